@@ -1,0 +1,44 @@
+# The README's commands. Each target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= routes.yaml
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: serve test lint typecheck bench validate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+serve: $(VENV)/.installed
+	$(BIN)/tiergate serve --config $(CONFIG) --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+validate: $(VENV)/.installed-dev
+	$(BIN)/tiergate validate $(CONFIG) examples/*.yaml
+	$(BIN)/check-jsonschema --schemafile schemas/routes.schema.json $(CONFIG) examples/*.yaml
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/decide.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

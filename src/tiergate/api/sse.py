@@ -1,0 +1,128 @@
+"""Stream events → OpenAI ``chat.completion.chunk`` SSE bytes, exactly as OpenAI clients parse them.
+
+One writer per response keeps id/created/model the same on every chunk, opens with the
+``{role: "assistant", content: ""}`` delta, never mixes content and tool_calls in one delta, ends
+with a finish chunk, the usage chunk when asked for, and ``data: [DONE]``. An error after the
+stream started is one ``data: {"error": ...}`` event and no ``[DONE]``. No comment keep-alives.
+
+    writer = ChunkWriter("chatcmpl-1", 1700000000, "qwen2.5-coder:7b", include_usage=True)
+    writer.start(); writer.event(TextDelta("Hi")); writer.end()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import TiergateError
+from tiergate.wire import (
+    Finish,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+_encode = msgspec.json.Encoder().encode
+DONE = b"data: [DONE]\n\n"
+
+
+def sse(obj: Any) -> bytes:
+    return b"data: " + _encode(obj) + b"\n\n"
+
+
+class ChunkWriter:
+    def __init__(self, id: str, created: int, model: str, *, include_usage: bool) -> None:
+        self.id = id
+        self.created = created
+        self.model = model
+        self.include_usage = include_usage
+        self.usage: Usage | None = None
+        self.finish: str | None = None
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        obj: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+        }
+        if self.include_usage:
+            obj["usage"] = None
+        return sse(obj)
+
+    def start(self) -> bytes:
+        return self._chunk({"role": "assistant", "content": ""})
+
+    def event(self, event: StreamEvent) -> bytes | None:
+        if isinstance(event, TextDelta):
+            return self._chunk({"content": event.text}) if event.text else None
+        if isinstance(event, ToolCallStart):
+            return self._chunk({"tool_calls": [{
+                "index": event.index, "id": event.id, "type": "function",
+                "function": {"name": event.name, "arguments": ""},
+            }]})
+        if isinstance(event, ToolCallArgs):
+            if not event.arguments:
+                return None
+            return self._chunk({"tool_calls": [{"index": event.index, "function": {"arguments": event.arguments}}]})
+        if isinstance(event, ReasoningDelta):
+            return self._chunk({"reasoning_content": event.text}) if event.text else None
+        if isinstance(event, Finish):
+            self.finish = event.reason
+            return self._chunk({}, event.reason)
+        if isinstance(event, UsageReport):
+            self.usage = event.usage
+            return None
+        raise TypeError(f"unknown stream event {event!r}")
+
+    def end(self) -> bytes:
+        if not self.include_usage:
+            return DONE
+        usage = self.usage or Usage()
+        return sse({
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+            "system_fingerprint": None, "choices": [], "usage": msgspec.to_builtins(usage),
+        }) + DONE
+
+    def error(self, exc: TiergateError) -> bytes:
+        return sse(exc.body())
+
+
+class TextChunkWriter(ChunkWriter):
+    """The legacy ``/v1/completions`` stream: ``text_completion`` objects with ``choices[0].text``."""
+
+    def _text(self, text: str, finish_reason: str | None = None) -> bytes:
+        obj: dict[str, Any] = {
+            "id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
+            "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason}],
+        }
+        if self.include_usage:
+            obj["usage"] = None
+        return sse(obj)
+
+    def start(self) -> bytes:
+        return b""
+
+    def event(self, event: StreamEvent) -> bytes | None:
+        if isinstance(event, TextDelta):
+            return self._text(event.text) if event.text else None
+        if isinstance(event, Finish):
+            self.finish = event.reason
+            return self._text("", event.reason)
+        if isinstance(event, UsageReport):
+            self.usage = event.usage
+        return None
+
+    def end(self) -> bytes:
+        if not self.include_usage:
+            return DONE
+        usage = self.usage or Usage()
+        return sse({"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
+                    "choices": [], "usage": msgspec.to_builtins(usage)}) + DONE

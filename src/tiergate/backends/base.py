@@ -1,0 +1,57 @@
+"""The backend seam: one Protocol, one implementation per file.
+
+A backend turns a :class:`~tiergate.wire.ChatRequest` into its upstream's wire format and back into
+a :class:`~tiergate.wire.Completion` or a stream of events. It raises only
+:class:`~tiergate.errors.UpstreamError` subclasses: library exceptions (httpx, ollama) are
+translated inside the backend, so nothing above it catches foreign errors.
+
+Backends do not enforce first-token or idle timeouts, retries or breakers: dispatch wraps every
+backend the same way. They do use ``call.connect_timeout`` and bound a call by ``call.total_timeout``.
+
+    backend = build_backend("ollama", config.backends["ollama"], os.environ)
+    completion = await backend.complete(request, Call(model="qwen2.5-coder:7b"))
+    async for event in backend.stream(request, call): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
+
+import msgspec
+
+from tiergate.wire import ChatRequest, Completion, StreamEvent
+
+
+class Call(msgspec.Struct, frozen=True):
+    model: str
+    connect_timeout: float = 5.0
+    total_timeout: float = 600.0
+
+
+class Backend(Protocol):
+    name: str
+    url: str
+
+    def missing(self) -> str | None:
+        """What this backend lacks to be called at all (e.g. an unset key variable), or None."""
+        ...
+
+    async def complete(self, request: ChatRequest, call: Call) -> Completion: ...
+
+    def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
+        """Events in order; ends after exactly one Finish (and an optional UsageReport)."""
+        ...
+
+    async def probe(self) -> str | None:
+        """A cheap reachability check for /ready: None when reachable, else why not."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def secret_from_env(env_name: str | None, environ: Mapping[str, str]) -> str | None:
+    if not env_name:
+        return None
+    value = environ.get(env_name, "").strip()
+    return value or None

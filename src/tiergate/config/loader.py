@@ -1,0 +1,157 @@
+"""Turn a rule file into a strict :class:`RoutesConfig`, or a ConfigError citing file:line:col.
+
+    loaded = load_file(Path("routes.yaml"), os.environ)
+    loaded.config.tiers["local"]
+    loaded.version          # short hash of the file's bytes: the rules_version of every decision
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+
+from tiergate.config.model import RoutesConfig
+from tiergate.config.problems import ConfigError, Path, Problem, did_you_mean
+from tiergate.config.semantic import check
+from tiergate.config.source import YamlSource
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: RoutesConfig
+    source: YamlSource
+    version: str
+    warnings: tuple[Problem, ...] = ()
+
+
+def load_file(path: FsPath | str, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    path = FsPath(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem((), f"cannot read rule file: {exc.strerror}", file=str(path))]) from None
+    return load_text(raw.decode("utf-8", errors="replace"), str(path), environ)
+
+
+def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    source = YamlSource.parse(text, file, os.environ if environ is None else environ)
+    if not isinstance(source.data, dict):
+        raise ConfigError([source.problem((), "the rule file must be a mapping with `backends` and `tiers`")])
+    try:
+        config = msgspec.convert(source.data, RoutesConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError([_problem_from_validation(str(exc), source)]) from None
+    problems = check(config, source)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ConfigError(problems)
+    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return LoadedConfig(config, source, version, tuple(p for p in problems if p.severity != "error"))
+
+
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
+_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def parse_path(text: str) -> Path:
+    return tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PART.finditer(text[1:]))
+
+
+def _problem_from_validation(text: str, source: YamlSource) -> Problem:
+    m = _AT.match(text)
+    assert m is not None
+    message, path = m.group("msg"), parse_path(m.group("path") or "$")
+    unknown = re.match(r"Object contains unknown field `(.+)`", message)
+    if unknown:
+        name = unknown.group(1)
+        fields = _fields_at(path, source.data)
+        return source.problem((*path, name), f"unknown key '{name}' at {_where(path)}{did_you_mean(name, fields)}", key=True)
+    missing = re.match(r"Object missing required field `(.+)`", message)
+    if missing:
+        return source.problem(path, f"missing required key '{missing.group(1)}' at {_where(path)}")
+    invalid = re.match(r"Invalid value '(.+)'", message)
+    if invalid and path:
+        tags = _tags_at(path[:-1], source.data)
+        if tags:
+            hint = did_you_mean(invalid.group(1), tags)
+            return source.problem(path, f"unknown {path[-1]} '{invalid.group(1)}' (one of {', '.join(sorted(tags))}){hint}")
+    return source.problem(path, f"{message} at {_where(path)}")
+
+
+def _where(path: Path) -> str:
+    from tiergate.config.problems import render_path
+
+    return render_path(path)
+
+
+def _descend(info: Any, part: str | int, data: Any) -> Any:
+    if isinstance(info, mi.UnionType):
+        structs = [t for t in info.types if isinstance(t, mi.StructType)]
+        if len(structs) > 1 and isinstance(data, dict):
+            for t in structs:
+                if t.tag is not None and data.get(t.tag_field) == t.tag:
+                    info = t
+                    break
+            else:
+                return None
+        else:
+            candidates = [t for t in info.types if not isinstance(t, mi.NoneType)]
+            info = candidates[0] if len(candidates) == 1 else next(
+                (t for t in candidates if isinstance(t, (mi.StructType, mi.ListType, mi.DictType))), None
+            )
+    if isinstance(info, mi.StructType) and isinstance(part, str):
+        for f in info.fields:
+            if f.encode_name == part:
+                return f.type
+        return None
+    if isinstance(info, mi.ListType) and isinstance(part, int):
+        return info.item_type
+    if isinstance(info, mi.DictType):
+        return info.value_type
+    return None
+
+
+def _info_at(path: Path, data: Any) -> Any:
+    info: Any = mi.type_info(RoutesConfig)
+    for part in path:
+        info = _descend(info, part, data)
+        if info is None:
+            return None
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            data = None
+    return info, data
+
+
+def _fields_at(path: Path, data: Any) -> list[str]:
+    found = _info_at(path, data)
+    if found is None:
+        return []
+    info, here = found
+    if isinstance(info, mi.UnionType):
+        info = _descend(info, "", here) if isinstance(here, dict) else None
+        if info is None:
+            found_structs = [t for t in found[0].types if isinstance(t, mi.StructType)]
+            info = next((t for t in found_structs if here and here.get(t.tag_field) == t.tag), None)
+    if isinstance(info, mi.StructType):
+        return [f.encode_name for f in info.fields]
+    return []
+
+
+def _tags_at(path: Path, data: Any) -> list[str]:
+    found = _info_at(path, data)
+    if found is None:
+        return []
+    info, _ = found
+    if isinstance(info, mi.UnionType):
+        return [str(t.tag) for t in info.types if isinstance(t, mi.StructType) and t.tag is not None]
+    return []

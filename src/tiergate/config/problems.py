@@ -1,0 +1,63 @@
+"""Problems found in a rule file, and the error that carries them.
+
+A Problem names a path inside the file (``("tiers", "local", "targets", 0, "backend")``); the loader
+fills in the line and column from the YAML it parsed, so every message reads ``file:line:col: ...``.
+
+    raise ConfigError([Problem(("fallbacks", "local"), "unknown tier 'sonet'; did you mean 'sonnet'?")])
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+PathPart = str | int
+Path = tuple[PathPart, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+    severity: str = "error"
+    file: str = "<routes>"
+    line: int = 0
+    col: int = 0
+
+    def render(self) -> str:
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "path": render_path(self.path),
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass
+class ConfigError(Exception):
+    """A rule file that cannot be served. ``problems`` holds at least one error."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(p.render() for p in self.problems)
+
+
+def render_path(path: Path) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` ; did you mean 'x'?`` or an empty string; appended to an "unknown ..." message."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

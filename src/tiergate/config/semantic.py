@@ -1,0 +1,164 @@
+"""Checks that need more than one part of the file: names that must exist, cycles, reachability.
+
+Feature names, regexes and transforms are checked where they are compiled (:mod:`tiergate.rules`),
+so this module only knows the config tree.
+
+    problems = check(config, source)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tiergate.config.model import Condition, RoutesConfig
+from tiergate.config.problems import Path, Problem, did_you_mean
+from tiergate.config.source import YamlSource
+
+
+def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    problems: list[Problem] = []
+    tiers = list(config.tiers)
+    backends = list(config.backends)
+    lists = list(config.routing.keywords)
+
+    def need_tier(name: str, path: Path) -> None:
+        if name not in config.tiers:
+            problems.append(source.problem(path, f"unknown tier '{name}'{did_you_mean(name, tiers)}"))
+
+    def need_backend(name: str, path: Path) -> None:
+        if name not in config.backends:
+            problems.append(source.problem(path, f"unknown backend '{name}'{did_you_mean(name, backends)}"))
+
+    def need_list(value: str | list[str], path: Path) -> None:
+        if isinstance(value, str) and value not in config.routing.keywords:
+            problems.append(source.problem(path, f"unknown keyword list '{value}'{did_you_mean(value, lists)}"))
+
+    for tier_name, tier in config.tiers.items():
+        for i, target in enumerate(tier.targets):
+            need_backend(target.backend, ("tiers", tier_name, "targets", i, "backend"))
+
+    for name, nexts in config.fallbacks.items():
+        if name not in config.tiers:
+            problems.append(
+                source.problem(("fallbacks", name), f"unknown tier '{name}'{did_you_mean(name, tiers)}", key=True)
+            )
+        for i, nxt in enumerate(nexts):
+            need_tier(nxt, ("fallbacks", name, i))
+    problems.extend(_cycles(config, source))
+
+    routing = config.routing
+    rpath: Path = ("routing",)
+    if routing.fixed_tier is not None:
+        need_tier(routing.fixed_tier, (*rpath, "fixed_tier"))
+    for key in ("local", "claude", "ambiguous"):
+        need_tier(getattr(routing.band_tiers, key), (*rpath, "band_tiers", key))
+    if routing.escalation is not None:
+        need_tier(routing.escalation.tier, (*rpath, "escalation", "tier"))
+        if routing.escalation.when is not None:
+            problems.extend(_condition_problems(routing.escalation.when, (*rpath, "escalation", "when"), need_list, source))
+    for name, tier in routing.explicit.providers.items():
+        need_tier(tier, (*rpath, "explicit", "providers", name))
+    if routing.keyword_mode is not None:
+        need_tier(routing.keyword_mode.default_tier, (*rpath, "keyword_mode", "default_tier"))
+        for i, route in enumerate(routing.keyword_mode.routes):
+            need_tier(route.tier, (*rpath, "keyword_mode", "routes", i, "tier"))
+            need_list(route.keywords, (*rpath, "keyword_mode", "routes", i, "keywords"))
+    if routing.classifier is not None:
+        need_backend(routing.classifier.backend, (*rpath, "classifier", "backend"))
+
+    seen_rules: set[str] = set()
+    for i, rule in enumerate(routing.rules):
+        path = (*rpath, "rules", i)
+        if rule.name in seen_rules:
+            problems.append(source.problem((*path, "name"), f"duplicate rule name '{rule.name}'"))
+        seen_rules.add(rule.name)
+        if rule.then.tier is not None:
+            need_tier(rule.then.tier, (*path, "then", "tier"))
+        problems.extend(_condition_problems(rule.when, (*path, "when"), need_list, source))
+    seen_scorers: set[str] = set()
+    for i, scorer in enumerate(routing.scorers):
+        path = (*rpath, "scorers", i)
+        if scorer.name in seen_scorers:
+            problems.append(source.problem((*path, "name"), f"duplicate scorer name '{scorer.name}'"))
+        seen_scorers.add(scorer.name)
+        keywords = getattr(scorer.transform, "keywords", None)
+        if keywords is not None:
+            need_list(keywords, (*path, "transform", "keywords"))
+    if routing.mode == "local_first" and routing.scorers and sum(s.weight for s in routing.scorers) == 0:
+        problems.append(source.problem((*rpath, "scorers"), "every scorer has weight 0: the score would always be 0"))
+
+    problems.extend(_unreachable(config, source))
+    return problems
+
+
+def _condition_problems(cond: Condition, path: Path, need_list, source: YamlSource) -> Iterator[Problem]:  # type: ignore[no-untyped-def]
+    for sub_path, node in walk_conditions(cond, path):
+        if node.contains_any is not None:
+            need_list(node.contains_any, (*sub_path, "contains_any"))
+        if node.matches is not None:
+            try:
+                re.compile(node.matches)
+            except re.error as exc:
+                yield source.problem((*sub_path, "matches"), f"invalid regular expression: {exc}")
+
+
+def walk_conditions(cond: Condition, path: Path) -> Iterator[tuple[Path, Condition]]:
+    yield path, cond
+    for key in ("all", "any"):
+        for i, sub in enumerate(getattr(cond, key) or ()):
+            yield from walk_conditions(sub, (*path, key, i))
+    if cond.not_ is not None:
+        yield from walk_conditions(cond.not_, (*path, "not"))
+
+
+def _cycles(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    problems: list[Problem] = []
+    reported: set[frozenset[str]] = set()
+
+    def visit(tier: str, stack: list[str]) -> None:
+        for nxt in config.fallbacks.get(tier, []):
+            if nxt in stack:
+                cycle = [*stack[stack.index(nxt):], nxt]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    problems.append(
+                        source.problem(("fallbacks", tier), f"fallback cycle: {' -> '.join(cycle)}")
+                    )
+                continue
+            if nxt in config.tiers:
+                visit(nxt, [*stack, nxt])
+
+    for tier in config.fallbacks:
+        visit(tier, [tier])
+    return problems
+
+
+def _unreachable(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    routing = config.routing
+    used = {routing.band_tiers.local, routing.band_tiers.claude, routing.band_tiers.ambiguous}
+    if routing.mode == "fixed" and routing.fixed_tier:
+        used = {routing.fixed_tier}
+    if routing.mode == "keyword" and routing.keyword_mode is not None:
+        used = {routing.keyword_mode.default_tier, *(r.tier for r in routing.keyword_mode.routes)}
+    if routing.escalation is not None:
+        used.add(routing.escalation.tier)
+    used.update(r.then.tier for r in routing.rules if r.then.tier)
+    used.update(routing.explicit.providers.values())
+    frontier = list(used)
+    while frontier:
+        for nxt in config.fallbacks.get(frontier.pop(), []):
+            if nxt not in used:
+                used.add(nxt)
+                frontier.append(nxt)
+    return [
+        source.problem(
+            ("tiers", name),
+            f"tier '{name}' is never chosen by routing or fallbacks (clients can still name it as model)",
+            severity="warning",
+            key=True,
+        )
+        for name in config.tiers
+        if name not in used
+    ]

@@ -1,0 +1,120 @@
+"""Read a YAML rule file once, keeping every node's position so problems can cite file:line:col.
+
+``${VAR}`` and ``${VAR:-default}`` inside string values expand from the environment given (never from
+keys: secrets are referenced by env var *name* and read only when a backend is built).
+
+    source = YamlSource.parse(text, "routes.yaml", os.environ)
+    source.data            # plain Python objects, env-expanded
+    source.locate(("tiers", "local"))   # (line, col), 1-based
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from tiergate.config.problems import ConfigError, Path, Problem, render_path
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass
+class YamlSource:
+    file: str
+    text: str
+    root: yaml.Node | None
+    data: Any
+
+    @classmethod
+    def parse(cls, text: str, file: str, environ: Mapping[str, str]) -> YamlSource:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            data = loader.construct_document(root) if root is not None else None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            reason = exc.problem or exc.context or "invalid YAML"
+            raise ConfigError([Problem((), f"invalid YAML: {reason}", file=file, line=line, col=col)])
+        except yaml.YAMLError as exc:
+            raise ConfigError([Problem((), f"invalid YAML: {exc}", file=file, line=1, col=1)])
+        finally:
+            loader.dispose()
+        source = cls(file=file, text=text, root=root, data=None)
+        problems: list[Problem] = []
+        source.data = source._expand(data, (), environ, problems)
+        if problems:
+            raise ConfigError(problems)
+        return source
+
+    def locate(self, path: Path) -> tuple[int, int]:
+        """The line and column of the deepest node on ``path`` that exists in the file."""
+        node = self.root
+        if node is None:
+            return (1, 1)
+        best = node
+        for part in path:
+            child = _child(node, part)
+            if child is None:
+                break
+            node = best = child
+        return (best.start_mark.line + 1, best.start_mark.column + 1)
+
+    def locate_key(self, path: Path) -> tuple[int, int]:
+        """Like :meth:`locate`, but for a mapping key itself (``path[-1]``) rather than its value."""
+        if not path:
+            return self.locate(path)
+        parent = self._node(path[:-1])
+        if isinstance(parent, yaml.MappingNode):
+            for key, _ in parent.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == path[-1]:
+                    return (key.start_mark.line + 1, key.start_mark.column + 1)
+        return self.locate(path)
+
+    def problem(self, path: Path, message: str, severity: str = "error", key: bool = False) -> Problem:
+        line, col = self.locate_key(path) if key else self.locate(path)
+        if path and self._node(path) is None and not key:
+            message += f" (at {render_path(path)}, not written in the file: its default applies)"
+        return Problem(path, message, severity=severity, file=self.file, line=line, col=col)
+
+    def _node(self, path: Path) -> yaml.Node | None:
+        node = self.root
+        for part in path:
+            if node is None:
+                return None
+            node = _child(node, part)
+        return node
+
+    def _expand(self, value: Any, path: Path, environ: Mapping[str, str], problems: list[Problem]) -> Any:
+        if isinstance(value, str):
+            return _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
+        if isinstance(value, dict):
+            return {k: self._expand(v, (*path, k), environ, problems) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._expand(v, (*path, i), environ, problems) for i, v in enumerate(value)]
+        return value
+
+    def _env(self, match: re.Match[str], path: Path, environ: Mapping[str, str], problems: list[Problem]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = environ.get(name)
+        if found:
+            return found
+        if default is not None:
+            return default
+        problems.append(self.problem(path, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)"))
+        return ""
+
+
+def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                return value
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    return None

@@ -1,0 +1,61 @@
+"""Time bounds and completeness for an upstream event stream, the same for every backend.
+
+``bounded`` enforces three of the four timeouts (the connect timeout belongs to the transport):
+the first event must come within ``first_token``, each later one within ``idle`` of the previous,
+and the whole stream within ``total``. It also refuses to let a stream end without its Finish
+event: a stream cut short raises, so it can never pass for a complete answer.
+
+    events = bounded(backend.stream(request, call), target, backend, clock=time.monotonic)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+from tiergate.backends.base import Backend
+from tiergate.engine.targets import Target
+from tiergate.errors import UpstreamProtocolError, UpstreamUnavailable
+from tiergate.wire import Finish, StreamEvent
+
+
+async def bounded(
+    events: AsyncIterator[StreamEvent],
+    target: Target,
+    backend: Backend,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[StreamEvent]:
+    t = target.timeouts
+    deadline = clock() + t.total
+    first = True
+    finished = False
+    try:
+        while True:
+            limit = t.first_token if first else t.idle
+            remaining = deadline - clock()
+            wait = min(limit, remaining)
+            try:
+                async with asyncio.timeout(max(wait, 0.0)):
+                    event = await anext(events)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                if remaining <= limit:
+                    detail = f"the whole answer took longer than {t.total:g}s (timeouts.total)"
+                elif first:
+                    detail = f"no first token within {t.first_token:g}s (timeouts.first_token)"
+                else:
+                    detail = f"no data for {t.idle:g}s mid-stream (timeouts.idle)"
+                raise UpstreamUnavailable(backend.name, backend.url, detail, kind="timeout", status=504) from None
+            first = False
+            if isinstance(event, Finish):
+                finished = True
+            yield event
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    if not finished:
+        raise UpstreamProtocolError(backend.name, backend.url, "the stream ended before the answer was complete")

@@ -1,0 +1,188 @@
+"""The evaluation graph: routes.yaml compiled once per load, evaluated per request.
+
+Compiling resolves every name, compiles every regex and keyword list, and builds the scorer
+vectors; any problem is raised as a ConfigError citing file:line. The graph is immutable, so a
+reload builds a new one and swaps a single reference.
+
+    graph = compile_graph(load_file("routes.yaml"))
+    result = graph.phase1(Features.of(request))
+    result.band, result.score, result.signals
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tiergate.config.loader import LoadedConfig
+from tiergate.config.model import RoutesConfig
+from tiergate.config.problems import ConfigError, Path, Problem
+from tiergate.engine.decision import Signal
+from tiergate.engine.targets import TargetChains
+from tiergate.rules.conditions import CompileContext, Predicate, compile_condition
+from tiergate.rules.features import Features
+from tiergate.rules.keywords import KeywordMatcher
+from tiergate.rules.scorers import ScorerBank
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    name: str
+    predicate: Predicate
+    band: str | None
+    tier: str | None
+    confidence: float
+    score: float
+    require: frozenset[str]
+
+    def action(self) -> str:
+        parts = []
+        if self.band:
+            parts.append(f"band={self.band}")
+        if self.tier:
+            parts.append(f"tier={self.tier}")
+        if self.score:
+            parts.append(f"score{self.score:+g}")
+        if self.require:
+            parts.append("require=" + ",".join(sorted(self.require)))
+        return " ".join(parts)
+
+
+@dataclass
+class Phase1:
+    band: str
+    tier: str
+    score: float
+    confidence: float
+    signals: list[Signal] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    requires: set[str] = field(default_factory=set)
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class EvaluationGraph:
+    config: RoutesConfig
+    version: str
+    rules: tuple[CompiledRule, ...]
+    scorers: ScorerBank
+    escalation: Predicate | None
+    keyword_routes: tuple[tuple[str, KeywordMatcher], ...]
+    chains: TargetChains
+
+    # --- phase 1 ------------------------------------------------------------------------------
+
+    def phase1(self, f: Features) -> Phase1:
+        routing = self.config.routing
+        if routing.mode == "fixed":
+            assert routing.fixed_tier is not None
+            tier = routing.fixed_tier
+            return Phase1(self._band_of(tier), tier, 0.0, 1.0, [Signal("fixed", "mode", tier, action=f"tier={tier}")],
+                          [f"routing mode is fixed: every request goes to {tier}"], forced=True)
+        if routing.mode == "keyword":
+            return self._keyword(f)
+        return self._local_first(f)
+
+    def _local_first(self, f: Features) -> Phase1:
+        routing = self.config.routing
+        signals: list[Signal] = []
+        reasons: list[str] = []
+        requires: set[str] = set()
+        forced: CompiledRule | None = None
+        adds = 0.0
+        for rule in self.rules:
+            if not rule.predicate(f):
+                continue
+            signals.append(Signal(rule.name, "rule", rule.predicate.explain(f), rule.score, rule.action()))
+            requires |= rule.require
+            adds += rule.score
+            if forced is None and (rule.band or rule.tier):
+                forced = rule
+        values, contributions, raw = self.scorers.evaluate(f)
+        for i, name in enumerate(self.scorers.names):
+            if values[i] > 0:
+                signals.append(Signal(name, "scorer", raw[i], round(float(contributions[i]), 4)))
+        score = min(1.0, max(0.0, float(contributions.sum()) + adds))
+        bands = routing.bands
+        if forced is not None:
+            band = forced.band or self._band_of(forced.tier or "")
+            tier = forced.tier or self._tier_of_band(band)
+            reasons.append(f"rule '{forced.name}' forces {forced.tier or band}")
+            result = Phase1(band, tier, score, forced.confidence, signals, reasons, requires, forced=True)
+        else:
+            if score < bands.local:
+                band = "LOCAL"
+                confidence = 0.5 + 0.5 * (bands.local - score) / bands.local if bands.local > 0 else 1.0
+            elif score >= bands.claude:
+                band = "CLAUDE"
+                confidence = 0.5 + 0.5 * (score - bands.claude) / (1 - bands.claude) if bands.claude < 1 else 1.0
+            else:
+                band = "AMBIGUOUS"
+                half = (bands.claude - bands.local) / 2
+                confidence = 0.5 * abs(score - (bands.local + half)) / half if half > 0 else 0.5
+            reasons.append(f"score {score:.3f} is in band {band} (local < {bands.local}, claude >= {bands.claude})")
+            result = Phase1(band, self._tier_of_band(band), score, round(confidence, 4), signals, reasons, requires)
+        if result.band == "CLAUDE" and not (forced is not None and forced.tier):
+            self._escalate(f, result)
+        return result
+
+    def _escalate(self, f: Features, result: Phase1) -> None:
+        esc = self.config.routing.escalation
+        if esc is None:
+            return
+        if self.escalation is not None and self.escalation(f):
+            result.tier = esc.tier
+            result.signals.append(Signal("escalation", "rule", self.escalation.explain(f), action=f"tier={esc.tier}"))
+            result.reasons.append(f"escalation condition holds: CLAUDE goes to {esc.tier}")
+        elif esc.score_at_least is not None and result.score >= esc.score_at_least:
+            result.tier = esc.tier
+            result.reasons.append(f"score {result.score:.3f} >= {esc.score_at_least}: CLAUDE goes to {esc.tier}")
+
+    def _keyword(self, f: Features) -> Phase1:
+        mode = self.config.routing.keyword_mode
+        assert mode is not None
+        text = f.lower("last_user_text")
+        for tier, matcher in self.keyword_routes:
+            hits = matcher.hits(text)
+            if hits:
+                return Phase1(self._band_of(tier), tier, 0.0, 0.9, [Signal(f"keywords:{tier}", "rule", list(hits), action=f"tier={tier}")],
+                              [f"keyword mode: {', '.join(hits)} → {tier}"], forced=True)
+        tier = mode.default_tier
+        return Phase1(self._band_of(tier), tier, 0.0, 0.5, [], [f"keyword mode: no keyword hit → default {tier}"])
+
+    def _tier_of_band(self, band: str) -> str:
+        bt = self.config.routing.band_tiers
+        return {"LOCAL": bt.local, "CLAUDE": bt.claude}.get(band, bt.ambiguous)
+
+    def _band_of(self, tier: str) -> str:
+        return "LOCAL" if tier == self.config.routing.band_tiers.local else "CLAUDE"
+
+    def band_of(self, tier: str) -> str:
+        return self._band_of(tier)
+
+
+def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
+    config, source = loaded.config, loaded.source
+    problems: list[Problem] = []
+    ctx = CompileContext(config.routing.keywords, lambda path, msg: source.problem(path, msg), problems)
+    rpath: Path = ("routing",)
+    rules = tuple(
+        CompiledRule(
+            rule.name,
+            compile_condition(rule.when, (*rpath, "rules", i, "when"), ctx),
+            rule.then.band,
+            rule.then.tier,
+            rule.then.confidence,
+            rule.then.score or 0.0,
+            frozenset(rule.then.require),
+        )
+        for i, rule in enumerate(config.routing.rules)
+    )
+    scorers = ScorerBank.compile(config.routing.scorers, (*rpath, "scorers"), ctx)
+    esc = config.routing.escalation
+    escalation = compile_condition(esc.when, (*rpath, "escalation", "when"), ctx) if esc and esc.when else None
+    keyword_routes: tuple[tuple[str, KeywordMatcher], ...] = ()
+    if config.routing.keyword_mode is not None:
+        keyword_routes = tuple((r.tier, ctx.matcher(r.keywords)) for r in config.routing.keyword_mode.routes)
+    if problems:
+        raise ConfigError([*problems, *loaded.warnings])
+    return EvaluationGraph(config, loaded.version, rules, scorers, escalation, keyword_routes, TargetChains.compile(config))

@@ -1,0 +1,150 @@
+"""decide(): a chat request in, a RoutingDecision out, no upstream model called (except phase 2).
+
+The steps, in order, each adding to the decision's reasons:
+
+1. explicit — ``model`` names a tier, model id or alias, or ``provider`` names a mapped provider;
+2. phase 1 — the compiled graph's rules and scorers give a band (or the fixed/keyword modes a tier);
+3. phase 2 — only for AMBIGUOUS, the classifier (when configured) picks the tier;
+4. targets — the tier's targets, then its fallback tiers', each checked for capabilities and breaker.
+
+    router = Router(graph, classifier=None, breaker_state=lambda t: "closed")
+    decision = await router.decide(request, headers)
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tiergate.engine.decision import ClassifierOutcome, RoutingDecision, Signal, TargetState
+from tiergate.engine.graph import EvaluationGraph, Phase1
+from tiergate.engine.targets import Target
+from tiergate.rules.features import Features
+from tiergate.wire import ChatRequest
+
+
+class Phase2(Protocol):
+    """The second opinion for AMBIGUOUS requests. Never raises: failures come back as an outcome."""
+
+    async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome: ...
+
+
+@dataclass
+class Routed:
+    """A decision plus the live Target objects dispatch will try, in order."""
+
+    decision: RoutingDecision
+    targets: list[Target]
+
+
+def _always_closed(target: Target) -> str:
+    return "closed"
+
+
+@dataclass
+class Router:
+    graph: EvaluationGraph
+    classifier: Phase2 | None = None
+    breaker_state: Callable[[Target], str] = _always_closed
+    clock: Callable[[], int] = field(default=time.perf_counter_ns)
+
+    async def decide(self, request: ChatRequest, headers: Mapping[str, str] | None = None, *,
+                     classify: bool = True, features: Features | None = None) -> Routed:
+        start = self.clock()
+        f = features or Features.of(request, headers)
+        graph = self.graph
+        first: Target | None = None
+        outcome: ClassifierOutcome | None = None
+        phase = "heuristic"
+        explicit = self._explicit(request)
+        if explicit is not None:
+            tier, first, why = explicit
+            p1 = Phase1(graph.band_of(tier), tier, 0.0, 1.0, [Signal("explicit", "explicit", why, action=f"tier={tier}")], [why], forced=True)
+            phase = "explicit"
+        else:
+            p1 = graph.phase1(f)
+            if request.model and request.model not in graph.config.routing.explicit.auto_names:
+                p1.reasons.insert(0, f"model '{request.model}' is not configured here; routed as auto")
+            if p1.band == "AMBIGUOUS":
+                outcome = await self._phase2(f, p1, classify)
+                if outcome is not None and outcome.outcome in ("ok", "cache_hit") and outcome.tier:
+                    p1.tier = outcome.tier
+                    phase = "llm_classifier"
+                    p1.reasons.append(f"classifier chose {outcome.tier}: {outcome.reason or 'no reason given'}")
+                elif outcome is not None and outcome.outcome != "skipped":
+                    phase = "fallback"
+                    p1.reasons.append(f"classifier {outcome.outcome}: using phase 1's guess {p1.tier}")
+                else:
+                    p1.reasons.append(f"ambiguous; {'classifier skipped' if outcome else 'no classifier configured'}: band_tiers.ambiguous sends it to {p1.tier}")
+        needs = set(p1.requires)
+        if f["tools_present"] or f["tool_results_present"]:
+            needs.add("tools")
+        if f["images_present"]:
+            needs.add("vision")
+        tokens = int(f["approx_tokens"]) + int(f["max_tokens"])
+        chain = graph.chains.for_tier(p1.tier, first)
+        states: list[TargetState] = []
+        usable: list[Target] = []
+        for target in chain:
+            breaker = self.breaker_state(target)
+            lack = target.lacks(frozenset(needs), tokens)
+            skipped = lack or ("breaker open" if breaker == "open" else None)
+            states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
+            if skipped is None:
+                usable.append(target)
+        chosen = usable[0] if usable else (chain[0] if chain else None)
+        decision = RoutingDecision(
+            decision_id="dec_" + secrets.token_hex(10),
+            tier=chosen.tier if chosen else p1.tier,
+            provider=self._provider(chosen),
+            model=chosen.model if chosen else "",
+            band=p1.band,
+            phase=phase,  # type: ignore[arg-type]
+            score=round(p1.score, 4),
+            confidence=round(p1.confidence, 4),
+            reasons=p1.reasons,
+            signals=p1.signals,
+            targets=states,
+            cache_hit=bool(outcome and outcome.outcome == "cache_hit"),
+            rules_version=graph.version,
+            elapsed_us=(self.clock() - start) // 1000,
+            requires=sorted(needs),
+            classifier=outcome,
+        )
+        if chosen is not None and chosen.tier != p1.tier:
+            decision.reasons.append(f"{p1.tier} has no usable target; first usable is {chosen.label}")
+        return Routed(decision, usable)
+
+    def _explicit(self, request: ChatRequest) -> tuple[str, Target | None, str] | None:
+        cfg = self.graph.config.routing.explicit
+        chains = self.graph.chains
+        if request.provider:
+            tier = cfg.providers.get(request.provider)
+            if tier is not None:
+                return tier, None, f"provider '{request.provider}' maps to tier {tier}"
+        model = request.model
+        if not cfg.honour_model or not model or model in cfg.auto_names:
+            return None
+        if model in chains.tiers:
+            return model, None, f"model '{model}' names tier {model}"
+        target = chains.by_model.get(model)
+        if target is not None:
+            return target.tier, target, f"model '{model}' names {target.backend}/{target.model} in tier {target.tier}"
+        return None
+
+    async def _phase2(self, f: Features, p1: Phase1, classify: bool) -> ClassifierOutcome | None:
+        if self.classifier is None:
+            return None
+        cfg = self.graph.config.routing.classifier
+        if not classify or cfg is None or not cfg.enabled:
+            return ClassifierOutcome(model=cfg.model if cfg else "", outcome="skipped")
+        return await self.classifier.classify(f, p1, self.graph)
+
+    def _provider(self, target: Target | None) -> str:
+        if target is None:
+            return ""
+        backend = self.graph.config.backends.get(target.backend)
+        return backend.__struct_config__.tag if backend is not None else ""  # type: ignore[return-value]

@@ -1,0 +1,122 @@
+"""Targets (tier + backend + model, with resolved knobs) and the ordered chain a decision tries.
+
+Overrides are merged with the file's defaults once, at compile time, so dispatch reads plain values.
+
+    chain = TargetChains.compile(config)
+    chain.for_tier("local")   # local's targets, then each fallback tier's, depth-first, no repeats
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from tiergate.config.model import (
+    Breaker,
+    Capabilities,
+    Limits,
+    Price,
+    Retries,
+    RoutesConfig,
+    TargetConfig,
+    Timeouts,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    tier: str
+    backend: str
+    model: str
+    capabilities: Capabilities
+    price: Price
+    timeouts: Timeouts
+    retries: Retries
+    breaker: Breaker
+    limits: Limits
+
+    @property
+    def key(self) -> str:
+        """Identity for breakers and limiters: survives reloads that keep the same backend and model."""
+        return f"{self.backend}/{self.model}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.tier}/{self.model}"
+
+    def lacks(self, needs: frozenset[str], tokens: int) -> str | None:
+        """Why this target cannot serve a request, or None."""
+        caps = self.capabilities
+        if "tools" in needs and not caps.tools:
+            return "no tool support"
+        if "vision" in needs and not caps.vision:
+            return "no vision support"
+        if tokens > caps.context_window:
+            return f"context window {caps.context_window} < ~{tokens} tokens"
+        return None
+
+
+def _merge(default, override):  # type: ignore[no-untyped-def]
+    if override is None:
+        return default
+    changes = {k: v for k in override.__struct_fields__ if (v := getattr(override, k)) is not None}
+    return msgspec.structs.replace(default, **changes)
+
+
+def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
+    return Target(
+        tier=tier,
+        backend=cfg.backend,
+        model=cfg.model,
+        capabilities=cfg.capabilities,
+        price=cfg.price,
+        timeouts=_merge(config.timeouts, cfg.timeouts),
+        retries=_merge(config.retries, cfg.retries),
+        breaker=_merge(config.breakers, cfg.breaker),
+        limits=cfg.limits if cfg.limits is not None else config.limits,
+    )
+
+
+@dataclass(frozen=True)
+class TargetChains:
+    tiers: dict[str, tuple[Target, ...]]
+    fallbacks: dict[str, tuple[str, ...]]
+    by_model: dict[str, Target]
+
+    @classmethod
+    def compile(cls, config: RoutesConfig) -> TargetChains:
+        tiers: dict[str, tuple[Target, ...]] = {}
+        by_model: dict[str, Target] = {}
+        for name, tier in config.tiers.items():
+            built = []
+            for tcfg in tier.targets:
+                target = build_target(name, tcfg, config)
+                built.append(target)
+                for ident in (tcfg.model, *tcfg.aliases):
+                    by_model.setdefault(ident, target)
+            tiers[name] = tuple(built)
+        fallbacks = {k: tuple(v) for k, v in config.fallbacks.items()}
+        return cls(tiers, fallbacks, by_model)
+
+    def tier_order(self, tier: str) -> list[str]:
+        order: list[str] = []
+
+        def visit(name: str) -> None:
+            if name in order or name not in self.tiers:
+                return
+            order.append(name)
+            for nxt in self.fallbacks.get(name, ()):
+                visit(nxt)
+
+        visit(tier)
+        return order
+
+    def for_tier(self, tier: str, first: Target | None = None) -> list[Target]:
+        chain: list[Target] = [first] if first is not None else []
+        for name in self.tier_order(tier):
+            chain.extend(t for t in self.tiers[name] if t is not first)
+        return chain
+
+    def all_targets(self) -> list[Target]:
+        return [t for targets in self.tiers.values() for t in targets]

@@ -1,0 +1,190 @@
+"""The errors a client can see, as one tree. Each knows its HTTP status and OpenAI error type.
+
+    TiergateError
+    ├── RequestError            400/413, the client's request is malformed or too large
+    ├── AuthError               401/403
+    ├── RateLimited             429, with retry_after
+    ├── NoTargetError           503, every target of the decision failed or was skipped
+    └── UpstreamError           a backend failed; raised only by backends (translated at that boundary)
+        ├── UpstreamUnavailable     502/503/504: refused, timed out, not configured (e.g. missing key)
+        ├── UpstreamStatusError     the upstream answered with an error status
+        └── UpstreamProtocolError   502: the upstream answered with something we cannot read
+
+Messages name the backend and its URL, never a key. ``fallback_ok`` tells dispatch whether another
+target may succeed where this one failed (a malformed request fails everywhere, a dead host does not).
+
+    raise UpstreamUnavailable("ollama", "http://127.0.0.1:11434", "connection refused; is Ollama running?")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TiergateError(Exception):
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = None
+    #: Set by dispatch and the API on the way out: what was tried, and the routing headers.
+    attempts: list[Any] = []
+    extra_headers: dict[str, str] = {}
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class RequestError(TiergateError):
+    status = 400
+    type = "invalid_request_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None, status: int = 400) -> None:
+        super().__init__(message, param=param, code=code)
+        self.status = status
+
+
+class AuthError(TiergateError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+    def __init__(self, message: str, *, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
+        if status == 403:
+            self.type = "permission_error"
+            self.code = "forbidden"
+
+
+class RateLimited(TiergateError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"retry-after": str(max(1, round(self.retry_after)))}
+
+
+class NoTargetError(TiergateError):
+    """Every target was tried or skipped. ``status`` follows the most telling failure."""
+
+    status = 503
+    type = "service_unavailable"
+    code = "no_target_available"
+
+    def __init__(self, message: str, *, status: int = 503, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        if status == 429:
+            self.type, self.code = "rate_limit_error", "rate_limit_exceeded"
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"retry-after": str(max(1, round(self.retry_after)))}
+
+
+class UpstreamError(TiergateError):
+    status = 502
+    type = "upstream_error"
+    kind = "upstream"
+    fallback_ok = True
+    retryable = False
+
+    def __init__(self, backend: str, url: str, detail: str, *, status: int | None = None,
+                 retry_after: float | None = None, kind: str | None = None) -> None:
+        super().__init__(f"backend '{backend}' at {url}: {detail}")
+        self.backend = backend
+        self.url = url
+        self.detail = detail
+        self.retry_after = retry_after
+        if status is not None:
+            self.status = status
+        if kind is not None:
+            self.kind = kind
+
+
+class UpstreamUnavailable(UpstreamError):
+    """Refused, timed out, or not configured. Always worth another target; retried unless ``kind`` says not."""
+
+    status = 503
+    kind = "unavailable"
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self.kind in ("connect", "timeout", "unavailable")
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream answered with an error status; ``status`` is passed on to the client."""
+
+    kind = "status"
+
+    def __init__(self, backend: str, url: str, detail: str, *, status: int,
+                 retry_after: float | None = None, upstream_type: str | None = None) -> None:
+        super().__init__(backend, url, detail, status=status, retry_after=retry_after)
+        self.upstream_type = upstream_type
+        self.type = _openai_type(status)
+        self.kind = f"http_{status}"
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self.status in (408, 429, 529) or self.status >= 500
+
+    @property
+    def fallback_ok(self) -> bool:  # type: ignore[override]
+        # The request itself is at fault: another model would refuse it too.
+        return self.status not in (400, 413, 422)
+
+    @property
+    def trips_breaker(self) -> bool:
+        return self.status in (408, 429) or self.status >= 500
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"retry-after": str(max(1, round(self.retry_after)))}
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream's bytes were not the protocol we speak (bad JSON, a stream cut short)."""
+
+    status = 502
+    kind = "protocol"
+    retryable = False
+
+
+def trips_breaker(exc: BaseException) -> bool:
+    """Client mistakes (4xx other than 408/429) say nothing about the upstream's health."""
+    if isinstance(exc, UpstreamStatusError):
+        return exc.trips_breaker
+    return isinstance(exc, UpstreamError)
+
+
+def _openai_type(status: int) -> str:
+    return {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        408: "timeout_error",
+        413: "invalid_request_error",
+        422: "invalid_request_error",
+        429: "rate_limit_error",
+    }.get(status, "upstream_error" if status >= 500 else "invalid_request_error")

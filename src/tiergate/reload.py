@@ -1,0 +1,65 @@
+"""Reload triggers: the rule file changing on disk, SIGHUP, and ``POST /admin/reload``.
+
+The watcher watches the file's directory, not the file, because editors save by writing a new
+file and renaming it over the old one (the old inode would never change again).
+
+    app = create_app(gateway, lifespans=[watch_rules(gateway.rules)])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import watchfiles
+
+from tiergate.runtime import Rules
+
+log = logging.getLogger("tiergate.rules")
+
+
+def watch_rules(rules: Rules, *, debounce_ms: int = 50, sighup: bool = True) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(_watch(rules, stop, debounce_ms))
+        loop = asyncio.get_running_loop()
+        hooked = False
+        if sighup:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(rules, "SIGHUP")))
+                hooked = True
+        try:
+            yield
+        finally:
+            stop.set()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            if hooked:
+                loop.remove_signal_handler(signal.SIGHUP)
+
+    return lifespan
+
+
+async def _reload(rules: Rules, why: str) -> None:
+    outcome = await rules.reload()
+    if outcome.ok and outcome.changed:
+        log.info("reloaded rules on %s: version %s", why, outcome.version)
+
+
+async def _watch(rules: Rules, stop: asyncio.Event, debounce_ms: int) -> None:
+    target = Path(rules.path).resolve()
+
+    def is_ours(change: watchfiles.Change, path: str) -> bool:
+        return Path(path).resolve() == target
+
+    async for _ in watchfiles.awatch(target.parent, watch_filter=is_ours, stop_event=stop,
+                                     debounce=debounce_ms, step=20, recursive=False):
+        await _reload(rules, "file change")

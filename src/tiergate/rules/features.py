@@ -1,0 +1,245 @@
+"""Request features: named facts about a chat request that rules and scorers compare.
+
+Each feature is one small function registered by name. :class:`Features` computes a feature the
+first time a rule asks for it and remembers it, so a request pays only for the features its
+compiled graph references. ``header.<name>`` and ``metadata.<key>`` are open families.
+
+    f = Features.of(request, headers)
+    f["total_chars"], f["header.x-client"], f["metadata.team"]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tiergate.wire import ChatRequest, Message
+
+FeatureFn = Callable[["Features"], Any]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    kind: str  # "number" | "bool" | "text" | "str"
+    doc: str
+    fn: FeatureFn
+
+
+FEATURES: dict[str, FeatureSpec] = {}
+FAMILIES = {"header": "a request header, lower-case name: `header.x-team`", "metadata": "a key of the body's `metadata` object: `metadata.project`"}
+
+
+def feature(kind: str, doc: str) -> Callable[[FeatureFn], FeatureFn]:
+    def register(fn: FeatureFn) -> FeatureFn:
+        FEATURES[fn.__name__] = FeatureSpec(fn.__name__, kind, doc, fn)
+        return fn
+
+    return register
+
+
+def is_known(name: str) -> bool:
+    family, _, rest = name.partition(".")
+    return name in FEATURES or (family in FAMILIES and bool(rest))
+
+
+def kind_of(name: str) -> str:
+    spec = FEATURES.get(name)
+    return spec.kind if spec is not None else "str"
+
+
+# Routing reads text with control characters (other than tab and newline) removed; the model
+# still receives the message exactly as sent.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+@dataclass
+class Features:
+    request: ChatRequest
+    headers: Mapping[str, str] = field(default_factory=dict)
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, request: ChatRequest, headers: Mapping[str, str] | None = None) -> Features:
+        return cls(request, {k.lower(): v for k, v in (headers or {}).items()})
+
+    def __getitem__(self, name: str) -> Any:
+        memo = self._memo
+        if name in memo:
+            return memo[name]
+        spec = FEATURES.get(name)
+        if spec is not None:
+            value = spec.fn(self)
+        else:
+            family, _, key = name.partition(".")
+            if family == "header":
+                value = self.headers.get(key.lower(), "")
+            elif family == "metadata":
+                value = (self.request.metadata or {}).get(key, "")
+            else:
+                raise KeyError(name)
+        memo[name] = value
+        return value
+
+    def lower(self, name: str) -> str:
+        """A text feature, lower-cased once per request for keyword matching."""
+        key = "lower:" + name
+        memo = self._memo
+        if key not in memo:
+            memo[key] = str(self[name]).lower()
+        return memo[key]  # type: ignore[no-any-return]
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.request.messages
+
+
+def _texts(f: Features) -> list[str]:
+    memo = f._memo
+    if "_texts" not in memo:
+        memo["_texts"] = [_clean(m.text()) for m in f.messages]
+    return memo["_texts"]  # type: ignore[no-any-return]
+
+
+def _last_user(f: Features) -> int | None:
+    for i in range(len(f.messages) - 1, -1, -1):
+        if f.messages[i].role == "user":
+            return i
+    return None
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+
+@feature("number", "Messages in the request, of every role.")
+def message_count(f: Features) -> int:
+    return len(f.messages)
+
+
+@feature("number", "Messages with role `user`.")
+def user_turns(f: Features) -> int:
+    return sum(1 for m in f.messages if m.role == "user")
+
+
+@feature("number", "Messages with role `assistant`.")
+def assistant_turns(f: Features) -> int:
+    return sum(1 for m in f.messages if m.role == "assistant")
+
+
+@feature("number", "Characters of text across all messages (images not counted).")
+def total_chars(f: Features) -> int:
+    return sum(len(t) for t in _texts(f))
+
+
+@feature("number", "Characters of the last user message.")
+def last_user_chars(f: Features) -> int:
+    return len(f["last_user_text"])
+
+
+@feature("number", "Characters of system and developer messages.")
+def system_chars(f: Features) -> int:
+    return len(f["system_text"])
+
+
+@feature("number", "Approximate prompt tokens: characters of messages and tool schemas divided by 4.")
+def approx_tokens(f: Features) -> int:
+    tool_chars = 0
+    for tool in f.request.tools or ():
+        fn = tool.function
+        tool_chars += len(fn.name) + len(fn.description or "") + len(str(fn.parameters or ""))
+    return (f["total_chars"] + tool_chars) // 4
+
+
+@feature("number", "The output limit asked for (`max_completion_tokens` or `max_tokens`), 0 when absent.")
+def max_tokens(f: Features) -> int:
+    return f.request.output_limit() or 0
+
+
+# --- presence -------------------------------------------------------------------------------
+
+
+@feature("bool", "The request declares tools.")
+def tools_present(f: Features) -> bool:
+    return bool(f.request.tools)
+
+
+@feature("number", "How many tools the request declares.")
+def tool_count(f: Features) -> int:
+    return len(f.request.tools or ())
+
+
+@feature("bool", "The conversation holds tool results (role `tool`) or earlier assistant tool calls.")
+def tool_results_present(f: Features) -> bool:
+    return any(m.role in ("tool", "function") or m.tool_calls for m in f.messages)
+
+
+@feature("bool", "Some message carries an image.")
+def images_present(f: Features) -> bool:
+    return f["image_count"] > 0  # type: ignore[no-any-return]
+
+
+@feature("number", "Images across all messages.")
+def image_count(f: Features) -> int:
+    return sum(len(m.images()) for m in f.messages)
+
+
+@feature("bool", "The client asked for a stream.")
+def stream(f: Features) -> bool:
+    return f.request.stream
+
+
+# --- content --------------------------------------------------------------------------------
+
+
+@feature("number", "Fenced code blocks (```) across all messages.")
+def code_blocks(f: Features) -> int:
+    return sum(t.count("```") for t in _texts(f)) // 2
+
+
+_FILE_REF = re.compile(
+    r"(?<![\w/.-])(?:@|\./|\.\./)?(?:[\w.-]+/)*[\w-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|kt|kts|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|sql|sh|ya?ml|toml|json|md|html|css|scss|vue|svelte|lua|ex|exs|erl|hs|ml|tf|proto|gradle|dart|zig|r)\b"
+)
+
+
+@feature("number", "Distinct file paths named in the last user message (`src/app.py`, `@utils.ts`).")
+def file_references(f: Features) -> int:
+    return len(set(_FILE_REF.findall(f["last_user_text"])))
+
+
+@feature("text", "The last user message's text.")
+def last_user_text(f: Features) -> str:
+    i = _last_user(f)
+    return "" if i is None else _texts(f)[i]
+
+
+@feature("text", "All user messages' text, joined.")
+def user_text(f: Features) -> str:
+    texts = _texts(f)
+    return "\n".join(t for m, t in zip(f.messages, texts, strict=True) if m.role == "user")
+
+
+@feature("text", "System and developer messages' text, joined.")
+def system_text(f: Features) -> str:
+    texts = _texts(f)
+    return "\n".join(t for m, t in zip(f.messages, texts, strict=True) if m.role in ("system", "developer"))
+
+
+@feature("text", "Every message's text, joined.")
+def all_text(f: Features) -> str:
+    return "\n".join(_texts(f))
+
+
+@feature("str", "The `model` the client asked for (`auto` when absent).")
+def requested_model(f: Features) -> str:
+    return f.request.model or "auto"
+
+
+@feature("str", "The non-standard body field `provider`, empty when absent.")
+def provider(f: Features) -> str:
+    return f.request.provider or ""

@@ -1,0 +1,172 @@
+"""The live rules: one immutable Runtime per successful load, swapped by reference on reload.
+
+A request takes ``rules.current`` once and keeps it to the end, so a reload never changes the graph
+under an in-flight request. Backends (connection pools) are shared between runtimes while their
+config is unchanged, and closed once no runtime that used them has requests in flight.
+
+    rules = Rules.load(Path("routes.yaml"), os.environ)
+    async with rules.use() as rt:
+        routed = await rt.router.decide(request, headers)
+    outcome = await rules.reload()        # ReloadOutcome(ok, version, problems)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tiergate.backends.base import Backend
+from tiergate.backends.registry import build_backend
+from tiergate.config.loader import LoadedConfig, load_file
+from tiergate.config.model import BackendConfig
+from tiergate.config.problems import ConfigError, Problem
+from tiergate.dispatch.dispatcher import Dispatcher, Guard, PassThrough
+from tiergate.engine.graph import EvaluationGraph, compile_graph
+from tiergate.engine.router import Phase2, Router
+from tiergate.engine.targets import Target
+
+log = logging.getLogger("tiergate.rules")
+
+
+@dataclass
+class Runtime:
+    loaded: LoadedConfig
+    graph: EvaluationGraph
+    router: Router
+    dispatcher: Dispatcher
+    backends: dict[str, Backend]
+    inflight: int = 0
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version
+
+
+@dataclass
+class ReloadOutcome:
+    ok: bool
+    version: str
+    changed: bool
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "version": self.version, "changed": self.changed,
+                "problems": [p.to_dict() for p in self.problems]}
+
+
+def compile_file(path: Path, environ: Mapping[str, str]) -> tuple[LoadedConfig, EvaluationGraph]:
+    loaded = load_file(path, environ)
+    return loaded, compile_graph(loaded)
+
+
+@dataclass
+class Extensions:
+    """What other packages plug into each Runtime: built per load, from that load's graph."""
+
+    guard: Callable[[EvaluationGraph], Guard] = lambda graph: PassThrough()
+    classifier: Callable[[EvaluationGraph, Mapping[str, Backend]], Phase2 | None] = lambda graph, backends: None
+    breaker_state: Callable[[Target], str] = lambda target: "closed"
+
+
+class Rules:
+    def __init__(self, path: Path, environ: Mapping[str, str], extensions: Extensions | None = None) -> None:
+        self.path = path
+        self.environ = environ
+        self.extensions = extensions or Extensions()
+        self._pool: dict[str, tuple[BackendConfig, Backend]] = {}
+        self._retired: list[Runtime] = []
+        self._current: Runtime | None = None
+        self.last_error: list[Problem] = []
+        self.loaded_at: float = 0.0
+        self.reloads = 0
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def load(cls, path: Path, environ: Mapping[str, str], extensions: Extensions | None = None) -> Rules:
+        """Load at start-up: a broken file here is fatal (there are no last good rules yet)."""
+        rules = cls(path, environ, extensions)
+        loaded, graph = compile_file(path, environ)
+        rules._install(loaded, graph)
+        return rules
+
+    @property
+    def current(self) -> Runtime:
+        assert self._current is not None
+        return self._current
+
+    @property
+    def status(self) -> str:
+        return "ok" if not self.last_error else "error"
+
+    @contextlib.asynccontextmanager
+    async def use(self) -> AsyncIterator[Runtime]:
+        rt = self.current
+        rt.inflight += 1
+        try:
+            yield rt
+        finally:
+            rt.inflight -= 1
+            if rt.inflight == 0 and rt in self._retired:
+                await self._close_retired()
+
+    async def reload(self) -> ReloadOutcome:
+        """Compile the file off the event loop; swap on success, keep serving the old rules on failure."""
+        async with self._lock:
+            try:
+                loaded, graph = await asyncio.to_thread(compile_file, self.path, self.environ)
+            except ConfigError as exc:
+                self.last_error = exc.problems
+                for p in exc.problems:
+                    log.error("reload rejected: %s", p.render())
+                return ReloadOutcome(False, self.current.version, False, exc.problems)
+            self.last_error = []
+            if loaded.version == self.current.version:
+                return ReloadOutcome(True, loaded.version, False)
+            old = self.current
+            self._install(loaded, graph)
+            self._retired.append(old)
+            self.reloads += 1
+            log.info("rules reloaded: version %s -> %s", old.version, loaded.version)
+            if old.inflight == 0:
+                await self._close_retired()
+            return ReloadOutcome(True, loaded.version, True)
+
+    def _install(self, loaded: LoadedConfig, graph: EvaluationGraph) -> None:
+        backends: dict[str, Backend] = {}
+        for name, cfg in loaded.config.backends.items():
+            pooled = self._pool.get(name)
+            if pooled is not None and pooled[0] == cfg:
+                backends[name] = pooled[1]
+            else:
+                backends[name] = build_backend(name, cfg, self.environ)
+                self._pool[name] = (cfg, backends[name])
+        ext = self.extensions
+        router = Router(graph, classifier=ext.classifier(graph, backends), breaker_state=ext.breaker_state)
+        dispatcher = Dispatcher(backends, guard=ext.guard(graph))
+        self._current = Runtime(loaded, graph, router, dispatcher, backends)
+        self.loaded_at = time.time()
+        for w in loaded.warnings:
+            log.warning("%s", w.render())
+
+    async def _close_retired(self) -> None:
+        live = {id(b) for b in self.current.backends.values()}
+        live |= {id(b) for rt in self._retired if rt.inflight > 0 for b in rt.backends.values()}
+        done = [rt for rt in self._retired if rt.inflight == 0]
+        self._retired = [rt for rt in self._retired if rt.inflight > 0]
+        stale = {id(b): b for rt in done for b in rt.backends.values() if id(b) not in live}
+        for backend in stale.values():
+            with contextlib.suppress(Exception):
+                await backend.aclose()
+
+    async def aclose(self) -> None:
+        runtimes = [*self._retired, *([self._current] if self._current else [])]
+        for backend in {id(b): b for rt in runtimes for b in rt.backends.values()}.values():
+            with contextlib.suppress(Exception):
+                await backend.aclose()
+        self._pool.clear()

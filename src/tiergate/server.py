@@ -1,0 +1,77 @@
+"""``tiergate serve``: load the rules (fatal if broken), wire the app, run uvicorn.
+
+At start-up it says what is missing (a key variable, an unreachable Ollama) so a fresh machine
+starts anyway: health, models and the dry run work, and chat requests get an error naming it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from tiergate.api.app import create_app
+from tiergate.api.gateway import Gateway
+from tiergate.config.problems import ConfigError
+from tiergate.reload import watch_rules
+from tiergate.runtime import Rules
+from tiergate.telemetry.logs import configure_logging
+
+log = logging.getLogger("tiergate.server")
+
+
+def build(config: Path, *, environ: Mapping[str, str] | None = None, watch: bool = True) -> Any:
+    rules = Rules.load(config, os.environ if environ is None else environ)
+    gateway = Gateway(rules)
+    lifespans = [report_backends(rules)]
+    if watch:
+        lifespans.append(watch_rules(rules))
+    return create_app(gateway, lifespans=lifespans)
+
+
+def report_backends(rules: Rules) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        rt = rules.current
+        log.info("rules loaded from %s (version %s)", rules.path, rt.version)
+        results = await asyncio.gather(*(b.probe() for b in rt.backends.values()), return_exceptions=True)
+        for (name, backend), result in zip(rt.backends.items(), results, strict=True):
+            if result is None:
+                log.info("backend '%s' at %s is ready", name, backend.url)
+            else:
+                log.warning("backend '%s' at %s is not usable yet: %s", name, backend.url, result)
+        yield
+
+    return lifespan
+
+
+def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: bool = True) -> int:
+    configure_logging(log_level)
+    try:
+        app = build(config, watch=watch)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        print(f"tiergate: {config} has errors; fix them (tiergate validate {config}) and start again", file=sys.stderr)
+        return 2
+    if not _is_loopback(host):
+        log.warning("listening on %s: every client that can reach this address can use the gateway", host)
+    log.info("tiergate listening on http://%s:%d/v1", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

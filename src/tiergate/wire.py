@@ -1,0 +1,185 @@
+"""The OpenAI chat format, which is also tiergate's internal lingua franca.
+
+Requests are decoded once at the edge into :class:`ChatRequest`; every backend translates from it and
+back into :class:`Completion` (non-stream) or a sequence of :mod:`stream events <tiergate.wire>`.
+Unknown request fields are ignored, as OpenAI clients expect.
+
+    request = msgspec.json.decode(body, type=ChatRequest)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class Lenient(msgspec.Struct, omit_defaults=True):
+    """Request-side structs: unknown fields are accepted and dropped."""
+
+
+class ImageURL(Lenient):
+    url: str
+    detail: str | None = None
+
+
+class ContentPart(Lenient):
+    type: str
+    text: str | None = None
+    image_url: ImageURL | None = None
+
+
+class FunctionCall(Lenient):
+    name: str
+    arguments: str = ""
+
+
+class ToolCall(Lenient):
+    id: str
+    function: FunctionCall
+    type: str = "function"
+
+
+class Message(Lenient):
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    def text(self) -> str:
+        """The message's text parts joined; images and other parts are left out."""
+        if isinstance(self.content, str):
+            return self.content
+        if not self.content:
+            return ""
+        return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+
+    def images(self) -> list[str]:
+        if not isinstance(self.content, list):
+            return []
+        return [p.image_url.url for p in self.content if p.type == "image_url" and p.image_url is not None]
+
+
+class FunctionDef(Lenient):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(Lenient):
+    function: FunctionDef
+    type: str = "function"
+
+
+class StreamOptions(Lenient):
+    include_usage: bool = False
+
+
+class ChatRequest(Lenient):
+    messages: list[Message]
+    model: str | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    tools: list[Tool] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    response_format: dict[str, Any] | None = None
+    user: str | None = None
+    metadata: dict[str, Any] | None = None
+    provider: str | None = None
+
+    def output_limit(self) -> int | None:
+        return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+
+    def stop_list(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+    def wants_usage(self) -> bool:
+        return self.stream_options is not None and self.stream_options.include_usage
+
+
+class CompletionRequest(Lenient):
+    """Legacy ``/v1/completions`` (Continue autocomplete)."""
+
+    prompt: str | list[str]
+    model: str | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    suffix: str | None = None
+    metadata: dict[str, Any] | None = None
+    provider: str | None = None
+
+
+# --- what backends produce ------------------------------------------------------------------
+
+
+class Usage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    @classmethod
+    def of(cls, prompt: int, completion: int) -> Usage:
+        return cls(prompt, completion, prompt + completion)
+
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+
+
+class Completion(msgspec.Struct):
+    """A whole answer from a backend, before it is wrapped as a ``chat.completion``."""
+
+    content: str | None
+    tool_calls: list[ToolCall] = []
+    finish_reason: FinishReason = "stop"
+    usage: Usage | None = None
+    reasoning: str | None = None
+
+
+class TextDelta(msgspec.Struct, tag="text"):
+    text: str
+
+
+class ReasoningDelta(msgspec.Struct, tag="reasoning"):
+    text: str
+
+
+class ToolCallStart(msgspec.Struct, tag="tool_start"):
+    """Opens tool call ``index`` (0, 1, ... in the order the calls appear)."""
+
+    index: int
+    id: str
+    name: str
+
+
+class ToolCallArgs(msgspec.Struct, tag="tool_args"):
+    index: int
+    arguments: str
+
+
+class Finish(msgspec.Struct, tag="finish"):
+    reason: FinishReason
+
+
+class UsageReport(msgspec.Struct, tag="usage"):
+    usage: Usage
+
+
+StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallArgs | Finish | UsageReport

@@ -1,0 +1,113 @@
+"""Shared fixtures: fake upstreams on loopback, and the real gateway served in front of them.
+
+The fakes live for the whole session (cheap to reset, slow-ish to start); each test gets them
+reset. ``gateway_for`` serves the real app on 127.0.0.1 with any rule file and environment.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.openai_compat import FakeOpenAI
+from tests.fakes.server import ThreadedServer, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_KEY = "sk-ant-test-SECRET-4f1c2b9e7d"
+
+
+@pytest.fixture(scope="session")
+def _ollama() -> Iterator[FakeOllama]:
+    fake = FakeOllama()
+    with serve(fake.app) as url:
+        fake.url = url  # type: ignore[attr-defined]
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _anthropic() -> Iterator[FakeAnthropic]:
+    fake = FakeAnthropic()
+    with serve(fake.app) as url:
+        fake.url = url  # type: ignore[attr-defined]
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _openai_upstream() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    with serve(fake.app) as url:
+        fake.url = url  # type: ignore[attr-defined]
+        yield fake
+
+
+@pytest.fixture
+def fake_ollama(_ollama: FakeOllama) -> FakeOllama:
+    _ollama.queue.reset()
+    return _ollama
+
+
+@pytest.fixture
+def fake_anthropic(_anthropic: FakeAnthropic) -> FakeAnthropic:
+    _anthropic.queue.reset()
+    return _anthropic
+
+
+@pytest.fixture
+def fake_openai(_openai_upstream: FakeOpenAI) -> FakeOpenAI:
+    _openai_upstream.queue.reset()
+    return _openai_upstream
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+GatewayFactory = Callable[..., str]
+
+
+@pytest.fixture
+def gateway_for() -> Iterator[GatewayFactory]:
+    """Serve the real gateway: ``gateway_for(config_path, environ) -> base_url``."""
+    from tiergate.server import build
+
+    servers: list[ThreadedServer] = []
+
+    def start(config: Path, environ: dict[str, str], **kw: Any) -> str:
+        server = ThreadedServer(build(config, environ=environ, watch=kw.pop("watch", False), **kw))
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def upstream_env(fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic) -> dict[str, str]:
+    return {
+        "OLLAMA_HOST": fake_ollama.url,  # type: ignore[attr-defined]
+        "ANTHROPIC_BASE_URL": fake_anthropic.url,  # type: ignore[attr-defined]
+        "ANTHROPIC_API_KEY": TEST_KEY,
+    }
+
+
+@pytest.fixture
+def gateway(gateway_for: GatewayFactory, upstream_env: dict[str, str]) -> str:
+    """The gateway on the repository's own routes.yaml, in front of the fake upstreams."""
+    return gateway_for(ROOT / "routes.yaml", upstream_env)
+
+
+@pytest.fixture
+def client(gateway: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)

@@ -1,0 +1,1 @@
+"""Fake upstreams that speak the Ollama, Anthropic and OpenAI wire protocols on 127.0.0.1."""

@@ -1,0 +1,265 @@
+"""A fake Anthropic Messages API: ``POST /v1/messages`` answering from a :class:`ReplyQueue`.
+
+It checks the two headers Anthropic insists on, records every request, and answers whole or as the
+documented event stream (message_start, content_block_start, ping, content_block_delta...,
+content_block_stop, message_delta, message_stop). Each stream event is its own body chunk, so a
+``Hang`` between events really leaves the client waiting.
+
+    fake = FakeAnthropic()
+    fake.replies.append(ToolCalls([("get_weather", {"city": "Paris"})]))
+    with serve(fake.app) as base_url:
+        ...
+    assert fake.requests[0].body["max_tokens"] == 4096
+
+Replies that only make sense as a stream have a whole-answer reading too: ``Truncated`` cuts the JSON
+body in half and ``StreamError`` becomes a 529 ``overloaded_error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Response, post
+from litestar.response import Stream
+from tests.fakes.scripts import (
+    Hang,
+    Malformed,
+    Recorded,
+    Reply,
+    ReplyQueue,
+    Status,
+    StreamError,
+    Text,
+    ToolCalls,
+    Truncated,
+)
+
+Event = tuple[str, dict[str, Any]]
+Plan = list[bytes | float]
+"""A stream body: chunks to send, and pauses (seconds) between them."""
+
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+_MALFORMED_EVENT = b"event: content_block_delta\ndata: {not json\n\n"
+
+
+class FakeAnthropic:
+    def __init__(self) -> None:
+        self.queue = ReplyQueue()
+        self.app = Litestar(route_handlers=[self._handler()], openapi_config=None, logging_config=None)
+
+    @property
+    def replies(self) -> deque[Reply]:
+        return self.queue.replies
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.queue.requests
+
+    def _handler(self) -> Any:
+        @post("/v1/messages")
+        async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            body = json.loads(await request.body())
+            self.queue.record(request.url.path, headers, body)
+            if not headers.get("x-api-key"):
+                return _error(401, "x-api-key header is required")
+            if not headers.get("anthropic-version"):
+                return _error(400, "anthropic-version: header is required")
+            return await _answer(self.queue.next(), str(body.get("model", "")), stream=body.get("stream") is True)
+
+        return messages
+
+
+async def _answer(reply: Reply, model: str, *, stream: bool) -> Response[Any]:
+    if isinstance(reply, Status):
+        return _error(reply.status, reply.message, reply.headers)
+    if isinstance(reply, Hang) and reply.after_events is None:
+        await asyncio.sleep(reply.seconds)
+        reply = Text()
+    return _stream(reply, model) if stream else _whole(reply, model)
+
+
+# --- whole answers ------------------------------------------------------------------------------
+
+
+def _whole(reply: Reply, model: str) -> Response[Any]:
+    if isinstance(reply, Malformed):
+        return _json_bytes(b'{"not json')
+    if isinstance(reply, StreamError):
+        return _error(529, reply.message)
+    if isinstance(reply, Truncated):
+        whole = json.dumps(_message(Text(), model)).encode()
+        return _json_bytes(whole[: len(whole) // 2])
+    answer = reply if isinstance(reply, Text | ToolCalls) else Text()
+    return _json_bytes(json.dumps(_message(answer, model)).encode())
+
+
+def _message(reply: Text | ToolCalls, model: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if isinstance(reply, Text):
+        content.append({"type": "text", "text": reply.text})
+    else:
+        if reply.text:
+            content.append({"type": "text", "text": reply.text})
+        content.extend({"type": "tool_use", "id": _id("toolu"), "name": n, "input": a} for n, a in reply.calls)
+    return {
+        **_message_shell(model, _stop_reason(reply)),
+        "content": content,
+        "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens},
+    }
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": message}}
+    return Response(json.dumps(body).encode(), status_code=status, headers=headers, media_type="application/json")
+
+
+def _json_bytes(content: bytes) -> Response[Any]:
+    return Response(content, status_code=200, media_type="application/json")
+
+
+# --- streams ------------------------------------------------------------------------------------
+
+
+def _stream(reply: Reply, model: str) -> Response[Any]:
+    return Stream(
+        _play(_plan(reply, model)),
+        status_code=200,
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache"},
+    )
+
+
+def _plan(reply: Reply, model: str) -> Plan:
+    if isinstance(reply, Text | ToolCalls):
+        return [_sse(e) for e in _events(reply, model)]
+    chunks: Plan = [_sse(e) for e in _events(Text(), model)]
+    if isinstance(reply, Malformed):
+        return [chunks[0], _MALFORMED_EVENT]
+    if isinstance(reply, Truncated):
+        return chunks[: reply.after_events]
+    if isinstance(reply, StreamError):
+        error = {"type": "error", "error": {"type": "overloaded_error", "message": reply.message}}
+        return [*chunks[: reply.after_events], _sse(("error", error))]
+    assert isinstance(reply, Hang) and reply.after_events is not None
+    return [*chunks[: reply.after_events], reply.seconds, *chunks[reply.after_events :]]
+
+
+async def _play(plan: Plan) -> AsyncIterator[bytes]:
+    for item in plan:
+        if isinstance(item, float | int):
+            await asyncio.sleep(item)
+        else:
+            yield item
+
+
+def _events(reply: Text | ToolCalls, model: str) -> list[Event]:
+    """The documented order; ``ping`` follows the first content_block_start, as Anthropic sends it."""
+    shell = {
+        **_message_shell(model, None),
+        "content": [],
+        "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": 1},
+    }
+    blocks: list[Event] = []
+    if isinstance(reply, Text):
+        blocks += _text_block(0, _split(reply.text, reply.chunks))
+    else:
+        if reply.text:
+            blocks += _text_block(0, _split(reply.text, 2))
+        first = 1 if reply.text else 0
+        for offset, (name, arguments) in enumerate(reply.calls):
+            blocks += _tool_block(first + offset, name, arguments)
+    final = {"stop_reason": _stop_reason(reply), "stop_sequence": None}
+    return [
+        ("message_start", {"type": "message_start", "message": shell}),
+        blocks[0],
+        ("ping", {"type": "ping"}),
+        *blocks[1:],
+        (
+            "message_delta",
+            {"type": "message_delta", "delta": final, "usage": {"output_tokens": reply.completion_tokens}},
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def _text_block(index: int, pieces: list[str]) -> list[Event]:
+    return [
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+        ),
+        *(_delta(index, {"type": "text_delta", "text": piece}) for piece in pieces),
+        ("content_block_stop", {"type": "content_block_stop", "index": index}),
+    ]
+
+
+def _tool_block(index: int, name: str, arguments: dict[str, Any]) -> list[Event]:
+    """Arguments arrive as an empty fragment (as Anthropic often sends first) and then 2+ real ones."""
+    block = {"type": "tool_use", "id": _id("toolu"), "name": name, "input": {}}
+    pieces = ["", *_split(json.dumps(arguments), 2)]
+    return [
+        ("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}),
+        *(_delta(index, {"type": "input_json_delta", "partial_json": piece}) for piece in pieces),
+        ("content_block_stop", {"type": "content_block_stop", "index": index}),
+    ]
+
+
+def _delta(index: int, delta: dict[str, Any]) -> Event:
+    return "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+
+
+def _sse(event: Event) -> bytes:
+    name, data = event
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+# --- shared -------------------------------------------------------------------------------------
+
+
+def _message_shell(model: str, stop_reason: str | None) -> dict[str, Any]:
+    return {
+        "id": _id("msg"),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+    }
+
+
+def _stop_reason(reply: Text | ToolCalls) -> str:
+    """tiergate's vocabulary is mapped; any other value is taken as an Anthropic stop_reason as is."""
+    if isinstance(reply, ToolCalls):
+        return "tool_use"
+    return _STOP_REASONS.get(reply.stop, reply.stop)
+
+
+def _split(text: str, pieces: int) -> list[str]:
+    """``text`` in ``pieces`` near-equal parts (fewer when it is too short to split that far)."""
+    size, extra = divmod(len(text), max(1, pieces))
+    parts, start = [], 0
+    for i in range(max(1, pieces)):
+        end = start + size + (1 if i < extra else 0)
+        parts.append(text[start:end])
+        start = end
+    return [p for p in parts if p] or [text]
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"

@@ -1,0 +1,187 @@
+"""A fake Ollama server speaking ``/api/chat`` the way Ollama does: NDJSON lines, streaming by default.
+
+Tests queue :mod:`replies <tests.fakes.scripts>` and assert on what it received:
+
+    fake = FakeOllama()
+    with serve(fake.app) as url:
+        fake.replies.append(ToolCalls([("get_weather", {"city": "Paris"})]))
+        ...
+        assert fake.requests[0].body["options"]["num_predict"] == 64
+
+Tool calls arrive whole and without ids, and the done line says ``done_reason: "stop"`` even after tool
+calls, as real Ollama does: that is what the backend has to repair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Response, get, post
+from litestar.response import Stream
+from tests.fakes.scripts import (
+    Hang,
+    Malformed,
+    Recorded,
+    Reply,
+    ReplyQueue,
+    Status,
+    StreamError,
+    Text,
+    ToolCalls,
+    Truncated,
+)
+
+VERSION = "0.12.0"
+CREATED_AT = "2025-01-01T00:00:00.000000Z"
+NDJSON = "application/x-ndjson"
+
+
+class FakeOllama:
+    def __init__(self) -> None:
+        self.queue = ReplyQueue()
+        self.app = Litestar(route_handlers=self._handlers())
+
+    @property
+    def replies(self) -> deque[Reply]:
+        return self.queue.replies
+
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.queue.requests
+
+    def _handlers(self) -> list[Any]:
+        @get("/api/version")
+        async def version() -> dict[str, str]:
+            return {"version": VERSION}
+
+        @get("/api/tags")
+        async def tags() -> dict[str, list[Any]]:
+            return {"models": []}
+
+        @post("/api/chat", status_code=200)
+        async def chat(request: Request[Any, Any, Any]) -> Response[Any]:
+            body = await request.json()
+            self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            return await self._answer(self.queue.next(), body)
+
+        return [version, tags, chat]
+
+    async def _answer(self, reply: Reply, body: dict[str, Any]) -> Response[Any]:
+        """One reply, shaped for the way the request asked: Ollama streams unless told ``stream: false``."""
+        model = str(body.get("model", ""))
+        if isinstance(reply, Status):
+            return _status(reply, model)
+        streaming = body.get("stream", True) is not False
+        if isinstance(reply, Hang) and (reply.after_events is None or not streaming):
+            await asyncio.sleep(reply.seconds)
+        if not streaming:
+            return _whole(reply, model)
+        return Stream(_ndjson(_stream_lines(reply, model)), media_type=NDJSON)
+
+
+def _status(reply: Status, model: str) -> Response[Any]:
+    message = reply.message
+    if reply.status == 404 and message == Status(404).message:
+        message = f"model '{model}' not found"
+    return Response({"error": message}, status_code=reply.status, headers=reply.headers)
+
+
+def _whole(reply: Reply, model: str) -> Response[Any]:
+    if isinstance(reply, Malformed):
+        return Response(b'{"not json', media_type="application/json")
+    if isinstance(reply, StreamError):
+        return Response({"error": reply.message}, status_code=500)
+    if isinstance(reply, Truncated):
+        return Response(b'{"model": "' + model.encode() + b'", "message": {"role": ', media_type="application/json")
+    if isinstance(reply, ToolCalls):
+        message = {"role": "assistant", "content": reply.text or "", "tool_calls": _tool_calls(reply)}
+        return Response(_done(model, message, "stop", reply.prompt_tokens, reply.completion_tokens))
+    text = reply if isinstance(reply, Text) else Text()
+    message = {"role": "assistant", "content": text.text}
+    return Response(_done(model, message, _done_reason(text), text.prompt_tokens, text.completion_tokens))
+
+
+async def _ndjson(lines: AsyncIterator[str | dict[str, Any]]) -> AsyncIterator[bytes]:
+    """Each line is its own body chunk, so the client sees them one at a time."""
+    async for line in lines:
+        yield (line if isinstance(line, str) else json.dumps(line)).encode() + b"\n"
+
+
+async def _stream_lines(reply: Reply, model: str) -> AsyncIterator[str | dict[str, Any]]:
+    if isinstance(reply, ToolCalls):
+        for line in _tool_lines(reply, model):
+            yield line
+        return
+    if isinstance(reply, Malformed):
+        yield _piece(model, "Hel")
+        yield "{not json"
+        return
+    cut = reply.after_events if isinstance(reply, Hang | Truncated | StreamError) else None
+    text = reply if isinstance(reply, Text) else Text(chunks=max(Text().chunks, (cut or 0) + 1))
+    for sent, line in enumerate(_text_lines(text, model)):
+        if sent == cut:
+            if isinstance(reply, Hang):
+                await asyncio.sleep(reply.seconds)
+            elif isinstance(reply, StreamError):
+                yield {"error": reply.message}
+                return
+            else:
+                return
+        yield line
+
+
+def _text_lines(text: Text, model: str) -> list[dict[str, Any]]:
+    lines = [_piece(model, piece) for piece in _split(text.text, text.chunks)]
+    done_message = {"role": "assistant", "content": ""}
+    return [*lines, _done(model, done_message, _done_reason(text), text.prompt_tokens, text.completion_tokens)]
+
+
+def _tool_lines(reply: ToolCalls, model: str) -> list[dict[str, Any]]:
+    """Optional text pieces, then every call in one line, then ``done_reason: "stop"`` (sic)."""
+    lines = [_piece(model, piece) for piece in _split(reply.text or "", 2)]
+    calls = {"role": "assistant", "content": "", "tool_calls": _tool_calls(reply)}
+    lines.append({"model": model, "created_at": CREATED_AT, "message": calls, "done": False})
+    done_message = {"role": "assistant", "content": ""}
+    return [*lines, _done(model, done_message, "stop", reply.prompt_tokens, reply.completion_tokens)]
+
+
+def _piece(model: str, content: str) -> dict[str, Any]:
+    message = {"role": "assistant", "content": content}
+    return {"model": model, "created_at": CREATED_AT, "message": message, "done": False}
+
+
+def _done(model: str, message: dict[str, Any], reason: str, prompt: int, completion: int) -> dict[str, Any]:
+    return {
+        "model": model,
+        "created_at": CREATED_AT,
+        "message": message,
+        "done": True,
+        "done_reason": reason,
+        "total_duration": 123_456_789,
+        "load_duration": 1_000_000,
+        "prompt_eval_count": prompt,
+        "prompt_eval_duration": 2_000_000,
+        "eval_count": completion,
+        "eval_duration": 3_000_000,
+    }
+
+
+def _tool_calls(reply: ToolCalls) -> list[dict[str, Any]]:
+    return [{"function": {"name": name, "arguments": arguments}} for name, arguments in reply.calls]
+
+
+def _done_reason(text: Text) -> str:
+    """Ollama has no content filter: anything but ``length`` is a plain stop."""
+    return "length" if text.stop == "length" else "stop"
+
+
+def _split(text: str, chunks: int) -> list[str]:
+    """``text`` in ``chunks`` near-equal pieces (fewer when the text is shorter), none of them empty."""
+    if not text:
+        return []
+    size = -(-len(text) // max(1, chunks))
+    return [text[i : i + size] for i in range(0, len(text), size)]

@@ -1,0 +1,114 @@
+"""What a fake upstream should do with its next request: shared by the Ollama, Anthropic and OpenAI fakes.
+
+A test queues replies, drives the gateway, then asserts on what the fake received:
+
+    fake.replies.append(ToolCalls([("get_weather", {"city": "Paris"})]))
+    fake.replies.append(Status(529, "overloaded"))
+    ...
+    assert fake.requests[0].body["model"] == "claude-sonnet-4-5"
+
+With the queue empty the fake answers ``Text(DEFAULT_TEXT)``. Each fake streams when the request
+asks for a stream (``stream: true``; Ollama's default is streaming) and answers whole otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_TEXT = "Hello from the fake upstream."
+
+
+@dataclass
+class Text:
+    """An answer. Streamed as ``chunks`` pieces (split evenly by characters)."""
+
+    text: str = DEFAULT_TEXT
+    chunks: int = 3
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+    stop: str = "stop"  # tiergate's finish_reason vocabulary: stop | length | content_filter
+
+
+@dataclass
+class ToolCalls:
+    """One or more tool calls, optionally after some text. Arguments are dicts."""
+
+    calls: list[tuple[str, dict[str, Any]]]
+    text: str | None = None
+    prompt_tokens: int = 13
+    completion_tokens: int = 9
+
+
+@dataclass
+class Status:
+    """An HTTP error in the upstream's own error shape, before any byte of a body."""
+
+    status: int
+    message: str = "upstream failure"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Hang:
+    """Send nothing for ``seconds`` (before the status line, or after ``after_events`` stream events)."""
+
+    seconds: float = 30.0
+    after_events: int | None = None
+
+
+@dataclass
+class Malformed:
+    """A 200 whose body (or, streaming, the second event) is not valid JSON."""
+
+
+@dataclass
+class Truncated:
+    """A 200 stream that stops after ``after_events`` events without its final event(s)."""
+
+    after_events: int = 2
+
+
+@dataclass
+class StreamError:
+    """An error inside a 200 stream after ``after_events`` events: Anthropic's ``error`` event,
+    OpenAI's ``data: {"error": ...}``, Ollama's ``{"error": ...}`` line."""
+
+    after_events: int = 2
+    message: str = "Overloaded"
+
+
+Reply = Text | ToolCalls | Status | Hang | Malformed | Truncated | StreamError
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class ReplyQueue:
+    """Thread-safe: the fake serves from its own thread while the test thread queues."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.replies: deque[Reply] = deque()
+        self.requests: list[Recorded] = []
+        self.default: Reply = Text()
+
+    def next(self) -> Reply:
+        with self._lock:
+            return self.replies.popleft() if self.replies else self.default
+
+    def record(self, path: str, headers: dict[str, str], body: Any) -> None:
+        with self._lock:
+            self.requests.append(Recorded(path, headers, body))
+
+    def reset(self) -> None:
+        with self._lock:
+            self.replies.clear()
+            self.requests.clear()
+            self.default = Text()

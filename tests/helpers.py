@@ -1,0 +1,37 @@
+"""Small builders shared by tests: chat requests and compiled graphs from inline YAML."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import msgspec
+
+from tiergate.config.loader import load_text
+from tiergate.engine.graph import EvaluationGraph, compile_graph
+from tiergate.wire import ChatRequest
+
+MINIMAL = """
+backends:
+  ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}
+  anthropic: {kind: anthropic, base_url: "http://127.0.0.1:1"}
+tiers:
+  local: {targets: [{backend: ollama, model: small-model, capabilities: {tools: false, context_window: 1000}}]}
+  sonnet: {targets: [{backend: anthropic, model: mid-model, capabilities: {vision: true, context_window: 200000}}]}
+  opus: {targets: [{backend: anthropic, model: big-model, aliases: [big], capabilities: {vision: true, context_window: 200000}}]}
+fallbacks: {local: [sonnet], opus: [sonnet]}
+"""
+
+
+def chat(text: str = "hello", **extra: Any) -> ChatRequest:
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": text}], **extra}
+    return msgspec.convert(body, ChatRequest)
+
+
+def request(**body: Any) -> ChatRequest:
+    return msgspec.convert(body, ChatRequest)
+
+
+def graph(routing_yaml: str = "", base: str = MINIMAL, environ: dict[str, str] | None = None) -> EvaluationGraph:
+    text = textwrap.dedent(base) + "\n" + textwrap.dedent(routing_yaml)
+    return compile_graph(load_text(text, "test.yaml", environ or {}))

@@ -1,0 +1,194 @@
+"""The whole path through the default routes.yaml: openai SDK → gateway → fake Ollama / Anthropic."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import TEST_KEY
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Status, Text, ToolCalls
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def test_simple_request_goes_to_local(client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic) -> None:
+    fake_ollama.replies.append(Text("def add(a: int, b: int) -> int: ...", chunks=1))
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "add type hints to def add(a, b)"}])
+    completion = raw.parse()
+    assert completion.choices[0].message.content == "def add(a: int, b: int) -> int: ..."
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.object == "chat.completion"
+    assert completion.model == "qwen2.5-coder:7b"
+    assert completion.usage is not None and completion.usage.prompt_tokens == 11
+    assert raw.headers["x-tiergate-tier"] == "local"
+    assert raw.headers["x-tiergate-model"] == "qwen2.5-coder:7b"
+    assert raw.headers["x-tiergate-phase"] == "heuristic"
+    assert raw.headers["x-tiergate-decision-id"].startswith("dec_")
+    assert raw.headers["x-tiergate-attempts"] == "local/qwen2.5-coder:7b:ok"
+    assert len(fake_ollama.requests) == 1 and not fake_anthropic.requests
+    assert fake_ollama.requests[0].body["model"] == "qwen2.5-coder:7b"
+
+
+def test_streaming_with_usage_from_anthropic(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.replies.append(Text("Plan: split the service.", chunks=3, prompt_tokens=40, completion_tokens=6))
+    stream = client.chat.completions.create(
+        model="sonnet", stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "system", "content": "be precise"}, {"role": "user", "content": "plan it"}],
+    )
+    chunks = list(stream)
+    assert len({c.id for c in chunks}) == 1 and len({c.created for c in chunks}) == 1
+    assert {c.model for c in chunks} == {"claude-sonnet-4-5"}
+    assert chunks[0].choices[0].delta.role == "assistant" and chunks[0].choices[0].delta.content == ""
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Plan: split the service."
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["stop"]
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (40, 6)
+    sent = fake_anthropic.requests[0]
+    assert sent.body["system"] == "be precise" and sent.body["stream"] is True
+    assert sent.headers["x-api-key"] == TEST_KEY
+
+
+def test_stream_wire_bytes_are_exact(gateway: str, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("ab", chunks=2))
+    body = {"model": "local", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.stream("POST", gateway + "/v1/chat/completions", json=body) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        raw = r.read().decode()
+    events = raw.split("\n\n")
+    assert events[-1] == "" and events[-2] == "data: [DONE]"
+    assert not any(e.startswith(":") for e in events)
+    payloads = [json.loads(e.removeprefix("data: ")) for e in events[:-2]]
+    deltas = [p["choices"][0]["delta"] for p in payloads]
+    assert deltas == [{"role": "assistant", "content": ""}, {"content": "a"}, {"content": "b"}, {}]
+    assert [p["choices"][0]["finish_reason"] for p in payloads] == [None, None, None, "stop"]
+    assert all(p["object"] == "chat.completion.chunk" for p in payloads)
+    assert all("usage" not in p for p in payloads)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_call_round_trip_through_anthropic(client: openai.OpenAI, fake_anthropic: FakeAnthropic, stream: bool) -> None:
+    fake_anthropic.replies.append(ToolCalls([("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"})]))
+    messages: list[dict[str, object]] = [{"role": "user", "content": "weather in Paris and Oslo?"}]
+    calls = _tool_calls(client, messages, stream)
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [
+        ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"})]
+    assert all(c["id"] for c in calls)
+    messages.append({"role": "assistant", "content": None, "tool_calls": [
+        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]})
+    messages += [{"role": "tool", "tool_call_id": calls[0]["id"], "content": "18C"},
+                 {"role": "tool", "tool_call_id": calls[1]["id"], "content": "3C"}]
+    fake_anthropic.replies.append(Text("Paris 18C, Oslo 3C."))
+    final = client.chat.completions.create(model="auto", messages=messages, tools=[WEATHER_TOOL])  # type: ignore[arg-type]
+    assert final.choices[0].message.content == "Paris 18C, Oslo 3C."
+    sent = fake_anthropic.requests[1].body["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert [b["type"] for b in sent[1]["content"]] == ["tool_use", "tool_use"]
+    assert sent[1]["content"][0]["input"] == {"city": "Paris"}
+    assert [(b["type"], b["tool_use_id"], b["content"]) for b in sent[2]["content"]] == [
+        ("tool_result", calls[0]["id"], "18C"), ("tool_result", calls[1]["id"], "3C")]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_call_round_trip_through_ollama(client: openai.OpenAI, fake_ollama: FakeOllama, stream: bool) -> None:
+    fake_ollama.replies.append(ToolCalls([("get_weather", {"city": "Paris"})]))
+    messages: list[dict[str, object]] = [{"role": "user", "content": "weather in Paris?"}]
+    calls = _tool_calls(client, messages, stream, model="local")
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [("get_weather", {"city": "Paris"})]
+    assert calls[0]["id"].startswith("call_")
+    messages.append({"role": "assistant", "content": None, "tool_calls": [
+        {"id": calls[0]["id"], "type": "function", "function": {"name": "get_weather", "arguments": calls[0]["arguments"]}}]})
+    messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": "18C"})
+    fake_ollama.replies.append(Text("It is 18C."))
+    final = client.chat.completions.create(model="local", messages=messages, tools=[WEATHER_TOOL])  # type: ignore[arg-type]
+    assert final.choices[0].message.content == "It is 18C."
+    sent = fake_ollama.requests[1].body["messages"]
+    assert sent[1]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": {"city": "Paris"}}
+    assert sent[2] == {"role": "tool", "content": "18C", "tool_name": "get_weather"}
+
+
+def _tool_calls(client: openai.OpenAI, messages: list[dict[str, object]], stream: bool, model: str = "auto") -> list[dict[str, str]]:
+    if not stream:
+        done = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL])  # type: ignore[arg-type]
+        assert done.choices[0].finish_reason == "tool_calls"
+        return [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
+                for c in done.choices[0].message.tool_calls or []]
+    calls: dict[int, dict[str, str]] = {}
+    finish = None
+    for chunk in client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL], stream=True):  # type: ignore[arg-type]
+        if not chunk.choices:
+            continue
+        choice = chunk.choices[0]
+        assert not (choice.delta.content and choice.delta.tool_calls), "content and tool_calls in one delta"
+        for tc in choice.delta.tool_calls or []:
+            if tc.id:
+                assert tc.index not in calls and tc.type == "function" and tc.function and tc.function.arguments == ""
+                calls[tc.index] = {"id": tc.id, "name": tc.function.name or "", "arguments": ""}
+            elif tc.function and tc.function.arguments:
+                calls[tc.index]["arguments"] += tc.function.arguments
+        finish = choice.finish_reason or finish
+    assert finish == "tool_calls"
+    return [calls[i] for i in sorted(calls)]
+
+
+def test_image_goes_to_anthropic_as_base64(client: openai.OpenAI, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama) -> None:
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
+    fake_anthropic.replies.append(Text("A red square."))
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": [
+        {"type": "text", "text": "what is this?"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+    ]}])
+    assert raw.parse().choices[0].message.content == "A red square."
+    assert raw.headers["x-tiergate-tier"] == "sonnet"
+    assert "local/qwen2.5-coder:7b" not in raw.headers["x-tiergate-attempts"]
+    blocks = fake_anthropic.requests[0].body["messages"][0]["content"]
+    assert blocks[1] == {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}
+    assert not fake_ollama.requests
+
+
+def test_local_failure_falls_back_to_sonnet(client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic) -> None:
+    fake_ollama.replies.extend([Status(500, "model crashed")] * 3)
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "rename foo to bar"}])
+    assert raw.parse().choices[0].message.content == "Hello from the fake upstream."
+    assert raw.headers["x-tiergate-tier"] == "sonnet"
+    assert raw.headers["x-tiergate-attempts"].startswith("local/qwen2.5-coder:7b:http_500, sonnet/claude-sonnet-4-5:ok")
+
+
+def test_upstream_4xx_passes_through_in_openai_shape(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.replies.append(Status(400, "messages: text content blocks must be non-empty"))
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "x"}])
+    err = info.value.body
+    assert info.value.status_code == 400
+    assert isinstance(err, dict) and err["type"] == "invalid_request_error"
+    assert "messages: text content blocks must be non-empty" in err["message"]
+    assert "backend 'anthropic'" in err["message"]
+    assert len(fake_anthropic.requests) == 1
+
+
+def test_legacy_completions(gateway: str, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("return a + b", chunks=1))
+    legacy = openai.OpenAI(base_url=gateway + "/v1", api_key="x", max_retries=0)
+    done = legacy.completions.create(model="local", prompt="def add(a, b):\n    ", max_tokens=16)
+    assert done.object == "text_completion"
+    assert done.choices[0].text == "return a + b"
+    assert fake_ollama.requests[0].body["options"]["num_predict"] == 16
+    fake_ollama.replies.append(Text("xy", chunks=2))
+    pieces = [c.choices[0].text for c in legacy.completions.create(model="local", prompt="p", stream=True) if c.choices]
+    assert "".join(pieces) == "xy"

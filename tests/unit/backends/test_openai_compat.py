@@ -1,0 +1,478 @@
+"""OpenAIBackend against FakeOpenAI over loopback HTTP: request shape, answers, streams and error mapping."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from litestar import Litestar, post
+from litestar.response import Stream
+from tests.fakes.openai_compat import FakeOpenAI
+from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
+from tests.fakes.server import serve
+
+from tiergate.backends.base import Call
+from tiergate.backends.openai import OpenAIBackend
+from tiergate.config.model import OpenAIBackendConfig
+from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
+from tiergate.wire import (
+    ChatRequest,
+    Finish,
+    Message,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+KEY = "sk-test-secret-0123456789"
+KEY_ENV = "TIERGATE_TEST_OPENAI_KEY"
+CALL = Call(model="upstream-model", connect_timeout=2.0, total_timeout=10.0)
+
+
+@pytest.fixture(scope="module")
+def fake_server() -> Iterator[tuple[FakeOpenAI, str]]:
+    fake = FakeOpenAI()
+    with serve(fake.app) as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture
+def fake(fake_server: tuple[FakeOpenAI, str]) -> FakeOpenAI:
+    fake_server[0].queue.reset()
+    return fake_server[0]
+
+
+@pytest_asyncio.fixture
+async def backend(fake_server: tuple[FakeOpenAI, str]) -> AsyncIterator[OpenAIBackend]:
+    backend = _backend(fake_server[1] + "/v1/", {KEY_ENV: KEY})
+    yield backend
+    await backend.aclose()
+
+
+def _backend(base_url: str, environ: dict[str, str], *, key_env: str | None = KEY_ENV) -> OpenAIBackend:
+    cfg = OpenAIBackendConfig(base_url=base_url, api_key_env=key_env, headers={"x-team": "core"})
+    return OpenAIBackend("local-vllm", cfg, environ)
+
+
+def _request(*, stream: bool = False) -> ChatRequest:
+    return ChatRequest(
+        messages=[Message(role="developer", content="Be brief."), Message(role="user", content="Hi")],
+        model="auto",
+        stream=stream,
+        max_completion_tokens=64,
+        metadata={"session": "abc"},
+        provider="openai",
+    )
+
+
+async def _collect(backend: OpenAIBackend, request: ChatRequest | None = None) -> list[StreamEvent]:
+    return [event async for event in backend.stream(request or _request(stream=True), CALL)]
+
+
+def _text(events: list[StreamEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_complete_sends_the_request_with_the_target_model_and_without_tiergate_fields(
+    fake: FakeOpenAI, backend: OpenAIBackend
+) -> None:
+    await backend.complete(_request(), CALL)
+
+    [sent] = fake.requests
+    assert sent.path == "/v1/chat/completions"
+    assert sent.body["model"] == "upstream-model"
+    assert "provider" not in sent.body and "metadata" not in sent.body
+    assert sent.body["stream"] is False and "stream_options" not in sent.body
+    assert sent.body["max_tokens"] == 64 and "max_completion_tokens" not in sent.body
+    assert [m["role"] for m in sent.body["messages"]] == ["system", "user"]
+    assert "temperature" not in sent.body
+    assert sent.headers["authorization"] == f"Bearer {KEY}"
+    assert sent.headers["x-team"] == "core"
+
+
+@pytest.mark.asyncio
+async def test_stream_asks_for_usage(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    await _collect(backend)
+
+    assert fake.requests[0].body["stream"] is True
+    assert fake.requests[0].body["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.asyncio
+async def test_no_authorization_header_without_a_key(fake: FakeOpenAI, fake_server: tuple[FakeOpenAI, str]) -> None:
+    backend = _backend(fake_server[1] + "/v1", {}, key_env=None)
+    try:
+        await backend.complete(_request(), CALL)
+    finally:
+        await backend.aclose()
+
+    assert backend.missing() is None
+    assert "authorization" not in fake.requests[0].headers
+
+
+@pytest.mark.asyncio
+async def test_missing_key_variable_fails_before_any_request(
+    fake: FakeOpenAI, fake_server: tuple[FakeOpenAI, str]
+) -> None:
+    backend = _backend(fake_server[1] + "/v1", {})
+    try:
+        with pytest.raises(UpstreamUnavailable) as complete_error:
+            await backend.complete(_request(), CALL)
+        with pytest.raises(UpstreamUnavailable) as stream_error:
+            await _collect(backend)
+        probed = await backend.probe()
+    finally:
+        await backend.aclose()
+
+    assert fake.requests == []
+    assert complete_error.value.kind == "config" and not complete_error.value.retryable
+    assert stream_error.value.kind == "config"
+    assert KEY_ENV in (backend.missing() or "") and KEY_ENV in complete_error.value.message
+    assert probed == backend.missing()
+
+
+# --- whole answers --------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_complete_reads_text_finish_and_usage(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Text("All done.", stop="length", prompt_tokens=5, completion_tokens=3))
+
+    completion = await backend.complete(_request(), CALL)
+
+    assert completion.content == "All done."
+    assert completion.finish_reason == "length"
+    assert completion.usage == Usage(5, 3, 8)
+    assert completion.tool_calls == []
+
+
+@pytest.mark.asyncio
+async def test_complete_reads_tool_calls(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(ToolCalls([("get_weather", {"city": "Paris"}), ("get_time", {"tz": "CET"})]))
+
+    completion = await backend.complete(_request(), CALL)
+
+    assert completion.finish_reason == "tool_calls"
+    assert [(c.id, c.function.name, json.loads(c.function.arguments)) for c in completion.tool_calls] == [
+        ("call_fake0", "get_weather", {"city": "Paris"}),
+        ("call_fake1", "get_time", {"tz": "CET"}),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_complete_with_malformed_body_is_a_protocol_error(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Malformed())
+
+    with pytest.raises(UpstreamProtocolError, match="invalid JSON"):
+        await backend.complete(_request(), CALL)
+
+
+# --- streams --------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_stream_text_then_finish_then_usage(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Text("The quick brown fox.", chunks=4, prompt_tokens=9, completion_tokens=4))
+
+    events = await _collect(backend)
+
+    assert _text(events) == "The quick brown fox."
+    assert sum(isinstance(e, TextDelta) for e in events) == 4
+    assert all(e.text for e in events if isinstance(e, TextDelta))
+    assert events[-2:] == [Finish("stop"), UsageReport(Usage(9, 4, 13))]
+
+
+@pytest.mark.asyncio
+async def test_stream_tool_calls_are_numbered_and_their_fragments_rejoin(
+    fake: FakeOpenAI, backend: OpenAIBackend
+) -> None:
+    calls = [("get_weather", {"city": "Paris", "unit": "celsius"}), ("search", {"query": "tiergate docs"})]
+    fake.replies.append(ToolCalls(calls, text="Let me check."))
+
+    events = await _collect(backend)
+
+    starts = [e for e in events if isinstance(e, ToolCallStart)]
+    assert [(s.index, s.id, s.name) for s in starts] == [(0, "call_fake0", "get_weather"), (1, "call_fake1", "search")]
+    for index, (_, args) in enumerate(calls):
+        fragments = [e.arguments for e in events if isinstance(e, ToolCallArgs) and e.index == index]
+        assert len(fragments) > 1 and all(fragments)
+        assert json.loads("".join(fragments)) == args
+    assert _text(events) == "Let me check."
+    last_of_first = max(i for i, e in enumerate(events) if isinstance(e, ToolCallArgs) and e.index == 0)
+    assert events.index(starts[1]) > last_of_first
+    assert events[-2:] == [Finish("tool_calls"), UsageReport(Usage(13, 9, 22))]
+
+
+@pytest.mark.asyncio
+async def test_stream_ends_after_done_with_exactly_one_finish(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    events = await _collect(backend)
+
+    assert sum(isinstance(e, Finish) for e in events) == 1
+    assert isinstance(events[-1], UsageReport)
+
+
+@pytest.mark.asyncio
+async def test_stream_cut_before_finish_is_a_protocol_error(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Truncated(after_events=2))
+    seen: list[StreamEvent] = []
+
+    with pytest.raises(UpstreamProtocolError, match="stream ended before finish"):
+        async for event in backend.stream(_request(stream=True), CALL):
+            seen.append(event)
+
+    assert seen and not any(isinstance(e, Finish) for e in seen)
+
+
+@pytest.mark.asyncio
+async def test_stream_with_malformed_event_is_a_protocol_error(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Malformed())
+
+    with pytest.raises(UpstreamProtocolError, match="invalid JSON in stream event"):
+        await _collect(backend)
+
+
+@pytest.mark.asyncio
+async def test_error_object_mid_stream_is_a_status_error(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(StreamError(after_events=2, message="model crashed"))
+    seen: list[StreamEvent] = []
+
+    with pytest.raises(UpstreamStatusError) as error:
+        async for event in backend.stream(_request(stream=True), CALL):
+            seen.append(event)
+
+    assert error.value.status == 502
+    assert "model crashed" in error.value.message
+    assert _text(seen) != "" and not any(isinstance(e, Finish) for e in seen)
+
+
+@pytest.mark.asyncio
+async def test_stream_hang_is_cut_by_the_read_timeout(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Hang(seconds=1, after_events=1))
+    impatient = Call(model="upstream-model", connect_timeout=1.0, total_timeout=0.2)
+
+    with pytest.raises(UpstreamUnavailable) as error:
+        async for _ in backend.stream(_request(stream=True), impatient):
+            pass
+
+    assert error.value.kind == "timeout" and error.value.status == 504
+
+
+# --- status errors --------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_429_carries_retry_after(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Status(429, "slow down", headers={"retry-after": "7"}))
+
+    with pytest.raises(UpstreamStatusError) as error:
+        await backend.complete(_request(), CALL)
+
+    assert error.value.status == 429 and error.value.retry_after == 7.0
+    assert error.value.retryable and error.value.fallback_ok
+    assert "slow down" in error.value.message and "HTTP 429" in error.value.message
+
+
+@pytest.mark.asyncio
+async def test_retry_after_ms_wins(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Status(429, "slow down", headers={"retry-after": "7", "retry-after-ms": "1500"}))
+
+    with pytest.raises(UpstreamStatusError) as error:
+        await _collect(backend)
+
+    assert error.value.retry_after == 1.5
+
+
+@pytest.mark.asyncio
+async def test_500_is_retryable_and_may_fall_back(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Status(500, "boom"))
+
+    with pytest.raises(UpstreamStatusError) as error:
+        await _collect(backend)
+
+    assert error.value.status == 500 and error.value.retryable and error.value.fallback_ok
+    assert error.value.upstream_type == "server_error"
+
+
+@pytest.mark.asyncio
+async def test_400_does_not_fall_back(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Status(400, "context length exceeded"))
+
+    with pytest.raises(UpstreamStatusError) as error:
+        await backend.complete(_request(), CALL)
+
+    assert error.value.status == 400
+    assert not error.value.fallback_ok and not error.value.retryable
+    assert "context length exceeded" in error.value.message
+
+
+@pytest.mark.asyncio
+async def test_the_key_never_appears_in_errors(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    fake.replies.append(Status(401, f"Incorrect API key provided: {KEY}"))
+    fake.replies.append(StreamError(after_events=1, message=f"bad key {KEY}"))
+
+    with pytest.raises(UpstreamStatusError) as status_error:
+        await backend.complete(_request(), CALL)
+    with pytest.raises(UpstreamStatusError) as stream_error:
+        await _collect(backend)
+
+    for error in (status_error.value, stream_error.value):
+        assert KEY not in str(error) and KEY not in error.detail
+        assert KEY not in json.dumps(error.body())
+        assert "***" in error.message
+
+
+# --- transport ------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.asyncio
+async def test_connection_refused_is_unavailable() -> None:
+    backend = _backend(f"http://127.0.0.1:{_closed_port()}/v1", {KEY_ENV: KEY})
+    try:
+        with pytest.raises(UpstreamUnavailable) as complete_error:
+            await backend.complete(_request(), CALL)
+        with pytest.raises(UpstreamUnavailable) as stream_error:
+            await _collect(backend)
+        probed = await backend.probe()
+    finally:
+        await backend.aclose()
+
+    for error in (complete_error.value, stream_error.value):
+        assert error.kind == "connect" and error.retryable
+        assert "connection refused" in error.message and backend.url in error.message
+        assert KEY not in error.message
+    assert probed is not None and KEY not in probed
+
+
+@pytest.mark.asyncio
+async def test_probe(fake: FakeOpenAI, backend: OpenAIBackend, fake_server: tuple[FakeOpenAI, str]) -> None:
+    assert await backend.probe() is None
+
+    wrong_path = _backend(fake_server[1] + "/nowhere", {KEY_ENV: KEY})
+    try:
+        assert await wrong_path.probe() == "GET /models answered HTTP 404"
+    finally:
+        await wrong_path.aclose()
+
+
+# --- shapes real servers send that FakeOpenAI's clean format never does ------------------------
+
+
+class RawSSE:
+    """Replays ``body`` verbatim as the chat stream, to show the reader's tolerance of real-world variants."""
+
+    def __init__(self) -> None:
+        self.body = ""
+
+        @post("/v1/chat/completions")
+        async def chat() -> Stream:
+            return Stream(iter([self.body]), media_type="text/event-stream")
+
+        self.app = Litestar(route_handlers=[chat])
+
+
+@pytest.fixture(scope="module")
+def raw_server() -> Iterator[tuple[RawSSE, str]]:
+    raw = RawSSE()
+    with serve(raw.app) as base_url:
+        yield raw, base_url
+
+
+async def _replay(raw_server: tuple[RawSSE, str], *chunks: dict[str, object] | str) -> list[StreamEvent]:
+    raw, base_url = raw_server
+    raw.body = "".join(c if isinstance(c, str) else f"data: {json.dumps(c)}\n\n" for c in chunks)
+    backend = _backend(base_url + "/v1", {KEY_ENV: KEY})
+    try:
+        return await _collect(backend)
+    finally:
+        await backend.aclose()
+
+
+def _delta(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
+    return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+@pytest.mark.asyncio
+async def test_done_without_finish_reads_as_stop_and_comments_are_skipped(raw_server: tuple[RawSSE, str]) -> None:
+    events = await _replay(
+        raw_server,
+        ": keep-alive\n\nevent: message\n",
+        _delta({"role": "assistant", "reasoning_content": "think"}),
+        _delta({"reasoning": "ing", "content": None}),
+        _delta({"content": "Hi"}),
+        "data: [DONE]\n\n",
+        _delta({"content": "after the end"}),
+    )
+
+    assert events == [ReasoningDelta("think"), ReasoningDelta("ing"), TextDelta("Hi"), Finish("stop")]
+
+
+@pytest.mark.asyncio
+async def test_finish_without_done_still_finishes(raw_server: tuple[RawSSE, str]) -> None:
+    events = await _replay(raw_server, _delta({"content": "Hi"}), _delta({}, finish="eos"))
+
+    assert events == [TextDelta("Hi"), Finish("stop")]
+
+
+@pytest.mark.asyncio
+async def test_parallel_calls_that_all_claim_index_0_are_numbered_apart(raw_server: tuple[RawSSE, str]) -> None:
+    def call(**fields: object) -> dict[str, object]:
+        return _delta({"tool_calls": [{"index": 0, **fields}]})
+
+    events = await _replay(
+        raw_server,
+        call(id="a", function={"name": "first", "arguments": '{"x":'}),
+        call(function={"arguments": " 1}"}),
+        call(id="b", function={"name": "second", "arguments": ""}),
+        call(function={"arguments": "{}"}),
+        _delta({}, finish="stop"),
+        "data: [DONE]\n\n",
+    )
+
+    assert events == [
+        ToolCallStart(0, "a", "first"),
+        ToolCallArgs(0, '{"x":'),
+        ToolCallArgs(0, " 1}"),
+        ToolCallStart(1, "b", "second"),
+        ToolCallArgs(1, "{}"),
+        Finish("tool_calls"),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_tool_call_without_id_gets_one(raw_server: tuple[RawSSE, str]) -> None:
+    events = await _replay(
+        raw_server,
+        _delta({"tool_calls": [{"index": 3, "function": {"name": "lookup", "arguments": "{}"}}]}),
+        _delta({}, finish="function_call"),
+        "data: [DONE]\n\n",
+    )
+
+    start = events[0]
+    assert isinstance(start, ToolCallStart) and start.index == 0 and start.id.startswith("call_")
+    assert events[1:] == [ToolCallArgs(0, "{}"), Finish("tool_calls")]
+
+
+@pytest.mark.asyncio
+async def test_error_object_keeps_its_http_code(raw_server: tuple[RawSSE, str]) -> None:
+    with pytest.raises(UpstreamStatusError) as error:
+        await _replay(raw_server, _delta({"content": "Hi"}), {"error": {"code": 429, "message": "busy"}})
+
+    assert error.value.status == 429 and error.value.retryable

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import chat, graph
+from tiergate.rules.features import Features
+
+
+def test_fixed_mode() -> None:
+    g = graph("routing: {mode: fixed, fixed_tier: opus}")
+    result = g.phase1(Features.of(chat("anything")))
+    assert (result.tier, result.band, result.confidence) == ("opus", "CLAUDE", 1.0)
+
+
+def test_keyword_mode_first_list_wins() -> None:
+    g = graph("""
+routing:
+  mode: keyword
+  keywords: {hard: [refactor], easy: [typo]}
+  keyword_mode:
+    default_tier: local
+    routes:
+      - {tier: opus, keywords: hard}
+      - {tier: sonnet, keywords: [typo, docs]}
+""")
+    assert g.phase1(Features.of(chat("refactor this typo"))).tier == "opus"
+    assert g.phase1(Features.of(chat("a typo"))).tier == "sonnet"
+    none = g.phase1(Features.of(chat("hello")))
+    assert (none.tier, none.reasons) == ("local", ["keyword mode: no keyword hit → default local"])
+
+
+def test_overrides_merge_with_defaults() -> None:
+    g = graph("""
+timeouts: {connect: 2, first_token: 10, idle: 20, total: 100}
+retries: {attempts: 3}
+routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
+""", base="""
+backends:
+  ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}
+tiers:
+  local:
+    targets:
+      - backend: ollama
+        model: m
+        timeouts: {first_token: 3}
+        retries: {attempts: 0}
+        breaker: {fail_max: 2}
+""")
+    (target,) = g.chains.tiers["local"]
+    assert (target.timeouts.connect, target.timeouts.first_token, target.timeouts.idle, target.timeouts.total) == (2, 3, 20, 100)
+    assert target.retries.attempts == 0
+    assert (target.breaker.fail_max, target.breaker.reset_timeout) == (2, 30.0)
+    assert target.key == "ollama/m"
+
+
+def test_tier_order_follows_fallbacks_depth_first_without_repeats() -> None:
+    g = graph("fallbacks: {local: [sonnet, opus], sonnet: [opus]}", base="""
+backends:
+  o: {kind: ollama, base_url: "http://127.0.0.1:1"}
+tiers:
+  local: {targets: [{backend: o, model: a}]}
+  sonnet: {targets: [{backend: o, model: b}, {backend: o, model: c}]}
+  opus: {targets: [{backend: o, model: d}]}
+""")
+    assert g.chains.tier_order("local") == ["local", "sonnet", "opus"]
+    assert [t.model for t in g.chains.for_tier("local")] == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize("bad", ["routing: {mode: fixed}", "routing: {mode: keyword}"])
+def test_modes_need_their_settings(bad: str) -> None:
+    from tiergate.config.problems import ConfigError
+
+    with pytest.raises(ConfigError):
+        graph(bad)
