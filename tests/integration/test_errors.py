@@ -1,0 +1,126 @@
+"""Bad input and dead upstreams: a clear error in the OpenAI shape, and never a key."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import ROOT, TEST_KEY, GatewayFactory
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Status, Text
+
+
+def error_of(r: httpx.Response) -> dict[str, object]:
+    body = r.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "param", "message"),
+    [
+        (b'{"messages": [', 400, None, "the request body is not valid JSON"),
+        (b"", 400, None, "the request body is empty"),
+        (b'{"model": "auto"}', 400, None, "Object missing required field `messages`"),
+        (b'{"messages": []}', 400, "messages", "`messages` must hold at least one message"),
+        (b'{"messages": "hi"}', 400, "messages", "Expected `array`, got `str`"),
+        (b'{"messages": [{"role": "wizard", "content": "x"}]}', 400, "messages[0].role", "Invalid enum value 'wizard'"),
+        (b'{"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}', 400, "temperature", "invalid request: Expected `float | null`, got `str` at `temperature`"),
+        (b'[1, 2]', 400, None, "Expected `object`, got `array`"),
+    ],
+)
+def test_malformed_requests(gateway: str, content: bytes, status: int, param: str | None, message: str) -> None:
+    r = httpx.post(gateway + "/v1/chat/completions", content=content, headers={"content-type": "application/json"})
+    assert r.status_code == status
+    err = error_of(r)
+    assert err["type"] == "invalid_request_error"
+    assert err["param"] == param
+    assert message in str(err["message"])
+
+
+def test_unknown_fields_ignored_and_openai_extras_accepted(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("ok", chunks=1))
+    done = client.chat.completions.create(
+        model="local",
+        messages=[{"role": "developer", "content": "terse"}, {"role": "user", "content": "hi"}],
+        max_completion_tokens=33,
+        parallel_tool_calls=False,
+        extra_body={"frobnicate": True, "logit_bias": {}, "n": 1},
+    )
+    assert done.choices[0].message.content == "ok"
+    sent = fake_ollama.requests[0].body
+    assert sent["messages"][0] == {"role": "system", "content": "terse"}
+    assert sent["options"]["num_predict"] == 33
+
+
+def test_unknown_endpoint_and_method(gateway: str) -> None:
+    r = httpx.get(gateway + "/v1/nothing")
+    assert r.status_code == 404 and error_of(r)["message"] == "no such endpoint: GET /v1/nothing"
+    r = httpx.get(gateway + "/v1/chat/completions")
+    assert r.status_code == 405 and error_of(r)["type"] == "invalid_request_error"
+
+
+def test_unreachable_upstreams_name_backend_and_url(gateway_for: GatewayFactory, closed_port: int) -> None:
+    url = f"http://127.0.0.1:{closed_port}"
+    base = gateway_for(ROOT / "routes.yaml", {"OLLAMA_HOST": url, "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": TEST_KEY})
+    r = httpx.post(base + "/v1/chat/completions", json={"model": "local", "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 503
+    err = error_of(r)
+    assert f"backend 'ollama' at {url}: connection refused; is Ollama running?" in str(err["message"])
+    assert f"backend 'anthropic' at {url}" in str(err["message"])
+    assert TEST_KEY not in r.text
+    assert r.headers["x-tiergate-attempts"] == "local/qwen2.5-coder:7b:connect, sonnet/claude-sonnet-4-5:connect"
+
+
+def test_fresh_machine_names_what_is_missing(gateway_for: GatewayFactory, closed_port: int) -> None:
+    base = gateway_for(ROOT / "routes.yaml", {"OLLAMA_HOST": f"http://127.0.0.1:{closed_port}"})
+    assert httpx.get(base + "/health").status_code == 200
+    models = httpx.get(base + "/v1/models").json()
+    assert [m["id"] for m in models["data"]][:5] == ["auto", "tiergate/auto", "local", "sonnet", "opus"]
+    assert httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "hi"}]}).status_code == 200
+    r = httpx.post(base + "/v1/chat/completions", json={"model": "opus", "messages": [{"role": "user", "content": "hi"}]})
+    assert r.status_code == 503
+    assert "needs the environment variable ANTHROPIC_API_KEY, which is not set" in str(error_of(r)["message"])
+    health = httpx.get(base + "/health").json()
+    assert health["backends"]["anthropic"]["missing"] == "environment variable ANTHROPIC_API_KEY is not set"
+
+
+def test_upstream_auth_error_never_echoes_the_key(client: openai.OpenAI, fake_anthropic: FakeAnthropic,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    fake_anthropic.replies.extend([Status(401, f"invalid x-api-key {TEST_KEY}")] * 2)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == 401
+    assert TEST_KEY not in str(info.value.body)
+    assert TEST_KEY not in caplog.text
+
+
+def test_models_lists_tiers_and_aliases(gateway: str) -> None:
+    body = httpx.get(gateway + "/v1/models").json()
+    assert body["object"] == "list"
+    ids = [m["id"] for m in body["data"]]
+    assert ids == ["auto", "tiergate/auto", "local", "sonnet", "opus", "qwen2.5-coder:7b", "qwen",
+                   "claude-sonnet-4-5", "sonnet-latest", "claude-opus-4-1", "opus-latest"]
+    assert all(set(m) == {"id", "object", "created", "owned_by"} and m["object"] == "model" for m in body["data"])
+
+
+def test_offline_route_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tiergate.cli import main
+
+    req = tmp_path / "req.json"
+    req.write_text('{"messages": [{"role": "user", "content": "Do a security audit of the auth architecture"}]}')
+    assert main(["route", "--config", str(ROOT / "routes.yaml"), str(req)]) == 0
+    import json
+
+    d = json.loads(capsys.readouterr().out)
+    assert (d["tier"], d["band"], d["phase"]) == ("opus", "CLAUDE", "heuristic")
+    req.write_text('{"messages": []}')
+    assert main(["route", "--config", str(ROOT / "routes.yaml"), str(req)]) == 2
+    assert "`messages` must hold at least one message" in capsys.readouterr().err

@@ -1,0 +1,148 @@
+"""Dispatch over in-memory backends: fallback order, what stops a fallback, and stream bounds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+
+from tests.helpers import chat, graph
+from tiergate.backends.base import Call
+from tiergate.dispatch.dispatcher import Dispatcher
+from tiergate.engine.router import Router
+from tiergate.errors import NoTargetError, TiergateError, UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
+from tiergate.wire import ChatRequest, Completion, Finish, StreamEvent, TextDelta
+
+FAST = "timeouts: {first_token: 0.05, idle: 0.05, total: 5}\n"
+
+
+class ScriptedBackend:
+    """Answers from a list of behaviours, one per call: an exception, a Completion, or a list of events."""
+
+    def __init__(self, name: str, script: list[object]) -> None:
+        self.name, self.url, self.script, self.calls = name, f"http://{name}.test", script, 0
+
+    def missing(self) -> str | None:
+        return None
+
+    async def probe(self) -> str | None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+    def _next(self) -> object:
+        self.calls += 1
+        return self.script.pop(0)
+
+    async def complete(self, request: ChatRequest, call: Call) -> Completion:
+        step = self._next()
+        if isinstance(step, BaseException):
+            raise step
+        assert isinstance(step, Completion)
+        return step
+
+    async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
+        step = self._next()
+        if isinstance(step, BaseException):
+            raise step
+        assert isinstance(step, list)
+        for item in step:
+            if item == "hang":
+                await asyncio.Event().wait()
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+
+
+async def setup(ollama: list[object], anthropic: list[object], routing: str = FAST):  # type: ignore[no-untyped-def]
+    g = graph(routing)
+    backends = {"ollama": ScriptedBackend("ollama", ollama), "anthropic": ScriptedBackend("anthropic", anthropic)}
+    routed = await Router(g).decide(chat("hi", model="local"))
+    return Dispatcher(backends), routed, backends  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_falls_back_in_order_and_records_attempts() -> None:
+    d, routed, b = await setup([UpstreamUnavailable("ollama", "u", "refused", kind="connect")], [Completion("ok")])
+    answer = await d.complete(routed, chat("hi"))
+    assert answer.completion.content == "ok" and answer.target.tier == "sonnet"
+    assert [a.render() for a in answer.attempts] == ["local/small-model:connect", "sonnet/mid-model:ok"]
+
+
+@pytest.mark.asyncio
+async def test_request_errors_do_not_fall_back() -> None:
+    d, routed, b = await setup([UpstreamStatusError("ollama", "u", "bad request", status=400)], [Completion("never")])
+    with pytest.raises(UpstreamStatusError) as info:
+        await d.complete(routed, chat("hi"))
+    assert info.value.status == 400 and b["anthropic"].calls == 0
+    assert [a.render() for a in info.value.attempts] == ["local/small-model:http_400"]
+
+
+@pytest.mark.asyncio
+async def test_all_failing_lists_every_attempt() -> None:
+    d, routed, _ = await setup([UpstreamStatusError("ollama", "u", "boom", status=500)],
+                               [UpstreamStatusError("anthropic", "v", "boom", status=500)])
+    with pytest.raises(NoTargetError) as info:
+        await d.complete(routed, chat("hi"))
+    assert info.value.status == 500
+    assert info.value.message == ("all 2 targets failed: local/small-model: backend 'ollama' at u: boom; "
+                                  "sonnet/mid-model: backend 'anthropic' at v: boom")
+
+
+@pytest.mark.asyncio
+async def test_stream_first_token_timeout_falls_back() -> None:
+    d, routed, _ = await setup([["hang"]], [[TextDelta("b"), Finish("stop")]])
+    opened = await d.open_stream(routed, chat("hi", stream=True))
+    assert opened.target.tier == "sonnet" and opened.first == TextDelta("b")
+    assert [a.render() for a in opened.attempts] == ["local/small-model:timeout", "sonnet/mid-model:ok"]
+    assert "no first token within 0.05s (timeouts.first_token)" in (opened.attempts[0].error or "")
+    assert [e async for e in opened.rest] == [Finish("stop")]
+
+
+@pytest.mark.asyncio
+async def test_stream_failure_after_first_event_is_raised_not_hidden() -> None:
+    d, routed, b = await setup([[TextDelta("a"), "hang"]], [[Finish("stop")]])
+    opened = await d.open_stream(routed, chat("hi", stream=True))
+    with pytest.raises(UpstreamUnavailable, match=r"no data for 0.05s mid-stream \(timeouts.idle\)"):
+        async for _ in opened.rest:
+            pass
+    assert b["anthropic"].calls == 0
+
+
+@pytest.mark.asyncio
+async def test_stream_without_finish_is_an_error() -> None:
+    d, routed, _ = await setup([[TextDelta("a")]], [])
+    opened = await d.open_stream(routed, chat("hi", stream=True))
+    with pytest.raises(UpstreamProtocolError, match="the stream ended before the answer was complete"):
+        async for _ in opened.rest:
+            pass
+
+
+@pytest.mark.asyncio
+async def test_empty_stream_falls_back() -> None:
+    d, routed, _ = await setup([[]], [[TextDelta("x"), Finish("stop")]])
+    opened = await d.open_stream(routed, chat("hi", stream=True))
+    assert opened.target.tier == "sonnet"
+    assert opened.attempts[0].outcome == "protocol"
+
+
+@pytest.mark.asyncio
+async def test_no_usable_target_explains_skips() -> None:
+    g = graph(base="""
+backends:
+  ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}
+tiers:
+  local: {targets: [{backend: ollama, model: small-model}]}
+routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
+""")
+    img = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]}
+    routed = await Router(g).decide(msgspec.convert({"messages": [img]}, ChatRequest))
+    assert routed.targets == []
+    with pytest.raises(TiergateError) as info:
+        await Dispatcher({}).complete(routed, chat("x"))
+    assert info.value.status == 400
+    assert info.value.message == "no target can serve this request: local/small-model: no vision support"
