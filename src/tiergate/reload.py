@@ -24,11 +24,12 @@ from tiergate.runtime import Rules
 log = logging.getLogger("tiergate.rules")
 
 
-def watch_rules(rules: Rules, *, debounce_ms: int = 50, sighup: bool = True) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+def watch_rules(rules: Rules, *, watch: bool = True, sighup: bool = True,
+                debounce_ms: int = 50) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task = asyncio.create_task(_watch(rules, stop, debounce_ms))
+        task = asyncio.create_task(_watch(rules, stop, debounce_ms)) if watch else None
         loop = asyncio.get_running_loop()
         hooked = False
         if sighup:
@@ -39,9 +40,10 @@ def watch_rules(rules: Rules, *, debounce_ms: int = 50, sighup: bool = True) -> 
             yield
         finally:
             stop.set()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             if hooked:
                 loop.remove_signal_handler(signal.SIGHUP)
 

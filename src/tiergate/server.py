@@ -31,9 +31,7 @@ log = logging.getLogger("tiergate.server")
 def build(config: Path, *, environ: Mapping[str, str] | None = None, watch: bool = True) -> Any:
     rules = Rules.load(config, os.environ if environ is None else environ)
     gateway = Gateway(rules)
-    lifespans = [report_backends(rules)]
-    if watch:
-        lifespans.append(watch_rules(rules))
+    lifespans = [report_backends(rules), watch_rules(rules, watch=watch)]
     return create_app(gateway, lifespans=lifespans)
 
 

@@ -1,0 +1,118 @@
+"""Live reload: file edits (in place and save-by-rename), SIGHUP-equivalent admin call, broken files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, GatewayFactory
+from tests.fakes.ollama import FakeOllama
+
+
+def version_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def wait_for_version(base: str, version: str, limit: float = 1.0) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        d = httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "rename x"}]}).json()
+        if d["rules_version"] == version:
+            return time.monotonic() - start
+        time.sleep(0.01)
+    raise AssertionError(f"version {version} not live within {limit}s")
+
+
+@pytest.fixture
+def rules_file(tmp_path: Path) -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text((ROOT / "routes.yaml").read_text())
+    return path
+
+
+def test_twenty_rewrites_under_load_lose_no_request(gateway_for: GatewayFactory, upstream_env: dict[str, str],
+                                                    rules_file: Path, fake_ollama: FakeOllama) -> None:
+    base = gateway_for(rules_file, upstream_env, watch=True)
+    original = rules_file.read_text()
+    failures: list[str] = []
+    done = threading.Event()
+    counts = [0]
+
+    def load() -> None:
+        with httpx.Client(timeout=10) as http:
+            while not done.is_set():
+                for path, body in (("/v1/chat/completions", {"model": "local", "messages": [{"role": "user", "content": "hi"}]}),
+                                   ("/v1/route", {"messages": [{"role": "user", "content": "rename x"}]})):
+                    r = http.post(base + path, json=body)
+                    counts[0] += 1
+                    if r.status_code != 200:
+                        failures.append(f"{path}: {r.status_code} {r.text[:200]}")
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        delays = []
+        for i in range(20):
+            text = original.replace("aliases: [qwen]", f"aliases: [qwen, qwen-{i}]")
+            if i % 2:
+                tmp = rules_file.with_suffix(".tmp")
+                tmp.write_text(text)
+                os.replace(tmp, rules_file)  # how editors save
+            else:
+                rules_file.write_text(text)
+            delays.append(wait_for_version(base, version_of(text)))
+    finally:
+        done.set()
+        for w in workers:
+            w.join()
+    assert failures == []
+    assert counts[0] > 40
+    assert max(delays) < 1.0
+    models = [m["id"] for m in httpx.get(base + "/v1/models").json()["data"]]
+    assert "qwen-19" in models and "qwen-18" not in models
+
+
+def test_broken_file_keeps_last_good_rules(gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path) -> None:
+    base = gateway_for(rules_file, upstream_env, watch=False)
+    good = version_of(rules_file.read_text())
+    rules_file.write_text(rules_file.read_text().replace("  mode: local_first", "  mode: local_frist"))
+    r = httpx.post(base + "/admin/reload")
+    assert r.status_code == 422
+    body = r.json()
+    assert body["ok"] is False and body["version"] == good
+    (problem,) = body["problems"]
+    assert problem["file"] == str(rules_file)
+    assert problem["line"] == next(i + 1 for i, line in enumerate(rules_file.read_text().splitlines()) if "local_frist" in line)
+    assert "local_frist" in problem["message"]
+    health = httpx.get(base + "/health").json()["rules"]
+    assert health["status"] == "error" and health["version"] == good
+    assert health["last_error"][0]["message"] == problem["message"]
+    d = httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "rename x"}]}).json()
+    assert d["rules_version"] == good
+    rules_file.write_text((ROOT / "routes.yaml").read_text().replace("bands: {local: 0.12", "bands: {local: 0.13"))
+    r = httpx.post(base + "/admin/reload")
+    assert r.status_code == 200 and r.json()["changed"] is True
+    assert httpx.get(base + "/health").json()["rules"]["status"] == "ok"
+
+
+def test_watcher_reports_broken_edit_and_recovers(gateway_for: GatewayFactory, upstream_env: dict[str, str],
+                                                  rules_file: Path) -> None:
+    base = gateway_for(rules_file, upstream_env, watch=True)
+    good_text = rules_file.read_text()
+    rules_file.write_text(good_text.replace("backend: ollama", "backend: olama", 1))
+    deadline = time.monotonic() + 2
+    while httpx.get(base + "/health").json()["rules"]["status"] != "error":
+        assert time.monotonic() < deadline, "broken edit not noticed"
+        time.sleep(0.02)
+    err = httpx.get(base + "/health").json()["rules"]["last_error"][0]
+    assert err["message"] == "unknown backend 'olama'; did you mean 'ollama'?"
+    fixed = good_text.replace("keep_alive: 10m", "keep_alive: 11m")
+    rules_file.write_text(fixed)
+    wait_for_version(base, version_of(fixed))

@@ -1,0 +1,55 @@
+"""`tiergate serve` as a real process: starts, answers, and reloads its rules on SIGHUP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_process_reloads_on_sighup(tmp_path: Path) -> None:
+    rules = tmp_path / "routes.yaml"
+    rules.write_text((ROOT / "routes.yaml").read_text())
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    env["OLLAMA_HOST"] = f"http://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tiergate.cli", "serve", "--config", str(rules), "--port", str(port), "--no-watch"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                version = httpx.get(base + "/health").json()["rules"]["version"]
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[0].decode()
+                time.sleep(0.1)
+        rules.write_text(rules.read_text().replace("aliases: [qwen]", "aliases: [qwen, q7]"))
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while httpx.get(base + "/health").json()["rules"]["version"] == version:
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            time.sleep(0.05)
+        assert "q7" in [m["id"] for m in httpx.get(base + "/v1/models").json()["data"]]
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0].decode()
+    assert "rules loaded from" in out
+    assert "environment variable ANTHROPIC_API_KEY is not set" in out
