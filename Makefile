@@ -39,6 +39,7 @@ validate: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/decide.py
+	$(BIN)/python bench/classifier.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,8 +1,8 @@
 """The ``tiergate`` command: serve, route (offline dry run), validate.
 
-    tiergate serve --config routes.yaml --host 127.0.0.1 --port 8080
-    tiergate route --config routes.yaml request.json      # or - for stdin
-    tiergate validate routes.yaml examples/*.yaml
+tiergate serve --config routes.yaml --host 127.0.0.1 --port 8080
+tiergate route --config routes.yaml request.json      # or - for stdin
+tiergate validate routes.yaml examples/*.yaml
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _route(config: Path, source: str) -> int:
     from tiergate.api.bodies import decode_chat
-    from tiergate.engine.graph import compile_graph
     from tiergate.config.loader import load_file
+    from tiergate.engine.graph import compile_graph
     from tiergate.engine.router import Router
     from tiergate.errors import TiergateError
 

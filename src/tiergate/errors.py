@@ -69,6 +69,7 @@ class RateLimited(TiergateError):
     status = 429
     type = "rate_limit_error"
     code = "rate_limit_exceeded"
+    fallback_ok = True
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -107,8 +108,16 @@ class UpstreamError(TiergateError):
     fallback_ok = True
     retryable = False
 
-    def __init__(self, backend: str, url: str, detail: str, *, status: int | None = None,
-                 retry_after: float | None = None, kind: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: str,
+        url: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        kind: str | None = None,
+    ) -> None:
         super().__init__(f"backend '{backend}' at {url}: {detail}")
         self.backend = backend
         self.url = url
@@ -136,8 +145,16 @@ class UpstreamStatusError(UpstreamError):
 
     kind = "status"
 
-    def __init__(self, backend: str, url: str, detail: str, *, status: int,
-                 retry_after: float | None = None, upstream_type: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: str,
+        url: str,
+        detail: str,
+        *,
+        status: int,
+        retry_after: float | None = None,
+        upstream_type: str | None = None,
+    ) -> None:
         super().__init__(backend, url, detail, status=status, retry_after=retry_after)
         self.upstream_type = upstream_type
         self.type = _openai_type(status)

@@ -24,8 +24,9 @@ from tiergate.runtime import Rules
 log = logging.getLogger("tiergate.rules")
 
 
-def watch_rules(rules: Rules, *, watch: bool = True, sighup: bool = True,
-                debounce_ms: int = 50) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+def watch_rules(
+    rules: Rules, *, watch: bool = True, sighup: bool = True, debounce_ms: int = 50
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         stop = asyncio.Event()
@@ -62,6 +63,7 @@ async def _watch(rules: Rules, stop: asyncio.Event, debounce_ms: int) -> None:
     def is_ours(change: watchfiles.Change, path: str) -> bool:
         return Path(path).resolve() == target
 
-    async for _ in watchfiles.awatch(target.parent, watch_filter=is_ours, stop_event=stop,
-                                     debounce=debounce_ms, step=20, recursive=False):
+    async for _ in watchfiles.awatch(
+        target.parent, watch_filter=is_ours, stop_event=stop, debounce=debounce_ms, step=20, recursive=False
+    ):
         await _reload(rules, "file change")

@@ -56,8 +56,12 @@ class ReloadOutcome:
     problems: list[Problem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "version": self.version, "changed": self.changed,
-                "problems": [p.to_dict() for p in self.problems]}
+        return {
+            "ok": self.ok,
+            "version": self.version,
+            "changed": self.changed,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
 def compile_file(path: Path, environ: Mapping[str, str]) -> tuple[LoadedConfig, EvaluationGraph]:

@@ -21,15 +21,25 @@ import uvicorn
 from tiergate.api.app import create_app
 from tiergate.api.gateway import Gateway
 from tiergate.config.problems import ConfigError
+from tiergate.engine.classifier import classifier_factory
 from tiergate.reload import watch_rules
-from tiergate.runtime import Rules
+from tiergate.resilience.breakers import Breakers
+from tiergate.resilience.guard import guard_factory
+from tiergate.resilience.limits import Limiters
+from tiergate.runtime import Extensions, Rules
 from tiergate.telemetry.logs import configure_logging
 
 log = logging.getLogger("tiergate.server")
 
 
 def build(config: Path, *, environ: Mapping[str, str] | None = None, watch: bool = True) -> Any:
-    rules = Rules.load(config, os.environ if environ is None else environ)
+    breakers, limiters = Breakers(), Limiters()  # one per process: their state outlives reloads
+    extensions = Extensions(
+        guard=guard_factory(breakers, limiters),
+        breaker_state=breakers.state,
+        classifier=classifier_factory(),
+    )
+    rules = Rules.load(config, os.environ if environ is None else environ, extensions)
     gateway = Gateway(rules)
     lifespans = [report_backends(rules), watch_rules(rules, watch=watch)]
     return create_app(gateway, lifespans=lifespans)

@@ -26,6 +26,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
+
 from tests.fakes.scripts import (
     Hang,
     Malformed,

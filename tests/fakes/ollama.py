@@ -22,6 +22,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.response import Stream
+
 from tests.fakes.scripts import (
     Hang,
     Malformed,

@@ -23,6 +23,7 @@ from typing import Any
 
 from litestar import Litestar, Request, get, post
 from litestar.response import Response, Stream
+
 from tests.fakes.scripts import (
     Hang,
     Malformed,

@@ -1,7 +1,7 @@
 """Run any ASGI app on 127.0.0.1 in a background thread, for the length of a test or module.
 
-    with serve(app) as base_url:
-        httpx.get(base_url + "/health")
+with serve(app) as base_url:
+    httpx.get(base_url + "/health")
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import uvicorn
 
 class ThreadedServer:
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.host = host

@@ -24,10 +24,13 @@ WEATHER_TOOL = {
 }
 
 
-def test_simple_request_goes_to_local(client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic) -> None:
+def test_simple_request_goes_to_local(
+    client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
     fake_ollama.replies.append(Text("def add(a: int, b: int) -> int: ...", chunks=1))
     raw = client.chat.completions.with_raw_response.create(
-        model="auto", messages=[{"role": "user", "content": "add type hints to def add(a, b)"}])
+        model="auto", messages=[{"role": "user", "content": "add type hints to def add(a, b)"}]
+    )
     completion = raw.parse()
     assert completion.choices[0].message.content == "def add(a: int, b: int) -> int: ..."
     assert completion.choices[0].finish_reason == "stop"
@@ -46,7 +49,9 @@ def test_simple_request_goes_to_local(client: openai.OpenAI, fake_ollama: FakeOl
 def test_streaming_with_usage_from_anthropic(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.replies.append(Text("Plan: split the service.", chunks=3, prompt_tokens=40, completion_tokens=6))
     stream = client.chat.completions.create(
-        model="sonnet", stream=True, stream_options={"include_usage": True},
+        model="sonnet",
+        stream=True,
+        stream_options={"include_usage": True},
         messages=[{"role": "system", "content": "be precise"}, {"role": "user", "content": "plan it"}],
     )
     chunks = list(stream)
@@ -83,17 +88,31 @@ def test_stream_wire_bytes_are_exact(gateway: str, fake_ollama: FakeOllama) -> N
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_tool_call_round_trip_through_anthropic(client: openai.OpenAI, fake_anthropic: FakeAnthropic, stream: bool) -> None:
+def test_tool_call_round_trip_through_anthropic(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, stream: bool
+) -> None:
     fake_anthropic.replies.append(ToolCalls([("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"})]))
     messages: list[dict[str, object]] = [{"role": "user", "content": "weather in Paris and Oslo?"}]
     calls = _tool_calls(client, messages, stream)
     assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [
-        ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo"})]
+        ("get_weather", {"city": "Paris"}),
+        ("get_weather", {"city": "Oslo"}),
+    ]
     assert all(c["id"] for c in calls)
-    messages.append({"role": "assistant", "content": None, "tool_calls": [
-        {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]})
-    messages += [{"role": "tool", "tool_call_id": calls[0]["id"], "content": "18C"},
-                 {"role": "tool", "tool_call_id": calls[1]["id"], "content": "3C"}]
+    messages.append(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                for c in calls
+            ],
+        }
+    )
+    messages += [
+        {"role": "tool", "tool_call_id": calls[0]["id"], "content": "18C"},
+        {"role": "tool", "tool_call_id": calls[1]["id"], "content": "3C"},
+    ]
     fake_anthropic.replies.append(Text("Paris 18C, Oslo 3C."))
     final = client.chat.completions.create(model="auto", messages=messages, tools=[WEATHER_TOOL])  # type: ignore[arg-type]
     assert final.choices[0].message.content == "Paris 18C, Oslo 3C."
@@ -102,7 +121,9 @@ def test_tool_call_round_trip_through_anthropic(client: openai.OpenAI, fake_anth
     assert [b["type"] for b in sent[1]["content"]] == ["tool_use", "tool_use"]
     assert sent[1]["content"][0]["input"] == {"city": "Paris"}
     assert [(b["type"], b["tool_use_id"], b["content"]) for b in sent[2]["content"]] == [
-        ("tool_result", calls[0]["id"], "18C"), ("tool_result", calls[1]["id"], "3C")]
+        ("tool_result", calls[0]["id"], "18C"),
+        ("tool_result", calls[1]["id"], "3C"),
+    ]
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -112,8 +133,19 @@ def test_tool_call_round_trip_through_ollama(client: openai.OpenAI, fake_ollama:
     calls = _tool_calls(client, messages, stream, model="local")
     assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [("get_weather", {"city": "Paris"})]
     assert calls[0]["id"].startswith("call_")
-    messages.append({"role": "assistant", "content": None, "tool_calls": [
-        {"id": calls[0]["id"], "type": "function", "function": {"name": "get_weather", "arguments": calls[0]["arguments"]}}]})
+    messages.append(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": calls[0]["id"],
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": calls[0]["arguments"]},
+                }
+            ],
+        }
+    )
     messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": "18C"})
     fake_ollama.replies.append(Text("It is 18C."))
     final = client.chat.completions.create(model="local", messages=messages, tools=[WEATHER_TOOL])  # type: ignore[arg-type]
@@ -123,12 +155,16 @@ def test_tool_call_round_trip_through_ollama(client: openai.OpenAI, fake_ollama:
     assert sent[2] == {"role": "tool", "content": "18C", "tool_name": "get_weather"}
 
 
-def _tool_calls(client: openai.OpenAI, messages: list[dict[str, object]], stream: bool, model: str = "auto") -> list[dict[str, str]]:
+def _tool_calls(
+    client: openai.OpenAI, messages: list[dict[str, object]], stream: bool, model: str = "auto"
+) -> list[dict[str, str]]:
     if not stream:
         done = client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL])  # type: ignore[arg-type]
         assert done.choices[0].finish_reason == "tool_calls"
-        return [{"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
-                for c in done.choices[0].message.tool_calls or []]
+        return [
+            {"id": c.id, "name": c.function.name, "arguments": c.function.arguments}
+            for c in done.choices[0].message.tool_calls or []
+        ]
     calls: dict[int, dict[str, str]] = {}
     finish = None
     for chunk in client.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL], stream=True):  # type: ignore[arg-type]
@@ -147,13 +183,23 @@ def _tool_calls(client: openai.OpenAI, messages: list[dict[str, object]], stream
     return [calls[i] for i in sorted(calls)]
 
 
-def test_image_goes_to_anthropic_as_base64(client: openai.OpenAI, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama) -> None:
+def test_image_goes_to_anthropic_as_base64(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama
+) -> None:
     png = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
     fake_anthropic.replies.append(Text("A red square."))
-    raw = client.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "what is this?"},
-        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
-    ]}])
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+                ],
+            }
+        ],
+    )
     assert raw.parse().choices[0].message.content == "A red square."
     assert raw.headers["x-tiergate-tier"] == "sonnet"
     assert "local/qwen2.5-coder:7b" not in raw.headers["x-tiergate-attempts"]
@@ -162,9 +208,13 @@ def test_image_goes_to_anthropic_as_base64(client: openai.OpenAI, fake_anthropic
     assert not fake_ollama.requests
 
 
-def test_local_failure_falls_back_to_sonnet(client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic) -> None:
+def test_local_failure_falls_back_to_sonnet(
+    client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
     fake_ollama.replies.extend([Status(500, "model crashed")] * 3)
-    raw = client.chat.completions.with_raw_response.create(model="auto", messages=[{"role": "user", "content": "rename foo to bar"}])
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "rename foo to bar"}]
+    )
     assert raw.parse().choices[0].message.content == "Hello from the fake upstream."
     assert raw.headers["x-tiergate-tier"] == "sonnet"
     assert raw.headers["x-tiergate-attempts"].startswith("local/qwen2.5-coder:7b:http_500, sonnet/claude-sonnet-4-5:ok")

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from litestar.testing import AsyncTestClient
+
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Hang, Malformed, ReplyQueue, Text
 from tests.fakes.server import serve
-
 from tiergate.api.app import create_app
 from tiergate.api.gateway import Gateway
 from tiergate.backends.base import Backend
@@ -68,10 +68,22 @@ class Upstreams:
     def fake(self, kind: str) -> ReplyQueue:
         return self.ollama.queue if kind == "ollama" else self.openai.queue
 
-    def routes(self, *, classifier: str = "ollama", timeout: float = 2.0, extra: str = "",
-               ollama: str | None = None, openai: str | None = None) -> str:
-        return ROUTES.format(ollama=ollama or self.ollama_url, openai=openai or self.openai_url,
-                             classifier=classifier, timeout=timeout, extra=extra)
+    def routes(
+        self,
+        *,
+        classifier: str = "ollama",
+        timeout: float = 2.0,
+        extra: str = "",
+        ollama: str | None = None,
+        openai: str | None = None,
+    ) -> str:
+        return ROUTES.format(
+            ollama=ollama or self.ollama_url,
+            openai=openai or self.openai_url,
+            classifier=classifier,
+            timeout=timeout,
+            extra=extra,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +140,9 @@ KINDS = [pytest.param("ollama", id="ollama"), pytest.param("cloud", id="openai")
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("kind", KINDS)
-async def test_valid_answer_with_a_schema_in_the_upstream_request(upstreams: Upstreams, built: list[Backend],
-                                                                  kind: str) -> None:
+async def test_valid_answer_with_a_schema_in_the_upstream_request(
+    upstreams: Upstreams, built: list[Backend], kind: str
+) -> None:
     fake = upstreams.fake(kind)
     fake.replies.append(Text(OPUS))
     graph = graph_of(upstreams.routes(classifier=kind))
@@ -157,8 +170,9 @@ async def test_valid_answer_with_a_schema_in_the_upstream_request(upstreams: Ups
         pytest.param(Malformed(), "error", "at http://127.0.0.1:", id="malformed-body"),
     ],
 )
-async def test_unusable_answers_fall_back(upstreams: Upstreams, built: list[Backend], kind: str,
-                                          reply: Any, outcome: str, why: str) -> None:
+async def test_unusable_answers_fall_back(
+    upstreams: Upstreams, built: list[Backend], kind: str, reply: Any, outcome: str, why: str
+) -> None:
     upstreams.fake(kind).replies.append(reply)
     graph = graph_of(upstreams.routes(classifier=kind))
     out = await classifier_for(graph, built).classify(features(), PHASE1, graph)
@@ -168,8 +182,9 @@ async def test_unusable_answers_fall_back(upstreams: Upstreams, built: list[Back
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("kind", KINDS)
-async def test_a_slow_answer_times_out_at_the_classifier_timeout(upstreams: Upstreams, built: list[Backend],
-                                                                 kind: str) -> None:
+async def test_a_slow_answer_times_out_at_the_classifier_timeout(
+    upstreams: Upstreams, built: list[Backend], kind: str
+) -> None:
     upstreams.fake(kind).replies.append(Hang(seconds=2))
     graph = graph_of(upstreams.routes(classifier=kind, timeout=0.2))
     started = time.perf_counter()
@@ -180,8 +195,9 @@ async def test_a_slow_answer_times_out_at_the_classifier_timeout(upstreams: Upst
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("kind", KINDS)
-async def test_a_server_that_is_down_is_an_error_then_an_open_breaker(upstreams: Upstreams, built: list[Backend],
-                                                                      closed_port: int, kind: str) -> None:
+async def test_a_server_that_is_down_is_an_error_then_an_open_breaker(
+    upstreams: Upstreams, built: list[Backend], closed_port: int, kind: str
+) -> None:
     dead = f"http://127.0.0.1:{closed_port}"
     extra = "breaker: {fail_max: 2, reset_timeout: 60}"
     graph = graph_of(upstreams.routes(classifier=kind, ollama=dead, openai=dead, extra=extra))
@@ -195,8 +211,9 @@ async def test_a_server_that_is_down_is_an_error_then_an_open_breaker(upstreams:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("kind", KINDS)
-async def test_fifty_concurrent_identical_requests_make_one_upstream_call(upstreams: Upstreams,
-                                                                          built: list[Backend], kind: str) -> None:
+async def test_fifty_concurrent_identical_requests_make_one_upstream_call(
+    upstreams: Upstreams, built: list[Backend], kind: str
+) -> None:
     fake = upstreams.fake(kind)
     fake.default = Text(OPUS)
     graph = graph_of(upstreams.routes(classifier=kind))
@@ -225,8 +242,7 @@ def chat(text: str = QUESTION) -> ChatRequest:
 
 
 @pytest.mark.asyncio
-async def test_router_takes_the_classifiers_tier_for_an_ambiguous_request(upstreams: Upstreams,
-                                                                          rules: Rules) -> None:
+async def test_router_takes_the_classifiers_tier_for_an_ambiguous_request(upstreams: Upstreams, rules: Rules) -> None:
     upstreams.ollama.replies.append(Text(OPUS))
     decision = (await rules.current.router.decide(chat())).decision
     assert (decision.band, decision.phase) == ("AMBIGUOUS", "llm_classifier")

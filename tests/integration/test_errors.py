@@ -31,8 +31,13 @@ def error_of(r: httpx.Response) -> dict[str, object]:
         (b'{"messages": []}', 400, "messages", "`messages` must hold at least one message"),
         (b'{"messages": "hi"}', 400, "messages", "Expected `array`, got `str`"),
         (b'{"messages": [{"role": "wizard", "content": "x"}]}', 400, "messages[0].role", "Invalid enum value 'wizard'"),
-        (b'{"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}', 400, "temperature", "invalid request: Expected `float | null`, got `str` at `temperature`"),
-        (b'[1, 2]', 400, None, "Expected `object`, got `array`"),
+        (
+            b'{"messages": [{"role": "user", "content": "x"}], "temperature": "hot"}',
+            400,
+            "temperature",
+            "invalid request: Expected `float | null`, got `str` at `temperature`",
+        ),
+        (b"[1, 2]", 400, None, "Expected `object`, got `array`"),
     ],
 )
 def test_malformed_requests(gateway: str, content: bytes, status: int, param: str | None, message: str) -> None:
@@ -68,8 +73,12 @@ def test_unknown_endpoint_and_method(gateway: str) -> None:
 
 def test_unreachable_upstreams_name_backend_and_url(gateway_for: GatewayFactory, closed_port: int) -> None:
     url = f"http://127.0.0.1:{closed_port}"
-    base = gateway_for(ROOT / "routes.yaml", {"OLLAMA_HOST": url, "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": TEST_KEY})
-    r = httpx.post(base + "/v1/chat/completions", json={"model": "local", "messages": [{"role": "user", "content": "hi"}]})
+    base = gateway_for(
+        ROOT / "routes.yaml", {"OLLAMA_HOST": url, "ANTHROPIC_BASE_URL": url, "ANTHROPIC_API_KEY": TEST_KEY}
+    )
+    r = httpx.post(
+        base + "/v1/chat/completions", json={"model": "local", "messages": [{"role": "user", "content": "hi"}]}
+    )
     assert r.status_code == 503
     err = error_of(r)
     assert f"backend 'ollama' at {url}: connection refused; is Ollama running?" in str(err["message"])
@@ -84,15 +93,18 @@ def test_fresh_machine_names_what_is_missing(gateway_for: GatewayFactory, closed
     models = httpx.get(base + "/v1/models").json()
     assert [m["id"] for m in models["data"]][:5] == ["auto", "tiergate/auto", "local", "sonnet", "opus"]
     assert httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "hi"}]}).status_code == 200
-    r = httpx.post(base + "/v1/chat/completions", json={"model": "opus", "messages": [{"role": "user", "content": "hi"}]})
+    r = httpx.post(
+        base + "/v1/chat/completions", json={"model": "opus", "messages": [{"role": "user", "content": "hi"}]}
+    )
     assert r.status_code == 503
     assert "needs the environment variable ANTHROPIC_API_KEY, which is not set" in str(error_of(r)["message"])
     health = httpx.get(base + "/health").json()
     assert health["backends"]["anthropic"]["missing"] == "environment variable ANTHROPIC_API_KEY is not set"
 
 
-def test_upstream_auth_error_never_echoes_the_key(client: openai.OpenAI, fake_anthropic: FakeAnthropic,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_upstream_auth_error_never_echoes_the_key(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, caplog: pytest.LogCaptureFixture
+) -> None:
     fake_anthropic.replies.extend([Status(401, f"invalid x-api-key {TEST_KEY}")] * 2)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(openai.APIStatusError) as info:
@@ -106,8 +118,19 @@ def test_models_lists_tiers_and_aliases(gateway: str) -> None:
     body = httpx.get(gateway + "/v1/models").json()
     assert body["object"] == "list"
     ids = [m["id"] for m in body["data"]]
-    assert ids == ["auto", "tiergate/auto", "local", "sonnet", "opus", "qwen2.5-coder:7b", "qwen",
-                   "claude-sonnet-4-5", "sonnet-latest", "claude-opus-4-1", "opus-latest"]
+    assert ids == [
+        "auto",
+        "tiergate/auto",
+        "local",
+        "sonnet",
+        "opus",
+        "qwen2.5-coder:7b",
+        "qwen",
+        "claude-sonnet-4-5",
+        "sonnet-latest",
+        "claude-opus-4-1",
+        "opus-latest",
+    ]
     assert all(set(m) == {"id", "object", "created", "owned_by"} and m["object"] == "model" for m in body["data"])
 
 

@@ -36,8 +36,9 @@ def rules_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_twenty_rewrites_under_load_lose_no_request(gateway_for: GatewayFactory, upstream_env: dict[str, str],
-                                                    rules_file: Path, fake_ollama: FakeOllama) -> None:
+def test_twenty_rewrites_under_load_lose_no_request(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path, fake_ollama: FakeOllama
+) -> None:
     base = gateway_for(rules_file, upstream_env, watch=True)
     original = rules_file.read_text()
     failures: list[str] = []
@@ -47,8 +48,10 @@ def test_twenty_rewrites_under_load_lose_no_request(gateway_for: GatewayFactory,
     def load() -> None:
         with httpx.Client(timeout=10) as http:
             while not done.is_set():
-                for path, body in (("/v1/chat/completions", {"model": "local", "messages": [{"role": "user", "content": "hi"}]}),
-                                   ("/v1/route", {"messages": [{"role": "user", "content": "rename x"}]})):
+                for path, body in (
+                    ("/v1/chat/completions", {"model": "local", "messages": [{"role": "user", "content": "hi"}]}),
+                    ("/v1/route", {"messages": [{"role": "user", "content": "rename x"}]}),
+                ):
                     r = http.post(base + path, json=body)
                     counts[0] += 1
                     if r.status_code != 200:
@@ -79,7 +82,9 @@ def test_twenty_rewrites_under_load_lose_no_request(gateway_for: GatewayFactory,
     assert "qwen-19" in models and "qwen-18" not in models
 
 
-def test_broken_file_keeps_last_good_rules(gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path) -> None:
+def test_broken_file_keeps_last_good_rules(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path
+) -> None:
     base = gateway_for(rules_file, upstream_env, watch=False)
     good = version_of(rules_file.read_text())
     rules_file.write_text(rules_file.read_text().replace("  mode: local_first", "  mode: local_frist"))
@@ -89,7 +94,9 @@ def test_broken_file_keeps_last_good_rules(gateway_for: GatewayFactory, upstream
     assert body["ok"] is False and body["version"] == good
     (problem,) = body["problems"]
     assert problem["file"] == str(rules_file)
-    assert problem["line"] == next(i + 1 for i, line in enumerate(rules_file.read_text().splitlines()) if "local_frist" in line)
+    assert problem["line"] == next(
+        i + 1 for i, line in enumerate(rules_file.read_text().splitlines()) if "local_frist" in line
+    )
     assert "local_frist" in problem["message"]
     health = httpx.get(base + "/health").json()["rules"]
     assert health["status"] == "error" and health["version"] == good
@@ -102,8 +109,9 @@ def test_broken_file_keeps_last_good_rules(gateway_for: GatewayFactory, upstream
     assert httpx.get(base + "/health").json()["rules"]["status"] == "ok"
 
 
-def test_watcher_reports_broken_edit_and_recovers(gateway_for: GatewayFactory, upstream_env: dict[str, str],
-                                                  rules_file: Path) -> None:
+def test_watcher_reports_broken_edit_and_recovers(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path
+) -> None:
     base = gateway_for(rules_file, upstream_env, watch=True)
     good_text = rules_file.read_text()
     rules_file.write_text(good_text.replace("backend: ollama", "backend: olama", 1))

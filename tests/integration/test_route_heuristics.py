@@ -13,6 +13,7 @@ import pytest
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Text
 
 TOOL = {"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}
 
@@ -29,37 +30,123 @@ CODE = "```python\ndef handler(event):\n    return process(event)\n```\n"
 MIXED = [
     {"role": "user", "content": "Here is our worker pool: src/pool.py and src/queue.py\n" + CODE + "x" * 3000},
     {"role": "assistant", "content": "I see the pool uses a shared queue." + "y" * 1500},
-    {"role": "user", "content": "It sometimes stalls under load; there may be a concurrency issue.\n" + CODE + "z" * 2500},
+    {
+        "role": "user",
+        "content": "It sometimes stalls under load; there may be a concurrency issue.\n" + CODE + "z" * 2500,
+    },
 ]
 
 CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     # (case, body, signal that must fire, band, tier)
     ("tools", {"messages": [user("list files")], "tools": [TOOL]}, "tools_present", "CLAUDE", "sonnet"),
-    ("tool results", {"messages": [
-        user("read it"),
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": "file body"}]}, "tool_results", "CLAUDE", "sonnet"),
+    (
+        "tool results",
+        {
+            "messages": [
+                user("read it"),
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": "file body"},
+            ]
+        },
+        "tool_results",
+        "CLAUDE",
+        "sonnet",
+    ),
     ("long context", {"messages": [user("summarize:\n" + "word " * 7000)]}, "long_context", "CLAUDE", "sonnet"),
     ("many turns", {"messages": conversation(17)}, "long_conversation", "CLAUDE", "sonnet"),
-    ("agentic system prompt", {"messages": [
-        {"role": "system", "content": "You are Cursor, an AI coding assistant. You have access to the following tools."},
-        user("fix it")]}, "agentic_system_prompt", "CLAUDE", "sonnet"),
-    ("deep reasoning", {"messages": [user("Plan the migration of our architecture to event sourcing")]}, "deep_reasoning", "CLAUDE", "sonnet"),
-    ("many files", {"messages": [user("Update a.py, b.py, c.ts, d.go, e.rs and f.java to the new logger")]}, "many_files", "CLAUDE", "sonnet"),
-    ("multi-file change", {"messages": [user("Rename the config loader across all modules")]}, "multi_file_change", "CLAUDE", "sonnet"),
-    ("opus keywords", {"messages": [user("Do a security audit of the auth architecture and threat model")]}, "escalation", "CLAUDE", "opus"),
-    ("single short message", {"messages": [user("What does this regex do: ^a+$")]}, "single_short_message", "LOCAL", "local"),
-    ("simple task", {"messages": [user("Add docstring to this function: def f(x): return x * 2")]}, "simple_task", "LOCAL", "local"),
-    ("short system prompt", {"messages": [{"role": "system", "content": "Be brief."}, user("format this json: {a:1}")]}, "short_system_prompt", "LOCAL", "local"),
-    ("single-file simple edit", {"messages": [user("In utils.py, rename parse to parse_line")]}, "single_file_simple_edit", "LOCAL", "local"),
+    (
+        "agentic system prompt",
+        {
+            "messages": [
+                {
+                    "role": "system",
+                    "content": "You are Cursor, an AI coding assistant. You have access to the following tools.",
+                },
+                user("fix it"),
+            ]
+        },
+        "agentic_system_prompt",
+        "CLAUDE",
+        "sonnet",
+    ),
+    (
+        "deep reasoning",
+        {"messages": [user("Plan the migration of our architecture to event sourcing")]},
+        "deep_reasoning",
+        "CLAUDE",
+        "sonnet",
+    ),
+    (
+        "many files",
+        {"messages": [user("Update a.py, b.py, c.ts, d.go, e.rs and f.java to the new logger")]},
+        "many_files",
+        "CLAUDE",
+        "sonnet",
+    ),
+    (
+        "multi-file change",
+        {"messages": [user("Rename the config loader across all modules")]},
+        "multi_file_change",
+        "CLAUDE",
+        "sonnet",
+    ),
+    (
+        "opus keywords",
+        {"messages": [user("Do a security audit of the auth architecture and threat model")]},
+        "escalation",
+        "CLAUDE",
+        "opus",
+    ),
+    (
+        "single short message",
+        {"messages": [user("What does this regex do: ^a+$")]},
+        "single_short_message",
+        "LOCAL",
+        "local",
+    ),
+    (
+        "simple task",
+        {"messages": [user("Add docstring to this function: def f(x): return x * 2")]},
+        "simple_task",
+        "LOCAL",
+        "local",
+    ),
+    (
+        "short system prompt",
+        {"messages": [{"role": "system", "content": "Be brief."}, user("format this json: {a:1}")]},
+        "short_system_prompt",
+        "LOCAL",
+        "local",
+    ),
+    (
+        "single-file simple edit",
+        {"messages": [user("In utils.py, rename parse to parse_line")]},
+        "single_file_simple_edit",
+        "LOCAL",
+        "local",
+    ),
     ("mixed signals", {"messages": MIXED}, "context_size", "AMBIGUOUS", "sonnet"),
 ]
 
 
 @pytest.mark.parametrize(("case", "body", "signal", "band", "tier"), CASES, ids=[c[0] for c in CASES])
-def test_dry_run_for_each_heuristic(gateway: str, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic,
-                                    case: str, body: dict[str, Any], signal: str, band: str, tier: str) -> None:
-    r = httpx.post(gateway + "/v1/route", json={"model": "auto", **body})
+def test_dry_run_for_each_heuristic(
+    gateway: str,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    case: str,
+    body: dict[str, Any],
+    signal: str,
+    band: str,
+    tier: str,
+) -> None:
+    r = httpx.post(gateway + "/v1/route?classify=false", json={"model": "auto", **body})
     assert r.status_code == 200, r.text
     d = r.json()
     assert (d["band"], d["tier"]) == (band, tier), d["reasons"]
@@ -70,16 +157,53 @@ def test_dry_run_for_each_heuristic(gateway: str, fake_ollama: FakeOllama, fake_
     assert not fake_ollama.requests and not fake_anthropic.requests
 
 
-def test_ambiguous_says_where_it_went(gateway: str) -> None:
-    d = httpx.post(gateway + "/v1/route", json={"messages": MIXED}).json()
+def test_ambiguous_without_classifier_says_where_it_went(gateway: str, fake_ollama: FakeOllama) -> None:
+    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": MIXED}).json()
     assert d["band"] == "AMBIGUOUS"
-    assert d["reasons"][-1] == "ambiguous; no classifier configured: band_tiers.ambiguous sends it to sonnet"
+    assert d["reasons"][-1] == "ambiguous; classifier skipped: band_tiers.ambiguous sends it to sonnet"
+    assert d["classifier"] == {"model": "qwen2.5:1.5b", "outcome": "skipped"}
+    assert not fake_ollama.requests
+
+
+def test_ambiguous_asks_the_classifier(gateway: str, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text('{"tier": "local", "reason": "a routine stall in one module"}', chunks=1))
+    d = httpx.post(gateway + "/v1/route", json={"messages": MIXED}).json()
+    assert (d["band"], d["phase"], d["tier"]) == ("AMBIGUOUS", "llm_classifier", "local")
+    assert d["classifier"]["outcome"] == "ok" and d["classifier"]["reason"] == "a routine stall in one module"
+    assert d["cache_hit"] is False
+    (sent,) = fake_ollama.requests
+    assert sent.body["model"] == "qwen2.5:1.5b"
+    assert sent.body["format"]["properties"]["tier"]["enum"] == ["local", "sonnet", "opus"]
+    again = httpx.post(gateway + "/v1/route", json={"messages": MIXED}).json()
+    assert again["cache_hit"] is True and again["tier"] == "local" and len(fake_ollama.requests) == 1
+
+
+def test_classifier_failure_falls_back_to_phase1_guess(gateway: str, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("not json at all", chunks=1))
+    d = httpx.post(gateway + "/v1/route", json={"messages": MIXED}).json()
+    assert (d["phase"], d["tier"]) == ("fallback", "sonnet")
+    assert d["classifier"]["outcome"] == "invalid"
+    assert d["reasons"][-1] == "classifier invalid: using phase 1's guess sonnet"
 
 
 def test_decision_shape(gateway: str) -> None:
     d = httpx.post(gateway + "/v1/route", json={"messages": [user("rename x")]}).json()
-    assert set(d) >= {"decision_id", "tier", "provider", "model", "band", "phase", "score", "confidence", "reasons",
-                      "signals", "targets", "cache_hit", "rules_version", "elapsed_us"}
+    assert set(d) >= {
+        "decision_id",
+        "tier",
+        "provider",
+        "model",
+        "band",
+        "phase",
+        "score",
+        "confidence",
+        "reasons",
+        "signals",
+        "targets",
+        "cache_hit",
+        "rules_version",
+        "elapsed_us",
+    }
     assert d["provider"] == "ollama" and d["model"] == "qwen2.5-coder:7b"
     assert d["targets"] == [
         {"tier": "local", "backend": "ollama", "model": "qwen2.5-coder:7b", "breaker": "closed", "skipped": None},

@@ -29,7 +29,9 @@ def test_serve_process_reloads_on_sighup(tmp_path: Path) -> None:
     env["OLLAMA_HOST"] = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tiergate.cli", "serve", "--config", str(rules), "--port", str(port), "--no-watch"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

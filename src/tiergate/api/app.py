@@ -1,7 +1,7 @@
 """``create_app``: the one place the Litestar app is wired.
 
-    app = create_app(Gateway(Rules.load(Path("routes.yaml"), os.environ)))
-    uvicorn.run(app, host="127.0.0.1", port=8080)
+app = create_app(Gateway(Rules.load(Path("routes.yaml"), os.environ)))
+uvicorn.run(app, host="127.0.0.1", port=8080)
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from tiergate.api.handlers import HANDLERS
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
-def create_app(gateway: Gateway, *, lifespans: Sequence[Lifespan] = (), max_body_bytes: int = 16 * 1024 * 1024) -> Litestar:
+def create_app(
+    gateway: Gateway, *, lifespans: Sequence[Lifespan] = (), max_body_bytes: int = 16 * 1024 * 1024
+) -> Litestar:
     @asynccontextmanager
     async def close_rules(app: Litestar) -> AsyncIterator[None]:
         try:

@@ -1,7 +1,7 @@
 """Decode request bodies and encode whole (non-stream) responses in the OpenAI shapes.
 
-    request = decode_chat(await http_request.body())
-    payload = chat_completion(completion, model="qwen2.5-coder:7b", id="chatcmpl-…", created=…)
+request = decode_chat(await http_request.body())
+payload = chat_completion(completion, model="qwen2.5-coder:7b", id="chatcmpl-…", created=…)
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def decode_chat(body: bytes) -> ChatRequest:
         raise RequestError("`messages` must hold at least one message", param="messages", code="invalid_request")
     for i, m in enumerate(request.messages):
         if m.role == "tool" and not m.tool_call_id:
-            raise RequestError(f"messages[{i}] has role `tool` but no `tool_call_id`", param=f"messages[{i}].tool_call_id")
+            raise RequestError(
+                f"messages[{i}] has role `tool` but no `tool_call_id`", param=f"messages[{i}].tool_call_id"
+            )
     return request
 
 
@@ -92,7 +94,8 @@ def text_completion(completion: Completion, *, id: str, created: int, model: str
         "object": "text_completion",
         "created": created,
         "model": model,
-        "choices": [{"text": completion.content or "", "index": 0, "logprobs": None,
-                     "finish_reason": completion.finish_reason}],
+        "choices": [
+            {"text": completion.content or "", "index": 0, "logprobs": None, "finish_reason": completion.finish_reason}
+        ],
         "usage": _usage(completion) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     }

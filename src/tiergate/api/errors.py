@@ -19,8 +19,14 @@ from tiergate.errors import TiergateError
 log = logging.getLogger("tiergate.api")
 _encode = msgspec.json.Encoder().encode
 
-_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 405: "invalid_request_error",
-          413: "invalid_request_error", 429: "rate_limit_error"}
+_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
 
 
 def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
@@ -47,8 +53,17 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _respond(500, {"error": {"message": f"internal error in tiergate: {type(exc).__name__}",
-                                    "type": "server_error", "param": None, "code": None}})
+    return _respond(
+        500,
+        {
+            "error": {
+                "message": f"internal error in tiergate: {type(exc).__name__}",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        },
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -1,7 +1,7 @@
 """The state one app instance serves from: the live rules and when it started.
 
-    gateway = Gateway(rules)
-    app = create_app(gateway)
+gateway = Gateway(rules)
+app = create_app(gateway)
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The HTTP endpoints. Each handler parses, delegates, and shapes the answer; nothing more.
 
-    POST /v1/chat/completions   chat, stream or not
-    POST /v1/completions        legacy completions (Continue autocomplete)
-    GET  /v1/models             auto, the tiers, and every configured model id and alias
-    POST /v1/route              the dry run: the RoutingDecision, no upstream model called
-    GET  /health                liveness, rules status, backends
-    POST /admin/reload          re-read routes.yaml now
+POST /v1/chat/completions   chat, stream or not
+POST /v1/completions        legacy completions (Continue autocomplete)
+GET  /v1/models             auto, the tiers, and every configured model id and alias
+POST /v1/route              the dry run: the RoutingDecision, no upstream model called
+GET  /health                liveness, rules status, backends
+POST /admin/reload          re-read routes.yaml now
 """
 
 from __future__ import annotations
@@ -82,19 +82,21 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
         name: {"kind": cfg.__struct_config__.tag, "url": rt.backends[name].url, "missing": rt.backends[name].missing()}
         for name, cfg in rt.graph.config.backends.items()
     }
-    return _json({
-        "status": "ok",
-        "rules": {
-            "status": rules.status,
-            "path": str(rules.path),
-            "version": rt.version,
-            "loaded_at": rules.loaded_at,
-            "reloads": rules.reloads,
-            "last_error": [p.to_dict() for p in rules.last_error],
-        },
-        "backends": backends,
-        "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.chains.all_targets()},
-    })
+    return _json(
+        {
+            "status": "ok",
+            "rules": {
+                "status": rules.status,
+                "path": str(rules.path),
+                "version": rt.version,
+                "loaded_at": rules.loaded_at,
+                "reloads": rules.reloads,
+                "last_error": [p.to_dict() for p in rules.last_error],
+            },
+            "backends": backends,
+            "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.chains.all_targets()},
+        }
+    )
 
 
 @post("/admin/reload", status_code=200)

@@ -45,7 +45,9 @@ def routing_headers(decision: RoutingDecision, target: Target | None, attempts: 
     return headers
 
 
-async def serve(gw: Gateway, chat: ChatRequest, headers: Mapping[str, str], *, shape: Shape) -> Response[bytes] | Stream:
+async def serve(
+    gw: Gateway, chat: ChatRequest, headers: Mapping[str, str], *, shape: Shape
+) -> Response[bytes] | Stream:
     stack = contextlib.AsyncExitStack()
     runtime = await stack.enter_async_context(gw.rules.use())
     started = time.monotonic()
@@ -69,8 +71,11 @@ async def serve(gw: Gateway, chat: ChatRequest, headers: Mapping[str, str], *, s
         build = chat_completion if shape == "chat" else text_completion
         payload = build(answer.completion, id=response_id, created=created, model=answer.target.model)
         _log(decision, answer.target, answer.attempts, 200, started)
-        return Response(_encode(payload), media_type="application/json",
-                        headers=routing_headers(decision, answer.target, answer.attempts))
+        return Response(
+            _encode(payload),
+            media_type="application/json",
+            headers=routing_headers(decision, answer.target, answer.attempts),
+        )
     except TiergateError as exc:
         if decision is not None:
             attempts: list[Attempt] = exc.attempts
@@ -81,8 +86,9 @@ async def serve(gw: Gateway, chat: ChatRequest, headers: Mapping[str, str], *, s
         await stack.aclose()
 
 
-async def _stream_body(writer: ChunkWriter, opened: OpenStream, stack: contextlib.AsyncExitStack,
-                       decision: RoutingDecision, started: float) -> AsyncIterator[bytes]:
+async def _stream_body(
+    writer: ChunkWriter, opened: OpenStream, stack: contextlib.AsyncExitStack, decision: RoutingDecision, started: float
+) -> AsyncIterator[bytes]:
     status, error = 200, None
     try:
         yield writer.start() + (writer.event(opened.first) or b"")
@@ -105,19 +111,27 @@ async def _stream_body(writer: ChunkWriter, opened: OpenStream, stack: contextli
         _log(decision, opened.target, opened.attempts, status, started, error)
 
 
-def _log(decision: RoutingDecision, target: Target | None, attempts: list[Attempt], status: int,
-         started: float, error: str | None = None) -> None:
+def _log(
+    decision: RoutingDecision,
+    target: Target | None,
+    attempts: list[Attempt],
+    status: int,
+    started: float,
+    error: str | None = None,
+) -> None:
     log.info(
         "request",
-        extra={"tiergate": {
-            "decision_id": decision.decision_id,
-            "tier": target.tier if target else decision.tier,
-            "model": target.model if target else decision.model,
-            "phase": decision.phase,
-            "band": decision.band,
-            "status": status,
-            "attempts": render_attempts(attempts),
-            "latency_ms": round((time.monotonic() - started) * 1000, 2),
-            "error": error,
-        }},
+        extra={
+            "tiergate": {
+                "decision_id": decision.decision_id,
+                "tier": target.tier if target else decision.tier,
+                "model": target.model if target else decision.model,
+                "phase": decision.phase,
+                "band": decision.band,
+                "status": status,
+                "attempts": render_attempts(attempts),
+                "latency_ms": round((time.monotonic() - started) * 1000, 2),
+                "error": error,
+            }
+        },
     )

@@ -64,10 +64,18 @@ class ChunkWriter:
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text}) if event.text else None
         if isinstance(event, ToolCallStart):
-            return self._chunk({"tool_calls": [{
-                "index": event.index, "id": event.id, "type": "function",
-                "function": {"name": event.name, "arguments": ""},
-            }]})
+            return self._chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": event.index,
+                            "id": event.id,
+                            "type": "function",
+                            "function": {"name": event.name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
         if isinstance(event, ToolCallArgs):
             if not event.arguments:
                 return None
@@ -86,10 +94,20 @@ class ChunkWriter:
         if not self.include_usage:
             return DONE
         usage = self.usage or Usage()
-        return sse({
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "system_fingerprint": None, "choices": [], "usage": msgspec.to_builtins(usage),
-        }) + DONE
+        return (
+            sse(
+                {
+                    "id": self.id,
+                    "object": "chat.completion.chunk",
+                    "created": self.created,
+                    "model": self.model,
+                    "system_fingerprint": None,
+                    "choices": [],
+                    "usage": msgspec.to_builtins(usage),
+                }
+            )
+            + DONE
+        )
 
     def error(self, exc: TiergateError) -> bytes:
         return sse(exc.body())
@@ -100,7 +118,10 @@ class TextChunkWriter(ChunkWriter):
 
     def _text(self, text: str, finish_reason: str | None = None) -> bytes:
         obj: dict[str, Any] = {
-            "id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
+            "id": self.id,
+            "object": "text_completion",
+            "created": self.created,
+            "model": self.model,
             "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason}],
         }
         if self.include_usage:
@@ -124,5 +145,16 @@ class TextChunkWriter(ChunkWriter):
         if not self.include_usage:
             return DONE
         usage = self.usage or Usage()
-        return sse({"id": self.id, "object": "text_completion", "created": self.created, "model": self.model,
-                    "choices": [], "usage": msgspec.to_builtins(usage)}) + DONE
+        return (
+            sse(
+                {
+                    "id": self.id,
+                    "object": "text_completion",
+                    "created": self.created,
+                    "model": self.model,
+                    "choices": [],
+                    "usage": msgspec.to_builtins(usage),
+                }
+            )
+            + DONE
+        )

@@ -1,6 +1,6 @@
 """Build a backend from its config: one factory per ``kind``.
 
-    backend = build_backend("ollama", config.backends["ollama"], os.environ)
+backend = build_backend("ollama", config.backends["ollama"], os.environ)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Turn a rule file into a strict :class:`RoutesConfig`, or a ConfigError citing file:line:col.
 
-    loaded = load_file(Path("routes.yaml"), os.environ)
-    loaded.config.tiers["local"]
-    loaded.version          # short hash of the file's bytes: the rules_version of every decision
+loaded = load_file(Path("routes.yaml"), os.environ)
+loaded.config.tiers["local"]
+loaded.version          # short hash of the file's bytes: the rules_version of every decision
 """
 
 from __future__ import annotations
@@ -58,22 +58,79 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
 
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
-_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[(\.\.\.)\]")
+#: msgspec writes a mapping key as ``[...]``; the loader finds the real key afterwards.
+ANY_KEY = "[...]"
 
 
 def parse_path(text: str) -> Path:
-    return tuple(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _PART.finditer(text[1:]))
+    parts: list[str | int] = []
+    for m in _PART.finditer(text[1:]):
+        if m.group(1) is not None:
+            parts.append(m.group(1))
+        elif m.group(2) is not None:
+            parts.append(int(m.group(2)))
+        else:
+            parts.append(ANY_KEY)
+    return tuple(parts)
+
+
+def _resolve_keys(path: Path, data: Any, error: str) -> Path:
+    """Replace each ``[...]`` with the mapping key whose entry alone reproduces ``error``.
+
+    msgspec stops at the first bad entry, so exactly one key of the mapping gives the same error.
+    """
+    resolved = list(path)
+    for i, part in enumerate(resolved):
+        if part != ANY_KEY:
+            continue
+        mapping = _get(data, resolved[:i])
+        if not isinstance(mapping, dict):
+            break
+        for key in mapping:
+            try:
+                msgspec.convert(_narrowed(data, resolved[:i], key), RoutesConfig)
+            except msgspec.ValidationError as exc:
+                if str(exc) == error:
+                    resolved[i] = key
+                    break
+    return tuple(resolved)
+
+
+def _get(data: Any, path: list[str | int]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _narrowed(data: Any, path: list[str | int], key: str) -> Any:
+    """A copy of ``data`` where the mapping at ``path`` holds only ``key``."""
+    if not path:
+        return {key: data[key]}
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        return {**data, head: _narrowed(data[head], rest, key)}
+    copy = list(data)
+    copy[head] = _narrowed(data[head], rest, key)  # type: ignore[index]
+    return copy
 
 
 def _problem_from_validation(text: str, source: YamlSource) -> Problem:
     m = _AT.match(text)
     assert m is not None
     message, path = m.group("msg"), parse_path(m.group("path") or "$")
+    if ANY_KEY in path:
+        path = _resolve_keys(path, source.data, text)
     unknown = re.match(r"Object contains unknown field `(.+)`", message)
     if unknown:
         name = unknown.group(1)
         fields = _fields_at(path, source.data)
-        return source.problem((*path, name), f"unknown key '{name}' at {_where(path)}{did_you_mean(name, fields)}", key=True)
+        return source.problem(
+            (*path, name), f"unknown key '{name}' at {_where(path)}{did_you_mean(name, fields)}", key=True
+        )
     missing = re.match(r"Object missing required field `(.+)`", message)
     if missing:
         return source.problem(path, f"missing required key '{missing.group(1)}' at {_where(path)}")
@@ -82,7 +139,9 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         tags = _tags_at(path[:-1], source.data)
         if tags:
             hint = did_you_mean(invalid.group(1), tags)
-            return source.problem(path, f"unknown {path[-1]} '{invalid.group(1)}' (one of {', '.join(sorted(tags))}){hint}")
+            return source.problem(
+                path, f"unknown {path[-1]} '{invalid.group(1)}' (one of {', '.join(sorted(tags))}){hint}"
+            )
     return source.problem(path, f"{message} at {_where(path)}")
 
 
@@ -104,8 +163,10 @@ def _descend(info: Any, part: str | int, data: Any) -> Any:
                 return None
         else:
             candidates = [t for t in info.types if not isinstance(t, mi.NoneType)]
-            info = candidates[0] if len(candidates) == 1 else next(
-                (t for t in candidates if isinstance(t, (mi.StructType, mi.ListType, mi.DictType))), None
+            info = (
+                candidates[0]
+                if len(candidates) == 1
+                else next((t for t in candidates if isinstance(t, (mi.StructType, mi.ListType, mi.DictType))), None)
             )
     if isinstance(info, mi.StructType) and isinstance(part, str):
         for f in info.fields:

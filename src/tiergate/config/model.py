@@ -159,7 +159,7 @@ class Condition(Strict):
         if len(combinators) > 1:
             raise ValueError("a condition takes one of `all`, `any` or `not`")
         if combinators:
-            if self.feature is not None:
+            if self.feature is not None or self.operators():
                 raise ValueError("a condition is either a combinator or a `feature` comparison")
             return
         if self.feature is None:
@@ -168,8 +168,7 @@ class Condition(Strict):
         if len(ops) != 1:
             raise ValueError(
                 "a feature comparison takes exactly one operator of "
-                "eq ne gt gte lt lte in not_in matches contains_any"
-                + (f" (got {', '.join(ops)})" if ops else "")
+                "eq ne gt gte lt lte in not_in matches contains_any" + (f" (got {', '.join(ops)})" if ops else "")
             )
 
     def operators(self) -> list[str]:
@@ -305,6 +304,7 @@ class ClassifierConfig(Strict):
 class RoutingConfig(Strict):
     mode: Literal["local_first", "keyword", "fixed"] = "local_first"
     fixed_tier: str | None = None
+    scan_chars: Annotated[int, Meta(ge=1000)] = 16000
     keywords: dict[str, list[str]] = {}
     rules: list[Rule] = []
     scorers: list[Scorer] = []

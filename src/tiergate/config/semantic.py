@@ -51,12 +51,15 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     rpath: Path = ("routing",)
     if routing.fixed_tier is not None:
         need_tier(routing.fixed_tier, (*rpath, "fixed_tier"))
-    for key in ("local", "claude", "ambiguous"):
+    # Only local_first reads the CLAUDE and AMBIGUOUS band tiers; `local` names the cheap tier in every mode.
+    for key in ("local", "claude", "ambiguous") if routing.mode == "local_first" else ("local",):
         need_tier(getattr(routing.band_tiers, key), (*rpath, "band_tiers", key))
     if routing.escalation is not None:
         need_tier(routing.escalation.tier, (*rpath, "escalation", "tier"))
         if routing.escalation.when is not None:
-            problems.extend(_condition_problems(routing.escalation.when, (*rpath, "escalation", "when"), need_list, source))
+            problems.extend(
+                _condition_problems(routing.escalation.when, (*rpath, "escalation", "when"), need_list, source)
+            )
     for name, tier in routing.explicit.providers.items():
         need_tier(tier, (*rpath, "explicit", "providers", name))
     if routing.keyword_mode is not None:
@@ -119,13 +122,11 @@ def _cycles(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     def visit(tier: str, stack: list[str]) -> None:
         for nxt in config.fallbacks.get(tier, []):
             if nxt in stack:
-                cycle = [*stack[stack.index(nxt):], nxt]
+                cycle = [*stack[stack.index(nxt) :], nxt]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    problems.append(
-                        source.problem(("fallbacks", tier), f"fallback cycle: {' -> '.join(cycle)}")
-                    )
+                    problems.append(source.problem(("fallbacks", tier), f"fallback cycle: {' -> '.join(cycle)}"))
                 continue
             if nxt in config.tiers:
                 visit(nxt, [*stack, nxt])
@@ -138,6 +139,8 @@ def _cycles(config: RoutesConfig, source: YamlSource) -> list[Problem]:
 def _unreachable(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     routing = config.routing
     used = {routing.band_tiers.local, routing.band_tiers.claude, routing.band_tiers.ambiguous}
+    if routing.classifier is not None and routing.mode == "local_first":
+        used.update(config.tiers)  # the classifier may answer any configured tier
     if routing.mode == "fixed" and routing.fixed_tier:
         used = {routing.fixed_tier}
     if routing.mode == "keyword" and routing.keyword_mode is not None:

@@ -19,6 +19,16 @@ import yaml
 
 from tiergate.config.problems import ConfigError, Path, Problem, render_path
 
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as strings: ``anthropic_version: 2023-06-01`` is a version, not a date."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -31,7 +41,7 @@ class YamlSource:
 
     @classmethod
     def parse(cls, text: str, file: str, environ: Mapping[str, str]) -> YamlSource:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             root = loader.get_single_node()
             data = loader.construct_document(root) if root is not None else None
@@ -105,7 +115,9 @@ class YamlSource:
             return found
         if default is not None:
             return default
-        problems.append(self.problem(path, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)"))
+        problems.append(
+            self.problem(path, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)")
+        )
         return ""
 
 

@@ -1,7 +1,8 @@
 """Everything ``tiergate validate`` checks, as one list of Problems (errors and warnings).
 
-The JSON Schema runs first (what an editor would flag), then the strict decode, the
-cross-reference checks and the graph compile (feature names, regexes, transforms).
+The strict decode, the cross-reference checks and the graph compile (feature names, regexes,
+transforms) run in that order. The JSON Schema in schemas/ describes the same file for editors and
+check-jsonschema; a test keeps the two in step, and the decoder's messages are the more precise.
 
     for p in validate_file(Path("routes.yaml")): print(p.render())
 """

@@ -16,6 +16,7 @@ the next target, invisibly to the client. After that the stream belongs to the c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,13 +50,21 @@ def render_attempts(attempts: list[Attempt]) -> str:
 
 
 class Guard(Protocol):
-    """Wraps one target's call with rate limits, a breaker and retries."""
+    """Wraps one target's call with rate limits, a breaker and retries.
 
-    async def run(self, target: Target, call: Callable[[], Awaitable[T]]) -> T: ...
+    With ``hold``, a successful run leaves what it holds (a concurrency slot) on that stack, for a
+    stream whose life outlasts the call that opened it; the caller closes the stack when the stream ends.
+    """
+
+    async def run(
+        self, target: Target, call: Callable[[], Awaitable[T]], *, hold: contextlib.AsyncExitStack | None = None
+    ) -> T: ...
 
 
 class PassThrough:
-    async def run(self, target: Target, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self, target: Target, call: Callable[[], Awaitable[T]], *, hold: contextlib.AsyncExitStack | None = None
+    ) -> T:
         return await call()
 
 
@@ -72,11 +81,16 @@ class OpenStream:
     first: StreamEvent
     rest: AsyncIterator[StreamEvent]
     attempts: list[Attempt]
+    hold: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     async def aclose(self) -> None:
-        aclose = getattr(self.rest, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        """End the stream and give back what it held (its target's concurrency slot); safe to call twice."""
+        try:
+            aclose = getattr(self.rest, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            await self.hold.aclose()
 
 
 @dataclass
@@ -96,8 +110,11 @@ class Dispatcher:
                         return await backend.complete(request, _call_of(target))
                     except TimeoutError:
                         raise UpstreamUnavailable(
-                            backend.name, backend.url, f"no answer within {target.timeouts.total:g}s (timeouts.total)",
-                            kind="timeout", status=504,
+                            backend.name,
+                            backend.url,
+                            f"no answer within {target.timeouts.total:g}s (timeouts.total)",
+                            kind="timeout",
+                            status=504,
                         ) from None
 
             result = await self._attempt(target, attempts, call)
@@ -110,7 +127,9 @@ class Dispatcher:
         for target in routed.targets:
             backend = self.backends[target.backend]
 
-            async def first_event(target: Target = target, backend: Backend = backend) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
+            async def first_event(
+                target: Target = target, backend: Backend = backend
+            ) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
                 events = bounded(backend.stream(request, _call_of(target)), target, backend, clock=self.clock)
                 try:
                     return await anext(events), events
@@ -119,21 +138,29 @@ class Dispatcher:
                     raise
                 # a stream that ends before any event is cut short: bounded() raises for it
 
-            result = await self._attempt(target, attempts, first_event)
+            hold = contextlib.AsyncExitStack()
+            result = await self._attempt(target, attempts, first_event, hold=hold)
             if result is not None:
                 first, rest = result
-                return OpenStream(target, first, rest, attempts)
+                return OpenStream(target, first, _releasing(rest, hold), attempts, hold)
         raise self._exhausted(routed, attempts)
 
-    async def _attempt(self, target: Target, attempts: list[Attempt], call: Callable[[], Awaitable[T]]) -> T | None:
+    async def _attempt(
+        self,
+        target: Target,
+        attempts: list[Attempt],
+        call: Callable[[], Awaitable[T]],
+        *,
+        hold: contextlib.AsyncExitStack | None = None,
+    ) -> T | None:
         start = self.clock()
         try:
-            result = await self.guard.run(target, call)
+            result = await self.guard.run(target, call, hold=hold)
         except (UpstreamError, RateLimited) as exc:
             status = exc.status
             outcome = exc.kind if isinstance(exc, UpstreamError) else "rate_limited"
             attempts.append(Attempt(target, outcome, (self.clock() - start) * 1000, exc.message, status, exc))
-            if isinstance(exc, UpstreamError) and not exc.fallback_ok:
+            if not exc.fallback_ok:  # a 400 fails everywhere; a limit in `reject` mode forbids other targets
                 exc.attempts = attempts
                 raise
             return None
@@ -147,7 +174,12 @@ class Dispatcher:
         if not attempts:
             skipped = [f"{t.tier}/{t.model}: {t.skipped}" for t in routed.decision.targets if t.skipped]
             detail = "; ".join(skipped) if skipped else "no targets configured for this tier"
-            return NoTargetError(f"no target can serve this request: {detail}", status=400 if skipped else 503)
+            # Only missing capabilities are the request's fault; an open breaker is ours and passes.
+            breaker = any(t.skipped == "breaker open" for t in routed.decision.targets)
+            status = 400 if skipped and not breaker else 503
+            return NoTargetError(
+                f"no target can serve this request: {detail}", status=status, retry_after=5.0 if breaker else None
+            )
         if len(attempts) == 1 and attempts[0].exc is not None:
             exc = attempts[0].exc
             exc.attempts = attempts
@@ -157,10 +189,25 @@ class Dispatcher:
         detail = "; ".join(f"{a.target.label}: {a.error}" for a in attempts)
         retry_after = None
         if status == 429:
-            retry_after = 1.0
+            waits = [a.exc.retry_after for a in attempts if a.exc is not None and getattr(a.exc, "retry_after", None)]
+            retry_after = min(waits) if waits else 1.0
         error = NoTargetError(f"all {len(attempts)} targets failed: {detail}", status=status, retry_after=retry_after)
         error.attempts = attempts
         return error
+
+
+async def _releasing(events: AsyncIterator[StreamEvent], hold: contextlib.AsyncExitStack) -> AsyncIterator[StreamEvent]:
+    """The rest of a stream; its target's concurrency slot is given back when it ends, however it ends."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        try:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            await hold.aclose()
 
 
 def _call_of(target: Target) -> Call:

@@ -1,7 +1,7 @@
 """The RoutingDecision: what ``POST /v1/route`` returns and what the decision log stores.
 
-    decision = await router.decide(request, headers)
-    msgspec.json.encode(decision)
+decision = await router.decide(request, headers)
+msgspec.json.encode(decision)
 """
 
 from __future__ import annotations

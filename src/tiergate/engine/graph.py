@@ -76,8 +76,15 @@ class EvaluationGraph:
         if routing.mode == "fixed":
             assert routing.fixed_tier is not None
             tier = routing.fixed_tier
-            return Phase1(self._band_of(tier), tier, 0.0, 1.0, [Signal("fixed", "mode", tier, action=f"tier={tier}")],
-                          [f"routing mode is fixed: every request goes to {tier}"], forced=True)
+            return Phase1(
+                self._band_of(tier),
+                tier,
+                0.0,
+                1.0,
+                [Signal("fixed", "mode", tier, action=f"tier={tier}")],
+                [f"routing mode is fixed: every request goes to {tier}"],
+                forced=True,
+            )
         if routing.mode == "keyword":
             return self._keyword(f)
         return self._local_first(f)
@@ -140,12 +147,18 @@ class EvaluationGraph:
     def _keyword(self, f: Features) -> Phase1:
         mode = self.config.routing.keyword_mode
         assert mode is not None
-        text = f.lower("last_user_text")
         for tier, matcher in self.keyword_routes:
-            hits = matcher.hits(text)
+            hits = matcher.hits(f, "last_user_text")
             if hits:
-                return Phase1(self._band_of(tier), tier, 0.0, 0.9, [Signal(f"keywords:{tier}", "rule", list(hits), action=f"tier={tier}")],
-                              [f"keyword mode: {', '.join(hits)} → {tier}"], forced=True)
+                return Phase1(
+                    self._band_of(tier),
+                    tier,
+                    0.0,
+                    0.9,
+                    [Signal(f"keywords:{tier}", "rule", list(hits), action=f"tier={tier}")],
+                    [f"keyword mode: {', '.join(hits)} → {tier}"],
+                    forced=True,
+                )
         tier = mode.default_tier
         return Phase1(self._band_of(tier), tier, 0.0, 0.5, [], [f"keyword mode: no keyword hit → default {tier}"])
 
@@ -185,4 +198,6 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         keyword_routes = tuple((r.tier, ctx.matcher(r.keywords)) for r in config.routing.keyword_mode.routes)
     if problems:
         raise ConfigError([*problems, *loaded.warnings])
-    return EvaluationGraph(config, loaded.version, rules, scorers, escalation, keyword_routes, TargetChains.compile(config))
+    return EvaluationGraph(
+        config, loaded.version, rules, scorers, escalation, keyword_routes, TargetChains.compile(config)
+    )

@@ -51,10 +51,16 @@ class Router:
     breaker_state: Callable[[Target], str] = _always_closed
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
 
-    async def decide(self, request: ChatRequest, headers: Mapping[str, str] | None = None, *,
-                     classify: bool = True, features: Features | None = None) -> Routed:
+    async def decide(
+        self,
+        request: ChatRequest,
+        headers: Mapping[str, str] | None = None,
+        *,
+        classify: bool = True,
+        features: Features | None = None,
+    ) -> Routed:
         start = self.clock()
-        f = features or Features.of(request, headers)
+        f = features or Features.of(request, headers, self.graph.config.routing.scan_chars)
         graph = self.graph
         first: Target | None = None
         outcome: ClassifierOutcome | None = None
@@ -62,7 +68,15 @@ class Router:
         explicit = self._explicit(request)
         if explicit is not None:
             tier, first, why = explicit
-            p1 = Phase1(graph.band_of(tier), tier, 0.0, 1.0, [Signal("explicit", "explicit", why, action=f"tier={tier}")], [why], forced=True)
+            p1 = Phase1(
+                graph.band_of(tier),
+                tier,
+                0.0,
+                1.0,
+                [Signal("explicit", "explicit", why, action=f"tier={tier}")],
+                [why],
+                forced=True,
+            )
             phase = "explicit"
         else:
             p1 = graph.phase1(f)
@@ -73,12 +87,15 @@ class Router:
                 if outcome is not None and outcome.outcome in ("ok", "cache_hit") and outcome.tier:
                     p1.tier = outcome.tier
                     phase = "llm_classifier"
+                    p1.signals.append(Signal("classifier", "classifier", outcome.reason, action=f"tier={outcome.tier}"))
                     p1.reasons.append(f"classifier chose {outcome.tier}: {outcome.reason or 'no reason given'}")
                 elif outcome is not None and outcome.outcome != "skipped":
                     phase = "fallback"
                     p1.reasons.append(f"classifier {outcome.outcome}: using phase 1's guess {p1.tier}")
                 else:
-                    p1.reasons.append(f"ambiguous; {'classifier skipped' if outcome else 'no classifier configured'}: band_tiers.ambiguous sends it to {p1.tier}")
+                    p1.reasons.append(
+                        f"ambiguous; {'classifier skipped' if outcome else 'no classifier configured'}: band_tiers.ambiguous sends it to {p1.tier}"
+                    )
         needs = set(p1.requires)
         if f["tools_present"] or f["tool_results_present"]:
             needs.add("tools")

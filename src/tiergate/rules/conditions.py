@@ -52,7 +52,7 @@ class CompileContext:
 
 
 class Predicate:
-    __slots__ = ("test", "leaves")
+    __slots__ = ("leaves", "test")
 
     def __init__(self, test: Callable[[Features], bool], leaves: list[tuple[str, Callable[[Features], Any]]]) -> None:
         self.test = test
@@ -98,7 +98,11 @@ def _compile_leaf(cond: Condition, path: Path, ctx: CompileContext) -> Predicate
 
     if op in _NUMERIC:
         if kind in ("text",):
-            ctx.problems.append(ctx.problem((*path, op), f"`{op}` compares numbers, but '{name}' is text; use `contains_any` or `matches`"))
+            ctx.problems.append(
+                ctx.problem(
+                    (*path, op), f"`{op}` compares numbers, but '{name}' is text; use `contains_any` or `matches`"
+                )
+            )
             return never
         bound = float(getattr(cond, op))
         cmp = _NUMERIC[op]
@@ -117,17 +121,21 @@ def _compile_leaf(cond: Condition, path: Path, ctx: CompileContext) -> Predicate
             rx = re.compile(cond.matches)
         except re.error:
             return never  # reported by the semantic check, with its path
-        return Predicate(lambda f: rx.search(str(f[name])) is not None, [(name, lambda f: bool(rx.search(str(f[name]))))])
+        return Predicate(
+            lambda f: rx.search(str(f[name])) is not None, [(name, lambda f: bool(rx.search(str(f[name]))))]
+        )
     assert cond.contains_any is not None
     if kind not in ("text", "str"):
-        ctx.problems.append(ctx.problem((*path, "contains_any"), f"`contains_any` searches text, but '{name}' is a {kind}"))
+        ctx.problems.append(
+            ctx.problem((*path, "contains_any"), f"`contains_any` searches text, but '{name}' is a {kind}")
+        )
         return never
     matcher = ctx.matcher(cond.contains_any)
     need = cond.min_count
     label = cond.contains_any if isinstance(cond.contains_any, str) else "keywords"
     return Predicate(
-        lambda f: len(matcher.hits(f.lower(name))) >= need,
-        [(f"{name}:{label}", lambda f: list(matcher.hits(f.lower(name))))],
+        lambda f: len(matcher.hits(f, name)) >= need,
+        [(f"{name}:{label}", lambda f: list(matcher.hits(f, name)))],
     )
 
 

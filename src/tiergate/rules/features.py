@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tiergate.rules.keywords import SEPARATORS
 from tiergate.wire import ChatRequest, Message
 
 FeatureFn = Callable[["Features"], Any]
@@ -29,7 +30,10 @@ class FeatureSpec:
 
 
 FEATURES: dict[str, FeatureSpec] = {}
-FAMILIES = {"header": "a request header, lower-case name: `header.x-team`", "metadata": "a key of the body's `metadata` object: `metadata.project`"}
+FAMILIES = {
+    "header": "a request header, lower-case name: `header.x-team`",
+    "metadata": "a key of the body's `metadata` object: `metadata.project`",
+}
 
 
 def feature(kind: str, doc: str) -> Callable[[FeatureFn], FeatureFn]:
@@ -52,22 +56,33 @@ def kind_of(name: str) -> str:
 
 # Routing reads text with control characters (other than tab and newline) removed; the model
 # still receives the message exactly as sent.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+_CONTROL_TABLE = dict.fromkeys([*range(0, 9), *range(11, 32), 127])
 
 
 def _clean(text: str) -> str:
-    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+    return text.translate(_CONTROL_TABLE)
+
+
+def window(text: str, scan_chars: int) -> str:
+    """The first and last ``scan_chars / 2`` characters: where instructions sit in a long paste."""
+    if len(text) <= scan_chars:
+        return text
+    half = scan_chars // 2
+    return text[:half] + "\n" + text[-half:]
 
 
 @dataclass
 class Features:
     request: ChatRequest
     headers: Mapping[str, str] = field(default_factory=dict)
+    scan_chars: int = 16000
     _memo: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, request: ChatRequest, headers: Mapping[str, str] | None = None) -> Features:
-        return cls(request, {k.lower(): v for k, v in (headers or {}).items()})
+    def of(cls, request: ChatRequest, headers: Mapping[str, str] | None = None, scan_chars: int = 16000) -> Features:
+        return cls(request, {k.lower(): v for k, v in (headers or {}).items()}, scan_chars)
 
     def __getitem__(self, name: str) -> Any:
         memo = self._memo
@@ -95,15 +110,32 @@ class Features:
             memo[key] = str(self[name]).lower()
         return memo[key]  # type: ignore[no-any-return]
 
+    def words(self, name: str) -> frozenset[str]:
+        """The distinct words of a text feature, lower-cased: single-word keywords are set lookups."""
+        key = "words:" + name
+        memo = self._memo
+        if key not in memo:
+            memo[key] = frozenset(self.lower(name).translate(SEPARATORS).split())
+        return memo[key]  # type: ignore[no-any-return]
+
     @property
     def messages(self) -> list[Message]:
         return self.request.messages
 
 
+def _raw(f: Features) -> list[str]:
+    """Each message's text as sent; lengths are counted on this."""
+    memo = f._memo
+    if "_raw" not in memo:
+        memo["_raw"] = [m.text() for m in f.messages]
+    return memo["_raw"]  # type: ignore[no-any-return]
+
+
 def _texts(f: Features) -> list[str]:
+    """Each message's text as routing reads it: windowed to ``scan_chars`` and cleaned."""
     memo = f._memo
     if "_texts" not in memo:
-        memo["_texts"] = [_clean(m.text()) for m in f.messages]
+        memo["_texts"] = [_clean(window(t, f.scan_chars)) for t in _raw(f)]
     return memo["_texts"]  # type: ignore[no-any-return]
 
 
@@ -134,17 +166,18 @@ def assistant_turns(f: Features) -> int:
 
 @feature("number", "Characters of text across all messages (images not counted).")
 def total_chars(f: Features) -> int:
-    return sum(len(t) for t in _texts(f))
+    return sum(len(t) for t in _raw(f))
 
 
 @feature("number", "Characters of the last user message.")
 def last_user_chars(f: Features) -> int:
-    return len(f["last_user_text"])
+    i = _last_user(f)
+    return 0 if i is None else len(_raw(f)[i])
 
 
 @feature("number", "Characters of system and developer messages.")
 def system_chars(f: Features) -> int:
-    return len(f["system_text"])
+    return sum(len(t) for m, t in zip(f.messages, _raw(f), strict=True) if m.role in ("system", "developer"))
 
 
 @feature("number", "Approximate prompt tokens: characters of messages and tool schemas divided by 4.")
@@ -197,19 +230,31 @@ def stream(f: Features) -> bool:
 # --- content --------------------------------------------------------------------------------
 
 
-@feature("number", "Fenced code blocks (```) across all messages.")
+@feature("number", "Fenced code blocks (```) across all messages (within each message's scan window).")
 def code_blocks(f: Features) -> int:
     return sum(t.count("```") for t in _texts(f)) // 2
 
 
-_FILE_REF = re.compile(
-    r"(?<![\w/.-])(?:@|\./|\.\./)?(?:[\w.-]+/)*[\w-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|kt|kts|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|sql|sh|ya?ml|toml|json|md|html|css|scss|vue|svelte|lua|ex|exs|erl|hs|ml|tf|proto|gradle|dart|zig|r)\b"
+# Anchored on ".ext" so the scan jumps from dot to dot instead of trying every position.
+_EXTENSION = re.compile(
+    r"\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|kt|kts|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|sql|sh|yaml|yml|toml"
+    r"|json|md|html|css|scss|vue|svelte|lua|ex|exs|erl|hs|ml|tf|proto|gradle|dart|zig|r)(?![\w-])"
 )
+_PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./@")
 
 
 @feature("number", "Distinct file paths named in the last user message (`src/app.py`, `@utils.ts`).")
 def file_references(f: Features) -> int:
-    return len(set(_FILE_REF.findall(f["last_user_text"])))
+    text = f["last_user_text"]
+    found: set[str] = set()
+    for m in _EXTENSION.finditer(text):
+        start = m.start()
+        while start > 0 and text[start - 1] in _PATH_CHARS:
+            start -= 1
+        name = text[start : m.end()].lstrip("@./")
+        if name and not name.startswith(".") and name[0] not in "-" and "." in name and name.split("/")[-1][0] != ".":
+            found.add(name)
+    return len(found)
 
 
 @feature("text", "The last user message's text.")

@@ -1,30 +1,56 @@
 """Case-insensitive whole-word keyword matching, compiled once per list.
 
-A substring test (C speed) screens each keyword first; only keywords present somewhere in the text
-pay for the word-boundary regex. On a 100k-character prompt with no hits that is one pass per
-keyword and no regex at all.
+Single-word keywords are looked up in the text's word set (built once per request and text);
+a phrase ("security audit", "lock-free") is searched for only when each of its words is in that
+set, so most phrases cost a set test and no scan of the text.
 
-    matcher = KeywordMatcher(["security audit", "race condition"])
-    matcher.hits("Please do a Security Audit of auth.py")   # ("security audit",)
+    matcher = KeywordMatcher(["security audit", "race"])
+    matcher.hits(features, "last_user_text")   # ("security audit",)
 """
 
 from __future__ import annotations
 
 import re
+from typing import Protocol
+
+
+class TextSource(Protocol):
+    def lower(self, name: str) -> str: ...
+
+    def words(self, name: str) -> frozenset[str]: ...
+
+
+_WORD = re.compile(r"^\w+$")
+#: Punctuation and whitespace become spaces before a text is split into words.
+SEPARATORS = str.maketrans(dict.fromkeys("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\n\r", " "))
 
 
 class KeywordMatcher:
-    __slots__ = ("words", "_checks")
+    __slots__ = ("_phrases", "_singles", "words")
 
     def __init__(self, words: list[str]) -> None:
         self.words = tuple(dict.fromkeys(w.lower().strip() for w in words if w.strip()))
-        self._checks = tuple(
-            (w, re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)")) for w in self.words
+        self._singles = frozenset(w for w in self.words if _WORD.match(w))
+        self._phrases = tuple(
+            (w, frozenset(w.translate(SEPARATORS).split()), re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)"))
+            for w in self.words
+            if w not in self._singles
         )
 
-    def hits(self, lowered: str) -> tuple[str, ...]:
-        """Distinct keywords found in ``lowered`` (already lower-cased text)."""
-        return tuple(w for w, rx in self._checks if w in lowered and rx.search(lowered))
+    def hits(self, source: TextSource, name: str) -> tuple[str, ...]:
+        """Distinct keywords found in text feature ``name``, in list order."""
+        words = source.words(name)
+        return self._match(source.lower(name) if self._phrases else "", words)
 
-    def count(self, lowered: str) -> int:
-        return len(self.hits(lowered))
+    def hits_in(self, text: str) -> tuple[str, ...]:
+        """The same for a plain string."""
+        lowered = text.lower()
+        return self._match(lowered, frozenset(lowered.translate(SEPARATORS).split()))
+
+    def _match(self, lowered: str, words: frozenset[str]) -> tuple[str, ...]:
+        found = self._singles & words
+        # A phrase can only occur if each of its words does: a set test spares most substring scans.
+        phrases = {w for w, parts, rx in self._phrases if parts <= words and rx.search(lowered)}
+        if not found and not phrases:
+            return ()
+        return tuple(w for w in self.words if w in found or w in phrases)

@@ -79,16 +79,22 @@ class ScorerBank:
         return values, values * self.weights, raw
 
 
-def _compile_one(scorer: Scorer, path: Path, ctx: CompileContext) -> tuple[Callable[[Features], float], float, float] | None:
+def _compile_one(
+    scorer: Scorer, path: Path, ctx: CompileContext
+) -> tuple[Callable[[Features], float], float, float] | None:
     name = scorer.feature
     t = scorer.transform
     kind = kind_of(name)
     if isinstance(t, KeywordDensity):
         if kind not in ("text", "str"):
-            ctx.problems.append(ctx.problem((*path, "transform"), f"a keywords transform needs a text feature, and '{name}' is a {kind}"))
+            ctx.problems.append(
+                ctx.problem(
+                    (*path, "transform"), f"a keywords transform needs a text feature, and '{name}' is a {kind}"
+                )
+            )
             return None
         matcher = ctx.matcher(t.keywords)
-        return (lambda f: float(len(matcher.hits(f.lower(name))))), 0.0, float(t.saturate)
+        return (lambda f: float(len(matcher.hits(f, name)))), 0.0, float(t.saturate)
     if kind == "text":
         ctx.problems.append(ctx.problem((*path, "feature"), f"'{name}' is text; score it with a `keywords` transform"))
         return None

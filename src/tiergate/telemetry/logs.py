@@ -1,7 +1,7 @@
 """Structured JSON logs: one object per line, with the request's fields under their own keys.
 
-    configure_logging("info")
-    log.info("request", extra={"tiergate": {"decision_id": "dec_…", "tier": "local"}})
+configure_logging("info")
+log.info("request", extra={"tiergate": {"decision_id": "dec_…", "tier": "local"}})
 """
 
 from __future__ import annotations

@@ -14,10 +14,18 @@ def decode(chunk: bytes) -> dict[str, object]:
 
 def test_chunks_share_identity_and_follow_openai_shape() -> None:
     w = ChunkWriter("chatcmpl-1", 1700000000, "m", include_usage=False)
-    chunks = [w.start(), w.event(TextDelta("Hi")), w.event(ToolCallStart(0, "call_1", "f")),
-              w.event(ToolCallArgs(0, '{"a":')), w.event(ToolCallArgs(0, "1}")), w.event(Finish("tool_calls"))]
+    chunks = [
+        w.start(),
+        w.event(TextDelta("Hi")),
+        w.event(ToolCallStart(0, "call_1", "f")),
+        w.event(ToolCallArgs(0, '{"a":')),
+        w.event(ToolCallArgs(0, "1}")),
+        w.event(Finish("tool_calls")),
+    ]
     decoded = [decode(c) for c in chunks if c]
-    assert {(d["id"], d["created"], d["model"], d["object"]) for d in decoded} == {("chatcmpl-1", 1700000000, "m", "chat.completion.chunk")}
+    assert {(d["id"], d["created"], d["model"], d["object"]) for d in decoded} == {
+        ("chatcmpl-1", 1700000000, "m", "chat.completion.chunk")
+    }
     assert [d["choices"][0]["delta"] for d in decoded] == [  # type: ignore[index]
         {"role": "assistant", "content": ""},
         {"content": "Hi"},
@@ -51,8 +59,14 @@ def test_empty_pieces_are_not_sent_and_reasoning_has_its_own_field() -> None:
 def test_error_event_has_no_done() -> None:
     w = ChunkWriter("c", 1, "m", include_usage=False)
     err = w.error(UpstreamStatusError("anthropic", "http://x", "Overloaded", status=529))
-    assert decode(err) == {"error": {"message": "backend 'anthropic' at http://x: Overloaded",
-                                     "type": "upstream_error", "param": None, "code": None}}
+    assert decode(err) == {
+        "error": {
+            "message": "backend 'anthropic' at http://x: Overloaded",
+            "type": "upstream_error",
+            "param": None,
+            "code": None,
+        }
+    }
     assert b"[DONE]" not in err
 
 
@@ -60,5 +74,7 @@ def test_legacy_text_chunks() -> None:
     w = TextChunkWriter("cmpl-1", 1, "m", include_usage=False)
     assert w.start() == b""
     d = decode(w.event(TextDelta("ab")) or b"")
-    assert d["object"] == "text_completion" and d["choices"] == [{"text": "ab", "index": 0, "logprobs": None, "finish_reason": None}]
+    assert d["object"] == "text_completion" and d["choices"] == [
+        {"text": "ab", "index": 0, "logprobs": None, "finish_reason": None}
+    ]
     assert decode(w.event(Finish("length")) or b"")["choices"][0]["finish_reason"] == "length"  # type: ignore[index]

@@ -10,10 +10,10 @@ from typing import Any
 import msgspec
 import pytest
 import pytest_asyncio
+
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
-
 from tiergate.backends.anthropic import (
     AnthropicBackend,
     AnthropicMessage,

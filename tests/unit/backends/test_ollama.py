@@ -13,10 +13,10 @@ import msgspec
 import ollama
 import pytest
 import pytest_asyncio
+
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
-
 from tiergate.backends.base import Call
 from tiergate.backends.ollama import OllamaBackend, StreamTranslator, to_completion
 from tiergate.config.model import OllamaBackendConfig

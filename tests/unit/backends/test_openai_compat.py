@@ -10,10 +10,10 @@ import pytest
 import pytest_asyncio
 from litestar import Litestar, post
 from litestar.response import Stream
+
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
-
 from tiergate.backends.base import Call
 from tiergate.backends.openai import OpenAIBackend
 from tiergate.config.model import OpenAIBackendConfig

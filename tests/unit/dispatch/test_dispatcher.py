@@ -12,7 +12,13 @@ from tests.helpers import chat, graph
 from tiergate.backends.base import Call
 from tiergate.dispatch.dispatcher import Dispatcher
 from tiergate.engine.router import Router
-from tiergate.errors import NoTargetError, TiergateError, UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
+from tiergate.errors import (
+    NoTargetError,
+    TiergateError,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    UpstreamUnavailable,
+)
 from tiergate.wire import ChatRequest, Completion, Finish, StreamEvent, TextDelta
 
 FAST = "timeouts: {first_token: 0.05, idle: 0.05, total: 5}\n"
@@ -67,7 +73,7 @@ async def setup(ollama: list[object], anthropic: list[object], routing: str = FA
 
 @pytest.mark.asyncio
 async def test_falls_back_in_order_and_records_attempts() -> None:
-    d, routed, b = await setup([UpstreamUnavailable("ollama", "u", "refused", kind="connect")], [Completion("ok")])
+    d, routed, _b = await setup([UpstreamUnavailable("ollama", "u", "refused", kind="connect")], [Completion("ok")])
     answer = await d.complete(routed, chat("hi"))
     assert answer.completion.content == "ok" and answer.target.tier == "sonnet"
     assert [a.render() for a in answer.attempts] == ["local/small-model:connect", "sonnet/mid-model:ok"]
@@ -84,13 +90,17 @@ async def test_request_errors_do_not_fall_back() -> None:
 
 @pytest.mark.asyncio
 async def test_all_failing_lists_every_attempt() -> None:
-    d, routed, _ = await setup([UpstreamStatusError("ollama", "u", "boom", status=500)],
-                               [UpstreamStatusError("anthropic", "v", "boom", status=500)])
+    d, routed, _ = await setup(
+        [UpstreamStatusError("ollama", "u", "boom", status=500)],
+        [UpstreamStatusError("anthropic", "v", "boom", status=500)],
+    )
     with pytest.raises(NoTargetError) as info:
         await d.complete(routed, chat("hi"))
     assert info.value.status == 500
-    assert info.value.message == ("all 2 targets failed: local/small-model: backend 'ollama' at u: boom; "
-                                  "sonnet/mid-model: backend 'anthropic' at v: boom")
+    assert info.value.message == (
+        "all 2 targets failed: local/small-model: backend 'ollama' at u: boom; "
+        "sonnet/mid-model: backend 'anthropic' at v: boom"
+    )
 
 
 @pytest.mark.asyncio
@@ -132,13 +142,15 @@ async def test_empty_stream_falls_back() -> None:
 
 @pytest.mark.asyncio
 async def test_no_usable_target_explains_skips() -> None:
-    g = graph(base="""
+    g = graph(
+        base="""
 backends:
   ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}
 tiers:
   local: {targets: [{backend: ollama, model: small-model}]}
 routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
-""")
+"""
+    )
     img = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]}
     routed = await Router(g).decide(msgspec.convert({"messages": [img]}, ChatRequest))
     assert routed.targets == []

@@ -30,11 +30,13 @@ routing:
 
 
 def test_overrides_merge_with_defaults() -> None:
-    g = graph("""
+    g = graph(
+        """
 timeouts: {connect: 2, first_token: 10, idle: 20, total: 100}
 retries: {attempts: 3}
 routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
-""", base="""
+""",
+        base="""
 backends:
   ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}
 tiers:
@@ -45,23 +47,32 @@ tiers:
         timeouts: {first_token: 3}
         retries: {attempts: 0}
         breaker: {fail_max: 2}
-""")
+""",
+    )
     (target,) = g.chains.tiers["local"]
-    assert (target.timeouts.connect, target.timeouts.first_token, target.timeouts.idle, target.timeouts.total) == (2, 3, 20, 100)
+    assert (target.timeouts.connect, target.timeouts.first_token, target.timeouts.idle, target.timeouts.total) == (
+        2,
+        3,
+        20,
+        100,
+    )
     assert target.retries.attempts == 0
     assert (target.breaker.fail_max, target.breaker.reset_timeout) == (2, 30.0)
     assert target.key == "ollama/m"
 
 
 def test_tier_order_follows_fallbacks_depth_first_without_repeats() -> None:
-    g = graph("fallbacks: {local: [sonnet, opus], sonnet: [opus]}", base="""
+    g = graph(
+        "fallbacks: {local: [sonnet, opus], sonnet: [opus]}",
+        base="""
 backends:
   o: {kind: ollama, base_url: "http://127.0.0.1:1"}
 tiers:
   local: {targets: [{backend: o, model: a}]}
   sonnet: {targets: [{backend: o, model: b}, {backend: o, model: c}]}
   opus: {targets: [{backend: o, model: d}]}
-""")
+""",
+    )
     assert g.chains.tier_order("local") == ["local", "sonnet", "opus"]
     assert [t.model for t in g.chains.for_tier("local")] == ["a", "b", "c", "d"]
 

@@ -99,7 +99,9 @@ async def test_auto_names_and_unknown_models_route() -> None:
 @pytest.mark.asyncio
 async def test_capabilities_skip_targets() -> None:
     img = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
-    routed = await decide(request(model="local", messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, img]}]))
+    routed = await decide(
+        request(model="local", messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, img]}])
+    )
     d = routed.decision
     assert [(t.model, t.skipped) for t in d.targets] == [("small-model", "no vision support"), ("mid-model", None)]
     assert d.tier == "sonnet" and d.model == "mid-model"
@@ -115,7 +117,9 @@ async def test_open_breaker_is_skipped_and_reported() -> None:
 
     routed = await decide(chat("rename"), breaker_state=state)
     assert [(t.model, t.breaker, t.skipped) for t in routed.decision.targets] == [
-        ("small-model", "open", "breaker open"), ("mid-model", "closed", None)]
+        ("small-model", "open", "breaker open"),
+        ("mid-model", "closed", None),
+    ]
     assert [t.model for t in routed.targets] == ["mid-model"]
 
 

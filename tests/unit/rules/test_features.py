@@ -11,13 +11,20 @@ def features(**body: object) -> Features:
 
 
 def test_counts_and_text_features() -> None:
-    f = features(messages=[
-        {"role": "system", "content": "be brief"},
-        {"role": "user", "content": "first"},
-        {"role": "assistant", "content": "ok"},
-        {"role": "user", "content": [{"type": "text", "text": "look at src/app.py and @lib/util.ts"},
-                                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]},
-    ])
+    f = features(
+        messages=[
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": "ok"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look at src/app.py and @lib/util.ts"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                ],
+            },
+        ]
+    )
     assert f["message_count"] == 4
     assert f["user_turns"] == 2
     assert f["assistant_turns"] == 1
@@ -35,8 +42,11 @@ def test_tools_and_tool_results() -> None:
     f = features(
         messages=[
             {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "c1", "type": "function", "function": {"name": "w", "arguments": "{}"}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "w", "arguments": "{}"}}],
+            },
             {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
         ],
         tools=[{"type": "function", "function": {"name": "w", "parameters": {"type": "object"}}}],

@@ -35,10 +35,20 @@ def test_threshold_is_inclusive() -> None:
     assert values[1] == 1.0
 
 
-@pytest.mark.parametrize(("text", "band"), [("x", "LOCAL"), ("x" * 60 + " proof", "AMBIGUOUS"), ("x" * 100 + " proof race deadlock", "CLAUDE")])
+@pytest.mark.parametrize(
+    ("text", "band"),
+    [("x", "LOCAL"), ("x" * 60 + " proof", "AMBIGUOUS"), ("x" * 100 + " proof race deadlock", "CLAUDE")],
+)
 def test_bands_from_score(text: str, band: str) -> None:
     g = graph(SCORERS)
-    result = g.phase1(Features.of(request(messages=[{"role": "user", "content": text}], tools=[{"type": "function", "function": {"name": "f"}}] if band == "CLAUDE" else None)))
+    result = g.phase1(
+        Features.of(
+            request(
+                messages=[{"role": "user", "content": text}],
+                tools=[{"type": "function", "function": {"name": "f"}}] if band == "CLAUDE" else None,
+            )
+        )
+    )
     assert result.band == band
     assert result.tier == {"LOCAL": "local", "AMBIGUOUS": "sonnet", "CLAUDE": "sonnet"}[band]
     assert 0.0 <= result.confidence <= 1.0

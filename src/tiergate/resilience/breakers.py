@@ -1,0 +1,270 @@
+"""One circuit breaker per backend/model, kept across rule reloads.
+
+A target that keeps failing is skipped (the router sees ``state() == "open"``) until ``reset_timeout``
+has passed; then one trial call goes through ("half-open"): success closes the breaker, failure opens it
+again. Breakers live in a registry keyed by ``Target.key`` so a reload neither forgets a sick upstream
+nor forgives it; a reload that changes ``fail_max``/``reset_timeout`` updates the live breaker.
+
+pybreaker holds the state (so ``CircuitRedisStorage`` can share it between replicas) and notifies
+listeners; this module decides what counts, because pybreaker's own ``calling()`` sees every exception,
+cancellation included, as either a failure or a success:
+
+- an error for which :func:`tiergate.errors.trips_breaker` is true is a failure;
+- any other ``UpstreamError`` (a 400, a 401) means the upstream answered: a success;
+- anything else (the client went away, a bug of ours) says nothing about the upstream: no outcome.
+
+``opened_at`` is stamped from the injected wall clock (not ``datetime.now``) so tests never sleep and
+replicas sharing a storage agree on when the breaker opened.
+
+    breakers = Breakers()
+    answer = await breakers.call(target, lambda: backend.complete(request, call), url=backend.url)
+    breakers.state(target)   # "closed" | "open" | "half-open"
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from pybreaker import (
+    STATE_CLOSED,
+    STATE_HALF_OPEN,
+    STATE_OPEN,
+    CircuitBreaker,
+    CircuitBreakerListener,
+    CircuitBreakerState,
+    CircuitBreakerStorage,
+    CircuitMemoryStorage,
+)
+
+from tiergate.engine.targets import Target
+from tiergate.errors import UpstreamError, UpstreamUnavailable, trips_breaker
+
+T = TypeVar("T")
+
+log = logging.getLogger("tiergate.breakers")
+
+StorageFactory = Callable[[str], CircuitBreakerStorage]
+"""Builds the state storage for one ``Target.key``; e.g. for replicas sharing state::
+
+    Breakers(storage=lambda key: CircuitRedisStorage(STATE_CLOSED, redis, namespace=f"tiergate:{key}"))
+"""
+
+
+def memory_storage(key: str) -> CircuitBreakerStorage:
+    """The default: state lives in this process only."""
+    return CircuitMemoryStorage(STATE_CLOSED)
+
+
+class ClockedStorage(CircuitBreakerStorage):
+    """Delegates to another storage but stamps ``opened_at`` from an injected clock (epoch seconds).
+
+    pybreaker's ``open()`` passes ``datetime.now(UTC)``; ignoring it here is what lets tests drive time.
+
+        storage = ClockedStorage(CircuitMemoryStorage(STATE_CLOSED), clock=time.time)
+    """
+
+    def __init__(self, inner: CircuitBreakerStorage, clock: Callable[[], float]) -> None:
+        super().__init__(inner.name)
+        self._inner = inner
+        self._clock = clock
+
+    @property
+    def state(self) -> str:
+        return self._inner.state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        self._inner.state = state
+
+    def increment_counter(self) -> None:
+        self._inner.increment_counter()
+
+    def reset_counter(self) -> None:
+        self._inner.reset_counter()
+
+    def increment_success_counter(self) -> None:
+        self._inner.increment_success_counter()
+
+    def reset_success_counter(self) -> None:
+        self._inner.reset_success_counter()
+
+    @property
+    def counter(self) -> int:
+        return self._inner.counter
+
+    @property
+    def success_counter(self) -> int:
+        return self._inner.success_counter
+
+    @property
+    def opened_at(self) -> datetime | None:
+        return self._inner.opened_at
+
+    @opened_at.setter
+    def opened_at(self, _now: datetime) -> None:
+        self._inner.opened_at = datetime.fromtimestamp(self._clock(), UTC)
+
+
+class LogStateChanges(CircuitBreakerListener):
+    """One log line per state change, naming the breaker's key: an operator's first clue."""
+
+    def state_change(
+        self, cb: CircuitBreaker, old_state: CircuitBreakerState | None, new_state: CircuitBreakerState
+    ) -> None:
+        old = old_state.name if old_state is not None else None
+        if old == new_state.name:
+            return
+        level = logging.WARNING if new_state.name == STATE_OPEN else logging.INFO
+        log.log(level, "circuit breaker for %s is now %s (was %s)", cb.name, new_state.name, old)
+
+
+@dataclass
+class _Entry:
+    breaker: CircuitBreaker
+    storage: CircuitBreakerStorage
+    trial: bool = False  # a half-open trial call is in flight: let no other call through until it ends
+
+
+class Breakers:
+    """The registry: create it once per process and pass it to every load's guard.
+
+    breakers = Breakers(clock=time.time)
+    breakers.configure(graph.chains.all_targets())   # on each load: new settings, same state
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, storage: StorageFactory = memory_storage) -> None:
+        self._clock = clock
+        self._storage = storage
+        self._entries: dict[str, _Entry] = {}
+        self._listener = LogStateChanges()
+
+    def configure(self, targets: Iterable[Target]) -> None:
+        """Apply a load's settings. A key listed twice keeps its first listing's settings."""
+        seen: set[str] = set()
+        for target in targets:
+            if target.key in seen:
+                continue
+            seen.add(target.key)
+            entry = self._entries.get(target.key)
+            if entry is None:
+                self._entries[target.key] = self._create(target)
+            else:
+                _apply_settings(entry.breaker, target)
+
+    def state(self, target: Target) -> str:
+        """What /health, the dry run and the router see; an open breaker whose time is up reads "half-open"."""
+        entry = self._entry(target)
+        state = entry.breaker.current_state
+        if state == STATE_OPEN and self._remaining(entry) <= 0:
+            return STATE_HALF_OPEN
+        return state
+
+    async def call(self, target: Target, call: Callable[[], Awaitable[T]], *, url: str = "-") -> T:
+        """Run ``call`` unless the breaker is open, and record its outcome.
+
+        Raises ``UpstreamUnavailable(kind="breaker_open")`` without calling when the breaker is open.
+        """
+        entry = self._entry(target)
+        trial = self._admit(entry, target, url)
+        try:
+            result = await call()
+        except UpstreamError as exc:
+            if trips_breaker(exc):
+                self._failed(entry)
+            else:
+                self._succeeded(entry)
+            raise
+        finally:
+            if trial:
+                entry.trial = False
+        self._succeeded(entry)
+        return result
+
+    # --- state machine ------------------------------------------------------------------------
+
+    def _admit(self, entry: _Entry, target: Target, url: str) -> bool:
+        """Let a call through or raise; True when the call is the half-open trial."""
+        state = entry.breaker.current_state
+        if state == STATE_CLOSED:
+            return False
+        if state == STATE_OPEN:
+            remaining = self._remaining(entry)
+            if remaining > 0:
+                raise _open_error(target, url, f"retry in {math.ceil(remaining)}s", remaining)
+            entry.breaker.half_open()
+        if entry.trial:
+            raise _open_error(target, url, "a trial call is in flight", None)
+        entry.trial = True
+        return True
+
+    def _succeeded(self, entry: _Entry) -> None:
+        if entry.breaker.current_state == STATE_HALF_OPEN:
+            entry.breaker.close()
+        elif entry.breaker.fail_counter:
+            entry.storage.reset_counter()
+
+    def _failed(self, entry: _Entry) -> None:
+        state = entry.breaker.current_state
+        if state == STATE_HALF_OPEN:
+            entry.breaker.open()
+            return
+        entry.storage.increment_counter()
+        if state == STATE_CLOSED and entry.breaker.fail_counter >= entry.breaker.fail_max:
+            entry.breaker.open()
+
+    def _remaining(self, entry: _Entry) -> float:
+        """Seconds until an open breaker may try again (0 or less: now)."""
+        opened_at = entry.storage.opened_at
+        if opened_at is None:
+            return 0.0
+        return opened_at.timestamp() + entry.breaker.reset_timeout - self._clock()
+
+    # --- registry -----------------------------------------------------------------------------
+
+    def _entry(self, target: Target) -> _Entry:
+        entry = self._entries.get(target.key)
+        if entry is None:
+            entry = self._entries[target.key] = self._create(target)
+        return entry
+
+    def _create(self, target: Target) -> _Entry:
+        storage = ClockedStorage(self._storage(target.key), self._clock)
+        breaker = CircuitBreaker(
+            fail_max=target.breaker.fail_max,
+            reset_timeout=target.breaker.reset_timeout,
+            listeners=[self._listener],
+            state_storage=storage,
+            name=target.key,
+        )
+        return _Entry(breaker, storage)
+
+
+def _apply_settings(breaker: CircuitBreaker, target: Target) -> None:
+    cfg = target.breaker
+    if (breaker.fail_max, breaker.reset_timeout) == (cfg.fail_max, cfg.reset_timeout):
+        return
+    log.info(
+        "circuit breaker for %s: fail_max %d, reset_timeout %gs (state kept: %s)",
+        target.key,
+        cfg.fail_max,
+        cfg.reset_timeout,
+        breaker.current_state,
+    )
+    breaker.fail_max = cfg.fail_max
+    breaker.reset_timeout = cfg.reset_timeout
+
+
+def _open_error(target: Target, url: str, why: str, retry_after: float | None) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        target.backend,
+        url,
+        f"circuit breaker open for {target.key} ({why})",
+        kind="breaker_open",
+        retry_after=retry_after,
+    )

@@ -1,0 +1,171 @@
+"""Requests-per-minute and concurrency limits per target, and rpm limits per client key.
+
+Each ``Target.key`` (backend/model) gets an ``aiolimiter.AsyncLimiter(rpm, 60)`` and an
+``asyncio.Semaphore(concurrency)``, each only when configured. They live in a registry kept across
+reloads, like the breakers; a reload that changes ``rpm`` or ``concurrency`` replaces that limiter
+(the bucket restarts empty; calls holding a slot of the old semaphore release the old one).
+
+What happens at a limit is ``limits.on_limit``:
+
+- ``fallback``: raise :class:`~tiergate.errors.RateLimited` at once; dispatch records it and tries the
+  next target.
+- ``wait``: wait up to ``max_wait`` seconds for capacity, then raise ``RateLimited``.
+- ``reject``: raise :class:`LimitRejected` (a ``RateLimited`` with ``fallback_ok = False``): the client
+  gets the 429 and no other target is tried.
+
+The concurrency slot is held for the whole ``async with``. For a stream that is until the stream
+ends, which outlives the call that opened it: see ``ResilienceGuard.run(hold=...)``.
+
+    limiters = Limiters()
+    async with limiters.acquire(target):
+        answer = await backend.complete(request, call)
+    await limiters.client("team-key-name", rpm=120)   # raises RateLimited when the key is over budget
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+
+from aiolimiter import AsyncLimiter
+
+from tiergate.engine.targets import Target
+from tiergate.errors import RateLimited
+
+log = logging.getLogger("tiergate.limits")
+
+
+class LimitRejected(RateLimited):
+    """A limit in ``reject`` mode: the client is told 429 at once and no other target is tried."""
+
+    fallback_ok = False
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """One key's limiters; replaced whole on a change, so a holder releases the semaphore it took."""
+
+    rpm: int | None
+    concurrency: int | None
+    rate: AsyncLimiter | None
+    inflight: asyncio.Semaphore | None
+
+
+class Limiters:
+    """The registry: create it once per process and pass it to every load's guard.
+
+    ``period`` is the window ``rpm`` counts over: 60 seconds, or less in tests that want a short wait.
+
+        limiters = Limiters()
+        limiters.configure(graph.chains.all_targets())   # on each load
+    """
+
+    def __init__(self, *, period: float = 60.0) -> None:
+        self._period = period
+        self._targets: dict[str, _Slots] = {}
+        self._clients: dict[str, AsyncLimiter] = {}
+
+    def configure(self, targets: Iterable[Target]) -> None:
+        """Apply a load's limits. A key listed twice keeps its first listing's limits."""
+        seen: set[str] = set()
+        for target in targets:
+            if target.key not in seen:
+                seen.add(target.key)
+                self._refresh(target)
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, target: Target) -> AsyncIterator[None]:
+        """Take one request of ``target``'s rpm and hold one concurrency slot until the block ends."""
+        slots = self._targets.get(target.key) or self._refresh(target)
+        async with contextlib.AsyncExitStack() as held:
+            if target.limits.on_limit == "wait":
+                await self._wait(slots, target, held)
+            else:
+                await self._take_now(slots, target, held)
+            yield
+
+    async def client(self, key: str, rpm: int) -> None:
+        """Spend one request of client ``key``'s budget or raise ``RateLimited``; never names the key."""
+        limiter = self._clients.get(key)
+        if limiter is None or limiter.max_rate != rpm:
+            limiter = self._clients[key] = AsyncLimiter(rpm, self._period)
+        if not limiter.has_capacity():
+            raise RateLimited(
+                f"rate limit for this API key reached ({rpm} requests per minute)", retry_after=self._period / rpm
+            )
+        await limiter.acquire()
+
+    # --- the three modes ----------------------------------------------------------------------
+
+    async def _take_now(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> None:
+        """``fallback`` and ``reject``: take capacity only if it is there now."""
+        error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
+        if slots.inflight is not None and slots.inflight.locked():
+            raise error(self._reached("concurrency", slots, target))
+        if slots.rate is not None and not slots.rate.has_capacity():
+            raise error(self._reached("rate", slots, target), retry_after=self._retry_after(slots))
+        # Neither await below suspends: both were just checked, so no other task can take them first.
+        if slots.inflight is not None:
+            await slots.inflight.acquire()
+            held.callback(slots.inflight.release)
+        if slots.rate is not None:
+            await slots.rate.acquire()
+
+    async def _wait(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> None:
+        """``wait``: queue for a slot, then for rate capacity, for at most ``max_wait`` in all.
+
+        The slot comes first because a rate token cannot be given back if the slot never comes.
+        """
+        waiting_for = "concurrency"
+        try:
+            async with asyncio.timeout(target.limits.max_wait):
+                if slots.inflight is not None:
+                    await slots.inflight.acquire()
+                    held.callback(slots.inflight.release)
+                waiting_for = "rate"
+                if slots.rate is not None:
+                    await slots.rate.acquire()
+        except TimeoutError:
+            detail = f"{self._reached(waiting_for, slots, target)}; none free within {target.limits.max_wait:g}s"
+            raise RateLimited(
+                f"{detail} (limits.max_wait)", retry_after=self._retry_after(slots) if waiting_for == "rate" else None
+            ) from None
+
+    def _reached(self, limit: str, slots: _Slots, target: Target) -> str:
+        if limit == "concurrency":
+            return f"concurrency limit for {target.key} reached (limits.concurrency: {slots.concurrency} in flight)"
+        return f"rate limit for {target.key} reached (limits.rpm: {slots.rpm})"
+
+    def _retry_after(self, slots: _Slots) -> float | None:
+        """When one more request fits: a full bucket leaks one request every period/rpm seconds."""
+        return self._period / slots.rpm if slots.rpm is not None else None
+
+    # --- registry -----------------------------------------------------------------------------
+
+    def _refresh(self, target: Target) -> _Slots:
+        """The key's limiters, rebuilt only where the configured number changed."""
+        limits = target.limits
+        old = self._targets.get(target.key)
+        if old is not None and (old.rpm, old.concurrency) == (limits.rpm, limits.concurrency):
+            return old
+        if old is not None:
+            log.info("limits for %s: rpm %s, concurrency %s", target.key, limits.rpm, limits.concurrency)
+        rate = old.rate if old is not None and old.rpm == limits.rpm else _rate(limits.rpm, self._period)
+        inflight = (
+            old.inflight
+            if old is not None and old.concurrency == limits.concurrency
+            else _semaphore(limits.concurrency)
+        )
+        slots = self._targets[target.key] = _Slots(limits.rpm, limits.concurrency, rate, inflight)
+        return slots
+
+
+def _rate(rpm: int | None, period: float) -> AsyncLimiter | None:
+    return AsyncLimiter(rpm, period) if rpm is not None else None
+
+
+def _semaphore(concurrency: int | None) -> asyncio.Semaphore | None:
+    return asyncio.Semaphore(concurrency) if concurrency is not None else None

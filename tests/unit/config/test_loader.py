@@ -1,0 +1,274 @@
+"""The loader's errors, exactly as a user reads them: ``file:line:col: message``.
+
+Each test writes a small rule file with one mistake and checks the whole rendered problem, so a
+message that loses its suggestion or points at the wrong line fails here.
+
+    PYTHONPATH=src:. python -m pytest tests/unit/config/test_loader.py -q
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tiergate.cli import main
+from tiergate.config.loader import load_file
+from tiergate.config.problems import ConfigError
+from tiergate.engine.graph import compile_graph
+
+ROOT = Path(__file__).resolve().parents[3]
+
+BACKENDS = """\
+backends:
+  ollama:
+    kind: ollama
+    base_url: http://127.0.0.1:11434
+  anthropic:
+    kind: anthropic
+    base_url: https://api.anthropic.com
+"""
+
+TIERS = """\
+tiers:
+  local:
+    targets:
+      - backend: ollama
+        model: qwen2.5-coder:7b
+  sonnet:
+    targets:
+      - backend: anthropic
+        model: claude-sonnet-4-5
+"""
+
+VALID = BACKENDS + TIERS
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text(text)
+    return path
+
+
+def at(path: Path, needle: str, nth: int = 1) -> str:
+    """``file:line:col`` of the ``nth`` occurrence of ``needle`` in the file (1-based, like the loader)."""
+    text = path.read_text()
+    index = -1
+    for _ in range(nth):
+        index = text.index(needle, index + 1)
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f"{path}:{line}:{col}"
+
+
+def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    """Every problem of load + compile, rendered; [] when the file is good."""
+    try:
+        loaded = load_file(path, {} if environ is None else environ)
+        compile_graph(loaded)
+    except ConfigError as exc:
+        return [p.render() for p in exc.problems]
+    return [p.render() for p in loaded.warnings]
+
+
+def test_the_valid_base_file_has_no_problems(tmp_path: Path) -> None:
+    assert problems(write(tmp_path, VALID)) == []
+
+
+# --- unknown keys and names -----------------------------------------------------------------
+
+
+def test_unknown_top_level_key_points_at_the_key_and_suggests(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "breaker: {fail_max: 3}\n")
+    assert problems(path) == [f"{at(path, 'breaker:')}: unknown key 'breaker' at $; did you mean 'breakers'?"]
+
+
+def test_unknown_key_in_routing_points_at_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "routing:\n  mode: local_first\n  band_tier: {claude: sonnet}\n")
+    assert problems(path) == [
+        f"{at(path, 'band_tier:')}: unknown key 'band_tier' at $.routing; did you mean 'band_tiers'?"
+    ]
+
+
+def test_unknown_key_in_a_target_points_at_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("model: qwen2.5-coder:7b", "modle: qwen2.5-coder:7b"))
+    assert problems(path) == [
+        f"{at(path, 'modle:')}: unknown key 'modle' at $.tiers.local.targets[0]; did you mean 'model'?"
+    ]
+
+
+def test_unknown_backend_in_a_target_suggests_the_close_name(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("backend: ollama", "backend: olama"))
+    assert problems(path) == [f"{at(path, 'olama')}: unknown backend 'olama'; did you mean 'ollama'?"]
+
+
+def test_unknown_tier_in_fallbacks(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "fallbacks:\n  local: [sonet]\n")
+    assert problems(path) == [f"{at(path, 'sonet]')}: unknown tier 'sonet'; did you mean 'sonnet'?"]
+
+
+def test_unknown_tier_as_a_fallbacks_key_points_at_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "fallbacks:\n  locl: [sonnet]\n")
+    assert problems(path) == [f"{at(path, 'locl:')}: unknown tier 'locl'; did you mean 'local'?"]
+
+
+def test_fallback_cycle_is_named_in_order(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "fallbacks:\n  local: [sonnet]\n  sonnet: [local]\n")
+    assert problems(path) == [f"{at(path, '[local]')}: fallback cycle: local -> sonnet -> local"]
+
+
+def test_a_default_band_tier_naming_a_missing_tier_says_it_is_the_default(tmp_path: Path) -> None:
+    path = write(tmp_path, BACKENDS + TIERS.split("  sonnet:")[0] + "routing:\n  mode: local_first\n")
+    note = "not written in the file: its default applies"
+    assert problems(path) == [
+        f"{at(path, 'mode:')}: unknown tier 'sonnet' (at $.routing.band_tiers.claude, {note})",
+        f"{at(path, 'mode:')}: unknown tier 'sonnet' (at $.routing.band_tiers.ambiguous, {note})",
+    ]
+
+
+# --- rules: features, regexes, keyword lists ---------------------------------------------------
+
+RULE = VALID + (
+    """\
+routing:
+  keywords:
+    deep_reasoning: [architecture, race condition]
+  rules:
+    - name: the_rule
+      when: WHEN
+      then: {band: CLAUDE}
+"""
+)
+
+
+def test_unknown_feature_in_a_rule_suggests_the_close_name(tmp_path: Path) -> None:
+    path = write(tmp_path, RULE.replace("WHEN", "{feature: tool_present, eq: true}"))
+    load_file(path, {})  # feature names are checked where they are compiled, not by the loader
+    assert problems(path) == [
+        f"{at(path, 'tool_present')}: unknown feature 'tool_present'; did you mean 'tools_present'?"
+    ]
+
+
+def test_invalid_regex_in_matches(tmp_path: Path) -> None:
+    path = write(tmp_path, RULE.replace("WHEN", "{feature: last_user_text, matches: '(unclosed'}"))
+    where = at(path, "'(unclosed'")
+    assert problems(path) == [f"{where}: invalid regular expression: missing ), unterminated subpattern at position 0"]
+
+
+def test_unknown_keyword_list_suggests_the_close_name(tmp_path: Path) -> None:
+    path = write(tmp_path, RULE.replace("WHEN", "{feature: last_user_text, contains_any: deep_reasonin}"))
+    assert problems(path) == [
+        f"{at(path, 'deep_reasonin}')}: unknown keyword list 'deep_reasonin'; did you mean 'deep_reasoning'?"
+    ]
+
+
+def test_comparison_with_two_operators_names_them(tmp_path: Path) -> None:
+    path = write(tmp_path, RULE.replace("WHEN", "{feature: total_chars, gt: 10, lt: 20}"))
+    assert problems(path) == [
+        f"{at(path, '{feature: total_chars')}: a feature comparison takes exactly one operator of "
+        "eq ne gt gte lt lte in not_in matches contains_any (got gt, lt) at $.routing.rules[0].when"
+    ]
+
+
+# --- types and tagged unions ------------------------------------------------------------------
+
+SCORER = VALID + (
+    """\
+routing:
+  scorers:
+    - name: context_size
+      feature: total_chars
+      transform: {kind: ramp, from: 1500, to: 20000}
+      weight: 2
+"""
+)
+
+
+def test_wrong_type_points_at_the_value(tmp_path: Path) -> None:
+    path = write(tmp_path, SCORER.replace("weight: 2", "weight: heavy"))
+    assert problems(path) == [f"{at(path, 'heavy')}: Expected `float`, got `str` at $.routing.scorers[0].weight"]
+
+
+def test_value_out_of_range_points_at_the_value(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "retries: {attempts: 11}\n")
+    assert problems(path) == [f"{at(path, '11}')}: Expected `int` <= 10 at $.retries.attempts"]
+
+
+def test_bad_transform_kind_suggests_the_close_kind(tmp_path: Path) -> None:
+    path = write(tmp_path, SCORER.replace("kind: ramp", "kind: rump"))
+    assert problems(path) == [
+        f"{at(path, 'rump')}: unknown kind 'rump' (one of boolean, keywords, ramp, threshold); did you mean 'ramp'?"
+    ]
+
+
+def test_bad_backend_kind_suggests_the_close_kind(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("kind: ollama", "kind: olama"))
+    [problem] = problems(path)
+    assert ": unknown kind 'olama' (one of anthropic, ollama, openai); did you mean 'ollama'?" in problem
+
+
+def test_bad_backend_kind_points_at_the_value(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("kind: ollama", "kind: olama"))
+    assert problems(path) == [
+        f"{at(path, 'olama')}: unknown kind 'olama' (one of anthropic, ollama, openai); did you mean 'ollama'?"
+    ]
+
+
+# --- environment variables --------------------------------------------------------------------
+
+
+def test_unset_variable_without_default_is_an_error_at_its_value(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "${TIERGATE_TEST_OLLAMA}"))
+    assert problems(path) == [
+        f"{at(path, '${TIERGATE_TEST_OLLAMA}')}: environment variable TIERGATE_TEST_OLLAMA is not set "
+        "(write ${TIERGATE_TEST_OLLAMA:-default} to give a default)"
+    ]
+
+
+def test_unset_variable_with_default_gives_the_default(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "${TIERGATE_TEST_OLLAMA:-http://gpu-box:11434}"))
+    assert load_file(path, {}).config.backends["ollama"].base_url == "http://gpu-box:11434"
+
+
+def test_set_variable_wins_over_the_default(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "http://${TIERGATE_TEST_HOST:-localhost}:11434"))
+    loaded = load_file(path, {"TIERGATE_TEST_HOST": "gpu-box"})
+    assert loaded.config.backends["ollama"].base_url == "http://gpu-box:11434"
+
+
+# --- warnings ---------------------------------------------------------------------------------
+
+
+def test_a_tier_nothing_routes_to_is_a_warning_at_its_name(tmp_path: Path) -> None:
+    opus = "  opus:\n    targets:\n      - backend: anthropic\n        model: claude-opus-4-1\n"
+    path = write(tmp_path, VALID + opus)
+    loaded = load_file(path, {})
+    assert [p.render() for p in loaded.warnings] == [
+        f"{at(path, 'opus:')}: warning: tier 'opus' is never chosen by routing or fallbacks "
+        "(clients can still name it as model)"
+    ]
+
+
+# --- tiergate validate ------------------------------------------------------------------------
+
+
+def test_validate_prints_each_problem_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, VALID.replace("backend: ollama", "backend: olama"))
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out == f"{at(path, 'olama')}: unknown backend 'olama'; did you mean 'ollama'?\n"
+
+
+def test_validate_passes_the_shipped_routes_file(capsys: pytest.CaptureFixture[str]) -> None:
+    path = ROOT / "routes.yaml"
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: ok\n"
+
+
+def test_validate_reports_warnings_without_failing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    opus = "  opus:\n    targets:\n      - backend: anthropic\n        model: claude-opus-4-1\n"
+    path = write(tmp_path, VALID + opus)
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{at(path, 'opus:')}: warning: tier 'opus' is never chosen")
+    assert out[1] == f"{path}: ok (1 warning(s))"
