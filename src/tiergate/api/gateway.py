@@ -7,17 +7,38 @@ app = create_app(gateway)
 from __future__ import annotations
 
 import time
+import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar import Request
 
 from tiergate.runtime import Rules
+from tiergate.telemetry.record import Observer, RequestRecord
+
+log = logging.getLogger("tiergate.api")
+
+#: Where authentication leaves the client's name in the ASGI scope.
+CLIENT_SCOPE_KEY = "tiergate.client"
 
 
 @dataclass
 class Gateway:
     rules: Rules
     started_at: float = field(default_factory=time.time)
+    observers: list[Observer] = field(default_factory=list)
+
+    def observe(self, record: RequestRecord) -> None:
+        for observer in self.observers:
+            try:
+                observer.observe(record)
+            except Exception:  # an observer's bug must never fail a request
+                log.exception("observer %s failed", type(observer).__name__)
+
+
+def client_of(request: Request[Any, Any, Any]) -> str:
+    """The authenticated client's name, or ``anonymous`` when the gateway runs without keys."""
+    return str(request.scope.get(CLIENT_SCOPE_KEY, "anonymous"))  # type: ignore[attr-defined]
 
 
 def gateway_of(request: Request) -> Gateway:  # type: ignore[type-arg]

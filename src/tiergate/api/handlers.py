@@ -18,7 +18,7 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 
 from tiergate.api.bodies import decode_chat, decode_completion
-from tiergate.api.gateway import gateway_of
+from tiergate.api.gateway import client_of, gateway_of
 from tiergate.api.serve import serve
 
 _encode = msgspec.json.Encoder().encode
@@ -31,13 +31,13 @@ def _json(payload: Any, status: int = 200) -> Response[bytes]:
 @post("/v1/chat/completions", status_code=200)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     chat = decode_chat(await request.body())
-    return await serve(gateway_of(request), chat, request.headers, shape="chat")
+    return await serve(gateway_of(request), chat, request.headers, shape="chat", client=client_of(request))
 
 
 @post("/v1/completions", status_code=200)
 async def completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     _, chat = decode_completion(await request.body())
-    return await serve(gateway_of(request), chat, request.headers, shape="text")
+    return await serve(gateway_of(request), chat, request.headers, shape="text", client=client_of(request))
 
 
 @get("/v1/models")
@@ -69,7 +69,7 @@ async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def route(request: Request[Any, Any, Any], classify: FromQuery[bool] = True) -> Response[bytes]:
     chat = decode_chat(await request.body())
     async with gateway_of(request).rules.use() as rt:
-        routed = await rt.router.decide(chat, request.headers, classify=classify)
+        routed = await rt.router.decide(chat, request.headers, classify=classify, client=client_of(request))
     return _json(routed.decision)
 
 

@@ -8,6 +8,7 @@ a reload never changes the rules under a request that is already running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -25,6 +26,7 @@ from tiergate.api.sse import ChunkWriter, TextChunkWriter
 from tiergate.dispatch.dispatcher import Attempt, OpenStream, render_attempts
 from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.targets import Target
+from tiergate.telemetry.record import RequestRecord
 from tiergate.errors import TiergateError
 from tiergate.wire import ChatRequest
 
@@ -46,14 +48,15 @@ def routing_headers(decision: RoutingDecision, target: Target | None, attempts: 
 
 
 async def serve(
-    gw: Gateway, chat: ChatRequest, headers: Mapping[str, str], *, shape: Shape
+    gw: Gateway, chat: ChatRequest, headers: Mapping[str, str], *, shape: Shape, client: str = "anonymous"
 ) -> Response[bytes] | Stream:
     stack = contextlib.AsyncExitStack()
     runtime = await stack.enter_async_context(gw.rules.use())
     started = time.monotonic()
     decision: RoutingDecision | None = None
+    endpoint = "chat" if shape == "chat" else "completions"
     try:
-        routed = await runtime.router.decide(chat, headers)
+        routed = await runtime.router.decide(chat, headers, client=client)
         decision = routed.decision
         id_prefix = "chatcmpl-" if shape == "chat" else "cmpl-"
         response_id = id_prefix + secrets.token_hex(12)
@@ -64,13 +67,27 @@ async def serve(
             writer = writer_cls(response_id, created, opened.target.model, include_usage=chat.wants_usage())
             out_headers = routing_headers(decision, opened.target, opened.attempts)
             out_headers["cache-control"] = "no-cache"
-            body = _stream_body(writer, opened, stack, decision, started)
+            record = RequestRecord(decision, opened.target, opened.attempts, 200, 0.0, client, True, endpoint)
+            body = _stream_body(gw, writer, opened, stack, record, started)
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
             return Stream(body, media_type="text/event-stream", headers=out_headers)
         answer = await runtime.dispatcher.complete(routed, chat)
         build = chat_completion if shape == "chat" else text_completion
         payload = build(answer.completion, id=response_id, created=created, model=answer.target.model)
-        _log(decision, answer.target, answer.attempts, 200, started)
+        _finish(
+            gw,
+            RequestRecord(
+                decision,
+                answer.target,
+                answer.attempts,
+                200,
+                _ms(started),
+                client,
+                False,
+                endpoint,
+                usage=answer.completion.usage,
+            ),
+        )
         return Response(
             _encode(payload),
             media_type="application/json",
@@ -80,17 +97,36 @@ async def serve(
         if decision is not None:
             attempts: list[Attempt] = exc.attempts
             exc.extra_headers = routing_headers(decision, None, attempts)
-            _log(decision, None, attempts, exc.status, started, exc.message)
+            _finish(
+                gw,
+                RequestRecord(
+                    decision,
+                    None,
+                    attempts,
+                    exc.status,
+                    _ms(started),
+                    client,
+                    chat.stream,
+                    endpoint,
+                    error=exc.message,
+                    error_kind=_kind(exc),
+                ),
+            )
         raise
     finally:
         await stack.aclose()
 
 
 async def _stream_body(
-    writer: ChunkWriter, opened: OpenStream, stack: contextlib.AsyncExitStack, decision: RoutingDecision, started: float
+    gw: Gateway,
+    writer: ChunkWriter,
+    opened: OpenStream,
+    stack: contextlib.AsyncExitStack,
+    record: RequestRecord,
+    started: float,
 ) -> AsyncIterator[bytes]:
-    status, error = 200, None
     try:
+        record.ttft_ms = _ms(started)
         yield writer.start() + (writer.event(opened.first) or b"")
         async for event in opened.rest:
             chunk = writer.event(event)
@@ -98,40 +134,57 @@ async def _stream_body(
                 yield chunk
         yield writer.end()
     except TiergateError as exc:
-        status, error = exc.status, exc.message
-        log.warning("stream %s failed after it started: %s", decision.decision_id, exc.message)
+        record.status, record.error, record.error_kind = exc.status, exc.message, _kind(exc)
+        log.warning("stream %s failed after it started: %s", record.decision.decision_id, exc.message)
         yield writer.error(exc)
+    except (asyncio.CancelledError, GeneratorExit):
+        record.status, record.disconnected, record.error = 499, True, "client disconnected"
+        raise
     except Exception as exc:  # an unexpected bug must still end the stream explicitly
-        status, error = 500, "internal error"
-        log.exception("stream %s crashed", decision.decision_id)
+        record.status, record.error, record.error_kind = 500, "internal error", "internal"
+        log.exception("stream %s crashed", record.decision.decision_id)
         yield writer.error(TiergateError(f"internal error in tiergate: {type(exc).__name__}"))
     finally:
-        await opened.aclose()
-        await stack.aclose()
-        _log(decision, opened.target, opened.attempts, status, started, error)
+        try:
+            await opened.aclose()
+            await stack.aclose()
+        finally:
+            record.usage = writer.usage
+            record.latency_ms = _ms(started)
+            _finish(gw, record)
 
 
-def _log(
-    decision: RoutingDecision,
-    target: Target | None,
-    attempts: list[Attempt],
-    status: int,
-    started: float,
-    error: str | None = None,
-) -> None:
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 3)
+
+
+def _kind(exc: TiergateError) -> str:
+    return str(getattr(exc, "kind", type(exc).__name__))
+
+
+def _finish(gw: Gateway, record: RequestRecord) -> None:
+    """One JSON log line per request, keyed by decision id; then every observer."""
+    decision, target = record.decision, record.target
     log.info(
         "request",
         extra={
             "tiergate": {
                 "decision_id": decision.decision_id,
+                "client": record.client,
+                "endpoint": record.endpoint,
                 "tier": target.tier if target else decision.tier,
                 "model": target.model if target else decision.model,
                 "phase": decision.phase,
                 "band": decision.band,
-                "status": status,
-                "attempts": render_attempts(attempts),
-                "latency_ms": round((time.monotonic() - started) * 1000, 2),
-                "error": error,
+                "stream": record.stream,
+                "status": record.status,
+                "attempts": render_attempts(record.attempts),
+                "latency_ms": record.latency_ms,
+                "ttft_ms": record.ttft_ms,
+                "prompt_tokens": record.usage.prompt_tokens if record.usage else None,
+                "completion_tokens": record.usage.completion_tokens if record.usage else None,
+                "error": record.error,
             }
         },
     )
+    gw.observe(record)

@@ -301,6 +301,14 @@ class ClassifierConfig(Strict):
     breaker: BreakerOverrides | None = None
 
 
+class Stickiness(Strict):
+    """A conversation never moves down a tier within a session (keyed by first user message + client key)."""
+
+    enabled: bool = True
+    ttl: Seconds = 3600.0
+    max_sessions: PositiveInt = 10000
+
+
 class RoutingConfig(Strict):
     mode: Literal["local_first", "keyword", "fixed"] = "local_first"
     fixed_tier: str | None = None
@@ -314,12 +322,52 @@ class RoutingConfig(Strict):
     explicit: Explicit = Explicit()
     keyword_mode: KeywordMode | None = None
     classifier: ClassifierConfig | None = None
+    stickiness: Stickiness = Stickiness()
 
     def __post_init__(self) -> None:
         if self.mode == "fixed" and self.fixed_tier is None:
             raise ValueError("mode `fixed` needs `fixed_tier`")
         if self.mode == "keyword" and self.keyword_mode is None:
             raise ValueError("mode `keyword` needs a `keyword_mode` section")
+
+
+# --- the server around the rules -----------------------------------------------------------
+
+
+class ClientKey(Strict):
+    """A client key stored as its SHA-256 hex digest (``printf %s "$KEY" | sha256sum``)."""
+
+    name: str
+    sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+    rpm: PositiveInt | None = None
+
+
+class Auth(Strict):
+    keys_env: list[str] = []
+    keys: list[ClientKey] = []
+    admin_key_env: str = "TIERGATE_ADMIN_KEY"
+    client_rpm: PositiveInt | None = None
+
+
+class InputLimits(Strict):
+    max_body_bytes: PositiveInt = 8 * 1024 * 1024
+    max_messages: PositiveInt = 2000
+    max_message_chars: PositiveInt = 2_000_000
+    max_json_depth: Annotated[int, Meta(ge=8, le=512)] = 64
+
+
+class DecisionLog(Strict):
+    enabled: bool = True
+    path: str = "tiergate-decisions.db"
+    max_rows: PositiveInt | None = 1_000_000
+    max_age_days: Annotated[float, Meta(gt=0)] | None = 30.0
+
+
+class ServerConfig(Strict):
+    auth: Auth = Auth()
+    input_limits: InputLimits = InputLimits()
+    decision_log: DecisionLog = DecisionLog()
+    metrics: bool = True
 
 
 # --- the file -------------------------------------------------------------------------------
@@ -335,3 +383,4 @@ class RoutesConfig(Strict):
     retries: Retries = Retries()
     breakers: Breaker = Breaker()
     limits: Limits = Limits()
+    server: ServerConfig = ServerConfig()

@@ -58,6 +58,7 @@ class Router:
         *,
         classify: bool = True,
         features: Features | None = None,
+        client: str = "anonymous",
     ) -> Routed:
         start = self.clock()
         f = features or Features.of(request, headers, self.graph.config.routing.scan_chars)

@@ -70,6 +70,12 @@ STRUCTS = {
     "KeywordMode": "#/$defs/keyword_mode",
     "ClassifierConfig": "#/$defs/classifier",
     "RoutingConfig": "#/$defs/routing",
+    "Stickiness": "#/$defs/stickiness",
+    "ClientKey": "#/$defs/client_key",
+    "Auth": "#/$defs/auth",
+    "InputLimits": "#/$defs/input_limits",
+    "DecisionLog": "#/$defs/decision_log",
+    "ServerConfig": "#/$defs/server",
 }
 
 # Values tried against every field, on top of each field's own literals and bounds. Integral floats

@@ -1,0 +1,38 @@
+"""What happened to one request, handed to every observer when the request ends.
+
+The API builds one RequestRecord per routed request (for a stream: when its last byte is sent or
+the client leaves). Observers — the decision log, metrics — each take it in one call and must not
+block: slow work goes to their own thread or queue.
+
+    gateway.observe(RequestRecord(decision, target, attempts, status=200, ...))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from tiergate.engine.decision import RoutingDecision
+from tiergate.engine.targets import Target
+from tiergate.wire import Usage
+
+
+@dataclass
+class RequestRecord:
+    decision: RoutingDecision
+    target: Target | None
+    attempts: list[Any]
+    status: int
+    latency_ms: float
+    client: str
+    stream: bool
+    endpoint: str
+    usage: Usage | None = None
+    ttft_ms: float | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    disconnected: bool = False
+
+
+class Observer(Protocol):
+    def observe(self, record: RequestRecord) -> None: ...
