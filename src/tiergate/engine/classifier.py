@@ -203,7 +203,11 @@ class Prompt:
 
     def request(self, messages: Sequence[Message]) -> ChatRequest:
         """Temperature 0: the same conversation should get the same tier (and the cache assumes it)."""
-        conversation = Message(role="user", content=transcript(messages, self.max_chars))
+        return self.request_for(transcript(messages, self.max_chars))
+
+    def request_for(self, seen: str) -> ChatRequest:
+        """The classifier call for a transcript already cut to ``max_chars``."""
+        conversation = Message(role="user", content=seen)
         return ChatRequest(
             messages=[Message(role="system", content=self.system), conversation],
             temperature=0.0,
@@ -270,10 +274,18 @@ def clip(text: str, limit: int) -> str:
     return f"{text[:head]}\n…[{len(text) - limit} characters left out]…\n{text[len(text) - tail :]}"
 
 
-def cache_key(messages: Sequence[Message], rules_version: str) -> bytes:
-    """Length-prefixed by msgspec's JSON, so no two conversations hash the same material."""
-    material = msgspec.json.encode([rules_version, [[m.role, m.text()] for m in messages[-2:]]])
-    return hashlib.sha256(material).digest()
+def cache_key(messages: Sequence[Message], rules_version: str, max_chars: int = 4000) -> bytes:
+    """A hash of what the classifier is shown (the last two messages, cut to ``max_chars``).
+
+    Hashing the cut transcript rather than whole messages keeps a hit cheap on long conversations,
+    and two conversations that would be shown identically share one answer.
+    """
+    return transcript_key(transcript(messages, max_chars), rules_version)
+
+
+def transcript_key(seen: str, rules_version: str) -> bytes:
+    """Length-prefixed by msgspec's JSON, so no two inputs hash the same material."""
+    return hashlib.sha256(msgspec.json.encode([rules_version, seen])).digest()
 
 
 def decode_answer(content: str | None, tiers: Sequence[str]) -> RouteAnswer | str:
@@ -336,7 +348,8 @@ class LLMClassifier:
 
     async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome:
         start = self.perf()
-        key = cache_key(f.messages, self.rules_version)
+        seen = transcript(f.messages, self.prompt.max_chars)
+        key = transcript_key(seen, self.rules_version)
         cached = self.shared.cache.get(key)
         if cached is not None:
             return self._answered("cache_hit", cached, start)
@@ -344,26 +357,26 @@ class LLMClassifier:
         if flight is None:
             if not self.shared.breaker.allows():
                 return self._refused(start)
-            flight = self._launch(key, f.messages)
+            flight = self._launch(key, seen)
         verdict = await asyncio.shield(flight)
         if verdict.answer is not None:
             return self._answered("ok", verdict.answer, start)
         assert verdict.failure is not None
         return ClassifierOutcome(self.cfg.model, verdict.failure, latency_us=self._since(start), error=verdict.error)
 
-    def _launch(self, key: bytes, messages: Sequence[Message]) -> asyncio.Task[Verdict]:
+    def _launch(self, key: bytes, seen: str) -> asyncio.Task[Verdict]:
         """The call runs as its own task so a leader's cancellation (client gone) does not fail followers."""
-        flight = asyncio.get_running_loop().create_task(self._fly(key, messages))
+        flight = asyncio.get_running_loop().create_task(self._fly(key, seen))
         inflight = self.shared.inflight
         inflight[key] = flight
         flight.add_done_callback(lambda _: inflight.pop(key, None))
         return flight
 
-    async def _fly(self, key: bytes, messages: Sequence[Message]) -> Verdict:
+    async def _fly(self, key: bytes, seen: str) -> Verdict:
         """Records the outcome even when cancelled (shutdown), so a trial call cannot hold the breaker open."""
         verdict: Verdict | None = None
         try:
-            verdict = await self._ask(self.prompt.request(messages))
+            verdict = await self._ask(self.prompt.request_for(seen))
         finally:
             self.shared.breaker.record(ok=None if verdict is None else verdict.answer is not None)
         if verdict.answer is not None:
