@@ -65,7 +65,10 @@ def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
 
 
 def _usage(completion: Completion) -> dict[str, int] | None:
-    return msgspec.to_builtins(completion.usage) if completion.usage is not None else None  # type: ignore[no-any-return]
+    if completion.usage is None:
+        return None
+    usage: dict[str, int] = msgspec.to_builtins(completion.usage)
+    return usage
 
 
 def chat_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:

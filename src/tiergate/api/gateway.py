@@ -38,7 +38,7 @@ class Gateway:
 
 def client_of(request: Request[Any, Any, Any]) -> str:
     """The authenticated client's name, or ``anonymous`` when the gateway runs without keys."""
-    return str(request.scope.get(CLIENT_SCOPE_KEY, "anonymous"))  # type: ignore[attr-defined]
+    return str(request.scope.get(CLIENT_SCOPE_KEY, "anonymous"))
 
 
 def gateway_of(request: Request) -> Gateway:  # type: ignore[type-arg]

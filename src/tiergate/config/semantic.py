@@ -60,8 +60,8 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             problems.extend(
                 _condition_problems(routing.escalation.when, (*rpath, "escalation", "when"), need_list, source)
             )
-    for name, tier in routing.explicit.providers.items():
-        need_tier(tier, (*rpath, "explicit", "providers", name))
+    for provider, provider_tier in routing.explicit.providers.items():
+        need_tier(provider_tier, (*rpath, "explicit", "providers", provider))
     if routing.keyword_mode is not None:
         need_tier(routing.keyword_mode.default_tier, (*rpath, "keyword_mode", "default_tier"))
         for i, route in enumerate(routing.keyword_mode.routes):

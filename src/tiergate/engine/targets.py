@@ -9,6 +9,7 @@ Overrides are merged with the file's defaults once, at compile time, so dispatch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 
@@ -57,7 +58,11 @@ class Target:
         return None
 
 
-def _merge(default, override):  # type: ignore[no-untyped-def]
+S = TypeVar("S", Timeouts, Retries, Breaker)
+
+
+def _merge(default: S, override: msgspec.Struct | None) -> S:
+    """The file's defaults with every field the override sets (not None) replaced."""
     if override is None:
         return default
     changes = {k: v for k in override.__struct_fields__ if (v := getattr(override, k)) is not None}

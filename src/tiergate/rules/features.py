@@ -186,7 +186,7 @@ def approx_tokens(f: Features) -> int:
     for tool in f.request.tools or ():
         fn = tool.function
         tool_chars += len(fn.name) + len(fn.description or "") + len(str(fn.parameters or ""))
-    return (f["total_chars"] + tool_chars) // 4
+    return (int(f["total_chars"]) + tool_chars) // 4
 
 
 @feature("number", "The output limit asked for (`max_completion_tokens` or `max_tokens`), 0 when absent.")
