@@ -128,3 +128,17 @@ async def test_elapsed_uses_injected_clock() -> None:
     ticks = iter([1_000_000, 1_250_000])
     routed = await decide(chat("rename"), clock=lambda: next(ticks))
     assert routed.decision.elapsed_us == 250
+
+
+@pytest.mark.asyncio
+async def test_rule_can_require_a_capability() -> None:
+    g = graph("""
+routing:
+  rules:
+    - {name: screenshots, when: {feature: header.x-kind, eq: ui}, then: {require: [vision]}}
+""")
+    routed = await Router(g).decide(chat("rename x"), {"x-kind": "ui"})
+    d = routed.decision
+    assert d.requires == ["vision"]
+    assert [(t.model, t.skipped) for t in d.targets] == [("small-model", "no vision support"), ("mid-model", None)]
+    assert [s.action for s in d.signals if s.name == "screenshots"] == ["require=vision"]
