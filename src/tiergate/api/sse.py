@@ -43,19 +43,14 @@ class ChunkWriter:
         self.include_usage = include_usage
         self.usage: Usage | None = None
         self.finish: str | None = None
+        # Every chunk shares its envelope: encode it once and splice each choice in.
+        head = _encode(self._envelope())[:-1]
+        self._head = b"data: " + head + b',"choices":['
+        self._tail = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-        obj: dict[str, Any] = {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "system_fingerprint": None,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-        }
-        if self.include_usage:
-            obj["usage"] = None
-        return sse(obj)
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return self._head + _encode(choice) + self._tail
 
     def start(self) -> bytes:
         return self._chunk({"role": "assistant", "content": ""})
@@ -90,24 +85,16 @@ class ChunkWriter:
             return None
         raise TypeError(f"unknown stream event {event!r}")
 
+    def _envelope(self) -> dict[str, Any]:
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "system_fingerprint": None}
+
     def end(self) -> bytes:
+        """The usage chunk (``choices: []``) when asked for, then ``[DONE]``."""
         if not self.include_usage:
             return DONE
-        usage = self.usage or Usage()
-        return (
-            sse(
-                {
-                    "id": self.id,
-                    "object": "chat.completion.chunk",
-                    "created": self.created,
-                    "model": self.model,
-                    "system_fingerprint": None,
-                    "choices": [],
-                    "usage": msgspec.to_builtins(usage),
-                }
-            )
-            + DONE
-        )
+        usage = msgspec.to_builtins(self.usage or Usage())
+        return sse({**self._envelope(), "choices": [], "usage": usage}) + DONE
 
     def error(self, exc: TiergateError) -> bytes:
         return sse(exc.body())
@@ -117,11 +104,8 @@ class TextChunkWriter(ChunkWriter):
     """The legacy ``/v1/completions`` stream: ``text_completion`` objects with ``choices[0].text``."""
 
     def _text(self, text: str, finish_reason: str | None = None) -> bytes:
-        obj: dict[str, Any] = {
-            "id": self.id,
-            "object": "text_completion",
-            "created": self.created,
-            "model": self.model,
+        obj = {
+            **self._envelope(),
             "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason}],
         }
         if self.include_usage:
@@ -141,20 +125,5 @@ class TextChunkWriter(ChunkWriter):
             self.usage = event.usage
         return None
 
-    def end(self) -> bytes:
-        if not self.include_usage:
-            return DONE
-        usage = self.usage or Usage()
-        return (
-            sse(
-                {
-                    "id": self.id,
-                    "object": "text_completion",
-                    "created": self.created,
-                    "model": self.model,
-                    "choices": [],
-                    "usage": msgspec.to_builtins(usage),
-                }
-            )
-            + DONE
-        )
+    def _envelope(self) -> dict[str, Any]:
+        return {"id": self.id, "object": "text_completion", "created": self.created, "model": self.model}
