@@ -77,10 +77,14 @@ GatewayFactory = Callable[..., str]
 
 
 @pytest.fixture
-def gateway_for() -> Iterator[GatewayFactory]:
-    """Serve the real gateway: ``gateway_for(config_path, environ) -> base_url``."""
+def gateway_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GatewayFactory]:
+    """Serve the real gateway: ``gateway_for(config_path, environ) -> base_url``.
+
+    The working directory is the test's tmp_path, so relative paths (the decision log) land there.
+    """
     from tiergate.server import build
 
+    monkeypatch.chdir(tmp_path)
     servers: list[ThreadedServer] = []
 
     def start(config: Path, environ: dict[str, str], **kw: Any) -> str:

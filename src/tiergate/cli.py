@@ -3,6 +3,7 @@
 tiergate serve --config routes.yaml --host 127.0.0.1 --port 8080
 tiergate route --config routes.yaml request.json      # or - for stdin
 tiergate validate routes.yaml examples/*.yaml
+tiergate stats --config routes.yaml --since 24h     # or --db tiergate-decisions.db
 """
 
 from __future__ import annotations
@@ -36,13 +37,52 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("validate", help="check rule files; prints file:line:col: message per problem")
     p.add_argument("paths", nargs="+", type=Path)
 
+    p = sub.add_parser("stats", help="summarise the decision log: tier share, cost, latency, fallbacks, ratings")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--db", type=Path, help="the decision log file")
+    where.add_argument("--config", default=Path("routes.yaml"), type=Path, help="read server.decision_log.path")
+    p.add_argument("--since", help="only requests in this window, e.g. 30m, 24h, 7d")
+
+    p = sub.add_parser("eval", help="route a labelled (or scored) JSONL set and report routing quality")
+    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument("dataset", type=Path, help="JSONL: {id, gold, why, request} or {messages, strong_score, weak_score}")
+    p.add_argument("--classify", action="store_true", help="ask the configured classifier for AMBIGUOUS requests")
+    p.add_argument("--output-tokens", type=int, default=None, help="fixed output tokens per case for the cost estimate")
+    p.add_argument("--sweep", type=int, default=10, help="thresholds in the APGR sweep (scored sets)")
+    p.add_argument("--misses", action="store_true", help="list every misrouted case, not only under-routed ones")
+    p.add_argument("--json", action="store_true", help="print the report and every case's outcome as JSON")
+
+    p = sub.add_parser("tune", help="fit scorer weights and bands on a labelled dev set; print a routes.yaml diff")
+    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument("dataset", type=Path, help="the labelled dev set to fit on (JSONL: {id, gold, why, request})")
+    p.add_argument("--test", type=Path, default=None, help="held-out set to report on (default: test.jsonl beside it)")
+    p.add_argument("--max-severe", type=float, default=0.01, help="severe under-routing allowed on dev (share)")
+    p.add_argument(
+        "--min-sufficiency",
+        default=None,
+        help="share of each gold tier routed to it or above on dev: 0.9 for every tier, or sonnet=0.9,opus=0.7 "
+        "(default: the current file's, per tier)",
+    )
+    p.add_argument("--l2", type=float, default=0.1, help="pull of the current weights on the fit")
+    p.add_argument(
+        "--cost-tolerance", type=float, default=0.02, help="settings this close to the cheapest count as equally cheap"
+    )
+    p.add_argument("--output-tokens", type=int, default=None, help="fixed output tokens per case for the cost estimate")
+    p.add_argument("--write", action="store_true", help="write the suggested changes into --config")
+
     args = parser.parse_args(argv)
+    if args.command == "tune":
+        return _tune(args)
+    if args.command == "eval":
+        return _eval(args)
     if args.command == "serve":
         from tiergate.server import run
 
         return run(args.config, args.host, args.port, log_level=args.log_level, watch=not args.no_watch)
     if args.command == "route":
         return _route(args.config, args.request)
+    if args.command == "stats":
+        return _stats(args.db, args.config, args.since)
     return _validate(args.paths)
 
 
@@ -69,6 +109,88 @@ def _route(config: Path, source: str) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from tiergate.config.loader import load_file
+    from tiergate.engine.graph import compile_graph
+    from tiergate.evals.dataset import DatasetError, load_dataset
+    from tiergate.evals.metrics import TierTable
+    from tiergate.evals.run import EvalOptions, evaluate, render, report_dict
+
+    try:
+        graph = compile_graph(load_file(args.config))
+        data = load_dataset(args.dataset)
+        options = EvalOptions(classify=args.classify, output_tokens=args.output_tokens, sweep=args.sweep)
+        outcomes = asyncio.run(evaluate(graph, data, options))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (DatasetError, ValueError) as exc:
+        print(f"tiergate eval: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        body = report_dict(outcomes, data, TierTable.of(graph.config), options)
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(body), indent=2).decode() + "\n")
+    else:
+        sys.stdout.write(render(outcomes, data, graph, args.config, options, misses=args.misses))
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from tiergate.config.loader import load_file
+    from tiergate.evals.dataset import DatasetError, load_dataset
+    from tiergate.evals.tune import TuneOptions, tune
+
+    test_path: Path | None = args.test
+    if test_path is None:
+        beside = args.dataset.with_name("test.jsonl")
+        test_path = beside if beside.exists() and beside.resolve() != args.dataset.resolve() else None
+    try:
+        floors = _floors(args.min_sufficiency)
+    except ValueError as exc:
+        print(f"tiergate tune: --min-sufficiency: {exc}", file=sys.stderr)
+        return 2
+    options = TuneOptions(
+        max_severe=args.max_severe,
+        min_sufficiency=floors,
+        l2=args.l2,
+        output_tokens=args.output_tokens,
+        cost_tolerance=args.cost_tolerance,
+    )
+    try:
+        loaded = load_file(args.config)
+        dev = load_dataset(args.dataset)
+        test = load_dataset(test_path) if test_path is not None else None
+        result = asyncio.run(tune(loaded, args.config, dev, test, options))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (DatasetError, ValueError) as exc:
+        print(f"tiergate tune: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write("\n".join(result.lines) + "\n")
+    if not result.ok:
+        return 1
+    if args.write and result.diff:
+        args.config.write_text(result.text)
+        print(f"wrote {args.config}")
+    elif result.diff:
+        print(f"not written: rerun with --write to apply, or edit {args.config} by hand")
+    return 0
+
+
+def _floors(spec: str | None) -> dict[str, float]:
+    """``0.9`` (every tier above the cheapest; filled in per tier by tune) or ``sonnet=0.9,opus=0.7``."""
+    if not spec:
+        return {}
+    if "=" not in spec:
+        return {"*": float(spec)}
+    out = {}
+    for part in spec.split(","):
+        tier, _, share = part.partition("=")
+        out[tier.strip()] = float(share)
+    return out
+
+
 def _validate(paths: list[Path]) -> int:
     from tiergate.config.validate import validate_file
 
@@ -82,6 +204,31 @@ def _validate(paths: list[Path]) -> int:
         if not errors:
             print(f"{path}: ok" + (f" ({len(problems)} warning(s))" if problems else ""))
     return 1 if failed else 0
+
+
+def _stats(db: Path | None, config: Path, since: str | None) -> int:
+    import time
+
+    from tiergate.config.loader import load_file
+    from tiergate.telemetry.stats import StatsError, compute, parse_window, render
+
+    try:
+        cutoff = time.time() - parse_window(since) if since else None
+    except ValueError as exc:
+        print(f"tiergate stats: --since: {exc}", file=sys.stderr)
+        return 2
+    if db is None:
+        try:
+            db = Path(load_file(config).config.server.decision_log.path)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    try:
+        sys.stdout.write(render(compute(db, since=cutoff)))
+    except StatsError as exc:
+        print(f"tiergate stats: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """``tiergate serve``: load the rules (fatal if broken), wire the app, run uvicorn.
 
 At start-up it says what is missing (a key variable, an unreachable Ollama) so a fresh machine
-starts anyway: health, models and the dry run work, and chat requests get an error naming it.
+starts anyway: health, models and the dry run work, and chat requests get an error naming it. It
+also says who may call it: with no client keys configured, loopback clients only.
+
+    app = build(Path("routes.yaml"))          # the ASGI app, for any ASGI server
+    run(Path("routes.yaml"), "127.0.0.1", 8080)
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from typing import Any
 
 import uvicorn
 
+from tiergate.api.admin import redact_url
 from tiergate.api.app import create_app
+from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.problems import ConfigError
 from tiergate.engine.classifier import classifier_factory
@@ -41,8 +47,25 @@ def build(config: Path, *, environ: Mapping[str, str] | None = None, watch: bool
     )
     rules = Rules.load(config, os.environ if environ is None else environ, extensions)
     gateway = Gateway(rules)
-    lifespans = [report_backends(rules), watch_rules(rules, watch=watch)]
-    return create_app(gateway, lifespans=lifespans)
+    lifespans = [
+        report_backends(rules),
+        report_access(rules),
+        decision_log_lifespan(gateway),
+        watch_rules(rules, watch=watch),
+    ]
+    return create_app(gateway, lifespans=lifespans, limiters=limiters)
+
+
+def report_access(rules: Rules) -> Any:
+    """Say once at start-up who may call the gateway (never a key: names and counts only)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        for level, message in app.state.auth.ring(rules).describe():
+            log.log(level, "%s", message)
+        yield
+
+    return lifespan
 
 
 def report_backends(rules: Rules) -> Any:
@@ -52,10 +75,11 @@ def report_backends(rules: Rules) -> Any:
         log.info("rules loaded from %s (version %s)", rules.path, rt.version)
         results = await asyncio.gather(*(b.probe() for b in rt.backends.values()), return_exceptions=True)
         for (name, backend), result in zip(rt.backends.items(), results, strict=True):
+            url = redact_url(backend.url)
             if result is None:
-                log.info("backend '%s' at %s is ready", name, backend.url)
+                log.info("backend '%s' at %s is ready", name, url)
             else:
-                log.warning("backend '%s' at %s is not usable yet: %s", name, backend.url, result)
+                log.warning("backend '%s' at %s is not usable yet: %s", name, url, result)
         yield
 
     return lifespan
@@ -69,8 +93,12 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
         print(exc, file=sys.stderr)
         print(f"tiergate: {config} has errors; fix them (tiergate validate {config}) and start again", file=sys.stderr)
         return 2
-    if not _is_loopback(host):
-        log.warning("listening on %s: every client that can reach this address can use the gateway", host)
+    if not _is_loopback(host) and app.state.auth.ring(app.state.gateway.rules).open:
+        log.warning(
+            "listening on %s without client keys: only loopback clients will be served "
+            "(set server.auth.keys_env or server.auth.keys to serve others)",
+            host,
+        )
     log.info("tiergate listening on http://%s:%d/v1", host, port)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     return 0

@@ -103,7 +103,7 @@ def test_broken_file_keeps_last_good_rules(
     assert health["last_error"][0]["message"] == problem["message"]
     d = httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "rename x"}]}).json()
     assert d["rules_version"] == good
-    rules_file.write_text((ROOT / "routes.yaml").read_text().replace("bands: {local: 0.12", "bands: {local: 0.13"))
+    rules_file.write_text((ROOT / "routes.yaml").read_text().replace("keep_alive: 10m", "keep_alive: 12m"))
     r = httpx.post(base + "/admin/reload")
     assert r.status_code == 200 and r.json()["changed"] is True
     assert httpx.get(base + "/health").json()["rules"]["status"] == "ok"

@@ -4,43 +4,74 @@ POST /v1/chat/completions   chat, stream or not
 POST /v1/completions        legacy completions (Continue autocomplete)
 GET  /v1/models             auto, the tiers, and every configured model id and alias
 POST /v1/route              the dry run: the RoutingDecision, no upstream model called
-GET  /health                liveness, rules status, backends
-POST /admin/reload          re-read routes.yaml now
+GET  /health                liveness, rules status, backends (open)
+GET  /ready                 readiness: rules loaded, every tier has an available target (open)
+GET  /metrics               Prometheus text format (open; 404 when server.metrics is false)
+POST /admin/reload          re-read routes.yaml now (admin; see tiergate.api.admin)
+GET  /admin/config          the effective config, secrets redacted (admin)
+
+Who may call each endpoint is its ``opt`` (tiergate.api.auth). Bodies are read through
+tiergate.api.input_limits, against the live ``server.input_limits``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
 from litestar.response import Stream
 
+from tiergate.api import admin
+from tiergate.api.admin import redact_url
+from tiergate.api.auth import ACCESS_CLIENT, ACCESS_CLIENT_METERED, ACCESS_OPEN
 from tiergate.api.bodies import decode_chat, decode_completion
+from tiergate.api.feedback import FEEDBACK_HANDLERS
 from tiergate.api.gateway import client_of, gateway_of
+from tiergate.api.input_limits import check_messages, read_json
+from tiergate.api.readiness import Readiness
 from tiergate.api.serve import serve
+from tiergate.config.model import InputLimits
+from tiergate.telemetry.metrics import CONTENT_TYPE, Metrics
 
 _encode = msgspec.json.Encoder().encode
+#: Credentials never become routing features (``header.authorization`` reads as empty).
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie"})
 
 
 def _json(payload: Any, status: int = 200) -> Response[bytes]:
     return Response(_encode(payload), status_code=status, media_type="application/json")
 
 
-@post("/v1/chat/completions", status_code=200)
+def _limits(request: Request[Any, Any, Any]) -> InputLimits:
+    return gateway_of(request).rules.current.graph.config.server.input_limits
+
+
+def feature_headers(request: Request[Any, Any, Any]) -> Mapping[str, str]:
+    """The request's headers as routing sees them: lower-case names, credentials left out."""
+    return {k.lower(): v for k, v in request.headers.items() if k.lower() not in CREDENTIAL_HEADERS}
+
+
+@post("/v1/chat/completions", status_code=200, opt=ACCESS_CLIENT_METERED)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
-    chat = decode_chat(await request.body())
-    return await serve(gateway_of(request), chat, request.headers, shape="chat", client=client_of(request))
+    limits = _limits(request)
+    chat = decode_chat(await read_json(request, limits))
+    check_messages(chat, limits)
+    return await serve(gateway_of(request), chat, feature_headers(request), shape="chat", client=client_of(request))
 
 
-@post("/v1/completions", status_code=200)
+@post("/v1/completions", status_code=200, opt=ACCESS_CLIENT_METERED)
 async def completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
-    _, chat = decode_completion(await request.body())
-    return await serve(gateway_of(request), chat, request.headers, shape="text", client=client_of(request))
+    limits = _limits(request)
+    _, chat = decode_completion(await read_json(request, limits))
+    check_messages(chat, limits, prompt=True)
+    return await serve(gateway_of(request), chat, feature_headers(request), shape="text", client=client_of(request))
 
 
-@get("/v1/models")
+@get("/v1/models", opt=ACCESS_CLIENT)
 async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = gateway_of(request)
     rt = gw.rules.current
@@ -57,29 +88,35 @@ async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
         add(name, "tiergate")
     for tier in rt.graph.config.tiers:
         add(tier, "tiergate")
-    for tier in rt.graph.config.tiers.values():
-        for target in tier.targets:
+    for tier_config in rt.graph.config.tiers.values():
+        for target in tier_config.targets:
             add(target.model, target.backend)
             for alias in target.aliases:
                 add(alias, target.backend)
     return _json({"object": "list", "data": data})
 
 
-@post("/v1/route", status_code=200)
+@post("/v1/route", status_code=200, opt=ACCESS_CLIENT_METERED)
 async def route(request: Request[Any, Any, Any], classify: FromQuery[bool] = True) -> Response[bytes]:
-    chat = decode_chat(await request.body())
+    limits = _limits(request)
+    chat = decode_chat(await read_json(request, limits))
+    check_messages(chat, limits)
     async with gateway_of(request).rules.use() as rt:
-        routed = await rt.router.decide(chat, request.headers, classify=classify, client=client_of(request))
+        routed = await rt.router.decide(chat, feature_headers(request), classify=classify, client=client_of(request))
     return _json(routed.decision)
 
 
-@get("/health")
+@get("/health", opt=ACCESS_OPEN)
 async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     gw = gateway_of(request)
     rules = gw.rules
     rt = rules.current
     backends = {
-        name: {"kind": cfg.__struct_config__.tag, "url": rt.backends[name].url, "missing": rt.backends[name].missing()}
+        name: {
+            "kind": cfg.__struct_config__.tag,
+            "url": redact_url(rt.backends[name].url),
+            "missing": rt.backends[name].missing(),
+        }
         for name, cfg in rt.graph.config.backends.items()
     }
     return _json(
@@ -99,10 +136,19 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
-@post("/admin/reload", status_code=200)
-async def admin_reload(request: Request[Any, Any, Any]) -> Response[bytes]:
-    outcome = await gateway_of(request).rules.reload()
-    return _json(outcome.to_dict(), status=200 if outcome.ok else 422)
+@get("/ready", opt=ACCESS_OPEN)
+async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+    readiness: Readiness = request.app.state.readiness
+    report = await readiness.check(gateway_of(request).rules)
+    return _json(report.body(), status=200 if report.ready else 503)
 
 
-HANDLERS = [chat_completions, completions, models, route, health, admin_reload]
+@get("/metrics", opt=ACCESS_OPEN)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    if not gateway_of(request).rules.current.graph.config.server.metrics:
+        raise NotFoundException()
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.exposition(), media_type=CONTENT_TYPE)
+
+
+HANDLERS = [chat_completions, completions, models, route, health, ready, metrics, *admin.HANDLERS, *FEEDBACK_HANDLERS]

@@ -1,0 +1,96 @@
+"""The admin endpoints (admin key, or loopback while none is set): reload now, and the effective config.
+
+``GET /admin/config`` shows the rules as loaded — defaults filled in, ``${VAR}`` expanded — with every
+secret taken out:
+
+- backend ``headers`` values become ``***`` (their names stay);
+- credentials in URLs (``user:pass@``, query values) become ``***``;
+- keys are referenced by the *name* of their variable (``api_key_env``), which is not a secret and stays;
+- client key digests (``server.auth.keys[].sha256``) are cut to their first 12 hex digits;
+- and as a last net, any string holding the value of a key variable the rules name becomes ``***``.
+
+    POST /admin/reload   -> 200 {"ok": true, "version": ...} or 422 with the problems
+    GET  /admin/config   -> {"path", "version", "config": {...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msgspec
+from litestar import Request, Response, get, post
+
+from tiergate.api.auth import ACCESS_ADMIN
+from tiergate.api.gateway import gateway_of
+from tiergate.config.model import RoutesConfig
+
+REDACTED = "***"
+DIGEST_SHOWN = 12
+_encode = msgspec.json.Encoder().encode
+
+
+@post("/admin/reload", status_code=200, opt=ACCESS_ADMIN)
+async def admin_reload(request: Request[Any, Any, Any]) -> Response[bytes]:
+    outcome = await gateway_of(request).rules.reload()
+    return Response(_encode(outcome.to_dict()), status_code=200 if outcome.ok else 422, media_type="application/json")
+
+
+@get("/admin/config", opt=ACCESS_ADMIN)
+async def admin_config(request: Request[Any, Any, Any]) -> Response[bytes]:
+    rules = gateway_of(request).rules
+    runtime = rules.current
+    config = redacted_config(runtime.graph.config, rules.environ)
+    body = {"path": str(rules.path), "version": runtime.version, "config": config}
+    return Response(_encode(body), media_type="application/json")
+
+
+def redacted_config(config: RoutesConfig, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The config as plain JSON data, safe to show to an operator."""
+    data: dict[str, Any] = msgspec.to_builtins(config)
+    for backend in data["backends"].values():
+        backend["headers"] = dict.fromkeys(backend.get("headers", {}), REDACTED)
+        backend["base_url"] = redact_url(backend["base_url"])
+    for key in data["server"]["auth"]["keys"]:
+        key["sha256"] = key["sha256"][:DIGEST_SHOWN] + "…"
+    return _scrub(data, secret_values(config, environ))  # type: ignore[no-any-return]
+
+
+def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
+    """The values of every key variable the rules name: backend keys, client keys, the admin key."""
+    names = {getattr(b, "api_key_env", None) for b in config.backends.values()}
+    auth = config.server.auth
+    names |= {*auth.keys_env, auth.admin_key_env}
+    values: set[str] = set()
+    for name in names:
+        raw = environ.get(name, "") if name else ""
+        values |= {part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= 4}
+    return values
+
+
+def redact_url(url: str) -> str:
+    """``https://user:pw@host/p?key=v`` -> ``https://***@host/p?key=***``; other URLs unchanged."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = REDACTED + "@" + netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        query = urlencode([(k, REDACTED) for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _scrub(value: Any, secrets: set[str]) -> Any:
+    if isinstance(value, str):
+        return REDACTED if any(secret in value for secret in secrets) else value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
+HANDLERS = [admin_reload, admin_config]

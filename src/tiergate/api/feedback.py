@@ -1,0 +1,115 @@
+"""``POST /v1/feedback``: rate a decision, and the decision log's place in the app's lifespan.
+
+A rating is an integer from 1 (wrong model, bad answer) to 5 (right call); thumbs-style clients send
+1 and 5. A decision may be rated more than once (each rating is kept; stats average them). The
+handler waits on the log's writer through a future, so the event loop never touches SQLite.
+
+    POST /v1/feedback {"decision_id": "dec_…", "rating": 5, "comment": "local was enough"}
+    → 200 {"ok": true, "decision_id": "dec_…"}; 400 for a bad body; 404 for an unknown decision
+
+    app = create_app(gateway, lifespans=[decision_log_lifespan(gateway), ...])   # + FEEDBACK_HANDLERS
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Litestar, Request, Response, post
+from msgspec import Meta
+
+from tiergate.api.auth import ACCESS_CLIENT
+from tiergate.api.bodies import _decode
+from tiergate.api.gateway import Gateway, client_of
+from tiergate.errors import RequestError
+from tiergate.telemetry.cost import reference_price
+from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
+
+log = logging.getLogger("tiergate.api")
+_encode = msgspec.json.Encoder().encode
+
+RATING_MIN, RATING_MAX = 1, 5
+MAX_COMMENT_CHARS = 4000
+#: Room for a 4000-character comment even fully ``\u``-escaped (12 bytes a character); larger is not feedback.
+MAX_BODY_BYTES = 64 * 1024
+#: How long the handler waits for the writer (which itself gives up on a locked file after 10 s).
+WRITE_TIMEOUT = 30.0
+#: Where the lifespan leaves the open DecisionLog (None when off) and why it is off.
+STATE_KEY, STATE_REASON_KEY = "decision_log", "decision_log_off"
+
+
+class FeedbackBody(msgspec.Struct):
+    decision_id: Annotated[str, Meta(min_length=1, max_length=200)]
+    rating: Annotated[int, Meta(ge=RATING_MIN, le=RATING_MAX)]
+    comment: Annotated[str, Meta(max_length=MAX_COMMENT_CHARS)] | None = None
+
+
+@post("/v1/feedback", status_code=200, opt=ACCESS_CLIENT, request_max_body_size=MAX_BODY_BYTES)
+async def feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
+    body = _decode(await request.body(), FeedbackBody)
+    state = request.app.state
+    dlog: DecisionLog | None = state.get(STATE_KEY)
+    if dlog is None:
+        reason = state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml"
+        message = f"feedback needs the decision log, which is off: {reason}"
+        raise RequestError(message, code="decision_log_off", status=404)
+    pending = dlog.submit_feedback(body.decision_id, body.rating, body.comment, client=client_of(request))
+    found = await asyncio.wait_for(asyncio.wrap_future(pending), WRITE_TIMEOUT)
+    if not found:
+        raise RequestError(
+            f"no decision `{body.decision_id}` in the decision log (unknown, or removed by retention)",
+            param="decision_id",
+            code="decision_not_found",
+            status=404,
+        )
+    return Response(_encode({"ok": True, "decision_id": body.decision_id}), media_type="application/json")
+
+
+FEEDBACK_HANDLERS = [feedback]
+
+
+def decision_log_lifespan(
+    gateway: Gateway, *, clock: Callable[[], float] = time.time
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Open the log from ``server.decision_log`` at start-up, observe every request, close it at shutdown.
+
+    The settings are read once, at start-up: a reload that changes them takes effect on restart. A
+    file that cannot be opened is logged and the gateway serves without it (as it does without Ollama).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        cfg = gateway.rules.current.graph.config.server.decision_log
+        app.state[STATE_KEY] = None
+        if not cfg.enabled:
+            yield
+            return
+        try:
+            dlog = await asyncio.to_thread(
+                DecisionLog.open,
+                cfg.path,
+                max_rows=cfg.max_rows,
+                max_age_days=cfg.max_age_days,
+                reference=lambda: reference_price(gateway.rules.current.graph.chains.tiers),
+                clock=clock,
+            )
+        except DecisionLogError as exc:
+            log.error("%s; serving without the decision log", exc)
+            app.state[STATE_REASON_KEY] = str(exc)
+            yield
+            return
+        log.info("decision log: %s", dlog.path)
+        gateway.observers.append(dlog)
+        app.state[STATE_KEY] = dlog
+        try:
+            yield
+        finally:
+            gateway.observers.remove(dlog)
+            await asyncio.to_thread(dlog.close)
+
+    return lifespan

@@ -1,0 +1,42 @@
+"""What a request cost, and what it would have cost on the always-Opus reference.
+
+Prices come from routes.yaml (``price: {input, output}`` on each target, US dollars per million
+tokens); a target without a price (a local model) costs nothing. The reference answers "what if
+every request had gone to the strongest model": the first target of the tier named ``opus`` when
+the file declares one, else the most expensive target of any tier.
+
+    reference = reference_price(runtime.graph.chains.tiers)
+    cost_usd(target.price, usage), cost_usd(reference, usage)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from tiergate.config.model import Price
+from tiergate.engine.targets import Target
+from tiergate.wire import Usage
+
+#: The tier whose price is the "always-Opus" reference when the file declares it.
+REFERENCE_TIER = "opus"
+_PER = 1_000_000
+
+
+def cost_usd(price: Price, usage: Usage) -> float:
+    """US dollars for ``usage`` at ``price`` (per million tokens, input and output priced apart)."""
+    return (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / _PER
+
+
+def reference_price(tiers: Mapping[str, Sequence[Target]]) -> Price:
+    """The always-Opus price: tier ``opus``'s first target, else the priciest target anywhere.
+
+    "Priciest" compares input + output price, then output price; a file with no prices at all
+    yields a zero price, so the saving is reported as nothing rather than invented.
+    """
+    preferred = tiers.get(REFERENCE_TIER)
+    if preferred:
+        return preferred[0].price
+    targets = [t for targets in tiers.values() for t in targets]
+    if not targets:
+        return Price()
+    return max((t.price for t in targets), key=lambda p: (p.input + p.output, p.output))

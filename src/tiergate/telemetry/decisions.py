@@ -1,0 +1,406 @@
+"""The decision log: every routed request as one row of an embedded SQLite file.
+
+``observe`` runs on the event loop, so it only stamps the time and puts the record on a queue. One
+writer thread owns the only write connection: it drains the queue in batches (one transaction per
+batch), and applies retention in the same transaction every ``prune_every_rows`` inserts or
+``prune_interval`` seconds, even when idle. The file is in WAL mode, so ``tiergate stats`` reads it
+while the gateway writes.
+
+Feedback goes through the same queue, behind every record observed before it: a client that got a
+decision id and rates it at once finds its row written. ``submit_feedback`` answers with a
+``concurrent.futures.Future``, so the API awaits it (``asyncio.wrap_future``) without blocking the loop.
+
+    dlog = DecisionLog.open("tiergate-decisions.db", max_rows=1_000_000, max_age_days=30, reference=lambda: price)
+    gateway.observers.append(dlog)
+    found = await asyncio.wrap_future(dlog.submit_feedback("dec_…", 5, "right call"))
+    dlog.close()   # writes what is queued, then stops the writer
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from tiergate.config.model import Price
+from tiergate.dispatch.dispatcher import render_attempts
+from tiergate.telemetry.cost import cost_usd
+from tiergate.telemetry.record import RequestRecord
+
+log = logging.getLogger("tiergate.decisions")
+T = TypeVar("T")
+_encode = msgspec.json.Encoder().encode
+_DAY = 86_400.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    decision_id       TEXT PRIMARY KEY,
+    ts                REAL NOT NULL,     -- unix seconds when the request ended
+    client            TEXT NOT NULL,
+    endpoint          TEXT NOT NULL,     -- chat | completions
+    tier              TEXT NOT NULL,     -- the tier that served it (the decided tier if none did)
+    decided_tier      TEXT NOT NULL,
+    backend           TEXT,
+    model             TEXT NOT NULL,
+    band              TEXT NOT NULL,
+    phase             TEXT NOT NULL,
+    score             REAL NOT NULL,
+    confidence        REAL NOT NULL,
+    stream            INTEGER NOT NULL,
+    status            INTEGER NOT NULL,  -- 499: the client left mid-stream
+    attempts          TEXT NOT NULL,     -- as in x-tiergate-attempts
+    attempts_json     TEXT NOT NULL,
+    attempt_count     INTEGER NOT NULL,
+    prompt_tokens     INTEGER,           -- NULL when the upstream reported no usage
+    completion_tokens INTEGER,
+    latency_ms        REAL NOT NULL,
+    ttft_ms           REAL,
+    cost_usd          REAL,              -- NULL with the tokens
+    opus_cost_usd     REAL,              -- the same tokens at the always-Opus price
+    fallback          INTEGER NOT NULL,  -- more than one target tried, or served by another tier
+    error             TEXT,
+    error_kind        TEXT,
+    disconnected      INTEGER NOT NULL,
+    rules_version     TEXT NOT NULL,
+    decision_json     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts);
+CREATE TABLE IF NOT EXISTS feedback (
+    id          INTEGER PRIMARY KEY,
+    decision_id TEXT NOT NULL REFERENCES decisions (decision_id) ON DELETE CASCADE,
+    ts          REAL NOT NULL,
+    client      TEXT,              -- who rated it (the authenticated client's name)
+    rating      INTEGER NOT NULL,
+    comment     TEXT
+);
+CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
+PRAGMA user_version = 1;
+"""
+
+_COLUMNS = (
+    "decision_id", "ts", "client", "endpoint", "tier", "decided_tier", "backend", "model", "band", "phase",
+    "score", "confidence", "stream", "status", "attempts", "attempts_json", "attempt_count", "prompt_tokens",
+    "completion_tokens", "latency_ms", "ttft_ms", "cost_usd", "opus_cost_usd", "fallback", "error", "error_kind",
+    "disconnected", "rules_version", "decision_json",
+)  # fmt: skip
+_INSERT = f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+class DecisionLogError(RuntimeError):
+    """The log file cannot be opened or created; the message names the path."""
+
+
+@dataclass
+class _Observed:
+    ts: float
+    record: RequestRecord
+    reference: Price
+
+
+@dataclass
+class _Command:
+    """Work for the writer's connection, run in order with the rows; its result goes to ``future``."""
+
+    run: Callable[[sqlite3.Connection], Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+class DecisionLog:
+    """An Observer that writes each RequestRecord to SQLite on its own thread. Build with ``open``."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_rows: int | None,
+        max_age_days: float | None,
+        reference: Callable[[], Price],
+        clock: Callable[[], float],
+        batch_size: int,
+        prune_every_rows: int,
+        prune_interval: float,
+        max_pending: int,
+    ) -> None:
+        self.path = path
+        self.max_rows = max_rows
+        self.max_age_days = max_age_days
+        self.dropped = 0
+        self._reference = reference
+        self._clock = clock
+        self._batch_size = batch_size
+        self._prune_every_rows = prune_every_rows
+        self._prune_interval = prune_interval
+        self._max_pending = max_pending
+        self._queue: queue.SimpleQueue[_Observed | _Command | object] = queue.SimpleQueue()
+        self._closed = False
+        self._ready: Future[None] = Future()
+        self._last_prune = 0.0
+        self._since_prune = 0
+        self._thread = threading.Thread(target=self._run, name="tiergate-decision-log", daemon=True)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        max_rows: int | None = 1_000_000,
+        max_age_days: float | None = 30.0,
+        reference: Callable[[], Price] = Price,
+        clock: Callable[[], float] = time.time,
+        batch_size: int = 500,
+        prune_every_rows: int = 1000,
+        prune_interval: float = 60.0,
+        max_pending: int = 100_000,
+    ) -> DecisionLog:
+        """Create the file (and its folder) if needed, set WAL mode and the schema, start the writer.
+
+        ``path`` is relative to the working directory. ``reference`` gives the always-Opus price at
+        the moment a request ends (rules can reload between requests). Raises DecisionLogError.
+        """
+        dlog = cls(
+            Path(path),
+            max_rows=max_rows,
+            max_age_days=max_age_days,
+            reference=reference,
+            clock=clock,
+            batch_size=batch_size,
+            prune_every_rows=prune_every_rows,
+            prune_interval=prune_interval,
+            max_pending=max_pending,
+        )
+        dlog._thread.start()
+        try:
+            dlog._ready.result()
+        except (sqlite3.Error, OSError) as exc:
+            dlog._thread.join()
+            raise DecisionLogError(f"decision log {dlog.path}: {exc}") from None
+        return dlog
+
+    # --- the event loop's side: never blocks ---------------------------------------------------
+
+    def observe(self, record: RequestRecord) -> None:
+        if self._closed:
+            return
+        if self._queue.qsize() >= self._max_pending:  # the writer is stuck: shed rows, not memory
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("decision log %s is behind; %d row(s) dropped so far", self.path, self.dropped)
+            return
+        self._queue.put(_Observed(self._clock(), record, self._reference()))
+
+    def submit_feedback(
+        self, decision_id: str, rating: int, comment: str | None = None, *, client: str | None = None
+    ) -> Future[bool]:
+        """Store a rating once every record observed so far is written; the future says whether the id exists."""
+
+        def run(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM decisions WHERE decision_id = ?", (decision_id,)).fetchone() is None:
+                return False
+            conn.execute(
+                "INSERT INTO feedback (decision_id, ts, client, rating, comment) VALUES (?, ?, ?, ?, ?)",
+                (decision_id, self._clock(), client, rating, comment),
+            )
+            return True
+
+        return self._submit(run)
+
+    # --- blocking helpers, for tests, the CLI and shutdown --------------------------------------
+
+    def add_feedback(
+        self,
+        decision_id: str,
+        rating: int,
+        comment: str | None = None,
+        *,
+        client: str | None = None,
+        timeout: float = 10.0,
+    ) -> bool:
+        """``submit_feedback`` and wait: False when ``decision_id`` is not in the log."""
+        return self.submit_feedback(decision_id, rating, comment, client=client).result(timeout)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every record observed before this call is committed."""
+        self._submit(lambda conn: None).result(timeout)
+
+    def prune(self, timeout: float = 10.0) -> int:
+        """Apply retention now; returns how many decisions were deleted."""
+        return int(self._submit(self._prune).result(timeout))
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the writer and close the file. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("decision log %s: the writer did not finish within %gs", self.path, timeout)
+
+    def _submit(self, run: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        if self._closed:
+            raise DecisionLogError(f"decision log {self.path} is closed")
+        command = _Command(run)
+        self._queue.put(command)
+        return command.future
+
+    # --- the writer thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+            return
+        self._ready.set_result(None)
+        try:
+            self._last_prune, self._since_prune = self._clock(), 0
+            self._write(conn, [_Command(self._prune)])  # a restart after a long pause trims at once
+            stopping = False
+            while not stopping:
+                batch = self._take()
+                stopping = bool(batch) and batch[-1] is _STOP
+                self._write(conn, [item for item in batch if item is not _STOP])
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None)  # transactions are explicit, one per batch
+        conn.execute("PRAGMA busy_timeout = 10000")  # a reader holding a lock delays the writer, never the loop
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":  # e.g. a network file system; the log still works, readers may wait
+            log.warning("decision log %s: journal mode is %s, not wal", self.path, mode)
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL stays consistent; a power cut may lose the last batch
+        conn.execute("PRAGMA foreign_keys = ON")  # pruning a decision removes its feedback
+        conn.executescript(SCHEMA)
+        return conn
+
+    def _take(self) -> list[_Observed | _Command | object]:
+        """Block for the first item (waking for idle retention), then drain up to a batch."""
+        try:
+            batch = [self._queue.get(timeout=min(self._prune_interval, threading.TIMEOUT_MAX))]
+        except queue.Empty:
+            return [_Command(self._prune)] if self._prune_due() else []
+        while len(batch) < self._batch_size and batch[-1] is not _STOP:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _write(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+        if not batch:
+            return
+        rows: list[tuple[Any, ...]] = []
+        done: list[tuple[Future[Any], Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                if isinstance(item, _Observed):
+                    rows.append(_row(item))
+                    continue
+                self._insert(conn, rows)
+                done.append((item.future, item.run(conn)))
+            self._insert(conn, rows)
+            if self._prune_due():
+                self._prune(conn)
+            conn.execute("COMMIT")
+        except Exception as exc:  # a full disk must not kill the writer: drop this batch, keep going
+            log.exception("decision log %s: a batch of %d item(s) was not written", self.path, len(batch))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for item in batch:
+                if isinstance(item, _Command):
+                    item.future.set_exception(exc)
+            return
+        for future, result in done:
+            future.set_result(result)
+
+    def _insert(self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            conn.executemany(_INSERT, rows)
+            self._since_prune += len(rows)
+            rows.clear()
+
+    def _prune_due(self) -> bool:
+        return self._since_prune >= self._prune_every_rows or self._clock() - self._last_prune >= self._prune_interval
+
+    def _prune(self, conn: sqlite3.Connection) -> int:
+        """Delete decisions older than ``max_age_days``, then all but the newest ``max_rows``."""
+        now = self._clock()
+        deleted = 0
+        if self.max_age_days is not None:
+            deleted += conn.execute("DELETE FROM decisions WHERE ts < ?", (now - self.max_age_days * _DAY,)).rowcount
+        if self.max_rows is not None:
+            # rowids grow with insertion order, so the cut-off row is the (max_rows + 1)-th newest
+            deleted += conn.execute(
+                "DELETE FROM decisions WHERE rowid <= "
+                "(SELECT rowid FROM decisions ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
+                (self.max_rows,),
+            ).rowcount
+        self._last_prune, self._since_prune = now, 0
+        if deleted:
+            log.info("decision log %s: retention removed %d decision(s)", self.path, deleted)
+        return deleted
+
+
+def _row(item: _Observed) -> tuple[Any, ...]:
+    """One ``decisions`` row, in ``_COLUMNS`` order."""
+    record, decision, target = item.record, item.record.decision, item.record.target
+    usage = record.usage if target is not None else None  # no target served it: nothing to price
+    attempts = [
+        {
+            "tier": a.target.tier,
+            "backend": a.target.backend,
+            "model": a.target.model,
+            "outcome": a.outcome,
+            "elapsed_ms": round(a.elapsed_ms, 3),
+            "status": a.status,
+            "error": a.error,
+        }
+        for a in record.attempts
+    ]
+    row = {
+        "decision_id": decision.decision_id,
+        "ts": item.ts,
+        "client": record.client,
+        "endpoint": record.endpoint,
+        "tier": target.tier if target else decision.tier,
+        "decided_tier": decision.tier,
+        "backend": target.backend if target else None,
+        "model": target.model if target else decision.model,
+        "band": decision.band,
+        "phase": decision.phase,
+        "score": decision.score,
+        "confidence": decision.confidence,
+        "stream": int(record.stream),
+        "status": record.status,
+        "attempts": render_attempts(record.attempts),
+        "attempts_json": _encode(attempts).decode(),
+        "attempt_count": len(attempts),
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "latency_ms": record.latency_ms,
+        "ttft_ms": record.ttft_ms,
+        "cost_usd": cost_usd(target.price, usage) if usage and target else None,
+        "opus_cost_usd": cost_usd(item.reference, usage) if usage else None,
+        "fallback": int(len(attempts) > 1 or (target is not None and target.tier != decision.tier)),
+        "error": record.error,
+        "error_kind": record.error_kind,
+        "disconnected": int(record.disconnected),
+        "rules_version": decision.rules_version,
+        "decision_json": _encode(decision).decode(),
+    }
+    return tuple(row[c] for c in _COLUMNS)

@@ -1,0 +1,207 @@
+"""``tiergate stats``: what the decision log says about routing — shares, cost, latency, fallbacks, ratings.
+
+Counts and sums are aggregated in SQL; latency percentiles are computed with numpy (linear
+interpolation, numpy's default) over the requests that succeeded, since a timeout's latency says
+more about the timeout than about the tier. The file is opened read-only, so stats can run while the
+gateway writes (WAL mode) and never creates a file by mistake.
+
+    stats = compute(Path("tiergate-decisions.db"), since=time.time() - parse_window("24h"))
+    print(render(stats))
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+#: A request counts as an error when it failed on tiergate's or an upstream's side; 499 is the client leaving.
+_ERROR = "status >= 400 AND disconnected = 0"
+
+
+class StatsError(Exception):
+    """The decision log cannot be read; the message names the file."""
+
+
+@dataclass(frozen=True)
+class TierStats:
+    tier: str
+    requests: int
+    share: float
+    p50_ms: float | None
+    p95_ms: float | None
+    cost_usd: float
+    fallbacks: int
+    errors: int
+    ratings: int
+    rating_mean: float | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    path: Path
+    since: float | None
+    first_ts: float | None
+    last_ts: float | None
+    requests: int
+    cost_usd: float
+    opus_cost_usd: float
+    fallbacks: int
+    errors: int
+    ratings: int
+    rating_mean: float | None
+    tiers: tuple[TierStats, ...]
+
+    @property
+    def saving(self) -> float | None:
+        """The share of the always-Opus cost that routing saved; None when nothing was priced."""
+        return 1 - self.cost_usd / self.opus_cost_usd if self.opus_cost_usd > 0 else None
+
+    @property
+    def fallback_rate(self) -> float:
+        return self.fallbacks / self.requests if self.requests else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+def parse_window(text: str) -> float:
+    """Seconds in a window such as ``90s``, ``30m``, ``24h``, ``7d`` or ``2w``; ValueError otherwise."""
+    match = _WINDOW.match(text)
+    if match is None:
+        raise ValueError(f"not a time window: {text!r} (use a number and s, m, h, d or w, e.g. 24h)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def compute(db_path: Path, since: float | None = None) -> Stats:
+    """Aggregate the decisions logged at or after ``since`` (unix seconds; None for all of them)."""
+    if not db_path.is_file():
+        raise StatsError(f"no decision log at {db_path} (see server.decision_log.path in routes.yaml)")
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(db_path.resolve()))}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise StatsError(f"cannot open the decision log {db_path}: {exc}") from None
+    try:
+        return _compute(conn, db_path, since)
+    except sqlite3.Error as exc:
+        raise StatsError(f"cannot read the decision log {db_path}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _compute(conn: sqlite3.Connection, path: Path, since: float | None) -> Stats:
+    cutoff = float("-inf") if since is None else since
+    per_tier = conn.execute(
+        f"""SELECT tier, COUNT(*), COALESCE(SUM(cost_usd), 0), SUM(fallback), SUM({_ERROR}),
+                   COALESCE(SUM(opus_cost_usd), 0), MIN(ts), MAX(ts)
+            FROM decisions WHERE ts >= ? GROUP BY tier""",
+        (cutoff,),
+    ).fetchall()
+    ratings = {
+        tier: (count, mean)
+        for tier, count, mean in conn.execute(
+            """SELECT d.tier, COUNT(*), AVG(f.rating) FROM feedback f JOIN decisions d USING (decision_id)
+               WHERE d.ts >= ? GROUP BY d.tier""",
+            (cutoff,),
+        )
+    }
+    total = sum(row[1] for row in per_tier)
+    tiers = []
+    for tier, requests, cost, fallbacks, errors, *_ in per_tier:
+        p50, p95 = _percentiles(conn, cutoff, tier)
+        count, mean = ratings.get(tier, (0, None))
+        tiers.append(TierStats(tier, requests, requests / total, p50, p95, cost, fallbacks, errors, count, mean))
+    tiers.sort(key=lambda t: (-t.requests, t.tier))
+    rated = sum(t.ratings for t in tiers)
+    rating_sum = sum(t.rating_mean * t.ratings for t in tiers if t.rating_mean is not None)
+    return Stats(
+        path=path,
+        since=since,
+        first_ts=min((row[6] for row in per_tier), default=None),
+        last_ts=max((row[7] for row in per_tier), default=None),
+        requests=total,
+        cost_usd=sum(t.cost_usd for t in tiers),
+        opus_cost_usd=sum(row[5] for row in per_tier),
+        fallbacks=sum(t.fallbacks for t in tiers),
+        errors=sum(t.errors for t in tiers),
+        ratings=rated,
+        rating_mean=rating_sum / rated if rated else None,
+        tiers=tuple(tiers),
+    )
+
+
+def _percentiles(conn: sqlite3.Connection, cutoff: float, tier: str) -> tuple[float | None, float | None]:
+    """p50 and p95 latency of the tier's successful requests."""
+    rows = conn.execute("SELECT latency_ms FROM decisions WHERE ts >= ? AND tier = ? AND status < 400", (cutoff, tier))
+    latencies = np.fromiter((ms for (ms,) in rows), dtype=float)
+    if not latencies.size:
+        return None, None
+    p50, p95 = np.percentile(latencies, [50, 95])
+    return float(p50), float(p95)
+
+
+def render(stats: Stats) -> str:
+    """The report ``tiergate stats`` prints: a header, one line per tier, then totals."""
+    since = _when(stats.since)
+    if not stats.requests:
+        return f"{stats.path}: no requests logged" + (f" since {since}" if stats.since is not None else "") + "\n"
+    head = f"{stats.path}: {stats.requests} requests from {_when(stats.first_ts)} to {_when(stats.last_ts)}"
+    head += f" (since {since})" if stats.since is not None else ""
+    header = ("tier", "requests", "share", "p50 ms", "p95 ms", "cost USD", "fallbacks", "errors", "ratings", "mean")
+    rows = [
+        (
+            t.tier,
+            str(t.requests),
+            f"{t.share:.1%}",
+            _ms(t.p50_ms),
+            _ms(t.p95_ms),
+            f"{t.cost_usd:.4f}",
+            str(t.fallbacks),
+            str(t.errors),
+            str(t.ratings),
+            _mean(t.rating_mean),
+        )
+        for t in stats.tiers
+    ]
+    saving = f"saving {stats.saving:.1%}" if stats.saving is not None else "no priced requests"
+    lines = [
+        head,
+        "",
+        *_table([header, *rows]),
+        "",
+        f"cost:      ${stats.cost_usd:.4f} vs ${stats.opus_cost_usd:.4f} always-opus ({saving})",
+        f"fallbacks: {stats.fallback_rate:.1%} ({stats.fallbacks} of {stats.requests})",
+        f"errors:    {stats.error_rate:.1%} ({stats.errors} of {stats.requests})",
+        f"ratings:   {stats.ratings}" + (f", mean {stats.rating_mean:.2f}" if stats.rating_mean is not None else ""),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns padded to their widest cell: the first left-aligned, numbers right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return lines
+
+
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _mean(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

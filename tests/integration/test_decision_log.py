@@ -1,0 +1,188 @@
+"""The decision log end to end: requests through the real app → rows in SQLite → feedback → ``tiergate stats``.
+
+The app is wired here as ``tiergate.server.build`` wires it (rules, gateway, the decision log's
+lifespan, the feedback handler), with the log's file in the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import ROOT
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Status, Text
+from tests.fakes.server import ThreadedServer
+from tiergate.api.app import create_app
+from tiergate.api.feedback import decision_log_lifespan, feedback
+from tiergate.api.gateway import Gateway
+from tiergate.cli import main
+from tiergate.runtime import Rules
+
+
+@dataclass
+class Served:
+    url: str
+    db: Path
+    app: Any
+    server: ThreadedServer
+
+    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(self.url + path, json=body, timeout=30)
+
+
+def serve_with_log(tmp_path: Path, environ: dict[str, str], log_settings: str) -> Served:
+    config = tmp_path / "routes.yaml"
+    config.write_text((ROOT / "routes.yaml").read_text() + f"\nserver:\n  decision_log: {log_settings}\n")
+    gateway = Gateway(Rules.load(config, environ))
+    app = create_app(gateway, lifespans=[decision_log_lifespan(gateway)])
+    if not any(route.path == "/v1/feedback" for route in app.routes):
+        app.register(feedback)
+    server = ThreadedServer(app)
+    return Served(server.start(), tmp_path / "decisions.db", app, server)
+
+
+@pytest.fixture
+def served(tmp_path: Path, upstream_env: dict[str, str]) -> Iterator[Served]:
+    s = serve_with_log(tmp_path, upstream_env, f"{{path: '{tmp_path / 'decisions.db'}'}}")
+    yield s
+    s.server.stop()
+
+
+def chat(served: Served, model: str, text: str, **extra: Any) -> httpx.Response:
+    r = served.post("/v1/chat/completions", {"model": model, "messages": [{"role": "user", "content": text}], **extra})
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_requests_are_logged_rated_and_summarised(
+    served: Served, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_ollama.replies.append(Text("def add(a: int, b: int) -> int: ...", chunks=1, prompt_tokens=11))
+    local = chat(served, "auto", "add type hints to def add(a, b)").headers["x-tiergate-decision-id"]
+    fake_anthropic.replies.append(Text("Plan.", chunks=2, prompt_tokens=1000, completion_tokens=100))
+    sonnet = chat(served, "sonnet", "plan it", stream=True, stream_options={"include_usage": True})
+    assert sonnet.text.endswith("data: [DONE]\n\n")
+    fake_ollama.replies.append(Status(404, "model 'qwen2.5-coder:7b' not found"))
+    fake_anthropic.replies.append(Text("Done.", chunks=1, prompt_tokens=2000, completion_tokens=0))
+    fell_back = chat(served, "local", "hi")
+    assert fell_back.headers["x-tiergate-tier"] == "sonnet"
+
+    # rated at once: feedback queues behind the request's row, so the decision is always found
+    ok = served.post("/v1/feedback", {"decision_id": local, "rating": 5, "comment": "local was enough"})
+    assert (ok.status_code, ok.json()) == (200, {"ok": True, "decision_id": local})
+    sonnet_id = sonnet.headers["x-tiergate-decision-id"]
+    assert served.post("/v1/feedback", {"decision_id": sonnet_id, "rating": 2}).status_code == 200
+
+    served.app.state.decision_log.flush()
+    with sqlite3.connect(served.db) as conn:
+        logged = conn.execute(
+            "SELECT decision_id, tier, stream, status, attempts, prompt_tokens, completion_tokens, fallback, "
+            "round(cost_usd, 6), round(opus_cost_usd, 6), latency_ms > 0 FROM decisions ORDER BY rowid"
+        ).fetchall()
+        rated = conn.execute("SELECT decision_id, rating, comment, client FROM feedback ORDER BY id").fetchall()
+    assert logged == [
+        (local, "local", 0, 200, "local/qwen2.5-coder:7b:ok", 11, 7, 0, 0.0, 0.00069, 1),
+        (sonnet_id, "sonnet", 1, 200, "sonnet/claude-sonnet-4-5:ok", 1000, 100, 0, 0.0045, 0.0225, 1),
+        (
+            fell_back.headers["x-tiergate-decision-id"],
+            "sonnet",
+            0,
+            200,
+            "local/qwen2.5-coder:7b:http_404, sonnet/claude-sonnet-4-5:ok",
+            2000,
+            0,
+            1,
+            0.006,
+            0.03,
+            1,
+        ),
+    ]
+    assert rated == [(local, 5, "local was enough", "anonymous"), (sonnet_id, 2, None, "anonymous")]
+
+    assert main(["stats", "--db", str(served.db)]) == 0  # while the gateway still writes (WAL)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{served.db}: 3 requests from ")
+    assert out[2] == "tier    requests  share  p50 ms  p95 ms  cost USD  fallbacks  errors  ratings  mean"
+    sonnet_row, local_row = out[3].split(), out[4].split()
+    assert sonnet_row[:3] == ["sonnet", "2", "66.7%"] and sonnet_row[5:] == ["0.0105", "1", "0", "1", "2.00"]
+    assert local_row[:3] == ["local", "1", "33.3%"] and local_row[5:] == ["0.0000", "0", "0", "1", "5.00"]
+    assert out[5:7] == ["", "cost:      $0.0105 vs $0.0532 always-opus (saving 80.3%)"]
+    assert out[7:] == ["fallbacks: 33.3% (1 of 3)", "errors:    0.0% (0 of 3)", "ratings:   2, mean 3.50"]
+
+
+def test_feedback_errors_are_in_the_openai_shape(served: Served, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("ok", chunks=1))
+    decision_id = chat(served, "local", "hi").headers["x-tiergate-decision-id"]
+
+    unknown = served.post("/v1/feedback", {"decision_id": "dec_nope", "rating": 3})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == {
+        "message": "no decision `dec_nope` in the decision log (unknown, or removed by retention)",
+        "type": "invalid_request_error",
+        "param": "decision_id",
+        "code": "decision_not_found",
+    }
+    for body, param in [
+        ({"decision_id": decision_id, "rating": 9}, "rating"),
+        ({"decision_id": decision_id, "rating": 0}, "rating"),
+        ({"decision_id": decision_id, "rating": True}, "rating"),
+        ({"decision_id": decision_id, "rating": 4.5}, "rating"),
+        ({"decision_id": decision_id, "rating": 4, "comment": "x" * 4001}, "comment"),
+        ({"decision_id": "", "rating": 4}, "decision_id"),
+        ({"rating": 4}, None),
+    ]:
+        r = served.post("/v1/feedback", body)
+        assert r.status_code == 400, body
+        error = r.json()["error"]
+        assert (error["type"], error["param"]) == ("invalid_request_error", param), body
+    assert served.post("/v1/feedback", {"decision_id": decision_id, "rating": 1, "comment": "x" * 4000}).is_success
+    huge = served.post("/v1/feedback", {"decision_id": decision_id, "rating": 1, "comment": "x" * 100_000})
+    assert huge.status_code == 413 and huge.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        ("{{enabled: false, path: '{db}'}}", "server.decision_log.enabled is false"),
+        ("{{path: '{blocked}/decisions.db'}}", "decision log {blocked}/decisions.db: "),
+    ],
+)
+def test_without_a_log_the_gateway_serves_and_feedback_says_why(
+    tmp_path: Path, upstream_env: dict[str, str], fake_ollama: FakeOllama, settings: str, reason: str
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    where = {"db": tmp_path / "decisions.db", "blocked": blocked}
+    s = serve_with_log(tmp_path, upstream_env, settings.format(**where))
+    try:
+        fake_ollama.replies.append(Text("ok", chunks=1))
+        decision_id = chat(s, "local", "hi").headers["x-tiergate-decision-id"]
+        r = s.post("/v1/feedback", {"decision_id": decision_id, "rating": 5})
+    finally:
+        s.server.stop()
+    assert r.status_code == 404 and r.json()["error"]["code"] == "decision_log_off"
+    assert reason.format(**where) in r.json()["error"]["message"]
+    assert not s.db.exists()
+
+
+def test_shutdown_writes_what_is_queued(
+    served: Served, fake_ollama: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_ollama.replies.extend(Text("ok", chunks=1) for _ in range(5))
+    client = openai.OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0)
+    for _ in range(5):
+        client.chat.completions.create(model="local", messages=[{"role": "user", "content": "hi"}])
+    served.server.stop()  # the lifespan closes the log: no flush() here
+    with sqlite3.connect(served.db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone() == (5,)
+    assert main(["stats", "--db", str(served.db), "--since", "1h"]) == 0
+    assert capsys.readouterr().out.splitlines()[3].split()[:3] == ["local", "5", "100.0%"]

@@ -1,0 +1,247 @@
+"""No key in a log line, an error body, /health or GET /admin/config — checked over the whole session.
+
+Every log record of the test session is inspected for a configured secret. Every key the tests
+configure contains ``SECRET-`` and 8+ hex digits (conftest's ``TEST_KEY`` too), so one pattern finds
+them all. Two hooks, installed when this module is imported (at collection, before any test runs):
+
+- a log-record factory sees every record any logger creates — message, arguments and traceback —
+  whatever handlers a test or a web framework installs or removes later (Litestar's logging config
+  replaces the root logger's handlers);
+- a handler on the ``tiergate`` logger also sees the fields passed as ``extra`` (the request line).
+
+A session fixture asserts in its teardown, at the very end of the session, that nothing leaked; the
+tests below exercise the error paths with keys set and check what has been seen so far.
+(Moving ``WATCH.install()`` into conftest's ``pytest_configure`` would make it independent of this
+module being collected.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_KEY, GatewayFactory
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.scripts import Status
+from tiergate.api.admin import redact_url, redacted_config
+from tiergate.config.loader import load_text
+from tiergate.telemetry.logs import JsonFormatter
+
+SECRET = re.compile(r"SECRET-[0-9a-f]{8}")
+CLIENT_KEY = "tg-team-SECRET-a1b2c3d4e5"
+ADMIN_KEY = "tg-admin-SECRET-f6a7b8c9d0"
+ORG_TOKEN = "tg-org-SECRET-1a2b3c4d5e"
+
+
+class LogSecretWatch(logging.Handler):
+    """Records every log record that holds a secret; ``leaks`` is what a test asserts empty."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.seen = 0
+        self.leaks: list[str] = []
+        self._previous = logging.getLogRecordFactory()
+        self._format = JsonFormatter()
+
+    def install(self) -> None:
+        logging.setLogRecordFactory(self._create)
+        tiergate = logging.getLogger("tiergate")
+        tiergate.addHandler(self)
+        tiergate.setLevel(logging.DEBUG)
+
+    def uninstall(self) -> None:
+        logging.setLogRecordFactory(self._previous)
+        logging.getLogger("tiergate").removeHandler(self)
+
+    def _create(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self._previous(*args, **kwargs)
+        self._check(record, _render(record))
+        return record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._check(record, self._format.format(record) + repr(vars(record)))
+
+    def _check(self, record: logging.LogRecord, text: str) -> None:
+        self.seen += 1
+        if SECRET.search(text) or TEST_KEY in text:
+            self.leaks.append(f"{record.name}: {text[:400]}")
+
+
+def _render(record: logging.LogRecord) -> str:
+    parts = [str(record.msg), repr(record.args)]
+    with contextlib.suppress(Exception):  # a broken format string is the logging module's to report
+        parts.append(record.getMessage())
+    if isinstance(record.exc_info, tuple) and record.exc_info[1] is not None:
+        parts.append("".join(traceback.format_exception(record.exc_info[1])))
+    return "\n".join(parts)
+
+
+WATCH = LogSecretWatch()
+WATCH.install()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log_line() -> Iterator[LogSecretWatch]:
+    """Torn down at the end of the session: by then every test has logged what it will."""
+    yield WATCH
+    leaks = list(WATCH.leaks)
+    WATCH.uninstall()
+    assert WATCH.seen > 0
+    assert not leaks, "secrets in log lines:\n" + "\n".join(leaks)
+
+
+def test_the_watch_sees_every_logger(no_secret_in_any_log_line: LogSecretWatch) -> None:
+    watch = no_secret_in_any_log_line
+    before = len(watch.leaks)
+    probe = "tg-probe-SECRET-00000000"
+    logging.getLogger("tiergate.probe").warning("request", extra={"tiergate": {"key": probe}})
+    logging.getLogger("some.library").error("failed with %s", probe)
+    try:
+        raise RuntimeError(probe)
+    except RuntimeError:
+        logging.getLogger("other").exception("boom")
+    caught = watch.leaks[before:]
+    del watch.leaks[before:]
+    assert [line.split(":", 1)[0] for line in caught] == ["tiergate.probe", "some.library", "other"]
+
+
+KEYED_ROUTES = """
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic:
+    kind: anthropic
+    base_url: "${ANTHROPIC_BASE_URL}"
+    api_key_env: ANTHROPIC_API_KEY
+    headers: {x-org-token: "${ORG_TOKEN}"}
+tiers:
+  local: {targets: [{backend: ollama, model: "qwen2.5-coder:7b"}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5}]}
+  opus: {targets: [{backend: anthropic, model: claude-opus-4-1}]}
+fallbacks: {local: [sonnet], opus: [sonnet]}
+routing: {bands: {local: 0.2, claude: 0.7}}
+server: {auth: {keys_env: [TIERGATE_KEYS]}}
+"""
+
+
+def keyed_routes(tmp_path: Path) -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text(KEYED_ROUTES)
+    return path
+
+
+def assert_no_secret(r: httpx.Response) -> None:
+    shown = r.text + repr(dict(r.headers))
+    for secret in (TEST_KEY, CLIENT_KEY, ADMIN_KEY, ORG_TOKEN):
+        assert secret not in shown, (r.request.url, secret)
+
+
+def test_error_paths_with_keys_set_leak_nothing(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    fake_anthropic: FakeAnthropic,
+    closed_port: int,
+    tmp_path: Path,
+) -> None:
+    secrets = {"TIERGATE_KEYS": CLIENT_KEY, "TIERGATE_ADMIN_KEY": ADMIN_KEY, "ORG_TOKEN": ORG_TOKEN}
+    base = gateway_for(keyed_routes(tmp_path), {**upstream_env, **secrets})
+    client = {"authorization": f"Bearer {CLIENT_KEY}"}
+    chat = {"model": "sonnet", "messages": [{"role": "user", "content": "hi"}]}
+    responses = [
+        httpx.post(base + "/v1/chat/completions", json=chat),
+        httpx.post(base + "/v1/chat/completions", json=chat, headers={"x-api-key": CLIENT_KEY + "0"}),
+        httpx.post(base + "/admin/reload", headers=client),
+        httpx.get(base + "/admin/config", headers={"x-api-key": CLIENT_KEY}),
+        httpx.get(base + "/health"),
+        httpx.get(base + "/ready"),
+        httpx.get(base + "/metrics"),
+    ]
+    assert [r.status_code for r in responses] == [401, 401, 403, 403, 200, 200, 200]
+    fake_anthropic.replies.extend([Status(401, f"invalid x-api-key {TEST_KEY}")] * 2)
+    upstream_401 = httpx.post(base + "/v1/chat/completions", json=chat, headers=client)
+    assert upstream_401.status_code == 401
+    assert fake_anthropic.requests[0].headers["x-org-token"] == ORG_TOKEN  # the header was configured, and sent
+    config = httpx.get(base + "/admin/config", headers={"x-api-key": ADMIN_KEY})
+    assert config.status_code == 200
+    for r in [*responses, upstream_401, config]:
+        assert_no_secret(r)
+    dead = f"http://127.0.0.1:{closed_port}"
+    down = gateway_for(keyed_routes(tmp_path), {**secrets, "OLLAMA_HOST": dead, "ANTHROPIC_BASE_URL": dead})
+    for r in (
+        httpx.post(down + "/v1/chat/completions", json={**chat, "model": "local"}, headers=client),
+        httpx.get(down + "/ready"),
+        httpx.get(down + "/health"),
+    ):
+        assert r.status_code in (200, 503)
+        assert_no_secret(r)
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
+def test_admin_config_is_the_effective_config_redacted(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    secrets = {"TIERGATE_KEYS": CLIENT_KEY, "TIERGATE_ADMIN_KEY": ADMIN_KEY, "ORG_TOKEN": ORG_TOKEN}
+    base = gateway_for(keyed_routes(tmp_path), {**upstream_env, **secrets})
+    body = httpx.get(base + "/admin/config", headers={"authorization": f"Bearer {ADMIN_KEY}"}).json()
+    assert body["path"] == str(tmp_path / "routes.yaml") and len(body["version"]) > 6
+    config = body["config"]
+    anthropic = config["backends"]["anthropic"]
+    assert anthropic["headers"] == {"x-org-token": "***"}
+    assert anthropic["api_key_env"] == "ANTHROPIC_API_KEY"  # the variable's name is not a secret
+    assert anthropic["base_url"] == upstream_env["ANTHROPIC_BASE_URL"]  # ${VAR} expanded: the effective config
+    assert config["server"]["auth"] == {
+        "keys_env": ["TIERGATE_KEYS"],
+        "keys": [],
+        "admin_key_env": "TIERGATE_ADMIN_KEY",
+        "client_rpm": None,
+    }
+    assert config["tiers"]["local"]["targets"][0]["model"] == "qwen2.5-coder:7b"
+    assert config["tiers"]["local"]["targets"][0]["capabilities"] == {  # defaults filled in
+        "tools": True,
+        "vision": False,
+        "context_window": 8192,
+    }
+    assert config["routing"]["bands"] == {"local": 0.2, "claude": 0.7}
+
+
+def test_redacted_config_cuts_digests_and_scrubs_every_key_value() -> None:
+    digest = "ab" * 32
+    loaded = load_text(
+        f"""
+backends:
+  o: {{kind: ollama, base_url: "http://u:${{PW}}@127.0.0.1:1/?token=${{PW}}&v=1"}}
+  a: {{kind: anthropic, base_url: "http://127.0.0.1:1", api_key_env: A_KEY, description: "${{A_KEY}}"}}
+tiers:
+  local: {{targets: [{{backend: o, model: m}}]}}
+  sonnet: {{targets: [{{backend: a, model: s}}]}}
+  opus: {{targets: [{{backend: a, model: p}}]}}
+server: {{auth: {{keys: [{{name: ci, sha256: {digest}}}]}}}}
+""",
+        "t.yaml",
+        {"PW": "tg-pw-SECRET-00112233", "A_KEY": TEST_KEY},
+    )
+    data = redacted_config(loaded.config, {"A_KEY": TEST_KEY})
+    assert data["backends"]["o"]["base_url"] == "http://***@127.0.0.1:1/?token=***&v=***"
+    assert data["backends"]["a"]["description"] == "***"  # holds a key variable's value
+    assert data["server"]["auth"]["keys"] == [{"name": "ci", "sha256": "abababababab…", "rpm": None}]
+    assert not SECRET.search(repr(data))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:11434", "http://127.0.0.1:11434"),
+        ("https://api.anthropic.com", "https://api.anthropic.com"),
+        ("https://user:pw@host:8443/v1", "https://***@host:8443/v1"),
+        ("https://host/v1?api-key=k&x=", "https://host/v1?api-key=***&x=***"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown

@@ -1,0 +1,340 @@
+"""The decision log: rows with every field, WAL, retention by rows and age, a writer that never blocks observe."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.helpers import MINIMAL, graph
+from tiergate.config.model import Price
+from tiergate.dispatch.dispatcher import Attempt
+from tiergate.engine.decision import RoutingDecision
+from tiergate.engine.targets import Target
+from tiergate.telemetry.cost import cost_usd, reference_price
+from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
+from tiergate.telemetry.record import RequestRecord
+from tiergate.wire import Usage
+
+PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 3, output: 15},").replace(
+    "model: big-model,", "model: big-model, price: {input: 15, output: 75},"
+)
+TIERS = graph(base=PRICED).chains.tiers
+LOCAL, SONNET, OPUS = TIERS["local"][0], TIERS["sonnet"][0], TIERS["opus"][0]
+DAY = 86_400.0
+OpenLog = Callable[..., DecisionLog]
+
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def decision(decision_id: str = "dec_1", tier: str = "local") -> RoutingDecision:
+    return RoutingDecision(
+        decision_id=decision_id,
+        tier=tier,
+        provider="ollama",
+        model="small-model",
+        band="LOCAL",
+        phase="heuristic",
+        score=0.12,
+        confidence=0.8,
+        reasons=["short single message"],
+        signals=[],
+        targets=[],
+        cache_hit=False,
+        rules_version="v1abc",
+        elapsed_us=42,
+    )
+
+
+def record(
+    decision_id: str = "dec_1",
+    target: Target | None = LOCAL,
+    attempts: list[Attempt] | None = None,
+    usage: Usage | None = None,
+    **kw: object,
+) -> RequestRecord:
+    attempts = [Attempt(target, "ok", 12.5)] if attempts is None and target is not None else attempts or []
+    fields: dict[str, object] = {"status": 200, "latency_ms": 250.0, "client": "alice", "stream": False}
+    fields.update(kw)
+    return RequestRecord(decision(decision_id), target, attempts, endpoint="chat", usage=usage, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def open_log(tmp_path: Path, clock: Clock) -> Iterator[OpenLog]:
+    """``open_log(**overrides)``: a DecisionLog in tmp_path with the test clock, closed after the test."""
+    opened: list[DecisionLog] = []
+
+    def make(**kw: object) -> DecisionLog:
+        options: dict[str, object] = {
+            "clock": clock,
+            "reference": lambda: OPUS.price,
+            "max_rows": None,
+            "max_age_days": None,
+        }
+        options.update(kw)
+        dlog = DecisionLog.open(tmp_path / "logs" / "decisions.db", **options)  # type: ignore[arg-type]
+        opened.append(dlog)
+        return dlog
+
+    yield make
+    for dlog in opened:
+        dlog.close()
+
+
+def rows(path: Path, sql: str = "SELECT * FROM decisions ORDER BY rowid") -> list[sqlite3.Row]:
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        return conn.execute(sql).fetchall()
+
+
+def test_a_row_holds_the_decision_attempts_usage_latency_and_cost(open_log: OpenLog, clock: Clock) -> None:
+    dlog = open_log()
+    failed = Attempt(LOCAL, "connect", 3.0, "connection refused", 503)
+    rec = record(
+        target=SONNET,
+        attempts=[failed, Attempt(SONNET, "ok", 800.0)],
+        usage=Usage.of(1000, 200),
+        latency_ms=812.5,
+        ttft_ms=300.25,
+        stream=True,
+    )
+    dlog.observe(rec)
+    dlog.flush()
+
+    [row] = rows(dlog.path)
+    assert dict(row) | {"attempts_json": None, "decision_json": None} == {
+        "decision_id": "dec_1",
+        "ts": clock.now,
+        "client": "alice",
+        "endpoint": "chat",
+        "tier": "sonnet",
+        "decided_tier": "local",
+        "backend": "anthropic",
+        "model": "mid-model",
+        "band": "LOCAL",
+        "phase": "heuristic",
+        "score": 0.12,
+        "confidence": 0.8,
+        "stream": 1,
+        "status": 200,
+        "attempts": "local/small-model:connect, sonnet/mid-model:ok",
+        "attempts_json": None,
+        "attempt_count": 2,
+        "prompt_tokens": 1000,
+        "completion_tokens": 200,
+        "latency_ms": 812.5,
+        "ttft_ms": 300.25,
+        "cost_usd": pytest.approx(0.006),  # 1000 x $3/M + 200 x $15/M
+        "opus_cost_usd": pytest.approx(0.03),  # 1000 x $15/M + 200 x $75/M
+        "fallback": 1,
+        "error": None,
+        "error_kind": None,
+        "disconnected": 0,
+        "rules_version": "v1abc",
+        "decision_json": None,
+    }
+    assert json.loads(row["attempts_json"]) == [
+        {
+            "tier": "local",
+            "backend": "ollama",
+            "model": "small-model",
+            "outcome": "connect",
+            "elapsed_ms": 3.0,
+            "status": 503,
+            "error": "connection refused",
+        },
+        {
+            "tier": "sonnet",
+            "backend": "anthropic",
+            "model": "mid-model",
+            "outcome": "ok",
+            "elapsed_ms": 800.0,
+            "status": None,
+            "error": None,
+        },
+    ]
+    assert msgspec.json.decode(row["decision_json"], type=RoutingDecision) == rec.decision
+
+
+def test_a_failed_request_is_logged_under_its_decided_tier_without_cost(open_log: OpenLog) -> None:
+    dlog = open_log()
+    failed = [Attempt(LOCAL, "connect", 3.0, "refused", 503), Attempt(SONNET, "http_529", 9.0, "overloaded", 529)]
+    dlog.observe(record(target=None, attempts=failed, status=503, error="all 2 targets failed", error_kind="NoTarget"))
+    dlog.observe(record("dec_2", status=499, disconnected=True, error="client disconnected"))
+    dlog.flush()
+
+    failed_row, left_row = rows(dlog.path)
+    assert (failed_row["tier"], failed_row["backend"], failed_row["model"]) == ("local", None, "small-model")
+    assert (failed_row["status"], failed_row["error"], failed_row["error_kind"]) == (
+        503,
+        "all 2 targets failed",
+        "NoTarget",
+    )
+    assert failed_row["cost_usd"] is None and failed_row["opus_cost_usd"] is None
+    assert failed_row["prompt_tokens"] is None and failed_row["fallback"] == 1
+    assert (left_row["status"], left_row["disconnected"], left_row["fallback"]) == (499, 1, 0)
+
+
+def test_the_file_is_in_wal_mode(open_log: OpenLog) -> None:
+    dlog = open_log()
+    with sqlite3.connect(dlog.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_retention_keeps_the_newest_max_rows_and_their_feedback(open_log: OpenLog) -> None:
+    dlog = open_log(max_rows=3)
+    for i in range(5):
+        dlog.observe(record(f"dec_{i}"))
+    assert dlog.add_feedback("dec_0", 1) and dlog.add_feedback("dec_4", 5)
+
+    assert dlog.prune() == 2
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_2", "dec_3", "dec_4"]
+    assert [tuple(r) for r in rows(dlog.path, "SELECT decision_id, rating FROM feedback")] == [("dec_4", 5)]
+
+
+def test_retention_drops_decisions_older_than_max_age(open_log: OpenLog, clock: Clock) -> None:
+    dlog = open_log(max_age_days=1, prune_interval=1e9)  # only the explicit prune below
+    dlog.observe(record("dec_old"))
+    clock.now += 2 * DAY
+    dlog.observe(record("dec_new"))
+    dlog.flush()
+    clock.now += 0.5 * DAY  # dec_old is 2.5 days old, dec_new half a day
+
+    assert dlog.prune() == 1
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_new"]
+
+
+def test_retention_runs_by_itself_every_n_rows_and_every_interval(open_log: OpenLog, clock: Clock) -> None:
+    dlog = open_log(max_rows=2, prune_every_rows=4, prune_interval=60)
+    for i in range(3):
+        dlog.observe(record(f"dec_{i}"))
+    dlog.flush()
+    assert len(rows(dlog.path)) == 3  # neither 4 rows nor 60 s yet
+
+    dlog.observe(record("dec_3"))
+    dlog.flush()
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_2", "dec_3"]
+
+    dlog.observe(record("dec_4"))
+    dlog.flush()
+    assert len(rows(dlog.path)) == 3
+    clock.now += 61
+    dlog.flush()
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_3", "dec_4"]
+
+
+def test_an_idle_writer_wakes_to_apply_retention(open_log: OpenLog, clock: Clock) -> None:
+    dlog = open_log(max_rows=1, prune_interval=0.01)
+    dlog.observe(record("dec_0"))
+    dlog.observe(record("dec_1"))
+    dlog.flush()
+    time.sleep(0.05)  # a few idle wake-ups with nothing due (the test clock stands still)
+    assert len(rows(dlog.path)) == 2
+    clock.now += 1  # now due: the next idle wake-up prunes without any new request
+    deadline = time.monotonic() + 5
+    while len(rows(dlog.path)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_1"]
+
+
+def test_opening_trims_a_file_left_over_from_a_long_pause(open_log: OpenLog, clock: Clock) -> None:
+    dlog = open_log()
+    dlog.observe(record("dec_old"))
+    dlog.close()
+    clock.now += 40 * DAY
+
+    dlog = open_log(max_age_days=30)
+    dlog.flush()
+    assert rows(dlog.path) == []
+
+
+def test_observe_returns_at_once_while_the_writer_waits_on_a_locked_file(open_log: OpenLog) -> None:
+    dlog = open_log()
+    locker = sqlite3.connect(dlog.path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # the writer's next transaction waits for this one
+    try:
+        started = time.perf_counter()
+        for i in range(200):
+            dlog.observe(record(f"dec_{i}"))
+        elapsed = time.perf_counter() - started
+        assert locker.execute("SELECT COUNT(*) FROM decisions").fetchone() == (0,)  # nothing written yet
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    assert elapsed < 0.5  # the writer is stuck until COMMIT; observe never waited for it
+    dlog.flush()
+    assert len(rows(dlog.path)) == 200
+
+
+def test_a_stuck_writer_sheds_rows_instead_of_memory(open_log: OpenLog) -> None:
+    dlog = open_log(max_pending=5)
+    locker = sqlite3.connect(dlog.path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(20):
+            dlog.observe(record(f"dec_{i}"))
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    dlog.flush()
+    assert dlog.dropped >= 20 - 5 - 5  # at most five queued and five more drained into the stuck batch
+    assert len(rows(dlog.path)) + dlog.dropped == 20
+
+
+def test_close_writes_everything_queued(open_log: OpenLog) -> None:
+    dlog = open_log()
+    for i in range(50):
+        dlog.observe(record(f"dec_{i}"))
+    dlog.close()
+    assert len(rows(dlog.path)) == 50
+
+    dlog.observe(record("dec_late"))  # ignored, not an error: requests may end during shutdown
+    with pytest.raises(DecisionLogError, match="closed"):
+        dlog.add_feedback("dec_1", 5)
+    dlog.close()
+
+
+def test_feedback_is_stored_against_a_known_decision(open_log: OpenLog, clock: Clock) -> None:
+    dlog = open_log()
+    dlog.observe(record("dec_1"))
+    # no flush: feedback queues behind the record, so a client that rates at once finds its decision
+    assert dlog.add_feedback("dec_1", 4, "fine", client="alice") is True
+    assert dlog.add_feedback("dec_missing", 4) is False
+
+    [row] = rows(dlog.path, "SELECT decision_id, ts, client, rating, comment FROM feedback")
+    assert tuple(row) == ("dec_1", clock.now, "alice", 4, "fine")
+
+
+def test_an_unusable_path_is_reported_with_its_name(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(DecisionLogError, match=r"decision log .*file/decisions\.db"):
+        DecisionLog.open(tmp_path / "file" / "decisions.db")
+
+
+def test_cost_prices_input_and_output_per_million_tokens() -> None:
+    assert cost_usd(Price(input=3, output=15), Usage.of(2_000_000, 1_000_000)) == pytest.approx(21.0)
+    assert cost_usd(Price(), Usage.of(5000, 5000)) == 0.0
+
+
+def test_the_reference_is_the_opus_tier_else_the_priciest_target() -> None:
+    assert reference_price(TIERS) == Price(input=15, output=75)
+    without_opus = {"local": TIERS["local"], "sonnet": TIERS["sonnet"]}
+    assert reference_price(without_opus) == Price(input=3, output=15)
+    assert reference_price({"local": TIERS["local"]}) == Price()
+    assert reference_price({}) == Price()
