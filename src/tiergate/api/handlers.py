@@ -33,7 +33,7 @@ from tiergate.api.feedback import FEEDBACK_HANDLERS
 from tiergate.api.gateway import client_of, gateway_of
 from tiergate.api.input_limits import check_messages, read_json
 from tiergate.api.readiness import Readiness
-from tiergate.api.serve import serve
+from tiergate.api.serve import serve, until_disconnected
 from tiergate.config.model import InputLimits
 from tiergate.telemetry.metrics import CONTENT_TYPE, Metrics
 
@@ -60,7 +60,8 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     limits = _limits(request)
     chat = decode_chat(await read_json(request, limits))
     check_messages(chat, limits)
-    return await serve(gateway_of(request), chat, feature_headers(request), shape="chat", client=client_of(request))
+    work = serve(gateway_of(request), chat, feature_headers(request), shape="chat", client=client_of(request))
+    return await until_disconnected(request.receive, work)
 
 
 @post("/v1/completions", status_code=200, opt=ACCESS_CLIENT_METERED)
@@ -68,7 +69,8 @@ async def completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stre
     limits = _limits(request)
     _, chat = decode_completion(await read_json(request, limits))
     check_messages(chat, limits, prompt=True)
-    return await serve(gateway_of(request), chat, feature_headers(request), shape="text", client=client_of(request))
+    work = serve(gateway_of(request), chat, feature_headers(request), shape="text", client=client_of(request))
+    return await until_disconnected(request.receive, work)
 
 
 @get("/v1/models", opt=ACCESS_CLIENT)

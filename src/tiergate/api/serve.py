@@ -13,8 +13,8 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Literal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Literal
 
 import msgspec
 from litestar import Response
@@ -45,6 +45,34 @@ def routing_headers(decision: RoutingDecision, target: Target | None, attempts: 
     if attempts:
         headers["x-tiergate-attempts"] = render_attempts(attempts)
     return headers
+
+
+async def until_disconnected(
+    receive: Callable[[], Awaitable[Mapping[str, Any]]], work: Awaitable[Response[bytes] | Stream]
+) -> Response[bytes] | Stream:
+    """Run ``work`` but cancel it (and so its upstream call) if the client leaves before the answer.
+
+    Litestar watches for a disconnect only while a stream is being sent; until the response starts
+    (routing, a slow first token, a whole answer) this is what notices. The request body has already
+    been read, so the next ASGI message can only be ``http.disconnect``.
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return Response(b"", status_code=499)
+    return task.result()
+
+
+async def _disconnected(receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def serve(
@@ -93,6 +121,11 @@ async def serve(
             media_type="application/json",
             headers=routing_headers(decision, answer.target, answer.attempts),
         )
+    except asyncio.CancelledError:
+        if decision is not None:
+            _finish(gw, RequestRecord(decision, None, [], 499, _ms(started), client, chat.stream, endpoint,
+                                      error="client disconnected", disconnected=True))
+        raise
     except TiergateError as exc:
         if decision is not None:
             attempts: list[Attempt] = exc.attempts

@@ -181,7 +181,7 @@ class OllamaBackend:
             detail = f"model '{model}' not found on Ollama; pull it with `ollama pull {model}`"
         elif exc.status_code == 404:
             detail = f"{detail}; check backends.{self.name}.base_url"
-        return UpstreamStatusError(self.name, self.url, detail, status=exc.status_code)
+        return UpstreamStatusError(self.name, self.url, detail, status=exc.status_code, retry_after=_retry_after(exc))
 
     def _refused(self) -> str:
         return f"connection refused; is Ollama running? (set OLLAMA_HOST or edit backends.{self.name}.base_url)"
@@ -354,6 +354,23 @@ def usage_of(response: ollama.ChatResponse) -> Usage:
 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _retry_after(exc: ollama.ResponseError) -> float | None:
+    """Seconds the upstream asked us to wait (``retry-after-ms`` or ``retry-after``; HTTP dates ignored).
+
+    The ollama client raises ``ResponseError(...) from None``, dropping the response, but Python keeps
+    the ``httpx.HTTPStatusError`` it replaced as ``__context__``: its headers are still there.
+    """
+    context = exc.__context__
+    if not isinstance(context, httpx.HTTPStatusError):
+        return None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            return float(context.response.headers[name]) / scale
+        except (KeyError, ValueError):
+            continue
+    return None
 
 
 def _describe(exc: Exception) -> str:

@@ -185,11 +185,12 @@ class Dispatcher:
             exc.attempts = attempts
             return exc
         statuses = {a.status for a in attempts}
-        status = statuses.pop() if len(statuses) == 1 and None not in statuses else 503
+        same = statuses.pop() if len(statuses) == 1 else None
+        status = same if same is not None else 503
         detail = "; ".join(f"{a.target.label}: {a.error}" for a in attempts)
         retry_after = None
         if status == 429:
-            waits = [a.exc.retry_after for a in attempts if a.exc is not None and getattr(a.exc, "retry_after", None)]
+            waits: list[float] = [w for a in attempts if (w := getattr(a.exc, "retry_after", None))]
             retry_after = min(waits) if waits else 1.0
         error = NoTargetError(f"all {len(attempts)} targets failed: {detail}", status=status, retry_after=retry_after)
         error.attempts = attempts

@@ -2,8 +2,9 @@
 
 ``bounded`` enforces three of the four timeouts (the connect timeout belongs to the transport):
 the first event must come within ``first_token``, each later one within ``idle`` of the previous,
-and the whole stream within ``total``. It also refuses to let a stream end without its Finish
-event: a stream cut short raises, so it can never pass for a complete answer.
+and the whole stream within ``total``; running out raises :class:`StreamTimeout`, which dispatch does
+not retry on the same target but falls back from at once. It also refuses to let a stream end
+without its Finish event: a stream cut short raises, so it can never pass for a complete answer.
 
     events = bounded(backend.stream(request, call), target, backend, clock=time.monotonic)
 """
@@ -12,12 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from tiergate.backends.base import Backend
 from tiergate.engine.targets import Target
 from tiergate.errors import UpstreamProtocolError, UpstreamUnavailable
 from tiergate.wire import Finish, StreamEvent
+
+
+class StreamTimeout(UpstreamUnavailable):
+    """A stream's first-token, idle or total bound ran out (``kind`` "timeout", 504).
+
+    Never retried: the upstream is up but slow, and a retry would wait another full ``first_token``
+    before the fallback this bound exists to trigger (with retries, the wait for a first token would
+    be ``(1 + retries.attempts) * first_token``). It still counts as a failure for the breaker.
+    """
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return False
 
 
 async def bounded(
@@ -26,7 +40,7 @@ async def bounded(
     backend: Backend,
     *,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     t = target.timeouts
     deadline = clock() + t.total
     first = True
@@ -48,7 +62,7 @@ async def bounded(
                     detail = f"no first token within {t.first_token:g}s (timeouts.first_token)"
                 else:
                     detail = f"no data for {t.idle:g}s mid-stream (timeouts.idle)"
-                raise UpstreamUnavailable(backend.name, backend.url, detail, kind="timeout", status=504) from None
+                raise StreamTimeout(backend.name, backend.url, detail, kind="timeout", status=504) from None
             first = False
             if isinstance(event, Finish):
                 finished = True

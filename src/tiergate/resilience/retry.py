@@ -1,7 +1,8 @@
 """Retry one target's call on transient errors, with capped exponential backoff and full jitter.
 
 Only errors whose ``retryable`` is true are tried again (connection refused, timeouts, 408, 429, 5xx,
-529: see :mod:`tiergate.errors`); a 400 or 401 would fail the same way every time. The wait before
+529: see :mod:`tiergate.errors`); a 400 or 401 would fail the same way every time, and a stream's
+first-token or idle timeout (``StreamTimeout``) goes straight to the fallback. The wait before
 retry ``n`` (0-based) is ``rng() * min(backoff_max, backoff_base * 2**n)`` ("full jitter", so
 clients that failed together do not come back together), but never less than the upstream's own
 ``retry-after``. A wait that would end past ``deadline`` is not started: the last error is raised at
