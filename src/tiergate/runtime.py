@@ -28,7 +28,7 @@ from tiergate.config.model import BackendConfig
 from tiergate.config.problems import ConfigError, Problem
 from tiergate.dispatch.dispatcher import Dispatcher, Guard, PassThrough
 from tiergate.engine.graph import EvaluationGraph, compile_graph
-from tiergate.engine.router import Phase2, Router
+from tiergate.engine.router import Phase2, Router, SessionHold
 from tiergate.engine.targets import Target
 
 log = logging.getLogger("tiergate.rules")
@@ -76,6 +76,7 @@ class Extensions:
     guard: Callable[[EvaluationGraph], Guard] = lambda graph: PassThrough()
     classifier: Callable[[EvaluationGraph, Mapping[str, Backend]], Phase2 | None] = lambda graph, backends: None
     breaker_state: Callable[[Target], str] = lambda target: "closed"
+    sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
 
 
 class Rules:
@@ -151,7 +152,12 @@ class Rules:
                 backends[name] = build_backend(name, cfg, self.environ)
                 self._pool[name] = (cfg, backends[name])
         ext = self.extensions
-        router = Router(graph, classifier=ext.classifier(graph, backends), breaker_state=ext.breaker_state)
+        router = Router(
+            graph,
+            classifier=ext.classifier(graph, backends),
+            breaker_state=ext.breaker_state,
+            sessions=ext.sessions(graph),
+        )
         dispatcher = Dispatcher(backends, guard=ext.guard(graph))
         self._current = Runtime(loaded, graph, router, dispatcher, backends)
         self.loaded_at = time.time()

@@ -28,6 +28,7 @@ from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.problems import ConfigError
 from tiergate.engine.classifier import classifier_factory
+from tiergate.engine.sticky import sessions_factory
 from tiergate.reload import watch_rules
 from tiergate.resilience.breakers import Breakers
 from tiergate.resilience.guard import guard_factory
@@ -44,6 +45,7 @@ def build(config: Path, *, environ: Mapping[str, str] | None = None, watch: bool
         guard=guard_factory(breakers, limiters),
         breaker_state=breakers.state,
         classifier=classifier_factory(),
+        sessions=sessions_factory(),
     )
     rules = Rules.load(config, os.environ if environ is None else environ, extensions)
     gateway = Gateway(rules)

@@ -2,6 +2,9 @@
 
 Each case names the rule or scorer that must fire and the band/tier that must result, so editing
 routes.yaml in a way that drops a heuristic fails here. No upstream is called by a dry run.
+
+LOCAL needs positive evidence of a simple task: brevity alone no longer claims it (see
+``test_brevity_alone_does_not_claim_local``), and difficulty signals are scorers.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ MIXED = [
     {"role": "assistant", "content": "I see the pool uses a shared queue." + "y" * 1500},
     {
         "role": "user",
-        "content": "It sometimes stalls under load; there may be a concurrency issue.\n" + CODE + "z" * 2500,
+        "content": "It gets slow when the queue is long; can you take a look at the worker loop?\n" + CODE + "z" * 2500,
     },
 ]
 
@@ -104,6 +107,7 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         "opus",
     ),
     (
+        # short AND a simple task ("what does", "regex"): brevity alone is not enough, see below
         "single short message",
         {"messages": [user("What does this regex do: ^a+$")]},
         "single_short_message",
@@ -155,6 +159,59 @@ def test_dry_run_for_each_heuristic(
     assert d["rules_version"] and d["decision_id"].startswith("dec_")
     assert d["targets"][0]["tier"] == tier
     assert not fake_ollama.requests and not fake_anthropic.requests
+
+
+@pytest.mark.parametrize("text", ["hello there", "fix it", "why is this wrong?"])
+def test_brevity_alone_does_not_claim_local(gateway: str, text: str) -> None:
+    """A short single message with no sign of a simple task is AMBIGUOUS, not LOCAL."""
+    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": [user(text)]}).json()
+    names = [s["name"] for s in d["signals"]]
+    assert "single_short_message" in names and "no_simple_evidence" in names
+    assert (d["band"], d["tier"]) == ("AMBIGUOUS", "sonnet"), d["reasons"]
+
+
+# (case, last user message, difficulty scorer that must contribute, tier or None for "not local")
+DIFFICULT: list[tuple[str, str, str, str | None]] = [
+    ("proof", "prove this lock-free queue is linearizable", "proofs", "opus"),
+    (
+        "distributed failure",
+        "why does this Raft follower lose committed entries after a leader change?",
+        "distributed_failures",
+        "opus",
+    ),
+    ("concurrency", "is this seqlock safe? readers sometimes see torn values", "concurrency", "opus"),
+    (
+        "security review",
+        "our JWT check accepts tokens signed with the public key as an HMAC secret; is that "
+        "exploitable by an attacker?",
+        "security_review",
+        "opus",
+    ),
+    (
+        "performance investigation",
+        "p99 latency regressed after the upgrade and the flame graph shows lock contention",
+        "performance_investigation",
+        None,
+    ),
+    ("nondeterministic failure", "the test is flaky and only fails under load", "nondeterministic_failure", None),
+    (
+        "multi-file invariants",
+        "migrate the balance column with a dual-write so the invariant must hold across services",
+        "multi_file_invariants",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "scorer", "tier"), DIFFICULT, ids=[c[0] for c in DIFFICULT])
+def test_difficulty_signals_are_scorers(gateway: str, case: str, text: str, scorer: str, tier: str | None) -> None:
+    """Short hard requests: a difficulty scorer lifts them out of LOCAL; the strongest go to opus."""
+    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": [user(text)]}).json()
+    fired = {s["name"]: s for s in d["signals"]}
+    assert fired[scorer]["kind"] == "scorer" and fired[scorer]["contribution"] > 0
+    assert d["band"] != "LOCAL" and d["tier"] != "local", d["reasons"]
+    if tier is not None:
+        assert d["tier"] == tier, d["reasons"]
 
 
 def test_ambiguous_without_classifier_says_where_it_went(gateway: str, fake_ollama: FakeOllama) -> None:

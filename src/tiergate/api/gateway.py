@@ -6,8 +6,8 @@ app = create_app(gateway)
 
 from __future__ import annotations
 
-import time
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 

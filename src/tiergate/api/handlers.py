@@ -104,7 +104,9 @@ async def route(request: Request[Any, Any, Any], classify: FromQuery[bool] = Tru
     chat = decode_chat(await read_json(request, limits))
     check_messages(chat, limits)
     async with gateway_of(request).rules.use() as rt:
-        routed = await rt.router.decide(chat, feature_headers(request), classify=classify, client=client_of(request))
+        routed = await rt.router.decide(
+            chat, feature_headers(request), classify=classify, client=client_of(request), remember=False
+        )
     return _json(routed.decision)
 
 

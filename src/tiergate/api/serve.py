@@ -26,8 +26,8 @@ from tiergate.api.sse import ChunkWriter, TextChunkWriter
 from tiergate.dispatch.dispatcher import Attempt, OpenStream, render_attempts
 from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.targets import Target
-from tiergate.telemetry.record import RequestRecord
 from tiergate.errors import TiergateError
+from tiergate.telemetry.record import RequestRecord
 from tiergate.wire import ChatRequest
 
 log = logging.getLogger("tiergate.requests")
@@ -123,8 +123,21 @@ async def serve(
         )
     except asyncio.CancelledError:
         if decision is not None:
-            _finish(gw, RequestRecord(decision, None, [], 499, _ms(started), client, chat.stream, endpoint,
-                                      error="client disconnected", disconnected=True))
+            _finish(
+                gw,
+                RequestRecord(
+                    decision,
+                    None,
+                    [],
+                    499,
+                    _ms(started),
+                    client,
+                    chat.stream,
+                    endpoint,
+                    error="client disconnected",
+                    disconnected=True,
+                ),
+            )
         raise
     except TiergateError as exc:
         if decision is not None:

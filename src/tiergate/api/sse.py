@@ -86,8 +86,13 @@ class ChunkWriter:
         raise TypeError(f"unknown stream event {event!r}")
 
     def _envelope(self) -> dict[str, Any]:
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "system_fingerprint": None}
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": None,
+        }
 
     def end(self) -> bytes:
         """The usage chunk (``choices: []``) when asked for, then ``[DONE]``."""

@@ -148,7 +148,7 @@ class EvaluationGraph:
         mode = self.config.routing.keyword_mode
         assert mode is not None
         for tier, matcher in self.keyword_routes:
-            hits = matcher.hits(f, "last_user_text")
+            hits = f.keyword_hits(matcher, "last_user_text")
             if hits:
                 return Phase1(
                     self._band_of(tier),

@@ -5,7 +5,8 @@ The steps, in order, each adding to the decision's reasons:
 1. explicit — ``model`` names a tier, model id or alias, or ``provider`` names a mapped provider;
 2. phase 1 — the compiled graph's rules and scorers give a band (or the fixed/keyword modes a tier);
 3. phase 2 — only for AMBIGUOUS, the classifier (when configured) picks the tier;
-4. targets — the tier's targets, then its fallback tiers', each checked for capabilities and breaker.
+4. stickiness — a routed (not explicit) conversation never moves down a tier within its session;
+5. targets — the tier's targets, then its fallback tiers', each checked for capabilities and breaker.
 
     router = Router(graph, classifier=None, breaker_state=lambda t: "closed")
     decision = await router.decide(request, headers)
@@ -32,6 +33,13 @@ class Phase2(Protocol):
     async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome: ...
 
 
+class SessionHold(Protocol):
+    """Conversation stickiness (:mod:`tiergate.engine.sticky`): may raise phase 1's tier to the highest
+    tier the session has been routed to. Returns True when it did."""
+
+    def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool: ...
+
+
 @dataclass
 class Routed:
     """A decision plus the live Target objects dispatch will try, in order."""
@@ -50,6 +58,7 @@ class Router:
     classifier: Phase2 | None = None
     breaker_state: Callable[[Target], str] = _always_closed
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
+    sessions: SessionHold | None = None
 
     async def decide(
         self,
@@ -59,6 +68,7 @@ class Router:
         classify: bool = True,
         features: Features | None = None,
         client: str = "anonymous",
+        remember: bool = True,
     ) -> Routed:
         start = self.clock()
         f = features or Features.of(request, headers, self.graph.config.routing.scan_chars)
@@ -97,6 +107,7 @@ class Router:
                     p1.reasons.append(
                         f"ambiguous; {'classifier skipped' if outcome else 'no classifier configured'}: band_tiers.ambiguous sends it to {p1.tier}"
                     )
+        sticky = explicit is None and self.sessions is not None and self.sessions.hold(f, client, p1, remember)
         needs = set(p1.requires)
         if f["tools_present"] or f["tool_results_present"]:
             needs.add("tools")
@@ -131,6 +142,7 @@ class Router:
             elapsed_us=(self.clock() - start) // 1000,
             requires=sorted(needs),
             classifier=outcome,
+            sticky=sticky,
         )
         if chosen is not None and chosen.tier != p1.tier:
             decision.reasons.append(f"{p1.tier} has no usable target; first usable is {chosen.label}")

@@ -134,8 +134,8 @@ def _compile_leaf(cond: Condition, path: Path, ctx: CompileContext) -> Predicate
     need = cond.min_count
     label = cond.contains_any if isinstance(cond.contains_any, str) else "keywords"
     return Predicate(
-        lambda f: len(matcher.hits(f, name)) >= need,
-        [(f"{name}:{label}", lambda f: list(matcher.hits(f, name)))],
+        lambda f: len(f.keyword_hits(matcher, name)) >= need,
+        [(f"{name}:{label}", lambda f: list(f.keyword_hits(matcher, name)))],
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tiergate.rules.keywords import SEPARATORS
+from tiergate.rules.keywords import SEPARATORS, KeywordMatcher
 from tiergate.wire import ChatRequest, Message
 
 FeatureFn = Callable[["Features"], Any]
@@ -78,7 +78,7 @@ class Features:
     request: ChatRequest
     headers: Mapping[str, str] = field(default_factory=dict)
     scan_chars: int = 16000
-    _memo: dict[str, Any] = field(default_factory=dict)
+    _memo: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, request: ChatRequest, headers: Mapping[str, str] | None = None, scan_chars: int = 16000) -> Features:
@@ -110,6 +110,14 @@ class Features:
             memo[key] = str(self[name]).lower()
         return memo[key]  # type: ignore[no-any-return]
 
+    def keyword_hits(self, matcher: KeywordMatcher, name: str) -> tuple[str, ...]:
+        """A keyword list's hits in a text feature, found once per request however many rules ask."""
+        key = (id(matcher), name)
+        memo = self._memo
+        if key not in memo:
+            memo[key] = matcher.hits(self, name)
+        return memo[key]  # type: ignore[no-any-return]
+
     def words(self, name: str) -> frozenset[str]:
         """The distinct words of a text feature, lower-cased: single-word keywords are set lookups."""
         key = "words:" + name
@@ -131,12 +139,17 @@ def _raw(f: Features) -> list[str]:
     return memo["_raw"]  # type: ignore[no-any-return]
 
 
-def _texts(f: Features) -> list[str]:
-    """Each message's text as routing reads it: windowed to ``scan_chars`` and cleaned."""
+def _text(f: Features, i: int) -> str:
+    """Message ``i``'s text as routing reads it: windowed to ``scan_chars`` and cleaned (once)."""
+    key = ("_text", i)
     memo = f._memo
-    if "_texts" not in memo:
-        memo["_texts"] = [_clean(window(t, f.scan_chars)) for t in _raw(f)]
-    return memo["_texts"]  # type: ignore[no-any-return]
+    if key not in memo:
+        memo[key] = _clean(window(_raw(f)[i], f.scan_chars))
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _texts_of(f: Features, roles: tuple[str, ...] | None = None) -> list[str]:
+    return [_text(f, i) for i, m in enumerate(f.messages) if roles is None or m.role in roles]
 
 
 def _last_user(f: Features) -> int | None:
@@ -232,7 +245,7 @@ def stream(f: Features) -> bool:
 
 @feature("number", "Fenced code blocks (```) across all messages (within each message's scan window).")
 def code_blocks(f: Features) -> int:
-    return sum(t.count("```") for t in _texts(f)) // 2
+    return sum(window(t, f.scan_chars).count("```") for t in _raw(f)) // 2
 
 
 # Anchored on ".ext" so the scan jumps from dot to dot instead of trying every position.
@@ -260,24 +273,22 @@ def file_references(f: Features) -> int:
 @feature("text", "The last user message's text.")
 def last_user_text(f: Features) -> str:
     i = _last_user(f)
-    return "" if i is None else _texts(f)[i]
+    return "" if i is None else _text(f, i)
 
 
 @feature("text", "All user messages' text, joined.")
 def user_text(f: Features) -> str:
-    texts = _texts(f)
-    return "\n".join(t for m, t in zip(f.messages, texts, strict=True) if m.role == "user")
+    return "\n".join(_texts_of(f, ("user",)))
 
 
 @feature("text", "System and developer messages' text, joined.")
 def system_text(f: Features) -> str:
-    texts = _texts(f)
-    return "\n".join(t for m, t in zip(f.messages, texts, strict=True) if m.role in ("system", "developer"))
+    return "\n".join(_texts_of(f, ("system", "developer")))
 
 
 @feature("text", "Every message's text, joined.")
 def all_text(f: Features) -> str:
-    return "\n".join(_texts(f))
+    return "\n".join(_texts_of(f))
 
 
 @feature("str", "The `model` the client asked for (`auto` when absent).")

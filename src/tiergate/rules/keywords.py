@@ -2,7 +2,7 @@
 
 Single-word keywords are looked up in the text's word set (built once per request and text);
 a phrase ("security audit", "lock-free") is searched for only when each of its words is in that
-set, so most phrases cost a set test and no scan of the text.
+set, and phrases are indexed by their longest word, so most cost nothing at all.
 
     matcher = KeywordMatcher(["security audit", "race"])
     matcher.hits(features, "last_user_text")   # ("security audit",)
@@ -26,31 +26,42 @@ SEPARATORS = str.maketrans(dict.fromkeys("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\n\
 
 
 class KeywordMatcher:
-    __slots__ = ("_phrases", "_singles", "words")
+    __slots__ = ("_by_key", "_keys", "_singles", "words")
 
     def __init__(self, words: list[str]) -> None:
         self.words = tuple(dict.fromkeys(w.lower().strip() for w in words if w.strip()))
         self._singles = frozenset(w for w in self.words if _WORD.match(w))
-        self._phrases = tuple(
-            (w, frozenset(w.translate(SEPARATORS).split()), re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)"))
-            for w in self.words
-            if w not in self._singles
-        )
+        # Each phrase is filed under its longest word (the likeliest to be rare): a text that lacks
+        # that word cannot contain the phrase, so most phrases are never looked at.
+        by_key: dict[str, list[tuple[str, frozenset[str], re.Pattern[str]]]] = {}
+        for w in self.words:
+            if w in self._singles:
+                continue
+            parts = frozenset(w.translate(SEPARATORS).split())
+            rx = re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)")
+            by_key.setdefault(max(parts, key=len), []).append((w, parts, rx))
+        self._by_key = by_key
+        self._keys = frozenset(by_key)
 
     def hits(self, source: TextSource, name: str) -> tuple[str, ...]:
         """Distinct keywords found in text feature ``name``, in list order."""
         words = source.words(name)
-        return self._match(source.lower(name) if self._phrases else "", words)
+        found = self._singles & words
+        candidates = self._keys & words
+        if candidates:
+            found = found | self._phrases_in(source.lower(name), words, candidates)
+        if not found:
+            return ()
+        return tuple(w for w in self.words if w in found)
 
     def hits_in(self, text: str) -> tuple[str, ...]:
         """The same for a plain string."""
         lowered = text.lower()
-        return self._match(lowered, frozenset(lowered.translate(SEPARATORS).split()))
+        words = frozenset(lowered.translate(SEPARATORS).split())
+        found = self._singles & words | self._phrases_in(lowered, words, self._keys & words)
+        return tuple(w for w in self.words if w in found)
 
-    def _match(self, lowered: str, words: frozenset[str]) -> tuple[str, ...]:
-        found = self._singles & words
-        # A phrase can only occur if each of its words does: a set test spares most substring scans.
-        phrases = {w for w, parts, rx in self._phrases if parts <= words and rx.search(lowered)}
-        if not found and not phrases:
-            return ()
-        return tuple(w for w in self.words if w in found or w in phrases)
+    def _phrases_in(self, lowered: str, words: frozenset[str], candidates: frozenset[str]) -> frozenset[str]:
+        return frozenset(
+            w for key in candidates for w, parts, rx in self._by_key[key] if parts <= words and rx.search(lowered)
+        )

@@ -94,7 +94,7 @@ def _compile_one(
             )
             return None
         matcher = ctx.matcher(t.keywords)
-        return (lambda f: float(len(matcher.hits(f, name)))), 0.0, float(t.saturate)
+        return (lambda f: float(len(f.keyword_hits(matcher, name)))), 0.0, float(t.saturate)
     if kind == "text":
         ctx.problems.append(ctx.problem((*path, "feature"), f"'{name}' is text; score it with a `keywords` transform"))
         return None

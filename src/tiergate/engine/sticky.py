@@ -1,0 +1,109 @@
+"""Conversation stickiness: within a session a conversation never moves down a tier.
+
+An agent loop's first request may go to opus because the task is hard; a later turn of the same loop
+("ok, now run the tests") scores low on its own and would go local, so the loop bounces between models
+that see its history differently. With stickiness on (``routing.stickiness``, the default), each
+routed decision raises the tier to the highest one this session has been routed to.
+
+- **Session** — the SHA-256 of the client's name and the text of the conversation's first user
+  message: stable across every turn of one conversation, different between clients. Two conversations
+  of one client that open with the same message share a session (a short opener like "hi" can lift a
+  later, unrelated conversation for ``ttl`` seconds).
+- **What is remembered** — the highest tier *routed* (phase 1, phase 2, then stickiness), by name. A
+  capability or breaker fallback to another tier does not change it; a tier that a reload removes is
+  forgotten. Ranks come from the tier prices, cheapest first, as everywhere else.
+- **Explicit choices** (``model: opus``, ``provider``) are honoured as asked and neither read nor update
+  the session: a one-off explicit opus call does not make the rest of the conversation expensive.
+- **Bounds** — ``max_sessions`` most recently used sessions, each forgotten ``ttl`` seconds after its
+  last request. The store lives as long as the process (like the classifier's cache), so a reload keeps
+  the sessions; a reload that changes ``ttl`` or ``max_sessions`` starts them afresh.
+
+    pool = SessionPool()                                  # one per process
+    Extensions(sessions=pool.build)                       # one Sessions view per loaded graph
+    raised = sessions.hold(features, "team-a", phase1)    # True when stickiness raised the tier
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+
+import msgspec
+from cachetools import TTLCache
+
+from tiergate.engine.classifier import cheapest_first
+from tiergate.engine.graph import EvaluationGraph, Phase1
+from tiergate.rules.features import Features
+
+Clock = Callable[[], float]
+"""Monotonic seconds: drives the sessions' TTL."""
+
+
+def session_key(f: Features, client: str) -> bytes | None:
+    """The session of a request, or None when it has no user message. Length-prefixed (JSON) material, so
+    no (client, text) pair can collide with another by concatenation."""
+    for message in f.messages:
+        if message.role == "user":
+            return hashlib.sha256(msgspec.json.encode([client, message.text()])).digest()
+    return None
+
+
+class Sessions:
+    """The session store as one loaded graph sees it: the shared cache plus this graph's tier ranks."""
+
+    def __init__(self, cache: TTLCache[bytes, str], ranks: Mapping[str, int]) -> None:
+        self.cache = cache
+        self.ranks = ranks
+
+    def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool:
+        """Raise ``p1.tier`` to the session's highest tier so far and record the outcome.
+
+        ``remember=False`` (a dry run) applies the session without changing it. Returns True when the
+        tier was raised; the reason is added to ``p1.reasons``."""
+        key = session_key(f, client)
+        rank = self.ranks.get(p1.tier)
+        if key is None or rank is None:
+            return False
+        previous = self.cache.get(key)
+        raised = previous is not None and self.ranks.get(previous, -1) > rank
+        if raised:
+            assert previous is not None
+            p1.reasons.append(f"sticky: session already on {previous}; not moving down to {p1.tier}")
+            p1.tier = previous
+        if remember:
+            self.cache[key] = p1.tier  # refreshes the session's TTL too
+        return raised
+
+
+class SessionPool:
+    """Lives as long as the app and builds one :class:`Sessions` per load, all sharing one store."""
+
+    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._cache: TTLCache[bytes, str] | None = None
+        self._settings: tuple[float, int] | None = None
+
+    def build(self, graph: EvaluationGraph) -> Sessions | None:
+        cfg = graph.config.routing.stickiness
+        if not cfg.enabled:
+            return None
+        settings = (cfg.ttl, cfg.max_sessions)
+        if self._cache is None or self._settings != settings:
+            self._cache = TTLCache(cfg.max_sessions, cfg.ttl, timer=self._clock)
+            self._settings = settings
+        ranks = {tier: i for i, tier in enumerate(cheapest_first(graph.config))}
+        return Sessions(self._cache, ranks)
+
+    @property
+    def size(self) -> int:
+        """Sessions remembered now."""
+        return 0 if self._cache is None else len(self._cache)
+
+
+def sessions_factory(*, clock: Clock = time.monotonic) -> Callable[[EvaluationGraph], Sessions | None]:
+    """The hook for ``Extensions(sessions=...)``: one pool, so sessions survive reloads.
+
+    rules = Rules.load(path, os.environ, Extensions(sessions=sessions_factory()))
+    """
+    return SessionPool(clock=clock).build

@@ -1,0 +1,1 @@
+"""Routing quality: labelled evaluation sets, their metrics, ``tiergate eval`` and ``tiergate tune``."""

@@ -1,0 +1,210 @@
+"""``tiergate eval``: route every case of an evaluation set through a rule file and report the quality.
+
+Each request goes through the same :class:`~tiergate.engine.router.Router` the gateway uses, offline:
+explicit choices are honoured, phase 1 runs, and AMBIGUOUS requests go to ``band_tiers.ambiguous``
+unless ``classify=True``, which asks the configured classifier (a live model). No stickiness: every
+case is its own conversation.
+
+    tiergate eval --config routes.yaml evals/test.jsonl
+    tiergate eval --config routes.yaml --classify --misses evals/test.jsonl
+    tiergate eval --config routes.yaml scored.jsonl          # {messages, strong_score, weak_score}: APGR
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tiergate.backends.base import Backend
+from tiergate.backends.registry import build_backend
+from tiergate.engine.classifier import ClassifierPool
+from tiergate.engine.graph import EvaluationGraph, Phase1
+from tiergate.engine.router import Phase2, Router
+from tiergate.evals.dataset import Dataset
+from tiergate.evals.metrics import OUTPUT_TOKENS, ApgrReport, Outcome, Report, TierTable, apgr, score_labelled
+from tiergate.rules.features import Features
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    classify: bool = False
+    output_tokens: int | None = None
+    sweep: int = 10
+
+
+def decision_score(p1: Phase1, cheapest: str) -> float:
+    """The number a threshold sweep cuts: phase 1's score, or 0/1 when a rule forced the band or tier
+    (forced to the cheapest tier → 0, elsewhere → 1)."""
+    if p1.forced:
+        return 0.0 if p1.tier == cheapest else 1.0
+    return p1.score
+
+
+async def route_all(graph: EvaluationGraph, data: Dataset, *, classifier: Phase2 | None = None) -> list[Outcome]:
+    """Route every case; the classifier (if given) is asked for AMBIGUOUS ones."""
+    router = Router(graph, classifier=classifier)
+    cheapest = TierTable.of(graph.config).cheapest
+    scan = graph.config.routing.scan_chars
+    outcomes = []
+    for case in data.cases:
+        f = Features.of(case.request, {}, scan)
+        p1 = graph.phase1(f)
+        routed = await router.decide(case.request, {}, features=f, classify=classifier is not None)
+        d = routed.decision
+        outcomes.append(
+            Outcome(
+                id=case.id,
+                predicted=d.tier,
+                band=d.band,
+                phase=d.phase,
+                input_tokens=int(f["approx_tokens"]),
+                gold=case.gold,
+                decision_score=decision_score(p1, cheapest),
+                strong_score=case.strong_score,
+                weak_score=case.weak_score,
+            )
+        )
+    return outcomes
+
+
+async def evaluate(
+    graph: EvaluationGraph, data: Dataset, options: EvalOptions, environ: Mapping[str, str] | None = None
+) -> list[Outcome]:
+    """Route the set; with ``options.classify`` build the configured classifier for the run and close it after."""
+    data.check_tiers(graph.config.tiers)
+    if not options.classify:
+        return await route_all(graph, data)
+    cfg = graph.config.routing.classifier
+    if cfg is None:
+        raise ValueError("--classify: the config has no routing.classifier section")
+    backend = build_backend(cfg.backend, graph.config.backends[cfg.backend], os.environ if environ is None else environ)
+    backends: dict[str, Backend] = {cfg.backend: backend}
+    try:
+        return await route_all(graph, data, classifier=ClassifierPool().build(graph, backends))
+    finally:
+        with contextlib.suppress(Exception):
+            await backend.aclose()
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:5.1f}%"
+
+
+def render_report(report: Report, table: TierTable, options: EvalOptions) -> list[str]:
+    """The labelled-set report as text lines (also used by ``tiergate tune``)."""
+    width = max(8, *(len(t) + 2 for t in table.order))
+    lines = ["confusion (rows: gold, columns: predicted)", " " * 10 + "".join(f"{t:>{width}}" for t in table.order)]
+    for tier, row in zip(table.order, report.confusion, strict=True):
+        lines.append(f"  {tier:<8}" + "".join(f"{v:>{width}}" for v in row))
+    c, n = report.counts, report.n
+    top, low = table.dearest, table.cheapest
+    lines += [
+        "",
+        f"exact accuracy              {_pct(report.accuracy)}  ({c['correct']}/{n})",
+        f"sufficiency (pred >= gold)  {_pct(report.sufficiency)}  ({c['sufficient']}/{n})",
+        f"under-routing               {_pct(report.under)}  ({c['under']}/{n})",
+        f"  severe ({top} -> {low})"[:28].ljust(28) + f"{_pct(report.severe_under)}  ({c['severe_under']}/{n})",
+        f"over-routing                {_pct(report.over)}  ({c['over']}/{n})",
+        f"  severe ({low} -> {top})"[:28].ljust(28) + f"{_pct(report.severe_over)}  ({c['severe_over']}/{n})",
+        f"decided by phase 1          {_pct(report.phase1_share)}  ({c['phase1']}/{n}, the rest were AMBIGUOUS)",
+        f"estimated cost              ${report.cost:.4f} vs always-{top} ${report.cost_dearest:.4f}: "
+        f"saved {_pct(report.saved).strip()} (oracle: {_pct(report.oracle_saved).strip()})",
+        "  " + _token_note(table, options),
+    ]
+    return lines
+
+
+def _token_note(table: TierTable, options: EvalOptions) -> str:
+    prices = ", ".join(f"{t} ${table.prices[t].input:g}/${table.prices[t].output:g}" for t in table.order)
+    if options.output_tokens is not None:
+        out = f"{options.output_tokens} output tokens per case"
+    else:
+        per = [f"{t} {OUTPUT_TOKENS[min(i, len(OUTPUT_TOKENS) - 1)]}" for i, t in enumerate(table.order)]
+        out = "output tokens by gold tier: " + ", ".join(per)
+    return f"input tokens = approx_tokens; {out}; price per 1M tokens in/out: {prices}"
+
+
+def render_misses(outcomes: Sequence[Outcome], data: Dataset, table: TierTable, every: bool) -> list[str]:
+    """Under-routed cases (and, with ``every``, all misrouted ones): id, gold -> predicted, band, why."""
+    why = {c.id: c.why for c in data.cases}
+    rows = []
+    for o in outcomes:
+        g, p = table.rank(o.gold or ""), table.rank(o.predicted)
+        if p < g or (every and p != g):
+            mark = "UNDER" if p < g else "over "
+            rows.append(f"  {mark} {o.id}: {o.gold} -> {o.predicted} ({o.band}, {o.phase}) — {why.get(o.id, '')}")
+    if not rows:
+        return []
+    title = "misrouted cases" if every else "under-routed cases"
+    return ["", f"{title} ({len(rows)}):", *rows]
+
+
+def render_apgr(result: ApgrReport, table: TierTable) -> list[str]:
+    strong = ", ".join(table.order[1:])
+    lines = [
+        f"strong = any tier above {table.cheapest} ({strong}); weak = {table.cheapest}",
+        f"strong model mean score {result.strong_performance:.4f}, weak {result.weak_performance:.4f}",
+        "APGR "
+        + (f"{result.apgr:.4f}" if result.apgr is not None else "undefined (no gap between the models)")
+        + f" over {len(result.points)} thresholds of the decision score",
+        f"as configured: {_pct(result.operating_share).strip()} to strong, mean score "
+        f"{result.operating_performance:.4f}"
+        + (f" (PGR {result.operating_pgr:.4f})" if result.operating_pgr is not None else ""),
+        "",
+        "  threshold  strong share  mean score",
+    ]
+    for p in result.points:
+        lines.append(f"  {p.threshold:9.4f}  {_pct(p.strong_share):>12}  {p.performance:10.4f}")
+    return lines
+
+
+def report_dict(outcomes: Sequence[Outcome], data: Dataset, table: TierTable, options: EvalOptions) -> dict[str, Any]:
+    out: dict[str, Any] = {"dataset": data.path, "kind": data.kind, "classifier": options.classify}
+    if data.kind == "labelled":
+        out["report"] = score_labelled(outcomes, table, options.output_tokens).to_dict()
+    else:
+        out["apgr"] = scored(outcomes, table, options).to_dict()
+    out["cases"] = [dataclasses.asdict(o) for o in outcomes]
+    return out
+
+
+def scored(outcomes: Sequence[Outcome], table: TierTable, options: EvalOptions) -> ApgrReport:
+    return apgr(
+        [o.decision_score for o in outcomes],
+        [o.strong_score or 0.0 for o in outcomes],
+        [o.weak_score or 0.0 for o in outcomes],
+        [o.predicted != table.cheapest for o in outcomes],
+        options.sweep,
+    )
+
+
+def render(
+    outcomes: Sequence[Outcome],
+    data: Dataset,
+    graph: EvaluationGraph,
+    config_path: Path,
+    options: EvalOptions,
+    *,
+    misses: bool = False,
+) -> str:
+    table = TierTable.of(graph.config)
+    mode = "classifier on" if options.classify else "classifier off"
+    head = (
+        f"tiergate eval: {config_path} (rules {graph.version}) on {data.path}: "
+        f"{len(outcomes)} {data.kind} cases, {mode}"
+    )
+    lines = [head, ""]
+    if data.kind == "labelled":
+        lines += render_report(score_labelled(outcomes, table, options.output_tokens), table, options)
+        lines += render_misses(outcomes, data, table, every=misses)
+    else:
+        lines += render_apgr(scored(outcomes, table, options), table)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers import MINIMAL, graph, request
+from tiergate.engine.router import Router
+from tiergate.engine.sticky import SessionPool, Sessions, session_key, sessions_factory
+from tiergate.rules.features import Features
+
+# "prove" forces opus; "rename" is LOCAL; anything else is AMBIGUOUS (-> sonnet).
+RULES = """
+routing:
+  rules:
+    - {name: hard, when: {feature: last_user_text, contains_any: [prove]}, then: {tier: opus}}
+    - {name: easy, when: {feature: last_user_text, contains_any: [rename]}, then: {band: LOCAL}}
+  scorers:
+    - {name: size, feature: total_chars, transform: {kind: ramp, from: 0, to: 100000}}
+  bands: {local: 0.0, claude: 0.9}
+"""
+PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 3, output: 15},").replace(
+    "model: big-model,", "model: big-model, price: {input: 15, output: 75},"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def turns(*texts: str) -> list[dict[str, Any]]:
+    """A conversation whose user turns are ``texts`` (assistant replies between them)."""
+    out: list[dict[str, Any]] = []
+    for i, text in enumerate(texts):
+        if i:
+            out.append({"role": "assistant", "content": "ok"})
+        out.append({"role": "user", "content": text})
+    return out
+
+
+def router(pool: SessionPool | None = None, rules: str = RULES, **kw: Any) -> Router:
+    g = graph(rules, base=PRICED)
+    sessions = (pool if pool is not None else SessionPool(clock=Clock())).build(g)
+    return Router(g, sessions=sessions, **kw)
+
+
+async def tier_of(r: Router, messages: list[dict[str, Any]], **kw: Any) -> tuple[str, bool, list[str]]:
+    d = (await r.decide(request(messages=messages, **kw.pop("body", {})), **kw)).decision
+    return d.tier, d.sticky, d.reasons
+
+
+@pytest.mark.asyncio
+async def test_an_agent_loop_does_not_move_down_a_tier() -> None:
+    r = router()
+    assert await tier_of(r, turns("prove the queue is linearizable")) == (
+        "opus",
+        False,
+        ["rule 'hard' forces opus"],
+    )
+    tier, sticky, reasons = await tier_of(r, turns("prove the queue is linearizable", "now rename q to queue"))
+    assert (tier, sticky) == ("opus", True)
+    assert reasons[-1] == "sticky: session already on opus; not moving down to local"
+
+
+@pytest.mark.asyncio
+async def test_the_phase_and_band_stay_those_of_the_routing() -> None:
+    r = router()
+    await r.decide(request(messages=turns("prove it")))
+    d = (await r.decide(request(messages=turns("prove it", "rename x")))).decision
+    assert (d.band, d.phase, d.tier, d.model, d.sticky) == ("LOCAL", "heuristic", "opus", "big-model", True)
+    assert [t.tier for t in d.targets] == ["opus", "sonnet"]
+
+
+@pytest.mark.asyncio
+async def test_moving_up_is_allowed_and_remembered() -> None:
+    r = router()
+    assert (await tier_of(r, turns("rename a")))[:2] == ("local", False)
+    assert (await tier_of(r, turns("rename a", "what next?")))[:2] == ("sonnet", False)
+    assert (await tier_of(r, turns("rename a", "what next?", "rename b")))[:2] == ("sonnet", True)
+
+
+@pytest.mark.asyncio
+async def test_sessions_are_per_client_and_per_first_message() -> None:
+    r = router()
+    await tier_of(r, turns("prove it"), client="team-a")
+    assert (await tier_of(r, turns("prove it", "rename x"), client="team-b"))[:2] == ("local", False)
+    assert (await tier_of(r, turns("a different start", "rename x"), client="team-a"))[:2] == ("local", False)
+    assert (await tier_of(r, turns("prove it", "rename x"), client="team-a"))[:2] == ("opus", True)
+
+
+@pytest.mark.asyncio
+async def test_explicit_choices_are_honoured_and_not_remembered() -> None:
+    r = router()
+    await tier_of(r, turns("prove it"))
+    assert (await tier_of(r, turns("prove it", "rename x"), body={"model": "local"}))[:2] == ("local", False)
+    # an explicit opus call does not lift the routed turns after it
+    await tier_of(r, turns("rename a"), body={"model": "opus"})
+    assert (await tier_of(r, turns("rename a", "rename b")))[:2] == ("local", False)
+
+
+@pytest.mark.asyncio
+async def test_a_dry_run_reads_the_session_but_does_not_change_it() -> None:
+    r = router()
+    await tier_of(r, turns("rename a"))
+    assert (await tier_of(r, turns("rename a", "prove it"), remember=False))[:2] == ("opus", False)
+    assert (await tier_of(r, turns("rename a", "rename b")))[:2] == ("local", False)
+
+
+@pytest.mark.asyncio
+async def test_sessions_expire_after_ttl_since_their_last_request() -> None:
+    clock = Clock()
+    pool = SessionPool(clock=clock)
+    r = router(pool, RULES + "  stickiness: {ttl: 60}\n")
+    await tier_of(r, turns("prove it"))
+    clock.now += 50
+    assert (await tier_of(r, turns("prove it", "rename a")))[:2] == ("opus", True)  # refreshes the TTL
+    clock.now += 50
+    assert (await tier_of(r, turns("prove it", "rename b")))[:2] == ("opus", True)
+    clock.now += 61
+    assert (await tier_of(r, turns("prove it", "rename c")))[:2] == ("local", False)
+
+
+@pytest.mark.asyncio
+async def test_least_recently_used_sessions_are_forgotten_first() -> None:
+    pool = SessionPool(clock=Clock())
+    r = router(pool, RULES + "  stickiness: {max_sessions: 2}\n")
+    for start in ("prove a", "prove b", "prove c"):
+        await tier_of(r, turns(start))
+    assert pool.size == 2
+    assert (await tier_of(r, turns("prove a", "rename")))[:2] == ("local", False)
+    assert (await tier_of(r, turns("prove c", "rename")))[:2] == ("opus", True)
+
+
+@pytest.mark.asyncio
+async def test_sessions_survive_a_reload_unless_their_settings_change() -> None:
+    pool = SessionPool(clock=Clock())
+    await tier_of(router(pool), turns("prove it"))
+    reloaded = router(pool, RULES + "  scan_chars: 2000\n")
+    assert (await tier_of(reloaded, turns("prove it", "rename x")))[:2] == ("opus", True)
+    resized = router(pool, RULES + "  stickiness: {max_sessions: 5}\n")
+    assert (await tier_of(resized, turns("prove it", "rename x")))[:2] == ("local", False)
+
+
+@pytest.mark.asyncio
+async def test_a_tier_removed_by_a_reload_is_forgotten() -> None:
+    pool = SessionPool(clock=Clock())
+    await tier_of(router(pool), turns("prove it"))
+    base = PRICED.replace("fallbacks: {local: [sonnet], opus: [sonnet]}", "fallbacks: {local: [sonnet]}")
+    base = "\n".join(line for line in base.splitlines() if not line.startswith("  opus:"))
+    g = graph(RULES.replace("then: {tier: opus}", "then: {tier: sonnet}"), base=base)
+    r = Router(g, sessions=pool.build(g))
+    assert (await tier_of(r, turns("prove it", "rename x")))[:2] == ("local", False)
+
+
+def test_disabled_stickiness_builds_nothing() -> None:
+    g = graph(RULES + "  stickiness: {enabled: false}\n", base=PRICED)
+    assert sessions_factory(clock=Clock())(g) is None
+    assert isinstance(sessions_factory(clock=Clock())(graph(RULES, base=PRICED)), Sessions)
+
+
+def test_session_key_is_the_first_user_message_and_the_client() -> None:
+    def key(messages: list[dict[str, Any]], client: str = "c") -> bytes | None:
+        return session_key(Features.of(request(messages=messages)), client)
+
+    system = {"role": "system", "content": "be brief"}
+    first = key([system, *turns("fix the bug")])
+    assert first is not None and len(first) == 32
+    assert key([system, *turns("fix the bug", "and the tests")]) == first
+    assert key(turns("fix the bug")) == first  # the system prompt is not part of it
+    assert key(turns("fix the bug"), client="other") != first
+    assert key(turns("fix the bug!")) != first
+    assert key([system]) is None
