@@ -118,7 +118,7 @@ class KeyRing:
         """What start-up says about access: (log level, message) lines; never a key."""
         lines: list[tuple[int, str]] = []
         for env in self.unset_env:
-            lines.append((logging.WARNING, f"server.auth.keys_env names {env}, which is not set or empty"))
+            lines.append((logging.INFO, f"server.auth.keys_env names {env}, which is not set or empty"))
         if self.open:
             lines.append((logging.INFO, "no client keys configured: serving loopback clients only"))
         else:
@@ -149,7 +149,7 @@ class Authenticator:
             ring = KeyRing.build(runtime.graph.config.server.auth, rules.environ)
             if self._cached is not None:  # start-up reports through describe(); a reload reports here
                 for env in ring.unset_env:
-                    log.warning("server.auth.keys_env names %s, which is not set or empty", env)
+                    log.info("server.auth.keys_env names %s, which is not set or empty", env)
             self._cached = (runtime, ring)
         return self._cached[1]
 

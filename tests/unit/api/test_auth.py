@@ -286,7 +286,7 @@ async def test_a_reload_applies_new_keys_to_the_next_request(
     client = app_client({"TIERGATE_KEYS": CLIENT_KEY})
     assert (await client.get("/v1/models")).status_code == 200
     rewrite(rules_file, "server: {auth: {keys_env: [TIERGATE_KEYS, TEAM_B]}}")
-    with caplog.at_level(logging.WARNING, logger="tiergate.auth"):
+    with caplog.at_level(logging.INFO, logger="tiergate.auth"):
         assert (await client.post("/admin/reload")).json()["changed"] is True
         assert (await client.get("/v1/models")).status_code == 401
     assert (await client.get("/v1/models", headers={"x-api-key": CLIENT_KEY})).status_code == 200
