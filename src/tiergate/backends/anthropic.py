@@ -22,7 +22,7 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from tiergate.backends.base import Call, secret_from_env
+from tiergate.backends.base import Call, drain, secret_from_env
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
     RequestError,
@@ -466,10 +466,12 @@ class AnthropicBackend:
                 if not response.is_success:
                     await response.aread()
                     raise self._status_error(response)
-                async for name, data in sse_events(response.aiter_lines()):
+                lines = response.aiter_lines()
+                async for name, data in sse_events(lines):
                     for event in translator.feed(name, data):
                         yield event
                     if translator.done:
+                        await drain(lines)
                         return
         except httpx.HTTPError as exc:
             raise self._httpx_error(exc, call) from exc

@@ -15,6 +15,8 @@ backend the same way. They do use ``call.connect_timeout`` and bound a call by `
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
@@ -48,6 +50,19 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+async def drain(lines: AsyncIterator[object], limit: float = 0.25) -> None:
+    """Read what is left of a finished stream's body so its connection can be reused.
+
+    An answer is complete at its final event, but the upstream may still owe the body's last bytes;
+    leaving them unread makes httpx close the connection, and the next stream pays a new TCP (and
+    TLS) handshake. Bounded, so an upstream that never ends its body cannot hold the stream open.
+    """
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(limit):
+            async for _ in lines:
+                pass
 
 
 def secret_from_env(env_name: str | None, environ: Mapping[str, str]) -> str | None:

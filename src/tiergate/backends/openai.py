@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from tiergate.backends.base import Call, secret_from_env
+from tiergate.backends.base import Call, drain, secret_from_env
 from tiergate.config.model import OpenAIBackendConfig
 from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.wire import (
@@ -161,12 +161,14 @@ class OpenAIBackend:
                 if response.is_error:
                     await response.aread()
                     raise self._status_error(response)
-                async for line in response.aiter_lines():
+                lines = response.aiter_lines()
+                async for line in lines:
                     data = _sse_data(line)
                     if data is None:
                         continue
                     if data == "[DONE]":
                         done = True
+                        await drain(lines)
                         break
                     payload = self._decode(data.encode(), "stream event")
                     self._raise_embedded_error(payload)
