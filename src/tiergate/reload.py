@@ -58,7 +58,7 @@ async def _reload(rules: Rules, why: str) -> None:
 
 
 async def _watch(rules: Rules, stop: asyncio.Event, debounce_ms: int) -> None:
-    target = Path(rules.path).resolve()
+    target = await asyncio.to_thread(lambda: Path(rules.path).resolve())
 
     def is_ours(change: watchfiles.Change, path: str) -> bool:
         return Path(path).resolve() == target

@@ -49,9 +49,9 @@ class YamlSource:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
             reason = exc.problem or exc.context or "invalid YAML"
-            raise ConfigError([Problem((), f"invalid YAML: {reason}", file=file, line=line, col=col)])
+            raise ConfigError([Problem((), f"invalid YAML: {reason}", file=file, line=line, col=col)]) from None
         except yaml.YAMLError as exc:
-            raise ConfigError([Problem((), f"invalid YAML: {exc}", file=file, line=1, col=1)])
+            raise ConfigError([Problem((), f"invalid YAML: {exc}", file=file, line=1, col=1)]) from None
         finally:
             loader.dispose()
         source = cls(file=file, text=text, root=root, data=None)

@@ -104,9 +104,8 @@ class Router:
                     phase = "fallback"
                     p1.reasons.append(f"classifier {outcome.outcome}: using phase 1's guess {p1.tier}")
                 else:
-                    p1.reasons.append(
-                        f"ambiguous; {'classifier skipped' if outcome else 'no classifier configured'}: band_tiers.ambiguous sends it to {p1.tier}"
-                    )
+                    why = "classifier skipped" if outcome else "no classifier configured"
+                    p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
         sticky = explicit is None and self.sessions is not None and self.sessions.hold(f, client, p1, remember)
         needs = set(p1.requires)
         if f["tools_present"] or f["tool_results_present"]:
