@@ -6,7 +6,7 @@ CONFIG ?= routes.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: serve test lint typecheck bench validate clean
+.PHONY: serve test lint typecheck bench validate eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,6 @@ bench: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+eval: $(VENV)/.installed-dev
+	$(BIN)/tiergate eval --config $(CONFIG) evals/test.jsonl
