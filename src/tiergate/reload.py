@@ -30,7 +30,8 @@ def watch_rules(
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task = asyncio.create_task(_watch(rules, stop, debounce_ms)) if watch else None
+        seen = _signature(Path(rules.path))  # before the watcher arms, so an edit in between is not lost
+        task = asyncio.create_task(_watch(rules, stop, debounce_ms, seen)) if watch else None
         loop = asyncio.get_running_loop()
         hooked = False
         if sighup:
@@ -57,13 +58,38 @@ async def _reload(rules: Rules, why: str) -> None:
         log.info("reloaded rules on %s: version %s", why, outcome.version)
 
 
-async def _watch(rules: Rules, stop: asyncio.Event, debounce_ms: int) -> None:
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+async def _watch(
+    rules: Rules, stop: asyncio.Event, debounce_ms: int, seen: tuple[int, int, int] | None, poll_ms: int = 500
+) -> None:
+    """Reload on change events, and also when the file's stat changes between events.
+
+    The stat check covers edits made before the watcher was armed and filesystems that deliver no
+    events (some container bind mounts); it costs one stat() every ``poll_ms``.
+    """
     target = await asyncio.to_thread(lambda: Path(rules.path).resolve())
 
     def is_ours(change: watchfiles.Change, path: str) -> bool:
         return Path(path).resolve() == target
 
-    async for _ in watchfiles.awatch(
-        target.parent, watch_filter=is_ours, stop_event=stop, debounce=debounce_ms, step=20, recursive=False
+    async for changes in watchfiles.awatch(
+        target.parent,
+        watch_filter=is_ours,
+        stop_event=stop,
+        debounce=debounce_ms,
+        step=20,
+        recursive=False,
+        rust_timeout=poll_ms,
+        yield_on_timeout=True,
     ):
-        await _reload(rules, "file change")
+        now = await asyncio.to_thread(_signature, target)
+        if changes or now != seen:
+            seen = now
+            await _reload(rules, "file change")
