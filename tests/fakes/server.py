@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -47,3 +47,20 @@ def serve(app: Any) -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+async def handled_before_chat(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> bool:
+    """For raw ASGI test upstreams: answer lifespan and Ollama's start-up probe (any GET), and read
+    the request body. True when nothing is left to do; False for a chat request the caller answers."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return True
+    while (await receive()).get("more_body"):
+        pass
+    if scope["method"] == "GET":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"models": []}'})
+        return True
+    return False

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_KEY, GatewayFactory
-from tests.fakes.server import serve
+from tests.fakes.server import handled_before_chat, serve
 
 ROUTES = """
 version: 1
@@ -86,18 +86,7 @@ class Listener:
         self.hung_up = threading.Event()
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        while (await receive()).get("more_body"):
-            pass
-        if scope["method"] == "GET":  # Ollama's readiness probe at start-up
-            await send(
-                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
-            )
-            await send({"type": "http.response.body", "body": b'{"models": []}'})
+        if await handled_before_chat(scope, receive, send):
             return
         self.called.set()
         if self.first is not None:

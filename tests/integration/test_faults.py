@@ -35,7 +35,7 @@ from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import DEFAULT_TEXT, Hang, Malformed, Reply, Status, StreamError, Text, Truncated
-from tests.fakes.server import ThreadedServer, serve
+from tests.fakes.server import ThreadedServer, handled_before_chat, serve
 from tiergate.server import build
 
 Fake = FakeOllama | FakeAnthropic
@@ -359,18 +359,7 @@ class StalledBody:
         self.hung_up = threading.Event()
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        while (await receive()).get("more_body"):
-            pass
-        if scope["method"] == "GET":  # Ollama's readiness probe at start-up
-            await send(
-                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
-            )
-            await send({"type": "http.response.body", "body": b'{"models": []}'})
+        if await handled_before_chat(scope, receive, send):
             return
         self.calls += 1
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})

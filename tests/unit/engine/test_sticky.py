@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from tests.doubles import Clock
 from tests.helpers import MINIMAL, graph, request
 from tiergate.engine.router import Router
 from tiergate.engine.sticky import SessionPool, Sessions, session_key, sessions_factory
@@ -24,14 +25,6 @@ PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def turns(*texts: str) -> list[dict[str, Any]]:
     """A conversation whose user turns are ``texts`` (assistant replies between them)."""
     out: list[dict[str, Any]] = []
@@ -44,7 +37,7 @@ def turns(*texts: str) -> list[dict[str, Any]]:
 
 def router(pool: SessionPool | None = None, rules: str = RULES, **kw: Any) -> Router:
     g = graph(rules, base=PRICED)
-    sessions = (pool if pool is not None else SessionPool(clock=Clock())).build(g)
+    sessions = (pool if pool is not None else SessionPool(clock=Clock(1000.0))).build(g)
     return Router(g, sessions=sessions, **kw)
 
 
@@ -112,7 +105,7 @@ async def test_a_dry_run_reads_the_session_but_does_not_change_it() -> None:
 
 @pytest.mark.asyncio
 async def test_sessions_expire_after_ttl_since_their_last_request() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     pool = SessionPool(clock=clock)
     r = router(pool, RULES + "  stickiness: {ttl: 60}\n")
     await tier_of(r, turns("prove it"))
@@ -126,7 +119,7 @@ async def test_sessions_expire_after_ttl_since_their_last_request() -> None:
 
 @pytest.mark.asyncio
 async def test_least_recently_used_sessions_are_forgotten_first() -> None:
-    pool = SessionPool(clock=Clock())
+    pool = SessionPool(clock=Clock(1000.0))
     r = router(pool, RULES + "  stickiness: {max_sessions: 2}\n")
     for start in ("prove a", "prove b", "prove c"):
         await tier_of(r, turns(start))
@@ -137,7 +130,7 @@ async def test_least_recently_used_sessions_are_forgotten_first() -> None:
 
 @pytest.mark.asyncio
 async def test_sessions_survive_a_reload_unless_their_settings_change() -> None:
-    pool = SessionPool(clock=Clock())
+    pool = SessionPool(clock=Clock(1000.0))
     await tier_of(router(pool), turns("prove it"))
     reloaded = router(pool, RULES + "  scan_chars: 2000\n")
     assert (await tier_of(reloaded, turns("prove it", "rename x")))[:2] == ("opus", True)
@@ -147,7 +140,7 @@ async def test_sessions_survive_a_reload_unless_their_settings_change() -> None:
 
 @pytest.mark.asyncio
 async def test_a_tier_removed_by_a_reload_is_forgotten() -> None:
-    pool = SessionPool(clock=Clock())
+    pool = SessionPool(clock=Clock(1000.0))
     await tier_of(router(pool), turns("prove it"))
     base = PRICED.replace("fallbacks: {local: [sonnet], opus: [sonnet]}", "fallbacks: {local: [sonnet]}")
     base = "\n".join(line for line in base.splitlines() if not line.startswith("  opus:"))
@@ -158,8 +151,8 @@ async def test_a_tier_removed_by_a_reload_is_forgotten() -> None:
 
 def test_disabled_stickiness_builds_nothing() -> None:
     g = graph(RULES + "  stickiness: {enabled: false}\n", base=PRICED)
-    assert sessions_factory(clock=Clock())(g) is None
-    assert isinstance(sessions_factory(clock=Clock())(graph(RULES, base=PRICED)), Sessions)
+    assert sessions_factory(clock=Clock(1000.0))(g) is None
+    assert isinstance(sessions_factory(clock=Clock(1000.0))(graph(RULES, base=PRICED)), Sessions)
 
 
 def test_session_key_is_the_first_user_message_and_the_client() -> None:

@@ -8,25 +8,13 @@ import logging
 import pytest
 from pybreaker import STATE_CLOSED, CircuitBreakerStorage, CircuitMemoryStorage
 
+from tests.doubles import Clock
 from tiergate.config.model import Breaker, Capabilities, Limits, Price, Retries, Timeouts
 from tiergate.engine.targets import Target
 from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.resilience.breakers import Breakers
 
 URL = "http://127.0.0.1:11434"
-
-
-class Clock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def target(*, fail_max: int = 3, reset_timeout: float = 30.0, model: str = "qwen") -> Target:

@@ -7,6 +7,7 @@ import contextlib
 
 import pytest
 
+from tests.doubles import Clock, Sleeper
 from tiergate.config.loader import load_text
 from tiergate.config.model import Breaker, Capabilities, Limits, Price, Retries, Timeouts
 from tiergate.dispatch.dispatcher import Guard
@@ -18,24 +19,6 @@ from tiergate.resilience.guard import ResilienceGuard, guard_factory
 from tiergate.resilience.limits import Limiters
 
 URL = "http://127.0.0.1:11434"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Sleeper:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.now += seconds
 
 
 class Upstream:

@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.doubles import Clock, Sleeper
 from tiergate.config.model import Retries
 from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.resilience.retry import backoff, with_retries
 
 URL = "https://api.example.test"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Sleeper:
-    """Records each wait and moves the clock by it: no real time passes."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.now += seconds
 
 
 class Upstream:
@@ -49,7 +30,7 @@ def status(code: int, retry_after: float | None = None) -> UpstreamStatusError:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(0.0)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from tests.doubles import Clock
 from tests.helpers import MINIMAL, graph
 from tiergate.config.model import Price
 from tiergate.dispatch.dispatcher import Attempt
@@ -28,14 +29,6 @@ TIERS = graph(base=PRICED).chains.tiers
 LOCAL, SONNET, OPUS = TIERS["local"][0], TIERS["sonnet"][0], TIERS["opus"][0]
 DAY = 86_400.0
 OpenLog = Callable[..., DecisionLog]
-
-
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def decision(decision_id: str = "dec_1", tier: str = "local") -> RoutingDecision:
