@@ -114,11 +114,12 @@ class Router:
             needs.add("vision")
         tokens = int(f["approx_tokens"]) + int(f["max_tokens"])
         chain = graph.chains.for_tier(p1.tier, first)
+        required = frozenset(needs)
         states: list[TargetState] = []
         usable: list[Target] = []
         for target in chain:
             breaker = self.breaker_state(target)
-            lack = target.lacks(frozenset(needs), tokens)
+            lack = target.lacks(required, tokens)
             skipped = lack or ("breaker open" if breaker == "open" else None)
             states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
             if skipped is None:

@@ -9,6 +9,7 @@ Overrides are merged with the file's defaults once, at compile time, so dispatch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 import msgspec
@@ -102,9 +103,15 @@ class TargetChains:
                     by_model.setdefault(ident, target)
             tiers[name] = tuple(built)
         fallbacks = {k: tuple(v) for k, v in config.fallbacks.items()}
-        return cls(tiers, fallbacks, by_model)
+        chains = cls(tiers, fallbacks, by_model)
+        _ = chains._chains  # compiled now, at load time, not on the first request
+        return chains
 
     def tier_order(self, tier: str) -> list[str]:
+        """The tier, then its fallbacks depth first, no repeats (compiled once per tier)."""
+        return list(self._chains[tier][1]) if tier in self._chains else self._order(tier)
+
+    def _order(self, tier: str) -> list[str]:
         order: list[str] = []
 
         def visit(name: str) -> None:
@@ -118,10 +125,20 @@ class TargetChains:
         return order
 
     def for_tier(self, tier: str, first: Target | None = None) -> list[Target]:
-        chain: list[Target] = [first] if first is not None else []
-        for name in self.tier_order(tier):
-            chain.extend(t for t in self.tiers[name] if t is not first)
-        return chain
+        compiled = self._chains.get(tier)
+        targets = compiled[0] if compiled is not None else ()
+        if first is None:
+            return list(targets)
+        return [first, *(t for t in targets if t is not first)]
+
+    @cached_property
+    def _chains(self) -> dict[str, tuple[tuple[Target, ...], tuple[str, ...]]]:
+        """Per tier: the ordered targets of it and its fallbacks, and the tier order itself."""
+        out = {}
+        for tier in self.tiers:
+            order = tuple(self._order(tier))
+            out[tier] = (tuple(t for name in order for t in self.tiers[name]), order)
+        return out
 
     def all_targets(self) -> list[Target]:
         return [t for targets in self.tiers.values() for t in targets]
