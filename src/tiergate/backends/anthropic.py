@@ -22,7 +22,7 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from tiergate.backends.base import Call, drain, secret_from_env
+from tiergate.backends.base import Call, drain, retry_after, secret_from_env
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
     RequestError,
@@ -524,7 +524,7 @@ class AnthropicBackend:
             self.url,
             self._scrub(detail) or f"HTTP {response.status_code}",
             status=response.status_code,
-            retry_after=_retry_after(response.headers),
+            retry_after=retry_after(response.headers),
             upstream_type=upstream_type,
         )
 
@@ -539,13 +539,3 @@ class _ErrorEnvelope(msgspec.Struct):
 
 def _timeout(call: Call) -> httpx.Timeout:
     return httpx.Timeout(call.total_timeout, connect=call.connect_timeout)
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait, from ``retry-after-ms`` (more precise) or ``retry-after``; HTTP dates are ignored."""
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            return float(headers[name]) / scale
-        except (KeyError, ValueError):
-            continue
-    return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
@@ -63,6 +64,21 @@ async def drain(lines: AsyncIterator[object], limit: float = 0.25) -> None:
         async with asyncio.timeout(limit):
             async for _ in lines:
                 pass
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds an upstream asked us to wait: ``retry-after-ms`` (finer) wins over ``retry-after``.
+
+    HTTP-date values, negatives and non-finite numbers are ignored (reading a date would need a clock).
+    """
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) * scale
+        except ValueError:
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None
 
 
 def secret_from_env(env_name: str | None, environ: Mapping[str, str]) -> str | None:

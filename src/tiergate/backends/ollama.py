@@ -31,7 +31,7 @@ import msgspec
 import ollama
 import pydantic
 
-from tiergate.backends.base import Call
+from tiergate.backends.base import Call, retry_after
 from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
     RequestError,
@@ -181,7 +181,7 @@ class OllamaBackend:
             detail = f"model '{model}' not found on Ollama; pull it with `ollama pull {model}`"
         elif exc.status_code == 404:
             detail = f"{detail}; check backends.{self.name}.base_url"
-        return UpstreamStatusError(self.name, self.url, detail, status=exc.status_code, retry_after=_retry_after(exc))
+        return UpstreamStatusError(self.name, self.url, detail, status=exc.status_code, retry_after=_waited(exc))
 
     def _refused(self) -> str:
         return f"connection refused; is Ollama running? (set OLLAMA_HOST or edit backends.{self.name}.base_url)"
@@ -356,7 +356,7 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _retry_after(exc: ollama.ResponseError) -> float | None:
+def _waited(exc: ollama.ResponseError) -> float | None:
     """Seconds the upstream asked us to wait (``retry-after-ms`` or ``retry-after``; HTTP dates ignored).
 
     The ollama client raises ``ResponseError(...) from None``, dropping the response, but Python keeps
@@ -365,12 +365,7 @@ def _retry_after(exc: ollama.ResponseError) -> float | None:
     context = exc.__context__
     if not isinstance(context, httpx.HTTPStatusError):
         return None
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            return float(context.response.headers[name]) / scale
-        except (KeyError, ValueError):
-            continue
-    return None
+    return retry_after(context.response.headers)
 
 
 def _describe(exc: Exception) -> str:

@@ -13,7 +13,6 @@ cut before its finish). httpx exceptions are translated here and nowhere else.
 from __future__ import annotations
 
 import contextlib
-import math
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from tiergate.backends.base import Call, drain, secret_from_env
+from tiergate.backends.base import Call, drain, retry_after, secret_from_env
 from tiergate.config.model import OpenAIBackendConfig
 from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.wire import (
@@ -220,7 +219,7 @@ class OpenAIBackend:
             self.url,
             self._scrub(f"HTTP {response.status_code}: {message}"),
             status=response.status_code,
-            retry_after=_retry_after(response.headers),
+            retry_after=retry_after(response.headers),
             upstream_type=upstream_type,
         )
 
@@ -415,15 +414,3 @@ def _error_message(response: httpx.Response) -> tuple[str, str | None]:
     if isinstance(body.error, str):
         return body.error, None
     return body.message or response.reason_phrase or "error", None
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """``retry-after-ms`` (OpenAI's finer hint) wins over ``retry-after``; HTTP-dates are ignored."""
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        try:
-            seconds = float(headers.get(name, "")) * scale
-        except ValueError:
-            continue
-        if math.isfinite(seconds) and seconds >= 0:
-            return seconds
-    return None
