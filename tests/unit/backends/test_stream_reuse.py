@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -15,24 +16,47 @@ from tiergate.backends.openai import OpenAIBackend
 from tiergate.config.model import AnthropicBackendConfig, OpenAIBackendConfig
 from tiergate.wire import ChatRequest, Message
 
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+class PeerRecorder:
+    """Wraps an ASGI app and notes the client address (host, port) of every HTTP request: one
+    address means one TCP connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.peers: list[tuple[str, int]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.peers.append(tuple(scope["client"]))
+        await self.app(scope, receive, send)
+
 
 @pytest.fixture(params=["anthropic", "openai"])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+def backend(request: pytest.FixtureRequest) -> Iterator[tuple[Backend, PeerRecorder]]:
     if request.param == "anthropic":
-        with serve(FakeAnthropic().app) as url:
-            yield AnthropicBackend("anthropic", AnthropicBackendConfig(base_url=url), {"ANTHROPIC_API_KEY": "k"})
+        recorder = PeerRecorder(FakeAnthropic().app)
+        with serve(recorder) as url:
+            yield (
+                AnthropicBackend("anthropic", AnthropicBackendConfig(base_url=url), {"ANTHROPIC_API_KEY": "k"}),
+                recorder,
+            )
     else:
-        with serve(FakeOpenAI().app) as url:
-            yield OpenAIBackend("openai", OpenAIBackendConfig(base_url=url + "/v1"), {})
+        recorder = PeerRecorder(FakeOpenAI().app)
+        with serve(recorder) as url:
+            yield OpenAIBackend("openai", OpenAIBackendConfig(base_url=url + "/v1"), {}), recorder
 
 
 @pytest.mark.asyncio
-async def test_streams_reuse_one_connection(backend: Backend) -> None:
-    upstream = backend
+async def test_streams_reuse_one_connection(backend: tuple[Backend, PeerRecorder]) -> None:
+    upstream, recorder = backend
     request = ChatRequest(messages=[Message(role="user", content="hi")], stream=True)
-    for _ in range(3):
-        events = [e async for e in upstream.stream(request, Call(model="m"))]
-        assert events
-    pool = upstream._client._transport._pool  # type: ignore[attr-defined]
-    assert len(pool.connections) == 1
-    await upstream.aclose()
+    try:
+        for _ in range(3):
+            events = [e async for e in upstream.stream(request, Call(model="m"))]
+            assert events
+    finally:
+        await upstream.aclose()
+    assert len(recorder.peers) == 3
+    assert len(set(recorder.peers)) == 1

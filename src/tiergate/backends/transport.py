@@ -1,0 +1,197 @@
+"""The HTTP transport under every backend's httpx client: httpx's API on aiohttp's connection handling.
+
+httpx stays the API the backends speak (requests, responses, streaming, its exception types), but its
+default transport costs about a millisecond of CPU per upstream call and grows with the pool: httpcore
+checks every pooled connection on each request. aiohttp's client does the same job in C-accelerated
+code, so this module adapts it to ``httpx.AsyncBaseTransport`` (bench/proxy.py measures the gain).
+
+What the adapter keeps from httpx's own transport:
+
+- the exceptions: every aiohttp error leaves here as the httpx exception a backend already translates
+  (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, ``ReadTimeout``, ``ReadError``,
+  ``RemoteProtocolError``), so the backends' one ``except httpx...`` block stays the only translation;
+- the timeouts of each request (``connect``, ``read``, ``pool``) from httpx's ``timeout`` extension;
+- the connection limit, as a semaphore with its own ``PoolTimeout`` (aiohttp's limit would report a
+  pool wait as a connect timeout);
+- the raw body: httpx decodes ``content-encoding`` itself, so aiohttp must not;
+- the trust store (httpx's ``create_ssl_context``) and the proxy variables (``HTTPS_PROXY``,
+  ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), read once when the transport is made and resolved once per
+  host (aiohttp's own ``trust_env`` re-reads them, and ``~/.netrc``, in a thread on every request);
+- no cookies and no redirects (httpx follows none unless asked).
+
+The aiohttp session is created on first use, inside the running loop, and closed by ``aclose`` (which
+``httpx.AsyncClient.aclose`` calls), so a backend that never sent a request owns nothing to close.
+
+    client = httpx.AsyncClient(transport=AiohttpTransport(max_connections=100))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import urllib.request
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, NamedTuple
+
+import aiohttp
+import httpx
+import yarl
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    def __init__(self, max_connections: int = 100, proxies: Mapping[str, str] | None = None) -> None:
+        """``proxies`` is ``urllib.request.getproxies()``'s shape (``{"https": url, "no": "a,b"}``);
+        None reads the environment."""
+        self.max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_connections)
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._proxies = dict(urllib.request.getproxies_environment() if proxies is None else proxies)
+        self._proxy_by_host: dict[tuple[str, str], _Proxy] = {}
+        self._tls: ssl.SSLContext | None = None
+
+    def _tls_for(self, url: httpx.URL) -> ssl.SSLContext | bool:
+        """httpx's trust store for https (made on first use: loading it takes milliseconds)."""
+        if url.scheme != "https":
+            return True
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
+
+    def _proxy(self, url: httpx.URL) -> _Proxy:
+        key = (url.scheme, url.host)
+        found = self._proxy_by_host.get(key)
+        if found is None:
+            address = self._proxies.get(url.scheme) or self._proxies.get("all")
+            if not address or _bypassed(url.host, self._proxies.get("no", "")):
+                found = _Proxy(None, None)
+            else:
+                proxy = yarl.URL(address if "://" in address else f"http://{address}")
+                auth = aiohttp.BasicAuth.from_url(proxy)
+                found = _Proxy(proxy.with_user(None), auth)
+            self._proxy_by_host[key] = found
+        return found
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._open()
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise httpx.PoolTimeout(f"no free connection within {timeouts.get('pool')}s", request=request) from exc
+        try:
+            body = await request.aread()
+            proxy = self._proxy(request.url)
+            with _translated(request):
+                response = await session.request(
+                    request.method,
+                    str(request.url),
+                    headers=request.headers.multi_items(),
+                    data=body or None,
+                    allow_redirects=False,
+                    proxy=proxy.url,
+                    proxy_auth=proxy.auth,
+                    ssl=self._tls_for(request.url),
+                    skip_auto_headers=_SKIP_AUTO_HEADERS,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
+                    ),
+                )
+        except BaseException:
+            self._slots.release()
+            raise
+        return httpx.Response(
+            status_code=response.status,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
+            stream=_ResponseBody(response, request, self._slots),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1")},
+        )
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+class _Proxy(NamedTuple):
+    url: yarl.URL | None
+    auth: aiohttp.BasicAuth | None
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """``NO_PROXY`` as curl and httpx read it: ``*``, or names that match the host or a parent domain."""
+    host = host.lower()
+    for entry in (e.strip().lower().lstrip(".") for e in no_proxy.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
+
+
+#: Headers aiohttp would add on its own; httpx has already set the ones the request needs.
+_SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
+
+
+class _ResponseBody(httpx.AsyncByteStream):
+    """The body as it arrives; closing it returns the connection (or drops it if the body was cut short)."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request, slots: asyncio.Semaphore) -> None:
+        self._response = response
+        self._request = request
+        self._slots: asyncio.Semaphore | None = slots
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _translated(self._request):
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aclose(self) -> None:
+        self._response.release()
+        if self._slots is not None:
+            slots, self._slots = self._slots, None
+            slots.release()
+
+
+class _translated:
+    """aiohttp's exceptions as the httpx ones they correspond to (cf. httpx's ``map_httpcore_exceptions``)."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        self._request = request
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, aiohttp.ClientError | TimeoutError):
+            raise _as_httpx(exc, self._request) from exc
+
+
+def _as_httpx(exc: BaseException, request: httpx.Request) -> httpx.HTTPError:
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ClientProxyConnectionError):
+        return httpx.ConnectError(message, request=request)
+    if isinstance(exc, TimeoutError):  # SocketTimeoutError (sock_read) is one too
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.ClientResponseError):  # a response aiohttp could not parse
+        return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(message, request=request)
+    return httpx.ReadError(message, request=request)
