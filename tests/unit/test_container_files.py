@@ -1,0 +1,64 @@
+"""The Containerfile and the compose example keep the promises the README makes about them.
+
+The image itself is built by hand (README: podman build); these checks catch the regressions a build
+would not report: root at run time, a lost HEALTHCHECK, a secret given a guessable default.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTAINERFILE = (ROOT / "Containerfile").read_text()
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "examples/compose/compose.yaml").read_text())
+
+
+def instructions(name: str) -> list[str]:
+    """The arguments of every instruction ``name``, continuation lines joined."""
+    text = CONTAINERFILE.replace("\\\n", " ")
+    return [m.group(1).strip() for m in re.finditer(rf"^{name}\s+(.*)$", text, re.MULTILINE)]
+
+
+def test_the_image_is_built_in_two_stages_and_the_runtime_stage_copies_only_the_virtualenv() -> None:
+    stages = instructions("FROM")
+    assert len(stages) == 2
+    assert stages[0].endswith(" AS build")
+    runtime_copies = instructions("COPY")[2:]
+    assert runtime_copies == ["--from=build /opt/tiergate /opt/tiergate", "routes.yaml /etc/tiergate/routes.yaml"]
+
+
+def test_the_gateway_runs_as_a_non_root_user() -> None:
+    users = instructions("USER")
+    assert users == ["tiergate"]
+    assert "useradd --system --uid 10001" in CONTAINERFILE
+    # USER comes after everything that needs root, and before the entrypoint.
+    assert CONTAINERFILE.index("USER tiergate") > CONTAINERFILE.rindex("COPY ")
+    assert CONTAINERFILE.index("USER tiergate") < CONTAINERFILE.index("ENTRYPOINT")
+
+
+def test_the_healthcheck_probes_liveness_on_the_served_port() -> None:
+    (check,) = instructions("HEALTHCHECK")
+    assert "http://127.0.0.1:8080/health" in check
+    (entrypoint,) = instructions("ENTRYPOINT")
+    assert '"--port", "8080"' in entrypoint
+    assert '"--config", "/etc/tiergate/routes.yaml"' in entrypoint
+
+
+def test_compose_mounts_the_rules_directory_so_editors_saves_reload() -> None:
+    volumes = COMPOSE["services"]["tiergate"]["volumes"]
+    assert "./tiergate:/etc/tiergate:ro,Z" in volumes
+
+
+def test_compose_never_gives_a_secret_a_default_value() -> None:
+    """``${VAR:-}`` sets an empty string (or, in podman-compose 1.0, the literal text): a bare key
+    passes the shell's variable through and leaves it unset when the shell has none."""
+    environment: dict[str, str | None] = COMPOSE["services"]["tiergate"]["environment"]
+    assert environment["ANTHROPIC_API_KEY"] is None
+    assert environment["TIERGATE_ADMIN_KEY"] is None
+    assert environment["TIERGATE_KEYS"].startswith("${TIERGATE_KEYS:?")
+    for name, value in environment.items():
+        assert ":-" not in str(value), name
