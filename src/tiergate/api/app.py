@@ -53,7 +53,7 @@ def create_app(
     state = {"gateway": gateway, "auth": auth, "metrics": metrics, "readiness": readiness or Readiness()}
     return Litestar(
         route_handlers=HANDLERS,
-        guards=[auth],
+        before_request=auth,
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[close_rules, *lifespans],

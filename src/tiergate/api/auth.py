@@ -1,8 +1,10 @@
 """Who may call the gateway: client API keys, the admin key, and loopback-only serving without keys.
 
 Every endpoint declares its access level in its handler's ``opt`` (``ACCESS``): ``open`` (/health,
-/ready, /metrics), ``client`` (/v1/*) or ``admin`` (/admin/*). One app-level guard reads the *live*
-rules on each request, so a reload that adds or removes keys applies to the next request.
+/ready, /metrics), ``client`` (/v1/*) or ``admin`` (/admin/*). One app-level ``before_request`` hook
+reads the *live* rules on each request, so a reload that adds or removes keys applies to the next
+request. (A hook, not a Litestar guard: Litestar copies the route handler for every guard call, which
+cost more than the whole key check.)
 
 - Client keys come from the environment variables named in ``server.auth.keys_env`` (a value may hold
   several keys separated by commas; the client is named after the variable: ``TIERGATE_KEYS#1``) and
@@ -19,7 +21,7 @@ rules on each request, so a reload that adds or removes keys applies to the next
 Key ring and environment: key variables are read when the rules load (start-up and every reload).
 
     auth = Authenticator(limiters)
-    Litestar(route_handlers=[...], guards=[auth])
+    Litestar(route_handlers=[...], before_request=auth)
     @post("/v1/chat/completions", opt=ACCESS_CLIENT_METERED)
 """
 
@@ -33,8 +35,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 
 from tiergate.api.gateway import CLIENT_SCOPE_KEY
 from tiergate.config.model import Auth
@@ -130,12 +132,12 @@ class KeyRing:
 
 
 class Authenticator:
-    """The app-level guard. Caches the key ring per rules load (a reload builds a new Runtime).
+    """The app-level before-request hook. Caches the key ring per rules load (a reload builds a new Runtime).
 
     ``on_rate_limited`` is told each time a client is refused for its rpm (the metrics count it).
 
         auth = Authenticator(Limiters(), on_rate_limited=metrics.client_rate_limited)
-        Litestar(..., guards=[auth])
+        Litestar(..., before_request=auth)
     """
 
     def __init__(self, limiters: Limiters, *, on_rate_limited: Callable[[], None] | None = None) -> None:
@@ -153,7 +155,8 @@ class Authenticator:
             self._cached = (runtime, ring)
         return self._cached[1]
 
-    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    async def __call__(self, connection: Request[Any, Any, Any]) -> None:
+        handler = connection.route_handler
         access: Access = handler.opt.get("access", "client")
         if access == "open":
             return

@@ -54,20 +54,29 @@ async def until_disconnected(
 
     Litestar watches for a disconnect only while a stream is being sent; until the response starts
     (routing, a slow first token, a whole answer) this is what notices. The request body has already
-    been read, so the next ASGI message can only be ``http.disconnect``.
+    been read, so the next ASGI message can only be ``http.disconnect``. ``work`` runs in the calling
+    task; one watcher task cancels that task when the client goes (a task per request, not two).
     """
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(receive))
+    handler = asyncio.current_task()
+    assert handler is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        await _disconnected(receive)
+        gone = True
+        handler.cancel()
+
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if not gone:
+            raise
+        handler.uncancel()
+        return Response(b"", status_code=499)
     finally:
         watcher.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return Response(b"", status_code=499)
-    return task.result()
 
 
 async def _disconnected(receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> None:

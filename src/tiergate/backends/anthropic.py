@@ -23,7 +23,7 @@ import httpx
 import msgspec
 
 from tiergate.backends.base import Call, drain, retry_after, secret_from_env
-from tiergate.backends.transport import AiohttpTransport
+from tiergate.backends.client import UpstreamClient
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
     RequestError,
@@ -429,7 +429,7 @@ class AnthropicBackend:
         self.url = cfg.base_url.rstrip("/")
         self._cfg = cfg
         self._key = secret_from_env(cfg.api_key_env, environ)
-        self._client = httpx.AsyncClient(transport=AiohttpTransport(cfg.max_connections))
+        self._client = UpstreamClient(cfg.max_connections)
 
     def missing(self) -> str | None:
         return None if self._key else f"environment variable {self._cfg.api_key_env} is not set"

@@ -21,7 +21,7 @@ import httpx
 import msgspec
 
 from tiergate.backends.base import Call, drain, retry_after, secret_from_env
-from tiergate.backends.transport import AiohttpTransport
+from tiergate.backends.client import UpstreamClient
 from tiergate.config.model import OpenAIBackendConfig
 from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.wire import (
@@ -122,7 +122,7 @@ class OpenAIBackend:
         self._key_env = cfg.api_key_env
         self._key = secret_from_env(cfg.api_key_env, environ)
         self._headers = _auth_headers(cfg.headers, self._key)
-        self._client = httpx.AsyncClient(transport=AiohttpTransport(cfg.max_connections))
+        self._client = UpstreamClient(cfg.max_connections)
 
     def missing(self) -> str | None:
         if self._key_env and self._key is None:

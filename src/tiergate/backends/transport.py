@@ -28,6 +28,7 @@ The aiohttp session is created on first use, inside the running loop, and closed
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
@@ -67,8 +68,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 found = _Proxy(None, None)
             else:
                 proxy = yarl.URL(address if "://" in address else f"http://{address}")
-                auth = aiohttp.BasicAuth.from_url(proxy)
-                found = _Proxy(proxy.with_user(None), auth)
+                headers = None
+                if proxy.user is not None or proxy.password is not None:
+                    pair = f"{proxy.user or ''}:{proxy.password or ''}".encode()
+                    headers = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+                found = _Proxy(proxy.with_user(None), headers)
             self._proxy_by_host[key] = found
         return found
 
@@ -100,11 +104,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 response = await session.request(
                     request.method,
                     str(request.url),
-                    headers=request.headers.multi_items(),
+                    headers=_headers(request, proxy),
                     data=body or None,
                     allow_redirects=False,
                     proxy=proxy.url,
-                    proxy_auth=proxy.auth,
+                    proxy_headers=proxy.headers if request.url.scheme == "https" else None,
                     ssl=self._tls_for(request.url),
                     skip_auto_headers=_SKIP_AUTO_HEADERS,
                     timeout=aiohttp.ClientTimeout(
@@ -116,9 +120,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise
         return httpx.Response(
             status_code=response.status,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
+            headers=response.raw_headers,
             stream=_ResponseBody(response, request, self._slots),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1")},
+            request=request,
+            extensions={
+                "http_version": _version(response),
+                "reason_phrase": (response.reason or "").encode("latin-1"),
+            },
         )
 
     async def aclose(self) -> None:
@@ -128,9 +136,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await session.close()
 
 
+def _version(response: aiohttp.ClientResponse) -> bytes:
+    version = response.version
+    return f"HTTP/{version.major}.{version.minor}".encode() if version else b"HTTP/1.1"
+
+
+def _headers(request: httpx.Request, proxy: _Proxy) -> list[tuple[str, str]]:
+    # the body is sent whole, so aiohttp frames it with a Content-Length: httpx's chunked marker must go
+    headers = [(k, v) for k, v in request.headers.multi_items() if k != "transfer-encoding"]
+    if proxy.headers and request.url.scheme == "http":  # aiohttp sends proxy_headers on CONNECT only
+        headers.extend(proxy.headers.items())
+    return headers
+
+
 class _Proxy(NamedTuple):
     url: yarl.URL | None
-    auth: aiohttp.BasicAuth | None
+    headers: dict[str, str] | None
 
 
 def _bypassed(host: str, no_proxy: str) -> bool:
@@ -190,6 +211,8 @@ def _as_httpx(exc: BaseException, request: httpx.Request) -> httpx.HTTPError:
         return httpx.ReadTimeout(message, request=request)
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
         return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return httpx.ProxyError(message, request=request)
     if isinstance(exc, aiohttp.ClientResponseError):  # a response aiohttp could not parse
         return httpx.RemoteProtocolError(message, request=request)
     if isinstance(exc, aiohttp.InvalidURL):
