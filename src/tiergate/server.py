@@ -11,6 +11,7 @@ also says who may call it: with no client keys configured, loopback clients only
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 import os
@@ -102,8 +103,28 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
             host,
         )
     log.info("tiergate listening on http://%s:%d/v1", host, port)
+    settle_gc()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     return 0
+
+
+#: Allocations (net of frees) between young-generation collections; CPython's default is 700.
+GC_THRESHOLDS = (10_000, 20, 20)
+
+
+def settle_gc() -> None:
+    """Keep the cyclic garbage collector off the request path.
+
+    After start-up the process holds about 85,000 long-lived objects (the libraries, the compiled
+    rules); with CPython's defaults the collector walked them again and again, which cost about a
+    tenth of the CPU per request and full collections of up to 60 ms (bench/proxy.py). Freezing them
+    moves them out of the collector's sight, and a higher young-generation threshold collects the
+    little cyclic garbage requests leave in fewer, smaller passes. Reference counting still frees
+    everything else at once.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _is_loopback(host: str) -> bool:
