@@ -21,6 +21,7 @@ from litestar import Response
 from litestar.response import Stream
 
 from tiergate.api.bodies import chat_completion, text_completion
+from tiergate.api.event_stream import EventStream
 from tiergate.api.gateway import Gateway
 from tiergate.api.sse import ChunkWriter, TextChunkWriter
 from tiergate.dispatch.dispatcher import Attempt, OpenStream, render_attempts
@@ -107,7 +108,7 @@ async def serve(
             record = RequestRecord(decision, opened.target, opened.attempts, 200, 0.0, client, True, endpoint)
             body = _stream_body(gw, writer, opened, stack, record, started)
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
-            return Stream(body, media_type="text/event-stream", headers=out_headers)
+            return EventStream(body, media_type="text/event-stream", headers=out_headers)
         answer = await runtime.dispatcher.complete(routed, chat)
         build = chat_completion if shape == "chat" else text_completion
         payload = build(answer.completion, id=response_id, created=created, model=answer.target.model)
