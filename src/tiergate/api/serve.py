@@ -220,6 +220,12 @@ def _kind(exc: TiergateError) -> str:
 
 def _finish(gw: Gateway, record: RequestRecord) -> None:
     """One JSON log line per request, keyed by decision id; then every observer."""
+    if log.isEnabledFor(logging.INFO):
+        _log_request(record)
+    gw.observe(record)
+
+
+def _log_request(record: RequestRecord) -> None:
     decision, target = record.decision, record.target
     log.info(
         "request",
@@ -243,4 +249,3 @@ def _finish(gw: Gateway, record: RequestRecord) -> None:
             }
         },
     )
-    gw.observe(record)

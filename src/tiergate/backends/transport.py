@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Mapping
@@ -111,9 +112,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     proxy_headers=proxy.headers if request.url.scheme == "https" else None,
                     ssl=self._tls_for(request.url),
                     skip_auto_headers=_SKIP_AUTO_HEADERS,
-                    timeout=aiohttp.ClientTimeout(
-                        total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
-                    ),
+                    timeout=_client_timeout(timeouts.get("connect"), timeouts.get("read")),
                 )
         except BaseException:
             self._slots.release()
@@ -134,6 +133,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
 
 
 def _version(response: aiohttp.ClientResponse) -> bytes:
