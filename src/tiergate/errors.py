@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tiergate.redact import redact_url
+
 
 class TiergateError(Exception):
     status: int = 500
@@ -118,6 +120,7 @@ class UpstreamError(TiergateError):
         retry_after: float | None = None,
         kind: str | None = None,
     ) -> None:
+        url = redact_url(url)  # user:password@ and query values never reach a log line or an error body
         super().__init__(f"backend '{backend}' at {url}: {detail}")
         self.backend = backend
         self.url = url
@@ -177,6 +180,22 @@ class UpstreamStatusError(UpstreamError):
         if self.retry_after is None:
             return {}
         return {"retry-after": str(max(1, round(self.retry_after)))}
+
+
+class UpstreamCapabilityError(UpstreamStatusError):
+    """The target refused a feature the request uses (Ollama: ``... does not support tools``).
+
+    Unlike other 400s the request is fine and this model is not, so the next target may take it:
+    fallback, no retry, no breaker count. ``kind`` is ``capability``.
+    """
+
+    def __init__(self, backend: str, url: str, detail: str, *, status: int = 400) -> None:
+        super().__init__(backend, url, detail, status=status)
+        self.kind = "capability"
+
+    @property
+    def fallback_ok(self) -> bool:  # type: ignore[override]
+        return True
 
 
 class UpstreamProtocolError(UpstreamError):

@@ -23,13 +23,13 @@ from typing import Any
 
 import uvicorn
 
-from tiergate.api.admin import redact_url
 from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.problems import ConfigError
 from tiergate.engine.classifier import classifier_factory
 from tiergate.engine.sticky import sessions_factory
+from tiergate.redact import redact_url
 from tiergate.reload import watch_rules
 from tiergate.resilience.breakers import Breakers
 from tiergate.resilience.guard import guard_factory
@@ -40,7 +40,11 @@ from tiergate.telemetry.logs import configure_logging
 log = logging.getLogger("tiergate.server")
 
 
-def build(config: Path, *, environ: Mapping[str, str] | None = None, watch: bool = True) -> Any:
+def build(
+    config: Path, *, environ: Mapping[str, str] | None = None, watch: bool = True, announce: str | None = None
+) -> Any:
+    """The app for ``config``. ``announce`` is logged once start-up is done (after the rules, backends
+    and access lines), just before the server takes connections."""
     breakers, limiters = Breakers(), Limiters()  # one per process: their state outlives reloads
     extensions = Extensions(
         guard=guard_factory(breakers, limiters),
@@ -56,7 +60,18 @@ def build(config: Path, *, environ: Mapping[str, str] | None = None, watch: bool
         decision_log_lifespan(gateway),
         watch_rules(rules, watch=watch),
     ]
+    if announce is not None:
+        lifespans.append(_announce(announce))
     return create_app(gateway, lifespans=lifespans, limiters=limiters)
+
+
+def _announce(message: str) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        log.info("%s", message)
+        yield
+
+    return lifespan
 
 
 def report_access(rules: Rules) -> Any:
@@ -91,7 +106,7 @@ def report_backends(rules: Rules) -> Any:
 def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: bool = True) -> int:
     configure_logging(log_level)
     try:
-        app = build(config, watch=watch)
+        app = build(config, watch=watch, announce=f"tiergate listening on http://{host}:{port}/v1")
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         print(f"tiergate: {config} has errors; fix them (tiergate validate {config}) and start again", file=sys.stderr)
@@ -102,7 +117,6 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
             "(set server.auth.keys_env or server.auth.keys to serve others)",
             host,
         )
-    log.info("tiergate listening on http://%s:%d/v1", host, port)
     settle_gc()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     return 0

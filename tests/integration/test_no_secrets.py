@@ -31,8 +31,9 @@ import pytest
 from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.scripts import Status
-from tiergate.api.admin import redact_url, redacted_config
+from tiergate.api.admin import redacted_config
 from tiergate.config.loader import load_text
+from tiergate.redact import redact_url
 from tiergate.telemetry.logs import JsonFormatter
 
 SECRET = re.compile(r"SECRET-[0-9a-f]{8}")
@@ -181,6 +182,23 @@ def test_error_paths_with_keys_set_leak_nothing(
     ):
         assert r.status_code in (200, 503)
         assert_no_secret(r)
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
+def test_credentials_in_a_backend_url_stay_out_of_errors_and_logs(
+    gateway_for: GatewayFactory, closed_port: int, tmp_path: Path
+) -> None:
+    password = "pw-SECRET-77aa88bb"
+    secrets = {"TIERGATE_KEYS": CLIENT_KEY, "TIERGATE_ADMIN_KEY": ADMIN_KEY, "ORG_TOKEN": ORG_TOKEN}
+    dead = f"http://ops:{password}@127.0.0.1:{closed_port}"
+    base = gateway_for(keyed_routes(tmp_path), {**secrets, "OLLAMA_HOST": dead, "ANTHROPIC_BASE_URL": dead})
+    chat = {"model": "local", "messages": [{"role": "user", "content": "hi"}]}
+    r = httpx.post(base + "/v1/chat/completions", json=chat, headers={"authorization": f"Bearer {CLIENT_KEY}"})
+    assert r.status_code == 503
+    message = r.json()["error"]["message"]
+    assert f"at http://***@127.0.0.1:{closed_port}" in message
+    for shown in (httpx.get(base + "/health"), httpx.get(base + "/ready"), r):
+        assert password not in shown.text
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 

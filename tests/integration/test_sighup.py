@@ -56,3 +56,6 @@ def test_serve_process_reloads_on_sighup(tmp_path: Path) -> None:
         out = proc.communicate(timeout=10)[0].decode()
     assert "rules loaded from" in out
     assert "environment variable ANTHROPIC_API_KEY is not set" in out
+    # The listening line comes last, once the rules are loaded and the backends probed.
+    assert out.index(f"tiergate listening on http://127.0.0.1:{port}/v1") > out.index("rules loaded from")
+    assert out.index("tiergate listening on") > out.index("ANTHROPIC_API_KEY is not set")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -25,8 +24,8 @@ from litestar import Request, Response, get, post
 from tiergate.api.auth import ACCESS_ADMIN
 from tiergate.api.gateway import gateway_of
 from tiergate.config.model import RoutesConfig
+from tiergate.redact import REDACTED, redact_url
 
-REDACTED = "***"
 DIGEST_SHOWN = 12
 _encode = msgspec.json.Encoder().encode
 
@@ -67,20 +66,6 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
         raw = environ.get(name, "") if name else ""
         values |= {part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= 4}
     return values
-
-
-def redact_url(url: str) -> str:
-    """``https://user:pw@host/p?key=v`` -> ``https://***@host/p?key=***``; other URLs unchanged."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = REDACTED + "@" + netloc.rpartition("@")[2]
-    query = parts.query
-    if query:
-        query = urlencode([(k, REDACTED) for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*")
-    if (netloc, query) == (parts.netloc, parts.query):
-        return url
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _scrub(value: Any, secrets: set[str]) -> Any:

@@ -26,7 +26,6 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 
 from tiergate.api import admin
-from tiergate.api.admin import redact_url
 from tiergate.api.auth import ACCESS_CLIENT, ACCESS_CLIENT_METERED, ACCESS_OPEN
 from tiergate.api.bodies import decode_chat, decode_completion
 from tiergate.api.feedback import FEEDBACK_HANDLERS
@@ -35,6 +34,7 @@ from tiergate.api.input_limits import check_messages, read_json
 from tiergate.api.readiness import Readiness
 from tiergate.api.serve import serve, until_disconnected
 from tiergate.config.model import InputLimits
+from tiergate.redact import redact_url
 from tiergate.telemetry.metrics import CONTENT_TYPE, Metrics
 
 _encode = msgspec.json.Encoder().encode
