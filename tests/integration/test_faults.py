@@ -471,6 +471,29 @@ def test_a_retry_after_beyond_the_budget_falls_back_at_once(shared: str, side: S
     assert len(fakes.primary.requests) == 1
 
 
+def test_an_ollama_model_without_tool_support_falls_back(
+    tmp_path: Path, gateway_for: GatewayFactory, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    """The target claimed tools in routes.yaml, but its model refuses them: another target can answer."""
+    side = SIDES["ollama"]
+    fakes = Fakes.of(side, fake_ollama, fake_anthropic)
+    routes = write_routes(tmp_path, FAST, "breaker: {fail_max: 1, reset_timeout: 600}")
+    routes.write_text(routes.read_text().replace("capabilities: {tools: false,", "capabilities: {tools: true,"))
+    base = gateway_for(routes, fakes.environ())
+    fakes.primary.queue.default = Status(400, "registry.ollama.ai/library/qwen-test:latest does not support tools")
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
+    for stream in (False, True):
+        text, headers = ask(base, side, stream=stream, tools=tools)
+        assert text == RESCUED
+        assert headers["x-tiergate-attempts"] == f"{side.label}:capability, {side.rescue_label}:ok"
+    assert len(fakes.primary.requests) == 2  # neither retried nor held against its breaker
+    assert httpx.get(base + "/health").json()["breakers"][side.key] == "closed"
+    fakes.primary.queue.default = Status(400, "invalid message format")  # any other 400 is the request's fault
+    with pytest.raises(openai.BadRequestError):
+        ask(base, side, stream=False, tools=tools)
+    assert len(fakes.primary.requests) == 3 and len(fakes.rescue.requests) == 2  # no fallback for that one
+
+
 # --- circuit breakers ---------------------------------------------------------------------------------
 
 
@@ -516,6 +539,48 @@ def test_breaker_opens_after_fail_max_failures_and_skips_its_target(
         assert text == RESCUED
         assert headers["x-tiergate-attempts"] == f"{side.rescue_label}:ok"  # the open target was never tried
     assert len(fakes.primary.requests) == 9
+
+
+def test_a_stream_cut_after_its_first_token_counts_against_the_breaker(
+    tmp_path: Path, gateway_for: GatewayFactory, side: Side, fakes: Fakes
+) -> None:
+    routes = write_routes(tmp_path, FAST, "breaker: {fail_max: 2, reset_timeout: 600}")
+    base = gateway_for(routes, fakes.environ())
+
+    def breaker() -> str:
+        return str(httpx.get(base + "/health").json()["breakers"][side.key])
+
+    fakes.primary.queue.default = Truncated(after_events=2 if side.backend == "ollama" else 5)
+    for n in (1, 2):
+        with sdk(base) as client, pytest.raises(openai.APIError):
+            for _ in client.chat.completions.create(model=side.tier, messages=HI, stream=True):  # type: ignore[arg-type]
+                pass
+        assert breaker() == ("closed" if n == 1 else "open")  # the client got its first tokens both times
+    text, headers = ask(base, side, stream=True)
+    assert text == RESCUED
+    assert headers["x-tiergate-attempts"] == f"{side.rescue_label}:ok"
+    assert len(fakes.primary.requests) == 2
+
+
+def test_a_client_leaving_mid_stream_is_not_the_targets_failure(
+    tmp_path: Path, gateway_for: GatewayFactory, side: Side, fakes: Fakes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tiergate.requests")
+    routes = write_routes(tmp_path, "breaker: {fail_max: 1, reset_timeout: 600}")
+    base = gateway_for(routes, fakes.environ())
+    # the answer has started (Anthropic's first text delta is its 4th event) and is still coming
+    fakes.primary.queue.default = Hang(seconds=10, after_events=2 if side.backend == "ollama" else 5)
+    for _ in range(2):
+        with httpx.stream(
+            "POST", base + "/v1/chat/completions", json={"model": side.tier, "messages": HI, "stream": True}
+        ) as r:
+            assert r.status_code == 200
+            decision_id = r.headers["x-tiergate-decision-id"]
+            next(r.iter_lines())  # one event, then hang up
+        logged = wait_for_record(caplog, decision_id)  # written after the upstream stream was closed
+        assert (logged["status"], logged["error"]) == (499, "client disconnected")
+    assert httpx.get(base + "/health").json()["breakers"][side.key] == "closed"
+    assert len(fakes.primary.requests) == 2  # the target was still tried the second time
 
 
 # --- rate limits ----------------------------------------------------------------------------------------

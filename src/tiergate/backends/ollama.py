@@ -36,6 +36,7 @@ from tiergate.backends.transport import AiohttpTransport
 from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
     RequestError,
+    UpstreamCapabilityError,
     UpstreamError,
     UpstreamProtocolError,
     UpstreamStatusError,
@@ -178,6 +179,9 @@ class OllamaBackend:
         detail = str(exc.error) or f"HTTP {exc.status_code}"
         if exc.status_code == -1:
             return UpstreamStatusError(self.name, self.url, detail, status=502)
+        if exc.status_code == 400 and "does not support" in detail:  # e.g. "<model> does not support tools"
+            hint = f"{detail} (declare it in this target's capabilities so tiergate skips it without a call)"
+            return UpstreamCapabilityError(self.name, self.url, hint)
         if exc.status_code == 404 and model and "model" in detail.lower():
             detail = f"model '{model}' not found on Ollama; pull it with `ollama pull {model}`"
         elif exc.status_code == 404:

@@ -20,6 +20,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol, TypeVar
 
 from tiergate.backends.base import Backend, Call
@@ -60,12 +61,19 @@ class Guard(Protocol):
         self, target: Target, call: Callable[[], Awaitable[T]], *, hold: contextlib.AsyncExitStack | None = None
     ) -> T: ...
 
+    def stream_ended(self, target: Target, error: UpstreamError | None) -> None:
+        """A stream ``run`` opened (with ``hold``) has ended: whole (``error`` None) or broken."""
+        ...
+
 
 class PassThrough:
     async def run(
         self, target: Target, call: Callable[[], Awaitable[T]], *, hold: contextlib.AsyncExitStack | None = None
     ) -> T:
         return await call()
+
+    def stream_ended(self, target: Target, error: UpstreamError | None) -> None:
+        pass
 
 
 @dataclass
@@ -142,7 +150,8 @@ class Dispatcher:
             result = await self._attempt(target, attempts, first_event, hold=hold)
             if result is not None:
                 first, rest = result
-                return OpenStream(target, first, _releasing(rest, hold), attempts, hold)
+                rest = _releasing(rest, hold, partial(self.guard.stream_ended, target))
+                return OpenStream(target, first, rest, attempts, hold)
         raise self._exhausted(routed, attempts)
 
     async def _attempt(
@@ -197,11 +206,24 @@ class Dispatcher:
         return error
 
 
-async def _releasing(events: AsyncIterator[StreamEvent], hold: contextlib.AsyncExitStack) -> AsyncIterator[StreamEvent]:
-    """The rest of a stream; its target's concurrency slot is given back when it ends, however it ends."""
+async def _releasing(
+    events: AsyncIterator[StreamEvent],
+    hold: contextlib.AsyncExitStack,
+    ended: Callable[[UpstreamError | None], None],
+) -> AsyncIterator[StreamEvent]:
+    """The rest of a stream; its target's concurrency slot is given back when it ends, however it ends.
+
+    ``ended`` reports the stream's outcome for the target's breaker: whole, or broken by the upstream
+    (which the client sees as an error event, not a fallback). A client that leaves reports nothing.
+    """
     try:
         async for event in events:
             yield event
+    except UpstreamError as exc:
+        ended(exc)
+        raise
+    else:
+        ended(None)
     finally:
         try:
             aclose = getattr(events, "aclose", None)

@@ -165,26 +165,36 @@ class Breakers:
             return STATE_HALF_OPEN
         return state
 
-    async def call(self, target: Target, call: Callable[[], Awaitable[T]], *, url: str = "-") -> T:
+    async def call(
+        self, target: Target, call: Callable[[], Awaitable[T]], *, url: str = "-", settle_later: bool = False
+    ) -> T:
         """Run ``call`` unless the breaker is open, and record its outcome.
 
         Raises ``UpstreamUnavailable(kind="breaker_open")`` without calling when the breaker is open.
+        With ``settle_later`` (a stream, whose first event is not yet its outcome) a success is not
+        recorded here: ``settle`` records the outcome when the stream ends.
         """
         entry = self._entry(target)
         trial = self._admit(entry, target, url)
         try:
             result = await call()
         except UpstreamError as exc:
-            if trips_breaker(exc):
-                self._failed(entry)
-            else:
-                self._succeeded(entry)
+            self.settle(target, exc)
             raise
         finally:
             if trial:
                 entry.trial = False
-        self._succeeded(entry)
+        if not settle_later:
+            self._succeeded(entry)
         return result
+
+    def settle(self, target: Target, exc: UpstreamError | None) -> None:
+        """Record one call's outcome: a failure if ``exc`` says the upstream is unwell, else a success."""
+        entry = self._entry(target)
+        if exc is not None and trips_breaker(exc):
+            self._failed(entry)
+        else:
+            self._succeeded(entry)
 
     # --- state machine ------------------------------------------------------------------------
 

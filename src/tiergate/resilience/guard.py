@@ -61,14 +61,20 @@ class ResilienceGuard:
 
         The concurrency slot is released when ``run`` returns, unless ``hold`` is given: then a successful
         run hands the slot to ``hold``, and it stays taken until the caller closes that stack (at the end of
-        a stream). A failed run always releases it.
+        a stream). A failed run always releases it. With ``hold`` the breaker records a failure at once but
+        a success only when the caller reports how the stream ended (``stream_ended``).
         """
         async with contextlib.AsyncExitStack() as local:
             await local.enter_async_context(self.limiters.acquire(target))
-            result = await self.breakers.call(target, partial(self._retrying, target, call), url=self._url(target))
+            result = await self.breakers.call(
+                target, partial(self._retrying, target, call), url=self._url(target), settle_later=hold is not None
+            )
             if hold is not None:
                 hold.push_async_exit(local.pop_all())
             return result
+
+    def stream_ended(self, target: Target, error: UpstreamError | None) -> None:
+        self.breakers.settle(target, error)
 
     async def _retrying(self, target: Target, call: Callable[[], Awaitable[T]]) -> T:
         deadline = self.clock() + target.timeouts.total

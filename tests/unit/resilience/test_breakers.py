@@ -293,3 +293,34 @@ async def test_replicas_sharing_a_storage_share_the_state(clock: Clock) -> None:
 
 def test_a_target_never_called_reads_closed(breakers: Breakers) -> None:
     assert breakers.state(target()) == "closed"
+
+
+@pytest.mark.asyncio
+async def test_a_stream_is_settled_when_it_ends_not_at_its_first_event(breakers: Breakers) -> None:
+    t = target(fail_max=2)
+    cut = UpstreamProtocolError("ollama", URL, "stream ended before done")
+    for _ in range(2):  # two streams that started well and then broke: two failures in a row
+        assert await breakers.call(t, Upstream(), url=URL, settle_later=True) == "ok"
+        assert breakers.state(t) == "closed"
+        breakers.settle(t, cut)
+    assert breakers.state(t) == "open"
+
+
+@pytest.mark.asyncio
+async def test_a_whole_stream_closes_a_half_open_breaker_when_it_ends(breakers: Breakers, clock: Clock) -> None:
+    t = target(fail_max=1, reset_timeout=30)
+    await fail(breakers, t, status(503))
+    clock.advance(31)
+    assert await breakers.call(t, Upstream(), url=URL, settle_later=True) == "ok"  # the trial's first event
+    assert breakers.state(t) == "half-open"
+    breakers.settle(t, None)
+    assert breakers.state(t) == "closed"
+
+
+@pytest.mark.asyncio
+async def test_a_stream_that_fails_before_its_first_event_counts_at_once(breakers: Breakers) -> None:
+    t = target(fail_max=1)
+    refused = UpstreamUnavailable("ollama", URL, "refused", kind="connect")
+    with pytest.raises(UpstreamUnavailable):
+        await breakers.call(t, Upstream(refused), url=URL, settle_later=True)
+    assert breakers.state(t) == "open"
