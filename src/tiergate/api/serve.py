@@ -112,20 +112,13 @@ async def serve(
         answer = await runtime.dispatcher.complete(routed, chat)
         build = chat_completion if shape == "chat" else text_completion
         payload = build(answer.completion, id=response_id, created=created, model=answer.target.model)
-        _finish(
-            gw,
-            RequestRecord(
-                decision,
-                answer.target,
-                answer.attempts,
-                200,
-                _ms(started),
-                client,
-                False,
-                endpoint,
-                usage=answer.completion.usage,
-            ),
+        usage = answer.completion.usage
+        record = RequestRecord(
+            decision, answer.target, answer.attempts, 200, _ms(started), client, False, endpoint, usage=usage
         )
+        # Logged and observed once this task has handed the response to the server (the next turn of
+        # the loop): the log line, metrics and decision-log row are not the client's wait.
+        asyncio.get_running_loop().call_soon(_finish, gw, record)
         return Response(
             _encode(payload),
             media_type="application/json",

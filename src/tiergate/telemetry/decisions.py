@@ -1,10 +1,13 @@
 """The decision log: every routed request as one row of an embedded SQLite file.
 
-``observe`` runs on the event loop, so it only stamps the time and puts the record on a queue. One
-writer thread owns the only write connection: it drains the queue in batches (one transaction per
-batch), and applies retention in the same transaction every ``prune_every_rows`` inserts or
-``prune_interval`` seconds, even when idle. The file is in WAL mode, so ``tiergate stats`` reads it
-while the gateway writes.
+``observe`` runs on the event loop: it turns the record into its row (plain Python, cheap) and puts
+the row on a queue. One writer thread owns the only write connection: it drains the queue in batches
+(one transaction per batch), and applies retention in the same transaction every
+``prune_every_rows`` inserts or ``prune_interval`` seconds, even when idle. Unless a full batch is
+already waiting, the writer waits ``linger`` seconds after a row arrives, so a batch holds many rows
+and the thread wakes (and takes the interpreter lock from the event loop) once per batch, not once per
+request; the row building stays on the loop for the same reason. Feedback, ``flush`` and ``close`` cut the wait short.
+The file is in WAL mode, so ``tiergate stats`` reads it while the gateway writes.
 
 Feedback goes through the same queue, behind every record observed before it: a client that got a
 decision id and rates it at once finds its row written. ``submit_feedback`` answers with a
@@ -101,9 +104,7 @@ class DecisionLogError(RuntimeError):
 
 @dataclass
 class _Observed:
-    ts: float
-    record: RequestRecord
-    reference: Price
+    row: tuple[Any, ...]
 
 
 @dataclass
@@ -132,17 +133,21 @@ class DecisionLog:
         prune_every_rows: int,
         prune_interval: float,
         max_pending: int,
+        linger: float = 0.0,
     ) -> None:
         self.path = path
         self.max_rows = max_rows
         self.max_age_days = max_age_days
         self.dropped = 0
+        self.writes = 0  # transactions committed: how well rows are batched
         self._reference = reference
         self._clock = clock
         self._batch_size = batch_size
         self._prune_every_rows = prune_every_rows
         self._prune_interval = prune_interval
         self._max_pending = max_pending
+        self._linger = linger
+        self._urgent = threading.Event()
         self._queue: queue.SimpleQueue[_Observed | _Command | object] = queue.SimpleQueue()
         self._closed = False
         self._ready: Future[None] = Future()
@@ -163,6 +168,7 @@ class DecisionLog:
         prune_every_rows: int = 1000,
         prune_interval: float = 60.0,
         max_pending: int = 100_000,
+        linger: float = 0.05,
     ) -> DecisionLog:
         """Create the file (and its folder) if needed, set WAL mode and the schema, start the writer.
 
@@ -179,6 +185,7 @@ class DecisionLog:
             prune_every_rows=prune_every_rows,
             prune_interval=prune_interval,
             max_pending=max_pending,
+            linger=linger,
         )
         dlog._thread.start()
         try:
@@ -198,7 +205,7 @@ class DecisionLog:
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 log.warning("decision log %s is behind; %d row(s) dropped so far", self.path, self.dropped)
             return
-        self._queue.put(_Observed(self._clock(), record, self._reference()))
+        self._queue.put(_Observed(_row(self._clock(), record, self._reference())))
 
     def submit_feedback(
         self, decision_id: str, rating: int, comment: str | None = None, *, client: str | None = None
@@ -244,6 +251,7 @@ class DecisionLog:
             return
         self._closed = True
         self._queue.put(_STOP)
+        self._urgent.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("decision log %s: the writer did not finish within %gs", self.path, timeout)
@@ -253,6 +261,7 @@ class DecisionLog:
             raise DecisionLogError(f"decision log {self.path} is closed")
         command = _Command(run)
         self._queue.put(command)
+        self._urgent.set()
         return command.future
 
     # --- the writer thread --------------------------------------------------------------------
@@ -293,6 +302,9 @@ class DecisionLog:
             batch = [self._queue.get(timeout=min(self._prune_interval, threading.TIMEOUT_MAX))]
         except queue.Empty:
             return [_Command(self._prune)] if self._prune_due() else []
+        if self._linger > 0 and isinstance(batch[0], _Observed) and self._queue.qsize() < self._batch_size:
+            self._urgent.wait(self._linger)  # let rows gather: one wake-up and one transaction for all
+        self._urgent.clear()
         while len(batch) < self._batch_size and batch[-1] is not _STOP:
             try:
                 batch.append(self._queue.get_nowait())
@@ -309,7 +321,7 @@ class DecisionLog:
             conn.execute("BEGIN IMMEDIATE")
             for item in batch:
                 if isinstance(item, _Observed):
-                    rows.append(_row(item))
+                    rows.append(item.row)
                     continue
                 self._insert(conn, rows)
                 done.append((item.future, item.run(conn)))
@@ -317,6 +329,7 @@ class DecisionLog:
             if self._prune_due():
                 self._prune(conn)
             conn.execute("COMMIT")
+            self.writes += 1
         except Exception as exc:  # a full disk must not kill the writer: drop this batch, keep going
             log.exception("decision log %s: a batch of %d item(s) was not written", self.path, len(batch))
             if conn.in_transaction:
@@ -356,9 +369,9 @@ class DecisionLog:
         return deleted
 
 
-def _row(item: _Observed) -> tuple[Any, ...]:
+def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
     """One ``decisions`` row, in ``_COLUMNS`` order."""
-    record, decision, target = item.record, item.record.decision, item.record.target
+    decision, target = record.decision, record.target
     usage = record.usage if target is not None else None  # no target served it: nothing to price
     attempts = [
         {
@@ -374,7 +387,7 @@ def _row(item: _Observed) -> tuple[Any, ...]:
     ]
     row = {
         "decision_id": decision.decision_id,
-        "ts": item.ts,
+        "ts": ts,
         "client": record.client,
         "endpoint": record.endpoint,
         "tier": target.tier if target else decision.tier,
@@ -395,7 +408,7 @@ def _row(item: _Observed) -> tuple[Any, ...]:
         "latency_ms": record.latency_ms,
         "ttft_ms": record.ttft_ms,
         "cost_usd": cost_usd(target.price, usage) if usage and target else None,
-        "opus_cost_usd": cost_usd(item.reference, usage) if usage else None,
+        "opus_cost_usd": cost_usd(reference, usage) if usage else None,
         "fallback": int(len(attempts) > 1 or (target is not None and target.tier != decision.tier)),
         "error": record.error,
         "error_kind": record.error_kind,

@@ -331,3 +331,26 @@ def test_the_reference_is_the_opus_tier_else_the_priciest_target() -> None:
     assert reference_price(without_opus) == Price(input=3, output=15)
     assert reference_price({"local": TIERS["local"]}) == Price()
     assert reference_price({}) == Price()
+
+
+def test_trickling_rows_are_written_together_after_the_linger(open_log: OpenLog) -> None:
+    dlog = open_log(linger=30.0)
+    dlog.flush(timeout=10)  # past the start-up retention pass
+    before = dlog.writes
+    for i in range(5):
+        dlog.observe(record(f"dec_{i}"))
+    # Nothing is written while the writer lingers: no row yet, however long the test machine takes.
+    assert rows(dlog.path) == []
+    assert dlog.writes == before
+    dlog.flush(timeout=10)  # a command ends the wait at once (not after 30 s), behind every row
+    assert len(rows(dlog.path)) == 5
+    assert dlog.writes == before + 1  # the five rows and the flush: one transaction
+
+
+def test_feedback_and_close_do_not_wait_for_the_linger(open_log: OpenLog) -> None:
+    dlog = open_log(linger=30.0)
+    dlog.observe(record("dec_1"))
+    assert dlog.add_feedback("dec_1", 5, timeout=10) is True
+    dlog.observe(record("dec_2"))
+    dlog.close(timeout=10)
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_1", "dec_2"]
