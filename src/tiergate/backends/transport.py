@@ -124,7 +124,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions={
                 "http_version": _version(response),
-                "reason_phrase": (response.reason or "").encode("latin-1"),
+                "reason_phrase": (response.reason or "").encode("latin-1", errors="replace"),
             },
         )
 
