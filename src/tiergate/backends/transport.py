@@ -32,12 +32,14 @@ import base64
 import functools
 import ssl
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, NamedTuple
 
 import aiohttp
 import httpx
 import yarl
+
+from tiergate.backends import http11
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -51,6 +53,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._proxies = dict(urllib.request.getproxies_environment() if proxies is None else proxies)
         self._proxy_by_host: dict[tuple[str, str], _Proxy] = {}
         self._tls: ssl.SSLContext | None = None
+        self._pool = http11.ConnectionPool()
 
     def _tls_for(self, url: httpx.URL) -> ssl.SSLContext | bool:
         """httpx's trust store for https (made on first use: loading it takes milliseconds)."""
@@ -91,7 +94,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._open()
+        if self._closed:
+            raise RuntimeError("the transport is closed")
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         try:
             async with asyncio.timeout(timeouts.get("pool")):
@@ -101,6 +105,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             body = await request.aread()
             proxy = self._proxy(request.url)
+            if request.url.scheme == "http" and proxy.url is None and request.method != "HEAD":
+                return await self._direct(request, body, timeouts)
+            session = self._open()
             with _translated(request):
                 response = await session.request(
                     request.method,
@@ -128,8 +135,26 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             },
         )
 
+    async def _direct(self, request: httpx.Request, body: bytes, timeouts: dict[str, float | None]) -> httpx.Response:
+        """Plain HTTP without a proxy: the direct path (tiergate.backends.http11); it owns the slot on success."""
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        read = timeouts.get("read")
+        key = (request.url.host, request.url.port or 80)
+        conn, status, headers = await self._pool.send(
+            request, body=body, connect_timeout=timeouts.get("connect"), read_timeout=read
+        )
+        return httpx.Response(
+            status_code=status,
+            headers=headers,
+            stream=_DirectBody(http11.read_body(self._pool, key, conn, read), self._slots),
+            request=request,
+            extensions={"http_version": b"HTTP/" + conn.http_version.encode(), "reason_phrase": conn.reason},
+        )
+
     async def aclose(self) -> None:
         self._closed = True
+        await self._pool.aclose()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -169,6 +194,26 @@ def _bypassed(host: str, no_proxy: str) -> bool:
 
 #: Headers aiohttp would add on its own; httpx has already set the ones the request needs.
 _SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
+
+
+class _DirectBody(httpx.AsyncByteStream):
+    """The direct path's body; closing it before its end drops the connection, and frees the slot."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None], slots: asyncio.Semaphore) -> None:
+        self._chunks = chunks
+        self._slots: asyncio.Semaphore | None = slots
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._chunks.aclose()
+        finally:
+            if self._slots is not None:
+                slots, self._slots = self._slots, None
+                slots.release()
 
 
 class _ResponseBody(httpx.AsyncByteStream):

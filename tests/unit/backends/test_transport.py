@@ -911,12 +911,20 @@ async def test_an_unused_transport_closes_without_making_anything(monkeypatch: p
 
 
 @pytest.mark.asyncio
-async def test_the_session_is_made_on_first_use_and_only_once(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_plain_http_makes_no_aiohttp_session_and_a_proxied_request_makes_one_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     spy = Made(monkeypatch)
     async with RawServer(answering()) as server, client() as http:
-        assert spy.made == []
         for _ in range(3):
             await http.get(server.url)
+        assert spy.made == []  # plain HTTP without a proxy takes the direct path
+    async with (
+        RawServer(answering(via_proxy)) as proxy,
+        client(proxies={"http": f"http://127.0.0.1:{proxy.port}"}) as http,
+    ):
+        for _ in range(3):
+            assert (await http.get("http://example.invalid/path")).text == "via proxy"
         assert spy.made == ["TCPConnector", "ClientSession"]
 
 
@@ -947,3 +955,64 @@ async def test_an_http_1_0_answer_reports_its_version() -> None:
 
     assert got.text == "up to the close"
     assert got.http_version == "HTTP/1.0"
+
+
+# --- the direct path's own cases (plain HTTP without a proxy: tiergate.backends.http11) -------------------
+
+
+@pytest.mark.asyncio
+async def test_a_large_body_read_slowly_arrives_whole_and_the_connection_is_kept() -> None:
+    """More than the read buffer's high-water mark, consumed slowly: reading pauses and resumes."""
+    big = bytes(range(256)) * 8192  # 2 MiB
+
+    async with RawServer(answering(lambda _: response(big))) as server, client() as http:
+        got = bytearray()
+        async with http.stream("GET", server.url) as r:
+            async for piece in r.aiter_raw():
+                got += piece
+                await asyncio.sleep(0)  # let the connection fill its buffer between reads
+        assert bytes(got) == big
+        assert (await http.get(server.url)).content == big
+        assert server.connections == 1
+
+
+@pytest.mark.asyncio
+async def test_a_body_without_length_ends_when_the_upstream_closes() -> None:
+    async def close_delimited(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nuntil the end")
+        peer.writer.close()
+
+    async with RawServer(close_delimited) as server, client() as http:
+        got = await http.get(server.url)
+        assert (got.status_code, got.text) == (200, "until the end")
+        again = await http.get(server.url)  # the closed connection is not reused
+        assert again.text == "until the end"
+        assert server.connections == 2
+
+
+@pytest.mark.asyncio
+async def test_a_header_with_a_line_break_is_never_sent() -> None:
+    async with RawServer(answering()) as server, client() as http:
+        with pytest.raises(httpx.LocalProtocolError, match="line break"):
+            await http.get(server.url, headers={"x-note": "a\r\nx-injected: yes"})
+        assert server.received == []
+        assert (await http.get(server.url)).text == "ok"  # the slot was given back
+
+
+def test_the_direct_path_under_uvloop_as_the_server_runs_it() -> None:
+    """uvicorn serves on uvloop, whose transports call ``connection_made`` a turn later than asyncio's."""
+    import uvloop
+
+    async def scenario() -> tuple[list[str], int, str]:
+        async with RawServer(answering(lambda r: response(r.line.encode()))) as server:
+            async with client() as http:
+                lines = [(await http.post(server.url + f"/n{i}", content=b"x")).text for i in range(3)]
+                async with RawServer(answering(lambda _: CHUNKED_HEAD + chunk(b"a") + chunk(b"b") + LAST_CHUNK)) as s2:
+                    streamed = "".join([t async for t in (await http.get(s2.url)).aiter_text()])
+            return lines, server.connections, streamed
+
+    lines, connections, streamed = uvloop.run(scenario())
+    assert lines == [f"POST /n{i} HTTP/1.1" for i in range(3)]
+    assert connections == 1
+    assert streamed == "ab"
