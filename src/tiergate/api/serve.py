@@ -13,7 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -108,7 +108,7 @@ async def serve(
             record = RequestRecord(decision, opened.target, opened.attempts, 200, 0.0, client, True, endpoint)
             body = _stream_body(gw, writer, opened, stack, record, started)
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
-            return EventStream(body, media_type="text/event-stream", headers=out_headers)
+            return EventStream(body, headers=out_headers)
         answer = await runtime.dispatcher.complete(routed, chat)
         build = chat_completion if shape == "chat" else text_completion
         payload = build(answer.completion, id=response_id, created=created, model=answer.target.model)
@@ -173,7 +173,7 @@ async def _stream_body(
     stack: contextlib.AsyncExitStack,
     record: RequestRecord,
     started: float,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     try:
         record.ttft_ms = _ms(started)
         yield writer.start() + (writer.event(opened.first) or b"")
