@@ -12,14 +12,15 @@ pool only after a complete response that allows keep-alive; anything else (a bod
 cancelled read, an error) closes it.
 
     pool = ConnectionPool()
-    response = await pool.send(request, connect_timeout=5.0, read_timeout=600.0)   # an httpx.Response
+    conn, status, headers = await pool.send(request, body=body, connect_timeout=5.0, read_timeout=600.0)
+    stream = Body(pool, key, conn, read_timeout=600.0, on_close=give_back_slot)
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 import httptools
@@ -166,11 +167,26 @@ class ConnectionPool:
     ) -> tuple[_Connection, int, list[tuple[bytes, bytes]]]:
         """Write ``request`` and wait for the response head: (connection, status, raw headers)."""
         key = (request.url.host, request.url.port or 80)
-        conn = self._checkout(key) or await self._connect(key, connect_timeout)
+        data = _head(request, body) + body
+        conn = self._checkout(key)
+        if conn is not None:
+            try:
+                return await self._exchange(conn, data, read_timeout)
+            except httpx.RemoteProtocolError:
+                if conn.received:
+                    raise
+                # A kept-alive connection the upstream closed as we reused it: nothing came back, so
+                # the request goes once more on a new connection (an LLM call has no side effect to repeat).
+        conn = await self._connect(key, connect_timeout)
+        return await self._exchange(conn, data, read_timeout)
+
+    async def _exchange(
+        self, conn: _Connection, data: bytes, read_timeout: float | None
+    ) -> tuple[_Connection, int, list[tuple[bytes, bytes]]]:
         assert conn.transport is not None
         conn.reset()
         try:
-            conn.transport.write(_head(request, body) + body)
+            conn.transport.write(data)
             while not conn.headers_done:
                 if conn.error is not None:
                     raise conn.error
@@ -221,27 +237,50 @@ class ConnectionPool:
         return conn
 
 
-async def read_body(
-    pool: ConnectionPool, key: tuple[str, int], conn: _Connection, read_timeout: float | None
-) -> AsyncGenerator[bytes, None]:
-    """The response body as it arrives; the connection goes back to the pool once the body has ended."""
-    finished = False
-    try:
+class Body(httpx.AsyncByteStream):
+    """A response body as it arrives. Read to its end, the connection goes back to the pool; closed
+    before that (or never read), the connection is closed. ``on_close`` runs once, when httpx closes
+    the response (the transport gives back its connection slot there)."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        key: tuple[str, int],
+        conn: _Connection,
+        read_timeout: float | None,
+        on_close: Callable[[], None],
+    ) -> None:
+        self._pool = pool
+        self._key = key
+        self._conn = conn
+        self._read_timeout = read_timeout
+        self._on_close: Callable[[], None] | None = on_close
+        self._settled = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        conn = self._conn
         while True:
             if conn.chunks:
                 yield conn.take()
             elif conn.complete:
-                finished = True
+                self._settle()
                 return
             elif conn.error is not None:
                 raise conn.error
             else:
-                await conn.wait(read_timeout)
-    finally:
-        if finished:
-            pool.release(key, conn)
-        else:
-            conn.close()
+                await conn.wait(self._read_timeout)
+
+    def _settle(self) -> None:
+        """Give the connection back if it can serve another request (release checks), else close it."""
+        if not self._settled:
+            self._settled = True
+            self._pool.release(self._key, self._conn)
+
+    async def aclose(self) -> None:
+        self._settle()
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
 
 
 def _head(request: httpx.Request, body: bytes) -> bytes:

@@ -32,7 +32,7 @@ import base64
 import functools
 import ssl
 import urllib.request
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -147,7 +147,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=status,
             headers=headers,
-            stream=_DirectBody(http11.read_body(self._pool, key, conn, read), self._slots),
+            stream=http11.Body(self._pool, key, conn, read, on_close=self._slots.release),
             request=request,
             extensions={"http_version": b"HTTP/" + conn.http_version.encode(), "reason_phrase": conn.reason},
         )
@@ -194,26 +194,6 @@ def _bypassed(host: str, no_proxy: str) -> bool:
 
 #: Headers aiohttp would add on its own; httpx has already set the ones the request needs.
 _SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
-
-
-class _DirectBody(httpx.AsyncByteStream):
-    """The direct path's body; closing it before its end drops the connection, and frees the slot."""
-
-    def __init__(self, chunks: AsyncGenerator[bytes, None], slots: asyncio.Semaphore) -> None:
-        self._chunks = chunks
-        self._slots: asyncio.Semaphore | None = slots
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._chunks:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._chunks.aclose()
-        finally:
-            if self._slots is not None:
-                slots, self._slots = self._slots, None
-                slots.release()
 
 
 class _ResponseBody(httpx.AsyncByteStream):

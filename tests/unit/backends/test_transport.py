@@ -1016,3 +1016,51 @@ def test_the_direct_path_under_uvloop_as_the_server_runs_it() -> None:
     assert lines == [f"POST /n{i} HTTP/1.1" for i in range(3)]
     assert connections == 1
     assert streamed == "ab"
+
+
+@pytest.mark.asyncio
+async def test_a_response_closed_unread_closes_its_connection() -> None:
+    closed_by_client = asyncio.Event()
+
+    async def answer_then_watch(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(response(b"never read"))
+        await peer.until_closed_by_client()
+        closed_by_client.set()
+
+    async with RawServer(answer_then_watch) as server, client(max_connections=1) as http:
+        async with http.stream("GET", server.url) as r:
+            assert r.status_code == 200  # and the body is left unread
+        await asyncio.wait_for(closed_by_client.wait(), WAIT)
+        again = await http.get(server.url, timeout=httpx.Timeout(WAIT, pool=SHORT))  # the slot was given back
+        assert again.text == "never read"
+        assert server.connections == 2
+
+
+@pytest.mark.asyncio
+async def test_a_kept_alive_connection_closed_as_it_is_reused_is_retried_on_a_new_one() -> None:
+    async def once_then_drop(peer: Peer) -> None:
+        request = await peer.request()
+        assert request is not None
+        await peer.send(response(f"answered on connection {peer.server.connections}".encode()))
+        await peer.request()  # the next request arrives, and the connection closes unanswered
+
+    async with RawServer(once_then_drop) as server, client() as http:
+        assert (await http.post(server.url, content=b"1")).text == "answered on connection 1"
+        assert (await http.post(server.url, content=b"2")).text == "answered on connection 2"
+        assert [r.body for r in server.received] == [b"1", b"2", b"2"]
+
+
+@pytest.mark.asyncio
+async def test_a_connection_closed_after_part_of_an_answer_is_not_retried() -> None:
+    async def half_then_drop(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(response(b"first"))
+        await peer.request()
+        await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")
+
+    async with RawServer(half_then_drop) as server, client() as http:
+        assert (await http.get(server.url)).text == "first"
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(server.url)
+        assert len(server.received) == 2  # sent once: part of an answer came back
