@@ -21,7 +21,7 @@ from importlib.metadata import version
 
 import httpx
 
-from tiergate.backends.transport import AiohttpTransport
+from tiergate.backends.transport import UpstreamTransport
 
 #: What httpx.AsyncClient would send by default, with tiergate's own user agent.
 DEFAULT_HEADERS = {
@@ -35,7 +35,7 @@ Timeout = httpx.Timeout | float
 
 class UpstreamClient:
     def __init__(self, max_connections: int = 100) -> None:
-        self.transport = AiohttpTransport(max_connections)
+        self.transport = UpstreamTransport(max_connections)
 
     # ``timeout`` is httpx's per-phase limits (connect, read, pool), as in httpx.AsyncClient: hence noqa.
     async def post(

@@ -32,7 +32,7 @@ import ollama
 import pydantic
 
 from tiergate.backends.base import Call, retry_after
-from tiergate.backends.transport import AiohttpTransport
+from tiergate.backends.transport import UpstreamTransport
 from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
     RequestError,
@@ -149,7 +149,7 @@ class OllamaBackend:
                 host=self.url,
                 timeout=httpx.Timeout(total, connect=connect),
                 headers=dict(self._cfg.headers),
-                transport=AiohttpTransport(self._cfg.max_connections),
+                transport=UpstreamTransport(self._cfg.max_connections),
             )
             self._clients[(connect, total)] = client
         return client

@@ -1,19 +1,23 @@
-"""The HTTP transport under every backend's httpx client: httpx's API on aiohttp's connection handling.
+"""The HTTP transport under every backend's httpx client.
 
 httpx stays the API the backends speak (requests, responses, streaming, its exception types), but its
 default transport costs about a millisecond of CPU per upstream call and grows with the pool: httpcore
-checks every pooled connection on each request. aiohttp's client does the same job in C-accelerated
-code, so this module adapts it to ``httpx.AsyncBaseTransport`` (bench/proxy.py measures the gain).
+checks every pooled connection on each request. ``UpstreamTransport`` sends each request one of two
+ways (docs/benchmarks.md measures both against httpcore):
 
-What the adapter keeps from httpx's own transport:
+- plain HTTP without a proxy (Ollama, vLLM, llama.cpp: the local tier) goes through the direct
+  HTTP/1.1 path in ``tiergate.backends.http11``;
+- TLS (Anthropic) and anything behind a proxy go through aiohttp's client, adapted here.
 
-- the exceptions: every aiohttp error leaves here as the httpx exception a backend already translates
+What both keep from httpx's own transport:
+
+- the exceptions: every error leaves here as the httpx exception a backend already translates
   (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, ``ReadTimeout``, ``ReadError``,
   ``RemoteProtocolError``), so the backends' one ``except httpx...`` block stays the only translation;
 - the timeouts of each request (``connect``, ``read``, ``pool``) from httpx's ``timeout`` extension;
 - the connection limit, as a semaphore with its own ``PoolTimeout`` (aiohttp's limit would report a
   pool wait as a connect timeout);
-- the raw body: httpx decodes ``content-encoding`` itself, so aiohttp must not;
+- the raw body: httpx decodes ``content-encoding`` itself, so the transport must not;
 - the trust store (httpx's ``create_ssl_context``) and the proxy variables (``HTTPS_PROXY``,
   ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``), read once when the transport is made and resolved once per
   host (aiohttp's own ``trust_env`` re-reads them, and ``~/.netrc``, in a thread on every request);
@@ -22,7 +26,7 @@ What the adapter keeps from httpx's own transport:
 The aiohttp session is created on first use, inside the running loop, and closed by ``aclose`` (which
 ``httpx.AsyncClient.aclose`` calls), so a backend that never sent a request owns nothing to close.
 
-    client = httpx.AsyncClient(transport=AiohttpTransport(max_connections=100))
+    client = httpx.AsyncClient(transport=UpstreamTransport(max_connections=100))
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import yarl
 from tiergate.backends import http11
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class UpstreamTransport(httpx.AsyncBaseTransport):
     def __init__(self, max_connections: int = 100, proxies: Mapping[str, str] | None = None) -> None:
         """``proxies`` is ``urllib.request.getproxies()``'s shape (``{"https": url, "no": "a,b"}``);
         None reads the environment."""

@@ -1,4 +1,4 @@
-"""AiohttpTransport against raw asyncio servers on 127.0.0.1: the exact bytes on the wire, streaming,
+"""UpstreamTransport against raw asyncio servers on 127.0.0.1: the exact bytes on the wire, streaming,
 content-encoding, keep-alive, error mapping, the connection limit, proxies and closing.
 
 The servers are ``asyncio.start_server`` handlers written here rather than ASGI apps, because several
@@ -23,7 +23,7 @@ import aiohttp
 import httpx
 import pytest
 
-from tiergate.backends.transport import AiohttpTransport, _bypassed
+from tiergate.backends.transport import UpstreamTransport, _bypassed
 
 #: Seconds to wait for something that should happen promptly; only a broken transport reaches it.
 WAIT = 30.0
@@ -194,9 +194,9 @@ async def never_answering(peer: Peer) -> None:
     await asyncio.Event().wait()
 
 
-def transport(max_connections: int = 100, proxies: dict[str, str] | None = None) -> AiohttpTransport:
+def transport(max_connections: int = 100, proxies: dict[str, str] | None = None) -> UpstreamTransport:
     """No proxies unless given, so proxy variables in the environment cannot reroute loopback requests."""
-    return AiohttpTransport(max_connections=max_connections, proxies={} if proxies is None else proxies)
+    return UpstreamTransport(max_connections=max_connections, proxies={} if proxies is None else proxies)
 
 
 def client(max_connections: int = 100, proxies: dict[str, str] | None = None) -> httpx.AsyncClient:
@@ -800,7 +800,7 @@ async def test_without_proxies_the_environment_is_read(monkeypatch: pytest.Monke
     async with RawServer(answering(via_proxy)) as proxy, RawServer(answering(echo_path)) as origin:
         monkeypatch.setenv("HTTP_PROXY", f"http://user:pw@127.0.0.1:{proxy.port}")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        from_env = httpx.AsyncClient(transport=AiohttpTransport(), timeout=TIMEOUT)
+        from_env = httpx.AsyncClient(transport=UpstreamTransport(), timeout=TIMEOUT)
         monkeypatch.delenv("HTTP_PROXY")  # read when the transport is made, not per request
         async with from_env as http:
             proxied = await http.get("http://example.invalid/path")
