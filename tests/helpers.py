@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from typing import Any
 
 import msgspec
+import pytest
 
 from tiergate.config.loader import load_text
 from tiergate.engine.graph import EvaluationGraph, compile_graph
@@ -35,3 +37,15 @@ def request(**body: Any) -> ChatRequest:
 def graph(routing_yaml: str = "", base: str = MINIMAL, environ: dict[str, str] | None = None) -> EvaluationGraph:
     text = textwrap.dedent(base) + "\n" + textwrap.dedent(routing_yaml)
     return compile_graph(load_text(text, "test.yaml", environ or {}))
+
+
+def wait_for_record(caplog: pytest.LogCaptureFixture, decision_id: str) -> dict[str, Any]:
+    """The request's log line; a stream's is written once its body ends, just after the client's read."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for record in list(caplog.records):
+            fields = getattr(record, "tiergate", None)
+            if record.name == "tiergate.requests" and fields and fields["decision_id"] == decision_id:
+                return fields  # type: ignore[no-any-return]
+        time.sleep(0.01)
+    raise AssertionError(f"no request log line for {decision_id}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.server import handled_before_chat, serve
+from tests.helpers import wait_for_record
 
 ROUTES = """
 version: 1
@@ -142,15 +142,3 @@ def test_a_disconnect_before_the_first_byte_cancels_the_upstream_call(
             httpx.post(base + "/v1/chat/completions", json=body(backend), timeout=httpx.Timeout(10, read=0.3))
         assert listener.called.is_set()
         assert listener.hung_up.wait(PROMPTLY), "the upstream call outlived its client"
-
-
-def wait_for_record(caplog: pytest.LogCaptureFixture, decision_id: str) -> dict[str, Any]:
-    """The request's log line, written when the stream's body ends (after the client left)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for record in list(caplog.records):
-            fields = getattr(record, "tiergate", None)
-            if record.name == "tiergate.requests" and fields and fields["decision_id"] == decision_id:
-                return fields  # type: ignore[no-any-return]
-        time.sleep(0.01)
-    raise AssertionError(f"no request log line for {decision_id}")

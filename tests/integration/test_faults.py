@@ -36,6 +36,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import DEFAULT_TEXT, Hang, Malformed, Reply, Status, StreamError, Text, Truncated
 from tests.fakes.server import ThreadedServer, handled_before_chat, serve
+from tests.helpers import wait_for_record
 from tiergate.server import build
 
 Fake = FakeOllama | FakeAnthropic
@@ -309,18 +310,6 @@ def test_fault(
     assert len(fakes.primary.requests) == 1 and not fakes.rescue.requests
     logged = wait_for_record(caplog, cut.headers["x-tiergate-decision-id"])
     assert logged["status"] >= 500 and logged["error"] == cut.error["message"]
-
-
-def wait_for_record(caplog: pytest.LogCaptureFixture, decision_id: str) -> dict[str, Any]:
-    """The request's log line; a stream's is written once its body ends, just after the client's read."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        for record in list(caplog.records):
-            fields = getattr(record, "tiergate", None)
-            if record.name == "tiergate.requests" and fields and fields["decision_id"] == decision_id:
-                return fields  # type: ignore[no-any-return]
-        time.sleep(0.01)
-    raise AssertionError(f"no request log line for {decision_id}")
 
 
 @pytest.mark.parametrize("backend", ["ollama", "anthropic"])
