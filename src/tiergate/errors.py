@@ -18,6 +18,7 @@ target may succeed where this one failed (a malformed request fails everywhere, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tiergate.redact import redact_url
@@ -43,6 +44,11 @@ class TiergateError(Exception):
 
     def headers(self) -> dict[str, str]:
         return {}
+
+    def scrub(self, redact: Callable[[str], str]) -> None:
+        """Pass every text this error shows through ``redact`` (tiergate.redact.Redactor)."""
+        self.message = redact(self.message)
+        self.args = (self.message,)
 
 
 class RequestError(TiergateError):
@@ -119,6 +125,7 @@ class UpstreamError(TiergateError):
         status: int | None = None,
         retry_after: float | None = None,
         kind: str | None = None,
+        started: bool = False,
     ) -> None:
         url = redact_url(url)  # user:password@ and query values never reach a log line or an error body
         super().__init__(f"backend '{backend}' at {url}: {detail}")
@@ -126,10 +133,17 @@ class UpstreamError(TiergateError):
         self.url = url
         self.detail = detail
         self.retry_after = retry_after
+        #: The upstream had accepted the request and begun to answer (a success status line came).
+        #: Such a call may already be generated and billed, so it is never retried on the same target.
+        self.started = started
         if status is not None:
             self.status = status
         if kind is not None:
             self.kind = kind
+
+    def scrub(self, redact: Callable[[str], str]) -> None:
+        self.detail = redact(self.detail)
+        super().scrub(redact)
 
 
 class UpstreamUnavailable(UpstreamError):
@@ -140,7 +154,7 @@ class UpstreamUnavailable(UpstreamError):
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]
-        return self.kind in ("connect", "timeout", "unavailable")
+        return not self.started and self.kind in ("connect", "timeout", "unavailable")
 
 
 class UpstreamStatusError(UpstreamError):
@@ -157,15 +171,16 @@ class UpstreamStatusError(UpstreamError):
         status: int,
         retry_after: float | None = None,
         upstream_type: str | None = None,
+        started: bool = False,
     ) -> None:
-        super().__init__(backend, url, detail, status=status, retry_after=retry_after)
+        super().__init__(backend, url, detail, status=status, retry_after=retry_after, started=started)
         self.upstream_type = upstream_type
         self.type = _openai_type(status)
         self.kind = f"http_{status}"
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]
-        return self.status in (408, 429, 529) or self.status >= 500
+        return not self.started and (self.status in (408, 429, 529) or self.status >= 500)
 
     @property
     def fallback_ok(self) -> bool:  # type: ignore[override]
@@ -199,7 +214,8 @@ class UpstreamCapabilityError(UpstreamStatusError):
 
 
 class UpstreamProtocolError(UpstreamError):
-    """The upstream's bytes were not the protocol we speak (bad JSON, a stream cut short)."""
+    """The upstream's bytes were not the protocol we speak (bad JSON, a body or stream cut short, an
+    answer without its completion marker). Never retried: the upstream had begun to answer."""
 
     status = 502
     kind = "protocol"

@@ -1,13 +1,29 @@
-"""Secrets out of URLs, wherever a URL is shown: /health, /admin/config, start-up logs, error messages.
+"""Secrets out of everything a person can read: URLs, error messages, log lines, stored rows.
 
-redact_url("https://user:pw@host/v1?key=abc")  ->  "https://***@host/v1?key=***"
+Two jobs, one module. ``redact_url`` takes credentials out of a URL wherever one is shown (/health,
+/admin/config, start-up logs, error messages). ``Redactor`` takes the *values* of every key the rules
+name (backend API keys, client keys, the admin key) out of any text; it is built once per rules load
+and applied where upstream text enters tiergate (dispatch), so an upstream that echoes a key back
+("invalid x-api-key sk-...") cannot carry it into an error body, a log line or the decision log.
+
+    redact_url("https://user:pw@host/v1?key=abc")  ->  "https://***@host/v1?key=***"
+    scrub = Redactor.of(config, os.environ)
+    scrub("invalid x-api-key sk-ant-123456")        ->  "invalid x-api-key ***"
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from tiergate.config.model import RoutesConfig
 
 REDACTED = "***"
+#: Shorter values are not treated as secrets: replacing "ab" everywhere would garble every message.
+MIN_SECRET_CHARS = 6
 
 
 def redact_url(url: str) -> str:
@@ -22,3 +38,50 @@ def redact_url(url: str) -> str:
     if (netloc, query) == (parts.netloc, parts.query):
         return url
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
+    """The values of every key variable the rules name: backend keys, client keys, the admin key.
+
+    A variable may hold several comma-separated keys; each is a secret, and so is the whole value.
+    """
+    names = {getattr(b, "api_key_env", None) for b in config.backends.values()}
+    auth = config.server.auth
+    names |= {*auth.keys_env, auth.admin_key_env}
+    values: set[str] = set()
+    for name in names:
+        raw = environ.get(name, "") if name else ""
+        values |= {part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= MIN_SECRET_CHARS}
+    return values
+
+
+class Redactor:
+    """Replaces every known secret in a text with ``***``: the one scrubber every error path uses.
+
+    A secret is also found URL-encoded and JSON-escaped, the two ways upstreams most often quote it.
+    Longer secrets are tried first, so a key that contains another key is removed whole.
+    """
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        forms = {form for s in secrets if len(s) >= MIN_SECRET_CHARS for form in _forms(s)}
+        ordered = sorted(forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    @classmethod
+    def of(cls, config: RoutesConfig, environ: Mapping[str, str]) -> Redactor:
+        return cls(secret_values(config, environ))
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(REDACTED, text)
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+
+def _forms(secret: str) -> set[str]:
+    escaped = secret.replace("\\", "\\\\").replace('"', '\\"')
+    return {secret, quote(secret, safe=""), escaped}

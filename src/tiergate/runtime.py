@@ -30,6 +30,7 @@ from tiergate.dispatch.dispatcher import Dispatcher, Guard, PassThrough
 from tiergate.engine.graph import EvaluationGraph, compile_graph
 from tiergate.engine.router import Phase2, Router, SessionHold
 from tiergate.engine.targets import Target
+from tiergate.redact import Redactor
 
 log = logging.getLogger("tiergate.rules")
 
@@ -41,6 +42,7 @@ class Runtime:
     router: Router
     dispatcher: Dispatcher
     backends: dict[str, Backend]
+    redact: Redactor = field(default_factory=Redactor)
     inflight: int = 0
 
     @property
@@ -74,7 +76,9 @@ class Extensions:
     """What other packages plug into each Runtime: built per load, from that load's graph."""
 
     guard: Callable[[EvaluationGraph], Guard] = lambda graph: PassThrough()
-    classifier: Callable[[EvaluationGraph, Mapping[str, Backend]], Phase2 | None] = lambda graph, backends: None
+    classifier: Callable[[EvaluationGraph, Mapping[str, Backend], Redactor], Phase2 | None] = (
+        lambda graph, backends, redact: None
+    )
     breaker_state: Callable[[Target], str] = lambda target: "closed"
     sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
 
@@ -152,14 +156,15 @@ class Rules:
                 backends[name] = build_backend(name, cfg, self.environ)
                 self._pool[name] = (cfg, backends[name])
         ext = self.extensions
+        redact = Redactor.of(loaded.config, self.environ)
         router = Router(
             graph,
-            classifier=ext.classifier(graph, backends),
+            classifier=ext.classifier(graph, backends, redact),
             breaker_state=ext.breaker_state,
             sessions=ext.sessions(graph),
         )
-        dispatcher = Dispatcher(backends, guard=ext.guard(graph))
-        self._current = Runtime(loaded, graph, router, dispatcher, backends)
+        dispatcher = Dispatcher(backends, guard=ext.guard(graph), redact=redact)
+        self._current = Runtime(loaded, graph, router, dispatcher, backends, redact)
         self.loaded_at = time.time()
         for w in loaded.warnings:
             log.warning("%s", w.render())

@@ -97,7 +97,7 @@ def report_backends(rules: Rules) -> Any:
             if result is None:
                 log.info("backend '%s' at %s is ready", name, url)
             else:
-                log.warning("backend '%s' at %s is not usable yet: %s", name, url, result)
+                log.warning("backend '%s' at %s is not usable yet: %s", name, url, rt.redact(str(result)))
         yield
 
     return lifespan

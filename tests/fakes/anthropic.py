@@ -28,7 +28,11 @@ from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
 from tests.fakes.scripts import (
+    PARTIAL,
+    Cut,
+    ErrorBody,
     Hang,
+    Incomplete,
     Malformed,
     Recorded,
     Reply,
@@ -39,6 +43,7 @@ from tests.fakes.scripts import (
     ToolCalls,
     Truncated,
 )
+from tests.fakes.server import cut_after
 
 Event = tuple[str, dict[str, Any]]
 Plan = list[bytes | float]
@@ -89,7 +94,7 @@ class FakeAnthropic:
 async def _answer(reply: Reply, model: str, *, stream: bool) -> Response[Any]:
     if isinstance(reply, Status):
         return _error(reply.status, reply.message, reply.headers)
-    if isinstance(reply, Hang) and reply.after_events is None:
+    if isinstance(reply, Hang) and (reply.after_events is None or not stream):
         await asyncio.sleep(reply.seconds)
         reply = Text()
     return _stream(reply, model) if stream else _whole(reply, model)
@@ -98,9 +103,17 @@ async def _answer(reply: Reply, model: str, *, stream: bool) -> Response[Any]:
 # --- whole answers ------------------------------------------------------------------------------
 
 
-def _whole(reply: Reply, model: str) -> Response[Any]:
+def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
     if isinstance(reply, Malformed):
         return _json_bytes(b'{"not json')
+    if isinstance(reply, Incomplete):
+        return _json_bytes(json.dumps({**_message(Text(PARTIAL), model), "stop_reason": None}).encode())
+    if isinstance(reply, ErrorBody):
+        return _json_bytes(json.dumps(_error_body(529, reply.message)).encode())
+    if isinstance(reply, Cut):
+        whole = json.dumps(_message(Text(), model)).encode()
+        headers = {"content-length": str(len(whole))}
+        return Stream(cut_after([whole[: len(whole) // 2]]), media_type="application/json", headers=headers)
     if isinstance(reply, StreamError):
         return _error(529, reply.message)
     if isinstance(reply, Truncated):
@@ -126,8 +139,12 @@ def _message(reply: Text | ToolCalls, model: str) -> dict[str, Any]:
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": message}}
+    body = _error_body(status, message)
     return Response(json.dumps(body).encode(), status_code=status, headers=headers, media_type="application/json")
+
+
+def _error_body(status: int, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": message}}
 
 
 def _json_bytes(content: bytes) -> Response[Any]:
@@ -138,6 +155,9 @@ def _json_bytes(content: bytes) -> Response[Any]:
 
 
 def _stream(reply: Reply, model: str) -> Response[Any]:
+    if isinstance(reply, Cut):
+        chunks = [_sse(e) for e in _events(Text(), model)][: reply.after_events]
+        return Stream(cut_after(chunks), media_type="text/event-stream", headers={"cache-control": "no-cache"})
     return Stream(
         _play(_plan(reply, model)),
         status_code=200,
@@ -154,6 +174,10 @@ def _plan(reply: Reply, model: str) -> Plan:
         return [chunks[0], _MALFORMED_EVENT]
     if isinstance(reply, Truncated):
         return chunks[: reply.after_events]
+    if isinstance(reply, Incomplete):
+        return chunks[:-2]  # no message_delta (stop_reason) and no message_stop
+    if isinstance(reply, ErrorBody):
+        reply = StreamError(after_events=0, message=reply.message)
     if isinstance(reply, StreamError):
         error = {"type": "error", "error": {"type": "overloaded_error", "message": reply.message}}
         return [*chunks[: reply.after_events], _sse(("error", error))]

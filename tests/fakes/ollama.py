@@ -24,7 +24,11 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.response import Stream
 
 from tests.fakes.scripts import (
+    PARTIAL,
+    Cut,
+    ErrorBody,
     Hang,
+    Incomplete,
     Malformed,
     Recorded,
     Reply,
@@ -35,6 +39,7 @@ from tests.fakes.scripts import (
     ToolCalls,
     Truncated,
 )
+from tests.fakes.server import cut_after
 
 VERSION = "0.12.0"
 CREATED_AT = "2025-01-01T00:00:00.000000Z"
@@ -81,6 +86,10 @@ class FakeOllama:
             await asyncio.sleep(reply.seconds)
         if not streaming:
             return _whole(reply, model)
+        if isinstance(reply, Cut):
+            lines = _text_lines(Text(chunks=max(Text().chunks, reply.after_events + 1)), model)
+            chunks = [json.dumps(line).encode() + b"\n" for line in lines[: reply.after_events]]
+            return Stream(cut_after(chunks), media_type=NDJSON)
         return Stream(_ndjson(_stream_lines(reply, model)), media_type=NDJSON)
 
 
@@ -91,9 +100,18 @@ def _status(reply: Status, model: str) -> Response[Any]:
     return Response({"error": message}, status_code=reply.status, headers=reply.headers)
 
 
-def _whole(reply: Reply, model: str) -> Response[Any]:
+def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
     if isinstance(reply, Malformed):
         return Response(b'{"not json', media_type="application/json")
+    if isinstance(reply, Incomplete):
+        answer = {"model": model, "created_at": CREATED_AT, "message": {"role": "assistant", "content": PARTIAL}}
+        return Response({**answer, "done": False})
+    if isinstance(reply, ErrorBody):
+        return Response({"error": reply.message}, status_code=200)
+    if isinstance(reply, Cut):
+        whole = json.dumps(_done(model, {"role": "assistant", "content": Text().text}, "stop", 11, 7)).encode()
+        headers = {"content-length": str(len(whole))}
+        return Stream(cut_after([whole[: len(whole) // 2]]), media_type="application/json", headers=headers)
     if isinstance(reply, StreamError):
         return Response({"error": reply.message}, status_code=500)
     if isinstance(reply, Truncated):
@@ -120,6 +138,13 @@ async def _stream_lines(reply: Reply, model: str) -> AsyncIterator[str | dict[st
     if isinstance(reply, Malformed):
         yield _piece(model, "Hel")
         yield "{not json"
+        return
+    if isinstance(reply, ErrorBody):
+        yield {"error": reply.message}
+        return
+    if isinstance(reply, Incomplete):
+        for line in _text_lines(Text(), model)[:-1]:  # every piece, but no done line
+            yield line
         return
     cut = reply.after_events if isinstance(reply, Hang | Truncated | StreamError) else None
     text = reply if isinstance(reply, Text) else Text(chunks=max(Text().chunks, (cut or 0) + 1))

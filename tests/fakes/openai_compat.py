@@ -25,7 +25,11 @@ from litestar import Litestar, Request, get, post
 from litestar.response import Response, Stream
 
 from tests.fakes.scripts import (
+    PARTIAL,
+    Cut,
+    ErrorBody,
     Hang,
+    Incomplete,
     Malformed,
     Recorded,
     Reply,
@@ -36,6 +40,7 @@ from tests.fakes.scripts import (
     ToolCalls,
     Truncated,
 )
+from tests.fakes.server import cut_after
 
 MODEL_ID = "fake-model"
 SSE_HEADERS = {"cache-control": "no-cache"}
@@ -80,12 +85,29 @@ class FakeOpenAI:
         frame = _Frame(f"chatcmpl-fake{next(self._ids)}", int(time.time()), str(body.get("model", "")))
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return Stream(
-                _sse(frame.chunks(reply, include_usage), reply), media_type="text/event-stream", headers=SSE_HEADERS
-            )
+            chunks = frame.chunks(reply, include_usage)
+            if isinstance(reply, Cut):
+                sent = [f"data: {c}\n\n".encode() for c in chunks[: reply.after_events]]
+                return Stream(cut_after(sent), media_type="text/event-stream", headers=SSE_HEADERS)
+            return Stream(_sse(chunks, reply), media_type="text/event-stream", headers=SSE_HEADERS)
         if isinstance(reply, Malformed):
             return Response(b'{"not json', media_type="application/json")
-        return Response(frame.completion(reply), media_type="application/json")
+        if isinstance(reply, StreamError):  # read whole, the failure is an error status
+            return _error_response(Status(500, reply.message))
+        if isinstance(reply, ErrorBody):
+            body = {"error": {"message": reply.message, "type": "server_error", "param": None, "code": None}}
+            return Response(body, status_code=200, media_type="application/json")
+        whole = frame.completion(Text(PARTIAL) if isinstance(reply, Incomplete) else reply)
+        if isinstance(reply, Incomplete):
+            whole["choices"][0]["finish_reason"] = None
+        if isinstance(reply, Truncated):  # a whole body that is half a JSON document
+            data = json.dumps(whole).encode()
+            return Response(data[: len(data) // 2], media_type="application/json")
+        if isinstance(reply, Cut):
+            data = json.dumps(whole).encode()
+            headers = {"content-length": str(len(data))}
+            return Stream(cut_after([data[: len(data) // 2]]), media_type="application/json", headers=headers)
+        return Response(whole, media_type="application/json")
 
 
 def _error_response(reply: Status) -> Response[Any]:
@@ -96,6 +118,14 @@ def _error_response(reply: Status) -> Response[Any]:
 
 async def _sse(chunks: list[str], reply: Reply) -> AsyncIterator[str]:
     """Flushes event by event, so the backend sees a real stream; then acts out the reply's failure."""
+    if isinstance(reply, ErrorBody):
+        yield "data: " + json.dumps({"error": {"message": reply.message, "type": "server_error"}}) + "\n\n"
+        return
+    if isinstance(reply, Incomplete):
+        chunks = [c for c in chunks if '"finish_reason": null' in c]  # the finish chunk and usage are left out
+        for data in chunks:
+            yield f"data: {data}\n\n"
+        return
     for count, data in enumerate(chunks):
         if _stops_after(reply) == count:
             break

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_TEXT = "Hello from the fake upstream."
+#: What an answer cut off mid-generation holds (``Incomplete`` read whole).
+PARTIAL = DEFAULT_TEXT[: len(DEFAULT_TEXT) // 2]
 
 
 @dataclass
@@ -80,7 +82,29 @@ class StreamError:
     message: str = "Overloaded"
 
 
-Reply = Text | ToolCalls | Status | Hang | Malformed | Truncated | StreamError
+@dataclass
+class Incomplete:
+    """A 200 answer without its completion marker. Whole: Ollama's ``done: false``, Anthropic's
+    ``stop_reason: null``, OpenAI's ``finish_reason: null``. Streamed: every event but the final one(s)."""
+
+
+@dataclass
+class Cut:
+    """The connection breaks mid-body. Whole: after half of the announced Content-Length. Streamed:
+    after ``after_events`` events, with no end of stream (no last chunk)."""
+
+    after_events: int = 2
+
+
+@dataclass
+class ErrorBody:
+    """A 200 whose body is the upstream's error shape (overloaded) instead of an answer; streamed, the
+    first event is that error."""
+
+    message: str = "Overloaded"
+
+
+Reply = Text | ToolCalls | Status | Hang | Malformed | Truncated | StreamError | Incomplete | Cut | ErrorBody
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -64,3 +64,14 @@ async def handled_before_chat(scope: dict[str, Any], receive: Callable[..., Any]
         await send({"type": "http.response.body", "body": b'{"models": []}'})
         return True
     return False
+
+
+class Disconnect(ConnectionAbortedError):
+    """Raised by a fake's body after some bytes: the server closes the connection mid-body."""
+
+
+async def cut_after(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    """A response body that sends ``chunks`` and then breaks the connection (no end of body)."""
+    for chunk in chunks:
+        yield chunk
+    raise Disconnect("the fake upstream cuts the connection here")

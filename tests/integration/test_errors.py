@@ -49,6 +49,38 @@ def test_malformed_requests(gateway: str, content: bytes, status: int, param: st
     assert message in str(err["message"])
 
 
+@pytest.mark.parametrize("model", ["local", "sonnet"])
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"messages": [{"role": "assistant", "content": "only me"}]}, "messages"),
+        ({"tools": [{"type": "function", "function": {"name": ""}}]}, "tools[0].function.name"),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:text/html,x"}}]}
+                ]
+            },
+            "messages[0].content[0].image_url.url",
+        ),
+    ],
+)
+def test_what_the_upstream_would_refuse_never_reaches_it(
+    gateway: str,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    model: str,
+    extra: dict[str, object],
+    param: str,
+) -> None:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], **extra}
+    for path in ("/v1/chat/completions", "/v1/route"):
+        r = httpx.post(gateway + path, json=body)
+        assert r.status_code == 400 and error_of(r)["param"] == param
+    assert fake_ollama.requests == [] and fake_anthropic.requests == []
+
+
 def test_unknown_fields_ignored_and_openai_extras_accepted(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
     fake_ollama.replies.append(Text("ok", chunks=1))
     done = client.chat.completions.create(

@@ -18,7 +18,6 @@ a hang costs half a second. Breakers and limiters keep state, so those tests get
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -34,7 +33,7 @@ import pytest
 from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
-from tests.fakes.scripts import DEFAULT_TEXT, Hang, Malformed, Reply, Status, StreamError, Text, Truncated
+from tests.fakes.scripts import DEFAULT_TEXT, Hang, Status, Text, Truncated
 from tests.fakes.server import ThreadedServer, handled_before_chat, serve
 from tests.helpers import wait_for_record
 from tiergate.server import build
@@ -181,135 +180,7 @@ def ask(base: str, side: Side, *, stream: bool, **extra: Any) -> tuple[str, http
     return "".join(c.choices[0].delta.content or "" for c in chunks), raw.headers
 
 
-@dataclass
-class CutStream:
-    status: int
-    headers: httpx.Headers
-    text: str
-    error: dict[str, Any]
-
-
-def read_cut_stream(base: str, model: str) -> CutStream:
-    """A stream that must have failed after it started: raw bytes, so nothing is hidden by a parser."""
-    body = {"model": model, "stream": True, "messages": HI}
-    with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=30) as r:
-        raw = r.read().decode()
-    assert raw.endswith("\n\n")
-    events = raw[:-2].split("\n\n")
-    assert all(e.startswith("data: ") for e in events), events
-    payloads = [e.removeprefix("data: ") for e in events]
-    assert "[DONE]" not in payloads, "[DONE] after an error would make a cut stream look complete"
-    *chunks, last = [json.loads(p) for p in payloads]
-    assert set(last) == {"error"} and set(last["error"]) == {"message", "type", "param", "code"}
-    assert chunks and all(c["object"] == "chat.completion.chunk" for c in chunks)
-    assert all(c["choices"][0]["finish_reason"] is None for c in chunks), "no finish before the error"
-    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
-    return CutStream(r.status_code, r.headers, text, last["error"])
-
-
-# --- the matrix -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fallback:
-    """The primary failed before the first byte: ``outcome`` in the header, ``calls`` it received."""
-
-    outcome: str
-    calls: int
-
-
-@dataclass(frozen=True)
-class CutOff:
-    """The stream started with ``text``, then ended with an error event saying ``detail``."""
-
-    text: str
-    detail: str
-
-
-Expect = Fallback | CutOff
-TRANSIENT: list[tuple[str, Reply, Expect]] = [
-    ("500", Status(500, "model crashed"), Fallback("http_500", 3)),
-    ("529", Status(529, "overloaded"), Fallback("http_529", 3)),
-    ("429", Status(429, "slow down", {"retry-after": "0"}), Fallback("http_429", 3)),
-    ("hang", Hang(seconds=3), Fallback("timeout", 1)),
-]
-WHOLE: list[tuple[str, Reply, Expect]] = [
-    *TRANSIENT,
-    ("malformed", Malformed(), Fallback("protocol", 1)),
-    ("truncated", Truncated(), Fallback("protocol", 1)),
-]
-OLLAMA_STREAM: list[tuple[str, Reply, Expect]] = [
-    *TRANSIENT,
-    ("hang-mid", Hang(seconds=3, after_events=2), CutOff(FIRST_TWO, "no data for 0.5s mid-stream (timeouts.idle)")),
-    (
-        "malformed",
-        Malformed(),
-        CutOff(
-            "Hel", "unreadable response: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
-        ),
-    ),
-    ("truncated", Truncated(after_events=2), CutOff(FIRST_TWO, "stream ended before done")),
-    (
-        "error-line",
-        StreamError(after_events=2, message="model runner crashed"),
-        CutOff(FIRST_TWO, "model runner crashed"),
-    ),
-]
-# Anthropic's first two events (message_start, an empty content_block_start) carry no token: a fault
-# there is still before the first byte. Its fourth event is the first text delta.
-ANTHROPIC_STREAM: list[tuple[str, Reply, Expect]] = [
-    *TRANSIENT,
-    ("hang-before-token", Hang(seconds=3, after_events=2), Fallback("timeout", 1)),
-    ("hang-mid", Hang(seconds=3, after_events=4), CutOff("Hello from", "no data for 0.5s mid-stream (timeouts.idle)")),
-    ("malformed", Malformed(), Fallback("protocol", 1)),
-    ("truncated-before-token", Truncated(after_events=2), Fallback("protocol", 1)),
-    ("truncated", Truncated(after_events=5), CutOff(FIRST_TWO, "stream ended before message_stop")),
-    ("error-event-before-token", StreamError(after_events=2), Fallback("http_529", 3)),
-    ("error-event", StreamError(after_events=5, message="Overloaded"), CutOff(FIRST_TWO, "Overloaded")),
-]
-MATRIX = [
-    pytest.param(backend, stream, reply, expect, id=f"{backend}-{'stream' if stream else 'whole'}-{name}")
-    for backend, stream, cases in [
-        ("ollama", False, WHOLE),
-        ("ollama", True, OLLAMA_STREAM),
-        ("anthropic", False, WHOLE),
-        ("anthropic", True, ANTHROPIC_STREAM),
-    ]
-    for name, reply, expect in cases
-]
-
-
-@pytest.mark.parametrize(("backend", "stream", "reply", "expect"), MATRIX)
-def test_fault(
-    shared: str,
-    fake_ollama: FakeOllama,
-    fake_anthropic: FakeAnthropic,
-    caplog: pytest.LogCaptureFixture,
-    backend: str,
-    stream: bool,
-    reply: Reply,
-    expect: Expect,
-) -> None:
-    side = SIDES[backend]
-    fakes = Fakes.of(side, fake_ollama, fake_anthropic)
-    fakes.primary.queue.default = reply  # every retry meets the same fault
-    if isinstance(expect, Fallback):
-        text, headers = ask(shared, side, stream=stream)
-        assert text == RESCUED
-        assert headers["x-tiergate-attempts"] == f"{side.label}:{expect.outcome}, {side.rescue_label}:ok"
-        assert headers["x-tiergate-tier"] == side.rescue_tier
-        assert len(fakes.primary.requests) == expect.calls
-        assert [r.body["model"] for r in fakes.rescue.requests] == [side.rescue_model]
-        return
-    caplog.set_level(logging.INFO, logger="tiergate.requests")
-    cut = read_cut_stream(shared, side.tier)
-    assert cut.status == 200 and cut.text == expect.text
-    assert cut.headers["x-tiergate-attempts"] == f"{side.label}:ok"  # sent before the fault
-    assert cut.error["message"] == f"backend '{backend}' at {fakes.primary.url}: {expect.detail}"  # type: ignore[union-attr]
-    assert cut.error["type"] == "upstream_error"
-    assert len(fakes.primary.requests) == 1 and not fakes.rescue.requests
-    logged = wait_for_record(caplog, cut.headers["x-tiergate-decision-id"])
-    assert logged["status"] >= 500 and logged["error"] == cut.error["message"]
+# --- the matrix of every fault is tests/integration/test_fault_matrix.py ----------------------------
 
 
 @pytest.mark.parametrize("backend", ["ollama", "anthropic"])

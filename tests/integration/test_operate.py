@@ -27,6 +27,7 @@ CLIENT_KEY = "tg-team-SECRET-3c4d5e6f70"
 ADMIN_KEY = "tg-admin-SECRET-8192a3b4c5"
 HEADER_SECRET = "tg-header-SECRET-d6e7f8a9b0"
 HI = [{"role": "user", "content": "hi"}]
+JSON = {"content-type": "application/json"}
 ROUTES = """
 backends:
   ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
@@ -133,13 +134,13 @@ def test_limits_over_real_http(gateway_for: GatewayFactory, upstream_env: dict[s
     config = routes_with(tmp_path, "server: {input_limits: {max_body_bytes: 4096, max_json_depth: 8}}")
     base = gateway_for(config, upstream_env)
     big = json.dumps({"messages": [{"role": "user", "content": "x" * 50_000}]}).encode()
-    r = httpx.post(base + "/v1/chat/completions", content=big)
+    r = httpx.post(base + "/v1/chat/completions", content=big, headers=JSON)
     assert r.status_code == 413
     assert r.json()["error"]["message"] == (
         f"the request body is {len(big)} bytes; the limit is 4096 bytes (server.input_limits.max_body_bytes)"
     )
     deep = b'{"messages": [{"role": "user", "content": "hi"}], "metadata": {"a": [[[[[[[[1]]]]]]]]}}'
-    r = httpx.post(base + "/v1/chat/completions", content=deep)
+    r = httpx.post(base + "/v1/chat/completions", content=deep, headers=JSON)
     assert r.status_code == 400 and r.json()["error"]["code"] == "json_too_deep"
     assert httpx.post(base + "/v1/route", json={"messages": HI}).status_code == 200  # the connection pool recovered
 

@@ -24,7 +24,7 @@ from litestar import Request, Response, get, post
 from tiergate.api.auth import ACCESS_ADMIN
 from tiergate.api.gateway import gateway_of
 from tiergate.config.model import RoutesConfig
-from tiergate.redact import REDACTED, redact_url
+from tiergate.redact import REDACTED, redact_url, secret_values
 
 DIGEST_SHOWN = 12
 _encode = msgspec.json.Encoder().encode
@@ -54,18 +54,6 @@ def redacted_config(config: RoutesConfig, environ: Mapping[str, str]) -> dict[st
     for key in data["server"]["auth"]["keys"]:
         key["sha256"] = key["sha256"][:DIGEST_SHOWN] + "…"
     return _scrub(data, secret_values(config, environ))  # type: ignore[no-any-return]
-
-
-def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
-    """The values of every key variable the rules name: backend keys, client keys, the admin key."""
-    names = {getattr(b, "api_key_env", None) for b in config.backends.values()}
-    auth = config.server.auth
-    names |= {*auth.keys_env, auth.admin_key_env}
-    values: set[str] = set()
-    for name in names:
-        raw = environ.get(name, "") if name else ""
-        values |= {part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= 4}
-    return values
 
 
 def _scrub(value: Any, secrets: set[str]) -> Any:

@@ -1,7 +1,8 @@
 """``create_app``: the one place the Litestar app is wired.
 
-It builds what every request path needs beside the rules: the auth guard (with the per-client rpm
-limiters), the metrics observer and registry, and the readiness prober; all live in ``app.state``.
+It builds what every request path needs beside the rules: the origin guard (no cross-site use), the
+auth guard (with the per-client rpm limiters), the metrics observer and registry, and the readiness
+prober; all live in ``app.state``.
 
     app = create_app(Gateway(Rules.load(Path("routes.yaml"), os.environ)), limiters=Limiters())
     uvicorn.run(app, host="127.0.0.1", port=8080)
@@ -14,11 +15,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 
 from tiergate.api.auth import Authenticator
 from tiergate.api.errors import EXCEPTION_HANDLERS
 from tiergate.api.gateway import Gateway
 from tiergate.api.handlers import HANDLERS
+from tiergate.api.origin import OriginGuard
 from tiergate.api.readiness import Readiness
 from tiergate.resilience.limits import Limiters
 from tiergate.telemetry.metrics import Metrics
@@ -51,8 +54,13 @@ def create_app(
     gateway.observers.append(metrics)
     auth = Authenticator(limiters or Limiters(), on_rate_limited=metrics.client_rate_limited)
     state = {"gateway": gateway, "auth": auth, "metrics": metrics, "readiness": readiness or Readiness()}
+
+    def keyless() -> bool:
+        return auth.ring(gateway.rules).open
+
     return Litestar(
         route_handlers=HANDLERS,
+        middleware=[DefineMiddleware(OriginGuard, rules=gateway.rules, keyless=keyless)],
         before_request=auth,
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -41,7 +41,54 @@ def decode_chat(body: bytes) -> ChatRequest:
             raise RequestError(
                 f"messages[{i}] has role `tool` but no `tool_call_id`", param=f"messages[{i}].tool_call_id"
             )
+    check_chat(request)
     return request
+
+
+def check_chat(request: ChatRequest) -> None:
+    """Refuse at the edge what every upstream would refuse, before any upstream call: 400 naming the field.
+
+    A positive output limit; at least one user (or tool) turn; named tools and tool calls; images that
+    are images. (Whitespace-only stop sequences are valid here: the Anthropic backend emulates them.)
+    """
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = getattr(request, name)
+        if value is not None and value < 1:
+            raise RequestError(f"`{name}` must be at least 1, got {value}", param=name, code="invalid_value")
+    if not any(m.role in ("user", "tool", "function") for m in request.messages):
+        raise RequestError(
+            "`messages` has no user turn: a conversation needs at least one message with role `user`",
+            param="messages",
+            code="invalid_request",
+        )
+    for i, tool in enumerate(request.tools or ()):
+        if not tool.function.name.strip():
+            param = f"tools[{i}].function.name"
+            raise RequestError(f"`{param}` is empty: every tool needs a name", param=param, code="invalid_value")
+    for i, message in enumerate(request.messages):
+        for j, call in enumerate(message.tool_calls or ()):
+            if not call.function.name.strip():
+                param = f"messages[{i}].tool_calls[{j}].function.name"
+                raise RequestError(f"`{param}` is empty: a tool call names its tool", param=param, code="invalid_value")
+        if isinstance(message.content, list):
+            for j, part in enumerate(message.content):
+                if part.type == "image_url" and part.image_url is not None:
+                    _check_image(part.image_url.url, f"messages[{i}].content[{j}].image_url.url")
+
+
+def _check_image(url: str, param: str) -> None:
+    if url.startswith(("http://", "https://")):
+        return
+    if not url.startswith("data:"):
+        raise RequestError(f"`{param}` must be an http(s) URL or a data: URL", param=param, code="invalid_image")
+    media = url[len("data:") :].split(",", 1)[0].split(";", 1)[0].strip().lower()
+    if not media.startswith("image/") or "," not in url:
+        shown = media or "no media type"
+        raise RequestError(
+            f"`{param}` is a data: URL of {shown}, not an image (data:image/png;base64,...)",
+            param=param,
+            code="invalid_image",
+        )
 
 
 def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
@@ -61,6 +108,7 @@ def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
         metadata=legacy.metadata,
         provider=legacy.provider,
     )
+    check_chat(chat)
     return legacy, chat
 
 

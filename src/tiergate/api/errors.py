@@ -25,8 +25,15 @@ _TYPES = {
     404: "not_found_error",
     405: "invalid_request_error",
     413: "invalid_request_error",
+    415: "invalid_request_error",
     429: "rate_limit_error",
 }
+
+
+def error_body_for(path: str, status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    """The error body for a refusal made before any handler ran (tiergate.api.origin)."""
+    kind = _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:

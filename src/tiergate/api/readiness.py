@@ -57,7 +57,8 @@ class Readiness:
 
     async def check(self, rules: Rules) -> ReadinessReport:
         runtime = rules.current
-        problems = await self._probe(runtime.backends)
+        probed = await self._probe(runtime.backends)
+        problems = {name: runtime.redact(p) if p else p for name, p in probed.items()}
         tiers: dict[str, str | None] = {}
         reasons: list[str] = []
         chains = runtime.graph.chains

@@ -24,10 +24,10 @@ import msgspec
 
 from tiergate.backends.base import Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
+from tiergate.backends.failures import Where, transport_failure
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
     RequestError,
-    UpstreamError,
     UpstreamProtocolError,
     UpstreamStatusError,
     UpstreamUnavailable,
@@ -229,6 +229,24 @@ class _Usage(msgspec.Struct):
     cache_creation_input_tokens: int | None = None
 
 
+class _ErrorDetail(msgspec.Struct):
+    type: str = "api_error"
+    message: str = ""
+
+
+#: Anthropic's error types and the HTTP status each goes with (docs: "HTTP errors").
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+
+
 class _Block(msgspec.Struct):
     """Every content block kind in one lenient shape, so a new kind is skipped rather than fatal."""
 
@@ -241,11 +259,17 @@ class _Block(msgspec.Struct):
 
 
 class AnthropicMessage(msgspec.Struct):
-    """A whole Messages answer; also the ``message`` of ``message_start``. Unknown fields are ignored."""
+    """A whole Messages answer; also the ``message`` of ``message_start``. Unknown fields are ignored.
 
+    ``type`` is ``message`` for an answer and ``error`` for an error envelope, which the API may send
+    with a success status; ``error`` is then filled in.
+    """
+
+    type: str = ""
     content: list[_Block] = []
     stop_reason: str | None = None
     usage: _Usage = msgspec.field(default_factory=_Usage)
+    error: _ErrorDetail | None = None
 
 
 def finish_reason(stop_reason: str | None) -> FinishReason:
@@ -304,11 +328,6 @@ class _Delta(msgspec.Struct):
     partial_json: str | None = None
     thinking: str | None = None
     stop_reason: str | None = None
-
-
-class _ErrorDetail(msgspec.Struct):
-    type: str = "api_error"
-    message: str = ""
 
 
 class _Event(msgspec.Struct):
@@ -410,12 +429,35 @@ class StreamTranslator:
         return []
 
     def _stream_error(self, error: _ErrorDetail) -> UpstreamStatusError:
-        status = 529 if error.type == "overloaded_error" else 502
-        detail = error.message or error.type
-        return UpstreamStatusError(self._backend, self._url, detail, status=status, upstream_type=error.type)
+        return error_in_answer(self._backend, self._url, error)
 
     def _protocol(self, detail: str) -> UpstreamProtocolError:
-        return UpstreamProtocolError(self._backend, self._url, detail)
+        return UpstreamProtocolError(self._backend, self._url, detail, started=True)
+
+
+def error_in_answer(backend: str, url: str, error: _ErrorDetail) -> UpstreamStatusError:
+    """An error the upstream reported after its success status line (an ``error`` event, or an error
+    envelope as a 200 body): the status its type goes with, and never a retry on the same target."""
+    status = ERROR_STATUS.get(error.type, 502)
+    detail = error.message or error.type
+    return UpstreamStatusError(backend, url, detail, status=status, upstream_type=error.type, started=True)
+
+
+def whole_answer(backend: str, url: str, body: bytes) -> Completion:
+    """A non-stream answer's body, read strictly: an error envelope is that error, and anything that is not
+    a whole message (an unknown shape, or no ``stop_reason``: cut off mid-generation) is a protocol error."""
+    try:
+        message = msgspec.json.decode(body, type=AnthropicMessage)
+    except msgspec.DecodeError as exc:
+        raise UpstreamProtocolError(backend, url, f"unreadable answer ({exc})", started=True) from exc
+    if message.type == "error":
+        raise error_in_answer(backend, url, message.error or _ErrorDetail())
+    if message.type != "message":
+        shape = f"type '{message.type}'" if message.type else "no type"
+        raise UpstreamProtocolError(backend, url, f"the answer is not a message ({shape})", started=True)
+    if message.stop_reason is None:
+        raise UpstreamProtocolError(backend, url, "the answer has no stop_reason: it is incomplete", started=True)
+    return from_message(message)
 
 
 # --- the backend --------------------------------------------------------------------------------
@@ -448,14 +490,10 @@ class AnthropicBackend:
                 f"{self.url}/v1/messages", content=content, headers=headers, timeout=_timeout(call)
             )
         except httpx.HTTPError as exc:
-            raise self._httpx_error(exc, call) from exc
+            raise transport_failure(exc, self._where(call)) from exc
         if not response.is_success:
             raise self._status_error(response)
-        try:
-            message = msgspec.json.decode(response.content, type=AnthropicMessage)
-        except msgspec.DecodeError as exc:
-            raise UpstreamProtocolError(self.name, self.url, f"unreadable answer ({exc})") from exc
-        return from_message(message)
+        return whole_answer(self.name, self.url, response.content)
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         headers, content = self._prepare(request, call, stream=True)
@@ -475,8 +513,8 @@ class AnthropicBackend:
                         await drain(lines)
                         return
         except httpx.HTTPError as exc:
-            raise self._httpx_error(exc, call) from exc
-        raise UpstreamProtocolError(self.name, self.url, "stream ended before message_stop")
+            raise transport_failure(exc, self._where(call)) from exc
+        raise UpstreamProtocolError(self.name, self.url, "stream ended before message_stop", started=True)
 
     def _prepare(self, request: ChatRequest, call: Call, *, stream: bool) -> tuple[dict[str, str], bytes]:
         """Headers and body, or the reason there can be none; nothing touches the network here."""
@@ -496,22 +534,8 @@ class AnthropicBackend:
         }
         return headers, msgspec.json.encode(body)
 
-    def _httpx_error(self, exc: httpx.HTTPError, call: Call) -> UpstreamError:
-        """The one translation of httpx's exceptions; timeouts say which limit ran out."""
-        if isinstance(exc, httpx.ConnectTimeout):
-            detail = f"no connection within {call.connect_timeout:g}s"
-        elif isinstance(exc, httpx.PoolTimeout):
-            detail = f"all {self._cfg.max_connections} connections stayed busy for {call.total_timeout:g}s"
-        elif isinstance(exc, httpx.TimeoutException):
-            detail = f"no answer within {call.total_timeout:g}s"
-        else:
-            reason = self._scrub(str(exc)) or type(exc).__name__
-            if isinstance(exc, httpx.ConnectError):
-                return UpstreamUnavailable(self.name, self.url, f"cannot connect ({reason})", kind="connect")
-            if isinstance(exc, httpx.TransportError):
-                return UpstreamUnavailable(self.name, self.url, f"connection failed ({reason})", kind="connect")
-            return UpstreamProtocolError(self.name, self.url, f"unreadable answer ({reason})")
-        return UpstreamUnavailable(self.name, self.url, detail, kind="timeout", status=504)
+    def _where(self, call: Call) -> Where:
+        return Where(self.name, self.url, call.connect_timeout, call.total_timeout, "", self._cfg.max_connections)
 
     def _status_error(self, response: httpx.Response) -> UpstreamStatusError:
         upstream_type: str | None = None
@@ -523,15 +547,11 @@ class AnthropicBackend:
         return UpstreamStatusError(
             self.name,
             self.url,
-            self._scrub(detail) or f"HTTP {response.status_code}",
+            detail or f"HTTP {response.status_code}",
             status=response.status_code,
             retry_after=retry_after(response.headers),
             upstream_type=upstream_type,
         )
-
-    def _scrub(self, text: str) -> str:
-        """Upstream text is echoed to clients; make sure it cannot carry the key along."""
-        return text.replace(self._key, "[redacted]") if self._key else text
 
 
 class _ErrorEnvelope(msgspec.Struct):

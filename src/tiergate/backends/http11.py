@@ -26,6 +26,20 @@ from typing import cast
 import httptools
 import httpx
 
+
+class AfterHead:
+    """Marks an error raised while reading a response *body*: the head (a status line) had come, so the
+    upstream had accepted the request and begun to answer. Backends never retry such a call."""
+
+
+class BodyCut(AfterHead, httpx.RemoteProtocolError):
+    """The body ended before its announced end (Content-Length, last chunk) or the connection broke."""
+
+
+class BodyTimeout(AfterHead, httpx.ReadTimeout):
+    """No more of the body came within the read timeout."""
+
+
 #: Body bytes buffered before the connection stops reading (and TCP pushes back on the upstream).
 HIGH_WATER = 256 * 1024
 #: Idle connections kept per host.
@@ -266,9 +280,12 @@ class Body(httpx.AsyncByteStream):
                 self._settle()
                 return
             elif conn.error is not None:
-                raise conn.error
+                raise BodyCut(str(conn.error)) from conn.error
             else:
-                await conn.wait(self._read_timeout)
+                try:
+                    await conn.wait(self._read_timeout)
+                except httpx.ReadTimeout as exc:
+                    raise BodyTimeout(str(exc)) from None
 
     def _settle(self) -> None:
         """Give the connection back if it can serve another request (release checks), else close it."""

@@ -32,6 +32,7 @@ import ollama
 import pydantic
 
 from tiergate.backends.base import Call, retry_after
+from tiergate.backends.failures import Where, transport_failure
 from tiergate.backends.transport import UpstreamTransport
 from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
@@ -40,7 +41,6 @@ from tiergate.errors import (
     UpstreamError,
     UpstreamProtocolError,
     UpstreamStatusError,
-    UpstreamUnavailable,
 )
 from tiergate.wire import (
     ChatRequest,
@@ -93,9 +93,11 @@ class OllamaBackend:
     async def complete(self, request: ChatRequest, call: Call) -> Completion:
         arguments = chat_arguments(request, self._cfg.keep_alive)
         client = self._client(call.connect_timeout, call.total_timeout)
-        with self._translated(call.model):
+        with self._translated(call.model, call):
             async with asyncio.timeout(call.total_timeout):
                 response = await client.chat(model=call.model, stream=False, **arguments.as_kwargs())
+        if not response.done:  # cut off mid-generation: a short answer must never pass for a whole one
+            raise UpstreamProtocolError(self.name, self.url, "the answer is incomplete (done: false)", started=True)
         return to_completion(response)
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
@@ -107,7 +109,7 @@ class OllamaBackend:
                     yield event
                 if part.done:
                     return
-        raise UpstreamProtocolError(self.name, self.url, "stream ended before done")
+        raise UpstreamProtocolError(self.name, self.url, "stream ended before done", started=True)
 
     async def probe(self) -> str | None:
         try:
@@ -127,11 +129,11 @@ class OllamaBackend:
         The deadline is applied around each read, never across a ``yield``, so it cannot cancel the consumer."""
         deadline = asyncio.get_running_loop().time() + call.total_timeout
         client = self._client(call.connect_timeout, call.total_timeout)
-        with self._translated(call.model):
+        with self._translated(call.model, call):
             parts = await client.chat(model=call.model, stream=True, **arguments.as_kwargs())
         try:
             while True:
-                with self._translated(call.model):
+                with self._translated(call.model, call):
                     async with asyncio.timeout_at(deadline):
                         try:
                             part = await anext(parts)
@@ -155,30 +157,27 @@ class OllamaBackend:
         return client
 
     @contextlib.contextmanager
-    def _translated(self, model: str | None) -> Iterator[None]:
+    def _translated(self, model: str | None, call: Call | None = None) -> Iterator[None]:
         """The one place foreign exceptions become tiergate errors. TypeError and AttributeError are here
         because the ollama client assumes every body is a JSON object (``cls(**body)``, ``part.get``)."""
         try:
             yield
         except ollama.ResponseError as exc:
             raise self._status_error(exc, model) from exc
-        except (ConnectionError, httpx.ConnectError) as exc:
-            raise UpstreamUnavailable(self.name, self.url, self._refused(), kind="connect") from exc
-        except httpx.ConnectTimeout as exc:
-            raise self._timeout("timed out connecting") from exc
-        except (httpx.TimeoutException, TimeoutError) as exc:
-            raise self._timeout("timed out waiting for the model") from exc
         except (json.JSONDecodeError, pydantic.ValidationError, httpx.DecodingError, TypeError, AttributeError) as exc:
-            raise UpstreamProtocolError(self.name, self.url, f"unreadable response: {_describe(exc)}") from exc
-        except httpx.HTTPError as exc:
-            detail = f"transport error: {type(exc).__name__}: {exc}"
-            raise UpstreamUnavailable(self.name, self.url, detail, kind="connect") from exc
+            detail = f"unreadable response: {_describe(exc)}"
+            raise UpstreamProtocolError(self.name, self.url, detail, started=True) from exc
+        except (httpx.HTTPError, TimeoutError, ConnectionError) as exc:
+            # the ollama client turns httpx's ConnectError into Python's ConnectionError
+            connect, total = (call.connect_timeout, call.total_timeout) if call else (PROBE_TIMEOUT, PROBE_TIMEOUT)
+            where = Where(self.name, self.url, connect, total, self._refused_hint(), self._cfg.max_connections)
+            raise transport_failure(exc, where) from exc
 
     def _status_error(self, exc: ollama.ResponseError, model: str | None) -> UpstreamStatusError:
         """Ollama's ``-1`` status marks an ``{"error": ...}`` line inside a 200 stream: a failed generation."""
         detail = str(exc.error) or f"HTTP {exc.status_code}"
-        if exc.status_code == -1:
-            return UpstreamStatusError(self.name, self.url, detail, status=502)
+        if exc.status_code == -1:  # after the 200: never retried on this target
+            return UpstreamStatusError(self.name, self.url, detail, status=502, started=True)
         if exc.status_code == 400 and "does not support" in detail:  # e.g. "<model> does not support tools"
             hint = f"{detail} (declare it in this target's capabilities so tiergate skips it without a call)"
             return UpstreamCapabilityError(self.name, self.url, hint)
@@ -188,11 +187,8 @@ class OllamaBackend:
             detail = f"{detail}; check backends.{self.name}.base_url"
         return UpstreamStatusError(self.name, self.url, detail, status=exc.status_code, retry_after=_waited(exc))
 
-    def _refused(self) -> str:
-        return f"connection refused; is Ollama running? (set OLLAMA_HOST or edit backends.{self.name}.base_url)"
-
-    def _timeout(self, detail: str) -> UpstreamUnavailable:
-        return UpstreamUnavailable(self.name, self.url, detail, kind="timeout", status=504)
+    def _refused_hint(self) -> str:
+        return f"is Ollama running? (set OLLAMA_HOST or edit backends.{self.name}.base_url)"
 
 
 # --- OpenAI → Ollama ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import msgspec
 
 from tiergate.backends.base import Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
+from tiergate.backends.failures import Where, transport_failure
 from tiergate.config.model import OpenAIBackendConfig
 from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.wire import (
@@ -123,6 +124,7 @@ class OpenAIBackend:
         self._key = secret_from_env(cfg.api_key_env, environ)
         self._headers = _auth_headers(cfg.headers, self._key)
         self._client = UpstreamClient(cfg.max_connections)
+        self._max_connections = cfg.max_connections
 
     def missing(self) -> str | None:
         if self._key_env and self._key is None:
@@ -131,7 +133,7 @@ class OpenAIBackend:
 
     async def complete(self, request: ChatRequest, call: Call) -> Completion:
         self._require_configured()
-        with self._transport_errors():
+        with self._transport_errors(call):
             response = await self._client.post(
                 f"{self.url}/chat/completions",
                 content=_request_body(request, call, stream=False),
@@ -150,7 +152,7 @@ class OpenAIBackend:
         self._require_configured()
         assembler = _StreamAssembler(self._protocol_error)
         done = False
-        with self._transport_errors():
+        with self._transport_errors(call):
             async with self._client.stream(
                 "POST",
                 f"{self.url}/chat/completions",
@@ -183,7 +185,7 @@ class OpenAIBackend:
         try:
             response = await self._client.get(f"{self.url}/models", headers=self._headers, timeout=PROBE_TIMEOUT)
         except httpx.HTTPError as exc:
-            return self._scrub(f"{type(exc).__name__}: {exc}".rstrip(": "))
+            return f"{type(exc).__name__}: {exc}".rstrip(": ")
         return None if response.is_success else f"GET /models answered HTTP {response.status_code}"
 
     async def aclose(self) -> None:
@@ -197,28 +199,20 @@ class OpenAIBackend:
             raise UpstreamUnavailable(self.name, self.url, reason, kind="config")
 
     @contextlib.contextmanager
-    def _transport_errors(self) -> Iterator[None]:
-        """The one place httpx's exceptions become tiergate's (cf. httpx's ``map_httpcore_exceptions``)."""
+    def _transport_errors(self, call: Call) -> Iterator[None]:
+        """httpx's exceptions become tiergate's through the one table (tiergate.backends.failures)."""
         try:
             yield
-        except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable(
-                self.name, self.url, f"timed out ({type(exc).__name__})", kind="timeout", status=504
-            ) from exc
-        except httpx.ConnectError as exc:
-            raise UpstreamUnavailable(self.name, self.url, "connection refused", kind="connect") from exc
-        except httpx.TransportError as exc:
-            detail = self._scrub(f"transport error: {type(exc).__name__}: {exc}")
-            raise UpstreamUnavailable(self.name, self.url, detail, kind="connect") from exc
-        except httpx.DecodingError as exc:
-            raise self._protocol_error(f"undecodable body: {exc}") from exc
+        except httpx.HTTPError as exc:
+            where = Where(self.name, self.url, call.connect_timeout, call.total_timeout, "", self._max_connections)
+            raise transport_failure(exc, where) from exc
 
     def _status_error(self, response: httpx.Response) -> UpstreamStatusError:
         message, upstream_type = _error_message(response)
         return UpstreamStatusError(
             self.name,
             self.url,
-            self._scrub(f"HTTP {response.status_code}: {message}"),
+            f"HTTP {response.status_code}: {message}",
             status=response.status_code,
             retry_after=retry_after(response.headers),
             upstream_type=upstream_type,
@@ -235,7 +229,7 @@ class OpenAIBackend:
             message, code, upstream_type = error.message or "unknown error", error.code, error.type
         status = code if isinstance(code, int) and 400 <= code <= 599 else 502
         raise UpstreamStatusError(
-            self.name, self.url, self._scrub(f"error in answer: {message}"), status=status, upstream_type=upstream_type
+            self.name, self.url, f"error in answer: {message}", status=status, upstream_type=upstream_type, started=True
         )
 
     def _decode(self, data: bytes, what: str) -> _Payload:
@@ -245,11 +239,7 @@ class OpenAIBackend:
             raise self._protocol_error(f"invalid JSON in {what}: {exc}") from exc
 
     def _protocol_error(self, detail: str) -> UpstreamProtocolError:
-        return UpstreamProtocolError(self.name, self.url, self._scrub(detail))
-
-    def _scrub(self, text: str) -> str:
-        """Upstreams echo bad keys back ("Incorrect API key provided: sk-..."); users must not see them."""
-        return text.replace(self._key, "***") if self._key else text
+        return UpstreamProtocolError(self.name, self.url, detail, started=True)
 
 
 # --- request --------------------------------------------------------------------------------
@@ -299,6 +289,8 @@ def _completion(payload: _Payload, protocol_error: ProtocolErrorFactory) -> Comp
     message = choice.message if choice is not None else None
     if choice is None or message is None:
         raise protocol_error("answer has no choices[0].message")
+    if choice.finish_reason is None:  # cut off mid-generation: a short answer must never pass for a whole one
+        raise protocol_error("the answer has no finish_reason: it is incomplete")
     tool_calls = [_whole_tool_call(tc, protocol_error) for tc in message.tool_calls or []]
     return Completion(
         content=message.content,

@@ -13,7 +13,9 @@ What both keep from httpx's own transport:
 
 - the exceptions: every error leaves here as the httpx exception a backend already translates
   (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``, ``ReadTimeout``, ``ReadError``,
-  ``RemoteProtocolError``), so the backends' one ``except httpx...`` block stays the only translation;
+  ``RemoteProtocolError``), so tiergate.backends.failures stays the only translation; an error while
+  reading a body is ``http11.BodyCut`` or ``http11.BodyTimeout``, so a call the upstream had begun to
+  answer is never mistaken for one that never reached it;
 - the timeouts of each request (``connect``, ``read``, ``pool``) from httpx's ``timeout`` extension;
 - the connection limit, as a semaphore with its own ``PoolTimeout`` (aiohttp's limit would report a
   pool wait as a connect timeout);
@@ -209,9 +211,13 @@ class _ResponseBody(httpx.AsyncByteStream):
         self._slots: asyncio.Semaphore | None = slots
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _translated(self._request):
+        try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
+        except TimeoutError as exc:  # aiohttp's SocketTimeoutError (sock_read) is one
+            raise http11.BodyTimeout(str(exc) or type(exc).__name__, request=self._request) from exc
+        except aiohttp.ClientError as exc:
+            raise http11.BodyCut(str(exc) or type(exc).__name__, request=self._request) from exc
 
     async def aclose(self) -> None:
         self._response.release()

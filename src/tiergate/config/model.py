@@ -363,8 +363,19 @@ class DecisionLog(Strict):
     max_age_days: Annotated[float, Meta(gt=0)] | None = 30.0
 
 
+Origin = Annotated[str, Meta(pattern=r"^https?://[^/\s*]+$")]
+
+
+class Cors(Strict):
+    """Web pages (by origin) that may call the gateway from a browser. Empty: none but the gateway's own."""
+
+    allow_origins: list[Origin] = []
+    max_age: Annotated[int, Meta(ge=0)] = 600
+
+
 class ServerConfig(Strict):
     auth: Auth = Auth()
+    cors: Cors = Cors()
     input_limits: InputLimits = InputLimits()
     decision_log: DecisionLog = DecisionLog()
     metrics: bool = True

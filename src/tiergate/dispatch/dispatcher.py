@@ -101,11 +101,19 @@ class OpenStream:
             await self.hold.aclose()
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 @dataclass
 class Dispatcher:
+    """``redact`` (the rules' tiergate.redact.Redactor) scrubs every upstream error as it leaves its
+    backend, before a retry log line, a breaker, the client or the decision log can see its text."""
+
     backends: Mapping[str, Backend]
     guard: Guard = field(default_factory=PassThrough)
     clock: Callable[[], float] = time.monotonic
+    redact: Callable[[str], str] = _unchanged
 
     async def complete(self, routed: Routed, request: ChatRequest) -> Answer:
         attempts: list[Attempt] = []
@@ -116,6 +124,9 @@ class Dispatcher:
                 async with asyncio.timeout(target.timeouts.total):
                     try:
                         return await backend.complete(request, _call_of(target))
+                    except UpstreamError as exc:
+                        exc.scrub(self.redact)
+                        raise
                     except TimeoutError:
                         raise UpstreamUnavailable(
                             backend.name,
@@ -138,7 +149,9 @@ class Dispatcher:
             async def first_event(
                 target: Target = target, backend: Backend = backend
             ) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
-                events = bounded(backend.stream(request, _call_of(target)), target, backend, clock=self.clock)
+                events = bounded(
+                    backend.stream(request, _call_of(target)), target, backend, clock=self.clock, redact=self.redact
+                )
                 try:
                     return await anext(events), events
                 except BaseException:

@@ -5,6 +5,7 @@ the first event must come within ``first_token``, each later one within ``idle``
 and the whole stream within ``total``; running out raises :class:`StreamTimeout`, which dispatch does
 not retry on the same target but falls back from at once. It also refuses to let a stream end
 without its Finish event: a stream cut short raises, so it can never pass for a complete answer.
+Every upstream error passes through ``redact`` (the rules' Redactor) on its way out.
 
     events = bounded(backend.stream(request, call), target, backend, clock=time.monotonic)
 """
@@ -17,7 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from tiergate.backends.base import Backend
 from tiergate.engine.targets import Target
-from tiergate.errors import UpstreamProtocolError, UpstreamUnavailable
+from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
 from tiergate.wire import Finish, StreamEvent
 
 
@@ -40,6 +41,7 @@ async def bounded(
     backend: Backend,
     *,
     clock: Callable[[], float] = time.monotonic,
+    redact: Callable[[str], str] = str,
 ) -> AsyncGenerator[StreamEvent, None]:
     t = target.timeouts
     deadline = clock() + t.total
@@ -55,6 +57,9 @@ async def bounded(
                     event = await anext(events)
             except StopAsyncIteration:
                 break
+            except UpstreamError as exc:
+                exc.scrub(redact)
+                raise
             except TimeoutError:
                 if remaining <= limit:
                     detail = f"the whole answer took longer than {t.total:g}s (timeouts.total)"
@@ -72,4 +77,5 @@ async def bounded(
         if aclose is not None:
             await aclose()
     if not finished:
-        raise UpstreamProtocolError(backend.name, backend.url, "the stream ended before the answer was complete")
+        detail = "the stream ended before the answer was complete"
+        raise UpstreamProtocolError(backend.name, backend.url, detail, started=True)

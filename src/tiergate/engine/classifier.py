@@ -345,6 +345,7 @@ class LLMClassifier:
     call: Call
     shared: Shared
     perf: PerfClock = time.perf_counter_ns
+    redact: Callable[[str], str] = str
 
     async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome:
         start = self.perf()
@@ -394,13 +395,14 @@ class LLMClassifier:
             return Verdict(failure="timeout", error=self._late())
         except UpstreamError as exc:
             failure: Failure = "timeout" if exc.kind == "timeout" else "error"
-            return Verdict(failure=failure, error=exc.message)
+            return Verdict(failure=failure, error=self.redact(exc.message))
         except Exception as exc:  # the classifier must never fail the request
             detail = f"backend '{self.backend.name}' at {self.backend.url}: {type(exc).__name__}: {exc}"
-            return Verdict(failure="error", error=detail)
+            return Verdict(failure="error", error=self.redact(detail))
         decoded = decode_answer(completion.content, self.prompt.tiers)
         if isinstance(decoded, str):
-            return Verdict(failure="invalid", error=f"model '{self.cfg.model}' on '{self.backend.name}': {decoded}")
+            error = f"model '{self.cfg.model}' on '{self.backend.name}': {decoded}"
+            return Verdict(failure="invalid", error=self.redact(error))
         return Verdict(answer=decoded)
 
     def _answered(self, outcome: Literal["ok", "cache_hit"], answer: RouteAnswer, start: int) -> ClassifierOutcome:
@@ -440,7 +442,9 @@ class ClassifierPool:
         self._perf = perf
         self._shared: Shared | None = None
 
-    def build(self, graph: EvaluationGraph, backends: Mapping[str, Backend]) -> LLMClassifier | None:
+    def build(
+        self, graph: EvaluationGraph, backends: Mapping[str, Backend], redact: Callable[[str], str] = str
+    ) -> LLMClassifier | None:
         config = graph.config
         cfg = config.routing.classifier
         if cfg is None:
@@ -453,7 +457,7 @@ class ClassifierPool:
         connect = min(cfg.timeout, config.timeouts.connect)
         call = Call(model=cfg.model, connect_timeout=connect, total_timeout=cfg.timeout)
         shared = self._shared_for(settings_key(cfg, config, prompt), cfg)
-        return LLMClassifier(cfg, backend, prompt, graph.version, call, shared, self._perf)
+        return LLMClassifier(cfg, backend, prompt, graph.version, call, shared, self._perf, redact)
 
     def _shared_for(self, settings: str, cfg: ClassifierConfig) -> Shared:
         if self._shared is None or self._shared.settings != settings:
@@ -478,7 +482,7 @@ def breaker_limits(cfg: ClassifierConfig) -> tuple[int, float]:
 
 def classifier_factory(
     *, clock: Clock = time.monotonic, perf: PerfClock = time.perf_counter_ns
-) -> Callable[[EvaluationGraph, Mapping[str, Backend]], Phase2 | None]:
+) -> Callable[[EvaluationGraph, Mapping[str, Backend], Callable[[str], str]], Phase2 | None]:
     """The hook for ``Extensions(classifier=...)``: one pool, so the cache survives reloads.
 
     rules = Rules.load(path, os.environ, Extensions(classifier=classifier_factory()))

@@ -75,7 +75,7 @@ async def app_client(rules_file: Path) -> AsyncIterator[Callable[..., httpx.Asyn
             rewrite(rules_file, server)
         rules = Rules.load(rules_file, environ or {})
         app = create_app(Gateway(rules), limiters=Limiters())
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=peer), base_url="http://tiergate")
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=peer), base_url="http://localhost")
         opened.append((client, rules))
         return client
 

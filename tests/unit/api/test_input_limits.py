@@ -21,6 +21,7 @@ from tiergate.config.model import InputLimits
 from tiergate.errors import RequestError
 from tiergate.runtime import Rules
 
+JSON = {"content-type": "application/json"}
 LIMITS = """
 server:
   input_limits: {max_body_bytes: 2000, max_messages: 3, max_message_chars: 100, max_json_depth: 8}
@@ -33,7 +34,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     path.write_text(textwrap.dedent(MINIMAL) + textwrap.dedent(LIMITS))
     rules = Rules.load(path, {})
     transport = httpx.ASGITransport(app=create_app(Gateway(rules)))
-    async with httpx.AsyncClient(transport=transport, base_url="http://tiergate") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c
     await rules.aclose()
 
@@ -167,7 +168,7 @@ async def test_violations_get_413_or_400_with_a_clear_message(
 
 @pytest.mark.asyncio
 async def test_at_the_limits_is_fine(client: httpx.AsyncClient) -> None:
-    assert (await client.post("/v1/route", content=nested(8))).status_code == 200
+    assert (await client.post("/v1/route", content=nested(8), headers=JSON)).status_code == 200
     assert (await client.post("/v1/route", json=messages(3, "z" * 100))).status_code == 200
 
 
@@ -179,7 +180,7 @@ async def test_a_chunked_body_is_cut_off_at_the_limit(client: httpx.AsyncClient)
             yield b"x" * 500
         yield b'"}]}'
 
-    r = await client.post("/v1/chat/completions", content=chunks())
+    r = await client.post("/v1/chat/completions", content=chunks(), headers=JSON)
     assert "content-length" not in r.request.headers
     assert r.status_code == 413
     assert error_of(r)["message"] == (

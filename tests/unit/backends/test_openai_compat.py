@@ -316,22 +316,6 @@ async def test_400_does_not_fall_back(fake: FakeOpenAI, backend: OpenAIBackend) 
     assert "context length exceeded" in error.value.message
 
 
-@pytest.mark.asyncio
-async def test_the_key_never_appears_in_errors(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
-    fake.replies.append(Status(401, f"Incorrect API key provided: {KEY}"))
-    fake.replies.append(StreamError(after_events=1, message=f"bad key {KEY}"))
-
-    with pytest.raises(UpstreamStatusError) as status_error:
-        await backend.complete(_request(), CALL)
-    with pytest.raises(UpstreamStatusError) as stream_error:
-        await _collect(backend)
-
-    for error in (status_error.value, stream_error.value):
-        assert KEY not in str(error) and KEY not in error.detail
-        assert KEY not in json.dumps(error.body())
-        assert "***" in error.message
-
-
 # --- transport ------------------------------------------------------------------------------
 
 
@@ -475,4 +459,6 @@ async def test_error_object_keeps_its_http_code(raw_server: tuple[RawSSE, str]) 
     with pytest.raises(UpstreamStatusError) as error:
         await _replay(raw_server, _delta({"content": "Hi"}), {"error": {"code": 429, "message": "busy"}})
 
-    assert error.value.status == 429 and error.value.retryable
+    # After the 200 the call may already be generated: the same target is never called again for it.
+    assert (error.value.status, error.value.started, error.value.retryable) == (429, True, False)
+    assert error.value.fallback_ok

@@ -23,6 +23,7 @@ import aiohttp
 import httpx
 import pytest
 
+from tiergate.backends.http11 import AfterHead, BodyCut
 from tiergate.backends.transport import UpstreamTransport, _bypassed
 
 #: Seconds to wait for something that should happen promptly; only a broken transport reaches it.
@@ -570,12 +571,13 @@ def sends_then_closes(data: bytes) -> Handler:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("framing", sorted(CUT_SHORT))
 async def test_a_body_cut_short_is_remote_protocol_error(framing: str) -> None:
+    """After the head came it is BodyCut, so the backends know the upstream had begun to answer."""
     async with RawServer(sends_then_closes(CUT_SHORT[framing])) as server, client() as http:
         async with http.stream("GET", server.url) as got:
             assert got.status_code == 200
-            with pytest.raises(httpx.RemoteProtocolError):
+            with pytest.raises(BodyCut):
                 await got.aread()
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(BodyCut):
             await http.get(server.url)
 
 
@@ -594,8 +596,9 @@ async def test_an_answer_that_is_not_http_is_remote_protocol_error(answer: bytes
 @pytest.mark.asyncio
 async def test_a_server_closing_without_an_answer_is_remote_protocol_error() -> None:
     async with RawServer(sends_then_closes(b"")) as server, client() as http:
-        with pytest.raises(httpx.RemoteProtocolError):
+        with pytest.raises(httpx.RemoteProtocolError) as info:
             await http.get(server.url)
+    assert not isinstance(info.value, AfterHead)  # nothing came back: another try cannot pay twice
 
 
 @pytest.mark.asyncio

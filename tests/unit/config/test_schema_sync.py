@@ -73,6 +73,7 @@ STRUCTS = {
     "Stickiness": "#/$defs/stickiness",
     "ClientKey": "#/$defs/client_key",
     "Auth": "#/$defs/auth",
+    "Cors": "#/$defs/cors",
     "InputLimits": "#/$defs/input_limits",
     "DecisionLog": "#/$defs/decision_log",
     "ServerConfig": "#/$defs/server",

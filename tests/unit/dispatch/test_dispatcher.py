@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import pytest
@@ -19,6 +20,7 @@ from tiergate.errors import (
     UpstreamStatusError,
     UpstreamUnavailable,
 )
+from tiergate.redact import Redactor
 from tiergate.wire import ChatRequest, Completion, Finish, StreamEvent, TextDelta
 
 FAST = "timeouts: {first_token: 0.05, idle: 0.05, total: 5}\n"
@@ -64,11 +66,11 @@ class ScriptedBackend:
                 yield item
 
 
-async def setup(ollama: list[object], anthropic: list[object], routing: str = FAST):  # type: ignore[no-untyped-def]
+async def setup(ollama: list[object], anthropic: list[object], routing: str = FAST, **kw: Any):  # type: ignore[no-untyped-def]
     g = graph(routing)
     backends = {"ollama": ScriptedBackend("ollama", ollama), "anthropic": ScriptedBackend("anthropic", anthropic)}
     routed = await Router(g).decide(chat("hi", model="local"))
-    return Dispatcher(backends), routed, backends  # type: ignore[arg-type]
+    return Dispatcher(backends, **kw), routed, backends  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio
@@ -158,3 +160,41 @@ routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
         await Dispatcher({}).complete(routed, chat("x"))
     assert info.value.status == 400
     assert info.value.message == "no target can serve this request: local/small-model: no vision support"
+
+
+# --- every upstream error is scrubbed as it leaves its backend --------------------------------
+
+KEY = "sk-upstream-SECRET-0a1b2c3d"
+
+
+def echoing(status: int = 401) -> UpstreamStatusError:
+    return UpstreamStatusError("anthropic", "v", f"invalid x-api-key {KEY}", status=status)
+
+
+@pytest.mark.asyncio
+async def test_a_whole_answer_error_is_scrubbed_before_anyone_reads_it() -> None:
+    d, routed, _ = await setup([echoing(500)], [echoing(500)], redact=Redactor([KEY]))
+    with pytest.raises(NoTargetError) as info:
+        await d.complete(routed, chat("hi"))
+    texts = [info.value.message, *(a.error or "" for a in info.value.attempts)]
+    texts += [a.exc.message + a.exc.detail for a in info.value.attempts if isinstance(a.exc, UpstreamStatusError)]
+    assert all(KEY not in t for t in texts) and all("invalid x-api-key ***" in t for t in texts)
+
+
+@pytest.mark.asyncio
+async def test_a_stream_error_before_and_after_the_first_event_is_scrubbed() -> None:
+    d, routed, _ = await setup([[echoing(529)]], [[TextDelta("a"), echoing(529)]], redact=Redactor([KEY]))
+    opened = await d.open_stream(routed, chat("hi", stream=True))
+    assert opened.attempts[0].error == "backend 'anthropic' at v: invalid x-api-key ***"
+    with pytest.raises(UpstreamStatusError) as info:
+        async for _ in opened.rest:
+            pass
+    assert info.value.message == "backend 'anthropic' at v: invalid x-api-key ***"
+    assert info.value.detail == "invalid x-api-key ***"
+
+
+@pytest.mark.asyncio
+async def test_without_secrets_nothing_is_rewritten() -> None:
+    d, routed, _ = await setup([echoing(500)], [Completion("ok")])
+    answer = await d.complete(routed, chat("hi"))
+    assert KEY in (answer.attempts[0].error or "")

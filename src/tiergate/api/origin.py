@@ -1,0 +1,175 @@
+"""Keep web pages from using the gateway: cross-site requests never reach an upstream or an admin action.
+
+A gateway on 127.0.0.1 without client keys trusts every loopback peer, and a browser is one: any page
+the developer visits could POST to ``http://127.0.0.1:8080/v1/chat/completions`` (as ``text/plain``,
+which needs no preflight) and spend money, or ``POST /admin/reload``. So, before routing and auth:
+
+- a request that carries an ``Origin`` is refused (403) unless the origin is the gateway's own (the
+  console) or listed in ``server.cors.allow_origins``; SDKs, CLIs and editors send no ``Origin``;
+- a body sent with ``POST`` must be JSON (``application/json`` or ``+json``): 415 otherwise, so the
+  content types a page may send without a preflight (``text/plain``, forms) are refused whatever
+  their origin;
+- a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``) is answered for allowed
+  origins only; allowed origins get ``Access-Control-Allow-Origin`` on every answer;
+- without client keys, a request must be addressed to a loopback name (``Host: localhost``,
+  ``127.0.0.1``, ``[::1]``), so a page on a DNS-rebound name cannot reach the keyless gateway either.
+
+The settings are read from the live rules on each request, so a reload applies at once. Refusals use
+the error shape of the endpoint's dialect.
+
+    Litestar(..., middleware=[DefineMiddleware(OriginGuard, rules=rules, keyless=keyless)])
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from tiergate.api.errors import error_body_for
+from tiergate.runtime import Rules
+
+ASGIApp = Callable[..., Any]
+_encode = msgspec.json.Encoder().encode
+ALLOWED_METHODS = b"GET, POST, OPTIONS"
+EXPOSED_HEADERS = (
+    b"x-tiergate-decision-id, x-tiergate-tier, x-tiergate-model, x-tiergate-phase, x-tiergate-attempts, retry-after"
+)
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class OriginGuard:
+    def __init__(self, app: ASGIApp, *, rules: Rules, keyless: Callable[[], bool]) -> None:
+        self.app = app
+        self.rules = rules
+        self.keyless = keyless
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = content_type = host = preflight = None
+        has_body = False
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"access-control-request-method":
+                preflight = value
+            elif name == b"content-length":
+                has_body = has_body or value.strip() not in (b"", b"0")
+            elif name == b"transfer-encoding":
+                has_body = True
+        path, method = scope["path"], scope["method"]
+        if host is not None and _over_network(scope) and self.keyless() and not _loopback_host(host):
+            await _refuse(send, path, 403, _REBOUND.format(host=host), "host_not_allowed")
+            return
+        allowed = origin is None or _same_origin(origin, host) or origin in self._allow_origins()
+        if not allowed:
+            await _refuse(send, path, 403, _FOREIGN.format(origin=origin), "origin_not_allowed")
+            return
+        if method == "OPTIONS" and preflight is not None and origin is not None:
+            await self._preflight(scope, send, origin)
+            return
+        if method in _BODY_METHODS and (content_type is not None or has_body) and not _is_json(content_type):
+            shown = content_type or "no Content-Type"
+            await _refuse(send, path, 415, _NOT_JSON.format(shown=shown), "unsupported_media_type")
+            return
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _with_cors(send, origin))
+
+    def _allow_origins(self) -> list[str]:
+        return self.rules.current.graph.config.server.cors.allow_origins
+
+    async def _preflight(self, scope: dict[str, Any], send: Callable[..., Any], origin: str) -> None:
+        requested = next((v for n, v in scope["headers"] if n == b"access-control-request-headers"), b"")
+        max_age = self.rules.current.graph.config.server.cors.max_age
+        headers = [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-methods", ALLOWED_METHODS),
+            (b"access-control-max-age", str(max_age).encode()),
+            (b"vary", b"origin"),
+            (b"content-length", b"0"),
+        ]
+        if requested:
+            headers.append((b"access-control-allow-headers", requested))
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+_FOREIGN = (
+    "requests from the web page origin {origin} are refused: tiergate serves browsers only from origins "
+    "listed in server.cors.allow_origins"
+)
+_NOT_JSON = "the request body must be JSON (Content-Type: application/json), not {shown}"
+_REBOUND = (
+    "tiergate has no client keys, so it answers only requests addressed to a loopback name "
+    "(localhost, 127.0.0.1, [::1]), not {host}; configure client keys to serve other names"
+)
+
+
+def _with_cors(send: Callable[..., Any], origin: str) -> Callable[..., Any]:
+    extra = [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-expose-headers", EXPOSED_HEADERS),
+        (b"vary", b"origin"),
+    ]
+
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
+
+
+async def _refuse(send: Callable[..., Any], path: str, status: int, message: str, code: str) -> None:
+    body = _encode(error_body_for(path, status, message, code))
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _is_json(content_type: str | None) -> bool:
+    if content_type is None:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _same_origin(origin: str, host: str | None) -> bool:
+    """The gateway's own pages: the origin names the host the request was sent to."""
+    if host is None:
+        return False
+    scheme, _, rest = origin.partition("://")
+    return scheme in ("http", "https") and rest.lower() == host.lower()
+
+
+def _over_network(scope: dict[str, Any]) -> bool:
+    """The peer has an IP address (an in-process test transport names itself instead: no DNS involved)."""
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        ipaddress.ip_address(str(client[0]).split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _loopback_host(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,185 @@
+"""A web page the developer visits cannot make the gateway spend money or change its rules.
+
+Browsers attach ``Origin`` to cross-site requests and may send ``text/plain`` bodies without a
+preflight; editors, SDKs and CLIs send neither. Every refusal here must leave the upstreams uncalled
+and the rules unreloaded, over a real socket (the Host check needs a network peer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import GatewayFactory
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+
+ROUTES = """
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+tiers:
+  local: {targets: [{backend: ollama, model: "qwen2.5-coder:7b"}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5}]}
+routing: {mode: fixed, fixed_tier: sonnet}
+"""
+EVIL = "https://evil.example"
+FRIEND = "http://localhost:3000"
+BODY = '{"model": "auto", "messages": [{"role": "user", "content": "hi"}]}'
+
+
+def write(tmp_path: Path, server: str = "") -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text(ROUTES + server)
+    return path
+
+
+@pytest.fixture
+def upstreams(fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic) -> list[FakeOllama | FakeAnthropic]:
+    return [fake_ollama, fake_anthropic]
+
+
+def calls(upstreams: list[FakeOllama | FakeAnthropic]) -> int:
+    return sum(len(u.requests) for u in upstreams)
+
+
+def test_a_simple_cross_site_post_reaches_no_upstream(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    tmp_path: Path,
+    upstreams: list[FakeOllama | FakeAnthropic],
+) -> None:
+    base = gateway_for(write(tmp_path), upstream_env)
+    page = {"origin": EVIL, "content-type": "text/plain;charset=UTF-8"}
+    r = httpx.post(base + "/v1/chat/completions", content=BODY, headers=page)
+    assert r.status_code == 403
+    assert r.json()["error"] == {
+        "message": f"requests from the web page origin {EVIL} are refused: tiergate serves browsers only from "
+        "origins listed in server.cors.allow_origins",
+        "type": "permission_error",
+        "param": None,
+        "code": "origin_not_allowed",
+    }
+    # Even as JSON, and even on the endpoints that spend nothing.
+    for path in ("/v1/chat/completions", "/v1/completions", "/v1/route", "/v1/feedback"):
+        assert (
+            httpx.post(base + path, content=BODY, headers={**page, "content-type": "application/json"}).status_code
+            == 403
+        )
+    assert httpx.get(base + "/v1/models", headers={"origin": EVIL}).status_code == 403
+    assert calls(upstreams) == 0
+
+
+def test_a_non_json_body_is_refused_whatever_its_origin(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    tmp_path: Path,
+    upstreams: list[FakeOllama | FakeAnthropic],
+) -> None:
+    base = gateway_for(write(tmp_path), upstream_env)
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        r = httpx.post(base + "/v1/chat/completions", content=BODY, headers={"content-type": content_type})
+        assert r.status_code == 415
+        assert r.json()["error"]["message"] == (
+            f"the request body must be JSON (Content-Type: application/json), not {content_type}"
+        )
+        assert r.json()["error"]["code"] == "unsupported_media_type"
+    r = httpx.post(base + "/v1/chat/completions", content=BODY)  # a body with no Content-Type at all
+    assert r.status_code == 415 and "not no Content-Type" in r.json()["error"]["message"]
+    assert calls(upstreams) == 0
+    for content_type in ("application/json; charset=utf-8", "application/vnd.tiergate+json"):
+        r = httpx.post(base + "/v1/chat/completions", content=BODY, headers={"content-type": content_type})
+        assert r.status_code == 200, r.text
+    assert calls(upstreams) == 2
+
+
+def test_a_cross_site_reload_is_refused_and_nothing_reloads(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = write(tmp_path)
+    base = gateway_for(path, upstream_env)
+    path.write_text(ROUTES.replace("fixed_tier: sonnet", "fixed_tier: local"))
+    assert httpx.post(base + "/admin/reload", headers={"origin": EVIL}).status_code == 403
+    assert httpx.post(base + "/admin/reload", headers={"origin": EVIL, "content-type": "text/plain"}).status_code == 403
+    assert httpx.get(base + "/health").json()["rules"]["reloads"] == 0
+    assert httpx.post(base + "/admin/reload").json()["changed"] is True  # curl -X POST, no body: allowed
+
+
+def test_preflights_are_answered_for_allowed_origins_only(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    tmp_path: Path,
+    upstreams: list[FakeOllama | FakeAnthropic],
+) -> None:
+    base = gateway_for(
+        write(tmp_path, f"server: {{cors: {{allow_origins: ['{FRIEND}'], max_age: 120}}}}"), upstream_env
+    )
+    ask = {"access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization"}
+    refused = httpx.options(base + "/v1/chat/completions", headers={"origin": EVIL, **ask})
+    assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
+    allowed = httpx.options(base + "/v1/chat/completions", headers={"origin": FRIEND, **ask})
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == FRIEND
+    assert allowed.headers["access-control-allow-methods"] == "GET, POST, OPTIONS"
+    assert allowed.headers["access-control-allow-headers"] == "content-type, authorization"
+    assert allowed.headers["access-control-max-age"] == "120"
+    assert calls(upstreams) == 0
+    r = httpx.post(
+        base + "/v1/chat/completions", content=BODY, headers={"origin": FRIEND, "content-type": "application/json"}
+    )
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == FRIEND
+    assert "x-tiergate-decision-id" in r.headers["access-control-expose-headers"]
+
+
+def test_the_gateways_own_pages_and_plain_clients_pass(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    base = gateway_for(write(tmp_path), upstream_env)
+    same = httpx.post(base + "/v1/route", content=BODY, headers={"origin": base, "content-type": "application/json"})
+    assert same.status_code == 200 and same.headers["access-control-allow-origin"] == base
+    sdk = openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0)
+    assert sdk.chat.completions.create(model="auto", messages=[{"role": "user", "content": "hi"}]).choices
+
+
+def test_without_keys_only_loopback_names_are_answered(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    tmp_path: Path,
+    upstreams: list[FakeOllama | FakeAnthropic],
+) -> None:
+    """A page on a name that a DNS rebinding points at 127.0.0.1 is the same origin as that name."""
+    base = gateway_for(write(tmp_path), upstream_env)
+    port = base.rsplit(":", 1)[1]
+    rebound = {"host": f"rebound.example:{port}", "origin": f"http://rebound.example:{port}"}
+    r = httpx.post(base + "/v1/chat/completions", content=BODY, headers={**rebound, "content-type": "application/json"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "host_not_allowed"
+    assert calls(upstreams) == 0
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        assert httpx.get(base + "/v1/models", headers={"host": host}).status_code == 200
+
+
+def test_with_client_keys_any_host_may_be_named(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    keyed = write(tmp_path, "server: {auth: {keys_env: [TEAM_KEYS]}}")
+    base = gateway_for(keyed, {**upstream_env, "TEAM_KEYS": "team-key-0123456789"})
+    r = httpx.get(
+        base + "/v1/models", headers={"host": "gateway.internal", "authorization": "Bearer team-key-0123456789"}
+    )
+    assert r.status_code == 200
+
+
+def test_allowed_origins_follow_a_reload(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = write(tmp_path)
+    base = gateway_for(path, upstream_env)
+    headers = {"origin": FRIEND, "content-type": "application/json"}
+    assert httpx.post(base + "/v1/route", content=BODY, headers=headers).status_code == 403
+    path.write_text(ROUTES + f"server: {{cors: {{allow_origins: ['{FRIEND}']}}}}")
+    assert httpx.post(base + "/admin/reload").json()["ok"] is True
+    assert httpx.post(base + "/v1/route", content=BODY, headers=headers).status_code == 200

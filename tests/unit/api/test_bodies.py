@@ -1,0 +1,104 @@
+"""What every upstream would refuse is refused at the edge, with a 400 naming the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tiergate.api.bodies import decode_chat, decode_completion
+from tiergate.errors import RequestError
+
+USER = {"role": "user", "content": "hi"}
+
+
+def refused(body: dict[str, Any]) -> RequestError:
+    with pytest.raises(RequestError) as info:
+        decode_chat(json.dumps(body).encode())
+    assert info.value.status == 400
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "message"),
+    [
+        ({"messages": [USER], "max_tokens": 0}, "max_tokens", "`max_tokens` must be at least 1, got 0"),
+        (
+            {"messages": [USER], "max_completion_tokens": -5},
+            "max_completion_tokens",
+            "`max_completion_tokens` must be at least 1, got -5",
+        ),
+        (
+            {"messages": [{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}]},
+            "messages",
+            "`messages` has no user turn: a conversation needs at least one message with role `user`",
+        ),
+        (
+            {"messages": [{"role": "system", "content": "be brief"}]},
+            "messages",
+            "`messages` has no user turn: a conversation needs at least one message with role `user`",
+        ),
+        (
+            {"messages": [USER], "tools": [{"type": "function", "function": {"name": "  "}}]},
+            "tools[0].function.name",
+            "`tools[0].function.name` is empty: every tool needs a name",
+        ),
+        (
+            {
+                "messages": [
+                    USER,
+                    {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "", "arguments": "{}"}}]},
+                    {"role": "tool", "tool_call_id": "c1", "content": "x"},
+                ]
+            },
+            "messages[1].tool_calls[0].function.name",
+            "`messages[1].tool_calls[0].function.name` is empty: a tool call names its tool",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "look"},
+                            {"type": "image_url", "image_url": {"url": "data:text/html;base64,PGgxPg=="}},
+                        ],
+                    }
+                ]
+            },
+            "messages[0].content[1].image_url.url",
+            "`messages[0].content[1].image_url.url` is a data: URL of text/html, not an image "
+            "(data:image/png;base64,...)",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "file:///etc/x"}}]}]},
+            "messages[0].content[0].image_url.url",
+            "`messages[0].content[0].image_url.url` must be an http(s) URL or a data: URL",
+        ),
+    ],
+)
+def test_refused_with_the_field_named(body: dict[str, Any], param: str, message: str) -> None:
+    error = refused(body)
+    assert (error.param, error.message) == (param, message)
+
+
+def test_what_upstreams_accept_passes() -> None:
+    body = {
+        "messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}}]},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": "and?"},
+        ],
+        "max_tokens": 1,
+        "stop": ["\n\n", " "],  # valid OpenAI: whitespace-only stops are emulated on the Anthropic path
+        "tools": [{"type": "function", "function": {"name": "f"}}],
+    }
+    assert decode_chat(json.dumps(body).encode()).max_tokens == 1
+
+
+def test_legacy_completions_are_checked_too() -> None:
+    with pytest.raises(RequestError) as info:
+        decode_completion(json.dumps({"prompt": "def f(", "max_tokens": 0}).encode())
+    assert info.value.param == "max_tokens"

@@ -1,0 +1,52 @@
+"""The one scrubber: every known secret out of any text, in the forms upstreams quote it."""
+
+from __future__ import annotations
+
+from tests.helpers import graph
+from tiergate.redact import REDACTED, Redactor, secret_values
+
+KEY = "sk-ant-SECRET-0a1b2c3d4e"
+
+
+def test_every_form_of_a_secret_is_replaced() -> None:
+    scrub = Redactor([KEY])
+    assert scrub(f"invalid x-api-key {KEY}.") == "invalid x-api-key ***."
+    assert scrub("key=sk-ant-SECRET-0a1b2c3d4e&x=1") == "key=***&x=1"
+    assert scrub('{"key": "sk-ant-SECRET-0a1b2c3d4e"}') == '{"key": "***"}'
+    quoted = Redactor(['k"ey\\value-123'])
+    assert quoted('said "k\\"ey\\\\value-123"') == 'said "***"'
+    assert Redactor(["p@ss/w0rd+"])("url?token=p%40ss%2Fw0rd%2B") == "url?token=***"
+
+
+def test_the_longer_of_two_overlapping_secrets_is_removed_whole() -> None:
+    scrub = Redactor(["abcdef", "abcdef-long-key"])
+    assert scrub("got abcdef-long-key") == f"got {REDACTED}"
+
+
+def test_short_values_are_not_secrets_and_no_secrets_changes_nothing() -> None:
+    assert Redactor(["abc"])("abc abc") == "abc abc"
+    assert not Redactor() and Redactor()("anything") == "anything"
+
+
+def test_the_rules_name_the_secrets() -> None:
+    g = graph(
+        base="""
+backends:
+  anthropic: {kind: anthropic, base_url: "http://127.0.0.1:1", api_key_env: CLAUDE_KEY}
+tiers:
+  sonnet: {targets: [{backend: anthropic, model: m}]}
+routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
+server:
+  auth: {keys_env: [TEAM_KEYS], admin_key_env: BOSS_KEY}
+"""
+    )
+    environ = {"CLAUDE_KEY": KEY, "TEAM_KEYS": "team-one-key, team-two-key", "BOSS_KEY": "boss-key-1", "OTHER": "x" * 9}
+    assert secret_values(g.config, environ) == {
+        KEY,
+        "team-one-key, team-two-key",
+        "team-one-key",
+        "team-two-key",
+        "boss-key-1",
+    }
+    scrub = Redactor.of(g.config, environ)
+    assert scrub(f"{KEY} team-two-key boss-key-1 {'x' * 9}") == f"*** *** *** {'x' * 9}"
