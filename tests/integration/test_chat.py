@@ -242,3 +242,23 @@ def test_legacy_completions(gateway: str, fake_ollama: FakeOllama) -> None:
     fake_ollama.replies.append(Text("xy", chunks=2))
     pieces = [c.choices[0].text for c in legacy.completions.create(model="local", prompt="p", stream=True) if c.choices]
     assert "".join(pieces) == "xy"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_blank_stop_sequences_are_emulated_on_anthropic(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, stream: bool
+) -> None:
+    """Anthropic refuses whitespace-only stop sequences with a 400: they are not sent, and the answer is
+    cut at the first one here instead."""
+    fake_anthropic.replies.append(Text("first line\n\nsecond line", chunks=4))
+    answer = client.chat.completions.create(
+        model="sonnet", messages=[{"role": "user", "content": "complete"}], stop=["\n\n", "END"], stream=stream
+    )
+    if stream:
+        chunks = [c for c in answer if c.choices]  # type: ignore[union-attr]
+        text = "".join(c.choices[0].delta.content or "" for c in chunks)
+        finishes = [c.choices[0].finish_reason for c in chunks if c.choices[0].finish_reason]
+    else:
+        text, finishes = answer.choices[0].message.content, [answer.choices[0].finish_reason]  # type: ignore[union-attr]
+    assert (text, finishes) == ("first line", ["stop"])
+    assert fake_anthropic.requests[0].body["stop_sequences"] == ["END"]

@@ -25,6 +25,7 @@ import msgspec
 from tiergate.backends.base import Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
 from tiergate.backends.failures import Where, transport_failure
+from tiergate.backends.stops import cut_completion, is_blank, split_stops, stop_emulated
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
     RequestError,
@@ -85,8 +86,9 @@ def to_messages_body(request: ChatRequest, model: str, *, default_max_tokens: in
     system = _system(request.messages)
     if system:
         body["system"] = system
-    if stops := request.stop_list():
-        body["stop_sequences"] = stops
+    sent, _ = split_stops(request.stop_list(), refuses=is_blank)  # the API refuses blank ones: emulated
+    if sent:
+        body["stop_sequences"] = sent
     if request.tools:
         body["tools"] = [_tool(t.function.name, t.function.description, t.function.parameters) for t in request.tools]
         if (choice := _tool_choice(request)) is not None:
@@ -493,9 +495,12 @@ class AnthropicBackend:
             raise transport_failure(exc, self._where(call)) from exc
         if not response.is_success:
             raise self._status_error(response)
-        return whole_answer(self.name, self.url, response.content)
+        return cut_completion(whole_answer(self.name, self.url, response.content), _emulated(request))
 
-    async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
+        return stop_emulated(self._stream(request, call), _emulated(request))
+
+    async def _stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         headers, content = self._prepare(request, call, stream=True)
         translator = StreamTranslator(self.name, self.url)
         try:
@@ -556,6 +561,10 @@ class AnthropicBackend:
 
 class _ErrorEnvelope(msgspec.Struct):
     error: _ErrorDetail
+
+
+def _emulated(request: ChatRequest) -> list[str]:
+    return split_stops(request.stop_list(), refuses=is_blank)[1]
 
 
 def _timeout(call: Call) -> httpx.Timeout:

@@ -1,0 +1,106 @@
+"""Stop sequences an upstream refuses, emulated on tiergate's side.
+
+Anthropic's API rejects stop sequences made only of whitespace (``"\\n\\n"``, ``" "``) with a 400, while
+OpenAI clients send them routinely (Continue's single-line autocomplete stops at ``"\\n"``). Such
+sequences are not sent; tiergate cuts the answer at the first one instead, ends it with
+``finish_reason: "stop"`` exactly as the upstream would have, and stops reading the stream there.
+
+    sent, emulated = split_stops(["\\n\\n", "END"], refuses=is_blank)     # (["END"], ["\\n\\n"])
+    text = cut_at_stop("a\\n\\nb", emulated)                             # "a"
+    scanner = StopScanner(emulated); scanner.feed("a\\n"); scanner.feed("\\nb")  # ("a", True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import msgspec
+
+from tiergate.wire import Completion, Finish, StreamEvent, TextDelta, UsageReport
+
+
+def is_blank(stop: str) -> bool:
+    return not stop.strip()
+
+
+def split_stops(stops: Sequence[str], refuses: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """(the stops to send upstream, the ones tiergate must emulate)."""
+    sent = [s for s in stops if s and not refuses(s)]
+    emulated = [s for s in stops if s and refuses(s)]
+    return sent, emulated
+
+
+def cut_at_stop(text: str, stops: Sequence[str]) -> str | None:
+    """``text`` up to the earliest stop sequence, or None when it holds none."""
+    found = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return text[: min(found)] if found else None
+
+
+class StopScanner:
+    """Finds emulated stop sequences across a stream's text pieces.
+
+    ``feed`` returns the text that may be passed on now and whether a stop was reached. Up to
+    ``longest - 1`` characters are held back, because a stop may begin at the end of one piece and
+    end in the next; ``flush`` gives them back when the stream ends without a stop.
+    """
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = [s for s in stops if s]
+        self._hold = max((len(s) for s in self._stops), default=1) - 1
+        self._pending = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        buffered = self._pending + text
+        cut = cut_at_stop(buffered, self._stops)
+        if cut is not None:
+            self._pending = ""
+            return cut, True
+        keep = min(self._hold, len(buffered))
+        ready, self._pending = buffered[: len(buffered) - keep], buffered[len(buffered) - keep :]
+        return ready, False
+
+    def flush(self) -> str:
+        pending, self._pending = self._pending, ""
+        return pending
+
+
+def cut_completion(completion: Completion, stops: Sequence[str]) -> Completion:
+    """A whole answer cut at its first emulated stop (tool calls after it were never reached)."""
+    if not stops or completion.content is None:
+        return completion
+    cut = cut_at_stop(completion.content, stops)
+    if cut is None:
+        return completion
+    return msgspec.structs.replace(completion, content=cut, tool_calls=[], finish_reason="stop")
+
+
+async def stop_emulated(events: AsyncIterator[StreamEvent], stops: Sequence[str]) -> AsyncIterator[StreamEvent]:
+    """A stream cut at its first emulated stop: the text before it, then ``Finish("stop")``; the rest of
+    the upstream's stream is not read (closing this closes it)."""
+    if not stops:
+        async for event in events:
+            yield event
+        return
+    scanner = StopScanner(stops)
+    usage: UsageReport | None = None
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            if isinstance(event, TextDelta):
+                text, stopped = scanner.feed(event.text)
+                if text:
+                    yield TextDelta(text)
+                if stopped:
+                    yield Finish("stop")
+                    if usage is not None:
+                        yield usage
+                    return
+                continue
+            if isinstance(event, UsageReport):  # held: it goes last, after whichever finish comes
+                usage = event
+                continue
+            if isinstance(event, Finish) and (rest := scanner.flush()):
+                yield TextDelta(rest)
+            yield event
+    if usage is not None:
+        yield usage
