@@ -6,7 +6,7 @@ CONFIG ?= routes.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: serve test lint typecheck bench validate eval clean
+.PHONY: serve test lint typecheck bench validate eval clean schema
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(VENV)/.installed-dev
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
+
+schema: $(VENV)/.installed
+	$(BIN)/tiergate schema --write schemas/routes.schema.json
 
 validate: $(VENV)/.installed-dev
 	$(BIN)/tiergate validate $(CONFIG) examples/*.yaml

@@ -3,6 +3,7 @@
 tiergate serve --config routes.yaml --host 127.0.0.1 --port 8080
 tiergate route --config routes.yaml request.json      # or - for stdin
 tiergate validate routes.yaml examples/*.yaml
+tiergate schema --write schemas/routes.schema.json   # make schema
 tiergate stats --config routes.yaml --since 24h     # or --db tiergate-decisions.db
 """
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("validate", help="check rule files; prints file:line:col: message per problem")
     p.add_argument("paths", nargs="+", type=Path)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of routes.yaml, generated from the config Structs")
+    p.add_argument("--write", type=Path, default=None, help="write it to this file instead")
 
     p = sub.add_parser("stats", help="summarise the decision log: tier share, cost, latency, fallbacks, ratings")
     where = p.add_mutually_exclusive_group()
@@ -83,7 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         return _route(args.config, args.request)
     if args.command == "stats":
         return _stats(args.db, args.config, args.since)
+    if args.command == "schema":
+        return _schema(args.write)
     return _validate(args.paths)
+
+
+def _schema(target: Path | None) -> int:
+    from tiergate.config.schema import render
+
+    text = render()
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        target.write_text(text)
+    return 0
 
 
 def _route(config: Path, source: str) -> int:
@@ -192,11 +209,11 @@ def _floors(spec: str | None) -> dict[str, float]:
 
 
 def _validate(paths: list[Path]) -> int:
-    from tiergate.config.validate import validate_file
+    from tiergate.runtime import validate_file
 
     failed = False
     for path in paths:
-        problems = validate_file(path)
+        problems = validate_file(path, os.environ)
         for p in problems:
             print(p.render())
         errors = [p for p in problems if p.severity == "error"]

@@ -67,8 +67,22 @@ class ReloadOutcome:
 
 
 def compile_file(path: Path, environ: Mapping[str, str]) -> tuple[LoadedConfig, EvaluationGraph]:
+    """Load + compile: the strict decode, the cross-reference checks, then the graph (features, operators,
+    transforms); the first that fails raises ConfigError with every problem it found."""
     loaded = load_file(path, environ)
     return loaded, compile_graph(loaded)
+
+
+def validate_file(path: Path, environ: Mapping[str, str]) -> list[Problem]:
+    """Everything ``tiergate validate`` reports for a file: its errors, or its warnings when it compiles.
+
+    for p in validate_file(Path("routes.yaml"), os.environ): print(p.render())
+    """
+    try:
+        loaded, _ = compile_file(path, environ)
+    except ConfigError as exc:
+        return exc.problems
+    return list(loaded.warnings)
 
 
 @dataclass

@@ -22,11 +22,11 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from tiergate.backends.base import Call, drain, retry_after, secret_from_env
+from tiergate.backends.base import BackendConfigBase, Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
 from tiergate.backends.failures import Where, transport_failure
 from tiergate.backends.stops import cut_completion, is_blank, split_stops, stop_emulated
-from tiergate.config.model import AnthropicBackendConfig
+from tiergate.config.base import PositiveInt
 from tiergate.errors import (
     RequestError,
     UpstreamProtocolError,
@@ -463,6 +463,20 @@ def whole_answer(backend: str, url: str, body: bytes) -> Completion:
 
 
 # --- the backend --------------------------------------------------------------------------------
+
+
+class AnthropicBackendConfig(BackendConfigBase, tag="anthropic", frozen=True):
+    """The Anthropic Messages API (`POST {base_url}/v1/messages`)."""
+
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    """Name of the environment variable holding the API key (the key itself never goes in this file)."""
+    anthropic_version: str = "2023-06-01"
+    """The `anthropic-version` header sent with every call; quote it, or YAML reads 2023-06-01 as a date."""
+    default_max_tokens: PositiveInt = 4096
+    """`max_tokens` sent when the client gives no output limit (the Messages API requires one)."""
+
+    def build(self, name: str, environ: Mapping[str, str]) -> AnthropicBackend:
+        return AnthropicBackend(name, self, environ)
 
 
 class AnthropicBackend:

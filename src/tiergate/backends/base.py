@@ -23,6 +23,7 @@ from typing import Protocol
 
 import msgspec
 
+from tiergate.config.base import PositiveInt, Strict
 from tiergate.wire import ChatRequest, Completion, StreamEvent
 
 
@@ -51,6 +52,28 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class BackendConfigBase(Strict, tag_field="kind", frozen=True):
+    """A named connection to a model server; `kind` selects which of the variants applies.
+
+    Each kind is one module of this package: its config Struct (a subclass of this, with its ``tag``)
+    builds its backend; :mod:`tiergate.backends.registry` finds it.
+    """
+
+    base_url: str
+    """Where the backend listens, e.g. `http://127.0.0.1:11434`. `${VAR}` and `${VAR:-default}` expand
+    from the environment."""
+    headers: dict[str, str] = {}
+    """Extra HTTP headers sent with every request to this backend (values may use `${VAR}`)."""
+    max_connections: PositiveInt = 100
+    """Most concurrent HTTP connections to this backend."""
+    description: str | None = None
+    """Free text for people reading the file."""
+
+    def build(self, name: str, environ: Mapping[str, str]) -> Backend:
+        """The backend this config describes; keys are read from ``environ`` here and nowhere else."""
+        raise NotImplementedError
 
 
 async def drain(lines: AsyncIterator[object], limit: float = 0.25) -> None:

@@ -31,10 +31,9 @@ import msgspec
 import ollama
 import pydantic
 
-from tiergate.backends.base import Call, retry_after
+from tiergate.backends.base import BackendConfigBase, Call, retry_after
 from tiergate.backends.failures import Where, transport_failure
 from tiergate.backends.transport import UpstreamTransport
-from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
     RequestError,
     UpstreamCapabilityError,
@@ -75,6 +74,17 @@ class ChatArguments:
 
     def as_kwargs(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
+    """An Ollama server (`/api/chat`)."""
+
+    keep_alive: str | None = None
+    """How long Ollama keeps the model loaded after a request (`10m`, `1h`, `-1` for ever), passed as
+    `keep_alive`. Default: Ollama's own (5m)."""
+
+    def build(self, name: str, environ: Mapping[str, str]) -> OllamaBackend:
+        return OllamaBackend(name, self)
 
 
 class OllamaBackend:

@@ -20,10 +20,9 @@ from typing import Any
 import httpx
 import msgspec
 
-from tiergate.backends.base import Call, drain, retry_after, secret_from_env
+from tiergate.backends.base import BackendConfigBase, Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
 from tiergate.backends.failures import Where, transport_failure
-from tiergate.config.model import OpenAIBackendConfig
 from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.wire import (
     ChatRequest,
@@ -112,6 +111,18 @@ class _Payload(msgspec.Struct):
 
 
 # --- the backend ----------------------------------------------------------------------------
+
+
+class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
+    """An OpenAI-compatible server (llama.cpp server, LM Studio, vLLM, OpenAI): `POST
+    {base_url}/chat/completions`, so `base_url` includes `/v1`."""
+
+    api_key_env: str | None = None
+    """Name of the environment variable holding a bearer token, sent as `Authorization: Bearer ...`.
+    Default: none (no Authorization header)."""
+
+    def build(self, name: str, environ: Mapping[str, str]) -> OpenAIBackend:
+        return OpenAIBackend(name, self, environ)
 
 
 class OpenAIBackend:

@@ -1,26 +1,42 @@
-"""Build a backend from its config: one factory per ``kind``.
+"""The backend kinds, found by themselves: every module of this package that defines a config Struct.
 
-backend = build_backend("ollama", config.backends["ollama"], os.environ)
+``BackendConfig`` is the tagged union of those Structs (``kind: ollama | anthropic | openai``); each
+builds its own backend, so adding a kind is one module (config + binding) and its test.
+
+    backend = build_backend("ollama", config.backends["ollama"], os.environ)
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Union
 
-from tiergate.backends.base import Backend
-from tiergate.config.model import AnthropicBackendConfig, BackendConfig, OllamaBackendConfig, OpenAIBackendConfig
+import tiergate.backends
+from tiergate.backends.base import Backend, BackendConfigBase
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(tiergate.backends.__path__)):
+    if _module != "registry":
+        importlib.import_module(f"tiergate.backends.{_module}")
 
 
-def build_backend(name: str, cfg: BackendConfig, environ: Mapping[str, str]) -> Backend:
-    if isinstance(cfg, OllamaBackendConfig):
-        from tiergate.backends.ollama import OllamaBackend
+def _kinds(base: type[BackendConfigBase]) -> list[type[BackendConfigBase]]:
+    found: list[type[BackendConfigBase]] = []
+    for cls in base.__subclasses__():
+        found += [cls, *_kinds(cls)]
+    return found
 
-        return OllamaBackend(name, cfg)
-    if isinstance(cfg, AnthropicBackendConfig):
-        from tiergate.backends.anthropic import AnthropicBackend
 
-        return AnthropicBackend(name, cfg, environ)
-    assert isinstance(cfg, OpenAIBackendConfig)
-    from tiergate.backends.openai import OpenAIBackend
+BACKEND_KINDS: tuple[type[BackendConfigBase], ...] = tuple(
+    sorted((k for k in _kinds(BackendConfigBase) if k.__struct_config__.tag is not None), key=lambda k: k.__module__)
+)
 
-    return OpenAIBackend(name, cfg, environ)
+if TYPE_CHECKING:
+    BackendConfig = BackendConfigBase
+else:
+    BackendConfig = Union[BACKEND_KINDS]  # noqa: UP007  (built from a tuple at run time)
+
+
+def build_backend(name: str, cfg: BackendConfigBase, environ: Mapping[str, str]) -> Backend:
+    return cfg.build(name, environ)

@@ -5,189 +5,225 @@ complete, immutable config or a ValidationError whose ``$.path`` the loader turn
 Cross-field checks that need names from elsewhere in the file (unknown backend, fallback cycles, ...)
 live in :mod:`tiergate.config.semantic`; they report the same kind of path.
 
+The tree is assembled here from the pieces each extension point declares next to the code it
+configures: backend kinds (``tiergate.backends``), condition operators (``tiergate.rules.operators``)
+and scorer transforms (``tiergate.rules.transforms``). Each field's docstring is its description in
+the JSON Schema (``make schema``).
+
     config = msgspec.convert(data, RoutesConfig)
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
-Unit = Annotated[float, Meta(ge=0, le=1)]
-Seconds = Annotated[float, Meta(gt=0)]
-PositiveInt = Annotated[int, Meta(ge=1)]
-Band = Literal["LOCAL", "AMBIGUOUS", "CLAUDE"]
-Capability = Literal["tools", "vision"]
+from tiergate.backends.anthropic import AnthropicBackendConfig
+from tiergate.backends.ollama import OllamaBackendConfig
+from tiergate.backends.openai import OpenAIBackendConfig
+from tiergate.backends.registry import BackendConfig
+from tiergate.config.base import Band, Capability, PositiveInt, Seconds, Strict, Unit, given
+from tiergate.rules.features import FEATURES
+from tiergate.rules.operators import Condition
+from tiergate.rules.transforms import Transform
+from tiergate.rules.transforms.boolean import Boolean
+from tiergate.rules.transforms.keywords import KeywordDensity
+from tiergate.rules.transforms.ramp import Ramp
+from tiergate.rules.transforms.threshold import Threshold
 
-
-class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """Base for every node of the file."""
-
-
-# --- backends -------------------------------------------------------------------------------
-
-
-class _BackendBase(Strict, tag_field="kind"):
-    base_url: str
-    headers: dict[str, str] = {}
-    max_connections: PositiveInt = 100
-    description: str | None = None
-
-
-class OllamaBackendConfig(_BackendBase, tag="ollama"):
-    keep_alive: str | None = None
-
-
-class AnthropicBackendConfig(_BackendBase, tag="anthropic"):
-    api_key_env: str = "ANTHROPIC_API_KEY"
-    anthropic_version: str = "2023-06-01"
-    default_max_tokens: PositiveInt = 4096
-
-
-class OpenAIBackendConfig(_BackendBase, tag="openai"):
-    api_key_env: str | None = None
-
-
-BackendConfig = OllamaBackendConfig | AnthropicBackendConfig | OpenAIBackendConfig
+#: Names other modules import from here; each is defined where the code it configures lives.
+__all__ = [
+    "AnthropicBackendConfig",
+    "BackendConfig",
+    "Boolean",
+    "Condition",
+    "KeywordDensity",
+    "OllamaBackendConfig",
+    "OpenAIBackendConfig",
+    "Ramp",
+    "Threshold",
+    "Transform",
+]
 
 
 # --- resilience defaults and overrides ------------------------------------------------------
 
 
 class Timeouts(Strict):
+    """Default time limits for every upstream call, in seconds; a target's `timeouts` overrides single values."""
+
     connect: Seconds = 5.0
+    """Seconds to open a connection to the backend. Default: 5."""
     first_token: Seconds = 60.0
+    """Seconds to wait for the first byte of the answer (the model's time to start). Default: 60."""
     idle: Seconds = 60.0
+    """Most seconds between two chunks of a streamed answer. Default: 60."""
     total: Seconds = 600.0
+    """Most seconds for the whole call, streaming included. Default: 600."""
 
 
 class TimeoutOverrides(Strict):
+    """Per-target time limits in seconds; each value left out (or null) keeps the file-level `timeouts` value."""
+
     connect: Seconds | None = None
+    """Seconds to open a connection. Default: the file-level `timeouts.connect`."""
     first_token: Seconds | None = None
+    """Seconds to wait for the first byte. Default: the file-level `timeouts.first_token`."""
     idle: Seconds | None = None
+    """Most seconds between streamed chunks. Default: the file-level `timeouts.idle`."""
     total: Seconds | None = None
+    """Most seconds for the whole call. Default: the file-level `timeouts.total`."""
 
 
 class Retries(Strict):
+    """Default retry policy for failed upstream calls (connection errors, 429, 5xx); a target's `retries` overrides
+    single values."""
+
     attempts: Annotated[int, Meta(ge=0, le=10)] = 2
+    """Retries after the first try of one target (0 to 10) before moving on to the next target. Default: 2."""
     backoff_base: Annotated[float, Meta(ge=0)] = 0.25
+    """Seconds before the first retry; doubles with each retry (with jitter). Default: 0.25."""
     backoff_max: Annotated[float, Meta(ge=0)] = 8.0
+    """Longest wait between two retries, in seconds. Default: 8."""
 
 
 class RetryOverrides(Strict):
+    """Per-target retry policy; each value left out (or null) keeps the file-level `retries` value."""
+
     attempts: Annotated[int, Meta(ge=0, le=10)] | None = None
+    """Retries after the first try of one target (0 to 10) before moving on to the next target. Default: the file-level
+    `retries.attempts`."""
     backoff_base: Annotated[float, Meta(ge=0)] | None = None
+    """Seconds before the first retry; doubles with each retry (with jitter). Default: the file-level
+    `retries.backoff_base`."""
     backoff_max: Annotated[float, Meta(ge=0)] | None = None
+    """Longest wait between two retries, in seconds. Default: the file-level `retries.backoff_max`."""
 
 
 class Breaker(Strict):
+    """Default circuit breaker for every target; a target's `breaker` overrides single values."""
+
     fail_max: PositiveInt = 5
+    """Consecutive failures that open the circuit breaker (the target is then skipped). Default: 5."""
     reset_timeout: Seconds = 30.0
+    """Seconds an open breaker waits before letting one trial call through. Default: 30."""
 
 
 class BreakerOverrides(Strict):
+    """Circuit breaker overrides; each value left out (or null) keeps the default."""
+
     fail_max: PositiveInt | None = None
+    """Consecutive failures that open the circuit breaker (the target is then skipped). Default: the file-level
+    `breakers` value (for the classifier: 3 failures, 30 seconds)."""
     reset_timeout: Seconds | None = None
+    """Seconds an open breaker waits before letting one trial call through. Default: the file-level `breakers` value
+    (for the classifier: 3 failures, 30 seconds)."""
 
 
 class Limits(Strict):
+    """Rate and concurrency limits. At file level they apply to each target; a target's `limits` replaces them."""
+
     rpm: PositiveInt | None = None
+    """Most requests per minute sent to a target. Default: no limit."""
     concurrency: PositiveInt | None = None
+    """Most requests in flight at once to a target. Default: no limit."""
     on_limit: Literal["fallback", "wait", "reject"] = "fallback"
+    """What a request does when a limit is reached: `fallback` to the next target, `wait` up to `max_wait` seconds for
+    room, or `reject` with HTTP 429. Default: `fallback`."""
     max_wait: Annotated[float, Meta(ge=0)] = 10.0
+    """Most seconds to wait for room when `on_limit` is `wait`. Default: 10."""
 
 
 # --- tiers ----------------------------------------------------------------------------------
 
 
 class Capabilities(Strict):
+    """What the target's model can do; a request that needs a capability skips targets without it."""
+
     tools: bool = True
+    """The model handles tool (function) calling. Default: true."""
     vision: bool = False
+    """The model accepts images. Default: false."""
     context_window: PositiveInt = 8192
+    """The model's context window in tokens; longer requests skip this target. Default: 8192."""
 
 
 class Price(Strict):
-    """US dollars per million tokens."""
+    """US dollars per million tokens, for cost reporting and for ordering tiers cheapest first in the classifier
+    prompt."""
 
     input: Annotated[float, Meta(ge=0)] = 0.0
+    """Dollars per million input (prompt) tokens. Default: 0."""
     output: Annotated[float, Meta(ge=0)] = 0.0
+    """Dollars per million output tokens. Default: 0."""
 
 
 class TargetConfig(Strict):
+    """One model on one backend. A tier tries its targets in order."""
+
     backend: str
+    """Name of a backend declared under `backends`. Required."""
     model: str
+    """The model id sent to the backend, e.g. `qwen2.5-coder:7b` or `claude-sonnet-4-5`. Required."""
     aliases: list[str] = []
+    """Other names a client may put in `model` to ask for this target explicitly. Default: none."""
     capabilities: Capabilities = Capabilities()
+    """What the model can do (tools, vision, context window). Default: tools, no vision, 8192 tokens."""
     price: Price = Price()
+    """Price per million tokens, in US dollars. Default: 0 for input and output."""
     timeouts: TimeoutOverrides | None = None
+    """Time limits for this target only. Default: the file-level `timeouts`."""
     retries: RetryOverrides | None = None
+    """Retry policy for this target only. Default: the file-level `retries`."""
     breaker: BreakerOverrides | None = None
+    """Circuit breaker for this target only. Default: the file-level `breakers`."""
     limits: Limits | None = None
+    """Rate and concurrency limits for this target, replacing the file-level `limits`. Default: the file-level
+    `limits`."""
 
 
 class TierConfig(Strict):
+    """A named level of model strength (`local`, `sonnet`, `opus`, or any name): an ordered list of targets."""
+
     targets: Annotated[list[TargetConfig], Meta(min_length=1)]
+    """The models that serve this tier, tried in order (skipping targets whose breaker is open or that lack a
+    capability the request needs). Required, at least one."""
     description: str | None = None
+    """What the tier is for; shown to the phase-2 classifier. Default: none."""
 
 
 # --- rules ----------------------------------------------------------------------------------
 
 
-class Condition(Strict):
-    """One node of a ``when:`` tree: a combinator (all/any/not) or a feature comparison."""
-
-    all: list[Condition] | None = None
-    any: list[Condition] | None = None
-    not_: Condition | None = msgspec.field(default=None, name="not")
-    feature: str | None = None
-    eq: Any = msgspec.UNSET
-    ne: Any = msgspec.UNSET
-    gt: float | None = None
-    gte: float | None = None
-    lt: float | None = None
-    lte: float | None = None
-    in_: list[Any] | None = msgspec.field(default=None, name="in")
-    not_in: list[Any] | None = None
-    matches: str | None = None
-    contains_any: str | list[str] | None = None
-    min_count: PositiveInt = 1
-
-    def __post_init__(self) -> None:
-        combinators = [n for n in ("all", "any", "not_") if getattr(self, n) is not None]
-        if len(combinators) > 1:
-            raise ValueError("a condition takes one of `all`, `any` or `not`")
-        if combinators:
-            if self.feature is not None or self.operators():
-                raise ValueError("a condition is either a combinator or a `feature` comparison")
-            return
-        if self.feature is None:
-            raise ValueError("a condition needs `feature` (with an operator) or `all`/`any`/`not`")
-        ops = self.operators()
-        if len(ops) != 1:
-            raise ValueError(
-                "a feature comparison takes exactly one operator of "
-                "eq ne gt gte lt lte in not_in matches contains_any" + (f" (got {', '.join(ops)})" if ops else "")
-            )
-
-    def operators(self) -> list[str]:
-        found = []
-        for name in ("eq", "ne"):
-            if getattr(self, name) is not msgspec.UNSET:
-                found.append(name)
-        for name in ("gt", "gte", "lt", "lte", "in_", "not_in", "matches", "contains_any"):
-            if getattr(self, name) is not None:
-                found.append(name.rstrip("_"))
-        return found
-
-
 class Action(Strict):
+    """What a rule does when its condition holds: force a band or a tier, add to the score, require capabilities. It
+    needs at least one of `band`, `tier`, `score` or a non-empty `require`, and not both `band` and `tier`."""
+
     band: Band | None = None
+    """Force this band (the first matching rule that forces a band or tier wins). Default: none."""
     tier: str | None = None
+    """Force this tier by name (skips the band and the opus escalation). Default: none."""
     confidence: Unit = 0.9
+    """The decision's confidence when this rule forces the band or tier, 0 to 1. Default: 0.9."""
     score: Annotated[float, Meta(ge=-1, le=1)] | None = None
+    """Added to the complexity score (-1 to 1); negative values favour LOCAL. Default: none."""
     require: list[Capability] = []
+    """Capabilities the chosen target must have (`tools`, `vision`). Default: none."""
+
+    __schema_extra__ = {
+        "not": {"allOf": [given("band"), given("tier")]},
+        "anyOf": [
+            given("band"),
+            given("tier"),
+            given("score"),
+            {
+                "required": ["require"],
+                "properties": {"require": {"description": "`require` lists at least one capability", "minItems": 1}},
+            },
+        ],
+    }
 
     def __post_init__(self) -> None:
         if self.band is not None and self.tier is not None:
@@ -197,56 +233,43 @@ class Action(Strict):
 
 
 class Rule(Strict):
+    """A named rule: when the condition holds, apply the action. Rules are checked in order; all matching rules add
+    their score and requirements, the first one forcing a band or tier decides."""
+
     name: str
+    """Unique name, reported in decisions (`signals`, `reasons`). Required."""
     when: Condition
+    """The condition (required)."""
     then: Action
+    """The action (required)."""
     description: str | None = None
-
-
-class Ramp(Strict, tag_field="kind", tag="ramp"):
-    """0 at or below ``from``, 1 at or above ``to``, linear between."""
-
-    from_: float = msgspec.field(name="from")
-    to: float
-
-    def __post_init__(self) -> None:
-        if self.to == self.from_:
-            raise ValueError("a ramp needs `from` and `to` to differ")
-
-
-class Threshold(Strict, tag_field="kind", tag="threshold"):
-    """1 when the feature is at least ``at``, else 0."""
-
-    at: float
-
-
-class KeywordDensity(Strict, tag_field="kind", tag="keywords"):
-    """Distinct keyword hits in a text feature, divided by ``saturate`` and capped at 1."""
-
-    keywords: str | list[str]
-    saturate: PositiveInt = 3
-
-
-class Boolean(Strict, tag_field="kind", tag="boolean"):
-    """1 when the feature is truthy."""
-
-
-Transform = Ramp | Threshold | KeywordDensity | Boolean
+    """Why the rule exists, for people reading the file. Default: none."""
 
 
 class Scorer(Strict):
+    """A weighted scorer: feature → transform → weight. The complexity score is the weighted average of all scorers
+    (plus the rules' `score`), clamped to [0, 1]."""
+
     name: str
-    feature: str
+    """Unique name, reported in decisions. Required."""
+    feature: Annotated[str, Meta(examples=list(FEATURES))]
+    """The request feature to score (see `condition.feature` for the names). Required."""
     transform: Transform
+    """How the feature becomes a number in [0, 1]. Required."""
     weight: Annotated[float, Meta(ge=0)] = 1.0
+    """Relative weight among the scorers (normalised so all weights sum to 1). Default: 1."""
     description: str | None = None
+    """What the scorer measures, for people reading the file. Default: none."""
 
 
 class Bands(Strict):
-    """score < local → LOCAL; score >= claude → CLAUDE; otherwise AMBIGUOUS."""
+    """Score thresholds: score < `local` → LOCAL; score >= `claude` → CLAUDE; between → AMBIGUOUS. `local` must not be
+    above `claude`."""
 
     local: Unit = 0.3
+    """Scores below this are LOCAL, 0 to 1. Default: 0.3."""
     claude: Unit = 0.6
+    """Scores at or above this are CLAUDE, 0 to 1. Default: 0.6."""
 
     def __post_init__(self) -> None:
         if self.local > self.claude:
@@ -254,75 +277,145 @@ class Bands(Strict):
 
 
 class BandTiers(Strict):
-    """Which tier each band sends a request to before the opus escalation."""
+    """Which tier each band sends a request to (before the opus escalation)."""
 
     local: str = "local"
+    """Tier for the LOCAL band. Default: `local`."""
     claude: str = "sonnet"
+    """Tier for the CLAUDE band. Default: `sonnet`."""
     ambiguous: str = "sonnet"
+    """Tier for the AMBIGUOUS band when the classifier is absent, disabled or fails without a guess.
+    Default: `sonnet`."""
 
 
 class Escalation(Strict):
-    """When the CLAUDE band goes to ``tier`` instead of ``band_tiers.claude``."""
+    """When a CLAUDE-band request goes to `tier` (opus) instead of `band_tiers.claude`: if `when` holds, or the score
+    is at least `score_at_least`."""
 
     tier: str = "opus"
+    """The stronger tier. Default: `opus`."""
     when: Condition | None = None
+    """Escalate when this condition holds. Default: no condition."""
     score_at_least: Unit | None = None
+    """Escalate when the score is at least this, 0 to 1. Default: no score escalation."""
 
 
 class Explicit(Strict):
-    """How a client may name its target: ``model`` (tier, model id, alias) or ``provider``."""
+    """How a client may choose its target itself: by `model` (a tier name, model id or alias) or by a
+    `provider` field."""
 
     honour_model: bool = True
+    """Honour a client's `model` when it names a tier, a target's model id or an alias. Default: true."""
     auto_names: list[str] = msgspec.field(default_factory=lambda: ["auto"])
+    """`model` values that mean "let tiergate decide". Default: `[auto]`."""
     providers: dict[str, str] = {}
+    """Values of the request's `provider` field, each mapped to a tier name. Default: none."""
 
 
 class KeywordRoute(Strict):
+    """One route of the legacy keyword router."""
+
     tier: str
+    """Tier chosen when a keyword appears. Required."""
     keywords: str | list[str]
+    """The name of a list under `routing.keywords`, or the keywords themselves. Required."""
 
 
 class KeywordMode(Strict):
-    """The legacy router: the first list with a hit in the last user message picks the tier."""
+    """The legacy router (`mode: keyword`): the first route with a keyword in the last user message picks the tier."""
 
     routes: list[KeywordRoute] = []
+    """Routes, checked in order. Default: none."""
     default_tier: str = "local"
+    """Tier when no route matches. Default: `local`."""
 
 
 class ClassifierConfig(Strict):
+    """Phase 2: a model asked to pick the tier for AMBIGUOUS requests, cached, with a timeout; on any failure the
+    phase-1 guess stands."""
+
     backend: str
+    """Name of the backend serving the classifier model. Required."""
     model: str
+    """The classifier's model id on that backend. Required."""
     enabled: bool = True
+    """Set false to keep the settings but skip phase 2. Default: true."""
     prompt: str | None = None
+    """System prompt replacing the built-in one; `{tiers}` becomes the tier list. Default: the built-in prompt."""
     timeout: Seconds = 5.0
+    """Seconds to wait for the classifier's answer. Default: 5."""
     cache_size: PositiveInt = 256
+    """Answers kept in the LRU cache. Default: 256."""
     cache_ttl: Seconds = 3600.0
+    """Seconds a cached answer stays valid. Default: 3600."""
     max_chars: PositiveInt = 4000
+    """Characters of the conversation shown to the classifier. Default: 4000."""
     breaker: BreakerOverrides | None = None
+    """The classifier's own circuit breaker. Default: 3 failures, 30 seconds."""
 
 
 class Stickiness(Strict):
-    """A conversation never moves down a tier within a session (keyed by first user message + client key)."""
+    """Conversation stickiness: within a session (the first user message plus the client key) a conversation never
+    moves down a tier, so an agent loop does not bounce between opus and local."""
 
     enabled: bool = True
+    """Keep conversations from moving down a tier. Default: true."""
     ttl: Seconds = 3600.0
+    """Seconds a session is remembered after its last request. Default: 3600."""
     max_sessions: PositiveInt = 10000
+    """Most sessions remembered (least recently used are forgotten). Default: 10000."""
 
 
 class RoutingConfig(Strict):
+    """How a request's tier is chosen."""
+
     mode: Literal["local_first", "keyword", "fixed"] = "local_first"
+    """`local_first`: rules and scorers pick a band (the default); `keyword`: the legacy keyword router
+    (`keyword_mode`); `fixed`: every request goes to `fixed_tier`. Default: `local_first`."""
     fixed_tier: str | None = None
+    """The tier for `mode: fixed` (required there). Default: none."""
     scan_chars: Annotated[int, Meta(ge=1000)] = 16000
+    """Text features (keywords, regexes) of a long message read only its first and last `scan_chars / 2` characters;
+    lengths and counts always see the whole request. At least 1000. Default: 16000."""
     keywords: dict[str, list[str]] = {}
+    """Named keyword lists, used by `contains_any`, `keywords` transforms and keyword routes. Default: none."""
     rules: list[Rule] = []
+    """Rules, checked in order. Default: none."""
     scorers: list[Scorer] = []
+    """Weighted scorers whose average is the complexity score. Default: none (score 0)."""
     bands: Bands = Bands()
+    """Score thresholds of the bands. Default: local 0.3, claude 0.6."""
     band_tiers: BandTiers = BandTiers()
+    """The tier of each band. Default: LOCAL → `local`, CLAUDE and AMBIGUOUS → `sonnet`."""
     escalation: Escalation | None = None
+    """When CLAUDE goes to opus instead of sonnet. Default: no escalation."""
     explicit: Explicit = Explicit()
+    """How clients name a target themselves. Default: honour `model`, `auto` means decide, no providers."""
     keyword_mode: KeywordMode | None = None
+    """The legacy keyword router's routes (required for `mode: keyword`). Default: none."""
     classifier: ClassifierConfig | None = None
+    """The phase-2 classifier for AMBIGUOUS requests. Default: none (AMBIGUOUS goes to `band_tiers.ambiguous`)."""
     stickiness: Stickiness = Stickiness()
+    """Conversation stickiness. Default: on."""
+
+    __schema_extra__ = {
+        "allOf": [
+            {
+                "if": {
+                    "required": ["mode"],
+                    "properties": {"mode": {"description": "`mode` is fixed", "const": "fixed"}},
+                },
+                "then": given("fixed_tier"),
+            },
+            {
+                "if": {
+                    "required": ["mode"],
+                    "properties": {"mode": {"description": "`mode` is keyword", "const": "keyword"}},
+                },
+                "then": given("keyword_mode"),
+            },
+        ]
+    }
 
     def __post_init__(self) -> None:
         if self.mode == "fixed" and self.fixed_tier is None:
@@ -335,63 +428,111 @@ class RoutingConfig(Strict):
 
 
 class ClientKey(Strict):
-    """A client key stored as its SHA-256 hex digest (``printf %s "$KEY" | sha256sum``)."""
+    """A client key stored as its SHA-256 hex digest, never in clear."""
 
     name: str
+    """A label for the key, used in logs, metrics and the decision log."""
     sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+    """SHA-256 hex digest of the key (`printf %s "$KEY" | sha256sum`)."""
     rpm: PositiveInt | None = None
+    """Requests per minute for this key. Default: `server.auth.client_rpm`."""
 
 
 class Auth(Strict):
+    """Client keys. With none configured the gateway serves loopback clients only."""
+
     keys_env: list[str] = []
+    """Names of environment variables that each hold one client key (or several, comma-separated). Default: none."""
     keys: list[ClientKey] = []
+    """Client keys stored hashed in this file. Default: none."""
     admin_key_env: str = "TIERGATE_ADMIN_KEY"
+    """Environment variable holding the admin key that guards `/admin/*`. Default: `TIERGATE_ADMIN_KEY`."""
     client_rpm: PositiveInt | None = None
+    """Requests per minute allowed to each client key. Default: no limit."""
 
 
 class InputLimits(Strict):
+    """Bounds on what a client may send."""
+
     max_body_bytes: PositiveInt = 8 * 1024 * 1024
+    """Largest request body in bytes; larger gets 413. Default: 8388608 (8 MiB)."""
     max_messages: PositiveInt = 2000
+    """Most messages in one request; more gets 400. Default: 2000."""
     max_message_chars: PositiveInt = 2_000_000
+    """Most characters in one message; more gets 400. Default: 2000000."""
     max_json_depth: Annotated[int, Meta(ge=8, le=512)] = 64
+    """Deepest JSON nesting accepted; deeper gets 400. Default: 64."""
 
 
 class DecisionLog(Strict):
+    """The embedded SQLite decision log (WAL mode, written off the event loop)."""
+
     enabled: bool = True
+    """Record every request's decision, attempts, usage, latency and cost. Default: true."""
     path: str = "tiergate-decisions.db"
+    """SQLite file, relative to the working directory. Default: `tiergate-decisions.db`."""
     max_rows: PositiveInt | None = 1_000_000
+    """Rows kept; the oldest are deleted beyond this. Default: 1000000."""
     max_age_days: Annotated[float, Meta(gt=0)] | None = 30.0
+    """Days a row is kept. Default: 30."""
 
 
 Origin = Annotated[str, Meta(pattern=r"^https?://[^/\s*]+$")]
 
 
 class Cors(Strict):
-    """Web pages (by origin) that may call the gateway from a browser. Empty: none but the gateway's own."""
+    """Cross-origin access from web pages. The gateway's own pages (same origin) never need an entry."""
 
     allow_origins: list[Origin] = []
+    """Exact origins (`scheme://host[:port]`, no path, no wildcard) whose pages may call the gateway; preflights are
+    answered for these only. Default: []."""
     max_age: Annotated[int, Meta(ge=0)] = 600
+    """Seconds a browser may cache a preflight answer. Default: 600."""
 
 
 class ServerConfig(Strict):
+    """The gateway around the rules: client keys, browser origins, input limits, the decision log, metrics."""
+
     auth: Auth = Auth()
+    """Client and admin keys. Default: no client keys (loopback only)."""
     cors: Cors = Cors()
+    """Browser origins allowed to call the gateway. Default: none; a request carrying any other `Origin` is refused
+    (403), so a web page cannot spend money or reload rules."""
     input_limits: InputLimits = InputLimits()
+    """Request size limits. Default: the limits' own defaults."""
     decision_log: DecisionLog = DecisionLog()
+    """Where and how long decisions are kept. Default: on, `tiergate-decisions.db`."""
     metrics: bool = True
+    """Serve Prometheus metrics on `/metrics`. Default: true."""
 
 
 # --- the file -------------------------------------------------------------------------------
 
 
 class RoutesConfig(Strict):
+    """The rule file of tiergate, a rules-engine LLM gateway: backends, tiers of targets, routing rules and scorers,
+    fallbacks and resilience defaults. `${VAR}` and `${VAR:-default}` in string values expand from the environment.
+    Cross-references (backend and tier names, feature names, keyword lists, regexes, fallback cycles) are checked by
+    `tiergate validate`, not by this schema."""
+
     backends: Annotated[dict[str, BackendConfig], Meta(min_length=1)]
+    """Named connections to model servers; targets refer to them by name. Required, at least one."""
     tiers: Annotated[dict[str, TierConfig], Meta(min_length=1)]
+    """Named tiers (`local`, `sonnet`, `opus`, or others), each an ordered list of targets. Required, at least one."""
     version: Literal[1] = 1
+    """Version of the file format. Default: 1."""
     fallbacks: dict[str, list[str]] = {}
+    """Tier → tiers to try next, in order, when every target of the tier fails or is skipped. No cycles.
+    Default: none."""
     routing: RoutingConfig = RoutingConfig()
+    """How a request's tier is chosen. Default: `local_first` with no rules or scorers."""
     timeouts: Timeouts = Timeouts()
+    """Default time limits of upstream calls. Default: connect 5, first_token 60, idle 60, total 600 seconds."""
     retries: Retries = Retries()
+    """Default retry policy. Default: 2 attempts, backoff 0.25 to 8 seconds."""
     breakers: Breaker = Breaker()
+    """Default circuit breaker of each target. Default: open after 5 failures, retry after 30 seconds."""
     limits: Limits = Limits()
+    """Default rate and concurrency limits of each target. Default: no limits."""
     server: ServerConfig = ServerConfig()
+    """Server settings: client keys, input limits, decision log, metrics."""

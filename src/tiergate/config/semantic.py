@@ -1,17 +1,15 @@
 """Checks that need more than one part of the file: names that must exist, cycles, reachability.
 
-Feature names, regexes and transforms are checked where they are compiled (:mod:`tiergate.rules`),
-so this module only knows the config tree.
+Feature names, keyword-list names, regexes and transforms are checked where they are compiled (each
+operator and transform reports its own problems, :mod:`tiergate.rules`), so this module only knows
+the config tree.
 
     problems = check(config, source)
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-
-from tiergate.config.model import Condition, RoutesConfig
+from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 
@@ -56,10 +54,6 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         need_tier(getattr(routing.band_tiers, key), (*rpath, "band_tiers", key))
     if routing.escalation is not None:
         need_tier(routing.escalation.tier, (*rpath, "escalation", "tier"))
-        if routing.escalation.when is not None:
-            problems.extend(
-                _condition_problems(routing.escalation.when, (*rpath, "escalation", "when"), need_list, source)
-            )
     for provider, provider_tier in routing.explicit.providers.items():
         need_tier(provider_tier, (*rpath, "explicit", "providers", provider))
     if routing.keyword_mode is not None:
@@ -78,41 +72,17 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         seen_rules.add(rule.name)
         if rule.then.tier is not None:
             need_tier(rule.then.tier, (*path, "then", "tier"))
-        problems.extend(_condition_problems(rule.when, (*path, "when"), need_list, source))
     seen_scorers: set[str] = set()
     for i, scorer in enumerate(routing.scorers):
         path = (*rpath, "scorers", i)
         if scorer.name in seen_scorers:
             problems.append(source.problem((*path, "name"), f"duplicate scorer name '{scorer.name}'"))
         seen_scorers.add(scorer.name)
-        keywords = getattr(scorer.transform, "keywords", None)
-        if keywords is not None:
-            need_list(keywords, (*path, "transform", "keywords"))
     if routing.mode == "local_first" and routing.scorers and sum(s.weight for s in routing.scorers) == 0:
         problems.append(source.problem((*rpath, "scorers"), "every scorer has weight 0: the score would always be 0"))
 
     problems.extend(_unreachable(config, source))
     return problems
-
-
-def _condition_problems(cond: Condition, path: Path, need_list, source: YamlSource) -> Iterator[Problem]:  # type: ignore[no-untyped-def]
-    for sub_path, node in walk_conditions(cond, path):
-        if node.contains_any is not None:
-            need_list(node.contains_any, (*sub_path, "contains_any"))
-        if node.matches is not None:
-            try:
-                re.compile(node.matches)
-            except re.error as exc:
-                yield source.problem((*sub_path, "matches"), f"invalid regular expression: {exc}")
-
-
-def walk_conditions(cond: Condition, path: Path) -> Iterator[tuple[Path, Condition]]:
-    yield path, cond
-    for key in ("all", "any"):
-        for i, sub in enumerate(getattr(cond, key) or ()):
-            yield from walk_conditions(sub, (*path, key, i))
-    if cond.not_ is not None:
-        yield from walk_conditions(cond.not_, (*path, "not"))
 
 
 def _cycles(config: RoutesConfig, source: YamlSource) -> list[Problem]:

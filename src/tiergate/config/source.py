@@ -1,7 +1,9 @@
 """Read a YAML rule file once, keeping every node's position so problems can cite file:line:col.
 
 ``${VAR}`` and ``${VAR:-default}`` inside string values expand from the environment given (never from
-keys: secrets are referenced by env var *name* and read only when a backend is built).
+keys: secrets are referenced by env var *name* and read only when a backend is built). A value that is
+nothing but one reference takes the type its expansion reads as in YAML, so numbers and switches can
+come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the number 30.
 
     source = YamlSource.parse(text, "routes.yaml", os.environ)
     source.data            # plain Python objects, env-expanded
@@ -101,7 +103,8 @@ class YamlSource:
 
     def _expand(self, value: Any, path: Path, environ: Mapping[str, str], problems: list[Problem]) -> Any:
         if isinstance(value, str):
-            return _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
+            expanded = _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
+            return _scalar(expanded) if _ENV.fullmatch(value) else expanded
         if isinstance(value, dict):
             return {k: self._expand(v, (*path, k), environ, problems) for k, v in value.items()}
         if isinstance(value, list):
@@ -119,6 +122,15 @@ class YamlSource:
             self.problem(path, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)")
         )
         return ""
+
+
+def _scalar(text: str) -> Any:
+    """A number or a boolean when the text reads as one in YAML; the text itself otherwise."""
+    try:
+        value = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, bool | int | float) else text
 
 
 def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:

@@ -18,7 +18,8 @@ from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem
 from tiergate.engine.decision import Signal
 from tiergate.engine.targets import TargetChains
-from tiergate.rules.conditions import CompileContext, Predicate, compile_condition
+from tiergate.rules.conditions import compile_condition
+from tiergate.rules.context import CompileContext, Predicate
 from tiergate.rules.features import Features
 from tiergate.rules.keywords import KeywordMatcher
 from tiergate.rules.scorers import ScorerBank

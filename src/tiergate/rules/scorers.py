@@ -1,12 +1,8 @@
 """Weighted scorers as one vector operation.
 
-Every transform is a clamped ramp over a raw number, so compilation reduces each scorer to
-``(extract, lo, hi)`` and evaluation is ``clip((x - lo) / (hi - lo), 0, 1) @ weights``:
-
-- ramp ``from``/``to``: lo=from, hi=to (a descending ramp has hi < lo);
-- threshold ``at``: a step just below ``at``;
-- keywords: distinct hits, lo=0, hi=saturate;
-- boolean: 0/1, a step at 1.
+Every transform is a clamped ramp over a raw number (each transform's ``scale``, in
+:mod:`tiergate.rules.transforms`), so compilation reduces each scorer to ``(extract, lo, hi)`` and
+evaluation is ``clip((x - lo) / (hi - lo), 0, 1) @ weights``.
 
 Weights are normalised at compile time, so the weighted sum is already in [0, 1].
 
@@ -18,17 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from tiergate.config.model import Boolean, KeywordDensity, Ramp, Scorer, Threshold
 from tiergate.config.problems import Path
-from tiergate.rules.conditions import CompileContext
-from tiergate.rules.features import Features, kind_of
+from tiergate.rules.context import CompileContext
+from tiergate.rules.features import Features
 
-_STEP = 1e-9
+if TYPE_CHECKING:
+    from tiergate.config.model import Scorer
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class ScorerBank:
             here = (*path, i)
             if not ctx.check_feature(scorer.feature, (*here, "feature")):
                 continue
-            built = _compile_one(scorer, here, ctx)
+            built = scorer.transform.scale(scorer.feature, ctx, here)
             if built is None:
                 continue
             extract, low, high = built
@@ -77,41 +73,3 @@ class ScorerBank:
         raw = [e(f) for e in self.extractors]
         values = np.clip((np.asarray(raw, dtype=np.float64) - self.lo) / self.span, 0.0, 1.0)
         return values, values * self.weights, raw
-
-
-def _compile_one(
-    scorer: Scorer, path: Path, ctx: CompileContext
-) -> tuple[Callable[[Features], float], float, float] | None:
-    name = scorer.feature
-    t = scorer.transform
-    kind = kind_of(name)
-    if isinstance(t, KeywordDensity):
-        if kind not in ("text", "str"):
-            ctx.problems.append(
-                ctx.problem(
-                    (*path, "transform"), f"a keywords transform needs a text feature, and '{name}' is a {kind}"
-                )
-            )
-            return None
-        matcher = ctx.matcher(t.keywords)
-        return (lambda f: float(len(f.keyword_hits(matcher, name)))), 0.0, float(t.saturate)
-    if kind == "text":
-        ctx.problems.append(ctx.problem((*path, "feature"), f"'{name}' is text; score it with a `keywords` transform"))
-        return None
-
-    def number(f: Features) -> float:
-        return _as_float(f[name])
-
-    if isinstance(t, Ramp):
-        return number, t.from_, t.to
-    if isinstance(t, Threshold):
-        return number, t.at - _STEP, t.at
-    assert isinstance(t, Boolean)
-    return (lambda f: 1.0 if f[name] else 0.0), 1.0 - _STEP, 1.0
-
-
-def _as_float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0

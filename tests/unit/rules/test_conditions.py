@@ -79,3 +79,12 @@ routing:
     assert message in rendered
     line = (MINIMAL + "\n" + routing).splitlines().index(f"      when: {when}") + 1
     assert rendered.startswith(f"test.yaml:{line}:")
+
+
+def test_the_readme_operator_table_is_the_operator_table() -> None:
+    from pathlib import Path
+
+    from tiergate.rules.operators import operator_table
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    assert operator_table() in readme, "README.md's operator table differs from rules/operators.py's OPERATORS"

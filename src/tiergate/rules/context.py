@@ -1,0 +1,63 @@
+"""What compiling a rule needs from the rest of the file, and what it produces.
+
+A condition compiles to a :class:`Predicate` (a test over :class:`Features`, plus the leaf values that
+explain it); problems found on the way go to the context with their path, so the loader can cite
+file:line. Keyword lists are compiled once per load and shared by every rule that names them.
+
+    ctx = CompileContext(config.routing.keywords, source.problem, problems)
+    matcher = ctx.matcher("deep_reasoning")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tiergate.config.problems import Path, Problem, did_you_mean
+from tiergate.rules.features import FAMILIES, FEATURES, Features, is_known
+from tiergate.rules.keywords import KeywordMatcher
+
+
+@dataclass
+class CompileContext:
+    keyword_lists: dict[str, list[str]]
+    problem: Callable[[Path, str], Problem]
+    problems: list[Problem]
+    _matchers: dict[tuple[str, ...], KeywordMatcher] = field(default_factory=dict)
+
+    def matcher(self, spec: str | list[str]) -> KeywordMatcher:
+        words = self.keyword_lists.get(spec, []) if isinstance(spec, str) else spec
+        key = tuple(words)
+        if key not in self._matchers:
+            self._matchers[key] = KeywordMatcher(list(words))
+        return self._matchers[key]
+
+    def check_feature(self, name: str, path: Path) -> bool:
+        if is_known(name):
+            return True
+        choices = [*FEATURES, *(f"{fam}." for fam in FAMILIES)]
+        self.report(path, f"unknown feature '{name}'{did_you_mean(name, choices)}")
+        return False
+
+    def report(self, path: Path, message: str) -> None:
+        self.problems.append(self.problem(path, message))
+
+
+class Predicate:
+    """A compiled condition: ``pred(features)`` tests it, ``pred.explain(features)`` shows its inputs."""
+
+    __slots__ = ("leaves", "test")
+
+    def __init__(self, test: Callable[[Features], bool], leaves: list[tuple[str, Callable[[Features], Any]]]) -> None:
+        self.test = test
+        self.leaves = leaves
+
+    def __call__(self, f: Features) -> bool:
+        return self.test(f)
+
+    def explain(self, f: Features) -> dict[str, Any]:
+        return {name: get(f) for name, get in self.leaves}
+
+
+NEVER = Predicate(lambda f: False, [])

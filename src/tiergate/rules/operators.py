@@ -1,0 +1,281 @@
+"""The condition operators, as one table: adding an operator is one entry here (and its test).
+
+Each entry names the operator (its YAML key), the type of its operand, the feature kinds it accepts, a
+line of documentation and the function that compiles it, the way rule-engine looks operators up by
+name. Everything else is derived from the table: the ``Condition`` Struct the loader decodes (so an
+unknown key gets a did-you-mean from the real names), its error messages, the JSON Schema (``make
+schema``) and the operator table in the README (a test keeps it in step).
+
+    {feature: total_chars, gt: 30000}
+    {feature: last_user_text, contains_any: deep_reasoning, min_count: 2}
+
+    predicate = OPERATORS["gt"].compile("total_chars", 30000.0, condition, ctx, path)
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+from tiergate.config.base import PositiveInt, Strict, given
+from tiergate.config.problems import Path, did_you_mean
+from tiergate.rules.context import NEVER, CompileContext, Predicate
+from tiergate.rules.features import FEATURES, Features, kind_of
+
+Compile = Callable[[str, Any, "Condition", CompileContext, Path], Predicate]
+ANY_KIND = frozenset({"number", "bool", "text", "str"})
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A field that only modifies an operator (``min_count`` of ``contains_any``)."""
+
+    name: str
+    type: Any
+    default: Any
+    doc: str
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    operand: Any
+    kinds: frozenset[str]
+    doc: str
+    compile: Compile
+    #: What "not given" looks like: None, except for operators whose operand may itself be null.
+    absent: Any = None
+    extras: tuple[Extra, ...] = ()
+    #: For a feature of a kind it does not take: what it does, and what to use instead.
+    takes: str = ""
+    instead: str = ""
+
+    @property
+    def attr(self) -> str:
+        """The Struct attribute (``in`` and ``not`` are Python keywords)."""
+        return self.name + "_" if self.name in ("in", "not") else self.name
+
+    def given(self, condition: Any) -> bool:
+        return getattr(condition, self.attr) is not self.absent
+
+
+# --- compile functions --------------------------------------------------------------------------
+
+
+def _getter(name: str) -> Callable[[Features], Any]:
+    def get(f: Features) -> Any:
+        return f[name]
+
+    return get
+
+
+def _compare(cmp: Callable[[float, float], bool]) -> Compile:
+    def compile_(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
+        bound = float(operand)
+
+        def test(f: Features) -> bool:
+            try:
+                return cmp(float(f[name]), bound)
+            except (TypeError, ValueError):
+                return False
+
+        return Predicate(test, [(name, _getter(name))])
+
+    return compile_
+
+
+def _equals(negate: bool) -> Compile:
+    def compile_(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
+        return Predicate(lambda f: (f[name] == operand) != negate, [(name, _getter(name))])
+
+    return compile_
+
+
+def _member(negate: bool) -> Compile:
+    def compile_(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
+        values = frozenset(_hashable(v) for v in operand)
+        return Predicate(lambda f: (_hashable(f[name]) in values) != negate, [(name, _getter(name))])
+
+    return compile_
+
+
+def _matches(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
+    try:
+        rx = re.compile(operand)
+    except re.error as exc:
+        ctx.report(path, f"invalid regular expression: {exc}")
+        return NEVER
+    return Predicate(lambda f: rx.search(str(f[name])) is not None, [(name, lambda f: bool(rx.search(str(f[name]))))])
+
+
+def _contains_any(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
+    if isinstance(operand, str) and operand not in ctx.keyword_lists:
+        ctx.report(path, f"unknown keyword list '{operand}'{did_you_mean(operand, list(ctx.keyword_lists))}")
+        return NEVER
+    matcher = ctx.matcher(operand)
+    need = cond.min_count
+    label = operand if isinstance(operand, str) else "keywords"
+    return Predicate(
+        lambda f: len(f.keyword_hits(matcher, name)) >= need,
+        [(f"{name}:{label}", lambda f: list(f.keyword_hits(matcher, name)))],
+    )
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return msgspec.json.encode(value)
+    return value
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+_NOT_TEXT = frozenset({"number", "bool", "str"})
+_NUMERIC: dict[str, Any] = {"takes": "compares numbers", "instead": "use `contains_any` or `matches`"}
+_TEXT = frozenset({"text", "str"})
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("eq", Any, ANY_KIND, "equality with any YAML value (null included)", _equals(False), msgspec.UNSET),
+        Operator("ne", Any, ANY_KIND, "inequality with any YAML value (null included)", _equals(True), msgspec.UNSET),
+        Operator("gt", float, _NOT_TEXT, "the feature is greater than a number", _compare(operator.gt), **_NUMERIC),
+        Operator("gte", float, _NOT_TEXT, "the feature is at least a number", _compare(operator.ge), **_NUMERIC),
+        Operator("lt", float, _NOT_TEXT, "the feature is less than a number", _compare(operator.lt), **_NUMERIC),
+        Operator("lte", float, _NOT_TEXT, "the feature is at most a number", _compare(operator.le), **_NUMERIC),
+        Operator("in", list[Any], ANY_KIND, "membership in a list of values", _member(False)),
+        Operator("not_in", list[Any], ANY_KIND, "absence from a list of values", _member(True)),
+        Operator(
+            "matches",
+            str,
+            ANY_KIND,
+            "a Python regular expression, searched in the feature's text (`(?i)` ignores case)",
+            _matches,
+        ),
+        Operator(
+            "contains_any",
+            str | list[str],
+            _TEXT,
+            "at least `min_count` distinct keywords of a named list under `routing.keywords` or an inline "
+            "list, as whole words, case-insensitive",
+            _contains_any,
+            takes="searches text",
+            extras=(Extra("min_count", PositiveInt, 1, "With `contains_any`: distinct keywords that must appear."),),
+        ),
+    )
+}
+COMBINATORS = ("all", "any", "not")
+
+
+def compile_leaf(cond: Condition, path: Path, ctx: CompileContext) -> Predicate:
+    """A ``feature`` comparison through its operator's entry; a kind it does not accept is a problem."""
+    name = cond.feature
+    assert name is not None
+    if not ctx.check_feature(name, (*path, "feature")):
+        return NEVER
+    op = next(op for op in OPERATORS.values() if op.given(cond))
+    kind = kind_of(name)
+    if kind not in op.kinds:
+        article = "" if kind == "text" else "a "
+        instead = f"; {op.instead}" if op.instead else ""
+        ctx.report((*path, op.name), f"`{op.name}` {op.takes}, but '{name}' is {article}{kind}{instead}")
+        return NEVER
+    return op.compile(name, getattr(cond, op.attr), cond, ctx, (*path, op.name))
+
+
+def operator_table() -> str:
+    """The README's table of operators, rendered from the table."""
+    rows = ["| operator | compares | feature kinds |", "| --- | --- | --- |"]
+    for op in OPERATORS.values():
+        kinds = "any" if op.kinds == ANY_KIND else ", ".join(sorted(op.kinds))
+        extra = "".join(f" (+ `{e.name}`)" for e in op.extras)
+        rows.append(f"| `{op.name}`{extra} | {op.doc} | {kinds} |")
+    return "\n".join(rows)
+
+
+# --- the Condition Struct, derived from the table --------------------------------------------------
+
+
+def _check_condition(self: Any) -> None:
+    combinators = [n for n in COMBINATORS if getattr(self, n + ("_" if n == "not" else "")) is not None]
+    if len(combinators) > 1:
+        raise ValueError("a condition takes one of `all`, `any` or `not`")
+    given = [op.name for op in OPERATORS.values() if op.given(self)]
+    if combinators:
+        if self.feature is not None or given:
+            raise ValueError("a condition is either a combinator or a `feature` comparison")
+        return
+    if self.feature is None:
+        raise ValueError("a condition needs `feature` (with an operator) or `all`/`any`/`not`")
+    if len(given) != 1:
+        names = " ".join(OPERATORS)
+        got = f" (got {', '.join(given)})" if given else ""
+        raise ValueError(f"a feature comparison takes exactly one operator of {names}{got}")
+
+
+def _fields() -> list[tuple[str, Any, Any]]:
+    fields: list[tuple[str, Any, Any]] = [
+        ("all", "list[Condition] | None", None),
+        ("any", "list[Condition] | None", None),
+        ("not_", "Condition | None", msgspec.field(default=None, name="not")),
+        ("feature", Annotated[str | None, Meta(examples=list(FEATURES))], None),
+    ]
+    for op in OPERATORS.values():
+        operand = op.operand if op.absent is msgspec.UNSET else op.operand | None
+        default = op.absent if op.attr == op.name else msgspec.field(default=op.absent, name=op.name)
+        fields.append((op.attr, operand, default))
+        fields.extend((extra.name, extra.type, extra.default) for extra in op.extras)
+    return fields
+
+
+def _schema_extra() -> dict[str, Any]:
+    """Exactly one combinator, or a feature with exactly one operator: as JSON Schema, for editors."""
+    combinators = [given(name) for name in COMBINATORS]
+    operators = [given(op.name, null_is_a_value=op.absent is msgspec.UNSET) for op in OPERATORS.values()]
+    return {
+        "oneOf": [
+            {"title": "combinator", "oneOf": combinators, "not": {"anyOf": [given("feature"), *operators]}},
+            {"title": "comparison", "allOf": [given("feature")], "oneOf": operators, "not": {"anyOf": combinators}},
+        ]
+    }
+
+
+if TYPE_CHECKING:
+
+    class Condition(Strict, frozen=True):
+        all: list[Condition] | None
+        any: list[Condition] | None
+        not_: Condition | None
+        feature: str | None
+        min_count: int
+
+else:
+    Condition = msgspec.defstruct(
+        "Condition",
+        _fields(),
+        bases=(Strict,),
+        module=__name__,
+        namespace={
+            "__doc__": "A condition over request features: a combinator (exactly one of `all`, `any`, `not`) or "
+            "a comparison (`feature` plus exactly one operator of " + ", ".join(OPERATORS) + ").",
+            "__post_init__": _check_condition,
+            "__schema_extra__": _schema_extra(),
+            "__field_docs__": {
+                "all": "True when every sub-condition is true. A combinator: use alone, without `feature`.",
+                "any": "True when at least one sub-condition is true. A combinator: use alone, without `feature`.",
+                "not": "True when the sub-condition is false. A combinator: use alone, without `feature`.",
+                "feature": "The request feature to compare, with exactly one operator: a registered feature "
+                "(see the examples), `header.<name>` (a request header) or `metadata.<key>` (a key of the body's "
+                "`metadata`). Unknown names are reported by `tiergate validate`.",
+                **{op.name: f"True when {op.doc}." for op in OPERATORS.values()},
+                **{e.name: e.doc for op in OPERATORS.values() for e in op.extras},
+            },
+        },
+    )
