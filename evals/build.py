@@ -27,7 +27,12 @@ import cases_chat  # noqa: E402
 import cases_local  # noqa: E402
 import cases_long  # noqa: E402
 import cases_misleading  # noqa: E402
+import cases_single_data  # noqa: E402
+import cases_single_langs  # noqa: E402
+import cases_single_ops  # noqa: E402
 import cases_single_strong  # noqa: E402
+import cases_single_systems  # noqa: E402
+import cases_single_web  # noqa: E402
 
 GROUPS: dict[str, list[dict[str, Any]]] = {
     "single-local": cases_local.CASES,
@@ -36,6 +41,11 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "chat": cases_chat.CASES,
     "agent": cases_agent.CASES,
     "long": cases_long.CASES,
+    "single-systems": cases_single_systems.CASES,
+    "single-web": cases_single_web.CASES,
+    "single-data": cases_single_data.CASES,
+    "single-ops": cases_single_ops.CASES,
+    "single-langs": cases_single_langs.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
