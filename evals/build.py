@@ -24,8 +24,10 @@ sys.path.insert(0, str(HERE))
 
 import cases_agent  # noqa: E402
 import cases_chat  # noqa: E402
+import cases_chat_turns  # noqa: E402
 import cases_local  # noqa: E402
 import cases_long  # noqa: E402
+import cases_long_pastes  # noqa: E402
 import cases_misleading  # noqa: E402
 import cases_single_strong  # noqa: E402
 
@@ -36,6 +38,8 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "chat": cases_chat.CASES,
     "agent": cases_agent.CASES,
     "long": cases_long.CASES,
+    "chat-2": cases_chat_turns.CASES,
+    "long-2": cases_long_pastes.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
