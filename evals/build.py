@@ -24,8 +24,10 @@ sys.path.insert(0, str(HERE))
 
 import cases_agent  # noqa: E402
 import cases_chat  # noqa: E402
+import cases_chat_turns  # noqa: E402
 import cases_local  # noqa: E402
 import cases_long  # noqa: E402
+import cases_long_pastes  # noqa: E402
 import cases_misleading  # noqa: E402
 import cases_single_data  # noqa: E402
 import cases_single_langs  # noqa: E402
@@ -46,6 +48,8 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "single-data": cases_single_data.CASES,
     "single-ops": cases_single_ops.CASES,
     "single-langs": cases_single_langs.CASES,
+    "chat-2": cases_chat_turns.CASES,
+    "long-2": cases_long_pastes.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
