@@ -24,6 +24,10 @@ sys.path.insert(0, str(HERE))
 
 import cases_agent  # noqa: E402
 import cases_chat  # noqa: E402
+import cases_chat_clients  # noqa: E402
+import cases_claude_code  # noqa: E402
+import cases_codex  # noqa: E402
+import cases_ide_agents  # noqa: E402
 import cases_local  # noqa: E402
 import cases_long  # noqa: E402
 import cases_misleading  # noqa: E402
@@ -36,6 +40,10 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "chat": cases_chat.CASES,
     "agent": cases_agent.CASES,
     "long": cases_long.CASES,
+    "agent-claude-code": cases_claude_code.CASES,
+    "agent-codex": cases_codex.CASES,
+    "agent-ide": cases_ide_agents.CASES,
+    "agent-chat-clients": cases_chat_clients.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
