@@ -25,6 +25,10 @@ sys.path.insert(0, str(HERE))
 import cases_agent  # noqa: E402
 import cases_chat  # noqa: E402
 import cases_chat_turns  # noqa: E402
+import cases_chat_clients  # noqa: E402
+import cases_claude_code  # noqa: E402
+import cases_codex  # noqa: E402
+import cases_ide_agents  # noqa: E402
 import cases_local  # noqa: E402
 import cases_long  # noqa: E402
 import cases_long_pastes  # noqa: E402
@@ -50,6 +54,10 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "single-langs": cases_single_langs.CASES,
     "chat-2": cases_chat_turns.CASES,
     "long-2": cases_long_pastes.CASES,
+    "agent-claude-code": cases_claude_code.CASES,
+    "agent-codex": cases_codex.CASES,
+    "agent-ide": cases_ide_agents.CASES,
+    "agent-chat-clients": cases_chat_clients.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
