@@ -1,17 +1,27 @@
-"""The errors a client can see, as one tree. Each knows its HTTP status and OpenAI error type.
+"""Every error a client or an operator can see, as one tree (a test compares it with the classes).
 
-    TiergateError
-    ├── RequestError            400/413, the client's request is malformed or too large
-    ├── AuthError               401/403
-    ├── RateLimited             429, with retry_after
-    ├── NoTargetError           503, every target of the decision failed or was skipped
-    └── UpstreamError           a backend failed; raised only by backends (translated at that boundary)
-        ├── UpstreamUnavailable     502/503/504: refused, timed out, not configured (e.g. missing key)
-        ├── UpstreamStatusError     the upstream answered with an error status
-        └── UpstreamProtocolError   502: the upstream answered with something we cannot read
+    Exception
+    ├── TiergateError                what a client sees: an HTTP status and an error body in its dialect's shape
+    │   ├── RequestError             400/413/415: the request is malformed, too large, or what no upstream accepts
+    │   ├── AuthError                401/403: a missing or wrong key, or a peer that must not be served
+    │   ├── RateLimited              429 with retry-after: a client's rpm, or a target's limit in `reject` mode
+    │   ├── NoTargetError            every target of the decision failed or was skipped; the most telling status
+    │   └── UpstreamError            a backend failed; raised only by backends (translated at that boundary)
+    │       ├── UpstreamUnavailable      502/503/504: refused, timed out, not configured (e.g. a missing key)
+    │       │   └── StreamTimeout            504: a stream's first-token, idle or total bound ran out; never retried
+    │       ├── UpstreamStatusError      the upstream's own error status (or an error body/event after a 200)
+    │       │   └── UpstreamCapabilityError  the model refused a feature the request uses: the next target may not
+    │       └── UpstreamProtocolError    502: bytes that are not the protocol (bad JSON, cut short, no end marker)
+    └── OperatorError                what an operator sees: a message on the terminal or in the log, never a client
+        ├── ConfigError                  (tiergate.config.problems) a rule file that cannot be served: file:line:col
+        ├── DecisionLogError             (tiergate.telemetry.decisions) the decision log cannot be opened
+        ├── StatsError                   (tiergate.telemetry.stats) the decision log cannot be read
+        └── DatasetError                 (tiergate.evals.dataset) an evaluation file that cannot be read
 
-Messages name the backend and its URL, never a key. ``fallback_ok`` tells dispatch whether another
-target may succeed where this one failed (a malformed request fails everywhere, a dead host does not).
+Messages name the backend and its URL, never a key: every upstream error passes through the rules'
+Redactor in dispatch (tiergate.redact). ``fallback_ok`` tells dispatch whether another target may succeed
+where this one failed (a malformed request fails everywhere, a dead host does not); ``retryable``
+whether the same target may be tried again (never once it had begun to answer: ``started``).
 
     raise UpstreamUnavailable("ollama", "http://127.0.0.1:11434", "connection refused; is Ollama running?")
 """
@@ -213,6 +223,19 @@ class UpstreamCapabilityError(UpstreamStatusError):
         return True
 
 
+class StreamTimeout(UpstreamUnavailable):
+    """A stream's first-token, idle or total bound ran out (``kind`` "timeout", 504).
+
+    Never retried: the upstream is up but slow, and a retry would wait another full ``first_token``
+    before the fallback this bound exists to trigger (with retries, the wait for a first token would
+    be ``(1 + retries.attempts) * first_token``). It still counts as a failure for the breaker.
+    """
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return False
+
+
 class UpstreamProtocolError(UpstreamError):
     """The upstream's bytes were not the protocol we speak (bad JSON, a body or stream cut short, an
     answer without its completion marker). Never retried: the upstream had begun to answer."""
@@ -220,6 +243,10 @@ class UpstreamProtocolError(UpstreamError):
     status = 502
     kind = "protocol"
     retryable = False
+
+
+class OperatorError(Exception):
+    """Errors for the person running tiergate (the CLI, start-up, the log); never sent to a client."""
 
 
 def trips_breaker(exc: BaseException) -> bool:

@@ -12,6 +12,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tiergate.errors import OperatorError
+
 PathPart = str | int
 Path = tuple[PathPart, ...]
 
@@ -41,7 +43,7 @@ class Problem:
 
 
 @dataclass
-class ConfigError(Exception):
+class ConfigError(OperatorError):
     """A rule file that cannot be served. ``problems`` holds at least one error."""
 
     problems: list[Problem] = field(default_factory=list)

@@ -18,21 +18,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from tiergate.backends.base import Backend
 from tiergate.engine.targets import Target
-from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
+from tiergate.errors import StreamTimeout, UpstreamError, UpstreamProtocolError
 from tiergate.wire import Finish, StreamEvent
-
-
-class StreamTimeout(UpstreamUnavailable):
-    """A stream's first-token, idle or total bound ran out (``kind`` "timeout", 504).
-
-    Never retried: the upstream is up but slow, and a retry would wait another full ``first_token``
-    before the fallback this bound exists to trigger (with retries, the wait for a first token would
-    be ``(1 + retries.attempts) * first_token``). It still counts as a failure for the breaker.
-    """
-
-    @property
-    def retryable(self) -> bool:  # type: ignore[override]
-        return False
 
 
 async def bounded(

@@ -22,13 +22,14 @@ from typing import Any, Literal
 
 import msgspec
 
+from tiergate.errors import OperatorError
 from tiergate.wire import ChatRequest
 
 Kind = Literal["labelled", "scored"]
 _SCORE_KEYS = ("strong_score", "weak_score")
 
 
-class DatasetError(Exception):
+class DatasetError(OperatorError):
     """An evaluation file that cannot be read; the message names the file and line."""
 
 

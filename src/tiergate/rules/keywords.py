@@ -54,13 +54,6 @@ class KeywordMatcher:
             return ()
         return tuple(w for w in self.words if w in found)
 
-    def hits_in(self, text: str) -> tuple[str, ...]:
-        """The same for a plain string."""
-        lowered = text.lower()
-        words = frozenset(lowered.translate(SEPARATORS).split())
-        found = self._singles & words | self._phrases_in(lowered, words, self._keys & words)
-        return tuple(w for w in self.words if w in found)
-
     def _phrases_in(self, lowered: str, words: frozenset[str], candidates: frozenset[str]) -> frozenset[str]:
         return frozenset(
             w for key in candidates for w, parts, rx in self._by_key[key] if parts <= words and rx.search(lowered)

@@ -36,6 +36,7 @@ import msgspec
 
 from tiergate.config.model import Price
 from tiergate.dispatch.dispatcher import render_attempts
+from tiergate.errors import OperatorError
 from tiergate.telemetry.cost import cost_usd
 from tiergate.telemetry.record import RequestRecord
 
@@ -98,7 +99,7 @@ _COLUMNS = (
 _INSERT = f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
-class DecisionLogError(RuntimeError):
+class DecisionLogError(OperatorError):
     """The log file cannot be opened or created; the message names the path."""
 
 

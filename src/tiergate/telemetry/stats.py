@@ -20,13 +20,15 @@ from urllib.parse import quote
 
 import numpy as np
 
+from tiergate.errors import OperatorError
+
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 #: A request counts as an error when it failed on tiergate's or an upstream's side; 499 is the client leaving.
 _ERROR = "status >= 400 AND disconnected = 0"
 
 
-class StatsError(Exception):
+class StatsError(OperatorError):
     """The decision log cannot be read; the message names the file."""
 
 

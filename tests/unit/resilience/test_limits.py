@@ -167,10 +167,14 @@ async def test_a_reload_with_the_same_limits_keeps_the_bucket() -> None:
 async def test_a_reload_that_changes_rpm_applies_the_new_rate() -> None:
     limiters = Limiters()
     await take(limiters, target(rpm=1))
+    with pytest.raises(RateLimited):  # the old rate is spent
+        await take(limiters, target(rpm=1))
     raised = target(rpm=3)
     limiters.configure([raised])
-    await take(limiters, raised)
-    await take(limiters, raised)
+    for _ in range(3):  # the new rate's three requests fit at once
+        await take(limiters, raised)
+    with pytest.raises(RateLimited, match=r"limits.rpm: 3\)"):
+        await take(limiters, raised)
 
 
 @pytest.mark.asyncio
