@@ -4,7 +4,8 @@
     ├── TiergateError                what a client sees: an HTTP status and an error body in its dialect's shape
     │   ├── RequestError             400/413/415: the request is malformed, too large, or what no upstream accepts
     │   ├── AuthError                401/403: a missing or wrong key, or a peer that must not be served
-    │   ├── RateLimited              429 with retry-after: a client's rpm, or a target's limit in `reject` mode
+    │   ├── RateLimited              429 with retry-after: a client's rpm, or a target's limit (then fallback)
+    │   │   └── LimitRejected            a target's limit in `reject` mode: no other target is tried
     │   ├── NoTargetError            every target of the decision failed or was skipped; the most telling status
     │   └── UpstreamError            a backend failed; raised only by backends (translated at that boundary)
     │       ├── UpstreamUnavailable      502/503/504: refused, timed out, not configured (e.g. a missing key)
@@ -97,6 +98,12 @@ class RateLimited(TiergateError):
         if self.retry_after is None:
             return {}
         return {"retry-after": str(max(1, round(self.retry_after)))}
+
+
+class LimitRejected(RateLimited):
+    """A limit in ``reject`` mode: the client is told 429 at once and no other target is tried."""
+
+    fallback_ok = False
 
 
 class NoTargetError(TiergateError):

@@ -33,15 +33,9 @@ from dataclasses import dataclass
 from aiolimiter import AsyncLimiter
 
 from tiergate.engine.targets import Target
-from tiergate.errors import RateLimited
+from tiergate.errors import LimitRejected, RateLimited
 
 log = logging.getLogger("tiergate.limits")
-
-
-class LimitRejected(RateLimited):
-    """A limit in ``reject`` mode: the client is told 429 at once and no other target is tried."""
-
-    fallback_ok = False
 
 
 @dataclass(frozen=True)
