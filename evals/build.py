@@ -3,7 +3,8 @@
 The split is deterministic and stratified: within each (group, gold) stratum the cases are ordered by
 the SHA-256 of their id and case i goes to dev when floor((i+1)*3/5) > floor(i*3/5): 3 of every 5, with
 small strata filled test-first so that the test file sees every kind of case. Editing one case never moves
-another between the files; adding a case moves at most a few within its stratum.
+another between the files; adding a case can reorder its whole (group, gold) stratum, so add new cases as a
+new group (as the 2026-12-03 additions were), which leaves every existing case on its side.
 
     python evals/build.py            # rewrite both files
     python evals/build.py --check    # exit 1 if the files are not what the cases produce
