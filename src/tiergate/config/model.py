@@ -25,6 +25,8 @@ from tiergate.backends.ollama import OllamaBackendConfig
 from tiergate.backends.openai import OpenAIBackendConfig
 from tiergate.backends.registry import BackendConfig
 from tiergate.config.base import Band, Capability, PositiveInt, Seconds, Strict, Unit, given
+from tiergate.rules.agent_steps import AgentConfig
+from tiergate.rules.ask import AskConfig
 from tiergate.rules.features import FEATURES
 from tiergate.rules.operators import Condition
 from tiergate.rules.transforms import Transform
@@ -397,6 +399,12 @@ class RoutingConfig(Strict):
     """The phase-2 classifier for AMBIGUOUS requests. Default: none (AMBIGUOUS goes to `band_tiers.ambiguous`)."""
     stickiness: Stickiness = Stickiness()
     """Conversation stickiness. Default: on."""
+    ask: AskConfig = AskConfig()
+    """What counts as the user's actual ask (`ask_text`): client-injected blocks left out. Default: markers for
+    Claude Code, Codex, Cursor, Cline, Continue and aider."""
+    agent: AgentConfig = AgentConfig()
+    """How tool results read (failure, clean test run) for the `agent.*` features. Default: common markers of
+    shells, test runners and edit tools."""
 
     __schema_extra__ = {
         "allOf": [

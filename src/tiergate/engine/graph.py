@@ -11,18 +11,23 @@ reload builds a new one and swaps a single reference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from tiergate.config.loader import LoadedConfig
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem
 from tiergate.engine.decision import Signal
 from tiergate.engine.targets import TargetChains
+from tiergate.rules.agent_steps import AgentMarkers
+from tiergate.rules.ask import AskReader
 from tiergate.rules.conditions import compile_condition
 from tiergate.rules.context import CompileContext, Predicate
 from tiergate.rules.features import Features
 from tiergate.rules.keywords import KeywordMatcher
 from tiergate.rules.scorers import ScorerBank
+from tiergate.wire import ChatRequest
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,12 @@ class EvaluationGraph:
     escalation: Predicate | None
     keyword_routes: tuple[tuple[str, KeywordMatcher], ...]
     chains: TargetChains
+    #: What the feature functions read per load (the ask reader, the agent markers): Features.settings.
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def features(self, request: ChatRequest, headers: Mapping[str, str] | None = None) -> Features:
+        """A request's features as this graph reads them."""
+        return Features.of(request, headers, self.config.routing.scan_chars, self.settings)
 
     # --- phase 1 ------------------------------------------------------------------------------
 
@@ -199,6 +210,7 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         keyword_routes = tuple((r.tier, ctx.matcher(r.keywords)) for r in config.routing.keyword_mode.routes)
     if problems:
         raise ConfigError([*problems, *loaded.warnings])
+    settings = {"ask": AskReader.compile(config.routing.ask), "agent": AgentMarkers.compile(config.routing.agent)}
     return EvaluationGraph(
-        config, loaded.version, rules, scorers, escalation, keyword_routes, TargetChains.compile(config)
+        config, loaded.version, rules, scorers, escalation, keyword_routes, TargetChains.compile(config), settings
     )

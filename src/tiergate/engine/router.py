@@ -71,7 +71,7 @@ class Router:
         remember: bool = True,
     ) -> Routed:
         start = self.clock()
-        f = features or Features.of(request, headers, self.graph.config.routing.scan_chars)
+        f = features or self.graph.features(request, headers)
         graph = self.graph
         first: Target | None = None
         outcome: ClassifierOutcome | None = None

@@ -27,7 +27,6 @@ from tiergate.engine.graph import EvaluationGraph, Phase1
 from tiergate.engine.router import Phase2, Router
 from tiergate.evals.dataset import Dataset
 from tiergate.evals.metrics import OUTPUT_TOKENS, ApgrReport, Outcome, Report, TierTable, apgr, score_labelled
-from tiergate.rules.features import Features
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,9 @@ async def route_all(graph: EvaluationGraph, data: Dataset, *, classifier: Phase2
     """Route every case; the classifier (if given) is asked for AMBIGUOUS ones."""
     router = Router(graph, classifier=classifier)
     cheapest = TierTable.of(graph.config).cheapest
-    scan = graph.config.routing.scan_chars
     outcomes = []
     for case in data.cases:
-        f = Features.of(case.request, {}, scan)
+        f = graph.features(case.request)
         p1 = graph.phase1(f)
         routed = await router.decide(case.request, {}, features=f, classify=classifier is not None)
         d = routed.decision

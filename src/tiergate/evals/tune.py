@@ -91,7 +91,6 @@ class CaseTable:
 async def case_table(graph: EvaluationGraph, data: Dataset, table: TierTable, fixed_output: int | None) -> CaseTable:
     config = graph.config
     router = Router(graph)
-    scan = config.routing.scan_chars
     k = len(table.order)
     values: list[Array] = []
     adds: list[float] = []
@@ -102,7 +101,7 @@ async def case_table(graph: EvaluationGraph, data: Dataset, table: TierTable, fi
     gold: list[int] = []
     cost: list[list[float]] = []
     for case in data.cases:
-        f = Features.of(case.request, {}, scan)
+        f = graph.features(case.request)
         p1 = graph.phase1(f)
         decision = (await router.decide(case.request, {}, features=f, classify=False)).decision
         v, _, _ = graph.scorers.evaluate(f)

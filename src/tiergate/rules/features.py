@@ -36,9 +36,12 @@ FAMILIES = {
 }
 
 
-def feature(kind: str, doc: str) -> Callable[[FeatureFn], FeatureFn]:
+def feature(kind: str, doc: str, name: str | None = None) -> Callable[[FeatureFn], FeatureFn]:
+    """Register a feature under the function's name (or ``name``, e.g. ``agent.steps``)."""
+
     def register(fn: FeatureFn) -> FeatureFn:
-        FEATURES[fn.__name__] = FeatureSpec(fn.__name__, kind, doc, fn)
+        key = name or fn.__name__
+        FEATURES[key] = FeatureSpec(key, kind, doc, fn)
         return fn
 
     return register
@@ -61,7 +64,7 @@ def kind_of(name: str) -> str:
 _CONTROL_TABLE = dict.fromkeys([*range(0, 9), *range(11, 32), 127])
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     return text.translate(_CONTROL_TABLE)
 
 
@@ -75,14 +78,24 @@ def window(text: str, scan_chars: int) -> str:
 
 @dataclass
 class Features:
+    """``settings`` holds what a load compiled for its feature functions (``ask``: the ask reader,
+    ``agent``: the agent-step markers, ``learned``: the learned scorer's probabilities)."""
+
     request: ChatRequest
     headers: Mapping[str, str] = field(default_factory=dict)
     scan_chars: int = 16000
+    settings: Mapping[str, Any] = field(default_factory=dict)
     _memo: dict[Any, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, request: ChatRequest, headers: Mapping[str, str] | None = None, scan_chars: int = 16000) -> Features:
-        return cls(request, {k.lower(): v for k, v in (headers or {}).items()}, scan_chars)
+    def of(
+        cls,
+        request: ChatRequest,
+        headers: Mapping[str, str] | None = None,
+        scan_chars: int = 16000,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Features:
+        return cls(request, {k.lower(): v for k, v in (headers or {}).items()}, scan_chars, settings or {})
 
     def __getitem__(self, name: str) -> Any:
         memo = self._memo
@@ -131,7 +144,7 @@ class Features:
         return self.request.messages
 
 
-def _raw(f: Features) -> list[str]:
+def raw_texts(f: Features) -> list[str]:
     """Each message's text as sent; lengths are counted on this."""
     memo = f._memo
     if "_raw" not in memo:
@@ -144,7 +157,7 @@ def _text(f: Features, i: int) -> str:
     key = ("_text", i)
     memo = f._memo
     if key not in memo:
-        memo[key] = _clean(window(_raw(f)[i], f.scan_chars))
+        memo[key] = clean_text(window(raw_texts(f)[i], f.scan_chars))
     return memo[key]  # type: ignore[no-any-return]
 
 
@@ -179,18 +192,18 @@ def assistant_turns(f: Features) -> int:
 
 @feature("number", "Characters of text across all messages (images not counted).")
 def total_chars(f: Features) -> int:
-    return sum(len(t) for t in _raw(f))
+    return sum(len(t) for t in raw_texts(f))
 
 
 @feature("number", "Characters of the last user message.")
 def last_user_chars(f: Features) -> int:
     i = _last_user(f)
-    return 0 if i is None else len(_raw(f)[i])
+    return 0 if i is None else len(raw_texts(f)[i])
 
 
 @feature("number", "Characters of system and developer messages.")
 def system_chars(f: Features) -> int:
-    return sum(len(t) for m, t in zip(f.messages, _raw(f), strict=True) if m.role in ("system", "developer"))
+    return sum(len(t) for m, t in zip(f.messages, raw_texts(f), strict=True) if m.role in ("system", "developer"))
 
 
 @feature("number", "Approximate prompt tokens: characters of messages and tool schemas divided by 4.")
@@ -245,7 +258,7 @@ def stream(f: Features) -> bool:
 
 @feature("number", "Fenced code blocks (```) across all messages (within each message's scan window).")
 def code_blocks(f: Features) -> int:
-    return sum(window(t, f.scan_chars).count("```") for t in _raw(f)) // 2
+    return sum(window(t, f.scan_chars).count("```") for t in raw_texts(f)) // 2
 
 
 # Anchored on ".ext" so the scan jumps from dot to dot instead of trying every position.

@@ -1,0 +1,160 @@
+"""Where an agent loop stands, from its tool calls and results: stuck, or done but for the report.
+
+A loop that keeps failing (the same command, the same error, edit after edit refused) needs a
+stronger model than the task's words suggest; a loop whose last step was a clean test run only has a
+summary left to write. These features read the conversation's tool calls and results (role ``tool``
+messages, and text tool results such as Cline's) against the markers in ``routing.agent``:
+
+- ``agent.steps``: tool results since the user's last ask;
+- ``agent.failures_in_row``: failed tool results at the end of the conversation, in a row;
+- ``agent.repeated_failure``: the most times one tool call (same name and arguments) has failed;
+- ``agent.tests_green``: the last tool result is a clean test run (a pass marker, no failure marker).
+
+    {feature: agent.failures_in_row, gte: 2}    # stuck: score up
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from tiergate.config.base import Strict
+from tiergate.rules.ask import ask_index, reader_of
+from tiergate.rules.features import Features, feature, raw_texts
+
+DEFAULT_FAILURE = [
+    r"\bTraceback \(most recent call last\)",
+    r"\b(?:exit(?:ed)?(?: with)? (?:code|status)|exit_code\"?:) ?[1-9]\d*",
+    r"\b[1-9]\d* (?:failed|errors?)\b",
+    r"\bFAILED\b",
+    r"^error(?:\[E\d+\])?:",
+    r"\berror: ",
+    r"\bcommand not found\b",
+    r"\bNo such file or directory\b",
+    r"\bold_string (?:not found|was not found)\b",
+    r"\bString to replace not found\b",
+    r"\bpanicked at\b",
+    r"\bSegmentation fault\b",
+    r"\bBUILD FAILURE\b",
+    r"\bnpm ERR!",
+    r"\bTests?:\s+\d+ failed",
+]
+DEFAULT_PASS = [
+    r"\b\d+ passed\b",
+    r"\bAll tests passed\b",
+    r"\btest result: ok\b",
+    r"^ok\s+\S+\s+[\d.]+s$",
+    r"\bOK \(\d+ tests?\)",
+    r"\bTests:\s+\d+ passed",
+    r"\bBUILD SUCCESS\b",
+    r"\b0 failed\b",
+]
+
+
+class AgentConfig(Strict, frozen=True):
+    """How tool results read: a failure, or a clean test run. The `agent.*` features count them."""
+
+    failure_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_FAILURE))
+    """Regular expressions (multi-line): a tool result matching one is a failed step."""
+    pass_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PASS))
+    """Regular expressions (multi-line): a tool result matching one, and no failure pattern, is a clean
+    test run."""
+
+
+@dataclass(frozen=True)
+class AgentMarkers:
+    """``routing.agent`` compiled once per load."""
+
+    failure: re.Pattern[str] | None
+    passed: re.Pattern[str] | None
+
+    @classmethod
+    def compile(cls, cfg: AgentConfig) -> AgentMarkers:
+        return cls(_any_of(cfg.failure_patterns), _any_of(cfg.pass_patterns))
+
+    def failed(self, text: str) -> bool:
+        return self.failure is not None and self.failure.search(text[-8000:]) is not None
+
+    def green(self, text: str) -> bool:
+        return not self.failed(text) and self.passed is not None and self.passed.search(text[-8000:]) is not None
+
+
+def _any_of(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE) if patterns else None
+
+
+DEFAULT_MARKERS = AgentMarkers.compile(AgentConfig())
+
+
+@dataclass(frozen=True)
+class Step:
+    """One tool result: which call it answers (name and arguments, when known) and whether it failed."""
+
+    call: str
+    failed: bool
+    green: bool
+
+
+def steps(f: Features) -> list[Step]:
+    """The conversation's tool results in order, read once per request."""
+    memo = f._memo
+    if "_steps" in memo:
+        return memo["_steps"]  # type: ignore[no-any-return]
+    markers: Any = f.settings.get("agent")
+    markers = markers if isinstance(markers, AgentMarkers) else DEFAULT_MARKERS
+    reader, texts = reader_of(f), raw_texts(f)
+    calls: dict[str, str] = {}
+    found: list[Step] = []
+    for message, text in zip(f.messages, texts, strict=True):
+        for made in message.tool_calls or ():
+            calls[made.id] = f"{made.function.name}({made.function.arguments})"
+        if message.role in ("tool", "function"):
+            answered = calls.get(message.tool_call_id or "", message.name or "?")
+            found.append(Step(answered, markers.failed(text), markers.green(text)))
+        elif message.role == "user" and reader.is_injected(text):
+            header = text.lstrip().split("\n", 1)[0][:200]
+            found.append(Step(header, markers.failed(text), markers.green(text)))
+    memo["_steps"] = found
+    return found
+
+
+@feature("number", "Tool results since the user's last ask.", name="agent.steps")
+def agent_steps(f: Features) -> int:
+    ask = ask_index(f)
+    all_steps = steps(f)
+    if ask is None:
+        return len(all_steps)
+    after = sum(
+        1
+        for m, t in zip(f.messages[ask + 1 :], raw_texts(f)[ask + 1 :], strict=True)
+        if m.role in ("tool", "function") or (m.role == "user" and reader_of(f).is_injected(t))
+    )
+    return after
+
+
+@feature("number", "Failed tool results at the end of the conversation, in a row.", name="agent.failures_in_row")
+def failures_in_row(f: Features) -> int:
+    count = 0
+    for step in reversed(steps(f)):
+        if not step.failed:
+            break
+        count += 1
+    return count
+
+
+@feature("number", "The most times one tool call (same name and arguments) failed.", name="agent.repeated_failure")
+def repeated_failure(f: Features) -> int:
+    counts: dict[str, int] = {}
+    for step in steps(f):
+        if step.failed:
+            counts[step.call] = counts.get(step.call, 0) + 1
+    return max(counts.values(), default=0)
+
+
+@feature("bool", "The last tool result is a clean test run: only the report is left.", name="agent.tests_green")
+def tests_green(f: Features) -> bool:
+    found = steps(f)
+    return bool(found) and found[-1].green

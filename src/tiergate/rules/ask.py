@@ -1,0 +1,168 @@
+"""The user's actual ask: the last thing a person wrote, without what coding clients inject around it.
+
+Agent clients wrap the developer's words in their own material: Claude Code adds ``<system-reminder>``
+blocks and an ``<env>`` block, Codex an ``<environment_context>``, Cline ``<environment_details>`` on
+every turn and its tool results as user text (``[read_file for 'x'] Result:``), Cursor ``<user_info>``
+and attached files, aider and Continue whole files pasted before the question. Routing on all of that
+would judge the client, not the task, so the learned scorer and the keyword rules read ``ask_text``:
+
+- the last user message that is not a tool result (a role ``tool`` message, or a user message that is
+  one in text form, per ``routing.ask.tool_result_patterns``), so an agent loop is judged by the task it
+  was given rather than by the last file it read;
+- with the blocks of ``routing.ask.drop_tags`` removed, and each attached file (a fenced block named
+  after a path, longer than ``attached_file_chars``) replaced by ``[file <path>]``.
+
+The markers live in routes.yaml (``routing.ask``); the defaults cover the clients above.
+
+    f["ask_text"]    # "why does this deadlock under load?"
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from tiergate.config.base import PositiveInt, Strict
+from tiergate.rules.features import Features, clean_text, feature, raw_texts, window
+
+DEFAULT_TAGS = [
+    "system-reminder",
+    "env",
+    "environment_context",
+    "environment_details",
+    "user_info",
+    "attached_files",
+    "file_contents",
+    "current_file",
+    "open_files",
+    "recently_viewed_files",
+    "linter_errors",
+    "git_status",
+    "context",
+]
+DEFAULT_TOOL_RESULTS = [
+    r"^\[[\w.:-]+(?: for [^\]]*)?\] Result:",  # Cline: [read_file for 'src/a.py'] Result:
+    r"^<tool_result\b",
+]
+DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
+DEFAULT_FILE_DUMPS = [
+    r"^I have \*added these files to the chat\*",  # aider
+    r"^Here are summaries of some files present in my git repository",  # aider's repo map
+]
+
+
+class AskConfig(Strict, frozen=True):
+    """What counts as the user's actual ask (`ask_text`): the last message a person wrote, without the
+    blocks coding clients inject. The learned scorer and keyword rules read it."""
+
+    drop_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TAGS))
+    """Tags whose whole `<tag>...</tag>` block a client injects (reminders, environment, attached files);
+    left out of the ask."""
+    tool_result_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TOOL_RESULTS))
+    """Regular expressions: a user message whose text starts with a match is a tool result in text form,
+    not an ask."""
+    ask_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ASK_TAGS))
+    """Tags whose content is the person's own words even inside a tool result (Cline's `<feedback>`): the
+    ask is that content."""
+    file_dump_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_FILE_DUMPS))
+    """Regular expressions: a user message whose text starts with a match is files pasted by the client."""
+    attached_file_chars: PositiveInt = 800
+    """A fenced code block named after a file path (```python src/app.py) and longer than this is an
+    attached file: it is replaced by `[file <path>]`."""
+
+
+_FENCE = re.compile(r"```([^\n`]*)\n(.*?)\n```", re.DOTALL)
+_PATHISH = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,6}\b")
+
+
+@dataclass(frozen=True)
+class AskReader:
+    """``routing.ask`` compiled once per load."""
+
+    tags: re.Pattern[str] | None
+    asks: re.Pattern[str] | None
+    tool_results: tuple[re.Pattern[str], ...]
+    file_dumps: tuple[re.Pattern[str], ...]
+    attached_file_chars: int
+
+    @classmethod
+    def compile(cls, cfg: AskConfig) -> AskReader:
+        names = "|".join(re.escape(t) for t in cfg.drop_tags)
+        tags = re.compile(rf"<({names})\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE) if names else None
+        said = "|".join(re.escape(t) for t in cfg.ask_tags)
+        asks = re.compile(rf"<({said})\b[^>]*>(.*?)</\1\s*>", re.DOTALL | re.IGNORECASE) if said else None
+        return cls(
+            tags,
+            asks,
+            tuple(re.compile(p) for p in cfg.tool_result_patterns),
+            tuple(re.compile(p) for p in cfg.file_dump_patterns),
+            cfg.attached_file_chars,
+        )
+
+    def is_injected(self, text: str) -> bool:
+        """A user message that is a tool result or a file dump, not something a person asked."""
+        head = text.lstrip()[:400]
+        return any(p.search(head) for p in (*self.tool_results, *self.file_dumps))
+
+    def said(self, text: str) -> str | None:
+        """The person's own words inside a message (a ``<feedback>`` block), if it holds any."""
+        found = self.asks.findall(text) if self.asks is not None else []
+        words = "\n".join(body.strip() for _, body in found).strip()
+        return words or None
+
+    def clean(self, text: str) -> str:
+        if self.tags is not None:
+            text = self.tags.sub("", text)
+        return _FENCE.sub(self._attached, text).strip()
+
+    def _attached(self, m: re.Match[str]) -> str:
+        info, body = m.group(1).strip(), m.group(2)
+        path = next((w for w in info.split() if _PATHISH.fullmatch(w)), None)
+        if path is None or len(body) <= self.attached_file_chars:
+            return m.group(0)
+        return f"[file {path}]"
+
+
+DEFAULT_READER = AskReader.compile(AskConfig())
+
+
+def reader_of(f: Features) -> AskReader:
+    reader: Any = f.settings.get("ask")
+    return reader if isinstance(reader, AskReader) else DEFAULT_READER
+
+
+def ask_index(f: Features) -> int | None:
+    """The index of the message the ask is read from: the last user message a person wrote."""
+    memo = f._memo
+    if "_ask_index" not in memo:
+        reader, texts = reader_of(f), raw_texts(f)
+        found = None
+        for i in range(len(f.messages) - 1, -1, -1):
+            text = texts[i]
+            if f.messages[i].role != "user":
+                continue
+            if reader.said(text) or (not reader.is_injected(text) and reader.clean(text)):
+                found = i
+                break
+        memo["_ask_index"] = found
+    return memo["_ask_index"]  # type: ignore[no-any-return]
+
+
+@feature("text", "The user's actual ask: the last message a person wrote, without client-injected blocks.")
+def ask_text(f: Features) -> str:
+    memo = f._memo
+    if "_ask" not in memo:
+        i = ask_index(f)
+        reader = reader_of(f)
+        text = "" if i is None else window(raw_texts(f)[i], f.scan_chars)
+        text = reader.said(text) or reader.clean(text) if text else ""
+        memo["_ask"] = clean_text(text)
+    return memo["_ask"]  # type: ignore[no-any-return]
+
+
+@feature("number", "Characters of the user's actual ask (`ask_text`).")
+def ask_chars(f: Features) -> int:
+    return len(f["ask_text"])

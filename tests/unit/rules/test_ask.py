@@ -1,0 +1,109 @@
+"""``ask_text`` reads the developer's own words out of each coding client's payload shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tiergate.rules.ask import AskConfig, AskReader
+from tiergate.rules.features import Features
+from tiergate.wire import ChatRequest
+
+ASK = "why does the retry loop in fetch_orders never stop when the server sends 503?"
+FILE = "def fetch_orders(client):\n" + "    # retry until it works\n" * 60
+
+
+def ask_of(*messages: dict[str, Any], reader: AskReader | None = None, **extra: Any) -> str:
+    request = msgspec.convert({"messages": list(messages), **extra}, ChatRequest)
+    settings = {"ask": reader} if reader else {}
+    return str(Features.of(request, settings=settings)["ask_text"])
+
+
+def user(*parts: str) -> dict[str, Any]:
+    if len(parts) == 1:
+        return {"role": "user", "content": parts[0]}
+    return {"role": "user", "content": [{"type": "text", "text": p} for p in parts]}
+
+
+def test_claude_code_reminders_and_env_are_left_out() -> None:
+    """Claude Code: system reminders as separate text blocks; the loop's tool results come after."""
+    reminder = "<system-reminder>\nAs you answer, CLAUDE.md says: use pytest, never unittest.\n</system-reminder>"
+    got = ask_of(
+        {"role": "system", "content": "You are Claude Code...\n<env>\nWorking directory: /srv/app\n</env>"},
+        user(reminder, ASK, "<system-reminder>todo list is empty</system-reminder>"),
+        {"role": "assistant", "tool_calls": [{"id": "t1", "function": {"name": "Read", "arguments": '{"p":"a.py"}'}}]},
+        {"role": "tool", "tool_call_id": "t1", "content": "     1→" + FILE},
+    )
+    assert got == ASK
+
+
+def test_codex_environment_context_is_left_out() -> None:
+    got = ask_of(
+        {"role": "developer", "content": "<user_instructions>AGENTS.md: run make lint</user_instructions>"},
+        user(
+            "<environment_context>\n  <cwd>/repo</cwd>\n  <sandbox_mode>workspace-write</sandbox_mode>\n</environment_context>"
+        ),
+        user(ASK),
+    )
+    assert got == ASK
+
+
+def test_cursor_user_info_and_attached_files_are_left_out() -> None:
+    got = ask_of(
+        user(
+            "<user_info>\nThe user's OS version is linux.\n</user_info>",
+            f"<attached_files>\n<file_contents>\n```py src/orders.py\n{FILE}\n```\n</file_contents>\n</attached_files>",
+            ASK,
+        )
+    )
+    assert got == ASK
+
+
+def test_cline_tool_results_in_text_are_skipped_and_feedback_is_the_ask() -> None:
+    env = "<environment_details>\n# VSCode Visible Files\nsrc/orders.py\n</environment_details>"
+    task = user(f"<task>\n{ASK}\n</task>", env)
+    result = user("[read_file for 'src/orders.py'] Result:", FILE, env)
+    assert (
+        ask_of(task, {"role": "assistant", "content": "<read_file>...</read_file>"}, result)
+        == f"<task>\n{ASK}\n</task>"
+    )
+    feedback = user(
+        "[attempt_completion] Result:",
+        "The user has provided feedback.\n<feedback>\nno, keep the backoff but cap it at 5 tries\n</feedback>",
+        env,
+    )
+    assert ask_of(task, result, feedback) == "no, keep the backoff but cap it at 5 tries"
+
+
+def test_aider_file_dumps_are_not_the_ask() -> None:
+    got = ask_of(
+        user(
+            "I have *added these files to the chat* so you can go ahead and edit them.\n\norders.py\n```\n"
+            + FILE
+            + "```"
+        ),
+        {"role": "assistant", "content": "Ok, any changes I propose will be to those files."},
+        user(ASK),
+    )
+    assert got == ASK
+
+
+def test_continue_attached_file_is_named_and_a_short_snippet_kept() -> None:
+    long_block = f"```python src/orders.py\n{FILE}\n```"
+    short_block = "```python\nwhile True:\n    retry()\n```"
+    got = ask_of(user(f"{long_block}\n\n{short_block}\n\n{ASK}"))
+    assert got == f"[file src/orders.py]\n\n{short_block}\n\n{ASK}"
+
+
+def test_the_markers_come_from_routes_yaml() -> None:
+    reader = AskReader.compile(AskConfig(drop_tags=["noise"], tool_result_patterns=[r"^RESULT:"]))
+    assert ask_of(user(f"<noise>x</noise>{ASK}"), reader=reader) == ASK
+    assert ask_of(user(ASK), user("RESULT: 3 rows"), reader=reader) == ASK
+    assert ask_of(user(f"<system-reminder>kept now</system-reminder>{ASK}"), reader=reader).startswith(
+        "<system-reminder>"
+    )
+
+
+def test_no_user_message_means_no_ask() -> None:
+    assert ask_of({"role": "system", "content": "hi"}) == ""
