@@ -55,6 +55,8 @@ def build_encoder(
     """``dims`` and ``cache_dir`` (where distilled tables live) apply to the static kind only."""
     from tiergate.learned.weights import load_weights
 
+    if kind not in MAX_TOKENS:
+        raise ValueError(f"unknown encoder kind {kind!r}; expected 'static' or 'transformer'")
     weights = load_weights(weights_dir)
     tokens = MAX_TOKENS[kind] if max_tokens is None else max_tokens
     inner: Encoder
@@ -62,10 +64,8 @@ def build_encoder(
         from tiergate.learned.transformer import TransformerEncoder
 
         inner = TransformerEncoder.build(weights, max_tokens=tokens)
-    elif kind == "static":
+    else:
         from tiergate.learned.static import StaticEncoder
 
         inner = StaticEncoder.build(weights, dims=dims, max_tokens=tokens, cache_dir=cache_dir)
-    else:
-        raise ValueError(f"unknown encoder kind {kind!r}; expected 'static' or 'transformer'")
     return CachedEncoder(inner, size=cache_size)

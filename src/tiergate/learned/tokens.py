@@ -57,7 +57,10 @@ class Tokenizer:
         budget = keep * CHARS_PER_TOKEN
         if len(text) > budget:
             text = text[: budget // 2] + "\n" + text[-(budget - budget // 2) :]
-        body = self.inner.encode(text, add_special_tokens=False).ids
+        try:
+            body = self.inner.encode(text, add_special_tokens=False).ids
+        except TypeError:  # lone surrogates (valid in a JSON string) are not text to the Rust side
+            body = self.inner.encode(text.encode("utf-8", "replace").decode("utf-8"), add_special_tokens=False).ids
         if len(body) > keep:
             head = keep - keep // 2
             body = body[:head] + body[len(body) - (keep - head) :]

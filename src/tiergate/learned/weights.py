@@ -168,14 +168,15 @@ def _snapshot(repo: Path) -> Path:
     """``snapshots/<refs/main>``, else the first snapshot by name; the glob itself when there is none."""
     try:
         rev = (repo / "refs" / "main").read_text().strip()
-        if rev and (repo / "snapshots" / rev).is_dir():
-            return repo / "snapshots" / rev
-        found = sorted(p for p in (repo / "snapshots").iterdir() if p.is_dir())
-        if found:
-            return found[0]
     except OSError:
-        pass
-    return repo / "snapshots" / "<rev>"
+        rev = ""
+    if rev and (repo / "snapshots" / rev).is_dir():
+        return repo / "snapshots" / rev
+    try:
+        found = sorted(p for p in (repo / "snapshots").iterdir() if p.is_dir())
+    except OSError:
+        found = []
+    return found[0] if found else repo / "snapshots" / "<rev>"
 
 
 def _package_zip(package: str) -> Path | None:
