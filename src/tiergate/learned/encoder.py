@@ -35,7 +35,7 @@ Backend = Literal["auto", "numpy", "onnxruntime"]
 
 #: Token budgets per kind: for the transformers, the largest that meets phase 1's latency budget on one
 #: core (docs/encoders.md); the static encoder's cost is tokenizing, so it reads more.
-MAX_TOKENS: dict[str, int] = {"static": 512, "transformer": 128, "transformer-int8": 256}
+MAX_TOKENS: dict[str, int] = {"static": 512, "transformer": 128, "transformer-int8": 192}
 _NEEDS_ONNX = "needs onnxruntime and onnx, which are not installed: pip install 'tiergate[onnx]'"
 
 
