@@ -13,7 +13,7 @@ Kinds:
   ~0.99 to the float vectors. Needs the ``onnx`` extra.
 
     encoder = build_encoder("static")                        # or "transformer", weights_dir=Path(...)
-    encoder.id                                               # 'minilm-l6-v2/static-256-m2v1-t512@0147dd92'
+    encoder.id                                               # 'minilm-l6-v2/static-256-m2v1-t512c12@0147dd92'
     encoder.encode(["rename foo to bar", "design a sharded queue"]).shape   # (2, 256)
 
 Raises :class:`~tiergate.errors.WeightsError` (``WeightsMissing``, ``WeightsBroken``, or the base class when

@@ -75,7 +75,7 @@ class OnnxEncoder:
         self.dim = dim
         self.int8 = int8
         kind = f"transformer-int8-{GRAPH_RECIPE}" if int8 else "transformer"
-        self.id = f"{MODEL}/{kind}-t{tokenizer.max_tokens}@{digest[:8]}"
+        self.id = f"{MODEL}/{kind}-{tokenizer.label}@{digest[:8]}"
 
     @classmethod
     def build(

@@ -31,7 +31,7 @@ class StaticEncoder:
         self.table = table
         self.tokenizer = tokenizer
         self.dim = int(table.shape[1])
-        self.id = f"{MODEL}/static-{self.dim}-{RECIPE}-t{tokenizer.max_tokens}@{digest[:8]}"
+        self.id = f"{MODEL}/static-{self.dim}-{RECIPE}-{tokenizer.label}@{digest[:8]}"
 
     @classmethod
     def build(

@@ -46,6 +46,11 @@ class Tokenizer:
             raise ValueError("tokenizer.json: no [CLS] or [SEP] token")
         return cls(inner, max_tokens, cls_id, sep_id, inner.get_vocab_size())
 
+    @property
+    def label(self) -> str:
+        """How text is bounded, for encoder ids: a change here changes long texts' vectors, so the id changes."""
+        return f"t{self.max_tokens}c{CHARS_PER_TOKEN}"
+
     def ids(self, text: str) -> npt.NDArray[np.int64]:
         """``[CLS] ... [SEP]``, at most ``max_tokens`` ids, head and tail kept when the text is longer."""
         return self._bounded(text, self.max_tokens - 2, special=True)

@@ -34,7 +34,7 @@ class TransformerEncoder:
         self.bert = bert
         self.tokenizer = tokenizer
         self.dim = bert.config.hidden_size
-        self.id = f"{MODEL}/transformer-t{tokenizer.max_tokens}@{digest[:8]}"
+        self.id = f"{MODEL}/transformer-{tokenizer.label}@{digest[:8]}"
 
     @classmethod
     def build(cls, weights: Weights, *, max_tokens: int = 256) -> TransformerEncoder:

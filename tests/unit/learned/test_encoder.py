@@ -25,7 +25,7 @@ def tiny(tmp_path: Path) -> Path:
 def test_transformer_kind(tiny: Path) -> None:
     encoder = build_encoder("transformer", tiny, max_tokens=32, cache_size=2, backend="numpy")
     assert isinstance(encoder, CachedEncoder) and isinstance(encoder.inner, TransformerEncoder)
-    assert encoder.id.startswith("minilm-l6-v2/transformer-t32@") and encoder.dim == 16
+    assert encoder.id.startswith("minilm-l6-v2/transformer-t32c12@") and encoder.dim == 16
     assert encoder.inline is False
     rows = encoder.encode(["alpha beta", "gamma"])
     assert rows.shape == (2, 16) and rows.dtype == np.float32
@@ -36,7 +36,7 @@ def test_static_kind_uses_the_given_cache(tiny: Path, tmp_path: Path) -> None:
     encoder = build_encoder("static", tiny, dims=8, cache_dir=tmp_path / "tables")
     assert isinstance(encoder.inner, StaticEncoder)
     assert encoder.inline is True and encoder.dim == 8
-    assert encoder.id.startswith("minilm-l6-v2/static-8-") and f"-t{MAX_TOKENS['static']}@" in encoder.id
+    assert encoder.id.startswith("minilm-l6-v2/static-8-") and f"-t{MAX_TOKENS['static']}c12@" in encoder.id
     assert len(list((tmp_path / "tables").iterdir())) == 1
 
 

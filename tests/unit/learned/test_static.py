@@ -40,7 +40,7 @@ def test_unit_rows_of_the_table_width(encoder: StaticEncoder, weights: Weights) 
     out = encoder.encode(TEXTS)
     assert out.shape == (5, 256) and out.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1, atol=1e-6)
-    assert encoder.id == f"minilm-l6-v2/static-256-{RECIPE}-t512@{weights.digest[:8]}"
+    assert encoder.id == f"minilm-l6-v2/static-256-{RECIPE}-t512c12@{weights.digest[:8]}"
 
 
 def test_deterministic(encoder: StaticEncoder) -> None:

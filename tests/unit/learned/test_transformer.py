@@ -49,7 +49,7 @@ def test_output_rows_are_unit_float32_in_input_order(encoder: TransformerEncoder
 
 def test_the_id_changes_with_anything_that_changes_the_vectors(weights: Weights, tmp_path: Path) -> None:
     at_256 = TransformerEncoder.build(weights, max_tokens=256).id
-    assert at_256 == f"minilm-l6-v2/transformer-t256@{weights.digest[:8]}"
+    assert at_256 == f"minilm-l6-v2/transformer-t256c12@{weights.digest[:8]}"
     assert TransformerEncoder.build(weights, max_tokens=128).id != at_256
     other = load_weights(tiny_model(tmp_path / "tiny", seed=1), env={})
     assert TransformerEncoder.build(other, max_tokens=32).id.split("@")[1] != at_256.split("@")[1]
