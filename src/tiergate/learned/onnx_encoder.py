@@ -57,6 +57,7 @@ def prepare_int8(weights: Weights, directory: Path | None = None) -> Path:
         os.close(fd)
         try:
             quantize(build_graph(weights), Path(tmp))
+            os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
             Path(tmp).unlink(missing_ok=True)

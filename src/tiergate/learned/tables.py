@@ -84,6 +84,7 @@ def save_table(path: Path, table: F32) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             np.save(out, table, allow_pickle=False)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a gateway running as another user
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -45,6 +45,7 @@ def test_distilled_once_then_loaded(tiny: Weights, tmp_path: Path) -> None:
     assert second.path.stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(first.table, second.table)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.path.name]  # no temporary file left
+    assert first.path.stat().st_mode & 0o777 == 0o644
 
 
 def test_other_dims_get_their_own_file(tiny: Weights, tmp_path: Path) -> None:
