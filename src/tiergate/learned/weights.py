@@ -62,6 +62,8 @@ class BertConfig:
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> BertConfig:
         """Raises ValueError naming the first field that is absent or not what this encoder runs."""
+        if not isinstance(raw, Mapping):
+            raise ValueError("config.json is not a JSON object")
         if raw.get("model_type", "bert") != "bert":
             raise ValueError(f"config.json: model_type is {raw.get('model_type')!r}, not 'bert'")
         if raw.get("hidden_act", "gelu") != "gelu":
@@ -137,7 +139,7 @@ def load_weights(
         try:
             files = _read_files(path)
             return _parse(files, where, tuple(searched))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, RuntimeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
             raise WeightsBroken(str(path), _describe(exc), searched) from exc
     raise WeightsMissing(searched)
 
@@ -219,7 +221,7 @@ def _parse(files: dict[str, bytes], where: str, searched: tuple[str, ...]) -> We
     config = BertConfig.parse(json.loads(files["config.json"]))
     if _POOLING in files:
         pooling = json.loads(files[_POOLING])
-        if not pooling.get("pooling_mode_mean_tokens", False):
+        if not isinstance(pooling, dict) or not pooling.get("pooling_mode_mean_tokens", False):
             raise ValueError(f"{_POOLING}: this encoder mean-pools; the model asks for {pooling}")
     tokenizer_json = files["tokenizer.json"].decode("utf-8")
     tokenizer = Tokenizer.parse(tokenizer_json, max_tokens=config.max_positions)
@@ -229,6 +231,8 @@ def _parse(files: dict[str, bytes], where: str, searched: tuple[str, ...]) -> We
         raw = load_safetensors(files["model.safetensors"])
     except SafetensorError as exc:
         raise ValueError(f"model.safetensors: {exc}") from exc
+    except KeyError as exc:  # safetensors.numpy has no numpy type for it (bfloat16)
+        raise ValueError(f"model.safetensors: dtype {exc.args[0]} is not supported; save it as float32") from exc
     tensors: dict[str, npt.NDArray[np.float32]] = {}
     for name, array in raw.items():
         name = name.removeprefix("bert.")

@@ -6,9 +6,10 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tests.unit.learned.tiny import tiny_model, tiny_zip
+from tests.unit.learned.tiny import tensors, tiny_model, tiny_zip
 from tiergate.errors import WeightsBroken, WeightsError, WeightsMissing
 from tiergate.learned.weights import HUB_REPO, Weights, hub_cache, load_weights
 
@@ -133,6 +134,23 @@ def bad_json(path: Path) -> None:
     (path / "config.json").write_text("{not json")
 
 
+def config_not_an_object(path: Path) -> None:
+    tiny_model(path)
+    (path / "config.json").write_text("[1, 2]")
+
+
+def bfloat16_tensors(path: Path) -> None:
+    tiny_model(path)
+    header, offset, chunks = {}, 0, []
+    for name, array in tensors(0).items():
+        raw = (array.view(np.uint32) >> 16).astype(np.uint16).tobytes()  # bfloat16: the top half of float32
+        header[name] = {"dtype": "BF16", "shape": list(array.shape), "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        chunks.append(raw)
+    encoded = json.dumps(header).encode()
+    (path / "model.safetensors").write_bytes(len(encoded).to_bytes(8, "little") + encoded + b"".join(chunks))
+
+
 def zip_without_tensors(path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("config.json", "{}")
@@ -149,6 +167,8 @@ def zip_without_tensors(path: Path) -> None:
         (wrong_shape, False, "intermediate.dense.weight has shape (32, 16), config.json implies (64, 16)"),
         (cls_pooling, False, "this encoder mean-pools"),
         (bad_json, False, "a JSON file does not parse"),
+        (config_not_an_object, False, "config.json is not a JSON object"),
+        (bfloat16_tensors, False, "dtype BF16 is not supported"),
     ],
 )
 def test_broken_weights_are_reported_not_skipped(tmp_path: Path, make: object, is_zip: bool, says: str) -> None:
