@@ -46,6 +46,7 @@ validate: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/decide.py
 	$(BIN)/python bench/classifier.py
+	$(BIN)/python bench/encoder.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
