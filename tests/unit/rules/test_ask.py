@@ -41,9 +41,7 @@ def test_claude_code_reminders_and_env_are_left_out() -> None:
 def test_codex_environment_context_is_left_out() -> None:
     got = ask_of(
         {"role": "developer", "content": "<user_instructions>AGENTS.md: run make lint</user_instructions>"},
-        user(
-            "<environment_context>\n  <cwd>/repo</cwd>\n  <sandbox_mode>workspace-write</sandbox_mode>\n</environment_context>"
-        ),
+        user("<environment_context>\n  <cwd>/repo</cwd>\n  <sandbox_mode>on</sandbox_mode>\n</environment_context>"),
         user(ASK),
     )
     assert got == ASK

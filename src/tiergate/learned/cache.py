@@ -1,0 +1,85 @@
+"""An LRU of embeddings keyed by a hash of the text, in front of any encoder.
+
+Agent loops resend the same ask at every step, so only the first step pays for encoding. The key is a
+128-bit BLAKE2b of the UTF-8 text, so the cache holds no request text. Stored rows are read-only: a caller
+cannot change what the next hit returns. Safe to share between the event loop and the encoder's worker
+thread.
+
+    encoder = CachedEncoder(StaticEncoder.build(weights), size=4096)
+    encoder.cached("rename foo")        # None on a miss, the row on a hit, never encodes
+    encoder.encode(["rename foo"])      # encodes the misses only, in one batch
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from cachetools import LRUCache
+
+from tiergate.learned.bert import F32
+
+if TYPE_CHECKING:
+    from tiergate.learned.encoder import Encoder
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class CachedEncoder:
+    def __init__(self, inner: Encoder, *, size: int = 4096) -> None:
+        if size < 1:
+            raise ValueError(f"cache_size must be at least 1, not {size}")
+        self.inner = inner
+        self._rows: LRUCache[bytes, F32] = LRUCache(maxsize=size)
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def id(self) -> str:
+        return self.inner.id
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def inline(self) -> bool:
+        return self.inner.inline
+
+    def cached(self, text: str) -> F32 | None:
+        key = text_key(text)
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                self.hits += 1
+            return row
+
+    def encode(self, texts: Sequence[str]) -> F32:
+        keys = [text_key(text) for text in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        todo: dict[bytes, list[int]] = {}
+        with self._lock:
+            for i, key in enumerate(keys):
+                row = self._rows.get(key)
+                if row is not None:
+                    self.hits += 1
+                    out[i] = row
+                else:
+                    todo.setdefault(key, []).append(i)
+        if not todo:
+            return out
+        fresh = self.inner.encode([texts[rows[0]] for rows in todo.values()])
+        with self._lock:
+            self.misses += len(todo)
+            for (key, rows), row in zip(todo.items(), fresh, strict=True):
+                out[rows] = row
+                stored = row.copy()
+                stored.setflags(write=False)
+                self._rows[key] = stored
+        return out

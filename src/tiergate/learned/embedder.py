@@ -1,0 +1,51 @@
+"""``await embedder.embed(text)``: the event loop's way to an embedding, never blocking it on a forward pass.
+
+A cache hit returns at once. On a miss an inline encoder (the static table) runs right there; any other
+(the transformer) runs on one worker thread, so concurrent misses queue behind each other instead of
+fighting over the two cores, and a duplicate that was queued meets the cache when its turn comes.
+
+Create it once in the app's lifespan and close it there:
+
+    embedder = Embedder(build_encoder("transformer"))
+    vector = await embedder.embed("why does this test hang?")      # (384,) float32, unit length
+    embedder.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+from tiergate.learned.bert import F32
+from tiergate.learned.cache import CachedEncoder
+
+
+class Embedder:
+    def __init__(self, encoder: CachedEncoder, *, executor: Executor | None = None) -> None:
+        """``executor`` replaces the worker thread (and is then the caller's to shut down)."""
+        self.encoder = encoder
+        self._owned: Executor | None = None
+        if executor is None and not encoder.inline:
+            executor = self._owned = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiergate-encoder")
+        self._executor = executor
+
+    @property
+    def id(self) -> str:
+        return self.encoder.id
+
+    async def embed(self, text: str) -> F32:
+        row = self.encoder.cached(text)
+        if row is not None:
+            return row
+        if self._executor is None:
+            rows = self.encoder.encode([text])
+        else:
+            loop = asyncio.get_running_loop()
+            rows = await loop.run_in_executor(self._executor, self.encoder.encode, [text])
+        first: F32 = rows[0]
+        return first
+
+    def close(self) -> None:
+        """Stop the worker thread; queued encodes are dropped, one that is running finishes."""
+        if self._owned is not None:
+            self._owned.shutdown(wait=False, cancel_futures=True)
