@@ -1,9 +1,12 @@
 """Phase-1 decision latency: how long `Router.decide` takes on the default routes.yaml.
 
-Prints p50/p99/max in microseconds for three request shapes. Each sample decides a fresh request
-object, so features are computed every time, as they are for real traffic.
+Two tables. The first is the rules alone (no learned scorer): p50/p99/max in microseconds for three
+request shapes, each sample deciding a fresh request object so features are computed every time. The
+second is phase 1 with the learned scorer, per encoder kind: a cache miss (every sample a new ask) of
+2,000 and 8,000 characters, and a cache hit (an agent loop resending its ask), p50/p95 in milliseconds.
+The encoders run on one core (one BLAS/onnxruntime thread), as docs/encoders.md measures them.
 
-    python bench/decide.py [--config routes.yaml] [--n 3000]
+    OMP_NUM_THREADS=1 python bench/decide.py [--config routes.yaml] [--n 3000] [--learned-n 60]
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ import numpy as np
 from tiergate.config.loader import load_file
 from tiergate.engine.graph import compile_graph
 from tiergate.engine.router import Router
+from tiergate.learned.embedder import Embedder
+from tiergate.learned.encoder import Kind, build_encoder
+from tiergate.learned.head import FORMAT, Head, HeadFile, Logistic, Member, Training
+from tiergate.learned.scorer import Cutoffs, LearnedScorer
+from tiergate.learned.weights import load_weights
 from tiergate.wire import ChatRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,10 +137,61 @@ async def measure(router: Router, body: bytes, n: int) -> list[float]:
     return samples
 
 
+def ask_request(chars: int, seed: int) -> ChatRequest:
+    text = f"[{seed}] why does the parser fail here?\n" + prose(chars, seed)
+    return msgspec.convert({"model": "auto", "messages": [{"role": "user", "content": text[:chars]}]}, ChatRequest)
+
+
+def learned_scorer(kinds: list[Kind], head: Head | None) -> LearnedScorer:
+    """The shipped head when its encoders are ``kinds``; otherwise a head of the right size with zero weights
+    (the cost of a head is the same whatever its weights)."""
+    weights = load_weights()
+    embedders = [Embedder(build_encoder(kind, weights=weights)) for kind in kinds]
+    if head is None or [k for k, _ in head.encoders] != kinds:
+        members = [
+            Member(e.id, kind, Logistic([0.0] * e.encoder.dim, 0.0), Logistic([0.0] * e.encoder.dim, 0.0))
+            for kind, e in zip(kinds, embedders, strict=True)
+        ]
+        head = Head(HeadFile(FORMAT, "ask", members, Training("bench", 0)), "bench", "<bench>")
+    return LearnedScorer(head, embedders, Cutoffs())
+
+
+async def measure_learned(router: Router, chars: int, n: int, *, hit: bool) -> list[float]:
+    samples: list[float] = []
+    await router.decide(ask_request(chars, 0))  # warm
+    for i in range(n):
+        request = ask_request(chars, 0 if hit else 10_000 + i + chars)
+        t0 = time.perf_counter_ns()
+        await router.decide(request)
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+    return samples
+
+
+def learned_section(config: str, n: int) -> None:
+    graph = compile_graph(load_file(config))
+    cfg = graph.config.routing.learned
+    shipped = Head.load((graph.source_dir or ROOT) / cfg.head) if cfg else None
+    print(f"\nphase 1 with the learned scorer, {n} samples each (ms; miss: a new ask each time)")
+    print(f"{'encoders':<28}{'miss 2k p50/p95':>18}{'miss 8k p50/p95':>18}{'hit p50/p95':>16}")
+    for kinds in (["static"], ["transformer"], ["static", "transformer"]):
+        scorer = learned_scorer(kinds, shipped)  # type: ignore[arg-type]
+        router = Router(graph, learned=scorer)
+        cells = []
+        for chars, hit in ((2000, False), (8000, False), (2000, True)):
+            samples = asyncio.run(measure_learned(router, chars, n, hit=hit))
+            p50, p95 = np.percentile(samples, [50, 95])
+            cells.append(f"{p50:.2f} / {p95:.2f}")
+        for e in scorer.embedders:
+            e.close()
+        label = "+".join(kinds) + (" (shipped)" if shipped and [k for k, _ in shipped.encoders] == kinds else "")
+        print(f"{label:<28}{cells[0]:>18}{cells[1]:>18}{cells[2]:>16}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", default=str(ROOT / "routes.yaml"))
     parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--learned-n", type=int, default=60)
     args = parser.parse_args()
     router = Router(compile_graph(load_file(args.config)))
     print(f"phase-1 decision latency, {args.n} samples each, config {Path(args.config).name}")
@@ -147,6 +206,8 @@ def main() -> None:
         samples = asyncio.run(measure(router, body, args.n))
         p50, p99 = np.percentile(samples, [50, 99])
         print(f"{name:<34}{chars:>8}{p50:>10.1f}{p99:>10.1f}{max(samples):>10.1f}")
+    if args.learned_n > 0:
+        learned_section(args.config, args.learned_n)
 
 
 if __name__ == "__main__":

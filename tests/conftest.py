@@ -23,6 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = "sk-ant-test-SECRET-4f1c2b9e7d"
 
 
+def default_routes() -> str:
+    """The repository's routes.yaml, to be written elsewhere: its learned head named by an absolute path."""
+    text = (ROOT / "routes.yaml").read_text()
+    return text.replace("head: heads/default.json", f"head: {ROOT / 'heads' / 'default.json'}")
+
+
 @pytest.fixture(scope="session")
 def _ollama() -> Iterator[FakeOllama]:
     fake = FakeOllama()

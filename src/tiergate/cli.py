@@ -4,6 +4,7 @@ tiergate serve --config routes.yaml --host 127.0.0.1 --port 8080
 tiergate route --config routes.yaml request.json      # or - for stdin
 tiergate validate routes.yaml examples/*.yaml
 tiergate schema --write schemas/routes.schema.json   # make schema
+tiergate train --config routes.yaml --data evals/dev.jsonl --test evals/test.jsonl [--write]
 tiergate stats --config routes.yaml --since 24h     # or --db tiergate-decisions.db
 tiergate encoder prepare                            # locate the encoder weights, distil the static table once
 """
@@ -15,6 +16,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -58,6 +60,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--misses", action="store_true", help="list every misrouted case, not only under-routed ones")
     p.add_argument("--json", action="store_true", help="print the report and every case's outcome as JSON")
 
+    p = sub.add_parser("train", help="fit the learned head on labelled requests; report held-out metrics")
+    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        help="labelled JSONL FILE[:WEIGHT]; repeat to add sets (default evals/dev.jsonl); the first is cross-validated",
+    )
+    p.add_argument("--log", type=Path, default=None, help="a decision log to learn from (ratings and explicit retries)")
+    p.add_argument("--log-weight", type=float, default=1.0, help="weight of the decision log's rows")
+    p.add_argument("--encoders", default=None, help="comma-separated: static, transformer, transformer-int8")
+    p.add_argument("--l2", type=float, default=0.3, help="L2 strength of the logistic heads")
+    p.add_argument("--sufficiency", type=float, default=0.97, help="cut-offs must keep at least this sufficiency")
+    p.add_argument("--ambiguous", type=float, default=0.08, help="share of requests the AMBIGUOUS band may hold")
+    p.add_argument("--test", type=Path, default=None, help="held-out set to report on with the new head")
+    p.add_argument("--write", action="store_true", help="write the head file and the cut-offs into --config")
+
     p = sub.add_parser("tune", help="fit scorer weights and bands on a labelled dev set; print a routes.yaml diff")
     p.add_argument("--config", default="routes.yaml", type=Path)
     p.add_argument("dataset", type=Path, help="the labelled dev set to fit on (JSONL: {id, gold, why, request})")
@@ -83,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     if args.command == "tune":
         return _tune(args)
+    if args.command == "train":
+        return _train(args)
     if args.command == "eval":
         return _eval(args)
     if args.command == "serve":
@@ -127,7 +148,13 @@ def _route(config: Path, source: str) -> int:
     except TiergateError as exc:
         print(f"{source}: {exc.message}", file=sys.stderr)
         return 2
-    routed = asyncio.run(Router(graph).decide(request, classify=False))
+    from tiergate.learned.scorer import LearnedPool
+
+    pool = LearnedPool()
+    try:
+        routed = asyncio.run(Router(graph, learned=pool.build(graph)).decide(request, classify=False))
+    finally:
+        pool.close()
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(routed.decision), indent=2).decode() + "\n")
     return 0
 
@@ -156,6 +183,78 @@ def _eval(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render(outcomes, data, graph, args.config, options, misses=args.misses))
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tiergate.config.loader import load_file
+    from tiergate.engine.graph import compile_graph
+    from tiergate.errors import OperatorError
+    from tiergate.evals.dataset import load_dataset
+    from tiergate.evals.metrics import TierTable
+    from tiergate.evals.run import EvalOptions, render_report, route_all
+    from tiergate.learned.head import Head, write_head
+    from tiergate.learned.train import Options, build_embedders, scorer_for, summarize, train, write_cutoffs
+
+    try:
+        loaded = load_file(args.config)
+        graph = compile_graph(loaded)
+        cfg = graph.config.routing.learned
+        if cfg is None:
+            print(f"tiergate train: {args.config} has no routing.learned section to train for", file=sys.stderr)
+            return 2
+        head_path = (graph.source_dir or Path(".")) / cfg.head
+        kinds = args.encoders.split(",") if args.encoders else None
+        if kinds is None and head_path.exists():
+            kinds = [kind for kind, _ in Head.load(head_path).encoders]
+        data = [_weighted(spec) for spec in (args.data or ["evals/dev.jsonl"])]
+        options = Options(
+            data=data,
+            log=args.log,
+            log_weight=args.log_weight,
+            encoders=kinds or ["static", "transformer"],
+            l2=args.l2,
+            sufficiency=args.sufficiency,
+            ambiguous=args.ambiguous,
+        )
+        embedders = build_embedders(options.encoders, cfg)
+        try:
+            result = train(loaded, graph, options, embedders)
+            print("\n".join(summarize(result)))
+            if args.test is not None:
+                test = load_dataset(args.test)
+                trained = compile_graph_with(loaded, result)
+                outcomes = asyncio.run(route_all(trained, test, learned=scorer_for(result, embedders)))
+                from tiergate.evals.metrics import score_labelled
+
+                table = TierTable.of(trained.config)
+                print(f"\nheld out: {args.test}, {len(test.cases)} labelled cases, classifier off")
+                print("\n".join(render_report(score_labelled(outcomes, table), table, EvalOptions())))
+        finally:
+            for embedder in embedders:
+                embedder.close()
+    except (ConfigError, OperatorError, ValueError) as exc:
+        print(f"tiergate train: {exc}", file=sys.stderr)
+        return 2
+    if args.write:
+        version = write_head(head_path, result.head)
+        args.config.write_text(write_cutoffs(args.config, result.cutoffs, result.bands))
+        print(f"\nwrote {head_path} (version {version}) and the cut-offs and bands into {args.config}")
+    else:
+        print("\nnothing written (--write writes the head file and the cut-offs)")
+    return 0
+
+
+def compile_graph_with(loaded: Any, result: Any) -> Any:
+    from tiergate.learned.train import with_cutoffs
+
+    return with_cutoffs(loaded, result.cutoffs, result.bands)
+
+
+def _weighted(spec: str) -> tuple[Path, float]:
+    path, _, weight = spec.rpartition(":")
+    if path and weight.replace(".", "", 1).isdigit():
+        return Path(path), float(weight)
+    return Path(spec), 1.0
 
 
 def _tune(args: argparse.Namespace) -> int:

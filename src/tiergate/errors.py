@@ -18,9 +18,10 @@
         ├── DecisionLogError             (tiergate.telemetry.decisions) the decision log cannot be opened
         ├── StatsError                   (tiergate.telemetry.stats) the decision log cannot be read
         ├── DatasetError                 (tiergate.evals.dataset) an evaluation file that cannot be read
-        └── WeightsError                 the learned scorer's encoder cannot start: the gateway warns once, runs without
-            ├── WeightsMissing               no place searched holds the weights (the message lists every place)
-            └── WeightsBroken                found, but unreadable or not the model we run (the message names the file)
+        ├── WeightsError                 the learned scorer's encoder cannot start: the gateway warns once, runs without
+        │   ├── WeightsMissing               no place searched holds the weights (the message lists every place)
+        │   └── WeightsBroken                found, but unreadable or not the model we run (the message names the file)
+        └── HeadError                    (tiergate.learned.head) the learned head is missing, unreadable or mismatched
 
 Messages name the backend and its URL, never a key: every upstream error passes through the rules'
 Redactor in dispatch (tiergate.redact). ``fallback_ok`` tells dispatch whether another target may succeed
@@ -232,6 +233,14 @@ class UpstreamCapabilityError(UpstreamStatusError):
     def fallback_ok(self) -> bool:  # type: ignore[override]
         return True
 
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return False
+
+    @property
+    def trips_breaker(self) -> bool:
+        return False
+
 
 class StreamTimeout(UpstreamUnavailable):
     """A stream's first-token, idle or total bound ran out (``kind`` "timeout", 504).
@@ -294,6 +303,13 @@ class WeightsBroken(WeightsError):
         self.where = where
         self.detail = detail
         self.searched = searched
+
+
+def refuses_format(status: int, message: str) -> bool:
+    """A server that does not take the request's ``response_format`` type (llama-cpp-python: a 500 naming it;
+    old llama-server: a 400 ``response_format type must be one of "text" or "json_object"``)."""
+    text = message.lower()
+    return status in (400, 422, 500) and ("json_schema" in text or "response_format" in text)
 
 
 def trips_breaker(exc: BaseException) -> bool:

@@ -28,7 +28,7 @@ from tiergate.config.model import BackendConfig
 from tiergate.config.problems import ConfigError, Problem
 from tiergate.dispatch.dispatcher import Dispatcher, Guard, PassThrough
 from tiergate.engine.graph import EvaluationGraph, compile_graph
-from tiergate.engine.router import Phase2, Router, SessionHold
+from tiergate.engine.router import Learned, Phase2, Router, SessionHold
 from tiergate.engine.targets import Target
 from tiergate.redact import Redactor
 
@@ -90,11 +90,10 @@ class Extensions:
     """What other packages plug into each Runtime: built per load, from that load's graph."""
 
     guard: Callable[[EvaluationGraph], Guard] = lambda graph: PassThrough()
-    classifier: Callable[[EvaluationGraph, Mapping[str, Backend], Redactor], Phase2 | None] = (
-        lambda graph, backends, redact: None
-    )
+    classifier: Callable[[EvaluationGraph, Dispatcher], Phase2 | None] = lambda graph, dispatcher: None
     breaker_state: Callable[[Target], str] = lambda target: "closed"
     sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
+    learned: Callable[[EvaluationGraph], Learned | None] = lambda graph: None
 
 
 class Rules:
@@ -171,13 +170,14 @@ class Rules:
                 self._pool[name] = (cfg, backends[name])
         ext = self.extensions
         redact = Redactor.of(loaded.config, self.environ)
+        dispatcher = Dispatcher(backends, guard=ext.guard(graph), redact=redact)
         router = Router(
             graph,
-            classifier=ext.classifier(graph, backends, redact),
+            classifier=ext.classifier(graph, dispatcher),
             breaker_state=ext.breaker_state,
             sessions=ext.sessions(graph),
+            learned=ext.learned(graph),
         )
-        dispatcher = Dispatcher(backends, guard=ext.guard(graph), redact=redact)
         self._current = Runtime(loaded, graph, router, dispatcher, backends, redact)
         self.loaded_at = time.time()
         for w in loaded.warnings:

@@ -29,6 +29,7 @@ from tiergate.api.gateway import Gateway
 from tiergate.config.problems import ConfigError
 from tiergate.engine.classifier import classifier_factory
 from tiergate.engine.sticky import sessions_factory
+from tiergate.learned.scorer import LearnedPool
 from tiergate.redact import redact_url
 from tiergate.reload import watch_rules
 from tiergate.resilience.breakers import Breakers
@@ -46,15 +47,18 @@ def build(
     """The app for ``config``. ``announce`` is logged once start-up is done (after the rules, backends
     and access lines), just before the server takes connections."""
     breakers, limiters = Breakers(), Limiters()  # one per process: their state outlives reloads
+    learned = LearnedPool()  # encoders outlive reloads too
     extensions = Extensions(
         guard=guard_factory(breakers, limiters),
         breaker_state=breakers.state,
         classifier=classifier_factory(),
         sessions=sessions_factory(),
+        learned=learned.build,
     )
     rules = Rules.load(config, os.environ if environ is None else environ, extensions)
     gateway = Gateway(rules)
     lifespans = [
+        close_learned(learned),
         report_backends(rules),
         report_access(rules),
         decision_log_lifespan(gateway),
@@ -70,6 +74,19 @@ def _announce(message: str) -> Any:
     async def lifespan(app: Any) -> AsyncIterator[None]:
         log.info("%s", message)
         yield
+
+    return lifespan
+
+
+def close_learned(pool: LearnedPool) -> Any:
+    """The encoders' worker threads stop with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            pool.close()
 
     return lifespan
 

@@ -79,6 +79,17 @@ class StreamOptions(Lenient):
     include_usage: bool = False
 
 
+class Native(msgspec.Struct, frozen=True):
+    """The client's own body in its own dialect, kept beside the internal form. A backend speaking that
+    dialect sends it natively (only ``model`` changes, unknown fields kept); every other backend
+    translates the internal form. ``headers`` are the dialect's protocol headers worth passing on
+    (``anthropic-beta``, ``anthropic-version``)."""
+
+    dialect: str
+    body: dict[str, Any]
+    headers: dict[str, str] = {}
+
+
 class ChatRequest(Lenient):
     messages: list[Message]
     model: str | None = None
@@ -97,6 +108,12 @@ class ChatRequest(Lenient):
     user: str | None = None
     metadata: dict[str, Any] | None = None
     provider: str | None = None
+    n: int | None = None
+    reasoning_effort: str | None = None
+    #: Fill-in-the-middle: the text after the cursor (legacy completions' ``suffix``).
+    suffix: str | None = None
+    #: Set by an ingress codec, never read from an OpenAI body (its decoder clears it).
+    native: Native | None = None
 
     def output_limit(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
@@ -114,6 +131,7 @@ class CompletionRequest(Lenient):
     """Legacy ``/v1/completions`` (Continue autocomplete)."""
 
     prompt: str | list[str]
+    n: int | None = None
     model: str | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -144,13 +162,17 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 
 
 class Completion(msgspec.Struct):
-    """A whole answer from a backend, before it is wrapped as a ``chat.completion``."""
+    """A whole answer from a backend, before it is wrapped as a ``chat.completion``.
+
+    ``native`` is the upstream's own body when the request went out natively in the ingress's dialect;
+    that ingress returns it as it came."""
 
     content: str | None
     tool_calls: list[ToolCall] = []
     finish_reason: FinishReason = "stop"
     usage: Usage | None = None
     reasoning: str | None = None
+    native: bytes | None = None
 
 
 class TextDelta(msgspec.Struct, tag="text"):
@@ -182,4 +204,13 @@ class UsageReport(msgspec.Struct, tag="usage"):
     usage: Usage
 
 
-StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallArgs | Finish | UsageReport
+class Raw(msgspec.Struct, tag="raw"):
+    """One event of the upstream's own stream, as it came (``frame``: the bytes of one SSE event), when the
+    request went out natively. The ingress of the same dialect writes it as it came; every other writer
+    skips it, reading the translated events that follow it instead."""
+
+    dialect: str
+    frame: bytes
+
+
+StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallArgs | Finish | UsageReport | Raw

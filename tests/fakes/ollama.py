@@ -9,13 +9,15 @@ Tests queue :mod:`replies <tests.fakes.scripts>` and assert on what it received:
         assert fake.requests[0].body["options"]["num_predict"] == 64
 
 Tool calls arrive whole and without ids, and the done line says ``done_reason: "stop"`` even after tool
-calls, as real Ollama does: that is what the backend has to repair.
+calls, as real Ollama does: that is what the backend has to repair. ``hung_up`` is set when a client
+leaves in the middle of a streamed body (Ollama then cancels the generation).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 from litestar import Litestar, Request, Response, get, post
 from litestar.response import Stream
 
+from tests.fakes.openai_compat import WatchedQueue
 from tests.fakes.scripts import (
     PARTIAL,
     Cut,
@@ -32,7 +35,6 @@ from tests.fakes.scripts import (
     Malformed,
     Recorded,
     Reply,
-    ReplyQueue,
     Status,
     StreamError,
     Text,
@@ -48,7 +50,7 @@ NDJSON = "application/x-ndjson"
 
 class FakeOllama:
     def __init__(self) -> None:
-        self.queue = ReplyQueue()
+        self.queue = WatchedQueue()
         self.app = Litestar(route_handlers=self._handlers())
 
     @property
@@ -58,6 +60,11 @@ class FakeOllama:
     @property
     def requests(self) -> list[Recorded]:
         return self.queue.requests
+
+    @property
+    def hung_up(self) -> threading.Event:
+        """Set once a client has closed its connection before a streamed body ended."""
+        return self.queue.hung_up
 
     def _handlers(self) -> list[Any]:
         @get("/api/version")
@@ -90,7 +97,7 @@ class FakeOllama:
             lines = _text_lines(Text(chunks=max(Text().chunks, reply.after_events + 1)), model)
             chunks = [json.dumps(line).encode() + b"\n" for line in lines[: reply.after_events]]
             return Stream(cut_after(chunks), media_type=NDJSON)
-        return Stream(_ndjson(_stream_lines(reply, model)), media_type=NDJSON)
+        return Stream(self.queue.watched(_ndjson(_stream_lines(reply, model))), media_type=NDJSON)
 
 
 def _status(reply: Status, model: str) -> Response[Any]:

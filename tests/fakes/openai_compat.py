@@ -8,6 +8,27 @@ so the backend is tested against the wire, not against a mock of it:
         fake.replies.append(ToolCalls([("get_weather", {"city": "Paris"})]))
         ...  # point an OpenAIBackend at base_url + "/v1"
         assert fake.requests[0].body["model"] == "some-model"
+
+A ``personality`` makes it answer ``response_format`` as one real server does (observed or documented
+in the notes on local model servers; the default, ``openai``, takes anything):
+
+    ================== ================================ ======================== ==========================
+    personality        ``json_schema``                  ``json_object`` + schema unknown ``type``
+    ================== ================================ ======================== ==========================
+    llama-cpp-python   500, pydantic's literal_error    schema enforced          500, the same error
+    llama-server       schema enforced                  schema enforced          400 invalid_request_error
+    vllm               schema enforced (name required)  any JSON (schema ignored) 400 BadRequestError
+    ================== ================================ ======================== ==========================
+
+A refused request is recorded but takes no reply from the queue (the server refuses before generating);
+``fake.judge(recorded.body)`` tells what the server made of a request. llama-cpp-python's streams never
+carry ``usage``. ``hung_up`` is set when a client leaves in the middle of a streamed body (the stream
+generator is cancelled or closed), which is what stops a real server's work:
+
+    fake = FakeOpenAI("llama-cpp-python")
+    ...
+    assert [fake.judge(r.body).status for r in fake.requests] == [500, 200]
+    assert fake.hung_up.wait(5)
 """
 
 from __future__ import annotations
@@ -16,10 +37,12 @@ import asyncio
 import itertools
 import json
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 from litestar import Litestar, Request, get, post
 from litestar.response import Response, Stream
@@ -42,13 +65,50 @@ from tests.fakes.scripts import (
 )
 from tests.fakes.server import cut_after
 
+T = TypeVar("T")
+
 MODEL_ID = "fake-model"
 SSE_HEADERS = {"cache-control": "no-cache"}
 
+Personality = Literal["openai", "llama-cpp-python", "llama-server", "vllm"]
+PERSONALITIES: tuple[Personality, ...] = ("openai", "llama-cpp-python", "llama-server", "vllm")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a server makes of a request's ``response_format``: its status, and the JSON schema it would
+    constrain the answer to (None: free text or any JSON). A refusal carries the server's exact body."""
+
+    status: int = 200
+    schema: dict[str, Any] | None = None
+    refusal: bytes | None = None
+
+
+class WatchedQueue(ReplyQueue):
+    """A ReplyQueue that also notes a client leaving mid-body; ``reset`` (the fixtures') forgets that too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hung_up = threading.Event()
+
+    def reset(self) -> None:
+        super().reset()
+        self.hung_up.clear()
+
+    async def watched(self, body: AsyncIterator[T]) -> AsyncIterator[T]:
+        """``body`` as sent; a client that disconnects cancels it (Litestar) or stops reading it."""
+        try:
+            async for piece in body:
+                yield piece
+        except (asyncio.CancelledError, GeneratorExit):
+            self.hung_up.set()
+            raise
+
 
 class FakeOpenAI:
-    def __init__(self) -> None:
-        self.queue = ReplyQueue()
+    def __init__(self, personality: Personality = "openai") -> None:
+        self.personality = personality
+        self.queue = WatchedQueue()
         self._ids = itertools.count(1)
         self.app = Litestar(route_handlers=[self._models_handler(), self._chat_handler()])
 
@@ -60,6 +120,15 @@ class FakeOpenAI:
     def requests(self) -> list[Recorded]:
         return self.queue.requests
 
+    @property
+    def hung_up(self) -> threading.Event:
+        """Set once a client has closed its connection before a streamed body ended."""
+        return self.queue.hung_up
+
+    def judge(self, body: dict[str, Any]) -> Judgement:
+        """What this server makes of a request body's ``response_format``."""
+        return judge(self.personality, body.get("response_format"))
+
     def _models_handler(self) -> Any:
         @get("/v1/models", sync_to_thread=False)
         def models() -> dict[str, Any]:
@@ -68,10 +137,13 @@ class FakeOpenAI:
         return models
 
     def _chat_handler(self) -> Any:
-        @post("/v1/chat/completions")
+        @post("/v1/chat/completions", status_code=200)
         async def chat(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
             self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            judgement = self.judge(body)
+            if judgement.refusal is not None:  # refused before generating: the queued reply is left for the next
+                return Response(judgement.refusal, status_code=judgement.status, media_type="application/json")
             return await self._answer(self.queue.next(), body)
 
         return chat
@@ -84,12 +156,14 @@ class FakeOpenAI:
             await asyncio.sleep(reply.seconds)
         frame = _Frame(f"chatcmpl-fake{next(self._ids)}", int(time.time()), str(body.get("model", "")))
         if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            chunks = frame.chunks(reply, include_usage)
+            llama_cpp_python = self.personality == "llama-cpp-python"  # it ignores stream_options
+            include_usage = not llama_cpp_python and bool((body.get("stream_options") or {}).get("include_usage"))
+            opening = {"role": "assistant"} if llama_cpp_python else {"role": "assistant", "content": ""}
+            chunks = frame.chunks(reply, include_usage, opening)
             if isinstance(reply, Cut):
                 sent = [f"data: {c}\n\n".encode() for c in chunks[: reply.after_events]]
                 return Stream(cut_after(sent), media_type="text/event-stream", headers=SSE_HEADERS)
-            return Stream(_sse(chunks, reply), media_type="text/event-stream", headers=SSE_HEADERS)
+            return Stream(self.queue.watched(_sse(chunks, reply)), media_type="text/event-stream", headers=SSE_HEADERS)
         if isinstance(reply, Malformed):
             return Response(b'{"not json', media_type="application/json")
         if isinstance(reply, StreamError):  # read whole, the failure is an error status
@@ -108,6 +182,62 @@ class FakeOpenAI:
             headers = {"content-length": str(len(data))}
             return Stream(cut_after([data[: len(data) // 2]]), media_type="application/json", headers=headers)
         return Response(whole, media_type="application/json")
+
+
+# --- response_format, as each server takes it ------------------------------------------------
+
+
+def judge(personality: Personality, requested: Any) -> Judgement:
+    """One server's reading of ``response_format`` (absent and ``text`` mean free text everywhere)."""
+    requested = requested if isinstance(requested, dict) else {}
+    kind = requested.get("type", "text")
+    spec = requested.get("json_schema")
+    nested = spec.get("schema") if isinstance(spec, dict) else None
+    flat = requested.get("schema")
+    if personality == "openai":
+        return Judgement(schema=nested if kind == "json_schema" else None)
+    if personality == "llama-cpp-python":
+        if kind not in ("text", "json_object"):
+            return Judgement(500, refusal=llama_cpp_python_refusal(kind))
+        return Judgement(schema=flat if kind == "json_object" else None)
+    if personality == "llama-server":
+        if kind not in ("text", "json_object", "json_schema"):
+            message = f'response_format type must be one of "text" or "json_object", but got: {kind}'
+            error = {"code": 400, "message": message, "type": "invalid_request_error"}
+            return Judgement(400, refusal=_compact({"error": error}))
+        return Judgement(schema=(nested if kind == "json_schema" else flat) or None)
+    if kind not in ("text", "json_object", "json_schema", "structural_tag"):
+        return _vllm_refusal(
+            f"Input should be 'text', 'json_object', 'json_schema' or 'structural_tag' [type=literal_error, "
+            f"input_value={kind!r}, input_type={type(kind).__name__}]",
+            "response_format.type",
+        )
+    if kind == "json_schema" and not (isinstance(spec, dict) and spec.get("name")):
+        return _vllm_refusal("Field required [type=missing]", "response_format.json_schema.name")
+    return Judgement(schema=nested if kind == "json_schema" else None)
+
+
+def llama_cpp_python_refusal(kind: Any) -> bytes:
+    """llama-cpp-python 0.3.36's answer to a ``response_format.type`` other than text and json_object,
+    byte for byte: its route handler turns pydantic's validation error into a 500 (also for streams)."""
+    expected = "\"'text' or 'json_object'\""
+    message = (
+        "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+        f"'msg': \"Input should be 'text' or 'json_object'\", 'input': {kind!r}, 'ctx': {{'expected': {expected}}}}}"
+        '\n\n  File "/work/scratch/llama/venv/lib/python3.11/site-packages/llama_cpp/server/app.py", line 376, '
+        "in create_chat_completion\n    POST /v1/chat/completions"
+    )
+    return _compact({"error": {"message": message, "type": "internal_server_error", "param": None, "code": None}})
+
+
+def _vllm_refusal(error: str, where: str) -> Judgement:
+    message = f"1 validation error for ChatCompletionRequest\n{where}\n  {error}"
+    body = {"error": {"message": message, "type": "BadRequestError", "param": None, "code": 400}}
+    return Judgement(400, refusal=_compact(body))
+
+
+def _compact(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def _error_response(reply: Status) -> Response[Any]:
@@ -170,8 +300,8 @@ class _Frame:
             "usage": _usage(reply),
         }
 
-    def chunks(self, reply: Reply, include_usage: bool) -> list[str]:
-        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    def chunks(self, reply: Reply, include_usage: bool, opening: dict[str, Any] | None = None) -> list[str]:
+        deltas: list[dict[str, Any]] = [opening or {"role": "assistant", "content": ""}]
         if isinstance(reply, ToolCalls):
             deltas += [{"content": piece} for piece in _pieces(reply.text or "", 2)]
             for i, (name, args) in enumerate(reply.calls):

@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import default_routes
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Status, Text
@@ -25,7 +25,8 @@ from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan, feedback
 from tiergate.api.gateway import Gateway
 from tiergate.cli import main
-from tiergate.runtime import Rules
+from tiergate.learned.scorer import LearnedPool
+from tiergate.runtime import Extensions, Rules
 
 
 @dataclass
@@ -41,8 +42,8 @@ class Served:
 
 def serve_with_log(tmp_path: Path, environ: dict[str, str], log_settings: str) -> Served:
     config = tmp_path / "routes.yaml"
-    config.write_text((ROOT / "routes.yaml").read_text() + f"\nserver:\n  decision_log: {log_settings}\n")
-    gateway = Gateway(Rules.load(config, environ))
+    config.write_text(default_routes() + f"\nserver:\n  decision_log: {log_settings}\n")
+    gateway = Gateway(Rules.load(config, environ, Extensions(learned=LearnedPool().build)))
     app = create_app(gateway, lifespans=[decision_log_lifespan(gateway)])
     if not any(route.path == "/v1/feedback" for route in app.routes):
         app.register(feedback)

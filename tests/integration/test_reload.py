@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, GatewayFactory
+from tests.conftest import GatewayFactory, default_routes
 from tests.fakes.ollama import FakeOllama
 
 
@@ -32,7 +32,7 @@ def wait_for_version(base: str, version: str, limit: float = 1.0) -> float:
 @pytest.fixture
 def rules_file(tmp_path: Path) -> Path:
     path = tmp_path / "routes.yaml"
-    path.write_text((ROOT / "routes.yaml").read_text())
+    path.write_text(default_routes())
     return path
 
 
@@ -103,7 +103,7 @@ def test_broken_file_keeps_last_good_rules(
     assert health["last_error"][0]["message"] == problem["message"]
     d = httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "rename x"}]}).json()
     assert d["rules_version"] == good
-    rules_file.write_text((ROOT / "routes.yaml").read_text().replace("keep_alive: 10m", "keep_alive: 12m"))
+    rules_file.write_text(default_routes().replace("keep_alive: 10m", "keep_alive: 12m"))
     r = httpx.post(base + "/admin/reload")
     assert r.status_code == 200 and r.json()["changed"] is True
     assert httpx.get(base + "/health").json()["rules"]["status"] == "ok"

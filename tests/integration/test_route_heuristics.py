@@ -1,19 +1,21 @@
-"""A dry run (``POST /v1/route``) for each heuristic the default routes.yaml expresses.
+"""A dry run (``POST /v1/route``) for each rule the default routes.yaml expresses, and for the learned scorer.
 
-Each case names the rule or scorer that must fire and the band/tier that must result, so editing
-routes.yaml in a way that drops a heuristic fails here. No upstream is called by a dry run.
-
-LOCAL needs positive evidence of a simple task: brevity alone no longer claims it (see
-``test_brevity_alone_does_not_claim_local``), and difficulty signals are scorers.
+Each case names the rule that must fire and the band/tier that must result, so editing routes.yaml in a
+way that drops a rule fails here. Difficulty is the learned scorer's (the committed head, heads/default.json):
+its cases are far from the cut-offs, so a retrained head that still routes sensibly keeps them. No upstream
+is called by a dry run.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.conftest import ROOT, GatewayFactory, default_routes
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Text
@@ -25,63 +27,38 @@ def user(text: str) -> dict[str, str]:
     return {"role": "user", "content": text}
 
 
-def conversation(turns: int) -> list[dict[str, str]]:
-    return [{"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i}"} for i in range(turns)]
+def tool_turn(call_id: str, command: str, output: str) -> list[dict[str, Any]]:
+    call = {"id": call_id, "type": "function", "function": {"name": "bash", "arguments": json.dumps({"cmd": command})}}
+    return [
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call_id, "content": output},
+    ]
 
 
-CODE = "```python\ndef handler(event):\n    return process(event)\n```\n"
-MIXED = [
-    {"role": "user", "content": "Here is our worker pool: src/pool.py and src/queue.py\n" + CODE + "x" * 3000},
-    {"role": "assistant", "content": "I see the pool uses a shared queue." + "y" * 1500},
-    {
-        "role": "user",
-        "content": "It gets slow when the queue is long; can you take a look at the worker loop?\n" + CODE + "z" * 2500,
-    },
-]
+FAILING = "F\nFAILED tests/test_pool.py::test_drain - AssertionError\n1 failed in 0.3s"
+GREEN = "........\n8 passed in 0.4s"
+HARD = "Prove that this lock-free queue is linearizable under the C++ memory model, and find the ABA race"
 
 CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     # (case, body, signal that must fire, band, tier)
-    ("tools", {"messages": [user("list files")], "tools": [TOOL]}, "tools_present", "CLAUDE", "sonnet"),
+    ("tools", {"messages": [user("list the files")], "tools": [TOOL]}, "tools_present", "CLAUDE", "sonnet"),
     (
         "tool results",
-        {
-            "messages": [
-                user("read it"),
-                {
-                    "role": "assistant",
-                    "content": None,
-                    "tool_calls": [
-                        {"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}
-                    ],
-                },
-                {"role": "tool", "tool_call_id": "c1", "content": "file body"},
-            ]
-        },
+        {"messages": [user("read it"), *tool_turn("c1", "cat a.py", "x = 1")]},
         "tool_results",
         "CLAUDE",
         "sonnet",
     ),
     ("long context", {"messages": [user("summarize:\n" + "word " * 7000)]}, "long_context", "CLAUDE", "sonnet"),
-    ("many turns", {"messages": conversation(17)}, "long_conversation", "CLAUDE", "sonnet"),
     (
         "agentic system prompt",
         {
             "messages": [
-                {
-                    "role": "system",
-                    "content": "You are Cursor, an AI coding assistant. You have access to the following tools.",
-                },
-                user("fix it"),
+                {"role": "system", "content": "You are Cline. You have access to the following tools: <tools>"},
+                user("hello"),
             ]
         },
         "agentic_system_prompt",
-        "CLAUDE",
-        "sonnet",
-    ),
-    (
-        "deep reasoning",
-        {"messages": [user("Plan the migration of our architecture to event sourcing")]},
-        "deep_reasoning",
         "CLAUDE",
         "sonnet",
     ),
@@ -94,53 +71,39 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     ),
     (
         "multi-file change",
-        {"messages": [user("Rename the config loader across all modules")]},
+        {"messages": [user("rename the config loader across all modules")]},
         "multi_file_change",
         "CLAUDE",
         "sonnet",
     ),
     (
-        "opus keywords",
-        {"messages": [user("Do a security audit of the auth architecture and threat model")]},
-        "escalation",
+        "learned: a mechanical edit",
+        {"messages": [user("add a docstring to def f(x): return x * 2")]},
+        "learned",
+        "LOCAL",
+        "local",
+    ),
+    ("learned: a subtle proof", {"messages": [user(HARD)]}, "escalation", "CLAUDE", "opus"),
+    (
+        "agent stuck",
+        {
+            "messages": [
+                user("make the pool tests pass"),
+                *tool_turn("c1", "pytest -q", FAILING),
+                *tool_turn("c2", "pytest -q", FAILING),
+                *tool_turn("c3", "pytest -q", FAILING),
+            ],
+            "tools": [TOOL],
+        },
+        "agent_stuck",
         "CLAUDE",
-        "opus",
+        "sonnet",
     ),
-    (
-        # short AND a simple task ("what does", "regex"): brevity alone is not enough, see below
-        "single short message",
-        {"messages": [user("What does this regex do: ^a+$")]},
-        "single_short_message",
-        "LOCAL",
-        "local",
-    ),
-    (
-        "simple task",
-        {"messages": [user("Add docstring to this function: def f(x): return x * 2")]},
-        "simple_task",
-        "LOCAL",
-        "local",
-    ),
-    (
-        "short system prompt",
-        {"messages": [{"role": "system", "content": "Be brief."}, user("format this json: {a:1}")]},
-        "short_system_prompt",
-        "LOCAL",
-        "local",
-    ),
-    (
-        "single-file simple edit",
-        {"messages": [user("In utils.py, rename parse to parse_line")]},
-        "single_file_simple_edit",
-        "LOCAL",
-        "local",
-    ),
-    ("mixed signals", {"messages": MIXED}, "context_size", "AMBIGUOUS", "sonnet"),
 ]
 
 
 @pytest.mark.parametrize(("case", "body", "signal", "band", "tier"), CASES, ids=[c[0] for c in CASES])
-def test_dry_run_for_each_heuristic(
+def test_dry_run_for_each_rule(
     gateway: str,
     fake_ollama: FakeOllama,
     fake_anthropic: FakeAnthropic,
@@ -156,95 +119,127 @@ def test_dry_run_for_each_heuristic(
     assert (d["band"], d["tier"]) == (band, tier), d["reasons"]
     assert signal in [s["name"] for s in d["signals"]]
     assert d["phase"] == "heuristic"
-    assert d["rules_version"] and d["decision_id"].startswith("dec_")
+    assert d["learned"]["available"] is True and d["learned"]["head"]
     assert d["targets"][0]["tier"] == tier
     assert not fake_ollama.requests and not fake_anthropic.requests
 
 
-@pytest.mark.parametrize("text", ["hello there", "fix it", "why is this wrong?"])
-def test_brevity_alone_does_not_claim_local(gateway: str, text: str) -> None:
-    """A short single message with no sign of a simple task is AMBIGUOUS, not LOCAL."""
-    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": [user(text)]}).json()
-    names = [s["name"] for s in d["signals"]]
-    assert "single_short_message" in names and "no_simple_evidence" in names
-    assert (d["band"], d["tier"]) == ("AMBIGUOUS", "sonnet"), d["reasons"]
+def test_the_decision_shows_the_learned_reading(gateway: str) -> None:
+    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": [user(HARD)]}).json()
+    learned = d["learned"]
+    head = json.loads((ROOT / "heads" / "default.json").read_text())
+    assert learned["encoders"] == [m["encoder"] for m in head["members"]]
+    assert learned["p_opus"] <= learned["p_sonnet"] and learned["tier"] == "opus"
+    assert {"name": "learned", "kind": "scorer"}.items() <= next(
+        s for s in d["signals"] if s["name"] == "learned"
+    ).items()
 
 
-# (case, last user message, difficulty scorer that must contribute, tier or None for "not local")
-DIFFICULT: list[tuple[str, str, str, str | None]] = [
-    ("proof", "prove this lock-free queue is linearizable", "proofs", "opus"),
-    (
-        "distributed failure",
-        "why does this Raft follower lose committed entries after a leader change?",
-        "distributed_failures",
-        "opus",
-    ),
-    ("concurrency", "is this seqlock safe? readers sometimes see torn values", "concurrency", "opus"),
-    (
-        "security review",
-        "our JWT check accepts tokens signed with the public key as an HMAC secret; is that "
-        "exploitable by an attacker?",
-        "security_review",
-        "opus",
-    ),
-    (
-        "performance investigation",
-        "p99 latency regressed after the upgrade and the flame graph shows lock contention",
-        "performance_investigation",
-        None,
-    ),
-    ("nondeterministic failure", "the test is flaky and only fails under load", "nondeterministic_failure", None),
-    (
-        "multi-file invariants",
-        "migrate the balance column with a dual-write so the invariant must hold across services",
-        "multi_file_invariants",
-        None,
-    ),
-]
+def test_a_clean_test_run_keeps_a_finished_loop_off_opus(gateway: str) -> None:
+    """The same hard task, once its tests pass and only the report is left, goes to sonnet, not opus."""
+    loop = [user(HARD), *tool_turn("c1", "cargo test", FAILING), *tool_turn("c2", "cargo test", GREEN)]
+    body = {"messages": loop, "tools": [TOOL]}
+    d = httpx.post(gateway + "/v1/route?classify=false", json=body).json()
+    assert (d["band"], d["tier"]) == ("CLAUDE", "sonnet"), d["reasons"]
+    assert "escalation" not in [s["name"] for s in d["signals"]]
+    stuck = httpx.post(gateway + "/v1/route?classify=false", json={"messages": loop[:3], "tools": [TOOL]}).json()
+    assert stuck["tier"] == "opus"
 
 
-@pytest.mark.parametrize(("case", "text", "scorer", "tier"), DIFFICULT, ids=[c[0] for c in DIFFICULT])
-def test_difficulty_signals_are_scorers(gateway: str, case: str, text: str, scorer: str, tier: str | None) -> None:
-    """Short hard requests: a difficulty scorer lifts them out of LOCAL; the strongest go to opus."""
-    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": [user(text)]}).json()
-    fired = {s["name"]: s for s in d["signals"]}
-    assert fired[scorer]["kind"] == "scorer" and fired[scorer]["contribution"] > 0
-    assert d["band"] != "LOCAL" and d["tier"] != "local", d["reasons"]
-    if tier is not None:
-        assert d["tier"] == tier, d["reasons"]
+def test_the_ask_not_the_clients_wrapping_is_read(gateway: str) -> None:
+    """Claude Code-style reminders around a trivial ask do not make it look hard."""
+    reminder = (
+        "<system-reminder>\n"
+        + "Consider concurrency, security and distributed invariants. " * 20
+        + "\n</system-reminder>"
+    )
+    wrapped = {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": reminder},
+            {"type": "text", "text": "add a docstring to def f(x): return x * 2"},
+        ],
+    }
+    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": [wrapped]}).json()
+    assert d["tier"] == "local", d["reasons"]
 
 
-def test_ambiguous_without_classifier_says_where_it_went(gateway: str, fake_ollama: FakeOllama) -> None:
-    d = httpx.post(gateway + "/v1/route?classify=false", json={"messages": MIXED}).json()
+# --- without the learned scorer, and the AMBIGUOUS band --------------------------------------------
+
+
+def routes_variant(tmp_path: Path, *, head: str | None = None, ambiguous_word: str | None = None) -> Path:
+    """The default routes.yaml, with another head file or a rule that puts a marker word in AMBIGUOUS."""
+    text = default_routes()
+    if head is not None:
+        text = text.replace(f"head: {ROOT / 'heads' / 'default.json'}", f"head: {head}")
+    if ambiguous_word is not None:
+        when = f"{{feature: ask_text, contains_any: [{ambiguous_word}]}}"
+        rule = f"    - name: marker\n      when: {when}\n      then: {{band: AMBIGUOUS}}\n"
+        text = text.replace("  rules:\n", "  rules:\n" + rule, 1)
+    path = tmp_path / "routes.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_without_a_usable_head_requests_go_to_the_classifier_or_sonnet_and_say_why(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="tiergate.learned")
+    base = gateway_for(routes_variant(tmp_path, head="heads/missing.json"), upstream_env)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tiergate.learned"]
+    assert len(warnings) == 1 and "heads/missing.json" in warnings[0] and "cannot read it" in warnings[0]
+    d = httpx.post(base + "/v1/route?classify=false", json={"messages": [user("rename x to y")]}).json()
+    assert (d["band"], d["tier"]) == ("AMBIGUOUS", "sonnet")
+    assert d["learned"]["available"] is False and "heads/missing.json" in d["learned"]["reason"]
+    assert any("learned scorer unavailable" in r for r in d["reasons"])
+    assert "learned_unavailable" in [s["name"] for s in d["signals"]]
+    assert httpx.get(base + "/health").json()["status"] == "ok"
+
+
+def test_ambiguous_without_classifier_says_where_it_went(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    base = gateway_for(routes_variant(tmp_path, ambiguous_word="hmm"), upstream_env)
+    d = httpx.post(base + "/v1/route?classify=false", json={"messages": [user("hmm, fix the loop")]}).json()
     assert d["band"] == "AMBIGUOUS"
     assert d["reasons"][-1] == "ambiguous; classifier skipped: band_tiers.ambiguous sends it to sonnet"
     assert d["classifier"] == {"model": "qwen2.5:1.5b", "outcome": "skipped"}
     assert not fake_ollama.requests
 
 
-def test_ambiguous_asks_the_classifier(gateway: str, fake_ollama: FakeOllama) -> None:
-    fake_ollama.replies.append(Text('{"tier": "local", "reason": "a routine stall in one module"}', chunks=1))
-    d = httpx.post(gateway + "/v1/route", json={"messages": MIXED}).json()
-    assert (d["band"], d["phase"], d["tier"]) == ("AMBIGUOUS", "llm_classifier", "local")
-    assert d["classifier"]["outcome"] == "ok" and d["classifier"]["reason"] == "a routine stall in one module"
-    assert d["cache_hit"] is False
+def test_ambiguous_asks_the_classifier_which_may_go_one_tier_down(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    base = gateway_for(routes_variant(tmp_path, ambiguous_word="hmm"), upstream_env)
+    answer = '{"reason": "a routine loop fix", "tier": "local", "confidence": 0.9}'
+    fake_ollama.replies.append(Text(answer, chunks=1))
+    body = {"messages": [user("hmm, fix the loop")]}
+    d = httpx.post(base + "/v1/route", json=body).json()
+    assert (d["band"], d["phase"], d["tier"]) == ("AMBIGUOUS", "llm_classifier", "local"), d["reasons"]
+    assert d["classifier"]["outcome"] == "ok" and d["classifier"]["reason"] == "a routine loop fix"
     (sent,) = fake_ollama.requests
     assert sent.body["model"] == "qwen2.5:1.5b"
-    assert sent.body["format"]["properties"]["tier"]["enum"] == ["local", "sonnet", "opus"]
-    again = httpx.post(gateway + "/v1/route", json={"messages": MIXED}).json()
+    assert list(sent.body["format"]["properties"]) == ["reason", "tier", "confidence"]
+    again = httpx.post(base + "/v1/route", json=body).json()
     assert again["cache_hit"] is True and again["tier"] == "local" and len(fake_ollama.requests) == 1
 
 
-def test_classifier_failure_falls_back_to_phase1_guess(gateway: str, fake_ollama: FakeOllama) -> None:
+def test_classifier_failure_falls_back_to_phase1_guess(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    base = gateway_for(routes_variant(tmp_path, ambiguous_word="hmm"), upstream_env)
     fake_ollama.replies.append(Text("not json at all", chunks=1))
-    d = httpx.post(gateway + "/v1/route", json={"messages": MIXED}).json()
+    d = httpx.post(base + "/v1/route", json={"messages": [user("hmm, what now")]}).json()
     assert (d["phase"], d["tier"]) == ("fallback", "sonnet")
     assert d["classifier"]["outcome"] == "invalid"
     assert d["reasons"][-1] == "classifier invalid: using phase 1's guess sonnet"
 
 
+# --- the decision and explicit choices ---------------------------------------------------------------
+
+
 def test_decision_shape(gateway: str) -> None:
-    d = httpx.post(gateway + "/v1/route", json={"messages": [user("rename x")]}).json()
+    d = httpx.post(gateway + "/v1/route", json={"messages": [user("rename x to y")]}).json()
     assert set(d) >= {
         "decision_id",
         "tier",
@@ -260,6 +255,7 @@ def test_decision_shape(gateway: str) -> None:
         "cache_hit",
         "rules_version",
         "elapsed_us",
+        "learned",
     }
     assert d["provider"] == "ollama" and d["model"] == "qwen2.5-coder:7b"
     assert d["targets"] == [
@@ -282,6 +278,7 @@ def test_decision_shape(gateway: str) -> None:
 def test_explicit_overrides(gateway: str, body: dict[str, Any], tier: str, model: str) -> None:
     d = httpx.post(gateway + "/v1/route", json={"messages": [user("anything")], **body}).json()
     assert (d["phase"], d["tier"], d["model"]) == ("explicit", tier, model)
+    assert d["learned"] is None  # an explicit choice is not scored
 
 
 def test_route_rejects_bad_bodies_in_openai_shape(gateway: str) -> None:

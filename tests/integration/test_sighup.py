@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT
+from tests.conftest import default_routes
 
 
 def free_port() -> int:
@@ -23,7 +23,7 @@ def free_port() -> int:
 
 def test_serve_process_reloads_on_sighup(tmp_path: Path) -> None:
     rules = tmp_path / "routes.yaml"
-    rules.write_text((ROOT / "routes.yaml").read_text())
+    rules.write_text(default_routes())
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
     env["OLLAMA_HOST"] = f"http://127.0.0.1:{free_port()}"

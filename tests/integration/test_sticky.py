@@ -8,7 +8,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 
 HARD = "Prove that this lock-free queue is linearizable under the C++ memory model, and find the ABA race"
-EASY = "thanks. now rename the variable q to queue in utils.py"
+EASY = "rename the variable q to queue in utils.py"
 
 
 def test_follow_up_stays_on_the_sessions_tier(

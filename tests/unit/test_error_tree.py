@@ -9,10 +9,11 @@ import tiergate.errors
 from tiergate.config.problems import ConfigError
 from tiergate.errors import OperatorError, TiergateError
 from tiergate.evals.dataset import DatasetError
+from tiergate.learned.head import HeadError
 from tiergate.telemetry.decisions import DecisionLogError
 from tiergate.telemetry.stats import StatsError
 
-ELSEWHERE = {cls.__name__: cls for cls in (ConfigError, DatasetError, DecisionLogError, StatsError)}
+ELSEWHERE = {cls.__name__: cls for cls in (ConfigError, DatasetError, DecisionLogError, HeadError, StatsError)}
 
 
 def drawn() -> dict[str, str]:

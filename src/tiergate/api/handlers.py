@@ -135,7 +135,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "last_error": [p.to_dict() for p in rules.last_error],
             },
             "backends": backends,
-            "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.chains.all_targets()},
+            "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.dispatch_targets()},
         }
     )
 

@@ -92,10 +92,13 @@ async def serve(
     runtime = await stack.enter_async_context(gw.rules.use())
     started = time.monotonic()
     decision: RoutingDecision | None = None
+    ask: str | None = None
     endpoint = "chat" if shape == "chat" else "completions"
     try:
         routed = await runtime.router.decide(chat, headers, client=client)
         decision = routed.decision
+        keep = runtime.graph.config.server.decision_log
+        ask = routed.ask[: keep.ask_chars] if keep.store_ask else None
         id_prefix = "chatcmpl-" if shape == "chat" else "cmpl-"
         response_id = id_prefix + secrets.token_hex(12)
         created = int(time.time())
@@ -105,7 +108,7 @@ async def serve(
             writer = writer_cls(response_id, created, opened.target.model, include_usage=chat.wants_usage())
             out_headers = routing_headers(decision, opened.target, opened.attempts)
             out_headers["cache-control"] = "no-cache"
-            record = RequestRecord(decision, opened.target, opened.attempts, 200, 0.0, client, True, endpoint)
+            record = RequestRecord(decision, opened.target, opened.attempts, 200, 0.0, client, True, endpoint, ask=ask)
             body = _stream_body(gw, writer, opened, stack, record, started)
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
             return EventStream(body, headers=out_headers)
@@ -114,7 +117,7 @@ async def serve(
         payload = build(answer.completion, id=response_id, created=created, model=answer.target.model)
         usage = answer.completion.usage
         record = RequestRecord(
-            decision, answer.target, answer.attempts, 200, _ms(started), client, False, endpoint, usage=usage
+            decision, answer.target, answer.attempts, 200, _ms(started), client, False, endpoint, usage=usage, ask=ask
         )
         # Logged and observed once this task has handed the response to the server (the next turn of
         # the loop): the log line, metrics and decision-log row are not the client's wait.
@@ -139,6 +142,7 @@ async def serve(
                     endpoint,
                     error="client disconnected",
                     disconnected=True,
+                    ask=ask,
                 ),
             )
         raise
@@ -159,6 +163,7 @@ async def serve(
                     endpoint,
                     error=exc.message,
                     error_kind=_kind(exc),
+                    ask=ask,
                 ),
             )
         raise

@@ -297,10 +297,12 @@ def ollama_options(request: ChatRequest) -> dict[str, Any]:
 
 
 def ollama_format(requested: Mapping[str, Any] | None) -> Literal["json"] | dict[str, Any] | None:
-    """``json_object`` is Ollama's ``"json"``; a ``json_schema`` is passed as the schema itself."""
+    """``json_object`` is Ollama's ``"json"`` (or its schema, when one is given, as llama.cpp servers take
+    it); a ``json_schema`` is passed as the schema itself."""
     requested = requested or {}
     if requested.get("type") == "json_object":
-        return "json"
+        schema = requested.get("schema")
+        return schema if isinstance(schema, dict) else "json"
     if requested.get("type") == "json_schema":
         spec = requested.get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None

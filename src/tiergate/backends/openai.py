@@ -23,7 +23,13 @@ import msgspec
 from tiergate.backends.base import BackendConfigBase, Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
 from tiergate.backends.failures import Where, transport_failure
-from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
+from tiergate.errors import (
+    UpstreamCapabilityError,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    UpstreamUnavailable,
+    refuses_format,
+)
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -220,6 +226,12 @@ class OpenAIBackend:
 
     def _status_error(self, response: httpx.Response) -> UpstreamStatusError:
         message, upstream_type = _error_message(response)
+        if refuses_format(response.status_code, message):
+            # llama-cpp-python answers a json_schema response_format with a 500 naming it: the server is
+            # healthy, it just does not take that format; another target (or json_object) may.
+            return UpstreamCapabilityError(
+                self.name, self.url, f"HTTP {response.status_code}: {message}", status=response.status_code
+            )
         return UpstreamStatusError(
             self.name,
             self.url,

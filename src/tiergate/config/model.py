@@ -25,6 +25,7 @@ from tiergate.backends.ollama import OllamaBackendConfig
 from tiergate.backends.openai import OpenAIBackendConfig
 from tiergate.backends.registry import BackendConfig
 from tiergate.config.base import Band, Capability, PositiveInt, Seconds, Strict, Unit, given
+from tiergate.learned.scorer import LearnedConfig
 from tiergate.rules.agent_steps import AgentConfig
 from tiergate.rules.ask import AskConfig
 from tiergate.rules.features import FEATURES
@@ -118,10 +119,10 @@ class BreakerOverrides(Strict):
 
     fail_max: PositiveInt | None = None
     """Consecutive failures that open the circuit breaker (the target is then skipped). Default: the file-level
-    `breakers` value (for the classifier: 3 failures, 30 seconds)."""
+    `breakers` value (for the classifier, which has a breaker of its own: 5 failures)."""
     reset_timeout: Seconds | None = None
     """Seconds an open breaker waits before letting one trial call through. Default: the file-level `breakers` value
-    (for the classifier: 3 failures, 30 seconds)."""
+    (for the classifier: 60 seconds)."""
 
 
 class Limits(Strict):
@@ -344,16 +345,29 @@ class ClassifierConfig(Strict):
     """Set false to keep the settings but skip phase 2. Default: true."""
     prompt: str | None = None
     """System prompt replacing the built-in one; `{tiers}` becomes the tier list. Default: the built-in prompt."""
-    timeout: Seconds = 5.0
-    """Seconds to wait for the classifier's answer. Default: 5."""
+    timeout: Seconds = 8.0
+    """Seconds for the classifier's whole answer; then its stream is closed (which stops the server's work)
+    and phase 1's guess stands. A 1.5B model on a CPU answers in about 5 s. Default: 8."""
     cache_size: PositiveInt = 256
     """Answers kept in the LRU cache. Default: 256."""
     cache_ttl: Seconds = 3600.0
     """Seconds a cached answer stays valid. Default: 3600."""
     max_chars: PositiveInt = 4000
     """Characters of the conversation shown to the classifier. Default: 4000."""
+    max_tokens: Annotated[int, Meta(ge=16, le=1024)] = 96
+    """Most tokens of the answer (a sentence of reason, a tier, a confidence). Default: 96."""
+    min_confidence: Unit = 0.7
+    """The confidence the classifier must report to move a request below the learned scorer's tier (one tier
+    at most). Default: 0.7."""
+    response_format: Literal["auto", "json_schema", "json_object"] = "auto"
+    """How the answer's JSON schema is asked for: `json_schema` (OpenAI, vLLM, llama-server, Ollama),
+    `json_object` with a `schema` (llama-cpp-python), or `auto`: the first, then the second for good once the
+    server refuses it. Default: auto."""
     breaker: BreakerOverrides | None = None
-    """The classifier's own circuit breaker. Default: 3 failures, 30 seconds."""
+    """The classifier's circuit breaker (failures, timeouts and unusable answers count). Default: 5 failures,
+    60 seconds."""
+    limits: Limits | None = None
+    """Rate and concurrency limits of the classifier's calls. Default: none."""
 
 
 class Stickiness(Strict):
@@ -399,6 +413,9 @@ class RoutingConfig(Strict):
     """The phase-2 classifier for AMBIGUOUS requests. Default: none (AMBIGUOUS goes to `band_tiers.ambiguous`)."""
     stickiness: Stickiness = Stickiness()
     """Conversation stickiness. Default: on."""
+    learned: LearnedConfig | None = None
+    """The learned scorer (a trained head over sentence embeddings of the ask), whose probabilities are the
+    `learned.*` features. Default: none."""
     ask: AskConfig = AskConfig()
     """What counts as the user's actual ask (`ask_text`): client-injected blocks left out. Default: markers for
     Claude Code, Codex, Cursor, Cline, Continue and aider."""
@@ -483,6 +500,11 @@ class DecisionLog(Strict):
     """Rows kept; the oldest are deleted beyond this. Default: 1000000."""
     max_age_days: Annotated[float, Meta(gt=0)] | None = 30.0
     """Days a row is kept. Default: 30."""
+    store_ask: bool = False
+    """Keep each request's ask (the user's own words, as routing read them) in the log, so `tiergate train
+    --log` can learn from rated traffic. Off by default: it stores what users wrote."""
+    ask_chars: PositiveInt = 4000
+    """With `store_ask`: the most characters of an ask kept."""
 
 
 Origin = Annotated[str, Meta(pattern=r"^https?://[^/\s*]+$")]

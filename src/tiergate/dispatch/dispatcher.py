@@ -28,7 +28,7 @@ from tiergate.dispatch.streams import bounded
 from tiergate.engine.router import Routed
 from tiergate.engine.targets import Target
 from tiergate.errors import NoTargetError, RateLimited, TiergateError, UpstreamError, UpstreamUnavailable
-from tiergate.wire import ChatRequest, Completion, StreamEvent
+from tiergate.wire import ChatRequest, Completion, StreamEvent, TextDelta
 
 T = TypeVar("T")
 
@@ -166,6 +166,28 @@ class Dispatcher:
                 rest = _releasing(rest, hold, partial(self.guard.stream_ended, target))
                 return OpenStream(target, first, rest, attempts, hold)
         raise self._exhausted(routed, attempts)
+
+    async def ask(self, target: Target, request: ChatRequest, read: Callable[[str], T]) -> T:
+        """One target, no fallback: its answer streamed, its text handed to ``read`` (which may raise an
+        UpstreamError, e.g. for an answer it cannot use), all inside the target's limits, breaker and time
+        bounds. The stream is read to its end and closed; a timeout closes it at once, which stops the
+        upstream's work (a server keeps generating an abandoned non-stream answer, but not a closed stream).
+
+            answer = await dispatcher.ask(classifier_target, request, decode)
+        """
+        backend = self.backends[target.backend]
+
+        async def call() -> T:
+            events = bounded(
+                backend.stream(request, _call_of(target)), target, backend, clock=self.clock, redact=self.redact
+            )
+            try:
+                text = "".join([e.text async for e in events if isinstance(e, TextDelta)])
+            finally:
+                await events.aclose()
+            return read(text)
+
+        return await self.guard.run(target, call)
 
     async def _attempt(
         self,

@@ -1,65 +1,64 @@
 """Phase 2 of routing: a small local model's second opinion, asked only for AMBIGUOUS requests.
 
-The classifier must never be the reason a request fails or waits long, so every call is:
+Small generative models lean to the cheap answer and are slow on a CPU, so the classifier is kept on a
+short lead (the router applies the floor: it may move a request at most one tier below the learned
+scorer's tier, and only with the confidence it reports). Every call is:
 
-- **cached** — a ``cachetools.TTLCache`` keyed by a hash of the last two messages (role + text) and the
-  rules version. A reload that changes the file changes the version, so earlier answers are no longer
-  found; the cache *object* (with the breaker) is replaced only when the classifier's own settings change,
-  so an unrelated reload keeps a dead model's breaker open instead of paying for it again;
-- **shared** — concurrent identical requests join one in-flight call (single flight). Followers get the
+- **cached**: a ``cachetools.TTLCache`` keyed by a hash of the last two messages (role + text) and the
+  rules version; a reload that changes the classifier's own settings starts a fresh cache;
+- **shared**: concurrent identical requests join one in-flight call (single flight). Followers get the
   leader's answer as outcome ``ok`` (not ``cache_hit``: they waited for the model) with their own latency;
-- **bounded** — ``asyncio.timeout(classifier.timeout)`` around the call, separate from generation timeouts;
-- **guarded** — its own pybreaker circuit breaker. Timeouts, errors and invalid answers all count as
-  failures: the request is ours, not the client's, so a model that cannot answer is as useless as one
-  that is down. Once open, ``classify`` answers ``breaker_open`` without a call until the reset timeout;
-- **validated** — the answer must decode (msgspec) as ``{"tier": <configured tier>, "reason": "..."}``.
+- **dispatched**: through dispatch, like any target: its limits, its circuit breaker (keyed by
+  ``backend/model``; an unusable answer counts as a failure, like an error), its time bounds;
+- **streamed and capped**: the answer is streamed (at most ``max_tokens``) and the stream closed on
+  timeout, which stops the model server's work (an abandoned non-stream call keeps it busy);
+- **reason first**: ``{"reason", "tier", "confidence"}``, so the model argues before it commits;
+- **portable**: ``response_format`` ``json_schema`` first; a server that refuses it (llama-cpp-python
+  answers 500) gets ``{"type": "json_object", "schema": ...}`` from then on.
 
 Failures come back as an outcome (``timeout``, ``error``, ``invalid``, ``breaker_open``) and the router
-falls back to phase 1's guess. The structured answer is requested through ``response_format`` (a JSON
-schema), which the Ollama backend turns into ``format=<schema>`` and the OpenAI-compatible backend passes on.
+keeps phase 1's guess.
 
-    classifier = ClassifierPool().build(graph, backends)          # None when routing.classifier is absent
+    classifier = ClassifierPool().build(graph, dispatcher)        # None when routing.classifier is absent
     outcome = await classifier.classify(features, phase1, graph)  # ClassifierOutcome, never raises
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-import pybreaker
 from cachetools import TTLCache
+from msgspec import Meta
 
-from tiergate.backends.base import Backend, Call
 from tiergate.config.model import ClassifierConfig, RoutesConfig
+from tiergate.dispatch.dispatcher import Dispatcher
 from tiergate.engine.decision import ClassifierOutcome
-from tiergate.engine.graph import EvaluationGraph, Phase1
+from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.engine.router import Phase2
-from tiergate.errors import UpstreamError
+from tiergate.engine.targets import Target, classifier_target
+from tiergate.errors import RateLimited, UpstreamError, UpstreamProtocolError, UpstreamStatusError, refuses_format
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest, Message
 
 log = logging.getLogger("tiergate.classifier")
 
 Clock = Callable[[], float]
-"""Monotonic seconds: drives the cache TTL and the breaker's reset timeout."""
+"""Monotonic seconds: drives the cache TTL."""
 PerfClock = Callable[[], int]
 """Nanoseconds: measures ``latency_us``."""
-Failure = Literal["timeout", "error", "invalid"]
+Failure = Literal["timeout", "error", "invalid", "breaker_open"]
+Format = Literal["json_schema", "json_object"]
 
-DEFAULT_FAIL_MAX = 3
-DEFAULT_RESET_TIMEOUT = 30.0
-ANSWER_TOKENS = 256
-"""Room for ``{"tier", "reason"}`` with a sentence of reason; a longer answer is cut and fails to decode."""
 ERROR_EXCERPT = 200
+INVALID = "invalid_answer"
+"""The ``kind`` of the protocol error an unusable answer raises inside the guarded call (so the breaker counts it)."""
 
 DEFAULT_PROMPT = """\
 You are the router of a coding-assistant gateway. Read the end of a conversation and choose the
@@ -68,21 +67,23 @@ cheapest model tier that will answer its last request well.
 Tiers, cheapest first:
 {tiers}
 
-Choose the cheapest sufficient tier. Explanations, small edits, renames, formatting, docstrings and
-questions with one clear answer suit the cheapest tier. Choose a stronger tier only when the request
-needs multi-step reasoning, a design that spans many parts, or subtle correctness (concurrency,
-security, proofs). Do not answer the request itself."""
+Explanations, small edits, renames, formatting, docstrings and questions with one clear answer suit
+the cheapest tier. Choose a stronger tier when the request needs multi-step reasoning, a design that
+spans many parts, or subtle correctness (concurrency, security, proofs); when unsure, choose the
+stronger tier and say so with a low confidence. Do not answer the request itself."""
 
 ANSWER_FORMAT = (
-    'Reply with JSON only: {{"tier": "<tier>", "reason": "<one short sentence>"}}, where <tier> is one of {names}.'
+    'Reply with JSON only, in this order: {{"reason": "<one short sentence>", "tier": "<tier>", '
+    '"confidence": <0 to 1>}}, where <tier> is one of {names}.'
 )
 
 
-class RouteAnswer(msgspec.Struct, frozen=True):
+class RouteAnswer(msgspec.Struct, frozen=True, kw_only=True):
     """What the classifier model must reply with; this is also what the cache stores."""
 
-    tier: str
     reason: str = ""
+    tier: str
+    confidence: Annotated[float, Meta(ge=0, le=1)] = 0.5
 
 
 @dataclass(frozen=True)
@@ -94,96 +95,6 @@ class Verdict:
     error: str | None = None
 
 
-# --- the breaker ----------------------------------------------------------------------------
-
-
-class MonotonicStorage(pybreaker.CircuitMemoryStorage):
-    """pybreaker compares ``opened_at`` with ``datetime.now(UTC)``; this storage reports ``opened_at`` as
-    "now minus the time elapsed on the injected monotonic clock", so pybreaker's own reset check follows
-    that clock and tests advance it instead of sleeping. (The per-target breakers in
-    :mod:`tiergate.resilience.breakers` stamp a wall clock instead, so replicas can share them; the
-    classifier's breaker is per process.)
-
-        breaker = pybreaker.CircuitBreaker(state_storage=MonotonicStorage(time.monotonic))
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        super().__init__(pybreaker.STATE_CLOSED)
-        self._clock = clock
-        self._opened: float | None = None
-
-    @property
-    def opened_at(self) -> datetime | None:
-        if self._opened is None:
-            return None
-        return datetime.now(UTC) - timedelta(seconds=self.open_for())
-
-    @opened_at.setter
-    def opened_at(self, value: datetime) -> None:
-        self._opened = self._clock()
-
-    def open_for(self) -> float:
-        """Seconds on the injected clock since the circuit last opened."""
-        return 0.0 if self._opened is None else self._clock() - self._opened
-
-
-class _Failed(Exception):
-    """Raised inside ``breaker.call`` to record a failure that happened in async code."""
-
-
-def _succeed() -> None:
-    return None
-
-
-def _fail() -> None:
-    raise _Failed
-
-
-class ClassifierBreaker:
-    """pybreaker is synchronous, so the async call happens outside it: ``allows()`` asks before the call,
-    ``record()`` replays the result through ``breaker.call`` so pybreaker's own state machine (closed →
-    open → half-open → closed) does the counting.
-
-        if breaker.allows():
-            breaker.record(ok=await ask())   # ok=None: the call was abandoned, nothing learned
-    """
-
-    def __init__(self, name: str, fail_max: int, reset_timeout: float, clock: Clock) -> None:
-        self._storage = MonotonicStorage(clock)
-        self._breaker = pybreaker.CircuitBreaker(
-            fail_max=fail_max, reset_timeout=reset_timeout, state_storage=self._storage, name=name
-        )
-        self._trial = False
-
-    @property
-    def state(self) -> str:
-        return self._breaker.current_state
-
-    def allows(self) -> bool:
-        """Open and inside the reset timeout: no call. After it: one trial call, and none beside it."""
-        if self._breaker.current_state != pybreaker.STATE_OPEN:
-            return True
-        if self._trial or self._storage.open_for() < self._breaker.reset_timeout:
-            return False
-        self._trial = True
-        return True
-
-    def retry_in(self) -> float:
-        return max(0.0, self._breaker.reset_timeout - self._storage.open_for())
-
-    def record(self, ok: bool | None) -> None:
-        """A call that started before the circuit opened is not counted again (pybreaker refuses it)."""
-        self._trial = False
-        if ok is None:
-            return
-        before = self.state
-        with contextlib.suppress(pybreaker.CircuitBreakerError, _Failed):
-            self._breaker.call(_succeed if ok else _fail)
-        if self.state != before:
-            level = logging.WARNING if self.state == pybreaker.STATE_OPEN else logging.INFO
-            log.log(level, "classifier breaker '%s': %s -> %s", self._breaker.name, before, self.state)
-
-
 # --- the prompt -----------------------------------------------------------------------------
 
 
@@ -193,37 +104,27 @@ class Prompt:
 
     system: str
     tiers: tuple[str, ...]
-    response_format: dict[str, Any]
     max_chars: int
+    max_tokens: int
 
     @classmethod
     def compile(cls, cfg: ClassifierConfig, config: RoutesConfig) -> Prompt:
         tiers = cheapest_first(config)
-        return cls(system_prompt(cfg, config, tiers), tiers, response_format(tiers), cfg.max_chars)
+        return cls(system_prompt(cfg, config, tiers), tiers, cfg.max_chars, cfg.max_tokens)
 
-    def request(self, messages: Sequence[Message]) -> ChatRequest:
-        """Temperature 0: the same conversation should get the same tier (and the cache assumes it)."""
-        return self.request_for(transcript(messages, self.max_chars))
+    def request(self, messages: Sequence[Message], kind: Format = "json_schema") -> ChatRequest:
+        return self.request_for(transcript(messages, self.max_chars), kind)
 
-    def request_for(self, seen: str) -> ChatRequest:
-        """The classifier call for a transcript already cut to ``max_chars``."""
-        conversation = Message(role="user", content=seen)
+    def request_for(self, seen: str, kind: Format = "json_schema") -> ChatRequest:
+        """Temperature 0 (the same conversation should get the same tier, and the cache assumes it), streamed
+        so a timeout can stop the server, and capped: the answer is a sentence and two values."""
         return ChatRequest(
-            messages=[Message(role="system", content=self.system), conversation],
+            messages=[Message(role="system", content=self.system), Message(role="user", content=seen)],
             temperature=0.0,
-            max_tokens=ANSWER_TOKENS,
-            response_format=self.response_format,
+            max_tokens=self.max_tokens,
+            response_format=response_format(self.tiers, kind),
+            stream=True,
         )
-
-
-def cheapest_first(config: RoutesConfig) -> tuple[str, ...]:
-    """Tier names ordered by their first target's price (file order among equals), for the prompt."""
-
-    def price(name: str) -> float:
-        first = config.tiers[name].targets[0].price
-        return first.input + first.output
-
-    return tuple(sorted(config.tiers, key=price))
 
 
 def system_prompt(cfg: ClassifierConfig, config: RoutesConfig, tiers: Sequence[str]) -> str:
@@ -235,13 +136,25 @@ def system_prompt(cfg: ClassifierConfig, config: RoutesConfig, tiers: Sequence[s
     return f"{body.rstrip()}\n\n{ANSWER_FORMAT.format(names=names)}"
 
 
-def response_format(tiers: Sequence[str]) -> dict[str, Any]:
-    schema = {
+def answer_schema(tiers: Sequence[str]) -> dict[str, Any]:
+    """Reason first: the model argues before it commits to a tier, and says how sure it is."""
+    return {
         "type": "object",
-        "properties": {"tier": {"type": "string", "enum": list(tiers)}, "reason": {"type": "string"}},
-        "required": ["tier", "reason"],
+        "properties": {
+            "reason": {"type": "string"},
+            "tier": {"type": "string", "enum": list(tiers)},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "required": ["reason", "tier", "confidence"],
         "additionalProperties": False,
     }
+
+
+def response_format(tiers: Sequence[str], kind: Format = "json_schema") -> dict[str, Any]:
+    """OpenAI's ``json_schema`` shape, or ``json_object`` with a ``schema`` (llama-cpp-python's, llama-server's)."""
+    schema = answer_schema(tiers)
+    if kind == "json_object":
+        return {"type": "json_object", "schema": schema}
     return {"type": "json_schema", "json_schema": {"name": "route", "strict": True, "schema": schema}}
 
 
@@ -295,7 +208,7 @@ def decode_answer(content: str | None, tiers: Sequence[str]) -> RouteAnswer | st
     try:
         answer = msgspec.json.decode(unfenced(content), type=RouteAnswer)
     except msgspec.DecodeError as exc:
-        return f'answer is not {{"tier", "reason"}} JSON ({exc}): {excerpt(content)}'
+        return f'answer is not {{"reason", "tier", "confidence"}} JSON ({exc}): {excerpt(content)}'
     if answer.tier not in tiers:
         return f"answer names tier '{excerpt(answer.tier)}', which is not one of {', '.join(tiers)}"
     return answer
@@ -320,12 +233,13 @@ def excerpt(text: str) -> str:
 
 @dataclass
 class Shared:
-    """What one set of classifier settings keeps across reloads: answers, in-flight calls, the breaker."""
+    """What one set of classifier settings keeps across reloads: answers, in-flight calls, and which
+    ``response_format`` shape the server takes."""
 
     settings: str
     cache: TTLCache[bytes, RouteAnswer]
     inflight: dict[bytes, asyncio.Task[Verdict]]
-    breaker: ClassifierBreaker
+    format: Format = "json_schema"
 
 
 @dataclass
@@ -339,13 +253,13 @@ class LLMClassifier:
     """
 
     cfg: ClassifierConfig
-    backend: Backend
+    dispatcher: Dispatcher
+    target: Target
+    url: str
     prompt: Prompt
     rules_version: str
-    call: Call
     shared: Shared
     perf: PerfClock = time.perf_counter_ns
-    redact: Callable[[str], str] = str
 
     async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome:
         start = self.perf()
@@ -356,8 +270,6 @@ class LLMClassifier:
             return self._answered("cache_hit", cached, start)
         flight = self.shared.inflight.get(key)
         if flight is None:
-            if not self.shared.breaker.allows():
-                return self._refused(start)
             flight = self._launch(key, seen)
         verdict = await asyncio.shield(flight)
         if verdict.answer is not None:
@@ -374,64 +286,79 @@ class LLMClassifier:
         return flight
 
     async def _fly(self, key: bytes, seen: str) -> Verdict:
-        """Records the outcome even when cancelled (shutdown), so a trial call cannot hold the breaker open."""
-        verdict: Verdict | None = None
-        try:
-            verdict = await self._ask(self.prompt.request_for(seen))
-        finally:
-            self.shared.breaker.record(ok=None if verdict is None else verdict.answer is not None)
+        verdict = await self._ask(seen)
         if verdict.answer is not None:
             self.shared.cache[key] = verdict.answer
         return verdict
 
-    async def _ask(self, request: ChatRequest) -> Verdict:
-        """One bounded upstream call; every exception becomes a failed Verdict here."""
-        if (missing := self.backend.missing()) is not None:
-            return Verdict(failure="error", error=f"backend '{self.backend.name}' cannot be called: {missing}")
+    async def _ask(self, seen: str) -> Verdict:
+        """One dispatched call (two when the server refuses ``json_schema``); every error becomes a Verdict."""
         try:
-            async with asyncio.timeout(self.cfg.timeout):
-                completion = await self.backend.complete(request, self.call)
-        except TimeoutError:
-            return Verdict(failure="timeout", error=self._late())
+            try:
+                return Verdict(answer=await self._call(seen, self.shared.format))
+            except UpstreamStatusError as exc:
+                auto = self.cfg.response_format == "auto"
+                if not auto or self.shared.format != "json_schema" or not refused_format(exc):
+                    raise
+                log.info(
+                    "classifier: backend '%s' refused response_format json_schema (%s); using json_object with "
+                    "a schema from now on",
+                    self.target.backend,
+                    excerpt(exc.detail),
+                )
+                self.shared.format = "json_object"
+                return Verdict(answer=await self._call(seen, "json_object"))
         except UpstreamError as exc:
-            failure: Failure = "timeout" if exc.kind == "timeout" else "error"
-            return Verdict(failure=failure, error=self.redact(exc.message))
+            return Verdict(failure=_failure(exc), error=exc.message)
+        except TimeoutError:  # the backstop below: e.g. a `limits` wait longer than the timeout
+            return Verdict(failure="timeout", error=f"no answer within {self.cfg.timeout:g}s (timeout)")
+        except RateLimited as exc:  # `limits` with on_limit: reject
+            return Verdict(failure="error", error=exc.message)
         except Exception as exc:  # the classifier must never fail the request
-            detail = f"backend '{self.backend.name}' at {self.backend.url}: {type(exc).__name__}: {exc}"
-            return Verdict(failure="error", error=self.redact(detail))
-        decoded = decode_answer(completion.content, self.prompt.tiers)
+            detail = f"backend '{self.target.backend}' at {self.url}: {type(exc).__name__}: {exc}"
+            return Verdict(failure="error", error=self.dispatcher.redact(detail))
+
+    async def _call(self, seen: str, kind: Format) -> RouteAnswer:
+        request = self.prompt.request_for(seen, kind)
+        async with asyncio.timeout(self.cfg.timeout + 1.0):  # the target's own bounds end it first
+            return await self.dispatcher.ask(self.target, request, self._read)
+
+    def _read(self, text: str) -> RouteAnswer:
+        decoded = decode_answer(text, self.prompt.tiers)
         if isinstance(decoded, str):
-            error = f"model '{self.cfg.model}' on '{self.backend.name}': {decoded}"
-            return Verdict(failure="invalid", error=self.redact(error))
-        return Verdict(answer=decoded)
+            detail = f"model '{self.cfg.model}': {decoded}"
+            raise UpstreamProtocolError(self.target.backend, self.url, detail, kind=INVALID, started=True)
+        return decoded
 
     def _answered(self, outcome: Literal["ok", "cache_hit"], answer: RouteAnswer, start: int) -> ClassifierOutcome:
-        return ClassifierOutcome(self.cfg.model, outcome, answer.tier, answer.reason, self._since(start))
-
-    def _refused(self, start: int) -> ClassifierOutcome:
-        error = (
-            f"classifier breaker is open after repeated failures of backend '{self.backend.name}' at "
-            f"{self.backend.url}; next try in {self.shared.breaker.retry_in():.0f}s"
-        )
-        return ClassifierOutcome(self.cfg.model, "breaker_open", latency_us=self._since(start), error=error)
-
-    def _late(self) -> str:
-        return (
-            f"backend '{self.backend.name}' at {self.backend.url}: model '{self.cfg.model}' gave no answer "
-            f"within {self.cfg.timeout:g}s (routing.classifier.timeout)"
+        return ClassifierOutcome(
+            self.cfg.model, outcome, answer.tier, answer.reason, self._since(start), confidence=answer.confidence
         )
 
     def _since(self, start: int) -> int:
         return (self.perf() - start) // 1000
 
 
+def refused_format(exc: UpstreamStatusError) -> bool:
+    """A server that does not take the ``json_schema`` response_format (llama-cpp-python: 500, naming it)."""
+    return refuses_format(exc.status, exc.detail)
+
+
+def _failure(exc: UpstreamError) -> Failure:
+    if exc.kind == INVALID:
+        return "invalid"
+    if exc.kind == "breaker_open":
+        return "breaker_open"
+    return "timeout" if exc.kind == "timeout" else "error"
+
+
 # --- across reloads -------------------------------------------------------------------------
 
 
 class ClassifierPool:
-    """Lives as long as the app and builds one :class:`LLMClassifier` per load. It keeps the cache,
-    the in-flight calls and the breaker while the classifier's settings stay the same, and starts
-    them afresh when a reload changes them.
+    """Lives as long as the app and builds one :class:`LLMClassifier` per load. It keeps the cache and the
+    in-flight calls while the classifier's settings stay the same, and starts them afresh when a reload
+    changes them. (Its breaker lives with every other target's, in dispatch.)
 
         pool = ClassifierPool()
         Extensions(classifier=pool.build)
@@ -442,28 +369,28 @@ class ClassifierPool:
         self._perf = perf
         self._shared: Shared | None = None
 
-    def build(
-        self, graph: EvaluationGraph, backends: Mapping[str, Backend], redact: Callable[[str], str] = str
-    ) -> LLMClassifier | None:
+    def build(self, graph: EvaluationGraph, dispatcher: Dispatcher) -> LLMClassifier | None:
         config = graph.config
         cfg = config.routing.classifier
         if cfg is None:
             return None
-        backend = backends.get(cfg.backend)
-        if backend is None:  # the config checks make this unreachable; refuse rather than guess
+        backend_cfg = config.backends.get(cfg.backend)
+        if backend_cfg is None:  # the config checks make this unreachable; refuse rather than guess
             log.error("routing.classifier.backend '%s' is not a configured backend; classifier disabled", cfg.backend)
             return None
         prompt = Prompt.compile(cfg, config)
-        connect = min(cfg.timeout, config.timeouts.connect)
-        call = Call(model=cfg.model, connect_timeout=connect, total_timeout=cfg.timeout)
         shared = self._shared_for(settings_key(cfg, config, prompt), cfg)
-        return LLMClassifier(cfg, backend, prompt, graph.version, call, shared, self._perf, redact)
+        url = backend_cfg.base_url.rstrip("/")
+        return LLMClassifier(
+            cfg, dispatcher, classifier_target(cfg, config), url, prompt, graph.version, shared, self._perf
+        )
 
     def _shared_for(self, settings: str, cfg: ClassifierConfig) -> Shared:
         if self._shared is None or self._shared.settings != settings:
-            breaker = ClassifierBreaker(f"classifier:{cfg.backend}", *breaker_limits(cfg), self._clock)
             cache: TTLCache[bytes, RouteAnswer] = TTLCache(cfg.cache_size, cfg.cache_ttl, timer=self._clock)
-            self._shared = Shared(settings, cache, {}, breaker)
+            self._shared = Shared(
+                settings, cache, {}, "json_object" if cfg.response_format == "json_object" else "json_schema"
+            )
         return self._shared
 
 
@@ -473,16 +400,9 @@ def settings_key(cfg: ClassifierConfig, config: RoutesConfig, prompt: Prompt) ->
     return hashlib.sha256(material).hexdigest()
 
 
-def breaker_limits(cfg: ClassifierConfig) -> tuple[int, float]:
-    overrides = cfg.breaker
-    fail_max = overrides.fail_max if overrides and overrides.fail_max is not None else DEFAULT_FAIL_MAX
-    reset = overrides.reset_timeout if overrides and overrides.reset_timeout is not None else DEFAULT_RESET_TIMEOUT
-    return fail_max, reset
-
-
 def classifier_factory(
     *, clock: Clock = time.monotonic, perf: PerfClock = time.perf_counter_ns
-) -> Callable[[EvaluationGraph, Mapping[str, Backend], Callable[[str], str]], Phase2 | None]:
+) -> Callable[[EvaluationGraph, Dispatcher], Phase2 | None]:
     """The hook for ``Extensions(classifier=...)``: one pool, so the cache survives reloads.
 
     rules = Rules.load(path, os.environ, Extensions(classifier=classifier_factory()))

@@ -38,6 +38,24 @@ class ClassifierOutcome(msgspec.Struct, omit_defaults=True):
     reason: str | None = None
     latency_us: int = 0
     error: str | None = None
+    confidence: float | None = None
+    #: The lowest tier the router let the classifier pick (the learned scorer's tier, or one below it).
+    floor: str | None = None
+
+
+class LearnedOutcome(msgspec.Struct, omit_defaults=True):
+    """What the learned scorer said: the head's version and encoders, its probabilities and tier, or why
+    it could not say anything."""
+
+    head: str
+    encoders: list[str]
+    available: bool
+    p_sonnet: float | None = None
+    p_opus: float | None = None
+    tier: str | None = None
+    cache_hit: bool = False
+    latency_us: int = 0
+    reason: str | None = None
 
 
 class RoutingDecision(msgspec.Struct):
@@ -58,3 +76,6 @@ class RoutingDecision(msgspec.Struct):
     requires: list[str] = []
     classifier: ClassifierOutcome | None = None
     sticky: bool = False
+    learned: LearnedOutcome | None = None
+    #: The conversation this request belongs to (a hash of the client and its first user message).
+    session: str | None = None

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path as FsPath
 from typing import Any
 
 from tiergate.config.loader import LoadedConfig
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem
 from tiergate.engine.decision import Signal
-from tiergate.engine.targets import TargetChains
+from tiergate.engine.targets import Target, TargetChains, classifier_target
 from tiergate.rules.agent_steps import AgentMarkers
 from tiergate.rules.ask import AskReader
 from tiergate.rules.conditions import compile_condition
@@ -76,10 +77,20 @@ class EvaluationGraph:
     chains: TargetChains
     #: What the feature functions read per load (the ask reader, the agent markers): Features.settings.
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: The rule file's directory: relative paths in it (the learned head) are read from there.
+    source_dir: FsPath | None = None
 
     def features(self, request: ChatRequest, headers: Mapping[str, str] | None = None) -> Features:
         """A request's features as this graph reads them."""
         return Features.of(request, headers, self.config.routing.scan_chars, self.settings)
+
+    def dispatch_targets(self) -> list[Target]:
+        """Every target dispatch may call under this load: the tiers' and the classifier's."""
+        side = self.config.routing.classifier
+        extra = (
+            [classifier_target(side, self.config)] if side is not None and side.backend in self.config.backends else []
+        )
+        return [*self.chains.all_targets(), *extra]
 
     # --- phase 1 ------------------------------------------------------------------------------
 
@@ -185,6 +196,17 @@ class EvaluationGraph:
         return self._band_of(tier)
 
 
+def cheapest_first(config: RoutesConfig) -> tuple[str, ...]:
+    """Tier names ordered by their first target's price (file order among equals): what "higher" means for
+    the classifier's prompt and floor, eval, tune and stickiness."""
+
+    def price(name: str) -> float:
+        first = config.tiers[name].targets[0].price
+        return first.input + first.output
+
+    return tuple(sorted(config.tiers, key=price))
+
+
 def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
     config, source = loaded.config, loaded.source
     problems: list[Problem] = []
@@ -212,5 +234,13 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         raise ConfigError([*problems, *loaded.warnings])
     settings = {"ask": AskReader.compile(config.routing.ask), "agent": AgentMarkers.compile(config.routing.agent)}
     return EvaluationGraph(
-        config, loaded.version, rules, scorers, escalation, keyword_routes, TargetChains.compile(config), settings
+        config,
+        loaded.version,
+        rules,
+        scorers,
+        escalation,
+        keyword_routes,
+        TargetChains.compile(config),
+        settings,
+        FsPath(loaded.source.file).resolve().parent,
     )

@@ -20,8 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tiergate.engine.decision import ClassifierOutcome, RoutingDecision, Signal, TargetState
-from tiergate.engine.graph import EvaluationGraph, Phase1
+from tiergate.engine.decision import ClassifierOutcome, LearnedOutcome, RoutingDecision, Signal, TargetState
+from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
+from tiergate.engine.sticky import session_key
 from tiergate.engine.targets import Target
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
@@ -33,6 +34,13 @@ class Phase2(Protocol):
     async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome: ...
 
 
+class Learned(Protocol):
+    """The learned scorer (:mod:`tiergate.learned.scorer`): reads the request before phase 1 and leaves its
+    probabilities on the features. Never raises: an unusable scorer says so in its outcome."""
+
+    async def prepare(self, f: Features) -> LearnedOutcome: ...
+
+
 class SessionHold(Protocol):
     """Conversation stickiness (:mod:`tiergate.engine.sticky`): may raise phase 1's tier to the highest
     tier the session has been routed to. Returns True when it did."""
@@ -42,10 +50,11 @@ class SessionHold(Protocol):
 
 @dataclass
 class Routed:
-    """A decision plus the live Target objects dispatch will try, in order."""
+    """A decision plus the live Target objects dispatch will try, in order, and the ask routing read."""
 
     decision: RoutingDecision
     targets: list[Target]
+    ask: str = ""
 
 
 def _always_closed(target: Target) -> str:
@@ -59,6 +68,7 @@ class Router:
     breaker_state: Callable[[Target], str] = _always_closed
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     sessions: SessionHold | None = None
+    learned: Learned | None = None
 
     async def decide(
         self,
@@ -75,6 +85,7 @@ class Router:
         graph = self.graph
         first: Target | None = None
         outcome: ClassifierOutcome | None = None
+        learned: LearnedOutcome | None = None
         phase = "heuristic"
         explicit = self._explicit(request)
         if explicit is not None:
@@ -90,16 +101,18 @@ class Router:
             )
             phase = "explicit"
         else:
+            learned = await self.learned.prepare(f) if self.learned is not None else None
             p1 = graph.phase1(f)
+            if learned is not None and not learned.available:
+                p1.reasons.append(f"{learned.reason}; rules read learned.available as false")
             if request.model and request.model not in graph.config.routing.explicit.auto_names:
                 p1.reasons.insert(0, f"model '{request.model}' is not configured here; routed as auto")
             if p1.band == "AMBIGUOUS":
                 outcome = await self._phase2(f, p1, classify)
                 if outcome is not None and outcome.outcome in ("ok", "cache_hit") and outcome.tier:
-                    p1.tier = outcome.tier
+                    p1.tier = self._floored(outcome, f, p1)
                     phase = "llm_classifier"
-                    p1.signals.append(Signal("classifier", "classifier", outcome.reason, action=f"tier={outcome.tier}"))
-                    p1.reasons.append(f"classifier chose {outcome.tier}: {outcome.reason or 'no reason given'}")
+                    p1.signals.append(Signal("classifier", "classifier", outcome.reason, action=f"tier={p1.tier}"))
                 elif outcome is not None and outcome.outcome != "skipped":
                     phase = "fallback"
                     p1.reasons.append(f"classifier {outcome.outcome}: using phase 1's guess {p1.tier}")
@@ -143,10 +156,12 @@ class Router:
             requires=sorted(needs),
             classifier=outcome,
             sticky=sticky,
+            learned=learned,
+            session=key.hex()[:16] if (key := session_key(f, client)) else None,
         )
         if chosen is not None and chosen.tier != p1.tier:
             decision.reasons.append(f"{p1.tier} has no usable target; first usable is {chosen.label}")
-        return Routed(decision, usable)
+        return Routed(decision, usable, str(f["ask_text"]))
 
     def _explicit(self, request: ChatRequest) -> tuple[str, Target | None, str] | None:
         cfg = self.graph.config.routing.explicit
@@ -164,6 +179,29 @@ class Router:
         if target is not None:
             return target.tier, target, f"model '{model}' names {target.backend}/{target.model} in tier {target.tier}"
         return None
+
+    def _floored(self, outcome: ClassifierOutcome, f: Features, p1: Phase1) -> str:
+        """The classifier's tier, held up by the floor: it may go at most one tier below the learned scorer's
+        tier (phase 1's guess without one), and only when it reports at least ``min_confidence``."""
+        assert outcome.tier is not None
+        cfg = self.graph.config.routing.classifier
+        order = cheapest_first(self.graph.config)
+        learned = str(f["learned.tier"])
+        anchor = learned if learned in order else p1.tier
+        rank = order.index(anchor) if anchor in order else 0
+        sure = outcome.confidence is not None and cfg is not None and outcome.confidence >= cfg.min_confidence
+        floor = order[max(rank - 1, 0)] if sure else anchor
+        outcome.floor = floor
+        said = f"classifier chose {outcome.tier} ({outcome.reason or 'no reason given'}"
+        said += f"; confidence {outcome.confidence:g})" if outcome.confidence is not None else ")"
+        if order.index(outcome.tier) >= order.index(floor):
+            p1.reasons.append(said)
+            return outcome.tier
+        why = (
+            "one tier below" if sure else f"confidence under {cfg.min_confidence:g}: not below" if cfg else "not below"
+        )
+        p1.reasons.append(f"{said}; held at {floor} ({why} {anchor}, the learned scorer's tier)")
+        return floor
 
     async def _phase2(self, f: Features, p1: Phase1, classify: bool) -> ClassifierOutcome | None:
         if self.classifier is None:

@@ -32,8 +32,7 @@ from collections.abc import Callable, Mapping
 import msgspec
 from cachetools import TTLCache
 
-from tiergate.engine.classifier import cheapest_first
-from tiergate.engine.graph import EvaluationGraph, Phase1
+from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.rules.features import Features
 
 Clock = Callable[[], float]

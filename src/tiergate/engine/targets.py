@@ -17,6 +17,7 @@ import msgspec
 from tiergate.config.model import (
     Breaker,
     Capabilities,
+    ClassifierConfig,
     Limits,
     Price,
     Retries,
@@ -37,11 +38,13 @@ class Target:
     retries: Retries
     breaker: Breaker
     limits: Limits
+    scope: str = ""
+    """Keeps a side use of a model (the classifier's) on its own breaker and limits."""
 
     @property
     def key(self) -> str:
         """Identity for breakers and limiters: survives reloads that keep the same backend and model."""
-        return f"{self.backend}/{self.model}"
+        return f"{self.scope}{self.backend}/{self.model}"
 
     @property
     def label(self) -> str:
@@ -142,3 +145,32 @@ class TargetChains:
 
     def all_targets(self) -> list[Target]:
         return [t for targets in self.tiers.values() for t in targets]
+
+
+def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
+    """The classifier model as a dispatch target: its own timeout for every bound, no retries (a slow model
+    is not made faster by asking twice), its own breaker and limits."""
+    tier = next(iter(config.tiers))
+    caps = config.tiers[tier].targets[0].capabilities
+    breaker = Breaker(
+        fail_max=cfg.breaker.fail_max if cfg.breaker and cfg.breaker.fail_max else DEFAULT_FAIL_MAX,
+        reset_timeout=cfg.breaker.reset_timeout if cfg.breaker and cfg.breaker.reset_timeout else DEFAULT_RESET_TIMEOUT,
+    )
+    connect = min(cfg.timeout, config.timeouts.connect)
+    timeouts = Timeouts(connect=connect, first_token=cfg.timeout, idle=cfg.timeout, total=cfg.timeout)
+    return Target(
+        "classifier",
+        cfg.backend,
+        cfg.model,
+        caps,
+        config.tiers[tier].targets[0].price,
+        timeouts,
+        Retries(attempts=0),
+        breaker,
+        cfg.limits or Limits(),
+        scope="classifier:",
+    )
+
+
+DEFAULT_FAIL_MAX = 5
+DEFAULT_RESET_TIMEOUT = 60.0

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tiergate.config.model import Price, RoutesConfig
-from tiergate.engine.classifier import cheapest_first
+from tiergate.engine.graph import cheapest_first
 
 #: Estimated output tokens for a case whose gold tier has rank 0, 1, 2 (and beyond: the last).
 OUTPUT_TOKENS = (300, 800, 1500)

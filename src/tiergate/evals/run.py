@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tiergate.backends.base import Backend
 from tiergate.backends.registry import build_backend
+from tiergate.dispatch.dispatcher import Dispatcher
 from tiergate.engine.classifier import ClassifierPool
 from tiergate.engine.graph import EvaluationGraph, Phase1
-from tiergate.engine.router import Phase2, Router
+from tiergate.engine.router import Learned, Phase2, Router
 from tiergate.evals.dataset import Dataset
 from tiergate.evals.metrics import OUTPUT_TOKENS, ApgrReport, Outcome, Report, TierTable, apgr, score_labelled
+from tiergate.learned.scorer import LearnedPool
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,17 @@ def decision_score(p1: Phase1, cheapest: str) -> float:
     return p1.score
 
 
-async def route_all(graph: EvaluationGraph, data: Dataset, *, classifier: Phase2 | None = None) -> list[Outcome]:
+async def route_all(
+    graph: EvaluationGraph, data: Dataset, *, classifier: Phase2 | None = None, learned: Learned | None = None
+) -> list[Outcome]:
     """Route every case; the classifier (if given) is asked for AMBIGUOUS ones."""
-    router = Router(graph, classifier=classifier)
+    router = Router(graph, classifier=classifier, learned=learned)
     cheapest = TierTable.of(graph.config).cheapest
     outcomes = []
     for case in data.cases:
         f = graph.features(case.request)
-        p1 = graph.phase1(f)
         routed = await router.decide(case.request, {}, features=f, classify=classifier is not None)
+        p1 = graph.phase1(f)  # again, for the decision score (the learned reading is on f now)
         d = routed.decision
         outcomes.append(
             Outcome(
@@ -75,18 +78,24 @@ async def evaluate(
 ) -> list[Outcome]:
     """Route the set; with ``options.classify`` build the configured classifier for the run and close it after."""
     data.check_tiers(graph.config.tiers)
-    if not options.classify:
-        return await route_all(graph, data)
-    cfg = graph.config.routing.classifier
-    if cfg is None:
-        raise ValueError("--classify: the config has no routing.classifier section")
-    backend = build_backend(cfg.backend, graph.config.backends[cfg.backend], os.environ if environ is None else environ)
-    backends: dict[str, Backend] = {cfg.backend: backend}
+    pool = LearnedPool()
     try:
-        return await route_all(graph, data, classifier=ClassifierPool().build(graph, backends))
+        learned = pool.build(graph)
+        if not options.classify:
+            return await route_all(graph, data, learned=learned)
+        cfg = graph.config.routing.classifier
+        if cfg is None:
+            raise ValueError("--classify: the config has no routing.classifier section")
+        environ = os.environ if environ is None else environ
+        backend = build_backend(cfg.backend, graph.config.backends[cfg.backend], environ)
+        dispatcher = Dispatcher({cfg.backend: backend})
+        try:
+            return await route_all(graph, data, classifier=ClassifierPool().build(graph, dispatcher), learned=learned)
+        finally:
+            with contextlib.suppress(Exception):
+                await backend.aclose()
     finally:
-        with contextlib.suppress(Exception):
-            await backend.aclose()
+        pool.close()
 
 
 # --- reports --------------------------------------------------------------------------------

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from tiergate.errors import WeightsError
 from tiergate.learned.bert import F32
 from tiergate.learned.cache import CachedEncoder
+
+if TYPE_CHECKING:
+    from tiergate.learned.weights import Weights
 
 Kind = Literal["static", "transformer", "transformer-int8"]
 Backend = Literal["auto", "numpy", "onnxruntime"]
@@ -63,8 +66,10 @@ def build_encoder(
     dims: int = 256,
     cache_dir: Path | None = None,
     backend: Backend = "auto",
+    weights: Weights | None = None,
 ) -> CachedEncoder:
-    """``dims`` applies to the static kind, ``backend`` to ``transformer``; ``cache_dir`` holds built artifacts."""
+    """``dims`` applies to the static kind, ``backend`` to ``transformer``; ``cache_dir`` holds built artifacts;
+    ``weights`` already loaded spares loading them again (several encoders from one model)."""
     from tiergate.learned import onnx_encoder
     from tiergate.learned.weights import load_weights
 
@@ -75,7 +80,7 @@ def build_encoder(
     onnx = kind == "transformer-int8" or backend == "onnxruntime" or (backend == "auto" and onnx_encoder.available())
     if onnx and not onnx_encoder.available():
         raise WeightsError(f"encoder kind {kind!r} with backend {backend!r} {_NEEDS_ONNX}")
-    weights = load_weights(weights_dir)
+    weights = weights or load_weights(weights_dir)
     tokens = MAX_TOKENS[kind] if max_tokens is None else max_tokens
     inner: Encoder
     if kind == "static":

@@ -135,7 +135,7 @@ class Breakers:
     """The registry: create it once per process and pass it to every load's guard.
 
     breakers = Breakers(clock=time.time)
-    breakers.configure(graph.chains.all_targets())   # on each load: new settings, same state
+    breakers.configure(graph.dispatch_targets())   # on each load: new settings, same state
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.time, storage: StorageFactory = memory_storage) -> None:

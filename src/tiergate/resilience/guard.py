@@ -120,7 +120,7 @@ def guard_factory(
     """
 
     def build(graph: EvaluationGraph) -> Guard:
-        targets = graph.chains.all_targets()
+        targets = graph.dispatch_targets()
         breakers.configure(targets)
         limiters.configure(targets)
         return ResilienceGuard(breakers, limiters, backend_urls(graph), clock=clock, sleep=sleep, rng=rng)

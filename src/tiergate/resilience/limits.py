@@ -54,7 +54,7 @@ class Limiters:
     ``period`` is the window ``rpm`` counts over: 60 seconds, or less in tests that want a short wait.
 
         limiters = Limiters()
-        limiters.configure(graph.chains.all_targets())   # on each load
+        limiters.configure(graph.dispatch_targets())   # on each load
     """
 
     def __init__(self, *, period: float = 60.0) -> None:

@@ -87,14 +87,24 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment     TEXT
 );
 CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
-PRAGMA user_version = 1;
 """
+
+#: Versioned schema changes, applied in order at start (``PRAGMA user_version`` records the last one).
+#: Never edit a step that has shipped: add the next one.
+MIGRATIONS: tuple[str, ...] = (
+    SCHEMA,
+    """
+    ALTER TABLE decisions ADD COLUMN session TEXT;  -- a hash of the client and the first user message
+    ALTER TABLE decisions ADD COLUMN ask TEXT;      -- the user's ask, only with server.decision_log.store_ask
+    CREATE INDEX IF NOT EXISTS decisions_session ON decisions (session);
+    """,
+)
 
 _COLUMNS = (
     "decision_id", "ts", "client", "endpoint", "tier", "decided_tier", "backend", "model", "band", "phase",
     "score", "confidence", "stream", "status", "attempts", "attempts_json", "attempt_count", "prompt_tokens",
     "completion_tokens", "latency_ms", "ttft_ms", "cost_usd", "opus_cost_usd", "fallback", "error", "error_kind",
-    "disconnected", "rules_version", "decision_json",
+    "disconnected", "rules_version", "decision_json", "session", "ask",
 )  # fmt: skip
 _INSERT = f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
@@ -294,7 +304,7 @@ class DecisionLog:
             log.warning("decision log %s: journal mode is %s, not wal", self.path, mode)
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL stays consistent; a power cut may lose the last batch
         conn.execute("PRAGMA foreign_keys = ON")  # pruning a decision removes its feedback
-        conn.executescript(SCHEMA)
+        migrate(conn)
         return conn
 
     def _take(self) -> list[_Observed | _Command | object]:
@@ -370,6 +380,20 @@ class DecisionLog:
         return deleted
 
 
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this file has not seen yet, each in its own transaction; the version reached.
+
+    A file from before versioning (``user_version`` 1 with the first schema) continues at step 2.
+    """
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    for step, script in enumerate(MIGRATIONS, start=1):
+        if step <= version:
+            continue
+        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {step}; COMMIT;")
+        version = step
+    return version
+
+
 def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
     """One ``decisions`` row, in ``_COLUMNS`` order."""
     decision, target = record.decision, record.target
@@ -416,5 +440,7 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         "disconnected": int(record.disconnected),
         "rules_version": decision.rules_version,
         "decision_json": _encode(decision).decode(),
+        "session": decision.session,
+        "ask": record.ask,
     }
     return tuple(row[c] for c in _COLUMNS)

@@ -133,7 +133,7 @@ class RulesCollector(Collector):
             "tiergate_breaker_state", "Circuit breaker per target: 0 closed, 1 half-open, 2 open.", labels=["target"]
         )
         seen: set[str] = set()
-        for target in runtime.graph.chains.all_targets():
+        for target in runtime.graph.dispatch_targets():
             if target.key not in seen:
                 seen.add(target.key)
                 breakers.add_metric([target.key], BREAKER_VALUES.get(runtime.router.breaker_state(target), 2.0))

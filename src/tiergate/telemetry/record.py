@@ -32,6 +32,8 @@ class RequestRecord:
     error: str | None = None
     error_kind: str | None = None
     disconnected: bool = False
+    #: The user's ask as routing read it, kept only with ``server.decision_log.store_ask``.
+    ask: str | None = None
 
 
 class Observer(Protocol):

@@ -147,7 +147,7 @@ def test_classify_asks_the_configured_classifier(
     )
     data = tmp_path / "set.jsonl"
     data.write_text(json.dumps(case("two", "local", 500)) + "\n")  # AMBIGUOUS: the classifier decides
-    fake_ollama.replies.append(Text('{"tier": "local", "reason": "a small edit"}', chunks=1))
+    fake_ollama.replies.append(Text('{"reason": "a small edit", "tier": "local", "confidence": 0.9}', chunks=1))
     assert main(["eval", "--config", str(config), "--classify", "--json", str(data)]) == 0
     (only,) = json.loads(capsys.readouterr().out)["cases"]
     assert (only["predicted"], only["band"], only["phase"]) == ("local", "AMBIGUOUS", "llm_classifier")

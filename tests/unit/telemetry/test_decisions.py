@@ -141,6 +141,8 @@ def test_a_row_holds_the_decision_attempts_usage_latency_and_cost(open_log: Open
         "disconnected": 0,
         "rules_version": "v1abc",
         "decision_json": None,
+        "session": None,
+        "ask": None,
     }
     assert json.loads(row["attempts_json"]) == [
         {
@@ -354,3 +356,28 @@ def test_feedback_and_close_do_not_wait_for_the_linger(open_log: OpenLog) -> Non
     dlog.observe(record("dec_2"))
     dlog.close(timeout=10)
     assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_1", "dec_2"]
+
+
+def test_a_file_from_before_versioning_is_migrated_in_place(tmp_path: Path) -> None:
+    """A log written by the first schema (user_version 1) gains the new columns, and keeps its rows."""
+    import sqlite3
+
+    from tiergate.telemetry.decisions import MIGRATIONS, migrate
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        conn.execute(
+            "INSERT INTO decisions (decision_id, ts, client, endpoint, tier, decided_tier, model, band, phase, score, "
+            "confidence, stream, status, attempts, attempts_json, attempt_count, latency_ms, fallback, disconnected, "
+            "rules_version, decision_json) VALUES ('dec_old', 1, 'c', 'chat', 'local', 'local', 'm', 'LOCAL', "
+            "'heuristic', 0, 1, 0, 200, '', '[]', 1, 1.0, 0, 0, 'v', '{}')"
+        )
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert migrate(conn) == len(MIGRATIONS) and migrate(conn) == len(MIGRATIONS)  # twice: a no-op
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
+        assert {"session", "ask"} <= columns
+        assert conn.execute("SELECT decision_id, session, ask FROM decisions").fetchall() == [("dec_old", None, None)]
+    finally:
+        conn.close()

@@ -1,0 +1,121 @@
+"""The trained head: embeddings of the user's ask in, P(tier >= sonnet) and P(tier = opus) out.
+
+An ordinal model as two logistic regressions (``sonnet``: tier >= sonnet, ``opus``: tier = opus) for each
+encoder it was trained with; with several encoders the probabilities are averaged. The file is small
+JSON, kept in the repository and named by ``routing.learned.head``; it records everything needed to
+refuse vectors it was not trained on (each encoder's id) and to tell one training from another.
+
+    {"format": 1, "text": "ask", "trained": {"sha256": "...", "sources": {...}, "cases": 366},
+     "members": [{"encoder": "minilm-l6-v2/static-256-m2v1-t512c12@0147dd92", "kind": "static",
+                  "sonnet": {"weights": [...], "bias": 0.1}, "opus": {...}}]}
+
+    head = Head.load(Path("heads/default.json"))
+    p_sonnet, p_opus = head.predict([vector_of_member_0, vector_of_member_1])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from tiergate.errors import OperatorError
+
+F64 = npt.NDArray[np.float64]
+FORMAT = 1
+
+
+class HeadError(OperatorError):
+    """The head file cannot be used: missing, unreadable, or made for other vectors. The message says which."""
+
+
+class Logistic(msgspec.Struct, frozen=True):
+    weights: list[float]
+    bias: float
+
+    def probability(self, x: F64) -> float:
+        z = float(np.dot(np.asarray(self.weights), x)) + self.bias
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))))
+
+
+class Member(msgspec.Struct, frozen=True):
+    """One encoder's part of the head."""
+
+    encoder: str
+    kind: str
+    sonnet: Logistic
+    opus: Logistic
+
+
+class Training(msgspec.Struct, frozen=True):
+    """Where the head came from: a hash of the training rows and labels, and what was used."""
+
+    sha256: str
+    cases: int
+    sources: dict[str, float] = {}
+    l2: float = 0.0
+    cv: dict[str, Any] = {}
+
+
+class HeadFile(msgspec.Struct, frozen=True):
+    format: int
+    text: str
+    members: list[Member]
+    trained: Training
+
+
+@dataclass(frozen=True)
+class Head:
+    file: HeadFile
+    #: A short hash of the file's bytes: the head's version in every decision.
+    version: str
+    path: str
+
+    @classmethod
+    def load(cls, path: Path) -> Head:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise HeadError(f"learned head {path}: cannot read it ({exc.strerror or exc})") from None
+        try:
+            file = msgspec.json.decode(raw, type=HeadFile)
+        except msgspec.DecodeError as exc:
+            raise HeadError(f"learned head {path}: not a head file ({exc})") from None
+        if file.format != FORMAT:
+            raise HeadError(f"learned head {path}: format {file.format}, this tiergate reads format {FORMAT}")
+        if not file.members:
+            raise HeadError(f"learned head {path}: it has no members")
+        return cls(file, hashlib.sha256(raw).hexdigest()[:12], str(path))
+
+    @property
+    def encoders(self) -> list[tuple[str, str]]:
+        """(kind, id) of each member's encoder, in order."""
+        return [(m.kind, m.encoder) for m in self.file.members]
+
+    def predict(self, vectors: list[F64]) -> tuple[float, float]:
+        """(P(>= sonnet), P(opus)) averaged over the members; P(opus) never above P(>= sonnet)."""
+        sonnet = opus = 0.0
+        for member, x in zip(self.file.members, vectors, strict=True):
+            sonnet += member.sonnet.probability(x)
+            opus += member.opus.probability(x)
+        n = len(self.file.members)
+        p_sonnet = sonnet / n
+        return p_sonnet, min(opus / n, p_sonnet)
+
+
+def write_head(path: Path, file: HeadFile) -> str:
+    """Write ``file`` as indented JSON (weights rounded to 6 digits, so diffs stay readable); its version."""
+    data = msgspec.to_builtins(file)
+    for member in data["members"]:
+        for part in ("sonnet", "opus"):
+            member[part]["weights"] = [round(w, 6) for w in member[part]["weights"]]
+            member[part]["bias"] = round(member[part]["bias"], 6)
+    text = json.dumps(data, indent=1) + "\n"
+    path.write_text(text)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

