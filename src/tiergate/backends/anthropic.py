@@ -25,7 +25,7 @@ import msgspec
 from tiergate.backends.base import BackendConfigBase, Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
 from tiergate.backends.failures import Where, transport_failure
-from tiergate.backends.stops import cut_completion, is_blank, split_stops, stop_emulated
+from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated
 from tiergate.config.base import PositiveInt
 from tiergate.errors import (
     RequestError,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tiergate.backends.stops import StopScanner, cut_completion, is_blank, split_stops, stop_emulated
+from tiergate.protocols.stops import StopScanner, cut_completion, is_blank, split_stops, stop_emulated
 from tiergate.wire import Completion, Finish, FunctionCall, StreamEvent, TextDelta, ToolCall, Usage, UsageReport
 
 

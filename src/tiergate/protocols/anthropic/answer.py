@@ -1,0 +1,273 @@
+"""Egress, an Anthropic upstream → tiergate: a Messages answer or its stream read back into a ``Completion``
+or stream events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import UpstreamProtocolError, UpstreamStatusError
+from tiergate.protocols.anthropic.common import ERROR_STATUS, finish_reason
+from tiergate.wire import (
+    Completion,
+    Finish,
+    FinishReason,
+    FunctionCall,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+
+
+class _ErrorDetail(msgspec.Struct):
+    type: str = "api_error"
+    message: str = ""
+
+
+class _Block(msgspec.Struct):
+    """Every content block kind in one lenient shape, so a new kind is skipped rather than fatal."""
+
+    type: str
+    text: str | None = None
+    thinking: str | None = None
+    id: str | None = None
+    name: str | None = None
+    input: Any = None
+
+
+class AnthropicMessage(msgspec.Struct):
+    """A whole Messages answer; also the ``message`` of ``message_start``. Unknown fields are ignored.
+
+    ``type`` is ``message`` for an answer and ``error`` for an error envelope, which the API may send
+    with a success status; ``error`` is then filled in.
+    """
+
+    type: str = ""
+    content: list[_Block] = []
+    stop_reason: str | None = None
+    usage: _Usage = msgspec.field(default_factory=_Usage)
+    error: _ErrorDetail | None = None
+
+
+def from_message(message: AnthropicMessage, *, answer_tool: str | None = None) -> Completion:
+    """The Completion for a whole Messages answer: text joined, tool_use as calls, thinking as reasoning.
+
+    With ``answer_tool`` (:func:`answer_tool_of`), that tool's input is the answer: its JSON is the text,
+    the finish is ``stop``, and it is no tool call.
+
+        completion = from_message(message, answer_tool="json_answer")
+    """
+    thinking = "".join(b.thinking or "" for b in message.content if b.type == "thinking")
+    totals = UsageTotals()
+    totals.add(message.usage)
+    if answer_tool is not None:
+        answer = next((b for b in message.content if b.type == "tool_use" and b.name == answer_tool), None)
+        stop = message.stop_reason
+        return Completion(
+            content=json.dumps(answer.input or {}) if answer is not None else None,
+            finish_reason="stop" if stop == "tool_use" and answer is not None else finish_reason(stop),
+            usage=totals.usage(),
+            reasoning=thinking or None,
+        )
+    text = "".join(b.text or "" for b in message.content if b.type == "text")
+    calls = [
+        ToolCall(id=b.id or "", function=FunctionCall(name=b.name or "", arguments=json.dumps(b.input or {})))
+        for b in message.content
+        if b.type == "tool_use"
+    ]
+    return Completion(
+        content=text if text or not calls else None,
+        tool_calls=calls,
+        finish_reason=finish_reason(message.stop_reason),
+        usage=totals.usage(),
+        reasoning=thinking or None,
+    )
+
+
+class UsageTotals:
+    """Anthropic reports usage piecemeal (message_start, then message_delta); the latest count wins."""
+
+    def __init__(self) -> None:
+        self.input = self.output = self.cache_read = self.cache_creation = 0
+
+    def add(self, usage: _Usage | None) -> None:
+        if usage is None:
+            return
+        self.input = _latest(usage.input_tokens, self.input)
+        self.output = _latest(usage.output_tokens, self.output)
+        self.cache_read = _latest(usage.cache_read_input_tokens, self.cache_read)
+        self.cache_creation = _latest(usage.cache_creation_input_tokens, self.cache_creation)
+
+    def usage(self) -> Usage:
+        """Cached prompt tokens are still prompt tokens to an OpenAI client."""
+        return Usage.of(self.input + self.cache_read + self.cache_creation, self.output)
+
+
+def _latest(value: int | None, current: int) -> int:
+    return current if value is None else value
+
+
+def error_in_answer(backend: str, url: str, error: _ErrorDetail) -> UpstreamStatusError:
+    """An error the upstream reported after its success status line (an ``error`` event, or an error
+    envelope as a 200 body): the status its type goes with, and never a retry on the same target."""
+    status = ERROR_STATUS.get(error.type, 502)
+    detail = error.message or error.type
+    return UpstreamStatusError(backend, url, detail, status=status, upstream_type=error.type, started=True)
+
+
+def whole_answer(backend: str, url: str, body: bytes, *, answer_tool: str | None = None) -> Completion:
+    """A non-stream answer's body, read strictly: an error envelope is that error, and anything that is not
+    a whole message (an unknown shape, or no ``stop_reason``: cut off mid-generation) is a protocol error."""
+    try:
+        message = msgspec.json.decode(body, type=AnthropicMessage)
+    except msgspec.DecodeError as exc:
+        raise UpstreamProtocolError(backend, url, f"unreadable answer ({exc})", started=True) from exc
+    if message.type == "error":
+        raise error_in_answer(backend, url, message.error or _ErrorDetail())
+    if message.type != "message":
+        shape = f"type '{message.type}'" if message.type else "no type"
+        raise UpstreamProtocolError(backend, url, f"the answer is not a message ({shape})", started=True)
+    if message.stop_reason is None:
+        raise UpstreamProtocolError(backend, url, "the answer has no stop_reason: it is incomplete", started=True)
+    return from_message(message, answer_tool=answer_tool)
+
+
+# === egress: Messages stream → stream events =====================================================
+
+
+class _Delta(msgspec.Struct):
+    type: str | None = None
+    text: str | None = None
+    partial_json: str | None = None
+    thinking: str | None = None
+    stop_reason: str | None = None
+
+
+class UpstreamEvent(msgspec.Struct):
+    type: str = ""
+    index: int | None = None
+    message: AnthropicMessage | None = None
+    content_block: _Block | None = None
+    delta: _Delta | None = None
+    usage: _Usage | None = None
+    error: _ErrorDetail | None = None
+
+
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
+    """``(event name, data)`` pairs from SSE lines; comments and unknown fields are dropped."""
+    name, data = "", list[str]()
+    async for line in lines:
+        if not line:
+            if data:
+                yield name, "\n".join(data)
+            name, data = "", []
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
+    if data:
+        yield name, "\n".join(data)
+
+
+class StreamTranslator:
+    """Feeds on Anthropic stream events, one at a time, and answers with tiergate's.
+
+    OpenAI numbers tool calls 0, 1, ...; Anthropic numbers every content block, so the translator
+    keeps the map from block index to tool-call index. ``done`` turns true at ``message_stop``. With
+    ``answer_tool`` (:func:`answer_tool_of`), that tool's input streams as the answer's text instead.
+
+        events = translator.feed("content_block_delta", data)
+    """
+
+    def __init__(self, backend: str, url: str, *, answer_tool: str | None = None) -> None:
+        self._backend = backend
+        self._url = url
+        self._answer_tool = answer_tool
+        self._answer_index: int | None = None
+        self._tool_index: dict[int, int] = {}
+        self._stop_reason: str | None = None
+        self._usage = UsageTotals()
+        self.done = False
+
+    def feed(self, name: str, data: str) -> list[StreamEvent]:
+        try:
+            event = msgspec.json.decode(data, type=UpstreamEvent)
+        except msgspec.DecodeError as exc:
+            raise self._protocol(f"unreadable '{name or 'unnamed'}' stream event ({exc})") from exc
+        kind = name or event.type
+        if kind == "message_start":
+            self._usage.add(event.message.usage if event.message else None)
+        elif kind == "content_block_start":
+            return self._block_start(event)
+        elif kind == "content_block_delta":
+            return self._block_delta(event)
+        elif kind == "message_delta":
+            self._stop_reason = event.delta.stop_reason if event.delta else None
+            self._usage.add(event.usage)
+        elif kind == "message_stop":
+            self.done = True
+            return [Finish(self._finish()), UsageReport(self._usage.usage())]
+        elif kind == "error":
+            raise error_in_answer(self._backend, self._url, event.error or _ErrorDetail())
+        return []
+
+    def _finish(self) -> FinishReason:
+        if self._answer_index is not None and self._stop_reason == "tool_use":
+            return "stop"
+        return finish_reason(self._stop_reason)
+
+    def _block_start(self, event: UpstreamEvent) -> list[StreamEvent]:
+        block, index = event.content_block, event.index
+        if block is None or index is None:
+            raise self._protocol("content_block_start without its block or index")
+        if block.type == "text" and block.text and self._answer_tool is None:
+            return [TextDelta(block.text)]
+        if block.type == "thinking" and block.thinking:
+            return [ReasoningDelta(block.thinking)]
+        if block.type != "tool_use":
+            return []
+        if self._answer_tool is not None and block.name == self._answer_tool:
+            self._answer_index = index
+            return [TextDelta(json.dumps(block.input))] if block.input else []
+        tool = self._tool_index[index] = len(self._tool_index)
+        events: list[StreamEvent] = [ToolCallStart(tool, block.id or "", block.name or "")]
+        if block.input:
+            events.append(ToolCallArgs(tool, json.dumps(block.input)))
+        return events
+
+    def _block_delta(self, event: UpstreamEvent) -> list[StreamEvent]:
+        delta = event.delta
+        if delta is None:
+            raise self._protocol("content_block_delta without its delta")
+        if delta.type == "text_delta" and delta.text and self._answer_tool is None:
+            return [TextDelta(delta.text)]
+        if delta.type == "thinking_delta" and delta.thinking:
+            return [ReasoningDelta(delta.thinking)]
+        if delta.type == "input_json_delta" and delta.partial_json:
+            if event.index is not None and event.index == self._answer_index:
+                return [TextDelta(delta.partial_json)]
+            if event.index not in self._tool_index:
+                raise self._protocol(f"input_json_delta for block {event.index}, which is not a tool_use block")
+            return [ToolCallArgs(self._tool_index[event.index], delta.partial_json)]
+        return []
+
+    def _protocol(self, detail: str) -> UpstreamProtocolError:
+        return UpstreamProtocolError(self._backend, self._url, detail, started=True)

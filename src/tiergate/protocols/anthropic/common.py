@@ -1,0 +1,84 @@
+"""What both directions of the Anthropic Messages format share: constants, error types, stop reasons and
+thinking signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import msgspec
+
+from tiergate.wire import (
+    FinishReason,
+)
+
+Block = dict[str, Any]
+
+DIALECT = "anthropic"
+#: Starts every thinking signature tiergate makes; Anthropic would refuse such a block (:func:`native_body`).
+SIGNATURE_PREFIX = "tiergate."
+#: The forced tool that carries a structured answer when the request has no tools of its own.
+ANSWER_TOOL = "json_answer"
+ANSWER_DESCRIPTION = "Answer with JSON matching this schema."
+#: Protocol headers a Messages client sends that an Anthropic upstream should see too.
+PROTOCOL_HEADERS = ("anthropic-version", "anthropic-beta")
+
+#: Anthropic's error types and the HTTP status each goes with (docs: "HTTP errors").
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+_ERROR_TYPE = {status: kind for kind, status in ERROR_STATUS.items()}
+
+_STOP_REASONS: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+STOP_REASON_OF: dict[str, str] = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "content_filter": "refusal",
+}
+#: ``reasoning_effort`` → thinking budget; 1024 is the API's smallest budget.
+THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+#: Room left for the answer when max_tokens had to be raised above the thinking budget.
+ANSWER_ROOM = 1024
+DATA_URL = re.compile(r"data:(?P<media>[^;,]+);base64,(?P<data>.*)", re.DOTALL)
+EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+ANY_OBJECT: dict[str, Any] = {"type": "object"}
+encode_json = msgspec.json.Encoder().encode
+
+
+def error_type(status: int) -> str:
+    """Anthropic's error ``type`` for an HTTP status: the one its clients key their retries on."""
+    return _ERROR_TYPE.get(status, "api_error")
+
+
+def finish_reason(stop_reason: str | None) -> FinishReason:
+    return _STOP_REASONS.get(stop_reason or "", "stop")
+
+
+def signature(thinking: str) -> str:
+    """The signature tiergate gives its own thinking blocks; recognisable by :data:`SIGNATURE_PREFIX`."""
+    return SIGNATURE_PREFIX + hashlib.sha256(thinking.encode()).hexdigest()[:24]
+
+
+def sse(name: str, obj: Any) -> bytes:
+    """One Messages stream event: the ``event:`` line (clients dispatch on it) and its JSON."""
+    return b"event: " + name.encode() + b"\ndata: " + encode_json(obj) + b"\n\n"
+
+
+PING = sse("ping", {"type": "ping"})

@@ -1,0 +1,369 @@
+"""Ingress, a Messages client → tiergate: the client's body read into the internal request (kept whole as
+``native``), and the ``count_tokens`` estimate."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import RequestError
+from tiergate.protocols.anthropic.common import ANSWER_TOOL, ANY_OBJECT, DIALECT, PROTOCOL_HEADERS, encode_json
+from tiergate.protocols.stops import is_blank
+from tiergate.wire import (
+    ChatRequest,
+    ContentPart,
+    FunctionCall,
+    FunctionDef,
+    ImageURL,
+    Message,
+    Native,
+    StreamOptions,
+    Tool,
+    ToolCall,
+)
+
+
+class _InSource(msgspec.Struct):
+    type: str = ""
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+
+
+class _InBlock(msgspec.Struct):
+    """One content block as a client sends it; fields of kinds tiergate does not read are ignored."""
+
+    type: str
+    text: str | None = None
+    source: _InSource | str | None = None  # a search_result's source is a string
+    id: str | None = None
+    name: str | None = None
+    input: Any = None
+    tool_use_id: str | None = None
+    content: str | list[_InBlock] | dict[str, Any] | None = None
+    is_error: bool | None = None
+
+
+class _InMessage(msgspec.Struct):
+    role: str
+    content: str | list[_InBlock]
+
+
+class _InTool(msgspec.Struct):
+    name: str = ""
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+    type: str | None = None
+
+
+class _InToolChoice(msgspec.Struct):
+    type: str
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
+class _InMetadata(msgspec.Struct):
+    user_id: str | None = None
+
+
+class _InThinking(msgspec.Struct):
+    type: str
+
+
+class _InFormat(msgspec.Struct):
+    type: str
+    schema: dict[str, Any] | None = None
+
+
+class _InOutputConfig(msgspec.Struct):
+    format: _InFormat | None = None
+
+
+class _InRequest(msgspec.Struct):
+    """The fields of a Messages body tiergate reads; the rest stays in ``native`` for a passthrough."""
+
+    model: str
+    messages: list[_InMessage]
+    max_tokens: int | None = None
+    system: str | list[_InBlock] | None = None
+    tools: list[_InTool] | None = None
+    tool_choice: _InToolChoice | None = None
+    stop_sequences: list[str] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    metadata: _InMetadata | None = None
+    stream: bool = False
+    thinking: _InThinking | None = None
+    output_config: _InOutputConfig | None = None
+
+
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
+
+
+def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
+    """A Messages request in the internal form, refused with a 400 naming the field where the API would
+    refuse it. The parsed body and its protocol headers ride along as ``native``, so an Anthropic target
+    gets the client's own body (:func:`native_body`).
+
+    Thinking blocks are dropped (a local model cannot use them); a ``tool_result`` becomes a role ``tool``
+    message; a ``system`` turn inside ``messages`` stays a system message in its place.
+
+        request = decode(await http_request.body(), http_request.headers)
+    """
+    parsed = _object(body)
+    try:
+        req = msgspec.convert(parsed, _InRequest)
+    except msgspec.ValidationError as exc:
+        raise _invalid(exc) from None
+    _check(req)
+    fmt = req.output_config.format if req.output_config else None
+    tools = _tools_of(req.tools or [])
+    choice, parallel = _choice_of(req.tool_choice)
+    return ChatRequest(
+        messages=_messages_of(req),
+        model=req.model,
+        stream=req.stream,
+        stream_options=StreamOptions(include_usage=True) if req.stream else None,
+        tools=tools or None,
+        tool_choice=choice if tools else None,  # no tool the client runs is left to choose
+        parallel_tool_calls=parallel if tools else None,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        max_tokens=req.max_tokens,
+        stop=list(req.stop_sequences) if req.stop_sequences else None,
+        response_format=_response_format(fmt),
+        user=req.metadata.user_id if req.metadata else None,
+        reasoning_effort="medium" if req.thinking and req.thinking.type in ("enabled", "adaptive") else None,
+        native=Native(dialect=DIALECT, body=parsed, headers=_protocol_headers(headers)),
+    )
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise RequestError(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise RequestError("the request body must be a JSON object")
+    return parsed
+
+
+def _invalid(exc: msgspec.ValidationError) -> RequestError:
+    """msgspec's ``Expected `int`, got `str` - at `$.max_tokens``` as ``max_tokens: Expected ...``."""
+    match = _AT.fullmatch(str(exc))
+    what, path = (match["what"], match["path"] or "") if match else (str(exc), "")
+    if missing := _MISSING.fullmatch(what):
+        path, what = ".".join(p for p in (path, missing["field"]) if p), "Field required"
+    return RequestError(f"{path}: {what}" if path else what, param=path or None)
+
+
+def _check(req: _InRequest) -> None:
+    """What the Messages API refuses before generating, refused here the same way."""
+    if req.max_tokens is None:
+        raise RequestError("max_tokens: Field required", param="max_tokens")
+    if req.max_tokens < 1:
+        raise RequestError(f"max_tokens: must be at least 1, got {req.max_tokens}", param="max_tokens")
+    for i, turn in enumerate(req.messages):
+        if turn.role not in ("user", "assistant", "system"):
+            param = f"messages[{i}].role"
+            raise RequestError(f"{param}: expected 'user', 'assistant' or 'system', got '{turn.role}'", param=param)
+    if not any(m.role == "user" for m in req.messages):
+        raise RequestError("messages: a conversation needs at least one user turn", param="messages")
+    for i, stop in enumerate(req.stop_sequences or []):
+        if is_blank(stop):
+            param = f"stop_sequences[{i}]"
+            raise RequestError(f"{param}: a stop sequence must contain non-whitespace characters", param=param)
+    for i, tool in enumerate(req.tools or []):
+        if _custom(tool) and not tool.name:
+            raise RequestError(f"tools[{i}].name: a tool needs a name", param=f"tools[{i}].name")
+
+
+def _custom(tool: _InTool) -> bool:
+    """A tool the client runs; server tools (``web_search_20250305``, ``bash_20250124``...) are Anthropic's."""
+    return tool.type in (None, "custom")
+
+
+def _tools_of(tools: list[_InTool]) -> list[Tool]:
+    return [
+        Tool(function=FunctionDef(name=t.name, description=t.description, parameters=t.input_schema))
+        for t in tools
+        if _custom(t)
+    ]
+
+
+def _choice_of(choice: _InToolChoice | None) -> tuple[str | dict[str, Any] | None, bool | None]:
+    """(OpenAI ``tool_choice``, ``parallel_tool_calls``)."""
+    if choice is None:
+        return None, None
+    parallel = False if choice.disable_parallel_tool_use else None
+    if choice.type in ("auto", "none"):
+        return choice.type, parallel
+    if choice.type == "any":
+        return "required", parallel
+    if choice.type != "tool":
+        expected = "'auto', 'any', 'tool' or 'none'"
+        raise RequestError(f"tool_choice.type: expected {expected}, got '{choice.type}'", param="tool_choice.type")
+    if not choice.name:
+        raise RequestError("tool_choice.name: a tool choice of type 'tool' names the tool", param="tool_choice.name")
+    return {"type": "function", "function": {"name": choice.name}}, parallel
+
+
+def _response_format(fmt: _InFormat | None) -> dict[str, Any] | None:
+    if fmt is None or fmt.type != "json_schema":
+        return None
+    schema = fmt.schema or dict(ANY_OBJECT)
+    return {"type": "json_schema", "json_schema": {"name": ANSWER_TOOL, "schema": schema, "strict": True}}
+
+
+def _protocol_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items() if name.lower() in PROTOCOL_HEADERS}
+
+
+def _messages_of(req: _InRequest) -> list[Message]:
+    messages: list[Message] = []
+    if system := _joined(req.system):
+        messages.append(Message(role="system", content=system))
+    for i, turn in enumerate(req.messages):
+        if turn.role == "user":
+            messages.extend(_user(turn.content, i))
+        elif turn.role == "assistant":
+            messages.extend(_assistant(turn.content, i))
+        elif text := _joined(turn.content):  # a mid-conversation system turn (Claude Code): kept in its place
+            messages.append(Message(role="system", content=text))
+    return messages
+
+
+def _joined(content: str | list[_InBlock] | None) -> str:
+    """The text of a string or of blocks (``cache_control`` and other block fields ignored)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    return "\n".join(text for block in content if (text := _text_of(block)))
+
+
+def _text_of(block: _InBlock) -> str:
+    """The readable text of a block that is not an image: its ``text``, a plain-text document's data, or a
+    search result's text blocks. Anything else has none."""
+    if block.text:
+        return block.text
+    if isinstance(block.source, _InSource) and block.source.type == "text" and block.source.data:
+        return block.source.data
+    if isinstance(block.content, list):
+        return "\n".join(t for b in block.content if b.type == "text" and (t := b.text))
+    return ""
+
+
+def _user(content: str | list[_InBlock], i: int) -> list[Message]:
+    """Tool results first, as role ``tool`` messages (OpenAI wants them right after the calls), then the
+    user's own text and images."""
+    if isinstance(content, str):
+        return [Message(role="user", content=content)]
+    results: list[Message] = []
+    parts: list[ContentPart] = []
+    for j, block in enumerate(content):
+        where = f"messages[{i}].content[{j}]"
+        if block.type == "tool_result":
+            results.append(_tool_result_of(block, where))
+        elif block.type == "image":
+            parts.append(ContentPart(type="image_url", image_url=ImageURL(url=_image_url(block, where))))
+        elif block.type in ("tool_use", "thinking", "redacted_thinking"):
+            raise RequestError(f"{where}.type: '{block.type}' belongs in an assistant turn", param=f"{where}.type")
+        elif text := _text_of(block):
+            parts.append(ContentPart(type="text", text=text))
+    return results + ([Message(role="user", content=parts)] if parts else [])
+
+
+def _assistant(content: str | list[_InBlock], i: int) -> list[Message]:
+    """Text and tool calls; thinking is dropped (only the model that wrote it can use it)."""
+    if isinstance(content, str):
+        return [Message(role="assistant", content=content)] if content else []
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for j, block in enumerate(content):
+        where = f"messages[{i}].content[{j}]"
+        if block.type == "tool_use":
+            calls.append(_tool_call_of(block, where))
+        elif block.type == "tool_result":
+            raise RequestError(f"{where}.type: 'tool_result' belongs in a user turn", param=f"{where}.type")
+        elif block.type not in ("thinking", "redacted_thinking", "image") and (text := _text_of(block)):
+            texts.append(text)
+    if not texts and not calls:
+        return []
+    return [Message(role="assistant", content="\n".join(texts) if texts else None, tool_calls=calls or None)]
+
+
+def _tool_call_of(block: _InBlock, where: str) -> ToolCall:
+    if not block.id or not block.name:
+        field = "id" if not block.id else "name"
+        raise RequestError(f"{where}.{field}: a tool_use block needs an id and a name", param=f"{where}.{field}")
+    arguments = json.dumps(block.input if block.input is not None else {})
+    return ToolCall(id=block.id, function=FunctionCall(name=block.name, arguments=arguments))
+
+
+def _tool_result_of(block: _InBlock, where: str) -> Message:
+    """Text only (images in a result are dropped). A failed result says so in words, ``error: ...``, which
+    the agent-step markers (``routing.agent.failure_patterns``) read as a failure."""
+    if not block.tool_use_id:
+        param = f"{where}.tool_use_id"
+        raise RequestError(f"{param}: a tool_result names the tool_use it answers", param=param)
+    content = block.content
+    if isinstance(content, list):
+        text = "\n".join(t for b in content if b.type != "image" and (t := _text_of(b)))
+    else:
+        text = content if isinstance(content, str) else ""
+    if block.is_error:
+        text = f"error: {text}"
+    return Message(role="tool", tool_call_id=block.tool_use_id, content=text)
+
+
+def _image_url(block: _InBlock, where: str) -> str:
+    """A base64 source as a data URL, a url source as it is; other sources (files) are Anthropic's own."""
+    source = block.source
+    if not isinstance(source, _InSource):
+        raise RequestError(f"{where}.source: an image block needs a source", param=f"{where}.source")
+    if source.type == "base64":
+        media = source.media_type or ""
+        if not media.startswith("image/"):
+            param = f"{where}.source.media_type"
+            raise RequestError(f"{param}: expected an image media type, got '{media}'", param=param)
+        if not source.data:
+            raise RequestError(f"{where}.source.data: the image data is missing", param=f"{where}.source.data")
+        return f"data:{media};base64,{source.data}"
+    if source.type == "url" and source.url:
+        if source.url.startswith("data:") and not source.url.startswith("data:image/"):
+            param = f"{where}.source.url"
+            raise RequestError(f"{param}: a data URL in an image block must hold an image", param=param)
+        return source.url
+    param = f"{where}.source.type"
+    raise RequestError(f"{param}: an image source must be 'base64' or 'url', got '{source.type}'", param=param)
+
+
+def count_tokens(body: bytes) -> dict[str, int]:
+    """``/v1/messages/count_tokens``: an estimate, not the model's tokenizer: the characters of the
+    system prompt, the messages' text and the tool definitions, divided by 4 (images are not counted).
+
+        count_tokens(b'{"model": "m", "messages": [{"role": "user", "content": "abcd"}]}')   # {"input_tokens": 1}
+    """
+    parsed = _object(body)
+    tools = parsed.get("tools")
+    chars = _chars(parsed.get("system")) + _chars(parsed.get("messages"))
+    chars += sum(len(encode_json(tool)) for tool in tools) if isinstance(tools, list) else 0
+    return {"input_tokens": (chars + 3) // 4}
+
+
+_UNCOUNTED = frozenset({"type", "role", "id", "tool_use_id", "signature", "source", "cache_control", "data"})
+
+
+def _chars(value: Any) -> int:
+    """Characters of the text in a Messages value: every string, less ids, types and image data."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(_chars(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_chars(item) for key, item in value.items() if key not in _UNCOUNTED)
+    return 0

@@ -1,0 +1,309 @@
+"""Egress, tiergate → an Anthropic upstream: the Messages request body, built from the internal request
+(:func:`to_messages_body`) or passed on from a Messages client (:func:`native_body`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from tiergate.errors import RequestError
+from tiergate.protocols.anthropic.common import (
+    ANSWER_DESCRIPTION,
+    ANSWER_ROOM,
+    ANSWER_TOOL,
+    ANY_OBJECT,
+    DATA_URL,
+    EMPTY_SCHEMA,
+    PROTOCOL_HEADERS,
+    SIGNATURE_PREFIX,
+    THINKING_BUDGETS,
+    Block,
+)
+from tiergate.protocols.stops import is_blank, split_stops
+from tiergate.wire import (
+    ChatRequest,
+    ContentPart,
+    Message,
+    Native,
+    ToolCall,
+)
+
+
+def to_messages_body(
+    request: ChatRequest,
+    model: str,
+    *,
+    default_max_tokens: int,
+    stream: bool = False,
+    thinking_supported: bool = False,
+) -> Block:
+    """The Messages request for ``request``; raises RequestError for what no Anthropic model could accept.
+
+    ``max_tokens`` is mandatory upstream, so the config's default stands in when the client sent none.
+    ``response_format`` becomes a forced answer tool (:func:`answer_tool_of`), or Anthropic's own
+    ``output_config.format`` when the request brings tools of its own. ``reasoning_effort`` turns thinking
+    on only where the binding says the target has it (``thinking_supported``).
+
+        body = to_messages_body(request, call.model, default_max_tokens=4096)
+    """
+    limit = request.output_limit()
+    body: Block = {
+        "model": model,
+        "max_tokens": default_max_tokens if limit is None else limit,
+        "messages": _turns(request.messages),
+    }
+    system = _system(request.messages)
+    if system:
+        body["system"] = system
+    sent, _ = split_stops(request.stop_list(), refuses=is_blank)  # the API refuses blank ones: emulated
+    if sent:
+        body["stop_sequences"] = sent
+    body.update(_tools(request))
+    budget = _thinking_budget(request) if thinking_supported else None
+    body.update(_sampling(request) if budget is None else _thinking(budget, body["max_tokens"]))
+    if request.user:
+        body["metadata"] = {"user_id": request.user}
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def answer_tool_of(request: ChatRequest) -> str | None:
+    """The name of the forced tool that carries the structured answer, when :func:`to_messages_body` adds
+    one (``response_format`` asks for JSON and the request has no tools of its own); else None. The reading
+    side turns that tool's input back into the answer's text: pass it to :func:`from_message`,
+    :func:`whole_answer` and :class:`StreamTranslator`.
+
+        translator = StreamTranslator(name, url, answer_tool=answer_tool_of(request))
+    """
+    if request.tools:
+        return None
+    structured = _structured(request)
+    return structured[0] if structured is not None else None
+
+
+def _tools(request: ChatRequest) -> Block:
+    """The request's tools and choice; a structured answer beside tools of the request's own is Anthropic's
+    ``output_config.format``, and without them a forced answer tool (older models lack ``output_config``)."""
+    structured = _structured(request)
+    if request.tools:
+        fields: Block = {
+            "tools": [_tool(t.function.name, t.function.description, t.function.parameters) for t in request.tools]
+        }
+        if (choice := _tool_choice(request)) is not None:
+            fields["tool_choice"] = choice
+        if structured is not None:
+            fields["output_config"] = {"format": {"type": "json_schema", "schema": structured[1]}}
+        return fields
+    if structured is None:
+        return {}
+    name, schema = structured
+    return {
+        "tools": [{"name": name, "description": ANSWER_DESCRIPTION, "input_schema": schema}],
+        "tool_choice": {"type": "tool", "name": name},
+    }
+
+
+def _structured(request: ChatRequest) -> tuple[str, dict[str, Any]] | None:
+    """(name, schema) of the JSON answer ``response_format`` asks for, or None for plain text."""
+    fmt = request.response_format or {}
+    if fmt.get("type") == "json_object":
+        return ANSWER_TOOL, dict(ANY_OBJECT)
+    if fmt.get("type") != "json_schema":
+        return None
+    spec = fmt.get("json_schema") or {}
+    name = spec.get("name") or ANSWER_TOOL if isinstance(spec, dict) else None
+    schema = spec.get("schema") or dict(ANY_OBJECT) if isinstance(spec, dict) else None
+    if not isinstance(name, str) or not isinstance(schema, dict):
+        param = "response_format.json_schema"
+        raise RequestError(f"{param}: expected {{'name': <string>, 'schema': <object>}}", param=param)
+    return name, schema
+
+
+def _thinking(budget: int, max_tokens: int) -> Block:
+    """Thinking on; the API refuses temperature/top_p with it and wants max_tokens above the budget."""
+    room = max_tokens if max_tokens > budget else budget + ANSWER_ROOM
+    return {"thinking": {"type": "enabled", "budget_tokens": budget}, "max_tokens": room}
+
+
+def _thinking_budget(request: ChatRequest) -> int | None:
+    """The thinking budget ``reasoning_effort`` asks for, or None where the API would refuse thinking:
+    a forced tool (the client's, or the structured-answer tool), or a tool loop already under way (a loop
+    is one assistant turn, and this one began without the thinking block the API then demands)."""
+    budget = THINKING_BUDGETS.get(request.reasoning_effort or "")
+    if budget is None or answer_tool_of(request) is not None:
+        return None
+    if request.tools and (request.tool_choice == "required" or isinstance(request.tool_choice, dict)):
+        return None
+    last = next((m for m in reversed(request.messages) if m.role not in ("system", "developer")), None)
+    if last is not None and last.role in ("tool", "function"):
+        return None
+    return budget
+
+
+def _system(messages: list[Message]) -> str:
+    """System and developer messages, wherever they appear, become the one top-level ``system``."""
+    return "\n\n".join(t for m in messages if m.role in ("system", "developer") and (t := m.text()))
+
+
+def _turns(messages: list[Message]) -> list[Block]:
+    """Alternating user/assistant turns: consecutive same-role messages merge, empty ones vanish."""
+    turns: list[Block] = []
+    for i, message in enumerate(messages):
+        if message.role in ("system", "developer"):
+            continue
+        role, blocks = _turn_of(message, i)
+        if not blocks:
+            continue
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    for turn in turns:
+        if turn["role"] == "user":
+            turn["content"].sort(key=lambda block: block["type"] != "tool_result")
+    return turns
+
+
+def _turn_of(message: Message, i: int) -> tuple[Literal["user", "assistant"], list[Block]]:
+    if message.role in ("tool", "function"):
+        return "user", [_tool_result(message, i)]
+    if message.role == "assistant":
+        calls = [_tool_use(call, i, j) for j, call in enumerate(message.tool_calls or [])]
+        return "assistant", _content_blocks(message, i) + calls
+    return "user", _content_blocks(message, i)
+
+
+def _content_blocks(message: Message, i: int) -> list[Block]:
+    """Text and image parts; other OpenAI part types have no Messages equivalent and are left out."""
+    if isinstance(message.content, str):
+        return [{"type": "text", "text": message.content}] if message.content else []
+    blocks: list[Block] = []
+    for j, part in enumerate(message.content or []):
+        if part.type == "text" and part.text:
+            blocks.append({"type": "text", "text": part.text})
+        elif part.type == "image_url" and part.image_url is not None:
+            blocks.append(_image(part, f"messages[{i}].content[{j}].image_url"))
+    return blocks
+
+
+def _image(part: ContentPart, param: str) -> Block:
+    assert part.image_url is not None
+    url = part.image_url.url
+    if match := DATA_URL.fullmatch(url):
+        source = {"type": "base64", "media_type": match["media"], "data": match["data"]}
+        return {"type": "image", "source": source}
+    if url.startswith(("http://", "https://")):
+        return {"type": "image", "source": {"type": "url", "url": url}}
+    raise RequestError(f"{param}: an image must be a base64 data URL or an http(s) URL", param=param)
+
+
+def _tool_result(message: Message, i: int) -> Block:
+    if not message.tool_call_id:
+        param = f"messages[{i}].tool_call_id"
+        raise RequestError(f"{param}: a tool message needs the id of the call it answers", param=param)
+    block: Block = {"type": "tool_result", "tool_use_id": message.tool_call_id}
+    if text := message.text():
+        block["content"] = text
+    return block
+
+
+def _tool_use(call: ToolCall, i: int, j: int) -> Block:
+    """Anthropic wants the arguments as an object; a string that is not one fails here, not upstream."""
+    try:
+        arguments = json.loads(call.function.arguments) if call.function.arguments.strip() else {}
+    except json.JSONDecodeError:
+        arguments = None
+    if not isinstance(arguments, dict):
+        param = f"messages[{i}].tool_calls[{j}].function.arguments"
+        raise RequestError(
+            f"{param}: the arguments of tool call '{call.id}' ({call.function.name}) are not a JSON object",
+            param=param,
+        )
+    return {"type": "tool_use", "id": call.id, "name": call.function.name, "input": arguments}
+
+
+def _tool(name: str, description: str | None, parameters: dict[str, Any] | None) -> Block:
+    tool: Block = {"name": name}
+    if description:
+        tool["description"] = description
+    tool["input_schema"] = parameters or EMPTY_SCHEMA
+    return tool
+
+
+def _tool_choice(request: ChatRequest) -> Block | None:
+    """OpenAI's choice, plus ``parallel_tool_calls: false``, which Anthropic keeps inside ``tool_choice``."""
+    choice = request.tool_choice
+    if choice is None:
+        result: Block | None = {"type": "auto"} if request.parallel_tool_calls is False else None
+    elif choice == "auto":
+        result = {"type": "auto"}
+    elif choice == "required":
+        result = {"type": "any"}
+    elif choice == "none":
+        return {"type": "none"}
+    elif isinstance(choice, dict) and isinstance(name := (choice.get("function") or {}).get("name"), str):
+        result = {"type": "tool", "name": name}
+    else:
+        expected = '\'auto\', \'required\', \'none\' or {"type": "function", "function": {"name": ...}}'
+        raise RequestError(f"tool_choice: expected {expected}", param="tool_choice")
+    if result is not None and request.parallel_tool_calls is False:
+        result["disable_parallel_tool_use"] = True
+    return result
+
+
+def _sampling(request: ChatRequest) -> Block:
+    """Recent models refuse ``temperature`` and ``top_p`` together; temperature is the one clients mean."""
+    if request.temperature is not None:
+        return {"temperature": request.temperature}
+    if request.top_p is not None:
+        return {"top_p": request.top_p}
+    return {}
+
+
+# === egress: a Messages client's own body, passed through ========================================
+
+
+def native_body(native: Native, model: str, *, stream: bool) -> Block:
+    """The client's own Messages body for an Anthropic upstream: only ``model`` (and ``stream``) change,
+    so every field tiergate does not know (``context_management``, ``output_config``, ``thinking``,
+    ``safeguards``, ``defer_loading`` on tools...) goes on as sent.
+
+    Thinking blocks that Anthropic did not sign (tiergate's own, or unsigned) are removed from assistant
+    turns: the API refuses a signature it cannot verify. An assistant turn left empty is removed too (the
+    API refuses empty content and empty text blocks, and joins the same-role turns around it).
+    ``native.body`` itself is not changed.
+
+        body = native_body(request.native, call.model, stream=True)
+    """
+    body = dict(native.body)
+    body["model"] = model
+    body["stream"] = stream
+    if isinstance(messages := body.get("messages"), list):
+        body["messages"] = _verifiable_turns(messages)
+    return body
+
+
+def native_headers(native: Native) -> dict[str, str]:
+    """The client's ``anthropic-version`` and ``anthropic-beta``, to send with :func:`native_body`."""
+    return {name: value for name, value in native.headers.items() if name in PROTOCOL_HEADERS}
+
+
+def _verifiable_turns(messages: list[Any]) -> list[Any]:
+    turns: list[Any] = []
+    for turn in messages:
+        content = turn.get("content") if isinstance(turn, dict) and turn.get("role") == "assistant" else None
+        if isinstance(content, list) and any(_unverifiable(block) for block in content):
+            kept = [block for block in content if not _unverifiable(block)]
+            if not kept:
+                continue
+            turn = {**turn, "content": kept}
+        turns.append(turn)
+    return turns
+
+
+def _unverifiable(block: Any) -> bool:
+    if not isinstance(block, dict) or block.get("type") != "thinking":
+        return False
+    sig = block.get("signature")
+    return not isinstance(sig, str) or not sig or sig.startswith(SIGNATURE_PREFIX)

@@ -1,0 +1,216 @@
+"""The whole answer: a ``Completion`` → the Response object, with tool calls in the client's own terms."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import msgspec
+
+from tiergate.errors import TiergateError
+from tiergate.protocols.responses.common import CONTEXT, DIALECT
+from tiergate.wire import (
+    ChatRequest,
+    Completion,
+    Tool,
+    Usage,
+)
+
+
+def item_id(response_id: str, prefix: str, output_index: int) -> str:
+    """An output item's id, derived from its response's so that one answer always reads the same.
+
+    item_id("resp_7f3a", "msg", 0) == "msg_7f3a_0"
+    """
+    return f"{prefix}_{response_id.removeprefix('resp_')}_{output_index}"
+
+
+class Origin(NamedTuple):
+    custom: bool
+    namespace: str | None
+
+
+def tool_origins(request: ChatRequest) -> dict[str, Origin]:
+    """Where each tool the model may call came from in the client's ``tools``, by its bare name."""
+    out: dict[str, Origin] = {}
+    for tool in _native_tools(request):
+        if not isinstance(tool, dict):
+            continue
+        namespace = tool.get("name") if tool.get("type") == "namespace" else None
+        inner = tool.get("tools") if namespace else [tool]
+        for t in inner if isinstance(inner, list) else []:
+            if isinstance(t, dict) and isinstance(t.get("name"), str):
+                out.setdefault(t["name"], Origin(t.get("type") == "custom", namespace))
+    return out
+
+
+def _native(request: ChatRequest) -> dict[str, Any]:
+    native = request.native
+    return native.body if native is not None and native.dialect == DIALECT else {}
+
+
+def _native_tools(request: ChatRequest) -> list[Any]:
+    tools = _native(request).get("tools")
+    return tools if isinstance(tools, list) else []
+
+
+def _custom_input(arguments: str) -> str:
+    """The text a freeform tool gets: ``input`` from the arguments, or the arguments as they came."""
+    try:
+        parsed = msgspec.json.decode(arguments)
+    except msgspec.DecodeError:
+        return arguments
+    return parsed["input"] if isinstance(parsed, dict) and isinstance(parsed.get("input"), str) else arguments
+
+
+def message_item(id: str, text: str | None, status: str) -> dict[str, Any]:
+    content = [] if text is None else [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
+    return {"type": "message", "id": id, "status": status, "role": "assistant", "content": content}
+
+
+def reasoning_item(id: str, text: str | None) -> dict[str, Any]:
+    return {"type": "reasoning", "id": id, "summary": [] if text is None else [{"type": "summary_text", "text": text}]}
+
+
+def call_item(id: str, call_id: str, name: str, arguments: str, origin: Origin, status: str) -> dict[str, Any]:
+    if origin.custom:
+        item = {"type": "custom_tool_call", "id": id, "call_id": call_id, "name": name}
+        item["input"] = _custom_input(arguments) if arguments else ""
+    else:
+        item = {"type": "function_call", "id": id, "call_id": call_id, "name": name, "arguments": arguments}
+    if origin.namespace is not None:
+        item["namespace"] = origin.namespace
+    item["status"] = status
+    return item
+
+
+def _usage(usage: Usage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": usage.total_tokens,
+    }
+
+
+ENDINGS: dict[str | None, tuple[str, dict[str, str] | None]] = {
+    "length": ("incomplete", {"reason": "max_output_tokens"}),
+    "content_filter": ("incomplete", {"reason": "content_filter"}),
+}
+
+
+class Envelope:
+    """The Response object around the output: the request's settings echoed once, the rest per call."""
+
+    def __init__(self, id: str, created: int, model: str, request: ChatRequest) -> None:
+        self.id, self.created, self.model = id, created, model
+        body = _native(request)
+        text, reasoning = _object(body, "text"), _object(body, "reasoning")
+        fmt = _object(text, "format") or {"type": "text"}
+        own = request.native is not None and request.native.dialect == DIALECT
+        tools = _native_tools(request) if own else [_function_tool(t) for t in request.tools or ()]
+        choice = body.get("tool_choice", "auto") if own else request.tool_choice
+        self._settings: dict[str, Any] = {
+            "instructions": body.get("instructions"),
+            "max_output_tokens": request.output_limit(),
+            "parallel_tool_calls": request.parallel_tool_calls is not False,
+            "reasoning": {"effort": request.reasoning_effort, "summary": reasoning.get("summary")},
+            "temperature": request.temperature,
+            "text": {"format": fmt, **({"verbosity": text["verbosity"]} if "verbosity" in text else {})},
+            "tool_choice": choice if choice is not None else "auto",
+            "tools": tools,
+            "top_p": request.top_p,
+            "user": request.user,
+            "metadata": request.metadata or {},
+        }
+
+    def response(
+        self,
+        status: str,
+        output: list[dict[str, Any]],
+        usage: Usage | None,
+        *,
+        incomplete: dict[str, str] | None = None,
+        error: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        s = self._settings
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": self.created,
+            "status": status,
+            "background": False,
+            "error": error,
+            "incomplete_details": incomplete,
+            "instructions": s["instructions"],
+            "max_output_tokens": s["max_output_tokens"],
+            "model": self.model,
+            "output": output,
+            "parallel_tool_calls": s["parallel_tool_calls"],
+            "previous_response_id": None,
+            "reasoning": s["reasoning"],
+            "store": False,
+            "temperature": s["temperature"],
+            "text": s["text"],
+            "tool_choice": s["tool_choice"],
+            "tools": s["tools"],
+            "top_p": s["top_p"],
+            "truncation": "disabled",
+            "usage": _usage(usage),
+            "user": s["user"],
+            "metadata": s["metadata"],
+        }
+
+
+def _object(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    value = obj.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _function_tool(tool: Tool) -> dict[str, Any]:
+    f = tool.function
+    return {
+        "type": "function",
+        "name": f.name,
+        "description": f.description,
+        "parameters": f.parameters,
+        "strict": f.strict,
+    }
+
+
+def whole(completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> dict[str, Any]:
+    """The Response object of a non-streamed answer: reasoning, then the message, then one item per call."""
+    status, incomplete = ENDINGS.get(completion.finish_reason, ("completed", None))
+    item_status = "incomplete" if incomplete else "completed"
+    origins = tool_origins(request)
+    output: list[dict[str, Any]] = []
+    if completion.reasoning:
+        output.append(reasoning_item(item_id(id, "rs", len(output)), completion.reasoning))
+    if completion.content:
+        output.append(message_item(item_id(id, "msg", len(output)), completion.content, item_status))
+    for call in completion.tool_calls:
+        name, arguments = call.function.name, call.function.arguments
+        origin = origins.get(name, Origin(False, None))
+        prefix = "ctc" if origin.custom else "fc"
+        output.append(call_item(item_id(id, prefix, len(output)), call.id, name, arguments, origin, item_status))
+    envelope = Envelope(id, created, model, request)
+    return envelope.response(status, output, completion.usage, incomplete=incomplete)
+
+
+def error_body(exc: TiergateError) -> dict[str, Any]:
+    """OpenAI's error envelope, which the Responses API shares with chat completions."""
+    return exc.body()
+
+
+def failure_code(exc: TiergateError) -> str:
+    """The ``error.code`` of a ``response.failed``: Codex retries ``server_error`` and
+    ``rate_limit_exceeded``, and stops (showing the message) on the others."""
+    if exc.code == "context_length_exceeded" or CONTEXT.search(exc.message):
+        return "context_length_exceeded"
+    if exc.status == 429:
+        return "rate_limit_exceeded"
+    if exc.status in (400, 413, 422):
+        return "invalid_prompt"
+    return "server_error"

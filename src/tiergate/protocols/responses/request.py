@@ -1,0 +1,346 @@
+"""A Responses body → the internal chat request, statelessly (every server-side reference is a 400)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import RequestError
+from tiergate.protocols.responses.common import CUSTOM_INPUT_SCHEMA, DIALECT, ROLES, STATELESS, encode_json
+from tiergate.wire import (
+    ChatRequest,
+    ContentPart,
+    FunctionCall,
+    FunctionDef,
+    ImageURL,
+    Message,
+    Native,
+    StreamOptions,
+    Tool,
+    ToolCall,
+)
+
+
+def decode(body: bytes) -> ChatRequest:
+    """A Responses request as a chat request; a 400 naming the field (``input[3].call_id``) otherwise."""
+    obj = _json(body)
+    _refuse_state(obj)
+    stream = _opt(obj, "stream", bool, "a boolean") or False
+    max_tokens = _opt(obj, "max_output_tokens", int, "an integer")
+    if max_tokens is not None and max_tokens < 1:
+        raise RequestError(
+            f"`max_output_tokens` must be at least 1, got {max_tokens}", param="max_output_tokens", code="invalid_value"
+        )
+    reasoning = _opt(obj, "reasoning", dict, "an object") or {}
+    request = ChatRequest(
+        messages=_messages(obj),
+        model=_opt(obj, "model", str, "a string"),
+        stream=stream,
+        stream_options=StreamOptions(include_usage=True) if stream else None,  # Responses always report usage
+        tools=_tools(obj.get("tools")),
+        tool_choice=_tool_choice(obj.get("tool_choice")),
+        parallel_tool_calls=_opt(obj, "parallel_tool_calls", bool, "a boolean"),
+        temperature=_number(obj, "temperature"),
+        top_p=_number(obj, "top_p"),
+        max_tokens=max_tokens,
+        response_format=_response_format(obj.get("text")),
+        user=_opt(obj, "user", str, "a string") or _opt(obj, "safety_identifier", str, "a string"),
+        metadata=_opt(obj, "metadata", dict, "an object"),
+        reasoning_effort=_opt(reasoning, "effort", str, "a string", where="reasoning."),
+        native=Native(dialect=DIALECT, body=obj),
+    )
+    if not any(m.role in ("user", "tool") for m in request.messages):
+        raise RequestError(
+            "`input` has no user turn: it needs at least one `user` message or tool output",
+            param="input",
+            code="invalid_request",
+        )
+    return request
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise RequestError("the request body is empty; send a JSON object", code="invalid_json")
+    try:
+        obj = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise RequestError(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(obj, dict):
+        raise RequestError("the request body must be a JSON object", code="invalid_json")
+    return obj
+
+
+def _refuse_state(obj: dict[str, Any]) -> None:
+    """Fields that need what tiergate does not keep, or that it cannot honour, are refused by name."""
+    for name, what in (
+        ("previous_response_id", "`previous_response_id` is not supported"),
+        ("conversation", "`conversation` is not supported"),
+        ("prompt", "stored prompts (`prompt`) are not supported"),
+    ):
+        if obj.get(name) is not None:
+            raise RequestError(f"{what}: {STATELESS}", param=name, code="unsupported_parameter")
+    if obj.get("background") is True:
+        raise RequestError(
+            "`background: true` is not supported: tiergate answers in the request (stream it instead)",
+            param="background",
+            code="unsupported_parameter",
+        )
+    if obj.get("n") not in (None, 1):
+        raise RequestError("`n` other than 1 is not supported: send one request per answer", param="n")
+
+
+def _opt(obj: dict[str, Any], name: str, type_: type[Any], what: str, *, where: str = "") -> Any:
+    value = obj.get(name)
+    # bool is an int in Python, never in JSON.
+    if value is None or (isinstance(value, type_) and not (type_ is int and isinstance(value, bool))):
+        return value
+    param = where + name
+    raise RequestError(f"`{param}` must be {what}, got {_kind(value)}", param=param, code="invalid_type")
+
+
+def _number(obj: dict[str, Any], name: str) -> float | None:
+    value = obj.get(name)
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    raise RequestError(f"`{name}` must be a number, got {_kind(value)}", param=name, code="invalid_type")
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", str: "a string", list: "an array", dict: "an object"}.get(type(value), "a number")
+
+
+def _string(obj: dict[str, Any], name: str, where: str, *, empty_ok: bool = False) -> str:
+    value = obj.get(name)
+    param = f"{where}.{name}"
+    if not isinstance(value, str):
+        shown = "missing" if value is None else _kind(value)
+        raise RequestError(f"`{param}` must be a string, got {shown}", param=param, code="invalid_type")
+    if not empty_ok and not value.strip():
+        raise RequestError(f"`{param}` is empty", param=param, code="invalid_value")
+    return value
+
+
+# --- input items ---
+
+
+def _messages(obj: dict[str, Any]) -> list[Message]:
+    messages: list[Message] = []
+    instructions = _opt(obj, "instructions", str, "a string")
+    if instructions:
+        messages.append(Message(role="system", content=instructions))
+    items = obj.get("input")
+    if isinstance(items, str):
+        messages.append(Message(role="user", content=items))
+        return messages
+    if not isinstance(items, list):
+        shown = "missing" if items is None else _kind(items)
+        raise RequestError(f"`input` must be a string or an array of items, got {shown}", param="input")
+    for i, item in enumerate(items):
+        _item(messages, item, f"input[{i}]")
+    return messages
+
+
+def _item(messages: list[Message], item: Any, where: str) -> None:
+    if not isinstance(item, dict):
+        raise RequestError(f"`{where}` must be an object, got {_kind(item)}", param=where, code="invalid_type")
+    kind = item.get("type", "message" if "role" in item else None)
+    if kind == "message":
+        _message(messages, item, where)
+    elif kind in ("function_call", "custom_tool_call"):
+        call = _call(item, where)
+        target = _assistant(messages)
+        target.tool_calls = [*(target.tool_calls or []), call]
+    elif kind in ("function_call_output", "custom_tool_call_output"):
+        call_id = _string(item, "call_id", where)
+        messages.append(Message(role="tool", content=_output(item, where), tool_call_id=call_id))
+    elif kind == "item_reference":
+        raise RequestError(f"`{where}` is an item_reference: {STATELESS}", param=where, code="unsupported_parameter")
+    # Anything else (reasoning, additional_tools, hosted tools' calls, types newer than this code) is
+    # dropped: another model cannot use it, and refusing it would break the client's whole session.
+
+
+def _message(messages: list[Message], item: dict[str, Any], where: str) -> None:
+    role = item.get("role")
+    if role not in ROLES:
+        param = f"{where}.role"
+        raise RequestError(f"`{param}` must be one of {', '.join(ROLES)}, got {role!r}", param=param)
+    content = _content(item.get("content"), f"{where}.content")
+    if role != "assistant":
+        messages.append(Message(role=role, content=content))
+        return
+    text = content if isinstance(content, str) else "\n".join(p.text or "" for p in content)
+    target = _assistant(messages)
+    before = target.content if isinstance(target.content, str) else ""
+    target.content = f"{before}\n{text}" if before and text else before or text
+
+
+def _assistant(messages: list[Message]) -> Message:
+    """The assistant message to add to: the last one if it is the assistant's, else a new one."""
+    if messages and messages[-1].role == "assistant":
+        return messages[-1]
+    messages.append(Message(role="assistant"))
+    return messages[-1]
+
+
+def _content(content: Any, where: str) -> str | list[ContentPart]:
+    """A string stays a string, and so do parts that are all text (joined); images keep a part list."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        shown = "missing" if content is None else _kind(content)
+        raise RequestError(f"`{where}` must be a string or an array of parts, got {shown}", param=where)
+    parts = [p for j, part in enumerate(content) if (p := _part(part, f"{where}[{j}]")) is not None]
+    if all(p.type == "text" for p in parts):
+        return "\n".join(p.text or "" for p in parts)
+    return parts
+
+
+def _part(part: Any, where: str) -> ContentPart | None:
+    if not isinstance(part, dict):
+        raise RequestError(f"`{where}` must be an object, got {_kind(part)}", param=where, code="invalid_type")
+    kind = part.get("type")
+    if kind in ("input_text", "output_text", "text"):
+        return ContentPart(type="text", text=_string(part, "text", where, empty_ok=True))
+    if kind == "refusal":
+        return ContentPart(type="text", text=_string(part, "refusal", where, empty_ok=True))
+    if kind == "input_image":
+        url = part.get("image_url")
+        if not isinstance(url, str):
+            raise RequestError(
+                f"`{where}.image_url` must be an http(s) or data: URL (images by `file_id` need OpenAI's file "
+                "storage, which tiergate does not have)",
+                param=f"{where}.image_url",
+                code="invalid_image",
+            )
+        _check_image(url, f"{where}.image_url")
+        detail = part.get("detail")
+        return ContentPart(type="image_url", image_url=ImageURL(url, detail if isinstance(detail, str) else None))
+    if kind == "input_file":
+        raise RequestError(
+            f"`{where}`: `input_file` parts are not supported; send the file's text as `input_text`",
+            param=where,
+            code="unsupported_content",
+        )
+    return None  # audio and newer part types: nothing a chat backend can take
+
+
+def _check_image(url: str, param: str) -> None:
+    if url.startswith(("http://", "https://")):
+        return
+    media = url[len("data:") :].split(",", 1)[0].split(";", 1)[0].strip().lower() if url.startswith("data:") else ""
+    if not media.startswith("image/") or "," not in url:
+        raise RequestError(
+            f"`{param}` must be an http(s) URL or a data:image/... URL", param=param, code="invalid_image"
+        )
+
+
+def _call(item: dict[str, Any], where: str) -> ToolCall:
+    call_id = _string(item, "call_id", where)
+    name = _string(item, "name", where)  # a namespaced call keeps its bare name: the tools were flattened
+    if item.get("type") == "custom_tool_call":
+        arguments = encode_json({"input": _string(item, "input", where, empty_ok=True)}).decode()
+    else:
+        arguments = _string(item, "arguments", where, empty_ok=True) if "arguments" in item else "{}"
+    return ToolCall(id=call_id, function=FunctionCall(name=name, arguments=arguments))
+
+
+def _output(item: dict[str, Any], where: str) -> str:
+    output = item.get("output")
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        texts = (p.get("text") for p in output if isinstance(p, dict))
+        return "\n".join(t for t in texts if isinstance(t, str))
+    shown = "missing" if output is None else _kind(output)
+    param = f"{where}.output"
+    raise RequestError(f"`{param}` must be a string or an array of parts, got {shown}", param=param)
+
+
+# --- tools and options ---
+
+
+def _tools(tools: Any) -> list[Tool] | None:
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        raise RequestError(f"`tools` must be an array, got {_kind(tools)}", param="tools", code="invalid_type")
+    out: list[Tool] = []
+    for i, tool in enumerate(tools):
+        where = f"tools[{i}]"
+        if isinstance(tool, dict) and tool.get("type") == "namespace":
+            inner = tool.get("tools")
+            if not isinstance(inner, list):
+                raise RequestError(f"`{where}.tools` must be an array", param=f"{where}.tools", code="invalid_type")
+            out.extend(t for j, raw in enumerate(inner) if (t := _tool(raw, f"{where}.tools[{j}]")) is not None)
+        elif (converted := _tool(tool, where)) is not None:
+            out.append(converted)
+    unique = {t.function.name: t for t in reversed(out)}  # a name declared twice: the first one wins
+    return [t for t in out if unique[t.function.name] is t] or None
+
+
+def _tool(tool: Any, where: str) -> Tool | None:
+    if not isinstance(tool, dict):
+        raise RequestError(f"`{where}` must be an object, got {_kind(tool)}", param=where, code="invalid_type")
+    kind = tool.get("type")
+    if kind not in ("function", "custom"):
+        return None  # hosted tools (web_search, file_search, tool_search, mcp, ...) run only at OpenAI
+    name = _string(tool, "name", where)
+    description = _opt(tool, "description", str, "a string", where=f"{where}.")
+    if kind == "custom":
+        return Tool(FunctionDef(name, _custom_description(description, tool.get("format")), CUSTOM_INPUT_SCHEMA))
+    parameters = _opt(tool, "parameters", dict, "an object", where=f"{where}.")
+    strict = _opt(tool, "strict", bool, "a boolean", where=f"{where}.")
+    return Tool(FunctionDef(name, description, parameters, strict))
+
+
+def _custom_description(description: str | None, format: Any) -> str:
+    """A freeform tool's description, told the call is JSON now (and the grammar, which was not in the text)."""
+    how = 'Call it with {"input": "<the text>"}.'
+    if isinstance(format, dict) and format.get("type") == "grammar" and isinstance(format.get("definition"), str):
+        syntax = format.get("syntax") if isinstance(format.get("syntax"), str) else "the"
+        how += f" The text must follow this {syntax} grammar:\n{format['definition']}"
+    return f"{description}\n\n{how}" if description else how
+
+
+def _tool_choice(choice: Any) -> str | dict[str, Any] | None:
+    modes = ("auto", "none", "required")
+    if choice is None or (isinstance(choice, str) and choice in modes):
+        return choice
+    if isinstance(choice, dict):
+        kind, mode = choice.get("type"), choice.get("mode")
+        if kind in ("function", "custom"):
+            return {"type": "function", "function": {"name": _string(choice, "name", "tool_choice")}}
+        if kind == "allowed_tools" and isinstance(mode, str) and mode in modes:
+            return mode
+        return None  # a hosted tool, which was dropped: let the model choose
+    raise RequestError(
+        f"`tool_choice` must be auto, none, required or a tool object, got {choice!r}", param="tool_choice"
+    )
+
+
+def _response_format(text: Any) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    if not isinstance(text, dict):
+        raise RequestError(f"`text` must be an object, got {_kind(text)}", param="text", code="invalid_type")
+    fmt = _opt(text, "format", dict, "an object", where="text.")
+    kind = None if fmt is None else fmt.get("type")
+    if fmt is None or kind in (None, "text"):
+        return None
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind != "json_schema":
+        raise RequestError(
+            f"`text.format.type` must be text, json_schema or json_object, got {kind!r}", param="text.format.type"
+        )
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        raise RequestError("`text.format.schema` must be a JSON Schema object", param="text.format.schema")
+    spec: dict[str, Any] = {"name": _opt(fmt, "name", str, "a string", where="text.format.") or "response"}
+    if isinstance(fmt.get("description"), str):
+        spec["description"] = fmt["description"]
+    spec["schema"] = schema
+    if isinstance(fmt.get("strict"), bool):
+        spec["strict"] = fmt["strict"]
+    return {"type": "json_schema", "json_schema": spec}

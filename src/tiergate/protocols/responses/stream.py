@@ -1,0 +1,211 @@
+"""The streamed answer: stream events → the documented Responses event sequence."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from tiergate.errors import TiergateError
+from tiergate.protocols.responses.common import encode_json
+from tiergate.protocols.responses.reply import (
+    ENDINGS,
+    Envelope,
+    Origin,
+    call_item,
+    failure_code,
+    item_id,
+    message_item,
+    reasoning_item,
+    tool_origins,
+)
+from tiergate.wire import (
+    ChatRequest,
+    Finish,
+    Raw,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+_Kind = Literal["message", "reasoning", "call"]
+
+
+class _Open:
+    """The output item being streamed: its text, summary or arguments so far."""
+
+    __slots__ = ("call_id", "id", "index", "kind", "name", "origin", "parts", "tool")
+
+    def __init__(self, kind: _Kind, index: int, id: str, *, tool: int = -1, call_id: str = "", name: str = "") -> None:
+        self.kind, self.index, self.id = kind, index, id
+        self.tool, self.call_id, self.name = tool, call_id, name
+        self.origin = Origin(False, None)
+        self.parts: list[str] = []
+
+
+class StreamWriter:
+    """Stream events -> the Responses SSE stream, in the order the API sends it (one writer per answer).
+
+    ``response.created`` and ``response.in_progress``; then each output item in turn: reasoning as a
+    summary, text as one ``output_text`` part, each tool call with its argument deltas, every item
+    closed by ``response.output_item.done`` (without which Codex prints nothing) before the next opens;
+    then ``response.completed``, or ``response.incomplete`` when the output limit or a filter cut it.
+    Every event has its ``event:`` line and a ``sequence_number``. No ``[DONE]``.
+
+    A freeform (``custom``) tool's input is sent in one delta when its call ends: the model writes it as
+    JSON, and only the whole JSON says where the text ends.
+
+        writer = StreamWriter("resp_1", 1700000000, "qwen2.5-coder:7b", request=request)
+        writer.start(); writer.event(TextDelta("Hi")); writer.event(Finish("stop")); writer.end()
+    """
+
+    def __init__(self, id: str, created: int, model: str, *, request: ChatRequest) -> None:
+        self.id = id
+        self.usage: Usage | None = None
+        self.finish: str | None = None
+        self._envelope = Envelope(id, created, model, request)
+        self.origins = tool_origins(request)
+        self._seq = 0
+        self._open: _Open | None = None
+        self._output: list[dict[str, Any]] = []
+        self._calls: dict[int, dict[str, Any]] = {}  # tool index -> its finished item, for late arguments
+
+    def _frame(self, type: str, fields: dict[str, Any]) -> bytes:
+        data = encode_json({"type": type, "sequence_number": self._seq, **fields})
+        self._seq += 1
+        return b"event: " + type.encode() + b"\ndata: " + data + b"\n\n"
+
+    def start(self) -> bytes:
+        response = self._envelope.response("in_progress", [], None)
+        return self._frame("response.created", {"response": response}) + self._frame(
+            "response.in_progress", {"response": response}
+        )
+
+    def event(self, event: StreamEvent) -> bytes | None:
+        if isinstance(event, TextDelta):
+            return self._text(event.text) if event.text else None
+        if isinstance(event, ReasoningDelta):
+            return self._reasoning(event.text) if event.text else None
+        if isinstance(event, ToolCallStart):
+            return self._tool_start(event)
+        if isinstance(event, ToolCallArgs):
+            return self._tool_args(event) if event.arguments else None
+        if isinstance(event, Finish):
+            self.finish = event.reason
+            return self._close() or None
+        if isinstance(event, UsageReport):
+            self.usage = event.usage
+            return None
+        if isinstance(event, Raw):
+            return None  # another dialect's own bytes; the translated events follow
+        raise TypeError(f"unknown stream event {event!r}")
+
+    def end(self) -> bytes:
+        """Close the open item, then ``response.completed`` (or ``.incomplete``) with the whole output."""
+        closing = self._close()
+        status, incomplete = ENDINGS.get(self.finish, ("completed", None))
+        response = self._envelope.response(status, self._output, self.usage, incomplete=incomplete)
+        return closing + self._frame(f"response.{status}", {"response": response})
+
+    def error(self, exc: TiergateError) -> bytes:
+        """``response.failed``: the output so far (an unfinished item marked incomplete) and the error."""
+        output = [*self._output, *([self._snapshot(self._open, "incomplete")] if self._open else [])]
+        failed = {"code": failure_code(exc), "message": exc.message}
+        response = self._envelope.response("failed", output, self.usage, error=failed)
+        return self._frame("response.failed", {"response": response})
+
+    # --- items ---
+
+    def _opening(self, kind: _Kind, prefix: str, **call: Any) -> tuple[_Open, bytes]:
+        closing = self._close()
+        index = len(self._output)
+        item = self._open = _Open(kind, index, item_id(self.id, prefix, index), **call)
+        if kind == "call":
+            item.origin = self.origins.get(item.name, Origin(False, None))
+        added = self._frame(
+            "response.output_item.added", {"output_index": index, "item": self._snapshot(item, "in_progress")}
+        )
+        return item, closing + added
+
+    def _at(self, item: _Open) -> dict[str, Any]:
+        return {"item_id": item.id, "output_index": item.index}
+
+    def _text(self, text: str) -> bytes:
+        item, out = self._open, b""
+        if item is None or item.kind != "message":
+            item, out = self._opening("message", "msg")
+            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            out += self._frame("response.content_part.added", {**self._at(item), "content_index": 0, "part": part})
+        item.parts.append(text)
+        delta = {**self._at(item), "content_index": 0, "delta": text, "logprobs": []}
+        return out + self._frame("response.output_text.delta", delta)
+
+    def _reasoning(self, text: str) -> bytes:
+        item, out = self._open, b""
+        if item is None or item.kind != "reasoning":
+            item, out = self._opening("reasoning", "rs")
+            part = {"type": "summary_text", "text": ""}
+            out += self._frame(
+                "response.reasoning_summary_part.added", {**self._at(item), "summary_index": 0, "part": part}
+            )
+        item.parts.append(text)
+        delta = {**self._at(item), "summary_index": 0, "delta": text}
+        return out + self._frame("response.reasoning_summary_text.delta", delta)
+
+    def _tool_start(self, event: ToolCallStart) -> bytes:
+        origin = self.origins.get(event.name, Origin(False, None))
+        _, out = self._opening(
+            "call", "ctc" if origin.custom else "fc", tool=event.index, call_id=event.id, name=event.name
+        )
+        return out
+
+    def _tool_args(self, event: ToolCallArgs) -> bytes | None:
+        item = self._open
+        if item is None or item.kind != "call" or item.tool != event.index:
+            # Arguments for a call already closed (an upstream interleaving parallel calls): the
+            # Responses stream cannot reopen an item, so they reach only the final response's output.
+            done = self._calls.get(event.index)
+            if done is not None and "arguments" in done:
+                done["arguments"] += event.arguments
+            return None
+        item.parts.append(event.arguments)
+        if item.origin.custom:
+            return None  # sent whole at the end: see the class docstring
+        return self._frame("response.function_call_arguments.delta", {**self._at(item), "delta": event.arguments})
+
+    def _close(self) -> bytes:
+        item, self._open = self._open, None
+        if item is None:
+            return b""
+        status = "incomplete" if self.finish in ENDINGS else "completed"
+        done = self._snapshot(item, status)
+        text = "".join(item.parts)
+        at = self._at(item)
+        if item.kind == "message":
+            part = done["content"][0]
+            out = self._frame("response.output_text.done", {**at, "content_index": 0, "text": text, "logprobs": []})
+            out += self._frame("response.content_part.done", {**at, "content_index": 0, "part": part})
+        elif item.kind == "reasoning":
+            part = done["summary"][0]
+            out = self._frame("response.reasoning_summary_text.done", {**at, "summary_index": 0, "text": text})
+            out += self._frame("response.reasoning_summary_part.done", {**at, "summary_index": 0, "part": part})
+        elif item.origin.custom:
+            out = self._frame("response.custom_tool_call_input.delta", {**at, "delta": done["input"]})
+            out += self._frame("response.custom_tool_call_input.done", {**at, "input": done["input"]})
+        else:
+            out = self._frame("response.function_call_arguments.done", {**at, "name": item.name, "arguments": text})
+        if item.kind == "call":
+            self._calls[item.tool] = done
+        self._output.append(done)
+        return out + self._frame("response.output_item.done", {"output_index": item.index, "item": done})
+
+    def _snapshot(self, item: _Open, status: str) -> dict[str, Any]:
+        """The item as sent: empty while ``in_progress``, whole once done."""
+        text = None if status == "in_progress" else "".join(item.parts)
+        if item.kind == "message":
+            return message_item(item.id, text, status)
+        if item.kind == "reasoning":
+            return reasoning_item(item.id, text)
+        return call_item(item.id, item.call_id, item.name, text or "", item.origin, status)
