@@ -25,7 +25,6 @@ import msgspec
 from tiergate.backends.base import BackendConfigBase, Call, drain, retry_after, secret_from_env
 from tiergate.backends.client import UpstreamClient
 from tiergate.backends.failures import Where, transport_failure
-from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated
 from tiergate.config.base import PositiveInt
 from tiergate.errors import (
     RequestError,
@@ -33,6 +32,7 @@ from tiergate.errors import (
     UpstreamStatusError,
     UpstreamUnavailable,
 )
+from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated
 from tiergate.wire import (
     ChatRequest,
     Completion,
