@@ -69,7 +69,9 @@ async def model(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Res
     for listed in _models(request):
         if listed["id"] == wanted:
             return _json(_anthropic_model(listed) if _anthropic_client(request) else listed)
-    raise RequestError(f"no model '{wanted}' here: GET /v1/models lists them", param="model", status=404)
+    raise RequestError(
+        f"no model '{wanted}' here: GET /v1/models lists them", param="model", code="model_not_found", status=404
+    )
 
 
 def _anthropic_client(request: Request[Any, Any, Any]) -> bool:

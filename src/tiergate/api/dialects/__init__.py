@@ -28,11 +28,12 @@ DEFAULT = DIALECTS["openai"]
 
 def dialect_for_path(path: str) -> Dialect:
     """The dialect whose clients call ``path``: the longest matching ``Dialect.path``; OpenAI otherwise."""
-    best = DEFAULT
+    best: Dialect | None = None
     for dialect in DIALECTS.values():
-        if (path == dialect.path or path.startswith(dialect.path + "/")) and len(dialect.path) > len(best.path):
+        under = path == dialect.path or path.startswith(dialect.path + "/")
+        if under and (best is None or len(dialect.path) > len(best.path)):
             best = dialect
-    return best
+    return best or DEFAULT
 
 
 __all__ = ["DEFAULT", "DIALECTS", "EXTRA_HANDLERS", "Dialect", "Writer", "dialect_for_path"]
