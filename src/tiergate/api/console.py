@@ -28,7 +28,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 
 from tiergate.api.auth import ACCESS_ADMIN, ACCESS_OPEN, Authenticator
 from tiergate.api.bodies import _decode
@@ -59,7 +59,7 @@ _PAGE_HEADERS = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }
-_ASSETS = {"console.js": "text/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+_ASSETS = {"console.js": "text/javascript", "console.css": "text/css"}
 
 
 def _asset(name: str) -> bytes:
@@ -87,10 +87,13 @@ def _queries(request: Request[Any, Any, Any]) -> DecisionQueries:
     state = request.app.state
     dlog = state.get(STATE_KEY)
     if dlog is None:
-        reason = state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml"
-        raise RequestError(f"the decision log is off: {reason}", code="decision_log_off", status=404)
+        raise RequestError(f"the decision log is off: {_log_off_reason(state)}", code="decision_log_off", status=404)
     queries: DecisionQueries = dlog.queries()
     return queries
+
+
+def _log_off_reason(state: Any) -> str:
+    return str(state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml")
 
 
 def _window(name: str) -> tuple[float, float, float]:
@@ -106,11 +109,11 @@ def _window(name: str) -> tuple[float, float, float]:
 
 @get("/console", opt=ACCESS_OPEN, include_in_schema=False)
 async def console_page() -> Response[bytes]:
-    return Response(_asset("index.html"), media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+    return Response(_asset("index.html"), media_type="text/html", headers=_PAGE_HEADERS)
 
 
 @get("/console/assets/{name:str}", opt=ACCESS_OPEN, include_in_schema=False)
-async def console_asset(name: str) -> Response[bytes]:
+async def console_asset(name: FromPath[str]) -> Response[bytes]:
     media = _ASSETS.get(name)
     if media is None:
         raise RequestError(f"no console asset `{name}`", code="not_found", status=404)
@@ -153,7 +156,7 @@ async def console_status(request: Request[Any, Any, Any]) -> Response[bytes]:
             "decision_log": {
                 "on": dlog is not None,
                 "where": str(getattr(dlog, "path", "")) or None,
-                "reason": None if dlog is not None else (state.get(STATE_REASON_KEY) or "off in routes.yaml"),
+                "reason": None if dlog is not None else _log_off_reason(state),
             },
             "shadow": shadow.status() if shadow is not None else {"configured": False},
             "dialects": [{"name": d.name, "label": d.label, "example": d.example} for d in DIALECTS.values()],
@@ -181,7 +184,7 @@ async def console_requests(
 
 
 @get("/console/api/requests/{decision_id:str}", opt=CONSOLE_API, guards=[console_guard])
-async def console_request(request: Request[Any, Any, Any], decision_id: str) -> Response[bytes]:
+async def console_request(request: Request[Any, Any, Any], decision_id: FromPath[str]) -> Response[bytes]:
     found = await _queries(request).detail(decision_id)
     if found is None:
         raise RequestError(
@@ -192,7 +195,13 @@ async def console_request(request: Request[Any, Any, Any], decision_id: str) -> 
     return _json(found)
 
 
-@post("/console/api/feedback", opt=CONSOLE_API, guards=[console_guard], request_max_body_size=MAX_BODY_BYTES)
+@post(
+    "/console/api/feedback",
+    status_code=200,
+    opt=CONSOLE_API,
+    guards=[console_guard],
+    request_max_body_size=MAX_BODY_BYTES,
+)
 async def console_feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = _decode(await request.body(), FeedbackBody)
     return await rate(request.app.state, body, CONSOLE_CLIENT)
