@@ -12,8 +12,8 @@ const DECIDED = [
   ["fallback", "Fallback (classifier failed)"],
   ["unknown", "Not recorded"],
 ];
-const PHASES = { explicit: "explicit", heuristic: "phase 1 (rules and scorers)", llm_classifier: "phase 2 (classifier)",
-  fallback: "fallback (phase 2 failed)" };
+const PHASES = { explicit: "named by the client (explicit)", heuristic: "decided in phase 1 (rules and scorers)",
+  llm_classifier: "decided in phase 2 (the classifier)", fallback: "phase 2 failed: phase 1's guess (fallback)" };
 
 const state = { status: null, window: "24h", shadowWindow: "24h", colors: {}, oldest: null, selected: null };
 
@@ -333,7 +333,7 @@ function trace(d, opts = {}) {
   box.append(h("div", { class: "headline" }, "→ ", h("b", { "data-field": "tier" }, d.tier), " · ",
     h("span", { class: "mono", "data-field": "model" }, d.model || "no target"), d.provider ? " (" + d.provider + ")" : ""));
   box.append(h("div", { class: "meta" },
-    h("span", {}, "band ", h("b", {}, d.band)), h("span", { "data-field": "phase" }, "decided in " + (PHASES[d.phase] || d.phase)),
+    h("span", {}, "band ", h("b", {}, d.band)), h("span", { "data-field": "phase" }, PHASES[d.phase] || d.phase),
     h("span", {}, "score " + num(d.score)), h("span", {}, "confidence " + num(d.confidence)),
     h("span", {}, "took " + (d.elapsed_us / 1000).toFixed(1) + " ms"), d.sticky ? pill("held by the session", "warn") : null,
     d.requires && d.requires.length ? h("span", {}, "needs " + d.requires.join(", ")) : null,
