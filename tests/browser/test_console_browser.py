@@ -42,7 +42,6 @@ PRICES = {"sonnet": (3.0, 15.0), "opus": (15.0, 75.0)}
 INSTALL = "apt-get install -y chromium chromium-driver"
 
 
-
 @dataclass
 class Site:
     url: str
@@ -63,7 +62,13 @@ def browser() -> Iterator[WebDriver]:
     os.environ["SE_OFFLINE"] = "true"  # selenium must not look for a driver online; it is given one
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
@@ -79,7 +84,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama, _anthrop
     tmp = tmp_path_factory.mktemp("console")
     routes, candidate, db = tmp / "routes.yaml", tmp / "routes.next.yaml", tmp / "decisions.db"
     routes.write_text(default_routes() + f"\n  decision_log: {{path: '{db}'}}\nshadow: routes.next.yaml\n")
-    candidate.write_text(default_routes().replace("bands: {local: 0.39, claude: 0.447}", "bands: {local: 0.2, claude: 0.3}"))
+    candidate.write_text(
+        default_routes().replace("bands: {local: 0.39, claude: 0.447}", "bands: {local: 0.2, claude: 0.3}")
+    )
     seeded = seed(db, routes, now=time.time(), candidate=candidate)
     env = {
         "OLLAMA_HOST": _ollama.url,  # type: ignore[attr-defined]
@@ -111,7 +118,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama, _anthrop
 
 def chat(url: str, text: str, model: str = "auto") -> httpx.Response:
     body = {"model": model, "messages": [{"role": "user", "content": text}]}
-    r = httpx.post(url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {CLIENT_KEY}"}, timeout=30)
+    r = httpx.post(
+        url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {CLIENT_KEY}"}, timeout=30
+    )
     assert r.status_code == 200, r.text
     return r
 
@@ -160,7 +169,9 @@ def text_of(browser: WebDriver, css: str, expected: str | None = None, seconds: 
     try:
         WebDriverWait(browser, seconds).until(ready)
     except Exception:
-        raise AssertionError(f"{css}: expected {expected!r}, the page shows {last[0] if last else 'nothing'!r}") from None
+        raise AssertionError(
+            f"{css}: expected {expected!r}, the page shows {last[0] if last else 'nothing'!r}"
+        ) from None
     return last[0]
 
 
@@ -345,7 +356,9 @@ def test_the_dry_run_decides_without_calling_a_model(browser: WebDriver, site: S
     body.send_keys('{"messages": [')
     browser.find_element(By.CSS_SELECTOR, "#dryrun-form button[type=submit]").click()
     assert text_of(browser, "#dryrun-result [data-test=dryrun-error]").startswith("the request body is not valid JSON")
-    assert [r for r in fake_ollama.requests if "chat" in r.path] == [] and query(site.db, "SELECT COUNT(*) FROM decisions")[0][0] == before
+    assert [r for r in fake_ollama.requests if "chat" in r.path] == [] and query(
+        site.db, "SELECT COUNT(*) FROM decisions"
+    )[0][0] == before
     browser.get_log("browser")  # the 400 of the last dry run is logged by the browser as a failed load
 
 

@@ -88,7 +88,9 @@ def test_the_dashboard_queries_only_metrics_that_metrics_exposes(gateway: str) -
 
 
 def test_the_checker_catches_an_unknown_metric() -> None:
-    assert metric_names('sum by (tier) (rate(tiergate_requests_total{status=~"5.."}[5m]))') == {"tiergate_requests_total"}
+    assert metric_names('sum by (tier) (rate(tiergate_requests_total{status=~"5.."}[5m]))') == {
+        "tiergate_requests_total"
+    }
     assert metric_names("histogram_quantile(0.95, sum by (le) (rate(tiergate_nope_bucket[$__rate_interval])))") == {
         "tiergate_nope_bucket"
     }

@@ -8,7 +8,7 @@ differs, the floor used to put a row in a time bucket. Percentiles are computed 
 ``tiergate stats`` does (linear interpolation), so both stores give the same numbers.
 
     queries = SqlQueries(SqliteRunner(Path("tiergate-decisions.db")))
-    queries = SqlQueries(runner)   # a Postgres pool wrapped in a Runner with POSTGRES_PYFORMAT or POSTGRES_NUMBERED
+    queries = SqlQueries(AsyncpgRunner(pool))   # a Postgres decision log, same statements and numbers
 """
 
 from __future__ import annotations
@@ -90,6 +90,20 @@ class SqliteRunner:
             return [conn.execute(sql, tuple(params)).fetchall() for sql, params in statements]
         finally:
             conn.close()
+
+
+class AsyncpgRunner:
+    """The statements on a Postgres decision log, through an asyncpg pool (or anything with ``acquire()``),
+    in one read-only repeatable-read transaction: the same snapshot for every statement."""
+
+    dialect = POSTGRES_NUMBERED
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    async def run(self, statements: Sequence[Statement]) -> list[Rows]:
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            return [[tuple(r) for r in await conn.fetch(sql, *params)] for sql, params in statements]
 
 
 _ROW = (
