@@ -40,6 +40,7 @@ ADMIN_KEY = "tg-admin-SECRET-b77f"
 DAY = 86_400.0
 PRICES = {"sonnet": (3.0, 15.0), "opus": (15.0, 75.0)}
 INSTALL = "apt-get install -y chromium chromium-driver"
+NONE = "\N{EN DASH}"  # what the page shows for a number it does not have
 
 
 @dataclass
@@ -144,15 +145,15 @@ def until(check: Callable[[], Any], seconds: float = 10.0) -> Any:
 
 
 def usd(x: float | None) -> str:
-    return "–" if x is None else ("-" if x < 0 else "") + f"${abs(x):.4f}"
+    return NONE if x is None else ("-" if x < 0 else "") + f"${abs(x):.4f}"
 
 
 def pct(x: float | None) -> str:
-    return "–" if x is None else f"{x * 100:.1f}%"
+    return NONE if x is None else f"{x * 100:.1f}%"
 
 
 def ms(x: float | None) -> str:
-    return "–" if x is None else f"{math.floor(x + 0.5)} ms"
+    return NONE if x is None else f"{math.floor(x + 0.5)} ms"
 
 
 def text_of(browser: WebDriver, css: str, expected: str | None = None, seconds: float = 10.0) -> str:
@@ -419,7 +420,7 @@ def test_the_shadow_tab_compares_the_candidate_with_the_live_rules(browser: WebD
         "USING (decision_id) WHERE d.ts >= ? AND d.decided_tier <> s.tier",
         since,
     )[0][0]
-    text_of(browser, "[data-test=shadow-ratings] [data-field=value]", "–" if rated is None else f"{rated:.2f}")
+    text_of(browser, "[data-test=shadow-ratings] [data-field=value]", NONE if rated is None else f"{rated:.2f}")
     examples = browser.find_elements(By.CSS_SELECTOR, "[data-test=shadow-example]")
     assert len(examples) == min(differ, 20)
     first = examples[0]
