@@ -22,6 +22,7 @@ import httpx
 import numpy as np
 import pytest
 from selenium import webdriver  # a dev dependency (pip install -e '.[dev]'); missing, this module fails
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -167,9 +168,10 @@ def text_of(browser: WebDriver, css: str, expected: str | None = None, seconds: 
         last[:] = [found[0].text]
         return expected is None or found[0].text == expected
 
-    try:
-        WebDriverWait(browser, seconds).until(ready)
+    try:  # an element the page re-renders between two looks goes stale: look again
+        WebDriverWait(browser, seconds, ignored_exceptions=[StaleElementReferenceException]).until(ready)
     except Exception:
+        browser.save_screenshot(str(ARTIFACTS / "failed.png"))
         raise AssertionError(
             f"{css}: expected {expected!r}, the page shows {last[0] if last else 'nothing'!r}"
         ) from None
