@@ -433,7 +433,7 @@ async function loadRules() {
   const s = (state.status = await api("/console/api/status"));
   $("#rules-badge").textContent = "rules " + s.rules.version;
   const info = clear($("#rules-info"));
-  info.append(...fact("file", s.rules.path), ...fact("version", s.rules.version), ...fact("loaded at", when(s.rules.loaded_at)),
+  info.append(...fact("file", s.rules.path), ...fact("version", s.rules.version), ...fact("last (re)load", when(s.rules.loaded_at)),
     ...fact("reloads", String(s.rules.reloads)), ...fact("status", s.rules.status === "ok" ? "ok" : "last reload rejected"));
   const err = clear($("#rules-error"));
   if (s.rules.last_error.length) {
