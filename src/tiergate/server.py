@@ -37,6 +37,7 @@ from tiergate.resilience.guard import guard_factory
 from tiergate.resilience.limits import Limiters
 from tiergate.runtime import Extensions, Rules
 from tiergate.telemetry.logs import configure_logging
+from tiergate.telemetry.shadow import shadow_lifespan
 
 log = logging.getLogger("tiergate.server")
 
@@ -62,6 +63,7 @@ def build(
         report_backends(rules),
         report_access(rules),
         decision_log_lifespan(gateway),
+        shadow_lifespan(rules, gateway.observers),  # after the log: a request's row is queued before its shadow
         watch_rules(rules, watch=watch),
     ]
     if announce is not None:

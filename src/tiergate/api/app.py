@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
 from tiergate.api.auth import Authenticator
+from tiergate.api.console import CONSOLE_HANDLERS
 from tiergate.api.errors import EXCEPTION_HANDLERS
 from tiergate.api.gateway import Gateway
 from tiergate.api.handlers import HANDLERS
@@ -59,7 +60,7 @@ def create_app(
         return auth.ring(gateway.rules).open
 
     return Litestar(
-        route_handlers=HANDLERS,
+        route_handlers=[*HANDLERS, *CONSOLE_HANDLERS],
         middleware=[DefineMiddleware(OriginGuard, rules=gateway.rules, keyless=keyless)],
         before_request=auth,
         state=State(state),

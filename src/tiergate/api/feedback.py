@@ -52,13 +52,17 @@ class FeedbackBody(msgspec.Struct):
 @post("/v1/feedback", status_code=200, opt=ACCESS_CLIENT, request_max_body_size=MAX_BODY_BYTES)
 async def feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = decode_json(await request.body(), FeedbackBody)
-    state = request.app.state
+    return await rate(request.app.state, body, client_of(request))
+
+
+async def rate(state: Any, body: FeedbackBody, client: str) -> Response[bytes]:
+    """Store one rating in the app's decision log (``POST /v1/feedback``, and the console's rating)."""
     dlog: DecisionLog | None = state.get(STATE_KEY)
     if dlog is None:
         reason = state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml"
         message = f"feedback needs the decision log, which is off: {reason}"
         raise RequestError(message, code="decision_log_off", status=404)
-    pending = dlog.submit_feedback(body.decision_id, body.rating, body.comment, client=client_of(request))
+    pending = dlog.submit_feedback(body.decision_id, body.rating, body.comment, client=client)
     found = await asyncio.wait_for(asyncio.wrap_future(pending), WRITE_TIMEOUT)
     if not found:
         raise RequestError(

@@ -109,7 +109,19 @@ async def serve(
             writer = dialect.writer(id=response_id, created=created, model=model, request=chat, native=native)
             out_headers = routing_headers(decision, opened.target, opened.attempts)
             out_headers["cache-control"] = "no-cache"
-            record = RequestRecord(decision, opened.target, opened.attempts, 200, 0.0, client, True, endpoint, ask=ask)
+            record = RequestRecord(
+                decision,
+                opened.target,
+                opened.attempts,
+                200,
+                0.0,
+                client,
+                True,
+                endpoint,
+                ask=ask,
+                request=chat,
+                headers=headers,
+            )
             body = _stream_body(gw, writer, opened, stack, record, started)
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
             return EventStream(body, headers=out_headers)
@@ -118,7 +130,18 @@ async def serve(
         payload = dialect.whole(completion, id=response_id, created=created, model=answer.target.model, request=chat)
         usage = answer.completion.usage
         record = RequestRecord(
-            decision, answer.target, answer.attempts, 200, _ms(started), client, False, endpoint, usage=usage, ask=ask
+            decision,
+            answer.target,
+            answer.attempts,
+            200,
+            _ms(started),
+            client,
+            False,
+            endpoint,
+            usage=usage,
+            ask=ask,
+            request=chat,
+            headers=headers,
         )
         # Logged and observed once this task has handed the response to the server (the next turn of
         # the loop): the log line, metrics and decision-log row are not the client's wait.
@@ -144,6 +167,8 @@ async def serve(
                     error="client disconnected",
                     disconnected=True,
                     ask=ask,
+                    request=chat,
+                    headers=headers,
                 ),
             )
         raise
@@ -165,6 +190,8 @@ async def serve(
                     error=exc.message,
                     error_kind=_kind(exc),
                     ask=ask,
+                    request=chat,
+                    headers=headers,
                 ),
             )
         raise

@@ -541,6 +541,19 @@ class ServerConfig(Strict):
     """Serve Prometheus metrics on `/metrics`. Default: true."""
 
 
+class Shadow(Strict):
+    """Candidate rules decided beside the live ones, off the request path, for the console to compare."""
+
+    file: Annotated[str, Meta(min_length=1)]
+    """The candidate rule file (a whole routes.yaml), relative to this file's folder. Promote it by renaming it
+    over routes.yaml; the reload does the rest. Required."""
+    sample: Annotated[float, Meta(gt=0, le=1)] = 1.0
+    """The share of live requests the candidate also decides (each after its response is sent, with no model
+    call). Default: 1 (every request)."""
+    max_pending: PositiveInt = 1000
+    """Most requests waiting for their candidate decision; beyond this new ones are not shadowed. Default: 1000."""
+
+
 # --- the file -------------------------------------------------------------------------------
 
 
@@ -571,3 +584,12 @@ class RoutesConfig(Strict):
     """Default rate and concurrency limits of each target. Default: no limits."""
     server: ServerConfig = ServerConfig()
     """Server settings: client keys, input limits, decision log, metrics."""
+    shadow: str | Shadow | None = None
+    """A candidate rule file that decides every live request too (`shadow: routes.next.yaml`, or an object with
+    `file` and `sample`), without a model call and after the response is sent; the console shows where the two
+    disagree. Default: none."""
+
+    @property
+    def shadow_settings(self) -> Shadow | None:
+        """``shadow`` with its short form (a file name) spelled out."""
+        return Shadow(file=self.shadow) if isinstance(self.shadow, str) else self.shadow

@@ -38,7 +38,10 @@ from tiergate.config.model import Price
 from tiergate.dispatch.dispatcher import render_attempts
 from tiergate.errors import OperatorError
 from tiergate.telemetry.cost import cost_usd
-from tiergate.telemetry.record import RequestRecord
+from tiergate.telemetry.phases import decided_by
+from tiergate.telemetry.queries import DecisionQueries
+from tiergate.telemetry.record import RequestRecord, ShadowRecord
+from tiergate.telemetry.sql_queries import SqliteRunner, SqlQueries
 
 log = logging.getLogger("tiergate.decisions")
 T = TypeVar("T")
@@ -98,15 +101,42 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE decisions ADD COLUMN ask TEXT;      -- the user's ask, only with server.decision_log.store_ask
     CREATE INDEX IF NOT EXISTS decisions_session ON decisions (session);
     """,
+    """
+    ALTER TABLE decisions ADD COLUMN decided_by TEXT;  -- explicit | rules | learned | classifier | fallback
+    CREATE TABLE IF NOT EXISTS shadow_decisions (
+        decision_id   TEXT PRIMARY KEY REFERENCES decisions (decision_id) ON DELETE CASCADE,
+        ts            REAL NOT NULL,     -- unix seconds when the candidate rules decided
+        file          TEXT NOT NULL,     -- the candidate rule file (routes.yaml's `shadow`)
+        rules_version TEXT NOT NULL,     -- the candidate file's version
+        tier          TEXT NOT NULL,     -- what the candidate rules would have chosen
+        model         TEXT NOT NULL,
+        band          TEXT NOT NULL,
+        phase         TEXT NOT NULL,
+        decided_by    TEXT NOT NULL,
+        score         REAL NOT NULL,
+        cost_usd      REAL,              -- the live request's tokens at the candidate target's price
+        decision_json TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS shadow_decisions_ts ON shadow_decisions (ts);
+    """,
 )
 
 _COLUMNS = (
     "decision_id", "ts", "client", "endpoint", "tier", "decided_tier", "backend", "model", "band", "phase",
     "score", "confidence", "stream", "status", "attempts", "attempts_json", "attempt_count", "prompt_tokens",
     "completion_tokens", "latency_ms", "ttft_ms", "cost_usd", "opus_cost_usd", "fallback", "error", "error_kind",
-    "disconnected", "rules_version", "decision_json", "session", "ask",
+    "disconnected", "rules_version", "decision_json", "session", "ask", "decided_by",
 )  # fmt: skip
 _INSERT = f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_SHADOW_COLUMNS = (
+    "decision_id", "ts", "file", "rules_version", "tier", "model", "band", "phase", "decided_by", "score", "cost_usd",
+    "decision_json",
+)  # fmt: skip
+#: A candidate decision is kept only beside its live row (one the queue dropped has nothing to compare with).
+_INSERT_SHADOW = (
+    f"INSERT OR REPLACE INTO shadow_decisions ({', '.join(_SHADOW_COLUMNS)}) "
+    f"SELECT {', '.join('?' * len(_SHADOW_COLUMNS))} WHERE EXISTS (SELECT 1 FROM decisions WHERE decision_id = ?)"
+)
 
 
 class DecisionLogError(OperatorError):
@@ -116,6 +146,11 @@ class DecisionLogError(OperatorError):
 @dataclass
 class _Observed:
     row: tuple[Any, ...]
+
+
+@dataclass
+class _Shadow(_Observed):
+    """A candidate decision (routes.yaml's ``shadow``), written after its live row."""
 
 
 @dataclass
@@ -217,6 +252,32 @@ class DecisionLog:
                 log.warning("decision log %s is behind; %d row(s) dropped so far", self.path, self.dropped)
             return
         self._queue.put(_Observed(_row(self._clock(), record, self._reference())))
+
+    def observe_shadow(self, shadow: ShadowRecord) -> None:
+        """Keep what the candidate rules decided for a logged request (the console compares the two)."""
+        if self._closed or self._queue.qsize() >= self._max_pending:
+            return
+        decision = shadow.decision
+        row = (
+            shadow.decision_id,
+            self._clock(),
+            shadow.file,
+            decision.rules_version,
+            decision.tier,
+            decision.model,
+            decision.band,
+            decision.phase,
+            decided_by(decision),
+            decision.score,
+            shadow.cost_usd,
+            _encode(decision).decode(),
+            shadow.decision_id,
+        )
+        self._queue.put(_Shadow(row))
+
+    def queries(self) -> DecisionQueries:
+        """The console's read side over this file (read-only connections, off the event loop)."""
+        return SqlQueries(SqliteRunner(self.path))
 
     def submit_feedback(
         self, decision_id: str, rating: int, comment: str | None = None, *, client: str | None = None
@@ -331,6 +392,10 @@ class DecisionLog:
         try:
             conn.execute("BEGIN IMMEDIATE")
             for item in batch:
+                if isinstance(item, _Shadow):
+                    self._insert(conn, rows)
+                    conn.execute(_INSERT_SHADOW, item.row)
+                    continue
                 if isinstance(item, _Observed):
                     rows.append(item.row)
                     continue
@@ -442,5 +507,6 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         "decision_json": _encode(decision).decode(),
         "session": decision.session,
         "ask": record.ask,
+        "decided_by": decided_by(decision),
     }
     return tuple(row[c] for c in _COLUMNS)

@@ -9,12 +9,13 @@ block: slow work goes to their own thread or queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.targets import Target
-from tiergate.wire import Usage
+from tiergate.wire import ChatRequest, Usage
 
 
 @dataclass
@@ -34,6 +35,20 @@ class RequestRecord:
     disconnected: bool = False
     #: The user's ask as routing read it, kept only with ``server.decision_log.store_ask``.
     ask: str | None = None
+    #: The request as routing read it, and its headers (credentials left out): for the shadow rules.
+    request: ChatRequest | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ShadowRecord:
+    """What routes.yaml's candidate rules (``shadow``) decided for a live request, decided after it ended."""
+
+    decision_id: str
+    file: str
+    decision: RoutingDecision
+    #: The live request's tokens at the candidate target's price; None when the request reported no usage.
+    cost_usd: float | None = None
 
 
 class Observer(Protocol):

@@ -143,6 +143,7 @@ def test_a_row_holds_the_decision_attempts_usage_latency_and_cost(open_log: Open
         "decision_json": None,
         "session": None,
         "ask": None,
+        "decided_by": "rules",  # the score decided, and no learned scorer read the request
     }
     assert json.loads(row["attempts_json"]) == [
         {

@@ -8,13 +8,13 @@ with an estimate (about four characters per token), not Anthropic's tokenizer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Request, Response, post
 
 from tiergate.api.auth import ACCESS_CLIENT
-from tiergate.api.dialects.base import Writer
+from tiergate.api.dialects.base import ASK, Writer
 from tiergate.api.gateway import gateway_of
 from tiergate.api.input_limits import read_json
 from tiergate.errors import TiergateError
@@ -30,6 +30,12 @@ class AnthropicMessages:
     path = "/v1/messages"
     id_prefix = "msg_"
     prompt_only = False
+    label = "Anthropic Messages (/v1/messages)"
+    example: ClassVar[dict[str, Any]] = {
+        "model": "auto",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": ASK}],
+    }
 
     def decode(self, body: bytes, headers: Mapping[str, str]) -> ChatRequest:
         return anthropic.decode(body, headers)

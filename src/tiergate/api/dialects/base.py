@@ -16,6 +16,9 @@ from typing import Any, Protocol
 from tiergate.errors import TiergateError
 from tiergate.wire import ChatRequest, Completion, StreamEvent, Usage
 
+#: The ask in every dialect's example body.
+ASK = "refactor the session handling in auth.py to use the new token store"
+
 
 class Writer(Protocol):
     """A stream's bytes, event by event. ``usage`` and ``finish`` are read for the request record."""
@@ -50,6 +53,10 @@ class Dialect(Protocol):
     """Starts every answer id (``chatcmpl-``, ``msg_``, ...)."""
     prompt_only: bool
     """The body is one prompt, not a conversation (error messages name ``prompt``)."""
+    label: str
+    """What a person picks it by (the console's dry-run box)."""
+    example: dict[str, Any]
+    """A small request body in this dialect (the console's dry-run box starts from it)."""
 
     def decode(self, body: bytes, headers: Mapping[str, str]) -> ChatRequest:
         """The client's body as the internal request, or a ``RequestError`` naming the field."""

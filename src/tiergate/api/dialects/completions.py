@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from tiergate.api.dialects.base import Writer
 from tiergate.errors import TiergateError
@@ -20,6 +20,12 @@ class Completions:
     path = "/v1/completions"
     id_prefix = "cmpl-"
     prompt_only = True
+    label = "OpenAI legacy completions (/v1/completions)"
+    example: ClassVar[dict[str, Any]] = {
+        "model": "auto",
+        "prompt": "def add(a, b):\n    ",
+        "suffix": "\n\nprint(add(1, 2))",
+    }
 
     def decode(self, body: bytes, headers: Mapping[str, str]) -> ChatRequest:
         return decode_completion(body)[1]

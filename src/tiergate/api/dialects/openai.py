@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from tiergate.api.dialects.base import Writer
+from tiergate.api.dialects.base import ASK, Writer
 from tiergate.errors import TiergateError
 from tiergate.protocols.openai.reply import chat_completion, error_body
 from tiergate.protocols.openai.request import decode_chat
@@ -19,6 +19,8 @@ class OpenAIChat:
     path = "/v1/chat/completions"
     id_prefix = "chatcmpl-"
     prompt_only = False
+    label = "OpenAI chat (/v1/chat/completions)"
+    example: ClassVar[dict[str, Any]] = {"model": "auto", "messages": [{"role": "user", "content": ASK}]}
 
     def decode(self, body: bytes, headers: Mapping[str, str]) -> ChatRequest:
         return decode_chat(body)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from tiergate.api.dialects.base import Writer
+from tiergate.api.dialects.base import ASK, Writer
 from tiergate.errors import TiergateError
 from tiergate.protocols import responses
 from tiergate.wire import ChatRequest, Completion
@@ -17,6 +17,8 @@ class Responses:
     path = "/v1/responses"
     id_prefix = "resp_"
     prompt_only = False
+    label = "OpenAI Responses (/v1/responses)"
+    example: ClassVar[dict[str, Any]] = {"model": "auto", "input": ASK}
 
     def decode(self, body: bytes, headers: Mapping[str, str]) -> ChatRequest:
         return responses.decode(body)

@@ -1,0 +1,325 @@
+"""The console's queries as portable SQL, run by whichever store holds the decision log.
+
+The statements use only what SQLite and PostgreSQL share (``COUNT``/``SUM``/``AVG``/``COALESCE``,
+``CASE``, joins, correlated subqueries, ``GROUP BY`` by position) over the decision log's columns,
+and are written with ``?`` placeholders. A ``Runner`` executes a list of statements in one read
+snapshot; its ``SqlDialect`` renders placeholders (``?``, ``$1``, ``%s``) and the one expression that
+differs, the floor used to put a row in a time bucket. Percentiles are computed here with numpy, as
+``tiergate stats`` does (linear interpolation), so both stores give the same numbers.
+
+    queries = SqlQueries(SqliteRunner(Path("tiergate-decisions.db")))
+    queries = SqlQueries(AsyncpgRunner(pool))   # a Postgres decision log, same statements and numbers
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import msgspec
+import numpy as np
+
+from tiergate.telemetry.queries import (
+    Bucket,
+    Candidate,
+    Detail,
+    Pair,
+    Rating,
+    RecentRow,
+    ShadowExample,
+    ShadowReport,
+    TierWindow,
+    Window,
+)
+
+Rows = list[tuple[Any, ...]]
+Statement = tuple[str, Sequence[Any]]
+_decode = msgspec.json.Decoder().decode
+
+
+@dataclass(frozen=True)
+class SqlDialect:
+    """How one store spells the two things that differ: a placeholder, and ``floor(x)`` for ``x >= 0``."""
+
+    placeholder: Callable[[int], str]
+    floor: str
+
+    def render(self, sql: str) -> str:
+        """``sql`` with each ``?`` replaced by this store's placeholder (the statements hold no ``?`` literal)."""
+        parts = sql.split("?")
+        out = [parts[0]]
+        for i, part in enumerate(parts[1:], start=1):
+            out.append(self.placeholder(i) + part)
+        return "".join(out)
+
+
+SQLITE = SqlDialect(lambda i: "?", "CAST({} AS INTEGER)")  # truncation is floor for x >= 0
+POSTGRES_NUMBERED = SqlDialect(lambda i: f"${i}", "FLOOR({})")  # asyncpg
+POSTGRES_PYFORMAT = SqlDialect(lambda i: "%s", "FLOOR({})")  # psycopg
+
+
+class Runner(Protocol):
+    dialect: SqlDialect
+
+    async def run(self, statements: Sequence[Statement]) -> list[Rows]:
+        """Each statement's rows, all read in one snapshot."""
+        ...
+
+
+class SqliteRunner:
+    """Read-only connections to the log's file, opened per call on a worker thread (WAL: the writer goes on)."""
+
+    dialect = SQLITE
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def run(self, statements: Sequence[Statement]) -> list[Rows]:
+        return await asyncio.to_thread(self._run, statements)
+
+    def _run(self, statements: Sequence[Statement]) -> list[Rows]:
+        conn = sqlite3.connect(f"file:{quote(str(self.path.resolve()))}?mode=ro", uri=True, isolation_level=None)
+        try:
+            conn.execute("BEGIN")  # one snapshot for every statement
+            return [conn.execute(sql, tuple(params)).fetchall() for sql, params in statements]
+        finally:
+            conn.close()
+
+
+class AsyncpgRunner:
+    """The statements on a Postgres decision log, through an asyncpg pool (or anything with ``acquire()``),
+    in one read-only repeatable-read transaction: the same snapshot for every statement."""
+
+    dialect = POSTGRES_NUMBERED
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    async def run(self, statements: Sequence[Statement]) -> list[Rows]:
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            return [[tuple(r) for r in await conn.fetch(sql, *params)] for sql, params in statements]
+
+
+_ROW = (
+    "d.decision_id, d.ts, d.client, d.tier, d.model, d.phase, d.decided_by, d.status, d.cost_usd, d.latency_ms, "
+    "d.ttft_ms, (SELECT f.rating FROM feedback f WHERE f.decision_id = d.decision_id ORDER BY f.id DESC LIMIT 1)"
+)
+_ROW_WIDTH = 12
+_ERROR = "CASE WHEN d.status >= 400 AND d.disconnected = 0 THEN 1 ELSE 0 END"
+_IN_WINDOW = "d.ts >= ? AND d.ts < ?"
+_SHADOWED = "shadow_decisions s JOIN decisions d ON d.decision_id = s.decision_id"
+_CANDIDATE = "s.file, s.rules_version, s.tier, s.model, s.decided_by, s.cost_usd, s.decision_json"
+
+
+class SqlQueries:
+    """:class:`tiergate.telemetry.queries.DecisionQueries` over any ``Runner``."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+
+    async def _run(self, *statements: Statement) -> list[Rows]:
+        dialect = self._runner.dialect
+        return await self._runner.run([(dialect.render(sql), params) for sql, params in statements])
+
+    async def window(self, since: float, until: float, bucket_s: float) -> Window:
+        span = (since, until)
+        bucket = self._runner.dialect.floor.format("(d.ts - ?) / ?")
+        per_tier, latencies, ratings, decided, series = await self._run(
+            (
+                "SELECT d.tier, COUNT(*), COALESCE(SUM(d.cost_usd), 0), "
+                "SUM(CASE WHEN d.prompt_tokens IS NULL THEN 0 ELSE 1 END), COALESCE(SUM(d.prompt_tokens), 0), "
+                f"COALESCE(SUM(d.completion_tokens), 0), SUM(d.fallback), SUM({_ERROR}) "
+                f"FROM decisions d WHERE {_IN_WINDOW} GROUP BY d.tier",
+                span,
+            ),
+            (f"SELECT d.tier, d.latency_ms, d.ttft_ms FROM decisions d WHERE {_IN_WINDOW} AND d.status < 400", span),
+            (
+                "SELECT d.tier, COUNT(*), AVG(f.rating) FROM feedback f "
+                f"JOIN decisions d ON d.decision_id = f.decision_id WHERE {_IN_WINDOW} GROUP BY d.tier",
+                span,
+            ),
+            (
+                f"SELECT COALESCE(d.decided_by, 'unknown'), COUNT(*) FROM decisions d WHERE {_IN_WINDOW} GROUP BY 1",
+                span,
+            ),
+            (
+                f"SELECT {bucket}, d.tier, COUNT(*) FROM decisions d WHERE {_IN_WINDOW} GROUP BY 1, 2",
+                (since, bucket_s, since, until),
+            ),
+        )
+        timings: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        for tier, latency, ttft in latencies:
+            timings[tier][0].append(float(latency))
+            if ttft is not None:
+                timings[tier][1].append(float(ttft))
+        rated = {tier: (int(count), _float(mean)) for tier, count, mean in ratings}
+        tiers: list[TierWindow] = []
+        for tier, requests, cost, priced, prompt, completion, fallbacks, errors in per_tier:
+            lat, ttft = timings.get(tier, ([], []))
+            count, mean = rated.get(tier, (0, None))
+            tiers.append(
+                TierWindow(
+                    tier=tier,
+                    requests=int(requests),
+                    cost_usd=float(cost),
+                    priced=int(priced),
+                    prompt_tokens=int(prompt),
+                    completion_tokens=int(completion),
+                    fallbacks=int(fallbacks or 0),
+                    errors=int(errors or 0),
+                    latency_p50_ms=_percentile(lat, 50),
+                    latency_p95_ms=_percentile(lat, 95),
+                    ttft_p50_ms=_percentile(ttft, 50),
+                    ttft_p95_ms=_percentile(ttft, 95),
+                    ratings=count,
+                    rating_mean=mean,
+                )
+            )
+        tiers.sort(key=lambda t: (-t.requests, t.tier))
+        buckets: dict[int, dict[str, int]] = defaultdict(dict)
+        for index, tier, count in series:
+            buckets[int(index)][tier] = int(count)
+        n = max(1, int(-(-(until - since) // bucket_s)))
+        return Window(
+            since=since,
+            until=until,
+            bucket_s=bucket_s,
+            requests=sum(t.requests for t in tiers),
+            fallbacks=sum(t.fallbacks for t in tiers),
+            errors=sum(t.errors for t in tiers),
+            tiers=tiers,
+            decided_by={str(name): int(count) for name, count in decided},
+            series=[Bucket(since + i * bucket_s, buckets.get(i, {})) for i in range(n)],
+        )
+
+    async def recent(self, limit: int, before: float | None = None) -> list[RecentRow]:
+        where, params = ("WHERE d.ts < ?", [before]) if before is not None else ("", [])
+        (rows,) = await self._run(
+            (f"SELECT {_ROW} FROM decisions d {where} ORDER BY d.ts DESC, d.decision_id LIMIT ?", [*params, limit])
+        )
+        return [_recent(row) for row in rows]
+
+    async def detail(self, decision_id: str) -> Detail | None:
+        found, ratings, shadow = await self._run(
+            (
+                f"SELECT {_ROW}, d.endpoint, d.stream, d.decided_tier, d.band, d.prompt_tokens, d.completion_tokens, "
+                "d.fallback, d.error, d.error_kind, d.attempts_json, d.decision_json "
+                "FROM decisions d WHERE d.decision_id = ?",
+                (decision_id,),
+            ),
+            ("SELECT ts, rating, comment, client FROM feedback WHERE decision_id = ? ORDER BY id", (decision_id,)),
+            (f"SELECT {_CANDIDATE} FROM shadow_decisions s WHERE s.decision_id = ?", (decision_id,)),
+        )
+        if not found:
+            return None
+        row = found[0]
+        endpoint, stream, decided_tier, band, prompt, completion, fallback, error, kind, attempts, decision = row[
+            _ROW_WIDTH:
+        ]
+        return Detail(
+            row=_recent(row),
+            endpoint=endpoint,
+            stream=bool(stream),
+            decided_tier=decided_tier,
+            band=band,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            fallback=bool(fallback),
+            error=error,
+            error_kind=kind,
+            attempts=_decode(attempts),
+            decision=_decode(decision),
+            ratings=[Rating(float(ts), int(r), comment, client) for ts, r, comment, client in ratings],
+            shadow=_candidate(shadow[0]) if shadow else None,
+        )
+
+    async def shadow(self, since: float, until: float, examples: int) -> ShadowReport:
+        span = (since, until)
+        differ = "d.decided_tier <> s.tier"
+        pairs, cost, ratings, found, versions = await self._run(
+            (f"SELECT d.decided_tier, s.tier, COUNT(*) FROM {_SHADOWED} WHERE {_IN_WINDOW} GROUP BY 1, 2", span),
+            (
+                "SELECT COUNT(*), COALESCE(SUM(d.cost_usd), 0), COALESCE(SUM(s.cost_usd), 0) "
+                f"FROM {_SHADOWED} WHERE {_IN_WINDOW} AND s.cost_usd IS NOT NULL",
+                span,
+            ),
+            (
+                "SELECT f.rating, COUNT(*) FROM feedback f JOIN shadow_decisions s ON s.decision_id = f.decision_id "
+                f"JOIN decisions d ON d.decision_id = s.decision_id WHERE {_IN_WINDOW} AND {differ} GROUP BY 1",
+                span,
+            ),
+            (
+                f"SELECT {_ROW}, d.decision_json, {_CANDIDATE} FROM {_SHADOWED} WHERE {_IN_WINDOW} AND {differ} "
+                "ORDER BY d.ts DESC, d.decision_id LIMIT ?",
+                (*span, examples),
+            ),
+            (
+                f"SELECT s.rules_version, MAX(s.ts) FROM {_SHADOWED} WHERE {_IN_WINDOW} GROUP BY 1 ORDER BY 2 DESC",
+                span,
+            ),
+        )
+        counted = sorted(
+            (Pair(live, cand, int(n)) for live, cand, n in pairs),
+            key=lambda p: (p.live == p.candidate, -p.count, p.live, p.candidate),
+        )
+        histogram = {str(value): 0 for value in range(1, 6)}
+        for value, n in ratings:
+            histogram[str(int(value))] = int(n)
+        rated = sum(histogram.values())
+        total = sum(int(value) * n for value, n in histogram.items())
+        priced, live_cost, candidate_cost = cost[0]
+        return ShadowReport(
+            since=since,
+            until=until,
+            shadowed=sum(p.count for p in counted),
+            agreed=sum(p.count for p in counted if p.live == p.candidate),
+            pairs=counted,
+            priced=int(priced),
+            live_cost_usd=float(live_cost),
+            candidate_cost_usd=float(candidate_cost),
+            disagreeing_rated=rated,
+            disagreeing_rating_mean=total / rated if rated else None,
+            disagreeing_ratings=histogram,
+            examples=[
+                ShadowExample(_recent(row), _decode(row[_ROW_WIDTH]), _candidate(row[_ROW_WIDTH + 1 :]))
+                for row in found
+            ],
+            versions=[version for version, _ in versions],
+        )
+
+
+def _recent(row: tuple[Any, ...]) -> RecentRow:
+    decision_id, ts, client, tier, model, phase, decided_by, status, cost, latency, ttft, rating = row[:_ROW_WIDTH]
+    return RecentRow(
+        decision_id=decision_id,
+        ts=float(ts),
+        client=client,
+        tier=tier,
+        model=model,
+        phase=phase,
+        decided_by=decided_by,
+        status=int(status),
+        cost_usd=_float(cost),
+        latency_ms=float(latency),
+        ttft_ms=_float(ttft),
+        rating=None if rating is None else int(rating),
+    )
+
+
+def _candidate(row: tuple[Any, ...]) -> Candidate:
+    file, version, tier, model, decided_by, cost, decision = row
+    return Candidate(file, version, tier, model, decided_by, _float(cost), _decode(decision))
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else None

@@ -1,0 +1,270 @@
+"""The console's queries over a real SQLite decision log: every number worked out by hand from the rows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.doubles import Clock
+from tests.helpers import MINIMAL, graph
+from tiergate.dispatch.dispatcher import Attempt
+from tiergate.engine.decision import RoutingDecision
+from tiergate.engine.targets import Target
+from tiergate.telemetry.decisions import DecisionLog
+from tiergate.telemetry.queries import Bucket, Pair, Window
+from tiergate.telemetry.record import RequestRecord, ShadowRecord
+from tiergate.telemetry.savings import price_baselines
+from tiergate.telemetry.sql_queries import POSTGRES_NUMBERED, POSTGRES_PYFORMAT, SQLITE, SqliteRunner, SqlQueries
+from tiergate.wire import Usage
+
+PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 3, output: 15},").replace(
+    "model: big-model,", "model: big-model, price: {input: 15, output: 75},"
+)
+TIERS = graph(base=PRICED).chains.tiers
+LOCAL, SONNET, OPUS = TIERS["local"][0], TIERS["sonnet"][0], TIERS["opus"][0]
+T = 1_700_000_000.0
+
+
+def decision(decision_id: str, tier: str = "local", phase: str = "heuristic", version: str = "v1") -> RoutingDecision:
+    return RoutingDecision(
+        decision_id=decision_id,
+        tier=tier,
+        provider="ollama",
+        model={"local": "small-model", "sonnet": "mid-model", "opus": "big-model"}[tier],
+        band="LOCAL",
+        phase=phase,  # type: ignore[arg-type]
+        score=0.1,
+        confidence=0.9,
+        reasons=[],
+        signals=[],
+        targets=[],
+        cache_hit=False,
+        rules_version=version,
+        elapsed_us=10,
+    )
+
+
+def record(decision_id: str, target: Target | None, **kw: Any) -> RequestRecord:
+    tier = kw.pop("tier", target.tier if target else "local")
+    phase = kw.pop("phase", "heuristic")
+    fields: dict[str, Any] = {"status": 200, "latency_ms": 100.0, "client": "alice", "stream": False}
+    fields.update(kw)
+    attempts = fields.pop("attempts", [Attempt(target, "ok", 90.0)] if target else [])
+    return RequestRecord(decision(decision_id, tier, phase), target, attempts, endpoint="chat", **fields)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[DecisionLog]:
+    """Six requests over the last hour (one a day older), two ratings, and three shadow decisions."""
+    clock = Clock(T)
+    dlog = DecisionLog.open(tmp_path / "d.db", clock=clock, max_rows=None, max_age_days=None)
+    rows: list[tuple[float, RequestRecord]] = [
+        (T - 90_000, record("dec_e", LOCAL, usage=Usage.of(5, 5))),  # outside the hour
+        (T - 3000, record("dec_a", LOCAL, usage=Usage.of(1000, 100), latency_ms=100.0)),
+        (
+            T - 2000,
+            record(
+                "dec_b",
+                SONNET,
+                phase="explicit",
+                usage=Usage.of(2000, 200),
+                latency_ms=300.0,
+                ttft_ms=50.0,
+                stream=True,
+            ),
+        ),
+        (
+            T - 1000,
+            record(
+                "dec_c",
+                SONNET,
+                tier="local",
+                phase="llm_classifier",
+                usage=Usage.of(1000, 0),
+                latency_ms=500.0,
+                attempts=[Attempt(LOCAL, "http_503", 5.0, "overloaded", 503), Attempt(SONNET, "ok", 480.0)],
+            ),
+        ),
+        (
+            T - 500,
+            record("dec_d", None, status=503, latency_ms=20.0, error="all targets failed", error_kind="NoTarget"),
+        ),
+        (T - 100, record("dec_f", LOCAL, status=499, latency_ms=7.0, disconnected=True, error="client disconnected")),
+    ]
+    for ts, rec in rows:
+        clock.now = ts
+        dlog.observe(rec)
+    clock.now = T
+    dlog.add_feedback("dec_b", 4)
+    dlog.add_feedback("dec_b", 2)
+    dlog.add_feedback("dec_a", 5, "local was enough")
+    dlog.observe_shadow(ShadowRecord("dec_a", "next.yaml", decision("dec_a", "sonnet", version="cand1"), 0.0045))
+    dlog.observe_shadow(ShadowRecord("dec_b", "next.yaml", decision("dec_b", "sonnet", version="cand1"), 0.009))
+    dlog.observe_shadow(ShadowRecord("dec_d", "next.yaml", decision("dec_d", "opus", version="cand1"), None))
+    dlog.observe_shadow(ShadowRecord("dec_unknown", "next.yaml", decision("dec_unknown", "opus"), None))
+    dlog.flush()
+    yield dlog
+    dlog.close()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_the_window_counts_costs_rates_and_times_each_tier(log: DecisionLog) -> None:
+    window: Window = run(log.queries().window(T - 3600, T, 600))
+
+    assert (window.requests, window.fallbacks, window.errors) == (5, 1, 1)
+    local, sonnet = window.tiers  # most requests first
+    assert (local.tier, local.requests, local.cost_usd, local.priced) == ("local", 3, 0.0, 1)
+    assert (local.prompt_tokens, local.completion_tokens, local.fallbacks, local.errors) == (1000, 100, 0, 1)
+    # percentiles over successful requests only: the 503 and the client who left are not a tier's speed
+    assert (local.latency_p50_ms, local.latency_p95_ms, local.ttft_p50_ms) == (100.0, 100.0, None)
+    assert (local.ratings, local.rating_mean) == (1, 5.0)
+    assert (sonnet.tier, sonnet.requests, sonnet.priced) == ("sonnet", 2, 2)
+    assert sonnet.cost_usd == pytest.approx(0.009 + 0.003)  # 2000x$3 + 200x$15, 1000x$3 (per million)
+    assert (sonnet.prompt_tokens, sonnet.completion_tokens, sonnet.fallbacks, sonnet.errors) == (3000, 200, 1, 0)
+    assert (sonnet.latency_p50_ms, sonnet.latency_p95_ms) == (400.0, pytest.approx(490.0))
+    assert (sonnet.ttft_p50_ms, sonnet.ttft_p95_ms) == (50.0, 50.0)
+    assert (sonnet.ratings, sonnet.rating_mean) == (2, 3.0)
+    assert window.decided_by == {"rules": 3, "explicit": 1, "classifier": 1}
+    assert window.series == [
+        Bucket(T - 3600, {}),
+        Bucket(T - 3000, {"local": 1}),
+        Bucket(T - 2400, {"sonnet": 1}),
+        Bucket(T - 1800, {}),
+        Bucket(T - 1200, {"sonnet": 1}),
+        Bucket(T - 600, {"local": 2}),
+    ]
+
+
+def test_an_empty_window_has_every_bucket_and_no_tier(log: DecisionLog) -> None:
+    window: Window = run(log.queries().window(T + 10, T + 3610, 1800))
+    assert (window.requests, window.tiers, window.decided_by) == (0, [], {})
+    assert window.series == [Bucket(T + 10, {}), Bucket(T + 1810, {})]
+
+
+def test_baselines_price_the_same_tokens_on_one_tier_and_may_be_negative(log: DecisionLog) -> None:
+    window: Window = run(log.queries().window(T - 3600, T, 600))
+    opus, sonnet = price_baselines(window, TIERS)
+    # 4000 prompt and 300 completion tokens were priced; they cost $0.012 as routed
+    assert (opus.name, opus.cost_usd, opus.actual_usd) == ("always-opus", pytest.approx(0.0825), pytest.approx(0.012))
+    assert (opus.saving_usd, opus.saving_share) == (pytest.approx(0.0705), pytest.approx(0.0705 / 0.0825))
+    assert (sonnet.name, sonnet.cost_usd, sonnet.saving_usd) == (
+        "always-sonnet",
+        pytest.approx(0.0165),
+        pytest.approx(0.0045),
+    )
+
+    costly = Window(**{**_fields(window), "tiers": [window.tiers[0], _with(window.tiers[1], cost_usd=0.05)]})
+    [_, sonnet] = price_baselines(costly, TIERS)
+    assert sonnet.saving_usd == pytest.approx(0.0165 - 0.05)  # routing cost more than always-sonnet: shown as is
+    assert sonnet.saving_usd < 0 and sonnet.saving_share == pytest.approx((0.0165 - 0.05) / 0.0165)
+
+    [_, missing] = price_baselines(window, {"local": TIERS["local"], "opus": TIERS["opus"]})
+    assert (missing.cost_usd, missing.saving_usd, missing.reason) == (
+        None,
+        None,
+        "routes.yaml has no tier named sonnet",
+    )
+
+
+def test_recent_requests_newest_first_with_their_latest_rating(log: DecisionLog) -> None:
+    newest = run(log.queries().recent(3))
+    assert [r.decision_id for r in newest] == ["dec_f", "dec_d", "dec_c"]
+    older = run(log.queries().recent(10, before=T - 1000))
+    assert [(r.decision_id, r.rating) for r in older] == [("dec_b", 2), ("dec_a", 5), ("dec_e", None)]
+    b = older[0]
+    assert (b.client, b.tier, b.model, b.phase, b.decided_by, b.status) == (
+        "alice",
+        "sonnet",
+        "mid-model",
+        "explicit",
+        "explicit",
+        200,
+    )
+    assert (b.cost_usd, b.latency_ms, b.ttft_ms) == (pytest.approx(0.009), 300.0, 50.0)
+
+
+def test_a_requests_detail_has_its_trace_attempts_ratings_and_shadow(log: DecisionLog) -> None:
+    c = run(log.queries().detail("dec_c"))
+    assert (c.row.tier, c.decided_tier, c.fallback, c.prompt_tokens, c.completion_tokens) == (
+        "sonnet",
+        "local",
+        True,
+        1000,
+        0,
+    )
+    assert [(a["tier"], a["outcome"], a["status"]) for a in c.attempts] == [
+        ("local", "http_503", 503),
+        ("sonnet", "ok", None),
+    ]
+    assert c.decision["decision_id"] == "dec_c" and c.decision["phase"] == "llm_classifier"
+    assert (c.ratings, c.shadow) == ([], None)
+
+    b = run(log.queries().detail("dec_b"))
+    assert [(r.rating, r.client) for r in b.ratings] == [(4, None), (2, None)]
+    assert b.shadow is not None
+    assert (b.shadow.file, b.shadow.rules_version, b.shadow.tier, b.shadow.cost_usd) == (
+        "next.yaml",
+        "cand1",
+        "sonnet",
+        0.009,
+    )
+    assert run(log.queries().detail("dec_nope")) is None
+
+
+def test_the_shadow_report_counts_disagreements_costs_and_their_ratings(log: DecisionLog) -> None:
+    report = run(log.queries().shadow(T - 3600, T, 10))
+    assert (report.shadowed, report.agreed) == (3, 1)  # the shadow of an unknown decision was not kept
+    assert report.pairs == [Pair("local", "opus", 1), Pair("local", "sonnet", 1), Pair("sonnet", "sonnet", 1)]
+    # priced: dec_a (live $0, candidate $0.0045) and dec_b (live $0.009, candidate $0.009)
+    assert (report.priced, report.live_cost_usd, report.candidate_cost_usd) == (
+        2,
+        pytest.approx(0.009),
+        pytest.approx(0.0135),
+    )
+    assert (report.disagreeing_rated, report.disagreeing_rating_mean) == (1, 5.0)  # dec_a's 5; dec_b agrees
+    assert report.disagreeing_ratings == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}
+    assert [(e.row.decision_id, e.live["tier"], e.candidate.tier) for e in report.examples] == [
+        ("dec_d", "local", "opus"),
+        ("dec_a", "local", "sonnet"),
+    ]
+    assert report.versions == ["cand1"]
+
+
+def test_retention_removes_a_decisions_shadow_with_it(log: DecisionLog) -> None:
+    log.max_age_days = 0.02  # 28.8 minutes: dec_e, dec_a, dec_b go
+    assert log.prune() == 3
+    report = run(log.queries().shadow(T - 100_000, T, 10))
+    assert report.pairs == [Pair("local", "opus", 1)]
+
+
+def test_placeholders_and_the_bucket_floor_per_store() -> None:
+    sql = "SELECT {} FROM decisions d WHERE d.ts >= ? AND d.ts < ?"
+    assert SQLITE.render(sql.format(SQLITE.floor.format("x"))) == (
+        "SELECT CAST(x AS INTEGER) FROM decisions d WHERE d.ts >= ? AND d.ts < ?"
+    )
+    assert POSTGRES_NUMBERED.render(sql.format("1")) == "SELECT 1 FROM decisions d WHERE d.ts >= $1 AND d.ts < $2"
+    assert POSTGRES_PYFORMAT.render(sql.format("1")) == "SELECT 1 FROM decisions d WHERE d.ts >= %s AND d.ts < %s"
+
+
+def test_the_sqlite_runner_opens_the_file_read_only(log: DecisionLog) -> None:
+    runner = SqliteRunner(log.path)
+    with pytest.raises(Exception, match="readonly"):
+        run(runner.run([("DELETE FROM decisions", ())]))
+    assert len(run(SqlQueries(runner).recent(10))) == 6
+
+
+def _fields(window: Window) -> dict[str, Any]:
+    return {f: getattr(window, f) for f in window.__struct_fields__}
+
+
+def _with(tier: Any, **changes: Any) -> Any:
+    import msgspec
+
+    return msgspec.structs.replace(tier, **changes)
