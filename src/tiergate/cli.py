@@ -131,11 +131,11 @@ def _schema(target: Path | None) -> int:
 
 
 def _route(config: Path, source: str) -> int:
-    from tiergate.api.bodies import decode_chat
     from tiergate.config.loader import load_file
     from tiergate.engine.graph import compile_graph
     from tiergate.engine.router import Router
     from tiergate.errors import TiergateError
+    from tiergate.protocols.openai.request import decode_chat
 
     try:
         graph = compile_graph(load_file(config))

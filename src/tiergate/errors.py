@@ -7,6 +7,7 @@
     │   ├── RateLimited              429 with retry-after: a client's rpm, or a target's limit (then fallback)
     │   │   └── LimitRejected            a target's limit in `reject` mode: no other target is tried
     │   ├── NoTargetError            every target of the decision failed or was skipped; the most telling status
+    │   ├── Refusal                  (tiergate.api.errors) refused outside tiergate's code: unknown path, origin
     │   └── UpstreamError            a backend failed; raised only by backends (translated at that boundary)
     │       ├── UpstreamUnavailable      502/503/504: refused, timed out, not configured (e.g. a missing key)
     │       │   └── StreamTimeout            504: a stream's first-token, idle or total bound ran out; never retried
@@ -53,9 +54,6 @@ class TiergateError(Exception):
         self.param = param
         if code is not None:
             self.code = code
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
     def headers(self) -> dict[str, str]:
         return {}

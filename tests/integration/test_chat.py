@@ -262,3 +262,32 @@ def test_blank_stop_sequences_are_emulated_on_anthropic(
         text, finishes = answer.choices[0].message.content, [answer.choices[0].finish_reason]  # type: ignore[union-attr]
     assert (text, finishes) == ("first line", ["stop"])
     assert fake_anthropic.requests[0].body["stop_sequences"] == ["END"]
+
+
+def test_more_than_one_choice_is_refused(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="auto", n=2, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.body == {
+        "message": "`n` is 2: tiergate returns one choice per request; send n separate requests instead",
+        "type": "invalid_request_error",
+        "param": "n",
+        "code": "unsupported_value",
+    }
+    assert not fake_ollama.requests
+
+
+def test_one_model_is_described_and_an_unknown_one_is_a_404(client: openai.OpenAI, gateway: str) -> None:
+    auto = client.models.retrieve("auto")
+    assert (auto.id, auto.object, auto.owned_by) == ("auto", "model", "tiergate")
+    local = client.models.retrieve("qwen2.5-coder:7b")
+    assert (local.id, local.owned_by) == ("qwen2.5-coder:7b", "ollama")
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.models.retrieve("gpt-nine")
+    assert caught.value.body == {
+        "message": "no model 'gpt-nine' here: GET /v1/models lists them",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
+    anthropic_shape = httpx.get(gateway + "/v1/models/auto", headers={"anthropic-version": "2023-06-01"}).json()
+    assert set(anthropic_shape) == {"type", "id", "display_name", "created_at"} and anthropic_shape["type"] == "model"

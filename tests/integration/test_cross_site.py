@@ -64,12 +64,30 @@ def test_a_simple_cross_site_post_reaches_no_upstream(
         "code": "origin_not_allowed",
     }
     # Even as JSON, and even on the endpoints that spend nothing.
-    for path in ("/v1/chat/completions", "/v1/completions", "/v1/route", "/v1/feedback"):
+    paths = (
+        "/v1/completions",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+        "/v1/responses",
+        "/v1/route",
+        "/v1/feedback",
+    )
+    for path in ("/v1/chat/completions", *paths):
         assert (
             httpx.post(base + path, content=BODY, headers={**page, "content-type": "application/json"}).status_code
             == 403
         )
     assert httpx.get(base + "/v1/models", headers={"origin": EVIL}).status_code == 403
+    # Anthropic's clients get the refusal in Anthropic's shape.
+    r = httpx.post(base + "/v1/messages?beta=true", content=BODY, headers=page)
+    assert r.status_code == 403 and r.json() == {
+        "type": "error",
+        "error": {
+            "type": "permission_error",
+            "message": f"requests from the web page origin {EVIL} are refused: tiergate serves browsers only from "
+            "origins listed in server.cors.allow_origins",
+        },
+    }
     assert calls(upstreams) == 0
 
 

@@ -264,7 +264,10 @@ class Ingress:
     path: str
     body: Callable[[str, bool, str], dict[str, Any]]
     read_whole: Callable[[dict[str, Any]], tuple[bool, str]]
-    read_stream: Callable[[list[Any]], tuple[bool, str]]
+    #: SSE events as (event name or None, data) → (claims to be whole, text, the error it ends with)
+    read_stream: Callable[[list[tuple[str | None, Any]]], tuple[bool, str, dict[str, Any] | None]]
+    #: the error of a non-200 answer, as {"message", ...}
+    read_error: Callable[[dict[str, Any]], dict[str, Any]] = lambda payload: payload["error"]
 
 
 def _chat_body(model: str, stream: bool, text: str) -> dict[str, Any]:
@@ -276,11 +279,19 @@ def _chat_whole(payload: dict[str, Any]) -> tuple[bool, str]:
     return choice["finish_reason"] == "stop", choice["message"]["content"] or ""
 
 
-def _chat_stream(events: list[Any]) -> tuple[bool, str]:
+def _openai_error(events: list[Any]) -> dict[str, Any] | None:
+    error = events[-1].get("error") if isinstance(events[-1], dict) else None
+    if error is not None:
+        assert set(error) == {"message", "type", "param", "code"}, error
+    return error
+
+
+def _chat_stream(frames: list[tuple[str | None, Any]]) -> tuple[bool, str, dict[str, Any] | None]:
+    events = [data for _, data in frames]
     chunks = [e for e in events if isinstance(e, dict) and e.get("choices")]
     finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]]
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
-    return events[-1:] == ["[DONE]"] and finishes == ["stop"], text
+    return events[-1:] == ["[DONE]"] and finishes == ["stop"], text, _openai_error(events)
 
 
 def _text_body(model: str, stream: bool, text: str) -> dict[str, Any]:
@@ -292,15 +303,60 @@ def _text_whole(payload: dict[str, Any]) -> tuple[bool, str]:
     return choice["finish_reason"] == "stop", choice["text"]
 
 
-def _text_stream(events: list[Any]) -> tuple[bool, str]:
+def _text_stream(frames: list[tuple[str | None, Any]]) -> tuple[bool, str, dict[str, Any] | None]:
+    events = [data for _, data in frames]
     chunks = [e for e in events if isinstance(e, dict) and e.get("choices")]
     finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]]
-    return events[-1:] == ["[DONE]"] and finishes == ["stop"], "".join(c["choices"][0]["text"] for c in chunks)
+    text = "".join(c["choices"][0]["text"] for c in chunks)
+    return events[-1:] == ["[DONE]"] and finishes == ["stop"], text, _openai_error(events)
+
+
+def _messages_body(model: str, stream: bool, text: str) -> dict[str, Any]:
+    return {"model": model, "stream": stream, "max_tokens": 256, "messages": [{"role": "user", "content": text}]}
+
+
+def _messages_whole(payload: dict[str, Any]) -> tuple[bool, str]:
+    text = "".join(b["text"] for b in payload["content"] if b["type"] == "text")
+    return payload["stop_reason"] == "end_turn", text
+
+
+def _messages_stream(frames: list[tuple[str | None, Any]]) -> tuple[bool, str, dict[str, Any] | None]:
+    assert all(name == data["type"] for name, data in frames), "each Messages event names its type"
+    names = [name for name, _ in frames]
+    deltas = [d["delta"] for n, d in frames if n == "content_block_delta" and d["delta"]["type"] == "text_delta"]
+    stops = [d["delta"]["stop_reason"] for n, d in frames if n == "message_delta"]
+    complete = names[-1:] == ["message_stop"] and stops == ["end_turn"]
+    error = frames[-1][1]["error"] if names[-1:] == ["error"] else None
+    if error is not None:
+        assert set(error) == {"type", "message"}, error
+    return complete, "".join(d["text"] for d in deltas), error
+
+
+def _responses_body(model: str, stream: bool, text: str) -> dict[str, Any]:
+    return {"model": model, "stream": stream, "input": [{"role": "user", "content": text}]}
+
+
+def _responses_whole(payload: dict[str, Any]) -> tuple[bool, str]:
+    text = "".join(part["text"] for item in payload["output"] if item["type"] == "message" for part in item["content"])
+    return payload["status"] == "completed", text
+
+
+def _responses_stream(frames: list[tuple[str | None, Any]]) -> tuple[bool, str, dict[str, Any] | None]:
+    assert all(name == data["type"] for name, data in frames), "each Responses event names its type"
+    names = [name for name, _ in frames]
+    text = "".join(d["delta"] for n, d in frames if n == "response.output_text.delta")
+    last = frames[-1][1]
+    error = last["response"]["error"] if names[-1:] == ["response.failed"] else None
+    if error is not None:
+        assert set(error) == {"code", "message"}, error
+    return names[-1:] == ["response.completed"], text, error
 
 
 INGRESSES = {
     "chat": Ingress("chat", "/v1/chat/completions", _chat_body, _chat_whole, _chat_stream),
     "completions": Ingress("completions", "/v1/completions", _text_body, _text_whole, _text_stream),
+    "messages": Ingress("messages", "/v1/messages", _messages_body, _messages_whole, _messages_stream),
+    "responses": Ingress("responses", "/v1/responses", _responses_body, _responses_whole, _responses_stream),
 }
 
 
@@ -309,18 +365,21 @@ def send(base: str, ingress: Ingress, model: str, *, stream: bool, text: str = "
     with httpx.stream("POST", base + ingress.path, json=body, timeout=30) as r:
         raw = r.read().decode()
     if r.status_code != 200:
-        return Seen(r.status_code, r.headers, False, "", json.loads(raw)["error"], raw)
+        return Seen(r.status_code, r.headers, False, "", ingress.read_error(json.loads(raw)), raw)
     if not stream:
         complete, got = ingress.read_whole(json.loads(raw))
         return Seen(200, r.headers, complete, got, None, raw)
     assert raw.endswith("\n\n"), "every SSE event ends with a blank line"
-    events: list[Any] = []
+    frames: list[tuple[str | None, Any]] = []
     for block in raw[:-2].split("\n\n"):
+        name = None
+        if block.startswith("event: "):
+            head, block = block.split("\n", 1)
+            name = head.removeprefix("event: ")
         assert block.startswith("data: "), block
         data = block.removeprefix("data: ")
-        events.append(data if data == "[DONE]" else json.loads(data))
-    error = events[-1].get("error") if isinstance(events[-1], dict) else None
-    complete, got = ingress.read_stream(events)
+        frames.append((name, data if data == "[DONE]" else json.loads(data)))
+    complete, got, error = ingress.read_stream(frames)
     return Seen(200, r.headers, complete, got, error, raw)
 
 
@@ -432,7 +491,7 @@ def test_fault(
             assert primary_calls == expect.calls
         return
     assert seen.status == 200 and not seen.complete, seen.raw[:500]
-    assert seen.error is not None and set(seen.error) == {"message", "type", "param", "code"}
+    assert seen.error is not None, seen.raw[-500:]
     assert "[DONE]" not in seen.raw
     assert seen.text and DEFAULT_TEXT.startswith(seen.text)  # what came before the fault, and nothing more
     name = "vllm" if backend == "openai" else backend

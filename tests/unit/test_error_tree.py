@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import tiergate.errors
+from tiergate.api.errors import Refusal
 from tiergate.config.problems import ConfigError
 from tiergate.errors import OperatorError, TiergateError
 from tiergate.evals.dataset import DatasetError
@@ -13,7 +14,7 @@ from tiergate.learned.head import HeadError
 from tiergate.telemetry.decisions import DecisionLogError
 from tiergate.telemetry.stats import StatsError
 
-ELSEWHERE = {cls.__name__: cls for cls in (ConfigError, DatasetError, DecisionLogError, HeadError, StatsError)}
+ELSEWHERE = {cls.__name__: cls for cls in (ConfigError, DatasetError, DecisionLogError, HeadError, Refusal, StatsError)}
 
 
 def drawn() -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""Every error leaves in the OpenAI shape: ``{"error": {"message", "type", "param", "code"}}``.
+"""Every error leaves in the shape of the dialect its path belongs to (tiergate.api.dialects): OpenAI's
+``{"error": {...}}`` for the OpenAI paths, Anthropic's ``{"type": "error", "error": {...}}`` under
+``/v1/messages``.
 
 Litestar's own errors (unknown path, wrong method, body too large) are mapped too, so a client
 never has to parse a second error format. Unexpected exceptions are logged with their traceback
@@ -8,12 +10,14 @@ and answered with a generic message (no internals, no secrets).
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from tiergate.api.dialects import dialect_for_path
 from tiergate.errors import TiergateError
 
 log = logging.getLogger("tiergate.api")
@@ -30,19 +34,33 @@ _TYPES = {
 }
 
 
+class Refusal(TiergateError):
+    """An error made outside tiergate's own code (Litestar's routing, the origin guard): only a status."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.type = _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
+
+
 def error_body_for(path: str, status: int, message: str, code: str | None = None) -> dict[str, Any]:
     """The error body for a refusal made before any handler ran (tiergate.api.origin)."""
-    kind = _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return dialect_for_path(path).error_body(Refusal(status, message, code))
 
 
-def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(_encode(body), status_code=status, media_type="application/json", headers=headers or {})
+def _respond(
+    request: Request[Any, Any, Any], exc: TiergateError, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    body = dialect_for_path(request.url.path).error_body(exc)
+    request_id = (headers or {}).get("x-request-id") or "req_" + secrets.token_hex(10)
+    ids = {"x-request-id": request_id, "request-id": request_id}
+    return Response(
+        _encode(body), status_code=exc.status, media_type="application/json", headers={**ids, **(headers or {})}
+    )
 
 
 def tiergate_error(request: Request[Any, Any, Any], exc: TiergateError) -> Response[bytes]:
-    headers = {**exc.headers(), **exc.extra_headers}
-    return _respond(exc.status, exc.body(), headers)
+    return _respond(request, exc, {**exc.headers(), **exc.extra_headers})
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -54,23 +72,12 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         message = f"method {request.method} is not allowed on {request.url.path}"
     elif status == 413:
         message = "the request body is too large"
-    kind = _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
-    return _respond(status, {"error": {"message": message, "type": kind, "param": None, "code": None}})
+    return _respond(request, Refusal(status, message))
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _respond(
-        500,
-        {
-            "error": {
-                "message": f"internal error in tiergate: {type(exc).__name__}",
-                "type": "server_error",
-                "param": None,
-                "code": None,
-            }
-        },
-    )
+    return _respond(request, Refusal(500, f"internal error in tiergate: {type(exc).__name__}"))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -24,9 +24,9 @@ from litestar import Litestar, Request, Response, post
 from msgspec import Meta
 
 from tiergate.api.auth import ACCESS_CLIENT
-from tiergate.api.bodies import _decode
 from tiergate.api.gateway import Gateway, client_of
 from tiergate.errors import RequestError
+from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
 from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
 
@@ -51,7 +51,7 @@ class FeedbackBody(msgspec.Struct):
 
 @post("/v1/feedback", status_code=200, opt=ACCESS_CLIENT, request_max_body_size=MAX_BODY_BYTES)
 async def feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
-    body = _decode(await request.body(), FeedbackBody)
+    body = decode_json(await request.body(), FeedbackBody)
     state = request.app.state
     dlog: DecisionLog | None = state.get(STATE_KEY)
     if dlog is None:

@@ -1,9 +1,14 @@
 """The HTTP endpoints. Each handler parses, delegates, and shapes the answer; nothing more.
 
-POST /v1/chat/completions   chat, stream or not
-POST /v1/completions        legacy completions (Continue autocomplete)
+POST /v1/chat/completions   OpenAI chat, stream or not          } one route per dialect
+POST /v1/completions        legacy completions (autocomplete)   } (tiergate.api.dialects,
+POST /v1/messages           Anthropic Messages                  }  tiergate.api.ingress)
+POST /v1/responses          OpenAI Responses, stateless         }
+POST /v1/messages/count_tokens   Anthropic's token count (an estimate)
 GET  /v1/models             auto, the tiers, and every configured model id and alias
+GET  /v1/models/{id}        one of them (404 in the caller's shape when unknown)
 POST /v1/route              the dry run: the RoutingDecision, no upstream model called
+                            (``?dialect=anthropic|responses|completions`` reads the body in that dialect)
 GET  /health                liveness, rules status, backends (open)
 GET  /ready                 readiness: rules loaded, every tier has an available target (open)
 GET  /metrics               Prometheus text format (open; 404 when server.metrics is false)
@@ -16,30 +21,28 @@ tiergate.api.input_limits, against the live ``server.input_limits``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
-from litestar.response import Stream
+from litestar.params import FromPath, FromQuery
 
 from tiergate.api import admin
 from tiergate.api.auth import ACCESS_CLIENT, ACCESS_CLIENT_METERED, ACCESS_OPEN
-from tiergate.api.bodies import decode_chat, decode_completion
+from tiergate.api.dialects import DEFAULT, DIALECTS, EXTRA_HANDLERS
 from tiergate.api.feedback import FEEDBACK_HANDLERS
 from tiergate.api.gateway import client_of, gateway_of
+from tiergate.api.ingress import feature_headers, route_for
 from tiergate.api.input_limits import check_messages, read_json
 from tiergate.api.readiness import Readiness
-from tiergate.api.serve import serve, until_disconnected
 from tiergate.config.model import InputLimits
+from tiergate.errors import RequestError
 from tiergate.redact import redact_url
 from tiergate.telemetry.metrics import CONTENT_TYPE, Metrics
 
 _encode = msgspec.json.Encoder().encode
-#: Credentials never become routing features (``header.authorization`` reads as empty).
-CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie"})
 
 
 def _json(payload: Any, status: int = 200) -> Response[bytes]:
@@ -50,31 +53,38 @@ def _limits(request: Request[Any, Any, Any]) -> InputLimits:
     return gateway_of(request).rules.current.graph.config.server.input_limits
 
 
-def feature_headers(request: Request[Any, Any, Any]) -> Mapping[str, str]:
-    """The request's headers as routing sees them: lower-case names, credentials left out."""
-    return {k.lower(): v for k, v in request.headers.items() if k.lower() not in CREDENTIAL_HEADERS}
-
-
-@post("/v1/chat/completions", status_code=200, opt=ACCESS_CLIENT_METERED)
-async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
-    limits = _limits(request)
-    chat = decode_chat(await read_json(request, limits))
-    check_messages(chat, limits)
-    work = serve(gateway_of(request), chat, feature_headers(request), shape="chat", client=client_of(request))
-    return await until_disconnected(request.receive, work)
-
-
-@post("/v1/completions", status_code=200, opt=ACCESS_CLIENT_METERED)
-async def completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
-    limits = _limits(request)
-    _, chat = decode_completion(await read_json(request, limits))
-    check_messages(chat, limits, prompt=True)
-    work = serve(gateway_of(request), chat, feature_headers(request), shape="text", client=client_of(request))
-    return await until_disconnected(request.receive, work)
-
-
 @get("/v1/models", opt=ACCESS_CLIENT)
 async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
+    listed = _models(request)
+    if _anthropic_client(request):
+        data = [_anthropic_model(m) for m in listed]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return _json({"data": data, "has_more": False, "first_id": first, "last_id": last})
+    return _json({"object": "list", "data": listed})
+
+
+@get("/v1/models/{model_id:path}", opt=ACCESS_CLIENT)
+async def model(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[bytes]:
+    wanted = model_id.lstrip("/")
+    for listed in _models(request):
+        if listed["id"] == wanted:
+            return _json(_anthropic_model(listed) if _anthropic_client(request) else listed)
+    raise RequestError(
+        f"no model '{wanted}' here: GET /v1/models lists them", param="model", code="model_not_found", status=404
+    )
+
+
+def _anthropic_client(request: Request[Any, Any, Any]) -> bool:
+    """Anthropic's SDKs send ``anthropic-version`` on every call; they get Anthropic's model shape."""
+    return "anthropic-version" in request.headers
+
+
+def _anthropic_model(listed: dict[str, Any]) -> dict[str, Any]:
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(listed["created"]))
+    return {"type": "model", "id": listed["id"], "display_name": listed["id"], "created_at": created}
+
+
+def _models(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     gw = gateway_of(request)
     rt = gw.rules.current
     created = int(gw.rules.loaded_at)
@@ -95,14 +105,20 @@ async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
             add(target.model, target.backend)
             for alias in target.aliases:
                 add(alias, target.backend)
-    return _json({"object": "list", "data": data})
+    return data
 
 
 @post("/v1/route", status_code=200, opt=ACCESS_CLIENT_METERED)
-async def route(request: Request[Any, Any, Any], classify: FromQuery[bool] = True) -> Response[bytes]:
+async def route(
+    request: Request[Any, Any, Any], classify: FromQuery[bool] = True, dialect: FromQuery[str] = DEFAULT.name
+) -> Response[bytes]:
     limits = _limits(request)
-    chat = decode_chat(await read_json(request, limits))
-    check_messages(chat, limits)
+    reader = DIALECTS.get(dialect)
+    if reader is None:
+        known = ", ".join(sorted(DIALECTS))
+        raise RequestError(f"unknown dialect '{dialect}': one of {known}", param="dialect")
+    chat = reader.decode(await read_json(request, limits), feature_headers(request))
+    check_messages(chat, limits, prompt=reader.prompt_only)
     async with gateway_of(request).rules.use() as rt:
         routed = await rt.router.decide(
             chat, feature_headers(request), classify=classify, client=client_of(request), remember=False
@@ -155,4 +171,15 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(collected.exposition(), media_type=CONTENT_TYPE)
 
 
-HANDLERS = [chat_completions, completions, models, route, health, ready, metrics, *admin.HANDLERS, *FEEDBACK_HANDLERS]
+HANDLERS = [
+    *(route_for(dialect) for dialect in DIALECTS.values()),
+    *EXTRA_HANDLERS,
+    models,
+    model,
+    route,
+    health,
+    ready,
+    metrics,
+    *admin.HANDLERS,
+    *FEEDBACK_HANDLERS,
+]

@@ -1,9 +1,9 @@
-"""Serve one routed request: decide, dispatch, and answer as JSON or as an SSE stream.
+"""Serve one routed request in its dialect: decide, dispatch, and answer as JSON or as an SSE stream.
 
 The Runtime taken at the start is held until the response ends (for a stream: its last byte), so
 a reload never changes the rules under a request that is already running.
 
-    return await serve(gateway, chat_request, request.headers, shape="chat")
+    return await serve(gateway, DIALECTS["anthropic"], chat_request, headers)
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from litestar import Response
 from litestar.response import Stream
 
-from tiergate.api.bodies import chat_completion, text_completion
+from tiergate.api.dialects.base import Dialect, Writer
 from tiergate.api.event_stream import EventStream
 from tiergate.api.gateway import Gateway
-from tiergate.api.sse import ChunkWriter, TextChunkWriter
 from tiergate.dispatch.dispatcher import Attempt, OpenStream, render_attempts
 from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.targets import Target
@@ -33,7 +32,6 @@ from tiergate.wire import ChatRequest
 
 log = logging.getLogger("tiergate.requests")
 _encode = msgspec.json.Encoder().encode
-Shape = Literal["chat", "text"]
 
 
 def routing_headers(decision: RoutingDecision, target: Target | None, attempts: list[Attempt]) -> dict[str, str]:
@@ -42,6 +40,9 @@ def routing_headers(decision: RoutingDecision, target: Target | None, attempts: 
         "x-tiergate-tier": target.tier if target else decision.tier,
         "x-tiergate-model": target.model if target else decision.model,
         "x-tiergate-phase": decision.phase,
+        # Codex quotes x-request-id in its error lines; Anthropic's clients read request-id.
+        "x-request-id": decision.decision_id,
+        "request-id": decision.decision_id,
     }
     if attempts:
         headers["x-tiergate-attempts"] = render_attempts(attempts)
@@ -86,26 +87,26 @@ async def _disconnected(receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> 
 
 
 async def serve(
-    gw: Gateway, chat: ChatRequest, headers: Mapping[str, str], *, shape: Shape, client: str = "anonymous"
+    gw: Gateway, dialect: Dialect, chat: ChatRequest, headers: Mapping[str, str], *, client: str = "anonymous"
 ) -> Response[bytes] | Stream:
     stack = contextlib.AsyncExitStack()
     runtime = await stack.enter_async_context(gw.rules.use())
     started = time.monotonic()
     decision: RoutingDecision | None = None
     ask: str | None = None
-    endpoint = "chat" if shape == "chat" else "completions"
+    endpoint = dialect.endpoint
     try:
         routed = await runtime.router.decide(chat, headers, client=client)
         decision = routed.decision
         keep = runtime.graph.config.server.decision_log
         ask = routed.ask[: keep.ask_chars] if keep.store_ask else None
-        id_prefix = "chatcmpl-" if shape == "chat" else "cmpl-"
-        response_id = id_prefix + secrets.token_hex(12)
+        response_id = dialect.id_prefix + secrets.token_hex(12)
         created = int(time.time())
         if chat.stream:
             opened = await runtime.dispatcher.open_stream(routed, chat)
-            writer_cls = ChunkWriter if shape == "chat" else TextChunkWriter
-            writer = writer_cls(response_id, created, opened.target.model, include_usage=chat.wants_usage())
+            native = any(frame.dialect == dialect.name for frame in opened.prelude)
+            model = opened.target.model
+            writer = dialect.writer(id=response_id, created=created, model=model, request=chat, native=native)
             out_headers = routing_headers(decision, opened.target, opened.attempts)
             out_headers["cache-control"] = "no-cache"
             record = RequestRecord(decision, opened.target, opened.attempts, 200, 0.0, client, True, endpoint, ask=ask)
@@ -113,8 +114,8 @@ async def serve(
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
             return EventStream(body, headers=out_headers)
         answer = await runtime.dispatcher.complete(routed, chat)
-        build = chat_completion if shape == "chat" else text_completion
-        payload = build(answer.completion, id=response_id, created=created, model=answer.target.model)
+        completion = answer.completion
+        payload = dialect.whole(completion, id=response_id, created=created, model=answer.target.model, request=chat)
         usage = answer.completion.usage
         record = RequestRecord(
             decision, answer.target, answer.attempts, 200, _ms(started), client, False, endpoint, usage=usage, ask=ask
@@ -173,7 +174,7 @@ async def serve(
 
 async def _stream_body(
     gw: Gateway,
-    writer: ChunkWriter,
+    writer: Writer,
     opened: OpenStream,
     stack: contextlib.AsyncExitStack,
     record: RequestRecord,
@@ -181,7 +182,8 @@ async def _stream_body(
 ) -> AsyncGenerator[bytes, None]:
     try:
         record.ttft_ms = _ms(started)
-        yield writer.start() + (writer.event(opened.first) or b"")
+        opening = [writer.event(frame) for frame in opened.prelude]
+        yield writer.start() + b"".join(chunk for chunk in opening if chunk) + (writer.event(opened.first) or b"")
         async for event in opened.rest:
             chunk = writer.event(event)
             if chunk:

@@ -318,6 +318,11 @@ class Explicit(Strict):
     """`model` values that mean "let tiergate decide". Default: `[auto]`."""
     providers: dict[str, str] = {}
     """Values of the request's `provider` field, each mapped to a tier name. Default: none."""
+    models: dict[str, str] = {}
+    """Model names clients send, as patterns (`*` matches any characters; nothing else is special), each
+    mapped to a tier name to honour it or to one of `auto_names` to route it; the first match wins. Checked
+    after exact tier names, model ids and aliases. E.g. `{"claude-opus-*": opus, "claude-*": auto}`.
+    Names that match nothing are routed as auto too, with a note in the decision. Default: none."""
 
 
 class KeywordRoute(Strict):

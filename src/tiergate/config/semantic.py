@@ -56,6 +56,9 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         need_tier(routing.escalation.tier, (*rpath, "escalation", "tier"))
     for provider, provider_tier in routing.explicit.providers.items():
         need_tier(provider_tier, (*rpath, "explicit", "providers", provider))
+    for pattern, model_tier in routing.explicit.models.items():
+        if model_tier not in routing.explicit.auto_names:
+            need_tier(model_tier, (*rpath, "explicit", "models", pattern))
     if routing.keyword_mode is not None:
         need_tier(routing.keyword_mode.default_tier, (*rpath, "keyword_mode", "default_tier"))
         for i, route in enumerate(routing.keyword_mode.routes):
@@ -119,6 +122,7 @@ def _unreachable(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         used.add(routing.escalation.tier)
     used.update(r.then.tier for r in routing.rules if r.then.tier)
     used.update(routing.explicit.providers.values())
+    used.update(routing.explicit.models.values())
     frontier = list(used)
     while frontier:
         for nxt in config.fallbacks.get(frontier.pop(), []):

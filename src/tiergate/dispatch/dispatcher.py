@@ -28,7 +28,7 @@ from tiergate.dispatch.streams import bounded
 from tiergate.engine.router import Routed
 from tiergate.engine.targets import Target
 from tiergate.errors import NoTargetError, RateLimited, TiergateError, UpstreamError, UpstreamUnavailable
-from tiergate.wire import ChatRequest, Completion, StreamEvent, TextDelta
+from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent, TextDelta
 
 T = TypeVar("T")
 
@@ -90,6 +90,8 @@ class OpenStream:
     rest: AsyncIterator[StreamEvent]
     attempts: list[Attempt]
     hold: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+    #: The upstream's own frames that came before ``first`` (a native stream's ``message_start``).
+    prelude: tuple[Raw, ...] = ()
 
     async def aclose(self) -> None:
         """End the stream and give back what it held (its target's concurrency slot); safe to call twice."""
@@ -148,12 +150,17 @@ class Dispatcher:
 
             async def first_event(
                 target: Target = target, backend: Backend = backend
-            ) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
+            ) -> tuple[tuple[Raw, ...], StreamEvent, AsyncIterator[StreamEvent]]:
+                """The first translated event, and the native frames before it: a stream has begun (and
+                may no longer fall back) only when it has something to say."""
                 events = bounded(
                     backend.stream(request, _call_of(target)), target, backend, clock=self.clock, redact=self.redact
                 )
+                prelude: list[Raw] = []
                 try:
-                    return await anext(events), events
+                    while isinstance(event := await anext(events), Raw):
+                        prelude.append(event)
+                    return tuple(prelude), event, events
                 except BaseException:
                     await events.aclose()
                     raise
@@ -162,9 +169,9 @@ class Dispatcher:
             hold = contextlib.AsyncExitStack()
             result = await self._attempt(target, attempts, first_event, hold=hold)
             if result is not None:
-                first, rest = result
+                prelude, first, rest = result
                 rest = _releasing(rest, hold, partial(self.guard.stream_ended, target))
-                return OpenStream(target, first, rest, attempts, hold)
+                return OpenStream(target, first, rest, attempts, hold, prelude)
         raise self._exhausted(routed, attempts)
 
     async def ask(self, target: Target, request: ChatRequest, read: Callable[[str], T]) -> T:

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from tiergate.backends.base import Backend
 from tiergate.engine.targets import Target
 from tiergate.errors import StreamTimeout, UpstreamError, UpstreamProtocolError
-from tiergate.wire import Finish, StreamEvent
+from tiergate.wire import Finish, Raw, StreamEvent
 
 
 async def bounded(
@@ -31,12 +31,14 @@ async def bounded(
     redact: Callable[[str], str] = str,
 ) -> AsyncGenerator[StreamEvent, None]:
     t = target.timeouts
-    deadline = clock() + t.total
+    now = clock()
+    deadline = now + t.total
+    first_by = now + t.first_token  # native frames (Raw) before the first token do not move it
     first = True
     finished = False
     try:
         while True:
-            limit = t.first_token if first else t.idle
+            limit = first_by - clock() if first else t.idle
             remaining = deadline - clock()
             wait = min(limit, remaining)
             try:
@@ -55,7 +57,7 @@ async def bounded(
                 else:
                     detail = f"no data for {t.idle:g}s mid-stream (timeouts.idle)"
                 raise StreamTimeout(backend.name, backend.url, detail, kind="timeout", status=504) from None
-            first = False
+            first = first and isinstance(event, Raw)  # a native frame is not yet a token
             if isinstance(event, Finish):
                 finished = True
             yield event

@@ -20,6 +20,7 @@ from tiergate.config.loader import LoadedConfig
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem
 from tiergate.engine.decision import Signal
+from tiergate.engine.model_names import ModelNames
 from tiergate.engine.targets import Target, TargetChains, classifier_target
 from tiergate.rules.agent_steps import AgentMarkers
 from tiergate.rules.ask import AskReader
@@ -79,6 +80,8 @@ class EvaluationGraph:
     settings: Mapping[str, Any] = field(default_factory=dict)
     #: The rule file's directory: relative paths in it (the learned head) are read from there.
     source_dir: FsPath | None = None
+    #: ``routing.explicit.models``, compiled.
+    model_names: ModelNames = field(default_factory=ModelNames)
 
     def features(self, request: ChatRequest, headers: Mapping[str, str] | None = None) -> Features:
         """A request's features as this graph reads them."""
@@ -243,4 +246,5 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         TargetChains.compile(config),
         settings,
         FsPath(loaded.source.file).resolve().parent,
+        ModelNames.compile(config.routing.explicit.models),
     )

@@ -106,7 +106,9 @@ class Router:
             if learned is not None and not learned.available:
                 p1.reasons.append(f"{learned.reason}; rules read learned.available as false")
             if request.model and request.model not in graph.config.routing.explicit.auto_names:
-                p1.reasons.insert(0, f"model '{request.model}' is not configured here; routed as auto")
+                named = graph.model_names.match(request.model)
+                why = f"matches '{named[0]}'" if named else "is not configured here"
+                p1.reasons.insert(0, f"model '{request.model}' {why}; routed as auto")
             if p1.band == "AMBIGUOUS":
                 outcome = await self._phase2(f, p1, classify)
                 if outcome is not None and outcome.outcome in ("ok", "cache_hit") and outcome.tier:
@@ -178,6 +180,9 @@ class Router:
         target = chains.by_model.get(model)
         if target is not None:
             return target.tier, target, f"model '{model}' names {target.backend}/{target.model} in tier {target.tier}"
+        named = self.graph.model_names.match(model)
+        if named is not None and named[1] in chains.tiers:
+            return named[1], None, f"model '{model}' matches '{named[0]}', which names tier {named[1]}"
         return None
 
     def _floored(self, outcome: ClassifierOutcome, f: Features, p1: Phase1) -> str:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from tiergate.errors import TiergateError
+from tiergate.protocols.openai.reply import error_body as openai_error_body
 from tiergate.protocols.responses.common import CONTEXT, DIALECT
 from tiergate.wire import (
     ChatRequest,
@@ -201,7 +202,7 @@ def whole(completion: Completion, *, id: str, created: int, model: str, request:
 
 def error_body(exc: TiergateError) -> dict[str, Any]:
     """OpenAI's error envelope, which the Responses API shares with chat completions."""
-    return exc.body()
+    return openai_error_body(exc)
 
 
 def failure_code(exc: TiergateError) -> str:

@@ -1,24 +1,26 @@
-"""Decode request bodies and encode whole (non-stream) responses in the OpenAI shapes.
+"""OpenAI chat and legacy completion request bodies → the internal request, with the checks every upstream
+would make anyway (a 400 naming the field, before any upstream call).
 
-request = decode_chat(await http_request.body())
-payload = chat_completion(completion, model="qwen2.5-coder:7b", id="chatcmpl-…", created=…)
+    request = decode_chat(await http_request.body())
+    legacy, request = decode_completion(body)
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
 from tiergate.errors import RequestError
-from tiergate.wire import ChatRequest, Completion, CompletionRequest, Message
+from tiergate.wire import ChatRequest, CompletionRequest, Message
 
 T = TypeVar("T")
 _AT = re.compile(r"^(.*?)(?: - at `\$\.?([^`]*)`)?$", re.S)
 
 
-def _decode(body: bytes, type_: type[T]) -> T:
+def decode_json(body: bytes, type_: type[T]) -> T:
+    """``body`` as ``type_``, or a 400 naming the field that is wrong."""
     if not body.strip():
         raise RequestError("the request body is empty; send a JSON object", code="invalid_json")
     try:
@@ -33,7 +35,7 @@ def _decode(body: bytes, type_: type[T]) -> T:
 
 
 def decode_chat(body: bytes) -> ChatRequest:
-    request = _decode(body, ChatRequest)
+    request = decode_json(body, ChatRequest)
     if not request.messages:
         raise RequestError("`messages` must hold at least one message", param="messages", code="invalid_request")
     for i, m in enumerate(request.messages):
@@ -48,9 +50,16 @@ def decode_chat(body: bytes) -> ChatRequest:
 def check_chat(request: ChatRequest) -> None:
     """Refuse at the edge what every upstream would refuse, before any upstream call: 400 naming the field.
 
-    A positive output limit; at least one user (or tool) turn; named tools and tool calls; images that
-    are images. (Whitespace-only stop sequences are valid here: the Anthropic backend emulates them.)
+    One choice (``n`` 1 or absent); a positive output limit; at least one user (or tool) turn; named tools
+    and tool calls; images that are images. (Whitespace-only stop sequences are valid here: the Anthropic
+    backend emulates them.)
     """
+    if request.n is not None and request.n != 1:
+        raise RequestError(
+            f"`n` is {request.n}: tiergate returns one choice per request; send n separate requests instead",
+            param="n",
+            code="unsupported_value",
+        )
     for name in ("max_tokens", "max_completion_tokens"):
         value = getattr(request, name)
         if value is not None and value < 1:
@@ -93,7 +102,7 @@ def _check_image(url: str, param: str) -> None:
 
 def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
     """A legacy completion request, and the chat request that serves it."""
-    legacy = _decode(body, CompletionRequest)
+    legacy = decode_json(body, CompletionRequest)
     prompt = legacy.prompt if isinstance(legacy.prompt, str) else "".join(legacy.prompt)
     chat = ChatRequest(
         messages=[Message(role="user", content=prompt)],
@@ -105,48 +114,10 @@ def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
         top_p=legacy.top_p,
         stop=legacy.stop,
         seed=legacy.seed,
+        n=legacy.n,
+        suffix=legacy.suffix,
         metadata=legacy.metadata,
         provider=legacy.provider,
     )
     check_chat(chat)
     return legacy, chat
-
-
-def _usage(completion: Completion) -> dict[str, int] | None:
-    if completion.usage is None:
-        return None
-    usage: dict[str, int] = msgspec.to_builtins(completion.usage)
-    return usage
-
-
-def chat_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": completion.content, "refusal": None}
-    if completion.tool_calls:
-        message["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
-            for c in completion.tool_calls
-        ]
-    if completion.reasoning:
-        message["reasoning_content"] = completion.reasoning
-    return {
-        "id": id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "system_fingerprint": None,
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}],
-        "usage": _usage(completion) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-    }
-
-
-def text_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:
-    return {
-        "id": id,
-        "object": "text_completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {"text": completion.content or "", "index": 0, "logprobs": None, "finish_reason": completion.finish_reason}
-        ],
-        "usage": _usage(completion) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-    }

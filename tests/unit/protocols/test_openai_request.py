@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tiergate.api.bodies import decode_chat, decode_completion
 from tiergate.errors import RequestError
+from tiergate.protocols.openai.request import decode_chat, decode_completion
 
 USER = {"role": "user", "content": "hi"}
 

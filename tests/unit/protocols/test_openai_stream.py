@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 
-from tiergate.api.sse import ChunkWriter, TextChunkWriter
 from tiergate.errors import UpstreamStatusError
+from tiergate.protocols.openai.stream import ChunkWriter, TextChunkWriter
 from tiergate.wire import Finish, ReasoningDelta, TextDelta, ToolCallArgs, ToolCallStart, Usage, UsageReport
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import TiergateError
+from tiergate.protocols.openai.reply import error_body
 from tiergate.wire import (
     Finish,
     ReasoningDelta,
@@ -102,7 +103,7 @@ class ChunkWriter:
         return sse({**self._envelope(), "choices": [], "usage": usage}) + DONE
 
     def error(self, exc: TiergateError) -> bytes:
-        return sse(exc.body())
+        return sse(error_body(exc))
 
 
 class TextChunkWriter(ChunkWriter):

@@ -1,0 +1,36 @@
+"""OpenAI chat completions (``POST /v1/chat/completions``): Continue, Cursor, aider, the openai SDK."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tiergate.api.dialects.base import Writer
+from tiergate.errors import TiergateError
+from tiergate.protocols.openai.reply import chat_completion, error_body
+from tiergate.protocols.openai.request import decode_chat
+from tiergate.protocols.openai.stream import ChunkWriter
+from tiergate.wire import ChatRequest, Completion
+
+
+class OpenAIChat:
+    name = "openai"
+    endpoint = "chat"
+    path = "/v1/chat/completions"
+    id_prefix = "chatcmpl-"
+    prompt_only = False
+
+    def decode(self, body: bytes, headers: Mapping[str, str]) -> ChatRequest:
+        return decode_chat(body)
+
+    def whole(self, completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> Any:
+        return chat_completion(completion, id=id, created=created, model=model)
+
+    def writer(self, *, id: str, created: int, model: str, request: ChatRequest, native: bool) -> Writer:
+        return ChunkWriter(id, created, model, include_usage=request.wants_usage())
+
+    def error_body(self, exc: TiergateError) -> dict[str, Any]:
+        return error_body(exc)
+
+
+DIALECT = OpenAIChat()

@@ -1,0 +1,59 @@
+"""The internal answer → OpenAI's whole (non-stream) chat and text completion objects, and OpenAI's error
+envelope (which the Responses API shares).
+
+    payload = chat_completion(completion, id="chatcmpl-…", created=1700000000, model="qwen2.5-coder:7b")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import TiergateError
+from tiergate.wire import Completion
+
+
+def error_body(exc: TiergateError) -> dict[str, Any]:
+    """``{"error": {"message", "type", "param", "code"}}``."""
+    return {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}}
+
+
+def _usage(completion: Completion) -> dict[str, int] | None:
+    if completion.usage is None:
+        return None
+    usage: dict[str, int] = msgspec.to_builtins(completion.usage)
+    return usage
+
+
+def chat_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": completion.content, "refusal": None}
+    if completion.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
+            for c in completion.tool_calls
+        ]
+    if completion.reasoning:
+        message["reasoning_content"] = completion.reasoning
+    return {
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}],
+        "usage": _usage(completion) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+def text_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:
+    return {
+        "id": id,
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {"text": completion.content or "", "index": 0, "logprobs": None, "finish_reason": completion.finish_reason}
+        ],
+        "usage": _usage(completion) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }

@@ -1,0 +1,216 @@
+"""Anthropic Messages ingress: the official anthropic SDK → the gateway on the default routes.yaml → the fake
+Ollama and Anthropic upstreams, over real sockets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anthropic
+import httpx
+import pytest
+
+from tests.conftest import ROOT, TEST_KEY, GatewayFactory
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Status, Text, ToolCalls
+from tiergate.protocols.anthropic import count_tokens
+
+EASY = "add type hints to def add(a, b)"
+WEATHER = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+
+
+@pytest.fixture
+def claude(gateway: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=gateway, api_key="sk-ant-client-unused", max_retries=0, timeout=30)
+
+
+def test_create_on_the_local_tier(claude: anthropic.Anthropic, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("def add(a: int, b: int) -> int: ...", chunks=1))
+    raw = claude.messages.with_raw_response.create(
+        model="claude-sonnet-5-5", max_tokens=256, system="be brief", messages=[{"role": "user", "content": EASY}]
+    )
+    message = raw.parse()
+    assert message.type == "message" and message.role == "assistant"
+    assert message.id.startswith("msg_") and message.model == "qwen2.5-coder:7b"
+    assert [(b.type, getattr(b, "text", None)) for b in message.content] == [
+        ("text", "def add(a: int, b: int) -> int: ...")
+    ]
+    assert (message.stop_reason, message.stop_sequence) == ("end_turn", None)
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (11, 7)
+    assert raw.headers["x-tiergate-tier"] == "local"
+    assert raw.headers["request-id"] == raw.headers["x-tiergate-decision-id"]
+    sent = fake_ollama.requests[0].body
+    assert sent["messages"][0] == {"role": "system", "content": "be brief"}
+    assert sent["messages"][-1]["content"] == EASY
+
+
+def test_the_dry_run_says_a_claude_name_was_routed_as_auto(gateway: str) -> None:
+    body = {"model": "claude-opus-5-5", "max_tokens": 64, "messages": [{"role": "user", "content": EASY}]}
+    decision = httpx.post(gateway + "/v1/route?dialect=anthropic&classify=false", json=body).json()
+    assert decision["tier"] == "local"
+    assert decision["reasons"][0] == "model 'claude-opus-5-5' matches 'claude-opus-*'; routed as auto"
+
+
+def test_stream_on_the_local_tier(claude: anthropic.Anthropic, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("one two three", chunks=3))
+    with claude.messages.stream(
+        model="claude-haiku-4-5", max_tokens=256, messages=[{"role": "user", "content": EASY}]
+    ) as stream:
+        pieces = list(stream.text_stream)
+        final = stream.get_final_message()
+    assert "".join(pieces) == "one two three" and len(pieces) == 3
+    assert [b.type for b in final.content] == ["text"]
+    assert final.stop_reason == "end_turn" and final.usage.output_tokens == 7
+    assert fake_ollama.requests[0].body["stream"] is True
+
+
+def test_the_stream_bytes_follow_anthropics_event_sequence(gateway: str, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("ab", chunks=2))
+    body = {"model": "local", "max_tokens": 32, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.stream("POST", gateway + "/v1/messages?beta=true", json=body) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        frames = [f for f in r.read().decode().split("\n\n") if f]
+    names = [f.split("\n")[0] for f in frames]
+    assert names == [
+        "event: message_start",
+        "event: content_block_start",
+        "event: content_block_delta",
+        "event: content_block_delta",
+        "event: content_block_stop",
+        "event: message_delta",
+        "event: message_stop",
+    ]
+    data = [json.loads(f.split("\n", 1)[1].removeprefix("data: ")) for f in frames]
+    assert data[1] == {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+    assert data[2] == {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "a"}}
+    assert data[4] == {"type": "content_block_stop", "index": 0}
+    assert data[5]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    assert data[6] == {"type": "message_stop"}
+
+
+def test_a_tool_turn_and_its_result_on_the_local_tier(claude: anthropic.Anthropic, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(ToolCalls([("get_weather", {"city": "Paris"})]))
+    fake_ollama.replies.append(Text("It is 18C in Paris.", chunks=1))
+    ask = {"role": "user", "content": "weather in Paris?"}
+    first = claude.messages.create(model="local", max_tokens=256, tools=[WEATHER], messages=[ask])
+    assert first.stop_reason == "tool_use"
+    (call,) = first.content
+    assert call.type == "tool_use" and call.name == "get_weather" and call.input == {"city": "Paris"}
+    result = {"type": "tool_result", "tool_use_id": call.id, "content": "18C"}
+    second = claude.messages.create(
+        model="local",
+        max_tokens=256,
+        tools=[WEATHER],
+        messages=[ask, {"role": "assistant", "content": first.content}, {"role": "user", "content": [result]}],
+    )
+    assert second.content[0].type == "text" and second.content[0].text == "It is 18C in Paris."
+    sent = fake_ollama.requests[1].body
+    assert sent["tools"][0]["function"]["name"] == "get_weather"
+    assert sent["messages"][-2]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": {"city": "Paris"}}
+    assert sent["messages"][-1] == {"role": "tool", "content": "18C", "tool_name": "get_weather"}
+
+
+def test_a_streamed_tool_call_is_assembled_by_the_sdk(claude: anthropic.Anthropic, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(ToolCalls([("get_weather", {"city": "Oslo"})], text="Checking."))
+    with claude.messages.stream(
+        model="local", max_tokens=256, tools=[WEATHER], messages=[{"role": "user", "content": "weather in Oslo?"}]
+    ) as stream:
+        final = stream.get_final_message()
+    assert [b.type for b in final.content] == ["text", "tool_use"]
+    assert final.content[0].text == "Checking."
+    assert final.content[1].input == {"city": "Oslo"} and final.stop_reason == "tool_use"
+
+
+def test_a_claude_tier_answers_through_anthropic(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama
+) -> None:
+    fake_anthropic.replies.append(Text("Proof sketch.", chunks=2, prompt_tokens=30, completion_tokens=4))
+    message = claude.messages.create(
+        model="sonnet",
+        max_tokens=512,
+        system=[{"type": "text", "text": "be rigorous"}],
+        metadata={"user_id": "dev-1"},
+        stop_sequences=["END"],
+        messages=[{"role": "user", "content": "prove the invariant"}],
+    )
+    assert message.content[0].type == "text" and message.content[0].text == "Proof sketch."
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (30, 4)
+    sent = fake_anthropic.requests[0]
+    assert sent.body["model"] == "claude-sonnet-4-5" and sent.body["max_tokens"] == 512
+    assert sent.body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "prove the invariant"}]}]
+    assert sent.body["stop_sequences"] == ["END"]
+    assert sent.headers["x-api-key"] == TEST_KEY  # the gateway's key, never the client's
+    assert not fake_ollama.requests
+
+
+def test_images_reach_a_vision_target(claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic) -> None:
+    png = "iVBORw0KGgoAAAANSUhEUg=="
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}
+    claude.messages.create(
+        model="sonnet",
+        max_tokens=64,
+        messages=[{"role": "user", "content": [image, {"type": "text", "text": "what is this?"}]}],
+    )
+    content = fake_anthropic.requests[0].body["messages"][0]["content"]
+    assert content[0] == image and content[1] == {"type": "text", "text": "what is this?"}
+
+
+def test_count_tokens_is_an_estimate(claude: anthropic.Anthropic, gateway: str) -> None:
+    messages = [{"role": "user", "content": "count these words for me please"}]
+    counted = claude.messages.count_tokens(model="claude-opus-5-5", messages=messages)  # type: ignore[arg-type]
+    body = json.dumps({"model": "claude-opus-5-5", "messages": messages}).encode()
+    assert counted.input_tokens == count_tokens(body)["input_tokens"] > 0
+    r = httpx.post(
+        gateway + "/v1/messages/count_tokens?beta=true", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.headers["x-tiergate-estimate"] == "true"
+
+
+def test_errors_come_back_in_anthropics_shape(claude: anthropic.Anthropic, gateway: str) -> None:
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model="auto", max_tokens=16, messages=[])
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "messages: a conversation needs at least one user turn"},
+    }
+    r = httpx.post(gateway + "/v1/messages", json={"model": "auto", "messages": [{"role": "user", "content": "x"}]})
+    assert r.status_code == 400 and r.json() == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "max_tokens: Field required"},
+    }
+    missing = httpx.get(gateway + "/v1/messages/batches")
+    assert missing.status_code == 404 and missing.json()["type"] == "error"
+    assert missing.json()["error"]["type"] == "not_found_error"
+
+
+def test_an_upstream_refusal_is_an_anthropic_error(claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.replies.append(Status(400, "prompt is too long"))
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model="opus", max_tokens=16, messages=[{"role": "user", "content": "x"}])
+    body = caught.value.body
+    assert isinstance(body, dict) and body["type"] == "error"
+    assert body["error"]["type"] == "invalid_request_error"
+    assert "prompt is too long" in body["error"]["message"] and TEST_KEY not in body["error"]["message"]
+    assert len(fake_anthropic.requests) == 1  # a 400 is neither retried nor sent elsewhere
+
+
+def test_a_wrong_key_is_an_anthropic_authentication_error(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        (ROOT / "routes.yaml").read_text().replace("head: heads/default.json", f"head: {ROOT / 'heads/default.json'}")
+    )
+    base = gateway_for(routes, {**upstream_env, "TIERGATE_KEYS": "team-key-0123456789"})
+    wrong = anthropic.Anthropic(base_url=base, api_key="not-the-key", max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        wrong.messages.create(model="auto", max_tokens=16, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.body["type"] == "error"  # type: ignore[index]
+    assert caught.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
+    right = anthropic.Anthropic(base_url=base, api_key="team-key-0123456789", max_retries=0)
+    assert right.models.retrieve("auto").id == "auto"
