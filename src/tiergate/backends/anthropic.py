@@ -11,6 +11,8 @@ one HTTP client. Two ways out:
   ``anthropic-version`` and ``anthropic-beta``. Each upstream stream event is passed on as it came, as a
   :class:`~tiergate.wire.Raw` event before the translated events of that frame; a whole answer carries the
   upstream's body as ``Completion.native``. Dispatch's checks and usage read the translated events either way.
+  An ``error`` event is the one frame never passed on as it came: it is raised as an error, which dispatch
+  scrubs of secrets (an upstream may echo the key) before the ingress writes it in its own shape.
 
 The API key is read once, from the environment variable the config names; a missing key is reported by
 :meth:`AnthropicBackend.missing` and fails each call before any byte goes on the wire.
@@ -123,9 +125,9 @@ class AnthropicBackend:
                 await self._raise_for_status(response)
                 async for chunk in response.chunks():
                     for frame in frames.feed(chunk):
-                        if out.native:
-                            yield Raw(DIALECT, frame)
                         name, data = sse_fields(frame)
+                        if out.native and name != "error":
+                            yield Raw(DIALECT, frame)
                         if data:
                             for event in translator.feed(name, data):
                                 yield event
@@ -133,9 +135,9 @@ class AnthropicBackend:
                             await response.drain()
                             return
                 if rest := frames.rest().strip():  # a last event the upstream did not end with a blank line
-                    if out.native:
-                        yield Raw(DIALECT, rest + b"\n\n")
                     name, data = sse_fields(rest)
+                    if out.native and name != "error":
+                        yield Raw(DIALECT, rest + b"\n\n")
                     for event in translator.feed(name, data) if data else ():
                         yield event
         except TRANSPORT_ERRORS as exc:

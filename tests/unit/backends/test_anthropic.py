@@ -360,6 +360,25 @@ async def test_the_exact_bytes_of_each_upstream_event_are_passed_on() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_native_streams_error_event_is_raised_never_passed_on(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    """An upstream may echo the key in its error: the error is raised, so dispatch scrubs it and the ingress
+    writes it in its own shape; the frame itself never reaches the client."""
+    request, _ = claude_code_request(stream=True)
+    fake.replies.append(StreamError(after_events=4, message=f"quota for {KEY} exceeded"))
+    seen: list[StreamEvent] = []
+
+    with pytest.raises(UpstreamStatusError) as caught:
+        async for event in backend.stream(request, CALL):
+            seen.append(event)
+
+    frames = [e.frame for e in seen if isinstance(e, Raw)]
+    assert len(frames) == 4 and not any(b"error" in frame for frame in frames)
+    assert (caught.value.status, caught.value.started, caught.value.detail) == (529, True, f"quota for {KEY} exceeded")
+
+
+@pytest.mark.asyncio
 async def test_the_fake_refuses_an_unknown_field_as_the_api_does(
     fake: FakeAnthropic, backend: AnthropicBackend
 ) -> None:
