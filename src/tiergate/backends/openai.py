@@ -50,6 +50,9 @@ class OpenAIBackend:
         self._key_env = cfg.api_key_env
         self._key = secret_from_env(cfg.api_key_env, environ)
         self._headers = _headers(cfg.headers, self._key)
+        self._accepting = {
+            accept: {**self._headers, "accept": accept} for accept in ("application/json", "text/event-stream")
+        }
         self._client = client or AiohttpClient(cfg.max_connections)
 
     def missing(self) -> str | None:
@@ -107,7 +110,7 @@ class OpenAIBackend:
         """Fails before any network call when the key is missing: the call would only earn a 401."""
         if (reason := self.missing()) is not None:
             raise UpstreamUnavailable(self.name, self.url, reason, kind="config")
-        headers = {**self._headers, "accept": accept}
+        headers = self._accepting[accept]
         return Request("POST", f"{self.url}/chat/completions", headers, body, call.connect_timeout, call.total_timeout)
 
     async def _raise_for_status(self, response: Response) -> None:
