@@ -13,6 +13,11 @@ content_block_stop, message_delta, message_stop). Each stream event is its own b
 
 Replies that only make sense as a stream have a whole-answer reading too: ``Truncated`` cuts the JSON
 body in half and ``StreamError`` becomes a 529 ``overloaded_error``.
+
+It refuses what the real API refuses (:mod:`tests.fakes.anthropic_checks`: an unknown field, thinking with
+a forced tool...) with the API's 400, and otherwise answers the way the request asked: with ``thinking``
+on, a thinking block (signed) comes first; a :class:`~tests.fakes.scripts.Json` reply is the forced tool's
+call, or the JSON as text; ``context_management`` is answered with ``context_management.applied_edits``.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ import json
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
+from tests.fakes.anthropic_checks import refusal, thinking_on
 from tests.fakes.scripts import (
     PARTIAL,
     Cut,
@@ -42,6 +49,7 @@ from tests.fakes.scripts import (
     Text,
     ToolCalls,
     Truncated,
+    resolved,
 )
 from tests.fakes.server import cut_after
 
@@ -61,6 +69,31 @@ _ERROR_TYPES = {
     529: "overloaded_error",
 }
 _MALFORMED_EVENT = b"event: content_block_delta\ndata: {not json\n\n"
+THINKING = "Let me think about that."
+SIGNATURE = "EqQBCgIYAhIM" + "fake" * 8
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the request asked for that changes the answer's shape."""
+
+    model: str
+    thinking: bool = False
+    #: ``thinking.display: omitted``: the thinking block is empty but signed
+    thinking_shown: bool = True
+    forced_tool: str | None = None
+    context_management: bool = False
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Shape:
+        choice = body.get("tool_choice") or {}
+        return cls(
+            model=str(body.get("model", "")),
+            thinking=thinking_on(body),
+            thinking_shown=(body.get("thinking") or {}).get("display") != "omitted",
+            forced_tool=choice.get("name") if choice.get("type") == "tool" else None,
+            context_management=body.get("context_management") is not None,
+        )
 
 
 class FakeAnthropic:
@@ -86,24 +119,30 @@ class FakeAnthropic:
                 return _error(401, "x-api-key header is required")
             if not headers.get("anthropic-version"):
                 return _error(400, "anthropic-version: header is required")
-            return await _answer(self.queue.next(), str(body.get("model", "")), stream=body.get("stream") is True)
+            if (problem := refusal(body, headers)) is not None:
+                return _error(400, problem)
+            shape = Shape.of(body)
+            return await _answer(
+                resolved(self.queue.next(), shape.forced_tool), shape, stream=body.get("stream") is True
+            )
 
         return messages
 
 
-async def _answer(reply: Reply, model: str, *, stream: bool) -> Response[Any]:
+async def _answer(reply: Reply, shape: Shape, *, stream: bool) -> Response[Any]:
     if isinstance(reply, Status):
         return _error(reply.status, reply.message, reply.headers)
     if isinstance(reply, Hang) and (reply.after_events is None or not stream):
         await asyncio.sleep(reply.seconds)
         reply = Text()
-    return _stream(reply, model) if stream else _whole(reply, model)
+    return _stream(reply, shape) if stream else _whole(reply, shape)
 
 
 # --- whole answers ------------------------------------------------------------------------------
 
 
-def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
+def _whole(reply: Reply, shape: Shape) -> Response[Any] | Stream:
+    model = shape.model
     if isinstance(reply, Malformed):
         return _json_bytes(b'{"not json')
     if isinstance(reply, Incomplete):
@@ -120,22 +159,29 @@ def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
         whole = json.dumps(_message(Text(), model)).encode()
         return _json_bytes(whole[: len(whole) // 2])
     answer = reply if isinstance(reply, Text | ToolCalls) else Text()
-    return _json_bytes(json.dumps(_message(answer, model)).encode())
+    return _json_bytes(json.dumps(_message(answer, model, shape)).encode())
 
 
-def _message(reply: Text | ToolCalls, model: str) -> dict[str, Any]:
+def _message(reply: Text | ToolCalls, model: str, shape: Shape | None = None) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
+    if shape is not None and shape.thinking:
+        content.append(
+            {"type": "thinking", "thinking": THINKING if shape.thinking_shown else "", "signature": SIGNATURE}
+        )
     if isinstance(reply, Text):
         content.append({"type": "text", "text": reply.text})
     else:
         if reply.text:
             content.append({"type": "text", "text": reply.text})
         content.extend({"type": "tool_use", "id": _id("toolu"), "name": n, "input": a} for n, a in reply.calls)
-    return {
+    message = {
         **_message_shell(model, _stop_reason(reply)),
         "content": content,
         "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens},
     }
+    if shape is not None and shape.context_management:
+        message["context_management"] = {"applied_edits": []}
+    return message
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -154,21 +200,23 @@ def _json_bytes(content: bytes) -> Response[Any]:
 # --- streams ------------------------------------------------------------------------------------
 
 
-def _stream(reply: Reply, model: str) -> Response[Any]:
+def _stream(reply: Reply, shape: Shape) -> Response[Any]:
+    model = shape.model
     if isinstance(reply, Cut):
         chunks = [_sse(e) for e in _events(Text(), model)][: reply.after_events]
         return Stream(cut_after(chunks), media_type="text/event-stream", headers={"cache-control": "no-cache"})
     return Stream(
-        _play(_plan(reply, model)),
+        _play(_plan(reply, shape)),
         status_code=200,
         media_type="text/event-stream",
         headers={"cache-control": "no-cache"},
     )
 
 
-def _plan(reply: Reply, model: str) -> Plan:
+def _plan(reply: Reply, shape: Shape) -> Plan:
+    model = shape.model
     if isinstance(reply, Text | ToolCalls):
-        return [_sse(e) for e in _events(reply, model)]
+        return [_sse(e) for e in _events(reply, model, shape)]
     chunks: Plan = [_sse(e) for e in _events(Text(), model)]
     if isinstance(reply, Malformed):
         return [chunks[0], _MALFORMED_EVENT]
@@ -193,7 +241,7 @@ async def _play(plan: Plan) -> AsyncIterator[bytes]:
             yield item
 
 
-def _events(reply: Text | ToolCalls, model: str) -> list[Event]:
+def _events(reply: Text | ToolCalls, model: str, shape: Shape | None = None) -> list[Event]:
     """The documented order; ``ping`` follows the first content_block_start, as Anthropic sends it."""
     shell = {
         **_message_shell(model, None),
@@ -201,24 +249,32 @@ def _events(reply: Text | ToolCalls, model: str) -> list[Event]:
         "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": 1},
     }
     blocks: list[Event] = []
+    index = 0
+    if shape is not None and shape.thinking:
+        blocks += _thinking_block(index, THINKING if shape.thinking_shown else "")
+        index += 1
     if isinstance(reply, Text):
-        blocks += _text_block(0, _split(reply.text, reply.chunks))
+        blocks += _text_block(index, _split(reply.text, reply.chunks))
     else:
         if reply.text:
-            blocks += _text_block(0, _split(reply.text, 2))
-        first = 1 if reply.text else 0
+            blocks += _text_block(index, _split(reply.text, 2))
+            index += 1
         for offset, (name, arguments) in enumerate(reply.calls):
-            blocks += _tool_block(first + offset, name, arguments)
+            blocks += _tool_block(index + offset, name, arguments)
     final = {"stop_reason": _stop_reason(reply), "stop_sequence": None}
+    delta: dict[str, Any] = {
+        "type": "message_delta",
+        "delta": final,
+        "usage": {"output_tokens": reply.completion_tokens},
+    }
+    if shape is not None and shape.context_management:
+        delta["context_management"] = {"applied_edits": []}
     return [
         ("message_start", {"type": "message_start", "message": shell}),
         blocks[0],
         ("ping", {"type": "ping"}),
         *blocks[1:],
-        (
-            "message_delta",
-            {"type": "message_delta", "delta": final, "usage": {"output_tokens": reply.completion_tokens}},
-        ),
+        ("message_delta", delta),
         ("message_stop", {"type": "message_stop"}),
     ]
 
@@ -230,6 +286,22 @@ def _text_block(index: int, pieces: list[str]) -> list[Event]:
             {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
         ),
         *(_delta(index, {"type": "text_delta", "text": piece}) for piece in pieces),
+        ("content_block_stop", {"type": "content_block_stop", "index": index}),
+    ]
+
+
+def _thinking_block(index: int, thinking: str) -> list[Event]:
+    """Thinking, then its signature (one ``signature_delta`` right before the block stops)."""
+    start = {
+        "type": "content_block_start",
+        "index": index,
+        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+    }
+    pieces = [_delta(index, {"type": "thinking_delta", "thinking": p}) for p in _split(thinking, 2)] if thinking else []
+    return [
+        ("content_block_start", start),
+        *pieces,
+        _delta(index, {"type": "signature_delta", "signature": SIGNATURE}),
         ("content_block_stop", {"type": "content_block_stop", "index": index}),
     ]
 

@@ -1,4 +1,6 @@
-"""A fake Ollama server speaking ``/api/chat`` the way Ollama does: NDJSON lines, streaming by default.
+"""A fake Ollama server speaking ``/api/chat`` and ``/api/generate`` the way Ollama does: NDJSON lines,
+streaming by default. ``/api/generate`` (prompt, and ``suffix`` for fill-in-the-middle) answers the same
+replies with ``response`` text instead of a ``message``.
 
 Tests queue :mod:`replies <tests.fakes.scripts>` and assert on what it received:
 
@@ -40,6 +42,7 @@ from tests.fakes.scripts import (
     Text,
     ToolCalls,
     Truncated,
+    resolved,
 )
 from tests.fakes.server import cut_after
 
@@ -79,11 +82,19 @@ class FakeOllama:
         async def chat(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
             self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
-            return await self._answer(self.queue.next(), body)
+            return await self._answer(resolved(self.queue.next()), body)
 
-        return [version, tags, chat]
+        @post("/api/generate", status_code=200)
+        async def generate(request: Request[Any, Any, Any]) -> Response[Any]:
+            body = await request.json()
+            self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            if not isinstance(body.get("prompt"), str):
+                return Response({"error": "prompt is required"}, status_code=400)
+            return await self._answer(resolved(self.queue.next()), body, generate=True)
 
-    async def _answer(self, reply: Reply, body: dict[str, Any]) -> Response[Any]:
+        return [version, tags, chat, generate]
+
+    async def _answer(self, reply: Reply, body: dict[str, Any], *, generate: bool = False) -> Response[Any]:
         """One reply, shaped for the way the request asked: Ollama streams unless told ``stream: false``."""
         model = str(body.get("model", ""))
         if isinstance(reply, Status):
@@ -92,12 +103,24 @@ class FakeOllama:
         if isinstance(reply, Hang) and (reply.after_events is None or not streaming):
             await asyncio.sleep(reply.seconds)
         if not streaming:
-            return _whole(reply, model)
+            whole = _whole(reply, model)
+            if generate and isinstance(whole.content, dict):
+                whole.content = _generated(whole.content)
+            return whole
         if isinstance(reply, Cut):
             lines = _text_lines(Text(chunks=max(Text().chunks, reply.after_events + 1)), model)
             chunks = [json.dumps(line).encode() + b"\n" for line in lines[: reply.after_events]]
             return Stream(cut_after(chunks), media_type=NDJSON)
-        return Stream(self.queue.watched(_ndjson(_stream_lines(reply, model))), media_type=NDJSON)
+        return Stream(self.queue.watched(_ndjson(_stream_lines(reply, model), generate)), media_type=NDJSON)
+
+
+def _generated(line: dict[str, Any]) -> dict[str, Any]:
+    """A chat line as ``/api/generate`` says it: the message's text as ``response``."""
+    if "message" not in line:
+        return line
+    out = {k: v for k, v in line.items() if k != "message"}
+    out["response"] = line["message"].get("content", "")
+    return out
 
 
 def _status(reply: Status, model: str) -> Response[Any]:
@@ -131,9 +154,11 @@ def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
     return Response(_done(model, message, _done_reason(text), text.prompt_tokens, text.completion_tokens))
 
 
-async def _ndjson(lines: AsyncIterator[str | dict[str, Any]]) -> AsyncIterator[bytes]:
+async def _ndjson(lines: AsyncIterator[str | dict[str, Any]], generate: bool = False) -> AsyncIterator[bytes]:
     """Each line is its own body chunk, so the client sees them one at a time."""
     async for line in lines:
+        if isinstance(line, dict) and generate:
+            line = _generated(line)
         yield (line if isinstance(line, str) else json.dumps(line)).encode() + b"\n"
 
 

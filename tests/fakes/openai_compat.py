@@ -62,6 +62,7 @@ from tests.fakes.scripts import (
     Text,
     ToolCalls,
     Truncated,
+    resolved,
 )
 from tests.fakes.server import cut_after
 
@@ -144,7 +145,7 @@ class FakeOpenAI:
             judgement = self.judge(body)
             if judgement.refusal is not None:  # refused before generating: the queued reply is left for the next
                 return Response(judgement.refusal, status_code=judgement.status, media_type="application/json")
-            return await self._answer(self.queue.next(), body)
+            return await self._answer(resolved(self.queue.next()), body)
 
         return chat
 

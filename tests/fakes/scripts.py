@@ -13,6 +13,7 @@ asks for a stream (``stream: true``; Ollama's default is streaming) and answers 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -42,6 +43,16 @@ class ToolCalls:
     text: str | None = None
     prompt_tokens: int = 13
     completion_tokens: int = 9
+
+
+@dataclass
+class Json:
+    """A structured answer, given the way the request asked for one: a forced tool's call with ``value`` as
+    its input (Anthropic's ``tool_choice: {type: tool}``), else ``value``'s JSON as the text."""
+
+    value: Any
+    prompt_tokens: int = 17
+    completion_tokens: int = 8
 
 
 @dataclass
@@ -104,7 +115,16 @@ class ErrorBody:
     message: str = "Overloaded"
 
 
-Reply = Text | ToolCalls | Status | Hang | Malformed | Truncated | StreamError | Incomplete | Cut | ErrorBody
+Reply = Text | ToolCalls | Json | Status | Hang | Malformed | Truncated | StreamError | Incomplete | Cut | ErrorBody
+
+
+def resolved(reply: Reply, forced_tool: str | None = None) -> Reply:
+    """A :class:`Json` reply as the answer it becomes for a request (see there); any other reply as it is."""
+    if not isinstance(reply, Json):
+        return reply
+    if forced_tool is not None:
+        return ToolCalls([(forced_tool, reply.value)], None, reply.prompt_tokens, reply.completion_tokens)
+    return Text(json.dumps(reply.value), 3, reply.prompt_tokens, reply.completion_tokens)
 
 
 @dataclass

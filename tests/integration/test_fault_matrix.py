@@ -173,7 +173,7 @@ def _same(reply: Reply) -> Callable[[Side, bool], Reply]:
 
 def _error_body_outcome(backend: str) -> str:
     # Anthropic's overloaded error keeps its status; an Ollama or OpenAI error object in a 200 is a 502.
-    return {"anthropic": "http_529", "ollama": "protocol", "openai": "http_502"}[backend]
+    return {"anthropic": "http_529", "ollama": "http_502", "openai": "http_502"}[backend]
 
 
 FAULTS = [
@@ -218,7 +218,7 @@ FAULTS = [
         _same(Malformed()),
         # Ollama's first line carries text; the others' first events carry none, so the bad one comes first.
         lambda side, stream: (
-            CutOff("unreadable response: Expecting property name")
+            CutOff("unreadable response: JSON is malformed")
             if stream and side.backend == "ollama"
             else Fallback("protocol", 1)
         ),

@@ -141,9 +141,16 @@ def test_a_claude_tier_answers_through_anthropic(
     assert message.content[0].type == "text" and message.content[0].text == "Proof sketch."
     assert (message.usage.input_tokens, message.usage.output_tokens) == (30, 4)
     sent = fake_anthropic.requests[0]
-    assert sent.body["model"] == "claude-sonnet-4-5" and sent.body["max_tokens"] == 512
-    assert sent.body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "prove the invariant"}]}]
-    assert sent.body["stop_sequences"] == ["END"]
+    # the client's own body, natively: only the model changed
+    assert sent.body == {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 512,
+        "system": [{"type": "text", "text": "be rigorous"}],
+        "metadata": {"user_id": "dev-1"},
+        "stop_sequences": ["END"],
+        "messages": [{"role": "user", "content": "prove the invariant"}],
+        "stream": False,
+    }
     assert sent.headers["x-api-key"] == TEST_KEY  # the gateway's key, never the client's
     assert not fake_ollama.requests
 

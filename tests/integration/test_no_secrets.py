@@ -225,6 +225,7 @@ def test_admin_config_is_the_effective_config_redacted(
         "tools": True,
         "vision": False,
         "context_window": 8192,
+        "thinking": False,
     }
     assert config["routing"]["bands"] == {"local": 0.2, "claude": 0.7}
 

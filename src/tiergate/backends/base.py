@@ -1,9 +1,10 @@
 """The backend seam: one Protocol, one implementation per file.
 
-A backend turns a :class:`~tiergate.wire.ChatRequest` into its upstream's wire format and back into
-a :class:`~tiergate.wire.Completion` or a stream of events. It raises only
-:class:`~tiergate.errors.UpstreamError` subclasses: library exceptions (httpx, ollama) are
-translated inside the backend, so nothing above it catches foreign errors.
+A backend is a thin binding: its upstream's URL and auth headers, a codec from :mod:`tiergate.protocols`
+(the wire format, both ways, without I/O) and the one injected HTTP client
+(:class:`~tiergate.backends.http.HttpClient`). It raises only :class:`~tiergate.errors.UpstreamError`
+subclasses: the client's exceptions are translated by :mod:`tiergate.backends.failures`, so nothing above
+it catches foreign errors.
 
 Backends do not enforce first-token or idle timeouts, retries or breakers: dispatch wraps every
 backend the same way. They do use ``call.connect_timeout`` and bound a call by ``call.total_timeout``.
@@ -15,8 +16,6 @@ backend the same way. They do use ``call.connect_timeout`` and bound a call by `
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
@@ -28,9 +27,13 @@ from tiergate.wire import ChatRequest, Completion, StreamEvent
 
 
 class Call(msgspec.Struct, frozen=True):
+    """One call to one target: its model id, its time limits and what the target's model can do."""
+
     model: str
     connect_timeout: float = 5.0
     total_timeout: float = 600.0
+    #: The target's ``capabilities.thinking``: ``reasoning_effort`` may turn the model's thinking on.
+    thinking: bool = False
 
 
 class Backend(Protocol):
@@ -74,19 +77,6 @@ class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     def build(self, name: str, environ: Mapping[str, str]) -> Backend:
         """The backend this config describes; keys are read from ``environ`` here and nowhere else."""
         raise NotImplementedError
-
-
-async def drain(lines: AsyncIterator[object], limit: float = 0.25) -> None:
-    """Read what is left of a finished stream's body so its connection can be reused.
-
-    An answer is complete at its final event, but the upstream may still owe the body's last bytes;
-    leaving them unread makes httpx close the connection, and the next stream pays a new TCP (and
-    TLS) handshake. Bounded, so an upstream that never ends its body cannot hold the stream open.
-    """
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(limit):
-            async for _ in lines:
-                pass
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

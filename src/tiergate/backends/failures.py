@@ -4,15 +4,18 @@ Every backend sends its transport failures here, so the same failure reads the s
 and the one distinction resilience depends on is made in one place: did the upstream begin to answer?
 
 - before a response head (refused, reset, a connect timeout, a kept-alive connection that closed
-  unanswered): ``UpstreamUnavailable`` with ``kind`` ``connect`` or ``timeout``: retried, then fallback;
-- after it (``http11.AfterHead``: the body was cut, or stalled past the read timeout): the call may
-  already be generated and billed, so the error is ``started`` and never retried on the same target;
-  a cut body is ``protocol``.
+  unanswered, every connection busy): ``UpstreamUnavailable`` with ``kind`` ``connect`` or ``timeout``:
+  retried, then fallback;
+- after it (:class:`~tiergate.backends.http.BodyError`: the body was cut, or stalled past the time
+  limit): the call may already be generated and billed, so the error is ``started`` and never retried on
+  the same target; a cut body is ``protocol``.
 
 Secrets are not this module's concern: dispatch passes every upstream error through the rules'
 ``Redactor`` as it leaves the backend.
 
-    except httpx.HTTPError as exc:
+    try:
+        async with client.send(request) as response: ...
+    except TRANSPORT_ERRORS as exc:
         raise transport_failure(exc, Where(self.name, self.url, call.connect_timeout, call.total_timeout)) from exc
 """
 
@@ -20,10 +23,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
-from tiergate.backends.http11 import AfterHead, BodyCut
+from tiergate.backends.http import BodyError, HttpError, PoolTimeout, Unsendable
 from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
+
+#: What a call through the HTTP client may raise besides tiergate's own errors: catch these, and only these.
+TRANSPORT_ERRORS = (HttpError, aiohttp.ClientError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -36,35 +42,42 @@ class Where:
     total_timeout: float
     #: Added to "connection refused": what the operator should check (Ollama: is it running?).
     refused_hint: str = ""
-    max_connections: int | None = None
 
 
 def transport_failure(exc: BaseException, where: Where) -> UpstreamError:
-    """The tiergate error for one of the HTTP client's exceptions (or Python's own timeout/connection errors)."""
+    """The tiergate error for one of :data:`TRANSPORT_ERRORS`."""
+    if isinstance(exc, BodyError):
+        return _after_head(exc.__cause__ or exc, where)
     name, url = where.backend, where.url
-    started = isinstance(exc, AfterHead)
-    if isinstance(exc, BodyCut):
-        return UpstreamProtocolError(name, url, f"the answer was cut short ({_reason(exc)})", started=True)
-    if isinstance(exc, httpx.ConnectTimeout):
+    if isinstance(exc, PoolTimeout):
+        return _timeout(where, str(exc))
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return _timeout(where, f"no connection within {where.connect_timeout:g}s")
-    if isinstance(exc, httpx.PoolTimeout):
-        busy = f"all {where.max_connections} connections" if where.max_connections else "every connection"
-        return _timeout(where, f"{busy} stayed busy for {where.total_timeout:g}s")
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        what = "no more of the answer" if started else "no answer"
-        return _timeout(where, f"{what} within {where.total_timeout:g}s", started=started)
-    if isinstance(exc, httpx.ConnectError | ConnectionError):
+    if isinstance(exc, TimeoutError):
+        return _timeout(where, f"no answer within {where.total_timeout:g}s")
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return UpstreamUnavailable(name, url, f"the proxy refused the tunnel ({_reason(exc)})", kind="connect")
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
         what = "connection refused" if _refused(exc) else f"cannot connect ({_reason(exc)})"
         hint = f"; {where.refused_hint}" if where.refused_hint else ""
         return UpstreamUnavailable(name, url, what + hint, kind="connect")
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
         # No head came: the request never got an answer, so another try cannot pay twice.
         return UpstreamUnavailable(name, url, f"the connection closed unanswered ({_reason(exc)})", kind="connect")
-    if isinstance(exc, httpx.DecodingError):
-        return UpstreamProtocolError(name, url, f"undecodable body ({_reason(exc)})", started=True)
-    if isinstance(exc, httpx.TransportError):
-        return UpstreamUnavailable(name, url, f"connection failed ({_reason(exc)})", kind="connect", started=started)
-    return UpstreamProtocolError(name, url, f"unreadable answer ({_reason(exc)})", started=True)
+    if isinstance(exc, aiohttp.ClientResponseError):  # a response head that is not HTTP
+        return UpstreamUnavailable(name, url, f"the answer is not HTTP ({_reason(exc)})", kind="connect")
+    if isinstance(exc, Unsendable | aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return UpstreamUnavailable(name, url, f"the request cannot be sent ({_reason(exc)})", kind="config")
+    return UpstreamUnavailable(name, url, f"connection failed ({_reason(exc)})", kind="connect")
+
+
+def _after_head(cause: BaseException, where: Where) -> UpstreamError:
+    name, url = where.backend, where.url
+    if isinstance(cause, TimeoutError):
+        return _timeout(where, f"no more of the answer within {where.total_timeout:g}s", started=True)
+    if _undecodable(cause):
+        return UpstreamProtocolError(name, url, f"undecodable body ({_reason(cause)})", started=True)
+    return UpstreamProtocolError(name, url, f"the answer was cut short ({_reason(cause)})", started=True)
 
 
 def _timeout(where: Where, detail: str, *, started: bool = False) -> UpstreamUnavailable:
@@ -72,15 +85,23 @@ def _timeout(where: Where, detail: str, *, started: bool = False) -> UpstreamUna
 
 
 def _refused(exc: BaseException | None) -> bool:
-    """Somewhere in the chain of causes, the peer refused the connection."""
+    """Somewhere in the chain of causes (or aiohttp's ``os_error``), the peer refused the connection."""
     seen = 0
     while exc is not None and seen < 8:
         if isinstance(exc, ConnectionRefusedError):
+            return True
+        if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, ConnectionRefusedError):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
 
 
+def _undecodable(exc: BaseException) -> bool:
+    """aiohttp reports a body it cannot decompress as a payload error that names the content-encoding."""
+    return isinstance(exc, aiohttp.ClientPayloadError) and "content-encoding" in str(exc).lower()
+
+
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
+    """The first line of what ``exc`` says (a response error's own message: its ``str`` adds the URL)."""
+    text = (exc.message if isinstance(exc, aiohttp.ClientResponseError) else str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -151,6 +151,10 @@ class Capabilities(Strict):
     """The model accepts images. Default: false."""
     context_window: PositiveInt = 8192
     """The model's context window in tokens; longer requests skip this target. Default: 8192."""
+    thinking: bool = False
+    """The model has extended thinking (Claude Sonnet and Opus 4 and later): a request's `reasoning_effort`
+    turns it on, with a budget of 1024 (`minimal`, `low`), 4096 (`medium`) or 16384 (`high`) tokens.
+    Without it, `reasoning_effort` is not sent. Default: false."""
 
 
 class Price(Strict):
@@ -173,7 +177,8 @@ class TargetConfig(Strict):
     aliases: list[str] = []
     """Other names a client may put in `model` to ask for this target explicitly. Default: none."""
     capabilities: Capabilities = Capabilities()
-    """What the model can do (tools, vision, context window). Default: tools, no vision, 8192 tokens."""
+    """What the model can do (tools, vision, context window, thinking). Default: tools, no vision, 8192 tokens,
+    no thinking."""
     price: Price = Price()
     """Price per million tokens, in US dollars. Default: 0 for input and output."""
     timeouts: TimeoutOverrides | None = None

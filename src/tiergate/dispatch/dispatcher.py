@@ -276,4 +276,9 @@ async def _releasing(
 
 
 def _call_of(target: Target) -> Call:
-    return Call(model=target.model, connect_timeout=target.timeouts.connect, total_timeout=target.timeouts.total)
+    return Call(
+        model=target.model,
+        connect_timeout=target.timeouts.connect,
+        total_timeout=target.timeouts.total,
+        thinking=target.capabilities.thinking,
+    )

@@ -1,28 +1,24 @@
-"""AnthropicBackend against FakeAnthropic over loopback HTTP, plus its pure translation functions."""
+"""AnthropicBackend, the binding: what it sends (URL, headers, the codec's body, or the client's own body
+natively) and how it reads answers, streams and failures back. The upstream is FakeAnthropic answering in
+memory through an injected client (tests/fakes/mock_http.py); what only a socket can show (refused, slow,
+a connection given back) runs over loopback. The codec itself: tests/unit/protocols/test_anthropic*.py."""
 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 import pytest_asyncio
 
-from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
+from tests.fakes.anthropic import SIGNATURE, THINKING, FakeAnthropic
+from tests.fakes.mock_http import MockClient, Reply, asgi
+from tests.fakes.scripts import Hang, Json, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
-from tiergate.backends.anthropic import (
-    AnthropicBackend,
-    AnthropicMessage,
-    StreamTranslator,
-    finish_reason,
-    from_message,
-    sse_events,
-    to_messages_body,
-)
+from tiergate.backends.anthropic import AnthropicBackend
 from tiergate.backends.base import Call
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
@@ -32,10 +28,13 @@ from tiergate.errors import (
     UpstreamStatusError,
     UpstreamUnavailable,
 )
+from tiergate.protocols.anthropic import decode
 from tiergate.wire import (
     ChatRequest,
     Completion,
     Finish,
+    Native,
+    Raw,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -48,7 +47,9 @@ from tiergate.wire import (
 KEY = "sk-ant-test-0123456789abcdef"
 MODEL = "claude-test-1"
 CALL = Call(model=MODEL, connect_timeout=2.0, total_timeout=10.0)
-PNG = "iVBORw0KGgoAAAANSUhEUg=="
+URL = "http://claude.test"
+CAPTURES = Path(__file__).parents[1] / "protocols" / "fixtures"
+SCHEMA = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
 
 
 def chat(**fields: Any) -> ChatRequest:
@@ -59,7 +60,7 @@ def hello(**fields: Any) -> ChatRequest:
     return chat(messages=[{"role": "user", "content": "hi"}], **fields)
 
 
-def config(url: str, **fields: Any) -> AnthropicBackendConfig:
+def config(url: str = URL, **fields: Any) -> AnthropicBackendConfig:
     return AnthropicBackendConfig(base_url=url + "/", **fields)
 
 
@@ -78,70 +79,37 @@ async def failure(backend: AnthropicBackend, request: ChatRequest, *, stream: bo
     return caught.value
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[FakeAnthropic, str]]:
-    fake = FakeAnthropic()
-    with serve(fake.app) as url:
-        yield fake, url
+@pytest.fixture
+def fake() -> FakeAnthropic:
+    return FakeAnthropic()
 
 
 @pytest.fixture
-def fake(served: tuple[FakeAnthropic, str]) -> FakeAnthropic:
-    served[0].queue.reset()
-    return served[0]
+def client(fake: FakeAnthropic) -> MockClient:
+    return MockClient(asgi(fake.app))
 
 
 @pytest_asyncio.fixture
-async def backend(served: tuple[FakeAnthropic, str]) -> AsyncIterator[AnthropicBackend]:
+async def backend(client: MockClient) -> AsyncIterator[AnthropicBackend]:
     instance = AnthropicBackend(
-        "claude", config(served[1], headers={"anthropic-beta": "test-beta"}), {"ANTHROPIC_API_KEY": KEY}
+        "claude", config(headers={"anthropic-beta": "test-beta"}), {"ANTHROPIC_API_KEY": KEY}, client=client
     )
     yield instance
     await instance.aclose()
+    assert client.open == 0, "every exchange is left"
+    assert client.closed
 
 
-# --- request translation, over the wire ---------------------------------------------------------
+# --- what goes upstream ---------------------------------------------------------------------------------
 
 
 @pytest.mark.asyncio
-async def test_plain_request_is_translated_and_the_answer_read_back(
-    fake: FakeAnthropic, backend: AnthropicBackend
-) -> None:
+async def test_a_translated_request_and_its_answer(fake: FakeAnthropic, backend: AnthropicBackend) -> None:
     fake.replies.append(Text("Bonjour.", prompt_tokens=21, completion_tokens=4))
     request = chat(
-        messages=[
-            {"role": "system", "content": "Be brief."},
-            {"role": "developer", "content": [{"type": "text", "text": "Answer in French."}]},
-            {"role": "user", "content": "Hello"},
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": "What is in these?"},
-                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
-                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
-                ],
-            },
-            {"role": "assistant", "content": "Un chat."},
-            {"role": "user", "content": "Merci"},
-        ],
-        stop=["\n\nHuman:", "END"],
-        tools=[
-            {
-                "type": "function",
-                "function": {
-                    "name": "search",
-                    "description": "Search the web",
-                    "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
-                },
-            },
-            {"type": "function", "function": {"name": "now"}},
-        ],
-        tool_choice="required",
-        parallel_tool_calls=False,
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
+        stop=["END"],
         temperature=0.2,
-        top_p=0.9,
-        user="user-42",
-        seed=7,
     )
 
     completion = await backend.complete(request, CALL)
@@ -152,94 +120,35 @@ async def test_plain_request_is_translated_and_the_answer_read_back(
     assert recorded.body == {
         "model": MODEL,
         "max_tokens": 4096,
-        "system": "Be brief.\n\nAnswer in French.",
-        "messages": [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": "Hello"},
-                    {"type": "text", "text": "What is in these?"},
-                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-                    {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
-                ],
-            },
-            {"role": "assistant", "content": [{"type": "text", "text": "Un chat."}]},
-            {"role": "user", "content": [{"type": "text", "text": "Merci"}]},
-        ],
-        "stop_sequences": ["\n\nHuman:", "END"],
-        "tools": [
-            {
-                "name": "search",
-                "description": "Search the web",
-                "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
-            },
-            {"name": "now", "input_schema": {"type": "object", "properties": {}}},
-        ],
-        "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
+        "system": "Be brief.",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}],
+        "stop_sequences": ["END"],
         "temperature": 0.2,
-        "metadata": {"user_id": "user-42"},
     }
     assert recorded.headers["x-api-key"] == KEY
     assert recorded.headers["anthropic-version"] == "2023-06-01"
     assert recorded.headers["content-type"] == "application/json"
     assert recorded.headers["anthropic-beta"] == "test-beta"
+    assert recorded.headers["accept"] == "application/json"
 
 
 @pytest.mark.asyncio
-async def test_tool_call_round_trip(fake: FakeAnthropic, backend: AnthropicBackend) -> None:
-    fake.replies.append(
-        ToolCalls([("get_weather", {"city": "Lyon"})], text="Checking.", prompt_tokens=30, completion_tokens=12)
-    )
-    request = chat(
-        tools=[{"type": "function", "function": {"name": "get_weather"}}],
-        messages=[
-            {"role": "user", "content": "Weather in Paris and Rome?"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": "toolu_1",
-                        "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
-                    },
-                    {"id": "toolu_2", "type": "function", "function": {"name": "get_weather", "arguments": ""}},
-                ],
-            },
-            {"role": "tool", "tool_call_id": "toolu_1", "content": "18C"},
-            {"role": "tool", "tool_call_id": "toolu_2", "content": [{"type": "text", "text": "21C"}]},
-            {"role": "user", "content": "And Lyon?"},
-        ],
+async def test_the_url_and_the_configured_version(fake: FakeAnthropic, client: MockClient) -> None:
+    backend = AnthropicBackend(
+        "claude",
+        config(anthropic_version="2099-01-01", default_max_tokens=77),
+        {"ANTHROPIC_API_KEY": KEY},
+        client=client,
     )
 
-    completion = await backend.complete(request, CALL)
+    await collect(backend.stream(hello(), CALL))
 
-    assert fake.requests[0].body["messages"] == [
-        {"role": "user", "content": [{"type": "text", "text": "Weather in Paris and Rome?"}]},
-        {
-            "role": "assistant",
-            "content": [
-                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
-                {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {}},
-            ],
-        },
-        {
-            "role": "user",
-            "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
-                {"type": "tool_result", "tool_use_id": "toolu_2", "content": "21C"},
-                {"type": "text", "text": "And Lyon?"},
-            ],
-        },
-    ]
-    assert "tool_choice" not in fake.requests[0].body
-    assert completion.content == "Checking."
-    assert completion.finish_reason == "tool_calls"
-    assert completion.usage == Usage.of(30, 12)
-    (tool_call,) = completion.tool_calls
-    assert tool_call.id.startswith("toolu_")
-    assert tool_call.function.name == "get_weather"
-    assert json.loads(tool_call.function.arguments) == {"city": "Lyon"}
+    assert client.requests[0].url == f"{URL}/v1/messages"
+    assert client.requests[0].headers["accept"] == "text/event-stream"
+    assert fake.requests[0].headers["anthropic-version"] == "2099-01-01"
+    assert fake.requests[0].body["max_tokens"] == 77
+    assert fake.requests[0].body["stream"] is True
+    assert (client.requests[0].connect_timeout, client.requests[0].total_timeout) == (2.0, 10.0)
 
 
 @pytest.mark.asyncio
@@ -247,10 +156,7 @@ async def test_invalid_tool_arguments_fail_before_any_request(fake: FakeAnthropi
     request = chat(
         messages=[
             {"role": "user", "content": "go"},
-            {
-                "role": "assistant",
-                "tool_calls": [{"id": "call_9", "function": {"name": "run", "arguments": "{not json"}}],
-            },
+            {"role": "assistant", "tool_calls": [{"id": "call_9", "function": {"name": "run", "arguments": "{no"}}]},
             {"role": "tool", "tool_call_id": "call_9", "content": "ok"},
         ]
     )
@@ -258,138 +164,291 @@ async def test_invalid_tool_arguments_fail_before_any_request(fake: FakeAnthropi
     with pytest.raises(RequestError) as caught:
         await backend.complete(request, CALL)
 
-    assert caught.value.status == 400
     assert caught.value.param == "messages[1].tool_calls[0].function.arguments"
-    assert "call_9" in caught.value.message
     assert fake.requests == []
 
 
-# --- request translation, pure ------------------------------------------------------------------
-
-TOOLS = [{"type": "function", "function": {"name": "lookup"}}]
+# --- structured outputs: the answer comes back as content --------------------------------------------
 
 
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize(
-    ("fields", "expected"),
+    ("response_format", "tool", "schema"),
     [
-        ({"tool_choice": "auto"}, {"type": "auto"}),
-        ({"tool_choice": "required"}, {"type": "any"}),
-        ({"tool_choice": "none"}, {"type": "none"}),
-        ({"tool_choice": "none", "parallel_tool_calls": False}, {"type": "none"}),
-        ({"tool_choice": {"type": "function", "function": {"name": "lookup"}}}, {"type": "tool", "name": "lookup"}),
-        (
-            {"tool_choice": {"type": "function", "function": {"name": "lookup"}}, "parallel_tool_calls": False},
-            {"type": "tool", "name": "lookup", "disable_parallel_tool_use": True},
-        ),
-        ({"parallel_tool_calls": False}, {"type": "auto", "disable_parallel_tool_use": True}),
-        ({"parallel_tool_calls": True}, None),
-        ({}, None),
+        ({"type": "json_schema", "json_schema": {"name": "Title", "schema": SCHEMA}}, "Title", SCHEMA),
+        ({"type": "json_object"}, "json_answer", {"type": "object"}),
     ],
+    ids=["json_schema", "json_object"],
 )
-def test_tool_choice_mapping(fields: dict[str, Any], expected: dict[str, Any] | None) -> None:
-    body = to_messages_body(hello(tools=TOOLS, **fields), MODEL, default_max_tokens=100)
-    assert body.get("tool_choice") == expected
+async def test_a_structured_answer_is_a_forced_tool_upstream_and_content_to_the_client(
+    fake: FakeAnthropic,
+    backend: AnthropicBackend,
+    stream: bool,
+    response_format: dict[str, Any],
+    tool: str,
+    schema: dict[str, Any],
+) -> None:
+    fake.replies.append(Json({"title": "Fix the build"}))
+    request = hello(response_format=response_format)
+
+    if stream:
+        events = await collect(backend.stream(request, CALL))
+        text = "".join(e.text for e in events if isinstance(e, TextDelta))
+        assert not [e for e in events if isinstance(e, ToolCallStart | ToolCallArgs)]
+        assert events[-2:] == [Finish("stop"), UsageReport(Usage.of(17, 8))]
+    else:
+        completion = await backend.complete(request, CALL)
+        text = completion.content or ""
+        assert (completion.tool_calls, completion.finish_reason) == ([], "stop")
+
+    assert json.loads(text) == {"title": "Fix the build"}
+    sent = fake.requests[0].body
+    assert sent["tools"] == [
+        {"name": tool, "description": "Answer with JSON matching this schema.", "input_schema": schema}
+    ]
+    assert sent["tool_choice"] == {"type": "tool", "name": tool}
 
 
-def test_tool_choice_is_dropped_without_tools() -> None:
-    assert "tool_choice" not in to_messages_body(hello(tool_choice="required"), MODEL, default_max_tokens=100)
-
-
-def test_unknown_tool_choice_is_a_request_error() -> None:
-    with pytest.raises(RequestError, match="tool_choice"):
-        to_messages_body(hello(tools=TOOLS, tool_choice="sometimes"), MODEL, default_max_tokens=100)
-
-
-@pytest.mark.parametrize(
-    ("fields", "expected"),
-    [
-        ({}, {}),
-        ({"temperature": 0.5}, {"temperature": 0.5}),
-        ({"top_p": 0.8}, {"top_p": 0.8}),
-        ({"temperature": 0.0, "top_p": 0.8}, {"temperature": 0.0}),
-    ],
-)
-def test_only_one_of_temperature_and_top_p_is_sent(fields: dict[str, Any], expected: dict[str, Any]) -> None:
-    body = to_messages_body(hello(**fields), MODEL, default_max_tokens=100)
-    assert {k: body[k] for k in ("temperature", "top_p") if k in body} == expected
-
-
-@pytest.mark.parametrize(
-    ("fields", "expected"),
-    [({}, 100), ({"max_tokens": 55}, 55), ({"max_tokens": 55, "max_completion_tokens": 66}, 66)],
-)
-def test_max_tokens_is_always_sent(fields: dict[str, Any], expected: int) -> None:
-    assert to_messages_body(hello(**fields), MODEL, default_max_tokens=100)["max_tokens"] == expected
-
-
-def test_stream_flag_and_plain_request_minimum() -> None:
-    assert to_messages_body(hello(stop="END"), MODEL, default_max_tokens=100, stream=True) == {
-        "model": MODEL,
-        "max_tokens": 100,
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
-        "stop_sequences": ["END"],
-        "stream": True,
-    }
-
-
-def test_tool_results_open_the_user_turn_they_join() -> None:
-    request = chat(
-        messages=[
-            {"role": "assistant", "tool_calls": [{"id": "t1", "function": {"name": "f", "arguments": "{}"}}]},
-            {"role": "user", "content": "also this"},
-            {"role": "tool", "tool_call_id": "t1", "content": ""},
-        ]
+@pytest.mark.asyncio
+async def test_a_structured_answer_beside_the_requests_own_tools_is_output_config(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    fake.replies.append(Json({"title": "Fix the build"}))
+    request = hello(
+        tools=[{"type": "function", "function": {"name": "now"}}],
+        response_format={"type": "json_schema", "json_schema": {"name": "Title", "schema": SCHEMA}},
     )
-    messages = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
-    assert messages[1] == {
-        "role": "user",
-        "content": [
-            {"type": "tool_result", "tool_use_id": "t1"},
-            {"type": "text", "text": "also this"},
-        ],
-    }
+
+    completion = await backend.complete(request, CALL)
+
+    assert json.loads(completion.content or "") == {"title": "Fix the build"}
+    assert fake.requests[0].body["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}}
+    assert "tool_choice" not in fake.requests[0].body
 
 
-@pytest.mark.parametrize(
-    ("message", "param"),
-    [
-        (
-            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]},
-            "messages[0].content[0].image_url",
-        ),
-        ({"role": "tool", "content": "orphan"}, "messages[0].tool_call_id"),
-        (
-            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[1, 2]"}}]},
-            "messages[0].tool_calls[0].function.arguments",
-        ),
-    ],
-)
-def test_untranslatable_messages_name_their_path(message: dict[str, Any], param: str) -> None:
-    with pytest.raises(RequestError) as caught:
-        to_messages_body(chat(messages=[message]), MODEL, default_max_tokens=10)
-    assert caught.value.param == param
-    assert caught.value.message.startswith(param)
+# --- reasoning_effort → thinking, where the target has it ---------------------------------------------
 
 
-# --- answer translation -------------------------------------------------------------------------
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stream", [False, True])
+async def test_reasoning_effort_turns_thinking_on_for_a_target_with_thinking(
+    fake: FakeAnthropic, backend: AnthropicBackend, stream: bool
+) -> None:
+    fake.replies.append(Text("Done.", chunks=1))
+    request = hello(reasoning_effort="medium", temperature=0.5, max_tokens=1000)
+    call = Call(model=MODEL, thinking=True)
+
+    if stream:
+        events = await collect(backend.stream(request, call))
+        reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+        text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    else:
+        completion = await backend.complete(request, call)
+        reasoning, text = completion.reasoning or "", completion.content or ""
+
+    assert (reasoning, text) == (THINKING, "Done.")
+    sent = fake.requests[0].body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+    assert sent["max_tokens"] == 4096 + 1024  # above the budget, as the API demands
+    assert "temperature" not in sent  # the API refuses it with thinking on
 
 
-@pytest.mark.parametrize(
-    ("stop_reason", "expected"),
-    [
-        ("end_turn", "stop"),
-        ("stop_sequence", "stop"),
-        ("pause_turn", "stop"),
-        ("max_tokens", "length"),
-        ("model_context_window_exceeded", "length"),
-        ("tool_use", "tool_calls"),
-        ("refusal", "content_filter"),
-        ("something_new", "stop"),
-        (None, "stop"),
-    ],
-)
-def test_stop_reason_mapping(stop_reason: str | None, expected: str) -> None:
-    assert finish_reason(stop_reason) == expected
+@pytest.mark.asyncio
+async def test_reasoning_effort_is_not_sent_to_a_target_without_thinking(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    completion = await backend.complete(hello(reasoning_effort="high", temperature=0.5), CALL)
+
+    assert completion.reasoning is None
+    assert "thinking" not in fake.requests[0].body
+    assert fake.requests[0].body["temperature"] == 0.5
+
+
+# --- native pass-through ----------------------------------------------------------------------------
+
+
+def claude_code_request(stream: bool) -> tuple[ChatRequest, dict[str, Any]]:
+    """Claude Code's own second turn (captured), decoded by the Anthropic ingress: ``native`` holds it."""
+    capture = json.loads((CAPTURES / "anthropic-claude-code-2.1.332-tool_result.json").read_text())
+    body = {**capture["body"], "stream": stream}
+    return decode(json.dumps(body).encode(), dict(capture["headers"])), body
+
+
+@pytest.mark.asyncio
+async def test_a_native_request_goes_out_as_the_clients_body_with_only_the_model_changed(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    request, body = claude_code_request(stream=False)
+    fake.replies.append(Text("Native.", prompt_tokens=40, completion_tokens=2))
+
+    completion = await backend.complete(request, CALL)
+
+    (recorded,) = fake.requests
+    assert recorded.body == {**body, "model": MODEL}
+    assert recorded.body["context_management"] == {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}
+    assert recorded.body["output_config"] == body["output_config"]
+    assert recorded.headers["anthropic-beta"] == "test-beta," + dict(body_headers())["anthropic-beta"]
+    assert recorded.headers["anthropic-version"] == "2023-06-01"
+    assert recorded.headers["x-api-key"] == KEY
+    assert completion.native is not None
+    native = json.loads(completion.native)
+    assert native["content"][0] == {"type": "thinking", "thinking": "", "signature": SIGNATURE}  # display: omitted
+    assert native["context_management"] == {"applied_edits": []}
+    assert (completion.content, completion.usage) == ("Native.", Usage.of(40, 2))
+
+
+def body_headers() -> list[tuple[str, str]]:
+    capture = json.loads((CAPTURES / "anthropic-claude-code-2.1.332-tool_result.json").read_text())
+    return [(k.lower(), v) for k, v in capture["headers"]]
+
+
+@pytest.mark.asyncio
+async def test_a_native_stream_passes_every_upstream_frame_before_its_translation(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    request, body = claude_code_request(stream=True)
+    fake.replies.append(ToolCalls([("Bash", {"command": "ls"})], text="Looking.", prompt_tokens=40))
+
+    events = await collect(backend.stream(request, CALL))
+
+    assert fake.requests[0].body == {**body, "model": MODEL}
+    frames = [e.frame for e in events if isinstance(e, Raw)]
+    assert all(e.dialect == "anthropic" for e in events if isinstance(e, Raw))
+    names = [frame.split(b"\n")[0] for frame in frames]
+    assert names[0] == b"event: message_start" and names[-1] == b"event: message_stop"
+    assert b"event: ping" in names
+    assert all(frame.endswith(b"\n\n") and frame.count(b"\n\n") == 1 for frame in frames)
+    assert json.loads(frames[-2].split(b"data: ", 1)[1])["context_management"] == {"applied_edits": []}
+    # every translated event follows the frame that carried it
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert isinstance(events[first_text - 1], Raw) and b"text_delta" in events[first_text - 1].frame  # type: ignore[union-attr]
+    translated = [e for e in events if not isinstance(e, Raw)]
+    assert "".join(e.text for e in translated if isinstance(e, TextDelta)) == "Looking."
+    assert next(e for e in translated if isinstance(e, ToolCallStart)).name == "Bash"
+    assert translated[-2:] == [Finish("tool_calls"), UsageReport(Usage.of(40, 9))]
+    assert isinstance(events[-3], Raw) and events[-3].frame.startswith(b"event: message_stop")
+
+
+@pytest.mark.asyncio
+async def test_the_exact_bytes_of_each_upstream_event_are_passed_on() -> None:
+    wire = [
+        b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3}}}\n\n',
+        b'event: ping\r\ndata: {"type": "ping"}\r\n\r\nevent: content_block_start\ndata: ',
+        b'{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        b'"delta":{"type":"text_delta","text":"Hi"}}\n\n',
+        b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+        b'"usage":{"output_tokens":1}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ]
+    client = MockClient(lambda request: Reply(200, {"content-type": "text/event-stream"}, wire))
+    backend = AnthropicBackend("claude", config(), {"ANTHROPIC_API_KEY": KEY}, client=client)
+    request = decode(
+        json.dumps({"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}).encode(), {}
+    )
+
+    events = await collect(backend.stream(request, CALL))
+
+    raw = [e.frame for e in events if isinstance(e, Raw)]
+    assert b"".join(raw) == b"".join(wire)
+    assert len(raw) == 6
+    assert [e for e in events if not isinstance(e, Raw)] == [
+        TextDelta("Hi"),
+        Finish("stop"),
+        UsageReport(Usage.of(3, 1)),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_native_streams_error_event_is_raised_never_passed_on(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    """An upstream may echo the key in its error: the error is raised, so dispatch scrubs it and the ingress
+    writes it in its own shape; the frame itself never reaches the client."""
+    request, _ = claude_code_request(stream=True)
+    fake.replies.append(StreamError(after_events=4, message=f"quota for {KEY} exceeded"))
+    seen: list[StreamEvent] = []
+
+    with pytest.raises(UpstreamStatusError) as caught:
+        async for event in backend.stream(request, CALL):
+            seen.append(event)
+
+    frames = [e.frame for e in seen if isinstance(e, Raw)]
+    assert len(frames) == 4 and not any(b"error" in frame for frame in frames)
+    assert (caught.value.status, caught.value.started, caught.value.detail) == (529, True, f"quota for {KEY} exceeded")
+
+
+@pytest.mark.asyncio
+async def test_the_fake_refuses_an_unknown_field_as_the_api_does(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    """A field the API does not know is a 400 naming it: so the pass-through tests above prove it is known."""
+    request = decode(
+        json.dumps({"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}).encode(), {}
+    )
+    assert request.native is not None
+    unknown = msgspec.structs.replace(
+        request, native=Native("anthropic", {**request.native.body, "tiergate_route": "x"})
+    )
+
+    error = await failure(backend, unknown, stream=False)
+
+    assert isinstance(error, UpstreamStatusError)
+    assert (error.status, error.detail) == (400, "tiergate_route: Extra inputs are not permitted")
+
+
+@pytest.mark.asyncio
+async def test_a_request_from_another_dialect_is_translated(fake: FakeAnthropic, backend: AnthropicBackend) -> None:
+    responses = msgspec.structs.replace(hello(), native=Native("responses", {"input": "hi", "model": "x"}))
+
+    events = await collect(backend.stream(responses, CALL))
+
+    assert not [e for e in events if isinstance(e, Raw)]
+    assert fake.requests[0].body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+
+
+# --- streams --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_stream_text_events_in_order(fake: FakeAnthropic, backend: AnthropicBackend) -> None:
+    fake.replies.append(Text("abcdefghi", chunks=3, prompt_tokens=8, completion_tokens=3))
+
+    events = await collect(backend.stream(hello(), CALL))
+
+    assert events == [TextDelta("abc"), TextDelta("def"), TextDelta("ghi"), Finish("stop"), UsageReport(Usage.of(8, 3))]
+
+
+@pytest.mark.asyncio
+async def test_stream_parallel_tool_calls_are_numbered_from_zero(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    calls = [("get_weather", {"city": "Paris"}), ("get_time", {"tz": "Europe/Paris"})]
+    fake.replies.append(ToolCalls(calls, text="Let me check."))
+
+    events = await collect(backend.stream(hello(tools=[{"type": "function", "function": {"name": "get_time"}}]), CALL))
+
+    starts = [e for e in events if isinstance(e, ToolCallStart)]
+    assert [(s.index, s.name) for s in starts] == [(0, "get_weather"), (1, "get_time")]
+    for index, (_, arguments) in enumerate(calls):
+        fragments = [e.arguments for e in events if isinstance(e, ToolCallArgs) and e.index == index]
+        assert json.loads("".join(fragments)) == arguments
+    assert events[-2:] == [Finish("tool_calls"), UsageReport(Usage.of(13, 9))]
+
+
+@pytest.mark.asyncio
+async def test_a_blank_stop_is_emulated_and_the_rest_of_the_stream_not_read(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    fake.replies.extend([Text("one\n\ntwo", chunks=3), Text("one\n\ntwo")])
+
+    events = await collect(backend.stream(hello(stop=["\n\n"]), CALL))
+    completion = await backend.complete(hello(stop=["\n\n"]), CALL)
+
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "one"
+    assert [e for e in events if isinstance(e, Finish)] == [Finish("stop")]
+    assert completion.content == "one"
+    assert all("stop_sequences" not in r.body for r in fake.requests)
 
 
 @pytest.mark.asyncio
@@ -412,148 +471,7 @@ async def test_stop_reason_over_the_wire(
     assert [e for e in events if isinstance(e, Finish)] == [Finish(expected)]
 
 
-def test_answer_with_thinking_and_cached_prompt_tokens() -> None:
-    answer = msgspec.json.decode(
-        json.dumps(
-            {
-                "id": "msg_1",
-                "type": "message",
-                "role": "assistant",
-                "model": MODEL,
-                "content": [
-                    {"type": "thinking", "thinking": "Let me see.", "signature": "sig"},
-                    {"type": "text", "text": "Part one, "},
-                    {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {}},
-                    {"type": "text", "text": "part two."},
-                ],
-                "stop_reason": "end_turn",
-                "stop_sequence": None,
-                "usage": {
-                    "input_tokens": 10,
-                    "output_tokens": 5,
-                    "cache_read_input_tokens": 100,
-                    "cache_creation_input_tokens": 20,
-                    "cache_creation": {"ephemeral_5m_input_tokens": 20},
-                },
-            }
-        ),
-        type=AnthropicMessage,
-    )
-    completion = from_message(answer)
-    assert completion == Completion(
-        content="Part one, part two.", finish_reason="stop", usage=Usage.of(130, 5), reasoning="Let me see."
-    )
-
-
-# --- streams ------------------------------------------------------------------------------------
-
-
-@pytest.mark.asyncio
-async def test_stream_text_events_in_order(fake: FakeAnthropic, backend: AnthropicBackend) -> None:
-    fake.replies.append(Text("abcdefghi", chunks=3, prompt_tokens=8, completion_tokens=3))
-
-    events = await collect(backend.stream(hello(), CALL))
-
-    assert events == [TextDelta("abc"), TextDelta("def"), TextDelta("ghi"), Finish("stop"), UsageReport(Usage.of(8, 3))]
-    assert fake.requests[0].body["stream"] is True
-
-
-@pytest.mark.asyncio
-async def test_stream_parallel_tool_calls_are_numbered_from_zero(
-    fake: FakeAnthropic, backend: AnthropicBackend
-) -> None:
-    calls = [("get_weather", {"city": "Paris", "unit": "celsius"}), ("get_time", {"tz": "Europe/Paris"})]
-    fake.replies.append(ToolCalls(calls, text="Let me check."))
-
-    events = await collect(backend.stream(hello(tools=TOOLS), CALL))
-
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Let me check."
-    starts = [e for e in events if isinstance(e, ToolCallStart)]
-    assert [(s.index, s.name) for s in starts] == [(0, "get_weather"), (1, "get_time")]
-    assert all(s.id.startswith("toolu_") for s in starts)
-    for index, (_, arguments) in enumerate(calls):
-        fragments = [e.arguments for e in events if isinstance(e, ToolCallArgs) and e.index == index]
-        assert len(fragments) >= 2
-        assert json.loads("".join(fragments)) == arguments
-    assert all(e.arguments for e in events if isinstance(e, ToolCallArgs))
-    first_start = events.index(starts[0])
-    assert all(not isinstance(e, TextDelta) for e in events[first_start:])
-    assert events[-2:] == [Finish("tool_calls"), UsageReport(Usage.of(13, 9))]
-
-
-@pytest.mark.asyncio
-async def test_leaving_a_stream_early_releases_the_connection(served: tuple[FakeAnthropic, str]) -> None:
-    served[0].queue.reset()
-    backend = AnthropicBackend("claude", config(served[1], max_connections=1), {"ANTHROPIC_API_KEY": KEY})
-    try:
-        served[0].replies.append(Hang(seconds=3.0, after_events=4))
-        stream = backend.stream(hello(), Call(model=MODEL, total_timeout=2.0))
-        assert isinstance(await anext(stream), TextDelta)
-        await stream.aclose()  # type: ignore[attr-defined]
-        assert (await backend.complete(hello(), Call(model=MODEL, total_timeout=2.0))).content
-    finally:
-        await backend.aclose()
-
-
-def test_translator_ignores_pings_unknown_events_and_signatures() -> None:
-    translator = StreamTranslator("claude", "http://upstream")
-    assert translator.feed("ping", '{"type": "ping"}') == []
-    assert translator.feed("brand_new_event", '{"type": "brand_new_event", "x": 1}') == []
-    assert (
-        translator.feed(
-            "", '{"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}'
-        )
-        == []
-    )
-    assert translator.feed(
-        "content_block_delta",
-        '{"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hmm"}}',
-    ) == [ReasoningDelta("hmm")]
-    assert (
-        translator.feed(
-            "content_block_delta",
-            '{"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}',
-        )
-        == []
-    )
-    assert not translator.done
-
-
-def test_translator_reports_cached_prompt_tokens_and_final_output_tokens() -> None:
-    translator = StreamTranslator("claude", "http://upstream")
-    translator.feed(
-        "message_start",
-        json.dumps(
-            {
-                "type": "message_start",
-                "message": {
-                    "content": [],
-                    "usage": {"input_tokens": 4, "output_tokens": 1, "cache_read_input_tokens": 50},
-                },
-            }
-        ),
-    )
-    translator.feed(
-        "message_delta",
-        json.dumps({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 9}}),
-    )
-    assert translator.feed("message_stop", '{"type": "message_stop"}') == [
-        Finish("length"),
-        UsageReport(Usage.of(54, 9)),
-    ]
-    assert translator.done
-
-
-@pytest.mark.asyncio
-async def test_sse_parser_handles_comments_multiline_data_and_a_missing_final_blank_line() -> None:
-    async def lines() -> AsyncIterator[str]:
-        for line in [": keep-alive", "event: a", 'data: {"x":', "data: 1}", "", "", "retry: 5", "data: last"]:
-            yield line
-
-    assert [event async for event in sse_events(lines())] == [("a", '{"x":\n1}'), ("", "last")]
-
-
-# --- errors -------------------------------------------------------------------------------------
+# --- errors ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.asyncio
@@ -573,8 +491,7 @@ async def test_rate_limit_carries_retry_after(fake: FakeAnthropic, backend: Anth
 @pytest.mark.asyncio
 async def test_retry_after_ms_is_preferred(fake: FakeAnthropic, backend: AnthropicBackend) -> None:
     fake.replies.append(Status(429, "slow down", {"retry-after": "2", "retry-after-ms": "1500"}))
-    error = await failure(backend, hello(), stream=False)
-    assert error.retry_after == 1.5
+    assert (await failure(backend, hello(), stream=False)).retry_after == 1.5
 
 
 @pytest.mark.asyncio
@@ -613,24 +530,13 @@ async def test_the_upstream_message_is_kept_word_for_word_for_dispatch_to_scrub(
 @pytest.mark.asyncio
 async def test_a_non_json_error_body_is_previewed() -> None:
     page = "<html>" + "bad gateway " * 40 + "</html>"
+    client = MockClient(lambda request: Reply(502, {"content-type": "text/html"}, page.encode()))
+    backend = AnthropicBackend("claude", config(), {"ANTHROPIC_API_KEY": KEY}, client=client)
 
-    async def proxy(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        await send({"type": "http.response.start", "status": 502, "headers": [(b"content-type", b"text/html")]})
-        await send({"type": "http.response.body", "body": page.encode()})
-
-    with serve(proxy) as url:
-        backend = AnthropicBackend("claude", config(url), {"ANTHROPIC_API_KEY": KEY})
-        try:
-            error = await failure(backend, hello(), stream=False)
-        finally:
-            await backend.aclose()
+    error = await failure(backend, hello(), stream=False)
 
     assert isinstance(error, UpstreamStatusError)
-    assert error.status == 502
-    assert error.detail == page[:200]
-    assert error.upstream_type is None
+    assert (error.status, error.detail, error.upstream_type) == (502, page[:200], None)
 
 
 @pytest.mark.asyncio
@@ -643,11 +549,7 @@ async def test_error_event_mid_stream(fake: FakeAnthropic, backend: AnthropicBac
             seen.append(event)
 
     assert seen == [TextDelta("Hello from")]
-    assert (caught.value.status, caught.value.upstream_type, caught.value.detail) == (
-        529,
-        "overloaded_error",
-        "Overloaded",
-    )
+    assert (caught.value.status, caught.value.upstream_type, caught.value.started) == (529, "overloaded_error", True)
 
 
 @pytest.mark.asyncio
@@ -665,58 +567,78 @@ async def test_malformed_json_is_a_protocol_error(fake: FakeAnthropic, backend: 
     fake.replies.append(Malformed())
     error = await failure(backend, hello(), stream=stream)
     assert isinstance(error, UpstreamProtocolError)
-    assert error.status == 502
+    assert (error.status, error.started) == (502, True)
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("stream", [False, True])
-async def test_connection_refused(stream: bool) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    backend = AnthropicBackend("claude", config(f"http://127.0.0.1:{port}"), {"ANTHROPIC_API_KEY": KEY})
-    try:
-        error = await failure(backend, hello(), stream=stream)
-    finally:
-        await backend.aclose()
+async def test_missing_key_fails_without_calling_upstream(client: MockClient, stream: bool) -> None:
+    backend = AnthropicBackend("claude", config(), {"ANTHROPIC_API_KEY": "  "}, client=client)
+
+    assert backend.missing() == "environment variable ANTHROPIC_API_KEY is not set"
+    assert await backend.probe() == "environment variable ANTHROPIC_API_KEY is not set"
+    error = await failure(backend, hello(), stream=stream)
+
     assert isinstance(error, UpstreamUnavailable)
-    assert error.kind == "connect"
-    assert error.retryable and error.fallback_ok
-    assert f"127.0.0.1:{port}" in error.message
-
-
-@pytest.mark.asyncio
-async def test_silence_past_the_total_timeout(fake: FakeAnthropic, backend: AnthropicBackend) -> None:
-    fake.replies.append(Hang(seconds=1.0))
-    error = await failure(backend, hello(), stream=False, call=Call(model=MODEL, total_timeout=0.2))
-    assert isinstance(error, UpstreamUnavailable)
-    assert (error.kind, error.status) == ("timeout", 504)
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("stream", [False, True])
-async def test_missing_key_fails_without_calling_upstream(
-    fake: FakeAnthropic, served: tuple[FakeAnthropic, str], stream: bool
-) -> None:
-    backend = AnthropicBackend("claude", config(served[1]), {"ANTHROPIC_API_KEY": "  "})
-    try:
-        assert backend.missing() == "environment variable ANTHROPIC_API_KEY is not set"
-        assert await backend.probe() == "environment variable ANTHROPIC_API_KEY is not set"
-        error = await failure(backend, hello(), stream=stream)
-    finally:
-        await backend.aclose()
-    assert isinstance(error, UpstreamUnavailable)
-    assert error.kind == "config"
+    assert (error.kind, error.retryable) == ("config", False)
     assert error.detail == "needs the environment variable ANTHROPIC_API_KEY, which is not set"
-    assert not error.retryable
-    assert fake.requests == []
+    assert client.requests == []
 
 
 @pytest.mark.asyncio
-async def test_present_key_probes_without_a_request(
-    backend: AnthropicBackend, fake: FakeAnthropic, served: tuple[FakeAnthropic, str]
-) -> None:
+async def test_present_key_probes_without_a_request(backend: AnthropicBackend, client: MockClient) -> None:
     assert backend.missing() is None
     assert await backend.probe() is None
-    assert backend.url == served[1]
-    assert fake.requests == []
+    assert backend.url == URL
+    assert client.requests == []
+
+
+# --- over loopback: what only a socket shows -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[FakeAnthropic, str]]:
+    fake = FakeAnthropic()
+    with serve(fake.app) as url:
+        yield fake, url
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stream", [False, True])
+async def test_connection_refused(stream: bool, closed_port: int) -> None:
+    backend = AnthropicBackend("claude", config(f"http://127.0.0.1:{closed_port}"), {"ANTHROPIC_API_KEY": KEY})
+    try:
+        error = await failure(backend, hello(), stream=stream)
+    finally:
+        await backend.aclose()
+    assert isinstance(error, UpstreamUnavailable)
+    assert (error.kind, error.retryable, error.fallback_ok) == ("connect", True, True)
+    assert error.detail == "connection refused"
+    assert f"127.0.0.1:{closed_port}" in error.message
+
+
+@pytest.mark.asyncio
+async def test_silence_past_the_total_timeout(served: tuple[FakeAnthropic, str]) -> None:
+    served[0].queue.reset()
+    served[0].replies.append(Hang(seconds=1.0))
+    backend = AnthropicBackend("claude", config(served[1]), {"ANTHROPIC_API_KEY": KEY})
+    try:
+        error = await failure(backend, hello(), stream=False, call=Call(model=MODEL, total_timeout=0.2))
+    finally:
+        await backend.aclose()
+    assert isinstance(error, UpstreamUnavailable)
+    assert (error.kind, error.status, error.detail) == ("timeout", 504, "no answer within 0.2s")
+
+
+@pytest.mark.asyncio
+async def test_leaving_a_stream_early_releases_the_connection(served: tuple[FakeAnthropic, str]) -> None:
+    served[0].queue.reset()
+    backend = AnthropicBackend("claude", config(served[1], max_connections=1), {"ANTHROPIC_API_KEY": KEY})
+    try:
+        served[0].replies.append(Hang(seconds=3.0, after_events=4))
+        stream = backend.stream(hello(), Call(model=MODEL, total_timeout=2.0))
+        assert isinstance(await anext(stream), TextDelta)
+        await stream.aclose()  # type: ignore[attr-defined]
+        assert (await backend.complete(hello(), Call(model=MODEL, total_timeout=2.0))).content
+    finally:
+        await backend.aclose()

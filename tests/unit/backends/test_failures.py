@@ -1,81 +1,110 @@
-"""The one translation table: a failure before the response head may be retried, one after it never."""
+"""The one translation table: a failure before the response head may be retried, one after it never.
+
+The exceptions are built as aiohttp raises them; tests/unit/backends/test_http.py shows which one each real
+failure on a socket raises."""
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
-from tiergate.backends.anthropic import whole_answer
-from tiergate.backends.failures import Where, transport_failure
-from tiergate.backends.http11 import BodyCut, BodyTimeout
-from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
+from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
+from tiergate.backends.http import BodyError, PoolTimeout, Unsendable
+from tiergate.errors import UpstreamProtocolError, UpstreamUnavailable
 
-WHERE = Where("up", "http://up.test", 2.0, 30.0, "is it running?", 8)
+WHERE = Where("up", "http://up.test", 2.0, 30.0, "is it running?")
+KEY = ConnectionKey("up.test", 80, False, True, None, None, None)
 
 
-def refused() -> httpx.ConnectError:
+def after_head(cause: BaseException) -> BodyError:
+    """A body error as the client raises it: ``from`` the error reading the body."""
     try:
-        raise ConnectionRefusedError(111, "Connection refused")
-    except ConnectionRefusedError as cause:
-        try:
-            raise httpx.ConnectError("cannot connect") from cause
-        except httpx.ConnectError as exc:
-            return exc
+        raise BodyError(str(cause)) from cause
+    except BodyError as exc:
+        return exc
 
 
 @pytest.mark.parametrize(
     ("exc", "kind", "retryable", "detail"),
     [
-        (refused(), "connect", True, "connection refused; is it running?"),
-        (httpx.ConnectTimeout("slow"), "timeout", True, "no connection within 2s"),
-        (httpx.PoolTimeout("busy"), "timeout", True, "all 8 connections stayed busy for 30s"),
-        (httpx.ReadTimeout("slow"), "timeout", True, "no answer within 30s"),
         (
-            httpx.RemoteProtocolError("closed"),
+            aiohttp.ClientConnectorError(KEY, ConnectionRefusedError(111, "Connect call failed")),
             "connect",
             True,
-            "the connection closed unanswered (closed)",
+            "connection refused; is it running?",
         ),
-        (BodyCut("peer closed mid-body"), "protocol", False, "the answer was cut short (peer closed mid-body)"),
-        (BodyTimeout("stalled"), "timeout", False, "no more of the answer within 30s"),
-        (httpx.DecodingError("bad gzip"), "protocol", False, "undecodable body (bad gzip)"),
+        (
+            aiohttp.ClientConnectorError(KEY, OSError(113, "No route to host")),
+            "connect",
+            True,
+            "cannot connect (Cannot connect to host up.test:80 ssl:default [No route to host]); is it running?",
+        ),
+        (aiohttp.ConnectionTimeoutError("slow"), "timeout", True, "no connection within 2s"),
+        (
+            PoolTimeout("all 8 connections stayed busy for 30s"),
+            "timeout",
+            True,
+            "all 8 connections stayed busy for 30s",
+        ),
+        (TimeoutError(), "timeout", True, "no answer within 30s"),
+        (aiohttp.SocketTimeoutError("read"), "timeout", True, "no answer within 30s"),
+        (
+            aiohttp.ServerDisconnectedError(),
+            "connect",
+            True,
+            "the connection closed unanswered (Server disconnected)",
+        ),
+        (
+            aiohttp.ClientOSError(104, "Connection reset by peer"),
+            "connect",
+            True,
+            "connection failed ([Errno 104] Connection reset by peer)",
+        ),
+        (
+            aiohttp.ClientResponseError(None, (), status=400, message="Invalid status line"),  # type: ignore[arg-type]
+            "connect",
+            True,
+            "the answer is not HTTP (Invalid status line)",
+        ),
+        (
+            Unsendable("Newline or carriage return detected in headers"),
+            "config",
+            False,
+            "the request cannot be sent (Newline or carriage return detected in headers)",
+        ),
+        (
+            after_head(aiohttp.ClientPayloadError("Response payload is not completed")),
+            "protocol",
+            False,
+            "the answer was cut short (Response payload is not completed)",
+        ),
+        (after_head(aiohttp.SocketTimeoutError("read")), "timeout", False, "no more of the answer within 30s"),
+        (after_head(TimeoutError()), "timeout", False, "no more of the answer within 30s"),
+        (
+            after_head(aiohttp.ClientPayloadError("400, message='Can not decode content-encoding: gzip'")),
+            "protocol",
+            False,
+            "undecodable body (400, message='Can not decode content-encoding: gzip')",
+        ),
     ],
 )
 def test_the_table(exc: Exception, kind: str, retryable: bool, detail: str) -> None:
+    assert isinstance(exc, TRANSPORT_ERRORS)
+
     error = transport_failure(exc, WHERE)
+
     assert (error.kind, error.retryable, error.detail) == (kind, retryable, detail)
     assert error.message == f"backend 'up' at http://up.test: {detail}"
-    assert error.started == isinstance(exc, BodyCut | BodyTimeout | httpx.DecodingError)
+    assert error.started == isinstance(exc, BodyError)
+    assert isinstance(error, UpstreamProtocolError if kind == "protocol" else UpstreamUnavailable)
+    assert error.status == {"timeout": 504, "protocol": 502}.get(kind, 503)
 
 
-@pytest.mark.parametrize(
-    ("body", "error", "status", "detail"),
-    [
-        (
-            b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
-            UpstreamStatusError,
-            529,
-            "Overloaded",
-        ),
-        (b'{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}', UpstreamStatusError, 429, "slow"),
-        (b'{"type":"error","error":{"type":"api_error","message":"boom"}}', UpstreamStatusError, 500, "boom"),
-        (b'{"type":"error","error":{"type":"brand_new_error","message":"?"}}', UpstreamStatusError, 502, "?"),
-        (b"{}", UpstreamProtocolError, 502, "the answer is not a message (no type)"),
-        (b'{"type":"completion"}', UpstreamProtocolError, 502, "the answer is not a message (type 'completion')"),
-        (
-            b'{"type":"message","content":[{"type":"text","text":"Hel"}],"stop_reason":null}',
-            UpstreamProtocolError,
-            502,
-            "the answer has no stop_reason: it is incomplete",
-        ),
-    ],
-)
-def test_an_anthropic_200_that_is_not_a_whole_message_is_an_error(
-    body: bytes, error: type[Exception], status: int, detail: str
-) -> None:
-    with pytest.raises(error) as info:
-        whole_answer("claude", "http://claude.test", body)
-    assert isinstance(info.value, UpstreamStatusError | UpstreamProtocolError)
-    assert (info.value.status, info.value.detail, info.value.started) == (status, detail, True)
-    assert not info.value.retryable  # the upstream answered: never the same target again
-    assert isinstance(info.value, UpstreamUnavailable) is False
+def test_a_proxy_that_refuses_the_tunnel() -> None:
+    refused = aiohttp.ClientHttpProxyError(None, (), status=407, message="Proxy Authentication Required")  # type: ignore[arg-type]
+
+    error = transport_failure(refused, WHERE)
+
+    assert (error.kind, error.retryable) == ("connect", True)
+    assert error.detail == "the proxy refused the tunnel (Proxy Authentication Required)"

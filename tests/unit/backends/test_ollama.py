@@ -1,24 +1,25 @@
-"""OllamaBackend against FakeOllama over loopback: what goes upstream, what comes back, how failures read."""
+"""OllamaBackend, the binding: what goes upstream, what comes back, how failures read. The upstream is
+FakeOllama answering in memory through an injected client (tests/fakes/mock_http.py); what only a socket
+shows (refused, slow) runs over loopback."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import msgspec
-import ollama
 import pytest
 import pytest_asyncio
 
+from tests.fakes.mock_http import MockClient, asgi
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
 from tiergate.backends.base import Call
-from tiergate.backends.ollama import OllamaBackend, StreamTranslator, to_completion
+from tiergate.backends.ollama import OllamaBackend
 from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
     RequestError,
@@ -29,7 +30,6 @@ from tiergate.errors import (
 from tiergate.wire import (
     ChatRequest,
     Finish,
-    ReasoningDelta,
     StreamEvent,
     TextDelta,
     ToolCallArgs,
@@ -52,6 +52,28 @@ WEATHER_TOOL = {
 }
 
 
+URL = "http://ollama.test:11434"
+
+
+@pytest.fixture
+def fake() -> FakeOllama:
+    return FakeOllama()
+
+
+@pytest.fixture
+def client(fake: FakeOllama) -> MockClient:
+    return MockClient(asgi(fake.app))
+
+
+@pytest_asyncio.fixture
+async def backend(client: MockClient) -> AsyncIterator[OllamaBackend]:
+    cfg = OllamaBackendConfig(base_url=URL + "/", keep_alive="10m", headers={"X-Team": "core"})
+    backend = OllamaBackend("local", cfg, client=client)
+    yield backend
+    await backend.aclose()
+    assert client.open == 0, "every exchange is left"
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[FakeOllama, str]]:
     fake = FakeOllama()
@@ -59,33 +81,11 @@ def server() -> Iterator[tuple[FakeOllama, str]]:
         yield fake, url
 
 
-@pytest.fixture
-def fake(server: tuple[FakeOllama, str]) -> FakeOllama:
-    server[0].queue.reset()
-    return server[0]
-
-
 @pytest_asyncio.fixture
-async def backend(server: tuple[FakeOllama, str]) -> AsyncIterator[OllamaBackend]:
-    cfg = OllamaBackendConfig(base_url=server[1] + "/", keep_alive="10m", headers={"X-Team": "core"})
-    backend = OllamaBackend("local", cfg)
+async def dead_backend(closed_port: int) -> AsyncIterator[OllamaBackend]:
+    backend = OllamaBackend("local", OllamaBackendConfig(base_url=f"http://127.0.0.1:{closed_port}"))
     yield backend
     await backend.aclose()
-
-
-@pytest_asyncio.fixture
-async def dead_backend() -> AsyncIterator[OllamaBackend]:
-    backend = OllamaBackend("local", OllamaBackendConfig(base_url=closed_port_url()))
-    yield backend
-    await backend.aclose()
-
-
-def closed_port_url() -> str:
-    """A port that was just free: nothing listens there, so connecting is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def chat(**fields: Any) -> ChatRequest:
@@ -127,12 +127,12 @@ async def test_request_body_is_translated(backend: OllamaBackend, fake: FakeOlla
             {"role": "system", "content": "Use metric units."},
             {"role": "user", "content": "one\ntwo"},
         ],
-        "tools": [],
         "format": "json",
         "options": {"temperature": 0.2, "top_p": 0.9, "num_predict": 64, "stop": ["END"], "seed": 7},
         "keep_alive": "10m",
     }
     assert fake.requests[0].headers["x-team"] == "core"
+    assert fake.requests[0].headers["content-type"] == "application/json"
 
 
 @pytest.mark.asyncio
@@ -155,7 +155,6 @@ async def test_stream_is_requested_as_stream(backend: OllamaBackend, fake: FakeO
         "model": MODEL,
         "stream": True,
         "messages": [{"role": "user", "content": "hi"}],
-        "tools": [],
         "keep_alive": "10m",
     }
 
@@ -204,7 +203,7 @@ async def test_tool_round_trip_names_the_tool_result(backend: OllamaBackend, fak
 async def test_tool_choice_none_offers_no_tools(backend: OllamaBackend, fake: FakeOllama) -> None:
     await backend.complete(chat(tools=[WEATHER_TOOL], tool_choice="none"), CALL)
 
-    assert fake.requests[0].body["tools"] == []
+    assert "tools" not in fake.requests[0].body
 
 
 @pytest.mark.asyncio
@@ -317,13 +316,35 @@ async def test_stream_tool_calls(backend: OllamaBackend, fake: FakeOllama) -> No
     assert events[-2:] == [Finish("tool_calls"), UsageReport(Usage(13, 9, 22))]
 
 
-def test_thinking_becomes_reasoning() -> None:
-    part = ollama.ChatResponse(message=ollama.Message(role="assistant", thinking="hmm", content="yes"), done=False)
-    done = ollama.ChatResponse(message=ollama.Message(role="assistant", content=""), done=True, done_reason="stop")
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_completion_with_a_suffix_fills_in_the_middle_through_generate(
+    backend: OllamaBackend, fake: FakeOllama, stream: bool
+) -> None:
+    """Continue's autocomplete: the text before the cursor is the prompt, the text after it the suffix, and
+    Ollama's /api/generate applies the model's own fill-in-the-middle template."""
+    fake.replies.append(Text("return a + b", chunks=2, prompt_tokens=9, completion_tokens=4))
+    request = chat(
+        messages=[{"role": "user", "content": "def add(a, b):\n    "}], suffix="\n\nprint(add(1, 2))", max_tokens=32
+    )
 
-    assert StreamTranslator().feed(part) == [ReasoningDelta("hmm"), TextDelta("yes")]
-    assert to_completion(part).reasoning == "hmm"
-    assert StreamTranslator().feed(done) == [Finish("stop"), UsageReport(Usage(0, 0, 0))]
+    if stream:
+        events = await collect(backend, request)
+        assert events == [TextDelta("return"), TextDelta(" a + b"), Finish("stop"), UsageReport(Usage(9, 4, 13))]
+    else:
+        completion = await backend.complete(request, CALL)
+        assert (completion.content, completion.usage) == ("return a + b", Usage(9, 4, 13))
+
+    (sent,) = fake.requests
+    assert sent.path == "/api/generate"
+    assert sent.body == {
+        "model": MODEL,
+        "stream": stream,
+        "prompt": "def add(a, b):\n    ",
+        "suffix": "\n\nprint(add(1, 2))",
+        "options": {"num_predict": 32},
+        "keep_alive": "10m",
+    }
 
 
 # --- failures -------------------------------------------------------------------------------
@@ -391,14 +412,20 @@ async def test_malformed_json_is_a_protocol_error(backend: OllamaBackend, fake: 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("streaming", [False, True])
-async def test_slow_upstream_times_out(backend: OllamaBackend, fake: FakeOllama, streaming: bool) -> None:
+async def test_slow_upstream_times_out(server: tuple[FakeOllama, str], streaming: bool) -> None:
+    fake, url = server
+    fake.queue.reset()
     fake.replies.append(Hang(seconds=3, after_events=1 if streaming else None))
     call = Call(model=MODEL, total_timeout=0.3)
+    backend = OllamaBackend("local", OllamaBackendConfig(base_url=url))
 
-    with pytest.raises(UpstreamUnavailable) as info:
-        await (collect(backend, chat(), call) if streaming else backend.complete(chat(), call))
+    try:
+        with pytest.raises(UpstreamUnavailable) as info:
+            await (collect(backend, chat(), call) if streaming else backend.complete(chat(), call))
+    finally:
+        await backend.aclose()
 
-    assert (info.value.kind, info.value.status) == ("timeout", 504)
+    assert (info.value.kind, info.value.status, info.value.started) == ("timeout", 504, streaming)
 
 
 @pytest.mark.asyncio
@@ -418,8 +445,9 @@ async def test_connection_refused(dead_backend: OllamaBackend, streaming: bool) 
 
 
 @pytest.mark.asyncio
-async def test_probe_ok(backend: OllamaBackend, fake: FakeOllama) -> None:
+async def test_probe_ok(backend: OllamaBackend, client: MockClient) -> None:
     assert await backend.probe() is None
+    assert (client.requests[0].method, client.requests[0].url) == ("GET", URL + "/api/version")
 
 
 @pytest.mark.asyncio

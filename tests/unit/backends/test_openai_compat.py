@@ -1,16 +1,17 @@
-"""OpenAIBackend against FakeOpenAI over loopback HTTP: request shape, answers, streams and error mapping."""
+"""OpenAIBackend, the binding: request shape, answers, streams and error mapping. The upstream is FakeOpenAI
+answering in memory through an injected client (tests/fakes/mock_http.py), or a handler replaying exact
+bytes; what only a socket shows (refused, a read that stalls) runs over loopback."""
 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 
+import msgspec
 import pytest
 import pytest_asyncio
-from litestar import Litestar, post
-from litestar.response import Stream
 
+from tests.fakes.mock_http import MockClient, Reply, asgi
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
@@ -22,6 +23,7 @@ from tiergate.wire import (
     ChatRequest,
     Finish,
     Message,
+    Native,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -36,6 +38,27 @@ KEY_ENV = "TIERGATE_TEST_OPENAI_KEY"
 CALL = Call(model="upstream-model", connect_timeout=2.0, total_timeout=10.0)
 
 
+URL = "http://vllm.test/v1"
+
+
+@pytest.fixture
+def fake() -> FakeOpenAI:
+    return FakeOpenAI()
+
+
+@pytest.fixture
+def client(fake: FakeOpenAI) -> MockClient:
+    return MockClient(asgi(fake.app))
+
+
+@pytest_asyncio.fixture
+async def backend(client: MockClient) -> AsyncIterator[OpenAIBackend]:
+    backend = _backend(URL + "/", {KEY_ENV: KEY}, client=client)
+    yield backend
+    await backend.aclose()
+    assert client.open == 0, "every exchange is left"
+
+
 @pytest.fixture(scope="module")
 def fake_server() -> Iterator[tuple[FakeOpenAI, str]]:
     fake = FakeOpenAI()
@@ -43,22 +66,11 @@ def fake_server() -> Iterator[tuple[FakeOpenAI, str]]:
         yield fake, base_url
 
 
-@pytest.fixture
-def fake(fake_server: tuple[FakeOpenAI, str]) -> FakeOpenAI:
-    fake_server[0].queue.reset()
-    return fake_server[0]
-
-
-@pytest_asyncio.fixture
-async def backend(fake_server: tuple[FakeOpenAI, str]) -> AsyncIterator[OpenAIBackend]:
-    backend = _backend(fake_server[1] + "/v1/", {KEY_ENV: KEY})
-    yield backend
-    await backend.aclose()
-
-
-def _backend(base_url: str, environ: dict[str, str], *, key_env: str | None = KEY_ENV) -> OpenAIBackend:
-    cfg = OpenAIBackendConfig(base_url=base_url, api_key_env=key_env, headers={"x-team": "core"})
-    return OpenAIBackend("local-vllm", cfg, environ)
+def _backend(
+    base_url: str, environ: dict[str, str], *, key_env: str | None = KEY_ENV, client: MockClient | None = None
+) -> OpenAIBackend:
+    cfg = OpenAIBackendConfig(base_url=base_url, api_key_env=key_env, headers={"X-Team": "core"})
+    return OpenAIBackend("local-vllm", cfg, environ, client=client)
 
 
 def _request(*, stream: bool = False) -> ChatRequest:
@@ -91,6 +103,7 @@ async def test_complete_sends_the_request_with_the_target_model_and_without_tier
 
     [sent] = fake.requests
     assert sent.path == "/v1/chat/completions"
+    assert backend.url == URL
     assert sent.body["model"] == "upstream-model"
     assert "provider" not in sent.body and "metadata" not in sent.body
     assert sent.body["stream"] is False and "stream_options" not in sent.body
@@ -110,8 +123,8 @@ async def test_stream_asks_for_usage(fake: FakeOpenAI, backend: OpenAIBackend) -
 
 
 @pytest.mark.asyncio
-async def test_no_authorization_header_without_a_key(fake: FakeOpenAI, fake_server: tuple[FakeOpenAI, str]) -> None:
-    backend = _backend(fake_server[1] + "/v1", {}, key_env=None)
+async def test_no_authorization_header_without_a_key(fake: FakeOpenAI, client: MockClient) -> None:
+    backend = _backend(URL, {}, key_env=None, client=client)
     try:
         await backend.complete(_request(), CALL)
     finally:
@@ -122,10 +135,8 @@ async def test_no_authorization_header_without_a_key(fake: FakeOpenAI, fake_serv
 
 
 @pytest.mark.asyncio
-async def test_missing_key_variable_fails_before_any_request(
-    fake: FakeOpenAI, fake_server: tuple[FakeOpenAI, str]
-) -> None:
-    backend = _backend(fake_server[1] + "/v1", {})
+async def test_missing_key_variable_fails_before_any_request(fake: FakeOpenAI, client: MockClient) -> None:
+    backend = _backend(URL, {}, client=client)
     try:
         with pytest.raises(UpstreamUnavailable) as complete_error:
             await backend.complete(_request(), CALL)
@@ -257,15 +268,21 @@ async def test_error_object_mid_stream_is_a_status_error(fake: FakeOpenAI, backe
 
 
 @pytest.mark.asyncio
-async def test_stream_hang_is_cut_by_the_read_timeout(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
-    fake.replies.append(Hang(seconds=1, after_events=1))
+async def test_stream_hang_is_cut_by_the_total_timeout(fake_server: tuple[FakeOpenAI, str]) -> None:
+    fake_server[0].queue.reset()
+    fake_server[0].replies.append(Hang(seconds=1, after_events=1))
     impatient = Call(model="upstream-model", connect_timeout=1.0, total_timeout=0.2)
+    backend = _backend(fake_server[1] + "/v1", {KEY_ENV: KEY})
 
-    with pytest.raises(UpstreamUnavailable) as error:
-        async for _ in backend.stream(_request(stream=True), impatient):
-            pass
+    try:
+        with pytest.raises(UpstreamUnavailable) as error:
+            async for _ in backend.stream(_request(stream=True), impatient):
+                pass
+    finally:
+        await backend.aclose()
 
-    assert error.value.kind == "timeout" and error.value.status == 504
+    assert (error.value.kind, error.value.status, error.value.started) == ("timeout", 504, True)
+    assert error.value.detail == "no more of the answer within 0.2s"
 
 
 # --- status errors --------------------------------------------------------------------------
@@ -319,16 +336,9 @@ async def test_400_does_not_fall_back(fake: FakeOpenAI, backend: OpenAIBackend) 
 # --- transport ------------------------------------------------------------------------------
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.mark.asyncio
-async def test_connection_refused_is_unavailable() -> None:
-    backend = _backend(f"http://127.0.0.1:{_closed_port()}/v1", {KEY_ENV: KEY})
+async def test_connection_refused_is_unavailable(closed_port: int) -> None:
+    backend = _backend(f"http://127.0.0.1:{closed_port}/v1", {KEY_ENV: KEY})
     try:
         with pytest.raises(UpstreamUnavailable) as complete_error:
             await backend.complete(_request(), CALL)
@@ -346,47 +356,24 @@ async def test_connection_refused_is_unavailable() -> None:
 
 
 @pytest.mark.asyncio
-async def test_probe(fake: FakeOpenAI, backend: OpenAIBackend, fake_server: tuple[FakeOpenAI, str]) -> None:
+async def test_probe(fake: FakeOpenAI, backend: OpenAIBackend, client: MockClient) -> None:
     assert await backend.probe() is None
+    assert (client.requests[0].method, client.requests[0].url) == ("GET", URL + "/models")
+    assert client.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
-    wrong_path = _backend(fake_server[1] + "/nowhere", {KEY_ENV: KEY})
-    try:
-        assert await wrong_path.probe() == "GET /models answered HTTP 404"
-    finally:
-        await wrong_path.aclose()
+    wrong_path = _backend("http://vllm.test/nowhere", {KEY_ENV: KEY}, client=client)
+    assert await wrong_path.probe() == "GET /models answered HTTP 404"
 
 
 # --- shapes real servers send that FakeOpenAI's clean format never does ------------------------
 
 
-class RawSSE:
-    """Replays ``body`` verbatim as the chat stream, to show the reader's tolerance of real-world variants."""
-
-    def __init__(self) -> None:
-        self.body = ""
-
-        @post("/v1/chat/completions")
-        async def chat() -> Stream:
-            return Stream(iter([self.body]), media_type="text/event-stream")
-
-        self.app = Litestar(route_handlers=[chat])
-
-
-@pytest.fixture(scope="module")
-def raw_server() -> Iterator[tuple[RawSSE, str]]:
-    raw = RawSSE()
-    with serve(raw.app) as base_url:
-        yield raw, base_url
-
-
-async def _replay(raw_server: tuple[RawSSE, str], *chunks: dict[str, object] | str) -> list[StreamEvent]:
-    raw, base_url = raw_server
-    raw.body = "".join(c if isinstance(c, str) else f"data: {json.dumps(c)}\n\n" for c in chunks)
-    backend = _backend(base_url + "/v1", {KEY_ENV: KEY})
-    try:
-        return await _collect(backend)
-    finally:
-        await backend.aclose()
+async def _replay(*chunks: dict[str, object] | str) -> list[StreamEvent]:
+    """The stream body exactly as given (dicts as ``data:`` events), to show the reader's tolerance of
+    what real servers send."""
+    body = "".join(c if isinstance(c, str) else f"data: {json.dumps(c)}\n\n" for c in chunks).encode()
+    client = MockClient(lambda request: Reply(200, {"content-type": "text/event-stream"}, [body]))
+    return await _collect(_backend(URL, {KEY_ENV: KEY}, client=client))
 
 
 def _delta(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
@@ -394,9 +381,8 @@ def _delta(delta: dict[str, object], finish: str | None = None) -> dict[str, obj
 
 
 @pytest.mark.asyncio
-async def test_done_without_finish_reads_as_stop_and_comments_are_skipped(raw_server: tuple[RawSSE, str]) -> None:
+async def test_done_without_finish_reads_as_stop_and_comments_are_skipped() -> None:
     events = await _replay(
-        raw_server,
         ": keep-alive\n\nevent: message\n",
         _delta({"role": "assistant", "reasoning_content": "think"}),
         _delta({"reasoning": "ing", "content": None}),
@@ -409,19 +395,43 @@ async def test_done_without_finish_reads_as_stop_and_comments_are_skipped(raw_se
 
 
 @pytest.mark.asyncio
-async def test_finish_without_done_still_finishes(raw_server: tuple[RawSSE, str]) -> None:
-    events = await _replay(raw_server, _delta({"content": "Hi"}), _delta({}, finish="eos"))
+async def test_lines_split_across_pieces_and_crlf_endings_read_the_same() -> None:
+    body = (
+        b'data: {"choices":[{"delta":{"content":"Hel"}}]}\r\n\r\n'
+        b'data: {"choices":[{"delta":{"content":"lo"},"finish_reason":"stop"}]}\r\n\r\ndata: [DONE]\r\n\r\n'
+    )
+    pieces = [body[i : i + 7] for i in range(0, len(body), 7)]
+    client = MockClient(lambda request: Reply(200, {"content-type": "text/event-stream"}, pieces))
+
+    events = await _collect(_backend(URL, {KEY_ENV: KEY}, client=client))
+
+    assert events == [TextDelta("Hel"), TextDelta("lo"), Finish("stop")]
+
+
+@pytest.mark.asyncio
+async def test_tiergates_own_fields_never_go_upstream(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
+    request = msgspec.structs.replace(
+        _request(), suffix="after the cursor", native=Native("responses", {"input": "Hi", "store": False})
+    )
+
+    await backend.complete(request, CALL)
+
+    assert set(fake.requests[0].body) == {"messages", "model", "stream", "max_tokens"}
+
+
+@pytest.mark.asyncio
+async def test_finish_without_done_still_finishes() -> None:
+    events = await _replay(_delta({"content": "Hi"}), _delta({}, finish="eos"))
 
     assert events == [TextDelta("Hi"), Finish("stop")]
 
 
 @pytest.mark.asyncio
-async def test_parallel_calls_that_all_claim_index_0_are_numbered_apart(raw_server: tuple[RawSSE, str]) -> None:
+async def test_parallel_calls_that_all_claim_index_0_are_numbered_apart() -> None:
     def call(**fields: object) -> dict[str, object]:
         return _delta({"tool_calls": [{"index": 0, **fields}]})
 
     events = await _replay(
-        raw_server,
         call(id="a", function={"name": "first", "arguments": '{"x":'}),
         call(function={"arguments": " 1}"}),
         call(id="b", function={"name": "second", "arguments": ""}),
@@ -441,9 +451,8 @@ async def test_parallel_calls_that_all_claim_index_0_are_numbered_apart(raw_serv
 
 
 @pytest.mark.asyncio
-async def test_tool_call_without_id_gets_one(raw_server: tuple[RawSSE, str]) -> None:
+async def test_tool_call_without_id_gets_one() -> None:
     events = await _replay(
-        raw_server,
         _delta({"tool_calls": [{"index": 3, "function": {"name": "lookup", "arguments": "{}"}}]}),
         _delta({}, finish="function_call"),
         "data: [DONE]\n\n",
@@ -455,9 +464,9 @@ async def test_tool_call_without_id_gets_one(raw_server: tuple[RawSSE, str]) -> 
 
 
 @pytest.mark.asyncio
-async def test_error_object_keeps_its_http_code(raw_server: tuple[RawSSE, str]) -> None:
+async def test_error_object_keeps_its_http_code() -> None:
     with pytest.raises(UpstreamStatusError) as error:
-        await _replay(raw_server, _delta({"content": "Hi"}), {"error": {"code": 429, "message": "busy"}})
+        await _replay(_delta({"content": "Hi"}), {"error": {"code": 429, "message": "busy"}})
 
     # After the 200 the call may already be generated: the same target is never called again for it.
     assert (error.value.status, error.value.started, error.value.retryable) == (429, True, False)

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.server import serve
 from tiergate.backends.anthropic import AnthropicBackend
 from tiergate.backends.base import Backend, Call
+from tiergate.backends.ollama import OllamaBackend
 from tiergate.backends.openai import OpenAIBackend
-from tiergate.config.model import AnthropicBackendConfig, OpenAIBackendConfig
+from tiergate.config.model import AnthropicBackendConfig, OllamaBackendConfig, OpenAIBackendConfig
 from tiergate.wire import ChatRequest, Message
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -33,7 +35,7 @@ class PeerRecorder:
         await self.app(scope, receive, send)
 
 
-@pytest.fixture(params=["anthropic", "openai"])
+@pytest.fixture(params=["anthropic", "openai", "ollama"])
 def backend(request: pytest.FixtureRequest) -> Iterator[tuple[Backend, PeerRecorder]]:
     if request.param == "anthropic":
         recorder = PeerRecorder(FakeAnthropic().app)
@@ -42,6 +44,10 @@ def backend(request: pytest.FixtureRequest) -> Iterator[tuple[Backend, PeerRecor
                 AnthropicBackend("anthropic", AnthropicBackendConfig(base_url=url), {"ANTHROPIC_API_KEY": "k"}),
                 recorder,
             )
+    elif request.param == "ollama":
+        recorder = PeerRecorder(FakeOllama().app)
+        with serve(recorder) as url:
+            yield OllamaBackend("ollama", OllamaBackendConfig(base_url=url)), recorder
     else:
         recorder = PeerRecorder(FakeOpenAI().app)
         with serve(recorder) as url:

@@ -6,7 +6,8 @@ One module per concern: :mod:`.common` (constants, error types, signatures), :mo
 Egress, tiergate → an Anthropic upstream: :func:`to_messages_body` turns the internal
 :class:`~tiergate.wire.ChatRequest` into a Messages body (or :func:`native_body` passes a Messages
 client's own body on, only the model changed); :func:`whole_answer` / :func:`from_message` and
-:class:`StreamTranslator` read the answer back into a ``Completion`` or stream events.
+:class:`StreamTranslator` read the answer back into a ``Completion`` or stream events, and
+:func:`status_error` an error status's envelope.
 
 Ingress, a Messages client → tiergate: :func:`decode` reads the client's body into the internal form
 (keeping the body itself as ``native``); :func:`whole`, :class:`StreamWriter` and :func:`error_body` write
@@ -29,7 +30,7 @@ from tiergate.protocols.anthropic.answer import (
     UsageTotals,
     error_in_answer,
     from_message,
-    sse_events,
+    status_error,
     whole_answer,
 )
 from tiergate.protocols.anthropic.common import (
@@ -94,7 +95,7 @@ __all__ = [
     "native_headers",
     "signature",
     "sse",
-    "sse_events",
+    "status_error",
     "to_messages_body",
     "whole",
     "whole_answer",

@@ -4,7 +4,6 @@ or stream events."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -25,6 +24,8 @@ from tiergate.wire import (
     Usage,
     UsageReport,
 )
+
+_ERROR_PREVIEW = 200
 
 
 class _Usage(msgspec.Struct):
@@ -130,6 +131,31 @@ def error_in_answer(backend: str, url: str, error: _ErrorDetail) -> UpstreamStat
     return UpstreamStatusError(backend, url, detail, status=status, upstream_type=error.type, started=True)
 
 
+class _ErrorEnvelope(msgspec.Struct):
+    error: _ErrorDetail
+
+
+def status_error(
+    backend: str, url: str, status: int, body: bytes, *, retry_after: float | None = None
+) -> UpstreamStatusError:
+    """The error for an error status, with the type and message of Anthropic's envelope
+    (``{"type": "error", "error": {"type", "message"}}``), else an excerpt of whatever came."""
+    upstream_type: str | None = None
+    try:
+        detail = msgspec.json.decode(body, type=_ErrorEnvelope).error
+        upstream_type, message = detail.type, detail.message
+    except msgspec.DecodeError:
+        message = body[:_ERROR_PREVIEW].decode("utf-8", "replace").strip()
+    return UpstreamStatusError(
+        backend,
+        url,
+        message or f"HTTP {status}",
+        status=status,
+        retry_after=retry_after,
+        upstream_type=upstream_type,
+    )
+
+
 def whole_answer(backend: str, url: str, body: bytes, *, answer_tool: str | None = None) -> Completion:
     """A non-stream answer's body, read strictly: an error envelope is that error, and anything that is not
     a whole message (an unknown shape, or no ``stop_reason``: cut off mid-generation) is a protocol error."""
@@ -168,25 +194,6 @@ class UpstreamEvent(msgspec.Struct):
     error: _ErrorDetail | None = None
 
 
-async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
-    """``(event name, data)`` pairs from SSE lines; comments and unknown fields are dropped."""
-    name, data = "", list[str]()
-    async for line in lines:
-        if not line:
-            if data:
-                yield name, "\n".join(data)
-            name, data = "", []
-            continue
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "event":
-            name = value
-        elif field == "data":
-            data.append(value)
-    if data:
-        yield name, "\n".join(data)
-
-
 class StreamTranslator:
     """Feeds on Anthropic stream events, one at a time, and answers with tiergate's.
 
@@ -207,7 +214,8 @@ class StreamTranslator:
         self._usage = UsageTotals()
         self.done = False
 
-    def feed(self, name: str, data: str) -> list[StreamEvent]:
+    def feed(self, name: str, data: bytes | str) -> list[StreamEvent]:
+        """The events for one upstream event (its SSE ``event:`` name, which may be empty, and its data)."""
         try:
             event = msgspec.json.decode(data, type=UpstreamEvent)
         except msgspec.DecodeError as exc:

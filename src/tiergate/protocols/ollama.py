@@ -1,0 +1,329 @@
+"""Egress, tiergate → an Ollama server: the request for ``/api/chat`` (or ``/api/generate`` for a
+fill-in-the-middle completion), and the answer, its NDJSON stream and error bodies read back. Pure.
+
+Ollama's chat differs from OpenAI's in ways clients notice, so this codec repairs them: tool calls arrive
+whole and without ids (ids and indexes are synthesized, argument objects JSON-encoded, and
+``finish_reason: "tool_calls"`` set here because Ollama reports ``stop``); tool results name the tool
+rather than the call (looked up from the assistant's earlier calls); images travel as base64 without the
+data-URL prefix, and only data URLs can be sent (Ollama cannot fetch a URL).
+
+A legacy completion with a ``suffix`` (an editor's autocomplete: the text before and after the cursor) goes
+to ``/api/generate`` with ``prompt`` and ``suffix``, so the model's own fill-in-the-middle template is used.
+
+    path, body = encode(request, "qwen2.5-coder:7b", stream=True, keep_alive="10m")
+    reader = StreamReader("ollama", url)
+    events = reader.feed(line)                    # one NDJSON line; reader.done after the done line
+    completion = whole_answer("ollama", url, body)
+    error = status_error("ollama", url, 404, body, model="qwen2.5-coder:7b")
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import (
+    RequestError,
+    UpstreamCapabilityError,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+)
+from tiergate.wire import (
+    ChatRequest,
+    Completion,
+    Finish,
+    FinishReason,
+    FunctionCall,
+    Message,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+CHAT = "/api/chat"
+GENERATE = "/api/generate"
+_ERROR_PREVIEW = 200
+_encode = msgspec.json.Encoder().encode
+
+
+# --- the request ----------------------------------------------------------------------------------
+
+
+def encode(request: ChatRequest, model: str, *, stream: bool, keep_alive: str | None = None) -> tuple[str, bytes]:
+    """The path and body for ``request``; raises :class:`RequestError` for what Ollama cannot take, before
+    any byte goes upstream."""
+    body: dict[str, Any] = {"model": model, "stream": stream}
+    if request.suffix is not None:
+        path = GENERATE
+        body.update(_generate_fields(request))
+    else:
+        path = CHAT
+        body["messages"] = messages(request.messages)
+        if tools := _tools(request):
+            body["tools"] = tools
+    if (fmt := output_format(request.response_format)) is not None:
+        body["format"] = fmt
+    if options := _options(request):
+        body["options"] = options
+    if keep_alive is not None:
+        body["keep_alive"] = keep_alive
+    return path, _encode(body)
+
+
+def _generate_fields(request: ChatRequest) -> dict[str, Any]:
+    """``prompt`` (the text before the cursor: the last user turn), ``suffix``, and ``system`` if any."""
+    prompt = next((m.text() for m in reversed(request.messages) if m.role == "user"), "")
+    fields: dict[str, Any] = {"prompt": prompt, "suffix": request.suffix}
+    system = "\n\n".join(t for m in request.messages if m.role in ("system", "developer") and (t := m.text()))
+    if system:
+        fields["system"] = system
+    return fields
+
+
+def messages(history: Sequence[Message]) -> list[dict[str, Any]]:
+    """Ollama identifies a tool result by the tool's name, so names are remembered by call id as we go."""
+    tool_names: dict[str, str] = {}
+    translated = []
+    for i, message in enumerate(history):
+        translated.append(_message(message, i, tool_names))
+        tool_names.update({c.id: c.function.name for c in message.tool_calls or []})
+    return translated
+
+
+def _message(message: Message, i: int, tool_names: Mapping[str, str]) -> dict[str, Any]:
+    if message.role in ("system", "developer"):
+        return {"role": "system", "content": message.text()}
+    if message.role in ("tool", "function"):
+        result: dict[str, Any] = {"role": "tool", "content": message.text()}
+        if name := tool_names.get(message.tool_call_id or "") or message.name:
+            result["tool_name"] = name
+        return result
+    translated: dict[str, Any] = {"role": message.role, "content": message.text()}
+    if images := message.images():
+        translated["images"] = [image_base64(url, f"messages[{i}].content") for url in images]
+    if message.tool_calls:
+        if not translated["content"]:
+            del translated["content"]  # a turn of only tool calls, as Ollama writes it
+        translated["tool_calls"] = [
+            _tool_call(c, f"messages[{i}].tool_calls[{j}]") for j, c in enumerate(message.tool_calls)
+        ]
+    return translated
+
+
+def image_base64(url: str, param: str = "messages") -> str:
+    """A data URL's image as the base64 text Ollama takes (percent-encoded data URLs are re-encoded)."""
+    if not url.startswith("data:") or "," not in url:
+        raise RequestError(f"{param}: the ollama backend accepts only data: URL images", param=param)
+    header, payload = url[len("data:") :].split(",", 1)
+    if not header.endswith(";base64"):
+        return base64.b64encode(urllib.parse.unquote_to_bytes(payload)).decode("ascii")
+    packed = "".join(payload.split())
+    try:
+        base64.b64decode(packed, validate=True)
+    except binascii.Error as exc:
+        raise RequestError(f"{param}: an image data URL is not valid base64", param=param) from exc
+    return packed
+
+
+def _tool_call(call: ToolCall, param: str) -> dict[str, Any]:
+    """Ollama wants the arguments as an object; clients echo back the JSON string (empty for no arguments)."""
+    arguments: Any = {}
+    if call.function.arguments.strip():
+        try:
+            arguments = json.loads(call.function.arguments)
+        except json.JSONDecodeError:
+            arguments = None
+    if not isinstance(arguments, dict):
+        detail = f"{param}: the arguments of tool call '{call.id}' must be a JSON object"
+        raise RequestError(detail, param=f"{param}.function.arguments")
+    return {"function": {"name": call.function.name, "arguments": arguments}}
+
+
+def _tools(request: ChatRequest) -> list[dict[str, Any]]:
+    """OpenAI's function tools are Ollama's shape already. Ollama has no ``tool_choice``; ``"none"`` is
+    honoured by not offering the tools at all."""
+    if not request.tools or request.tool_choice == "none":
+        return []
+    return [{"type": "function", "function": msgspec.to_builtins(tool.function)} for tool in request.tools]
+
+
+def _options(request: ChatRequest) -> dict[str, Any]:
+    chosen = {
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "num_predict": request.output_limit(),
+        "stop": request.stop_list() or None,
+        "seed": request.seed,
+    }
+    return {key: value for key, value in chosen.items() if value is not None}
+
+
+def output_format(requested: Mapping[str, Any] | None) -> str | dict[str, Any] | None:
+    """``json_object`` is Ollama's ``"json"`` (or its schema, when one is given, as llama.cpp servers take
+    it); a ``json_schema`` is passed as the schema itself."""
+    requested = requested or {}
+    if requested.get("type") == "json_object":
+        schema = requested.get("schema")
+        return schema if isinstance(schema, dict) else "json"
+    if requested.get("type") == "json_schema":
+        spec = requested.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        return schema if isinstance(schema, dict) else "json"
+    return None
+
+
+# --- what Ollama sends back ---------------------------------------------------------------------------
+
+
+class _Function(msgspec.Struct):
+    name: str = ""
+    arguments: dict[str, Any] = {}
+
+
+class _ToolCall(msgspec.Struct):
+    function: _Function
+
+
+class _Message(msgspec.Struct):
+    content: str = ""
+    thinking: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Part(msgspec.Struct):
+    """A line of ``/api/chat`` (``message``) or ``/api/generate`` (``response``, ``thinking``), a whole
+    answer of either, or an error body."""
+
+    message: _Message | None = None
+    response: str | None = None
+    thinking: str | None = None
+    done: bool = False
+    done_reason: str | None = None
+    prompt_eval_count: int | None = None
+    eval_count: int | None = None
+    error: str | None = None
+
+    def text(self) -> str:
+        return self.message.content if self.message is not None else self.response or ""
+
+    def reasoning(self) -> str | None:
+        return self.message.thinking if self.message is not None else self.thinking
+
+
+_decode_part = msgspec.json.Decoder(_Part).decode
+
+
+def whole_answer(backend: str, url: str, body: bytes) -> Completion:
+    """A non-stream answer, read strictly: an error object in a 200 is a failed generation, and an answer
+    that is not ``done`` was cut off (a short answer must never pass for a whole one)."""
+    part = _part(backend, url, body)
+    if not part.done:
+        raise UpstreamProtocolError(backend, url, "the answer is incomplete (done: false)", started=True)
+    calls = [_openai_call(c) for c in (part.message.tool_calls if part.message else None) or []]
+    text = part.text()
+    return Completion(
+        content=None if calls and not text else text,
+        tool_calls=calls,
+        finish_reason=_finish_reason(part.done_reason, bool(calls)),
+        usage=_usage(part),
+        reasoning=part.reasoning() or None,
+    )
+
+
+class StreamReader:
+    """Turns NDJSON lines into stream events, numbering tool calls across lines. ``done`` turns true at
+    the line that says so (its Finish and UsageReport are among its events)."""
+
+    def __init__(self, backend: str, url: str) -> None:
+        self._backend = backend
+        self._url = url
+        self._tool_calls = 0
+        self.done = False
+
+    def feed(self, line: bytes) -> list[StreamEvent]:
+        if not line.strip():
+            return []
+        part = _part(self._backend, self._url, line)
+        events: list[StreamEvent] = []
+        if thinking := part.reasoning():
+            events.append(ReasoningDelta(thinking))
+        if text := part.text():
+            events.append(TextDelta(text))
+        for upstream in (part.message.tool_calls if part.message else None) or []:
+            call = _openai_call(upstream)
+            index, self._tool_calls = self._tool_calls, self._tool_calls + 1
+            events += [ToolCallStart(index, call.id, call.function.name), ToolCallArgs(index, call.function.arguments)]
+        if part.done:
+            self.done = True
+            events += [Finish(_finish_reason(part.done_reason, self._tool_calls > 0)), UsageReport(_usage(part))]
+        return events
+
+
+def _part(backend: str, url: str, data: bytes) -> _Part:
+    """One decoded line or body; an ``{"error": ...}`` in a 200 (a failed generation) raises it: after the
+    200 the call may already be generated, so it is never retried on the same target."""
+    try:
+        part = _decode_part(data)
+    except msgspec.DecodeError as exc:
+        raise UpstreamProtocolError(backend, url, f"unreadable response: {exc}", started=True) from exc
+    if part.error is not None:
+        raise UpstreamStatusError(backend, url, part.error or "error", status=502, started=True)
+    return part
+
+
+def _openai_call(upstream: _ToolCall) -> ToolCall:
+    arguments = json.dumps(upstream.function.arguments, ensure_ascii=False)
+    return ToolCall(id=f"call_{secrets.token_hex(12)}", function=FunctionCall(upstream.function.name, arguments))
+
+
+def _finish_reason(done_reason: str | None, any_tool_calls: bool) -> FinishReason:
+    """Ollama says ``stop`` after tool calls; OpenAI clients wait for ``tool_calls`` to run them."""
+    if any_tool_calls:
+        return "tool_calls"
+    return "length" if done_reason == "length" else "stop"
+
+
+def _usage(part: _Part) -> Usage:
+    return Usage.of(part.prompt_eval_count or 0, part.eval_count or 0)
+
+
+# --- errors ---------------------------------------------------------------------------------------------
+
+
+class _ErrorBody(msgspec.Struct):
+    error: str | None = None
+
+
+_ERROR_BODY = msgspec.json.Decoder(_ErrorBody).decode
+
+
+def status_error(
+    backend: str, url: str, status: int, body: bytes, *, model: str | None = None, retry_after: float | None = None
+) -> UpstreamStatusError:
+    """The error for an error status, with what the operator should do about the common ones: pull a model
+    that is not there, fix a base URL that reaches something else, declare a capability the model lacks."""
+    try:
+        detail = _ERROR_BODY(body).error or ""
+    except msgspec.DecodeError:
+        detail = body[:_ERROR_PREVIEW].decode("utf-8", "replace").strip()
+    detail = detail or f"HTTP {status}"
+    if status == 400 and "does not support" in detail:  # "<model> does not support tools" (or insert, thinking)
+        hint = f"{detail} (declare it in this target's capabilities so tiergate skips it without a call)"
+        return UpstreamCapabilityError(backend, url, hint)
+    if status == 404 and model and "model" in detail.lower():
+        detail = f"model '{model}' not found on Ollama; pull it with `ollama pull {model}`"
+    elif status == 404:
+        detail = f"{detail}; check backends.{backend}.base_url"
+    return UpstreamStatusError(backend, url, detail, status=status, retry_after=retry_after)

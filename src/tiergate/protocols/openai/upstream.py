@@ -1,0 +1,335 @@
+"""Egress, tiergate → an OpenAI-compatible server (llama.cpp server, LM Studio, vLLM, OpenAI itself): the chat
+request body, and the answer, its stream and error envelopes read back. Pure: bytes in, bytes out.
+
+tiergate's internal form already is the OpenAI chat format, so the request needs little more than the
+upstream's model id. The work is in reading back: tolerant where these servers differ harmlessly
+(``reasoning`` vs ``reasoning_content``, parallel tool calls that all claim index 0, no ``[DONE]`` after a
+finish), strict where a client would otherwise take a broken answer for a whole one (bad JSON, a stream
+cut before its finish).
+
+    body = chat_body(request, "qwen2.5-coder:7b", stream=True)
+    reader = StreamReader("vllm", url)
+    for line in lines.feed(chunk):
+        events = reader.feed(line)            # reader.done after ``data: [DONE]``
+    events = reader.close()                   # Finish (and UsageReport), or a protocol error if cut short
+    completion = whole_answer("vllm", url, body)
+    error = status_error("vllm", url, 429, body, retry_after=7.0)
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import (
+    UpstreamCapabilityError,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    refuses_format,
+)
+from tiergate.wire import (
+    ChatRequest,
+    Completion,
+    Finish,
+    FinishReason,
+    FunctionCall,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+#: Fields of the internal request that are tiergate's own, never an upstream's.
+_TIERGATE_FIELDS = ("provider", "metadata", "native", "suffix", "max_completion_tokens")
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+_ERROR_PREVIEW = 200
+_encode = msgspec.json.Encoder().encode
+
+
+# --- the request ----------------------------------------------------------------------------------
+
+
+def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
+    """The client's request as-is, minus tiergate's own fields, with the portable spellings.
+
+    ``developer`` and ``max_completion_tokens`` are newer than several local servers' chat templates, so
+    they go out as ``system`` and ``max_tokens``, which every compatible server accepts. A stream always
+    asks for usage (the gateway reports it whether or not the client asked).
+    """
+    body: dict[str, Any] = msgspec.to_builtins(request)
+    for name in _TIERGATE_FIELDS:
+        body.pop(name, None)
+    if (limit := request.output_limit()) is not None:
+        body["max_tokens"] = limit
+    for message in body["messages"]:
+        if message.get("role") == "developer":
+            message["role"] = "system"
+        for call in message.get("tool_calls") or ():
+            call.setdefault("type", "function")  # a default the internal form omits; OpenAI requires it
+    for tool in body.get("tools") or ():
+        tool.setdefault("type", "function")
+    body["model"] = model
+    body["stream"] = stream
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    else:
+        body.pop("stream_options", None)
+    return _encode(body)
+
+
+# --- what the upstream sends back (unknown fields ignored: servers add their own) ---------------------
+
+
+class _Function(msgspec.Struct):
+    name: str | None = None
+    arguments: str | dict[str, Any] | None = None
+
+
+class _ToolCall(msgspec.Struct):
+    index: int | None = None
+    id: str | None = None
+    function: _Function | None = None
+
+
+class _Message(msgspec.Struct):
+    """Both ``choices[].message`` (whole answers) and ``choices[].delta`` (stream chunks)."""
+
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+    def thinking(self) -> str | None:
+        return self.reasoning_content or self.reasoning
+
+
+class _Choice(msgspec.Struct):
+    message: _Message | None = None
+    delta: _Message | None = None
+    finish_reason: str | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class _ErrorDetail(msgspec.Struct):
+    message: str | None = None
+    type: str | None = None
+    code: int | str | None = None
+
+
+class _Payload(msgspec.Struct):
+    """A ``chat.completion``, a ``chat.completion.chunk`` or an error body: one shape reads all three.
+
+    vLLM's older error bodies put ``message`` and ``code`` at the top level; LM Studio sometimes sends
+    ``{"error": "text"}``.
+    """
+
+    choices: list[_Choice] = []
+    usage: _Usage | None = None
+    error: _ErrorDetail | str | None = None
+    message: str | None = None
+    code: int | str | None = None
+
+
+_decode_payload = msgspec.json.Decoder(_Payload).decode
+
+
+# --- whole answers --------------------------------------------------------------------------------
+
+
+def whole_answer(backend: str, url: str, body: bytes) -> Completion:
+    """A non-stream answer's body, read strictly: an error object in it is that error, and an answer without
+    its ``finish_reason`` (cut off mid-generation) is a protocol error."""
+    payload = _decoded(backend, url, body, "response body")
+    choice = payload.choices[0] if payload.choices else None
+    message = choice.message if choice is not None else None
+    if choice is None or message is None:
+        raise _protocol(backend, url, "answer has no choices[0].message")
+    if choice.finish_reason is None:  # a short answer must never pass for a whole one
+        raise _protocol(backend, url, "the answer has no finish_reason: it is incomplete")
+    tool_calls = [_whole_tool_call(tc, backend, url) for tc in message.tool_calls or []]
+    return Completion(
+        content=message.content,
+        tool_calls=tool_calls,
+        finish_reason=_finish_reason(choice.finish_reason, has_tool_calls=bool(tool_calls)),
+        usage=_usage(payload.usage),
+        reasoning=message.thinking(),
+    )
+
+
+def _whole_tool_call(tc: _ToolCall, backend: str, url: str) -> ToolCall:
+    if tc.function is None or not tc.function.name:
+        raise _protocol(backend, url, "tool call without a function name")
+    arguments = tc.function.arguments
+    if not isinstance(arguments, str):
+        arguments = _encode(arguments or {}).decode()
+    return ToolCall(id=tc.id or _new_call_id(), function=FunctionCall(name=tc.function.name, arguments=arguments))
+
+
+# --- streams ----------------------------------------------------------------------------------------
+
+
+class StreamReader:
+    """Reads a chat stream line by line (``data:`` lines; comments, ``event:`` lines and blank lines are
+    skipped) into stream events, numbering tool calls in the order they open.
+
+    Upstream tool-call indexes are mapped, not trusted: some servers number every parallel call 0, so a new
+    ``id`` under a known index opens a new call. Finish (and UsageReport) are held back until :meth:`close`,
+    because OpenAI sends usage in a chunk after the one that carries ``finish_reason``.
+    """
+
+    def __init__(self, backend: str, url: str) -> None:
+        self._backend = backend
+        self._url = url
+        self._calls: dict[int | None, tuple[int, str]] = {}
+        self._opened = 0
+        self._finish: str | None = None
+        self._usage: Usage | None = None
+        #: True after ``data: [DONE]``: nothing after it is read.
+        self.done = False
+
+    def feed(self, line: bytes) -> list[StreamEvent]:
+        if not line.startswith(b"data:") or self.done:
+            return []
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            self.done = True
+            return []
+        payload = _decoded(self._backend, self._url, data, "stream event")
+        if payload.usage is not None:
+            self._usage = _usage(payload.usage)
+        events: list[StreamEvent] = []
+        for choice in payload.choices[:1]:
+            if choice.delta is not None:
+                self._delta(choice.delta, events)
+            if choice.finish_reason:
+                self._finish = choice.finish_reason
+        return events
+
+    def close(self) -> list[StreamEvent]:
+        """After ``[DONE]`` a missing finish reads as ``stop``; without either the answer may be cut short."""
+        if self._finish is None and not self.done:
+            raise _protocol(self._backend, self._url, "stream ended before finish")
+        events: list[StreamEvent] = [Finish(_finish_reason(self._finish, has_tool_calls=self._opened > 0))]
+        if self._usage is not None:
+            events.append(UsageReport(self._usage))
+        return events
+
+    def _delta(self, delta: _Message, events: list[StreamEvent]) -> None:
+        if thinking := delta.thinking():
+            events.append(ReasoningDelta(thinking))
+        if delta.content:
+            events.append(TextDelta(delta.content))
+        for tc in delta.tool_calls or []:
+            self._tool_call(tc, events)
+
+    def _tool_call(self, tc: _ToolCall, events: list[StreamEvent]) -> None:
+        function = tc.function or _Function()
+        known = self._calls.get(tc.index)
+        opens = (tc.id is not None and (known is None or known[1] != tc.id)) or (known is None and bool(function.name))
+        if opens:
+            own = self._opened
+            self._opened += 1
+            call_id = tc.id or _new_call_id()
+            self._calls[tc.index] = (own, call_id)
+            events.append(ToolCallStart(index=own, id=call_id, name=function.name or ""))
+        elif known is None:
+            raise _protocol(self._backend, self._url, "tool call arguments before the call's id and name")
+        own = self._calls[tc.index][0]
+        arguments = function.arguments
+        if isinstance(arguments, dict):
+            arguments = _encode(arguments).decode()
+        if arguments:
+            events.append(ToolCallArgs(index=own, arguments=arguments))
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+def status_error(
+    backend: str, url: str, status: int, body: bytes, *, retry_after: float | None = None
+) -> UpstreamStatusError:
+    """The error for an error status, with the message from an OpenAI-shaped error body (else an excerpt).
+
+    llama-cpp-python answers a ``json_schema`` response_format with a 500 naming it: the server is healthy,
+    it just does not take that format, so that is an :class:`UpstreamCapabilityError` (another target, or
+    ``json_object``, may do).
+    """
+    message, upstream_type = _error_message(body)
+    if refuses_format(status, message):
+        return UpstreamCapabilityError(backend, url, f"HTTP {status}: {message}", status=status)
+    return UpstreamStatusError(
+        backend,
+        url,
+        f"HTTP {status}: {message}",
+        status=status,
+        retry_after=retry_after,
+        upstream_type=upstream_type,
+    )
+
+
+def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
+    """The payload, or the error it carries inside a 200 (mid-stream, or a server that never sets a status):
+    after the 200 the call may be generated already, so that error is ``started``."""
+    try:
+        payload = _decode_payload(data)
+    except msgspec.DecodeError as exc:
+        raise _protocol(backend, url, f"invalid JSON in {what}: {exc}") from exc
+    if payload.error is None:
+        return payload
+    error = payload.error
+    if isinstance(error, str):
+        message, code, upstream_type = error, payload.code, None
+    else:
+        message, code, upstream_type = error.message or "unknown error", error.code, error.type
+    status = code if isinstance(code, int) and 400 <= code <= 599 else 502
+    raise UpstreamStatusError(
+        backend, url, f"error in answer: {message}", status=status, upstream_type=upstream_type, started=True
+    )
+
+
+def _error_message(body: bytes) -> tuple[str, str | None]:
+    try:
+        payload = _decode_payload(body)
+    except msgspec.DecodeError:
+        return body.decode("utf-8", "replace").strip()[:_ERROR_PREVIEW] or "no error message", None
+    if isinstance(payload.error, _ErrorDetail) and payload.error.message:
+        return payload.error.message, payload.error.type
+    if isinstance(payload.error, str):
+        return payload.error, None
+    return payload.message or "no error message", None
+
+
+def _finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
+    """Unknown reasons read as ``stop``; a server that says ``stop`` after tool calls meant ``tool_calls``."""
+    reason = _FINISH_REASONS.get(raw or "", "stop")
+    return "tool_calls" if has_tool_calls and reason == "stop" else reason
+
+
+def _usage(raw: _Usage | None) -> Usage | None:
+    if raw is None:
+        return None
+    return Usage.of(raw.prompt_tokens or 0, raw.completion_tokens or 0)
+
+
+def _new_call_id() -> str:
+    return f"call_{secrets.token_hex(12)}"
+
+
+def _protocol(backend: str, url: str, detail: str) -> UpstreamProtocolError:
+    return UpstreamProtocolError(backend, url, detail, started=True)

@@ -1,0 +1,150 @@
+"""What the real Messages API refuses, checked by the fake Anthropic upstream before it answers.
+
+The fields and shapes are those of the official SDK's ``MessageCreateParams`` (anthropic 2.16, beta
+included) and of what Claude Code 2.1.332 sends (``safeguards``, a turn's own ``output_config``). The API
+refuses any other field with a 400 naming it (``"foo: Extra inputs are not permitted"``), and refuses these
+combinations (its documentation on extended thinking, and the errors its users report):
+
+- ``thinking.budget_tokens`` below 1024, or not below ``max_tokens``;
+- thinking with a forced tool (``tool_choice`` ``any`` or ``tool``): "Thinking may not be enabled when
+  tool_choice forces tool use.";
+- thinking with a ``temperature`` other than 1;
+- ``temperature`` and ``top_p`` together (recent models);
+- ``context_management`` without the ``context-management-2025-06-27`` beta;
+- an ``output_config`` with an unknown ``effort`` or a ``format`` that is not ``{type: json_schema, schema}``.
+
+    problem = refusal(body, headers)      # None, or the 400's message
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TOP_LEVEL = frozenset(
+    {
+        "model",
+        "max_tokens",
+        "messages",
+        "billing_policy",
+        "cache_control",
+        "compaction",
+        "container",
+        "context_management",
+        "diagnostics",
+        "fallback_credit_token",
+        "fallbacks",
+        "inference_geo",
+        "mcp_servers",
+        "metadata",
+        "output_config",
+        "output_format",
+        "safeguards",
+        "service_tier",
+        "speed",
+        "stop_sequences",
+        "stream",
+        "system",
+        "temperature",
+        "thinking",
+        "thread",
+        "tool_choice",
+        "tools",
+        "top_k",
+        "top_p",
+        "user_profile_id",
+        "workspace_id",
+    }
+)
+TURN = frozenset({"role", "content", "output_config"})
+THINKING_TYPES = frozenset({"enabled", "disabled", "adaptive", "between_tools"})
+EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
+EDITS = frozenset({"clear_tool_uses_20250919", "clear_thinking_20251015", "compact_20260112"})
+CONTEXT_MANAGEMENT_BETA = "context-management-2025-06-27"
+MIN_BUDGET = 1024
+
+
+def refusal(body: Any, headers: dict[str, str]) -> str | None:
+    """The message of the 400 the real API would answer ``body`` with, or None when it would take it."""
+    if not isinstance(body, dict):
+        return "body: Input should be an object"
+    for key in body:
+        if key not in TOP_LEVEL:
+            return f"{key}: Extra inputs are not permitted"
+    for key in ("model", "max_tokens", "messages"):
+        if key not in body:
+            return f"{key}: Field required"
+    for i, turn in enumerate(body["messages"]):
+        for key in turn:
+            if key not in TURN:
+                return f"messages.{i}.{key}: Extra inputs are not permitted"
+    return (
+        _thinking(body)
+        or _sampling(body)
+        or _output_config(body.get("output_config"), "output_config")
+        or _context_management(body, headers)
+    )
+
+
+def thinking_on(body: dict[str, Any]) -> bool:
+    thinking = body.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def _thinking(body: dict[str, Any]) -> str | None:
+    thinking = body.get("thinking")
+    if thinking is None:
+        return None
+    if not isinstance(thinking, dict) or thinking.get("type") not in THINKING_TYPES:
+        return f"thinking.type: Input should be one of {', '.join(sorted(THINKING_TYPES))}"
+    if thinking["type"] == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int):
+            return "thinking.enabled.budget_tokens: Field required"
+        if budget < MIN_BUDGET:
+            return f"thinking.enabled.budget_tokens: Input should be greater than or equal to {MIN_BUDGET}"
+        if budget >= body["max_tokens"]:
+            return "`max_tokens` must be greater than `thinking.budget_tokens`"
+    if not thinking_on(body):
+        return None
+    if (body.get("tool_choice") or {}).get("type") in ("any", "tool"):
+        return "Thinking may not be enabled when tool_choice forces tool use."
+    if body.get("temperature", 1) != 1:
+        return "`temperature` may only be set to 1 when thinking is enabled."
+    return None
+
+
+def _sampling(body: dict[str, Any]) -> str | None:
+    if "temperature" in body and "top_p" in body:
+        return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+    return None
+
+
+def _output_config(config: Any, where: str) -> str | None:
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        return f"{where}: Input should be an object"
+    for key in config:
+        if key not in ("effort", "format"):
+            return f"{where}.{key}: Extra inputs are not permitted"
+    if "effort" in config and config["effort"] not in EFFORTS:
+        return f"{where}.effort: Input should be one of {', '.join(sorted(EFFORTS))}"
+    fmt = config.get("format")
+    if fmt is not None and (
+        not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict)
+    ):
+        return f"{where}.format: expected {{'type': 'json_schema', 'schema': {{...}}}}"
+    return None
+
+
+def _context_management(body: dict[str, Any], headers: dict[str, str]) -> str | None:
+    config = body.get("context_management")
+    if config is None:
+        return None
+    betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",")}
+    if CONTEXT_MANAGEMENT_BETA not in betas:
+        return f"context_management: requires the anthropic-beta header {CONTEXT_MANAGEMENT_BETA}"
+    for i, edit in enumerate(config.get("edits") or []):
+        if not isinstance(edit, dict) or edit.get("type") not in EDITS:
+            return f"context_management.edits.{i}.type: Input should be one of {', '.join(sorted(EDITS))}"
+    return None

@@ -1,0 +1,165 @@
+"""Features that live in the backends' codecs, end to end over loopback: structured outputs and
+``reasoning_effort`` through the real gateway to the fake Anthropic (the openai SDK as the client), and, with
+each backend on its real HTTP client, Ollama's fill-in-the-middle and the Anthropic native pass-through."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pydantic
+import pytest
+
+from tests.conftest import TEST_KEY
+from tests.fakes.anthropic import THINKING, FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Json, Text
+from tiergate.backends.anthropic import AnthropicBackend, AnthropicBackendConfig
+from tiergate.backends.base import Call
+from tiergate.backends.ollama import OllamaBackend, OllamaBackendConfig
+from tiergate.protocols.anthropic import decode
+from tiergate.wire import ChatRequest, Message, Raw, StreamEvent, TextDelta
+
+CAPTURE = (
+    Path(__file__).parents[1] / "unit" / "protocols" / "fixtures" / "anthropic-claude-code-2.1.332-tool_result.json"
+)
+
+
+class Title(pydantic.BaseModel):
+    title: str
+    words: int
+
+
+# --- structured outputs on the Anthropic tiers, through the gateway ----------------------------------
+
+
+def test_chat_completions_parse_gets_the_object_from_a_claude_tier(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.replies.append(Json({"title": "Fix the flaky test", "words": 4}))
+
+    completion = client.chat.completions.parse(
+        model="sonnet",
+        messages=[{"role": "user", "content": "title for: the CI test fails one run in ten"}],
+        response_format=Title,
+    )
+
+    message = completion.choices[0].message
+    assert message.parsed == Title(title="Fix the flaky test", words=4)
+    assert json.loads(message.content or "") == {"title": "Fix the flaky test", "words": 4}
+    assert message.tool_calls in (None, [])
+    assert completion.choices[0].finish_reason == "stop"
+    sent = fake_anthropic.requests[0].body
+    assert sent["tool_choice"] == {"type": "tool", "name": "Title"}
+    assert sent["tools"][0]["name"] == "Title"
+    assert sent["tools"][0]["input_schema"]["required"] == ["title", "words"]
+
+
+def test_a_streamed_parse_gets_the_object_from_a_claude_tier(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.replies.append(Json({"title": "Split the module", "words": 3}))
+
+    with client.chat.completions.stream(
+        model="sonnet", messages=[{"role": "user", "content": "title it"}], response_format=Title
+    ) as stream:
+        final = stream.get_final_completion()
+
+    assert final.choices[0].message.parsed == Title(title="Split the module", words=3)
+    assert fake_anthropic.requests[0].body["stream"] is True
+
+
+def test_json_object_gets_json_content_from_a_claude_tier(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.replies.append(Json({"ok": True, "items": [1, 2]}))
+
+    completion = client.chat.completions.create(
+        model="opus",
+        messages=[{"role": "user", "content": "answer in JSON"}],
+        response_format={"type": "json_object"},
+    )
+
+    assert json.loads(completion.choices[0].message.content or "") == {"ok": True, "items": [1, 2]}
+    assert fake_anthropic.requests[0].body["tool_choice"] == {"type": "tool", "name": "json_answer"}
+    assert fake_anthropic.requests[0].body["tools"][0]["input_schema"] == {"type": "object"}
+
+
+# --- reasoning_effort → thinking, on the tiers the repository's routes.yaml says think -----------------
+
+
+def test_reasoning_effort_thinks_on_a_claude_tier(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.replies.append(Text("Use a lock.", chunks=2))
+
+    raw = client.chat.completions.with_raw_response.create(
+        model="sonnet",
+        reasoning_effort="low",
+        temperature=0.2,
+        messages=[{"role": "user", "content": "how do I avoid this race?"}],
+    )
+
+    completion = raw.parse()
+    message = completion.choices[0].message
+    assert message.content == "Use a lock."
+    assert json.loads(raw.content)["choices"][0]["message"]["reasoning_content"] == THINKING
+    sent = fake_anthropic.requests[0].body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert "temperature" not in sent and sent["max_tokens"] > 1024
+
+
+# --- each backend on its real client, against its loopback fake -----------------------------------------
+
+
+async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
+    return [event async for event in events]
+
+
+@pytest.mark.asyncio
+async def test_a_suffix_reaches_ollamas_generate(fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("a + b", chunks=2))
+    backend = OllamaBackend("ollama", OllamaBackendConfig(base_url=fake_ollama.url))  # type: ignore[attr-defined]
+    request = ChatRequest(
+        messages=[Message(role="user", content="def add(a, b):\n    return ")], suffix="\n", stream=True
+    )
+
+    try:
+        events = await collect(backend.stream(request, Call(model="qwen2.5-coder:7b")))
+    finally:
+        await backend.aclose()
+
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "a + b"
+    (sent,) = fake_ollama.requests
+    assert sent.path == "/api/generate"
+    assert (sent.body["prompt"], sent.body["suffix"]) == ("def add(a, b):\n    return ", "\n")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_claude_code_body_reaches_anthropic_unchanged_but_for_the_model(
+    fake_anthropic: FakeAnthropic, stream: bool
+) -> None:
+    capture = json.loads(CAPTURE.read_text())
+    body: dict[str, Any] = {**capture["body"], "stream": stream}
+    request = decode(json.dumps(body).encode(), dict(capture["headers"]))
+    cfg = AnthropicBackendConfig(base_url=fake_anthropic.url)  # type: ignore[attr-defined]
+    backend = AnthropicBackend("anthropic", cfg, {"ANTHROPIC_API_KEY": TEST_KEY})
+
+    try:
+        if stream:
+            events = await collect(backend.stream(request, Call(model="claude-sonnet-4-5")))
+            native = b"".join(e.frame for e in events if isinstance(e, Raw))
+            assert native.startswith(b"event: message_start\n") and native.endswith(
+                b"event: message_stop\n" + b'data: {"type": "message_stop"}\n\n'
+            )
+        else:
+            completion = await backend.complete(request, Call(model="claude-sonnet-4-5"))
+            assert completion.native is not None and json.loads(completion.native)["type"] == "message"
+    finally:
+        await backend.aclose()
+
+    (sent,) = fake_anthropic.requests
+    assert sent.body == {**body, "model": "claude-sonnet-4-5"}
+    headers = {k.lower(): v for k, v in capture["headers"]}
+    assert sent.headers["anthropic-beta"] == headers["anthropic-beta"]
+    assert sent.headers["anthropic-version"] == headers["anthropic-version"]

@@ -1,0 +1,385 @@
+"""The Anthropic codec's egress half, without I/O: the internal request as a Messages body, the answer and its
+stream events read back, error envelopes. (Structured outputs, thinking and native bodies: test_anthropic.py.)"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from tiergate.errors import RequestError, UpstreamStatusError
+from tiergate.protocols.anthropic import (
+    AnthropicMessage,
+    StreamTranslator,
+    finish_reason,
+    from_message,
+    status_error,
+    to_messages_body,
+)
+from tiergate.wire import ChatRequest, Completion, Finish, ReasoningDelta, Usage, UsageReport
+
+MODEL = "claude-test-1"
+PNG = "iVBORw0KGgoAAAANSUhEUg=="
+
+
+def chat(**fields: Any) -> ChatRequest:
+    return msgspec.convert(fields, ChatRequest)
+
+
+def hello(**fields: Any) -> ChatRequest:
+    return chat(messages=[{"role": "user", "content": "hi"}], **fields)
+
+
+# --- the request ----------------------------------------------------------------------------------
+
+
+def test_a_whole_request_is_translated() -> None:
+    request = chat(
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "developer", "content": [{"type": "text", "text": "Answer in French."}]},
+            {"role": "user", "content": "Hello"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in these?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}},
+                ],
+            },
+            {"role": "assistant", "content": "Un chat."},
+            {"role": "user", "content": "Merci"},
+        ],
+        stop=["\n\nHuman:", "END"],
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "search",
+                    "description": "Search the web",
+                    "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+                },
+            },
+            {"type": "function", "function": {"name": "now"}},
+        ],
+        tool_choice="required",
+        parallel_tool_calls=False,
+        temperature=0.2,
+        top_p=0.9,
+        user="user-42",
+        seed=7,
+    )
+
+    assert to_messages_body(request, MODEL, default_max_tokens=4096) == {
+        "model": MODEL,
+        "max_tokens": 4096,
+        "system": "Be brief.\n\nAnswer in French.",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Hello"},
+                    {"type": "text", "text": "What is in these?"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                    {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
+                ],
+            },
+            {"role": "assistant", "content": [{"type": "text", "text": "Un chat."}]},
+            {"role": "user", "content": [{"type": "text", "text": "Merci"}]},
+        ],
+        "stop_sequences": ["\n\nHuman:", "END"],
+        "tools": [
+            {
+                "name": "search",
+                "description": "Search the web",
+                "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}},
+            },
+            {"name": "now", "input_schema": {"type": "object", "properties": {}}},
+        ],
+        "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
+        "temperature": 0.2,
+        "metadata": {"user_id": "user-42"},
+    }
+
+
+def test_tool_calls_and_results_become_tool_use_and_tool_result_blocks() -> None:
+    request = chat(
+        tools=[{"type": "function", "function": {"name": "get_weather"}}],
+        messages=[
+            {"role": "user", "content": "Weather in Paris and Rome?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "toolu_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    },
+                    {"id": "toolu_2", "type": "function", "function": {"name": "get_weather", "arguments": ""}},
+                ],
+            },
+            {"role": "tool", "tool_call_id": "toolu_1", "content": "18C"},
+            {"role": "tool", "tool_call_id": "toolu_2", "content": [{"type": "text", "text": "21C"}]},
+            {"role": "user", "content": "And Lyon?"},
+        ],
+    )
+
+    body = to_messages_body(request, MODEL, default_max_tokens=100)
+
+    assert body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Weather in Paris and Rome?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "toolu_2", "name": "get_weather", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "content": "21C"},
+                {"type": "text", "text": "And Lyon?"},
+            ],
+        },
+    ]
+    assert "tool_choice" not in body
+
+
+TOOLS = [{"type": "function", "function": {"name": "lookup"}}]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"tool_choice": "auto"}, {"type": "auto"}),
+        ({"tool_choice": "required"}, {"type": "any"}),
+        ({"tool_choice": "none"}, {"type": "none"}),
+        ({"tool_choice": "none", "parallel_tool_calls": False}, {"type": "none"}),
+        ({"tool_choice": {"type": "function", "function": {"name": "lookup"}}}, {"type": "tool", "name": "lookup"}),
+        (
+            {"tool_choice": {"type": "function", "function": {"name": "lookup"}}, "parallel_tool_calls": False},
+            {"type": "tool", "name": "lookup", "disable_parallel_tool_use": True},
+        ),
+        ({"parallel_tool_calls": False}, {"type": "auto", "disable_parallel_tool_use": True}),
+        ({"parallel_tool_calls": True}, None),
+        ({}, None),
+    ],
+)
+def test_tool_choice_mapping(fields: dict[str, Any], expected: dict[str, Any] | None) -> None:
+    body = to_messages_body(hello(tools=TOOLS, **fields), MODEL, default_max_tokens=100)
+    assert body.get("tool_choice") == expected
+
+
+def test_tool_choice_is_dropped_without_tools() -> None:
+    assert "tool_choice" not in to_messages_body(hello(tool_choice="required"), MODEL, default_max_tokens=100)
+
+
+def test_unknown_tool_choice_is_a_request_error() -> None:
+    with pytest.raises(RequestError, match="tool_choice"):
+        to_messages_body(hello(tools=TOOLS, tool_choice="sometimes"), MODEL, default_max_tokens=100)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, {}),
+        ({"temperature": 0.5}, {"temperature": 0.5}),
+        ({"top_p": 0.8}, {"top_p": 0.8}),
+        ({"temperature": 0.0, "top_p": 0.8}, {"temperature": 0.0}),
+    ],
+)
+def test_only_one_of_temperature_and_top_p_is_sent(fields: dict[str, Any], expected: dict[str, Any]) -> None:
+    body = to_messages_body(hello(**fields), MODEL, default_max_tokens=100)
+    assert {k: body[k] for k in ("temperature", "top_p") if k in body} == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [({}, 100), ({"max_tokens": 55}, 55), ({"max_tokens": 55, "max_completion_tokens": 66}, 66)],
+)
+def test_max_tokens_is_always_sent(fields: dict[str, Any], expected: int) -> None:
+    assert to_messages_body(hello(**fields), MODEL, default_max_tokens=100)["max_tokens"] == expected
+
+
+def test_stream_flag_and_plain_request_minimum() -> None:
+    assert to_messages_body(hello(stop="END"), MODEL, default_max_tokens=100, stream=True) == {
+        "model": MODEL,
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "stop_sequences": ["END"],
+        "stream": True,
+    }
+
+
+def test_tool_results_open_the_user_turn_they_join() -> None:
+    request = chat(
+        messages=[
+            {"role": "assistant", "tool_calls": [{"id": "t1", "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "user", "content": "also this"},
+            {"role": "tool", "tool_call_id": "t1", "content": ""},
+        ]
+    )
+    messages = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert messages[1] == {
+        "role": "user",
+        "content": [
+            {"type": "tool_result", "tool_use_id": "t1"},
+            {"type": "text", "text": "also this"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("message", "param"),
+    [
+        (
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}]},
+            "messages[0].content[0].image_url",
+        ),
+        ({"role": "tool", "content": "orphan"}, "messages[0].tool_call_id"),
+        (
+            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[1, 2]"}}]},
+            "messages[0].tool_calls[0].function.arguments",
+        ),
+    ],
+)
+def test_untranslatable_messages_name_their_path(message: dict[str, Any], param: str) -> None:
+    with pytest.raises(RequestError) as caught:
+        to_messages_body(chat(messages=[message]), MODEL, default_max_tokens=10)
+    assert caught.value.param == param
+    assert caught.value.message.startswith(param)
+
+
+# --- answer translation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stop_reason", "expected"),
+    [
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("pause_turn", "stop"),
+        ("max_tokens", "length"),
+        ("model_context_window_exceeded", "length"),
+        ("tool_use", "tool_calls"),
+        ("refusal", "content_filter"),
+        ("something_new", "stop"),
+        (None, "stop"),
+    ],
+)
+def test_stop_reason_mapping(stop_reason: str | None, expected: str) -> None:
+    assert finish_reason(stop_reason) == expected
+
+
+def test_answer_with_thinking_and_cached_prompt_tokens() -> None:
+    answer = msgspec.json.decode(
+        json.dumps(
+            {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": MODEL,
+                "content": [
+                    {"type": "thinking", "thinking": "Let me see.", "signature": "sig"},
+                    {"type": "text", "text": "Part one, "},
+                    {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {}},
+                    {"type": "text", "text": "part two."},
+                ],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": 10,
+                    "output_tokens": 5,
+                    "cache_read_input_tokens": 100,
+                    "cache_creation_input_tokens": 20,
+                    "cache_creation": {"ephemeral_5m_input_tokens": 20},
+                },
+            }
+        ),
+        type=AnthropicMessage,
+    )
+    completion = from_message(answer)
+    assert completion == Completion(
+        content="Part one, part two.", finish_reason="stop", usage=Usage.of(130, 5), reasoning="Let me see."
+    )
+
+
+# --- stream events ---------------------------------------------------------------------------------
+
+
+def test_translator_ignores_pings_unknown_events_and_signatures() -> None:
+    translator = StreamTranslator("claude", "http://upstream")
+    assert translator.feed("ping", '{"type": "ping"}') == []
+    assert translator.feed("brand_new_event", '{"type": "brand_new_event", "x": 1}') == []
+    assert (
+        translator.feed(
+            "", '{"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}'
+        )
+        == []
+    )
+    assert translator.feed(
+        "content_block_delta",
+        '{"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hmm"}}',
+    ) == [ReasoningDelta("hmm")]
+    assert (
+        translator.feed(
+            "content_block_delta",
+            '{"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}',
+        )
+        == []
+    )
+    assert not translator.done
+
+
+def test_translator_reports_cached_prompt_tokens_and_final_output_tokens() -> None:
+    translator = StreamTranslator("claude", "http://upstream")
+    translator.feed(
+        "message_start",
+        json.dumps(
+            {
+                "type": "message_start",
+                "message": {
+                    "content": [],
+                    "usage": {"input_tokens": 4, "output_tokens": 1, "cache_read_input_tokens": 50},
+                },
+            }
+        ),
+    )
+    translator.feed(
+        "message_delta",
+        json.dumps({"type": "message_delta", "delta": {"stop_reason": "max_tokens"}, "usage": {"output_tokens": 9}}),
+    )
+    assert translator.feed("message_stop", '{"type": "message_stop"}') == [
+        Finish("length"),
+        UsageReport(Usage.of(54, 9)),
+    ]
+    assert translator.done
+
+
+# --- error envelopes --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "detail", "upstream_type"),
+    [
+        (
+            b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+            "Overloaded",
+            "overloaded_error",
+        ),
+        (b'{"type":"error","error":{"type":"api_error","message":""}}', "HTTP 529", "api_error"),
+        (b"<html>bad gateway</html>", "<html>bad gateway</html>", None),
+        (b"", "HTTP 529", None),
+    ],
+)
+def test_status_error_reads_the_envelope(body: bytes, detail: str, upstream_type: str | None) -> None:
+    error = status_error("claude", "https://api.test", 529, body, retry_after=2.0)
+
+    assert isinstance(error, UpstreamStatusError)
+    assert (error.status, error.detail, error.upstream_type, error.retry_after) == (529, detail, upstream_type, 2.0)
+    assert not error.started

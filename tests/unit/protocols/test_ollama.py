@@ -1,0 +1,213 @@
+"""The Ollama codec, without I/O: ``/api/chat`` and ``/api/generate`` bodies, NDJSON lines and whole answers
+read back, error bodies."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from tiergate.errors import RequestError, UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError
+from tiergate.protocols import ollama
+from tiergate.wire import (
+    ChatRequest,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+URL = "http://ollama.test:11434"
+HINT = " (declare it in this target's capabilities so tiergate skips it without a call)"
+
+
+def chat(**fields: Any) -> ChatRequest:
+    fields.setdefault("messages", [{"role": "user", "content": "hi"}])
+    return msgspec.convert(fields, ChatRequest)
+
+
+def encoded(request: ChatRequest, **kw: Any) -> tuple[str, dict[str, Any]]:
+    path, body = ollama.encode(request, "qwen", stream=False, **kw)
+    return path, json.loads(body)
+
+
+def test_a_chat_body_has_only_what_was_asked() -> None:
+    assert encoded(chat()) == (
+        "/api/chat",
+        {"model": "qwen", "stream": False, "messages": [{"role": "user", "content": "hi"}]},
+    )
+
+
+def test_a_suffix_is_fill_in_the_middle_on_generate() -> None:
+    request = chat(
+        messages=[{"role": "system", "content": "Complete code."}, {"role": "user", "content": "def f(x):\n    "}],
+        suffix="\n\nf(1)",
+        stop=["\n\n"],
+        temperature=0.0,
+        response_format={"type": "json_object"},
+    )
+
+    assert encoded(request, keep_alive="1h") == (
+        "/api/generate",
+        {
+            "model": "qwen",
+            "stream": False,
+            "prompt": "def f(x):\n    ",
+            "suffix": "\n\nf(1)",
+            "system": "Complete code.",
+            "format": "json",
+            "options": {"temperature": 0.0, "stop": ["\n\n"]},
+            "keep_alive": "1h",
+        },
+    )
+
+
+def test_an_empty_suffix_is_still_fill_in_the_middle() -> None:
+    path, body = encoded(chat(suffix=""))
+    assert (path, body["prompt"], body["suffix"]) == ("/api/generate", "hi", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("data:image/png;base64," + base64.b64encode(b"\x89PNG").decode(), base64.b64encode(b"\x89PNG").decode()),
+        ("data:image/png;base64,iVBO\n Rw==", "iVBORw=="),
+        ("data:image/svg+xml,%3Csvg%2F%3E", base64.b64encode(b"<svg/>").decode()),
+    ],
+)
+def test_images_go_as_base64(url: str, sent: str) -> None:
+    content = [{"type": "text", "text": "what?"}, {"type": "image_url", "image_url": {"url": url}}]
+    _, body = encoded(chat(messages=[{"role": "user", "content": content}]))
+    assert body["messages"] == [{"role": "user", "content": "what?", "images": [sent]}]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://example.com/cat.png", "messages[0].content: the ollama backend accepts only data: URL images"),
+        ("data:image/png;base64,@@@", "messages[0].content: an image data URL is not valid base64"),
+    ],
+)
+def test_images_ollama_cannot_take_are_request_errors(url: str, message: str) -> None:
+    content = [{"type": "image_url", "image_url": {"url": url}}]
+    with pytest.raises(RequestError) as caught:
+        ollama.encode(chat(messages=[{"role": "user", "content": content}]), "qwen", stream=True)
+    assert (caught.value.status, caught.value.message) == (400, message)
+
+
+@pytest.mark.parametrize(
+    ("requested", "sent"),
+    [
+        (None, None),
+        ({"type": "text"}, None),
+        ({"type": "json_object"}, "json"),
+        ({"type": "json_object", "schema": {"type": "object"}}, {"type": "object"}),
+        ({"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "array"}}}, {"type": "array"}),
+        ({"type": "json_schema", "json_schema": {"name": "x"}}, "json"),
+    ],
+)
+def test_output_format(requested: dict[str, Any] | None, sent: object) -> None:
+    assert ollama.output_format(requested) == sent
+
+
+def test_stream_lines_of_chat_and_of_generate() -> None:
+    reader = ollama.StreamReader("ollama", URL)
+    lines = [
+        b'{"message": {"role": "assistant", "content": "", "thinking": "hmm"}, "done": false}',
+        b"",
+        b'{"response": "ret", "done": false}',
+        b'{"message": {"role": "assistant", "content": "", "tool_calls": '
+        b'[{"function": {"name": "f", "arguments": {"a": "\xc3\xa9"}}}]}, "done": false}',
+        b'{"message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "stop", '
+        b'"prompt_eval_count": 4, "eval_count": 2}',
+    ]
+
+    events = [event for line in lines for event in reader.feed(line)]
+
+    start = events[2]
+    assert isinstance(start, ToolCallStart) and start.id.startswith("call_")
+    assert events == [
+        ReasoningDelta("hmm"),
+        TextDelta("ret"),
+        start,
+        ToolCallArgs(0, '{"a": "é"}'),
+        Finish("tool_calls"),
+        UsageReport(Usage(4, 2, 6)),
+    ]
+    assert reader.done
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "detail"),
+    [
+        (
+            b'{"message": {"content": "Hel"}, "done": false}',
+            UpstreamProtocolError,
+            "the answer is incomplete (done: false)",
+        ),
+        (b'{"error": "out of memory"}', UpstreamStatusError, "out of memory"),
+        (b'{"model": "x", "message": {"role": ', UpstreamProtocolError, "unreadable response: "),
+        (b"[1, 2]", UpstreamProtocolError, "unreadable response: Expected `object`, got `array`"),
+    ],
+)
+def test_what_is_not_a_whole_answer(body: bytes, error: type[Exception], detail: str) -> None:
+    with pytest.raises((UpstreamStatusError, UpstreamProtocolError)) as caught:
+        ollama.whole_answer("ollama", URL, body)
+    assert type(caught.value) is error
+    assert caught.value.detail.startswith(detail)
+    assert (caught.value.status, caught.value.started) == (502, True)
+
+
+def test_a_whole_generate_answer() -> None:
+    body = b'{"response": "return 1", "done": true, "done_reason": "length", "prompt_eval_count": 3, "eval_count": 9}'
+    completion = ollama.whole_answer("ollama", URL, body)
+    assert (completion.content, completion.finish_reason, completion.usage) == ("return 1", "length", Usage(3, 9, 12))
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "model", "kind", "detail"),
+    [
+        (
+            404,
+            b'{"error": "model \\"qwen\\" not found, try pulling it first"}',
+            "qwen",
+            "http_404",
+            "model 'qwen' not found on Ollama; pull it with `ollama pull qwen`",
+        ),
+        (404, b"404 page not found", "qwen", "http_404", "404 page not found; check backends.ollama.base_url"),
+        (
+            400,
+            b'{"error": "qwen does not support tools"}',
+            "qwen",
+            "capability",
+            "qwen does not support tools" + HINT,
+        ),
+        (
+            400,
+            b'{"error": "qwen does not support insert"}',
+            "qwen",
+            "capability",
+            "qwen does not support insert" + HINT,
+        ),
+        (
+            500,
+            b'{"error": "llama runner process has terminated"}',
+            "qwen",
+            "http_500",
+            "llama runner process has terminated",
+        ),
+        (503, b"", None, "http_503", "HTTP 503"),
+    ],
+)
+def test_status_errors(status: int, body: bytes, model: str | None, kind: str, detail: str) -> None:
+    error = ollama.status_error("ollama", URL, status, body, model=model, retry_after=1.5)
+
+    assert (error.status, error.kind, error.detail) == (status, kind, detail)
+    assert isinstance(error, UpstreamCapabilityError) == (kind == "capability")
+    assert error.retry_after == (None if kind == "capability" else 1.5)

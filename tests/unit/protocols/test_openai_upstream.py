@@ -1,0 +1,186 @@
+"""The OpenAI chat codec's upstream half, without I/O: the body tiergate sends an OpenAI-compatible server, and
+the answers, stream lines and error bodies such servers send back (OpenAI, vLLM, llama.cpp, LM Studio)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from tiergate.errors import UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError
+from tiergate.protocols.openai.upstream import StreamReader, chat_body, status_error, whole_answer
+from tiergate.wire import ChatRequest, Finish, Native, TextDelta, ToolCallArgs, ToolCallStart, Usage, UsageReport
+
+URL = "http://vllm.test/v1"
+
+
+def chat(**fields: Any) -> ChatRequest:
+    return msgspec.convert({"messages": [{"role": "user", "content": "hi"}], **fields}, ChatRequest)
+
+
+def answer(message: dict[str, Any], finish: str | None = "stop", **extra: Any) -> bytes:
+    return json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": finish}], **extra}).encode()
+
+
+def test_the_body_is_the_request_with_portable_spellings_and_without_tiergates_fields() -> None:
+    request = chat(
+        messages=[
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "now", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "noon"},
+        ],
+        model="auto",
+        max_completion_tokens=64,
+        temperature=0.1,
+        stream_options={"include_usage": False},
+        metadata={"k": "v"},
+        provider="local",
+        suffix="after",
+        tools=[{"type": "function", "function": {"name": "now"}}],
+    )
+    request = msgspec.structs.replace(request, native=Native("responses", {"input": "hi"}))
+
+    assert json.loads(chat_body(request, "qwen", stream=False)) == {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "now", "arguments": "{}"}}],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "noon"},
+        ],
+        "model": "qwen",
+        "stream": False,
+        "max_tokens": 64,
+        "temperature": 0.1,
+        "tools": [{"type": "function", "function": {"name": "now"}}],
+    }
+    streamed = json.loads(chat_body(request, "qwen", stream=True))
+    assert (streamed["stream"], streamed["stream_options"]) == (True, {"include_usage": True})
+
+
+def test_a_whole_answer_with_reasoning_tool_calls_and_usage() -> None:
+    body = answer(
+        {
+            "content": None,
+            "reasoning_content": "think",
+            "tool_calls": [
+                {"id": "call_1", "function": {"name": "a", "arguments": '{"x": 1}'}},
+                {"function": {"name": "b", "arguments": {"y": 2}}},  # some servers send an object, and no id
+            ],
+        },
+        finish="stop",  # after tool calls, a server that says stop meant tool_calls
+        usage={"prompt_tokens": 5, "completion_tokens": 3},
+    )
+
+    completion = whole_answer("vllm", URL, body)
+
+    assert (completion.content, completion.reasoning, completion.finish_reason) == (None, "think", "tool_calls")
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in completion.tool_calls] == [
+        ("a", {"x": 1}),
+        ("b", {"y": 2}),
+    ]
+    assert completion.tool_calls[0].id == "call_1" and completion.tool_calls[1].id.startswith("call_")
+    assert completion.usage == Usage(5, 3, 8)
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"{not json", "invalid JSON in response body"),
+        (b'{"choices": []}', "answer has no choices[0].message"),
+        (answer({"content": "Hel"}, finish=None), "the answer has no finish_reason: it is incomplete"),
+        (answer({"tool_calls": [{"function": {"arguments": "{}"}}]}), "tool call without a function name"),
+    ],
+)
+def test_what_is_not_a_whole_answer_is_a_protocol_error(body: bytes, detail: str) -> None:
+    with pytest.raises(UpstreamProtocolError) as caught:
+        whole_answer("vllm", URL, body)
+    assert caught.value.detail.startswith(detail)
+    assert caught.value.started
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        (b'{"error": {"message": "busy", "code": 429}}', 429, "error in answer: busy"),
+        (b'{"error": "out of memory"}', 502, "error in answer: out of memory"),
+        (b'{"error": {"message": "odd", "code": "E42"}}', 502, "error in answer: odd"),
+    ],
+)
+def test_an_error_in_a_200_is_that_error_and_started(body: bytes, status: int, detail: str) -> None:
+    with pytest.raises(UpstreamStatusError) as caught:
+        whole_answer("vllm", URL, body)
+    assert (caught.value.status, caught.value.detail, caught.value.started) == (status, detail, True)
+    with pytest.raises(UpstreamStatusError):
+        StreamReader("vllm", URL).feed(b"data: " + body)
+
+
+def test_the_stream_reader_holds_the_finish_until_the_end_and_reads_nothing_after_done() -> None:
+    reader = StreamReader("vllm", URL)
+    lines = [
+        b": comment",
+        b"event: message",
+        b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}',
+        b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":""}}]}}]}',
+        b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},'
+        b'"finish_reason":"tool_calls"}]}',
+        b'data: {"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1}}',
+        b"data: [DONE]",
+        b'data: {"choices":[{"delta":{"content":"after the end"}}]}',
+    ]
+
+    events = [event for line in lines for event in reader.feed(line)]
+
+    assert events == [ToolCallStart(0, "c1", "f"), ToolCallArgs(0, "{}")]
+    assert reader.done
+    assert reader.close() == [Finish("tool_calls"), UsageReport(Usage(2, 1, 3))]
+
+
+def test_a_stream_without_finish_or_done_is_cut_short() -> None:
+    reader = StreamReader("vllm", URL)
+    assert reader.feed(b'data: {"choices":[{"delta":{"content":"Hi"}}]}') == [TextDelta("Hi")]
+    with pytest.raises(UpstreamProtocolError, match="stream ended before finish"):
+        reader.close()
+
+
+def test_tool_arguments_before_their_call_is_a_protocol_error() -> None:
+    with pytest.raises(UpstreamProtocolError, match="before the call's id and name"):
+        StreamReader("vllm", URL).feed(
+            b'data: {"choices":[{"delta":{"tool_calls":[{"index":2,"function":{"arguments":"{"}}]}}]}'
+        )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "detail", "upstream_type"),
+    [
+        (
+            429,
+            b'{"error": {"message": "slow down", "type": "rate_limit_error"}}',
+            "HTTP 429: slow down",
+            "rate_limit_error",
+        ),
+        (400, b'{"object": "error", "message": "bad request", "code": 400}', "HTTP 400: bad request", None),  # vLLM
+        (500, b'{"error": "model crashed"}', "HTTP 500: model crashed", None),  # LM Studio
+        (502, b"<html>bad gateway</html>", "HTTP 502: <html>bad gateway</html>", None),
+        (404, b"", "HTTP 404: no error message", None),
+    ],
+)
+def test_status_errors(status: int, body: bytes, detail: str, upstream_type: str | None) -> None:
+    error = status_error("vllm", URL, status, body, retry_after=3.0)
+
+    assert type(error) is UpstreamStatusError
+    assert (error.status, error.detail, error.upstream_type, error.retry_after) == (status, detail, upstream_type, 3.0)
+
+
+def test_a_server_that_refuses_the_response_format_is_a_capability_error() -> None:
+    body = b'{"error": {"message": "Input should be \'json_object\' or \'text\': response_format.type"}}'
+
+    error = status_error("llama", URL, 500, body)
+
+    assert isinstance(error, UpstreamCapabilityError)
+    assert (error.kind, error.fallback_ok, error.retryable) == ("capability", True, False)
