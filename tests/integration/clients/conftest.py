@@ -20,7 +20,6 @@ from tests.conftest import ROOT, TEST_KEY
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.server import ThreadedServer
-from tests.integration.clients.runners import CLAUDE_CODE, CODEX, locate
 from tiergate.server import build
 
 CLIENT_KEY = "team-key-7c1d0e5a93b2"
@@ -71,13 +70,3 @@ def client_gateway(
     server = ThreadedServer(build(path, environ=environ, watch=False))
     yield Gateway(server.start(), CLIENT_KEY, routes)
     server.stop()
-
-
-@pytest.fixture
-def claude_bin() -> Path:
-    return locate(CLAUDE_CODE)
-
-
-@pytest.fixture
-def codex_bin() -> Path:
-    return locate(CODEX)

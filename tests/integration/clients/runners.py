@@ -207,7 +207,7 @@ stream_max_retries = 0
 @contextmanager
 def codex_home() -> Iterator[Path]:
     """A throwaway CODEX_HOME outside /tmp: Codex will not put its helper binaries under a temp dir."""
-    parent = clients_dir() / "homes"
+    parent = ROOT / ".cache" / "codex-homes"
     parent.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="codex-", dir=parent))
     try:

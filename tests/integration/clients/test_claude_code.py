@@ -30,9 +30,9 @@ FINAL = "Done: proof.txt says tiergate-ok."
 LOCAL_OUTPUT_CAP = {"CLAUDE_CODE_MAX_OUTPUT_TOKENS": "8192"}
 
 
-def claude(executable: Path, gateway: Gateway, tmp_path: Path, *args: str, key: str | None = None, **kw: Any) -> Run:
+def claude(gateway: Gateway, tmp_path: Path, *args: str, key: str | None = None, **kw: Any) -> Run:
     return run_claude(
-        executable,
+        locate(CLAUDE_CODE),
         gateway.url,
         gateway.key if key is None else key,
         PROMPT,
@@ -44,10 +44,10 @@ def claude(executable: Path, gateway: Gateway, tmp_path: Path, *args: str, key: 
 
 
 def test_one_tool_turn_on_the_local_tier(
-    claude_bin: Path, client_gateway: Gateway, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, tmp_path: Path
+    client_gateway: Gateway, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
     fake_ollama.replies.extend([ToolCalls([BASH]), Text(FINAL, chunks=3)])
-    run = claude(claude_bin, client_gateway, tmp_path, "--model", "haiku", extra_env=LOCAL_OUTPUT_CAP)
+    run = claude(client_gateway, tmp_path, "--model", "haiku", extra_env=LOCAL_OUTPUT_CAP)
 
     assert run.returncode == 0, run.describe()
     assert (tmp_path / "work" / "proof.txt").read_text() == "tiergate-ok\n"
@@ -69,11 +69,11 @@ def test_one_tool_turn_on_the_local_tier(
 
 
 def test_one_tool_turn_on_a_claude_tier(
-    claude_bin: Path, client_gateway: Gateway, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, tmp_path: Path
+    client_gateway: Gateway, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
     """Claude Code's own model name (claude-opus-5-5) is routed as auto; its tools put it on sonnet."""
     fake_anthropic.replies.extend([ToolCalls([BASH], text="Writing it."), Text(FINAL, chunks=3)])
-    run = claude(claude_bin, client_gateway, tmp_path)
+    run = claude(client_gateway, tmp_path)
 
     assert run.returncode == 0, run.describe()
     assert (tmp_path / "work" / "proof.txt").read_text() == "tiergate-ok\n"
@@ -96,9 +96,9 @@ def test_one_tool_turn_on_a_claude_tier(
 
 
 def test_a_wrong_client_key_fails_at_once_naming_authentication(
-    claude_bin: Path, client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path
+    client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
-    run = claude(claude_bin, client_gateway, tmp_path, key="sk-ant-not-a-team-key")
+    run = claude(client_gateway, tmp_path, key="sk-ant-not-a-team-key")
     assert run.returncode == 1, run.describe()
     result = run.result
     assert result["is_error"] is True and result["api_error_status"] == 401
@@ -108,10 +108,10 @@ def test_a_wrong_client_key_fails_at_once_naming_authentication(
 
 
 def test_an_overloaded_upstream_is_an_error_naming_the_backend(
-    claude_bin: Path, client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path
+    client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
     fake_anthropic.queue.default = Status(529, "Overloaded")
-    run = claude(claude_bin, client_gateway, tmp_path)
+    run = claude(client_gateway, tmp_path)
     assert run.returncode == 1, run.describe()
     result = run.result
     assert result["is_error"] is True and result["api_error_status"] == 529
@@ -121,12 +121,12 @@ def test_an_overloaded_upstream_is_an_error_naming_the_backend(
 
 
 def test_an_upstream_failing_mid_answer_is_an_error_not_a_short_answer(
-    claude_bin: Path, client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path
+    client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
     """Two text deltas reach Claude Code, then the upstream fails: the Messages stream ends in an
     ``error`` event (no ``message_stop``), and Claude Code reports it instead of the partial text."""
     fake_anthropic.replies.append(StreamError(after_events=5, message="Overloaded"))
-    run = claude(claude_bin, client_gateway, tmp_path)
+    run = claude(client_gateway, tmp_path)
     assert run.returncode == 1, run.describe()
     result = run.result
     backend = f"backend 'anthropic' at {fake_anthropic.url}"  # type: ignore[attr-defined]

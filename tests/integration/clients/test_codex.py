@@ -34,9 +34,9 @@ def home() -> Iterator[Path]:
         yield path
 
 
-def codex(executable: Path, gateway: Gateway, tmp_path: Path, home: Path, model: str, key: str | None = None) -> Run:
+def codex(gateway: Gateway, tmp_path: Path, home: Path, model: str, key: str | None = None) -> Run:
     return run_codex(
-        executable,
+        locate(CODEX),
         gateway.url,
         gateway.key if key is None else key,
         model,
@@ -53,7 +53,6 @@ def errors(run: Run) -> list[str]:
 
 
 def test_one_tool_turn_on_the_local_tier(
-    codex_bin: Path,
     client_gateway: Gateway,
     fake_ollama: FakeOllama,
     fake_anthropic: FakeAnthropic,
@@ -61,7 +60,7 @@ def test_one_tool_turn_on_the_local_tier(
     home: Path,
 ) -> None:
     fake_ollama.replies.extend([ToolCalls([EXEC]), Text(FINAL, chunks=3)])
-    run = codex(codex_bin, client_gateway, tmp_path, home, model="local")
+    run = codex(client_gateway, tmp_path, home, model="local")
 
     assert run.returncode == 0, run.describe()
     assert (tmp_path / "work" / "proof.txt").read_text() == "tiergate-ok\n"
@@ -83,7 +82,6 @@ def test_one_tool_turn_on_the_local_tier(
 
 
 def test_one_tool_turn_on_a_claude_tier(
-    codex_bin: Path,
     client_gateway: Gateway,
     fake_ollama: FakeOllama,
     fake_anthropic: FakeAnthropic,
@@ -92,7 +90,7 @@ def test_one_tool_turn_on_a_claude_tier(
 ) -> None:
     """``tiergate-auto`` is a name tiergate does not know: routed as auto; Codex's tools put it on sonnet."""
     fake_anthropic.replies.extend([ToolCalls([EXEC]), Text(FINAL, chunks=3)])
-    run = codex(codex_bin, client_gateway, tmp_path, home, model="tiergate-auto")
+    run = codex(client_gateway, tmp_path, home, model="tiergate-auto")
 
     assert run.returncode == 0, run.describe()
     assert (tmp_path / "work" / "proof.txt").read_text() == "tiergate-ok\n"
@@ -112,9 +110,9 @@ def test_one_tool_turn_on_a_claude_tier(
 
 
 def test_a_wrong_client_key_fails_at_once_naming_the_status(
-    codex_bin: Path, client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path, home: Path
+    client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path, home: Path
 ) -> None:
-    run = codex(codex_bin, client_gateway, tmp_path, home, model="tiergate-auto", key="sk-not-a-team-key")
+    run = codex(client_gateway, tmp_path, home, model="tiergate-auto", key="sk-not-a-team-key")
     assert run.returncode == 1, run.describe()
     assert run.stdout == ""
     url = f"{client_gateway.url}/v1/responses"
@@ -123,10 +121,10 @@ def test_a_wrong_client_key_fails_at_once_naming_the_status(
 
 
 def test_an_overloaded_upstream_is_an_error_naming_the_backend(
-    codex_bin: Path, client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path, home: Path
+    client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path, home: Path
 ) -> None:
     fake_anthropic.queue.default = Status(529, "Overloaded")
-    run = codex(codex_bin, client_gateway, tmp_path, home, model="tiergate-auto")
+    run = codex(client_gateway, tmp_path, home, model="tiergate-auto")
     assert run.returncode == 1, run.describe()
     assert run.stdout == ""
     backend = f"backend 'anthropic' at {fake_anthropic.url}"  # type: ignore[attr-defined]
@@ -134,12 +132,12 @@ def test_an_overloaded_upstream_is_an_error_naming_the_backend(
 
 
 def test_an_upstream_failing_mid_answer_is_an_error_not_a_short_answer(
-    codex_bin: Path, client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path, home: Path
+    client_gateway: Gateway, fake_anthropic: FakeAnthropic, tmp_path: Path, home: Path
 ) -> None:
     """Text reaches Codex, then the upstream fails: the Responses stream ends in ``response.failed``
     (no ``response.completed``), and Codex reports it instead of printing the partial text."""
     fake_anthropic.replies.append(StreamError(after_events=5, message="Overloaded"))
-    run = codex(codex_bin, client_gateway, tmp_path, home, model="tiergate-auto")
+    run = codex(client_gateway, tmp_path, home, model="tiergate-auto")
     assert run.returncode == 1, run.describe()
     assert run.stdout == "" and PARTIAL[:8] not in run.stderr
     backend = f"backend 'anthropic' at {fake_anthropic.url}"  # type: ignore[attr-defined]
@@ -153,3 +151,17 @@ def test_a_missing_client_fails_with_the_command_that_installs_it(tmp_path: Path
     message = str(caught.value)
     assert message.startswith(f"@openai/codex@{PINS['@openai/codex']} is not installed in {tmp_path / 'nowhere'}: ")
     assert message.endswith(install_command(tmp_path / "nowhere"))
+
+
+def test_another_version_fails_with_the_command_that_installs_the_pinned_one(tmp_path: Path) -> None:
+    package = tmp_path / "node_modules" / "@openai" / "codex"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text('{"name": "@openai/codex", "version": "0.1.0"}')
+    (tmp_path / "node_modules" / ".bin").mkdir()
+    (tmp_path / "node_modules" / ".bin" / "codex").write_text("")
+    with pytest.raises(pytest.fail.Exception) as caught:
+        locate(CODEX, tmp_path)
+    pin = PINS["@openai/codex"]
+    assert str(
+        caught.value
+    ) == f"@openai/codex 0.1.0 is installed in {tmp_path}, the tests pin {pin}: " + install_command(tmp_path)
