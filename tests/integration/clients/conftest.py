@@ -1,4 +1,5 @@
-"""One real gateway for every client test, in front of the session's fake Ollama and Anthropic.
+"""One real gateway for the client tests (stopped after the last one), in front of the session's fake
+Ollama and Anthropic.
 
 It serves the repository's routes.yaml with a team's two usual edits: client keys required
 (``TIERGATE_KEYS``), and Claude Code's haiku pick honoured as the local tier (``"claude-haiku-*":
@@ -53,7 +54,7 @@ def client_routes(decision_log: Path) -> dict[str, Any]:
     return routes
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client_gateway(
     tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama, _anthropic: FakeAnthropic
 ) -> Iterator[Gateway]:
