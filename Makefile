@@ -6,7 +6,7 @@ CONFIG ?= routes.yaml
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: serve test lint typecheck bench validate eval clean schema
+.PHONY: serve test lint typecheck bench validate eval clean schema clients
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,23 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 serve: $(VENV)/.installed
 	$(BIN)/tiergate serve --config $(CONFIG) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+# The coding clients tests/integration/clients drives (Claude Code, the Codex CLI): npm packages pinned in
+# tests/integration/clients/package.json and its lockfile, installed into $(CLIENTS) (gitignored). A no-op
+# while the installed pins are current; needs npm (Node.js 20 or later) and the npm registry.
+CLIENTS ?= .cache/clients
+CLIENT_PINS := tests/integration/clients/package.json tests/integration/clients/package-lock.json
+
+clients: $(CLIENTS)/.installed
+
+$(CLIENTS)/.installed: $(CLIENT_PINS)
+	@command -v npm >/dev/null || { echo "make clients: npm not found. The client tests run Claude Code and Codex, which are npm packages: install Node.js 20+ with npm."; exit 1; }
+	mkdir -p $(CLIENTS)
+	cp $(CLIENT_PINS) $(CLIENTS)/
+	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(VENV)/.installed-dev clients
+	TIERGATE_TEST_CLIENTS=$(abspath $(CLIENTS)) $(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
