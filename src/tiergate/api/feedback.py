@@ -24,7 +24,7 @@ from litestar import Litestar, Request, Response, post
 from msgspec import Meta
 
 from tiergate.api.auth import ACCESS_CLIENT
-from tiergate.api.gateway import Gateway, client_of
+from tiergate.api.gateway import Gateway, client_of, gateway_of
 from tiergate.errors import RequestError
 from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
@@ -67,6 +67,7 @@ async def feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
             code="decision_not_found",
             status=404,
         )
+    gateway_of(request).rated(body.decision_id, body.rating)
     return Response(_encode({"ok": True, "decision_id": body.decision_id}), media_type="application/json")
 
 

@@ -8,6 +8,7 @@ Overrides are merged with the file's defaults once, at compile time, so dispatch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -73,12 +74,13 @@ def _merge(default: S, override: msgspec.Struct | None) -> S:
     return msgspec.structs.replace(default, **changes)
 
 
-def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
+def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig, measured: Capabilities | None = None) -> Target:
+    """``measured``: what the target's profile found, used when the file gives no ``capabilities``."""
     return Target(
         tier=tier,
         backend=cfg.backend,
         model=cfg.model,
-        capabilities=cfg.capabilities,
+        capabilities=cfg.capabilities or measured or Capabilities(),
         price=cfg.price,
         timeouts=_merge(config.timeouts, cfg.timeouts),
         retries=_merge(config.retries, cfg.retries),
@@ -94,13 +96,16 @@ class TargetChains:
     by_model: dict[str, Target]
 
     @classmethod
-    def compile(cls, config: RoutesConfig) -> TargetChains:
+    def compile(
+        cls, config: RoutesConfig, measured: Mapping[tuple[str, int], Capabilities] | None = None
+    ) -> TargetChains:
+        """``measured``: capabilities from profiles, by (tier, index of the target in it)."""
         tiers: dict[str, tuple[Target, ...]] = {}
         by_model: dict[str, Target] = {}
         for name, tier in config.tiers.items():
             built = []
-            for tcfg in tier.targets:
-                target = build_target(name, tcfg, config)
+            for i, tcfg in enumerate(tier.targets):
+                target = build_target(name, tcfg, config, (measured or {}).get((name, i)))
                 built.append(target)
                 for ident in (tcfg.model, *tcfg.aliases):
                     by_model.setdefault(ident, target)
@@ -151,7 +156,7 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
     """The classifier model as a dispatch target: its own timeout for every bound, no retries (a slow model
     is not made faster by asking twice), its own breaker and limits."""
     tier = next(iter(config.tiers))
-    caps = config.tiers[tier].targets[0].capabilities
+    caps = config.tiers[tier].targets[0].capabilities or Capabilities()
     breaker = Breaker(
         fail_max=cfg.breaker.fail_max if cfg.breaker and cfg.breaker.fail_max else DEFAULT_FAIL_MAX,
         reset_timeout=cfg.breaker.reset_timeout if cfg.breaker and cfg.breaker.reset_timeout else DEFAULT_RESET_TIMEOUT,
