@@ -60,18 +60,18 @@ class QualityConfig(Strict, frozen=True):
 
 Failure = Literal["error", "timeout", "refusal", "rating"]
 REFUSAL_MARKERS = (
-        "i can't help with",
-        "i cannot help with",
-        "i can't assist",
-        "i cannot assist",
-        "i'm unable to",
-        "i am unable to",
-        "i'm not able to",
-        "as an ai language model",
-        "i cannot provide",
-        "i can't provide",
-        "i do not have the ability",
-        "i don't have the ability",
+    "i can't help with",
+    "i cannot help with",
+    "i can't assist",
+    "i cannot assist",
+    "i'm unable to",
+    "i am unable to",
+    "i'm not able to",
+    "as an ai language model",
+    "i cannot provide",
+    "i can't provide",
+    "i do not have the ability",
+    "i don't have the ability",
 )
 
 
@@ -136,4 +136,5 @@ class Budgets(Strict, frozen=True):
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{self.timezone}' (an IANA name such as UTC or Europe/Paris)") from None
+            zone = self.timezone
+            raise ValueError(f"unknown time zone '{zone}' (an IANA name such as UTC or Europe/Paris)") from None

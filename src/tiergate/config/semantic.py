@@ -71,9 +71,8 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             need_tier(name, (*rpath, "session_escalation", "tiers", i))
     for name in config.budgets.tiers:
         if name not in config.tiers:
-            problems.append(
-                source.problem(("budgets", "tiers", name), f"unknown tier '{name}'{did_you_mean(name, tiers)}", key=True)
-            )
+            unknown = f"unknown tier '{name}'{did_you_mean(name, tiers)}"
+            problems.append(source.problem(("budgets", "tiers", name), unknown, key=True))
 
     seen_rules: set[str] = set()
     for i, rule in enumerate(routing.rules):

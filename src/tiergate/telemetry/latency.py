@@ -129,9 +129,7 @@ class LocalLatency:
     def _target(self, key: str) -> _Target:
         found = self._targets.get(key)
         if found is None:
-            found = self._targets[key] = _Target(
-                _Series(deque(maxlen=self.window)), _Series(deque(maxlen=self.window))
-            )
+            found = self._targets[key] = _Target(_Series(deque(maxlen=self.window)), _Series(deque(maxlen=self.window)))
         return found
 
     def add(self, key: str, *, ttft_ms: float | None = None, total_ms: float | None = None) -> None:
