@@ -45,8 +45,11 @@ class LatencyReader(Protocol):
 
 def _check(key: str, tiers: Collection[str]) -> str | None:
     tier, _, stat = key.rpartition(".")
+    if not tier:
+        return "name a tier and a stat: target.<tier>.<stat>, e.g. target.local.ttft_p95_ms"
     if stat not in STATS:
-        return f"unknown stat '{stat}'{did_you_mean(stat, list(STATS))} (one of {', '.join(STATS)})"
+        hint = did_you_mean(stat, list(STATS)) or f" (one of {', '.join(STATS)})"
+        return f"unknown stat '{stat}'{hint}"
     if tier not in tiers:
         return f"unknown tier '{tier}'{did_you_mean(tier, list(tiers))}"
     return None
