@@ -28,8 +28,8 @@ class LatencyStats(msgspec.Struct, frozen=True, omit_defaults=True):
     percentiles of the time to first token (streams) and of the whole call. ``observed`` counts real
     requests; a window seeded from a ``tiergate profile`` file has ``samples`` before any is observed."""
 
-    samples: int = 0
-    observed: int = 0
+    samples: int
+    observed: int
     ttft_ema_ms: float | None = None
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None

@@ -90,7 +90,7 @@ class _Target:
     ttft: _Series
     total: _Series
     observed: int = 0
-    stats: LatencyStats = field(default_factory=LatencyStats)
+    stats: LatencyStats = field(default_factory=lambda: LatencyStats(samples=0, observed=0))
 
     def refresh(self) -> None:
         t_ema, t50, t95, t99 = self.ttft.summary()

@@ -54,6 +54,9 @@ class Calendar:
     def __init__(self, timezone: str = "UTC") -> None:
         self.timezone = timezone
         self._zone = zoneinfo.ZoneInfo(timezone)
+        #: The period last asked about, per kind: (start, end, label). Every request asks, and the answer
+        #: changes once a day, so most asks are two comparisons.
+        self._current: dict[str, tuple[float, float, str]] = {}
 
     def _start(self, period: Period, ts: float) -> dt.datetime:
         local = dt.datetime.fromtimestamp(ts, self._zone)
@@ -61,8 +64,13 @@ class Calendar:
         return day if period == "daily" else day.replace(day=1)
 
     def label(self, period: Period, ts: float) -> str:
+        current = self._current.get(period)
+        if current is not None and current[0] <= ts < current[1]:
+            return current[2]
         start = self._start(period, ts)
-        return start.strftime("%Y-%m-%d" if period == "daily" else "%Y-%m")
+        label = start.strftime("%Y-%m-%d" if period == "daily" else "%Y-%m")
+        self._current[period] = (start.timestamp(), self.end(period, ts), label)
+        return label
 
     def start(self, period: Period, ts: float) -> float:
         return self._start(period, ts).timestamp()

@@ -37,7 +37,9 @@ class FixedLearned:
     async def prepare(self, f: Features) -> LearnedOutcome:
         tier = self.cutoffs.tier(self.p_sonnet, self.p_opus)
         f._memo[MEMO_KEY] = Reading(self.p_sonnet, self.p_opus, tier)
-        return LearnedOutcome(head="h", encoders=[], available=True, p_sonnet=self.p_sonnet, p_opus=self.p_opus, tier=tier)
+        return LearnedOutcome(
+            head="h", encoders=[], available=True, p_sonnet=self.p_sonnet, p_opus=self.p_opus, tier=tier
+        )
 
 
 def router(pref: float = 0.5, p_sonnet: float = 0.3, p_opus: float = 0.01) -> Router:

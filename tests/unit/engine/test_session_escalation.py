@@ -174,9 +174,14 @@ async def test_a_chain_of_counted_tiers_moves_up_more_than_one() -> None:
         d = await rig.decide("task")
         rig.finish(d, Attempt(rig.local, "http_500", 5.0, "x", 500), Attempt(rig.sonnet, "http_500", 5.0, "x", 500))
     d = await rig.decide("task")
-    assert d.tier == "opus" and d.escalation is not None and (d.escalation.from_tier, d.escalation.to_tier) == (
-        "local",
-        "opus",
+    assert (
+        d.tier == "opus"
+        and d.escalation is not None
+        and (d.escalation.from_tier, d.escalation.to_tier)
+        == (
+            "local",
+            "opus",
+        )
     )
 
 
