@@ -22,8 +22,8 @@ from pathlib import Path
 
 import msgspec
 import numpy as np
-
 from bench.decide import ide_request
+
 from tiergate.config.loader import load_text
 from tiergate.dispatch.dispatcher import Attempt
 from tiergate.engine.adaptive import Signals

@@ -184,11 +184,8 @@ def test_the_curve_is_printed_with_the_files_setting_marked(
     assert main(["eval", "--config", str(config), "--curve", "5", str(data)]) == 0
     lines = capsys.readouterr().out.splitlines()
     start = lines.index("cost/quality over routing.quality_preference (classifier off; * the file's value)")
-    assert lines[start + 1].split() == ["preference", "local", "sonnet", "opus", "accuracy", "sufficiency"] + [
-        "under",
-        "severe",
-        "saved",
-    ]
+    header = ["preference", "local", "sonnet", "opus", "accuracy", "sufficiency", "under", "severe", "saved"]
+    assert lines[start + 1].split() == header
     rows = lines[start + 2 : start + 7]
     assert [row.split()[0] for row in rows] == ["0.00", "0.25", "0.50", "0.75*", "1.00"]
     assert main(["eval", "--config", str(config), "--curve", "0", str(data)]) == 0
