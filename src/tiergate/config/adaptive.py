@@ -133,8 +133,11 @@ class Budgets(Strict, frozen=True):
     """The IANA time zone whose midnight starts a budget day (and month), e.g. `Europe/Paris`. Default: UTC."""
 
     def __post_init__(self) -> None:
+        if self.timezone == "UTC":
+            return
         try:
             zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             zone = self.timezone
-            raise ValueError(f"unknown time zone '{zone}' (an IANA name such as UTC or Europe/Paris)") from None
+            hint = "an IANA name such as UTC or Europe/Paris; without a system zone database, pip install tzdata"
+            raise ValueError(f"unknown time zone '{zone}' ({hint})") from None

@@ -104,6 +104,8 @@ class Router:
     sessions: SessionHold | None = None
     learned: Learned | None = None
     signals: Signals | None = None
+    #: Dials already computed for this graph, by preference (the file's, and the few clients ask for).
+    _dials: dict[float, Dial | None] = field(default_factory=dict, repr=False)
 
     async def decide(
         self,
@@ -146,7 +148,7 @@ class Router:
             dial: Dial | None = None
             if routing.mode == "local_first":
                 dialled = preference(routing, f.headers, quality)
-                dial = Dial.of(routing, dialled.preference)
+                dial = self._dial(dialled.preference)
             learned = await self.learned.prepare(f) if self.learned is not None else None
             if dial is not None and dialled is not None:
                 dialled = dial.outcome(dialled)
@@ -235,6 +237,13 @@ class Router:
         if chosen is not None and chosen.tier != p1.tier and refusal is None:
             decision.reasons.append(f"{p1.tier} has no usable target; first usable is {chosen.label}")
         return Routed(decision, usable, str(f["ask_text"]), refusal)
+
+    def _dial(self, preference: float) -> Dial | None:
+        if preference not in self._dials:
+            if len(self._dials) >= 64:  # arbitrary header values must not grow it without bound
+                self._dials.clear()
+            self._dials[preference] = Dial.of(self.graph.config.routing, preference)
+        return self._dials[preference]
 
     def _explicit(self, request: ChatRequest) -> tuple[str, Target | None, str] | None:
         cfg = self.graph.config.routing.explicit

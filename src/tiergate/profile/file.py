@@ -45,7 +45,7 @@ class Probe(msgspec.Struct, omit_defaults=True):
     elapsed_ms: float = 0.0
 
 
-class ProfileCapabilities(msgspec.Struct, omit_defaults=True):
+class ProfileCapabilities(msgspec.Struct):
     tools: bool = False
     vision: bool = False
     json_mode: bool = False

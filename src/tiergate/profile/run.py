@@ -163,7 +163,9 @@ def summary(path: Path, profile: Profile, base: Path) -> list[str]:
         f" {profile.tokens_per_s or '-'} tokens/s; load {ms(profile.load_ms)}",
     ]
     for name, result in profile.probes.items():
-        lines.append(f"  {name}: {'ok' if result.ok else 'no'} ({result.detail})")
+        detail = " ".join(result.detail.split())
+        detail = detail if len(detail) <= 160 else detail[:157] + "..."
+        lines.append(f"  {name}: {'ok' if result.ok else 'no'} ({detail})")
     if profile.quality is not None:
         q = profile.quality
         lines.append(

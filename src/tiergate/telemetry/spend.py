@@ -53,7 +53,8 @@ class Calendar:
 
     def __init__(self, timezone: str = "UTC") -> None:
         self.timezone = timezone
-        self._zone = zoneinfo.ZoneInfo(timezone)
+        # UTC needs no time zone database (a slim container may have none; `pip install tzdata` adds one)
+        self._zone: dt.tzinfo = dt.UTC if timezone == "UTC" else zoneinfo.ZoneInfo(timezone)
         #: The period last asked about, per kind: (start, end, label). Every request asks, and the answer
         #: changes once a day, so most asks are two comparisons.
         self._current: dict[str, tuple[float, float, str]] = {}
