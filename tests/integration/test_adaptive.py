@@ -93,8 +93,8 @@ def test_latency_is_observed_and_shown_in_health_metrics_and_the_dry_run(
     assert 'tiergate_target_latency_seconds{stat="ema",target="ollama/qwen-fake"}' in metrics
     assert 'tiergate_target_latency_samples_total{target="ollama/qwen-fake"} 2.0' in metrics
     decision = httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "hi"}]}).json()
-    assert decision["targets"][0]["latency"]["observed"] == 2
-    assert decision["targets"][1]["latency"] is None  # sonnet has served nothing yet
+    assert list(decision["latency"]) == ["ollama/qwen-fake"]  # sonnet, next in the chain, has served nothing
+    assert decision["latency"]["ollama/qwen-fake"]["observed"] == 2
 
 
 def test_a_rule_moves_off_a_local_model_that_got_slow(

@@ -46,8 +46,6 @@ class TargetState(msgspec.Struct):
     model: str
     breaker: str = "closed"
     skipped: str | None = None
-    #: What the gateway has observed of this target's latency (None: nothing yet).
-    latency: LatencyStats | None = None
 
 
 class ClassifierOutcome(msgspec.Struct, omit_defaults=True):
@@ -138,5 +136,7 @@ class RoutingDecision(msgspec.Struct):
     #: The conversation this request belongs to (a hash of the client and its first user message).
     session: str | None = None
     quality: QualityOutcome | None = None
+    #: The observed latency of the chain's targets that have any, by target key (``backend/model``).
+    latency: dict[str, LatencyStats] | None = None
     escalation: EscalationOutcome | None = None
     budget: BudgetOutcome | None = None

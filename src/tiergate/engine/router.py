@@ -198,14 +198,16 @@ class Router:
         required = frozenset(needs)
         states: list[TargetState] = []
         usable: list[Target] = []
+        latency: dict[str, LatencyStats] = {}
         for target in chain:
             breaker = self.breaker_state(target)
             lack = target.lacks(required, tokens)
             skipped = lack or ("breaker open" if breaker == "open" else None) or closed.get(target.tier)
-            seen = signals.target_latency(target) if signals is not None else None
-            states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped, seen))
+            states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
             if skipped is None:
                 usable.append(target)
+            if signals is not None and (seen := signals.target_latency(target)) is not None:
+                latency[target.key] = seen
         refusal = verdict.refusal if verdict is not None else None
         if refusal is not None:
             usable = []
@@ -231,6 +233,7 @@ class Router:
             learned=learned,
             session=session,
             quality=dialled,
+            latency=latency or None,
             escalation=escalated,
             budget=verdict.outcome if verdict is not None else None,
         )

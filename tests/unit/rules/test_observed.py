@@ -56,15 +56,16 @@ async def test_a_rule_reacts_to_the_observed_latency() -> None:
     router = Router(g, signals=signals.build(g))
     key = g.chains.tiers["local"][0].key
     quiet = (await router.decide(chat("hi"))).decision
-    assert quiet.tier == "local" and quiet.targets[0].latency is None
+    assert quiet.tier == "local" and quiet.latency is None
     for ttft in (9000.0, 9500.0, 12000.0):
         signals.latency.add(key, ttft_ms=ttft, total_ms=ttft + 1000)
     slow = (await router.decide(chat("hi"))).decision
     assert slow.tier == "sonnet"
     fired = next(s for s in slow.signals if s.name == "local_is_slow")
     assert fired.value == {"target.local.ttft_p95_ms": 12000.0}
-    local = next(t for t in (await router.decide(chat("hi", model="local"))).decision.targets if t.tier == "local")
-    assert local.latency is not None and (local.latency.ttft_p95_ms, local.latency.observed) == (12000.0, 3)
+    shown = (await router.decide(chat("hi", model="local"))).decision.latency
+    assert shown is not None and list(shown) == [key]  # sonnet, next in the chain, has no samples
+    assert (shown[key].ttft_p95_ms, shown[key].observed) == (12000.0, 3)
 
 
 @pytest.mark.asyncio
