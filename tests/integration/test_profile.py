@@ -189,7 +189,10 @@ def test_a_rule_file_takes_capabilities_and_latency_from_the_profile(
     write_profile(path, profile)
 
     named = write_routes(tmp_path, urls, extra=", profile: profiles/local-llama-fake-model.json")
-    graph = compile_graph(load_text(named.read_text(), str(named), {}))
+    loaded = load_text(named.read_text(), str(named), {})
+    effective = loaded.config.tiers["local"].targets[0].capabilities  # what GET /admin/config shows
+    assert effective is not None and (effective.tools, effective.vision) == (False, True)
+    graph = compile_graph(loaded)
     local = graph.chains.tiers["local"][0]
     assert (local.capabilities.tools, local.capabilities.vision) == (False, True)
     assert local.capabilities.context_window == 8192  # not measured: the default
@@ -212,14 +215,15 @@ def test_a_missing_or_broken_profile_is_a_problem_at_its_line(tmp_path: Path, ur
     missing = write_routes(tmp_path, urls, extra=", profile: profiles/none.json")
     with pytest.raises(ConfigError) as info:
         compile_graph(load_text(missing.read_text(), str(missing), {}))
-    rendered = info.value.problems[0].render()
+    rendered = next(p.render() for p in info.value.problems if p.severity == "error")
     assert rendered.startswith(f"{missing}:9:54: profile {tmp_path / 'profiles' / 'none.json'}: cannot read it")
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "bad.json").write_text('{"version": 1}')
     broken = write_routes(tmp_path, urls, extra=", profile: profiles/bad.json")
     with pytest.raises(ConfigError) as info:
         compile_graph(load_text(broken.read_text(), str(broken), {}))
-    assert "not a tiergate profile (Object missing required field `tier`)" in info.value.problems[0].message
+    (error,) = [p for p in info.value.problems if p.severity == "error"]
+    assert "not a tiergate profile (Object missing required field `tier`)" in error.message
 
 
 def test_the_probe_image_is_a_valid_red_png() -> None:

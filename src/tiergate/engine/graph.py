@@ -22,8 +22,7 @@ from tiergate.config.problems import ConfigError, Path, Problem
 from tiergate.engine.decision import Signal
 from tiergate.engine.model_names import ModelNames
 from tiergate.engine.targets import Target, TargetChains, classifier_target
-from tiergate.errors import ProfileError
-from tiergate.profile.file import Profile, load_profile
+from tiergate.profile.file import Profile
 from tiergate.rules.agent_steps import AgentMarkers
 from tiergate.rules.ask import AskReader
 from tiergate.rules.conditions import compile_condition
@@ -242,13 +241,10 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
     keyword_routes: tuple[tuple[str, KeywordMatcher], ...] = ()
     if config.routing.keyword_mode is not None:
         keyword_routes = tuple((r.tier, ctx.matcher(r.keywords)) for r in config.routing.keyword_mode.routes)
-    source_dir = FsPath(loaded.source.file).resolve().parent
-    profiles = _profiles(config, source_dir, ctx)
     if problems:
         raise ConfigError([*problems, *loaded.warnings])
     settings = {"ask": AskReader.compile(config.routing.ask), "agent": AgentMarkers.compile(config.routing.agent)}
-    measured = {where: p.capabilities.as_capabilities() for where, p in profiles.items()}
-    chains = TargetChains.compile(config, measured)
+    chains = TargetChains.compile(config)
     return EvaluationGraph(
         config,
         loaded.version,
@@ -258,22 +254,7 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         keyword_routes,
         chains,
         settings,
-        source_dir,
+        FsPath(loaded.source.file).resolve().parent,
         ModelNames.compile(config.routing.explicit.models),
-        {chains.tiers[tier][i].key: p for (tier, i), p in profiles.items()},
+        {chains.tiers[tier][i].key: p for (tier, i), p in loaded.profiles.items()},
     )
-
-
-def _profiles(config: RoutesConfig, base: FsPath, ctx: CompileContext) -> dict[tuple[str, int], Profile]:
-    """The profile files targets name, read now (a missing or broken one is a problem at its line)."""
-    found: dict[tuple[str, int], Profile] = {}
-    for tier_name, tier in config.tiers.items():
-        for i, target in enumerate(tier.targets):
-            if target.profile is None:
-                continue
-            path = FsPath(target.profile)
-            try:
-                found[(tier_name, i)] = load_profile(path if path.is_absolute() else base / path)
-            except ProfileError as exc:
-                ctx.report(("tiers", tier_name, "targets", i, "profile"), str(exc))
-    return found

@@ -8,7 +8,6 @@ Overrides are merged with the file's defaults once, at compile time, so dispatch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -74,13 +73,12 @@ def _merge(default: S, override: msgspec.Struct | None) -> S:
     return msgspec.structs.replace(default, **changes)
 
 
-def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig, measured: Capabilities | None = None) -> Target:
-    """``measured``: what the target's profile found, used when the file gives no ``capabilities``."""
+def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
     return Target(
         tier=tier,
         backend=cfg.backend,
         model=cfg.model,
-        capabilities=cfg.capabilities or measured or Capabilities(),
+        capabilities=cfg.capabilities or Capabilities(),  # the loader fills it in (tiergate.config.profiles)
         price=cfg.price,
         timeouts=_merge(config.timeouts, cfg.timeouts),
         retries=_merge(config.retries, cfg.retries),
@@ -96,16 +94,13 @@ class TargetChains:
     by_model: dict[str, Target]
 
     @classmethod
-    def compile(
-        cls, config: RoutesConfig, measured: Mapping[tuple[str, int], Capabilities] | None = None
-    ) -> TargetChains:
-        """``measured``: capabilities from profiles, by (tier, index of the target in it)."""
+    def compile(cls, config: RoutesConfig) -> TargetChains:
         tiers: dict[str, tuple[Target, ...]] = {}
         by_model: dict[str, Target] = {}
         for name, tier in config.tiers.items():
             built = []
-            for i, tcfg in enumerate(tier.targets):
-                target = build_target(name, tcfg, config, (measured or {}).get((name, i)))
+            for tcfg in tier.targets:
+                target = build_target(name, tcfg, config)
                 built.append(target)
                 for ident in (tcfg.model, *tcfg.aliases):
                     by_model.setdefault(ident, target)
