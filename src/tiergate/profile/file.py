@@ -77,7 +77,7 @@ class QualityReport(msgspec.Struct, omit_defaults=True):
     cases: list[JudgedCase] = []
 
 
-class Profile(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Profile(msgspec.Struct, kw_only=True):
     version: int = VERSION
     tier: str
     backend: str
