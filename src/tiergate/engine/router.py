@@ -60,7 +60,7 @@ class Learned(Protocol):
     async def prepare(self, f: Features) -> LearnedOutcome: ...
 
 
-class Signals(Protocol):
+class Observed(Protocol):
     """What the running system has observed (:mod:`tiergate.engine.adaptive`): latency per target, failures
     per session, spend per tier and client. Only a budget may refuse a request, through its Verdict."""
 
@@ -103,7 +103,7 @@ class Router:
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     sessions: SessionHold | None = None
     learned: Learned | None = None
-    signals: Signals | None = None
+    signals: Observed | None = None
     #: Dials already computed for this graph, by preference (the file's, and the few clients ask for).
     _dials: dict[float, Dial | None] = field(default_factory=dict, repr=False)
 
