@@ -7,6 +7,7 @@ tiergate schema --write schemas/routes.schema.json   # make schema
 tiergate train --config routes.yaml --data evals/dev.jsonl --test evals/test.jsonl [--write]
 tiergate stats --config routes.yaml --since 24h     # or --db tiergate-decisions.db
 tiergate encoder prepare                            # locate the encoder weights, distil the static table once
+tiergate profile --config routes.yaml [--judge sonnet] # measure local targets, write profiles/*.json
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import msgspec
 
 from tiergate.config.problems import ConfigError
 from tiergate.learned.cli import register as register_encoder
+from tiergate.profile.cli import register as register_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sweep", type=int, default=10, help="thresholds in the APGR sweep (scored sets)")
     p.add_argument("--misses", action="store_true", help="list every misrouted case, not only under-routed ones")
     p.add_argument("--json", action="store_true", help="print the report and every case's outcome as JSON")
+    p.add_argument(
+        "--curve",
+        type=int,
+        default=11,
+        help="points of the cost/quality curve over routing.quality_preference, 0 to 1 (labelled sets; 0: none)",
+    )
 
     p = sub.add_parser("train", help="fit the learned head on labelled requests; report held-out metrics")
     p.add_argument("--config", default="routes.yaml", type=Path)
@@ -96,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write", action="store_true", help="write the suggested changes into --config")
 
     register_encoder(sub)
+    register_profile(sub)
 
     args = parser.parse_args(argv)
-    if args.command == "encoder":
+    if args.command in ("encoder", "profile"):
         return int(args.run(args))
     if args.command == "tune":
         return _tune(args)
@@ -164,13 +173,15 @@ def _eval(args: argparse.Namespace) -> int:
     from tiergate.engine.graph import compile_graph
     from tiergate.evals.dataset import DatasetError, load_dataset
     from tiergate.evals.metrics import TierTable
-    from tiergate.evals.run import EvalOptions, evaluate, render, report_dict
+    from tiergate.evals.run import EvalOptions, evaluate_with_curve, render, report_dict
 
     try:
         graph = compile_graph(load_file(args.config))
         data = load_dataset(args.dataset)
-        options = EvalOptions(classify=args.classify, output_tokens=args.output_tokens, sweep=args.sweep)
-        outcomes = asyncio.run(evaluate(graph, data, options))
+        options = EvalOptions(
+            classify=args.classify, output_tokens=args.output_tokens, sweep=args.sweep, curve=max(0, args.curve)
+        )
+        outcomes, curve = asyncio.run(evaluate_with_curve(graph, data, options))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -178,10 +189,10 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"tiergate eval: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        body = report_dict(outcomes, data, TierTable.of(graph.config), options)
+        body = report_dict(outcomes, data, TierTable.of(graph.config), options, curve)
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(body), indent=2).decode() + "\n")
     else:
-        sys.stdout.write(render(outcomes, data, graph, args.config, options, misses=args.misses))
+        sys.stdout.write(render(outcomes, data, graph, args.config, options, misses=args.misses, curve=curve))
     return 0
 
 

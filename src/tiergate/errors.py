@@ -5,7 +5,8 @@
     │   ├── RequestError             400/413/415: the request is malformed, too large, or what no upstream accepts
     │   ├── AuthError                401/403: a missing or wrong key, or a peer that must not be served
     │   ├── RateLimited              429 with retry-after: a client's rpm, or a target's limit (then fallback)
-    │   │   └── LimitRejected            a target's limit in `reject` mode: no other target is tried
+    │   │   ├── LimitRejected            a target's limit in `reject` mode: no other target is tried
+    │   │   └── BudgetExceeded           a spend cap reached (`budgets`, `on_exceed: reject`, or nowhere to spill)
     │   ├── NoTargetError            every target of the decision failed or was skipped; the most telling status
     │   ├── Refusal                  (tiergate.api.errors) refused outside tiergate's code: unknown path, origin
     │   └── UpstreamError            a backend failed; raised only by backends (translated at that boundary)
@@ -19,6 +20,7 @@
         ├── DecisionLogError             (tiergate.telemetry.decisions) the decision log cannot be opened
         ├── StatsError                   (tiergate.telemetry.stats) the decision log cannot be read
         ├── DatasetError                 (tiergate.evals.dataset) an evaluation file that cannot be read
+        ├── ProfileError                 `tiergate profile` cannot measure a target, or a profile file cannot be read
         ├── WeightsError                 the learned scorer's encoder cannot start: the gateway warns once, runs without
         │   ├── WeightsMissing               no place searched holds the weights (the message lists every place)
         │   └── WeightsBroken                found, but unreadable or not the model we run (the message names the file)
@@ -106,6 +108,14 @@ class LimitRejected(RateLimited):
     """A limit in ``reject`` mode: the client is told 429 at once and no other target is tried."""
 
     fallback_ok = False
+
+
+class BudgetExceeded(RateLimited):
+    """A spend cap in ``budgets`` is reached and the request may not spill to a cheaper tier: 429 until the
+    period ends (``retry-after``), and no target is tried. The decision's ``budget`` says which cap."""
+
+    fallback_ok = False
+    code = "budget_exceeded"
 
 
 class NoTargetError(TiergateError):
@@ -268,6 +278,11 @@ class OperatorError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+
+class ProfileError(OperatorError):
+    """A target ``tiergate profile`` cannot measure (unreachable, every request failing), or a profile file a
+    rule file names that is missing or unreadable; the message names the target or the file."""
 
 
 class WeightsError(OperatorError):

@@ -28,7 +28,7 @@ from tiergate.config.model import BackendConfig
 from tiergate.config.problems import ConfigError, Problem
 from tiergate.dispatch.dispatcher import Dispatcher, Guard, PassThrough
 from tiergate.engine.graph import EvaluationGraph, compile_graph
-from tiergate.engine.router import Learned, Phase2, Router, SessionHold
+from tiergate.engine.router import Learned, Observed, Phase2, Router, SessionHold
 from tiergate.engine.targets import Target
 from tiergate.redact import Redactor
 
@@ -94,6 +94,7 @@ class Extensions:
     breaker_state: Callable[[Target], str] = lambda target: "closed"
     sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
     learned: Callable[[EvaluationGraph], Learned | None] = lambda graph: None
+    signals: Callable[[EvaluationGraph], Observed | None] = lambda graph: None
 
 
 class Rules:
@@ -177,6 +178,7 @@ class Rules:
             breaker_state=ext.breaker_state,
             sessions=ext.sessions(graph),
             learned=ext.learned(graph),
+            signals=ext.signals(graph),
         )
         self._current = Runtime(loaded, graph, router, dispatcher, backends, redact)
         self.loaded_at = time.time()

@@ -27,6 +27,7 @@ from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.problems import ConfigError
+from tiergate.engine.adaptive import Signals, restore_spend_lifespan
 from tiergate.engine.classifier import classifier_factory
 from tiergate.engine.sticky import sessions_factory
 from tiergate.learned.scorer import LearnedPool
@@ -49,26 +50,38 @@ def build(
     and access lines), just before the server takes connections."""
     breakers, limiters = Breakers(), Limiters()  # one per process: their state outlives reloads
     learned = LearnedPool()  # encoders outlive reloads too
+    signals = Signals()  # latency, session failures and spend outlive reloads too
     extensions = Extensions(
         guard=guard_factory(breakers, limiters),
         breaker_state=breakers.state,
         classifier=classifier_factory(),
         sessions=sessions_factory(),
         learned=learned.build,
+        signals=signals.build,
     )
     rules = Rules.load(config, os.environ if environ is None else environ, extensions)
     gateway = Gateway(rules)
+    gateway.observers.append(signals)
+    gateway.reports.append(signals.report)
+
+    def decision_log() -> tuple[bool, str]:
+        cfg = rules.current.graph.config.server.decision_log
+        return cfg.enabled, cfg.path
+
     lifespans = [
         close_learned(learned),
         report_backends(rules),
         report_access(rules),
+        restore_spend_lifespan(signals, decision_log),
         decision_log_lifespan(gateway),
         shadow_lifespan(rules, gateway.observers),  # after the log: a request's row is queued before its shadow
         watch_rules(rules, watch=watch),
     ]
     if announce is not None:
         lifespans.append(_announce(announce))
-    return create_app(gateway, lifespans=lifespans, limiters=limiters)
+    app = create_app(gateway, lifespans=lifespans, limiters=limiters)
+    app.state.metrics.registry.register(signals.collector())
+    return app
 
 
 def _announce(message: str) -> Any:

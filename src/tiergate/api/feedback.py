@@ -71,6 +71,9 @@ async def rate(state: Any, body: FeedbackBody, client: str) -> Response[bytes]:
             code="decision_not_found",
             status=404,
         )
+    gateway: Gateway | None = state.get("gateway")
+    if gateway is not None:
+        gateway.rated(body.decision_id, body.rating)
     return Response(_encode({"ok": True, "decision_id": body.decision_id}), media_type="application/json")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ class Gateway:
     rules: Rules
     started_at: float = field(default_factory=time.time)
     observers: list[Observer] = field(default_factory=list)
+    #: Extra sections of ``/health``, each read when it is asked for.
+    reports: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
 
     def observe(self, record: RequestRecord) -> None:
         for observer in self.observers:
@@ -34,6 +37,17 @@ class Gateway:
                 observer.observe(record)
             except Exception:  # an observer's bug must never fail a request
                 log.exception("observer %s failed", type(observer).__name__)
+
+    def rated(self, decision_id: str, rating: int) -> None:
+        """A stored ``POST /v1/feedback`` rating, for observers that learn from ratings (``rated``)."""
+        for observer in self.observers:
+            rated = getattr(observer, "rated", None)
+            if rated is None:
+                continue
+            try:
+                rated(decision_id, rating)
+            except Exception:
+                log.exception("observer %s failed on a rating", type(observer).__name__)
 
 
 def client_of(request: Request[Any, Any, Any]) -> str:

@@ -152,6 +152,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
             },
             "backends": backends,
             "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.dispatch_targets()},
+            **{key: value for report in gw.reports for key, value in report().items()},
         }
     )
 

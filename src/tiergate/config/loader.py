@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -20,8 +20,10 @@ import msgspec.inspect as mi
 
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem, did_you_mean
+from tiergate.config.profiles import apply_profiles
 from tiergate.config.semantic import check
 from tiergate.config.source import YamlSource
+from tiergate.profile.file import Profile
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class LoadedConfig:
     source: YamlSource
     version: str
     warnings: tuple[Problem, ...] = ()
+    #: The ``tiergate profile`` files targets name, by (tier, index of the target in it).
+    profiles: Mapping[tuple[str, int], Profile] = field(default_factory=dict)
 
 
 def load_file(path: FsPath | str, environ: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -50,11 +54,12 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
     except msgspec.ValidationError as exc:
         raise ConfigError([_problem_from_validation(str(exc), source)]) from None
     problems = check(config, source)
+    config, profiles = apply_profiles(config, source, problems)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(problems)
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return LoadedConfig(config, source, version, tuple(p for p in problems if p.severity != "error"))
+    return LoadedConfig(config, source, version, tuple(p for p in problems if p.severity != "error"), profiles)
 
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)

@@ -24,6 +24,7 @@ from tiergate.backends.anthropic import AnthropicBackendConfig
 from tiergate.backends.ollama import OllamaBackendConfig
 from tiergate.backends.openai import OpenAIBackendConfig
 from tiergate.backends.registry import BackendConfig
+from tiergate.config.adaptive import Budgets, LatencyConfig, QualityConfig, SessionEscalation
 from tiergate.config.base import Band, Capability, PositiveInt, Seconds, Strict, Unit, given
 from tiergate.learned.scorer import LearnedConfig
 from tiergate.rules.agent_steps import AgentConfig
@@ -176,9 +177,13 @@ class TargetConfig(Strict):
     """The model id sent to the backend, e.g. `qwen2.5-coder:7b` or `claude-sonnet-4-5`. Required."""
     aliases: list[str] = []
     """Other names a client may put in `model` to ask for this target explicitly. Default: none."""
-    capabilities: Capabilities = Capabilities()
-    """What the model can do (tools, vision, context window, thinking). Default: tools, no vision, 8192 tokens,
-    no thinking."""
+    capabilities: Capabilities | None = None
+    """What the model can do (tools, vision, context window, thinking). Default: what the target's `profile`
+    measured, else tools, no vision, 8192 tokens, no thinking."""
+    profile: str | None = None
+    """A profile file written by `tiergate profile` (relative to this file): when `capabilities` is not
+    given they come from it (tools, vision, context window), and the target's latency features start from
+    its measurements. Default: none."""
     price: Price = Price()
     """Price per million tokens, in US dollars. Default: 0 for input and output."""
     timeouts: TimeoutOverrides | None = None
@@ -432,6 +437,19 @@ class RoutingConfig(Strict):
     agent: AgentConfig = AgentConfig()
     """How tool results read (failure, clean test run) for the `agent.*` features. Default: common markers of
     shells, test runners and edit tools."""
+    quality_preference: Unit = 0.5
+    """One dial between cost (0) and quality (1): it moves every band threshold, the learned cut-offs and
+    `escalation.score_at_least` together (`quality.span` says how far). At 0.5 nothing moves. A client may
+    ask for another value with the `x-tiergate-quality` header, within `quality.client_min` and
+    `client_max`. Default: 0.5."""
+    quality: QualityConfig = QualityConfig()
+    """How far the dial moves the thresholds, and the limits of the `x-tiergate-quality` header. Default:
+    2 logits at either end; clients may ask for any value from 0 to 1."""
+    latency: LatencyConfig = LatencyConfig()
+    """How each target's observed latency is summarised (the `target.<tier>.*` features). Default: moving
+    average with alpha 0.3, percentiles over the last 256 requests."""
+    session_escalation: SessionEscalation | None = None
+    """Move a session up a tier for a while after repeated failures of its tier. Default: off."""
 
     __schema_extra__ = {
         "allOf": [
@@ -589,6 +607,8 @@ class RoutesConfig(Strict):
     """Default rate and concurrency limits of each target. Default: no limits."""
     server: ServerConfig = ServerConfig()
     """Server settings: client keys, input limits, decision log, metrics."""
+    budgets: Budgets = Budgets()
+    """Daily and monthly spend caps per tier and per client key. Default: none."""
     shadow: str | Shadow | None = None
     """A candidate rule file that decides every live request too (`shadow: routes.next.yaml`, or an object with
     `file` and `sample`), without a model call and after the response is sent; the console shows where the two

@@ -66,6 +66,13 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             need_list(route.keywords, (*rpath, "keyword_mode", "routes", i, "keywords"))
     if routing.classifier is not None:
         need_backend(routing.classifier.backend, (*rpath, "classifier", "backend"))
+    if routing.session_escalation is not None:
+        for i, name in enumerate(routing.session_escalation.tiers or ()):
+            need_tier(name, (*rpath, "session_escalation", "tiers", i))
+    for name in config.budgets.tiers:
+        if name not in config.tiers:
+            unknown = f"unknown tier '{name}'{did_you_mean(name, tiers)}"
+            problems.append(source.problem(("budgets", "tiers", name), unknown, key=True))
 
     seen_rules: set[str] = set()
     for i, rule in enumerate(routing.rules):

@@ -118,6 +118,8 @@ class Dispatcher:
     redact: Callable[[str], str] = _unchanged
 
     async def complete(self, routed: Routed, request: ChatRequest) -> Answer:
+        if routed.refusal is not None:
+            raise routed.refusal
         attempts: list[Attempt] = []
         for target in routed.targets:
             backend = self.backends[target.backend]
@@ -144,6 +146,8 @@ class Dispatcher:
         raise self._exhausted(routed, attempts)
 
     async def open_stream(self, routed: Routed, request: ChatRequest) -> OpenStream:
+        if routed.refusal is not None:
+            raise routed.refusal
         attempts: list[Attempt] = []
         for target in routed.targets:
             backend = self.backends[target.backend]

@@ -17,10 +17,27 @@ class Signal(msgspec.Struct, omit_defaults=True):
     """One rule or scorer that fired: its inputs, and what it did to the decision."""
 
     name: str
-    kind: Literal["rule", "scorer", "classifier", "explicit", "mode"]
+    kind: Literal["rule", "scorer", "classifier", "explicit", "mode", "escalation", "budget"]
     value: Any = None
     contribution: float = 0.0
     action: str | None = None
+
+
+class LatencyStats(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One target's observed latency (tiergate.telemetry.latency), in milliseconds: the moving average and
+    percentiles of the time to first token (streams) and of the whole call. ``observed`` counts real
+    requests; a window seeded from a ``tiergate profile`` file has ``samples`` before any is observed."""
+
+    samples: int
+    observed: int
+    ttft_ema_ms: float | None = None
+    ttft_p50_ms: float | None = None
+    ttft_p95_ms: float | None = None
+    ttft_p99_ms: float | None = None
+    total_ema_ms: float | None = None
+    total_p50_ms: float | None = None
+    total_p95_ms: float | None = None
+    total_p99_ms: float | None = None
 
 
 class TargetState(msgspec.Struct):
@@ -58,6 +75,45 @@ class LearnedOutcome(msgspec.Struct, omit_defaults=True):
     reason: str | None = None
 
 
+class QualityOutcome(msgspec.Struct, omit_defaults=True):
+    """The cost/quality dial this decision used (``routing.quality_preference`` or ``x-tiergate-quality``),
+    and the thresholds it gave when it moved them."""
+
+    preference: float
+    source: Literal["file", "header", "caller"]
+    #: The header's value, when the file's limits moved it.
+    requested: float | None = None
+    bands: dict[str, float] | None = None
+    cutoffs: dict[str, float] | None = None
+    score_at_least: float | None = None
+
+
+class EscalationOutcome(msgspec.Struct, omit_defaults=True):
+    """The session was moved up a tier after repeated failures (``routing.session_escalation``)."""
+
+    from_tier: str
+    to_tier: str
+    failures: list[str]
+    #: Unix seconds when the session comes back down (unless it fails again).
+    until: float
+
+
+class BudgetOutcome(msgspec.Struct, omit_defaults=True):
+    """A spend cap (``budgets``) changed the route: the request spilled to a cheaper tier, or is refused."""
+
+    action: Literal["spill", "reject"]
+    scope: Literal["tier", "client"]
+    name: str
+    period: Literal["daily", "monthly"]
+    spent_usd: float
+    cap_usd: float
+    #: The tier the budget took the request from, and (spill) the one it went to.
+    tier: str
+    to_tier: str | None = None
+    #: Unix seconds when the period ends and the cap is free again.
+    resets_at: float = 0.0
+
+
 class RoutingDecision(msgspec.Struct):
     decision_id: str
     tier: str
@@ -79,3 +135,8 @@ class RoutingDecision(msgspec.Struct):
     learned: LearnedOutcome | None = None
     #: The conversation this request belongs to (a hash of the client and its first user message).
     session: str | None = None
+    quality: QualityOutcome | None = None
+    #: The observed latency of the chain's targets that have any, by target key (``backend/model``).
+    latency: dict[str, LatencyStats] | None = None
+    escalation: EscalationOutcome | None = None
+    budget: BudgetOutcome | None = None

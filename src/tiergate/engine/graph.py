@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tiergate.config.loader import LoadedConfig
 from tiergate.config.model import RoutesConfig
@@ -22,6 +22,7 @@ from tiergate.config.problems import ConfigError, Path, Problem
 from tiergate.engine.decision import Signal
 from tiergate.engine.model_names import ModelNames
 from tiergate.engine.targets import Target, TargetChains, classifier_target
+from tiergate.profile.file import Profile
 from tiergate.rules.agent_steps import AgentMarkers
 from tiergate.rules.ask import AskReader
 from tiergate.rules.conditions import compile_condition
@@ -30,6 +31,9 @@ from tiergate.rules.features import Features
 from tiergate.rules.keywords import KeywordMatcher
 from tiergate.rules.scorers import ScorerBank
 from tiergate.wire import ChatRequest
+
+if TYPE_CHECKING:
+    from tiergate.engine.quality import Dial
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ class EvaluationGraph:
     source_dir: FsPath | None = None
     #: ``routing.explicit.models``, compiled.
     model_names: ModelNames = field(default_factory=ModelNames)
+    #: The ``tiergate profile`` files targets name, by target key (``backend/model``).
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
 
     def features(self, request: ChatRequest, headers: Mapping[str, str] | None = None) -> Features:
         """A request's features as this graph reads them."""
@@ -97,7 +103,8 @@ class EvaluationGraph:
 
     # --- phase 1 ------------------------------------------------------------------------------
 
-    def phase1(self, f: Features) -> Phase1:
+    def phase1(self, f: Features, dial: Dial | None = None) -> Phase1:
+        """``dial`` (tiergate.engine.quality) replaces the file's bands and ``escalation.score_at_least``."""
         routing = self.config.routing
         if routing.mode == "fixed":
             assert routing.fixed_tier is not None
@@ -113,9 +120,9 @@ class EvaluationGraph:
             )
         if routing.mode == "keyword":
             return self._keyword(f)
-        return self._local_first(f)
+        return self._local_first(f, dial)
 
-    def _local_first(self, f: Features) -> Phase1:
+    def _local_first(self, f: Features, dial: Dial | None) -> Phase1:
         routing = self.config.routing
         signals: list[Signal] = []
         reasons: list[str] = []
@@ -135,7 +142,7 @@ class EvaluationGraph:
             if values[i] > 0:
                 signals.append(Signal(name, "scorer", raw[i], round(float(contributions[i]), 4)))
         score = min(1.0, max(0.0, float(contributions.sum()) + adds))
-        bands = routing.bands
+        bands = dial.bands if dial is not None else routing.bands
         if forced is not None:
             band = forced.band or self._band_of(forced.tier or "")
             tier = forced.tier or self._tier_of_band(band)
@@ -155,20 +162,21 @@ class EvaluationGraph:
             reasons.append(f"score {score:.3f} is in band {band} (local < {bands.local}, claude >= {bands.claude})")
             result = Phase1(band, self._tier_of_band(band), score, round(confidence, 4), signals, reasons, requires)
         if result.band == "CLAUDE" and not (forced is not None and forced.tier):
-            self._escalate(f, result)
+            self._escalate(f, result, dial)
         return result
 
-    def _escalate(self, f: Features, result: Phase1) -> None:
+    def _escalate(self, f: Features, result: Phase1, dial: Dial | None) -> None:
         esc = self.config.routing.escalation
         if esc is None:
             return
+        at_least = dial.score_at_least if dial is not None else esc.score_at_least
         if self.escalation is not None and self.escalation(f):
             result.tier = esc.tier
             result.signals.append(Signal("escalation", "rule", self.escalation.explain(f), action=f"tier={esc.tier}"))
             result.reasons.append(f"escalation condition holds: CLAUDE goes to {esc.tier}")
-        elif esc.score_at_least is not None and result.score >= esc.score_at_least:
+        elif at_least is not None and result.score >= at_least:
             result.tier = esc.tier
-            result.reasons.append(f"score {result.score:.3f} >= {esc.score_at_least}: CLAUDE goes to {esc.tier}")
+            result.reasons.append(f"score {result.score:.3f} >= {at_least:.4g}: CLAUDE goes to {esc.tier}")
 
     def _keyword(self, f: Features) -> Phase1:
         mode = self.config.routing.keyword_mode
@@ -213,7 +221,7 @@ def cheapest_first(config: RoutesConfig) -> tuple[str, ...]:
 def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
     config, source = loaded.config, loaded.source
     problems: list[Problem] = []
-    ctx = CompileContext(config.routing.keywords, lambda path, msg: source.problem(path, msg), problems)
+    ctx = CompileContext(config.routing.keywords, lambda path, msg: source.problem(path, msg), problems, config.tiers)
     rpath: Path = ("routing",)
     rules = tuple(
         CompiledRule(
@@ -236,6 +244,7 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
     if problems:
         raise ConfigError([*problems, *loaded.warnings])
     settings = {"ask": AskReader.compile(config.routing.ask), "agent": AgentMarkers.compile(config.routing.agent)}
+    chains = TargetChains.compile(config)
     return EvaluationGraph(
         config,
         loaded.version,
@@ -243,8 +252,9 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         scorers,
         escalation,
         keyword_routes,
-        TargetChains.compile(config),
+        chains,
         settings,
         FsPath(loaded.source.file).resolve().parent,
         ModelNames.compile(config.routing.explicit.models),
+        {chains.tiers[tier][i].key: p for (tier, i), p in loaded.profiles.items()},
     )

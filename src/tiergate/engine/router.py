@@ -6,7 +6,14 @@ The steps, in order, each adding to the decision's reasons:
 2. phase 1 — the compiled graph's rules and scorers give a band (or the fixed/keyword modes a tier);
 3. phase 2 — only for AMBIGUOUS, the classifier (when configured) picks the tier;
 4. stickiness — a routed (not explicit) conversation never moves down a tier within its session;
-5. targets — the tier's targets, then its fallback tiers', each checked for capabilities and breaker.
+5. session escalation — a session whose tier keeps failing moves up a tier for a while (not remembered
+   by stickiness);
+6. budgets — a tier or client at its spend cap spills to a cheaper tier, or the request is refused (429);
+7. targets — the tier's targets, then its fallback tiers', each checked for capabilities, breaker and budget.
+
+Before phase 1 the cost/quality dial (``routing.quality_preference``, or the client's
+``x-tiergate-quality`` header) moves the band thresholds and learned cut-offs (tiergate.engine.quality),
+and the running system's signals leave the observed latency on the features (``target.<tier>.*``).
 
     router = Router(graph, classifier=None, breaker_state=lambda t: "closed")
     decision = await router.decide(request, headers)
@@ -20,10 +27,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tiergate.engine.decision import ClassifierOutcome, LearnedOutcome, RoutingDecision, Signal, TargetState
+from tiergate.engine.budgets import Verdict
+from tiergate.engine.decision import (
+    ClassifierOutcome,
+    EscalationOutcome,
+    LatencyStats,
+    LearnedOutcome,
+    QualityOutcome,
+    RoutingDecision,
+    Signal,
+    TargetState,
+)
 from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
+from tiergate.engine.quality import Dial, preference
 from tiergate.engine.sticky import session_key
 from tiergate.engine.targets import Target
+from tiergate.errors import TiergateError
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
 
@@ -41,6 +60,19 @@ class Learned(Protocol):
     async def prepare(self, f: Features) -> LearnedOutcome: ...
 
 
+class Observed(Protocol):
+    """What the running system has observed (:mod:`tiergate.engine.adaptive`): latency per target, failures
+    per session, spend per tier and client. Only a budget may refuse a request, through its Verdict."""
+
+    def prepare(self, f: Features) -> None: ...
+
+    def escalate(self, f: Features, session: str | None, p1: Phase1, remember: bool) -> EscalationOutcome | None: ...
+
+    def budget(self, tier: str, client: str) -> Verdict: ...
+
+    def target_latency(self, target: Target) -> LatencyStats | None: ...
+
+
 class SessionHold(Protocol):
     """Conversation stickiness (:mod:`tiergate.engine.sticky`): may raise phase 1's tier to the highest
     tier the session has been routed to. Returns True when it did."""
@@ -55,6 +87,8 @@ class Routed:
     decision: RoutingDecision
     targets: list[Target]
     ask: str = ""
+    #: Raised by dispatch instead of calling any target (a budget at its cap with nowhere to spill).
+    refusal: TiergateError | None = None
 
 
 def _always_closed(target: Target) -> str:
@@ -69,6 +103,9 @@ class Router:
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     sessions: SessionHold | None = None
     learned: Learned | None = None
+    signals: Observed | None = None
+    #: Dials already computed for this graph, by preference (the file's, and the few clients ask for).
+    _dials: dict[float, Dial | None] = field(default_factory=dict, repr=False)
 
     async def decide(
         self,
@@ -79,13 +116,19 @@ class Router:
         features: Features | None = None,
         client: str = "anonymous",
         remember: bool = True,
+        quality: float | None = None,
     ) -> Routed:
+        """``quality`` sets the cost/quality dial for this request, ahead of the header and the file (eval)."""
         start = self.clock()
         f = features or self.graph.features(request, headers)
         graph = self.graph
+        signals = self.signals
+        if signals is not None:
+            signals.prepare(f)
         first: Target | None = None
         outcome: ClassifierOutcome | None = None
         learned: LearnedOutcome | None = None
+        dialled: QualityOutcome | None = None
         phase = "heuristic"
         explicit = self._explicit(request)
         if explicit is not None:
@@ -101,8 +144,18 @@ class Router:
             )
             phase = "explicit"
         else:
+            routing = graph.config.routing
+            dial: Dial | None = None
+            if routing.mode == "local_first":
+                dialled = preference(routing, f.headers, quality)
+                dial = self._dial(dialled.preference)
             learned = await self.learned.prepare(f) if self.learned is not None else None
-            p1 = graph.phase1(f)
+            if dial is not None and dialled is not None:
+                dialled = dial.outcome(dialled)
+                moved = dial.retier(f)
+                if moved is not None and learned is not None and learned.available:
+                    learned.tier = moved
+            p1 = graph.phase1(f, dial)
             if learned is not None and not learned.available:
                 p1.reasons.append(f"{learned.reason}; rules read learned.available as false")
             if request.model and request.model not in graph.config.routing.explicit.auto_names:
@@ -122,6 +175,19 @@ class Router:
                     why = "classifier skipped" if outcome else "no classifier configured"
                     p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
         sticky = explicit is None and self.sessions is not None and self.sessions.hold(f, client, p1, remember)
+        key = session_key(f, client)
+        session = key.hex()[:16] if key else None
+        escalated = signals.escalate(f, session, p1, remember) if signals is not None and explicit is None else None
+        verdict = signals.budget(p1.tier, client) if signals is not None else None
+        if verdict is not None and verdict.outcome is not None:
+            if verdict.tier != p1.tier:
+                first = None  # an explicitly named target of the tier the budget left
+                p1.tier = verdict.tier
+            p1.reasons.extend(verdict.reasons)
+            p1.signals.append(
+                Signal("budget", "budget", verdict.outcome.name, action=f"{verdict.outcome.action} tier={p1.tier}")
+            )
+        closed = verdict.closed if verdict is not None else {}
         needs = set(p1.requires)
         if f["tools_present"] or f["tool_results_present"]:
             needs.add("tools")
@@ -132,13 +198,19 @@ class Router:
         required = frozenset(needs)
         states: list[TargetState] = []
         usable: list[Target] = []
+        latency: dict[str, LatencyStats] = {}
         for target in chain:
             breaker = self.breaker_state(target)
             lack = target.lacks(required, tokens)
-            skipped = lack or ("breaker open" if breaker == "open" else None)
+            skipped = lack or ("breaker open" if breaker == "open" else None) or closed.get(target.tier)
             states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
             if skipped is None:
                 usable.append(target)
+            if signals is not None and (seen := signals.target_latency(target)) is not None:
+                latency[target.key] = seen
+        refusal = verdict.refusal if verdict is not None else None
+        if refusal is not None:
+            usable = []
         chosen = usable[0] if usable else (chain[0] if chain else None)
         decision = RoutingDecision(
             decision_id="dec_" + secrets.token_hex(10),
@@ -159,11 +231,22 @@ class Router:
             classifier=outcome,
             sticky=sticky,
             learned=learned,
-            session=key.hex()[:16] if (key := session_key(f, client)) else None,
+            session=session,
+            quality=dialled,
+            latency=latency or None,
+            escalation=escalated,
+            budget=verdict.outcome if verdict is not None else None,
         )
-        if chosen is not None and chosen.tier != p1.tier:
+        if chosen is not None and chosen.tier != p1.tier and refusal is None:
             decision.reasons.append(f"{p1.tier} has no usable target; first usable is {chosen.label}")
-        return Routed(decision, usable, str(f["ask_text"]))
+        return Routed(decision, usable, str(f["ask_text"]), refusal)
+
+    def _dial(self, preference: float) -> Dial | None:
+        if preference not in self._dials:
+            if len(self._dials) >= 64:  # arbitrary header values must not grow it without bound
+                self._dials.clear()
+            self._dials[preference] = Dial.of(self.graph.config.routing, preference)
+        return self._dials[preference]
 
     def _explicit(self, request: ChatRequest) -> tuple[str, Target | None, str] | None:
         cfg = self.graph.config.routing.explicit

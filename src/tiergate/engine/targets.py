@@ -78,7 +78,7 @@ def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
         tier=tier,
         backend=cfg.backend,
         model=cfg.model,
-        capabilities=cfg.capabilities,
+        capabilities=cfg.capabilities or Capabilities(),  # the loader fills it in (tiergate.config.profiles)
         price=cfg.price,
         timeouts=_merge(config.timeouts, cfg.timeouts),
         retries=_merge(config.retries, cfg.retries),
@@ -151,7 +151,7 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
     """The classifier model as a dispatch target: its own timeout for every bound, no retries (a slow model
     is not made faster by asking twice), its own breaker and limits."""
     tier = next(iter(config.tiers))
-    caps = config.tiers[tier].targets[0].capabilities
+    caps = config.tiers[tier].targets[0].capabilities or Capabilities()
     breaker = Breaker(
         fail_max=cfg.breaker.fail_max if cfg.breaker and cfg.breaker.fail_max else DEFAULT_FAIL_MAX,
         reset_timeout=cfg.breaker.reset_timeout if cfg.breaker and cfg.breaker.reset_timeout else DEFAULT_RESET_TIMEOUT,

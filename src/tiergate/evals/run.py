@@ -24,6 +24,7 @@ from tiergate.backends.registry import build_backend
 from tiergate.dispatch.dispatcher import Dispatcher
 from tiergate.engine.classifier import ClassifierPool
 from tiergate.engine.graph import EvaluationGraph, Phase1
+from tiergate.engine.quality import Dial
 from tiergate.engine.router import Learned, Phase2, Router
 from tiergate.evals.dataset import Dataset
 from tiergate.evals.metrics import OUTPUT_TOKENS, ApgrReport, Outcome, Report, TierTable, apgr, score_labelled
@@ -35,6 +36,8 @@ class EvalOptions:
     classify: bool = False
     output_tokens: int | None = None
     sweep: int = 10
+    #: Points of the cost/quality curve over ``routing.quality_preference`` (0 to 1); 0 skips it.
+    curve: int = 11
 
 
 def decision_score(p1: Phase1, cheapest: str) -> float:
@@ -46,16 +49,23 @@ def decision_score(p1: Phase1, cheapest: str) -> float:
 
 
 async def route_all(
-    graph: EvaluationGraph, data: Dataset, *, classifier: Phase2 | None = None, learned: Learned | None = None
+    graph: EvaluationGraph,
+    data: Dataset,
+    *,
+    classifier: Phase2 | None = None,
+    learned: Learned | None = None,
+    quality: float | None = None,
 ) -> list[Outcome]:
-    """Route every case; the classifier (if given) is asked for AMBIGUOUS ones."""
+    """Route every case; the classifier (if given) is asked for AMBIGUOUS ones. ``quality`` sets the
+    cost/quality dial instead of the file's ``routing.quality_preference``."""
     router = Router(graph, classifier=classifier, learned=learned)
     cheapest = TierTable.of(graph.config).cheapest
+    dial = Dial.of(graph.config.routing, quality) if quality is not None else None
     outcomes = []
     for case in data.cases:
         f = graph.features(case.request)
-        routed = await router.decide(case.request, {}, features=f, classify=classifier is not None)
-        p1 = graph.phase1(f)  # again, for the decision score (the learned reading is on f now)
+        routed = await router.decide(case.request, {}, features=f, classify=classifier is not None, quality=quality)
+        p1 = graph.phase1(f, dial)  # again, for the decision score (the learned reading is on f now)
         d = routed.decision
         outcomes.append(
             Outcome(
@@ -73,16 +83,73 @@ async def route_all(
     return outcomes
 
 
+@dataclass(frozen=True)
+class CurvePoint:
+    """The labelled set routed at one setting of the dial."""
+
+    preference: float
+    report: Report
+    shares: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.report
+        return {
+            "preference": self.preference,
+            "shares": self.shares,
+            "accuracy": r.accuracy,
+            "sufficiency": r.sufficiency,
+            "under_routing": r.under,
+            "severe_under_routing": r.severe_under,
+            "over_routing": r.over,
+            "cost_usd": r.cost,
+            "saved_vs_dearest": r.saved,
+        }
+
+
+def curve_points(points: int) -> list[float]:
+    """``points`` evenly spaced preferences from 0 to 1 (0.5 among them when ``points`` is odd)."""
+    if points < 2:
+        return [0.5] if points == 1 else []
+    return [round(i / (points - 1), 4) for i in range(points)]
+
+
+async def quality_curve(
+    graph: EvaluationGraph, data: Dataset, options: EvalOptions, learned: Learned | None
+) -> list[CurvePoint]:
+    """The labelled set routed at each point of the dial, classifier off: what each setting costs and
+    how often it answers well. The learned scorer's embeddings are cached, so each extra point costs the
+    rules, not the encoder."""
+    table = TierTable.of(graph.config)
+    found = []
+    for point in curve_points(options.curve):
+        outcomes = await route_all(graph, data, learned=learned, quality=point)
+        report = score_labelled(outcomes, table, options.output_tokens)
+        n = len(outcomes)
+        shares = {tier: sum(o.predicted == tier for o in outcomes) / n for tier in table.order}
+        found.append(CurvePoint(point, report, shares))
+    return found
+
+
 async def evaluate(
     graph: EvaluationGraph, data: Dataset, options: EvalOptions, environ: Mapping[str, str] | None = None
 ) -> list[Outcome]:
+    """Route the set (see :func:`evaluate_with_curve` for the dial's curve too)."""
+    outcomes, _ = await evaluate_with_curve(graph, data, dataclasses.replace(options, curve=0), environ)
+    return outcomes
+
+
+async def evaluate_with_curve(
+    graph: EvaluationGraph, data: Dataset, options: EvalOptions, environ: Mapping[str, str] | None = None
+) -> tuple[list[Outcome], list[CurvePoint]]:
     """Route the set; with ``options.classify`` build the configured classifier for the run and close it after."""
     data.check_tiers(graph.config.tiers)
     pool = LearnedPool()
     try:
         learned = pool.build(graph)
+        wants_curve = data.kind == "labelled" and graph.config.routing.mode == "local_first" and options.curve > 0
+        curve = await quality_curve(graph, data, options, learned) if wants_curve else []
         if not options.classify:
-            return await route_all(graph, data, learned=learned)
+            return await route_all(graph, data, learned=learned), curve
         cfg = graph.config.routing.classifier
         if cfg is None:
             raise ValueError("--classify: the config has no routing.classifier section")
@@ -90,7 +157,8 @@ async def evaluate(
         backend = build_backend(cfg.backend, graph.config.backends[cfg.backend], environ)
         dispatcher = Dispatcher({cfg.backend: backend})
         try:
-            return await route_all(graph, data, classifier=ClassifierPool().build(graph, dispatcher), learned=learned)
+            classifier = ClassifierPool().build(graph, dispatcher)
+            return await route_all(graph, data, classifier=classifier, learned=learned), curve
         finally:
             with contextlib.suppress(Exception):
                 await backend.aclose()
@@ -173,10 +241,38 @@ def render_apgr(result: ApgrReport, table: TierTable) -> list[str]:
     return lines
 
 
-def report_dict(outcomes: Sequence[Outcome], data: Dataset, table: TierTable, options: EvalOptions) -> dict[str, Any]:
+def render_curve(curve: Sequence[CurvePoint], table: TierTable, configured: float) -> list[str]:
+    """The cost/quality curve as a table: one row per preference, the file's own marked with ``*``."""
+    if not curve:
+        return []
+    shares = "".join(f"{t:>8}" for t in table.order)
+    lines = [
+        "",
+        "cost/quality over routing.quality_preference (classifier off; * the file's value)",
+        f"  preference{shares}  accuracy  sufficiency   under  severe   saved",
+    ]
+    for p in curve:
+        r = p.report
+        mark = "*" if abs(p.preference - configured) < 1e-9 else " "
+        row = "".join(f"{_pct(p.shares[t]):>8}" for t in table.order)
+        lines.append(
+            f"  {p.preference:9.2f}{mark}{row}  {_pct(r.accuracy):>8}  {_pct(r.sufficiency):>11}"
+            f"  {_pct(r.under):>6}  {_pct(r.severe_under):>6}  {_pct(r.saved):>6}"
+        )
+    return lines
+
+
+def report_dict(
+    outcomes: Sequence[Outcome],
+    data: Dataset,
+    table: TierTable,
+    options: EvalOptions,
+    curve: Sequence[CurvePoint] = (),
+) -> dict[str, Any]:
     out: dict[str, Any] = {"dataset": data.path, "kind": data.kind, "classifier": options.classify}
     if data.kind == "labelled":
         out["report"] = score_labelled(outcomes, table, options.output_tokens).to_dict()
+        out["curve"] = [p.to_dict() for p in curve]
     else:
         out["apgr"] = scored(outcomes, table, options).to_dict()
     out["cases"] = [dataclasses.asdict(o) for o in outcomes]
@@ -201,6 +297,7 @@ def render(
     options: EvalOptions,
     *,
     misses: bool = False,
+    curve: Sequence[CurvePoint] = (),
 ) -> str:
     table = TierTable.of(graph.config)
     mode = "classifier on" if options.classify else "classifier off"
@@ -211,6 +308,7 @@ def render(
     lines = [head, ""]
     if data.kind == "labelled":
         lines += render_report(score_labelled(outcomes, table, options.output_tokens), table, options)
+        lines += render_curve(curve, table, graph.config.routing.quality_preference)
         lines += render_misses(outcomes, data, table, every=misses)
     else:
         lines += render_apgr(scored(outcomes, table, options), table)

@@ -51,6 +51,10 @@ class Cutoffs(Strict, frozen=True):
     opus: Unit = 0.5
     """`learned.p_opus` at or above this: opus."""
 
+    def tier(self, p_sonnet: float, p_opus: float) -> str:
+        """The tier these cut-offs give the head's probabilities (`learned.tier`)."""
+        return "opus" if p_opus >= self.opus else "sonnet" if p_sonnet >= self.sonnet else "local"
+
 
 class LearnedConfig(Strict, frozen=True):
     """The learned scorer: a head trained on labelled traffic (`tiergate train`) over sentence embeddings of
@@ -87,7 +91,7 @@ class LearnedScorer:
         hits = sum(e.encoder.cached(text) is not None for e in self.embedders)
         vectors = [np.asarray(await e.embed(text), dtype=np.float64) for e in self.embedders]
         p_sonnet, p_opus = self.head.predict(vectors)
-        tier = "opus" if p_opus >= self.cutoffs.opus else "sonnet" if p_sonnet >= self.cutoffs.sonnet else "local"
+        tier = self.cutoffs.tier(p_sonnet, p_opus)
         f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier)
         return LearnedOutcome(
             head=self.head.version,

@@ -4,4 +4,4 @@ Features are registered by the modules that compute them; importing the package 
 so the registry (``rules.features.FEATURES``) is complete whichever module is imported first.
 """
 
-from tiergate.rules import agent_steps, ask, learned  # noqa: F401  (register their features)
+from tiergate.rules import agent_steps, ask, learned, observed  # noqa: F401  (register their features)

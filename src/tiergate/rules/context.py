@@ -10,7 +10,7 @@ file:line. Keyword lists are compiled once per load and shared by every rule tha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,8 @@ class CompileContext:
     keyword_lists: dict[str, list[str]]
     problem: Callable[[Path, str], Problem]
     problems: list[Problem]
+    #: The file's tier names, for families whose keys name a tier (``target.local.ttft_p95_ms``).
+    tiers: Collection[str] = ()
     _matchers: dict[tuple[str, ...], KeywordMatcher] = field(default_factory=dict)
 
     def matcher(self, spec: str | list[str]) -> KeywordMatcher:
@@ -35,6 +37,12 @@ class CompileContext:
 
     def check_feature(self, name: str, path: Path) -> bool:
         if is_known(name):
+            prefix, _, key = name.partition(".")
+            fam = FAMILIES.get(prefix) if name not in FEATURES else None
+            wrong = fam.check(key, self.tiers) if fam is not None and fam.check is not None else None
+            if wrong is not None:
+                self.report(path, f"feature '{name}': {wrong}")
+                return False
             return True
         choices = [*FEATURES, *(f"{fam}." for fam in FAMILIES)]
         self.report(path, f"unknown feature '{name}'{did_you_mean(name, choices)}")

@@ -11,7 +11,7 @@ compiled graph references. ``header.<name>`` and ``metadata.<key>`` are open fam
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from tiergate.rules.keywords import SEPARATORS, KeywordMatcher
 from tiergate.wire import ChatRequest, Message
 
 FeatureFn = Callable[["Features"], Any]
+FamilyFn = Callable[["Features", str], Any]
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,20 @@ class FeatureSpec:
     fn: FeatureFn
 
 
+@dataclass(frozen=True)
+class FamilySpec:
+    """An open family of features, ``<name>.<key>``: ``fn(features, key)`` reads one; ``check(key, tiers)``
+    says what is wrong with a key (None when it is fine), given the file's tier names."""
+
+    name: str
+    kind: str
+    doc: str
+    fn: FamilyFn
+    check: Callable[[str, Collection[str]], str | None] | None = None
+
+
 FEATURES: dict[str, FeatureSpec] = {}
-FAMILIES = {
-    "header": "a request header, lower-case name: `header.x-team`",
-    "metadata": "a key of the body's `metadata` object: `metadata.project`",
-}
+FAMILIES: dict[str, FamilySpec] = {}
 
 
 def feature(kind: str, doc: str, name: str | None = None) -> Callable[[FeatureFn], FeatureFn]:
@@ -47,6 +57,18 @@ def feature(kind: str, doc: str, name: str | None = None) -> Callable[[FeatureFn
     return register
 
 
+def family(
+    name: str, kind: str, doc: str, check: Callable[[str, Collection[str]], str | None] | None = None
+) -> Callable[[FamilyFn], FamilyFn]:
+    """Register an open family of features: ``<name>.<key>`` for any key ``check`` accepts."""
+
+    def register(fn: FamilyFn) -> FamilyFn:
+        FAMILIES[name] = FamilySpec(name, kind, doc, fn, check)
+        return fn
+
+    return register
+
+
 def is_known(name: str) -> bool:
     family, _, rest = name.partition(".")
     return name in FEATURES or (family in FAMILIES and bool(rest))
@@ -54,7 +76,10 @@ def is_known(name: str) -> bool:
 
 def kind_of(name: str) -> str:
     spec = FEATURES.get(name)
-    return spec.kind if spec is not None else "str"
+    if spec is not None:
+        return spec.kind
+    fam = FAMILIES.get(name.partition(".")[0])
+    return fam.kind if fam is not None else "str"
 
 
 # Routing reads text with control characters (other than tab and newline) removed; the model
@@ -105,13 +130,11 @@ class Features:
         if spec is not None:
             value = spec.fn(self)
         else:
-            family, _, key = name.partition(".")
-            if family == "header":
-                value = self.headers.get(key.lower(), "")
-            elif family == "metadata":
-                value = (self.request.metadata or {}).get(key, "")
-            else:
+            prefix, _, key = name.partition(".")
+            fam = FAMILIES.get(prefix)
+            if fam is None or not key:
                 raise KeyError(name)
+            value = fam.fn(self, key)
         memo[name] = value
         return value
 
@@ -312,3 +335,16 @@ def requested_model(f: Features) -> str:
 @feature("str", "The non-standard body field `provider`, empty when absent.")
 def provider(f: Features) -> str:
     return f.request.provider or ""
+
+
+# --- open families ----------------------------------------------------------------------------
+
+
+@family("header", "str", "a request header, lower-case name: `header.x-team`")
+def header(f: Features, key: str) -> str:
+    return f.headers.get(key.lower(), "")
+
+
+@family("metadata", "str", "a key of the body's `metadata` object: `metadata.project`")
+def metadata(f: Features, key: str) -> Any:
+    return (f.request.metadata or {}).get(key, "")

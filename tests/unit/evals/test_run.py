@@ -152,3 +152,41 @@ def test_classify_asks_the_configured_classifier(
     (only,) = json.loads(capsys.readouterr().out)["cases"]
     assert (only["predicted"], only["band"], only["phase"]) == ("local", "AMBIGUOUS", "llm_classifier")
     assert fake_ollama.requests[0].body["model"] == "tiny-router"
+
+
+def test_the_curve_over_the_dial_trades_cost_for_sufficiency(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, data = files
+    assert main(["eval", "--config", str(config), "--json", "--curve", "5", str(data)]) == 0
+    body = json.loads(capsys.readouterr().out)
+    curve = body["curve"]
+    assert [p["preference"] for p in curve] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    middle = curve[2]
+    report = body["report"]
+    assert (middle["accuracy"], middle["sufficiency"], middle["cost_usd"]) == (
+        report["accuracy"],
+        report["sufficiency"],
+        report["cost_usd"],
+    )  # the file's own setting (0.5) is the report
+    costs = [p["cost_usd"] for p in curve]
+    assert costs == sorted(costs) and costs[0] < costs[-1]
+    assert [p["sufficiency"] for p in curve] == sorted(p["sufficiency"] for p in curve)
+    assert curve[0]["shares"]["local"] > curve[-1]["shares"]["local"]
+    assert all(abs(sum(p["shares"].values()) - 1) < 1e-9 for p in curve)
+
+
+def test_the_curve_is_printed_with_the_files_setting_marked(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, data = files
+    config.write_text(config.read_text() + "  quality_preference: 0.75\n")
+    assert main(["eval", "--config", str(config), "--curve", "5", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("cost/quality over routing.quality_preference (classifier off; * the file's value)")
+    header = ["preference", "local", "sonnet", "opus", "accuracy", "sufficiency", "under", "severe", "saved"]
+    assert lines[start + 1].split() == header
+    rows = lines[start + 2 : start + 7]
+    assert [row.split()[0] for row in rows] == ["0.00", "0.25", "0.50", "0.75*", "1.00"]
+    assert main(["eval", "--config", str(config), "--curve", "0", str(data)]) == 0
+    assert "cost/quality over" not in capsys.readouterr().out

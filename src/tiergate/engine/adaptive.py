@@ -1,0 +1,261 @@
+"""Signals from the running system, in the route: observed latency, session failures and spend.
+
+One :class:`Signals` lives as long as the process. It holds three stores — latency per target
+(tiergate.telemetry.latency), failures per session (tiergate.engine.session_escalation) and spend per tier
+and client (tiergate.telemetry.spend) — and is the Observer that fills them from every finished request.
+Per load it builds a :class:`SignalStep` for the router, which
+
+1. leaves the latency reader on the request's features before the rules run (``target.<tier>.*``);
+2. after stickiness, moves a failing session up a tier (``routing.session_escalation``);
+3. last, applies the spend caps (``budgets``): spill to a cheaper tier, or refuse with 429;
+4. shows each target's latency in the decision's ``targets[]``.
+
+Each store sits behind a Protocol with an in-process implementation; a shared one (Redis) can replace it
+without touching the route. ``/health`` (``report``) and ``/metrics`` (``collector``) read the same stores.
+
+    signals = Signals()
+    extensions = Extensions(signals=signals.build)
+    gateway.observers.append(signals)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from tiergate.config.adaptive import SessionEscalation
+from tiergate.engine.budgets import BudgetCheck, Verdict
+from tiergate.engine.decision import EscalationOutcome, LatencyStats
+from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
+from tiergate.engine.session_escalation import FailureObserver, FailureStore, LocalFailures, SessionEscalator
+from tiergate.engine.targets import Target
+from tiergate.rules import observed
+from tiergate.rules.features import Features
+from tiergate.telemetry.latency import LatencyObserver, LatencyStore, LocalLatency
+from tiergate.telemetry.record import RequestRecord
+from tiergate.telemetry.spend import PERIODS, Calendar, LocalSpend, SpendLedger, SpendObserver, restore
+
+log = logging.getLogger("tiergate.signals")
+Clock = Callable[[], float]
+
+
+@dataclass
+class SignalStep:
+    """What one load's router asks of the running system (the router's ``Signals`` protocol)."""
+
+    graph: EvaluationGraph
+    latency_store: LatencyStore
+    budgets: BudgetCheck
+    escalator: SessionEscalator | None
+
+    def prepare(self, f: Features) -> None:
+        f._memo[observed.MEMO_KEY] = self
+
+    def latency(self, tier: str) -> LatencyStats | None:
+        """The tier's first target's stats: what ``target.<tier>.*`` reads."""
+        targets = self.graph.chains.tiers.get(tier)
+        return self.latency_store.stats(targets[0].key) if targets else None
+
+    def target_latency(self, target: Target) -> LatencyStats | None:
+        return self.latency_store.stats(target.key)
+
+    def escalate(self, f: Features, session: str | None, p1: Phase1, remember: bool) -> EscalationOutcome | None:
+        if self.escalator is None:
+            return None
+        return self.escalator.apply(f, session, p1, remember=remember)
+
+    def budget(self, tier: str, client: str) -> Verdict:
+        return self.budgets.route(tier, client)
+
+
+class Signals:
+    """The process's stores and their observer; ``build`` is the hook for ``Extensions(signals=...)``."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.time,
+        latency: LatencyStore | None = None,
+        spend: SpendLedger | None = None,
+        failures: FailureStore | None = None,
+    ) -> None:
+        self.clock = clock
+        self.latency = latency or LocalLatency()
+        self.spend = spend or LocalSpend()
+        self._failures = failures
+        self.calendar = Calendar()
+        self._escalation: tuple[SessionEscalation, frozenset[str]] | None = None
+        self._graph: EvaluationGraph | None = None
+        self._latency_observer = LatencyObserver(self.latency)
+        self._spend_observer = SpendObserver(self.spend, lambda: self.calendar, clock)
+        self._failure_observer: FailureObserver | None = None
+        #: Requests a budget spilled or refused, by (scope, name, action); sessions moved up, by (from, to).
+        self.budget_actions: dict[tuple[str, str, str], int] = {}
+        self.escalations: dict[tuple[str, str], int] = {}
+
+    def failures(self, max_sessions: int) -> FailureStore:
+        if self._failures is None:
+            self._failures = LocalFailures(max_sessions=max_sessions)
+        return self._failures
+
+    def build(self, graph: EvaluationGraph) -> SignalStep:
+        config = graph.config
+        cfg = config.routing.latency
+        self.latency.configure(cfg.alpha, cfg.window)
+        for key, profile in graph.profiles.items():
+            self.latency.seed(key, ttft_ms=profile.ttft_ms.samples, total_ms=profile.total_ms.samples)
+        if self.calendar.timezone != config.budgets.timezone:
+            self.calendar = Calendar(config.budgets.timezone)
+        escalator = None
+        esc = config.routing.session_escalation
+        if esc is not None:
+            store = self.failures(esc.max_sessions)
+            tiers = frozenset(esc.tiers or [config.routing.band_tiers.local])
+            self._escalation = (esc, tiers)
+            if self._failure_observer is None:
+                self._failure_observer = FailureObserver(store, lambda: self._escalation, self.clock)
+            escalator = SessionEscalator(esc, cheapest_first(config), store, self.clock, tiers)
+        else:
+            self._escalation = None
+        self._graph = graph
+        budgets = BudgetCheck(config, graph.chains, self.spend, self.calendar, self.clock)
+        return SignalStep(graph, self.latency, budgets, escalator)
+
+    # --- the observer ---------------------------------------------------------------------------
+
+    def observe(self, record: RequestRecord) -> None:
+        decision = record.decision
+        if decision.budget is not None:
+            key = (decision.budget.scope, decision.budget.name, decision.budget.action)
+            self.budget_actions[key] = self.budget_actions.get(key, 0) + 1
+        if decision.escalation is not None:
+            moved = (decision.escalation.from_tier, decision.escalation.to_tier)
+            self.escalations[moved] = self.escalations.get(moved, 0) + 1
+        self._latency_observer.observe(record)
+        self._spend_observer.observe(record)
+        if self._failure_observer is not None:
+            self._failure_observer.observe(record)
+
+    def rated(self, decision_id: str, rating: int) -> None:
+        """A ``POST /v1/feedback`` rating: a low one counts as a failure of the tier that answered."""
+        if self._failure_observer is not None:
+            self._failure_observer.rated(decision_id, rating)
+
+    # --- what /health, /metrics and start-up read -------------------------------------------------
+
+    def report(self) -> dict[str, Any]:
+        """``/health``'s ``latency`` (by target) and ``spend`` (the current periods, with their caps)."""
+        now = self.clock()
+        latency = {key: stats for key, stats in self.latency.snapshot().items()}
+        return {"latency": latency, "spend": self._spend_report(now)}
+
+    def _spend_report(self, now: float) -> dict[str, Any]:
+        graph = self._graph
+        budgets = graph.config.budgets if graph is not None else None
+        out: dict[str, Any] = {"timezone": self.calendar.timezone}
+        for scope in ("tier", "client"):
+            rows: dict[str, Any] = {}
+            for (s, name, period, label), usd in self.spend.snapshot().items():
+                if s == scope and label == self.calendar.label(period, now):  # type: ignore[arg-type]
+                    rows.setdefault(name, {})[f"{period}_usd"] = round(usd, 6)
+            caps = (budgets.tiers if scope == "tier" else budgets.clients) if budgets is not None else {}
+            for name, cap in caps.items():
+                row = rows.setdefault(name, {})
+                for period in PERIODS:
+                    limit = cap.daily_usd if period == "daily" else cap.monthly_usd
+                    row.setdefault(f"{period}_usd", 0.0)
+                    if limit is not None:
+                        row[f"{period}_cap_usd"] = limit
+                row["on_exceed"] = cap.on_exceed
+            out[f"{scope}s"] = dict(sorted(rows.items()))
+        return out
+
+    def collector(self) -> Collector:
+        return SignalsCollector(self)
+
+    def restore_spend(self, path: Path) -> int:
+        """Rebuild this month's spend from the decision log (before serving)."""
+        return restore(self.spend, path, self.calendar, self.clock())
+
+
+class SignalsCollector(Collector):
+    """``/metrics``: latency per target (ms → seconds) and spend in the current periods, read at scrape."""
+
+    def __init__(self, signals: Signals) -> None:
+        self._signals = signals
+
+    def collect(self) -> Iterator[Metric]:
+        signals = self._signals
+        ttft = GaugeMetricFamily(
+            "tiergate_target_ttft_seconds",
+            "Observed time to first token per target: moving average (stat=ema) and percentiles (p50, p95, p99).",
+            labels=["target", "stat"],
+        )
+        total = GaugeMetricFamily(
+            "tiergate_target_latency_seconds",
+            "Observed whole-call time per target: moving average (stat=ema) and percentiles (p50, p95, p99).",
+            labels=["target", "stat"],
+        )
+        samples = CounterMetricFamily(
+            "tiergate_target_latency_samples", "Requests whose latency was observed, per target.", labels=["target"]
+        )
+        for key, stats in signals.latency.snapshot().items():
+            for family, prefix in ((ttft, "ttft"), (total, "total")):
+                for stat in ("ema", "p50", "p95", "p99"):
+                    value = getattr(stats, f"{prefix}_{stat}_ms")
+                    if value is not None:
+                        family.add_metric([key, stat], value / 1000)
+            samples.add_metric([key], stats.observed)
+        yield ttft
+        yield total
+        yield samples
+        spend = GaugeMetricFamily(
+            "tiergate_spend_usd",
+            "US dollars spent in the current day and month, per tier and per client key.",
+            labels=["scope", "name", "period"],
+        )
+        now = signals.clock()
+        for (scope, name, period, label), usd in signals.spend.snapshot().items():
+            if label == signals.calendar.label(period, now):  # type: ignore[arg-type]
+                spend.add_metric([scope, name, period], usd)
+        yield spend
+        actions = CounterMetricFamily(
+            "tiergate_budget_actions",
+            "Requests a budget spilled to a cheaper tier or refused, by the cap's scope and name.",
+            labels=["scope", "name", "action"],
+        )
+        for (scope, name, action), count in sorted(signals.budget_actions.items()):
+            actions.add_metric([scope, name, action], count)
+        yield actions
+        moved = CounterMetricFamily(
+            "tiergate_session_escalations",
+            "Requests whose session was moved up a tier after repeated failures.",
+            labels=["from_tier", "to_tier"],
+        )
+        for (src, dst), count in sorted(signals.escalations.items()):
+            moved.add_metric([src, dst], count)
+        yield moved
+
+
+def restore_spend_lifespan(signals: Signals, decision_log: Callable[[], tuple[bool, str]]) -> Any:
+    """At start-up, before serving: this month's spend from the decision log (``(enabled, path)``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        enabled, path = decision_log()
+        if enabled:
+            counted = await asyncio.to_thread(signals.restore_spend, Path(path))
+            if counted:
+                log.info("budgets: spend of %d request(s) this month restored from %s", counted, path)
+        yield
+
+    return lifespan

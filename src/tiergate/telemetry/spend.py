@@ -1,0 +1,172 @@
+"""Spend per tier and per client key, by day and by month, for the ``budgets`` caps.
+
+Every finished request that reported token usage adds its cost (the serving target's ``price``, as in the
+decision log) to four counters: its tier's day and month, its client's day and month. Days and months are
+calendar periods in ``budgets.timezone``. The counters are plain sums under keys such as
+``("tier", "opus", "daily", "2025-06-01")``, so a shared store (Redis ``INCRBYFLOAT`` with an expiry) can
+replace the in-process one behind :class:`SpendLedger`.
+
+Spend survives a restart: :func:`restore` adds up the decision log's ``cost_usd`` of the current month
+(in 15-minute buckets, so any real time zone's midnight falls on a bucket edge) before the gateway
+serves. Without the decision log, spend starts at zero.
+
+    ledger = LocalSpend()
+    gateway.observers.append(SpendObserver(ledger, lambda: calendar))
+    ledger.get(("tier", "opus", "daily", calendar.label("daily", time.time())))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+import zoneinfo
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+from tiergate.telemetry.cost import cost_usd
+from tiergate.telemetry.record import RequestRecord
+
+log = logging.getLogger("tiergate.budgets")
+
+Period = Literal["daily", "monthly"]
+PERIODS: tuple[Period, ...] = ("daily", "monthly")
+Scope = Literal["tier", "client"]
+SpendKey = tuple[str, str, str, str]
+"""(scope, name, period, label): ``("client", "ci", "monthly", "2025-06")``."""
+BUCKET_SECONDS = 900
+
+
+class SpendLedger(Protocol):
+    """Sums of US dollars by key; one per process (or shared)."""
+
+    def add(self, keys: Sequence[SpendKey], usd: float) -> None: ...
+
+    def get(self, key: SpendKey) -> float: ...
+
+    def snapshot(self) -> dict[SpendKey, float]: ...
+
+
+class Calendar:
+    """Days and months in one time zone: each period's label, start and end (unix seconds)."""
+
+    def __init__(self, timezone: str = "UTC") -> None:
+        self.timezone = timezone
+        # UTC needs no time zone database (a slim container may have none; `pip install tzdata` adds one)
+        self._zone: dt.tzinfo = dt.UTC if timezone == "UTC" else zoneinfo.ZoneInfo(timezone)
+        #: The period last asked about, per kind: (start, end, label). Every request asks, and the answer
+        #: changes once a day, so most asks are two comparisons.
+        self._current: dict[str, tuple[float, float, str]] = {}
+
+    def _start(self, period: Period, ts: float) -> dt.datetime:
+        local = dt.datetime.fromtimestamp(ts, self._zone)
+        day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return day if period == "daily" else day.replace(day=1)
+
+    def label(self, period: Period, ts: float) -> str:
+        current = self._current.get(period)
+        if current is not None and current[0] <= ts < current[1]:
+            return current[2]
+        start = self._start(period, ts)
+        label = start.strftime("%Y-%m-%d" if period == "daily" else "%Y-%m")
+        self._current[period] = (start.timestamp(), self.end(period, ts), label)
+        return label
+
+    def start(self, period: Period, ts: float) -> float:
+        return self._start(period, ts).timestamp()
+
+    def end(self, period: Period, ts: float) -> float:
+        """When the period holding ``ts`` ends: the next local midnight, or the next month's first."""
+        start = self._start(period, ts)
+        if period == "daily":
+            nxt = (start + dt.timedelta(days=1, hours=3)).replace(hour=0)  # DST days are 23 or 25 hours
+        else:
+            nxt = (start + dt.timedelta(days=32)).replace(day=1)
+        return nxt.replace(tzinfo=self._zone).timestamp()
+
+    def keys(self, ts: float, tier: str, client: str) -> list[SpendKey]:
+        return [
+            (scope, name, period, self.label(period, ts))
+            for scope, name in (("tier", tier), ("client", client))
+            for period in PERIODS
+        ]
+
+
+class LocalSpend:
+    """The in-process ledger. Only current periods are ever read, so keys of earlier ones are dropped once
+    more than ``keep_labels`` labels exist for a period kind."""
+
+    def __init__(self, keep_labels: int = 2) -> None:
+        self._sums: dict[SpendKey, float] = {}
+        self._labels: dict[str, list[str]] = {"daily": [], "monthly": []}
+        self._keep = keep_labels
+
+    def add(self, keys: Sequence[SpendKey], usd: float) -> None:
+        for key in keys:
+            self._sums[key] = self._sums.get(key, 0.0) + usd
+            self._note(key[2], key[3])
+
+    def _note(self, period: str, label: str) -> None:
+        labels = self._labels.setdefault(period, [])
+        if label in labels:
+            return
+        labels.append(label)
+        labels.sort()
+        while len(labels) > self._keep:
+            old = labels.pop(0)
+            for key in [k for k in self._sums if k[2] == period and k[3] == old]:
+                del self._sums[key]
+
+    def get(self, key: SpendKey) -> float:
+        return self._sums.get(key, 0.0)
+
+    def snapshot(self) -> dict[SpendKey, float]:
+        return dict(sorted(self._sums.items()))
+
+
+class SpendObserver:
+    """Adds each finished request's cost to the ledger (nothing when no target served it or no usage came)."""
+
+    def __init__(self, ledger: SpendLedger, calendar: Callable[[], Calendar], clock: Callable[[], float]) -> None:
+        self.ledger = ledger
+        self.calendar = calendar
+        self.clock = clock
+
+    def observe(self, record: RequestRecord) -> None:
+        target, usage = record.target, record.usage
+        if target is None or usage is None:
+            return
+        usd = cost_usd(target.price, usage)
+        if usd > 0:
+            self.ledger.add(self.calendar().keys(self.clock(), target.tier, record.client), usd)
+
+
+def restore(ledger: SpendLedger, path: Path, calendar: Calendar, now: float) -> int:
+    """Add the decision log's spend of the current month to ``ledger``; the number of requests counted.
+
+    Reads with its own connection (the log is in WAL mode, so the writer is not blocked). A missing file
+    counts nothing; an unreadable one is logged and counts nothing: budgets then start from zero.
+    """
+    if not path.exists():
+        return 0
+    since = calendar.start("monthly", now)
+    query = (
+        "SELECT tier, client, CAST(ts / ? AS INTEGER) AS bucket, SUM(cost_usd), COUNT(*) FROM decisions "
+        "WHERE ts >= ? AND cost_usd > 0 GROUP BY tier, client, bucket"
+    )
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            rows = conn.execute(query, (BUCKET_SECONDS, since)).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", path, exc)
+        return 0
+    counted = 0
+    for tier, client, bucket, usd, count in rows:
+        ledger.add(calendar.keys(float(bucket * BUCKET_SECONDS), str(tier), str(client)), float(usd))
+        counted += int(count)
+    return counted
