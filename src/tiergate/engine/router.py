@@ -45,7 +45,7 @@ class SessionHold(Protocol):
     """Conversation stickiness (:mod:`tiergate.engine.sticky`): may raise phase 1's tier to the highest
     tier the session has been routed to. Returns True when it did."""
 
-    def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool: ...
+    async def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool: ...
 
 
 @dataclass
@@ -119,7 +119,7 @@ class Router:
                 else:
                     why = "classifier skipped" if outcome else "no classifier configured"
                     p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
-        sticky = explicit is None and self.sessions is not None and self.sessions.hold(f, client, p1, remember)
+        sticky = explicit is None and self.sessions is not None and await self.sessions.hold(f, client, p1, remember)
         needs = set(p1.requires)
         if f["tools_present"] or f["tool_results_present"]:
             needs.add("tools")

@@ -1,0 +1,171 @@
+"""The process's link to Redis: one client, and whether it may be used right now.
+
+Every shared operation goes through :meth:`RedisLink.run`. While Redis answers, ``run`` returns the
+operation's result; when it does not (refused, reset, slower than ``timeout``), ``run`` returns
+:data:`DOWN` at once, the caller uses its in-process state, and the link stops trying Redis on the request
+path: a probe task pings it every ``retry_interval`` seconds and brings it back when it answers. An outage
+is logged once when it starts and once when it ends, counted in /metrics and shown in /health.
+
+    link = RedisLink("redis://127.0.0.1:6379/0", prefix="tiergate")
+    await link.start()                                   # never raises: a dead Redis is an outage
+    got = await link.run(lambda r: r.get(link.key("x")))
+    if got is DOWN: ...                                  # use the in-process state
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from tiergate.redact import redact_url
+
+log = logging.getLogger("tiergate.state")
+T = TypeVar("T")
+
+
+class Down:
+    """The result of a shared operation that Redis could not serve."""
+
+    def __repr__(self) -> str:
+        return "DOWN"
+
+
+DOWN: Final = Down()
+
+
+class RedisLink:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "tiergate",
+        timeout: float = 0.25,
+        retry_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = url
+        self.shown_url = redact_url(url)
+        self.prefix = prefix
+        self.timeout = timeout
+        self.retry_interval = retry_interval
+        self._clock = clock
+        self.client: aioredis.Redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),  # one try: a slow Redis must not hold a request
+            health_check_interval=0,
+        )
+        self.up = False
+        self.down_since: float | None = None
+        self.last_error: str | None = None
+        self.outages = 0
+        self.fallbacks = 0
+        self._started = False
+        self._closed = False
+        self._probe: asyncio.Task[None] | None = None
+        self._on_up: list[Callable[[], Awaitable[None]]] = []
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def on_up(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call ``callback`` each time Redis becomes usable (at start and after an outage)."""
+        self._on_up.append(callback)
+
+    async def start(self) -> None:
+        """Reach Redis once; if it does not answer, the gateway starts on in-process state all the same."""
+        self._started = True
+        try:
+            async with asyncio.timeout(self.timeout * 4):
+                await self.client.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.failed(exc)
+            return
+        await self._came_up(first=True)
+
+    async def run(self, op: Callable[[aioredis.Redis], Awaitable[T]]) -> T | Down:
+        """``op(client)``, or :data:`DOWN` when Redis is down or fails now (then it is down)."""
+        if not self.up:
+            self.fallbacks += 1
+            return DOWN
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await op(self.client)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.failed(exc)
+            self.fallbacks += 1
+            return DOWN
+
+    def failed(self, exc: BaseException) -> None:
+        """Redis failed a call: from now on the in-process state serves until the probe reaches it again."""
+        self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if not self.up and self.down_since is not None:
+            return
+        self.up = False
+        self.down_since = self._clock()
+        self.outages += 1
+        log.warning(
+            "shared state: Redis at %s is unreachable (%s); serving on in-process state until it returns",
+            self.shown_url,
+            self.last_error,
+        )
+        if self._started and not self._closed and (self._probe is None or self._probe.done()):
+            self._probe = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self.retry_interval)
+            try:
+                async with asyncio.timeout(self.timeout * 4):
+                    await self.client.ping()
+            except (RedisError, OSError, TimeoutError) as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                continue
+            await self._came_up(first=False)
+            return
+
+    async def _came_up(self, *, first: bool) -> None:
+        self.up = True
+        if first:
+            log.info("shared state: Redis at %s", self.shown_url)
+        else:
+            down = self._clock() - (self.down_since or self._clock())
+            log.warning("shared state: Redis at %s is back after %.1fs; state is shared again", self.shown_url, down)
+        self.down_since = None
+        for callback in self._on_up:
+            try:
+                await callback()
+            except Exception as exc:  # a resync that fails is one more outage, not a crash
+                self.failed(exc)
+                return
+
+    def status(self) -> dict[str, Any]:
+        """The /health section."""
+        return {
+            "backend": "redis",
+            "url": self.shown_url,
+            "status": "ok" if self.up else "down",
+            "down_since": self.down_since,
+            "last_error": None if self.up else self.last_error,
+            "outages": self.outages,
+            "local_fallbacks": self.fallbacks,
+        }
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._probe
+        with contextlib.suppress(Exception):
+            await self.client.aclose()
