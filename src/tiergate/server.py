@@ -77,12 +77,12 @@ def build(
     board = board or WorkerBoard(None)
     lifespans = [
         shared.lifespan(breakers),
-        board.lifespan(rules),
         close_learned(learned),
         report_backends(rules),
         report_access(rules),
         decision_log_lifespan(gateway),
         watch_rules(rules, watch=watch),
+        board.lifespan(rules),  # last: a worker that shows its version is watching the file
     ]
     if announce is not None:
         lifespans.append(_announce(announce))

@@ -48,7 +48,7 @@ class WorkerBoard:
     """One file per worker in a shared folder: pid, rules version, load time.
 
     board = WorkerBoard(Path("/tmp/tiergate-workers-x"))
-    board.publish("3f2a…", time.time()); board.read()   # {"count", "agree", "version", "workers"}
+    board.publish("3f2a…", time.time()); board.read()   # {"serving", "count", "agree", "version", "workers"}
     """
 
     def __init__(self, directory: Path | None, pid: int | None = None) -> None:
@@ -74,6 +74,7 @@ class WorkerBoard:
         entries = [self._mine] if self.directory is None else self._entries()
         versions = {e["version"] for e in entries}
         return {
+            "serving": self.pid,  # the worker that answered
             "count": len(entries),
             "agree": len(versions) == 1,
             "version": next(iter(versions)) if len(versions) == 1 else None,

@@ -70,9 +70,11 @@ class RedisLink:
         self.last_error: str | None = None
         self.outages = 0
         self.fallbacks = 0
-        self._started = False
         self._closed = False
-        self._probe: asyncio.Task[None] | None = None
+        self._recovering = False
+        self._last_exc: BaseException | None = None
+        self._down: asyncio.Event | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._on_up: list[Callable[[], Awaitable[None]]] = []
 
     def key(self, *parts: str) -> str:
@@ -83,15 +85,14 @@ class RedisLink:
         self._on_up.append(callback)
 
     async def start(self) -> None:
-        """Reach Redis once; if it does not answer, the gateway starts on in-process state all the same."""
-        self._started = True
-        try:
-            async with asyncio.timeout(self.timeout * 4):
-                await self.client.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
-            self.failed(exc)
-            return
-        await self._came_up(first=True)
+        """Reach Redis once; if it does not answer, the gateway starts on in-process state all the same.
+        From here on a watcher task brings Redis back after each outage."""
+        self._down = asyncio.Event()
+        if await self._ping():
+            await self._recover(first=True)
+        else:
+            self.failed(self._last_exc or ConnectionError("no answer"))
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def run(self, op: Callable[[aioredis.Redis], Awaitable[T]]) -> T | Down:
         """``op(client)``, or :data:`DOWN` when Redis is down or fails now (then it is down)."""
@@ -107,11 +108,13 @@ class RedisLink:
             return DOWN
 
     def failed(self, exc: BaseException) -> None:
-        """Redis failed a call: from now on the in-process state serves until the probe reaches it again."""
+        """Redis failed a call: from now on the in-process state serves until the watcher reaches it again."""
         self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if not self.up and self.down_since is not None:
             return
         self.up = False
+        if self._recovering:  # a resync failed right after Redis came back: the same outage goes on
+            return
         self.down_since = self._clock()
         self.outages += 1
         log.warning(
@@ -119,35 +122,54 @@ class RedisLink:
             self.shown_url,
             self.last_error,
         )
-        if self._started and not self._closed and (self._probe is None or self._probe.done()):
-            self._probe = asyncio.get_running_loop().create_task(self._reconnect())
+        if self._down is not None:
+            self._down.set()
 
-    async def _reconnect(self) -> None:
+    async def _watch(self) -> None:
+        """While Redis is up, wait for an outage; while it is down, ping every ``retry_interval``."""
+        assert self._down is not None
         while not self._closed:
-            await asyncio.sleep(self.retry_interval)
-            try:
-                async with asyncio.timeout(self.timeout * 4):
-                    await self.client.ping()
-            except (RedisError, OSError, TimeoutError) as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
+            if self.up:
+                await self._down.wait()
                 continue
-            await self._came_up(first=False)
-            return
+            self._down.clear()
+            # Connections of the old server may hold replies never read (a call cut off by its timeout):
+            # start afresh so the probe's PONG is the new server's.
+            with contextlib.suppress(Exception):
+                await self.client.connection_pool.disconnect()
+            await asyncio.sleep(self.retry_interval)
+            if await self._ping():
+                await self._recover(first=False)
 
-    async def _came_up(self, *, first: bool) -> None:
+    async def _ping(self) -> bool:
+        try:
+            async with asyncio.timeout(self.timeout * 4):
+                await self.client.ping()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._last_exc = exc
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
+
+    async def _recover(self, *, first: bool) -> None:
+        """Redis answers: share again once every resync (e.g. the breakers' states) went through."""
         self.up = True
+        self._recovering = True
+        try:
+            for callback in self._on_up:
+                await callback()
+        except Exception as exc:
+            self.failed(exc)
+        finally:
+            self._recovering = False
+        if not self.up:
+            return
         if first:
             log.info("shared state: Redis at %s", self.shown_url)
         else:
             down = self._clock() - (self.down_since or self._clock())
             log.warning("shared state: Redis at %s is back after %.1fs; state is shared again", self.shown_url, down)
         self.down_since = None
-        for callback in self._on_up:
-            try:
-                await callback()
-            except Exception as exc:  # a resync that fails is one more outage, not a crash
-                self.failed(exc)
-                return
 
     def status(self) -> dict[str, Any]:
         """The /health section."""
@@ -163,9 +185,9 @@ class RedisLink:
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._probe is not None:
-            self._probe.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._probe
+                await self._watcher
         with contextlib.suppress(Exception):
             await self.client.aclose()
