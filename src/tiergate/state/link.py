@@ -113,7 +113,7 @@ class RedisLink:
         if not self.up and self.down_since is not None:
             return
         self.up = False
-        if self._recovering:  # a resync failed right after Redis came back: the same outage goes on
+        if self._recovering and self.down_since is not None:  # a resync failed as Redis came back: same outage
             return
         self.down_since = self._clock()
         self.outages += 1

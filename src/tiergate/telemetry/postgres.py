@@ -94,25 +94,25 @@ def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[Any]:
 
 
 def migrate(conn: psycopg.Connection[Any]) -> int:
-    """Apply the steps this database has not seen, each in its own transaction; the version reached."""
-    conn.execute("CREATE TABLE IF NOT EXISTS tiergate_schema (version INTEGER NOT NULL)")
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+    """Apply the steps this database has not seen, each in its own transaction; the version reached.
+
+    A session-level advisory lock is held throughout, so replicas that start together take turns: the
+    first migrates, the others find the version already reached."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS tiergate_schema (version INTEGER NOT NULL)")
         row = conn.execute("SELECT max(version) FROM tiergate_schema").fetchone()
-    version = int(row[0]) if row and row[0] is not None else 0
-    for step, script in enumerate(MIGRATIONS, start=1):
-        if step <= version:
-            continue
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            row = conn.execute("SELECT max(version) FROM tiergate_schema").fetchone()
-            if row and row[0] is not None and int(row[0]) >= step:  # another replica got here first
-                version = int(row[0])
+        version = int(row[0]) if row and row[0] is not None else 0
+        for step, script in enumerate(MIGRATIONS, start=1):
+            if step <= version:
                 continue
-            conn.execute(script)
-            conn.execute("INSERT INTO tiergate_schema (version) VALUES (%s)", (step,))
-        version = step
-    return version
+            with conn.transaction():
+                conn.execute(script)
+                conn.execute("INSERT INTO tiergate_schema (version) VALUES (%s)", (step,))
+            version = step
+        return version
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
 class _Session:
@@ -121,7 +121,11 @@ class _Session:
     def __init__(self, url: str) -> None:
         self.url = url
         self.conn = connect(url)
-        migrate(self.conn)
+        try:
+            migrate(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def fresh(self) -> psycopg.Connection[Any]:
         if self.conn.closed or self.conn.broken:
