@@ -23,8 +23,8 @@ class Process:
     breakers: Breakers
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.01)

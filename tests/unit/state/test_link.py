@@ -13,8 +13,8 @@ from tests.engines import RedisServer
 from tiergate.state.link import DOWN, RedisLink
 
 
-async def wait_for(check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(check: object, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from tests.unit.engine.test_sticky import PRICED, RULES, tier_of, turns
 from tests.helpers import graph
+from tests.unit.engine.test_sticky import PRICED, RULES, tier_of, turns
 from tiergate.engine.router import Router
 from tiergate.engine.sticky import SessionPool
 from tiergate.state.link import RedisLink
