@@ -37,10 +37,11 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from tiergate.state.link import DOWN, RedisLink
+from tiergate.state.resp import Script
 
 log = logging.getLogger("tiergate.state")
 
-FAIL = """
+FAIL = Script("""
 local n = redis.call('INCR', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if n >= tonumber(ARGV[1]) then
@@ -50,14 +51,14 @@ if n >= tonumber(ARGV[1]) then
   return 1
 end
 return 0
-"""
+""")
 
-SET = """
+SET = Script("""
 redis.call('HSET', KEYS[2], 'state', ARGV[1], 'opened_at', ARGV[2])
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
-"""
+""")
 
 #: ``apply(key, state, opened_at)``: put a breaker into a state another process published.
 Apply = Callable[[str, str, float | None], None]
@@ -69,8 +70,6 @@ class BreakerMirror:
         self.origin = secrets.token_hex(6)
         self.channel = link.key("breakers")
         self.poll = poll
-        self._fail = link.client.register_script(FAIL)
-        self._set = link.client.register_script(SET)
         self._apply: Apply = lambda key, state, opened_at: None
         self._keys: Callable[[], Iterable[str]] = tuple
         self._dirty: set[str] = set()
@@ -92,8 +91,8 @@ class BreakerMirror:
         args: list[str | int] = [fail_max, max(1, int(window * 1000)), repr(now), self.channel, payload]
 
         async def run() -> None:
-            opened = await self.link.run(lambda r: self._fail(keys=keys, args=args, client=r))
-            if opened is not DOWN and int(opened) == 1:  # type: ignore[arg-type]
+            opened = await self.link.evalsha(FAIL, keys, args)
+            if opened is not DOWN and int(opened) == 1:
                 self._dirty.discard(key)
                 self._apply(key, "open", now)  # this process's failure was the one that tipped it
 
@@ -109,7 +108,7 @@ class BreakerMirror:
         if key in self._dirty:
             self._dirty.discard(key)
             name = self._names(key)[0]
-            self._spawn(self.link.run(lambda r: r.delete(name)))
+            self._spawn(self.link.execute("DEL", name))
 
     # --- what other processes publish --------------------------------------------------------------
 
@@ -121,10 +120,11 @@ class BreakerMirror:
         """Read every known target's shared state (at start, and when Redis comes back)."""
         for key in list(self._keys()):
             name = self._names(key)[1]
-            got = await self.link.run(lambda r, name=name: r.hgetall(name))  # type: ignore[misc]
+            got = await self.link.execute("HGETALL", name)
             if got is DOWN:
                 return
-            assert isinstance(got, dict)
+            if isinstance(got, list):  # the pipelined client's flat [field, value, ...]
+                got = dict(zip(got[::2], got[1::2], strict=True))
             state = got.get(b"state")
             if state is not None:
                 opened = got.get(b"opened_at")
@@ -171,7 +171,7 @@ class BreakerMirror:
         keys = self._names(key)
         args = [state, repr(opened_at) if opened_at is not None else "", self.channel]
         args.append(self._message(key, state, opened_at))
-        self._spawn(self.link.run(lambda r: self._set(keys=keys, args=args, client=r)))
+        self._spawn(self.link.evalsha(SET, keys, args))
 
     def _message(self, key: str, state: str, opened_at: float | None) -> str:
         return json.dumps({"key": key, "state": state, "opened_at": opened_at, "origin": self.origin})

@@ -30,15 +30,15 @@ class RemoteCache:
 
     async def get(self, key: bytes) -> bytes | Down | None:
         name = self._key(key)
-        got = await self.link.run(lambda r: r.get(name))
+        got = await self.link.execute("GET", name)
         if isinstance(got, bytes):
             self.hits += 1
         elif got is None:
             self.misses += 1
-        return got  # type: ignore[return-value]
+        return got if isinstance(got, bytes | Down) else None
 
     def put(self, key: bytes, value: bytes) -> None:
         name, ttl = self._key(key), self.ttl_ms
-        task = asyncio.get_running_loop().create_task(self.link.run(lambda r: r.set(name, value, px=ttl)))
+        task = asyncio.get_running_loop().create_task(self.link.execute("SET", name, value, "PX", ttl))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)

@@ -23,9 +23,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from tiergate.state.link import DOWN, Down, RedisLink
+from tiergate.state.link import Down, RedisLink
+from tiergate.state.resp import Script
 
-TAKE = """
+TAKE = Script("""
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local conc = tonumber(ARGV[3])
@@ -48,7 +49,7 @@ if conc > 0 then
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
 end
 return {0, 0}
-"""
+""")
 
 Limit = Literal["rate", "concurrency"]
 
@@ -64,7 +65,6 @@ class Taken:
 class SharedLimits:
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self._take = link.client.register_script(TAKE)
         self._releases: set[asyncio.Task[object]] = set()
 
     async def take(
@@ -73,10 +73,10 @@ class SharedLimits:
         lease_id = secrets.token_hex(8) if concurrency else ""
         keys = [self.link.key("limit", name, "rate"), self.link.key("limit", name, "inflight")]
         args: list[str | int] = [rpm or 0, int(period * 1000), concurrency or 0, lease_id, int(lease * 1000)]
-        got = await self.link.run(lambda r: self._take(keys=keys, args=args, client=r))
-        if got is DOWN:
-            return DOWN
-        code, wait_ms = int(got[0]), int(got[1])  # type: ignore[index]
+        got = await self.link.evalsha(TAKE, keys, args)
+        if isinstance(got, Down):
+            return got
+        code, wait_ms = int(got[0]), int(got[1])
         if code == 1:
             return Taken(False, "rate", wait_ms / 1000)
         if code == 2:
@@ -86,6 +86,6 @@ class SharedLimits:
     def release(self, name: str, lease: str) -> None:
         """Give a concurrency slot back, off the response's path (a lost release expires with its lease)."""
         key = self.link.key("limit", name, "inflight")
-        task = asyncio.get_running_loop().create_task(self.link.run(lambda r: r.zrem(key, lease)))
+        task = asyncio.get_running_loop().create_task(self.link.execute("ZREM", key, lease))
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)

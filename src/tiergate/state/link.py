@@ -18,15 +18,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from tiergate.redact import redact_url
+from tiergate.state.resp import Arg, RespClient, Script
 
 log = logging.getLogger("tiergate.state")
 T = TypeVar("T")
@@ -39,7 +41,7 @@ class Down:
         return "DOWN"
 
 
-DOWN: Final = Down()
+DOWN: Final[Down] = Down()
 
 
 class RedisLink:
@@ -65,6 +67,7 @@ class RedisLink:
             retry=Retry(NoBackoff(), 0),  # one try: a slow Redis must not hold a request
             health_check_interval=0,
         )
+        self.fast = _fast_client(url, timeout)
         self.up = False
         self.down_since: float | None = None
         self.last_error: str | None = None
@@ -95,13 +98,42 @@ class RedisLink:
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def run(self, op: Callable[[aioredis.Redis], Awaitable[T]]) -> T | Down:
-        """``op(client)``, or :data:`DOWN` when Redis is down or fails now (then it is down)."""
+        """``op(client)`` with redis-py's client, or :data:`DOWN` when Redis is down or fails now (then it
+        is down). The request path uses :meth:`execute` and :meth:`evalsha` instead."""
+        return await self._guarded(lambda: op(self.client))
+
+    async def execute(self, *args: Arg) -> Any:
+        """One command on the pipelined connection (:mod:`tiergate.state.resp`); DOWN as for ``run``."""
+        fast = self.fast
+        if fast is not None:
+            return await self._guarded(lambda: fast.execute(*args))
+        return await self._guarded(lambda: self.client.execute_command(*args))  # type: ignore[no-untyped-call]
+
+    async def evalsha(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        """Run a Lua script by its SHA (sent whole the first time a server does not know it)."""
+        fast = self.fast
+        if fast is not None:
+            return await self._guarded(lambda: fast.evalsha(script, keys, args))
+
+        async def slow() -> Any:
+            try:
+                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                return await self.client.eval(script.text, len(keys), *keys, *args)
+
+        return await self._guarded(slow)
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T | Down:
         if not self.up:
             self.fallbacks += 1
             return DOWN
         try:
             async with asyncio.timeout(self.timeout):
-                return await op(self.client)
+                return await call()
+        except ResponseError as exc:  # Redis answered, with an error: a bug of ours, not an outage
+            log.error("shared state: Redis refused a command: %s", exc)
+            self.fallbacks += 1
+            return DOWN
         except (RedisError, OSError, TimeoutError) as exc:
             self.failed(exc)
             self.fallbacks += 1
@@ -137,6 +169,8 @@ class RedisLink:
             # start afresh so the probe's PONG is the new server's.
             with contextlib.suppress(Exception):
                 await self.client.connection_pool.disconnect()
+            if self.fast is not None:
+                self.fast.close()
             await asyncio.sleep(self.retry_interval)
             if await self._ping():
                 await self._recover(first=False)
@@ -189,5 +223,25 @@ class RedisLink:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watcher
+        if self.fast is not None:
+            self.fast.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
+
+
+def _fast_client(url: str, timeout: float) -> RespClient | None:
+    """The pipelined client for plain ``redis://`` over TCP; TLS and unix sockets use redis-py's."""
+    if not url.startswith("redis://"):
+        return None
+    parts = parse_url(url)
+    host = parts.get("host")
+    if not host:
+        return None
+    return RespClient(
+        str(host),
+        int(parts.get("port") or 6379),
+        db=int(parts.get("db") or 0),
+        username=parts.get("username"),
+        password=parts.get("password"),
+        timeout=timeout,
+    )

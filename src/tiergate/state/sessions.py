@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tiergate.state.link import DOWN, Down, RedisLink
+from tiergate.state.link import Down, RedisLink
+from tiergate.state.resp import Script
 
-HOLD = """
+HOLD = Script("""
 local prev = redis.call('GET', KEYS[1])
 local raised = false
 if prev then
@@ -33,13 +34,12 @@ if ARGV[3] == '1' then
 end
 if raised then return prev end
 return false
-"""
+""")
 
 
 class SharedSessions:
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self._hold = link.client.register_script(HOLD)
 
     async def hold(
         self, key: bytes, tier: str, *, above: Sequence[str], ttl: float, remember: bool
@@ -47,7 +47,7 @@ class SharedSessions:
         """The session's tier when it ranks above ``tier``, else None; DOWN when Redis cannot say."""
         keys = [self.link.key("session", key.hex())]
         args = [tier, max(1, int(ttl * 1000)), "1" if remember else "0", *above]
-        got = await self.link.run(lambda r: self._hold(keys=keys, args=args, client=r))
-        if got is DOWN:
-            return DOWN
+        got = await self.link.evalsha(HOLD, keys, args)
+        if isinstance(got, Down):
+            return got
         return got.decode() if isinstance(got, bytes) else None
