@@ -220,7 +220,7 @@ def start_gateway(
     label = label or f"{log_level} logs"
     log = workdir / f"gateway-{label.replace(' ', '-').replace(',', '')}.log"
     cmd = [python, "-m", "tiergate.cli", "serve", "--config", str(routes), "--host", HOST, "--port", str(port)]
-    cmd += ["--log-level", log_level, "--no-watch", "--workers", str(workers)]
+    cmd += ["--log-level", log_level, "--no-watch"] + (["--workers", str(workers)] if workers != 1 else [])
     with log.open("wb") as out:
         popen = subprocess.Popen(_pinned(cmd, cpu), stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
     proc = Proc(f"gateway ({label})", popen, log, f"http://{HOST}:{port}")
