@@ -28,6 +28,18 @@ requests error); targets missed are reported as FAIL in the text.
     python bench/proxy.py                        # table on stdout
     python bench/proxy.py --json results.json    # also write every figure as JSON
     python bench/proxy.py --log-levels warning   # skip the second pass with info-level request logs
+
+Scaling out (``--workers`` and/or ``--shared-state``) runs a shorter comparison instead: for each
+gateway configuration (1 and N worker processes; without and with state in a real ``redis-server``
+started on loopback) the added p50/p99 at 1 and 32 clients, the 32-client throughput, and the gateway's
+CPU per request (summed over the supervisor and its workers). Nothing is pinned there, so that a second
+worker has a second core (the mock and wrk share the two cores with it, as they would not in
+production). Every target of the rules gets generous rpm and concurrency limits in every
+configuration, so the shared-state runs pay for what a team's gateway would: a sticky-session
+lookup and a limit script per request, not only the session.
+
+    python bench/proxy.py --workers 1,2                  # throughput and latency, 1 vs 2 workers
+    python bench/proxy.py --workers 1 --shared-state     # the cost of Redis on the hot path
 """
 
 from __future__ import annotations
@@ -89,7 +101,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def write_routes(directory: Path, mock_url: str, source: Path, decision_log: bool = False) -> Path:
+def write_routes(
+    directory: Path,
+    mock_url: str,
+    source: Path,
+    decision_log: bool = False,
+    *,
+    redis_url: str | None = None,
+    limits: bool = False,
+    name: str = "routes.yaml",
+) -> Path:
     """The repo's routing section with every tier's targets replaced by one target on the mock.
 
     Tier limits go too (the default local tier allows 2 concurrent requests, which would measure the
@@ -100,9 +121,10 @@ def write_routes(directory: Path, mock_url: str, source: Path, decision_log: boo
     routing = dict(original.get("routing", {}))
     routing.pop("classifier", None)
     caps = {"tools": True, "vision": True, "context_window": 200_000}
+    target_limits = {"limits": {"rpm": 10_000_000, "concurrency": 10_000}} if limits else {}
     tiers = {
-        name: {"targets": [{"backend": "mock", "model": f"mock-{name}", "capabilities": caps}]}
-        for name in original["tiers"]
+        tier: {"targets": [{"backend": "mock", "model": f"mock-{tier}", "capabilities": caps, **target_limits}]}
+        for tier in original["tiers"]
     }
     config: dict[str, Any] = {
         "version": 1,
@@ -115,7 +137,9 @@ def write_routes(directory: Path, mock_url: str, source: Path, decision_log: boo
     for key in ("timeouts", "retries", "breakers"):
         if key in original:
             config[key] = original[key]
-    path = directory / "routes.yaml"
+    if redis_url is not None:
+        config["state"] = {"redis_url": redis_url, "prefix": "bench"}
+    path = directory / name
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
@@ -137,16 +161,41 @@ class Proc:
                 self.popen.wait()
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far: a cost figure that other load on the machine
-        does not inflate the way it inflates latency."""
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time of the process and its children so far (a supervisor's workers): a
+        cost figure that other load on the machine does not inflate the way it inflates latency."""
+        return sum(_cpu(pid) for pid in _tree(self.popen.pid))
 
     def tail(self) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
         except OSError:
             return ""
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = _stat(pid)
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every process below it (from /proc: each stat names its parent)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
 
 
 def _pinned(cmd: list[str], cpu: str | None) -> list[str]:
@@ -164,16 +213,46 @@ def start_mock(workdir: Path, chunks: int, cpu: str | None) -> Proc:
     return proc
 
 
-def start_gateway(workdir: Path, routes: Path, python: str, log_level: str, cpu: str | None) -> Proc:
+def start_gateway(
+    workdir: Path, routes: Path, python: str, log_level: str, cpu: str | None, *, workers: int = 1, label: str = ""
+) -> Proc:
     port = free_port()
-    log = workdir / f"gateway-{log_level}.log"
+    label = label or f"{log_level} logs"
+    log = workdir / f"gateway-{label.replace(' ', '-').replace(',', '')}.log"
     cmd = [python, "-m", "tiergate.cli", "serve", "--config", str(routes), "--host", HOST, "--port", str(port)]
-    cmd += ["--log-level", log_level, "--no-watch"]
+    cmd += ["--log-level", log_level, "--no-watch"] + (["--workers", str(workers)] if workers != 1 else [])
     with log.open("wb") as out:
         popen = subprocess.Popen(_pinned(cmd, cpu), stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
-    proc = Proc(f"gateway ({log_level} logs)", popen, log, f"http://{HOST}:{port}")
-    _wait_ready(proc, "/health")
+    proc = Proc(f"gateway ({label})", popen, log, f"http://{HOST}:{port}")
+    _wait_ready(proc, "/health", timeout=90.0)
+    if workers > 1:  # every worker up: each writes its entry once its app has started
+        deadline = time.monotonic() + 90
+        while json.loads(http_once(proc.url, "GET", "/health", b"")[1])["workers"]["count"] < workers:
+            if time.monotonic() > deadline:
+                raise BenchError(f"{proc.name}: not all {workers} workers started:\n{proc.tail()}")
+            time.sleep(0.1)
     return proc
+
+
+def start_redis(workdir: Path) -> Proc:
+    """A throwaway redis-server on loopback (``apt-get install redis-server``), no persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise BenchError("--shared-state needs redis-server (apt-get install redis-server)")
+    port = free_port()
+    log = workdir / "redis.log"
+    cmd = [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", str(workdir)]
+    with log.open("wb") as out:
+        popen = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    proc = Proc("redis-server", popen, log, f"redis://{HOST}:{port}/0")
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex((HOST, port)) == 0:
+                return proc
+        if popen.poll() is not None or time.monotonic() > deadline:
+            raise BenchError(f"redis-server did not start:\n{proc.tail()}")
+        time.sleep(0.05)
 
 
 def _wait_ready(proc: Proc, path: str, timeout: float = 30.0) -> None:
@@ -711,6 +790,122 @@ def _read(path: str) -> str:
         return ""
 
 
+# --- scaling out: workers and shared state ----------------------------------------------------
+
+
+@dataclass
+class Config:
+    workers: int
+    redis: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.workers} worker{'s' if self.workers > 1 else ''}, " + (
+            "state in Redis" if self.redis else "state in process"
+        )
+
+
+def scale_configs(workers: list[int], shared_state: bool) -> list[Config]:
+    configs = [Config(n, False) for n in workers]
+    if shared_state:
+        configs += [Config(n, True) for n in workers]
+    return configs
+
+
+def scale_out(args: argparse.Namespace, settings: Settings, workers: list[int]) -> tuple[str, dict[str, Any]]:
+    """Direct, then each configuration: 1 and 32 clients on the fast upstream, 32 on the slow one."""
+    configs = scale_configs(workers, args.shared_state)
+    procs: list[Proc] = []
+    results: dict[str, Pass] = {}
+    with running(procs):
+        mock = start_mock(settings.workdir, args.chunks, None)
+        procs.append(mock)
+        redis = start_redis(settings.workdir) if args.shared_state else None
+        if redis is not None:
+            procs.append(redis)
+        print("measuring straight to the mock", file=sys.stderr)
+        direct = scale_measure(settings, mock, "direct")
+        for config in configs:
+            routes = write_routes(
+                settings.workdir,
+                mock.url + "/v1",
+                args.routes,
+                args.decision_log,
+                redis_url=redis.url if config.redis and redis is not None else None,
+                limits=True,
+                name=f"routes-{config.workers}-{int(config.redis)}.yaml",
+            )
+            level = args.log_levels.split(",")[0]
+            gateway = start_gateway(
+                settings.workdir, routes, args.python, level, None, workers=config.workers, label=config.label
+            )
+            procs.append(gateway)
+            check_answers(mock, gateway)
+            if config.redis:
+                state = json.loads(http_once(gateway.url, "GET", "/health", b"")[1])["state"]
+                if state["status"] != "ok":
+                    raise BenchError(f"{gateway.name}: shared state is {state}")
+            print(f"measuring through the gateway ({config.label})", file=sys.stderr)
+            results[config.label] = scale_measure(settings, gateway, config.label)
+            gateway.stop()
+    return scale_report(direct, configs, results, settings, args)
+
+
+def scale_measure(settings: Settings, server: Proc, label: str) -> Pass:
+    result = Pass(label)
+    fast = chat_body()
+    result.latency[1] = _median_run([load(settings, server, fast, 1) for _ in range(settings.repeat)])
+    result.latency[32] = load(settings, server, fast, 32)
+    print(f"  {label:<36} 32 clients {result.latency[32].rps:>8.0f} req/s", file=sys.stderr)
+    if settings.slow_ms > 0:
+        slow = chat_body(marker=f"[[delay-{settings.slow_ms}]]")
+        result.slow = load(settings, server, slow, 32, think_ms=settings.think_ms)
+    return result
+
+
+def scale_report(
+    direct: Pass, configs: list[Config], results: dict[str, Pass], settings: Settings, args: argparse.Namespace
+) -> tuple[str, dict[str, Any]]:
+    lines: list[str] = []
+    w = lines.append
+    w(
+        f"tiergate scale-out benchmark: {os.cpu_count()} CPUs, load from {'wrk' if settings.use_wrk else 'Python'}, "
+        f"nothing pinned, {settings.seconds:g} s per run, 1-client figures the median of {settings.repeat} runs"
+    )
+    head = f"{'added p50/p99 1 client':>24}{'added p50/p99 32 clients':>26}{'req/s 32':>10}{'CPU ms/req':>12}"
+    slow_head = f"{f'added p50/p99 32c, {settings.slow_ms} ms':>28}" if settings.slow_ms else ""
+    w(f"  {'configuration':<36}{head}{slow_head}")
+    d1, d32 = direct.latency[1], direct.latency[32]
+    w(
+        f"  {'direct to the mock':<36}{_pair(d1.p50_ms, d1.p99_ms):>24}{_pair(d32.p50_ms, d32.p99_ms):>26}"
+        f"{d32.rps:>10.0f}{'':>12}" + (f"{_pair(direct.slow.p50_ms, direct.slow.p99_ms):>28}" if direct.slow else "")
+    )
+    out: dict[str, Any] = {"direct": _asdict(direct), "configs": {}}
+    for config in configs:
+        r = results[config.label]
+        g1, g32 = r.latency[1], r.latency[32]
+        slow = ""
+        if r.slow and direct.slow:
+            slow = f"{_pair(r.slow.p50_ms - direct.slow.p50_ms, r.slow.p99_ms - direct.slow.p99_ms):>28}"
+        w(
+            f"  {config.label:<36}{_pair(g1.p50_ms - d1.p50_ms, g1.p99_ms - d1.p99_ms):>24}"
+            f"{_pair(g32.p50_ms - d32.p50_ms, g32.p99_ms - d32.p99_ms):>26}{g32.rps:>10.0f}{g32.cpu_ms:>12.3f}{slow}"
+        )
+        out["configs"][config.label] = _asdict(r)
+    w("  targets")
+    by = {(c.workers, c.redis): results[c.label] for c in configs}
+    if (1, False) in by and (2, False) in by:
+        ratio = by[(2, False)].latency[32].rps / by[(1, False)].latency[32].rps
+        w(f"    {verdict(ratio >= 1.6)}  2 workers >= 1.6 x one worker's throughput at 32 clients: {ratio:.2f} x")
+        out["workers_ratio"] = ratio
+    for n in sorted({c.workers for c in configs}):
+        if (n, False) in by and (n, True) in by:
+            cost = by[(n, True)].latency[1].p50_ms - by[(n, False)].latency[1].p50_ms
+            w(f"    {verdict(cost <= 0.3)}  shared state adds <= 0.3 ms p50 (1 client, {n} worker(s)): {cost:.3f} ms")
+            out[f"redis_cost_p50_ms_{n}"] = cost
+    return "\n".join(lines), out
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -747,6 +942,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each load run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the 1-client and TTFT measurements (median)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--workers", default=None, help="scale-out comparison: worker counts to compare, e.g. 1,2 (see above)"
+    )
+    parser.add_argument(
+        "--shared-state", action="store_true", help="scale-out comparison: each configuration again with Redis"
+    )
     args = parser.parse_args(argv)
 
     use_wrk = not args.no_wrk and shutil.which("wrk") is not None
@@ -760,6 +961,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: the machine is only {idle:.0f}% idle before the run; figures will be worse", file=sys.stderr)
     if not use_wrk:
         print("wrk not found: using the Python load generator (it competes for CPU)", file=sys.stderr)
+    if args.workers is not None or args.shared_state:
+        return _scale_main(args, use_wrk, idle)
     with tempfile.TemporaryDirectory(prefix="tiergate-bench-") as tmp:
         workdir = Path(tmp)
         settings = Settings(
@@ -798,6 +1001,36 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     env = environment(args.python, use_wrk, pin, idle)
     text, figures = report(direct, passes, settings, env)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    return 0
+
+
+def _scale_main(args: argparse.Namespace, use_wrk: bool, idle: float) -> int:
+    workers = [int(n) for n in (args.workers or "1").split(",")]
+    with tempfile.TemporaryDirectory(prefix="tiergate-bench-") as tmp:
+        settings = Settings(
+            args.seconds,
+            args.warmup,
+            args.streams,
+            args.paced_streams,
+            args.pace_ms,
+            args.slow_ms,
+            args.think_ms,
+            args.chunks,
+            use_wrk,
+            Path(tmp),
+            None,
+            args.settle,
+            args.repeat,
+        )
+        try:
+            text, figures = scale_out(args, settings, workers)
+        except (BenchError, OSError) as exc:
+            print(f"bench/proxy.py: {exc}", file=sys.stderr)
+            return 1
+    figures["environment"] = environment(args.python, use_wrk, False, idle)
     print(text)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")

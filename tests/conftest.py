@@ -19,6 +19,8 @@ from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.server import ThreadedServer, serve
 
+pytest_plugins = ["tests.engines"]  # real redis-server and PostgreSQL, for the shared-state tests
+
 ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = "sk-ant-test-SECRET-4f1c2b9e7d"
 

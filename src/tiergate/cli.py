@@ -1,6 +1,6 @@
 """The ``tiergate`` command: serve, route (offline dry run), validate.
 
-tiergate serve --config routes.yaml --host 127.0.0.1 --port 8080
+tiergate serve --config routes.yaml --host 127.0.0.1 --port 8080 [--workers N]
 tiergate route --config routes.yaml request.json      # or - for stdin
 tiergate validate routes.yaml examples/*.yaml
 tiergate schema --write schemas/routes.schema.json   # make schema
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", default=8080, type=int)
     p.add_argument("--log-level", default=os.environ.get("TIERGATE_LOG_LEVEL", "info"))
     p.add_argument("--no-watch", action="store_true", help="do not reload when the rule file changes")
+    p.add_argument("--workers", type=int, default=1, help="worker processes serving the port (default 1)")
 
     p = sub.add_parser("route", help="print the RoutingDecision for a request, calling no model")
     p.add_argument("--config", default="routes.yaml", type=Path)
@@ -49,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("stats", help="summarise the decision log: tier share, cost, latency, fallbacks, ratings")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--db", type=Path, help="the decision log file")
-    where.add_argument("--config", default=Path("routes.yaml"), type=Path, help="read server.decision_log.path")
+    where.add_argument("--db", help="the decision log file, or a postgresql:// URL")
+    where.add_argument("--config", default=Path("routes.yaml"), type=Path, help="read server.decision_log.url or .path")
     p.add_argument("--since", help="only requests in this window, e.g. 30m, 24h, 7d")
 
     p = sub.add_parser("eval", help="route a labelled (or scored) JSONL set and report routing quality")
@@ -118,7 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from tiergate.server import run
 
-        return run(args.config, args.host, args.port, log_level=args.log_level, watch=not args.no_watch)
+        if args.workers < 1:
+            print("tiergate serve: --workers must be at least 1", file=sys.stderr)
+            return 2
+        return run(
+            args.config, args.host, args.port, log_level=args.log_level, watch=not args.no_watch, workers=args.workers
+        )
     if args.command == "route":
         return _route(args.config, args.request)
     if args.command == "stats":
@@ -339,7 +345,7 @@ def _validate(paths: list[Path]) -> int:
     return 1 if failed else 0
 
 
-def _stats(db: Path | None, config: Path, since: str | None) -> int:
+def _stats(db: str | None, config: Path, since: str | None) -> int:
     import time
 
     from tiergate.config.loader import load_file
@@ -350,14 +356,18 @@ def _stats(db: Path | None, config: Path, since: str | None) -> int:
     except ValueError as exc:
         print(f"tiergate stats: --since: {exc}", file=sys.stderr)
         return 2
+    where: Path | str
     if db is None:
         try:
-            db = Path(load_file(config).config.server.decision_log.path)
+            cfg = load_file(config).config.server.decision_log
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             return 2
+        where = cfg.url if cfg.url else Path(cfg.path)
+    else:
+        where = db if db.startswith(("postgresql://", "postgres://")) else Path(db)
     try:
-        sys.stdout.write(render(compute(db, since=cutoff)))
+        sys.stdout.write(render(compute(where, since=cutoff)))
     except StatsError as exc:
         print(f"tiergate stats: {exc}", file=sys.stderr)
         return 1

@@ -30,7 +30,7 @@ def watch_rules(
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        seen = _signature(Path(rules.path))  # before the watcher arms, so an edit in between is not lost
+        seen = rules.loaded_stat  # as the rules were read: an edit made since, while starting, is not lost
         task = asyncio.create_task(_watch(rules, stop, debounce_ms, seen)) if watch else None
         loop = asyncio.get_running_loop()
         hooked = False

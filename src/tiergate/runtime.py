@@ -85,6 +85,14 @@ def validate_file(path: Path, environ: Mapping[str, str]) -> list[Problem]:
     return list(loaded.warnings)
 
 
+def file_stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 @dataclass
 class Extensions:
     """What other packages plug into each Runtime: built per load, from that load's graph."""
@@ -107,6 +115,9 @@ class Rules:
         self._current: Runtime | None = None
         self.last_error: list[Problem] = []
         self.loaded_at: float = 0.0
+        #: The file's (inode, mtime, size) just before the current rules were read: a watcher that starts
+        #: later compares with this, so an edit made while the app was starting is not lost.
+        self.loaded_stat: tuple[int, int, int] | None = None
         self.reloads = 0
         self._lock = asyncio.Lock()
 
@@ -114,6 +125,7 @@ class Rules:
     def load(cls, path: Path, environ: Mapping[str, str], extensions: Extensions | None = None) -> Rules:
         """Load at start-up: a broken file here is fatal (there are no last good rules yet)."""
         rules = cls(path, environ, extensions)
+        rules.loaded_stat = file_stat(path)
         loaded, graph = compile_file(path, environ)
         rules._install(loaded, graph)
         return rules

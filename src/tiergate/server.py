@@ -6,6 +6,10 @@ also says who may call it: with no client keys configured, loopback clients only
 
     app = build(Path("routes.yaml"))          # the ASGI app, for any ASGI server
     run(Path("routes.yaml"), "127.0.0.1", 8080)
+    run(Path("routes.yaml"), "0.0.0.0", 8080, workers=2)   # tiergate.workers
+
+With ``state.redis_url`` the breakers, limiters, sticky sessions and caches share their state through
+Redis (tiergate.state); it is read here, once, before the rules are installed.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import ipaddress
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ import uvicorn
 from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
+from tiergate.config.loader import load_file
 from tiergate.config.problems import ConfigError
 from tiergate.engine.adaptive import Signals, restore_spend_lifespan
 from tiergate.engine.classifier import classifier_factory
@@ -36,30 +41,42 @@ from tiergate.reload import watch_rules
 from tiergate.resilience.breakers import Breakers
 from tiergate.resilience.guard import guard_factory
 from tiergate.resilience.limits import Limiters
-from tiergate.runtime import Extensions, Rules
+from tiergate.runtime import Extensions, Rules, compile_file
+from tiergate.state.wiring import SharedState
 from tiergate.telemetry.logs import configure_logging
 from tiergate.telemetry.shadow import shadow_lifespan
+from tiergate.workers import WorkerBoard, serve_workers
 
 log = logging.getLogger("tiergate.server")
 
 
 def build(
-    config: Path, *, environ: Mapping[str, str] | None = None, watch: bool = True, announce: str | None = None
+    config: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    watch: bool = True,
+    announce: str | None = None,
+    board: WorkerBoard | None = None,
+    fanout: Callable[[], None] | None = None,
 ) -> Any:
     """The app for ``config``. ``announce`` is logged once start-up is done (after the rules, backends
-    and access lines), just before the server takes connections."""
-    breakers, limiters = Breakers(), Limiters()  # one per process: their state outlives reloads
-    learned = LearnedPool()  # encoders outlive reloads too
+    and access lines), just before the server takes connections. ``board`` and ``fanout`` are a
+    worker's (tiergate.workers): where it tells its rules version, and how a reload reaches the others."""
+    env = os.environ if environ is None else environ
+    shared = SharedState.build(load_file(config, env).config.state)
+    # One per process: their state outlives reloads.
+    breakers, limiters = Breakers(mirror=shared.breakers), Limiters(shared=shared.limits)
+    learned = LearnedPool(remote=shared.embedding_cache)  # encoders outlive reloads too
     signals = Signals()  # latency, session failures and spend outlive reloads too
     extensions = Extensions(
         guard=guard_factory(breakers, limiters),
         breaker_state=breakers.state,
-        classifier=classifier_factory(),
-        sessions=sessions_factory(),
+        classifier=classifier_factory(remote=shared.classifier_cache),
+        sessions=sessions_factory(shared=shared.sessions),
         learned=learned.build,
         signals=signals.build,
     )
-    rules = Rules.load(config, os.environ if environ is None else environ, extensions)
+    rules = Rules.load(config, env, extensions)
     gateway = Gateway(rules)
     gateway.observers.append(signals)
     gateway.reports.append(signals.report)
@@ -68,7 +85,9 @@ def build(
         cfg = rules.current.graph.config.server.decision_log
         return cfg.enabled, cfg.path
 
+    board = board or WorkerBoard(None)
     lifespans = [
+        shared.lifespan(breakers),
         close_learned(learned),
         report_backends(rules),
         report_access(rules),
@@ -76,11 +95,14 @@ def build(
         decision_log_lifespan(gateway),
         shadow_lifespan(rules, gateway.observers),  # after the log: a request's row is queued before its shadow
         watch_rules(rules, watch=watch),
+        board.lifespan(rules),  # last: a worker that shows its version is watching the file
     ]
     if announce is not None:
         lifespans.append(_announce(announce))
     app = create_app(gateway, lifespans=lifespans, limiters=limiters)
     app.state.metrics.registry.register(signals.collector())
+    app.state["health_sections"] = {"state": shared.status, "workers": board.read}
+    app.state["reload_fanout"] = fanout
     return app
 
 
@@ -135,13 +157,19 @@ def report_backends(rules: Rules) -> Any:
     return lifespan
 
 
-def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: bool = True) -> int:
+def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: bool = True, workers: int = 1) -> int:
     configure_logging(log_level)
+    if workers > 1:
+        try:
+            compile_file(config, os.environ)  # once, here: a broken file stops serve before any worker starts
+        except ConfigError as exc:
+            _refuse(config, exc)
+            return 2
+        return serve_workers(config, host, port, workers, log_level=log_level, watch=watch)
     try:
         app = build(config, watch=watch, announce=f"tiergate listening on http://{host}:{port}/v1")
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        print(f"tiergate: {config} has errors; fix them (tiergate validate {config}) and start again", file=sys.stderr)
+        _refuse(config, exc)
         return 2
     if not _is_loopback(host) and app.state.auth.ring(app.state.gateway.rules).open:
         log.warning(
@@ -152,6 +180,11 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
     settle_gc()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     return 0
+
+
+def _refuse(config: Path, exc: ConfigError) -> None:
+    print(exc, file=sys.stderr)
+    print(f"tiergate: {config} has errors; fix them (tiergate validate {config}) and start again", file=sys.stderr)
 
 
 #: Allocations (net of frees) between young-generation collections; CPython's default is 700.

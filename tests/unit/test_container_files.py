@@ -62,3 +62,42 @@ def test_compose_never_gives_a_secret_a_default_value() -> None:
     assert environment["TIERGATE_KEYS"].startswith("${TIERGATE_KEYS:?")
     for name, value in environment.items():
         assert ":-" not in str(value), name
+
+
+TEAM: dict[str, Any] = yaml.safe_load((ROOT / "examples/compose/team.yaml").read_text())
+
+
+def test_the_team_compose_runs_two_replicas_on_one_redis_and_one_postgres() -> None:
+    services = TEAM["services"]
+    assert set(services) == {"lb", "tiergate-a", "tiergate-b", "redis", "postgres", "ollama"}
+    a, b = services["tiergate-a"], services["tiergate-b"]
+    assert a == b  # the same replica twice
+    env = a["environment"]
+    assert env["TIERGATE_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["TIERGATE_DECISION_LOG_URL"].startswith("postgresql://tiergate:${TIERGATE_DB_PASSWORD:?")
+    assert env["TIERGATE_DECISION_LOG_URL"].endswith("@postgres:5432/tiergate")
+    assert a["command"] == ["--workers", "2"]
+    # Secrets have no guessable default: compose refuses to start without them.
+    assert env["TIERGATE_KEYS"].startswith("${TIERGATE_KEYS:?")
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${TIERGATE_DB_PASSWORD:?")
+    assert services["lb"]["ports"] == ["127.0.0.1:8080:8080"]
+    assert not any("ports" in services[name] for name in ("tiergate-a", "tiergate-b", "redis", "postgres"))
+
+
+def test_the_load_balancer_streams_and_waits_like_the_gateway() -> None:
+    conf = (ROOT / "examples/compose/team/nginx.conf").read_text()
+    for directive in (
+        "server tiergate-a:8080",
+        "server tiergate-b:8080",
+        "proxy_buffering off;",
+        "proxy_read_timeout 600s;",  # timeouts.total in the default routes.yaml
+        "client_max_body_size 8m;",  # server.input_limits.max_body_bytes
+    ):
+        assert directive in conf
+    assert "non_idempotent" not in conf  # a POST is never sent to a second replica once sent to one
+
+
+def test_the_default_rules_read_the_shared_state_and_log_urls_from_the_environment() -> None:
+    rules = yaml.safe_load((ROOT / "routes.yaml").read_text())
+    assert rules["state"] == {"redis_url": "${TIERGATE_REDIS_URL:-}"}
+    assert rules["server"]["decision_log"] == {"url": "${TIERGATE_DECISION_LOG_URL:-}"}

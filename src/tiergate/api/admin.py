@@ -33,6 +33,9 @@ _encode = msgspec.json.Encoder().encode
 @post("/admin/reload", status_code=200, opt=ACCESS_ADMIN)
 async def admin_reload(request: Request[Any, Any, Any]) -> Response[bytes]:
     outcome = await gateway_of(request).rules.reload()
+    fanout = request.app.state.get("reload_fanout")
+    if fanout is not None:  # `serve --workers N`: the other workers reload too (tiergate.workers)
+        fanout()
     return Response(_encode(outcome.to_dict()), status_code=200 if outcome.ok else 422, media_type="application/json")
 
 

@@ -29,6 +29,7 @@ from tiergate.errors import RequestError
 from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
 from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
+from tiergate.telemetry.postgres import PostgresDecisionLog, is_postgres
 
 log = logging.getLogger("tiergate.api")
 _encode = msgspec.json.Encoder().encode
@@ -85,7 +86,8 @@ def decision_log_lifespan(
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Open the log from ``server.decision_log`` at start-up, observe every request, close it at shutdown.
 
-    The settings are read once, at start-up: a reload that changes them takes effect on restart. A
+    ``url: postgresql://…`` writes to PostgreSQL instead of the SQLite ``path``. The settings are read once,
+    at start-up: a reload that changes them takes effect on restart. A
     file that cannot be opened is logged and the gateway serves without it (as it does without Ollama).
     """
 
@@ -96,10 +98,11 @@ def decision_log_lifespan(
         if not cfg.enabled:
             yield
             return
+        kind, where = (PostgresDecisionLog, cfg.url or "") if is_postgres(cfg.url) else (DecisionLog, cfg.path)
         try:
             dlog = await asyncio.to_thread(
-                DecisionLog.open,
-                cfg.path,
+                kind.open,
+                where,
                 max_rows=cfg.max_rows,
                 max_age_days=cfg.max_age_days,
                 reference=lambda: reference_price(gateway.rules.current.graph.chains.tiers),

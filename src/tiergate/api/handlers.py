@@ -153,6 +153,8 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
             "backends": backends,
             "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.dispatch_targets()},
             **{key: value for report in gw.reports for key, value in report().items()},
+            # shared state and worker processes (tiergate.server): {"state": {...}, "workers": {...}}
+            **{name: section() for name, section in (request.app.state.get("health_sections") or {}).items()},
         }
     )
 

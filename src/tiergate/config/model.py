@@ -524,6 +524,9 @@ class DecisionLog(Strict):
     """Record every request's decision, attempts, usage, latency and cost. Default: true."""
     path: str = "tiergate-decisions.db"
     """SQLite file, relative to the working directory. Default: `tiergate-decisions.db`."""
+    url: str | None = None
+    """A team's shared log: `postgresql://user@host:5432/db` writes the same rows to PostgreSQL instead of the
+    SQLite `path` (every replica and worker into one database). Empty or unset: SQLite. Default: unset."""
     max_rows: PositiveInt | None = 1_000_000
     """Rows kept; the oldest are deleted beyond this. Default: 1000000."""
     max_age_days: Annotated[float, Meta(gt=0)] | None = 30.0
@@ -577,6 +580,22 @@ class Shadow(Strict):
     """Most requests waiting for their candidate decision; beyond this new ones are not shadowed. Default: 1000."""
 
 
+class StateConfig(Strict):
+    """Where the state that replicas and workers share lives: breakers, rate limits, sticky sessions, the classifier
+    and embedding caches. Read at start-up. Without `redis_url` each process keeps its own, in memory."""
+
+    redis_url: str | None = None
+    """`redis://host:6379/0` (or `rediss://`, `unix://`): share state through Redis. Empty or unset: in process.
+    While Redis is unreachable each process serves on its own state and goes back to Redis when it returns.
+    Default: unset."""
+    prefix: Annotated[str, Meta(min_length=1, max_length=64)] = "tiergate"
+    """Prefix of every Redis key, so gateways of different teams can share one Redis. Default: `tiergate`."""
+    timeout: Annotated[float, Meta(gt=0, le=5)] = 0.25
+    """Seconds one Redis call may take before the request goes on with in-process state. Default: 0.25."""
+    retry_interval: Seconds = 1.0
+    """Seconds between attempts to reach Redis again while it is down. Default: 1."""
+
+
 # --- the file -------------------------------------------------------------------------------
 
 
@@ -618,3 +637,5 @@ class RoutesConfig(Strict):
     def shadow_settings(self) -> Shadow | None:
         """``shadow`` with its short form (a file name) spelled out."""
         return Shadow(file=self.shadow) if isinstance(self.shadow, str) else self.shadow
+    state: StateConfig = StateConfig()
+    """Shared state for several workers or replicas (Redis). Default: in process."""

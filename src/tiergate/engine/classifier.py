@@ -6,7 +6,9 @@ scorer's tier, and only with the confidence it reports). Every call is:
 
 - **cached**: a ``cachetools.TTLCache`` keyed by a hash of the last two messages (role + text) and the
   rules version; a reload that changes the classifier's own settings starts a fresh cache;
-- **shared**: concurrent identical requests join one in-flight call (single flight). Followers get the
+- **shared between replicas**: with ``state.redis_url`` a local miss asks Redis
+  (:mod:`tiergate.state.cache`) before the model, and every answer is stored there too;
+- **single flight**: concurrent identical requests join one in-flight call (single flight). Followers get the
   leader's answer as outcome ``ok`` (not ``cache_hit``: they waited for the model) with their own latency;
 - **dispatched**: through dispatch, like any target: its limits, its circuit breaker (keyed by
   ``backend/model``; an unusable answer counts as a failure, like an error), its time bounds;
@@ -45,6 +47,7 @@ from tiergate.engine.router import Phase2
 from tiergate.engine.targets import Target, classifier_target
 from tiergate.errors import RateLimited, UpstreamError, UpstreamProtocolError, UpstreamStatusError, refuses_format
 from tiergate.rules.features import Features
+from tiergate.state.cache import RemoteCache
 from tiergate.wire import ChatRequest, Message
 
 log = logging.getLogger("tiergate.classifier")
@@ -240,6 +243,7 @@ class Shared:
     cache: TTLCache[bytes, RouteAnswer]
     inflight: dict[bytes, asyncio.Task[Verdict]]
     format: Format = "json_schema"
+    remote: RemoteCache | None = None
 
 
 @dataclass
@@ -268,6 +272,10 @@ class LLMClassifier:
         cached = self.shared.cache.get(key)
         if cached is not None:
             return self._answered("cache_hit", cached, start)
+        if self.shared.remote is not None and key not in self.shared.inflight:
+            shared = await self._remote_answer(key)
+            if shared is not None:
+                return self._answered("cache_hit", shared, start)
         flight = self.shared.inflight.get(key)
         if flight is None:
             flight = self._launch(key, seen)
@@ -289,7 +297,24 @@ class LLMClassifier:
         verdict = await self._ask(seen)
         if verdict.answer is not None:
             self.shared.cache[key] = verdict.answer
+            if self.shared.remote is not None:
+                self.shared.remote.put(key, msgspec.json.encode(verdict.answer))
         return verdict
+
+    async def _remote_answer(self, key: bytes) -> RouteAnswer | None:
+        """Another replica's answer for the same transcript, kept here from now on; None on a miss."""
+        assert self.shared.remote is not None
+        found = await self.shared.remote.get(key)
+        if not isinstance(found, bytes):
+            return None
+        try:
+            answer = msgspec.json.decode(found, type=RouteAnswer)
+        except msgspec.DecodeError:
+            return None
+        if answer.tier not in self.prompt.tiers:
+            return None
+        self.shared.cache[key] = answer
+        return answer
 
     async def _ask(self, seen: str) -> Verdict:
         """One dispatched call (two when the server refuses ``json_schema``); every error becomes a Verdict."""
@@ -364,9 +389,17 @@ class ClassifierPool:
         Extensions(classifier=pool.build)
     """
 
-    def __init__(self, *, clock: Clock = time.monotonic, perf: PerfClock = time.perf_counter_ns) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.monotonic,
+        perf: PerfClock = time.perf_counter_ns,
+        remote: Callable[[str, float], RemoteCache] | None = None,
+    ) -> None:
+        """``remote(namespace, ttl)`` builds the Redis cache shared with other replicas (state.redis_url)."""
         self._clock = clock
         self._perf = perf
+        self._remote = remote
         self._shared: Shared | None = None
 
     def build(self, graph: EvaluationGraph, dispatcher: Dispatcher) -> LLMClassifier | None:
@@ -388,8 +421,9 @@ class ClassifierPool:
     def _shared_for(self, settings: str, cfg: ClassifierConfig) -> Shared:
         if self._shared is None or self._shared.settings != settings:
             cache: TTLCache[bytes, RouteAnswer] = TTLCache(cfg.cache_size, cfg.cache_ttl, timer=self._clock)
+            remote = self._remote(f"classifier:{settings[:16]}", cfg.cache_ttl) if self._remote else None
             self._shared = Shared(
-                settings, cache, {}, "json_object" if cfg.response_format == "json_object" else "json_schema"
+                settings, cache, {}, "json_object" if cfg.response_format == "json_object" else "json_schema", remote
             )
         return self._shared
 
@@ -401,10 +435,13 @@ def settings_key(cfg: ClassifierConfig, config: RoutesConfig, prompt: Prompt) ->
 
 
 def classifier_factory(
-    *, clock: Clock = time.monotonic, perf: PerfClock = time.perf_counter_ns
+    *,
+    clock: Clock = time.monotonic,
+    perf: PerfClock = time.perf_counter_ns,
+    remote: Callable[[str, float], RemoteCache] | None = None,
 ) -> Callable[[EvaluationGraph, Dispatcher], Phase2 | None]:
     """The hook for ``Extensions(classifier=...)``: one pool, so the cache survives reloads.
 
     rules = Rules.load(path, os.environ, Extensions(classifier=classifier_factory()))
     """
-    return ClassifierPool(clock=clock, perf=perf).build
+    return ClassifierPool(clock=clock, perf=perf, remote=remote).build

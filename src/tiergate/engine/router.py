@@ -77,7 +77,7 @@ class SessionHold(Protocol):
     """Conversation stickiness (:mod:`tiergate.engine.sticky`): may raise phase 1's tier to the highest
     tier the session has been routed to. Returns True when it did."""
 
-    def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool: ...
+    async def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool: ...
 
 
 @dataclass
@@ -174,7 +174,7 @@ class Router:
                 else:
                     why = "classifier skipped" if outcome else "no classifier configured"
                     p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
-        sticky = explicit is None and self.sessions is not None and self.sessions.hold(f, client, p1, remember)
+        sticky = explicit is None and self.sessions is not None and await self.sessions.hold(f, client, p1, remember)
         key = session_key(f, client)
         session = key.hex()[:16] if key else None
         escalated = signals.escalate(f, session, p1, remember) if signals is not None and explicit is None else None

@@ -17,10 +17,14 @@ routed decision raises the tier to the highest one this session has been routed 
 - **Bounds** — ``max_sessions`` most recently used sessions, each forgotten ``ttl`` seconds after its
   last request. The store lives as long as the process (like the classifier's cache), so a reload keeps
   the sessions; a reload that changes ``ttl`` or ``max_sessions`` starts them afresh.
+- **Shared** — with ``state.redis_url`` the session lives in Redis (:mod:`tiergate.state.sessions`), so
+  a conversation that the load balancer moves to another replica keeps its tier; there ``ttl`` bounds
+  it and ``max_sessions`` does not. The process's own store is kept up to date beside it and serves
+  while Redis is unreachable.
 
     pool = SessionPool()                                  # one per process
     Extensions(sessions=pool.build)                       # one Sessions view per loaded graph
-    raised = sessions.hold(features, "team-a", phase1)    # True when stickiness raised the tier
+    raised = await sessions.hold(features, "team-a", phase1)    # True when stickiness raised the tier
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from cachetools import TTLCache
 
 from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.rules.features import Features
+from tiergate.state.link import DOWN
+from tiergate.state.sessions import SharedSessions
 
 Clock = Callable[[], float]
 """Monotonic seconds: drives the sessions' TTL."""
@@ -51,11 +57,19 @@ def session_key(f: Features, client: str) -> bytes | None:
 class Sessions:
     """The session store as one loaded graph sees it: the shared cache plus this graph's tier ranks."""
 
-    def __init__(self, cache: TTLCache[bytes, str], ranks: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        cache: TTLCache[bytes, str],
+        ranks: Mapping[str, int],
+        shared: SharedSessions | None = None,
+        ttl: float = 3600.0,
+    ) -> None:
         self.cache = cache
         self.ranks = ranks
+        self.shared = shared
+        self.ttl = ttl
 
-    def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool:
+    async def hold(self, f: Features, client: str, p1: Phase1, remember: bool = True) -> bool:
         """Raise ``p1.tier`` to the session's highest tier so far and record the outcome.
 
         ``remember=False`` (a dry run) applies the session without changing it. Returns True when the
@@ -65,6 +79,11 @@ class Sessions:
         if key is None or rank is None:
             return False
         previous = self.cache.get(key)
+        if self.shared is not None:
+            above = [tier for tier, r in self.ranks.items() if r > rank]
+            got = await self.shared.hold(key, p1.tier, above=above, ttl=self.ttl, remember=remember)
+            if got is not DOWN:
+                previous = got if isinstance(got, str) else None
         raised = previous is not None and self.ranks.get(previous, -1) > rank
         if raised:
             assert previous is not None
@@ -78,8 +97,9 @@ class Sessions:
 class SessionPool:
     """Lives as long as the app and builds one :class:`Sessions` per load, all sharing one store."""
 
-    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+    def __init__(self, *, clock: Clock = time.monotonic, shared: SharedSessions | None = None) -> None:
         self._clock = clock
+        self.shared = shared
         self._cache: TTLCache[bytes, str] | None = None
         self._settings: tuple[float, int] | None = None
 
@@ -92,7 +112,7 @@ class SessionPool:
             self._cache = TTLCache(cfg.max_sessions, cfg.ttl, timer=self._clock)
             self._settings = settings
         ranks = {tier: i for i, tier in enumerate(cheapest_first(graph.config))}
-        return Sessions(self._cache, ranks)
+        return Sessions(self._cache, ranks, self.shared, cfg.ttl)
 
     @property
     def size(self) -> int:
@@ -100,9 +120,11 @@ class SessionPool:
         return 0 if self._cache is None else len(self._cache)
 
 
-def sessions_factory(*, clock: Clock = time.monotonic) -> Callable[[EvaluationGraph], Sessions | None]:
+def sessions_factory(
+    *, clock: Clock = time.monotonic, shared: SharedSessions | None = None
+) -> Callable[[EvaluationGraph], Sessions | None]:
     """The hook for ``Extensions(sessions=...)``: one pool, so sessions survive reloads.
 
     rules = Rules.load(path, os.environ, Extensions(sessions=sessions_factory()))
     """
-    return SessionPool(clock=clock).build
+    return SessionPool(clock=clock, shared=shared).build

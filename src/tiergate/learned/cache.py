@@ -60,6 +60,14 @@ class CachedEncoder:
                 self.hits += 1
             return row
 
+    def store(self, text: str, row: F32) -> F32:
+        """Keep an embedding computed elsewhere (another replica, through Redis); returns the stored row."""
+        stored = np.array(row, dtype=np.float32)
+        stored.setflags(write=False)
+        with self._lock:
+            self._rows[text_key(text)] = stored
+        return stored
+
     def encode(self, texts: Sequence[str]) -> F32:
         keys = [text_key(text) for text in texts]
         out = np.empty((len(texts), self.dim), dtype=np.float32)

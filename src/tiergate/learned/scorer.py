@@ -34,6 +34,7 @@ from tiergate.learned.encoder import build_encoder
 from tiergate.learned.head import Head, HeadError
 from tiergate.rules.features import Features
 from tiergate.rules.learned import MEMO_KEY, Reading
+from tiergate.state.cache import RemoteCache
 
 if TYPE_CHECKING:
     from tiergate.engine.graph import EvaluationGraph
@@ -123,6 +124,8 @@ class LearnedPool:
     """Lives as long as the process: encoders by their settings, and the reasons already warned about."""
 
     perf: PerfClock = time.perf_counter_ns
+    remote: Callable[[str], RemoteCache] | None = None
+    """Builds the Redis cache of one encoder's embeddings (namespace by encoder id), with state.redis_url."""
     _embedders: dict[tuple[str, str | None, int], Embedder] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
 
@@ -153,7 +156,8 @@ class LearnedPool:
 
                     weights = load_weights(Path(cfg.weights_dir) if cfg.weights_dir else None)
                 encoder = build_encoder(_kind(kind), weights=weights, cache_size=cfg.cache_size)
-                embedder = self._embedders[key] = Embedder(encoder)
+                remote = self.remote(f"embedding:{encoder.id}") if self.remote is not None else None
+                embedder = self._embedders[key] = Embedder(encoder, remote=remote)
             if embedder.id != wanted:
                 raise HeadError(
                     f"the head was trained on encoder {wanted}, and this machine's is {embedder.id}; "

@@ -13,6 +13,10 @@ cancellation included, as either a failure or a success:
 - any other ``UpstreamError`` (a 400, a 401) means the upstream answered: a success;
 - anything else (the client went away, a bug of ours) says nothing about the upstream: no outcome.
 
+With a ``mirror`` (:class:`~tiergate.state.breakers.BreakerMirror`, when ``state.redis_url`` is set) every
+failure and transition is shared with the other workers and replicas, and what they publish is applied
+here through :meth:`Breakers.apply`; the state the router reads stays in memory.
+
 ``opened_at`` is stamped from the injected wall clock (not ``datetime.now``) so tests never sleep and
 replicas sharing a storage agree on when the breaker opened.
 
@@ -29,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pybreaker import (
     STATE_CLOSED,
@@ -75,6 +79,11 @@ class ClockedStorage(CircuitBreakerStorage):
         self._clock = clock
 
     @property
+    def inner(self) -> CircuitBreakerStorage:
+        """The storage itself, for state set from elsewhere (another replica's ``opened_at``)."""
+        return self._inner
+
+    @property
     def state(self) -> str:
         return self._inner.state
 
@@ -111,6 +120,19 @@ class ClockedStorage(CircuitBreakerStorage):
         self._inner.opened_at = datetime.fromtimestamp(self._clock(), UTC)
 
 
+class Mirror(Protocol):
+    """Shares breaker transitions between processes (:class:`tiergate.state.breakers.BreakerMirror`)."""
+
+    def failed(self, key: str, fail_max: int, window: float, now: float) -> None: ...
+    def opened(self, key: str, now: float) -> None: ...
+    def closed(self, key: str) -> None: ...
+    def reset(self, key: str) -> None: ...
+
+
+#: A shared failure count is forgotten this long after the last failure (at least the reset timeout).
+SHARED_WINDOW = 60.0
+
+
 class LogStateChanges(CircuitBreakerListener):
     """One log line per state change, naming the breaker's key: an operator's first clue."""
 
@@ -127,8 +149,9 @@ class LogStateChanges(CircuitBreakerListener):
 @dataclass
 class _Entry:
     breaker: CircuitBreaker
-    storage: CircuitBreakerStorage
+    storage: ClockedStorage
     trial: bool = False  # a half-open trial call is in flight: let no other call through until it ends
+    key: str = ""
 
 
 class Breakers:
@@ -138,9 +161,16 @@ class Breakers:
     breakers.configure(graph.dispatch_targets())   # on each load: new settings, same state
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, storage: StorageFactory = memory_storage) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        storage: StorageFactory = memory_storage,
+        mirror: Mirror | None = None,
+    ) -> None:
         self._clock = clock
         self._storage = storage
+        self.mirror = mirror
         self._entries: dict[str, _Entry] = {}
         self._listener = LogStateChanges()
 
@@ -196,6 +226,23 @@ class Breakers:
         else:
             self._succeeded(entry)
 
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
+    def apply(self, key: str, state: str, opened_at: float | None) -> None:
+        """Take a state another process published (it is not published again)."""
+        entry = self._entries.get(key)
+        if entry is None or state not in (STATE_OPEN, STATE_CLOSED):
+            return
+        inner = entry.storage.inner
+        if state == STATE_OPEN:
+            inner.opened_at = datetime.fromtimestamp(opened_at if opened_at is not None else self._clock(), UTC)
+        if entry.breaker.current_state == state and state == STATE_CLOSED:
+            return
+        inner.reset_counter()
+        inner.state = state
+        entry.breaker.state = state  # pybreaker's setter: notify the listeners
+
     # --- state machine ------------------------------------------------------------------------
 
     def _admit(self, entry: _Entry, target: Target, url: str) -> bool:
@@ -216,17 +263,31 @@ class Breakers:
     def _succeeded(self, entry: _Entry) -> None:
         if entry.breaker.current_state == STATE_HALF_OPEN:
             entry.breaker.close()
+            if self.mirror is not None:
+                self.mirror.closed(entry.key)
         elif entry.breaker.fail_counter:
             entry.storage.reset_counter()
+            if self.mirror is not None:
+                self.mirror.reset(entry.key)
 
     def _failed(self, entry: _Entry) -> None:
         state = entry.breaker.current_state
         if state == STATE_HALF_OPEN:
-            entry.breaker.open()
+            self._open(entry)
             return
         entry.storage.increment_counter()
         if state == STATE_CLOSED and entry.breaker.fail_counter >= entry.breaker.fail_max:
-            entry.breaker.open()
+            self._open(entry)
+        elif self.mirror is not None:
+            breaker = entry.breaker
+            window = max(SHARED_WINDOW, breaker.reset_timeout)
+            self.mirror.failed(entry.key, breaker.fail_max, window, self._clock())
+
+    def _open(self, entry: _Entry) -> None:
+        entry.breaker.open()
+        if self.mirror is not None:
+            opened_at = entry.storage.opened_at
+            self.mirror.opened(entry.key, opened_at.timestamp() if opened_at else self._clock())
 
     def _remaining(self, entry: _Entry) -> float:
         """Seconds until an open breaker may try again (0 or less: now)."""
@@ -252,7 +313,7 @@ class Breakers:
             state_storage=storage,
             name=target.key,
         )
-        return _Entry(breaker, storage)
+        return _Entry(breaker, storage, key=target.key)
 
 
 def _apply_settings(breaker: CircuitBreaker, target: Target) -> None:

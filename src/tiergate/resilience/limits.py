@@ -13,6 +13,10 @@ What happens at a limit is ``limits.on_limit``:
 - ``reject``: raise :class:`LimitRejected` (a ``RateLimited`` with ``fallback_ok = False``): the client
   gets the 429 and no other target is tried.
 
+With ``shared`` (a :class:`~tiergate.state.limits.SharedLimits`, when ``state.redis_url`` is set) the
+counting happens in Redis, so every worker and replica spends one budget; while Redis is unreachable
+each call falls back to this process's own limiters.
+
 The concurrency slot is held for the whole ``async with``. For a stream that is until the stream
 ends, which outlives the call that opened it: see ``ResilienceGuard.run(hold=...)``.
 
@@ -26,7 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
@@ -34,6 +40,13 @@ from aiolimiter import AsyncLimiter
 
 from tiergate.engine.targets import Target
 from tiergate.errors import LimitRejected, RateLimited
+from tiergate.state.limits import SharedLimits, Taken
+from tiergate.state.link import DOWN
+
+#: A shared concurrency lease outlives the target's ``timeouts.total`` by this much, then expires.
+LEASE_MARGIN = 60.0
+#: How often a ``wait`` for shared capacity asks Redis again when it gave no better time.
+SHARED_POLL = 0.05
 
 log = logging.getLogger("tiergate.limits")
 
@@ -57,8 +70,9 @@ class Limiters:
         limiters.configure(graph.dispatch_targets())   # on each load
     """
 
-    def __init__(self, *, period: float = 60.0) -> None:
+    def __init__(self, *, period: float = 60.0, shared: SharedLimits | None = None) -> None:
         self._period = period
+        self.shared = shared
         self._targets: dict[str, _Slots] = {}
         self._clients: dict[str, AsyncLimiter] = {}
 
@@ -75,7 +89,9 @@ class Limiters:
         """Take one request of ``target``'s rpm and hold one concurrency slot until the block ends."""
         slots = self._targets.get(target.key) or self._refresh(target)
         async with contextlib.AsyncExitStack() as held:
-            if target.limits.on_limit == "wait":
+            if (slots.rpm or slots.concurrency) and self.shared is not None and await self._shared(slots, target, held):
+                pass
+            elif target.limits.on_limit == "wait":
                 await self._wait(slots, target, held)
             else:
                 await self._take_now(slots, target, held)
@@ -83,6 +99,15 @@ class Limiters:
 
     async def client(self, key: str, rpm: int) -> None:
         """Spend one request of client ``key``'s budget or raise ``RateLimited``; never names the key."""
+        if self.shared is not None:
+            name = "client:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+            taken = await self.shared.take(name, rpm=rpm, concurrency=None, period=self._period, lease=0)
+            if taken is not DOWN:
+                assert isinstance(taken, Taken)
+                if not taken.ok:
+                    message = f"rate limit for this API key reached ({rpm} requests per minute)"
+                    raise RateLimited(message, retry_after=taken.retry_after)
+                return
         limiter = self._clients.get(key)
         if limiter is None or limiter.max_rate != rpm:
             limiter = self._clients[key] = AsyncLimiter(rpm, self._period)
@@ -91,6 +116,36 @@ class Limiters:
                 f"rate limit for this API key reached ({rpm} requests per minute)", retry_after=self._period / rpm
             )
         await limiter.acquire()
+
+    # --- shared in Redis -----------------------------------------------------------------------
+
+    async def _shared(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> bool:
+        """Take the target's limits in Redis: True when taken, False when Redis is down (count here
+        instead); raises like the in-process modes when the shared budget is spent."""
+        assert self.shared is not None
+        shared, lease = self.shared, target.timeouts.total + LEASE_MARGIN
+        waiting = target.limits.on_limit == "wait"
+        deadline = time.monotonic() + target.limits.max_wait
+        while True:
+            taken = await shared.take(
+                target.key, rpm=slots.rpm, concurrency=slots.concurrency, period=self._period, lease=lease
+            )
+            if taken is DOWN:
+                return False
+            assert isinstance(taken, Taken)
+            if taken.ok:
+                if taken.lease is not None:
+                    held.callback(shared.release, target.key, taken.lease)
+                return True
+            assert taken.limit is not None
+            left = deadline - time.monotonic()
+            if not waiting or left <= 0:
+                detail = self._reached(taken.limit, slots, target)
+                if waiting:
+                    detail += f"; none free within {target.limits.max_wait:g}s (limits.max_wait)"
+                error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
+                raise error(detail, retry_after=taken.retry_after)
+            await asyncio.sleep(min(taken.retry_after or SHARED_POLL, left))
 
     # --- the three modes ----------------------------------------------------------------------
 

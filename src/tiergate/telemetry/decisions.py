@@ -17,10 +17,15 @@ decision id and rates it at once finds its row written. ``submit_feedback`` answ
     gateway.observers.append(dlog)
     found = await asyncio.wrap_future(dlog.submit_feedback("dec_…", 5, "right call"))
     dlog.close()   # writes what is queued, then stops the writer
+
+A team's log in PostgreSQL (``server.decision_log.url``) is the same class with the SQL seams below
+(``_connect``, ``_begin``, ``_insert``, ``_feedback``, ``_prune``) written for it:
+:mod:`tiergate.telemetry.postgres`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -157,7 +162,7 @@ class _Shadow(_Observed):
 class _Command:
     """Work for the writer's connection, run in order with the rows; its result goes to ``future``."""
 
-    run: Callable[[sqlite3.Connection], Any]
+    run: Callable[[Any], Any]
     future: Future[Any] = field(default_factory=Future)
 
 
@@ -167,9 +172,12 @@ _STOP = object()
 class DecisionLog:
     """An Observer that writes each RequestRecord to SQLite on its own thread. Build with ``open``."""
 
+    #: What ``open`` reports as DecisionLogError when the writer cannot connect.
+    CONNECT_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
+
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         *,
         max_rows: int | None,
         max_age_days: float | None,
@@ -222,7 +230,7 @@ class DecisionLog:
         the moment a request ends (rules can reload between requests). Raises DecisionLogError.
         """
         dlog = cls(
-            Path(path),
+            cls._where(path),
             max_rows=max_rows,
             max_age_days=max_age_days,
             reference=reference,
@@ -236,10 +244,14 @@ class DecisionLog:
         dlog._thread.start()
         try:
             dlog._ready.result()
-        except (sqlite3.Error, OSError) as exc:
+        except cls.CONNECT_ERRORS as exc:
             dlog._thread.join()
             raise DecisionLogError(f"decision log {dlog.path}: {exc}") from None
         return dlog
+
+    @staticmethod
+    def _where(path: str | Path) -> Path | str:
+        return Path(path)
 
     # --- the event loop's side: never blocks ---------------------------------------------------
 
@@ -277,6 +289,7 @@ class DecisionLog:
 
     def queries(self) -> DecisionQueries:
         """The console's read side over this file (read-only connections, off the event loop)."""
+        assert isinstance(self.path, Path)
         return SqlQueries(SqliteRunner(self.path))
 
     def submit_feedback(
@@ -284,14 +297,8 @@ class DecisionLog:
     ) -> Future[bool]:
         """Store a rating once every record observed so far is written; the future says whether the id exists."""
 
-        def run(conn: sqlite3.Connection) -> bool:
-            if conn.execute("SELECT 1 FROM decisions WHERE decision_id = ?", (decision_id,)).fetchone() is None:
-                return False
-            conn.execute(
-                "INSERT INTO feedback (decision_id, ts, client, rating, comment) VALUES (?, ?, ?, ?, ?)",
-                (decision_id, self._clock(), client, rating, comment),
-            )
-            return True
+        def run(conn: Any) -> bool:
+            return self._feedback(conn, decision_id, self._clock(), client, rating, comment)
 
         return self._submit(run)
 
@@ -328,7 +335,7 @@ class DecisionLog:
         if self._thread.is_alive():
             log.warning("decision log %s: the writer did not finish within %gs", self.path, timeout)
 
-    def _submit(self, run: Callable[[sqlite3.Connection], T]) -> Future[T]:
+    def _submit(self, run: Callable[[Any], T]) -> Future[T]:
         if self._closed:
             raise DecisionLogError(f"decision log {self.path} is closed")
         command = _Command(run)
@@ -356,7 +363,10 @@ class DecisionLog:
         finally:
             conn.close()
 
-    def _connect(self) -> sqlite3.Connection:
+    # --- the SQL seams (SQLite here; tiergate.telemetry.postgres overrides them) ------------------
+
+    def _connect(self) -> Any:
+        assert isinstance(self.path, Path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None)  # transactions are explicit, one per batch
         conn.execute("PRAGMA busy_timeout = 10000")  # a reader holding a lock delays the writer, never the loop
@@ -367,6 +377,43 @@ class DecisionLog:
         conn.execute("PRAGMA foreign_keys = ON")  # pruning a decision removes its feedback
         migrate(conn)
         return conn
+
+    def _begin(self, conn: Any) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def _commit(self, conn: Any) -> None:
+        conn.execute("COMMIT")
+
+    def _rollback(self, conn: Any) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def _feedback(
+        self, conn: Any, decision_id: str, ts: float, client: str | None, rating: int, comment: str | None
+    ) -> bool:
+        if conn.execute("SELECT 1 FROM decisions WHERE decision_id = ?", (decision_id,)).fetchone() is None:
+            return False
+        conn.execute(
+            "INSERT INTO feedback (decision_id, ts, client, rating, comment) VALUES (?, ?, ?, ?, ?)",
+            (decision_id, ts, client, rating, comment),
+        )
+        return True
+
+    def _insert_rows(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        conn.executemany(_INSERT, rows)
+
+    def _delete_old(self, conn: Any, before: float, max_rows: int | None) -> int:
+        deleted = 0
+        if before > float("-inf"):
+            deleted += conn.execute("DELETE FROM decisions WHERE ts < ?", (before,)).rowcount
+        if max_rows is not None:
+            # rowids grow with insertion order, so the cut-off row is the (max_rows + 1)-th newest
+            deleted += conn.execute(
+                "DELETE FROM decisions WHERE rowid <= "
+                "(SELECT rowid FROM decisions ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
+                (max_rows,),
+            ).rowcount
+        return int(deleted)
 
     def _take(self) -> list[_Observed | _Command | object]:
         """Block for the first item (waking for idle retention), then drain up to a batch."""
@@ -384,13 +431,13 @@ class DecisionLog:
                 break
         return batch
 
-    def _write(self, conn: sqlite3.Connection, batch: list[Any]) -> None:
+    def _write(self, conn: Any, batch: list[Any]) -> None:
         if not batch:
             return
         rows: list[tuple[Any, ...]] = []
         done: list[tuple[Future[Any], Any]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn)
             for item in batch:
                 if isinstance(item, _Shadow):
                     self._insert(conn, rows)
@@ -404,12 +451,12 @@ class DecisionLog:
             self._insert(conn, rows)
             if self._prune_due():
                 self._prune(conn)
-            conn.execute("COMMIT")
+            self._commit(conn)
             self.writes += 1
         except Exception as exc:  # a full disk must not kill the writer: drop this batch, keep going
             log.exception("decision log %s: a batch of %d item(s) was not written", self.path, len(batch))
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            with contextlib.suppress(Exception):
+                self._rollback(conn)
             for item in batch:
                 if isinstance(item, _Command):
                     item.future.set_exception(exc)
@@ -417,28 +464,20 @@ class DecisionLog:
         for future, result in done:
             future.set_result(result)
 
-    def _insert(self, conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            conn.executemany(_INSERT, rows)
+            self._insert_rows(conn, rows)
             self._since_prune += len(rows)
             rows.clear()
 
     def _prune_due(self) -> bool:
         return self._since_prune >= self._prune_every_rows or self._clock() - self._last_prune >= self._prune_interval
 
-    def _prune(self, conn: sqlite3.Connection) -> int:
+    def _prune(self, conn: Any) -> int:
         """Delete decisions older than ``max_age_days``, then all but the newest ``max_rows``."""
         now = self._clock()
-        deleted = 0
-        if self.max_age_days is not None:
-            deleted += conn.execute("DELETE FROM decisions WHERE ts < ?", (now - self.max_age_days * _DAY,)).rowcount
-        if self.max_rows is not None:
-            # rowids grow with insertion order, so the cut-off row is the (max_rows + 1)-th newest
-            deleted += conn.execute(
-                "DELETE FROM decisions WHERE rowid <= "
-                "(SELECT rowid FROM decisions ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
-                (self.max_rows,),
-            ).rowcount
+        before = now - self.max_age_days * _DAY if self.max_age_days is not None else float("-inf")
+        deleted = self._delete_old(conn, before, self.max_rows)
         self._last_prune, self._since_prune = now, 0
         if deleted:
             log.info("decision log %s: retention removed %d decision(s)", self.path, deleted)

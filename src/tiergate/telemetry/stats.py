@@ -3,7 +3,8 @@
 Counts and sums are aggregated in SQL; latency percentiles are computed with numpy (linear
 interpolation, numpy's default) over the requests that succeeded, since a timeout's latency says
 more about the timeout than about the tier. The file is opened read-only, so stats can run while the
-gateway writes (WAL mode) and never creates a file by mistake.
+gateway writes (WAL mode) and never creates a file by mistake. A ``postgresql://`` URL reads a team's
+log in PostgreSQL (``server.decision_log.url``) with the same queries.
 
     stats = compute(Path("tiergate-decisions.db"), since=time.time() - parse_window("24h"))
     print(render(stats))
@@ -16,6 +17,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
@@ -25,7 +27,7 @@ from tiergate.errors import OperatorError
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 #: A request counts as an error when it failed on tiergate's or an upstream's side; 499 is the client leaving.
-_ERROR = "status >= 400 AND disconnected = 0"
+_ERROR = "CASE WHEN status >= 400 AND disconnected = 0 THEN 1 ELSE 0 END"
 
 
 class StatsError(OperatorError):
@@ -48,7 +50,7 @@ class TierStats:
 
 @dataclass(frozen=True)
 class Stats:
-    path: Path
+    path: Path | str
     since: float | None
     first_ts: float | None
     last_ts: float | None
@@ -83,8 +85,13 @@ def parse_window(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def compute(db_path: Path, since: float | None = None) -> Stats:
-    """Aggregate the decisions logged at or after ``since`` (unix seconds; None for all of them)."""
+def compute(db_path: Path | str, since: float | None = None) -> Stats:
+    """Aggregate the decisions logged at or after ``since`` (unix seconds; None for all of them).
+
+    ``db_path`` is the SQLite file, or a ``postgresql://`` URL."""
+    if isinstance(db_path, str) and db_path.startswith(("postgresql://", "postgres://")):
+        return _compute_postgres(db_path, since)
+    db_path = Path(db_path)
     if not db_path.is_file():
         raise StatsError(f"no decision log at {db_path} (see server.decision_log.path in routes.yaml)")
     try:
@@ -99,7 +106,35 @@ def compute(db_path: Path, since: float | None = None) -> Stats:
         conn.close()
 
 
-def _compute(conn: sqlite3.Connection, path: Path, since: float | None) -> Stats:
+def _compute_postgres(url: str, since: float | None) -> Stats:
+    import psycopg
+
+    from tiergate.redact import redact_url
+
+    shown = redact_url(url)
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise StatsError(f"cannot open the decision log {shown}: {exc}") from None
+    try:
+        return _compute(_Pg(conn), shown, since)
+    except psycopg.Error as exc:
+        raise StatsError(f"cannot read the decision log {shown}: {exc}") from None
+    finally:
+        conn.close()
+
+
+class _Pg:
+    """psycopg behind sqlite3's ``execute(sql, params)`` with ``?`` placeholders."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), params)
+
+
+def _compute(conn: Any, path: Path | str, since: float | None) -> Stats:
     cutoff = float("-inf") if since is None else since
     per_tier = conn.execute(
         f"""SELECT tier, COUNT(*), COALESCE(SUM(cost_usd), 0), SUM(fallback), SUM({_ERROR}),
@@ -108,7 +143,7 @@ def _compute(conn: sqlite3.Connection, path: Path, since: float | None) -> Stats
         (cutoff,),
     ).fetchall()
     ratings = {
-        tier: (count, mean)
+        tier: (count, float(mean))
         for tier, count, mean in conn.execute(
             """SELECT d.tier, COUNT(*), AVG(f.rating) FROM feedback f JOIN decisions d USING (decision_id)
                WHERE d.ts >= ? GROUP BY d.tier""",
@@ -140,7 +175,7 @@ def _compute(conn: sqlite3.Connection, path: Path, since: float | None) -> Stats
     )
 
 
-def _percentiles(conn: sqlite3.Connection, cutoff: float, tier: str) -> tuple[float | None, float | None]:
+def _percentiles(conn: Any, cutoff: float, tier: str) -> tuple[float | None, float | None]:
     """p50 and p95 latency of the tier's successful requests."""
     rows = conn.execute("SELECT latency_ms FROM decisions WHERE ts >= ? AND tier = ? AND status < 400", (cutoff, tier))
     latencies = np.fromiter((ms for (ms,) in rows), dtype=float)

@@ -1,0 +1,15 @@
+"""State that workers and replicas share: in process by default, Redis when ``state.redis_url`` is set.
+
+One :class:`~tiergate.state.link.RedisLink` per process owns the connection and knows whether Redis can be
+used right now. Each shared piece keeps its in-process form as the fallback and asks the link first:
+
+    link.py       the connection, its health (/health, /metrics, one log line per outage), reconnecting
+    limits.py     rpm (GCRA) and concurrency (leases) per target and per client key, one Lua call each
+    breakers.py   breaker state mirrored through a hash and a pub/sub channel; the hot path reads memory
+    sessions.py   sticky sessions: the session's highest tier, read and raised in one Lua call
+    cache.py      byte caches (classifier answers, embeddings) behind the local LRUs
+    wiring.py     builds all of it from routes.yaml at start-up, and the app's lifespan
+
+Redis down is never an outage: an unreachable Redis (at start or mid-run) makes each call fall back to
+the in-process state at once, and the link tries again every ``state.retry_interval`` seconds.
+"""

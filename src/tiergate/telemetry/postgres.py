@@ -1,0 +1,193 @@
+"""The decision log in PostgreSQL: every replica and worker of a team writes one log.
+
+``server.decision_log.url: postgresql://…`` selects it; SQLite stays the default. It is the SQLite
+:class:`~tiergate.telemetry.decisions.DecisionLog` (the same rows, the same writer thread with its queue,
+batches and retention, the same feedback path) with its SQL seams written for psycopg 3. The writer's
+connection reconnects by itself when the server restarts (the batch in hand is lost and logged).
+
+Schema changes are versioned as in SQLite: ``MIGRATIONS`` is applied in order at start, each step in its
+own transaction, under an advisory lock so replicas starting together migrate once; the table
+``tiergate_schema`` records the version reached.
+
+    dlog = PostgresDecisionLog.open("postgresql://tiergate@db:5432/tiergate", max_rows=10_000_000)
+    gateway.observers.append(dlog)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import psycopg
+
+from tiergate.redact import redact_url
+from tiergate.telemetry.decisions import _COLUMNS, DecisionLog
+
+log = logging.getLogger("tiergate.decisions")
+
+#: Versioned schema changes, applied in order at start. Never edit a step that has shipped: add the next one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS decisions (
+        decision_id       TEXT PRIMARY KEY,
+        ts                DOUBLE PRECISION NOT NULL,
+        client            TEXT NOT NULL,
+        endpoint          TEXT NOT NULL,
+        tier              TEXT NOT NULL,
+        decided_tier      TEXT NOT NULL,
+        backend           TEXT,
+        model             TEXT NOT NULL,
+        band              TEXT NOT NULL,
+        phase             TEXT NOT NULL,
+        score             DOUBLE PRECISION NOT NULL,
+        confidence        DOUBLE PRECISION NOT NULL,
+        stream            INTEGER NOT NULL,
+        status            INTEGER NOT NULL,
+        attempts          TEXT NOT NULL,
+        attempts_json     TEXT NOT NULL,
+        attempt_count     INTEGER NOT NULL,
+        prompt_tokens     INTEGER,
+        completion_tokens INTEGER,
+        latency_ms        DOUBLE PRECISION NOT NULL,
+        ttft_ms           DOUBLE PRECISION,
+        cost_usd          DOUBLE PRECISION,
+        opus_cost_usd     DOUBLE PRECISION,
+        fallback          INTEGER NOT NULL,
+        error             TEXT,
+        error_kind        TEXT,
+        disconnected      INTEGER NOT NULL,
+        rules_version     TEXT NOT NULL,
+        decision_json     TEXT NOT NULL,
+        session           TEXT,
+        ask               TEXT
+    );
+    CREATE INDEX IF NOT EXISTS decisions_ts ON decisions (ts);
+    CREATE INDEX IF NOT EXISTS decisions_session ON decisions (session);
+    CREATE TABLE IF NOT EXISTS feedback (
+        id          BIGSERIAL PRIMARY KEY,
+        decision_id TEXT NOT NULL REFERENCES decisions (decision_id) ON DELETE CASCADE,
+        ts          DOUBLE PRECISION NOT NULL,
+        client      TEXT,
+        rating      INTEGER NOT NULL,
+        comment     TEXT
+    );
+    CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
+    """,
+)
+
+#: Any constant: replicas starting at once take this lock, so one of them migrates.
+MIGRATION_LOCK = 0x7469_6572_6761_7465 >> 1
+
+_INSERT = (
+    f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
+    "ON CONFLICT (decision_id) DO NOTHING"
+)
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
+
+
+def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[Any]:
+    return psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
+
+
+def migrate(conn: psycopg.Connection[Any]) -> int:
+    """Apply the steps this database has not seen, each in its own transaction; the version reached.
+
+    A session-level advisory lock is held throughout, so replicas that start together take turns: the
+    first migrates, the others find the version already reached."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS tiergate_schema (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT max(version) FROM tiergate_schema").fetchone()
+        version = int(row[0]) if row and row[0] is not None else 0
+        for step, script in enumerate(MIGRATIONS, start=1):
+            if step <= version:
+                continue
+            with conn.transaction():
+                conn.execute(script)
+                conn.execute("INSERT INTO tiergate_schema (version) VALUES (%s)", (step,))
+            version = step
+        return version
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+
+class _Session:
+    """The writer's connection, opened again when the server went away."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn = connect(url)
+        try:
+            migrate(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def fresh(self) -> psycopg.Connection[Any]:
+        if self.conn.closed or self.conn.broken:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = connect(self.url)
+            log.info("decision log %s: connected again", redact_url(self.url))
+        return self.conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresDecisionLog(DecisionLog):
+    CONNECT_ERRORS = (psycopg.Error, OSError)
+
+    @staticmethod
+    def _where(path: Any) -> str:
+        return str(path)
+
+    def __init__(self, path: Any, **kw: Any) -> None:
+        super().__init__(str(path), **kw)
+        self.url = str(path)
+        self.path = redact_url(self.url)  # what messages show
+
+    def _connect(self) -> Any:
+        return _Session(self.url)
+
+    def _begin(self, conn: Any) -> None:
+        conn.fresh().execute("BEGIN")
+
+    def _rollback(self, conn: Any) -> None:
+        conn.conn.execute("ROLLBACK")
+
+    def _commit(self, conn: Any) -> None:
+        conn.conn.execute("COMMIT")
+
+    def _feedback(
+        self, conn: Any, decision_id: str, ts: float, client: str | None, rating: int, comment: str | None
+    ) -> bool:
+        pg = conn.conn
+        if pg.execute("SELECT 1 FROM decisions WHERE decision_id = %s", (decision_id,)).fetchone() is None:
+            return False
+        pg.execute(
+            "INSERT INTO feedback (decision_id, ts, client, rating, comment) VALUES (%s, %s, %s, %s, %s)",
+            (decision_id, ts, client, rating, comment),
+        )
+        return True
+
+    def _insert_rows(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        with conn.conn.cursor() as cur:
+            cur.executemany(_INSERT, rows)
+
+    def _delete_old(self, conn: Any, before: float, max_rows: int | None) -> int:
+        pg = conn.conn
+        deleted = 0
+        if before > float("-inf"):
+            deleted += pg.execute("DELETE FROM decisions WHERE ts < %s", (before,)).rowcount
+        if max_rows is not None:
+            deleted += pg.execute(
+                "DELETE FROM decisions WHERE decision_id IN "
+                "(SELECT decision_id FROM decisions ORDER BY ts DESC, decision_id DESC OFFSET %s)",
+                (max_rows,),
+            ).rowcount
+        return deleted

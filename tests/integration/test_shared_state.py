@@ -1,0 +1,305 @@
+"""Two gateway processes on one real Redis: breakers, rate limits, sticky sessions and the classifier's
+cache are shared; Redis killed mid-run fails no request; decision rows of both land in one PostgreSQL.
+
+Each replica is `tiergate serve` in its own process, in front of the fake upstreams; each test has its
+own Redis key prefix (``state.prefix``) and, where it logs decisions, its own PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import TEST_KEY
+from tests.engines import RedisServer
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Status, Text
+from tests.integration.replicas import ROOT, Replica, wait_until
+
+ROUTES = """
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+tiers:
+  local:
+    targets: [{backend: ollama, model: "qwen2.5-coder:7b", breaker: {fail_max: 3, reset_timeout: 120}}]
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5}]}
+  opus: {targets: [{backend: anthropic, model: claude-opus-4-1}]}
+  limited: {targets: [{backend: anthropic, model: claude-haiku-4-5, limits: {rpm: 10, on_limit: reject}}]}
+fallbacks: {local: [sonnet], opus: [sonnet]}
+routing:
+  rules:
+    - {name: small, when: {feature: last_user_text, contains_any: [rename]}, then: {band: LOCAL}}
+    - {name: unsure, when: {feature: last_user_text, contains_any: [maybe]}, then: {band: AMBIGUOUS}}
+    - {name: deep, when: {feature: last_user_text, contains_any: [architecture]}, then: {tier: opus}}
+  scorers:
+    - {name: anything, feature: message_count, transform: {kind: threshold, at: 1}}
+  classifier: {backend: ollama, model: "qwen2.5:1.5b", timeout: 5, min_confidence: 0.5}
+  stickiness: {enabled: true, ttl: 600}
+retries: {attempts: 0}
+state: {redis_url: "${TIERGATE_REDIS_URL}", prefix: "${TIERGATE_REDIS_PREFIX}", retry_interval: 0.2}
+server:
+  decision_log: {url: "${TIERGATE_DECISION_LOG_URL:-}", path: decisions.db}
+"""
+LOCAL_KEY = "ollama/qwen2.5-coder:7b"
+
+
+def chat(text: str, *history: str, model: str = "auto") -> dict[str, object]:
+    turns = [*history, text]
+    messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": t} for i, t in enumerate(turns)]
+    return {"model": model, "messages": messages}
+
+
+@pytest.fixture
+def routes(tmp_path: Path) -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text(ROUTES)
+    return path
+
+
+@pytest.fixture
+def env(fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, redis_url: str, redis_prefix: str) -> dict[str, str]:
+    return {
+        "OLLAMA_HOST": fake_ollama.url,  # type: ignore[attr-defined]
+        "ANTHROPIC_BASE_URL": fake_anthropic.url,  # type: ignore[attr-defined]
+        "ANTHROPIC_API_KEY": TEST_KEY,
+        "TIERGATE_REDIS_URL": redis_url,
+        "TIERGATE_REDIS_PREFIX": redis_prefix,
+        "TIERGATE_LOG_LEVEL": "info",
+    }
+
+
+@pytest.fixture
+def pair(routes: Path, env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Replica, Replica]]:
+    with (
+        Replica.start(routes, env, tmp_path / "a.log") as a,
+        Replica.start(routes, env, tmp_path / "b.log") as b,
+    ):
+        yield a, b
+
+
+def post(replica: Replica, body: dict[str, object], path: str = "/v1/chat/completions") -> httpx.Response:
+    return httpx.post(replica.url + path, json=body, timeout=30)
+
+
+def metric(replica: Replica, name: str) -> float:
+    text = httpx.get(replica.url + "/metrics", timeout=5).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                return float(sample.value)
+    raise AssertionError(f"{name} not in /metrics")
+
+
+# --- each piece of state, shared -----------------------------------------------------------------
+
+
+def test_a_breaker_opened_through_one_replica_is_open_on_the_other(
+    pair: tuple[Replica, Replica], fake_ollama: FakeOllama
+) -> None:
+    a, b = pair
+    assert a.health()["state"]["status"] == "ok" and b.health()["state"]["status"] == "ok"
+    fake_ollama.queue.default = Status(500, "model crashed")
+    for _ in range(3):  # fail_max: 3, through replica A only
+        reply = post(a, chat("rename foo to bar"))
+        assert reply.status_code == 200
+        assert reply.headers["x-tiergate-attempts"].startswith("local/qwen2.5-coder:7b:")
+    assert len(fake_ollama.requests) == 3
+    assert a.health()["breakers"][LOCAL_KEY] == "open"
+    wait_until(lambda: b.health()["breakers"][LOCAL_KEY] == "open", what="B to see A's breaker open")
+    # B never called the local model, and now does not: it goes straight to the fallback.
+    reply = post(b, chat("rename x to y"))
+    assert reply.status_code == 200
+    assert reply.headers["x-tiergate-tier"] == "sonnet"
+    assert "qwen2.5-coder" not in reply.headers.get("x-tiergate-attempts", "")
+    assert len(fake_ollama.requests) == 3
+    route = post(b, chat("rename x to y"), "/v1/route").json()
+    local = next(t for t in route["targets"] if t["model"] == "qwen2.5-coder:7b")
+    assert local["breaker"] == "open" and local["skipped"]
+
+
+def test_an_rpm_limit_of_10_holds_across_both_replicas(pair: tuple[Replica, Replica]) -> None:
+    a, b = pair
+    statuses = [post((a, b)[i % 2], chat("hello", model="limited")).status_code for i in range(20)]
+    assert sorted(statuses) == [200] * 10 + [429] * 10
+    # Each replica alone would have allowed 10 of its own 10.
+    assert statuses.count(200) == 10
+
+
+def test_a_sticky_session_started_on_one_replica_stays_sticky_on_the_other(pair: tuple[Replica, Replica]) -> None:
+    a, b = pair
+    first = post(a, chat("review the architecture of the payment service"))
+    assert first.headers["x-tiergate-tier"] == "opus"
+    follow_up = chat("now rename foo to bar", "review the architecture of the payment service", "Done.")
+    reply = post(b, follow_up)
+    assert reply.status_code == 200
+    assert reply.headers["x-tiergate-tier"] == "opus"
+    decision = post(b, follow_up, "/v1/route").json()
+    assert "sticky: session already on opus; not moving down to local" in decision["reasons"]
+    # A conversation that never went to opus is routed on its own merits.
+    assert post(b, chat("rename foo to bar")).headers["x-tiergate-tier"] == "local"
+
+
+def test_a_classifier_answer_from_one_replica_is_a_cache_hit_on_the_other(
+    pair: tuple[Replica, Replica], fake_ollama: FakeOllama
+) -> None:
+    a, b = pair
+    fake_ollama.replies.append(Text('{"reason": "a small edit", "tier": "local", "confidence": 0.9}'))
+    first = post(a, chat("maybe tidy this function"), "/v1/route").json()
+    assert first["classifier"]["outcome"] == "ok" and first["classifier"]["tier"] == "local"
+    asked = [r for r in fake_ollama.requests if r.body["model"] == "qwen2.5:1.5b"]
+    assert len(asked) == 1
+
+    second = wait_until(
+        lambda: (
+            (d := post(b, chat("maybe tidy this function"), "/v1/route").json())["classifier"]["outcome"] == "cache_hit"
+            and d
+        ),
+        what="B to find A's classifier answer in Redis",
+    )
+    assert second["classifier"]["tier"] == "local" and second["tier"] == "local"
+    assert [r for r in fake_ollama.requests if r.body["model"] == "qwen2.5:1.5b"] == asked
+
+
+# --- Redis down is not an outage ----------------------------------------------------------------
+
+
+def test_redis_killed_mid_run_fails_no_request_and_comes_back(
+    routes: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    own = RedisServer().start()
+    env = {**env, "TIERGATE_REDIS_URL": own.url}
+    try:
+        with (
+            Replica.start(routes, env, tmp_path / "a.log") as a,
+            Replica.start(routes, env, tmp_path / "b.log") as b,
+        ):
+            bodies = [chat("rename foo"), chat("what is a monad"), chat("maybe tidy this"), chat("hello", model="opus")]
+            stop = threading.Event()
+            results: list[int] = []
+            errors: list[str] = []
+
+            def load(replica: Replica) -> None:
+                with httpx.Client(timeout=30) as client:
+                    i = 0
+                    while not stop.is_set():
+                        try:
+                            r = client.post(replica.url + "/v1/chat/completions", json=bodies[i % len(bodies)])
+                            results.append(r.status_code)
+                        except httpx.HTTPError as exc:
+                            errors.append(repr(exc))
+                        i += 1
+
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                running = [pool.submit(load, r) for r in (a, b, a, b)]
+                wait_until(lambda: len(results) >= 40, what="requests before the kill")
+                own.kill()
+                wait_until(lambda: a.health()["state"]["status"] == "down", what="A to notice Redis is gone")
+                wait_until(lambda: b.health()["state"]["status"] == "down", what="B to notice Redis is gone")
+                during = len(results)
+                wait_until(lambda: len(results) >= during + 40, what="requests while Redis is down")
+                assert metric(a, "tiergate_state_redis_up") == 0
+                down = a.health()["state"]
+                assert down["last_error"] and down["down_since"] is not None
+                own.start()  # the same port again
+                wait_until(lambda: a.health()["state"]["status"] == "ok", what="A back on Redis")
+                wait_until(lambda: b.health()["state"]["status"] == "ok", what="B back on Redis")
+                after = len(results)
+                wait_until(lambda: len(results) >= after + 40, what="requests after Redis returned")
+                stop.set()
+                for future in running:
+                    future.result()
+            assert errors == []
+            assert results and set(results) == {200}, f"failed requests: {[s for s in results if s != 200]}"
+            assert metric(a, "tiergate_state_redis_up") == 1
+            assert metric(a, "tiergate_state_redis_outages_total") == 1
+            assert metric(a, "tiergate_state_local_fallbacks_total") > 0
+            for replica in (a, b):
+                out = replica.output()
+                assert out.count("is unreachable") == 1, out[-3000:]
+                assert out.count("is back after") == 1, out[-3000:]
+            # Back on Redis, state is shared again: a session opened on A is sticky on B.
+            assert post(a, chat("the architecture, once more")).headers["x-tiergate-tier"] == "opus"
+            follow = chat("rename foo", "the architecture, once more", "Sure.")
+            assert post(b, follow).headers["x-tiergate-tier"] == "opus"
+    finally:
+        own.stop()
+
+
+def test_a_gateway_starts_and_serves_while_redis_is_unreachable(
+    routes: Path, env: dict[str, str], tmp_path: Path, closed_port: int
+) -> None:
+    env = {**env, "TIERGATE_REDIS_URL": f"redis://127.0.0.1:{closed_port}/0"}
+    with Replica.start(routes, env, tmp_path / "a.log") as a:
+        state = a.health()["state"]
+        assert state["status"] == "down" and state["backend"] == "redis"
+        assert state["url"] == f"redis://127.0.0.1:{closed_port}/0"
+        for _ in range(3):
+            assert post(a, chat("rename foo")).status_code == 200
+            assert post(a, chat("hello", model="limited")).status_code == 200
+        assert metric(a, "tiergate_state_redis_up") == 0
+        assert a.output().count("is unreachable") == 1
+
+
+# --- one decision log for the team ------------------------------------------------------------
+
+
+def test_decision_rows_from_both_replicas_land_in_one_postgres(
+    routes: Path, env: dict[str, str], tmp_path: Path, postgres_url: str
+) -> None:
+    env = {**env, "TIERGATE_DECISION_LOG_URL": postgres_url}
+    with (
+        Replica.start(routes, env, tmp_path / "a.log") as a,
+        Replica.start(routes, env, tmp_path / "b.log") as b,
+    ):
+        ids = {
+            name: [post(replica, chat(f"rename item {i}")).headers["x-tiergate-decision-id"] for i in range(5)]
+            for name, replica in (("a", a), ("b", b))
+        }
+
+        def logged() -> set[str]:
+            with psycopg.connect(postgres_url) as conn:
+                return {row[0] for row in conn.execute("SELECT decision_id FROM decisions")}
+
+        wait_until(lambda: logged() == set(ids["a"]) | set(ids["b"]), what="both replicas' rows in PostgreSQL")
+        # Feedback on B for a decision A made: the row is in the shared log.
+        rated = httpx.post(b.url + "/v1/feedback", json={"decision_id": ids["a"][0], "rating": 5}, timeout=10)
+        assert rated.status_code == 200 and rated.json() == {"ok": True, "decision_id": ids["a"][0]}
+        unknown = httpx.post(a.url + "/v1/feedback", json={"decision_id": "dec_nope", "rating": 1}, timeout=10)
+        assert unknown.status_code == 404
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT max(version) FROM tiergate_schema").fetchone() == (1,)
+        assert conn.execute("SELECT count(*), min(tier), max(tier) FROM decisions").fetchone() == (10, "local", "local")
+    stats = subprocess.run(
+        [sys.executable, "-m", "tiergate.cli", "stats", "--db", postgres_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+    )
+    assert "10 requests" in stats.stdout
+    assert "ratings:   1, mean 5.00" in stats.stdout
+    assert stats.stdout.startswith(postgres_url.replace("tiergate@", "***@") + ": 10 requests")  # the user is hidden
+
+
+def test_redis_keys_are_namespaced_and_hold_no_request_text(
+    pair: tuple[Replica, Replica], redis_url: str, redis_prefix: str
+) -> None:
+    a, _ = pair
+    post(a, chat("review the architecture of the secret-project service"))
+    keys = wait_until(lambda: redis.Redis.from_url(redis_url).keys(f"{redis_prefix}:*"), what="keys in Redis")
+    assert all(k.decode().startswith(redis_prefix + ":") for k in keys)
+    dump = json.dumps([k.decode() for k in keys])
+    assert "secret-project" not in dump

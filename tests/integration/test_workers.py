@@ -1,0 +1,107 @@
+"""`tiergate serve --workers 2`: two processes serve one port, on one rules version, and every reload
+(the file, SIGHUP, POST /admin/reload) reaches both."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.replicas import Replica, wait_until
+
+ROUTES = """
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+tiers:
+  local: {targets: [{backend: ollama, model: "qwen2.5-coder:7b", aliases: [qwen]}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5}]}
+fallbacks: {local: [sonnet]}
+routing:
+  rules:
+    - {name: small, when: {feature: last_user_text, contains_any: [rename]}, then: {band: LOCAL}}
+"""
+
+
+def both_on(gw: Replica, version: str | None = None) -> dict[str, Any] | None:
+    """/health once both workers have published the same version (``version``, if given)."""
+    workers = gw.health()["workers"]
+    if workers["count"] != 2 or not workers["agree"]:
+        return None
+    if version is not None and workers["version"] != version:
+        return None
+    return dict(workers)
+
+
+def test_two_workers_serve_one_port_and_sighup_and_admin_reload_reach_both(
+    tmp_path: Path, upstream_env: dict[str, str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    with Replica.start(routes, upstream_env, tmp_path / "gw.log", "--workers", "2", "--no-watch") as gw:
+        first = wait_until(lambda: both_on(gw), timeout=60, what="two workers on one version")
+        assert first["version"] == gw.health()["rules"]["version"]
+        assert len(first["workers"]) == 2
+
+        def serving(_: int) -> int:
+            with httpx.Client() as fresh:  # a new connection each time: the kernel picks a worker
+                return int(fresh.get(gw.url + "/health").json()["workers"]["serving"])
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            pids = set(pool.map(serving, range(200)))
+        assert pids == {int(pid) for pid in first["workers"]}, "both workers answer requests"
+        reply = httpx.post(
+            gw.url + "/v1/chat/completions", json={"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+        )
+        assert reply.status_code == 200
+
+        routes.write_text(ROUTES.replace("aliases: [qwen]", "aliases: [qwen, q7]"))
+        gw.proc.send_signal(signal.SIGHUP)  # to the supervisor, which forwards it
+        second = wait_until(
+            lambda: (w := both_on(gw)) and w["version"] != first["version"] and w,
+            what="both workers reloaded on SIGHUP",
+        )
+        assert set(second["workers"]) == set(first["workers"]), "reloaded in place, not restarted"
+
+        routes.write_text(ROUTES.replace("aliases: [qwen]", "aliases: [qwen, q7, q8]"))
+        outcome = httpx.post(gw.url + "/admin/reload").json()
+        assert outcome["ok"] is True and outcome["changed"] is True
+        wait_until(lambda: both_on(gw, outcome["version"]), what="both workers on the admin reload's version")
+        for _ in range(10):
+            assert "q8" in [m["id"] for m in httpx.get(gw.url + "/v1/models").json()["data"]]
+    out = gw.output()
+    assert out.count("tiergate worker") == 2 and "of 2 listening on" in out
+
+
+def test_each_worker_follows_the_rule_file(tmp_path: Path, upstream_env: dict[str, str]) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    with Replica.start(routes, upstream_env, tmp_path / "gw.log", "--workers", "2") as gw:
+        first = wait_until(lambda: both_on(gw), timeout=60, what="two workers on one version")
+        routes.write_text(ROUTES.replace("aliases: [qwen]", "aliases: [qwen, q7]"))
+        wait_until(
+            lambda: (w := both_on(gw)) and w["version"] != first["version"], what="both workers on the edited file"
+        )
+
+
+def test_a_broken_file_stops_serve_before_any_worker_starts(tmp_path: Path, upstream_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+
+    from tests.integration.replicas import ROOT
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES.replace("backend: ollama", "backend: olama"))
+    done = subprocess.run(
+        [sys.executable, "-m", "tiergate.cli", "serve", "--config", str(routes), "--workers", "2", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env={**upstream_env, "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "unknown backend 'olama'; did you mean 'ollama'?" in done.stderr
