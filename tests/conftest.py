@@ -25,10 +25,18 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = "sk-ant-test-SECRET-4f1c2b9e7d"
 
 
-def default_routes() -> str:
-    """The repository's routes.yaml, to be written elsewhere: its learned head named by an absolute path."""
+DECISION_LOG_LINE = '  decision_log: {url: "${TIERGATE_DECISION_LOG_URL:-}"}\n'
+
+
+def default_routes(*, decision_log: str | None = None) -> str:
+    """The repository's routes.yaml, to be written elsewhere: its learned head named by an absolute path, and
+    ``server.decision_log`` replaced by ``decision_log`` (a YAML flow mapping) when given."""
     text = (ROOT / "routes.yaml").read_text()
-    return text.replace("head: heads/default.json", f"head: {ROOT / 'heads' / 'default.json'}")
+    text = text.replace("head: heads/default.json", f"head: {ROOT / 'heads' / 'default.json'}")
+    if decision_log is not None:
+        assert DECISION_LOG_LINE in text, "routes.yaml's server.decision_log line moved: update DECISION_LOG_LINE"
+        text = text.replace(DECISION_LOG_LINE, f"  decision_log: {decision_log}\n")
+    return text
 
 
 @pytest.fixture(scope="session")

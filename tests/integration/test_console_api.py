@@ -27,7 +27,7 @@ CANDIDATE_BANDS = "bands: {local: 0.05, claude: 0.06}"  # nearly everything is C
 
 def write_routes(tmp_path: Path, extra: str = "") -> Path:
     config = tmp_path / "routes.yaml"
-    config.write_text(default_routes() + f"\n  decision_log: {{path: '{tmp_path / 'decisions.db'}'}}\n" + extra)
+    config.write_text(default_routes(decision_log=f"{{path: '{tmp_path / 'decisions.db'}'}}") + extra)
     (tmp_path / "routes.next.yaml").write_text(
         default_routes().replace("bands: {local: 0.39, claude: 0.447}", CANDIDATE_BANDS)
     )
@@ -226,7 +226,7 @@ def test_with_the_log_off_the_console_says_why(
     gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
 ) -> None:
     config = tmp_path / "routes.yaml"
-    config.write_text(default_routes() + "\n  decision_log: {enabled: false}\n")
+    config.write_text(default_routes(decision_log="{enabled: false}"))
     base = gateway_for(config, upstream_env)
     status = get(base, "/console/api/status", key=None).json()
     assert status["decision_log"] == {

@@ -42,7 +42,7 @@ class Served:
 
 def serve_with_log(tmp_path: Path, environ: dict[str, str], log_settings: str) -> Served:
     config = tmp_path / "routes.yaml"
-    config.write_text(default_routes() + f"\nserver:\n  decision_log: {log_settings}\n")
+    config.write_text(default_routes(decision_log=log_settings))
     gateway = Gateway(Rules.load(config, environ, Extensions(learned=LearnedPool().build)))
     app = create_app(gateway, lifespans=[decision_log_lifespan(gateway)])
     if not any(route.path == "/v1/feedback" for route in app.routes):
