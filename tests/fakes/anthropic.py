@@ -33,7 +33,7 @@ from typing import Any
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
-from tests.fakes.anthropic_checks import refusal, thinking_on
+from tests.fakes.anthropic_checks import SIGNATURE, refusal, thinking_on
 from tests.fakes.scripts import (
     PARTIAL,
     Cut,
@@ -70,7 +70,6 @@ _ERROR_TYPES = {
 }
 _MALFORMED_EVENT = b"event: content_block_delta\ndata: {not json\n\n"
 THINKING = "Let me think about that."
-SIGNATURE = "EqQBCgIYAhIM" + "fake" * 8
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ combinations (its documentation on extended thinking, and the errors its users r
 - thinking with a ``temperature`` other than 1;
 - ``temperature`` and ``top_p`` together (recent models);
 - ``context_management`` without the ``context-management-2025-06-27`` beta;
+- a ``thinking`` block in an assistant turn whose signature the API did not write (here: anything but
+  ``SIGNATURE``, the one this fake signs with): "Invalid `signature` in `thinking` block".
 - an ``output_config`` with an unknown ``effort`` or a ``format`` that is not ``{type: json_schema, schema}``.
 
     problem = refusal(body, headers)      # None, or the 400's message
@@ -61,6 +63,8 @@ EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
 EDITS = frozenset({"clear_tool_uses_20250919", "clear_thinking_20251015", "compact_20260112"})
 CONTEXT_MANAGEMENT_BETA = "context-management-2025-06-27"
 MIN_BUDGET = 1024
+#: The signature this fake gives its thinking blocks, and the only one it takes back.
+SIGNATURE = "EqQBCgIYAhIM" + "fake" * 8
 
 
 def refusal(body: Any, headers: dict[str, str]) -> str | None:
@@ -78,11 +82,23 @@ def refusal(body: Any, headers: dict[str, str]) -> str | None:
             if key not in TURN:
                 return f"messages.{i}.{key}: Extra inputs are not permitted"
     return (
-        _thinking(body)
+        _signatures(body["messages"])
+        or _thinking(body)
         or _sampling(body)
         or _output_config(body.get("output_config"), "output_config")
         or _context_management(body, headers)
     )
+
+
+def _signatures(messages: list[Any]) -> str | None:
+    for i, turn in enumerate(messages):
+        content = turn.get("content")
+        if turn.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        for j, block in enumerate(content):
+            if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature") != SIGNATURE:
+                return f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+    return None
 
 
 def thinking_on(body: dict[str, Any]) -> bool:

@@ -151,6 +151,8 @@ def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
         return Response(_done(model, message, "stop", reply.prompt_tokens, reply.completion_tokens))
     text = reply if isinstance(reply, Text) else Text()
     message = {"role": "assistant", "content": text.text}
+    if text.thinking is not None:
+        message["thinking"] = text.thinking
     return Response(_done(model, message, _done_reason(text), text.prompt_tokens, text.completion_tokens))
 
 
@@ -194,6 +196,9 @@ async def _stream_lines(reply: Reply, model: str) -> AsyncIterator[str | dict[st
 
 def _text_lines(text: Text, model: str) -> list[dict[str, Any]]:
     lines = [_piece(model, piece) for piece in _split(text.text, text.chunks)]
+    if text.thinking is not None:
+        thought = {"role": "assistant", "content": "", "thinking": text.thinking}
+        lines.insert(0, {"model": model, "created_at": CREATED_AT, "message": thought, "done": False})
     done_message = {"role": "assistant", "content": ""}
     return [*lines, _done(model, done_message, _done_reason(text), text.prompt_tokens, text.completion_tokens)]
 

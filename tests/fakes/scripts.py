@@ -33,6 +33,7 @@ class Text:
     prompt_tokens: int = 11
     completion_tokens: int = 7
     stop: str = "stop"  # tiergate's finish_reason vocabulary: stop | length | content_filter
+    thinking: str | None = None  # reasoning before the text (Ollama's message.thinking), where a fake has it
 
 
 @dataclass

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
 import pytest
 
 from tests.conftest import ROOT, TEST_KEY, GatewayFactory
-from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.anthropic import SIGNATURE, FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Status, Text, ToolCalls
-from tiergate.protocols.anthropic import count_tokens
+from tiergate.protocols.anthropic import count_tokens, signature
 
 EASY = "add type hints to def add(a, b)"
 WEATHER = {
@@ -221,3 +222,46 @@ def test_a_wrong_key_is_an_anthropic_authentication_error(
     assert caught.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
     right = anthropic.Anthropic(base_url=base, api_key="team-key-0123456789", max_retries=0)
     assert right.models.retrieve("auto").id == "auto"
+
+
+def test_thinking_signed_by_tiergate_is_not_sent_back_to_claude(
+    claude: anthropic.Anthropic, gateway: str, fake_anthropic: FakeAnthropic
+) -> None:
+    # A session that went Claude → local → Claude: the client sends back both assistant turns, each with its
+    # thinking. Anthropic verifies signatures and refuses one it did not write (the fake does too).
+    local_thinking = "The local model reasons here."
+    from_claude = {"type": "thinking", "thinking": "Claude reasoned.", "signature": SIGNATURE}
+    from_local = {"type": "thinking", "thinking": local_thinking, "signature": signature(local_thinking)}
+    messages: list[Any] = [
+        {"role": "user", "content": "prove the invariant"},
+        {"role": "assistant", "content": [from_claude, {"type": "text", "text": "It holds."}]},
+        {"role": "user", "content": "now rename x"},
+        {"role": "assistant", "content": [from_local, {"type": "text", "text": "Renamed."}]},
+        {"role": "user", "content": "and prove it again"},
+    ]
+    refused = httpx.post(
+        fake_anthropic.url + "/v1/messages",  # type: ignore[attr-defined]
+        json={"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": messages},
+        headers={"x-api-key": TEST_KEY, "anthropic-version": "2023-06-01"},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == "messages.3.content.0: Invalid `signature` in `thinking` block"
+
+    fake_anthropic.replies.append(Text("Still holds.", chunks=1))
+    message = claude.messages.create(model="sonnet", max_tokens=64, messages=messages)
+    assert message.content[0].type == "text" and message.content[0].text == "Still holds."
+    sent = fake_anthropic.requests[-1].body["messages"]
+    assert sent[1] == messages[1]  # Claude's own thinking goes back as it came, signature and all
+    assert sent[3] == {"role": "assistant", "content": [{"type": "text", "text": "Renamed."}]}
+    assert [turn["content"] for turn in sent[::2]] == ["prove the invariant", "now rename x", "and prove it again"]
+
+
+def test_a_local_tier_thinking_comes_back_signed_by_tiergate(
+    claude: anthropic.Anthropic, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.replies.append(Text("Renamed.", chunks=1, thinking="x is used twice."))
+    message = claude.messages.create(model="local", max_tokens=64, messages=[{"role": "user", "content": EASY}])
+    thinking, text = message.content
+    assert thinking.type == "thinking" and thinking.thinking == "x is used twice."
+    assert thinking.signature == signature("x is used twice.") and thinking.signature.startswith("tiergate.")
+    assert text.type == "text" and text.text == "Renamed."
