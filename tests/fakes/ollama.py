@@ -34,6 +34,7 @@ from tests.fakes.scripts import (
     ErrorBody,
     Hang,
     Incomplete,
+    Json,
     Malformed,
     Recorded,
     Reply,
@@ -96,6 +97,8 @@ class FakeOllama:
 
     async def _answer(self, reply: Reply, body: dict[str, Any], *, generate: bool = False) -> Response[Any]:
         """One reply, shaped for the way the request asked: Ollama streams unless told ``stream: false``."""
+        if isinstance(reply, Json):  # what a model does with `format`: the value's JSON as its text
+            reply = Text(json.dumps(reply.value), chunks=2)
         model = str(body.get("model", ""))
         if isinstance(reply, Status):
             return _status(reply, model)

@@ -72,6 +72,25 @@ def test_a_streamed_parse_gets_the_object_from_a_claude_tier(
     assert fake_anthropic.requests[0].body["stream"] is True
 
 
+def test_chat_completions_parse_gets_the_object_from_the_local_tier(
+    client: openai.OpenAI, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.replies.append(Json({"title": "Rename the helper", "words": 3}))
+
+    completion = client.chat.completions.parse(
+        model="local", messages=[{"role": "user", "content": "title it"}], response_format=Title
+    )
+
+    assert completion.choices[0].message.parsed == Title(title="Rename the helper", words=3)
+    assert completion.choices[0].finish_reason == "stop"
+    schema = fake_ollama.requests[0].body["format"]  # Ollama's structured outputs: the schema as `format`
+    assert schema["properties"] == {
+        "title": {"title": "Title", "type": "string"},
+        "words": {"title": "Words", "type": "integer"},
+    }
+    assert schema["required"] == ["title", "words"]
+
+
 def test_json_object_gets_json_content_from_a_claude_tier(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.replies.append(Json({"ok": True, "items": [1, 2]}))
 
