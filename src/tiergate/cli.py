@@ -349,6 +349,7 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
     import time
 
     from tiergate.config.loader import load_file
+    from tiergate.telemetry.sql_queries import is_postgres
     from tiergate.telemetry.stats import StatsError, compute, parse_window, render
 
     try:
@@ -365,7 +366,7 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
             return 2
         where = cfg.url if cfg.url else Path(cfg.path)
     else:
-        where = db if db.startswith(("postgresql://", "postgres://")) else Path(db)
+        where = db if is_postgres(db) else Path(db)
     try:
         sys.stdout.write(render(compute(where, since=cutoff)))
     except StatsError as exc:

@@ -637,5 +637,6 @@ class RoutesConfig(Strict):
     def shadow_settings(self) -> Shadow | None:
         """``shadow`` with its short form (a file name) spelled out."""
         return Shadow(file=self.shadow) if isinstance(self.shadow, str) else self.shadow
+
     state: StateConfig = StateConfig()
     """Shared state for several workers or replicas (Redis). Default: in process."""
