@@ -25,9 +25,19 @@ ADMIN_KEY = "tg-admin-SECRET-55e2"
 CANDIDATE_BANDS = "bands: {local: 0.05, claude: 0.06}"  # nearly everything is CLAUDE under the candidate
 
 
+#: The repository's routes.yaml's decision log setting, replaced by each test's own.
+DEFAULT_LOG = 'decision_log: {url: "${TIERGATE_DECISION_LOG_URL:-}"}'
+
+
+def routes_with_log(settings: str) -> str:
+    text = default_routes()
+    assert DEFAULT_LOG in text, "routes.yaml's server.decision_log line changed: update DEFAULT_LOG"
+    return text.replace(DEFAULT_LOG, f"decision_log: {settings}")
+
+
 def write_routes(tmp_path: Path, extra: str = "") -> Path:
     config = tmp_path / "routes.yaml"
-    config.write_text(default_routes() + f"\n  decision_log: {{path: '{tmp_path / 'decisions.db'}'}}\n" + extra)
+    config.write_text(routes_with_log(f"{{path: '{tmp_path / 'decisions.db'}'}}") + "\n" + extra)
     (tmp_path / "routes.next.yaml").write_text(
         default_routes().replace("bands: {local: 0.39, claude: 0.447}", CANDIDATE_BANDS)
     )
@@ -226,7 +236,7 @@ def test_with_the_log_off_the_console_says_why(
     gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
 ) -> None:
     config = tmp_path / "routes.yaml"
-    config.write_text(default_routes() + "\n  decision_log: {enabled: false}\n")
+    config.write_text(routes_with_log("{enabled: false}"))
     base = gateway_for(config, upstream_env)
     status = get(base, "/console/api/status", key=None).json()
     assert status["decision_log"] == {

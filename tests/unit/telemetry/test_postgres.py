@@ -74,7 +74,7 @@ def test_the_same_records_make_the_same_rows_and_the_same_stats(
     assert render(on_pg).split("\n", 1)[1] == render(on_lite).split("\n", 1)[1]  # all but the header line
 
 
-def test_retention_keeps_the_newest_rows_and_their_feedback(postgres_url: str) -> None:
+def test_retention_keeps_the_newest_rows_their_feedback_and_shadows(postgres_url: str) -> None:
     clock = Clock()
     dlog = PostgresDecisionLog.open(postgres_url, clock=clock, max_rows=3, max_age_days=None, prune_interval=1e9)
     try:
@@ -82,11 +82,14 @@ def test_retention_keeps_the_newest_rows_and_their_feedback(postgres_url: str) -
             clock.advance(1)
             dlog.observe(record(f"dec_{i}"))
         assert dlog.add_feedback("dec_0", 1) and dlog.add_feedback("dec_4", 5)
+        for kept in ("dec_0", "dec_4"):
+            dlog.observe_shadow(ShadowRecord(kept, "next.yaml", decision(kept, "opus"), None))
         assert dlog.prune() == 2
     finally:
         dlog.close()
     assert [r["decision_id"] for r in pg_rows(postgres_url)] == ["dec_2", "dec_3", "dec_4"]
     assert pg_rows(postgres_url, "SELECT decision_id, rating FROM feedback") == [{"decision_id": "dec_4", "rating": 5}]
+    assert pg_rows(postgres_url, "SELECT decision_id FROM shadow_decisions") == [{"decision_id": "dec_4"}]
 
 
 def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
