@@ -31,6 +31,17 @@ def default_routes() -> str:
     return text.replace("head: heads/default.json", f"head: {ROOT / 'heads' / 'default.json'}")
 
 
+#: The repository's routes.yaml's decision log setting, which ``routes_with_log`` replaces.
+DEFAULT_LOG = 'decision_log: {url: "${TIERGATE_DECISION_LOG_URL:-}"}'
+
+
+def routes_with_log(settings: str) -> str:
+    """``default_routes()`` with its ``server.decision_log`` set to ``settings`` (a YAML flow mapping)."""
+    text = default_routes()
+    assert DEFAULT_LOG in text, "routes.yaml's server.decision_log line changed: update DEFAULT_LOG"
+    return text.replace(DEFAULT_LOG, f"decision_log: {settings}")
+
+
 @pytest.fixture(scope="session")
 def _ollama() -> Iterator[FakeOllama]:
     fake = FakeOllama()

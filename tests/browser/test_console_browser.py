@@ -28,7 +28,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.conftest import ROOT, TEST_KEY, default_routes
+from tests.conftest import ROOT, TEST_KEY, default_routes, routes_with_log
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Status, Text
@@ -85,7 +85,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama, _anthrop
 
     tmp = tmp_path_factory.mktemp("console")
     routes, candidate, db = tmp / "routes.yaml", tmp / "routes.next.yaml", tmp / "decisions.db"
-    routes.write_text(default_routes() + f"\n  decision_log: {{path: '{db}'}}\nshadow: routes.next.yaml\n")
+    routes.write_text(routes_with_log(f"{{path: '{db}'}}") + "\nshadow: routes.next.yaml\n")
     candidate.write_text(
         default_routes().replace("bands: {local: 0.39, claude: 0.447}", "bands: {local: 0.2, claude: 0.3}")
     )
@@ -445,7 +445,7 @@ def test_an_empty_log_on_a_fresh_keyless_gateway(
 
     tmp = tmp_path_factory.mktemp("fresh")
     routes = tmp / "routes.yaml"
-    routes.write_text(default_routes() + f"\n  decision_log: {{path: '{tmp / 'decisions.db'}'}}\n")
+    routes.write_text(routes_with_log(f"{{path: '{tmp / 'decisions.db'}'}}"))
     server = ThreadedServer(build(routes, environ={"OLLAMA_HOST": _ollama.url}, watch=False))  # type: ignore[attr-defined]
     url = server.start()
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GatewayFactory, default_routes
+from tests.conftest import GatewayFactory, default_routes, routes_with_log
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Text
@@ -23,16 +23,6 @@ from tests.fakes.scripts import Text
 CLIENT_KEY = "tg-client-SECRET-71d0"
 ADMIN_KEY = "tg-admin-SECRET-55e2"
 CANDIDATE_BANDS = "bands: {local: 0.05, claude: 0.06}"  # nearly everything is CLAUDE under the candidate
-
-
-#: The repository's routes.yaml's decision log setting, replaced by each test's own.
-DEFAULT_LOG = 'decision_log: {url: "${TIERGATE_DECISION_LOG_URL:-}"}'
-
-
-def routes_with_log(settings: str) -> str:
-    text = default_routes()
-    assert DEFAULT_LOG in text, "routes.yaml's server.decision_log line changed: update DEFAULT_LOG"
-    return text.replace(DEFAULT_LOG, f"decision_log: {settings}")
 
 
 def write_routes(tmp_path: Path, extra: str = "") -> Path:

@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import default_routes
+from tests.conftest import routes_with_log
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Status, Text
@@ -42,7 +42,7 @@ class Served:
 
 def serve_with_log(tmp_path: Path, environ: dict[str, str], log_settings: str) -> Served:
     config = tmp_path / "routes.yaml"
-    config.write_text(default_routes() + f"\nserver:\n  decision_log: {log_settings}\n")
+    config.write_text(routes_with_log(log_settings))
     gateway = Gateway(Rules.load(config, environ, Extensions(learned=LearnedPool().build)))
     app = create_app(gateway, lifespans=[decision_log_lifespan(gateway)])
     if not any(route.path == "/v1/feedback" for route in app.routes):
