@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="labelled JSONL FILE[:WEIGHT]; repeat to add sets (default evals/dev.jsonl); the first is cross-validated",
     )
-    p.add_argument("--log", type=Path, default=None, help="a decision log to learn from (ratings and explicit retries)")
+    p.add_argument(
+        "--log", default=None, help="a decision log to learn from (ratings and explicit retries): file or postgresql://"
+    )
     p.add_argument("--log-weight", type=float, default=1.0, help="weight of the decision log's rows")
     p.add_argument("--encoders", default=None, help="comma-separated: static, transformer, transformer-int8")
     p.add_argument("--l2", type=float, default=0.3, help="L2 strength of the logistic heads")
@@ -349,6 +351,7 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
     import time
 
     from tiergate.config.loader import load_file
+    from tiergate.telemetry.sql_queries import is_postgres
     from tiergate.telemetry.stats import StatsError, compute, parse_window, render
 
     try:
@@ -365,7 +368,7 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
             return 2
         where = cfg.url if cfg.url else Path(cfg.path)
     else:
-        where = db if db.startswith(("postgresql://", "postgres://")) else Path(db)
+        where = db if is_postgres(db) else Path(db)
     try:
         sys.stdout.write(render(compute(where, since=cutoff)))
     except StatsError as exc:

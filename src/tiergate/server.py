@@ -45,6 +45,7 @@ from tiergate.runtime import Extensions, Rules, compile_file
 from tiergate.state.wiring import SharedState
 from tiergate.telemetry.logs import configure_logging
 from tiergate.telemetry.shadow import shadow_lifespan
+from tiergate.telemetry.sql_queries import is_postgres
 from tiergate.workers import WorkerBoard, serve_workers
 
 log = logging.getLogger("tiergate.server")
@@ -81,9 +82,10 @@ def build(
     gateway.observers.append(signals)
     gateway.reports.append(signals.report)
 
-    def decision_log() -> tuple[bool, str]:
+    def decision_log() -> tuple[bool, Path | str]:
+        """Where the log is (as decision_log_lifespan opens it): the PostgreSQL URL, or the SQLite file."""
         cfg = rules.current.graph.config.server.decision_log
-        return cfg.enabled, cfg.path
+        return cfg.enabled, cfg.url if is_postgres(cfg.url) else Path(cfg.path)
 
     board = board or WorkerBoard(None)
     lifespans = [

@@ -12,6 +12,7 @@ from typing import Any
 import anthropic
 import httpx
 import openai
+import psycopg
 import pytest
 
 from tests.conftest import TEST_KEY, GatewayFactory
@@ -148,6 +149,31 @@ def test_a_budget_spills_and_survives_a_restart(
 
     wait_for(lambda: decisions_in(tmp_path / "tiergate-decisions.db") == 1, "the decision log's row")
     again = gateway_for(routes, ENV)  # a restart: a new process state over the same decision log
+    restored = httpx.get(again + "/health").json()["spend"]["tiers"]["sonnet"]["daily_usd"]
+    assert restored == pytest.approx(0.000138)
+    assert ask(again, "plan it", model="sonnet").headers["x-tiergate-tier"] == "local"
+
+
+def test_a_budget_survives_a_restart_over_a_postgres_decision_log(
+    tmp_path: Path,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    gateway_for: GatewayFactory,
+    postgres_url: str,
+) -> None:
+    budgets = "budgets: {tiers: {sonnet: {daily_usd: 0.0001}}}"
+    routes = write(
+        tmp_path, fake_ollama, fake_anthropic, f"{budgets}\nserver: {{decision_log: {{url: '{postgres_url}'}}}}"
+    )
+    base = gateway_for(routes, ENV)
+    assert ask(base, "plan it", model="sonnet").headers["x-tiergate-tier"] == "sonnet"  # $0.000138
+
+    def logged() -> int:
+        with psycopg.connect(postgres_url) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM decisions WHERE cost_usd > 0").fetchone()[0])  # type: ignore[index]
+
+    wait_for(lambda: logged() == 1, "the decision log's row in PostgreSQL")
+    again = gateway_for(routes, ENV)  # a restart: its spend can only come from the Postgres log
     restored = httpx.get(again + "/health").json()["spend"]["tiers"]["sonnet"]["daily_usd"]
     assert restored == pytest.approx(0.000138)
     assert ask(again, "plan it", model="sonnet").headers["x-tiergate-tier"] == "local"

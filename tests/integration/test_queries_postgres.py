@@ -1,113 +1,42 @@
 """The console's queries give the same answers on a Postgres decision log as on SQLite.
 
-A real PostgreSQL server (Debian's ``postgresql``: initdb and pg_ctl, as the ``postgres`` user when the
-tests run as root) holds the decision log's tables with the same columns as the SQLite file, and the
-same rows, copied from a SQLite log written by DecisionLog (the fixture of test_sql_queries). Every
-query is then run through both runners and the answers compared.
+The same requests, ratings and shadow decisions (the fixture of test_sql_queries) are written by
+``DecisionLog`` to a SQLite file and by ``PostgresDecisionLog`` to a real PostgreSQL server (its own
+migrations, its own inserts); every query is then asked of both logs' ``queries()`` and the answers
+compared, integer sums and flags included.
 """
 
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
-import shutil
-import socket
-import sqlite3
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import psycopg
 import pytest
 
-from tests.unit.telemetry.test_sql_queries import T, log  # noqa: F401  (the seeded SQLite log fixture)
+from tests.doubles import Clock
+from tests.unit.telemetry.test_sql_queries import T, seed
 from tiergate.telemetry.decisions import DecisionLog
-from tiergate.telemetry.sql_queries import AsyncpgRunner, SqliteRunner, SqlQueries
-
-INSTALL = "apt-get install -y postgresql"
-
-#: The decision log's tables in Postgres: SQLite's columns, REAL as double precision, integer flags kept.
-SCHEMA = """
-CREATE TABLE decisions (
-    decision_id TEXT PRIMARY KEY, ts DOUBLE PRECISION NOT NULL, client TEXT NOT NULL, endpoint TEXT NOT NULL,
-    tier TEXT NOT NULL, decided_tier TEXT NOT NULL, backend TEXT, model TEXT NOT NULL, band TEXT NOT NULL,
-    phase TEXT NOT NULL, score DOUBLE PRECISION NOT NULL, confidence DOUBLE PRECISION NOT NULL,
-    stream INTEGER NOT NULL, status INTEGER NOT NULL, attempts TEXT NOT NULL, attempts_json TEXT NOT NULL,
-    attempt_count INTEGER NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER,
-    latency_ms DOUBLE PRECISION NOT NULL, ttft_ms DOUBLE PRECISION, cost_usd DOUBLE PRECISION,
-    opus_cost_usd DOUBLE PRECISION, fallback INTEGER NOT NULL, error TEXT, error_kind TEXT,
-    disconnected INTEGER NOT NULL, rules_version TEXT NOT NULL, decision_json TEXT NOT NULL, session TEXT, ask TEXT,
-    decided_by TEXT
-);
-CREATE TABLE feedback (
-    id BIGSERIAL PRIMARY KEY, decision_id TEXT NOT NULL REFERENCES decisions (decision_id) ON DELETE CASCADE,
-    ts DOUBLE PRECISION NOT NULL, client TEXT, rating INTEGER NOT NULL, comment TEXT
-);
-CREATE TABLE shadow_decisions (
-    decision_id TEXT PRIMARY KEY REFERENCES decisions (decision_id) ON DELETE CASCADE,
-    ts DOUBLE PRECISION NOT NULL, file TEXT NOT NULL, rules_version TEXT NOT NULL, tier TEXT NOT NULL,
-    model TEXT NOT NULL, band TEXT NOT NULL, phase TEXT NOT NULL, decided_by TEXT NOT NULL,
-    score DOUBLE PRECISION NOT NULL, cost_usd DOUBLE PRECISION, decision_json TEXT NOT NULL
-);
-"""
+from tiergate.telemetry.postgres import PostgresDecisionLog
+from tiergate.telemetry.sql_queries import PsycopgRunner, SqlQueries
 
 
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL on 127.0.0.1; yields its DSN."""
-    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        pytest.fail(f"the Postgres query test needs PostgreSQL's initdb and pg_ctl: {INSTALL}")
-    root = Path(tempfile.mkdtemp(prefix="tiergate-pg-"))  # not under pytest's root-only folder: postgres reads it
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = root / "data"
-    subprocess.run(
-        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "tiergate", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg = [*as_user, pg_ctl, "-D", str(data), "-l", str(root / "log")]
-    subprocess.run([*pg, "-o", options, "-w", "start"], check=True, capture_output=True)
+@pytest.fixture
+def logs(tmp_path: Path, postgres_url: str) -> Iterator[tuple[DecisionLog, PostgresDecisionLog]]:
+    """The same rows in SQLite and in PostgreSQL."""
+    lite_clock, pg_clock = Clock(T), Clock(T)
+    lite = DecisionLog.open(tmp_path / "d.db", clock=lite_clock, max_rows=None, max_age_days=None)
+    pg = PostgresDecisionLog.open(postgres_url, clock=pg_clock, max_rows=None, max_age_days=None)
     try:
-        yield f"postgresql://tiergate@127.0.0.1:{port}/postgres"
+        seed(lite, lite_clock)
+        seed(pg, pg_clock)
+        yield lite, pg
     finally:
-        subprocess.run([*pg, "-m", "immediate", "-w", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-async def _copy(dsn: str, sqlite_path: Path) -> Any:
-    import asyncpg
-
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    async with pool.acquire() as conn:
-        await conn.execute("DROP TABLE IF EXISTS shadow_decisions, feedback, decisions")
-        await conn.execute(SCHEMA)
-        with sqlite3.connect(sqlite_path) as src:
-            for table in ("decisions", "feedback", "shadow_decisions"):
-                cursor = src.execute(f"SELECT * FROM {table}")
-                columns = [c[0] for c in cursor.description]
-                rows = cursor.fetchall()
-                assert rows, table
-                await conn.copy_records_to_table(table, records=rows, columns=columns)
-    return pool
+        lite.close()
+        pg.close()
 
 
 def _plain(value: Any) -> Any:
@@ -126,29 +55,47 @@ def _plain(value: Any) -> Any:
     return walk(data)
 
 
-def test_every_query_answers_the_same_on_postgres(postgres: str, log: DecisionLog) -> None:  # noqa: F811
-    async def both() -> tuple[list[Any], list[Any]]:
-        pool = await _copy(postgres, log.path)
-        try:
-            answers: tuple[list[Any], list[Any]] = ([], [])
-            for i, queries in enumerate((SqlQueries(SqliteRunner(log.path)), SqlQueries(AsyncpgRunner(pool)))):
-                answers[i].extend(
-                    [
-                        await queries.window(T - 3600, T, 600),
-                        await queries.window(T - 100_000, T, 7200),
-                        await queries.recent(4),
-                        await queries.recent(10, before=T - 1000),
-                        await queries.detail("dec_c"),
-                        await queries.detail("dec_b"),
-                        await queries.detail("dec_nope"),
-                        await queries.shadow(T - 3600, T, 10),
-                    ]
-                )
-            return answers
-        finally:
-            await pool.close()
+async def _ask(dlog: DecisionLog) -> list[Any]:
+    queries = dlog.queries()
+    return [
+        await queries.window(T - 3600, T, 600),
+        await queries.window(T - 100_000, T, 7200.0),
+        await queries.recent(4),
+        await queries.recent(10, before=T - 1000),
+        await queries.detail("dec_c"),
+        await queries.detail("dec_b"),
+        await queries.detail("dec_nope"),
+        await queries.shadow(T - 3600, T, 10),
+        await queries.shadow(T - 100_000, T, 1),
+    ]
 
-    sqlite_answers, postgres_answers = asyncio.run(both())
-    assert sqlite_answers[0].requests == 5 and sqlite_answers[-1].shadowed == 3  # the fixture's rows, not an empty log
-    for on_sqlite, on_postgres in zip(sqlite_answers, postgres_answers, strict=True):
-        assert _plain(on_postgres) == _plain(on_sqlite)
+
+def test_every_query_answers_the_same_on_postgres(logs: tuple[DecisionLog, PostgresDecisionLog]) -> None:
+    lite, pg = logs
+    on_sqlite, on_postgres = asyncio.run(_ask(lite)), asyncio.run(_ask(pg))
+    hour = on_postgres[0]
+    assert (hour.requests, hour.fallbacks, hour.errors) == (5, 1, 1)  # the fixture's rows, not an empty log
+    flags = [(t.tier, t.requests, t.fallbacks, t.errors, t.priced) for t in hour.tiers]
+    assert flags == [("local", 3, 0, 1, 1), ("sonnet", 2, 1, 0, 2)]
+    assert all(type(v) is int for t in hour.tiers for v in (t.requests, t.fallbacks, t.errors, t.prompt_tokens))
+    assert on_postgres[-2].shadowed == 3 and on_postgres[4].fallback is True
+    for sqlite_answer, postgres_answer in zip(on_sqlite, on_postgres, strict=True):
+        assert _plain(postgres_answer) == _plain(sqlite_answer)
+
+
+def test_the_psycopg_runner_reads_one_read_only_snapshot(logs: tuple[DecisionLog, PostgresDecisionLog]) -> None:
+    _, pg = logs
+    runner = PsycopgRunner(pg.url)
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        asyncio.run(runner.run([("DELETE FROM decisions", ())]))
+    [[setting], [level]] = asyncio.run(
+        runner.run([("SHOW transaction_read_only", ()), ("SHOW transaction_isolation", ())])
+    )
+    assert (setting, level) == (("on",), ("repeatable read",))
+    assert len(asyncio.run(SqlQueries(runner).recent(10))) == 6
+
+
+def test_an_unreachable_server_raises_from_the_runner(closed_port: int) -> None:
+    runner = PsycopgRunner(f"postgresql://tiergate@127.0.0.1:{closed_port}/db", connect_timeout=2)
+    with pytest.raises(psycopg.OperationalError):
+        asyncio.run(runner.run([("SELECT 1", ())]))

@@ -279,8 +279,16 @@ def test_decision_rows_from_both_replicas_land_in_one_postgres(
         assert rated.status_code == 200 and rated.json() == {"ok": True, "decision_id": ids["a"][0]}
         unknown = httpx.post(a.url + "/v1/feedback", json={"decision_id": "dec_nope", "rating": 1}, timeout=10)
         assert unknown.status_code == 404
+        # The console of either replica reads the shared log.
+        stats = httpx.get(a.url + "/console/api/savings?window=1h", timeout=10).json()["stats"]
+        tiers = [(t["tier"], t["requests"], t["ratings"]) for t in stats["tiers"]]
+        assert (stats["requests"], tiers) == (10, [("local", 10, 1)])
+        rows = httpx.get(b.url + "/console/api/requests?limit=20", timeout=10).json()["requests"]
+        assert sorted(r["decision_id"] for r in rows) == sorted(ids["a"] + ids["b"])
+        detail = httpx.get(b.url + f"/console/api/requests/{ids['a'][0]}", timeout=10).json()
+        assert [r["rating"] for r in detail["ratings"]] == [5] and detail["row"]["decided_by"] == "rules"
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT max(version) FROM tiergate_schema").fetchone() == (1,)
+        assert conn.execute("SELECT max(version) FROM tiergate_schema").fetchone() == (2,)
         assert conn.execute("SELECT count(*), min(tier), max(tier) FROM decisions").fetchone() == (10, "local", "local")
     stats = subprocess.run(
         [sys.executable, "-m", "tiergate.cli", "stats", "--db", postgres_url],

@@ -29,7 +29,8 @@ from tiergate.errors import RequestError
 from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
 from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
-from tiergate.telemetry.postgres import PostgresDecisionLog, is_postgres
+from tiergate.telemetry.postgres import PostgresDecisionLog
+from tiergate.telemetry.sql_queries import is_postgres
 
 log = logging.getLogger("tiergate.api")
 _encode = msgspec.json.Encoder().encode
@@ -98,7 +99,7 @@ def decision_log_lifespan(
         if not cfg.enabled:
             yield
             return
-        kind, where = (PostgresDecisionLog, cfg.url or "") if is_postgres(cfg.url) else (DecisionLog, cfg.path)
+        kind, where = (PostgresDecisionLog, cfg.url) if is_postgres(cfg.url) else (DecisionLog, cfg.path)
         try:
             dlog = await asyncio.to_thread(
                 kind.open,

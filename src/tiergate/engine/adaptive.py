@@ -38,6 +38,7 @@ from tiergate.engine.decision import EscalationOutcome, LatencyStats
 from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.engine.session_escalation import FailureObserver, FailureStore, LocalFailures, SessionEscalator
 from tiergate.engine.targets import Target
+from tiergate.redact import redact_url
 from tiergate.rules import observed
 from tiergate.rules.features import Features
 from tiergate.telemetry.latency import LatencyObserver, LatencyStore, LocalLatency
@@ -182,9 +183,9 @@ class Signals:
     def collector(self) -> Collector:
         return SignalsCollector(self)
 
-    def restore_spend(self, path: Path) -> int:
-        """Rebuild this month's spend from the decision log (before serving)."""
-        return restore(self.spend, path, self.calendar, self.clock())
+    def restore_spend(self, where: Path | str) -> int:
+        """Rebuild this month's spend from the decision log (before serving): its file or ``postgresql://`` URL."""
+        return restore(self.spend, where, self.calendar, self.clock())
 
 
 class SignalsCollector(Collector):
@@ -246,16 +247,17 @@ class SignalsCollector(Collector):
         yield moved
 
 
-def restore_spend_lifespan(signals: Signals, decision_log: Callable[[], tuple[bool, str]]) -> Any:
-    """At start-up, before serving: this month's spend from the decision log (``(enabled, path)``)."""
+def restore_spend_lifespan(signals: Signals, decision_log: Callable[[], tuple[bool, Path | str]]) -> Any:
+    """At start-up, before serving: this month's spend from the decision log (``(enabled, file or URL)``)."""
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        enabled, path = decision_log()
+        enabled, where = decision_log()
         if enabled:
-            counted = await asyncio.to_thread(signals.restore_spend, Path(path))
+            counted = await asyncio.to_thread(signals.restore_spend, where)
             if counted:
-                log.info("budgets: spend of %d request(s) this month restored from %s", counted, path)
+                shown = redact_url(where) if isinstance(where, str) else where
+                log.info("budgets: spend of %d request(s) this month restored from %s", counted, shown)
         yield
 
     return lifespan

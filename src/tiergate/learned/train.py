@@ -4,7 +4,8 @@
    the decision log joined with feedback (``--log``): a rating of 1 or 2 on an answer says the next tier up
    was needed, 4 or 5 that the tier that answered was enough, and a conversation the client sent again
    explicitly to a higher tier labels its earlier routed requests with that tier. Only logged rows with
-   their ask stored (``server.decision_log.store_ask``) can be learned from.
+   their ask stored (``server.decision_log.store_ask``) can be learned from. The log is the SQLite file
+   or a team's ``postgresql://`` URL.
 2. **Text.** What the routes.yaml's ask reader makes of each request (``ask_text``), embedded by every
    encoder of the head (``--encoders``).
 3. **Fit.** Two L2 logistic regressions per encoder (tier >= sonnet, tier = opus), with per-row weights.
@@ -26,14 +27,17 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 
 import msgspec
 import numpy as np
+import psycopg
 
 from tiergate.config.loader import LoadedConfig
 from tiergate.config.model import Bands, RoutesConfig
 from tiergate.engine.graph import EvaluationGraph, compile_graph
+from tiergate.errors import OperatorError
 from tiergate.evals.dataset import Case, Dataset, load_dataset
 from tiergate.evals.metrics import Outcome, Report, TierTable, score_labelled
 from tiergate.learned.embedder import Embedder
@@ -41,8 +45,10 @@ from tiergate.learned.encoder import build_encoder
 from tiergate.learned.fit import F64, fit_ordinal, predict_logistic
 from tiergate.learned.head import FORMAT, Head, HeadFile, Logistic, Member, Training
 from tiergate.learned.scorer import Cutoffs, LearnedConfig, LearnedScorer
+from tiergate.redact import redact_url
 from tiergate.rules.features import Features
 from tiergate.rules.learned import MEMO_KEY, Reading
+from tiergate.telemetry.sql_queries import is_postgres
 from tiergate.wire import ChatRequest
 
 RANKS = {"local": 0, "sonnet": 1, "opus": 2}
@@ -62,7 +68,7 @@ class Row:
 @dataclass
 class Options:
     data: list[tuple[Path, float]]
-    log: Path | None = None
+    log: Path | str | None = None  # a SQLite file or a postgresql:// URL
     log_weight: float = 1.0
     encoders: list[Kind] = field(default_factory=lambda: ["static", "transformer"])
     l2: float = 0.3
@@ -99,15 +105,29 @@ def ask_of(graph: EvaluationGraph, request: ChatRequest) -> str:
     return str(f["ask_text"] or f["last_user_text"])
 
 
-def rows_from_log(db: Path, weight: float, order: Sequence[str]) -> list[Row]:
+_LOGGED = "SELECT decision_id, ts, tier, phase, session, ask FROM decisions ORDER BY ts, decision_id"
+_RATED = "SELECT decision_id, MIN(rating) FROM feedback GROUP BY decision_id"
+
+
+def _read_log(where: Path | str) -> tuple[list[tuple[Any, ...]], dict[str, int], str]:
+    """The decisions, each one's lowest rating, and the log's name for ``trained.sources`` (no credentials)."""
+    shown = redact_url(where) if is_postgres(where) else str(where)
+    try:
+        if is_postgres(where):
+            with psycopg.connect(where, connect_timeout=10) as pg:
+                return pg.execute(_LOGGED).fetchall(), dict(pg.execute(_RATED).fetchall()), shown
+        db = Path(where)
+        with sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True) as conn:
+            return conn.execute(_LOGGED).fetchall(), dict(conn.execute(_RATED).fetchall()), db.name
+    except (sqlite3.Error, psycopg.Error) as exc:
+        raise OperatorError(f"cannot read the decision log {shown} (--log): {exc}") from None
+
+
+def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> list[Row]:
     """Labels from ratings and explicit retries; rows without a stored ask are skipped."""
     rank = {tier: i for i, tier in enumerate(order)}
     top = len(order) - 1
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        decisions = conn.execute(
-            "SELECT decision_id, ts, tier, phase, session, ask FROM decisions ORDER BY ts"
-        ).fetchall()
-        ratings = dict(conn.execute("SELECT decision_id, MIN(rating) FROM feedback GROUP BY decision_id").fetchall())
+    decisions, ratings, source = _read_log(where)
     labels: dict[str, int] = {}
     for decision_id, _, tier, _, _, _ in decisions:
         rating = ratings.get(decision_id)
@@ -129,7 +149,7 @@ def rows_from_log(db: Path, weight: float, order: Sequence[str]) -> list[Row]:
         else:
             routed_by_session.setdefault(session, []).append((decision_id, rank[tier]))
     return [
-        Row(decision_id, ask, labels[decision_id], weight, db.name)
+        Row(decision_id, ask, labels[decision_id], weight, source)
         for decision_id, _, _, _, _, ask in decisions
         if decision_id in labels and ask
     ]

@@ -19,8 +19,8 @@ decision id and rates it at once finds its row written. ``submit_feedback`` answ
     dlog.close()   # writes what is queued, then stops the writer
 
 A team's log in PostgreSQL (``server.decision_log.url``) is the same class with the SQL seams below
-(``_connect``, ``_begin``, ``_insert``, ``_feedback``, ``_prune``) written for it:
-:mod:`tiergate.telemetry.postgres`.
+(``_connect``, ``_begin``, ``_insert_rows``, ``_insert_shadow``, ``_feedback``, ``_delete_old``) and its
+read side (``queries``) written for it: :mod:`tiergate.telemetry.postgres`.
 """
 
 from __future__ import annotations
@@ -402,6 +402,10 @@ class DecisionLog:
     def _insert_rows(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         conn.executemany(_INSERT, rows)
 
+    def _insert_shadow(self, conn: Any, row: tuple[Any, ...]) -> None:
+        """One candidate decision (``_SHADOW_COLUMNS`` then the decision id again), kept only beside its live row."""
+        conn.execute(_INSERT_SHADOW, row)
+
     def _delete_old(self, conn: Any, before: float, max_rows: int | None) -> int:
         deleted = 0
         if before > float("-inf"):
@@ -441,7 +445,7 @@ class DecisionLog:
             for item in batch:
                 if isinstance(item, _Shadow):
                     self._insert(conn, rows)
-                    conn.execute(_INSERT_SHADOW, item.row)
+                    self._insert_shadow(conn, item.row)
                     continue
                 if isinstance(item, _Observed):
                     rows.append(item.row)

@@ -22,7 +22,9 @@ from typing import Any
 import psycopg
 
 from tiergate.redact import redact_url
-from tiergate.telemetry.decisions import _COLUMNS, DecisionLog
+from tiergate.telemetry.decisions import _COLUMNS, _SHADOW_COLUMNS, DecisionLog
+from tiergate.telemetry.queries import DecisionQueries
+from tiergate.telemetry.sql_queries import PsycopgRunner, SqlQueries
 
 log = logging.getLogger("tiergate.decisions")
 
@@ -74,6 +76,24 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS feedback_decision ON feedback (decision_id);
     """,
+    """
+    ALTER TABLE decisions ADD COLUMN IF NOT EXISTS decided_by TEXT;
+    CREATE TABLE IF NOT EXISTS shadow_decisions (
+        decision_id   TEXT PRIMARY KEY REFERENCES decisions (decision_id) ON DELETE CASCADE,
+        ts            DOUBLE PRECISION NOT NULL,
+        file          TEXT NOT NULL,
+        rules_version TEXT NOT NULL,
+        tier          TEXT NOT NULL,
+        model         TEXT NOT NULL,
+        band          TEXT NOT NULL,
+        phase         TEXT NOT NULL,
+        decided_by    TEXT NOT NULL,
+        score         DOUBLE PRECISION NOT NULL,
+        cost_usd      DOUBLE PRECISION,
+        decision_json TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS shadow_decisions_ts ON shadow_decisions (ts);
+    """,
 )
 
 #: Any constant: replicas starting at once take this lock, so one of them migrates.
@@ -83,10 +103,13 @@ _INSERT = (
     f"INSERT INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * len(_COLUMNS))}) "
     "ON CONFLICT (decision_id) DO NOTHING"
 )
-
-
-def is_postgres(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
+#: SQLite's ``INSERT OR REPLACE … WHERE EXISTS``: kept only beside its live row; a second candidate replaces the first.
+_INSERT_SHADOW = (
+    f"INSERT INTO shadow_decisions ({', '.join(_SHADOW_COLUMNS)}) "
+    f"SELECT {', '.join(['%s'] * len(_SHADOW_COLUMNS))} WHERE EXISTS (SELECT 1 FROM decisions WHERE decision_id = %s) "
+    "ON CONFLICT (decision_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _SHADOW_COLUMNS if c != "decision_id")
+)
 
 
 def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[Any]:
@@ -151,6 +174,10 @@ class PostgresDecisionLog(DecisionLog):
         self.url = str(path)
         self.path = redact_url(self.url)  # what messages show
 
+    def queries(self) -> DecisionQueries:
+        """The console's read side: the same statements as on SQLite, on a read-only snapshot of the server."""
+        return SqlQueries(PsycopgRunner(self.url))
+
     def _connect(self) -> Any:
         return _Session(self.url)
 
@@ -178,6 +205,9 @@ class PostgresDecisionLog(DecisionLog):
     def _insert_rows(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         with conn.conn.cursor() as cur:
             cur.executemany(_INSERT, rows)
+
+    def _insert_shadow(self, conn: Any, row: tuple[Any, ...]) -> None:
+        conn.conn.execute(_INSERT_SHADOW, row)
 
     def _delete_old(self, conn: Any, before: float, max_rows: int | None) -> int:
         pg = conn.conn

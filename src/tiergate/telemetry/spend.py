@@ -8,7 +8,8 @@ replace the in-process one behind :class:`SpendLedger`.
 
 Spend survives a restart: :func:`restore` adds up the decision log's ``cost_usd`` of the current month
 (in 15-minute buckets, so any real time zone's midnight falls on a bucket edge) before the gateway
-serves. Without the decision log, spend starts at zero.
+serves, from the SQLite file or the team's PostgreSQL log (``server.decision_log.url``): the same query
+in each store's dialect. Without the decision log, spend starts at zero.
 
     ledger = LocalSpend()
     gateway.observers.append(SpendObserver(ledger, lambda: calendar))
@@ -23,10 +24,15 @@ import sqlite3
 import zoneinfo
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+from urllib.parse import quote
 
+import psycopg
+
+from tiergate.redact import redact_url
 from tiergate.telemetry.cost import cost_usd
 from tiergate.telemetry.record import RequestRecord
+from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, is_postgres
 
 log = logging.getLogger("tiergate.budgets")
 
@@ -142,31 +148,51 @@ class SpendObserver:
             self.ledger.add(self.calendar().keys(self.clock(), target.tier, record.client), usd)
 
 
-def restore(ledger: SpendLedger, path: Path, calendar: Calendar, now: float) -> int:
+def restore(ledger: SpendLedger, where: Path | str, calendar: Calendar, now: float) -> int:
     """Add the decision log's spend of the current month to ``ledger``; the number of requests counted.
 
-    Reads with its own connection (the log is in WAL mode, so the writer is not blocked). A missing file
-    counts nothing; an unreadable one is logged and counts nothing: budgets then start from zero.
+    ``where`` is the SQLite file or the ``postgresql://`` URL of ``server.decision_log``. Reads with its own
+    connection (the writer is not blocked). A missing file counts nothing; an unreadable log is logged and
+    counts nothing: budgets then start from zero.
     """
-    if not path.exists():
-        return 0
     since = calendar.start("monthly", now)
-    query = (
-        "SELECT tier, client, CAST(ts / ? AS INTEGER) AS bucket, SUM(cost_usd), COUNT(*) FROM decisions "
-        "WHERE ts >= ? AND cost_usd > 0 GROUP BY tier, client, bucket"
-    )
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            conn.execute("PRAGMA busy_timeout = 10000")
-            rows = conn.execute(query, (BUCKET_SECONDS, since)).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", path, exc)
-        return 0
+    rows = _postgres_rows(where, since) if is_postgres(where) else _sqlite_rows(Path(where), since)
     counted = 0
     for tier, client, bucket, usd, count in rows:
         ledger.add(calendar.keys(float(bucket * BUCKET_SECONDS), str(tier), str(client)), float(usd))
         counted += int(count)
     return counted
+
+
+def _spend_query(bucket: str) -> str:
+    """Spend per tier, client and 15-minute bucket since ``?``; ``bucket`` floors ``ts / BUCKET_SECONDS``."""
+    return (
+        f"SELECT tier, client, {bucket.format(f'ts / {BUCKET_SECONDS}')} AS bucket, SUM(cost_usd), COUNT(*) "
+        "FROM decisions WHERE ts >= ? AND cost_usd > 0 GROUP BY tier, client, bucket"
+    )
+
+
+def _sqlite_rows(path: Path, since: float) -> list[tuple[Any, ...]]:
+    if not path.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            return conn.execute(SQLITE.render(_spend_query(SQLITE.floor)), (since,)).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", path, exc)
+        return []
+
+
+def _postgres_rows(url: str, since: float) -> list[tuple[Any, ...]]:
+    sql = POSTGRES_PYFORMAT.render(_spend_query(POSTGRES_PYFORMAT.floor))
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            return conn.execute(sql, (since,)).fetchall()
+    except psycopg.Error as exc:
+        shown = redact_url(url)
+        log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", shown, exc)
+        return []

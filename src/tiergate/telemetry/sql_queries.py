@@ -3,12 +3,12 @@
 The statements use only what SQLite and PostgreSQL share (``COUNT``/``SUM``/``AVG``/``COALESCE``,
 ``CASE``, joins, correlated subqueries, ``GROUP BY`` by position) over the decision log's columns,
 and are written with ``?`` placeholders. A ``Runner`` executes a list of statements in one read
-snapshot; its ``SqlDialect`` renders placeholders (``?``, ``$1``, ``%s``) and the one expression that
+snapshot; its ``SqlDialect`` renders placeholders (``?``, ``%s``) and the one expression that
 differs, the floor used to put a row in a time bucket. Percentiles are computed here with numpy, as
 ``tiergate stats`` does (linear interpolation), so both stores give the same numbers.
 
     queries = SqlQueries(SqliteRunner(Path("tiergate-decisions.db")))
-    queries = SqlQueries(AsyncpgRunner(pool))   # a Postgres decision log, same statements and numbers
+    queries = SqlQueries(PsycopgRunner("postgresql://tiergate@db/tiergate"))   # same statements and numbers
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 from urllib.parse import quote
 
 import msgspec
 import numpy as np
+import psycopg
 
 from tiergate.telemetry.queries import (
     Bucket,
@@ -60,8 +61,12 @@ class SqlDialect:
 
 
 SQLITE = SqlDialect(lambda i: "?", "CAST({} AS INTEGER)")  # truncation is floor for x >= 0
-POSTGRES_NUMBERED = SqlDialect(lambda i: f"${i}", "FLOOR({})")  # asyncpg
 POSTGRES_PYFORMAT = SqlDialect(lambda i: "%s", "FLOOR({})")  # psycopg
+
+
+def is_postgres(where: object) -> TypeGuard[str]:
+    """Whether a decision log's location (``server.decision_log.url`` or ``.path``) names a PostgreSQL server."""
+    return isinstance(where, str) and where.startswith(("postgresql://", "postgres://"))
 
 
 class Runner(Protocol):
@@ -92,18 +97,33 @@ class SqliteRunner:
             conn.close()
 
 
-class AsyncpgRunner:
-    """The statements on a Postgres decision log, through an asyncpg pool (or anything with ``acquire()``),
-    in one read-only repeatable-read transaction: the same snapshot for every statement."""
+class PsycopgRunner:
+    """The statements on a Postgres decision log, in one read-only repeatable-read transaction (one snapshot
+    for every statement), on a connection of their own opened per call with psycopg's ``AsyncConnection``.
 
-    dialect = POSTGRES_NUMBERED
+    The console asks a few times a minute per open page, so one connection per call costs less than a pool
+    holding server slots all day (and no pool outlives the event loop it was made on); the loop never blocks.
 
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
+        queries = SqlQueries(PsycopgRunner("postgresql://tiergate@db:5432/tiergate"))
+    """
+
+    dialect = POSTGRES_PYFORMAT
+
+    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+        self.url = url
+        self._connect_timeout = max(1, int(connect_timeout))
 
     async def run(self, statements: Sequence[Statement]) -> list[Rows]:
-        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            return [[tuple(r) for r in await conn.fetch(sql, *params)] for sql, params in statements]
+        conn = await psycopg.AsyncConnection.connect(self.url, connect_timeout=self._connect_timeout)
+        async with conn:
+            await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
+            await conn.set_read_only(True)
+            async with conn.transaction():
+                out: list[Rows] = []
+                for sql, params in statements:
+                    cursor = await conn.execute(sql, tuple(params))
+                    out.append(await cursor.fetchall())
+                return out
 
 
 _ROW = (

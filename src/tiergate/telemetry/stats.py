@@ -23,6 +23,7 @@ from urllib.parse import quote
 import numpy as np
 
 from tiergate.errors import OperatorError
+from tiergate.telemetry.sql_queries import is_postgres
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -89,7 +90,7 @@ def compute(db_path: Path | str, since: float | None = None) -> Stats:
     """Aggregate the decisions logged at or after ``since`` (unix seconds; None for all of them).
 
     ``db_path`` is the SQLite file, or a ``postgresql://`` URL."""
-    if isinstance(db_path, str) and db_path.startswith(("postgresql://", "postgres://")):
+    if is_postgres(db_path):
         return _compute_postgres(db_path, since)
     db_path = Path(db_path)
     if not db_path.is_file():

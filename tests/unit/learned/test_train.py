@@ -7,12 +7,15 @@ import sqlite3
 import textwrap
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tiergate.cli import main
+from tiergate.errors import OperatorError
 from tiergate.learned.head import Head
 from tiergate.learned.train import rows_from_log
 from tiergate.telemetry.decisions import migrate
+from tiergate.telemetry.postgres import migrate as postgres_migrate
 
 ROUTES = """
 backends:
@@ -106,8 +109,8 @@ def test_train_fits_reports_and_writes_only_when_asked(tmp_path: Path, capsys: p
     assert exact >= 80.0, report
 
 
-def test_rated_and_retried_traffic_becomes_labels(tmp_path: Path) -> None:
-    db = tmp_path / "log.db"
+def rated_log(db: Path) -> None:
+    """A SQLite log with rated, retried, unrated and ask-less decisions."""
     conn = sqlite3.connect(db, isolation_level=None)
     migrate(conn)
 
@@ -129,9 +132,42 @@ def test_rated_and_retried_traffic_becomes_labels(tmp_path: Path) -> None:
     for decision_id, rating in (("bad-local", 1), ("good-sonnet", 5), ("no-ask", 1)):
         conn.execute("INSERT INTO feedback (decision_id, ts, rating) VALUES (?, 0, ?)", (decision_id, rating))
     conn.close()
-    rows = rows_from_log(db, 0.5, ("local", "sonnet", "opus"))
-    assert sorted((r.id, r.gold, r.weight) for r in rows) == [
-        ("bad-local", 1, 0.5),  # a low rating on local: sonnet was needed
-        ("good-sonnet", 1, 0.5),  # a high rating: the tier that answered was enough
-        ("retried", 2, 0.5),  # sent again explicitly to opus
-    ]
+
+
+LABELS = [
+    ("bad-local", 1, 0.5),  # a low rating on local: sonnet was needed
+    ("good-sonnet", 1, 0.5),  # a high rating: the tier that answered was enough
+    ("retried", 2, 0.5),  # sent again explicitly to opus
+]
+
+
+def test_rated_and_retried_traffic_becomes_labels(tmp_path: Path) -> None:
+    rated_log(tmp_path / "log.db")
+    rows = rows_from_log(tmp_path / "log.db", 0.5, ("local", "sonnet", "opus"))
+    assert sorted((r.id, r.gold, r.weight) for r in rows) == LABELS
+    assert {r.source for r in rows} == {"log.db"}
+
+
+def test_a_team_log_in_postgres_gives_the_same_labels(tmp_path: Path, postgres_url: str) -> None:
+    rated_log(tmp_path / "log.db")
+    with psycopg.connect(postgres_url, autocommit=True) as pg, sqlite3.connect(tmp_path / "log.db") as lite:
+        postgres_migrate(pg)
+        for table in ("decisions", "feedback"):
+            cursor = lite.execute(f"SELECT * FROM {table}")
+            columns = [c[0] for c in cursor.description]
+            with pg.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for values in cursor:
+                    copy.write_row(values)
+    url = postgres_url.replace("tiergate@", "tiergate:hunter2@")  # trust auth ignores it; the source must not show it
+    rows = rows_from_log(url, 0.5, ("local", "sonnet", "opus"))
+    assert sorted((r.id, r.gold, r.weight) for r in rows) == LABELS
+    assert {r.source for r in rows} == {postgres_url.replace("tiergate@", "***@")}
+
+
+def test_an_unreadable_log_is_an_operator_error_naming_it(tmp_path: Path, closed_port: int) -> None:
+    with pytest.raises(OperatorError, match=r"cannot read the decision log .*missing\.db \(--log\)"):
+        rows_from_log(tmp_path / "missing.db", 1.0, ("local", "sonnet"))
+    with pytest.raises(OperatorError) as raised:
+        rows_from_log(f"postgresql://u:hunter2@127.0.0.1:{closed_port}/db", 1.0, ("local", "sonnet"))
+    assert str(raised.value).startswith(f"cannot read the decision log postgresql://***@127.0.0.1:{closed_port}/db")
+    assert "hunter2" not in str(raised.value)

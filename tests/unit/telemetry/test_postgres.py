@@ -3,6 +3,7 @@ replicas starting together run once, and ``tiergate stats`` over it."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,15 @@ import psycopg
 import pytest
 
 from tests.doubles import Clock
-from tests.unit.telemetry.test_decisions import LOCAL, OPUS, SONNET, record, rows
+from tests.unit.telemetry.test_decisions import LOCAL, OPUS, SONNET, decision, record, rows
+from tests.unit.telemetry.test_spend import SONNET as SPEND_SONNET
+from tests.unit.telemetry.test_spend import SUNDAY
+from tests.unit.telemetry.test_spend import record as spend_record
 from tiergate.dispatch.dispatcher import Attempt
-from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
-from tiergate.telemetry.postgres import PostgresDecisionLog
+from tiergate.telemetry.decisions import _COLUMNS, DecisionLog, DecisionLogError, _row
+from tiergate.telemetry.postgres import MIGRATIONS, PostgresDecisionLog
+from tiergate.telemetry.record import ShadowRecord
+from tiergate.telemetry.spend import Calendar, LocalSpend, restore
 from tiergate.telemetry.stats import compute, render
 from tiergate.wire import Usage
 
@@ -68,7 +74,7 @@ def test_the_same_records_make_the_same_rows_and_the_same_stats(
     assert render(on_pg).split("\n", 1)[1] == render(on_lite).split("\n", 1)[1]  # all but the header line
 
 
-def test_retention_keeps_the_newest_rows_and_their_feedback(postgres_url: str) -> None:
+def test_retention_keeps_the_newest_rows_their_feedback_and_shadows(postgres_url: str) -> None:
     clock = Clock()
     dlog = PostgresDecisionLog.open(postgres_url, clock=clock, max_rows=3, max_age_days=None, prune_interval=1e9)
     try:
@@ -76,11 +82,14 @@ def test_retention_keeps_the_newest_rows_and_their_feedback(postgres_url: str) -
             clock.advance(1)
             dlog.observe(record(f"dec_{i}"))
         assert dlog.add_feedback("dec_0", 1) and dlog.add_feedback("dec_4", 5)
+        for kept in ("dec_0", "dec_4"):
+            dlog.observe_shadow(ShadowRecord(kept, "next.yaml", decision(kept, "opus"), None))
         assert dlog.prune() == 2
     finally:
         dlog.close()
     assert [r["decision_id"] for r in pg_rows(postgres_url)] == ["dec_2", "dec_3", "dec_4"]
     assert pg_rows(postgres_url, "SELECT decision_id, rating FROM feedback") == [{"decision_id": "dec_4", "rating": 5}]
+    assert pg_rows(postgres_url, "SELECT decision_id FROM shadow_decisions") == [{"decision_id": "dec_4"}]
 
 
 def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
@@ -101,7 +110,87 @@ def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
     for dlog in opened:
         dlog.close()
     assert errors == [] and len(opened) == 4
-    assert pg_rows(postgres_url, "SELECT version FROM tiergate_schema") == [{"version": 1}]
+    assert pg_rows(postgres_url, "SELECT version FROM tiergate_schema ORDER BY version") == [
+        {"version": step} for step in range(1, len(MIGRATIONS) + 1)
+    ]
+
+
+def test_a_database_of_the_first_schema_moves_on_and_keeps_its_rows(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # as the first release left it
+        conn.execute("CREATE TABLE tiergate_schema (version INTEGER NOT NULL)")
+        with conn.transaction():
+            conn.execute(MIGRATIONS[0])
+            conn.execute("INSERT INTO tiergate_schema (version) VALUES (1)")
+        columns = ", ".join(c for c in _COLUMNS if c != "decided_by")
+        old = _row(1.0, record("dec_old"), OPUS.price)[:-1]  # type: ignore[arg-type]
+        conn.execute(f"INSERT INTO decisions ({columns}) VALUES ({', '.join(['%s'] * len(old))})", old)
+    dlog = PostgresDecisionLog.open(postgres_url, max_rows=None, max_age_days=None)
+    try:
+        dlog.observe(record("dec_new"))  # type: ignore[arg-type]
+        dlog.observe_shadow(ShadowRecord("dec_new", "next.yaml", decision("dec_new", "opus"), 0.5))
+        dlog.flush()
+    finally:
+        dlog.close()
+    found = pg_rows(postgres_url, "SELECT decision_id, decided_by FROM decisions ORDER BY decision_id")
+    assert found == [{"decision_id": "dec_new", "decided_by": "rules"}, {"decision_id": "dec_old", "decided_by": None}]
+    assert pg_rows(postgres_url, "SELECT decision_id, tier FROM shadow_decisions") == [
+        {"decision_id": "dec_new", "tier": "opus"}
+    ]
+    assert pg_rows(postgres_url, "SELECT max(version) AS v FROM tiergate_schema") == [{"v": len(MIGRATIONS)}]
+
+
+def test_shadow_rows_are_kept_beside_their_decision_and_replaced_as_in_sqlite(
+    pg: PostgresDecisionLog, postgres_url: str, tmp_path: Path
+) -> None:
+    lite = DecisionLog.open(tmp_path / "d.db", clock=Clock(), reference=lambda: OPUS.price, max_rows=None)
+    first = ShadowRecord("dec_1", "next.yaml", decision("dec_1", "sonnet"), None)
+    second = ShadowRecord("dec_1", "next.yaml", decision("dec_1", "opus"), 0.25)
+    orphan = ShadowRecord("dec_never_logged", "next.yaml", decision("dec_never_logged"), 1.0)
+    try:
+        for dlog in (lite, pg):
+            dlog.observe(record("dec_1"))  # type: ignore[arg-type]
+            for shadow in (first, orphan, second):
+                dlog.observe_shadow(shadow)
+            dlog.flush()
+        with sqlite3.connect(tmp_path / "d.db") as conn:
+            conn.row_factory = sqlite3.Row
+            expected = [dict(r) for r in conn.execute("SELECT * FROM shadow_decisions")]
+    finally:
+        lite.close()
+    assert pg_rows(postgres_url, "SELECT * FROM shadow_decisions") == expected
+    assert [(r["decision_id"], r["tier"], r["cost_usd"]) for r in expected] == [("dec_1", "opus", 0.25)]
+
+
+def test_spend_is_restored_from_the_postgres_log(postgres_url: str) -> None:
+    clock = Clock(SUNDAY - 40 * 86_400)  # last month: not counted
+    dlog = PostgresDecisionLog.open(postgres_url, clock=clock, max_rows=None, max_age_days=None)
+    try:
+        dlog.observe(spend_record(SPEND_SONNET, Usage.of(1_000_000, 0), decision_id="old"))
+        clock.now = SUNDAY - 86_400
+        dlog.observe(spend_record(SPEND_SONNET, Usage.of(1_000_000, 0), decision_id="yesterday"))
+        clock.now = SUNDAY
+        dlog.observe(spend_record(SPEND_SONNET, Usage.of(0, 100_000), client="web", decision_id="today"))
+        dlog.flush()
+    finally:
+        dlog.close()
+    ledger, calendar = LocalSpend(), Calendar("Europe/Paris")
+    assert restore(ledger, postgres_url, calendar, SUNDAY + 60) == 2
+    assert ledger.get(("tier", "sonnet", "monthly", "2025-03")) == 3.0 + 1.5
+    assert ledger.get(("tier", "sonnet", "daily", "2025-03-30")) == 1.5
+    assert ledger.get(("client", "web", "daily", "2025-03-30")) == 1.5
+    assert ledger.get(("client", "ci", "daily", "2025-03-29")) == 3.0
+
+
+def test_an_unreachable_postgres_restores_no_spend_and_hides_the_password(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"postgresql://tiergate:hunter2@127.0.0.1:{closed_port}/db"
+    assert restore(LocalSpend(), url, Calendar(), SUNDAY) == 0
+    [line] = [r.getMessage() for r in caplog.records if r.name == "tiergate.budgets"]
+    assert line.startswith(
+        f"budgets: cannot read spend from the decision log postgresql://***@127.0.0.1:{closed_port}/db"
+    )
+    assert "hunter2" not in line
 
 
 def test_an_unreachable_server_is_a_decision_log_error_without_the_password(closed_port: int) -> None:

@@ -18,7 +18,7 @@ from tiergate.telemetry.decisions import DecisionLog
 from tiergate.telemetry.queries import Bucket, Pair, Window
 from tiergate.telemetry.record import RequestRecord, ShadowRecord
 from tiergate.telemetry.savings import price_baselines
-from tiergate.telemetry.sql_queries import POSTGRES_NUMBERED, POSTGRES_PYFORMAT, SQLITE, SqliteRunner, SqlQueries
+from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, SqliteRunner, SqlQueries, is_postgres
 from tiergate.wire import Usage
 
 PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 3, output: 15},").replace(
@@ -59,9 +59,16 @@ def record(decision_id: str, target: Target | None, **kw: Any) -> RequestRecord:
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[DecisionLog]:
-    """Six requests over the last hour (one a day older), two ratings, and three shadow decisions."""
     clock = Clock(T)
     dlog = DecisionLog.open(tmp_path / "d.db", clock=clock, max_rows=None, max_age_days=None)
+    seed(dlog, clock)
+    yield dlog
+    dlog.close()
+
+
+def seed(dlog: DecisionLog, clock: Clock) -> None:
+    """Six requests over the last hour (one a day older), three ratings, and three shadow decisions (a fourth,
+    for a request the log never saw, is not kept); ``clock`` is the log's."""
     rows: list[tuple[float, RequestRecord]] = [
         (T - 90_000, record("dec_e", LOCAL, usage=Usage.of(5, 5))),  # outside the hour
         (T - 3000, record("dec_a", LOCAL, usage=Usage.of(1000, 100), latency_ms=100.0)),
@@ -107,8 +114,6 @@ def log(tmp_path: Path) -> Iterator[DecisionLog]:
     dlog.observe_shadow(ShadowRecord("dec_d", "next.yaml", decision("dec_d", "opus", version="cand1"), None))
     dlog.observe_shadow(ShadowRecord("dec_unknown", "next.yaml", decision("dec_unknown", "opus"), None))
     dlog.flush()
-    yield dlog
-    dlog.close()
 
 
 def run(coro: Any) -> Any:
@@ -249,8 +254,15 @@ def test_placeholders_and_the_bucket_floor_per_store() -> None:
     assert SQLITE.render(sql.format(SQLITE.floor.format("x"))) == (
         "SELECT CAST(x AS INTEGER) FROM decisions d WHERE d.ts >= ? AND d.ts < ?"
     )
-    assert POSTGRES_NUMBERED.render(sql.format("1")) == "SELECT 1 FROM decisions d WHERE d.ts >= $1 AND d.ts < $2"
-    assert POSTGRES_PYFORMAT.render(sql.format("1")) == "SELECT 1 FROM decisions d WHERE d.ts >= %s AND d.ts < %s"
+    assert POSTGRES_PYFORMAT.render(sql.format(POSTGRES_PYFORMAT.floor.format("x"))) == (
+        "SELECT FLOOR(x) FROM decisions d WHERE d.ts >= %s AND d.ts < %s"
+    )
+
+
+def test_a_log_location_names_postgres_only_by_its_url_scheme() -> None:
+    assert is_postgres("postgresql://tiergate@db/log") and is_postgres("postgres://db/log")
+    assert not is_postgres("tiergate-decisions.db") and not is_postgres(None)
+    assert not is_postgres(Path("postgresql://db/log"))  # a Path is always a file
 
 
 def test_the_sqlite_runner_opens_the_file_read_only(log: DecisionLog) -> None:
