@@ -68,7 +68,9 @@ def build(
     # One per process: their state outlives reloads.
     breakers, limiters = Breakers(mirror=shared.breakers), Limiters(shared=shared.limits)
     learned = LearnedPool(remote=shared.embedding_cache)  # encoders outlive reloads too
-    signals = Signals()  # latency, session failures and spend outlive reloads too
+    signals = Signals(spend=shared.spend)  # latency, session failures and spend outlive reloads too
+    if shared.spend is not None:
+        shared.spend.calendar = lambda: signals.calendar  # budgets.timezone, as the file says now
     extensions = Extensions(
         guard=guard_factory(breakers, limiters),
         breaker_state=breakers.state,

@@ -103,6 +103,28 @@ def metric(replica: Replica, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
+def test_a_budget_reached_through_one_replica_holds_on_the_other(
+    routes: Path, env: dict[str, str], tmp_path: Path, fake_anthropic: FakeAnthropic
+) -> None:
+    priced = "sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, price: {input: 3000, output: 15000}}]}"
+    text = ROUTES.replace("sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5}]}", priced)
+    routes.write_text(text + "budgets: {tiers: {sonnet: {daily_usd: 0.1, on_exceed: reject}}}\n")
+    fake_anthropic.replies.append(Text("Proof.", prompt_tokens=11, completion_tokens=7))  # $0.138
+    with (
+        Replica.start(routes, env, tmp_path / "a.log") as a,
+        Replica.start(routes, env, tmp_path / "b.log") as b,
+    ):
+        assert post(a, chat("prove it", model="sonnet")).status_code == 200  # under the cap before it
+        spent = wait_until(
+            lambda: b.health()["spend"]["tiers"].get("sonnet", {}).get("daily_usd", 0) >= 0.138,
+            what="replica B to count A's spend",
+        )
+        assert spent
+        refused = post(b, chat("prove it again", model="sonnet"))
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "budget_exceeded"
+        assert len(fake_anthropic.requests) == 1
+
+
 # --- each piece of state, shared -----------------------------------------------------------------
 
 

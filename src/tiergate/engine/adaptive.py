@@ -183,9 +183,10 @@ class Signals:
     def collector(self) -> Collector:
         return SignalsCollector(self)
 
-    def restore_spend(self, where: Path | str) -> int:
-        """Rebuild this month's spend from the decision log (before serving): its file or ``postgresql://`` URL."""
-        return restore(self.spend, where, self.calendar, self.clock())
+    def restore_spend(self, where: Path | str, into: SpendLedger | None = None) -> int:
+        """Rebuild this month's spend from the decision log (before serving): its file or ``postgresql://`` URL.
+        ``into`` is where it goes (default: this process's ledger)."""
+        return restore(into or self.spend, where, self.calendar, self.clock())
 
 
 class SignalsCollector(Collector):
@@ -253,8 +254,14 @@ def restore_spend_lifespan(signals: Signals, decision_log: Callable[[], tuple[bo
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         enabled, where = decision_log()
-        if enabled:
-            counted = await asyncio.to_thread(signals.restore_spend, where)
+        into: SpendLedger | None = signals.spend
+        pick = getattr(signals.spend, "restore_into", None)  # shared spend: once per month, not per process
+        if enabled and pick is not None:
+            into = await pick(signals.calendar.label("monthly", signals.clock()))
+            if into is None:
+                log.info("budgets: this month's spend is already shared (restored by another process)")
+        if enabled and into is not None:
+            counted = await asyncio.to_thread(signals.restore_spend, where, into)
             if counted:
                 shown = redact_url(where) if isinstance(where, str) else where
                 log.info("budgets: spend of %d request(s) this month restored from %s", counted, shown)

@@ -1,9 +1,11 @@
-"""Build the shared state a ``state:`` section asks for, and run it for the app's lifetime.
+"""Build the shared state a ``state:`` section asks for, and run it for the app's lifetime: breakers, limits,
+sessions, the classifier and embedding caches, and budgets' spend.
 
 Read once at start-up, before the rules are installed (the registries that use it are built first); a
 reload that changes ``state:`` takes effect on restart.
 
     shared = SharedState.build(loaded.config.state)     # every part None without redis_url
+    Signals(spend=shared.spend)                         # budgets count against Redis's totals
     Breakers(mirror=shared.breakers); Limiters(shared=shared.limits)
     app = create_app(..., lifespans=[shared.lifespan(breakers), ...])
 """
@@ -26,6 +28,7 @@ from tiergate.state.cache import RemoteCache
 from tiergate.state.limits import SharedLimits
 from tiergate.state.link import RedisLink
 from tiergate.state.sessions import SharedSessions
+from tiergate.state.spend import SharedSpend
 
 #: Embeddings depend only on the text and the encoder: keep them a day.
 EMBEDDING_TTL = 86_400.0
@@ -37,13 +40,14 @@ class SharedState:
     limits: SharedLimits | None = None
     sessions: SharedSessions | None = None
     breakers: BreakerMirror | None = None
+    spend: SharedSpend | None = None
 
     @classmethod
     def build(cls, cfg: StateConfig) -> SharedState:
         if not cfg.redis_url:
             return cls()
         link = RedisLink(cfg.redis_url, prefix=cfg.prefix, timeout=cfg.timeout, retry_interval=cfg.retry_interval)
-        return cls(link, SharedLimits(link), SharedSessions(link), BreakerMirror(link))
+        return cls(link, SharedLimits(link), SharedSessions(link), BreakerMirror(link), SharedSpend(link))
 
     def cache(self, namespace: str, ttl: float) -> RemoteCache:
         assert self.link is not None
@@ -82,9 +86,13 @@ class SharedState:
             await link.start()
             if mirror is not None:
                 mirror.start()
+            if self.spend is not None:
+                self.spend.start()
             try:
                 yield
             finally:
+                if self.spend is not None:
+                    await self.spend.aclose()
                 if mirror is not None:
                     await mirror.aclose()
                 await link.aclose()

@@ -124,6 +124,18 @@ class LocalSpend:
             for key in [k for k in self._sums if k[2] == period and k[3] == old]:
                 del self._sums[key]
 
+    def replace(
+        self, period: str, label: str, totals: dict[SpendKey, float], extra: dict[SpendKey, float] | None = None
+    ) -> None:
+        """Every sum of one period (``period``, ``label``) becomes ``totals`` plus ``extra`` (a shared store's
+        totals, and what this process added since they were read)."""
+        for key in [k for k in self._sums if k[2] == period and k[3] == label]:
+            del self._sums[key]
+        for source in (totals, extra or {}):
+            for key, usd in source.items():
+                self._sums[key] = self._sums.get(key, 0.0) + usd
+        self._note(period, label)
+
     def get(self, key: SpendKey) -> float:
         return self._sums.get(key, 0.0)
 
