@@ -582,7 +582,8 @@ class Shadow(Strict):
 
 class StateConfig(Strict):
     """Where the state that replicas and workers share lives: breakers, rate limits, sticky sessions, the classifier
-    and embedding caches. Read at start-up. Without `redis_url` each process keeps its own, in memory."""
+    and embedding caches, budgets' spend. Read at start-up. Without `redis_url` each process keeps its own, in
+    memory."""
 
     redis_url: str | None = None
     """`redis://host:6379/0` (or `rediss://`, `unix://`): share state through Redis. Empty or unset: in process.
