@@ -493,7 +493,10 @@ def test_fault(
     assert seen.status == 200 and not seen.complete, seen.raw[:500]
     assert seen.error is not None, seen.raw[-500:]
     assert "[DONE]" not in seen.raw
-    assert seen.text and DEFAULT_TEXT.startswith(seen.text)  # what came before the fault, and nothing more
+    # What came before the fault, and nothing more. Usually some text; none when the cut reaches the gateway
+    # in the same read as the last pieces (a loaded machine): the HTTP client then raises before handing
+    # over what it buffered. Either way the stream ends in an error, never as a whole answer.
+    assert DEFAULT_TEXT.startswith(seen.text)
     name = "vllm" if backend == "openai" else backend
     assert seen.error["message"].startswith(f"backend '{name}' at {_url(primary, side)}: {expect.detail}")
     assert seen.headers["x-tiergate-attempts"] == f"{label}:ok"
