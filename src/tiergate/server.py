@@ -27,6 +27,7 @@ from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.problems import ConfigError
+from tiergate.dispatch.switch import Switchboard
 from tiergate.engine.adaptive import Signals, restore_spend_lifespan
 from tiergate.engine.classifier import classifier_factory
 from tiergate.engine.sticky import sessions_factory
@@ -38,6 +39,7 @@ from tiergate.resilience.guard import guard_factory
 from tiergate.resilience.limits import Limiters
 from tiergate.runtime import Extensions, Rules
 from tiergate.telemetry.logs import configure_logging
+from tiergate.telemetry.residency import Residency
 from tiergate.telemetry.shadow import shadow_lifespan
 
 log = logging.getLogger("tiergate.server")
@@ -50,7 +52,9 @@ def build(
     and access lines), just before the server takes connections."""
     breakers, limiters = Breakers(), Limiters()  # one per process: their state outlives reloads
     learned = LearnedPool()  # encoders outlive reloads too
-    signals = Signals()  # latency, session failures and spend outlive reloads too
+    residency = Residency()  # what each Ollama server holds in memory, as /api/ps last said
+    switchboard = Switchboard(residency)  # max_loaded: calls in flight per model outlive reloads
+    signals = Signals(residency=residency)  # latency, session failures and spend outlive reloads too
     extensions = Extensions(
         guard=guard_factory(breakers, limiters),
         breaker_state=breakers.state,
@@ -58,6 +62,7 @@ def build(
         sessions=sessions_factory(),
         learned=learned.build,
         signals=signals.build,
+        switch=switchboard.build,
     )
     rules = Rules.load(config, os.environ if environ is None else environ, extensions)
     gateway = Gateway(rules)
@@ -70,6 +75,7 @@ def build(
 
     lifespans = [
         close_learned(learned),
+        close_residency(residency),
         report_backends(rules),
         report_access(rules),
         restore_spend_lifespan(signals, decision_log),
@@ -102,6 +108,19 @@ def close_learned(pool: LearnedPool) -> Any:
             yield
         finally:
             pool.close()
+
+    return lifespan
+
+
+def close_residency(residency: Residency) -> Any:
+    """Background ``/api/ps`` refreshes stop with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await residency.aclose()
 
     return lifespan
 
