@@ -11,7 +11,7 @@ unloading each other's model mid-answer.
 
 The wait is bounded by the target's ``timeouts.first_token``; past it the attempt fails as a timeout
 and dispatch moves on to the next target. A failing ``/api/ps`` or unload never fails a call: it is
-logged and the call goes on (Ollama then evicts by its own rules).
+logged (``/api/ps`` once, when it starts failing) and the call goes on (Ollama then evicts by its own rules).
 
     board = Switchboard(residency)                  # one per process: its state outlives reloads
     switch = board.build(graph, runtime_backends)   # per load: which models are pinned, the limits
@@ -145,7 +145,8 @@ class LoadSwitch:
                     listed = await self.board.residency.fresh(backend.name)
                 except Exception as exc:
                     why = exc.detail if isinstance(exc, UpstreamError) else str(exc)
-                    log.warning("backend '%s': /api/ps failed; %s goes without a switch: %s", backend.name, model, why)
+                    # the residency warns once when /api/ps starts failing; each call says it here
+                    log.debug("backend '%s': /api/ps failed; %s goes without a switch: %s", backend.name, model, why)
                     break
                 plan = make_room(model, listed, list(room.active), backend.max_loaded or 1, pinned)
                 if plan.wait:
