@@ -27,6 +27,7 @@ from tiergate.config.loader import LoadedConfig, load_file
 from tiergate.config.model import BackendConfig
 from tiergate.config.problems import ConfigError, Problem
 from tiergate.dispatch.dispatcher import Dispatcher, Guard, PassThrough
+from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.graph import EvaluationGraph, compile_graph
 from tiergate.engine.router import Learned, Observed, Phase2, Router, SessionHold
 from tiergate.engine.targets import Target
@@ -103,6 +104,7 @@ class Extensions:
     sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
     learned: Callable[[EvaluationGraph], Learned | None] = lambda graph: None
     signals: Callable[[EvaluationGraph], Observed | None] = lambda graph: None
+    switch: Callable[[EvaluationGraph, Mapping[str, Backend]], Switch] = lambda graph, backends: NoSwitch()
 
 
 class Rules:
@@ -183,7 +185,7 @@ class Rules:
                 self._pool[name] = (cfg, backends[name])
         ext = self.extensions
         redact = Redactor.of(loaded.config, self.environ)
-        dispatcher = Dispatcher(backends, guard=ext.guard(graph), redact=redact)
+        dispatcher = Dispatcher(backends, guard=ext.guard(graph), redact=redact, switch=ext.switch(graph, backends))
         router = Router(
             graph,
             classifier=ext.classifier(graph, dispatcher),

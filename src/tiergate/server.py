@@ -32,6 +32,7 @@ from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.loader import load_file
 from tiergate.config.problems import ConfigError
+from tiergate.dispatch.switch import Switchboard
 from tiergate.engine.adaptive import Signals, restore_spend_lifespan
 from tiergate.engine.classifier import classifier_factory
 from tiergate.engine.sticky import sessions_factory
@@ -44,6 +45,7 @@ from tiergate.resilience.limits import Limiters
 from tiergate.runtime import Extensions, Rules, compile_file
 from tiergate.state.wiring import SharedState
 from tiergate.telemetry.logs import configure_logging
+from tiergate.telemetry.residency import Residency
 from tiergate.telemetry.shadow import shadow_lifespan
 from tiergate.telemetry.sql_queries import is_postgres
 from tiergate.workers import WorkerBoard, serve_workers
@@ -68,7 +70,9 @@ def build(
     # One per process: their state outlives reloads.
     breakers, limiters = Breakers(mirror=shared.breakers), Limiters(shared=shared.limits)
     learned = LearnedPool(remote=shared.embedding_cache)  # encoders outlive reloads too
-    signals = Signals(spend=shared.spend)  # latency, session failures and spend outlive reloads too
+    residency = Residency()  # what each Ollama server holds in memory, as /api/ps last said
+    switchboard = Switchboard(residency)  # max_loaded: calls in flight per model outlive reloads
+    signals = Signals(spend=shared.spend, residency=residency)  # latency, session failures and spend outlive reloads
     if shared.spend is not None:
         shared.spend.calendar = lambda: signals.calendar  # budgets.timezone, as the file says now
     extensions = Extensions(
@@ -78,6 +82,7 @@ def build(
         sessions=sessions_factory(shared=shared.sessions),
         learned=learned.build,
         signals=signals.build,
+        switch=switchboard.build,
     )
     rules = Rules.load(config, env, extensions)
     gateway = Gateway(rules)
@@ -93,6 +98,7 @@ def build(
     lifespans = [
         shared.lifespan(breakers),
         close_learned(learned),
+        close_residency(residency),
         report_backends(rules),
         report_access(rules),
         restore_spend_lifespan(signals, decision_log),
@@ -128,6 +134,19 @@ def close_learned(pool: LearnedPool) -> Any:
             yield
         finally:
             pool.close()
+
+    return lifespan
+
+
+def close_residency(residency: Residency) -> Any:
+    """Background ``/api/ps`` refreshes stop with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await residency.aclose()
 
     return lifespan
 

@@ -13,15 +13,31 @@ Tests queue :mod:`replies <tests.fakes.scripts>` and assert on what it received:
 Tool calls arrive whole and without ids, and the done line says ``done_reason: "stop"`` even after tool
 calls, as real Ollama does: that is what the backend has to repair. ``hung_up`` is set when a client
 leaves in the middle of a streamed body (Ollama then cancels the generation).
+
+It also keeps models in memory as Ollama does (:class:`Memory`): a chat or a generation loads its model
+for ``keep_alive`` (a number of seconds or a Go duration; negative: for ever; 0: unloaded after the
+answer; absent: 5 minutes; the string ``"-1"`` is refused, as Ollama refuses it); a request with no
+prompt (or no messages) only loads the model, or unloads it with ``keep_alive: 0``, and takes no reply
+from the queue. ``GET /api/ps`` lists what is loaded; ``fake.memory.peak`` is the most models held at
+once, ``fake.ps_calls`` counts the lists asked for, and ``fake.ps_status`` makes them fail:
+
+    fake.memory.load("other:7b")
+    ...
+    assert [(r.path, r.body.get("keep_alive")) for r in fake.requests] == [("/api/generate", 0), ("/api/chat", None)]
+    assert fake.memory.peak == 1
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Litestar, Request, Response, get, post
@@ -52,9 +68,95 @@ CREATED_AT = "2025-01-01T00:00:00.000000Z"
 NDJSON = "application/x-ndjson"
 
 
+FOREVER = math.inf
+DEFAULT_KEEP_ALIVE = 300.0
+_DURATION = re.compile(r"^(-?)((?:\d+(?:\.\d*)?(?:h|m|s|ms))+)$")
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+class Memory:
+    """The models a fake Ollama holds, each with the wall-clock time it expires (``inf``: never)."""
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._lock = threading.Lock()
+        self.clock = clock
+        self.until: dict[str, float] = {}
+        self.peak = 0
+
+    def load(self, model: str, keep_alive: float = DEFAULT_KEEP_ALIVE) -> None:
+        with self._lock:
+            self._expire()
+            self.until[_tagged(model)] = self.clock() + keep_alive if keep_alive >= 0 else FOREVER
+            self.peak = max(self.peak, len(self.until))
+
+    def unload(self, model: str) -> None:
+        with self._lock:
+            self.until.pop(_tagged(model), None)
+
+    def loaded(self) -> dict[str, float]:
+        with self._lock:
+            self._expire()
+            return dict(self.until)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.until.clear()
+            self.peak = 0
+
+    def _expire(self) -> None:
+        now = self.clock()
+        for model in [m for m, until in self.until.items() if until <= now]:
+            del self.until[model]
+
+
+class _Queue(WatchedQueue):
+    def __init__(self, fake: FakeOllama) -> None:
+        super().__init__()
+        self._fake = fake
+
+    def reset(self) -> None:
+        super().reset()
+        self._fake.memory.reset()
+        self._fake.ps_calls = 0
+        self._fake.ps_status = None
+
+
+def keep_alive_seconds(value: Any) -> float | None:
+    """Seconds as Ollama reads ``keep_alive`` (negative: for ever); None for what it refuses."""
+    if value is None:
+        return DEFAULT_KEEP_ALIVE
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    if value in ("0", "-0"):
+        return 0.0
+    found = _DURATION.match(value)
+    if found is None:
+        return None
+    seconds = sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d*)?)(h|ms|m|s)", found.group(2)))
+    return -seconds if found.group(1) else seconds
+
+
+def _tagged(model: str) -> str:
+    return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
+
+
+def _rfc3339(until: float) -> str:
+    if until == FOREVER:
+        return "2318-01-01T00:00:00Z"  # how Ollama shows keep_alive -1: far away
+    return datetime.fromtimestamp(until, UTC).isoformat().replace("+00:00", "Z")
+
+
 class FakeOllama:
     def __init__(self) -> None:
-        self.queue = WatchedQueue()
+        self.memory = Memory()
+        self.ps_calls = 0
+        #: An HTTP status every ``/api/ps`` answers with instead of the list (None: the list).
+        self.ps_status: int | None = None
+        self.queue = _Queue(self)
         self.app = Litestar(route_handlers=self._handlers())
 
     @property
@@ -79,21 +181,51 @@ class FakeOllama:
         async def tags() -> dict[str, list[Any]]:
             return {"models": []}
 
+        @get("/api/ps")
+        async def ps() -> Response[Any]:
+            self.ps_calls += 1
+            if self.ps_status is not None:
+                return Response({"error": "ps failed"}, status_code=self.ps_status)
+            models = [_listed(model, until) for model, until in sorted(self.memory.loaded().items())]
+            return Response({"models": models})
+
         @post("/api/chat", status_code=200)
         async def chat(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
             self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            if (refused := self._memory(body, bool(body.get("messages")))) is not None:
+                return refused
             return await self._answer(resolved(self.queue.next()), body)
 
         @post("/api/generate", status_code=200)
         async def generate(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
             self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
-            if not isinstance(body.get("prompt"), str):
-                return Response({"error": "prompt is required"}, status_code=400)
+            if (refused := self._memory(body, bool(body.get("prompt")))) is not None:
+                return refused
             return await self._answer(resolved(self.queue.next()), body, generate=True)
 
-        return [version, tags, chat, generate]
+        return [version, tags, ps, chat, generate]
+
+    def _memory(self, body: dict[str, Any], asks: bool) -> Response[Any] | None:
+        """Load or unload the body's model; the answer itself when the request asks for nothing else."""
+        model = str(body.get("model", ""))
+        seconds = keep_alive_seconds(body.get("keep_alive"))
+        if seconds is None:
+            detail = f'time: missing unit in duration "{body.get("keep_alive")}"'
+            return Response({"error": detail}, status_code=400)
+        self.memory.load(model, seconds)
+        if seconds == 0:
+            self.memory.unload(model)  # after the answer, in Ollama; the fake does not hold it meanwhile
+        if asks:
+            return None
+        reason = "unload" if seconds == 0 else "load"
+        answer: dict[str, Any] = {"model": model, "created_at": CREATED_AT, "done": True, "done_reason": reason}
+        if "messages" in body:
+            answer["message"] = {"role": "assistant", "content": ""}
+        else:
+            answer["response"] = ""
+        return Response(answer)
 
     async def _answer(self, reply: Reply, body: dict[str, Any], *, generate: bool = False) -> Response[Any]:
         """One reply, shaped for the way the request asked: Ollama streams unless told ``stream: false``."""
@@ -115,6 +247,19 @@ class FakeOllama:
             chunks = [json.dumps(line).encode() + b"\n" for line in lines[: reply.after_events]]
             return Stream(cut_after(chunks), media_type=NDJSON)
         return Stream(self.queue.watched(_ndjson(_stream_lines(reply, model), generate)), media_type=NDJSON)
+
+
+def _listed(model: str, until: float) -> dict[str, Any]:
+    details = {"format": "gguf", "family": "qwen2", "parameter_size": "7.6B", "quantization_level": "Q4_K_M"}
+    return {
+        "name": model,
+        "model": model,
+        "size": 5_000_000_000,
+        "digest": "2bada8a7450677000f678be90653b85d364de7db25eb5ea54136ada5f3933730",
+        "details": {"parent_model": "", "families": ["qwen2"], **details},
+        "expires_at": _rfc3339(until),
+        "size_vram": 5_000_000_000,
+    }
 
 
 def _generated(line: dict[str, Any]) -> dict[str, Any]:

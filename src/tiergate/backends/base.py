@@ -34,6 +34,8 @@ class Call(msgspec.Struct, frozen=True):
     total_timeout: float = 600.0
     #: The target's ``capabilities.thinking``: ``reasoning_effort`` may turn the model's thinking on.
     thinking: bool = False
+    #: The target's ``pinned``: an Ollama backend keeps the model loaded (``keep_alive: -1``).
+    pinned: bool = False
 
 
 class Backend(Protocol):

@@ -1,8 +1,11 @@
 """An Ollama server as a backend: ``POST {base_url}/api/chat`` (``/api/generate`` for fill-in-the-middle).
 
-The binding: the URL, the configured headers and ``keep_alive``, the codec (:mod:`tiergate.protocols.ollama`)
-and the one HTTP client. Failures of the client are translated by :mod:`tiergate.backends.failures`, with a
-hint for the operator when the server is not there at all.
+The binding: the URL, the configured headers and ``keep_alive`` (``-1`` for a pinned target), the codec
+(:mod:`tiergate.protocols.ollama`) and the one HTTP client. It also says which models the server holds in
+memory (``residents``, ``GET /api/ps``) and unloads one (``unload``), for :mod:`tiergate.dispatch.switch`
+and the ``target.<tier>.loaded`` feature (:mod:`tiergate.protocols.ollama_ps` is their wire). Failures of
+the client are translated by :mod:`tiergate.backends.failures`, with a hint for the operator when the
+server is not there at all.
 
     backend = OllamaBackend("ollama", OllamaBackendConfig(base_url="http://127.0.0.1:11434"))
     completion = await backend.complete(request, Call(model=target.model))
@@ -15,13 +18,17 @@ from collections.abc import AsyncIterator, Mapping
 from tiergate.backends.base import BackendConfigBase, Call, retry_after
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
+from tiergate.config.base import PositiveInt, Seconds
 from tiergate.errors import UpstreamProtocolError, UpstreamStatusError
-from tiergate.protocols import ollama
+from tiergate.protocols import ollama, ollama_ps
 from tiergate.protocols.framing import Lines
+from tiergate.protocols.ollama_ps import Resident
 from tiergate.wire import ChatRequest, Completion, StreamEvent
 
 PROBE_TIMEOUT = 2.0
-"""Seconds a readiness probe may take: /ready must answer quickly even when Ollama does not."""
+"""Seconds a readiness probe (or an ``/api/ps``) may take: /ready must answer quickly even when Ollama does not."""
+UNLOAD_TIMEOUT = 30.0
+"""Seconds an unload may take: Ollama answers once the model's memory is freed."""
 
 
 class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
@@ -29,7 +36,16 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
 
     keep_alive: str | None = None
     """How long Ollama keeps the model loaded after a request (`10m`, `1h`, `-1` for ever), passed as
-    `keep_alive`. Default: Ollama's own (5m)."""
+    `keep_alive` (a bare number as seconds). A target's `pinned` sends `-1` instead. Default: Ollama's
+    own (5m)."""
+    max_loaded: PositiveInt | None = None
+    """Most models this server may hold in memory at once. Before a call to a model that is not loaded,
+    tiergate asks `/api/ps` and unloads the least recently used others (never a `pinned` one, nor one
+    serving a request) so a small GPU never holds more; calls that need a switch wait for each other.
+    Default: no limit (Ollama's own `OLLAMA_MAX_LOADED_MODELS` applies)."""
+    loaded_ttl: Seconds = 5.0
+    """Seconds an `/api/ps` answer is reused for the `target.<tier>.loaded` feature; a stale one is
+    refreshed in the background, never on a request's path. Default: 5."""
 
     def build(self, name: str, environ: Mapping[str, str]) -> OllamaBackend:
         return OllamaBackend(name, self)
@@ -43,6 +59,7 @@ class OllamaBackend:
         self._headers = {name.lower(): value for name, value in cfg.headers.items()}
         self._headers["content-type"] = "application/json"
         self._client = client or AiohttpClient(cfg.max_connections)
+        self._keep_alive = ollama_ps.keep_alive(cfg.keep_alive)
 
     def missing(self) -> str | None:
         return None
@@ -93,8 +110,39 @@ class OllamaBackend:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def residents(self) -> list[Resident]:
+        """The models in the server's memory now (``GET /api/ps``); raises an UpstreamError."""
+        ps = Request("GET", self.url + ollama_ps.PS, self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
+        try:
+            async with self._client.send(ps) as response:
+                await self._raise_for_status(response, None)
+                body = await response.read()
+        except TRANSPORT_ERRORS as exc:
+            raise transport_failure(exc, self._where(PROBE_TIMEOUT, PROBE_TIMEOUT)) from exc
+        return ollama_ps.decode_ps(self.name, self.url, body)
+
+    async def unload(self, model: str) -> None:
+        """Ask the server to drop ``model`` from memory now; raises an UpstreamError."""
+        path, body = ollama_ps.unload(model)
+        sent = Request("POST", self.url + path, self._headers, body, PROBE_TIMEOUT, UNLOAD_TIMEOUT)
+        try:
+            async with self._client.send(sent) as response:
+                await self._raise_for_status(response, model)
+                await response.read()
+        except TRANSPORT_ERRORS as exc:
+            raise transport_failure(exc, self._where(PROBE_TIMEOUT, UNLOAD_TIMEOUT)) from exc
+
+    @property
+    def max_loaded(self) -> int | None:
+        return self._cfg.max_loaded
+
+    @property
+    def loaded_ttl(self) -> float:
+        return self._cfg.loaded_ttl
+
     def _request(self, request: ChatRequest, call: Call, *, stream: bool) -> Request:
-        path, body = ollama.encode(request, call.model, stream=stream, keep_alive=self._cfg.keep_alive)
+        keep_alive = ollama_ps.FOREVER if call.pinned else self._keep_alive
+        path, body = ollama.encode(request, call.model, stream=stream, keep_alive=keep_alive)
         return Request("POST", self.url + path, self._headers, body, call.connect_timeout, call.total_timeout)
 
     async def _raise_for_status(self, response: Response, model: str | None) -> None:

@@ -195,6 +195,9 @@ class TargetConfig(Strict):
     limits: Limits | None = None
     """Rate and concurrency limits for this target, replacing the file-level `limits`. Default: the file-level
     `limits`."""
+    pinned: bool = False
+    """Keep this model in the Ollama server's memory: every request to it sends `keep_alive: -1`, and a
+    backend's `max_loaded` never unloads it. Only for targets on an `ollama` backend. Default: false."""
 
 
 class TierConfig(Strict):

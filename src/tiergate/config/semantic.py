@@ -9,7 +9,7 @@ the config tree.
 
 from __future__ import annotations
 
-from tiergate.config.model import RoutesConfig
+from tiergate.config.model import OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 
@@ -35,6 +35,11 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     for tier_name, tier in config.tiers.items():
         for i, target in enumerate(tier.targets):
             need_backend(target.backend, ("tiers", tier_name, "targets", i, "backend"))
+            backend = config.backends.get(target.backend)
+            if target.pinned and backend is not None and not isinstance(backend, OllamaBackendConfig):
+                kind = backend.__struct_config__.tag
+                pinned = f"`pinned` keeps a model in an Ollama server's memory; backend '{target.backend}' is {kind}"
+                problems.append(source.problem(("tiers", tier_name, "targets", i, "pinned"), pinned))
 
     for name, nexts in config.fallbacks.items():
         if name not in config.tiers:

@@ -3,6 +3,7 @@
 Each attempt goes through the same layers, outermost first (httpx-style, one job per function):
 
     _attempt          -> records the outcome as an Attempt
+    switch.hold       -> room for the model on its server (max_loaded; tiergate.dispatch.switch)
     guard.run         -> rate limit, circuit breaker, retries (tiergate.resilience; a no-op guard by default)
     _call             -> the backend call, bounded by the target's timeouts
 
@@ -25,6 +26,7 @@ from typing import Protocol, TypeVar
 
 from tiergate.backends.base import Backend, Call
 from tiergate.dispatch.streams import bounded
+from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.router import Routed
 from tiergate.engine.targets import Target
 from tiergate.errors import NoTargetError, RateLimited, TiergateError, UpstreamError, UpstreamUnavailable
@@ -116,6 +118,8 @@ class Dispatcher:
     guard: Guard = field(default_factory=PassThrough)
     clock: Callable[[], float] = time.monotonic
     redact: Callable[[str], str] = _unchanged
+    #: Room for the target's model on its server (an Ollama backend's ``max_loaded``), held for the call.
+    switch: Switch = field(default_factory=NoSwitch)
 
     async def complete(self, routed: Routed, request: ChatRequest) -> Answer:
         if routed.refusal is not None:
@@ -198,7 +202,8 @@ class Dispatcher:
                 await events.aclose()
             return read(text)
 
-        return await self.guard.run(target, call)
+        async with self.switch.hold(target):
+            return await self.guard.run(target, call)
 
     async def _attempt(
         self,
@@ -210,7 +215,11 @@ class Dispatcher:
     ) -> T | None:
         start = self.clock()
         try:
-            result = await self.guard.run(target, call, hold=hold)
+            async with contextlib.AsyncExitStack() as room:
+                await room.enter_async_context(self.switch.hold(target))
+                result = await self.guard.run(target, call, hold=hold)
+                if hold is not None:  # a stream keeps its model's room until it ends
+                    hold.push_async_exit(room.pop_all())
         except (UpstreamError, RateLimited) as exc:
             status = exc.status
             outcome = exc.kind if isinstance(exc, UpstreamError) else "rate_limited"
@@ -285,4 +294,5 @@ def _call_of(target: Target) -> Call:
         connect_timeout=target.timeouts.connect,
         total_timeout=target.timeouts.total,
         thinking=target.capabilities.thinking,
+        pinned=target.pinned,
     )

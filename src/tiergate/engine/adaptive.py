@@ -2,13 +2,15 @@
 
 One :class:`Signals` lives as long as the process. It holds three stores — latency per target
 (tiergate.telemetry.latency), failures per session (tiergate.engine.session_escalation) and spend per tier
-and client (tiergate.telemetry.spend) — and is the Observer that fills them from every finished request.
+and client (tiergate.telemetry.spend) —, reads a fourth (what each Ollama server holds in memory,
+tiergate.telemetry.residency), and is the Observer that fills them from every finished request.
 Per load it builds a :class:`SignalStep` for the router, which
 
-1. leaves the latency reader on the request's features before the rules run (``target.<tier>.*``);
+1. leaves the latency and residency reader on the request's features before the rules run
+   (``target.<tier>.*``, ``target.<tier>.loaded``);
 2. after stickiness, moves a failing session up a tier (``routing.session_escalation``);
 3. last, applies the spend caps (``budgets``): spill to a cheaper tier, or refuse with 429;
-4. shows each target's latency in the decision's ``targets[]``.
+4. shows each target's latency, and whether each Ollama target is loaded, in the decision.
 
 Each store sits behind a Protocol with an in-process implementation; a shared one (Redis) can replace it
 without touching the route. ``/health`` (``report``) and ``/metrics`` (``collector``) read the same stores.
@@ -43,6 +45,7 @@ from tiergate.rules import observed
 from tiergate.rules.features import Features
 from tiergate.telemetry.latency import LatencyObserver, LatencyStore, LocalLatency
 from tiergate.telemetry.record import RequestRecord
+from tiergate.telemetry.residency import Residency
 from tiergate.telemetry.spend import PERIODS, Calendar, LocalSpend, SpendLedger, SpendObserver, restore
 
 log = logging.getLogger("tiergate.signals")
@@ -57,6 +60,7 @@ class SignalStep:
     latency_store: LatencyStore
     budgets: BudgetCheck
     escalator: SessionEscalator | None
+    residency: Residency | None = None
 
     def prepare(self, f: Features) -> None:
         f._memo[observed.MEMO_KEY] = self
@@ -68,6 +72,20 @@ class SignalStep:
 
     def target_latency(self, target: Target) -> LatencyStats | None:
         return self.latency_store.stats(target.key)
+
+    def loaded(self, tier: str) -> bool:
+        """Whether the tier's first Ollama target's model is in its server's memory: ``target.<tier>.loaded``."""
+        residency = self.residency
+        if residency is None:
+            return False
+        for target in self.graph.chains.tiers.get(tier, ()):
+            if residency.manages(target.backend):
+                return bool(residency.loaded(target.backend, target.model))
+        return False
+
+    def target_loaded(self, target: Target) -> bool | None:
+        """The decision's ``loaded``: None for a target whose server cannot say (not Ollama)."""
+        return self.residency.loaded(target.backend, target.model) if self.residency is not None else None
 
     def escalate(self, f: Features, session: str | None, p1: Phase1, remember: bool) -> EscalationOutcome | None:
         if self.escalator is None:
@@ -88,8 +106,11 @@ class Signals:
         latency: LatencyStore | None = None,
         spend: SpendLedger | None = None,
         failures: FailureStore | None = None,
+        residency: Residency | None = None,
     ) -> None:
         self.clock = clock
+        #: What each Ollama server holds in memory (``target.<tier>.loaded``); attached per load by the switch.
+        self.residency = residency
         self.latency = latency or LocalLatency()
         self.spend = spend or LocalSpend()
         self._failures = failures
@@ -129,7 +150,7 @@ class Signals:
             self._escalation = None
         self._graph = graph
         budgets = BudgetCheck(config, graph.chains, self.spend, self.calendar, self.clock)
-        return SignalStep(graph, self.latency, budgets, escalator)
+        return SignalStep(graph, self.latency, budgets, escalator, self.residency)
 
     # --- the observer ---------------------------------------------------------------------------
 
@@ -154,10 +175,14 @@ class Signals:
     # --- what /health, /metrics and start-up read -------------------------------------------------
 
     def report(self) -> dict[str, Any]:
-        """``/health``'s ``latency`` (by target) and ``spend`` (the current periods, with their caps)."""
+        """``/health``'s ``latency`` (by target), ``spend`` (the current periods, with their caps) and
+        ``loaded`` (the models in each Ollama server's memory)."""
         now = self.clock()
         latency = {key: stats for key, stats in self.latency.snapshot().items()}
-        return {"latency": latency, "spend": self._spend_report(now)}
+        report = {"latency": latency, "spend": self._spend_report(now)}
+        if self.residency is not None:
+            report["loaded"] = self.residency.report()
+        return report
 
     def _spend_report(self, now: float) -> dict[str, Any]:
         graph = self._graph

@@ -138,5 +138,7 @@ class RoutingDecision(msgspec.Struct):
     quality: QualityOutcome | None = None
     #: The observed latency of the chain's targets that have any, by target key (``backend/model``).
     latency: dict[str, LatencyStats] | None = None
+    #: Whether each Ollama target of the chain is in its server's memory (``/api/ps``, as last seen), by key.
+    loaded: dict[str, bool] | None = None
     escalation: EscalationOutcome | None = None
     budget: BudgetOutcome | None = None

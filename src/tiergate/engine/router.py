@@ -13,7 +13,8 @@ The steps, in order, each adding to the decision's reasons:
 
 Before phase 1 the cost/quality dial (``routing.quality_preference``, or the client's
 ``x-tiergate-quality`` header) moves the band thresholds and learned cut-offs (tiergate.engine.quality),
-and the running system's signals leave the observed latency on the features (``target.<tier>.*``).
+and the running system's signals leave the observed latency and the models each Ollama server holds on
+the features (``target.<tier>.*``).
 
     router = Router(graph, classifier=None, breaker_state=lambda t: "closed")
     decision = await router.decide(request, headers)
@@ -71,6 +72,8 @@ class Observed(Protocol):
     def budget(self, tier: str, client: str) -> Verdict: ...
 
     def target_latency(self, target: Target) -> LatencyStats | None: ...
+
+    def target_loaded(self, target: Target) -> bool | None: ...
 
 
 class SessionHold(Protocol):
@@ -199,6 +202,7 @@ class Router:
         states: list[TargetState] = []
         usable: list[Target] = []
         latency: dict[str, LatencyStats] = {}
+        loaded: dict[str, bool] = {}
         for target in chain:
             breaker = self.breaker_state(target)
             lack = target.lacks(required, tokens)
@@ -208,6 +212,8 @@ class Router:
                 usable.append(target)
             if signals is not None and (seen := signals.target_latency(target)) is not None:
                 latency[target.key] = seen
+            if signals is not None and (resident := signals.target_loaded(target)) is not None:
+                loaded[target.key] = resident
         refusal = verdict.refusal if verdict is not None else None
         if refusal is not None:
             usable = []
@@ -234,6 +240,7 @@ class Router:
             session=session,
             quality=dialled,
             latency=latency or None,
+            loaded=loaded or None,
             escalation=escalated,
             budget=verdict.outcome if verdict is not None else None,
         )

@@ -40,6 +40,8 @@ class Target:
     limits: Limits
     scope: str = ""
     """Keeps a side use of a model (the classifier's) on its own breaker and limits."""
+    pinned: bool = False
+    """Kept in its Ollama server's memory (``keep_alive: -1``), never unloaded by ``max_loaded``."""
 
     @property
     def key(self) -> str:
@@ -84,6 +86,7 @@ def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
         retries=_merge(config.retries, cfg.retries),
         breaker=_merge(config.breakers, cfg.breaker),
         limits=cfg.limits if cfg.limits is not None else config.limits,
+        pinned=cfg.pinned,
     )
 
 

@@ -61,7 +61,9 @@ _encode = msgspec.json.Encoder().encode
 # --- the request ----------------------------------------------------------------------------------
 
 
-def encode(request: ChatRequest, model: str, *, stream: bool, keep_alive: str | None = None) -> tuple[str, bytes]:
+def encode(
+    request: ChatRequest, model: str, *, stream: bool, keep_alive: str | float | None = None
+) -> tuple[str, bytes]:
     """The path and body for ``request``; raises :class:`RequestError` for what Ollama cannot take, before
     any byte goes upstream."""
     body: dict[str, Any] = {"model": model, "stream": stream}

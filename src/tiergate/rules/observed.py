@@ -12,6 +12,14 @@ requests (``routing.latency``); ``samples`` and ``observed`` count them. Before 
 it leaves a reader on the features (:data:`MEMO_KEY`); a stat with no sample yet, or no reader (the
 offline dry run, ``tiergate eval``), reads 0, so a "slower than" rule does not fire on no evidence.
 Reading a stat is a dict lookup: the percentiles are computed when a request ends, not here.
+
+``target.<tier>.loaded`` is true when the tier's first target on an Ollama backend has its model in the
+server's memory, as ``/api/ps`` last said (tiergate.telemetry.residency: refreshed in the background, a
+few seconds old at most); unknown reads false. It lets a rule prefer a model that is already loaded:
+
+    - name: warm_local
+      when: {feature: target.local.loaded, eq: true}
+      then: {score: -0.2}
 """
 
 from __future__ import annotations
@@ -34,13 +42,17 @@ STATS = {
     "total_p99_ms": "99th percentile of the whole call",
     "samples": "samples in the window (a profile's count before any request)",
     "observed": "requests observed since the gateway started",
+    "loaded": "true when the tier's first Ollama target's model is in its server's memory (`/api/ps`)",
 }
 
 
 class LatencyReader(Protocol):
-    """What the router leaves on the features: a tier's first target's stats (LatencyStats), or None."""
+    """What the router leaves on the features: a tier's first target's stats (LatencyStats), or None, and
+    whether its first Ollama target's model is loaded."""
 
     def latency(self, tier: str) -> Any: ...
+
+    def loaded(self, tier: str) -> bool: ...
 
 
 def _check(key: str, tiers: Collection[str]) -> str | None:
@@ -58,12 +70,15 @@ def _check(key: str, tiers: Collection[str]) -> str | None:
 @family(
     "target",
     "number",
-    "the observed latency of a tier's first target, in ms: `target.local.ttft_p95_ms` (0 before any sample)",
+    "the observed latency of a tier's first target, in ms: `target.local.ttft_p95_ms` (0 before any sample); "
+    "`target.local.loaded`: its first Ollama target's model is in memory",
     check=_check,
 )
-def target(f: Features, key: str) -> float:
+def target(f: Features, key: str) -> float | bool:
     tier, _, stat = key.rpartition(".")
     reader: LatencyReader | None = f._memo.get(MEMO_KEY)
+    if stat == "loaded":
+        return reader.loaded(tier) if reader is not None else False
     stats = reader.latency(tier) if reader is not None else None
     value = getattr(stats, stat, None) if stats is not None else None
     return float(value) if value is not None else 0.0

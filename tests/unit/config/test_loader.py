@@ -102,6 +102,14 @@ def test_unknown_backend_in_a_target_suggests_the_close_name(tmp_path: Path) -> 
     assert problems(path) == [f"{at(path, 'olama')}: unknown backend 'olama'; did you mean 'ollama'?"]
 
 
+def test_pinned_on_a_backend_that_is_not_ollama_points_at_it(tmp_path: Path) -> None:
+    text = VALID.replace("model: claude-sonnet-4-5", "model: claude-sonnet-4-5\n        pinned: true")
+    path = write(tmp_path, text.replace("model: qwen2.5-coder:7b", "model: qwen2.5-coder:7b\n        pinned: true"))
+    assert problems(path) == [
+        f"{at(path, 'true', 2)}: `pinned` keeps a model in an Ollama server's memory; backend 'anthropic' is anthropic"
+    ]
+
+
 def test_unknown_tier_in_fallbacks(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "fallbacks:\n  local: [sonet]\n")
     assert problems(path) == [f"{at(path, 'sonet]')}: unknown tier 'sonet'; did you mean 'sonnet'?"]

@@ -1,0 +1,216 @@
+"""A small GPU holds one model at a time: an Ollama backend's ``max_loaded``, kept before each call.
+
+Before a call to a model that the server does not hold, the switch asks ``/api/ps`` afresh and unloads
+(``keep_alive: 0``) the least recently used other models (the soonest to expire) until the new one fits
+in ``max_loaded``. It never unloads a ``pinned`` model (when pinned models fill the limit it logs a
+warning and lets the call through) nor one that a call through this gateway is still using: it waits
+for those calls to end. Models in use here count as loaded even before ``/api/ps`` lists them (a model
+is listed once it has loaded). One lock per backend orders the calls that need a look: while a switch
+waits, new calls on that backend wait behind it, so two requests for two models take turns instead of
+unloading each other's model mid-answer.
+
+The wait is bounded by the target's ``timeouts.first_token``; past it the attempt fails as a timeout
+and dispatch moves on to the next target. A failing ``/api/ps`` or unload never fails a call: it is
+logged (``/api/ps`` once, when it starts failing) and the call goes on (Ollama then evicts by its own rules).
+
+    board = Switchboard(residency)                  # one per process: its state outlives reloads
+    switch = board.build(graph, runtime_backends)   # per load: which models are pinned, the limits
+    async with switch.hold(target): ...             # around one call; a stream holds it until it ends
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from tiergate.engine.graph import EvaluationGraph
+from tiergate.engine.targets import Target
+from tiergate.errors import UpstreamError, UpstreamUnavailable
+from tiergate.protocols.ollama_ps import Resident, same_model
+from tiergate.telemetry.residency import Residency
+
+log = logging.getLogger("tiergate.switch")
+
+
+class Switch(Protocol):
+    """What dispatch holds around a call: room for the target's model on its server."""
+
+    def hold(self, target: Target) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
+class NoSwitch:
+    """Every call goes straight through (no backend has ``max_loaded``)."""
+
+    def hold(self, target: Target) -> contextlib.AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
+
+
+class Unloader(Protocol):
+    name: str
+    url: str
+
+    @property
+    def max_loaded(self) -> int | None: ...
+
+    async def unload(self, model: str) -> None: ...
+
+
+@dataclass
+class _Room:
+    """One server's calls in flight through this gateway, by model, and the lock their switches take."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    active: dict[str, int] = field(default_factory=dict)
+    #: Set (and replaced) whenever a call ends, to wake a switch waiting for its model to be free.
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def leave(self, model: str) -> None:
+        left = self.active.get(model, 1) - 1
+        if left > 0:
+            self.active[model] = left
+        else:
+            self.active.pop(model, None)
+        self.ended.set()
+        self.ended = asyncio.Event()
+
+
+@dataclass
+class Switchboard:
+    residency: Residency
+    #: Per backend name: the backend object it was made for (a rebuilt backend gets a new room).
+    _rooms: dict[str, tuple[object, _Room]] = field(default_factory=dict)
+    #: Unloads done, by backend, for /metrics and tests.
+    unloads: dict[str, int] = field(default_factory=dict)
+
+    def build(self, graph: EvaluationGraph, backends: Mapping[str, object]) -> Switch:
+        """The switch for one load: its pinned models and the backends that have ``max_loaded``. The load's
+        backends are attached to the residency here too, so ``/api/ps`` is asked of the current ones."""
+        self.residency.attach(backends)
+        limited: dict[str, tuple[Unloader, _Room]] = {}
+        for name, backend in backends.items():
+            limit = getattr(backend, "max_loaded", None)
+            if not isinstance(limit, int) or not self.residency.manages(name):
+                continue
+            owner, room = self._rooms.get(name, (None, None))
+            if owner is not backend or room is None:
+                room = _Room()
+                self._rooms[name] = (backend, room)
+            limited[name] = (backend, room)  # type: ignore[assignment]
+        if not limited:
+            return NoSwitch()
+        pinned: dict[str, frozenset[str]] = {}
+        for target in graph.chains.all_targets():
+            if target.pinned:
+                pinned[target.backend] = pinned.get(target.backend, frozenset()) | {target.model}
+        return LoadSwitch(self, limited, pinned)
+
+
+@dataclass
+class LoadSwitch:
+    board: Switchboard
+    limited: dict[str, tuple[Unloader, _Room]]
+    pinned: dict[str, frozenset[str]]
+
+    @contextlib.asynccontextmanager
+    async def hold(self, target: Target) -> AsyncIterator[None]:
+        found = self.limited.get(target.backend)
+        if found is None:
+            yield
+            return
+        backend, room = found
+        bound = target.timeouts.first_token
+        try:
+            async with asyncio.timeout(bound):
+                await self._enter(backend, room, target.model)
+        except TimeoutError:
+            busy = ", ".join(sorted(room.active)) or "none"
+            detail = f"no room for {target.model} within {bound:g}s (max_loaded; in use: {busy})"
+            raise UpstreamUnavailable(backend.name, backend.url, detail, kind="timeout", status=504) from None
+        try:
+            yield
+        finally:
+            room.leave(target.model)
+
+    async def _enter(self, backend: Unloader, room: _Room, model: str) -> None:
+        """Make room for ``model`` and count its call in; returns once it may be sent."""
+        pinned = self.pinned.get(backend.name, frozenset())
+        async with room.lock:
+            while not room.active.get(model):  # a model being served is loaded, and no one may unload it
+                try:
+                    listed = await self.board.residency.fresh(backend.name)
+                except Exception as exc:
+                    why = exc.detail if isinstance(exc, UpstreamError) else str(exc)
+                    # the residency warns once when /api/ps starts failing; each call says it here
+                    log.debug("backend '%s': /api/ps failed; %s goes without a switch: %s", backend.name, model, why)
+                    break
+                plan = make_room(model, listed, list(room.active), backend.max_loaded or 1, pinned)
+                if plan.wait:
+                    await room.ended.wait()  # a model in use must end its calls before it is unloaded
+                    continue
+                if plan.crowded:
+                    kept = ", ".join(plan.crowded)
+                    log.warning("backend '%s': pinned %s fill max_loaded; %s loads beside", backend.name, kept, model)
+                for other in plan.unload:
+                    await self._unload(backend, other)
+                break
+            room.active[model] = room.active.get(model, 0) + 1
+
+    async def _unload(self, backend: Unloader, model: str) -> None:
+        try:
+            await backend.unload(model)
+        except UpstreamError as exc:
+            log.warning("backend '%s': unloading %s failed: %s", backend.name, model, exc.detail)
+            return
+        log.info("backend '%s': unloaded %s (max_loaded %s)", backend.name, model, backend.max_loaded)
+        self.board.residency.dropped(backend.name, model)
+        self.board.unloads[backend.name] = self.board.unloads.get(backend.name, 0) + 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a call to a model needs first: models to unload, or to wait for calls to end."""
+
+    unload: tuple[str, ...] = ()
+    wait: bool = False
+    #: Pinned models that leave no room (the call goes on beside them).
+    crowded: tuple[str, ...] = ()
+
+
+def make_room(model: str, listed: list[Resident], active: list[str], limit: int, pinned: frozenset[str]) -> Plan:
+    """The plan for a call to ``model``, given what ``/api/ps`` lists and the models calls are using here.
+
+    >>> make_room("b", [Resident("a:latest")], [], 1, frozenset())
+    Plan(unload=('a:latest',), wait=False, crowded=())
+    """
+    if any(same_model(model, r.name) for r in listed):
+        return Plan()
+    others = _by_expiry([r for r in listed if not same_model(model, r.name)])
+    others += [m for m in active if not any(same_model(m, o) for o in others)]  # loading, not yet listed
+    excess = len(others) - (limit - 1)
+    if excess <= 0:
+        return Plan()
+    kept = [m for m in others if any(same_model(p, m) for p in pinned)]
+    busy = [m for m in others if m not in kept and any(same_model(a, m) for a in active)]
+    free = [m for m in others if m not in kept and m not in busy]
+    if len(free) >= excess:
+        return Plan(unload=tuple(free[:excess]))
+    if len(free) + len(busy) >= excess:
+        return Plan(wait=True)
+    return Plan(unload=tuple(free), crowded=tuple(kept))
+
+
+def _by_expiry(listed: list[Resident]) -> list[str]:
+    """Names, soonest to expire first: the least recently used (a pinned model expires last)."""
+
+    def when(resident: Resident) -> float:
+        try:
+            return datetime.fromisoformat(resident.expires_at).timestamp()
+        except (ValueError, OverflowError, OSError):
+            return float("inf")
+
+    return [r.name for r in sorted(listed, key=when)]
