@@ -18,12 +18,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError
 
 from tiergate.config.problems import ConfigError, Path, Problem, render_path
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as strings: ``anthropic_version: 2023-06-01`` is a version, not a date."""
+    """SafeLoader that keeps dates as strings (``anthropic_version: 2023-06-01`` is a version, not a date) and
+    refuses a key given twice in one mapping, which YAML would otherwise settle silently (the last wins)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[str, int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.value == "<<":
+                continue
+            if key.value in first:
+                raise ConstructorError(
+                    None, None, f"duplicate key '{key.value}' (first at line {first[key.value]})", key.start_mark
+                )
+            first[key.value] = key.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {

@@ -83,6 +83,12 @@ def test_unknown_top_level_key_points_at_the_key_and_suggests(tmp_path: Path) ->
     assert problems(path) == [f"{at(path, 'breaker:')}: unknown key 'breaker' at $; did you mean 'breakers'?"]
 
 
+def test_a_key_given_twice_points_at_the_second(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "server: {metrics: true}\nretries: {attempts: 1}\nserver: {metrics: false}\n")
+    first = at(path, "server:").split(":")[1]
+    assert problems(path) == [f"{at(path, 'server:', 2)}: invalid YAML: duplicate key 'server' (first at line {first})"]
+
+
 def test_unknown_key_in_routing_points_at_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "routing:\n  mode: local_first\n  band_tier: {claude: sonnet}\n")
     assert problems(path) == [
