@@ -8,6 +8,7 @@
     │   │   ├── LimitRejected            a target's limit in `reject` mode: no other target is tried
     │   │   └── BudgetExceeded           a spend cap reached (`budgets`, `on_exceed: reject`, or nowhere to spill)
     │   ├── NoTargetError            every target of the decision failed or was skipped; the most telling status
+    │   ├── LogUnavailable           503: the decision log (SQLite or PostgreSQL) cannot be read now (the console)
     │   ├── Refusal                  (tiergate.api.errors) refused outside tiergate's code: unknown path, origin
     │   └── UpstreamError            a backend failed; raised only by backends (translated at that boundary)
     │       ├── UpstreamUnavailable      502/503/504: refused, timed out, not configured (e.g. a missing key)
@@ -116,6 +117,14 @@ class BudgetExceeded(RateLimited):
 
     fallback_ok = False
     code = "budget_exceeded"
+
+
+class LogUnavailable(TiergateError):
+    """The console's read of the decision log failed: the database is down, locked or unreadable."""
+
+    status = 503
+    type = "service_unavailable"
+    code = "decision_log_unavailable"
 
 
 class NoTargetError(TiergateError):

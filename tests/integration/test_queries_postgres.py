@@ -19,6 +19,7 @@ import pytest
 
 from tests.doubles import Clock
 from tests.unit.telemetry.test_sql_queries import T, seed
+from tiergate.errors import LogUnavailable
 from tiergate.telemetry.decisions import DecisionLog
 from tiergate.telemetry.postgres import PostgresDecisionLog
 from tiergate.telemetry.sql_queries import PsycopgRunner, SqlQueries
@@ -99,3 +100,17 @@ def test_an_unreachable_server_raises_from_the_runner(closed_port: int) -> None:
     runner = PsycopgRunner(f"postgresql://tiergate@127.0.0.1:{closed_port}/db", connect_timeout=2)
     with pytest.raises(psycopg.OperationalError):
         asyncio.run(runner.run([("SELECT 1", ())]))
+
+
+def test_an_unreachable_server_is_a_503_for_the_console_without_the_password(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = PsycopgRunner(f"postgresql://tiergate:pg-SECRET-pw@127.0.0.1:{closed_port}/db", connect_timeout=2)
+    with pytest.raises(LogUnavailable) as caught:
+        asyncio.run(SqlQueries(runner).recent(10))
+    error = caught.value
+    assert (error.status, error.code) == (503, "decision_log_unavailable")
+    assert error.message == "the decision log cannot be read right now (OperationalError); the gateway keeps serving"
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "tiergate.console"]
+    assert line.startswith("console: the decision log cannot be read: OperationalError: ")
+    assert "pg-SECRET-pw" not in line

@@ -14,6 +14,8 @@ differs, the floor used to put a row in a time bucket. Percentiles are computed 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -26,6 +28,7 @@ import msgspec
 import numpy as np
 import psycopg
 
+from tiergate.errors import LogUnavailable
 from tiergate.telemetry.queries import (
     Bucket,
     Candidate,
@@ -38,6 +41,9 @@ from tiergate.telemetry.queries import (
     TierWindow,
     Window,
 )
+
+log = logging.getLogger("tiergate.console")
+_CREDENTIALS = re.compile(r"://[^@/\s]+@")
 
 Rows = list[tuple[Any, ...]]
 Statement = tuple[str, Sequence[Any]]
@@ -145,7 +151,14 @@ class SqlQueries:
 
     async def _run(self, *statements: Statement) -> list[Rows]:
         dialect = self._runner.dialect
-        return await self._runner.run([(dialect.render(sql), params) for sql, params in statements])
+        try:
+            return await self._runner.run([(dialect.render(sql), params) for sql, params in statements])
+        except (sqlite3.Error, psycopg.Error, OSError) as exc:
+            shown = _CREDENTIALS.sub("://***@", str(exc)).strip()  # a driver may quote the URL it was given
+            log.warning("console: the decision log cannot be read: %s: %s", type(exc).__name__, shown)
+            raise LogUnavailable(
+                f"the decision log cannot be read right now ({type(exc).__name__}); the gateway keeps serving"
+            ) from None
 
     async def window(self, since: float, until: float, bucket_s: float) -> Window:
         span = (since, until)
