@@ -103,6 +103,8 @@ class SharedSpend:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
+            if not self.link.up:  # the link's probe brings it back; until then the increments wait here
+                continue
             try:
                 await self.sync()
             except Exception:  # a bug here must not stop the syncing
