@@ -4,10 +4,8 @@ while Redis is unreachable each counts for itself."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from tiergate.config.model import Breaker, Capabilities, Limits, Price, Retries, Timeouts
 from tiergate.engine.targets import Target
@@ -29,16 +27,6 @@ def target(*, rpm: int | None = None, concurrency: int | None = None, on_limit: 
         breaker=Breaker(),
         limits=Limits(rpm=rpm, concurrency=concurrency, on_limit=on_limit, max_wait=2.0),  # type: ignore[arg-type]
     )
-
-
-@pytest_asyncio.fixture
-async def links(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[RedisLink, RedisLink]]:
-    a, b = RedisLink(redis_url, prefix=redis_prefix), RedisLink(redis_url, prefix=redis_prefix)
-    await a.start()
-    await b.start()
-    yield a, b
-    await a.aclose()
-    await b.aclose()
 
 
 async def take(limiters: Limiters, t: Target) -> None:

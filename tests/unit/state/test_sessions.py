@@ -3,10 +3,7 @@ next turn reaches another; while Redis is unreachable each process keeps its own
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 
 from tests.helpers import graph
 from tests.unit.engine.test_sticky import PRICED, RULES, tier_of, turns
@@ -19,16 +16,6 @@ from tiergate.state.sessions import SharedSessions
 def router(link: RedisLink) -> Router:
     g = graph(RULES, base=PRICED)
     return Router(g, sessions=SessionPool(shared=SharedSessions(link)).build(g))
-
-
-@pytest_asyncio.fixture
-async def links(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[RedisLink, RedisLink]]:
-    a, b = RedisLink(redis_url, prefix=redis_prefix), RedisLink(redis_url, prefix=redis_prefix)
-    await a.start()
-    await b.start()
-    yield a, b
-    await a.aclose()
-    await b.aclose()
 
 
 @pytest.mark.asyncio

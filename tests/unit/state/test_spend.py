@@ -4,10 +4,8 @@ Redis is unreachable nothing is lost; the decision log's month is restored once,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from tests.engines import RedisServer
 from tiergate.state.link import RedisLink
@@ -23,16 +21,6 @@ CI_DAY = ("client", "ci", "daily", "2025-12-03")
 
 def ledger(link: RedisLink) -> SharedSpend:
     return SharedSpend(link, clock=lambda: NOW)
-
-
-@pytest_asyncio.fixture
-async def links(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[RedisLink, RedisLink]]:
-    a, b = RedisLink(redis_url, prefix=redis_prefix), RedisLink(redis_url, prefix=redis_prefix)
-    await a.start()
-    await b.start()
-    yield a, b
-    await a.aclose()
-    await b.aclose()
 
 
 @pytest.mark.asyncio
