@@ -99,6 +99,7 @@ def build(
         shared.lifespan(breakers),
         close_learned(learned),
         close_residency(residency),
+        switchboard.pinner.lifespan(),
         report_backends(rules),
         report_access(rules),
         restore_spend_lifespan(signals, decision_log),

@@ -74,14 +74,38 @@ def test_a_pinned_target_is_kept_loaded_for_ever(
     tmp_path: Path, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, gateway_for: GatewayFactory
 ) -> None:
     base = gateway_for(write(tmp_path, fake_ollama, fake_anthropic, pinned=", pinned: true"), ENV)
+    # Loaded at start-up, before any request: a load with no prompt, kept for ever.
+    wait_for(lambda: fake_ollama.memory.loaded(), "the pinned model to be loaded at start-up")
+    assert fake_ollama.memory.loaded() == {"qwen-fake:latest": float("inf")}
+    assert [r.body for r in fake_ollama.requests] == [{"model": "qwen-fake", "keep_alive": -1, "stream": False}]
     with openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0) as client:
         whole = client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "hi"}])
         streamed = list(client.chat.completions.create(model="local", messages=HI, stream=True))
     assert whole.model == "qwen-fake" and streamed[-1].choices[0].finish_reason == "stop"
-    assert chats(fake_ollama) == [("/api/chat", "qwen-fake", -1), ("/api/chat", "qwen-fake", -1)]
+    assert chats(fake_ollama) == [
+        ("/api/generate", "qwen-fake", -1),
+        ("/api/chat", "qwen-fake", -1),
+        ("/api/chat", "qwen-fake", -1),
+    ]
     assert fake_ollama.memory.loaded() == {"qwen-fake:latest": float("inf")}
     ask(base, "coder")  # an unpinned target on the same backend keeps Ollama's default
     assert chats(fake_ollama)[-1] == ("/api/chat", "coder-fake:7b", None)
+
+
+def test_a_reload_that_pins_a_model_loads_it_once(
+    tmp_path: Path, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, gateway_for: GatewayFactory
+) -> None:
+    config = write(tmp_path, fake_ollama, fake_anthropic)
+    base = gateway_for(config, ENV)
+    assert fake_ollama.requests == [] and fake_ollama.memory.loaded() == {}  # nothing pinned, nothing loaded
+
+    config.write_text(config.read_text().replace("model: qwen-fake", "model: qwen-fake, pinned: true"))
+    assert httpx.post(base + "/admin/reload", timeout=10).status_code == 200
+    wait_for(lambda: fake_ollama.memory.loaded(), "the newly pinned model to be loaded")
+    assert chats(fake_ollama) == [("/api/generate", "qwen-fake", -1)]
+    assert httpx.post(base + "/admin/reload", timeout=10).status_code == 200  # same backend: not asked again
+    assert ask(base, "local").status_code == 200
+    assert chats(fake_ollama)[1:] == [("/api/chat", "qwen-fake", -1)]
 
 
 def test_a_rule_routes_by_whether_the_local_model_is_loaded(

@@ -29,6 +29,8 @@ PROBE_TIMEOUT = 2.0
 """Seconds a readiness probe (or an ``/api/ps``) may take: /ready must answer quickly even when Ollama does not."""
 UNLOAD_TIMEOUT = 30.0
 """Seconds an unload may take: Ollama answers once the model's memory is freed."""
+LOAD_TIMEOUT = 600.0
+"""Seconds loading a pinned model may take: a large model read from disk on a slow machine."""
 
 
 class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
@@ -123,14 +125,20 @@ class OllamaBackend:
 
     async def unload(self, model: str) -> None:
         """Ask the server to drop ``model`` from memory now; raises an UpstreamError."""
-        path, body = ollama_ps.unload(model)
-        sent = Request("POST", self.url + path, self._headers, body, PROBE_TIMEOUT, UNLOAD_TIMEOUT)
+        await self._memory(model, *ollama_ps.unload(model), UNLOAD_TIMEOUT)
+
+    async def pin(self, model: str) -> None:
+        """Ask the server to load ``model`` and keep it (a pinned target, ahead of its first call)."""
+        await self._memory(model, *ollama_ps.load(model), LOAD_TIMEOUT)
+
+    async def _memory(self, model: str, path: str, body: bytes, seconds: float) -> None:
+        sent = Request("POST", self.url + path, self._headers, body, PROBE_TIMEOUT, seconds)
         try:
             async with self._client.send(sent) as response:
                 await self._raise_for_status(response, model)
                 await response.read()
         except TRANSPORT_ERRORS as exc:
-            raise transport_failure(exc, self._where(PROBE_TIMEOUT, UNLOAD_TIMEOUT)) from exc
+            raise transport_failure(exc, self._where(PROBE_TIMEOUT, seconds)) from exc
 
     @property
     def max_loaded(self) -> int | None:

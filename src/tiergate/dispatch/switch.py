@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from tiergate.dispatch.pinning import Pinner
 from tiergate.engine.graph import EvaluationGraph
 from tiergate.engine.targets import Target
 from tiergate.errors import UpstreamError, UpstreamUnavailable
@@ -86,11 +87,15 @@ class Switchboard:
     _rooms: dict[str, tuple[object, _Room]] = field(default_factory=dict)
     #: Unloads done, by backend, for /metrics and tests.
     unloads: dict[str, int] = field(default_factory=dict)
+    #: Loads pinned models ahead of their first request (the other half of managing the server's memory).
+    pinner: Pinner = field(default_factory=Pinner)
 
     def build(self, graph: EvaluationGraph, backends: Mapping[str, object]) -> Switch:
         """The switch for one load: its pinned models and the backends that have ``max_loaded``. The load's
-        backends are attached to the residency here too, so ``/api/ps`` is asked of the current ones."""
+        backends are attached to the residency here too, so ``/api/ps`` is asked of the current ones, and the
+        pinned models this load names are loaded in the background."""
         self.residency.attach(backends)
+        self.pinner.build(graph, backends)
         limited: dict[str, tuple[Unloader, _Room]] = {}
         for name, backend in backends.items():
             limit = getattr(backend, "max_loaded", None)

@@ -57,6 +57,11 @@ def decode_ps(backend: str, url: str, body: bytes) -> list[Resident]:
     return [Resident(m.name or m.model, m.expires_at) for m in ps.models or () if m.name or m.model]
 
 
+def load(model: str) -> tuple[str, bytes]:
+    """The request that loads ``model`` and keeps it for ever (a pinned target): no prompt, nothing generated."""
+    return GENERATE, _encode({"model": model, "keep_alive": FOREVER, "stream": False})
+
+
 def unload(model: str) -> tuple[str, bytes]:
     """The request that unloads ``model`` now: no prompt, so nothing is generated."""
     return GENERATE, _encode({"model": model, "keep_alive": NOW, "stream": False})
