@@ -32,7 +32,7 @@ from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.loader import load_file
 from tiergate.config.problems import ConfigError
-from tiergate.dispatch.switch import Switchboard
+from tiergate.dispatch.switch import Switchboard, SwitchCollector
 from tiergate.engine.adaptive import Signals, restore_spend_lifespan
 from tiergate.engine.classifier import classifier_factory
 from tiergate.engine.sticky import sessions_factory
@@ -112,6 +112,7 @@ def build(
         lifespans.append(_announce(announce))
     app = create_app(gateway, lifespans=lifespans, limiters=limiters)
     app.state.metrics.registry.register(signals.collector())
+    app.state.metrics.registry.register(SwitchCollector(switchboard))
     app.state["health_sections"] = {"state": shared.status, "workers": board.read}
     app.state["reload_fanout"] = fanout
     return app

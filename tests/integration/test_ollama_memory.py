@@ -87,6 +87,7 @@ def test_a_pinned_target_is_kept_loaded_for_ever(
         ("/api/chat", "qwen-fake", -1),
         ("/api/chat", "qwen-fake", -1),
     ]
+    assert 'tiergate_ollama_pinned_loads_total{backend="ollama"} 1.0' in httpx.get(base + "/metrics").text.splitlines()
     assert fake_ollama.memory.loaded() == {"qwen-fake:latest": float("inf")}
     ask(base, "coder")  # an unpinned target on the same backend keeps Ollama's default
     assert chats(fake_ollama)[-1] == ("/api/chat", "coder-fake:7b", None)
@@ -162,6 +163,8 @@ def test_max_loaded_one_unloads_the_other_model_before_the_call(
     ]
     assert fake_ollama.memory.peak == 1  # never two models at once
     assert list(fake_ollama.memory.loaded()) == ["qwen-fake:latest"]
+    metrics = httpx.get(base + "/metrics").text
+    assert 'tiergate_ollama_unloads_total{backend="ollama"} 2.0' in metrics.splitlines()
 
 
 def test_max_loaded_waits_for_a_stream_before_unloading_its_model(

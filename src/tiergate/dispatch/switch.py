@@ -23,10 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from tiergate.dispatch.pinning import Pinner
 from tiergate.engine.graph import EvaluationGraph
@@ -219,3 +223,26 @@ def _by_expiry(listed: list[Resident]) -> list[str]:
             return float("inf")
 
     return [r.name for r in sorted(listed, key=when)]
+
+
+class SwitchCollector(Collector):
+    """``/metrics``: models unloaded by ``max_loaded`` and pinned models loaded ahead, per backend."""
+
+    def __init__(self, board: Switchboard) -> None:
+        self.board = board
+
+    def collect(self) -> Iterator[Metric]:
+        unloads = CounterMetricFamily(
+            "tiergate_ollama_unloads",
+            "Models unloaded to keep an Ollama backend within max_loaded.",
+            labels=["backend"],
+        )
+        for backend, count in sorted(self.board.unloads.items()):
+            unloads.add_metric([backend], count)
+        yield unloads
+        pinned = CounterMetricFamily(
+            "tiergate_ollama_pinned_loads", "Pinned models loaded ahead of their first request.", labels=["backend"]
+        )
+        for backend, count in sorted(Counter(name for name, _ in self.board.pinner.loaded).items()):
+            pinned.add_metric([backend], count)
+        yield pinned
