@@ -81,9 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         "--log", default=None, help="a decision log to learn from (ratings and explicit retries): file or postgresql://"
     )
     p.add_argument("--log-weight", type=float, default=1.0, help="weight of the decision log's rows")
-    p.add_argument("--encoders", default=None, help="comma-separated: static, transformer, transformer-int8")
+    p.add_argument(
+        "--encoders",
+        default=None,
+        help="comma-separated inputs, KIND[:TEXT]: kinds static, transformer, transformer-int8; "
+        "texts ask (default) and prose (the ask without its code blocks)",
+    )
     p.add_argument("--l2", type=float, default=0.3, help="L2 strength of the logistic heads")
+    p.add_argument(
+        "--combine",
+        choices=["concat", "mean"],
+        default="concat",
+        help="several encoders: one regression over their vectors side by side, or one each, averaged",
+    )
     p.add_argument("--sufficiency", type=float, default=0.97, help="cut-offs must keep at least this sufficiency")
+    p.add_argument("--cv-seed", type=int, default=0, help="how the cross-validation folds are shuffled")
     p.add_argument("--ambiguous", type=float, default=0.08, help="share of requests the AMBIGUOUS band may hold")
     p.add_argument("--test", type=Path, default=None, help="held-out set to report on with the new head")
     p.add_argument("--write", action="store_true", help="write the head file and the cut-offs into --config")
@@ -224,14 +236,16 @@ def _train(args: argparse.Namespace) -> int:
         head_path = (graph.source_dir or Path(".")) / cfg.head
         kinds = args.encoders.split(",") if args.encoders else None
         if kinds is None and head_path.exists():
-            kinds = [kind for kind, _ in Head.load(head_path).encoders]
+            kinds = Head.load(head_path).inputs
         data = [_weighted(spec) for spec in (args.data or ["evals/dev.jsonl"])]
         options = Options(
             data=data,
             log=args.log,
             log_weight=args.log_weight,
-            encoders=kinds or ["static", "transformer"],
+            encoders=kinds or ["static", "transformer", "static:prose"],
             l2=args.l2,
+            combine=args.combine,
+            seed=args.cv_seed,
             sufficiency=args.sufficiency,
             ambiguous=args.ambiguous,
         )
@@ -249,7 +263,7 @@ def _train(args: argparse.Namespace) -> int:
                 print(f"\nheld out: {args.test}, {len(test.cases)} labelled cases, classifier off")
                 print("\n".join(render_report(score_labelled(outcomes, table), table, EvalOptions())))
         finally:
-            for embedder in embedders:
+            for embedder in {id(e): e for e in embedders}.values():
                 embedder.close()
     except (ConfigError, OperatorError, ValueError) as exc:
         print(f"tiergate train: {exc}", file=sys.stderr)

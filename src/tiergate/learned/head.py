@@ -1,11 +1,14 @@
 """The trained head: embeddings of the user's ask in, P(tier >= sonnet) and P(tier = opus) out.
 
-An ordinal model as two logistic regressions (``sonnet``: tier >= sonnet, ``opus``: tier = opus) for each
-encoder it was trained with; with several encoders the probabilities are averaged. The file is small
+An ordinal model as two logistic regressions (``sonnet``: tier >= sonnet, ``opus``: tier = opus) over the
+embeddings of the encoders it was trained with. ``combine`` says how several encoders join: ``concat``
+(the default of ``tiergate train``) is one regression over all their vectors side by side, stored as each
+member's slice of the weights, so the logits add up; ``mean`` is one regression per encoder, with the
+probabilities averaged. The file is small
 JSON, kept in the repository and named by ``routing.learned.head``; it records everything needed to
 refuse vectors it was not trained on (each encoder's id) and to tell one training from another.
 
-    {"format": 1, "text": "ask", "trained": {"sha256": "...", "sources": {...}, "cases": 366},
+    {"format": 1, "text": "ask", "combine": "concat", "trained": {"sha256": "...", "sources": {...}, "cases": 366},
      "members": [{"encoder": "minilm-l6-v2/static-256-m2v1-t512c12@0147dd92", "kind": "static",
                   "sonnet": {"weights": [...], "bias": 0.1}, "opus": {...}}]}
 
@@ -19,7 +22,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -39,18 +42,33 @@ class Logistic(msgspec.Struct, frozen=True):
     weights: list[float]
     bias: float
 
+    def logit(self, x: F64) -> float:
+        return float(np.dot(np.asarray(self.weights), x)) + self.bias
+
     def probability(self, x: F64) -> float:
-        z = float(np.dot(np.asarray(self.weights), x)) + self.bias
-        return float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))))
+        return _sigmoid(self.logit(x))
+
+
+def _sigmoid(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0))))
+
+
+#: The texts a member can read, by their name in the head file: the feature that holds each.
+TEXTS = {"ask": "ask_text", "prose": "ask_prose"}
 
 
 class Member(msgspec.Struct, frozen=True):
-    """One encoder's part of the head."""
+    """One encoder's part of the head, reading one text of the request (``TEXTS``)."""
 
     encoder: str
     kind: str
     sonnet: Logistic
     opus: Logistic
+    text: str = "ask"
+
+    @property
+    def feature(self) -> str:
+        return TEXTS[self.text]
 
 
 class Training(msgspec.Struct, frozen=True):
@@ -68,6 +86,7 @@ class HeadFile(msgspec.Struct, frozen=True):
     text: str
     members: list[Member]
     trained: Training
+    combine: Literal["mean", "concat"] = "mean"
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,9 @@ class Head:
             raise HeadError(f"learned head {path}: format {file.format}, this tiergate reads format {FORMAT}")
         if not file.members:
             raise HeadError(f"learned head {path}: it has no members")
+        unknown = sorted({m.text for m in file.members} - TEXTS.keys())
+        if unknown:
+            raise HeadError(f"learned head {path}: members read {unknown}, this tiergate knows {sorted(TEXTS)}")
         return cls(file, hashlib.sha256(raw).hexdigest()[:12], str(path))
 
     @property
@@ -98,15 +120,22 @@ class Head:
         """(kind, id) of each member's encoder, in order."""
         return [(m.kind, m.encoder) for m in self.file.members]
 
+    @property
+    def inputs(self) -> list[str]:
+        """Each member's input as ``kind`` or ``kind:text`` (``tiergate train --encoders``), in order."""
+        return [m.kind if m.text == "ask" else f"{m.kind}:{m.text}" for m in self.file.members]
+
     def predict(self, vectors: list[F64]) -> tuple[float, float]:
-        """(P(>= sonnet), P(opus)) averaged over the members; P(opus) never above P(>= sonnet)."""
-        sonnet = opus = 0.0
-        for member, x in zip(self.file.members, vectors, strict=True):
-            sonnet += member.sonnet.probability(x)
-            opus += member.opus.probability(x)
-        n = len(self.file.members)
-        p_sonnet = sonnet / n
-        return p_sonnet, min(opus / n, p_sonnet)
+        """(P(>= sonnet), P(opus)); P(opus) never above P(>= sonnet). ``concat``: the members' logits add
+        up (one regression over the joined vectors); ``mean``: the members' probabilities are averaged."""
+        pairs = list(zip(self.file.members, vectors, strict=True))
+        if self.file.combine == "concat":
+            p_sonnet = _sigmoid(sum(m.sonnet.logit(x) for m, x in pairs))
+            p_opus = _sigmoid(sum(m.opus.logit(x) for m, x in pairs))
+        else:
+            p_sonnet = sum(m.sonnet.probability(x) for m, x in pairs) / len(pairs)
+            p_opus = sum(m.opus.probability(x) for m, x in pairs) / len(pairs)
+        return p_sonnet, min(p_opus, p_sonnet)
 
 
 def write_head(path: Path, file: HeadFile) -> str:

@@ -88,9 +88,9 @@ class LearnedScorer:
 
     async def prepare(self, f: Features) -> LearnedOutcome:
         start = self.perf()
-        text = str(f["ask_text"])
-        hits = sum(e.encoder.cached(text) is not None for e in self.embedders)
-        vectors = [np.asarray(await e.embed(text), dtype=np.float64) for e in self.embedders]
+        texts = [str(f[m.feature]) for m in self.head.file.members]
+        hits = sum(e.encoder.cached(t) is not None for e, t in zip(self.embedders, texts, strict=True))
+        vectors = [np.asarray(await e.embed(t), dtype=np.float64) for e, t in zip(self.embedders, texts, strict=True)]
         p_sonnet, p_opus = self.head.predict(vectors)
         tier = self.cutoffs.tier(p_sonnet, p_opus)
         f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier)

@@ -8,7 +8,9 @@
    or a team's ``postgresql://`` URL.
 2. **Text.** What the routes.yaml's ask reader makes of each request (``ask_text``), embedded by every
    encoder of the head (``--encoders``).
-3. **Fit.** Two L2 logistic regressions per encoder (tier >= sonnet, tier = opus), with per-row weights.
+3. **Fit.** Two L2 logistic regressions (tier >= sonnet, tier = opus) with per-row weights: over every
+   encoder's vector side by side (``--combine concat``, the default), or one pair per encoder with the
+   probabilities averaged (``--combine mean``).
 4. **Cut-offs.** Cross-validated probabilities on the first data file (the in-domain set) are routed
    through the routes.yaml graph itself; the cut-offs kept are those with no severe under-routing and at
    least ``--sufficiency``, then the most exact, then the cheapest. The AMBIGUOUS band above the sonnet
@@ -22,12 +24,13 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import msgspec
@@ -43,9 +46,10 @@ from tiergate.evals.metrics import Outcome, Report, TierTable, score_labelled
 from tiergate.learned.embedder import Embedder
 from tiergate.learned.encoder import build_encoder
 from tiergate.learned.fit import F64, fit_ordinal, predict_logistic
-from tiergate.learned.head import FORMAT, Head, HeadFile, Logistic, Member, Training
+from tiergate.learned.head import FORMAT, TEXTS, Head, HeadFile, Logistic, Member, Training
 from tiergate.learned.scorer import Cutoffs, LearnedConfig, LearnedScorer
 from tiergate.redact import redact_url
+from tiergate.rules.ask import prose_of
 from tiergate.rules.features import Features
 from tiergate.rules.learned import MEMO_KEY, Reading
 from tiergate.telemetry.sql_queries import is_postgres
@@ -70,11 +74,14 @@ class Options:
     data: list[tuple[Path, float]]
     log: Path | str | None = None  # a SQLite file or a postgresql:// URL
     log_weight: float = 1.0
-    encoders: list[Kind] = field(default_factory=lambda: ["static", "transformer"])
+    #: Each member's input, ``kind`` or ``kind:text`` (``static:prose`` embeds the ask's words without its code).
+    encoders: list[str] = field(default_factory=lambda: ["static", "transformer", "static:prose"])
     l2: float = 0.3
+    combine: Literal["mean", "concat"] = "concat"
     sufficiency: float = 0.97
     ambiguous: float = 0.08
     folds: int = 5
+    seed: int = 0  # how the cross-validation folds are shuffled
 
 
 @dataclass
@@ -163,44 +170,94 @@ def training_hash(rows: Sequence[Row]) -> str:
 # --- fit ----------------------------------------------------------------------------------------
 
 
-def embed_all(embedders: Sequence[Embedder], texts: Sequence[str], batch: int = 32) -> list[F64]:
+def parse_input(spec: str) -> tuple[str, str]:
+    """``kind`` or ``kind:text`` (a name of ``TEXTS``) as (kind, text)."""
+    kind, _, text = spec.partition(":")
+    text = text or "ask"
+    if kind not in ("static", "transformer", "transformer-int8"):
+        raise ValueError(f"unknown encoder kind '{kind}' in '{spec}' (static, transformer, transformer-int8)")
+    if text not in TEXTS:
+        raise ValueError(f"unknown text '{text}' in '{spec}' (one of {', '.join(sorted(TEXTS))})")
+    return kind, text
+
+
+def view(text: str, asks: Sequence[str]) -> list[str]:
+    """What a member reading ``text`` sees of each row's ask."""
+    return [prose_of(a) for a in asks] if text == "prose" else list(asks)
+
+
+def embed_all(
+    embedders: Sequence[Embedder], texts: Sequence[str], batch: int = 32, inputs: Sequence[str] | None = None
+) -> list[F64]:
+    """One matrix per embedder: the texts (or, with ``inputs``, each member's view of them) embedded."""
     out = []
-    for embedder in embedders:
-        parts = [embedder.encoder.encode(list(texts[i : i + batch])) for i in range(0, len(texts), batch)]
+    for i, embedder in enumerate(embedders):
+        seen = view(parse_input(inputs[i])[1], texts) if inputs is not None else list(texts)
+        parts = [embedder.encoder.encode(seen[j : j + batch]) for j in range(0, len(seen), batch)]
         out.append(np.concatenate(parts).astype(np.float64))
     return out
 
 
+def _inputs(X: Sequence[F64], combine: str) -> list[F64]:
+    """What each regression pair reads: every encoder's vectors side by side, or each encoder's alone."""
+    return [np.hstack(list(X))] if combine == "concat" else list(X)
+
+
 def fit_members(
-    kinds: Sequence[str], embedders: Sequence[Embedder], X: Sequence[F64], gold: np.ndarray, w: F64, l2: float
+    inputs: Sequence[str],
+    embedders: Sequence[Embedder],
+    X: Sequence[F64],
+    gold: np.ndarray,
+    w: F64,
+    l2: float,
+    combine: str = "mean",
 ) -> list[Member]:
-    members = []
-    for kind, embedder, x in zip(kinds, embedders, X, strict=True):
-        sonnet, opus = fit_ordinal(x, gold, w, l2=l2)
-        members.append(
-            Member(
-                embedder.id,
-                kind,
-                Logistic([float(v) for v in sonnet[:-1]], float(sonnet[-1])),
-                Logistic([float(v) for v in opus[:-1]], float(opus[-1])),
-            )
+    if combine == "concat":
+        sonnet, opus = fit_ordinal(np.hstack(list(X)), gold, w, l2=l2)
+        # Each member keeps its slice of the weights; the bias goes with the first, so the logits add up.
+        edges = np.cumsum([0] + [x.shape[1] for x in X])
+        parts = [
+            (sonnet[a:b], opus[a:b], float(sonnet[-1]) if i == 0 else 0.0, float(opus[-1]) if i == 0 else 0.0)
+            for i, (a, b) in enumerate(itertools.pairwise(edges))
+        ]
+    else:
+        pairs = [fit_ordinal(x, gold, w, l2=l2) for x in X]
+        parts = [(s[:-1], o[:-1], float(s[-1]), float(o[-1])) for s, o in pairs]
+    return [
+        Member(
+            embedder.id,
+            parse_input(spec)[0],
+            Logistic([float(v) for v in ws], bs),
+            Logistic([float(v) for v in wo], bo),
+            text=parse_input(spec)[1],
         )
-    return members
+        for spec, embedder, (ws, wo, bs, bo) in zip(inputs, embedders, parts, strict=True)
+    ]
 
 
-def cross_validated(X: Sequence[F64], gold: np.ndarray, w: F64, inner: np.ndarray, l2: float, folds: int) -> F64:
+def cross_validated(
+    X: Sequence[F64],
+    gold: np.ndarray,
+    w: F64,
+    inner: np.ndarray,
+    l2: float,
+    folds: int,
+    combine: str = "mean",
+    seed: int = 0,
+) -> F64:
     """(len(inner), 2) probabilities for the ``inner`` rows, each from a head fitted without its fold."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     order = rng.permutation(inner)
     out = np.zeros((len(gold), 2))
+    inputs = _inputs(X, combine)
     for held in np.array_split(order, folds):
         train = np.setdiff1d(np.arange(len(gold)), held)
         ps = np.zeros(len(held))
         po = np.zeros(len(held))
-        for x in X:
+        for x in inputs:
             sonnet, opus = fit_ordinal(x[train], gold[train], w[train], l2=l2)
-            ps += predict_logistic(sonnet, x[held]) / len(X)
-            po += predict_logistic(opus, x[held]) / len(X)
+            ps += predict_logistic(sonnet, x[held]) / len(inputs)
+            po += predict_logistic(opus, x[held]) / len(inputs)
         out[held, 0], out[held, 1] = ps, np.minimum(po, ps)
     result: F64 = out[inner]
     return result
@@ -303,9 +360,9 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
         raise ValueError("the first --data file has no labelled cases to fit and cross-validate on")
     gold = np.array([r.gold for r in rows])
     w = np.array([r.weight for r in rows], dtype=np.float64)
-    X = embed_all(embedders, [r.text for r in rows])
+    X = embed_all(embedders, [r.text for r in rows], inputs=options.encoders)
     inner = np.array([i for i, r in enumerate(rows) if r.id in inner_ids and r.case is not None])
-    probs = cross_validated(X, gold, w, inner, options.l2, options.folds)
+    probs = cross_validated(X, gold, w, inner, options.l2, options.folds, options.combine, options.seed)
     cutoffs, bands, report = choose_cutoffs(loaded, [rows[i] for i in inner], probs, options)
     sources: dict[str, int] = {}
     weights: dict[str, float] = {}
@@ -323,8 +380,9 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
     head = HeadFile(
         FORMAT,
         "ask",
-        fit_members(options.encoders, embedders, X, gold, w, options.l2),
+        fit_members(options.encoders, embedders, X, gold, w, options.l2, options.combine),
         Training(training_hash(rows), len(rows), weights, options.l2, cv),
+        combine=options.combine,
     )
     return Result(head, cutoffs, bands, cv, len(rows), sources)
 
@@ -336,11 +394,17 @@ def scorer_for(result: Result, embedders: Sequence[Embedder]) -> LearnedScorer:
     return LearnedScorer(head, list(embedders), result.cutoffs)
 
 
-def build_embedders(kinds: Sequence[Kind], cfg: LearnedConfig | None) -> list[Embedder]:
+def build_embedders(inputs: Sequence[str], cfg: LearnedConfig | None) -> list[Embedder]:
+    """One embedder per input, in order; inputs of the same kind share one."""
     from tiergate.learned.weights import load_weights
 
     weights = load_weights(Path(cfg.weights_dir) if cfg and cfg.weights_dir else None)
-    return [Embedder(build_encoder(kind, weights=weights, cache_size=64)) for kind in kinds]
+    built: dict[str, Embedder] = {}
+    for spec in inputs:
+        kind = parse_input(spec)[0]
+        if kind not in built:
+            built[kind] = Embedder(build_encoder(cast(Kind, kind), weights=weights, cache_size=64))
+    return [built[parse_input(spec)[0]] for spec in inputs]
 
 
 def write_cutoffs(config_path: Path, cutoffs: Cutoffs, bands: Bands) -> str:

@@ -163,6 +163,19 @@ def ask_text(f: Features) -> str:
     return memo["_ask"]  # type: ignore[no-any-return]
 
 
+_CODE = re.compile(r"```[^\n]*\n.*?(?:\n```|\Z)", re.DOTALL)
+
+
+def prose_of(ask: str) -> str:
+    """The ask's own words: every fenced code block (pasted code, logs, diffs) becomes ``[code]``."""
+    return _CODE.sub(" [code] ", ask).strip()
+
+
+@feature("text", "The user's ask with its fenced code blocks replaced by `[code]`: what the person wrote in words.")
+def ask_prose(f: Features) -> str:
+    return prose_of(f["ask_text"])
+
+
 @feature("number", "Characters of the user's actual ask (`ask_text`).")
 def ask_chars(f: Features) -> int:
     return len(f["ask_text"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,40 @@ def test_an_unusable_head_file_says_why(tmp_path: Path, content: bytes | None, w
     with pytest.raises(HeadError, match=why) as info:
         Head.load(path)
     assert str(path) in str(info.value)
+
+
+def test_concat_members_add_their_logits(tmp_path: Path) -> None:
+    """One regression over both encoders' vectors: the members' slices and the one bias sum to its logit."""
+    first = Member("a", "static", Logistic([1.0, 0.0], -0.5), Logistic([0.0, 2.0], -1.0))
+    second = Member("b", "transformer", Logistic([0.5], 0.0), Logistic([-1.0], 0.0))
+    file = HeadFile(FORMAT, "ask", [first, second], Training("x" * 64, 2), combine="concat")
+    write_head(tmp_path / "head.json", file)
+    head = Head.load(tmp_path / "head.json")
+    assert head.file.combine == "concat"
+    p_sonnet, p_opus = head.predict([np.array([1.0, 1.0]), np.array([2.0])])
+    assert p_sonnet == pytest.approx(1 / (1 + np.exp(-(1.0 - 0.5 + 1.0))))
+    assert p_opus == pytest.approx(1 / (1 + np.exp(-(2.0 - 1.0 - 2.0))))
+
+
+def test_a_head_file_without_combine_averages_its_members(tmp_path: Path) -> None:
+    """Head files written before `combine` existed keep their meaning."""
+    path = tmp_path / "head.json"
+    raw = {
+        "format": 1,
+        "text": "ask",
+        "trained": {"sha256": "x", "cases": 1},
+        "members": [
+            {
+                "encoder": e,
+                "kind": "static",
+                "sonnet": {"weights": [w], "bias": 0.0},
+                "opus": {"weights": [0.0], "bias": 0.0},
+            }
+            for e, w in (("a", 2.0), ("b", 0.0))
+        ],
+    }
+    path.write_text(json.dumps(raw))
+    head = Head.load(path)
+    assert head.file.combine == "mean"
+    p_sonnet, _ = head.predict([np.array([1.0]), np.array([1.0])])
+    assert p_sonnet == pytest.approx((1 / (1 + np.exp(-2.0)) + 0.5) / 2)

@@ -12,7 +12,7 @@ from tests.helpers import chat, graph
 from tiergate.engine.router import Router
 from tiergate.learned.cache import CachedEncoder
 from tiergate.learned.embedder import Embedder
-from tiergate.learned.head import FORMAT, Head, HeadFile, Logistic, Member, Training, write_head
+from tiergate.learned.head import FORMAT, Head, HeadError, HeadFile, Logistic, Member, Training, write_head
 from tiergate.learned.scorer import Cutoffs, LearnedPool, LearnedScorer
 
 ROUTING = """
@@ -103,3 +103,27 @@ def test_a_head_trained_on_other_vectors_is_refused(tmp_path: Path, caplog: pyte
     pool.close()
     assert learned is not None and not hasattr(learned, "head")
     assert "trained on encoder minilm-l6-v2/static-999@deadbeef" in json.dumps(learned.reason)  # type: ignore[union-attr]
+
+
+@pytest.mark.asyncio
+async def test_a_prose_member_reads_the_ask_without_its_code() -> None:
+    """Two members on one encoder: one reads the whole ask, the other its words only (``text: prose``)."""
+    whole = Member("test/fixed@0", "static", Logistic([0.0, 0.0], 0.0), Logistic([0.0, 0.0], 0.0))
+    prose = Member("test/fixed@0", "static", Logistic([0.1, 0.0], -3.0), Logistic([0.0, 0.0], -9.0), text="prose")
+    head = Head(HeadFile(FORMAT, "ask", [whole, prose], Training("h", 1), combine="concat"), "v1", "<test>")
+    embedder = Embedder(CachedEncoder(Fixed()))
+    s = LearnedScorer(head, [embedder, embedder], Cutoffs(sonnet=0.5, opus=0.5))
+    g = graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y"))
+    ask = "fix it\n```\n" + "x = 1\n" * 50 + "```"
+    learned = (await Router(g, learned=s).decide(chat(ask))).decision.learned
+    assert learned is not None
+    words = "fix it\n [code]"
+    assert learned.p_sonnet == pytest.approx(1 / (1 + np.exp(-(0.1 * len(words) - 3.0))), abs=1e-4)
+    assert embedder.encoder.cached(words) is not None and embedder.encoder.cached(ask) is not None
+
+
+def test_a_head_whose_member_reads_an_unknown_text_is_refused(tmp_path: Path) -> None:
+    member = Member("e", "static", Logistic([0.0], 0.0), Logistic([0.0], 0.0), text="diff")
+    write_head(tmp_path / "head.json", HeadFile(FORMAT, "ask", [member], Training("h", 1)))
+    with pytest.raises(HeadError, match=r"members read \['diff'\], this tiergate knows \['ask', 'prose'\]"):
+        Head.load(tmp_path / "head.json")

@@ -171,3 +171,36 @@ def test_an_unreadable_log_is_an_operator_error_naming_it(tmp_path: Path, closed
         rows_from_log(f"postgresql://u:hunter2@127.0.0.1:{closed_port}/db", 1.0, ("local", "sonnet"))
     assert str(raised.value).startswith(f"cannot read the decision log postgresql://***@127.0.0.1:{closed_port}/db")
     assert "hunter2" not in str(raised.value)
+
+
+def test_concat_members_reproduce_the_joined_regression() -> None:
+    """fit_members(combine="concat") splits one fit over both encoders' vectors into per-member slices
+    whose logits add up to that fit's; "mean" fits each encoder alone."""
+    import numpy as np
+
+    from tiergate.learned.fit import fit_ordinal, predict_logistic
+    from tiergate.learned.head import FORMAT, HeadFile, Training
+    from tiergate.learned.head import Head as LoadedHead
+    from tiergate.learned.train import fit_members
+
+    class Named:
+        def __init__(self, id: str) -> None:
+            self.id = id
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(60, 3)), rng.normal(size=(60, 2))
+    gold = (a[:, 0] + b[:, 1] > 0).astype(np.int64) + (a[:, 0] + b[:, 1] > 1).astype(np.int64)
+    w = np.ones(60)
+    members = fit_members(["static", "transformer"], [Named("s"), Named("t")], [a, b], gold, w, 0.3, "concat")  # type: ignore[list-item]
+    assert [len(m.sonnet.weights) for m in members] == [3, 2] and members[1].sonnet.bias == 0.0
+    sonnet, opus = fit_ordinal(np.hstack([a, b]), gold, w, l2=0.3)
+    head = LoadedHead(HeadFile(FORMAT, "ask", members, Training("x", 60), combine="concat"), "v", "p")
+    for i in (0, 7, 42):
+        p_sonnet, p_opus = head.predict([a[i], b[i]])
+        joined = np.hstack([a[i], b[i]])[None, :]
+        assert p_sonnet == pytest.approx(predict_logistic(sonnet, joined)[0])
+        assert p_opus == pytest.approx(min(predict_logistic(opus, joined)[0], p_sonnet))
+    alone = fit_members(["static", "transformer"], [Named("s"), Named("t")], [a, b], gold, w, 0.3, "mean")  # type: ignore[list-item]
+    assert alone[1].sonnet.bias != 0.0 and alone[0].sonnet.weights == pytest.approx(
+        list(fit_ordinal(a, gold, w, l2=0.3)[0][:-1])
+    )

@@ -105,3 +105,12 @@ def test_the_markers_come_from_routes_yaml() -> None:
 
 def test_no_user_message_means_no_ask() -> None:
     assert ask_of({"role": "system", "content": "hi"}) == ""
+
+
+def test_ask_prose_keeps_the_words_and_marks_the_code() -> None:
+    ask = "this loops forever:\n```python\nwhile True:\n    retry()\n```\nwhy? and\n```\nunterminated paste"
+    request = msgspec.convert({"messages": [user(ask)]}, ChatRequest)
+    f = Features.of(request)
+    assert f["ask_prose"] == "this loops forever:\n [code] \nwhy? and\n [code]"
+    plain = Features.of(msgspec.convert({"messages": [user(ASK)]}, ChatRequest))
+    assert plain["ask_prose"] == plain["ask_text"] == ASK  # no code: the same text, so the same cached vector
