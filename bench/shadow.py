@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -52,7 +53,7 @@ async def main(n: int, decide_n: int) -> None:
     )
     (folder / "routes.yaml").write_text(routes + "\nshadow: routes.next.yaml\n")
     (folder / "routes.next.yaml").write_text(
-        routes.replace("bands: {local: 0.39, claude: 0.447}", "bands: {local: 0.2, claude: 0.3}")
+        re.sub(r"^  bands: \{[^}\n]*\}", "  bands: {local: 0.2, claude: 0.3}", routes, count=1, flags=re.MULTILINE)
     )
     pool = LearnedPool()
     rules = Rules.load(folder / "routes.yaml", {}, Extensions(learned=pool.build))

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import gc
 import random
+import re
 import time
 from pathlib import Path
 
@@ -51,7 +52,7 @@ SLOW_RULE = """
 
 def graph(with_signals: bool) -> EvaluationGraph:
     text = (ROOT / "routes.yaml").read_text()
-    text = text.replace("  learned:\n    head: heads/default.json\n    cutoffs: {sonnet: 0.39, opus: 0.18}\n", "")
+    text = re.sub(r"  learned:\n    head: heads/default.json\n    cutoffs: \{[^}\n]*\}\n", "", text, count=1)
     if with_signals:
         text = text.replace("  rules:\n", "  rules:" + SLOW_RULE, 1)
         text = text.replace("  stickiness: {enabled: true", ROUTING.strip("\n") + "\n  stickiness: {enabled: true")

@@ -6,6 +6,7 @@ reset. ``gateway_for`` serves the real app on 127.0.0.1 with any rule file and e
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,13 @@ def default_routes(*, decision_log: str | None = None) -> str:
     if decision_log is not None:
         assert DECISION_LOG_LINE in text, "routes.yaml's server.decision_log line moved: update DECISION_LOG_LINE"
         text = text.replace(DECISION_LOG_LINE, f"  decision_log: {decision_log}\n")
+    return text
+
+
+def with_bands(routes: str, bands: str) -> str:
+    """``routes`` with its one-line ``bands: {...}`` replaced by ``bands`` (whatever `tiergate train` wrote)."""
+    text, n = re.subn(r"^  bands: \{[^}\n]*\}", "  " + bands, routes, count=1, flags=re.MULTILINE)
+    assert n == 1, "the rule file has no one-line `  bands: {...}`"
     return text
 
 

@@ -28,7 +28,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.conftest import ROOT, TEST_KEY, default_routes
+from tests.conftest import ROOT, TEST_KEY, default_routes, with_bands
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Status, Text
@@ -86,9 +86,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama, _anthrop
     tmp = tmp_path_factory.mktemp("console")
     routes, candidate, db = tmp / "routes.yaml", tmp / "routes.next.yaml", tmp / "decisions.db"
     routes.write_text(default_routes(decision_log=f"{{path: '{db}'}}") + "\nshadow: routes.next.yaml\n")
-    candidate.write_text(
-        default_routes().replace("bands: {local: 0.39, claude: 0.447}", "bands: {local: 0.2, claude: 0.3}")
-    )
+    candidate.write_text(with_bands(default_routes(), "bands: {local: 0.2, claude: 0.3}"))
     seeded = seed(db, routes, now=time.time(), candidate=candidate)
     env = {
         "OLLAMA_HOST": _ollama.url,  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import GatewayFactory, default_routes
+from tests.conftest import GatewayFactory, default_routes, with_bands
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Text
@@ -28,9 +28,7 @@ CANDIDATE_BANDS = "bands: {local: 0.05, claude: 0.06}"  # nearly everything is C
 def write_routes(tmp_path: Path, extra: str = "") -> Path:
     config = tmp_path / "routes.yaml"
     config.write_text(default_routes(decision_log=f"{{path: '{tmp_path / 'decisions.db'}'}}") + extra)
-    (tmp_path / "routes.next.yaml").write_text(
-        default_routes().replace("bands: {local: 0.39, claude: 0.447}", CANDIDATE_BANDS)
-    )
+    (tmp_path / "routes.next.yaml").write_text(with_bands(default_routes(), CANDIDATE_BANDS))
     return config
 
 
