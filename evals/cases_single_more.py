@@ -1036,4 +1036,1011 @@ export async function verifyAccess(tok: string, k: KeyLike): Promise<JWTPayload>
     ),
 ]
 
-CASES = [*LOCAL]
+SONNET = [
+    case(
+        "s3-py-pytest-asyncio-other-loop",
+        "sonnet",
+        "A session-scoped async fixture used from function-scoped event loops: a known pytest-asyncio pitfall whose fix spans fixture and loop scope config.",
+        req(
+            u(
+                "tests pass one by one but fail when run together with this. app works fine in prod\n"
+                + code(
+                    "text",
+                    """
+tests/test_orders.py::test_list_orders FAILED
+E   RuntimeError: Task <Task pending name='Task-7' coro=<test_list_orders() running at tests/test_orders.py:21>> got Future <Future pending cb=[Protocol._on_waiter_completed()]> attached to a different loop
+  .venv/lib/python3.12/site-packages/asyncpg/pool.py:894: in fetch
+""",
+                )
+                + "\n"
+                + code(
+                    "python",
+                    """
+# tests/conftest.py
+@pytest_asyncio.fixture(scope="session")
+async def pool():
+    p = await asyncpg.create_pool(os.environ["TEST_DATABASE_URL"])
+    yield p
+    await p.close()
+
+# tests/test_orders.py
+@pytest.mark.asyncio
+async def test_list_orders(pool):
+    rows = await pool.fetch("select id from orders")
+    ...
+""",
+                )
+                + "\npytest-asyncio 0.24, asyncio_mode=strict"
+            )
+        ),
+        "python",
+        "postgres",
+        "single",
+        "debug",
+        "test",
+    ),
+    case(
+        "s3-node-pipe-emfile",
+        "sonnet",
+        "File descriptors leaked by .pipe() when clients abort downloads: a well-known Node pitfall; the fix (pipeline, error handling, destroying the source) has parts a small model drops.",
+        req(
+            s(CONTINUE_CHAT),
+            u(
+                "after ~1 day our download server starts throwing EMFILE: too many open files. `lsof -p` shows thousands of handles on files under /data/exports. restart fixes it. most users cancel downloads midway on mobile fwiw\n"
+                + attached(
+                    "src/routes/download.js",
+                    "js",
+                    """
+router.get("/exports/:id", async (req, res) => {
+  const exp = await Export.findById(req.params.id);
+  if (!exp || exp.ownerId !== req.user.id) return res.sendStatus(404);
+  res.setHeader("Content-Type", "application/zip");
+  res.setHeader("Content-Disposition", `attachment; filename="${exp.id}.zip"`);
+  fs.createReadStream(exp.path).pipe(res);
+});
+""",
+                )
+            ),
+        ),
+        "javascript",
+        "node",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-go-rows-not-closed-pool",
+        "sonnet",
+        "Pool exhaustion from rows left open on an early return, read from db.Stats: multi-step debugging with the evidence pasted and a standard fix.",
+        req(
+            u(
+                "PROD: after some hours every request hangs then 'context deadline exceeded'. we dumped db.Stats() from the debug endpoint:\n"
+                + code(
+                    "json",
+                    '{"MaxOpenConnections":20,"OpenConnections":20,"InUse":20,"Idle":0,"WaitCount":48213,"WaitDuration":"9h12m3.4s","MaxIdleClosed":0,"MaxLifetimeClosed":112}',
+                )
+                + "\nthe only query that changed in the last deploy:\n"
+                + code(
+                    "go",
+                    """
+func (s *Store) FirstActiveSub(ctx context.Context, userID int64) (*Sub, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, plan, status FROM subscriptions WHERE user_id = $1 ORDER BY created_at`, userID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var sub Sub
+		if err := rows.Scan(&sub.ID, &sub.Plan, &sub.Status); err != nil {
+			return nil, err
+		}
+		if sub.Status == "active" {
+			return &sub, nil
+		}
+	}
+	rows.Close()
+	return nil, rows.Err()
+}
+""",
+                )
+            )
+        ),
+        "go",
+        "postgres",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-rust-mutexguard-across-await",
+        "sonnet",
+        "A std MutexGuard held across an await makes the future !Send: a known error whose fix (scope the guard, or an async mutex) needs the code restructured.",
+        req(
+            u(
+                "no idea what this wants from me. it compiled before i added the notify call\n"
+                + code(
+                    "text",
+                    """
+error: future cannot be sent between threads safely
+   --> src/server.rs:41:18
+    |
+41  |     tokio::spawn(handle(state.clone(), req));
+    |                  ^^^^^^^^^^^^^^^^^^^^^^^^^^ future returned by `handle` is not `Send`
+    |
+    = help: within `impl Future<Output = ()>`, the trait `Send` is not implemented for `std::sync::MutexGuard<'_, HashMap<u64, Session>>`
+note: future is not `Send` as this value is used across an await
+   --> src/server.rs:58:36
+    |
+55  |     let mut sessions = state.sessions.lock().unwrap();
+    |         ------------ has type `std::sync::MutexGuard<'_, HashMap<u64, Session>>` which is not `Send`
+...
+58  |         state.notifier.notify(id).await;
+    |                                   ^^^^^ await occurs here, with `mut sessions` maybe used later
+""",
+                )
+                + "\n"
+                + code(
+                    "rust",
+                    """
+async fn handle(state: Arc<AppState>, req: Request) {
+    let mut sessions = state.sessions.lock().unwrap();
+    if let Some(s) = sessions.get_mut(&req.session_id) {
+        s.last_seen = Instant::now();
+        state.notifier.notify(req.session_id).await;
+        s.touches += 1;
+    }
+}
+""",
+                )
+            )
+        ),
+        "rust",
+        "tokio",
+        "single",
+        "debug",
+        "concurrency",
+    ),
+    case(
+        "s3-java-optimistic-lock-patch",
+        "sonnet",
+        "Concurrent PATCHes hitting a JPA @Version: a standard fix (If-Match/ETag or a bounded retry that re-reads) across controller and service.",
+        req(
+            s(project_chat("Spring Boot 3.2, Spring Data JPA, Postgres")),
+            u(
+                "users editing the same ticket at the same time get a 500. what's the right way to handle this, retry? return 409?\n"
+                + code(
+                    "text",
+                    """
+org.springframework.orm.ObjectOptimisticLockingFailureException: Row was updated or deleted by another transaction (or unsaved-value mapping was incorrect) : [com.acme.desk.Ticket#8812]
+	at org.springframework.orm.jpa.vendor.HibernateJpaDialect.convertHibernateAccessException(HibernateJpaDialect.java:325)
+	at com.acme.desk.TicketService.patch(TicketService.java:64)
+	at com.acme.desk.TicketController.patch(TicketController.java:41)
+Caused by: org.hibernate.StaleObjectStateException: Row was updated or deleted by another transaction
+""",
+                )
+                + "\n"
+                + code(
+                    "java",
+                    """
+@Transactional
+public Ticket patch(long id, TicketPatch p) {
+    Ticket t = repo.findById(id).orElseThrow(NotFound::new);
+    p.title().ifPresent(t::setTitle);
+    p.assignee().ifPresent(t::setAssignee);
+    p.status().ifPresent(t::setStatus);
+    return repo.save(t);
+}
+// Ticket has @Version private long version;
+""",
+                )
+            ),
+        ),
+        "java",
+        "spring",
+        "single",
+        "debug",
+        "design",
+    ),
+    case(
+        "s3-kotlin-main-dispatcher-tests",
+        "sonnet",
+        "ViewModel tests need Dispatchers.setMain with a test dispatcher and runTest sharing its scheduler: a test fixture a small model gets subtly wrong.",
+        req(
+            u(
+                "unit test for my viewmodel crashes. how do i test this properly, i also want to check the loading state shows before the result\n"
+                + code(
+                    "text",
+                    'Exception in thread "Test worker" java.lang.IllegalStateException: Module with the Main dispatcher had failed to initialize. For tests Dispatchers.setMain from kotlinx-coroutines-test module can be used',
+                )
+                + "\n"
+                + code(
+                    "kotlin",
+                    """
+class ProfileViewModel(private val repo: ProfileRepo) : ViewModel() {
+    private val _state = MutableStateFlow<UiState>(UiState.Idle)
+    val state: StateFlow<UiState> = _state
+
+    fun load(id: String) {
+        viewModelScope.launch {
+            _state.value = UiState.Loading
+            _state.value = runCatching { repo.fetch(id) }
+                .fold({ UiState.Loaded(it) }, { UiState.Error(it.message ?: "error") })
+        }
+    }
+}
+""",
+                )
+            )
+        ),
+        "kotlin",
+        "android",
+        "single",
+        "test",
+    ),
+    case(
+        "s3-csharp-httpclient-per-request",
+        "sonnet",
+        "Socket exhaustion from an HttpClient per request: well known, but the acceptable fix (IHttpClientFactory or a pooled handler with a connection lifetime for DNS) has parts.",
+        req(
+            u(
+                "under load test our service starts failing with this, worked fine with low traffic:\n"
+                + code(
+                    "text",
+                    """
+System.Net.Http.HttpRequestException: Only one usage of each socket address (protocol/network address/port) is normally permitted. (rates.internal:443)
+ ---> System.Net.Sockets.SocketException (10048): Only one usage of each socket address (protocol/network address/port) is normally permitted.
+   at System.Net.Http.ConnectHelper.ConnectAsync(...)
+   at Acme.Pricing.RatesClient.GetRateAsync(String from, String to) in RatesClient.cs:line 23
+""",
+                )
+                + "\n"
+                + code(
+                    "csharp",
+                    """
+public class RatesClient
+{
+    public async Task<decimal> GetRateAsync(string from, string to)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri("https://rates.internal/") };
+        var dto = await http.GetFromJsonAsync<RateDto>($"v1/rates?from={from}&to={to}");
+        return dto!.Rate;
+    }
+}
+""",
+                )
+                + "\nits registered as services.AddScoped<RatesClient>() in an aspnet core 8 app"
+            )
+        ),
+        "csharp",
+        "dotnet",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-rails-job-before-commit",
+        "sonnet",
+        "A job enqueued inside the transaction runs before commit and finds no record: a known Rails pitfall whose fix (after_commit, or enqueue after the transaction) touches model and call site.",
+        req(
+            u(
+                "sidekiq randomly fails with RecordNotFound right after signup, then succeeds on retry. how is the record not there if we just created it??\n"
+                + code(
+                    "text",
+                    """
+ActiveRecord::RecordNotFound: Couldn't find User with 'id'=918273
+  app/jobs/welcome_email_job.rb:5:in `perform'
+""",
+                )
+                + "\n"
+                + code(
+                    "ruby",
+                    """
+# app/services/signup.rb
+def call
+  ActiveRecord::Base.transaction do
+    user = User.create!(params)
+    Workspace.create!(owner: user, name: "#{user.first_name}'s workspace")
+    WelcomeEmailJob.perform_later(user.id)
+    Billing::Trial.start!(user)   # calls stripe, ~300ms
+  end
+end
+""",
+                )
+            )
+        ),
+        "ruby",
+        "rails",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-laravel-chunk-skips-rows",
+        "sonnet",
+        "chunk() over a where clause on the column being updated skips pages: a documented Laravel pitfall; chunkById (and the memory question) is the standard fix.",
+        req(
+            u(
+                "backfill command only migrated ~half the rows?? no errors. run it again and it does half of the rest. before i used ->get() but that died with 'Allowed memory size of 134217728 bytes exhausted'\n"
+                + code(
+                    "php",
+                    """
+public function handle(): int
+{
+    Invoice::where('currency_migrated', false)
+        ->orderBy('id')
+        ->chunk(500, function ($invoices) {
+            foreach ($invoices as $invoice) {
+                $invoice->amount_minor = (int) round($invoice->amount * 100);
+                $invoice->currency_migrated = true;
+                $invoice->save();
+            }
+        });
+    return self::SUCCESS;
+}
+""",
+                )
+            )
+        ),
+        "php",
+        "laravel",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-alembic-index-concurrently",
+        "sonnet",
+        "Building an index without blocking writes needs CONCURRENTLY outside Alembic's transaction (autocommit_block) and handling an invalid index on failure: a known migration with parts.",
+        req(
+            u(
+                "our last deploy ran this alembic migration and the orders table was locked for 6 minutes, checkout down. how do i write index migrations so this never happens again\n"
+                + code(
+                    "python",
+                    """
+def upgrade():
+    op.create_index("ix_orders_customer_created", "orders", ["customer_id", "created_at"])
+
+
+def downgrade():
+    op.drop_index("ix_orders_customer_created", table_name="orders")
+""",
+                )
+                + "\norders is ~180M rows, postgres 15, alembic 1.13"
+            )
+        ),
+        "python",
+        "sql",
+        "postgres",
+        "single",
+        "ops",
+    ),
+    case(
+        "s3-pg-correlated-columns-estimate",
+        "sonnet",
+        "A row estimate off by five orders of magnitude on correlated columns, read from EXPLAIN ANALYZE: extended statistics are the standard fix once the plan is read.",
+        req(
+            u(
+                "why is postgres picking a nested loop here, it's 40s. indexes exist on both columns\n"
+                + code(
+                    "text",
+                    """
+Nested Loop  (cost=1.13..412.55 rows=1 width=64) (actual time=0.091..40122.771 rows=231877 loops=1)
+  ->  Index Scan using ix_addresses_city on addresses a  (cost=0.56..8.58 rows=1 width=16) (actual time=0.040..211.404 rows=231877 loops=1)
+        Index Cond: (city = 'Zürich'::text)
+        Filter: (country = 'CH'::text)
+  ->  Index Scan using orders_address_id_idx on orders o  (cost=0.57..404.01 rows=1 width=48) (actual time=0.160..0.170 rows=1 loops=231877)
+        Index Cond: (address_id = a.id)
+Planning Time: 0.412 ms
+Execution Time: 40188.019 ms
+""",
+                )
+                + "\nquery is `select o.* from orders o join addresses a on a.id = o.address_id where a.city = 'Zürich' and a.country = 'CH'`. ANALYZE ran last night"
+            )
+        ),
+        "sql",
+        "postgres",
+        "single",
+        "debug",
+        "performance",
+    ),
+    case(
+        "s3-ts-pnpm-workspace-types",
+        "sonnet",
+        "Types not resolving across a pnpm workspace after a moduleResolution change: multi-step debugging of exports, types conditions and references, with the config pasted.",
+        req(
+            u(
+                "moved to pnpm workspaces and now tsc cant find our shared pkg. runtime works (vite). what am i missing\n"
+                + code(
+                    "text",
+                    "apps/web/src/api.ts:1:29 - error TS2307: Cannot find module '@acme/shared' or its corresponding type declarations.",
+                )
+                + "\n"
+                + code(
+                    "json",
+                    """
+// packages/shared/package.json
+{
+  "name": "@acme/shared",
+  "version": "0.0.0",
+  "type": "module",
+  "exports": { ".": { "import": "./dist/index.js" } },
+  "scripts": { "build": "tsc -p tsconfig.build.json" }
+}
+// apps/web/tsconfig.json
+{
+  "compilerOptions": { "module": "ESNext", "moduleResolution": "bundler", "strict": true, "noEmit": true },
+  "include": ["src"]
+}
+// apps/web/package.json dependencies
+{ "@acme/shared": "workspace:*" }
+""",
+                )
+                + "\npackages/shared/dist has index.js and index.d.ts after build"
+            )
+        ),
+        "typescript",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-go-jwt-v3-to-v5",
+        "sonnet",
+        "A known library migration (golang-jwt v3 to v5: RegisteredClaims, parser options, errors.Is) on a verifier that already pins its method.",
+        req(
+            s(EDITOR_ASSISTANT),
+            u(
+                "dependabot wants jwt v3 -> v5 (v3 is deprecated + CVE). please port this, keep the same behaviour\n"
+                + selection(
+                    "internal/auth/token.go",
+                    "go",
+                    """
+import "github.com/dgrijalva/jwt-go"
+
+type Claims struct {
+	TenantID string `json:"tid"`
+	jwt.StandardClaims
+}
+
+func (v *Verifier) Parse(raw string) (*Claims, error) {
+	var c Claims
+	tok, err := jwt.ParseWithClaims(raw, &c, func(t *jwt.Token) (interface{}, error) {
+		if _, ok := t.Method.(*jwt.SigningMethodRSA); !ok || t.Method.Alg() != "RS256" {
+			return nil, fmt.Errorf("unexpected alg %v", t.Header["alg"])
+		}
+		return v.pub, nil
+	})
+	if err != nil {
+		if ve, ok := err.(*jwt.ValidationError); ok && ve.Errors&jwt.ValidationErrorExpired != 0 {
+			return nil, ErrExpired
+		}
+		return nil, err
+	}
+	if !tok.Valid || !c.VerifyAudience("orders-api", true) || !c.VerifyIssuer("https://auth.example.com", true) {
+		return nil, ErrInvalid
+	}
+	return &c, nil
+}
+""",
+                )
+            ),
+        ),
+        "go",
+        "single",
+        "edit",
+        "migration",
+    ),
+    case(
+        "s3-django-stock-oversell",
+        "sonnet",
+        "Check-then-act on one stock counter: the standard database fixes (select_for_update inside atomic, or a conditional F() update) once the error is explained.",
+        req(
+            u(
+                "we oversold a limited drop yesterday (stock went to -14). i tried adding select_for_update and now i get this:\n"
+                + code(
+                    "text",
+                    "django.db.transaction.TransactionManagementError: select_for_update cannot be used outside of a transaction.",
+                )
+                + "\n"
+                + code(
+                    "python",
+                    """
+def reserve(request, product_id):
+    product = Product.objects.select_for_update().get(pk=product_id)
+    qty = int(request.POST["qty"])
+    if product.stock < qty:
+        return JsonResponse({"error": "sold out"}, status=409)
+    product.stock -= qty
+    product.save()
+    Reservation.objects.create(product=product, user=request.user, qty=qty)
+    return JsonResponse({"ok": True})
+""",
+                )
+                + "\nATOMIC_REQUESTS is off"
+            )
+        ),
+        "python",
+        "django",
+        "single",
+        "debug",
+        "concurrency",
+    ),
+    case(
+        "s3-gha-docker-layer-cache",
+        "sonnet",
+        "Docker layer caching on GitHub Actions needs buildx with the gha cache backend and a Dockerfile ordered for it: a few parts, all well documented.",
+        req(
+            u(
+                "every CI run rebuilds the whole image from scratch (~11 min, npm ci every time). how do i get layer caching on github actions?\n"
+                + code(
+                    "yaml",
+                    """
+      - uses: actions/checkout@v4
+      - run: docker build -t ghcr.io/acme/web:${{ github.sha }} .
+      - run: echo "${{ secrets.GITHUB_TOKEN }}" | docker login ghcr.io -u ${{ github.actor }} --password-stdin
+      - run: docker push ghcr.io/acme/web:${{ github.sha }}
+""",
+                )
+                + "\n"
+                + code(
+                    "dockerfile",
+                    """
+FROM node:20-alpine AS build
+WORKDIR /app
+COPY . .
+RUN npm ci && npm run build
+FROM nginx:1.27-alpine
+COPY --from=build /app/dist /usr/share/nginx/html
+""",
+                )
+            )
+        ),
+        "github-actions",
+        "docker",
+        "yaml",
+        "single",
+        "ops",
+    ),
+    case(
+        "s3-k8s-hpa-unknown-targets",
+        "sonnet",
+        "An HPA stuck at <unknown> read from describe output: missing CPU requests on a sidecar, a multi-step diagnosis with the evidence pasted.",
+        req(
+            u(
+                "hpa never scales, TARGETS shows <unknown>/70%. metrics-server is installed (kubectl top pods works)\n"
+                + code(
+                    "text",
+                    """
+$ kubectl describe hpa api
+Name:                                                  api
+Reference:                                             Deployment/api
+Metrics:                                               ( current / target )
+  resource cpu on pods  (as a percentage of request):  <unknown> / 70%
+Min replicas:                                          2
+Max replicas:                                          12
+Conditions:
+  Type           Status  Reason                   Message
+  ----           ------  ------                   -------
+  AbleToScale    True    SucceededGetScale        the HPA controller was able to get the target's current scale
+  ScalingActive  False   FailedGetResourceMetric  the HPA was unable to compute the replica count: failed to get cpu utilization: missing request for cpu in container "log-shipper" of Pod "api-7d9c8b6f5-x2kq4"
+""",
+                )
+                + "\n"
+                + code(
+                    "yaml",
+                    """
+      containers:
+        - name: api
+          image: registry.example.com/api:2.3.0
+          resources:
+            requests: { cpu: 250m, memory: 256Mi }
+            limits: { memory: 512Mi }
+        - name: log-shipper
+          image: fluent/fluent-bit:3.0
+""",
+                )
+            )
+        ),
+        "kubernetes",
+        "yaml",
+        "single",
+        "debug",
+        "ops",
+    ),
+    case(
+        "s3-tf-import-handmade-resources",
+        "sonnet",
+        "Bringing hand-made resources under Terraform with import blocks and reconciling the plan so nothing is replaced: a known workflow with several steps.",
+        req(
+            u(
+                "someone created our prod SQS queues + DLQ by hand in the console. i want them in terraform without recreating them (they have messages in them!!). tf 1.7. how?\n"
+                + code(
+                    "hcl",
+                    """
+resource "aws_sqs_queue" "orders_dlq" {
+  name = "orders-dlq"
+}
+
+resource "aws_sqs_queue" "orders" {
+  name                       = "orders"
+  visibility_timeout_seconds = 60
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.orders_dlq.arn
+    maxReceiveCount     = 5
+  })
+}
+""",
+                )
+                + "\nfirst plan attempt said `# aws_sqs_queue.orders must be replaced` because of fifo_queue??"
+            )
+        ),
+        "terraform",
+        "aws",
+        "single",
+        "ops",
+        "migration",
+    ),
+    case(
+        "s3-swift-combine-retain-cycle",
+        "sonnet",
+        "A view model never deinitialised: strong self captured in stored sinks and a timer publisher, found from the memory graph; a known fix with more than one site.",
+        req(
+            u(
+                "memory graph shows like 15 instances of ChatViewModel after navigating back and forth, deinit never prints. what's holding it\n"
+                + code(
+                    "swift",
+                    """
+final class ChatViewModel: ObservableObject {
+    @Published var messages: [Message] = []
+    @Published var typing = false
+    private var bag = Set<AnyCancellable>()
+
+    init(service: ChatService) {
+        service.messages
+            .receive(on: DispatchQueue.main)
+            .sink { msgs in self.messages = msgs }
+            .store(in: &bag)
+
+        Timer.publish(every: 5, on: .main, in: .common)
+            .autoconnect()
+            .sink { _ in self.refreshTyping(service) }
+            .store(in: &bag)
+    }
+
+    deinit { print("ChatViewModel deinit") }
+
+    private func refreshTyping(_ service: ChatService) {
+        service.typingStatus { [self] isTyping in typing = isTyping }
+    }
+}
+""",
+                )
+            )
+        ),
+        "swift",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-cpp-asan-lambda-capture",
+        "sonnet",
+        "An ASan stack-use-after-scope from a by-reference lambda capture outliving its frame in a thread pool: debugging with the report pasted and a standard fix.",
+        req(
+            u(
+                "memory corruption??? only in release, asan build gives this. the pool is battle tested so im confused\n"
+                + code(
+                    "text",
+                    """
+==48211==ERROR: AddressSanitizer: stack-use-after-scope on address 0x7ffd3b2a1c40 at pc 0x55d1a3 bp 0x7f2a...
+READ of size 8 at 0x7ffd3b2a1c40 thread T3
+    #0 0x55d1a2 in Indexer::scheduleBatch(std::vector<Doc> const&)::$_0::operator()() const src/indexer.cpp:77
+    #1 0x55c9f0 in std::function<void ()>::operator()() const
+    #2 0x55b812 in ThreadPool::workerLoop() src/thread_pool.cpp:48
+Address 0x7ffd3b2a1c40 is located in stack of thread T0 at offset 64 in frame
+    #0 0x55d0e1 in Indexer::scheduleBatch(std::vector<Doc> const&) src/indexer.cpp:70
+""",
+                )
+                + "\n"
+                + code(
+                    "cpp",
+                    """
+void Indexer::scheduleBatch(const std::vector<Doc>& docs) {   // line 70
+    auto batchId = nextBatchId_++;
+    size_t count = docs.size();
+    for (size_t i = 0; i < count; i += kChunk) {
+        size_t end = std::min(i + kChunk, count);
+        pool_.submit([&, i, end] {
+            for (size_t j = i; j < end; ++j)
+                index_.add(batchId, docs[j]);        // line 77
+            stats_.chunkDone(batchId);
+        });
+    }
+}
+""",
+                )
+            )
+        ),
+        "cpp",
+        "single",
+        "debug",
+        "concurrency",
+    ),
+    case(
+        "s3-java-testcontainers-async-rollback",
+        "sonnet",
+        "@Transactional test rollback does not cover work done on an @Async thread: a subtle test fixture that needs explicit cleanup or awaiting, with the failure pasted.",
+        req(
+            u(
+                "our integration tests leak data into each other, only the ones that touch notifications. each test class is @Transactional so everything should roll back?\n"
+                + code(
+                    "text",
+                    """
+NotificationIT > sendsOneDigestPerUser() FAILED
+    org.opentest4j.AssertionFailedError: expected: <1> but was: <3>
+        at NotificationIT.sendsOneDigestPerUser(NotificationIT.java:52)
+""",
+                )
+                + "\n"
+                + code(
+                    "java",
+                    """
+@SpringBootTest
+@Testcontainers
+@Transactional
+class NotificationIT {
+    @Container @ServiceConnection
+    static PostgreSQLContainer<?> pg = new PostgreSQLContainer<>("postgres:16");
+
+    @Autowired DigestService digests;   // calls notifier.sendAsync(...) which is @Async and saves a Notification row
+    @Autowired NotificationRepository repo;
+
+    @Test
+    void sendsOneDigestPerUser() throws Exception {
+        var u = users.save(new User("a@example.com"));
+        digests.runDaily();
+        Thread.sleep(500);
+        assertEquals(1, repo.countByUserId(u.getId()));
+    }
+}
+""",
+                )
+            )
+        ),
+        "java",
+        "spring",
+        "single",
+        "test",
+    ),
+    case(
+        "s3-py-conversion-jobs-api",
+        "sonnet",
+        "A REST API for one job service (submit, poll, cancel, webhook, retries) is a one-service design on a well-trodden path.",
+        req(
+            s(project_chat("FastAPI, Postgres, Redis + RQ workers, S3")),
+            u(
+                "need to design the API for our doc conversion service: client uploads a docx/pptx, we convert to pdf (can take 2-90s), they need to get the result. should support cancel and an optional webhook when done. clients retry a lot on flaky mobile networks. endpoints, status codes, job states pls"
+            ),
+        ),
+        "python",
+        "single",
+        "design",
+    ),
+    case(
+        "s3-go-time-after-loop",
+        "sonnet",
+        "Memory growth from time.After in a hot select loop, read from a heap profile: a known Go pitfall (before 1.23) with a reusable-timer fix.",
+        req(
+            u(
+                "memory grows steadily in our consumer, heap profile top:\n"
+                + code(
+                    "text",
+                    """
+(pprof) top 5
+Showing nodes accounting for 1.41GB, 93.12% of 1.51GB total
+      flat  flat%   sum%        cum   cum%
+    1.12GB 74.17% 74.17%     1.12GB 74.17%  time.NewTimer
+    0.21GB 13.91% 88.08%     0.21GB 13.91%  runtime.malg
+    0.08GB  5.04% 93.12%     0.08GB  5.04%  bufio.NewReaderSize
+""",
+                )
+                + "\n"
+                + code(
+                    "go",
+                    """
+for {
+	select {
+	case msg := <-c.msgs:
+		c.handle(msg)
+	case <-time.After(30 * time.Second):
+		c.sendHeartbeat()
+	case <-ctx.Done():
+		return
+	}
+}
+""",
+                )
+                + "\ngo.mod says go 1.21, ~20k msgs/sec"
+            )
+        ),
+        "go",
+        "single",
+        "debug",
+        "performance",
+    ),
+    case(
+        "s3-efcore-rename-drops-column",
+        "sonnet",
+        "EF Core scaffolding a drop and add for a renamed property: a known migration fix (RenameColumn) that must also keep the data and the index.",
+        req(
+            u(
+                "i renamed a property `Customer.Phone` -> `PhoneNumber` and the generated migration looks like this. is this going to lose data? how to do it properly\n"
+                + code(
+                    "csharp",
+                    """
+protected override void Up(MigrationBuilder migrationBuilder)
+{
+    migrationBuilder.DropIndex(name: "IX_Customers_Phone", table: "Customers");
+    migrationBuilder.DropColumn(name: "Phone", table: "Customers");
+    migrationBuilder.AddColumn<string>(name: "PhoneNumber", table: "Customers", type: "nvarchar(32)", maxLength: 32, nullable: true);
+    migrationBuilder.CreateIndex(name: "IX_Customers_PhoneNumber", table: "Customers", column: "PhoneNumber");
+}
+""",
+                )
+            )
+        ),
+        "csharp",
+        "dotnet",
+        "sql",
+        "single",
+        "migration",
+    ),
+    case(
+        "s3-bash-local-masks-failure",
+        "sonnet",
+        "Two classic bash traps together (local masking a command's status under set -e, a pipe into while running in a subshell), shown with the output: each fix is standard, both are needed.",
+        req(
+            u(
+                "this script says 'backed up 0 dbs' AND exits 0 even when pg_dump fails. set -e is on!? what is going on\n"
+                + code(
+                    "bash",
+                    """
+#!/usr/bin/env bash
+set -euo pipefail
+
+count=0
+
+dump_one() {
+  local out=$(pg_dump -Fc "$1" 2>&1 > "/backups/$1.dump")
+  echo "$out" >> /var/log/backup.log
+}
+
+psql -Atc "select datname from pg_database where not datistemplate" | while read -r db; do
+  dump_one "$db"
+  count=$((count + 1))
+done
+
+echo "backed up $count dbs"
+""",
+                )
+                + "\noutput:\n"
+                + code(
+                    "text",
+                    'pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  role "backup" does not exist\nbacked up 0 dbs',
+                )
+            )
+        ),
+        "shell",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-redis-cache-stampede",
+        "sonnet",
+        "A cache stampede on one hot key in one service: standard remedies (single-flight, early refresh with jitter, stale-while-revalidate) to weigh and implement.",
+        req(
+            u(
+                "every 10 minutes exactly our DB CPU spikes to 100% for ~20s. we cache the homepage feed in redis with TTL 600. when it expires ~3k req/s all miss at once and run the 800ms query. whats the best fix, we're a single node.js service with 12 pods"
+            )
+        ),
+        "javascript",
+        "redis",
+        "single",
+        "design",
+        "performance",
+    ),
+    case(
+        "s3-android-duplicate-toasts-rotation",
+        "sonnet",
+        "One-off UI events replayed after rotation and collected while stopped: a known Android pitfall whose fix (Channel or SharedFlow plus repeatOnLifecycle) has two parts.",
+        req(
+            u(
+                "after rotating the screen the 'Saved!' toast shows again, and sometimes twice. also when app is in background it still collects? \n"
+                + code(
+                    "kotlin",
+                    """
+// ViewModel
+private val _events = MutableStateFlow<Event?>(null)
+val events: StateFlow<Event?> = _events
+fun save() = viewModelScope.launch { repo.save(draft); _events.value = Event.Saved }
+
+// Fragment.onViewCreated
+lifecycleScope.launch {
+    viewModel.events.collect { ev ->
+        if (ev is Event.Saved) Toast.makeText(requireContext(), "Saved!", Toast.LENGTH_SHORT).show()
+    }
+}
+""",
+                )
+            )
+        ),
+        "kotlin",
+        "android",
+        "single",
+        "debug",
+    ),
+    case(
+        "s3-rails-flaky-midnight-spec",
+        "sonnet",
+        "A spec failing only around midnight UTC: Date.today against the app's time zone in a scope and a spec, debugged across two files from the CI output.",
+        req(
+            u(
+                "spec fails on CI only between 00:00 and 02:00 UTC (we're Europe/Berlin, config.time_zone is set). passes locally always\n"
+                + code(
+                    "text",
+                    """
+  1) Subscription.renewing_today includes subscriptions that renew today
+     Failure/Error: expect(Subscription.renewing_today).to include(sub)
+       expected #<ActiveRecord::Relation []> to include #<Subscription id: 7, renews_on: "2024-11-05">
+     # ./spec/models/subscription_spec.rb:14
+""",
+                )
+                + "\n"
+                + code(
+                    "ruby",
+                    """
+# app/models/subscription.rb
+scope :renewing_today, -> { where(renews_on: Date.today) }
+
+# spec/models/subscription_spec.rb
+it "includes subscriptions that renew today" do
+  sub = create(:subscription, renews_on: Time.zone.today)
+  expect(Subscription.renewing_today).to include(sub)
+end
+""",
+                )
+            )
+        ),
+        "ruby",
+        "rails",
+        "single",
+        "debug",
+        "test",
+    ),
+    case(
+        "s3-phpunit-9-to-10",
+        "sonnet",
+        "PHPUnit 9 to 10 is a known migration: static data providers, attributes instead of annotations, removed assertions and config changes across the suite.",
+        req(
+            u(
+                "upgrading phpunit 9.6 -> 10.5, ~400 tests. getting tons of 'Data Provider method ... is not static' and deprecations about annotations. what do i need to change (config too), and can rector do some of it\n"
+                + code(
+                    "php",
+                    """
+/**
+ * @dataProvider amounts
+ * @covers \\App\\Money\\Formatter
+ */
+public function testFormats(int $minor, string $expected): void
+{
+    $this->assertEquals($expected, (new Formatter('EUR'))->format($minor));
+}
+
+public function amounts(): array
+{
+    return [[0, '0,00 €'], [123456, '1.234,56 €']];
+}
+""",
+                )
+            )
+        ),
+        "php",
+        "single",
+        "migration",
+        "test",
+    ),
+]
+
+CASES = [*LOCAL, *SONNET]
