@@ -2043,4 +2043,691 @@ public function amounts(): array
     ),
 ]
 
-CASES = [*LOCAL, *SONNET]
+OPUS = [
+    case(
+        "s3-c-release-fence-after-store",
+        "opus",
+        "A release fence placed after the relaxed flag store orders nothing: a memory-model fact whose plausible wrong answer passes on x86 and ships.",
+        req(
+            u(
+                code(
+                    "c",
+                    """
+static struct msg slot;
+static atomic_int ready;
+
+void publish(const struct msg *m) {
+    slot = *m;
+    atomic_store_explicit(&ready, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+int try_consume(struct msg *out) {
+    if (!atomic_load_explicit(&ready, memory_order_relaxed))
+        return 0;
+    atomic_thread_fence(memory_order_acquire);
+    *out = slot;
+    return 1;
+}
+""",
+                )
+                + "\nfences look right to me? tests pass on x86, shipping to the arm boards next week"
+            )
+        ),
+        "c",
+        "single",
+        "question",
+        "memory-model",
+        "misleading",
+    ),
+    case(
+        "s3-rust-atomicptr-config-reload",
+        "opus",
+        "Freeing the old config right after the swap while readers hold references derived from &self is a reclamation bug (use-after-free) that an unsafe-Rust reviewer must catch; the fix needs epochs, hazard pointers or arc-swap.",
+        req(
+            u(
+                "lock free config hot reload, fine? miri was happy with my test\n"
+                + code(
+                    "rust",
+                    """
+pub struct Live {
+    ptr: AtomicPtr<Config>,
+}
+
+impl Live {
+    pub fn new(c: Config) -> Self {
+        Self { ptr: AtomicPtr::new(Box::into_raw(Box::new(c))) }
+    }
+
+    pub fn get(&self) -> &Config {
+        unsafe { &*self.ptr.load(Ordering::Acquire) }
+    }
+
+    pub fn reload(&self, c: Config) {
+        let old = self.ptr.swap(Box::into_raw(Box::new(c)), Ordering::AcqRel);
+        unsafe { drop(Box::from_raw(old)) };
+    }
+}
+
+unsafe impl Sync for Live {}
+""",
+                )
+            )
+        ),
+        "rust",
+        "single",
+        "review",
+        "memory-model",
+        "concurrency",
+    ),
+    case(
+        "s3-express-login-session-fixation",
+        "opus",
+        "A casual review of login and logout code that keeps the pre-login session id (fixation) and never destroys the server session: authentication review is opus however it is asked.",
+        req(
+            s(CONTINUE_CHAT),
+            u(
+                "quick review before i merge? just login/logout, nothing fancy\n"
+                + attached(
+                    "src/routes/auth.ts",
+                    "ts",
+                    """
+router.post("/login", loginLimiter, async (req, res) => {
+  const { email, password } = req.body;
+  const user = await db.user.findUnique({ where: { email: email.toLowerCase() } });
+  const ok = user && (await bcrypt.compare(password, user.passwordHash));
+  if (!ok) return res.status(401).json({ error: "invalid credentials" });
+  req.session.userId = user.id;
+  req.session.role = user.role;
+  res.json({ ok: true });
+});
+
+router.post("/logout", (req, res) => {
+  req.session.userId = undefined;
+  res.clearCookie("sid");
+  res.json({ ok: true });
+});
+
+// app.ts: app.use(session({ name: "sid", secret: process.env.SESSION_SECRET!, resave: false,
+//   saveUninitialized: true, store: new RedisStore({ client: redis }), cookie: { httpOnly: true, secure: true } }))
+""",
+                )
+            ),
+        ),
+        "typescript",
+        "node",
+        "single",
+        "review",
+        "security",
+        "misleading",
+    ),
+    case(
+        "s3-go-aes-ctr-cookie",
+        "opus",
+        "Unauthenticated AES-CTR on a cookie lets a user flip bits of their own user id: a crypto review where the plausible answer (it is encrypted, so fine) ships a privilege escalation.",
+        req(
+            u(
+                "we put the user id in a cookie encrypted like this so users can't tamper with it. good enough?\n"
+                + code(
+                    "go",
+                    """
+func sealUID(key []byte, uid uint64) (string, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return "", err
+	}
+	iv := make([]byte, aes.BlockSize)
+	if _, err := rand.Read(iv); err != nil {
+		return "", err
+	}
+	pt := []byte(strconv.FormatUint(uid, 10))
+	ct := make([]byte, len(pt))
+	cipher.NewCTR(block, iv).XORKeyStream(ct, pt)
+	return base64.RawURLEncoding.EncodeToString(append(iv, ct...)), nil
+}
+
+func openUID(key []byte, s string) (uint64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) <= aes.BlockSize {
+		return 0, errBadCookie
+	}
+	block, _ := aes.NewCipher(key)
+	pt := make([]byte, len(raw)-aes.BlockSize)
+	cipher.NewCTR(block, raw[:aes.BlockSize]).XORKeyStream(pt, raw[aes.BlockSize:])
+	return strconv.ParseUint(string(pt), 10, 64)
+}
+""",
+                )
+            )
+        ),
+        "go",
+        "single",
+        "review",
+        "security",
+        "crypto",
+    ),
+    case(
+        "s3-py-zip-extract-prefix-check",
+        "opus",
+        "An extractor for untrusted archives whose containment check is a string prefix (sibling directories pass) and ignores symlink members: parser-of-untrusted-input review.",
+        req(
+            u(
+                "users upload theme zips, we extract like this. i added the startswith check for zip slip so we're good right?\n"
+                + code(
+                    "python",
+                    """
+THEMES = "/srv/app/themes"
+
+
+def install_theme(upload: IO[bytes], slug: str) -> None:
+    dest = os.path.join(THEMES, slug)
+    with zipfile.ZipFile(upload) as zf:
+        for info in zf.infolist():
+            target = os.path.abspath(os.path.join(dest, info.filename))
+            if not target.startswith(dest):
+                raise ValueError(f"bad path in archive: {info.filename}")
+            if info.is_dir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+            mode = info.external_attr >> 16
+            if mode:
+                os.chmod(target, mode)
+""",
+                )
+            )
+        ),
+        "python",
+        "single",
+        "review",
+        "security",
+    ),
+    case(
+        "s3-pg-repeatable-read-report-anomaly",
+        "opus",
+        "A read-only REPEATABLE READ report can observe a state no serial order produces (the read-only transaction anomaly): an isolation question whose plausible answer is a confident wrong yes.",
+        req(
+            u(
+                "postgres: our end-of-day report runs in a REPEATABLE READ read-only txn, so the totals it prints for a closed batch are final and can never change later, right? setup:\n"
+                + code(
+                    "sql",
+                    """
+-- deposits are written in a txn that reads the current open batch first:
+--   BEGIN ISOLATION LEVEL REPEATABLE READ;
+--   SELECT id FROM batches WHERE status = 'open';          -- say 41
+--   INSERT INTO deposits(batch_id, amount) VALUES (41, ...);
+--   COMMIT;
+-- closing a batch (separate txn, also REPEATABLE READ):
+--   UPDATE batches SET status = 'closed' WHERE id = 41;
+--   INSERT INTO batches(status) VALUES ('open');
+-- report:
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT id FROM batches WHERE status = 'closed' ORDER BY id DESC LIMIT 1;   -- 41
+SELECT sum(amount) FROM deposits WHERE batch_id = 41;
+COMMIT;
+""",
+                )
+            )
+        ),
+        "sql",
+        "postgres",
+        "single",
+        "question",
+        "distributed",
+        "isolation",
+    ),
+    case(
+        "s3-go-raft-leader-local-reads",
+        "opus",
+        "Serving reads from a node that believes it is leader returns stale data after a partition unless ReadIndex or a clock-bounded lease is used: consensus read safety.",
+        req(
+            u(
+                "small perf win for our raft kv: reads skip the log if we're leader. p99 read dropped from 4ms to 0.3ms. any issue?\n"
+                + code(
+                    "go",
+                    """
+func (s *Server) Get(ctx context.Context, req *pb.GetRequest) (*pb.GetResponse, error) {
+	if s.raft.State() != raft.Leader {
+		return nil, status.Errorf(codes.FailedPrecondition, "not leader, try %s", s.raft.Leader())
+	}
+	// we're the leader, our state machine is the most up to date
+	v, ok := s.fsm.Get(req.Key)
+	if !ok {
+		return nil, status.Error(codes.NotFound, req.Key)
+	}
+	return &pb.GetResponse{Value: v}, nil
+}
+""",
+                )
+            )
+        ),
+        "go",
+        "single",
+        "review",
+        "distributed",
+        "misleading",
+    ),
+    case(
+        "s3-snowflake-worker-id-hash",
+        "opus",
+        "Worker ids from a hostname hash modulo 1024 collide between pods (birthday bound), and waiting out a backwards clock is not enough across restarts: a distributed uniqueness invariant.",
+        req(
+            u(
+                "our id generator (snowflake style) for orders, runs in ~60 pods. ids must be globally unique. look ok?\n"
+                + code(
+                    "java",
+                    """
+public final class IdGen {
+    private static final long EPOCH = 1704067200000L;
+    private final long workerId = Math.floorMod(System.getenv("HOSTNAME").hashCode(), 1024);
+    private long lastMs = -1, seq = 0;
+
+    public synchronized long next() {
+        long now = System.currentTimeMillis();
+        while (now < lastMs) {            // clock went backwards, wait it out
+            now = System.currentTimeMillis();
+        }
+        if (now == lastMs) {
+            seq = (seq + 1) & 0xFFF;
+            if (seq == 0) { while ((now = System.currentTimeMillis()) <= lastMs) { } }
+        } else {
+            seq = 0;
+        }
+        lastMs = now;
+        return ((now - EPOCH) << 22) | (workerId << 12) | seq;
+    }
+}
+""",
+                )
+            )
+        ),
+        "java",
+        "kubernetes",
+        "single",
+        "review",
+        "distributed",
+    ),
+    case(
+        "s3-py-binary-search-prove",
+        "opus",
+        "Asked to prove a binary search correct when it loops forever on two elements and returns a wrong index when every element is smaller: 'prove X' with X false needs the counterexample.",
+        req(
+            u(
+                "need a short proof for the design doc that this terminates and returns the first index i with a[i] >= x (a sorted, non-empty). loop invariant style pls\n"
+                + code(
+                    "python",
+                    """
+def first_ge(a: list[int], x: int) -> int:
+    lo, hi = 0, len(a) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+""",
+                )
+            )
+        ),
+        "python",
+        "single",
+        "proof",
+    ),
+    case(
+        "s3-sliding-window-bound",
+        "opus",
+        "The weighted two-window rate limiter only approximates a sliding window; the claimed hard bound is false and the answer needs a counterexample and the true worst case.",
+        req(
+            u(
+                "for the API contract we want to state 'never more than 100 requests in any 60s window'. our limiter is the usual weighted sliding window below. can we promise that? if yes a quick argument, if not what's the real bound\n"
+                + code(
+                    "typescript",
+                    """
+async function allow(key: string, now = Date.now()): Promise<boolean> {
+  const win = Math.floor(now / 60_000);
+  const elapsed = (now % 60_000) / 60_000;
+  const [prev, cur] = await redis.mget(`rl:${key}:${win - 1}`, `rl:${key}:${win}`);
+  const estimate = Number(prev ?? 0) * (1 - elapsed) + Number(cur ?? 0);
+  if (estimate >= 100) return false;
+  await redis.multi().incr(`rl:${key}:${win}`).expire(`rl:${key}:${win}`, 120).exec();
+  return true;
+}
+""",
+                )
+            )
+        ),
+        "typescript",
+        "redis",
+        "single",
+        "proof",
+    ),
+    case(
+        "s3-c-varint-decoder-review",
+        "opus",
+        "A varint decoder on untrusted bytes with no end-of-buffer check in the loop and a shift past 63 bits: review of a parser of untrusted input.",
+        req(
+            u(
+                "quick review, this decodes varints from the network (our own framing, protobuf-like)\n"
+                + code(
+                    "c",
+                    """
+/* returns bytes consumed, 0 on error */
+size_t read_uvarint(const uint8_t *p, size_t len, uint64_t *out) {
+    uint64_t v = 0;
+    unsigned shift = 0;
+    size_t i = 0;
+    if (len == 0) return 0;
+    for (;;) {
+        uint8_t b = p[i++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) break;
+        shift += 7;
+    }
+    *out = v;
+    return i;
+}
+
+/* caller */
+size_t n = read_uvarint(buf + off, buf_len - off, &field_len);
+if (!n) return -1;
+off += n;
+memcpy(dst, buf + off, field_len);
+""",
+                )
+            )
+        ),
+        "c",
+        "single",
+        "review",
+        "security",
+    ),
+    case(
+        "s3-kotlin-oidc-add-google",
+        "opus",
+        "Adding a second identity provider to an ID-token verifier that never checks aud (any token Google mints for any client would pass): the feature touches the hole, so adding it and leaving the hole is not acceptable.",
+        req(
+            s(project_chat("Kotlin, Ktor 2, nimbus-jose-jwt")),
+            u(
+                "we need 'Sign in with Google' next to Azure AD. can you extend this to accept google id tokens too (issuer https://accounts.google.com, jwks https://www.googleapis.com/oauth2/v3/certs)?\n"
+                + attached(
+                    "src/main/kotlin/auth/IdTokenVerifier.kt",
+                    "kotlin",
+                    """
+class IdTokenVerifier(private val azureTenant: String) {
+    private val azureIssuer = "https://login.microsoftonline.com/$azureTenant/v2.0"
+    private val azureKeys = JWKSourceBuilder.create<SecurityContext>(
+        URL("https://login.microsoftonline.com/$azureTenant/discovery/v2.0/keys")).build()
+
+    fun verify(idToken: String): Principal {
+        val processor = DefaultJWTProcessor<SecurityContext>().apply {
+            jwsKeySelector = JWSVerificationKeySelector(JWSAlgorithm.RS256, azureKeys)
+            jwtClaimsSetVerifier = DefaultJWTClaimsVerifier(
+                JWTClaimsSet.Builder().issuer(azureIssuer).build(),
+                setOf("sub", "exp", "iat", "email"),
+            )
+        }
+        val claims = processor.process(idToken, null)
+        return Principal(email = claims.getStringClaim("email"), subject = claims.subject)
+    }
+}
+""",
+                )
+            ),
+        ),
+        "kotlin",
+        "single",
+        "edit",
+        "security",
+        "misleading",
+    ),
+    case(
+        "s3-php-md5-secret-prefix-links",
+        "opus",
+        "A secret-prefix MD5 over unseparated fields is open to length extension and to shifting digits between path and expiry: a crypto question whose easy answer (it is the same as HMAC) is wrong.",
+        req(
+            u(
+                "colleague says switch to hash_hmac but isnt md5(secret . data) basically the same thing? secret is 32 random bytes and we use hash_equals\n"
+                + code(
+                    "php",
+                    """
+function signedUrl(string $path, int $expires): string {
+    $sig = md5(SIGNING_SECRET . $path . $expires);
+    return "/dl/{$path}?e={$expires}&s={$sig}";
+}
+
+function checkSigned(string $path, string $e, string $s): bool {
+    if ((int) $e < time()) return false;
+    return hash_equals(md5(SIGNING_SECRET . $path . $e), $s);
+}
+""",
+                )
+            )
+        ),
+        "php",
+        "single",
+        "question",
+        "security",
+        "crypto",
+    ),
+    case(
+        "s3-gha-comment-deploy-injection",
+        "opus",
+        "A comment-triggered workflow that interpolates the comment body into a shell script and runs the PR's code with deploy secrets: CI-trigger security review.",
+        req(
+            u(
+                "quick look at our /deploy chatops workflow? works great\n"
+                + code(
+                    "yaml",
+                    """
+on:
+  issue_comment:
+    types: [created]
+
+jobs:
+  deploy:
+    if: github.event.issue.pull_request && startsWith(github.event.comment.body, '/deploy')
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: refs/pull/${{ github.event.issue.number }}/head
+      - name: parse target
+        run: |
+          TARGET=$(echo "${{ github.event.comment.body }}" | awk '{print $2}')
+          echo "target=$TARGET" >> "$GITHUB_ENV"
+      - run: ./scripts/deploy.sh "$target"
+        env:
+          AWS_ACCESS_KEY_ID: ${{ secrets.STAGING_AWS_KEY_ID }}
+          AWS_SECRET_ACCESS_KEY: ${{ secrets.STAGING_AWS_SECRET }}
+""",
+                )
+            )
+        ),
+        "github-actions",
+        "yaml",
+        "single",
+        "review",
+        "security",
+    ),
+    case(
+        "s3-gdpr-erasure-across-services",
+        "opus",
+        "Erasure across seven services fed by an event bus must guarantee no late or replayed event recreates the data (tombstones, ordering, backups, caches): a cross-cutting invariant over many services.",
+        req(
+            u(
+                "how should we design GDPR deletion? we have 7 services (accounts, orders, billing, support, analytics, search, notifications) talking over kafka, each with its own db, plus S3 exports and nightly backups. legal needs proof of erasure within 30 days and data must not 'come back' (we had a case where a delayed profile-updated event re-created a deleted user in search). billing must keep invoices 10 years"
+            )
+        ),
+        "kafka",
+        "single",
+        "design",
+        "distributed",
+    ),
+    case(
+        "s3-py-latency-after-three-changes",
+        "opus",
+        "Only symptoms, three layers changed at once (gevent workers, ORM upgrade, Graviton) and a request for how to investigate: an open-ended performance investigation across layers.",
+        req(
+            u(
+                "since last sprint our django api p50 went 45ms -> 90ms and p99 200ms -> 1.4s. same traffic. in that sprint we: switched gunicorn sync -> gevent workers (4x more concurrency per pod), upgraded django 3.2 -> 4.2 + psycopg2 -> psycopg3, and moved nodes from m6i to m7g (graviton). CPU per pod went DOWN (35% -> 22%), db cpu unchanged. where do i even start"
+            )
+        ),
+        "python",
+        "django",
+        "single",
+        "performance",
+    ),
+    case(
+        "s3-rust-set-len-panic-safety",
+        "opus",
+        "set_len before initialising with a user Clone that can panic drops uninitialised elements: an unsafe-Rust soundness question where the plausible answer (it is fast and tests pass) is UB.",
+        req(
+            u(
+                "perf trick to avoid bounds checks, is this sound?\n"
+                + code(
+                    "rust",
+                    """
+pub fn tile<T: Clone>(src: &[T], times: usize) -> Vec<T> {
+    let n = src.len() * times;
+    let mut v = Vec::with_capacity(n);
+    unsafe {
+        v.set_len(n);
+        let p = v.as_mut_ptr();
+        for i in 0..n {
+            p.add(i).write(src[i % src.len()].clone());
+        }
+    }
+    v
+}
+""",
+                )
+            )
+        ),
+        "rust",
+        "single",
+        "question",
+        "review",
+    ),
+    case(
+        "s3-k8s-ci-role-escalation",
+        "opus",
+        "A CI role without secrets access that can still create pods can mount any secret or service account in the namespace: an authorization review whose reassuring answer is wrong.",
+        req(
+            u(
+                "we locked down the CI service account, it has NO access to secrets now. review?\n"
+                + code(
+                    "yaml",
+                    """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: ci-deployer
+  namespace: prod
+rules:
+  - apiGroups: ["apps"]
+    resources: ["deployments"]
+    verbs: ["get", "list", "patch", "update"]
+  - apiGroups: [""]
+    resources: ["pods", "pods/log"]
+    verbs: ["get", "list", "create", "delete"]
+  - apiGroups: [""]
+    resources: ["configmaps"]
+    verbs: ["get", "list", "update"]
+""",
+                )
+                + "\nprod namespace also runs the payments-worker SA which has an IRSA role for KMS"
+            )
+        ),
+        "kubernetes",
+        "yaml",
+        "single",
+        "review",
+        "security",
+    ),
+    case(
+        "s3-go-tls-pin-any-chain-cert",
+        "opus",
+        "A pin that accepts the connection when any presented certificate matches, with chain verification off, is bypassed by appending the public pinned certificate: TLS/auth review.",
+        req(
+            u(
+                "we pin our api cert in the mobile sdk's go core like this. ok?\n"
+                + code(
+                    "go",
+                    """
+var pinnedSHA256 = mustHex("9f2c...e41a") // sha256 of our leaf cert DER
+
+func pinnedClient() *http.Client {
+	cfg := &tls.Config{
+		InsecureSkipVerify: true, // we do our own verification below
+		VerifyPeerCertificate: func(rawCerts [][]byte, _ [][]*x509.Certificate) error {
+			for _, c := range rawCerts {
+				sum := sha256.Sum256(c)
+				if bytes.Equal(sum[:], pinnedSHA256) {
+					return nil
+				}
+			}
+			return errors.New("certificate pin mismatch")
+		},
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 15 * time.Second}
+}
+""",
+                )
+            )
+        ),
+        "go",
+        "single",
+        "review",
+        "security",
+        "crypto",
+    ),
+    case(
+        "s3-graphql-module-dataloader-tenants",
+        "opus",
+        "The existing DataLoader lives at module scope, so its cache is shared across requests and tenants; adding another loader in the same pattern leaks invoices between tenants.",
+        req(
+            s(CONTINUE_CHAT),
+            u(
+                attached(
+                    "src/graphql/loaders.ts",
+                    "ts",
+                    """
+import DataLoader from "dataloader";
+import { db } from "../db";
+
+export const customerLoader = new DataLoader(async (ids: readonly string[]) => {
+  const rows = await db.customer.findMany({ where: { id: { in: [...ids] } } });
+  return ids.map((id) => rows.find((r) => r.id === id) ?? null);
+});
+""",
+                )
+                + "\n"
+                + attached(
+                    "src/graphql/resolvers/customer.ts",
+                    "ts",
+                    """
+export const Query = {
+  customer: async (_: unknown, { id }: { id: string }, ctx: Ctx) => {
+    const c = await customerLoader.load(id);
+    if (!c || c.tenantId !== ctx.tenantId) throw new ForbiddenError();
+    return c;
+  },
+};
+""",
+                )
+                + "\n\nadd an `invoices` field on Customer, batched with a dataloader like customerLoader so we don't get N+1"
+            ),
+        ),
+        "typescript",
+        "graphql",
+        "single",
+        "edit",
+        "security",
+        "misleading",
+    ),
+]
+
+CASES = [*LOCAL, *SONNET, *OPUS]
