@@ -1034,6 +1034,109 @@ export async function verifyAccess(tok: string, k: KeyLike): Promise<JWTPayload>
         "single",
         "question",
     ),
+    case(
+        "s3-k8s-hpa-unknown-targets",
+        "local",
+        "The describe output names the cause (no CPU request on the log-shipper sidecar); the fix is one resources block, reading rather than diagnosis.",
+        req(
+            u(
+                "hpa never scales, TARGETS shows <unknown>/70%. metrics-server is installed (kubectl top pods works)\n"
+                + code(
+                    "text",
+                    """
+$ kubectl describe hpa api
+Name:                                                  api
+Reference:                                             Deployment/api
+Metrics:                                               ( current / target )
+  resource cpu on pods  (as a percentage of request):  <unknown> / 70%
+Min replicas:                                          2
+Max replicas:                                          12
+Conditions:
+  Type           Status  Reason                   Message
+  ----           ------  ------                   -------
+  AbleToScale    True    SucceededGetScale        the HPA controller was able to get the target's current scale
+  ScalingActive  False   FailedGetResourceMetric  the HPA was unable to compute the replica count: failed to get cpu utilization: missing request for cpu in container "log-shipper" of Pod "api-7d9c8b6f5-x2kq4"
+""",
+                )
+                + "\n"
+                + code(
+                    "yaml",
+                    """
+      containers:
+        - name: api
+          image: registry.example.com/api:2.3.0
+          resources:
+            requests: { cpu: 250m, memory: 256Mi }
+            limits: { memory: 512Mi }
+        - name: log-shipper
+          image: fluent/fluent-bit:3.0
+""",
+                )
+            )
+        ),
+        "kubernetes",
+        "yaml",
+        "single",
+        "debug",
+        "ops",
+        "misleading",
+    ),
+    case(
+        "s3-go-loopvar-raft-peers",
+        "local",
+        "Goroutines capturing the range variable before Go 1.22 is a textbook one-step bug, even inside Raft replication code.",
+        req(
+            u(
+                "weird, leader only ever replicates to the LAST peer in the list, the others time out and trigger elections. go 1.21\n"
+                + code(
+                    "go",
+                    """
+func (r *Raft) broadcastAppend() {
+	for _, p := range r.peers {
+		if p.id == r.id {
+			continue
+		}
+		go func() {
+			r.sendAppendEntries(p)
+		}()
+	}
+}
+""",
+                )
+            )
+        ),
+        "go",
+        "single",
+        "debug",
+        "distributed",
+        "misleading",
+    ),
+    case(
+        "s3-py-mutable-default-tags",
+        "local",
+        "A mutable default argument shared across calls is a textbook one-step Python bug.",
+        req(
+            u(
+                "why do tags from earlier calls show up in later items?? each item should only have its own\n"
+                + code(
+                    "python",
+                    """
+def make_item(name: str, tags: list[str] = []) -> dict:
+    if name.endswith("-beta"):
+        tags.append("beta")
+    return {"name": name, "tags": tags}
+
+
+print(make_item("search-beta"))
+print(make_item("export"))   # {'name': 'export', 'tags': ['beta']}  ???
+""",
+                )
+            )
+        ),
+        "python",
+        "single",
+        "debug",
+    ),
 ]
 
 SONNET = [
@@ -1043,7 +1146,7 @@ SONNET = [
         "A session-scoped async fixture used from function-scoped event loops: a known pytest-asyncio pitfall whose fix spans fixture and loop scope config.",
         req(
             u(
-                "tests pass one by one but fail when run together with this. app works fine in prod\n"
+                "every test that uses the pool fails with this, the ones without db pass. app works fine in prod\n"
                 + code(
                     "text",
                     """
@@ -1411,15 +1514,15 @@ def downgrade():
     case(
         "s3-pg-correlated-columns-estimate",
         "sonnet",
-        "A row estimate off by five orders of magnitude on correlated columns, read from EXPLAIN ANALYZE: extended statistics are the standard fix once the plan is read.",
+        "A row estimate off by four orders of magnitude on correlated columns, read from EXPLAIN ANALYZE: extended statistics are the standard fix once the plan is read.",
         req(
             u(
                 "why is postgres picking a nested loop here, it's 40s. indexes exist on both columns\n"
                 + code(
                     "text",
                     """
-Nested Loop  (cost=1.13..412.55 rows=1 width=64) (actual time=0.091..40122.771 rows=231877 loops=1)
-  ->  Index Scan using ix_addresses_city on addresses a  (cost=0.56..8.58 rows=1 width=16) (actual time=0.040..211.404 rows=231877 loops=1)
+Nested Loop  (cost=1.13..16902.40 rows=41 width=64) (actual time=0.091..40122.771 rows=231877 loops=1)
+  ->  Index Scan using ix_addresses_city on addresses a  (cost=0.56..310.12 rows=41 width=16) (actual time=0.040..211.404 rows=231877 loops=1)
         Index Cond: (city = 'Zürich'::text)
         Filter: (country = 'CH'::text)
   ->  Index Scan using orders_address_id_idx on orders o  (cost=0.57..404.01 rows=1 width=48) (actual time=0.160..0.170 rows=1 loops=231877)
@@ -1440,7 +1543,7 @@ Execution Time: 40188.019 ms
     case(
         "s3-ts-pnpm-workspace-types",
         "sonnet",
-        "Types not resolving across a pnpm workspace after a moduleResolution change: multi-step debugging of exports, types conditions and references, with the config pasted.",
+        "Types not resolving across a pnpm workspace: node10 resolution ignores the exports map and the package has no types or main field; debugging across both package.json and tsconfig with the config pasted.",
         req(
             u(
                 "moved to pnpm workspaces and now tsc cant find our shared pkg. runtime works (vite). what am i missing\n"
@@ -1462,7 +1565,7 @@ Execution Time: 40188.019 ms
 }
 // apps/web/tsconfig.json
 {
-  "compilerOptions": { "module": "ESNext", "moduleResolution": "bundler", "strict": true, "noEmit": true },
+  "compilerOptions": { "module": "ESNext", "moduleResolution": "node", "strict": true, "noEmit": true },
   "include": ["src"]
 }
 // apps/web/package.json dependencies
@@ -1595,52 +1698,6 @@ COPY --from=build /app/dist /usr/share/nginx/html
         "ops",
     ),
     case(
-        "s3-k8s-hpa-unknown-targets",
-        "sonnet",
-        "An HPA stuck at <unknown> read from describe output: missing CPU requests on a sidecar, a multi-step diagnosis with the evidence pasted.",
-        req(
-            u(
-                "hpa never scales, TARGETS shows <unknown>/70%. metrics-server is installed (kubectl top pods works)\n"
-                + code(
-                    "text",
-                    """
-$ kubectl describe hpa api
-Name:                                                  api
-Reference:                                             Deployment/api
-Metrics:                                               ( current / target )
-  resource cpu on pods  (as a percentage of request):  <unknown> / 70%
-Min replicas:                                          2
-Max replicas:                                          12
-Conditions:
-  Type           Status  Reason                   Message
-  ----           ------  ------                   -------
-  AbleToScale    True    SucceededGetScale        the HPA controller was able to get the target's current scale
-  ScalingActive  False   FailedGetResourceMetric  the HPA was unable to compute the replica count: failed to get cpu utilization: missing request for cpu in container "log-shipper" of Pod "api-7d9c8b6f5-x2kq4"
-""",
-                )
-                + "\n"
-                + code(
-                    "yaml",
-                    """
-      containers:
-        - name: api
-          image: registry.example.com/api:2.3.0
-          resources:
-            requests: { cpu: 250m, memory: 256Mi }
-            limits: { memory: 512Mi }
-        - name: log-shipper
-          image: fluent/fluent-bit:3.0
-""",
-                )
-            )
-        ),
-        "kubernetes",
-        "yaml",
-        "single",
-        "debug",
-        "ops",
-    ),
-    case(
         "s3-tf-import-handmade-resources",
         "sonnet",
         "Bringing hand-made resources under Terraform with import blocks and reconciling the plan so nothing is replaced: a known workflow with several steps.",
@@ -1664,7 +1721,7 @@ resource "aws_sqs_queue" "orders" {
 }
 """,
                 )
-                + "\nfirst plan attempt said `# aws_sqs_queue.orders must be replaced` because of fifo_queue??"
+                + "\nthe plan must show no replacements, i've been burned by that before"
             )
         ),
         "terraform",
@@ -1717,14 +1774,14 @@ final class ChatViewModel: ObservableObject {
     case(
         "s3-cpp-asan-lambda-capture",
         "sonnet",
-        "An ASan stack-use-after-scope from a by-reference lambda capture outliving its frame in a thread pool: debugging with the report pasted and a standard fix.",
+        "An ASan stack-use-after-return from a by-reference lambda capture outliving its frame in a thread pool: debugging with the report pasted and a standard fix.",
         req(
             u(
-                "memory corruption??? only in release, asan build gives this. the pool is battle tested so im confused\n"
+                "memory corruption??? only in release, asan build (ASAN_OPTIONS=detect_stack_use_after_return=1) gives this. the pool is battle tested so im confused\n"
                 + code(
                     "text",
                     """
-==48211==ERROR: AddressSanitizer: stack-use-after-scope on address 0x7ffd3b2a1c40 at pc 0x55d1a3 bp 0x7f2a...
+==48211==ERROR: AddressSanitizer: stack-use-after-return on address 0x7ffd3b2a1c40 at pc 0x55d1a3 bp 0x7f2a...
 READ of size 8 at 0x7ffd3b2a1c40 thread T3
     #0 0x55d1a2 in Indexer::scheduleBatch(std::vector<Doc> const&)::$_0::operator()() const src/indexer.cpp:77
     #1 0x55c9f0 in std::function<void ()>::operator()() const
@@ -1893,7 +1950,7 @@ protected override void Up(MigrationBuilder migrationBuilder)
         "Two classic bash traps together (local masking a command's status under set -e, a pipe into while running in a subshell), shown with the output: each fix is standard, both are needed.",
         req(
             u(
-                "this script says 'backed up 0 dbs' AND exits 0 even when pg_dump fails. set -e is on!? what is going on\n"
+                "this script says 'backed up 0 dbs' AND exits 0 even when pg_dump fails (the error is in /var/log/backup.log). set -e is on!? what is going on\n"
                 + code(
                     "bash",
                     """
@@ -1918,7 +1975,13 @@ echo "backed up $count dbs"
                 + "\noutput:\n"
                 + code(
                     "text",
-                    'pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  role "backup" does not exist\nbacked up 0 dbs',
+                    """
+$ ./backup.sh; echo $?
+backed up 0 dbs
+0
+$ tail -1 /var/log/backup.log
+pg_dump: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  role "backup" does not exist
+""",
                 )
             )
         ),
@@ -1974,10 +2037,10 @@ lifecycleScope.launch {
     case(
         "s3-rails-flaky-midnight-spec",
         "sonnet",
-        "A spec failing only around midnight UTC: Date.today against the app's time zone in a scope and a spec, debugged across two files from the CI output.",
+        "A spec failing only in the hours before midnight UTC: Date.today against the app's time zone in a scope and a spec, debugged across two files from the CI output.",
         req(
             u(
-                "spec fails on CI only between 00:00 and 02:00 UTC (we're Europe/Berlin, config.time_zone is set). passes locally always\n"
+                "spec fails on CI only late in the evening, roughly 22:00-24:00 UTC (we're Europe/Berlin, config.time_zone is set, CI machines are UTC). passes locally always\n"
                 + code(
                     "text",
                     """
@@ -2040,6 +2103,44 @@ public function amounts(): array
         "single",
         "migration",
         "test",
+    ),
+    case(
+        "s3-efcore-second-operation-whenall",
+        "sonnet",
+        "One scoped DbContext shared by parallel queries under Task.WhenAll: a known EF Core error whose fix (sequential awaits, or IDbContextFactory per task) must keep the request's semantics.",
+        req(
+            u(
+                "tried to speed up the dashboard endpoint by running the queries in parallel and now it randomly throws this. ef core 8\n"
+                + code(
+                    "text",
+                    """
+System.InvalidOperationException: A second operation was started on this context instance before a previous operation completed. This is usually caused by different threads concurrently using the same instance of DbContext.
+   at Microsoft.EntityFrameworkCore.Infrastructure.Internal.ConcurrencyDetector.EnterCriticalSection()
+   at Acme.Dashboard.DashboardService.GetAsync(Int32 tenantId) in DashboardService.cs:line 31
+""",
+                )
+                + "\n"
+                + code(
+                    "csharp",
+                    """
+public async Task<DashboardDto> GetAsync(int tenantId)
+{
+    var ordersTask = _db.Orders.Where(o => o.TenantId == tenantId && o.CreatedAt >= _since).CountAsync();
+    var revenueTask = _db.Orders.Where(o => o.TenantId == tenantId && o.CreatedAt >= _since).SumAsync(o => o.TotalMinor);
+    var ticketsTask = _db.Tickets.Where(t => t.TenantId == tenantId && t.Status == TicketStatus.Open).CountAsync();
+    await Task.WhenAll(ordersTask, revenueTask, ticketsTask);
+    return new DashboardDto(ordersTask.Result, revenueTask.Result, ticketsTask.Result);
+}
+// AppDbContext registered with AddDbContext (scoped), DashboardService scoped
+""",
+                )
+            )
+        ),
+        "csharp",
+        "dotnet",
+        "single",
+        "debug",
+        "concurrency",
     ),
 ]
 
@@ -2209,7 +2310,7 @@ func openUID(key []byte, s string) (uint64, error) {
     case(
         "s3-py-zip-extract-prefix-check",
         "opus",
-        "An extractor for untrusted archives whose containment check is a string prefix (sibling directories pass) and ignores symlink members: parser-of-untrusted-input review.",
+        "An extractor for untrusted archives whose containment check is a bare string prefix (a sibling theme directory passes), with an unchecked slug and file modes (setuid included) copied from the archive: review of a parser of untrusted input.",
         req(
             u(
                 "users upload theme zips, we extract like this. i added the startswith check for zip slip so we're good right?\n"
@@ -2685,44 +2786,44 @@ func pinnedClient() *http.Client {
         "crypto",
     ),
     case(
-        "s3-graphql-module-dataloader-tenants",
+        "s3-ts-usage-endpoint-tenant-header",
         "opus",
-        "The existing DataLoader lives at module scope, so its cache is shared across requests and tenants; adding another loader in the same pattern leaks invoices between tenants.",
+        "The tenant middleware the new endpoint reuses takes the tenant from a client header with no staff check, so any user reads any tenant: a plain feature request on auth code whose hole the change touches.",
         req(
             s(CONTINUE_CHAT),
             u(
                 attached(
-                    "src/graphql/loaders.ts",
+                    "src/middleware/tenant.ts",
                     "ts",
                     """
-import DataLoader from "dataloader";
-import { db } from "../db";
+import type { Request, Response, NextFunction } from "express";
 
-export const customerLoader = new DataLoader(async (ids: readonly string[]) => {
-  const rows = await db.customer.findMany({ where: { id: { in: [...ids] } } });
-  return ids.map((id) => rows.find((r) => r.id === id) ?? null);
-});
+// req.auth is set by express-jwt (RS256, issuer + audience checked) before this runs.
+// The header lets support staff switch tenants from the admin console.
+export function tenantScope(req: Request, res: Response, next: NextFunction) {
+  const tenantId = req.header("x-tenant-id") ?? req.auth?.tid;
+  if (!tenantId) return res.status(400).json({ error: "tenant required" });
+  req.tenantId = tenantId;
+  next();
+}
 """,
                 )
                 + "\n"
                 + attached(
-                    "src/graphql/resolvers/customer.ts",
+                    "src/routes/invoices.ts",
                     "ts",
                     """
-export const Query = {
-  customer: async (_: unknown, { id }: { id: string }, ctx: Ctx) => {
-    const c = await customerLoader.load(id);
-    if (!c || c.tenantId !== ctx.tenantId) throw new ForbiddenError();
-    return c;
-  },
-};
+router.get("/invoices", requireAuth, tenantScope, async (req, res) => {
+  const rows = await db.invoice.findMany({ where: { tenantId: req.tenantId }, orderBy: { issuedAt: "desc" }, take: 50 });
+  res.json(rows);
+});
 """,
                 )
-                + "\n\nadd an `invoices` field on Customer, batched with a dataloader like customerLoader so we don't get N+1"
+                + "\n\nadd GET /usage that returns this month's api call count + storage bytes for the current tenant (tables usage_daily(tenant_id, day, api_calls, storage_bytes)). same pattern as /invoices"
             ),
         ),
         "typescript",
-        "graphql",
+        "node",
         "single",
         "edit",
         "security",
