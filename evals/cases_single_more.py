@@ -901,7 +901,7 @@ func (n *Node) checkTerm(t uint64) error {
         "s3-js-uuid-v4-regex",
         "local",
         "A regex for UUID v4 is a well-known one-liner.",
-        req(u("regex to validate uuid v4 in js? case insensitive. only v4 not any uuid")),
+        req(s(COPILOT_LIKE), u("regex to validate uuid v4 in js? case insensitive. only v4 not any uuid")),
         "javascript",
         "single",
         "question",
@@ -962,19 +962,6 @@ warning: redundant clone
         "edit",
     ),
     case(
-        "s3-csharp-using-declaration",
-        "local",
-        "The difference between a using declaration and a using block is a C# syntax lookup.",
-        req(
-            u(
-                "difference between `using var conn = ...;` and `using (var conn = ...) { }`? when is it disposed in the first one"
-            )
-        ),
-        "csharp",
-        "single",
-        "question",
-    ),
-    case(
         "s3-awk-sum-by-column",
         "local",
         "An awk one-liner summing a column grouped by another is a well-known idiom.",
@@ -1021,18 +1008,6 @@ export async function verifyAccess(tok: string, k: KeyLike): Promise<JWTPayload>
         "single",
         "edit",
         "misleading",
-    ),
-    case(
-        "s3-cpp-nodiscard",
-        "local",
-        "What [[nodiscard]] does is a C++ syntax lookup.",
-        req(
-            s(COPILOT_LIKE),
-            u("whats [[nodiscard]] for? saw it on a `tryLock()` in our codebase, and can i put it on a class"),
-        ),
-        "cpp",
-        "single",
-        "question",
     ),
     case(
         "s3-k8s-hpa-unknown-targets",
@@ -2142,6 +2117,58 @@ public async Task<DashboardDto> GetAsync(int tenantId)
         "debug",
         "concurrency",
     ),
+    case(
+        "s3-go-retry-client-review",
+        "sonnet",
+        "Reviewing a retrying HTTP client for the well-known faults (bodies not closed between attempts, POST retried blindly, no backoff jitter, context ignored in the sleep) is a well-trodden review with several parts.",
+        req(
+            s(EDITOR_ASSISTANT),
+            u(
+                "can you review this before i open the PR? it's used for all calls to partner APIs\n"
+                + selection(
+                    "pkg/partner/retry.go",
+                    "go",
+                    """
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	var resp *http.Response
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		resp, err = c.http.Do(req)
+		if err == nil && resp.StatusCode < 500 {
+			return resp, nil
+		}
+		time.Sleep(time.Duration(1<<attempt) * 100 * time.Millisecond)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, fmt.Errorf("partner: giving up after 5 attempts, last status %d", resp.StatusCode)
+}
+""",
+                )
+                + "\ncallers do POST /orders and GET /stock through it"
+            ),
+        ),
+        "go",
+        "single",
+        "review",
+    ),
+    case(
+        "s3-pg-vacuum-full-prod",
+        "sonnet",
+        "Whether to run VACUUM FULL on a large production table has a well-known answer (ACCESS EXCLUSIVE lock for the whole rewrite, twice the disk, pg_repack or pg_squeeze instead, fix autovacuum) that needs all its parts.",
+        req(
+            s(COPILOT_LIKE),
+            u(
+                "is it safe to run VACUUM FULL on prod during the day? events table is 400GB, pgstattuple says ~60% dead/free space after we deleted old rows. disk is at 78%. pg 14 on RDS"
+            ),
+        ),
+        "sql",
+        "postgres",
+        "single",
+        "question",
+        "ops",
+    ),
 ]
 
 OPUS = [
@@ -2828,6 +2855,60 @@ router.get("/invoices", requireAuth, tenantScope, async (req, res) => {
         "edit",
         "security",
         "misleading",
+    ),
+    case(
+        "s3-go-treiber-sync-pool-aba",
+        "opus",
+        "Recycling nodes through sync.Pool brings back the ABA problem the garbage collector otherwise prevents in a Go Treiber stack; diagnosing lost items from a rare arm64 failure needs lock-free reasoning.",
+        req(
+            u(
+                "test fails like 1 in 20k runs, only on the arm64 runners: items go missing from our lock free stack (pushed 1M, popped 999,9xx). race detector is clean. started after i added the sync.Pool to cut allocations\n"
+                + code(
+                    "go",
+                    """
+type node struct {
+	val  int64
+	next *node
+}
+
+var nodes = sync.Pool{New: func() any { return new(node) }}
+
+type Stack struct{ head atomic.Pointer[node] }
+
+func (s *Stack) Push(v int64) {
+	n := nodes.Get().(*node)
+	n.val = v
+	for {
+		old := s.head.Load()
+		n.next = old
+		if s.head.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+func (s *Stack) Pop() (int64, bool) {
+	for {
+		old := s.head.Load()
+		if old == nil {
+			return 0, false
+		}
+		if s.head.CompareAndSwap(old, old.next) {
+			v := old.val
+			nodes.Put(old)
+			return v, true
+		}
+	}
+}
+""",
+                )
+            )
+        ),
+        "go",
+        "single",
+        "debug",
+        "concurrency",
+        "memory-model",
     ),
 ]
 
