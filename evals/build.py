@@ -25,8 +25,8 @@ sys.path.insert(0, str(HERE))
 
 import cases_agent  # noqa: E402
 import cases_chat  # noqa: E402
-import cases_chat_turns  # noqa: E402
 import cases_chat_clients  # noqa: E402
+import cases_chat_turns  # noqa: E402
 import cases_claude_code  # noqa: E402
 import cases_codex  # noqa: E402
 import cases_ide_agents  # noqa: E402
@@ -36,6 +36,7 @@ import cases_long_pastes  # noqa: E402
 import cases_misleading  # noqa: E402
 import cases_single_data  # noqa: E402
 import cases_single_langs  # noqa: E402
+import cases_single_more  # noqa: E402
 import cases_single_ops  # noqa: E402
 import cases_single_strong  # noqa: E402
 import cases_single_systems  # noqa: E402
@@ -59,6 +60,7 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "agent-codex": cases_codex.CASES,
     "agent-ide": cases_ide_agents.CASES,
     "agent-chat-clients": cases_chat_clients.CASES,
+    "single-3": cases_single_more.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
