@@ -484,4 +484,446 @@ LOCAL_CHAT = [
     case("t3-sdk-git-undo-commit", "local", "After a CI design talk the last ask is the textbook `git reset --soft HEAD~1`.", _sdk_git_undo_commit(), "git", "github-actions", "chat", SDK),
 ]
 
-CASES = [*LOCAL_CHAT]
+
+
+# =================================================================================================
+# chats without tools: sonnet
+# =================================================================================================
+
+VIEWS_PY = """def project_list(request):
+    projects = (
+        Project.objects.filter(org=request.user.org)
+        .select_related("owner")
+        .prefetch_related("members")
+        .order_by("-updated_at")[:50]
+    )
+    return render(request, "projects/list.html", {"projects": projects})"""
+
+MODELS_PY = """class Project(models.Model):
+    org = models.ForeignKey(Org, on_delete=models.CASCADE)
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    members = models.ManyToManyField(User, through="Membership", related_name="projects")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def active_members(self):
+        return self.members.filter(membership__active=True)
+
+    @property
+    def open_task_count(self):
+        return self.tasks.filter(done=False).count()"""
+
+
+def _cont_django_prefetch_filter() -> dict[str, Any]:
+    return cont_chat(
+        u(continue_ctx("projects/views.py", "python", VIEWS_PY.replace('.select_related("owner")\n        .prefetch_related("members")\n        ', "")) + "\n\nproject list page does ~300 queries according to debug toolbar. fix?"),
+        a("Classic N+1: each row of the template touches `project.owner` and `project.members`. Add `select_related(\"owner\")` for the FK and `prefetch_related(\"members\")` for the M2M; that turns ~150 queries into 3."),
+        u(
+            continue_ctx("projects/views.py", "python", VIEWS_PY)
+            + "\n\n"
+            + continue_ctx("projects/models.py", "python", MODELS_PY)
+            + "\n\n"
+            + continue_ctx("templates/projects/list.html", "html", "{% for p in projects %}\n  <tr>\n    <td>{{ p.name }}</td><td>{{ p.owner.get_full_name }}</td>\n    <td>{% for m in p.active_members %}{{ m.initials }} {% endfor %}</td>\n    <td>{{ p.open_task_count }}</td>\n  </tr>\n{% endfor %}")
+            + "\n\ndid that, still 101 queries. toolbar shows 50x `SELECT ... FROM auth_user INNER JOIN projects_membership ... WHERE membership.active` and 50x `SELECT COUNT(*) FROM tasks_task WHERE project_id = %s AND NOT done`. the prefetch doesn't seem to apply"
+        ),
+    )
+
+
+WS_TSX = """export function LiveOrders() {
+  const [filter, setFilter] = useState<Status>("all");
+  const [orders, setOrders] = useState<Order[]>([]);
+
+  useEffect(() => {
+    const ws = new WebSocket(`${WS_URL}/orders`);
+    ws.onmessage = (ev) => {
+      const o: Order = JSON.parse(ev.data);
+      if (filter === "all" || o.status === filter) {
+        setOrders([o, ...orders].slice(0, 100));
+      }
+    };
+    return () => ws.close();
+  }, []);
+
+  return <OrdersView orders={orders} filter={filter} onFilter={setFilter} />;
+}"""
+
+
+def _cursor_react_stale_ws() -> dict[str, Any]:
+    return cursor_chat(
+        u(cursor_ask([attached("src/pages/LiveOrders.tsx", WS_TSX)], "new orders replace the list instead of being added on top, only ever 1 row shows")),
+        a("`orders` inside `onmessage` is the value from the first render (the effect has `[]` deps), so every message builds `[o, ...[]]`. Use the functional update: `setOrders(prev => [o, ...prev].slice(0, 100))`."),
+        u(
+            "ok rows accumulate now. but switching the filter dropdown to 'paid' does nothing, new 'pending' orders still come in. and when i added filter to the deps array we started getting duplicate rows + the server logs show a new socket every time i click the dropdown, some never closed. what's the right way to structure this"
+        ),
+    )
+
+
+SETTINGS_V1 = '''from typing import Optional
+
+from pydantic import BaseSettings, Field, root_validator, validator
+
+
+class Settings(BaseSettings):
+    database_url: str = Field(..., env="DATABASE_URL")
+    redis_url: Optional[str] = None
+    workers: int = 4
+    allowed_origins: list[str] = []
+    s3_bucket: Optional[str] = None
+    s3_region: Optional[str] = None
+
+    @validator("allowed_origins", pre=True)
+    def split_origins(cls, v):
+        if isinstance(v, str):
+            return [o.strip() for o in v.split(",") if o.strip()]
+        return v
+
+    @validator("workers")
+    def positive(cls, v):
+        if v < 1:
+            raise ValueError("workers must be >= 1")
+        return v
+
+    @root_validator
+    def s3_pair(cls, values):
+        if bool(values.get("s3_bucket")) != bool(values.get("s3_region")):
+            raise ValueError("set both S3_BUCKET and S3_REGION or neither")
+        return values
+
+    class Config:
+        env_file = ".env"
+        case_sensitive = False
+        fields = {"redis_url": {"env": ["REDIS_URL", "CACHE_URL"]}}
+
+
+settings = Settings()
+'''
+
+
+def _aider_pydantic_settings_v2() -> dict[str, Any]:
+    return aider(
+        *aider_repo(repo_map_for(52, 7)),
+        *aider_files([("app/config.py", SETTINGS_V1), ("requirements.txt", "fastapi==0.110.0\npydantic==2.6.4\nuvicorn[standard]==0.29.0\nredis==5.0.3\n")]),
+        u("we bumped to pydantic 2 and config.py blows up on import (BaseSettings has been moved to pydantic-settings). migrate this file properly, keep the env var names and the REDIS_URL/CACHE_URL alias behaviour, and ALLOWED_ORIGINS must still accept a comma separated string"),
+        a("Before I write the blocks: do you want `pydantic-settings` added to requirements.txt as well? It's a separate package in v2."),
+        u("yes add it, pin 2.2.1"),
+        s(AIDER_REMINDER),
+    )
+
+
+def _sdk_pg_order_history() -> dict[str, Any]:
+    plan = """Limit  (cost=0.00..48211.90 rows=1 width=212) (actual time=1893.221..1893.223 rows=1 loops=1)
+  ->  Seq Scan on users  (cost=0.00..48211.90 rows=6120 width=212) (actual time=1893.219..1893.220 rows=1 loops=1)
+        Filter: (lower((email)::text) = 'ana.r@example.com'::text)
+        Rows Removed by Filter: 1224087
+Planning Time: 0.144 ms
+Execution Time: 1893.260 ms"""
+    plan2 = """Sort  (cost=91822.11..92132.62 rows=124204 width=48) (actual time=2210.9..2388.4 rows=124711 loops=1)
+  Sort Key: o.created_at DESC
+  Sort Method: external merge  Disk: 7832kB
+  ->  Hash Join  (cost=31.5..79820.4 rows=124204 width=48) (actual time=0.61..1930.2 rows=124711 loops=1)
+        Hash Cond: (o.user_id = u.id)
+        ->  Seq Scan on orders o  (actual time=0.01..1588.7 rows=4211980 loops=1)
+              Filter: (status = ANY ('{paid,shipped}'::text[]))
+        ->  Hash  (actual time=0.41..0.41 rows=12 loops=1)
+              ->  Index Scan using users_org_id_idx on users u  (actual time=0.02..0.38 rows=12 loops=1)
+                    Index Cond: (org_id = 77)
+Planning Time: 0.3 ms
+Execution Time: 2401.0 ms"""
+    return sdk(
+        DATAPAL,
+        u("login lookup is slow, ~1.9s. there IS an index on users(email). plan:\n\n" + code("text", plan)),
+        a("The index is on `email`, but the query filters on `lower(email)`, which the planner can't match to that index. Create an expression index: `CREATE INDEX CONCURRENTLY users_lower_email_idx ON users (lower(email));` and `ANALYZE users;`. Alternatively store emails lowercased or use `citext`."),
+        u(
+            "that fixed login (0.3ms). next one, the org order history page:\n\n"
+            + code("sql", "SELECT o.id, o.total_cents, o.status, o.created_at\nFROM orders o JOIN users u ON u.id = o.user_id\nWHERE u.org_id = 77 AND o.status IN ('paid', 'shipped')\nORDER BY o.created_at DESC;")
+            + "\n\n"
+            + code("text", plan2)
+            + "\n\norders has an index on (status) only. 4.2M rows. what indexes and should the query change? it's paginated in the UI, 50 per page"
+        ),
+    )
+
+
+FANOUT_GO = """func (c *Client) PriceAll(ctx context.Context, skus []string) (map[string]int64, error) {
+	type res struct {
+		sku   string
+		price int64
+		err   error
+	}
+	ch := make(chan res)
+	for _, s := range skus {
+		go func(s string) {
+			p, err := c.price(ctx, s)
+			ch <- res{s, p, err}
+		}(s)
+	}
+	out := make(map[string]int64, len(skus))
+	for range skus {
+		r := <-ch
+		if r.err != nil {
+			return nil, fmt.Errorf("price %s: %w", r.sku, r.err)
+		}
+		out[r.sku] = r.price
+	}
+	return out, nil
+}"""
+
+
+def _cont_go_goroutine_dump() -> dict[str, Any]:
+    dump = """goroutine profile: total 48211
+47960 @ 0x43e5ae 0x40b8ad 0x40b4d8 0x8f2c1d 0x471a41
+#	0x8f2c1c	github.com/acme/catalog/internal/pricing.(*Client).PriceAll.func1+0x9c	/src/internal/pricing/client.go:41
+
+112 @ 0x43e5ae 0x4370d7 0x46b0a5 0x4e1c52 ...
+#	net/http.(*persistConn).readLoop"""
+    return cont_chat(
+        u("catalog-svc memory grows ~200MB/day until OOMKilled, restarts every 3-4 days. no obvious caches. where would you start"),
+        a("Grab a goroutine profile and a heap profile from `net/http/pprof` at two points a few hours apart. Steady growth that survives GC is usually goroutines (each pins its stack plus whatever it references) or an unbounded map. Compare `/debug/pprof/goroutine?debug=1` counts first; it's cheap."),
+        u(continue_ctx("internal/pricing/client.go", "go", FANOUT_GO) + "\n\ngoroutine count keeps climbing, 48k after 2 days:\n\n" + code("text", dump) + "\n\nline 41 is the `ch <- res{...}`. what's going on and how should this be written"),
+    )
+
+
+IMPORT_JAVA = """@Service
+public class CatalogImportService {
+    private final ProductRepository products;
+    private final PriceRepository prices;
+    private final SupplierFeedClient feed;
+
+    public ImportResult importSupplier(String supplierId) throws IOException {
+        List<FeedRow> rows = feed.download(supplierId);
+        return saveAll(supplierId, rows);
+    }
+
+    @Transactional
+    public ImportResult saveAll(String supplierId, List<FeedRow> rows) throws IOException {
+        int n = 0;
+        for (FeedRow r : rows) {
+            Product p = products.findBySku(r.sku()).orElseGet(() -> products.save(Product.from(r)));
+            prices.save(Price.of(p, r.price(), r.currency()));
+            if (r.imageUrl() != null) {
+                p.setImage(feed.fetchImage(r.imageUrl())); // throws IOException on 404
+            }
+            n++;
+        }
+        return new ImportResult(supplierId, n);
+    }
+}"""
+
+
+def _cursor_spring_tx_partial() -> dict[str, Any]:
+    return cursor_chat(
+        u("supplier import sometimes half-imports: products saved, then an error, and the prices table has rows for only some of them. spring boot 3, postgres. how do I make it all-or-nothing"),
+        a("Put the whole import in one transaction: annotate the method that does the saves with `@Transactional`. Any exception inside rolls back every insert, so you get all rows or none."),
+        u(
+            cursor_ask(
+                [attached("src/main/java/shop/catalog/CatalogImportService.java", IMPORT_JAVA)],
+                "it IS annotated, see attached. the last failed import (an image 404 in the middle) still left 312 products and 312 prices in the db. logs show the IOException. why isn't it rolling back",
+            )
+        ),
+    )
+
+
+CRASH_DESCRIBE = """Name:         report-worker-7d9c8b6f5-xk2lp
+Namespace:    analytics
+Status:       Running
+Init Containers:
+  migrate:
+    Image:          registry.internal/analytics/report-worker:2.14.0
+    Command:        /app/bin/migrate --wait-for-db
+    State:          Terminated
+      Reason:       Completed
+      Exit Code:    0
+Containers:
+  worker:
+    Image:          registry.internal/analytics/report-worker:2.14.0
+    State:          Waiting
+      Reason:       CrashLoopBackOff
+    Last State:     Terminated
+      Reason:       OOMKilled
+      Exit Code:    137
+      Started:      Tue, 02 Dec 2025 09:14:03 +0000
+      Finished:     Tue, 02 Dec 2025 09:14:41 +0000
+    Ready:          False
+    Restart Count:  23
+    Limits:
+      memory:  1Gi
+    Requests:
+      cpu:     500m
+      memory:  512Mi
+    Environment:
+      JAVA_TOOL_OPTIONS:  -XX:MaxRAMPercentage=90 -XX:+UseG1GC
+      REPORT_PARALLELISM: 8
+Events:
+  Warning  BackOff  2m (x310 over 80m)  kubelet  Back-off restarting failed container"""
+
+
+def _sdk_k8s_oomkilled_jvm() -> dict[str, Any]:
+    return sdk(
+        OPSBOT,
+        u("report-worker in analytics ns is crashlooping since the 2.14 rollout. what do I check"),
+        a("Start with `kubectl -n analytics describe pod <pod>` (look at Last State and the reason) and `kubectl -n analytics logs <pod> --previous` for the crashed container's last output."),
+        u(
+            code("text", CRASH_DESCRIBE)
+            + "\n\nlogs --previous ends with:\n"
+            + code("text", "INFO  ReportRunner - starting 8 partitions for tenant batch 2025-12-02\nINFO  ParquetWriter - buffer size 128MiB per partition\n")
+            + "\n\n2.13 had REPORT_PARALLELISM=4 and the same limits. heap looked fine in 2.13 dashboards (~600MB). so is it the parallelism? what should the limits/flags be"
+        ),
+    )
+
+
+def _cont_why_lock_order() -> dict[str, Any]:
+    before = """func (b *Bank) Transfer(from, to *Account, amount int64) error {
+	from.mu.Lock()
+	defer from.mu.Unlock()
+	to.mu.Lock()
+	defer to.mu.Unlock()
+	if from.balance < amount {
+		return ErrInsufficient
+	}
+	from.balance -= amount
+	to.balance += amount
+	return nil
+}"""
+    after = """func (b *Bank) Transfer(from, to *Account, amount int64) error {
+	if from.ID == to.ID {
+		return ErrSameAccount
+	}
+	first, second := from, to
+	if second.ID < first.ID {
+		first, second = second, first
+	}
+	first.mu.Lock()
+	defer first.mu.Unlock()
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	if from.balance < amount {
+		return ErrInsufficient
+	}
+	from.balance -= amount
+	to.balance += amount
+	return nil
+}"""
+    return cont_chat(
+        u(continue_ctx("ledger/bank.go", "go", before) + "\n\nadd a check that from and to aren't the same account, return ErrSameAccount"),
+        a("Here's the check, plus one more change in the same function:\n\n" + code("go ledger/bank.go", after)),
+        u("why did you change the locking to first/second by ID? I only asked for the same-account check. our tests pass either way"),
+    )
+
+
+ASYNC_CS = """private async void SaveButton_Click(object sender, RoutedEventArgs e)
+{
+    SaveButton.IsEnabled = false;
+    try
+    {
+        await _vm.SaveAsync();
+    }
+    finally
+    {
+        SaveButton.IsEnabled = true;
+    }
+}
+
+// ViewModel
+public async Task SaveAsync()
+{
+    var dto = Map(Current);
+    var json = JsonSerializer.Serialize(dto);
+    var resp = _http.PostAsync("/api/invoices", new StringContent(json, Encoding.UTF8, "application/json")).Result;
+    resp.EnsureSuccessStatusCode();
+    Status = "Saved";
+}"""
+
+
+def _cursor_csharp_wpf_freeze() -> dict[str, Any]:
+    return cursor_chat(
+        u(cursor_ask([attached("InvoiceApp/MainWindow.xaml.cs", ASYNC_CS)], "clicking save when the API is down crashes the whole app")),
+        a("The exception from `SaveAsync` escapes an `async void` handler, which rethrows it on the dispatcher and kills the process. Wrap the await in a `catch (HttpRequestException ex)` and show a message instead."),
+        u(
+            "added the catch(HttpRequestException). now it doesn't crash but when the API is slow the whole window freezes (can't even move it) for ~30s and then the catch doesn't fire, we get an unhandled AggregateException dialog instead. this is .net 8 wpf"
+        ),
+    )
+
+
+SUBS_PY = '''from datetime import date
+
+from dateutil.relativedelta import relativedelta
+
+
+def next_renewal(anchor: date, last: date) -> date:
+    """Monthly renewal on the anchor day, clamped to the month's last day."""
+    return last + relativedelta(months=1, day=anchor.day)
+
+
+def proration_cents(price_cents: int, start: date, end: date, today: date) -> int:
+    days = (end - start).days
+    used = (today - start).days
+    return round(price_cents * (days - used) / days)
+
+
+def renew(sub, today: date, charge) -> None:
+    if sub.cancelled_at or today < sub.renews_on:
+        return
+    charge(sub.customer_id, sub.price_cents, idempotency_key=f"renew:{sub.id}:{sub.renews_on.isoformat()}")
+    sub.renews_on = next_renewal(sub.anchor, sub.renews_on)
+'''
+
+
+def _aider_subscription_tests() -> dict[str, Any]:
+    return aider(
+        *aider_repo(repo_map_for(17, 6)),
+        *aider_files([("billing/subscriptions.py", SUBS_PY), ("tests/test_subscriptions.py", "import pytest\n\nfrom billing.subscriptions import next_renewal, proration_cents, renew\n")]),
+        u("billing bug last month: a customer anchored on the 31st got renewed on Mar 28 and then Apr 28 forever after. I think I fixed it with day=anchor.day, check me"),
+        a("Yes: `relativedelta(months=1, day=anchor.day)` adds a month and then sets the day to the anchor, clamping to the month's end, so Jan 31 → Feb 28 (29 in leap years) → Mar 31 → Apr 30. The old code added a month to `last`, which carried the clamped 28 forward."),
+        u("ok now write proper pytest tests in tests/test_subscriptions.py: month-end anchors across a whole year incl leap year, proration on the first and last day and for a period with 0 days, and renew() — not charging before renews_on, not charging cancelled subs, idempotency key stable if renew runs twice on the same day. use a fake charge, no mocks library"),
+        s(AIDER_REMINDER),
+    )
+
+
+POST_RB = """class Post < ApplicationRecord
+  belongs_to :author, class_name: "User"
+  has_many :comments, dependent: :destroy
+  scope :published, -> { where.not(published_at: nil) }
+end
+
+class Comment < ApplicationRecord
+  belongs_to :post
+  belongs_to :user
+end"""
+
+
+def _aider_rails_counter_cache() -> dict[str, Any]:
+    return aider(
+        *aider_files([("app/models/post.rb", POST_RB), ("app/views/posts/_post.html.erb", '<article>\n  <h2><%= link_to post.title, post %></h2>\n  <span class="meta"><%= post.comments.count %> comments</span>\n</article>')], "ruby"),
+        u("what's the difference between .count, .size and .length on an association? which one should the view use"),
+        a("`count` always runs `SELECT COUNT(*)`. `length` loads the whole association and counts in Ruby. `size` uses the loaded records if the association is loaded, a counter cache column if there is one, and `COUNT(*)` otherwise. In the view, `size` is the right default."),
+        u("ok then let's do it properly: add a counter cache for comments on posts so size uses it. posts has 2.8M rows in prod and we deploy with zero downtime, so the backfill can't lock the table or run inside the migration transaction"),
+        s(AIDER_REMINDER),
+    )
+
+
+def _sdk_idempotency_openapi() -> dict[str, Any]:
+    return sdk(
+        TUTOR,
+        u("designing a bookings API for our clinic app (Node/Fastify + Postgres). patients book, reschedule, cancel appointments; the mobile app retries on flaky networks. what endpoints?"),
+        a(
+            "Keep it resource-shaped:\n\n- `POST /appointments` — book (requires `Idempotency-Key` header)\n- `GET /appointments/{id}`, `GET /patients/{id}/appointments?from=&to=`\n- `PATCH /appointments/{id}` with `{slotId}` — reschedule (send `If-Match` with the ETag so two devices can't overwrite each other)\n- `POST /appointments/{id}/cancel` — an action, so it can carry a reason and be idempotent by nature\n\nStore idempotency keys per patient with the request hash and the stored response for 24h."
+        ),
+        u("good. write the openapi 3.1 yaml for those endpoints, with the error responses: slot taken, key reused with a different body, key still in flight, stale etag. include schemas"),
+    )
+
+
+SONNET_CHAT = [
+    case("t3-cont-django-prefetch-filter", "sonnet", "Properties that filter or count defeat prefetch_related; the fix needs Prefetch with to_attr and an annotated count, found from the toolbar's evidence.", _cont_django_prefetch_filter(), "python", "django", "chat", CONT, "debug", "performance"),
+    case("t3-cursor-react-stale-ws", "sonnet", "A stale closure plus a socket per filter change: the fix keeps one socket (filter in a ref or filtering at render) and closes it correctly, parts a small model drops.", _cursor_react_stale_ws(), "typescript", "react", "chat", CUR, "debug"),
+    case("t3-aider-pydantic-settings-v2", "sonnet", "A known pydantic v1 to v2 migration of a settings class with validators, a root validator and env aliases.", _aider_pydantic_settings_v2(), "python", "chat", AI, "migration"),
+    case("t3-sdk-pg-order-history-plan", "sonnet", "Reading an EXPLAIN with a disk sort to propose a composite index and keyset pagination: multi-step, evidence given.", _sdk_pg_order_history(), "sql", "postgres", "chat", SDK, "performance"),
+    case("t3-cont-go-goroutine-dump", "sonnet", "A goroutine leak shown by its profile: an unbuffered channel abandoned on early return; the standard fix is a buffered channel or errgroup with context.", _cont_go_goroutine_dump(), "go", "chat", CONT, "concurrency", "debug"),
+    case("t3-cursor-spring-tx-partial", "sonnet", "Two known Spring pitfalls together, found from the code and logs: self-invocation bypasses the transactional proxy and checked exceptions do not roll back by default.", _cursor_spring_tx_partial(), "java", "spring", "chat", CUR, "debug"),
+    case("t3-sdk-k8s-oomkilled-jvm", "sonnet", "An OOMKilled JVM: heap at 90% of the limit leaves no room for non-heap memory once parallelism doubled the writer buffers; multi-step from describe output to heap sizing, buffers and limits.", _sdk_k8s_oomkilled_jvm(), "kubernetes", "java", "chat", SDK, "debug"),
+    case("t3-cont-why-lock-order", "sonnet", "An honest answer about ordering two locks by ID: it prevents the lock-order deadlock between opposite transfers, a well-known pitfall.", _cont_why_lock_order(), "go", "chat", CONT, "followup", "concurrency"),
+    case("t3-cursor-csharp-wpf-freeze", "sonnet", "Sync-over-async .Result on the UI thread: the freeze and the uncaught AggregateException both come from it, and the fix is await all the way down plus handling in the async void handler.", _cursor_csharp_wpf_freeze(), "csharp", "dotnet", "chat", CUR, "debug", "pushback"),
+    case("t3-aider-subscription-tests", "sonnet", "Tests across month-end anchors, leap years, zero-day proration and idempotent renewal: fixtures with subtle edges.", _aider_subscription_tests(), "python", "chat", AI, "tests"),
+    case("t3-aider-rails-counter-cache", "sonnet", "A counter cache with a batched, non-transactional backfill on a large table: a known migration with parts.", _aider_rails_counter_cache(), "ruby", "rails", "chat", AI, "migration"),
+    case("t3-sdk-idempotency-openapi", "sonnet", "An OpenAPI spec for one service with idempotency and ETag errors: API design, well trodden.", _sdk_idempotency_openapi(), "yaml", "api", "chat", SDK, "design"),
+]
+
+CASES = [*LOCAL_CHAT, *SONNET_CHAT]
