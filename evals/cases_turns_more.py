@@ -926,4 +926,263 @@ SONNET_CHAT = [
     case("t3-sdk-idempotency-openapi", "sonnet", "An OpenAPI spec for one service with idempotency and ETag errors: API design, well trodden.", _sdk_idempotency_openapi(), "yaml", "api", "chat", SDK, "design"),
 ]
 
-CASES = [*LOCAL_CHAT, *SONNET_CHAT]
+
+# =================================================================================================
+# chats without tools: opus
+# =================================================================================================
+
+SEQLOCK_CPP = """struct Stats { uint64_t rx, tx, drops, last_ns; };
+
+class StatsCell {
+  std::atomic<uint32_t> seq_{0};
+  Stats data_{};
+ public:
+  // single writer: the NIC poll thread
+  void write(const Stats& s) {
+    uint32_t q = seq_.load(std::memory_order_relaxed);
+    seq_.store(q + 1, std::memory_order_relaxed);
+    data_ = s;
+    seq_.store(q + 2, std::memory_order_release);
+  }
+  // many readers: the metrics exporter, the admin endpoint
+  Stats read() const {
+    Stats out;
+    uint32_t a, b;
+    do {
+      a = seq_.load(std::memory_order_acquire);
+      out = data_;
+      b = seq_.load(std::memory_order_relaxed);
+    } while (a != b || (a & 1));
+    return out;
+  }
+};"""
+
+
+def _cont_cpp_seqlock() -> dict[str, Any]:
+    return cont_chat(
+        u("the NIC poll thread updates 4 counters and the exporter reads them. a mutex shows up in perf (the poll loop is at 14Mpps). what's the cheapest way to give readers a consistent snapshot of all 4?"),
+        a("A seqlock fits: one writer, readers retry if they raced with a write. The writer bumps the sequence to odd, writes, bumps to even; readers read the sequence, copy, re-read the sequence and retry if it changed or was odd. Readers never block the writer."),
+        u(continue_ctx("src/stats_cell.hpp", "cpp", SEQLOCK_CPP) + "\n\nwrote it like this. tests pass on my laptop and under tsan it... complains about data_ but i think that's a false positive for seqlocks? we ship on graviton (arm64). is this correct?"),
+    )
+
+
+REFRESH_TS = """router.post("/auth/refresh", async (req, res) => {
+  const token = req.cookies["rt"];
+  if (!token) return res.status(401).end();
+  let payload: RefreshClaims;
+  try {
+    payload = jwt.verify(token, process.env.REFRESH_SECRET!) as RefreshClaims;
+  } catch {
+    return res.status(401).end();
+  }
+  const stored = await db.refreshToken.findUnique({ where: { jti: payload.jti } });
+  if (!stored) return res.status(401).end();
+
+  const newJti = randomUUID();
+  await db.refreshToken.create({ data: { jti: newJti, userId: payload.sub, familyId: stored.familyId } });
+  res.cookie("rt", jwt.sign({ sub: payload.sub, jti: newJti }, process.env.REFRESH_SECRET!, { expiresIn: "30d" }), {
+    httpOnly: true, secure: true, sameSite: "lax", path: "/auth/refresh",
+  });
+  res.json({ accessToken: issueAccessToken(payload.sub) });
+});"""
+
+
+def _cursor_refresh_rotation_review() -> dict[str, Any]:
+    return cursor_chat(
+        u("we're moving from long-lived access tokens to short access tokens (10 min) + refresh tokens in an httpOnly cookie. SPA + express api. anything i should know?"),
+        a(
+            "The usual shape: access token in memory only, refresh token in an `httpOnly; Secure; SameSite` cookie scoped to the refresh path, rotate the refresh token on every use, and store refresh tokens server-side (by `jti`, grouped in a family per login) so you can revoke. On logout delete the family."
+        ),
+        u(cursor_ask([attached("api/src/routes/auth.ts", REFRESH_TS)], "implemented it. quick look before I ship tomorrow? nothing fancy, just want a sanity check")),
+    )
+
+
+BOOK_PY = '''def book_seat(conn, show_id: int, seat: str, user_id: int) -> int:
+    with conn.transaction(isolation_level=IsolationLevel.READ_COMMITTED):
+        taken = conn.execute(
+            "SELECT count(*) FROM bookings WHERE show_id = %s AND seat = %s AND status <> 'cancelled'",
+            (show_id, seat),
+        ).fetchone()[0]
+        if taken:
+            raise SeatTaken(seat)
+        held = conn.execute(
+            "SELECT count(*) FROM bookings WHERE show_id = %s AND user_id = %s AND status <> 'cancelled'",
+            (show_id, user_id),
+        ).fetchone()[0]
+        if held >= MAX_SEATS_PER_USER:
+            raise LimitReached(user_id)
+        return conn.execute(
+            "INSERT INTO bookings (show_id, seat, user_id, status) VALUES (%s, %s, %s, 'held') RETURNING id",
+            (show_id, seat, user_id),
+        ).fetchone()[0]
+'''
+
+
+def _aider_why_isolation_dropped() -> dict[str, Any]:
+    return aider(
+        *aider_repo(repo_map_for(23, 5)),
+        *aider_files([("tickets/booking.py", BOOK_PY)]),
+        u("book_seat is throwing SerializationFailure under load during big onsales (~3% of requests) and users see errors. make it stop failing"),
+        a(
+            "The serialization failures come from running the check-then-insert under SERIALIZABLE; READ COMMITTED doesn't abort on concurrent conflicts, so the errors go away.\n\ntickets/booking.py\n```python\n<<<<<<< SEARCH\n    with conn.transaction(isolation_level=IsolationLevel.SERIALIZABLE):\n=======\n    with conn.transaction(isolation_level=IsolationLevel.READ_COMMITTED):\n>>>>>>> REPLACE\n```"
+        ),
+        u("hm wait. why was it SERIALIZABLE in the first place, and is READ COMMITTED actually ok here? the unit tests all pass. there's a unique index on (show_id, seat) btw, but only WHERE status = 'paid'"),
+        s(AIDER_REMINDER),
+    )
+
+
+CONSUMER_JAVA = """@KafkaListener(topics = "orders.paid", groupId = "receipts")
+@Transactional("kafkaTransactionManager")
+public void onPaid(ConsumerRecord<String, OrderPaid> rec) {
+    OrderPaid ev = rec.value();
+    Receipt r = receipts.render(ev);
+    mailer.send(ev.customerEmail(), "Your receipt", r.html());   // SES
+    template.send("receipts.sent", ev.orderId(), new ReceiptSent(ev.orderId(), r.id()));
+}"""
+
+
+def _sdk_kafka_receipt_eos() -> dict[str, Any]:
+    return sdk(
+        TUTOR,
+        u("how does kafka's idempotent producer work? like what does enable.idempotence actually dedupe"),
+        a("The broker assigns the producer an id and the producer numbers each batch per partition. If a retry resends a batch the broker already appended, it sees the same producer id and sequence number and drops the duplicate. So it dedupes *retries of the same send within one producer session* — not two separate `send()` calls with the same payload, and not across a producer restart without transactions."),
+        u(code("java", CONSUMER_JAVA) + "\n\nok so with transactions on (isolation.level=read_committed on consumers, transactional.id set, the listener is @Transactional as above) we have exactly-once end to end now, right? customers complained about duplicate receipt emails after last week's broker rolling restart, I want to tell them it's fixed"),
+    )
+
+
+POOL_RS = """pub struct Slab {
+    ptr: *mut u8,
+    cap: usize,
+    next_free: Cell<usize>,
+}
+
+pub struct Handle(NonNull<Slab>);
+
+unsafe impl Send for Handle {}
+unsafe impl Sync for Handle {}
+
+impl Handle {
+    pub fn alloc(&self, size: usize) -> Option<&mut [u8]> {
+        let slab = unsafe { self.0.as_ref() };
+        let start = slab.next_free.get();
+        if start + size > slab.cap {
+            return None;
+        }
+        slab.next_free.set(start + size);
+        Some(unsafe { std::slice::from_raw_parts_mut(slab.ptr.add(start), size) })
+    }
+}"""
+
+
+def _cont_rust_unsafe_sync() -> dict[str, Any]:
+    return cont_chat(
+        u("the compiler says `*mut u8` cannot be sent between threads safely when I put my Handle in an Arc and hand it to the tokio tasks. what does that mean"),
+        a("Raw pointers are neither `Send` nor `Sync`, so any struct containing one (directly or through `NonNull`) loses both auto traits. The compiler can't know whether the pointee may be touched from another thread, so it makes you promise it with `unsafe impl Send/Sync` — and that promise is only sound if the type really synchronises access."),
+        u(continue_ctx("src/arena.rs", "rust", POOL_RS) + "\n\nadded the two unsafe impls and it compiles, 40 tasks allocate from one Handle and the integration tests pass. sound? it's the request-buffer pool in the proxy"),
+    )
+
+
+def _cursor_go_redis_lock_pause() -> dict[str, Any]:
+    lock = """func (l *Lock) Run(ctx context.Context, job func(context.Context) error) error {
+	ok, err := l.rdb.SetNX(ctx, l.key, l.owner, 30*time.Second).Result()
+	if err != nil || !ok {
+		return ErrNotLeader
+	}
+	stop := make(chan struct{})
+	go func() { // renew every 10s while the job runs
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				l.rdb.Expire(ctx, l.key, 30*time.Second)
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	defer l.rdb.Del(ctx, l.key)
+	return job(ctx)
+}"""
+    return cursor_chat(
+        u(cursor_ask([attached("internal/cron/lock.go", lock)], "review this redis lock for our cron runner, 3 replicas, only one should run the nightly settlement export")),
+        a("Two bugs first: the renewal uses `Expire` without checking you still own the key, and `Del` on exit can delete another replica's lock after yours expired. Both need a compare-and-act Lua script on `l.owner` (GET == owner then PEXPIRE / DEL)."),
+        u("fixed both with lua scripts, thanks. and since we renew every 10s with a 30s TTL, a replica can't lose the lock while the job is still running, so we're safe from double exports now, right? the export writes settlement files to S3 and marks rows exported in postgres"),
+    )
+
+
+def _sdk_amortized_shrink() -> dict[str, Any]:
+    return sdk(
+        TUTOR,
+        u("writing a growable array in C for an embedded project. doubling on full, fine. when should it shrink?"),
+        a("Halve the capacity when the array drops to a quarter full, not half. That gap is what keeps both operations O(1) amortised."),
+        u("my lead wants a proper argument in the design doc, not 'trust me'. prove push and pop are amortised O(1) with grow-at-full/shrink-at-quarter (potential method is fine), and show concretely what goes wrong if we shrink at half full instead"),
+    )
+
+
+OIDC_PY = '''import httpx
+import jwt
+from jwt import PyJWKClient
+
+PROVIDERS = {
+    "google": {"issuer": "https://accounts.google.com", "client_id": settings.GOOGLE_CLIENT_ID,
+               "jwks": "https://www.googleapis.com/oauth2/v3/certs", "token_url": "https://oauth2.googleapis.com/token"},
+}
+
+
+def _jwks_for(issuer: str) -> PyJWKClient:
+    for p in PROVIDERS.values():
+        if p["issuer"] == issuer:
+            return PyJWKClient(p["jwks"])
+    return PyJWKClient(issuer.rstrip("/") + "/.well-known/jwks.json")
+
+
+def handle_callback(provider: str, code: str, state: str, session) -> User:
+    if state != session.pop("oauth_state", None):
+        raise AuthError("bad state")
+    p = PROVIDERS[provider]
+    tok = httpx.post(p["token_url"], data={"code": code, "client_id": p["client_id"],
+                     "client_secret": secret_for(provider), "grant_type": "authorization_code",
+                     "redirect_uri": redirect_uri(provider)}).json()
+    unverified = jwt.decode(tok["id_token"], options={"verify_signature": False})
+    key = _jwks_for(unverified["iss"]).get_signing_key_from_jwt(tok["id_token"])
+    claims = jwt.decode(tok["id_token"], key.key, algorithms=["RS256"], options={"verify_aud": False})
+    return User.get_or_create_by_email(claims["email"])
+'''
+
+
+def _aider_oidc_second_provider() -> dict[str, Any]:
+    return aider(
+        *aider_repo(repo_map_for(64, 6)),
+        *aider_files([("app/auth/oidc.py", OIDC_PY)]),
+        u("what does PyJWKClient cache? do we fetch google's certs on every login"),
+        a("`PyJWKClient` caches the JWK set in memory for `lifespan` seconds (300 by default) per client instance, but `_jwks_for` builds a new client on every call, so the cache is thrown away and each login fetches the certs. Keep one client per provider at module level."),
+        u("ok. we're adding Microsoft Entra as a second login provider (multi-tenant app, issuer https://login.microsoftonline.com/{tid}/v2.0). add it to PROVIDERS and make the callback work for both, and do the jwks client caching fix while you're there"),
+        s(AIDER_REMINDER),
+    )
+
+
+def _cont_jvm_perf_investigation() -> dict[str, Any]:
+    return cont_chat(
+        u("quick one: is it worth switching our spring boot services to virtual threads? mostly blocking JDBC + REST calls"),
+        a("Often, yes: with `spring.threads.virtual.enabled=true` (Boot 3.2+) each request runs on a virtual thread, so blocking I/O stops tying up platform threads and you can drop most thread-pool tuning. Watch for pinning (blocking inside `synchronized`) and for pools downstream (Hikari) becoming the real limit."),
+        u(
+            "so we did it. same release also went to JDK 21 from 17, hikari 5.1, and the new pg driver 42.7. and ops moved us to the c7g nodes. now checkout-api does 40% fewer req/s at the same CPU, p99 went 120ms -> 900ms under load, and hikari pending threads graph spikes to 200+ then drops to 0. GC looks normal. cpu is only 55%. how do I figure out which of these changes did it and what's actually happening?"
+        ),
+    )
+
+
+OPUS_CHAT = [
+    case("t3-cont-cpp-seqlock-arm", "opus", "A seqlock with plain data reads and a relaxed re-read of the sequence: a data race and missing fences that pass on x86 and break on arm64; the memory-model answer is subtle.", _cont_cpp_seqlock(), "cpp", "chat", CONT, "memory-model", "lock-free"),
+    case("t3-cursor-refresh-rotation-review", "opus", "A casual review of token rotation that never revokes the old jti and has no reuse detection: a stolen refresh token lives forever; security review of tokens.", _cursor_refresh_rotation_review(), "typescript", "node", "chat", CUR, "security", "auth", "review"),
+    case("t3-aider-why-isolation-dropped", "opus", "An honest answer about dropping SERIALIZABLE: the per-user limit becomes write skew and the partial unique index does not cover held seats, so double booking ships; the fix is retries or locking.", _aider_why_isolation_dropped(), "python", "postgres", "chat", AI, "followup", "isolation"),
+    case("t3-sdk-kafka-receipt-eos", "opus", "Kafka transactions do not cover the SES email sent inside the listener: duplicates survive rebalances and restarts, and the confident 'yes' is the plausible wrong answer.", _sdk_kafka_receipt_eos(), "java", "kafka", "chat", SDK, "distributed"),
+    case("t3-cont-rust-unsafe-sync", "opus", "unsafe impl Sync over a Cell-based bump allocator: concurrent alloc hands out overlapping &mut slices; soundness of unsafe code under concurrency.", _cont_rust_unsafe_sync(), "rust", "chat", CONT, "unsafe", "concurrency"),
+    case("t3-cursor-go-redis-lock-pause", "opus", "A renewed TTL lock does not exclude a paused or partitioned holder: without fencing tokens checked by S3 and Postgres the double export remains.", _cursor_go_redis_lock_pause(), "go", "redis", "chat", CUR, "distributed", "followup"),
+    case("t3-sdk-amortized-shrink-proof", "opus", "A potential-function proof of amortised O(1) for grow/shrink plus the thrashing counterexample at one half.", _sdk_amortized_shrink(), "c", "chat", SDK, "proof"),
+    case("t3-aider-oidc-second-provider", "opus", "The callback picks the JWKS from the token's own unverified iss and skips aud: adding Entra without fixing that keeps a token-forgery hole open.", _aider_oidc_second_provider(), "python", "chat", AI, "security", "auth"),
+    case("t3-cont-jvm-perf-investigation", "opus", "Throughput loss with four layers changed at once (virtual threads, JDK, pool and driver, hardware): an open investigation from symptoms.", _cont_jvm_perf_investigation(), "java", "spring", "chat", CONT, "performance"),
+]
+
+CASES = [*LOCAL_CHAT, *SONNET_CHAT, *OPUS_CHAT]
