@@ -12,6 +12,18 @@ from typing import Any
 from cases_chat_turns import CURSOR_CHAT, attached, continue_ctx, cursor_ask
 from fixtures import CONTINUE_CHAT, a, case, code, python_module, req, s, u
 from fixtures_agent import (
+    CC_TOOLS,
+    TODO_EMPTY,
+    TODO_OK,
+    Loop,
+    cc_edit_error,
+    cc_edited,
+    cc_read,
+    cc_system,
+    claude_md,
+    opened_file,
+    todos,
+    user_parts,
     AIDER_COMMIT_SYSTEM,
     AIDER_REMINDER,
     AIDER_SUMMARIZE_SYSTEM,
@@ -1185,4 +1197,379 @@ OPUS_CHAT = [
     case("t3-cont-jvm-perf-investigation", "opus", "Throughput loss with four layers changed at once (virtual threads, JDK, pool and driver, hardware): an open investigation from symptoms.", _cont_jvm_perf_investigation(), "java", "spring", "chat", CONT, "performance"),
 ]
 
-CASES = [*LOCAL_CHAT, *SONNET_CHAT, *OPUS_CHAT]
+
+# =================================================================================================
+# agent loops: Claude Code
+# =================================================================================================
+
+CC = "claude-code"
+
+
+def cc(cwd: str, *messages: dict[str, Any], **env: Any) -> dict[str, Any]:
+    return req(s(cc_system(cwd, **env)), *messages, tools=CC_TOOLS)
+
+
+INVOICES_CLAUDE_MD = """# ledgerly-api
+
+FastAPI + SQLAlchemy 2 (async) + Postgres. `make test` (pytest, needs docker for the db), `make lint` (ruff + mypy --strict).
+- routers in app/routers/, one per resource; queries live in app/repos/, never in routers
+- every list endpoint must be scoped by `org_id` from `current_org`
+- migrations: alembic, `make migration m="..."`"""
+
+
+def _cc_first_cursor_pagination() -> dict[str, Any]:
+    return cc(
+        "/home/tomas/src/ledgerly-api",
+        user_parts(
+            claude_md("/home/tomas/src/ledgerly-api/CLAUDE.md", INVOICES_CLAUDE_MD),
+            opened_file("/home/tomas/src/ledgerly-api/app/routers/invoices.py"),
+            "GET /v1/invoices returns everything for the org, some orgs have 80k invoices and the endpoint times out. add cursor pagination: ?limit= (default 50, max 200) and ?cursor=, newest first, response gets `next_cursor`. cursor must be stable when new invoices arrive. update the tests",
+            TODO_EMPTY,
+        ),
+        branch="feat/invoice-pagination",
+        commits="c0ffee1 invoices: add status filter\n7ab1e2d repos: move invoice queries out of router",
+    )
+
+
+FLAKY_TEST_PY = '''async def test_export_lists_invoices_in_order(client, org, make_invoice):
+    a = await make_invoice(org, number="INV-001", total=1000)
+    b = await make_invoice(org, number="INV-002", total=2500)
+    c = await make_invoice(org, number="INV-003", total=400)
+    r = await client.get(f"/v1/orgs/{org.id}/exports/invoices.csv")
+    rows = r.text.splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == ["INV-001", "INV-002", "INV-003"]
+'''
+
+EXPORT_REPO_PY = '''async def invoices_for_export(session: AsyncSession, org_id: int) -> list[Invoice]:
+    stmt = select(Invoice).where(Invoice.org_id == org_id, Invoice.deleted_at.is_(None))
+    return list((await session.scalars(stmt)).all())
+'''
+
+
+def _cc_explore_flaky_export() -> dict[str, Any]:
+    L = Loop("flk", "toolu")
+    cwd = "/home/tomas/src/ledgerly-api"
+    return cc(
+        cwd,
+        user_parts(
+            "test_export_lists_invoices_in_order fails maybe 1 in 15 CI runs, never locally. find out why and fix it properly (not a retry)",
+            TODO_EMPTY,
+        ),
+        L.call("Grep", None, pattern="test_export_lists_invoices_in_order", path="tests", output_mode="files_with_matches"),
+        L.result("tests/exports/test_invoices_csv.py"),
+        L.call("Read", None, file_path=f"{cwd}/tests/exports/test_invoices_csv.py"),
+        L.result(cc_read(FLAKY_TEST_PY, 31)),
+        L.call("Grep", None, pattern="def invoices_for_export", path="app", output_mode="content", **{"-n": True}),
+        L.result("app/repos/exports.py:18:async def invoices_for_export(session: AsyncSession, org_id: int) -> list[Invoice]:"),
+        L.call("Read", None, file_path=f"{cwd}/app/repos/exports.py", offset=18, limit=4),
+        L.result(cc_read(EXPORT_REPO_PY, 18)),
+        L.call("Bash", None, command="grep -n 'xdist\\|-n auto\\|autovacuum\\|shared_buffers' pyproject.toml docker-compose.ci.yml .github/workflows/ci.yml", description="Check CI test parallelism and db settings"),
+        L.result("pyproject.toml:41:addopts = \"-q -n auto --dist loadfile\"\ndocker-compose.ci.yml:12:      - \"-c\"\ndocker-compose.ci.yml:13:      - \"autovacuum_naptime=1s\""),
+    )
+
+
+DST_TS = """import { addDays, startOfDay } from "date-fns";
+import { toZonedTime, fromZonedTime } from "date-fns-tz";
+
+/** Delivery slots for the next `n` days, 09:00 and 14:00 in the store's timezone, as UTC instants. */
+export function slotsFor(store: { tz: string }, from: Date, n: number): Date[] {
+  const out: Date[] = [];
+  const localStart = startOfDay(toZonedTime(from, store.tz));
+  for (let d = 0; d < n; d++) {
+    const day = new Date(localStart.getTime() + d * 24 * 60 * 60 * 1000);
+    for (const h of [9, 14]) {
+      const local = new Date(day);
+      local.setHours(h, 0, 0, 0);
+      out.push(fromZonedTime(local, store.tz));
+    }
+  }
+  return out;
+}"""
+
+
+def _cc_testfail_dst_slots() -> dict[str, Any]:
+    L = Loop("dst", "toolu")
+    cwd = "/Users/rin/dev/grocer"
+    return cc(
+        cwd,
+        user_parts("add a test for slotsFor across the october DST change in Europe/Berlin, then run the suite", TODO_EMPTY),
+        L.call("Read", None, file_path=f"{cwd}/src/slots.ts"),
+        L.result(cc_read(DST_TS)),
+        L.call(
+            "Write",
+            None,
+            file_path=f"{cwd}/src/slots.dst.test.ts",
+            content='import { slotsFor } from "./slots";\n\ntest("slots keep wall-clock times across the Oct 2025 DST change in Berlin", () => {\n  const from = new Date("2025-10-25T06:00:00Z"); // Sat, CEST\n  const s = slotsFor({ tz: "Europe/Berlin" }, from, 3).map((d) => d.toISOString());\n  expect(s).toEqual([\n    "2025-10-25T07:00:00.000Z", "2025-10-25T12:00:00.000Z",\n    "2025-10-26T08:00:00.000Z", "2025-10-26T13:00:00.000Z",\n    "2025-10-27T08:00:00.000Z", "2025-10-27T13:00:00.000Z",\n  ]);\n});\n',
+        ),
+        L.result(f"File created successfully at: {cwd}/src/slots.dst.test.ts"),
+        L.call("Bash", None, command="TZ=UTC npx vitest run src/slots", description="Run slot tests in UTC like CI"),
+        L.result(
+            """ FAIL  src/slots.dst.test.ts > slots keep wall-clock times across the Oct 2025 DST change in Berlin
+AssertionError: expected [ '2025-10-25T07:00:00.000Z', …(5) ] to deeply equal [ '2025-10-25T07:00:00.000Z', …(5) ]
+
+- Expected
++ Received
+
+  [
+    "2025-10-25T07:00:00.000Z",
+    "2025-10-25T12:00:00.000Z",
+-   "2025-10-26T08:00:00.000Z",
+-   "2025-10-26T13:00:00.000Z",
+-   "2025-10-27T08:00:00.000Z",
+-   "2025-10-27T13:00:00.000Z",
++   "2025-10-26T07:00:00.000Z",
++   "2025-10-26T12:00:00.000Z",
++   "2025-10-27T07:00:00.000Z",
++   "2025-10-27T12:00:00.000Z",
+  ]
+
+ ✓ src/slots.test.ts (6 tests) 14ms
+ Test Files  1 failed | 1 passed (2)
+      Tests  1 failed | 6 passed (7)"""
+        ),
+    )
+
+
+MAKEFILE = "BIN := bin/relayd\nGOFLAGS := -trimpath\n\n.PHONY: build test lint\n\nbuild:\n\tgo build $(GOFLAGS) -o $(BIN) ./cmd/relayd\n\ntest:\n\tgo test ./... -race -count=1\n\nlint:\n\tgolangci-lint run ./..."
+
+
+def _cc_stuck_makefile_tabs() -> dict[str, Any]:
+    L = Loop("mk", "toolu")
+    cwd = "/home/dev/relay"
+    old = "test:\n    go test ./... -race -count=1"
+    return cc(
+        cwd,
+        user_parts("add a `make cover` target that writes coverage.out and prints the total, and make `test` also run `go vet ./...` first", TODO_EMPTY),
+        L.call("Read", None, file_path=f"{cwd}/Makefile"),
+        L.result(cc_read(MAKEFILE)),
+        L.call("Edit", None, file_path=f"{cwd}/Makefile", old_string=old, new_string="test:\n    go vet ./...\n    go test ./... -race -count=1"),
+        L.result(cc_edit_error(old)),
+        L.call("Edit", "The whitespace may differ; retrying with the exact line.", file_path=f"{cwd}/Makefile", old_string="test:\n  go test ./... -race -count=1", new_string="test:\n  go vet ./...\n  go test ./... -race -count=1"),
+        L.result(cc_edit_error("test:\n  go test ./... -race -count=1")),
+        L.call("Read", None, file_path=f"{cwd}/Makefile", offset=9, limit=2),
+        L.result(cc_read("test:\n\tgo test ./... -race -count=1", 9)),
+        L.call("Edit", None, file_path=f"{cwd}/Makefile", old_string=old, new_string="test:\n    go vet ./...\n    go test ./... -race -count=1"),
+        L.result(cc_edit_error(old)),
+    )
+
+
+def _cc_report_vitest_migration() -> dict[str, Any]:
+    L = Loop("vit", "toolu")
+    cwd = "/home/ola/code/ui-kit"
+    return cc(
+        cwd,
+        user_parts("move the tests from jest to vitest. keep the coverage thresholds from jest.config.js", TODO_EMPTY),
+        L.call("TodoWrite", None, **todos(("Add vitest config with coverage thresholds", "completed"), ("Replace jest globals and mocks", "completed"), ("Remove jest deps and config", "completed"), ("Run the suite and lint", "in_progress"))),
+        L.result(TODO_OK),
+        L.call("Bash", None, command="pnpm vitest run --coverage 2>&1 | tail -25", description="Run the suite with coverage"),
+        L.result(
+            """ ✓ src/Button/Button.test.tsx (9 tests) 88ms
+ ✓ src/Select/Select.test.tsx (21 tests) 412ms
+ ✓ src/Toast/useToast.test.ts (7 tests) 31ms
+ ✓ src/DatePicker/DatePicker.test.tsx (18 tests) 655ms
+ ✓ src/utils/format.test.ts (12 tests) 9ms
+
+ Test Files  23 passed (23)
+      Tests  164 passed (164)
+   Duration  4.91s
+
+ % Coverage report from v8
+-----------------|---------|----------|---------|---------|
+File             | % Stmts | % Branch | % Funcs | % Lines |
+-----------------|---------|----------|---------|---------|
+All files        |   87.41 |    81.02 |   85.77 |   87.41 |
+-----------------|---------|----------|---------|---------|"""
+        ),
+        L.call("Bash", None, command="pnpm lint && pnpm tsc --noEmit", description="Lint and typecheck"),
+        L.result("> ui-kit@3.4.0 lint\n> eslint src --max-warnings 0\n\n(no output from tsc)"),
+        L.call("TodoWrite", None, **todos(("Add vitest config with coverage thresholds", "completed"), ("Replace jest globals and mocks", "completed"), ("Remove jest deps and config", "completed"), ("Run the suite and lint", "completed"))),
+        L.result(TODO_OK),
+    )
+
+
+def _cc_followup_flag_name() -> dict[str, Any]:
+    L = Loop("flg", "toolu")
+    cwd = "/home/kat/tools/backupctl"
+    return cc(
+        cwd,
+        user_parts("add a --from DATE option to `backupctl list` to hide snapshots older than DATE (YYYY-MM-DD)", TODO_EMPTY),
+        L.call("Edit", None, file_path=f"{cwd}/backupctl/cli.py", old_string='@click.option("--json", "as_json", is_flag=True)', new_string='@click.option("--json", "as_json", is_flag=True)\n@click.option("--from", "from_", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only snapshots on or after this date.")'),
+        L.result(cc_edited(f"{cwd}/backupctl/cli.py", '@click.option("--json", "as_json", is_flag=True)\n@click.option("--from", "from_", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only snapshots on or after this date.")', 40)),
+        L.call("Bash", None, command="uv run pytest -q tests/test_list.py", description="Run list tests"),
+        L.result("........\n8 passed in 0.31s"),
+        {"role": "assistant", "content": "`backupctl list --from 2025-05-01` now hides older snapshots (backupctl/cli.py:41). Tests pass."},
+        user_parts("rename it to --since, --from reads weird next to --json. same behaviour"),
+    )
+
+
+AUTH_MW_TS = """export function authenticate(): RequestHandler {
+  return async (req, res, next) => {
+    // calls from the internal job runner come through the mesh with the user already resolved
+    const fwd = (req.headers["x-forwarded-for"] as string | undefined)?.split(",")[0].trim();
+    if (fwd && INTERNAL_CIDRS.some((c) => inCidr(fwd, c)) && req.headers["x-user-id"]) {
+      req.user = await users.byId(String(req.headers["x-user-id"]));
+      return next();
+    }
+    const sid = req.cookies["sid"];
+    const session = sid ? await sessions.get(sid) : null;
+    if (!session) return res.status(401).json({ error: "unauthenticated" });
+    req.user = await users.byId(session.userId);
+    next();
+  };
+}"""
+
+
+def _cc_explore_api_key_header_hole() -> dict[str, Any]:
+    L = Loop("apk", "toolu")
+    cwd = "/srv/dev/portal-api"
+    return cc(
+        cwd,
+        user_parts(
+            "customers want API keys for scripts. add `Authorization: Bearer pk_live_...` support to the auth middleware next to the session cookie. keys are per user, hashed in an api_keys table (migration too), scoped read-only or read-write",
+            TODO_EMPTY,
+        ),
+        L.call("Grep", None, pattern="export function authenticate", path="src", output_mode="content", **{"-n": True}),
+        L.result("src/middleware/auth.ts:14:export function authenticate(): RequestHandler {"),
+        L.call("Read", None, file_path=f"{cwd}/src/middleware/auth.ts", offset=14, limit=16),
+        L.result(cc_read(AUTH_MW_TS, 14)),
+        L.call("Bash", None, command="grep -rn 'trust proxy\\|INTERNAL_CIDRS =' src | head", description="Check proxy trust and internal ranges"),
+        L.result("src/app.ts:9:app.set(\"trust proxy\", true);\nsrc/config.ts:22:export const INTERNAL_CIDRS = [\"10.0.0.0/8\", \"172.16.0.0/12\"];"),
+    )
+
+
+OUTBOX_PY = '''async def relay_once(conn, producer, batch=500):
+    last = await conn.fetchval("SELECT last_id FROM outbox_cursor WHERE name = 'kafka'")
+    rows = await conn.fetch(
+        "SELECT id, topic, key, payload FROM outbox WHERE id > $1 ORDER BY id LIMIT $2", last, batch
+    )
+    for r in rows:
+        await producer.send_and_wait(r["topic"], key=r["key"], value=r["payload"])
+    if rows:
+        await conn.execute("UPDATE outbox_cursor SET last_id = $1 WHERE name = 'kafka'", rows[-1]["id"])
+'''
+
+
+def _cc_stuck_outbox_gaps() -> dict[str, Any]:
+    L = Loop("obx", "toolu")
+    cwd = "/home/dev/orders-svc"
+    fail = """FAILED tests/test_outbox_relay.py::test_no_event_lost_under_concurrent_writers - AssertionError: 3 of 20000 outbox rows never published: ids [11873, 15204, 15209]
+1 failed, 14 passed in 21.88s"""
+    return cc(
+        cwd,
+        user_parts("the relay loses events under load (consumers never see some order.created). the stress test reproduces it. fix the relay", TODO_EMPTY),
+        L.call("Read", None, file_path=f"{cwd}/orders/outbox/relay.py"),
+        L.result(cc_read(OUTBOX_PY)),
+        L.call("Bash", None, command="uv run pytest -q tests/test_outbox_relay.py", description="Run outbox relay tests"),
+        L.result(fail),
+        L.call("Edit", "Maybe the batch boundary drops rows; I'll make the batch size configurable and smaller.", file_path=f"{cwd}/orders/outbox/relay.py", old_string="batch=500", new_string="batch=50"),
+        L.result(cc_edited(f"{cwd}/orders/outbox/relay.py", "async def relay_once(conn, producer, batch=50):", 1)),
+        L.call("Bash", None, command="uv run pytest -q tests/test_outbox_relay.py", description="Re-run outbox relay tests"),
+        L.result(fail.replace("3 of 20000", "5 of 20000").replace("[11873, 15204, 15209]", "[4410, 9021, 9022, 12770, 18302]")),
+        L.call("Edit", "Perhaps send_and_wait fails silently; wrap it so a failed send stops before advancing the cursor.", file_path=f"{cwd}/orders/outbox/relay.py", old_string='        await producer.send_and_wait(r["topic"], key=r["key"], value=r["payload"])', new_string='        try:\n            await producer.send_and_wait(r["topic"], key=r["key"], value=r["payload"])\n        except Exception:\n            log.exception("send failed for outbox id %s", r["id"])\n            raise'),
+        L.result(cc_edited(f"{cwd}/orders/outbox/relay.py", 'try:\n            await producer.send_and_wait(r["topic"], key=r["key"], value=r["payload"])', 7)),
+        L.call("Bash", None, command="uv run pytest -q tests/test_outbox_relay.py 2>&1 | tail -3; grep -c 'send failed' /tmp/relay-test.log", description="Re-run and check for send failures"),
+        L.result(fail.replace("3 of 20000", "2 of 20000").replace("[11873, 15204, 15209]", "[7712, 16650]") + "\n0"),
+        user_parts("still losing them and no send failures logged. you've tried 3 things now, step back"),
+    )
+
+
+READY_RS = """pub struct Slot<T> {
+    ready: AtomicBool,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    pub fn publish(&self, v: T) {
+        unsafe { (*self.value.get()).write(v) };
+        self.ready.store(true, Ordering::Relaxed);
+    }
+
+    pub fn try_take(&self) -> Option<T> {
+        if !self.ready.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.ready.store(false, Ordering::Relaxed);
+        Some(unsafe { (*self.value.get()).assume_init_read() })
+    }
+}"""
+
+
+def _cc_report_relaxed_publish() -> dict[str, Any]:
+    L = Loop("rlx", "toolu")
+    cwd = "/home/ivo/src/tickd"
+    return cc(
+        cwd,
+        user_parts("perf says Slot::publish/try_take are hot because of the SeqCst atomics. loosen the orderings to the minimum that's still correct, then run the tests and the loom-free stress test", TODO_EMPTY),
+        L.call("Read", None, file_path=f"{cwd}/src/slot.rs"),
+        L.result(cc_read(READY_RS.replace("Ordering::Relaxed", "Ordering::SeqCst"))),
+        L.call("Edit", "Only one flag guards the value, so Relaxed should be enough here.", file_path=f"{cwd}/src/slot.rs", old_string="self.ready.store(true, Ordering::SeqCst);", new_string="self.ready.store(true, Ordering::Relaxed);"),
+        L.result(cc_edited(f"{cwd}/src/slot.rs", "        self.ready.store(true, Ordering::Relaxed);", 11)),
+        L.call("Edit", None, file_path=f"{cwd}/src/slot.rs", old_string="if !self.ready.load(Ordering::SeqCst) {", new_string="if !self.ready.load(Ordering::Relaxed) {"),
+        L.result(cc_edited(f"{cwd}/src/slot.rs", "        if !self.ready.load(Ordering::Relaxed) {", 15)),
+        L.call("Bash", None, command="cargo test --release 2>&1 | tail -6 && cargo run --release --example stress -- --secs 60", description="Run tests and the 60s stress run"),
+        L.result(
+            "test slot::tests::publish_then_take ... ok\ntest slot::tests::take_empty ... ok\ntest result: ok. 14 passed; 0 failed; 0 ignored\n\nstress: 2 producers x 2 consumers, 60s on x86_64 (i9-13900K)\n  published 912,443,101  taken 912,443,101  mismatches 0\n  ns/op: 7.9 (was 19.4)"
+        ),
+    )
+
+
+def _cc_followup_why_idempotency_after_charge() -> dict[str, Any]:
+    L = Loop("idm", "toolu")
+    cwd = "/home/dev/payments"
+    return cc(
+        cwd,
+        user_parts("charge endpoint got slow, p95 400ms. the idempotency insert holds a row lock for the whole stripe call. speed it up", TODO_EMPTY),
+        L.call(
+            "Edit",
+            None,
+            file_path=f"{cwd}/app/charges.py",
+            old_string="    async with db.transaction():\n        await db.execute(INSERT_IDEMPOTENCY_KEY, key, request_hash)\n        charge = await stripe.charges.create(amount=amount, currency=currency, customer=customer_id)\n        await db.execute(SAVE_RESPONSE, key, charge.json())",
+            new_string="    charge = await stripe.charges.create(amount=amount, currency=currency, customer=customer_id)\n    async with db.transaction():\n        existing = await db.fetchrow(GET_IDEMPOTENCY_KEY, key)\n        if existing:\n            return existing['response']\n        await db.execute(INSERT_IDEMPOTENCY_KEY, key, request_hash)\n        await db.execute(SAVE_RESPONSE, key, charge.json())",
+        ),
+        L.result(cc_edited(f"{cwd}/app/charges.py", "    charge = await stripe.charges.create(amount=amount, currency=currency, customer=customer_id)\n    async with db.transaction():", 31)),
+        L.call("Bash", None, command="uv run pytest -q tests/test_charges.py", description="Run charge tests"),
+        L.result("..........\n10 passed in 1.12s"),
+        {"role": "assistant", "content": "The Stripe call now happens outside the transaction, so the row lock is held for a few ms instead of the whole API round trip (app/charges.py:31). Tests pass."},
+        user_parts("wait why did you move the stripe call before the idempotency insert? is a retry with the same key still safe?"),
+    )
+
+
+def _cc_first_dual_write() -> dict[str, Any]:
+    return cc(
+        "/home/nadia/work/catalog",
+        user_parts(
+            claude_md(
+                "/home/nadia/work/catalog/CLAUDE.md",
+                "# catalog\nNode 20 + TypeScript. Product data lives in MongoDB (products, variants collections); search indexing via change streams.\n- `npm test`, `npm run test:int` (needs docker)\n- 14 services read products through packages/catalog-client",
+            ),
+            "we're moving products + variants from mongo to postgres. no downtime, writes keep coming (~300/s at peak, price updates from 3 feeds), and we must be able to roll back to mongo at any point until cutover. plan it and start implementing: dual writes, backfill, verification, read switch",
+            TODO_EMPTY,
+        ),
+        branch="migrate/products-pg",
+    )
+
+
+AUX_TITLE_CC = req(
+    s("Write a short title (at most 6 words) for a coding session that starts with the user message below. Reply with the title only, no quotes, no punctuation at the end."),
+    u("the grafana alert for disk usage on the kafka brokers fires every night at 3am and resolves itself at 3:20, can you check the alert rule and the retention settings"),
+)
+
+
+AGENT_CC = [
+    case("t3-cc-first-cursor-pagination", "sonnet", "Keyset pagination with an opaque stable cursor over a few files and tests: a well-trodden feature in a tool loop.", _cc_first_cursor_pagination(), "python", "postgres", CC, "tools", "stage-first-turn"),
+    case("t3-cc-explore-flaky-export", "sonnet", "A missing ORDER BY exposed by parallel CI and autovacuum, found from the files read: a standard fix plus an honest test.", _cc_explore_flaky_export(), "python", "sql", CC, "tools", "stage-explore", "debug"),
+    case("t3-cc-testfail-dst-slots", "sonnet", "Adding 24h in ms across a DST change shifts wall-clock slots; the fix is calendar-day arithmetic in the zone, shown by the failing test.", _cc_testfail_dst_slots(), "typescript", CC, "tools", "stage-test-fail"),
+    case("t3-cc-stuck-makefile-tabs", "sonnet", "A mechanical obstacle: the Edit keeps failing on spaces versus the Makefile's tabs.", _cc_stuck_makefile_tabs(), "make", CC, "tools", "stage-stuck", "repeated-failure", "tool-error"),
+    case("t3-cc-report-vitest-migration", "sonnet", "Only the summary of a green jest-to-vitest migration is left: the report stage at the tool floor.", _cc_report_vitest_migration(), "typescript", CC, "tools", "stage-report", "migration"),
+    case("t3-cc-followup-flag-name", "sonnet", "Renaming a flag after a finished change: trivial, but inside a tool loop.", _cc_followup_flag_name(), "python", CC, "tools", "stage-followup"),
+    case("t3-cc-explore-api-key-header-hole", "opus", "The middleware trusts X-User-Id from a client-controlled X-Forwarded-For under trust proxy: adding API keys to it while leaving that impersonation hole is not acceptable.", _cc_explore_api_key_header_hole(), "typescript", "node", CC, "tools", "stage-explore", "security", "auth"),
+    case("t3-cc-stuck-outbox-gaps", "opus", "The agent's model is wrong: sequence ids commit out of order, so an id > cursor relay skips late commits; the fix needs a visibility-aware cursor, not batching or error handling.", _cc_stuck_outbox_gaps(), "python", "postgres", CC, "tools", "stage-stuck", "repeated-failure", "distributed"),
+    case("t3-cc-report-relaxed-publish", "opus", "The green run is on x86, which cannot show the missing Release/Acquire pair publishing the value; the report must undo the change, not summarise it.", _cc_report_relaxed_publish(), "rust", CC, "tools", "stage-report", "memory-model", "lock-free"),
+    case("t3-cc-followup-why-idempotency-after-charge", "opus", "An honest answer: charging before claiming the key lets concurrent retries both charge; idempotency across an external side effect needs the claim first.", _cc_followup_why_idempotency_after_charge(), "python", "payments", CC, "tools", "stage-followup", "distributed"),
+    case("t3-cc-first-dual-write", "opus", "A zero-downtime Mongo to Postgres dual-write migration with rollback and continuous writes: cross-cutting invariants over many services.", _cc_first_dual_write(), "typescript", "postgres", CC, "tools", "stage-first-turn", "design", "migration"),
+    case("t3-cc-aux-title", "local", "The client's title request: a few words for one message, no tools.", AUX_TITLE_CC, CC, "aux"),
+]
+
+CASES = [*LOCAL_CHAT, *SONNET_CHAT, *OPUS_CHAT, *AGENT_CC]
