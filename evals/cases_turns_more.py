@@ -13,6 +13,13 @@ from cases_chat_turns import CURSOR_CHAT, attached, continue_ctx, cursor_ask
 from fixtures import CONTINUE_CHAT, a, case, code, python_module, req, s, u
 from fixtures_agent import (
     CC_TOOLS,
+    CODEX_INSTRUCTIONS,
+    CODEX_TOOLS,
+    agents_md,
+    bash_lc,
+    cx_out,
+    env_context,
+    patch,
     TODO_EMPTY,
     TODO_OK,
     Loop,
@@ -1268,19 +1275,21 @@ def _cc_explore_flaky_export() -> dict[str, Any]:
     )
 
 
-DST_TS = """import { addDays, startOfDay } from "date-fns";
+DST_TS = """import { startOfDay } from "date-fns";
 import { toZonedTime, fromZonedTime } from "date-fns-tz";
+
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 
 /** Delivery slots for the next `n` days, 09:00 and 14:00 in the store's timezone, as UTC instants. */
 export function slotsFor(store: { tz: string }, from: Date, n: number): Date[] {
   const out: Date[] = [];
-  const localStart = startOfDay(toZonedTime(from, store.tz));
+  // midnight of `from`'s day in the store's zone, as an instant
+  const midnight = fromZonedTime(startOfDay(toZonedTime(from, store.tz)), store.tz);
   for (let d = 0; d < n; d++) {
-    const day = new Date(localStart.getTime() + d * 24 * 60 * 60 * 1000);
+    const day = midnight.getTime() + d * DAY_MS;
     for (const h of [9, 14]) {
-      const local = new Date(day);
-      local.setHours(h, 0, 0, 0);
-      out.push(fromZonedTime(local, store.tz));
+      out.push(new Date(day + h * HOUR_MS));
     }
   }
   return out;
@@ -1572,4 +1581,255 @@ AGENT_CC = [
     case("t3-cc-aux-title", "local", "The client's title request: a few words for one message, no tools.", AUX_TITLE_CC, CC, "aux"),
 ]
 
-CASES = [*LOCAL_CHAT, *SONNET_CHAT, *OPUS_CHAT, *AGENT_CC]
+
+# =================================================================================================
+# agent loops: Codex CLI
+# =================================================================================================
+
+CX = "codex"
+
+
+def cx(cwd: str, agents: str | None, ask: str, *messages: dict[str, Any], **env: Any) -> dict[str, Any]:
+    head = [s(CODEX_INSTRUCTIONS)]
+    if agents:
+        head.append(agents_md(cwd, agents))
+    head.append(env_context(cwd, **env))
+    head.append(u(ask))
+    return req(*head, *messages, tools=CODEX_TOOLS)
+
+
+def sh(L: Loop, cmd: str, cwd: str, thought: str | None = None) -> dict[str, Any]:
+    return L.call("shell", thought, command=bash_lc(cmd), workdir=cwd)
+
+
+def _cx_first_rust_exclude() -> dict[str, Any]:
+    return cx(
+        "/home/jo/src/dupfind",
+        "- Rust 2021, MSRV 1.74. `cargo test`, `cargo clippy -- -D warnings` must pass.\n- CLI args with clap derive in src/cli.rs; the walker is src/walk.rs (uses the `ignore` crate).",
+        "add a repeatable --exclude <GLOB> option (e.g. --exclude '*.tmp' --exclude 'node_modules/**') that skips matching paths during the walk, relative to the root being scanned. tests for it too",
+    )
+
+
+def _cx_stuck_sandbox_network() -> dict[str, Any]:
+    L = Loop("net")
+    cwd = "/home/max/web/landing"
+    err = """npm error code EAI_AGAIN
+npm error syscall getaddrinfo
+npm error errno EAI_AGAIN
+npm error request to https://registry.npmjs.org/@tailwindcss%2fforms failed, reason: getaddrinfo EAI_AGAIN registry.npmjs.org
+npm error A complete log of this run can be found in: /home/max/.npm/_logs/2025-06-12T09_14_33_112Z-debug-0.log"""
+    return cx(
+        cwd,
+        "- Astro 4 site. `npm run build` must pass. Tailwind config in tailwind.config.mjs.",
+        "style the contact form with @tailwindcss/forms",
+        sh(L, "npm install -D @tailwindcss/forms", cwd),
+        L.result(cx_out(err, 1, 31.2)),
+        sh(L, "npm install -D @tailwindcss/forms --prefer-offline", cwd, "Retrying from the cache."),
+        L.result(cx_out(err.replace("09_14_33_112Z", "09_15_08_540Z"), 1, 30.9)),
+        sh(L, "npm config set registry https://registry.npmjs.org/ && npm install -D @tailwindcss/forms", cwd),
+        L.result(cx_out(err.replace("09_14_33_112Z", "09_15_44_007Z"), 1, 31.0)),
+    )
+
+
+RACE_OUT = """==================
+WARNING: DATA RACE
+Write at 0x00c0001a4090 by goroutine 41:
+  runtime.mapassign_faststr()
+      /usr/local/go/src/runtime/map_faststr.go:223 +0x0
+  github.com/acme/geo/internal/tiles.(*Cache).Get()
+      /home/dev/geo/internal/tiles/cache.go:31 +0x1c4
+  github.com/acme/geo/internal/tiles.(*Handler).ServeTile()
+      /home/dev/geo/internal/tiles/handler.go:48 +0x2b0
+
+Previous read at 0x00c0001a4090 by goroutine 39:
+  runtime.mapaccess2_faststr()
+      /usr/local/go/src/runtime/map_faststr.go:117 +0x0
+  github.com/acme/geo/internal/tiles.(*Cache).Get()
+      /home/dev/geo/internal/tiles/cache.go:24 +0x8c
+==================
+--- FAIL: TestServeTileConcurrent (0.31s)
+    testing.go:1398: race detected during execution of test
+FAIL
+FAIL	github.com/acme/geo/internal/tiles	0.442s"""
+
+CACHE_GO = """type Cache struct {
+	items map[string][]byte
+	load  func(ctx context.Context, key string) ([]byte, error)
+}
+
+func (c *Cache) Get(ctx context.Context, key string) ([]byte, error) {
+	if b, ok := c.items[key]; ok {
+		return b, nil
+	}
+	b, err := c.load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	c.items[key] = b
+	return b, nil
+}"""
+
+
+def _cx_testfail_go_race() -> dict[str, Any]:
+    L = Loop("race")
+    cwd = "/home/dev/geo"
+    return cx(
+        cwd,
+        "- Go 1.22. `make test` = `go test ./... -race`.\n- internal/tiles serves map tiles; load() renders from PostGIS and takes 50-400ms.",
+        "add a concurrent test for ServeTile and make sure make test passes",
+        sh(L, "sed -n '15,40p' internal/tiles/cache.go", cwd),
+        L.result(cx_out(CACHE_GO)),
+        L.call("apply_patch", None, input=patch("*** Add File: internal/tiles/handler_concurrent_test.go\n+package tiles\n+\n+func TestServeTileConcurrent(t *testing.T) {\n+\th := newTestHandler(t)\n+\tvar wg sync.WaitGroup\n+\tfor i := 0; i < 64; i++ {\n+\t\twg.Add(1)\n+\t\tgo func(i int) { defer wg.Done(); serve(t, h, fmt.Sprintf(\"/tiles/3/%d/2.png\", i%4)) }(i)\n+\t}\n+\twg.Wait()\n+}")),
+        L.result(cx_out("Success. Updated the following files:\nA internal/tiles/handler_concurrent_test.go")),
+        sh(L, "go test ./internal/tiles/ -race -run Concurrent", cwd),
+        L.result(cx_out(RACE_OUT, 1, 2.1)),
+    )
+
+
+def _cx_report_laravel_export() -> dict[str, Any]:
+    L = Loop("lrv")
+    cwd = "/var/www/crm"
+    return cx(
+        cwd,
+        "- Laravel 11, PHP 8.3. `php artisan test`, `./vendor/bin/pint` before finishing.\n- Queued jobs on Redis (Horizon).",
+        "make the contacts CSV export a queued job that emails a signed download link when done, instead of building it in the request (it times out for big accounts)",
+        L.call("update_plan", None, plan=[{"step": "Create ExportContacts job writing to storage", "status": "completed"}, {"step": "Signed temporary route for download", "status": "completed"}, {"step": "Mail with link + controller returns 202", "status": "completed"}, {"step": "Feature tests and pint", "status": "in_progress"}]),
+        L.result("Plan updated"),
+        sh(L, "php artisan test --filter=ContactExport && ./vendor/bin/pint --test", cwd),
+        L.result(
+            cx_out(
+                "   PASS  Tests\\Feature\\ContactExportTest\n  ✓ export request is queued and returns 202                         0.21s\n  ✓ job writes csv with all contacts of the account                    0.34s\n  ✓ mail contains a signed link that expires in 24h                    0.05s\n  ✓ download link rejects a tampered signature                         0.04s\n  ✓ other accounts cannot download the file                            0.06s\n\n  Tests:    5 passed (19 assertions)\n  Duration: 0.93s\n\n  PASS   ......................................................... 142 files",
+                0,
+                4.8,
+            )
+        ),
+        L.call("update_plan", None, plan=[{"step": "Create ExportContacts job writing to storage", "status": "completed"}, {"step": "Signed temporary route for download", "status": "completed"}, {"step": "Mail with link + controller returns 202", "status": "completed"}, {"step": "Feature tests and pint", "status": "completed"}]),
+        L.result("Plan updated"),
+    )
+
+
+CODEX_COMPACT_PROMPT = """You are performing a CONTEXT CHECKPOINT COMPACTION. Create a handoff summary for another LLM that will resume the task.
+
+Include:
+- Current progress and key decisions made
+- Important context, constraints, or user preferences
+- What remains to be done (clear next steps)
+- Any critical data, examples, or references needed to continue
+
+Be concise, structured, and focused on helping the next LLM seamlessly continue the work."""
+
+
+def _cx_aux_compaction() -> dict[str, Any]:
+    L = Loop("cmp")
+    cwd = "/home/ana/src/billing-worker"
+    mod = python_module(30, 77)
+    return req(
+        s(CODEX_INSTRUCTIONS),
+        agents_md(cwd, "- Python 3.12, `pytest -q`, `ruff check`.\n- Money in integer cents. Never log card data."),
+        env_context(cwd),
+        u("dunning: after a failed renewal charge, retry on day 1, 3 and 7, email the customer each time, and downgrade to free after the last failure. use the existing scheduler in billing/scheduler.py"),
+        sh(L, "rg -n 'def schedule|class Scheduler' billing/", cwd),
+        L.result(cx_out("billing/scheduler.py:12:class Scheduler:\nbilling/scheduler.py:30:    def schedule(self, at: datetime, task: str, payload: dict, *, dedupe_key: str | None = None) -> None:")),
+        sh(L, "sed -n '1,250p' billing/renewals.py", cwd),
+        L.result(cx_out(mod)),
+        L.call("apply_patch", None, input=patch("*** Add File: billing/dunning.py\n+RETRY_DAYS = (1, 3, 7)\n+\n+def on_renewal_failed(sub, failure, scheduler, now):\n+    attempt = failure.attempt\n+    if attempt >= len(RETRY_DAYS):\n+        downgrade_to_free(sub)\n+        send_email(sub.customer, 'downgraded')\n+        return\n+    at = now + timedelta(days=RETRY_DAYS[attempt])\n+    scheduler.schedule(at, 'billing.retry_renewal', {'sub_id': sub.id, 'attempt': attempt + 1}, dedupe_key=f'dunning:{sub.id}:{attempt + 1}')\n+    send_email(sub.customer, 'payment_failed', attempt=attempt + 1)")),
+        L.result(cx_out("Success. Updated the following files:\nA billing/dunning.py")),
+        sh(L, "pytest -q tests/test_dunning.py", cwd),
+        L.result(cx_out("..F.\nFAILED tests/test_dunning.py::test_third_failure_downgrades - AssertionError: expected downgrade after attempt 3, got retry scheduled for day 7\n1 failed, 3 passed in 0.52s", 1)),
+        {"role": "assistant", "content": "The retry days are offsets from the first failure, but I index them by the attempt number that just failed, so the downgrade comes one attempt late. The user also asked in chat to keep emails to at most one per day; I'll fix the indexing next."},
+        u(CODEX_COMPACT_PROMPT),
+    )
+
+
+def _cx_first_ledger_exactly_once() -> dict[str, Any]:
+    return cx(
+        "/home/dev/ledger",
+        "- Go 1.22 services. services/ledger-consumer reads `payments.captured` (Kafka, 24 partitions, consumer group ledger) and writes ledger_entries in Postgres.\n- Offsets are committed by franz-go autocommit every 5s.\n- `make test`, `make itest` (docker compose: kafka + postgres).",
+        "after every deploy (rolling, 6 pods) and during the last broker maintenance we get duplicate ledger entries, and finance says twice an entry was MISSING after a rebalance. make the consumer exactly-once with respect to the ledger. no dupes, no losses, across rebalances and crashes",
+        network="enabled",
+    )
+
+
+SAFE_FETCH_PY = '''ALLOWED_SCHEMES = {"http", "https"}
+
+
+def _is_public(host: str) -> bool:
+    for info in socket.getaddrinfo(host, None):
+        ip = ipaddress.ip_address(info[4][0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+            return False
+    return True
+
+
+def safe_fetch(url: str, *, max_bytes: int = 5_000_000) -> bytes:
+    parts = urlsplit(url)
+    if parts.scheme not in ALLOWED_SCHEMES or not parts.hostname:
+        raise UnsafeURL(url)
+    if not _is_public(parts.hostname):
+        raise UnsafeURL(url)
+    r = requests.get(url, timeout=5, allow_redirects=True, stream=True)
+    r.raise_for_status()
+    return r.raw.read(max_bytes + 1)[:max_bytes]
+'''
+
+
+def _cx_explore_avatar_ssrf() -> dict[str, Any]:
+    L = Loop("ssrf")
+    cwd = "/home/dev/community"
+    return cx(
+        cwd,
+        "- Django 5, `pytest -q`. Media on S3 via django-storages.\n- libs/net/safe_fetch.py is the ONLY allowed way to fetch user-supplied URLs (webhooks already use it).",
+        "let users set their avatar from a URL (profile settings, field `avatar_url`). download it with our safe_fetch helper, check it's a png/jpeg under 5MB, resize to 256px and store it",
+        sh(L, "rg -n 'safe_fetch' --type py | head -20", cwd),
+        L.result(cx_out("libs/net/safe_fetch.py:20:def safe_fetch(url: str, *, max_bytes: int = 5_000_000) -> bytes:\nwebhooks/delivery.py:44:        body = safe_fetch(hook.verify_url, max_bytes=10_000)")),
+        sh(L, "sed -n '1,40p' libs/net/safe_fetch.py", cwd),
+        L.result(cx_out("import ipaddress\nimport socket\nfrom urllib.parse import urlsplit\n\nimport requests\n\n\nclass UnsafeURL(ValueError):\n    pass\n\n\n" + SAFE_FETCH_PY)),
+    )
+
+
+ONCALL_PY = '''def go_off_call(conn, shift_id: int, doctor_id: int) -> None:
+    with conn.transaction(isolation="repeatable read"):
+        on_call = conn.execute(
+            "SELECT count(*) FROM shift_assignments WHERE shift_id = %s AND on_call", (shift_id,)
+        ).scalar()
+        if on_call < 2:
+            raise MustKeepOneOnCall(shift_id)
+        conn.execute(
+            "UPDATE shift_assignments SET on_call = false WHERE shift_id = %s AND doctor_id = %s",
+            (shift_id, doctor_id),
+        )
+'''
+
+
+def _cx_testfail_write_skew() -> dict[str, Any]:
+    L = Loop("skw")
+    cwd = "/home/dev/rota"
+    return cx(
+        cwd,
+        "- Python 3.12, psycopg 3, Postgres 16. `pytest -q` (uses a real db from docker compose).",
+        "there's a new concurrency test for go_off_call in tests/test_oncall_concurrency.py that the on-call team wrote. make it pass",
+        sh(L, "sed -n '1,30p' rota/oncall.py", cwd),
+        L.result(cx_out(ONCALL_PY)),
+        sh(L, "pytest -q tests/test_oncall_concurrency.py", cwd),
+        L.result(
+            cx_out(
+                "F\n=================================== FAILURES ===================================\n______________________ test_two_doctors_cannot_both_leave ______________________\n\n    def test_two_doctors_cannot_both_leave(db_factory):\n        shift = make_shift(on_call=[\"ana\", \"ben\"])\n        results = run_concurrently(\n            lambda c: go_off_call(c, shift.id, ANA),\n            lambda c: go_off_call(c, shift.id, BEN),\n        )\n>       assert on_call_count(shift.id) >= 1\nE       assert 0 >= 1\n\ntests/test_oncall_concurrency.py:27: AssertionError\n1 failed in 0.88s",
+                1,
+                1.4,
+            )
+        ),
+    )
+
+
+AGENT_CX = [
+    case("t3-cx-first-rust-exclude", "sonnet", "A repeatable clap option wired into an ignore-crate walker with tests: a small well-trodden feature in a tool loop.", _cx_first_rust_exclude(), "rust", CX, "tools", "stage-first-turn"),
+    case("t3-cx-stuck-sandbox-network", "sonnet", "A mechanical obstacle: the sandbox has no network, so the agent must stop retrying and ask for escalation or the user to install.", _cx_stuck_sandbox_network(), "javascript", CX, "tools", "stage-stuck", "repeated-failure"),
+    case("t3-cx-testfail-go-race", "sonnet", "An unsynchronised map in a cache shown by the race detector: a standard fix (RWMutex or singleflight) from evidence.", _cx_testfail_go_race(), "go", CX, "tools", "stage-test-fail", "concurrency"),
+    case("t3-cx-report-laravel-export", "sonnet", "Every step done and the tests green, including the access checks: only the summary is left, at the tool floor.", _cx_report_laravel_export(), "php", "laravel", CX, "tools", "stage-report"),
+    case("t3-cx-aux-compaction", "sonnet", "The client's compaction request: the handoff must keep the off-by-one diagnosis and the user's one-email-per-day constraint faithfully.", _cx_aux_compaction(), "python", CX, "aux"),
+    case("t3-cx-first-ledger-exactly-once", "opus", "Exactly-once into Postgres across rebalances with autocommit offsets: offsets must be stored transactionally with the entries, duplicates and losses both explained.", _cx_first_ledger_exactly_once(), "go", "kafka", "postgres", CX, "tools", "stage-first-turn", "distributed"),
+    case("t3-cx-explore-avatar-ssrf", "opus", "The mandated safe_fetch checks DNS then fetches again and follows redirects: rebinding and redirect SSRF, a hole the new feature would widen.", _cx_explore_avatar_ssrf(), "python", "django", CX, "tools", "stage-explore", "security"),
+    case("t3-cx-testfail-write-skew", "opus", "Write skew under REPEATABLE READ: an invariant over several rows needs SERIALIZABLE with retries or an explicit lock, and the plausible fixes fail silently.", _cx_testfail_write_skew(), "python", "postgres", CX, "tools", "stage-test-fail", "isolation"),
+]
+
+CASES = [*LOCAL_CHAT, *SONNET_CHAT, *OPUS_CHAT, *AGENT_CC, *AGENT_CX]
