@@ -13,6 +13,20 @@ from cases_chat_turns import CURSOR_CHAT, attached, continue_ctx, cursor_ask
 from fixtures import CONTINUE_CHAT, a, case, code, python_module, req, s, u
 from fixtures_agent import (
     CC_TOOLS,
+    CONTINUE_AGENT_SYSTEM,
+    CONTINUE_TOOLS,
+    CURSOR_SYSTEM,
+    CURSOR_TOOLS,
+    cline_cmd,
+    cline_file,
+    cline_result,
+    cline_system,
+    cline_task,
+    cursor_cmd_result,
+    cursor_edit_result,
+    cursor_read,
+    cursor_user,
+    env_details,
     CODEX_INSTRUCTIONS,
     CODEX_TOOLS,
     agents_md,
@@ -1734,9 +1748,11 @@ def _cx_aux_compaction() -> dict[str, Any]:
         L.result(cx_out(mod)),
         L.call("apply_patch", None, input=patch("*** Add File: billing/dunning.py\n+RETRY_DAYS = (1, 3, 7)\n+\n+def on_renewal_failed(sub, failure, scheduler, now):\n+    attempt = failure.attempt\n+    if attempt >= len(RETRY_DAYS):\n+        downgrade_to_free(sub)\n+        send_email(sub.customer, 'downgraded')\n+        return\n+    at = now + timedelta(days=RETRY_DAYS[attempt])\n+    scheduler.schedule(at, 'billing.retry_renewal', {'sub_id': sub.id, 'attempt': attempt + 1}, dedupe_key=f'dunning:{sub.id}:{attempt + 1}')\n+    send_email(sub.customer, 'payment_failed', attempt=attempt + 1)")),
         L.result(cx_out("Success. Updated the following files:\nA billing/dunning.py")),
+        u("also: never more than one dunning email per customer per day, some customers have several subscriptions failing on the same day"),
+        {"role": "assistant", "content": "Noted: I'll batch the dunning emails per customer per day. First I'll run the dunning tests."},
         sh(L, "pytest -q tests/test_dunning.py", cwd),
         L.result(cx_out("..F.\nFAILED tests/test_dunning.py::test_third_failure_downgrades - AssertionError: expected downgrade after attempt 3, got retry scheduled for day 7\n1 failed, 3 passed in 0.52s", 1)),
-        {"role": "assistant", "content": "The retry days are offsets from the first failure, but I index them by the attempt number that just failed, so the downgrade comes one attempt late. The user also asked in chat to keep emails to at most one per day; I'll fix the indexing next."},
+        {"role": "assistant", "content": "The retry days are offsets from the first failure, but I index them by the attempt number that just failed, so the downgrade comes one attempt late. I'll fix the indexing next, then add the per-customer daily email batching you asked for."},
         u(CODEX_COMPACT_PROMPT),
     )
 
@@ -1832,4 +1848,358 @@ AGENT_CX = [
     case("t3-cx-testfail-write-skew", "opus", "Write skew under REPEATABLE READ: an invariant over several rows needs SERIALIZABLE with retries or an explicit lock, and the plausible fixes fail silently.", _cx_testfail_write_skew(), "python", "postgres", CX, "tools", "stage-test-fail", "isolation"),
 ]
 
-CASES = [*LOCAL_CHAT, *SONNET_CHAT, *OPUS_CHAT, *AGENT_CC, *AGENT_CX]
+
+# =================================================================================================
+# agent loops: Cursor agent
+# =================================================================================================
+
+
+def cursor(*messages: dict[str, Any]) -> dict[str, Any]:
+    return req(s(CURSOR_SYSTEM), *messages, tools=CURSOR_TOOLS)
+
+
+RESOLVERS_TS = """export const resolvers: Resolvers = {
+  Query: {
+    orders: (_p, { first, after }, ctx) => ctx.db.order.findMany({ take: first, cursor: after ? { id: after } : undefined, skip: after ? 1 : 0, where: { shopId: ctx.shopId } }),
+  },
+  Order: {
+    customer: (order, _a, ctx) => ctx.db.customer.findUnique({ where: { id: order.customerId } }),
+    lines: (order, _a, ctx) => ctx.db.orderLine.findMany({ where: { orderId: order.id } }),
+  },
+  OrderLine: {
+    product: (line, _a, ctx) => ctx.db.product.findUnique({ where: { id: line.productId } }),
+  },
+};"""
+
+
+def _cursor_explore_graphql_n1() -> dict[str, Any]:
+    L = Loop("gql")
+    return cursor(
+        cursor_user("the admin orders page takes 6s to load 50 orders. the graphql query is in src/admin/queries/orders.graphql. find out why and fix it", workspace="/Users/lu/code/shop-admin-api"),
+        L.call("grep_search", "Finding the resolvers for Order.", query="Order: \\{", include_pattern="src/**/*.ts", explanation="Locate the Order field resolvers."),
+        L.result("File: src/graphql/resolvers.ts\nLine 6:   Order: {"),
+        L.call("read_file", None, target_file="src/graphql/resolvers.ts", should_read_entire_file=True, start_line_one_indexed=1, end_line_one_indexed_inclusive=40),
+        L.result(cursor_read("src/graphql/resolvers.ts", RESOLVERS_TS)),
+        L.call("run_terminal_cmd", "Counting the SQL queries one page load makes.", command="DEBUG=prisma:query node scripts/replay-admin-orders.js 2>&1 | grep -c 'prisma:query'", is_background=False, explanation="Measure queries per request."),
+        L.result(cursor_cmd_result("DEBUG=prisma:query node scripts/replay-admin-orders.js 2>&1 | grep -c 'prisma:query'", "1187", cwd="/Users/lu/code/shop-admin-api")),
+    )
+
+
+UNION_TS = """type PaymentEvent =
+  | { kind: "authorized"; amount: number; authCode: string }
+  | { kind: "captured"; amount: number; captureId: string }
+  | { kind: "refunded"; amount: number; refundId: string; reason?: string };
+
+export function describe(ev: PaymentEvent): string {
+  const id = ev.kind === "refunded" ? ev.refundId : ev.kind === "captured" ? ev.captureId : ev.authCode;
+  return `${ev.kind} ${formatCents(ev.amount)} (${id})${ev.reason ? ` — ${ev.reason}` : ""}`;
+}"""
+
+
+def _cursor_stuck_ts_narrowing() -> dict[str, Any]:
+    L = Loop("nrw")
+    lint = "src/payments/describe.ts\nLine 8: Property 'reason' does not exist on type 'PaymentEvent'.\n  Property 'reason' does not exist on type '{ kind: \"authorized\"; amount: number; authCode: string; }'., severity: error"
+    return cursor(
+        cursor_user("add the refund reason to describe() output when there is one", workspace="/Users/lu/code/checkout", linter=None),
+        L.call("edit_file", None, target_file="src/payments/describe.ts", instructions="Append the reason for refunds.", code_edit='  return `${ev.kind} ${formatCents(ev.amount)} (${id})${ev.reason ? ` — ${ev.reason}` : ""}`;'),
+        L.result(cursor_edit_result('@@ -8 +8 @@\n-  return `${ev.kind} ${formatCents(ev.amount)} (${id})`;\n+  return `${ev.kind} ${formatCents(ev.amount)} (${id})${ev.reason ? ` — ${ev.reason}` : ""}`;', lint)),
+        L.call("edit_file", "Using optional chaining should satisfy the checker.", target_file="src/payments/describe.ts", instructions="Use optional chaining.", code_edit='  return `${ev.kind} ${formatCents(ev.amount)} (${id})${ev?.reason ? ` — ${ev?.reason}` : ""}`;'),
+        L.result(cursor_edit_result('@@ -8 +8 @@\n-  ...${ev.reason ? ` — ${ev.reason}` : ""}`;\n+  ...${ev?.reason ? ` — ${ev?.reason}` : ""}`;', lint)),
+        L.call("edit_file", "Casting to access the optional field.", target_file="src/payments/describe.ts", instructions="Cast.", code_edit='  return `${ev.kind} ${formatCents(ev.amount)} (${id})${(ev as any).reason ? ` — ${(ev as any).reason}` : ""}`;'),
+        L.result(cursor_edit_result('@@ -8 +8 @@\n-  ...${ev?.reason ? ` — ${ev?.reason}` : ""}`;\n+  ...${(ev as any).reason ? ` — ${(ev as any).reason}` : ""}`;', "src/payments/describe.ts\nLine 8: Unexpected any. Specify a different type. (@typescript-eslint/no-explicit-any), severity: error")),
+    )
+
+
+def _cursor_followup_button_label() -> dict[str, Any]:
+    L = Loop("btn")
+    return cursor(
+        cursor_user("the profile form should disable the submit button while saving and show a spinner in it", workspace="/Users/lu/code/web", current_file=("src/settings/ProfileForm.vue", 42, '<button type="submit" class="btn-primary">Save</button>')),
+        L.call("edit_file", None, target_file="src/settings/ProfileForm.vue", instructions="Disable while saving and show a spinner.", code_edit='<button type="submit" class="btn-primary" :disabled="saving">\n  <Spinner v-if="saving" size="sm" class="mr-2" />\n  Save\n</button>'),
+        L.result(cursor_edit_result('@@ -42 +42,4 @@\n-<button type="submit" class="btn-primary">Save</button>\n+<button type="submit" class="btn-primary" :disabled="saving">\n+  <Spinner v-if="saving" size="sm" class="mr-2" />\n+  Save\n+</button>')),
+        a("The submit button is disabled while `saving` is true and shows a small spinner before the label."),
+        cursor_user("nice. change the label to 'Save changes' and make it 'Saving…' while it's saving", first=False),
+    )
+
+
+def _cursor_first_perf_layers() -> dict[str, Any]:
+    return cursor(
+        cursor_user(
+            "since last thursday's release the search API p99 went from 250ms to 1.8s, p50 barely moved. that release: node 18 -> 20, prisma 4 -> 5, we put a redis cache in front of the facet counts, and infra changed the ALB idle timeout. CPU and memory on the pods look normal, db cpu too. I don't even know where to start, help me investigate (you can run stuff locally, there's a k6 script in load/)",
+            workspace="/Users/kim/code/search-api",
+            recent=["src/search/facets.ts", "src/cache/redis.ts", "load/search.k6.js"],
+        ),
+    )
+
+
+RING_CPP = """template <typename T, size_t N>
+class Ring {
+  std::array<T, N> buf_;
+  std::atomic<size_t> head_{0};  // written by producer
+  std::atomic<size_t> tail_{0};  // written by consumer
+ public:
+  bool publish(const T& v) {
+    size_t h = head_.load(std::memory_order_relaxed);
+    if (h - tail_.load(std::memory_order_acquire) == N) return false;
+    buf_[h % N] = v;
+    head_.store(h + 1, std::memory_order_relaxed);
+    return true;
+  }
+  // consume() unchanged
+};"""
+
+
+def _cursor_followup_why_fence() -> dict[str, Any]:
+    L = Loop("fnc")
+    return cursor(
+        cursor_user("clean up publish() in ring.hpp, it's hard to read", workspace="/home/oz/src/feedhandler", os="linux 6.8.0", shell="/bin/bash"),
+        L.call(
+            "edit_file",
+            None,
+            target_file="include/fh/ring.hpp",
+            instructions="Simplify publish().",
+            code_edit="  bool publish(const T& v) {\n    size_t h = head_.load(std::memory_order_relaxed);\n    if (h - tail_.load(std::memory_order_acquire) == N) return false;\n    buf_[h % N] = v;\n    head_.store(h + 1, std::memory_order_relaxed);\n    return true;\n  }",
+        ),
+        L.result(cursor_edit_result("@@ -9,12 +9,7 @@\n   bool publish(const T& v) {\n-    const size_t h = head_.load(std::memory_order_relaxed);\n-    const size_t t = tail_.load(std::memory_order_acquire);\n-    if (h - t == N) {\n-      return false;\n-    }\n-    buf_[h % N] = v;\n-    std::atomic_thread_fence(std::memory_order_release);\n-    head_.store(h + 1, std::memory_order_relaxed);\n+    size_t h = head_.load(std::memory_order_relaxed);\n+    if (h - tail_.load(std::memory_order_acquire) == N) return false;\n+    buf_[h % N] = v;\n+    head_.store(h + 1, std::memory_order_relaxed);\n     return true;\n   }")),
+        a("publish() is now four lines: read head, check for full against tail, write the slot, advance head. I also dropped the standalone fence since head_ is already atomic."),
+        cursor_user("hold on, why did you drop the atomic_thread_fence? head_ being atomic doesn't sound like the same thing", first=False, attached=[("include/fh/ring.hpp", RING_CPP)]),
+    )
+
+
+AUX_CURSOR_COMMIT = req(
+    s("You are an expert at writing Git commit messages. Generate a concise commit message for the staged changes below. Use the conventional commits format (type(scope): subject), subject under 60 characters, then optionally a blank line and up to three short bullet points. Reply with the commit message only."),
+    u(
+        "diff --git a/src/settings/ProfileForm.vue b/src/settings/ProfileForm.vue\n--- a/src/settings/ProfileForm.vue\n+++ b/src/settings/ProfileForm.vue\n@@ -40,3 +40,6 @@\n-<button type=\"submit\" class=\"btn-primary\">Save</button>\n+<button type=\"submit\" class=\"btn-primary\" :disabled=\"saving\">\n+  <Spinner v-if=\"saving\" size=\"sm\" class=\"mr-2\" />\n+  {{ saving ? 'Saving…' : 'Save changes' }}\n+</button>\n@@ -71,6 +74,7 @@ async function onSubmit() {\n+  saving.value = true\n   try {\n     await api.updateProfile(form)\n+  } finally {\n+    saving.value = false\n   }"
+    ),
+)
+
+
+AGENT_CURSOR = [
+    case("t3-cursor-explore-graphql-n1", "sonnet", "Per-row resolvers make 1187 queries for 50 orders: the standard DataLoader batching fix, found from evidence.", _cursor_explore_graphql_n1(), "typescript", "graphql", CUR, "tools", "stage-explore", "performance"),
+    case("t3-cursor-stuck-ts-narrowing", "sonnet", "A linter loop on a discriminated union: the mechanical fix is narrowing on kind before reading reason.", _cursor_stuck_ts_narrowing(), "typescript", CUR, "tools", "stage-stuck", "repeated-failure"),
+    case("t3-cursor-followup-button-label", "sonnet", "A label change after a finished edit: trivial, but inside a tool loop.", _cursor_followup_button_label(), "vue", "javascript", CUR, "tools", "stage-followup"),
+    case("t3-cursor-first-perf-layers", "opus", "Tail latency after four layers changed at once, symptoms only: an open investigation across runtime, ORM, cache and load balancer.", _cursor_first_perf_layers(), "typescript", "node", CUR, "tools", "stage-first-turn", "performance"),
+    case("t3-cursor-followup-why-fence", "opus", "An honest answer: the release fence made the relaxed head store publish the slot; without it the consumer can read a stale element on ARM, and the edit must be undone.", _cursor_followup_why_fence(), "cpp", CUR, "tools", "stage-followup", "memory-model", "lock-free"),
+    case("t3-cursor-aux-commit-message", "local", "A commit message for a small diff: the client's own side request, without tools.", AUX_CURSOR_COMMIT, "vue", CUR, "aux"),
+]
+
+
+# =================================================================================================
+# agent loops: Cline (XML tools) and Continue (agent mode)
+# =================================================================================================
+
+CL = "cline"
+
+
+def cline(*messages: dict[str, Any], cwd: str = "/home/dev/project") -> dict[str, Any]:
+    return req(s(cline_system(cwd)), *messages)
+
+
+def cont_agent(*messages: dict[str, Any]) -> dict[str, Any]:
+    return req(s(CONTINUE_AGENT_SYSTEM), *messages, tools=CONTINUE_TOOLS)
+
+
+VUE_FILES = ["src/", "src/App.vue", "src/main.ts", "src/router.ts", "src/views/", "src/views/Dashboard.vue", "src/views/Settings.vue", "src/views/Billing.vue", "src/components/", "src/components/NavBar.vue", "src/stores/user.ts", "package.json", "vite.config.ts"]
+
+
+def _cline_plan_i18n() -> dict[str, Any]:
+    env = env_details(["src/App.vue"], cwd="/home/eva/work/portal", mode="PLAN MODE", files=VUE_FILES)
+    return cline(
+        cline_task("we need German and French in the portal. plan how to add i18n: library, where strings live, how the user picks the language (saved on their profile), dates and currency formatting, and how we stop people adding new hardcoded strings. just the plan for now", env),
+        cwd="/home/eva/work/portal",
+    )
+
+
+def _cline_testfail_jest_esm() -> dict[str, Any]:
+    env = env_details(["src/lib/slugify.test.ts"], cwd="/home/dev/cms", files=["src/", "src/lib/slugify.ts", "src/lib/slugify.test.ts", "jest.config.js", "package.json", "tsconfig.json"])
+    env2 = env_details(["src/lib/slugify.test.ts"], cwd="/home/dev/cms", tokens="18,004 / 200K tokens used (9%)")
+    return cline(
+        cline_task("slugify should transliterate non-latin titles, use the `transliteration` package (already installed). add tests", env),
+        a("<thinking>\nThe package is installed; I'll update slugify to call transliterate() and add test cases, then run jest.\n</thinking>\n\n<execute_command>\n<command>npx jest src/lib/slugify.test.ts</command>\n<requires_approval>false</requires_approval>\n</execute_command>"),
+        cline_result(
+            "execute_command for 'npx jest src/lib/slugify.test.ts'",
+            cline_cmd(
+                """ FAIL  src/lib/slugify.test.ts
+  ● Test suite failed to run
+
+    Jest encountered an unexpected token
+
+    Details:
+
+    /home/dev/cms/node_modules/transliteration/dist/node/src/node/index.mjs:1
+    ({"Object.<anonymous>":function(module,exports,require,__dirname,__filename,jest){import { transliterate, slugify } from './transliterate.mjs';
+                                                                                      ^^^^^^
+
+    SyntaxError: Cannot use import statement outside a module
+
+      1 | import { transliterate } from "transliteration";
+        | ^
+
+      at Runtime.createScriptFromCode (node_modules/jest-runtime/build/index.js:1505:14)
+
+Test Suites: 1 failed, 1 total
+Tests:       0 total"""
+            ),
+            env2,
+        ),
+        cwd="/home/dev/cms",
+    )
+
+
+def _cline_stuck_pytest_imports() -> dict[str, Any]:
+    env = env_details(["tests/test_pricing.py"], cwd="/home/dev/quotes", files=["src/", "src/quotes/", "src/quotes/__init__.py", "src/quotes/pricing.py", "tests/", "tests/test_pricing.py", "pyproject.toml"])
+    env2 = env_details(["tests/test_pricing.py"], cwd="/home/dev/quotes", tokens="21,733 / 200K tokens used (11%)")
+    err = "ImportError while importing test module '/home/dev/quotes/tests/test_pricing.py'.\nHint: make sure your test modules/packages have valid Python names.\nTraceback:\n/usr/lib/python3.12/importlib/__init__.py:90: in import_module\n    return _bootstrap._gcd_import(name[level:], package, level)\ntests/test_pricing.py:3: in <module>\n    from quotes.pricing import quote_total\nE   ModuleNotFoundError: No module named 'quotes'\n=========================== short test summary info ============================\nERROR tests/test_pricing.py\n1 error in 0.09s"
+    return cline(
+        cline_task("add a volume discount to quote_total: 5% from 100 units, 10% from 500. tests in tests/test_pricing.py", env),
+        a("<thinking>\nI've added the discount tiers to pricing.py. Now run the tests.\n</thinking>\n\n<execute_command>\n<command>python -m pytest tests/test_pricing.py -q</command>\n<requires_approval>false</requires_approval>\n</execute_command>"),
+        cline_result("execute_command for 'python -m pytest tests/test_pricing.py -q'", cline_cmd(err), env2),
+        a("<thinking>\nMaybe an __init__.py is missing in tests.\n</thinking>\n\n<write_to_file>\n<path>tests/__init__.py</path>\n<content>\n</content>\n</write_to_file>"),
+        cline_result("write_to_file for 'tests/__init__.py'", "The content was successfully saved to tests/__init__.py.", env2),
+        a("<execute_command>\n<command>python -m pytest tests/test_pricing.py -q</command>\n<requires_approval>false</requires_approval>\n</execute_command>"),
+        cline_result("execute_command for 'python -m pytest tests/test_pricing.py -q'", cline_cmd(err), env2),
+        a("<execute_command>\n<command>cd tests && python -m pytest test_pricing.py -q</command>\n<requires_approval>false</requires_approval>\n</execute_command>"),
+        cline_result("execute_command for 'cd tests && python -m pytest test_pricing.py -q'", cline_cmd(err.replace("/home/dev/quotes/tests/test_pricing.py", "/home/dev/quotes/tests/test_pricing.py").replace("tests/test_pricing.py:3", "test_pricing.py:3")), env2),
+        cwd="/home/dev/quotes",
+    )
+
+
+RESET_PHP = """<?php
+class PasswordResetController extends Controller
+{
+    public function send(Request $request)
+    {
+        $user = User::where('email', $request->input('email'))->first();
+        if (!$user) {
+            return back()->with('status', 'If the address exists, we sent a link.');
+        }
+        $ts = time();
+        $token = md5($user->email . $ts);
+        DB::table('password_resets')->insert(['email' => $user->email, 'token' => $token, 'created_at' => now()]);
+        Mail::to($user)->send(new ResetLink(url("/reset?email={$user->email}&ts={$ts}&token={$token}")));
+        return back()->with('status', 'If the address exists, we sent a link.');
+    }
+
+    public function reset(Request $request)
+    {
+        $expected = md5($request->query('email') . $request->query('ts'));
+        if (!hash_equals($expected, $request->query('token')) || time() - (int) $request->query('ts') > 86400) {
+            abort(403);
+        }
+        $user = User::where('email', $request->query('email'))->firstOrFail();
+        $user->update(['password' => Hash::make($request->input('password'))]);
+        return redirect('/login');
+    }
+}"""
+
+
+def _cline_explore_reset_token_reuse() -> dict[str, Any]:
+    env = env_details(["app/Http/Controllers/Auth/PasswordResetController.php"], cwd="/home/dev/shopfront", files=["app/", "app/Http/Controllers/Auth/", "app/Http/Controllers/Auth/PasswordResetController.php", "app/Http/Controllers/Auth/RegisterController.php", "routes/web.php", "composer.json"])
+    env2 = env_details(["app/Http/Controllers/Auth/PasswordResetController.php"], cwd="/home/dev/shopfront", tokens="16,512 / 200K tokens used (8%)")
+    return cline(
+        cline_task("new signups need to verify their email before they can check out. reuse the token mechanism from the password reset flow so we don't have two ways of doing it", env),
+        a("<thinking>\nLet me look at how password reset tokens are generated and checked.\n</thinking>\n\n<read_file>\n<path>app/Http/Controllers/Auth/PasswordResetController.php</path>\n</read_file>"),
+        cline_result("read_file for 'app/Http/Controllers/Auth/PasswordResetController.php'", cline_file("app/Http/Controllers/Auth/PasswordResetController.php", RESET_PHP), env2),
+        cwd="/home/dev/shopfront",
+    )
+
+
+def _cont_agent_followup_skip_locked() -> dict[str, Any]:
+    L = Loop("skl")
+    claim = "UPDATE jobs SET state = 'running', locked_by = $1, locked_at = now()\nWHERE id = (\n  SELECT id FROM jobs WHERE state = 'queued' AND run_at <= now()\n  ORDER BY priority DESC, run_at\n  LIMIT 1\n  FOR UPDATE SKIP LOCKED\n)\nRETURNING id, kind, payload;"
+    return cont_agent(
+        u("workers sometimes run the same job twice, we have 6 of them polling the jobs table. fix the claim query in worker/queue.ts"),
+        L.call("builtin_read_file", None, filepath="worker/queue.ts"),
+        L.result("```ts worker/queue.ts\nconst CLAIM = `\nUPDATE jobs SET state = 'running', locked_by = $1, locked_at = now()\nWHERE id = (\n  SELECT id FROM jobs WHERE state = 'queued' AND run_at <= now()\n  ORDER BY priority DESC, run_at\n  LIMIT 1\n)\nRETURNING id, kind, payload;`;\n```"),
+        L.call("builtin_edit_existing_file", None, filepath="worker/queue.ts", changes="const CLAIM = `\n" + claim + "`;"),
+        L.result("Edit applied to worker/queue.ts"),
+        a("The claim subquery now locks the row it picks with `FOR UPDATE SKIP LOCKED`, so concurrent workers each get a different job."),
+        u("why SKIP LOCKED specifically and not just FOR UPDATE? and why did it double-run before, it's a single UPDATE statement"),
+    )
+
+
+TPC_TLA = """VARIABLES rmState, tmState, tmPrepared, msgs, tmLog
+
+TMRcvPrepared(r) == /\\ tmState = "init" /\\ [type |-> "Prepared", rm |-> r] \\in msgs
+                    /\\ tmPrepared' = tmPrepared \\cup {r} /\\ UNCHANGED <<rmState, tmState, msgs, tmLog>>
+
+TMCommit == /\\ tmState = "init" /\\ tmPrepared = RM
+            /\\ tmState' = "committed" /\\ msgs' = msgs \\cup {[type |-> "Commit"]}
+            /\\ UNCHANGED <<rmState, tmPrepared, tmLog>>
+
+TMCrash == /\\ tmState' = "init" /\\ tmPrepared' = {} /\\ UNCHANGED <<rmState, msgs, tmLog>>
+
+TMRecover == /\\ tmState = "init" /\\ tmLog = "committed"
+             /\\ tmState' = "committed" /\\ UNCHANGED <<rmState, tmPrepared, msgs, tmLog>>
+
+TMAbort == /\\ tmState = "init" /\\ tmState' = "aborted"
+           /\\ msgs' = msgs \\cup {[type |-> "Abort"]} /\\ UNCHANGED <<rmState, tmPrepared, tmLog>>
+
+Consistent == \\A r1, r2 \\in RM : ~ (rmState[r1] = "aborted" /\\ rmState[r2] = "committed")"""
+
+
+def _cont_agent_stuck_tla_2pc() -> dict[str, Any]:
+    L = Loop("tla")
+    tlc = "Error: Invariant Consistent is violated.\nError: The behavior up to this point is:\nState 1: <Initial predicate>\nState 2: <RMPrepare(r1)>\nState 3: <RMPrepare(r2)>\nState 4: <TMRcvPrepared(r1)>\nState 5: <TMRcvPrepared(r2)>\nState 6: <TMCommit>\nState 7: <RMRcvCommitMsg(r1)>\nState 8: <TMCrash>\nState 9: <TMAbort>\nState 10: <RMRcvAbortMsg(r2)>\n/\\ rmState = (r1 :> \"committed\" @@ r2 :> \"aborted\")\n12841 states generated, 3310 distinct states found, 1212 states left on queue."
+    return cont_agent(
+        u("I added coordinator crash/recovery to our 2PC spec (specs/TwoPhase.tla) and TLC finds a Consistent violation. fix the spec so the TM is crash-safe; run `tlc -config TwoPhase.cfg specs/TwoPhase.tla` to check"),
+        L.call("builtin_read_file", None, filepath="specs/TwoPhase.tla"),
+        L.result("```tla specs/TwoPhase.tla\n" + TPC_TLA + "\n```"),
+        L.call("builtin_run_terminal_command", None, command="tlc -config TwoPhase.cfg specs/TwoPhase.tla", waitForCompletion=True),
+        L.result(tlc),
+        L.call("builtin_edit_existing_file", "TMAbort should not fire once anything was prepared; guarding it.", filepath="specs/TwoPhase.tla", changes='TMAbort == /\\ tmState = "init" /\\ tmPrepared = {} /\\ tmState\' = "aborted"\n           /\\ msgs\' = msgs \\cup {[type |-> "Abort"]} /\\ UNCHANGED <<rmState, tmPrepared, tmLog>>'),
+        L.result("Edit applied to specs/TwoPhase.tla"),
+        L.call("builtin_run_terminal_command", None, command="tlc -config TwoPhase.cfg specs/TwoPhase.tla", waitForCompletion=True),
+        L.result(tlc.replace("12841", "11907").replace("3310", "3102")),
+        L.call("builtin_edit_existing_file", "TMCrash must also reset msgs so the Commit message is not seen after the crash.", filepath="specs/TwoPhase.tla", changes="TMCrash == /\\ tmState' = \"init\" /\\ tmPrepared' = {} /\\ msgs' = {} /\\ UNCHANGED <<rmState, tmLog>>"),
+        L.result("Edit applied to specs/TwoPhase.tla"),
+        L.call("builtin_run_terminal_command", None, command="tlc -config TwoPhase.cfg specs/TwoPhase.tla", waitForCompletion=True),
+        L.result(tlc.replace("12841", "9310").replace("3310", "2444")),
+    )
+
+
+CONT_TITLE = req(
+    s("Given the following message from a user, write a title for the chat in at most 5 words. Reply with the title only."),
+    u("how do I make the vite dev server proxy /api to localhost:8080 but keep websockets working for /api/live"),
+)
+
+
+AIDER_DIFF = """diff --git a/app/clients/http.py b/app/clients/http.py
+--- a/app/clients/http.py
++++ b/app/clients/http.py
+@@ -14,9 +14,9 @@ def fetch_with_retry(client: httpx.Client, url: str, attempts: int = 4) -> httpx.Response:
+             r = client.get(url, timeout=10)
+             if r.status_code < 500:
+                 return r
+-            log.warning("upstream %s returned %s (attempt %d/%d)" % (url, r.status_code, i + 1, attempts))
++            log.warning("upstream %s returned %s (attempt %d/%d)", url, r.status_code, i + 1, attempts)
+         except httpx.TransportError as exc:
+-            log.warning("transport error on %s: %s (attempt %d/%d)" % (url, exc, i + 1, attempts))
++            log.warning("transport error on %s: %s (attempt %d/%d)", url, exc, i + 1, attempts)
+         time.sleep(delay)
+         delay *= 2"""
+
+
+AIDER_AUX_COMMIT = req(s(AIDER_COMMIT_SYSTEM), u("# Diffs:\n" + AIDER_DIFF))
+
+
+AIDER_AUX_SUMMARY = req(
+    s(AIDER_SUMMARIZE_SYSTEM),
+    u(
+        "# USER\nrename the `cap` field to `capacity` in src/cache.rs and make it pub(crate)\n\n# ASSISTANT\nsrc/cache.rs: renamed `cap` to `capacity` in the struct, `new`, and `put`; made it `pub(crate)`.\n\n# USER\nalso add a `len()` method\n\n# ASSISTANT\nAdded `pub fn len(&self) -> usize { self.map.len() }` to `Lru` in src/cache.rs.\n\n# USER\nand is_empty, clippy wants it\n\n# ASSISTANT\nAdded `pub fn is_empty(&self) -> bool` next to `len()` in src/cache.rs."
+    ),
+)
+
+
+AGENT_IDE = [
+    case("t3-cline-plan-i18n", "sonnet", "Cline PLAN MODE for i18n in one Vue app: a well-trodden plan, inside the XML tool protocol.", _cline_plan_i18n(), "typescript", "vue", CL, "xml-tools", "stage-first-turn", "design"),
+    case("t3-cline-testfail-jest-esm", "sonnet", "Jest cannot parse an ESM-only dependency: the known fix is transformIgnorePatterns or a CJS entry, from the trace.", _cline_testfail_jest_esm(), "typescript", CL, "xml-tools", "stage-test-fail"),
+    case("t3-cline-stuck-pytest-imports", "sonnet", "A mechanical obstacle: a src layout not on the path; pythonpath in pyproject or an editable install ends the loop.", _cline_stuck_pytest_imports(), "python", CL, "xml-tools", "stage-stuck", "repeated-failure"),
+    case("t3-cline-explore-reset-token-reuse", "opus", "The reset token is md5(email + ts), forgeable by anyone, and never consumed; reusing it for email verification spreads the hole, so the task needs a random single-use token design.", _cline_explore_reset_token_reuse(), "php", "laravel", CL, "xml-tools", "stage-explore", "security", "auth"),
+    case("t3-cont-agent-followup-skip-locked", "sonnet", "An honest answer about SKIP LOCKED and why the unlocked subquery let two workers claim one job under READ COMMITTED: a known queue pattern.", _cont_agent_followup_skip_locked(), "typescript", "postgres", CONT, "tools", "stage-followup", "concurrency"),
+    case("t3-cont-agent-stuck-tla-2pc", "opus", "The agent's model of the bug is wrong: the TM must log the commit decision before sending Commit and recover from the log; guarding abort or erasing messages does not fix it.", _cont_agent_stuck_tla_2pc(), "tla", CONT, "tools", "stage-stuck", "repeated-failure", "distributed", "proof"),
+    case("t3-cont-aux-title", "local", "The client's chat-title request: a few words for one message, no tools.", CONT_TITLE, CONT, "aux"),
+    case("t3-aider-aux-commit", "local", "aider's one-line commit message for a three-line diff.", AIDER_AUX_COMMIT, "python", AI, "aux"),
+    case("t3-aider-aux-summary", "local", "aider's summary of a short conversation of mechanical edits.", AIDER_AUX_SUMMARY, "rust", AI, "aux"),
+]
+
+CASES = [*LOCAL_CHAT, *SONNET_CHAT, *OPUS_CHAT, *AGENT_CC, *AGENT_CX, *AGENT_CURSOR, *AGENT_IDE]
