@@ -25,8 +25,8 @@ sys.path.insert(0, str(HERE))
 
 import cases_agent  # noqa: E402
 import cases_chat  # noqa: E402
-import cases_chat_turns  # noqa: E402
 import cases_chat_clients  # noqa: E402
+import cases_chat_turns  # noqa: E402
 import cases_claude_code  # noqa: E402
 import cases_codex  # noqa: E402
 import cases_ide_agents  # noqa: E402
