@@ -368,12 +368,20 @@ pub struct Spsc<T> {
 
 def _aider_rust_comment_typos() -> dict[str, Any]:
     return aider(
-        *aider_files([("src/spsc.rs", SPSC_RS + "\n\n// push/pop unchanged from the previous turn\n")]),
+        *aider_files(
+            [
+                (
+                    "src/spsc.rs",
+                    SPSC_RS
+                    + "\n\nimpl<T> Spsc<T> {\n    pub fn push(&self, v: T) -> Result<(), T> {\n        let h = self.head.load(Ordering::Relaxed);\n        let t = self.tail.load(Ordering::Acquire);\n        if h.wrapping_sub(t) == self.buf.len() { return Err(v); }\n        unsafe { (*self.buf[h & (self.buf.len() - 1)].get()).write(v) };\n        self.head.store(h.wrapping_add(1), Ordering::Release);\n        Ok(())\n    }\n\n    pub fn pop(&self) -> Option<T> {\n        let t = self.tail.load(Ordering::Relaxed);\n        let h = self.head.load(Ordering::Acquire);\n        if h == t { return None; }\n        let v = unsafe { (*self.buf[t & (self.buf.len() - 1)].get()).assume_init_read() };\n        self.tail.store(t.wrapping_add(1), Ordering::Release);\n        Some(v)\n    }\n}\n",
+                )
+            ]
+        ),
         u(
             "write push and pop for this. the producer and consumer are pinned to different cores, it's the audio path so no locks"
         ),
         a(
-            "Here are push and pop. The producer loads `tail` with Acquire to know the slot is free, writes the value, then stores `head` with Release; the consumer mirrors it.\n\nsrc/spsc.rs\n```rust\n<<<<<<< SEARCH\n// push/pop unchanged from the previous turn\n=======\nimpl<T> Spsc<T> {\n    pub fn push(&self, v: T) -> Result<(), T> {\n        let h = self.head.load(Ordering::Relaxed);\n        let t = self.tail.load(Ordering::Acquire);\n        if h.wrapping_sub(t) == self.buf.len() { return Err(v); }\n        unsafe { (*self.buf[h & (self.buf.len() - 1)].get()).write(v) };\n        self.head.store(h.wrapping_add(1), Ordering::Release);\n        Ok(())\n    }\n\n    pub fn pop(&self) -> Option<T> {\n        let t = self.tail.load(Ordering::Relaxed);\n        let h = self.head.load(Ordering::Acquire);\n        if h == t { return None; }\n        let v = unsafe { (*self.buf[t & (self.buf.len() - 1)].get()).assume_init_read() };\n        self.tail.store(t.wrapping_add(1), Ordering::Release);\n        Some(v)\n    }\n}\n>>>>>>> REPLACE\n```"
+            "Here are push and pop. The producer loads `tail` with Acquire to know the slot is free, writes the value, then stores `head` with Release; the consumer mirrors it.\n\nsrc/spsc.rs\n```rust\n<<<<<<< SEARCH\n// TODO: push/pop\n=======\nimpl<T> Spsc<T> {\n    pub fn push(&self, v: T) -> Result<(), T> {\n        let h = self.head.load(Ordering::Relaxed);\n        let t = self.tail.load(Ordering::Acquire);\n        if h.wrapping_sub(t) == self.buf.len() { return Err(v); }\n        unsafe { (*self.buf[h & (self.buf.len() - 1)].get()).write(v) };\n        self.head.store(h.wrapping_add(1), Ordering::Release);\n        Ok(())\n    }\n\n    pub fn pop(&self) -> Option<T> {\n        let t = self.tail.load(Ordering::Relaxed);\n        let h = self.head.load(Ordering::Acquire);\n        if h == t { return None; }\n        let v = unsafe { (*self.buf[t & (self.buf.len() - 1)].get()).assume_init_read() };\n        self.tail.store(t.wrapping_add(1), Ordering::Release);\n        Some(v)\n    }\n}\n>>>>>>> REPLACE\n```"
         ),
         u("the doc comment on Spsc has two typos, recieve and seperately. fix just those"),
         s(AIDER_REMINDER),
@@ -434,15 +442,8 @@ ENUM_PY = """def render_invoice_lines(lines):
 
 
 def _aider_why_enumerate_start() -> dict[str, Any]:
-    old = """def render_invoice_lines(lines):
-    out = []
-    for i in range(len(lines)):
-        line = lines[i]
-        out.append(f"{i + 1:>3}. {line.sku:<12} {line.qty:>4} x {line.unit_price:>9.2f}")
-    return "\\n".join(out)
-"""
     return aider(
-        *aider_files([("billing/pdf/lines.py", old)]),
+        *aider_files([("billing/pdf/lines.py", ENUM_PY)]),
         u("clean up render_invoice_lines, it looks like C"),
         a(
             'billing/pdf/lines.py\n```python\n<<<<<<< SEARCH\n    for i in range(len(lines)):\n        line = lines[i]\n        out.append(f"{i + 1:>3}. {line.sku:<12} {line.qty:>4} x {line.unit_price:>9.2f}")\n=======\n    for n, line in enumerate(lines, start=1):\n        out.append(f"{n:>3}. {line.sku:<12} {line.qty:>4} x {line.unit_price:>9.2f}")\n>>>>>>> REPLACE\n```'
