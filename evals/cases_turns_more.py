@@ -655,7 +655,7 @@ LOCAL_CHAT = [
     case(
         "t3-cont-java-grouping-type",
         "local",
-        "An API lookup: groupingBy with counting() returns a HashMap<K, Long> with no ordering guarantee.",
+        "An API lookup: groupingBy with counting() gives a Map<K, Long> (a HashMap in practice) with no ordering guarantee.",
         _cont_java_grouping_type(),
         "java",
         "chat",
