@@ -41,6 +41,7 @@ import cases_single_ops  # noqa: E402
 import cases_single_strong  # noqa: E402
 import cases_single_systems  # noqa: E402
 import cases_single_web  # noqa: E402
+import cases_turns_more  # noqa: E402
 
 GROUPS: dict[str, list[dict[str, Any]]] = {
     "single-local": cases_local.CASES,
@@ -61,6 +62,7 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "agent-ide": cases_ide_agents.CASES,
     "agent-chat-clients": cases_chat_clients.CASES,
     "single-3": cases_single_more.CASES,
+    "turns-3": cases_turns_more.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
