@@ -126,8 +126,10 @@ class Head:
         return [m.kind if m.text == "ask" else f"{m.kind}:{m.text}" for m in self.file.members]
 
     def predict(self, vectors: list[F64]) -> tuple[float, float]:
-        """(P(>= sonnet), P(opus)); P(opus) never above P(>= sonnet). ``concat``: the members' logits add
-        up (one regression over the joined vectors); ``mean``: the members' probabilities are averaged."""
+        """(P(>= sonnet), P(opus)). ``concat``: the members' logits add up (one regression over the joined
+        vectors); ``mean``: the members' probabilities are averaged. The two regressions are fitted apart, so
+        they can disagree: when P(opus) is the larger, P(>= sonnet) is raised to it (whatever needs opus
+        needs at least sonnet), never the other way, so a disagreement errs towards the stronger tier."""
         pairs = list(zip(self.file.members, vectors, strict=True))
         if self.file.combine == "concat":
             p_sonnet = _sigmoid(sum(m.sonnet.logit(x) for m, x in pairs))
@@ -135,7 +137,7 @@ class Head:
         else:
             p_sonnet = sum(m.sonnet.probability(x) for m, x in pairs) / len(pairs)
             p_opus = sum(m.opus.probability(x) for m, x in pairs) / len(pairs)
-        return p_sonnet, min(p_opus, p_sonnet)
+        return max(p_sonnet, p_opus), p_opus
 
 
 def write_head(path: Path, file: HeadFile) -> str:

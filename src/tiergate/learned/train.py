@@ -258,7 +258,7 @@ def cross_validated(
             sonnet, opus = fit_ordinal(x[train], gold[train], w[train], l2=l2)
             ps += predict_logistic(sonnet, x[held]) / len(inputs)
             po += predict_logistic(opus, x[held]) / len(inputs)
-        out[held, 0], out[held, 1] = ps, np.minimum(po, ps)
+        out[held, 0], out[held, 1] = np.maximum(ps, po), po  # as Head.predict: P(>= sonnet) >= P(opus)
     result: F64 = out[inner]
     return result
 

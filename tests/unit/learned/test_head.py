@@ -47,14 +47,16 @@ def member(encoder: str, w_sonnet: float, w_opus: float, kind: str = "static") -
     return Member(encoder, kind, Logistic([w_sonnet, 0.0], 0.0), Logistic([w_opus, 0.0], 0.0))
 
 
-def test_members_are_averaged_and_opus_never_exceeds_sonnet(tmp_path: Path) -> None:
+def test_members_are_averaged_and_a_larger_p_opus_raises_p_sonnet(tmp_path: Path) -> None:
     file = HeadFile(FORMAT, "ask", [member("a", 2.0, 4.0), member("b", 0.0, 4.0)], Training("x" * 64, 2))
     version = write_head(tmp_path / "head.json", file)
     head = Head.load(tmp_path / "head.json")
     assert head.version == version and head.encoders == [("static", "a"), ("static", "b")]
     p_sonnet, p_opus = head.predict([np.array([1.0, 0.0]), np.array([1.0, 0.0])])
-    assert p_sonnet == pytest.approx((1 / (1 + np.exp(-2)) + 0.5) / 2)
-    assert p_opus == p_sonnet  # the opus heads said more, but P(opus) <= P(>= sonnet)
+    assert p_opus == pytest.approx(1 / (1 + np.exp(-4)))
+    assert p_sonnet == p_opus  # the opus heads said more: what needs opus needs at least sonnet
+    p_sonnet, p_opus = head.predict([np.array([-1.0, 0.0]), np.array([-1.0, 0.0])])
+    assert p_sonnet == pytest.approx((1 / (1 + np.exp(2)) + 0.5) / 2) and p_opus < p_sonnet
 
 
 @pytest.mark.parametrize(

@@ -198,8 +198,8 @@ def test_concat_members_reproduce_the_joined_regression() -> None:
     for i in (0, 7, 42):
         p_sonnet, p_opus = head.predict([a[i], b[i]])
         joined = np.hstack([a[i], b[i]])[None, :]
-        assert p_sonnet == pytest.approx(predict_logistic(sonnet, joined)[0])
-        assert p_opus == pytest.approx(min(predict_logistic(opus, joined)[0], p_sonnet))
+        assert p_opus == pytest.approx(predict_logistic(opus, joined)[0])
+        assert p_sonnet == pytest.approx(max(predict_logistic(sonnet, joined)[0], p_opus))
     alone = fit_members(["static", "transformer"], [Named("s"), Named("t")], [a, b], gold, w, 0.3, "mean")  # type: ignore[list-item]
     assert alone[1].sonnet.bias != 0.0 and alone[0].sonnet.weights == pytest.approx(
         list(fit_ordinal(a, gold, w, l2=0.3)[0][:-1])
