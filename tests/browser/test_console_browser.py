@@ -86,7 +86,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama, _anthrop
     tmp = tmp_path_factory.mktemp("console")
     routes, candidate, db = tmp / "routes.yaml", tmp / "routes.next.yaml", tmp / "decisions.db"
     routes.write_text(default_routes(decision_log=f"{{path: '{db}'}}") + "\nshadow: routes.next.yaml\n")
-    candidate.write_text(with_bands(default_routes(), "bands: {local: 0.2, claude: 0.3}"))
+    candidate.write_text(with_bands(default_routes(), "bands: {local: 0.0, claude: 0.0}"))
     seeded = seed(db, routes, now=time.time(), candidate=candidate)
     env = {
         "OLLAMA_HOST": _ollama.url,  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from tests.fakes.scripts import Text
 
 CLIENT_KEY = "tg-client-SECRET-71d0"
 ADMIN_KEY = "tg-admin-SECRET-55e2"
-CANDIDATE_BANDS = "bands: {local: 0.05, claude: 0.06}"  # nearly everything is CLAUDE under the candidate
+CANDIDATE_BANDS = "bands: {local: 0.0, claude: 0.0}"  # everything is CLAUDE under the candidate
 
 
 def write_routes(tmp_path: Path, extra: str = "") -> Path:

@@ -170,7 +170,7 @@ def test_offline_route_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     from tiergate.cli import main
 
     req = tmp_path / "req.json"
-    req.write_text('{"messages": [{"role": "user", "content": "Do a security audit of the auth architecture"}]}')
+    req.write_text('{"messages": [{"role": "user", "content": "prove this lock-free queue is linearizable"}]}')
     assert main(["route", "--config", str(ROOT / "routes.yaml"), str(req)]) == 0
     import json
 
