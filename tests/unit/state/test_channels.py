@@ -54,11 +54,11 @@ async def test_messages_reach_their_channel_and_a_bad_one_is_skipped(
             publisher.publish(link.key("b"), b"two")
             publisher.publish(f"{redis_prefix}x:a", b"not ours")  # another gateway's prefix
             await eventually(lambda: got == {"a": [b"one"], "b": [b"two"]})
-        assert [r.getMessage() for r in caplog.records] == [
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
             f"shared state: ignored a message on {link.key('a')} that is not ours"
         ]
         # Lost (here: killed by Redis), then back: ready runs again before anything is trusted.
-        assert publisher.client_kill_filter(_type="pubsub") == 1
+        assert publisher.client_kill_filter(_type="pubsub") >= 1
         await eventually(lambda: len(readied) == 2 and channels.subscribed)
         publisher.publish(link.key("b"), b"three")
         await eventually(lambda: got["b"] == [b"two", b"three"])
