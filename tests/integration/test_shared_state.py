@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,6 +173,53 @@ def test_a_sticky_session_started_on_one_replica_stays_sticky_on_the_other(pair:
     assert "sticky: session already on opus; not moving down to local" in decision["reasons"]
     # A conversation that never went to opus is routed on its own merits.
     assert post(b, chat("rename foo to bar")).headers["x-tiergate-tier"] == "local"
+
+
+def test_a_session_raised_through_one_replica_is_raised_on_another_that_served_it_lower(
+    pair: tuple[Replica, Replica],
+) -> None:
+    a, b = pair
+    for replica in pair:
+        wait_until(lambda r=replica: r.health()["state"]["subscribed"], what="each replica to follow the channels")
+    opener = "rename foo to bar"
+    assert post(b, chat(opener)).headers["x-tiergate-tier"] == "local"  # B serves the session, at local
+    deep = chat("now review the architecture", opener, "Done.")
+    assert post(a, deep).headers["x-tiergate-tier"] == "opus"  # A raises it (its own first turn of it)
+    third = chat("rename x", opener, "Done.", "now review the architecture", "Reviewed.")
+    # B answers the session from its memory; A's raise reaches it through Redis's channel.
+    wait_until(lambda: post(b, third, "/v1/route").json()["tier"] == "opus", what="B to learn of A's raise")
+    reply = post(b, third)
+    assert reply.status_code == 200 and reply.headers["x-tiergate-tier"] == "opus"
+
+
+def test_a_turn_of_a_conversation_the_replica_served_waits_for_one_redis_round_trip(
+    routes: Path, env: dict[str, str], tmp_path: Path, redis_url: str
+) -> None:
+    """Counted in the real Redis (INFO commandstats) and by the gateway: each turn sends the target's rate-limit
+    script, which it must wait for, and the session's script and the previous turn's slot release with it,
+    which it does not. A change that adds a round trip to the request path fails here."""
+    plain = 'targets: [{backend: ollama, model: "qwen2.5-coder:7b", breaker: {fail_max: 3, reset_timeout: 120}}]'
+    limited = plain.replace("}}]", "}, limits: {rpm: 100000, concurrency: 50}}]")
+    routes.write_text(ROUTES.replace(plain, limited))
+    counter = redis.Redis.from_url(redis_url)
+    with Replica.start(routes, env, tmp_path / "a.log") as a:
+        wait_until(lambda: a.health()["state"]["subscribed"], what="the replica to follow the channels")
+        body = chat("rename foo to bar")
+        assert post(a, body).headers["x-tiergate-tier"] == "local"  # the conversation's first turn here
+        time.sleep(0.1)
+        waits, before = metric(a, "tiergate_state_redis_waits_total"), counter.info("commandstats")
+        turns = 20
+        for _ in range(turns):
+            reply = post(a, body)
+            assert reply.status_code == 200 and reply.headers["x-tiergate-tier"] == "local"
+        time.sleep(0.1)  # the last release goes out within 10 ms
+        after = counter.info("commandstats")
+        calls = {name: stat["calls"] - before.get(name, {"calls": 0})["calls"] for name, stat in after.items()}
+        assert metric(a, "tiergate_state_redis_waits_total") - waits == turns
+        assert calls["cmdstat_evalsha"] == 2 * turns  # the limit's script and the session's
+        assert calls["cmdstat_zrem"] == turns  # each slot given back
+        assert calls.get("cmdstat_eval", 0) == 0  # both scripts were loaded by the first turn
+    counter.close()
 
 
 def test_a_classifier_answer_from_one_replica_is_a_cache_hit_on_the_other(

@@ -19,8 +19,9 @@ routed decision raises the tier to the highest one this session has been routed 
   the sessions; a reload that changes ``ttl`` or ``max_sessions`` starts them afresh.
 - **Shared** — with ``state.redis_url`` the session lives in Redis (:mod:`tiergate.state.sessions`), so
   a conversation that the load balancer moves to another replica keeps its tier; there ``ttl`` bounds
-  it and ``max_sessions`` does not. The process's own store is kept up to date beside it and serves
-  while Redis is unreachable.
+  it and ``max_sessions`` does not. Only a session this process has not served yet waits for Redis;
+  the others are read from a copy that Redis's messages keep current. The process's own store is kept
+  up to date beside it and serves while Redis is unreachable.
 
     pool = SessionPool()                                  # one per process
     Extensions(sessions=pool.build)                       # one Sessions view per loaded graph
@@ -111,6 +112,8 @@ class SessionPool:
         if self._cache is None or self._settings != settings:
             self._cache = TTLCache(cfg.max_sessions, cfg.ttl, timer=self._clock)
             self._settings = settings
+            if self.shared is not None:
+                self.shared.configure(ttl=cfg.ttl, size=cfg.max_sessions)
         ranks = {tier: i for i, tier in enumerate(cheapest_first(graph.config))}
         return Sessions(self._cache, ranks, self.shared, cfg.ttl)
 

@@ -4,11 +4,17 @@ One :class:`~tiergate.state.link.RedisLink` per process owns the connection and 
 used right now. Each shared piece keeps its in-process form as the fallback and asks the link first:
 
     link.py       the connection, its health (/health, /metrics, one log line per outage), reconnecting
+    resp.py       the pipelined client under it: awaited commands, and queued ones that ride along
+    channels.py   one pub/sub subscription per process, for the pieces that keep a copy in memory
     limits.py     rpm (GCRA) and concurrency (leases) per target and per client key, one Lua call each
     breakers.py   breaker state mirrored through a hash and a pub/sub channel; the hot path reads memory
-    sessions.py   sticky sessions: the session's highest tier, read and raised in one Lua call
+    sessions.py   sticky sessions: the session's highest tier, read and raised in one Lua call; the
+                  sessions this process served are answered from a copy that a channel keeps current
     cache.py      byte caches (classifier answers, embeddings) behind the local LRUs
     wiring.py     builds all of it from routes.yaml at start-up, and the app's lifespan
+
+On the request path only what decides the request waits for Redis: a rate limit's script, and a
+session this process has not served yet. Everything else is read from memory or sent without waiting.
 
 Redis down is never an outage: an unreachable Redis (at start or mid-run) makes each call fall back to
 the in-process state at once, and the link tries again every ``state.retry_interval`` seconds.

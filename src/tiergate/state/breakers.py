@@ -8,17 +8,18 @@ the router reads every target's state on every request. So the state machine sta
   the last one); when the count reaches ``fail_max`` the script marks the target open in its hash and
   publishes it;
 - a breaker that opens or closes here writes its hash and publishes the change;
-- every process subscribes to the channel and applies what others publish; after Redis returns it
-  reads each known target's hash again (messages sent while it was away are lost).
+- every process follows the channel (:mod:`tiergate.state.channels`) and applies what others publish;
+  once subscribed, at start and after Redis returns, it reads each known target's hash again
+  (messages sent while it was away are lost).
 
 All of it runs after the call that caused it, in the background: successes, the hot path, cost nothing.
 A success resets the shared count only when this process had counted a failure (like pybreaker's own
 counter, which only its process resets). Each process may send its own half-open trial call.
 
-    mirror = BreakerMirror(link)
+    mirror = BreakerMirror(link, channels)
     breakers = Breakers(mirror=mirror)      # Breakers calls mirror.failed/opened/closed/reset
-    mirror.attach(breakers.apply)           # and the mirror applies what others published
-    task = mirror.start()                   # the subscription, until close()
+    mirror.attach(breakers.apply, breakers.keys)    # and the mirror applies what others published
+    channels.start()                        # the subscription, until channels.aclose()
 """
 
 from __future__ import annotations
@@ -31,11 +32,7 @@ import secrets
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-
+from tiergate.state.channels import Channels
 from tiergate.state.link import DOWN, RedisLink
 from tiergate.state.resp import Script
 
@@ -65,18 +62,16 @@ Apply = Callable[[str, str, float | None], None]
 
 
 class BreakerMirror:
-    def __init__(self, link: RedisLink, *, poll: float = 1.0) -> None:
+    def __init__(self, link: RedisLink, channels: Channels) -> None:
         self.link = link
         self.origin = secrets.token_hex(6)
         self.channel = link.key("breakers")
-        self.poll = poll
         self._apply: Apply = lambda key, state, opened_at: None
         self._keys: Callable[[], Iterable[str]] = tuple
         self._dirty: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._listener: asyncio.Task[None] | None = None
-        self._closed = False
         link.on_up(self.resync)
+        channels.add(self.channel, self._receive, ready=self.resync)
 
     def attach(self, apply: Apply, keys: Callable[[], Iterable[str]]) -> None:
         """Where published states go, and which targets exist (for the resync after an outage)."""
@@ -112,10 +107,6 @@ class BreakerMirror:
 
     # --- what other processes publish --------------------------------------------------------------
 
-    def start(self) -> asyncio.Task[None]:
-        self._listener = asyncio.get_running_loop().create_task(self._listen())
-        return self._listener
-
     async def resync(self) -> None:
         """Read every known target's shared state (at start, and when Redis comes back)."""
         for key in list(self._keys()):
@@ -130,33 +121,9 @@ class BreakerMirror:
                 opened = got.get(b"opened_at")
                 self._apply(key, state.decode(), float(opened) if opened else None)
 
-    async def _listen(self) -> None:
-        """Subscribe whenever Redis is up; a dropped subscription waits for the link to come back."""
-        while not self._closed:
-            if not self.link.up:
-                await asyncio.sleep(min(self.poll, self.link.retry_interval))
-                continue
-            client = aioredis.Redis.from_url(
-                self.link.url, socket_connect_timeout=self.link.timeout, retry=Retry(NoBackoff(), 0)
-            )
-            try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(self.channel)
-                    await self.resync()  # whatever changed before the subscription took
-                    while not self._closed and self.link.up:
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll)
-                        if message is not None:
-                            self._receive(message.get("data"))
-            except (RedisError, OSError) as exc:
-                if not self._closed:
-                    self.link.failed(exc)
-            finally:
-                with contextlib.suppress(Exception):
-                    await client.aclose()
-
-    def _receive(self, data: object) -> None:
+    def _receive(self, data: bytes) -> None:
         try:
-            body = json.loads(data) if isinstance(data, bytes | str) else None
+            body = json.loads(data)
             if not isinstance(body, dict) or body.get("origin") == self.origin:
                 return
             opened = body.get("opened_at")
@@ -189,11 +156,7 @@ class BreakerMirror:
         task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
-        self._closed = True
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
+        """Let the changes still being sent finish (the subscription is the channels')."""
         for task in list(self._tasks):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 1.0)

@@ -6,14 +6,16 @@ the answer, off the request's path. Keys are hashes, never request text.
 
     remote = RemoteCache(link, "classifier:" + settings, ttl=3600)
     found = await remote.get(key)       # bytes, None (a miss), or DOWN
-    remote.put(key, answer_bytes)       # in the background
+    remote.put(key, answer_bytes)       # without waiting: with the process's next Redis call
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from tiergate.state.link import Down, RedisLink
+
+#: A write may wait this long for another command to ride along with (another replica asking for the
+#: key meanwhile computes it once more).
+WRITE_WITHIN = 0.01
 
 
 class RemoteCache:
@@ -23,7 +25,6 @@ class RemoteCache:
         self.ttl_ms = max(1, int(ttl * 1000))
         self.hits = 0
         self.misses = 0
-        self._writes: set[asyncio.Task[object]] = set()
 
     def _key(self, key: bytes) -> str:
         return self.link.key(self.namespace, key.hex())
@@ -38,7 +39,4 @@ class RemoteCache:
         return got if isinstance(got, bytes | Down) else None
 
     def put(self, key: bytes, value: bytes) -> None:
-        name, ttl = self._key(key), self.ttl_ms
-        task = asyncio.get_running_loop().create_task(self.link.execute("SET", name, value, "PX", ttl))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        self.link.later("SET", self._key(key), value, "PX", self.ttl_ms, within=WRITE_WITHIN)

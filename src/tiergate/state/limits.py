@@ -8,7 +8,8 @@ One Lua call takes both limits of a key atomically, on Redis's own clock:
 - **concurrency** is a sorted set of leases, each scored by when it expires (the target's
   ``timeouts.total`` plus a minute), so a replica that dies holding slots frees them at the latest then.
 
-Nothing is taken unless both fit. Releasing a lease is one more call, sent after the response.
+Nothing is taken unless both fit. Releasing a lease is one more command, sent without waiting for it
+(it rides along with the process's next Redis call).
 
     shared = SharedLimits(link)
     taken = await shared.take("ollama/qwen2.5-coder:7b", rpm=10, concurrency=2, period=60, lease=660)
@@ -18,7 +19,7 @@ Nothing is taken unless both fit. Releasing a lease is one more call, sent after
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -52,6 +53,9 @@ return {0, 0}
 """)
 
 Limit = Literal["rate", "concurrency"]
+#: How long a released slot may wait for another command to ride along with before it is sent alone:
+#: other processes see the slot free that much later at most; this one sees it at its next take.
+RELEASE_WITHIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -65,12 +69,13 @@ class Taken:
 class SharedLimits:
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self._releases: set[asyncio.Task[object]] = set()
+        self._origin = secrets.token_hex(6)  # lease ids: this process's, then a count (no syscall per lease)
+        self._count = itertools.count()
 
     async def take(
         self, name: str, *, rpm: int | None, concurrency: int | None, period: float, lease: float
     ) -> Taken | Down:
-        lease_id = secrets.token_hex(8) if concurrency else ""
+        lease_id = f"{self._origin}{next(self._count):x}" if concurrency else ""
         keys = [self.link.key("limit", name, "rate"), self.link.key("limit", name, "inflight")]
         args: list[str | int] = [rpm or 0, int(period * 1000), concurrency or 0, lease_id, int(lease * 1000)]
         got = await self.link.evalsha(TAKE, keys, args)
@@ -84,8 +89,7 @@ class SharedLimits:
         return Taken(True, lease=lease_id or None)
 
     def release(self, name: str, lease: str) -> None:
-        """Give a concurrency slot back, off the response's path (a lost release expires with its lease)."""
-        key = self.link.key("limit", name, "inflight")
-        task = asyncio.get_running_loop().create_task(self.link.execute("ZREM", key, lease))
-        self._releases.add(task)
-        task.add_done_callback(self._releases.discard)
+        """Give a concurrency slot back without waiting: it goes out with this process's next Redis call (which
+        may be the next take of this slot), or ``RELEASE_WITHIN`` seconds later at the latest. A release
+        lost with Redis expires with its lease."""
+        self.link.later("ZREM", self.link.key("limit", name, "inflight"), lease, within=RELEASE_WITHIN)

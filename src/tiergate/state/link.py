@@ -10,6 +10,11 @@ is logged once when it starts and once when it ends, counted in /metrics and sho
     await link.start()                                   # never raises: a dead Redis is an outage
     got = await link.run(lambda r: r.get(link.key("x")))
     if got is DOWN: ...                                  # use the in-process state
+    link.later("ZREM", link.key("leases"), lease, within=0.01)   # sent with the next call, no wait
+
+On the request path a call costs a round trip that the request waits for, so only what decides the
+request is awaited (a rate limit, a session this process has not seen); what merely records (a lease
+given back, a session refreshed) goes through :meth:`later` and rides along with the next awaited call.
 """
 
 from __future__ import annotations
@@ -73,12 +78,17 @@ class RedisLink:
         self.last_error: str | None = None
         self.outages = 0
         self.fallbacks = 0
+        #: Calls of :meth:`execute` and :meth:`evalsha` sent to Redis (a round trip each that a request or
+        #: task waited for), and commands sent with :meth:`later` (waited for by nobody).
+        self.waits = 0
+        self.queued = 0
         self._closed = False
         self._recovering = False
         self._last_exc: BaseException | None = None
         self._down: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._on_up: list[Callable[[], Awaitable[None]]] = []
+        self._background: set[asyncio.Task[Any]] = set()
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -106,27 +116,69 @@ class RedisLink:
         """One command on the pipelined connection (:mod:`tiergate.state.resp`); DOWN as for ``run``."""
         fast = self.fast
         if fast is not None:
-            return await self._guarded(lambda: fast.execute(*args))
-        return await self._guarded(lambda: self.client.execute_command(*args))  # type: ignore[no-untyped-call]
+            return await self._guarded(lambda: fast.execute(*args), wait=True)
+        return await self._guarded(lambda: self.client.execute_command(*args), wait=True)  # type: ignore[no-untyped-call]
 
     async def evalsha(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
         """Run a Lua script by its SHA (sent whole the first time a server does not know it)."""
         fast = self.fast
         if fast is not None:
-            return await self._guarded(lambda: fast.evalsha(script, keys, args))
+            return await self._guarded(lambda: fast.evalsha(script, keys, args), wait=True)
+        return await self._guarded(lambda: self._slow_evalsha(script, keys, args), wait=True)
 
-        async def slow() -> Any:
-            try:
-                return await self.client.evalsha(script.sha, len(keys), *keys, *args)
-            except NoScriptError:
-                return await self.client.eval(script.text, len(keys), *keys, *args)
+    async def _slow_evalsha(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg]) -> Any:
+        try:
+            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await self.client.eval(script.text, len(keys), *keys, *args)
 
-        return await self._guarded(slow)
+    def later(self, *args: Arg, within: float = 0.0) -> None:
+        """Send a command without waiting for it: with the next awaited call, or ``within`` seconds from now
+        (0: at the end of this turn of the event loop), in order with every call of this process (see
+        :mod:`tiergate.state.resp`). Dropped, as a fallback, while Redis is down; a failure is an outage
+        like any other."""
+        if not self.up:
+            self.fallbacks += 1
+            return
+        self.queued += 1
+        fast = self.fast
+        if fast is not None:
+            fast.later(self._settled, *args, within=within)
+        else:
+            self._spawn(self._guarded(lambda: self.client.execute_command(*args)))  # type: ignore[no-untyped-call]
 
-    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T | Down:
+    def evalsha_later(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg], *, within: float = 0.0) -> None:
+        """:meth:`evalsha` without waiting for it, like :meth:`later`."""
+        if not self.up:
+            self.fallbacks += 1
+            return
+        self.queued += 1
+        fast = self.fast
+        if fast is not None:
+            fast.evalsha_later(self._settled, script, keys, args, within=within)
+        else:
+            self._spawn(self._guarded(lambda: self._slow_evalsha(script, keys, args)))
+
+    def _settled(self, reply: Any) -> None:
+        if self._closed:
+            return
+        if isinstance(reply, ResponseError):
+            log.error("shared state: Redis refused a command: %s", reply)
+            self.fallbacks += 1
+        elif isinstance(reply, RedisError | OSError | TimeoutError):
+            self.failed(reply)
+            self.fallbacks += 1
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _guarded(self, call: Callable[[], Awaitable[T]], *, wait: bool = False) -> T | Down:
         if not self.up:
             self.fallbacks += 1
             return DOWN
+        self.waits += wait
         try:
             async with asyncio.timeout(self.timeout):
                 return await call()
@@ -218,6 +270,12 @@ class RedisLink:
         }
 
     async def aclose(self) -> None:
+        """Stop; what is queued or in flight gets up to ``timeout`` seconds to reach Redis first."""
+        if self.up and self.fast is not None:
+            await self.fast.drain()
+        for task in list(self._background):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, self.timeout)
         self._closed = True
         if self._watcher is not None:
             self._watcher.cancel()

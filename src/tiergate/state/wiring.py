@@ -25,6 +25,7 @@ from tiergate.config.model import StateConfig
 from tiergate.resilience.breakers import Breakers
 from tiergate.state.breakers import BreakerMirror
 from tiergate.state.cache import RemoteCache
+from tiergate.state.channels import Channels
 from tiergate.state.limits import SharedLimits
 from tiergate.state.link import RedisLink
 from tiergate.state.sessions import SharedSessions
@@ -41,13 +42,22 @@ class SharedState:
     sessions: SharedSessions | None = None
     breakers: BreakerMirror | None = None
     spend: SharedSpend | None = None
+    channels: Channels | None = None
 
     @classmethod
     def build(cls, cfg: StateConfig) -> SharedState:
         if not cfg.redis_url:
             return cls()
         link = RedisLink(cfg.redis_url, prefix=cfg.prefix, timeout=cfg.timeout, retry_interval=cfg.retry_interval)
-        return cls(link, SharedLimits(link), SharedSessions(link), BreakerMirror(link), SharedSpend(link))
+        channels = Channels(link)
+        return cls(
+            link,
+            SharedLimits(link),
+            SharedSessions(link, channels),
+            BreakerMirror(link, channels),
+            SharedSpend(link),
+            channels,
+        )
 
     def cache(self, namespace: str, ttl: float) -> RemoteCache:
         assert self.link is not None
@@ -64,12 +74,14 @@ class SharedState:
         return lambda namespace: self.cache(namespace, EMBEDDING_TTL)
 
     def status(self) -> dict[str, Any]:
-        """The /health section ``state``."""
-        return self.link.status() if self.link is not None else {"backend": "memory", "status": "ok"}
+        """The /health section ``state``: the link's, and whether this process follows the others' changes."""
+        if self.link is None:
+            return {"backend": "memory", "status": "ok"}
+        return {**self.link.status(), "subscribed": self.channels is not None and self.channels.subscribed}
 
     def lifespan(self, breakers: Breakers) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-        """Reach Redis (an unreachable one is an outage, not a failed start), subscribe to breaker changes,
-        export the link's health in /metrics; close it all at shutdown."""
+        """Reach Redis (an unreachable one is an outage, not a failed start), follow the breakers' and
+        sessions' channels, export the link's health in /metrics; close it all at shutdown."""
 
         @asynccontextmanager
         async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -84,8 +96,8 @@ class SharedState:
             if metrics is not None:
                 metrics.registry.register(collector)
             await link.start()
-            if mirror is not None:
-                mirror.start()
+            if self.channels is not None:
+                self.channels.start()
             if self.spend is not None:
                 self.spend.start()
             try:
@@ -93,6 +105,8 @@ class SharedState:
             finally:
                 if self.spend is not None:
                     await self.spend.aclose()
+                if self.channels is not None:
+                    await self.channels.aclose()
                 if mirror is not None:
                     await mirror.aclose()
                 await link.aclose()
@@ -115,6 +129,17 @@ class StateCollector(Collector):
         )
         yield CounterMetricFamily(
             "tiergate_state_redis_outages", "Times Redis became unreachable.", value=self.link.outages
+        )
+        yield CounterMetricFamily(
+            "tiergate_state_redis_waits",
+            "Redis calls sent that a request or task waited for, a round trip each (the rate limits, a session "
+            "this process had not served, cache lookups).",
+            value=self.link.waits,
+        )
+        yield CounterMetricFamily(
+            "tiergate_state_redis_queued",
+            "Redis commands sent without waiting for them, with the next call (releases, session refreshes).",
+            value=self.link.queued,
         )
         yield CounterMetricFamily(
             "tiergate_state_local_fallbacks",

@@ -13,6 +13,7 @@ import pytest_asyncio
 from tests.unit.resilience.test_breakers import status, target
 from tiergate.resilience.breakers import Breakers
 from tiergate.state.breakers import BreakerMirror
+from tiergate.state.channels import Channels
 from tiergate.state.link import RedisLink
 
 
@@ -21,6 +22,7 @@ class Process:
     link: RedisLink
     mirror: BreakerMirror
     breakers: Breakers
+    channels: Channels
 
 
 async def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
@@ -35,16 +37,18 @@ async def pair(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Process
     made = []
     for _ in range(2):
         link = RedisLink(redis_url, prefix=redis_prefix)
-        mirror = BreakerMirror(link, poll=0.05)
+        channels = Channels(link, poll=0.05)
+        mirror = BreakerMirror(link, channels)
         breakers = Breakers(mirror=mirror)
         breakers.configure([target(fail_max=3, reset_timeout=30)])
         mirror.attach(breakers.apply, breakers.keys)
         await link.start()
-        mirror.start()
-        made.append(Process(link, mirror, breakers))
-    await asyncio.sleep(0.1)  # both subscribed
+        channels.start()
+        made.append(Process(link, mirror, breakers, channels))
+    await eventually(lambda: all(p.channels.subscribed for p in made))
     yield made[0], made[1]
     for p in made:
+        await p.channels.aclose()
         await p.mirror.aclose()
         await p.link.aclose()
 
@@ -108,7 +112,7 @@ async def test_a_process_that_starts_later_reads_the_open_state(
         await fail(a)
     await asyncio.sleep(0.1)
     link = RedisLink(redis_url, prefix=redis_prefix)
-    mirror = BreakerMirror(link)
+    mirror = BreakerMirror(link, Channels(link))
     late = Breakers(mirror=mirror)
     late.configure([t])
     mirror.attach(late.apply, late.keys)

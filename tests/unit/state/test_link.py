@@ -101,3 +101,36 @@ async def test_a_resync_that_fails_right_after_redis_returns_is_the_same_outage(
         assert calls == 2 and link.outages == 1
     finally:
         await link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_commands_sent_without_waiting_reach_redis_and_are_counted_apart(
+    redis_url: str, redis_prefix: str
+) -> None:
+    link = RedisLink(redis_url, prefix=redis_prefix)
+    await link.start()
+    try:
+        link.later("SET", link.key("a"), "1")
+        link.later("SET", link.key("b"), "2", within=5.0)  # rides along with the next call
+        assert await link.execute("MGET", link.key("a"), link.key("b")) == [b"1", b"2"]
+        assert (link.waits, link.queued) == (1, 2)
+        link.later("SET", link.key("c"), "3", within=5.0)
+    finally:
+        await link.aclose()  # sends what is still queued first
+    check = RedisLink(redis_url, prefix=redis_prefix)
+    await check.start()
+    try:
+        assert await check.execute("GET", check.key("c")) == b"3"
+    finally:
+        await check.aclose()
+
+
+@pytest.mark.asyncio
+async def test_commands_sent_without_waiting_are_dropped_while_redis_is_down(closed_port: int) -> None:
+    link = RedisLink(f"redis://127.0.0.1:{closed_port}/0")
+    await link.start()
+    try:
+        link.later("ZREM", "leases", "l1")
+        assert (link.queued, link.fallbacks) == (0, 1)
+    finally:
+        await link.aclose()

@@ -1,14 +1,24 @@
 """Sticky sessions in a real Redis: a conversation routed to opus by one process stays on opus when its
-next turn reaches another; while Redis is unreachable each process keeps its own sessions."""
+next turn reaches another; while Redis is unreachable each process keeps its own sessions. A process
+answers the sessions it served from memory, kept current by the others' raises through a channel."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
+import pytest_asyncio
+import redis
 
 from tests.helpers import graph
 from tests.unit.engine.test_sticky import PRICED, RULES, tier_of, turns
 from tiergate.engine.router import Router
 from tiergate.engine.sticky import SessionPool
+from tiergate.state.channels import Channels
 from tiergate.state.link import RedisLink
 from tiergate.state.sessions import SharedSessions
 
@@ -48,3 +58,111 @@ async def test_without_redis_the_process_keeps_its_own_sessions(closed_port: int
         assert (await tier_of(r, turns("prove the queue is linearizable", "rename q")))[:2] == ("opus", True)
     finally:
         await link.aclose()
+
+
+# --- the copy of the sessions a process served ---------------------------------------------------
+
+UP = ["sonnet", "opus"]  # the tiers above local, cheapest first
+KEY = bytes(range(32))
+
+
+@dataclass
+class Follower:
+    link: RedisLink
+    channels: Channels
+    sessions: SharedSessions
+
+    async def hold(self, tier: str, above: list[str], *, remember: bool = True, ttl: float = 60) -> tuple[bool, Any]:
+        """What the session's hold answered, and whether it did so without waiting for Redis: a call to Redis
+        needs a reply to be read, which takes another turn of the event loop; an answer from memory does not."""
+        task = asyncio.ensure_future(self.sessions.hold(KEY, tier, above=above, ttl=ttl, remember=remember))
+        await asyncio.sleep(0)
+        at_once = task.done()
+        return at_once, await task
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+@pytest_asyncio.fixture
+async def followers(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Follower, Follower]]:
+    made = []
+    for _ in range(2):
+        link = RedisLink(redis_url, prefix=redis_prefix, retry_interval=0.05)
+        channels = Channels(link, poll=0.05)
+        made.append(Follower(link, channels, SharedSessions(link, channels)))
+        await link.start()
+        channels.start()
+
+    async def subscribed() -> bool:
+        return all(f.channels.subscribed for f in made)
+
+    await eventually(subscribed)
+    yield made[0], made[1]
+    for f in made:
+        await f.channels.aclose()
+        await f.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_session_this_process_served_is_answered_from_memory(
+    followers: tuple[Follower, Follower], redis_url: str, redis_prefix: str
+) -> None:
+    a, _ = followers
+    assert await a.hold("local", UP) == (False, None)  # a first turn here: Redis says
+    assert await a.hold("local", UP) == (True, None)  # the next ones: memory says
+    assert await a.hold("sonnet", ["opus"]) == (True, None)  # routed higher: it moves up
+    assert await a.hold("local", UP, ttl=600) == (True, "sonnet")  # and then holds
+    await asyncio.sleep(0.05)
+    # Redis got each of them all the same, in order, without the requests waiting for it.
+    stored = redis.Redis.from_url(redis_url)
+    name = f"{redis_prefix}:session:{KEY.hex()}"
+    assert stored.get(name) == b"sonnet"
+    assert stored.pttl(name) > 60_000  # the last refresh (ttl=600) reached it too
+    stored.close()
+
+
+@pytest.mark.asyncio
+async def test_a_raise_by_another_process_reaches_the_memory_of_one_that_held_the_session_lower(
+    followers: tuple[Follower, Follower],
+) -> None:
+    a, b = followers
+    assert await b.hold("local", UP) == (False, None)
+    assert await b.hold("local", UP) == (True, None)  # b holds it, at local
+    assert await a.hold("opus", []) == (False, None)  # a's first turn of it goes to opus: raised in Redis
+
+    async def raised() -> bool:
+        return await b.hold("local", UP, remember=False) == (True, "opus")
+
+    await eventually(raised)  # b learned it from the channel, and answers from memory
+    assert await b.hold("local", UP) == (True, "opus")
+
+
+@pytest.mark.asyncio
+async def test_a_dry_run_that_was_not_raised_is_not_remembered(followers: tuple[Follower, Follower]) -> None:
+    a, _ = followers
+    assert await a.hold("local", UP, remember=False) == (False, None)
+    assert await a.hold("local", UP, remember=False) == (False, None)  # Redis may hold nothing: ask again
+
+
+@pytest.mark.asyncio
+async def test_the_memory_is_dropped_when_the_subscription_is_lost(
+    followers: tuple[Follower, Follower], redis_url: str
+) -> None:
+    a, _ = followers
+    assert await a.hold("local", UP) == (False, None)
+    assert await a.hold("local", UP) == (True, None)
+    killer = redis.Redis.from_url(redis_url)
+    assert killer.client_kill_filter(_type="pubsub") >= 1  # messages sent now would be lost
+    killer.close()
+
+    async def back() -> bool:
+        return a.link.outages == 1 and a.link.up and a.channels.subscribed
+
+    await eventually(back)
+    assert await a.hold("local", UP) == (False, None)  # asked again
+    assert await a.hold("local", UP) == (True, None)
