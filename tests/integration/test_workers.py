@@ -105,3 +105,39 @@ def test_a_broken_file_stops_serve_before_any_worker_starts(tmp_path: Path, upst
     )
     assert done.returncode == 2
     assert "unknown backend 'olama'; did you mean 'ollama'?" in done.stderr
+
+
+def test_a_burst_of_keep_alive_clients_is_spread_over_both_workers(
+    tmp_path: Path, upstream_env: dict[str, str]
+) -> None:
+    """32 clients connect at once and keep their connections (as a load generator or an editor's pool
+    does). On one shared socket the first worker to wake accepts them all; with a socket per worker the
+    kernel spreads them, so each worker serves a share."""
+    import socket
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    with Replica.start(routes, upstream_env, tmp_path / "gw.log", "--workers", "2", "--no-watch") as gw:
+        wait_until(lambda: both_on(gw), timeout=60, what="two workers on one version")
+        host, port = gw.url.removeprefix("http://").rsplit(":", 1)
+        clients = [socket.create_connection((host, int(port)), timeout=10) for _ in range(32)]
+        try:
+            served: dict[int, int] = {}
+            for sock in clients:
+                sock.sendall(f"GET /health HTTP/1.1\r\nhost: {host}\r\n\r\n".encode())
+                head, _, body = sock.recv(65536).partition(b"\r\n\r\n")
+                length = int(
+                    next(
+                        line.split(b":")[1]
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    )
+                )
+                while len(body) < length:
+                    body += sock.recv(65536)
+                pid = int(httpx.Response(200, content=body).json()["workers"]["serving"])
+                served[pid] = served.get(pid, 0) + 1
+        finally:
+            for sock in clients:
+                sock.close()
+    assert len(served) == 2 and min(served.values()) >= 4, served
