@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -198,6 +199,16 @@ def _tree(root: int) -> list[int]:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
         found += frontier
     return found
+
+
+def set_cpus(procs: list[Proc], cpus: set[int]) -> None:
+    """Move every thread of every process under ``procs`` to ``cpus`` (a running process, unlike taskset)."""
+    for proc in procs:
+        for pid in _tree(proc.popen.pid):
+            with contextlib.suppress(OSError):
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    with contextlib.suppress(OSError):
+                        os.sched_setaffinity(int(task.name), cpus)
 
 
 def _pinned(cmd: list[str], cpu: str | None) -> list[str]:
@@ -826,7 +837,7 @@ def scale_out(args: argparse.Namespace, settings: Settings, workers: list[int]) 
         if redis is not None:
             procs.append(redis)
         print("measuring straight to the mock", file=sys.stderr)
-        direct = scale_measure(settings, mock, "direct")
+        direct = scale_measure(settings, mock, "direct", [p for p in procs if p is not mock], server_cpu=0)
         for config in configs:
             routes = write_routes(
                 settings.workdir,
@@ -848,15 +859,29 @@ def scale_out(args: argparse.Namespace, settings: Settings, workers: list[int]) 
                 if state["status"] != "ok":
                     raise BenchError(f"{gateway.name}: shared state is {state}")
             print(f"measuring through the gateway ({config.label})", file=sys.stderr)
-            results[config.label] = scale_measure(settings, gateway, config.label)
+            others = [p for p in procs if p is not gateway]
+            results[config.label] = scale_measure(settings, gateway, config.label, others)
             gateway.stop()
     return scale_report(direct, configs, results, settings, args)
 
 
-def scale_measure(settings: Settings, server: Proc, label: str) -> Pass:
+def scale_measure(
+    settings: Settings, server: Proc, label: str, others: list[Proc] | None = None, server_cpu: int = 1
+) -> Pass:
+    """1 client pinned as in the main benchmark (the gateway on CPU 1; the mock, Redis and the load on
+    CPU 0), so that the cost of Redis is not lost in the scheduler moving processes between CPUs; then 32
+    clients with nothing pinned, so that a second worker has a second CPU."""
     result = Pass(label)
     fast = chat_body()
-    result.latency[1] = _median_run([load(settings, server, fast, 1) for _ in range(settings.repeat)])
+    every = {*range(os.cpu_count() or 1)}
+    pin = others is not None and len(every) >= 2
+    if pin:
+        set_cpus([server], {server_cpu})
+        set_cpus(others or [], {0})
+    one = dataclasses.replace(settings, client_cpu="0") if pin else settings
+    result.latency[1] = _median_run([load(one, server, fast, 1) for _ in range(settings.repeat)])
+    if pin:
+        set_cpus([server, *(others or [])], every)
     result.latency[32] = load(settings, server, fast, 32)
     print(f"  {label:<36} 32 clients {result.latency[32].rps:>8.0f} req/s", file=sys.stderr)
     if settings.slow_ms > 0:
@@ -872,7 +897,9 @@ def scale_report(
     w = lines.append
     w(
         f"tiergate scale-out benchmark: {os.cpu_count()} CPUs, load from {'wrk' if settings.use_wrk else 'Python'}, "
-        f"nothing pinned, {settings.seconds:g} s per run, 1-client figures the median of {settings.repeat} runs"
+        f"1 client pinned (gateway on CPU 1, the rest on CPU 0), 32 clients not pinned, "
+        f"{settings.seconds:g} s per run, "
+        f"1-client figures the median of {settings.repeat} runs"
     )
     head = f"{'added p50/p99 1 client':>24}{'added p50/p99 32 clients':>26}{'req/s 32':>10}{'CPU ms/req':>12}"
     slow_head = f"{f'added p50/p99 32c, {settings.slow_ms} ms':>28}" if settings.slow_ms else ""
@@ -953,7 +980,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     use_wrk = not args.no_wrk and shutil.which("wrk") is not None
-    pin = args.pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+    scale = args.workers is not None or args.shared_state
+    # The scale-out comparison pins nothing: every process it starts inherits this one's CPU affinity, so
+    # pinning this process there would put the workers, wrk, the mock and Redis on one CPU.
+    pin = not scale and args.pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     client_cpu, gateway_cpu = ("0", "1") if pin else (None, None)
     if client_cpu is not None:  # this process drives the streams: keep it off the gateway's CPU too
         os.sched_setaffinity(0, {int(client_cpu)})
@@ -963,7 +993,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: the machine is only {idle:.0f}% idle before the run; figures will be worse", file=sys.stderr)
     if not use_wrk:
         print("wrk not found: using the Python load generator (it competes for CPU)", file=sys.stderr)
-    if args.workers is not None or args.shared_state:
+    if scale:
         return _scale_main(args, use_wrk, idle)
     with tempfile.TemporaryDirectory(prefix="tiergate-bench-") as tmp:
         workdir = Path(tmp)
