@@ -1,7 +1,12 @@
 """``tiergate serve --workers N``: N worker processes serving one socket, all on the same rules.
 
-uvicorn's supervisor binds the socket once and starts N workers (spawned, so each imports tiergate
-afresh and builds its own app); it restarts a worker that dies. Three things are added here:
+uvicorn's supervisor starts N workers (spawned, so each imports tiergate afresh and builds its own app)
+and restarts a worker that dies. Four things are added here:
+
+- **each worker its own socket.** On one shared listening socket, the worker that wakes first accepts
+  every connection waiting (asyncio accepts up to the backlog per wakeup), so a burst of keep-alive
+  clients can all land on one worker while the other idles. Each worker gets its own socket bound to
+  the same port with ``SO_REUSEPORT`` instead, and the kernel spreads connections across them;
 
 - **reload reaches every worker.** Each worker watches the rule file itself. SIGHUP to the supervisor is
   forwarded to every worker (uvicorn's own SIGHUP restarts them, which would drop in-process state),
@@ -23,6 +28,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -125,8 +132,45 @@ def reload_everywhere() -> Callable[[], None] | None:
     return lambda: os.kill(int(pid), signal.SIGHUP)
 
 
+def reuseport_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, not yet listening: the worker that gets it
+    listens, so the kernel hands this socket connections only once that worker serves."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 class Supervisor(Multiprocess):
-    """uvicorn's supervisor, but SIGHUP reloads the workers' rules instead of restarting them."""
+    """uvicorn's supervisor, but each worker it starts gets a socket of its own on the port (``sockets`` is
+    read once per worker start), and SIGHUP reloads the workers' rules instead of restarting them."""
+
+    def __init__(self, config: uvicorn.Config, host: str, port: int, *, hold: socket.socket | None = None) -> None:
+        self._address = (host, port)
+        self._given: list[socket.socket] = [hold] if hold is not None else []
+        super().__init__(config, sockets=[])
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        sock = reuseport_socket(*self._address)
+        self._given.append(sock)  # the worker holds its own copy; these close when the supervisor ends
+        return [sock]
+
+    @sockets.setter
+    def sockets(self, value: list[socket.socket]) -> None:
+        """uvicorn's constructor sets the shared list; each worker gets a fresh socket instead."""
+
+    def close(self) -> None:
+        for sock in self._given:
+            sock.close()
+        self._given.clear()
 
     def handle_hup(self) -> None:
         for process in self.processes:
@@ -137,6 +181,12 @@ class Supervisor(Multiprocess):
 
 def serve_workers(config: Path, host: str, port: int, workers: int, *, log_level: str, watch: bool) -> int:
     """Run ``workers`` processes on ``host:port`` until SIGINT or SIGTERM."""
+    try:  # the port is checked (and port 0 given a number) before any worker starts
+        probe = reuseport_socket(host, port)
+    except OSError as exc:
+        print(f"tiergate serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    port = probe.getsockname()[1]
     board = Path(tempfile.mkdtemp(prefix="tiergate-workers-"))
     os.environ.update(
         {
@@ -158,11 +208,11 @@ def serve_workers(config: Path, host: str, port: int, workers: int, *, log_level
         access_log=False,
         lifespan="on",
     )
-    sock = uv.bind_socket()
+    supervisor = Supervisor(uv, host, port, hold=probe)  # the probe keeps the port ours while workers restart
     try:
-        Supervisor(uv, sockets=[sock]).run()
+        supervisor.run()
     finally:
-        sock.close()
+        supervisor.close()
         shutil.rmtree(board, ignore_errors=True)
     return 0
 

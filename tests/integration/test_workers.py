@@ -141,3 +141,33 @@ def test_a_burst_of_keep_alive_clients_is_spread_over_both_workers(
             for sock in clients:
                 sock.close()
     assert len(served) == 2 and min(served.values()) >= 4, served
+
+
+def test_a_port_another_program_holds_stops_serve_with_a_clear_error(
+    tmp_path: Path, upstream_env: dict[str, str]
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from tests.integration.replicas import ROOT
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    with socket.socket() as busy:  # listening without SO_REUSEPORT: no worker socket may join it
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "tiergate.cli", "serve", "--config", str(routes), "--workers", "2"),
+                *("--host", "127.0.0.1", "--port", str(port)),
+            ],
+            capture_output=True,
+            text=True,
+            env={**upstream_env, "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"tiergate serve: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
