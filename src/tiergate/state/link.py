@@ -137,10 +137,8 @@ class RedisLink:
         (0: at the end of this turn of the event loop), in order with every call of this process (see
         :mod:`tiergate.state.resp`). Dropped, as a fallback, while Redis is down; a failure is an outage
         like any other."""
-        if not self.up:
-            self.fallbacks += 1
+        if not self._queueing():
             return
-        self.queued += 1
         fast = self.fast
         if fast is not None:
             fast.later(self._settled, *args, within=within)
@@ -149,15 +147,21 @@ class RedisLink:
 
     def evalsha_later(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg], *, within: float = 0.0) -> None:
         """:meth:`evalsha` without waiting for it, like :meth:`later`."""
-        if not self.up:
-            self.fallbacks += 1
+        if not self._queueing():
             return
-        self.queued += 1
         fast = self.fast
         if fast is not None:
             fast.evalsha_later(self._settled, script, keys, args, within=within)
         else:
             self._spawn(self._guarded(lambda: self._slow_evalsha(script, keys, args)))
+
+    def _queueing(self) -> bool:
+        """Whether a command nobody waits for may be queued: counted as queued, or as a fallback while down."""
+        if not self.up:
+            self.fallbacks += 1
+            return False
+        self.queued += 1
+        return True
 
     def _settled(self, reply: Any) -> None:
         if self._closed:
