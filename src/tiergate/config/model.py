@@ -300,13 +300,14 @@ class BandTiers(Strict):
     claude: str = "sonnet"
     """Tier for the CLAUDE band. Default: `sonnet`."""
     ambiguous: str = "sonnet"
-    """Tier for the AMBIGUOUS band when the classifier is absent, disabled or fails without a guess.
-    Default: `sonnet`."""
+    """Tier for the AMBIGUOUS band when the classifier is absent, disabled or fails without a guess. When it is
+    the CLAUDE band's tier, the escalation applies to AMBIGUOUS as it does to CLAUDE. Default: `sonnet`."""
 
 
 class Escalation(Strict):
     """When a CLAUDE-band request goes to `tier` (opus) instead of `band_tiers.claude`: if `when` holds, or the score
-    is at least `score_at_least`."""
+    is at least `score_at_least`. An AMBIGUOUS request whose fallback is `band_tiers.claude` escalates the same way;
+    the classifier, when it answers, still decides it."""
 
     tier: str = "opus"
     """The stronger tier. Default: `opus`."""

@@ -161,9 +161,15 @@ class EvaluationGraph:
                 confidence = 0.5 * abs(score - (bands.local + half)) / half if half > 0 else 0.5
             reasons.append(f"score {score:.3f} is in band {band} (local < {bands.local}, claude >= {bands.claude})")
             result = Phase1(band, self._tier_of_band(band), score, round(confidence, 4), signals, reasons, requires)
-        if result.band == "CLAUDE" and not (forced is not None and forced.tier):
+        if self._escalates_from(result.band) and not (forced is not None and forced.tier):
             self._escalate(f, result, dial)
         return result
+
+    def _escalates_from(self, band: str) -> bool:
+        """CLAUDE escalates; so does AMBIGUOUS when it falls back to the CLAUDE band's tier, or an ask the
+        escalation sends to opus would reach only sonnet for scoring a little lower (phase 2 still decides)."""
+        bt = self.config.routing.band_tiers
+        return band == "CLAUDE" or (band == "AMBIGUOUS" and bt.ambiguous == bt.claude)
 
     def _escalate(self, f: Features, result: Phase1, dial: Dial | None) -> None:
         esc = self.config.routing.escalation
@@ -173,10 +179,10 @@ class EvaluationGraph:
         if self.escalation is not None and self.escalation(f):
             result.tier = esc.tier
             result.signals.append(Signal("escalation", "rule", self.escalation.explain(f), action=f"tier={esc.tier}"))
-            result.reasons.append(f"escalation condition holds: CLAUDE goes to {esc.tier}")
+            result.reasons.append(f"escalation condition holds: {result.band} goes to {esc.tier}")
         elif at_least is not None and result.score >= at_least:
             result.tier = esc.tier
-            result.reasons.append(f"score {result.score:.3f} >= {at_least:.4g}: CLAUDE goes to {esc.tier}")
+            result.reasons.append(f"score {result.score:.3f} >= {at_least:.4g}: {result.band} goes to {esc.tier}")
 
     def _keyword(self, f: Features) -> Phase1:
         mode = self.config.routing.keyword_mode

@@ -192,6 +192,7 @@ class Plan:
     on_escalation: npt.NDArray[np.int64]
     escalates: npt.NDArray[np.bool_]
     can_escalate: bool
+    ambiguous_escalates: bool  # AMBIGUOUS falls back to the CLAUDE band's tier, so it escalates too
 
     @classmethod
     def of(cls, cases: CaseTable, config: RoutesConfig, table: TierTable) -> Plan:
@@ -215,17 +216,18 @@ class Plan:
             on_escalation=ranks([esc.tier if esc is not None else bt.claude] * n),
             escalates=cases.escalates,
             can_escalate=esc is not None,
+            ambiguous_escalates=bt.ambiguous == bt.claude,
         )
 
     def route(self, s: Array, local: float, claude: float, escalate_at: float | None) -> npt.NDArray[np.int64]:
         """Predicted tier ranks for one setting (the engine's phase 1, classifier off)."""
         band = np.where(self.forced > 0, self.forced, np.where(s < local, 1, np.where(s >= claude, 3, 2)))
         up = self.escalates | (s >= escalate_at) if escalate_at is not None else self.escalates
-        up = up & (band == 3) & self.can_escalate
+        up = up & ((band == 3) | ((band == 2) & self.ambiguous_escalates)) & self.can_escalate
         routed = np.where(
             band == 1,
             self.on_local,
-            np.where(band == 2, self.on_ambiguous, np.where(up, self.on_escalation, self.on_claude)),
+            np.where(up, self.on_escalation, np.where(band == 2, self.on_ambiguous, self.on_claude)),
         )
         return np.where(self.fixed >= 0, self.fixed, routed)
 

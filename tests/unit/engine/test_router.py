@@ -72,6 +72,24 @@ async def test_ambiguous_without_classifier_goes_to_band_tier() -> None:
 
 
 @pytest.mark.asyncio
+async def test_ambiguous_falling_back_to_the_claude_tier_escalates_too() -> None:
+    routed = await decide(chat("prove " + "x" * 94))
+    d = routed.decision
+    assert (d.band, d.tier, d.phase) == ("AMBIGUOUS", "opus", "heuristic")
+    assert "escalation condition holds: AMBIGUOUS goes to opus" in d.reasons
+    assert d.reasons[-1] == "ambiguous; no classifier configured: band_tiers.ambiguous sends it to opus"
+    assert [t.label for t in routed.targets] == ["opus/big-model", "sonnet/mid-model"]
+
+
+@pytest.mark.asyncio
+async def test_ambiguous_falling_back_to_another_tier_does_not_escalate() -> None:
+    g = graph(RULES + "  band_tiers: {ambiguous: local}\n")
+    routed = await Router(g).decide(chat("prove " + "x" * 94), None)
+    assert (routed.decision.band, routed.decision.tier) == ("AMBIGUOUS", "local")
+    assert "escalation" not in [s.name for s in routed.decision.signals]
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("body", "tier", "model"),
     [

@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 
 from tiergate.cli import main
-from tiergate.config.loader import load_file
-from tiergate.evals.tune import YamlEdit, fit_ordinal
+from tiergate.config.loader import load_file, load_text
+from tiergate.engine.graph import compile_graph
+from tiergate.engine.router import Router
+from tiergate.evals.dataset import parse_dataset
+from tiergate.evals.metrics import TierTable
+from tiergate.evals.tune import Plan, YamlEdit, case_table, fit_ordinal
 
 # Everything is AMBIGUOUS (-> sonnet): short requests pay for sonnet though local would do.
 CONFIG = """\
@@ -162,3 +166,33 @@ def test_the_ordinal_fit_weighs_the_informative_feature() -> None:
     fit = fit_ordinal(np.stack([signal, noise], axis=1), y, 3, np.array([1.0, 1.0]), l2=0.01, iterations=3000)
     assert fit.beta[0] > 5 * fit.beta[1] and fit.beta.min() >= 0
     assert fit.cuts[0] < fit.cuts[1]
+
+
+ESCALATING = CONFIG.replace(
+    "  bands: {local: 0, claude: 0.95}   # tuned by hand\n",
+    "  bands: {local: 0.3, claude: 0.7}\n"
+    "  escalation: {tier: opus, when: {feature: last_user_text, contains_any: [prove]}}\n",
+)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("ambiguous", ["sonnet", "local"])
+async def test_the_simulation_routes_as_the_engine_does(ambiguous: str) -> None:
+    text = ESCALATING + f"  band_tiers: {{ambiguous: {ambiguous}}}\n"
+    g = compile_graph(load_text(text, "routes.yaml", {}))
+    rows = [
+        case("short", "local", "x" * 100),  # LOCAL
+        case("middle", "sonnet", "x" * 500),  # AMBIGUOUS
+        case("middle-prove", "opus", "prove " + "x" * 494),  # AMBIGUOUS, and the escalation holds
+        case("long-prove", "opus", "prove " + "x" * 994),  # CLAUDE, and the escalation holds
+        case("rename", "local", "rename " + "x" * 994),  # a rule forces LOCAL
+    ]
+    data = parse_dataset("".join(json.dumps(r) + "\n" for r in rows), "dev.jsonl")
+    table = TierTable.of(g.config)
+    cases = await case_table(g, data, table, None)
+    s = cases.values @ np.array([1.0]) + cases.adds
+    simulated = [table.order[r] for r in Plan.of(cases, g.config, table).route(s, 0.3, 0.7, None)]
+    router = Router(g)
+    engine = [(await router.decide(c.request, {}, classify=False)).decision.tier for c in data.cases]
+    assert simulated == engine
+    assert engine == ["local", ambiguous, "opus" if ambiguous == "sonnet" else "local", "opus", "local"]
