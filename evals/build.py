@@ -34,6 +34,7 @@ import cases_local  # noqa: E402
 import cases_long  # noqa: E402
 import cases_long_pastes  # noqa: E402
 import cases_misleading  # noqa: E402
+import cases_single_4  # noqa: E402
 import cases_single_data  # noqa: E402
 import cases_single_langs  # noqa: E402
 import cases_single_more  # noqa: E402
@@ -41,6 +42,7 @@ import cases_single_ops  # noqa: E402
 import cases_single_strong  # noqa: E402
 import cases_single_systems  # noqa: E402
 import cases_single_web  # noqa: E402
+import cases_turns_4  # noqa: E402
 import cases_turns_more  # noqa: E402
 
 GROUPS: dict[str, list[dict[str, Any]]] = {
@@ -63,6 +65,8 @@ GROUPS: dict[str, list[dict[str, Any]]] = {
     "agent-chat-clients": cases_chat_clients.CASES,
     "single-3": cases_single_more.CASES,
     "turns-3": cases_turns_more.CASES,
+    "single-4": cases_single_4.CASES,
+    "turns-4": cases_turns_4.CASES,
 }
 DEV_SHARE = (3, 5)  # 3 of every 5
 
