@@ -10,93 +10,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from cases_chat_turns import CURSOR_CHAT, attached, continue_ctx, cursor_ask
-from fixtures import CONTINUE_CHAT, a, case, code, log_lines, python_module, req, s, u
+from cases_chat_turns import attached, continue_ctx, cursor_ask
+from cases_claude_code import cc
+from cases_codex import cx, sh
+from cases_ide_agents import cline, cursor
+from cases_turns_more import AI, CONT, CUR, SDK, aider, cont_chat, cursor_chat, sdk
+from fixtures import a, case, code, log_lines, python_module, req, s, u
 from fixtures_agent import (
     AIDER_REMINDER,
     AIDER_SUMMARIZE_SYSTEM,
-    CC_TOOLS,
-    CODEX_INSTRUCTIONS,
-    CODEX_TOOLS,
     CONTINUE_AGENT_SYSTEM,
     CONTINUE_TOOLS,
-    CURSOR_SYSTEM,
-    CURSOR_TOOLS,
     TODO_EMPTY,
     Loop,
-    agents_md,
     aider_files,
     aider_repo,
-    aider_system,
-    bash_lc,
     cc_edited,
     cc_read,
     cc_system,
     cline_error,
     cline_file,
     cline_result,
-    cline_system,
     cline_task,
     cursor_cmd_result,
     cursor_edit_result,
     cursor_read,
     cursor_user,
     cx_out,
-    env_context,
     env_details,
     patch,
     repo_map_for,
     user_parts,
 )
 
-CONT = "continue"
-CUR = "cursor"
-AI = "aider"
-SDK = "sdk-app"
 CC = "claude-code"
 CX = "codex"
 CL = "cline"
-
-
-def cont_chat(*messages: dict[str, Any]) -> dict[str, Any]:
-    return req(s(CONTINUE_CHAT), *messages)
-
-
-def cursor_chat(*messages: dict[str, Any]) -> dict[str, Any]:
-    return req(s(CURSOR_CHAT), *messages)
-
-
-def aider(*messages: dict[str, Any]) -> dict[str, Any]:
-    return req(s(aider_system()), *messages)
-
-
-def sdk(system: str, *messages: dict[str, Any]) -> dict[str, Any]:
-    return req(s(system), *messages)
-
-
-def cc(cwd: str, *messages: dict[str, Any], **env: Any) -> dict[str, Any]:
-    return req(s(cc_system(cwd, **env)), *messages, tools=CC_TOOLS)
-
-
-def cx(cwd: str, agents: str | None, ask: str, *messages: dict[str, Any], **env: Any) -> dict[str, Any]:
-    head = [s(CODEX_INSTRUCTIONS)]
-    if agents:
-        head.append(agents_md(cwd, agents))
-    head.append(env_context(cwd, **env))
-    head.append(u(ask))
-    return req(*head, *messages, tools=CODEX_TOOLS)
-
-
-def sh(L: Loop, cmd: str, cwd: str, thought: str | None = None) -> dict[str, Any]:
-    return L.call("shell", thought, command=bash_lc(cmd), workdir=cwd)
-
-
-def cursor(*messages: dict[str, Any]) -> dict[str, Any]:
-    return req(s(CURSOR_SYSTEM), *messages, tools=CURSOR_TOOLS)
-
-
-def cline(*messages: dict[str, Any], cwd: str = "/home/dev/project") -> dict[str, Any]:
-    return req(s(cline_system(cwd)), *messages)
 
 
 def cont_agent(*messages: dict[str, Any]) -> dict[str, Any]:
