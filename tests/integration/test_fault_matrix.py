@@ -86,7 +86,9 @@ retries: {attempts: 2, backoff_base: 0.01, backoff_max: 0.05}
 breakers: {fail_max: 100000, reset_timeout: 600}
 server: {decision_log: {path: "DBPATH"}}
 """.replace("CAPS", "capabilities: {tools: true, vision: true, context_window: 200000}").replace(
-    "FAST", "timeouts: {connect: 2, first_token: 0.5, idle: 0.5, total: 1}"
+    # Hangs last 3 s, past every bound; the bounds leave a loaded CI machine time to serve the fakes.
+    "FAST",
+    "timeouts: {connect: 2, first_token: 1.5, idle: 1, total: 2}",
 )
 
 
@@ -190,9 +192,7 @@ FAULTS = [
     Fault(
         "hang-mid-stream",
         lambda side, stream: Hang(seconds=3, after_events=side.after_token),
-        lambda side, stream: (
-            CutOff("no data for 0.5s mid-stream (timeouts.idle)") if stream else Fallback("timeout", 1)
-        ),
+        lambda side, stream: CutOff("no data for 1s mid-stream (timeouts.idle)") if stream else Fallback("timeout", 1),
         started=True,
     ),
     Fault(
