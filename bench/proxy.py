@@ -1057,6 +1057,8 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds", type=int, default=1, help="scale-out comparison: run every configuration this many times in turn"
     )
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     use_wrk = not args.no_wrk and shutil.which("wrk") is not None
     scale = args.workers is not None or args.shared_state
