@@ -7,6 +7,10 @@ One Lua call takes both limits of a key atomically, on Redis's own clock:
   ``period / rpm`` seconds;
 - **concurrency** is a sorted set of leases, each scored by when it expires (the target's
   ``timeouts.total`` plus a minute), so a replica that dies holding slots frees them at the latest then.
+  Expired leases are swept only when the set is full, which saves a command on every other take (the set
+  stays bounded by the limit: a take that finds it full sweeps it first). The set itself outlives every
+  lease in it: a take whose lease would outlast it extends it to twice that lease, so the extension is
+  written about once per lease period rather than on every take, and a shorter lease never shortens it.
 
 Nothing is taken unless both fit. Releasing a lease is one more command, sent without waiting for it
 (it rides along with the process's next Redis call).
@@ -32,8 +36,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local conc = tonumber(ARGV[3])
 if conc > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  if redis.call('ZCARD', KEYS[2]) >= conc then return {2, 0} end
+  if redis.call('ZCARD', KEYS[2]) >= conc then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+    if redis.call('ZCARD', KEYS[2]) >= conc then return {2, 0} end
+  end
 end
 local rpm = tonumber(ARGV[1])
 if rpm > 0 then
@@ -46,8 +52,9 @@ if rpm > 0 then
   redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1)
 end
 if conc > 0 then
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[4])
-  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[5]))
+  local lease = tonumber(ARGV[5])
+  redis.call('ZADD', KEYS[2], now + lease, ARGV[4])
+  if redis.call('PTTL', KEYS[2]) < lease then redis.call('PEXPIRE', KEYS[2], 2 * lease) end
 end
 return {0, 0}
 """)

@@ -72,6 +72,25 @@ async def test_concurrency_is_one_pool_of_slots_released_after_use(links: tuple[
 
 
 @pytest.mark.asyncio
+async def test_a_dead_holders_slots_free_when_their_leases_expire(links: tuple[RedisLink, RedisLink]) -> None:
+    """A process that died holding slots never releases them: a take that finds the set full sweeps out
+    the expired leases. A short lease never cuts a longer one short."""
+    dead, alive = SharedLimits(links[0]), SharedLimits(links[1])
+
+    async def take(shared: SharedLimits, lease: float) -> tuple[bool, str | None]:
+        got = await shared.take("t", rpm=None, concurrency=3, period=60, lease=lease)
+        assert isinstance(got, Taken)
+        return got.ok, got.limit
+
+    assert await take(alive, 60) == (True, None)
+    assert [await take(dead, 0.2), await take(dead, 0.2)] == [(True, None), (True, None)]
+    assert await take(alive, 60) == (False, "concurrency")
+    await asyncio.sleep(0.3)  # the dead holder's two leases expire, unreleased; the live one does not
+    assert [await take(alive, 60), await take(alive, 60)] == [(True, None), (True, None)]
+    assert await take(alive, 60) == (False, "concurrency")  # three live leases again
+
+
+@pytest.mark.asyncio
 async def test_wait_mode_waits_for_a_slot_another_process_frees(links: tuple[RedisLink, RedisLink]) -> None:
     one, two = Limiters(shared=SharedLimits(links[0])), Limiters(shared=SharedLimits(links[1]))
     t = target(concurrency=1, on_limit="wait")
