@@ -163,12 +163,34 @@ def ask_text(f: Features) -> str:
     return memo["_ask"]  # type: ignore[no-any-return]
 
 
-_CODE = re.compile(r"```[^\n]*\n.*?(?:\n```|\Z)", re.DOTALL)
+_TICKS = "```"
 
 
 def prose_of(ask: str) -> str:
-    """The ask's own words: every fenced code block (pasted code, logs, diffs) becomes ``[code]``."""
-    return _CODE.sub(" [code] ", ask).strip()
+    """The ask's own words: every fenced code block (pasted code, logs, diffs) becomes ``[code]``.
+
+    A block runs from a fence to the end of its line, then to the next line that starts with a fence
+    (which it takes), or to the end of the ask when none closes it. A fence with no line after it is
+    left as it is. Scanned with ``str.find`` rather than a lazy regex: this runs on every request, cache
+    hits included, and the regex cost about 0.2 ms on a 15,000-character ask."""
+    start = ask.find(_TICKS)
+    if start < 0:
+        return ask.strip()
+    parts: list[str] = []
+    done = 0
+    while start >= 0:
+        line_end = ask.find("\n", start + len(_TICKS))
+        if line_end < 0:
+            break
+        close = ask.find("\n" + _TICKS, line_end + 1)
+        parts += [ask[done:start], " [code] "]
+        if close < 0:
+            done = len(ask)
+            break
+        done = close + 1 + len(_TICKS)
+        start = ask.find(_TICKS, done)
+    parts.append(ask[done:])
+    return "".join(parts).strip()
 
 
 @feature("text", "The user's ask with its fenced code blocks replaced by `[code]`: what the person wrote in words.")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import re
 from typing import Any
 
 import msgspec
 
-from tiergate.rules.ask import AskConfig, AskReader
+from tiergate.rules.ask import AskConfig, AskReader, prose_of
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
 
@@ -114,3 +116,22 @@ def test_ask_prose_keeps_the_words_and_marks_the_code() -> None:
     assert f["ask_prose"] == "this loops forever:\n [code] \nwhy? and\n [code]"
     plain = Features.of(msgspec.convert({"messages": [user(ASK)]}, ChatRequest))
     assert plain["ask_prose"] == plain["ask_text"] == ASK  # no code: the same text, so the same cached vector
+
+
+def test_prose_of_at_the_edges_of_a_fence() -> None:
+    assert prose_of("see ```inline``` here") == "see ```inline``` here"  # no line after the fence: no block
+    assert prose_of("a\n```\nx\n````\nb") == "a\n [code] `\nb"  # the closing fence is three backticks
+    assert prose_of("a\n```\n```\nb\n```\nc") == "a\n [code] \nc"  # the fence's own line ends it
+    assert prose_of("```js\nx\n```\n```\ny\n```tail") == "[code] \n [code] tail"
+    assert prose_of("words then ```sh\nrm -rf build") == "words then  [code]"  # unclosed: code to the end
+
+
+def test_prose_of_agrees_with_the_pattern_it_replaced() -> None:
+    """The scan replaced a lazy regex; the shipped head was trained on that regex's text, so the scan must
+    give the same text for any mix of fences, backticks and line breaks."""
+    pattern = re.compile(r"```[^\n]*\n.*?(?:\n```|\Z)", re.DOTALL)
+    rng = random.Random(15)
+    pieces = ["`", "``", "```", "````", "\n", "a", " ", "\n```", "```py\n", "x\n"]
+    for _ in range(20_000):
+        ask = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert prose_of(ask) == pattern.sub(" [code] ", ask).strip(), repr(ask)
