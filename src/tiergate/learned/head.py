@@ -18,6 +18,7 @@ refuse vectors it was not trained on (each encoder's id) and to tell one trainin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -41,12 +42,6 @@ class HeadError(OperatorError):
 class Logistic(msgspec.Struct, frozen=True):
     weights: list[float]
     bias: float
-
-    def logit(self, x: F64) -> float:
-        return float(np.dot(np.asarray(self.weights), x)) + self.bias
-
-    def probability(self, x: F64) -> float:
-        return _sigmoid(self.logit(x))
 
 
 def _sigmoid(z: float) -> float:
@@ -130,14 +125,26 @@ class Head:
         vectors); ``mean``: the members' probabilities are averaged. The two regressions are fitted apart, so
         they can disagree: when P(opus) is the larger, P(>= sonnet) is raised to it (whatever needs opus
         needs at least sonnet), never the other way, so a disagreement errs towards the stronger tier."""
-        pairs = list(zip(self.file.members, vectors, strict=True))
+        logits = [w @ x + b for (w, b), x in zip(self._arrays, vectors, strict=True)]  # each (sonnet, opus)
         if self.file.combine == "concat":
-            p_sonnet = _sigmoid(sum(m.sonnet.logit(x) for m, x in pairs))
-            p_opus = _sigmoid(sum(m.opus.logit(x) for m, x in pairs))
+            z = sum(logits[1:], logits[0])
+            p_sonnet, p_opus = _sigmoid(float(z[0])), _sigmoid(float(z[1]))
         else:
-            p_sonnet = sum(m.sonnet.probability(x) for m, x in pairs) / len(pairs)
-            p_opus = sum(m.opus.probability(x) for m, x in pairs) / len(pairs)
+            p_sonnet = sum(_sigmoid(float(z[0])) for z in logits) / len(logits)
+            p_opus = sum(_sigmoid(float(z[1])) for z in logits) / len(logits)
         return max(p_sonnet, p_opus), p_opus
+
+    @functools.cached_property
+    def _arrays(self) -> list[tuple[F64, F64]]:
+        """Each member's two regressions as one (2, dim) matrix and its biases, built once: the file keeps
+        the weights as lists, and turning them into arrays on every request cost more than the products."""
+        return [
+            (
+                np.array([m.sonnet.weights, m.opus.weights], dtype=np.float64),
+                np.array([m.sonnet.bias, m.opus.bias], dtype=np.float64),
+            )
+            for m in self.file.members
+        ]
 
 
 def write_head(path: Path, file: HeadFile) -> str:
