@@ -144,8 +144,10 @@ def ask_index(f: Features) -> int | None:
             text = texts[i]
             if f.messages[i].role != "user":
                 continue
-            if reader.said(text) or (not reader.is_injected(text) and reader.clean(text)):
+            read = reader.said(text) or (not reader.is_injected(text) and reader.clean(text))
+            if read:
                 found = i
+                memo["_ask_read"] = read  # what ask_text reads when the window keeps the whole message
                 break
         memo["_ask_index"] = found
     return memo["_ask_index"]  # type: ignore[no-any-return]
@@ -157,8 +159,12 @@ def ask_text(f: Features) -> str:
     if "_ask" not in memo:
         i = ask_index(f)
         reader = reader_of(f)
-        text = "" if i is None else window(raw_texts(f)[i], f.scan_chars)
-        text = reader.said(text) or reader.clean(text) if text else ""
+        raw = "" if i is None else raw_texts(f)[i]
+        text = window(raw, f.scan_chars)
+        if text is not raw:  # a long message: read its window (the whole one was read only to find it)
+            text = reader.said(text) or reader.clean(text) if text else ""
+        elif text:
+            text = memo["_ask_read"]
         memo["_ask"] = clean_text(text)
     return memo["_ask"]  # type: ignore[no-any-return]
 

@@ -135,3 +135,15 @@ def test_prose_of_agrees_with_the_pattern_it_replaced() -> None:
     for _ in range(20_000):
         ask = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
         assert prose_of(ask) == pattern.sub(" [code] ", ask).strip(), repr(ask)
+
+
+def test_a_message_longer_than_the_window_is_read_through_the_window() -> None:
+    """The ask of a long message is its head and tail (`scan_chars`), cleaned; a short one is read whole."""
+    middle = "MIDDLE " * 400
+    long_ask = f"<system-reminder>injected</system-reminder>{ASK}\n{middle}\nthe end of the paste"
+    request = msgspec.convert({"messages": [user(long_ask)]}, ChatRequest)
+    windowed = Features.of(request, scan_chars=400)["ask_text"]
+    assert windowed.startswith(ASK) and windowed.endswith("the end of the paste")
+    assert "injected" not in windowed and len(windowed) < 400
+    whole = Features.of(request, scan_chars=16000)["ask_text"]
+    assert whole.startswith(ASK) and "injected" not in whole and whole.count("MIDDLE") == 400
