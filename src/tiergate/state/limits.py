@@ -7,8 +7,8 @@ One Lua call takes both limits of a key atomically, on Redis's own clock:
   ``period / rpm`` seconds;
 - **concurrency** is a sorted set of leases, each scored by when it expires (the target's
   ``timeouts.total`` plus a minute), so a replica that dies holding slots frees them at the latest then.
-  Expired leases are swept only when the set is full, which saves a command on every other take (the set
-  stays bounded by the limit: a take that finds it full sweeps it first). The set itself outlives every
+  Expired leases are swept only when the set is full, which saves a command on each take that finds room
+  (the set stays bounded by the limit: a take that finds it full sweeps it first). The set itself outlives every
   lease in it: a take whose lease would outlast it extends it to twice that lease, so the extension is
   written about once per lease period rather than on every take, and a shorter lease never shortens it.
 
