@@ -36,9 +36,11 @@ CPU per request (summed over the supervisor and its workers). Nothing is pinned 
 worker has a second core (the mock and wrk share the two cores with it, as they would not in
 production). Every target of the rules gets generous rpm and concurrency limits in every
 configuration, so the shared-state runs pay for what a team's gateway would: a sticky-session
-script and a limit script per request (the load repeats one conversation, so after its first turn
-the session is answered from memory and its script rides along with the limit's: one round trip),
-not only the session.
+script and a limit script per request, not only the session. The load repeats one conversation, so
+after its first turn the session is answered from memory, and with limits this far from full the
+limit is taken ahead of Redis's answer (``state.limits_ahead``): both scripts go out batched with
+other requests' without the request waiting, except a take that finds 8 of its key's takes still
+unanswered, which waits and carries the queued ones along (``bench/redis_calls.py`` counts this).
 
     python bench/proxy.py --workers 1,2                  # throughput and latency, 1 vs 2 workers
     python bench/proxy.py --workers 1 --shared-state     # the cost of Redis on the hot path

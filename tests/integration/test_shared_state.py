@@ -192,15 +192,18 @@ def test_a_session_raised_through_one_replica_is_raised_on_another_that_served_i
     assert reply.status_code == 200 and reply.headers["x-tiergate-tier"] == "opus"
 
 
-def test_a_turn_of_a_conversation_the_replica_served_waits_for_one_redis_round_trip(
-    routes: Path, env: dict[str, str], tmp_path: Path, redis_url: str
+@pytest.mark.parametrize(("ahead", "waits_per_turn"), [(8, 0), (0, 1)])
+def test_a_turn_of_a_conversation_the_replica_served_waits_for_no_redis_round_trip_while_limits_have_room(
+    routes: Path, env: dict[str, str], tmp_path: Path, redis_url: str, ahead: int, waits_per_turn: int
 ) -> None:
     """Counted in the real Redis (INFO commandstats) and by the gateway: each turn sends the target's rate-limit
-    script, which it must wait for, and the session's script and the previous turn's slot release with it,
-    which it does not. A change that adds a round trip to the request path fails here."""
+    script, the session's script and the previous turn's slot release. With the limits far from full
+    (``state.limits_ahead``, on by default) the turn waits for none of them; with ``limits_ahead: 0`` it waits
+    for the limit's. A change that adds a round trip to the request path fails here."""
     plain = 'targets: [{backend: ollama, model: "qwen2.5-coder:7b", breaker: {fail_max: 3, reset_timeout: 120}}]'
     limited = plain.replace("}}]", "}, limits: {rpm: 100000, concurrency: 50}}]")
-    routes.write_text(ROUTES.replace(plain, limited))
+    state = f"retry_interval: 0.2, limits_ahead: {ahead}}}"
+    routes.write_text(ROUTES.replace(plain, limited).replace("retry_interval: 0.2}", state))
     counter = redis.Redis.from_url(redis_url)
     with Replica.start(routes, env, tmp_path / "a.log") as a:
         wait_until(lambda: a.health()["state"]["subscribed"], what="the replica to follow the channels")
@@ -215,7 +218,9 @@ def test_a_turn_of_a_conversation_the_replica_served_waits_for_one_redis_round_t
         time.sleep(0.1)  # the last release goes out within 10 ms
         after = counter.info("commandstats")
         calls = {name: stat["calls"] - before.get(name, {"calls": 0})["calls"] for name, stat in after.items()}
-        assert metric(a, "tiergate_state_redis_waits_total") - waits == turns
+        assert metric(a, "tiergate_state_redis_waits_total") - waits == waits_per_turn * turns
+        assert metric(a, "tiergate_state_limit_takes_ahead_total") == (1 - waits_per_turn) * turns
+        assert metric(a, "tiergate_state_limit_overruns_total") == 0
         assert calls["cmdstat_evalsha"] == 2 * turns  # the limit's script and the session's
         assert calls["cmdstat_zrem"] == turns  # each slot given back
         assert calls.get("cmdstat_eval", 0) == 0  # both scripts were loaded by the first turn

@@ -599,6 +599,12 @@ class StateConfig(Strict):
     """Seconds one Redis call may take before the request goes on with in-process state. Default: 0.25."""
     retry_interval: Seconds = 1.0
     """Seconds between attempts to reach Redis again while it is down. Default: 1."""
+    limits_ahead: Annotated[int, Meta(ge=0, le=1000)] = 8
+    """Rate and concurrency takes of one target or client key that a process may let through before Redis has
+    answered them, while Redis's last answer (under a second old) left at least half of each of the key's limits,
+    and 16 or more, free. Such a request skips its round trip to Redis. The price: if the other processes fill a
+    limit from half free within one answer, up to this many requests of this process go over it (counted in
+    /metrics as `tiergate_state_limit_overruns`). 0: every take waits for Redis. Default: 8."""
 
 
 # --- the file -------------------------------------------------------------------------------

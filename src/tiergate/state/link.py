@@ -145,15 +145,39 @@ class RedisLink:
         else:
             self._spawn(self._guarded(lambda: self.client.execute_command(*args)))  # type: ignore[no-untyped-call]
 
-    def evalsha_later(self, script: Script, keys: Sequence[Arg], args: Sequence[Arg], *, within: float = 0.0) -> None:
-        """:meth:`evalsha` without waiting for it, like :meth:`later`."""
+    def evalsha_later(
+        self,
+        script: Script,
+        keys: Sequence[Arg],
+        args: Sequence[Arg],
+        *,
+        within: float = 0.0,
+        done: Callable[[Any], None] | None = None,
+    ) -> bool:
+        """:meth:`evalsha` without waiting for it, like :meth:`later`; False when it was dropped (Redis
+        down). ``done`` gets the script's reply when it comes, or :data:`DOWN` if it failed."""
         if not self._queueing():
-            return
+            return False
         fast = self.fast
-        if fast is not None:
+        if fast is None:
+            self._spawn(self._reply_to(done, self._guarded(lambda: self._slow_evalsha(script, keys, args))))
+        elif done is None:
             fast.evalsha_later(self._settled, script, keys, args, within=within)
         else:
-            self._spawn(self._guarded(lambda: self._slow_evalsha(script, keys, args)))
+
+            def settled(reply: Any) -> None:
+                failed = isinstance(reply, Exception)
+                self._settled(reply)
+                done(DOWN if failed else reply)
+
+            fast.evalsha_later(settled, script, keys, args, within=within)
+        return True
+
+    @staticmethod
+    async def _reply_to(done: Callable[[Any], None] | None, call: Awaitable[Any]) -> None:
+        reply = await call
+        if done is not None:
+            done(reply)
 
     def _queueing(self) -> bool:
         """Whether a command nobody waits for may be queued: counted as queued, or as a fallback while down."""

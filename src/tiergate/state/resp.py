@@ -157,6 +157,11 @@ class RespClient:
         self._flush_at = 0.0
         self._flushing: set[asyncio.Task[None]] = set()
 
+    @property
+    def pending(self) -> int:
+        """Commands queued with :meth:`later` and not written yet."""
+        return len(self._queue)
+
     async def execute(self, *args: Arg) -> Any:
         conn = self._conn
         if conn is None or conn.lost:

@@ -7,9 +7,10 @@ new one on the sessions channel.
 
 Each process keeps a copy of the sessions it has served (the *mirror*), kept current by those
 messages. While the process is subscribed (:mod:`tiergate.state.channels`), a session in the mirror is
-answered from memory and the call goes out without waiting, with the request's next Redis command
-(:meth:`RedisLink.evalsha_later`); only a session this process does not hold, a conversation's first
-turn here, waits for Redis. A raise is published before the turn that made it is answered, so the
+answered from memory and the call goes out without waiting (:meth:`RedisLink.evalsha_later`): a raise at
+the end of the event loop's turn, a refresh with the process's next Redis command or ``REFRESH_WITHIN``
+seconds later. Only a session this process does not hold, a conversation's first turn here, waits for
+Redis. A raise is published before the turn that made it is answered, so the
 conversation's next turn finds it on whichever replica it reaches (unless Redis takes longer to
 deliver a message than the model takes to answer). The mirror is emptied whenever the subscription
 was lost, since messages may have been missed, and is not used until it is back.
@@ -51,6 +52,8 @@ if raised then return prev end
 return false
 """)
 
+#: How long a session's refresh (no raise) may wait for another command to ride along with.
+REFRESH_WITHIN = 0.01
 #: A mirrored session: its tier, and the tiers that rank above it (a message naming one raises it).
 Held = tuple[str, tuple[str, ...]]
 
@@ -85,7 +88,9 @@ class SharedSessions:
             previous = held[0] if held[0] in above else None
             if remember:
                 self._keep(key, tier, above, previous)
-                self.link.evalsha_later(HOLD, keys, args)
+                # A raise is published at once; a refresh may wait for the process's next write.
+                raises = previous is None and held[0] != tier
+                self.link.evalsha_later(HOLD, keys, args, within=0.0 if raises else REFRESH_WITHIN)
             return previous
         epoch = self._epoch
         got = await self.link.evalsha(HOLD, keys, args)

@@ -52,7 +52,7 @@ class SharedState:
         channels = Channels(link)
         return cls(
             link,
-            SharedLimits(link),
+            SharedLimits(link, ahead=cfg.limits_ahead),
             SharedSessions(link, channels),
             BreakerMirror(link, channels),
             SharedSpend(link),
@@ -92,7 +92,7 @@ class SharedState:
             if mirror is not None:
                 mirror.attach(breakers.apply, breakers.keys)
             metrics = app.state.get("metrics")
-            collector = StateCollector(link)
+            collector = StateCollector(link, self.limits)
             if metrics is not None:
                 metrics.registry.register(collector)
             await link.start()
@@ -120,8 +120,9 @@ class SharedState:
 class StateCollector(Collector):
     """``tiergate_state_redis_up``, outages, and shared operations served in process instead."""
 
-    def __init__(self, link: RedisLink) -> None:
+    def __init__(self, link: RedisLink, limits: SharedLimits | None = None) -> None:
         self.link = link
+        self.limits = limits
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
@@ -132,15 +133,27 @@ class StateCollector(Collector):
         )
         yield CounterMetricFamily(
             "tiergate_state_redis_waits",
-            "Redis calls sent that a request or task waited for, a round trip each (the rate limits, a session "
-            "this process had not served, cache lookups).",
+            "Redis calls sent that a request or task waited for, a round trip each (a rate limit that is not "
+            "taken ahead, a session this process had not served, cache lookups).",
             value=self.link.waits,
         )
         yield CounterMetricFamily(
             "tiergate_state_redis_queued",
-            "Redis commands sent without waiting for them, with the next call (releases, session refreshes).",
+            "Redis commands sent without waiting for them, with the next call (releases, session refreshes, "
+            "limits taken ahead).",
             value=self.link.queued,
         )
+        if self.limits is not None:
+            yield CounterMetricFamily(
+                "tiergate_state_limit_takes_ahead",
+                "Rate and concurrency takes let through before Redis answered them (state.limits_ahead).",
+                value=self.limits.taken_ahead,
+            )
+            yield CounterMetricFamily(
+                "tiergate_state_limit_overruns",
+                "Takes let through ahead of Redis that Redis then refused: requests that went over a shared limit.",
+                value=self.limits.overruns,
+            )
         yield CounterMetricFamily(
             "tiergate_state_local_fallbacks",
             "Shared-state operations served by in-process state because Redis was down.",

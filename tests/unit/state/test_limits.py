@@ -137,3 +137,97 @@ async def test_without_redis_each_registry_counts_for_itself(closed_port: int) -
             await take(limiters, t)
     finally:
         await link.aclose()
+
+
+# --- taking ahead of Redis's answer -------------------------------------------------------------------
+
+
+async def takes(shared: SharedLimits, n: int, **limits: int | None) -> list[tuple[bool, str | None]]:
+    """``n`` takes of key "t" one after the other (no pause between them: the ones sent ahead are still
+    unanswered when the next is taken)."""
+    out = []
+    for _ in range(n):
+        got = await shared.take("t", **{"rpm": None, "concurrency": None, **limits}, period=60, lease=60)  # type: ignore[arg-type]
+        assert isinstance(got, Taken)
+        out.append((got.ok, got.limit))
+    return out
+
+
+async def answered(link: RedisLink) -> None:
+    assert link.fast is not None
+    await link.fast.drain()
+
+
+@pytest.mark.asyncio
+async def test_takes_far_from_the_limit_go_ahead_of_redis_and_still_count_there(
+    links: tuple[RedisLink, RedisLink],
+) -> None:
+    ahead, strict = SharedLimits(links[0], ahead=3), SharedLimits(links[1])
+    assert await takes(ahead, 1, rpm=40) == [(True, None)]  # nothing known yet: waits, and learns 39 free
+    assert (links[0].waits, ahead.taken_ahead) == (1, 0)
+    # The answer said 39 free; less the takes unanswered that is 39, 38, 37: over half of 40, up to 3 unanswered.
+    assert await takes(ahead, 4, rpm=40) == [(True, None)] * 4
+    assert (links[0].waits, ahead.taken_ahead) == (2, 3)  # the fourth waited, with the three before it
+    await answered(links[0])
+    # Redis counted all five: the other process gets the 35 left.
+    assert await takes(strict, 36, rpm=40) == [(True, None)] * 35 + [(False, "rate")]
+    assert ahead.overruns == 0
+
+
+@pytest.mark.asyncio
+async def test_a_take_waits_once_a_limit_is_half_full(links: tuple[RedisLink, RedisLink]) -> None:
+    shared = SharedLimits(links[0], ahead=8)
+    for _ in range(30):
+        assert await takes(shared, 1, rpm=1000, concurrency=40) == [(True, None)]
+        await answered(links[0])
+    # 40 - 30 = 10 slots free: under half of the concurrency limit, so the next takes wait, down to the last slot.
+    waits = links[0].waits
+    assert await takes(shared, 11, rpm=1000, concurrency=40) == [(True, None)] * 10 + [(False, "concurrency")]
+    assert links[0].waits - waits == 11
+    assert shared.taken_ahead == 20  # takes 2..21 (take 1 learned 39 free; take 21 still saw 20 free)
+
+
+@pytest.mark.asyncio
+async def test_small_limits_always_wait_for_redis(links: tuple[RedisLink, RedisLink]) -> None:
+    shared = SharedLimits(links[0], ahead=8)
+    # A limit of 16 or less never has 16 free after a take (MIN_FREE): every take waits.
+    assert await takes(shared, 12, rpm=16) == [(True, None)] * 12
+    assert (links[0].waits, shared.taken_ahead) == (12, 0)
+
+
+@pytest.mark.asyncio
+async def test_a_limit_another_process_filled_is_overrun_once_then_refused(links: tuple[RedisLink, RedisLink]) -> None:
+    mine, other = SharedLimits(links[0], ahead=8), SharedLimits(links[1])
+    assert await takes(mine, 1, concurrency=40) == [(True, None)]  # learns 39 free
+    assert await takes(other, 40, concurrency=40) == [(True, None)] * 39 + [(False, "concurrency")]
+    # Its last answer said 39 free: this take goes ahead, and Redis refuses it.
+    assert await takes(mine, 1, concurrency=40) == [(True, None)]
+    assert mine.taken_ahead == 1
+    await answered(links[0])
+    assert mine.overruns == 1
+    waits = links[0].waits
+    assert await takes(mine, 1, concurrency=40) == [(False, "concurrency")]  # waits for Redis again
+    assert links[0].waits == waits + 1
+
+
+@pytest.mark.asyncio
+async def test_an_old_answer_or_changed_limits_make_the_take_wait(links: tuple[RedisLink, RedisLink]) -> None:
+    now = [0.0]
+    shared = SharedLimits(links[0], ahead=8, clock=lambda: now[0])
+    assert await takes(shared, 2, rpm=100) == [(True, None)] * 2
+    assert shared.taken_ahead == 1
+    await answered(links[0])
+    now[0] += 1.5  # the last answer is older than a second
+    assert await takes(shared, 1, rpm=100) == [(True, None)]
+    assert shared.taken_ahead == 1 and links[0].waits == 2
+    assert await takes(shared, 1, rpm=200) == [(True, None)]  # a reload changed the limit
+    assert shared.taken_ahead == 1 and links[0].waits == 3
+
+
+@pytest.mark.asyncio
+async def test_with_redis_down_a_take_is_not_sent_ahead(links: tuple[RedisLink, RedisLink]) -> None:
+    shared = SharedLimits(links[0], ahead=8)
+    assert await takes(shared, 1, rpm=100) == [(True, None)]
+    links[0].failed(ConnectionError("gone"))
+    assert await shared.take("t", rpm=100, concurrency=None, period=60, lease=0) is DOWN
+    assert shared.taken_ahead == 0

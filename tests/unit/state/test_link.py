@@ -11,6 +11,7 @@ import pytest
 
 from tests.engines import RedisServer
 from tiergate.state.link import DOWN, RedisLink
+from tiergate.state.resp import Script
 
 
 async def wait_for(check: object, within: float = 10.0) -> None:
@@ -132,5 +133,25 @@ async def test_commands_sent_without_waiting_are_dropped_while_redis_is_down(clo
     try:
         link.later("ZREM", "leases", "l1")
         assert (link.queued, link.fallbacks) == (0, 1)
+    finally:
+        await link.aclose()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("client", ["pipelined", "redis-py"])
+async def test_a_script_sent_without_waiting_hands_its_reply_or_down_to_its_callback(
+    redis_url: str, redis_prefix: str, client: str
+) -> None:
+    link = RedisLink(redis_url, prefix=redis_prefix)
+    if client == "redis-py":
+        link.fast = None  # as for rediss:// and unix:// URLs
+    await link.start()
+    replies: list[object] = []
+    try:
+        assert link.evalsha_later(Script("return ARGV[1] .. '!'"), [], ["hi"], done=replies.append)
+        assert link.evalsha_later(Script("return redis.call('NOSUCHCOMMAND')"), [], [], done=replies.append)
+        await wait_for(lambda: len(replies) == 2)
+        assert replies == [b"hi!", DOWN]
+        assert link.up and link.fallbacks == 1  # Redis refused the second: a bug of ours, not an outage
     finally:
         await link.aclose()

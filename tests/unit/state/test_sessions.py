@@ -20,7 +20,7 @@ from tiergate.engine.router import Router
 from tiergate.engine.sticky import SessionPool
 from tiergate.state.channels import Channels
 from tiergate.state.link import RedisLink
-from tiergate.state.sessions import SharedSessions
+from tiergate.state.sessions import REFRESH_WITHIN, SharedSessions
 
 
 def router(link: RedisLink) -> Router:
@@ -123,6 +123,30 @@ async def test_a_session_this_process_served_is_answered_from_memory(
     name = f"{redis_prefix}:session:{KEY.hex()}"
     assert stored.get(name) == b"sonnet"
     assert stored.pttl(name) > 60_000  # the last refresh (ttl=600) reached it too
+    stored.close()
+
+
+@pytest.mark.asyncio
+async def test_a_raise_from_memory_goes_out_at_once_and_a_refresh_rides_along_later(
+    followers: tuple[Follower, Follower], redis_url: str, redis_prefix: str
+) -> None:
+    a, _ = followers
+    fast = a.link.fast
+    assert fast is not None
+    assert await a.hold("local", UP) == (False, None)
+    assert await a.hold("local", UP) == (True, None)  # a refresh: queued for up to REFRESH_WITHIN
+    await asyncio.sleep(0)
+    assert fast.pending == 1
+    assert await a.hold("sonnet", ["opus"]) == (True, None)  # a raise: written at the end of this turn, refresh too
+    await asyncio.sleep(0)
+    assert fast.pending == 0
+    assert await a.hold("sonnet", ["opus"]) == (True, None)
+    await asyncio.sleep(0)
+    assert fast.pending == 1
+    await asyncio.sleep(REFRESH_WITHIN * 2)
+    assert fast.pending == 0
+    stored = redis.Redis.from_url(redis_url)
+    assert stored.get(f"{redis_prefix}:session:{KEY.hex()}") == b"sonnet"
     stored.close()
 
 
