@@ -604,7 +604,8 @@ class StateConfig(Strict):
     answered them, while Redis's last answer (under a second old) left at least half of each of the key's limits,
     and 16 or more, free. Such a request skips its round trip to Redis. The price: if the other processes fill a
     limit from half free within one answer, up to this many requests of this process go over it (counted in
-    /metrics as `tiergate_state_limit_overruns`). 0: every take waits for Redis. Default: 8."""
+    /metrics as `tiergate_state_limit_overruns`). 0, or a `rediss://` or `unix://` URL: every take waits for Redis.
+    Default: 8."""
 
 
 # --- the file -------------------------------------------------------------------------------

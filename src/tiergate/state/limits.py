@@ -24,7 +24,8 @@ waits, and carries the queued ones along). So only a limit that is near full, or
 taken lately, costs the request a round trip. The count in Redis stays exact and atomic; what is given up
 is this: if the other processes fill a limit from half free within one of this process's answers, up to
 ``ahead`` requests of this process get through over it. Redis refuses those takes, the refusals are
-counted (``overruns``), and the key's takes wait for Redis again until an answer shows room.
+counted (``overruns``), and the key's takes wait for Redis again until an answer shows room. Only on a
+plain ``redis://`` URL, whose client keeps every command in order.
 
     shared = SharedLimits(link)
     taken = await shared.take("ollama/qwen2.5-coder:7b", rpm=10, concurrency=2, period=60, lease=660)
@@ -123,7 +124,9 @@ class _Room:
 class SharedLimits:
     def __init__(self, link: RedisLink, *, ahead: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = link
-        self.ahead = ahead
+        # Only the pipelined client (plain redis://) keeps a queued take ahead of the release that follows it;
+        # redis-py's pool (rediss://, unix://) may send them on two connections, in either order.
+        self.ahead = ahead if link.fast is not None else 0
         self.clock = clock
         self._origin = secrets.token_hex(6)  # lease ids: this process's, then a count (no syscall per lease)
         self._count = itertools.count()

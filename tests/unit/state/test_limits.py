@@ -231,3 +231,17 @@ async def test_with_redis_down_a_take_is_not_sent_ahead(links: tuple[RedisLink, 
     links[0].failed(ConnectionError("gone"))
     assert await shared.take("t", rpm=100, concurrency=None, period=60, lease=0) is DOWN
     assert shared.taken_ahead == 0
+
+
+@pytest.mark.asyncio
+async def test_without_the_pipelined_client_every_take_waits(redis_url: str, redis_prefix: str) -> None:
+    """redis-py's pool (rediss://, unix://) could send a queued take after the release that follows it."""
+    link = RedisLink(redis_url, prefix=redis_prefix)
+    link.fast = None
+    await link.start()
+    try:
+        shared = SharedLimits(link, ahead=8)
+        assert await takes(shared, 3, rpm=1000) == [(True, None)] * 3
+        assert (link.waits, shared.taken_ahead) == (3, 0)
+    finally:
+        await link.aclose()
