@@ -124,9 +124,8 @@ class _Room:
 class SharedLimits:
     def __init__(self, link: RedisLink, *, ahead: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = link
-        # Only the pipelined client (plain redis://) keeps a queued take ahead of the release that follows it;
-        # redis-py's pool (rediss://, unix://) may send them on two connections, in either order.
-        self.ahead = ahead if link.fast is not None else 0
+        # A queued take must reach Redis before the release that follows it.
+        self.ahead = ahead if link.in_order else 0
         self.clock = clock
         self._origin = secrets.token_hex(6)  # lease ids: this process's, then a count (no syscall per lease)
         self._count = itertools.count()

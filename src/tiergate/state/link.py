@@ -93,6 +93,12 @@ class RedisLink:
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
+    @property
+    def in_order(self) -> bool:
+        """Whether what :meth:`later` queues reaches Redis in order with every later call of this process: true
+        on the pipelined client (plain ``redis://``); redis-py's pool may use two connections."""
+        return self.fast is not None
+
     def on_up(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Call ``callback`` each time Redis becomes usable (at start and after an outage)."""
         self._on_up.append(callback)
