@@ -52,20 +52,21 @@ class CachedEncoder:
     def inline(self) -> bool:
         return self.inner.inline
 
-    def cached(self, text: str) -> F32 | None:
-        key = text_key(text)
+    def cached(self, text: str, key: bytes | None = None) -> F32 | None:
+        """The row for ``text`` if it is here (``key``: its :func:`text_key`, when the caller has it)."""
         with self._lock:
-            row = self._rows.get(key)
+            row = self._rows.get(key if key is not None else text_key(text))
             if row is not None:
                 self.hits += 1
             return row
 
-    def store(self, text: str, row: F32) -> F32:
-        """Keep an embedding computed elsewhere (another replica, through Redis); returns the stored row."""
+    def store(self, key: bytes, row: F32) -> F32:
+        """Keep an embedding computed elsewhere (another replica, through Redis) under its text's
+        :func:`text_key`; returns the stored row."""
         stored = np.array(row, dtype=np.float32)
         stored.setflags(write=False)
         with self._lock:
-            self._rows[text_key(text)] = stored
+            self._rows[key] = stored
         return stored
 
     def encode(self, texts: Sequence[str]) -> F32:

@@ -43,14 +43,21 @@ class Embedder:
         return self.encoder.id
 
     async def embed(self, text: str) -> F32:
-        row = self.encoder.cached(text)
-        if row is not None:
-            return row
+        return (await self.lookup(text))[0]
+
+    async def lookup(self, text: str) -> tuple[F32, bool]:
+        """The embedding, and whether this process's cache had it (the text is hashed once for both)."""
         key = text_key(text)
+        row = self.encoder.cached(text, key)
+        if row is not None:
+            return row, True
+        return await self._miss(text, key), False
+
+    async def _miss(self, text: str, key: bytes) -> F32:
         if self.remote is not None:
             found = await self.remote.get(key)
             if isinstance(found, bytes) and len(found) == self.encoder.dim * 4:
-                return self.encoder.store(text, np.frombuffer(found, dtype=np.float32))
+                return self.encoder.store(key, np.frombuffer(found, dtype=np.float32))
         if self._executor is None:
             rows = self.encoder.encode([text])
         else:

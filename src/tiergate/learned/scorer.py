@@ -89,8 +89,8 @@ class LearnedScorer:
     async def prepare(self, f: Features) -> LearnedOutcome:
         start = self.perf()
         texts = [str(f[m.feature]) for m in self.head.file.members]
-        hits = sum(e.encoder.cached(t) is not None for e, t in zip(self.embedders, texts, strict=True))
-        vectors = [np.asarray(await e.embed(t), dtype=np.float64) for e, t in zip(self.embedders, texts, strict=True)]
+        found = [await e.lookup(t) for e, t in zip(self.embedders, texts, strict=True)]
+        vectors = [np.asarray(row, dtype=np.float64) for row, _ in found]
         p_sonnet, p_opus = self.head.predict(vectors)
         tier = self.cutoffs.tier(p_sonnet, p_opus)
         f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier)
@@ -101,7 +101,7 @@ class LearnedScorer:
             p_sonnet=round(p_sonnet, 4),
             p_opus=round(p_opus, 4),
             tier=tier,
-            cache_hit=hits == len(self.embedders),
+            cache_hit=all(hit for _, hit in found),
             latency_us=(self.perf() - start) // 1000,
         )
 

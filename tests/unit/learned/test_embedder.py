@@ -83,3 +83,14 @@ async def test_queued_duplicates_meet_the_cache() -> None:
         embedder.close()
     assert len(fake.calls) == 1
     assert all(row.tolist() == rows[0].tolist() for row in rows)
+
+
+@pytest.mark.asyncio
+async def test_a_lookup_says_whether_this_process_had_the_row_and_counts_each_hit_once() -> None:
+    embedder = Embedder(CachedEncoder(CountingEncoder(inline=True)))
+    first, first_hit = await embedder.lookup("same ask")
+    second, second_hit = await embedder.lookup("same ask")
+    embedder.close()
+    assert (first_hit, second_hit) == (False, True)
+    assert first.tolist() == second.tolist()
+    assert (embedder.encoder.hits, embedder.encoder.misses) == (1, 1)

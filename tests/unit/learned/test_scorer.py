@@ -122,6 +122,21 @@ async def test_a_prose_member_reads_the_ask_without_its_code() -> None:
     assert embedder.encoder.cached(words) is not None and embedder.encoder.cached(ask) is not None
 
 
+@pytest.mark.asyncio
+async def test_a_repeated_ask_is_one_cache_hit_per_member() -> None:
+    """The scorer learns whether each member's row was cached from the lookup itself, not by asking first."""
+    member = Member("test/fixed@0", "static", Logistic([0.0, 0.0], 0.0), Logistic([0.0, 0.0], 0.0))
+    head = Head(HeadFile(FORMAT, "ask", [member], Training("h", 1)), "v1", "<test>")
+    embedder = Embedder(CachedEncoder(Fixed()))
+    s = LearnedScorer(head, [embedder], Cutoffs(sonnet=0.5, opus=0.5))
+    router = Router(graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y")), learned=s)
+    first = (await router.decide(chat("why does this hang?"))).decision.learned
+    second = (await router.decide(chat("why does this hang?"))).decision.learned
+    assert first is not None and second is not None
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+    assert (embedder.encoder.hits, embedder.encoder.misses) == (1, 1)
+
+
 def test_a_head_whose_member_reads_an_unknown_text_is_refused(tmp_path: Path) -> None:
     member = Member("e", "static", Logistic([0.0], 0.0), Logistic([0.0], 0.0), text="diff")
     write_head(tmp_path / "head.json", HeadFile(FORMAT, "ask", [member], Training("h", 1)))
