@@ -137,6 +137,29 @@ def test_prose_of_agrees_with_the_pattern_it_replaced() -> None:
         assert prose_of(ask) == pattern.sub(" [code] ", ask).strip(), repr(ask)
 
 
+def test_attached_files_agree_with_the_pattern_they_replaced() -> None:
+    """The attached-file scan replaced a lazy regex; the shipped head was trained on that regex's text, so the
+    scan must give the same text for any mix of fences, info strings, backticks and line breaks."""
+    pattern = re.compile(r"```([^\n`]*)\n(.*?)\n```", re.DOTALL)
+    reader = AskReader.compile(AskConfig(drop_tags=[], attached_file_chars=3))
+
+    pathish = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,6}\b")
+
+    def attached(m: re.Match[str]) -> str:
+        path = next((w for w in m.group(1).split() if pathish.fullmatch(w)), None)
+        return m.group(0) if path is None or len(m.group(2)) <= 3 else f"[file {path}]"
+
+    rng = random.Random(16)
+    pieces = ["`", "``", "```", "````", "\n", "a", " ", "\n```", "```py src/a.py\n", "```a.go `x`\n", "abcd\n", "x.rs"]
+    replaced = 0
+    for _ in range(20_000):
+        ask = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        expected = pattern.sub(attached, ask).strip()
+        assert reader.clean(ask) == expected, repr(ask)
+        replaced += "[file " in expected
+    assert replaced > 1000  # the mixes do exercise the replacement
+
+
 def test_a_message_longer_than_the_window_is_read_through_the_window() -> None:
     """The ask of a long message is its head and tail (`scan_chars`), cleaned; a short one is read whole."""
     middle = "MIDDLE " * 400
