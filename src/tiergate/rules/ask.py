@@ -78,6 +78,17 @@ _TICKS = "```"
 _PATHISH = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,6}\b")
 
 
+def _blocks(names: list[str]) -> re.Pattern[str] | None:
+    r"""``<name ...>body</name>`` for any of ``names`` (any case); group 1 the name, group 2 the body, up to
+    the first closing tag of that name. The body is written ``[^<]*(?:<(?!/\1\s*>)[^<]*)*`` rather than
+    ``.*?``: the same match, but it skips text without a ``<`` in one step instead of trying the closing
+    tag after every character (a 5,700-character system reminder: about 45 µs, now about 4)."""
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(name) for name in names)
+    return re.compile(rf"<({alternatives})\b[^>]*>([^<]*(?:<(?!/\1\s*>)[^<]*)*)</\1\s*>", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class AskReader:
     """``routing.ask`` compiled once per load."""
@@ -90,13 +101,9 @@ class AskReader:
 
     @classmethod
     def compile(cls, cfg: AskConfig) -> AskReader:
-        names = "|".join(re.escape(t) for t in cfg.drop_tags)
-        tags = re.compile(rf"<({names})\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE) if names else None
-        said = "|".join(re.escape(t) for t in cfg.ask_tags)
-        asks = re.compile(rf"<({said})\b[^>]*>(.*?)</\1\s*>", re.DOTALL | re.IGNORECASE) if said else None
         return cls(
-            tags,
-            asks,
+            _blocks(cfg.drop_tags),
+            _blocks(cfg.ask_tags),
             tuple(re.compile(p) for p in cfg.tool_result_patterns),
             tuple(re.compile(p) for p in cfg.file_dump_patterns),
             cfg.attached_file_chars,

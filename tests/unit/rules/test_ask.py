@@ -160,6 +160,28 @@ def test_attached_files_agree_with_the_pattern_they_replaced() -> None:
     assert replaced > 1000  # the mixes do exercise the replacement
 
 
+def test_tag_blocks_agree_with_the_pattern_they_replaced() -> None:
+    """Dropped tags and the person's own words are found with an unrolled body instead of a lazy ``.*?``; the
+    matches must be the same for any mix of opening, closing and near-miss tags."""
+    cfg = AskConfig(drop_tags=["env", "system-reminder"], ask_tags=["feedback"])
+    reader = AskReader.compile(cfg)
+    assert reader.tags is not None and reader.asks is not None
+    flags = re.DOTALL | re.IGNORECASE
+    tags = re.compile(r"<(env|system\-reminder)\b[^>]*>.*?</\1\s*>", flags)
+    asks = re.compile(r"<(feedback)\b[^>]*>(.*?)</\1\s*>", flags)
+    rng = random.Random(17)
+    pieces = ["<", ">", "</", "<env>", "</env>", "</ENV >", "<env a='1'>", "<Env>", "</env", "< /env>", "</envx>"]
+    pieces += ["<environment>", "<system-reminder>", "</system-reminder>", "<feedback>", "</Feedback>", "x", " ", "\n"]
+    dropped = said = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert reader.tags.sub("", text) == tags.sub("", text), repr(text)
+        assert reader.asks.findall(text) == asks.findall(text), repr(text)
+        dropped += tags.search(text) is not None
+        said += asks.search(text) is not None
+    assert dropped > 2000 and said > 1000  # the mixes do exercise both patterns
+
+
 def test_a_message_longer_than_the_window_is_read_through_the_window() -> None:
     """The ask of a long message is its head and tail (`scan_chars`), cleaned; a short one is read whole."""
     middle = "MIDDLE " * 400
