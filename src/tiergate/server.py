@@ -72,7 +72,8 @@ def build(
     learned = LearnedPool(remote=shared.embedding_cache)  # encoders outlive reloads too
     residency = Residency()  # what each Ollama server holds in memory, as /api/ps last said
     switchboard = Switchboard(residency)  # max_loaded: calls in flight per model outlive reloads
-    signals = Signals(spend=shared.spend, residency=residency)  # latency, session failures and spend outlive reloads
+    # Latency, session failures and spend outlive reloads.
+    signals = Signals(spend=shared.spend, failures=shared.failures, residency=residency)
     if shared.spend is not None:
         shared.spend.calendar = lambda: signals.calendar  # budgets.timezone, as the file says now
     extensions = Extensions(

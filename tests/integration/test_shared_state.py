@@ -192,6 +192,41 @@ def test_a_session_raised_through_one_replica_is_raised_on_another_that_served_i
     assert reply.status_code == 200 and reply.headers["x-tiergate-tier"] == "opus"
 
 
+def test_local_failures_seen_by_two_replicas_move_the_session_up_on_both(
+    routes: Path, env: dict[str, str], tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    """Each replica sees one of the session's two local failures: only counted together do they escalate."""
+    escalation = "  stickiness: {enabled: true, ttl: 600}\n  session_escalation: {after_failures: 2, hold: 600}\n"
+    routes.write_text(ROUTES.replace("  stickiness: {enabled: true, ttl: 600}\n", escalation))
+    fake_ollama.replies.extend([Status(500, "llama runner crashed"), Status(500, "llama runner crashed")])
+    with (
+        Replica.start(routes, env, tmp_path / "a.log") as a,
+        Replica.start(routes, env, tmp_path / "b.log") as b,
+    ):
+        for replica in (a, b):
+            wait_until(lambda r=replica: r.health()["state"]["subscribed"], what="each replica to follow the channels")
+        history: list[str] = []
+        for replica in (a, b):
+            reply = post(replica, chat("rename foo to bar", *history))
+            assert reply.headers["x-tiergate-attempts"] == (
+                "local/qwen2.5-coder:7b:http_500, sonnet/claude-sonnet-4-5:ok"
+            )
+            history += ["rename foo to bar", "Done."]
+        turn = chat("rename foo to bar", *history)
+        for replica in (a, b):
+            dry = wait_until(
+                lambda r=replica: (d := post(r, turn, "/v1/route").json())["escalation"] and d,
+                what="the escalation on each replica",
+            )
+            assert (dry["tier"], dry["escalation"]["from_tier"], dry["escalation"]["failures"]) == (
+                "sonnet",
+                "local",
+                ["error", "error"],
+            )
+        third = post(a, turn)
+        assert third.headers["x-tiergate-attempts"] == "sonnet/claude-sonnet-4-5:ok"  # local not even tried
+
+
 @pytest.mark.parametrize(("ahead", "waits_per_turn"), [(8, 0), (0, 1)])
 def test_a_turn_of_a_conversation_the_replica_served_waits_for_no_redis_round_trip_while_limits_have_room(
     routes: Path, env: dict[str, str], tmp_path: Path, redis_url: str, ahead: int, waits_per_turn: int

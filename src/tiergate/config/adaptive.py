@@ -97,7 +97,8 @@ class SessionEscalation(Strict, frozen=True):
     refusal_markers: list[str] = msgspec.field(default_factory=lambda: list(REFUSAL_MARKERS))
     """Phrases (lower case) that mark an answer as a refusal when found in its first 300 characters."""
     max_sessions: PositiveInt = 10000
-    """Most sessions whose failures are remembered (least recently used are forgotten). Default: 10000."""
+    """Most sessions whose failures are remembered, in each process (least recently used are forgotten;
+    with `state.redis_url` every process hears of every session's failures). Default: 10000."""
 
 
 class Budget(Strict, frozen=True):

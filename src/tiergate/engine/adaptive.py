@@ -127,6 +127,8 @@ class Signals:
     def failures(self, max_sessions: int) -> FailureStore:
         if self._failures is None:
             self._failures = LocalFailures(max_sessions=max_sessions)
+        else:
+            self._failures.configure(max_sessions)  # a reload may change it
         return self._failures
 
     def build(self, graph: EvaluationGraph) -> SignalStep:

@@ -16,7 +16,8 @@ The move is applied after stickiness, so stickiness does not remember it: when t
 comes back down. Explicit choices are honoured as asked. The dry run shows an escalation without
 counting anything. The decision's ``escalation`` names both tiers, the failures and the end of the hold.
 
-The failures live in process; :class:`FailureStore` is the seam for a shared store.
+The failures live in process; :class:`FailureStore` is the seam for a shared store
+(:mod:`tiergate.state.failures`, with ``state.redis_url``).
 
     store = LocalFailures(max_sessions=10000)
     step = SessionEscalator(cfg, order, store, clock)                # one per load
@@ -48,6 +49,10 @@ REFUSAL_SCAN = 300
 
 class FailureStore(Protocol):
     """Failures per session and tier, the holds they caused, and which session and tier served a decision."""
+
+    def configure(self, max_sessions: int) -> None:
+        """How many sessions (and decisions) to keep: ``max_sessions`` as the file says now."""
+        ...
 
     def fail(self, session: str, tier: str, kind: str, at: float) -> None: ...
 
@@ -83,6 +88,14 @@ class LocalFailures:
         self._sessions: LRUCache[str, _Session] = LRUCache(max_sessions)
         self._decisions: LRUCache[str, tuple[str, str]] = LRUCache(max_sessions)
         self._per_tier = per_tier
+
+    def configure(self, max_sessions: int) -> None:
+        if self._sessions.maxsize == max_sessions:
+            return
+        sessions, decisions = self._sessions, self._decisions
+        self._sessions, self._decisions = LRUCache(max_sessions), LRUCache(max_sessions)
+        self._sessions.update(sessions.items())  # as many as fit: a smaller store drops the first ones
+        self._decisions.update(decisions.items())
 
     def _session(self, session: str) -> _Session:
         found = self._sessions.get(session)

@@ -10,6 +10,8 @@ used right now. Each shared piece keeps its in-process form as the fallback and 
     breakers.py   breaker state mirrored through a hash and a pub/sub channel; the hot path reads memory
     sessions.py   sticky sessions: the session's highest tier, read and raised in one Lua call; the
                   sessions this process served are answered from a copy that a channel keeps current
+    failures.py   session escalation's failures, holds and served tiers, published on a channel to
+                  every process's copy
     cache.py      byte caches (classifier answers, embeddings) behind the local LRUs
     wiring.py     builds all of it from routes.yaml at start-up, and the app's lifespan
 

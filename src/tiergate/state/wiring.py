@@ -1,11 +1,11 @@
 """Build the shared state a ``state:`` section asks for, and run it for the app's lifetime: breakers, limits,
-sessions, the classifier and embedding caches, and budgets' spend.
+sessions, the classifier and embedding caches, budgets' spend and session escalation's failures.
 
 Read once at start-up, before the rules are installed (the registries that use it are built first); a
 reload that changes ``state:`` takes effect on restart.
 
     shared = SharedState.build(loaded.config.state)     # every part None without redis_url
-    Signals(spend=shared.spend)                         # budgets count against Redis's totals
+    Signals(spend=shared.spend, failures=shared.failures)  # budgets and escalation count on every process
     Breakers(mirror=shared.breakers); Limiters(shared=shared.limits)
     app = create_app(..., lifespans=[shared.lifespan(breakers), ...])
 """
@@ -26,6 +26,7 @@ from tiergate.resilience.breakers import Breakers
 from tiergate.state.breakers import BreakerMirror
 from tiergate.state.cache import RemoteCache
 from tiergate.state.channels import Channels
+from tiergate.state.failures import SharedFailures
 from tiergate.state.limits import SharedLimits
 from tiergate.state.link import RedisLink
 from tiergate.state.sessions import SharedSessions
@@ -43,6 +44,7 @@ class SharedState:
     breakers: BreakerMirror | None = None
     spend: SharedSpend | None = None
     channels: Channels | None = None
+    failures: SharedFailures | None = None
 
     @classmethod
     def build(cls, cfg: StateConfig) -> SharedState:
@@ -57,6 +59,7 @@ class SharedState:
             BreakerMirror(link, channels),
             SharedSpend(link),
             channels,
+            SharedFailures(link, channels),
         )
 
     def cache(self, namespace: str, ttl: float) -> RemoteCache:

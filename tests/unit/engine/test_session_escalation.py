@@ -13,7 +13,7 @@ from tiergate.dispatch.dispatcher import Attempt
 from tiergate.engine.adaptive import Signals
 from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.router import Router
-from tiergate.engine.session_escalation import is_refusal
+from tiergate.engine.session_escalation import FailureStore, LocalFailures, is_refusal
 from tiergate.engine.sticky import SessionPool
 from tiergate.telemetry.record import RequestRecord
 
@@ -27,10 +27,12 @@ REFUSAL = "I'm sorry, but I can't help with that request."
 
 
 class Rig:
-    def __init__(self, extra: str = "", sticky: bool = False) -> None:
-        self.clock = Clock(1_750_000_000.0)
+    def __init__(
+        self, extra: str = "", sticky: bool = False, failures: FailureStore | None = None, clock: Clock | None = None
+    ) -> None:
+        self.clock = clock or Clock(1_750_000_000.0)
         self.graph = graph(RULES % extra, base=MINIMAL)
-        self.signals = Signals(clock=self.clock)
+        self.signals = Signals(clock=self.clock, failures=failures)
         sessions = SessionPool(clock=self.clock).build(self.graph) if sticky else None
         self.router = Router(self.graph, signals=self.signals.build(self.graph), sessions=sessions)
         self.local, self.sonnet = self.graph.chains.tiers["local"][0], self.graph.chains.tiers["sonnet"][0]
@@ -190,3 +192,28 @@ def test_refusal_markers_read_the_opening_of_an_answer() -> None:
     assert is_refusal("I can\u2019t help with that.", markers)  # typographic apostrophe
     assert not is_refusal("Sure! " + "x" * 400 + " I can't help with more", markers)
     assert not is_refusal("Here is the scanner you asked for.", markers)
+
+
+def test_a_smaller_max_sessions_keeps_the_latest_sessions_and_a_larger_one_keeps_all() -> None:
+    store = LocalFailures(max_sessions=4)
+    for n in range(4):
+        store.fail(f"s{n}", "local", "error", float(n))
+        store.served(f"dec_{n}", f"s{n}", "local")
+    store.configure(4)  # unchanged: nothing moves
+    store.configure(8)
+    assert [store.failures(f"s{n}", "local", 0.0) for n in range(4)] == [[(float(n), "error")] for n in range(4)]
+    store.configure(2)
+    assert [bool(store.failures(f"s{n}", "local", 0.0)) for n in range(4)] == [False, False, True, True]
+    assert (store.decision("dec_1"), store.decision("dec_3")) == (None, ("s3", "local"))
+    for n in range(4, 7):
+        store.fail(f"s{n}", "local", "error", float(n))
+    assert [bool(store.failures(f"s{n}", "local", 0.0)) for n in range(7)] == [False] * 5 + [True, True]
+
+
+@pytest.mark.asyncio
+async def test_a_reload_that_changes_max_sessions_resizes_the_store() -> None:
+    rig = Rig()
+    store = rig.signals._failures
+    assert isinstance(store, LocalFailures) and store._sessions.maxsize == 10_000
+    rig.signals.build(graph(RULES.replace("hold: 900", "hold: 900, max_sessions: 3") % "", base=MINIMAL))
+    assert rig.signals._failures is store and store._sessions.maxsize == 3

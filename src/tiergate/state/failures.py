@@ -1,0 +1,108 @@
+"""Session escalation shared through a pub/sub channel: failures one process sees count on every process.
+
+``routing.session_escalation`` moves a session up a tier after ``after_failures`` failures of its cheap
+tier. Its store (:class:`~tiergate.engine.session_escalation.FailureStore`) is read on the request's
+path, synchronously. So every process keeps the whole store in memory (a
+:class:`~tiergate.engine.session_escalation.LocalFailures`) and publishes each write on one channel;
+each process applies what the others publish to its own copy. What is published:
+
+- a failure of a session's tier (an error, a timeout, a refusal, a low rating);
+- a hold (the session moved up until a time, so it stays up on every process after its failures
+  leave the window);
+- which session and tier served a decision (a rating sent to another process finds it; a refusal
+  in the next turn is charged to the tier that answered, wherever that turn lands);
+- a refusal already counted (a retried turn on another process does not count it twice).
+
+Messages carry the session's hash, a tier and a time, never request text. A write goes out with the
+process's next Redis command, at the latest at the end of the event loop's turn: before the response
+of the request that failed is written (a streamed answer's end is written first). While Redis is down
+or the subscription is being taken again, each process counts on its own; what was published then is
+not replayed, and nothing is kept in Redis.
+
+    shared = SharedFailures(link, channels)       # before channels.start()
+    Signals(failures=shared)                      # the escalator and the observer use it like the local one
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+
+from tiergate.engine.session_escalation import LocalFailures
+from tiergate.state.channels import Channels
+from tiergate.state.link import RedisLink
+
+log = logging.getLogger("tiergate.state")
+
+
+class SharedFailures:
+    def __init__(self, link: RedisLink, channels: Channels, *, max_sessions: int = 10_000) -> None:
+        self.link = link
+        self.channel = link.key("failures")
+        self.origin = secrets.token_hex(6)
+        self.local = LocalFailures(max_sessions=max_sessions)
+        channels.add(self.channel, self._receive)
+
+    def configure(self, max_sessions: int) -> None:
+        self.local.configure(max_sessions)
+
+    # --- reads: this process's copy ----------------------------------------------------------------
+
+    def failures(self, session: str, tier: str, since: float) -> list[tuple[float, str]]:
+        return self.local.failures(session, tier, since)
+
+    def held(self, session: str, tier: str) -> float:
+        return self.local.held(session, tier)
+
+    def decision(self, decision_id: str) -> tuple[str, str] | None:
+        return self.local.decision(decision_id)
+
+    def last_tier(self, session: str) -> str | None:
+        return self.local.last_tier(session)
+
+    # --- writes: here, and published to the others -------------------------------------------------
+
+    def fail(self, session: str, tier: str, kind: str, at: float) -> None:
+        self.local.fail(session, tier, kind, at)
+        self._publish({"op": "fail", "s": session, "t": tier, "k": kind, "at": at})
+
+    def hold(self, session: str, tier: str, until: float) -> None:
+        if until > self.local.held(session, tier):
+            self._publish({"op": "hold", "s": session, "t": tier, "until": until})
+        self.local.hold(session, tier, until)
+
+    def served(self, decision_id: str, session: str, tier: str) -> None:
+        self.local.served(decision_id, session, tier)
+        self._publish({"op": "served", "d": decision_id, "s": session, "t": tier})
+
+    def seen_answer(self, session: str, digest: bytes, *, remember: bool = True) -> bool:
+        seen = self.local.seen_answer(session, digest, remember=remember)
+        if not seen and remember:
+            self._publish({"op": "answer", "s": session, "h": digest.hex()})
+        return seen
+
+    def _publish(self, body: dict[str, object]) -> None:
+        body["o"] = self.origin
+        self.link.later("PUBLISH", self.channel, json.dumps(body, separators=(",", ":")))
+
+    # --- what other processes publish --------------------------------------------------------------
+
+    def _receive(self, data: bytes) -> None:
+        try:
+            body = json.loads(data)
+            if not isinstance(body, dict) or body.get("o") == self.origin:
+                return
+            op, session = body["op"], str(body["s"])
+            if op == "fail":
+                self.local.fail(session, str(body["t"]), str(body["k"]), float(body["at"]))
+            elif op == "hold":
+                self.local.hold(session, str(body["t"]), float(body["until"]))
+            elif op == "served":
+                self.local.served(str(body["d"]), session, str(body["t"]))
+            elif op == "answer":
+                self.local.seen_answer(session, bytes.fromhex(body["h"]))
+            else:
+                raise ValueError(op)
+        except (ValueError, KeyError, TypeError):
+            log.warning("shared state: ignored a session-failure message that is not ours on %s", self.channel)
