@@ -71,7 +71,7 @@ def build(
     breakers, limiters = Breakers(mirror=shared.breakers), Limiters(shared=shared.limits)
     learned = LearnedPool(remote=shared.embedding_cache)  # encoders outlive reloads too
     residency = Residency()  # what each Ollama server holds in memory, as /api/ps last said
-    switchboard = Switchboard(residency)  # max_loaded: calls in flight per model outlive reloads
+    switchboard = Switchboard(residency, shared=shared.switch)  # max_loaded: calls in flight outlive reloads
     # Latency, session failures and spend outlive reloads.
     signals = Signals(spend=shared.spend, failures=shared.failures, residency=residency)
     if shared.spend is not None:

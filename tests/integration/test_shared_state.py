@@ -26,7 +26,7 @@ from tests.conftest import TEST_KEY
 from tests.engines import RedisServer
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
-from tests.fakes.scripts import Status, Text
+from tests.fakes.scripts import Hang, Status, Text
 from tests.integration.replicas import ROOT, Replica, wait_until
 
 ROUTES = """
@@ -225,6 +225,41 @@ def test_local_failures_seen_by_two_replicas_move_the_session_up_on_both(
             )
         third = post(a, turn)
         assert third.headers["x-tiergate-attempts"] == "sonnet/claude-sonnet-4-5:ok"  # local not even tried
+
+
+def test_max_loaded_holds_across_replicas_a_model_answering_through_one_is_not_unloaded_by_the_other(
+    routes: Path, env: dict[str, str], tmp_path: Path, fake_ollama: FakeOllama
+) -> None:
+    """One small GPU behind two replicas (max_loaded: 1): B's call to another model waits for A's stream."""
+    limited = 'ollama: {kind: ollama, base_url: "${OLLAMA_HOST}", max_loaded: 1, loaded_ttl: 0.1}'
+    text = ROUTES.replace('ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}', limited)
+    coder = '  coder: {targets: [{backend: ollama, model: "coder-fake:7b"}]}\n  sonnet:'
+    routes.write_text(text.replace("  sonnet:", coder, 1))
+    fake_ollama.replies.append(Hang(0.8, after_events=1))  # A's local stream pauses after its first line
+    results: dict[str, httpx.Response] = {}
+    with (
+        Replica.start(routes, env, tmp_path / "a.log") as a,
+        Replica.start(routes, env, tmp_path / "b.log") as b,
+    ):
+        for replica in (a, b):
+            wait_until(lambda r=replica: r.health()["state"]["subscribed"], what="each replica to follow the channels")
+        body = {**chat("hi", model="local"), "stream": True}
+        with httpx.stream("POST", a.url + "/v1/chat/completions", json=body, timeout=30) as stream:
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("data: "))  # A's stream has begun
+            other = threading.Thread(target=lambda: results.update(coder=post(b, chat("fix it", model="coder"))))
+            other.start()
+            time.sleep(0.4)
+            assert [r.body["model"] for r in fake_ollama.requests] == ["qwen2.5-coder:7b"]  # B waits
+            rest = "".join(lines)
+        other.join(10)
+    assert rest.endswith("data: [DONE]") and results["coder"].status_code == 200
+    assert [(r.path, r.body["model"], r.body.get("keep_alive")) for r in fake_ollama.requests] == [
+        ("/api/chat", "qwen2.5-coder:7b", None),
+        ("/api/generate", "qwen2.5-coder:7b", 0),  # unloaded once A's stream had ended
+        ("/api/chat", "coder-fake:7b", None),
+    ]
+    assert fake_ollama.memory.peak == 1
 
 
 @pytest.mark.parametrize(("ahead", "waits_per_turn"), [(8, 0), (0, 1)])

@@ -44,7 +44,8 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
     """Most models this server may hold in memory at once. Before a call to a model that is not loaded,
     tiergate asks `/api/ps` and unloads the least recently used others (never a `pinned` one, nor one
     serving a request) so a small GPU never holds more; calls that need a switch wait for each other.
-    Default: no limit (Ollama's own `OLLAMA_MAX_LOADED_MODELS` applies)."""
+    With `state.redis_url`, the calls of every worker and replica count. Default: no limit (Ollama's own
+    `OLLAMA_MAX_LOADED_MODELS` applies)."""
     loaded_ttl: Seconds = 5.0
     """Seconds an `/api/ps` answer is reused for the `target.<tier>.loaded` feature; a stale one is
     refreshed in the background, never on a request's path. Default: 5."""

@@ -9,6 +9,10 @@ is listed once it has loaded). One lock per backend orders the calls that need a
 waits, new calls on that backend wait behind it, so two requests for two models take turns instead of
 unloading each other's model mid-answer.
 
+With ``state.redis_url`` the calls in flight and the lock are every process's
+(:class:`~tiergate.state.switch.SharedSwitch`): a worker or replica never unloads a model another one
+is answering with, and while Redis is down each process counts its own calls, as without it.
+
 The wait is bounded by the target's ``timeouts.first_token``; past it the attempt fails as a timeout
 and dispatch moves on to the next target. A failing ``/api/ps`` or unload never fails a call: it is
 logged (``/api/ps`` once, when it starts failing) and the call goes on (Ollama then evicts by its own rules).
@@ -37,6 +41,8 @@ from tiergate.engine.graph import EvaluationGraph
 from tiergate.engine.targets import Target
 from tiergate.errors import UpstreamError, UpstreamUnavailable
 from tiergate.protocols.ollama_ps import Resident, same_model
+from tiergate.state.link import Down
+from tiergate.state.switch import SharedSwitch, wait
 from tiergate.telemetry.residency import Residency
 
 log = logging.getLogger("tiergate.switch")
@@ -93,6 +99,8 @@ class Switchboard:
     unloads: dict[str, int] = field(default_factory=dict)
     #: Loads pinned models ahead of their first request (the other half of managing the server's memory).
     pinner: Pinner = field(default_factory=Pinner)
+    #: Calls in flight counted across processes (``state.redis_url``); None: this process's alone.
+    shared: SharedSwitch | None = None
 
     def build(self, graph: EvaluationGraph, backends: Mapping[str, object]) -> Switch:
         """The switch for one load: its pinned models and the backends that have ``max_loaded``. The load's
@@ -135,7 +143,7 @@ class LoadSwitch:
         bound = target.timeouts.first_token
         try:
             async with asyncio.timeout(bound):
-                await self._enter(backend, room, target.model)
+                lease = await self._enter(backend, room, target)
         except TimeoutError:
             busy = ", ".join(sorted(room.active)) or "none"
             detail = f"no room for {target.model} within {bound:g}s (max_loaded; in use: {busy})"
@@ -144,30 +152,88 @@ class LoadSwitch:
             yield
         finally:
             room.leave(target.model)
+            if lease is not None and self.board.shared is not None:
+                self.board.shared.leave(backend.name, lease)
 
-    async def _enter(self, backend: Unloader, room: _Room, model: str) -> None:
-        """Make room for ``model`` and count its call in; returns once it may be sent."""
+    async def _enter(self, backend: Unloader, room: _Room, target: Target) -> str | None:
+        """Make room for the target's model and count its call in; returns once it may be sent, with the
+        call's shared lease (None when counted in process only)."""
+        model, shared = target.model, self.board.shared
         pinned = self.pinned.get(backend.name, frozenset())
         async with room.lock:
+            if shared is not None and shared.up:
+                found = await self._enter_shared(shared, backend, target, pinned)
+                if not isinstance(found, Down):
+                    room.active[model] = room.active.get(model, 0) + 1
+                    return found
             while not room.active.get(model):  # a model being served is loaded, and no one may unload it
-                try:
-                    listed = await self.board.residency.fresh(backend.name)
-                except Exception as exc:
-                    why = exc.detail if isinstance(exc, UpstreamError) else str(exc)
-                    # the residency warns once when /api/ps starts failing; each call says it here
-                    log.debug("backend '%s': /api/ps failed; %s goes without a switch: %s", backend.name, model, why)
+                listed = await self._listed(backend.name, model)
+                if listed is None:
                     break
                 plan = make_room(model, listed, list(room.active), backend.max_loaded or 1, pinned)
                 if plan.wait:
                     await room.ended.wait()  # a model in use must end its calls before it is unloaded
                     continue
-                if plan.crowded:
-                    kept = ", ".join(plan.crowded)
-                    log.warning("backend '%s': pinned %s fill max_loaded; %s loads beside", backend.name, kept, model)
-                for other in plan.unload:
-                    await self._unload(backend, other)
+                await self._carry_out(backend, plan, model)
                 break
             room.active[model] = room.active.get(model, 0) + 1
+            return None
+
+    async def _enter_shared(
+        self, shared: SharedSwitch, backend: Unloader, target: Target, pinned: frozenset[str]
+    ) -> str | Down:
+        """``_enter`` against every process's calls, in Redis (:mod:`tiergate.state.switch`): the lease."""
+        name, model, lease = backend.name, target.model, shared.lease(target.model)
+        lease_ttl, hold = target.timeouts.total + 60.0, target.timeouts.first_token + 5.0
+        token, done = None, False
+        try:
+            joined = await shared.join(name, lease, ttl=lease_ttl)
+            if joined is not False:
+                done = joined is True
+                return lease if joined is True else joined  # beside a call already using the model, or DOWN
+            locked = await shared.lock(name, hold=hold)
+            if isinstance(locked, Down):
+                return locked
+            token, in_use = locked
+            while (listed := await self._listed(name, model)) is not None:
+                plan = make_room(model, listed, in_use, backend.max_loaded or 1, pinned)
+                if not plan.wait:
+                    await self._carry_out(backend, plan, model)
+                    break
+                changed = shared.changed(name)
+                now_in_use = await shared.in_use(name, token, hold=hold)
+                if isinstance(now_in_use, Down):
+                    return now_in_use
+                if now_in_use == in_use:
+                    await wait(changed)  # a model in use must end its calls (on any process) before it goes
+                in_use = now_in_use
+            admitted = await shared.admit(name, lease, token, ttl=lease_ttl)
+            if isinstance(admitted, Down):
+                return admitted
+            done = True
+            return lease
+        finally:
+            if not done:  # timed out, failed or DOWN: no lease may stay behind, nor the lock
+                shared.leave(name, lease)
+                if token is not None:
+                    shared.unlock(name, token)
+
+    async def _listed(self, backend: str, model: str) -> list[Resident] | None:
+        """What the server holds, asked afresh; None when ``/api/ps`` fails (the call goes without a switch)."""
+        try:
+            return await self.board.residency.fresh(backend)
+        except Exception as exc:
+            why = exc.detail if isinstance(exc, UpstreamError) else str(exc)
+            # the residency warns once when /api/ps starts failing; each call says it here
+            log.debug("backend '%s': /api/ps failed; %s goes without a switch: %s", backend, model, why)
+            return None
+
+    async def _carry_out(self, backend: Unloader, plan: Plan, model: str) -> None:
+        if plan.crowded:
+            kept = ", ".join(plan.crowded)
+            log.warning("backend '%s': pinned %s fill max_loaded; %s loads beside", backend.name, kept, model)
+        for other in plan.unload:
+            await self._unload(backend, other)
 
     async def _unload(self, backend: Unloader, model: str) -> None:
         try:

@@ -82,9 +82,10 @@ def keep_alive(value: str | None) -> str | int | float | None:
 def same_model(configured: str, listed: str) -> bool:
     """Whether a model id from routes.yaml names a model ``/api/ps`` lists: Ollama adds ``:latest`` to
     a name without a tag."""
-    return _tagged(configured) == _tagged(listed)
+    return tagged(configured) == tagged(listed)
 
 
-def _tagged(name: str) -> str:
+def tagged(name: str) -> str:
+    """The name as ``/api/ps`` lists it: ``:latest`` added to a name without a tag."""
     last = name.rsplit("/", 1)[-1]
     return name if ":" in last else f"{name}:latest"

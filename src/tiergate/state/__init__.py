@@ -12,6 +12,7 @@ used right now. Each shared piece keeps its in-process form as the fallback and 
                   sessions this process served are answered from a copy that a channel keeps current
     failures.py   session escalation's failures, holds and served tiers, published on a channel to
                   every process's copy
+    switch.py     max_loaded's calls in flight per Ollama server: leases and a lock per backend
     cache.py      byte caches (classifier answers, embeddings) behind the local LRUs
     wiring.py     builds all of it from routes.yaml at start-up, and the app's lifespan
 

@@ -1,12 +1,13 @@
 """Build the shared state a ``state:`` section asks for, and run it for the app's lifetime: breakers, limits,
-sessions, the classifier and embedding caches, budgets' spend and session escalation's failures.
+sessions, the classifier and embedding caches, budgets' spend, session escalation's failures and the
+Ollama switch's calls in flight (``max_loaded``).
 
 Read once at start-up, before the rules are installed (the registries that use it are built first); a
 reload that changes ``state:`` takes effect on restart.
 
     shared = SharedState.build(loaded.config.state)     # every part None without redis_url
     Signals(spend=shared.spend, failures=shared.failures)  # budgets and escalation count on every process
-    Breakers(mirror=shared.breakers); Limiters(shared=shared.limits)
+    Breakers(mirror=shared.breakers); Limiters(shared=shared.limits); Switchboard(residency, shared=shared.switch)
     app = create_app(..., lifespans=[shared.lifespan(breakers), ...])
 """
 
@@ -31,6 +32,7 @@ from tiergate.state.limits import SharedLimits
 from tiergate.state.link import RedisLink
 from tiergate.state.sessions import SharedSessions
 from tiergate.state.spend import SharedSpend
+from tiergate.state.switch import SharedSwitch
 
 #: Embeddings depend only on the text and the encoder: keep them a day.
 EMBEDDING_TTL = 86_400.0
@@ -45,6 +47,7 @@ class SharedState:
     spend: SharedSpend | None = None
     channels: Channels | None = None
     failures: SharedFailures | None = None
+    switch: SharedSwitch | None = None
 
     @classmethod
     def build(cls, cfg: StateConfig) -> SharedState:
@@ -60,6 +63,7 @@ class SharedState:
             SharedSpend(link),
             channels,
             SharedFailures(link, channels),
+            SharedSwitch(link, channels),
         )
 
     def cache(self, namespace: str, ttl: float) -> RemoteCache:

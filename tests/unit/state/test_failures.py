@@ -15,7 +15,7 @@ import redis
 
 from tests.doubles import Clock
 from tests.unit.engine.test_session_escalation import REFUSAL, Rig
-from tests.unit.state.test_sessions import eventually
+from tests.unit.state.test_sessions import eventually, reaches
 from tiergate.dispatch.dispatcher import Attempt
 from tiergate.state.channels import Channels
 from tiergate.state.failures import SharedFailures
@@ -50,13 +50,6 @@ async def processes(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Pr
     for p in made:
         await p.channels.aclose()
         await p.link.aclose()
-
-
-async def reaches(check: object) -> None:
-    async def done() -> bool:
-        return bool(check())  # type: ignore[operator]
-
-    await eventually(done)
 
 
 @pytest.mark.asyncio

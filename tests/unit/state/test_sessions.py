@@ -88,6 +88,15 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) 
         await asyncio.sleep(0.01)
 
 
+async def reaches(check: Callable[[], object], within: float = 5.0) -> None:
+    """``eventually`` for a plain (not awaited) check."""
+
+    async def done() -> bool:
+        return bool(check())
+
+    await eventually(done, within)
+
+
 @pytest_asyncio.fixture
 async def followers(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Follower, Follower]]:
     made = []
