@@ -15,7 +15,7 @@ import redis
 
 from tests.doubles import Clock
 from tests.unit.engine.test_session_escalation import REFUSAL, Rig
-from tests.unit.state.test_sessions import eventually, reaches
+from tests.unit.state.processes import reaches, subscribed
 from tiergate.dispatch.dispatcher import Attempt
 from tiergate.state.channels import Channels
 from tiergate.state.failures import SharedFailures
@@ -33,23 +33,9 @@ class Process:
 @pytest_asyncio.fixture
 async def processes(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Process, Process]]:
     clock = Clock(1_750_000_000.0)  # one wall clock for both, as on one machine
-    made = []
-    for _ in range(2):
-        link = RedisLink(redis_url, prefix=redis_prefix, retry_interval=0.05)
-        channels = Channels(link, poll=0.05)
-        store = SharedFailures(link, channels)
-        made.append(Process(link, channels, store, Rig(failures=store, clock=clock)))
-        await link.start()
-        channels.start()
-
-    async def subscribed() -> bool:
-        return all(p.channels.subscribed for p in made)
-
-    await eventually(subscribed)
-    yield made[0], made[1]
-    for p in made:
-        await p.channels.aclose()
-        await p.link.aclose()
+    async with subscribed(redis_url, redis_prefix, SharedFailures) as made:
+        a, b = (Process(link, channels, store, Rig(failures=store, clock=clock)) for link, channels, store in made)
+        yield a, b
 
 
 @pytest.mark.asyncio

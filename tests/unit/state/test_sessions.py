@@ -5,8 +5,7 @@ answers the sessions it served from memory, kept current by the others' raises t
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ import redis
 
 from tests.helpers import graph
 from tests.unit.engine.test_sticky import PRICED, RULES, tier_of, turns
+from tests.unit.state.processes import eventually, subscribed
 from tiergate.engine.router import Router
 from tiergate.engine.sticky import SessionPool
 from tiergate.state.channels import Channels
@@ -81,40 +81,11 @@ class Follower:
         return at_once, await task
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
-async def reaches(check: Callable[[], object], within: float = 5.0) -> None:
-    """``eventually`` for a plain (not awaited) check."""
-
-    async def done() -> bool:
-        return bool(check())
-
-    await eventually(done, within)
-
-
 @pytest_asyncio.fixture
 async def followers(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Follower, Follower]]:
-    made = []
-    for _ in range(2):
-        link = RedisLink(redis_url, prefix=redis_prefix, retry_interval=0.05)
-        channels = Channels(link, poll=0.05)
-        made.append(Follower(link, channels, SharedSessions(link, channels)))
-        await link.start()
-        channels.start()
-
-    async def subscribed() -> bool:
-        return all(f.channels.subscribed for f in made)
-
-    await eventually(subscribed)
-    yield made[0], made[1]
-    for f in made:
-        await f.channels.aclose()
-        await f.link.aclose()
+    async with subscribed(redis_url, redis_prefix, SharedSessions) as made:
+        a, b = (Follower(*process) for process in made)
+        yield a, b
 
 
 @pytest.mark.asyncio

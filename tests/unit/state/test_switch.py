@@ -14,7 +14,7 @@ import redis
 
 from tests.helpers import graph
 from tests.unit.dispatch.test_switch import Server, call, target
-from tests.unit.state.test_sessions import eventually, reaches
+from tests.unit.state.processes import eventually, reaches, subscribed
 from tiergate.dispatch.switch import LoadSwitch, Switchboard
 from tiergate.errors import UpstreamUnavailable
 from tiergate.state.channels import Channels
@@ -46,23 +46,17 @@ async def server() -> Server:
 
 @pytest_asyncio.fixture
 async def processes(server: Server, redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Process, Process]]:
-    made = []
-    for _ in range(2):
-        link = RedisLink(redis_url, prefix=redis_prefix, retry_interval=0.05)
-        channels = Channels(link, poll=0.05)
-        shared = SharedSwitch(link, channels)
-        made.append(Process(link, channels, shared, switch_for(server, shared)))
-        await link.start()
-        channels.start()
+    async with subscribed(redis_url, redis_prefix, SharedSwitch) as made:
+        a, b = (Process(link, channels, shared, switch_for(server, shared)) for link, channels, shared in made)
+        yield a, b
 
-    async def subscribed() -> bool:
-        return all(p.channels.subscribed for p in made)
 
-    await eventually(subscribed)
-    yield made[0], made[1]
-    for p in made:
-        await p.channels.aclose()
-        await p.link.aclose()
+async def answering(process: Process, server: Server, model: str = "a:1b") -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A call through ``process`` that has reached the server and goes on until the event is set."""
+    release = asyncio.Event()
+    task = asyncio.ensure_future(call(process.switch, server, model, release))
+    await reaches(lambda: f"chat {model}" in server.log)
+    return task, release
 
 
 def stored(redis_url: str, redis_prefix: str) -> tuple[list[bytes], bool]:
@@ -89,16 +83,14 @@ async def test_a_model_answering_on_one_process_is_not_unloaded_by_the_other(
     processes: tuple[Process, Process], server: Server, redis_url: str, redis_prefix: str
 ) -> None:
     a, b = processes
-    release = asyncio.Event()
-    answering = asyncio.ensure_future(call(a.switch, server, "a:1b", release))
-    await reaches(lambda: "chat a:1b" in server.log)
+    busy, release = await answering(a, server)
     leases, locked = stored(redis_url, redis_prefix)
     assert [lease.split(b"\n")[0] for lease in leases] == [b"a:1b"] and not locked
     switching = asyncio.ensure_future(call(b.switch, server, "b:1b"))
     await asyncio.sleep(0.4)
     assert not switching.done() and "unload a:1b" not in server.log  # b waits for a's call to end
     release.set()
-    await asyncio.wait_for(asyncio.gather(answering, switching), 5)
+    await asyncio.wait_for(asyncio.gather(busy, switching), 5)
     assert server.log[-2:] == ["unload a:1b", "chat b:1b"]
     assert server.memory == ["b:1b"]
     await settled(redis_url, redis_prefix)
@@ -109,12 +101,10 @@ async def test_a_call_on_a_model_in_use_elsewhere_joins_it_without_asking_the_se
     processes: tuple[Process, Process], server: Server
 ) -> None:
     a, b = processes
-    release = asyncio.Event()
-    answering = asyncio.ensure_future(call(a.switch, server, "a:1b", release))
-    await reaches(lambda: "chat a:1b" in server.log)
+    busy, release = await answering(a, server)
     await asyncio.wait_for(call(b.switch, server, "a:1b"), 2)
     release.set()
-    await answering
+    await busy
     assert server.log == ["ps", "chat a:1b", "chat a:1b"]  # one look at /api/ps, by the first call
 
 
@@ -123,9 +113,7 @@ async def test_calls_that_arrive_while_a_switch_waits_wait_behind_it(
     processes: tuple[Process, Process], server: Server, redis_url: str, redis_prefix: str
 ) -> None:
     a, b = processes
-    release = asyncio.Event()
-    first = asyncio.ensure_future(call(a.switch, server, "a:1b", release))
-    await reaches(lambda: "chat a:1b" in server.log)
+    first, release = await answering(a, server)
     switching = asyncio.ensure_future(call(b.switch, server, "b:1b"))
     await reaches(lambda: stored(redis_url, redis_prefix)[1])  # b holds the lock and waits
     later = asyncio.ensure_future(call(a.switch, server, "a:1b"))  # would keep a:1b busy for ever
@@ -166,9 +154,7 @@ async def test_a_switch_that_times_out_leaves_no_lease_or_lock(
     processes: tuple[Process, Process], server: Server, redis_url: str, redis_prefix: str
 ) -> None:
     a, b = processes
-    release = asyncio.Event()
-    answering = asyncio.ensure_future(call(a.switch, server, "a:1b", release))
-    await reaches(lambda: "chat a:1b" in server.log)
+    busy, release = await answering(a, server)
     with pytest.raises(UpstreamUnavailable) as refused:
         async with b.switch.hold(target("b:1b", first_token=0.3)):
             pytest.fail("the call went on while a:1b was answering")
@@ -180,7 +166,7 @@ async def test_a_switch_that_times_out_leaves_no_lease_or_lock(
 
     await eventually(only_a)
     release.set()
-    await answering
+    await busy
     await settled(redis_url, redis_prefix)
     assert "unload a:1b" not in server.log
 
