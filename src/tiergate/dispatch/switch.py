@@ -184,10 +184,10 @@ class LoadSwitch:
     ) -> str | Down:
         """``_enter`` against every process's calls, in Redis (:mod:`tiergate.state.switch`): the lease."""
         name, model, lease = backend.name, target.model, shared.lease(target.model)
-        lease_ttl, hold = target.timeouts.total + 60.0, target.timeouts.first_token + 5.0
+        hold = target.timeouts.first_token + 5.0
         token, done = None, False
         try:
-            joined = await shared.join(name, lease, ttl=lease_ttl)
+            joined = await shared.join(name, lease)
             if joined is not False:
                 done = joined is True
                 return lease if joined is True else joined  # beside a call already using the model, or DOWN
@@ -207,7 +207,7 @@ class LoadSwitch:
                 if now_in_use == in_use:
                     await wait(changed)  # a model in use must end its calls (on any process) before it goes
                 in_use = now_in_use
-            admitted = await shared.admit(name, lease, token, ttl=lease_ttl)
+            admitted = await shared.admit(name, lease, token)
             if isinstance(admitted, Down):
                 return admitted
             done = True

@@ -112,6 +112,8 @@ class SharedState:
             finally:
                 if self.spend is not None:
                     await self.spend.aclose()
+                if self.switch is not None:
+                    await self.switch.aclose()
                 if self.channels is not None:
                     await self.channels.aclose()
                 if mirror is not None:

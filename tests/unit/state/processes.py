@@ -40,7 +40,10 @@ async def subscribed(
         await eventually(ready)
         yield made
     finally:
-        for link, channels, _ in made:
+        for link, channels, piece in made:
+            close = getattr(piece, "aclose", None)
+            if close is not None:
+                await close()
             await channels.aclose()
             await link.aclose()
 

@@ -18,7 +18,7 @@ from tests.unit.state.processes import eventually, reaches, subscribed
 from tiergate.dispatch.switch import LoadSwitch, Switchboard
 from tiergate.errors import UpstreamUnavailable
 from tiergate.state.channels import Channels
-from tiergate.state.link import Down, RedisLink
+from tiergate.state.link import RedisLink
 from tiergate.state.switch import SharedSwitch
 from tiergate.telemetry.residency import Residency
 
@@ -132,21 +132,22 @@ async def test_calls_that_arrive_while_a_switch_waits_wait_behind_it(
 
 
 @pytest.mark.asyncio
-async def test_a_lease_left_by_a_dead_process_expires(
+async def test_a_call_that_goes_on_keeps_its_lease_renewed_and_a_dead_process_frees_its_model(
     processes: tuple[Process, Process], server: Server, redis_url: str, redis_prefix: str
 ) -> None:
     a, b = processes
-    locked = await a.shared.lock("ollama", hold=5)
-    assert not isinstance(locked, Down)
-    token, in_use = locked
-    assert in_use == []
-    assert await a.shared.admit("ollama", a.shared.lease("a:1b"), token, ttl=0.5) is True  # and a dies
+    a.shared.lease_ttl, a.shared.renew_every = 0.4, 0.1
+    busy, release = await answering(a, server)
     switching = asyncio.ensure_future(call(b.switch, server, "b:1b"))
-    await asyncio.sleep(0.2)
-    assert not switching.done()
-    await asyncio.wait_for(switching, 3)  # the lease expired: b went on
+    await asyncio.sleep(1.2)  # three lease lifetimes: renewed all along
+    assert not switching.done() and "unload a:1b" not in server.log
+    [lease] = stored(redis_url, redis_prefix)[0]
+    await a.shared.aclose()  # a dies in the middle of its call: nobody renews or removes its lease
+    await asyncio.wait_for(switching, 3)  # within the lease's lifetime b goes on
     assert server.log[-2:] == ["unload a:1b", "chat b:1b"]
-    await settled(redis_url, redis_prefix)
+    assert lease not in stored(redis_url, redis_prefix)[0]
+    release.set()
+    await busy
 
 
 @pytest.mark.asyncio
