@@ -184,14 +184,13 @@ class LoadSwitch:
     ) -> str | Down:
         """``_enter`` against every process's calls, in Redis (:mod:`tiergate.state.switch`): the lease."""
         name, model, lease = backend.name, target.model, shared.lease(target.model)
-        hold = target.timeouts.first_token + 5.0
         token, done = None, False
         try:
             joined = await shared.join(name, lease)
             if joined is not False:
                 done = joined is True
                 return lease if joined is True else joined  # beside a call already using the model, or DOWN
-            locked = await shared.lock(name, hold=hold)
+            locked = await shared.lock(name)
             if isinstance(locked, Down):
                 return locked
             token, in_use = locked
@@ -201,7 +200,7 @@ class LoadSwitch:
                     await self._carry_out(backend, plan, model)
                     break
                 changed = shared.changed(name)
-                now_in_use = await shared.in_use(name, token, hold=hold)
+                now_in_use = await shared.in_use(name, token)
                 if isinstance(now_in_use, Down):
                     return now_in_use
                 if now_in_use == in_use:

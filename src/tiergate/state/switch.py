@@ -10,7 +10,8 @@ process it counts those calls in memory. Several processes in front of one serve
 - a call whose model some call is already using joins it in one Lua call (``join``): that model is loaded,
   and no process may unload it while the lease is there. Not while a switch holds the lock, though: calls
   that arrive meanwhile wait behind it, as in one process, so a busy model cannot starve a switch;
-- any other call takes the backend's **lock** (``SET NX`` with a token, expiring), reads which models are
+- any other call takes the backend's **lock** (``SET NX`` with a token, lasting ``LOCK_TTL`` seconds from
+  each look, so a process that dies holding it blocks the backend that long at most), reads which models are
   in use everywhere, plans against ``/api/ps``, waits while a model it must unload is in use, unloads, then
   adds its lease and lets the lock go in one call (``admit``);
 - a call that ends removes its lease, and a lock that is let go, publishes the backend's name on the
@@ -23,7 +24,7 @@ it does without Redis.
     shared = SharedSwitch(link, channels)                        # before channels.start()
     lease = shared.lease("qwen:7b")
     await shared.join("ollama", lease)                           # True: beside a call using the model
-    token, in_use = await shared.lock("ollama", hold=35)         # else wait for the lock (DOWN: no Redis)
+    token, in_use = await shared.lock("ollama")                  # else wait for the lock (DOWN: no Redis)
     await shared.admit("ollama", lease, token)                   # plan, unload, then this
     shared.leave("ollama", lease)                                # when the call ends; sent without waiting
 """
@@ -46,6 +47,8 @@ POLL = 0.25
 LEASE_TTL = 30.0
 #: Seconds between renewals of a process's leases.
 RENEW_EVERY = 10.0
+#: Seconds the backend's lock lasts from each look of the switch holding it (a dead process's, from its last).
+LOCK_TTL = 10.0
 
 _NOW = """
 local t = redis.call('TIME')
@@ -137,6 +140,7 @@ class SharedSwitch:
         self.channel = link.key("switch")
         self.lease_ttl = lease_ttl
         self.renew_every = renew_every
+        self.lock_ttl = LOCK_TTL
         self._changed: dict[str, asyncio.Event] = {}
         #: This process's leases in Redis, by backend: renewed while their calls go on.
         self._live: dict[str, set[str]] = {}
@@ -158,21 +162,21 @@ class SharedSwitch:
         got = await self.link.evalsha(JOIN, self._keys(backend), [_model(lease), lease, _ms(self.lease_ttl)])
         return got if isinstance(got, Down) else int(got) == 1
 
-    async def lock(self, backend: str, *, hold: float) -> tuple[str, list[str]] | Down:
+    async def lock(self, backend: str) -> tuple[str, list[str]] | Down:
         """Wait for the backend's lock; the token, and the models calls are using on any process."""
         token = secrets.token_hex(8)
         while True:
             changed = self.changed(backend)
-            got = await self.link.evalsha(LOCK, self._keys(backend), [token, _ms(hold)])
+            got = await self.link.evalsha(LOCK, self._keys(backend), [token, _ms(self.lock_ttl)])
             if isinstance(got, Down):
                 return got
             if got is not None:
                 return token, _models(got)
             await wait(changed)
 
-    async def in_use(self, backend: str, token: str, *, hold: float) -> list[str] | Down:
-        """The models calls are using now (and the lock held ``hold`` seconds more)."""
-        got = await self.link.evalsha(IN_USE, self._keys(backend), [token, _ms(hold)])
+    async def in_use(self, backend: str, token: str) -> list[str] | Down:
+        """The models calls are using now (and the lock held ``lock_ttl`` seconds more)."""
+        got = await self.link.evalsha(IN_USE, self._keys(backend), [token, _ms(self.lock_ttl)])
         return got if isinstance(got, Down) else _models(got)
 
     async def admit(self, backend: str, lease: str, token: str) -> bool | Down:

@@ -18,7 +18,7 @@ from tests.unit.state.processes import eventually, reaches, subscribed
 from tiergate.dispatch.switch import LoadSwitch, Switchboard
 from tiergate.errors import UpstreamUnavailable
 from tiergate.state.channels import Channels
-from tiergate.state.link import RedisLink
+from tiergate.state.link import Down, RedisLink
 from tiergate.state.switch import SharedSwitch
 from tiergate.telemetry.residency import Residency
 
@@ -148,6 +148,21 @@ async def test_a_call_that_goes_on_keeps_its_lease_renewed_and_a_dead_process_fr
     assert lease not in stored(redis_url, redis_prefix)[0]
     release.set()
     await busy
+
+
+@pytest.mark.asyncio
+async def test_a_lock_left_by_a_dead_process_lasts_its_ttl_from_the_last_look(
+    processes: tuple[Process, Process], server: Server
+) -> None:
+    a, b = processes
+    a.shared.lock_ttl = 0.4
+    locked = await a.shared.lock("ollama")  # a takes the lock to switch, and dies
+    assert not isinstance(locked, Down) and locked[1] == []
+    switching = asyncio.ensure_future(call(b.switch, server, "b:1b"))
+    await asyncio.sleep(0.2)
+    assert not switching.done() and server.log == []
+    await asyncio.wait_for(switching, 2)
+    assert server.log == ["ps", "unload a:1b", "chat b:1b"]
 
 
 @pytest.mark.asyncio
