@@ -43,8 +43,6 @@ from tiergate.errors import LimitRejected, RateLimited
 from tiergate.state.limits import SharedLimits, Taken
 from tiergate.state.link import DOWN
 
-#: A shared concurrency lease outlives the target's ``timeouts.total`` by this much, then expires.
-LEASE_MARGIN = 60.0
 #: How often a ``wait`` for shared capacity asks Redis again when it gave no better time.
 SHARED_POLL = 0.05
 
@@ -101,7 +99,7 @@ class Limiters:
         """Spend one request of client ``key``'s budget or raise ``RateLimited``; never names the key."""
         if self.shared is not None:
             name = "client:" + hashlib.sha256(key.encode()).hexdigest()[:32]
-            taken = await self.shared.take(name, rpm=rpm, concurrency=None, period=self._period, lease=0)
+            taken = await self.shared.take(name, rpm=rpm, concurrency=None, period=self._period)
             if taken is not DOWN:
                 assert isinstance(taken, Taken)
                 if not taken.ok:
@@ -123,13 +121,11 @@ class Limiters:
         """Take the target's limits in Redis: True when taken, False when Redis is down (count here
         instead); raises like the in-process modes when the shared budget is spent."""
         assert self.shared is not None
-        shared, lease = self.shared, target.timeouts.total + LEASE_MARGIN
+        shared = self.shared
         waiting = target.limits.on_limit == "wait"
         deadline = time.monotonic() + target.limits.max_wait
         while True:
-            taken = await shared.take(
-                target.key, rpm=slots.rpm, concurrency=slots.concurrency, period=self._period, lease=lease
-            )
+            taken = await shared.take(target.key, rpm=slots.rpm, concurrency=slots.concurrency, period=self._period)
             if taken is DOWN:
                 return False
             assert isinstance(taken, Taken)

@@ -13,6 +13,7 @@ used right now. Each shared piece keeps its in-process form as the fallback and 
     failures.py   session escalation's failures, holds and served tiers, published on a channel to
                   every process's copy
     switch.py     max_loaded's calls in flight per Ollama server: leases and a lock per backend
+    leases.py     renews the leases this process holds (concurrency slots, switch calls) until released
     cache.py      byte caches (classifier answers, embeddings) behind the local LRUs
     wiring.py     builds all of it from routes.yaml at start-up, and the app's lifespan
 

@@ -5,8 +5,9 @@ One Lua call takes both limits of a key atomically, on Redis's own clock:
 - **rpm** is a GCRA (the generic cell rate algorithm): one stored number, the theoretical arrival time.
   Like the in-process ``aiolimiter`` bucket it allows a burst of ``rpm`` and then one request every
   ``period / rpm`` seconds;
-- **concurrency** is a sorted set of leases, each scored by when it expires (the target's
-  ``timeouts.total`` plus a minute), so a replica that dies holding slots frees them at the latest then.
+- **concurrency** is a sorted set of leases, each scored by when it expires. The process renews the
+  leases it holds (:mod:`tiergate.state.leases`: every 10 s, for 30 s), so a slot never expires under a
+  long call, and a replica that dies holding slots frees them within 30 s.
   Expired leases are swept only when the set is full, which saves a command on each take that finds room
   (the set stays bounded by the limit: a take that finds it full sweeps it first). The set itself outlives every
   lease in it: a take whose lease would outlast it extends it to twice that lease, so the extension is
@@ -28,7 +29,7 @@ counted (``overruns``), and the key's takes wait for Redis again until an answer
 plain ``redis://`` URL, whose client keeps every command in order.
 
     shared = SharedLimits(link)
-    taken = await shared.take("ollama/qwen2.5-coder:7b", rpm=10, concurrency=2, period=60, lease=660)
+    taken = await shared.take("ollama/qwen2.5-coder:7b", rpm=10, concurrency=2, period=60)
     taken is DOWN      # Redis unusable: the caller counts in process
     taken.ok, taken.limit, taken.retry_after, taken.lease
     SharedLimits(link, ahead=8)   # take ahead of Redis's answer while limits are far from full
@@ -45,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tiergate.state.leases import Renewer
 from tiergate.state.link import Down, RedisLink
 from tiergate.state.resp import Script
 
@@ -124,6 +126,8 @@ class _Room:
 class SharedLimits:
     def __init__(self, link: RedisLink, *, ahead: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
         self.link = link
+        #: This process's concurrency leases, renewed until released (a dead process's expire within its ttl).
+        self.renewer = Renewer(link)
         # A queued take must reach Redis before the release that follows it.
         self.ahead = ahead if link.in_order else 0
         self.clock = clock
@@ -135,11 +139,14 @@ class SharedLimits:
         self.overruns = 0
 
     async def take(
-        self, name: str, *, rpm: int | None, concurrency: int | None, period: float, lease: float
+        self, name: str, *, rpm: int | None, concurrency: int | None, period: float, lease: float | None = None
     ) -> Taken | Down:
+        """Both limits of ``name``; a concurrency slot's lease lasts ``lease`` seconds (default: the renewer's
+        ``ttl``) and is renewed until :meth:`release`."""
         lease_id = f"{self._origin}{next(self._count):x}" if concurrency else ""
         keys = [self.link.key("limit", name, "rate"), self.link.key("limit", name, "inflight")]
-        args: list[str | int] = [rpm or 0, int(period * 1000), concurrency or 0, lease_id, int(lease * 1000)]
+        lease_ms = int((self.renewer.ttl if lease is None else lease) * 1000)
+        args: list[str | int] = [rpm or 0, int(period * 1000), concurrency or 0, lease_id, lease_ms]
         limits = (rpm or 0, concurrency or 0)
         room = self._rooms.get(name)
         if room is not None and room.spare(limits, self.ahead, self.clock()) and self.link.up:
@@ -147,7 +154,7 @@ class SharedLimits:
             if self.link.evalsha_later(TAKE, keys, args, within=RELEASE_WITHIN, done=answered):
                 room.unanswered += 1
                 self.taken_ahead += 1
-                return Taken(True, lease=lease_id or None)
+                return self._taken(keys[1], lease_id)
         got = await self.link.evalsha(TAKE, keys, args)
         if isinstance(got, Down):
             return got
@@ -160,7 +167,13 @@ class SharedLimits:
             return Taken(False, "concurrency")
         if self.ahead:
             self._rooms[name] = _Room(limits, int(got[2]), int(got[3]), self.clock())
-        return Taken(True, lease=lease_id or None)
+        return self._taken(keys[1], lease_id)
+
+    def _taken(self, inflight: str, lease_id: str) -> Taken:
+        if not lease_id:
+            return Taken(True)
+        self.renewer.keep(inflight, lease_id)
+        return Taken(True, lease=lease_id)
 
     def _answered(self, name: str, room: _Room, got: Any) -> None:
         """Redis's answer to a take sent ahead: note the room it left, or stop taking ahead on a refusal."""
@@ -178,4 +191,10 @@ class SharedLimits:
         """Give a concurrency slot back without waiting: it goes out with this process's next Redis call (which
         may be the next take of this slot), or ``RELEASE_WITHIN`` seconds later at the latest. A release
         lost with Redis expires with its lease."""
-        self.link.later("ZREM", self.link.key("limit", name, "inflight"), lease, within=RELEASE_WITHIN)
+        inflight = self.link.key("limit", name, "inflight")
+        self.renewer.drop(inflight, lease)
+        self.link.later("ZREM", inflight, lease, within=RELEASE_WITHIN)
+
+    async def aclose(self) -> None:
+        """Stop renewing leases (at shutdown)."""
+        await self.renewer.aclose()

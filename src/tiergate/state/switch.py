@@ -4,9 +4,8 @@ The switch (:mod:`tiergate.dispatch.switch`) must not unload a model that a call
 process it counts those calls in memory. Several processes in front of one server count them here:
 
 - each call on a managed backend holds a **lease** in the backend's sorted set (member: the model and a
-  random id; score: when it expires). The process renews its leases every ``RENEW_EVERY`` seconds while
-  their calls go on, each for ``LEASE_TTL`` seconds, so a dead process's calls free their models within
-  ``LEASE_TTL``;
+  random id; score: when it expires). The process renews its leases while their calls go on
+  (:mod:`tiergate.state.leases`), so a dead process's calls free their models within its ``LEASE_TTL``;
 - a call whose model some call is already using joins it in one Lua call (``join``): that model is loaded,
   and no process may unload it while the lease is there. Not while a switch holds the lock, though: calls
   that arrive meanwhile wait behind it, as in one process, so a busy model cannot starve a switch;
@@ -38,15 +37,12 @@ from typing import Any
 
 from tiergate.protocols.ollama_ps import tagged
 from tiergate.state.channels import Channels
+from tiergate.state.leases import Renewer
 from tiergate.state.link import Down, RedisLink
 from tiergate.state.resp import Script
 
 #: Seconds a waiting switch looks again without a message.
 POLL = 0.25
-#: Seconds a call's lease lasts unless its process renews it: how long a dead process's calls hold their models.
-LEASE_TTL = 30.0
-#: Seconds between renewals of a process's leases.
-RENEW_EVERY = 10.0
 #: Seconds the backend's lock lasts from each look of the switch holding it (a dead process's, from its last).
 LOCK_TTL = 10.0
 
@@ -121,30 +117,15 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 """)
 
-RENEW = Script(
-    """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1
-"""
-)
-
 
 class SharedSwitch:
-    def __init__(
-        self, link: RedisLink, channels: Channels, *, lease_ttl: float = LEASE_TTL, renew_every: float = RENEW_EVERY
-    ) -> None:
+    def __init__(self, link: RedisLink, channels: Channels) -> None:
         self.link = link
         self.channel = link.key("switch")
-        self.lease_ttl = lease_ttl
-        self.renew_every = renew_every
         self.lock_ttl = LOCK_TTL
+        #: This process's leases, renewed while their calls go on.
+        self.renewer = Renewer(link)
         self._changed: dict[str, asyncio.Event] = {}
-        #: This process's leases in Redis, by backend: renewed while their calls go on.
-        self._live: dict[str, set[str]] = {}
-        self._renewer: asyncio.Task[None] | None = None
         channels.add(self.channel, self._receive)
 
     @property
@@ -158,8 +139,8 @@ class SharedSwitch:
 
     async def join(self, backend: str, lease: str) -> bool | Down:
         """Add ``lease`` if a call is using its model already (so the model is loaded and stays so)."""
-        self._keep(backend, lease)  # before the call: if it is cut short, ``leave`` still finds the lease
-        got = await self.link.evalsha(JOIN, self._keys(backend), [_model(lease), lease, _ms(self.lease_ttl)])
+        self.renewer.keep(self._keys(backend)[0], lease)  # before the call: ``leave`` drops it if it is cut short
+        got = await self.link.evalsha(JOIN, self._keys(backend), [_model(lease), lease, _ms(self.renewer.ttl)])
         return got if isinstance(got, Down) else int(got) == 1
 
     async def lock(self, backend: str) -> tuple[str, list[str]] | Down:
@@ -181,8 +162,8 @@ class SharedSwitch:
 
     async def admit(self, backend: str, lease: str, token: str) -> bool | Down:
         """Add ``lease`` and let the lock go, in one call."""
-        self._keep(backend, lease)
-        args: list[str | int] = [_model(lease), lease, _ms(self.lease_ttl), token, self.channel, backend]
+        self.renewer.keep(self._keys(backend)[0], lease)
+        args: list[str | int] = [_model(lease), lease, _ms(self.renewer.ttl), token, self.channel, backend]
         got = await self.link.evalsha(ADMIT, self._keys(backend), args)
         return got if isinstance(got, Down) else True
 
@@ -190,29 +171,12 @@ class SharedSwitch:
         self.link.evalsha_later(UNLOCK, self._keys(backend), [token, self.channel, backend])
 
     def leave(self, backend: str, lease: str) -> None:
-        self._live.get(backend, set()).discard(lease)
+        self.renewer.drop(self._keys(backend)[0], lease)
         self.link.evalsha_later(LEAVE, self._keys(backend), [lease, self.channel, backend])
 
-    def _keep(self, backend: str, lease: str) -> None:
-        self._live.setdefault(backend, set()).add(lease)
-        if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.get_running_loop().create_task(self._renew())
-
-    async def _renew(self) -> None:
-        """Every ``renew_every`` seconds, push back the expiry of this process's leases (their calls go on)."""
-        while any(self._live.values()):
-            await asyncio.sleep(self.renew_every)
-            for backend, leases in list(self._live.items()):
-                if leases:
-                    args: list[str | int] = [_ms(self.lease_ttl), *sorted(leases)]
-                    self.link.evalsha_later(RENEW, self._keys(backend)[:1], args)
-
     async def aclose(self) -> None:
-        """Stop renewing (at shutdown); the leases left expire within ``lease_ttl``."""
-        if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
+        """Stop renewing (at shutdown); the leases left expire within the renewer's ``ttl``."""
+        await self.renewer.aclose()
 
     def changed(self, backend: str) -> asyncio.Event:
         """Set when a call on ``backend`` ends or its lock is let go, by any process: take it before looking."""

@@ -114,6 +114,8 @@ class SharedState:
                     await self.spend.aclose()
                 if self.switch is not None:
                     await self.switch.aclose()
+                if self.limits is not None:
+                    await self.limits.aclose()
                 if self.channels is not None:
                     await self.channels.aclose()
                 if mirror is not None:

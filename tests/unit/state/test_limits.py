@@ -91,6 +91,24 @@ async def test_a_dead_holders_slots_free_when_their_leases_expire(links: tuple[R
 
 
 @pytest.mark.asyncio
+async def test_a_slot_held_by_a_long_call_is_renewed_and_a_dead_holders_frees_within_the_ttl(
+    links: tuple[RedisLink, RedisLink],
+) -> None:
+    holder, other = SharedLimits(links[0]), SharedLimits(links[1])
+    holder.renewer.ttl, holder.renewer.every = 0.4, 0.1
+    held = await holder.take("t", rpm=None, concurrency=1, period=60)
+    assert isinstance(held, Taken) and held.ok
+    await asyncio.sleep(1.2)  # three lifetimes of the lease: renewed all along
+    assert await other.take("t", rpm=None, concurrency=1, period=60) == Taken(False, "concurrency")
+    await holder.aclose()  # the holder dies in the middle of its call: nobody renews or releases its slot
+    await asyncio.sleep(0.5)
+    freed = await other.take("t", rpm=None, concurrency=1, period=60)
+    assert isinstance(freed, Taken) and freed.ok and freed.lease is not None
+    other.release("t", freed.lease)
+    await other.aclose()
+
+
+@pytest.mark.asyncio
 async def test_wait_mode_waits_for_a_slot_another_process_frees(links: tuple[RedisLink, RedisLink]) -> None:
     one, two = Limiters(shared=SharedLimits(links[0])), Limiters(shared=SharedLimits(links[1]))
     t = target(concurrency=1, on_limit="wait")

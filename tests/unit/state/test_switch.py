@@ -136,7 +136,7 @@ async def test_a_call_that_goes_on_keeps_its_lease_renewed_and_a_dead_process_fr
     processes: tuple[Process, Process], server: Server, redis_url: str, redis_prefix: str
 ) -> None:
     a, b = processes
-    a.shared.lease_ttl, a.shared.renew_every = 0.4, 0.1
+    a.shared.renewer.ttl, a.shared.renewer.every = 0.4, 0.1
     busy, release = await answering(a, server)
     switching = asyncio.ensure_future(call(b.switch, server, "b:1b"))
     await asyncio.sleep(1.2)  # three lease lifetimes: renewed all along
