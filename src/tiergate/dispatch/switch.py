@@ -79,6 +79,8 @@ class _Room:
     active: dict[str, int] = field(default_factory=dict)
     #: Set (and replaced) whenever a call ends, to wake a switch waiting for its model to be free.
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The models in use on any process, as the last shared look saw them (what a waiting switch waits for).
+    shared_busy: list[str] = field(default_factory=list)
 
     def leave(self, model: str) -> None:
         left = self.active.get(model, 1) - 1
@@ -145,7 +147,7 @@ class LoadSwitch:
             async with asyncio.timeout(bound):
                 lease = await self._enter(backend, room, target)
         except TimeoutError:
-            busy = ", ".join(sorted(room.active)) or "none"
+            busy = ", ".join(sorted({*room.active, *room.shared_busy})) or "none"
             detail = f"no room for {target.model} within {bound:g}s (max_loaded; in use: {busy})"
             raise UpstreamUnavailable(backend.name, backend.url, detail, kind="timeout", status=504) from None
         try:
@@ -162,7 +164,7 @@ class LoadSwitch:
         pinned = self.pinned.get(backend.name, frozenset())
         async with room.lock:
             if shared is not None and shared.up:
-                found = await self._enter_shared(shared, backend, target, pinned)
+                found = await self._enter_shared(shared, backend, room, target, pinned)
                 if not isinstance(found, Down):
                     room.active[model] = room.active.get(model, 0) + 1
                     return found
@@ -180,11 +182,11 @@ class LoadSwitch:
             return None
 
     async def _enter_shared(
-        self, shared: SharedSwitch, backend: Unloader, target: Target, pinned: frozenset[str]
+        self, shared: SharedSwitch, backend: Unloader, room: _Room, target: Target, pinned: frozenset[str]
     ) -> str | Down:
         """``_enter`` against every process's calls, in Redis (:mod:`tiergate.state.switch`): the lease."""
         name, model, lease = backend.name, target.model, shared.lease(target.model)
-        token, done = None, False
+        token, done, room.shared_busy = None, False, []
         try:
             joined = await shared.join(name, lease)
             if joined is not False:
@@ -204,6 +206,7 @@ class LoadSwitch:
                 if isinstance(now_in_use, Down):
                     return now_in_use
                 if now_in_use == in_use:
+                    room.shared_busy = in_use
                     await wait(changed)  # a model in use must end its calls (on any process) before it goes
                 in_use = now_in_use
             admitted = await shared.admit(name, lease, token)
