@@ -17,8 +17,9 @@ used right now. Each shared piece keeps its in-process form as the fallback and 
     cache.py      byte caches (classifier answers, embeddings) behind the local LRUs
     wiring.py     builds all of it from routes.yaml at start-up, and the app's lifespan
 
-On the request path only what decides the request waits for Redis: a rate limit's script, and a
-session this process has not served yet. Everything else is read from memory or sent without waiting.
+On the request path only what decides the request waits for Redis: a rate limit's script, a session
+this process has not served yet, and the Ollama switch's lease on a backend with ``max_loaded``.
+Everything else is read from memory or sent without waiting.
 
 Redis down is never an outage: an unreachable Redis (at start or mid-run) makes each call fall back to
 the in-process state at once, and the link tries again every ``state.retry_interval`` seconds.
