@@ -195,7 +195,8 @@ def test_a_session_raised_through_one_replica_is_raised_on_another_that_served_i
 def test_local_failures_seen_by_two_replicas_move_the_session_up_on_both(
     routes: Path, env: dict[str, str], tmp_path: Path, fake_ollama: FakeOllama
 ) -> None:
-    """Each replica sees one of the session's two local failures: only counted together do they escalate."""
+    """Each replica sees one of the session's two local failures: only counted together do they escalate. A
+    replica started afterwards keeps the session up too."""
     escalation = "  stickiness: {enabled: true, ttl: 600}\n  session_escalation: {after_failures: 2, hold: 600}\n"
     routes.write_text(ROUTES.replace("  stickiness: {enabled: true, ttl: 600}\n", escalation))
     fake_ollama.replies.extend([Status(500, "llama runner crashed"), Status(500, "llama runner crashed")])
@@ -225,6 +226,15 @@ def test_local_failures_seen_by_two_replicas_move_the_session_up_on_both(
             )
         third = post(a, turn)
         assert third.headers["x-tiergate-attempts"] == "sonnet/claude-sonnet-4-5:ok"  # local not even tried
+        # A replica started now (a rolling deploy) saw neither failure: it reads the hold kept in Redis.
+        with Replica.start(routes, env, tmp_path / "c.log") as c:
+            wait_until(lambda: c.health()["state"]["subscribed"], what="the new replica to follow the channels")
+            dry = post(c, turn, "/v1/route").json()
+            assert (dry["tier"], dry["escalation"]["from_tier"], dry["escalation"]["failures"]) == (
+                "sonnet",
+                "local",
+                ["held"],
+            )
 
 
 def test_max_loaded_holds_across_replicas_a_model_answering_through_one_is_not_unloaded_by_the_other(

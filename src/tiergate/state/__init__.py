@@ -11,7 +11,7 @@ used right now. Each shared piece keeps its in-process form as the fallback and 
     sessions.py   sticky sessions: the session's highest tier, read and raised in one Lua call; the
                   sessions this process served are answered from a copy that a channel keeps current
     failures.py   session escalation's failures, holds and served tiers, published on a channel to
-                  every process's copy
+                  every process's copy; holds also kept, for processes that subscribe later
     switch.py     max_loaded's calls in flight per Ollama server: leases and a lock per backend
     leases.py     renews the leases this process holds (concurrency slots, switch calls) until released
     cache.py      byte caches (classifier answers, embeddings) behind the local LRUs

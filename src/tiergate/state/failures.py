@@ -16,8 +16,14 @@ each process applies what the others publish to its own copy. What is published:
 Messages carry the session's hash, a tier and a time, never request text. A write goes out with the
 process's next Redis command, at the latest at the end of the event loop's turn: before the response
 of the request that failed is written (a streamed answer's end is written first). While Redis is down
-or the subscription is being taken again, each process counts on its own; what was published then is
-not replayed, and nothing is kept in Redis.
+or the subscription is being taken again, each process counts on its own.
+
+Holds are also kept in Redis, in one sorted set (``<prefix>:failures:holds``, member ``session␟tier``,
+scored by the hold's end). Each time the subscription is taken (at start-up, and after Redis comes
+back) a process reads the holds not over yet. So a replica started during a rolling deploy, or one that
+lost its subscription for a while, keeps an escalated session up instead of failing its cheap tier
+again. Failures that did not make a hold, and which tier served a decision, are not kept: they
+matter for minutes, and a missed one costs at most one more failure.
 
     shared = SharedFailures(link, channels)       # before channels.start()
     Signals(failures=shared)                      # the escalator and the observer use it like the local one
@@ -27,7 +33,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
+import time
+from collections.abc import Callable
+from typing import Any
 
 from tiergate.engine.session_escalation import LocalFailures
 from tiergate.state.channels import Channels
@@ -35,14 +45,28 @@ from tiergate.state.link import RedisLink
 
 log = logging.getLogger("tiergate.state")
 
+#: Separates the session and the tier in a kept hold's member (neither holds it).
+SEP = "\x1f"
+#: How long the set of holds outlives the last hold written: a day after its end.
+KEEP_AFTER = 86_400
+
 
 class SharedFailures:
-    def __init__(self, link: RedisLink, channels: Channels, *, max_sessions: int = 10_000) -> None:
+    def __init__(
+        self,
+        link: RedisLink,
+        channels: Channels,
+        *,
+        max_sessions: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.link = link
         self.channel = link.key("failures")
+        self.holds = link.key("failures", "holds")
         self.origin = secrets.token_hex(6)
+        self.clock = clock
         self.local = LocalFailures(max_sessions=max_sessions)
-        channels.add(self.channel, self._receive)
+        channels.add(self.channel, self._receive, ready=self._read_holds)
 
     def configure(self, max_sessions: int) -> None:
         self.local.configure(max_sessions)
@@ -70,6 +94,10 @@ class SharedFailures:
     def hold(self, session: str, tier: str, until: float) -> None:
         if until > self.local.held(session, tier):
             self._publish({"op": "hold", "s": session, "t": tier, "until": until})
+            now = self.clock()
+            self.link.later("ZADD", self.holds, repr(until), f"{session}{SEP}{tier}")
+            self.link.later("ZREMRANGEBYSCORE", self.holds, "-inf", f"({now!r}")
+            self.link.later("EXPIRE", self.holds, max(1, math.ceil(until - now)) + KEEP_AFTER)
         self.local.hold(session, tier, until)
 
     def served(self, decision_id: str, session: str, tier: str) -> None:
@@ -86,7 +114,17 @@ class SharedFailures:
         body["o"] = self.origin
         self.link.later("PUBLISH", self.channel, json.dumps(body, separators=(",", ":")))
 
-    # --- what other processes publish --------------------------------------------------------------
+    # --- what other processes publish, and the holds kept --------------------------------------------
+
+    async def _read_holds(self) -> None:
+        """Apply the holds not over yet (the subscription was just taken: nothing later can be missed)."""
+        found = await self.link.execute("ZRANGEBYSCORE", self.holds, f"({self.clock()!r}", "+inf", "WITHSCORES")
+        if not isinstance(found, list):
+            return  # Redis went away again: the next subscription reads them
+        for member, until in _pairs(found):
+            session, sep, tier = member.partition(SEP)
+            if sep:
+                self.local.hold(session, tier, until)
 
     def _receive(self, data: bytes) -> None:
         try:
@@ -106,3 +144,13 @@ class SharedFailures:
                 raise ValueError(op)
         except (ValueError, KeyError, TypeError):
             log.warning("shared state: ignored a session-failure message that is not ours on %s", self.channel)
+
+
+def _pairs(reply: list[Any]) -> list[tuple[str, float]]:
+    """``WITHSCORES`` replies as (member, score): flat from RESP2, or already paired."""
+    flat = [part for item in reply for part in (item if isinstance(item, (list, tuple)) else [item])]
+    return [(_text(flat[i]), float(flat[i + 1])) for i in range(0, len(flat) - 1, 2)]
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -33,7 +33,11 @@ class Process:
 @pytest_asyncio.fixture
 async def processes(redis_url: str, redis_prefix: str) -> AsyncIterator[tuple[Process, Process]]:
     clock = Clock(1_750_000_000.0)  # one wall clock for both, as on one machine
-    async with subscribed(redis_url, redis_prefix, SharedFailures) as made:
+
+    def make(link: RedisLink, channels: Channels) -> SharedFailures:
+        return SharedFailures(link, channels, clock=clock)
+
+    async with subscribed(redis_url, redis_prefix, make) as made:
         a, b = (Process(link, channels, store, Rig(failures=store, clock=clock)) for link, channels, store in made)
         yield a, b
 
@@ -152,3 +156,50 @@ async def test_messages_that_are_not_ours_are_ignored_with_a_warning(
     assert a.store.failures("s1", "local", 0.0) == [(1.0, "error")]  # a takes it: not a's origin
     warned = [r.getMessage() for r in caplog.records if "session-failure message" in r.getMessage()]
     assert len(warned) == 6  # three bad messages, on each of the two processes
+
+
+@pytest.mark.asyncio
+async def test_a_process_started_later_reads_the_holds_not_over_yet(
+    processes: tuple[Process, Process], redis_url: str, redis_prefix: str
+) -> None:
+    a, _ = processes
+    clock = a.rig.clock
+    for turn in range(2):
+        a.rig.fail_local(await a.rig.decide("task", *["more"] * turn))
+    escalated = await a.rig.decide("task", "more", "more")
+    assert escalated.escalation is not None
+    session, until = escalated.session, escalated.escalation.until
+    assert session is not None
+    kept = redis.Redis.from_url(redis_url)
+    await reaches(lambda: kept.zscore(f"{redis_prefix}:failures:holds", f"{session}\x1flocal") == until)
+    assert 86_400 < kept.ttl(f"{redis_prefix}:failures:holds") <= 86_400 + 901
+    clock.advance(700)  # the failures are out of the window: only the kept hold says "sonnet"
+
+    def late(link: RedisLink, channels: Channels) -> SharedFailures:
+        return SharedFailures(link, channels, clock=clock)
+
+    async with subscribed(redis_url, redis_prefix, late, count=1) as made:
+        ((_, _, store),) = made
+        assert store.held(session, "local") == until
+        c = Rig(failures=store, clock=clock)
+        held = await c.decide("task", "more", "more", "more")
+        assert held.tier == "sonnet" and held.escalation is not None and held.escalation.failures == ["held"]
+    clock.advance(201)  # the hold is over: a process starting now reads nothing
+    async with subscribed(redis_url, redis_prefix, late, count=1) as made:
+        ((_, _, store),) = made
+        assert store.held(session, "local") == 0.0
+        assert (await Rig(failures=store, clock=clock).decide("task", "more", "more", "more")).tier == "local"
+    kept.close()
+
+
+@pytest.mark.asyncio
+async def test_a_new_hold_drops_the_holds_that_are_over(
+    processes: tuple[Process, Process], redis_url: str, redis_prefix: str
+) -> None:
+    a, _ = processes
+    a.store.hold("s-old", "local", a.rig.clock.now + 10)
+    a.rig.clock.advance(20)
+    a.store.hold("s-new", "local", a.rig.clock.now + 10)
+    kept = redis.Redis.from_url(redis_url)
+    await reaches(lambda: kept.zrange(f"{redis_prefix}:failures:holds", 0, -1) == [b"s-new\x1flocal"])
+    kept.close()
