@@ -96,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--sufficiency", type=float, default=0.97, help="cut-offs must keep at least this sufficiency")
     p.add_argument("--cv-seed", type=int, default=0, help="how the cross-validation folds are shuffled")
+    p.add_argument(
+        "--folds-by",
+        choices=["random", "group"],
+        default="random",
+        help="cross-validation folds: 5 shuffled ones, or each group (a case's first tag) left out in turn, "
+        "which estimates how the head does on traffic unlike any it was trained on",
+    )
     p.add_argument("--ambiguous", type=float, default=0.08, help="share of requests the AMBIGUOUS band may hold")
     p.add_argument("--test", type=Path, default=None, help="held-out set to report on with the new head")
     p.add_argument("--write", action="store_true", help="write the head file and the cut-offs into --config")
@@ -246,6 +253,7 @@ def _train(args: argparse.Namespace) -> int:
             l2=args.l2,
             combine=args.combine,
             seed=args.cv_seed,
+            folds_by=args.folds_by,
             sufficiency=args.sufficiency,
             ambiguous=args.ambiguous,
         )

@@ -82,6 +82,8 @@ class Options:
     ambiguous: float = 0.08
     folds: int = 5
     seed: int = 0  # how the cross-validation folds are shuffled
+    #: ``random``: ``folds`` shuffled folds; ``group``: each case's group (its first tag) left out in turn.
+    folds_by: Literal["random", "group"] = "random"
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Result:
     head: HeadFile
     cutoffs: Cutoffs
     bands: Bands
-    cv: dict[str, float]
+    cv: dict[str, Any]
     rows: int
     sources: dict[str, int]
 
@@ -160,6 +162,11 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> lis
         for decision_id, _, _, _, _, ask in decisions
         if decision_id in labels and ask
     ]
+
+
+def group_of(row: Row) -> str:
+    """A row's group for ``--folds-by group``: its case's first tag (``evals/``: the round and kind it came from)."""
+    return row.case.tags[0] if row.case is not None and row.case.tags else "(no tag)"
 
 
 def training_hash(rows: Sequence[Row]) -> str:
@@ -244,13 +251,18 @@ def cross_validated(
     folds: int,
     combine: str = "mean",
     seed: int = 0,
+    groups: Sequence[str] | None = None,
 ) -> F64:
-    """(len(inner), 2) probabilities for the ``inner`` rows, each from a head fitted without its fold."""
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(inner)
+    """(len(inner), 2) probabilities for the ``inner`` rows, each from a head fitted without its fold: one of
+    ``folds`` shuffled folds, or with ``groups`` (one per row) all the inner rows of its group."""
+    if groups is None:
+        held_out = np.array_split(np.random.default_rng(seed).permutation(inner), folds)
+    else:
+        names = sorted({groups[i] for i in inner})
+        held_out = [np.array([i for i in inner if groups[i] == name]) for name in names]
     out = np.zeros((len(gold), 2))
     inputs = _inputs(X, combine)
-    for held in np.array_split(order, folds):
+    for held in held_out:
         train = np.setdiff1d(np.arange(len(gold)), held)
         ps = np.zeros(len(held))
         po = np.zeros(len(held))
@@ -362,15 +374,19 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
     w = np.array([r.weight for r in rows], dtype=np.float64)
     X = embed_all(embedders, [r.text for r in rows], inputs=options.encoders)
     inner = np.array([i for i, r in enumerate(rows) if r.id in inner_ids and r.case is not None])
-    probs = cross_validated(X, gold, w, inner, options.l2, options.folds, options.combine, options.seed)
+    groups = [group_of(r) for r in rows] if options.folds_by == "group" else None
+    if groups is not None and len({groups[i] for i in inner}) < 2:
+        raise ValueError("--folds-by group needs at least two groups (a case's first tag) in the first --data file")
+    probs = cross_validated(X, gold, w, inner, options.l2, options.folds, options.combine, options.seed, groups)
     cutoffs, bands, report = choose_cutoffs(loaded, [rows[i] for i in inner], probs, options)
     sources: dict[str, int] = {}
     weights: dict[str, float] = {}
     for r in rows:
         sources[r.source] = sources.get(r.source, 0) + 1
         weights[r.source] = r.weight
-    cv = {
-        "folds": options.folds,
+    cv: dict[str, Any] = {
+        "folds": options.folds if groups is None else len({groups[i] for i in inner}),
+        "by": options.folds_by,
         "exact": round(report.accuracy, 4),
         "sufficiency": round(report.sufficiency, 4),
         "severe_under": round(report.severe_under, 4),
@@ -429,10 +445,16 @@ def as_dataset(rows: Sequence[Row]) -> Dataset:
 def summarize(result: Result) -> list[str]:
     lines = [
         f"rows: {result.rows} ({', '.join(f'{k}: {v}' for k, v in result.sources.items())})",
-        f"cross-validated on the first data file ({result.cv['folds']} folds): exact {result.cv['exact']:.1%}, "
+        f"cross-validated on the first data file ({_folds(result.cv)}): exact {result.cv['exact']:.1%}, "
         f"sufficiency {result.cv['sufficiency']:.1%}, severe under-routing {result.cv['severe_under']:.1%}, "
         f"saved {result.cv['saved']:.1%} (oracle {result.cv['oracle_saved']:.1%})",
         f"cut-offs: sonnet {result.cutoffs.sonnet:g}, opus {result.cutoffs.opus:g}; "
         f"bands: local {result.bands.local:g}, claude {round(result.bands.claude, 3):g}",
     ]
     return lines
+
+
+def _folds(cv: dict[str, Any]) -> str:
+    if cv.get("by") == "group":
+        return f"{cv['folds']} groups, each left out in turn"
+    return f"{cv['folds']} folds"

@@ -204,3 +204,53 @@ def test_concat_members_reproduce_the_joined_regression() -> None:
     assert alone[1].sonnet.bias != 0.0 and alone[0].sonnet.weights == pytest.approx(
         list(fit_ordinal(a, gold, w, l2=0.3)[0][:-1])
     )
+
+
+def test_group_folds_leave_each_group_out_whole() -> None:
+    """With groups, each inner row's probabilities come from a head fitted on every other group's rows
+    (and the rows outside the inner set), never on a row of its own group."""
+    import numpy as np
+
+    from tiergate.learned.fit import fit_ordinal, predict_logistic
+    from tiergate.learned.train import cross_validated
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 3))
+    gold = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5).astype(np.int64)
+    w = np.ones(40)
+    groups = ["a"] * 12 + ["b"] * 10 + ["c"] * 13 + ["aux"] * 5
+    inner = np.arange(35)  # the last five rows (another --data file) are always trained on
+    probs = cross_validated([x], gold, w, inner, 0.3, 5, "concat", groups=groups)
+    for name, rows in (("a", range(0, 12)), ("b", range(12, 22)), ("c", range(22, 35))):
+        train = np.array([i for i in range(40) if groups[i] != name])
+        sonnet, opus = fit_ordinal(x[train], gold[train], w[train], l2=0.3)
+        held = np.array(list(rows))
+        p_opus = predict_logistic(opus, x[held])
+        assert probs[held, 1] == pytest.approx(p_opus)
+        assert probs[held, 0] == pytest.approx(np.maximum(predict_logistic(sonnet, x[held]), p_opus))
+    shuffled = cross_validated([x], gold, w, inner, 0.3, 5, "concat", seed=0)
+    assert not np.allclose(shuffled, probs)
+
+
+def test_train_folds_by_group_reports_the_groups_and_needs_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    for i, row in enumerate(rows):
+        row["tags"] = ["first-round" if i % 3 else "second-round", "py"]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--folds-by", "group"]
+    assert main([*args, "--write"]) == 0
+    assert "cross-validated on the first data file (2 groups, each left out in turn)" in capsys.readouterr().out
+    cv = Head.load(tmp_path / "head.json").file.trained.cv
+    assert (cv["folds"], cv["by"]) == (2, "group")
+
+    for row in rows:
+        row["tags"] = ["one-round"]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(args) == 2
+    assert "--folds-by group needs at least two groups (a case's first tag)" in capsys.readouterr().err
