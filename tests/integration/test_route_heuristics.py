@@ -38,6 +38,11 @@ def tool_turn(call_id: str, command: str, output: str) -> list[dict[str, Any]]:
 FAILING = "F\nFAILED tests/test_pool.py::test_drain - AssertionError\n1 failed in 0.3s"
 GREEN = "........\n8 passed in 0.4s"
 HARD = "Prove that this lock-free queue is linearizable under the C++ memory model, and find the ABA race"
+AIDER_COMMIT = (
+    "You are an expert software engineer that generates concise, one-line Git commit messages based on the "
+    "provided diffs.\nReview the provided context and diffs which are about to be committed to a git repo."
+)
+CHAT_TITLE = "Given the following chat, reply with a title for the chat that is 3-4 words in length."
 
 CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     # (case, body, signal that must fire, band, tier)
@@ -84,6 +89,20 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         "local",
     ),
     ("learned: a subtle proof", {"messages": [user(HARD)]}, "escalation", "CLAUDE", "opus"),
+    (
+        "a client's side request: aider's commit message for a diff of hard code",
+        {"messages": [{"role": "system", "content": AIDER_COMMIT}, user(f"diff --git a/lockfree.cc\n+// {HARD}")]},
+        "client_side_task",
+        "LOCAL",
+        "local",
+    ),
+    (
+        "a client's side request: a title for a hard chat",
+        {"messages": [{"role": "system", "content": CHAT_TITLE}, user(HARD)]},
+        "client_side_task",
+        "LOCAL",
+        "local",
+    ),
     (
         "agent stuck",
         {
@@ -144,6 +163,27 @@ def test_a_clean_test_run_keeps_a_finished_loop_off_opus(gateway: str) -> None:
     assert "escalation" not in [s["name"] for s in d["signals"]]
     stuck = httpx.post(gateway + "/v1/route?classify=false", json={"messages": loop[:3], "tools": [TOOL]}).json()
     assert stuck["tier"] == "opus"
+
+
+def test_a_side_request_is_not_lifted_to_its_conversations_tier(gateway: str) -> None:
+    """A title request opens with the conversation's first message; the conversation went to opus."""
+    turn = httpx.post(gateway + "/v1/chat/completions", json={"model": "auto", "messages": [user(HARD)]})
+    assert turn.status_code == 200 and turn.headers["x-tiergate-tier"] == "opus", turn.text
+    title = {"messages": [{"role": "system", "content": CHAT_TITLE}, user(HARD)]}
+    d = httpx.post(gateway + "/v1/route?classify=false", json=title).json()
+    assert (d["tier"], d["sticky"]) == ("local", False), d["reasons"]
+    assert d["reasons"][-1] == "rule 'client_side_task' keeps it out of the conversation's session"
+    follow_up = {"messages": [user(HARD), {"role": "assistant", "content": "ok"}, user("now add a docstring")]}
+    d = httpx.post(gateway + "/v1/route?classify=false", json=follow_up).json()
+    assert (d["tier"], d["sticky"]) == ("opus", True), d["reasons"]
+
+
+def test_a_long_agent_prompt_that_mentions_commit_messages_is_not_a_side_request(gateway: str) -> None:
+    prompt = "You are an interactive CLI tool. When the user asks, write clear commit messages. " + "Be concise. " * 200
+    body = {"messages": [{"role": "system", "content": prompt}, user(HARD)]}
+    d = httpx.post(gateway + "/v1/route?classify=false", json=body).json()
+    assert "client_side_task" not in [s["name"] for s in d["signals"]]
+    assert d["tier"] == "opus", d["reasons"]
 
 
 def test_the_ask_not_the_clients_wrapping_is_read(gateway: str) -> None:

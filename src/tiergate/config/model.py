@@ -227,6 +227,10 @@ class Action(Strict):
     """Added to the complexity score (-1 to 1); negative values favour LOCAL. Default: none."""
     require: list[Capability] = []
     """Capabilities the chosen target must have (`tools`, `vision`). Default: none."""
+    sticky: bool = True
+    """`false`: the request stays out of its conversation's session (`routing.stickiness`): it neither takes the
+    conversation's tier nor raises it. For a client's side request (a title for the chat, a commit message), which
+    opens with the conversation's first message but is not a turn of it. Default: true."""
 
     __schema_extra__ = {
         "not": {"allOf": [given("band"), given("tier")]},

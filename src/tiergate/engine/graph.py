@@ -45,6 +45,7 @@ class CompiledRule:
     confidence: float
     score: float
     require: frozenset[str]
+    sticky: bool = True
 
     def action(self) -> str:
         parts = []
@@ -56,6 +57,8 @@ class CompiledRule:
             parts.append(f"score{self.score:+g}")
         if self.require:
             parts.append("require=" + ",".join(sorted(self.require)))
+        if not self.sticky:
+            parts.append("sticky=false")
         return " ".join(parts)
 
 
@@ -69,6 +72,8 @@ class Phase1:
     reasons: list[str] = field(default_factory=list)
     requires: set[str] = field(default_factory=set)
     forced: bool = False
+    #: False when a matching rule keeps the request out of its conversation's session (``sticky: false``).
+    sticky: bool = True
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class EvaluationGraph:
         reasons: list[str] = []
         requires: set[str] = set()
         forced: CompiledRule | None = None
+        outside: str | None = None  # a matching rule with sticky: false
         adds = 0.0
         for rule in self.rules:
             if not rule.predicate(f):
@@ -135,6 +141,8 @@ class EvaluationGraph:
             signals.append(Signal(rule.name, "rule", rule.predicate.explain(f), rule.score, rule.action()))
             requires |= rule.require
             adds += rule.score
+            if not rule.sticky and outside is None:
+                outside = rule.name
             if forced is None and (rule.band or rule.tier):
                 forced = rule
         values, contributions, raw = self.scorers.evaluate(f)
@@ -161,6 +169,9 @@ class EvaluationGraph:
                 confidence = 0.5 * abs(score - (bands.local + half)) / half if half > 0 else 0.5
             reasons.append(f"score {score:.3f} is in band {band} (local < {bands.local}, claude >= {bands.claude})")
             result = Phase1(band, self._tier_of_band(band), score, round(confidence, 4), signals, reasons, requires)
+        if outside is not None:
+            result.sticky = False
+            reasons.append(f"rule '{outside}' keeps it out of the conversation's session")
         if self._escalates_from(result.band) and not (forced is not None and forced.tier):
             self._escalate(f, result, dial)
         return result
@@ -238,6 +249,7 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
             rule.then.confidence,
             rule.then.score or 0.0,
             frozenset(rule.then.require),
+            rule.then.sticky,
         )
         for i, rule in enumerate(config.routing.rules)
     )

@@ -177,7 +177,8 @@ class Router:
                 else:
                     why = "classifier skipped" if outcome else "no classifier configured"
                     p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
-        sticky = explicit is None and self.sessions is not None and await self.sessions.hold(f, client, p1, remember)
+        sessions = self.sessions if explicit is None and p1.sticky else None  # explicit or a side request: none
+        sticky = sessions is not None and await sessions.hold(f, client, p1, remember)
         key = session_key(f, client)
         session = key.hex()[:16] if key else None
         escalated = signals.escalate(f, session, p1, remember) if signals is not None and explicit is None else None

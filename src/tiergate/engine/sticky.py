@@ -14,6 +14,7 @@ routed decision raises the tier to the highest one this session has been routed 
   forgotten. Ranks come from the tier prices, cheapest first, as everywhere else.
 - **Explicit choices** (``model: opus``, ``provider``) are honoured as asked and neither read nor update
   the session: a one-off explicit opus call does not make the rest of the conversation expensive.
+  Nor do requests a rule marks ``sticky: false`` (a client's side request, such as a title for the chat).
 - **Bounds** — ``max_sessions`` most recently used sessions, each forgotten ``ttl`` seconds after its
   last request. The store lives as long as the process (like the classifier's cache), so a reload keeps
   the sessions; a reload that changes ``ttl`` or ``max_sessions`` starts them afresh.

@@ -167,3 +167,38 @@ def test_session_key_is_the_first_user_message_and_the_client() -> None:
     assert key(turns("fix the bug"), client="other") != first
     assert key(turns("fix the bug!")) != first
     assert key([system]) is None
+
+
+# A client's side request (a system prompt asking for a title) is LOCAL, before any other rule.
+SIDE = RULES.replace("[prove]}, then: {tier: opus}", "[prove]}, then: {band: CLAUDE}").replace(
+    "  rules:\n",
+    "  rules:\n"
+    "    - name: side\n"
+    "      when: {feature: system_text, contains_any: [title for the chat]}\n"
+    "      then: {band: LOCAL, sticky: false}\n",
+)
+TITLE = {"role": "system", "content": "Write a title for the chat in at most 5 words."}
+
+
+@pytest.mark.asyncio
+async def test_a_rule_with_sticky_false_keeps_a_side_request_out_of_the_session() -> None:
+    """A client's title request opens with the conversation's first message: with ``sticky: false`` it is
+    not lifted to the conversation's tier."""
+    r = router(rules=SIDE)
+    first = turns("prove the queue is linearizable")
+    assert (await tier_of(r, first))[:2] == ("sonnet", False)
+    tier, sticky, reasons = await tier_of(r, [TITLE, *first])
+    assert (tier, sticky) == ("local", False)
+    assert reasons == ["rule 'side' forces LOCAL", "rule 'side' keeps it out of the conversation's session"]
+    d = (await r.decide(request(messages=[TITLE, *first]))).decision
+    assert next(s for s in d.signals if s.name == "side").action == "band=LOCAL sticky=false"
+    # the conversation itself is still on sonnet: the side request left its session as it was
+    assert (await tier_of(r, turns("prove the queue is linearizable", "rename q")))[:2] == ("sonnet", True)
+
+
+@pytest.mark.asyncio
+async def test_without_sticky_false_the_same_side_request_is_lifted() -> None:
+    r = router(rules=SIDE.replace(", sticky: false", ""))
+    first = turns("prove the queue is linearizable")
+    await tier_of(r, first)
+    assert (await tier_of(r, [TITLE, *first]))[:2] == ("sonnet", True)
