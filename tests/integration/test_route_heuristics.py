@@ -178,6 +178,28 @@ def test_a_side_request_is_not_lifted_to_its_conversations_tier(gateway: str) ->
     assert (d["tier"], d["sticky"]) == ("opus", True), d["reasons"]
 
 
+def test_claude_codes_topic_check_through_the_messages_dialect_goes_local(gateway: str) -> None:
+    """As Claude Code sends it: its small model, system blocks, the user's (hard) message."""
+    body = {
+        "model": "claude-3-5-haiku-20241022",
+        "max_tokens": 512,
+        "system": [
+            {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
+            {
+                "type": "text",
+                "text": "Analyze if this message indicates a new conversation topic. If it does, extract a 2-3 word "
+                "title that captures the new topic. Format your response as a JSON object with two fields: "
+                "'isNewTopic' (boolean) and 'title' (string, or null if isNewTopic is false).",
+            },
+        ],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": HARD}]}],
+    }
+    d = httpx.post(gateway + "/v1/route?dialect=anthropic&classify=false", json=body).json()
+    assert (d["band"], d["tier"], d["sticky"]) == ("LOCAL", "local", False), d["reasons"]
+    assert "client_side_task" in [s["name"] for s in d["signals"]]
+    assert "agentic_system_prompt" in [s["name"] for s in d["signals"]]  # it matches too, but comes later
+
+
 def test_a_long_agent_prompt_that_mentions_commit_messages_is_not_a_side_request(gateway: str) -> None:
     prompt = "You are an interactive CLI tool. When the user asks, write clear commit messages. " + "Be concise. " * 200
     body = {"messages": [{"role": "system", "content": prompt}, user(HARD)]}
