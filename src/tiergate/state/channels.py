@@ -29,7 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from tiergate.state.link import RedisLink
+from tiergate.state.link import RedisLink, text_of
 
 log = logging.getLogger("tiergate.state")
 
@@ -105,12 +105,12 @@ class Channels:
                 if message is None:
                     continue
                 if message.get("type") == "subscribe":
-                    pending.discard(_text(message.get("channel")))
+                    pending.discard(text_of(message.get("channel")))
                 else:
                     self._receive(message)
 
     def _receive(self, message: dict[str, Any]) -> None:
-        channel = self._channels.get(_text(message.get("channel")))
+        channel = self._channels.get(text_of(message.get("channel")))
         data = message.get("data")
         if channel is None or not isinstance(data, bytes):
             return
@@ -131,7 +131,3 @@ class Channels:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

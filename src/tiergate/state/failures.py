@@ -41,7 +41,7 @@ from typing import Any
 
 from tiergate.engine.session_escalation import LocalFailures
 from tiergate.state.channels import Channels
-from tiergate.state.link import RedisLink
+from tiergate.state.link import RedisLink, text_of
 
 log = logging.getLogger("tiergate.state")
 
@@ -149,8 +149,4 @@ class SharedFailures:
 def _pairs(reply: list[Any]) -> list[tuple[str, float]]:
     """``WITHSCORES`` replies as (member, score): flat from RESP2, or already paired."""
     flat = [part for item in reply for part in (item if isinstance(item, (list, tuple)) else [item])]
-    return [(_text(flat[i]), float(flat[i + 1])) for i in range(0, len(flat) - 1, 2)]
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return [(text_of(flat[i]), float(flat[i + 1])) for i in range(0, len(flat) - 1, 2)]

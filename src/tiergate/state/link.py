@@ -49,6 +49,11 @@ class Down:
 DOWN: Final[Down] = Down()
 
 
+def text_of(value: object) -> str:
+    """A Redis reply's bytes (a member, a field, a channel's name) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 class RedisLink:
     def __init__(
         self,

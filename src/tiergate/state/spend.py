@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tiergate.state.link import DOWN, Down, RedisLink
+from tiergate.state.link import DOWN, Down, RedisLink, text_of
 from tiergate.telemetry.spend import PERIODS, Calendar, LocalSpend, Period, SpendKey, SpendLedger
 
 log = logging.getLogger("tiergate.budgets")
@@ -93,7 +93,7 @@ class SharedSpend:
         for (period, label), fields in zip(current, got[len(got) - len(current) :], strict=True):
             totals: dict[SpendKey, float] = {}
             for field, value in fields.items():
-                scope, _, name = (field.decode() if isinstance(field, bytes) else str(field)).partition(SEP)
+                scope, _, name = text_of(field).partition(SEP)
                 totals[(scope, name, period, label)] = float(value)
             since = {key: usd for key, usd in self._pending.items() if key[2] == period and key[3] == label}
             self.local.replace(period, label, totals, since)

@@ -38,7 +38,7 @@ from typing import Any
 from tiergate.protocols.ollama_ps import tagged
 from tiergate.state.channels import Channels
 from tiergate.state.leases import Renewer
-from tiergate.state.link import Down, RedisLink
+from tiergate.state.link import Down, RedisLink, text_of
 from tiergate.state.resp import Script
 
 #: Seconds a waiting switch looks again without a message.
@@ -202,7 +202,7 @@ def _model(lease: str) -> str:
 
 
 def _models(members: Any) -> list[str]:
-    return sorted({_model(m.decode() if isinstance(m, bytes) else str(m)) for m in members or ()})
+    return sorted({_model(text_of(m)) for m in members or ()})
 
 
 def _ms(seconds: float) -> int:
