@@ -208,6 +208,23 @@ def test_claude_codes_topic_check_through_the_messages_dialect_goes_local(gatewa
     assert "agentic_system_prompt" in [s["name"] for s in d["signals"]]  # it matches too, but comes later
 
 
+def test_an_editors_autocomplete_goes_local_whatever_the_code(gateway: str) -> None:
+    """Continue's autocomplete with model auto: fill-in-the-middle over hard code is still a local job."""
+    body = {
+        "model": "auto",
+        "prompt": f"# {HARD}\nclass LockFreeQueue:\n    def push(self, item):\n        ",
+        "suffix": "\n\n    def pop(self):\n        pass\n",
+        "max_tokens": 64,
+        "stop": ["\n\n"],
+    }
+    d = httpx.post(gateway + "/v1/route?dialect=completions&classify=false", json=body).json()
+    assert (d["band"], d["tier"], d["sticky"]) == ("LOCAL", "local", False), d["reasons"]
+    assert "autocomplete" in [s["name"] for s in d["signals"]]
+    del body["suffix"]  # a plain completion of the same text is judged by the head
+    d = httpx.post(gateway + "/v1/route?dialect=completions&classify=false", json=body).json()
+    assert "autocomplete" not in [s["name"] for s in d["signals"]] and d["tier"] != "local", d["reasons"]
+
+
 def test_a_long_agent_prompt_that_mentions_commit_messages_is_not_a_side_request(gateway: str) -> None:
     prompt = "You are an interactive CLI tool. When the user asks, write clear commit messages. " + "Be concise. " * 200
     body = {"messages": [{"role": "system", "content": prompt}, user(HARD)]}

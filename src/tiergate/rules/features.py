@@ -276,6 +276,11 @@ def stream(f: Features) -> bool:
     return f.request.stream
 
 
+@feature("bool", "Fill-in-the-middle: a legacy completion with a `suffix` (an editor's autocomplete).")
+def fill_in_the_middle(f: Features) -> bool:
+    return f.request.suffix is not None
+
+
 # --- content --------------------------------------------------------------------------------
 
 

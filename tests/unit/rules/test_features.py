@@ -65,6 +65,13 @@ def test_families_and_defaults() -> None:
     assert f["requested_model"] == "auto"
     assert f["max_tokens"] == 0
     assert f["code_blocks"] == 0
+    assert f["fill_in_the_middle"] is False
+
+
+def test_fill_in_the_middle_is_a_completion_with_a_suffix() -> None:
+    f = features(messages=[{"role": "user", "content": "def add(a, b):\n    "}], suffix="\n\nprint(add(1, 2))")
+    assert f["fill_in_the_middle"] is True
+    assert features(messages=[{"role": "user", "content": "x"}], suffix="")["fill_in_the_middle"] is True
 
 
 def test_control_characters_are_removed_from_routing_text_only() -> None:
