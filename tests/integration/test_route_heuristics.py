@@ -43,6 +43,10 @@ AIDER_COMMIT = (
     "provided diffs.\nReview the provided context and diffs which are about to be committed to a git repo."
 )
 CHAT_TITLE = "Given the following chat, reply with a title for the chat that is 3-4 words in length."
+SESSION_TITLE = (
+    "Generate a concise, sentence-case title (3-7 words) that captures the main topic or goal of this coding "
+    'session. Return JSON with a single "title" field.'
+)
 OTHER_TITLE = "You write short titles for chat conversations, eight words or fewer. Reply with the title only."
 
 CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
@@ -107,6 +111,13 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
     (
         "a client's side request: titles in another client's words",
         {"messages": [{"role": "system", "content": OTHER_TITLE}, user(HARD), {"role": "user", "content": "Title?"}]},
+        "client_side_task",
+        "LOCAL",
+        "local",
+    ),
+    (
+        "a client's side request: Claude Code's session title",
+        {"messages": [{"role": "system", "content": SESSION_TITLE}, user(HARD)]},
         "client_side_task",
         "LOCAL",
         "local",
