@@ -2,9 +2,10 @@
 
 Two jobs, one module. ``redact_url`` takes credentials out of a URL wherever one is shown (/health,
 /admin/config, start-up logs, error messages). ``Redactor`` takes the *values* of every key the rules
-name (backend API keys, client keys, the admin key) out of any text; it is built once per rules load
-and applied where upstream text enters tiergate (dispatch), so an upstream that echoes a key back
-("invalid x-api-key sk-...") cannot carry it into an error body, a log line or the decision log.
+name (backend API keys, client keys, the admin key) and of every header a backend sends out of any
+text; it is built once per rules load and applied where upstream text enters tiergate (dispatch), so an
+upstream that echoes a key back ("invalid x-api-key sk-...") cannot carry it into an error body, a log
+line or the decision log.
 
     redact_url("https://user:pw@host/v1?key=abc")  ->  "https://***@host/v1?key=***"
     scrub = Redactor.of(config, os.environ)
@@ -41,9 +42,12 @@ def redact_url(url: str) -> str:
 
 
 def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
-    """The values of every key variable the rules name: backend keys, client keys, the admin key.
+    """The values of every key variable the rules name (backend keys, client keys, the admin key) and of
+    every header a backend sends.
 
-    A variable may hold several comma-separated keys; each is a secret, and so is the whole value.
+    A variable may hold several comma-separated keys; each is a secret, and so is the whole value. A
+    header's value is a secret whole, and so is its last word: the token of ``Bearer <token>``, which an
+    upstream may quote alone. ``/admin/config`` hides header values for the same reason.
     """
     names = {getattr(b, "api_key_env", None) for b in config.backends.values()}
     auth = config.server.auth
@@ -52,6 +56,10 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     for name in names:
         raw = environ.get(name, "") if name else ""
         values |= {part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= MIN_SECRET_CHARS}
+    for backend in config.backends.values():
+        for raw in backend.headers.values():
+            words = raw.split()
+            values |= {part for part in [raw.strip(), *words[-1:]] if len(part) >= MIN_SECRET_CHARS}
     return values
 
 

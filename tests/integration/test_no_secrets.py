@@ -169,9 +169,14 @@ def test_error_paths_with_keys_set_leak_nothing(
     upstream_401 = httpx.post(base + "/v1/chat/completions", json=chat, headers=client)
     assert upstream_401.status_code == 401
     assert fake_anthropic.requests[0].headers["x-org-token"] == ORG_TOKEN  # the header was configured, and sent
+    fake_anthropic.replies.clear()
+    fake_anthropic.replies.append(Status(401, f"invalid x-org-token {ORG_TOKEN}"))
+    header_401 = httpx.post(base + "/v1/chat/completions", json=chat, headers=client)
+    assert header_401.status_code == 401
+    assert "invalid x-org-token ***" in header_401.json()["error"]["message"]  # a header's value is a secret too
     config = httpx.get(base + "/admin/config", headers={"x-api-key": ADMIN_KEY})
     assert config.status_code == 200
-    for r in [*responses, upstream_401, config]:
+    for r in [*responses, upstream_401, header_401, config]:
         assert_no_secret(r)
     dead = f"http://127.0.0.1:{closed_port}"
     down = gateway_for(keyed_routes(tmp_path), {**secrets, "OLLAMA_HOST": dead, "ANTHROPIC_BASE_URL": dead})

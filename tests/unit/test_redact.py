@@ -50,3 +50,21 @@ server:
     }
     scrub = Redactor.of(g.config, environ)
     assert scrub(f"{KEY} team-two-key boss-key-1 {'x' * 9}") == f"*** *** *** {'x' * 9}"
+
+
+def test_the_values_of_a_backends_headers_are_secrets() -> None:
+    g = graph(
+        base="""
+backends:
+  anthropic:
+    kind: anthropic
+    base_url: "http://127.0.0.1:1"
+    headers: {authorization: "Bearer proxy-token-123", x-org: org-secret-9, x-v: "1"}
+tiers:
+  sonnet: {targets: [{backend: anthropic, model: m}]}
+routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
+"""
+    )
+    assert secret_values(g.config, {}) == {"Bearer proxy-token-123", "proxy-token-123", "org-secret-9"}
+    scrub = Redactor.of(g.config, {})
+    assert scrub("bad token proxy-token-123 for org org-secret-9 (v 1)") == "bad token *** for org *** (v 1)"
