@@ -101,6 +101,7 @@ class Extensions:
     guard: Callable[[EvaluationGraph], Guard] = lambda graph: PassThrough()
     classifier: Callable[[EvaluationGraph, Dispatcher], Phase2 | None] = lambda graph, dispatcher: None
     breaker_state: Callable[[Target], str] = lambda target: "closed"
+    breaker_failure: Callable[[Target], str | None] = lambda target: None
     sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
     learned: Callable[[EvaluationGraph], Learned | None] = lambda graph: None
     signals: Callable[[EvaluationGraph], Observed | None] = lambda graph: None
@@ -190,6 +191,7 @@ class Rules:
             graph,
             classifier=ext.classifier(graph, dispatcher),
             breaker_state=ext.breaker_state,
+            breaker_failure=ext.breaker_failure,
             sessions=ext.sessions(graph),
             learned=ext.learned(graph),
             signals=ext.signals(graph),

@@ -79,6 +79,7 @@ def build(
     extensions = Extensions(
         guard=guard_factory(breakers, limiters),
         breaker_state=breakers.state,
+        breaker_failure=breakers.last_failure,
         classifier=classifier_factory(remote=shared.classifier_cache),
         sessions=sessions_factory(shared=shared.sessions),
         learned=learned.build,

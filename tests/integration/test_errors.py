@@ -130,6 +130,19 @@ def test_fresh_machine_names_what_is_missing(gateway_for: GatewayFactory, closed
     )
     assert r.status_code == 503
     assert "needs the environment variable ANTHROPIC_API_KEY, which is not set" in str(error_of(r)["message"])
+    # A request that was never sent says nothing about the upstream: past the breaker's fail_max (5), every
+    # answer still names the missing key, and the local tier's refusals stay named once its breaker opens.
+    for n in range(7):
+        for model in ("opus", "local"):
+            r = httpx.post(
+                base + "/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]}
+            )
+            message = str(error_of(r)["message"])
+            assert r.status_code == 503, (n, model, message)
+            assert "needs the environment variable ANTHROPIC_API_KEY, which is not set" in message, (n, model)
+            assert model == "opus" or "connection refused; is Ollama running?" in message, (n, message)
+    assert "local/qwen2.5-coder:7b: breaker open (last failure: backend 'ollama'" in message
+    assert httpx.get(base + "/health").json()["breakers"]["anthropic/claude-opus-4-1"] == "closed"
     health = httpx.get(base + "/health").json()
     assert health["backends"]["anthropic"]["missing"] == "environment variable ANTHROPIC_API_KEY is not set"
 

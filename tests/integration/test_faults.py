@@ -383,7 +383,14 @@ def test_breaker_opens_after_fail_max_failures_and_skips_its_target(
 
     dry = httpx.post(base + "/v1/route", json={"model": side.tier, "messages": HI}).json()
     assert dry["targets"] == [
-        {"tier": side.tier, "backend": side.backend, "model": side.model, "breaker": "open", "skipped": "breaker open"},
+        {
+            "tier": side.tier,
+            "backend": side.backend,
+            "model": side.model,
+            "breaker": "open",
+            # the reason names what failed, not only that the breaker is open
+            "skipped": f"breaker open (last failure: backend '{side.backend}' at {fakes.primary.url}: model crashed)",  # type: ignore[attr-defined]
+        },
         {
             "tier": side.rescue_tier,
             "backend": "anthropic" if side.backend == "ollama" else "ollama",

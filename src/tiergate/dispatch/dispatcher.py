@@ -27,7 +27,7 @@ from typing import Protocol, TypeVar
 from tiergate.backends.base import Backend, Call
 from tiergate.dispatch.streams import bounded
 from tiergate.dispatch.switch import NoSwitch, Switch
-from tiergate.engine.router import Routed
+from tiergate.engine.router import BREAKER_OPEN, Routed
 from tiergate.engine.targets import Target
 from tiergate.errors import NoTargetError, RateLimited, TiergateError, UpstreamError, UpstreamUnavailable
 from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent, TextDelta
@@ -239,24 +239,33 @@ class Dispatcher:
             skipped = [f"{t.tier}/{t.model}: {t.skipped}" for t in routed.decision.targets if t.skipped]
             detail = "; ".join(skipped) if skipped else "no targets configured for this tier"
             # Only missing capabilities are the request's fault; an open breaker is ours and passes.
-            breaker = any(t.skipped == "breaker open" for t in routed.decision.targets)
+            breaker = any(t.skipped and t.skipped.startswith(BREAKER_OPEN) for t in routed.decision.targets)
             status = 400 if skipped and not breaker else 503
             return NoTargetError(
                 f"no target can serve this request: {detail}", status=status, retry_after=5.0 if breaker else None
             )
+        # Targets skipped for an open breaker are named with what failed there last, so an error about
+        # the fallback's missing key does not hide that the first choice refuses connections.
+        opened = [
+            f"{t.tier}/{t.model}: {t.skipped}"
+            for t in routed.decision.targets
+            if t.skipped is not None and t.skipped.startswith(BREAKER_OPEN)
+        ]
         if len(attempts) == 1 and attempts[0].exc is not None:
             exc = attempts[0].exc
             exc.attempts = attempts
-            return exc
+            if not opened or exc.status < 500:
+                return exc
         statuses = {a.status for a in attempts}
         same = statuses.pop() if len(statuses) == 1 else None
         status = same if same is not None else 503
-        detail = "; ".join(f"{a.target.label}: {a.error}" for a in attempts)
+        detail = "; ".join([*opened, *(f"{a.target.label}: {a.error}" for a in attempts)])
         retry_after = None
         if status == 429:
             waits: list[float] = [w for a in attempts if (w := getattr(a.exc, "retry_after", None))]
             retry_after = min(waits) if waits else 1.0
-        error = NoTargetError(f"all {len(attempts)} targets failed: {detail}", status=status, retry_after=retry_after)
+        what = f"all {len(attempts)} targets failed" if not opened else "no target could serve this request"
+        error = NoTargetError(f"{what}: {detail}", status=status, retry_after=retry_after)
         error.attempts = attempts
         return error
 

@@ -94,8 +94,16 @@ class Routed:
     refusal: TiergateError | None = None
 
 
+#: How a target skipped for its open breaker is reported; the last failure may follow in parentheses.
+BREAKER_OPEN = "breaker open"
+
+
 def _always_closed(target: Target) -> str:
     return "closed"
+
+
+def _no_failure(target: Target) -> str | None:
+    return None
 
 
 @dataclass
@@ -103,6 +111,8 @@ class Router:
     graph: EvaluationGraph
     classifier: Phase2 | None = None
     breaker_state: Callable[[Target], str] = _always_closed
+    #: What an open breaker's last failure said; named in the reason a target is skipped.
+    breaker_failure: Callable[[Target], str | None] = _no_failure
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     sessions: SessionHold | None = None
     learned: Learned | None = None
@@ -207,7 +217,7 @@ class Router:
         for target in chain:
             breaker = self.breaker_state(target)
             lack = target.lacks(required, tokens)
-            skipped = lack or ("breaker open" if breaker == "open" else None) or closed.get(target.tier)
+            skipped = lack or (self._open(target) if breaker == "open" else None) or closed.get(target.tier)
             states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
             if skipped is None:
                 usable.append(target)
@@ -306,6 +316,11 @@ class Router:
         if not classify or cfg is None or not cfg.enabled:
             return ClassifierOutcome(model=cfg.model if cfg else "", outcome="skipped")
         return await self.classifier.classify(f, p1, self.graph)
+
+    def _open(self, target: Target) -> str:
+        """The reason a target is skipped for its open breaker: ``breaker open``, and what failed last."""
+        failure = self.breaker_failure(target)
+        return BREAKER_OPEN + (f" (last failure: {failure})" if failure else "")
 
     def _provider(self, target: Target | None) -> str:
         if target is None:

@@ -10,8 +10,14 @@ listeners; this module decides what counts, because pybreaker's own ``calling()`
 cancellation included, as either a failure or a success:
 
 - an error for which :func:`tiergate.errors.trips_breaker` is true is a failure;
+- a request that was never sent (``UpstreamUnavailable(kind="config")``: no API key, a URL that cannot
+  be used) says nothing about the upstream: no outcome, so its clear error is not replaced by "breaker
+  open" after ``fail_max`` requests;
 - any other ``UpstreamError`` (a 400, a 401) means the upstream answered: a success;
 - anything else (the client went away, a bug of ours) says nothing about the upstream: no outcome.
+
+The last failure is kept beside the state (``last_failure``), so a request skipped because the breaker
+is open can still be told what went wrong: "connection refused", not only "breaker open".
 
 With a ``mirror`` (:class:`~tiergate.state.breakers.BreakerMirror`, when ``state.redis_url`` is set) every
 failure and transition is shared with the other workers and replicas, and what they publish is applied
@@ -152,6 +158,7 @@ class _Entry:
     storage: ClockedStorage
     trial: bool = False  # a half-open trial call is in flight: let no other call through until it ends
     key: str = ""
+    last_failure: str | None = None  # the text of the last error that counted as a failure (already scrubbed)
 
 
 class Breakers:
@@ -219,12 +226,23 @@ class Breakers:
         return result
 
     def settle(self, target: Target, exc: UpstreamError | None) -> None:
-        """Record one call's outcome: a failure if ``exc`` says the upstream is unwell, else a success."""
+        """Record one call's outcome: a failure if ``exc`` says the upstream is unwell, nothing if the request
+        was never sent, else a success."""
         entry = self._entry(target)
+        if isinstance(exc, UpstreamUnavailable) and exc.kind == "config":
+            return
         if exc is not None and trips_breaker(exc):
+            entry.last_failure = str(exc)
             self._failed(entry)
         else:
             self._succeeded(entry)
+
+    def last_failure(self, target: Target) -> str | None:
+        """What the last failure said while the breaker is open (for the router's "breaker open" reason)."""
+        entry = self._entries.get(target.key)
+        if entry is None or self.state(target) != STATE_OPEN:
+            return None
+        return entry.last_failure
 
     def keys(self) -> list[str]:
         return list(self._entries)

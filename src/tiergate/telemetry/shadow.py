@@ -148,6 +148,7 @@ class ShadowRules:
             candidate.graph,
             classifier=_Replay(live.classifier),
             breaker_state=self._rules.extensions.breaker_state,
+            breaker_failure=self._rules.extensions.breaker_failure,
             learned=candidate.learned,
         )
         routed = await router.decide(record.request, record.headers, client=record.client, remember=False)

@@ -324,3 +324,25 @@ async def test_a_stream_that_fails_before_its_first_event_counts_at_once(breaker
     with pytest.raises(UpstreamUnavailable):
         await breakers.call(t, Upstream(refused), url=URL, settle_later=True)
     assert breakers.state(t) == "open"
+
+
+@pytest.mark.asyncio
+async def test_a_request_never_sent_is_no_outcome(breakers: Breakers) -> None:
+    t = target(fail_max=2)
+    unsent = UpstreamUnavailable("anthropic", URL, "needs the environment variable K, which is not set", kind="config")
+    await fail(breakers, t, status(500))
+    await fail(breakers, t, unsent, times=5)
+    assert breakers.state(t) == "closed"  # neither counted as failures nor as the success that resets the count
+    await fail(breakers, t, status(500))
+    assert breakers.state(t) == "open"
+
+
+@pytest.mark.asyncio
+async def test_an_open_breaker_keeps_its_last_failure(breakers: Breakers, clock: Clock) -> None:
+    t = target(fail_max=2, reset_timeout=30)
+    await fail(breakers, t, status(500))
+    assert breakers.last_failure(t) is None  # only an open breaker reports it
+    await fail(breakers, t, UpstreamUnavailable("ollama", URL, "connection refused", kind="connect"))
+    assert breakers.last_failure(t) == f"backend 'ollama' at {URL}: connection refused"
+    clock.advance(31)
+    assert breakers.state(t) == "half-open" and breakers.last_failure(t) is None
