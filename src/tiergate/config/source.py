@@ -45,6 +45,45 @@ _Loader.yaml_implicit_resolvers = {
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
+    """Where the parser stopped, and where to look: the construct it was inside, or a quoted string that
+    runs on over several lines, which is almost always a missing closing quote (the parser only notices
+    many lines later, at the next quote)."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    reason = exc.problem or exc.context or "invalid YAML"
+    quote = _runaway_quote(text, line)
+    if quote is not None:
+        start, end = quote
+        return Problem(
+            (),
+            f"invalid YAML: the quoted string that opens here runs on to line {end}; is its closing quote "
+            f"missing? (the parser then found: {reason}, at line {line}, column {col})",
+            file=file,
+            line=start.line + 1,
+            col=start.column + 1,
+        )
+    within = exc.context_mark
+    if exc.problem and exc.context and within is not None and within.line + 1 != line:
+        reason += f" ({exc.context} that starts at line {within.line + 1}, column {within.column + 1})"
+    return Problem((), f"invalid YAML: {reason}", file=file, line=line, col=col)
+
+
+def _runaway_quote(text: str, stopped: int) -> tuple[yaml.Mark, int] | None:
+    """The first quoted scalar before line ``stopped`` that spans lines: its start, and its last line."""
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.line + 1 > stopped:
+                return None
+            quoted = isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
+            if quoted and token.end_mark.line > token.start_mark.line:
+                return token.start_mark, token.end_mark.line + 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -62,10 +101,7 @@ class YamlSource:
             root = loader.get_single_node()
             data = loader.construct_document(root) if root is not None else None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            reason = exc.problem or exc.context or "invalid YAML"
-            raise ConfigError([Problem((), f"invalid YAML: {reason}", file=file, line=line, col=col)]) from None
+            raise ConfigError([_syntax_problem(exc, text, file)]) from None
         except yaml.YAMLError as exc:
             raise ConfigError([Problem((), f"invalid YAML: {exc}", file=file, line=1, col=1)]) from None
         finally:

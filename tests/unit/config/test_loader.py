@@ -89,6 +89,29 @@ def test_a_key_given_twice_points_at_the_second(tmp_path: Path) -> None:
     assert problems(path) == [f"{at(path, 'server:', 2)}: invalid YAML: duplicate key 'server' (first at line {first})"]
 
 
+def test_a_missing_closing_quote_points_at_the_opening_quote(tmp_path: Path) -> None:
+    rules = 'rules:\n  - name: "tools_present\n    when: {feature: tools_present, eq: true}\n'
+    rules += '    then: {band: CLAUDE}\n  - name: long\n    description: "long context"\n'
+    path = write(tmp_path, VALID + rules)
+    end = at(path, 'context"').split(":")[1]
+    opening = at(path, '"tools_present')
+    (found,) = problems(path)
+    assert found.startswith(
+        f"{opening}: invalid YAML: the quoted string that opens here runs on to line {end}; "
+        "is its closing quote missing? (the parser then found: expected <block end>, but found '<scalar>', at line "
+    )
+
+
+def test_an_unclosed_bracket_names_where_the_sequence_starts(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "fallbacks: {local: [sonnet,\n    opus}\nretries: {attempts: 1}\n")
+    opened = at(path, "[sonnet").split(":", 1)[1].split(":")
+    stopped = at(path, "}", VALID.count("}") + 1)
+    assert problems(path) == [
+        f"{stopped}: invalid YAML: expected ',' or ']', but got '}}' "
+        f"(while parsing a flow sequence that starts at line {opened[0]}, column {opened[1]})"
+    ]
+
+
 def test_unknown_key_in_routing_points_at_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "routing:\n  mode: local_first\n  band_tier: {claude: sonnet}\n")
     assert problems(path) == [
