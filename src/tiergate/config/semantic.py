@@ -9,6 +9,8 @@ the config tree.
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
+
 from tiergate.config.model import OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
@@ -97,7 +99,23 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         problems.append(source.problem((*rpath, "scorers"), "every scorer has weight 0: the score would always be 0"))
 
     problems.extend(_unreachable(config, source))
+    problems.extend(_missing_head(config, source))
     return problems
+
+
+def _missing_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A warning, not an error: without its head file the gateway still starts, minus the learned scorer."""
+    learned = config.routing.learned
+    if learned is None:
+        return []
+    where = FsPath(source.file).resolve().parent / learned.head  # as the scorer reads it
+    if where.is_file():
+        return []
+    missing = (
+        f"learned head '{learned.head}' is not a file ({where}): the gateway would run without the learned "
+        "scorer; train one with `tiergate train --write`"
+    )
+    return [source.problem(("routing", "learned", "head"), missing, severity="warning")]
 
 
 def _cycles(config: RoutesConfig, source: YamlSource) -> list[Problem]:

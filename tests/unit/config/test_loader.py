@@ -112,6 +112,18 @@ def test_an_unclosed_bracket_names_where_the_sequence_starts(tmp_path: Path) -> 
     ]
 
 
+def test_a_learned_head_that_is_not_there_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "routing:\n  learned: {head: heads/nope.json}\n")
+    assert problems(path) == [
+        f"{at(path, 'heads/nope.json')}: warning: learned head 'heads/nope.json' is not a file "
+        f"({tmp_path / 'heads/nope.json'}): the gateway would run without the learned scorer; "
+        "train one with `tiergate train --write`"
+    ]
+    (tmp_path / "heads").mkdir()
+    (tmp_path / "heads/nope.json").write_text("{}")  # read relative to the rule file, as the scorer reads it
+    assert problems(path) == []
+
+
 def test_unknown_key_in_routing_points_at_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "routing:\n  mode: local_first\n  band_tier: {claude: sonnet}\n")
     assert problems(path) == [
