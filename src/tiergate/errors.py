@@ -140,6 +140,8 @@ class NoTargetError(TiergateError):
         self.retry_after = retry_after
         if status == 429:
             self.type, self.code = "rate_limit_error", "rate_limit_exceeded"
+        elif status != 503:  # the type follows the status: a request no target can take is the client's to fix
+            self.type = _openai_type(status)
 
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:

@@ -594,3 +594,13 @@ def test_a_target_lacking_a_capability_is_skipped(
     assert not fakes.primary.requests
     dry = httpx.post(shared + "/v1/route", json={"model": side.tier, "messages": HI, **extra}).json()
     assert [(t["model"], t["skipped"]) for t in dry["targets"]] == [(side.model, reason), (side.rescue_model, None)]
+
+
+def test_a_request_no_target_can_take_is_a_400_of_the_clients_type(shared: str, side: Side, fakes: Fakes) -> None:
+    body = {"model": side.tier, "messages": HI, "max_tokens": 10_000_000}
+    r = httpx.post(shared + "/v1/chat/completions", json=body, timeout=30)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert (error["type"], error["code"]) == ("invalid_request_error", "no_target_available")
+    assert error["message"].startswith(f"no target can serve this request: {side.label}: context window ")
+    assert not fakes.primary.requests and not fakes.rescue.requests
