@@ -4,14 +4,19 @@ routes.yaml → the fake Ollama and Anthropic upstreams, over real sockets."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
+from tests.conftest import GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Text, ToolCalls
+from tests.fakes.server import handled_before_chat, serve
 
 EASY = "add type hints to def add(a, b)"
 WEATHER = {
@@ -124,3 +129,92 @@ def test_errors_come_back_in_openais_shape(gateway: str) -> None:
     assert r.status_code == 400
     assert set(r.json()["error"]) == {"message", "type", "param", "code"}
     assert r.json()["error"]["type"] == "invalid_request_error"
+
+
+# --- an OpenAI-compatible upstream that interleaves parallel calls ------------------------------------
+
+VLLM_ROUTES = """
+version: 1
+backends:
+  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
+tiers:
+  local: {targets: [{backend: vllm, model: m1, capabilities: {tools: true, context_window: 32768}}]}
+  sonnet: {targets: [{backend: vllm, model: m2, capabilities: {tools: true, context_window: 32768}}]}
+  opus: {targets: [{backend: vllm, model: m3, capabilities: {tools: true, context_window: 32768}}]}
+"""
+
+
+def _call(index: int, **fields: Any) -> bytes:
+    """One stream chunk carrying one piece of the tool call at ``index``."""
+    call: dict[str, Any] = {"index": index, "function": {"arguments": fields.pop("arguments", "")}}
+    if "name" in fields:
+        call |= {"id": fields["id"], "type": "function"}
+        call["function"]["name"] = fields["name"]
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m1"}
+    chunk["choices"] = [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+#: vLLM's and OpenAI's way with parallel calls: both headers first, then the argument pieces alternating.
+INTERLEAVED = [
+    _call(0, id="call_a", name="get_weather"),
+    _call(1, id="call_b", name="get_weather"),
+    _call(0, arguments='{"city":'),
+    _call(1, arguments='{"city":'),
+    _call(0, arguments='"Oslo"}'),
+    _call(1, arguments='"Rome"}'),
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m1",'
+    b'"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\n',
+    b"data: [DONE]\n\n",
+]
+
+
+async def interleaving(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    if await handled_before_chat(scope, receive, send):
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    for chunk in INTERLEAVED:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def test_interleaved_parallel_calls_are_each_done_whole(tmp_path: Path, gateway_for: GatewayFactory) -> None:
+    """Codex runs a call at its ``output_item.done``: each must carry the call's whole arguments, the
+    items one after another, although the upstream interleaved the two calls' pieces."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(VLLM_ROUTES)
+    with serve(interleaving) as url:
+        base = gateway_for(routes, {"VLLM_URL": url})
+        client = openai.OpenAI(base_url=base + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)
+        with client.responses.stream(model="local", input="weather in Oslo and Rome?", tools=[WEATHER]) as stream:  # type: ignore[list-item]
+            events = list(stream)
+            final = stream.get_final_response()
+    assert [(e.type, getattr(e, "output_index", None)) for e in events] == [
+        ("response.created", None),
+        ("response.in_progress", None),
+        ("response.output_item.added", 0),
+        ("response.function_call_arguments.delta", 0),
+        ("response.function_call_arguments.delta", 0),
+        ("response.function_call_arguments.done", 0),
+        ("response.output_item.done", 0),
+        ("response.output_item.added", 1),
+        ("response.function_call_arguments.delta", 1),
+        ("response.function_call_arguments.delta", 1),
+        ("response.function_call_arguments.done", 1),
+        ("response.output_item.done", 1),
+        ("response.completed", None),
+    ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    done = [e.item for e in events if e.type == "response.output_item.done"]
+    assert [(i.type, i.call_id, i.arguments) for i in done] == [  # type: ignore[union-attr]
+        ("function_call", "call_a", '{"city":"Oslo"}'),
+        ("function_call", "call_b", '{"city":"Rome"}'),
+    ]
+    assert [e.arguments for e in events if e.type == "response.function_call_arguments.done"] == [
+        '{"city":"Oslo"}',
+        '{"city":"Rome"}',
+    ]
+    assert [(i.call_id, i.arguments) for i in final.output] == [  # type: ignore[union-attr]
+        ("call_a", '{"city":"Oslo"}'),
+        ("call_b", '{"city":"Rome"}'),
+    ]

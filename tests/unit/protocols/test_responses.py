@@ -821,16 +821,65 @@ def test_stream_quiet_events_and_an_end_without_finish() -> None:
     assert [t for t, _ in got][-2:] == ["response.output_item.done", "response.completed"]
 
 
-def test_stream_arguments_for_a_closed_call_reach_the_final_output() -> None:
+def test_stream_parallel_calls_with_interleaved_arguments_come_whole_one_after_another() -> None:
+    """An OpenAI-compatible upstream may send both calls' headers, then their argument pieces alternating:
+    each call is held until the finish and then sent whole, so its ``output_item.done`` has all of it."""
+    writer = StreamWriter("resp_1", 1, "m", request=request(tools=[EXEC]))
+    writer.start()
+    held = [
+        writer.event(TextDelta("On it.")),
+        writer.event(ToolCallStart(0, "c0", "exec_command")),  # the message is done here
+        writer.event(ToolCallStart(1, "c1", "exec_command")),
+        writer.event(ToolCallArgs(0, '{"a":')),
+        writer.event(ToolCallArgs(1, '{"b":')),
+        writer.event(ToolCallArgs(0, "1}")),
+        writer.event(ToolCallArgs(1, "2}")),
+    ]
+    assert [frame is None for frame in held] == [False, False, True, True, True, True, True]
+    got = frames((writer.event(Finish("tool_calls")) or b"") + writer.end())
+    calls = [(t, d.get("output_index"), d.get("item_id"), d.get("delta", d.get("arguments"))) for t, d in got]
+    assert calls == [
+        ("response.output_item.added", 1, None, None),
+        ("response.function_call_arguments.delta", 1, "fc_1_1", '{"a":'),
+        ("response.function_call_arguments.delta", 1, "fc_1_1", "1}"),
+        ("response.function_call_arguments.done", 1, "fc_1_1", '{"a":1}'),
+        ("response.output_item.done", 1, None, None),
+        ("response.output_item.added", 2, None, None),
+        ("response.function_call_arguments.delta", 2, "fc_1_2", '{"b":'),
+        ("response.function_call_arguments.delta", 2, "fc_1_2", "2}"),
+        ("response.function_call_arguments.done", 2, "fc_1_2", '{"b":2}'),
+        ("response.output_item.done", 2, None, None),
+        ("response.completed", None, None, None),
+    ]
+    assert [d["item"]["arguments"] for t, d in got if t == "response.output_item.done"] == ['{"a":1}', '{"b":2}']
+    assert [d["item"]["id"] for t, d in got if t == "response.output_item.added"] == ["fc_1_1", "fc_1_2"]
+    final = got[-1][1]["response"]["output"]
+    assert [(i["type"], i.get("arguments")) for i in final] == [
+        ("message", None),
+        ("function_call", '{"a":1}'),
+        ("function_call", '{"b":2}'),
+    ]
+    assert [d["sequence_number"] for _, d in got] == list(
+        range(8, 19)
+    )  # after 8 events: created, in_progress, the message's 6
+    for _, data in got:
+        STREAM_EVENT.validate_python(data)
+
+
+def test_stream_failure_lists_the_held_calls_as_incomplete() -> None:
     writer = StreamWriter("resp_1", 1, "m", request=request(tools=[EXEC]))
     writer.start()
     writer.event(ToolCallStart(0, "c0", "exec_command"))
     writer.event(ToolCallArgs(0, '{"a":'))
-    writer.event(ToolCallStart(1, "c1", "exec_command"))
-    assert writer.event(ToolCallArgs(0, "1}")) is None
-    writer.event(ToolCallArgs(1, "{}"))
-    final = frames(writer.end())[-1][1]["response"]
-    assert [i["arguments"] for i in final["output"]] == ['{"a":1}', "{}"]
+    writer.event(TextDelta("x"))
+    (kind, data), *rest = frames(writer.error(TiergateError("cut")))
+    assert kind == "response.failed" and not rest
+    assert [(i["type"], i["id"], i["status"]) for i in data["response"]["output"]] == [
+        ("message", "msg_1_0", "incomplete"),
+        ("function_call", "fc_1_1", "incomplete"),
+    ]
+    assert data["response"]["output"][1]["arguments"] == '{"a":'
+    STREAM_EVENT.validate_python(data)
 
 
 @pytest.mark.parametrize(

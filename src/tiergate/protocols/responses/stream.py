@@ -54,8 +54,12 @@ class StreamWriter:
     then ``response.completed``, or ``response.incomplete`` when the output limit or a filter cut it.
     Every event has its ``event:`` line and a ``sequence_number``. No ``[DONE]``.
 
-    A freeform (``custom``) tool's input is sent in one delta when its call ends: the model writes it as
-    JSON, and only the whole JSON says where the text ends.
+    Reasoning and text stream as they come. Tool calls are held until the answer's finish and then sent
+    one after another, each whole: an OpenAI-compatible upstream may interleave the argument pieces of
+    parallel calls, and an item cannot be reopened once done, so only the finish proves a call complete.
+    (Codex runs a call at its ``output_item.done``, which therefore always carries all the arguments.)
+    A freeform (``custom``) tool's input is sent in one delta: the model writes it as JSON, and only the
+    whole JSON says where the text ends.
 
         writer = StreamWriter("resp_1", 1700000000, "qwen2.5-coder:7b", request=request)
         writer.start(); writer.event(TextDelta("Hi")); writer.event(Finish("stop")); writer.end()
@@ -70,7 +74,7 @@ class StreamWriter:
         self._seq = 0
         self._open: _Open | None = None
         self._output: list[dict[str, Any]] = []
-        self._calls: dict[int, dict[str, Any]] = {}  # tool index -> its finished item, for late arguments
+        self._calls: dict[int, _Open] = {}  # tool index -> its call, held (unnumbered) until the finish
 
     def _frame(self, type: str, fields: dict[str, Any]) -> bytes:
         data = encode_json({"type": type, "sequence_number": self._seq, **fields})
@@ -91,10 +95,11 @@ class StreamWriter:
         if isinstance(event, ToolCallStart):
             return self._tool_start(event)
         if isinstance(event, ToolCallArgs):
-            return self._tool_args(event) if event.arguments else None
+            self._tool_args(event)  # held with its call
+            return None
         if isinstance(event, Finish):
             self.finish = event.reason
-            return self._close() or None
+            return self._close() + self._release_calls() or None
         if isinstance(event, UsageReport):
             self.usage = event.usage
             return None
@@ -103,31 +108,34 @@ class StreamWriter:
         raise TypeError(f"unknown stream event {event!r}")
 
     def end(self) -> bytes:
-        """Close the open item, then ``response.completed`` (or ``.incomplete``) with the whole output."""
-        closing = self._close()
+        """Close the open item and send the held calls, then ``response.completed`` (or ``.incomplete``)
+        with the whole output."""
+        closing = self._close() + self._release_calls()
         status, incomplete = ENDINGS.get(self.finish, ("completed", None))
         response = self._envelope.response(status, self._output, self.usage, incomplete=incomplete)
         return closing + self._frame(f"response.{status}", {"response": response})
 
     def error(self, exc: TiergateError) -> bytes:
-        """``response.failed``: the output so far (an unfinished item marked incomplete) and the error."""
+        """``response.failed``: the output so far (the unfinished item and the held calls marked incomplete)
+        and the error."""
         output = [*self._output, *([self._snapshot(self._open, "incomplete")] if self._open else [])]
+        for call in self._calls.values():
+            output.append(self._snapshot(self._numbered(call, len(output)), "incomplete"))
         failed = {"code": failure_code(exc), "message": exc.message}
         response = self._envelope.response("failed", output, self.usage, error=failed)
         return self._frame("response.failed", {"response": response})
 
     # --- items ---
 
-    def _opening(self, kind: _Kind, prefix: str, **call: Any) -> tuple[_Open, bytes]:
+    def _opening(self, kind: _Kind, prefix: str) -> tuple[_Open, bytes]:
         closing = self._close()
         index = len(self._output)
-        item = self._open = _Open(kind, index, item_id(self.id, prefix, index), **call)
-        if kind == "call":
-            item.origin = self.origins.get(item.name, Origin(False, None))
-        added = self._frame(
-            "response.output_item.added", {"output_index": index, "item": self._snapshot(item, "in_progress")}
-        )
-        return item, closing + added
+        item = self._open = _Open(kind, index, item_id(self.id, prefix, index))
+        return item, closing + self._added(item)
+
+    def _added(self, item: _Open) -> bytes:
+        added = {"output_index": item.index, "item": self._snapshot(item, "in_progress")}
+        return self._frame("response.output_item.added", added)
 
     def _at(self, item: _Open) -> dict[str, Any]:
         return {"item_id": item.id, "output_index": item.index}
@@ -154,31 +162,39 @@ class StreamWriter:
         delta = {**self._at(item), "summary_index": 0, "delta": text}
         return out + self._frame("response.reasoning_summary_text.delta", delta)
 
-    def _tool_start(self, event: ToolCallStart) -> bytes:
-        origin = self.origins.get(event.name, Origin(False, None))
-        _, out = self._opening(
-            "call", "ctc" if origin.custom else "fc", tool=event.index, call_id=event.id, name=event.name
-        )
+    def _tool_start(self, event: ToolCallStart) -> bytes | None:
+        """Held until the finish (see the class docstring); the item before it is done now."""
+        call = _Open("call", -1, "", tool=event.index, call_id=event.id, name=event.name)
+        call.origin = self.origins.get(event.name, Origin(False, None))
+        self._calls[event.index] = call
+        return self._close() or None
+
+    def _tool_args(self, event: ToolCallArgs) -> None:
+        call = self._calls.get(event.index)
+        if call is not None and event.arguments:  # a piece for a call never begun has nowhere to go
+            call.parts.append(event.arguments)
+
+    def _release_calls(self) -> bytes:
+        """Each held call as a whole item, in the order the calls began, numbered after the output so far."""
+        out = b""
+        for call in self._calls.values():
+            out += self._added(self._numbered(call, len(self._output)))
+            if not call.origin.custom:
+                for piece in call.parts:
+                    out += self._frame("response.function_call_arguments.delta", {**self._at(call), "delta": piece})
+            out += self._done(call)
+        self._calls.clear()
         return out
 
-    def _tool_args(self, event: ToolCallArgs) -> bytes | None:
-        item = self._open
-        if item is None or item.kind != "call" or item.tool != event.index:
-            # Arguments for a call already closed (an upstream interleaving parallel calls): the
-            # Responses stream cannot reopen an item, so they reach only the final response's output.
-            done = self._calls.get(event.index)
-            if done is not None and "arguments" in done:
-                done["arguments"] += event.arguments
-            return None
-        item.parts.append(event.arguments)
-        if item.origin.custom:
-            return None  # sent whole at the end: see the class docstring
-        return self._frame("response.function_call_arguments.delta", {**self._at(item), "delta": event.arguments})
+    def _numbered(self, call: _Open, index: int) -> _Open:
+        call.index, call.id = index, item_id(self.id, "ctc" if call.origin.custom else "fc", index)
+        return call
 
     def _close(self) -> bytes:
         item, self._open = self._open, None
-        if item is None:
-            return b""
+        return b"" if item is None else self._done(item)
+
+    def _done(self, item: _Open) -> bytes:
         status = "incomplete" if self.finish in ENDINGS else "completed"
         done = self._snapshot(item, status)
         text = "".join(item.parts)
@@ -196,8 +212,6 @@ class StreamWriter:
             out += self._frame("response.custom_tool_call_input.done", {**at, "input": done["input"]})
         else:
             out = self._frame("response.function_call_arguments.done", {**at, "name": item.name, "arguments": text})
-        if item.kind == "call":
-            self._calls[item.tool] = done
         self._output.append(done)
         return out + self._frame("response.output_item.done", {"output_index": item.index, "item": done})
 
