@@ -208,6 +208,33 @@ def test_image_goes_to_anthropic_as_base64(
     assert not fake_ollama.requests
 
 
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "file", "file": {"filename": "notes.txt", "file_data": "data:text/plain;base64,aGk="}},
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+    ],
+)
+def test_a_content_part_tiergate_cannot_forward_is_refused_not_dropped(
+    client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, part: dict[str, object]
+) -> None:
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": "summarise this"}, part]},
+    ]
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="auto", messages=messages)  # type: ignore[arg-type]
+    kind = part["type"]
+    assert caught.value.body == {
+        "message": f"`messages[1].content[1].type` is `{kind}`: tiergate forwards only `text` and `image_url`"
+        " content parts (send a file's contents as `text`)",
+        "type": "invalid_request_error",
+        "param": "messages[1].content[1].type",
+        "code": "unsupported_content",
+    }
+    assert not fake_ollama.requests and not fake_anthropic.requests
+
+
 def test_local_failure_falls_back_to_sonnet(
     client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
 ) -> None:
@@ -262,6 +289,40 @@ def test_blank_stop_sequences_are_emulated_on_anthropic(
         text, finishes = answer.choices[0].message.content, [answer.choices[0].finish_reason]  # type: ignore[union-attr]
     assert (text, finishes) == ("first line", ["stop"])
     assert fake_anthropic.requests[0].body["stop_sequences"] == ["END"]
+
+
+def test_with_an_emulated_stop_the_text_still_comes_before_the_tool_call(
+    gateway: str, fake_anthropic: FakeAnthropic
+) -> None:
+    """The character held back in case a stop begins there is sent when the tool call starts, not after it."""
+    fake_anthropic.replies.append(ToolCalls([("get_weather", {"city": "Oslo"})], text="Checking."))
+    body = {
+        "model": "sonnet",
+        "stream": True,
+        "stop": ["\n\n"],
+        "messages": [{"role": "user", "content": "weather in Oslo?"}],
+        "tools": [WEATHER_TOOL],
+    }
+    with httpx.stream("POST", gateway + "/v1/chat/completions", json=body) as r:
+        assert r.status_code == 200
+        events = r.read().decode().split("\n\n")
+    assert events[-2:] == ["data: [DONE]", ""]
+    payloads = [json.loads(e.removeprefix("data: ")) for e in events[:-2]]
+    deltas = [p["choices"][0]["delta"] for p in payloads]
+    call_id = deltas[4]["tool_calls"][0]["id"]
+    opening = {"index": 0, "id": call_id, "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+    assert deltas == [
+        {"role": "assistant", "content": ""},
+        {"content": "Chec"},  # "Check" with its last character held: a stop could begin there
+        {"content": "king"},
+        {"content": "."},
+        {"tool_calls": [opening]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": ' "Oslo"}'}}]},
+        {},
+    ]
+    assert [p["choices"][0]["finish_reason"] for p in payloads][-1] == "tool_calls"
+    assert fake_anthropic.requests[0].body.get("stop_sequences") is None
 
 
 def test_more_than_one_choice_is_refused(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:

@@ -42,7 +42,8 @@ class StopScanner:
 
     ``feed`` returns the text that may be passed on now and whether a stop was reached. Up to
     ``longest - 1`` characters are held back, because a stop may begin at the end of one piece and
-    end in the next; ``flush`` gives them back when the stream ends without a stop.
+    end in the next; ``flush`` gives them back when the text ends without a stop (a tool call or the
+    finish follows).
     """
 
     def __init__(self, stops: Sequence[str]) -> None:
@@ -77,7 +78,9 @@ def cut_completion(completion: Completion, stops: Sequence[str]) -> Completion:
 
 async def stop_emulated(events: AsyncIterator[StreamEvent], stops: Sequence[str]) -> AsyncIterator[StreamEvent]:
     """A stream cut at its first emulated stop: the text before it, then ``Finish("stop")``; the rest of
-    the upstream's stream is not read (closing this closes it)."""
+    the upstream's stream is not read (closing this closes it). Without a stop every event keeps its
+    place: text held back while a stop could still begin comes out before the next event that is not
+    text (a tool call, the finish); only the usage report waits, to go last."""
     if not stops:
         async for event in events:
             yield event
@@ -99,7 +102,7 @@ async def stop_emulated(events: AsyncIterator[StreamEvent], stops: Sequence[str]
             if isinstance(event, UsageReport):  # held: it goes last, after whichever finish comes
                 usage = event
                 continue
-            if isinstance(event, Finish) and (rest := scanner.flush()):
+            if rest := scanner.flush():  # the text held back ends here: it goes before what follows it
                 yield TextDelta(rest)
             yield event
     if usage is not None:

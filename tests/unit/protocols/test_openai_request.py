@@ -76,6 +76,17 @@ def refused(body: dict[str, Any]) -> RequestError:
             "messages[0].content[0].image_url.url",
             "`messages[0].content[0].image_url.url` must be an http(s) URL or a data: URL",
         ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
+            "messages[0].content[0].image_url",
+            "`messages[0].content[0].image_url` is missing: the part has no image",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "bogus"}]}]},
+            "messages[0].content[0].type",
+            "`messages[0].content[0].type` is `bogus`: tiergate forwards only `text` and `image_url` content parts"
+            " (send a file's contents as `text`)",
+        ),
     ],
 )
 def test_refused_with_the_field_named(body: dict[str, Any], param: str, message: str) -> None:

@@ -7,7 +7,18 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tiergate.protocols.stops import StopScanner, cut_completion, is_blank, split_stops, stop_emulated
-from tiergate.wire import Completion, Finish, FunctionCall, StreamEvent, TextDelta, ToolCall, Usage, UsageReport
+from tiergate.wire import (
+    Completion,
+    Finish,
+    FunctionCall,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
 
 
 def test_blank_stops_are_held_back_and_the_rest_sent() -> None:
@@ -60,3 +71,22 @@ async def test_without_a_stop_the_held_back_text_comes_before_the_finish() -> No
     out = [e async for e in stop_emulated(events(TextDelta("ab"), TextDelta("c\n"), Finish("length")), ["\n\n"])]
     assert "".join(e.text for e in out if isinstance(e, TextDelta)) == "abc\n"
     assert out[-1] == Finish("length")
+
+
+@pytest.mark.asyncio
+async def test_the_held_back_text_comes_before_a_tool_call() -> None:
+    upstream = events(
+        TextDelta("Checking."),
+        ToolCallStart(0, "call_1", "get_weather"),
+        ToolCallArgs(0, '{"city":"Oslo"}'),
+        Finish("tool_calls"),
+        UsageReport(Usage.of(5, 1)),
+    )
+    assert [e async for e in stop_emulated(upstream, ["\n\n"])] == [
+        TextDelta("Checking"),
+        TextDelta("."),
+        ToolCallStart(0, "call_1", "get_weather"),
+        ToolCallArgs(0, '{"city":"Oslo"}'),
+        Finish("tool_calls"),
+        UsageReport(Usage.of(5, 1)),
+    ]

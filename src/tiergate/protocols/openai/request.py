@@ -13,10 +13,12 @@ from typing import TypeVar
 import msgspec
 
 from tiergate.errors import RequestError
-from tiergate.wire import ChatRequest, CompletionRequest, Message
+from tiergate.wire import ChatRequest, CompletionRequest, ContentPart, Message
 
 T = TypeVar("T")
 _AT = re.compile(r"^(.*?)(?: - at `\$\.?([^`]*)`)?$", re.S)
+#: The content parts every backend can take: the rest (``file``, ``input_audio``, ...) would be lost on the way.
+_PARTS = ("text", "image_url")
 
 
 def decode_json(body: bytes, type_: type[T]) -> T:
@@ -51,8 +53,9 @@ def check_chat(request: ChatRequest) -> None:
     """Refuse at the edge what every upstream would refuse, before any upstream call: 400 naming the field.
 
     One choice (``n`` 1 or absent); a positive output limit; at least one user (or tool) turn; named tools
-    and tool calls; images that are images. (Whitespace-only stop sequences are valid here: the Anthropic
-    backend emulates them.)
+    and tool calls; content parts that are ``text`` or ``image_url`` (tiergate forwards no other kind, and
+    never drops one silently); images that are images. (Whitespace-only stop sequences are valid here: the
+    Anthropic backend emulates them.)
     """
     if request.n is not None and request.n != 1:
         raise RequestError(
@@ -81,8 +84,22 @@ def check_chat(request: ChatRequest) -> None:
                 raise RequestError(f"`{param}` is empty: a tool call names its tool", param=param, code="invalid_value")
         if isinstance(message.content, list):
             for j, part in enumerate(message.content):
-                if part.type == "image_url" and part.image_url is not None:
-                    _check_image(part.image_url.url, f"messages[{i}].content[{j}].image_url.url")
+                _check_part(part, f"messages[{i}].content[{j}]")
+
+
+def _check_part(part: ContentPart, where: str) -> None:
+    if part.type not in _PARTS:
+        raise RequestError(
+            f"`{where}.type` is `{part.type}`: tiergate forwards only `text` and `image_url` content parts"
+            " (send a file's contents as `text`)",
+            param=f"{where}.type",
+            code="unsupported_content",
+        )
+    if part.type == "image_url":
+        if part.image_url is None:
+            param = f"{where}.image_url"
+            raise RequestError(f"`{param}` is missing: the part has no image", param=param, code="invalid_image")
+        _check_image(part.image_url.url, f"{where}.image_url.url")
 
 
 def _check_image(url: str, param: str) -> None:
