@@ -173,7 +173,6 @@ def test_message_items_and_parts() -> None:
                 "content": [
                     {"type": "input_text", "text": "a"},
                     {"type": "input_text", "text": "b"},
-                    {"type": "input_audio", "input_audio": {}},
                 ],
             },
             {
@@ -350,6 +349,11 @@ def test_text_formats() -> None:
             {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
             "input[0].content[0]",
             "`input_file` parts are not supported",
+        ),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}, {"type": "input_audio"}]}]},
+            "input[0].content[1].type",
+            "is `input_audio`: tiergate forwards only `input_text`, `output_text` and `input_image` parts",
         ),
         (
             {"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}]},

@@ -190,13 +190,13 @@ def _content(content: Any, where: str) -> str | list[ContentPart]:
     if not isinstance(content, list):
         shown = "missing" if content is None else _kind(content)
         raise RequestError(f"`{where}` must be a string or an array of parts, got {shown}", param=where)
-    parts = [p for j, part in enumerate(content) if (p := _part(part, f"{where}[{j}]")) is not None]
+    parts = [_part(part, f"{where}[{j}]") for j, part in enumerate(content)]
     if all(p.type == "text" for p in parts):
         return "\n".join(p.text or "" for p in parts)
     return parts
 
 
-def _part(part: Any, where: str) -> ContentPart | None:
+def _part(part: Any, where: str) -> ContentPart:
     if not isinstance(part, dict):
         raise RequestError(f"`{where}` must be an object, got {_kind(part)}", param=where, code="invalid_type")
     kind = part.get("type")
@@ -222,7 +222,12 @@ def _part(part: Any, where: str) -> ContentPart | None:
             param=where,
             code="unsupported_content",
         )
-    return None  # audio and newer part types: nothing a chat backend can take
+    # Audio and newer part types: nothing a chat backend can take, and dropping one would answer without it.
+    raise RequestError(
+        f"`{where}.type` is `{kind}`: tiergate forwards only `input_text`, `output_text` and `input_image` parts",
+        param=f"{where}.type",
+        code="unsupported_content",
+    )
 
 
 def _check_image(url: str, param: str) -> None:
