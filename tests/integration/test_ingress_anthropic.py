@@ -179,6 +179,47 @@ def test_count_tokens_is_an_estimate(claude: anthropic.Anthropic, gateway: str) 
     assert r.headers["x-tiergate-estimate"] == "true"
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "model: Field required"),
+        ({"model": "m", "messages": "hi"}, "messages: Expected `array`, got `str`"),
+        ({"model": "m", "messages": [1]}, "messages[0]: Expected `object`, got `int`"),
+        (
+            {"model": "m", "messages": [{"role": "bot", "content": "x"}]},
+            "messages[0].role: expected 'user', 'assistant' or 'system', got 'bot'",
+        ),
+    ],
+)
+def test_count_tokens_refuses_what_messages_refuses(gateway: str, body: dict[str, Any], message: str) -> None:
+    r = httpx.post(gateway + "/v1/messages/count_tokens", json=body)
+    assert r.status_code == 400
+    assert r.json() == {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+
+
+def test_count_tokens_needs_no_max_tokens_but_a_user_turn(claude: anthropic.Anthropic) -> None:
+    ask: list[Any] = [{"role": "user", "content": "abcd"}]
+    assert claude.messages.count_tokens(model="auto", messages=ask).input_tokens == 1
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.count_tokens(model="auto", messages=[{"role": "assistant", "content": "abcd"}])
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "messages: a conversation needs at least one user turn"},
+    }
+
+
+def test_a_4xx_anthropic_does_not_list_is_an_invalid_request_error(gateway: str) -> None:
+    wrong_method = httpx.get(gateway + "/v1/messages")
+    not_json = httpx.post(gateway + "/v1/messages", content=b"hi", headers={"content-type": "text/plain"})
+
+    assert (wrong_method.status_code, not_json.status_code) == (405, 415)
+    assert wrong_method.json() == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "method GET is not allowed on /v1/messages"},
+    }
+    assert not_json.json()["type"] == "error" and not_json.json()["error"]["type"] == "invalid_request_error"
+
+
 def test_errors_come_back_in_anthropics_shape(claude: anthropic.Anthropic, gateway: str) -> None:
     with pytest.raises(anthropic.BadRequestError) as caught:
         claude.messages.create(model="auto", max_tokens=16, messages=[])

@@ -404,7 +404,12 @@ def test_count_tokens_is_characters_over_four() -> None:
         messages=[
             {"role": "user", "content": "y" * 20},
             {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}}]},
-            {"role": "user", "content": [{"type": "image", "source": {"type": "base64", "data": "z" * 4000}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "z" * 4000}}
+                ],
+            },
         ],
         tools=[tool],
     )
@@ -741,10 +746,7 @@ TEXT_THEN_TOOL = (
     b'"content_block":{"type":"tool_use","id":"call_1","name":"Bash","input":{}}}\n\n'
     b'event: content_block_delta\n'
     b'data: {"type":"content_block_delta","index":1,'
-    b'"delta":{"type":"input_json_delta","partial_json":"{\\"command\\":"}}\n\n'
-    b'event: content_block_delta\n'
-    b'data: {"type":"content_block_delta","index":1,'
-    b'"delta":{"type":"input_json_delta","partial_json":" \\"echo hi\\"}"}}\n\n'
+    b'"delta":{"type":"input_json_delta","partial_json":"{\\"command\\":\\"echo hi\\"}"}}\n\n'
     b'event: content_block_stop\n'
     b'data: {"type":"content_block_stop","index":1}\n\n'
     b'event: message_delta\n'
@@ -808,7 +810,7 @@ def test_stream_of_reasoning_then_text_exact_bytes() -> None:
         b'data: {"type":"content_block_stop","index":1}\n\n'
         b'event: message_delta\n'
         b'data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},'
-        b'"usage":{"input_tokens":0,"output_tokens":0}}\n\n'
+        b'"usage":{"output_tokens":4}}\n\n'  # no count upstream: (15 characters + 3) // 4, input left out
         b'event: message_stop\n'
         b'data: {"type":"message_stop"}\n\n'
     )  # fmt: skip
@@ -888,6 +890,9 @@ def test_ping_is_a_keep_alive_event() -> None:
         (AuthError("no key"), "authentication_error"),
         (AuthError("not you", status=403), "permission_error"),
         (RequestError("too big", status=413), "request_too_large"),
+        (RequestError("method GET is not allowed on /v1/messages", status=405), "invalid_request_error"),
+        (RequestError("the body must be JSON", status=415), "invalid_request_error"),
+        (UpstreamUnavailable("ollama", "http://127.0.0.1:11434", "no first token", status=504), "timeout_error"),
         (RateLimited("slow down", retry_after=2), "rate_limit_error"),
         (UpstreamStatusError("claude", "https://api.test", "Overloaded", status=529), "overloaded_error"),
         (UpstreamStatusError("claude", "https://api.test", "no such model", status=404), "not_found_error"),

@@ -55,7 +55,8 @@ DIALECT = AnthropicMessages()
 
 @post("/v1/messages/count_tokens", status_code=200, opt=ACCESS_CLIENT)
 async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """An estimate: Anthropic's own count would need its tokenizer (or a call to Anthropic)."""
+    """An estimate: Anthropic's own count would need its tokenizer (or a call to Anthropic). A body that
+    ``/v1/messages`` would refuse (``max_tokens`` aside) is a 400 ``invalid_request_error``."""
     limits = gateway_of(request).rules.current.graph.config.server.input_limits
     counted = anthropic.count_tokens(await read_json(request, limits))
     return Response(_encode(counted), media_type="application/json", headers={"x-tiergate-estimate": "true"})

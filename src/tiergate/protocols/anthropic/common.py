@@ -24,7 +24,8 @@ ANSWER_DESCRIPTION = "Answer with JSON matching this schema."
 #: Protocol headers a Messages client sends that an Anthropic upstream should see too.
 PROTOCOL_HEADERS = ("anthropic-version", "anthropic-beta")
 
-#: Anthropic's error types and the HTTP status each goes with (docs: "HTTP errors").
+#: Anthropic's error types and the HTTP status each goes with (docs: "HTTP errors"); other 4xx statuses
+#: are ``invalid_request_error``, other 5xx ones ``api_error`` (:func:`error_type`).
 ERROR_STATUS = {
     "invalid_request_error": 400,
     "authentication_error": 401,
@@ -33,6 +34,7 @@ ERROR_STATUS = {
     "request_too_large": 413,
     "rate_limit_error": 429,
     "api_error": 500,
+    "timeout_error": 504,
     "overloaded_error": 529,
 }
 _ERROR_TYPE = {status: kind for kind, status in ERROR_STATUS.items()}
@@ -63,8 +65,15 @@ encode_json = msgspec.json.Encoder().encode
 
 
 def error_type(status: int) -> str:
-    """Anthropic's error ``type`` for an HTTP status: the one its clients key their retries on."""
-    return _ERROR_TYPE.get(status, "api_error")
+    """Anthropic's error ``type`` for an HTTP status: the one its clients key their retries on. A 4xx the
+    docs do not list (405, 415, 422...) is ``invalid_request_error``, as the docs say; any other is
+    ``api_error``.
+
+        error_type(415)   # "invalid_request_error"
+    """
+    if status in _ERROR_TYPE:
+        return _ERROR_TYPE[status]
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"
 
 
 def finish_reason(stop_reason: str | None) -> FinishReason:

@@ -115,12 +115,16 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
 
         request = decode(await http_request.body(), http_request.headers)
     """
-    parsed = _object(body)
+    return _request_of(_object(body), headers, counting=False)
+
+
+def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting: bool) -> ChatRequest:
+    """:func:`decode` of a parsed body; ``counting`` (``count_tokens``) does not ask for ``max_tokens``."""
     try:
         req = msgspec.convert(parsed, _InRequest)
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
-    _check(req)
+    _check(req, counting=counting)
     fmt = req.output_config.format if req.output_config else None
     tools = _tools_of(req.tools or [])
     choice, parallel = _choice_of(req.tool_choice)
@@ -162,11 +166,11 @@ def _invalid(exc: msgspec.ValidationError) -> RequestError:
     return RequestError(f"{path}: {what}" if path else what, param=path or None)
 
 
-def _check(req: _InRequest) -> None:
+def _check(req: _InRequest, *, counting: bool) -> None:
     """What the Messages API refuses before generating, refused here the same way."""
-    if req.max_tokens is None:
+    if req.max_tokens is None and not counting:
         raise RequestError("max_tokens: Field required", param="max_tokens")
-    if req.max_tokens < 1:
+    if req.max_tokens is not None and req.max_tokens < 1:
         raise RequestError(f"max_tokens: must be at least 1, got {req.max_tokens}", param="max_tokens")
     for i, turn in enumerate(req.messages):
         if turn.role not in ("user", "assistant", "system"):
@@ -345,10 +349,13 @@ def _image_url(block: _InBlock, where: str) -> str:
 def count_tokens(body: bytes) -> dict[str, int]:
     """``/v1/messages/count_tokens``: an estimate, not the model's tokenizer: the characters of the
     system prompt, the messages' text and the tool definitions, divided by 4 (images are not counted).
+    A body ``/v1/messages`` would refuse is refused the same way (a 400 naming the field), except that
+    counting needs no ``max_tokens``.
 
         count_tokens(b'{"model": "m", "messages": [{"role": "user", "content": "abcd"}]}')   # {"input_tokens": 1}
     """
     parsed = _object(body)
+    _request_of(parsed, {}, counting=True)
     tools = parsed.get("tools")
     chars = _chars(parsed.get("system")) + _chars(parsed.get("messages"))
     chars += sum(len(encode_json(tool)) for tool in tools) if isinstance(tools, list) else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import msgspec
@@ -96,16 +97,32 @@ def error_body(exc: TiergateError) -> dict[str, Any]:
 _BlockKind = Literal["text", "thinking", "tool_use"]
 
 
+@dataclass
+class _ToolCall:
+    """One tool call of a translated stream, held until the stream ends."""
+
+    id: str
+    name: str
+    pieces: list[str] = field(default_factory=list)
+
+
 class StreamWriter:
     """Stream events → Messages SSE bytes, with the interface of :class:`tiergate.api.sse.ChunkWriter`.
 
-    Content blocks are numbered 0, 1, ... in order; each opens on its first delta and closes before the
-    next opens (Claude Code assembles a tool call only at its ``content_block_stop``). A thinking block
-    closes with tiergate's signature. ``native`` (the upstream is Anthropic and answers in its own frames,
-    as :class:`~tiergate.wire.Raw` events): those frames are written as they came and every translated
-    event is skipped, so ``start`` and ``end`` write nothing of their own; usage and the stop are still
-    read from the frames. ``request`` gives message_start its input-token estimate (the real count comes
-    in message_delta).
+    Content blocks are numbered 0, 1, ... and strictly sequential: each one's start, deltas and stop come
+    before the next one starts (Claude Code assembles a tool call only at its ``content_block_stop``). Text
+    and thinking stream as they come; a thinking block closes with tiergate's signature. Tool calls are held
+    until the stream ends and then written as whole blocks, one ``input_json_delta`` each: an
+    OpenAI-compatible upstream may interleave the argument pieces of parallel calls, and only whole
+    arguments can be checked, so arguments that are not a JSON object arrive as ``{"arguments": "<raw>"}``
+    (as in :func:`whole`).
+
+    ``native`` (the upstream is Anthropic and answers in its own frames, as :class:`~tiergate.wire.Raw`
+    events): those frames are written as they came and every translated event is skipped, so ``start`` and
+    ``end`` write nothing of their own; usage and the stop are still read from the frames. ``request``
+    gives message_start its input-token estimate; message_delta carries the upstream's counts, or, when it
+    reported none, an output estimate (characters / 4) and no ``input_tokens``, so the client keeps the
+    estimate from message_start.
 
         writer = StreamWriter("msg_0123", "qwen2.5-coder:7b", request=request)
         writer.start(); writer.event(TextDelta("Hi")); writer.end()
@@ -121,7 +138,8 @@ class StreamWriter:
         self._index = -1
         self._open: _BlockKind | None = None
         self._thinking: list[str] = []
-        self._tool_blocks: dict[int, int] = {}
+        self._calls: dict[int, _ToolCall] = {}
+        self._written_chars = 0
         self._raw_usage = UsageTotals()
 
     def start(self) -> bytes:
@@ -158,17 +176,22 @@ class StreamWriter:
         if isinstance(event, TextDelta):
             if not event.text:
                 return None
+            self._written_chars += len(event.text)
             return self._delta("text", {"type": "text", "text": ""}, {"type": "text_delta", "text": event.text})
         if isinstance(event, ReasoningDelta):
             if not event.text:
                 return None
             self._thinking.append(event.text)
+            self._written_chars += len(event.text)
             block = {"type": "thinking", "thinking": "", "signature": ""}
             return self._delta("thinking", block, {"type": "thinking_delta", "thinking": event.text})
         if isinstance(event, ToolCallStart):
-            return self._tool_start(event)
+            self._calls[event.index] = _ToolCall(event.id, event.name)
+            return None
         if isinstance(event, ToolCallArgs):
-            return self._tool_args(event)
+            if call := self._calls.get(event.index):  # arguments of a call never opened have no block
+                call.pieces.append(event.arguments)
+            return None
         if isinstance(event, Finish):
             self.finish = event.reason
             return None
@@ -178,16 +201,17 @@ class StreamWriter:
         raise TypeError(f"unknown stream event {event!r}")
 
     def end(self) -> bytes:
-        """Closes the open block, then ``message_delta`` (stop reason, usage) and ``message_stop``."""
+        """Closes the open block, writes the tool calls, then ``message_delta`` (stop reason, usage) and
+        ``message_stop``."""
         if self.native:
             return b""
-        usage = self.usage or Usage()
+        blocks = self._close() + self._tool_blocks()
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": STOP_REASON_OF[self.finish or "stop"], "stop_sequence": None},
-            "usage": {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens},
+            "usage": self._final_usage(),
         }
-        return self._close() + sse("message_delta", delta) + sse("message_stop", {"type": "message_stop"})
+        return blocks + sse("message_delta", delta) + sse("message_stop", {"type": "message_stop"})
 
     def error(self, exc: TiergateError) -> bytes:
         return sse("error", error_body(exc))
@@ -199,20 +223,25 @@ class StreamWriter:
             "content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta}
         )
 
-    def _tool_start(self, event: ToolCallStart) -> bytes:
-        block = {"type": "tool_use", "id": event.id, "name": event.name, "input": {}}
-        opened = self._open_block("tool_use", block)
-        self._tool_blocks[event.index] = self._index
-        return opened
+    def _tool_blocks(self) -> bytes:
+        """Each tool call as a whole block: start, its input in one ``input_json_delta``, stop."""
+        out = b""
+        for call in self._calls.values():
+            arguments = "".join(call.pieces)
+            self._written_chars += len(arguments)
+            out += self._open_block("tool_use", {"type": "tool_use", "id": call.id, "name": call.name, "input": {}})
+            delta = {"type": "input_json_delta", "partial_json": encode_json(_input_of(arguments)).decode()}
+            out += sse("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
+            out += self._close()
+        self._calls = {}
+        return out
 
-    def _tool_args(self, event: ToolCallArgs) -> bytes | None:
-        index = self._tool_blocks.get(event.index)
-        if index is None or not event.arguments:
-            return None
-        # Upstreams send one call's arguments before the next call opens; were one late, its own index
-        # still tells an accumulating client where it goes.
-        delta = {"type": "input_json_delta", "partial_json": event.arguments}
-        return sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+    def _final_usage(self) -> dict[str, int]:
+        """The upstream's counts; without them an estimate of the output alone (the input estimate went
+        in message_start, and a client keeps it when message_delta has no ``input_tokens``)."""
+        if self.usage is None:
+            return {"output_tokens": (self._written_chars + 3) // 4}
+        return {"input_tokens": self.usage.prompt_tokens, "output_tokens": self.usage.completion_tokens}
 
     def _open_block(self, kind: _BlockKind, block: Block) -> bytes:
         closed = self._close()
