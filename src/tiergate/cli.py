@@ -80,21 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--log", default=None, help="a decision log to learn from (ratings and explicit retries): file or postgresql://"
     )
-    p.add_argument("--log-weight", type=float, default=1.0, help="weight of the decision log's rows")
+    p.add_argument("--log-weight", type=_at_least_zero, default=1.0, help="weight of the decision log's rows")
     p.add_argument(
         "--encoders",
         default=None,
         help="comma-separated inputs, KIND[:TEXT]: kinds static, transformer, transformer-int8; "
         "texts ask (default) and prose (the ask without its code blocks)",
     )
-    p.add_argument("--l2", type=float, default=0.3, help="L2 strength of the logistic heads")
+    p.add_argument("--l2", type=_at_least_zero, default=0.3, help="L2 strength of the logistic heads")
     p.add_argument(
         "--combine",
         choices=["concat", "mean"],
         default="concat",
         help="several encoders: one regression over their vectors side by side, or one each, averaged",
     )
-    p.add_argument("--sufficiency", type=float, default=0.97, help="cut-offs must keep at least this sufficiency")
+    p.add_argument(
+        "--sufficiency", type=_share, default=0.97, help="cut-offs must keep at least this sufficiency (0 to 1)"
+    )
     p.add_argument("--cv-seed", type=int, default=0, help="how the cross-validation folds are shuffled")
     p.add_argument(
         "--folds-by",
@@ -103,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         help="cross-validation folds: 5 shuffled ones, or each group (a case's first tag) left out in turn, "
         "which estimates how the head does on traffic unlike any it was trained on",
     )
-    p.add_argument("--ambiguous", type=float, default=0.08, help="share of requests the AMBIGUOUS band may hold")
+    p.add_argument(
+        "--ambiguous", type=_share, default=0.08, help="share of requests the AMBIGUOUS band may hold (0 to 1)"
+    )
     p.add_argument("--test", type=Path, default=None, help="held-out set to report on with the new head")
     p.add_argument("--write", action="store_true", help="write the head file and the cut-offs into --config")
 
@@ -277,8 +281,13 @@ def _train(args: argparse.Namespace) -> int:
         print(f"tiergate train: {exc}", file=sys.stderr)
         return 2
     if args.write:
+        try:  # the rule file's new text first: if it cannot be written, nothing is
+            updated = write_cutoffs(args.config, result.cutoffs, result.bands)
+        except ValueError as exc:
+            print(f"tiergate train: nothing written: {exc}", file=sys.stderr)
+            return 2
         version = write_head(head_path, result.head)
-        args.config.write_text(write_cutoffs(args.config, result.cutoffs, result.bands))
+        _replace(args.config, updated)
         print(f"\nwrote {head_path} (version {version}) and the cut-offs and bands into {args.config}")
     else:
         print("\nnothing written (--write writes the head file and the cut-offs)")
@@ -289,6 +298,27 @@ def compile_graph_with(loaded: Any, result: Any) -> Any:
     from tiergate.learned.train import with_cutoffs
 
     return with_cutoffs(loaded, result.cutoffs, result.bands)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole: a running gateway's watcher never reads half a file."""
+    part = path.with_name(f".{path.name}.tiergate-train")
+    part.write_text(text)
+    os.replace(part, path)
+
+
+def _at_least_zero(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
 
 
 def _weighted(spec: str) -> tuple[Path, float]:

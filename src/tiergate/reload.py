@@ -1,7 +1,8 @@
 """Reload triggers: the rule file changing on disk, SIGHUP, and ``POST /admin/reload``.
 
 The watcher watches the file's directory, not the file, because editors save by writing a new
-file and renaming it over the old one (the old inode would never change again).
+file and renaming it over the old one (the old inode would never change again). It also polls the
+learned head the rules name (``tiergate train --write`` may leave the rule file's text as it was).
 
     app = create_app(gateway, lifespans=[watch_rules(gateway.rules)])
 """
@@ -58,21 +59,18 @@ async def _reload(rules: Rules, why: str) -> None:
         log.info("reloaded rules on %s: version %s", why, outcome.version)
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
 async def _watch(
-    rules: Rules, stop: asyncio.Event, debounce_ms: int, seen: tuple[int, int, int] | None, poll_ms: int = 500
+    rules: Rules,
+    stop: asyncio.Event,
+    debounce_ms: int,
+    seen: tuple[tuple[int, int, int] | None, ...],
+    poll_ms: int = 500,
 ) -> None:
-    """Reload on change events, and also when the file's stat changes between events.
+    """Reload on change events, and also when a watched file's stat changes between events.
 
-    The stat check covers edits made before the watcher was armed and filesystems that deliver no
-    events (some container bind mounts); it costs one stat() every ``poll_ms``.
+    The stat check covers edits made before the watcher was armed, filesystems that deliver no
+    events (some container bind mounts), and the learned head in its own directory; it costs a stat()
+    per watched file every ``poll_ms``.
     """
     target = await asyncio.to_thread(lambda: Path(rules.path).resolve())
 
@@ -89,7 +87,7 @@ async def _watch(
         rust_timeout=poll_ms,
         yield_on_timeout=True,
     ):
-        now = await asyncio.to_thread(_signature, target)
+        now = await asyncio.to_thread(rules.signature)
         if changes or now != seen:
-            seen = now
+            seen = now  # taken before the reload: a change made during it is seen at the next poll
             await _reload(rules, "file change")

@@ -118,9 +118,9 @@ class Rules:
         self._current: Runtime | None = None
         self.last_error: list[Problem] = []
         self.loaded_at: float = 0.0
-        #: The file's (inode, mtime, size) just before the current rules were read: a watcher that starts
-        #: later compares with this, so an edit made while the app was starting is not lost.
-        self.loaded_stat: tuple[int, int, int] | None = None
+        #: The watched files' (inode, mtime, size) as the current rules were read (:meth:`signature`): a
+        #: watcher that starts later compares with this, so an edit made while the app was starting is not lost.
+        self.loaded_stat: tuple[tuple[int, int, int] | None, ...] = ()
         self.reloads = 0
         self._lock = asyncio.Lock()
 
@@ -128,10 +128,23 @@ class Rules:
     def load(cls, path: Path, environ: Mapping[str, str], extensions: Extensions | None = None) -> Rules:
         """Load at start-up: a broken file here is fatal (there are no last good rules yet)."""
         rules = cls(path, environ, extensions)
-        rules.loaded_stat = file_stat(path)
+        before = file_stat(path)
         loaded, graph = compile_file(path, environ)
         rules._install(loaded, graph)
+        rules.loaded_stat = (before, *rules.signature()[1:])
         return rules
+
+    def watched(self) -> list[Path]:
+        """The files the current rules were read from: the rule file, and the learned head it names."""
+        paths = [self.path]
+        learned = self._current.graph.config.routing.learned if self._current is not None else None
+        if learned is not None:
+            paths.append((self._current.graph.source_dir or Path(".")) / learned.head)  # type: ignore[union-attr]
+        return paths
+
+    def signature(self) -> tuple[tuple[int, int, int] | None, ...]:
+        """Each watched file's (inode, mtime, size), or None where it is missing: a change means "reload"."""
+        return tuple(file_stat(p) for p in self.watched())
 
     @property
     def current(self) -> Runtime:

@@ -11,12 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import GatewayFactory, default_routes
+from tests.conftest import ROOT, GatewayFactory, default_routes
 from tests.fakes.ollama import FakeOllama
 
+HEAD = ROOT / "heads" / "default.json"
 
-def version_of(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+def version_of(text: str, head: bytes | None = None) -> str:
+    """The rules' version: the rule file's text, then the learned head it names (default_routes: the shipped one)."""
+    head = HEAD.read_bytes() if head is None else head
+    return hashlib.sha256(text.encode() + b"\0head\0" + head).hexdigest()[:12]
 
 
 def wait_for_version(base: str, version: str, limit: float = 5.0) -> float:
@@ -126,3 +130,25 @@ def test_watcher_reports_broken_edit_and_recovers(
     fixed = good_text.replace("keep_alive: 10m", "keep_alive: 11m")
     rules_file.write_text(fixed)
     wait_for_version(base, version_of(fixed))
+
+
+def test_a_new_head_under_the_same_rule_file_is_reloaded(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`tiergate train --write` whose cut-offs come out as they were leaves routes.yaml's text unchanged."""
+    head = tmp_path / "heads" / "mine.json"
+    head.parent.mkdir()
+    head.write_bytes(HEAD.read_bytes())
+    rules_file = tmp_path / "routes.yaml"
+    text = default_routes().replace(f"head: {HEAD}", "head: heads/mine.json")
+    rules_file.write_text(text)
+    base = gateway_for(rules_file, upstream_env, watch=True)
+    ask = {"messages": [{"role": "user", "content": "rename x"}]}
+    before = httpx.post(base + "/v1/route", json=ask).json()
+    assert before["rules_version"] == version_of(text)
+    retrained = HEAD.read_text().replace('"l2": 0.3', '"l2": 0.31', 1).encode()  # another head, same weights
+    assert retrained != HEAD.read_bytes()
+    head.write_bytes(retrained)
+    wait_for_version(base, version_of(text, retrained))
+    after = httpx.post(base + "/v1/route", json=ask).json()
+    assert after["learned"]["head"] != before["learned"]["head"] and after["learned"]["available"] is True

@@ -7,6 +7,7 @@ loaded.version          # short hash of the file's bytes: the rules_version of e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -58,8 +59,19 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(problems)
-    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    version = _version(text, config, file)
     return LoadedConfig(config, source, version, tuple(p for p in problems if p.severity != "error"), profiles)
+
+
+def _version(text: str, config: RoutesConfig, file: str) -> str:
+    """The rules' version: the file's text and the learned head it names, so a new head with the same cut-offs
+    (``tiergate train --write``, or a head file replaced by hand) is a new version that a reload installs."""
+    digest = hashlib.sha256(text.encode())
+    if config.routing.learned is not None:
+        head = FsPath(file).resolve().parent / config.routing.learned.head
+        with contextlib.suppress(OSError):  # a missing head is a warning (config.semantic), not a version
+            digest.update(b"\0head\0" + head.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 _AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)

@@ -94,6 +94,8 @@ class Result:
     cv: dict[str, Any]
     rows: int
     sources: dict[str, int]
+    #: Per decision log: labelled decisions left out because no ask was stored.
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -115,11 +117,15 @@ def ask_of(graph: EvaluationGraph, request: ChatRequest) -> str:
 
 
 _LOGGED = "SELECT decision_id, ts, tier, phase, session, ask FROM decisions ORDER BY ts, decision_id"
-_RATED = "SELECT decision_id, MIN(rating) FROM feedback GROUP BY decision_id"
+#: Each rated decision's latest rating: a rating corrected later (the console's rating box) replaces the first.
+_RATED = (
+    "SELECT f.decision_id, f.rating FROM feedback f "
+    "WHERE f.id = (SELECT MAX(g.id) FROM feedback g WHERE g.decision_id = f.decision_id)"
+)
 
 
 def _read_log(where: Path | str) -> tuple[list[tuple[Any, ...]], dict[str, int], str]:
-    """The decisions, each one's lowest rating, and the log's name for ``trained.sources`` (no credentials)."""
+    """The decisions, each one's latest rating, and the log's name for ``trained.sources`` (no credentials)."""
     shown = redact_url(where) if is_postgres(where) else str(where)
     try:
         if is_postgres(where):
@@ -132,8 +138,18 @@ def _read_log(where: Path | str) -> tuple[list[tuple[Any, ...]], dict[str, int],
         raise OperatorError(f"cannot read the decision log {shown} (--log): {exc}") from None
 
 
-def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> list[Row]:
-    """Labels from ratings and explicit retries; rows without a stored ask are skipped."""
+@dataclass
+class LogRows:
+    """What a decision log gives ``tiergate train``: the labelled rows, the log's name, and how many labelled
+    decisions had no stored ask to learn from (``server.decision_log.store_ask`` was off)."""
+
+    rows: list[Row]
+    source: str
+    no_ask: int
+
+
+def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> LogRows:
+    """Labels from ratings and explicit retries; decisions without a stored ask are counted, not used."""
     rank = {tier: i for i, tier in enumerate(order)}
     top = len(order) - 1
     decisions, ratings, source = _read_log(where)
@@ -157,11 +173,12 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> lis
                     labels[earlier_id] = max(labels.get(earlier_id, 0), rank[tier])
         else:
             routed_by_session.setdefault(session, []).append((decision_id, rank[tier]))
-    return [
+    rows = [
         Row(decision_id, ask, labels[decision_id], weight, source)
         for decision_id, _, _, _, _, ask in decisions
         if decision_id in labels and ask
     ]
+    return LogRows(rows, source, len(labels) - len(rows))
 
 
 def group_of(row: Row) -> str:
@@ -361,13 +378,18 @@ def _band_width(p_sonnet: F64, share: float) -> float:
 def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedders: Sequence[Embedder]) -> Result:
     rows: list[Row] = []
     inner_ids: set[str] = set()
+    sources: dict[str, int] = {}
+    skipped: dict[str, int] = {}
     for i, (path, weight) in enumerate(options.data):
         found = rows_from_dataset(path, weight, graph)
         rows += found
         if i == 0:
             inner_ids = {r.id for r in found}
     if options.log is not None:
-        rows += rows_from_log(options.log, options.log_weight, TierTable.of(graph.config).order)
+        logged = rows_from_log(options.log, options.log_weight, TierTable.of(graph.config).order)
+        rows += logged.rows
+        if logged.no_ask:
+            skipped[logged.source] = logged.no_ask
     if not inner_ids:
         raise ValueError("the first --data file has no labelled cases to fit and cross-validate on")
     gold = np.array([r.gold for r in rows])
@@ -379,11 +401,12 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
         raise ValueError("--folds-by group needs at least two groups (a case's first tag) in the first --data file")
     probs = cross_validated(X, gold, w, inner, options.l2, options.folds, options.combine, options.seed, groups)
     cutoffs, bands, report = choose_cutoffs(loaded, [rows[i] for i in inner], probs, options)
-    sources: dict[str, int] = {}
     weights: dict[str, float] = {}
     for r in rows:
         sources[r.source] = sources.get(r.source, 0) + 1
         weights[r.source] = r.weight
+    if options.log is not None:
+        sources.setdefault(logged.source, 0)  # listed even when it gave no row
     cv: dict[str, Any] = {
         "folds": options.folds if groups is None else len({groups[i] for i in inner}),
         "by": options.folds_by,
@@ -400,7 +423,7 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
         Training(training_hash(rows), len(rows), weights, options.l2, cv),
         combine=options.combine,
     )
-    return Result(head, cutoffs, bands, cv, len(rows), sources)
+    return Result(head, cutoffs, bands, cv, len(rows), sources, skipped)
 
 
 def scorer_for(result: Result, embedders: Sequence[Embedder]) -> LearnedScorer:
@@ -432,10 +455,18 @@ def write_cutoffs(config_path: Path, cutoffs: Cutoffs, bands: Bands) -> str:
 
 
 def _set_flow(text: str, key: str, value: str) -> str:
-    pattern = re.compile(rf"^(\s+{key}:\s*)\{{[^}}\n]*\}}", re.MULTILINE)
-    if not pattern.search(text):
-        raise ValueError(f"cannot find a one-line `{key}: {{...}}` in the rule file to update; set it by hand: {value}")
-    return pattern.sub(lambda m: m.group(1) + value, text, count=1)
+    """``key``'s mapping set to ``value`` (a one-line flow mapping), whether the file wrote it on one line
+    (``cutoffs: {sonnet: 0.2, opus: 0.2}``) or as a block of more-indented lines below the key."""
+    flow = re.compile(rf"^(\s+{key}:\s*)\{{[^}}\n]*\}}", re.MULTILINE)
+    if flow.search(text):
+        return flow.sub(lambda m: m.group(1) + value, text, count=1)
+    block = re.compile(
+        rf"^(?P<indent>[ ]+)(?P<key>{key}:)[ ]*(?:#[^\n]*)?\n(?P<body>(?:(?P=indent)[ ]+[^\n]*\n)+)", re.MULTILINE
+    )
+    found = block.search(text)
+    if found is None:
+        raise ValueError(f"cannot find `{key}:` in the rule file to update; set it by hand: {value}")
+    return text[: found.start()] + f"{found['indent']}{found['key']} {value}\n" + text[found.end() :]
 
 
 def as_dataset(rows: Sequence[Row]) -> Dataset:
@@ -445,6 +476,10 @@ def as_dataset(rows: Sequence[Row]) -> Dataset:
 def summarize(result: Result) -> list[str]:
     lines = [
         f"rows: {result.rows} ({', '.join(f'{k}: {v}' for k, v in result.sources.items())})",
+        *(
+            f"{source}: {n} labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)"
+            for source, n in result.skipped.items()
+        ),
         f"cross-validated on the first data file ({_folds(result.cv)}): exact {result.cv['exact']:.1%}, "
         f"sufficiency {result.cv['sufficiency']:.1%}, severe under-routing {result.cv['severe_under']:.1%}, "
         f"saved {result.cv['saved']:.1%} (oracle {result.cv['oracle_saved']:.1%})",

@@ -129,13 +129,16 @@ def rated_log(db: Path) -> None:
     row("retry", 4, "opus", "explicit", "s3", "is this lock-free stack safe")
     row("unrated", 5, "local", "heuristic", "s4", "rename x")
     row("no-ask", 6, "local", "heuristic", "s5", None)
-    for decision_id, rating in (("bad-local", 1), ("good-sonnet", 5), ("no-ask", 1)):
+    row("corrected", 7, "local", "heuristic", "s6", "add a docstring")
+    ratings = (("bad-local", 1), ("good-sonnet", 5), ("no-ask", 1), ("corrected", 1), ("corrected", 5))
+    for decision_id, rating in ratings:
         conn.execute("INSERT INTO feedback (decision_id, ts, rating) VALUES (?, 0, ?)", (decision_id, rating))
     conn.close()
 
 
 LABELS = [
     ("bad-local", 1, 0.5),  # a low rating on local: sonnet was needed
+    ("corrected", 0, 0.5),  # rated 1, then corrected to 5: the latest rating counts, as the console shows it
     ("good-sonnet", 1, 0.5),  # a high rating: the tier that answered was enough
     ("retried", 2, 0.5),  # sent again explicitly to opus
 ]
@@ -143,9 +146,10 @@ LABELS = [
 
 def test_rated_and_retried_traffic_becomes_labels(tmp_path: Path) -> None:
     rated_log(tmp_path / "log.db")
-    rows = rows_from_log(tmp_path / "log.db", 0.5, ("local", "sonnet", "opus"))
-    assert sorted((r.id, r.gold, r.weight) for r in rows) == LABELS
-    assert {r.source for r in rows} == {"log.db"}
+    logged = rows_from_log(tmp_path / "log.db", 0.5, ("local", "sonnet", "opus"))
+    assert sorted((r.id, r.gold, r.weight) for r in logged.rows) == LABELS
+    assert {r.source for r in logged.rows} == {"log.db"} and logged.source == "log.db"
+    assert logged.no_ask == 1  # the rated decision whose ask was not stored
 
 
 def test_a_team_log_in_postgres_gives_the_same_labels(tmp_path: Path, postgres_url: str) -> None:
@@ -159,9 +163,9 @@ def test_a_team_log_in_postgres_gives_the_same_labels(tmp_path: Path, postgres_u
                 for values in cursor:
                     copy.write_row(values)
     url = postgres_url.replace("tiergate@", "tiergate:hunter2@")  # trust auth ignores it; the source must not show it
-    rows = rows_from_log(url, 0.5, ("local", "sonnet", "opus"))
-    assert sorted((r.id, r.gold, r.weight) for r in rows) == LABELS
-    assert {r.source for r in rows} == {postgres_url.replace("tiergate@", "***@")}
+    logged = rows_from_log(url, 0.5, ("local", "sonnet", "opus"))
+    assert sorted((r.id, r.gold, r.weight) for r in logged.rows) == LABELS
+    assert {r.source for r in logged.rows} == {postgres_url.replace("tiergate@", "***@")}
 
 
 def test_an_unreadable_log_is_an_operator_error_naming_it(tmp_path: Path, closed_port: int) -> None:
@@ -254,3 +258,50 @@ def test_train_folds_by_group_reports_the_groups_and_needs_two(
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert main(args) == 2
     assert "--folds-by group needs at least two groups (a case's first tag)" in capsys.readouterr().err
+
+
+def test_write_sets_cutoffs_written_as_a_block(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    routes = tmp_path / "routes.yaml"
+    block = "    cutoffs:   # set by tiergate train\n      sonnet: 0.5\n      opus: 0.5\n"
+    routes.write_text(textwrap.dedent(ROUTES).replace("    cutoffs: {sonnet: 0.5, opus: 0.5}\n", block))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 0
+    written = routes.read_text()
+    assert "sonnet: 0.5\n" not in written and written.count("cutoffs: {sonnet: ") == 1
+    assert main(["validate", str(routes)]) == 0 and Head.load(tmp_path / "head.json").file.trained.cases == 30
+
+
+def test_write_changes_nothing_when_the_rule_file_cannot_take_the_cutoffs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    original = textwrap.dedent(ROUTES).replace("  bands: {local: 0.5, claude: 0.55}\n", "")
+    routes.write_text(original)
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 2
+    assert "tiergate train: nothing written: cannot find `bands:` in the rule file" in capsys.readouterr().err
+    assert routes.read_text() == original and not (tmp_path / "head.json").exists()
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--sufficiency", "1.5"), ("--log-weight", "-5"), ("--ambiguous", "-0.1")])
+def test_out_of_range_settings_are_refused(flag: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["train", flag, value])
+    assert exited.value.code == 2
+    assert f"argument {flag}: must be" in capsys.readouterr().err
+
+
+def test_the_summary_counts_rated_decisions_without_an_ask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    rated_log(tmp_path / "log.db")
+    log = str(tmp_path / "log.db")
+    args = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--log", log]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "rows: 34 (labelled.jsonl: 30, log.db: 4)" in out
+    assert "log.db: 1 labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)" in out

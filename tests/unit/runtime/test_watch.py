@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import MINIMAL
-from tiergate.reload import _signature, _watch
+from tiergate.reload import _watch
 from tiergate.runtime import Rules
 
 
@@ -17,7 +17,7 @@ async def test_edit_before_the_watcher_arms_is_reloaded(tmp_path: Path) -> None:
     path = tmp_path / "routes.yaml"
     path.write_text(MINIMAL)
     rules = Rules.load(path, {})
-    seen = _signature(path)
+    seen = rules.signature()
     path.write_text(MINIMAL + "\nbreakers: {fail_max: 7}\n")
     old = rules.current.version
     stop = asyncio.Event()
