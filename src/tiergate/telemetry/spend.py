@@ -204,6 +204,8 @@ def _postgres_rows(url: str, since: float) -> list[tuple[Any, ...]]:
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             return conn.execute(sql, (since,)).fetchall()
+    except psycopg.errors.UndefinedTable:  # a new database: the log creates its tables next, and nothing was spent
+        return []
     except psycopg.Error as exc:
         shown = redact_url(url)
         log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", shown, exc)

@@ -181,6 +181,13 @@ def test_spend_is_restored_from_the_postgres_log(postgres_url: str) -> None:
     assert ledger.get(("client", "ci", "daily", "2025-03-29")) == 3.0
 
 
+def test_a_new_database_has_no_spend_to_restore_and_says_nothing(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert restore(LocalSpend(), postgres_url, Calendar(), SUNDAY) == 0  # the log has not made its tables yet
+    assert [r.getMessage() for r in caplog.records if r.name == "tiergate.budgets"] == []
+
+
 def test_an_unreachable_postgres_restores_no_spend_and_hides_the_password(
     closed_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
