@@ -233,7 +233,7 @@ def _train(args: argparse.Namespace) -> int:
     from tiergate.errors import OperatorError
     from tiergate.evals.dataset import load_dataset
     from tiergate.evals.metrics import TierTable
-    from tiergate.evals.run import EvalOptions, render_report, route_all
+    from tiergate.evals.run import EvalOptions, render_misses, render_report, route_all
     from tiergate.learned.head import Head, write_head
     from tiergate.learned.train import Options, build_embedders, scorer_for, summarize, train, write_cutoffs
 
@@ -272,8 +272,9 @@ def _train(args: argparse.Namespace) -> int:
                 from tiergate.evals.metrics import score_labelled
 
                 table = TierTable.of(trained.config)
-                print(f"\nheld out: {args.test}, {len(test.cases)} labelled cases, classifier off")
-                print("\n".join(render_report(score_labelled(outcomes, table), table, EvalOptions())))
+                print(f"\nheld out: {args.test}, {len(test.cases)} labelled cases, classifier off\n")
+                report = render_report(score_labelled(outcomes, table), table, EvalOptions())
+                print("\n".join(report + render_misses(outcomes, test, table, every=False)))  # as `tiergate eval` does
         finally:
             for embedder in {id(e): e for e in embedders}.values():
                 embedder.close()

@@ -96,15 +96,16 @@ def test_train_fits_reports_and_writes_only_when_asked(tmp_path: Path, capsys: p
     assert not (tmp_path / "head.json").exists() and routes.read_text() == textwrap.dedent(ROUTES)
 
     assert main([*args, "--write"]) == 0
+    held_out = capsys.readouterr().out.split("classifier off\n\n", 1)[1].split("\n\nwrote ", 1)[0]
     head = Head.load(tmp_path / "head.json")
     assert [kind for kind, _ in head.encoders] == ["static"] and head.file.trained.cases == 30
     assert head.file.trained.sources == {"labelled.jsonl": 1.0}
     written = routes.read_text()
     assert "cutoffs: {sonnet: 0.5, opus: 0.5}" not in written and "bands: {local: 0.5, claude: 0.55}" not in written
     # the training set itself is easy: the written head routes it through the graph well
-    capsys.readouterr()
     assert main(["eval", "--config", str(routes), str(data)]) == 0
     report = capsys.readouterr().out
+    assert report.split("classifier off\n\n", 1)[1].startswith(held_out + "\n")  # train's report is eval's
     exact = float(report.split("exact accuracy")[1].split("%")[0])
     assert exact >= 80.0, report
 
