@@ -344,6 +344,24 @@ async def test_the_router_lets_the_classifier_go_at_most_one_tier_below_the_lear
     assert decision.signals[-1].action == f"tier={tier}"
 
 
+@pytest.mark.asyncio
+async def test_an_answer_without_a_confidence_never_goes_below_the_learned_tier(
+    upstreams: Upstreams, wire: Callable[[str], Wired]
+) -> None:
+    upstreams.ollama.replies.append(Text('{"tier": "local"}'))  # what a small model may send for json_object
+    wired = wire(upstreams.routes("ollama", extra="min_confidence: 0.5"))
+    request = chat()
+    f = wired.graph.features(request)
+    f._memo[MEMO_KEY] = Reading(0.5, 0.2, "sonnet")
+    decision = (await wired.router.decide(request, features=f)).decision
+    assert (decision.phase, decision.tier) == ("llm_classifier", "sonnet"), decision.reasons
+    assert decision.classifier is not None and decision.classifier.confidence is None
+    assert decision.reasons[-1] == (
+        "classifier chose local (no reason given); held at sonnet (confidence under 0.5: not below sonnet, "
+        "the learned scorer's tier)"
+    )
+
+
 # --- failures -------------------------------------------------------------------------------
 
 

@@ -82,11 +82,16 @@ ANSWER_FORMAT = (
 
 
 class RouteAnswer(msgspec.Struct, frozen=True, kw_only=True):
-    """What the classifier model must reply with; this is also what the cache stores."""
+    """What the classifier model must reply with; this is also what the cache stores.
+
+    A small model asked for ``json_object`` may leave fields out. Without a ``reason`` the decision says
+    "no reason given"; without a ``confidence`` the answer has none (not a made-up one), so it can raise
+    the tier but never move it below the learned scorer's (the router's floor needs a reported confidence).
+    """
 
     reason: str = ""
     tier: str
-    confidence: Annotated[float, Meta(ge=0, le=1)] = 0.5
+    confidence: Annotated[float, Meta(ge=0, le=1)] | None = None
 
 
 @dataclass(frozen=True)

@@ -292,10 +292,10 @@ async def test_unreadable_or_unknown_answers_are_invalid(h: Harness, reply: str,
     assert error is not None and why in error and "model 'judge'" in error and URL in error
 
 
-def test_a_fenced_answer_is_read_and_a_missing_confidence_reads_as_unsure() -> None:
+def test_a_fenced_answer_is_read_and_a_missing_confidence_is_none_not_made_up() -> None:
     fenced = decode_answer('```json\n{"tier": "local"}\n```', TIERS)
     assert not isinstance(fenced, str)
-    assert (fenced.tier, fenced.reason, fenced.confidence) == ("local", "", 0.5)
+    assert (fenced.tier, fenced.reason, fenced.confidence) == ("local", "", None)
 
 
 # --- response_format: json_schema, then json_object with the schema --------------------------
