@@ -366,6 +366,23 @@ async def test_an_answer_without_a_confidence_never_goes_below_the_learned_tier(
 
 
 @pytest.mark.asyncio
+async def test_a_wait_for_the_classifiers_slot_counts_against_its_timeout(
+    upstreams: Upstreams, wire: Callable[[str], Wired]
+) -> None:
+    """One slot (`limits: {concurrency: 1, on_limit: wait}`): the second ask waits while the first hangs to
+    its timeout; by then its own time is up too, so it is not sent and costs no more than the timeout."""
+    upstreams.ollama.replies.append(Hang(seconds=30, after_events=1))
+    one_slot = "limits: {concurrency: 1, on_limit: wait, max_wait: 10}"
+    wired = wire(upstreams.routes("ollama", timeout=1.0, extra=one_slot))
+    started = time.perf_counter()
+    first, second = await asyncio.gather(wired.classify("first question"), wired.classify("second question"))
+    elapsed = time.perf_counter() - started
+    assert [(o.outcome, o.tier) for o in (first, second)] == [("timeout", None), ("timeout", None)]
+    assert elapsed < 1.8, elapsed  # was over 2 s: the second ask got a whole timeout after its wait
+    assert len(upstreams.ollama.requests) == 1  # the second was never sent to the busy server
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_classifier_that_hangs_is_cut_off_at_its_timeout_and_the_server_sees_it_leave(
     upstreams: Upstreams, wire: Callable[[str], Wired], kind: str

@@ -182,22 +182,36 @@ class Dispatcher:
                 return OpenStream(target, first, rest, attempts, hold, prelude)
         raise self._exhausted(routed, attempts)
 
-    async def ask(self, target: Target, request: ChatRequest, read: Callable[[str], T]) -> T:
+    async def ask(
+        self, target: Target, request: ChatRequest, read: Callable[[str], T], *, within: float | None = None
+    ) -> T:
         """One target, no fallback: its answer streamed, its text handed to ``read`` (which may raise an
         UpstreamError, e.g. for an answer it cannot use), all inside the target's limits, breaker and time
         bounds. The stream is read to its end and closed; a timeout closes it at once, which stops the
         upstream's work (a server keeps generating an abandoned non-stream answer, but not a closed stream).
 
-            answer = await dispatcher.ask(classifier_target, request, decode)
+        ``within`` (seconds) bounds the whole ask, waits for a concurrency slot included: the call gets what
+        is left after the wait, and is not sent at all when nothing is (``TimeoutError``, no breaker outcome).
+
+            answer = await dispatcher.ask(classifier_target, request, decode, within=3.0)
         """
         backend = self.backends[target.backend]
+        deadline = None if within is None else self.clock() + within
 
         async def call() -> T:
+            left = None if deadline is None else deadline - self.clock()
+            if left is not None and left <= 0:
+                raise TimeoutError  # the wait used the whole budget: the server is not asked at all
             events = bounded(
                 backend.stream(request, _call_of(target)), target, backend, clock=self.clock, redact=self.redact
             )
             try:
-                text = "".join([e.text async for e in events if isinstance(e, TextDelta)])
+                async with asyncio.timeout(left):
+                    text = "".join([e.text async for e in events if isinstance(e, TextDelta)])
+            except TimeoutError:  # the server was too slow for what was left: its failure, for the breaker
+                raise UpstreamUnavailable(
+                    backend.name, backend.url, f"no answer within {within:g}s", kind="timeout", status=504
+                ) from None
             finally:
                 await events.aclose()
             return read(text)

@@ -350,8 +350,8 @@ class LLMClassifier:
 
     async def _call(self, seen: str, kind: Format) -> RouteAnswer:
         request = self.prompt.request_for(seen, kind)
-        async with asyncio.timeout(self.cfg.timeout + 1.0):  # the target's own bounds end it first
-            return await self.dispatcher.ask(self.target, request, self._read)
+        async with asyncio.timeout(self.cfg.timeout + 1.0):  # a backstop: `within` and the target's bounds end it first
+            return await self.dispatcher.ask(self.target, request, self._read, within=self.cfg.timeout)
 
     def _read(self, text: str) -> RouteAnswer:
         decoded = decode_answer(text, self.prompt.tiers)
