@@ -237,6 +237,23 @@ class Breakers:
         else:
             self._succeeded(entry)
 
+    def reset(self, target: Target, why: str) -> None:
+        """Close the target's breaker and forget its failures (its backend moved to another server)."""
+        entry = self._entries.get(target.key)
+        if entry is None or (entry.breaker.current_state == STATE_CLOSED and not entry.breaker.fail_counter):
+            return
+        log.info("circuit breaker for %s reset: %s", target.key, why)
+        entry.last_failure = None
+        entry.trial = False
+        if entry.breaker.current_state != STATE_CLOSED:
+            entry.breaker.close()
+            if self.mirror is not None:
+                self.mirror.closed(entry.key)
+        else:
+            entry.storage.reset_counter()
+            if self.mirror is not None:
+                self.mirror.reset(entry.key)
+
     def last_failure(self, target: Target) -> str | None:
         """What the last failure said while the breaker is open (for the router's "breaker open" reason)."""
         entry = self._entries.get(target.key)

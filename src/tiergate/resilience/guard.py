@@ -8,7 +8,8 @@ The layers, outermost first (each one job, httpx-style):
     deadline  each attempt also bounded by what is left of that deadline
 
 Breakers and limiters outlive a load; the guard built for each load only adds that load's backend URLs
-(for error messages) and applies its settings.
+(for error messages) and applies its settings. A load that points a backend at another URL closes its
+targets' breakers: what failed was the old server.
 
     breakers, limiters = Breakers(), Limiters()
     Extensions(guard=guard_factory(breakers, limiters), breaker_state=breakers.state)
@@ -30,6 +31,7 @@ from tiergate.dispatch.dispatcher import Guard
 from tiergate.engine.graph import EvaluationGraph
 from tiergate.engine.targets import Target
 from tiergate.errors import UpstreamError, UpstreamUnavailable
+from tiergate.redact import redact_url
 from tiergate.resilience.breakers import Breakers
 from tiergate.resilience.limits import Limiters
 from tiergate.resilience.retry import with_retries
@@ -119,11 +121,20 @@ def guard_factory(
     Extensions(guard=guard_factory(breakers, limiters), breaker_state=breakers.state)
     """
 
+    seen: dict[str, str] = {}  # backend → URL, as the previous load had them
+
     def build(graph: EvaluationGraph) -> Guard:
         targets = graph.dispatch_targets()
+        urls = backend_urls(graph)
         breakers.configure(targets)
+        moved = {name for name, url in urls.items() if seen.get(name, url) != url}
+        for target in targets:
+            if target.backend in moved:  # a breaker opened for the old server says nothing of the new one
+                breakers.reset(target, f"backend '{target.backend}' now points at {redact_url(urls[target.backend])}")
+        seen.clear()
+        seen.update(urls)
         limiters.configure(targets)
-        return ResilienceGuard(breakers, limiters, backend_urls(graph), clock=clock, sleep=sleep, rng=rng)
+        return ResilienceGuard(breakers, limiters, urls, clock=clock, sleep=sleep, rng=rng)
 
     return build
 

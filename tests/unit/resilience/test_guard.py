@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import pytest
 
@@ -203,8 +204,9 @@ tiers:
 """
 
 
-def graph(*, fail_max: int = 5, rpm: int = 100) -> EvaluationGraph:
-    return compile_graph(load_text(RULES.format(fail_max=fail_max, rpm=rpm), environ={}))
+def graph(*, fail_max: int = 5, rpm: int = 100, port: int = 11434) -> EvaluationGraph:
+    text = RULES.format(fail_max=fail_max, rpm=rpm).replace(":11434/", f":{port}/")
+    return compile_graph(load_text(text, environ={}))
 
 
 def small(g: EvaluationGraph) -> Target:
@@ -259,3 +261,24 @@ async def test_each_load_applies_its_limits_to_the_same_limiters(clock: Clock) -
     new = graph(rpm=5)
     guard = build(new)
     assert await guard.run(small(new), Upstream()) == "ok"
+
+
+@pytest.mark.asyncio
+async def test_a_load_that_moves_a_backend_closes_its_breakers(clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="tiergate.breakers")
+    breakers = Breakers(clock=clock)
+    build = guard_factory(breakers, Limiters())
+    wrong = graph(fail_max=1, port=1)
+    guard = build(wrong)
+    with pytest.raises(UpstreamStatusError):
+        await guard.run(small(wrong), Upstream(status(500)))
+    assert breakers.state(small(wrong)) == "open"
+    build(graph(fail_max=1, port=1))  # another load, the same server: the breaker stays open
+    assert breakers.state(small(wrong)) == "open"
+    fixed = graph(fail_max=1)
+    guard = build(fixed)
+    assert breakers.state(small(fixed)) == "closed" and breakers.last_failure(small(fixed)) is None
+    assert "circuit breaker for ollama/small reset: backend 'ollama' now points at http://127.0.0.1:11434" in (
+        caplog.messages
+    )
+    assert await guard.run(small(fixed), Upstream()) == "ok"
