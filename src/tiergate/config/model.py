@@ -537,8 +537,9 @@ class DecisionLog(Strict):
     SQLite `path` (every replica and worker into one database). Empty or unset: SQLite. Default: unset."""
     max_rows: PositiveInt | None = 1_000_000
     """Rows kept; the oldest are deleted beyond this. Default: 1000000."""
-    max_age_days: Annotated[float, Meta(gt=0)] | None = 30.0
-    """Days a row is kept. Default: 30."""
+    max_age_days: Annotated[float, Meta(gt=0)] | None = 32.0
+    """Days a row is kept: at least a month, since budgets' monthly spend is rebuilt from the log at start-up.
+    Default: 32."""
     store_ask: bool = False
     """Keep each request's ask (the user's own words, as routing read them) in the log, so `tiergate train
     --log` can learn from rated traffic. Off by default: it stores what users wrote."""

@@ -100,7 +100,31 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
 
     problems.extend(_unreachable(config, source))
     problems.extend(_missing_head(config, source))
+    problems.extend(_short_retention(config, source))
     return problems
+
+
+#: Days a decision must be kept for a calendar month's spend to be rebuilt at start-up (a month's first
+#: day is at most 31 days back).
+MONTH_DAYS = 31
+
+
+def _short_retention(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A warning: budgets' spend is rebuilt from the decision log, so a log kept for less than the budget
+    period forgets spend at the next start (retention deletes the rows it is rebuilt from)."""
+    budgets = [*config.budgets.tiers.values(), *config.budgets.clients.values()]
+    log = config.server.decision_log
+    if not budgets or not log.enabled or log.max_age_days is None:
+        return []
+    need = MONTH_DAYS if any(b.monthly_usd is not None for b in budgets) else 1
+    if log.max_age_days >= need:
+        return []
+    period = "a month" if need == MONTH_DAYS else "a day"
+    short = (
+        f"the decision log keeps {log.max_age_days:g} day(s), less than {period} of budget spend: after a restart "
+        f"budgets would count only what the log still holds; keep max_age_days at {need} or more"
+    )
+    return [source.problem(("server", "decision_log", "max_age_days"), short, severity="warning")]
 
 
 def _missing_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:

@@ -124,6 +124,16 @@ def test_a_learned_head_that_is_not_there_is_a_warning(tmp_path: Path) -> None:
     assert problems(path) == []
 
 
+def test_a_log_kept_shorter_than_a_budget_month_is_a_warning(tmp_path: Path) -> None:
+    budgets = "budgets: {tiers: {sonnet: {monthly_usd: 100}}}\n"
+    path = write(tmp_path, VALID + budgets + "server:\n  decision_log: {max_age_days: 7}\n")
+    assert problems(path) == [
+        f"{at(path, '7}')}: warning: the decision log keeps 7 day(s), less than a month of budget spend: after a "
+        "restart budgets would count only what the log still holds; keep max_age_days at 31 or more"
+    ]
+    assert problems(write(tmp_path, VALID + budgets)) == []  # the default keeps 32 days
+
+
 def test_unknown_key_in_routing_points_at_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "routing:\n  mode: local_first\n  band_tier: {claude: sonnet}\n")
     assert problems(path) == [
