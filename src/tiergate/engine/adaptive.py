@@ -196,14 +196,20 @@ class Signals:
                 if s == scope and label == self.calendar.label(period, now):  # type: ignore[arg-type]
                     rows.setdefault(name, {})[f"{period}_usd"] = round(usd, 6)
             caps = (budgets.tiers if scope == "tier" else budgets.clients) if budgets is not None else {}
-            for name, cap in caps.items():
+            every = caps.get("*") if scope == "client" else None  # the caps of each client not listed
+            for name in set(rows) | set(caps):
+                cap = caps.get(name) or (every if name != "*" else None)
                 row = rows.setdefault(name, {})
+                if name == "*":  # a rule, not a client: it spends nothing itself
+                    cap = every
                 for period in PERIODS:
-                    limit = cap.daily_usd if period == "daily" else cap.monthly_usd
-                    row.setdefault(f"{period}_usd", 0.0)
+                    if name != "*":
+                        row.setdefault(f"{period}_usd", 0.0)
+                    limit = None if cap is None else cap.daily_usd if period == "daily" else cap.monthly_usd
                     if limit is not None:
                         row[f"{period}_cap_usd"] = limit
-                row["on_exceed"] = cap.on_exceed
+                if cap is not None:
+                    row["on_exceed"] = cap.on_exceed
             out[f"{scope}s"] = dict(sorted(rows.items()))
         return out
 

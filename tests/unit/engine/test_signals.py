@@ -44,6 +44,20 @@ def test_a_reload_keeps_latency_and_spend_and_applies_new_settings() -> None:
     assert report["spend"]["clients"] == {"ci": {"daily_usd": 2.5, "monthly_usd": 2.5}}
 
 
+def test_a_star_cap_shows_on_each_client_it_caps() -> None:
+    signals = Signals(clock=Clock(NOON))
+    signals.build(
+        graph("budgets: {clients: {'*': {daily_usd: 1, on_exceed: reject}, boss: {monthly_usd: 9}}}", base=PRICED)
+    )
+    signals.spend.add(signals.calendar.keys(NOON, "sonnet", "ci"), 0.25)
+    clients = signals.report()["spend"]["clients"]
+    assert clients == {
+        "*": {"daily_cap_usd": 1, "on_exceed": "reject"},  # the rule: no spend of its own
+        "boss": {"daily_usd": 0.0, "monthly_usd": 0.0, "monthly_cap_usd": 9, "on_exceed": "spill"},
+        "ci": {"daily_usd": 0.25, "monthly_usd": 0.25, "daily_cap_usd": 1, "on_exceed": "reject"},  # capped by "*"
+    }
+
+
 def test_metrics_read_the_current_period_only() -> None:
     clock = Clock(NOON)
     signals = Signals(clock=clock)
