@@ -48,7 +48,7 @@ from tiergate.telemetry.logs import configure_logging
 from tiergate.telemetry.residency import Residency
 from tiergate.telemetry.shadow import shadow_lifespan
 from tiergate.telemetry.sql_queries import is_postgres
-from tiergate.workers import WorkerBoard, serve_workers
+from tiergate.workers import Announce, WorkerBoard, bind_address, cannot_listen, serve_workers
 
 log = logging.getLogger("tiergate.server")
 
@@ -58,13 +58,11 @@ def build(
     *,
     environ: Mapping[str, str] | None = None,
     watch: bool = True,
-    announce: str | None = None,
     board: WorkerBoard | None = None,
     fanout: Callable[[], None] | None = None,
 ) -> Any:
-    """The app for ``config``. ``announce`` is logged once start-up is done (after the rules, backends
-    and access lines), just before the server takes connections. ``board`` and ``fanout`` are a
-    worker's (tiergate.workers): where it tells its rules version, and how a reload reaches the others."""
+    """The app for ``config``. ``board`` and ``fanout`` are a worker's (tiergate.workers): where it tells
+    its rules version, and how a reload reaches the others."""
     env = os.environ if environ is None else environ
     shared = SharedState.build(load_file(config, env).config.state)
     # One per process: their state outlives reloads.
@@ -110,23 +108,12 @@ def build(
         watch_rules(rules, watch=watch),
         board.lifespan(rules),  # last: a worker that shows its version is watching the file
     ]
-    if announce is not None:
-        lifespans.append(_announce(announce))
     app = create_app(gateway, lifespans=lifespans, limiters=limiters)
     app.state.metrics.registry.register(signals.collector())
     app.state.metrics.registry.register(SwitchCollector(switchboard))
     app.state["health_sections"] = {"state": shared.status, "workers": board.read}
     app.state["reload_fanout"] = fanout
     return app
-
-
-def _announce(message: str) -> Any:
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        log.info("%s", message)
-        yield
-
-    return lifespan
 
 
 def close_learned(pool: LearnedPool) -> Any:
@@ -185,6 +172,11 @@ def report_backends(rules: Rules) -> Any:
 
 
 def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: bool = True, workers: int = 1) -> int:
+    """Serve until SIGINT or SIGTERM. 0 when stopped, 1 when ``host:port`` cannot be listened on (one
+    JSON log line says why), 2 when the rules are broken, 3 when the app failed to start.
+
+    "tiergate listening on ..." is logged once the socket listens: after start-up (the rules, backends
+    and access lines), at uvicorn's first tick (``Announce``)."""
     configure_logging(log_level)
     if workers > 1:
         try:
@@ -194,19 +186,40 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
             return 2
         return serve_workers(config, host, port, workers, log_level=log_level, watch=watch)
     try:
-        app = build(config, watch=watch, announce=f"tiergate listening on http://{host}:{port}/v1")
+        app = build(config, watch=watch)
     except ConfigError as exc:
         _refuse(config, exc)
         return 2
+    try:  # bound here, before start-up, so a taken port stops serve at once with one line
+        sock = bind_address(host, port)
+    except OSError as exc:
+        log.error("%s", cannot_listen(host, port, exc))
+        return 1
+    port = sock.getsockname()[1]
     if not _is_loopback(host) and app.state.auth.ring(app.state.gateway.rules).open:
         log.warning(
             "listening on %s without client keys: only loopback clients will be served "
             "(set server.auth.keys_env or server.auth.keys to serve others)",
             host,
         )
+    uv = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        callback_notify=Announce(f"tiergate listening on http://{host}:{port}/v1"),
+    )
+    server = uvicorn.Server(uv)
     settle_gc()
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
-    return 0
+    try:
+        server.run(sockets=[sock])  # uvicorn listens on it after start-up, and closes it at the end
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0 if server.started else 3
 
 
 def _refuse(config: Path, exc: ConfigError) -> None:

@@ -15,7 +15,10 @@ and restarts a worker that dies. Four things are added here:
   the supervisor owns; ``/health`` reads them all (``workers.agree`` is true when every worker has the
   same version);
 - **rules are checked once,** in the supervisor, before any worker starts: a broken file stops
-  ``serve`` with its problems, as with one process.
+  ``serve`` with its problems, as with one process;
+- **the port is ours alone.** ``SO_REUSEPORT`` would let a second ``serve --workers`` on the same port
+  join the first one's sockets and take its traffic; the supervisor claims the address before any
+  worker starts and refuses, naming it, when another process holds it (``claim``).
 
     tiergate serve --workers 2 --config routes.yaml
 """
@@ -24,12 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
+import logging
 import os
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -46,9 +50,10 @@ ENV_WATCH = "TIERGATE_WORKER_WATCH"
 ENV_BOARD = "TIERGATE_WORKERS_DIR"
 ENV_SUPERVISOR = "TIERGATE_SUPERVISOR_PID"
 ENV_LOG_LEVEL = "TIERGATE_WORKER_LOG_LEVEL"
-ENV_ANNOUNCE = "TIERGATE_WORKER_ANNOUNCE"
 #: How often a worker checks whether its rules version changed, to update its entry.
 BOARD_POLL = 0.2
+
+log = logging.getLogger("tiergate.server")
 
 
 class WorkerBoard:
@@ -132,11 +137,14 @@ def reload_everywhere() -> Callable[[], None] | None:
     return lambda: os.kill(int(pid), signal.SIGHUP)
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def reuseport_socket(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` with ``SO_REUSEPORT``, not yet listening: the worker that gets it
     listens, so the kernel hands this socket connections only once that worker serves."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -146,6 +154,86 @@ def reuseport_socket(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def bind_address(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` as uvicorn binds one (``SO_REUSEADDR``, so connections of a
+    previous run in TIME_WAIT do not block it; no ``SO_REUSEPORT``), not yet listening. It fails with
+    EADDRINUSE while anything else listens there, ``SO_REUSEPORT`` or not."""
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def claim(host: str, port: int) -> socket.socket:
+    """Make ``host:port`` the supervisor's before any worker starts (port 0 gets its number here).
+
+    The returned socket holds the address while workers come and go; each worker's own socket joins it
+    with ``SO_REUSEPORT``. Raises ``OSError`` (EADDRINUSE) when another process holds the address:
+
+    1. a probe binds without ``SO_REUSEPORT`` (``bind_address``). That fails while any other socket
+       listens there, including another ``serve --workers`` whose ``SO_REUSEPORT`` sockets would
+       otherwise let ours join them. The probe is closed at once;
+    2. the hold binds with ``SO_REUSEPORT`` and *without* ``SO_REUSEADDR``. Until our first worker
+       listens (seconds: workers import tiergate and probe the backends first) nothing of ours is
+       listening, and a socket with ``SO_REUSEADDR`` that is not listening does not stop another
+       ``SO_REUSEADDR`` bind; a hold without it does, so a second ``serve`` started meanwhile (with
+       workers or not) is refused too.
+
+    What remains is the instant between closing the probe and binding the hold: only a process that
+    binds with ``SO_REUSEPORT`` as the same user (in practice another tiergate supervisor) and probes
+    in exactly those microseconds could then share the port. If a connection a process without
+    ``SO_REUSEPORT`` left in TIME_WAIT (a single-process gateway stopped a moment ago) blocks the
+    hold, it is bound with ``SO_REUSEADDR`` as well: the workers still start, and the port is guarded
+    from when the first one listens.
+    """
+    with bind_address(host, port) as probe:
+        port = probe.getsockname()[1]
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            sock.close()
+            sock = reuseport_socket(host, port)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """One line for a bind that failed: the address, and what is wrong with it."""
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {address}: address already in use (another process listens there, or is "
+            "starting to; stop it or choose another --port)"
+        )
+    return f"cannot listen on {address}: {exc.strerror or exc}"
+
+
+class Announce:
+    """uvicorn's ``callback_notify``: the server calls it first once its sockets listen, at the first
+    tick after start-up, then every ``timeout_notify`` seconds. It logs ``message`` the first time only
+    (``{pid}`` is the process's). Picklable, so each worker gets its own copy."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.done = False
+
+    async def __call__(self) -> None:
+        if not self.done:
+            self.done = True
+            log.info("%s", self.message.replace("{pid}", str(os.getpid())))
 
 
 class Supervisor(Multiprocess):
@@ -181,12 +269,12 @@ class Supervisor(Multiprocess):
 
 def serve_workers(config: Path, host: str, port: int, workers: int, *, log_level: str, watch: bool) -> int:
     """Run ``workers`` processes on ``host:port`` until SIGINT or SIGTERM."""
-    try:  # the port is checked (and port 0 given a number) before any worker starts
-        probe = reuseport_socket(host, port)
+    try:  # the address is claimed (and port 0 given a number) before any worker starts
+        hold = claim(host, port)
     except OSError as exc:
-        print(f"tiergate serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        log.error("%s", cannot_listen(host, port, exc))
         return 1
-    port = probe.getsockname()[1]
+    port = hold.getsockname()[1]
     board = Path(tempfile.mkdtemp(prefix="tiergate-workers-"))
     os.environ.update(
         {
@@ -195,7 +283,6 @@ def serve_workers(config: Path, host: str, port: int, workers: int, *, log_level
             ENV_BOARD: str(board),
             ENV_SUPERVISOR: str(os.getpid()),
             ENV_LOG_LEVEL: log_level,
-            ENV_ANNOUNCE: f"tiergate worker {{pid}} of {workers} listening on http://{host}:{port}/v1",
         }
     )
     uv = uvicorn.Config(
@@ -207,8 +294,9 @@ def serve_workers(config: Path, host: str, port: int, workers: int, *, log_level
         log_level="warning",
         access_log=False,
         lifespan="on",
+        callback_notify=Announce(f"tiergate worker {{pid}} of {workers} listening on http://{host}:{port}/v1"),
     )
-    supervisor = Supervisor(uv, host, port, hold=probe)  # the probe keeps the port ours while workers restart
+    supervisor = Supervisor(uv, host, port, hold=hold)  # the hold keeps the port ours while workers restart
     try:
         supervisor.run()
     finally:
@@ -228,7 +316,6 @@ def worker_app() -> Any:
     app = build(
         Path(os.environ[ENV_CONFIG]),
         watch=os.environ.get(ENV_WATCH) == "1",
-        announce=os.environ.get(ENV_ANNOUNCE, "").replace("{pid}", str(os.getpid())) or None,
         board=board,
         fanout=reload_everywhere(),
     )

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.integration.replicas import Replica, wait_until
+from tests.engines import free_port
+from tests.integration.replicas import ROOT, Replica, wait_until
 
 ROUTES = """
 backends:
@@ -88,11 +92,6 @@ def test_each_worker_follows_the_rule_file(tmp_path: Path, upstream_env: dict[st
 
 
 def test_a_broken_file_stops_serve_before_any_worker_starts(tmp_path: Path, upstream_env: dict[str, str]) -> None:
-    import subprocess
-    import sys
-
-    from tests.integration.replicas import ROOT
-
     routes = tmp_path / "routes.yaml"
     routes.write_text(ROUTES.replace("backend: ollama", "backend: olama"))
     done = subprocess.run(
@@ -147,10 +146,6 @@ def test_a_port_another_program_holds_stops_serve_with_a_clear_error(
     tmp_path: Path, upstream_env: dict[str, str]
 ) -> None:
     import socket
-    import subprocess
-    import sys
-
-    from tests.integration.replicas import ROOT
 
     routes = tmp_path / "routes.yaml"
     routes.write_text(ROUTES)
@@ -170,4 +165,114 @@ def test_a_port_another_program_holds_stops_serve_with_a_clear_error(
             check=False,
         )
     assert done.returncode == 1, done.stderr
-    assert f"tiergate serve: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
+    assert refusal(done.stderr) == (
+        f"cannot listen on 127.0.0.1:{port}: address already in use (another process listens there, or is "
+        "starting to; stop it or choose another --port)"
+    )
+
+
+def refusal(output: str) -> str:
+    """The one line ``serve`` wrote: a JSON log entry at level error; its message."""
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    entry = json.loads(lines[0])
+    assert entry["level"] == "error" and entry["logger"] == "tiergate.server", entry
+    return str(entry["msg"])
+
+
+def serve(routes: Path, env: dict[str, str], port: int, *args: str) -> subprocess.Popen[str]:
+    """``tiergate serve`` on 127.0.0.1:``port``, its output (stdout and stderr) in one pipe."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tiergate.cli", "serve", "--config", str(routes)),
+            *("--host", "127.0.0.1", "--port", str(port), "--no-watch", *args),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        cwd=routes.parent,
+    )
+
+
+def test_a_second_workers_gateway_on_the_same_port_is_refused_and_the_first_keeps_its_traffic(
+    tmp_path: Path, upstream_env: dict[str, str]
+) -> None:
+    """SO_REUSEPORT would let the second one's workers join the first one's port (and take its traffic):
+    the second supervisor sees the port taken before it starts any worker, and says so."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    with Replica.start(routes, upstream_env, tmp_path / "gw.log", "--workers", "2", "--no-watch") as gw:
+        first = wait_until(lambda: both_on(gw), timeout=60, what="two workers on one version")
+        port = int(gw.url.rsplit(":", 1)[1])
+        second = serve(routes, upstream_env, port, "--workers", "2")
+        try:
+            out, _ = second.communicate(timeout=30)
+        finally:
+            stop(second)
+        assert second.returncode == 1, out
+        assert refusal(out).startswith(f"cannot listen on 127.0.0.1:{port}: address already in use"), out
+        assert "listening on" not in out
+
+        def serving(_: int) -> int:
+            with httpx.Client() as fresh:  # a new connection each time: the kernel picks a listener
+                return int(fresh.get(gw.url + "/health").json()["workers"]["serving"])
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(serving, range(100))) == {int(pid) for pid in first["workers"]}
+
+
+def test_two_workers_gateways_started_at_once_on_one_port_one_serves_and_the_other_is_refused(
+    tmp_path: Path, upstream_env: dict[str, str]
+) -> None:
+    """Until its first worker listens (seconds), a supervisor holds its port with a socket that does not
+    listen yet; that socket must keep a second supervisor off the port all the same."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    pair = [serve(routes, upstream_env, port, "--workers", "2") for _ in range(2)]
+    try:
+        refused = wait_until(
+            lambda: next((p for p in pair if p.poll() is not None), None), timeout=60, what="one of them to stop"
+        )
+        out, _ = refused.communicate(timeout=10)
+        assert refused.returncode == 1, out
+        assert refusal(out).startswith(f"cannot listen on 127.0.0.1:{port}: address already in use"), out
+        (kept,) = [p for p in pair if p is not refused]
+
+        def both_up() -> set[int] | None:
+            try:
+                workers = httpx.get(url + "/health", timeout=5).json()["workers"]
+            except httpx.HTTPError:
+                return None
+            return {int(pid) for pid in workers["workers"]} if workers["count"] == 2 else None
+
+        pids = wait_until(both_up, timeout=60, what="two workers serving")
+        assert {parent(pid) for pid in pids} == {kept.pid}
+
+        def serving(_: int) -> int:
+            with httpx.Client() as fresh:  # a new connection each time: the kernel picks a listener
+                return int(fresh.get(url + "/health").json()["workers"]["serving"])
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(serving, range(100))) == pids
+        assert kept.poll() is None
+    finally:
+        for proc in pair:
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+def parent(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
