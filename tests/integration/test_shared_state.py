@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -406,6 +407,93 @@ def test_a_gateway_starts_and_serves_while_redis_is_unreachable(
             assert post(a, chat("hello", model="limited")).status_code == 200
         assert metric(a, "tiergate_state_redis_up") == 0
         assert a.output().count("is unreachable") == 1
+
+
+# --- Redis coming back empty ---------------------------------------------------------------------
+
+PRICED = "sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, price: {input: 3000, output: 15000}}]}"
+SONNET_CAP = "budgets: {tiers: {sonnet: {daily_usd: 0.1, on_exceed: reject}}}\n"
+
+
+def capped(routes: Path) -> None:
+    """Sonnet at $0.138 a request (the fakes' 11 tokens in, 7 out), against a daily cap of $0.10."""
+    routes.write_text(
+        ROUTES.replace("sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5}]}", PRICED) + SONNET_CAP
+    )
+
+
+def sonnet_today(replica: Replica) -> float:
+    return float(replica.health()["spend"]["tiers"].get("sonnet", {}).get("daily_usd", 0.0))
+
+
+def sonnet_in_redis(url: str, prefix: str) -> float:
+    """Sonnet's spend this month as Redis holds it: the increments plus the floor restored beside them."""
+    client: Any = redis.Redis.from_url(url)
+    return sum(
+        float(value)
+        for key in client.keys(f"{prefix}:spend:monthly:*")
+        for field, value in client.hgetall(key).items()
+        if field.decode().endswith("tier\x1fsonnet")
+    )
+
+
+def test_a_budget_restored_while_redis_was_down_holds_when_an_empty_redis_starts(
+    routes: Path, env: dict[str, str], tmp_path: Path, redis_prefix: str, fake_anthropic: FakeAnthropic
+) -> None:
+    capped(routes)
+    server = RedisServer()  # nothing listens on its port until it starts
+    env = {**env, "TIERGATE_REDIS_URL": server.url}
+    try:
+        with Replica.start(routes, env, tmp_path / "a.log") as a:
+            assert post(a, chat("prove it", model="sonnet")).status_code == 200  # into the SQLite log
+        with Replica.start(routes, env, tmp_path / "b.log") as b:  # restored from the log, into its mirror
+            assert sonnet_today(b) == pytest.approx(0.138)
+            assert post(b, chat("prove it again", model="sonnet")).status_code == 429
+            server.start()
+            wait_until(lambda: sonnet_in_redis(server.url, redis_prefix) >= 0.138, what="the restored spend in Redis")
+            assert b.health()["state"]["status"] == "ok"
+            assert sonnet_today(b) == pytest.approx(0.138)
+            assert post(b, chat("and again", model="sonnet")).status_code == 429
+        assert len(fake_anthropic.requests) == 1
+    finally:
+        server.stop()
+
+
+def test_a_budget_holds_on_both_replicas_when_redis_restarts_empty(
+    routes: Path,
+    env: dict[str, str],
+    tmp_path: Path,
+    redis_prefix: str,
+    postgres_url: str,
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    capped(routes)
+    own = RedisServer().start()
+    env = {**env, "TIERGATE_REDIS_URL": own.url, "TIERGATE_DECISION_LOG_URL": postgres_url}
+    try:
+        with (
+            Replica.start(routes, env, tmp_path / "a.log") as a,
+            Replica.start(routes, env, tmp_path / "b.log") as b,
+        ):
+            assert post(a, chat("prove it", model="sonnet")).status_code == 200
+            wait_until(lambda: sonnet_today(b) >= 0.138, what="replica B to count A's spend")
+            own.kill()
+            own.start()  # as after `redis-cli shutdown nosave`: the same port, nothing in it
+            wait_until(lambda: sonnet_in_redis(own.url, redis_prefix) >= 0.138, what="the spend back in Redis")
+            time.sleep(1.0)  # both replicas synced with it again, a few times over
+            assert sonnet_in_redis(own.url, redis_prefix) == pytest.approx(0.138)  # once, not once per replica
+            for replica in (a, b):
+                assert sonnet_today(replica) == pytest.approx(0.138)
+                assert post(replica, chat("prove it again", model="sonnet")).status_code == 429
+            # A replica started now finds the month claimed: it reads the spend, and restores nothing on top.
+            with Replica.start(routes, env, tmp_path / "c.log") as c:
+                wait_until(lambda: sonnet_today(c) > 0, what="replica C's first sync")
+                time.sleep(0.6)  # and one more
+                assert sonnet_today(c) == pytest.approx(0.138)
+                assert post(c, chat("and again", model="sonnet")).status_code == 429
+        assert len(fake_anthropic.requests) == 1
+    finally:
+        own.stop()
 
 
 # --- one decision log for the team ------------------------------------------------------------

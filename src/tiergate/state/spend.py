@@ -13,6 +13,25 @@ totals.
 
 Spend is rebuilt from the decision log at start-up once per month, not once per process: the first
 process to claim ``spend:restored:<month>`` adds the log's month to Redis; the others find it there.
+Running processes claim a new month at their first sync in it, so one started later in the month does
+not add the log's month on top of what they sent.
+
+Redis losing its data (restarted without persistence, flushed) resets no cap. The marker's value names
+a *generation* of the month's hashes: each sync sets it if it is missing (``SET NX`` in the transaction,
+so one process's name wins) and reads it, and each process remembers the generation its mirror was read
+from. A process that finds another one (Redis lost what it read) sends what it knew, its mirror less the
+increments it has not sent, to a *floor* beside each sum (field ``floor␟tier␟opus``, raised by a
+script). A floor only ever rises to the largest value sent, a maximum and not a sum, so replicas that
+knew the same spend count it once; a total is its floor plus its increments. A sync sends and reads in
+one transaction, so the last process to sync before the loss had read all Redis held: once it has
+synced again nothing is missing, and meanwhile each mirror keeps what it counted. The decision log's
+restore goes to the floors too (one started after the loss adds nothing the running ones report), and so
+does a restore made while Redis was down, if that process claims the month as Redis returns.
+
+Counting errs the safe way. Short: only what a process that stopped for good had read after the others'
+last syncs. Twice: when a process that restores from the log is the first to reach the emptied Redis,
+what the others counted but had not sent yet (while Redis was away) is in its restore and in their
+increments; and when raising floors fails, the next sync raises them with that sync's increments in both.
 
     spend = SharedSpend(link)
     signals = Signals(spend=spend); spend.calendar = lambda: signals.calendar
@@ -24,11 +43,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tiergate.state.link import DOWN, Down, RedisLink, text_of
+from tiergate.state.link import Down, RedisLink, text_of
 from tiergate.telemetry.spend import PERIODS, Calendar, LocalSpend, Period, SpendKey, SpendLedger
 
 log = logging.getLogger("tiergate.budgets")
@@ -37,6 +57,29 @@ log = logging.getLogger("tiergate.budgets")
 KEEP_SECONDS: dict[str, int] = {"daily": 3 * 86_400, "monthly": 41 * 86_400}
 #: Separates scope and name in a hash field (neither a tier nor a client key holds it).
 SEP = "\x1f"
+
+#: Raises floors, if the month's generation is still ``ARGV[1]``: KEYS the marker and the current day's and
+#: month's hashes; ARGV the generation, the hashes' expiries, then (hash's index in KEYS, field, floor) per
+#: sum. The hashes after, or nil when the generation changed.
+RAISE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+for i = 4, #ARGV, 3 do
+  local hash, field = KEYS[tonumber(ARGV[i])], 'floor\\31' .. ARGV[i + 1]
+  if tonumber(ARGV[i + 2]) > tonumber(redis.call('HGET', hash, field) or '0') then
+    redis.call('HSET', hash, field, ARGV[i + 2])
+  end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+return {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+"""
+
+
+def claim(pipe: Any, marker: str, token: str) -> None:
+    """Name the month's generation ``token`` if it has no name yet (``SET NX``: one process wins), and read
+    the name it has: the pipeline's two replies."""
+    pipe.set(marker, token, nx=True, ex=KEEP_SECONDS["monthly"])
+    pipe.get(marker)
 
 
 class SharedSpend:
@@ -51,6 +94,15 @@ class SharedSpend:
         self._pending: dict[SpendKey, float] = {}
         self._task: asyncio.Task[None] | None = None
         self.syncs = 0
+        #: The month's generation the mirror was read from, and the last one this process claimed.
+        self._seen: str | None = None
+        self._claimed: str | None = None
+        #: The decision log's restore (sums so far), the generation it belongs to ("": the next this process
+        #: claims), and whether it grew since it was last sent.
+        self._owed: dict[SpendKey, float] = {}
+        self._owed_gen: str | None = None
+        self._owe = False
+        self._raise = link.client.register_script(RAISE)
 
     # --- SpendLedger ---------------------------------------------------------------------------
 
@@ -73,11 +125,14 @@ class SharedSpend:
     async def sync(self) -> bool:
         """Send the increments waiting, read the current periods back; False when Redis did not answer."""
         pending, self._pending = self._pending, {}
+        owe, self._owe = self._owe, False
         calendar, now = self.calendar(), self.clock()
         current: list[tuple[Period, str]] = [(period, calendar.label(period, now)) for period in PERIODS]
+        marker, token = self.link.key("spend", "restored", dict(current)["monthly"]), secrets.token_hex(8)
 
         async def op(client: Any) -> list[Any]:
             pipe = client.pipeline(transaction=True)
+            claim(pipe, marker, token)
             for (scope, name, period, label), usd in pending.items():
                 pipe.hincrbyfloat(self._hash(period, label), f"{scope}{SEP}{name}", usd)
                 pipe.expire(self._hash(period, label), KEEP_SECONDS[period])
@@ -89,16 +144,56 @@ class SharedSpend:
         if isinstance(got, Down):
             for key, usd in pending.items():  # not lost: sent with the next sync that reaches Redis
                 self._pending[key] = self._pending.get(key, 0.0) + usd
+            self._owe = self._owe or owe
             return False
-        for (period, label), fields in zip(current, got[len(got) - len(current) :], strict=True):
+        gen, read = text_of(got[1]), [fields.items() for fields in got[len(got) - len(current) :]]
+        if got[0]:
+            self._claimed = gen
+        lost, floors = False, {}
+        if gen != self._seen:
+            # Redis lacks what this process counted: it read an earlier generation (the data was lost since),
+            # or holds the month's restore for this one (claimed at start-up, or as Redis returned).
+            lost = self._seen is not None or self._owed_gen == gen or (self._owed_gen == "" and gen == self._claimed)
+            floors = self._known(pending) if lost else {}
+        elif owe and self._owed_gen == gen:
+            floors = self._owed
+        floors = {key: usd for key, usd in floors.items() if (key[2], key[3]) in current and usd > 0}
+        if floors:
+            raised = await self._raise_floors(marker, gen, current, floors)
+            if isinstance(raised, Down) or raised is None:
+                # The mirror keeps what it counted, and the next sync raises again: what this one sent is
+                # then in the floors and the increments both, a sync's spend counted twice, never short.
+                self._owe = self._owe or owe
+                return False
+            read = [zip(fields[::2], fields[1::2], strict=True) for fields in raised]
+        if gen != self._seen:
+            self._seen = gen
+            self._owed_gen = gen if lost and self._owed_gen is not None else None
+        for (period, label), fields in zip(current, read, strict=True):
             totals: dict[SpendKey, float] = {}
-            for field, value in fields.items():
-                scope, _, name = text_of(field).partition(SEP)
-                totals[(scope, name, period, label)] = float(value)
+            for field, value in fields:
+                *_, scope, name = text_of(field).split(SEP)  # an increment's field, or its floor's
+                key = (scope, name, period, label)
+                totals[key] = totals.get(key, 0.0) + float(value)
             since = {key: usd for key, usd in self._pending.items() if key[2] == period and key[3] == label}
             self.local.replace(period, label, totals, since)
         self.syncs += 1
         return True
+
+    async def _raise_floors(
+        self, marker: str, gen: str, current: list[tuple[Period, str]], floors: dict[SpendKey, float]
+    ) -> Any:
+        """:data:`RAISE` the current periods' floors to ``floors`` in generation ``gen``."""
+        where: dict[tuple[str, str], int] = {pair: i for i, pair in enumerate(current, start=2)}
+        keys = [marker, *(self._hash(period, label) for period, label in current)]
+        args: list[Any] = [gen, *(KEEP_SECONDS[period] for period, _ in current)]
+        for (scope, name, period, label), usd in floors.items():
+            args += [where[(period, label)], f"{scope}{SEP}{name}", repr(usd)]
+        return await self.link.run(lambda client: self._raise(keys=keys, args=args))
+
+    def _known(self, pending: dict[SpendKey, float]) -> dict[SpendKey, float]:
+        """What the mirror counted, less the increments not sent yet or sent in this sync."""
+        return {key: usd - pending.get(key, 0.0) - self._pending.get(key, 0.0) for key, usd in self.snapshot().items()}
 
     async def _run(self) -> None:
         while True:
@@ -121,17 +216,51 @@ class SharedSpend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._pending:
+        if self._pending or self._owe:
             await self.sync()
 
     # --- restoring from the decision log ---------------------------------------------------------
 
     async def restore_into(self, month: str) -> SpendLedger | None:
-        """Where this process should add the decision log's spend of ``month`` at start-up: here (and so into
-        Redis) when it is the first to claim the month, nowhere when another process did, and only into the
-        mirror when Redis is down (its totals replace the mirror once it answers)."""
-        marker = self.link.key("spend", "restored", month)
-        claimed = await self.link.execute("SET", marker, "1", "NX", "EX", KEEP_SECONDS["monthly"])
-        if claimed is DOWN:
-            return self.local
-        return self if claimed is not None else None
+        """Where this process should add the decision log's spend of ``month`` at start-up: into the mirror and
+        Redis's floors when it claims the month (or its own sync just did), nowhere when another process did.
+        When Redis is down, into the mirror, and into Redis if this process claims the month as it returns."""
+        marker, token = self.link.key("spend", "restored", month), secrets.token_hex(8)
+
+        async def op(client: Any) -> list[Any]:
+            pipe = client.pipeline(transaction=True)
+            claim(pipe, marker, token)
+            return list(await pipe.execute())
+
+        got = await self.link.run(op)
+        if isinstance(got, Down):
+            self._owed_gen = ""
+        elif got[0] or text_of(got[1]) == self._claimed:
+            self._owed_gen = self._claimed = text_of(got[1])
+        else:
+            return None
+        return _Restore(self)
+
+    def _restored(self, keys: Sequence[SpendKey], usd: float) -> None:
+        self.local.add(keys, usd)
+        for key in keys:
+            self._owed[key] = self._owed.get(key, 0.0) + usd
+        self._owe = True
+
+
+class _Restore:
+    """The ledger a start-up restore fills from its thread: each sum reaches the mirror and the floors owed
+    on the event loop, between syncs."""
+
+    def __init__(self, spend: SharedSpend) -> None:
+        self.spend = spend
+        self.loop = asyncio.get_running_loop()
+
+    def add(self, keys: Sequence[SpendKey], usd: float) -> None:
+        self.loop.call_soon_threadsafe(self.spend._restored, list(keys), usd)
+
+    def get(self, key: SpendKey) -> float:
+        return self.spend.get(key)
+
+    def snapshot(self) -> dict[SpendKey, float]:
+        return self.spend.snapshot()
