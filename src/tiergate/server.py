@@ -48,7 +48,7 @@ from tiergate.telemetry.logs import configure_logging
 from tiergate.telemetry.residency import Residency
 from tiergate.telemetry.shadow import shadow_lifespan
 from tiergate.telemetry.sql_queries import is_postgres
-from tiergate.workers import Announce, WorkerBoard, bind_address, cannot_listen, serve_workers
+from tiergate.workers import WorkerBoard, bind_address, cannot_listen, serve_workers, server_config
 
 log = logging.getLogger("tiergate.server")
 
@@ -202,16 +202,7 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
             "(set server.auth.keys_env or server.auth.keys to serve others)",
             host,
         )
-    uv = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        callback_notify=Announce(f"tiergate listening on http://{host}:{port}/v1"),
-    )
-    server = uvicorn.Server(uv)
+    server = uvicorn.Server(server_config(app, host, port, f"tiergate listening on http://{host}:{port}/v1"))
     settle_gc()
     try:
         server.run(sockets=[sock])  # uvicorn listens on it after start-up, and closes it at the end

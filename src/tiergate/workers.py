@@ -221,6 +221,21 @@ def cannot_listen(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {address}: {exc.strerror or exc}"
 
 
+def server_config(app: Any, host: str, port: int, announce: str, **more: Any) -> uvicorn.Config:
+    """uvicorn's settings for ``serve``, one process or several: tiergate writes its own request log, and
+    ``announce`` is logged once the socket listens (:class:`Announce`)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        callback_notify=Announce(announce),
+        **more,
+    )
+
+
 class Announce:
     """uvicorn's ``callback_notify``: the server calls it first once its sockets listen, at the first
     tick after start-up, then every ``timeout_notify`` seconds. It logs ``message`` the first time only
@@ -285,17 +300,8 @@ def serve_workers(config: Path, host: str, port: int, workers: int, *, log_level
             ENV_LOG_LEVEL: log_level,
         }
     )
-    uv = uvicorn.Config(
-        "tiergate.workers:worker_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        callback_notify=Announce(f"tiergate worker {{pid}} of {workers} listening on http://{host}:{port}/v1"),
-    )
+    announce = f"tiergate worker {{pid}} of {workers} listening on http://{host}:{port}/v1"
+    uv = server_config("tiergate.workers:worker_app", host, port, announce, factory=True, workers=workers)
     supervisor = Supervisor(uv, host, port, hold=hold)  # the hold keeps the port ours while workers restart
     try:
         supervisor.run()
