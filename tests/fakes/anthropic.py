@@ -222,7 +222,8 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
     if isinstance(reply, Truncated):
         return chunks[: reply.after_events]
     if isinstance(reply, Incomplete):
-        return chunks[:-2]  # no message_delta (stop_reason) and no message_stop
+        # no message_delta (stop_reason), and no message_stop unless the reply keeps the end marker
+        return [*chunks[:-2], chunks[-1]] if reply.end_marker else chunks[:-2]
     if isinstance(reply, ErrorBody):
         reply = StreamError(after_events=0, message=reply.message)
     if isinstance(reply, StreamError):

@@ -256,6 +256,8 @@ async def _sse(chunks: list[str], reply: Reply) -> AsyncIterator[str]:
         chunks = [c for c in chunks if '"finish_reason": null' in c]  # the finish chunk and usage are left out
         for data in chunks:
             yield f"data: {data}\n\n"
+        if reply.end_marker:
+            yield "data: [DONE]\n\n"
         return
     for count, data in enumerate(chunks):
         if _stops_after(reply) == count:

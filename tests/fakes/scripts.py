@@ -97,7 +97,13 @@ class StreamError:
 @dataclass
 class Incomplete:
     """A 200 answer without its completion marker. Whole: Ollama's ``done: false``, Anthropic's
-    ``stop_reason: null``, OpenAI's ``finish_reason: null``. Streamed: every event but the final one(s)."""
+    ``stop_reason: null``, OpenAI's ``finish_reason: null``. Streamed: every event but the final one(s).
+
+    ``end_marker``: a stream still ends as if whole, without the reason it stopped: OpenAI's ``[DONE]``
+    with no ``finish_reason``, Anthropic's ``message_stop`` with no ``message_delta``. (Ollama's only
+    marker is ``done: true``, so it has no such case.)"""
+
+    end_marker: bool = False
 
 
 @dataclass

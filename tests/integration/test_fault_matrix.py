@@ -165,6 +165,13 @@ class Fault:
 STREAM_END = {"ollama": "done", "openai": "finish", "anthropic": "message_stop"}
 
 
+UNREASONED_END = {
+    "ollama": "stream ended before done",
+    "openai": "stream was closed (data: DONE) without a finish_reason: the answer is incomplete",
+    "anthropic": "message_stop without a stop_reason: the answer is incomplete",
+}
+
+
 def _ended_early(side: Side) -> CutOff:
     return CutOff(f"stream ended before {STREAM_END[side.backend]}")
 
@@ -211,6 +218,13 @@ FAULTS = [
         "body-without-completion-marker",
         _same(Incomplete()),
         lambda side, stream: _ended_early(side) if stream else Fallback("protocol", 1),
+        started=True,
+    ),
+    Fault(
+        "end-marker-without-its-reason",
+        # OpenAI's [DONE] with no finish_reason, Anthropic's message_stop with no stop_reason: still cut short
+        lambda side, stream: Incomplete(end_marker=side.backend != "ollama"),
+        lambda side, stream: CutOff(UNREASONED_END[side.backend]) if stream else Fallback("protocol", 1),
         started=True,
     ),
     Fault(

@@ -381,17 +381,23 @@ def _delta(delta: dict[str, object], finish: str | None = None) -> dict[str, obj
 
 
 @pytest.mark.asyncio
-async def test_done_without_finish_reads_as_stop_and_comments_are_skipped() -> None:
+async def test_comments_are_skipped_and_nothing_after_done_is_read() -> None:
     events = await _replay(
         ": keep-alive\n\nevent: message\n",
         _delta({"role": "assistant", "reasoning_content": "think"}),
         _delta({"reasoning": "ing", "content": None}),
-        _delta({"content": "Hi"}),
+        _delta({"content": "Hi"}, finish="stop"),
         "data: [DONE]\n\n",
         _delta({"content": "after the end"}),
     )
 
     assert events == [ReasoningDelta("think"), ReasoningDelta("ing"), TextDelta("Hi"), Finish("stop")]
+
+
+@pytest.mark.asyncio
+async def test_done_without_a_finish_reason_is_an_incomplete_answer() -> None:
+    with pytest.raises(UpstreamProtocolError, match=r"closed \(data: DONE\) without a finish_reason"):
+        await _replay(_delta({"content": "Hello from the "}), "data: [DONE]\n\n")
 
 
 @pytest.mark.asyncio

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from tiergate.errors import RequestError, UpstreamStatusError
+from tiergate.errors import RequestError, UpstreamProtocolError, UpstreamStatusError
 from tiergate.protocols.anthropic import (
     AnthropicMessage,
     StreamTranslator,
@@ -359,6 +359,20 @@ def test_translator_reports_cached_prompt_tokens_and_final_output_tokens() -> No
         UsageReport(Usage.of(54, 9)),
     ]
     assert translator.done
+
+
+def test_message_stop_without_a_stop_reason_is_cut_short() -> None:
+    """No message_delta, so no stop_reason: as a whole message without one, the answer is incomplete."""
+    translator = StreamTranslator("claude", "http://upstream")
+    translator.feed("message_start", json.dumps({"type": "message_start", "message": {"content": []}}))
+    translator.feed(
+        "content_block_delta",
+        '{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello from the "}}',
+    )
+    translator.feed("content_block_stop", '{"type": "content_block_stop", "index": 0}')
+    with pytest.raises(UpstreamProtocolError, match="message_stop without a stop_reason"):
+        translator.feed("message_stop", '{"type": "message_stop"}')
+    assert not translator.done
 
 
 # --- error envelopes --------------------------------------------------------------------------------

@@ -148,6 +148,15 @@ def test_a_stream_without_finish_or_done_is_cut_short() -> None:
         reader.close()
 
 
+def test_done_without_a_finish_reason_is_cut_short() -> None:
+    """A server that stops mid-answer and still writes [DONE] sent no finish_reason: the answer is not whole."""
+    reader = StreamReader("vllm", URL)
+    assert reader.feed(b'data: {"choices":[{"delta":{"content":"Hello from the "}}]}') == [TextDelta("Hello from the ")]
+    assert reader.feed(b"data: [DONE]") == []
+    with pytest.raises(UpstreamProtocolError, match=r"closed \(data: DONE\) without a finish_reason"):
+        reader.close()
+
+
 def test_tool_arguments_before_their_call_is_a_protocol_error() -> None:
     with pytest.raises(UpstreamProtocolError, match="before the call's id and name"):
         StreamReader("vllm", URL).feed(

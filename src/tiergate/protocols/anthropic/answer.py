@@ -231,6 +231,8 @@ class StreamTranslator:
             self._stop_reason = event.delta.stop_reason if event.delta else None
             self._usage.add(event.usage)
         elif kind == "message_stop":
+            if self._stop_reason is None:  # as a whole message without one: cut off mid-generation
+                raise self._protocol("message_stop without a stop_reason: the answer is incomplete")
             self.done = True
             return [Finish(self._finish()), UsageReport(self._usage.usage())]
         elif kind == "error":

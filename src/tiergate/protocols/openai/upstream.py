@@ -222,9 +222,11 @@ class StreamReader:
         return events
 
     def close(self) -> list[StreamEvent]:
-        """After ``[DONE]`` a missing finish reads as ``stop``; without either the answer may be cut short."""
-        if self._finish is None and not self.done:
-            raise _protocol(self._backend, self._url, "stream ended before finish")
+        """The answer is whole only with a ``finish_reason``; ``[DONE]`` without one ends an answer cut short
+        (as a whole answer whose choice has none)."""
+        if self._finish is None:
+            ended = "was closed (data: DONE) without a finish_reason" if self.done else "ended before finish"
+            raise _protocol(self._backend, self._url, f"stream {ended}: the answer is incomplete")
         events: list[StreamEvent] = [Finish(_finish_reason(self._finish, has_tool_calls=self._opened > 0))]
         if self._usage is not None:
             events.append(UsageReport(self._usage))
