@@ -301,7 +301,9 @@ def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
     message = {"role": "assistant", "content": text.text}
     if text.thinking is not None:
         message["thinking"] = text.thinking
-    return Response(_done(model, message, _done_reason(text), text.prompt_tokens, text.completion_tokens))
+    return Response(
+        _counted(text, _done(model, message, _done_reason(text), text.prompt_tokens, text.completion_tokens))
+    )
 
 
 async def _ndjson(lines: AsyncIterator[str | dict[str, Any]], generate: bool = False) -> AsyncIterator[bytes]:
@@ -348,7 +350,10 @@ def _text_lines(text: Text, model: str) -> list[dict[str, Any]]:
         thought = {"role": "assistant", "content": "", "thinking": text.thinking}
         lines.insert(0, {"model": model, "created_at": CREATED_AT, "message": thought, "done": False})
     done_message = {"role": "assistant", "content": ""}
-    return [*lines, _done(model, done_message, _done_reason(text), text.prompt_tokens, text.completion_tokens)]
+    return [
+        *lines,
+        _counted(text, _done(model, done_message, _done_reason(text), text.prompt_tokens, text.completion_tokens)),
+    ]
 
 
 def _tool_lines(reply: ToolCalls, model: str) -> list[dict[str, Any]]:
@@ -379,6 +384,13 @@ def _done(model: str, message: dict[str, Any], reason: str, prompt: int, complet
         "eval_count": completion,
         "eval_duration": 3_000_000,
     }
+
+
+def _counted(text: Text, done: dict[str, Any]) -> dict[str, Any]:
+    """The done line, without its eval counts when the script says the upstream reports none."""
+    if not text.counted:
+        del done["prompt_eval_count"], done["eval_count"]
+    return done
 
 
 def _tool_calls(reply: ToolCalls) -> list[dict[str, Any]]:

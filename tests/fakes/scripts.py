@@ -34,6 +34,7 @@ class Text:
     completion_tokens: int = 7
     stop: str = "stop"  # tiergate's finish_reason vocabulary: stop | length | content_filter
     thinking: str | None = None  # reasoning before the text (Ollama's message.thinking), where a fake has it
+    counted: bool = True  # False: no token counts at all (Ollama's done line without its eval counts)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.targets import Target
 from tiergate.errors import TiergateError
 from tiergate.telemetry.record import RequestRecord
+from tiergate.telemetry.usage import Meter
 from tiergate.wire import ChatRequest
 
 log = logging.getLogger("tiergate.requests")
@@ -122,13 +123,16 @@ async def serve(
                 request=chat,
                 headers=headers,
             )
-            body = _stream_body(gw, writer, opened, stack, record, started)
+            body = _stream_body(gw, writer, opened, stack, record, started, Meter(chat))
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
             return EventStream(body, headers=out_headers)
         answer = await runtime.dispatcher.complete(routed, chat)
         completion = answer.completion
         payload = dialect.whole(completion, id=response_id, created=created, model=answer.target.model, request=chat)
         usage = answer.completion.usage
+        meter = Meter(chat)
+        meter.see_whole(completion)
+        charged, estimated = meter.charged(whole=True)
         record = RequestRecord(
             decision,
             answer.target,
@@ -142,6 +146,8 @@ async def serve(
             ask=ask,
             request=chat,
             headers=headers,
+            charged=charged,
+            estimated=estimated,
         )
         # Logged and observed once this task has handed the response to the server (the next turn of
         # the loop): the log line, metrics and decision-log row are not the client's wait.
@@ -206,15 +212,20 @@ async def _stream_body(
     stack: contextlib.AsyncExitStack,
     record: RequestRecord,
     started: float,
+    meter: Meter,
 ) -> AsyncGenerator[bytes, None]:
+    whole = False
     try:
         record.ttft_ms = _ms(started)
         opening = [writer.event(frame) for frame in opened.prelude]
+        meter.see(opened.first)
         yield writer.start() + b"".join(chunk for chunk in opening if chunk) + (writer.event(opened.first) or b"")
         async for event in opened.rest:
+            meter.see(event)
             chunk = writer.event(event)
             if chunk:
                 yield chunk
+        whole = True
         yield writer.end()
     except TiergateError as exc:
         record.status, record.error, record.error_kind = exc.status, exc.message, _kind(exc)
@@ -233,6 +244,7 @@ async def _stream_body(
             await stack.aclose()
         finally:
             record.usage = writer.usage
+            record.charged, record.estimated = meter.charged(writer.usage, whole=whole)
             record.latency_ms = _ms(started)
             _finish(gw, record)
 
@@ -272,6 +284,7 @@ def _log_request(record: RequestRecord) -> None:
                 "ttft_ms": record.ttft_ms,
                 "prompt_tokens": record.usage.prompt_tokens if record.usage else None,
                 "completion_tokens": record.usage.completion_tokens if record.usage else None,
+                "usage_estimated": record.estimated,
                 "error": record.error,
             }
         },

@@ -269,7 +269,9 @@ class StreamReader:
             events += [ToolCallStart(index, call.id, call.function.name), ToolCallArgs(index, call.function.arguments)]
         if part.done:
             self.done = True
-            events += [Finish(_finish_reason(part.done_reason, self._tool_calls > 0)), UsageReport(_usage(part))]
+            events.append(Finish(_finish_reason(part.done_reason, self._tool_calls > 0)))
+            if (usage := _usage(part)) is not None:
+                events.append(UsageReport(usage))
         return events
 
 
@@ -297,7 +299,10 @@ def _finish_reason(done_reason: str | None, any_tool_calls: bool) -> FinishReaso
     return "length" if done_reason == "length" else "stop"
 
 
-def _usage(part: _Part) -> Usage:
+def _usage(part: _Part) -> Usage | None:
+    """None when the done line carries neither count (spend then charges an estimate, not nothing)."""
+    if part.prompt_eval_count is None and part.eval_count is None:
+        return None
     return Usage.of(part.prompt_eval_count or 0, part.eval_count or 0)
 
 

@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     completion_tokens INTEGER,
     latency_ms        REAL NOT NULL,
     ttft_ms           REAL,
-    cost_usd          REAL,              -- NULL with the tokens
+    cost_usd          REAL,              -- what spend counted; an estimate when the tokens are NULL
     opus_cost_usd     REAL,              -- the same tokens at the always-Opus price
     fallback          INTEGER NOT NULL,  -- more than one target tried, or served by another tier
     error             TEXT,
@@ -506,6 +506,7 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
     """One ``decisions`` row, in ``_COLUMNS`` order."""
     decision, target = record.decision, record.target
     usage = record.usage if target is not None else None  # no target served it: nothing to price
+    charged = record.charged if target is not None else None  # the usage, or an estimate where it had none
     attempts = [
         {
             "tier": a.target.tier,
@@ -540,8 +541,8 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         "completion_tokens": usage.completion_tokens if usage else None,
         "latency_ms": record.latency_ms,
         "ttft_ms": record.ttft_ms,
-        "cost_usd": cost_usd(target.price, usage) if usage and target else None,
-        "opus_cost_usd": cost_usd(reference, usage) if usage else None,
+        "cost_usd": cost_usd(target.price, charged) if charged and target else None,
+        "opus_cost_usd": cost_usd(reference, charged) if charged else None,
         "fallback": int(len(attempts) > 1 or (target is not None and target.tier != decision.tier)),
         "error": record.error,
         "error_kind": record.error_kind,

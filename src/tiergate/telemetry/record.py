@@ -28,6 +28,7 @@ class RequestRecord:
     client: str
     stream: bool
     endpoint: str
+    #: The upstream's own token counts; None when it reported none.
     usage: Usage | None = None
     ttft_ms: float | None = None
     error: str | None = None
@@ -38,6 +39,11 @@ class RequestRecord:
     #: The request as routing read it, and its headers (credentials left out): for the shadow rules.
     request: ChatRequest | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: What spend counts (:mod:`tiergate.telemetry.usage`): ``usage``, or an estimate where the upstream
+    #: reported none or the stream was cut short; None when no target served the request.
+    charged: Usage | None = None
+    #: True when ``charged`` is (partly) an estimate.
+    estimated: bool = False
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ class ShadowRules:
         )
         routed = await router.decide(record.request, record.headers, client=record.client, remember=False)
         target = routed.targets[0] if routed.targets else None
-        usage = record.usage if record.target is not None else None
+        usage = record.charged if record.target is not None else None
         cost = cost_usd(target.price, usage) if usage is not None and target is not None else None
         shadow = ShadowRecord(live.decision_id, settings.file, routed.decision, cost)
         sink.observe_shadow(shadow)

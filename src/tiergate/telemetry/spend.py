@@ -144,7 +144,8 @@ class LocalSpend:
 
 
 class SpendObserver:
-    """Adds each finished request's cost to the ledger (nothing when no target served it or no usage came)."""
+    """Adds each finished request's cost to the ledger: its charged usage (the upstream's count, or an
+    estimate where there was none; :mod:`tiergate.telemetry.usage`). Nothing when no target served it."""
 
     def __init__(self, ledger: SpendLedger, calendar: Callable[[], Calendar], clock: Callable[[], float]) -> None:
         self.ledger = ledger
@@ -152,7 +153,7 @@ class SpendObserver:
         self.clock = clock
 
     def observe(self, record: RequestRecord) -> None:
-        target, usage = record.target, record.usage
+        target, usage = record.target, record.charged
         if target is None or usage is None:
             return
         usd = cost_usd(target.price, usage)

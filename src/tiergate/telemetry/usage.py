@@ -1,0 +1,91 @@
+"""What a served answer is charged: the upstream's own token counts, or an estimate where it gave none.
+
+Budgets count what the upstream reported. Some answers come with no count, though the upstream did the
+work: an OpenAI-compatible server that ignores ``stream_options.include_usage``, an Ollama without eval
+counts, a stream that ends early (an upstream error after the first byte, a client that hangs up) before
+the count that comes last. Counting those as nothing would leave a priced target outside every cap, so
+they are charged an estimate instead: characters / 4 of the request, and of what came back. That is the
+estimate the Anthropic ingress shows its clients before the upstream has counted.
+
+    meter = Meter(request)
+    for event in events:
+        meter.see(event)
+    charged, estimated = meter.charged(reported=writer.usage, whole=True)
+
+The request record keeps the upstream's count (``usage``, None when there was none) apart from what is
+charged (``charged``), so the decision log's token columns stay the upstream's own.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tiergate.wire import (
+    ChatRequest,
+    Completion,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCallArgs,
+    ToolCallStart,
+    Usage,
+    UsageReport,
+)
+
+_CHARS_PER_TOKEN = 4
+
+
+def tokens_of(chars: int) -> int:
+    """The estimate: characters / 4, rounded up."""
+    return (chars + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
+
+
+def request_tokens(request: ChatRequest) -> int:
+    """Input tokens, estimated: the messages' text and the tool definitions (images are not counted)."""
+    chars = sum(len(m.text()) for m in request.messages)
+    chars += sum(len(msgspec.json.encode(tool)) for tool in request.tools or [])
+    return tokens_of(chars)
+
+
+class Meter:
+    """Counts the characters of an answer as it is served, and the upstream's last usage report."""
+
+    def __init__(self, request: ChatRequest) -> None:
+        self._request = request
+        self._chars = 0
+        #: The upstream's latest count, if it sent one.
+        self.reported: Usage | None = None
+
+    def see(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta | ReasoningDelta):
+            self._chars += len(event.text)
+        elif isinstance(event, ToolCallStart):
+            self._chars += len(event.name)
+        elif isinstance(event, ToolCallArgs):
+            self._chars += len(event.arguments)
+        elif isinstance(event, UsageReport):
+            self.reported = event.usage
+
+    def see_whole(self, completion: Completion) -> None:
+        self._chars += len(completion.content or "") + len(completion.reasoning or "")
+        self._chars += sum(len(c.function.name) + len(c.function.arguments) for c in completion.tool_calls)
+        self.reported = completion.usage
+
+    def charged(self, reported: Usage | None = None, *, whole: bool) -> tuple[Usage, bool]:
+        """(the usage to charge, whether any of it is estimated). ``reported``: the writer's count, when it
+        keeps one of its own (a native stream's frames); else the upstream's last report. ``whole``: the
+        answer ended as the upstream meant it to; a stream cut short is charged at least the estimate of
+        what it had sent, because a count from its start (Anthropic's message_start) leaves that out."""
+        usage = reported if reported is not None else self.reported
+        output = tokens_of(self._chars)
+        if usage is None:
+            return Usage.of(request_tokens(self._request), output), True
+        if whole:
+            return usage, False
+        prompt = usage.prompt_tokens or request_tokens(self._request)
+        completion = max(usage.completion_tokens, output)
+        if (prompt, completion) == (usage.prompt_tokens, usage.completion_tokens):
+            return usage, False
+        return msgspec.structs.replace(
+            usage, prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        ), True
