@@ -60,8 +60,12 @@ def redacted_config(config: RoutesConfig, environ: Mapping[str, str]) -> dict[st
 
 
 def _scrub(value: Any, secrets: set[str]) -> Any:
+    """Known secrets hide the whole string; any URL (a backend, ``state.redis_url``, the decision log's
+    PostgreSQL DSN) loses its user, password and query values."""
     if isinstance(value, str):
-        return REDACTED if any(secret in value for secret in secrets) else value
+        if any(secret in value for secret in secrets):
+            return REDACTED
+        return redact_url(value) if "://" in value else value
     if isinstance(value, dict):
         return {k: _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
