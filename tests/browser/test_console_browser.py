@@ -436,6 +436,20 @@ def test_the_shadow_tab_compares_the_candidate_with_the_live_rules(browser: WebD
     no_errors(browser)
 
 
+def test_a_client_sent_name_of_any_length_keeps_the_trace_inside_the_window(browser: WebDriver, site: Site) -> None:
+    """A client may send a model name of 8,000 characters: the trace quotes it cut short, and wraps it."""
+    long_name = "x" * 8000
+    decision = chat(site.url, "rename foo to bar", model=long_name).headers["x-tiergate-decision-id"]
+    until(lambda: query(site.db, "SELECT 1 FROM decisions WHERE decision_id = ?", decision))
+    open_tab(browser, site, "requests")
+    browser.find_element(By.CSS_SELECTOR, f"#requests-table tr[data-decision-id='{decision}']").click()
+    reasons = text_of(browser, "#detail [data-test=trace] ol.reasons")
+    assert f"model '{'x' * 119}…' is not configured here; routed as auto" in reasons
+    page, window = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert page <= window, (page, window)
+    no_errors(browser)
+
+
 def test_an_empty_log_on_a_fresh_keyless_gateway(
     browser: WebDriver, tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama
 ) -> None:

@@ -174,7 +174,7 @@ class Router:
             if request.model and request.model not in graph.config.routing.explicit.auto_names:
                 named = graph.model_names.match(request.model)
                 why = f"matches '{named[0]}'" if named else "is not configured here"
-                p1.reasons.insert(0, f"model '{request.model}' {why}; routed as auto")
+                p1.reasons.insert(0, f"model '{_shown(request.model)}' {why}; routed as auto")
             if p1.band == "AMBIGUOUS":
                 outcome = await self._phase2(f, p1, classify)
                 if outcome is not None and outcome.outcome in ("ok", "cache_hit") and outcome.tier:
@@ -327,3 +327,8 @@ class Router:
             return ""
         backend = self.graph.config.backends.get(target.backend)
         return backend.__struct_config__.tag if backend is not None else ""  # type: ignore[return-value]
+
+
+def _shown(name: str, limit: int = 120) -> str:
+    """A client-sent name as a reason quotes it: cut to ``limit`` characters."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
