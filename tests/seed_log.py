@@ -42,7 +42,8 @@ ASKS = [
     "review the threat model of our OAuth token refresh flow and point out the weakest step",
     "convert this list comprehension to a for loop",
 ]
-CLIENTS = ["TIERGATE_KEYS#1", "TIERGATE_KEYS#2", "ci-bot"]
+#: Keys from TIERGATE_KEYS are named by 8 hex digits of their SHA-256; `ci-bot` is a named key.
+CLIENTS = ["TIERGATE_KEYS:3f9c1a0e", "TIERGATE_KEYS:b71d52c4", "ci-bot"]
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ async def _seed(db: Path, routes: Path, now: float, count: int, candidate: Path 
         for decision_id in ids[1::5]:
             rating = rng.randint(1, 5)
             ratings[decision_id] = rating
-            dlog.add_feedback(decision_id, rating, "seeded", client="TIERGATE_KEYS#1")
+            dlog.add_feedback(decision_id, rating, "seeded", client=CLIENTS[0])
         dlog.flush()
     finally:
         dlog.close()

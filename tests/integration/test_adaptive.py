@@ -4,6 +4,7 @@ restart; sessions that move up after local failures and low ratings; the quality
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from pathlib import Path
@@ -177,6 +178,33 @@ def test_a_budget_survives_a_restart_over_a_postgres_decision_log(
     restored = httpx.get(again + "/health").json()["spend"]["tiers"]["sonnet"]["daily_usd"]
     assert restored == pytest.approx(0.000138)
     assert ask(again, "plan it", model="sonnet").headers["x-tiergate-tier"] == "local"
+
+
+def test_a_clients_cap_follows_its_key_when_the_key_list_is_reordered_across_a_restart(
+    tmp_path: Path, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, gateway_for: GatewayFactory
+) -> None:
+    alice, bob = "key-alice-0123456789", "key-bob-9876543210"
+    name = "TIERGATE_KEYS:" + hashlib.sha256(alice.encode()).hexdigest()[:8]  # alice's client, by her key's digest
+    extra = (
+        f"budgets: {{clients: {{'{name}': {{daily_usd: 0.0001, on_exceed: reject}}}}}}\n"
+        "server: {auth: {keys_env: [TIERGATE_KEYS]}}"
+    )
+    routes = write(tmp_path, fake_ollama, fake_anthropic, extra)
+    base = gateway_for(routes, {**ENV, "TIERGATE_KEYS": f"{alice},{bob}"})
+    as_alice, as_bob = {"authorization": f"Bearer {alice}"}, {"authorization": f"Bearer {bob}"}
+    assert ask(base, "plan it", model="sonnet", headers=as_alice).status_code == 200  # $0.000138: over her cap
+    wait_for(lambda: httpx.get(base + "/health").json()["spend"]["clients"][name]["daily_usd"] > 0, "spend")
+    assert ask(base, "plan it", model="sonnet", headers=as_alice).status_code == 429
+    wait_for(lambda: decisions_in(tmp_path / "tiergate-decisions.db") == 1, "the decision log's row")
+
+    again = gateway_for(routes, {**ENV, "TIERGATE_KEYS": f"{bob},{alice}"})  # reordered, then a restart
+    spend = httpx.get(again + "/health").json()["spend"]["clients"]
+    assert spend[name]["daily_usd"] == pytest.approx(0.000138) and spend[name]["daily_cap_usd"] == 0.0001
+    assert alice not in str(spend) and bob not in str(spend)
+    refused = ask(again, "plan it", model="sonnet", headers=as_alice)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "budget_exceeded"
+    served = ask(again, "plan it", model="sonnet", headers=as_bob)
+    assert served.status_code == 200 and served.headers["x-tiergate-tier"] == "sonnet"
 
 
 def test_a_rejecting_budget_answers_429_in_each_dialect(

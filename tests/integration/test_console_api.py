@@ -6,6 +6,7 @@ traces the console reads are the ones the gateway wrote.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from tests.fakes.scripts import Text
 
 CLIENT_KEY = "tg-client-SECRET-71d0"
 ADMIN_KEY = "tg-admin-SECRET-55e2"
+#: The client of CLIENT_KEY, given in TIERGATE_KEYS: the variable and 8 hex digits of the key's SHA-256.
+CLIENT_NAME = "TIERGATE_KEYS:" + hashlib.sha256(CLIENT_KEY.encode()).hexdigest()[:8]
 CANDIDATE_BANDS = "bands: {local: 0.0, claude: 0.0}"  # everything is CLAUDE under the candidate
 
 
@@ -155,8 +158,8 @@ def test_savings_requests_trace_rating_and_shadow_from_real_traffic(
 
     rows = get(keyed, "/console/api/requests?limit=10").json()["requests"]
     assert [(r["decision_id"], r["client"]) for r in rows] == [
-        (sonnet_id, "TIERGATE_KEYS#1"),
-        (local_id, "TIERGATE_KEYS#1"),
+        (sonnet_id, CLIENT_NAME),
+        (local_id, CLIENT_NAME),
     ]
     detail = get(keyed, f"/console/api/requests/{local_id}").json()
     assert detail["decision"]["learned"]["available"] is True and detail["decision"]["phase"] == "heuristic"

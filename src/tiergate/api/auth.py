@@ -7,8 +7,12 @@ request. (A hook, not a Litestar guard: Litestar copies the route handler for ev
 cost more than the whole key check.)
 
 - Client keys come from the environment variables named in ``server.auth.keys_env`` (a value may hold
-  several keys separated by commas; the client is named after the variable: ``TIERGATE_KEYS#1``) and
-  from ``server.auth.keys`` entries, stored in routes.yaml as SHA-256 hex digests.
+  several keys separated by commas) and from ``server.auth.keys`` entries, stored in routes.yaml as SHA-256
+  hex digests. A key from a variable is the client named after the variable and the first 8 hex digits of
+  the key's SHA-256 (``TIERGATE_KEYS:1a2b3c4d``, see ``env_client_name``): not its position in the list,
+  so reordering the list or removing a key never hands one client's spend, budget or rpm to another; and
+  32 bits of a digest reveal nothing usable about a key, so the name is safe in /health, logs and the
+  decision log. A ``server.auth.keys`` entry is the client of its ``name``.
 - A key is presented as ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (Continue sends both).
   The presented key is hashed once and compared with every configured digest by ``hmac.compare_digest``,
   without stopping at a match, so the time taken says nothing about which key (if any) matched.
@@ -67,7 +71,7 @@ class KeyRing:
     """The keys of one rules load, as digests only: the plain keys are not kept.
 
     ring = KeyRing.build(config.server.auth, os.environ)
-    ring.client(["sk-…"])   # Client(name="TIERGATE_KEYS#1") or None
+    ring.client(["sk-…"])   # Client(name="TIERGATE_KEYS:1a2b3c4d") or None
     """
 
     clients: tuple[tuple[bytes, Client], ...]
@@ -84,7 +88,7 @@ class KeyRing:
             keys = [k.strip() for k in environ.get(env, "").split(",") if k.strip()]
             if not keys:
                 unset.append(env)
-            clients.extend((_digest(key), Client(f"{env}#{i}")) for i, key in enumerate(keys, start=1))
+            clients.extend((digest, Client(env_client_name(env, digest))) for digest in map(_digest, keys))
         clients.extend((bytes.fromhex(k.sha256), Client(k.name, k.rpm)) for k in auth.keys)
         admin_key = environ.get(auth.admin_key_env, "").strip()
         return cls(
@@ -244,6 +248,17 @@ def is_local_peer(client: Any) -> bool:
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()
+
+
+#: Hex digits of a key's SHA-256 in the client name of a key from ``server.auth.keys_env``.
+NAME_DIGITS = 8
+
+
+def env_client_name(env: str, digest: bytes) -> str:
+    """The client name of a key given in variable ``env``: ``TIERGATE_KEYS:1a2b3c4d``, the variable and the
+    first 8 hex digits of the key's SHA-256 (``printf %s "$KEY" | sha256sum | cut -c1-8``). It stays the
+    same wherever the key sits in the list, and shows nothing usable about the key."""
+    return f"{env}:{digest.hex()[:NAME_DIGITS]}"
 
 
 def _log_refusal(connection: ASGIConnection[Any, Any, Any, Any], exc: AuthError) -> None:

@@ -37,6 +37,11 @@ def sha256(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def env_name(env: str, key: str) -> str:
+    """The client name of a key given in variable ``env``: the variable and 8 hex digits of its SHA-256."""
+    return f"{env}:{sha256(key)[:8]}"
+
+
 def routes(server: str = "") -> str:
     return textwrap.dedent(MINIMAL) + textwrap.dedent(server)
 
@@ -97,17 +102,36 @@ def error_of(r: httpx.Response) -> dict[str, Any]:
 def test_key_ring_names_env_keys_and_hashed_entries() -> None:
     auth = Auth(keys_env=["TEAM", "UNSET"], keys=[ClientKey(name="ci", sha256=sha256(HASHED_KEY), rpm=5)])
     ring = KeyRing.build(auth, {"TEAM": f" {CLIENT_KEY} , {OTHER_KEY},", "TIERGATE_ADMIN_KEY": ADMIN_KEY})
-    assert [c.name for _, c in ring.clients] == ["TEAM#1", "TEAM#2", "ci"]
-    assert ring.client([CLIENT_KEY]) is not None and ring.client([CLIENT_KEY]).name == "TEAM#1"  # type: ignore[union-attr]
-    assert ring.client([OTHER_KEY]).name == "TEAM#2"  # type: ignore[union-attr]
+    team, other = env_name("TEAM", CLIENT_KEY), env_name("TEAM", OTHER_KEY)
+    assert [c.name for _, c in ring.clients] == [team, other, "ci"]
+    assert ring.client([CLIENT_KEY]) is not None and ring.client([CLIENT_KEY]).name == team  # type: ignore[union-attr]
+    assert ring.client([OTHER_KEY]).name == other  # type: ignore[union-attr]
     assert ring.client(["nope", HASHED_KEY]).rpm == 5  # type: ignore[union-attr]
     assert ring.client(["nope"]) is None and ring.client([]) is None
     assert ring.is_admin([ADMIN_KEY]) and not ring.is_admin([CLIENT_KEY])
     assert ring.unset_env == ("UNSET",)
     described = "\n".join(message for _, message in ring.describe())
     assert "server.auth.keys_env names UNSET, which is not set or empty" in described
-    assert "3 client keys configured: TEAM#1, TEAM#2, ci" in described
+    assert f"3 client keys configured: {team}, {other}, ci" in described
     assert CLIENT_KEY not in repr(ring) and HASHED_KEY not in repr(ring) and ADMIN_KEY not in repr(ring)
+
+
+def test_a_listed_keys_client_name_is_stable_wherever_it_sits_and_shows_no_part_of_the_key() -> None:
+    keys = [CLIENT_KEY, OTHER_KEY, HASHED_KEY]
+
+    def names(listed: str) -> dict[str, str]:
+        ring = KeyRing.build(Auth(keys_env=["TEAM"]), {"TEAM": listed})
+        return {key: ring.client([key]).name for key in keys if ring.client([key])}  # type: ignore[union-attr]
+
+    first = names(",".join(keys))
+    assert first == {key: env_name("TEAM", key) for key in keys} and len(set(first.values())) == 3
+    assert names(",".join(reversed(keys))) == first  # reordered
+    assert names(f"{HASHED_KEY},{CLIENT_KEY}") == {k: first[k] for k in (CLIENT_KEY, HASHED_KEY)}  # one removed
+    assert names(OTHER_KEY) == {OTHER_KEY: first[OTHER_KEY]}
+    for key, name in first.items():
+        assert name.startswith("TEAM:") and len(name) == len("TEAM:") + 8
+        suffix = name.removeprefix("TEAM:")
+        assert all(key[i : i + 3] not in suffix for i in range(len(key) - 2))  # not even 3 characters of the key
 
 
 def test_no_keys_means_loopback_only_and_says_so() -> None:
@@ -217,7 +241,7 @@ async def test_client_name_reaches_the_router(app_client: Client) -> None:
     gateway.rules.current.router.decide = spy
     await client.post("/v1/route", json=BODY, headers={"x-api-key": CLIENT_KEY})
     await client.post("/v1/route", json=BODY, headers={"x-api-key": HASHED_KEY})
-    assert seen == ["TIERGATE_KEYS#2", "ci"]
+    assert seen == [env_name("TIERGATE_KEYS", CLIENT_KEY), "ci"]
 
 
 @pytest.mark.asyncio
@@ -250,7 +274,7 @@ async def test_admin_without_admin_key_is_loopback_only(app_client: Client) -> N
 
 @pytest.mark.asyncio
 async def test_per_client_rpm_answers_429_with_retry_after(app_client: Client) -> None:
-    # ci: rpm 2; TIERGATE_KEYS#1: unlimited (no client_rpm)
+    # ci: rpm 2; the TIERGATE_KEYS client: unlimited (no client_rpm)
     client = app_client({"TIERGATE_KEYS": CLIENT_KEY}, peer=REMOTE, server=WITH_KEYS)
     ci = {"x-api-key": HASHED_KEY}
     assert [(await client.post("/v1/route", json=BODY, headers=ci)).status_code for _ in range(2)] == [200, 200]
@@ -277,6 +301,24 @@ async def test_client_rpm_default_applies_to_every_key(app_client: Client) -> No
     for key in (CLIENT_KEY, OTHER_KEY):  # each key has its own budget
         statuses = [(await client.post("/v1/route", json=BODY, headers={"x-api-key": key})).status_code for _ in "ab"]
         assert statuses == [200, 429]
+
+
+@pytest.mark.asyncio
+async def test_reordering_the_key_list_keeps_each_clients_rpm_across_a_reload(
+    app_client: Client, rules_file: Path
+) -> None:
+    environ = {"TIERGATE_KEYS": f"{CLIENT_KEY},{OTHER_KEY}"}
+    client = app_client(environ, peer=REMOTE, server="server: {auth: {keys_env: [TIERGATE_KEYS], client_rpm: 1}}")
+    spent = {"x-api-key": CLIENT_KEY}
+    assert [(await client.post("/v1/route", json=BODY, headers=spent)).status_code for _ in "ab"] == [200, 429]
+
+    environ["TIERGATE_KEYS"] = f"{OTHER_KEY},{CLIENT_KEY}"  # the operator reorders the list, then reloads
+    rewrite(rules_file, "server: {auth: {keys_env: [TIERGATE_KEYS, SPARE], client_rpm: 1}}")
+    rules: Rules = client._transport.app.state.gateway.rules  # type: ignore[attr-defined]
+    assert (await rules.reload()).changed
+    assert (await client.post("/v1/route", json=BODY, headers=spent)).status_code == 429  # still spent
+    fresh = {"x-api-key": OTHER_KEY}
+    assert (await client.post("/v1/route", json=BODY, headers=fresh)).status_code == 200  # not handed the spend
 
 
 @pytest.mark.asyncio
