@@ -278,12 +278,16 @@ class Router:
             return None
         if model in chains.tiers:
             return model, None, f"model '{model}' names tier {model}"
+        # A pattern the operator wrote for clients' names comes before a target's model id: with the default
+        # "claude-*": auto, Claude Code's "claude-opus-4-1" is routed even where a target serves that id.
+        named = self.graph.model_names.match(model)
+        if named is not None:
+            if named[1] in chains.tiers:
+                return named[1], None, f"model '{model}' matches '{named[0]}', which names tier {named[1]}"
+            return None
         target = chains.by_model.get(model)
         if target is not None:
             return target.tier, target, f"model '{model}' names {target.backend}/{target.model} in tier {target.tier}"
-        named = self.graph.model_names.match(model)
-        if named is not None and named[1] in chains.tiers:
-            return named[1], None, f"model '{model}' matches '{named[0]}', which names tier {named[1]}"
         return None
 
     def _floored(self, outcome: ClassifierOutcome, f: Features, p1: Phase1) -> str:

@@ -59,3 +59,21 @@ def test_the_default_file_routes_claude_code_names_as_auto() -> None:
     for name in ("claude-opus-5-5", "claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001", "claude-fable-5-2"):
         matched = graph.model_names.match(name)
         assert matched is not None and matched[1] == "auto", name
+
+
+@pytest.mark.asyncio
+async def test_a_pattern_comes_before_a_targets_model_id() -> None:
+    """The default file routes "claude-*" as auto; a target serving "claude-opus-4-1" must not turn Claude
+    Code's own name for it into an explicit choice of opus. The tier's name still names the tier."""
+    routes = ROUTES.replace("model: big", "model: claude-opus-4-1").replace('      "claude-opus-*": opus\n', "")
+    router = Router(compile_graph(load_text(routes, "routes.yaml", {})))
+    ask = [Message(role="user", content="hi")]
+    routed = (await router.decide(ChatRequest(messages=ask, model="claude-opus-4-1"))).decision
+    assert routed.phase != "explicit"
+    assert routed.reasons[0] == "model 'claude-opus-4-1' matches 'claude-*'; routed as auto"
+    named = (await router.decide(ChatRequest(messages=ask, model="opus"))).decision
+    assert (named.tier, named.phase) == ("opus", "explicit")
+    # without a pattern for it, a target's model id is honoured as before
+    unmatched = Router(compile_graph(load_text(routes.replace('"claude-*": auto', '"claude-x-*": auto'), "r.yaml", {})))
+    pinned = (await unmatched.decide(ChatRequest(messages=ask, model="claude-opus-4-1"))).decision
+    assert (pinned.tier, pinned.phase) == ("opus", "explicit")
