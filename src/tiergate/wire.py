@@ -149,13 +149,29 @@ class CompletionRequest(Lenient):
 
 
 class Usage(msgspec.Struct):
+    """Token counts of one answer, with OpenAI's meaning: ``prompt_tokens`` counts every input token,
+    including the prompt-cache reads (``cached_tokens``) and writes (``cache_write_tokens``), which are
+    kept apart only so they can be priced (and reported) apart.
+
+        Usage.of(10010, 20, cached=10000)   # 10 uncached prompt tokens, 10000 read from the cache
+    """
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    #: Prompt tokens read from the upstream's prompt cache (part of ``prompt_tokens``).
+    cached_tokens: int = 0
+    #: Prompt tokens written to the upstream's prompt cache (part of ``prompt_tokens``).
+    cache_write_tokens: int = 0
 
     @classmethod
-    def of(cls, prompt: int, completion: int) -> Usage:
-        return cls(prompt, completion, prompt + completion)
+    def of(cls, prompt: int, completion: int, *, cached: int = 0, cache_write: int = 0) -> Usage:
+        return cls(prompt, completion, prompt + completion, cached, cache_write)
+
+    @property
+    def uncached_prompt_tokens(self) -> int:
+        """Prompt tokens neither read from nor written to a prompt cache."""
+        return max(0, self.prompt_tokens - self.cached_tokens - self.cache_write_tokens)
 
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]

@@ -176,11 +176,21 @@ def _message(reply: Text | ToolCalls, model: str, shape: Shape | None = None) ->
     message = {
         **_message_shell(model, _stop_reason(reply)),
         "content": content,
-        "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens},
+        "usage": {"input_tokens": reply.prompt_tokens, **_cache_usage(reply), "output_tokens": reply.completion_tokens},
     }
     if shape is not None and shape.context_management:
         message["context_management"] = {"applied_edits": []}
     return message
+
+
+def _cache_usage(reply: Text | ToolCalls) -> dict[str, int]:
+    """The prompt-cache counts a :class:`Text` reply asks for (none by default, as before)."""
+    usage = {}
+    if isinstance(reply, Text) and reply.cache_read_tokens:
+        usage["cache_read_input_tokens"] = reply.cache_read_tokens
+    if isinstance(reply, Text) and reply.cache_write_tokens:
+        usage["cache_creation_input_tokens"] = reply.cache_write_tokens
+    return usage
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -246,7 +256,7 @@ def _events(reply: Text | ToolCalls, model: str, shape: Shape | None = None) -> 
     shell = {
         **_message_shell(model, None),
         "content": [],
-        "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": 1},
+        "usage": {"input_tokens": reply.prompt_tokens, **_cache_usage(reply), "output_tokens": 1},
     }
     blocks: list[Event] = []
     index = 0

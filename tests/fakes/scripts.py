@@ -34,6 +34,10 @@ class Text:
     completion_tokens: int = 7
     stop: str = "stop"  # tiergate's finish_reason vocabulary: stop | length | content_filter
     thinking: str | None = None  # reasoning before the text (Ollama's message.thinking), where a fake has it
+    #: Prompt-cache reads and writes, beside ``prompt_tokens`` (the fake Anthropic's ``input_tokens``, which
+    #: leave the cache out): ``cache_read_input_tokens`` / ``cache_creation_input_tokens``, sent when not 0.
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     counted: bool = True  # False: no token counts at all (Ollama's done line without its eval counts)
 
 

@@ -204,8 +204,18 @@ def test_the_dry_run_reads_every_ingress_dialect_and_logs_nothing(keyed: str, tm
         "/console/api/route?dialect=anthropic",
         {"model": "claude-opus-4-1", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]},
     )
-    assert messages.status_code == 200 and messages.json()["decision"]["phase"] == "explicit"
-    assert messages.json()["decision"]["tier"] == "opus"
+    # Claude Code's name for the opus target is routed as auto, as routes.yaml's "claude-*": auto says
+    assert messages.status_code == 200 and messages.json()["decision"]["phase"] != "explicit"
+    assert (
+        messages.json()["decision"]["reasons"][0] == "model 'claude-opus-4-1' matches 'claude-opus-*'; routed as auto"
+    )
+    named = post(
+        keyed,
+        "/console/api/route?dialect=anthropic",
+        {"model": "opus", "max_tokens": 9, "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert named.status_code == 200 and named.json()["decision"]["phase"] == "explicit"
+    assert named.json()["decision"]["tier"] == "opus"
     responses = post(keyed, "/console/api/route?dialect=responses", {"model": "local", "input": "hi"})
     assert responses.status_code == 200 and responses.json()["decision"]["tier"] == "local"
 

@@ -166,6 +166,12 @@ class Price(Strict):
     """Dollars per million input (prompt) tokens. Default: 0."""
     output: Annotated[float, Meta(ge=0)] = 0.0
     """Dollars per million output tokens. Default: 0."""
+    cache_read: Annotated[float, Meta(ge=0)] | None = None
+    """Dollars per million prompt tokens read from the upstream's prompt cache (Anthropic's
+    `cache_read_input_tokens`, OpenAI's `cached_tokens`). Default: the `input` price."""
+    cache_write: Annotated[float, Meta(ge=0)] | None = None
+    """Dollars per million prompt tokens written to the upstream's prompt cache (Anthropic's
+    `cache_creation_input_tokens`). Default: the `input` price."""
 
 
 class TargetConfig(Strict):

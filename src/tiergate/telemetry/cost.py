@@ -1,7 +1,9 @@
 """What a request cost, and what it would have cost on the always-Opus reference.
 
-Prices come from routes.yaml (``price: {input, output}`` on each target, US dollars per million
-tokens); a target without a price (a local model) costs nothing. The reference answers "what if
+Prices come from routes.yaml (``price: {input, output, cache_read, cache_write}`` on each target, US
+dollars per million tokens); a target without a price (a local model) costs nothing. Prompt tokens read
+from or written to a prompt cache cost ``cache_read`` and ``cache_write``, or the input price when those
+are not given (so a count errs high, never low). The reference answers "what if
 every request had gone to the strongest model": the first target of the tier named ``opus`` when
 the file declares one, else the most expensive target of any tier.
 
@@ -23,8 +25,17 @@ _PER = 1_000_000
 
 
 def cost_usd(price: Price, usage: Usage) -> float:
-    """US dollars for ``usage`` at ``price`` (per million tokens, input and output priced apart)."""
-    return (usage.prompt_tokens * price.input + usage.completion_tokens * price.output) / _PER
+    """US dollars for ``usage`` at ``price`` (per million tokens): uncached prompt tokens at the input price,
+    cache reads at ``cache_read`` and cache writes at ``cache_write`` (each the input price when unset),
+    output tokens at the output price.
+
+        cost_usd(Price(input=3, output=15, cache_read=0.3), Usage.of(10010, 20, cached=10000))   # 0.00333
+    """
+    read = price.input if price.cache_read is None else price.cache_read
+    write = price.input if price.cache_write is None else price.cache_write
+    prompt = usage.uncached_prompt_tokens * price.input
+    prompt += usage.cached_tokens * read + usage.cache_write_tokens * write
+    return (prompt + usage.completion_tokens * price.output) / _PER
 
 
 def reference_price(tiers: Mapping[str, Sequence[Target]]) -> Price:

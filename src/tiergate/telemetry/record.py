@@ -45,6 +45,10 @@ class RequestRecord:
     #: True when ``charged`` is (partly) an estimate.
     estimated: bool = False
 
+    def __post_init__(self) -> None:
+        if self.charged is None:
+            self.charged = self.usage
+
 
 @dataclass(frozen=True)
 class ShadowRecord:

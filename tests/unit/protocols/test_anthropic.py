@@ -871,7 +871,7 @@ def test_a_native_stream_passes_the_upstream_frames_and_still_learns_usage() -> 
     out += [writer.event(Finish("stop")), writer.event(UsageReport(Usage.of(1, 1))), writer.end()]
 
     assert b"".join(chunk or b"" for chunk in out) == b"".join(upstream)
-    assert (writer.finish, writer.usage) == ("length", Usage.of(50, 12))
+    assert (writer.finish, writer.usage) == ("length", Usage.of(50, 12, cached=4))
 
 
 def test_a_translated_stream_skips_raw_frames() -> None:

@@ -305,7 +305,10 @@ def test_answer_with_thinking_and_cached_prompt_tokens() -> None:
     )
     completion = from_message(answer)
     assert completion == Completion(
-        content="Part one, part two.", finish_reason="stop", usage=Usage.of(130, 5), reasoning="Let me see."
+        content="Part one, part two.",
+        finish_reason="stop",
+        usage=Usage.of(130, 5, cached=100, cache_write=20),
+        reasoning="Let me see.",
     )
 
 
@@ -356,7 +359,7 @@ def test_translator_reports_cached_prompt_tokens_and_final_output_tokens() -> No
     )
     assert translator.feed("message_stop", '{"type": "message_stop"}') == [
         Finish("length"),
-        UsageReport(Usage.of(54, 9)),
+        UsageReport(Usage.of(54, 9, cached=50)),
     ]
     assert translator.done
 

@@ -115,8 +115,10 @@ class UsageTotals:
         self.cache_creation = _latest(usage.cache_creation_input_tokens, self.cache_creation)
 
     def usage(self) -> Usage:
-        """Cached prompt tokens are still prompt tokens to an OpenAI client."""
-        return Usage.of(self.input + self.cache_read + self.cache_creation, self.output)
+        """Cached prompt tokens are still prompt tokens to an OpenAI client; they are also kept apart
+        (reads as ``cached_tokens``, writes as ``cache_write_tokens``), since they are priced apart."""
+        prompt = self.input + self.cache_read + self.cache_creation
+        return Usage.of(prompt, self.output, cached=self.cache_read, cache_write=self.cache_creation)
 
 
 def _latest(value: int | None, current: int) -> int:

@@ -56,7 +56,6 @@ def whole(completion: Completion, *, id: str, model: str) -> dict[str, Any]:
         {"type": "tool_use", "id": call.id, "name": call.function.name, "input": _input_of(call.function.arguments)}
         for call in completion.tool_calls
     )
-    usage = completion.usage or Usage()
     return {
         "id": id,
         "type": "message",
@@ -65,12 +64,21 @@ def whole(completion: Completion, *, id: str, model: str) -> dict[str, Any]:
         "content": content,
         "stop_reason": STOP_REASON_OF[completion.finish_reason],
         "stop_sequence": None,
-        "usage": {
-            "input_tokens": usage.prompt_tokens,
-            "output_tokens": usage.completion_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-        },
+        "usage": usage_body(completion.usage or Usage()),
+    }
+
+
+def usage_body(usage: Usage) -> dict[str, int]:
+    """Anthropic's ``usage``: its ``input_tokens`` leave out the prompt-cache reads and writes, which have
+    their own counts (OpenAI's ``prompt_tokens`` include them).
+
+        usage_body(Usage.of(10010, 20, cached=10000))["input_tokens"]   # 10
+    """
+    return {
+        "input_tokens": usage.uncached_prompt_tokens,
+        "output_tokens": usage.completion_tokens,
+        "cache_creation_input_tokens": usage.cache_write_tokens,
+        "cache_read_input_tokens": usage.cached_tokens,
     }
 
 
@@ -241,7 +249,12 @@ class StreamWriter:
         in message_start, and a client keeps it when message_delta has no ``input_tokens``)."""
         if self.usage is None:
             return {"output_tokens": (self._written_chars + 3) // 4}
-        return {"input_tokens": self.usage.prompt_tokens, "output_tokens": self.usage.completion_tokens}
+        usage = self.usage
+        final = {"input_tokens": usage.uncached_prompt_tokens, "output_tokens": usage.completion_tokens}
+        if usage.cached_tokens or usage.cache_write_tokens:
+            final["cache_creation_input_tokens"] = usage.cache_write_tokens
+            final["cache_read_input_tokens"] = usage.cached_tokens
+        return final
 
     def _open_block(self, kind: _BlockKind, block: Block) -> bytes:
         closed = self._close()

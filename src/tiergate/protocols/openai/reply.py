@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from tiergate.errors import TiergateError
-from tiergate.wire import Completion
+from tiergate.wire import Completion, Usage
 
 
 def error_body(exc: TiergateError) -> dict[str, Any]:
@@ -19,11 +17,23 @@ def error_body(exc: TiergateError) -> dict[str, Any]:
     return {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}}
 
 
-def _usage(completion: Completion) -> dict[str, int] | None:
+def usage_body(usage: Usage) -> dict[str, Any]:
+    """OpenAI's ``usage`` object; ``prompt_tokens_details.cached_tokens`` only when some prompt tokens came
+    from a prompt cache (cache writes have no OpenAI field: they are plain prompt tokens there)."""
+    body: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    if usage.cached_tokens > 0:
+        body["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    return body
+
+
+def _usage(completion: Completion) -> dict[str, Any] | None:
     if completion.usage is None:
         return None
-    usage: dict[str, int] = msgspec.to_builtins(completion.usage)
-    return usage
+    return usage_body(completion.usage)
 
 
 def chat_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import TiergateError
-from tiergate.protocols.openai.reply import error_body
+from tiergate.protocols.openai.reply import error_body, usage_body
 from tiergate.wire import (
     Finish,
     ReasoningDelta,
@@ -99,7 +99,7 @@ class ChunkWriter:
         """The usage chunk (``choices: []``) when asked for, then ``[DONE]``."""
         if not self.include_usage:
             return DONE
-        usage = msgspec.to_builtins(self.usage or Usage())
+        usage = usage_body(self.usage or Usage())
         return sse({**self._envelope(), "choices": [], "usage": usage}) + DONE
 
     def error(self, exc: TiergateError) -> bytes:

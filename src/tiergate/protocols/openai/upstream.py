@@ -121,9 +121,16 @@ class _Choice(msgspec.Struct):
     finish_reason: str | None = None
 
 
+class _PromptDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    #: OpenAI's prompt-cache reads, which ``prompt_tokens`` includes; servers without a cache omit it or
+    #: send ``null``.
+    prompt_tokens_details: _PromptDetails | None = None
 
 
 class _ErrorDetail(msgspec.Struct):
@@ -326,7 +333,10 @@ def _finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
 def _usage(raw: _Usage | None) -> Usage | None:
     if raw is None:
         return None
-    return Usage.of(raw.prompt_tokens or 0, raw.completion_tokens or 0)
+    prompt = raw.prompt_tokens or 0
+    details = raw.prompt_tokens_details
+    cached = min(prompt, (details.cached_tokens or 0) if details is not None else 0)
+    return Usage.of(prompt, raw.completion_tokens or 0, cached=max(0, cached))
 
 
 def _new_call_id() -> str:
