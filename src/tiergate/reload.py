@@ -54,7 +54,12 @@ def watch_rules(
 
 
 async def _reload(rules: Rules, why: str) -> None:
-    outcome = await rules.reload()
+    """Reload, never raising: the watcher (and SIGHUP) must outlive any one bad reload."""
+    try:
+        outcome = await rules.reload()
+    except Exception as exc:  # Rules.reload rejects what it cannot load; this is for anything after that
+        log.error("reload on %s failed: %s: %s", why, type(exc).__name__, exc)
+        return
     if outcome.ok and outcome.changed:
         log.info("reloaded rules on %s: version %s", why, outcome.version)
 

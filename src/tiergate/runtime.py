@@ -172,10 +172,11 @@ class Rules:
             try:
                 loaded, graph = await asyncio.to_thread(compile_file, self.path, self.environ)
             except ConfigError as exc:
-                self.last_error = exc.problems
-                for p in exc.problems:
-                    log.error("reload rejected: %s", p.render())
-                return ReloadOutcome(False, self.current.version, False, exc.problems)
+                return self._reject(exc.problems)
+            except Exception as exc:  # a bug in loading must not end reloads: reject the file like any other
+                log.debug("reload failed", exc_info=True)
+                problem = Problem((), f"cannot load the rule file: {type(exc).__name__}: {exc}", file=str(self.path))
+                return self._reject([problem])
             self.last_error = []
             if loaded.version == self.current.version:
                 return ReloadOutcome(True, loaded.version, False)
@@ -187,6 +188,13 @@ class Rules:
             if old.inflight == 0:
                 await self._close_retired()
             return ReloadOutcome(True, loaded.version, True)
+
+    def _reject(self, problems: list[Problem]) -> ReloadOutcome:
+        """Keep serving the current rules, and say why the file was not taken (``/health``, the log)."""
+        self.last_error = problems
+        for p in problems:
+            log.error("reload rejected: %s", p.render())
+        return ReloadOutcome(False, self.current.version, False, problems)
 
     def _install(self, loaded: LoadedConfig, graph: EvaluationGraph) -> None:
         backends: dict[str, Backend] = {}

@@ -21,6 +21,7 @@ from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Status, Text
+from tiergate.config.problems import ConfigError
 from tiergate.telemetry.logs import JsonFormatter
 
 CLIENT_KEY = "tg-team-SECRET-3c4d5e6f70"
@@ -99,13 +100,16 @@ def test_client_keys_from_the_sdk_and_continue_style_headers(
 def test_credential_headers_are_not_routing_features(
     gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
 ) -> None:
-    rules = """    - {name: by-key, when: {feature: header.x-api-key, ne: ""}, then: {tier: opus}}
-    - {name: by-team, when: {feature: header.x-team, eq: a}, then: {tier: local}}
+    by_key = """    - {name: by-key, when: {feature: header.x-api-key, ne: ""}, then: {tier: opus}}
 """
-    base = gateway_for(routes_with(tmp_path, rules=rules), upstream_env)
+    with pytest.raises(ConfigError, match=r"header\.x-api-key': credential headers are not visible to rules"):
+        gateway_for(routes_with(tmp_path, rules=by_key), upstream_env)
+    by_team = """    - {name: by-team, when: {feature: header.x-team, eq: a}, then: {tier: local}}
+"""
+    base = gateway_for(routes_with(tmp_path, rules=by_team), upstream_env)
     r = httpx.post(base + "/v1/route", json={"messages": HI}, headers={"x-api-key": "tg-feature-key", "x-team": "a"})
     assert r.status_code == 200
-    assert r.json()["tier"] == "local"  # by-team fired; by-key saw no x-api-key
+    assert r.json()["tier"] == "local"  # other headers are features
     assert "tg-feature-key" not in r.text
 
 

@@ -6,7 +6,9 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -152,3 +154,87 @@ def test_a_new_head_under_the_same_rule_file_is_reloaded(
     wait_for_version(base, version_of(text, retrained))
     after = httpx.post(base + "/v1/route", json=ask).json()
     assert after["learned"]["head"] != before["learned"]["head"] and after["learned"]["available"] is True
+
+
+def wait_for_status(base: str, status: str, limit: float = 3.0) -> dict[str, Any]:
+    deadline = time.monotonic() + limit
+    while (rules := httpx.get(base + "/health").json()["rules"])["status"] != status:
+        assert time.monotonic() < deadline, f"rules status not {status!r} within {limit}s: {rules}"
+        time.sleep(0.02)
+    return rules  # type: ignore[no-any-return]
+
+
+def test_a_control_character_is_rejected_and_the_watcher_goes_on(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path
+) -> None:
+    """An ESC pasted with a coloured terminal line: reported, the last good rules serve, later edits are taken."""
+    base = gateway_for(rules_file, upstream_env, watch=True)
+    good_text = rules_file.read_text()
+    good = version_of(good_text)
+    broken = good_text.replace("keep_alive: 10m", "keep_alive: 10m  # \x1b[31mred\x1b[0m", 1)
+    rules_file.write_text(broken)
+    rules = wait_for_status(base, "error")
+    (problem,) = rules["last_error"]
+    assert problem["message"] == "control character U+001B is not allowed in YAML"
+    assert (problem["file"], problem["line"]) == (str(rules_file), broken[: broken.index("\x1b")].count("\n") + 1)
+    assert rules["version"] == good
+    r = httpx.post(base + "/admin/reload")
+    assert r.status_code == 422 and r.json()["problems"][0]["message"] == problem["message"]
+    d = httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "rename x"}]}).json()
+    assert d["rules_version"] == good
+    fixed = good_text.replace("keep_alive: 10m", "keep_alive: 11m")
+    rules_file.write_text(fixed)
+    wait_for_version(base, version_of(fixed))
+    assert wait_for_status(base, "ok")["version"] == version_of(fixed)
+
+
+def test_an_unexpected_failure_while_loading_is_a_rejected_file(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in loading (not a ConfigError) must neither end the watcher nor swap the rules."""
+    import tiergate.runtime
+
+    base = gateway_for(rules_file, upstream_env, watch=True)
+    good = version_of(rules_file.read_text())
+    compile_file = tiergate.runtime.compile_file
+
+    def broken_compile(path: Path, environ: Mapping[str, str]) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(tiergate.runtime, "compile_file", broken_compile)
+    edited = rules_file.read_text().replace("keep_alive: 10m", "keep_alive: 11m")
+    rules_file.write_text(edited)
+    rules = wait_for_status(base, "error")
+    assert rules["last_error"][0]["message"] == "cannot load the rule file: RuntimeError: boom"
+    assert rules["version"] == good
+    r = httpx.post(base + "/admin/reload")
+    assert r.status_code == 422 and r.json()["version"] == good
+    monkeypatch.setattr(tiergate.runtime, "compile_file", compile_file)
+    fixed = edited.replace("keep_alive: 11m", "keep_alive: 12m")
+    rules_file.write_text(fixed)
+    wait_for_version(base, version_of(fixed))
+
+
+def test_the_watcher_outlives_a_reload_that_raises(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tiergate.runtime
+
+    base = gateway_for(rules_file, upstream_env, watch=True)
+    reload = tiergate.runtime.Rules.reload
+    calls: list[int] = []
+
+    async def raising_reload(self: tiergate.runtime.Rules) -> Any:
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(tiergate.runtime.Rules, "reload", raising_reload)
+    rules_file.write_text(rules_file.read_text().replace("keep_alive: 10m", "keep_alive: 11m"))
+    deadline = time.monotonic() + 3
+    while not calls:
+        assert time.monotonic() < deadline, "the edit was not noticed"
+        time.sleep(0.02)
+    monkeypatch.setattr(tiergate.runtime.Rules, "reload", reload)
+    fixed = rules_file.read_text().replace("keep_alive: 11m", "keep_alive: 12m")
+    rules_file.write_text(fixed)
+    wait_for_version(base, version_of(fixed))

@@ -18,12 +18,13 @@ from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
+import yaml
 
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem, did_you_mean
 from tiergate.config.profiles import apply_profiles
 from tiergate.config.semantic import check
-from tiergate.config.source import YamlSource
+from tiergate.config.source import YamlSource, line_col
 from tiergate.profile.file import Profile
 
 
@@ -43,7 +44,21 @@ def load_file(path: FsPath | str, environ: Mapping[str, str] | None = None) -> L
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([Problem((), f"cannot read rule file: {exc.strerror}", file=str(path))]) from None
-    return load_text(raw.decode("utf-8", errors="replace"), str(path), environ)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([_not_utf8(raw, exc, str(path))]) from None
+    return load_text(text, str(path), environ)
+
+
+def _not_utf8(raw: bytes, exc: UnicodeDecodeError, file: str) -> Problem:
+    """Where the first byte that is not UTF-8 is: the bytes before it decode, so its line and column do too."""
+    before = raw[: exc.start].decode("utf-8")
+    line, col = line_col(before, len(before))
+    byte = raw[exc.start]
+    return Problem(
+        (), f"not UTF-8: byte 0x{byte:02x} ({exc.reason}); save the file as UTF-8", file=file, line=line, col=col
+    )
 
 
 def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -74,10 +89,14 @@ def _version(text: str, config: RoutesConfig, file: str) -> str:
     return digest.hexdigest()[:12]
 
 
-_AT = re.compile(r"^(?P<msg>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.S)
+#: msgspec's "message - at `$.path`", or "message - at `key` in `$.path`" for a mapping key of the wrong type.
+_AT = re.compile(r"^(?P<msg>.*?)(?: - at (?P<key>`key` in )?`(?P<path>\$[^`]*)`)?$", re.S)
 _PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]|\[(\.\.\.)\]")
 #: msgspec writes a mapping key as ``[...]``; the loader finds the real key afterwards.
 ANY_KEY = "[...]"
+STR_TAG = "tag:yaml.org,2002:str"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+_READS = {"int": "a number", "float": "a number", "bool": "a boolean", "null": "null"}
 
 
 def parse_path(text: str) -> Path:
@@ -141,6 +160,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
     message, path = m.group("msg"), parse_path(m.group("path") or "$")
     if ANY_KEY in path:
         path = _resolve_keys(path, source.data, text)
+    if m.group("key"):
+        return _key_problem(message, path, source)
     unknown = re.match(r"Object contains unknown field `(.+)`", message)
     if unknown:
         name = unknown.group(1)
@@ -159,7 +180,47 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
             return source.problem(
                 path, f"unknown {path[-1]} '{invalid.group(1)}' (one of {', '.join(sorted(tags))}){hint}"
             )
+    enum = re.match(r"Invalid enum value (.+)", message)
+    if enum:
+        return source.problem(path, f"{message} at {_where(path)}{_choices(enum.group(1), path, source.data)}")
     return source.problem(path, f"{message} at {_where(path)}")
+
+
+def _choices(given: str, path: Path, data: Any) -> str:
+    """`` (one of a, b, c); did you mean 'b'?`` for a value outside a fixed set of choices."""
+    found = _info_at(path, data)
+    info = found[0] if found is not None else None
+    if isinstance(info, mi.UnionType):
+        info = next((t for t in info.types if isinstance(t, mi.LiteralType)), None)
+    if not isinstance(info, mi.LiteralType):
+        return ""
+    values = [str(v) for v in info.values]
+    if len(values) == 1:
+        return f" (the only value is {values[0]})"
+    hint = did_you_mean(given[1:-1], values) if given.startswith("'") and given.endswith("'") else ""
+    return f" (one of {', '.join(values)}){hint}"
+
+
+def _key_problem(message: str, path: Path, source: YamlSource) -> Problem:
+    """A mapping key of the wrong type (``1: [sonnet]`` under ``fallbacks``), at the key itself."""
+    parent = source._node(path)
+    line, col = source.locate(path)
+    written = ""
+    if isinstance(parent, yaml.MappingNode):
+        for key, _ in parent.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag in (STR_TAG, MERGE_TAG):
+                continue
+            line, col = key.start_mark.line + 1, key.start_mark.column + 1
+            if isinstance(key, yaml.ScalarNode):
+                reads = _READS.get(key.tag.rsplit(":", 1)[-1], key.tag)
+                written = f": {key.value} reads as {reads}; quote it ('{key.value}') to make it a string"
+            break
+    if message.startswith("Expected `str`"):
+        where = "the top level" if not path else _where(path).removeprefix("$.")
+        text = f"keys under {where} must be strings{written}"
+    else:
+        text = f"{message} for a key at {_where(path)}"
+    return Problem(path, text, file=source.file, line=line, col=col)
 
 
 def _where(path: Path) -> str:

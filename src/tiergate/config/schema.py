@@ -32,10 +32,11 @@ from tiergate.config.model import BackendConfig, RoutesConfig, Transform
 
 SCHEMA_ID = "https://tiergate.dev/schemas/routes.schema.json"
 ENV_REF = {
-    "description": "A string holding `${VAR}` or `${VAR:-default}`, expanded from the environment when the file is "
-    "loaded; accepted where a number, a switch or a fixed choice is expected because its value is only known then.",
+    "description": "A string that is exactly one `${VAR}` or `${VAR:-default}`, expanded from the environment when the "
+    "file is loaded; accepted where a number, a switch or a fixed choice is expected because its value is only known "
+    "then.",
     "type": "string",
-    "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}",
+    "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$",
 }
 #: Each tagged union of the file: its definition's name and description.
 UNIONS: dict[Any, tuple[str, str]] = {

@@ -98,6 +98,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     if routing.mode == "local_first" and routing.scorers and sum(s.weight for s in routing.scorers) == 0:
         problems.append(source.problem((*rpath, "scorers"), "every scorer has weight 0: the score would always be 0"))
 
+    problems.extend(_model_names(config, source))
     problems.extend(_unreachable(config, source))
     problems.extend(_missing_head(config, source))
     problems.extend(_short_retention(config, source))
@@ -140,6 +141,71 @@ def _missing_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         "scorer; train one with `tiergate train --write`"
     )
     return [source.problem(("routing", "learned", "head"), missing, severity="warning")]
+
+
+def _model_names(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """Names a client may put in `model` that cannot mean what they say.
+
+    Explicit routing (``Router._explicit``) reads `model` as: one of `auto_names` (route it), a tier name,
+    then a target's model id or alias, the first in file order winning (``TargetChains.by_model``). So an
+    alias that is an auto name, a tier name, another target's model id or an alias already given is dead:
+    an error at the alias. A model id already given as an alias is shadowed by it: an error. The same model
+    id in two tiers is deterministic (the first tier gets it) and may be meant, a second tier with other
+    limits say: a warning, as is a model id that is another tier's name.
+    """
+    problems: list[Problem] = []
+    explicit = config.routing.explicit
+    warn = explicit.honour_model  # without it, model names choose nothing: only dead aliases are reported
+    #: Each name's first owner: (tier, "backend/model", is an alias, path).
+    owners: dict[str, tuple[str, str, bool, Path]] = {}
+
+    def where(owner: tuple[str, str, bool, Path]) -> str:
+        line = source.locate(owner[3])[0]
+        return f"tier '{owner[0]}' ({owner[1]}, line {line})"
+
+    for tier_name, tier in config.tiers.items():
+        for i, target in enumerate(tier.targets):
+            tpath: Path = ("tiers", tier_name, "targets", i)
+            label = f"{target.backend}/{target.model}"
+            model_path: Path = (*tpath, "model")
+            first = owners.get(target.model)
+            if first is None:
+                owners[target.model] = (tier_name, label, False, model_path)
+            elif first[2]:
+                shadowed = (
+                    f"model '{target.model}' is already an alias of {where(first)}: a request for model "
+                    f"'{target.model}' goes there, never to this target"
+                )
+                problems.append(source.problem(model_path, shadowed))
+            elif first[0] != tier_name and warn:
+                twice = (
+                    f"model '{target.model}' is also a target of {where(first)}, which comes first: a request "
+                    f"for model '{target.model}' goes to tier '{first[0]}'"
+                )
+                problems.append(source.problem(model_path, twice, severity="warning"))
+            if warn and target.model in config.tiers and target.model != tier_name:
+                named = (
+                    f"model '{target.model}' is also the name of tier '{target.model}': a request for model "
+                    f"'{target.model}' goes to that tier"
+                )
+                problems.append(source.problem(model_path, named, severity="warning"))
+            for j, alias in enumerate(target.aliases):
+                apath: Path = (*tpath, "aliases", j)
+                first = owners.get(alias)
+                if alias in explicit.auto_names:
+                    dead = f"is one of routing.explicit.auto_names: a request for model '{alias}' is routed"
+                elif alias in config.tiers:
+                    dead = f"is the name of tier '{alias}': a request for model '{alias}' goes to that tier"
+                elif first is not None and first[3] == model_path:
+                    continue  # this target's own model id: says nothing new, changes nothing
+                elif first is not None:
+                    used = "an alias" if first[2] else "the model id"
+                    dead = f"is already {used} of {where(first)}: a request for model '{alias}' goes there"
+                else:
+                    owners[alias] = (tier_name, label, True, apath)
+                    continue
+                problems.append(source.problem(apath, f"alias '{alias}' {dead}, never to this target"))
+    return problems
 
 
 def _cycles(config: RoutesConfig, source: YamlSource) -> list[Problem]:

@@ -3,7 +3,11 @@
 ``${VAR}`` and ``${VAR:-default}`` inside string values expand from the environment given (never from
 keys: secrets are referenced by env var *name* and read only when a backend is built). A value that is
 nothing but one reference takes the type its expansion reads as in YAML, so numbers and switches can
-come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the number 30.
+come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the number 30. Any other
+``${`` (``${X:=d}``, ``${X-d}``, an unclosed ``${X``, a reference inside a default) is a problem, not text.
+
+Aliases are expanded into copies, so the values they expand to are counted first: a file whose aliases
+nest into more than :data:`MAX_VALUES` values (a "billion laughs") is refused before anything is copied.
 
     source = YamlSource.parse(text, "routes.yaml", os.environ)
     source.data            # plain Python objects, env-expanded
@@ -13,12 +17,14 @@ come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the num
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
+from yaml.reader import ReaderError
 
 from tiergate.config.problems import ConfigError, Path, Problem, render_path
 
@@ -44,6 +50,28 @@ _Loader.yaml_implicit_resolvers = {
     ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+#: The most values (mappings, sequences, keys and scalars) a file may expand to once its aliases are copied.
+MAX_VALUES = 1_000_000
+#: Line breaks as PyYAML counts them, so a position computed here agrees with its marks.
+_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def line_col(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of ``text[index]``."""
+    line, start = 1, 0
+    for m in _BREAK.finditer(text, 0, index):
+        line, start = line + 1, m.end()
+    return line, index - start + 1
+
+
+def _reader_problem(exc: ReaderError, text: str, file: str) -> Problem:
+    """A character YAML does not allow (ESC from a pasted coloured terminal line, NUL, BEL, ...)."""
+    line, col = line_col(text, exc.position) if isinstance(exc.position, int) else (1, 1)
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+    kind = "control character" if unicodedata.category(chr(code)) == "Cc" else "character"
+    return Problem((), f"{kind} U+{code:04X} is not allowed in YAML", file=file, line=line, col=col)
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
@@ -96,16 +124,25 @@ class YamlSource:
 
     @classmethod
     def parse(cls, text: str, file: str, environ: Mapping[str, str]) -> YamlSource:
-        loader = _Loader(text)
+        loader: _Loader | None = None
         try:
+            loader = _Loader(text)  # reads the whole text first: refuses a character YAML does not allow
             root = loader.get_single_node()
+            too_big = _expansion_problem(root, file) if root is not None else None
+            if too_big is not None:
+                raise ConfigError([too_big])
             data = loader.construct_document(root) if root is not None else None
+        except ReaderError as exc:
+            raise ConfigError([_reader_problem(exc, text, file)]) from None
         except yaml.MarkedYAMLError as exc:
             raise ConfigError([_syntax_problem(exc, text, file)]) from None
         except yaml.YAMLError as exc:
             raise ConfigError([Problem((), f"invalid YAML: {exc}", file=file, line=1, col=1)]) from None
+        except RecursionError:
+            raise ConfigError([_too_deep(text, file)]) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         source = cls(file=file, text=text, root=root, data=None)
         problems: list[Problem] = []
         source.data = source._expand(data, (), environ, problems)
@@ -153,6 +190,12 @@ class YamlSource:
 
     def _expand(self, value: Any, path: Path, environ: Mapping[str, str], problems: list[Problem]) -> Any:
         if isinstance(value, str):
+            bad = _malformed(value)
+            if bad is not None:
+                problems.append(
+                    self.problem(path, f"malformed environment reference '{bad}': use ${{NAME}} or ${{NAME:-default}}")
+                )
+                return value
             expanded = _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
             return _scalar(expanded) if _ENV.fullmatch(value) else expanded
         if isinstance(value, dict):
@@ -172,6 +215,101 @@ class YamlSource:
             self.problem(path, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)")
         )
         return ""
+
+
+def _malformed(value: str) -> str | None:
+    """The first ``${...}`` in ``value`` that is not ``${NAME}`` or ``${NAME:-default}`` (a default holding
+    another reference included: references do not nest), or None."""
+    pos = 0
+    for m in _ENV.finditer(value):
+        if "${" in value[pos : m.start()]:
+            return _reference_at(value, value.index("${", pos))
+        if m.group(2) is not None and "${" in m.group(2):
+            return _reference_at(value, m.start())
+        pos = m.end()
+    return _reference_at(value, value.index("${", pos)) if "${" in value[pos:] else None
+
+
+def _reference_at(value: str, start: int) -> str:
+    """The text of the reference opening at ``value[start]``: to its matching brace, or to the end."""
+    depth = 0
+    end = len(value)
+    for i in range(start + 1, len(value)):
+        if value[i] == "{":
+            depth += 1
+        elif value[i] == "}":
+            depth -= 1
+            if depth == 0:
+                end = i + 1
+                break
+    text = value[start:end]
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+def _expansion_problem(root: yaml.Node, file: str) -> Problem | None:
+    """A problem when the document, its aliases copied, holds more than MAX_VALUES values or refers to
+    itself; counted on the composed nodes, where an alias is one shared node, so this is linear in the file."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.MappingNode):
+            return [n for pair in node.value for n in pair]
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        return []
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _Recursive(node)
+        active.add(key)
+        total = 1 + sum(size(child) for child in children(node))
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        if size(root) <= MAX_VALUES:
+            return None
+    except _Recursive as exc:
+        mark = exc.node.start_mark
+        message = "an alias refers to the value that holds it (a recursive alias cannot be expanded)"
+        return Problem((), message, file=file, line=mark.line + 1, col=mark.column + 1)
+    node = root  # the innermost value that alone expands past the bound
+    while True:
+        bigger = next((child for child in children(node) if sizes[id(child)] > MAX_VALUES), None)
+        if bigger is None:
+            break
+        node = bigger
+    mark = node.start_mark
+    message = f"aliases expand to more than {MAX_VALUES:,} values here (each use of an alias is a full copy)"
+    return Problem((), message, file=file, line=mark.line + 1, col=mark.column + 1)
+
+
+def _too_deep(text: str, file: str) -> Problem:
+    """Collections nested deeper than the composer can follow: the first event past a generous depth."""
+    depth, line, col = 0, 1, 1
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth == 200:
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+                    break
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return Problem((), "invalid YAML: mappings and lists nest too deeply", file=file, line=line, col=col)
 
 
 def _scalar(text: str) -> Any:

@@ -33,13 +33,16 @@ class FeatureSpec:
 @dataclass(frozen=True)
 class FamilySpec:
     """An open family of features, ``<name>.<key>``: ``fn(features, key)`` reads one; ``check(key, tiers)``
-    says what is wrong with a key (None when it is fine), given the file's tier names."""
+    says what is wrong with a key (None when it is fine), given the file's tier names. ``typed``: every
+    value is of ``kind`` (a header is always a string), so an operand of another type is reported; not
+    so for ``metadata`` (whatever JSON the client sent) or ``target`` (numbers, and ``loaded``, a bool)."""
 
     name: str
     kind: str
     doc: str
     fn: FamilyFn
     check: Callable[[str, Collection[str]], str | None] | None = None
+    typed: bool = False
 
 
 FEATURES: dict[str, FeatureSpec] = {}
@@ -58,12 +61,16 @@ def feature(kind: str, doc: str, name: str | None = None) -> Callable[[FeatureFn
 
 
 def family(
-    name: str, kind: str, doc: str, check: Callable[[str, Collection[str]], str | None] | None = None
+    name: str,
+    kind: str,
+    doc: str,
+    check: Callable[[str, Collection[str]], str | None] | None = None,
+    typed: bool = False,
 ) -> Callable[[FamilyFn], FamilyFn]:
     """Register an open family of features: ``<name>.<key>`` for any key ``check`` accepts."""
 
     def register(fn: FamilyFn) -> FamilyFn:
-        FAMILIES[name] = FamilySpec(name, kind, doc, fn, check)
+        FAMILIES[name] = FamilySpec(name, kind, doc, fn, check, typed)
         return fn
 
     return register
@@ -80,6 +87,15 @@ def kind_of(name: str) -> str:
         return spec.kind
     fam = FAMILIES.get(name.partition(".")[0])
     return fam.kind if fam is not None else "str"
+
+
+def value_kind(name: str) -> str | None:
+    """The kind every value of the feature has, or None when it may vary (``metadata.<key>``)."""
+    spec = FEATURES.get(name)
+    if spec is not None:
+        return spec.kind
+    fam = FAMILIES.get(name.partition(".")[0])
+    return fam.kind if fam is not None and fam.typed else None
 
 
 # Routing reads text with control characters (other than tab and newline) removed; the model
@@ -345,7 +361,7 @@ def provider(f: Features) -> str:
 # --- open families ----------------------------------------------------------------------------
 
 
-@family("header", "str", "a request header, lower-case name: `header.x-team`")
+@family("header", "str", "a request header, lower-case name: `header.x-team`", typed=True)
 def header(f: Features, key: str) -> str:
     return f.headers.get(key.lower(), "")
 

@@ -18,7 +18,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -26,9 +26,14 @@ from msgspec import Meta
 from tiergate.config.base import PositiveInt, Strict, given
 from tiergate.config.problems import Path, did_you_mean
 from tiergate.rules.context import NEVER, CompileContext, Predicate
-from tiergate.rules.features import FEATURES, Features, kind_of
+from tiergate.rules.features import FAMILIES, FEATURES, Features, kind_of, value_kind
+
+T = TypeVar("T")
 
 Compile = Callable[[str, Any, "Condition", CompileContext, Path], Predicate]
+#: A list that must hold something: an empty `all` or `not_in` is always true, an empty `any`, `in` or
+#: `contains_any` never, so the loader rejects them and the schema says `minItems: 1`.
+NonEmpty = Annotated[T, Meta(min_length=1)]
 ANY_KIND = frozenset({"number", "bool", "text", "str"})
 
 
@@ -92,6 +97,8 @@ def _compare(cmp: Callable[[float, float], bool]) -> Compile:
 
 def _equals(negate: bool) -> Compile:
     def compile_(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
+        if not _comparable(name, operand, ctx, path):
+            return NEVER
         return Predicate(lambda f: (f[name] == operand) != negate, [(name, _getter(name))])
 
     return compile_
@@ -99,6 +106,8 @@ def _equals(negate: bool) -> Compile:
 
 def _member(negate: bool) -> Compile:
     def compile_(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
+        if not all([_comparable(name, v, ctx, (*path, i)) for i, v in enumerate(operand)]):  # report every one
+            return NEVER
         values = frozenset(_hashable(v) for v in operand)
         return Predicate(lambda f: (_hashable(f[name]) in values) != negate, [(name, _getter(name))])
 
@@ -127,6 +136,48 @@ def _contains_any(name: str, operand: Any, cond: Condition, ctx: CompileContext,
     )
 
 
+#: Per kind of feature: what its values are, and what a comparison with them has to be given.
+_VALUES: dict[str, tuple[str, str, Callable[[Any], bool]]] = {
+    "bool": ("a boolean", "true/false", lambda v: isinstance(v, bool)),
+    "number": ("a number", "a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "text": ("text", "a string", lambda v: isinstance(v, str)),
+    "str": ("a string", "a string", lambda v: isinstance(v, str)),
+}
+
+
+def _comparable(name: str, value: Any, ctx: CompileContext, path: Path) -> bool:
+    """Whether an `eq`/`ne`/`in`/`not_in` value can ever equal one of the feature's values; if not (the string
+    "true" for a bool feature, a number for a header), the problem is reported at the value: the rule would
+    never fire (or, negated, always)."""
+    kind = value_kind(name)
+    if kind is None or kind not in _VALUES:
+        return True
+    what, use, fits = _VALUES[kind]
+    if fits(value):
+        return True
+    hint = ""
+    if kind in _TEXT and isinstance(value, bool | int | float):
+        hint = f" (quote it: '{_yaml(value)}')"
+    ctx.report(path, f"feature '{name}' is {what}: compare with {use}, not {_described(value)}{hint}")
+    return False
+
+
+def _yaml(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the string '{value}'"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return _yaml(value)
+
+
 def _hashable(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(value)
@@ -150,8 +201,8 @@ OPERATORS: dict[str, Operator] = {
         Operator("gte", float, _NOT_TEXT, "the feature is at least a number", _compare(operator.ge), **_NUMERIC),
         Operator("lt", float, _NOT_TEXT, "the feature is less than a number", _compare(operator.lt), **_NUMERIC),
         Operator("lte", float, _NOT_TEXT, "the feature is at most a number", _compare(operator.le), **_NUMERIC),
-        Operator("in", list[Any], ANY_KIND, "membership in a list of values", _member(False)),
-        Operator("not_in", list[Any], ANY_KIND, "absence from a list of values", _member(True)),
+        Operator("in", NonEmpty[list[Any]], ANY_KIND, "membership in a list of values", _member(False)),
+        Operator("not_in", NonEmpty[list[Any]], ANY_KIND, "absence from a list of values", _member(True)),
         Operator(
             "matches",
             str,
@@ -161,7 +212,7 @@ OPERATORS: dict[str, Operator] = {
         ),
         Operator(
             "contains_any",
-            str | list[str],
+            str | NonEmpty[list[str]],
             _TEXT,
             "at least `min_count` distinct keywords of a named list under `routing.keywords` or an inline "
             "list, as whole words, case-insensitive",
@@ -178,6 +229,10 @@ def compile_leaf(cond: Condition, path: Path, ctx: CompileContext) -> Predicate:
     """A ``feature`` comparison through its operator's entry; a kind it does not accept is a problem."""
     name = cond.feature
     assert name is not None
+    wrong = _unreadable(name)
+    if wrong is not None:
+        ctx.report((*path, "feature"), wrong)
+        return NEVER
     if not ctx.check_feature(name, (*path, "feature")):
         return NEVER
     op = next(op for op in OPERATORS.values() if op.given(cond))
@@ -188,6 +243,33 @@ def compile_leaf(cond: Condition, path: Path, ctx: CompileContext) -> Predicate:
         ctx.report((*path, op.name), f"`{op.name}` {op.takes}, but '{name}' is {article}{kind}{instead}")
         return NEVER
     return op.compile(name, getattr(cond, op.attr), cond, ctx, (*path, op.name))
+
+
+#: Headers the gateway strips before routing (``CREDENTIAL_HEADERS`` in :mod:`tiergate.api.ingress`, kept equal
+#: by a test; not imported, so that compiling rules does not load the web app): a rule would read "" from them.
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie"})
+#: What a family's key names, for ``header.`` with nothing after the dot.
+_FAMILY_KEYS = {"header": "a header name", "metadata": "a metadata key", "target": "a tier and a stat"}
+
+
+def _unreadable(name: str) -> str | None:
+    """What is wrong with a family feature no request can give a value for: an empty key (``header.``), or a
+    credential header, which routing never sees."""
+    prefix, dot, key = name.partition(".")
+    fam = FAMILIES.get(prefix)
+    if fam is None or not dot or name in FEATURES:
+        return None
+    if not key:
+        example = re.search(rf"`({re.escape(prefix)}\.[^`]+)`", fam.doc)
+        eg = f", e.g. {example.group(1)}" if example else ""
+        return f"{prefix}. needs {_FAMILY_KEYS.get(prefix, 'a key')}{eg}"
+    if prefix == "header" and key.lower() in CREDENTIAL_HEADERS:
+        hidden = ", ".join(sorted(CREDENTIAL_HEADERS))
+        return (
+            f"feature '{name}': credential headers are not visible to rules (the gateway removes {hidden} "
+            "before routing, so it would always read as empty)"
+        )
+    return None
 
 
 def operator_table() -> str:
@@ -222,8 +304,8 @@ def _check_condition(self: Any) -> None:
 
 def _fields() -> list[tuple[str, Any, Any]]:
     fields: list[tuple[str, Any, Any]] = [
-        ("all", "list[Condition] | None", None),
-        ("any", "list[Condition] | None", None),
+        ("all", "NonEmpty[list[Condition]] | None", None),
+        ("any", "NonEmpty[list[Condition]] | None", None),
         ("not_", "Condition | None", msgspec.field(default=None, name="not")),
         ("feature", Annotated[str | None, Meta(examples=list(FEATURES))], None),
     ]

@@ -8,6 +8,7 @@ message that loses its suggestion or points at the wrong line fails here.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -229,6 +230,118 @@ def test_comparison_with_two_operators_names_them(tmp_path: Path) -> None:
     ]
 
 
+QUOTED_TRUE = '"true"'
+
+
+def test_a_bool_feature_compared_with_a_string_points_at_the_value(tmp_path: Path) -> None:
+    path = write(tmp_path, RULE.replace("WHEN", '{feature: tools_present, eq: "true"}'))
+    assert problems(path) == [
+        f"{at(path, QUOTED_TRUE)}: feature 'tools_present' is a boolean: compare with true/false, not the string 'true'"
+    ]
+
+
+def test_a_credential_header_in_a_rule_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, RULE.replace("WHEN", "{feature: header.authorization, matches: '^Bearer '}"))
+    assert problems(path) == [
+        f"{at(path, 'header.authorization')}: feature 'header.authorization': credential headers are not visible "
+        "to rules (the gateway removes authorization, cookie, proxy-authorization, x-api-key before routing, so it "
+        "would always read as empty)"
+    ]
+
+
+def test_an_empty_all_is_an_error_at_the_list(tmp_path: Path) -> None:
+    path = write(tmp_path, RULE.replace("WHEN", "{all: []}"))
+    assert problems(path) == [f"{at(path, '[]')}: Expected `array` of length >= 1 at $.routing.rules[0].when.all"]
+
+
+# --- names a client may put in `model` --------------------------------------------------------
+
+LOCAL_MODEL = "        model: qwen2.5-coder:7b\n"
+SONNET_MODEL = "        model: claude-sonnet-4-5\n"
+
+
+def aliased(local: str = "", sonnet: str = "", text: str = VALID) -> str:
+    """VALID with `aliases: [...]` on the local and/or sonnet target."""
+    if local:
+        text = text.replace(LOCAL_MODEL, f"{LOCAL_MODEL}        aliases: [{local}]\n")
+    if sonnet:
+        text = text.replace(SONNET_MODEL, f"{SONNET_MODEL}        aliases: [{sonnet}]\n")
+    return text
+
+
+def line_of(path: Path, needle: str, nth: int = 1) -> str:
+    return at(path, needle, nth).split(":")[-2]
+
+
+def test_an_alias_given_to_two_tiers_is_an_error_at_the_second(tmp_path: Path) -> None:
+    path = write(tmp_path, aliased(local="fast", sonnet="fast"))
+    assert problems(path) == [
+        f"{at(path, 'fast', 2)}: alias 'fast' is already an alias of tier 'local' (ollama/qwen2.5-coder:7b, line "
+        f"{line_of(path, 'fast')}): a request for model 'fast' goes there, never to this target"
+    ]
+
+
+def test_an_alias_that_is_a_tier_name_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, aliased(local="sonnet"))
+    assert problems(path) == [
+        f"{at(path, 'sonnet]')}: alias 'sonnet' is the name of tier 'sonnet': a request for model 'sonnet' goes to "
+        "that tier, never to this target"
+    ]
+
+
+def test_an_alias_that_is_an_auto_name_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, aliased(sonnet="auto"))
+    assert problems(path) == [
+        f"{at(path, 'auto]')}: alias 'auto' is one of routing.explicit.auto_names: a request for model 'auto' is "
+        "routed, never to this target"
+    ]
+
+
+def test_an_alias_that_is_another_target_s_model_id_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, aliased(sonnet="qwen2.5-coder:7b"))
+    assert problems(path) == [
+        f"{at(path, 'qwen2.5-coder:7b]')}: alias 'qwen2.5-coder:7b' is already the model id of tier 'local' "
+        f"(ollama/qwen2.5-coder:7b, line {line_of(path, 'qwen2.5-coder:7b')}): a request for model "
+        "'qwen2.5-coder:7b' goes there, never to this target"
+    ]
+
+
+def test_a_model_id_an_earlier_alias_took_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, aliased(local="claude-sonnet-4-5"))
+    assert problems(path) == [
+        f"{at(path, 'claude-sonnet-4-5', 2)}: model 'claude-sonnet-4-5' is already an alias of tier 'local' "
+        f"(ollama/qwen2.5-coder:7b, line {line_of(path, 'claude-sonnet-4-5')}): a request for model "
+        "'claude-sonnet-4-5' goes there, never to this target"
+    ]
+
+
+def test_one_model_in_two_tiers_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, VALID.replace("model: qwen2.5-coder:7b", "model: claude-sonnet-4-5"))
+    assert problems(path) == [
+        f"{at(path, 'claude-sonnet-4-5', 2)}: warning: model 'claude-sonnet-4-5' is also a target of tier 'local' "
+        f"(ollama/claude-sonnet-4-5, line {line_of(path, 'claude-sonnet-4-5')}), which comes first: a request "
+        "for model 'claude-sonnet-4-5' goes to tier 'local'"
+    ]
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"{path}: ok (1 warning(s))"
+
+
+def test_a_model_id_that_is_another_tier_s_name_is_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("model: qwen2.5-coder:7b", "model: sonnet"))
+    assert problems(path) == [
+        f"{at(path, 'sonnet')}: warning: model 'sonnet' is also the name of tier 'sonnet': a request for model "
+        "'sonnet' goes to that tier"
+    ]
+
+
+def test_names_that_do_not_collide_are_fine(tmp_path: Path) -> None:
+    second = "      - backend: anthropic\n        model: qwen2.5-coder:7b\n"
+    text = aliased(local="qwen2.5-coder:7b, qwen", sonnet="sonnet-latest").replace(
+        "  sonnet:\n", second + "  sonnet:\n"
+    )  # its own model id as an alias; one model on two backends of one tier
+    assert problems(write(tmp_path, text)) == []
+
+
 # --- types and tagged unions ------------------------------------------------------------------
 
 SCORER = VALID + (
@@ -331,3 +444,148 @@ def test_validate_reports_warnings_without_failing(tmp_path: Path, capsys: pytes
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{at(path, 'opus:')}: warning: tier 'opus' is never chosen")
     assert out[1] == f"{path}: ok (1 warning(s))"
+
+
+# --- what YAML itself refuses, and what would be taken silently --------------------------------
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\x00", "\x07"], ids=["ESC", "NUL", "BEL"])
+def test_a_control_character_is_a_problem_at_its_place(
+    tmp_path: Path, char: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A coloured line pasted from a terminal brings ESC with it: a file:line:col, never a traceback."""
+    path = write(tmp_path, VALID.replace("model: qwen2.5-coder:7b", f"model: qwen2.5-coder:7b  # {char}[31mred"))
+    message = f"control character U+{ord(char):04X} is not allowed in YAML"
+    assert problems(path) == [f"{at(path, char)}: {message}"]
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().out == f"{at(path, char)}: {message}\n"
+
+
+def test_a_file_that_is_not_utf8_is_a_problem_at_the_first_bad_byte(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("qwen2.5-coder:7b", "qwen2.5-coder:7b-CAFE"))
+    where = at(path, "CAFE")
+    path.write_bytes(path.read_bytes().replace(b"CAFE", "café".encode("latin-1")))  # é is 0xe9 in latin-1
+    line, col = where.rsplit(":", 2)[1:]
+    assert problems(path) == [
+        f"{path}:{line}:{int(col) + 3}: not UTF-8: byte 0xe9 (invalid continuation byte); save the file as UTF-8"
+    ]
+    path.write_bytes(path.read_bytes().replace("café".encode("latin-1"), "café".encode()))
+    assert load_file(path, {}).config.tiers["local"].targets[0].model == "qwen2.5-coder:7b-café"
+
+
+def nested_aliases(levels: int) -> str:
+    """A "billion laughs": each level is a list of nine aliases of the one before, so 9**levels values."""
+    text = "    x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    for i in range(1, levels):
+        text += f"    x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n"
+    return text
+
+
+def test_aliases_that_expand_past_the_bound_are_refused_quickly(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "routing:\n  keywords:\n" + nested_aliases(7))  # 9**7: 4.8 million values
+    start = time.monotonic()
+    found = problems(path)
+    assert time.monotonic() - start < 1.0
+    assert found == [
+        f"{at(path, '&a6')}: aliases expand to more than 1,000,000 values here (each use of an alias is a full copy)"
+    ]
+    path = write(tmp_path, VALID + "routing:\n  keywords:\n    a: &words [lol, rofl]\n    b: *words\n")
+    assert load_file(path, {}).config.routing.keywords["b"] == ["lol", "rofl"]  # within the bound: a copy
+
+
+def test_an_alias_inside_its_own_value_is_a_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "routing:\n  keywords:\n    loop: &loop [a, *loop]\n")
+    assert problems(path) == [
+        f"{at(path, '&loop')}: an alias refers to the value that holds it (a recursive alias cannot be expanded)"
+    ]
+
+
+def test_lists_nested_too_deeply_are_a_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "routing:\n  keywords:\n    deep: " + "[" * 3000 + "]" * 3000 + "\n")
+    line = at(path, "deep:").split(":")[1]
+    column = len("    deep: ") + 1 + 200 - 4  # the file, routing and keywords are the first three levels
+    assert problems(path) == [f"{path}:{line}:{column}: invalid YAML: mappings and lists nest too deeply"]
+
+
+# --- fixed choices and mapping keys -----------------------------------------------------------
+
+
+CHOICES = VALID + (
+    """\
+routing:
+  mode: MODE
+  rules:
+    - name: the_rule
+      when: {feature: tools_present, eq: true}
+      then: THEN
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("mode", "then", "bad", "message"),
+    [
+        (
+            "local_first",
+            "{band: CLAUD}",
+            "CLAUD",
+            "Invalid enum value 'CLAUD' at $.routing.rules[0].then.band (one of AMBIGUOUS, CLAUDE, LOCAL); "
+            "did you mean 'CLAUDE'?",
+        ),
+        (
+            "local_first",
+            "{require: [tool]}",
+            "tool]",
+            "Invalid enum value 'tool' at $.routing.rules[0].then.require[0] (one of tools, vision); "
+            "did you mean 'tools'?",
+        ),
+        (
+            "local-first",
+            "{band: CLAUDE}",
+            "local-first",
+            "Invalid enum value 'local-first' at $.routing.mode (one of fixed, keyword, local_first); "
+            "did you mean 'local_first'?",
+        ),
+    ],
+    ids=["band", "require", "mode"],
+)
+def test_a_misspelt_choice_lists_the_choices_and_suggests(
+    tmp_path: Path, mode: str, then: str, bad: str, message: str
+) -> None:
+    path = write(tmp_path, CHOICES.replace("MODE", mode).replace("THEN", then))
+    assert problems(path) == [f"{at(path, bad)}: {message}"]
+
+
+def test_a_key_that_is_not_a_string_points_at_the_key(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "fallbacks:\n  local: [sonnet]\n  1: [sonnet]\n")
+    assert problems(path) == [
+        f"{at(path, '1: [sonnet]')}: keys under fallbacks must be strings: 1 reads as a number; "
+        "quote it ('1') to make it a string"
+    ]
+
+
+# --- malformed environment references ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "reference"),
+    [
+        ("${OLLAMA_HOST:=http://127.0.0.1:11434}", "${OLLAMA_HOST:=http://127.0.0.1:11434}"),
+        ("${OLLAMA_HOST:-http://127.0.0.1:11434", "${OLLAMA_HOST:-http://127.0.0.1:11434"),
+        ("${OLLAMA_HOST-http://127.0.0.1:11434}", "${OLLAMA_HOST-http://127.0.0.1:11434}"),
+        ("${A:-${OLLAMA_HOST:-http://127.0.0.1:11434}}", "${A:-${OLLAMA_HOST:-http://127.0.0.1:11434}}"),
+        ("http://${HOST:-localhost}:${PORT", "${PORT"),
+    ],
+    ids=["assign", "unclosed", "dash", "nested", "second-unclosed"],
+)
+def test_a_malformed_environment_reference_is_a_problem(tmp_path: Path, written: str, reference: str) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", written))
+    assert problems(path, {"OLLAMA_HOST": "http://gpu-box:11434"}) == [
+        f"{at(path, written)}: malformed environment reference '{reference}': use ${{NAME}} or ${{NAME:-default}}"
+    ]
+
+
+def test_well_formed_references_still_expand_anywhere_in_a_value(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "http://${HOST:-localhost}:${PORT:-11434}/$x"))
+    loaded = load_file(path, {"PORT": "9999"})
+    assert loaded.config.backends["ollama"].base_url == "http://localhost:9999/$x"

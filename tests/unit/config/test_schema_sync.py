@@ -173,6 +173,16 @@ def test_numbers_and_choices_may_come_from_the_environment() -> None:
     assert list(validator().iter_errors(doc))
 
 
+def test_a_number_from_the_environment_is_the_whole_value() -> None:
+    """The loader reads a number from a value that is one reference and nothing else; so does the schema."""
+    env_ref = sub_validator(resolve("#/$defs/EnvRef"))
+    assert env_ref.is_valid("${T_CONNECT:-5}") and env_ref.is_valid("${T_CONNECT}")
+    for text in ("${T_CONNECT:-5}s", "x${T_CONNECT}", "${A:-${B:-5}}"):
+        assert not env_ref.is_valid(text), text
+    with pytest.raises(ConfigError, match=re.escape("Expected `float`, got `str` at $.timeouts.connect")):
+        load_text(VALID_FILES[-1].read_text().replace("connect: 5,", 'connect: "${T_CONNECT:-5}s",'), environ={})
+
+
 def test_a_combinator_with_an_operator_fails_both() -> None:
     when = {"all": [{"feature": "user_turns", "eq": 1}], "gt": 5}
     assert not sub_validator(resolve("#/$defs/Condition")).is_valid(when)

@@ -63,6 +63,48 @@ def test_explain_records_leaf_values() -> None:
         ("{feature: total_charz, gt: 1}", "unknown feature 'total_charz'; did you mean 'total_chars'?"),
         ("{feature: last_user_text, gt: 1}", "`gt` compares numbers, but 'last_user_text' is text"),
         ("{feature: total_chars, contains_any: [x]}", "`contains_any` searches text, but 'total_chars' is a number"),
+        # an empty list is always true (`all`, `not_in`) or never (`any`, `in`, `contains_any`)
+        ("{all: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.all"),
+        ("{any: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.any"),
+        ("{feature: header.x-team, in: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.in"),
+        ("{feature: header.x-team, not_in: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.not_in"),
+        (
+            "{feature: last_user_text, contains_any: []}",
+            "Expected `array` of length >= 1 at $.routing.rules[0].when.contains_any",
+        ),
+        # a value of another type than the feature's can never be equal to it
+        (
+            '{feature: tools_present, eq: "true"}',
+            "feature 'tools_present' is a boolean: compare with true/false, not the string 'true'",
+        ),
+        ("{feature: stream, ne: 1}", "feature 'stream' is a boolean: compare with true/false, not 1"),
+        (
+            "{feature: total_chars, in: [1, '2']}",
+            "feature 'total_chars' is a number: compare with a number, not the string '2'",
+        ),
+        ("{feature: user_turns, eq: true}", "feature 'user_turns' is a number: compare with a number, not true"),
+        ("{feature: last_user_text, eq: null}", "feature 'last_user_text' is text: compare with a string, not null"),
+        (
+            "{feature: header.x-version, not_in: [2]}",
+            "feature 'header.x-version' is a string: compare with a string, not 2 (quote it: '2')",
+        ),
+        (
+            "{feature: requested_model, eq: [a]}",
+            "feature 'requested_model' is a string: compare with a string, not a list",
+        ),
+        # credential headers are removed before routing
+        (
+            "{feature: header.authorization, eq: x}",
+            "feature 'header.authorization': credential headers are not visible",
+        ),
+        (
+            "{feature: header.X-Api-Key, ne: x}",
+            "feature 'header.X-Api-Key': credential headers are not visible to rules",
+        ),
+        # a family with nothing after the dot
+        ("{feature: header., eq: x}", "header. needs a header name, e.g. header.x-team"),
+        ("{feature: metadata., eq: x}", "metadata. needs a metadata key, e.g. metadata.project"),
+        ("{feature: target., gt: 1}", "target. needs a tier and a stat, e.g. target.local.ttft_p95_ms"),
     ],
 )
 def test_compile_problems_cite_the_line(when: str, message: str) -> None:
@@ -79,6 +121,47 @@ routing:
     assert message in rendered
     line = (MINIMAL + "\n" + routing).splitlines().index(f"      when: {when}") + 1
     assert rendered.startswith(f"test.yaml:{line}:")
+
+
+def test_values_of_the_feature_s_type_compile() -> None:
+    routing = """
+routing:
+  rules:
+    - {name: a, when: {feature: tools_present, in: [true]}, then: {score: 0.1}}
+    - {name: b, when: {feature: total_chars, eq: 2.5}, then: {score: 0.1}}
+    - {name: c, when: {feature: header.x-team, eq: "2"}, then: {score: 0.1}}
+    - {name: d, when: {feature: metadata.priority, eq: 2}, then: {score: 0.1}}
+    - {name: e, when: {feature: target.local.loaded, eq: true}, then: {score: 0.1}}
+    - {name: f, when: {feature: header.x-authorization, eq: x}, then: {score: 0.1}}
+"""
+    g = graph(routing)
+    req = chat("x", metadata={"priority": 2})
+    names = [s.name for s in g.phase1(Features.of(req, {"x-team": "2"})).signals if s.kind == "rule"]
+    assert names == ["c", "d"]
+
+
+def test_every_bad_value_of_a_list_is_reported() -> None:
+    routing = """
+routing:
+  rules:
+    - {name: r, when: {feature: tools_present, in: [true, "yes", 0]}, then: {score: 0.1}}
+"""
+    with pytest.raises(ConfigError) as info:
+        graph(routing)
+    errors = [p for p in info.value.problems if p.severity == "error"]
+    assert [p.message for p in errors] == [
+        "feature 'tools_present' is a boolean: compare with true/false, not the string 'yes'",
+        "feature 'tools_present' is a boolean: compare with true/false, not 0",
+    ]
+    line = routing.splitlines()[-1]
+    assert [p.col for p in errors] == [line.index('"yes"') + 1, line.index("0]") + 1]
+
+
+def test_the_credential_headers_are_the_ones_the_gateway_strips() -> None:
+    from tiergate.api.ingress import CREDENTIAL_HEADERS as STRIPPED
+    from tiergate.rules.operators import CREDENTIAL_HEADERS
+
+    assert CREDENTIAL_HEADERS == STRIPPED
 
 
 def test_the_readme_operator_table_is_the_operator_table() -> None:
