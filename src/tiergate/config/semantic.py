@@ -102,6 +102,26 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_unreachable(config, source))
     problems.extend(_missing_head(config, source))
     problems.extend(_short_retention(config, source))
+    problems.extend(_positional_clients(config, source))
+    return problems
+
+
+def _positional_clients(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """Budgets for ``TIERGATE_KEYS#1``: clients of an env list of keys were once named by their place in it.
+    They are named by their key's digest now, so such an entry caps no one; an error, not a cap that quietly
+    stops applying."""
+    auth = config.server.auth
+    named = {k.name for k in auth.keys}
+    problems = []
+    for name in config.budgets.clients:
+        env, hash_mark, place = name.rpartition("#")
+        if hash_mark and env in auth.keys_env and place.isdigit() and name not in named:
+            stale = (
+                f"client '{name}' names a key by its place in {env}, which no client is called any more: a key from "
+                f"{env} is the client '{env}:' + the first 8 hex digits of its SHA-256 (printf %s \"$KEY\" | "
+                "sha256sum | cut -c1-8), as the start-up log lists them"
+            )
+            problems.append(source.problem(("budgets", "clients", name), stale, key=True))
     return problems
 
 

@@ -40,13 +40,6 @@ def tokens_of(chars: int) -> int:
     return (chars + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
 
 
-def request_tokens(request: ChatRequest) -> int:
-    """Input tokens, estimated: the messages' text and the tool definitions (images are not counted)."""
-    chars = sum(len(m.text()) for m in request.messages)
-    chars += sum(len(msgspec.json.encode(tool)) for tool in request.tools or [])
-    return tokens_of(chars)
-
-
 class Meter:
     """Counts the characters of an answer as it is served, and the upstream's last usage report."""
 
@@ -79,10 +72,10 @@ class Meter:
         usage = reported if reported is not None else self.reported
         output = tokens_of(self._chars)
         if usage is None:
-            return Usage.of(request_tokens(self._request), output), True
+            return Usage.of(self._request.estimated_tokens(), output), True
         if whole:
             return usage, False
-        prompt = usage.prompt_tokens or request_tokens(self._request)
+        prompt = usage.prompt_tokens or self._request.estimated_tokens()
         completion = max(usage.completion_tokens, output)
         if (prompt, completion) == (usage.prompt_tokens, usage.completion_tokens):
             return usage, False

@@ -135,6 +135,21 @@ def test_a_log_kept_shorter_than_a_budget_month_is_a_warning(tmp_path: Path) -> 
     assert problems(write(tmp_path, VALID + budgets)) == []  # the default keeps 32 days
 
 
+def test_a_budget_for_a_key_named_by_its_place_in_the_list_is_an_error(tmp_path: Path) -> None:
+    """Clients of TIERGATE_KEYS were once TIERGATE_KEYS#1, #2...; such a cap would now apply to no one."""
+    auth = "server: {auth: {keys_env: [TIERGATE_KEYS]}}\n"
+    budgets = 'budgets: {clients: {"TIERGATE_KEYS#1": {daily_usd: 5}, "TIERGATE_KEYS:1a2b3c4d": {daily_usd: 5}}}\n'
+    path = write(tmp_path, VALID + auth + budgets)
+    where = at(path, '"TIERGATE_KEYS#1"')
+    assert problems(path) == [
+        f"{where}: client 'TIERGATE_KEYS#1' names a key by its place in TIERGATE_KEYS, "
+        "which no client is called any more: a key from TIERGATE_KEYS is the client 'TIERGATE_KEYS:' + the first "
+        '8 hex digits of its SHA-256 (printf %s "$KEY" | sha256sum | cut -c1-8), as the start-up log lists them'
+    ]
+    # without keys_env naming the variable, the name is an ordinary client name
+    assert problems(write(tmp_path, VALID + budgets)) == []
+
+
 def test_unknown_key_in_routing_points_at_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "routing:\n  mode: local_first\n  band_tier: {claude: sonnet}\n")
     assert problems(path) == [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tiergate.telemetry.usage import Meter, request_tokens
+from tiergate.telemetry.usage import Meter
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -73,4 +73,4 @@ def test_a_whole_answer_without_usage_is_estimated_from_its_content() -> None:
 def test_the_request_estimate_counts_tool_definitions() -> None:
     tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
     with_tool = ChatRequest(model="auto", messages=REQUEST.messages, tools=[tool])
-    assert request_tokens(with_tool) > request_tokens(REQUEST) == 10
+    assert with_tool.estimated_tokens() > REQUEST.estimated_tokens() == 10

@@ -154,7 +154,7 @@ class StreamWriter:
         if self.native:
             return b""
         usage = {
-            "input_tokens": _estimate(self._request),
+            "input_tokens": self._request.estimated_tokens(),
             "cache_creation_input_tokens": 0,
             "cache_read_input_tokens": 0,
             "output_tokens": 1,
@@ -291,10 +291,3 @@ class StreamWriter:
             if frame.delta is not None and frame.delta.stop_reason is not None:
                 self.finish = finish_reason(frame.delta.stop_reason)
         return event.frame
-
-
-def _estimate(request: ChatRequest) -> int:
-    """Input tokens for message_start, before the upstream has counted them: characters / 4."""
-    chars = sum(len(m.text()) for m in request.messages)
-    chars += sum(len(encode_json(tool)) for tool in request.tools or [])
-    return (chars + 3) // 4
