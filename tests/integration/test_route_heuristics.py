@@ -367,7 +367,7 @@ def test_decision_shape(gateway: str) -> None:
     ("body", "tier", "model"),
     [
         ({"model": "opus"}, "opus", "claude-opus-4-1"),
-        ({"model": "claude-sonnet-4-5"}, "sonnet", "claude-sonnet-4-5"),
+        ({"model": "qwen2.5-coder:7b"}, "local", "qwen2.5-coder:7b"),  # a model id no explicit.models pattern matches
         ({"model": "qwen"}, "local", "qwen2.5-coder:7b"),
         ({"provider": "anthropic"}, "sonnet", "claude-sonnet-4-5"),
         ({"provider": "local", "tools": [TOOL]}, "local", "qwen2.5-coder:7b"),
@@ -377,6 +377,13 @@ def test_explicit_overrides(gateway: str, body: dict[str, Any], tier: str, model
     d = httpx.post(gateway + "/v1/route", json={"messages": [user("anything")], **body}).json()
     assert (d["phase"], d["tier"], d["model"]) == ("explicit", tier, model)
     assert d["learned"] is None  # an explicit choice is not scored
+
+
+def test_a_claude_name_is_routed_even_where_a_target_serves_it(gateway: str) -> None:
+    """routes.yaml's "claude-*": auto comes before the sonnet target's model id, claude-sonnet-4-5."""
+    d = httpx.post(gateway + "/v1/route", json={"messages": [user("rename foo to bar")], "model": "claude-sonnet-4-5"})
+    assert d.json()["phase"] != "explicit" and d.json()["tier"] == "local"
+    assert d.json()["reasons"][0] == "model 'claude-sonnet-4-5' matches 'claude-sonnet-*'; routed as auto"
 
 
 def test_route_rejects_bad_bodies_in_openai_shape(gateway: str) -> None:
