@@ -29,6 +29,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Hang, Status, Text
 from tests.integration.replicas import ROOT, Replica, wait_until
+from tiergate.telemetry.postgres import MIGRATIONS
 
 ROUTES = """
 backends:
@@ -531,7 +532,7 @@ def test_decision_rows_from_both_replicas_land_in_one_postgres(
         detail = httpx.get(b.url + f"/console/api/requests/{ids['a'][0]}", timeout=10).json()
         assert [r["rating"] for r in detail["ratings"]] == [5] and detail["row"]["decided_by"] == "rules"
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT max(version) FROM tiergate_schema").fetchone() == (2,)
+        assert conn.execute("SELECT max(version) FROM tiergate_schema").fetchone() == (len(MIGRATIONS),)
         assert conn.execute("SELECT count(*), min(tier), max(tier) FROM decisions").fetchone() == (10, "local", "local")
     stats = subprocess.run(
         [sys.executable, "-m", "tiergate.cli", "stats", "--db", postgres_url],

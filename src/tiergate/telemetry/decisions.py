@@ -124,13 +124,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS shadow_decisions_ts ON shadow_decisions (ts);
     """,
+    """
+    ALTER TABLE decisions ADD COLUMN cached_tokens INTEGER;       -- prompt tokens read from the prompt cache
+    ALTER TABLE decisions ADD COLUMN cache_write_tokens INTEGER;  -- prompt tokens written to it
+    """,
 )
 
 _COLUMNS = (
     "decision_id", "ts", "client", "endpoint", "tier", "decided_tier", "backend", "model", "band", "phase",
     "score", "confidence", "stream", "status", "attempts", "attempts_json", "attempt_count", "prompt_tokens",
     "completion_tokens", "latency_ms", "ttft_ms", "cost_usd", "opus_cost_usd", "fallback", "error", "error_kind",
-    "disconnected", "rules_version", "decision_json", "session", "ask", "decided_by",
+    "disconnected", "rules_version", "decision_json", "session", "ask", "decided_by", "cached_tokens",
+    "cache_write_tokens",
 )  # fmt: skip
 _INSERT = f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _SHADOW_COLUMNS = (
@@ -552,5 +557,8 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         "session": decision.session,
         "ask": record.ask,
         "decided_by": decided_by(decision),
+        # the upstream's own counts (part of prompt_tokens), NULL with it: the savings baselines price them apart
+        "cached_tokens": usage.cached_tokens if usage else None,
+        "cache_write_tokens": usage.cache_write_tokens if usage else None,
     }
     return tuple(row[c] for c in _COLUMNS)

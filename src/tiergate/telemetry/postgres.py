@@ -94,6 +94,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS shadow_decisions_ts ON shadow_decisions (ts);
     """,
+    """
+    ALTER TABLE decisions ADD COLUMN IF NOT EXISTS cached_tokens INTEGER;
+    ALTER TABLE decisions ADD COLUMN IF NOT EXISTS cache_write_tokens INTEGER;
+    """,
 )
 
 #: Any constant: replicas starting at once take this lock, so one of them migrates.

@@ -42,6 +42,9 @@ class TierWindow(msgspec.Struct):
     ttft_p95_ms: float | None
     ratings: int
     rating_mean: float | None
+    #: Of ``prompt_tokens``: those read from and written to a prompt cache (0 for rows logged before they were kept).
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 class Bucket(msgspec.Struct):

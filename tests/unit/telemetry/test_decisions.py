@@ -27,6 +27,12 @@ PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 
 )
 TIERS = graph(base=PRICED).chains.tiers
 LOCAL, SONNET, OPUS = TIERS["local"][0], TIERS["sonnet"][0], TIERS["opus"][0]
+#: The same rules with prompt-cache prices (Anthropic's: reads 0.1x, writes 1.25x the input price).
+CACHE_PRICED = MINIMAL.replace(
+    "model: mid-model,", "model: mid-model, price: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75},"
+).replace("model: big-model,", "model: big-model, price: {input: 15, output: 75, cache_read: 1.5, cache_write: 18.75},")
+CACHE_TIERS = graph(base=CACHE_PRICED).chains.tiers
+CACHED_SONNET, CACHED_OPUS = CACHE_TIERS["sonnet"][0], CACHE_TIERS["opus"][0]
 DAY = 86_400.0
 OpenLog = Callable[..., DecisionLog]
 
@@ -144,6 +150,8 @@ def test_a_row_holds_the_decision_attempts_usage_latency_and_cost(open_log: Open
         "session": None,
         "ask": None,
         "decided_by": "rules",  # the score decided, and no learned scorer read the request
+        "cached_tokens": 0,
+        "cache_write_tokens": 0,
     }
     assert json.loads(row["attempts_json"]) == [
         {
@@ -382,3 +390,61 @@ def test_a_file_from_before_versioning_is_migrated_in_place(tmp_path: Path) -> N
         assert conn.execute("SELECT decision_id, session, ask FROM decisions").fetchall() == [("dec_old", None, None)]
     finally:
         conn.close()
+
+
+def test_a_row_keeps_the_upstreams_cache_counts_and_prices_them_at_each_cache_price(
+    open_log: OpenLog,
+) -> None:
+    dlog = open_log(reference=lambda: CACHED_OPUS.price)
+    # 12,000 prompt tokens: 1,000 uncached, 10,000 read from the cache, 1,000 written to it
+    dlog.observe(record("dec_cache", CACHED_SONNET, usage=Usage.of(12_000, 500, cached=10_000, cache_write=1_000)))
+    # a stream cut short: the upstream counted the prompt only; spend charged an estimate of the answer too
+    cut = Usage.of(12_000, 0, cached=10_000, cache_write=1_000)
+    charged = Usage.of(12_000, 500, cached=10_000, cache_write=1_000)
+    dlog.observe(record("dec_cut", CACHED_SONNET, usage=cut, charged=charged, estimated=True))
+    # no usage reported at all: an estimate is charged, the token columns stay NULL
+    dlog.observe(record("dec_none", CACHED_SONNET, charged=Usage.of(4_000, 100), estimated=True))
+    dlog.flush()
+
+    columns = "decision_id, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cost_usd, "
+    columns += "opus_cost_usd"
+    found = {r["decision_id"]: tuple(r)[1:] for r in rows(dlog.path, f"SELECT {columns} FROM decisions")}
+    # sonnet: 1,000 x $3 + 10,000 x $0.30 + 1,000 x $3.75 + 500 x $15 = $0.01725 (per million)
+    # opus:   1,000 x $15 + 10,000 x $1.50 + 1,000 x $18.75 + 500 x $75 = $0.08625
+    assert found["dec_cache"] == (12_000, 500, 10_000, 1_000, pytest.approx(0.01725), pytest.approx(0.08625))
+    # the tokens are the upstream's own; both costs are the charged usage's, cache prices included
+    assert found["dec_cut"] == (12_000, 0, 10_000, 1_000, pytest.approx(0.01725), pytest.approx(0.08625))
+    # 4,000 x $3 + 100 x $15; 4,000 x $15 + 100 x $75
+    assert found["dec_none"] == (None, None, None, None, pytest.approx(0.0135), pytest.approx(0.0675))
+
+
+def test_a_file_of_the_previous_version_gains_the_cache_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    from tiergate.telemetry.decisions import MIGRATIONS, migrate
+
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for step, script in enumerate(MIGRATIONS[:3], start=1):  # as the release before the cache counts left it
+            conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {step}; COMMIT;")
+        conn.execute(
+            "INSERT INTO decisions (decision_id, ts, client, endpoint, tier, decided_tier, model, band, phase, score, "
+            "confidence, stream, status, attempts, attempts_json, attempt_count, prompt_tokens, completion_tokens, "
+            "latency_ms, fallback, disconnected, rules_version, decision_json) VALUES ('dec_old', 1, 'c', 'chat', "
+            "'sonnet', 'sonnet', 'm', 'LOCAL', 'heuristic', 0, 1, 0, 200, '', '[]', 1, 900, 10, 1.0, 0, 0, 'v', '{}')"
+        )
+        assert "cached_tokens" not in {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
+    finally:
+        conn.close()
+
+    dlog = DecisionLog.open(path, clock=Clock(), reference=lambda: CACHED_OPUS.price, max_rows=None, max_age_days=None)
+    try:
+        dlog.observe(record("dec_new", CACHED_SONNET, usage=Usage.of(12_000, 500, cached=10_000, cache_write=1_000)))
+        dlog.flush()
+    finally:
+        dlog.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert migrate(conn) == len(MIGRATIONS)  # again: a no-op
+    sql = "SELECT decision_id, prompt_tokens, cached_tokens, cache_write_tokens FROM decisions ORDER BY ts"
+    found = rows(path, sql)
+    assert [tuple(r) for r in found] == [("dec_old", 900, None, None), ("dec_new", 12_000, 10_000, 1_000)]

@@ -3,6 +3,7 @@ replicas starting together run once, and ``tiergate stats`` over it."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,9 @@ from tests.unit.telemetry.test_decisions import LOCAL, OPUS, SONNET, decision, r
 from tests.unit.telemetry.test_spend import SONNET as SPEND_SONNET
 from tests.unit.telemetry.test_spend import SUNDAY
 from tests.unit.telemetry.test_spend import record as spend_record
+from tests.unit.telemetry.test_sql_queries import CACHE_TIERS, T, assert_cache_heavy_baselines, seed_cache_heavy
+from tests.unit.telemetry.test_sql_queries import record as cache_record
+from tiergate.config.model import Price
 from tiergate.dispatch.dispatcher import Attempt
 from tiergate.telemetry.decisions import _COLUMNS, DecisionLog, DecisionLogError, _row
 from tiergate.telemetry.postgres import MIGRATIONS, PostgresDecisionLog
@@ -121,9 +125,11 @@ def test_a_database_of_the_first_schema_moves_on_and_keeps_its_rows(postgres_url
         with conn.transaction():
             conn.execute(MIGRATIONS[0])
             conn.execute("INSERT INTO tiergate_schema (version) VALUES (1)")
-        columns = ", ".join(c for c in _COLUMNS if c != "decided_by")
-        old = _row(1.0, record("dec_old"), OPUS.price)[:-1]  # type: ignore[arg-type]
-        conn.execute(f"INSERT INTO decisions ({columns}) VALUES ({', '.join(['%s'] * len(old))})", old)
+        later = {"decided_by", "cached_tokens", "cache_write_tokens"}  # added by later steps
+        full = dict(zip(_COLUMNS, _row(1.0, record("dec_old"), OPUS.price), strict=True))  # type: ignore[arg-type]
+        old = {c: v for c, v in full.items() if c not in later}
+        columns = ", ".join(old)
+        conn.execute(f"INSERT INTO decisions ({columns}) VALUES ({', '.join(['%s'] * len(old))})", tuple(old.values()))
     dlog = PostgresDecisionLog.open(postgres_url, max_rows=None, max_age_days=None)
     try:
         dlog.observe(record("dec_new"))  # type: ignore[arg-type]
@@ -137,6 +143,43 @@ def test_a_database_of_the_first_schema_moves_on_and_keeps_its_rows(postgres_url
         {"decision_id": "dec_new", "tier": "opus"}
     ]
     assert pg_rows(postgres_url, "SELECT max(version) AS v FROM tiergate_schema") == [{"v": len(MIGRATIONS)}]
+
+
+def test_a_database_of_the_previous_version_gains_the_cache_counts_and_the_baselines_price_them(
+    postgres_url: str,
+) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:  # as the release before the cache counts left it
+        conn.execute("CREATE TABLE tiergate_schema (version INTEGER NOT NULL)")
+        for step, script in enumerate(MIGRATIONS[:2], start=1):
+            with conn.transaction():
+                conn.execute(script)
+                conn.execute("INSERT INTO tiergate_schema (version) VALUES (%s)", (step,))
+        # seed_cache_heavy's dec_3, written then: its cache counts are NULL, its prompt tokens priced uncached
+        local = CACHE_TIERS["local"][0]
+        rec = cache_record("dec_3", local, usage=Usage.of(1_000, 100))
+        full = dict(zip(_COLUMNS, _row(T - 1000, rec, Price()), strict=True))
+        old = {c: v for c, v in full.items() if c not in ("cached_tokens", "cache_write_tokens")}
+        conn.execute(
+            f"INSERT INTO decisions ({', '.join(old)}) VALUES ({', '.join(['%s'] * len(old))})", tuple(old.values())
+        )
+    clock = Clock(T)
+    dlog = PostgresDecisionLog.open(postgres_url, clock=clock, max_rows=None, max_age_days=None)
+    try:
+        seed_cache_heavy(dlog, clock)  # its own dec_3 meets the old row and is ignored, as in SQLite
+        window = asyncio.run(dlog.queries().window(T - 3600, T, 600))
+    finally:
+        dlog.close()
+    found = pg_rows(
+        postgres_url,
+        "SELECT decision_id, prompt_tokens, cached_tokens, cache_write_tokens FROM decisions ORDER BY decision_id",
+    )
+    assert [tuple(r.values()) for r in found] == [
+        ("dec_1", 101_000, 100_000, 0),
+        ("dec_2", 22_000, 18_000, 2_000),
+        ("dec_3", 1_000, None, None),
+    ]
+    assert pg_rows(postgres_url, "SELECT max(version) AS v FROM tiergate_schema") == [{"v": len(MIGRATIONS)}]
+    assert_cache_heavy_baselines(window)
 
 
 def test_shadow_rows_are_kept_beside_their_decision_and_replaced_as_in_sqlite(

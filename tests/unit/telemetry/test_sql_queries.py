@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,74 @@ def test_baselines_price_the_same_tokens_on_one_tier_and_may_be_negative(log: De
         None,
         "routes.yaml has no tier named sonnet",
     )
+
+
+CACHE_PRICED = MINIMAL.replace(
+    "model: mid-model,", "model: mid-model, price: {input: 3, output: 15, cache_read: 0.3, cache_write: 3.75},"
+).replace("model: big-model,", "model: big-model, price: {input: 15, output: 75, cache_read: 1.5, cache_write: 18.75},")
+CACHE_TIERS = graph(base=CACHE_PRICED).chains.tiers
+
+
+def seed_cache_heavy(dlog: DecisionLog, clock: Clock) -> None:
+    """Claude Code's kind of traffic: most prompt tokens read from the prompt cache. One row is as a log
+    written before the cache counts were kept left it (NULL counts: all its prompt tokens uncached)."""
+    local, sonnet = CACHE_TIERS["local"][0], CACHE_TIERS["sonnet"][0]
+    for ts, rec in [
+        (T - 3000, record("dec_1", sonnet, usage=Usage.of(101_000, 1_000, cached=100_000))),
+        (T - 2000, record("dec_2", sonnet, usage=Usage.of(22_000, 2_000, cached=18_000, cache_write=2_000))),
+        (T - 1000, record("dec_3", local, usage=Usage.of(1_000, 100))),
+    ]:
+        clock.now = ts
+        dlog.observe(rec)
+    clock.now = T
+    dlog.flush()
+
+
+def test_baselines_price_cache_reads_and_writes_at_each_baselines_cache_prices(tmp_path: Path) -> None:
+    clock = Clock(T)
+    dlog = DecisionLog.open(tmp_path / "c.db", clock=clock, max_rows=None, max_age_days=None)
+    try:
+        seed_cache_heavy(dlog, clock)
+    finally:
+        dlog.close()
+    with sqlite3.connect(tmp_path / "c.db") as conn:  # dec_3 as an older release wrote it
+        conn.execute("UPDATE decisions SET cached_tokens = NULL, cache_write_tokens = NULL WHERE decision_id = 'dec_3'")
+    window: Window = run(SqlQueries(SqliteRunner(tmp_path / "c.db")).window(T - 3600, T, 600))
+    assert_cache_heavy_baselines(window)
+
+
+def assert_cache_heavy_baselines(window: Window) -> None:
+    """The figures of ``seed_cache_heavy``'s rows (dec_3's counts NULL), worked out by hand."""
+    sonnet, local = sorted(window.tiers, key=lambda t: t.tier, reverse=True)
+    assert (sonnet.prompt_tokens, sonnet.completion_tokens, sonnet.cached_tokens, sonnet.cache_write_tokens) == (
+        123_000,
+        3_000,
+        118_000,
+        2_000,
+    )
+    assert (local.prompt_tokens, local.completion_tokens, local.cached_tokens, local.cache_write_tokens) == (
+        1_000,
+        100,
+        0,
+        0,
+    )
+    # actual: dec_1 1,000 x $3 + 100,000 x $0.30 + 1,000 x $15 = $0.048;
+    #         dec_2 2,000 x $3 + 18,000 x $0.30 + 2,000 x $3.75 + 2,000 x $15 = $0.0489; dec_3 local, free
+    # priced over 124,000 prompt tokens (4,000 uncached, 118,000 read, 2,000 written) and 3,100 completion ones
+    opus, sonnet_baseline = price_baselines(window, CACHE_TIERS)
+    # 4,000 x $15 + 118,000 x $1.50 + 2,000 x $18.75 + 3,100 x $75 = $0.507 (not $2.0925 all at the input price)
+    assert (opus.cost_usd, opus.actual_usd, opus.saving_usd) == (
+        pytest.approx(0.507),
+        pytest.approx(0.0969),
+        pytest.approx(0.4101),
+    )
+    assert opus.saving_share == pytest.approx(0.4101 / 0.507)
+    # 4,000 x $3 + 118,000 x $0.30 + 2,000 x $3.75 + 3,100 x $15 = $0.1014
+    assert (sonnet_baseline.cost_usd, sonnet_baseline.saving_usd) == (pytest.approx(0.1014), pytest.approx(0.0045))
+    # targets without cache prices price the cached and written tokens at their input price
+    plain_opus, plain_sonnet = price_baselines(window, TIERS)
+    assert plain_opus.cost_usd == pytest.approx((124_000 * 15 + 3_100 * 75) / 1e6)  # $2.0925
+    assert plain_sonnet.cost_usd == pytest.approx((124_000 * 3 + 3_100 * 15) / 1e6)  # $0.4185
 
 
 def test_recent_requests_newest_first_with_their_latest_rating(log: DecisionLog) -> None:
