@@ -260,13 +260,16 @@ server: {{auth: {{keys: [{{name: ci, sha256: {digest}}}]}}}}
 
 def test_redacted_config_hides_the_passwords_in_the_redis_and_postgres_urls() -> None:
     loaded = load_text(
-        """
+        r"""
 backends:
   o: {kind: ollama, base_url: "http://127.0.0.1:1"}
 tiers:
   local: {targets: [{backend: o, model: m}]}
   sonnet: {targets: [{backend: o, model: s}]}
   opus: {targets: [{backend: o, model: p}]}
+routing:
+  rules:
+    - {name: links, when: {feature: ask_text, matches: 'https?://\S+\?\w+='}, then: {tier: sonnet}}
 server: {decision_log: {url: "postgresql://pguser:${PG_PW}@127.0.0.1:5432/tiergate?sslpassword=x"}}
 state: {redis_url: "redis://:${REDIS_PW}@127.0.0.1:6379/0"}
 """,
@@ -274,6 +277,7 @@ state: {redis_url: "redis://:${REDIS_PW}@127.0.0.1:6379/0"}
         {"PG_PW": "pg-pw-SECRET-445566", "REDIS_PW": "redis-pw-SECRET-778899"},
     )
     data = redacted_config(loaded.config, {})
+    assert data["routing"]["rules"][0]["when"]["matches"] == r"https?://\S+\?\w+="  # a regex, not a URL
     assert data["server"]["decision_log"]["url"] == "postgresql://***@127.0.0.1:5432/tiergate?sslpassword=***"
     assert data["state"]["redis_url"] == "redis://***@127.0.0.1:6379/0"
     assert "SECRET" not in repr(data)

@@ -15,6 +15,7 @@ secret taken out:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,13 +60,17 @@ def redacted_config(config: RoutesConfig, environ: Mapping[str, str]) -> dict[st
     return _scrub(data, secret_values(config, environ))  # type: ignore[no-any-return]
 
 
+#: A whole value that is one URL (a scheme, ``://``, no spaces): not a regex that mentions ``https?://``.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
 def _scrub(value: Any, secrets: set[str]) -> Any:
     """Known secrets hide the whole string; any URL (a backend, ``state.redis_url``, the decision log's
     PostgreSQL DSN) loses its user, password and query values."""
     if isinstance(value, str):
         if any(secret in value for secret in secrets):
             return REDACTED
-        return redact_url(value) if "://" in value else value
+        return redact_url(value) if _URL.fullmatch(value) else value
     if isinstance(value, dict):
         return {k: _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list):

@@ -14,6 +14,7 @@ from pathlib import Path as FsPath
 from tiergate.config.model import OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
+from tiergate.engine.model_names import ModelNames
 
 
 def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
@@ -167,15 +168,19 @@ def _model_names(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     """Names a client may put in `model` that cannot mean what they say.
 
     Explicit routing (``Router._explicit``) reads `model` as: one of `auto_names` (route it), a tier name,
-    then a target's model id or alias, the first in file order winning (``TargetChains.by_model``). So an
-    alias that is an auto name, a tier name, another target's model id or an alias already given is dead:
-    an error at the alias. A model id already given as an alias is shadowed by it: an error. The same model
-    id in two tiers is deterministic (the first tier gets it) and may be meant, a second tier with other
-    limits say: a warning, as is a model id that is another tier's name.
+    a `routing.explicit.models` pattern, then a target's model id or alias, the first in file order winning
+    (``TargetChains.by_model``). So an alias that is an auto name, a tier name, or another tier's model id or
+    alias is dead: an error at the alias. A model id already given as another tier's alias is shadowed by it:
+    an error. Within one tier a name may repeat (it picks the tier's first such target; the others follow in
+    its chain). The same model id in two tiers is deterministic (the first tier gets it) and may be meant, a
+    second tier with other limits say: a warning, as is a model id that is another tier's name, and an alias
+    a pattern matches (it never reaches its target). A model id a pattern matches is not reported: the
+    default file routes Claude Code's `claude-*` names, the Claude targets' ids among them, as auto.
     """
     problems: list[Problem] = []
     explicit = config.routing.explicit
     warn = explicit.honour_model  # without it, model names choose nothing: only dead aliases are reported
+    names = ModelNames.compile(explicit.models)
     #: Each name's first owner: (tier, "backend/model", is an alias, path).
     owners: dict[str, tuple[str, str, bool, Path]] = {}
 
@@ -191,7 +196,7 @@ def _model_names(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             first = owners.get(target.model)
             if first is None:
                 owners[target.model] = (tier_name, label, False, model_path)
-            elif first[2]:
+            elif first[2] and first[0] != tier_name:
                 shadowed = (
                     f"model '{target.model}' is already an alias of {where(first)}: a request for model "
                     f"'{target.model}' goes there, never to this target"
@@ -218,11 +223,20 @@ def _model_names(config: RoutesConfig, source: YamlSource) -> list[Problem]:
                     dead = f"is the name of tier '{alias}': a request for model '{alias}' goes to that tier"
                 elif first is not None and first[3] == model_path:
                     continue  # this target's own model id: says nothing new, changes nothing
+                elif first is not None and first[0] == tier_name:
+                    continue  # the same tier: the name picks the tier's first such target, and the rest follow it
                 elif first is not None:
                     used = "an alias" if first[2] else "the model id"
                     dead = f"is already {used} of {where(first)}: a request for model '{alias}' goes there"
                 else:
                     owners[alias] = (tier_name, label, True, apath)
+                    if warn and (pattern := names.match(alias)) is not None:
+                        means = f"tier '{pattern[1]}'" if pattern[1] in config.tiers else "auto: it is routed"
+                        hidden = (
+                            f"alias '{alias}' matches routing.explicit.models pattern '{pattern[0]}', which comes "
+                            f"first: a request for model '{alias}' means {means}, not this target"
+                        )
+                        problems.append(source.problem(apath, hidden, severity="warning"))
                     continue
                 problems.append(source.problem(apath, f"alias '{alias}' {dead}, never to this target"))
     return problems

@@ -4,7 +4,8 @@
 keys: secrets are referenced by env var *name* and read only when a backend is built). A value that is
 nothing but one reference takes the type its expansion reads as in YAML, so numbers and switches can
 come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the number 30. Any other
-``${`` (``${X:=d}``, ``${X-d}``, an unclosed ``${X``, a reference inside a default) is a problem, not text.
+``${NAME`` (``${X:=d}``, ``${X-d}``, an unclosed ``${X``, a reference inside a default) is a problem, not
+text; a ``${`` not followed by a name's first character (a regex's ``${[^}]*}``) is text.
 
 Aliases are expanded into copies, so the values they expand to are counted first: a file whose aliases
 nest into more than :data:`MAX_VALUES` values (a "billion laughs") is refused before anything is copied.
@@ -217,17 +218,23 @@ class YamlSource:
         return ""
 
 
+#: What starts an attempted reference: ``${`` and a name's first character. Any other ``${`` is text (a
+#: regex's ``${[^}]*}`` for a template literal, say).
+_ATTEMPT = re.compile(r"\$\{[A-Za-z_]")
+
+
 def _malformed(value: str) -> str | None:
-    """The first ``${...}`` in ``value`` that is not ``${NAME}`` or ``${NAME:-default}`` (a default holding
-    another reference included: references do not nest), or None."""
+    """The first attempted ``${NAME...`` in ``value`` that is not ``${NAME}`` or ``${NAME:-default}`` (a
+    default holding another reference included: references do not nest), or None."""
     pos = 0
     for m in _ENV.finditer(value):
-        if "${" in value[pos : m.start()]:
-            return _reference_at(value, value.index("${", pos))
-        if m.group(2) is not None and "${" in m.group(2):
+        if (attempt := _ATTEMPT.search(value, pos, m.start())) is not None:
+            return _reference_at(value, attempt.start())
+        if m.group(2) is not None and _ATTEMPT.search(m.group(2)):
             return _reference_at(value, m.start())
         pos = m.end()
-    return _reference_at(value, value.index("${", pos)) if "${" in value[pos:] else None
+    attempt = _ATTEMPT.search(value, pos)
+    return _reference_at(value, attempt.start()) if attempt is not None else None
 
 
 def _reference_at(value: str, start: int) -> str:

@@ -195,8 +195,22 @@ _TEXT = frozenset({"text", "str"})
 OPERATORS: dict[str, Operator] = {
     op.name: op
     for op in (
-        Operator("eq", Any, ANY_KIND, "equality with any YAML value (null included)", _equals(False), msgspec.UNSET),
-        Operator("ne", Any, ANY_KIND, "inequality with any YAML value (null included)", _equals(True), msgspec.UNSET),
+        Operator(
+            "eq",
+            Any,
+            ANY_KIND,
+            "equality with a value of the feature's kind (`metadata.*`: any JSON value, null included)",
+            _equals(False),
+            msgspec.UNSET,
+        ),
+        Operator(
+            "ne",
+            Any,
+            ANY_KIND,
+            "inequality with a value of the feature's kind (`metadata.*`: any JSON value, null included)",
+            _equals(True),
+            msgspec.UNSET,
+        ),
         Operator("gt", float, _NOT_TEXT, "the feature is greater than a number", _compare(operator.gt), **_NUMERIC),
         Operator("gte", float, _NOT_TEXT, "the feature is at least a number", _compare(operator.ge), **_NUMERIC),
         Operator("lt", float, _NOT_TEXT, "the feature is less than a number", _compare(operator.lt), **_NUMERIC),

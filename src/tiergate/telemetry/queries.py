@@ -45,6 +45,9 @@ class TierWindow(msgspec.Struct):
     #: Of ``prompt_tokens``: those read from and written to a prompt cache (0 for rows logged before they were kept).
     cached_tokens: int = 0
     cache_write_tokens: int = 0
+    #: Of ``cost_usd``: the cost of the ``priced`` requests, the ones whose tokens the sums hold. The rest were
+    #: charged an estimate (no usage reported, or a stream cut short), and baselines cannot price them.
+    counted_cost_usd: float = 0.0
 
 
 class Bucket(msgspec.Struct):

@@ -57,7 +57,8 @@ class ShadowRecord:
     decision_id: str
     file: str
     decision: RoutingDecision
-    #: The live request's tokens at the candidate target's price; None when the request reported no usage.
+    #: The live request's charged usage (its tokens, or the estimate it was charged) at the candidate target's
+    #: price; None when no target served it.
     cost_usd: float | None = None
 
 

@@ -46,7 +46,9 @@ def price_baselines(window: Window, tiers: Mapping[str, Sequence[Target]]) -> li
     cached = sum(t.cached_tokens for t in window.tiers)
     written = sum(t.cache_write_tokens for t in window.tiers)
     usage = Usage(prompt, completion, prompt + completion, cached, written)
-    actual = float(sum(t.cost_usd for t in window.tiers))
+    # Like with like: the baselines price the token counts of the requests that reported usage, so the
+    # actual cost is theirs too (an estimated row's cost is spend, but has no tokens to re-price).
+    actual = float(sum(t.counted_cost_usd for t in window.tiers))
     out: list[Baseline] = []
     for name, tier in BASELINES:
         targets = tiers.get(tier)

@@ -168,7 +168,8 @@ class SqlQueries:
                 "SELECT d.tier, COUNT(*), COALESCE(SUM(d.cost_usd), 0), "
                 "SUM(CASE WHEN d.prompt_tokens IS NULL THEN 0 ELSE 1 END), COALESCE(SUM(d.prompt_tokens), 0), "
                 f"COALESCE(SUM(d.completion_tokens), 0), SUM(d.fallback), SUM({_ERROR}), "
-                "COALESCE(SUM(d.cached_tokens), 0), COALESCE(SUM(d.cache_write_tokens), 0) "
+                "COALESCE(SUM(d.cached_tokens), 0), COALESCE(SUM(d.cache_write_tokens), 0), "
+                "COALESCE(SUM(CASE WHEN d.prompt_tokens IS NULL THEN 0 ELSE d.cost_usd END), 0) "
                 f"FROM decisions d WHERE {_IN_WINDOW} GROUP BY d.tier",
                 span,
             ),
@@ -194,7 +195,7 @@ class SqlQueries:
                 timings[tier][1].append(float(ttft))
         rated = {tier: (int(count), _float(mean)) for tier, count, mean in ratings}
         tiers: list[TierWindow] = []
-        for tier, requests, cost, priced, prompt, completion, fallbacks, errors, cached, written in per_tier:
+        for tier, requests, cost, priced, prompt, completion, fallbacks, errors, cached, written, counted in per_tier:
             lat, ttft = timings.get(tier, ([], []))
             count, mean = rated.get(tier, (0, None))
             tiers.append(
@@ -215,6 +216,7 @@ class SqlQueries:
                     rating_mean=mean,
                     cached_tokens=int(cached),
                     cache_write_tokens=int(written),
+                    counted_cost_usd=float(counted),
                 )
             )
         tiers.sort(key=lambda t: (-t.requests, t.tier))

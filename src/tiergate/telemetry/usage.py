@@ -30,14 +30,8 @@ from tiergate.wire import (
     ToolCallStart,
     Usage,
     UsageReport,
+    tokens_in,
 )
-
-_CHARS_PER_TOKEN = 4
-
-
-def tokens_of(chars: int) -> int:
-    """The estimate: characters / 4, rounded up."""
-    return (chars + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
 
 
 class Meter:
@@ -70,7 +64,7 @@ class Meter:
         answer ended as the upstream meant it to; a stream cut short is charged at least the estimate of
         what it had sent, because a count from its start (Anthropic's message_start) leaves that out."""
         usage = reported if reported is not None else self.reported
-        output = tokens_of(self._chars)
+        output = tokens_in(self._chars)
         if usage is None:
             return Usage.of(self._request.estimated_tokens(), output), True
         if whole:

@@ -357,6 +357,22 @@ def test_names_that_do_not_collide_are_fine(tmp_path: Path) -> None:
     assert problems(write(tmp_path, text)) == []
 
 
+def test_one_alias_on_two_targets_of_one_tier_is_fine(tmp_path: Path) -> None:
+    """A second Anthropic backend for redundancy: the alias picks the tier's first, the other follows it."""
+    second = "      - backend: anthropic\n        model: claude-sonnet-4-5\n        aliases: [sonnet-latest]\n"
+    text = aliased(sonnet="sonnet-latest") + second
+    assert problems(write(tmp_path, text)) == []
+
+
+def test_an_alias_an_explicit_models_pattern_matches_is_a_warning(tmp_path: Path) -> None:
+    text = aliased(sonnet="claude-fast") + 'routing:\n  explicit:\n    models: {"claude-*": auto}\n'
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{at(path, 'claude-fast')}: warning: alias 'claude-fast' matches routing.explicit.models pattern "
+        "'claude-*', which comes first: a request for model 'claude-fast' means auto: it is routed, not this target"
+    ]
+
+
 # --- types and tagged unions ------------------------------------------------------------------
 
 SCORER = VALID + (
@@ -598,6 +614,14 @@ def test_a_malformed_environment_reference_is_a_problem(tmp_path: Path, written:
     assert problems(path, {"OLLAMA_HOST": "http://gpu-box:11434"}) == [
         f"{at(path, written)}: malformed environment reference '{reference}': use ${{NAME}} or ${{NAME:-default}}"
     ]
+
+
+def test_a_dollar_brace_before_anything_but_a_name_is_text(tmp_path: Path) -> None:
+    """A regex for a template literal (`${...}` in JavaScript) is no attempt at a reference."""
+    when = '{feature: ask_text, matches: "`[^`]*\\\\${[^}]*}"}'
+    rule = f"routing:\n  rules:\n    - {{name: js, when: {when}, then: {{tier: sonnet}}}}\n"
+    loaded = load_file(write(tmp_path, VALID + rule), {})
+    assert loaded.config.routing.rules[0].when.matches == "`[^`]*\\${[^}]*}"  # type: ignore[union-attr]
 
 
 def test_well_formed_references_still_expand_anywhere_in_a_value(tmp_path: Path) -> None:

@@ -166,7 +166,8 @@ def test_baselines_price_the_same_tokens_on_one_tier_and_may_be_negative(log: De
         pytest.approx(0.0045),
     )
 
-    costly = Window(**{**_fields(window), "tiers": [window.tiers[0], _with(window.tiers[1], cost_usd=0.05)]})
+    dear = _with(window.tiers[1], cost_usd=0.05, counted_cost_usd=0.05)
+    costly = Window(**{**_fields(window), "tiers": [window.tiers[0], dear]})
     [_, sonnet] = price_baselines(costly, TIERS)
     assert sonnet.saving_usd == pytest.approx(0.0165 - 0.05)  # routing cost more than always-sonnet: shown as is
     assert sonnet.saving_usd < 0 and sonnet.saving_share == pytest.approx((0.0165 - 0.05) / 0.0165)
@@ -211,6 +212,40 @@ def test_baselines_price_cache_reads_and_writes_at_each_baselines_cache_prices(t
         conn.execute("UPDATE decisions SET cached_tokens = NULL, cache_write_tokens = NULL WHERE decision_id = 'dec_3'")
     window: Window = run(SqlQueries(SqliteRunner(tmp_path / "c.db")).window(T - 3600, T, 600))
     assert_cache_heavy_baselines(window)
+
+
+def test_an_estimated_rows_cost_is_spend_but_not_set_against_the_baselines(tmp_path: Path) -> None:
+    """A request whose upstream reported no usage is charged an estimate (cost, no tokens). The baselines
+    cannot re-price tokens they do not have, so the saving compares the requests that reported usage only."""
+    clock = Clock(T)
+    dlog = DecisionLog.open(tmp_path / "e.db", clock=clock, max_rows=None, max_age_days=None)
+    sonnet = CACHE_TIERS["sonnet"][0]
+    try:
+        for ts, rec in [
+            (T - 2000, record("dec_u", sonnet, usage=Usage.of(1_000, 100))),  # $0.003 + $0.0015
+            (T - 1000, record("dec_x", sonnet, usage=None, charged=Usage.of(2_000, 200), estimated=True)),  # $0.009
+        ]:
+            clock.now = ts
+            dlog.observe(rec)
+        clock.now = T
+        dlog.flush()
+    finally:
+        dlog.close()
+    window: Window = run(SqlQueries(SqliteRunner(tmp_path / "e.db")).window(T - 3600, T, 600))
+    [tier] = window.tiers
+    assert (tier.requests, tier.priced, tier.cost_usd, tier.counted_cost_usd) == (
+        2,
+        1,
+        pytest.approx(0.0135),
+        pytest.approx(0.0045),
+    )
+    _, always_sonnet = price_baselines(window, CACHE_TIERS)
+    # all sonnet traffic against always-sonnet: no saving, not -$0.009
+    assert (always_sonnet.cost_usd, always_sonnet.actual_usd, always_sonnet.saving_usd) == (
+        pytest.approx(0.0045),
+        pytest.approx(0.0045),
+        pytest.approx(0.0),
+    )
 
 
 def assert_cache_heavy_baselines(window: Window) -> None:

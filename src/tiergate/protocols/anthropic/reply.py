@@ -34,6 +34,7 @@ from tiergate.wire import (
     ToolCallStart,
     Usage,
     UsageReport,
+    tokens_in,
 )
 
 
@@ -248,7 +249,7 @@ class StreamWriter:
         """The upstream's counts; without them an estimate of the output alone (the input estimate went
         in message_start, and a client keeps it when message_delta has no ``input_tokens``)."""
         if self.usage is None:
-            return {"output_tokens": (self._written_chars + 3) // 4}
+            return {"output_tokens": tokens_in(self._written_chars)}
         usage = self.usage
         final = {"input_tokens": usage.uncached_prompt_tokens, "output_tokens": usage.completion_tokens}
         if usage.cached_tokens or usage.cache_write_tokens:
