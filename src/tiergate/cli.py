@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 from pathlib import Path
@@ -115,18 +116,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="routes.yaml", type=Path)
     p.add_argument("dataset", type=Path, help="the labelled dev set to fit on (JSONL: {id, gold, why, request})")
     p.add_argument("--test", type=Path, default=None, help="held-out set to report on (default: test.jsonl beside it)")
-    p.add_argument("--max-severe", type=float, default=0.01, help="severe under-routing allowed on dev (share)")
+    p.add_argument(
+        "--max-severe", type=_share, default=0.01, help="severe under-routing allowed on dev (share, 0 to 1)"
+    )
     p.add_argument(
         "--min-sufficiency",
         default=None,
         help="share of each gold tier routed to it or above on dev: 0.9 for every tier, or sonnet=0.9,opus=0.7 "
         "(default: the current file's, per tier)",
     )
-    p.add_argument("--l2", type=float, default=0.1, help="pull of the current weights on the fit")
+    p.add_argument("--l2", type=_at_least_zero, default=0.1, help="pull of the current weights on the fit")
     p.add_argument(
-        "--cost-tolerance", type=float, default=0.02, help="settings this close to the cheapest count as equally cheap"
+        "--cost-tolerance",
+        type=_at_least_zero,
+        default=0.02,
+        help="settings this close to the cheapest count as equally cheap (0.02: within 2%%)",
     )
-    p.add_argument("--output-tokens", type=int, default=None, help="fixed output tokens per case for the cost estimate")
+    p.add_argument(
+        "--output-tokens", type=_count, default=None, help="fixed output tokens per case for the cost estimate"
+    )
     p.add_argument("--write", action="store_true", help="write the suggested changes into --config")
 
     register_encoder(sub)
@@ -310,8 +318,8 @@ def _replace(path: Path, text: str) -> None:
 
 def _at_least_zero(text: str) -> float:
     value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    if not 0 <= value < math.inf:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be a number 0 or more, got {text}")
     return value
 
 
@@ -319,6 +327,13 @@ def _share(text: str) -> float:
     value = float(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
@@ -377,12 +392,19 @@ def _floors(spec: str | None) -> dict[str, float]:
     if not spec:
         return {}
     if "=" not in spec:
-        return {"*": float(spec)}
+        return {"*": _floor(spec)}
     out = {}
     for part in spec.split(","):
         tier, _, share = part.partition("=")
-        out[tier.strip()] = float(share)
+        out[tier.strip()] = _floor(share, tier.strip())
     return out
+
+
+def _floor(text: str, tier: str | None = None) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:  # also false for nan
+        raise ValueError(f"{tier + ': ' if tier else ''}a share must be between 0 and 1, got {text.strip()}")
+    return value
 
 
 def _validate(paths: list[Path]) -> int:

@@ -20,6 +20,7 @@ from tiergate.cli import main
 from tiergate.config.loader import load_text
 from tiergate.config.problems import ConfigError
 from tiergate.engine.graph import compile_graph
+from tiergate.errors import ProfileError
 from tiergate.profile.file import load_profile, write_profile
 from tiergate.profile.probes import red_png
 
@@ -224,6 +225,61 @@ def test_a_missing_or_broken_profile_is_a_problem_at_its_line(tmp_path: Path, ur
         compile_graph(load_text(broken.read_text(), str(broken), {}))
     (error,) = [p for p in info.value.problems if p.severity == "error"]
     assert "not a tiergate profile (Object missing required field `tier`)" in error.message
+
+
+def test_a_profile_with_a_context_window_below_1_is_refused(tmp_path: Path, urls: dict[str, str]) -> None:
+    """Such a window would make every request skip the target: the file is a problem at its line instead."""
+    path = tmp_path / "profiles" / "small.json"
+    for window in (-5, 0):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {
+                    "tier": "local",
+                    "backend": "llama",
+                    "kind": "openai",
+                    "model": "fake-model",
+                    "url": "http://127.0.0.1:1/v1",
+                    "measured_at": "2025-06-01T10:00:00Z",
+                    "runs": 1,
+                    "max_tokens": 8,
+                    "capabilities": {"tools": True, "context_window": window},
+                }
+            )
+        )
+        with pytest.raises(ProfileError, match=r"Expected `int` >= 1 - at `\$\.capabilities\.context_window`"):
+            load_profile(path)
+        named = write_routes(tmp_path, urls, extra=", profile: profiles/small.json")
+        with pytest.raises(ConfigError) as info:
+            compile_graph(load_text(named.read_text(), str(named), {}))
+        (error,) = [p for p in info.value.problems if p.severity == "error"]
+        assert error.message == (
+            f"profile {path}: not a tiergate profile (Expected `int` >= 1 - at `$.capabilities.context_window`)"
+        )
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--context-window", "-5"),
+        ("--context-window", "0"),
+        ("--runs", "0"),
+        ("--runs", "-1"),
+        ("--max-tokens", "0"),
+        ("--pass-at", "9"),
+        ("--pass-at", "0"),
+        ("--timeout", "0"),
+        ("--timeout", "nan"),
+    ],
+)
+def test_out_of_range_settings_are_refused(
+    tmp_path: Path, flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["profile", "--config", str(tmp_path / "routes.yaml"), flag, value])
+    assert exited.value.code == 2
+    assert f"argument {flag}: must be" in capsys.readouterr().err
+    assert not (tmp_path / "profiles").exists()
 
 
 def test_the_probe_image_is_a_valid_red_png() -> None:

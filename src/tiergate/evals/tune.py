@@ -43,10 +43,11 @@ import yaml
 from tiergate.config.loader import LoadedConfig, load_text
 from tiergate.config.model import RoutesConfig
 from tiergate.engine.graph import EvaluationGraph, compile_graph
-from tiergate.engine.router import Router
+from tiergate.engine.router import Learned, Router
 from tiergate.evals.dataset import Dataset
 from tiergate.evals.metrics import Report, TierTable, output_tokens, score_labelled
 from tiergate.evals.run import route_all
+from tiergate.learned.scorer import LearnedPool
 from tiergate.rules.features import Features
 
 Array = npt.NDArray[np.float64]
@@ -88,9 +89,17 @@ class CaseTable:
         return np.array([b is None and t is None for b, t in zip(self.forced_band, self.fixed_tier, strict=True)])
 
 
-async def case_table(graph: EvaluationGraph, data: Dataset, table: TierTable, fixed_output: int | None) -> CaseTable:
+async def case_table(
+    graph: EvaluationGraph,
+    data: Dataset,
+    table: TierTable,
+    fixed_output: int | None,
+    learned: Learned | None = None,
+) -> CaseTable:
+    """``learned``: the file's learned scorer, as ``tiergate eval`` builds it (:class:`LearnedPool`); without
+    it a file whose rules or scorers read ``learned.*`` is tabulated as if the scorer were unavailable."""
     config = graph.config
-    router = Router(graph)
+    router = Router(graph, learned=learned)
     k = len(table.order)
     values: list[Array] = []
     adds: list[float] = []
@@ -102,8 +111,10 @@ async def case_table(graph: EvaluationGraph, data: Dataset, table: TierTable, fi
     cost: list[list[float]] = []
     for case in data.cases:
         f = graph.features(case.request)
-        p1 = graph.phase1(f)
+        # The router puts the learned reading on f (learned.prepare) before its phase 1; everything below
+        # reads f after it, as route_all does, so rules and scorers on learned.* see what the engine saw.
         decision = (await router.decide(case.request, {}, features=f, classify=False)).decision
+        p1 = graph.phase1(f)
         v, _, _ = graph.scorers.evaluate(f)
         values.append(v if len(v) else np.zeros(0))
         fired = [r for r in graph.rules if r.predicate(f)]
@@ -491,7 +502,6 @@ async def tune(
 ) -> TuneResult:
     graph = compile_graph(loaded)
     config = graph.config
-    table = TierTable.of(config)
     for data in (dev, test):
         if data is not None:
             if data.kind != "labelled":
@@ -501,9 +511,28 @@ async def tune(
         raise ValueError(f"{config_path}: routing.mode is {config.routing.mode}; tune fits the local_first scorers")
     if not config.routing.scorers:
         raise ValueError(f"{config_path}: routing.scorers is empty; nothing to tune")
-    cases = await case_table(graph, dev, table, options.output_tokens)
+    pool = LearnedPool()  # the learned scorer, built as `tiergate eval` builds it
+    try:
+        return await _tune(loaded, graph, config_path, dev, test, options, pool)
+    finally:
+        pool.close()
+
+
+async def _tune(
+    loaded: LoadedConfig,
+    graph: EvaluationGraph,
+    config_path: Path,
+    dev: Dataset,
+    test: Dataset | None,
+    options: TuneOptions,
+    pool: LearnedPool,
+) -> TuneResult:
+    config = graph.config
+    table = TierTable.of(config)
+    learned = pool.build(graph)
+    cases = await case_table(graph, dev, table, options.output_tokens, learned)
     current = current_setting(config)
-    engine = await route_all(graph, dev)
+    engine = await route_all(graph, dev, learned=learned)
     simulated = simulate(
         cases, config, table, scores(cases, current.normalised()), current.local, current.claude, current.escalate_at
     )
@@ -571,20 +600,27 @@ async def tune(
         diff.rstrip("\n") if diff else "(no change suggested: the current file is already the best found)",
         "",
     ]
-    lines += await compare(graph, after_graph, dev, test, options)
+    lines += await compare(graph, after_graph, dev, test, options, learned=(learned, pool.build(after_graph)))
     return TuneResult(text, diff, lines)
 
 
 async def compare(
-    before: EvaluationGraph, after: EvaluationGraph, dev: Dataset, test: Dataset | None, options: TuneOptions
+    before: EvaluationGraph,
+    after: EvaluationGraph,
+    dev: Dataset,
+    test: Dataset | None,
+    options: TuneOptions,
+    *,
+    learned: tuple[Learned | None, Learned | None] = (None, None),
 ) -> list[str]:
-    """Before/after metrics from the real engine (classifier off)."""
+    """Before/after metrics from the real engine (classifier off), each graph with its learned scorer
+    (``learned``: before's, after's), as ``tiergate eval`` routes."""
     columns: list[tuple[str, Report]] = []
     for data, label in ((dev, "dev"), (test, "test")):
         if data is None:
             continue
-        for graph, when in ((before, "before"), (after, "after")):
-            outcomes = await route_all(graph, data)
+        for graph, scorer, when in ((before, learned[0], "before"), (after, learned[1], "after")):
+            outcomes = await route_all(graph, data, learned=scorer)
             columns.append(
                 (f"{label} {when}", score_labelled(outcomes, TierTable.of(graph.config), options.output_tokens))
             )

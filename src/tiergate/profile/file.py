@@ -18,7 +18,7 @@ The file is JSON, versioned, and holds what was measured and how, so a reader ca
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -50,7 +50,8 @@ class ProfileCapabilities(msgspec.Struct):
     vision: bool = False
     json_mode: bool = False
     #: The server's context window when it says (llama.cpp's ``/props``, Ollama's ``/api/show``); else None.
-    context_window: int | None = None
+    #: Positive: a file with 0 or less is refused, since every request would skip the target.
+    context_window: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
     def as_capabilities(self) -> Capabilities:
         if self.context_window is None:

@@ -190,8 +190,8 @@ def run(args: argparse.Namespace) -> int:
         graph = compile_graph(load_file(args.config))
         prompts = tuple(load_prompts(args.prompts)) if args.prompts is not None else PROMPTS
         options = ProfileOptions(
-            runs=max(1, args.runs),
-            max_tokens=max(1, args.max_tokens),
+            runs=args.runs,
+            max_tokens=args.max_tokens,
             timeout=args.timeout,
             probes=not args.no_probes,
             judge=args.judge,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.conftest import ROOT, default_routes
 from tiergate.cli import main
 from tiergate.config.loader import load_file, load_text
 from tiergate.engine.graph import compile_graph
@@ -127,6 +128,36 @@ def test_an_impossible_constraint_suggests_nothing(
     assert config.read_text() == CONFIG
 
 
+def test_tune_scores_the_current_file_as_eval_does_with_its_learned_scorer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """routes.yaml reads learned.* in its scorer and rules: tune's "before" figures must be eval's."""
+    config = tmp_path / "routes.yaml"
+    config.write_text(default_routes())
+    rows = (ROOT / "evals" / "dev.jsonl").read_text().splitlines(keepends=True)[::8]  # a fast, mixed slice
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(rows))
+    assert main(["eval", "--config", str(config), "--curve", "0", "--json", str(dev)]) == 0
+    report = json.loads(capsys.readouterr().out)["report"]
+    assert main(["tune", "--config", str(config), str(dev)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"phase-1 simulation agrees with the engine on {len(rows)}/{len(rows)} dev cases"
+    header = next(i for i, line in enumerate(lines) if line.startswith("metrics (classifier off)"))
+    before = {line[:24].strip(): line[24:].split()[0] for line in lines[header + 1 : header + 9]}
+    wanted = {
+        "exact accuracy": "accuracy",
+        "sufficiency": "sufficiency",
+        "under-routing": "under_routing",
+        "severe under-routing": "severe_under_routing",
+        "over-routing": "over_routing",
+        "severe over-routing": "severe_over_routing",
+        "decided by phase 1": "phase1_share",
+        "cost saved vs dearest": "saved_vs_dearest",
+    }
+    assert before == {row: f"{100 * report[key]:.1f}%" for row, key in wanted.items()}
+    assert report["phase1_share"] > 0.5  # the learned scorer was read: its rule for "unavailable" sends to AMBIGUOUS
+
+
 def test_per_tier_floors_and_bad_arguments(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     config, dev = files
     assert main(["tune", "--config", str(config), "--min-sufficiency", "sonnet=1,opus=1", str(dev)]) == 0
@@ -134,6 +165,37 @@ def test_per_tier_floors_and_bad_arguments(files: tuple[Path, Path], capsys: pyt
     assert main(["tune", "--config", str(config), "--min-sufficiency", "haiku=0.9", str(dev)]) == 2
     assert "--min-sufficiency names haiku, not tiers of" in capsys.readouterr().err
     assert main(["tune", "--config", str(config), "--min-sufficiency", "lots", str(dev)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--cost-tolerance", "-1"),
+        ("--max-severe", "5"),
+        ("--max-severe", "nan"),
+        ("--l2", "-1"),
+        ("--l2", "inf"),
+        ("--output-tokens", "-5"),
+    ],
+)
+def test_out_of_range_settings_are_refused(
+    files: tuple[Path, Path], flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, dev = files
+    with pytest.raises(SystemExit) as exited:
+        main(["tune", "--config", str(config), flag, value, str(dev)])
+    assert exited.value.code == 2
+    assert f"argument {flag}: must be" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["sonnet=2", "sonnet=0.9,opus=-0.1", "nan", "1.5"])
+def test_a_sufficiency_floor_outside_0_to_1_is_refused(
+    files: tuple[Path, Path], spec: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, dev = files
+    assert main(["tune", "--config", str(config), "--min-sufficiency", spec, str(dev)]) == 2
+    assert "a share must be between 0 and 1, got" in capsys.readouterr().err
+    assert config.read_text() == CONFIG
 
 
 # --- parts ------------------------------------------------------------------------------------
