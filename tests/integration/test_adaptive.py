@@ -275,6 +275,61 @@ def test_a_session_moves_up_after_local_failures_and_low_ratings(
     assert moved["tier"] == "sonnet" and moved["escalation"]["failures"] == ["rating", "rating"]
 
 
+def test_only_the_clients_own_ratings_and_routed_requests_move_its_session(
+    tmp_path: Path, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, gateway_for: GatewayFactory
+) -> None:
+    """Another client's ratings, side requests (``sticky: false``) and explicit requests leave the session
+    where it is; the client's own low ratings, one per decision, move it."""
+    alice, bob = "key-alice-0123456789", "key-bob-9876543210"
+    extra = "  session_escalation: {after_failures: 2, hold: 600}\nserver: {auth: {keys_env: [TIERGATE_KEYS]}}"
+    routes = write(tmp_path, fake_ollama, fake_anthropic, extra)
+    side = (
+        "    - {name: title, when: {feature: system_text, contains_any: [title]}, then: {band: LOCAL, sticky: false}}"
+    )
+    routes.write_text(routes.read_text().replace("  rules:\n", f"  rules:\n{side}\n", 1))
+    base = gateway_for(routes, {**ENV, "TIERGATE_KEYS": f"{alice},{bob}"})
+    as_alice, as_bob = {"authorization": f"Bearer {alice}"}, {"authorization": f"Bearer {bob}"}
+    opener = [{"role": "user", "content": "fix the flaky test"}]
+    title = {"role": "system", "content": "Write a short title for this chat."}
+    turns = [*opener, {"role": "assistant", "content": "try this"}, {"role": "user", "content": "still failing"}]
+
+    def post(path: str, body: dict[str, Any], headers: dict[str, str] = as_alice) -> httpx.Response:
+        return httpx.post(base + path, json=body, headers=headers, timeout=30)
+
+    def dry() -> dict[str, Any]:
+        return post("/v1/route", {"messages": turns}).json()  # type: ignore[no-any-return]
+
+    def logged() -> int:
+        with sqlite3.connect(tmp_path / "tiergate-decisions.db") as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM decisions").fetchone()[0])
+
+    fake_ollama.replies.extend([Status(500, "llama runner crashed")] * 4)
+    for body in [{"messages": [title, *opener]}, {"messages": turns, "model": "local"}] * 2:
+        failed = post("/v1/chat/completions", body)
+        assert failed.headers["x-tiergate-attempts"].startswith("local/qwen-fake:http_500"), failed.headers
+        assert post("/v1/feedback", {"decision_id": failed.headers["x-tiergate-decision-id"], "rating": 1}).is_success
+    wait_for(lambda: logged() == 4, "the failed requests observed")  # the decision log observes after signals
+    assert (dry()["tier"], dry()["escalation"]) == ("local", None)
+
+    served = []
+    for _ in range(2):
+        answer = post("/v1/chat/completions", {"messages": turns})
+        assert answer.headers["x-tiergate-tier"] == "local"
+        served.append(answer.headers["x-tiergate-decision-id"])
+    wait_for(lambda: logged() == 6, "the served requests observed")
+    for decision_id in served:
+        rated = post("/v1/feedback", {"decision_id": decision_id, "rating": 1}, headers=as_bob)
+        assert rated.status_code == 200, rated.text  # stored, but bob's ratings do not move alice's session
+    assert post("/v1/feedback", {"decision_id": served[0], "rating": 1}).is_success
+    assert post("/v1/feedback", {"decision_id": served[0], "rating": 2}).is_success  # the same decision: one failure
+    assert (dry()["tier"], dry()["escalation"]) == ("local", None)
+    assert post("/v1/feedback", {"decision_id": served[1], "rating": 1}).is_success
+    moved = dry()
+    assert moved["tier"] == "sonnet" and moved["escalation"]["failures"] == ["rating", "rating"]
+    titled = post("/v1/chat/completions", {"messages": [title, *turns]})
+    assert titled.headers["x-tiergate-tier"] == "local"  # a side request does not follow the escalation
+
+
 def test_the_quality_header_turns_the_dial_and_a_bad_one_is_a_400(
     tmp_path: Path, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, gateway_for: GatewayFactory
 ) -> None:

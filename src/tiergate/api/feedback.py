@@ -4,6 +4,10 @@ A rating is an integer from 1 (wrong model, bad answer) to 5 (right call); thumb
 1 and 5. A decision may be rated more than once (each rating is kept; stats average them). The
 handler waits on the log's writer through a future, so the event loop never touches SQLite.
 
+Any client may rate any decision it knows the id of, and the rating is stored under the rater's name.
+Session escalation (``routing.session_escalation``) counts a rating only when it comes from the client
+that made the request, or from the admin console: another client cannot move someone else's session.
+
     POST /v1/feedback {"decision_id": "dec_…", "rating": 5, "comment": "local was enough"}
     → 200 {"ok": true, "decision_id": "dec_…"}; 400 for a bad body; 404 for an unknown decision
 
@@ -43,6 +47,8 @@ MAX_BODY_BYTES = 64 * 1024
 WRITE_TIMEOUT = 30.0
 #: Where the lifespan leaves the open DecisionLog (None when off) and why it is off.
 STATE_KEY, STATE_REASON_KEY = "decision_log", "decision_log_off"
+#: The admin console's name as a rater (``tiergate.api.console.CONSOLE_CLIENT``, which imports this module).
+CONSOLE_RATER = "console"
 
 
 class FeedbackBody(msgspec.Struct):
@@ -54,11 +60,16 @@ class FeedbackBody(msgspec.Struct):
 @post("/v1/feedback", status_code=200, opt=ACCESS_CLIENT, request_max_body_size=MAX_BODY_BYTES)
 async def feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = decode_json(await request.body(), FeedbackBody)
-    return await rate(request.app.state, body, client_of(request))
+    return await rate(request.app.state, body, client_of(request), admin=False)
 
 
-async def rate(state: Any, body: FeedbackBody, client: str) -> Response[bytes]:
-    """Store one rating in the app's decision log (``POST /v1/feedback``, and the console's rating)."""
+async def rate(state: Any, body: FeedbackBody, client: str, *, admin: bool | None = None) -> Response[bytes]:
+    """Store one rating in the app's decision log (``POST /v1/feedback``, and the console's rating).
+
+    ``admin`` (by default: ``client`` is the console's name) lets the rating count for session escalation
+    whoever made the request; otherwise it counts only for the client's own requests."""
+    if admin is None:
+        admin = client == CONSOLE_RATER
     dlog: DecisionLog | None = state.get(STATE_KEY)
     if dlog is None:
         reason = state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml"
@@ -75,7 +86,7 @@ async def rate(state: Any, body: FeedbackBody, client: str) -> Response[bytes]:
         )
     gateway: Gateway | None = state.get("gateway")
     if gateway is not None:
-        gateway.rated(body.decision_id, body.rating)
+        gateway.rated(body.decision_id, body.rating, None if admin else client)
     return Response(_encode({"ok": True, "decision_id": body.decision_id}), media_type="application/json")
 
 

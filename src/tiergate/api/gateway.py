@@ -38,14 +38,15 @@ class Gateway:
             except Exception:  # an observer's bug must never fail a request
                 log.exception("observer %s failed", type(observer).__name__)
 
-    def rated(self, decision_id: str, rating: int) -> None:
-        """A stored ``POST /v1/feedback`` rating, for observers that learn from ratings (``rated``)."""
+    def rated(self, decision_id: str, rating: int, rater: str | None = None) -> None:
+        """A stored ``POST /v1/feedback`` rating by client ``rater`` (None: the admin console), for observers
+        that learn from ratings (``rated``)."""
         for observer in self.observers:
             rated = getattr(observer, "rated", None)
             if rated is None:
                 continue
             try:
-                rated(decision_id, rating)
+                rated(decision_id, rating, rater)
             except Exception:
                 log.exception("observer %s failed on a rating", type(observer).__name__)
 

@@ -169,10 +169,11 @@ class Signals:
         if self._failure_observer is not None:
             self._failure_observer.observe(record)
 
-    def rated(self, decision_id: str, rating: int) -> None:
-        """A ``POST /v1/feedback`` rating: a low one counts as a failure of the tier that answered."""
+    def rated(self, decision_id: str, rating: int, rater: str | None = None) -> None:
+        """A ``POST /v1/feedback`` rating by client ``rater`` (None: the admin): a low one counts as a failure
+        of the tier that answered, when the rater made the request or is the admin."""
         if self._failure_observer is not None:
-            self._failure_observer.rated(decision_id, rating)
+            self._failure_observer.rated(decision_id, rating, rater)
 
     # --- what /health, /metrics and start-up read -------------------------------------------------
 

@@ -187,11 +187,14 @@ class Router:
                 else:
                     why = "classifier skipped" if outcome else "no classifier configured"
                     p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
-        sessions = self.sessions if explicit is None and p1.sticky else None  # explicit or a side request: none
+        # An explicit choice or a side request (a rule's `sticky: false`) stays out of its conversation's
+        # session: no stickiness, no escalation, and no session for its failures and ratings to count on.
+        in_session = explicit is None and p1.sticky
+        sessions = self.sessions if in_session else None
         sticky = sessions is not None and await sessions.hold(f, client, p1, remember)
-        key = session_key(f, client)
+        key = session_key(f, client) if in_session else None
         session = key.hex()[:16] if key else None
-        escalated = signals.escalate(f, session, p1, remember) if signals is not None and explicit is None else None
+        escalated = signals.escalate(f, session, p1, remember) if signals is not None and session else None
         verdict = signals.budget(p1.tier, client) if signals is not None else None
         if verdict is not None and verdict.outcome is not None:
             if verdict.tier != p1.tier:
@@ -283,7 +286,7 @@ class Router:
         named = self.graph.model_names.match(model)
         if named is not None:
             if named[1] in chains.tiers:
-                return named[1], None, f"model '{model}' matches '{named[0]}', which names tier {named[1]}"
+                return named[1], None, f"model '{_shown(model)}' matches '{named[0]}', which names tier {named[1]}"
             return None
         target = chains.by_model.get(model)
         if target is not None:

@@ -10,11 +10,16 @@ last failure. What counts (``count``):
   finished request; a request the client got wrong, 400/413/422, counts nothing);
 - ``refusal`` — the tier's last answer in this session, as the client sends it back in the next turn,
   opens with one of ``refusal_markers`` ("I can't help with ..."); counted once per answer;
-- ``rating`` — ``POST /v1/feedback`` rated a request the tier served at or below ``low_rating``.
+- ``rating`` — ``POST /v1/feedback`` rated a request the tier served at or below ``low_rating``: at
+  most one failure per decision, from its latest rating (rating it again does not add one; a later
+  rating above ``low_rating`` takes it back). Only a rating by the client that made the request, or
+  from the admin console (``rater`` None), counts: another client's rating is stored, not counted.
 
 The move is applied after stickiness, so stickiness does not remember it: when the hold ends the session
 comes back down. Explicit choices are honoured as asked. The dry run shows an escalation without
 counting anything. The decision's ``escalation`` names both tiers, the failures and the end of the hold.
+Explicit requests and side requests (a rule's ``sticky: false``) have no session: they neither count
+failures nor follow the session's escalation.
 
 The failures live in process; :class:`FailureStore` is the seam for a shared store
 (:mod:`tiergate.state.failures`, with ``state.redis_url``).
@@ -62,9 +67,16 @@ class FailureStore(Protocol):
 
     def held(self, session: str, tier: str) -> float: ...
 
-    def served(self, decision_id: str, session: str, tier: str) -> None: ...
+    def rating(self, session: str, tier: str, decision_id: str, at: float | None) -> None:
+        """A low rating of a decision: one failure of ``tier`` at ``at``, kept if the decision already has
+        one; ``at=None`` (a later, good rating) takes the decision's failure back."""
+        ...
 
-    def decision(self, decision_id: str) -> tuple[str, str] | None: ...
+    def served(self, decision_id: str, session: str, tier: str, client: str | None = None) -> None: ...
+
+    def decision(self, decision_id: str) -> tuple[str, str, str | None] | None:
+        """The session, tier and client that served ``decision_id``."""
+        ...
 
     def last_tier(self, session: str) -> str | None: ...
 
@@ -77,6 +89,8 @@ class FailureStore(Protocol):
 class _Session:
     failures: dict[str, deque[tuple[float, str]]] = field(default_factory=dict)
     holds: dict[str, float] = field(default_factory=dict)
+    #: Rating failures by decision id: (tier, when), oldest first.
+    ratings: dict[str, tuple[str, float]] = field(default_factory=dict)
     last_tier: str | None = None
     answers: deque[bytes] = field(default_factory=lambda: deque(maxlen=8))
 
@@ -86,7 +100,7 @@ class LocalFailures:
 
     def __init__(self, max_sessions: int = 10000, per_tier: int = 64) -> None:
         self._sessions: LRUCache[str, _Session] = LRUCache(max_sessions)
-        self._decisions: LRUCache[str, tuple[str, str]] = LRUCache(max_sessions)
+        self._decisions: LRUCache[str, tuple[str, str, str | None]] = LRUCache(max_sessions)
         self._per_tier = per_tier
 
     def configure(self, max_sessions: int) -> None:
@@ -111,7 +125,22 @@ class LocalFailures:
         s = self._sessions.get(session)
         if s is None:
             return []
-        return [f for f in s.failures.get(tier, ()) if f[0] >= since]
+        found = [f for f in s.failures.get(tier, ()) if f[0] >= since]
+        rated = [(at, "rating") for t, at in s.ratings.values() if t == tier and at >= since]
+        return sorted(found + rated, key=lambda f: f[0]) if rated else found
+
+    def rating(self, session: str, tier: str, decision_id: str, at: float | None) -> None:
+        if at is None:
+            s = self._sessions.get(session)
+            if s is not None:
+                s.ratings.pop(decision_id, None)
+            return
+        s = self._session(session)
+        if decision_id in s.ratings:
+            return  # rated low again: still the one failure, from its first low rating
+        s.ratings[decision_id] = (tier, at)
+        if len(s.ratings) > self._per_tier:
+            del s.ratings[next(iter(s.ratings))]
 
     def hold(self, session: str, tier: str, until: float) -> None:
         s = self._session(session)
@@ -121,11 +150,11 @@ class LocalFailures:
         s = self._sessions.get(session)
         return s.holds.get(tier, 0.0) if s is not None else 0.0
 
-    def served(self, decision_id: str, session: str, tier: str) -> None:
-        self._decisions[decision_id] = (session, tier)
+    def served(self, decision_id: str, session: str, tier: str, client: str | None = None) -> None:
+        self._decisions[decision_id] = (session, tier, client)
         self._session(session).last_tier = tier
 
-    def decision(self, decision_id: str) -> tuple[str, str] | None:
+    def decision(self, decision_id: str) -> tuple[str, str, str | None] | None:
         return self._decisions.get(decision_id)
 
     def last_tier(self, session: str) -> str | None:
@@ -253,14 +282,19 @@ class FailureObserver:
             if kind in cfg.count:
                 self.store.fail(session, target.tier, kind, now)
         if target is not None:
-            self.store.served(record.decision.decision_id, session, target.tier)
+            self.store.served(record.decision.decision_id, session, target.tier, record.client)
 
-    def rated(self, decision_id: str, rating: int) -> None:
+    def rated(self, decision_id: str, rating: int, rater: str | None = None) -> None:
+        """A stored rating: the decision's one rating failure follows its latest rating. Counted only when
+        ``rater`` is the client that made the request, or the admin (None)."""
         current = self.cfg()
         found = self.store.decision(decision_id)
         if current is None or found is None:
             return
         cfg, tiers = current
-        session, tier = found
-        if "rating" in cfg.count and rating <= cfg.low_rating and tier in tiers:
-            self.store.fail(session, tier, "rating", self.clock())
+        session, tier, client = found
+        if rater is not None and rater != client:
+            return  # another client's rating is kept in the log but never moves this session
+        if "rating" in cfg.count and tier in tiers:
+            low = rating <= cfg.low_rating
+            self.store.rating(session, tier, decision_id, self.clock() if low else None)

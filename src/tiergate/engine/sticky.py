@@ -5,10 +5,11 @@ An agent loop's first request may go to opus because the task is hard; a later t
 that see its history differently. With stickiness on (``routing.stickiness``, the default), each
 routed decision raises the tier to the highest one this session has been routed to.
 
-- **Session** — the SHA-256 of the client's name and the text of the conversation's first user
-  message: stable across every turn of one conversation, different between clients. Two conversations
-  of one client that open with the same message share a session (a short opener like "hi" can lift a
-  later, unrelated conversation for ``ttl`` seconds).
+- **Session** — the SHA-256 of the client's name and the conversation's first user message, all of
+  it: its text, and its images (a digest of each URL, data URLs included) and other parts in order:
+  stable across every turn of one conversation, different between clients. Two conversations of one
+  client that open with the same message share a session (a short opener like "hi" can lift a later,
+  unrelated conversation for ``ttl`` seconds); two that open with different images do not.
 - **What is remembered** — the highest tier *routed* (phase 1, phase 2, then stickiness), by name. A
   capability or breaker fallback to another tier does not change it; a tier that a reload removes is
   forgotten. Ranks come from the tier prices, cheapest first, as everywhere else.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import msgspec
 from cachetools import TTLCache
@@ -42,6 +44,7 @@ from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.rules.features import Features
 from tiergate.state.link import DOWN
 from tiergate.state.sessions import SharedSessions
+from tiergate.wire import Message
 
 Clock = Callable[[], float]
 """Monotonic seconds: drives the sessions' TTL."""
@@ -49,11 +52,30 @@ Clock = Callable[[], float]
 
 def session_key(f: Features, client: str) -> bytes | None:
     """The session of a request, or None when it has no user message. Length-prefixed (JSON) material, so
-    no (client, text) pair can collide with another by concatenation."""
+    no (client, message) pair can collide with another by concatenation."""
     for message in f.messages:
         if message.role == "user":
-            return hashlib.sha256(msgspec.json.encode([client, message.text()])).digest()
+            return hashlib.sha256(msgspec.json.encode([client, _opening(message)])).digest()
     return None
+
+
+def _opening(message: Message) -> str | list[Any]:
+    """What identifies a first user message: its text when that is all it holds (so a plain string and
+    the same text in parts are one opening), else every part in order — text, a digest of each image's
+    URL (a data URL can be megabytes), the type of any other part — and its tool calls."""
+    content = message.content if isinstance(message.content, list) else []
+    if all(p.type == "text" for p in content) and not message.tool_calls and not message.tool_call_id:
+        return message.text()
+    parts: list[Any] = [["text", message.content]] if isinstance(message.content, str) else []
+    for part in content:
+        if part.type == "text":
+            parts.append(["text", part.text or ""])
+        elif part.image_url is not None:
+            parts.append(["image", hashlib.sha256(part.image_url.url.encode()).hexdigest()])
+        else:
+            parts.append([part.type, part.text or ""])
+    calls = [[c.id, c.function.name, c.function.arguments] for c in message.tool_calls or []]
+    return [parts, calls, message.tool_call_id or ""]
 
 
 class Sessions:

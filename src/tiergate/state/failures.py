@@ -6,14 +6,18 @@ path, synchronously. So every process keeps the whole store in memory (a
 :class:`~tiergate.engine.session_escalation.LocalFailures`) and publishes each write on one channel;
 each process applies what the others publish to its own copy. What is published:
 
-- a failure of a session's tier (an error, a timeout, a refusal, a low rating);
+- a failure of a session's tier (an error, a timeout, a refusal);
+- a decision's rating failure, or its withdrawal (a low rating, then a good one: one failure per
+  decision, from its latest rating);
 - a hold (the session moved up until a time, so it stays up on every process after its failures
   leave the window);
-- which session and tier served a decision (a rating sent to another process finds it; a refusal
-  in the next turn is charged to the tier that answered, wherever that turn lands);
+- which session, tier and client served a decision (a rating sent to another process finds it and
+  counts only from that client; a refusal in the next turn is charged to the tier that answered,
+  wherever that turn lands);
 - a refusal already counted (a retried turn on another process does not count it twice).
 
-Messages carry the session's hash, a tier and a time, never request text. A write goes out with the
+Messages carry the session's hash, a tier, a time, a decision id and a client's name, never request
+text. A write goes out with the
 process's next Redis command, at the latest at the end of the event loop's turn: before the response
 of the request that failed is written (a streamed answer's end is written first). While Redis is down
 or the subscription is being taken again, each process counts on its own.
@@ -79,7 +83,7 @@ class SharedFailures:
     def held(self, session: str, tier: str) -> float:
         return self.local.held(session, tier)
 
-    def decision(self, decision_id: str) -> tuple[str, str] | None:
+    def decision(self, decision_id: str) -> tuple[str, str, str | None] | None:
         return self.local.decision(decision_id)
 
     def last_tier(self, session: str) -> str | None:
@@ -100,9 +104,13 @@ class SharedFailures:
             self.link.later("EXPIRE", self.holds, max(1, math.ceil(until - now)) + KEEP_AFTER)
         self.local.hold(session, tier, until)
 
-    def served(self, decision_id: str, session: str, tier: str) -> None:
-        self.local.served(decision_id, session, tier)
-        self._publish({"op": "served", "d": decision_id, "s": session, "t": tier})
+    def rating(self, session: str, tier: str, decision_id: str, at: float | None) -> None:
+        self.local.rating(session, tier, decision_id, at)
+        self._publish({"op": "rating", "s": session, "t": tier, "d": decision_id, "at": at})
+
+    def served(self, decision_id: str, session: str, tier: str, client: str | None = None) -> None:
+        self.local.served(decision_id, session, tier, client)
+        self._publish({"op": "served", "d": decision_id, "s": session, "t": tier, "c": client})
 
     def seen_answer(self, session: str, digest: bytes, *, remember: bool = True) -> bool:
         seen = self.local.seen_answer(session, digest, remember=remember)
@@ -136,8 +144,12 @@ class SharedFailures:
                 self.local.fail(session, str(body["t"]), str(body["k"]), float(body["at"]))
             elif op == "hold":
                 self.local.hold(session, str(body["t"]), float(body["until"]))
+            elif op == "rating":
+                at = body["at"]
+                self.local.rating(session, str(body["t"]), str(body["d"]), None if at is None else float(at))
             elif op == "served":
-                self.local.served(str(body["d"]), session, str(body["t"]))
+                client = body.get("c")  # absent from an older process: no client, so no rating from one counts
+                self.local.served(str(body["d"]), session, str(body["t"]), None if client is None else str(client))
             elif op == "answer":
                 self.local.seen_answer(session, bytes.fromhex(body["h"]))
             else:

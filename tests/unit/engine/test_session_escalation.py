@@ -24,14 +24,28 @@ routing:
   session_escalation: {after_failures: 2, window: 600, hold: 900%s}
 """
 REFUSAL = "I'm sorry, but I can't help with that request."
+# A client's side request (a system prompt asking for a title) is LOCAL and stays out of the session.
+SIDE_RULES = RULES.replace(
+    "  rules:\n",
+    "  rules:\n"
+    "    - name: side\n"
+    "      when: {feature: system_text, contains_any: [title for the chat]}\n"
+    "      then: {band: LOCAL, sticky: false}\n",
+)
+TITLE = {"role": "system", "content": "Write a title for the chat in at most 5 words."}
 
 
 class Rig:
     def __init__(
-        self, extra: str = "", sticky: bool = False, failures: FailureStore | None = None, clock: Clock | None = None
+        self,
+        extra: str = "",
+        sticky: bool = False,
+        failures: FailureStore | None = None,
+        clock: Clock | None = None,
+        rules: str = RULES,
     ) -> None:
         self.clock = clock or Clock(1_750_000_000.0)
-        self.graph = graph(RULES % extra, base=MINIMAL)
+        self.graph = graph(rules % extra, base=MINIMAL)
         self.signals = Signals(clock=self.clock, failures=failures)
         sessions = SessionPool(clock=self.clock).build(self.graph) if sticky else None
         self.router = Router(self.graph, signals=self.signals.build(self.graph), sessions=sessions)
@@ -157,6 +171,73 @@ async def test_low_ratings_count_and_good_ones_do_not() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_decision_counts_one_rating_failure_from_its_latest_rating() -> None:
+    rig = Rig()
+    once = await rig.decide("task")
+    rig.finish(once, Attempt(rig.local, "ok", 5.0))
+    rig.signals.rated(once.decision_id, 1)
+    rig.signals.rated(once.decision_id, 1)  # the same decision rated again: still one failure
+    assert (await rig.decide("task")).tier == "local"
+    corrected = []
+    for _ in range(2):
+        d = await rig.decide("another task")
+        rig.finish(d, Attempt(rig.local, "ok", 5.0))
+        rig.signals.rated(d.decision_id, 1)
+        rig.signals.rated(d.decision_id, 5)  # a correction takes the failure back
+        corrected.append(d.decision_id)
+    assert (await rig.decide("another task")).tier == "local"
+    rig.signals.rated(corrected[0], 2)  # low again: its latest rating counts
+    assert (await rig.decide("another task")).tier == "local"
+    rig.signals.rated(corrected[1], 1)
+    escalated = await rig.decide("another task")
+    assert escalated.escalation is not None and escalated.escalation.failures == ["rating", "rating"]
+
+
+@pytest.mark.asyncio
+async def test_only_the_requesting_client_or_the_admin_counts_a_rating() -> None:
+    rig = Rig()
+    served = []
+    for _ in range(2):
+        d = await rig.decide("task", client="team-a")
+        rig.finish(d, Attempt(rig.local, "ok", 5.0), client="team-a")
+        served.append(d.decision_id)
+    for decision_id in served:
+        rig.signals.rated(decision_id, 1, "team-b")  # another client's ratings: kept in the log, never counted
+    assert (await rig.decide("task", client="team-a")).tier == "local"
+    rig.signals.rated(served[0], 1, "team-a")
+    rig.signals.rated(served[0], 5, "team-b")  # nor can another client take the owner's rating back
+    assert (await rig.decide("task", client="team-a")).tier == "local"
+    rig.signals.rated(served[1], 1, None)  # the admin console
+    escalated = await rig.decide("task", client="team-a")
+    assert escalated.escalation is not None and escalated.escalation.failures == ["rating", "rating"]
+
+
+@pytest.mark.asyncio
+async def test_side_requests_and_explicit_choices_neither_count_nor_follow_the_escalation() -> None:
+    rig = Rig(rules=SIDE_RULES)
+    opener = [{"role": "user", "content": "fix the parser"}]
+
+    async def side() -> RoutingDecision:
+        return (await rig.router.decide(request(messages=[TITLE, *opener]))).decision
+
+    for _ in range(2):
+        title = await side()
+        explicit = await rig.decide("fix the parser", body={"model": "local"})
+        assert (title.session, explicit.session) == (None, None)  # no session to count on
+        rig.fail_local(title)
+        rig.fail_local(explicit)
+        rig.signals.rated(title.decision_id, 1)
+        rig.signals.rated(explicit.decision_id, 1)
+    conversation = await rig.decide("fix the parser", "more")
+    assert conversation.tier == "local" and conversation.escalation is None
+    for turn in range(2):
+        rig.fail_local(await rig.decide("fix the parser", *["more"] * turn))
+    assert (await rig.decide("fix the parser", "more", "more")).tier == "sonnet"
+    title = await side()  # a title for an escalated conversation still goes where its rule says
+    assert title.tier == "local" and title.escalation is None
+
+
+@pytest.mark.asyncio
 async def test_count_chooses_the_failures_and_explicit_choices_are_honoured() -> None:
     rig = Rig(", count: [timeout]")
     for _ in range(3):
@@ -204,7 +285,7 @@ def test_a_smaller_max_sessions_keeps_the_latest_sessions_and_a_larger_one_keeps
     assert [store.failures(f"s{n}", "local", 0.0) for n in range(4)] == [[(float(n), "error")] for n in range(4)]
     store.configure(2)
     assert [bool(store.failures(f"s{n}", "local", 0.0)) for n in range(4)] == [False, False, True, True]
-    assert (store.decision("dec_1"), store.decision("dec_3")) == (None, ("s3", "local"))
+    assert (store.decision("dec_1"), store.decision("dec_3")) == (None, ("s3", "local", None))
     for n in range(4, 7):
         store.fail(f"s{n}", "local", "error", float(n))
     assert [bool(store.failures(f"s{n}", "local", 0.0)) for n in range(7)] == [False] * 5 + [True, True]

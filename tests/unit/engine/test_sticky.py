@@ -169,6 +169,40 @@ def test_session_key_is_the_first_user_message_and_the_client() -> None:
     assert key([system]) is None
 
 
+def test_session_key_tells_openers_apart_by_their_images_and_other_parts() -> None:
+    def key(content: Any, client: str = "c") -> bytes | None:
+        messages = [{"role": "user", "content": content}, *turns("x", "what colour is the button?")[1:]]
+        return session_key(Features.of(request(messages=messages)), client)
+
+    def image(url: str) -> dict[str, Any]:
+        return {"type": "image_url", "image_url": {"url": url}}
+
+    png_a, png_b = "data:image/png;base64,iVBORw0KGgoAAAA", "data:image/png;base64,iVBORw0KGgoBBBB"
+    only_a = key([image(png_a)])
+    assert only_a is not None and only_a == key([image(png_a)])  # the same opening: the same session
+    assert only_a != key([image(png_b)])  # two conversations opening with only an image
+    assert key([image("https://x.test/a.png")]) != key([image("https://x.test/b.png")])
+    assert only_a != key([image(png_a)], client="other")
+    captioned = key([{"type": "text", "text": "see"}, image(png_a)])
+    assert captioned not in (only_a, key("see"), key([{"type": "text", "text": "see"}, image(png_b)]))
+    assert key([image(png_a), {"type": "text", "text": "see"}]) != captioned  # in order
+    assert key([{"type": "text", "text": "fix the bug"}]) == key("fix the bug")  # text in parts or not
+
+
+@pytest.mark.asyncio
+async def test_a_conversation_opening_with_another_image_is_not_lifted() -> None:
+    r = router()
+
+    def opening(url: str, text: str) -> list[dict[str, Any]]:
+        first = {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}
+        return [first, {"role": "assistant", "content": "a screenshot"}, {"role": "user", "content": text}]
+
+    assert (await tier_of(r, opening("data:image/png;base64,AAAA", "prove it is correct")))[0] == "opus"
+    tier, sticky, _ = await tier_of(r, opening("data:image/png;base64,BBBB", "rename the button"))
+    assert tier != "opus" and not sticky  # (the local model sees no images: the request goes to sonnet)
+    assert (await tier_of(r, opening("data:image/png;base64,AAAA", "rename the button")))[:2] == ("opus", True)
+
+
 # A client's side request (a system prompt asking for a title) is LOCAL, before any other rule.
 SIDE = RULES.replace("[prove]}, then: {tier: opus}", "[prove]}, then: {band: CLAUDE}").replace(
     "  rules:\n",

@@ -102,6 +102,27 @@ async def test_a_low_rating_sent_to_another_process_counts(processes: tuple[Proc
 
 
 @pytest.mark.asyncio
+async def test_a_decision_has_one_rating_failure_on_every_process_and_only_its_client_counts(
+    processes: tuple[Process, Process],
+) -> None:
+    a, b = processes
+    d = await a.rig.decide("task", client="team-a")
+    a.rig.finish(d, Attempt(a.rig.local, "ok", 5.0), client="team-a")
+    session = d.session
+    assert session is not None
+    await reaches(lambda: b.store.decision(d.decision_id) == (session, "local", "team-a"))
+    b.rig.signals.rated(d.decision_id, 1, "team-b")  # another client's rating: not counted anywhere
+    b.rig.signals.rated(d.decision_id, 1, "team-a")
+    await reaches(lambda: len(a.store.failures(session, "local", 0.0)) == 1)
+    a.rig.signals.rated(d.decision_id, 1, "team-a")  # rated again, on the other process: still one failure
+    await asyncio.sleep(0.05)
+    assert [len(p.store.failures(session, "local", 0.0)) for p in (a, b)] == [1, 1]
+    a.rig.signals.rated(d.decision_id, 5, "team-a")  # corrected: taken back on both
+    await reaches(lambda: b.store.failures(session, "local", 0.0) == [])
+    assert a.store.failures(session, "local", 0.0) == []
+
+
+@pytest.mark.asyncio
 async def test_a_refusal_is_charged_to_the_tier_that_answered_and_counted_once_across_processes(
     processes: tuple[Process, Process],
 ) -> None:
