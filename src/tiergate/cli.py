@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from tiergate.arguments import AT_LEAST_ZERO, COUNT, SHARE
 from tiergate.config.problems import ConfigError
 from tiergate.learned.cli import register as register_encoder
 from tiergate.profile.cli import register as register_profile
@@ -81,14 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--log", default=None, help="a decision log to learn from (ratings and explicit retries): file or postgresql://"
     )
-    p.add_argument("--log-weight", type=_at_least_zero, default=1.0, help="weight of the decision log's rows")
+    p.add_argument("--log-weight", type=AT_LEAST_ZERO, default=1.0, help="weight of the decision log's rows")
     p.add_argument(
         "--encoders",
         default=None,
         help="comma-separated inputs, KIND[:TEXT]: kinds static, transformer, transformer-int8; "
         "texts ask (default) and prose (the ask without its code blocks)",
     )
-    p.add_argument("--l2", type=_at_least_zero, default=0.3, help="L2 strength of the logistic heads")
+    p.add_argument("--l2", type=AT_LEAST_ZERO, default=0.3, help="L2 strength of the logistic heads")
     p.add_argument(
         "--combine",
         choices=["concat", "mean"],
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         help="several encoders: one regression over their vectors side by side, or one each, averaged",
     )
     p.add_argument(
-        "--sufficiency", type=_share, default=0.97, help="cut-offs must keep at least this sufficiency (0 to 1)"
+        "--sufficiency", type=SHARE, default=0.97, help="cut-offs must keep at least this sufficiency (0 to 1)"
     )
     p.add_argument("--cv-seed", type=int, default=0, help="how the cross-validation folds are shuffled")
     p.add_argument(
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         "which estimates how the head does on traffic unlike any it was trained on",
     )
     p.add_argument(
-        "--ambiguous", type=_share, default=0.08, help="share of requests the AMBIGUOUS band may hold (0 to 1)"
+        "--ambiguous", type=SHARE, default=0.08, help="share of requests the AMBIGUOUS band may hold (0 to 1)"
     )
     p.add_argument("--test", type=Path, default=None, help="held-out set to report on with the new head")
     p.add_argument("--write", action="store_true", help="write the head file and the cut-offs into --config")
@@ -116,24 +116,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="routes.yaml", type=Path)
     p.add_argument("dataset", type=Path, help="the labelled dev set to fit on (JSONL: {id, gold, why, request})")
     p.add_argument("--test", type=Path, default=None, help="held-out set to report on (default: test.jsonl beside it)")
-    p.add_argument(
-        "--max-severe", type=_share, default=0.01, help="severe under-routing allowed on dev (share, 0 to 1)"
-    )
+    p.add_argument("--max-severe", type=SHARE, default=0.01, help="severe under-routing allowed on dev (share, 0 to 1)")
     p.add_argument(
         "--min-sufficiency",
         default=None,
         help="share of each gold tier routed to it or above on dev: 0.9 for every tier, or sonnet=0.9,opus=0.7 "
         "(default: the current file's, per tier)",
     )
-    p.add_argument("--l2", type=_at_least_zero, default=0.1, help="pull of the current weights on the fit")
+    p.add_argument("--l2", type=AT_LEAST_ZERO, default=0.1, help="pull of the current weights on the fit")
     p.add_argument(
         "--cost-tolerance",
-        type=_at_least_zero,
+        type=AT_LEAST_ZERO,
         default=0.02,
         help="settings this close to the cheapest count as equally cheap (0.02: within 2%%)",
     )
     p.add_argument(
-        "--output-tokens", type=_count, default=None, help="fixed output tokens per case for the cost estimate"
+        "--output-tokens", type=COUNT, default=None, help="fixed output tokens per case for the cost estimate"
     )
     p.add_argument("--write", action="store_true", help="write the suggested changes into --config")
 
@@ -314,27 +312,6 @@ def _replace(path: Path, text: str) -> None:
     part = path.with_name(f".{path.name}.tiergate-train")
     part.write_text(text)
     os.replace(part, path)
-
-
-def _at_least_zero(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < math.inf:  # also false for nan
-        raise argparse.ArgumentTypeError(f"must be a number 0 or more, got {text}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
 
 
 def _weighted(spec: str) -> tuple[Path, float]:
