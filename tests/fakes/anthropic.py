@@ -233,7 +233,8 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
         return chunks[: reply.after_events]
     if isinstance(reply, Incomplete):
         # no message_delta (stop_reason), and no message_stop unless the reply keeps the end marker
-        return [*chunks[:-2], chunks[-1]] if reply.end_marker else chunks[:-2]
+        body = chunks[:1] if reply.empty else chunks[:-2]  # message_start alone, or every piece
+        return [*body, chunks[-1]] if reply.end_marker else body
     if isinstance(reply, ErrorBody):
         reply = StreamError(after_events=0, message=reply.message)
     if isinstance(reply, StreamError):

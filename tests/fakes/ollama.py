@@ -327,7 +327,7 @@ async def _stream_lines(reply: Reply, model: str) -> AsyncIterator[str | dict[st
         yield {"error": reply.message}
         return
     if isinstance(reply, Incomplete):
-        for line in _text_lines(Text(), model)[:-1]:  # every piece, but no done line
+        for line in [] if reply.empty else _text_lines(Text(), model)[:-1]:  # every piece, but no done line
             yield line
         return
     cut = reply.after_events if isinstance(reply, Hang | Truncated | StreamError) else None

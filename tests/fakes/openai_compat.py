@@ -254,6 +254,7 @@ async def _sse(chunks: list[str], reply: Reply) -> AsyncIterator[str]:
         return
     if isinstance(reply, Incomplete):
         chunks = [c for c in chunks if '"finish_reason": null' in c]  # the finish chunk and usage are left out
+        chunks = [] if reply.empty else chunks
         for data in chunks:
             yield f"data: {data}\n\n"
         if reply.end_marker:

@@ -109,6 +109,8 @@ class Incomplete:
     marker is ``done: true``, so it has no such case.)"""
 
     end_marker: bool = False
+    #: Streamed: none of the answer's pieces either (an empty stream, its end marker aside).
+    empty: bool = False
 
 
 @dataclass

@@ -228,6 +228,13 @@ FAULTS = [
         started=True,
     ),
     Fault(
+        "empty-stream-with-its-end-marker",
+        # [DONE] alone; message_start then message_stop; nothing at all from Ollama: before the first byte
+        _same(Incomplete(end_marker=True, empty=True)),
+        lambda side, stream: Fallback("protocol", 1),
+        started=True,
+    ),
+    Fault(
         "malformed-json",
         _same(Malformed()),
         # Ollama's first line carries text; the others' first events carry none, so the bad one comes first.
