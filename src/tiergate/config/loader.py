@@ -183,6 +183,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
     enum = re.match(r"Invalid enum value (.+)", message)
     if enum:
         return source.problem(path, f"{message} at {_where(path)}{_choices(enum.group(1), path, source.data)}")
+    if message.endswith("got `str`") and source.quoted_reference(path):
+        message += " (a quoted ${...} stays text: write it without quotes to read a number or a switch)"
     return source.problem(path, f"{message} at {_where(path)}")
 
 

@@ -3,7 +3,9 @@
 ``${VAR}`` and ``${VAR:-default}`` inside string values expand from the environment given (never from
 keys: secrets are referenced by env var *name* and read only when a backend is built). A value that is
 nothing but one reference takes the type its expansion reads as in YAML, so numbers and switches can
-come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the number 30. Any other
+come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the number 30. A quoted
+reference stays text, as any quoted YAML value does: ``eq: "${TEAM_ID}"`` compares with the string "42"
+when ``TEAM_ID=42``. Any other
 ``${NAME`` (``${X:=d}``, ``${X-d}``, an unclosed ``${X``, a reference inside a default) is a problem, not
 text; a ``${`` not followed by a name's first character (a regex's ``${[^}]*}``) is text.
 
@@ -198,12 +200,22 @@ class YamlSource:
                 )
                 return value
             expanded = _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
-            return _scalar(expanded) if _ENV.fullmatch(value) else expanded
+            return _scalar(expanded) if _ENV.fullmatch(value) and not self._quoted(path) else expanded
         if isinstance(value, dict):
             return {k: self._expand(v, (*path, k), environ, problems) for k, v in value.items()}
         if isinstance(value, list):
             return [self._expand(v, (*path, i), environ, problems) for i, v in enumerate(value)]
         return value
+
+    def _quoted(self, path: Path) -> bool:
+        """Whether the value at ``path`` is written in quotes: ``"${TEAM_ID}"`` stays a string."""
+        node = self._node(path)
+        return isinstance(node, yaml.ScalarNode) and node.style in ('"', "'")
+
+    def quoted_reference(self, path: Path) -> bool:
+        """Whether the value at ``path`` is one quoted reference (``"${TIMEOUT:-8}"``), which stays text."""
+        node = self._node(path)
+        return self._quoted(path) and isinstance(node, yaml.ScalarNode) and _ENV.fullmatch(node.value) is not None
 
     def _env(self, match: re.Match[str], path: Path, environ: Mapping[str, str], problems: list[Problem]) -> str:
         name, default = match.group(1), match.group(2)

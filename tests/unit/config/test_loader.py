@@ -628,3 +628,30 @@ def test_well_formed_references_still_expand_anywhere_in_a_value(tmp_path: Path)
     path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "http://${HOST:-localhost}:${PORT:-11434}/$x"))
     loaded = load_file(path, {"PORT": "9999"})
     assert loaded.config.backends["ollama"].base_url == "http://localhost:9999/$x"
+
+
+def test_a_quoted_reference_stays_text_and_an_unquoted_one_reads_as_a_number(tmp_path: Path) -> None:
+    """``eq: "${TEAM_ID}"`` compares a header (a string) with "42"; ``timeout: ${T}`` is the number 8."""
+    rule = (
+        "routing:\n  rules:\n"
+        '    - {name: team, when: {feature: header.x-team-id, eq: "${TEAM_ID}"}, then: {tier: sonnet}}\n'
+        "    - {name: single, when: {feature: user_turns, eq: '${TURNS}'}, then: {tier: sonnet}}\n"
+        "timeouts:\n  total: ${TOTAL:-8}\n"
+    )
+    path = write(tmp_path, VALID + rule)
+    loaded = load_file(path, {"TEAM_ID": "42", "TURNS": "1"})
+    rules = loaded.config.routing.rules
+    assert rules[0].when.eq == "42"  # type: ignore[union-attr]
+    assert rules[1].when.eq == "1"  # type: ignore[union-attr]
+    assert loaded.config.timeouts.total == 8
+    assert problems(path, {"TEAM_ID": "42", "TURNS": "1"}) == [
+        at(path, "'${TURNS}'") + ": feature 'user_turns' is a number: compare with a number, not the string '1'"
+    ]  # the header rule compiles: before, TEAM_ID=42 made it a number, which a string header never equals
+
+
+def test_a_quoted_reference_where_a_number_belongs_says_to_drop_the_quotes(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + 'timeouts:\n  total: "${TOTAL:-8}"\n')
+    assert problems(path) == [
+        at(path, '"${TOTAL') + ": Expected `float`, got `str` (a quoted ${...} stays text: write it without"
+        " quotes to read a number or a switch) at $.timeouts.total"
+    ]
