@@ -168,6 +168,8 @@ def _message(reply: Text | ToolCalls, model: str, shape: Shape | None = None) ->
             {"type": "thinking", "thinking": THINKING if shape.thinking_shown else "", "signature": SIGNATURE}
         )
     if isinstance(reply, Text):
+        if reply.web_search is not None:
+            content += [_server_tool_use(reply.web_search, {"query": reply.web_search}), SEARCH_RESULT]
         content.append({"type": "text", "text": reply.text})
     else:
         if reply.text:
@@ -265,6 +267,9 @@ def _events(reply: Text | ToolCalls, model: str, shape: Shape | None = None) -> 
         blocks += _thinking_block(index, THINKING if shape.thinking_shown else "")
         index += 1
     if isinstance(reply, Text):
+        if reply.web_search is not None:
+            blocks += _search_blocks(index, reply.web_search)
+            index += 2
         blocks += _text_block(index, _split(reply.text, reply.chunks))
     else:
         if reply.text:
@@ -325,6 +330,26 @@ def _tool_block(index: int, name: str, arguments: dict[str, Any]) -> list[Event]
         ("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}),
         *(_delta(index, {"type": "input_json_delta", "partial_json": piece}) for piece in pieces),
         ("content_block_stop", {"type": "content_block_stop", "index": index}),
+    ]
+
+
+SEARCH_RESULT = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_fake", "content": []}
+
+
+def _server_tool_use(query: str, tool_input: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "server_tool_use", "id": "srvtoolu_fake", "name": "web_search", "input": tool_input}
+
+
+def _search_blocks(index: int, query: str) -> list[Event]:
+    """A web search the server runs itself: its input streams like a tool call's, then its result block."""
+    start = {"type": "content_block_start", "index": index, "content_block": _server_tool_use(query, {})}
+    result = {"type": "content_block_start", "index": index + 1, "content_block": SEARCH_RESULT}
+    return [
+        ("content_block_start", start),
+        _delta(index, {"type": "input_json_delta", "partial_json": json.dumps({"query": query})}),
+        ("content_block_stop", {"type": "content_block_stop", "index": index}),
+        ("content_block_start", result),
+        ("content_block_stop", {"type": "content_block_stop", "index": index + 1}),
     ]
 
 

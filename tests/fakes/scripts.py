@@ -39,6 +39,9 @@ class Text:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     counted: bool = True  # False: no token counts at all (Ollama's done line without its eval counts)
+    #: The fake Anthropic searches the web first: a ``server_tool_use`` block (its input streamed as
+    #: ``input_json_delta``) and its ``web_search_tool_result``, then the text.
+    web_search: str | None = None
 
 
 @dataclass

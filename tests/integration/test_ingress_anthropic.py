@@ -156,6 +156,31 @@ def test_a_claude_tier_answers_through_anthropic(
     assert not fake_ollama.requests
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+def test_a_web_search_claude_runs_itself_comes_through_whole(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, stream: bool
+) -> None:
+    """A server tool's input streams as input_json_delta on a server_tool_use block; it is no tool call of
+    the client's, and the answer after it is not cut off."""
+    fake_anthropic.replies.append(Text("Nothing found.", web_search="tiergate release notes"))
+    ask: dict[str, Any] = {
+        "model": "sonnet",
+        "max_tokens": 256,
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}],
+        "messages": [{"role": "user", "content": "search the web for tiergate's release notes"}],
+    }
+    if stream:
+        with claude.messages.stream(**ask) as events:
+            message = events.get_final_message()
+    else:
+        message = claude.messages.create(**ask)
+    assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert message.content[0].input == {"query": "tiergate release notes"}  # type: ignore[union-attr]
+    assert message.content[2].text == "Nothing found."  # type: ignore[union-attr]
+    assert message.stop_reason == "end_turn"
+    assert fake_anthropic.requests[0].body["tools"] == ask["tools"]
+
+
 def test_images_reach_a_vision_target(claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic) -> None:
     png = "iVBORw0KGgoAAAANSUhEUg=="
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}}

@@ -212,6 +212,9 @@ class StreamTranslator:
         self._answer_tool = answer_tool
         self._answer_index: int | None = None
         self._tool_index: dict[int, int] = {}
+        #: Blocks whose input the server fills in itself (``server_tool_use``: web search, code execution;
+        #: ``mcp_tool_use``): their ``input_json_delta`` pieces are the server's business, not a tool call.
+        self._server_blocks: set[int] = set()
         self._stop_reason: str | None = None
         self._usage = UsageTotals()
         self.done = False
@@ -255,6 +258,7 @@ class StreamTranslator:
         if block.type == "thinking" and block.thinking:
             return [ReasoningDelta(block.thinking)]
         if block.type != "tool_use":
+            self._server_blocks.add(index)
             return []
         if self._answer_tool is not None and block.name == self._answer_tool:
             self._answer_index = index
@@ -276,6 +280,8 @@ class StreamTranslator:
         if delta.type == "input_json_delta" and delta.partial_json:
             if event.index is not None and event.index == self._answer_index:
                 return [TextDelta(delta.partial_json)]
+            if event.index in self._server_blocks:
+                return []
             if event.index not in self._tool_index:
                 raise self._protocol(f"input_json_delta for block {event.index}, which is not a tool_use block")
             return [ToolCallArgs(self._tool_index[event.index], delta.partial_json)]
