@@ -13,6 +13,9 @@ combinations (its documentation on extended thinking, and the errors its users r
 - ``context_management`` without the ``context-management-2025-06-27`` beta;
 - a ``thinking`` block in an assistant turn whose signature the API did not write (here: anything but
   ``SIGNATURE``, the one this fake signs with): "Invalid `signature` in `thinking` block".
+- a tool call id outside ``^[a-zA-Z0-9_-]+$`` in ``tool_use.id`` or ``tool_result.tool_use_id``;
+- thinking ``enabled`` (not ``adaptive``) while the last assistant turn calls a tool and does not begin
+  with a thinking block;
 - an ``output_config`` with an unknown ``effort`` or a ``format`` that is not ``{type: json_schema, schema}``.
 
     problem = refusal(body, headers)      # None, or the 400's message
@@ -20,6 +23,7 @@ combinations (its documentation on extended thinking, and the errors its users r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 TOP_LEVEL = frozenset(
@@ -83,6 +87,8 @@ def refusal(body: Any, headers: dict[str, str]) -> str | None:
                 return f"messages.{i}.{key}: Extra inputs are not permitted"
     return (
         _signatures(body["messages"])
+        or _tool_ids(body["messages"])
+        or _thinking_loop(body)
         or _thinking(body)
         or _sampling(body)
         or _output_config(body.get("output_config"), "output_config")
@@ -99,6 +105,38 @@ def _signatures(messages: list[Any]) -> str | None:
             if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature") != SIGNATURE:
                 return f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
     return None
+
+
+_TOOL_ID = re.compile(r"[a-zA-Z0-9_-]+")
+
+
+def _tool_ids(messages: list[Any]) -> str | None:
+    for i, turn in enumerate(messages):
+        content = turn.get("content")
+        for j, block in enumerate(content if isinstance(content, list) else []):
+            key = {"tool_use": "id", "tool_result": "tool_use_id"}.get(block.get("type"), "")
+            if key and not _TOOL_ID.fullmatch(str(block.get(key))):
+                kind = block["type"]
+                return f"messages.{i}.content.{j}.{kind}.{key}: String should match pattern '^[a-zA-Z0-9_-]+$'"
+    return None
+
+
+def _thinking_loop(body: dict[str, Any]) -> str | None:
+    assistant = [(i, t) for i, t in enumerate(body["messages"]) if t.get("role") == "assistant"]
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled" or not assistant:
+        return None
+    i, last = assistant[-1]
+    content = last.get("content")
+    if not isinstance(content, list) or not any(b.get("type") == "tool_use" for b in content):
+        return None
+    if content[0].get("type") in ("thinking", "redacted_thinking"):
+        return None
+    found = content[0].get("type")
+    return (
+        f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`. When"
+        " `thinking` is enabled, a final `assistant` message must start with a thinking block"
+    )
 
 
 def thinking_on(body: dict[str, Any]) -> bool:

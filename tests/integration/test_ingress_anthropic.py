@@ -3,6 +3,7 @@ Ollama and Anthropic upstreams, over real sockets."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,44 @@ def test_thinking_signed_by_tiergate_is_not_sent_back_to_claude(
     assert sent[1] == messages[1]  # Claude's own thinking goes back as it came, signature and all
     assert sent[3] == {"role": "assistant", "content": [{"type": "text", "text": "Renamed."}]}
     assert [turn["content"] for turn in sent[::2]] == ["prove the invariant", "now rename x", "and prove it again"]
+
+
+def test_a_tool_loop_a_local_model_began_goes_to_claude_without_thinking(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic
+) -> None:
+    """With thinking on, Anthropic wants the last assistant turn of a tool loop to begin with its own
+    thinking. A loop whose tool call a local model made (its thinking signed by tiergate, so removed) goes
+    to Claude with thinking off for this request, instead of a 400; ids other servers made are rewritten."""
+    local_thinking = "look at the file first"
+    messages: list[Any] = [
+        {"role": "user", "content": "what does main.py do?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": local_thinking, "signature": signature(local_thinking)},
+                {"type": "tool_use", "id": "functions.Read:0", "name": "Read", "input": {"path": "main.py"}},
+            ],
+        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "functions.Read:0", "content": "x=1"}]},
+    ]
+    tools: list[Any] = [{"name": "Read", "input_schema": {"type": "object"}}]
+    thinking: Any = {"type": "enabled", "budget_tokens": 1024}
+    fake_anthropic.replies.append(Text("It sets x.", chunks=1))
+    message = claude.messages.create(model="sonnet", max_tokens=2048, thinking=thinking, tools=tools, messages=messages)
+    assert message.content[-1].type == "text" and message.content[-1].text == "It sets x."
+    sent = fake_anthropic.requests[-1].body
+    assert "thinking" not in sent
+    rewritten = "functions_Read_0_" + hashlib.sha256(b"functions.Read:0").hexdigest()[:8]
+    assert sent["messages"][1]["content"] == [
+        {"type": "tool_use", "id": rewritten, "name": "Read", "input": {"path": "main.py"}}
+    ]
+    assert sent["messages"][2]["content"] == [{"type": "tool_result", "tool_use_id": rewritten, "content": "x=1"}]
+
+    # a loop Claude began, its signed thinking first, keeps thinking on
+    messages[1]["content"][0] = {"type": "thinking", "thinking": "Claude's", "signature": SIGNATURE}
+    fake_anthropic.replies.append(Text("It sets x.", chunks=1))
+    claude.messages.create(model="sonnet", max_tokens=2048, thinking=thinking, tools=tools, messages=messages)
+    assert fake_anthropic.requests[-1].body["thinking"] == thinking
 
 
 def test_a_local_tier_thinking_comes_back_signed_by_tiergate(

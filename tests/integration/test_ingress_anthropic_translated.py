@@ -5,6 +5,7 @@ SDK → the real gateway → a scripted upstream, over real sockets."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -224,3 +225,17 @@ def test_an_upstream_timeout_is_anthropics_timeout_error(
     message = f"backend 'llama' at {_scripted[1]}/v1: no answer within 1s, retries included (timeouts.total)"
     assert caught.value.status_code == 504
     assert caught.value.body == {"type": "error", "error": {"type": "timeout_error", "message": message}}
+
+
+def test_a_tool_call_id_anthropic_would_refuse_reaches_the_client_rewritten(
+    claude: anthropic.Anthropic, scripted: Scripted
+) -> None:
+    """Some servers name calls ``functions.Bash:0``; Anthropic refuses such an id when the conversation's
+    next turn goes to Claude, so the client gets one it accepts, the same every time."""
+    scripted.deltas = [{"role": "assistant"}, call(0, opens=("functions.f:0", "f"), arguments='{"a": 1}')]
+    scripted.finish = "tool_calls"
+    with claude.messages.stream(model="local", max_tokens=64, tools=TOOLS, messages=HI) as stream:
+        final = stream.get_final_message()
+    (block,) = final.content
+    rewritten = "functions_f_0_" + hashlib.sha256(b"functions.f:0").hexdigest()[:8]
+    assert block.type == "tool_use" and block.id == rewritten and block.input == {"a": 1}

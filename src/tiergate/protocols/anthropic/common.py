@@ -26,6 +26,23 @@ PROTOCOL_HEADERS = ("anthropic-version", "anthropic-beta")
 
 #: Anthropic's error types and the HTTP status each goes with (docs: "HTTP errors"); other 4xx statuses
 #: are ``invalid_request_error``, other 5xx ones ``api_error`` (:func:`error_type`).
+_TOOL_ID = re.compile(r"[A-Za-z0-9_-]+")
+_NOT_IN_TOOL_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def tool_use_id(raw: str) -> str:
+    """A tool call's id as Anthropic accepts it (``^[a-zA-Z0-9_-]+$``). Other servers' ids (``functions.Bash:0``)
+    get their other characters replaced and a digest of the whole id, so the same id always maps to the same
+    one and two ids never merge. An id that is already acceptable, or empty, is kept.
+
+        tool_use_id("functions.Bash:0")   # 'functions_Bash_0_5b2e9c1d'
+    """
+    if not raw or _TOOL_ID.fullmatch(raw):
+        return raw
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return f"{_NOT_IN_TOOL_ID.sub('_', raw[:64])}_{digest}"
+
+
 ERROR_STATUS = {
     "invalid_request_error": 400,
     "authentication_error": 401,

@@ -20,6 +20,7 @@ from tiergate.protocols.anthropic.common import (
     finish_reason,
     signature,
     sse,
+    tool_use_id,
 )
 from tiergate.wire import (
     ChatRequest,
@@ -54,7 +55,12 @@ def whole(completion: Completion, *, id: str, model: str) -> dict[str, Any]:
     if completion.content:
         content.append({"type": "text", "text": completion.content})
     content.extend(
-        {"type": "tool_use", "id": call.id, "name": call.function.name, "input": _input_of(call.function.arguments)}
+        {
+            "type": "tool_use",
+            "id": tool_use_id(call.id),
+            "name": call.function.name,
+            "input": _input_of(call.function.arguments),
+        }
         for call in completion.tool_calls
     )
     return {
@@ -238,7 +244,8 @@ class StreamWriter:
         for call in self._calls.values():
             arguments = "".join(call.pieces)
             self._written_chars += len(arguments)
-            out += self._open_block("tool_use", {"type": "tool_use", "id": call.id, "name": call.name, "input": {}})
+            block = {"type": "tool_use", "id": tool_use_id(call.id), "name": call.name, "input": {}}
+            out += self._open_block("tool_use", block)
             delta = {"type": "input_json_delta", "partial_json": encode_json(_input_of(arguments)).decode()}
             out += sse("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
             out += self._close()

@@ -18,6 +18,7 @@ from tiergate.protocols.anthropic.common import (
     SIGNATURE_PREFIX,
     THINKING_BUDGETS,
     Block,
+    tool_use_id,
 )
 from tiergate.protocols.stops import is_blank, split_stops
 from tiergate.wire import (
@@ -202,7 +203,7 @@ def _tool_result(message: Message, i: int) -> Block:
     if not message.tool_call_id:
         param = f"messages[{i}].tool_call_id"
         raise RequestError(f"{param}: a tool message needs the id of the call it answers", param=param)
-    block: Block = {"type": "tool_result", "tool_use_id": message.tool_call_id}
+    block: Block = {"type": "tool_result", "tool_use_id": tool_use_id(message.tool_call_id)}
     if text := message.text():
         block["content"] = text
     return block
@@ -220,7 +221,7 @@ def _tool_use(call: ToolCall, i: int, j: int) -> Block:
             f"{param}: the arguments of tool call '{call.id}' ({call.function.name}) are not a JSON object",
             param=param,
         )
-    return {"type": "tool_use", "id": call.id, "name": call.function.name, "input": arguments}
+    return {"type": "tool_use", "id": tool_use_id(call.id), "name": call.function.name, "input": arguments}
 
 
 def _tool(name: str, description: str | None, parameters: dict[str, Any] | None) -> Block:
@@ -272,6 +273,12 @@ def native_body(native: Native, model: str, *, stream: bool) -> Block:
     Thinking blocks that Anthropic did not sign (tiergate's own, or unsigned) are removed from assistant
     turns: the API refuses a signature it cannot verify. An assistant turn left empty is removed too (the
     API refuses empty content and empty text blocks, and joins the same-role turns around it).
+
+    With ``thinking: {type: enabled}`` (not ``adaptive``, where the model may skip thinking), the API
+    wants the last assistant turn of a tool loop to begin with its thinking. When that turn came from
+    another model (a local tier made the tool call), thinking is off for this request rather than
+    refused. Tool call ids other servers made are rewritten as Anthropic accepts them
+    (:func:`tool_use_id`), the same way in ``tool_use`` and ``tool_result``.
     ``native.body`` itself is not changed.
 
         body = native_body(request.native, call.model, stream=True)
@@ -280,7 +287,10 @@ def native_body(native: Native, model: str, *, stream: bool) -> Block:
     body["model"] = model
     body["stream"] = stream
     if isinstance(messages := body.get("messages"), list):
-        body["messages"] = _verifiable_turns(messages)
+        body["messages"] = turns = _verifiable_turns(messages)
+        thinking = body.get("thinking")
+        if isinstance(thinking, dict) and thinking.get("type") == "enabled" and _loop_without_thinking(turns):
+            del body["thinking"]
     return body
 
 
@@ -292,14 +302,44 @@ def native_headers(native: Native) -> dict[str, str]:
 def _verifiable_turns(messages: list[Any]) -> list[Any]:
     turns: list[Any] = []
     for turn in messages:
-        content = turn.get("content") if isinstance(turn, dict) and turn.get("role") == "assistant" else None
-        if isinstance(content, list) and any(_unverifiable(block) for block in content):
-            kept = [block for block in content if not _unverifiable(block)]
+        content = turn.get("content") if isinstance(turn, dict) else None
+        if isinstance(content, list) and any(_rewritten(block) for block in content):
+            kept = [_with_tool_id(block) for block in content if not _dropped(block, turn.get("role"))]
             if not kept:
                 continue
             turn = {**turn, "content": kept}
         turns.append(turn)
     return turns
+
+
+def _loop_without_thinking(turns: list[Any]) -> bool:
+    """Whether the last assistant turn calls a tool and does not begin with a thinking block."""
+    last = next((t for t in reversed(turns) if isinstance(t, dict) and t.get("role") == "assistant"), None)
+    content = last.get("content") if last is not None else None
+    if not isinstance(content, list) or not content:
+        return False
+    calls = any(isinstance(b, dict) and b.get("type") == "tool_use" for b in content)
+    first = content[0].get("type") if isinstance(content[0], dict) else None
+    return calls and first not in ("thinking", "redacted_thinking")
+
+
+def _rewritten(block: Any) -> bool:
+    return _unverifiable(block) or _with_tool_id(block) is not block
+
+
+def _dropped(block: Any, role: Any) -> bool:
+    return role == "assistant" and _unverifiable(block)
+
+
+def _with_tool_id(block: Any) -> Any:
+    """``block`` with its tool call id as Anthropic accepts it (the same object when it already is)."""
+    if not isinstance(block, dict):
+        return block
+    key = {"tool_use": "id", "tool_result": "tool_use_id"}.get(block.get("type"))  # type: ignore[arg-type]
+    value = block.get(key) if key else None
+    if not isinstance(value, str) or tool_use_id(value) == value:
+        return block
+    return {**block, key: tool_use_id(value)}
 
 
 def _unverifiable(block: Any) -> bool:
