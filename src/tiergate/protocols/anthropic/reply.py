@@ -22,6 +22,7 @@ from tiergate.protocols.anthropic.common import (
     sse,
     tool_use_id,
 )
+from tiergate.protocols.quiet import Quiet
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -130,7 +131,8 @@ class StreamWriter:
     until the stream ends and then written as whole blocks, one ``input_json_delta`` each: an
     OpenAI-compatible upstream may interleave the argument pieces of parallel calls, and only whole
     arguments can be checked, so arguments that are not a JSON object arrive as ``{"arguments": "<raw>"}``
-    (as in :func:`whole`).
+    (as in :func:`whole`). While it holds them, a ``ping`` goes out every ten seconds without a byte
+    (:class:`~tiergate.protocols.quiet.Quiet`), so no idle watchdog closes the stream.
 
     ``native`` (the upstream is Anthropic and answers in its own frames, as :class:`~tiergate.wire.Raw`
     events): those frames are written as they came and every translated event is skipped, so ``start`` and
@@ -143,7 +145,9 @@ class StreamWriter:
         writer.start(); writer.event(TextDelta("Hi")); writer.end()
     """
 
-    def __init__(self, id: str, model: str, *, request: ChatRequest, native: bool = False) -> None:
+    def __init__(
+        self, id: str, model: str, *, request: ChatRequest, native: bool = False, quiet: Quiet | None = None
+    ) -> None:
         self.id = id
         self.model = model
         self.native = native
@@ -156,6 +160,7 @@ class StreamWriter:
         self._calls: dict[int, _ToolCall] = {}
         self._written_chars = 0
         self._raw_usage = UsageTotals()
+        self._quiet = quiet or Quiet()
 
     def start(self) -> bytes:
         if self.native:
@@ -184,6 +189,12 @@ class StreamWriter:
         return PING
 
     def event(self, event: StreamEvent) -> bytes | None:
+        out = self._event(event)
+        if out:
+            self._quiet.wrote()
+        return out
+
+    def _event(self, event: StreamEvent) -> bytes | None:
         if isinstance(event, Raw):
             return self._raw(event) if self.native and event.dialect == DIALECT else None
         if self.native:
@@ -206,7 +217,7 @@ class StreamWriter:
         if isinstance(event, ToolCallArgs):
             if call := self._calls.get(event.index):  # arguments of a call never opened have no block
                 call.pieces.append(event.arguments)
-            return None
+            return PING if self._quiet.due() else None  # held: the client still hears from the stream
         if isinstance(event, Finish):
             self.finish = event.reason
             return None

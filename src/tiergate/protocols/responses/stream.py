@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from tiergate.errors import TiergateError
+from tiergate.protocols.quiet import SSE_COMMENT, Quiet
 from tiergate.protocols.responses.common import encode_json
 from tiergate.protocols.responses.reply import (
     ENDINGS,
@@ -65,7 +66,7 @@ class StreamWriter:
         writer.start(); writer.event(TextDelta("Hi")); writer.event(Finish("stop")); writer.end()
     """
 
-    def __init__(self, id: str, created: int, model: str, *, request: ChatRequest) -> None:
+    def __init__(self, id: str, created: int, model: str, *, request: ChatRequest, quiet: Quiet | None = None) -> None:
         self.id = id
         self.usage: Usage | None = None
         self.finish: str | None = None
@@ -75,10 +76,12 @@ class StreamWriter:
         self._open: _Open | None = None
         self._output: list[dict[str, Any]] = []
         self._calls: dict[int, _Open] = {}  # tool index -> its call, held (unnumbered) until the finish
+        self._quiet = quiet or Quiet()  # while calls are held, a comment line every ten quiet seconds
 
     def _frame(self, type: str, fields: dict[str, Any]) -> bytes:
         data = encode_json({"type": type, "sequence_number": self._seq, **fields})
         self._seq += 1
+        self._quiet.wrote()
         return b"event: " + type.encode() + b"\ndata: " + data + b"\n\n"
 
     def start(self) -> bytes:
@@ -95,8 +98,8 @@ class StreamWriter:
         if isinstance(event, ToolCallStart):
             return self._tool_start(event)
         if isinstance(event, ToolCallArgs):
-            self._tool_args(event)  # held with its call
-            return None
+            self._tool_args(event)  # held with its call; the client still hears from the stream
+            return SSE_COMMENT if self._quiet.due() else None
         if isinstance(event, Finish):
             self.finish = event.reason
             return self._close() + self._release_calls() or None
