@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -125,3 +126,22 @@ def test_a_stream_cut_short_is_charged_for_what_it_sent(
     text = "".join(received)
     assert text and DEFAULT_TEXT.startswith(text) and text != DEFAULT_TEXT
     assert settled(base, before) == pytest.approx(ASKED + math.ceil(len(text) / 4))
+
+
+def test_a_messages_client_sees_the_estimate_it_was_charged_whole_and_streamed(
+    tmp_path: Path, fake_ollama: FakeOllama, fake_openai: FakeOpenAI, gateway_for: GatewayFactory
+) -> None:
+    """An answer the upstream counted no tokens for: the Messages usage is the estimate, never zeros."""
+    base = start(tmp_path, fake_ollama, fake_openai, gateway_for)
+    claude = anthropic.Anthropic(base_url=base, api_key="unused", max_retries=0)
+    fake_ollama.queue.replies.extend([Text("a" * 40, counted=False), Text("b" * 40, counted=False)])
+    ask: Any = {"model": "local", "max_tokens": 64, "messages": [{"role": "user", "content": ASK}]}
+
+    before = spent(base)
+    whole = claude.messages.create(**ask)
+    assert (whole.usage.input_tokens, whole.usage.output_tokens) == (ASKED, 10)
+    assert settled(base, before) == pytest.approx(ASKED + 10)
+
+    with claude.messages.stream(**ask) as stream:
+        streamed = stream.get_final_message()
+    assert (streamed.usage.input_tokens, streamed.usage.output_tokens) == (ASKED, 10)

@@ -41,7 +41,7 @@ class AnthropicMessages:
         return anthropic.decode(body, headers)
 
     def whole(self, completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> Any:
-        return anthropic.whole(completion, id=id, model=model)
+        return anthropic.whole(completion, id=id, model=model, request=request)
 
     def writer(self, *, id: str, created: int, model: str, request: ChatRequest, native: bool) -> Writer:
         return anthropic.StreamWriter(id, model, request=request, native=native)

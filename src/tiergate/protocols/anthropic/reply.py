@@ -40,11 +40,12 @@ from tiergate.wire import (
 )
 
 
-def whole(completion: Completion, *, id: str, model: str) -> dict[str, Any]:
+def whole(completion: Completion, *, id: str, model: str, request: ChatRequest | None = None) -> dict[str, Any]:
     """The non-stream answer (``type: message``). An answer that came natively from Anthropic
-    (``completion.native``) is returned as it came.
+    (``completion.native``) is returned as it came. When the upstream counted no tokens, ``usage`` is the
+    estimate a stream gives (characters / 4 of ``request`` and of the answer), not zeros.
 
-        payload = whole(completion, id="msg_0123", model="qwen2.5-coder:7b")
+        payload = whole(completion, id="msg_0123", model="qwen2.5-coder:7b", request=request)
     """
     if completion.native is not None:
         native: dict[str, Any] = msgspec.json.decode(completion.native)
@@ -72,8 +73,14 @@ def whole(completion: Completion, *, id: str, model: str) -> dict[str, Any]:
         "content": content,
         "stop_reason": STOP_REASON_OF[completion.finish_reason],
         "stop_sequence": None,
-        "usage": usage_body(completion.usage or Usage()),
+        "usage": usage_body(completion.usage or _estimate(completion, request)),
     }
+
+
+def _estimate(completion: Completion, request: ChatRequest | None) -> Usage:
+    written = len(completion.content or "") + len(completion.reasoning or "")
+    written += sum(len(c.function.name) + len(c.function.arguments) for c in completion.tool_calls)
+    return Usage.of(request.estimated_tokens() if request is not None else 0, tokens_in(written))
 
 
 def usage_body(usage: Usage) -> dict[str, int]:
