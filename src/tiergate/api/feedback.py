@@ -94,13 +94,20 @@ FEEDBACK_HANDLERS = [feedback]
 
 
 def decision_log_lifespan(
-    gateway: Gateway, *, clock: Callable[[], float] = time.time
+    gateway: Gateway,
+    *,
+    clock: Callable[[], float] = time.time,
+    retry_min: float = 0.5,
+    retry_max: float = 30.0,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Open the log from ``server.decision_log`` at start-up, observe every request, close it at shutdown.
 
     ``url: postgresql://…`` writes to PostgreSQL instead of the SQLite ``path``. The settings are read once,
     at start-up: a reload that changes them takes effect on restart. A
-    file that cannot be opened is logged and the gateway serves without it (as it does without Ollama).
+    file that cannot be opened, or a malformed URL, is logged and the gateway serves without the log (as it
+    does without Ollama). A PostgreSQL server that does not answer yet (the gateway started first) is no
+    such error: the log's writer connects and creates its tables when it answers, retrying every
+    ``retry_min`` seconds doubling to ``retry_max``, and keeps the rows of the requests served meanwhile.
     """
 
     @asynccontextmanager
@@ -119,13 +126,19 @@ def decision_log_lifespan(
                 max_age_days=cfg.max_age_days,
                 reference=lambda: reference_price(gateway.rules.current.graph.chains.tiers),
                 clock=clock,
+                retry_min=retry_min,
+                retry_max=retry_max,
+                connect_later=True,
             )
         except DecisionLogError as exc:
             log.error("%s; serving without the decision log", exc)
             app.state[STATE_REASON_KEY] = str(exc)
             yield
             return
-        log.info("decision log: %s", dlog.path)
+        if dlog.unreachable:
+            log.warning("decision log: %s (not reachable yet: rows are kept until it answers)", dlog.path)
+        else:
+            log.info("decision log: %s", dlog.path)
         gateway.observers.append(dlog)
         app.state[STATE_KEY] = dlog
         try:

@@ -9,6 +9,15 @@ and the thread wakes (and takes the interpreter lock from the event loop) once p
 request; the row building stays on the loop for the same reason. Feedback, ``flush`` and ``close`` cut the wait short.
 The file is in WAL mode, so ``tiergate stats`` reads it while the gateway writes.
 
+When the store cannot be reached (a PostgreSQL server restarting or not up yet, a SQLite file locked
+or a full disk: ``_is_outage``), a batch is not lost: the writer keeps its rows at the head of the
+queue and tries again after ``retry_min`` seconds, doubling up to ``retry_max``, with at most
+``max_pending`` rows kept (the oldest are dropped beyond it, counted in ``dropped``). It logs one line
+when the outage starts and one when writing resumes. Feedback and ``flush`` fail at once with
+:class:`~tiergate.errors.LogUnavailable` meanwhile. A batch the store refuses for its data (a bad row)
+is written again row by row, so only the bad row is dropped. ``open(connect_later=True)`` starts the
+writer even when the store cannot be reached yet: it connects (and migrates) in its thread.
+
 Feedback goes through the same queue, behind every record observed before it: a client that got a
 decision id and rates it at once finds its row written. ``submit_feedback`` answers with a
 ``concurrent.futures.Future``, so the API awaits it (``asyncio.wrap_future``) without blocking the loop.
@@ -31,6 +40,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -41,7 +51,7 @@ import msgspec
 
 from tiergate.config.model import Price
 from tiergate.dispatch.dispatcher import render_attempts
-from tiergate.errors import OperatorError
+from tiergate.errors import LogUnavailable, OperatorError
 from tiergate.telemetry.cost import cost_usd
 from tiergate.telemetry.phases import decided_by
 from tiergate.telemetry.queries import DecisionQueries
@@ -172,6 +182,8 @@ class _Command:
 
 
 _STOP = object()
+#: SQLite's primary result codes that a later try may not meet: a lock held too long, a full disk, an I/O error.
+_SQLITE_TRANSIENT = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
 
 
 class DecisionLog:
@@ -193,6 +205,9 @@ class DecisionLog:
         prune_interval: float,
         max_pending: int,
         linger: float = 0.0,
+        retry_min: float = 0.5,
+        retry_max: float = 30.0,
+        connect_later: bool = False,
     ) -> None:
         self.path = path
         self.max_rows = max_rows
@@ -206,12 +221,19 @@ class DecisionLog:
         self._prune_interval = prune_interval
         self._max_pending = max_pending
         self._linger = linger
+        self._retry_min, self._retry_max = retry_min, max(retry_min, retry_max)
+        self._connect_later = connect_later
         self._urgent = threading.Event()
         self._queue: queue.SimpleQueue[_Observed | _Command | object] = queue.SimpleQueue()
         self._closed = False
         self._ready: Future[None] = Future()
         self._last_prune = 0.0
         self._since_prune = 0
+        # the writer's own: items taken from the queue and not written yet (a batch kept through an outage)
+        self._held: deque[Any] = deque()
+        self._down_since: float | None = None  # monotonic time the store became unreachable; None: it answers
+        self._delay = retry_min
+        self._dropped_before_outage = 0
         self._thread = threading.Thread(target=self._run, name="tiergate-decision-log", daemon=True)
 
     @classmethod
@@ -228,12 +250,19 @@ class DecisionLog:
         prune_interval: float = 60.0,
         max_pending: int = 100_000,
         linger: float = 0.05,
+        retry_min: float = 0.5,
+        retry_max: float = 30.0,
+        connect_later: bool = False,
     ) -> DecisionLog:
         """Create the file (and its folder) if needed, set WAL mode and the schema, start the writer.
 
         ``path`` is relative to the working directory. ``reference`` gives the always-Opus price at
-        the moment a request ends (rules can reload between requests). Raises DecisionLogError.
+        the moment a request ends (rules can reload between requests). Raises DecisionLogError. With
+        ``connect_later``, a store that cannot be reached yet (``_is_outage``: a PostgreSQL server not up)
+        is no error: the writer connects and migrates in its thread, retrying every ``retry_min`` seconds
+        doubling to ``retry_max``, and keeps up to ``max_pending`` rows meanwhile.
         """
+        cls._check(path)
         dlog = cls(
             cls._where(path),
             max_rows=max_rows,
@@ -245,6 +274,9 @@ class DecisionLog:
             prune_interval=prune_interval,
             max_pending=max_pending,
             linger=linger,
+            retry_min=retry_min,
+            retry_max=retry_max,
+            connect_later=connect_later,
         )
         dlog._thread.start()
         try:
@@ -258,15 +290,22 @@ class DecisionLog:
     def _where(path: str | Path) -> Path | str:
         return Path(path)
 
+    @classmethod
+    def _check(cls, path: str | Path) -> None:
+        """Raise DecisionLogError for a location no retry can fix (the PostgreSQL log checks its URL)."""
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether the writer is waiting for the store to answer again (rows are kept meanwhile)."""
+        return self._down_since is not None
+
     # --- the event loop's side: never blocks ---------------------------------------------------
 
     def observe(self, record: RequestRecord) -> None:
         if self._closed:
             return
         if self._queue.qsize() >= self._max_pending:  # the writer is stuck: shed rows, not memory
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("decision log %s is behind; %d row(s) dropped so far", self.path, self.dropped)
+            self._count_drop()
             return
         self._queue.put(_Observed(_row(self._clock(), record, self._reference())))
 
@@ -322,7 +361,9 @@ class DecisionLog:
         return self.submit_feedback(decision_id, rating, comment, client=client).result(timeout)
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Wait until every record observed before this call is committed."""
+        """Wait until every record observed before this call is committed.
+
+        Raises LogUnavailable while the store cannot be reached (the rows stay queued)."""
         self._submit(lambda conn: None).result(timeout)
 
     def prune(self, timeout: float = 10.0) -> int:
@@ -330,7 +371,9 @@ class DecisionLog:
         return int(self._submit(self._prune).result(timeout))
 
     def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the writer and close the file. Safe to call twice."""
+        """Write what is queued, then stop the writer and close the file. Safe to call twice.
+
+        While the store cannot be reached the writer tries once more, then logs how many rows it leaves."""
         if self._closed:
             return
         self._closed = True
@@ -351,22 +394,146 @@ class DecisionLog:
     # --- the writer thread --------------------------------------------------------------------
 
     def _run(self) -> None:
+        conn: Any = None
         try:
             conn = self._connect()
+        except Exception as exc:
+            if not (self._connect_later and self._is_outage(exc)):
+                self._ready.set_exception(exc)
+                return
+            self._went_down(exc)  # the writer connects when the store answers; rows wait meanwhile
         except BaseException as exc:
             self._ready.set_exception(exc)
             return
         self._ready.set_result(None)
         try:
             self._last_prune, self._since_prune = self._clock(), 0
-            self._write(conn, [_Command(self._prune)])  # a restart after a long pause trims at once
-            stopping = False
-            while not stopping:
-                batch = self._take()
-                stopping = bool(batch) and batch[-1] is _STOP
-                self._write(conn, [item for item in batch if item is not _STOP])
+            if conn is not None:
+                self._held.append(_Command(self._prune))  # a restart after a long pause trims at once
+            while True:
+                if self._down_since is not None:
+                    self._back_off()
+                elif not self._held:
+                    self._held.extend(self._take())
+                batch, stopping = self._next_batch()
+                if not batch and self._down_since is not None:
+                    batch = [_Command(_nothing)]  # nothing kept: an empty transaction tells whether it is back
+                if conn is None:
+                    conn = self._try_connect()
+                left = batch if conn is None else self._write(conn, batch)
+                if left:  # the store is away: keep the rows at the head of the queue
+                    self._keep(left)
+                    if stopping or self._closed:
+                        self._give_up()
+                        return
+                    continue
+                if self._down_since is not None:
+                    self._came_back(batch)
+                if stopping:
+                    return
         finally:
-            conn.close()
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _next_batch(self) -> tuple[list[Any], bool]:
+        """Up to ``batch_size`` held items (rows kept through an outage first); whether close came next."""
+        batch: list[Any] = []
+        while self._held and len(batch) < self._batch_size:
+            item = self._held.popleft()
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
+    def _try_connect(self) -> Any:
+        """The connection the writer could not open before (``connect_later``); None while the store is away."""
+        try:
+            conn = self._connect()
+        except Exception as exc:
+            if not self._is_outage(exc):
+                log.error("decision log %s: cannot connect: %s", self.path, exc)
+            self._went_down(exc)
+            return None
+        self._last_prune = self._clock()
+        return conn
+
+    def _is_outage(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the store cannot be reached right now (try again later), not that the data is bad."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in _SQLITE_TRANSIENT
+
+    def _went_down(self, exc: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            self._delay = self._retry_min
+            self._dropped_before_outage = self.dropped
+            log.warning(
+                "decision log %s cannot be written (%s: %s); keeping up to %d row(s) and retrying every %gs to %gs",
+                self.path,
+                type(exc).__name__,
+                _first_line(exc),
+                self._max_pending,
+                self._retry_min,
+                self._retry_max,
+            )
+        else:
+            self._delay = min(self._delay * 2, self._retry_max)
+
+    def _came_back(self, written: list[Any]) -> None:
+        assert self._down_since is not None
+        log.warning(
+            "decision log %s is written again after %.1fs: %d row(s) kept through the outage, %d dropped",
+            self.path,
+            time.monotonic() - self._down_since,
+            _rows(written) + _rows(self._held),
+            self.dropped - self._dropped_before_outage,
+        )
+        self._down_since, self._delay = None, self._retry_min
+
+    def _keep(self, items: list[Any]) -> None:
+        """Put the rows of a batch the store did not take back at the head of the queue. Feedback and
+        flush (held or in it) fail at once, so their callers answer 503 rather than wait for the store."""
+        failure = LogUnavailable(f"the decision log {self.path} cannot be written right now; the gateway keeps serving")
+        for item in [*items, *self._held]:
+            if isinstance(item, _Command) and not item.future.done():
+                item.future.set_exception(failure)
+        self._held = deque(i for i in [*items, *self._held] if not isinstance(i, _Command))
+        self._shed()
+
+    def _back_off(self) -> None:
+        """Wait the retry delay, taking arrivals off the queue (shedding the oldest rows beyond
+        ``max_pending``); feedback, flush and close cut it short (one try, so they get an answer)."""
+        deadline = time.monotonic() + self._delay
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                item = self._queue.get(timeout=min(remaining, threading.TIMEOUT_MAX))
+            except queue.Empty:
+                break
+            self._held.append(item)
+            if not isinstance(item, _Observed):
+                break
+            self._shed()
+        self._urgent.clear()
+
+    def _shed(self) -> None:
+        """Drop the oldest held rows beyond ``max_pending`` (while the store is away, only rows are held)."""
+        while len(self._held) > self._max_pending and isinstance(self._held[0], _Observed):
+            if not isinstance(self._held.popleft(), _Shadow):
+                self._count_drop()
+
+    def _give_up(self) -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._held.append(self._queue.get_nowait())
+        rows = _rows(self._held)
+        log.error("decision log %s: closing while it cannot be written; %d row(s) not written", self.path, rows)
+        self.dropped += rows
+
+    def _count_drop(self) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 1000 == 0:
+            log.warning("decision log %s is behind; %d row(s) dropped so far", self.path, self.dropped)
 
     # --- the SQL seams (SQLite here; tiergate.telemetry.postgres overrides them) ------------------
 
@@ -440,38 +607,80 @@ class DecisionLog:
                 break
         return batch
 
-    def _write(self, conn: Any, batch: list[Any]) -> None:
+    def _write(self, conn: Any, batch: list[Any]) -> list[Any]:
+        """Write ``batch`` in one transaction; what is left unwritten because the store cannot be reached.
+
+        A connection that went stale (the server restarted) gets one immediate try on a fresh one. A batch
+        the store refuses for its data is written item by item: only the bad item is dropped (and logged)."""
         if not batch:
-            return
-        rows: list[tuple[Any, ...]] = []
-        done: list[tuple[Future[Any], Any]] = []
+            return []
         try:
-            self._begin(conn)
-            for item in batch:
-                if isinstance(item, _Shadow):
-                    self._insert(conn, rows)
-                    self._insert_shadow(conn, item.row)
-                    continue
-                if isinstance(item, _Observed):
-                    rows.append(item.row)
-                    continue
-                self._insert(conn, rows)
-                done.append((item.future, item.run(conn)))
-            self._insert(conn, rows)
-            if self._prune_due():
-                self._prune(conn)
-            self._commit(conn)
-            self.writes += 1
-        except Exception as exc:  # a full disk must not kill the writer: drop this batch, keep going
-            log.exception("decision log %s: a batch of %d item(s) was not written", self.path, len(batch))
-            with contextlib.suppress(Exception):
-                self._rollback(conn)
-            for item in batch:
-                if isinstance(item, _Command):
-                    item.future.set_exception(exc)
-            return
+            try:
+                done = self._transact(conn, batch)
+            except Exception as exc:
+                if not self._is_outage(exc) or self._down_since is not None:
+                    raise
+                self._abort(conn)
+                done = self._transact(conn, batch)  # a stale connection: the seams connect again
+        except Exception as exc:
+            self._abort(conn)
+            if self._is_outage(exc):
+                self._went_down(exc)
+                return batch
+            if len(batch) > 1:
+                log.warning(
+                    "decision log %s: a batch of %d item(s) was refused (%s: %s); writing it item by item",
+                    self.path,
+                    len(batch),
+                    type(exc).__name__,
+                    _first_line(exc),
+                )
+                for at, item in enumerate(batch):
+                    if self._write(conn, [item]):
+                        return batch[at:]
+                return []
+            item = batch[0]
+            if isinstance(item, _Command):
+                item.future.set_exception(exc)
+            else:
+                self.dropped += not isinstance(item, _Shadow)
+                log.error(
+                    "decision log %s: %s %s was not written: %s: %s",
+                    self.path,
+                    "the shadow decision of" if isinstance(item, _Shadow) else "the row of",
+                    item.row[0],
+                    type(exc).__name__,
+                    _first_line(exc),
+                )
+            return []
         for future, result in done:
             future.set_result(result)
+        return []
+
+    def _transact(self, conn: Any, batch: list[Any]) -> list[tuple[Future[Any], Any]]:
+        rows: list[tuple[Any, ...]] = []
+        done: list[tuple[Future[Any], Any]] = []
+        self._begin(conn)
+        for item in batch:
+            if isinstance(item, _Shadow):
+                self._insert(conn, rows)
+                self._insert_shadow(conn, item.row)
+                continue
+            if isinstance(item, _Observed):
+                rows.append(item.row)
+                continue
+            self._insert(conn, rows)
+            done.append((item.future, item.run(conn)))
+        self._insert(conn, rows)
+        if self._prune_due():
+            self._prune(conn)
+        self._commit(conn)
+        self.writes += 1
+        return done
+
+    def _abort(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            self._rollback(conn)
 
     def _insert(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -491,6 +700,19 @@ class DecisionLog:
         if deleted:
             log.info("decision log %s: retention removed %d decision(s)", self.path, deleted)
         return deleted
+
+
+def _nothing(conn: Any) -> None:
+    return None
+
+
+def _rows(items: Any) -> int:
+    """How many decision rows (not shadow decisions, not commands) ``items`` holds."""
+    return sum(1 for i in items if isinstance(i, _Observed) and not isinstance(i, _Shadow))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n", 1)[0]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -3,7 +3,11 @@
 ``server.decision_log.url: postgresql://…`` selects it; SQLite stays the default. It is the SQLite
 :class:`~tiergate.telemetry.decisions.DecisionLog` (the same rows, the same writer thread with its queue,
 batches and retention, the same feedback path) with its SQL seams written for psycopg 3. The writer's
-connection reconnects by itself when the server restarts (the batch in hand is lost and logged).
+connection reconnects by itself when the server restarts: a connection-level error (``OperationalError``,
+``InterfaceError``) keeps the batch, and the writer tries again with a growing delay (``DecisionLog``'s
+outage handling), logging once when the outage starts and once when writing resumes. Opened with
+``connect_later`` (as the gateway does), a server not up yet is no error: the writer connects and
+migrates when it answers. A malformed URL is a DecisionLogError at once.
 
 Schema changes are versioned as in SQLite: ``MIGRATIONS`` is applied in order at start, each step in its
 own transaction, under an advisory lock so replicas starting together migrate once; the table
@@ -20,9 +24,10 @@ import logging
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from tiergate.redact import redact_url
-from tiergate.telemetry.decisions import _COLUMNS, _SHADOW_COLUMNS, DecisionLog
+from tiergate.telemetry.decisions import _COLUMNS, _SHADOW_COLUMNS, DecisionLog, DecisionLogError
 from tiergate.telemetry.queries import DecisionQueries
 from tiergate.telemetry.sql_queries import PsycopgRunner, SqlQueries
 
@@ -155,11 +160,18 @@ class _Session:
             raise
 
     def fresh(self) -> psycopg.Connection[Any]:
+        """The connection, opened (and the schema checked: the database may be a new one) again if it broke."""
         if self.conn.closed or self.conn.broken:
             with contextlib.suppress(Exception):
                 self.conn.close()
-            self.conn = connect(self.url)
-            log.info("decision log %s: connected again", redact_url(self.url))
+            conn = connect(self.url)
+            try:
+                migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self.conn = conn
+            log.debug("decision log %s: connected again", redact_url(self.url))
         return self.conn
 
     def close(self) -> None:
@@ -172,6 +184,23 @@ class PostgresDecisionLog(DecisionLog):
     @staticmethod
     def _where(path: Any) -> str:
         return str(path)
+
+    @classmethod
+    def _check(cls, path: str | Any) -> None:
+        """A URL no retry can fix (an unknown parameter, a port that is not a number) fails at once."""
+        url = str(path)
+        try:
+            ports = str(conninfo_to_dict(url).get("port") or "5432")
+        except psycopg.Error as exc:
+            raise DecisionLogError(f"decision log {redact_url(url)}: {exc}") from None
+        if not all(p.isdigit() and 0 < int(p) < 65536 for p in ports.split(",") if p):
+            raise DecisionLogError(f"decision log {redact_url(url)}: the port {ports!r} is not a port number")
+
+    def _is_outage(self, exc: BaseException) -> bool:
+        """The server is away, restarting, out of disk or refusing connections: try again later.
+
+        Anything else (a value PostgreSQL refuses, a missing privilege) is about the data or the setup."""
+        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError))
 
     def __init__(self, path: Any, **kw: Any) -> None:
         super().__init__(str(path), **kw)

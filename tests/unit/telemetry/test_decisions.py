@@ -17,8 +17,9 @@ from tiergate.config.model import Price
 from tiergate.dispatch.dispatcher import Attempt
 from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.targets import Target
+from tiergate.errors import LogUnavailable
 from tiergate.telemetry.cost import cost_usd, reference_price
-from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
+from tiergate.telemetry.decisions import _COLUMNS, DecisionLog, DecisionLogError, _Observed, _row
 from tiergate.telemetry.record import RequestRecord
 from tiergate.wire import Usage
 
@@ -448,3 +449,69 @@ def test_a_file_of_the_previous_version_gains_the_cache_columns_and_keeps_its_ro
     sql = "SELECT decision_id, prompt_tokens, cached_tokens, cache_write_tokens FROM decisions ORDER BY ts"
     found = rows(path, sql)
     assert [tuple(r) for r in found] == [("dec_old", 900, None, None), ("dec_new", 12_000, 10_000, 1_000)]
+
+
+def test_a_row_the_store_refuses_is_dropped_alone_and_the_rest_of_its_batch_is_written(
+    open_log: OpenLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    dlog = open_log(linger=0.2)  # one batch for all
+    for i in range(3):
+        dlog.observe(record(f"dec_{i}"))
+    bad = list(_row(0.0, record("dec_bad"), OPUS.price))
+    bad[_COLUMNS.index("client")] = {"not": "bindable"}  # the driver refuses this row for its data
+    dlog._queue.put(_Observed(tuple(bad)))
+    for i in range(3, 6):
+        dlog.observe(record(f"dec_{i}"))
+    assert dlog.add_feedback("dec_5", 5) is True
+    assert [r["decision_id"] for r in rows(dlog.path)] == [f"dec_{i}" for i in range(6)]
+    assert dlog.dropped == 1 and not dlog.unreachable
+    [line] = [r.getMessage() for r in caplog.records if "was not written" in r.getMessage()]
+    assert "the row of dec_bad was not written: ProgrammingError" in line
+
+
+class FlakyLog(DecisionLog):
+    """A log whose store is 'full' while ``down``: SQLite's transient error, as a full disk gives it."""
+
+    down = False
+    attempts = 0
+
+    def _begin(self, conn: object) -> None:
+        if self.down:
+            self.attempts += 1
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+            raise full
+        super()._begin(conn)
+
+
+def test_rows_are_kept_while_the_store_cannot_be_written_and_written_when_it_can(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    dlog = FlakyLog.open(tmp_path / "d.db", max_rows=None, retry_min=0.01, retry_max=0.04, max_pending=8)
+    try:
+        dlog.down = True
+        dlog.observe(record("dec_00"))
+        deadline = time.monotonic() + 5
+        while not dlog.unreachable and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for i in range(1, 12):
+            dlog.observe(record(f"dec_{i:02}"))
+            time.sleep(0.002)  # the writer takes each off the queue: it sheds the oldest, not the newest
+        with pytest.raises(LogUnavailable):
+            dlog.flush()  # at once, not after the store is back
+        time.sleep(0.3)
+        assert dlog.attempts >= 4  # it kept trying, with a delay that grows
+        dlog.down = False
+        deadline = time.monotonic() + 5
+        while dlog.unreachable and time.monotonic() < deadline:
+            time.sleep(0.01)
+        dlog.flush()
+    finally:
+        dlog.close()
+    # the newest max_pending rows are kept, the oldest dropped
+    assert [r["decision_id"] for r in rows(tmp_path / "d.db")] == [f"dec_{i:02}" for i in range(4, 12)]
+    assert dlog.dropped == 4
+    messages = [r.getMessage() for r in caplog.records if r.name == "tiergate.decisions"]
+    assert len([m for m in messages if "cannot be written (OperationalError: database or disk is full)" in m]) == 1
+    assert len([m for m in messages if "8 row(s) kept through the outage, 4 dropped" in m]) == 1
+    assert not [r for r in caplog.records if r.exc_info]

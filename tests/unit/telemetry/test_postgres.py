@@ -4,6 +4,7 @@ replicas starting together run once, and ``tiergate stats`` over it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -251,7 +252,9 @@ def test_an_unreachable_server_is_a_decision_log_error_without_the_password(clos
     assert "hunter2" not in message
 
 
-def test_the_writer_reconnects_after_the_server_drops_it(pg: PostgresDecisionLog, postgres_url: str) -> None:
+def test_the_writer_reconnects_after_the_server_drops_it_and_keeps_the_batch(
+    pg: PostgresDecisionLog, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     pg.observe(record("dec_before"))  # type: ignore[arg-type]
     pg.flush()
     with psycopg.connect(postgres_url, autocommit=True) as admin:
@@ -259,9 +262,10 @@ def test_the_writer_reconnects_after_the_server_drops_it(pg: PostgresDecisionLog
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()"
         )
-    pg.observe(record("dec_lost"))  # type: ignore[arg-type]  # the batch that meets the dead connection
-    with pytest.raises(psycopg.Error):
-        pg.flush()
+    pg.observe(record("dec_kept"))  # type: ignore[arg-type]  # the batch that meets the dead connection
+    pg.flush()  # written on a fresh connection at once: a stale connection is no outage
     pg.observe(record("dec_after"))  # type: ignore[arg-type]
     pg.flush()
-    assert [r["decision_id"] for r in pg_rows(postgres_url)] == ["dec_after", "dec_before"]
+    assert [r["decision_id"] for r in pg_rows(postgres_url)] == ["dec_after", "dec_before", "dec_kept"]
+    assert not pg.unreachable and pg.dropped == 0
+    assert [r for r in caplog.records if r.name == "tiergate.decisions" and r.levelno >= logging.WARNING] == []

@@ -1,0 +1,263 @@
+"""The PostgreSQL decision log through an outage: a real server stopped and started again in the test.
+
+Rows observed while the server is down are kept (at most ``max_pending``, the oldest dropped beyond it)
+and written once it answers again; a gateway started before its database writes its rows once the
+database is up. The module runs a PostgreSQL of its own on a loopback port (``tests/engines.py``), so
+stopping it disturbs no other module's tests; each test gets a fresh database on it and leaves it running.
+The writer's retry delays are made short through its constructor.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import default_routes
+from tests.engines import PostgresServer, _pg_bin, _stop, _wait_port
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Text
+from tests.fakes.server import ThreadedServer
+from tests.unit.telemetry.test_decisions import OPUS, record
+from tiergate.api.app import create_app
+from tiergate.api.feedback import decision_log_lifespan, feedback
+from tiergate.api.gateway import Gateway
+from tiergate.errors import LogUnavailable
+from tiergate.learned.scorer import LearnedPool
+from tiergate.runtime import Extensions, Rules
+from tiergate.telemetry.decisions import _COLUMNS, DecisionLogError, _Observed, _row
+from tiergate.telemetry.postgres import PostgresDecisionLog
+
+FAST = {"retry_min": 0.05, "retry_max": 0.2}
+
+
+class RestartablePostgres(PostgresServer):
+    """``halt()`` the server (fast shutdown, as a restart does) and ``resume()`` it on the same data and port."""
+
+    def halt(self) -> None:
+        assert self.proc is not None
+        _stop(self.proc, signal.SIGINT)
+
+    def resume(self) -> None:
+        owner = self._as_owner()
+        settings = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        where = ["-D", str(self.folder / "data"), "-p", str(self.port), "-h", "127.0.0.1", "-k", str(self.folder)]
+        self.proc = subprocess.Popen(
+            [_pg_bin("postgres"), *where, *settings],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            **owner,
+        )
+        _wait_port(self.port, self.proc, "postgres")
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@pytest.fixture(scope="module")
+def _server() -> Iterator[RestartablePostgres]:
+    pg = RestartablePostgres()
+    pg.start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def server(_server: RestartablePostgres) -> Iterator[RestartablePostgres]:
+    """The module's server (one initdb for all), running again after each test that stops it."""
+    if not _server.running:
+        _server.resume()
+    yield _server
+    if not _server.running:
+        _server.resume()
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g}s")
+        time.sleep(0.02)
+    return value
+
+
+def ids(url: str) -> list[str]:
+    """The logged decision ids, or [] while the server is away or the table not made yet."""
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            return [r[0] for r in conn.execute("SELECT decision_id FROM decisions ORDER BY decision_id")]
+    except (psycopg.OperationalError, psycopg.errors.UndefinedTable):
+        return []
+
+
+def lines(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "tiergate.decisions" and text in r.getMessage()]
+
+
+def test_rows_observed_while_postgres_is_down_are_written_when_it_is_back(
+    server: RestartablePostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.database()
+    dlog = PostgresDecisionLog.open(url, max_rows=None, **FAST)  # type: ignore[arg-type]
+    try:
+        for i in range(5):
+            dlog.observe(record(f"dec_before_{i:02}"))  # type: ignore[arg-type]
+        dlog.flush()
+        server.halt()
+        for i in range(30):
+            dlog.observe(record(f"dec_during_{i:02}"))  # type: ignore[arg-type]
+        wait_for(lambda: dlog.unreachable, "the writer notices the outage")
+        with pytest.raises(LogUnavailable):  # feedback and flush answer at once, they do not wait for the server
+            dlog.flush()
+        time.sleep(0.5)  # several retries meet the stopped server
+        server.resume()
+        wait_for(lambda: len(ids(url)) == 35, "the rows kept through the outage arrive")
+        for i in range(5):
+            dlog.observe(record(f"dec_after_{i:02}"))  # type: ignore[arg-type]
+        dlog.flush()
+    finally:
+        dlog.close()
+    logged = ids(url)
+    assert len(logged) == 40
+    assert logged == sorted(
+        [f"dec_before_{i:02}" for i in range(5)]
+        + [f"dec_during_{i:02}" for i in range(30)]
+        + [f"dec_after_{i:02}" for i in range(5)]
+    )
+    assert dlog.dropped == 0 and not dlog.unreachable
+    # one line when the outage starts, one when writing resumes: no line (and no traceback) per batch
+    assert len(lines(caplog, "cannot be written (")) == 1
+    [back] = lines(caplog, "is written again")
+    assert "30 row(s) kept through the outage, 0 dropped" in back
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_an_outage_keeps_the_newest_max_pending_rows(
+    server: RestartablePostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.database()
+    dlog = PostgresDecisionLog.open(url, max_rows=None, max_pending=10, **FAST)  # type: ignore[arg-type]
+    try:
+        server.halt()
+        dlog.observe(record("dec_00"))  # type: ignore[arg-type]
+        wait_for(lambda: dlog.unreachable, "the writer notices the outage")
+        for i in range(1, 25):
+            dlog.observe(record(f"dec_{i:02}"))  # type: ignore[arg-type]
+            time.sleep(0.005)  # the writer takes each off the queue: it sheds the oldest, not the newest
+        server.resume()
+        wait_for(lambda: not dlog.unreachable and ids(url), "writing resumes")
+        dlog.flush()
+    finally:
+        dlog.close()
+    assert ids(url) == [f"dec_{i:02}" for i in range(15, 25)]
+    assert dlog.dropped == 15
+    [back] = lines(caplog, "is written again")
+    assert "10 row(s) kept through the outage, 15 dropped" in back
+
+
+def test_a_log_opened_before_postgres_is_up_connects_and_migrates_when_it_is(
+    server: RestartablePostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.database()
+    server.halt()
+    with pytest.raises(DecisionLogError):  # without connect_later (tiergate stats, tests): an error, as before
+        PostgresDecisionLog.open(url)
+    dlog = PostgresDecisionLog.open(url, connect_later=True, **FAST)  # type: ignore[arg-type]
+    try:
+        assert dlog.unreachable
+        for i in range(3):
+            dlog.observe(record(f"dec_{i}"))  # type: ignore[arg-type]
+        with pytest.raises(LogUnavailable):
+            dlog.add_feedback("dec_0", 5)
+        server.resume()
+        wait_for(lambda: not dlog.unreachable, "the writer connects")
+        assert dlog.add_feedback("dec_0", 5)
+    finally:
+        dlog.close()
+    assert ids(url) == ["dec_0", "dec_1", "dec_2"]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT decision_id, rating FROM feedback").fetchall() == [("dec_0", 5)]
+    [back] = lines(caplog, "is written again")
+    assert "3 row(s) kept through the outage" in back
+
+
+def test_closing_while_postgres_is_down_says_how_many_rows_are_not_written(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    dlog = PostgresDecisionLog.open(
+        f"postgresql://tiergate:hunter2@127.0.0.1:{closed_port}/db",
+        connect_later=True,
+        retry_min=30.0,  # close must not wait for the next retry
+    )
+    for i in range(4):
+        dlog.observe(record(f"dec_{i}"))  # type: ignore[arg-type]
+    started = time.monotonic()
+    dlog.close()
+    assert time.monotonic() - started < 5
+    [line] = lines(caplog, "closing while")
+    assert line.endswith("4 row(s) not written")
+    assert not any("hunter2" in r.getMessage() for r in caplog.records)
+
+
+def test_a_row_postgresql_refuses_is_dropped_alone(server: RestartablePostgres) -> None:
+    url = server.database()
+    dlog = PostgresDecisionLog.open(url, max_rows=None, linger=0.2)
+    try:
+        dlog.observe(record("dec_a"))  # type: ignore[arg-type]
+        bad = list(_row(0.0, record("dec_bad"), OPUS.price))  # type: ignore[arg-type]
+        bad[_COLUMNS.index("ts")] = "not a number"  # a DataError: no retry will make it right
+        dlog._queue.put(_Observed(tuple(bad)))
+        dlog.observe(record("dec_b"))  # type: ignore[arg-type]
+        dlog.flush()
+    finally:
+        dlog.close()
+    assert ids(url) == ["dec_a", "dec_b"]
+    assert dlog.dropped == 1 and not dlog.unreachable
+
+
+@pytest.mark.parametrize("url", ["postgresql://tiergate@127.0.0.1:notaport/db", "postgresql://h/db?bogus=1"])
+def test_a_malformed_url_is_an_error_at_once_even_when_connecting_later(url: str) -> None:
+    with pytest.raises(DecisionLogError):
+        PostgresDecisionLog.open(url, connect_later=True)
+
+
+def test_a_gateway_started_before_postgres_writes_its_rows_once_it_is_up(
+    server: RestartablePostgres, upstream_env: dict[str, str], fake_ollama: FakeOllama, tmp_path: Any
+) -> None:
+    url = server.database()
+    server.halt()  # the usual compose start: the gateway is up before its database
+    config = tmp_path / "routes.yaml"
+    config.write_text(default_routes(decision_log=f"{{url: '{url}'}}"))
+    gateway = Gateway(Rules.load(config, upstream_env, Extensions(learned=LearnedPool().build)))
+    app = create_app(gateway, lifespans=[decision_log_lifespan(gateway, **FAST)])
+    if not any(route.path == "/v1/feedback" for route in app.routes):
+        app.register(feedback)
+    http = ThreadedServer(app)
+    base = http.start()
+    try:
+
+        def chat(text: str) -> str:
+            fake_ollama.replies.append(Text("ok", chunks=1))
+            body = {"model": "local", "messages": [{"role": "user", "content": text}]}
+            r = httpx.post(base + "/v1/chat/completions", json=body, timeout=30)
+            assert r.status_code == 200, r.text
+            return str(r.headers["x-tiergate-decision-id"])
+
+        served = [chat(f"hi {i}") for i in range(3)]
+        early = httpx.post(base + "/v1/feedback", json={"decision_id": served[0], "rating": 5}, timeout=30)
+        assert early.status_code == 503 and early.json()["error"]["code"] == "decision_log_unavailable"
+        server.resume()
+        wait_for(lambda: len(ids(url)) == 3, "the rows served before the database was up arrive")
+        served.append(chat("after"))
+        rated = httpx.post(base + "/v1/feedback", json={"decision_id": served[-1], "rating": 4}, timeout=30)
+        assert rated.status_code == 200, rated.text
+    finally:
+        http.stop()
+    assert ids(url) == sorted(served)
