@@ -506,7 +506,9 @@ async def test_a_reload_with_changed_classifier_settings_misses_the_cache(upstre
 async def test_the_dry_run_endpoint_classifies_unless_classify_is_false(upstreams: Upstreams, rules: Rules) -> None:
     upstreams.ollama.queue.default = Text(OPUS)
     body = {"model": "auto", "messages": [{"role": "user", "content": QUESTION}]}
-    async with AsyncTestClient(create_app(Gateway(rules))) as client:
+    app = create_app(Gateway(rules))
+    transport = httpx.ASGITransport(app=app)  # a loopback peer (127.0.0.1), addressed as localhost
+    async with AsyncTestClient(app), httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         skipped = (await client.post("/v1/route?classify=false", json=body)).json()
         assert upstreams.ollama.requests == []
         classified = (await client.post("/v1/route", json=body)).json()

@@ -179,6 +179,30 @@ def test_without_keys_only_loopback_names_are_answered(
     for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
         assert httpx.get(base + "/v1/models", headers={"host": host}).status_code == 200
 
+    # X-Forwarded-For is no header a page is forbidden to send: from loopback, uvicorn puts its value in
+    # place of the peer's address, and a name there is no loopback peer
+    for forwarded in ("x", "127.0.0.1"):
+        headers = {**rebound, "content-type": "application/json", "x-forwarded-for": forwarded}
+        r = httpx.post(base + "/v1/chat/completions", content=BODY, headers=headers)
+        assert r.status_code == 403, forwarded
+        r = httpx.post(base + "/admin/reload", headers={**rebound, "x-forwarded-for": forwarded})
+        assert r.status_code == 403, forwarded
+    assert calls(upstreams) == 0
+
+
+def test_with_client_keys_and_no_admin_key_a_rebound_name_reaches_no_admin_action(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """/admin/* takes loopback peers without a key while the admin key is unset: only by a loopback name."""
+    keyed = write(tmp_path, "server: {auth: {keys_env: [TEAM_KEYS]}}")
+    base = gateway_for(keyed, {**upstream_env, "TEAM_KEYS": "team-key-0123456789"})
+    port = base.rsplit(":", 1)[1]
+    rebound = {"host": f"rebound.example:{port}", "origin": f"http://rebound.example:{port}"}
+    for path in ("/admin/config", "/admin/reload"):
+        r = httpx.request("GET" if path.endswith("config") else "POST", base + path, headers=rebound)
+        assert r.status_code == 403 and "loopback" in r.json()["error"]["message"], path
+    assert httpx.get(base + "/admin/config", headers={"host": f"localhost:{port}"}).status_code == 200
+
 
 def test_with_client_keys_any_host_may_be_named(
     gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path

@@ -166,7 +166,9 @@ class Authenticator:
             return
         ring = self.ring(connection.app.state.gateway.rules)
         presented = credentials(connection.headers)
-        local = is_local_peer(connection.scope.get("client"))
+        # admitted without a key only from loopback, and addressed by a loopback name (not a DNS-rebound one)
+        host = connection.headers.get("host")
+        local = is_local_peer(connection.scope.get("client")) and (host is None or loopback_host(host))
         try:
             if access == "admin":
                 _admit_admin(ring, presented, local)
@@ -229,10 +231,10 @@ def credentials(headers: Mapping[str, str]) -> list[str]:
 
 
 def is_local_peer(client: Any) -> bool:
-    """True for a loopback address, and for a peer with no network address at all.
+    """True for a loopback address, and for a peer with no network address at all (a unix socket).
 
-    A TCP server always reports the peer's IP; no address (a unix socket) or a name instead of an
-    address (an in-process test transport such as Litestar's ``testclient``) did not come over the network.
+    A name in place of an address is not local: behind a proxy, uvicorn puts the ``X-Forwarded-For``
+    value there, whatever it says (``X-Forwarded-For: x`` from a page on the same host).
     """
     if not client:
         return True
@@ -240,7 +242,7 @@ def is_local_peer(client: Any) -> bool:
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return host != ""
+        return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
@@ -276,3 +278,15 @@ def _log_refusal(connection: ASGIConnection[Any, Any, Any, Any], exc: AuthError)
             }
         },
     )
+
+
+def loopback_host(host: str) -> bool:
+    """``Host: localhost``, ``127.0.0.1:8080``, ``[::1]``...: a name no DNS answer can point elsewhere."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

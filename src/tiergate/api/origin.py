@@ -22,12 +22,12 @@ the error shape of the endpoint's dialect.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
+from tiergate.api.auth import loopback_host
 from tiergate.api.errors import error_body_for
 from tiergate.runtime import Rules
 
@@ -66,7 +66,7 @@ class OriginGuard:
             elif name == b"transfer-encoding":
                 has_body = True
         path, method = scope["path"], scope["method"]
-        if host is not None and _over_network(scope) and self.keyless() and not _loopback_host(host):
+        if host is not None and _over_network(scope) and self.keyless() and not loopback_host(host):
             await _refuse(send, path, 403, _REBOUND.format(host=host), "host_not_allowed")
             return
         allowed = origin is None or _same_origin(origin, host) or origin in self._allow_origins()
@@ -153,23 +153,6 @@ def _same_origin(origin: str, host: str | None) -> bool:
 
 
 def _over_network(scope: dict[str, Any]) -> bool:
-    """The peer has an IP address (an in-process test transport names itself instead: no DNS involved)."""
-    client = scope.get("client")
-    if not client:
-        return False
-    try:
-        ipaddress.ip_address(str(client[0]).split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
-
-
-def _loopback_host(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    name = name.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+    """The peer has an address: an IP, or a name (uvicorn puts a forwarded ``X-Forwarded-For`` value in its
+    place, whatever it holds). Only a unix socket has none."""
+    return bool(scope.get("client"))
