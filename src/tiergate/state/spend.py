@@ -4,12 +4,21 @@ The route reads spend synchronously (a dict lookup), so each process keeps a mir
 holding what Redis held at the last sync plus what this process added since. A background task syncs
 every ``interval`` seconds: it sends the increments added since the last sync (``HINCRBYFLOAT`` into one
 hash per period, ``spend:daily:2026-12-03`` and ``spend:monthly:2026-12``, fields ``tier␟opus``), and
-reads the current periods' hashes back into the mirror, in one transaction. So a cap reached through one
-replica holds on the others within ``interval`` seconds.
+reads the current periods' hashes back into the mirror, at once in one script (:data:`SYNC`; a sync with
+nothing to send claims and reads in a transaction). So a cap reached through one replica holds on the others
+within ``interval`` seconds.
 
 While Redis is down the mirror goes on counting this process's requests and the increments wait; the
 first sync after Redis returns sends them, so no spend is lost, and replaces the mirror with Redis's
 totals.
+
+A sync is applied at most once. Its increments go as a numbered *batch*; Redis keeps the last number it
+applied for each process (``spend:batch:<process>``) and skips a batch whose number is not above it. A
+sync cut off by ``state.timeout`` may still reach Redis (a stall: a fork, a slow fsync, a paused network
+leaves it in the socket, and Redis applies it when it wakes), so its batch is kept as it was and sent again
+with the next sync, never merged with newer increments: Redis applies it then if it had not. Increments
+counted meanwhile go in a batch of the next number, in the same sync (at most :data:`MAX_BATCHES` wait for
+Redis's word; beyond that the increments wait).
 
 Spend is rebuilt from the decision log at start-up once per month, not once per process: the first
 process to claim ``spend:restored:<month>`` adds the log's month to Redis; the others find it there.
@@ -17,13 +26,13 @@ Running processes claim a new month at their first sync in it, so one started la
 not add the log's month on top of what they sent.
 
 Redis losing its data (restarted without persistence, flushed) resets no cap. The marker's value names
-a *generation* of the month's hashes: each sync sets it if it is missing (``SET NX`` in the transaction,
+a *generation* of the month's hashes: each sync sets it if it is missing (``SET NX`` in the sync's script,
 so one process's name wins) and reads it, and each process remembers the generation its mirror was read
 from. A process that finds another one (Redis lost what it read) sends what it knew, its mirror less the
 increments it has not sent, to a *floor* beside each sum (field ``floor␟tier␟opus``, raised by a
 script). A floor only ever rises to the largest value sent, a maximum and not a sum, so replicas that
 knew the same spend count it once; a total is its floor plus its increments. A sync sends and reads in
-one transaction, so the last process to sync before the loss had read all Redis held: once it has
+one script, so the last process to sync before the loss had read all Redis held: once it has
 synced again nothing is missing, and meanwhile each mirror keeps what it counted. The decision log's
 restore goes to the floors too (one started after the loss adds nothing the running ones report), and so
 does a restore made while Redis was down, if that process claims the month as Redis returns.
@@ -31,7 +40,10 @@ does a restore made while Redis was down, if that process claims the month as Re
 Counting errs the safe way. Short: only what a process that stopped for good had read after the others'
 last syncs. Twice: when a process that restores from the log is the first to reach the emptied Redis,
 what the others counted but had not sent yet (while Redis was away) is in its restore and in their
-increments; and when raising floors fails, the next sync raises them with that sync's increments in both.
+increments; when raising floors fails, the next sync raises them with that sync's increments in both; and
+when Redis applied a batch whose reply never came and forgot it before the batch was sent again: the process
+did not reach Redis for :data:`BATCH_KEEP_SECONDS`, or Redis lost its data (another process may have read
+the batch's spend and put it in a floor).
 
     spend = SharedSpend(link)
     signals = Signals(spend=spend); spend.calendar = lambda: signals.calendar
@@ -46,6 +58,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tiergate.state.link import Down, RedisLink, text_of
@@ -57,6 +70,48 @@ log = logging.getLogger("tiergate.budgets")
 KEEP_SECONDS: dict[str, int] = {"daily": 3 * 86_400, "monthly": 41 * 86_400}
 #: Separates scope and name in a hash field (neither a tier nor a client key holds it).
 SEP = "\x1f"
+
+#: How long Redis remembers the last batch of increments a process applied (``spend:batch:<process>``): a
+#: batch Redis applied but did not confirm in time (a stall longer than ``state.timeout``) is sent again, and
+#: skipped, if it comes back within this.
+BATCH_KEEP_SECONDS = 86_400
+#: Batches sent and not confirmed yet, at most: then the increments wait until Redis confirms them.
+MAX_BATCHES = 2
+
+#: A sync, in one script so Redis applies it whole: names the month's generation ``ARGV[1]`` if it has none
+#: (``SET NX``, as :func:`claim`), applies each batch of increments whose number is above the last this
+#: process had applied (its batch key: a batch sent again after a timeout is skipped if Redis applied it
+#: already), and reads the current periods' hashes. KEYS the marker, the process's batch key, then the
+#: hashes: the ``ARGV[4]`` current ones first, then any other one a batch adds to. ARGV the generation, the
+#: marker's expiry, the batch key's expiry, the count of current hashes, each hash's expiry, then per batch
+#: its number and its count of sums, and (hash's index in KEYS, field, increment) per sum. Returns whether
+#: this sync named the generation, the generation, the batches applied now, then the current hashes.
+SYNC = """
+local claimed = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+local gen = redis.call('GET', KEYS[1])
+local hashes, last = #KEYS - 2, tonumber(redis.call('GET', KEYS[2]) or '0')
+local top, applied, touched, i = last, 0, {}, 5 + #KEYS - 2
+while i <= #ARGV do
+  local number, sums = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if number > last then
+    for j = i + 2, i + 3 * sums - 1, 3 do
+      local at = tonumber(ARGV[j])
+      redis.call('HINCRBYFLOAT', KEYS[at], ARGV[j + 1], ARGV[j + 2])
+      touched[at] = true
+    end
+    if number > top then top = number end
+    applied = applied + 1
+  end
+  i = i + 2 + 3 * sums
+end
+if top > last then redis.call('SET', KEYS[2], top, 'EX', ARGV[3]) end
+for at = 3, 2 + hashes do
+  if touched[at] then redis.call('EXPIRE', KEYS[at], ARGV[2 + at]) end
+end
+local out = {claimed and 1 or 0, gen, applied}
+for at = 3, 2 + tonumber(ARGV[4]) do out[#out + 1] = redis.call('HGETALL', KEYS[at]) end
+return out
+"""
 
 #: Raises floors, if the month's generation is still ``ARGV[1]``: KEYS the marker and the current day's and
 #: month's hashes; ARGV the generation, the hashes' expiries, then (hash's index in KEYS, field, floor) per
@@ -82,6 +137,17 @@ def claim(pipe: Any, marker: str, token: str) -> None:
     pipe.get(marker)
 
 
+@dataclass
+class _Batch:
+    """Increments sent to Redis together, numbered in the order this process sends them. Once a sync has
+    sent it (``sent``) it is sent again as it is until Redis confirms it: Redis may have applied it, and
+    applies each number once."""
+
+    number: int
+    increments: dict[SpendKey, float]
+    sent: bool = False
+
+
 class SharedSpend:
     """A :class:`~tiergate.telemetry.spend.SpendLedger` whose totals live in Redis."""
 
@@ -92,6 +158,12 @@ class SharedSpend:
         self.calendar: Callable[[], Calendar] = Calendar
         self.local = LocalSpend()
         self._pending: dict[SpendKey, float] = {}
+        #: The batches of increments being sent, until Redis confirms them; numbered under this process's key.
+        self._batches: list[_Batch] = []
+        self._numbered = 0
+        #: Batches sent again that Redis had applied already (their first sync's reply came too late).
+        self.replayed = 0
+        self._batch_key = link.key("spend", "batch", secrets.token_hex(8))
         self._task: asyncio.Task[None] | None = None
         self.syncs = 0
         #: The month's generation the mirror was read from, and the last one this process claimed.
@@ -103,6 +175,7 @@ class SharedSpend:
         self._owed_gen: str | None = None
         self._owe = False
         self._raise = link.client.register_script(RAISE)
+        self._sync = link.client.register_script(SYNC)
 
     # --- SpendLedger ---------------------------------------------------------------------------
 
@@ -124,29 +197,49 @@ class SharedSpend:
 
     async def sync(self) -> bool:
         """Send the increments waiting, read the current periods back; False when Redis did not answer."""
-        pending, self._pending = self._pending, {}
+        batches = self._take_batches()
+        sending: dict[SpendKey, float] = {}
+        for batch in batches:
+            for key, usd in batch.increments.items():
+                sending[key] = sending.get(key, 0.0) + usd
         owe, self._owe = self._owe, False
         calendar, now = self.calendar(), self.clock()
         current: list[tuple[Period, str]] = [(period, calendar.label(period, now)) for period in PERIODS]
         marker, token = self.link.key("spend", "restored", dict(current)["monthly"]), secrets.token_hex(8)
+        hashes = {self._hash(period, label): KEEP_SECONDS[period] for period, label in current}
+        for _, _, period, label in sending:
+            hashes[self._hash(period, label)] = KEEP_SECONDS[period]
+        where = {name: at for at, name in enumerate(hashes, start=3)}
+        keys = [marker, self._batch_key, *hashes]
+        args: list[Any] = [token, KEEP_SECONDS["monthly"], BATCH_KEEP_SECONDS, len(current), *hashes.values()]
+        for batch in batches:
+            args += [batch.number, len(batch.increments)]
+            for (scope, name, period, label), usd in batch.increments.items():
+                args += [where[self._hash(period, label)], f"{scope}{SEP}{name}", repr(usd)]
 
-        async def op(client: Any) -> list[Any]:
+        async def send(client: Any) -> list[Any]:
+            for batch in batches:  # from here on Redis may apply them, whatever this call returns
+                batch.sent = True
+            got = await self._sync(keys=keys, args=args)
+            return [*got[:3], *(zip(fields[::2], fields[1::2], strict=True) for fields in got[3:])]
+
+        async def receive(client: Any) -> list[Any]:  # nothing to send: the claim and the reads, as a transaction
             pipe = client.pipeline(transaction=True)
             claim(pipe, marker, token)
-            for (scope, name, period, label), usd in pending.items():
-                pipe.hincrbyfloat(self._hash(period, label), f"{scope}{SEP}{name}", usd)
-                pipe.expire(self._hash(period, label), KEEP_SECONDS[period])
             for period, label in current:
                 pipe.hgetall(self._hash(period, label))
-            return list(await pipe.execute())
+            got = await pipe.execute()
+            return [got[0], got[1], 0, *(fields.items() for fields in got[2:])]
 
-        got = await self.link.run(op)
+        got = await self.link.run(send if batches else receive)
         if isinstance(got, Down):
-            for key, usd in pending.items():  # not lost: sent with the next sync that reaches Redis
-                self._pending[key] = self._pending.get(key, 0.0) + usd
+            # Not lost: the batches go again, as they are, with the next sync that reaches Redis, which applies
+            # each of them once.
             self._owe = self._owe or owe
             return False
-        gen, read = text_of(got[1]), [fields.items() for fields in got[len(got) - len(current) :]]
+        self.replayed += len(batches) - int(got[2])
+        self._batches = []  # applied: now, or by an earlier sync whose reply never came
+        gen, read = text_of(got[1]), got[3:]
         if got[0]:
             self._claimed = gen
         lost, floors = False, {}
@@ -154,7 +247,7 @@ class SharedSpend:
             # Redis lacks what this process counted: it read an earlier generation (the data was lost since),
             # or holds the month's restore for this one (claimed at start-up, or as Redis returned).
             lost = self._seen is not None or self._owed_gen == gen or (self._owed_gen == "" and gen == self._claimed)
-            floors = self._known(pending) if lost else {}
+            floors = self._known(sending) if lost else {}
         elif owe and self._owed_gen == gen:
             floors = self._owed
         floors = {key: usd for key, usd in floors.items() if (key[2], key[3]) in current and usd > 0}
@@ -191,6 +284,23 @@ class SharedSpend:
             args += [where[(period, label)], f"{scope}{SEP}{name}", repr(usd)]
         return await self.link.run(lambda client: self._raise(keys=keys, args=args))
 
+    def _take_batches(self) -> list[_Batch]:
+        """The batches this sync sends: those sent before and not confirmed, as they were, and the increments
+        waiting in a batch of a new number (or in the last batch, if it was never sent); while
+        :data:`MAX_BATCHES` wait for Redis to confirm them, the increments wait too."""
+        if self._pending:
+            last = self._batches[-1] if self._batches else None
+            if last is None or last.sent:
+                if len(self._batches) >= MAX_BATCHES:
+                    return self._batches
+                self._numbered += 1
+                last = _Batch(self._numbered, {})
+                self._batches.append(last)
+            for key, usd in self._pending.items():
+                last.increments[key] = last.increments.get(key, 0.0) + usd
+            self._pending = {}
+        return self._batches
+
     def _known(self, pending: dict[SpendKey, float]) -> dict[SpendKey, float]:
         """What the mirror counted, less the increments not sent yet or sent in this sync."""
         return {key: usd - pending.get(key, 0.0) - self._pending.get(key, 0.0) for key, usd in self.snapshot().items()}
@@ -216,7 +326,7 @@ class SharedSpend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._pending or self._owe:
+        if self._pending or self._batches or self._owe:
             await self.sync()
 
     # --- restoring from the decision log ---------------------------------------------------------

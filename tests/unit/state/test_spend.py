@@ -5,16 +5,17 @@ Redis coming back empty resets nothing and doubles nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.doubles import Clock
 from tests.engines import RedisServer
 from tests.unit.telemetry.test_spend import SONNET, SUNDAY, record
-from tiergate.state.link import RedisLink
-from tiergate.state.spend import SharedSpend
+from tiergate.state.link import DOWN, RedisLink
+from tiergate.state.spend import MAX_BATCHES, SharedSpend
 from tiergate.telemetry.decisions import DecisionLog
 from tiergate.telemetry.postgres import PostgresDecisionLog
 from tiergate.telemetry.spend import Calendar, restore
@@ -111,6 +112,77 @@ async def test_without_redis_a_restore_fills_only_the_mirror(closed_port: int) -
         into.add(CAL.keys(NOW, "opus", "ci"), 2.0)
         await asyncio.sleep(0)
         assert spend.get(OPUS_DAY) == 2.0 and not await spend.sync()
+    finally:
+        await link.aclose()
+
+
+# --- a sync whose reply never came ----------------------------------------------------------------
+
+
+def losing_replies(link: RedisLink, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """The link's next ``count`` calls reach Redis and their replies are lost, as when Redis stalls longer than
+    ``state.timeout`` with the call in its socket: the caller sees DOWN, Redis applies the call all the same."""
+    real, left = link.run, [count]
+
+    async def run(op: Callable[[Any], Awaitable[Any]]) -> Any:
+        got = await real(op)
+        if left[0] > 0:
+            left[0] -= 1
+            return DOWN
+        return got
+
+    monkeypatch.setattr(link, "run", run)
+
+
+@pytest.mark.asyncio
+async def test_a_batch_sent_again_after_its_reply_was_lost_is_applied_once(
+    links: tuple[RedisLink, RedisLink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = ledger(links[0]), ledger(links[1])
+    losing_replies(links[0], monkeypatch, 1)
+    one.add(CAL.keys(NOW, "opus", "ci"), 1.25)
+    assert not await one.sync()  # Redis applied it; this process cannot know
+    assert await two.sync() and two.get(OPUS_DAY) == 1.25
+    one.add(CAL.keys(NOW, "opus", "ci"), 0.5)  # meanwhile: the next batch, in the same sync
+    assert await one.sync()  # the first batch again, skipped, and the second
+    assert await two.sync()
+    for spend in (one, two):
+        assert spend.get(OPUS_DAY) == pytest.approx(1.75) and spend.get(OPUS_MONTH) == pytest.approx(1.75)
+        assert spend.get(CI_DAY) == pytest.approx(1.75)
+    assert one.replayed == 1
+
+
+@pytest.mark.asyncio
+async def test_batches_waiting_for_redis_are_bounded_and_each_is_applied_once(
+    links: tuple[RedisLink, RedisLink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, two = ledger(links[0]), ledger(links[1])
+    losing_replies(links[0], monkeypatch, 2)
+    one.add(CAL.keys(NOW, "opus", "ci"), 1.0)
+    assert not await one.sync()  # batch 1 applied, unconfirmed
+    one.add(CAL.keys(NOW, "opus", "ci"), 2.0)
+    assert not await one.sync()  # batch 1 skipped, batch 2 applied, both unconfirmed
+    assert len(one._batches) == MAX_BATCHES
+    one.add(CAL.keys(NOW, "opus", "ci"), 4.0)  # waits: MAX_BATCHES are waiting for Redis's word
+    assert await one.sync()
+    assert one.replayed == 2 and one.get(OPUS_DAY) == pytest.approx(7.0)
+    assert await two.sync() and two.get(OPUS_DAY) == pytest.approx(3.0)
+    assert await one.sync() and await two.sync()  # now the one that waited
+    assert one.get(OPUS_DAY) == pytest.approx(7.0) and two.get(OPUS_DAY) == pytest.approx(7.0)
+
+
+@pytest.mark.asyncio
+async def test_a_batch_never_sent_takes_later_increments(closed_port: int) -> None:
+    link = RedisLink(f"redis://127.0.0.1:{closed_port}/0")
+    await link.start()
+    try:
+        spend = ledger(link)
+        spend.add(CAL.keys(NOW, "opus", "ci"), 1.0)
+        assert not await spend.sync()  # Redis is down: nothing went out
+        spend.add(CAL.keys(NOW, "opus", "ci"), 2.0)
+        assert not await spend.sync()
+        assert [(batch.number, batch.sent) for batch in spend._batches] == [(1, False)]
+        assert spend._batches[0].increments[OPUS_DAY] == 3.0 and spend.get(OPUS_DAY) == 3.0
     finally:
         await link.aclose()
 
