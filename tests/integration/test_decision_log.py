@@ -148,6 +148,9 @@ def test_feedback_errors_are_in_the_openai_shape(served: Served, fake_ollama: Fa
     assert served.post("/v1/feedback", {"decision_id": decision_id, "rating": 1, "comment": "x" * 4000}).is_success
     huge = served.post("/v1/feedback", {"decision_id": decision_id, "rating": 1, "comment": "x" * 100_000})
     assert huge.status_code == 413 and huge.json()["error"]["type"] == "invalid_request_error"
+    nested = b"[" * 30_000 + b"]" * 30_000
+    deep = httpx.post(served.url + "/v1/feedback", content=nested, headers={"content-type": "application/json"})
+    assert deep.status_code == 400 and deep.json()["error"]["code"] == "json_too_deep"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +160,7 @@ def test_feedback_errors_are_in_the_openai_shape(served: Served, fake_ollama: Fa
         ("{{path: '{blocked}/decisions.db'}}", "decision log {blocked}/decisions.db: "),
     ],
 )
-def test_without_a_log_the_gateway_serves_and_feedback_says_why(
+def test_without_a_log_the_gateway_serves_and_feedback_says_where_to_look(
     tmp_path: Path, upstream_env: dict[str, str], fake_ollama: FakeOllama, settings: str, reason: str
 ) -> None:
     blocked = tmp_path / "a-file"
@@ -168,10 +171,14 @@ def test_without_a_log_the_gateway_serves_and_feedback_says_why(
         fake_ollama.replies.append(Text("ok", chunks=1))
         decision_id = chat(s, "local", "hi").headers["x-tiergate-decision-id"]
         r = s.post("/v1/feedback", {"decision_id": decision_id, "rating": 5})
+        status = httpx.get(s.url + "/console/api/status", timeout=30).json()
     finally:
         s.server.stop()
     assert r.status_code == 404 and r.json()["error"]["code"] == "decision_log_off"
-    assert reason.format(**where) in r.json()["error"]["message"]
+    # why (a path, a database host) is the operator's: the log and the console say it, a client is told where
+    message = "feedback needs the decision log, which is off (the gateway's log and /console say why)"
+    assert r.json()["error"]["message"] == message
+    assert reason.format(**where) in status["decision_log"]["reason"]
     assert not s.db.exists()
 
 

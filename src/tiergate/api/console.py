@@ -32,12 +32,11 @@ from litestar.params import FromPath, FromQuery
 
 from tiergate.api.auth import ACCESS_ADMIN, ACCESS_OPEN, Authenticator
 from tiergate.api.dialects import DEFAULT, DIALECTS
-from tiergate.api.feedback import MAX_BODY_BYTES, STATE_KEY, STATE_REASON_KEY, FeedbackBody, rate
+from tiergate.api.feedback import MAX_BODY_BYTES, STATE_KEY, STATE_REASON_KEY, feedback_body, rate
 from tiergate.api.gateway import gateway_of
 from tiergate.api.ingress import feature_headers
 from tiergate.api.input_limits import check_messages, read_json
 from tiergate.errors import AuthError, RequestError
-from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.queries import WINDOWS, DecisionQueries
 from tiergate.telemetry.savings import price_baselines
 from tiergate.telemetry.shadow import STATE_KEY as SHADOW_KEY
@@ -206,8 +205,7 @@ async def console_request(request: Request[Any, Any, Any], decision_id: FromPath
     request_max_body_size=MAX_BODY_BYTES,
 )
 async def console_feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
-    body = decode_json(await request.body(), FeedbackBody)
-    return await rate(request.app.state, body, CONSOLE_CLIENT)
+    return await rate(request.app.state, await feedback_body(request), CONSOLE_CLIENT)
 
 
 @post("/console/api/route", status_code=200, opt=CONSOLE_API, guards=[console_guard])

@@ -29,6 +29,7 @@ from msgspec import Meta
 
 from tiergate.api.auth import ACCESS_CLIENT
 from tiergate.api.gateway import Gateway, client_of
+from tiergate.api.input_limits import check_depth
 from tiergate.errors import RequestError
 from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
@@ -59,8 +60,14 @@ class FeedbackBody(msgspec.Struct):
 
 @post("/v1/feedback", status_code=200, opt=ACCESS_CLIENT, request_max_body_size=MAX_BODY_BYTES)
 async def feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
-    body = decode_json(await request.body(), FeedbackBody)
-    return await rate(request.app.state, body, client_of(request), admin=False)
+    return await rate(request.app.state, await feedback_body(request), client_of(request), admin=False)
+
+
+async def feedback_body(request: Request[Any, Any, Any]) -> FeedbackBody:
+    """The rating in the request's body, nesting checked first as every JSON body is (a 400, not a 500)."""
+    raw = await request.body()
+    check_depth(raw, request.app.state.gateway.rules.current.graph.config.server.input_limits.max_json_depth)
+    return decode_json(raw, FeedbackBody)
 
 
 async def rate(state: Any, body: FeedbackBody, client: str, *, admin: bool | None = None) -> Response[bytes]:
@@ -72,8 +79,12 @@ async def rate(state: Any, body: FeedbackBody, client: str, *, admin: bool | Non
         admin = client == CONSOLE_RATER
     dlog: DecisionLog | None = state.get(STATE_KEY)
     if dlog is None:
-        reason = state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml"
-        message = f"feedback needs the decision log, which is off: {reason}"
+        message = "feedback needs the decision log, which is off"
+        if admin:  # why (a path, a database host) is the operator's to read, not every client's
+            reason = state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml"
+            message += f": {reason}"
+        else:
+            message += " (the gateway's log and /console say why)"
         raise RequestError(message, code="decision_log_off", status=404)
     pending = dlog.submit_feedback(body.decision_id, body.rating, body.comment, client=client)
     found = await asyncio.wait_for(asyncio.wrap_future(pending), WRITE_TIMEOUT)
