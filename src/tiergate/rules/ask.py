@@ -8,7 +8,8 @@ would judge the client, not the task, so the learned scorer and the keyword rule
 
 - the last user message that is not a tool result (a role ``tool`` message, or a user message that is
   one in text form, per ``routing.ask.tool_result_patterns``), so an agent loop is judged by the task it
-  was given rather than by the last file it read;
+  was given rather than by the last file it read; inside such a tool result, only the person's reply
+  (Cline's ``<feedback>``, per ``routing.ask.ask_tags``) is an ask;
 - with the blocks of ``routing.ask.drop_tags`` removed, and each attached file (a fenced block named
   after a path, longer than ``attached_file_chars``) replaced by ``[file <path>]``.
 
@@ -41,7 +42,6 @@ DEFAULT_TAGS = [
     "recently_viewed_files",
     "linter_errors",
     "git_status",
-    "context",
 ]
 DEFAULT_TOOL_RESULTS = [
     r"^\[[\w.:-]+(?: for [^\]]*)?\] Result:",  # Cline: [read_file for 'src/a.py'] Result:
@@ -65,8 +65,8 @@ class AskConfig(Strict, frozen=True):
     """Regular expressions: a user message whose text starts with a match is a tool result in text form,
     not an ask."""
     ask_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ASK_TAGS))
-    """Tags whose content is the person's own words even inside a tool result (Cline's `<feedback>`): the
-    ask is that content."""
+    """Tags whose content is the person's own words inside a tool result (Cline's `<feedback>`): the ask is
+    that content. In a message a person wrote, these tags are text like any other."""
     file_dump_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_FILE_DUMPS))
     """Regular expressions: a user message whose text starts with a match is files pasted by the client."""
     attached_file_chars: PositiveInt = 800
@@ -175,10 +175,10 @@ def ask_index(f: Features) -> int | None:
             text = texts[i]
             if f.messages[i].role != "user":
                 continue
-            read = reader.said(text) or (not reader.is_injected(text) and reader.clean(text))
+            read = reader.said(text) if reader.is_injected(text) else reader.clean(text)
             if read:
                 found = i
-                memo["_ask_read"] = read  # what ask_text reads when the window keeps the whole message
+                memo["_ask_read"] = read
                 break
         memo["_ask_index"] = found
     return memo["_ask_index"]  # type: ignore[no-any-return]
@@ -188,15 +188,10 @@ def ask_index(f: Features) -> int | None:
 def ask_text(f: Features) -> str:
     memo = f._memo
     if "_ask" not in memo:
-        i = ask_index(f)
-        reader = reader_of(f)
-        raw = "" if i is None else raw_texts(f)[i]
-        text = window(raw, f.scan_chars)
-        if text is not raw:  # a long message: read its window (the whole one was read only to find it)
-            text = reader.said(text) or reader.clean(text) if text else ""
-        elif text:
-            text = memo["_ask_read"]
-        memo["_ask"] = clean_text(text)
+        # the window is taken of the ask as read (blocks already left out), never of the raw message: a
+        # window of that could cut an injected block's tags apart, or keep only the blocks around the ask
+        read = memo["_ask_read"] if ask_index(f) is not None else ""
+        memo["_ask"] = clean_text(window(read, f.scan_chars))
     return memo["_ask"]  # type: ignore[no-any-return]
 
 

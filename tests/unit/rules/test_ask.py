@@ -189,6 +189,33 @@ def test_a_message_longer_than_the_window_is_read_through_the_window() -> None:
     request = msgspec.convert({"messages": [user(long_ask)]}, ChatRequest)
     windowed = Features.of(request, scan_chars=400)["ask_text"]
     assert windowed.startswith(ASK) and windowed.endswith("the end of the paste")
-    assert "injected" not in windowed and len(windowed) < 400
+    assert "injected" not in windowed and len(windowed) == 400 + 1  # two halves and the line between
     whole = Features.of(request, scan_chars=16000)["ask_text"]
     assert whole.startswith(ASK) and "injected" not in whole and whole.count("MIDDLE") == 400
+
+
+def test_long_injected_blocks_around_the_ask_leave_the_ask_whole() -> None:
+    """The window is taken of the ask as read: a window of the raw message would keep only the two
+    reminders' ends, and pair the first one's opening tag with the last one's closing tag."""
+    before = f"<system-reminder>{'a tool list. ' * 1000}</system-reminder>"
+    after = f"<system-reminder>{'the todo list. ' * 700}</system-reminder>"
+    request = msgspec.convert({"messages": [user(before, ASK, after)]}, ChatRequest)
+    assert len(before) + len(after) > 16000
+    assert Features.of(request, scan_chars=16000)["ask_text"] == ASK
+
+
+def test_ask_tags_are_a_persons_reply_only_inside_a_tool_result() -> None:
+    """`<user_message>` or `<answer>` in what a person wrote is their text, not the whole of their ask;
+    `<context>` is no client's block: a person's own wrapping stays in the ask."""
+    for said in (
+        f"{ASK} I tried logging the <user_message>ok</user_message> field.",
+        f"{ASK} <answer>yes</answer>",
+        f"<context>{ASK}</context> What is wrong here?",
+    ):
+        request = msgspec.convert({"messages": [user(said)]}, ChatRequest)
+        assert Features.of(request)["ask_text"] == said
+    reply = "[ask_followup_question for 'which db?'] Result:\n<answer>\npostgres, and keep it fast\n</answer>"
+    request = msgspec.convert(
+        {"messages": [user(ASK), {"role": "assistant", "content": "?"}, user(reply)]}, ChatRequest
+    )
+    assert Features.of(request)["ask_text"] == "postgres, and keep it fast"
