@@ -44,7 +44,8 @@ DEFAULT_TAGS = [
     "git_status",
 ]
 DEFAULT_TOOL_RESULTS = [
-    r"^\[[\w.:-]+(?: for [^\]]*)?\] Result:",  # Cline: [read_file for 'src/a.py'] Result:
+    # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not)
+    r"^\[[A-Za-z][\w.:-]*_[\w.:-]*(?: for [^\]]*)?\] Result:",
     r"^<tool_result\b",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result

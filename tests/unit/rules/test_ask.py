@@ -214,6 +214,11 @@ def test_ask_tags_are_a_persons_reply_only_inside_a_tool_result() -> None:
     ):
         request = msgspec.convert({"messages": [user(said)]}, ChatRequest)
         assert Features.of(request)["ask_text"] == said
+    pasted = "[build] Result: FAILED\nerror[E0502]: cannot borrow `self.cache` as mutable"
+    request = msgspec.convert(
+        {"messages": [user("hi"), {"role": "assistant", "content": "?"}, user(pasted)]}, ChatRequest
+    )
+    assert Features.of(request)["ask_text"] == pasted  # a person's pasted log, not a Cline tool result
     reply = "[ask_followup_question for 'which db?'] Result:\n<answer>\npostgres, and keep it fast\n</answer>"
     request = msgspec.convert(
         {"messages": [user(ASK), {"role": "assistant", "content": "?"}, user(reply)]}, ChatRequest
