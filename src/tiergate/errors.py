@@ -3,6 +3,7 @@
     Exception
     ├── TiergateError                what a client sees: an HTTP status and an error body in its dialect's shape
     │   ├── RequestError             400/413/415: the request is malformed, too large, or what no upstream accepts
+    │   │   └── ImageURLRefused          (tiergate.protocols.ollama) an image URL Ollama cannot fetch: falls back
     │   ├── AuthError                401/403: a missing or wrong key, or a peer that must not be served
     │   ├── RateLimited              429 with retry-after: a client's rpm, or a target's limit (then fallback)
     │   │   ├── LimitRejected            a target's limit in `reject` mode: no other target is tried
@@ -37,6 +38,7 @@ whether the same target may be tried again (never once it had begun to answer: `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -212,9 +214,12 @@ class UpstreamStatusError(UpstreamError):
         retry_after: float | None = None,
         upstream_type: str | None = None,
         started: bool = False,
+        code: str | None = None,
     ) -> None:
         super().__init__(backend, url, detail, status=status, retry_after=retry_after, started=started)
         self.upstream_type = upstream_type
+        if code is not None:  # an OpenAI-compatible upstream's own ``error.code`` (context_length_exceeded)
+            self.code = code
         self.type = _openai_type(status)
         self.kind = f"http_{status}"
 
@@ -244,8 +249,17 @@ class UpstreamCapabilityError(UpstreamStatusError):
     fallback, no retry, no breaker count. ``kind`` is ``capability``.
     """
 
-    def __init__(self, backend: str, url: str, detail: str, *, status: int = 400) -> None:
-        super().__init__(backend, url, detail, status=status)
+    def __init__(
+        self,
+        backend: str,
+        url: str,
+        detail: str,
+        *,
+        status: int = 400,
+        upstream_type: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(backend, url, detail, status=status, upstream_type=upstream_type, code=code)
         self.kind = "capability"
 
     @property
@@ -327,6 +341,20 @@ class WeightsBroken(WeightsError):
         self.where = where
         self.detail = detail
         self.searched = searched
+
+
+#: How upstreams say a prompt is over the model's context window (Anthropic's "prompt is too long",
+#: vLLM's and OpenAI's "maximum context length", llama.cpp's ``exceed_context_size_error`` "the request
+#: exceeds the available context size").
+CONTEXT = re.compile(
+    r"context[ _-]?(?:length|window|size)|prompt is too long|maximum context|exceed_context_size", re.I
+)
+
+
+def exceeds_context(status: int, message: str) -> bool:
+    """An upstream's refusal of a prompt longer than its model's context window: this model cannot take the
+    request, a model with a bigger window may (tiergate's own check is an estimate), so it falls back."""
+    return status in (400, 413, 422) and CONTEXT.search(message) is not None
 
 
 def refuses_format(status: int, message: str) -> bool:

@@ -9,6 +9,7 @@ Unknown request fields are ignored, as OpenAI clients expect.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 import msgspec
@@ -34,6 +35,18 @@ class ContentPart(Lenient):
 class FunctionCall(Lenient):
     name: str
     arguments: str = ""
+
+    def arguments_object(self) -> dict[str, Any]:
+        """The arguments as the object Anthropic's ``input`` and Ollama's ``arguments`` are: ``{}`` for
+        none, and text that is not a JSON object (a weak model's broken JSON, kept in an agent's history)
+        wrapped as ``{"arguments": <the text>}`` rather than refused, so the session can go on."""
+        if not self.arguments.strip():
+            return {}
+        try:
+            parsed = json.loads(self.arguments)
+        except json.JSONDecodeError:
+            parsed = None
+        return parsed if isinstance(parsed, dict) else {"arguments": self.arguments}
 
 
 class ToolCall(Lenient):
@@ -100,6 +113,8 @@ class ChatRequest(Lenient):
     parallel_tool_calls: bool | None = None
     temperature: float | None = None
     top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
     stop: str | list[str] | None = None
@@ -110,6 +125,11 @@ class ChatRequest(Lenient):
     provider: str | None = None
     n: int | None = None
     reasoning_effort: str | None = None
+    #: Read only to be refused (tiergate returns no log probabilities, and a bias is per tokenizer):
+    #: see ``check_chat``.
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    logit_bias: dict[str, float] | None = None
     #: Fill-in-the-middle: the text after the cursor (legacy completions' ``suffix``).
     suffix: str | None = None
     #: Set by an ingress codec, never read from an OpenAI body (its decoder clears it).
@@ -156,6 +176,10 @@ class CompletionRequest(Lenient):
     suffix: str | None = None
     metadata: dict[str, Any] | None = None
     provider: str | None = None
+    #: Read only to be refused (tiergate cannot honour them): see ``decode_completion``.
+    echo: bool | None = None
+    logprobs: int | None = None
+    best_of: int | None = None
 
 
 # --- what backends produce ------------------------------------------------------------------

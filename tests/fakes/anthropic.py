@@ -323,9 +323,10 @@ def _thinking_block(index: int, thinking: str) -> list[Event]:
 
 
 def _tool_block(index: int, name: str, arguments: dict[str, Any]) -> list[Event]:
-    """Arguments arrive as an empty fragment (as Anthropic often sends first) and then 2+ real ones."""
+    """Arguments arrive as an empty fragment (as Anthropic often sends first) and then 2+ real ones; a call
+    without arguments gets only the empty fragment (Anthropic sends no ``{}`` for it)."""
     block = {"type": "tool_use", "id": _id("toolu"), "name": name, "input": {}}
-    pieces = ["", *_split(json.dumps(arguments), 2)]
+    pieces = ["", *_split(json.dumps(arguments), 2)] if arguments else [""]
     return [
         ("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}),
         *(_delta(index, {"type": "input_json_delta", "partial_json": piece}) for piece in pieces),

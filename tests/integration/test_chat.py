@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
+from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
 
 WEATHER_TOOL = {
@@ -352,3 +354,124 @@ def test_one_model_is_described_and_an_unknown_one_is_a_404(client: openai.OpenA
     }
     anthropic_shape = httpx.get(gateway + "/v1/models/auto", headers={"anthropic-version": "2023-06-01"}).json()
     assert set(anthropic_shape) == {"type", "id", "display_name", "created_at"} and anthropic_shape["type"] == "model"
+
+
+def test_a_context_length_refusal_carries_openais_code(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
+    """Anthropic's refusal has no code of OpenAI's; clients read ``context_length_exceeded`` to tell a full
+    context window from any other 400."""
+    fake_anthropic.replies.append(Status(400, "prompt is too long: 250000 tokens > 200000 maximum"))
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "x"}])
+    url = fake_anthropic.url  # type: ignore[attr-defined]
+    assert caught.value.body == {
+        "message": f"backend 'anthropic' at {url}: prompt is too long: 250000 tokens > 200000 maximum",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "context_length_exceeded",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "message"),
+    [
+        (
+            {"prompt": ["def add(a, b):", "class Stack:"]},
+            "prompt",
+            "`prompt` is a list of 2 prompts: tiergate completes one prompt per request; send one request per prompt",
+        ),
+        (
+            {"prompt": "x = ", "echo": True},
+            "echo",
+            "`echo` is true: tiergate does not echo the prompt back; leave it out",
+        ),
+        (
+            {"prompt": "x = ", "logprobs": 3},
+            "logprobs",
+            "`logprobs` is 3: tiergate does not return log probabilities; leave it out",
+        ),
+        (
+            {"prompt": "x = ", "best_of": 2},
+            "best_of",
+            "`best_of` is 2: tiergate generates one completion; leave it out",
+        ),
+    ],
+)
+def test_legacy_completion_fields_tiergate_cannot_honour_are_refused(
+    gateway: str, fake_ollama: FakeOllama, fields: dict[str, object], param: str, message: str
+) -> None:
+    """Not joined into one prompt, nor answered without what was asked: a 400 naming the field."""
+    r = httpx.post(gateway + "/v1/completions", json={"model": "local", "max_tokens": 8, **fields})
+    assert (r.status_code, r.json()) == (
+        400,
+        {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": "unsupported_value"}},
+    )
+    assert not fake_ollama.requests
+
+
+def test_a_legacy_completion_of_one_prompt_in_a_list(gateway: str, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("return a + b", chunks=1))
+    r = httpx.post(gateway + "/v1/completions", json={"model": "local", "prompt": ["def add(a, b):"], "best_of": 1})
+    assert r.status_code == 200 and [c["text"] for c in r.json()["choices"]] == ["return a + b"]
+    assert fake_ollama.requests[0].body["messages"] == [{"role": "user", "content": "def add(a, b):"}]
+
+
+# --- fill-in-the-middle only where the suffix is used ---------------------------------------------------
+
+FIM_ROUTES = """
+version: 1
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
+tiers:
+  local: {targets: [{backend: ollama, model: qwen, capabilities: {tools: true, context_window: 32768}}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {tools: true}}]}
+  opus: {targets: [{backend: vllm, model: m3, capabilities: {tools: true, context_window: 32768}}]}
+fallbacks: {local: [sonnet]}
+"""
+FIM = {"prompt": "def add(a, b):\n    ", "suffix": "\n\nprint(add(1, 2))", "max_tokens": 16}
+
+
+@pytest.fixture
+def fim_gateway(
+    tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_openai: FakeOpenAI
+) -> str:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(FIM_ROUTES)
+    return gateway_for(routes, {**upstream_env, "VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("model", "label"), [("sonnet", "sonnet/claude-sonnet-4-5"), ("opus", "opus/m3")])
+def test_a_suffix_never_goes_where_it_would_be_dropped(
+    fim_gateway: str, fake_anthropic: FakeAnthropic, fake_openai: FakeOpenAI, model: str, label: str
+) -> None:
+    """Only Ollama takes a suffix (its /api/generate); elsewhere autocomplete would get a chat answer."""
+    r = httpx.post(fim_gateway + "/v1/completions", json={"model": model, **FIM})
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        400,
+        f"no target can serve this request: {label}: cannot take `suffix` (fill-in-the-middle needs an ollama backend)",
+    )
+    assert not fake_anthropic.requests and not fake_openai.requests
+
+
+def test_a_suffix_does_not_fall_back_to_a_chat_model(
+    fim_gateway: str, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_ollama.queue.default = Status(503, "model loading")
+    r = httpx.post(fim_gateway + "/v1/completions", json={"model": "local", **FIM})
+    assert r.status_code == 503 and "model loading" in r.json()["error"]["message"]
+    assert r.headers["x-tiergate-attempts"].startswith("local/qwen:http_503")
+    assert all(request.path == "/api/generate" for request in fake_ollama.requests)
+    assert not fake_anthropic.requests
+
+
+def test_a_suffix_on_ollama_and_an_empty_one_anywhere(
+    fim_gateway: str, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_ollama.replies.append(Text("return a + b", chunks=1))
+    r = httpx.post(fim_gateway + "/v1/completions", json={"model": "local", **FIM})
+    assert r.status_code == 200 and r.json()["choices"][0]["text"] == "return a + b"
+    assert fake_ollama.requests[0].body["suffix"] == FIM["suffix"]
+    fake_anthropic.replies.append(Text("return a + b", chunks=1))
+    r = httpx.post(fim_gateway + "/v1/completions", json={"model": "sonnet", **FIM, "suffix": ""})
+    assert r.status_code == 200 and r.json()["choices"][0]["text"] == "return a + b"

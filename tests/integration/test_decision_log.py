@@ -194,3 +194,33 @@ def test_shutdown_writes_what_is_queued(
         assert conn.execute("SELECT COUNT(*) FROM decisions").fetchone() == (5,)
     assert main(["stats", "--db", str(served.db), "--since", "1h"]) == 0
     assert capsys.readouterr().out.splitlines()[3].split()[:3] == ["local", "5", "100.0%"]
+
+
+def test_an_explicit_retry_in_the_real_log_labels_the_routed_request_before_it(
+    tmp_path: Path, upstream_env: dict[str, str], fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    """docs/evals.md step 2: a conversation sent again explicitly to a higher tier labels its earlier routed
+    request with that tier. The log comes from the gateway itself, so the explicit row must carry the
+    conversation's session for ``rows_from_log`` to join the two."""
+    from tiergate.learned.train import rows_from_log
+
+    db = tmp_path / "decisions.db"
+    s = serve_with_log(tmp_path, upstream_env, f"{{path: '{db}', store_ask: true}}")
+    try:
+        messages = [{"role": "user", "content": "add a docstring to def add(a, b)"}]
+        for _ in range(2):
+            fake_ollama.replies.append(Text("ok", chunks=1))
+            fake_anthropic.replies.append(Text("ok", chunks=1))
+        routed = s.post("/v1/chat/completions", {"model": "auto", "messages": messages})
+        retry = s.post("/v1/chat/completions", {"model": "opus", "messages": messages})
+        assert (routed.status_code, retry.status_code) == (200, 200)
+        assert routed.headers["x-tiergate-tier"] != "opus" and retry.headers["x-tiergate-tier"] == "opus"
+        s.app.state.decision_log.flush()
+    finally:
+        s.server.stop()
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT decision_id, phase, session FROM decisions ORDER BY ts").fetchall()
+    assert [phase for _, phase, _ in rows] == ["heuristic", "explicit"]
+    assert rows[0][2] is not None and rows[0][2] == rows[1][2]
+    logged = rows_from_log(db, 1.0, ("local", "sonnet", "opus"))
+    assert [(r.id, r.gold) for r in logged.rows] == [(rows[0][0], 2)]

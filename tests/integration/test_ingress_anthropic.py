@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import ROOT, TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import SIGNATURE, FakeAnthropic
 from tests.fakes.ollama import FakeOllama
+from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
 from tiergate.protocols.anthropic import count_tokens, signature
 
@@ -264,13 +265,14 @@ def test_errors_come_back_in_anthropics_shape(claude: anthropic.Anthropic, gatew
 
 
 def test_an_upstream_refusal_is_an_anthropic_error(claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic) -> None:
-    fake_anthropic.replies.append(Status(400, "prompt is too long"))
+    fake_anthropic.replies.append(Status(400, "messages: text content blocks must be non-empty"))
     with pytest.raises(anthropic.BadRequestError) as caught:
         claude.messages.create(model="opus", max_tokens=16, messages=[{"role": "user", "content": "x"}])
     body = caught.value.body
     assert isinstance(body, dict) and body["type"] == "error"
     assert body["error"]["type"] == "invalid_request_error"
-    assert "prompt is too long" in body["error"]["message"] and TEST_KEY not in body["error"]["message"]
+    assert "text content blocks must be non-empty" in body["error"]["message"]
+    assert TEST_KEY not in body["error"]["message"]
     assert len(fake_anthropic.requests) == 1  # a 400 is neither retried nor sent elsewhere
 
 
@@ -370,3 +372,104 @@ def test_a_local_tier_thinking_comes_back_signed_by_tiergate(
     assert thinking.type == "thinking" and thinking.thinking == "x is used twice."
     assert thinking.signature == signature("x is used twice.") and thinking.signature.startswith("tiergate.")
     assert text.type == "text" and text.text == "Renamed."
+
+
+# --- images in tool results (Claude Code's Read of a PNG) ---------------------------------------------
+
+VISION_ROUTES = """
+version: 1
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
+tiers:
+  local: {targets: [{backend: ollama, model: qwen-vl, capabilities: CAPS}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: CAPS}]}
+  opus: {targets: [{backend: vllm, model: qwen-vl-large, capabilities: CAPS}]}
+""".replace("CAPS", "{tools: true, vision: true, context_window: 200000}")
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+READ = {"name": "Read", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}
+#: Claude Code's second turn after its Read tool opened a PNG: the tool result is the image.
+READ_A_PNG: list[Any] = [
+    {"role": "user", "content": "what is in shot.png?"},
+    {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "toolu_01Read", "name": "Read", "input": {"file_path": "shot.png"}}],
+    },
+    {
+        "role": "user",
+        "content": [
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_01Read",
+                "content": [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}],
+            }
+        ],
+    },
+]
+
+
+@pytest.fixture
+def vision_claude(
+    tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_openai: FakeOpenAI
+) -> anthropic.Anthropic:
+    routes = tmp_path / "vision.yaml"
+    routes.write_text(VISION_ROUTES)
+    base = gateway_for(routes, {**upstream_env, "VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
+    return anthropic.Anthropic(base_url=base, api_key="sk-ant-client-unused", max_retries=0, timeout=30)
+
+
+def test_a_tool_result_image_reaches_ollama_in_a_user_message(
+    vision_claude: anthropic.Anthropic, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.replies.append(Text("One red pixel.", chunks=1))
+    message = vision_claude.messages.create(model="local", max_tokens=64, tools=[READ], messages=READ_A_PNG)
+    assert message.content[0].type == "text" and message.content[0].text == "One red pixel."
+    assert fake_ollama.requests[0].body["messages"] == [
+        {"role": "user", "content": "what is in shot.png?"},
+        {"role": "assistant", "tool_calls": [{"function": {"name": "Read", "arguments": {"file_path": "shot.png"}}}]},
+        {"role": "tool", "content": "", "tool_name": "Read"},
+        {"role": "user", "content": "Images from tool call toolu_01Read:", "images": [PNG]},
+    ]
+
+
+def test_a_tool_result_image_reaches_an_openai_compatible_server_in_a_user_message(
+    vision_claude: anthropic.Anthropic, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.replies.append(Text("One red pixel.", chunks=1))
+    with vision_claude.messages.stream(model="opus", max_tokens=64, tools=[READ], messages=READ_A_PNG) as stream:
+        message = stream.get_final_message()
+    assert message.content[0].type == "text" and message.content[0].text == "One red pixel."
+    assert fake_openai.requests[0].body["messages"] == [
+        {"role": "user", "content": "what is in shot.png?"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "toolu_01Read",
+                    "type": "function",
+                    "function": {"name": "Read", "arguments": '{"file_path": "shot.png"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "", "tool_call_id": "toolu_01Read"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Images from tool call toolu_01Read:"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+            ],
+        },
+    ]
+
+
+def test_a_tool_result_image_goes_to_claude_natively_unchanged(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama
+) -> None:
+    """On the repository's routes the local target has no vision, so the image takes the request to sonnet,
+    which gets the client's own body."""
+    fake_anthropic.replies.append(Text("One red pixel.", chunks=1))
+    raw = claude.messages.with_raw_response.create(model="local", max_tokens=64, tools=[READ], messages=READ_A_PNG)
+    assert raw.headers["x-tiergate-tier"] == "sonnet"
+    assert fake_anthropic.requests[0].body["messages"] == READ_A_PNG
+    assert not fake_ollama.requests

@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
-from tests.fakes.scripts import Text, ToolCalls
+from tests.fakes.openai_compat import FakeOpenAI
+from tests.fakes.scripts import Status, Text, ToolCalls
 from tests.fakes.server import handled_before_chat, serve
 
 EASY = "add type hints to def add(a, b)"
@@ -218,3 +219,281 @@ def test_interleaved_parallel_calls_are_each_done_whole(tmp_path: Path, gateway_
         ("call_a", '{"city":"Oslo"}'),
         ("call_b", '{"city":"Rome"}'),
     ]
+
+
+# --- a history the client keeps as it came ------------------------------------------------------------
+
+#: Codex keeps a weak model's broken arguments in its history, answered by its own parse error.
+BROKEN_CALL_HISTORY = [
+    {"role": "user", "content": "list files"},
+    {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"city": "Oslo"'},
+    {"type": "function_call_output", "call_id": "call_1", "output": "failed to parse function arguments: EOF"},
+]
+
+
+def test_broken_arguments_in_history_go_on_wrapped(
+    client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    """Refusing them would make every later turn of the session a 400; they go as Anthropic's and Ollama's
+    ``{"arguments": <the raw text>}`` object, as tiergate writes such arguments to a Messages client."""
+    fake_ollama.replies.append(Text("retrying", chunks=1))
+    fake_anthropic.replies.append(Text("retrying", chunks=1))
+    for model in ("local", "sonnet"):
+        response = client.responses.create(model=model, input=BROKEN_CALL_HISTORY, tools=[WEATHER])  # type: ignore[arg-type, list-item]
+        assert response.output_text == "retrying"
+    wrapped = {"arguments": '{"city": "Oslo"'}
+    ollama_turn = fake_ollama.requests[-1].body["messages"][1]
+    assert ollama_turn == {
+        "role": "assistant",
+        "tool_calls": [{"function": {"name": "get_weather", "arguments": wrapped}}],
+    }
+    anthropic_turn = fake_anthropic.requests[-1].body["messages"][1]
+    assert anthropic_turn == {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "call_1", "name": "get_weather", "input": wrapped}],
+    }
+
+
+# --- images in tool outputs (Codex's view_image) ------------------------------------------------------
+
+VISION_ROUTES = """
+version: 1
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
+tiers:
+  local: {targets: [{backend: ollama, model: qwen-vl, capabilities: CAPS}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: CAPS}]}
+  opus: {targets: [{backend: vllm, model: qwen-vl-large, capabilities: CAPS}]}
+""".replace("CAPS", "{tools: true, vision: true, context_window: 200000}")
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+VIEW_IMAGE = {"type": "function", "name": "view_image", "parameters": {"type": "object", "properties": {}}}
+#: What Codex sends after its view_image tool ran: the image is the tool's whole output.
+VIEWED: list[Any] = [
+    {"role": "user", "content": "what is in shot.png?"},
+    {"type": "function_call", "call_id": "toolu_01ViewImage", "name": "view_image", "arguments": '{"path":"shot.png"}'},
+    {
+        "type": "function_call_output",
+        "call_id": "toolu_01ViewImage",
+        "output": [{"type": "input_image", "image_url": f"data:image/png;base64,{PNG}", "detail": "high"}],
+    },
+]
+
+
+@pytest.fixture
+def vision_client(
+    tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_openai: FakeOpenAI
+) -> openai.OpenAI:
+    routes = tmp_path / "vision.yaml"
+    routes.write_text(VISION_ROUTES)
+    base = gateway_for(routes, {**upstream_env, "VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
+    return openai.OpenAI(base_url=base + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)
+
+
+def test_a_tool_output_image_reaches_ollama_in_a_user_message(
+    vision_client: openai.OpenAI, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.replies.append(Text("One red pixel.", chunks=1))
+    answer = vision_client.responses.create(model="local", input=VIEWED, tools=[VIEW_IMAGE])  # type: ignore[arg-type]
+    assert answer.output_text == "One red pixel."
+    assert fake_ollama.requests[0].body["messages"] == [
+        {"role": "user", "content": "what is in shot.png?"},
+        {"role": "assistant", "tool_calls": [{"function": {"name": "view_image", "arguments": {"path": "shot.png"}}}]},
+        {"role": "tool", "content": "", "tool_name": "view_image"},
+        {"role": "user", "content": "Images from tool call toolu_01ViewImage:", "images": [PNG]},
+    ]
+
+
+def test_a_tool_output_image_reaches_anthropic_inside_the_tool_result(
+    vision_client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.replies.append(Text("One red pixel.", chunks=1))
+    answer = vision_client.responses.create(model="sonnet", input=VIEWED, tools=[VIEW_IMAGE])  # type: ignore[arg-type]
+    assert answer.output_text == "One red pixel."
+    assert fake_anthropic.requests[0].body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "what is in shot.png?"}]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "tool_use", "id": "toolu_01ViewImage", "name": "view_image", "input": {"path": "shot.png"}}
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_01ViewImage",
+                    "content": [
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+                    ],
+                }
+            ],
+        },
+    ]
+
+
+def test_a_tool_output_image_reaches_an_openai_compatible_server_in_a_user_message(
+    vision_client: openai.OpenAI, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.replies.append(Text("One red pixel.", chunks=1))
+    with vision_client.responses.stream(model="opus", input=VIEWED, tools=[VIEW_IMAGE]) as stream:  # type: ignore[arg-type]
+        answer = stream.get_final_response()
+    assert answer.output_text == "One red pixel."
+    assert fake_openai.requests[0].body["messages"] == [
+        {"role": "user", "content": "what is in shot.png?"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": "toolu_01ViewImage",
+                    "type": "function",
+                    "function": {"name": "view_image", "arguments": '{"path":"shot.png"}'},
+                }
+            ],
+        },
+        {"role": "tool", "content": "", "tool_call_id": "toolu_01ViewImage"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Images from tool call toolu_01ViewImage:"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}", "detail": "high"}},
+            ],
+        },
+    ]
+
+
+def test_a_tool_output_image_moves_the_request_off_a_target_without_vision(
+    client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    """The repository's local target has no vision: the image is a reason to fall back to sonnet."""
+    fake_anthropic.replies.append(Text("One red pixel.", chunks=1))
+    raw = client.responses.with_raw_response.create(model="local", input=VIEWED, tools=[VIEW_IMAGE])  # type: ignore[arg-type]
+    assert raw.parse().output_text == "One red pixel." and raw.headers["x-tiergate-tier"] == "sonnet"
+    assert not fake_ollama.requests
+    assert "image" in json.dumps(fake_anthropic.requests[0].body["messages"][-1])
+
+
+def test_a_file_in_a_tool_output_is_refused_by_name(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
+    output = {"type": "function_call_output", "call_id": "call_1", "output": [{"type": "input_file", "file_data": "x"}]}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="local", input=[*VIEWED[:2], output], tools=[VIEW_IMAGE])  # type: ignore[arg-type]
+    error = caught.value.body
+    assert isinstance(error, dict) and error["param"] == "input[2].output[0]"
+    assert error["code"] == "unsupported_content" and "input_file" in error["message"]
+    assert not fake_ollama.requests
+
+
+# --- errors before the stream starts --------------------------------------------------------------------
+
+CONTEXT_REFUSAL = "prompt is too long: 250000 tokens > 200000 maximum"
+
+
+def test_a_context_length_refusal_carries_openais_code(gateway: str, fake_anthropic: FakeAnthropic) -> None:
+    """Codex reports a full context window (and offers to compact) only for ``context_length_exceeded``;
+    Anthropic's refusal before the stream starts has no such code, so tiergate gives it the one
+    ``response.failed`` carries after the stream started."""
+    fake_anthropic.replies.append(Status(400, CONTEXT_REFUSAL))
+    r = httpx.post(gateway + "/v1/responses", json={"model": "sonnet", "input": "hi", "stream": True})
+    url = fake_anthropic.url  # type: ignore[attr-defined]
+    assert (r.status_code, r.json()) == (
+        400,
+        {
+            "error": {
+                "message": f"backend 'anthropic' at {url}: {CONTEXT_REFUSAL}",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "context_length_exceeded",
+            }
+        },
+    )
+
+
+async def coded_refusal(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    """An OpenAI-compatible server refusing with OpenAI's own error body, code and all."""
+    if await handled_before_chat(scope, receive, send):
+        return
+    error = {
+        "message": "too long",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+    await send({"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": json.dumps({"error": error}).encode()})
+
+
+def test_an_openai_upstreams_own_code_is_kept(tmp_path: Path, gateway_for: GatewayFactory) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(VLLM_ROUTES)
+    with serve(coded_refusal) as url:
+        base = gateway_for(routes, {"VLLM_URL": url})
+        client = openai.OpenAI(base_url=base + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.responses.create(model="local", input="hi")
+    assert caught.value.body == {
+        "message": f"backend 'vllm' at {url}/v1: HTTP 400: too long",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "context_length_exceeded",
+    }
+
+
+# --- reasoning within the client's own limit ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "sent"),
+    [
+        (300, {"max_tokens": 300}),  # no room for the API's smallest budget: no thinking, not a larger limit
+        (5000, {"max_tokens": 5000, "thinking": {"type": "enabled", "budget_tokens": 4999}}),
+    ],
+)
+def test_reasoning_never_raises_max_output_tokens(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, limit: int, sent: dict[str, Any]
+) -> None:
+    fake_anthropic.replies.append(Text("Proof sketch.", chunks=1))
+    response = client.responses.create(
+        model="sonnet", input="prove it", max_output_tokens=limit, reasoning={"effort": "high"}
+    )
+    assert response.max_output_tokens == limit and response.output_text == "Proof sketch."
+    body = fake_anthropic.requests[-1].body
+    assert {k: body[k] for k in ("max_tokens", "thinking") if k in body} == sent
+
+
+# --- tool_choice {type: allowed_tools} ------------------------------------------------------------------
+
+TIME = {"type": "function", "name": "get_time", "parameters": {"type": "object", "properties": {}}}
+ONLY_TIME = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "get_time"}]}
+
+
+def test_allowed_tools_narrow_the_tools_on_claude_and_ollama(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama
+) -> None:
+    """The listed tools are the only ones offered; ``mode`` is then the choice (``required``: Anthropic's
+    ``any``; Ollama has no choice)."""
+    fake_anthropic.replies.append(ToolCalls([("get_time", {})]))
+    fake_ollama.replies.append(ToolCalls([("get_time", {})]))
+    for model in ("sonnet", "local"):
+        response = client.responses.create(model=model, input="hi", tools=[WEATHER, TIME], tool_choice=ONLY_TIME)  # type: ignore[list-item, arg-type]
+        assert [(o.type, o.name) for o in response.output] == [("function_call", "get_time")]  # type: ignore[union-attr]
+    claude = fake_anthropic.requests[-1].body
+    assert ([t["name"] for t in claude["tools"]], claude["tool_choice"]) == (["get_time"], {"type": "any"})
+    assert [t["function"]["name"] for t in fake_ollama.requests[-1].body["tools"]] == ["get_time"]
+
+
+def test_allowed_tools_and_hosted_tools_on_an_openai_compatible_server(
+    tmp_path: Path, gateway_for: GatewayFactory, fake_openai: FakeOpenAI
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(VLLM_ROUTES)
+    base = gateway_for(routes, {"VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
+    client = openai.OpenAI(base_url=base + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)
+    client.responses.create(model="local", input="hi", tools=[WEATHER, TIME], tool_choice=ONLY_TIME)  # type: ignore[list-item, arg-type]
+    sent = fake_openai.requests[-1].body
+    assert ([t["function"]["name"] for t in sent["tools"]], sent["tool_choice"]) == (["get_time"], "required")
+    # Only hosted tools (dropped: they run at OpenAI): no tools, so no tool_choice, which servers refuse alone.
+    client.responses.create(model="local", input="hi", tools=[{"type": "web_search"}], tool_choice="required")
+    sent = fake_openai.requests[-1].body
+    assert "tools" not in sent and "tool_choice" not in sent

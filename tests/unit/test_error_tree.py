@@ -11,10 +11,14 @@ from tiergate.config.problems import ConfigError
 from tiergate.errors import OperatorError, TiergateError
 from tiergate.evals.dataset import DatasetError
 from tiergate.learned.head import HeadError
+from tiergate.protocols.ollama import ImageURLRefused
 from tiergate.telemetry.decisions import DecisionLogError
 from tiergate.telemetry.stats import StatsError
 
-ELSEWHERE = {cls.__name__: cls for cls in (ConfigError, DatasetError, DecisionLogError, HeadError, Refusal, StatsError)}
+ELSEWHERE = {
+    cls.__name__: cls
+    for cls in (ConfigError, DatasetError, DecisionLogError, HeadError, ImageURLRefused, Refusal, StatsError)
+}
 
 
 def drawn() -> dict[str, str]:

@@ -39,6 +39,7 @@ from tiergate.api.input_limits import check_messages, read_json
 from tiergate.api.readiness import Readiness
 from tiergate.config.model import InputLimits
 from tiergate.errors import RequestError
+from tiergate.learned.scorer import health as learned_health
 from tiergate.redact import redact_url
 from tiergate.telemetry.metrics import CONTENT_TYPE, Metrics
 
@@ -152,6 +153,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
             },
             "backends": backends,
             "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.dispatch_targets()},
+            "learned": learned_health(rt.router.learned),
             **{key: value for report in gw.reports for key, value in report().items()},
             # shared state and worker processes (tiergate.server): {"state": {...}, "workers": {...}}
             **{name: section() for name, section in (request.app.state.get("health_sections") or {}).items()},

@@ -36,6 +36,9 @@ class Call(msgspec.Struct, frozen=True):
     thinking: bool = False
     #: The target's ``pinned``: an Ollama backend keeps the model loaded (``keep_alive: -1``).
     pinned: bool = False
+    #: The target's ``capabilities.context_window``: an Ollama backend runs the model with this window
+    #: (``options.num_ctx``), one value per target so Ollama never reloads the model between requests.
+    context_window: int | None = None
 
 
 class Backend(Protocol):

@@ -19,7 +19,7 @@ from tiergate.backends.base import BackendConfigBase, Call, retry_after
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import PositiveInt, Seconds
-from tiergate.errors import UpstreamProtocolError, UpstreamStatusError
+from tiergate.errors import UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError
 from tiergate.protocols import ollama, ollama_ps
 from tiergate.protocols.framing import Lines
 from tiergate.protocols.ollama_ps import Resident
@@ -150,8 +150,20 @@ class OllamaBackend:
         return self._cfg.loaded_ttl
 
     def _request(self, request: ChatRequest, call: Call, *, stream: bool) -> Request:
+        """The call's request; an image URL (which Ollama cannot fetch) is a capability this target lacks,
+        so the request falls back to the next target, and no byte goes upstream."""
         keep_alive = ollama_ps.FOREVER if call.pinned else self._keep_alive
-        path, body = ollama.encode(request, call.model, stream=stream, keep_alive=keep_alive)
+        try:
+            path, body = ollama.encode(
+                request,
+                call.model,
+                stream=stream,
+                keep_alive=keep_alive,
+                num_ctx=call.context_window,
+                thinking=call.thinking,
+            )
+        except ollama.ImageURLRefused as exc:
+            raise UpstreamCapabilityError(self.name, self.url, exc.message) from exc
         return Request("POST", self.url + path, self._headers, body, call.connect_timeout, call.total_timeout)
 
     async def _raise_for_status(self, response: Response, model: str | None) -> None:

@@ -151,11 +151,14 @@ class Capabilities(Strict):
     vision: bool = False
     """The model accepts images. Default: false."""
     context_window: PositiveInt = 8192
-    """The model's context window in tokens; longer requests skip this target. Default: 8192."""
+    """The model's context window in tokens; longer requests skip this target. On an `ollama` backend it is
+    sent as `options.num_ctx` with every request, so Ollama runs the model with this window (and sizes the
+    model's memory for it). Default: 8192."""
     thinking: bool = False
     """The model has extended thinking (Claude Sonnet and Opus 4 and later): a request's `reasoning_effort`
-    turns it on, with a budget of 1024 (`minimal`, `low`), 4096 (`medium`) or 16384 (`high`) tokens.
-    Without it, `reasoning_effort` is not sent. Default: false."""
+    turns it on, with a budget of 1024 (`minimal`, `low`), 4096 (`medium`) or 16384 (`high`) tokens. On an
+    `ollama` backend (a thinking model: Qwen 3, DeepSeek-R1) it is sent as `think`: false for `none` and
+    `minimal`, true otherwise. Without it, `reasoning_effort` is not sent. Default: false."""
 
 
 class Price(Strict):

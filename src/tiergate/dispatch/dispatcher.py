@@ -318,4 +318,5 @@ def _call_of(target: Target) -> Call:
         total_timeout=target.timeouts.total,
         thinking=target.capabilities.thinking,
         pinned=target.pinned,
+        context_window=target.num_ctx,
     )

@@ -135,6 +135,10 @@ class RoutingDecision(msgspec.Struct):
     learned: LearnedOutcome | None = None
     #: The conversation this request belongs to (a hash of the client and its first user message).
     session: str | None = None
+    #: The same conversation key when the request stays out of its session (``session`` is null): an explicit
+    #: choice or a side request (a rule's ``sticky: false``). Logged as the decision's session, so an explicit
+    #: retry labels the routed requests before it (``tiergate train --log``), and nothing else reads it.
+    conversation: str | None = None
     quality: QualityOutcome | None = None
     #: The observed latency of the chain's targets that have any, by target key (``backend/model``).
     latency: dict[str, LatencyStats] | None = None

@@ -189,11 +189,14 @@ class Router:
                     p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
         # An explicit choice or a side request (a rule's `sticky: false`) stays out of its conversation's
         # session: no stickiness, no escalation, and no session for its failures and ratings to count on.
+        # Its conversation's key is still logged (``conversation``), so `tiergate train` can join an explicit
+        # retry to the routed requests before it.
         in_session = explicit is None and p1.sticky
         sessions = self.sessions if in_session else None
         sticky = sessions is not None and await sessions.hold(f, client, p1, remember)
-        key = session_key(f, client) if in_session else None
-        session = key.hex()[:16] if key else None
+        key = session_key(f, client)
+        conversation = key.hex()[:16] if key else None
+        session = conversation if in_session else None
         escalated = signals.escalate(f, session, p1, remember) if signals is not None and session else None
         verdict = signals.budget(p1.tier, client) if signals is not None else None
         if verdict is not None and verdict.outcome is not None:
@@ -210,6 +213,8 @@ class Router:
             needs.add("tools")
         if f["images_present"]:
             needs.add("vision")
+        if request.suffix:  # an empty suffix is a plain completion, which every target can do
+            needs.add("fill_in_the_middle")
         tokens = int(f["approx_tokens"]) + int(f["max_tokens"])
         chain = graph.chains.for_tier(p1.tier, first)
         required = frozenset(needs)
@@ -252,6 +257,7 @@ class Router:
             sticky=sticky,
             learned=learned,
             session=session,
+            conversation=None if session else conversation,
             quality=dialled,
             latency=latency or None,
             loaded=loaded or None,

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import msgspec
 
+from tiergate.backends.ollama import OllamaBackendConfig
 from tiergate.config.model import (
     Breaker,
     Capabilities,
@@ -42,6 +43,11 @@ class Target:
     """Keeps a side use of a model (the classifier's) on its own breaker and limits."""
     pinned: bool = False
     """Kept in its Ollama server's memory (``keep_alive: -1``), never unloaded by ``max_loaded``."""
+    fill_in_the_middle: bool = False
+    """Takes a legacy completion's ``suffix`` (Ollama's ``/api/generate``); other backends would drop it."""
+    num_ctx: int | None = None
+    """The context window an Ollama server runs the model with (``options.num_ctx``): the tier target's
+    ``capabilities.context_window``; None sends none (the server's own)."""
 
     @property
     def key(self) -> str:
@@ -59,6 +65,8 @@ class Target:
             return "no tool support"
         if "vision" in needs and not caps.vision:
             return "no vision support"
+        if "fill_in_the_middle" in needs and not self.fill_in_the_middle:
+            return "cannot take `suffix` (fill-in-the-middle needs an ollama backend)"
         if tokens > caps.context_window:
             return f"context window {caps.context_window} < ~{tokens} tokens"
         return None
@@ -87,6 +95,8 @@ def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
         breaker=_merge(config.breakers, cfg.breaker),
         limits=cfg.limits if cfg.limits is not None else config.limits,
         pinned=cfg.pinned,
+        fill_in_the_middle=isinstance(config.backends.get(cfg.backend), OllamaBackendConfig),
+        num_ctx=cfg.capabilities.context_window if cfg.capabilities is not None else None,
     )
 
 
@@ -161,6 +171,17 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
     )
     connect = min(cfg.timeout, config.timeouts.connect)
     timeouts = Timeouts(connect=connect, first_token=cfg.timeout, idle=cfg.timeout, total=cfg.timeout)
+    # The borrowed capabilities say nothing of the classifier's model: it runs with the window of a tier
+    # target of the same model (Ollama reloads a model whose num_ctx changes), else the server's own.
+    same = (t for tier_cfg in config.tiers.values() for t in tier_cfg.targets)
+    num_ctx = next(
+        (
+            t.capabilities.context_window
+            for t in same
+            if (t.backend, t.model) == (cfg.backend, cfg.model) and t.capabilities is not None
+        ),
+        None,
+    )
     return Target(
         "classifier",
         cfg.backend,
@@ -172,6 +193,7 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
         breaker,
         cfg.limits or Limits(),
         scope="classifier:",
+        num_ctx=num_ctx,
     )
 
 

@@ -52,6 +52,23 @@ class CachedEncoder:
     def inline(self) -> bool:
         return self.inner.inline
 
+    @property
+    def size(self) -> int:
+        return int(self._rows.maxsize)
+
+    def resize(self, size: int) -> None:
+        """Keep at most ``size`` rows from now on (``routing.learned.cache_size`` changed by a reload), keeping
+        the most recently stored ones that fit."""
+        if size < 1:
+            raise ValueError(f"cache_size must be at least 1, not {size}")
+        with self._lock:
+            if size == self._rows.maxsize:
+                return
+            rows: LRUCache[bytes, F32] = LRUCache(maxsize=size)
+            for key in list(self._rows):
+                rows[key] = self._rows[key]
+            self._rows = rows
+
     def cached(self, text: str, key: bytes | None = None) -> F32 | None:
         """The row for ``text`` if it is here (``key``: its :func:`text_key`, when the caller has it)."""
         with self._lock:

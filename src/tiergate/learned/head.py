@@ -21,6 +21,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -108,7 +110,22 @@ class Head:
         unknown = sorted({m.text for m in file.members} - TEXTS.keys())
         if unknown:
             raise HeadError(f"learned head {path}: members read {unknown}, this tiergate knows {sorted(TEXTS)}")
+        for i, member in enumerate(file.members):
+            problem = _unusable(member)
+            if problem is not None:
+                raise HeadError(f"learned head {path}: member {i} ({member.kind}, {member.encoder}) {problem}")
         return cls(file, hashlib.sha256(raw).hexdigest()[:12], str(path))
+
+    def check_dims(self, dims: list[int]) -> None:
+        """Raise HeadError unless each member has as many weights as its encoder's vectors have dimensions
+        (``dims``, in member order): a head trained on other vectors must not load as usable."""
+        for i, (member, dim) in enumerate(zip(self.file.members, dims, strict=True)):
+            if len(member.sonnet.weights) != dim:
+                raise HeadError(
+                    f"learned head {self.path}: member {i} ({member.kind}, {member.encoder}) has "
+                    f"{len(member.sonnet.weights)} weights, and its encoder gives {dim}-dimensional vectors; "
+                    "retrain it (tiergate train)"
+                )
 
     @property
     def encoders(self) -> list[tuple[str, str]]:
@@ -125,9 +142,12 @@ class Head:
         vectors); ``mean``: the members' probabilities are averaged. The two regressions are fitted apart, so
         they can disagree: when P(opus) is the larger, P(>= sonnet) is raised to it (whatever needs opus
         needs at least sonnet), never the other way, so a disagreement errs towards the stronger tier."""
-        logits = [w @ x + b for (w, b), x in zip(self._arrays, vectors, strict=True)]  # each (sonnet, opus)
-        if self.file.combine == "concat":
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = [w @ x + b for (w, b), x in zip(self._arrays, vectors, strict=True)]  # each (sonnet, opus)
             z = sum(logits[1:], logits[0])
+        if not all(np.isfinite(each).all() for each in logits) or not np.isfinite(z).all():
+            raise HeadError(f"learned head {self.path}: its logits are not finite numbers (weights too large?)")
+        if self.file.combine == "concat":
             p_sonnet, p_opus = _sigmoid(float(z[0])), _sigmoid(float(z[1]))
         else:
             p_sonnet = sum(_sigmoid(float(z[0])) for z in logits) / len(logits)
@@ -147,13 +167,41 @@ class Head:
         ]
 
 
+def _unusable(member: Member) -> str | None:
+    """Why a member's regressions cannot be used (None: they can): the lengths differ, there are none, or a
+    value is not finite or so large that a product with a unit vector overflows."""
+    sonnet, opus = len(member.sonnet.weights), len(member.opus.weights)
+    if sonnet != opus:
+        return f"has {sonnet} sonnet weights and {opus} opus weights; both must match its encoder's dimension"
+    if sonnet == 0:
+        return "has no weights"
+    for part, regression in (("sonnet", member.sonnet), ("opus", member.opus)):
+        values = np.asarray([*regression.weights, regression.bias], dtype=np.float64)
+        if not np.isfinite(values).all():
+            return f"has a {part} weight or bias that is not a finite number"
+        with np.errstate(over="ignore"):
+            if not np.isfinite(np.abs(values).sum()):
+                return f"has {part} weights too large to use (their sum overflows)"
+    return None
+
+
 def write_head(path: Path, file: HeadFile) -> str:
-    """Write ``file`` as indented JSON (weights rounded to 6 digits, so diffs stay readable); its version."""
+    """Write ``file`` as indented JSON (weights rounded to 6 digits, so diffs stay readable); its version.
+    Written whole (a temporary file in the same folder, then renamed over ``path``): a running gateway's
+    head watcher never reads half a file."""
     data = msgspec.to_builtins(file)
     for member in data["members"]:
         for part in ("sonnet", "opus"):
             member[part]["weights"] = [round(w, 6) for w in member[part]["weights"]]
             member[part]["bias"] = round(member[part]["bias"], 6)
     text = json.dumps(data, indent=1) + "\n"
-    path.write_text(text)
+    fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(part, 0o644)  # mkstemp's 0600 would hide it from a gateway running as another user
+        os.replace(part, path)
+    except BaseException:
+        Path(part).unlink(missing_ok=True)
+        raise
     return hashlib.sha256(text.encode()).hexdigest()[:12]

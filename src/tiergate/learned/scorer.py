@@ -2,7 +2,9 @@
 
 ``routing.learned`` names a head file; the head names its encoders. Per load the pool gives the graph a
 :class:`LearnedScorer`, reusing the encoders (weights loaded, static table read, worker thread started)
-while their settings stay the same, so a reload costs a head file read. Before phase 1 the router awaits
+while their settings stay the same, so a reload costs a head file read (a new ``cache_size`` resizes an
+encoder's cache in place; encoders a new ``weights_dir`` or head no longer uses leave the pool, and are
+closed once no scorer still serving requests holds them). Before phase 1 the router awaits
 ``prepare(features)``: a cache hit costs a hash lookup, a miss one embedding per encoder (the static one
 inline, the transformer on its worker thread).
 
@@ -19,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -81,17 +84,27 @@ class LearnedScorer:
     embedders: list[Embedder]
     cutoffs: Cutoffs
     perf: PerfClock = time.perf_counter_ns
+    #: Why the last request could not be read (an exception in the encoders or the head), logged once.
+    failure: str | None = None
+    _logged: bool = field(default=False, repr=False)
 
     @property
     def encoder_ids(self) -> list[str]:
         return [e.id for e in self.embedders]
 
+    def health(self) -> dict[str, Any]:
+        return {"available": self.failure is None, "reason": self.failure, "head": self.head.version}
+
     async def prepare(self, f: Features) -> LearnedOutcome:
         start = self.perf()
-        texts = [str(f[m.feature]) for m in self.head.file.members]
-        found = [await e.lookup(t) for e, t in zip(self.embedders, texts, strict=True)]
-        vectors = [np.asarray(row, dtype=np.float64) for row, _ in found]
-        p_sonnet, p_opus = self.head.predict(vectors)
+        try:
+            texts = [str(f[m.feature]) for m in self.head.file.members]
+            found = [await e.lookup(t) for e, t in zip(self.embedders, texts, strict=True)]
+            vectors = [np.asarray(row, dtype=np.float64) for row, _ in found]
+            p_sonnet, p_opus = self.head.predict(vectors)
+        except Exception as exc:  # never a 500: the request reads as unavailable, and says why
+            return self._failed(exc)
+        self.failure = None
         tier = self.cutoffs.tier(p_sonnet, p_opus)
         f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier)
         return LearnedOutcome(
@@ -105,12 +118,27 @@ class LearnedScorer:
             latency_us=(self.perf() - start) // 1000,
         )
 
+    def _failed(self, exc: Exception) -> LearnedOutcome:
+        if isinstance(exc, HeadError):
+            reason = f"learned scorer unavailable: {exc}"
+        else:
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            reason = f"learned scorer unavailable: head {self.head.version} failed on this request ({why})"
+        if not self._logged:  # once per load: a broken head would otherwise log on every request
+            self._logged = True
+            log.warning("%s; its features read as unavailable (learned.available is false)", reason, exc_info=exc)
+        self.failure = reason
+        return LearnedOutcome(head=self.head.version, encoders=self.encoder_ids, available=False, reason=reason)
+
 
 @dataclass
 class Unavailable:
     """The scorer that could not be built: every request reads as unavailable, and says why."""
 
     reason: str
+
+    def health(self) -> dict[str, Any]:
+        return {"available": False, "reason": self.reason, "head": None}
 
     async def prepare(self, f: Features) -> LearnedOutcome:
         return LearnedOutcome(head="", encoders=[], available=False, reason=self.reason)
@@ -126,8 +154,13 @@ class LearnedPool:
     perf: PerfClock = time.perf_counter_ns
     remote: Callable[[str], RemoteCache] | None = None
     """Builds the Redis cache of one encoder's embeddings (namespace by encoder id), with state.redis_url."""
-    _embedders: dict[tuple[str, str | None, int], Embedder] = field(default_factory=dict)
+    #: By (kind, weights_dir); a new ``cache_size`` resizes the encoder's cache in place.
+    _embedders: dict[tuple[str, str | None], Embedder] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
+    #: The scorers built and still referenced (a runtime, one with requests in flight, the shadow), by id.
+    _scorers: weakref.WeakValueDictionary[int, LearnedScorer] = field(default_factory=weakref.WeakValueDictionary)
+    #: Embedders a later build no longer uses: closed once no scorer still referenced holds them.
+    _stale: list[Embedder] = field(default_factory=list)
 
     def build(self, graph: EvaluationGraph) -> Learned | None:
         cfg = graph.config.routing.learned
@@ -142,15 +175,34 @@ class LearnedPool:
                 self._warned.add(reason)
                 log.warning("%s; its features read as unavailable (learned.available is false)", reason)
             return Unavailable(reason)
-        return LearnedScorer(head, embedders, cfg.cutoffs, self.perf)
+        self._warned.clear()  # the same failure after this recovery is news again
+        scorer = LearnedScorer(head, embedders, cfg.cutoffs, self.perf)
+        self._retire(scorer)
+        return scorer
+
+    def _retire(self, scorer: LearnedScorer) -> None:
+        """Drop the encoders ``scorer`` does not use from the pool (a reload changed ``weights_dir`` or the
+        head's encoders), and close each dropped one that no living scorer holds: a runtime still serving
+        requests keeps its scorer, and so its encoders, until it is let go."""
+        used = {id(e) for e in scorer.embedders}
+        for key in [key for key, e in self._embedders.items() if id(e) not in used]:
+            self._stale.append(self._embedders.pop(key))
+        self._scorers[id(scorer)] = scorer
+        live = {id(e) for s in list(self._scorers.values()) for e in s.embedders}
+        for embedder in self._stale:
+            if id(embedder) not in live:
+                embedder.close()
+        self._stale = [e for e in self._stale if id(e) in live]
 
     def _embedders_for(self, head: Head, cfg: LearnedConfig) -> list[Embedder]:
         weights: Weights | None = None
         found: list[Embedder] = []
         for kind, wanted in head.encoders:
-            key = (kind, cfg.weights_dir, cfg.cache_size)
+            key = (kind, cfg.weights_dir)
             embedder = self._embedders.get(key)
-            if embedder is None:
+            if embedder is not None:
+                embedder.encoder.resize(cfg.cache_size)
+            else:
                 if weights is None:
                     from tiergate.learned.weights import load_weights
 
@@ -164,12 +216,21 @@ class LearnedPool:
                     "retrain it (tiergate train) or install the weights it was trained with"
                 )
             found.append(embedder)
+        head.check_dims([e.encoder.dim for e in found])
         return found
 
     def close(self) -> None:
-        for embedder in self._embedders.values():
+        for embedder in [*self._embedders.values(), *self._stale]:
             embedder.close()
         self._embedders.clear()
+        self._stale.clear()
+
+
+def health(scorer: object) -> dict[str, Any] | None:
+    """``/health``'s ``learned``: ``{available, reason, head}`` of the running rules' scorer (None without
+    ``routing.learned``), so a head that went unavailable after a reload shows without reading the log."""
+    report = getattr(scorer, "health", None)
+    return report() if callable(report) else None
 
 
 def _kind(kind: str) -> Literal["static", "transformer", "transformer-int8"]:

@@ -34,6 +34,7 @@ from tiergate.errors import (
     UpstreamCapabilityError,
     UpstreamProtocolError,
     UpstreamStatusError,
+    exceeds_context,
 )
 from tiergate.wire import (
     ChatRequest,
@@ -62,10 +63,22 @@ _encode = msgspec.json.Encoder().encode
 
 
 def encode(
-    request: ChatRequest, model: str, *, stream: bool, keep_alive: str | float | None = None
+    request: ChatRequest,
+    model: str,
+    *,
+    stream: bool,
+    keep_alive: str | float | None = None,
+    num_ctx: int | None = None,
+    thinking: bool = False,
 ) -> tuple[str, bytes]:
     """The path and body for ``request``; raises :class:`RequestError` for what Ollama cannot take, before
-    any byte goes upstream."""
+    any byte goes upstream (:class:`ImageURLRefused` for an image URL, which another target may fetch).
+
+    ``num_ctx`` is the target's context window (``options.num_ctx``: the same for every request to the
+    model, since Ollama reloads a model whose ``num_ctx`` changes). With ``thinking`` (the target's
+    ``capabilities.thinking``), ``reasoning_effort`` becomes ``think``: ``false`` for ``none`` and
+    ``minimal``, ``true`` for ``low``, ``medium`` and ``high`` (level strings are taken by some models
+    only, so the boolean is sent)."""
     body: dict[str, Any] = {"model": model, "stream": stream}
     if request.suffix is not None:
         path = GENERATE
@@ -77,7 +90,9 @@ def encode(
             body["tools"] = tools
     if (fmt := output_format(request.response_format)) is not None:
         body["format"] = fmt
-    if options := _options(request):
+    if thinking and (think := _THINK.get(request.reasoning_effort or "")) is not None:
+        body["think"] = think
+    if options := _options(request, num_ctx):
         body["options"] = options
     if keep_alive is not None:
         body["keep_alive"] = keep_alive
@@ -95,12 +110,26 @@ def _generate_fields(request: ChatRequest) -> dict[str, Any]:
 
 
 def messages(history: Sequence[Message]) -> list[dict[str, Any]]:
-    """Ollama identifies a tool result by the tool's name, so names are remembered by call id as we go."""
+    """Ollama identifies a tool result by the tool's name, so names are remembered by call id as we go.
+
+    A tool message carries only text, so a tool result's images go, after the run of tool messages it is
+    in, into a ``user`` message of their own (``Images from tool call <id>:`` and ``images``), one per call.
+    """
     tool_names: dict[str, str] = {}
-    translated = []
+    translated: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []  # the user messages with the images of the current run's tool results
     for i, message in enumerate(history):
+        tool = message.role in ("tool", "function")
+        if not tool:
+            translated.extend(held)
+            held = []
         translated.append(_message(message, i, tool_names))
+        if tool and (images := message.images()):
+            call = message.tool_call_id or message.name or ""
+            encoded = [image_base64(url, f"messages[{i}].content") for url in images]
+            held.append({"role": "user", "content": f"Images from tool call {call}:", "images": encoded})
         tool_names.update({c.id: c.function.name for c in message.tool_calls or []})
+    translated.extend(held)
     return translated
 
 
@@ -118,15 +147,22 @@ def _message(message: Message, i: int, tool_names: Mapping[str, str]) -> dict[st
     if message.tool_calls:
         if not translated["content"]:
             del translated["content"]  # a turn of only tool calls, as Ollama writes it
-        translated["tool_calls"] = [
-            _tool_call(c, f"messages[{i}].tool_calls[{j}]") for j, c in enumerate(message.tool_calls)
-        ]
+        translated["tool_calls"] = [_tool_call(c) for c in message.tool_calls]
     return translated
+
+
+class ImageURLRefused(RequestError):
+    """An image given by URL, which Ollama cannot fetch. The request is fine (another target may take the
+    URL), so the backend raises it as an :class:`UpstreamCapabilityError`, which falls back."""
 
 
 def image_base64(url: str, param: str = "messages") -> str:
     """A data URL's image as the base64 text Ollama takes (percent-encoded data URLs are re-encoded)."""
-    if not url.startswith("data:") or "," not in url:
+    if not url.startswith("data:"):
+        raise ImageURLRefused(
+            f"{param}: an image by URL, which Ollama cannot fetch (it takes only data: URL images)", param=param
+        )
+    if "," not in url:
         raise RequestError(f"{param}: the ollama backend accepts only data: URL images", param=param)
     header, payload = url[len("data:") :].split(",", 1)
     if not header.endswith(";base64"):
@@ -139,33 +175,36 @@ def image_base64(url: str, param: str = "messages") -> str:
     return packed
 
 
-def _tool_call(call: ToolCall, param: str) -> dict[str, Any]:
-    """Ollama wants the arguments as an object; clients echo back the JSON string (empty for no arguments)."""
-    arguments: Any = {}
-    if call.function.arguments.strip():
-        try:
-            arguments = json.loads(call.function.arguments)
-        except json.JSONDecodeError:
-            arguments = None
-    if not isinstance(arguments, dict):
-        detail = f"{param}: the arguments of tool call '{call.id}' must be a JSON object"
-        raise RequestError(detail, param=f"{param}.function.arguments")
-    return {"function": {"name": call.function.name, "arguments": arguments}}
+def _tool_call(call: ToolCall) -> dict[str, Any]:
+    """Ollama wants the arguments as an object; clients echo back the JSON string (empty for no arguments),
+    and text that is not a JSON object goes as ``{"arguments": <text>}``."""
+    return {"function": {"name": call.function.name, "arguments": call.function.arguments_object()}}
 
 
 def _tools(request: ChatRequest) -> list[dict[str, Any]]:
-    """OpenAI's function tools are Ollama's shape already. Ollama has no ``tool_choice``; ``"none"`` is
-    honoured by not offering the tools at all."""
+    """OpenAI's function tools are Ollama's shape already. Ollama has no ``tool_choice``: ``"none"`` is
+    honoured by not offering the tools at all, a named function by offering only that tool. ``"required"``
+    cannot be forced (the model may still answer in text)."""
     if not request.tools or request.tool_choice == "none":
         return []
-    return [{"type": "function", "function": msgspec.to_builtins(tool.function)} for tool in request.tools]
+    tools = request.tools
+    if isinstance(choice := request.tool_choice, dict) and isinstance(named := choice.get("function"), dict):
+        tools = [tool for tool in tools if tool.function.name == named.get("name")]
+    return [{"type": "function", "function": msgspec.to_builtins(tool.function)} for tool in tools]
 
 
-def _options(request: ChatRequest) -> dict[str, Any]:
+#: ``reasoning_effort`` → ``think``, on a target with ``capabilities.thinking``.
+_THINK = {"none": False, "minimal": False, "low": True, "medium": True, "high": True}
+
+
+def _options(request: ChatRequest, num_ctx: int | None = None) -> dict[str, Any]:
     chosen = {
         "temperature": request.temperature,
         "top_p": request.top_p,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
         "num_predict": request.output_limit(),
+        "num_ctx": num_ctx,
         "stop": request.stop_list() or None,
         "seed": request.seed,
     }
@@ -329,6 +368,8 @@ def status_error(
     if status == 400 and "does not support" in detail:  # "<model> does not support tools" (or insert, thinking)
         hint = f"{detail} (declare it in this target's capabilities so tiergate skips it without a call)"
         return UpstreamCapabilityError(backend, url, hint)
+    if exceeds_context(status, detail):  # a bigger window elsewhere may take it
+        return UpstreamCapabilityError(backend, url, detail, status=status)
     if status == 404 and model and "model" in detail.lower():
         detail = f"model '{model}' not found on Ollama; pull it with `ollama pull {model}`"
     elif status == 404:

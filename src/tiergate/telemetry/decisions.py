@@ -776,7 +776,7 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         "disconnected": int(record.disconnected),
         "rules_version": decision.rules_version,
         "decision_json": _encode(decision).decode(),
-        "session": decision.session,
+        "session": decision.session or decision.conversation,
         "ask": record.ask,
         "decided_by": decided_by(decision),
         # the upstream's own counts (part of prompt_tokens), NULL with it: the savings baselines price them apart

@@ -22,7 +22,7 @@ from tiergate.backends.base import Call
 from tiergate.backends.ollama import OllamaBackend
 from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
-    RequestError,
+    UpstreamCapabilityError,
     UpstreamProtocolError,
     UpstreamStatusError,
     UpstreamUnavailable,
@@ -221,22 +221,24 @@ async def test_data_url_image_is_sent_as_base64(backend: OllamaBackend, fake: Fa
 async def test_remote_image_url_is_refused_before_any_request(backend: OllamaBackend, fake: FakeOllama) -> None:
     content = [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]
 
-    with pytest.raises(RequestError, match="only data: URL images") as info:
+    with pytest.raises(UpstreamCapabilityError, match="only data: URL images") as info:
         await backend.complete(chat(messages=[{"role": "user", "content": content}]), CALL)
 
     assert info.value.status == 400
+    assert info.value.fallback_ok and not info.value.retryable  # a target that fetches URLs may take it
     assert fake.requests == []
 
 
 @pytest.mark.asyncio
-async def test_tool_call_arguments_must_be_an_object(backend: OllamaBackend, fake: FakeOllama) -> None:
+async def test_tool_call_arguments_that_are_not_an_object_go_wrapped(backend: OllamaBackend, fake: FakeOllama) -> None:
+    """A weak model's broken arguments stay in an agent's history: refusing them would end the session."""
     call = {"id": "call_x", "type": "function", "function": {"name": "f", "arguments": "[1, 2]"}}
-    request = chat(messages=[{"role": "assistant", "tool_calls": [call]}])
+    request = chat(messages=[{"role": "user", "content": "go"}, {"role": "assistant", "tool_calls": [call]}])
 
-    with pytest.raises(RequestError, match="call_x"):
-        await backend.complete(request, CALL)
+    await backend.complete(request, CALL)
 
-    assert fake.requests == []
+    sent = fake.requests[0].body["messages"][1]["tool_calls"]
+    assert sent == [{"function": {"name": "f", "arguments": {"arguments": "[1, 2]"}}}]
 
 
 # --- Ollama → OpenAI ------------------------------------------------------------------------

@@ -323,14 +323,15 @@ async def test_500_is_retryable_and_may_fall_back(fake: FakeOpenAI, backend: Ope
 
 @pytest.mark.asyncio
 async def test_400_does_not_fall_back(fake: FakeOpenAI, backend: OpenAIBackend) -> None:
-    fake.replies.append(Status(400, "context length exceeded"))
+    """(A context-window refusal does: tests/unit/protocols/test_egress_params.py.)"""
+    fake.replies.append(Status(400, "'stop' must hold at most 4 sequences"))
 
     with pytest.raises(UpstreamStatusError) as error:
         await backend.complete(_request(), CALL)
 
     assert error.value.status == 400
     assert not error.value.fallback_ok and not error.value.retryable
-    assert "context length exceeded" in error.value.message
+    assert "'stop' must hold at most 4 sequences" in error.value.message
 
 
 # --- transport ------------------------------------------------------------------------------

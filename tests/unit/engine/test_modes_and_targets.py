@@ -77,6 +77,27 @@ tiers:
     assert [t.model for t in g.chains.for_tier("local")] == ["a", "b", "c", "d"]
 
 
+def test_only_ollama_targets_take_a_suffix() -> None:
+    g = graph(
+        "routing: {band_tiers: {local: local, claude: local, ambiguous: local}}",
+        base="""
+backends:
+  o: {kind: ollama, base_url: "http://127.0.0.1:1"}
+  v: {kind: openai, base_url: "http://127.0.0.1:2/v1"}
+  a: {kind: anthropic, base_url: "http://127.0.0.1:3", api_key_env: K}
+tiers:
+  local: {targets: [{backend: o, model: a}, {backend: v, model: b}, {backend: a, model: c}]}
+""",
+    )
+    fim = frozenset({"fill_in_the_middle"})
+    assert [t.lacks(fim, 10) for t in g.chains.tiers["local"]] == [
+        None,
+        "cannot take `suffix` (fill-in-the-middle needs an ollama backend)",
+        "cannot take `suffix` (fill-in-the-middle needs an ollama backend)",
+    ]
+    assert [t.lacks(frozenset(), 10) for t in g.chains.tiers["local"]] == [None, None, None]
+
+
 @pytest.mark.parametrize("bad", ["routing: {mode: fixed}", "routing: {mode: keyword}"])
 def test_modes_need_their_settings(bad: str) -> None:
     from tiergate.config.problems import ConfigError

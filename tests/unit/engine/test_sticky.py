@@ -236,3 +236,18 @@ async def test_without_sticky_false_the_same_side_request_is_lifted() -> None:
     first = turns("prove the queue is linearizable")
     await tier_of(r, first)
     assert (await tier_of(r, [TITLE, *first]))[:2] == ("sonnet", True)
+
+
+@pytest.mark.asyncio
+async def test_explicit_and_side_requests_log_their_conversation_but_stay_out_of_its_session() -> None:
+    """`tiergate train --log` joins an explicit retry to the routed requests before it by the logged
+    session: an explicit choice or a side request carries its conversation's key as ``conversation``,
+    while ``session`` (what stickiness, escalation and ratings count on) stays empty."""
+    r = router(rules=SIDE)
+    first = turns("prove the queue is linearizable")
+    routed = (await r.decide(request(messages=first))).decision
+    assert routed.session is not None and routed.conversation is None
+    retry = (await r.decide(request(messages=first, model="opus"))).decision
+    side = (await r.decide(request(messages=[TITLE, *first]))).decision
+    assert (retry.phase, retry.session, retry.conversation) == ("explicit", None, routed.session)
+    assert (side.tier, side.sticky, side.session, side.conversation) == ("local", False, None, routed.session)

@@ -112,3 +112,65 @@ def test_a_head_file_without_combine_averages_its_members(tmp_path: Path) -> Non
     assert head.file.combine == "mean"
     p_sonnet, _ = head.predict([np.array([1.0]), np.array([1.0])])
     assert p_sonnet == pytest.approx((1 / (1 + np.exp(-2.0)) + 0.5) / 2)
+
+
+@pytest.mark.parametrize(
+    ("sonnet", "opus", "why"),
+    [
+        ([0.1, 0.2], [0.3], r"member 0 \(static, e\) has 2 sonnet weights and 1 opus weights"),
+        ([], [], r"member 0 \(static, e\) has no weights"),
+        ([1e308, 1e308], [0.0, 0.0], r"member 0 \(static, e\) has sonnet weights too large to use"),
+    ],
+)
+def test_a_head_with_mismatched_or_unusable_weights_is_refused_at_load(
+    tmp_path: Path, sonnet: list[float], opus: list[float], why: str
+) -> None:
+    path = tmp_path / "head.json"
+    e = Member("e", "static", Logistic(sonnet, 0.0), Logistic(opus, 0.0))
+    write_head(path, HeadFile(FORMAT, "ask", [e], Training("h", 1)))
+    with pytest.raises(HeadError, match=why) as info:
+        Head.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_member_whose_weights_do_not_match_its_encoders_dimension_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "head.json"
+    write_head(path, HeadFile(FORMAT, "ask", [member("a", 0.0, 0.0), member("b", 0.0, 0.0)], Training("h", 1)))
+    head = Head.load(path)
+    head.check_dims([2, 2])
+    with pytest.raises(HeadError, match=r"member 1 \(static, b\) has 2 weights, and its encoder gives 256-dimensional"):
+        head.check_dims([2, 256])
+
+
+def test_logits_that_are_not_finite_raise_a_head_error_not_a_nan() -> None:
+    """Finite weights whose product with a vector overflows (a head built in code, not loaded): a HeadError
+    the scorer turns into 'unavailable', never a NaN probability."""
+    huge = Member("e", "static", Logistic([1e308, 1e308], 0.0), Logistic([-1e308, 1e308], 0.0))
+    head = Head(HeadFile(FORMAT, "ask", [huge], Training("h", 1)), "v", "<test>")
+    with pytest.raises(HeadError, match="not finite"):
+        head.predict([np.array([1e10, 1e10])])
+
+
+def test_a_head_is_written_whole_by_a_rename_in_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway's head watcher polls the file: ``tiergate train --write`` must never leave half of it."""
+    import os
+
+    import tiergate.learned.head as head_module
+
+    path = tmp_path / "head.json"
+    old = HeadFile(FORMAT, "ask", [member("a", 0.0, 0.0)], Training("h", 1))
+    write_head(path, old)
+    before = path.read_bytes()
+    renames: list[tuple[Path, Path]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: Path) -> None:
+        assert path.read_bytes() == before  # until the rename, a reader sees the old head whole
+        renames.append((Path(src), Path(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(head_module.os, "replace", replace)
+    version = write_head(path, HeadFile(FORMAT, "ask", [member("a", 1.0, 2.0)], Training("h", 2)))
+    assert [(src.parent, dst) for src, dst in renames] == [(tmp_path, path)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["head.json"]
+    assert Head.load(path).version == version and path.stat().st_mode & 0o777 == 0o644

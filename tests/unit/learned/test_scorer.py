@@ -142,3 +142,102 @@ def test_a_head_whose_member_reads_an_unknown_text_is_refused(tmp_path: Path) ->
     write_head(tmp_path / "head.json", HeadFile(FORMAT, "ask", [member], Training("h", 1)))
     with pytest.raises(HeadError, match=r"members read \['diff'\], this tiergate knows \['ask', 'prose'\]"):
         Head.load(tmp_path / "head.json")
+
+
+def pooled(**embedders: Embedder) -> LearnedPool:
+    """A pool already holding an embedder per weights_dir (kind static): builds need no real weights."""
+    pool = LearnedPool()
+    for weights_dir, embedder in embedders.items():
+        pool._embedders[("static", weights_dir)] = embedder
+    return pool
+
+
+def fixed_head(path: Path, weights: int = 2) -> Path:
+    member = Member("test/fixed@0", "static", Logistic([0.0] * weights, 0.0), Logistic([0.0] * weights, 0.0))
+    write_head(path, HeadFile(FORMAT, "ask", [member], Training("h", 1)))
+    return path
+
+
+def routes(head: Path, weights_dir: str = "A", extra: str = "") -> str:
+    return ROUTING.replace("HEAD", str(head)).replace("WEIGHTS", weights_dir + extra)
+
+
+@pytest.mark.asyncio
+async def test_a_head_not_matching_its_encoders_dimension_is_unavailable_not_a_crash(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="tiergate.learned")
+    pool = pooled(A=Embedder(CachedEncoder(Fixed())))
+    g = graph(routes(fixed_head(tmp_path / "head.json", weights=10)))
+    learned = pool.build(g)
+    pool.build(g)  # the same problem again: warned once
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tiergate.learned"]
+    assert len(warnings) == 1 and "has 10 weights, and its encoder gives 2-dimensional vectors" in warnings[0]
+    assert learned is not None and learned.health() == {"available": False, "reason": learned.reason, "head": None}  # type: ignore[union-attr]
+    d = (await Router(g, learned=learned).decide(chat("design a lock service"))).decision
+    assert d.learned is not None and not d.learned.available and "has 10 weights" in (d.learned.reason or "")
+    assert d.band == "AMBIGUOUS"
+
+
+@pytest.mark.asyncio
+async def test_an_exception_while_scoring_reads_as_unavailable_and_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A backstop for what loading cannot see: the request is decided without the reading, never a 500."""
+    caplog.set_level("WARNING", logger="tiergate.learned")
+    wrong = Member("test/fixed@0", "static", Logistic([0.0] * 3, 0.0), Logistic([0.0] * 3, 0.0))
+    head = Head(HeadFile(FORMAT, "ask", [wrong], Training("h", 1)), "v1", "<test>")
+    s = LearnedScorer(head, [Embedder(CachedEncoder(Fixed()))], Cutoffs())
+    router = Router(graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y")), learned=s)
+    for ask in ("rename x", "rename y"):
+        d = (await router.decide(chat(ask))).decision
+        assert d.learned is not None and not d.learned.available and d.learned.head == "v1"
+        assert "head v1 failed on this request (ValueError" in (d.learned.reason or "")
+        assert d.band == "AMBIGUOUS" and any("rules read learned.available as false" in r for r in d.reasons)
+    assert len([r for r in caplog.records if r.name == "tiergate.learned"]) == 1
+    assert s.health() == {"available": False, "reason": d.learned.reason, "head": "v1"}
+    assert scorer(4.0, -4.0).health() == {"available": True, "reason": None, "head": "v1"}
+
+
+def test_reloads_that_change_cache_size_resize_the_one_encoder(tmp_path: Path) -> None:
+    embedder = Embedder(CachedEncoder(Fixed()))
+    pool = pooled(A=embedder)
+    head = fixed_head(tmp_path / "head.json")
+    for size in (100, 200, 300):
+        learned = pool.build(graph(routes(head, extra=f", cache_size: {size}")))
+        assert isinstance(learned, LearnedScorer) and learned.embedders == [embedder]
+        assert embedder.encoder.size == size and list(pool._embedders.values()) == [embedder]
+
+
+def test_an_encoder_a_reload_no_longer_uses_is_closed_once_no_scorer_holds_it(tmp_path: Path) -> None:
+    import gc
+
+    closed: list[str] = []
+    first, second = Embedder(CachedEncoder(Fixed())), Embedder(CachedEncoder(Fixed()))
+    first.close = lambda: closed.append("A")  # type: ignore[method-assign]
+    second.close = lambda: closed.append("B")  # type: ignore[method-assign]
+    pool = pooled(A=first)
+    head = fixed_head(tmp_path / "head.json")
+    old = pool.build(graph(routes(head, "A")))
+    pool._embedders[("static", "B")] = second  # as loading the weights in B would
+    new = pool.build(graph(routes(head, "B")))  # weights_dir changed: A leaves the pool...
+    assert list(pool._embedders.values()) == [second] and closed == []  # ...open while `old` may be serving
+    del old
+    gc.collect()
+    assert pool.build(graph(routes(head, "B"))) is not None and closed == ["A"]
+    assert new is not None
+    pool.close()
+    assert closed == ["A", "B"]
+
+
+def test_the_same_failure_after_a_recovery_is_warned_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="tiergate.learned")
+    pool = pooled(A=Embedder(CachedEncoder(Fixed())))
+    broken, good = graph(routes(tmp_path / "missing.json")), graph(routes(fixed_head(tmp_path / "head.json")))
+    assert [type(pool.build(g)).__name__ for g in (broken, broken, good, broken)] == [
+        "Unavailable",
+        "Unavailable",
+        "LearnedScorer",
+        "Unavailable",
+    ]
+    assert len([r for r in caplog.records if r.name == "tiergate.learned"]) == 2

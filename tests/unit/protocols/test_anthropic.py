@@ -271,7 +271,14 @@ def test_user_blocks_images_documents_and_tool_results() -> None:
     )
 
     assert request.messages[1:] == [
-        Message(role="tool", content="line 1\nline 2", tool_call_id="t1"),
+        Message(
+            role="tool",
+            content=[
+                ContentPart(type="text", text="line 1\nline 2"),
+                ContentPart(type="image_url", image_url=ImageURL(url=f"data:image/png;base64,{PNG}")),
+            ],
+            tool_call_id="t1",
+        ),
         Message(
             role="user",
             content=[
@@ -283,6 +290,33 @@ def test_user_blocks_images_documents_and_tool_results() -> None:
             ],
         ),
     ]
+
+
+def test_a_tool_result_of_only_an_image_keeps_it_and_counts_as_an_image() -> None:
+    """Claude Code's Read of a PNG: the result is the image alone."""
+    request = asked(
+        {"role": "user", "content": "what is in shot.png?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read", "input": {}}]},
+        user(
+            {
+                "type": "tool_result",
+                "tool_use_id": "t1",
+                "content": [image(type="url", url="https://example.com/shot.png")],
+                "is_error": True,
+            }
+        ),
+    )
+
+    result = request.messages[-1]
+    assert result == Message(
+        role="tool",
+        content=[
+            ContentPart(type="text", text="error: "),
+            ContentPart(type="image_url", image_url=ImageURL(url="https://example.com/shot.png")),
+        ],
+        tool_call_id="t1",
+    )
+    assert result.images() == ["https://example.com/shot.png"]
 
 
 def test_a_failed_tool_result_reads_as_a_failure_to_the_agent_markers() -> None:
@@ -377,6 +411,20 @@ def test_tool_choice_kinds(choice: dict[str, Any], expected: str) -> None:
             "messages[1].content[0].id",
         ),
         ({"messages": [user({"type": "tool_result", "content": "x"})]}, "messages[0].content[0].tool_use_id"),
+        (
+            {
+                "messages": [
+                    user(
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t",
+                            "content": [{"type": "text", "text": "x"}, image(type="file", file_id="f1")],
+                        }
+                    )
+                ]
+            },
+            "messages[0].content[0].content[1].source.type",
+        ),
     ],
 )
 def test_what_the_api_refuses_is_a_400_naming_the_field(fields: dict[str, Any], param: str) -> None:
@@ -565,10 +613,35 @@ def test_reasoning_effort_turns_thinking_on_where_the_target_has_it(effort: str,
     sent = to_messages_body(request, "claude-x", default_max_tokens=4096, thinking_supported=True)
     plain = to_messages_body(request, "claude-x", default_max_tokens=4096)
 
-    assert sent["thinking"] == {"type": "enabled", "budget_tokens": budget}
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": min(budget, 1999)}
     assert "temperature" not in sent and "top_p" not in sent
-    assert sent["max_tokens"] == (2000 if budget < 2000 else budget + 1024)
+    assert sent["max_tokens"] == 2000  # the client's limit: the budget fits under it, never the reverse
     assert "thinking" not in plain and plain["temperature"] == 0.3 and plain["max_tokens"] == 2000
+
+
+@pytest.mark.parametrize(
+    ("limit", "default", "thinking", "max_tokens"),
+    [
+        (300, 4096, None, 300),  # under the API's minimum budget once cut: no thinking rather than a raise
+        (1024, 4096, None, 1024),
+        (1025, 4096, 1024, 1025),
+        (20000, 4096, 16384, 20000),
+        (None, 4096, 16384, 16384 + 1024),  # no client limit: tiergate's default may be raised
+        (None, 32000, 16384, 32000),
+    ],
+)
+def test_thinking_never_raises_the_clients_limit(
+    limit: int | None, default: int, thinking: int | None, max_tokens: int
+) -> None:
+    request = chat(reasoning_effort="high", temperature=0.3, max_completion_tokens=limit)
+
+    sent = to_messages_body(request, "claude-x", default_max_tokens=default, thinking_supported=True)
+
+    assert sent["max_tokens"] == max_tokens
+    if thinking is None:
+        assert "thinking" not in sent and sent["temperature"] == 0.3
+    else:
+        assert sent["thinking"] == {"type": "enabled", "budget_tokens": thinking} and "temperature" not in sent
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,41 @@ def test_tool_calls_and_results_become_tool_use_and_tool_result_blocks() -> None
     assert "tool_choice" not in body
 
 
+def test_images_in_tool_results_go_inside_the_tool_result_blocks() -> None:
+    shot = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}", "detail": "high"}}
+    cat = {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}
+    calls = [{"id": f"toolu_{n}", "function": {"name": "view_image", "arguments": "{}"}} for n in (1, 2)]
+    request = chat(
+        messages=[
+            {"role": "user", "content": "Look at both."},
+            {"role": "assistant", "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "toolu_1", "content": [{"type": "text", "text": "shot.png"}, shot]},
+            {"role": "tool", "tool_call_id": "toolu_2", "content": [cat]},
+        ]
+    )
+
+    body = to_messages_body(request, MODEL, default_max_tokens=100)
+
+    assert body["messages"][-1] == {
+        "role": "user",
+        "content": [
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_1",
+                "content": [
+                    {"type": "text", "text": "shot.png"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                ],
+            },
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_2",
+                "content": [{"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}}],
+            },
+        ],
+    }
+
+
 TOOLS = [{"type": "function", "function": {"name": "lookup"}}]
 
 
@@ -242,10 +277,6 @@ def test_tool_results_open_the_user_turn_they_join() -> None:
             "messages[0].content[0].image_url",
         ),
         ({"role": "tool", "content": "orphan"}, "messages[0].tool_call_id"),
-        (
-            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": "[1, 2]"}}]},
-            "messages[0].tool_calls[0].function.arguments",
-        ),
     ],
 )
 def test_untranslatable_messages_name_their_path(message: dict[str, Any], param: str) -> None:
@@ -253,6 +284,27 @@ def test_untranslatable_messages_name_their_path(message: dict[str, Any], param:
         to_messages_body(chat(messages=[message]), MODEL, default_max_tokens=10)
     assert caught.value.param == param
     assert caught.value.message.startswith(param)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ('{"cmd": "ls"', {"arguments": '{"cmd": "ls"'}),
+        ("[1, 2]", {"arguments": "[1, 2]"}),
+        ('"text"', {"arguments": '"text"'}),
+        ("", {}),
+        ('{"cmd": "ls"}', {"cmd": "ls"}),
+    ],
+)
+def test_history_arguments_that_are_not_an_object_go_wrapped(arguments: str, expected: dict[str, Any]) -> None:
+    """A weak model's broken arguments stay in an agent's history; refusing them would end the session."""
+    call = {"id": "c", "function": {"name": "f", "arguments": arguments}}
+    request = chat(messages=[{"role": "user", "content": "go"}, {"role": "assistant", "tool_calls": [call]}])
+    messages = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert messages[1] == {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "c", "name": "f", "input": expected}],
+    }
 
 
 # --- answer translation -------------------------------------------------------------------------

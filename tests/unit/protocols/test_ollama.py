@@ -74,6 +74,22 @@ def test_an_empty_suffix_is_still_fill_in_the_middle() -> None:
 
 
 @pytest.mark.parametrize(
+    ("arguments", "sent"),
+    [
+        ('{"cmd": "ls"', {"arguments": '{"cmd": "ls"'}),
+        ("[1, 2]", {"arguments": "[1, 2]"}),
+        ("", {}),
+        ('{"cmd": "ls"}', {"cmd": "ls"}),
+    ],
+)
+def test_history_arguments_that_are_not_an_object_go_wrapped(arguments: str, sent: dict[str, Any]) -> None:
+    """A weak model's broken arguments stay in an agent's history; refusing them would end the session."""
+    call = {"id": "c", "function": {"name": "f", "arguments": arguments}}
+    _, body = encoded(chat(messages=[{"role": "user", "content": "go"}, {"role": "assistant", "tool_calls": [call]}]))
+    assert body["messages"][1] == {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": sent}}]}
+
+
+@pytest.mark.parametrize(
     ("url", "sent"),
     [
         ("data:image/png;base64," + base64.b64encode(b"\x89PNG").decode(), base64.b64encode(b"\x89PNG").decode()),
@@ -87,10 +103,57 @@ def test_images_go_as_base64(url: str, sent: str) -> None:
     assert body["messages"] == [{"role": "user", "content": "what?", "images": [sent]}]
 
 
+def test_images_in_tool_results_follow_the_run_of_tool_messages_in_user_messages() -> None:
+    """An Ollama tool message carries only text: each result's images go in a user message of their own,
+    naming the call, right after the tool messages."""
+    png = base64.b64encode(b"\x89PNG").decode()
+    shot = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}}
+    calls = [{"id": f"c{n}", "function": {"name": "view_image", "arguments": "{}"}} for n in (1, 2, 3)]
+    request = chat(
+        messages=[
+            {"role": "user", "content": "Look at these."},
+            {"role": "assistant", "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "a.png"}, shot]},
+            {"role": "tool", "tool_call_id": "c2", "content": "no such file"},
+            {"role": "tool", "tool_call_id": "c3", "content": [shot, shot]},
+            {"role": "user", "content": "What do you see?"},
+        ]
+    )
+
+    _, body = encoded(request)
+
+    assert body["messages"][2:] == [
+        {"role": "tool", "content": "a.png", "tool_name": "view_image"},
+        {"role": "tool", "content": "no such file", "tool_name": "view_image"},
+        {"role": "tool", "content": "", "tool_name": "view_image"},
+        {"role": "user", "content": "Images from tool call c1:", "images": [png]},
+        {"role": "user", "content": "Images from tool call c3:", "images": [png, png]},
+        {"role": "user", "content": "What do you see?"},
+    ]
+
+
+IMAGE_URL = "an image by URL, which Ollama cannot fetch (it takes only data: URL images)"
+
+
+def test_a_tool_result_image_ollama_cannot_take_is_a_request_error() -> None:
+    cat = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    request = chat(
+        messages=[
+            {"role": "user", "content": "Look."},
+            {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "view_image", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": [cat]},
+        ]
+    )
+    with pytest.raises(RequestError) as caught:
+        ollama.encode(request, "qwen", stream=True)
+    assert caught.value.message == "messages[2].content: " + IMAGE_URL
+    assert isinstance(caught.value, ollama.ImageURLRefused)  # the backend makes it a capability error
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("https://example.com/cat.png", "messages[0].content: the ollama backend accepts only data: URL images"),
+        ("https://example.com/cat.png", "messages[0].content: " + IMAGE_URL),
         ("data:image/png;base64,@@@", "messages[0].content: an image data URL is not valid base64"),
     ],
 )

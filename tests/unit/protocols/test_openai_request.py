@@ -113,3 +113,40 @@ def test_legacy_completions_are_checked_too() -> None:
     with pytest.raises(RequestError) as info:
         decode_completion(json.dumps({"prompt": "def f(", "max_tokens": 0}).encode())
     assert info.value.param == "max_tokens"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "message"),
+    [
+        (
+            {"prompt": ["def add(a, b):", "class Stack:"]},
+            "prompt",
+            "`prompt` is a list of 2 prompts: tiergate completes one prompt per request; send one request per prompt",
+        ),
+        (
+            {"prompt": "x = ", "echo": True},
+            "echo",
+            "`echo` is true: tiergate does not echo the prompt back; leave it out",
+        ),
+        (
+            {"prompt": "x = ", "logprobs": 3},
+            "logprobs",
+            "`logprobs` is 3: tiergate does not return log probabilities; leave it out",
+        ),
+        (
+            {"prompt": "x = ", "best_of": 2},
+            "best_of",
+            "`best_of` is 2: tiergate generates one completion; leave it out",
+        ),
+    ],
+)
+def test_legacy_fields_tiergate_cannot_honour_are_refused(fields: dict[str, Any], param: str, message: str) -> None:
+    with pytest.raises(RequestError) as info:
+        decode_completion(json.dumps(fields).encode())
+    assert (info.value.param, info.value.message, info.value.code) == (param, message, "unsupported_value")
+
+
+def test_legacy_fields_at_their_defaults_are_fine() -> None:
+    fields = {"prompt": ["def add(a, b):"], "echo": False, "logprobs": None, "best_of": 1}
+    _, chat = decode_completion(json.dumps(fields).encode())
+    assert chat.messages[0].content == "def add(a, b):"

@@ -63,6 +63,42 @@ def test_the_body_is_the_request_with_portable_spellings_and_without_tiergates_f
     assert (streamed["stream"], streamed["stream_options"]) == (True, {"include_usage": True})
 
 
+def test_images_in_tool_messages_follow_the_run_of_tool_messages_in_a_user_message() -> None:
+    """A chat tool message carries only text: its images go right after the tool messages, each call's
+    images introduced by a text part naming the call."""
+    shot = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "high"}}
+    cat = {"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}
+    calls = [{"id": f"c{n}", "function": {"name": "view_image", "arguments": "{}"}} for n in (1, 2, 3)]
+    request = chat(
+        messages=[
+            {"role": "user", "content": "Look at these."},
+            {"role": "assistant", "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "shot.png"}, shot]},
+            {"role": "tool", "tool_call_id": "c2", "content": "no such file"},
+            {"role": "tool", "tool_call_id": "c3", "content": [cat]},
+            {"role": "user", "content": "What do you see?"},
+        ]
+    )
+
+    sent = json.loads(chat_body(request, "qwen", stream=False))["messages"]
+
+    assert sent[2:] == [
+        {"role": "tool", "tool_call_id": "c1", "content": "shot.png"},
+        {"role": "tool", "tool_call_id": "c2", "content": "no such file"},
+        {"role": "tool", "tool_call_id": "c3", "content": ""},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Images from tool call c1:"},
+                shot,
+                {"type": "text", "text": "Images from tool call c3:"},
+                cat,
+            ],
+        },
+        {"role": "user", "content": "What do you see?"},
+    ]
+
+
 def test_a_whole_answer_with_reasoning_tool_calls_and_usage() -> None:
     body = answer(
         {
@@ -184,6 +220,21 @@ def test_status_errors(status: int, body: bytes, detail: str, upstream_type: str
 
     assert type(error) is UpstreamStatusError
     assert (error.status, error.detail, error.upstream_type, error.retry_after) == (status, detail, upstream_type, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (
+            b'{"error": {"message": "too long", "type": "invalid_request_error", "code": "context_length_exceeded"}}',
+            "context_length_exceeded",
+        ),
+        (b'{"object": "error", "message": "bad request", "code": 400}', None),  # vLLM's old numeric code
+        (b'{"error": {"message": "bad", "code": null}}', None),
+    ],
+)
+def test_the_upstreams_own_error_code_is_kept(body: bytes, code: str | None) -> None:
+    assert status_error("vllm", URL, 400, body).code == code
 
 
 def test_a_server_that_refuses_the_response_format_is_a_capability_error() -> None:

@@ -213,11 +213,7 @@ def test_consecutive_assistant_items_merge_and_outputs_follow() -> None:
             {
                 "type": "function_call_output",
                 "call_id": "c2",
-                "output": [
-                    {"type": "input_text", "text": "closed"},
-                    {"type": "input_image"},
-                    {"type": "input_text", "text": "ok"},
-                ],
+                "output": [{"type": "input_text", "text": "closed"}, {"type": "input_text", "text": "ok"}],
             },
             {"type": "additional_tools", "role": "developer", "tools": []},
             {"type": "web_search_call", "id": "ws_1", "status": "completed"},
@@ -238,6 +234,47 @@ def test_consecutive_assistant_items_merge_and_outputs_follow() -> None:
         Message(role="tool", content="closed\nok", tool_call_id="c2"),
         Message(role="assistant", content="Done."),
     ]
+
+
+def test_images_in_a_function_call_output_are_kept_as_parts() -> None:
+    """Codex's ``view_image`` answers with the image itself: it reaches the tool message, beside the text."""
+    png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg=="
+    r = request(
+        input=[
+            {"type": "message", "role": "user", "content": "look at shot.png"},
+            {"type": "function_call", "call_id": "c1", "name": "view_image", "arguments": '{"path":"shot.png"}'},
+            {"type": "function_call", "call_id": "c2", "name": "view_image", "arguments": '{"path":"b.png"}'},
+            {
+                "type": "function_call_output",
+                "call_id": "c1",
+                "output": [{"type": "input_image", "image_url": png, "detail": "high"}],
+            },
+            {
+                "type": "custom_tool_call_output",
+                "call_id": "c2",
+                "output": [
+                    {"type": "input_text", "text": "b.png"},
+                    {"type": "input_image", "image_url": "https://example.com/b.png"},
+                ],
+            },
+        ]
+    )
+    assert r.messages[2:] == [
+        Message(
+            role="tool",
+            content=[ContentPart(type="image_url", image_url=ImageURL(png, "high"))],
+            tool_call_id="c1",
+        ),
+        Message(
+            role="tool",
+            content=[
+                ContentPart(type="text", text="b.png"),
+                ContentPart(type="image_url", image_url=ImageURL("https://example.com/b.png")),
+            ],
+            tool_call_id="c2",
+        ),
+    ]
+    assert [m.images() for m in r.messages] == [[], [], [png], ["https://example.com/b.png"]]
 
 
 def test_tools_of_every_kind() -> None:
@@ -276,12 +313,47 @@ def test_tools_of_every_kind() -> None:
         ("required", "required"),
         ({"type": "function", "name": "f"}, {"type": "function", "function": {"name": "f"}}),
         ({"type": "custom", "name": "apply_patch"}, {"type": "function", "function": {"name": "apply_patch"}}),
-        ({"type": "allowed_tools", "mode": "required", "tools": []}, "required"),
+        ({"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "f"}]}, "required"),
         ({"type": "web_search"}, None),
     ],
 )
 def test_tool_choice(choice: Any, expected: Any) -> None:
-    assert request(tool_choice=choice).tool_choice == expected
+    tools = [{"type": "function", "name": "f"}, {"type": "custom", "name": "apply_patch"}]
+    assert request(tools=tools, tool_choice=choice).tool_choice == expected
+
+
+@pytest.mark.parametrize(
+    ("tools", "choice", "names", "expected"),
+    [
+        (
+            [{"type": "function", "name": "f"}, {"type": "custom", "name": "g"}, {"type": "function", "name": "h"}],
+            {
+                "type": "allowed_tools",
+                "mode": "auto",
+                "tools": [{"type": "function", "name": "h"}, {"type": "custom", "name": "g"}],
+            },
+            ["g", "h"],
+            "auto",
+        ),
+        (
+            [{"type": "function", "name": "f"}, {"type": "web_search"}],
+            {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]},
+            None,  # only a hosted tool allowed, and hosted tools are dropped: no tools, no choice
+            None,
+        ),
+        ([{"type": "web_search"}], "required", None, None),  # a choice without function tools is not sent
+        (None, "auto", None, None),
+    ],
+)
+def test_allowed_tools_restrict_the_tools(tools: Any, choice: Any, names: list[str] | None, expected: Any) -> None:
+    r = request(tools=tools, tool_choice=choice)
+    assert ([t.function.name for t in r.tools] if r.tools else None, r.tool_choice) == (names, expected)
+
+
+def test_allowed_tools_needs_a_list() -> None:
+    with pytest.raises(RequestError) as caught:
+        request(tools=[{"type": "function", "name": "f"}], tool_choice={"type": "allowed_tools", "mode": "auto"})
+    assert caught.value.param == "tool_choice.tools"
 
 
 def test_options() -> None:
@@ -393,6 +465,30 @@ def test_text_formats() -> None:
         ),
         ({"input": [{"type": "function_call_output", "output": "x"}]}, "input[0].call_id", "got missing"),
         ({"input": [{"type": "function_call_output", "call_id": "c"}]}, "input[0].output", "got missing"),
+        (
+            {
+                "input": [
+                    {"role": "user", "content": "x"},
+                    {
+                        "type": "function_call_output",
+                        "call_id": "c",
+                        "output": [{"type": "input_text", "text": "a"}, {"type": "input_file", "file_data": "JVBE"}],
+                    },
+                ]
+            },
+            "input[1].output[1]",
+            "`input_file` parts in a tool output are not supported",
+        ),
+        (
+            {"input": [{"type": "function_call_output", "call_id": "c", "output": [{"type": "input_image"}]}]},
+            "input[0].output[0].image_url",
+            "file storage",
+        ),
+        (
+            {"input": [{"type": "function_call_output", "call_id": "c", "output": [{"type": "input_audio"}]}]},
+            "input[0].output[0].type",
+            "is `input_audio`",
+        ),
         ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]", "item_reference"),
         ({"tools": {"type": "function"}}, "tools", "must be an array"),
         ({"tools": ["f"]}, "tools[0]", "must be an object"),
@@ -946,6 +1042,26 @@ def test_error_body_is_openais_envelope() -> None:
             "code": "invalid_type",
         }
     }
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (
+            UpstreamStatusError("anthropic", "http://h", "prompt is too long: 210000 > 200000", status=400),
+            "context_length_exceeded",
+        ),
+        (
+            UpstreamStatusError("vllm", "http://h", "too long", status=400, code="context_length_exceeded"),
+            "context_length_exceeded",
+        ),
+        (UpstreamStatusError("ollama", "http://h", "bad image", status=400), None),
+        (RequestError("the context window of no target fits", code="invalid_type"), "invalid_type"),
+    ],
+)
+def test_error_body_codes_a_context_overflow_as_the_stream_does(exc: TiergateError, code: str | None) -> None:
+    """Before the stream starts as after it (``response.failed``): Codex needs ``context_length_exceeded``."""
+    assert error_body(exc)["error"]["code"] == code
 
 
 def test_the_openai_sdk_client_reads_both_answers() -> None:

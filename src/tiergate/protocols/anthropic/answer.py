@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from tiergate.errors import UpstreamProtocolError, UpstreamStatusError
+from tiergate.errors import UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError, exceeds_context
 from tiergate.protocols.anthropic.common import ERROR_STATUS, finish_reason
 from tiergate.wire import (
     Completion,
@@ -148,6 +148,8 @@ def status_error(
         upstream_type, message = detail.type, detail.message
     except msgspec.DecodeError:
         message = body[:_ERROR_PREVIEW].decode("utf-8", "replace").strip()
+    if exceeds_context(status, message):  # "prompt is too long": a model with a bigger window may take it
+        return UpstreamCapabilityError(backend, url, message, status=status, upstream_type=upstream_type)
     return UpstreamStatusError(
         backend,
         url,
@@ -212,6 +214,8 @@ class StreamTranslator:
         self._answer_tool = answer_tool
         self._answer_index: int | None = None
         self._tool_index: dict[int, int] = {}
+        #: Tool calls whose arguments have begun (a no-argument call gets ``{}`` when its block stops).
+        self._tool_args: set[int] = set()
         #: Blocks whose input the server fills in itself (``server_tool_use``: web search, code execution;
         #: ``mcp_tool_use``): their ``input_json_delta`` pieces are the server's business, not a tool call.
         self._server_blocks: set[int] = set()
@@ -232,6 +236,8 @@ class StreamTranslator:
             return self._block_start(event)
         elif kind == "content_block_delta":
             return self._block_delta(event)
+        elif kind == "content_block_stop":
+            return self._block_stop(event)
         elif kind == "message_delta":
             self._stop_reason = event.delta.stop_reason if event.delta else None
             self._usage.add(event.usage)
@@ -267,6 +273,7 @@ class StreamTranslator:
         events: list[StreamEvent] = [ToolCallStart(tool, block.id or "", block.name or "")]
         if block.input:
             events.append(ToolCallArgs(tool, json.dumps(block.input)))
+            self._tool_args.add(tool)
         return events
 
     def _block_delta(self, event: UpstreamEvent) -> list[StreamEvent]:
@@ -284,8 +291,18 @@ class StreamTranslator:
                 return []
             if event.index not in self._tool_index:
                 raise self._protocol(f"input_json_delta for block {event.index}, which is not a tool_use block")
-            return [ToolCallArgs(self._tool_index[event.index], delta.partial_json)]
+            self._tool_args.add(tool := self._tool_index[event.index])
+            return [ToolCallArgs(tool, delta.partial_json)]
         return []
+
+    def _block_stop(self, event: UpstreamEvent) -> list[StreamEvent]:
+        """A tool call that ends with no arguments (a no-argument tool: ``input: {}`` and an empty or no
+        ``input_json_delta``) gets ``{}``, as a whole answer's does: an empty string is no JSON object."""
+        tool = self._tool_index.get(event.index) if event.index is not None else None
+        if tool is None or tool in self._tool_args:
+            return []
+        self._tool_args.add(tool)
+        return [ToolCallArgs(tool, "{}")]
 
     def _protocol(self, detail: str) -> UpstreamProtocolError:
         return UpstreamProtocolError(self._backend, self._url, detail, started=True)

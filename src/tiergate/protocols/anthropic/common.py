@@ -73,7 +73,9 @@ STOP_REASON_OF: dict[str, str] = {
 }
 #: ``reasoning_effort`` → thinking budget; 1024 is the API's smallest budget.
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
-#: Room left for the answer when max_tokens had to be raised above the thinking budget.
+#: The smallest ``budget_tokens`` the API accepts.
+MIN_THINKING_BUDGET = 1024
+#: Room left for the answer when the client set no limit and the default is not above the thinking budget.
 ANSWER_ROOM = 1024
 DATA_URL = re.compile(r"data:(?P<media>[^;,]+);base64,(?P<data>.*)", re.DOTALL)
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}

@@ -309,19 +309,29 @@ def _tool_call_of(block: _InBlock, where: str) -> ToolCall:
 
 
 def _tool_result_of(block: _InBlock, where: str) -> Message:
-    """Text only (images in a result are dropped). A failed result says so in words, ``error: ...``, which
-    the agent-step markers (``routing.agent.failure_patterns``) read as a failure."""
+    """Its text, and its images (Claude Code's Read of a PNG) as image parts after the text. A failed result
+    says so in words, ``error: ...``, which the agent-step markers (``routing.agent.failure_patterns``) read
+    as a failure."""
     if not block.tool_use_id:
         param = f"{where}.tool_use_id"
         raise RequestError(f"{param}: a tool_result names the tool_use it answers", param=param)
     content = block.content
+    images: list[ContentPart] = []
     if isinstance(content, list):
         text = "\n".join(t for b in content if b.type != "image" and (t := _text_of(b)))
+        images = [
+            ContentPart(type="image_url", image_url=ImageURL(url=_image_url(b, f"{where}.content[{k}]")))
+            for k, b in enumerate(content)
+            if b.type == "image"
+        ]
     else:
         text = content if isinstance(content, str) else ""
     if block.is_error:
         text = f"error: {text}"
-    return Message(role="tool", tool_call_id=block.tool_use_id, content=text)
+    if not images:
+        return Message(role="tool", tool_call_id=block.tool_use_id, content=text)
+    parts = [ContentPart(type="text", text=text), *images] if text else images
+    return Message(role="tool", tool_call_id=block.tool_use_id, content=parts)
 
 
 def _image_url(block: _InBlock, where: str) -> str:

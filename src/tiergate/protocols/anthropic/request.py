@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from tiergate.errors import RequestError
@@ -14,6 +13,7 @@ from tiergate.protocols.anthropic.common import (
     ANY_OBJECT,
     DATA_URL,
     EMPTY_SCHEMA,
+    MIN_THINKING_BUDGET,
     PROTOCOL_HEADERS,
     SIGNATURE_PREFIX,
     THINKING_BUDGETS,
@@ -60,7 +60,7 @@ def to_messages_body(
     if sent:
         body["stop_sequences"] = sent
     body.update(_tools(request))
-    budget = _thinking_budget(request) if thinking_supported else None
+    budget = _thinking_budget(request, limit) if thinking_supported else None
     body.update(_sampling(request) if budget is None else _thinking(budget, body["max_tokens"]))
     if request.user:
         body["metadata"] = {"user_id": request.user}
@@ -122,17 +122,23 @@ def _structured(request: ChatRequest) -> tuple[str, dict[str, Any]] | None:
 
 
 def _thinking(budget: int, max_tokens: int) -> Block:
-    """Thinking on; the API refuses temperature/top_p with it and wants max_tokens above the budget."""
+    """Thinking on; the API refuses temperature/top_p with it and wants max_tokens above the budget. Only
+    the config's default (the client set no limit) is ever raised: :func:`_thinking_budget` keeps the
+    budget under a client's own limit."""
     room = max_tokens if max_tokens > budget else budget + ANSWER_ROOM
     return {"thinking": {"type": "enabled", "budget_tokens": budget}, "max_tokens": room}
 
 
-def _thinking_budget(request: ChatRequest) -> int | None:
-    """The thinking budget ``reasoning_effort`` asks for, or None where the API would refuse thinking:
-    a forced tool (the client's, or the structured-answer tool), or a tool loop already under way (a loop
-    is one assistant turn, and this one began without the thinking block the API then demands)."""
+def _thinking_budget(request: ChatRequest, limit: int | None) -> int | None:
+    """The thinking budget ``reasoning_effort`` asks for, cut to fit under the client's output ``limit``
+    (which is never raised); None where that leaves less than the API's minimum, or where the API would
+    refuse thinking: a forced tool (the client's, or the structured-answer tool), or a tool loop already
+    under way (a loop is one assistant turn, and this one began without the thinking block the API then
+    demands)."""
     budget = THINKING_BUDGETS.get(request.reasoning_effort or "")
-    if budget is None or answer_tool_of(request) is not None:
+    if budget is not None and limit is not None:
+        budget = min(budget, limit - 1)
+    if budget is None or budget < MIN_THINKING_BUDGET or answer_tool_of(request) is not None:
         return None
     if request.tools and (request.tool_choice == "required" or isinstance(request.tool_choice, dict)):
         return None
@@ -170,7 +176,7 @@ def _turn_of(message: Message, i: int) -> tuple[Literal["user", "assistant"], li
     if message.role in ("tool", "function"):
         return "user", [_tool_result(message, i)]
     if message.role == "assistant":
-        calls = [_tool_use(call, i, j) for j, call in enumerate(message.tool_calls or [])]
+        calls = [_tool_use(call) for call in message.tool_calls or []]
         return "assistant", _content_blocks(message, i) + calls
     return "user", _content_blocks(message, i)
 
@@ -204,23 +210,16 @@ def _tool_result(message: Message, i: int) -> Block:
         param = f"messages[{i}].tool_call_id"
         raise RequestError(f"{param}: a tool message needs the id of the call it answers", param=param)
     block: Block = {"type": "tool_result", "tool_use_id": tool_use_id(message.tool_call_id)}
-    if text := message.text():
+    if message.images():  # text and image blocks, in the tool message's order
+        block["content"] = _content_blocks(message, i)
+    elif text := message.text():
         block["content"] = text
     return block
 
 
-def _tool_use(call: ToolCall, i: int, j: int) -> Block:
-    """Anthropic wants the arguments as an object; a string that is not one fails here, not upstream."""
-    try:
-        arguments = json.loads(call.function.arguments) if call.function.arguments.strip() else {}
-    except json.JSONDecodeError:
-        arguments = None
-    if not isinstance(arguments, dict):
-        param = f"messages[{i}].tool_calls[{j}].function.arguments"
-        raise RequestError(
-            f"{param}: the arguments of tool call '{call.id}' ({call.function.name}) are not a JSON object",
-            param=param,
-        )
+def _tool_use(call: ToolCall) -> Block:
+    """Anthropic wants the arguments as an object; text that is not one goes as ``{"arguments": <text>}``."""
+    arguments = call.function.arguments_object()
     return {"type": "tool_use", "id": tool_use_id(call.id), "name": call.function.name, "input": arguments}
 
 

@@ -52,8 +52,9 @@ def decode_chat(body: bytes) -> ChatRequest:
 def check_chat(request: ChatRequest) -> None:
     """Refuse at the edge what every upstream would refuse, before any upstream call: 400 naming the field.
 
-    One choice (``n`` 1 or absent); a positive output limit; at least one user (or tool) turn; named tools
-    and tool calls; content parts that are ``text`` or ``image_url`` (tiergate forwards no other kind, and
+    One choice (``n`` 1 or absent); no ``logprobs``, ``top_logprobs`` or ``logit_bias`` (tiergate cannot
+    honour them); a positive output limit; at least one user (or tool) turn; named tools and tool calls;
+    content parts that are ``text`` or ``image_url`` (tiergate forwards no other kind, and
     never drops one silently); images that are images. (Whitespace-only stop sequences are valid here: the
     Anthropic backend emulates them.)
     """
@@ -63,6 +64,14 @@ def check_chat(request: ChatRequest) -> None:
             param="n",
             code="unsupported_value",
         )
+    refused = [
+        ("logprobs", request.logprobs is True, "tiergate does not return log probabilities"),
+        ("top_logprobs", bool(request.top_logprobs), "tiergate does not return log probabilities"),
+        ("logit_bias", bool(request.logit_bias), "token ids differ between the models tiergate routes to"),
+    ]
+    for name, asked, why in refused:
+        if asked:
+            raise RequestError(f"`{name}` is set: {why}; leave it out", param=name, code="unsupported_value")
     for name in ("max_tokens", "max_completion_tokens"):
         value = getattr(request, name)
         if value is not None and value < 1:
@@ -120,6 +129,7 @@ def _check_image(url: str, param: str) -> None:
 def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
     """A legacy completion request, and the chat request that serves it."""
     legacy = decode_json(body, CompletionRequest)
+    _refuse_unsupported(legacy)
     prompt = legacy.prompt if isinstance(legacy.prompt, str) else "".join(legacy.prompt)
     chat = ChatRequest(
         messages=[Message(role="user", content=prompt)],
@@ -138,3 +148,26 @@ def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
     )
     check_chat(chat)
     return legacy, chat
+
+
+def _refuse_unsupported(legacy: CompletionRequest) -> None:
+    """What a legacy completion can ask and tiergate cannot honour is a 400 naming the field, as ``n`` is,
+    never an answer that silently lacks it: a batch of prompts (one choice each), ``echo``, ``logprobs``,
+    ``best_of``."""
+    if isinstance(legacy.prompt, list) and len(legacy.prompt) > 1:
+        raise RequestError(
+            f"`prompt` is a list of {len(legacy.prompt)} prompts: tiergate completes one prompt per request;"
+            " send one request per prompt",
+            param="prompt",
+            code="unsupported_value",
+        )
+    refused = [
+        ("echo", legacy.echo is True, "tiergate does not echo the prompt back"),
+        ("logprobs", legacy.logprobs is not None, "tiergate does not return log probabilities"),
+        ("best_of", legacy.best_of is not None and legacy.best_of > 1, "tiergate generates one completion"),
+    ]
+    for name, asked, why in refused:
+        if asked:
+            value = getattr(legacy, name)
+            shown = "true" if value is True else value
+            raise RequestError(f"`{name}` is {shown}: {why}; leave it out", param=name, code="unsupported_value")

@@ -27,6 +27,7 @@ from tiergate.errors import (
     UpstreamCapabilityError,
     UpstreamProtocolError,
     UpstreamStatusError,
+    exceeds_context,
     refuses_format,
 )
 from tiergate.wire import (
@@ -47,6 +48,8 @@ from tiergate.wire import (
 
 #: Fields of the internal request that are tiergate's own, never an upstream's.
 _TIERGATE_FIELDS = ("provider", "metadata", "native", "suffix", "max_completion_tokens")
+#: Fields refused at the edge when set (``check_chat``); their unset spellings (``logprobs: false``) stay here.
+_REFUSED_FIELDS = ("logprobs", "top_logprobs", "logit_bias")
 _FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
@@ -65,11 +68,12 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
     """The client's request as-is, minus tiergate's own fields, with the portable spellings.
 
     ``developer`` and ``max_completion_tokens`` are newer than several local servers' chat templates, so
-    they go out as ``system`` and ``max_tokens``, which every compatible server accepts. A stream always
+    they go out as ``system`` and ``max_tokens``, which every compatible server accepts. A tool message's
+    images, which a chat tool message cannot carry, follow it in a ``user`` message. A stream always
     asks for usage (the gateway reports it whether or not the client asked).
     """
     body: dict[str, Any] = msgspec.to_builtins(request)
-    for name in _TIERGATE_FIELDS:
+    for name in (*_TIERGATE_FIELDS, *_REFUSED_FIELDS):
         body.pop(name, None)
     if (limit := request.output_limit()) is not None:
         body["max_tokens"] = limit
@@ -78,6 +82,10 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
             message["role"] = "system"
         for call in message.get("tool_calls") or ():
             call.setdefault("type", "function")  # a default the internal form omits; OpenAI requires it
+            function = call["function"]  # `arguments` is required too (llama.cpp, vLLM): "{}" for none
+            if not function.get("arguments", "").strip():
+                function["arguments"] = "{}"
+    body["messages"] = _tool_images_apart(body["messages"])
     for tool in body.get("tools") or ():
         tool.setdefault("type", "function")
     body["model"] = model
@@ -87,6 +95,32 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
     else:
         body.pop("stream_options", None)
     return _encode(body)
+
+
+def _tool_images_apart(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat tool messages carry only text, so a tool message keeps its text and its images go into a
+    ``user`` message right after the run of tool messages it is in, each call's images introduced by a
+    text part naming the call (``Images from tool call call_1:``)."""
+    out: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
+    for message in messages:
+        if message.get("role") not in ("tool", "function"):
+            if images:
+                out.append({"role": "user", "content": images})
+                images = []
+            out.append(message)
+            continue
+        content = message.get("content")
+        if isinstance(content, list) and any(p.get("type") == "image_url" for p in content):
+            texts = [p["text"] for p in content if p.get("type") == "text" and p.get("text")]
+            message["content"] = "\n".join(texts)
+            call = message.get("tool_call_id") or message.get("name") or ""
+            images.append({"type": "text", "text": f"Images from tool call {call}:"})
+            images.extend(p for p in content if p.get("type") == "image_url")
+        out.append(message)
+    if images:
+        out.append({"role": "user", "content": images})
+    return out
 
 
 # --- what the upstream sends back (unknown fields ignored: servers add their own) ---------------------
@@ -277,11 +311,16 @@ def status_error(
 
     llama-cpp-python answers a ``json_schema`` response_format with a 500 naming it: the server is healthy,
     it just does not take that format, so that is an :class:`UpstreamCapabilityError` (another target, or
-    ``json_object``, may do).
+    ``json_object``, may do). So is a prompt over the model's context window (vLLM's "maximum context
+    length", llama.cpp's ``exceed_context_size_error``): a target with a bigger window may take it.
     """
-    message, upstream_type = _error_message(body)
+    message, upstream_type, code = _error_message(body)
     if refuses_format(status, message):
         return UpstreamCapabilityError(backend, url, f"HTTP {status}: {message}", status=status)
+    if exceeds_context(status, f"{message} {upstream_type or ''} {code or ''}"):
+        return UpstreamCapabilityError(
+            backend, url, f"HTTP {status}: {message}", status=status, upstream_type=upstream_type, code=code
+        )
     return UpstreamStatusError(
         backend,
         url,
@@ -289,6 +328,7 @@ def status_error(
         status=status,
         retry_after=retry_after,
         upstream_type=upstream_type,
+        code=code,
     )
 
 
@@ -308,20 +348,29 @@ def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
         message, code, upstream_type = error.message or "unknown error", error.code, error.type
     status = code if isinstance(code, int) and 400 <= code <= 599 else 502
     raise UpstreamStatusError(
-        backend, url, f"error in answer: {message}", status=status, upstream_type=upstream_type, started=True
+        backend,
+        url,
+        f"error in answer: {message}",
+        status=status,
+        upstream_type=upstream_type,
+        started=True,
+        code=code if isinstance(code, str) and code else None,
     )
 
 
-def _error_message(body: bytes) -> tuple[str, str | None]:
+def _error_message(body: bytes) -> tuple[str, str | None, str | None]:
+    """(message, ``error.type``, ``error.code``) of an error body; a code is kept only as OpenAI's text
+    (``context_length_exceeded``), not vLLM's older numeric one (the status again)."""
     try:
         payload = _decode_payload(body)
     except msgspec.DecodeError:
-        return body.decode("utf-8", "replace").strip()[:_ERROR_PREVIEW] or "no error message", None
+        return body.decode("utf-8", "replace").strip()[:_ERROR_PREVIEW] or "no error message", None, None
     if isinstance(payload.error, _ErrorDetail) and payload.error.message:
-        return payload.error.message, payload.error.type
+        code = payload.error.code
+        return payload.error.message, payload.error.type, code if isinstance(code, str) and code else None
     if isinstance(payload.error, str):
-        return payload.error, None
-    return payload.message or "no error message", None
+        return payload.error, None, None
+    return payload.message or "no error message", None, None
 
 
 def _finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:

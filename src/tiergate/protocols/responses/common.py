@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
@@ -19,4 +18,3 @@ CUSTOM_INPUT_SCHEMA: dict[str, Any] = {
 encode_json = msgspec.json.Encoder().encode
 STATELESS = "tiergate is stateless: send the whole conversation in `input` (with `store: false`)"
 ROLES = ("user", "assistant", "system", "developer")
-CONTEXT = re.compile(r"context[ _-]?(?:length|window|size)|prompt is too long|maximum context", re.I)

@@ -7,8 +7,9 @@ from typing import Any, NamedTuple
 import msgspec
 
 from tiergate.errors import TiergateError
+from tiergate.protocols.openai.reply import CONTEXT
 from tiergate.protocols.openai.reply import error_body as openai_error_body
-from tiergate.protocols.responses.common import CONTEXT, DIALECT
+from tiergate.protocols.responses.common import DIALECT
 from tiergate.wire import (
     ChatRequest,
     Completion,

@@ -33,13 +33,17 @@ def decode(body: bytes) -> ChatRequest:
             f"`max_output_tokens` must be at least 1, got {max_tokens}", param="max_output_tokens", code="invalid_value"
         )
     reasoning = _opt(obj, "reasoning", dict, "an object") or {}
+    tools = _tools(obj.get("tools"))
+    choice = _tool_choice(obj.get("tool_choice"))
+    if tools and (allowed := _allowed_names(obj.get("tool_choice"))) is not None:
+        tools = [t for t in tools if t.function.name in allowed] or None
     request = ChatRequest(
         messages=_messages(obj),
         model=_opt(obj, "model", str, "a string"),
         stream=stream,
         stream_options=StreamOptions(include_usage=True) if stream else None,  # Responses always report usage
-        tools=_tools(obj.get("tools")),
-        tool_choice=_tool_choice(obj.get("tool_choice")),
+        tools=tools,
+        tool_choice=choice if tools else None,  # no function tools left (hosted ones are dropped): no choice
         parallel_tool_calls=_opt(obj, "parallel_tool_calls", bool, "a boolean"),
         temperature=_number(obj, "temperature"),
         top_p=_number(obj, "top_p"),
@@ -250,15 +254,28 @@ def _call(item: dict[str, Any], where: str) -> ToolCall:
     return ToolCall(id=call_id, function=FunctionCall(name=name, arguments=arguments))
 
 
-def _output(item: dict[str, Any], where: str) -> str:
+def _output(item: dict[str, Any], where: str) -> str | list[ContentPart]:
+    """A tool's output: a string, or its parts (text joined into a string; images, such as Codex's
+    ``view_image`` sends, kept as parts). A part no backend can take (``input_file``) is a 400."""
     output = item.get("output")
+    param = f"{where}.output"
     if isinstance(output, str):
         return output
     if isinstance(output, list):
-        texts = (p.get("text") for p in output if isinstance(p, dict))
-        return "\n".join(t for t in texts if isinstance(t, str))
+        parts: list[ContentPart] = []
+        for j, part in enumerate(output):
+            if isinstance(part, dict) and part.get("type") == "input_file":
+                raise RequestError(
+                    f"`{param}[{j}]`: `input_file` parts in a tool output are not supported; return the file's "
+                    "text as `input_text` (or an image as `input_image`)",
+                    param=f"{param}[{j}]",
+                    code="unsupported_content",
+                )
+            parts.append(_part(part, f"{param}[{j}]"))
+        if all(p.type == "text" for p in parts):
+            return "\n".join(p.text or "" for p in parts)
+        return parts
     shown = "missing" if output is None else _kind(output)
-    param = f"{where}.output"
     raise RequestError(f"`{param}` must be a string or an array of parts, got {shown}", param=param)
 
 
@@ -317,11 +334,24 @@ def _tool_choice(choice: Any) -> str | dict[str, Any] | None:
         if kind in ("function", "custom"):
             return {"type": "function", "function": {"name": _string(choice, "name", "tool_choice")}}
         if kind == "allowed_tools" and isinstance(mode, str) and mode in modes:
-            return mode
+            return mode  # the tools it lists are applied to the request's tools (_allowed_names)
         return None  # a hosted tool, which was dropped: let the model choose
     raise RequestError(
         f"`tool_choice` must be auto, none, required or a tool object, got {choice!r}", param="tool_choice"
     )
+
+
+def _allowed_names(choice: Any) -> set[str] | None:
+    """The names of the function and custom tools an ``allowed_tools`` choice lists (hosted ones, dropped
+    with their tools, name none), or None for any other choice."""
+    if not isinstance(choice, dict) or choice.get("type") != "allowed_tools":
+        return None
+    listed = choice.get("tools")
+    if not isinstance(listed, list):
+        raise RequestError(
+            f"`tool_choice.tools` must be an array, got {_kind(listed)}", param="tool_choice.tools", code="invalid_type"
+        )
+    return {t["name"] for t in listed if isinstance(t, dict) and isinstance(t.get("name"), str)}
 
 
 def _response_format(text: Any) -> dict[str, Any] | None:

@@ -1,0 +1,188 @@
+"""What the egress codecs carry to each upstream and how they read its refusals, without I/O: Ollama's
+``num_ctx``, ``think``, forced tool and penalties; ``arguments`` always sent to OpenAI-compatible servers; a
+streamed no-argument Claude tool call; context-window refusals that fall back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from tiergate.errors import RequestError, UpstreamCapabilityError, UpstreamStatusError
+from tiergate.protocols import ollama
+from tiergate.protocols.anthropic import StreamTranslator
+from tiergate.protocols.anthropic.answer import status_error as anthropic_status_error
+from tiergate.protocols.openai.request import check_chat
+from tiergate.protocols.openai.upstream import chat_body
+from tiergate.protocols.openai.upstream import status_error as openai_status_error
+from tiergate.wire import ChatRequest, Finish, ToolCallArgs, ToolCallStart
+
+URL = "http://upstream.test"
+TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},
+    {"type": "function", "function": {"name": "delete_file", "parameters": {"type": "object"}}},
+]
+
+
+def chat(**fields: Any) -> ChatRequest:
+    fields.setdefault("messages", [{"role": "user", "content": "hi"}])
+    return msgspec.convert(fields, ChatRequest)
+
+
+def ollama_body(request: ChatRequest, **kw: Any) -> dict[str, Any]:
+    _, body = ollama.encode(request, "qwen", stream=False, **kw)
+    decoded: dict[str, Any] = json.loads(body)
+    return decoded
+
+
+# --- Ollama ---------------------------------------------------------------------------------------
+
+
+def test_ollama_gets_the_targets_context_window_as_num_ctx() -> None:
+    assert ollama_body(chat(), num_ctx=32768)["options"] == {"num_ctx": 32768}
+    assert ollama_body(chat(suffix="\n}", max_tokens=8), num_ctx=8192)["options"] == {"num_predict": 8, "num_ctx": 8192}
+    assert "options" not in ollama_body(chat())  # no window known: Ollama's own
+
+
+@pytest.mark.parametrize(
+    ("effort", "think"), [("none", False), ("minimal", False), ("low", True), ("medium", True), ("high", True)]
+)
+def test_reasoning_effort_is_ollamas_think_on_a_thinking_target(effort: str, think: bool) -> None:
+    assert ollama_body(chat(reasoning_effort=effort), thinking=True)["think"] is think
+    assert "think" not in ollama_body(chat(reasoning_effort=effort))  # the target does not think
+
+
+def test_no_reasoning_effort_sends_no_think() -> None:
+    assert "think" not in ollama_body(chat(), thinking=True)
+
+
+def test_a_named_tool_choice_offers_ollama_only_that_tool() -> None:
+    forced = chat(tools=TOOLS, tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    assert [t["function"]["name"] for t in ollama_body(forced)["tools"]] == ["get_weather"]
+    required = chat(tools=TOOLS, tool_choice="required")  # cannot be forced on Ollama: every tool, documented
+    assert [t["function"]["name"] for t in ollama_body(required)["tools"]] == ["get_weather", "delete_file"]
+
+
+def test_penalties_are_ollama_options() -> None:
+    body = ollama_body(chat(presence_penalty=0.5, frequency_penalty=0.3))
+    assert body["options"] == {"presence_penalty": 0.5, "frequency_penalty": 0.3}
+
+
+def test_an_image_url_is_refused_as_a_capability_not_a_bad_request() -> None:
+    image = {"type": "image_url", "image_url": {"url": "https://example.test/cat.png"}}
+    request = chat(messages=[{"role": "user", "content": [{"type": "text", "text": "what?"}, image]}])
+    with pytest.raises(ollama.ImageURLRefused) as caught:
+        ollama.encode(request, "qwen", stream=False)
+    assert caught.value.param == "messages[0].content"
+    broken = chat(messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:x"}}]}])
+    with pytest.raises(RequestError) as bad:
+        ollama.encode(broken, "qwen", stream=False)
+    assert not isinstance(bad.value, ollama.ImageURLRefused)  # a broken data URL is the request's fault
+
+
+def test_ollamas_context_refusal_falls_back() -> None:
+    body = b'{"error":"the input length exceeds the context length"}'
+    error = ollama.status_error("ollama", URL, 400, body)
+    assert isinstance(error, UpstreamCapabilityError) and error.fallback_ok and error.status == 400
+
+
+# --- OpenAI-compatible servers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("arguments", ["", "  "])
+def test_a_tool_call_without_arguments_goes_out_with_an_empty_object(arguments: str) -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "now", "arguments": arguments}}
+    request = chat(
+        messages=[
+            {"role": "user", "content": "time?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "12:00"},
+        ]
+    )
+    sent = json.loads(chat_body(request, "m", stream=False))
+    assert sent["messages"][1]["tool_calls"] == [
+        {"id": "call_1", "function": {"name": "now", "arguments": "{}"}, "type": "function"}
+    ]
+
+
+def test_penalties_pass_to_openai_compatible_servers_as_sent() -> None:
+    sent = json.loads(chat_body(chat(presence_penalty=0.5, frequency_penalty=-0.25), "m", stream=False))
+    assert (sent["presence_penalty"], sent["frequency_penalty"]) == (0.5, -0.25)
+
+
+@pytest.mark.parametrize(("field", "value"), [("logprobs", True), ("top_logprobs", 2), ("logit_bias", {"50256": -100})])
+def test_log_probabilities_and_biases_are_refused_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(RequestError) as caught:
+        check_chat(chat(**{field: value}))
+    assert caught.value.param == field and caught.value.code == "unsupported_value"
+
+
+def test_logprobs_false_is_no_request_for_them() -> None:
+    check_chat(chat(logprobs=False, top_logprobs=0, logit_bias={}))
+    assert "logprobs" not in json.loads(chat_body(chat(logprobs=False), "m", stream=False))
+
+
+VLLM_TOO_LONG = (
+    b'{"object":"error","message":"This model\'s maximum context length is 8192 tokens. However, you requested'
+    b' 9000 tokens.","type":"BadRequestError","param":null,"code":400}'
+)
+LLAMA_CPP_TOO_LONG = (
+    b'{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it",'
+    b'"type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":8192}}'
+)
+
+
+@pytest.mark.parametrize("body", [VLLM_TOO_LONG, LLAMA_CPP_TOO_LONG])
+def test_a_context_window_refusal_falls_back(body: bytes) -> None:
+    error = openai_status_error("vllm", URL, 400, body)
+    assert isinstance(error, UpstreamCapabilityError)
+    assert (error.fallback_ok, error.retryable, error.trips_breaker, error.status) == (True, False, False, 400)
+    assert "context" in error.detail
+
+
+def test_other_400s_stay_final() -> None:
+    body = b'{"error":{"message":"messages: role must be user","type":"invalid_request_error"}}'
+    error = openai_status_error("vllm", URL, 400, body)
+    assert type(error) is UpstreamStatusError and not error.fallback_ok
+
+
+def test_anthropics_prompt_is_too_long_falls_back() -> None:
+    body = b'{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens"}}'
+    error = anthropic_status_error("anthropic", URL, 400, body)
+    assert isinstance(error, UpstreamCapabilityError) and error.fallback_ok
+    assert error.upstream_type == "invalid_request_error"
+
+
+# --- a streamed Claude answer calling a tool without arguments -----------------------------------------
+
+
+def _claude_tool_stream(*deltas: str) -> list[tuple[str, dict[str, Any]]]:
+    block = {"type": "tool_use", "id": "toolu_1", "name": "now", "input": {}}
+    return [
+        ("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": 3, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}),
+        *(
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": d}},
+            )
+            for d in deltas
+        ),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 2}},
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+
+
+@pytest.mark.parametrize(("deltas", "arguments"), [((), "{}"), (("",), "{}"), (("", '{"a"', ": 1}"), '{"a": 1}')])
+def test_a_streamed_tool_call_always_has_arguments(deltas: tuple[str, ...], arguments: str) -> None:
+    translator = StreamTranslator("claude", URL)
+    events = [e for name, data in _claude_tool_stream(*deltas) for e in translator.feed(name, json.dumps(data))]
+    assert events[0] == ToolCallStart(0, "toolu_1", "now")
+    assert "".join(e.arguments for e in events if isinstance(e, ToolCallArgs)) == arguments
+    assert Finish("tool_calls") in events
