@@ -13,6 +13,27 @@ from tiergate.config.loader import load_text
 from tiergate.engine.graph import EvaluationGraph, compile_graph
 from tiergate.wire import ChatRequest
 
+#: The fake Ollama, Anthropic and OpenAI-compatible upstreams as three backends; a test adds its tiers.
+THREE_BACKENDS = """
+version: 1
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
+"""
+
+#: Every tier able to take images, on each of the three backends.
+VISION_ROUTES = (
+    THREE_BACKENDS
+    + """tiers:
+  local: {targets: [{backend: ollama, model: qwen-vl, capabilities: CAPS}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: CAPS}]}
+  opus: {targets: [{backend: vllm, model: qwen-vl-large, capabilities: CAPS}]}
+""".replace("CAPS", "{tools: true, vision: true, context_window: 200000}")
+)
+#: A one-pixel PNG, base64.
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
 MINIMAL = """
 backends:
   ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}

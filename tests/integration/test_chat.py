@@ -15,6 +15,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
+from tests.helpers import THREE_BACKENDS
 
 WEATHER_TOOL = {
     "type": "function",
@@ -417,18 +418,15 @@ def test_a_legacy_completion_of_one_prompt_in_a_list(gateway: str, fake_ollama: 
 
 # --- fill-in-the-middle only where the suffix is used ---------------------------------------------------
 
-FIM_ROUTES = """
-version: 1
-backends:
-  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
-  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
-  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
-tiers:
+FIM_ROUTES = (
+    THREE_BACKENDS
+    + """tiers:
   local: {targets: [{backend: ollama, model: qwen, capabilities: {tools: true, context_window: 32768}}]}
   sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {tools: true}}]}
   opus: {targets: [{backend: vllm, model: m3, capabilities: {tools: true, context_window: 32768}}]}
 fallbacks: {local: [sonnet]}
 """
+)
 FIM = {"prompt": "def add(a, b):\n    ", "suffix": "\n\nprint(add(1, 2))", "max_tokens": 16}
 
 

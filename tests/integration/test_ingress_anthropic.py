@@ -17,6 +17,7 @@ from tests.fakes.anthropic import SIGNATURE, FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
+from tests.helpers import PNG, VISION_ROUTES
 from tiergate.protocols.anthropic import count_tokens, signature
 
 EASY = "add type hints to def add(a, b)"
@@ -376,18 +377,6 @@ def test_a_local_tier_thinking_comes_back_signed_by_tiergate(
 
 # --- images in tool results (Claude Code's Read of a PNG) ---------------------------------------------
 
-VISION_ROUTES = """
-version: 1
-backends:
-  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
-  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
-  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
-tiers:
-  local: {targets: [{backend: ollama, model: qwen-vl, capabilities: CAPS}]}
-  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: CAPS}]}
-  opus: {targets: [{backend: vllm, model: qwen-vl-large, capabilities: CAPS}]}
-""".replace("CAPS", "{tools: true, vision: true, context_window: 200000}")
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 READ = {"name": "Read", "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}}}
 #: Claude Code's second turn after its Read tool opened a PNG: the tool result is the image.
 READ_A_PNG: list[Any] = [

@@ -18,6 +18,7 @@ from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
 from tests.fakes.server import handled_before_chat, serve
+from tests.helpers import PNG, VISION_ROUTES
 
 EASY = "add type hints to def add(a, b)"
 WEATHER = {
@@ -256,18 +257,6 @@ def test_broken_arguments_in_history_go_on_wrapped(
 
 # --- images in tool outputs (Codex's view_image) ------------------------------------------------------
 
-VISION_ROUTES = """
-version: 1
-backends:
-  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
-  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
-  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
-tiers:
-  local: {targets: [{backend: ollama, model: qwen-vl, capabilities: CAPS}]}
-  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: CAPS}]}
-  opus: {targets: [{backend: vllm, model: qwen-vl-large, capabilities: CAPS}]}
-""".replace("CAPS", "{tools: true, vision: true, context_window: 200000}")
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 VIEW_IMAGE = {"type": "function", "name": "view_image", "parameters": {"type": "object", "properties": {}}}
 #: What Codex sends after its view_image tool ran: the image is the tool's whole output.
 VIEWED: list[Any] = [

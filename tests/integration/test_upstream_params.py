@@ -16,14 +16,11 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
+from tests.helpers import THREE_BACKENDS
 
-ROUTES = """
-version: 1
-backends:
-  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
-  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
-  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
-tiers:
+ROUTES = (
+    THREE_BACKENDS
+    + """tiers:
   local:
     targets: [{backend: ollama, model: qwen, capabilities: {vision: true, context_window: 32768, thinking: true}}]
   plain: {targets: [{backend: ollama, model: plain, capabilities: {context_window: 4096}}]}
@@ -36,6 +33,7 @@ tiers:
       - {backend: vllm, model: m3v, capabilities: {vision: true}}
 fallbacks: {vllm: [local]}
 """
+)
 TOOLS: list[Any] = [
     {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},
     {"type": "function", "function": {"name": "delete_file", "parameters": {"type": "object"}}},
