@@ -191,7 +191,8 @@ class Dispatcher:
         upstream's work (a server keeps generating an abandoned non-stream answer, but not a closed stream).
 
         ``within`` (seconds) bounds the whole ask, waits for a concurrency slot included: the call gets what
-        is left after the wait, and is not sent at all when nothing is (``TimeoutError``, no breaker outcome).
+        is left after the wait, and is not sent at all when a tenth of ``within`` (at most a second) or less
+        is (``TimeoutError``, no breaker outcome).
 
             answer = await dispatcher.ask(classifier_target, request, decode, within=3.0)
         """
@@ -200,8 +201,10 @@ class Dispatcher:
 
         async def call() -> T:
             left = None if deadline is None else deadline - self.clock()
-            if left is not None and left <= 0:
-                raise TimeoutError  # the wait used the whole budget: the server is not asked at all
+            if left is not None and within is not None and left <= min(1.0, within / 10):
+                # the wait used (nearly) the whole budget: too little is left for an answer, so the server
+                # is not asked at all (it would start work only to be hung up on)
+                raise TimeoutError
             events = bounded(
                 backend.stream(request, _call_of(target)), target, backend, clock=self.clock, redact=self.redact
             )
