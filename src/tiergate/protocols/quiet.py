@@ -3,8 +3,9 @@
 Writers that translate tool calls hold each call's argument pieces until the answer ends (only whole
 arguments can be checked). A long call from a slow local model can take minutes, and for all that time
 the client would get no byte: proxies and clients' idle watchdogs close such a stream. A writer asks
-:class:`Quiet` on each piece it holds, and writes its dialect's keep-alive (Anthropic's ``ping`` event, an
-SSE comment for Responses) when nothing has gone out for ``every`` seconds.
+:class:`Quiet` on each piece it holds, and writes its dialect's keep-alive (Anthropic's ``ping`` event,
+``response.in_progress`` again for Responses: Codex's idle timer counts events, not comment lines) when
+nothing has gone out for ``every`` seconds.
 
     quiet = Quiet()
     quiet.wrote()                       # whenever the writer returns bytes
@@ -18,8 +19,6 @@ from collections.abc import Callable
 
 #: Seconds without a byte to the client before a held piece sends a keep-alive.
 KEEP_ALIVE_SECONDS = 10.0
-#: A comment line: every SSE parser skips it (the openai SDK and Codex's included).
-SSE_COMMENT = b": keep-alive\n\n"
 
 
 class Quiet:

@@ -195,6 +195,7 @@ def whole(completion: Completion, *, id: str, created: int, model: str, request:
     for call in completion.tool_calls:
         name, arguments = call.function.name, call.function.arguments
         origin = origins.get(name, Origin(False, None))
+        arguments = arguments if arguments.strip() or origin.custom else "{}"  # Codex parses them as JSON
         prefix = "ctc" if origin.custom else "fc"
         output.append(call_item(item_id(id, prefix, len(output)), call.id, name, arguments, origin, item_status))
     envelope = Envelope(id, created, model, request)

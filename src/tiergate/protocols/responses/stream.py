@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from tiergate.errors import TiergateError
-from tiergate.protocols.quiet import SSE_COMMENT, Quiet
+from tiergate.protocols.quiet import Quiet
 from tiergate.protocols.responses.common import encode_json
 from tiergate.protocols.responses.reply import (
     ENDINGS,
@@ -76,7 +76,7 @@ class StreamWriter:
         self._open: _Open | None = None
         self._output: list[dict[str, Any]] = []
         self._calls: dict[int, _Open] = {}  # tool index -> its call, held (unnumbered) until the finish
-        self._quiet = quiet or Quiet()  # while calls are held, a comment line every ten quiet seconds
+        self._quiet = quiet or Quiet()  # while calls are held, an event every ten quiet seconds
 
     def _frame(self, type: str, fields: dict[str, Any]) -> bytes:
         data = encode_json({"type": type, "sequence_number": self._seq, **fields})
@@ -99,7 +99,7 @@ class StreamWriter:
             return self._tool_start(event)
         if isinstance(event, ToolCallArgs):
             self._tool_args(event)  # held with its call; the client still hears from the stream
-            return SSE_COMMENT if self._quiet.due() else None
+            return self._keep_alive() if self._quiet.due() else None
         if isinstance(event, Finish):
             self.finish = event.reason
             return self._close() + self._release_calls() or None
@@ -177,11 +177,20 @@ class StreamWriter:
         if call is not None and event.arguments:  # a piece for a call never begun has nowhere to go
             call.parts.append(event.arguments)
 
+    def _keep_alive(self) -> bytes:
+        """``response.in_progress`` again, with the output so far: an event, because Codex's idle timer
+        counts events and skips comment lines (the SDK merges the snapshot's items by their ids)."""
+        return self._frame(
+            "response.in_progress", {"response": self._envelope.response("in_progress", list(self._output), None)}
+        )
+
     def _release_calls(self) -> bytes:
         """Each held call as a whole item, in the order the calls began, numbered after the output so far."""
         out = b""
         for call in self._calls.values():
             out += self._added(self._numbered(call, len(self._output)))
+            if not call.origin.custom and not "".join(call.parts).strip():
+                call.parts = ["{}"]  # a call without arguments: Codex parses them as JSON, and "" is none
             if not call.origin.custom:
                 for piece in call.parts:
                     out += self._frame("response.function_call_arguments.delta", {**self._at(call), "delta": piece})
