@@ -35,3 +35,4 @@ SECONDS = ranged(float, lambda v: 0 < v < math.inf, "a number of seconds above 0
 COUNT = ranged(int, lambda v: v >= 0, "0 or more")
 POSITIVE = ranged(int, lambda v: v >= 1, "a whole number 1 or more")
 GRADE = ranged(int, lambda v: 1 <= v <= 5, "a grade from 1 to 5")
+PORT = ranged(int, lambda v: 0 <= v <= 65535, "a port from 0 to 65535 (0: any free one)")

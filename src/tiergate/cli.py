@@ -21,10 +21,13 @@ from typing import Any
 
 import msgspec
 
-from tiergate.arguments import AT_LEAST_ZERO, COUNT, SHARE
+from tiergate.arguments import AT_LEAST_ZERO, COUNT, PORT, SHARE
 from tiergate.config.problems import ConfigError
 from tiergate.learned.cli import register as register_encoder
 from tiergate.profile.cli import register as register_profile
+
+#: The levels ``--log-level`` and ``TIERGATE_LOG_LEVEL`` take, in any case.
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="run the gateway")
     p.add_argument("--config", default="routes.yaml", type=Path)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", default=8080, type=int)
-    p.add_argument("--log-level", default=os.environ.get("TIERGATE_LOG_LEVEL", "info"))
+    p.add_argument("--port", default=8080, type=PORT)
+    p.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        default=None,
+        help="default: TIERGATE_LOG_LEVEL, else info",
+    )
     p.add_argument("--no-watch", action="store_true", help="do not reload when the rule file changes")
     p.add_argument("--workers", type=int, default=1, help="worker processes serving the port (default 1)")
 
@@ -153,6 +162,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers < 1:
             print("tiergate serve: --workers must be at least 1", file=sys.stderr)
             return 2
+        if args.log_level is None:
+            args.log_level = os.environ.get("TIERGATE_LOG_LEVEL", "info").strip().lower() or "info"
+            if args.log_level not in LOG_LEVELS:
+                level = os.environ["TIERGATE_LOG_LEVEL"]
+                print(
+                    f"tiergate serve: TIERGATE_LOG_LEVEL={level!r} is not a log level (one of {', '.join(LOG_LEVELS)})",
+                    file=sys.stderr,
+                )
+                return 2
         return run(
             args.config, args.host, args.port, log_level=args.log_level, watch=not args.no_watch, workers=args.workers
         )
@@ -172,7 +190,11 @@ def _schema(target: Path | None) -> int:
     if target is None:
         sys.stdout.write(text)
     else:
-        target.write_text(text)
+        try:
+            target.write_text(text)
+        except OSError as exc:
+            print(f"tiergate schema: {target}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -188,17 +210,27 @@ def _route(config: Path, source: str) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        print(f"{source}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         request = decode_chat(body)
     except TiergateError as exc:
         print(f"{source}: {exc.message}", file=sys.stderr)
         return 2
+    from tiergate.dispatch.dispatcher import Dispatcher
+    from tiergate.engine.classifier import ClassifierPool
     from tiergate.learned.scorer import LearnedPool
 
+    # The configured classifier, never called (no backend to call it through): an AMBIGUOUS request's
+    # decision says the classifier was skipped, as /v1/route?classify=false does, not that there is none.
+    classifier = ClassifierPool().build(graph, Dispatcher({}))
     pool = LearnedPool()
     try:
-        routed = asyncio.run(Router(graph, learned=pool.build(graph)).decide(request, classify=False))
+        router = Router(graph, classifier=classifier, learned=pool.build(graph))
+        routed = asyncio.run(router.decide(request, classify=False))
     finally:
         pool.close()
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(routed.decision), indent=2).decode() + "\n")

@@ -70,8 +70,9 @@ class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     """
 
     base_url: str
-    """Where the backend listens, e.g. `http://127.0.0.1:11434`. `${VAR}` and `${VAR:-default}` expand
-    from the environment."""
+    """Where the backend listens, e.g. `http://127.0.0.1:11434`: an `http://` or `https://` URL. An
+    `ollama` backend also takes a value as `OLLAMA_HOST` does (`0.0.0.0:11434` is `http://127.0.0.1:11434`,
+    `gpu-box` is `http://gpu-box:11434`). `${VAR}` and `${VAR:-default}` expand from the environment."""
     headers: dict[str, str] = {}
     """Extra HTTP headers sent with every request to this backend (values may use `${VAR}`)."""
     max_connections: PositiveInt = 100

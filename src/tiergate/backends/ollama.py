@@ -13,7 +13,11 @@ server is not there at all.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
+from urllib.parse import urlsplit
+
+from msgspec.structs import force_setattr
 
 from tiergate.backends.base import BackendConfigBase, Call, retry_after
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
@@ -50,8 +54,42 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
     """Seconds an `/api/ps` answer is reused for the `target.<tier>.loaded` feature; a stale one is
     refreshed in the background, never on a request's path. Default: 5."""
 
+    def __post_init__(self) -> None:
+        # `OLLAMA_HOST=0.0.0.0:11434` (how Ollama is told to listen everywhere) is a base_url too; one that
+        # cannot be read stays as written, and the config check reports it at its line.
+        if "://" not in self.base_url:
+            with contextlib.suppress(ValueError):
+                force_setattr(self, "base_url", ollama_host_url(self.base_url))
+
     def build(self, name: str, environ: Mapping[str, str]) -> OllamaBackend:
         return OllamaBackend(name, self)
+
+
+DEFAULT_PORT = 11434
+#: Addresses a server listens on to mean "every interface"; a client reaches the server at loopback.
+UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}
+
+
+def ollama_host_url(host: str) -> str:
+    """A scheme-less ``OLLAMA_HOST`` value as the URL Ollama's own clients connect to.
+
+    As the ollama Python client's ``_parse_host``: no scheme means ``http`` and port 11434, an empty host
+    means 127.0.0.1, a path is kept without its trailing slash. As Ollama's ``ConnectableHost``, the
+    listen-everywhere addresses 0.0.0.0 and :: are reached at loopback. A URL with a scheme is returned
+    unchanged; a port that is not a number from 0 to 65535 raises ValueError.
+
+        ollama_host_url("0.0.0.0:11434")   # "http://127.0.0.1:11434"
+        ollama_host_url("gpu-box")         # "http://gpu-box:11434"
+    """
+    if "://" in host:
+        return host
+    hostport, _, path = host.strip().partition("/")
+    split = urlsplit(f"http://{hostport}")
+    name = split.hostname or "127.0.0.1"
+    port = split.port or DEFAULT_PORT  # ValueError for "host:abc" or "host:99999"
+    name = UNSPECIFIED.get(name, f"[{name}]" if ":" in name else name)
+    path = path.strip("/")
+    return f"http://{name}:{port}/{path}" if path else f"http://{name}:{port}"
 
 
 class OllamaBackend:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path as FsPath
 
+from tiergate.backends.ollama import ollama_host_url
 from tiergate.config.model import OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
+from tiergate.redact import redact_url
+
+#: What to do about a default band tier naming a tier the file lacks (one with only a `local` tier, say).
+BAND_TIERS_FIX = "; set routing.band_tiers, or routing.mode: fixed with fixed_tier"
 
 
 def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
@@ -23,9 +28,10 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     backends = list(config.backends)
     lists = list(config.routing.keywords)
 
-    def need_tier(name: str, path: Path) -> None:
+    def need_tier(name: str, path: Path, unwritten: str = "") -> None:
         if name not in config.tiers:
-            problems.append(source.problem(path, f"unknown tier '{name}'{did_you_mean(name, tiers)}"))
+            unknown = f"unknown tier '{name}'{did_you_mean(name, tiers)}"
+            problems.append(source.problem(path, unknown, unwritten=unwritten))
 
     def need_backend(name: str, path: Path) -> None:
         if name not in config.backends:
@@ -59,7 +65,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         need_tier(routing.fixed_tier, (*rpath, "fixed_tier"))
     # Only local_first reads the CLAUDE and AMBIGUOUS band tiers; `local` names the cheap tier in every mode.
     for key in ("local", "claude", "ambiguous") if routing.mode == "local_first" else ("local",):
-        need_tier(getattr(routing.band_tiers, key), (*rpath, "band_tiers", key))
+        need_tier(getattr(routing.band_tiers, key), (*rpath, "band_tiers", key), unwritten=BAND_TIERS_FIX)
     if routing.escalation is not None:
         need_tier(routing.escalation.tier, (*rpath, "escalation", "tier"))
     for provider, provider_tier in routing.explicit.providers.items():
@@ -99,11 +105,34 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     if routing.mode == "local_first" and routing.scorers and sum(s.weight for s in routing.scorers) == 0:
         problems.append(source.problem((*rpath, "scorers"), "every scorer has weight 0: the score would always be 0"))
 
+    problems.extend(_base_urls(config, source))
     problems.extend(_model_names(config, source))
     problems.extend(_unreachable(config, source))
     problems.extend(_missing_head(config, source))
     problems.extend(_short_retention(config, source))
     problems.extend(_positional_clients(config, source))
+    return problems
+
+
+def _base_urls(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A base_url every request could be sent to: ``http://`` or ``https://``. An Ollama backend's has been
+    read as ``OLLAMA_HOST`` is (``0.0.0.0:11434`` is ``http://127.0.0.1:11434``) when it can be."""
+    problems = []
+    for name, backend in config.backends.items():
+        url = backend.base_url
+        if url.lower().startswith(("http://", "https://")):
+            continue
+        shown = redact_url(url if "://" in url else "//" + url).removeprefix("//")
+        fix = "write http://… or https://…"
+        if isinstance(backend, OllamaBackendConfig):
+            fix += " (or host:port, as OLLAMA_HOST takes it)"
+            if "://" not in url:
+                try:
+                    ollama_host_url(url)
+                except ValueError as exc:
+                    fix = f"{exc}; {fix}"
+        problem = f"backend '{name}' base_url '{shown}' is not an http:// or https:// URL: {fix}"
+        problems.append(source.problem(("backends", name, "base_url"), problem))
     return problems
 
 

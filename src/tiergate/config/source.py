@@ -177,10 +177,13 @@ class YamlSource:
                     return (key.start_mark.line + 1, key.start_mark.column + 1)
         return self.locate(path)
 
-    def problem(self, path: Path, message: str, severity: str = "error", key: bool = False) -> Problem:
+    def problem(
+        self, path: Path, message: str, severity: str = "error", key: bool = False, unwritten: str = ""
+    ) -> Problem:
+        """A problem at ``path``; ``unwritten`` is added when the value is not in the file (its default is wrong)."""
         line, col = self.locate_key(path) if key else self.locate(path)
         if path and self._node(path) is None and not key:
-            message += f" (at {render_path(path)}, not written in the file: its default applies)"
+            message += f" (at {render_path(path)}, not written in the file: its default applies)" + unwritten
         return Problem(path, message, severity=severity, file=self.file, line=line, col=col)
 
     def _node(self, path: Path) -> yaml.Node | None:

@@ -80,6 +80,8 @@ class Outcome:
     decision_score: float = 0.0
     strong_score: float | None = None
     weak_score: float | None = None
+    #: Why the classifier gave no answer for this AMBIGUOUS case (phase ``fallback``), else None.
+    classifier_error: str | None = None
 
     @property
     def by_phase1(self) -> bool:

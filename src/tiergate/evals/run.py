@@ -23,6 +23,7 @@ from typing import Any
 from tiergate.backends.registry import build_backend
 from tiergate.dispatch.dispatcher import Dispatcher
 from tiergate.engine.classifier import ClassifierPool
+from tiergate.engine.decision import ClassifierOutcome
 from tiergate.engine.graph import EvaluationGraph, Phase1
 from tiergate.engine.quality import Dial
 from tiergate.engine.router import Learned, Phase2, Router
@@ -78,9 +79,35 @@ async def route_all(
                 decision_score=decision_score(p1, cheapest),
                 strong_score=case.strong_score,
                 weak_score=case.weak_score,
+                classifier_error=_failure(d.classifier) if d.phase == "fallback" else None,
             )
         )
     return outcomes
+
+
+def _failure(outcome: ClassifierOutcome | None) -> str:
+    """What went wrong with the classifier, as the decision records it: its error, else its outcome."""
+    if outcome is None:
+        return "no answer"
+    return f"{outcome.outcome}: {outcome.error}" if outcome.error else outcome.outcome
+
+
+def classifier_failures(outcomes: Sequence[Outcome]) -> tuple[int, int, str | None]:
+    """(AMBIGUOUS cases the classifier gave no answer for, AMBIGUOUS cases, the first one's error)."""
+    ambiguous = [o for o in outcomes if o.band == "AMBIGUOUS"]
+    failed = [o for o in ambiguous if o.phase == "fallback"]
+    return len(failed), len(ambiguous), failed[0].classifier_error if failed else None
+
+
+def render_classifier(outcomes: Sequence[Outcome]) -> list[str]:
+    """``classifier failed on N of M AMBIGUOUS cases (first error: ...)``: its failures are routed as with it off."""
+    failed, ambiguous, first = classifier_failures(outcomes)
+    if not failed:
+        return [f"classifier failed on 0 of {ambiguous} AMBIGUOUS cases"]
+    return [
+        f"classifier failed on {failed} of {ambiguous} AMBIGUOUS cases (first error: {first}); "
+        "those went to band_tiers.ambiguous as with the classifier off"
+    ]
 
 
 @dataclass(frozen=True)
@@ -270,6 +297,9 @@ def report_dict(
     curve: Sequence[CurvePoint] = (),
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"dataset": data.path, "kind": data.kind, "classifier": options.classify}
+    if options.classify:
+        failed, ambiguous, first = classifier_failures(outcomes)
+        out["classifier_failures"] = {"failed": failed, "ambiguous": ambiguous, "first_error": first}
     if data.kind == "labelled":
         out["report"] = score_labelled(outcomes, table, options.output_tokens).to_dict()
         out["curve"] = [p.to_dict() for p in curve]
@@ -305,7 +335,7 @@ def render(
         f"tiergate eval: {config_path} (rules {graph.version}) on {data.path}: "
         f"{len(outcomes)} {data.kind} cases, {mode}"
     )
-    lines = [head, ""]
+    lines = [head, *(render_classifier(outcomes) if options.classify else []), ""]
     if data.kind == "labelled":
         lines += render_report(score_labelled(outcomes, table, options.output_tokens), table, options)
         lines += render_curve(curve, table, graph.config.routing.quality_preference)

@@ -26,6 +26,7 @@ from typing import Any
 
 from tiergate.backends.base import Backend, Call
 from tiergate.backends.registry import build_backend
+from tiergate.config.problems import did_you_mean
 from tiergate.engine.graph import EvaluationGraph
 from tiergate.engine.targets import Target
 from tiergate.errors import ProfileError, UpstreamError
@@ -133,7 +134,7 @@ async def profile_tier(
 ) -> list[tuple[Path, Profile]]:
     targets = graph.chains.tiers.get(tier)
     if not targets:
-        raise ProfileError(f"no tier '{tier}' in the rule file")
+        raise ProfileError(f"no tier '{tier}' in the rule file{did_you_mean(tier, graph.chains.tiers)}")
     names = {t.backend for t in targets}
     if options.judge is not None and options.judge in graph.chains.tiers:
         names.add(graph.chains.tiers[options.judge][0].backend)

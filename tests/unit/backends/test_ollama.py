@@ -19,7 +19,7 @@ from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Hang, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
 from tiergate.backends.base import Call
-from tiergate.backends.ollama import OllamaBackend
+from tiergate.backends.ollama import OllamaBackend, ollama_host_url
 from tiergate.config.model import OllamaBackendConfig
 from tiergate.errors import (
     UpstreamCapabilityError,
@@ -464,3 +464,30 @@ def test_url_drops_trailing_slash() -> None:
 
     assert backend.url == "http://127.0.0.1:11434"
     assert backend.missing() is None
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0:11434", "http://127.0.0.1:11434"),  # listen-everywhere is reached at loopback
+        ("0.0.0.0", "http://127.0.0.1:11434"),
+        ("[::]:11434", "http://[::1]:11434"),
+        ("127.0.0.1:11434", "http://127.0.0.1:11434"),
+        ("", "http://127.0.0.1:11434"),
+        (":56789", "http://127.0.0.1:56789"),
+        ("gpu-box", "http://gpu-box:11434"),
+        ("gpu-box:8080/ollama/", "http://gpu-box:8080/ollama"),
+        ("[fe80::1]:8", "http://[fe80::1]:8"),
+        ("https://gpu-box", "https://gpu-box"),  # a URL is left as written
+        ("http://0.0.0.0:11434", "http://0.0.0.0:11434"),
+    ],
+)
+def test_a_scheme_less_host_is_read_as_ollama_s_client_reads_it(host: str, url: str) -> None:
+    assert ollama_host_url(host) == url
+    assert OllamaBackendConfig(base_url=host).base_url == url
+
+
+def test_a_host_with_a_port_that_is_not_one_is_left_as_written() -> None:
+    with pytest.raises(ValueError, match="Port out of range"):
+        ollama_host_url("gpu-box:99999")
+    assert OllamaBackendConfig(base_url="gpu-box:99999").base_url == "gpu-box:99999"  # validate reports it

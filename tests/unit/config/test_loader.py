@@ -195,10 +195,16 @@ def test_fallback_cycle_is_named_in_order(tmp_path: Path) -> None:
 def test_a_default_band_tier_naming_a_missing_tier_says_it_is_the_default(tmp_path: Path) -> None:
     path = write(tmp_path, BACKENDS + TIERS.split("  sonnet:")[0] + "routing:\n  mode: local_first\n")
     note = "not written in the file: its default applies"
+    fix = "set routing.band_tiers, or routing.mode: fixed with fixed_tier"
     assert problems(path) == [
-        f"{at(path, 'mode:')}: unknown tier 'sonnet' (at $.routing.band_tiers.claude, {note})",
-        f"{at(path, 'mode:')}: unknown tier 'sonnet' (at $.routing.band_tiers.ambiguous, {note})",
+        f"{at(path, 'mode:')}: unknown tier 'sonnet' (at $.routing.band_tiers.claude, {note}); {fix}",
+        f"{at(path, 'mode:')}: unknown tier 'sonnet' (at $.routing.band_tiers.ambiguous, {note}); {fix}",
     ]
+
+
+def test_a_band_tier_written_in_the_file_gets_no_default_hint(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "routing:\n  band_tiers: {claude: sonet}\n")
+    assert problems(path) == [f"{at(path, 'sonet')}: unknown tier 'sonet'; did you mean 'sonnet'?"]
 
 
 # --- rules: features, regexes, keyword lists ---------------------------------------------------
@@ -437,6 +443,37 @@ def test_set_variable_wins_over_the_default(tmp_path: Path) -> None:
     path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "http://${TIERGATE_TEST_HOST:-localhost}:11434"))
     loaded = load_file(path, {"TIERGATE_TEST_HOST": "gpu-box"})
     assert loaded.config.backends["ollama"].base_url == "http://gpu-box:11434"
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0:11434", "http://127.0.0.1:11434"),
+        ("gpu-box", "http://gpu-box:11434"),
+        ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+    ],
+)
+def test_an_ollama_host_without_a_scheme_is_read_as_ollama_reads_it(tmp_path: Path, host: str, url: str) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "${OLLAMA_HOST}"))
+    loaded = load_file(path, {"OLLAMA_HOST": host})
+    assert loaded.config.backends["ollama"].base_url == url
+    assert loaded.warnings == ()
+
+
+def test_a_base_url_without_a_scheme_is_an_error_at_its_value(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("https://api.anthropic.com", "api.anthropic.com"))
+    assert problems(path) == [
+        f"{at(path, 'api.anthropic.com')}: backend 'anthropic' base_url 'api.anthropic.com' is not an http:// or "
+        "https:// URL: write http://… or https://…"
+    ]
+
+
+def test_an_ollama_host_that_cannot_be_read_is_an_error_at_its_value(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "${OLLAMA_HOST}"))
+    assert problems(path, {"OLLAMA_HOST": "gpu-box:99999"}) == [
+        f"{at(path, '${OLLAMA_HOST}')}: backend 'ollama' base_url 'gpu-box:99999' is not an http:// or https:// "
+        "URL: Port out of range 0-65535; write http://… or https://… (or host:port, as OLLAMA_HOST takes it)"
+    ]
 
 
 # --- warnings ---------------------------------------------------------------------------------

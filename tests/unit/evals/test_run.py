@@ -154,6 +154,23 @@ def test_classify_asks_the_configured_classifier(
     assert fake_ollama.requests[0].body["model"] == "tiny-router"
 
 
+def test_a_classifier_that_cannot_be_reached_is_reported(
+    tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, data = files  # ollama at 127.0.0.1:1: refused, no network
+    config.write_text(CONFIG + "  classifier: {backend: ollama, model: tiny-router, timeout: 5}\n")
+    data.write_text("".join(json.dumps(c) + "\n" for c in [*SET, case("seven", "sonnet", 400)]))
+    assert main(["eval", "--config", str(config), "--classify", str(data)]) == 0
+    head, failed = capsys.readouterr().out.splitlines()[:2]
+    assert head.endswith("7 labelled cases, classifier on")
+    assert failed.startswith("classifier failed on 2 of 2 AMBIGUOUS cases (first error: ")
+    assert "127.0.0.1:1" in failed
+    assert main(["eval", "--config", str(config), "--classify", "--json", str(data)]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert (body["classifier_failures"]["failed"], body["classifier_failures"]["ambiguous"]) == (2, 2)
+    assert body["classifier_failures"]["first_error"] == failed.split("(first error: ", 1)[1].split("); ")[0]
+
+
 def test_the_curve_over_the_dial_trades_cost_for_sufficiency(
     files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

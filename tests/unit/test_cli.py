@@ -1,0 +1,127 @@
+"""``tiergate`` commands given a bad argument or an unreadable file: one line saying so and exit 2, never a
+traceback. ``serve`` is stopped before it would run (``tiergate.server.run`` is replaced)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tiergate.server
+from tiergate.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What ``serve`` would have run with, instead of running it."""
+    calls: dict[str, Any] = {}
+
+    def run(config: Path, host: str, port: int, **kwargs: Any) -> int:
+        calls.update(kwargs, port=port)
+        return 0
+
+    monkeypatch.setattr(tiergate.server, "run", run)
+    monkeypatch.delenv("TIERGATE_LOG_LEVEL", raising=False)
+    return calls
+
+
+def test_serve_takes_a_log_level_in_any_case(served: dict[str, Any]) -> None:
+    assert main(["serve", "--log-level", "DEBUG"]) == 0
+    assert served["log_level"] == "debug"
+
+
+def test_serve_refuses_an_unknown_log_level(served: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--log-level", "bogus"])
+    assert exited.value.code == 2
+    assert "argument --log-level: invalid choice: 'bogus'" in capsys.readouterr().err
+    assert served == {}
+
+
+def test_serve_reads_the_log_level_from_the_environment(
+    served: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIERGATE_LOG_LEVEL", "Warning")
+    assert main(["serve"]) == 0
+    assert served["log_level"] == "warning"
+
+
+def test_serve_names_the_variable_holding_an_unknown_log_level(
+    served: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIERGATE_LOG_LEVEL", "verbose")
+    assert main(["serve"]) == 2
+    levels = "debug, info, warning, error, critical"
+    assert (
+        capsys.readouterr().err
+        == f"tiergate serve: TIERGATE_LOG_LEVEL='verbose' is not a log level (one of {levels})\n"
+    )
+    assert served == {}
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_serve_refuses_a_port_out_of_range(
+    served: dict[str, Any], capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--port", port])
+    assert exited.value.code == 2
+    assert f"argument --port: must be a port from 0 to 65535 (0: any free one), got {port}" in capsys.readouterr().err
+    assert served == {}
+
+
+def test_serve_takes_port_0(served: dict[str, Any]) -> None:
+    assert main(["serve", "--port", "0"]) == 0
+    assert served["port"] == 0
+
+
+def test_route_says_a_request_file_cannot_be_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nonexistent.json"
+    assert main(["route", "--config", str(ROOT / "routes.yaml"), str(missing)]) == 2
+    assert capsys.readouterr().err == f"{missing}: cannot read: No such file or directory\n"
+
+
+def test_schema_says_its_file_cannot_be_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "nonexistent-dir" / "x.json"
+    assert main(["schema", "--write", str(target)]) == 2
+    assert capsys.readouterr().err == f"tiergate schema: {target}: cannot write: No such file or directory\n"
+
+
+AMBIGUOUS = """
+backends:
+  ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}
+  anthropic: {kind: anthropic, base_url: "http://127.0.0.1:1"}
+tiers:
+  local: {targets: [{backend: ollama, model: small}]}
+  sonnet: {targets: [{backend: anthropic, model: mid}]}
+routing:
+  scorers:
+    - {name: size, feature: total_chars, transform: {kind: ramp, from: 0, to: 1000}}
+  bands: {local: 0.2, claude: 0.6}
+  classifier: {backend: ollama, model: tiny-router, timeout: 5}
+"""
+
+
+def test_route_says_the_configured_classifier_was_not_called(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "routes.yaml"
+    config.write_text(AMBIGUOUS)
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"messages": [{"role": "user", "content": "x" * 500}]}))  # score 0.5: AMBIGUOUS
+    assert main(["route", "--config", str(config), str(request)]) == 0
+    decision = json.loads(capsys.readouterr().out)
+    assert (decision["band"], decision["tier"], decision["phase"]) == ("AMBIGUOUS", "sonnet", "heuristic")
+    assert decision["classifier"] == {"model": "tiny-router", "outcome": "skipped"}
+    assert "ambiguous; classifier skipped: band_tiers.ambiguous sends it to sonnet" in decision["reasons"]
+
+
+def test_profile_suggests_the_tier_meant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "routes.yaml"
+    config.write_text(AMBIGUOUS)
+    assert main(["profile", "--config", str(config), "--tier", "sonet"]) == 1
+    assert capsys.readouterr().err == "tiergate profile: no tier 'sonet' in the rule file; did you mean 'sonnet'?\n"
