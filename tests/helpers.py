@@ -34,6 +34,30 @@ VISION_ROUTES = (
 #: A one-pixel PNG, base64.
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
+#: Legacy completion fields tiergate refuses: (fields, the param named, the message).
+LEGACY_REFUSALS = [
+    (
+        {"prompt": ["def add(a, b):", "class Stack:"]},
+        "prompt",
+        "`prompt` is a list of 2 prompts: tiergate completes one prompt per request; send one request per prompt",
+    ),
+    (
+        {"prompt": "x = ", "echo": True},
+        "echo",
+        "`echo` is true: tiergate does not echo the prompt back; leave it out",
+    ),
+    (
+        {"prompt": "x = ", "logprobs": 3},
+        "logprobs",
+        "`logprobs` is 3: tiergate does not return log probabilities; leave it out",
+    ),
+    (
+        {"prompt": "x = ", "best_of": 2},
+        "best_of",
+        "`best_of` is 2: tiergate generates one completion; leave it out",
+    ),
+]
+
 MINIMAL = """
 backends:
   ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}

@@ -227,6 +227,12 @@ class Completion(msgspec.Struct):
     reasoning: str | None = None
     native: bytes | None = None
 
+    def chars(self) -> int:
+        """Characters the answer holds (text, reasoning, tool names and arguments): what an estimate of its
+        output tokens counts when the upstream gave none."""
+        written = len(self.content or "") + len(self.reasoning or "")
+        return written + sum(len(c.function.name) + len(c.function.arguments) for c in self.tool_calls)
+
 
 class TextDelta(msgspec.Struct, tag="text"):
     text: str

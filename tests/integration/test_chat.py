@@ -15,7 +15,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
-from tests.helpers import THREE_BACKENDS
+from tests.helpers import LEGACY_REFUSALS, THREE_BACKENDS
 
 WEATHER_TOOL = {
     "type": "function",
@@ -372,31 +372,7 @@ def test_a_context_length_refusal_carries_openais_code(client: openai.OpenAI, fa
     }
 
 
-@pytest.mark.parametrize(
-    ("fields", "param", "message"),
-    [
-        (
-            {"prompt": ["def add(a, b):", "class Stack:"]},
-            "prompt",
-            "`prompt` is a list of 2 prompts: tiergate completes one prompt per request; send one request per prompt",
-        ),
-        (
-            {"prompt": "x = ", "echo": True},
-            "echo",
-            "`echo` is true: tiergate does not echo the prompt back; leave it out",
-        ),
-        (
-            {"prompt": "x = ", "logprobs": 3},
-            "logprobs",
-            "`logprobs` is 3: tiergate does not return log probabilities; leave it out",
-        ),
-        (
-            {"prompt": "x = ", "best_of": 2},
-            "best_of",
-            "`best_of` is 2: tiergate generates one completion; leave it out",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("fields", "param", "message"), LEGACY_REFUSALS)
 def test_legacy_completion_fields_tiergate_cannot_honour_are_refused(
     gateway: str, fake_ollama: FakeOllama, fields: dict[str, object], param: str, message: str
 ) -> None:

@@ -54,8 +54,7 @@ class Meter:
             self.reported = event.usage
 
     def see_whole(self, completion: Completion) -> None:
-        self._chars += len(completion.content or "") + len(completion.reasoning or "")
-        self._chars += sum(len(c.function.name) + len(c.function.arguments) for c in completion.tool_calls)
+        self._chars += completion.chars()
         self.reported = completion.usage
 
     def charged(self, reported: Usage | None = None, *, whole: bool) -> tuple[Usage, bool]:

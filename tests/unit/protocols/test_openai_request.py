@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import LEGACY_REFUSALS
 from tiergate.errors import RequestError
 from tiergate.protocols.openai.request import decode_chat, decode_completion
 
@@ -115,31 +116,7 @@ def test_legacy_completions_are_checked_too() -> None:
     assert info.value.param == "max_tokens"
 
 
-@pytest.mark.parametrize(
-    ("fields", "param", "message"),
-    [
-        (
-            {"prompt": ["def add(a, b):", "class Stack:"]},
-            "prompt",
-            "`prompt` is a list of 2 prompts: tiergate completes one prompt per request; send one request per prompt",
-        ),
-        (
-            {"prompt": "x = ", "echo": True},
-            "echo",
-            "`echo` is true: tiergate does not echo the prompt back; leave it out",
-        ),
-        (
-            {"prompt": "x = ", "logprobs": 3},
-            "logprobs",
-            "`logprobs` is 3: tiergate does not return log probabilities; leave it out",
-        ),
-        (
-            {"prompt": "x = ", "best_of": 2},
-            "best_of",
-            "`best_of` is 2: tiergate generates one completion; leave it out",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("fields", "param", "message"), LEGACY_REFUSALS)
 def test_legacy_fields_tiergate_cannot_honour_are_refused(fields: dict[str, Any], param: str, message: str) -> None:
     with pytest.raises(RequestError) as info:
         decode_completion(json.dumps(fields).encode())

@@ -78,9 +78,7 @@ def whole(completion: Completion, *, id: str, model: str, request: ChatRequest |
 
 
 def _estimate(completion: Completion, request: ChatRequest | None) -> Usage:
-    written = len(completion.content or "") + len(completion.reasoning or "")
-    written += sum(len(c.function.name) + len(c.function.arguments) for c in completion.tool_calls)
-    return Usage.of(request.estimated_tokens() if request is not None else 0, tokens_in(written))
+    return Usage.of(request.estimated_tokens() if request is not None else 0, tokens_in(completion.chars()))
 
 
 def usage_body(usage: Usage) -> dict[str, int]:
