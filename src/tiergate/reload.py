@@ -95,4 +95,7 @@ async def _watch(
         now = await asyncio.to_thread(rules.signature)
         if changes or now != seen:
             seen = now  # taken before the reload: a change made during it is seen at the next poll
+            paths = rules.watched()
             await _reload(rules, "file change")
+            if rules.watched() != paths:  # another head to watch (a reload took or refused it): from here on
+                seen = await asyncio.to_thread(rules.signature)

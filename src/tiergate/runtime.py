@@ -8,6 +8,10 @@ config is unchanged, and closed once no runtime that used them has requests in f
     async with rules.use() as rt:
         routed = await rt.router.decide(request, headers)
     outcome = await rules.reload()        # ReloadOutcome(ok, version, problems)
+
+A reload is refused, like a broken file, when the learned head the new rules name cannot be used while
+the serving rules' head scores: the head is part of the rules. At start-up such a head is a warning
+(tiergate.learned.scorer), and so is a reload when the serving head could not be used either.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tiergate.backends.base import Backend
 from tiergate.backends.registry import build_backend
@@ -31,6 +35,8 @@ from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.graph import EvaluationGraph, compile_graph
 from tiergate.engine.router import Learned, Observed, Phase2, Router, SessionHold
 from tiergate.engine.targets import Target
+from tiergate.learned.scorer import Unavailable, scores
+from tiergate.learned.scorer import health as learned_health
 from tiergate.redact import Redactor
 
 log = logging.getLogger("tiergate.rules")
@@ -94,6 +100,17 @@ def file_stat(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+class LearnedFactory(Protocol):
+    """Builds a graph's learned scorer (:meth:`tiergate.learned.scorer.LearnedPool.build`); ``warn=False``
+    when the caller reports a scorer that cannot be built itself (a refused reload)."""
+
+    def __call__(self, graph: EvaluationGraph, *, warn: bool = True) -> Learned | None: ...
+
+
+def _no_learned(graph: EvaluationGraph, *, warn: bool = True) -> Learned | None:
+    return None
+
+
 @dataclass
 class Extensions:
     """What other packages plug into each Runtime: built per load, from that load's graph."""
@@ -103,7 +120,7 @@ class Extensions:
     breaker_state: Callable[[Target], str] = lambda target: "closed"
     breaker_failure: Callable[[Target], str | None] = lambda target: None
     sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
-    learned: Callable[[EvaluationGraph], Learned | None] = lambda graph: None
+    learned: LearnedFactory = _no_learned
     signals: Callable[[EvaluationGraph], Observed | None] = lambda graph: None
     switch: Callable[[EvaluationGraph, Mapping[str, Backend]], Switch] = lambda graph, backends: NoSwitch()
 
@@ -122,6 +139,9 @@ class Rules:
         #: watcher that starts later compares with this, so an edit made while the app was starting is not lost.
         self.loaded_stat: tuple[tuple[int, int, int] | None, ...] = ()
         self.reloads = 0
+        #: The head a refused reload named (the rule file on disk names it): watched in place of the serving
+        #: rules' head, so fixing or creating it reloads.
+        self._refused_head: Path | None = None
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -130,16 +150,18 @@ class Rules:
         rules = cls(path, environ, extensions)
         before = file_stat(path)
         loaded, graph = compile_file(path, environ)
-        rules._install(loaded, graph)
+        rules._install(loaded, graph, rules.extensions.learned(graph))
         rules.loaded_stat = (before, *rules.signature()[1:])
         return rules
 
     def watched(self) -> list[Path]:
-        """The files the current rules were read from: the rule file, and the learned head it names."""
+        """The files the current rules were read from: the rule file, and the learned head it names (after a
+        reload refused for its head, the head the rule file names now)."""
         paths = [self.path]
-        learned = self._current.graph.config.routing.learned if self._current is not None else None
-        if learned is not None:
-            paths.append((self._current.graph.source_dir or Path(".")) / learned.head)  # type: ignore[union-attr]
+        if self._refused_head is not None:
+            paths.append(self._refused_head)
+        elif self._current is not None and (head := _head_path(self._current.graph)) is not None:
+            paths.append(head)
         return paths
 
     def signature(self) -> tuple[tuple[int, int, int] | None, ...]:
@@ -177,17 +199,41 @@ class Rules:
                 log.debug("reload failed", exc_info=True)
                 problem = Problem((), f"cannot load the rule file: {type(exc).__name__}: {exc}", file=str(self.path))
                 return self._reject([problem])
-            self.last_error = []
             if loaded.version == self.current.version:
+                self.last_error, self._refused_head = [], None
                 return ReloadOutcome(True, loaded.version, False)
             old = self.current
-            self._install(loaded, graph)
+            learned, refused = self._learned_for(loaded, graph, old)
+            if refused is not None:
+                return self._reject([refused])
+            self.last_error, self._refused_head = [], None
+            self._install(loaded, graph, learned)
             self._retired.append(old)
             self.reloads += 1
             log.info("rules reloaded: version %s -> %s", old.version, loaded.version)
             if old.inflight == 0:
                 await self._close_retired()
             return ReloadOutcome(True, loaded.version, True)
+
+    def _learned_for(
+        self, loaded: LoadedConfig, graph: EvaluationGraph, old: Runtime
+    ) -> tuple[Learned | None, Problem | None]:
+        """The new rules' learned scorer, or why the reload is refused: the head they name cannot be used
+        (missing, unreadable, not a head, made for other encoders) while the serving rules' head scores. When
+        the serving head could not be used either, the new one is taken as it is (there is nothing better to
+        keep), and the pool warns about it as at start-up."""
+        keep = scores(old.router.learned)
+        learned = self.extensions.learned(graph, warn=not keep)
+        cfg = graph.config.routing.learned
+        if not keep or not isinstance(learned, Unavailable) or cfg is None:
+            return learned, None
+        self._refused_head = _head_path(graph)
+        serving = (learned_health(old.router.learned) or {}).get("head")
+        message = (
+            f"learned head '{cfg.head}' cannot be used: {learned.cause or learned.reason}; "
+            f"the last good rules keep serving{f' with head {serving}' if serving else ''}"
+        )
+        return None, loaded.source.problem(("routing", "learned", "head"), message)
 
     def _reject(self, problems: list[Problem]) -> ReloadOutcome:
         """Keep serving the current rules, and say why the file was not taken (``/health``, the log)."""
@@ -196,7 +242,7 @@ class Rules:
             log.error("reload rejected: %s", p.render())
         return ReloadOutcome(False, self.current.version, False, problems)
 
-    def _install(self, loaded: LoadedConfig, graph: EvaluationGraph) -> None:
+    def _install(self, loaded: LoadedConfig, graph: EvaluationGraph, learned: Learned | None) -> None:
         backends: dict[str, Backend] = {}
         for name, cfg in loaded.config.backends.items():
             pooled = self._pool.get(name)
@@ -214,7 +260,7 @@ class Rules:
             breaker_state=ext.breaker_state,
             breaker_failure=ext.breaker_failure,
             sessions=ext.sessions(graph),
-            learned=ext.learned(graph),
+            learned=learned,
             signals=ext.signals(graph),
         )
         self._current = Runtime(loaded, graph, router, dispatcher, backends, redact)
@@ -238,3 +284,9 @@ class Rules:
             with contextlib.suppress(Exception):
                 await backend.aclose()
         self._pool.clear()
+
+
+def _head_path(graph: EvaluationGraph) -> Path | None:
+    """The learned head ``graph``'s rules name, as the scorer reads it (relative to the rule file's directory)."""
+    learned = graph.config.routing.learned
+    return None if learned is None else (graph.source_dir or Path(".")) / learned.head

@@ -10,7 +10,10 @@ inline, the transformer on its worker thread).
 
 When the weights or the head cannot be used, the gateway still starts: the pool logs one warning and
 gives an :class:`Unavailable` scorer, under which ``learned.available`` is false and every decision says
-why in its reasons and its ``learned`` trace. Nothing crashes, and nothing falls back silently.
+why in its reasons and its ``learned`` trace. Nothing crashes, and nothing falls back silently. A reload
+is another matter: the head the rules name is part of the rules, so a reload whose scorer cannot be built
+while the serving one scores is refused (:meth:`tiergate.runtime.Rules.reload`, with :func:`scores`), and
+the last good rules keep serving with their head.
 
     pool = LearnedPool()
     scorer = pool.build(graph)                 # None when routing.learned is absent
@@ -136,6 +139,8 @@ class Unavailable:
     """The scorer that could not be built: every request reads as unavailable, and says why."""
 
     reason: str
+    #: What could not be used, without the "learned scorer unavailable" preamble (a refused reload quotes it).
+    cause: str = ""
 
     def health(self) -> dict[str, Any]:
         return {"available": False, "reason": self.reason, "head": None}
@@ -162,7 +167,9 @@ class LearnedPool:
     #: Embedders a later build no longer uses: closed once no scorer still referenced holds them.
     _stale: list[Embedder] = field(default_factory=list)
 
-    def build(self, graph: EvaluationGraph) -> Learned | None:
+    def build(self, graph: EvaluationGraph, *, warn: bool = True) -> Learned | None:
+        """The scorer for ``graph``'s head (None without ``routing.learned``), or :class:`Unavailable`, warned
+        about once per reason; ``warn=False`` leaves that to the caller (a reload that will refuse it)."""
         cfg = graph.config.routing.learned
         if cfg is None:
             return None
@@ -171,10 +178,10 @@ class LearnedPool:
             embedders = self._embedders_for(head, cfg)
         except (HeadError, WeightsError, ValueError) as exc:
             reason = f"learned scorer unavailable: {exc}"
-            if reason not in self._warned:
+            if warn and reason not in self._warned:
                 self._warned.add(reason)
                 log.warning("%s; its features read as unavailable (learned.available is false)", reason)
-            return Unavailable(reason)
+            return Unavailable(reason, str(exc))
         self._warned.clear()  # the same failure after this recovery is news again
         scorer = LearnedScorer(head, embedders, cfg.cutoffs, self.perf)
         self._retire(scorer)
@@ -197,11 +204,12 @@ class LearnedPool:
     def _embedders_for(self, head: Head, cfg: LearnedConfig) -> list[Embedder]:
         weights: Weights | None = None
         found: list[Embedder] = []
+        pooled: list[Embedder] = []  # resized once the head is known to fit: a refused head leaves them as they are
         for kind, wanted in head.encoders:
             key = (kind, cfg.weights_dir)
             embedder = self._embedders.get(key)
             if embedder is not None:
-                embedder.encoder.resize(cfg.cache_size)
+                pooled.append(embedder)
             else:
                 if weights is None:
                     from tiergate.learned.weights import load_weights
@@ -217,6 +225,8 @@ class LearnedPool:
                 )
             found.append(embedder)
         head.check_dims([e.encoder.dim for e in found])
+        for embedder in pooled:
+            embedder.encoder.resize(cfg.cache_size)
         return found
 
     def close(self) -> None:
@@ -226,9 +236,16 @@ class LearnedPool:
         self._stale.clear()
 
 
+def scores(scorer: object) -> bool:
+    """Whether ``scorer`` was built from a usable head (not :class:`Unavailable`, not absent): what a reload
+    keeps rather than swap it for a scorer that cannot be built."""
+    return scorer is not None and not isinstance(scorer, Unavailable)
+
+
 def health(scorer: object) -> dict[str, Any] | None:
     """``/health``'s ``learned``: ``{available, reason, head}`` of the running rules' scorer (None without
-    ``routing.learned``), so a head that went unavailable after a reload shows without reading the log."""
+    ``routing.learned``), so a head that could not be used at start, or that fails on requests, shows without
+    reading the log."""
     report = getattr(scorer, "health", None)
     return report() if callable(report) else None
 
