@@ -26,10 +26,37 @@ class ImageURL(Lenient):
     detail: str | None = None
 
 
+#: How a document's ``file_data`` begins: a PDF, the one document type tiergate carries (OpenAI's chat API
+#: reads PDFs only, and an Anthropic base64 document is one).
+PDF_DATA_URL = "data:application/pdf;base64,"
+
+
+class FileData(Lenient):
+    """A document: OpenAI chat's ``file`` part, a PDF as a base64 data URL in ``file_data``
+    (``data:application/pdf;base64,...``), or tiergate's own ``file_url`` for a document by URL (an
+    Anthropic ``url`` source, a Responses ``file_url``), which OpenAI chat has no field for. Only a target
+    with ``capabilities.documents`` is sent one; ``at`` is where the client's body holds it
+    (``messages[2].content[0]``), for the error that names it, and is never sent upstream.
+
+        ContentPart(type="file", file=FileData(file_data="data:application/pdf;base64,JVBERi0x", filename="a.pdf"))
+    """
+
+    file_data: str | None = None
+    filename: str | None = None
+    file_id: str | None = None
+    file_url: str | None = None
+    at: str | None = None
+
+    def described(self) -> str:
+        """What the document is, for an error: ``a PDF document`` or ``a document by URL``."""
+        return "a document by URL" if self.file_url is not None else "a PDF document"
+
+
 class ContentPart(Lenient):
     type: str
     text: str | None = None
     image_url: ImageURL | None = None
+    file: FileData | None = None
 
 
 class FunctionCall(Lenient):
@@ -63,7 +90,7 @@ class Message(Lenient):
     tool_call_id: str | None = None
 
     def text(self) -> str:
-        """The message's text parts joined; images and other parts are left out."""
+        """The message's text parts joined; images, documents and other parts are left out."""
         if isinstance(self.content, str):
             return self.content
         if not self.content:
@@ -74,6 +101,12 @@ class Message(Lenient):
         if not isinstance(self.content, list):
             return []
         return [p.image_url.url for p in self.content if p.type == "image_url" and p.image_url is not None]
+
+    def documents(self) -> list[FileData]:
+        """The message's ``file`` parts (PDFs), which only a target with ``capabilities.documents`` reads."""
+        if not isinstance(self.content, list):
+            return []
+        return [p.file for p in self.content if p.type == "file" and p.file is not None]
 
 
 class FunctionDef(Lenient):
@@ -148,7 +181,7 @@ class ChatRequest(Lenient):
 
     def estimated_tokens(self) -> int:
         """Input tokens before an upstream has counted them: characters / 4 of the messages' text and the
-        tool definitions (images are not counted)."""
+        tool definitions (images and documents are not counted)."""
         chars = sum(len(m.text()) for m in self.messages)
         chars += sum(len(msgspec.json.encode(tool)) for tool in self.tools or [])
         return tokens_in(chars)

@@ -212,14 +212,29 @@ def test_image_goes_to_anthropic_as_base64(
 
 
 @pytest.mark.parametrize(
-    "part",
+    ("part", "param", "message"),
     [
-        {"type": "file", "file": {"filename": "notes.txt", "file_data": "data:text/plain;base64,aGk="}},
-        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+        (
+            {"type": "file", "file": {"filename": "notes.txt", "file_data": "data:text/plain;base64,aGk="}},
+            "messages[1].content[1].file.file_data",
+            "`messages[1].content[1].file.file_data` is a data: URL of text/plain: a `file` part carries a PDF as"
+            " data:application/pdf;base64,... (send a text file's contents as `text`)",
+        ),
+        (
+            {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+            "messages[1].content[1].type",
+            "`messages[1].content[1].type` is `input_audio`: tiergate forwards only `text`, `image_url` and `file`"
+            " content parts (send a file's contents as `text`)",
+        ),
     ],
 )
 def test_a_content_part_tiergate_cannot_forward_is_refused_not_dropped(
-    client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, part: dict[str, object]
+    client: openai.OpenAI,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    part: dict[str, object],
+    param: str,
+    message: str,
 ) -> None:
     messages = [
         {"role": "system", "content": "be brief"},
@@ -227,12 +242,10 @@ def test_a_content_part_tiergate_cannot_forward_is_refused_not_dropped(
     ]
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model="auto", messages=messages)  # type: ignore[arg-type]
-    kind = part["type"]
     assert caught.value.body == {
-        "message": f"`messages[1].content[1].type` is `{kind}`: tiergate forwards only `text` and `image_url`"
-        " content parts (send a file's contents as `text`)",
+        "message": message,
         "type": "invalid_request_error",
-        "param": "messages[1].content[1].type",
+        "param": param,
         "code": "unsupported_content",
     }
     assert not fake_ollama.requests and not fake_anthropic.requests

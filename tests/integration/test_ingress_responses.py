@@ -364,13 +364,15 @@ def test_a_tool_output_image_moves_the_request_off_a_target_without_vision(
     assert "image" in json.dumps(fake_anthropic.requests[0].body["messages"][-1])
 
 
-def test_a_file_in_a_tool_output_is_refused_by_name(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
+def test_a_file_in_a_tool_output_that_is_no_pdf_is_refused_by_name(
+    client: openai.OpenAI, fake_ollama: FakeOllama
+) -> None:
     output = {"type": "function_call_output", "call_id": "call_1", "output": [{"type": "input_file", "file_data": "x"}]}
     with pytest.raises(openai.BadRequestError) as caught:
         client.responses.create(model="local", input=[*VIEWED[:2], output], tools=[VIEW_IMAGE])  # type: ignore[arg-type]
     error = caught.value.body
-    assert isinstance(error, dict) and error["param"] == "input[2].output[0]"
-    assert error["code"] == "unsupported_content" and "input_file" in error["message"]
+    assert isinstance(error, dict) and error["param"] == "input[2].output[0].file_data"
+    assert error["code"] == "unsupported_content" and "must be a PDF" in error["message"]
     assert not fake_ollama.requests
 
 

@@ -229,6 +229,7 @@ def test_admin_config_is_the_effective_config_redacted(
     assert config["tiers"]["local"]["targets"][0]["capabilities"] == {  # defaults filled in
         "tools": True,
         "vision": False,
+        "documents": False,  # an ollama backend
         "context_window": 8192,
         "thinking": False,
     }

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Mapping
 from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_from_env
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
-from tiergate.errors import UpstreamStatusError, UpstreamUnavailable
+from tiergate.errors import UpstreamCapabilityError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.protocols.framing import Lines
-from tiergate.protocols.openai.upstream import StreamReader, chat_body, status_error, whole_answer
+from tiergate.protocols.openai.upstream import StreamReader, chat_body, status_error, unsendable_document, whole_answer
 from tiergate.wire import ChatRequest, Completion, StreamEvent
 
 PROBE_TIMEOUT = 2.0
@@ -61,7 +61,7 @@ class OpenAIBackend:
         return None
 
     async def complete(self, request: ChatRequest, call: Call) -> Completion:
-        sent = self._request(chat_body(request, call.model, stream=False), "application/json", call)
+        sent = self._request(self._body(request, call, stream=False), "application/json", call)
         try:
             async with self._client.send(sent) as response:
                 await self._raise_for_status(response)
@@ -71,7 +71,7 @@ class OpenAIBackend:
         return whole_answer(self.name, self.url, body)
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
-        sent = self._request(chat_body(request, call.model, stream=True), "text/event-stream", call)
+        sent = self._request(self._body(request, call, stream=True), "text/event-stream", call)
         reader = StreamReader(self.name, self.url)
         lines = Lines()
         try:
@@ -105,6 +105,13 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def _body(self, request: ChatRequest, call: Call, *, stream: bool) -> bytes:
+        """A document the chat API cannot take (by URL) skips this target without a call, as a capability
+        it lacks: the next target (Claude fetches URLs) may take it."""
+        if (why := unsendable_document(request)) is not None:
+            raise UpstreamCapabilityError(self.name, self.url, why)
+        return chat_body(request, call.model, stream=stream)
 
     def _request(self, body: bytes, accept: str, call: Call) -> Request:
         """Fails before any network call when the key is missing: the call would only earn a 401."""

@@ -21,7 +21,7 @@ Unit = Annotated[float, Meta(ge=0, le=1)]
 Seconds = Annotated[float, Meta(gt=0)]
 PositiveInt = Annotated[int, Meta(ge=1)]
 Band = Literal["LOCAL", "AMBIGUOUS", "CLAUDE"]
-Capability = Literal["tools", "vision"]
+Capability = Literal["tools", "vision", "documents"]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

@@ -150,6 +150,13 @@ class Capabilities(Strict):
     """The model handles tool (function) calling. Default: true."""
     vision: bool = False
     """The model accepts images. Default: false."""
+    documents: bool | None = None
+    """The model reads PDF documents (an Anthropic `document` block, an OpenAI chat `file` part, a Responses
+    `input_file`): a request carrying one skips targets without it, and is refused with a 400 naming the
+    document when no target of its tier and fallbacks has it. An `anthropic` target gets the document as a
+    `document` block; an `openai` one as a `file` part with `file_data` (OpenAI's chat API reads PDFs given
+    so, not by URL: a document by URL skips it); `ollama` has no way to take one. Default: true on an
+    `anthropic` backend, false on others."""
     context_window: PositiveInt = 8192
     """The model's context window in tokens; longer requests skip this target. On an `ollama` backend it is
     sent as `options.num_ctx` with every request, so Ollama runs the model with this window (and sizes the
@@ -187,8 +194,9 @@ class TargetConfig(Strict):
     aliases: list[str] = []
     """Other names a client may put in `model` to ask for this target explicitly. Default: none."""
     capabilities: Capabilities | None = None
-    """What the model can do (tools, vision, context window, thinking). Default: what the target's `profile`
-    measured, else tools, no vision, 8192 tokens, no thinking."""
+    """What the model can do (tools, vision, documents, context window, thinking). Default: what the target's
+    `profile` measured, else tools, no vision, documents only on an `anthropic` backend, 8192 tokens, no
+    thinking."""
     profile: str | None = None
     """A profile file written by `tiergate profile` (relative to this file): when `capabilities` is not
     given they come from it (tools, vision, context window), and the target's latency features start from
@@ -235,7 +243,7 @@ class Action(Strict):
     score: Annotated[float, Meta(ge=-1, le=1)] | None = None
     """Added to the complexity score (-1 to 1); negative values favour LOCAL. Default: none."""
     require: list[Capability] = []
-    """Capabilities the chosen target must have (`tools`, `vision`). Default: none."""
+    """Capabilities the chosen target must have (`tools`, `vision`, `documents`). Default: none."""
     sticky: bool = True
     """`false`: the request stays out of its conversation's session (`routing.stickiness`): it neither takes the
     conversation's tier nor raises it. For a client's side request (a title for the chat, a commit message), which

@@ -2,7 +2,8 @@
 
 After this step every target of the loaded config has concrete ``capabilities`` (what routing uses, and
 what ``GET /admin/config`` shows): the target's own when the file gives them, else its profile's (tools,
-vision, the context window it recorded), else the defaults. A profile that is missing or unreadable is a
+vision, the context window it recorded), else the defaults; ``documents`` left unsaid is true on an
+``anthropic`` backend and false on others. A profile that is missing or unreadable is a
 problem at the target's ``profile`` line. The profiles themselves go on to the graph, whose latency
 features start from their timings.
 
@@ -15,7 +16,7 @@ from pathlib import Path as FsPath
 
 import msgspec
 
-from tiergate.config.model import Capabilities, RoutesConfig, TierConfig
+from tiergate.config.model import AnthropicBackendConfig, Capabilities, RoutesConfig, TierConfig
 from tiergate.config.problems import Problem
 from tiergate.config.source import YamlSource
 from tiergate.errors import ProfileError
@@ -39,8 +40,10 @@ def apply_profiles(
                     measured = profile.capabilities.as_capabilities()
                 except ProfileError as exc:
                     problems.append(source.problem(("tiers", name, "targets", i, "profile"), str(exc)))
-            if target.capabilities is None:
-                target = msgspec.structs.replace(target, capabilities=measured or Capabilities())
-            targets.append(target)
+            caps = target.capabilities or measured or Capabilities()
+            if caps.documents is None:
+                reads = isinstance(config.backends.get(target.backend), AnthropicBackendConfig)
+                caps = msgspec.structs.replace(caps, documents=reads)
+            targets.append(msgspec.structs.replace(target, capabilities=caps))
         tiers[name] = msgspec.structs.replace(tier, targets=targets)
     return msgspec.structs.replace(config, tiers=tiers), found

@@ -50,6 +50,10 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
                 pinned = f"`pinned` keeps a model in an Ollama server's memory; backend '{target.backend}' is {kind}"
                 problems.append(source.problem(("tiers", tier_name, "targets", i, "pinned"), pinned))
 
+            if target.capabilities and target.capabilities.documents and isinstance(backend, OllamaBackendConfig):
+                where = ("tiers", tier_name, "targets", i, "capabilities", "documents")
+                why = "Ollama's chat API takes no documents (only text and images); leave `documents` out here"
+                problems.append(source.problem(where, why))
     for name, nexts in config.fallbacks.items():
         if name not in config.tiers:
             problems.append(

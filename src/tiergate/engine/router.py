@@ -43,7 +43,7 @@ from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.engine.quality import Dial, preference
 from tiergate.engine.sticky import session_key
 from tiergate.engine.targets import Target
-from tiergate.errors import TiergateError
+from tiergate.errors import RequestError, TiergateError
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
 
@@ -90,7 +90,8 @@ class Routed:
     decision: RoutingDecision
     targets: list[Target]
     ask: str = ""
-    #: Raised by dispatch instead of calling any target (a budget at its cap with nowhere to spill).
+    #: Raised by dispatch instead of calling any target (a budget at its cap with nowhere to spill, a
+    #: document no target reads).
     refusal: TiergateError | None = None
 
 
@@ -213,6 +214,8 @@ class Router:
             needs.add("tools")
         if f["images_present"]:
             needs.add("vision")
+        if f["documents_present"]:
+            needs.add("documents")
         if request.suffix:  # an empty suffix is a plain completion, which every target can do
             needs.add("fill_in_the_middle")
         tokens = int(f["approx_tokens"]) + int(f["max_tokens"])
@@ -233,7 +236,7 @@ class Router:
                 latency[target.key] = seen
             if signals is not None and (resident := signals.target_loaded(target)) is not None:
                 loaded[target.key] = resident
-        refusal = verdict.refusal if verdict is not None else None
+        refusal = _unread_document(request, chain) or (verdict.refusal if verdict is not None else None)
         if refusal is not None:
             usable = []
         chosen = usable[0] if usable else (chain[0] if chain else None)
@@ -340,6 +343,24 @@ class Router:
             return ""
         backend = self.graph.config.backends.get(target.backend)
         return backend.__struct_config__.tag if backend is not None else ""  # type: ignore[return-value]
+
+
+def _unread_document(request: ChatRequest, chain: list[Target]) -> RequestError | None:
+    """A 400 naming the request's first document when no target of its chain reads documents, whatever
+    their breakers: the model would otherwise answer without it, and no retry can help."""
+    if not chain or any(t.capabilities.documents for t in chain):
+        return None
+    document = next((d for m in request.messages for d in m.documents()), None)
+    if document is None:
+        return None
+    at = document.at or "messages"
+    targets = ", ".join(t.label for t in chain)
+    return RequestError(
+        f"{at}: {document.described()} needs a target that reads documents, and none of this request's"
+        f" targets does ({targets}); send the document's text instead",
+        param=at,
+        code="unsupported_content",
+    )
 
 
 def _shown(name: str, limit: int = 120) -> str:

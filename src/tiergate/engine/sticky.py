@@ -62,7 +62,8 @@ def session_key(f: Features, client: str) -> bytes | None:
 def _opening(message: Message) -> str | list[Any]:
     """What identifies a first user message: its text when that is all it holds (so a plain string and
     the same text in parts are one opening), else every part in order — text, a digest of each image's
-    URL (a data URL can be megabytes), the type of any other part — and its tool calls."""
+    URL and each document's data or URL (a data URL can be megabytes), the type of any other part — and its
+    tool calls."""
     content = message.content if isinstance(message.content, list) else []
     if all(p.type == "text" for p in content) and not message.tool_calls and not message.tool_call_id:
         return message.text()
@@ -72,6 +73,9 @@ def _opening(message: Message) -> str | list[Any]:
             parts.append(["text", part.text or ""])
         elif part.image_url is not None:
             parts.append(["image", hashlib.sha256(part.image_url.url.encode()).hexdigest()])
+        elif part.file is not None:
+            held = part.file.file_data or part.file.file_url or ""
+            parts.append(["file", hashlib.sha256(held.encode()).hexdigest()])
         else:
             parts.append([part.type, part.text or ""])
     calls = [[c.id, c.function.name, c.function.arguments] for c in message.tool_calls or []]

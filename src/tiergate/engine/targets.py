@@ -65,6 +65,8 @@ class Target:
             return "no tool support"
         if "vision" in needs and not caps.vision:
             return "no vision support"
+        if "documents" in needs and not caps.documents:
+            return "no document support"
         if "fill_in_the_middle" in needs and not self.fill_in_the_middle:
             return "cannot take `suffix` (fill-in-the-middle needs an ollama backend)"
         if tokens > caps.context_window:

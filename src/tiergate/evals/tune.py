@@ -162,6 +162,8 @@ def _first_usable(graph: EvaluationGraph, f: Features, tier: str, requires: set[
         needs.add("tools")
     if f["images_present"]:
         needs.add("vision")
+    if f["documents_present"]:
+        needs.add("documents")
     tokens = int(f["approx_tokens"]) + int(f["max_tokens"])
     chain = graph.chains.for_tier(tier, None)
     for target in chain:

@@ -229,7 +229,7 @@ def assistant_turns(f: Features) -> int:
     return sum(1 for m in f.messages if m.role == "assistant")
 
 
-@feature("number", "Characters of text across all messages (images not counted).")
+@feature("number", "Characters of text across all messages (images and documents not counted).")
 def total_chars(f: Features) -> int:
     return sum(len(t) for t in raw_texts(f))
 
@@ -285,6 +285,16 @@ def images_present(f: Features) -> bool:
 @feature("number", "Images across all messages.")
 def image_count(f: Features) -> int:
     return sum(len(m.images()) for m in f.messages)
+
+
+@feature("bool", "Some message carries a PDF document (only targets with `capabilities.documents` read one).")
+def documents_present(f: Features) -> bool:
+    return f["document_count"] > 0  # type: ignore[no-any-return]
+
+
+@feature("number", "PDF documents across all messages (plain-text documents are read as text, not counted).")
+def document_count(f: Features) -> int:
+    return sum(len(m.documents()) for m in f.messages)
 
 
 @feature("bool", "The client asked for a stream.")

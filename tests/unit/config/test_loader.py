@@ -177,6 +177,26 @@ def test_pinned_on_a_backend_that_is_not_ollama_points_at_it(tmp_path: Path) -> 
     ]
 
 
+def test_documents_on_an_ollama_backend_points_at_it(tmp_path: Path) -> None:
+    caps = "\n        capabilities: {documents: true}"
+    path = write(tmp_path, VALID.replace("model: qwen2.5-coder:7b", "model: qwen2.5-coder:7b" + caps))
+    assert problems(path) == [
+        f"{at(path, 'true')}: Ollama's chat API takes no documents (only text and images); leave `documents` out here"
+    ]
+
+
+def test_documents_default_to_true_on_anthropic_only(tmp_path: Path) -> None:
+    """A target that says nothing of documents reads them on an anthropic backend; one that says, as said."""
+    opus = "{backend: anthropic, model: claude-opus-4-1, capabilities: {documents: false}}"
+    text = VALID + f"  opus:\n    targets:\n      - {opus}\n"
+    loaded = load_file(write(tmp_path, text), {})
+    documents = {
+        name: [t.capabilities and t.capabilities.documents for t in tier.targets]
+        for name, tier in loaded.config.tiers.items()
+    }
+    assert documents == {"local": [False], "sonnet": [True], "opus": [False]}
+
+
 def test_unknown_tier_in_fallbacks(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "fallbacks:\n  local: [sonet]\n")
     assert problems(path) == [f"{at(path, 'sonet]')}: unknown tier 'sonet'; did you mean 'sonnet'?"]
@@ -604,7 +624,7 @@ routing:
             "local_first",
             "{require: [tool]}",
             "tool]",
-            "Invalid enum value 'tool' at $.routing.rules[0].then.require[0] (one of tools, vision); "
+            "Invalid enum value 'tool' at $.routing.rules[0].then.require[0] (one of documents, tools, vision); "
             "did you mean 'tools'?",
         ),
         (

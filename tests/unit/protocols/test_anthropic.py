@@ -45,6 +45,7 @@ from tiergate.wire import (
     ChatRequest,
     Completion,
     ContentPart,
+    FileData,
     Finish,
     FunctionCall,
     ImageURL,
@@ -286,6 +287,10 @@ def test_user_blocks_images_documents_and_tool_results() -> None:
                 ContentPart(type="image_url", image_url=ImageURL(url=f"data:image/png;base64,{PNG}")),
                 ContentPart(type="image_url", image_url=ImageURL(url="https://example.com/cat.jpg")),
                 ContentPart(type="text", text="Doc text."),
+                ContentPart(
+                    type="file",
+                    file=FileData(file_data="data:application/pdf;base64,JVBE", at="messages[1].content[4]"),
+                ),
                 ContentPart(type="text", text="Found it."),
             ],
         ),
@@ -425,6 +430,20 @@ def test_tool_choice_kinds(choice: dict[str, Any], expected: str) -> None:
             },
             "messages[0].content[0].content[1].source.type",
         ),
+        (
+            {"messages": [user({"type": "document", "source": {"type": "base64", "media_type": "text/plain"}})]},
+            "messages[0].content[0].source.media_type",
+        ),
+        (
+            {"messages": [user({"type": "document", "source": {"type": "base64", "media_type": "application/pdf"}})]},
+            "messages[0].content[0].source.data",
+        ),
+        ({"messages": [user({"type": "document", "source": {"type": "url"}})]}, "messages[0].content[0].source.url"),
+        (
+            {"messages": [user({"type": "document", "source": {"type": "file", "file_id": "f1"}})]},
+            "messages[0].content[0].source.type",
+        ),
+        ({"messages": [user({"type": "document", "title": "a.pdf"})]}, "messages[0].content[0].source"),
     ],
 )
 def test_what_the_api_refuses_is_a_400_naming_the_field(fields: dict[str, Any], param: str) -> None:

@@ -85,8 +85,45 @@ def refused(body: dict[str, Any]) -> RequestError:
         (
             {"messages": [{"role": "user", "content": [{"type": "bogus"}]}]},
             "messages[0].content[0].type",
-            "`messages[0].content[0].type` is `bogus`: tiergate forwards only `text` and `image_url` content parts"
-            " (send a file's contents as `text`)",
+            "`messages[0].content[0].type` is `bogus`: tiergate forwards only `text`, `image_url` and `file` content"
+            " parts (send a file's contents as `text`)",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-abc"}}]}]},
+            "messages[0].content[0].file.file_id",
+            "`messages[0].content[0].file.file_id`: files by id need OpenAI's file storage, which tiergate does not"
+            " have; send the PDF as `file_data` (data:application/pdf;base64,...)",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "file", "file": {"file_data": "data:text/plain;base64,aGk="}}],
+                    }
+                ]
+            },
+            "messages[0].content[0].file.file_data",
+            "`messages[0].content[0].file.file_data` is a data: URL of text/plain: a `file` part carries a PDF as"
+            " data:application/pdf;base64,... (send a text file's contents as `text`)",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "file", "file": {"filename": "a.pdf"}}]}]},
+            "messages[0].content[0].file.file_data",
+            "`messages[0].content[0].file.file_data` is missing: the part has no file",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "system",
+                        "content": [{"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE"}}],
+                    },
+                    {"role": "user", "content": "summarise it"},
+                ]
+            },
+            "messages[0].content[0]",
+            "`messages[0].content[0]`: a `file` part belongs in a `user` message, not a `system` one",
         ),
     ],
 )

@@ -420,12 +420,36 @@ def test_text_formats() -> None:
         (
             {"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
             "input[0].content[0]",
-            "`input_file` parts are not supported",
+            "needs `file_data` or `file_url` (files by `file_id` need OpenAI's file storage",
+        ),
+        (
+            {
+                "input": [
+                    {"role": "user", "content": [{"type": "input_file", "file_data": "data:text/csv;base64,YQ=="}]}
+                ]
+            },
+            "input[0].content[0].file_data",
+            "must be a PDF as data:application/pdf;base64,... (tiergate carries no other file type",
+        ),
+        (
+            {"input": [{"role": "user", "content": [{"type": "input_file", "file_url": "ftp://x/a.pdf"}]}]},
+            "input[0].content[0].file_url",
+            "must be an http(s) URL",
+        ),
+        (
+            {
+                "input": [
+                    {"role": "developer", "content": [{"type": "input_file", "file_url": "https://x/a.pdf"}]},
+                    {"role": "user", "content": "summarise it"},
+                ]
+            },
+            "input[0].content[0]",
+            "an `input_file` belongs in a `user` message (or a tool's output), not a `developer` one",
         ),
         (
             {"input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}, {"type": "input_audio"}]}]},
             "input[0].content[1].type",
-            "is `input_audio`: tiergate forwards only `input_text`, `output_text` and `input_image` parts",
+            "is `input_audio`: tiergate forwards only `input_text`, `output_text`, `input_image` and `input_file`",
         ),
         (
             {"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}]},
@@ -476,8 +500,8 @@ def test_text_formats() -> None:
                     },
                 ]
             },
-            "input[1].output[1]",
-            "`input_file` parts in a tool output are not supported",
+            "input[1].output[1].file_data",
+            "must be a PDF as data:application/pdf;base64,...",
         ),
         (
             {"input": [{"type": "function_call_output", "call_id": "c", "output": [{"type": "input_image"}]}]},

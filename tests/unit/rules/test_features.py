@@ -38,6 +38,19 @@ def test_counts_and_text_features() -> None:
     assert f["approx_tokens"] == f["total_chars"] // 4
 
 
+def test_pdf_documents_are_counted_and_read_as_no_text() -> None:
+    pdf = {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0x", "filename": "a.pdf"}}
+    f = features(
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "summarise"}, pdf]},
+            {"role": "tool", "tool_call_id": "c1", "content": [pdf]},
+        ]
+    )
+    assert (f["documents_present"], f["document_count"]) == (True, 2)
+    assert (f["images_present"], f["total_chars"]) == (False, len("summarise"))
+    assert features(messages=[{"role": "user", "content": "hi"}])["documents_present"] is False
+
+
 def test_tools_and_tool_results() -> None:
     f = features(
         messages=[

@@ -16,6 +16,7 @@ from tiergate.protocols.stops import is_blank
 from tiergate.wire import (
     ChatRequest,
     ContentPart,
+    FileData,
     FunctionCall,
     FunctionDef,
     ImageURL,
@@ -32,6 +33,7 @@ class _InSource(msgspec.Struct):
     media_type: str | None = None
     data: str | None = None
     url: str | None = None
+    content: str | list[_InBlock] | None = None  # a custom-content document's
 
 
 class _InBlock(msgspec.Struct):
@@ -46,6 +48,7 @@ class _InBlock(msgspec.Struct):
     tool_use_id: str | None = None
     content: str | list[_InBlock] | dict[str, Any] | None = None
     is_error: bool | None = None
+    title: str | None = None
 
 
 class _InMessage(msgspec.Struct):
@@ -111,7 +114,9 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
     gets the client's own body (:func:`native_body`).
 
     Thinking blocks are dropped (a local model cannot use them); a ``tool_result`` becomes a role ``tool``
-    message; a ``system`` turn inside ``messages`` stays a system message in its place.
+    message; a ``system`` turn inside ``messages`` stays a system message in its place. A PDF ``document``
+    (base64 or by URL) becomes a ``file`` part, which routing sends only to a target that reads documents;
+    a plain-text or custom-content one is read as text.
 
         request = decode(await http_request.body(), http_request.headers)
     """
@@ -250,12 +255,17 @@ def _joined(content: str | list[_InBlock] | None) -> str:
 
 
 def _text_of(block: _InBlock) -> str:
-    """The readable text of a block that is not an image: its ``text``, a plain-text document's data, or a
-    search result's text blocks. Anything else has none."""
+    """The readable text of a block that is not an image or a PDF: its ``text``, a plain-text document's
+    data, a custom-content document's text, or a search result's text blocks. Anything else has none."""
     if block.text:
         return block.text
-    if isinstance(block.source, _InSource) and block.source.type == "text" and block.source.data:
-        return block.source.data
+    source = block.source
+    if isinstance(source, _InSource) and source.type == "text" and source.data:
+        return source.data
+    if isinstance(source, _InSource) and source.type == "content" and source.content:
+        if isinstance(source.content, str):
+            return source.content
+        return "\n".join(t for b in source.content if b.type == "text" and (t := b.text))
     if isinstance(block.content, list):
         return "\n".join(t for b in block.content if b.type == "text" and (t := b.text))
     return ""
@@ -263,7 +273,7 @@ def _text_of(block: _InBlock) -> str:
 
 def _user(content: str | list[_InBlock], i: int) -> list[Message]:
     """Tool results first, as role ``tool`` messages (OpenAI wants them right after the calls), then the
-    user's own text and images."""
+    user's own text, images and PDF documents."""
     if isinstance(content, str):
         return [Message(role="user", content=content)]
     results: list[Message] = []
@@ -272,8 +282,8 @@ def _user(content: str | list[_InBlock], i: int) -> list[Message]:
         where = f"messages[{i}].content[{j}]"
         if block.type == "tool_result":
             results.append(_tool_result_of(block, where))
-        elif block.type == "image":
-            parts.append(ContentPart(type="image_url", image_url=ImageURL(url=_image_url(block, where))))
+        elif (attached := _attachment(block, where)) is not None:
+            parts.append(attached)
         elif block.type in ("tool_use", "thinking", "redacted_thinking"):
             raise RequestError(f"{where}.type: '{block.type}' belongs in an assistant turn", param=f"{where}.type")
         elif text := _text_of(block):
@@ -309,29 +319,62 @@ def _tool_call_of(block: _InBlock, where: str) -> ToolCall:
 
 
 def _tool_result_of(block: _InBlock, where: str) -> Message:
-    """Its text, and its images (Claude Code's Read of a PNG) as image parts after the text. A failed result
-    says so in words, ``error: ...``, which the agent-step markers (``routing.agent.failure_patterns``) read
-    as a failure."""
+    """Its text, then its images (Claude Code's Read of a PNG) and PDF documents (its Read of a PDF) as parts
+    after the text, in their order. A failed result says so in words, ``error: ...``, which the agent-step
+    markers (``routing.agent.failure_patterns``) read as a failure."""
     if not block.tool_use_id:
         param = f"{where}.tool_use_id"
         raise RequestError(f"{param}: a tool_result names the tool_use it answers", param=param)
     content = block.content
-    images: list[ContentPart] = []
+    attached: list[ContentPart] = []
     if isinstance(content, list):
+        attached = [a for k, b in enumerate(content) if (a := _attachment(b, f"{where}.content[{k}]")) is not None]
         text = "\n".join(t for b in content if b.type != "image" and (t := _text_of(b)))
-        images = [
-            ContentPart(type="image_url", image_url=ImageURL(url=_image_url(b, f"{where}.content[{k}]")))
-            for k, b in enumerate(content)
-            if b.type == "image"
-        ]
     else:
         text = content if isinstance(content, str) else ""
     if block.is_error:
         text = f"error: {text}"
-    if not images:
+    if not attached:
         return Message(role="tool", tool_call_id=block.tool_use_id, content=text)
-    parts = [ContentPart(type="text", text=text), *images] if text else images
+    parts = [ContentPart(type="text", text=text), *attached] if text else attached
     return Message(role="tool", tool_call_id=block.tool_use_id, content=parts)
+
+
+def _attachment(block: _InBlock, where: str) -> ContentPart | None:
+    """An image or a PDF document as the part that carries it; None for a block that is read as text."""
+    if block.type == "image":
+        return ContentPart(type="image_url", image_url=ImageURL(url=_image_url(block, where)))
+    if block.type == "document":
+        return _document(block, where)
+    return None
+
+
+def _document(block: _InBlock, where: str) -> ContentPart | None:
+    """A PDF, base64 or by URL, as a ``file`` part that remembers ``where`` it was (for the 400 that names it
+    when no target reads documents); None for a plain-text or custom-content document, read as text
+    (:func:`_text_of`). Sources the API has no such document for, or Anthropic's own (files), are a 400."""
+    source = block.source
+    if not isinstance(source, _InSource):
+        raise RequestError(f"{where}.source: a document block needs a source", param=f"{where}.source")
+    if source.type in ("text", "content"):
+        return None
+    if source.type == "base64":
+        if source.media_type != "application/pdf":
+            param = f"{where}.source.media_type"
+            got = source.media_type or ""
+            raise RequestError(f"{param}: a base64 document must be 'application/pdf', got '{got}'", param=param)
+        if not source.data:
+            raise RequestError(f"{where}.source.data: the document data is missing", param=f"{where}.source.data")
+        file = FileData(file_data=f"data:application/pdf;base64,{source.data}", filename=block.title, at=where)
+    elif source.type == "url":
+        if not source.url:
+            raise RequestError(f"{where}.source.url: a url document needs its URL", param=f"{where}.source.url")
+        file = FileData(file_url=source.url, filename=block.title, at=where)
+    else:
+        param = f"{where}.source.type"
+        expected = "'base64', 'url', 'text' or 'content'"
+        raise RequestError(f"{param}: a document source must be {expected}, got '{source.type}'", param=param)
+    return ContentPart(type="file", file=file)
 
 
 def _image_url(block: _InBlock, where: str) -> str:

@@ -24,6 +24,7 @@ from tiergate.protocols.stops import is_blank, split_stops
 from tiergate.wire import (
     ChatRequest,
     ContentPart,
+    FileData,
     Message,
     Native,
     ToolCall,
@@ -182,7 +183,7 @@ def _turn_of(message: Message, i: int) -> tuple[Literal["user", "assistant"], li
 
 
 def _content_blocks(message: Message, i: int) -> list[Block]:
-    """Text and image parts; other OpenAI part types have no Messages equivalent and are left out."""
+    """Text, image and file (PDF document) parts; the ingresses refuse every other part type."""
     if isinstance(message.content, str):
         return [{"type": "text", "text": message.content}] if message.content else []
     blocks: list[Block] = []
@@ -191,6 +192,8 @@ def _content_blocks(message: Message, i: int) -> list[Block]:
             blocks.append({"type": "text", "text": part.text})
         elif part.type == "image_url" and part.image_url is not None:
             blocks.append(_image(part, f"messages[{i}].content[{j}].image_url"))
+        elif part.type == "file" and part.file is not None:
+            blocks.append(_document(part.file, f"messages[{i}].content[{j}].file"))
     return blocks
 
 
@@ -205,12 +208,27 @@ def _image(part: ContentPart, param: str) -> Block:
     raise RequestError(f"{param}: an image must be a base64 data URL or an http(s) URL", param=param)
 
 
+def _document(file: FileData, param: str) -> Block:
+    """A ``document`` block: a PDF data URL as a base64 source, a URL as a url source; the file name, when
+    there is one, as its ``title``."""
+    if file.file_data is not None and (match := DATA_URL.fullmatch(file.file_data)):
+        source = {"type": "base64", "media_type": match["media"], "data": match["data"]}
+    elif file.file_url is not None:
+        source = {"type": "url", "url": file.file_url}
+    else:
+        raise RequestError(f"{param}: a document must be a base64 data URL or a URL", param=param)
+    block: Block = {"type": "document", "source": source}
+    if file.filename:
+        block["title"] = file.filename
+    return block
+
+
 def _tool_result(message: Message, i: int) -> Block:
     if not message.tool_call_id:
         param = f"messages[{i}].tool_call_id"
         raise RequestError(f"{param}: a tool message needs the id of the call it answers", param=param)
     block: Block = {"type": "tool_result", "tool_use_id": tool_use_id(message.tool_call_id)}
-    if message.images():  # text and image blocks, in the tool message's order
+    if message.images() or message.documents():  # text, image and document blocks, in the message's order
         block["content"] = _content_blocks(message, i)
     elif text := message.text():
         block["content"] = text

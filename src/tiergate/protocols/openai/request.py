@@ -13,12 +13,13 @@ from typing import TypeVar
 import msgspec
 
 from tiergate.errors import RequestError
-from tiergate.wire import ChatRequest, CompletionRequest, ContentPart, Message
+from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message
 
 T = TypeVar("T")
 _AT = re.compile(r"^(.*?)(?: - at `\$\.?([^`]*)`)?$", re.S)
-#: The content parts every backend can take: the rest (``file``, ``input_audio``, ...) would be lost on the way.
-_PARTS = ("text", "image_url")
+#: The content parts tiergate carries (a ``file`` only to a target that reads documents): the rest
+#: (``input_audio``, ...) would be lost on the way.
+_PARTS = ("text", "image_url", "file")
 
 
 def decode_json(body: bytes, type_: type[T]) -> T:
@@ -54,9 +55,10 @@ def check_chat(request: ChatRequest) -> None:
 
     One choice (``n`` 1 or absent); no ``logprobs``, ``top_logprobs`` or ``logit_bias`` (tiergate cannot
     honour them); a positive output limit; at least one user (or tool) turn; named tools and tool calls;
-    content parts that are ``text`` or ``image_url`` (tiergate forwards no other kind, and
-    never drops one silently); images that are images. (Whitespace-only stop sequences are valid here: the
-    Anthropic backend emulates them.)
+    content parts that are ``text``, ``image_url`` or ``file`` (tiergate forwards no other kind, and
+    never drops one silently); images that are images; files that are PDFs in ``file_data`` (each is told
+    where it is, for the 400 routing gives when no target reads documents). (Whitespace-only stop sequences
+    are valid here: the Anthropic backend emulates them.)
     """
     if request.n is not None and request.n != 1:
         raise RequestError(
@@ -94,13 +96,20 @@ def check_chat(request: ChatRequest) -> None:
         if isinstance(message.content, list):
             for j, part in enumerate(message.content):
                 _check_part(part, f"messages[{i}].content[{j}]")
+                if part.type == "file" and message.role not in ("user", "tool", "function"):
+                    param = f"messages[{i}].content[{j}]"
+                    raise RequestError(
+                        f"`{param}`: a `file` part belongs in a `user` message, not a `{message.role}` one",
+                        param=param,
+                        code="unsupported_content",
+                    )
 
 
 def _check_part(part: ContentPart, where: str) -> None:
     if part.type not in _PARTS:
         raise RequestError(
-            f"`{where}.type` is `{part.type}`: tiergate forwards only `text` and `image_url` content parts"
-            " (send a file's contents as `text`)",
+            f"`{where}.type` is `{part.type}`: tiergate forwards only `text`, `image_url` and `file` content"
+            " parts (send a file's contents as `text`)",
             param=f"{where}.type",
             code="unsupported_content",
         )
@@ -109,6 +118,38 @@ def _check_part(part: ContentPart, where: str) -> None:
             param = f"{where}.image_url"
             raise RequestError(f"`{param}` is missing: the part has no image", param=param, code="invalid_image")
         _check_image(part.image_url.url, f"{where}.image_url.url")
+    if part.type == "file":
+        _check_file(part, where)
+
+
+def _check_file(part: ContentPart, where: str) -> None:
+    """A PDF as a base64 data URL, as OpenAI's chat API takes it; an uploaded file's id needs OpenAI's file
+    storage, which tiergate does not have."""
+    file = part.file
+    if file is None or (file.file_data is None and file.file_id is None):
+        param = f"{where}.file.file_data"
+        raise RequestError(f"`{param}` is missing: the part has no file", param=param, code="invalid_file")
+    if file.file_data is None:
+        param = f"{where}.file.file_id"
+        raise RequestError(
+            f"`{param}`: files by id need OpenAI's file storage, which tiergate does not have; send the PDF as"
+            f" `file_data` ({PDF_DATA_URL}...)",
+            param=param,
+            code="unsupported_content",
+        )
+    if not file.file_data.startswith(PDF_DATA_URL):
+        param = f"{where}.file.file_data"
+        header = file.file_data[len("data:") :].split(",", 1)[0] if file.file_data.startswith("data:") else ""
+        media = header.split(";", 1)[0]
+        got = f"a data: URL of {media}" if media else "not a data: URL"
+        raise RequestError(
+            f"`{param}` is {got}: a `file` part carries a PDF as {PDF_DATA_URL}... (send a text file's"
+            " contents as `text`)",
+            param=param,
+            code="unsupported_content",
+        )
+    file.file_url = None  # tiergate's own field, never a client's
+    file.at = where
 
 
 def _check_image(url: str, param: str) -> None:

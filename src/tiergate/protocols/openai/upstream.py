@@ -69,8 +69,10 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
 
     ``developer`` and ``max_completion_tokens`` are newer than several local servers' chat templates, so
     they go out as ``system`` and ``max_tokens``, which every compatible server accepts. A tool message's
-    images, which a chat tool message cannot carry, follow it in a ``user`` message. A stream always
-    asks for usage (the gateway reports it whether or not the client asked).
+    images and documents (``file`` parts), which a chat tool message cannot carry, follow it in a ``user``
+    message. A document goes as OpenAI's ``file`` part, ``{"file_data", "filename"}``: a backend sends one
+    only after :func:`unsendable_document` found none it cannot send. A stream always asks for usage (the
+    gateway reports it whether or not the client asked).
     """
     body: dict[str, Any] = msgspec.to_builtins(request)
     for name in (*_TIERGATE_FIELDS, *_REFUSED_FIELDS):
@@ -80,6 +82,9 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
     for message in body["messages"]:
         if message.get("role") == "developer":
             message["role"] = "system"
+        for part in message["content"] if isinstance(message.get("content"), list) else ():
+            if isinstance(file := part.get("file"), dict):
+                file.pop("at", None)  # tiergate's own
         for call in message.get("tool_calls") or ():
             call.setdefault("type", "function")  # a default the internal form omits; OpenAI requires it
             function = call["function"]  # `arguments` is required too (llama.cpp, vLLM): "{}" for none
@@ -97,10 +102,26 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
     return _encode(body)
 
 
+def unsendable_document(request: ChatRequest) -> str | None:
+    """Why the chat API cannot be sent one of the request's documents, or None: it reads a PDF given as
+    ``file_data`` only, not by URL (a document by URL is for a target that fetches it, such as Claude)."""
+    for message in request.messages:
+        for document in message.documents():
+            if document.file_data is None:
+                at = document.at or "messages"
+                return f"{at}: {document.described()}, which the OpenAI chat API cannot take (only `file_data`)"
+    return None
+
+
+#: What a tool message's parts that are not text are called where a user message carries them instead.
+_ATTACHED = {"image_url": "Images", "file": "Documents"}
+
+
 def _tool_images_apart(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Chat tool messages carry only text, so a tool message keeps its text and its images go into a
-    ``user`` message right after the run of tool messages it is in, each call's images introduced by a
-    text part naming the call (``Images from tool call call_1:``)."""
+    """Chat tool messages carry only text, so a tool message keeps its text and its images and documents go
+    into a ``user`` message right after the run of tool messages it is in, each call's introduced by a text
+    part naming the call (``Images from tool call call_1:``, ``Documents from ...``, ``Images and documents
+    from ...``)."""
     out: list[dict[str, Any]] = []
     images: list[dict[str, Any]] = []
     for message in messages:
@@ -111,12 +132,15 @@ def _tool_images_apart(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append(message)
             continue
         content = message.get("content")
-        if isinstance(content, list) and any(p.get("type") == "image_url" for p in content):
+        attached = [p for p in content if p.get("type") in _ATTACHED] if isinstance(content, list) else []
+        if isinstance(content, list) and attached:
             texts = [p["text"] for p in content if p.get("type") == "text" and p.get("text")]
             message["content"] = "\n".join(texts)
             call = message.get("tool_call_id") or message.get("name") or ""
-            images.append({"type": "text", "text": f"Images from tool call {call}:"})
-            images.extend(p for p in content if p.get("type") == "image_url")
+            kinds = [name for kind, name in _ATTACHED.items() if any(p["type"] == kind for p in attached)]
+            what = " and ".join(kinds).capitalize()
+            images.append({"type": "text", "text": f"{what} from tool call {call}:"})
+            images.extend(attached)
         out.append(message)
     if images:
         out.append({"role": "user", "content": images})

@@ -9,8 +9,10 @@ import msgspec
 from tiergate.errors import RequestError
 from tiergate.protocols.responses.common import CUSTOM_INPUT_SCHEMA, DIALECT, ROLES, STATELESS, encode_json
 from tiergate.wire import (
+    PDF_DATA_URL,
     ChatRequest,
     ContentPart,
+    FileData,
     FunctionCall,
     FunctionDef,
     ImageURL,
@@ -170,6 +172,13 @@ def _message(messages: list[Message], item: dict[str, Any], where: str) -> None:
         param = f"{where}.role"
         raise RequestError(f"`{param}` must be one of {', '.join(ROLES)}, got {role!r}", param=param)
     content = _content(item.get("content"), f"{where}.content")
+    if role != "user" and not isinstance(content, str) and (files := [p.file for p in content if p.file]):
+        at = files[0].at or where
+        raise RequestError(
+            f"`{at}`: an `input_file` belongs in a `user` message (or a tool's output), not a `{role}` one",
+            param=at,
+            code="unsupported_content",
+        )
     if role != "assistant":
         messages.append(Message(role=role, content=content))
         return
@@ -188,7 +197,8 @@ def _assistant(messages: list[Message]) -> Message:
 
 
 def _content(content: Any, where: str) -> str | list[ContentPart]:
-    """A string stays a string, and so do parts that are all text (joined); images keep a part list."""
+    """A string stays a string, and so do parts that are all text (joined); images and files keep a part
+    list."""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
@@ -221,15 +231,40 @@ def _part(part: Any, where: str) -> ContentPart:
         detail = part.get("detail")
         return ContentPart(type="image_url", image_url=ImageURL(url, detail if isinstance(detail, str) else None))
     if kind == "input_file":
-        raise RequestError(
-            f"`{where}`: `input_file` parts are not supported; send the file's text as `input_text`",
-            param=where,
-            code="unsupported_content",
-        )
+        return ContentPart(type="file", file=_file(part, where))
     # Audio and newer part types: nothing a chat backend can take, and dropping one would answer without it.
     raise RequestError(
-        f"`{where}.type` is `{kind}`: tiergate forwards only `input_text`, `output_text` and `input_image` parts",
+        f"`{where}.type` is `{kind}`: tiergate forwards only `input_text`, `output_text`, `input_image` and"
+        " `input_file` parts",
         param=f"{where}.type",
+        code="unsupported_content",
+    )
+
+
+def _file(part: dict[str, Any], where: str) -> FileData:
+    """An ``input_file``: a PDF as a base64 data URL (``file_data``) or by URL (``file_url``), which routing
+    sends only to a target that reads documents. Other file types (OpenAI extracts their text; tiergate
+    cannot) and files by ``file_id`` (OpenAI's file storage) are a 400."""
+    filename = part.get("filename") if isinstance(part.get("filename"), str) else None
+    data, url = part.get("file_data"), part.get("file_url")
+    if isinstance(data, str):
+        if not data.startswith(PDF_DATA_URL):
+            raise RequestError(
+                f"`{where}.file_data` must be a PDF as {PDF_DATA_URL}... (tiergate carries no other file type;"
+                " send a text file's contents as `input_text`)",
+                param=f"{where}.file_data",
+                code="unsupported_content",
+            )
+        return FileData(file_data=data, filename=filename, at=where)
+    if isinstance(url, str):
+        if not url.startswith(("http://", "https://")):
+            param = f"{where}.file_url"
+            raise RequestError(f"`{param}` must be an http(s) URL", param=param, code="invalid_value")
+        return FileData(file_url=url, filename=filename, at=where)
+    raise RequestError(
+        f"`{where}` needs `file_data` or `file_url` (files by `file_id` need OpenAI's file storage, which tiergate"
+        " does not have)",
+        param=where,
         code="unsupported_content",
     )
 
@@ -256,7 +291,7 @@ def _call(item: dict[str, Any], where: str) -> ToolCall:
 
 def _output(item: dict[str, Any], where: str) -> str | list[ContentPart]:
     """A tool's output: a string, or its parts (text joined into a string; images, such as Codex's
-    ``view_image`` sends, kept as parts). A part no backend can take (``input_file``) is a 400."""
+    ``view_image`` sends, and PDF files kept as parts)."""
     output = item.get("output")
     param = f"{where}.output"
     if isinstance(output, str):
@@ -264,13 +299,6 @@ def _output(item: dict[str, Any], where: str) -> str | list[ContentPart]:
     if isinstance(output, list):
         parts: list[ContentPart] = []
         for j, part in enumerate(output):
-            if isinstance(part, dict) and part.get("type") == "input_file":
-                raise RequestError(
-                    f"`{param}[{j}]`: `input_file` parts in a tool output are not supported; return the file's "
-                    "text as `input_text` (or an image as `input_image`)",
-                    param=f"{param}[{j}]",
-                    code="unsupported_content",
-                )
             parts.append(_part(part, f"{param}[{j}]"))
         if all(p.type == "text" for p in parts):
             return "\n".join(p.text or "" for p in parts)
