@@ -9,6 +9,7 @@ the config tree.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path as FsPath
 
 from tiergate.backends.ollama import ollama_host_url
@@ -49,11 +50,11 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
                 kind = backend.__struct_config__.tag
                 pinned = f"`pinned` keeps a model in an Ollama server's memory; backend '{target.backend}' is {kind}"
                 problems.append(source.problem(("tiers", tier_name, "targets", i, "pinned"), pinned))
-
             if target.capabilities and target.capabilities.documents and isinstance(backend, OllamaBackendConfig):
                 where = ("tiers", tier_name, "targets", i, "capabilities", "documents")
                 why = "Ollama's chat API takes no documents (only text and images); leave `documents` out here"
                 problems.append(source.problem(where, why))
+
     for name, nexts in config.fallbacks.items():
         if name not in config.tiers:
             problems.append(
@@ -113,6 +114,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_model_names(config, source))
     problems.extend(_unreachable(config, source))
     problems.extend(_missing_head(config, source))
+    problems.extend(_patterns(config, source))
     problems.extend(_short_retention(config, source))
     problems.extend(_positional_clients(config, source))
     return problems
@@ -195,6 +197,26 @@ def _missing_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         "scorer; train one with `tiergate train --write`"
     )
     return [source.problem(("routing", "learned", "head"), missing, severity="warning")]
+
+
+def _patterns(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """Every regular expression under ``routing.ask`` and ``routing.agent`` compiles (else file:line, not a
+    traceback when the graph is built)."""
+    ask, agent = config.routing.ask, config.routing.agent
+    found: list[tuple[Path, str]] = []
+    for key in ("tool_result_patterns", "file_dump_patterns"):
+        found += [(("routing", "ask", key, i), p) for i, p in enumerate(getattr(ask, key))]
+    for i, block in enumerate(ask.blocks):
+        found += [(("routing", "ask", "blocks", i, end), getattr(block, end)) for end in ("start", "end")]
+    for key in ("failure_patterns", "pass_patterns"):
+        found += [(("routing", "agent", key, i), p) for i, p in enumerate(getattr(agent, key))]
+    problems = []
+    for path, pattern in found:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(source.problem(path, f"not a regular expression: {exc}"))
+    return problems
 
 
 def _model_names(config: RoutesConfig, source: YamlSource) -> list[Problem]:

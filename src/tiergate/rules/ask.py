@@ -3,15 +3,21 @@
 Agent clients wrap the developer's words in their own material: Claude Code adds ``<system-reminder>``
 blocks and an ``<env>`` block, Codex an ``<environment_context>``, Cline ``<environment_details>`` on
 every turn and its tool results as user text (``[read_file for 'x'] Result:``), Cursor ``<user_info>``
-and attached files, aider and Continue whole files pasted before the question. Routing on all of that
-would judge the client, not the task, so the learned scorer and the keyword rules read ``ask_text``:
+and attached files, aider and Continue whole files pasted before the question, OpenHands its workspace
+context and codecompanion the buffer as user messages after the question, Copilot Chat its reminders
+around a ``<userRequest>``. Routing on all of that would judge the client, not the task, so the learned
+scorer and the keyword rules read ``ask_text``:
 
 - the last user message that is not a tool result (a role ``tool`` message, or a user message that is
   one in text form, per ``routing.ask.tool_result_patterns``), so an agent loop is judged by the task it
   was given rather than by the last file it read; inside such a tool result, only the person's reply
-  (Cline's ``<feedback>``, per ``routing.ask.ask_tags``) is an ask;
-- with the blocks of ``routing.ask.drop_tags`` removed, and each attached file (a fenced block named
-  after a path, longer than ``attached_file_chars``) replaced by ``[file <path>]``.
+  (Cline's ``<feedback>``, per ``routing.ask.ask_tags``) is an ask, and in a role ``tool`` message only a
+  reply the result opens with (Roo Code's and Kilo Code's native tool calls);
+- in a message holding one of ``routing.ask.request_tags`` (Copilot Chat's ``<userRequest>``), that
+  content alone;
+- otherwise with the blocks of ``routing.ask.blocks`` and of ``routing.ask.drop_tags``
+  removed, and each attached file (a fenced block named after a path, longer than
+  ``attached_file_chars``) replaced by ``[file <path>]``.
 
 The markers live in routes.yaml (``routing.ask``); the defaults cover the clients above.
 
@@ -42,17 +48,54 @@ DEFAULT_TAGS = [
     "recently_viewed_files",
     "linter_errors",
     "git_status",
+    "attachment",  # codecompanion: the buffer or file, as a user message after the question
+    # OpenHands: workspace context and triggered knowledge, a user message after the question
+    "REPOSITORY_INFO",
+    "REPOSITORY_INSTRUCTIONS",
+    "RUNTIME_INFORMATION",
+    "CONVERSATION_INSTRUCTIONS",
+    "EXTRA_INFO",
 ]
 DEFAULT_TOOL_RESULTS = [
     # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not)
     r"^\[[A-Za-z][\w.:-]*_[\w.:-]*(?: for [^\]]*)?\] Result:",
     r"^<tool_result\b",
+    # Cline, Roo Code, Kilo Code: their own messages in the loop (new instructions come in <user_message>)
+    r"^\[ERROR\] You did not use a tool in your previous response!",
+    r"^\[TASK RESUMPTION\]",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
+DEFAULT_REQUEST_TAGS = ["userRequest"]  # Copilot Chat: the person's words among its own blocks
+DEFAULT_BLOCKS: list[dict[str, Any]] = [
+    # opencode: a message sent while the agent works, relayed inside a reminder (kept: the person's words)
+    {
+        "start": r"<system-reminder>\s*The user sent the following message:\n",
+        "end": r"Please address this message and continue with your tasks\.\s*</system-reminder>",
+        "keep": True,
+    },
+    # opencode: a file the person @-mentioned, read for them (the Read tool's output, new and old)
+    {"start": r"Called the Read tool with the following input: \{[^\n{}]*\}\n<path>", "end": r"</content>"},
+    {"start": r"Called the Read tool with the following input: \{[^\n{}]*\}\n<file>", "end": r"</file>"},
+    # Zed's agent panel: the files, selections and threads attached to a message
+    {"start": r"<context>\s*The following items were attached by the user\.", "end": r"</context>"},
+]
 DEFAULT_FILE_DUMPS = [
     r"^I have \*added these files to the chat\*",  # aider
     r"^Here are summaries of some files present in my git repository",  # aider's repo map
 ]
+
+
+class BlockMarker(Strict, frozen=True):
+    """A client's block, from a match of `start` to the first match of `end` after it."""
+
+    start: str
+    """Regular expression where the block opens. Each is searched once per block, so begin it with literal
+    text: a pattern that can match anywhere is tried at every character."""
+    end: str
+    """Regular expression where the block closes: the first match after the start. With none, the block and
+    any later one are left as they are."""
+    keep: bool = False
+    """Keep the text between start and end (stripped) in place of the block."""
 
 
 class AskConfig(Strict, frozen=True):
@@ -68,6 +111,15 @@ class AskConfig(Strict, frozen=True):
     ask_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ASK_TAGS))
     """Tags whose content is the person's own words inside a tool result (Cline's `<feedback>`): the ask is
     that content. In a message a person wrote, these tags are text like any other."""
+    request_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_REQUEST_TAGS))
+    """Tags a client wraps the person's words in, among blocks of its own (Copilot Chat's `<userRequest>`): a
+    user message holding one is read as that content alone."""
+    blocks: list[BlockMarker] = msgspec.field(
+        default_factory=lambda: [msgspec.convert(b, BlockMarker) for b in DEFAULT_BLOCKS]
+    )
+    """Blocks a client injects anywhere in a message, told from a person's text by more than a tag name
+    (Zed's `<context>` of attached items): each is left out of the ask, or with `keep` replaced by the text
+    between its start and end (a person's words a client relays inside its own block)."""
     file_dump_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_FILE_DUMPS))
     """Regular expressions: a user message whose text starts with a match is files pasted by the client."""
     attached_file_chars: PositiveInt = 800
@@ -79,35 +131,85 @@ _TICKS = "```"
 _PATHISH = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,6}\b")
 
 
-def _blocks(names: list[str]) -> re.Pattern[str] | None:
-    r"""``<name ...>body</name>`` for any of ``names`` (any case); group 1 the name, group 2 the body, up to
-    the first closing tag of that name. The body is written ``[^<]*(?:<(?!/\1\s*>)[^<]*)*`` rather than
-    ``.*?``: the same match, but it skips text without a ``<`` in one step instead of trying the closing
-    tag after every character (a 5,700-character system reminder: about 45 µs, now about 4)."""
-    if not names:
-        return None
-    alternatives = "|".join(re.escape(name) for name in names)
-    return re.compile(rf"<({alternatives})\b[^>]*>([^<]*(?:<(?!/\1\s*>)[^<]*)*)</\1\s*>", re.IGNORECASE)
+@dataclass(frozen=True)
+class Blocks:
+    r"""``<name ...>body</name>`` for any of ``names`` (any case), the body up to the first closing tag of
+    that name, found in one pass over the text.
+
+    A regex (``<(a|b)\b[^>]*>(.*?)</\1>``) does the same, but an opening tag with no closing one after it
+    sends its search to the end of the text, once per such tag: 4,000 unclosed ``<feedback>`` tags took
+    2 s, and a message may hold 2,000,000 characters. Here the closing tag of a name is searched once from
+    each opening tag that is taken; a name found without one is not searched for again (no later opening
+    tag of it can close either), so the text is read about once."""
+
+    opening: re.Pattern[str]
+    closing: dict[str, re.Pattern[str]]
+
+    @classmethod
+    def of(cls, names: list[str]) -> Blocks | None:
+        if not names:
+            return None
+        alternatives = "|".join(re.escape(name) for name in names)
+        # [^<>]*: an opening tag's attributes end at the next '<', so a '<name' without '>' costs its own length
+        opening = re.compile(rf"<({alternatives})\b[^<>]*>", re.IGNORECASE)
+        closing = {name.lower(): re.compile(rf"</{re.escape(name)}\s*>", re.IGNORECASE) for name in names}
+        return cls(opening, closing)
+
+    def spans(self, text: str) -> list[tuple[int, int, int, int]]:
+        """(start, body start, body end, end) of each block, left to right, none inside another."""
+        found: list[tuple[int, int, int, int]] = []
+        unclosed: set[str] = set()
+        at = 0
+        while (m := self.opening.search(text, at)) is not None:
+            name = m.group(1).lower()
+            end = None if name in unclosed else self.closing[name].search(text, m.end())
+            if end is None:
+                unclosed.add(name)
+                at = m.end()
+                if len(unclosed) == len(self.closing):
+                    break
+                continue
+            found.append((m.start(), m.end(), end.start(), end.end()))
+            at = end.end()
+        return found
+
+    def bodies(self, text: str) -> list[str]:
+        return [text[b:e] for _, b, e, _ in self.spans(text)]
+
+    def drop(self, text: str) -> str:
+        spans = self.spans(text)
+        if not spans:
+            return text
+        parts, done = [], 0
+        for start, _, _, end in spans:
+            parts.append(text[done:start])
+            done = end
+        parts.append(text[done:])
+        return "".join(parts)
 
 
 @dataclass(frozen=True)
 class AskReader:
     """``routing.ask`` compiled once per load."""
 
-    tags: re.Pattern[str] | None
-    asks: re.Pattern[str] | None
+    tags: Blocks | None
+    asks: Blocks | None
     tool_results: tuple[re.Pattern[str], ...]
     file_dumps: tuple[re.Pattern[str], ...]
     attached_file_chars: int
+    requests: Blocks | None = None
+    blocks: tuple[tuple[re.Pattern[str], re.Pattern[str], bool], ...] = ()
 
     @classmethod
     def compile(cls, cfg: AskConfig) -> AskReader:
         return cls(
-            _blocks(cfg.drop_tags),
-            _blocks(cfg.ask_tags),
+            Blocks.of(cfg.drop_tags),
+            Blocks.of(cfg.ask_tags),
             tuple(re.compile(p) for p in cfg.tool_result_patterns),
             tuple(re.compile(p) for p in cfg.file_dump_patterns),
             cfg.attached_file_chars,
+            Blocks.of(cfg.request_tags),
+            tuple((re.compile(b.start), re.compile(b.end), b.keep) for b in cfg.blocks),
         )
 
     def is_injected(self, text: str) -> bool:
@@ -117,13 +219,31 @@ class AskReader:
 
     def said(self, text: str) -> str | None:
         """The person's own words inside a message (a ``<feedback>`` block), if it holds any."""
-        found = self.asks.findall(text) if self.asks is not None else []
-        words = "\n".join(body.strip() for _, body in found).strip()
+        found = self.asks.bodies(text) if self.asks is not None else []
+        words = "\n".join(body.strip() for body in found).strip()
         return words or None
 
+    def replied(self, text: str) -> str | None:
+        """The person's reply in a tool result of a native tool call (Roo Code's ``<feedback>`` after
+        ``attempt_completion``, its ``<user_message>`` answer to ``ask_followup_question``): only a reply the
+        result opens with, within its first 400 characters, so a file read that holds such a tag is not one."""
+        opened = self.asks.opening.search(text) if self.asks is not None else None
+        if opened is None or opened.start() - (len(text) - len(text.lstrip())) > 400:
+            return None
+        return self.said(text)
+
+    def read(self, text: str) -> str:
+        """A message a person sent, as the ask: the content of its request tag when it holds one, else
+        the message without injected blocks."""
+        found = self.requests.bodies(text) if self.requests is not None else []
+        words = "\n".join(body.strip() for body in found).strip()
+        return words or self.clean(text)
+
     def clean(self, text: str) -> str:
+        for start, end, keep in self.blocks:
+            text = _cut(text, start, end, keep)
         if self.tags is not None:
-            text = self.tags.sub("", text)
+            text = self.tags.drop(text)
         return self._attached_files(text).strip()
 
     def _attached_files(self, text: str) -> str:
@@ -135,8 +255,10 @@ class AskReader:
         start = text.find(_TICKS)
         parts: list[str] = []
         done = 0
+        line_end = -1
         while start >= 0:
-            line_end = text.find("\n", start + len(_TICKS))
+            if line_end <= start:  # the same line's end serves every tick on it: one search per line
+                line_end = text.find("\n", start + len(_TICKS))
             if line_end < 0:
                 break
             if text.find("`", start + len(_TICKS), line_end) >= 0:  # not an info string: try the next tick
@@ -158,6 +280,21 @@ class AskReader:
         return "".join(parts)
 
 
+def _cut(text: str, start: re.Pattern[str], end: re.Pattern[str], keep: bool) -> str:
+    """``text`` without each block from a match of ``start`` to the first match of ``end`` after it (with
+    ``keep``, the text between them stays). One pass: a start with no end after it ends the scan, since no
+    later start has one either."""
+    parts: list[str] = []
+    done = 0
+    while (m := start.search(text, done)) is not None and (e := end.search(text, m.end())) is not None:
+        parts += [text[done : m.start()], text[m.end() : e.start()].strip() if keep else ""]
+        done = e.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
+
+
 DEFAULT_READER = AskReader.compile(AskConfig())
 
 
@@ -167,16 +304,20 @@ def reader_of(f: Features) -> AskReader:
 
 
 def ask_index(f: Features) -> int | None:
-    """The index of the message the ask is read from: the last user message a person wrote."""
+    """The index of the message the ask is read from: the last user message a person wrote (or the tool
+    result that carries their reply)."""
     memo = f._memo
     if "_ask_index" not in memo:
         reader, texts = reader_of(f), raw_texts(f)
         found = None
         for i in range(len(f.messages) - 1, -1, -1):
-            text = texts[i]
-            if f.messages[i].role != "user":
+            text, role = texts[i], f.messages[i].role
+            if role in ("tool", "function"):
+                read = reader.replied(text)
+            elif role != "user":
                 continue
-            read = reader.said(text) if reader.is_injected(text) else reader.clean(text)
+            else:
+                read = reader.said(text) if reader.is_injected(text) else reader.read(text)
             if read:
                 found = i
                 memo["_ask_read"] = read

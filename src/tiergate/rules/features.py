@@ -327,10 +327,16 @@ _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 def file_references(f: Features) -> int:
     text = f["last_user_text"]
     found: set[str] = set()
+    last, last_start = -1, 0  # the previous match and where its path began: one walk back per path, not per match
     for m in _EXTENSION.finditer(text):
         start = m.start()
-        while start > 0 and text[start - 1] in _PATH_CHARS:
+        while start > 0 and start > last and text[start - 1] in _PATH_CHARS:
             start -= 1
+        if start == last:  # path characters all the way back to the previous match: the same path
+            start = last_start
+        last, last_start = m.start(), start
+        if m.end() - start > 1024:  # no file's path is this long (and copying each would cost a pass apiece)
+            continue
         name = text[start : m.end()].lstrip("@./")
         if name and not name.startswith(".") and name[0] not in "-" and "." in name and name.split("/")[-1][0] != ".":
             found.add(name)

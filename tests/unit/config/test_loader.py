@@ -712,3 +712,23 @@ def test_a_quoted_reference_where_a_number_belongs_says_to_drop_the_quotes(tmp_p
         at(path, '"${TOTAL') + ": Expected `float`, got `str` (a quoted ${...} stays text: write it without"
         " quotes to read a number or a switch) at $.timeouts.total"
     ]
+
+
+def test_a_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path) -> None:
+    """The ask reader's and the agent markers' patterns are compiled when the graph is built: a bad one was a
+    traceback from `tiergate validate` (and a reload error without a line)."""
+    routing = (
+        "routing:\n"
+        "  ask:\n"
+        '    tool_result_patterns: ["^ok", "(unclosed"]\n'
+        '    blocks: [{start: "<x>", end: "[a-"}]\n'
+        "  agent:\n"
+        '    failure_patterns: ["*"]\n'
+    )
+    path = write(tmp_path, VALID + routing)
+    unclosed, dangling, star = '"(unclosed"', '"[a-"', '"*"'
+    assert problems(path) == [
+        f"{at(path, unclosed)}: not a regular expression: missing ), unterminated subpattern at position 0",
+        f"{at(path, dangling)}: not a regular expression: unterminated character set at position 0",
+        f"{at(path, star)}: not a regular expression: nothing to repeat at position 0",
+    ]

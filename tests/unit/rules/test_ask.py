@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from tiergate.rules.ask import AskConfig, AskReader, prose_of
+from tiergate.rules.ask import AskConfig, AskReader, BlockMarker, prose_of
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
 
@@ -161,25 +161,27 @@ def test_attached_files_agree_with_the_pattern_they_replaced() -> None:
 
 
 def test_tag_blocks_agree_with_the_pattern_they_replaced() -> None:
-    """Dropped tags and the person's own words are found with an unrolled body instead of a lazy ``.*?``; the
-    matches must be the same for any mix of opening, closing and near-miss tags."""
+    """Dropped tags and the person's own words are found in one pass (tiergate.rules.ask.Blocks) instead of a
+    lazy ``.*?``; the matches must be the same for any mix of opening, closing and near-miss tags. One change
+    is meant: an opening tag's attributes end at the next ``<`` (``[^<>]*``)."""
     cfg = AskConfig(drop_tags=["env", "system-reminder"], ask_tags=["feedback"])
     reader = AskReader.compile(cfg)
     assert reader.tags is not None and reader.asks is not None
     flags = re.DOTALL | re.IGNORECASE
-    tags = re.compile(r"<(env|system\-reminder)\b[^>]*>.*?</\1\s*>", flags)
-    asks = re.compile(r"<(feedback)\b[^>]*>(.*?)</\1\s*>", flags)
+    tags = re.compile(r"<(env|system\-reminder)\b[^<>]*>.*?</\1\s*>", flags)
+    asks = re.compile(r"<(feedback)\b[^<>]*>(.*?)</\1\s*>", flags)
     rng = random.Random(17)
     pieces = ["<", ">", "</", "<env>", "</env>", "</ENV >", "<env a='1'>", "<Env>", "</env", "< /env>", "</envx>"]
     pieces += ["<environment>", "<system-reminder>", "</system-reminder>", "<feedback>", "</Feedback>", "x", " ", "\n"]
+    pieces += ["<env", "<feedback", "<SYSTEM-REMINDER a>"]
     dropped = said = 0
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
-        assert reader.tags.sub("", text) == tags.sub("", text), repr(text)
-        assert reader.asks.findall(text) == asks.findall(text), repr(text)
+        assert reader.tags.drop(text) == tags.sub("", text), repr(text)
+        assert reader.asks.bodies(text) == [body for _, body in asks.findall(text)], repr(text)
         dropped += tags.search(text) is not None
         said += asks.search(text) is not None
-    assert dropped > 2000 and said > 1000  # the mixes do exercise both patterns
+    assert dropped > 2000 and said > 500  # the mixes do exercise both patterns
 
 
 def test_a_message_longer_than_the_window_is_read_through_the_window() -> None:
@@ -224,3 +226,113 @@ def test_ask_tags_are_a_persons_reply_only_inside_a_tool_result() -> None:
         {"messages": [user(ASK), {"role": "assistant", "content": "?"}, user(reply)]}, ChatRequest
     )
     assert Features.of(request)["ask_text"] == "postgres, and keep it fast"
+
+
+def test_roo_code_native_tool_results_carry_the_reply() -> None:
+    """Roo Code and Kilo Code with native tool calls: the person's reply to `attempt_completion` or
+    `ask_followup_question` is the tool result (a role `tool` message); the user message after it holds only
+    `<environment_details>`. A result that only quotes such a tag further down (a file read) is no reply."""
+    env = "<environment_details>\n# VSCode Visible Files\nsrc/orders.py\n</environment_details>"
+    task = user(f"<task>\n{ASK}\n</task>", env)
+    finish = {"id": "t1", "function": {"name": "attempt_completion", "arguments": "{}"}}
+    done = {"role": "assistant", "tool_calls": [finish]}
+    feedback = (
+        "The user has provided feedback on the results. Consider their input to continue the task, and then "
+        "attempt completion again.\n<feedback>\nno, keep the backoff but cap it at 5 tries\n</feedback>"
+    )
+    got = ask_of(task, done, {"role": "tool", "tool_call_id": "t1", "content": feedback}, user(env))
+    assert got == "no, keep the backoff but cap it at 5 tries"
+    answer = {"role": "tool", "tool_call_id": "t1", "content": "<user_message>\npostgres\n</user_message>"}
+    assert ask_of(task, done, answer, user(env)) == "postgres"
+    read = {"role": "tool", "tool_call_id": "t1", "content": FILE + "<Feedback>\nrendered\n</Feedback>"}
+    assert ask_of(task, done, read, user(env)) == f"<task>\n{ASK}\n</task>"
+
+
+def test_cline_family_loop_messages_are_not_the_ask() -> None:
+    """Cline, Roo Code, Kilo Code: the no-tool-use error and the task-resumption notice are the client's; only
+    the new instructions a resumption carries (`<user_message>`) are the person's."""
+    env = "<environment_details>\n# Current Mode\nACT MODE\n</environment_details>"
+    task = user(f"<task>\n{ASK}\n</task>", env)
+    said = {"role": "assistant", "content": "I will look at fetch_orders."}
+    no_tool = (
+        "[ERROR] You did not use a tool in your previous response! Please retry with a tool use.\n\n"
+        "# Reminder: Instructions for Tool Use\n..."
+    )
+    assert ask_of(task, said, user(no_tool, env)) == f"<task>\n{ASK}\n</task>"
+    resumed = (
+        "[TASK RESUMPTION] This task was interrupted 2 hours ago. It may or may not be complete, so please reassess "
+        "the task context."
+    )
+    assert ask_of(task, said, user(resumed, env)) == f"<task>\n{ASK}\n</task>"
+    more = f"{resumed}\n\nNew instructions for task continuation:\n<user_message>\nalso log each retry\n</user_message>"
+    assert ask_of(task, said, user(more, env)) == "also log each retry"
+
+
+def test_copilot_user_request_is_the_ask() -> None:
+    """Copilot Chat's agent prompt: attachments, context, editor and repository blocks and reminders around the
+    person's `<userRequest>`."""
+    turn = (
+        '<attachments>\n<attachment id="orders.py" filePath="/w/src/orders.py">\n'
+        + FILE
+        + "\n</attachment>\n</attachments>\n<context>\nThe current date is November 3, 2025.\n</context>\n"
+        "<editorContext>\nThe user's current file is /w/src/orders.py. \n</editorContext>\n<reminderInstructions>\n"
+        "You are an agent - you must keep going until the user's query is completely resolved.\n"
+        f"</reminderInstructions>\n<userRequest>\n{ASK}\n</userRequest>"
+    )
+    workspace = user("<environment_info>\nThe user's current OS is: Linux\n</environment_info>")
+    system = {"role": "system", "content": "You are an expert AI programming assistant"}
+    assert ask_of(system, workspace, user(turn)) == ASK
+
+
+def test_context_sent_after_the_ask_is_left_out() -> None:
+    """OpenHands sends its workspace context (and knowledge triggered by a keyword) as a user message after the
+    person's; codecompanion sends the buffer a `#{buffer}` names the same way."""
+    workspace = (
+        "\n\n<REPOSITORY_INFO>\nAt the user's request, repository acme/shop has been cloned to /workspace/shop.\n"
+        "</REPOSITORY_INFO>\n<RUNTIME_INFORMATION>\nToday's date is 2025-11-03 (UTC).\n</RUNTIME_INFORMATION>"
+    )
+    assert ask_of(user(ASK), user(workspace)) == ASK
+    knowledge = (
+        '\n\n<EXTRA_INFO>\nThe following information has been included based on a keyword match for "git".\n'
+        "</EXTRA_INFO>"
+    )
+    assert ask_of(user(ASK), user(knowledge)) == ASK
+    buffer = (
+        '<attachment filepath="/w/src/orders.py" buffer_number="7">User\'s current visible code in a file (including '
+        f"line numbers). This should be the main focus:\n````python\n1:  {FILE}\n````\n</attachment>"
+    )
+    mentioned = f"{ASK} (file `src/orders.py` (with buffer number: 7))"
+    assert ask_of(user(mentioned), user(buffer)) == mentioned
+
+
+def test_blocks_drop_a_clients_block_or_keep_the_words_it_relays() -> None:
+    """opencode relays a message sent while the agent works inside a `<system-reminder>`: the words are the ask;
+    a file the person @-mentioned, read for them, is not. Zed's agent panel attaches files, selections and
+    threads in a `<context>` that opens with its own sentence; a person's own `<context>` stays
+    (test_ask_tags_are_a_persons_reply_only_inside_a_tool_result)."""
+    relayed = (
+        "<system-reminder>\nThe user sent the following message:\nalso cap the retries at 5\n\n"
+        "Please address this message and continue with your tasks.\n</system-reminder>"
+    )
+    read = {"role": "tool", "tool_call_id": "t1", "content": FILE}
+    call = {"role": "assistant", "tool_calls": [{"id": "t1", "function": {"name": "read", "arguments": "{}"}}]}
+    assert ask_of(user(ASK), call, read, user(relayed)) == "also cap the retries at 5"
+    mentioned = user(
+        f"{ASK} @src/orders.py",
+        'Called the Read tool with the following input: {"filePath":"/w/src/orders.py"}',
+        f"<path>/w/src/orders.py</path>\n<type>file</type>\n<content>\n1: {FILE}\n(End of file)\n</content>",
+    )
+    assert ask_of(mentioned) == f"{ASK} @src/orders.py"
+    zed = user(
+        ASK,
+        "[@orders.py](file:///w/src/orders.py)",
+        "<context>\nThe following items were attached by the user. "
+        "They are up-to-date and don't need to be re-read.\n\n",
+        f"<files>\n```py /w/src/orders.py\n{FILE[:300]}\n```\n</files>\n",
+        "</context>",
+    )
+    assert ask_of(zed) == f"{ASK}\n[@orders.py](file:///w/src/orders.py)"
+    blocks = [BlockMarker("<noise>", "</noise>"), BlockMarker(r"\[said ", r"\]", keep=True)]
+    reader = AskReader.compile(AskConfig(blocks=blocks, request_tags=["q"]))
+    assert ask_of(user(f"<noise>x\ny</noise>{ASK} [said now]"), reader=reader) == f"{ASK} now"
+    assert ask_of(user(f"preamble <q>{ASK}</q> tail"), reader=reader) == ASK

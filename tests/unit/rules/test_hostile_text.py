@@ -1,0 +1,59 @@
+"""A message of up to ``max_message_chars`` (2,000,000 by default) is read in about one pass.
+
+The ask reader used to search for each unclosed tag's closing tag to the end of the message, and the file
+reference count walked each path back once per extension in it: 4,000 unclosed ``<feedback>`` tags cost
+2 s, and a 2 MB message of them would have held the event loop for hours. Each message below reached one
+of those paths. They run in a child process with a deadline, so a regression fails instead of hanging the
+suite; the deadline is far above the tens of milliseconds each costs (``bench/hostile_text.py`` prints them).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from bench.hostile_text import UNITS
+
+#: "a_b.py", "a_b.py/a_b.py", ...: the distinct paths up to 1,024 characters, 146 in each half of the window
+REFERENCES = 292
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    import msgspec
+    from tiergate.rules.features import FEATURES, Features
+    from tiergate.wire import ChatRequest
+
+    unit, role = sys.argv[1], sys.argv[2]
+    text = unit * (1_900_000 // len(unit))
+    call = {"id": "c", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+    if role == "tool":
+        messages = [
+            {"role": "user", "content": "run the tests"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c", "content": text},
+        ]
+    else:
+        messages = [{"role": "user", "content": text}]
+    f = Features.of(msgspec.convert({"messages": messages}, ChatRequest))
+    read = {name: f[name] for name in FEATURES if not name.startswith("learned.")}
+    print(len(read["ask_text"]), read["file_references"])
+    """
+)
+
+
+@pytest.mark.parametrize("role", ["user", "tool"])
+@pytest.mark.parametrize("unit", UNITS)
+def test_a_hostile_message_is_read_in_bounded_time(unit: str, role: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, unit, role], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    ask_chars, references = map(int, done.stdout.split())
+    if role == "tool":
+        assert ask_chars == len("run the tests")  # no reply opens the result: the task stays the ask
+    else:
+        assert ask_chars == 16_001  # nothing closes, so nothing is left out: the message, windowed to scan_chars
+    assert references == (REFERENCES if unit == "a_b.py/" and role == "user" else 0)
