@@ -137,5 +137,8 @@ def gateway(gateway_for: GatewayFactory, upstream_env: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def client(gateway: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)
+def client(gateway: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(
+        base_url=gateway + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30
+    ) as sdk:  # closed: an unclosed socket is a ResourceWarning in a later test
+        yield sdk

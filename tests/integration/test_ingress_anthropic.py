@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,11 @@ WEATHER = {
 
 
 @pytest.fixture
-def claude(gateway: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway, api_key="sk-ant-client-unused", max_retries=0, timeout=30)
+def claude(gateway: str) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(
+        base_url=gateway, api_key="sk-ant-client-unused", max_retries=0, timeout=30
+    ) as sdk:  # closed: an unclosed socket is a ResourceWarning in a later test
+        yield sdk
 
 
 def test_create_on_the_local_tier(claude: anthropic.Anthropic, fake_ollama: FakeOllama) -> None:
@@ -401,11 +405,14 @@ READ_A_PNG: list[Any] = [
 @pytest.fixture
 def vision_claude(
     tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_openai: FakeOpenAI
-) -> anthropic.Anthropic:
+) -> Iterator[anthropic.Anthropic]:
     routes = tmp_path / "vision.yaml"
     routes.write_text(VISION_ROUTES)
     base = gateway_for(routes, {**upstream_env, "VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
-    return anthropic.Anthropic(base_url=base, api_key="sk-ant-client-unused", max_retries=0, timeout=30)
+    with anthropic.Anthropic(
+        base_url=base, api_key="sk-ant-client-unused", max_retries=0, timeout=30
+    ) as sdk:  # closed: an unclosed socket is a ResourceWarning in a later test
+        yield sdk
 
 
 def test_a_tool_result_image_reaches_ollama_in_a_user_message(

@@ -105,8 +105,11 @@ def gateway(gateway_for: GatewayFactory, tmp_path: Path, _scripted: tuple[Script
 
 
 @pytest.fixture
-def claude(gateway: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway, api_key="sk-ant-client-unused", max_retries=0, timeout=30)
+def claude(gateway: str) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(
+        base_url=gateway, api_key="sk-ant-client-unused", max_retries=0, timeout=30
+    ) as sdk:  # closed: an unclosed socket is a ResourceWarning in a later test
+        yield sdk
 
 
 def events_of(gateway: str, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

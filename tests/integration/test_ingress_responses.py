@@ -4,7 +4,7 @@ routes.yaml → the fake Ollama and Anthropic upstreams, over real sockets."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -273,11 +273,14 @@ VIEWED: list[Any] = [
 @pytest.fixture
 def vision_client(
     tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_openai: FakeOpenAI
-) -> openai.OpenAI:
+) -> Iterator[openai.OpenAI]:
     routes = tmp_path / "vision.yaml"
     routes.write_text(VISION_ROUTES)
     base = gateway_for(routes, {**upstream_env, "VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
-    return openai.OpenAI(base_url=base + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)
+    with openai.OpenAI(
+        base_url=base + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30
+    ) as sdk:  # closed: an unclosed socket is a ResourceWarning in a later test
+        yield sdk
 
 
 def test_a_tool_output_image_reaches_ollama_in_a_user_message(
