@@ -32,13 +32,14 @@ from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import PositiveInt
-from tiergate.errors import UpstreamProtocolError, UpstreamUnavailable
+from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
 from tiergate.protocols.anthropic import (
     DIALECT,
     StreamTranslator,
     answer_tool_of,
     native_body,
     native_headers,
+    reported_usage,
     status_error,
     to_messages_body,
     whole_answer,
@@ -107,7 +108,12 @@ class AnthropicBackend:
                 body = await response.read()
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
-        completion = whole_answer(self.name, self.url, body, answer_tool=out.answer_tool)
+        try:
+            completion = whole_answer(self.name, self.url, body, answer_tool=out.answer_tool)
+        except UpstreamError:
+            if call.billed is not None:
+                call.billed.add(reported_usage(body))
+            raise
         if out.native:
             return msgspec.structs.replace(completion, native=body)
         return cut_completion(completion, out.emulated_stops)
@@ -140,10 +146,13 @@ class AnthropicBackend:
                         yield Raw(DIALECT, rest + b"\n\n")
                     for event in translator.feed(name, data) if data else ():
                         yield event
+            if not translator.done:
+                raise UpstreamProtocolError(self.name, self.url, "stream ended before message_stop", started=True)
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
-        if not translator.done:
-            raise UpstreamProtocolError(self.name, self.url, "stream ended before message_stop", started=True)
+        finally:
+            if not translator.done and call.billed is not None:  # broken, cut short, timed out or closed
+                call.billed.add(translator.counted)
 
     def _outgoing(self, request: ChatRequest, call: Call, *, stream: bool) -> _Outgoing:
         """The request to send and how to read its answer; nothing touches the network here."""

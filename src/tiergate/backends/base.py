@@ -23,7 +23,36 @@ from typing import Protocol
 import msgspec
 
 from tiergate.config.base import PositiveInt, Strict
-from tiergate.wire import ChatRequest, Completion, StreamEvent
+from tiergate.wire import ChatRequest, Completion, StreamEvent, Usage
+
+
+class Billed:
+    """What the upstream counted for calls that ended without a whole answer after its success status: a stream
+    broken, cut or timed out before its finish, an answer that could not be read. The upstream may have billed
+    those tokens, so dispatch charges them to the attempt it falls back from. Backends add the count they had
+    read (Anthropic's ``message_start``, a usage chunk) as such a call ends; a call that never got a 200 adds
+    nothing.
+
+        billed = Billed()
+        await backend.complete(request, Call(model=target.model, billed=billed))   # raises; billed.usage
+    """
+
+    __slots__ = ("usage",)
+
+    def __init__(self) -> None:
+        self.usage: Usage | None = None
+
+    def add(self, usage: Usage | None) -> None:
+        if usage is None or not (usage.prompt_tokens or usage.completion_tokens):
+            return
+        if (was := self.usage) is not None:
+            usage = Usage.of(
+                was.prompt_tokens + usage.prompt_tokens,
+                was.completion_tokens + usage.completion_tokens,
+                cached=was.cached_tokens + usage.cached_tokens,
+                cache_write=was.cache_write_tokens + usage.cache_write_tokens,
+            )
+        self.usage = usage
 
 
 class Call(msgspec.Struct, frozen=True):
@@ -39,6 +68,9 @@ class Call(msgspec.Struct, frozen=True):
     #: The target's ``capabilities.context_window``: an Ollama backend runs the model with this window
     #: (``options.num_ctx``), one value per target so Ollama never reloads the model between requests.
     context_window: int | None = None
+    #: Where the backend reports the upstream's count when the call ends without a whole answer (dispatch's
+    #: calls only).
+    billed: Billed | None = None
 
 
 class Backend(Protocol):

@@ -14,9 +14,16 @@ from collections.abc import AsyncIterator, Mapping
 from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_from_env
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
-from tiergate.errors import UpstreamCapabilityError, UpstreamStatusError, UpstreamUnavailable
+from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.protocols.framing import Lines
-from tiergate.protocols.openai.upstream import StreamReader, chat_body, status_error, unsendable_document, whole_answer
+from tiergate.protocols.openai.upstream import (
+    StreamReader,
+    chat_body,
+    reported_usage,
+    status_error,
+    unsendable_document,
+    whole_answer,
+)
 from tiergate.wire import ChatRequest, Completion, StreamEvent
 
 PROBE_TIMEOUT = 2.0
@@ -68,12 +75,18 @@ class OpenAIBackend:
                 body = await response.read()
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
-        return whole_answer(self.name, self.url, body)
+        try:
+            return whole_answer(self.name, self.url, body)
+        except UpstreamError:
+            if call.billed is not None:
+                call.billed.add(reported_usage(body))
+            raise
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         sent = self._request(self._body(request, call, stream=True), "text/event-stream", call)
         reader = StreamReader(self.name, self.url)
         lines = Lines()
+        ended = False
         try:
             async with self._client.send(sent) as response:
                 await self._raise_for_status(response)
@@ -87,9 +100,13 @@ class OpenAIBackend:
                 else:
                     for event in reader.feed(lines.rest()):
                         yield event
+            closing, ended = reader.close(), True
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
-        for event in reader.close():
+        finally:
+            if not ended and call.billed is not None:  # broken, cut short, timed out or closed
+                call.billed.add(reader.counted)
+        for event in closing:
             yield event
 
     async def probe(self) -> str | None:

@@ -10,6 +10,11 @@ Each attempt goes through the same layers, outermost first (httpx-style, one job
 A stream counts as answered once its first event has arrived: until then any failure moves on to
 the next target, invisibly to the client. After that the stream belongs to the client.
 
+An attempt that failed after its upstream's 200 (a stream broken or timed out before its first event, a
+whole answer cut short) may have been billed: the tokens the upstream had counted by then are its
+``charged`` usage, which spend adds at that target's price. An attempt that never got a 200 has none, and
+neither has one whose upstream had counted nothing yet: nothing reached the client, so nothing is estimated.
+
     answer = await dispatcher.complete(routed, request)
     opened = await dispatcher.open_stream(routed, request)   # opened.first, then opened.rest
 """
@@ -24,13 +29,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol, TypeVar
 
-from tiergate.backends.base import Backend, Call
+from tiergate.backends.base import Backend, Billed, Call
 from tiergate.dispatch.streams import bounded
 from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.router import BREAKER_OPEN, Routed
 from tiergate.engine.targets import Target
 from tiergate.errors import NoTargetError, RateLimited, TiergateError, UpstreamError, UpstreamUnavailable
-from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent, TextDelta
+from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent, TextDelta, Usage
 
 T = TypeVar("T")
 
@@ -43,6 +48,8 @@ class Attempt:
     error: str | None = None
     status: int | None = None
     exc: TiergateError | None = None
+    #: What the upstream had counted when a failed attempt ended after its 200: charged to this target.
+    charged: Usage | None = None
 
     def render(self) -> str:
         return f"{self.target.label}:{self.outcome}"
@@ -127,11 +134,12 @@ class Dispatcher:
         attempts: list[Attempt] = []
         for target in routed.targets:
             backend = self.backends[target.backend]
+            billed = Billed()
 
-            async def call(target: Target = target, backend: Backend = backend) -> Completion:
+            async def call(target: Target = target, backend: Backend = backend, billed: Billed = billed) -> Completion:
                 async with asyncio.timeout(target.timeouts.total):
                     try:
-                        return await backend.complete(request, _call_of(target))
+                        return await backend.complete(request, _call_of(target, billed))
                     except UpstreamError as exc:
                         exc.scrub(self.redact)
                         raise
@@ -144,7 +152,7 @@ class Dispatcher:
                             status=504,
                         ) from None
 
-            result = await self._attempt(target, attempts, call)
+            result = await self._attempt(target, attempts, call, billed=billed)
             if result is not None:
                 return Answer(target, result, attempts)
         raise self._exhausted(routed, attempts)
@@ -155,14 +163,19 @@ class Dispatcher:
         attempts: list[Attempt] = []
         for target in routed.targets:
             backend = self.backends[target.backend]
+            billed = Billed()
 
             async def first_event(
-                target: Target = target, backend: Backend = backend
+                target: Target = target, backend: Backend = backend, billed: Billed = billed
             ) -> tuple[tuple[Raw, ...], StreamEvent, AsyncIterator[StreamEvent]]:
                 """The first translated event, and the native frames before it: a stream has begun (and
                 may no longer fall back) only when it has something to say."""
                 events = bounded(
-                    backend.stream(request, _call_of(target)), target, backend, clock=self.clock, redact=self.redact
+                    backend.stream(request, _call_of(target, billed)),
+                    target,
+                    backend,
+                    clock=self.clock,
+                    redact=self.redact,
                 )
                 prelude: list[Raw] = []
                 try:
@@ -175,7 +188,7 @@ class Dispatcher:
                 # a stream that ends before any event is cut short: bounded() raises for it
 
             hold = contextlib.AsyncExitStack()
-            result = await self._attempt(target, attempts, first_event, hold=hold)
+            result = await self._attempt(target, attempts, first_event, hold=hold, billed=billed)
             if result is not None:
                 prelude, first, rest = result
                 rest = _releasing(rest, hold, partial(self.guard.stream_ended, target))
@@ -228,8 +241,10 @@ class Dispatcher:
         attempts: list[Attempt],
         call: Callable[[], Awaitable[T]],
         *,
+        billed: Billed,
         hold: contextlib.AsyncExitStack | None = None,
     ) -> T | None:
+        """``billed``: where the attempt's calls report what their upstream counted before they failed."""
         start = self.clock()
         try:
             async with contextlib.AsyncExitStack() as room:
@@ -240,13 +255,15 @@ class Dispatcher:
         except (UpstreamError, RateLimited) as exc:
             status = exc.status
             outcome = exc.kind if isinstance(exc, UpstreamError) else "rate_limited"
-            attempts.append(Attempt(target, outcome, (self.clock() - start) * 1000, exc.message, status, exc))
+            elapsed = (self.clock() - start) * 1000
+            attempts.append(Attempt(target, outcome, elapsed, exc.message, status, exc, billed.usage))
             if not exc.fallback_ok:  # a 400 fails everywhere; a limit in `reject` mode forbids other targets
                 exc.attempts = attempts
                 raise
             return None
         except StopAsyncIteration:
-            attempts.append(Attempt(target, "empty_stream", (self.clock() - start) * 1000, "empty stream", 502))
+            elapsed = (self.clock() - start) * 1000
+            attempts.append(Attempt(target, "empty_stream", elapsed, "empty stream", 502, charged=billed.usage))
             return None
         attempts.append(Attempt(target, "ok", (self.clock() - start) * 1000))
         return result
@@ -314,7 +331,7 @@ async def _releasing(
             await hold.aclose()
 
 
-def _call_of(target: Target) -> Call:
+def _call_of(target: Target, billed: Billed | None = None) -> Call:
     return Call(
         model=target.model,
         connect_timeout=target.timeouts.connect,
@@ -322,4 +339,5 @@ def _call_of(target: Target) -> Call:
         thinking=target.capabilities.thinking,
         pinned=target.pinned,
         context_window=target.num_ctx,
+        billed=billed,
     )

@@ -729,6 +729,18 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
+def _attempt_charged(attempt: Any) -> dict[str, Any]:
+    """A failed attempt's tokens its upstream had counted (after its 200), and their cost at its target."""
+    usage = getattr(attempt, "charged", None)
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": cost_usd(attempt.target.price, usage),
+    }
+
+
 def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
     """One ``decisions`` row, in ``_COLUMNS`` order."""
     decision, target = record.decision, record.target
@@ -743,9 +755,11 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
             "elapsed_ms": round(a.elapsed_ms, 3),
             "status": a.status,
             "error": a.error,
+            **_attempt_charged(a),
         }
         for a in record.attempts
     ]
+    spent = record.spent()  # the serving target's charged usage, and what failed attempts had been counted
     row = {
         "decision_id": decision.decision_id,
         "ts": ts,
@@ -768,7 +782,7 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         "completion_tokens": usage.completion_tokens if usage else None,
         "latency_ms": record.latency_ms,
         "ttft_ms": record.ttft_ms,
-        "cost_usd": cost_usd(target.price, charged) if charged and target else None,
+        "cost_usd": sum(cost_usd(t.price, u) for t, u in spent) if spent else None,
         "opus_cost_usd": cost_usd(reference, charged) if charged else None,
         "fallback": int(len(attempts) > 1 or (target is not None and target.tier != decision.tier)),
         "error": record.error,

@@ -49,6 +49,15 @@ class RequestRecord:
         if self.charged is None:
             self.charged = self.usage
 
+    def spent(self) -> list[tuple[Target, Usage]]:
+        """Each target the request spent tokens at, with the usage charged there: every attempt that failed
+        after its upstream's 200 with tokens counted (its ``charged``; the upstream billed them), then the
+        serving target's ``charged``. Spend and the decision log's ``cost_usd`` price each at its target."""
+        spent = [(a.target, a.charged) for a in self.attempts if getattr(a, "charged", None) is not None]
+        if self.target is not None and self.charged is not None:
+            spent.append((self.target, self.charged))
+        return spent
+
 
 @dataclass(frozen=True)
 class ShadowRecord:

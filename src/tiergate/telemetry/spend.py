@@ -1,15 +1,18 @@
 """Spend per tier and per client key, by day and by month, for the ``budgets`` caps.
 
 Every finished request that reported token usage adds its cost (the serving target's ``price``, as in the
-decision log) to four counters: its tier's day and month, its client's day and month. Days and months are
-calendar periods in ``budgets.timezone``. The counters are plain sums under keys such as
+decision log) to four counters: its tier's day and month, its client's day and month. So does each attempt
+it fell back from after the upstream's 200 (a stream broken before its first token, an answer cut short):
+the tokens that upstream had counted, at that attempt's target and tier. Days and months are calendar
+periods in ``budgets.timezone``. The counters are plain sums under keys such as
 ``("tier", "opus", "daily", "2025-06-01")``, so a shared store (Redis ``INCRBYFLOAT`` with an expiry) can
 replace the in-process one behind :class:`SpendLedger`.
 
 Spend survives a restart: :func:`restore` adds up the decision log's ``cost_usd`` of the current month
 (in 15-minute buckets, so any real time zone's midnight falls on a bucket edge) before the gateway
 serves, from the SQLite file or the team's PostgreSQL log (``server.decision_log.url``): the same query
-in each store's dialect. Without the decision log, spend starts at zero.
+in each store's dialect. A failed attempt's part of a row's cost (in its ``attempts_json``) goes to that
+attempt's tier. Without the decision log, spend starts at zero.
 
     ledger = LocalSpend()
     gateway.observers.append(SpendObserver(ledger, lambda: calendar))
@@ -19,6 +22,7 @@ in each store's dialect. Without the decision log, spend starts at zero.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sqlite3
 import zoneinfo
@@ -41,6 +45,8 @@ PERIODS: tuple[Period, ...] = ("daily", "monthly")
 Scope = Literal["tier", "client"]
 SpendKey = tuple[str, str, str, str]
 """(scope, name, period, label): ``("client", "ci", "monthly", "2025-06")``."""
+Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+"""What :func:`restore` reads: the sums of rows all of one tier, and the rows whose cost is split."""
 BUCKET_SECONDS = 900
 
 
@@ -145,7 +151,8 @@ class LocalSpend:
 
 class SpendObserver:
     """Adds each finished request's cost to the ledger: its charged usage (the upstream's count, or an
-    estimate where there was none; :mod:`tiergate.telemetry.usage`). Nothing when no target served it."""
+    estimate where there was none; :mod:`tiergate.telemetry.usage`) at the serving target, and what failed
+    attempts had been counted at theirs (``RequestRecord.spent``)."""
 
     def __init__(self, ledger: SpendLedger, calendar: Callable[[], Calendar], clock: Callable[[], float]) -> None:
         self.ledger = ledger
@@ -153,12 +160,10 @@ class SpendObserver:
         self.clock = clock
 
     def observe(self, record: RequestRecord) -> None:
-        target, usage = record.target, record.charged
-        if target is None or usage is None:
-            return
-        usd = cost_usd(target.price, usage)
-        if usd > 0:
-            self.ledger.add(self.calendar().keys(self.clock(), target.tier, record.client), usd)
+        for target, usage in record.spent():
+            usd = cost_usd(target.price, usage)
+            if usd > 0:
+                self.ledger.add(self.calendar().keys(self.clock(), target.tier, record.client), usd)
 
 
 def restore(ledger: SpendLedger, where: Path | str, calendar: Calendar, now: float) -> int:
@@ -169,45 +174,74 @@ def restore(ledger: SpendLedger, where: Path | str, calendar: Calendar, now: flo
     counts nothing: budgets then start from zero.
     """
     since = calendar.start("monthly", now)
-    rows = _postgres_rows(where, since) if is_postgres(where) else _sqlite_rows(Path(where), since)
+    rows, split = _postgres_rows(where, since) if is_postgres(where) else _sqlite_rows(Path(where), since)
     counted = 0
     for tier, client, bucket, usd, count in rows:
         ledger.add(calendar.keys(float(bucket * BUCKET_SECONDS), str(tier), str(client)), float(usd))
         counted += int(count)
+    for tier, client, ts, usd, attempts in split:
+        rest = float(usd)  # what is left once each failed attempt's cost went to its own tier
+        for attempt_tier, attempt_usd in _attempt_costs(attempts):
+            ledger.add(calendar.keys(float(ts), attempt_tier, str(client)), attempt_usd)
+            rest -= attempt_usd
+        if rest > 1e-12:  # the serving target's part; a failed request has none (float noise aside)
+            ledger.add(calendar.keys(float(ts), str(tier), str(client)), rest)
+        counted += 1
     return counted
 
 
+def _attempt_costs(attempts_json: str) -> list[tuple[str, float]]:
+    """(tier, US dollars) of each attempt ``attempts_json`` says a cost for."""
+    try:
+        attempts = json.loads(attempts_json)
+    except ValueError:
+        return []
+    return [(str(a["tier"]), float(a["cost_usd"])) for a in attempts if a.get("cost_usd")]
+
+
+#: ``attempts_json`` holds a failed attempt's cost (a ``LIKE`` pattern, passed as a parameter).
+_ATTEMPT_COST = '%"cost_usd":%'
+#: The rows with a failed attempt's cost since ``?``, each read whole: part of its cost is another tier's.
+_SPLIT_QUERY = (
+    "SELECT tier, client, ts, cost_usd, attempts_json FROM decisions WHERE ts >= ? AND cost_usd > 0 "
+    "AND attempts_json LIKE ?"
+)
+
+
 def _spend_query(bucket: str) -> str:
-    """Spend per tier, client and 15-minute bucket since ``?``; ``bucket`` floors ``ts / BUCKET_SECONDS``."""
+    """Spend per tier, client and 15-minute bucket since ``?`` of the other rows; ``bucket`` floors
+    ``ts / BUCKET_SECONDS``."""
     return (
         f"SELECT tier, client, {bucket.format(f'ts / {BUCKET_SECONDS}')} AS bucket, SUM(cost_usd), COUNT(*) "
-        "FROM decisions WHERE ts >= ? AND cost_usd > 0 GROUP BY tier, client, bucket"
+        "FROM decisions WHERE ts >= ? AND cost_usd > 0 AND attempts_json NOT LIKE ? GROUP BY tier, client, bucket"
     )
 
 
-def _sqlite_rows(path: Path, since: float) -> list[tuple[Any, ...]]:
+def _sqlite_rows(path: Path, since: float) -> Rows:
     if not path.exists():
-        return []
+        return [], []
     try:
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            return conn.execute(SQLITE.render(_spend_query(SQLITE.floor)), (since,)).fetchall()
+            rows = conn.execute(SQLITE.render(_spend_query(SQLITE.floor)), (since, _ATTEMPT_COST)).fetchall()
+            return rows, conn.execute(SQLITE.render(_SPLIT_QUERY), (since, _ATTEMPT_COST)).fetchall()
         finally:
             conn.close()
     except sqlite3.Error as exc:
         log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", path, exc)
-        return []
+        return [], []
 
 
-def _postgres_rows(url: str, since: float) -> list[tuple[Any, ...]]:
+def _postgres_rows(url: str, since: float) -> Rows:
     sql = POSTGRES_PYFORMAT.render(_spend_query(POSTGRES_PYFORMAT.floor))
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            return conn.execute(sql, (since,)).fetchall()
+            rows = conn.execute(sql, (since, _ATTEMPT_COST)).fetchall()
+            return rows, conn.execute(POSTGRES_PYFORMAT.render(_SPLIT_QUERY), (since, _ATTEMPT_COST)).fetchall()
     except psycopg.errors.UndefinedTable:  # a new database: the log creates its tables next, and nothing was spent
-        return []
+        return [], []
     except psycopg.Error as exc:
         shown = redact_url(url)
         log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", shown, exc)
-        return []
+        return [], []

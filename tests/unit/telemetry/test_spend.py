@@ -7,6 +7,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.doubles import Clock
 from tests.helpers import MINIMAL, graph
 from tiergate.dispatch.dispatcher import Attempt
@@ -108,3 +110,33 @@ def test_an_unreadable_log_counts_nothing(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     path.write_bytes(b"not a database at all" * 100)
     assert restore(LocalSpend(), path, Calendar(), SUNDAY) == 0
+
+
+def test_a_failed_attempts_count_is_spent_at_its_own_tier_live_and_after_a_restart(tmp_path: Path) -> None:
+    """An attempt that failed after its 200 with tokens counted (``Attempt.charged``) is spent at its own
+    target and tier, beside the answer; a restart rebuilds the same sums from the decision log."""
+    tiers = graph(base=PRICED.replace("model: big-model,", "model: big-model, price: {input: 15, output: 75},"))
+    sonnet, opus = tiers.chains.tiers["sonnet"][0], tiers.chains.tiers["opus"][0]
+    broken = Attempt(opus, "http_529", 5.0, "Overloaded", 529, charged=Usage.of(100_000, 0))  # $1.50 at opus
+    refused = Attempt(opus, "http_529", 5.0, "Overloaded", 529)  # no 200: nothing counted
+    served = record(sonnet, Usage.of(1_000_000, 0), decision_id="served")  # $3 at sonnet
+    served.attempts = [refused, broken, Attempt(sonnet, "ok", 5.0)]
+    failed = record(opus, None, client="web", decision_id="failed")  # every target failed: only the attempt
+    failed.target, failed.status, failed.attempts = None, 503, [broken]
+
+    path, calendar = tmp_path / "log.db", Calendar()
+    live = LocalSpend()
+    observer = SpendObserver(live, lambda: calendar, Clock(SUNDAY))
+    dlog = DecisionLog.open(path, clock=Clock(SUNDAY), linger=0)
+    for finished in (served, failed):
+        observer.observe(finished)
+        dlog.observe(finished)
+    dlog.close()
+
+    assert live.get(("tier", "sonnet", "daily", "2025-03-30")) == 3.0
+    assert live.get(("tier", "opus", "daily", "2025-03-30")) == 1.5 + 1.5
+    assert live.get(("client", "ci", "daily", "2025-03-30")) == 3.0 + 1.5
+    assert live.get(("client", "web", "daily", "2025-03-30")) == 1.5
+    restored = LocalSpend()
+    assert restore(restored, path, calendar, SUNDAY + 60) == 2
+    assert restored.snapshot() == pytest.approx(live.snapshot())

@@ -30,6 +30,7 @@ from tiergate.protocols.anthropic.answer import (
     UsageTotals,
     error_in_answer,
     from_message,
+    reported_usage,
     status_error,
     whole_answer,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "from_message",
     "native_body",
     "native_headers",
+    "reported_usage",
     "signature",
     "sse",
     "status_error",

@@ -105,10 +105,13 @@ class UsageTotals:
 
     def __init__(self) -> None:
         self.input = self.output = self.cache_read = self.cache_creation = 0
+        #: Whether any count came at all.
+        self.reported = False
 
     def add(self, usage: _Usage | None) -> None:
         if usage is None:
             return
+        self.reported = True
         self.input = _latest(usage.input_tokens, self.input)
         self.output = _latest(usage.output_tokens, self.output)
         self.cache_read = _latest(usage.cache_read_input_tokens, self.cache_read)
@@ -158,6 +161,21 @@ def status_error(
         retry_after=retry_after,
         upstream_type=upstream_type,
     )
+
+
+class _Counted(msgspec.Struct):
+    usage: _Usage | None = None
+
+
+def reported_usage(body: bytes) -> Usage | None:
+    """The usage of a body :func:`whole_answer` refused (a message without its ``stop_reason``), if it has one."""
+    try:
+        counted = msgspec.json.decode(body, type=_Counted).usage
+    except msgspec.DecodeError:
+        return None
+    totals = UsageTotals()
+    totals.add(counted)
+    return totals.usage() if totals.reported else None
 
 
 def whole_answer(backend: str, url: str, body: bytes, *, answer_tool: str | None = None) -> Completion:
@@ -249,6 +267,11 @@ class StreamTranslator:
         elif kind == "error":
             raise error_in_answer(self._backend, self._url, event.error or _ErrorDetail())
         return []
+
+    @property
+    def counted(self) -> Usage | None:
+        """The upstream's count so far (``message_start``'s input, ``message_delta``'s output), None before any."""
+        return self._usage.usage() if self._usage.reported else None
 
     def _finish(self) -> FinishReason:
         if self._answer_index is not None and self._stop_reason == "tool_use":

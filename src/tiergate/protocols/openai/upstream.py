@@ -237,6 +237,14 @@ def whole_answer(backend: str, url: str, body: bytes) -> Completion:
     )
 
 
+def reported_usage(body: bytes) -> Usage | None:
+    """The usage of a body :func:`whole_answer` refused (an answer without its ``finish_reason``), if it has one."""
+    try:
+        return _usage(_decode_payload(body).usage)
+    except msgspec.DecodeError:
+        return None
+
+
 def _whole_tool_call(tc: _ToolCall, backend: str, url: str) -> ToolCall:
     if tc.function is None or not tc.function.name:
         raise _protocol(backend, url, "tool call without a function name")
@@ -285,6 +293,11 @@ class StreamReader:
             if choice.finish_reason:
                 self._finish = choice.finish_reason
         return events
+
+    @property
+    def counted(self) -> Usage | None:
+        """The upstream's last count, None before any (most servers send it last, after the finish)."""
+        return self._usage
 
     def close(self) -> list[StreamEvent]:
         """The answer is whole only with a ``finish_reason``; ``[DONE]`` without one ends an answer cut short
