@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import msgspec
+import numpy as np
 import pytest
 
 from tiergate.config.loader import load_text
@@ -94,3 +95,14 @@ def wait_for_record(caplog: pytest.LogCaptureFixture, decision_id: str) -> dict[
                 return fields  # type: ignore[no-any-return]
         time.sleep(0.01)
     raise AssertionError(f"no request log line for {decision_id}")
+
+
+class FixedEncoder:
+    """An encoder whose vector is the text's length and 1: no weights to load, enough to drive a head in a test."""
+
+    inline = True
+    id = "test/fixed@0"
+    dim = 2
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import chat, graph
+from tests.helpers import FixedEncoder, chat, graph
 from tiergate.engine.router import Router
 from tiergate.learned.cache import CachedEncoder
 from tiergate.learned.embedder import Embedder
@@ -27,21 +27,10 @@ routing:
 """
 
 
-class Fixed:
-    """An encoder whose vector is the text's length and 1: enough to drive a head in a test."""
-
-    inline = True
-    id = "test/fixed@0"
-    dim = 2
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
-
-
 def scorer(sonnet_bias: float, opus_bias: float) -> LearnedScorer:
     m = Member("test/fixed@0", "static", Logistic([0.0, sonnet_bias], 0.0), Logistic([0.0, opus_bias], 0.0))
     head = Head(HeadFile(FORMAT, "ask", [m], Training("h", 1)), "v1", "<test>")
-    return LearnedScorer(head, [Embedder(CachedEncoder(Fixed()))], Cutoffs(sonnet=0.5, opus=0.5))
+    return LearnedScorer(head, [Embedder(CachedEncoder(FixedEncoder()))], Cutoffs(sonnet=0.5, opus=0.5))
 
 
 @pytest.mark.asyncio
@@ -111,7 +100,7 @@ async def test_a_prose_member_reads_the_ask_without_its_code() -> None:
     whole = Member("test/fixed@0", "static", Logistic([0.0, 0.0], 0.0), Logistic([0.0, 0.0], 0.0))
     prose = Member("test/fixed@0", "static", Logistic([0.1, 0.0], -3.0), Logistic([0.0, 0.0], -9.0), text="prose")
     head = Head(HeadFile(FORMAT, "ask", [whole, prose], Training("h", 1), combine="concat"), "v1", "<test>")
-    embedder = Embedder(CachedEncoder(Fixed()))
+    embedder = Embedder(CachedEncoder(FixedEncoder()))
     s = LearnedScorer(head, [embedder, embedder], Cutoffs(sonnet=0.5, opus=0.5))
     g = graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y"))
     ask = "fix it\n```\n" + "x = 1\n" * 50 + "```"
@@ -127,7 +116,7 @@ async def test_a_repeated_ask_is_one_cache_hit_per_member() -> None:
     """The scorer learns whether each member's row was cached from the lookup itself, not by asking first."""
     member = Member("test/fixed@0", "static", Logistic([0.0, 0.0], 0.0), Logistic([0.0, 0.0], 0.0))
     head = Head(HeadFile(FORMAT, "ask", [member], Training("h", 1)), "v1", "<test>")
-    embedder = Embedder(CachedEncoder(Fixed()))
+    embedder = Embedder(CachedEncoder(FixedEncoder()))
     s = LearnedScorer(head, [embedder], Cutoffs(sonnet=0.5, opus=0.5))
     router = Router(graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y")), learned=s)
     first = (await router.decide(chat("why does this hang?"))).decision.learned
@@ -167,7 +156,7 @@ async def test_a_head_not_matching_its_encoders_dimension_is_unavailable_not_a_c
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("WARNING", logger="tiergate.learned")
-    pool = pooled(A=Embedder(CachedEncoder(Fixed())))
+    pool = pooled(A=Embedder(CachedEncoder(FixedEncoder())))
     g = graph(routes(fixed_head(tmp_path / "head.json", weights=10)))
     learned = pool.build(g)
     pool.build(g)  # the same problem again: warned once
@@ -187,7 +176,7 @@ async def test_an_exception_while_scoring_reads_as_unavailable_and_is_logged_onc
     caplog.set_level("WARNING", logger="tiergate.learned")
     wrong = Member("test/fixed@0", "static", Logistic([0.0] * 3, 0.0), Logistic([0.0] * 3, 0.0))
     head = Head(HeadFile(FORMAT, "ask", [wrong], Training("h", 1)), "v1", "<test>")
-    s = LearnedScorer(head, [Embedder(CachedEncoder(Fixed()))], Cutoffs())
+    s = LearnedScorer(head, [Embedder(CachedEncoder(FixedEncoder()))], Cutoffs())
     router = Router(graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y")), learned=s)
     for ask in ("rename x", "rename y"):
         d = (await router.decide(chat(ask))).decision
@@ -200,7 +189,7 @@ async def test_an_exception_while_scoring_reads_as_unavailable_and_is_logged_onc
 
 
 def test_reloads_that_change_cache_size_resize_the_one_encoder(tmp_path: Path) -> None:
-    embedder = Embedder(CachedEncoder(Fixed()))
+    embedder = Embedder(CachedEncoder(FixedEncoder()))
     pool = pooled(A=embedder)
     head = fixed_head(tmp_path / "head.json")
     for size in (100, 200, 300):
@@ -213,7 +202,7 @@ def test_an_encoder_a_reload_no_longer_uses_is_closed_once_no_scorer_holds_it(tm
     import gc
 
     closed: list[str] = []
-    first, second = Embedder(CachedEncoder(Fixed())), Embedder(CachedEncoder(Fixed()))
+    first, second = Embedder(CachedEncoder(FixedEncoder())), Embedder(CachedEncoder(FixedEncoder()))
     first.close = lambda: closed.append("A")  # type: ignore[method-assign]
     second.close = lambda: closed.append("B")  # type: ignore[method-assign]
     pool = pooled(A=first)
@@ -232,7 +221,7 @@ def test_an_encoder_a_reload_no_longer_uses_is_closed_once_no_scorer_holds_it(tm
 
 def test_the_same_failure_after_a_recovery_is_warned_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("WARNING", logger="tiergate.learned")
-    pool = pooled(A=Embedder(CachedEncoder(Fixed())))
+    pool = pooled(A=Embedder(CachedEncoder(FixedEncoder())))
     broken, good = graph(routes(tmp_path / "missing.json")), graph(routes(fixed_head(tmp_path / "head.json")))
     assert [type(pool.build(g)).__name__ for g in (broken, broken, good, broken)] == [
         "Unavailable",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from bench.hostile_text import UNITS
@@ -19,25 +20,16 @@ from bench.hostile_text import UNITS
 #: "a_b.py", "a_b.py/a_b.py", ...: the distinct paths up to 1,024 characters, 146 in each half of the window
 REFERENCES = 292
 
+ROOT = Path(__file__).resolve().parents[3]  # the child imports bench/ from here
+
 CHILD = textwrap.dedent(
     """
     import sys
-    import msgspec
+    from bench.hostile_text import request
     from tiergate.rules.features import FEATURES, Features
-    from tiergate.wire import ChatRequest
 
     unit, role = sys.argv[1], sys.argv[2]
-    text = unit * (1_900_000 // len(unit))
-    call = {"id": "c", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
-    if role == "tool":
-        messages = [
-            {"role": "user", "content": "run the tests"},
-            {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": "c", "content": text},
-        ]
-    else:
-        messages = [{"role": "user", "content": text}]
-    f = Features.of(msgspec.convert({"messages": messages}, ChatRequest))
+    f = Features.of(request(unit * (1_900_000 // len(unit)), role))
     read = {name: f[name] for name in FEATURES if not name.startswith("learned.")}
     print(len(read["ask_text"]), read["file_references"])
     """
@@ -48,7 +40,7 @@ CHILD = textwrap.dedent(
 @pytest.mark.parametrize("unit", UNITS)
 def test_a_hostile_message_is_read_in_bounded_time(unit: str, role: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, unit, role], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", CHILD, unit, role], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
     ask_chars, references = map(int, done.stdout.split())

@@ -8,10 +8,9 @@ import hashlib
 import logging
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tests.helpers import MINIMAL, chat
+from tests.helpers import MINIMAL, FixedEncoder, chat
 from tiergate.learned.cache import CachedEncoder
 from tiergate.learned.embedder import Embedder
 from tiergate.learned.head import FORMAT, HeadFile, Logistic, Member, Training, write_head
@@ -34,19 +33,8 @@ routing:
 """
 
 
-class Fixed:
-    """An encoder whose vector is the text's length and 1: no weights to load."""
-
-    inline = True
-    id = "test/fixed@0"
-    dim = 2
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
-
-
 def write(path: Path, weights: int = 2, bias: float = 0.0) -> str:
-    """A head file for the Fixed encoder (``weights`` other than 2 do not fit it); its version."""
+    """A head file for the FixedEncoder (``weights`` other than 2 do not fit it); its version."""
     path.parent.mkdir(parents=True, exist_ok=True)
     member = Member("test/fixed@0", "static", Logistic([0.0] * weights, bias), Logistic([0.0] * weights, bias))
     write_head(path, HeadFile(FORMAT, "ask", [member], Training("h", 1)))
@@ -69,7 +57,7 @@ def base(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def encoder() -> Embedder:
-    return Embedder(CachedEncoder(Fixed(), size=100))
+    return Embedder(CachedEncoder(FixedEncoder(), size=100))
 
 
 def load(path: Path, embedder: Embedder) -> Rules:
