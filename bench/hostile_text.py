@@ -1,6 +1,8 @@
 """What reading a hostile message costs: every request feature (the learned scorer's aside) of one user or
 tool message of ~1.9 MB made of one repeated piece that once sent a scan to the end of the text for each
-repeat (an unclosed tag, a client block with no end, fences on one line, a path of ever more extensions).
+repeat (an unclosed tag, a client block with no end, fences on one line, a path of ever more extensions),
+and of 2,000 user messages (``max_messages``) that each open with a head once costly to tell from a tool
+result (only the first 400 characters are looked at, so one message cannot be made to cost more).
 
     OMP_NUM_THREADS=1 taskset -c 1 python bench/hostile_text.py [--chars 1900000]
 """
@@ -27,6 +29,14 @@ UNITS = [
     "a_b.py/",  # one path of ever more extensions
 ]
 
+#: Message openings that a tool-result pattern once read in time quadratic in the 400 characters it looks at
+#: (3 ms a message), in every user message of a request (tests/unit/rules/test_hostile_text.py).
+HEADS = [
+    "[a" + "_" * 398,  # almost Cline's "[read_file for 'x'] Result:": "_" after "_", never a "]"
+]
+#: Messages of a request (``server.input_limits.max_messages``).
+MESSAGES = 2000
+
 
 def request(text: str, role: str) -> ChatRequest:
     call = {"id": "c", "type": "function", "function": {"name": "bash", "arguments": "{}"}}
@@ -39,6 +49,10 @@ def request(text: str, role: str) -> ChatRequest:
     else:
         messages = [{"role": "user", "content": text}]
     return msgspec.convert({"messages": messages}, ChatRequest)
+
+
+def heads_request(head: str) -> ChatRequest:
+    return msgspec.convert({"messages": [{"role": "user", "content": head}] * MESSAGES}, ChatRequest)
 
 
 def main() -> None:
@@ -58,6 +72,13 @@ def main() -> None:
                 f[name]
             row.append((time.perf_counter() - start) * 1000)
         print(f"{unit!r:<62} {row[0]:8.1f} {row[1]:8.1f}")
+    print(f"\nevery feature of {MESSAGES:,} user messages that open alike, ms")
+    for head in HEADS:
+        start = time.perf_counter()
+        f = Features.of(heads_request(head))
+        for name in names:
+            f[name]
+        print(f"{head[:40]!r:<62} {(time.perf_counter() - start) * 1000:8.1f}")
 
 
 if __name__ == "__main__":

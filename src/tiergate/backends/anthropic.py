@@ -32,7 +32,7 @@ from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import PositiveInt
-from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
+from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamProtocolError, UpstreamUnavailable
 from tiergate.protocols.anthropic import (
     DIALECT,
     StreamTranslator,
@@ -45,7 +45,7 @@ from tiergate.protocols.anthropic import (
     whole_answer,
 )
 from tiergate.protocols.framing import SseEvents, sse_fields
-from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated
+from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated, unemulable
 from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent
 
 _encode = msgspec.json.Encoder().encode
@@ -182,6 +182,8 @@ class AnthropicBackend:
         )
         sent = Request("POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout)
         emulated = split_stops(request.stop_list(), refuses=is_blank)[1]
+        if (why := unemulable(emulated)) is not None:  # another target may take them as they are
+            raise UpstreamCapabilityError(self.name, self.url, why)
         return _Outgoing(sent, False, answer_tool_of(request), emulated)
 
     @property

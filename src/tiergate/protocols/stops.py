@@ -19,9 +19,32 @@ import msgspec
 
 from tiergate.wire import Completion, Finish, StreamEvent, TextDelta, UsageReport
 
+#: Most distinct stop sequences tiergate emulates, and their longest: each text piece of the answer is searched
+#: for every one (and up to the longest, less one, is held back), so 80,000 of them cost 12 s on a 2,000-piece
+#: answer. Clients send a few short ones (``"\n"``, ``"\n\n"``, ``"\r\n\r\n"``; OpenAI's API takes four).
+MAX_EMULATED = 16
+MAX_EMULATED_CHARS = 64
+
 
 def is_blank(stop: str) -> bool:
     return not stop.strip()
+
+
+def unemulable(stops: Sequence[str]) -> str | None:
+    """Why these stop sequences (the ones to emulate) are more than tiergate emulates, or None."""
+    distinct = set(stops)
+    if len(distinct) > MAX_EMULATED:
+        return (
+            f"{len(distinct)} whitespace-only stop sequences, which the Anthropic API refuses: tiergate emulates "
+            f"at most {MAX_EMULATED}"
+        )
+    longest = max(map(len, distinct), default=0)
+    if longest > MAX_EMULATED_CHARS:
+        return (
+            f"a whitespace-only stop sequence of {longest} characters, which the Anthropic API refuses: tiergate "
+            f"emulates them up to {MAX_EMULATED_CHARS}"
+        )
+    return None
 
 
 def split_stops(stops: Sequence[str], refuses: Callable[[str], bool]) -> tuple[list[str], list[str]]:
@@ -47,7 +70,7 @@ class StopScanner:
     """
 
     def __init__(self, stops: Sequence[str]) -> None:
-        self._stops = [s for s in stops if s]
+        self._stops = list(dict.fromkeys(s for s in stops if s))
         self._hold = max((len(s) for s in self._stops), default=1) - 1
         self._pending = ""
 

@@ -57,8 +57,10 @@ DEFAULT_TAGS = [
     "EXTRA_INFO",
 ]
 DEFAULT_TOOL_RESULTS = [
-    # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not)
-    r"^\[[A-Za-z][\w.:-]*_[\w.:-]*(?: for [^\]]*)?\] Result:",
+    # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not).
+    # The name up to its first "_" takes no "_", so a "[a____..." head is read once: "[\w.:-]*_[\w.:-]*" tried
+    # every "_" as that one (3 ms for the 400 characters looked at, in every user message of a request)
+    r"^\[[A-Za-z](?:[^\W_]|[.:-])*_[\w.:-]*(?: for [^\]]*)?\] Result:",
     r"^<tool_result\b",
     # Cline, Roo Code, Kilo Code: their own messages in the loop (new instructions come in <user_message>)
     r"^\[ERROR\] You did not use a tool in your previous response!",

@@ -22,6 +22,7 @@ from tiergate.backends.anthropic import AnthropicBackend
 from tiergate.backends.base import Call
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
+    UpstreamCapabilityError,
     UpstreamError,
     UpstreamProtocolError,
     UpstreamStatusError,
@@ -448,6 +449,24 @@ async def test_a_blank_stop_is_emulated_and_the_rest_of_the_stream_not_read(
     assert [e for e in events if isinstance(e, Finish)] == [Finish("stop")]
     assert completion.content == "one"
     assert all("stop_sequences" not in r.body for r in fake.requests)
+
+
+@pytest.mark.asyncio
+async def test_more_blank_stops_than_tiergate_emulates_skip_the_target_unsent(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    """Each text piece of the answer is searched for every emulated stop: 80,000 of them held the event loop for
+    12 s over a 2,000-piece answer. More than 16 distinct ones, or one over 64 characters, are a capability this
+    target lacks (another may take them as they are); repeats cost nothing."""
+    many = ["\n" * n for n in range(1, 18)]
+    with pytest.raises(UpstreamCapabilityError, match="17 whitespace-only stop sequences"):
+        await collect(backend.stream(hello(stop=many), CALL))
+    with pytest.raises(UpstreamCapabilityError, match="of 65 characters"):
+        await backend.complete(hello(stop=[" " * 65]), CALL)
+    assert fake.requests == []
+    fake.replies.append(Text("one\n\ntwo"))
+    completion = await backend.complete(hello(stop=["\n\n"] * 10_000 + many[2:16] + ["\t" * 64]), CALL)
+    assert completion.content == "one"
 
 
 @pytest.mark.asyncio

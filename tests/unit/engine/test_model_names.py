@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from tests.conftest import ROOT
@@ -77,3 +81,40 @@ async def test_a_pattern_comes_before_a_targets_model_id() -> None:
     unmatched = Router(compile_graph(load_text(routes.replace('"claude-*": auto', '"claude-x-*": auto'), "r.yaml", {})))
     pinned = (await unmatched.decide(ChatRequest(messages=ask, model="claude-opus-4-1"))).decision
     assert (pinned.tier, pinned.phase) == ("opus", "explicit")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "matched"),
+    [
+        ("*", "", True),
+        ("a*b*c", "abc", True),
+        ("a*b*c", "ac", False),
+        ("ab*ba", "aba", False),  # the start and the end may not share characters
+        ("a**b", "ab", True),
+        ("*x*x*", "axbxc", True),
+        ("*x*x*", "axb", False),
+        ("claude-*-*[1m]", "claude-sonnet-4-5[1m]", True),
+    ],
+)
+def test_stars_anywhere(pattern: str, name: str, matched: bool) -> None:
+    assert (ModelNames.compile({pattern: "auto"}).match(name) is not None) is matched
+
+
+def test_a_long_name_is_matched_in_about_one_pass() -> None:
+    """The name is the client's (up to the body's megabytes). As a regex, ``.*`` per star, a pattern with two stars
+    and a literal end backtracked over every pair of places: 200,000 dashes took seconds, a megabyte hours. In a
+    child process that times itself, so a regression fails instead of hanging the suite."""
+    code = textwrap.dedent(
+        """
+        import time
+        from tiergate.engine.model_names import ModelNames
+        names = ModelNames.compile({"claude-*-*[1m]": "opus", "*sonnet*[1m]": "sonnet", "claude-*": "auto"})
+        start = time.perf_counter()
+        assert names.match("claude-" + "-" * 200_000) == ("claude-*", "auto")
+        assert names.match("x" + "sonnet" * 40_000) is None
+        print(time.perf_counter() - start)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) < 1.0

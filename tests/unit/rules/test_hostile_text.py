@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from bench.hostile_text import UNITS
+from bench.hostile_text import HEADS, UNITS
 
 #: "a_b.py", "a_b.py/a_b.py", ...: the distinct paths up to 1,024 characters, 146 in each half of the window
 REFERENCES = 292
@@ -49,3 +49,31 @@ def test_a_hostile_message_is_read_in_bounded_time(unit: str, role: str) -> None
     else:
         assert ask_chars == 16_001  # nothing closes, so nothing is left out: the message, windowed to scan_chars
     assert references == (REFERENCES if unit == "a_b.py/" and role == "user" else 0)
+
+
+HEADS_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from bench.hostile_text import heads_request
+    from tiergate.rules.features import FEATURES, Features
+
+    f = Features.of(heads_request(sys.argv[1]))
+    start = time.perf_counter()
+    read = {name: f[name] for name in FEATURES if not name.startswith("learned.")}
+    print(time.perf_counter() - start, len(read["ask_text"]), read["agent.steps"])
+    """
+)
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_many_messages_that_open_alike_are_read_in_bounded_time(head: str) -> None:
+    """Each user message's first 400 characters are matched against the tool-result patterns, up to three times
+    per request: one pattern took 3 ms on such a head, 6 s for a request of them. Timed in the child: now tens of
+    milliseconds."""
+    done = subprocess.run(
+        [sys.executable, "-c", HEADS_CHILD, head], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    seconds, ask_chars, steps = done.stdout.split()
+    assert float(seconds) < 1.0
+    assert (int(ask_chars), int(steps)) == (len(head), 0)  # not a tool result: the last message is the ask

@@ -255,18 +255,21 @@ class StreamWriter:
         )
 
     def _tool_blocks(self) -> bytes:
-        """Each tool call as a whole block: start, its input in one ``input_json_delta``, stop."""
-        out = b""
+        """Each tool call as a whole block: start, its input in one ``input_json_delta``, stop. The blocks are
+        joined once (adding each to the bytes so far copied them all again: 20,000 calls took 70 s)."""
+        out: list[bytes] = []
         for call in self._calls.values():
             arguments = "".join(call.pieces)
             self._written_chars += len(arguments)
             block = {"type": "tool_use", "id": tool_use_id(call.id), "name": call.name, "input": {}}
-            out += self._open_block("tool_use", block)
+            out.append(self._open_block("tool_use", block))
             delta = {"type": "input_json_delta", "partial_json": encode_json(_input_of(arguments)).decode()}
-            out += sse("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
-            out += self._close()
+            out.append(
+                sse("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
+            )
+            out.append(self._close())
         self._calls = {}
-        return out
+        return b"".join(out)
 
     def _final_usage(self) -> dict[str, int]:
         """The upstream's counts; without them an estimate of the output alone (the input estimate went

@@ -142,21 +142,29 @@ def _messages(obj: dict[str, Any]) -> list[Message]:
     if not isinstance(items, list):
         shown = "missing" if items is None else _kind(items)
         raise RequestError(f"`input` must be a string or an array of items, got {shown}", param="input")
+    texts: dict[int, tuple[Message, list[str]]] = {}  # an assistant message's texts, joined once at the end
     for i, item in enumerate(items):
-        _item(messages, item, f"input[{i}]")
+        _item(messages, item, f"input[{i}]", texts)
+    for message, pieces in texts.values():
+        message.content = "\n".join(piece for piece in pieces if piece)
     return messages
 
 
-def _item(messages: list[Message], item: Any, where: str) -> None:
+def _item(messages: list[Message], item: Any, where: str, texts: dict[int, tuple[Message, list[str]]]) -> None:
+    """One input item into ``messages``. Consecutive assistant items make one assistant message: its tool calls
+    and texts are added to lists, never copied whole per item (100,000 calls in a row took 10 s that way)."""
     if not isinstance(item, dict):
         raise RequestError(f"`{where}` must be an object, got {_kind(item)}", param=where, code="invalid_type")
     kind = item.get("type", "message" if "role" in item else None)
     if kind == "message":
-        _message(messages, item, where)
+        _message(messages, item, where, texts)
     elif kind in ("function_call", "custom_tool_call"):
         call = _call(item, where)
         target = _assistant(messages)
-        target.tool_calls = [*(target.tool_calls or []), call]
+        if target.tool_calls is None:
+            target.tool_calls = [call]
+        else:
+            target.tool_calls.append(call)
     elif kind in ("function_call_output", "custom_tool_call_output"):
         call_id = _string(item, "call_id", where)
         messages.append(Message(role="tool", content=_output(item, where), tool_call_id=call_id))
@@ -166,7 +174,9 @@ def _item(messages: list[Message], item: Any, where: str) -> None:
     # dropped: another model cannot use it, and refusing it would break the client's whole session.
 
 
-def _message(messages: list[Message], item: dict[str, Any], where: str) -> None:
+def _message(
+    messages: list[Message], item: dict[str, Any], where: str, texts: dict[int, tuple[Message, list[str]]]
+) -> None:
     role = item.get("role")
     if role not in ROLES:
         param = f"{where}.role"
@@ -184,8 +194,7 @@ def _message(messages: list[Message], item: dict[str, Any], where: str) -> None:
         return
     text = content if isinstance(content, str) else "\n".join(p.text or "" for p in content)
     target = _assistant(messages)
-    before = target.content if isinstance(target.content, str) else ""
-    target.content = f"{before}\n{text}" if before and text else before or text
+    texts.setdefault(id(target), (target, []))[1].append(text)
 
 
 def _assistant(messages: list[Message]) -> Message:
