@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from folds import five_runs
 
 from tiergate.config.loader import load_file
 from tiergate.engine.graph import compile_graph
@@ -51,18 +52,7 @@ def main(scale: float) -> None:
         X = [*X, np.array([hashed(p) for p in prose]) * scale]
     gold = np.array([r.gold for r in rows])
     weights, inner, groups = np.ones(len(rows)), np.arange(len(rows)), [T.group_of(r) for r in rows]
-    results = []
-    for seed in ("g", 0, 1, 2, 3):
-        by_group = seed == "g"
-        probs = T.cross_validated(
-            X, gold, weights, inner, 0.3, 5, "concat", 0 if by_group else int(seed), groups if by_group else None
-        )
-        _, _, report = T.choose_cutoffs(loaded, rows, probs, T.Options(data=[]))
-        share = report.saved / report.oracle_saved
-        results.append((report.accuracy, share))
-        print(f"scale {scale} folds {seed}: exact {report.accuracy:.1%} saved {share:.2f} x", flush=True)
-    exact, share = np.mean(results, axis=0)
-    print(f"scale {scale} mean: exact {exact:.1%} saved {share:.2f} x")
+    five_runs(loaded, rows, X, gold, weights, inner, groups, label=f"scale {scale}")
 
 
 if __name__ == "__main__":

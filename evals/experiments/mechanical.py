@@ -111,6 +111,7 @@ def build(out: Path, n: int, paired: bool = False, seed: int = 0) -> int:
 
 def cv(extra: Path, weight: float) -> None:
     import numpy as np
+    from folds import five_runs
 
     from tiergate.config.loader import load_file
     from tiergate.engine.graph import compile_graph
@@ -125,22 +126,7 @@ def cv(extra: Path, weight: float) -> None:
     gold = np.array([r.gold for r in rows])
     weights = np.array([r.weight for r in rows])
     inner, groups = np.arange(len(dev)), [T.group_of(r) for r in rows]
-    results = []
-    for seed in ("g", 0, 1, 2, 3):
-        by_group = seed == "g"
-        probs = T.cross_validated(
-            X, gold, weights, inner, 0.3, 5, "concat", 0 if by_group else int(seed), groups if by_group else None
-        )
-        cut, _, report = T.choose_cutoffs(loaded, dev, probs, T.Options(data=[]))
-        share = report.saved / report.oracle_saved
-        results.append((report.accuracy, share, report.sufficiency))
-        print(
-            f"weight {weight} folds {seed}: exact {report.accuracy:.1%} saved {share:.2f} x "
-            f"sufficiency {report.sufficiency:.1%} severe {report.severe_under:.1%} cut-offs {cut}",
-            flush=True,
-        )
-    exact, share, suff = np.mean(results, axis=0)
-    print(f"weight {weight} mean: exact {exact:.1%} saved {share:.2f} x sufficiency {suff:.1%}")
+    five_runs(loaded, dev, X, gold, weights, inner, groups, label=f"weight {weight}")
 
 
 if __name__ == "__main__":
