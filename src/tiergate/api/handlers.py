@@ -5,8 +5,8 @@ POST /v1/completions        legacy completions (autocomplete)   } (tiergate.api.
 POST /v1/messages           Anthropic Messages                  }  tiergate.api.ingress)
 POST /v1/responses          OpenAI Responses, stateless         }
 POST /v1/messages/count_tokens   Anthropic's token count (an estimate)
-GET  /v1/models             auto, the tiers, and every configured model id and alias
-GET  /v1/models/{id}        one of them (404 in the caller's shape when unknown)
+GET  /v1/models             auto, the tiers, and every configured model id and alias a pattern leaves alone
+GET  /v1/models/{id}        one of them, or a name a pattern routes (404 in the caller's shape otherwise)
 POST /v1/route              the dry run: the RoutingDecision, no upstream model called
                             (``?dialect=anthropic|responses|completions`` reads the body in that dialect)
 GET  /health                liveness, rules status, backends (open)
@@ -67,9 +67,9 @@ async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
 @get("/v1/models/{model_id:path}", opt=ACCESS_CLIENT)
 async def model(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[bytes]:
     wanted = model_id.lstrip("/")
-    for listed in _models(request):
-        if listed["id"] == wanted:
-            return _json(_anthropic_model(listed) if _anthropic_client(request) else listed)
+    found = next((listed for listed in _models(request) if listed["id"] == wanted), None) or _matched(request, wanted)
+    if found is not None:
+        return _json(_anthropic_model(found) if _anthropic_client(request) else found)
     raise RequestError(
         f"no model '{wanted}' here: GET /v1/models lists them", param="model", code="model_not_found", status=404
     )
@@ -86,13 +86,18 @@ def _anthropic_model(listed: dict[str, Any]) -> dict[str, Any]:
 
 
 def _models(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    """A target's id or alias that a ``routing.explicit.models`` pattern sends elsewhere (the default
+    ``"claude-*": auto``) is left out: picking it from a client's list would not reach that model."""
     gw = gateway_of(request)
     rt = gw.rules.current
     created = int(gw.rules.loaded_at)
     data: list[dict[str, Any]] = []
     seen: set[str] = set()
 
-    def add(model_id: str, owner: str) -> None:
+    def add(model_id: str, owner: str, tier: str | None = None) -> None:
+        named = rt.graph.model_names.match(model_id) if tier is not None else None
+        if named is not None and named[1] != tier:
+            return
         if model_id not in seen:
             seen.add(model_id)
             data.append({"id": model_id, "object": "model", "created": created, "owned_by": owner})
@@ -101,12 +106,21 @@ def _models(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
         add(name, "tiergate")
     for tier in rt.graph.config.tiers:
         add(tier, "tiergate")
-    for tier_config in rt.graph.config.tiers.values():
+    for tier, tier_config in rt.graph.config.tiers.items():
         for target in tier_config.targets:
-            add(target.model, target.backend)
+            add(target.model, target.backend, tier)
             for alias in target.aliases:
-                add(alias, target.backend)
+                add(alias, target.backend, tier)
     return data
+
+
+def _matched(request: Request[Any, Any, Any], wanted: str) -> dict[str, Any] | None:
+    """A name no target lists but a pattern routes (Claude Code's ``claude-opus-4-1`` under ``"claude-*":
+    auto``) exists for a client that looks it up before using it; tiergate decides where it goes."""
+    gw = gateway_of(request)
+    if gw.rules.current.graph.model_names.match(wanted) is None:
+        return None
+    return {"id": wanted, "object": "model", "created": int(gw.rules.loaded_at), "owned_by": "tiergate"}
 
 
 @post("/v1/route", status_code=200, opt=ACCESS_CLIENT_METERED)

@@ -1,0 +1,74 @@
+"""What ``GET /v1/models`` offers a client's model picker when ``routing.explicit.models`` patterns route some
+names: a target id that a pattern sends to ``auto`` (or to another tier) is not offered as a choice, since
+picking it would not reach that model; looking such a name up still answers, for clients that check a name
+before using it. Real app on loopback, the openai and anthropic SDKs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import GatewayFactory
+
+ROUTES = """
+backends:
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
+tiers:
+  local: {targets: [{backend: ollama, model: "qwen2.5-coder:7b", aliases: [coder]}]}
+  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, aliases: [strong]}]}
+  opus: {targets: [{backend: anthropic, model: claude-opus-4-1}]}
+routing:
+  scorers:
+    - {name: anything, feature: message_count, transform: {kind: threshold, at: 1}}
+  explicit:
+    models:
+      "claude-opus-*": opus
+      "claude-*": auto
+"""
+
+
+@pytest.fixture
+def gateway(gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path) -> str:
+    path = tmp_path / "routes.yaml"
+    path.write_text(ROUTES)
+    return gateway_for(path, upstream_env)
+
+
+def test_the_list_leaves_out_ids_a_pattern_routes_elsewhere(gateway: str) -> None:
+    client = openai.OpenAI(base_url=gateway + "/v1", api_key="unused", max_retries=0)
+    with client:
+        listed = [(m.id, m.owned_by) for m in client.models.list()]
+    assert listed == [
+        ("auto", "tiergate"),
+        ("local", "tiergate"),
+        ("sonnet", "tiergate"),
+        ("opus", "tiergate"),
+        ("qwen2.5-coder:7b", "ollama"),
+        ("coder", "ollama"),
+        # claude-sonnet-4-5 is routed as auto by "claude-*": not a way to reach sonnet
+        ("strong", "anthropic"),
+        # "claude-opus-*" names opus, the tier this target is in: picking it reaches it
+        ("claude-opus-4-1", "anthropic"),
+    ]
+
+
+def test_a_name_a_pattern_routes_can_be_looked_up(gateway: str) -> None:
+    client = openai.OpenAI(base_url=gateway + "/v1", api_key="unused", max_retries=0)
+    with client:
+        routed = client.models.retrieve("claude-sonnet-4-5-20250929")
+        assert (routed.id, routed.owned_by) == ("claude-sonnet-4-5-20250929", "tiergate")
+        with pytest.raises(openai.NotFoundError):
+            client.models.retrieve("gpt-nine")
+    claude = anthropic.Anthropic(base_url=gateway, api_key="unused", max_retries=0)
+    with claude:
+        info = claude.models.retrieve("claude-sonnet-4-5")
+        assert (info.id, info.type) == ("claude-sonnet-4-5", "model")
+        ids = [m.id for m in claude.models.list()]
+    assert "claude-sonnet-4-5" not in ids and "claude-opus-4-1" in ids
+    r = httpx.get(gateway + "/v1/models/claude-haiku-4-5", headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 200 and r.json()["display_name"] == "claude-haiku-4-5"
