@@ -82,11 +82,19 @@ class Memory:
         self.clock = clock
         self.until: dict[str, float] = {}
         self.peak = 0
+        #: Each time a model came off the disk: not loaded, or loaded with another ``num_ctx`` (Ollama
+        #: restarts a model's runner when the context window a request asks for differs).
+        self.loads: list[str] = []
+        self._ctx: dict[str, int | None] = {}
 
-    def load(self, model: str, keep_alive: float = DEFAULT_KEEP_ALIVE) -> None:
+    def load(self, model: str, keep_alive: float = DEFAULT_KEEP_ALIVE, num_ctx: int | None = None) -> None:
         with self._lock:
             self._expire()
-            self.until[_tagged(model)] = self.clock() + keep_alive if keep_alive >= 0 else FOREVER
+            tagged = _tagged(model)
+            if tagged not in self.until or self._ctx.get(tagged) != num_ctx:
+                self.loads.append(tagged)
+            self._ctx[tagged] = num_ctx
+            self.until[tagged] = self.clock() + keep_alive if keep_alive >= 0 else FOREVER
             self.peak = max(self.peak, len(self.until))
 
     def unload(self, model: str) -> None:
@@ -102,6 +110,8 @@ class Memory:
         with self._lock:
             self.until.clear()
             self.peak = 0
+            self.loads.clear()
+            self._ctx.clear()
 
     def _expire(self) -> None:
         now = self.clock()
@@ -214,7 +224,9 @@ class FakeOllama:
         if seconds is None:
             detail = f'time: missing unit in duration "{body.get("keep_alive")}"'
             return Response({"error": detail}, status_code=400)
-        self.memory.load(model, seconds)
+        options = body.get("options")
+        num_ctx = options.get("num_ctx") if isinstance(options, dict) else None
+        self.memory.load(model, seconds, num_ctx)
         if seconds == 0:
             self.memory.unload(model)  # after the answer, in Ollama; the fake does not hold it meanwhile
         if asks:

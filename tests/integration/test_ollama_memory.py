@@ -77,7 +77,10 @@ def test_a_pinned_target_is_kept_loaded_for_ever(
     # Loaded at start-up, before any request: a load with no prompt, kept for ever.
     wait_for(lambda: fake_ollama.memory.loaded(), "the pinned model to be loaded at start-up")
     assert fake_ollama.memory.loaded() == {"qwen-fake:latest": float("inf")}
-    assert [r.body for r in fake_ollama.requests] == [{"model": "qwen-fake", "keep_alive": -1, "stream": False}]
+    # With the window its requests send (the default 8192), so the first request finds it loaded as it wants.
+    assert [r.body for r in fake_ollama.requests] == [
+        {"model": "qwen-fake", "keep_alive": -1, "stream": False, "options": {"num_ctx": 8192}}
+    ]
     with openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0) as client:
         whole = client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "hi"}])
         streamed = list(client.chat.completions.create(model="local", messages=HI, stream=True))
@@ -89,6 +92,7 @@ def test_a_pinned_target_is_kept_loaded_for_ever(
     ]
     assert 'tiergate_ollama_pinned_loads_total{backend="ollama"} 1.0' in httpx.get(base + "/metrics").text.splitlines()
     assert fake_ollama.memory.loaded() == {"qwen-fake:latest": float("inf")}
+    assert fake_ollama.memory.loads == ["qwen-fake:latest"]  # off the disk once, not again on the first request
     ask(base, "coder")  # an unpinned target on the same backend keeps Ollama's default
     assert chats(fake_ollama)[-1] == ("/api/chat", "coder-fake:7b", None)
 

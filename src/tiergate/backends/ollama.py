@@ -166,9 +166,10 @@ class OllamaBackend:
         """Ask the server to drop ``model`` from memory now; raises an UpstreamError."""
         await self._memory(model, *ollama_ps.unload(model), UNLOAD_TIMEOUT)
 
-    async def pin(self, model: str) -> None:
-        """Ask the server to load ``model`` and keep it (a pinned target, ahead of its first call)."""
-        await self._memory(model, *ollama_ps.load(model), LOAD_TIMEOUT)
+    async def pin(self, model: str, num_ctx: int | None = None) -> None:
+        """Ask the server to load ``model`` and keep it (a pinned target, ahead of its first call), with the
+        context window its calls send, so the first call does not load it again."""
+        await self._memory(model, *ollama_ps.load(model, num_ctx), LOAD_TIMEOUT)
 
     async def _memory(self, model: str, path: str, body: bytes, seconds: float) -> None:
         sent = Request("POST", self.url + path, self._headers, body, PROBE_TIMEOUT, seconds)

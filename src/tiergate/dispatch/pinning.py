@@ -1,7 +1,8 @@
 """Pinned Ollama targets are loaded before their first request: at start-up, and when a reload pins one.
 
 Every call to a pinned target already sends ``keep_alive: -1``, so once loaded it stays; this loads it
-ahead of time, so the first request does not wait for the model to come off the disk. The load runs in
+ahead of time, with the context window its requests send (``options.num_ctx``), so the first request
+does not wait for the model to come off the disk. The load runs in
 the background (start-up and reloads never wait for it); a server that cannot load it is logged and
 left alone, and the first call loads it as usual. A model is loaded once per backend object: a reload
 that keeps the backend does not ask again, one that rebuilds it (another URL) does.
@@ -29,14 +30,14 @@ log = logging.getLogger("tiergate.switch")
 class Loader(Protocol):
     name: str
 
-    async def pin(self, model: str) -> None: ...
+    async def pin(self, model: str, num_ctx: int | None = None) -> None: ...
 
 
 class Pinner:
     def __init__(self) -> None:
         #: (backend name, model) → the backend object asked to load it.
         self._asked: dict[tuple[str, str], object] = {}
-        self._pending: list[tuple[Loader, str]] = []
+        self._pending: list[tuple[Loader, str, int | None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.loaded: list[tuple[str, str]] = []
 
@@ -49,7 +50,7 @@ class Pinner:
             if self._asked.get(key) is backend:
                 continue
             self._asked[key] = backend
-            self._pending.append((backend, target.model))  # type: ignore[arg-type]
+            self._pending.append((backend, target.model, target.num_ctx))  # type: ignore[arg-type]
         self._start()
 
     def _start(self) -> None:
@@ -57,15 +58,15 @@ class Pinner:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # the first load happens before the server's loop runs: the lifespan starts it
             return
-        for backend, model in self._pending:
-            task = loop.create_task(self._pin(backend, model))
+        for backend, model, num_ctx in self._pending:
+            task = loop.create_task(self._pin(backend, model, num_ctx))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self._pending.clear()
 
-    async def _pin(self, backend: Loader, model: str) -> None:
+    async def _pin(self, backend: Loader, model: str, num_ctx: int | None) -> None:
         try:
-            await backend.pin(model)
+            await backend.pin(model, num_ctx)
         except UpstreamError as exc:
             log.warning("pinned model %s not loaded ahead of its first request: %s", model, exc)
             return

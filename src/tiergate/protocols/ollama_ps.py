@@ -57,9 +57,13 @@ def decode_ps(backend: str, url: str, body: bytes) -> list[Resident]:
     return [Resident(m.name or m.model, m.expires_at) for m in ps.models or () if m.name or m.model]
 
 
-def load(model: str) -> tuple[str, bytes]:
-    """The request that loads ``model`` and keeps it for ever (a pinned target): no prompt, nothing generated."""
-    return GENERATE, _encode({"model": model, "keep_alive": FOREVER, "stream": False})
+def load(model: str, num_ctx: int | None = None) -> tuple[str, bytes]:
+    """The request that loads ``model`` and keeps it for ever (a pinned target): no prompt, nothing generated.
+    ``num_ctx`` is the window its requests will send: Ollama restarts a model loaded with another one."""
+    body: dict[str, object] = {"model": model, "keep_alive": FOREVER, "stream": False}
+    if num_ctx is not None:
+        body["options"] = {"num_ctx": num_ctx}
+    return GENERATE, _encode(body)
 
 
 def unload(model: str) -> tuple[str, bytes]:

@@ -18,14 +18,14 @@ class Server:
     def __init__(self, name: str, fail: bool = False) -> None:
         self.name, self.fail, self.asked = name, fail, []  # type: list[str]
 
-    async def pin(self, model: str) -> None:
+    async def pin(self, model: str, num_ctx: int | None = None) -> None:
         self.asked.append(model)
         if self.fail:
             raise UpstreamUnavailable(self.name, "http://127.0.0.1:1", "connection refused; is Ollama running?")
 
 
 def graph(*targets: tuple[str, str, bool]) -> Any:
-    found = [SimpleNamespace(backend=b, model=m, pinned=p) for b, m, p in targets]
+    found = [SimpleNamespace(backend=b, model=m, pinned=p, num_ctx=None) for b, m, p in targets]
     return SimpleNamespace(chains=SimpleNamespace(all_targets=lambda: found))
 
 
