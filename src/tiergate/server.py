@@ -185,16 +185,20 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
             _refuse(config, exc)
             return 2
         return serve_workers(config, host, port, workers, log_level=log_level, watch=watch)
-    try:
-        app = build(config, watch=watch)
-    except ConfigError as exc:
-        _refuse(config, exc)
-        return 2
-    try:  # bound here, before start-up, so a taken port stops serve at once with one line
+    try:  # bound first, before the app is built (seconds, with the encoders): a taken port stops serve at once
         sock = bind_address(host, port)
     except OSError as exc:
         log.error("%s", cannot_listen(host, port, exc))
         return 1
+    try:
+        app = build(config, watch=watch)
+    except ConfigError as exc:
+        sock.close()
+        _refuse(config, exc)
+        return 2
+    except BaseException:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     if not _is_loopback(host) and app.state.auth.ring(app.state.gateway.rules).open:
         log.warning(
