@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import msgspec
 
+from tiergate.rules.agent_steps import DEFAULT_MARKERS, AgentMarkers
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
 
@@ -74,3 +76,43 @@ def test_no_tools_no_steps() -> None:
         0,
         False,
     )
+
+
+class Counting:
+    """A compiled pattern that counts its searches."""
+
+    def __init__(self, pattern: re.Pattern[str] | None) -> None:
+        assert pattern is not None
+        self.pattern, self.searches = pattern, 0
+
+    def search(self, text: str) -> re.Match[str] | None:
+        self.searches += 1
+        return self.pattern.search(text)
+
+
+def test_each_tool_result_is_searched_for_failures_once() -> None:
+    """The failure patterns cost about 1 µs a character of a result's tail: read once per result, and the pass
+    patterns only for a result with no failure in it."""
+    failure, passed = Counting(DEFAULT_MARKERS.failure), Counting(DEFAULT_MARKERS.passed)
+    markers: Any = AgentMarkers(failure, passed)  # type: ignore[arg-type]
+    loop = Loop().step("pytest -q", PYTEST_FAIL).step("cat a.py", "x = 1").step("pytest -q", PYTEST_GREEN)
+    request = msgspec.convert({"messages": loop.messages}, ChatRequest)
+    f = Features.of(request, settings={"agent": markers})
+    assert (f["agent.failures_in_row"], f["agent.repeated_failure"], f["agent.tests_green"]) == (0, 1, True)
+    assert (failure.searches, passed.searches) == (3, 2)
+
+
+def test_steps_count_from_the_last_ask_tool_results_in_text_too() -> None:
+    """Cline's tool results are user text; a new ask restarts the count."""
+    result = "[execute_command for 'pytest'] Result:\n" + PYTEST_FAIL
+    said = {"role": "assistant", "content": "<execute_command>pytest</execute_command>"}
+    loop = Loop()
+    loop.messages += [said, {"role": "user", "content": result}, said, {"role": "user", "content": result}]
+    assert loop.features()["agent.steps"] == 2
+    loop.messages += [
+        {"role": "user", "content": "now fix the weekend case"},
+        said,
+        {"role": "user", "content": result},
+    ]
+    f = loop.features()
+    assert (f["agent.steps"], f["agent.repeated_failure"]) == (1, 3)
