@@ -1,0 +1,88 @@
+"""The shipped ``client_side_task`` rule (routes.yaml) knows each client's own side requests by their system
+prompt, and no coding prompt that only names a title or a commit message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import graph, request
+from tiergate.rules.features import Features
+
+ROOT = Path(__file__).resolve().parents[3]
+ASK = "Prove that this lock-free queue is linearizable under the C++ memory model, and find the ABA race"
+
+
+def side_task_rule() -> str:
+    """routes.yaml's rule and the keyword list it reads, alone: no learned head to load."""
+    routing = yaml.safe_load((ROOT / "routes.yaml").read_text())["routing"]
+    rule = next(r for r in routing["rules"] if r["name"] == "client_side_task")
+    only = {"keywords": {"side_tasks": routing["keywords"]["side_tasks"]}, "rules": [rule]}
+    return yaml.safe_dump({"routing": only})
+
+
+RULE = graph(side_task_rule())
+
+
+def fires(system: str, **extra: Any) -> bool:
+    req = request(messages=[{"role": "system", "content": system}, {"role": "user", "content": ASK}], **extra)
+    return "client_side_task" in [s.name for s in RULE.phase1(Features.of(req)).signals]
+
+
+SIDE_REQUESTS = {
+    "aider, commit message": (
+        "You are an expert software engineer that generates concise, one-line Git commit messages based on the "
+        "provided diffs.\nReview the provided context and diffs which are about to be committed to a git repo."
+    ),
+    "aider, history summary": "*Briefly* summarize this partial conversation about programming.\nInclude less detail "
+    "about older parts and more detail about the most recent messages.",
+    "Claude Code, topic check": "Analyze if this message indicates a new conversation topic. If it does, extract a "
+    "2-3 word title that captures the new topic. Format your response as a JSON object with two fields: "
+    "'isNewTopic' (boolean) and 'title' (string, or null if isNewTopic is false).",
+    "Claude Code, session title": "Generate a concise, sentence-case title (3-7 words) that captures the main topic "
+    'or goal of this coding session. Return JSON with a single "title" field.',
+    "Claude Code, conversation summary": "Summarize this coding conversation in under 50 characters.\nCapture the "
+    "main task, key files, problems addressed, and current status.",
+    "Copilot Chat, chat title": "You are an expert in crafting pithy titles for chatbot conversations. You are "
+    "presented with a chat request, and you reply with a brief title that captures the main topic of that request.",
+    "Copilot Chat, commit message": "You are an AI programming assistant, helping a software developer to come with "
+    "the best git commit message for their code changes.",
+    "Cursor, commit message": "You are an expert at writing Git commit messages. Generate a concise commit message "
+    "for the staged changes below. Use the conventional commits format.",
+    "opencode, title": "You are a title generator. You output ONLY a thread title. Nothing else.",
+    "chat UI, title": "Given the following chat, reply with a title for the chat that is 3-4 words in length.",
+    "chat UI, titles": "You write short titles for chat conversations, eight words or fewer. Reply with the title "
+    "only.",
+    "Open WebUI, title": "Generate a concise, 3-5 word title with an emoji summarizing the chat history.",
+}
+
+CODING_PROMPTS = {
+    "an HTML <title>": "You are a senior front-end developer. Every page the user shows you needs a unique <title> "
+    "tag and a meta description; point out the pages that lack one.",
+    "the title of the issue": "You are a coding assistant for our issue tracker. Read the title of the issue and "
+    "its stack trace, then propose a fix with a failing test first.",
+    "titles in the code": "You are a Django expert. The Article model has title and slug fields; keep titles "
+    "unique per author when you change the models.",
+    "a commit message convention": "You are a helpful coding assistant. Follow the repository's conventions and "
+    "write clear commit messages.",
+}
+
+
+@pytest.mark.parametrize("system", SIDE_REQUESTS.values(), ids=SIDE_REQUESTS.keys())
+def test_each_clients_side_request_is_one(system: str) -> None:
+    assert fires(system)
+
+
+@pytest.mark.parametrize("system", CODING_PROMPTS.values(), ids=CODING_PROMPTS.keys())
+def test_a_coding_prompt_that_names_a_title_is_not_one(system: str) -> None:
+    assert not fires(system)
+
+
+def test_a_side_request_with_tools_or_a_long_prompt_is_not_one() -> None:
+    title = SIDE_REQUESTS["chat UI, title"]
+    tool = {"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}
+    assert not fires(title, tools=[tool])
+    assert not fires(title + " Be concise." * 200)
