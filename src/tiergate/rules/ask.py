@@ -5,8 +5,9 @@ blocks and an ``<env>`` block, Codex an ``<environment_context>``, Cline ``<envi
 every turn and its tool results as user text (``[read_file for 'x'] Result:``), Cursor ``<user_info>``
 and attached files, aider and Continue whole files pasted before the question, OpenHands its workspace
 context and codecompanion the buffer as user messages after the question, Copilot Chat its reminders
-around a ``<userRequest>``. Routing on all of that would judge the client, not the task, so the learned
-scorer and the keyword rules read ``ask_text``:
+around a ``<userRequest>``, Void its ``SELECTIONS`` after the question and its text tool results
+(``<read_file_result>``), gptel its ``Request context:`` before it. Routing on all of that would judge the
+client, not the task, so the learned scorer and the keyword rules read ``ask_text``:
 
 - the last user message that is not a tool result (a role ``tool`` message, or a user message that is
   one in text form, per ``routing.ask.tool_result_patterns``), so an agent loop is judged by the task it
@@ -55,6 +56,7 @@ DEFAULT_TAGS = [
     "RUNTIME_INFORMATION",
     "CONVERSATION_INSTRUCTIONS",
     "EXTRA_INFO",
+    "SYSTEM_MESSAGE",  # Void: its system prompt, for a model without one, before the first message's words
 ]
 DEFAULT_TOOL_RESULTS = [
     # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not).
@@ -80,6 +82,21 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
     {"start": r"Called the Read tool with the following input: \{[^\n{}]*\}\n<file>", "end": r"</file>"},
     # Zed's agent panel: the files, selections and threads attached to a message
     {"start": r"<context>\s*The following items were attached by the user\.", "end": r"</context>"},
+    # Void: the files, selections and folders attached to a message, after the person's words to its end
+    {"start": r"(?:\A|\n)---\nSELECTIONS\n", "end": r"\Z"},
+    # Void: a tool result for a model without native tool calls, a user message of its own, or the start of
+    # the person's next one (after a refused or interrupted call)
+    {"start": r"<[A-Za-z][\w-]*_result>\n", "end": r"\n</[A-Za-z][\w-]*_result>"},
+    # Void's quick edit (Ctrl+K): the selection before the person's INSTRUCTIONS, the code around it after
+    {"start": r"CURRENT SELECTION\n```[^\n]*\n<SELECTION>", "end": r"</SELECTION>\n```\s*INSTRUCTIONS\n"},
+    {"start": r"\n<ABOVE>", "end": r"</BELOW>\s*Return only the completion block of code \(of the form[^)]*\)\."},
+    # Void's Apply: the file the change is applied to (the change itself stays)
+    {"start": r"ORIGINAL_FILE\n```[^\n]*\n", "end": r"\n```(?:(?=\n\nCHANGE\n)|\s*+\Z)"},
+    # gptel with gptel-use-context 'user (or a model without a system prompt): the files and buffers added
+    # to its context, before the person's words; it ends at the first bare closing fence (a file's opening one
+    # follows its "`:\n") not followed by another "In file"/"In buffer" (possessive "\n++": a backtracking "\n+"
+    # retried the look-ahead over every split of a run of line breaks, quadratic in its length)
+    {"start": r"Request context:\n\nIn (?:file|buffer) `", "end": r"(?<!`:\n)\n```(?:\n++|\Z)(?!In (?:file|buffer) `)"},
 ]
 DEFAULT_FILE_DUMPS = [
     r"^I have \*added these files to the chat\*",  # aider

@@ -336,3 +336,91 @@ def test_blocks_drop_a_clients_block_or_keep_the_words_it_relays() -> None:
     reader = AskReader.compile(AskConfig(blocks=blocks, request_tags=["q"]))
     assert ask_of(user(f"<noise>x\ny</noise>{ASK} [said now]"), reader=reader) == f"{ASK} now"
     assert ask_of(user(f"preamble <q>{ASK}</q> tail"), reader=reader) == ASK
+
+
+def test_void_selections_tool_results_and_system_prompt_are_left_out() -> None:
+    """Void (voideditor/void): the files, selections and folders a person attached follow their words after
+    ``---`` and ``SELECTIONS`` (common/prompt/prompts.ts, ``chat_userMessageContent``); for a model without a
+    system role its system prompt opens the first user message in ``<SYSTEM_MESSAGE>``, and for one without
+    native tool calls each tool result is a user message ``<name_result>``, joined to the person's next
+    message when that follows it directly (browser/convertToLLMMessageService.ts)."""
+    selections = (
+        f"/w/src/orders.py:\n```python\n{FILE}\n```\n\n/w/src/retry.py (lines 3:9):\n```python\n"
+        "    while True:\n        retry()\n```\n\n/w/src/ folder structure:```\nsrc/\n├── orders.py\n```"
+    )
+    assert ask_of(user(f"{ASK}\n---\nSELECTIONS\n{selections}")) == ASK
+    assert ask_of(user(f"{ASK}\n---\nSELECTIONS\n/w/src/orders.py\n/w/src/retry.py (lines 3:9)")) == ASK
+    assert ask_of(user(ASK), {"role": "assistant", "content": "?"}, user(f"---\nSELECTIONS\n{selections}")) == ASK
+    system = (
+        "<SYSTEM_MESSAGE>\nYou are an expert coding agent whose job is to help the user develop, run, and make "
+        "changes to their codebase.\n<system_info>\n- linux\n</system_info>\n<files_overview>\n"
+        + "src/orders.py\n" * 200
+        + "</files_overview>\n</SYSTEM_MESSAGE>\n"
+    )
+    assert ask_of(user(system + ASK)) == ASK
+    task = user(system + ASK)
+    call = {
+        "role": "assistant",
+        "content": "I will read it.\n\n    <read_file>\n<uri>/w/src/orders.py</uri>\n    </read_file>",
+    }
+    result = user(f"<read_file_result>\n{FILE}\n</read_file_result>")
+    assert ask_of(task, call, result) == ASK
+    edit = {"role": "assistant", "content": "    <edit_file>\n<uri>/w/src/orders.py</uri>\n    </edit_file>"}
+    refused = user("<edit_file_result>\nTool call was rejected by the user.\n</edit_file_result>\n\ncap it at 5 tries")
+    assert ask_of(task, call, result, edit, refused) == "cap it at 5 tries"
+
+
+def test_void_quick_edit_and_apply_read_the_instructions_not_the_code() -> None:
+    """Void's quick edit (Ctrl+K) sends the selection, the person's INSTRUCTIONS and up to 20,000 characters of
+    code on each side (``ctrlKStream_userMessage``); Apply sends the whole file with the change to make
+    (``rewriteCode_userMessage``, ``searchReplaceGivenDescription_userMessage``), all in
+    common/prompt/prompts.ts."""
+    quick = (
+        "CURRENT SELECTION\n```python\n<SELECTION>    while True:\n        retry()</SELECTION>\n```\n\n"
+        f"INSTRUCTIONS\ncap the retries at 5\n\n<ABOVE>{FILE}</ABOVE>\n<BELOW>{FILE}</BELOW>\n\n"
+        "Return only the completion block of code (of the form ```python\n<SELECTION>...new code</SELECTION>\n```)."
+    )
+    system = {"role": "system", "content": "You are a FIM (fill-in-the-middle) coding assistant."}
+    assert ask_of(system, user(quick)) == "cap the retries at 5"
+    change = "// ... existing code ...\n    for _ in range(5):\n        retry()\n// ... existing code ..."
+    rewrite = (
+        f"ORIGINAL_FILE\n```python\n{FILE}\n```\n\nCHANGE\n```\n{change}\n```\n\nINSTRUCTIONS\nPlease finish writing "
+        "the new file by applying the change to the original file. Return ONLY the completion of the file, without "
+        "any explanation."
+    )
+    got = ask_of(user(rewrite))
+    assert got.startswith(f"CHANGE\n```\n{change}\n```") and "retry until it works" not in got
+    assert ask_of(user(f"DIFF\n{change}\n\nORIGINAL_FILE\n```\n{FILE}\n```")) == f"DIFF\n{change}"
+
+
+def test_gptel_context_in_the_prompt_is_left_out_and_its_turns_read_as_they_are() -> None:
+    """gptel (karthink/gptel) puts the buffers and files added to its context in the system prompt by default;
+    with ``gptel-use-context`` set to ``user`` (or a model without a system prompt) they come before the
+    person's words as ``Request context:`` and ``In file `x`:`` / ``In buffer `x`:`` fences (gptel-context.el,
+    ``gptel-context--string``; ``gptel--insert-file-string`` in gptel-request.el). Its chat turns and the
+    person's rewrite instructions (gptel-rewrite.el: region, the client's question, the instructions) are
+    sent as written, and tool results are role ``tool`` messages (gptel-openai.el)."""
+    context = (
+        f"Request context:\n\nIn file `~/w/src/orders.py`:\n\n```\n{FILE}\n```\n\n\n"
+        "In buffer `retry.py`:\n\n```python\n... (Line 3)\n    while True:\n        retry()\n...\n```"
+    )
+    assert ask_of(user(f"{context}\n\n{ASK}")) == ASK
+    assert ask_of(user(f"\n{context}\n\n{ASK}")) == ASK  # gptel 0.9.9: inserted before the prompt in its buffer
+    mine = f"In file `orders.py`:\n\n```\n{FILE[:200]}\n```\n\n{ASK}"
+    assert ask_of(user(mine)) == mine  # a person's own paste, without gptel's "Request context:" header
+    system = {
+        "role": "system",
+        "content": "You are a large language model living in Emacs and a helpful assistant. Respond concisely.",
+    }
+    chat = [system, user("what does fetch_orders return?"), {"role": "assistant", "content": "A list."}, user(ASK)]
+    assert ask_of(*chat) == ASK
+    rewrite = [
+        {
+            "role": "system",
+            "content": "You are a python programmer.  Follow my instructions and refactor python code I provide.",
+        },
+        user(FILE),
+        {"role": "assistant", "content": "What is the required change?  I will generate only the final replacement."},
+        user("cap the retries at 5"),
+    ]
+    assert ask_of(*rewrite) == "cap the retries at 5"
