@@ -96,6 +96,7 @@ async def serve(
     decision: RoutingDecision | None = None
     ask: str | None = None
     endpoint = dialect.endpoint
+    tried: list[Attempt] = []  # the dispatcher's attempts as they end: still here if the client leaves
     try:
         routed = await runtime.router.decide(chat, headers, client=client)
         decision = routed.decision
@@ -104,7 +105,7 @@ async def serve(
         response_id = dialect.id_prefix + secrets.token_hex(12)
         created = int(time.time())
         if chat.stream:
-            opened = await runtime.dispatcher.open_stream(routed, chat)
+            opened = await runtime.dispatcher.open_stream(routed, chat, tried)
             native = any(frame.dialect == dialect.name for frame in opened.prelude)
             model = opened.target.model
             writer = dialect.writer(id=response_id, created=created, model=model, request=chat, native=native)
@@ -126,7 +127,7 @@ async def serve(
             body = _stream_body(gw, writer, opened, stack, record, started, Meter(chat))
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
             return EventStream(body, headers=out_headers)
-        answer = await runtime.dispatcher.complete(routed, chat)
+        answer = await runtime.dispatcher.complete(routed, chat, tried)
         completion = answer.completion
         payload = dialect.whole(completion, id=response_id, created=created, model=answer.target.model, request=chat)
         usage = answer.completion.usage
@@ -164,7 +165,7 @@ async def serve(
                 RequestRecord(
                     decision,
                     None,
-                    [],
+                    tried,  # a fallback under way: what the attempts before it were charged still counts
                     499,
                     _ms(started),
                     client,

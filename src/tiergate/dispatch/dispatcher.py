@@ -14,9 +14,11 @@ An attempt that failed after its upstream's 200 (a stream broken or timed out be
 whole answer cut short) may have been billed: the tokens the upstream had counted by then are its
 ``charged`` usage, which spend adds at that target's price. An attempt that never got a 200 has none, and
 neither has one whose upstream had counted nothing yet: nothing reached the client, so nothing is estimated.
+Each attempt goes on the caller's ``attempts`` list as it ends, so a client that leaves during a fallback
+(the call is cancelled) leaves the attempts that ended before, and their charges, with the caller.
 
     answer = await dispatcher.complete(routed, request)
-    opened = await dispatcher.open_stream(routed, request)   # opened.first, then opened.rest
+    opened = await dispatcher.open_stream(routed, request, attempts)   # opened.first, then opened.rest
 """
 
 from __future__ import annotations
@@ -128,10 +130,11 @@ class Dispatcher:
     #: Room for the target's model on its server (an Ollama backend's ``max_loaded``), held for the call.
     switch: Switch = field(default_factory=NoSwitch)
 
-    async def complete(self, routed: Routed, request: ChatRequest) -> Answer:
+    async def complete(self, routed: Routed, request: ChatRequest, attempts: list[Attempt] | None = None) -> Answer:
+        """``attempts``: where each attempt is recorded as it ends (the caller keeps it if the call is cancelled)."""
         if routed.refusal is not None:
             raise routed.refusal
-        attempts: list[Attempt] = []
+        attempts = [] if attempts is None else attempts
         for target in routed.targets:
             backend = self.backends[target.backend]
             billed = Billed()
@@ -157,10 +160,13 @@ class Dispatcher:
                 return Answer(target, result, attempts)
         raise self._exhausted(routed, attempts)
 
-    async def open_stream(self, routed: Routed, request: ChatRequest) -> OpenStream:
+    async def open_stream(
+        self, routed: Routed, request: ChatRequest, attempts: list[Attempt] | None = None
+    ) -> OpenStream:
+        """``attempts``: as for :meth:`complete`."""
         if routed.refusal is not None:
             raise routed.refusal
-        attempts: list[Attempt] = []
+        attempts = [] if attempts is None else attempts
         for target in routed.targets:
             backend = self.backends[target.backend]
             billed = Billed()
