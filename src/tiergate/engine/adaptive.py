@@ -23,11 +23,13 @@ without touching the route. ``/health`` (``report``) and ``/metrics`` (``collect
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,15 @@ from tiergate.rules.features import Features
 from tiergate.telemetry.latency import LatencyObserver, LatencyStore, LocalLatency
 from tiergate.telemetry.record import RequestRecord
 from tiergate.telemetry.residency import Residency
-from tiergate.telemetry.spend import PERIODS, Calendar, LocalSpend, SpendLedger, SpendObserver, restore
+from tiergate.telemetry.spend import (
+    PERIODS,
+    Calendar,
+    LocalSpend,
+    SpendLedger,
+    SpendObserver,
+    restore,
+    restore_later,
+)
 
 log = logging.getLogger("tiergate.signals")
 Clock = Callable[[], float]
@@ -217,10 +227,14 @@ class Signals:
     def collector(self) -> Collector:
         return SignalsCollector(self)
 
-    def restore_spend(self, where: Path | str, into: SpendLedger | None = None) -> int:
+    def restore_spend(
+        self, where: Path | str, into: SpendLedger | None = None, *, until: float | None = None
+    ) -> int | None:
         """Rebuild this month's spend from the decision log (before serving): its file or ``postgresql://`` URL.
-        ``into`` is where it goes (default: this process's ledger)."""
-        return restore(into or self.spend, where, self.calendar, self.clock())
+        ``into`` is where it goes (default: this process's ledger); ``until``, the month of that moment up to
+        it. None while a PostgreSQL log's server cannot be reached."""
+        now = self.clock() if until is None else until
+        return restore(into or self.spend, where, self.calendar, now, until=until)
 
 
 class SignalsCollector(Collector):
@@ -282,8 +296,15 @@ class SignalsCollector(Collector):
         yield moved
 
 
-def restore_spend_lifespan(signals: Signals, decision_log: Callable[[], tuple[bool, Path | str]]) -> Any:
-    """At start-up, before serving: this month's spend from the decision log (``(enabled, file or URL)``)."""
+def restore_spend_lifespan(
+    signals: Signals,
+    decision_log: Callable[[], tuple[bool, Path | str]],
+    *,
+    retry_min: float = 0.5,
+    retry_max: float = 30.0,
+) -> Any:
+    """At start-up, before serving: this month's spend from the decision log (``(enabled, file or URL)``).
+    A PostgreSQL server not up yet is read once it answers, while the gateway serves (``restore_later``)."""
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -294,11 +315,24 @@ def restore_spend_lifespan(signals: Signals, decision_log: Callable[[], tuple[bo
             into = await pick(signals.calendar.label("monthly", signals.clock()))
             if into is None:
                 log.info("budgets: this month's spend is already shared (restored by another process)")
+        later: asyncio.Task[int] | None = None
         if enabled and into is not None:
-            counted = await asyncio.to_thread(signals.restore_spend, where, into)
-            if counted:
-                shown = redact_url(where) if isinstance(where, str) else where
+            read = partial(signals.restore_spend, where, until=signals.clock())  # requests served from now are counted
+            counted = await asyncio.to_thread(read, into)
+            shown = redact_url(where) if isinstance(where, str) else where
+            if counted is None:
+                log.warning("budgets: the decision log %s cannot be read yet; its spend is added when it can", shown)
+                later = asyncio.get_running_loop().create_task(
+                    restore_later(into, read, shown, retry_min=retry_min, retry_max=retry_max)
+                )
+            elif counted:
                 log.info("budgets: spend of %d request(s) this month restored from %s", counted, shown)
-        yield
+        try:
+            yield
+        finally:
+            if later is not None:
+                later.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await later
 
     return lifespan

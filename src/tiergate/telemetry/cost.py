@@ -7,12 +7,18 @@ are not given (so a count errs high, never low). The reference answers "what if
 every request had gone to the strongest model": the first target of the tier named ``opus`` when
 the file declares one, else the most expensive target of any tier.
 
+A decision-log row's ``cost_usd`` is the whole request's; an attempt it fell back from after the upstream's
+200 has its own part in ``attempts_json``, which belongs to that attempt's tier (:func:`attempt_costs`):
+spend's restore, ``tiergate stats`` and the console split a row's cost the same way.
+
     reference = reference_price(runtime.graph.chains.tiers)
     cost_usd(target.price, usage), cost_usd(reference, usage)
+    attempt_costs(row_attempts_json)   # [("opus", 0.0123)]
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from tiergate.config.model import Price
@@ -22,6 +28,9 @@ from tiergate.wire import Usage
 #: The tier whose price is the "always-Opus" reference when the file declares it.
 REFERENCE_TIER = "opus"
 _PER = 1_000_000
+#: ``attempts_json`` holds an attempt's cost: a ``LIKE`` pattern (passed as a parameter: ``%`` is psycopg's
+#: placeholder mark) that picks the rows whose cost is split between tiers.
+ATTEMPT_COST = '%"cost_usd":%'
 
 
 def cost_usd(price: Price, usage: Usage) -> float:
@@ -51,3 +60,13 @@ def reference_price(tiers: Mapping[str, Sequence[Target]]) -> Price:
     if not targets:
         return Price()
     return max((t.price for t in targets), key=lambda p: (p.input + p.output, p.output))
+
+
+def attempt_costs(attempts_json: str) -> list[tuple[str, float]]:
+    """(tier, US dollars) of each attempt a decision-log row's ``attempts_json`` gives a cost: the part of the
+    row's ``cost_usd`` that belongs to that attempt's tier, not the row's."""
+    try:
+        attempts = json.loads(attempts_json)
+    except ValueError:
+        return []
+    return [(str(a["tier"]), float(a["cost_usd"])) for a in attempts if a.get("cost_usd")]

@@ -14,6 +14,11 @@ serves, from the SQLite file or the team's PostgreSQL log (``server.decision_log
 in each store's dialect. A failed attempt's part of a row's cost (in its ``attempts_json``) goes to that
 attempt's tier. Without the decision log, spend starts at zero.
 
+A PostgreSQL log whose server is not up when the gateway starts (a compose start, an outage) is read once it
+answers (:func:`restore_later`): the month up to the gateway's start, added to what the gateway counted
+meanwhile. The rows of the requests served meanwhile, which the decision log writes once the server is back,
+are left out by that bound: they were counted as they ended.
+
     ledger = LocalSpend()
     gateway.observers.append(SpendObserver(ledger, lambda: calendar))
     ledger.get(("tier", "opus", "daily", calendar.label("daily", time.time())))
@@ -21,8 +26,8 @@ attempt's tier. Without the decision log, spend starts at zero.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import json
 import logging
 import sqlite3
 import zoneinfo
@@ -34,7 +39,7 @@ from urllib.parse import quote
 import psycopg
 
 from tiergate.redact import redact_url
-from tiergate.telemetry.cost import cost_usd
+from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs, cost_usd
 from tiergate.telemetry.record import RequestRecord
 from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, is_postgres
 
@@ -166,22 +171,28 @@ class SpendObserver:
                 self.ledger.add(self.calendar().keys(self.clock(), target.tier, record.client), usd)
 
 
-def restore(ledger: SpendLedger, where: Path | str, calendar: Calendar, now: float) -> int:
+def restore(
+    ledger: SpendLedger, where: Path | str, calendar: Calendar, now: float, *, until: float | None = None
+) -> int | None:
     """Add the decision log's spend of the current month to ``ledger``; the number of requests counted.
 
     ``where`` is the SQLite file or the ``postgresql://`` URL of ``server.decision_log``. Reads with its own
-    connection (the writer is not blocked). A missing file counts nothing; an unreadable log is logged and
-    counts nothing: budgets then start from zero.
+    connection (the writer is not blocked). ``until`` leaves out the rows logged from then on (unix seconds).
+    A missing file counts nothing; an unreadable log is logged and counts nothing: budgets then start from
+    zero. None when a PostgreSQL log's server cannot be reached now: nothing was added, try again later.
     """
-    since = calendar.start("monthly", now)
-    rows, split = _postgres_rows(where, since) if is_postgres(where) else _sqlite_rows(Path(where), since)
+    span = (calendar.start("monthly", now), float("inf") if until is None else until)
+    read = _postgres_rows(where, span) if is_postgres(where) else _sqlite_rows(Path(where), span)
+    if read is None:
+        return None
+    rows, split = read
     counted = 0
     for tier, client, bucket, usd, count in rows:
         ledger.add(calendar.keys(float(bucket * BUCKET_SECONDS), str(tier), str(client)), float(usd))
         counted += int(count)
     for tier, client, ts, usd, attempts in split:
         rest = float(usd)  # what is left once each failed attempt's cost went to its own tier
-        for attempt_tier, attempt_usd in _attempt_costs(attempts):
+        for attempt_tier, attempt_usd in attempt_costs(attempts):
             ledger.add(calendar.keys(float(ts), attempt_tier, str(client)), attempt_usd)
             rest -= attempt_usd
         if rest > 1e-12:  # the serving target's part; a failed request has none (float noise aside)
@@ -190,42 +201,61 @@ def restore(ledger: SpendLedger, where: Path | str, calendar: Calendar, now: flo
     return counted
 
 
-def _attempt_costs(attempts_json: str) -> list[tuple[str, float]]:
-    """(tier, US dollars) of each attempt ``attempts_json`` says a cost for."""
-    try:
-        attempts = json.loads(attempts_json)
-    except ValueError:
-        return []
-    return [(str(a["tier"]), float(a["cost_usd"])) for a in attempts if a.get("cost_usd")]
+async def restore_later(
+    into: SpendLedger,
+    read: Callable[[SpendLedger], int | None],
+    shown: object,
+    *,
+    retry_min: float = 0.5,
+    retry_max: float = 30.0,
+) -> int:
+    """``read`` (a :func:`restore` that found the log's server away) again every ``retry_min`` seconds,
+    doubling to ``retry_max``, until the server answers; then add what it read to ``into``. Run as a task
+    while the gateway serves: the read goes to a ledger of its own on a thread, and its sums reach ``into`` on
+    the event loop, beside the requests counted there.
+
+        read = partial(signals.restore_spend, url, until=started)   # None while the server is away
+        task = loop.create_task(restore_later(signals.spend, read, redact_url(url)))
+    """
+    delay = retry_min
+    while True:
+        await asyncio.sleep(delay)
+        found = LocalSpend()
+        counted = await asyncio.to_thread(read, found)
+        if counted is not None:
+            for key, usd in found.snapshot().items():
+                into.add([key], usd)
+            log.info("budgets: %s answers; spend of %d request(s) this month restored from it", shown, counted)
+            return counted
+        delay = min(delay * 2, retry_max)
 
 
-#: ``attempts_json`` holds a failed attempt's cost (a ``LIKE`` pattern, passed as a parameter).
-_ATTEMPT_COST = '%"cost_usd":%'
-#: The rows with a failed attempt's cost since ``?``, each read whole: part of its cost is another tier's.
+#: The rows with a failed attempt's cost in ``[?, ?)``, each read whole: part of its cost is another tier's.
 _SPLIT_QUERY = (
-    "SELECT tier, client, ts, cost_usd, attempts_json FROM decisions WHERE ts >= ? AND cost_usd > 0 "
+    "SELECT tier, client, ts, cost_usd, attempts_json FROM decisions WHERE ts >= ? AND ts < ? AND cost_usd > 0 "
     "AND attempts_json LIKE ?"
 )
 
 
 def _spend_query(bucket: str) -> str:
-    """Spend per tier, client and 15-minute bucket since ``?`` of the other rows; ``bucket`` floors
+    """Spend per tier, client and 15-minute bucket in ``[?, ?)`` of the other rows; ``bucket`` floors
     ``ts / BUCKET_SECONDS``."""
     return (
         f"SELECT tier, client, {bucket.format(f'ts / {BUCKET_SECONDS}')} AS bucket, SUM(cost_usd), COUNT(*) "
-        "FROM decisions WHERE ts >= ? AND cost_usd > 0 AND attempts_json NOT LIKE ? GROUP BY tier, client, bucket"
+        "FROM decisions WHERE ts >= ? AND ts < ? AND cost_usd > 0 AND attempts_json NOT LIKE ? "
+        "GROUP BY tier, client, bucket"
     )
 
 
-def _sqlite_rows(path: Path, since: float) -> Rows:
+def _sqlite_rows(path: Path, span: tuple[float, float]) -> Rows:
     if not path.exists():
         return [], []
     try:
         conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            rows = conn.execute(SQLITE.render(_spend_query(SQLITE.floor)), (since, _ATTEMPT_COST)).fetchall()
-            return rows, conn.execute(SQLITE.render(_SPLIT_QUERY), (since, _ATTEMPT_COST)).fetchall()
+            rows = conn.execute(SQLITE.render(_spend_query(SQLITE.floor)), (*span, ATTEMPT_COST)).fetchall()
+            return rows, conn.execute(SQLITE.render(_SPLIT_QUERY), (*span, ATTEMPT_COST)).fetchall()
         finally:
             conn.close()
     except sqlite3.Error as exc:
@@ -233,12 +263,16 @@ def _sqlite_rows(path: Path, since: float) -> Rows:
         return [], []
 
 
-def _postgres_rows(url: str, since: float) -> Rows:
+def _postgres_rows(url: str, span: tuple[float, float]) -> Rows | None:
+    """The rows, or None when the server cannot be reached (not up yet, restarting): it is read again later."""
     sql = POSTGRES_PYFORMAT.render(_spend_query(POSTGRES_PYFORMAT.floor))
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            rows = conn.execute(sql, (since, _ATTEMPT_COST)).fetchall()
-            return rows, conn.execute(POSTGRES_PYFORMAT.render(_SPLIT_QUERY), (since, _ATTEMPT_COST)).fetchall()
+            rows = conn.execute(sql, (*span, ATTEMPT_COST)).fetchall()
+            return rows, conn.execute(POSTGRES_PYFORMAT.render(_SPLIT_QUERY), (*span, ATTEMPT_COST)).fetchall()
+    except psycopg.OperationalError as exc:  # as the decision log's writer, an outage: it answers later
+        log.debug("budgets: the decision log %s cannot be read now: %s", redact_url(url), exc)
+        return None
     except psycopg.errors.UndefinedTable:  # a new database: the log creates its tables next, and nothing was spent
         return [], []
     except psycopg.Error as exc:

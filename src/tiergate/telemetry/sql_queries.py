@@ -5,7 +5,9 @@ The statements use only what SQLite and PostgreSQL share (``COUNT``/``SUM``/``AV
 and are written with ``?`` placeholders. A ``Runner`` executes a list of statements in one read
 snapshot; its ``SqlDialect`` renders placeholders (``?``, ``%s``) and the one expression that
 differs, the floor used to put a row in a time bucket. Percentiles are computed here with numpy, as
-``tiergate stats`` does (linear interpolation), so both stores give the same numbers.
+``tiergate stats`` does (linear interpolation), so both stores give the same numbers. As there, a tier's cost
+is what it was charged: what an attempt a request fell back from was charged (its ``attempts_json``) is that
+attempt's tier's, not the answering tier's.
 
     queries = SqlQueries(SqliteRunner(Path("tiergate-decisions.db")))
     queries = SqlQueries(PsycopgRunner("postgresql://tiergate@db/tiergate"))   # same statements and numbers
@@ -29,6 +31,7 @@ import numpy as np
 import psycopg
 
 from tiergate.errors import LogUnavailable
+from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs
 from tiergate.telemetry.queries import (
     Bucket,
     Candidate,
@@ -163,7 +166,7 @@ class SqlQueries:
     async def window(self, since: float, until: float, bucket_s: float) -> Window:
         span = (since, until)
         bucket = self._runner.dialect.floor.format("(d.ts - ?) / ?")
-        per_tier, latencies, ratings, decided, series = await self._run(
+        per_tier, latencies, ratings, decided, series, split = await self._run(
             (
                 "SELECT d.tier, COUNT(*), COALESCE(SUM(d.cost_usd), 0), "
                 "SUM(CASE WHEN d.prompt_tokens IS NULL THEN 0 ELSE 1 END), COALESCE(SUM(d.prompt_tokens), 0), "
@@ -187,7 +190,13 @@ class SqlQueries:
                 f"SELECT {bucket}, d.tier, COUNT(*) FROM decisions d WHERE {_IN_WINDOW} GROUP BY 1, 2",
                 (since, bucket_s, since, until),
             ),
+            (
+                "SELECT d.tier, d.attempts_json, CASE WHEN d.prompt_tokens IS NULL THEN 0 ELSE 1 END "
+                f"FROM decisions d WHERE {_IN_WINDOW} AND d.cost_usd > 0 AND d.attempts_json LIKE ?",
+                (*span, ATTEMPT_COST),
+            ),
         )
+        charged = _charged(per_tier, split)
         timings: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
         for tier, latency, ttft in latencies:
             timings[tier][0].append(float(latency))
@@ -195,14 +204,15 @@ class SqlQueries:
                 timings[tier][1].append(float(ttft))
         rated = {tier: (int(count), _float(mean)) for tier, count, mean in ratings}
         tiers: list[TierWindow] = []
-        for tier, requests, cost, priced, prompt, completion, fallbacks, errors, cached, written, counted in per_tier:
+        for tier, requests, _, priced, prompt, completion, fallbacks, errors, cached, written, _ in per_tier:
             lat, ttft = timings.get(tier, ([], []))
             count, mean = rated.get(tier, (0, None))
+            cost, counted = charged.pop(tier)
             tiers.append(
                 TierWindow(
                     tier=tier,
                     requests=int(requests),
-                    cost_usd=float(cost),
+                    cost_usd=cost,
                     priced=int(priced),
                     prompt_tokens=int(prompt),
                     completion_tokens=int(completion),
@@ -216,9 +226,10 @@ class SqlQueries:
                     rating_mean=mean,
                     cached_tokens=int(cached),
                     cache_write_tokens=int(written),
-                    counted_cost_usd=float(counted),
+                    counted_cost_usd=counted,
                 )
             )
+        tiers += [_charged_only(tier, cost, counted) for tier, (cost, counted) in charged.items() if cost > 0]
         tiers.sort(key=lambda t: (-t.requests, t.tier))
         buckets: dict[int, dict[str, int]] = defaultdict(dict)
         for index, tier, count in series:
@@ -330,6 +341,43 @@ class SqlQueries:
             ],
             versions=[version for version, _ in versions],
         )
+
+
+def _charged(per_tier: Rows, split: Rows) -> dict[str, tuple[float, float]]:
+    """Each tier's (cost, counted cost): its rows' sums, with what each attempt was charged (``split``: the
+    rows whose ``attempts_json`` prices an attempt) moved to that attempt's tier. The counted cost (of rows
+    with token counts) moves with it when the row has them."""
+    sums = {str(row[0]): [float(row[2]), float(row[10])] for row in per_tier}
+    for tier, attempts, counted in split:
+        for attempt_tier, usd in attempt_costs(attempts):
+            moved = sums.setdefault(attempt_tier, [0.0, 0.0])
+            sums[tier][0] -= usd
+            moved[0] += usd
+            if counted:
+                sums[tier][1] -= usd
+                moved[1] += usd
+    return {tier: (max(0.0, cost), max(0.0, counted)) for tier, (cost, counted) in sums.items()}  # float noise
+
+
+def _charged_only(tier: str, cost: float, counted: float) -> TierWindow:
+    """A tier that served nothing in the window but was charged for attempts that fell back from it."""
+    return TierWindow(
+        tier=tier,
+        requests=0,
+        cost_usd=cost,
+        priced=0,
+        prompt_tokens=0,
+        completion_tokens=0,
+        fallbacks=0,
+        errors=0,
+        latency_p50_ms=None,
+        latency_p95_ms=None,
+        ttft_p50_ms=None,
+        ttft_p95_ms=None,
+        ratings=0,
+        rating_mean=None,
+        counted_cost_usd=counted,
+    )
 
 
 def _recent(row: tuple[Any, ...]) -> RecentRow:

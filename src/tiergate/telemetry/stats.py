@@ -6,6 +6,10 @@ more about the timeout than about the tier. The file is opened read-only, so sta
 gateway writes (WAL mode) and never creates a file by mistake. A ``postgresql://`` URL reads a team's
 log in PostgreSQL (``server.decision_log.url``) with the same queries.
 
+A tier's cost is what it was charged: a request's row goes under the tier that answered it, but the part of
+its cost an attempt it fell back from was charged (``attempts_json``) goes under that attempt's tier, as in
+spend. So a tier can show a cost with no requests of its own (every opus attempt broke; sonnet answered).
+
     stats = compute(Path("tiergate-decisions.db"), since=time.time() - parse_window("24h"))
     print(render(stats))
 """
@@ -23,6 +27,7 @@ from urllib.parse import quote
 import numpy as np
 
 from tiergate.errors import OperatorError
+from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs
 from tiergate.telemetry.sql_queries import is_postgres
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
@@ -151,12 +156,15 @@ def _compute(conn: Any, path: Path | str, since: float | None) -> Stats:
             (cutoff,),
         )
     }
+    charged = _charged(conn, cutoff, {row[0]: float(row[2]) for row in per_tier})
     total = sum(row[1] for row in per_tier)
     tiers = []
-    for tier, requests, cost, fallbacks, errors, *_ in per_tier:
+    for tier, requests, _, fallbacks, errors, *_ in per_tier:
         p50, p95 = _percentiles(conn, cutoff, tier)
         count, mean = ratings.get(tier, (0, None))
+        cost = charged.pop(tier)
         tiers.append(TierStats(tier, requests, requests / total, p50, p95, cost, fallbacks, errors, count, mean))
+    tiers += [TierStats(tier, 0, 0.0, None, None, cost, 0, 0, 0, None) for tier, cost in charged.items() if cost > 0]
     tiers.sort(key=lambda t: (-t.requests, t.tier))
     rated = sum(t.ratings for t in tiers)
     rating_sum = sum(t.rating_mean * t.ratings for t in tiers if t.rating_mean is not None)
@@ -174,6 +182,19 @@ def _compute(conn: Any, path: Path | str, since: float | None) -> Stats:
         rating_mean=rating_sum / rated if rated else None,
         tiers=tuple(tiers),
     )
+
+
+def _charged(conn: Any, cutoff: float, cost: dict[str, float]) -> dict[str, float]:
+    """Each tier's cost: its rows' ``cost`` with each attempt's charged part moved to that attempt's tier."""
+    split = conn.execute(
+        "SELECT tier, attempts_json FROM decisions WHERE ts >= ? AND cost_usd > 0 AND attempts_json LIKE ?",
+        (cutoff, ATTEMPT_COST),
+    )
+    for tier, attempts in split:
+        for attempt_tier, usd in attempt_costs(attempts):
+            cost[tier] -= usd
+            cost[attempt_tier] = cost.get(attempt_tier, 0.0) + usd
+    return {tier: max(0.0, usd) for tier, usd in cost.items()}  # a row's whole cost moved: float noise aside
 
 
 def _percentiles(conn: Any, cutoff: float, tier: str) -> tuple[float | None, float | None]:

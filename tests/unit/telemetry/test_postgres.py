@@ -232,15 +232,17 @@ def test_a_new_database_has_no_spend_to_restore_and_says_nothing(
     assert [r.getMessage() for r in caplog.records if r.name == "tiergate.budgets"] == []
 
 
-def test_an_unreachable_postgres_restores_no_spend_and_hides_the_password(
+def test_an_unreachable_postgres_is_not_read_yet_and_its_password_is_hidden(
     closed_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """None, not 0: the gateway reads the month again once the server answers (restore_later)."""
+    caplog.set_level(logging.DEBUG, logger="tiergate.budgets")
     url = f"postgresql://tiergate:hunter2@127.0.0.1:{closed_port}/db"
-    assert restore(LocalSpend(), url, Calendar(), SUNDAY) == 0
+    ledger = LocalSpend()
+    assert restore(ledger, url, Calendar(), SUNDAY) is None
+    assert ledger.snapshot() == {}
     [line] = [r.getMessage() for r in caplog.records if r.name == "tiergate.budgets"]
-    assert line.startswith(
-        f"budgets: cannot read spend from the decision log postgresql://***@127.0.0.1:{closed_port}/db"
-    )
+    assert line.startswith(f"budgets: the decision log postgresql://***@127.0.0.1:{closed_port}/db cannot be read")
     assert "hunter2" not in line
 
 

@@ -15,7 +15,7 @@ from tiergate.dispatch.dispatcher import Attempt
 from tiergate.engine.decision import RoutingDecision
 from tiergate.telemetry.decisions import DecisionLog
 from tiergate.telemetry.record import RequestRecord
-from tiergate.telemetry.spend import Calendar, LocalSpend, SpendObserver, restore
+from tiergate.telemetry.spend import Calendar, LocalSpend, SpendObserver, restore, restore_later
 from tiergate.wire import Usage
 
 PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 3, output: 15},")
@@ -140,3 +140,35 @@ def test_a_failed_attempts_count_is_spent_at_its_own_tier_live_and_after_a_resta
     restored = LocalSpend()
     assert restore(restored, path, calendar, SUNDAY + 60) == 2
     assert restored.snapshot() == pytest.approx(live.snapshot())
+
+
+def test_until_leaves_out_the_rows_logged_from_then_on(tmp_path: Path) -> None:
+    """A read made after the start (the log's server was away) takes the month up to the start: the rows of
+    the requests served since were counted as they ended."""
+    path, clock = tmp_path / "log.db", Clock(SUNDAY - 3600)
+    dlog = DecisionLog.open(path, clock=clock, linger=0)
+    dlog.observe(record(SONNET, Usage.of(1_000_000, 0), decision_id="before"))
+    clock.now = SUNDAY
+    dlog.observe(record(SONNET, Usage.of(0, 100_000), decision_id="since"))
+    dlog.close()
+
+    ledger = LocalSpend()
+    assert restore(ledger, path, Calendar(), SUNDAY, until=SUNDAY) == 1
+    assert ledger.get(("tier", "sonnet", "monthly", "2025-03")) == 3.0
+
+
+@pytest.mark.asyncio
+async def test_a_later_read_tries_until_the_log_answers_and_adds_to_what_was_counted() -> None:
+    key = ("tier", "sonnet", "monthly", "2025-03")
+    into = LocalSpend()
+    into.add([key], 1.5)  # counted while the log was away
+    answers: list[int | None] = [None, None, 2]
+
+    def read(ledger: Any) -> int | None:
+        counted = answers.pop(0)
+        if counted is not None:
+            ledger.add([key], 3.0)
+        return counted
+
+    assert await restore_later(into, read, "the log", retry_min=0.0, retry_max=0.0) == 2
+    assert (answers, into.get(key)) == ([], 4.5)
