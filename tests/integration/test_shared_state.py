@@ -29,6 +29,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Hang, Status, Text
 from tests.integration.replicas import ROOT, Replica, wait_until
+from tiergate.state.spend import totals
 from tiergate.telemetry.postgres import MIGRATIONS
 
 ROUTES = """
@@ -428,13 +429,13 @@ def sonnet_today(replica: Replica) -> float:
 
 
 def sonnet_in_redis(url: str, prefix: str) -> float:
-    """Sonnet's spend this month as Redis holds it: the increments plus the floor restored beside them."""
+    """Sonnet's spend this month as Redis holds it (``state.spend.totals``: the fields each process raised)."""
     client: Any = redis.Redis.from_url(url)
     return sum(
-        float(value)
+        totals((field.decode(), float(value)) for field, value in client.hgetall(key).items()).get(
+            ("tier", "sonnet"), 0.0
+        )
         for key in client.keys(f"{prefix}:spend:monthly:*")
-        for field, value in client.hgetall(key).items()
-        if field.decode().endswith("tier\x1fsonnet")
     )
 
 

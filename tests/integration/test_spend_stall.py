@@ -14,7 +14,7 @@ import redis
 
 from tests.engines import RedisServer
 from tiergate.state.link import RedisLink, text_of
-from tiergate.state.spend import SEP, SharedSpend
+from tiergate.state.spend import SharedSpend, totals
 from tiergate.telemetry.spend import Calendar
 
 NOW = 1_764_763_200.0  # 2025-12-03 12:00 UTC
@@ -33,14 +33,14 @@ def stalling_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def in_redis(server: RedisServer, field: str) -> tuple[float, float]:
-    """The day's and the month's total of ``field`` as Redis holds them (increments and floor)."""
+def in_redis(server: RedisServer, name: tuple[str, str]) -> tuple[float, float]:
+    """The day's and the month's total of ``name`` (scope, name) as Redis holds them."""
     client = redis.Redis(host="127.0.0.1", port=server.port)
     try:
         sums = []
         for key in (f"{PREFIX}:spend:daily:2025-12-03", f"{PREFIX}:spend:monthly:2025-12"):
-            fields = {text_of(k): float(v) for k, v in client.hgetall(key).items()}
-            sums.append(fields.get(field, 0.0) + fields.get(f"floor{SEP}{field}", 0.0))
+            fields = ((text_of(k), float(v)) for k, v in client.hgetall(key).items())
+            sums.append(totals(fields).get(name, 0.0))
         return sums[0], sums[1]
     finally:
         client.close()
@@ -87,7 +87,7 @@ async def test_a_stall_longer_than_the_timeout_counts_no_spend_twice(stalling_re
                 os.kill(pid, signal.SIGCONT)
             for spend in (one, two, one, two):
                 await synced(spend)
-        day, month = in_redis(stalling_redis, f"tier{SEP}sonnet")
+        day, month = in_redis(stalling_redis, ("tier", "sonnet"))
         assert (day, month) == pytest.approx((charged, charged))
         for spend in (one, two):
             assert spend.get(("tier", "sonnet", "daily", "2025-12-03")) == pytest.approx(charged)

@@ -1,49 +1,49 @@
 """Budgets' spend in Redis: every replica and worker counts against the same caps.
 
-The route reads spend synchronously (a dict lookup), so each process keeps a mirror: a ``LocalSpend``
-holding what Redis held at the last sync plus what this process added since. A background task syncs
-every ``interval`` seconds: it sends the increments added since the last sync (``HINCRBYFLOAT`` into one
-hash per period, ``spend:daily:2026-12-03`` and ``spend:monthly:2026-12``, fields ``tier␟opus``), and
-reads the current periods' hashes back into the mirror, at once in one script (:data:`SYNC`; a sync with
-nothing to send claims and reads in a transaction). So a cap reached through one replica holds on the others
-within ``interval`` seconds.
+The route reads spend synchronously (a dict lookup), so each process keeps a mirror (a ``LocalSpend``) of
+the totals, and a background task syncs it with Redis every ``interval`` seconds: one script (:data:`SYNC`)
+writes what this process knows and reads the current periods' hashes back, ``spend:daily:2026-12-03`` and
+``spend:monthly:2026-12``. So a cap reached through one replica holds on the others within ``interval``
+seconds; while Redis is down the mirror goes on counting this process's requests, and the first sync after
+Redis returns sends them.
 
-While Redis is down the mirror goes on counting this process's requests and the increments wait; the
-first sync after Redis returns sends them, so no spend is lost, and replaces the mirror with Redis's
-totals.
+Every field is a sum that only grows, and every write raises a field to a value, never adds to it
+(``HSET`` if larger): a write applied twice, late (a stall longer than ``state.timeout`` leaves a sync in
+Redis's socket, applied when it wakes) or again after its reply was lost counts nothing twice. A hash holds,
+per ``tier␟opus`` (or ``client␟ci``):
 
-A sync is applied at most once. Its increments go as a numbered *batch*; Redis keeps the last number it
-applied for each process (``spend:batch:<process>``) and skips a batch whose number is not above it. A
-sync cut off by ``state.timeout`` may still reach Redis (a stall: a fork, a slow fsync, a paused network
-leaves it in the socket, and Redis applies it when it wakes), so its batch is kept as it was and sent again
-with the next sync, never merged with newer increments: Redis applies it then if it had not. Increments
-counted meanwhile go in a batch of the next number, in the same sync (at most :data:`MAX_BATCHES` wait for
-Redis's word; beyond that the increments wait).
+* ``in␟<process>␟tier␟opus``: what that process spent since the *generation* began (below);
+* ``was␟<process>␟tier␟opus``: what that process had spent before it began, as far as anyone knows;
+* ``all␟tier␟opus``: everything spent before it began, as one process saw it in all (its mirror then), or
+  as the decision log's restore counted it.
+
+The total is ``max(all, sum of was) + sum of in``. Each process writes its own ``in`` and ``was`` (it
+knows them exactly); the others are written only when a generation begins.
+
+A generation is the month's marker ``spend:restored:<month>``: each sync sets it if it is missing (``SET NX``
+in the script, so one process's name wins) and writes only if it still names the generation the process
+read last; otherwise the script writes nothing and the process starts the new one. Redis losing its data
+(restarted without persistence, flushed) removes the marker with the sums; a new month has a new marker.
+As a generation begins each process puts all it had counted into it, once: its own spend as its ``was``, the
+``in`` and ``was`` of each other process as it last read them as theirs (one that stopped for good is
+carried by those who read it), and its mirror as ``all``; its ``in`` starts again from nothing. Two
+processes that knew the same spend raise the same field to it, so it is counted once; what one process
+spent is its own field whether or not others had read it. So after a loss the total is exact once each
+running process has synced, and never short, except for what a process that stopped for good sent after
+the running ones' last reads. An outage that Redis comes back from with its data keeps the generation, and
+the writes raise the fields they raised before, or higher.
 
 Spend is rebuilt from the decision log at start-up once per month, not once per process: the first
-process to claim ``spend:restored:<month>`` adds the log's month to Redis; the others find it there.
-Running processes claim a new month at their first sync in it, so one started later in the month does
-not add the log's month on top of what they sent.
+process to claim the month's marker raises ``all`` to the log's month; the others find the marker there.
+Running processes claim a new month at their first sync in it, so one started later in the month does not
+add the log's month on top of what they sent. A restore made while Redis was down reaches Redis if that
+process claims the month as Redis returns; one made by a process started after Redis lost its data meets
+what the running ones carry over in ``all`` (a maximum, not a sum). Counting errs the safe way: it can
+count twice only spend that ended, on a running process, between a newcomer's claim and the start of its
+restore (the log has it, and so does that process's ``in``).
 
-Redis losing its data (restarted without persistence, flushed) resets no cap. The marker's value names
-a *generation* of the month's hashes: each sync sets it if it is missing (``SET NX`` in the sync's script,
-so one process's name wins) and reads it, and each process remembers the generation its mirror was read
-from. A process that finds another one (Redis lost what it read) sends what it knew, its mirror less the
-increments it has not sent, to a *floor* beside each sum (field ``floor␟tier␟opus``, raised by a
-script). A floor only ever rises to the largest value sent, a maximum and not a sum, so replicas that
-knew the same spend count it once; a total is its floor plus its increments. A sync sends and reads in
-one script, so the last process to sync before the loss had read all Redis held: once it has
-synced again nothing is missing, and meanwhile each mirror keeps what it counted. The decision log's
-restore goes to the floors too (one started after the loss adds nothing the running ones report), and so
-does a restore made while Redis was down, if that process claims the month as Redis returns.
-
-Counting errs the safe way. Short: only what a process that stopped for good had read after the others'
-last syncs. Twice: when a process that restores from the log is the first to reach the emptied Redis,
-what the others counted but had not sent yet (while Redis was away) is in its restore and in their
-increments; when raising floors fails, the next sync raises them with that sync's increments in both; and
-when Redis applied a batch whose reply never came and forgot it before the batch was sent again: the process
-did not reach Redis for :data:`BATCH_KEEP_SECONDS`, or Redis lost its data (another process may have read
-the batch's spend and put it in a floor).
+Only the current periods are synced: spend of a day or month that has ended is dropped from the mirror
+once the next sync reads the new one, as caps no longer read it.
 
     spend = SharedSpend(link)
     signals = Signals(spend=spend); spend.calendar = lambda: signals.calendar
@@ -57,8 +57,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tiergate.state.link import Down, RedisLink, text_of
@@ -66,68 +65,38 @@ from tiergate.telemetry.spend import PERIODS, Calendar, LocalSpend, Period, Spen
 
 log = logging.getLogger("tiergate.budgets")
 
-#: How long a period's hash outlives the period's start: a day's for two more days, a month's for ten.
+#: How long a period's hash outlives its last write: a day's for three days, a month's for 41.
 KEEP_SECONDS: dict[str, int] = {"daily": 3 * 86_400, "monthly": 41 * 86_400}
-#: Separates scope and name in a hash field (neither a tier nor a client key holds it).
+#: Separates the parts of a hash field (no tier, client key or process name holds it).
 SEP = "\x1f"
-
-#: How long Redis remembers the last batch of increments a process applied (``spend:batch:<process>``): a
-#: batch Redis applied but did not confirm in time (a stall longer than ``state.timeout``) is sent again, and
-#: skipped, if it comes back within this.
-BATCH_KEEP_SECONDS = 86_400
-#: Batches sent and not confirmed yet, at most: then the increments wait until Redis confirms them.
-MAX_BATCHES = 2
+#: Syncs in one call of :meth:`SharedSpend.sync` at most: the first contact, or a new generation, takes two.
+ROUNDS = 3
 
 #: A sync, in one script so Redis applies it whole: names the month's generation ``ARGV[1]`` if it has none
-#: (``SET NX``, as :func:`claim`), applies each batch of increments whose number is above the last this
-#: process had applied (its batch key: a batch sent again after a timeout is skipped if Redis applied it
-#: already), and reads the current periods' hashes. KEYS the marker, the process's batch key, then the
-#: hashes: the ``ARGV[4]`` current ones first, then any other one a batch adds to. ARGV the generation, the
-#: marker's expiry, the batch key's expiry, the count of current hashes, each hash's expiry, then per batch
-#: its number and its count of sums, and (hash's index in KEYS, field, increment) per sum. Returns whether
-#: this sync named the generation, the generation, the batches applied now, then the current hashes.
+#: (``SET NX``, as :func:`claim`), raises each field given to its value if the generation is ``ARGV[2]``, and
+#: reads the hashes. KEYS the marker, then the current periods' hashes. ARGV the generation's new name, the
+#: one expected, the marker's expiry, then each hash's expiry, then (hash's index in KEYS, field, value) per
+#: field to raise. Returns whether this sync named the generation, its name, then the hashes.
 SYNC = """
-local claimed = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+local claimed = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
 local gen = redis.call('GET', KEYS[1])
-local hashes, last = #KEYS - 2, tonumber(redis.call('GET', KEYS[2]) or '0')
-local top, applied, touched, i = last, 0, {}, 5 + #KEYS - 2
-while i <= #ARGV do
-  local number, sums = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  if number > last then
-    for j = i + 2, i + 3 * sums - 1, 3 do
-      local at = tonumber(ARGV[j])
-      redis.call('HINCRBYFLOAT', KEYS[at], ARGV[j + 1], ARGV[j + 2])
-      touched[at] = true
+if gen == ARGV[2] then
+  for i = 3 + #KEYS, #ARGV, 3 do
+    local hash, field, value = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
+    if tonumber(value) > tonumber(redis.call('HGET', hash, field) or '0') then
+      redis.call('HSET', hash, field, value)
+      redis.call('EXPIRE', hash, ARGV[2 + tonumber(ARGV[i])])
     end
-    if number > top then top = number end
-    applied = applied + 1
   end
-  i = i + 2 + 3 * sums
 end
-if top > last then redis.call('SET', KEYS[2], top, 'EX', ARGV[3]) end
-for at = 3, 2 + hashes do
-  if touched[at] then redis.call('EXPIRE', KEYS[at], ARGV[2 + at]) end
-end
-local out = {claimed and 1 or 0, gen, applied}
-for at = 3, 2 + tonumber(ARGV[4]) do out[#out + 1] = redis.call('HGETALL', KEYS[at]) end
+local out = {claimed and 1 or 0, gen}
+for at = 2, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[at]) end
 return out
 """
 
-#: Raises floors, if the month's generation is still ``ARGV[1]``: KEYS the marker and the current day's and
-#: month's hashes; ARGV the generation, the hashes' expiries, then (hash's index in KEYS, field, floor) per
-#: sum. The hashes after, or nil when the generation changed.
-RAISE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
-for i = 4, #ARGV, 3 do
-  local hash, field = KEYS[tonumber(ARGV[i])], 'floor\\31' .. ARGV[i + 1]
-  if tonumber(ARGV[i + 2]) > tonumber(redis.call('HGET', hash, field) or '0') then
-    redis.call('HSET', hash, field, ARGV[i + 2])
-  end
-end
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-return {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
-"""
+Pair = tuple[Period, str]
+#: A field of one current period's hash.
+Slot = tuple[Pair, str]
 
 
 def claim(pipe: Any, marker: str, token: str) -> None:
@@ -137,15 +106,22 @@ def claim(pipe: Any, marker: str, token: str) -> None:
     pipe.get(marker)
 
 
-@dataclass
-class _Batch:
-    """Increments sent to Redis together, numbered in the order this process sends them. Once a sync has
-    sent it (``sent``) it is sent again as it is until Redis confirms it: Redis may have applied it, and
-    applies each number once."""
+def field(kind: str, scope: str, name: str, process: str | None = None) -> str:
+    return SEP.join((kind, scope, name) if process is None else (kind, process, scope, name))
 
-    number: int
-    increments: dict[SpendKey, float]
-    sent: bool = False
+
+def totals(fields: Iterable[tuple[str, float]]) -> dict[tuple[str, str], float]:
+    """A hash's totals by ``(scope, name)``: ``max(all, sum of was) + sum of in``."""
+    floor: dict[tuple[str, str], float] = {}
+    was: dict[tuple[str, str], float] = {}
+    spent: dict[tuple[str, str], float] = {}
+    for text, usd in fields:
+        kind, *rest = text.split(SEP)
+        scope, name = rest[-2], rest[-1]
+        into = {"all": floor, "was": was, "in": spent}.get(kind)
+        if into is not None:
+            into[scope, name] = into.get((scope, name), 0.0) + usd
+    return {key: max(floor.get(key, 0.0), was.get(key, 0.0)) + spent.get(key, 0.0) for key in {*floor, *was, *spent}}
 
 
 class SharedSpend:
@@ -157,24 +133,24 @@ class SharedSpend:
         self.clock = clock
         self.calendar: Callable[[], Calendar] = Calendar
         self.local = LocalSpend()
-        self._pending: dict[SpendKey, float] = {}
-        #: The batches of increments being sent, until Redis confirms them; numbered under this process's key.
-        self._batches: list[_Batch] = []
-        self._numbered = 0
-        #: Batches sent again that Redis had applied already (their first sync's reply came too late).
-        self.replayed = 0
-        self._batch_key = link.key("spend", "batch", secrets.token_hex(8))
-        self._task: asyncio.Task[None] | None = None
-        self.syncs = 0
-        #: The month's generation the mirror was read from, and the last one this process claimed.
+        #: This process's name in the hashes' fields.
+        self.process = secrets.token_hex(8)
+        #: What this process spent, and how much of it before the generation it syncs with began.
+        self._mine: dict[SpendKey, float] = {}
+        self._before: dict[SpendKey, float] = {}
+        #: The generation the mirror was read from, and the last one this process claimed.
         self._seen: str | None = None
         self._claimed: str | None = None
-        #: The decision log's restore (sums so far), the generation it belongs to ("": the next this process
-        #: claims), and whether it grew since it was last sent.
+        #: The hashes as last read, and the fields this process raises once in this generation (what it
+        #: carried over from the last one).
+        self._read: dict[Pair, dict[str, float]] = {}
+        self._carried: dict[Slot, float] = {}
+        #: The decision log's restore (sums so far) and the generation it belongs to ("": the next this process
+        #: claims).
         self._owed: dict[SpendKey, float] = {}
         self._owed_gen: str | None = None
-        self._owe = False
-        self._raise = link.client.register_script(RAISE)
+        self._task: asyncio.Task[None] | None = None
+        self.syncs = 0
         self._sync = link.client.register_script(SYNC)
 
     # --- SpendLedger ---------------------------------------------------------------------------
@@ -182,7 +158,7 @@ class SharedSpend:
     def add(self, keys: Sequence[SpendKey], usd: float) -> None:
         self.local.add(keys, usd)
         for key in keys:
-            self._pending[key] = self._pending.get(key, 0.0) + usd
+            self._mine[key] = self._mine.get(key, 0.0) + usd
 
     def get(self, key: SpendKey) -> float:
         return self.local.get(key)
@@ -196,119 +172,129 @@ class SharedSpend:
         return self.link.key("spend", period, label)
 
     async def sync(self) -> bool:
-        """Send the increments waiting, read the current periods back; False when Redis did not answer."""
-        batches = self._take_batches()
-        sending: dict[SpendKey, float] = {}
-        for batch in batches:
-            for key, usd in batch.increments.items():
-                sending[key] = sending.get(key, 0.0) + usd
-        owe, self._owe = self._owe, False
+        """Raise this process's fields, read the current periods back; False when Redis did not answer."""
+        for _ in range(ROUNDS):
+            got = await self._exchange()
+            if got is None:
+                return False
+            if got:
+                break
+        self.syncs += 1
+        return True
+
+    async def _exchange(self) -> bool | None:
+        """One round of :data:`SYNC`: None when Redis did not answer, False when Redis still lacks what this
+        process knows and the fields are to be sent again (it had not read the generation Redis holds, or
+        Redis came back with older sums than it had read)."""
         calendar, now = self.calendar(), self.clock()
-        current: list[tuple[Period, str]] = [(period, calendar.label(period, now)) for period in PERIODS]
+        current: list[Pair] = [(period, calendar.label(period, now)) for period in PERIODS]
+        self._forget(current)
         marker, token = self.link.key("spend", "restored", dict(current)["monthly"]), secrets.token_hex(8)
-        hashes = {self._hash(period, label): KEEP_SECONDS[period] for period, label in current}
-        for _, _, period, label in sending:
-            hashes[self._hash(period, label)] = KEEP_SECONDS[period]
-        where = {name: at for at, name in enumerate(hashes, start=3)}
-        keys = [marker, self._batch_key, *hashes]
-        args: list[Any] = [token, KEEP_SECONDS["monthly"], BATCH_KEEP_SECONDS, len(current), *hashes.values()]
-        for batch in batches:
-            args += [batch.number, len(batch.increments)]
-            for (scope, name, period, label), usd in batch.increments.items():
-                args += [where[self._hash(period, label)], f"{scope}{SEP}{name}", repr(usd)]
+        where = {pair: at for at, pair in enumerate(current, start=2)}
+        # A field Redis did not hold at the last read goes (again): its last write may be lost, or Redis came
+        # back with older data than it had.
+        known = self._known(current)
+        sending = {(pair, name): usd for (pair, name), usd in known.items() if usd > self._read_of(pair, name)}
+        keys = [marker, *(self._hash(*pair) for pair in current)]
+        args: list[Any] = [token, self._seen or "", KEEP_SECONDS["monthly"], *(KEEP_SECONDS[p] for p, _ in current)]
+        for (pair, name), usd in sending.items():
+            args += [where[pair], name, repr(usd)]
 
         async def send(client: Any) -> list[Any]:
-            for batch in batches:  # from here on Redis may apply them, whatever this call returns
-                batch.sent = True
             got = await self._sync(keys=keys, args=args)
-            return [*got[:3], *(zip(fields[::2], fields[1::2], strict=True) for fields in got[3:])]
+            return [*got[:2], *(zip(fields[::2], fields[1::2], strict=True) for fields in got[2:])]
 
         async def receive(client: Any) -> list[Any]:  # nothing to send: the claim and the reads, as a transaction
             pipe = client.pipeline(transaction=True)
             claim(pipe, marker, token)
-            for period, label in current:
-                pipe.hgetall(self._hash(period, label))
+            for name in keys[1:]:
+                pipe.hgetall(name)
             got = await pipe.execute()
-            return [got[0], got[1], 0, *(fields.items() for fields in got[2:])]
+            return [*got[:2], *(fields.items() for fields in got[2:])]
 
-        got = await self.link.run(send if batches else receive)
+        # Written only into the generation this process read last: the script writes nothing into another.
+        got = await self.link.run(send if self._seen is not None and sending else receive)
         if isinstance(got, Down):
-            # Not lost: the batches go again, as they are, with the next sync that reaches Redis, which applies
-            # each of them once.
-            self._owe = self._owe or owe
-            return False
-        self.replayed += len(batches) - int(got[2])
-        self._batches = []  # applied: now, or by an earlier sync whose reply never came
-        gen, read = text_of(got[1]), got[3:]
+            return None
+        gen = text_of(got[1])
         if got[0]:
             self._claimed = gen
-        lost, floors = False, {}
         if gen != self._seen:
-            # Redis lacks what this process counted: it read an earlier generation (the data was lost since),
-            # or holds the month's restore for this one (claimed at start-up, or as Redis returned).
-            lost = self._seen is not None or self._owed_gen == gen or (self._owed_gen == "" and gen == self._claimed)
-            floors = self._known(sending) if lost else {}
-        elif owe and self._owed_gen == gen:
-            floors = self._owed
-        floors = {key: usd for key, usd in floors.items() if (key[2], key[3]) in current and usd > 0}
-        if floors:
-            raised = await self._raise_floors(marker, gen, current, floors)
-            if isinstance(raised, Down) or raised is None:
-                # The mirror keeps what it counted, and the next sync raises again: what this one sent is
-                # then in the floors and the increments both, a sync's spend counted twice, never short.
-                self._owe = self._owe or owe
-                return False
-            read = [zip(fields[::2], fields[1::2], strict=True) for fields in raised]
-        if gen != self._seen:
-            self._seen = gen
-            self._owed_gen = gen if lost and self._owed_gen is not None else None
-        for (period, label), fields in zip(current, read, strict=True):
-            totals: dict[SpendKey, float] = {}
-            for field, value in fields:
-                *_, scope, name = text_of(field).split(SEP)  # an increment's field, or its floor's
-                key = (scope, name, period, label)
-                totals[key] = totals.get(key, 0.0) + float(value)
-            since = {key: usd for key, usd in self._pending.items() if key[2] == period and key[3] == label}
-            self.local.replace(period, label, totals, since)
-        self.syncs += 1
-        return True
+            self._begin(gen, current)
+        self._read = {
+            pair: {text_of(name): float(usd) for name, usd in fields}
+            for pair, fields in zip(current, got[2:], strict=True)
+        }
+        known = self._known(current)  # what Redis is yet to hold counts in the mirror all the same
+        for pair in current:
+            fields = dict(self._read[pair])
+            for (at, name), usd in known.items():
+                if at == pair:
+                    fields[name] = max(usd, fields.get(name, 0.0))
+            period, label = pair
+            self.local.replace(
+                period, label, {(*name, period, label): usd for name, usd in totals(fields.items()).items()}
+            )
+        return all(usd <= self._read_of(pair, name) for (pair, name), usd in known.items())
 
-    async def _raise_floors(
-        self, marker: str, gen: str, current: list[tuple[Period, str]], floors: dict[SpendKey, float]
-    ) -> Any:
-        """:data:`RAISE` the current periods' floors to ``floors`` in generation ``gen``."""
-        where: dict[tuple[str, str], int] = {pair: i for i, pair in enumerate(current, start=2)}
-        keys = [marker, *(self._hash(period, label) for period, label in current)]
-        args: list[Any] = [gen, *(KEEP_SECONDS[period] for period, _ in current)]
-        for (scope, name, period, label), usd in floors.items():
-            args += [where[(period, label)], f"{scope}{SEP}{name}", repr(usd)]
-        return await self.link.run(lambda client: self._raise(keys=keys, args=args))
+    def _begin(self, gen: str, current: list[Pair]) -> None:
+        """Start syncing with generation ``gen``; if Redis lacks what this process counted (it read another
+        generation, or claims this one with a restore made while Redis was down), carry it over."""
+        claimed_while_down = self._owed_gen == "" and gen == self._claimed
+        if self._seen is not None or claimed_while_down:
+            carried: dict[Slot, float] = {}
+            for pair in current:
+                for (scope, name, *at), usd in self.local.snapshot().items():
+                    if tuple(at) == pair and usd > 0:
+                        carried[pair, field("all", scope, name)] = usd
+                for text, usd in self._read.get(pair, {}).items():
+                    kind, *rest = text.split(SEP)
+                    if kind in ("in", "was") and rest[0] != self.process:
+                        slot = (pair, field("was", rest[1], rest[2], rest[0]))
+                        carried[slot] = carried.get(slot, 0.0) + usd
+            for slot, usd in self._carried.items():  # carried over before, not confirmed since: still owed
+                carried[slot] = max(usd, carried.get(slot, 0.0))
+            self._carried = carried
+            self._before = dict(self._mine)
+        else:
+            self._carried = {}
+        lost = self._seen is not None or self._owed_gen == gen or claimed_while_down
+        self._owed_gen = gen if lost and self._owed_gen is not None else None
+        self._seen = gen
 
-    def _take_batches(self) -> list[_Batch]:
-        """The batches this sync sends: those sent before and not confirmed, as they were, and the increments
-        waiting in a batch of a new number (or in the last batch, if it was never sent); while
-        :data:`MAX_BATCHES` wait for Redis to confirm them, the increments wait too."""
-        if self._pending:
-            last = self._batches[-1] if self._batches else None
-            if last is None or last.sent:
-                if len(self._batches) >= MAX_BATCHES:
-                    return self._batches
-                self._numbered += 1
-                last = _Batch(self._numbered, {})
-                self._batches.append(last)
-            for key, usd in self._pending.items():
-                last.increments[key] = last.increments.get(key, 0.0) + usd
-            self._pending = {}
-        return self._batches
+    def _known(self, current: list[Pair]) -> dict[Slot, float]:
+        """What this process knows of the current hashes: its own fields, what it carried over, the restore."""
+        known = dict(self._carried)
+        for key, usd in self._mine.items():
+            pair: Pair = (key[2], key[3])  # type: ignore[assignment]
+            if pair not in current:
+                continue
+            before = self._before.get(key, 0.0)
+            known[pair, field("in", key[0], key[1], self.process)] = usd - before
+            if before > 0:
+                known[pair, field("was", key[0], key[1], self.process)] = before
+        if self._owed_gen is not None and self._owed_gen in ("", self._seen):
+            for (scope, name, period, label), usd in self._owed.items():
+                slot: Slot = ((period, label), field("all", scope, name))  # type: ignore[assignment]
+                if slot[0] in current:
+                    known[slot] = max(usd, known.get(slot, 0.0))
+        return known
 
-    def _known(self, pending: dict[SpendKey, float]) -> dict[SpendKey, float]:
-        """What the mirror counted, less the increments not sent yet or sent in this sync."""
-        return {key: usd - pending.get(key, 0.0) - self._pending.get(key, 0.0) for key, usd in self.snapshot().items()}
+    def _read_of(self, pair: Pair, name: str) -> float:
+        return self._read.get(pair, {}).get(name, 0.0)
+
+    def _forget(self, current: list[Pair]) -> None:
+        """Drop what this process keeps of periods that ended."""
+        for table in (self._mine, self._before, self._owed):
+            for key in [key for key in table if (key[2], key[3]) not in current]:
+                del table[key]
+        for slot in [slot for slot in self._carried if slot[0] not in current]:
+            del self._carried[slot]
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            if not self.link.up:  # the link's probe brings it back; until then the increments wait here
+            if not self.link.up:  # the link's probe brings it back; until then the spend waits here
                 continue
             try:
                 await self.sync()
@@ -326,14 +312,14 @@ class SharedSpend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._pending or self._batches or self._owe:
+        if self._mine or self._owed:
             await self.sync()
 
     # --- restoring from the decision log ---------------------------------------------------------
 
     async def restore_into(self, month: str) -> SpendLedger | None:
         """Where this process should add the decision log's spend of ``month`` at start-up: into the mirror and
-        Redis's floors when it claims the month (or its own sync just did), nowhere when another process did.
+        Redis (``all``) when it claims the month (or its own sync just did), nowhere when another process did.
         When Redis is down, into the mirror, and into Redis if this process claims the month as it returns."""
         marker, token = self.link.key("spend", "restored", month), secrets.token_hex(8)
 
@@ -355,11 +341,10 @@ class SharedSpend:
         self.local.add(keys, usd)
         for key in keys:
             self._owed[key] = self._owed.get(key, 0.0) + usd
-        self._owe = True
 
 
 class _Restore:
-    """The ledger a start-up restore fills from its thread: each sum reaches the mirror and the floors owed
+    """The ledger a start-up restore fills from its thread: each sum reaches the mirror and the restore owed
     on the event loop, between syncs."""
 
     def __init__(self, spend: SharedSpend) -> None:

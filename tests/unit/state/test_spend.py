@@ -15,7 +15,7 @@ from tests.doubles import Clock
 from tests.engines import RedisServer
 from tests.unit.telemetry.test_spend import SONNET, SUNDAY, record
 from tiergate.state.link import DOWN, RedisLink
-from tiergate.state.spend import MAX_BATCHES, SharedSpend
+from tiergate.state.spend import SharedSpend
 from tiergate.telemetry.decisions import DecisionLog
 from tiergate.telemetry.postgres import PostgresDecisionLog
 from tiergate.telemetry.spend import Calendar, restore
@@ -135,44 +135,41 @@ def losing_replies(link: RedisLink, monkeypatch: pytest.MonkeyPatch, count: int)
 
 
 @pytest.mark.asyncio
-async def test_a_batch_sent_again_after_its_reply_was_lost_is_applied_once(
+async def test_a_sync_sent_again_after_its_reply_was_lost_counts_once(
     links: tuple[RedisLink, RedisLink], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, two = ledger(links[0]), ledger(links[1])
+    assert await one.sync()
     losing_replies(links[0], monkeypatch, 1)
     one.add(CAL.keys(NOW, "opus", "ci"), 1.25)
     assert not await one.sync()  # Redis applied it; this process cannot know
     assert await two.sync() and two.get(OPUS_DAY) == 1.25
-    one.add(CAL.keys(NOW, "opus", "ci"), 0.5)  # meanwhile: the next batch, in the same sync
-    assert await one.sync()  # the first batch again, skipped, and the second
+    one.add(CAL.keys(NOW, "opus", "ci"), 0.5)  # meanwhile: sent with the same sync as the first again
+    assert await one.sync()
     assert await two.sync()
     for spend in (one, two):
         assert spend.get(OPUS_DAY) == pytest.approx(1.75) and spend.get(OPUS_MONTH) == pytest.approx(1.75)
         assert spend.get(CI_DAY) == pytest.approx(1.75)
-    assert one.replayed == 1
 
 
 @pytest.mark.asyncio
-async def test_batches_waiting_for_redis_are_bounded_and_each_is_applied_once(
+async def test_syncs_whose_replies_were_lost_count_each_sum_once(
     links: tuple[RedisLink, RedisLink], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, two = ledger(links[0]), ledger(links[1])
+    assert await one.sync()
     losing_replies(links[0], monkeypatch, 2)
     one.add(CAL.keys(NOW, "opus", "ci"), 1.0)
-    assert not await one.sync()  # batch 1 applied, unconfirmed
+    assert not await one.sync()  # applied, unconfirmed
     one.add(CAL.keys(NOW, "opus", "ci"), 2.0)
-    assert not await one.sync()  # batch 1 skipped, batch 2 applied, both unconfirmed
-    assert len(one._batches) == MAX_BATCHES
-    one.add(CAL.keys(NOW, "opus", "ci"), 4.0)  # waits: MAX_BATCHES are waiting for Redis's word
-    assert await one.sync()
-    assert one.replayed == 2 and one.get(OPUS_DAY) == pytest.approx(7.0)
-    assert await two.sync() and two.get(OPUS_DAY) == pytest.approx(3.0)
-    assert await one.sync() and await two.sync()  # now the one that waited
-    assert one.get(OPUS_DAY) == pytest.approx(7.0) and two.get(OPUS_DAY) == pytest.approx(7.0)
+    assert not await one.sync()  # applied again with the new sum, unconfirmed
+    one.add(CAL.keys(NOW, "opus", "ci"), 4.0)
+    assert await one.sync() and one.get(OPUS_DAY) == pytest.approx(7.0)
+    assert await two.sync() and two.get(OPUS_DAY) == pytest.approx(7.0)
 
 
 @pytest.mark.asyncio
-async def test_a_batch_never_sent_takes_later_increments(closed_port: int) -> None:
+async def test_spend_counted_while_redis_is_down_is_sent_once(closed_port: int) -> None:
     link = RedisLink(f"redis://127.0.0.1:{closed_port}/0")
     await link.start()
     try:
@@ -181,8 +178,7 @@ async def test_a_batch_never_sent_takes_later_increments(closed_port: int) -> No
         assert not await spend.sync()  # Redis is down: nothing went out
         spend.add(CAL.keys(NOW, "opus", "ci"), 2.0)
         assert not await spend.sync()
-        assert [(batch.number, batch.sent) for batch in spend._batches] == [(1, False)]
-        assert spend._batches[0].increments[OPUS_DAY] == 3.0 and spend.get(OPUS_DAY) == 3.0
+        assert spend.get(OPUS_DAY) == 3.0
     finally:
         await link.aclose()
 
