@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import textwrap
 import time
 from typing import Any
@@ -106,3 +107,13 @@ class FixedEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def pdf(pages: int) -> str:
+    """A PDF of ``pages`` pages, base64: its page tree and one ``/Type /Page`` object per page."""
+    objects = [
+        b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj",
+        b"2 0 obj << /Type /Pages /Count %d >> endobj" % pages,
+    ]
+    objects += [b"%d 0 obj << /Type /Page /Parent 2 0 R >> endobj" % (3 + i) for i in range(pages)]
+    return base64.b64encode(b"%PDF-1.4\n" + b"\n".join(objects) + b"\n%%EOF\n").decode()

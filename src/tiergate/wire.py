@@ -9,7 +9,10 @@ Unknown request fields are ignored, as OpenAI clients expect.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from typing import Any, Literal
 
 import msgspec
@@ -29,6 +32,15 @@ class ImageURL(Lenient):
 #: How a document's ``file_data`` begins: a PDF, the one document type tiergate carries (OpenAI's chat API
 #: reads PDFs only, and an Anthropic base64 document is one).
 PDF_DATA_URL = "data:application/pdf;base64,"
+#: Tokens a PDF page counts for before an upstream has counted it. Anthropic reads each page as its text
+#: (1,500-3,000 tokens a page, its docs say) and as an image of it; the top of that range, so that routing
+#: by context window errs toward the larger window.
+DOCUMENT_PAGE_TOKENS = 3000
+#: Bytes of PDF that count as a page when its page objects are out of sight (packed into compressed
+#: object streams, as PDF 1.5 allows): a text-heavy page of a typical PDF.
+DOCUMENT_PAGE_BYTES = 25_000
+#: A page object: ``/Type /Page`` (``/Type /Pages`` is the page tree, not a page).
+_PDF_PAGE = re.compile(rb"/Type\s*/Page\b")
 
 
 class FileData(Lenient):
@@ -50,6 +62,24 @@ class FileData(Lenient):
     def described(self) -> str:
         """What the document is, for an error: ``a PDF document`` or ``a document by URL``."""
         return "a document by URL" if self.file_url is not None else "a PDF document"
+
+    def estimated_tokens(self) -> int:
+        """Input tokens the document counts for before an upstream has counted them: its pages times
+        :data:`DOCUMENT_PAGE_TOKENS`. The pages are the page objects the PDF shows (``/Type /Page``), or,
+        where none show (compressed object streams), one per :data:`DOCUMENT_PAGE_BYTES` of it. A document
+        by URL, which tiergate never sees, counts as one page.
+
+            FileData(file_data=PDF_DATA_URL + base64_of_a_3_page_pdf).estimated_tokens()   # 9000
+        """
+        if self.file_data is None:
+            return DOCUMENT_PAGE_TOKENS
+        data = self.file_data.partition(",")[2]
+        try:
+            pdf = base64.b64decode(data)
+        except (binascii.Error, ValueError):
+            pdf = b""
+        pages = len(_PDF_PAGE.findall(pdf)) or -(-(len(data) * 3 // 4) // DOCUMENT_PAGE_BYTES)
+        return DOCUMENT_PAGE_TOKENS * max(1, pages)
 
 
 class ContentPart(Lenient):
@@ -82,12 +112,33 @@ class ToolCall(Lenient):
     type: str = "function"
 
 
+class Thinking(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One of Claude's thinking blocks as Anthropic signed it: ``thinking`` with its ``signature``, or a
+    ``redacted_thinking`` block's encrypted ``data``. Anthropic wants the thinking of a tool loop's
+    assistant turn back unchanged when thinking is on, and only Anthropic can verify it; so it is carried
+    from the answer (``Completion.thinking``, a :class:`ReasoningDelta`'s ``sealed``) to a client that can
+    hold it (the Responses ingress: a reasoning item's ``encrypted_content``) and back onto the assistant
+    message (``Message.thinking``). Every other backend ignores it.
+
+        Thinking(thinking="Let me see.", signature="EqQBCgIYAhIM...")
+        Thinking(data="EmwKAhgBEgy3va3pzix...")      # redacted_thinking
+    """
+
+    thinking: str = ""
+    signature: str = ""
+    data: str | None = None
+
+
 class Message(Lenient):
     role: Role
     content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
+    #: An assistant message's signed thinking, in the order Claude wrote it: set by an ingress that
+    #: carried it back (the Responses ``reasoning`` items tiergate wrote); only the Anthropic backend sends it.
+    #: Named apart on the wire, so that a chat client's own ``thinking`` (Ollama-style text) stays ignored.
+    thinking: list[Thinking] | None = msgspec.field(default=None, name="tiergate_thinking")
 
     def text(self) -> str:
         """The message's text parts joined; images, documents and other parts are left out."""
@@ -181,10 +232,16 @@ class ChatRequest(Lenient):
 
     def estimated_tokens(self) -> int:
         """Input tokens before an upstream has counted them: characters / 4 of the messages' text and the
-        tool definitions (images and documents are not counted)."""
+        tool definitions, and each PDF document's pages (:meth:`FileData.estimated_tokens`); images are not
+        counted."""
         chars = sum(len(m.text()) for m in self.messages)
         chars += sum(len(msgspec.json.encode(tool)) for tool in self.tools or [])
-        return tokens_in(chars)
+        return tokens_in(chars) + document_tokens(self.messages)
+
+
+def document_tokens(messages: list[Message]) -> int:
+    """Input tokens of the messages' PDF documents (:meth:`FileData.estimated_tokens`)."""
+    return sum(document.estimated_tokens() for message in messages for document in message.documents())
 
 
 def tokens_in(chars: int) -> int:
@@ -259,6 +316,8 @@ class Completion(msgspec.Struct):
     usage: Usage | None = None
     reasoning: str | None = None
     native: bytes | None = None
+    #: Claude's thinking blocks as Anthropic signed them (``reasoning`` is their text, for reading).
+    thinking: list[Thinking] = []
 
     def chars(self) -> int:
         """Characters the answer holds (text, reasoning, tool names and arguments): what an estimate of its
@@ -272,7 +331,14 @@ class TextDelta(msgspec.Struct, tag="text"):
 
 
 class ReasoningDelta(msgspec.Struct, tag="reasoning"):
+    """A piece of the model's reasoning. When one of Claude's thinking blocks ends, a delta without text
+    carries the whole block as Anthropic signed it (``sealed``); writers that show only text skip it.
+
+        ReasoningDelta("", sealed=Thinking(thinking="Let me see.", signature="EqQB..."))
+    """
+
     text: str
+    sealed: Thinking | None = None
 
 
 class ToolCallStart(msgspec.Struct, tag="tool_start"):

@@ -33,7 +33,7 @@ from typing import Any
 from litestar import Litestar, Request, Response, post
 from litestar.response import Stream
 
-from tests.fakes.anthropic_checks import SIGNATURE, refusal, thinking_on
+from tests.fakes.anthropic_checks import SIGNATURE, refusal, thinking_on, unthinking_loop
 from tests.fakes.scripts import (
     PARTIAL,
     Cut,
@@ -96,7 +96,11 @@ class Shape:
 
 
 class FakeAnthropic:
-    def __init__(self) -> None:
+    """``loop_thinking``: also refuse (400) a tool loop's step without its signed thinking
+    (:func:`~tests.fakes.anthropic_checks.unthinking_loop`), which the real API allows with thinking off."""
+
+    def __init__(self, *, loop_thinking: bool = False) -> None:
+        self.loop_thinking = loop_thinking
         self.queue = ReplyQueue()
         self.app = Litestar(route_handlers=[self._handler()], openapi_config=None, logging_config=None)
 
@@ -119,6 +123,8 @@ class FakeAnthropic:
             if not headers.get("anthropic-version"):
                 return _error(400, "anthropic-version: header is required")
             if (problem := refusal(body, headers)) is not None:
+                return _error(400, problem)
+            if self.loop_thinking and (problem := unthinking_loop(body)) is not None:
                 return _error(400, problem)
             shape = Shape.of(body)
             return await _answer(

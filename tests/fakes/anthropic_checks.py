@@ -139,6 +139,23 @@ def _thinking_loop(body: dict[str, Any]) -> str | None:
     )
 
 
+def unthinking_loop(body: dict[str, Any]) -> str | None:
+    """For a fake that stands for a Claude whose tool loops must think throughout (``FakeAnthropic(
+    loop_thinking=True)``): a step of a tool loop (the last turn opens with a ``tool_result``) without
+    thinking on, or whose last assistant turn does not begin with a signed thinking block."""
+    turns = body["messages"]
+    content = turns[-1].get("content") if turns else None
+    if not isinstance(content, list) or not content or content[0].get("type") != "tool_result":
+        return None
+    if not thinking_on(body):
+        return "this fake wants thinking on for every step of a tool loop"
+    assistant = next((t for t in reversed(turns) if t.get("role") == "assistant"), {})
+    first = (assistant.get("content") or [{}])[0]
+    if first.get("type") != "thinking" or first.get("signature") != SIGNATURE:
+        return "this fake wants the loop's assistant turn to begin with its signed thinking block"
+    return None
+
+
 def thinking_on(body: dict[str, Any]) -> bool:
     thinking = body.get("thinking")
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")

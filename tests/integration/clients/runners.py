@@ -180,13 +180,15 @@ def run_claude(
 # --- Codex ---------------------------------------------------------------------------------------
 
 
-def codex_config(gateway: str, model: str) -> str:
+def codex_config(gateway: str, model: str, top: str = "") -> str:
     """config.toml with tiergate as a custom Responses provider (the setup docs/clients.md gives), plus
-    what keeps a test offline and quick: no plugins, analytics or update check; no retries."""
+    what keeps a test offline and quick: no plugins, analytics or update check; no retries. ``top``: more
+    top-level settings (``model_reasoning_effort = "medium"``)."""
     return f"""\
 model = "{model}"
 model_provider = "tiergate"
 check_for_update_on_startup = false
+{top}
 
 [features]
 plugins = false
@@ -217,10 +219,20 @@ def codex_home() -> Iterator[Path]:
 
 
 def run_codex(
-    executable: Path, gateway: str, key: str, model: str, prompt: str, *, cwd: Path, home: Path, codex_home: Path
+    executable: Path,
+    gateway: str,
+    key: str,
+    model: str,
+    prompt: str,
+    *,
+    cwd: Path,
+    home: Path,
+    codex_home: Path,
+    config: str = "",
 ) -> Run:
-    """``codex exec --skip-git-repo-check -s workspace-write PROMPT``: the final message on stdout."""
-    (codex_home / "config.toml").write_text(codex_config(gateway, model))
+    """``codex exec --skip-git-repo-check -s workspace-write PROMPT``: the final message on stdout.
+    ``config``: more top-level settings for its config.toml."""
+    (codex_home / "config.toml").write_text(codex_config(gateway, model, config))
     environ = {**base_environ(home), "CODEX_HOME": str(codex_home), "TIERGATE_API_KEY": key}
     cwd.mkdir(parents=True, exist_ok=True)
     command = [str(executable), "exec", "--skip-git-repo-check", "-s", "workspace-write", prompt]

@@ -18,7 +18,7 @@ from tiergate.protocols.anthropic import (
     status_error,
     to_messages_body,
 )
-from tiergate.wire import ChatRequest, Completion, Finish, ReasoningDelta, Usage, UsageReport
+from tiergate.wire import ChatRequest, Completion, Finish, ReasoningDelta, Thinking, Usage, UsageReport
 
 MODEL = "claude-test-1"
 PNG = "iVBORw0KGgoAAAANSUhEUg=="
@@ -361,6 +361,7 @@ def test_answer_with_thinking_and_cached_prompt_tokens() -> None:
         finish_reason="stop",
         usage=Usage.of(130, 5, cached=100, cache_write=20),
         reasoning="Let me see.",
+        thinking=[Thinking(thinking="Let me see.", signature="sig")],
     )
 
 

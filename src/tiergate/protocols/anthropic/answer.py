@@ -18,6 +18,7 @@ from tiergate.wire import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    Thinking,
     ToolCall,
     ToolCallArgs,
     ToolCallStart,
@@ -46,6 +47,8 @@ class _Block(msgspec.Struct):
     type: str
     text: str | None = None
     thinking: str | None = None
+    signature: str | None = None
+    data: str | None = None
     id: str | None = None
     name: str | None = None
     input: Any = None
@@ -66,7 +69,8 @@ class AnthropicMessage(msgspec.Struct):
 
 
 def from_message(message: AnthropicMessage, *, answer_tool: str | None = None) -> Completion:
-    """The Completion for a whole Messages answer: text joined, tool_use as calls, thinking as reasoning.
+    """The Completion for a whole Messages answer: text joined, tool_use as calls, thinking as reasoning
+    (and, signed, as ``thinking``, which a client may carry to the next request).
 
     With ``answer_tool`` (:func:`answer_tool_of`), that tool's input is the answer: its JSON is the text,
     the finish is ``stop``, and it is no tool call.
@@ -74,6 +78,7 @@ def from_message(message: AnthropicMessage, *, answer_tool: str | None = None) -
         completion = from_message(message, answer_tool="json_answer")
     """
     thinking = "".join(b.thinking or "" for b in message.content if b.type == "thinking")
+    signed = [t for b in message.content if (t := _signed(b.type, b.thinking, b.signature, b.data)) is not None]
     totals = UsageTotals()
     totals.add(message.usage)
     if answer_tool is not None:
@@ -84,6 +89,7 @@ def from_message(message: AnthropicMessage, *, answer_tool: str | None = None) -
             finish_reason="stop" if stop == "tool_use" and answer is not None else finish_reason(stop),
             usage=totals.usage(),
             reasoning=thinking or None,
+            thinking=signed,
         )
     text = "".join(b.text or "" for b in message.content if b.type == "text")
     calls = [
@@ -97,7 +103,18 @@ def from_message(message: AnthropicMessage, *, answer_tool: str | None = None) -
         finish_reason=finish_reason(message.stop_reason),
         usage=totals.usage(),
         reasoning=thinking or None,
+        thinking=signed,
     )
+
+
+def _signed(kind: str, thinking: str | None, signature: str | None, data: str | None) -> Thinking | None:
+    """A ``thinking`` block with its signature, or a ``redacted_thinking`` block with its data; None for
+    any other block, or one that came without what Anthropic needs to verify it."""
+    if kind == "thinking" and signature:
+        return Thinking(thinking=thinking or "", signature=signature)
+    if kind == "redacted_thinking" and data:
+        return Thinking(data=data)
+    return None
 
 
 class UsageTotals:
@@ -203,6 +220,7 @@ class _Delta(msgspec.Struct):
     text: str | None = None
     partial_json: str | None = None
     thinking: str | None = None
+    signature: str | None = None
     stop_reason: str | None = None
 
 
@@ -222,6 +240,8 @@ class StreamTranslator:
     OpenAI numbers tool calls 0, 1, ...; Anthropic numbers every content block, so the translator
     keeps the map from block index to tool-call index. ``done`` turns true at ``message_stop``. With
     ``answer_tool`` (:func:`answer_tool_of`), that tool's input streams as the answer's text instead.
+    A thinking block's text streams as it comes; when the block stops, a ``ReasoningDelta`` without text
+    carries it whole with its signature (``sealed``), and a ``redacted_thinking`` block's data likewise.
 
         events = translator.feed("content_block_delta", data)
     """
@@ -237,6 +257,8 @@ class StreamTranslator:
         #: Blocks whose input the server fills in itself (``server_tool_use``: web search, code execution;
         #: ``mcp_tool_use``): their ``input_json_delta`` pieces are the server's business, not a tool call.
         self._server_blocks: set[int] = set()
+        #: Open thinking blocks by index: (kind, text pieces, signature or redacted data).
+        self._thinking: dict[int, tuple[str, list[str], list[str]]] = {}
         self._stop_reason: str | None = None
         self._usage = UsageTotals()
         self.done = False
@@ -284,8 +306,10 @@ class StreamTranslator:
             raise self._protocol("content_block_start without its block or index")
         if block.type == "text" and block.text and self._answer_tool is None:
             return [TextDelta(block.text)]
-        if block.type == "thinking" and block.thinking:
-            return [ReasoningDelta(block.thinking)]
+        if block.type in ("thinking", "redacted_thinking"):
+            sealed = block.signature if block.type == "thinking" else block.data
+            self._thinking[index] = (block.type, [block.thinking or ""], [sealed or ""])
+            return [ReasoningDelta(block.thinking)] if block.thinking else []
         if block.type != "tool_use":
             self._server_blocks.add(index)
             return []
@@ -306,7 +330,13 @@ class StreamTranslator:
         if delta.type == "text_delta" and delta.text and self._answer_tool is None:
             return [TextDelta(delta.text)]
         if delta.type == "thinking_delta" and delta.thinking:
+            if (open_block := self._thinking.get(event.index or 0)) is not None:
+                open_block[1].append(delta.thinking)
             return [ReasoningDelta(delta.thinking)]
+        if delta.type == "signature_delta" and delta.signature:
+            if (open_block := self._thinking.get(event.index or 0)) is not None:
+                open_block[2].append(delta.signature)
+            return []
         if delta.type == "input_json_delta" and delta.partial_json:
             if event.index is not None and event.index == self._answer_index:
                 return [TextDelta(delta.partial_json)]
@@ -320,7 +350,13 @@ class StreamTranslator:
 
     def _block_stop(self, event: UpstreamEvent) -> list[StreamEvent]:
         """A tool call that ends with no arguments (a no-argument tool: ``input: {}`` and an empty or no
-        ``input_json_delta``) gets ``{}``, as a whole answer's does: an empty string is no JSON object."""
+        ``input_json_delta``) gets ``{}``, as a whole answer's does: an empty string is no JSON object. A
+        thinking block that stops is sealed (see the class docstring)."""
+        if event.index is not None and (thinking := self._thinking.pop(event.index, None)) is not None:
+            kind, pieces, sealed = thinking
+            whole = "".join(sealed)
+            signed = _signed(kind, "".join(pieces), whole, whole)
+            return [ReasoningDelta("", sealed=signed)] if signed is not None else []
         tool = self._tool_index.get(event.index) if event.index is not None else None
         if tool is None or tool in self._tool_args:
             return []

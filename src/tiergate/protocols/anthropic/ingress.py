@@ -25,6 +25,8 @@ from tiergate.wire import (
     StreamOptions,
     Tool,
     ToolCall,
+    document_tokens,
+    tokens_in,
 )
 
 
@@ -116,7 +118,8 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
     Thinking blocks are dropped (a local model cannot use them); a ``tool_result`` becomes a role ``tool``
     message; a ``system`` turn inside ``messages`` stays a system message in its place. A PDF ``document``
     (base64 or by URL) becomes a ``file`` part, which routing sends only to a target that reads documents;
-    a plain-text or custom-content one is read as text.
+    a plain-text or custom-content one is read as text. A document in an assistant turn is a 400, as the
+    API answers it.
 
         request = decode(await http_request.body(), http_request.headers)
     """
@@ -292,7 +295,8 @@ def _user(content: str | list[_InBlock], i: int) -> list[Message]:
 
 
 def _assistant(content: str | list[_InBlock], i: int) -> list[Message]:
-    """Text and tool calls; thinking is dropped (only the model that wrote it can use it)."""
+    """Text and tool calls; thinking is dropped (only the model that wrote it can use it). A document is a
+    400, as the API itself answers it, on every path: no model wrote one, and a translated turn would lose it."""
     if isinstance(content, str):
         return [Message(role="assistant", content=content)] if content else []
     texts: list[str] = []
@@ -303,6 +307,12 @@ def _assistant(content: str | list[_InBlock], i: int) -> list[Message]:
             calls.append(_tool_call_of(block, where))
         elif block.type == "tool_result":
             raise RequestError(f"{where}.type: 'tool_result' belongs in a user turn", param=f"{where}.type")
+        elif block.type == "document":
+            raise RequestError(
+                f"{where}.type: 'document' blocks are not permitted within assistant turns; send the document in a"
+                " user turn",
+                param=f"{where}.type",
+            )
         elif block.type not in ("thinking", "redacted_thinking", "image") and (text := _text_of(block)):
             texts.append(text)
     if not texts and not calls:
@@ -401,29 +411,42 @@ def _image_url(block: _InBlock, where: str) -> str:
 
 def count_tokens(body: bytes) -> dict[str, int]:
     """``/v1/messages/count_tokens``: an estimate, not the model's tokenizer: the characters of the
-    system prompt, the messages' text and the tool definitions, divided by 4 (images are not counted).
-    A body ``/v1/messages`` would refuse is refused the same way (a 400 naming the field), except that
-    counting needs no ``max_tokens``.
+    system prompt, the messages' text (a plain-text or custom-content document's too) and the tool
+    definitions, divided by 4, and each PDF document's pages at 3,000 tokens a page
+    (:meth:`~tiergate.wire.FileData.estimated_tokens`); images are not counted. A body ``/v1/messages``
+    would refuse is refused the same way (a 400 naming the field), except that counting needs no
+    ``max_tokens``.
 
         count_tokens(b'{"model": "m", "messages": [{"role": "user", "content": "abcd"}]}')   # {"input_tokens": 1}
     """
     parsed = _object(body)
-    _request_of(parsed, {}, counting=True)
+    request = _request_of(parsed, {}, counting=True)
     tools = parsed.get("tools")
     chars = _chars(parsed.get("system")) + _chars(parsed.get("messages"))
     chars += sum(len(encode_json(tool)) for tool in tools) if isinstance(tools, list) else 0
-    return {"input_tokens": (chars + 3) // 4}
+    return {"input_tokens": tokens_in(chars) + document_tokens(request.messages)}
 
 
 _UNCOUNTED = frozenset({"type", "role", "id", "tool_use_id", "signature", "source", "cache_control", "data"})
 
 
 def _chars(value: Any) -> int:
-    """Characters of the text in a Messages value: every string, less ids, types and image data."""
+    """Characters of the text in a Messages value: every string, less ids, types, image and PDF data; a
+    plain-text document's data is its text."""
     if isinstance(value, str):
         return len(value)
     if isinstance(value, list):
         return sum(_chars(item) for item in value)
     if isinstance(value, dict):
-        return sum(_chars(item) for key, item in value.items() if key not in _UNCOUNTED)
+        return sum(_chars(item) for key, item in value.items() if key not in _UNCOUNTED) + _document_text(value)
     return 0
+
+
+def _document_text(block: dict[str, Any]) -> int:
+    """Characters of a plain-text or custom-content document's source, which ``_UNCOUNTED`` skips."""
+    source = block.get("source") if block.get("type") == "document" else None
+    if not isinstance(source, dict):
+        return 0
+    if source.get("type") == "text" and isinstance(data := source.get("data"), str):
+        return len(data)
+    return _chars(source.get("content")) if source.get("type") == "content" else 0

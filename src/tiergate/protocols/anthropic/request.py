@@ -44,15 +44,17 @@ def to_messages_body(
     ``max_tokens`` is mandatory upstream, so the config's default stands in when the client sent none.
     ``response_format`` becomes a forced answer tool (:func:`answer_tool_of`), or Anthropic's own
     ``output_config.format`` when the request brings tools of its own. ``reasoning_effort`` turns thinking
-    on only where the binding says the target has it (``thinking_supported``).
+    on only where the binding says the target has it (``thinking_supported``); then an assistant message's
+    signed thinking (``Message.thinking``) goes back at the head of its turn, as Anthropic wants it.
 
         body = to_messages_body(request, call.model, default_max_tokens=4096)
     """
     limit = request.output_limit()
+    budget = _thinking_budget(request, limit) if thinking_supported else None
     body: Block = {
         "model": model,
         "max_tokens": default_max_tokens if limit is None else limit,
-        "messages": _turns(request.messages),
+        "messages": _turns(request.messages, thinking=budget is not None),
     }
     system = _system(request.messages)
     if system:
@@ -61,7 +63,6 @@ def to_messages_body(
     if sent:
         body["stop_sequences"] = sent
     body.update(_tools(request))
-    budget = _thinking_budget(request, limit) if thinking_supported else None
     body.update(_sampling(request) if budget is None else _thinking(budget, body["max_tokens"]))
     if request.user:
         body["metadata"] = {"user_id": request.user}
@@ -134,8 +135,10 @@ def _thinking_budget(request: ChatRequest, limit: int | None) -> int | None:
     """The thinking budget ``reasoning_effort`` asks for, cut to fit under the client's output ``limit``
     (which is never raised); None where that leaves less than the API's minimum, or where the API would
     refuse thinking: a forced tool (the client's, or the structured-answer tool), or a tool loop already
-    under way (a loop is one assistant turn, and this one began without the thinking block the API then
-    demands)."""
+    under way whose assistant message carries no signed thinking (a loop is one assistant turn, and the
+    API demands that its last assistant message begin with the thinking Claude wrote for it: a client
+    that carried it back, such as Codex through Responses' ``encrypted_content``, keeps thinking on for
+    the whole loop; one that did not, or whose calls another model made, loses it until the loop ends)."""
     budget = THINKING_BUDGETS.get(request.reasoning_effort or "")
     if budget is not None and limit is not None:
         budget = min(budget, limit - 1)
@@ -144,9 +147,15 @@ def _thinking_budget(request: ChatRequest, limit: int | None) -> int | None:
     if request.tools and (request.tool_choice == "required" or isinstance(request.tool_choice, dict)):
         return None
     last = next((m for m in reversed(request.messages) if m.role not in ("system", "developer")), None)
-    if last is not None and last.role in ("tool", "function"):
+    if last is not None and last.role in ("tool", "function") and not _signed_loop(request.messages):
         return None
     return budget
+
+
+def _signed_loop(messages: list[Message]) -> bool:
+    """Whether the last assistant message calls tools and carries thinking Anthropic can verify."""
+    caller = next((m for m in reversed(messages) if m.role == "assistant"), None)
+    return caller is not None and bool(caller.tool_calls) and bool(_thinking_blocks(caller))
 
 
 def _system(messages: list[Message]) -> str:
@@ -154,13 +163,17 @@ def _system(messages: list[Message]) -> str:
     return "\n\n".join(t for m in messages if m.role in ("system", "developer") and (t := m.text()))
 
 
-def _turns(messages: list[Message]) -> list[Block]:
-    """Alternating user/assistant turns: consecutive same-role messages merge, empty ones vanish."""
+def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
+    """Alternating user/assistant turns: consecutive same-role messages merge, empty ones vanish. With
+    ``thinking`` on, assistant messages begin with their signed thinking; with it off, the API refuses
+    thinking in a final assistant message, and needs none elsewhere, so none is sent."""
     turns: list[Block] = []
     for i, message in enumerate(messages):
         if message.role in ("system", "developer"):
             continue
         role, blocks = _turn_of(message, i)
+        if thinking and role == "assistant" and blocks:
+            blocks = _thinking_blocks(message) + blocks
         if not blocks:
             continue
         if turns and turns[-1]["role"] == role:
@@ -194,6 +207,19 @@ def _content_blocks(message: Message, i: int) -> list[Block]:
             blocks.append(_image(part, f"messages[{i}].content[{j}].image_url"))
         elif part.type == "file" and part.file is not None:
             blocks.append(_document(part.file, f"messages[{i}].content[{j}].file"))
+    return blocks
+
+
+def _thinking_blocks(message: Message) -> list[Block]:
+    """The message's signed thinking as Anthropic wrote it: ``thinking`` blocks with their signatures,
+    ``redacted_thinking`` with its data. A block tiergate signed itself (:data:`SIGNATURE_PREFIX`) or an
+    unsigned one is left out: the API would refuse it."""
+    blocks: list[Block] = []
+    for t in message.thinking or ():
+        if t.data:
+            blocks.append({"type": "redacted_thinking", "data": t.data})
+        elif t.signature and not t.signature.startswith(SIGNATURE_PREFIX):
+            blocks.append({"type": "thinking", "thinking": t.thinking, "signature": t.signature})
     return blocks
 
 

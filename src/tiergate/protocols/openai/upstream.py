@@ -82,6 +82,7 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
     for message in body["messages"]:
         if message.get("role") == "developer":
             message["role"] = "system"
+        message.pop("tiergate_thinking", None)  # Claude's signed thinking: only Anthropic reads it
         for part in message["content"] if isinstance(message.get("content"), list) else ():
             if isinstance(file := part.get("file"), dict):
                 file.pop("at", None)  # tiergate's own

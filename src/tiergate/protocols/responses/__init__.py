@@ -15,6 +15,9 @@ The request becomes a chat request (:mod:`tiergate.wire`) that any backend can s
   dropped. ``namespace`` tools are flattened into their functions under their bare names. A ``custom``
   (freeform) tool, such as Codex's ``apply_patch``, becomes a function taking ``{"input": <text>}``.
 - ``reasoning`` items are dropped: their ``encrypted_content`` can be read only by the model that wrote it.
+  The exception is tiergate's own (:mod:`.reasoning`): asked for ``reasoning.encrypted_content``, tiergate
+  writes Claude's signed thinking there, and reads it back onto the assistant message it came with, so a
+  tool loop on a Claude tier keeps thinking on every step.
 
 The answer goes back in the client's own terms: a call to a namespaced tool carries its ``namespace``,
 and a call to a custom tool is a ``custom_tool_call`` whose ``input`` is the text the model put in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import msgspec
@@ -10,9 +11,11 @@ from tiergate.errors import TiergateError
 from tiergate.protocols.openai.reply import CONTEXT
 from tiergate.protocols.openai.reply import error_body as openai_error_body
 from tiergate.protocols.responses.common import DIALECT
+from tiergate.protocols.responses.reasoning import seal, wants_sealed
 from tiergate.wire import (
     ChatRequest,
     Completion,
+    Thinking,
     Tool,
     Usage,
 )
@@ -69,8 +72,13 @@ def message_item(id: str, text: str | None, status: str) -> dict[str, Any]:
     return {"type": "message", "id": id, "status": status, "role": "assistant", "content": content}
 
 
-def reasoning_item(id: str, text: str | None) -> dict[str, Any]:
-    return {"type": "reasoning", "id": id, "summary": [] if text is None else [{"type": "summary_text", "text": text}]}
+def reasoning_item(id: str, text: str | None, sealed: Sequence[Thinking] = ()) -> dict[str, Any]:
+    """A reasoning item: its text as the summary, and signed thinking (when the client asked for it) as
+    ``encrypted_content`` (:mod:`.reasoning`)."""
+    item = {"type": "reasoning", "id": id, "summary": [] if text is None else [{"type": "summary_text", "text": text}]}
+    if sealed:
+        item["encrypted_content"] = seal(sealed)
+    return item
 
 
 def call_item(id: str, call_id: str, name: str, arguments: str, origin: Origin, status: str) -> dict[str, Any]:
@@ -183,13 +191,15 @@ def _function_tool(tool: Tool) -> dict[str, Any]:
 
 
 def whole(completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> dict[str, Any]:
-    """The Response object of a non-streamed answer: reasoning, then the message, then one item per call."""
+    """The Response object of a non-streamed answer: reasoning, then the message, then one item per call.
+    Signed thinking goes in the reasoning item's ``encrypted_content`` when the client asked for it."""
     status, incomplete = ENDINGS.get(completion.finish_reason, ("completed", None))
     item_status = "incomplete" if incomplete else "completed"
     origins = tool_origins(request)
     output: list[dict[str, Any]] = []
-    if completion.reasoning:
-        output.append(reasoning_item(item_id(id, "rs", len(output)), completion.reasoning))
+    sealed = completion.thinking if wants_sealed(request) else []
+    if completion.reasoning or sealed:
+        output.append(reasoning_item(item_id(id, "rs", len(output)), completion.reasoning, sealed))
     if completion.content:
         output.append(message_item(item_id(id, "msg", len(output)), completion.content, item_status))
     for call in completion.tool_calls:

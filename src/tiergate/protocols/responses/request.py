@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
 from tiergate.errors import RequestError
 from tiergate.protocols.responses.common import CUSTOM_INPUT_SCHEMA, DIALECT, ROLES, STATELESS, encode_json
+from tiergate.protocols.responses.reasoning import unseal
 from tiergate.wire import (
     PDF_DATA_URL,
     ChatRequest,
@@ -19,6 +22,7 @@ from tiergate.wire import (
     Message,
     Native,
     StreamOptions,
+    Thinking,
     Tool,
     ToolCall,
 )
@@ -143,24 +147,41 @@ def _messages(obj: dict[str, Any]) -> list[Message]:
         shown = "missing" if items is None else _kind(items)
         raise RequestError(f"`input` must be a string or an array of items, got {shown}", param="input")
     texts: dict[int, tuple[Message, list[str]]] = {}  # an assistant message's texts, joined once at the end
+    thinking: list[Thinking] = []  # signed thinking read before the assistant message it belongs to
     for i, item in enumerate(items):
-        _item(messages, item, f"input[{i}]", texts)
+        count = len(messages)
+        _item(messages, item, f"input[{i}]", texts, thinking)
+        if len(messages) > count and messages[-1].role != "assistant":
+            thinking.clear()  # its assistant items never came: nothing to carry it
     for message, pieces in texts.values():
         message.content = "\n".join(piece for piece in pieces if piece)
     return messages
 
 
-def _item(messages: list[Message], item: Any, where: str, texts: dict[int, tuple[Message, list[str]]]) -> None:
+def _item(
+    messages: list[Message],
+    item: Any,
+    where: str,
+    texts: dict[int, tuple[Message, list[str]]],
+    thinking: list[Thinking],
+) -> None:
     """One input item into ``messages``. Consecutive assistant items make one assistant message: its tool calls
-    and texts are added to lists, never copied whole per item (100,000 calls in a row took 10 s that way)."""
+    and texts are added to lists, never copied whole per item (100,000 calls in a row took 10 s that way).
+    A reasoning item tiergate wrote gives that message Claude's signed thinking (:mod:`.reasoning`)."""
     if not isinstance(item, dict):
         raise RequestError(f"`{where}` must be an object, got {_kind(item)}", param=where, code="invalid_type")
     kind = item.get("type", "message" if "role" in item else None)
     if kind == "message":
-        _message(messages, item, where, texts)
+        _message(messages, item, where, texts, thinking)
+    elif kind == "reasoning":
+        if (blocks := unseal(item.get("encrypted_content"))) is not None:
+            if messages and messages[-1].role == "assistant":
+                messages[-1].thinking = [*(messages[-1].thinking or ()), *blocks]
+            else:
+                thinking.extend(blocks)  # for the assistant message the next items open
     elif kind in ("function_call", "custom_tool_call"):
         call = _call(item, where)
-        target = _assistant(messages)
+        target = _assistant(messages, thinking)
         if target.tool_calls is None:
             target.tool_calls = [call]
         else:
@@ -170,12 +191,17 @@ def _item(messages: list[Message], item: Any, where: str, texts: dict[int, tuple
         messages.append(Message(role="tool", content=_output(item, where), tool_call_id=call_id))
     elif kind == "item_reference":
         raise RequestError(f"`{where}` is an item_reference: {STATELESS}", param=where, code="unsupported_parameter")
-    # Anything else (reasoning, additional_tools, hosted tools' calls, types newer than this code) is
-    # dropped: another model cannot use it, and refusing it would break the client's whole session.
+    # Anything else (additional_tools, hosted tools' calls, types newer than this code), and reasoning
+    # that is not tiergate's (another provider's encrypted_content), is dropped: another model cannot use
+    # it, and refusing it would break the client's whole session.
 
 
 def _message(
-    messages: list[Message], item: dict[str, Any], where: str, texts: dict[int, tuple[Message, list[str]]]
+    messages: list[Message],
+    item: dict[str, Any],
+    where: str,
+    texts: dict[int, tuple[Message, list[str]]],
+    thinking: list[Thinking],
 ) -> None:
     role = item.get("role")
     if role not in ROLES:
@@ -193,15 +219,17 @@ def _message(
         messages.append(Message(role=role, content=content))
         return
     text = content if isinstance(content, str) else "\n".join(p.text or "" for p in content)
-    target = _assistant(messages)
+    target = _assistant(messages, thinking)
     texts.setdefault(id(target), (target, []))[1].append(text)
 
 
-def _assistant(messages: list[Message]) -> Message:
-    """The assistant message to add to: the last one if it is the assistant's, else a new one."""
+def _assistant(messages: list[Message], thinking: list[Thinking]) -> Message:
+    """The assistant message to add to: the last one if it is the assistant's, else a new one, which takes
+    the ``thinking`` read before it."""
     if messages and messages[-1].role == "assistant":
         return messages[-1]
-    messages.append(Message(role="assistant"))
+    messages.append(Message(role="assistant", thinking=list(thinking) or None))
+    thinking.clear()
     return messages[-1]
 
 
@@ -250,10 +278,88 @@ def _part(part: Any, where: str) -> ContentPart:
     )
 
 
+#: Extensions of files that are surely not PDFs (text, code, data, office, web pages, images, archives).
+#: A ``file_url`` (or its ``filename``) ending in one is refused; a URL that names no type, or one not
+#: listed here (a download link, ``/pdf/2401.00001``), goes on to Claude, which fetches it.
+_NOT_PDF = frozenset(
+    {
+        ".txt",
+        ".text",
+        ".md",
+        ".markdown",
+        ".rst",
+        ".tex",
+        ".log",
+        ".csv",
+        ".tsv",
+        ".json",
+        ".jsonl",
+        ".xml",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".html",
+        ".htm",
+        ".xhtml",
+        ".doc",
+        ".docx",
+        ".odt",
+        ".rtf",
+        ".pages",
+        ".xls",
+        ".xlsx",
+        ".ods",
+        ".numbers",
+        ".ppt",
+        ".pptx",
+        ".odp",
+        ".key",
+        ".epub",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".svg",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".heic",
+        ".mp3",
+        ".wav",
+        ".mp4",
+        ".mov",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".tar",
+        ".7z",
+        ".rar",
+        ".py",
+        ".js",
+        ".ts",
+        ".java",
+        ".c",
+        ".h",
+        ".cpp",
+        ".cs",
+        ".go",
+        ".rs",
+        ".rb",
+        ".sh",
+        ".css",
+        ".sql",
+    }
+)
+
+
 def _file(part: dict[str, Any], where: str) -> FileData:
     """An ``input_file``: a PDF as a base64 data URL (``file_data``) or by URL (``file_url``), which routing
     sends only to a target that reads documents. Other file types (OpenAI extracts their text; tiergate
-    cannot) and files by ``file_id`` (OpenAI's file storage) are a 400."""
+    cannot) and files by ``file_id`` (OpenAI's file storage) are a 400: a ``file_data`` of another media
+    type, and a ``file_url`` whose path or ``filename`` ends in a type that is surely not a PDF
+    (:data:`_NOT_PDF`); Claude, the one target that fetches a URL, reads only PDFs that way."""
     filename = part.get("filename") if isinstance(part.get("filename"), str) else None
     data, url = part.get("file_data"), part.get("file_url")
     if isinstance(data, str):
@@ -269,6 +375,15 @@ def _file(part: dict[str, Any], where: str) -> FileData:
         if not url.startswith(("http://", "https://")):
             param = f"{where}.file_url"
             raise RequestError(f"`{param}` must be an http(s) URL", param=param, code="invalid_value")
+        for field, name in (("file_url", urlsplit(url).path), ("filename", filename or "")):
+            if (suffix := PurePosixPath(name).suffix.lower()) in _NOT_PDF:
+                param = f"{where}.{field}"
+                raise RequestError(
+                    f"`{param}` names a `{suffix}` file: tiergate carries only PDF documents (OpenAI extracts"
+                    " other files' text; tiergate cannot): send its text as `input_text`",
+                    param=param,
+                    code="unsupported_content",
+                )
         return FileData(file_url=url, filename=filename, at=where)
     raise RequestError(
         f"`{where}` needs `file_data` or `file_url` (files by `file_id` need OpenAI's file storage, which tiergate"

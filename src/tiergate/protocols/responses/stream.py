@@ -7,6 +7,7 @@ from typing import Any, Literal
 from tiergate.errors import TiergateError
 from tiergate.protocols.quiet import Quiet
 from tiergate.protocols.responses.common import encode_json
+from tiergate.protocols.responses.reasoning import wants_sealed
 from tiergate.protocols.responses.reply import (
     ENDINGS,
     Envelope,
@@ -25,6 +26,7 @@ from tiergate.wire import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    Thinking,
     ToolCallArgs,
     ToolCallStart,
     Usage,
@@ -37,23 +39,28 @@ _Kind = Literal["message", "reasoning", "call"]
 class _Open:
     """The output item being streamed: its text, summary or arguments so far."""
 
-    __slots__ = ("call_id", "id", "index", "kind", "name", "origin", "parts", "tool")
+    __slots__ = ("call_id", "id", "index", "kind", "name", "origin", "parts", "sealed", "summary", "tool")
 
     def __init__(self, kind: _Kind, index: int, id: str, *, tool: int = -1, call_id: str = "", name: str = "") -> None:
         self.kind, self.index, self.id = kind, index, id
         self.tool, self.call_id, self.name = tool, call_id, name
         self.origin = Origin(False, None)
         self.parts: list[str] = []
+        #: A reasoning item's signed thinking, and whether its summary part was opened.
+        self.sealed: list[Thinking] = []
+        self.summary = False
 
 
 class StreamWriter:
     """Stream events -> the Responses SSE stream, in the order the API sends it (one writer per answer).
 
     ``response.created`` and ``response.in_progress``; then each output item in turn: reasoning as a
-    summary, text as one ``output_text`` part, each tool call with its argument deltas, every item
-    closed by ``response.output_item.done`` (without which Codex prints nothing) before the next opens;
-    then ``response.completed``, or ``response.incomplete`` when the output limit or a filter cut it.
-    Every event has its ``event:`` line and a ``sequence_number``. No ``[DONE]``.
+    summary (and, when the client asked for ``reasoning.encrypted_content``, Claude's signed thinking as
+    the done item's ``encrypted_content``: :mod:`.reasoning`), text as one ``output_text`` part, each
+    tool call with its argument deltas, every item closed by ``response.output_item.done`` (without
+    which Codex prints nothing) before the next opens; then ``response.completed``, or
+    ``response.incomplete`` when the output limit or a filter cut it. Every event has its ``event:``
+    line and a ``sequence_number``. No ``[DONE]``.
 
     Reasoning and text stream as they come. Tool calls are held until the answer's finish and then sent
     one after another, each whole: an OpenAI-compatible upstream may interleave the argument pieces of
@@ -77,6 +84,7 @@ class StreamWriter:
         self._output: list[dict[str, Any]] = []
         self._calls: dict[int, _Open] = {}  # tool index -> its call, held (unnumbered) until the finish
         self._quiet = quiet or Quiet()  # while calls are held, an event every ten quiet seconds
+        self._sealing = wants_sealed(request)
 
     def _frame(self, type: str, fields: dict[str, Any]) -> bytes:
         data = encode_json({"type": type, "sequence_number": self._seq, **fields})
@@ -94,7 +102,10 @@ class StreamWriter:
         if isinstance(event, TextDelta):
             return self._text(event.text) if event.text else None
         if isinstance(event, ReasoningDelta):
-            return self._reasoning(event.text) if event.text else None
+            out = self._reasoning(event.text) if event.text else None
+            if event.sealed is not None and self._sealing:
+                out = (out or b"") + self._seal(event.sealed) or None
+            return out
         if isinstance(event, ToolCallStart):
             return self._tool_start(event)
         if isinstance(event, ToolCallArgs):
@@ -157,6 +168,8 @@ class StreamWriter:
         item, out = self._open, b""
         if item is None or item.kind != "reasoning":
             item, out = self._opening("reasoning", "rs")
+        if not item.summary:
+            item.summary = True
             part = {"type": "summary_text", "text": ""}
             out += self._frame(
                 "response.reasoning_summary_part.added", {**self._at(item), "summary_index": 0, "part": part}
@@ -164,6 +177,15 @@ class StreamWriter:
         item.parts.append(text)
         delta = {**self._at(item), "summary_index": 0, "delta": text}
         return out + self._frame("response.reasoning_summary_text.delta", delta)
+
+    def _seal(self, thinking: Thinking) -> bytes:
+        """A thinking block, whole and signed, into the reasoning item (opened, without a summary, when its
+        thinking had no text to show: redacted, or ``display: omitted``)."""
+        item, out = self._open, b""
+        if item is None or item.kind != "reasoning":
+            item, out = self._opening("reasoning", "rs")
+        item.sealed.append(thinking)
+        return out
 
     def _tool_start(self, event: ToolCallStart) -> bytes | None:
         """Held until the finish (see the class docstring); the item before it is done now."""
@@ -219,10 +241,12 @@ class StreamWriter:
             part = done["content"][0]
             out = self._frame("response.output_text.done", {**at, "content_index": 0, "text": text, "logprobs": []})
             out += self._frame("response.content_part.done", {**at, "content_index": 0, "part": part})
-        elif item.kind == "reasoning":
+        elif item.kind == "reasoning" and item.summary:
             part = done["summary"][0]
             out = self._frame("response.reasoning_summary_text.done", {**at, "summary_index": 0, "text": text})
             out += self._frame("response.reasoning_summary_part.done", {**at, "summary_index": 0, "part": part})
+        elif item.kind == "reasoning":
+            out = b""
         elif item.origin.custom:
             out = self._frame("response.custom_tool_call_input.delta", {**at, "delta": done["input"]})
             out += self._frame("response.custom_tool_call_input.done", {**at, "input": done["input"]})
@@ -237,5 +261,5 @@ class StreamWriter:
         if item.kind == "message":
             return message_item(item.id, text, status)
         if item.kind == "reasoning":
-            return reasoning_item(item.id, text)
+            return reasoning_item(item.id, text if item.summary else None, item.sealed if text is not None else ())
         return call_item(item.id, item.call_id, item.name, text or "", item.origin, status)
