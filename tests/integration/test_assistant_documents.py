@@ -1,4 +1,4 @@
-"""A document in a Messages assistant turn is a 400 in Anthropic's shape naming the block, as the API
+"""A document or an image in a Messages assistant turn is a 400 in Anthropic's shape naming the block, as the API
 itself answers it, whichever target the request would have gone to: never dropped on a translated path."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from tests.helpers import pdf
 
 PDF_BLOCK = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf(1)}}
 TEXT_BLOCK = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Notes."}}
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+IMAGE_BLOCK = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ def claude(gateway: str) -> Iterator[anthropic.Anthropic]:
 
 
 @pytest.mark.parametrize("model", ["local", "sonnet"])  # translated to Ollama; native to Anthropic
-@pytest.mark.parametrize("block", [PDF_BLOCK, TEXT_BLOCK], ids=["pdf", "text"])
+@pytest.mark.parametrize("block", [PDF_BLOCK, TEXT_BLOCK, IMAGE_BLOCK], ids=["pdf", "text", "image"])
 def test_a_document_in_an_assistant_turn_is_a_400_naming_it(
     claude: anthropic.Anthropic,
     fake_anthropic: FakeAnthropic,
@@ -37,6 +39,7 @@ def test_a_document_in_an_assistant_turn_is_a_400_naming_it(
         {"role": "assistant", "content": [{"type": "text", "text": "Here it is."}, block]},
         {"role": "user", "content": "summarise it"},
     ]
+    kind = block["type"]
     with pytest.raises(anthropic.BadRequestError) as caught:
         claude.messages.create(model=model, max_tokens=64, messages=messages)
     assert caught.value.status_code == 400
@@ -44,8 +47,8 @@ def test_a_document_in_an_assistant_turn_is_a_400_naming_it(
         "type": "error",
         "error": {
             "type": "invalid_request_error",
-            "message": "messages[1].content[1].type: 'document' blocks are not permitted within assistant turns;"
-            " send the document in a user turn",
+            "message": f"messages[1].content[1].type: '{kind}' blocks are not permitted within assistant turns;"
+            f" send the {kind} in a user turn",
         },
     }
     with pytest.raises(anthropic.BadRequestError):  # counting refuses what /v1/messages refuses

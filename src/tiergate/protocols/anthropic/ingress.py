@@ -295,8 +295,9 @@ def _user(content: str | list[_InBlock], i: int) -> list[Message]:
 
 
 def _assistant(content: str | list[_InBlock], i: int) -> list[Message]:
-    """Text and tool calls; thinking is dropped (only the model that wrote it can use it). A document is a
-    400, as the API itself answers it, on every path: no model wrote one, and a translated turn would lose it."""
+    """Text and tool calls; thinking is dropped (only the model that wrote it can use it). A document or an
+    image is a 400, as the API itself answers it, on every path: no model wrote one, and a translated turn
+    would lose it."""
     if isinstance(content, str):
         return [Message(role="assistant", content=content)] if content else []
     texts: list[str] = []
@@ -307,13 +308,13 @@ def _assistant(content: str | list[_InBlock], i: int) -> list[Message]:
             calls.append(_tool_call_of(block, where))
         elif block.type == "tool_result":
             raise RequestError(f"{where}.type: 'tool_result' belongs in a user turn", param=f"{where}.type")
-        elif block.type == "document":
+        elif block.type in ("document", "image"):
             raise RequestError(
-                f"{where}.type: 'document' blocks are not permitted within assistant turns; send the document in a"
-                " user turn",
+                f"{where}.type: '{block.type}' blocks are not permitted within assistant turns; send the"
+                f" {block.type} in a user turn",
                 param=f"{where}.type",
             )
-        elif block.type not in ("thinking", "redacted_thinking", "image") and (text := _text_of(block)):
+        elif block.type not in ("thinking", "redacted_thinking") and (text := _text_of(block)):
             texts.append(text)
     if not texts and not calls:
         return []
