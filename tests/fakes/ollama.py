@@ -11,8 +11,9 @@ Tests queue :mod:`replies <tests.fakes.scripts>` and assert on what it received:
         assert fake.requests[0].body["options"]["num_predict"] == 64
 
 Tool calls arrive whole and without ids, and the done line says ``done_reason: "stop"`` even after tool
-calls, as real Ollama does: that is what the backend has to repair. ``hung_up`` is set when a client
-leaves in the middle of a streamed body (Ollama then cancels the generation).
+calls, as real Ollama does: that is what the backend has to repair. :class:`SlowToolCalls` streams its
+text, then waits before the line with its calls (a model that writes before it calls a tool). ``hung_up``
+is set when a client leaves in the middle of a streamed body (Ollama then cancels the generation).
 
 It also keeps models in memory as Ollama does (:class:`Memory`): a chat or a generation loads its model
 for ``keep_alive`` (a number of seconds or a Go duration; negative: for ever; 0: unloaded after the
@@ -37,6 +38,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +68,13 @@ from tests.fakes.server import cut_after
 VERSION = "0.12.0"
 CREATED_AT = "2025-01-01T00:00:00.000000Z"
 NDJSON = "application/x-ndjson"
+
+
+@dataclass
+class SlowToolCalls(ToolCalls):
+    """:class:`ToolCalls` whose streamed line of calls comes ``pause`` seconds after its text."""
+
+    pause: float = 1.0
 
 
 FOREVER = math.inf
@@ -328,7 +337,10 @@ async def _ndjson(lines: AsyncIterator[str | dict[str, Any]], generate: bool = F
 
 async def _stream_lines(reply: Reply, model: str) -> AsyncIterator[str | dict[str, Any]]:
     if isinstance(reply, ToolCalls):
-        for line in _tool_lines(reply, model):
+        lines = _tool_lines(reply, model)
+        for sent, line in enumerate(lines):
+            if sent == len(lines) - 2 and isinstance(reply, SlowToolCalls):  # the line with the calls
+                await asyncio.sleep(reply.pause)
             yield line
         return
     if isinstance(reply, Malformed):

@@ -23,7 +23,7 @@ from tiergate.backends.base import BackendConfigBase, Call, retry_after
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import PositiveInt, Seconds
-from tiergate.errors import UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError
+from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamProtocolError, UpstreamStatusError
 from tiergate.protocols import ollama, ollama_ps
 from tiergate.protocols.framing import Lines
 from tiergate.protocols.ollama_ps import Resident
@@ -106,6 +106,7 @@ class OllamaBackend:
         return None
 
     async def complete(self, request: ChatRequest, call: Call) -> Completion:
+        """The whole answer; one without the tool call the request requires is refused (it falls back)."""
         sent = self._request(request, call, stream=False)
         try:
             async with self._client.send(sent) as response:
@@ -113,11 +114,19 @@ class OllamaBackend:
                 body = await response.read()
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call.connect_timeout, call.total_timeout)) from exc
-        return ollama.whole_answer(self.name, self.url, body)
+        try:
+            return ollama.whole_answer(self.name, self.url, body, tool_required=ollama.tool_call_required(request))
+        except UpstreamError:
+            if call.billed is not None:
+                call.billed.add(ollama.reported_usage(body))
+            raise
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
+        """The answer's events. When the request requires a tool call, nothing comes out before the model's
+        first call (then what it said before comes with it), and a stream without one is refused; the wait
+        for that first call counts toward ``timeouts.first_token``, since the client has no byte yet."""
         sent = self._request(request, call, stream=True)
-        reader = ollama.StreamReader(self.name, self.url)
+        reader = ollama.StreamReader(self.name, self.url, tool_required=ollama.tool_call_required(request))
         lines = Lines()
         try:
             async with self._client.send(sent) as response:
@@ -133,6 +142,9 @@ class OllamaBackend:
                     yield event
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call.connect_timeout, call.total_timeout)) from exc
+        finally:
+            if not reader.done and call.billed is not None:  # refused, broken, cut short, timed out or closed
+                call.billed.add(reader.counted)
         if not reader.done:
             raise UpstreamProtocolError(self.name, self.url, "stream ended before done", started=True)
 

@@ -7,13 +7,18 @@ whole and without ids (ids and indexes are synthesized, argument objects JSON-en
 rather than the call (looked up from the assistant's earlier calls); images travel as base64 without the
 data-URL prefix, and only data URLs can be sent (Ollama cannot fetch a URL).
 
+Ollama has no ``tool_choice`` either. A required call (``"required"``, a named function) cannot be forced,
+so the answer is checked for one instead (:func:`tool_call_required`): a whole answer without a call, or a
+stream that ends without one, is refused with :func:`missing_tool_call` (the request falls back), and a
+stream holds what it says until its first call, so a refused answer leaves nothing behind.
+
 A legacy completion with a ``suffix`` (an editor's autocomplete: the text before and after the cursor) goes
 to ``/api/generate`` with ``prompt`` and ``suffix``, so the model's own fill-in-the-middle template is used.
 
     path, body = encode(request, "qwen2.5-coder:7b", stream=True, keep_alive="10m")
-    reader = StreamReader("ollama", url)
+    reader = StreamReader("ollama", url, tool_required=tool_call_required(request))
     events = reader.feed(line)                    # one NDJSON line; reader.done after the done line
-    completion = whole_answer("ollama", url, body)
+    completion = whole_answer("ollama", url, body, tool_required=tool_call_required(request))
     error = status_error("ollama", url, 404, body, model="qwen2.5-coder:7b")
 """
 
@@ -183,14 +188,46 @@ def _tool_call(call: ToolCall) -> dict[str, Any]:
 
 def _tools(request: ChatRequest) -> list[dict[str, Any]]:
     """OpenAI's function tools are Ollama's shape already. Ollama has no ``tool_choice``: ``"none"`` is
-    honoured by not offering the tools at all, a named function by offering only that tool. ``"required"``
-    cannot be forced (the model may still answer in text)."""
+    honoured by not offering the tools at all, a named function by offering only that tool. Neither that nor
+    ``"required"`` makes the model call one: :func:`tool_call_required` says when the answer must be checked."""
     if not request.tools or request.tool_choice == "none":
         return []
     tools = request.tools
-    if isinstance(choice := request.tool_choice, dict) and isinstance(named := choice.get("function"), dict):
-        tools = [tool for tool in tools if tool.function.name == named.get("name")]
+    if (name := _named(request.tool_choice)) is not None:
+        tools = [tool for tool in tools if tool.function.name == name]
     return [{"type": "function", "function": msgspec.to_builtins(tool.function)} for tool in tools]
+
+
+def _named(choice: str | dict[str, Any] | None) -> str | None:
+    """The function a ``tool_choice`` names (``{"type": "function", "function": {"name": ...}}``), or None."""
+    if isinstance(choice, dict) and isinstance(named := choice.get("function"), dict):
+        name = named.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def tool_call_required(request: ChatRequest) -> bool:
+    """Whether the answer must call a tool: the client demanded one (``tool_choice: "required"``, which
+    Anthropic's ``any`` and Responses' ``required`` are too, or a named function, which Anthropic's
+    ``{type: tool}`` is) of tools this request offers Ollama, which cannot force it.
+
+        if tool_call_required(request) and not completion.tool_calls: raise missing_tool_call(...)
+    """
+    if request.suffix is not None or not _tools(request):
+        return False
+    return request.tool_choice == "required" or _named(request.tool_choice) is not None
+
+
+#: The ``code`` of :func:`missing_tool_call`'s error.
+MISSING_TOOL_CALL = "tool_call_missing"
+
+
+def missing_tool_call(backend: str, url: str) -> UpstreamCapabilityError:
+    """An answer without the tool call the request demands: this model did not make one, another may, so it
+    falls back like a capability the target lacks (no retry, no breaker count); with no target left, the
+    client gets a 502 that says so."""
+    detail = "the model answered without a tool call, which tool_choice requires (Ollama cannot force one)"
+    return UpstreamCapabilityError(backend, url, detail, status=502, code=MISSING_TOOL_CALL)
 
 
 #: ``reasoning_effort`` → ``think``, on a target with ``capabilities.thinking``.
@@ -266,13 +303,16 @@ class _Part(msgspec.Struct):
 _decode_part = msgspec.json.Decoder(_Part).decode
 
 
-def whole_answer(backend: str, url: str, body: bytes) -> Completion:
-    """A non-stream answer, read strictly: an error object in a 200 is a failed generation, and an answer
-    that is not ``done`` was cut off (a short answer must never pass for a whole one)."""
+def whole_answer(backend: str, url: str, body: bytes, *, tool_required: bool = False) -> Completion:
+    """A non-stream answer, read strictly: an error object in a 200 is a failed generation, an answer
+    that is not ``done`` was cut off (a short answer must never pass for a whole one), and with
+    ``tool_required`` one without a tool call did not do what the client demanded."""
     part = _part(backend, url, body)
     if not part.done:
         raise UpstreamProtocolError(backend, url, "the answer is incomplete (done: false)", started=True)
     calls = [_openai_call(c) for c in (part.message.tool_calls if part.message else None) or []]
+    if tool_required and not calls:
+        raise missing_tool_call(backend, url)
     text = part.text()
     return Completion(
         content=None if calls and not text else text,
@@ -285,13 +325,20 @@ def whole_answer(backend: str, url: str, body: bytes) -> Completion:
 
 class StreamReader:
     """Turns NDJSON lines into stream events, numbering tool calls across lines. ``done`` turns true at
-    the line that says so (its Finish and UsageReport are among its events)."""
+    the line that says so (its Finish and UsageReport are among its events).
 
-    def __init__(self, backend: str, url: str) -> None:
+    With ``tool_required``, what the model says before its first tool call (text, thinking) is held, not
+    returned: it comes out with that call, and a stream that ends without one raises
+    :func:`missing_tool_call` with nothing said, so the request can fall back. ``counted`` is the done
+    line's usage then, which the upstream counted although no answer came of it."""
+
+    def __init__(self, backend: str, url: str, *, tool_required: bool = False) -> None:
         self._backend = backend
         self._url = url
         self._tool_calls = 0
+        self._held: list[StreamEvent] | None = [] if tool_required else None
         self.done = False
+        self.counted: Usage | None = None
 
     def feed(self, line: bytes) -> list[StreamEvent]:
         if not line.strip():
@@ -306,10 +353,19 @@ class StreamReader:
             call = _openai_call(upstream)
             index, self._tool_calls = self._tool_calls, self._tool_calls + 1
             events += [ToolCallStart(index, call.id, call.function.name), ToolCallArgs(index, call.function.arguments)]
+        usage = _usage(part) if part.done else None
+        if self._held is not None:
+            if not self._tool_calls:
+                if part.done:
+                    self.counted = usage
+                    raise missing_tool_call(self._backend, self._url)
+                self._held += events
+                return []
+            events, self._held = self._held + events, None
         if part.done:
             self.done = True
             events.append(Finish(_finish_reason(part.done_reason, self._tool_calls > 0)))
-            if (usage := _usage(part)) is not None:
+            if usage is not None:
                 events.append(UsageReport(usage))
         return events
 
@@ -336,6 +392,14 @@ def _finish_reason(done_reason: str | None, any_tool_calls: bool) -> FinishReaso
     if any_tool_calls:
         return "tool_calls"
     return "length" if done_reason == "length" else "stop"
+
+
+def reported_usage(body: bytes) -> Usage | None:
+    """What a whole answer's body counted, read leniently (for charging an answer that was refused), or None."""
+    try:
+        return _usage(_decode_part(body))
+    except msgspec.DecodeError:
+        return None
 
 
 def _usage(part: _Part) -> Usage | None:
