@@ -39,6 +39,10 @@ DOCUMENT_PAGE_TOKENS = 3000
 #: Bytes of PDF that count as a page when its page objects are out of sight (packed into compressed
 #: object streams, as PDF 1.5 allows): a text-heavy page of a typical PDF.
 DOCUMENT_PAGE_BYTES = 25_000
+#: Tokens an image counts for before an upstream has counted it: Claude scales an image to about 1.15
+#: megapixels at most and counts (width x height) / 750 tokens, so about 1,600 at most; the most, since
+#: tiergate does not read the image's size, so that routing by context window errs toward the larger window.
+IMAGE_TOKENS = 1600
 #: A page object: ``/Type /Page`` (``/Type /Pages`` is the page tree, not a page).
 _PDF_PAGE = re.compile(rb"/Type\s*/Page\b")
 
@@ -232,16 +236,20 @@ class ChatRequest(Lenient):
 
     def estimated_tokens(self) -> int:
         """Input tokens before an upstream has counted them: characters / 4 of the messages' text and the
-        tool definitions, and each PDF document's pages (:meth:`FileData.estimated_tokens`); images are not
-        counted."""
+        tool definitions, each PDF document's pages (:meth:`FileData.estimated_tokens`) and each image
+        (:data:`IMAGE_TOKENS`)."""
         chars = sum(len(m.text()) for m in self.messages)
         chars += sum(len(msgspec.json.encode(tool)) for tool in self.tools or [])
-        return tokens_in(chars) + document_tokens(self.messages)
+        return tokens_in(chars) + attachment_tokens(self.messages)
 
 
-def document_tokens(messages: list[Message]) -> int:
-    """Input tokens of the messages' PDF documents (:meth:`FileData.estimated_tokens`)."""
-    return sum(document.estimated_tokens() for message in messages for document in message.documents())
+def attachment_tokens(messages: list[Message]) -> int:
+    """Input tokens of the messages' PDF documents (:meth:`FileData.estimated_tokens`) and images
+    (:data:`IMAGE_TOKENS` each)."""
+    return sum(
+        sum(document.estimated_tokens() for document in message.documents()) + IMAGE_TOKENS * len(message.images())
+        for message in messages
+    )
 
 
 def tokens_in(chars: int) -> int:

@@ -1,5 +1,6 @@
-"""PDF documents count toward a request's estimated tokens, 3,000 a page: ``/v1/messages/count_tokens``
-says so, and routing skips a target whose context window is too small for the pages, on every ingress."""
+"""PDF documents count toward a request's estimated tokens, 3,000 a page, and images 1,600 each:
+``/v1/messages/count_tokens`` says so, and routing skips a target whose context window is too small for
+them, on every ingress."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ TWO_WINDOWS = (
   local: {targets: [{backend: ollama, model: qwen}]}
   sonnet:
     targets:
-      - {backend: anthropic, model: claude-small, capabilities: {tools: true, context_window: 10000}}
-      - {backend: anthropic, model: claude-large, capabilities: {tools: true, context_window: 200000}}
+      - {backend: anthropic, model: claude-small, capabilities: {tools: true, vision: true, context_window: 10000}}
+      - {backend: anthropic, model: claude-large, capabilities: {tools: true, vision: true, context_window: 200000}}
   opus: {targets: [{backend: anthropic, model: claude-opus}]}
 """
 )
@@ -100,3 +101,23 @@ def test_the_openai_ingresses_count_pdf_pages_for_routing(
             )
     assert raw.headers["x-tiergate-model"] == "claude-large"
     assert fake_anthropic.requests[-1].body["model"] == "claude-large"
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}
+
+
+def test_images_count_1600_tokens_each_for_counting_and_routing(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic
+) -> None:
+    """Claude counts at most about 1,600 tokens an image; tiergate, which does not read its size, counts that."""
+    ask = {"type": "text", "text": "abcd"}  # 1 token
+    counted = claude.messages.count_tokens(model="sonnet", messages=[{"role": "user", "content": [IMAGE, IMAGE, ask]}])
+    assert counted.input_tokens == 2 * 1600 + 1
+    fake_anthropic.replies.extend([Text("Few."), Text("Many.")])
+    for images, model in ((6, "claude-small"), (7, "claude-large")):  # 9,600 and 11,200 tokens
+        content = [*[IMAGE] * images, ask]
+        raw = claude.messages.with_raw_response.create(
+            model="sonnet", max_tokens=64, messages=[{"role": "user", "content": content}]
+        )
+        assert raw.headers["x-tiergate-model"] == model

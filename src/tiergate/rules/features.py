@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tiergate.rules.keywords import SEPARATORS, KeywordMatcher
-from tiergate.wire import ChatRequest, Message, document_tokens
+from tiergate.wire import ChatRequest, Message, attachment_tokens
 
 FeatureFn = Callable[["Features"], Any]
 FamilyFn = Callable[["Features", str], Any]
@@ -247,14 +247,15 @@ def system_chars(f: Features) -> int:
 
 @feature(
     "number",
-    "Approximate prompt tokens: characters of messages and tool schemas divided by 4, plus 3,000 per PDF page.",
+    "Approximate prompt tokens: characters of messages and tool schemas divided by 4, plus 3,000 per PDF page"
+    " and 1,600 per image.",
 )
 def approx_tokens(f: Features) -> int:
     tool_chars = 0
     for tool in f.request.tools or ():
         fn = tool.function
         tool_chars += len(fn.name) + len(fn.description or "") + len(str(fn.parameters or ""))
-    return (int(f["total_chars"]) + tool_chars) // 4 + document_tokens(f.messages)
+    return (int(f["total_chars"]) + tool_chars) // 4 + attachment_tokens(f.messages)
 
 
 @feature("number", "The output limit asked for (`max_completion_tokens` or `max_tokens`), 0 when absent.")

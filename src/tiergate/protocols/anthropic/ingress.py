@@ -25,7 +25,7 @@ from tiergate.wire import (
     StreamOptions,
     Tool,
     ToolCall,
-    document_tokens,
+    attachment_tokens,
     tokens_in,
 )
 
@@ -414,7 +414,7 @@ def count_tokens(body: bytes) -> dict[str, int]:
     """``/v1/messages/count_tokens``: an estimate, not the model's tokenizer: the characters of the
     system prompt, the messages' text (a plain-text or custom-content document's too) and the tool
     definitions, divided by 4, and each PDF document's pages at 3,000 tokens a page
-    (:meth:`~tiergate.wire.FileData.estimated_tokens`); images are not counted. A body ``/v1/messages``
+    (:meth:`~tiergate.wire.FileData.estimated_tokens`) and each image at 1,600. A body ``/v1/messages``
     would refuse is refused the same way (a 400 naming the field), except that counting needs no
     ``max_tokens``.
 
@@ -425,7 +425,7 @@ def count_tokens(body: bytes) -> dict[str, int]:
     tools = parsed.get("tools")
     chars = _chars(parsed.get("system")) + _chars(parsed.get("messages"))
     chars += sum(len(encode_json(tool)) for tool in tools) if isinstance(tools, list) else 0
-    return {"input_tokens": tokens_in(chars) + document_tokens(request.messages)}
+    return {"input_tokens": tokens_in(chars) + attachment_tokens(request.messages)}
 
 
 _UNCOUNTED = frozenset({"type", "role", "id", "tool_use_id", "signature", "source", "cache_control", "data"})
