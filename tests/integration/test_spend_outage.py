@@ -15,17 +15,21 @@ server back and see the buffer written before it: the double count would show.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import GatewayFactory
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.server import ThreadedServer
-from tests.integration.test_decision_log_outage import FAST, RestartablePostgres, ids
+from tests.integration.test_decision_log_outage import (  # the module's server fixtures too
+    FAST,
+    RestartablePostgres,
+    _server,  # noqa: F401
+    ids,
+    server,  # noqa: F401
+    wait_for,
+)
 from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
@@ -51,32 +55,6 @@ budgets: {{clients: {{"*": {{monthly_usd: 100000, on_exceed: reject}}}}}}
 ANSWER = 11 * 1 + 7 * 2
 #: Seconds between the second gateway's reads of the month's spend.
 RETRY = 4.0
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[RestartablePostgres]:
-    pg = RestartablePostgres()
-    pg.start()
-    yield pg
-    pg.stop()
-
-
-@pytest.fixture
-def server(_server: RestartablePostgres) -> Iterator[RestartablePostgres]:
-    if not _server.running:
-        _server.resume()
-    yield _server
-    if not _server.running:
-        _server.resume()
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:g}s")
-        time.sleep(0.02)
-    return value
 
 
 def chat(base: str) -> None:
@@ -107,7 +85,10 @@ def serve_late(config: Path) -> ThreadedServer:
 
 
 def test_the_months_spend_is_read_once_postgres_answers_and_the_outages_rows_count_once(
-    server: RestartablePostgres, fake_openai: FakeOpenAI, gateway_for: GatewayFactory, tmp_path: Path
+    server: RestartablePostgres,  # noqa: F811 (the imported fixture)
+    fake_openai: FakeOpenAI,
+    gateway_for: GatewayFactory,
+    tmp_path: Path,
 ) -> None:
     url = server.database()
     config = tmp_path / "routes.yaml"

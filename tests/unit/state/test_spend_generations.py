@@ -16,6 +16,7 @@ import pytest_asyncio
 import redis
 
 from tests.engines import RedisServer
+from tests.unit.state.test_spend import losing_replies
 from tiergate.state.link import DOWN, RedisLink, text_of
 from tiergate.state.spend import SharedSpend, totals
 from tiergate.telemetry.spend import Calendar
@@ -100,21 +101,6 @@ async def settled(server: RedisServer, both: tuple[SharedSpend, SharedSpend], sp
     for on in both:
         assert (on.get(OPUS_DAY), on.get(OPUS_MONTH)) == pytest.approx((spent, spent))
         assert on.get(OPUS_DAY) < spent + 0.01  # a cap of the total and a cent is not reached
-
-
-def losing_replies(link: RedisLink, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
-    """The link's next ``count`` calls reach Redis and their replies are lost (a stall longer than
-    ``state.timeout``): the caller sees DOWN, Redis applied the call all the same."""
-    real, left = link.run, [count]
-
-    async def run(op: Callable[[Any], Awaitable[Any]]) -> Any:
-        got = await real(op)
-        if left[0] > 0:
-            left[0] -= 1
-            return DOWN
-        return got
-
-    monkeypatch.setattr(link, "run", run)
 
 
 def cutting_off(link: RedisLink, monkeypatch: pytest.MonkeyPatch, after: int) -> None:
