@@ -1,5 +1,6 @@
 """The shipped ``client_side_task`` rule (routes.yaml) knows each client's own side requests by their system
-prompt, and no coding prompt that only names a title or a commit message."""
+prompt (Continue's title by its user message), and no coding prompt that only names a title or a commit
+message."""
 
 from __future__ import annotations
 
@@ -86,3 +87,20 @@ def test_a_side_request_with_tools_or_a_long_prompt_is_not_one() -> None:
     tool = {"type": "function", "function": {"name": "read_file", "parameters": {"type": "object"}}}
     assert not fires(title, tools=[tool])
     assert not fires(title + " Be concise." * 200)
+
+
+#: Continue's ChatDescriber (core/util/chatDescriber.ts): its prompt, then the chat's first message without
+#: its code blocks, as the only (user) message.
+CONTINUE_TITLE = (
+    "Given the following... please reply with a title for the chat that is 3-4 words in length, all words used "
+    "should be directly related to the content of the chat, avoid using verbs unless they are directly related to "
+    "the content of the chat, no additional text or explanation, you don't need ending punctuation.\n\n"
+)
+
+
+def test_continues_title_request_is_one_by_its_user_message() -> None:
+    titled = request(messages=[{"role": "user", "content": CONTINUE_TITLE + ASK}])
+    assert "client_side_task" in [s.name for s in RULE.phase1(Features.of(titled)).signals]
+    quoted = ASK + "\n\nGiven the following... please reply with a title"  # not at the start: a person's words
+    asked = request(messages=[{"role": "user", "content": quoted}])
+    assert "client_side_task" not in [s.name for s in RULE.phase1(Features.of(asked)).signals]
