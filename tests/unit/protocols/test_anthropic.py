@@ -482,7 +482,8 @@ def test_count_tokens_is_characters_over_four() -> None:
     )
 
     assert len(json.dumps(tool, separators=(",", ":"))) == 48
-    assert count_tokens(raw) == {"input_tokens": (40 + 20 + 4 + 48 + 3) // 4}  # "Bash" is the tool_use's text
+    # "Bash" is the tool_use's text; the image counts 1,600 whatever its bytes
+    assert count_tokens(raw) == {"input_tokens": (40 + 20 + 4 + 48 + 3) // 4 + 1600}
     assert count_tokens(b'{"model": "m", "messages": [{"role": "user", "content": "abcd"}]}') == {"input_tokens": 1}
 
 

@@ -35,7 +35,7 @@ def test_counts_and_text_features() -> None:
     assert f["file_references"] == 2
     assert f["images_present"] is True
     assert f["image_count"] == 1
-    assert f["approx_tokens"] == f["total_chars"] // 4
+    assert f["approx_tokens"] == f["total_chars"] // 4 + 1600  # the image
 
 
 def test_pdf_documents_are_counted_and_read_as_no_text() -> None:
