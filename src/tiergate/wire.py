@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from typing import Any, Literal
@@ -77,13 +78,20 @@ class FileData(Lenient):
         """
         if self.file_data is None:
             return DOCUMENT_PAGE_TOKENS
-        data = self.file_data.partition(",")[2]
-        try:
-            pdf = base64.b64decode(data)
-        except (binascii.Error, ValueError):
-            pdf = b""
-        pages = len(_PDF_PAGE.findall(pdf)) or -(-(len(data) * 3 // 4) // DOCUMENT_PAGE_BYTES)
-        return DOCUMENT_PAGE_TOKENS * max(1, pages)
+        return DOCUMENT_PAGE_TOKENS * _pdf_pages(self.file_data)
+
+
+@functools.lru_cache(maxsize=4)
+def _pdf_pages(file_data: str) -> int:
+    """The pages of a PDF data URL (at least one). Decoding and searching a large PDF takes tens of
+    milliseconds, and a request asks for its estimate more than once (routing's ``approx_tokens``, then the
+    usage estimate): the last few documents' counts are kept, keyed by the string itself."""
+    data = file_data.partition(",")[2]
+    try:
+        pdf = base64.b64decode(data)
+    except (binascii.Error, ValueError):
+        pdf = b""
+    return max(1, len(_PDF_PAGE.findall(pdf)) or -(-(len(data) * 3 // 4) // DOCUMENT_PAGE_BYTES))
 
 
 class ContentPart(Lenient):
