@@ -1,0 +1,126 @@
+"""Cost-sensitive sample weights inside the learned head's fit, one set per question.
+
+The shipped head weights every dev row 1 in both regressions and handles the asymmetry of mistakes only
+through the cut-offs, which move the boundary without turning it. Here each regression gets its own
+per-row weights, so the fitted direction changes too:
+
+- ``local:W``: in the P(>= sonnet) regression the local-gold rows weigh W (the Claude-gold rows 1); the
+  P(opus) regression is the shipped one.
+- ``opus:W``: in the P(opus) regression the opus-gold rows weigh W (the others 1); the P(>= sonnet)
+  regression is the shipped one.
+- ``cost``: each row weighs what routing it one step too high would cost under the eval's price model
+  (routes.yaml's prices, sonnet $3/$15, opus $15/$75 per 1M tokens; input = the request's
+  ``approx_tokens``, output by gold tier as ``tiergate eval`` estimates it), normalised to mean 1 within
+  the class it applies to: in the P(>= sonnet) regression a local-gold row weighs its sonnet cost, in
+  the P(opus) regression a local- or sonnet-gold row weighs its opus cost minus its gold tier's cost;
+  the positive rows weigh 1. ``cost:sqrt`` uses the square root of those costs.
+- ``none``: the shipped head (every weight 1).
+
+Same members (static, transformer, static:prose side by side), L2 0.3, and ``tiergate.learned.fit``'s
+own ``fit_logistic``; the fold loop is ``train.cross_validated``'s with one weight vector per question.
+Cross-validated on evals/dev.jsonl like the other experiments (each group left out, then four shuffles
+of five folds; cut-offs chosen for 97% sufficiency each time). evals/test.jsonl is not read.
+
+    OMP_NUM_THREADS=1 .venv/bin/python evals/experiments/class_weights.py none local:2 opus:0.5 cost
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from folds import five_runs
+
+from tiergate.config.loader import load_file
+from tiergate.engine.graph import compile_graph
+from tiergate.evals.metrics import TierTable, output_tokens
+from tiergate.learned import train as T
+from tiergate.learned.fit import fit_logistic, predict_logistic
+
+ROOT = Path(__file__).resolve().parents[2]
+MEMBERS = ["static", "transformer", "static:prose"]
+
+
+def question_weights(spec: str, gold: np.ndarray, costs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(weights of the P(>= sonnet) regression, weights of the P(opus) one) for a variant."""
+    ws, wo = np.ones(len(gold)), np.ones(len(gold))
+    kind, _, value = spec.partition(":")
+    if kind == "local":
+        ws[gold == 0] = float(value)
+    elif kind == "opus":
+        wo[gold == 2] = float(value)
+    elif kind == "cost":
+        damp = np.sqrt if value == "sqrt" else (lambda a: a)
+        neg_s = gold == 0
+        over_s = damp(costs["sonnet"] - costs["local"])
+        ws[neg_s] = over_s[neg_s] / over_s[neg_s].mean()
+        neg_o = gold < 2
+        gold_cost = np.where(gold == 0, costs["local"], costs["sonnet"])
+        over_o = damp(costs["opus"] - gold_cost)
+        wo[neg_o] = over_o[neg_o] / over_o[neg_o].mean()
+    elif kind != "none":
+        raise SystemExit(f"unknown variant {spec!r}")
+    return ws, wo
+
+
+def cv_two_weights(ws: np.ndarray, wo: np.ndarray):
+    """``train.cross_validated`` (concat) with one weight vector per question; ``w`` is ignored."""
+
+    def cv(
+        X: Sequence[np.ndarray],
+        gold: np.ndarray,
+        w: np.ndarray,
+        inner: np.ndarray,
+        l2: float,
+        folds: int,
+        combine: str = "concat",
+        seed: int = 0,
+        groups: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        if groups is None:
+            held_out = np.array_split(np.random.default_rng(seed).permutation(inner), folds)
+        else:
+            names = sorted({groups[i] for i in inner})
+            held_out = [np.array([i for i in inner if groups[i] == name]) for name in names]
+        x = np.hstack(list(X))
+        out = np.zeros((len(gold), 2))
+        for held in held_out:
+            train = np.setdiff1d(np.arange(len(gold)), held)
+            sonnet = fit_logistic(x[train], (gold[train] >= 1).astype(np.float64), ws[train], l2=l2)
+            opus = fit_logistic(x[train], (gold[train] == 2).astype(np.float64), wo[train], l2=l2)
+            ps, po = predict_logistic(sonnet, x[held]), predict_logistic(opus, x[held])
+            out[held, 0], out[held, 1] = np.maximum(ps, po), po
+        return out[inner]
+
+    return cv
+
+
+def main(variants: list[str]) -> None:
+    loaded = load_file(ROOT / "routes.yaml")
+    graph = compile_graph(loaded)
+    rows = T.rows_from_dataset(ROOT / "evals/dev.jsonl", 1.0, graph)
+    X = T.embed_all(T.build_embedders(MEMBERS, loaded.config.routing.learned), [r.text for r in rows], inputs=MEMBERS)
+    gold = np.array([r.gold for r in rows])
+    table = TierTable.of(loaded.config)
+    tokens = np.array([float(graph.features(r.case.request)["approx_tokens"]) for r in rows])
+    out = np.array([output_tokens(int(g)) for g in gold])
+    costs = {t: np.array([table.cost(t, i, o) for i, o in zip(tokens, out, strict=True)]) for t in table.order}
+    weights, inner, groups = np.ones(len(rows)), np.arange(len(rows)), [T.group_of(r) for r in rows]
+    summary = []
+    for spec in variants:
+        ws, wo = question_weights(spec, gold, costs)
+        runs = five_runs(loaded, rows, X, gold, weights, inner, groups, label=spec, cv=cv_two_weights(ws, wo))
+        summary.append((spec, runs))
+    print("\nvariant | mean exact | mean saved | sufficiency range | severe (max) | per run exact (g,0,1,2,3)")
+    for spec, runs in summary:
+        a = np.array([r[1:] for r in runs])
+        print(
+            f"{spec} | {a[:, 0].mean():.1%} | {a[:, 1].mean():.2f} x | {a[:, 2].min():.1%}-{a[:, 2].max():.1%} | "
+            f"{a[:, 3].max():.1%} | " + ", ".join(f"{r[1]:.1%}/{r[2]:.2f}" for r in runs)
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["none"])
