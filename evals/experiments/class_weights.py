@@ -79,11 +79,7 @@ def cv_two_weights(ws: np.ndarray, wo: np.ndarray):
         seed: int = 0,
         groups: Sequence[str] | None = None,
     ) -> np.ndarray:
-        if groups is None:
-            held_out = np.array_split(np.random.default_rng(seed).permutation(inner), folds)
-        else:
-            names = sorted({groups[i] for i in inner})
-            held_out = [np.array([i for i in inner if groups[i] == name]) for name in names]
+        held_out = T.held_out_folds(inner, folds, seed, groups)
         x = np.hstack(list(X))
         out = np.zeros((len(gold), 2))
         for held in held_out:

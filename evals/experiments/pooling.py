@@ -109,11 +109,7 @@ def cv_member(others: Sequence[np.ndarray], slot: int, member: Callable[[np.ndar
         seed: int = 0,
         groups: Sequence[str] | None = None,
     ) -> np.ndarray:
-        if groups is None:
-            held_out = np.array_split(np.random.default_rng(seed).permutation(inner), folds)
-        else:
-            names = sorted({groups[i] for i in inner})
-            held_out = [np.array([i for i in inner if groups[i] == name]) for name in names]
+        held_out = T.held_out_folds(inner, folds, seed, groups)
         out = np.zeros((len(gold), 2))
         for held in held_out:
             train = np.setdiff1d(np.arange(len(gold)), held)

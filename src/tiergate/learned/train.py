@@ -259,6 +259,17 @@ def fit_members(
     ]
 
 
+def held_out_folds(
+    inner: np.ndarray, folds: int, seed: int = 0, groups: Sequence[str] | None = None
+) -> list[np.ndarray]:
+    """The ``inner`` rows cut into ``folds`` shuffled folds, or with ``groups`` (one per row) one fold per
+    group of the inner rows."""
+    if groups is None:
+        return np.array_split(np.random.default_rng(seed).permutation(inner), folds)
+    names = sorted({groups[i] for i in inner})
+    return [np.array([i for i in inner if groups[i] == name]) for name in names]
+
+
 def cross_validated(
     X: Sequence[F64],
     gold: np.ndarray,
@@ -270,13 +281,9 @@ def cross_validated(
     seed: int = 0,
     groups: Sequence[str] | None = None,
 ) -> F64:
-    """(len(inner), 2) probabilities for the ``inner`` rows, each from a head fitted without its fold: one of
-    ``folds`` shuffled folds, or with ``groups`` (one per row) all the inner rows of its group."""
-    if groups is None:
-        held_out = np.array_split(np.random.default_rng(seed).permutation(inner), folds)
-    else:
-        names = sorted({groups[i] for i in inner})
-        held_out = [np.array([i for i in inner if groups[i] == name]) for name in names]
+    """(len(inner), 2) probabilities for the ``inner`` rows, each from a head fitted without its fold
+    (:func:`held_out_folds`)."""
+    held_out = held_out_folds(inner, folds, seed, groups)
     out = np.zeros((len(gold), 2))
     inputs = _inputs(X, combine)
     for held in held_out:
