@@ -29,7 +29,7 @@ from tiergate.engine.targets import Target
 from tiergate.errors import TiergateError
 from tiergate.telemetry.record import RequestRecord
 from tiergate.telemetry.usage import Meter
-from tiergate.wire import ChatRequest
+from tiergate.wire import ChatRequest, Usage
 
 log = logging.getLogger("tiergate.requests")
 _encode = msgspec.json.Encoder().encode
@@ -95,11 +95,12 @@ async def serve(
     started = time.monotonic()
     decision: RoutingDecision | None = None
     ask: str | None = None
+    side: list[tuple[Target, Usage]] = []  # what routing spent (the classifier's call): charged however it ends
     endpoint = dialect.endpoint
     tried: list[Attempt] = []  # the dispatcher's attempts as they end: still here if the client leaves
     try:
         routed = await runtime.router.decide(chat, headers, client=client)
-        decision = routed.decision
+        decision, side = routed.decision, routed.spent
         keep = runtime.graph.config.server.decision_log
         ask = routed.ask[: keep.ask_chars] if keep.store_ask else None
         response_id = dialect.id_prefix + secrets.token_hex(12)
@@ -123,6 +124,7 @@ async def serve(
                 ask=ask,
                 request=chat,
                 headers=headers,
+                side=side,
             )
             body = _stream_body(gw, writer, opened, stack, record, started, Meter(chat))
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
@@ -149,6 +151,7 @@ async def serve(
             headers=headers,
             charged=charged,
             estimated=estimated,
+            side=side,
         )
         # Logged and observed once this task has handed the response to the server (the next turn of
         # the loop): the log line, metrics and decision-log row are not the client's wait.
@@ -176,6 +179,7 @@ async def serve(
                     ask=ask,
                     request=chat,
                     headers=headers,
+                    side=side,
                 ),
             )
         raise
@@ -199,6 +203,7 @@ async def serve(
                     ask=ask,
                     request=chat,
                     headers=headers,
+                    side=side,
                 ),
             )
         raise

@@ -408,6 +408,10 @@ class ClassifierConfig(Strict):
     60 seconds."""
     limits: Limits | None = None
     """Rate and concurrency limits of the classifier's calls. Default: none."""
+    price: Price | None = None
+    """What the classifier's calls cost, charged to the request that made each call (its spend, budgets, the
+    decision log, under the tier name `classifier`). Default: the price of a tier target with the same
+    backend and model, else nothing."""
 
 
 class Stickiness(Strict):

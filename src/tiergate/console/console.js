@@ -399,7 +399,8 @@ function classifierBlock(c) {
     fact("model", c.model || "–"), fact("outcome", pill(c.outcome === "cache_hit" ? "answered from cache" : c.outcome, ok ? "ok" : c.outcome === "skipped" ? "" : "bad")),
     c.tier ? fact("its answer", c.tier + (c.confidence !== null && c.confidence !== undefined ? " (confidence " + num(c.confidence) + ")" : "")) : null,
     c.reason ? fact("its reason", c.reason) : null, c.floor ? fact("lowest allowed", c.floor) : null,
-    c.error ? fact("error", c.error) : null, c.latency_us ? fact("took", (c.latency_us / 1000).toFixed(1) + " ms") : null));
+    c.error ? fact("error", c.error) : null, c.latency_us ? fact("took", (c.latency_us / 1000).toFixed(1) + " ms") : null,
+    c.usage ? fact("charged", c.usage.prompt_tokens + " prompt + " + c.usage.completion_tokens + " completion tokens") : null));
   return box;
 }
 

@@ -37,6 +37,7 @@ from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.router import BREAKER_OPEN, Routed
 from tiergate.engine.targets import Target
 from tiergate.errors import NoTargetError, RateLimited, TiergateError, UpstreamError, UpstreamUnavailable
+from tiergate.telemetry.usage import Meter
 from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent, TextDelta, Usage
 
 T = TypeVar("T")
@@ -202,7 +203,13 @@ class Dispatcher:
         raise self._exhausted(routed, attempts)
 
     async def ask(
-        self, target: Target, request: ChatRequest, read: Callable[[str], T], *, within: float | None = None
+        self,
+        target: Target,
+        request: ChatRequest,
+        read: Callable[[str], T],
+        *,
+        within: float | None = None,
+        spent: list[Usage] | None = None,
     ) -> T:
         """One target, no fallback: its answer streamed, its text handed to ``read`` (which may raise an
         UpstreamError, e.g. for an answer it cannot use), all inside the target's limits, breaker and time
@@ -213,7 +220,11 @@ class Dispatcher:
         is left after the wait, and is not sent at all when a tenth of ``within`` (at most a second) or less
         is (``TimeoutError``, no breaker outcome).
 
-            answer = await dispatcher.ask(classifier_target, request, decode, within=3.0)
+        ``spent`` gets what each call that got its upstream's 200 is charged, as a served answer is
+        (:class:`~tiergate.telemetry.usage.Meter`): the upstream's count, what it had counted when the call
+        was cut, or the estimate; an unusable answer and a timeout after the 200 are charged too.
+
+            answer = await dispatcher.ask(classifier_target, request, decode, within=3.0, spent=usage)
         """
         backend = self.backends[target.backend]
         deadline = None if within is None else self.clock() + within
@@ -224,19 +235,27 @@ class Dispatcher:
                 # the wait used (nearly) the whole budget: too little is left for an answer, so the server
                 # is not asked at all (it would start work only to be hung up on)
                 raise TimeoutError
+            billed, meter, whole = Billed(), Meter(request), False
             events = bounded(
-                backend.stream(request, _call_of(target)), target, backend, clock=self.clock, redact=self.redact
+                backend.stream(request, _call_of(target, billed)), target, backend, clock=self.clock, redact=self.redact
             )
+            pieces: list[str] = []
             try:
                 async with asyncio.timeout(left):
-                    text = "".join([e.text async for e in events if isinstance(e, TextDelta)])
+                    async for event in events:
+                        meter.see(event)
+                        if isinstance(event, TextDelta):
+                            pieces.append(event.text)
+                whole = True
             except TimeoutError:  # the server was too slow for what was left: its failure, for the breaker
                 raise UpstreamUnavailable(
                     backend.name, backend.url, f"no answer within {within:g}s", kind="timeout", status=504
                 ) from None
             finally:
                 await events.aclose()
-            return read(text)
+                if spent is not None and (meter.seen or billed.usage is not None):  # its 200 came: billed
+                    spent.append(meter.charged(meter.reported or billed.usage, whole=whole)[0])
+            return read("".join(pieces))
 
         async with self.switch.hold(target):
             return await self.guard.run(target, call)

@@ -28,6 +28,7 @@ keeps phase 1's guess.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import time
@@ -39,6 +40,7 @@ import msgspec
 from cachetools import TTLCache
 from msgspec import Meta
 
+from tiergate.backends.base import Billed
 from tiergate.config.model import ClassifierConfig, RoutesConfig
 from tiergate.dispatch.dispatcher import Dispatcher
 from tiergate.engine.decision import ClassifierOutcome
@@ -48,7 +50,7 @@ from tiergate.engine.targets import Target, classifier_target
 from tiergate.errors import RateLimited, UpstreamError, UpstreamProtocolError, UpstreamStatusError, refuses_format
 from tiergate.rules.features import Features
 from tiergate.state.cache import RemoteCache
-from tiergate.wire import ChatRequest, Message
+from tiergate.wire import ChatRequest, Message, Usage
 
 log = logging.getLogger("tiergate.classifier")
 
@@ -101,6 +103,8 @@ class Verdict:
     answer: RouteAnswer | None = None
     failure: Failure | None = None
     error: str | None = None
+    #: What the calls were charged (the leader's to pay: it made them).
+    usage: Usage | None = None
 
 
 # --- the prompt -----------------------------------------------------------------------------
@@ -282,13 +286,17 @@ class LLMClassifier:
             if shared is not None:
                 return self._answered("cache_hit", shared, start)
         flight = self.shared.inflight.get(key)
+        leader = flight is None
         if flight is None:
             flight = self._launch(key, seen)
         verdict = await asyncio.shield(flight)
+        usage = verdict.usage if leader else None  # followers waited for the call; the leader made it
         if verdict.answer is not None:
-            return self._answered("ok", verdict.answer, start)
+            return self._answered("ok", verdict.answer, start, usage)
         assert verdict.failure is not None
-        return ClassifierOutcome(self.cfg.model, verdict.failure, latency_us=self._since(start), error=verdict.error)
+        return ClassifierOutcome(
+            self.cfg.model, verdict.failure, latency_us=self._since(start), error=verdict.error, usage=usage
+        )
 
     def _launch(self, key: bytes, seen: str) -> asyncio.Task[Verdict]:
         """The call runs as its own task so a leader's cancellation (client gone) does not fail followers."""
@@ -322,10 +330,16 @@ class LLMClassifier:
         return answer
 
     async def _ask(self, seen: str) -> Verdict:
-        """One dispatched call (two when the server refuses ``json_schema``); every error becomes a Verdict."""
+        """One dispatched call (two when the server refuses ``json_schema``); every error becomes a Verdict,
+        with what the calls were charged."""
+        spent: list[Usage] = []
+        verdict = await self._verdict(seen, spent)
+        return dataclasses.replace(verdict, usage=total(spent)) if spent else verdict
+
+    async def _verdict(self, seen: str, spent: list[Usage]) -> Verdict:
         try:
             try:
-                return Verdict(answer=await self._call(seen, self.shared.format))
+                return Verdict(answer=await self._call(seen, self.shared.format, spent))
             except UpstreamStatusError as exc:
                 auto = self.cfg.response_format == "auto"
                 if not auto or self.shared.format != "json_schema" or not refused_format(exc):
@@ -337,7 +351,7 @@ class LLMClassifier:
                     excerpt(exc.detail),
                 )
                 self.shared.format = "json_object"
-                return Verdict(answer=await self._call(seen, "json_object"))
+                return Verdict(answer=await self._call(seen, "json_object", spent))
         except UpstreamError as exc:
             return Verdict(failure=_failure(exc), error=exc.message)
         except TimeoutError:  # the backstop below: e.g. a `limits` wait longer than the timeout
@@ -348,10 +362,10 @@ class LLMClassifier:
             detail = f"backend '{self.target.backend}' at {self.url}: {type(exc).__name__}: {exc}"
             return Verdict(failure="error", error=self.dispatcher.redact(detail))
 
-    async def _call(self, seen: str, kind: Format) -> RouteAnswer:
+    async def _call(self, seen: str, kind: Format, spent: list[Usage]) -> RouteAnswer:
         request = self.prompt.request_for(seen, kind)
         async with asyncio.timeout(self.cfg.timeout + 1.0):  # a backstop: `within` and the target's bounds end it first
-            return await self.dispatcher.ask(self.target, request, self._read, within=self.cfg.timeout)
+            return await self.dispatcher.ask(self.target, request, self._read, within=self.cfg.timeout, spent=spent)
 
     def _read(self, text: str) -> RouteAnswer:
         decoded = decode_answer(text, self.prompt.tiers)
@@ -360,13 +374,29 @@ class LLMClassifier:
             raise UpstreamProtocolError(self.target.backend, self.url, detail, kind=INVALID, started=True)
         return decoded
 
-    def _answered(self, outcome: Literal["ok", "cache_hit"], answer: RouteAnswer, start: int) -> ClassifierOutcome:
+    def _answered(
+        self, outcome: Literal["ok", "cache_hit"], answer: RouteAnswer, start: int, usage: Usage | None = None
+    ) -> ClassifierOutcome:
         return ClassifierOutcome(
-            self.cfg.model, outcome, answer.tier, answer.reason, self._since(start), confidence=answer.confidence
+            self.cfg.model,
+            outcome,
+            answer.tier,
+            answer.reason,
+            self._since(start),
+            confidence=answer.confidence,
+            usage=usage,
         )
 
     def _since(self, start: int) -> int:
         return (self.perf() - start) // 1000
+
+
+def total(spent: Sequence[Usage]) -> Usage:
+    """The sum of calls' usages."""
+    billed = Billed()
+    for usage in spent:
+        billed.add(usage)
+    return billed.usage or Usage()
 
 
 def refused_format(exc: UpstreamStatusError) -> bool:

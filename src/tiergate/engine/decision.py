@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from tiergate.wire import Usage
+
 Phase = Literal["explicit", "heuristic", "llm_classifier", "fallback"]
 
 
@@ -58,6 +60,9 @@ class ClassifierOutcome(msgspec.Struct, omit_defaults=True):
     confidence: float | None = None
     #: The lowest tier the router let the classifier pick (the learned scorer's tier, or one below it).
     floor: str | None = None
+    #: What this request's call to the classifier was charged; None when it made none that got an answer
+    #: (a cache hit, a follower of another request's call, a refused call).
+    usage: Usage | None = None
 
 
 class LearnedOutcome(msgspec.Struct, omit_defaults=True):

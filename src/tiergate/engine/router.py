@@ -45,11 +45,16 @@ from tiergate.engine.sticky import session_key
 from tiergate.engine.targets import Target
 from tiergate.errors import RequestError, TiergateError
 from tiergate.rules.features import Features
-from tiergate.wire import ChatRequest
+from tiergate.wire import ChatRequest, Usage
 
 
 class Phase2(Protocol):
     """The second opinion for AMBIGUOUS requests. Never raises: failures come back as an outcome."""
+
+    @property
+    def target(self) -> Target | None:
+        """The classifier model as a target: its price is what an outcome's ``usage`` is charged at (None:
+        one that calls no model)."""
 
     async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome: ...
 
@@ -93,6 +98,8 @@ class Routed:
     #: Raised by dispatch instead of calling any target (a budget at its cap with nowhere to spill, a
     #: document no target reads).
     refusal: TiergateError | None = None
+    #: What routing itself spent, at which target: the classifier's call this request made.
+    spent: list[tuple[Target, Usage]] = field(default_factory=list)
 
 
 #: How a target skipped for its open breaker is reported; the last failure may follow in parentheses.
@@ -269,7 +276,9 @@ class Router:
         )
         if chosen is not None and chosen.tier != p1.tier and refusal is None:
             decision.reasons.append(f"{p1.tier} has no usable target; first usable is {chosen.label}")
-        return Routed(decision, usable, str(f["ask_text"]), refusal)
+        paid = self.classifier.target if self.classifier and outcome and outcome.usage else None
+        spent = [(paid, outcome.usage)] if paid is not None and outcome and outcome.usage else []
+        return Routed(decision, usable, str(f["ask_text"]), refusal, spent)
 
     def _dial(self, preference: float) -> Dial | None:
         if preference not in self._dials:

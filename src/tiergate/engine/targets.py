@@ -175,21 +175,17 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
     timeouts = Timeouts(connect=connect, first_token=cfg.timeout, idle=cfg.timeout, total=cfg.timeout)
     # The borrowed capabilities say nothing of the classifier's model: it runs with the window of a tier
     # target of the same model (Ollama reloads a model whose num_ctx changes), else the server's own.
-    same = (t for tier_cfg in config.tiers.values() for t in tier_cfg.targets)
-    num_ctx = next(
-        (
-            t.capabilities.context_window
-            for t in same
-            if (t.backend, t.model) == (cfg.backend, cfg.model) and t.capabilities is not None
-        ),
-        None,
-    )
+    same = (cfg.backend, cfg.model)
+    twins = [t for tier_cfg in config.tiers.values() for t in tier_cfg.targets if (t.backend, t.model) == same]
+    num_ctx = next((t.capabilities.context_window for t in twins if t.capabilities is not None), None)
+    # what its calls are charged: its own price, else that of a tier target of the same model, else nothing
+    price = cfg.price or next((t.price for t in twins), None) or Price()
     return Target(
         "classifier",
         cfg.backend,
         cfg.model,
         caps,
-        config.tiers[tier].targets[0].price,
+        price,
         timeouts,
         Retries(attempts=0),
         breaker,

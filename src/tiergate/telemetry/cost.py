@@ -31,6 +31,8 @@ _PER = 1_000_000
 #: ``attempts_json`` holds an attempt's cost: a ``LIKE`` pattern (passed as a parameter: ``%`` is psycopg's
 #: placeholder mark) that picks the rows whose cost is split between tiers.
 ATTEMPT_COST = '%"cost_usd":%'
+#: The ``outcome`` of what routing spent in ``attempts_json`` (the classifier's call): not an attempt.
+ROUTING = "routing"
 
 
 def cost_usd(price: Price, usage: Usage) -> float:

@@ -51,12 +51,14 @@ import msgspec
 
 from tiergate.config.model import Price
 from tiergate.dispatch.dispatcher import render_attempts
+from tiergate.engine.targets import Target
 from tiergate.errors import LogUnavailable, OperatorError
-from tiergate.telemetry.cost import cost_usd
+from tiergate.telemetry.cost import ROUTING, cost_usd
 from tiergate.telemetry.phases import decided_by
 from tiergate.telemetry.queries import DecisionQueries
 from tiergate.telemetry.record import RequestRecord, ShadowRecord
 from tiergate.telemetry.sql_queries import SqliteRunner, SqlQueries
+from tiergate.wire import Usage
 
 log = logging.getLogger("tiergate.decisions")
 T = TypeVar("T")
@@ -741,6 +743,20 @@ def _attempt_charged(attempt: Any) -> dict[str, Any]:
     }
 
 
+def _side_charged(target: Target, usage: Usage) -> dict[str, Any]:
+    """What routing spent at a target (the classifier's call), in ``attempts_json`` beside the attempts, so the
+    readers that move an attempt's cost to its tier move it to ``classifier``; ``outcome`` tells it apart."""
+    return {
+        "tier": target.tier,
+        "backend": target.backend,
+        "model": target.model,
+        "outcome": ROUTING,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cost_usd": cost_usd(target.price, usage),
+    }
+
+
 def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
     """One ``decisions`` row, in ``_COLUMNS`` order."""
     decision, target = record.decision, record.target
@@ -759,6 +775,7 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         }
         for a in record.attempts
     ]
+    attempts += [_side_charged(t, u) for t, u in record.side]  # after the attempts: their own order stays
     spent = record.spent()  # the serving target's charged usage, and what failed attempts had been counted
     row = {
         "decision_id": decision.decision_id,
@@ -777,14 +794,14 @@ def _row(ts: float, record: RequestRecord, reference: Price) -> tuple[Any, ...]:
         "status": record.status,
         "attempts": render_attempts(record.attempts),
         "attempts_json": _encode(attempts).decode(),
-        "attempt_count": len(attempts),
+        "attempt_count": len(record.attempts),
         "prompt_tokens": usage.prompt_tokens if usage else None,
         "completion_tokens": usage.completion_tokens if usage else None,
         "latency_ms": record.latency_ms,
         "ttft_ms": record.ttft_ms,
         "cost_usd": sum(cost_usd(t.price, u) for t, u in spent) if spent else None,
         "opus_cost_usd": cost_usd(reference, charged) if charged else None,
-        "fallback": int(len(attempts) > 1 or (target is not None and target.tier != decision.tier)),
+        "fallback": int(len(record.attempts) > 1 or (target is not None and target.tier != decision.tier)),
         "error": record.error,
         "error_kind": record.error_kind,
         "disconnected": int(record.disconnected),

@@ -44,6 +44,8 @@ class RequestRecord:
     charged: Usage | None = None
     #: True when ``charged`` is (partly) an estimate.
     estimated: bool = False
+    #: What routing itself spent, at which target (the classifier's call): charged like an attempt.
+    side: list[tuple[Target, Usage]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.charged is None:
@@ -52,8 +54,10 @@ class RequestRecord:
     def spent(self) -> list[tuple[Target, Usage]]:
         """Each target the request spent tokens at, with the usage charged there: every attempt that failed
         after its upstream's 200 with tokens counted (its ``charged``; the upstream billed them), then the
-        serving target's ``charged``. Spend and the decision log's ``cost_usd`` price each at its target."""
-        spent = [(a.target, a.charged) for a in self.attempts if getattr(a, "charged", None) is not None]
+        serving target's ``charged``, after what routing spent (``side``). Spend and the decision log's
+        ``cost_usd`` price each at its target."""
+        spent = list(self.side)
+        spent += [(a.target, a.charged) for a in self.attempts if getattr(a, "charged", None) is not None]
         if self.target is not None and self.charged is not None:
             spent.append((self.target, self.charged))
         return spent

@@ -65,6 +65,9 @@ class Candidate:
 class _Replay:
     """Phase 2 for the candidate: the live classifier's answer to the same request, never a new model call."""
 
+    #: It calls no model, so it charges nothing.
+    target = None
+
     def __init__(self, live: ClassifierOutcome | None) -> None:
         self._live = live
 
@@ -73,7 +76,7 @@ class _Replay:
         if live is None or live.outcome not in ("ok", "cache_hit"):
             model = graph.config.routing.classifier.model if graph.config.routing.classifier else ""
             return ClassifierOutcome(model=model, outcome="skipped", reason="shadow rules call no model")
-        return msgspec.structs.replace(live, floor=None)
+        return msgspec.structs.replace(live, floor=None, usage=None)  # the live request paid for it
 
 
 class ShadowRules:

@@ -31,7 +31,7 @@ import numpy as np
 import psycopg
 
 from tiergate.errors import LogUnavailable
-from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs
+from tiergate.telemetry.cost import ATTEMPT_COST, ROUTING, attempt_costs
 from tiergate.telemetry.queries import (
     Bucket,
     Candidate,
@@ -282,7 +282,7 @@ class SqlQueries:
             fallback=bool(fallback),
             error=error,
             error_kind=kind,
-            attempts=_decode(attempts),
+            attempts=[a for a in _decode(attempts) if a.get("outcome") != ROUTING],  # the classifier's: in decision
             decision=_decode(decision),
             ratings=[Rating(float(ts), int(r), comment, client) for ts, r, comment, client in ratings],
             shadow=_candidate(shadow[0]) if shadow else None,

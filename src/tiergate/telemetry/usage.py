@@ -42,8 +42,11 @@ class Meter:
         self._chars = 0
         #: The upstream's latest count, if it sent one.
         self.reported: Usage | None = None
+        #: Whether any event came (the upstream answered 200).
+        self.seen = False
 
     def see(self, event: StreamEvent) -> None:
+        self.seen = True
         if isinstance(event, TextDelta | ReasoningDelta):
             self._chars += len(event.text)
         elif isinstance(event, ToolCallStart):
