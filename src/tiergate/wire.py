@@ -14,6 +14,7 @@ import binascii
 import functools
 import json
 import re
+from collections.abc import Collection
 from typing import Any, Literal
 
 import msgspec
@@ -182,6 +183,16 @@ class FunctionDef(Lenient):
 class Tool(Lenient):
     function: FunctionDef
     type: str = "function"
+
+
+def only_allowed(tools: list[Tool] | None, names: Collection[str]) -> list[Tool] | None:
+    """The tools an ``allowed_tools`` tool choice (chat's or Responses') lets the model call, in the request's
+    order, or None when none is left. Its mode (``auto``, ``required``) then becomes the plain ``tool_choice``,
+    so that no backend needs to know the shape: an ingress narrows the tools once, with this.
+
+        request.tools, request.tool_choice = only_allowed(request.tools, {"get_weather"}), "required"
+    """
+    return [tool for tool in tools or () if tool.function.name in names] or None
 
 
 class StreamOptions(Lenient):

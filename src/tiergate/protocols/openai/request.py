@@ -8,12 +8,12 @@ would make anyway (a 400 naming the field, before any upstream call).
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
 from tiergate.errors import RequestError
-from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message
+from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message, only_allowed
 
 T = TypeVar("T")
 _AT = re.compile(r"^(.*?)(?: - at `\$\.?([^`]*)`)?$", re.S)
@@ -47,6 +47,7 @@ def decode_chat(body: bytes) -> ChatRequest:
                 f"messages[{i}] has role `tool` but no `tool_call_id`", param=f"messages[{i}].tool_call_id"
             )
     check_chat(request)
+    _plain_tool_choice(request)
     return request
 
 
@@ -103,6 +104,80 @@ def check_chat(request: ChatRequest) -> None:
                         param=param,
                         code="unsupported_content",
                     )
+
+
+def _plain_tool_choice(request: ChatRequest) -> None:
+    """An ``allowed_tools`` or ``custom`` tool choice made the plain one every backend reads, once, here: an
+    ``allowed_tools`` choice keeps only the tools it lists (as the Responses ingress does) and becomes its
+    mode, ``auto`` or ``required``; a ``custom`` one names the function tool of that name, since chat's
+    ``tools`` are function tools only. A choice naming a tool ``tools`` does not declare is a 400 naming it.
+
+        {"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [{"type": "function",
+         "function": {"name": "get_weather"}}]}}       # → tools [get_weather], tool_choice "required"
+        {"type": "custom", "custom": {"name": "get_weather"}}
+                                    # → {"type": "function", "function": {"name": "get_weather"}}
+    """
+    choice = request.tool_choice
+    if not isinstance(choice, dict) or choice.get("type") not in ("allowed_tools", "custom"):
+        return
+    declared = [tool.function.name for tool in request.tools or ()]
+    if choice["type"] == "custom":
+        name = _named_tool(choice, "tool_choice", declared)
+        request.tool_choice = {"type": "function", "function": {"name": name}}
+        return
+    where = "tool_choice.allowed_tools"
+    allowed = choice.get("allowed_tools")
+    if not isinstance(allowed, dict):
+        raise RequestError(
+            f"`{where}` must be an object with `mode` and `tools`, got {_kind(allowed)}",
+            param=where,
+            code="invalid_type",
+        )
+    mode, listed = allowed.get("mode"), allowed.get("tools")
+    if mode not in ("auto", "required"):
+        param = f"{where}.mode"
+        got = "missing" if mode is None else repr(mode)
+        raise RequestError(f"`{param}` must be auto or required, got {got}", param=param, code="invalid_value")
+    if not isinstance(listed, list) or not listed:
+        param, empty = f"{where}.tools", isinstance(listed, list)
+        raise RequestError(
+            f"`{param}` must list the tools the model may call, got {'an empty array' if empty else _kind(listed)}",
+            param=param,
+            code="invalid_value" if empty else "invalid_type",
+        )
+    names = {_named_tool(entry, f"{where}.tools[{i}]", declared) for i, entry in enumerate(listed)}
+    request.tools, request.tool_choice = only_allowed(request.tools, names), mode
+
+
+def _named_tool(entry: Any, where: str, declared: list[str]) -> str:
+    """The tool a choice names, ``{"type": "function", "function": {"name": ...}}`` or its ``custom`` twin,
+    which must be one of the request's ``tools`` (``declared``)."""
+    if not isinstance(entry, dict):
+        raise RequestError(f"`{where}` must be an object, got {_kind(entry)}", param=where, code="invalid_type")
+    kind = entry.get("type")
+    if kind not in ("function", "custom"):
+        param = f"{where}.type"
+        got = "missing" if kind is None else repr(kind)
+        raise RequestError(f"`{param}` must be function or custom, got {got}", param=param, code="invalid_value")
+    inner = entry.get(kind)
+    name = inner.get("name") if isinstance(inner, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        param = f"{where}.{kind}.name"
+        raise RequestError(f"`{param}` must be the name of one of `tools`", param=param, code="invalid_value")
+    if name in declared:
+        return name
+    listing = f"it declares {', '.join(declared)}" if declared else "the request has no `tools`"
+    if kind == "custom":
+        what = f"the custom tool `{name}`: chat tools are function tools, and `tools` declares no function `{name}`"
+    else:
+        what = f"`{name}`, which `tools` does not declare"
+    raise RequestError(f"`{where}` names {what} ({listing})", param=where, code="invalid_value")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "missing"
+    return {bool: "a boolean", str: "a string", list: "an array", dict: "an object"}.get(type(value), "a number")
 
 
 def _check_part(part: ContentPart, where: str) -> None:

@@ -25,6 +25,7 @@ from tiergate.wire import (
     Thinking,
     Tool,
     ToolCall,
+    only_allowed,
 )
 
 
@@ -42,7 +43,7 @@ def decode(body: bytes) -> ChatRequest:
     tools = _tools(obj.get("tools"))
     choice = _tool_choice(obj.get("tool_choice"))
     if tools and (allowed := _allowed_names(obj.get("tool_choice"))) is not None:
-        tools = [t for t in tools if t.function.name in allowed] or None
+        tools = only_allowed(tools, allowed)
     request = ChatRequest(
         messages=_messages(obj),
         model=_opt(obj, "model", str, "a string"),
