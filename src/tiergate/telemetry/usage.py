@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import msgspec
 
+from tiergate.protocols.estimate import answer_chars
 from tiergate.wire import (
     ChatRequest,
     Completion,
-    ReasoningDelta,
     StreamEvent,
-    TextDelta,
-    ToolCallArgs,
-    ToolCallStart,
     Usage,
     UsageReport,
     tokens_in,
@@ -47,13 +44,8 @@ class Meter:
 
     def see(self, event: StreamEvent) -> None:
         self.seen = True
-        if isinstance(event, TextDelta | ReasoningDelta):
-            self._chars += len(event.text)
-        elif isinstance(event, ToolCallStart):
-            self._chars += len(event.name)
-        elif isinstance(event, ToolCallArgs):
-            self._chars += len(event.arguments)
-        elif isinstance(event, UsageReport):
+        self._chars += answer_chars(event)
+        if isinstance(event, UsageReport):
             self.reported = event.usage
 
     def see_whole(self, completion: Completion) -> None:

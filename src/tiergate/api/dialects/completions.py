@@ -31,10 +31,10 @@ class Completions:
         return decode_completion(body)[1]
 
     def whole(self, completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> Any:
-        return text_completion(completion, id=id, created=created, model=model)
+        return text_completion(completion, id=id, created=created, model=model, request=request)
 
     def writer(self, *, id: str, created: int, model: str, request: ChatRequest, native: bool) -> Writer:
-        return TextChunkWriter(id, created, model, include_usage=request.wants_usage())
+        return TextChunkWriter(id, created, model, include_usage=request.wants_usage(), request=request)
 
     def error_body(self, exc: TiergateError) -> dict[str, Any]:
         return error_body(exc)

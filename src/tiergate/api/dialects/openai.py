@@ -26,10 +26,10 @@ class OpenAIChat:
         return decode_chat(body)
 
     def whole(self, completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> Any:
-        return chat_completion(completion, id=id, created=created, model=model)
+        return chat_completion(completion, id=id, created=created, model=model, request=request)
 
     def writer(self, *, id: str, created: int, model: str, request: ChatRequest, native: bool) -> Writer:
-        return ChunkWriter(id, created, model, include_usage=request.wants_usage())
+        return ChunkWriter(id, created, model, include_usage=request.wants_usage(), request=request)
 
     def error_body(self, exc: TiergateError) -> dict[str, Any]:
         return error_body(exc)

@@ -22,6 +22,7 @@ from tiergate.protocols.anthropic.common import (
     sse,
     tool_use_id,
 )
+from tiergate.protocols.estimate import estimated_usage
 from tiergate.protocols.quiet import Quiet
 from tiergate.wire import (
     ChatRequest,
@@ -73,12 +74,8 @@ def whole(completion: Completion, *, id: str, model: str, request: ChatRequest |
         "content": content,
         "stop_reason": STOP_REASON_OF[completion.finish_reason],
         "stop_sequence": None,
-        "usage": usage_body(completion.usage or _estimate(completion, request)),
+        "usage": usage_body(completion.usage or estimated_usage(request, completion.chars())),
     }
-
-
-def _estimate(completion: Completion, request: ChatRequest | None) -> Usage:
-    return Usage.of(request.estimated_tokens() if request is not None else 0, tokens_in(completion.chars()))
 
 
 def usage_body(usage: Usage) -> dict[str, int]:

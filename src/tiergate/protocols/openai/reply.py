@@ -1,7 +1,11 @@
 """The internal answer → OpenAI's whole (non-stream) chat and text completion objects, and OpenAI's error
 envelope (which the Responses API shares).
 
-    payload = chat_completion(completion, id="chatcmpl-…", created=1700000000, model="qwen2.5-coder:7b")
+An answer its upstream counted no tokens for reports the estimate spend charges it (characters / 4 of the
+request and of the answer, :mod:`tiergate.protocols.estimate`), marked ``"estimated": true`` in its
+``usage``: clients add ``usage`` up for their cost displays, and zeros would say the answer was free.
+
+    payload = chat_completion(completion, id="chatcmpl-1", created=1700000000, model="qwen2.5-coder:7b", request=chat)
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from typing import Any
 
 from tiergate.errors import CONTEXT as CONTEXT  # re-exported: it lives beside exceeds_context
 from tiergate.errors import TiergateError
-from tiergate.wire import Completion, Usage
+from tiergate.protocols.estimate import estimated_usage
+from tiergate.wire import ChatRequest, Completion, Usage
 
 
 def error_body(exc: TiergateError) -> dict[str, Any]:
@@ -26,9 +31,13 @@ def error_code(exc: TiergateError) -> str | None:
     return exc.code
 
 
-def usage_body(usage: Usage) -> dict[str, Any]:
+def usage_body(usage: Usage, *, estimated: bool = False) -> dict[str, Any]:
     """OpenAI's ``usage`` object; ``prompt_tokens_details.cached_tokens`` only when some prompt tokens came
-    from a prompt cache (cache writes have no OpenAI field: they are plain prompt tokens there)."""
+    from a prompt cache (cache writes have no OpenAI field: they are plain prompt tokens there), and
+    ``estimated: true`` (tiergate's, not OpenAI's) when no upstream counted them.
+
+        usage_body(Usage.of(3, 4))   # {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    """
     body: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
@@ -36,16 +45,20 @@ def usage_body(usage: Usage) -> dict[str, Any]:
     }
     if usage.cached_tokens > 0:
         body["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    if estimated:
+        body["estimated"] = True
     return body
 
 
-def _usage(completion: Completion) -> dict[str, Any] | None:
-    if completion.usage is None:
-        return None
-    return usage_body(completion.usage)
+def _usage(completion: Completion, request: ChatRequest | None) -> dict[str, Any]:
+    if completion.usage is not None:
+        return usage_body(completion.usage)
+    return usage_body(estimated_usage(request, completion.chars()), estimated=True)
 
 
-def chat_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:
+def chat_completion(
+    completion: Completion, *, id: str, created: int, model: str, request: ChatRequest | None = None
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": completion.content, "refusal": None}
     if completion.tool_calls:
         message["tool_calls"] = [
@@ -61,11 +74,13 @@ def chat_completion(completion: Completion, *, id: str, created: int, model: str
         "model": model,
         "system_fingerprint": None,
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": completion.finish_reason}],
-        "usage": _usage(completion) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": _usage(completion, request),
     }
 
 
-def text_completion(completion: Completion, *, id: str, created: int, model: str) -> dict[str, Any]:
+def text_completion(
+    completion: Completion, *, id: str, created: int, model: str, request: ChatRequest | None = None
+) -> dict[str, Any]:
     return {
         "id": id,
         "object": "text_completion",
@@ -74,5 +89,5 @@ def text_completion(completion: Completion, *, id: str, created: int, model: str
         "choices": [
             {"text": completion.content or "", "index": 0, "logprobs": None, "finish_reason": completion.finish_reason}
         ],
-        "usage": _usage(completion) or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": _usage(completion, request),
     }

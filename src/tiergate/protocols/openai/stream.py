@@ -5,7 +5,11 @@ One writer per response keeps id/created/model the same on every chunk, opens wi
 with a finish chunk, the usage chunk when asked for, and ``data: [DONE]``. An error after the
 stream started is one ``data: {"error": ...}`` event and no ``[DONE]``. No comment keep-alives.
 
-    writer = ChunkWriter("chatcmpl-1", 1700000000, "qwen2.5-coder:7b", include_usage=True)
+The usage chunk carries the upstream's count; where it sent none, the estimate spend charges (characters / 4
+of ``request`` and of what was written), marked ``"estimated": true``, as a whole answer's
+(:mod:`tiergate.protocols.openai.reply`). ``usage`` stays the upstream's own, for the request record.
+
+    writer = ChunkWriter("chatcmpl-1", 1700000000, "qwen2.5-coder:7b", include_usage=True, request=chat)
     writer.start(); writer.event(TextDelta("Hi")); writer.end()
 """
 
@@ -16,8 +20,10 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import TiergateError
+from tiergate.protocols.estimate import answer_chars, estimated_usage
 from tiergate.protocols.openai.reply import error_body, usage_body
 from tiergate.wire import (
+    ChatRequest,
     Finish,
     ReasoningDelta,
     StreamEvent,
@@ -37,13 +43,17 @@ def sse(obj: Any) -> bytes:
 
 
 class ChunkWriter:
-    def __init__(self, id: str, created: int, model: str, *, include_usage: bool) -> None:
+    def __init__(
+        self, id: str, created: int, model: str, *, include_usage: bool, request: ChatRequest | None = None
+    ) -> None:
         self.id = id
         self.created = created
         self.model = model
         self.include_usage = include_usage
         self.usage: Usage | None = None
         self.finish: str | None = None
+        self._request = request
+        self._chars = 0  # of the answer, for the estimate when the upstream counts nothing
         # Every chunk shares its envelope: encode it once and splice each choice in.
         head = _encode(self._envelope())[:-1]
         self._head = b"data: " + head + b',"choices":['
@@ -57,6 +67,7 @@ class ChunkWriter:
         return self._chunk({"role": "assistant", "content": ""})
 
     def event(self, event: StreamEvent) -> bytes | None:
+        self._chars += answer_chars(event)
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text}) if event.text else None
         if isinstance(event, ToolCallStart):
@@ -99,7 +110,10 @@ class ChunkWriter:
         """The usage chunk (``choices: []``) when asked for, then ``[DONE]``."""
         if not self.include_usage:
             return DONE
-        usage = usage_body(self.usage or Usage())
+        if self.usage is not None:
+            usage = usage_body(self.usage)
+        else:
+            usage = usage_body(estimated_usage(self._request, self._chars), estimated=True)
         return sse({**self._envelope(), "choices": [], "usage": usage}) + DONE
 
     def error(self, exc: TiergateError) -> bytes:
@@ -122,6 +136,7 @@ class TextChunkWriter(ChunkWriter):
         return b""
 
     def event(self, event: StreamEvent) -> bytes | None:
+        self._chars += answer_chars(event)
         if isinstance(event, TextDelta):
             return self._text(event.text) if event.text else None
         if isinstance(event, Finish):
