@@ -67,7 +67,8 @@ class ChunkWriter:
         return self._chunk({"role": "assistant", "content": ""})
 
     def event(self, event: StreamEvent) -> bytes | None:
-        self._chars += answer_chars(event)
+        if self.include_usage:  # counted only for a usage chunk to write
+            self._chars += answer_chars(event)
         if isinstance(event, TextDelta):
             return self._chunk({"content": event.text}) if event.text else None
         if isinstance(event, ToolCallStart):
@@ -136,7 +137,8 @@ class TextChunkWriter(ChunkWriter):
         return b""
 
     def event(self, event: StreamEvent) -> bytes | None:
-        self._chars += answer_chars(event)
+        if self.include_usage:  # counted only for a usage chunk to write
+            self._chars += answer_chars(event)
         if isinstance(event, TextDelta):
             return self._text(event.text) if event.text else None
         if isinstance(event, Finish):
