@@ -8,7 +8,9 @@ and the one distinction resilience depends on is made in one place: did the upst
   retried, then fallback;
 - after it (:class:`~tiergate.backends.http.BodyError`: the body was cut, or stalled past the time
   limit): the call may already be generated and billed, so the error is ``started`` and never retried on
-  the same target; a cut body is ``protocol``.
+  the same target; a cut body is ``protocol``. So is a stream line or event past the framing's cap
+  (:class:`~tiergate.protocols.framing.TooLong`, raised while the body is read): an upstream that never
+  ends a line fails as a malformed answer, not at a timeout after buffering all it sent.
 
 Secrets are not this module's concern: dispatch passes every upstream error through the rules'
 ``Redactor`` as it leaves the backend.
@@ -27,9 +29,11 @@ import aiohttp
 
 from tiergate.backends.http import BodyError, HttpError, PoolTimeout, Unsendable
 from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
+from tiergate.protocols.framing import TooLong
 
-#: What a call through the HTTP client may raise besides tiergate's own errors: catch these, and only these.
-TRANSPORT_ERRORS = (HttpError, aiohttp.ClientError, OSError, TimeoutError)
+#: What a call through the HTTP client (and the framing of its body) may raise besides tiergate's own
+#: errors: catch these, and only these.
+TRANSPORT_ERRORS = (HttpError, aiohttp.ClientError, OSError, TimeoutError, TooLong)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ def transport_failure(exc: BaseException, where: Where) -> UpstreamError:
     if isinstance(exc, BodyError):
         return _after_head(exc.__cause__ or exc, where)
     name, url = where.backend, where.url
+    if isinstance(exc, TooLong):
+        detail = f"a stream {exc.unit} passed the {exc.limit}-byte cap before it ended"
+        return UpstreamProtocolError(name, url, detail, started=True)
     if isinstance(exc, PoolTimeout):
         return _timeout(where, str(exc))
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
