@@ -1,4 +1,13 @@
-"""The whole answer: a ``Completion`` → the Response object, with tool calls in the client's own terms."""
+"""The whole answer: a ``Completion`` → the Response object, with tool calls in the client's own terms.
+
+A finished answer its upstream counted no tokens for reports the estimate spend charges it (characters / 4
+of the request and of the answer, :mod:`tiergate.protocols.estimate`), marked ``"estimated": true`` in its
+``usage``, as the chat ingress does (:mod:`tiergate.protocols.openai.reply`): Codex adds ``usage`` up for
+its token display and compacts its context when ``total_tokens`` nears the window, so ``null`` would let
+a long session on a local model overflow it.
+
+    payload = whole(completion, id="resp_1", created=1700000000, model="qwen2.5-coder:7b", request=request)
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from tiergate.errors import TiergateError
+from tiergate.protocols.estimate import estimated_usage
 from tiergate.protocols.openai.reply import CONTEXT
 from tiergate.protocols.openai.reply import error_body as openai_error_body
 from tiergate.protocols.responses.common import DIALECT
@@ -93,16 +103,30 @@ def call_item(id: str, call_id: str, name: str, arguments: str, origin: Origin, 
     return item
 
 
-def _usage(usage: Usage | None) -> dict[str, Any] | None:
-    if usage is None:
-        return None
-    return {
+def usage_body(usage: Usage, *, estimated: bool = False) -> dict[str, Any]:
+    """The Response's ``usage`` object, with ``estimated: true`` (tiergate's, not OpenAI's) when no upstream
+    counted the tokens.
+
+        usage_body(Usage.of(3, 4))["total_tokens"]   # 7
+    """
+    body: dict[str, Any] = {
         "input_tokens": usage.prompt_tokens,
         "input_tokens_details": {"cached_tokens": usage.cached_tokens, "cache_write_tokens": usage.cache_write_tokens},
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": usage.total_tokens,
     }
+    if estimated:
+        body["estimated"] = True
+    return body
+
+
+def _usage(usage: Usage | None, request: ChatRequest, chars: int | None) -> dict[str, Any] | None:
+    if usage is not None:
+        return usage_body(usage)
+    if chars is None:
+        return None
+    return usage_body(estimated_usage(request, chars), estimated=True)
 
 
 ENDINGS: dict[str | None, tuple[str, dict[str, str] | None]] = {
@@ -116,6 +140,7 @@ class Envelope:
 
     def __init__(self, id: str, created: int, model: str, request: ChatRequest) -> None:
         self.id, self.created, self.model = id, created, model
+        self._request = request
         body = _native(request)
         text, reasoning = _object(body, "text"), _object(body, "reasoning")
         fmt = _object(text, "format") or {"type": "text"}
@@ -142,9 +167,12 @@ class Envelope:
         output: list[dict[str, Any]],
         usage: Usage | None,
         *,
+        chars: int | None = None,
         incomplete: dict[str, str] | None = None,
         error: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        """``usage``: the upstream's count; where it sent none, the estimate for a finished answer of
+        ``chars`` characters, and ``null`` for an answer still going or failed (``chars`` None)."""
         s = self._settings
         return {
             "id": self.id,
@@ -168,7 +196,7 @@ class Envelope:
             "tools": s["tools"],
             "top_p": s["top_p"],
             "truncation": "disabled",
-            "usage": _usage(usage),
+            "usage": _usage(usage, self._request, chars),
             "user": s["user"],
             "metadata": s["metadata"],
         }
@@ -209,7 +237,7 @@ def whole(completion: Completion, *, id: str, created: int, model: str, request:
         prefix = "ctc" if origin.custom else "fc"
         output.append(call_item(item_id(id, prefix, len(output)), call.id, name, arguments, origin, item_status))
     envelope = Envelope(id, created, model, request)
-    return envelope.response(status, output, completion.usage, incomplete=incomplete)
+    return envelope.response(status, output, completion.usage, chars=completion.chars(), incomplete=incomplete)
 
 
 def error_body(exc: TiergateError) -> dict[str, Any]:

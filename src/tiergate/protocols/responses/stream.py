@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from tiergate.errors import TiergateError
+from tiergate.protocols.estimate import answer_chars
 from tiergate.protocols.quiet import Quiet
 from tiergate.protocols.responses.common import encode_json
 from tiergate.protocols.responses.reasoning import wants_sealed
@@ -62,6 +63,10 @@ class StreamWriter:
     ``response.incomplete`` when the output limit or a filter cut it. Every event has its ``event:``
     line and a ``sequence_number``. No ``[DONE]``.
 
+    The ``usage`` of ``response.completed`` (or ``.incomplete``) is the upstream's count; where it sent none,
+    the estimate of the request and of what was written, marked ``"estimated": true`` (:mod:`.reply`).
+    ``usage`` stays the upstream's own, for the request record.
+
     Reasoning and text stream as they come. Tool calls are held until the answer's finish and then sent
     one after another, each whole: an OpenAI-compatible upstream may interleave the argument pieces of
     parallel calls, and an item cannot be reopened once done, so only the finish proves a call complete.
@@ -85,6 +90,7 @@ class StreamWriter:
         self._calls: dict[int, _Open] = {}  # tool index -> its call, held (unnumbered) until the finish
         self._quiet = quiet or Quiet()  # while calls are held, an event every ten quiet seconds
         self._sealing = wants_sealed(request)
+        self._chars = 0  # of the answer, for the estimate when the upstream counts nothing
 
     def _frame(self, type: str, fields: dict[str, Any]) -> bytes:
         data = encode_json({"type": type, "sequence_number": self._seq, **fields})
@@ -99,6 +105,7 @@ class StreamWriter:
         )
 
     def event(self, event: StreamEvent) -> bytes | None:
+        self._chars += answer_chars(event)
         if isinstance(event, TextDelta):
             return self._text(event.text) if event.text else None
         if isinstance(event, ReasoningDelta):
@@ -126,7 +133,7 @@ class StreamWriter:
         with the whole output."""
         closing = self._close() + self._release_calls()
         status, incomplete = ENDINGS.get(self.finish, ("completed", None))
-        response = self._envelope.response(status, self._output, self.usage, incomplete=incomplete)
+        response = self._envelope.response(status, self._output, self.usage, chars=self._chars, incomplete=incomplete)
         return closing + self._frame(f"response.{status}", {"response": response})
 
     def error(self, exc: TiergateError) -> bytes:
