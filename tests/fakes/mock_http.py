@@ -76,11 +76,7 @@ class _Exchange:
             reply = await reply
         body = self._body = _pieces(reply.body)
         self._client.open += 1
-
-        async def read() -> bytes:
-            return b"".join([piece async for piece in body])
-
-        return Response(reply.status, CIMultiDict(reply.headers), read, lambda: body)
+        return Response(reply.status, CIMultiDict(reply.headers), lambda: body)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

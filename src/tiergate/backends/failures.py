@@ -10,7 +10,8 @@ and the one distinction resilience depends on is made in one place: did the upst
   limit): the call may already be generated and billed, so the error is ``started`` and never retried on
   the same target; a cut body is ``protocol``. So is a stream line or event past the framing's cap
   (:class:`~tiergate.protocols.framing.TooLong`, raised while the body is read): an upstream that never
-  ends a line fails as a malformed answer, not at a timeout after buffering all it sent.
+  ends a line fails as a malformed answer, not at a timeout after buffering all it sent. A whole body past
+  the client's cap (:class:`~tiergate.backends.http.TooLarge`) fails the same way.
 
 Secrets are not this module's concern: dispatch passes every upstream error through the rules'
 ``Redactor`` as it leaves the backend.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from tiergate.backends.http import BodyError, HttpError, PoolTimeout, Unsendable
+from tiergate.backends.http import BodyError, HttpError, PoolTimeout, TooLarge, Unsendable
 from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
 from tiergate.protocols.framing import TooLong
 
@@ -55,6 +56,9 @@ def transport_failure(exc: BaseException, where: Where) -> UpstreamError:
     name, url = where.backend, where.url
     if isinstance(exc, TooLong):
         detail = f"a stream {exc.unit} passed the {exc.limit}-byte cap before it ended"
+        return UpstreamProtocolError(name, url, detail, started=True)
+    if isinstance(exc, TooLarge):
+        detail = f"the answer's body passed the {exc.limit}-byte cap before it ended"
         return UpstreamProtocolError(name, url, detail, started=True)
     if isinstance(exc, PoolTimeout):
         return _timeout(where, str(exc))

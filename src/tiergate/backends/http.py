@@ -18,6 +18,9 @@ What it keeps from a careful HTTP client, and what it leaves out:
   client is made, and resolved once per host (aiohttp's ``trust_env`` re-reads them, and ``~/.netrc``, on
   every request); TLS uses the system's trust store (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` apply);
 - bodies are decoded (``content-encoding``); no cookies, no redirects;
+- a whole body (:meth:`Response.read`) is capped at :data:`MAX_BODY_BYTES` (an error status's body at
+  :data:`ERROR_BODY_BYTES`, its first part kept), so an upstream that never ends one is not buffered until
+  ``total_timeout``; a stream's units are capped by :mod:`tiergate.protocols.framing`;
 - the aiohttp session is made on first use, inside the running loop (backends are built before it runs),
   and closed by :meth:`AiohttpClient.aclose`.
 
@@ -28,7 +31,8 @@ table needs is made here, where it is known: an error while reading a body is :c
     HttpError
     ├── PoolTimeout     every connection stayed busy for the request's ``total_timeout``
     ├── Unsendable      the request cannot be put on the wire (a header with a line break, a bad URL)
-    └── BodyError       the head had come (the upstream began to answer) and then the body failed
+    ├── BodyError       the head had come (the upstream began to answer) and then the body failed
+    └── TooLarge        a whole success body passed :data:`MAX_BODY_BYTES` (a malformed answer, not a cut one)
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import asyncio
 import base64
 import functools
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from importlib.metadata import version
 from types import TracebackType
 from typing import NamedTuple, Protocol
@@ -47,6 +51,16 @@ import yarl
 
 #: Sent with every request unless the backend sets its own.
 USER_AGENT = f"tiergate/{version('tiergate')}"
+#: The most bytes a whole (non-stream) body may hold. A whole answer is at most a few MB of JSON: a model's
+#: longest output (128k tokens, about 0.5 MB of text) is a few MB even with every character escaped, as is a
+#: whole answer's one tool call carrying a file. 64 MiB leaves many times that (and four times a stream
+#: unit's cap), and bounds what an upstream that never ends its body costs in memory per call. Read at each
+#: read, so a test may lower it.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+#: The most of an error status's body that is read: the error quotes a JSON envelope's ``message`` (a few
+#: hundred bytes, a few KB at most) or else the body's first 200 characters. 64 KiB holds any real envelope
+#: whole; past it the body is cut there, unread (its connection is dropped), and the status decides as ever.
+ERROR_BODY_BYTES = 64 * 1024
 #: Errors that reading a body may raise; each becomes a BodyError.
 _BODY_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
 
@@ -67,6 +81,15 @@ class BodyError(HttpError):
     """Reading the body failed after the response head had come; ``__cause__`` is what failed."""
 
 
+class TooLarge(HttpError):
+    """A whole success body passed :data:`MAX_BODY_BYTES`. Says the cap, never the bytes (they may be huge, or
+    hold a secret)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body passed the {limit}-byte cap")
+        self.limit = limit
+
+
 class Request(NamedTuple):
     method: str
     url: str
@@ -79,13 +102,12 @@ class Request(NamedTuple):
 class Response:
     """A response whose body is read as it arrives. Body errors are :class:`BodyError`."""
 
-    __slots__ = ("_iter", "_read", "ended", "headers", "status")
+    __slots__ = ("_iter", "ended", "headers", "status")
 
     def __init__(
         self,
         status: int,
         headers: Mapping[str, str],
-        read: Callable[[], Awaitable[bytes]],
         iter_any: Callable[[], AsyncIterator[bytes]],
     ) -> None:
         self.status = status
@@ -93,7 +115,6 @@ class Response:
         self.headers = headers
         #: True once the body was read to its end (the connection can then be reused).
         self.ended = False
-        self._read = read
         self._iter = iter_any
 
     @property
@@ -101,13 +122,24 @@ class Response:
         return 200 <= self.status < 300
 
     async def read(self) -> bytes:
-        """The whole body."""
+        """The whole body; past :data:`MAX_BODY_BYTES`, :class:`TooLarge`. An error status's body is only read
+        for its message: its first :data:`ERROR_BODY_BYTES`, the rest left unread."""
+        limit = MAX_BODY_BYTES if self.ok else ERROR_BODY_BYTES
+        pieces: list[bytes] = []
+        size = 0
         try:
-            body = await self._read()
+            async for chunk in self._iter():
+                pieces.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    if not self.ok:
+                        return b"".join(pieces)[:limit]
+                    pieces.clear()  # the error's traceback keeps this frame alive
+                    raise TooLarge(limit)
         except _BODY_ERRORS as exc:
             raise BodyError(_reason(exc)) from exc
         self.ended = True
-        return body
+        return b"".join(pieces)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body in the pieces it arrives in."""
@@ -241,7 +273,7 @@ class _AiohttpExchange:
             client._slots.release()
             raise
         self._response = response
-        return Response(response.status, response.headers, response.read, response.content.iter_any)
+        return Response(response.status, response.headers, response.content.iter_any)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
