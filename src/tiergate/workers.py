@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import importlib.util
 import json
 import logging
 import os
@@ -52,6 +53,11 @@ ENV_SUPERVISOR = "TIERGATE_SUPERVISOR_PID"
 ENV_LOG_LEVEL = "TIERGATE_WORKER_LOG_LEVEL"
 #: How often a worker checks whether its rules version changed, to update its entry.
 BOARD_POLL = 0.2
+#: The most bytes a request's URL and header lines may take (tiergate.head_limit). Node allows 16 KiB,
+#: nginx 4 lines of 8 KiB, h11 16 KiB; the coding clients send about 1 KiB (Claude Code's 20 headers, its
+#: long ``anthropic-beta`` and the ``x-stainless-*`` ones, are 874 bytes in tests/unit/protocols/fixtures),
+#: so 64 KiB leaves room for long beta lists, proxies' additions and a browser's cookies.
+HEAD_LIMIT = 64 * 1024
 
 log = logging.getLogger("tiergate.server")
 
@@ -222,8 +228,9 @@ def cannot_listen(host: str, port: int, exc: OSError) -> str:
 
 
 def server_config(app: Any, host: str, port: int, announce: str, **more: Any) -> uvicorn.Config:
-    """uvicorn's settings for ``serve``, one process or several: tiergate writes its own request log, and
-    ``announce`` is logged once the socket listens (:class:`Announce`)."""
+    """uvicorn's settings for ``serve``, one process or several: tiergate writes its own request log,
+    ``announce`` is logged once the socket listens (:class:`Announce`), and a request's head is bounded by
+    ``HEAD_LIMIT`` whichever HTTP implementation runs (:func:`http_protocol`)."""
     return uvicorn.Config(
         app,
         host=host,
@@ -232,8 +239,24 @@ def server_config(app: Any, host: str, port: int, announce: str, **more: Any) ->
         access_log=False,
         lifespan="on",
         callback_notify=Announce(announce),
+        http=http_protocol(),
+        h11_max_incomplete_event_size=HEAD_LIMIT,
         **more,
     )
+
+
+def http_protocol() -> str:
+    """httptools with the head bound (tiergate.head_limit), as uvicorn's ``auto`` would pick httptools; h11
+    where httptools is not installed, which ``h11_max_incomplete_event_size`` bounds by itself (with a 400).
+    A name, not the class: importing the class needs httptools."""
+    if importlib.util.find_spec("httptools") is None:
+        return "h11"
+    from tiergate.head_limit import fits
+
+    if not fits():  # uvicorn changed what the protocol builds on: serve unbounded rather than not at all
+        log.warning("this uvicorn's httptools protocol is not the one tiergate.head_limit knows: heads are unbounded")
+        return "httptools"
+    return "tiergate.head_limit:HeadLimitProtocol"
 
 
 class Announce:

@@ -1,0 +1,131 @@
+"""A bound on a request's head: past it, ``431 Request Header Fields Too Large`` and the connection ends.
+
+httptools (llhttp) hands uvicorn a request's URL and header lines whatever their size, so a peer that sends
+one header of hundreds of megabytes costs that much memory before anything of tiergate (auth included)
+sees the request. This protocol is uvicorn's httptools one (written against uvicorn 0.55, httptools 0.9)
+that counts the head as it is parsed and refuses it once it passes the limit:
+
+- **what is counted:** the URL, and each header line as sent (name, value, ``": "`` and CRLF), from the
+  first byte of a request to the end of its headers; each request on a keep-alive connection anew;
+- **what the parser holds unreported:** httptools keeps a header line to itself until it ends, so a line
+  that never ends is counted by the reads in which no part of the head was reported (not the one where it
+  began: it may hold the end of the previous request). The refusal comes within two socket reads (256 KiB
+  each) past the limit, whatever the peer sends;
+- **the refusal:** a 431 with ``connection: close``, then the writing side is shut; what the peer still
+  sends is read and dropped (not kept) for up to ``LINGER`` seconds, so a client still writing its
+  request reads the answer instead of a reset.
+
+The limit is uvicorn's ``h11_max_incomplete_event_size``, the bound h11 puts on the same head, so the two
+implementations agree whichever uvicorn runs (``tiergate.workers.server_config`` sets it):
+
+    uvicorn.Config(app, http="tiergate.head_limit:HeadLimitProtocol", h11_max_incomplete_event_size=65536)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+#: Seconds a refused connection still reads (and drops) what its peer sends before it is closed.
+LINGER = 2.0
+
+log = logging.getLogger("tiergate.server")
+
+
+#: What this protocol overrides or calls of uvicorn's: checked before it is used (:func:`fits`), because
+#: uvicorn is not pinned and these are its internals.
+_USES = ("data_received", "on_message_begin", "on_url", "on_header", "on_headers_complete", "send_400_response")
+
+
+def fits() -> bool:
+    """Whether the installed uvicorn still has what this protocol builds on."""
+    return all(callable(getattr(HttpToolsProtocol, name, None)) for name in _USES) and 431 in STATUS_LINE
+
+
+class _HeadTooLarge(Exception):
+    """Stops the parser from a callback. Never escapes: httptools wraps it in ``HttpParserCallbackError``,
+    and uvicorn logs that as an invalid request and answers it with ``send_400_response``, which answers
+    431 here instead."""
+
+
+class HeadLimitProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with each request's head counted and bounded (see above)."""
+
+    def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._limit: int = config.h11_max_incomplete_event_size or 16 * 1024  # h11's own default
+        self._head = 0  # bytes of this request's head reported by the parser
+        self._unreported = 0  # bytes fed since the parser last reported any, while it reads a head
+        self._began = False  # a request began during this feed
+        self._in_head = False
+        self._refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # dropped: the answer is sent, and the connection ends when the peer stops or LINGER runs out
+        head, self._began = self._head, False
+        super().data_received(data)
+        if self._refused or not self._in_head or self.transport.is_closing():
+            return
+        reported = self._began or self._head != head
+        self._unreported = 0 if reported else self._unreported + len(data)
+        if self._head + self._unreported > self._limit:
+            self._refuse()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head = 0
+        self._in_head = self._began = True
+
+    # These run once per header of every request: counted inline, and the base called without super()'s lookup.
+    def on_url(self, url: bytes) -> None:
+        self._head += len(url)
+        if self._head > self._limit:
+            raise _HeadTooLarge
+        HttpToolsProtocol.on_url(self, url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head += len(name) + len(value) + 4  # as sent: "name: value\r\n"
+        if self._head > self._limit:
+            raise _HeadTooLarge
+        HttpToolsProtocol.on_header(self, name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._head > self._limit:
+            self._refuse()
+        else:
+            super().send_400_response(msg)
+
+    def _refuse(self) -> None:
+        self._refused = True
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        log.warning("request head from %s is over %d bytes: answered 431 and closed", client, self._limit)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.transport.close()  # a pipelined request: no answer can go ahead of the one being sent
+            return
+        body = f"request header fields too large: the URL and headers are over {self._limit} bytes\n".encode()
+        content = [STATUS_LINE[431]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: " + str(len(body)).encode() + b"\r\n",
+                b"connection: close\r\n\r\n",
+                body,
+            ]
+        )
+        self.transport.write(b"".join(content))
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        asyncio.get_running_loop().call_later(LINGER, self.transport.close)

@@ -1,0 +1,173 @@
+"""A request's URL and headers are bounded (tiergate.head_limit): past ``HEAD_LIMIT`` the answer is 431 and
+the connection ends, before the rest of the head is read; a head under the limit is served, and each request
+on a keep-alive connection is counted anew.
+
+The server is uvicorn on ``server_config``, as ``tiergate serve`` runs it, in front of a tiny app that answers
+every request with its path; the client is a raw socket, so the head is exactly what each test writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tiergate import workers
+from tiergate.workers import HEAD_LIMIT, server_config
+
+MB = 1024 * 1024
+
+
+async def echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    body = scope["path"].encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+    await send({"type": "http.response.body", "body": body})
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[tuple[str, int]]:
+    """``(host, port)`` of uvicorn serving ``echo_path`` with tiergate's settings."""
+    server = uvicorn.Server(server_config(echo_path, "127.0.0.1", 0, "listening"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        yield "127.0.0.1", server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, int]]:
+    with serving() as address:
+        yield address
+
+
+def request(target: bytes = b"/health", *headers: bytes, end: bool = True) -> bytes:
+    head = b"GET " + target + b" HTTP/1.1\r\nhost: 127.0.0.1\r\n" + b"".join(h + b"\r\n" for h in headers)
+    return head + b"\r\n" if end else head
+
+
+def trickle(sock: socket.socket, data: bytes, piece: int = 8192) -> None:
+    """``data`` in pieces, each its own read on the server: a head that arrives a little at a time."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for at in range(0, len(data), piece):
+        sock.sendall(data[at : at + piece])
+        time.sleep(0.005)
+
+
+def answer(sock: socket.socket) -> tuple[int, bytes]:
+    """Status and body of the next response on ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        got = sock.recv(65536)
+        assert got, f"connection closed before a response: {data!r}"
+        data += got
+    head, _, body = data.partition(b"\r\n\r\n")
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    while len(body) < int(fields[b"content-length"]):
+        body += sock.recv(65536)
+    return int(head.split(b" ", 2)[1]), body
+
+
+def refused(address: tuple[str, int], data: bytes) -> None:
+    """``data`` is answered 431, and then the connection ends."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(data)
+        status, body = answer(sock)
+        assert (status, body) == (431, b"request header fields too large: the URL and headers are over 65536 bytes\n")
+        assert sock.recv(65536) == b"", "the connection ends after the 431"
+
+
+def healthy(address: tuple[str, int]) -> None:
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(request())
+        assert answer(sock) == (200, b"/health")
+
+
+def test_a_one_megabyte_header_is_refused_and_the_server_serves_on(served: tuple[str, int]) -> None:
+    refused(served, request(b"/health", b"x-big: " + b"a" * MB))
+    healthy(served)
+
+
+def test_a_header_that_never_ends_is_refused_before_it_ends(served: tuple[str, int]) -> None:
+    """1 MB of one header's value and no line end: the parser would hold it all, waiting for the end."""
+    refused(served, request(b"/health", b"x-big: " + b"a" * MB, end=False))
+    healthy(served)
+
+
+def test_many_small_headers_add_up(served: tuple[str, int]) -> None:
+    small = [b"x-h%04d: %s" % (i, b"v" * 30) for i in range(2000)]  # 45 bytes each, 88 KiB in all
+    refused(served, request(b"/health", *small))
+    healthy(served)
+
+
+def test_a_long_url_is_refused(served: tuple[str, int]) -> None:
+    refused(served, request(b"/health?q=" + b"q" * (HEAD_LIMIT + 1)))
+    healthy(served)
+
+
+def test_a_head_just_under_the_limit_is_served(served: tuple[str, int]) -> None:
+    """At once, and a little at a time (the parser holds the unfinished header line between reads)."""
+    under = request(b"/health", b"x-big: " + b"a" * (HEAD_LIMIT - 1024))
+    with socket.create_connection(served, timeout=10) as sock:
+        sock.sendall(under)
+        assert answer(sock) == (200, b"/health")
+        trickle(sock, under)
+        assert answer(sock) == (200, b"/health")
+
+
+def test_each_request_on_a_connection_is_counted_anew(served: tuple[str, int]) -> None:
+    big = b"x-big: " + b"a" * (HEAD_LIMIT * 6 // 10)
+    with socket.create_connection(served, timeout=10) as sock:
+        for path in (b"/one", b"/two", b"/three"):
+            trickle(sock, request(path, big))
+            assert answer(sock) == (200, path)
+
+
+def test_h11_takes_the_same_limit_where_httptools_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's h11 refuses a head that passes ``h11_max_incomplete_event_size`` before it ends (with a 400);
+    its own default, 16 KiB, would refuse heads that httptools serves."""
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "httptools" else find_spec(name, *a)
+    )
+    assert workers.http_protocol() == "h11"
+    with serving() as address:
+        with socket.create_connection(address, timeout=10) as sock:
+            trickle(sock, request(b"/health", b"x-big: " + b"a" * (HEAD_LIMIT - 1024)))
+            assert answer(sock) == (200, b"/health")
+        with socket.create_connection(address, timeout=10) as sock:
+            sock.sendall(request(b"/health", b"x-big: " + b"a" * 2 * HEAD_LIMIT, end=False))  # never ends
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")  # then a reset: uvicorn closes with bytes unread
+
+
+def test_a_uvicorn_without_what_the_protocol_builds_on_serves_unbounded_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """uvicorn is not pinned: a release that renames a callback the protocol overrides must not break serving."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    assert workers.http_protocol() == "tiergate.head_limit:HeadLimitProtocol"
+    monkeypatch.delattr(HttpToolsProtocol, "on_header")
+    with caplog.at_level("WARNING", logger="tiergate.server"):
+        assert workers.http_protocol() == "httptools"
+    assert caplog.messages == [
+        "this uvicorn's httptools protocol is not the one tiergate.head_limit knows: heads are unbounded"
+    ]
