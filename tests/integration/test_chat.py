@@ -446,7 +446,13 @@ def test_a_suffix_does_not_fall_back_to_a_chat_model(
 ) -> None:
     fake_ollama.queue.default = Status(503, "model loading")
     r = httpx.post(fim_gateway + "/v1/completions", json={"model": "local", **FIM})
-    assert r.status_code == 503 and "model loading" in r.json()["error"]["message"]
+    assert r.status_code == 503
+    assert r.json()["error"] == {
+        "message": f"backend 'ollama' at {fake_ollama.url}: model loading",  # type: ignore[attr-defined]
+        "type": "upstream_error",
+        "param": None,
+        "code": None,
+    }
     assert r.headers["x-tiergate-attempts"].startswith("local/qwen:http_503")
     assert all(request.path == "/api/generate" for request in fake_ollama.requests)
     assert not fake_anthropic.requests

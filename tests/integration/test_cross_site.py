@@ -213,6 +213,8 @@ def test_with_client_keys_any_host_may_be_named(
         base + "/v1/models", headers={"host": "gateway.internal", "authorization": "Bearer team-key-0123456789"}
     )
     assert r.status_code == 200
+    # auto, the tiers, then each target's model id (ROUTES routes no pattern elsewhere)
+    assert [m["id"] for m in r.json()["data"]] == ["auto", "local", "sonnet", "qwen2.5-coder:7b", "claude-sonnet-4-5"]
 
 
 def test_allowed_origins_follow_a_reload(
@@ -221,7 +223,9 @@ def test_allowed_origins_follow_a_reload(
     path = write(tmp_path)
     base = gateway_for(path, upstream_env)
     headers = {"origin": FRIEND, "content-type": "application/json"}
-    assert httpx.post(base + "/v1/route", content=BODY, headers=headers).status_code == 403
+    before = httpx.post(base + "/v1/route", content=BODY, headers=headers)
+    assert before.status_code == 403 and "access-control-allow-origin" not in before.headers
     path.write_text(ROUTES + f"server: {{cors: {{allow_origins: ['{FRIEND}']}}}}")
     assert httpx.post(base + "/admin/reload").json()["ok"] is True
-    assert httpx.post(base + "/v1/route", content=BODY, headers=headers).status_code == 200
+    after = httpx.post(base + "/v1/route", content=BODY, headers=headers)
+    assert after.status_code == 200 and after.headers["access-control-allow-origin"] == FRIEND

@@ -29,11 +29,12 @@ def test_follow_up_stays_on_the_sessions_tier(
 
 
 def test_dry_run_does_not_start_a_session(gateway: str) -> None:
-    httpx.post(gateway + "/v1/route", json={"messages": [{"role": "user", "content": HARD}]})
+    first = httpx.post(gateway + "/v1/route", json={"messages": [{"role": "user", "content": HARD}]})
+    assert first.status_code == 200 and first.json()["tier"] == "opus"
     follow = [
         {"role": "user", "content": HARD},
         {"role": "assistant", "content": "ok"},
         {"role": "user", "content": EASY},
     ]
     d = httpx.post(gateway + "/v1/route", json={"messages": follow}).json()
-    assert d["sticky"] is False
+    assert (d["tier"], d["sticky"]) == ("local", False)  # a session started by the dry run would hold opus

@@ -168,8 +168,18 @@ async def test_violations_get_413_or_400_with_a_clear_message(
 
 @pytest.mark.asyncio
 async def test_at_the_limits_is_fine(client: httpx.AsyncClient) -> None:
-    assert (await client.post("/v1/route", content=nested(8), headers=JSON)).status_code == 200
-    assert (await client.post("/v1/route", json=messages(3, "z" * 100))).status_code == 200
+    for r in (
+        await client.post("/v1/route", content=nested(8), headers=JSON),
+        await client.post("/v1/route", json=messages(3, "z" * 100)),
+    ):
+        assert r.status_code == 200, r.text
+        d = r.json()
+        # a plain request scores 0: MINIMAL's local tier, then its fallback to sonnet
+        assert (d["tier"], d["provider"], d["model"], d["band"]) == ("local", "ollama", "small-model", "LOCAL")
+        assert [(t["tier"], t["backend"], t["model"], t["skipped"]) for t in d["targets"]] == [
+            ("local", "ollama", "small-model", None),
+            ("sonnet", "anthropic", "mid-model", None),
+        ]
 
 
 @pytest.mark.asyncio

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnx  # noqa: F401  # a dev dependency (pip install -e '.[dev]'); missing, this module fails
+import onnxruntime  # noqa: F401  # a dev dependency (pip install -e '.[dev]'); missing, this module fails
 import pytest
 
 from tests.unit.learned.tiny import tiny_model
 from tiergate.errors import WeightsBroken
-from tiergate.learned.onnx_encoder import OnnxEncoder, available, int8_path
+from tiergate.learned.onnx_encoder import OnnxEncoder, int8_path
 from tiergate.learned.transformer import TransformerEncoder
 from tiergate.learned.weights import Weights, load_weights
 
@@ -19,8 +21,6 @@ TEXTS = [case["text"] for case in CASES]
 REFERENCE = np.asarray([case["vector"] for case in CASES], dtype=np.float64)
 REFERENCE /= np.linalg.norm(REFERENCE, axis=1, keepdims=True)
 
-pytestmark = pytest.mark.skipif(not available(), reason="onnxruntime and onnx are not installed")
-
 
 @pytest.fixture(scope="module")
 def int8(weights: Weights, tmp_path_factory: pytest.TempPathFactory) -> OnnxEncoder:
@@ -28,11 +28,11 @@ def int8(weights: Weights, tmp_path_factory: pytest.TempPathFactory) -> OnnxEnco
 
 
 def test_float32_matches_numpy_and_the_reference(weights: Weights) -> None:
-    onnx = OnnxEncoder.build(weights, max_tokens=256)
-    ours = onnx.encode(TEXTS)
+    float32 = OnnxEncoder.build(weights, max_tokens=256)
+    ours = float32.encode(TEXTS)
     np.testing.assert_allclose(ours, TransformerEncoder.build(weights, max_tokens=256).encode(TEXTS), atol=1e-5)
     assert np.all((ours * REFERENCE).sum(axis=1) >= 0.999)
-    assert onnx.id == TransformerEncoder.build(weights, max_tokens=256).id  # same vectors, same id
+    assert float32.id == TransformerEncoder.build(weights, max_tokens=256).id  # same vectors, same id
 
 
 def test_int8_stays_close_to_the_published_vectors(int8: OnnxEncoder) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Literal
 
 import pytest
@@ -39,9 +40,10 @@ async def take(limiters: Limiters, t: Target) -> None:
 
 @pytest.mark.asyncio
 async def test_no_limits_configured_means_no_limit() -> None:
-    limiters, t = Limiters(), target()
-    for _ in range(1000):
-        await take(limiters, t)
+    limiters, t = Limiters(), target()  # on_limit: fallback, so any limit raises RateLimited at once
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(1000):  # 1000 requests in one instant, all 1000 in flight together
+            await held.enter_async_context(limiters.acquire(t))
 
 
 @pytest.mark.asyncio
