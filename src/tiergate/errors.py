@@ -258,9 +258,12 @@ class UpstreamCapabilityError(UpstreamStatusError):
         status: int = 400,
         upstream_type: str | None = None,
         code: str | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(backend, url, detail, status=status, upstream_type=upstream_type, code=code)
         self.kind = "capability"
+        if param is not None:  # the part of the request this target cannot take (an image by URL)
+            self.param = param
 
     @property
     def fallback_ok(self) -> bool:  # type: ignore[override]

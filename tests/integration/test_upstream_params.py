@@ -207,9 +207,16 @@ def test_an_image_url_with_no_target_left_is_a_400_naming_the_image(
 ) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model="local", messages=IMAGE)
-    body = caught.value.body
-    assert isinstance(body, dict) and body["type"] == "invalid_request_error"
-    assert "messages[0].content: an image by URL, which Ollama cannot fetch" in body["message"]
+    ollama = fake_ollama.url  # type: ignore[attr-defined]
+    assert caught.value.response.json() == {
+        "error": {
+            "message": f"backend 'ollama' at {ollama}: messages[0].content: an image by URL, which Ollama cannot "
+            "fetch (it takes only data: URL images)",
+            "type": "invalid_request_error",
+            "param": "messages[0].content",
+            "code": None,
+        }
+    }
     assert not fake_ollama.requests
 
 

@@ -214,7 +214,7 @@ class OllamaBackend:
                 thinking=call.thinking,
             )
         except ollama.ImageURLRefused as exc:
-            raise UpstreamCapabilityError(self.name, self.url, exc.message) from exc
+            raise UpstreamCapabilityError(self.name, self.url, exc.message, param=exc.param) from exc
         return Request("POST", self.url + path, self._headers, body, call.connect_timeout, call.total_timeout)
 
     async def _raise_for_status(self, response: Response, model: str | None) -> None:
