@@ -13,11 +13,12 @@ import base64
 import binascii
 import functools
 import json
-import re
 from collections.abc import Collection
 from typing import Any, Literal
 
 import msgspec
+
+from tiergate.pdf_pages import page_count
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -38,15 +39,13 @@ PDF_DATA_URL = "data:application/pdf;base64,"
 #: (1,500-3,000 tokens a page, its docs say) and as an image of it; the top of that range, so that routing
 #: by context window errs toward the larger window.
 DOCUMENT_PAGE_TOKENS = 3000
-#: Bytes of PDF that count as a page when its page objects are out of sight (packed into compressed
-#: object streams, as PDF 1.5 allows): a text-heavy page of a typical PDF.
+#: Bytes of PDF that count as a page when it shows neither a page tree nor a page object, even in its
+#: object streams (ones zlib alone cannot read, an encrypted PDF): a text-heavy page of a typical PDF.
 DOCUMENT_PAGE_BYTES = 25_000
 #: Tokens an image counts for before an upstream has counted it: Claude scales an image to about 1.15
 #: megapixels at most and counts (width x height) / 750 tokens, so about 1,600 at most; the most, since
 #: tiergate does not read the image's size, so that routing by context window errs toward the larger window.
 IMAGE_TOKENS = 1600
-#: A page object: ``/Type /Page`` (``/Type /Pages`` is the page tree, not a page).
-_PDF_PAGE = re.compile(rb"/Type\s*/Page\b")
 
 
 class FileData(Lenient):
@@ -71,9 +70,10 @@ class FileData(Lenient):
 
     def estimated_tokens(self) -> int:
         """Input tokens the document counts for before an upstream has counted them: its pages times
-        :data:`DOCUMENT_PAGE_TOKENS`. The pages are the page objects the PDF shows (``/Type /Page``), or,
-        where none show (compressed object streams), one per :data:`DOCUMENT_PAGE_BYTES` of it. A document
-        by URL, which tiergate never sees, counts as one page.
+        :data:`DOCUMENT_PAGE_TOKENS`. The pages are the page tree's ``/Count``, else the page objects
+        (``/Type /Page``), in the PDF's plain bytes or its compressed object streams
+        (:func:`~tiergate.pdf_pages.page_count`); where neither shows, one per :data:`DOCUMENT_PAGE_BYTES`.
+        A document by URL, which tiergate never sees, counts as one page.
 
             FileData(file_data=PDF_DATA_URL + base64_of_a_3_page_pdf).estimated_tokens()   # 9000
         """
@@ -92,7 +92,7 @@ def _pdf_pages(file_data: str) -> int:
         pdf = base64.b64decode(data)
     except (binascii.Error, ValueError):
         pdf = b""
-    return max(1, len(_PDF_PAGE.findall(pdf)) or -(-(len(data) * 3 // 4) // DOCUMENT_PAGE_BYTES))
+    return max(1, page_count(pdf) or -(-(len(data) * 3 // 4) // DOCUMENT_PAGE_BYTES))
 
 
 class ContentPart(Lenient):
