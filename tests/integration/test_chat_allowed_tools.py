@@ -9,35 +9,26 @@ A choice naming a tool the request lacks, or of the wrong shape, is a 400 before
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 
-from tests.conftest import GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Text, ToolCalls
+from tests.integration.test_ollama_required_tool import (  # the module's gateway and client fixtures too
+    TIME,
+    fixture_client,  # noqa: F401 (a fixture)
+    fixture_gateway,  # noqa: F401 (a fixture)
+    missing_call,
+)
+from tests.integration.test_ollama_required_tool import chat as chat_with_headers
 
-ROUTES = """
-version: 1
-backends:
-  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
-  anthropic: {kind: anthropic, base_url: "${ANTHROPIC_BASE_URL}", api_key_env: ANTHROPIC_API_KEY}
-tiers:
-  local: {targets: [{backend: ollama, model: qwen}]}
-  sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5}]}
-  solo: {targets: [{backend: ollama, model: qwen-solo}]}
-fallbacks: {local: [sonnet]}
-"""
 CITY: Any = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 WEATHER: Any = {"type": "function", "function": {"name": "get_weather", "parameters": CITY}}
-TIME: Any = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
 SEARCH: Any = {"type": "function", "function": {"name": "search", "description": "Search the web."}}
 TOOLS = [WEATHER, TIME, SEARCH]
-ASK: Any = [{"role": "user", "content": "weather in Paris?"}]
 ONLY_WEATHER: Any = {
     "type": "allowed_tools",
     "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "get_weather"}}]},
@@ -50,41 +41,14 @@ TO_CLAUDE: Any = {
     "tools": [{"name": "get_weather", "input_schema": CITY}],
     "tool_choice": {"type": "any"},
 }
-DETAIL = "the model answered without a tool call, which tool_choice requires (Ollama cannot force one)"
-
-
-@pytest.fixture
-def client(tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str]) -> Iterator[openai.OpenAI]:
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(ROUTES)
-    gateway = gateway_for(routes, upstream_env)
-    with openai.OpenAI(base_url=gateway + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30) as sdk:
-        yield sdk
 
 
 def chat(client: openai.OpenAI, model: str, stream: bool, choice: Any) -> tuple[dict[str, Any], str]:
     """The answer as ``{"content", "calls": [(name, arguments)], "model"}``, streamed or whole, and the attempts
     header."""
-    fields: Any = {"model": model, "messages": ASK, "tools": TOOLS, "tool_choice": choice}
-    if not stream:
-        raw = client.chat.completions.with_raw_response.create(**fields)
-        message = (completion := raw.parse()).choices[0].message
-        calls = [(c.function.name, c.function.arguments) for c in message.tool_calls or []]  # type: ignore[union-attr]
-        return {"content": message.content, "calls": calls, "model": completion.model}, raw.headers[
-            "x-tiergate-attempts"
-        ]
-    with client.chat.completions.with_streaming_response.create(stream=True, **fields) as response:
-        chunks = list(response.parse())
-        attempts = response.headers["x-tiergate-attempts"]
-    named: dict[int, list[str]] = {}
-    for chunk in chunks:
-        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
-            piece = named.setdefault(call.index, ["", ""])
-            piece[0] += (call.function.name or "") if call.function else ""
-            piece[1] += (call.function.arguments or "") if call.function else ""
-    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) or None
-    calls = [(name, arguments) for name, arguments in named.values()]
-    return {"content": content, "calls": calls, "model": chunks[0].model}, attempts
+    answer, headers = chat_with_headers(client, model, stream, tools=TOOLS, tool_choice=choice)
+    del answer["finish"]
+    return answer, headers["x-tiergate-attempts"]
 
 
 def offered(fake_ollama: FakeOllama) -> list[str]:
@@ -115,14 +79,7 @@ def test_with_no_fallback_a_text_answer_to_allowed_tools_required_is_a_502(
     with pytest.raises(openai.APIStatusError) as caught:
         chat(client, "solo", stream, ONLY_WEATHER)
     assert caught.value.status_code == 502
-    assert caught.value.response.json() == {
-        "error": {
-            "message": f"backend 'ollama' at {fake_ollama.url}: {DETAIL}",  # type: ignore[attr-defined]
-            "type": "upstream_error",
-            "param": None,
-            "code": "tool_call_missing",
-        }
-    }
+    assert caught.value.response.json() == missing_call(fake_ollama)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])

@@ -48,15 +48,15 @@ FELL_BACK = "local/qwen:capability, sonnet/claude-sonnet-4-5:ok"
 DETAIL = "the model answered without a tool call, which tool_choice requires (Ollama cannot force one)"
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str]) -> str:
+@pytest.fixture(name="gateway")
+def fixture_gateway(tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str]) -> str:
     routes = tmp_path / "routes.yaml"
     routes.write_text(ROUTES)
     return gateway_for(routes, upstream_env)
 
 
-@pytest.fixture
-def client(gateway: str) -> Iterator[openai.OpenAI]:
+@pytest.fixture(name="client")
+def fixture_client(gateway: str) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=gateway + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30) as sdk:
         yield sdk
 
@@ -92,6 +92,18 @@ def chat(client: openai.OpenAI, model: str, stream: bool, **fields: Any) -> tupl
     calls = [(name, arguments) for name, arguments in named.values()]
     answer = {"content": content or None, "calls": calls, "finish": finish[-1], "model": chunks[0].model}
     return answer, headers
+
+
+def missing_call(fake_ollama: FakeOllama) -> dict[str, Any]:
+    """The body of the 502 an OpenAI client gets when Ollama answers without the call its request requires."""
+    return {
+        "error": {
+            "message": f"backend 'ollama' at {fake_ollama.url}: {DETAIL}",  # type: ignore[attr-defined]
+            "type": "upstream_error",
+            "param": None,
+            "code": "tool_call_missing",
+        }
+    }
 
 
 # --- a text answer is refused: fallback ------------------------------------------------------------------------
@@ -227,14 +239,7 @@ def test_with_no_fallback_the_client_is_told_the_call_is_missing(
     with pytest.raises(openai.APIStatusError) as caught:
         chat(client, "solo", stream, tools=[WEATHER], tool_choice="required")
     assert caught.value.status_code == 502
-    assert caught.value.response.json() == {
-        "error": {
-            "message": f"backend 'ollama' at {fake_ollama.url}: {DETAIL}",  # type: ignore[attr-defined]
-            "type": "upstream_error",
-            "param": None,
-            "code": "tool_call_missing",
-        }
-    }
+    assert caught.value.response.json() == missing_call(fake_ollama)
     assert caught.value.response.headers["x-tiergate-attempts"] == "solo/qwen-solo:capability"
 
 

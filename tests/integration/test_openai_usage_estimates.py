@@ -51,6 +51,15 @@ def client(base: str) -> Iterator[openai.OpenAI]:
         yield sdk
 
 
+@pytest.fixture
+def uncounted_streams(fake_ollama: FakeOllama, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One ``ANSWER`` queued on each upstream, streamed without a count: Ollama's done line has no eval counts,
+    and the OpenAI upstream is llama-cpp-python."""
+    fake_ollama.replies.append(Text(ANSWER, counted=False))
+    monkeypatch.setattr(fake_openai, "personality", "llama-cpp-python")  # its streams never carry usage
+    fake_openai.replies.append(Text(ANSWER))
+
+
 def counts(usage: Any) -> tuple[int, int, int]:
     return usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
 
@@ -83,19 +92,9 @@ def test_a_whole_chat_answer_without_a_count_reports_the_estimate(
     assert logged(tmp_path, 2) == [("local", None, None), ("local", 11, 7)]
 
 
+@pytest.mark.usefixtures("uncounted_streams")
 @pytest.mark.parametrize("tier", ["local", "llama"])
-def test_a_chat_stream_without_a_count_ends_with_the_estimate(
-    tmp_path: Path,
-    client: openai.OpenAI,
-    fake_ollama: FakeOllama,
-    fake_openai: FakeOpenAI,
-    monkeypatch: pytest.MonkeyPatch,
-    tier: str,
-) -> None:
-    fake_ollama.replies.append(Text(ANSWER, counted=False))
-    monkeypatch.setattr(fake_openai, "personality", "llama-cpp-python")  # its streams never carry usage
-    fake_openai.replies.append(Text(ANSWER))
-
+def test_a_chat_stream_without_a_count_ends_with_the_estimate(tmp_path: Path, client: openai.OpenAI, tier: str) -> None:
     chunks = list(
         client.chat.completions.create(
             model=tier,

@@ -19,7 +19,14 @@ from tests.conftest import GatewayFactory
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Text
-from tests.integration.test_openai_usage_estimates import ANSWER, ASK, ESTIMATE, ROUTES, logged
+from tests.integration.test_openai_usage_estimates import (
+    ANSWER,
+    ASK,
+    ESTIMATE,
+    ROUTES,
+    logged,
+    uncounted_streams,  # noqa: F401 (a fixture)
+)
 
 
 @pytest.fixture
@@ -59,19 +66,11 @@ def test_a_whole_response_without_a_count_reports_the_estimate(
     assert logged(tmp_path, 2) == [("local", None, None), ("local", 11, 7)]
 
 
+@pytest.mark.usefixtures("uncounted_streams")
 @pytest.mark.parametrize("tier", ["local", "llama"])
 def test_a_response_stream_without_a_count_completes_with_the_estimate(
-    tmp_path: Path,
-    client: openai.OpenAI,
-    fake_ollama: FakeOllama,
-    fake_openai: FakeOpenAI,
-    monkeypatch: pytest.MonkeyPatch,
-    tier: str,
+    tmp_path: Path, client: openai.OpenAI, tier: str
 ) -> None:
-    fake_ollama.replies.append(Text(ANSWER, counted=False))
-    monkeypatch.setattr(fake_openai, "personality", "llama-cpp-python")  # its streams never carry usage
-    fake_openai.replies.append(Text(ANSWER))
-
     events = list(client.responses.create(model=tier, input=ASK, store=False, stream=True))
 
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == ANSWER

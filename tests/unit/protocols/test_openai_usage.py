@@ -34,6 +34,13 @@ EVENTS: list[StreamEvent] = [
     ToolCallArgs(0, '{"a": 12}'),
     Finish("tool_calls"),
 ]
+#: The same answer, whole.
+WHOLE = Completion(
+    "abcd",
+    tool_calls=[ToolCall(id="c1", function=FunctionCall(name="write", arguments='{"a": 12}'))],
+    reasoning="efgh",
+    finish_reason="tool_calls",
+)
 ESTIMATE = {"prompt_tokens": 10, "completion_tokens": 6, "total_tokens": 16, "estimated": True}
 # The same request and 9 characters of answer: 3 tokens.
 NINE_CHARS = {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13, "estimated": True}
@@ -48,9 +55,7 @@ def usage_chunk(end: bytes) -> dict[str, Any]:
 
 
 def test_a_whole_answer_without_a_count_reports_the_estimate() -> None:
-    call = ToolCall(id="c1", function=FunctionCall(name="write", arguments='{"a": 12}'))
-    completion = Completion("abcd", tool_calls=[call], reasoning="efgh", finish_reason="tool_calls")
-    payload = chat_completion(completion, id="c", created=1, model="m", request=REQUEST)
+    payload = chat_completion(WHOLE, id="c", created=1, model="m", request=REQUEST)
     assert payload["usage"] == ESTIMATE
 
 

@@ -9,33 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tests.unit.protocols.test_openai_usage import EVENTS, WHOLE  # 22 characters of answer: 6 tokens
 from tiergate.errors import TiergateError
 from tiergate.protocols.responses import StreamWriter, decode, whole
 from tiergate.telemetry.usage import Meter
-from tiergate.wire import (
-    Completion,
-    Finish,
-    FunctionCall,
-    ReasoningDelta,
-    StreamEvent,
-    TextDelta,
-    ToolCall,
-    ToolCallArgs,
-    ToolCallStart,
-    Usage,
-    UsageReport,
-)
+from tiergate.wire import Completion, Finish, StreamEvent, TextDelta, Usage, UsageReport
 
 ASK = "x" * 40  # 10 tokens
 REQUEST = decode(json.dumps({"model": "auto", "input": ASK}).encode())
-# 4 + 4 + 5 + 9 = 22 characters of answer: 6 tokens, rounded up.
-EVENTS: list[StreamEvent] = [
-    TextDelta("abcd"),
-    ReasoningDelta("efgh"),
-    ToolCallStart(0, "c1", "write"),
-    ToolCallArgs(0, '{"a": 12}'),
-    Finish("tool_calls"),
-]
 
 
 def usage(input: int, output: int, **extra: Any) -> dict[str, Any]:
@@ -64,9 +45,7 @@ def frames(data: bytes) -> dict[str, dict[str, Any]]:
 
 
 def test_a_whole_answer_without_a_count_reports_the_estimate() -> None:
-    call = ToolCall(id="c1", function=FunctionCall(name="write", arguments='{"a": 12}'))
-    completion = Completion("abcd", tool_calls=[call], reasoning="efgh", finish_reason="tool_calls")
-    payload = whole(completion, id="resp_1", created=1, model="m", request=REQUEST)
+    payload = whole(WHOLE, id="resp_1", created=1, model="m", request=REQUEST)
     assert payload["status"] == "completed" and payload["usage"] == ESTIMATE
 
 
