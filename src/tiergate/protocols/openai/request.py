@@ -166,12 +166,24 @@ def _named_tool(entry: Any, where: str, declared: list[str]) -> str:
         raise RequestError(f"`{param}` must be the name of one of `tools`", param=param, code="invalid_value")
     if name in declared:
         return name
-    listing = f"it declares {', '.join(declared)}" if declared else "the request has no `tools`"
     if kind == "custom":
         what = f"the custom tool `{name}`: chat tools are function tools, and `tools` declares no function `{name}`"
     else:
         what = f"`{name}`, which `tools` does not declare"
-    raise RequestError(f"`{where}` names {what} ({listing})", param=where, code="invalid_value")
+    raise undeclared_tool(where, what, declared)
+
+
+def undeclared_tool(
+    where: str, what: str, declared: list[str], none: str = "the request has no `tools`"
+) -> RequestError:
+    """The 400 for a tool choice at ``where`` naming ``what``, a tool the request does not declare, followed by
+    the tools it does (``declared``) or ``none``. The chat and Responses ingresses both answer with it, as
+    OpenAI answers both (``Tool choice 'function' not found in 'tools' parameter``), but naming the tool:
+
+        raise undeclared_tool("tool_choice", "`nope`, which `tools` does not declare", ["get_weather"])
+    """
+    listing = f"it declares {', '.join(declared)}" if declared else none
+    return RequestError(f"`{where}` names {what} ({listing})", param=where, code="invalid_value")
 
 
 def _kind(value: Any) -> str:

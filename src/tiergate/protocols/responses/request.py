@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from tiergate.errors import RequestError
+from tiergate.protocols.openai.request import undeclared_tool
 from tiergate.protocols.responses.common import CUSTOM_INPUT_SCHEMA, DIALECT, ROLES, STATELESS, encode_json
 from tiergate.protocols.responses.reasoning import unseal
 from tiergate.wire import (
@@ -41,8 +42,9 @@ def decode(body: bytes) -> ChatRequest:
         )
     reasoning = _opt(obj, "reasoning", dict, "an object") or {}
     tools = _tools(obj.get("tools"))
-    choice = _tool_choice(obj.get("tool_choice"))
-    if tools and (allowed := _allowed_names(obj.get("tool_choice"))) is not None:
+    declared = [tool.function.name for tool in tools or ()]
+    choice = _tool_choice(obj.get("tool_choice"), declared)
+    if (allowed := _allowed_names(obj.get("tool_choice"), declared)) is not None:
         tools = only_allowed(tools, allowed)
     request = ChatRequest(
         messages=_messages(obj),
@@ -478,14 +480,14 @@ def _custom_description(description: str | None, format: Any) -> str:
     return f"{description}\n\n{how}" if description else how
 
 
-def _tool_choice(choice: Any) -> str | dict[str, Any] | None:
+def _tool_choice(choice: Any, declared: list[str]) -> str | dict[str, Any] | None:
     modes = ("auto", "none", "required")
     if choice is None or (isinstance(choice, str) and choice in modes):
         return choice
     if isinstance(choice, dict):
         kind, mode = choice.get("type"), choice.get("mode")
         if kind in ("function", "custom"):
-            return {"type": "function", "function": {"name": _string(choice, "name", "tool_choice")}}
+            return {"type": "function", "function": {"name": _declared(choice, kind, "tool_choice", declared)}}
         if kind == "allowed_tools" and isinstance(mode, str) and mode in modes:
             return mode  # the tools it lists are applied to the request's tools (_allowed_names)
         return None  # a hosted tool, which was dropped: let the model choose
@@ -494,9 +496,9 @@ def _tool_choice(choice: Any) -> str | dict[str, Any] | None:
     )
 
 
-def _allowed_names(choice: Any) -> set[str] | None:
-    """The names of the function and custom tools an ``allowed_tools`` choice lists (hosted ones, dropped
-    with their tools, name none), or None for any other choice."""
+def _allowed_names(choice: Any, declared: list[str]) -> set[str] | None:
+    """The names of the function and custom tools an ``allowed_tools`` choice lists, each one the request
+    declares (hosted ones, dropped with their tools, name none), or None for any other choice."""
     if not isinstance(choice, dict) or choice.get("type") != "allowed_tools":
         return None
     listed = choice.get("tools")
@@ -504,7 +506,28 @@ def _allowed_names(choice: Any) -> set[str] | None:
         raise RequestError(
             f"`tool_choice.tools` must be an array, got {_kind(listed)}", param="tool_choice.tools", code="invalid_type"
         )
-    return {t["name"] for t in listed if isinstance(t, dict) and isinstance(t.get("name"), str)}
+    names: set[str] = set()
+    for i, entry in enumerate(listed):
+        where = f"tool_choice.tools[{i}]"
+        if not isinstance(entry, dict):
+            raise RequestError(f"`{where}` must be an object, got {_kind(entry)}", param=where, code="invalid_type")
+        if (kind := entry.get("type")) in ("function", "custom"):
+            names.add(_declared(entry, kind, where, declared))
+    return names
+
+
+def _declared(entry: dict[str, Any], kind: str, where: str, declared: list[str]) -> str:
+    """The name of the function or custom tool a choice names, which must be one of the request's (``declared``):
+    passed on, another would reach Claude as a tool it refuses and Ollama as no tool at all, so it is a 400
+    naming it, as on chat.
+
+        {"type": "function", "name": "nope"}   # → 400: `tool_choice` names the function `nope`, which ...
+    """
+    name = _string(entry, "name", where)
+    if name in declared:
+        return name
+    what = f"the {'function' if kind == 'function' else 'custom tool'} `{name}`, which `tools` does not declare"
+    raise undeclared_tool(where, what, declared, none="the request has no function or custom `tools`")
 
 
 def _response_format(text: Any) -> dict[str, Any] | None:
