@@ -3,7 +3,8 @@
 A loop that keeps failing (the same command, the same error, edit after edit refused) needs a
 stronger model than the task's words suggest; a loop whose last step was a clean test run only has a
 summary left to write. These features read the conversation's tool calls and results (role ``tool``
-messages, and text tool results such as Cline's) against the markers in ``routing.agent``:
+messages, and text tool results: Cline's user messages, Void's ``<name_result>`` blocks in its XML tool
+mode, per ``routing.ask``) against the markers in ``routing.agent``:
 
 - ``agent.steps``: tool results since the user's last ask;
 - ``agent.failures_in_row``: failed tool results at the end of the conversation, in a row;
@@ -117,19 +118,32 @@ def steps(f: Features) -> list[Step]:
     reader, texts = reader_of(f), raw_texts(f)
     calls: dict[str, str] = {}
     found: list[Step] = []
+    said = ""
     for at, (message, text) in enumerate(zip(f.messages, texts, strict=True)):
         for made in message.tool_calls or ():
             calls[made.id] = f"{made.function.name}({made.function.arguments})"
+        if message.role == "assistant":
+            said = text
         if message.role in ("tool", "function"):
             answered = calls.get(message.tool_call_id or "", message.name or "?")
         elif message.role == "user" and reader.is_injected(text):
             answered = text.lstrip().split("\n", 1)[0][:200]
+        elif message.role == "user" and (block := reader.result_block(text)) is not None:
+            answered, text = _xml_call(block[0], said), block[1]
         else:
             continue
         failed, green = markers.read(text)
         found.append(Step(answered, failed, green, at))
     memo["_steps"] = found
     return found
+
+
+def _xml_call(tool: str, said: str) -> str:
+    """The XML tool call a text tool result answers: the ``<tool>`` element the assistant's message before it
+    ends with, arguments and all, so one command failing again is told from another (Void re-adds the call
+    there: ``<run_command>`` holding ``<command>pytest</command>``); else the tool's name alone."""
+    opened = said.rfind(f"<{tool}>")
+    return said[opened:].strip() if opened >= 0 else tool
 
 
 @feature("number", "Tool results since the user's last ask.", name="agent.steps")

@@ -85,8 +85,8 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
     # Void: the files, selections and folders attached to a message, after the person's words to its end
     {"start": r"(?:\A|\n)---\nSELECTIONS\n", "end": r"\Z"},
     # Void: a tool result for a model without native tool calls, a user message of its own, or the start of
-    # the person's next one (after a refused or interrupted call)
-    {"start": r"<[A-Za-z][\w-]*_result>\n", "end": r"\n</[A-Za-z][\w-]*_result>"},
+    # the person's next one (after a refused or interrupted call); the group names the tool
+    {"start": r"<([A-Za-z][\w-]*)_result>\n", "end": r"\n</[A-Za-z][\w-]*_result>", "tool_result": True},
     # Void's quick edit (Ctrl+K): the selection before the person's INSTRUCTIONS, the code around it after
     {"start": r"CURRENT SELECTION\n```[^\n]*\n<SELECTION>", "end": r"</SELECTION>\n```\s*INSTRUCTIONS\n"},
     {"start": r"\n<ABOVE>", "end": r"</BELOW>\s*Return only the completion block of code \(of the form[^)]*\)\."},
@@ -115,6 +115,11 @@ class BlockMarker(Strict, frozen=True):
     any later one are left as they are."""
     keep: bool = False
     """Keep the text between start and end (stripped) in place of the block."""
+    tool_result: bool = False
+    """The block is a tool result in text form (Void's `<run_command_result>`): a user message that opens with
+    one is an agent step, read for failures and passes (the `agent.*` features); the words after it are still
+    the ask. The start's first group, when it has one, names the tool, whose call the assistant's message
+    before it ends with (`<run_command>...</run_command>`)."""
 
 
 class AskConfig(Strict, frozen=True):
@@ -218,6 +223,7 @@ class AskReader:
     attached_file_chars: int
     requests: Blocks | None = None
     blocks: tuple[tuple[re.Pattern[str], re.Pattern[str], bool], ...] = ()
+    results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
 
     @classmethod
     def compile(cls, cfg: AskConfig) -> AskReader:
@@ -229,12 +235,24 @@ class AskReader:
             cfg.attached_file_chars,
             Blocks.of(cfg.request_tags),
             tuple((re.compile(b.start), re.compile(b.end), b.keep) for b in cfg.blocks),
+            tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.tool_result),
         )
 
     def is_injected(self, text: str) -> bool:
         """A user message that is a tool result or a file dump, not something a person asked."""
         head = text.lstrip()[:400]
         return any(p.search(head) for p in (*self.tool_results, *self.file_dumps))
+
+    def result_block(self, text: str) -> tuple[str, str] | None:
+        """(tool, output) of the tool result block a user message opens with (``blocks`` marked
+        ``tool_result``): the tool as the start's first group names it (else the start itself), and the text
+        between start and end. Tried at the message's start only: one match attempt on a person's message."""
+        at = len(text) - len(text.lstrip())
+        for start, end in self.results:
+            if (m := start.match(text, at)) is not None and (e := end.search(text, m.end())) is not None:
+                tool = m.group(1) if start.groups and m.group(1) else m.group().strip()
+                return tool, text[m.end() : e.start()]
+        return None
 
     def said(self, text: str) -> str | None:
         """The person's own words inside a message (a ``<feedback>`` block), if it holds any."""
