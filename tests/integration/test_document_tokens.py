@@ -1,10 +1,12 @@
-"""PDF documents count toward a request's estimated tokens, 3,000 a page, and images 1,600 each:
+"""PDF documents count toward a request's estimated tokens, 3,000 a page (plain or with its pages packed in
+compressed object streams), and images 1,600 each:
 ``/v1/messages/count_tokens`` says so, and routing skips a target whose context window is too small for
 them, on every ingress."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tests.conftest import GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.scripts import Text
 from tests.helpers import THREE_BACKENDS, pdf
+from tests.pdfs import packed_pdf
 
 #: Sonnet's first target has a 10,000-token window; a 5-page PDF (15,000 tokens) needs its second.
 TWO_WINDOWS = (
@@ -70,12 +73,27 @@ def test_count_tokens_counts_each_pdf_page(claude: anthropic.Anthropic) -> None:
     )
 
 
+def packed(pages: int) -> str:
+    """A PDF whose page objects sit in compressed object streams (as PDF 1.5+ writers save them), base64."""
+    return base64.b64encode(packed_pdf(pages)).decode()
+
+
+def test_count_tokens_counts_the_pages_of_a_packed_page_tree(claude: anthropic.Anthropic) -> None:
+    """40 pages in a nested tree, and a one-page scan of 400 KB (16 pages by its size)."""
+    ask = {"type": "text", "text": "abcd"}  # 1 token
+    for made, pages in ((packed_pdf(40, fanout=6, root_last=True), 40), (packed_pdf(1, image_bytes=400_000), 1)):
+        messages: Any = [{"role": "user", "content": [document(base64.b64encode(made).decode()), ask]}]
+        assert claude.messages.count_tokens(model="sonnet", messages=messages).input_tokens == pages * 3000 + 1
+
+
+@pytest.mark.parametrize("make", [pdf, packed], ids=["plain", "packed"])
 def test_a_long_pdf_skips_a_target_whose_window_is_too_small(
-    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, make: Callable[[int], str]
 ) -> None:
+    """Packed PDFs are under 25 KB, a page by their size: their page trees tell them apart."""
     fake_anthropic.replies.extend([Text("Short."), Text("Long.")])
     for pages, model in ((2, "claude-small"), (5, "claude-large")):
-        content = [document(pdf(pages)), {"type": "text", "text": "summarise"}]
+        content = [document(make(pages)), {"type": "text", "text": "summarise"}]
         raw = claude.messages.with_raw_response.create(
             model="sonnet", max_tokens=64, messages=[{"role": "user", "content": content}]
         )
