@@ -523,7 +523,13 @@ async def test_the_dry_run_endpoint_classifies_unless_classify_is_false(upstream
         "confidence": 0.8,
         "floor": "local",
         # the fake Ollama's own counts for the call (prompt_eval_count, eval_count)
-        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18, "cached_tokens": 0, "cache_write_tokens": 0},
+        "usage": {
+            "prompt_tokens": 11,
+            "completion_tokens": 7,
+            "total_tokens": 18,
+            "cached_tokens": 0,
+            "cache_write_tokens": 0,
+        },
     }
     assert len(upstreams.ollama.requests) == 1
 
