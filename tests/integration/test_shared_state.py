@@ -498,6 +498,28 @@ def test_a_budget_holds_on_both_replicas_when_redis_restarts_empty(
         own.stop()
 
 
+def test_a_replica_that_stops_leaves_its_spend_to_gone_and_the_next_counts_it(
+    routes: Path, env: dict[str, str], tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    """``tiergate serve`` stopped by SIGTERM moves its fields to the process named ``gone`` (state/spend.py)."""
+    capped(routes)
+    with Replica.start(routes, env, tmp_path / "a.log") as a:
+        assert post(a, chat("prove it", model="sonnet")).status_code == 200
+        wait_until(lambda: sonnet_in_redis(redis_url, redis_prefix) >= 0.138, what="A's spend in Redis")
+    client: Any = redis.Redis.from_url(redis_url)
+    month = client.keys(f"{redis_prefix}:spend:monthly:*")
+    assert len(month) == 1
+    assert sorted(f.decode() for f in client.hgetall(month[0])) == [
+        "in\x1fgone\x1fclient\x1fanonymous",
+        "in\x1fgone\x1ftier\x1fsonnet",
+    ]
+    assert sonnet_in_redis(redis_url, redis_prefix) == pytest.approx(0.138)
+    with Replica.start(routes, env, tmp_path / "b.log") as b:
+        wait_until(lambda: sonnet_today(b) > 0, what="replica B's first sync")
+        assert sonnet_today(b) == pytest.approx(0.138)
+        assert post(b, chat("prove it again", model="sonnet")).status_code == 429
+
+
 # --- one decision log for the team ------------------------------------------------------------
 
 

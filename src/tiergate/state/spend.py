@@ -45,6 +45,16 @@ restore (the log has it, and so does that process's ``in``).
 Only the current periods are synced: spend of a day or month that has ended is dropped from the mirror
 once the next sync reads the new one, as caps no longer read it.
 
+A process that stops cleanly leaves (:data:`LEAVE`, from :meth:`SharedSpend.aclose`): in one script it adds
+its ``in`` fields (raised first to what it knows) to those of the process named ``gone`` (:data:`GONE`,
+``in␟gone␟tier␟opus``; no process's own name, 16 hex digits, is that) and deletes them, and marks itself gone
+(``spend:left:<process>``, for as long as a month's hash lives). The total does not change, and the hashes
+hold a field per running process and name, not one per process that ever ran: a gateway restarted every
+day, or scaled up and down, does not grow what each sync reads. A sync of a gone process writes nothing,
+so a late one (a stall, as above) counts nothing twice, and a leave applied twice moves nothing twice. A
+process that dies without stopping (killed, out of memory) keeps its fields until the month's hash
+expires; so do ``was`` fields, written only when a generation begins.
+
     spend = SharedSpend(link)
     signals = Signals(spend=spend); spend.calendar = lambda: signals.calendar
     spend.start()   # in the app's lifespan, after link.start(); ``await spend.aclose()`` at shutdown
@@ -69,19 +79,22 @@ log = logging.getLogger("tiergate.budgets")
 KEEP_SECONDS: dict[str, int] = {"daily": 3 * 86_400, "monthly": 41 * 86_400}
 #: Separates the parts of a hash field (no tier, client key or process name holds it).
 SEP = "\x1f"
+#: The process whose ``in`` fields hold what stopped processes spent (:data:`LEAVE`).
+GONE = "gone"
 #: Syncs in one call of :meth:`SharedSpend.sync` at most: the first contact, or a new generation, takes two.
 ROUNDS = 3
 
 #: A sync, in one script so Redis applies it whole: names the month's generation ``ARGV[1]`` if it has none
-#: (``SET NX``, as :func:`claim`), raises each field given to its value if the generation is ``ARGV[2]``, and
-#: reads the hashes. KEYS the marker, then the current periods' hashes. ARGV the generation's new name, the
-#: one expected, the marker's expiry, then each hash's expiry, then (hash's index in KEYS, field, value) per
-#: field to raise. Returns whether this sync named the generation, its name, then the hashes.
+#: (``SET NX``, as :func:`claim`), raises each field given to its value if the generation is ``ARGV[2]`` and
+#: the process has not left, and reads the hashes. KEYS the marker, then the current periods' hashes, then
+#: the process's left marker. ARGV the generation's new name, the one expected, the marker's expiry, then
+#: each hash's expiry, then (hash's index in KEYS, field, value) per field to raise. Returns whether this
+#: sync named the generation, its name, then the hashes.
 SYNC = """
 local claimed = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
 local gen = redis.call('GET', KEYS[1])
-if gen == ARGV[2] then
-  for i = 3 + #KEYS, #ARGV, 3 do
+if gen == ARGV[2] and redis.call('EXISTS', KEYS[#KEYS]) == 0 then
+  for i = 2 + #KEYS, #ARGV, 3 do
     local hash, field, value = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
     if tonumber(value) > tonumber(redis.call('HGET', hash, field) or '0') then
       redis.call('HSET', hash, field, value)
@@ -90,8 +103,29 @@ if gen == ARGV[2] then
   end
 end
 local out = {claimed and 1 or 0, gen}
-for at = 2, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[at]) end
+for at = 2, #KEYS - 1 do out[#out + 1] = redis.call('HGETALL', KEYS[at]) end
 return out
+"""
+
+#: A process leaving, in one script: if the generation is ``ARGV[1]`` and the process has not left yet, marks
+#: it left and adds each of its ``in`` fields given (raised first to the value given) to :data:`GONE`'s.
+#: KEYS the marker, then the current periods' hashes, then the process's left marker. ARGV the generation,
+#: the left marker's expiry, then each hash's expiry, then (hash's index in KEYS, its ``in`` field,
+#: :data:`GONE`'s, value) per field. Returns 1 if it left now.
+LEAVE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('EXISTS', KEYS[#KEYS]) == 1 then return 0 end
+redis.call('SET', KEYS[#KEYS], '1', 'EX', ARGV[2])
+for i = 1 + #KEYS, #ARGV, 4 do
+  local at = tonumber(ARGV[i])
+  local hash, spent, gone = KEYS[at], ARGV[i + 1], ARGV[i + 2]
+  local usd = math.max(tonumber(redis.call('HGET', hash, spent) or '0'), tonumber(ARGV[i + 3]))
+  redis.call('HDEL', hash, spent)
+  if usd > 0 then
+    redis.call('HINCRBYFLOAT', hash, gone, usd)
+    redis.call('EXPIRE', hash, ARGV[1 + at])
+  end
+end
+return 1
 """
 
 Pair = tuple[Period, str]
@@ -152,6 +186,7 @@ class SharedSpend:
         self._task: asyncio.Task[None] | None = None
         self.syncs = 0
         self._sync = link.client.register_script(SYNC)
+        self._leave = link.client.register_script(LEAVE)
 
     # --- SpendLedger ---------------------------------------------------------------------------
 
@@ -171,6 +206,15 @@ class SharedSpend:
     def _hash(self, period: str, label: str) -> str:
         return self.link.key("spend", period, label)
 
+    def _current(self) -> list[Pair]:
+        calendar, now = self.calendar(), self.clock()
+        return [(period, calendar.label(period, now)) for period in PERIODS]
+
+    def _keys(self, current: list[Pair]) -> list[str]:
+        """A script's KEYS: the month's marker, the current periods' hashes, this process's left marker."""
+        marker = self.link.key("spend", "restored", dict(current)["monthly"])
+        return [marker, *(self._hash(*pair) for pair in current), self.link.key("spend", "left", self.process)]
+
     async def sync(self) -> bool:
         """Raise this process's fields, read the current periods back; False when Redis did not answer."""
         for _ in range(ROUNDS):
@@ -186,16 +230,15 @@ class SharedSpend:
         """One round of :data:`SYNC`: None when Redis did not answer, False when Redis still lacks what this
         process knows and the fields are to be sent again (it had not read the generation Redis holds, or
         Redis came back with older sums than it had read)."""
-        calendar, now = self.calendar(), self.clock()
-        current: list[Pair] = [(period, calendar.label(period, now)) for period in PERIODS]
+        current = self._current()
         self._forget(current)
-        marker, token = self.link.key("spend", "restored", dict(current)["monthly"]), secrets.token_hex(8)
+        keys, token = self._keys(current), secrets.token_hex(8)
+        marker = keys[0]
         where = {pair: at for at, pair in enumerate(current, start=2)}
         # A field Redis did not hold at the last read goes (again): its last write may be lost, or Redis came
         # back with older data than it had.
         known = self._known(current)
         sending = {(pair, name): usd for (pair, name), usd in known.items() if usd > self._read_of(pair, name)}
-        keys = [marker, *(self._hash(*pair) for pair in current)]
         args: list[Any] = [token, self._seen or "", KEEP_SECONDS["monthly"], *(KEEP_SECONDS[p] for p, _ in current)]
         for (pair, name), usd in sending.items():
             args += [where[pair], name, repr(usd)]
@@ -207,7 +250,7 @@ class SharedSpend:
         async def receive(client: Any) -> list[Any]:  # nothing to send: the claim and the reads, as a transaction
             pipe = client.pipeline(transaction=True)
             claim(pipe, marker, token)
-            for name in keys[1:]:
+            for name in keys[1:-1]:
                 pipe.hgetall(name)
             got = await pipe.execute()
             return [*got[:2], *(fields.items() for fields in got[2:])]
@@ -312,8 +355,31 @@ class SharedSpend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._mine or self._owed:
-            await self.sync()
+        if (self._mine or self._owed) and not await self.sync():
+            return
+        await self.leave()
+
+    async def leave(self) -> bool:
+        """Move this process's ``in`` fields to :data:`GONE`'s (:data:`LEAVE`) as it stops: True if it left now.
+        Nothing moves if Redis does not answer, or holds another generation than this process synced with."""
+        if self._seen is None:
+            return False
+        current = self._current()
+        where = {pair: at for at, pair in enumerate(current, start=2)}
+        args: list[Any] = [self._seen, KEEP_SECONDS["monthly"], *(KEEP_SECONDS[p] for p, _ in current)]
+        for (pair, name), usd in self._known(current).items():
+            kind, *rest = name.split(SEP)
+            if kind == "in" and rest[0] == self.process:
+                args += [where[pair], name, field("in", rest[1], rest[2], GONE), repr(usd)]
+        if len(args) == 2 + len(current):  # nothing spent in this generation: nothing to move or guard
+            return False
+        keys = self._keys(current)
+
+        async def op(client: Any) -> Any:
+            return await self._leave(keys=keys, args=args)
+
+        got = await self.link.run(op)
+        return not isinstance(got, Down) and int(got) == 1
 
     # --- restoring from the decision log ---------------------------------------------------------
 
