@@ -345,6 +345,8 @@ class Completion(msgspec.Struct):
     native: bytes | None = None
     #: Claude's thinking blocks as Anthropic signed them (``reasoning`` is their text, for reading).
     thinking: list[Thinking] = []
+    #: The stop sequence the answer ended on, where the upstream says which (vLLM, SGLang).
+    stop_sequence: str | None = None
 
     def chars(self) -> int:
         """Characters the answer holds (text, reasoning, tool names and arguments): what an estimate of its
@@ -383,6 +385,8 @@ class ToolCallArgs(msgspec.Struct, tag="tool_args"):
 
 class Finish(msgspec.Struct, tag="finish"):
     reason: FinishReason
+    #: The stop sequence the answer ended on, where the upstream says which (vLLM, SGLang).
+    stop_sequence: str | None = None
 
 
 class UsageReport(msgspec.Struct, tag="usage"):

@@ -22,7 +22,8 @@ in the notes on local model servers; the default, ``openai``, takes anything):
 
 A refused request is recorded but takes no reply from the queue (the server refuses before generating);
 ``fake.judge(recorded.body)`` tells what the server made of a request. llama-cpp-python's streams never
-carry ``usage``. ``hung_up`` is set when a client leaves in the middle of a streamed body (the stream
+carry ``usage``. vLLM's choices name the stop string an answer ended on (``stop_reason``, from
+``Text.stop_sequence``). ``hung_up`` is set when a client leaves in the middle of a streamed body (the stream
 generator is cancelled or closed), which is what stops a real server's work:
 
     fake = FakeOpenAI("llama-cpp-python")
@@ -155,7 +156,9 @@ class FakeOpenAI:
             return _error_response(reply)
         if isinstance(reply, Hang) and (reply.after_events is None or not body.get("stream")):
             await asyncio.sleep(reply.seconds)
-        frame = _Frame(f"chatcmpl-fake{next(self._ids)}", int(time.time()), str(body.get("model", "")))
+        frame = _Frame(
+            f"chatcmpl-fake{next(self._ids)}", int(time.time()), str(body.get("model", "")), self.personality == "vllm"
+        )
         if body.get("stream"):
             llama_cpp_python = self.personality == "llama-cpp-python"  # it ignores stream_options
             include_usage = not llama_cpp_python and bool((body.get("stream_options") or {}).get("include_usage"))
@@ -282,8 +285,15 @@ def _stops_after(reply: Reply) -> int | None:
 class _Frame:
     """The id, created and model every object of one answer shares."""
 
-    def __init__(self, completion_id: str, created: int, model: str) -> None:
+    def __init__(self, completion_id: str, created: int, model: str, stop_reason: bool = False) -> None:
         self.id, self.created, self.model = completion_id, created, model
+        #: vLLM's ``stop_reason`` in the finishing choice: the stop string, or null.
+        self.stop_reason = stop_reason
+
+    def _finishing(self, choice: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        if self.stop_reason:
+            choice["stop_reason"] = reply.stop_sequence if isinstance(reply, Text) else None
+        return choice
 
     def completion(self, reply: Reply) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": None}
@@ -300,7 +310,9 @@ class _Frame:
             "object": "chat.completion",
             "created": self.created,
             "model": self.model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+            "choices": [
+                self._finishing({"index": 0, "message": message, "logprobs": None, "finish_reason": finish}, reply)
+            ],
             "usage": _usage(reply),
         }
 
@@ -316,7 +328,8 @@ class _Frame:
             deltas += [{"content": piece} for piece in _pieces(text.text, text.chunks)]
             finish = text.stop
         chunks = [self._chunk([{"index": 0, "delta": d, "logprobs": None, "finish_reason": None}]) for d in deltas]
-        chunks.append(self._chunk([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish}]))
+        last = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": finish}
+        chunks.append(self._chunk([self._finishing(last, reply)]))
         if include_usage:
             chunks.append(self._chunk([], usage=_usage(reply)))
         return chunks

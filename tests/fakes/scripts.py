@@ -33,6 +33,8 @@ class Text:
     prompt_tokens: int = 11
     completion_tokens: int = 7
     stop: str = "stop"  # tiergate's finish_reason vocabulary: stop | length | content_filter
+    #: The stop string the answer ended on: the fake vLLM reports it as the choice's ``stop_reason``.
+    stop_sequence: str | None = None
     thinking: str | None = None  # reasoning before the text (Ollama's message.thinking), where a fake has it
     #: Prompt-cache reads and writes, beside ``prompt_tokens`` (the fake Anthropic's ``input_tokens``, which
     #: leave the cache out): ``cache_read_input_tokens`` / ``cache_creation_input_tokens``, sent when not 0.

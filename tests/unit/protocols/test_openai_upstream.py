@@ -177,6 +177,39 @@ def test_the_stream_reader_holds_the_finish_until_the_end_and_reads_nothing_afte
     assert reader.close() == [Finish("tool_calls"), UsageReport(Usage(2, 1, 3))]
 
 
+STOPPED = [
+    ('"stop_reason":"###"', "stop", "###"),  # vLLM: the stop string
+    ('"stop_reason":128009', "stop", None),  # vLLM: a stop token's id
+    ('"stop_reason":null', "stop", None),  # vLLM: the end-of-sequence token
+    ('"matched_stop":"###"', "stop", "###"),  # SGLang
+    ('"matched_stop":151645', "stop", None),
+    ('"stop_reason":{"odd":1}', "stop", None),  # any other shape is read, and ignored
+    ('"stop_reason":""', "stop", None),
+    ('"logprobs":null', "stop", None),  # Ollama, llama.cpp, OpenAI: no word of it
+]
+
+
+@pytest.mark.parametrize(("field", "finish", "sequence"), STOPPED)
+def test_the_stop_string_an_answer_ended_on_is_kept(field: str, finish: str, sequence: str | None) -> None:
+    body = '{"choices":[{"message":{"content":"a"},"finish_reason":"stop",' + field + "}]}"
+    completion = whole_answer("vllm", URL, body.encode())
+    assert (completion.finish_reason, completion.stop_sequence) == (finish, sequence)
+    reader = StreamReader("vllm", URL)
+    reader.feed(b'data: {"choices":[{"delta":{"content":"a"},"finish_reason":null,"stop_reason":null}]}')
+    reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"stop",%s}]}' % field.encode())
+    assert reader.close() == [Finish("stop", sequence)]
+
+
+def test_a_stop_string_is_not_kept_when_the_answer_ended_otherwise() -> None:
+    """A server reporting a stop string beside ``length`` or tool calls: the finish is what counts."""
+    body = b'{"choices":[{"message":{"content":"a"},"finish_reason":"length","stop_reason":"###"}]}'
+    assert whole_answer("vllm", URL, body).stop_sequence is None
+    call = '{"tool_calls":[{"id":"c1","function":{"name":"f","arguments":"{}"}}]}'
+    body = ('{"choices":[{"message":' + call + ',"finish_reason":"stop","stop_reason":"###"}]}').encode()
+    completion = whole_answer("vllm", URL, body)
+    assert (completion.finish_reason, completion.stop_sequence) == ("tool_calls", None)
+
+
 def test_a_stream_without_finish_or_done_is_cut_short() -> None:
     reader = StreamReader("vllm", URL)
     assert reader.feed(b'data: {"choices":[{"delta":{"content":"Hi"}}]}') == [TextDelta("Hi")]

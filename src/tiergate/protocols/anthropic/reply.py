@@ -72,10 +72,19 @@ def whole(completion: Completion, *, id: str, model: str, request: ChatRequest |
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": STOP_REASON_OF[completion.finish_reason],
-        "stop_sequence": None,
+        **stop_fields(completion.finish_reason, completion.stop_sequence, request),
         "usage": usage_body(completion.usage or estimated_usage(request, completion.chars())),
     }
+
+
+def stop_fields(finish: FinishReason, sequence: str | None, request: ChatRequest | None) -> dict[str, str | None]:
+    """``stop_reason`` and ``stop_sequence``: ``stop_sequence`` and the sequence where the upstream says the
+    answer ended on one of the request's ``stop_sequences`` (vLLM's ``stop_reason``, SGLang's
+    ``matched_stop``; a native Anthropic answer carries its own). Where the upstream does not say which
+    (Ollama among them), ``end_turn``."""
+    if finish == "stop" and sequence is not None and request is not None and sequence in request.stop_list():
+        return {"stop_reason": "stop_sequence", "stop_sequence": sequence}
+    return {"stop_reason": STOP_REASON_OF[finish], "stop_sequence": None}
 
 
 def usage_body(usage: Usage) -> dict[str, int]:
@@ -155,6 +164,7 @@ class StreamWriter:
         self.native = native
         self.usage: Usage | None = None
         self.finish: FinishReason | None = None
+        self._stop_sequence: str | None = None
         self._request = request
         self._index = -1
         self._open: _BlockKind | None = None
@@ -221,7 +231,7 @@ class StreamWriter:
                 call.pieces.append(event.arguments)
             return PING if self._quiet.due() else None  # held: the client still hears from the stream
         if isinstance(event, Finish):
-            self.finish = event.reason
+            self.finish, self._stop_sequence = event.reason, event.stop_sequence
             return None
         if isinstance(event, UsageReport):
             self.usage = event.usage
@@ -236,7 +246,7 @@ class StreamWriter:
         blocks = self._close() + self._tool_blocks()
         delta = {
             "type": "message_delta",
-            "delta": {"stop_reason": STOP_REASON_OF[self.finish or "stop"], "stop_sequence": None},
+            "delta": stop_fields(self.finish or "stop", self._stop_sequence, self._request),
             "usage": self._final_usage(),
         }
         return blocks + sse("message_delta", delta) + sse("message_stop", {"type": "message_stop"})

@@ -178,6 +178,13 @@ class _Choice(msgspec.Struct):
     message: _Message | None = None
     delta: _Message | None = None
     finish_reason: str | None = None
+    #: The stop string the answer ended on: vLLM's ``stop_reason`` (a token id when a stop token ended it),
+    #: SGLang's ``matched_stop``. Any type is read, and only a string is kept.
+    stop_reason: Any = None
+    matched_stop: Any = None
+
+    def stop_sequence(self) -> str | None:
+        return next((s for s in (self.stop_reason, self.matched_stop) if isinstance(s, str) and s), None)
 
 
 class _PromptDetails(msgspec.Struct):
@@ -229,12 +236,14 @@ def whole_answer(backend: str, url: str, body: bytes) -> Completion:
     if choice.finish_reason is None:  # a short answer must never pass for a whole one
         raise _protocol(backend, url, "the answer has no finish_reason: it is incomplete")
     tool_calls = [_whole_tool_call(tc, backend, url) for tc in message.tool_calls or []]
+    finish = _finish_reason(choice.finish_reason, has_tool_calls=bool(tool_calls))
     return Completion(
         content=message.content,
         tool_calls=tool_calls,
-        finish_reason=_finish_reason(choice.finish_reason, has_tool_calls=bool(tool_calls)),
+        finish_reason=finish,
         usage=_usage(payload.usage),
         reasoning=message.thinking(),
+        stop_sequence=choice.stop_sequence() if finish == "stop" else None,
     )
 
 
@@ -273,6 +282,7 @@ class StreamReader:
         self._calls: dict[int | None, tuple[int, str]] = {}
         self._opened = 0
         self._finish: str | None = None
+        self._stop: str | None = None
         self._usage: Usage | None = None
         #: True after ``data: [DONE]``: nothing after it is read.
         self.done = False
@@ -293,6 +303,7 @@ class StreamReader:
                 self._delta(choice.delta, events)
             if choice.finish_reason:
                 self._finish = choice.finish_reason
+                self._stop = choice.stop_sequence()
         return events
 
     @property
@@ -306,7 +317,8 @@ class StreamReader:
         if self._finish is None:
             ended = "was closed (data: DONE) without a finish_reason" if self.done else "ended before finish"
             raise _protocol(self._backend, self._url, f"stream {ended}: the answer is incomplete")
-        events: list[StreamEvent] = [Finish(_finish_reason(self._finish, has_tool_calls=self._opened > 0))]
+        finish = _finish_reason(self._finish, has_tool_calls=self._opened > 0)
+        events: list[StreamEvent] = [Finish(finish, self._stop if finish == "stop" else None)]
         if self._usage is not None:
             events.append(UsageReport(self._usage))
         return events
