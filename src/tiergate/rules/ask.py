@@ -82,8 +82,11 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
     {"start": r"Called the Read tool with the following input: \{[^\n{}]*\}\n<file>", "end": r"</file>"},
     # Zed's agent panel: the files, selections and threads attached to a message
     {"start": r"<context>\s*The following items were attached by the user\.", "end": r"</context>"},
-    # Void: the files, selections and folders attached to a message, after the person's words to its end
-    {"start": r"(?:\A|\n)---\nSELECTIONS\n", "end": r"\Z"},
+    # Void: the files, selections and folders attached to a message, after the person's words to its end.
+    # The line-start check comes after the leading literal (not `(?:\A|\n)` before it), so a search skips
+    # to each "---" at C speed: the alternation made every request scan its message char by char, about
+    # 1 ms per 100,000 characters.
+    {"start": r"---(?<![^\n]---)\nSELECTIONS\n", "end": r"\Z"},
     # Void: a tool result for a model without native tool calls, a user message of its own, or the start of
     # the person's next one (after a refused or interrupted call); the group names the tool
     {"start": r"<([A-Za-z][\w-]*)_result>\n", "end": r"\n</[A-Za-z][\w-]*_result>", "tool_result": True},

@@ -351,6 +351,8 @@ def test_void_selections_tool_results_and_system_prompt_are_left_out() -> None:
     assert ask_of(user(f"{ASK}\n---\nSELECTIONS\n{selections}")) == ASK
     assert ask_of(user(f"{ASK}\n---\nSELECTIONS\n/w/src/orders.py\n/w/src/retry.py (lines 3:9)")) == ASK
     assert ask_of(user(ASK), {"role": "assistant", "content": "?"}, user(f"---\nSELECTIONS\n{selections}")) == ASK
+    # Only a "---" that opens a line: one inside a line is the person's own text
+    assert ask_of(user(f"{ASK} ---\nSELECTIONS\nstays")) == f"{ASK} ---\nSELECTIONS\nstays"
     system = (
         "<SYSTEM_MESSAGE>\nYou are an expert coding agent whose job is to help the user develop, run, and make "
         "changes to their codebase.\n<system_info>\n- linux\n</system_info>\n<files_overview>\n"
