@@ -1,0 +1,133 @@
+"""A small non-linear head in place of the two logistic regressions, on the same inputs.
+
+Every head tried so far is linear in the members' vectors (or nearest neighbours). Here one hidden layer
+reads the same three members side by side (static, transformer, static:prose) and answers both questions:
+
+- ``mlp:H``: ``H`` tanh units shared by the two questions (two sigmoid outputs, P(>= sonnet) and P(opus)),
+  fitted together on the sum of both questions' weighted log-losses;
+- ``mlp2:H``: one such network per question;
+- ``mlp:H:L``, ``mlp2:H:L``: the same with L2 ``L`` instead of the shipped head's 0.3;
+- ``none``: the shipped head (``tiergate.learned.fit``'s logistic regressions).
+
+Full-batch Adam, 300 steps, L2 (0.3 unless given; scaled like ``fit_logistic``'s) on both layers,
+initial weights from a seeded normal; P(>= sonnet) is raised to P(opus) as the head does.
+Cross-validated on evals/dev.jsonl like the other experiments (each group left out, then four shuffles of
+five folds; cut-offs chosen for 97% sufficiency each time). evals/test.jsonl is not read.
+
+    OMP_NUM_THREADS=1 .venv/bin/python evals/experiments/mlp.py none mlp:16 mlp:64 mlp2:16
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from folds import five_runs
+
+from tiergate.config.loader import load_file
+from tiergate.engine.graph import compile_graph
+from tiergate.learned import train as T
+
+ROOT = Path(__file__).resolve().parents[2]
+MEMBERS = ["static", "transformer", "static:prose"]
+STEPS = 300
+RATE = 0.01
+
+
+def fit_mlp(x: np.ndarray, y: np.ndarray, w: np.ndarray, hidden: int, l2: float, seed: int = 0) -> list[np.ndarray]:
+    """One tanh layer, ``y.shape[1]`` sigmoid outputs; the loss is the weighted mean log-loss summed over
+    outputs, plus ``l2 / 2n`` times the squared weights (biases free): ``fit_logistic``'s objective over n."""
+    rng = np.random.default_rng(seed)
+    n, d = x.shape
+    k = y.shape[1]
+    params = [
+        rng.normal(0, 1 / np.sqrt(d), (d, hidden)),
+        np.zeros(hidden),
+        rng.normal(0, 1 / np.sqrt(hidden), (hidden, k)),
+        np.zeros(k),
+    ]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    share = w / w.sum()
+    for step in range(1, STEPS + 1):
+        W1, b1, W2, b2 = params
+        h = np.tanh(x @ W1 + b1)
+        p = 1 / (1 + np.exp(-(h @ W2 + b2)))
+        dz = (p - y) * share[:, None]
+        gW2 = h.T @ dz + l2 / n * W2
+        gb2 = dz.sum(0)
+        dh = (dz @ W2.T) * (1 - h * h)
+        gW1 = x.T @ dh + l2 / n * W1
+        gb1 = dh.sum(0)
+        for i, g in enumerate((gW1, gb1, gW2, gb2)):
+            m[i] = 0.9 * m[i] + 0.1 * g
+            v[i] = 0.999 * v[i] + 0.001 * g * g
+            params[i] = params[i] - RATE * (m[i] / (1 - 0.9**step)) / (np.sqrt(v[i] / (1 - 0.999**step)) + 1e-8)
+    return params
+
+
+def predict_mlp(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    W1, b1, W2, b2 = params
+    return 1 / (1 + np.exp(-(np.tanh(x @ W1 + b1) @ W2 + b2)))
+
+
+def cv_mlp(spec: str):
+    kind, size, *strength = spec.split(":")
+    hidden = int(size)
+    penalty = float(strength[0]) if strength else None
+
+    def cv(
+        X: Sequence[np.ndarray],
+        gold: np.ndarray,
+        w: np.ndarray,
+        inner: np.ndarray,
+        l2: float,
+        folds: int,
+        combine: str = "concat",
+        seed: int = 0,
+        groups: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        held_out = T.held_out_folds(inner, folds, seed, groups)
+        l2 = penalty if penalty is not None else l2
+        x = np.hstack(list(X))
+        y = np.stack([(gold >= 1), (gold == 2)], axis=1).astype(np.float64)
+        out = np.zeros((len(gold), 2))
+        for held in held_out:
+            train = np.setdiff1d(np.arange(len(gold)), held)
+            if kind == "mlp":
+                p = predict_mlp(fit_mlp(x[train], y[train], w[train], hidden, l2), x[held])
+                ps, po = p[:, 0], p[:, 1]
+            else:
+                ps = predict_mlp(fit_mlp(x[train], y[train, :1], w[train], hidden, l2), x[held])[:, 0]
+                po = predict_mlp(fit_mlp(x[train], y[train, 1:], w[train], hidden, l2), x[held])[:, 0]
+            out[held, 0], out[held, 1] = np.maximum(ps, po), po
+        return out[inner]
+
+    return cv
+
+
+def main(variants: list[str]) -> None:
+    loaded = load_file(ROOT / "routes.yaml")
+    graph = compile_graph(loaded)
+    rows = T.rows_from_dataset(ROOT / "evals/dev.jsonl", 1.0, graph)
+    X = T.embed_all(T.build_embedders(MEMBERS, loaded.config.routing.learned), [r.text for r in rows], inputs=MEMBERS)
+    gold = np.array([r.gold for r in rows])
+    weights, inner, groups = np.ones(len(rows)), np.arange(len(rows)), [T.group_of(r) for r in rows]
+    summary = []
+    for spec in variants:
+        cv = None if spec == "none" else cv_mlp(spec)
+        runs = five_runs(loaded, rows, X, gold, weights, inner, groups, label=spec, cv=cv)
+        summary.append((spec, runs))
+    print("\nvariant | mean exact | mean saved | sufficiency range | severe (max) | per run exact (g,0,1,2,3)")
+    for spec, runs in summary:
+        a = np.array([r[1:] for r in runs])
+        print(
+            f"{spec} | {a[:, 0].mean():.1%} | {a[:, 1].mean():.2f} x | {a[:, 2].min():.1%}-{a[:, 2].max():.1%} | "
+            f"{a[:, 3].max():.1%} | " + ", ".join(f"{r[1]:.1%}/{r[2]:.2f}" for r in runs)
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["none"])
