@@ -28,19 +28,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-from folds import five_runs
+from folds import dev_set, five_runs, print_summary
 
-from tiergate.config.loader import load_file
 from tiergate.engine.graph import compile_graph
 from tiergate.evals.metrics import TierTable, output_tokens
 from tiergate.learned import train as T
 from tiergate.learned.fit import fit_logistic, predict_logistic
-
-ROOT = Path(__file__).resolve().parents[2]
-MEMBERS = ["static", "transformer", "static:prose"]
 
 
 def question_weights(spec: str, gold: np.ndarray, costs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -94,28 +89,17 @@ def cv_two_weights(ws: np.ndarray, wo: np.ndarray):
 
 
 def main(variants: list[str]) -> None:
-    loaded = load_file(ROOT / "routes.yaml")
-    graph = compile_graph(loaded)
-    rows = T.rows_from_dataset(ROOT / "evals/dev.jsonl", 1.0, graph)
-    X = T.embed_all(T.build_embedders(MEMBERS, loaded.config.routing.learned), [r.text for r in rows], inputs=MEMBERS)
-    gold = np.array([r.gold for r in rows])
-    table = TierTable.of(loaded.config)
-    tokens = np.array([float(graph.features(r.case.request)["approx_tokens"]) for r in rows])
-    out = np.array([output_tokens(int(g)) for g in gold])
+    dev = dev_set()
+    graph = compile_graph(dev.loaded)
+    table = TierTable.of(dev.loaded.config)
+    tokens = np.array([float(graph.features(r.case.request)["approx_tokens"]) for r in dev.rows])
+    out = np.array([output_tokens(int(g)) for g in dev.gold])
     costs = {t: np.array([table.cost(t, i, o) for i, o in zip(tokens, out, strict=True)]) for t in table.order}
-    weights, inner, groups = np.ones(len(rows)), np.arange(len(rows)), [T.group_of(r) for r in rows]
     summary = []
     for spec in variants:
-        ws, wo = question_weights(spec, gold, costs)
-        runs = five_runs(loaded, rows, X, gold, weights, inner, groups, label=spec, cv=cv_two_weights(ws, wo))
-        summary.append((spec, runs))
-    print("\nvariant | mean exact | mean saved | sufficiency range | severe (max) | per run exact (g,0,1,2,3)")
-    for spec, runs in summary:
-        a = np.array([r[1:] for r in runs])
-        print(
-            f"{spec} | {a[:, 0].mean():.1%} | {a[:, 1].mean():.2f} x | {a[:, 2].min():.1%}-{a[:, 2].max():.1%} | "
-            f"{a[:, 3].max():.1%} | " + ", ".join(f"{r[1]:.1%}/{r[2]:.2f}" for r in runs)
-        )
+        ws, wo = question_weights(spec, dev.gold, costs)
+        summary.append((spec, five_runs(*dev.args(), label=spec, cv=cv_two_weights(ws, wo))))
+    print_summary(summary)
 
 
 if __name__ == "__main__":

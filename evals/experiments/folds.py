@@ -3,16 +3,76 @@ five folds, cut-offs chosen for 97% sufficiency each time; each run's line and t
 
     from folds import five_runs     # the experiments run as scripts, from this folder
     five_runs(loaded, dev_rows, X, gold, weights, inner, groups, label="scale 0.5")
+
+    dev = dev_set()                 # the shipped head's members on evals/dev.jsonl
+    print_summary([("none", five_runs(*dev.args(), label="none"))])
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tiergate.config.loader import load_file
+from tiergate.engine.graph import compile_graph
 from tiergate.learned import train as T
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The shipped head's members.
+MEMBERS = ["static", "transformer", "static:prose"]
+Run = tuple[str, float, float, float, float]
+
+
+@dataclass
+class DevSet:
+    """evals/dev.jsonl read as ``tiergate train`` reads it, with the members' vectors: every row in the
+    cross-validated set, each weighing 1."""
+
+    loaded: Any
+    rows: list[T.Row]
+    X: list[np.ndarray]
+    gold: np.ndarray
+    weights: np.ndarray
+    inner: np.ndarray
+    groups: list[str]
+
+    def args(self, X: Sequence[np.ndarray] | None = None) -> tuple[Any, ...]:
+        """:func:`five_runs`'s first arguments, with other vectors in place of the members' if given."""
+        return (
+            self.loaded,
+            self.rows,
+            list(X) if X is not None else self.X,
+            self.gold,
+            self.weights,
+            self.inner,
+            self.groups,
+        )
+
+
+def dev_set(members: Sequence[str] = MEMBERS) -> DevSet:
+    loaded = load_file(ROOT / "routes.yaml")
+    rows = T.rows_from_dataset(ROOT / "evals/dev.jsonl", 1.0, compile_graph(loaded))
+    embedders = T.build_embedders(list(members), loaded.config.routing.learned)
+    X = T.embed_all(embedders, [r.text for r in rows], inputs=list(members))
+    n = len(rows)
+    gold = np.array([r.gold for r in rows])
+    return DevSet(loaded, rows, list(X), gold, np.ones(n), np.arange(n), [T.group_of(r) for r in rows])
+
+
+def print_summary(summary: Sequence[tuple[str, Sequence[Run]]]) -> None:
+    """One line per variant: the means of its runs, the sufficiency's range, the worst severe rate, and
+    each run's exact accuracy and saving."""
+    print("\nvariant | mean exact | mean saved | sufficiency range | severe (max) | per run exact/saved (g,0,1,2,3)")
+    for label, runs in summary:
+        a = np.array([r[1:] for r in runs])
+        print(
+            f"{label} | {a[:, 0].mean():.1%} | {a[:, 1].mean():.2f} x | {a[:, 2].min():.1%}-{a[:, 2].max():.1%} | "
+            f"{a[:, 3].max():.1%} | " + ", ".join(f"{r[1]:.1%}/{r[2]:.2f}" for r in runs)
+        )
 
 
 def five_runs(
@@ -25,7 +85,7 @@ def five_runs(
     groups: Sequence[str],
     label: str,
     cv: Callable[..., np.ndarray] | None = None,
-) -> list[tuple[str, float, float, float, float]]:
+) -> list[Run]:
     """``scored``: the rows ``inner`` indexes (the cross-validated set; the other rows only train). ``cv``
     replaces ``T.cross_validated`` (same arguments). Returns each run's (folds, exact, saved x, sufficiency,
     severe)."""

@@ -21,17 +21,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-from folds import five_runs
+from folds import dev_set, five_runs, print_summary
 
-from tiergate.config.loader import load_file
-from tiergate.engine.graph import compile_graph
 from tiergate.learned import train as T
 
-ROOT = Path(__file__).resolve().parents[2]
-MEMBERS = ["static", "transformer", "static:prose"]
 STEPS = 300
 RATE = 0.01
 
@@ -109,24 +104,12 @@ def cv_mlp(spec: str):
 
 
 def main(variants: list[str]) -> None:
-    loaded = load_file(ROOT / "routes.yaml")
-    graph = compile_graph(loaded)
-    rows = T.rows_from_dataset(ROOT / "evals/dev.jsonl", 1.0, graph)
-    X = T.embed_all(T.build_embedders(MEMBERS, loaded.config.routing.learned), [r.text for r in rows], inputs=MEMBERS)
-    gold = np.array([r.gold for r in rows])
-    weights, inner, groups = np.ones(len(rows)), np.arange(len(rows)), [T.group_of(r) for r in rows]
+    dev = dev_set()
     summary = []
     for spec in variants:
         cv = None if spec == "none" else cv_mlp(spec)
-        runs = five_runs(loaded, rows, X, gold, weights, inner, groups, label=spec, cv=cv)
-        summary.append((spec, runs))
-    print("\nvariant | mean exact | mean saved | sufficiency range | severe (max) | per run exact (g,0,1,2,3)")
-    for spec, runs in summary:
-        a = np.array([r[1:] for r in runs])
-        print(
-            f"{spec} | {a[:, 0].mean():.1%} | {a[:, 1].mean():.2f} x | {a[:, 2].min():.1%}-{a[:, 2].max():.1%} | "
-            f"{a[:, 3].max():.1%} | " + ", ".join(f"{r[1]:.1%}/{r[2]:.2f}" for r in runs)
-        )
+        summary.append((spec, five_runs(*dev.args(), label=spec, cv=cv)))
+    print_summary(summary)
 
 
 if __name__ == "__main__":

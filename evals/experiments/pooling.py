@@ -28,18 +28,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from folds import five_runs
+from folds import dev_set, five_runs, print_summary
 
-from tiergate.config.loader import load_file
-from tiergate.engine.graph import compile_graph
 from tiergate.learned import train as T
 from tiergate.learned.encoder import MAX_TOKENS
 from tiergate.learned.fit import fit_ordinal, predict_logistic
 from tiergate.learned.transformer import BATCH, TransformerEncoder
 from tiergate.learned.weights import load_weights
 
-ROOT = Path(__file__).resolve().parents[2]
-MEMBERS = ["static", "transformer", "static:prose"]
 HEAD = 16
 
 States = list[tuple[np.ndarray, np.ndarray]]
@@ -125,34 +121,23 @@ def cv_member(others: Sequence[np.ndarray], slot: int, member: Callable[[np.ndar
 
 
 def main(variants: list[str]) -> None:
-    loaded = load_file(ROOT / "routes.yaml")
-    graph = compile_graph(loaded)
-    rows = T.rows_from_dataset(ROOT / "evals/dev.jsonl", 1.0, graph)
-    X = T.embed_all(T.build_embedders(MEMBERS, loaded.config.routing.learned), [r.text for r in rows], inputs=MEMBERS)
-    learned = loaded.config.routing.learned
+    dev = dev_set()
+    X = dev.X
+    learned = dev.loaded.config.routing.learned
     weights_dir = Path(learned.weights_dir) if learned and learned.weights_dir else None
     encoder = TransformerEncoder.build(load_weights(weights_dir), max_tokens=MAX_TOKENS["transformer"])
-    states = token_states(encoder, T.view("ask", [r.text for r in rows]))
+    states = token_states(encoder, T.view("ask", [r.text for r in dev.rows]))
     check = np.einsum("ij,ij->i", pooled(states, "mean"), X[1])
     print(f"mean pooling vs the shipped member: cosine min {check.min():.6f}", flush=True)
-    gold = np.array([r.gold for r in rows])
-    weights, inner, groups = np.ones(len(rows)), np.arange(len(rows)), [T.group_of(r) for r in rows]
     summary = []
     for how in variants:
         if how == "idf":
             cv = cv_member(X, 1, lambda train: idf_pooled(states, train))
-            runs = five_runs(loaded, rows, X, gold, weights, inner, groups, label=how, cv=cv)
+            runs = five_runs(*dev.args(), label=how, cv=cv)
         else:
-            Xv = [X[0], pooled(states, how), X[2]]
-            runs = five_runs(loaded, rows, Xv, gold, weights, inner, groups, label=how)
+            runs = five_runs(*dev.args([X[0], pooled(states, how), X[2]]), label=how)
         summary.append((how, runs))
-    print("\nvariant | mean exact | mean saved | sufficiency range | severe (max) | per run exact/saved (g,0,1,2,3)")
-    for how, runs in summary:
-        a = np.array([r[1:] for r in runs])
-        print(
-            f"{how} | {a[:, 0].mean():.1%} | {a[:, 1].mean():.2f} x | {a[:, 2].min():.1%}-{a[:, 2].max():.1%} | "
-            f"{a[:, 3].max():.1%} | " + ", ".join(f"{r[1]:.1%}/{r[2]:.2f}" for r in runs)
-        )
+    print_summary(summary)
 
 
 if __name__ == "__main__":
