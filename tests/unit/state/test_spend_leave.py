@@ -7,12 +7,16 @@ restart, and neither a late sync of the gone process nor a second leave counts a
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 import redis
 
+from tests.engines import RedisServer
 from tiergate.state.link import RedisLink, text_of
 from tiergate.state.spend import SEP, SharedSpend, totals
 from tiergate.telemetry.spend import Calendar
@@ -160,3 +164,41 @@ async def test_a_process_that_spent_nothing_leaves_no_marker(
         assert client.exists(f"{redis_prefix}:spend:left:{on.process}") == 0
     finally:
         client.close()
+
+
+@pytest.mark.asyncio
+async def test_a_process_stopping_while_redis_stalls_still_counts_once() -> None:
+    """Its last sync reaches Redis's socket and times out, so it does not leave; Redis wakes and applies
+    the sync late. Its spend counts once, in its own fields; a leave afterwards moves it once."""
+    server = RedisServer().start()
+    link = RedisLink(server.url, prefix="stall", timeout=0.2, retry_interval=0.05)
+    await link.start()
+    assert server.proc is not None
+    try:
+        on = SharedSpend(link, clock=lambda: NOW)
+        spend(on, 1.0)
+        assert await on.sync()
+        spend(on, 2.0)  # sent only by the last sync
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        try:
+            await on.aclose()  # the sync times out: it returns without leaving
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+        mine = SEP.join(("in", on.process, "tier", "opus"))
+        for _ in range(100):  # until Redis has read the late sync from its socket
+            if fields(server.url, "stall")[0].get(mine) == 3.0:
+                break
+            await asyncio.sleep(0.02)
+        assert [held.get(mine) for held in fields(server.url, "stall")] == [3.0, 3.0]
+        assert not any("gone" in name for held in fields(server.url, "stall") for name in held)
+        # Left once the link sees Redis again (its probe): the move is counted once
+        for _ in range(100):
+            if link.up:
+                break
+            await asyncio.sleep(0.02)
+        assert await on.leave() and not await on.leave()
+        gone = SEP.join(("in", "gone", "tier", "opus"))
+        assert [(held.get(mine), held.get(gone)) for held in fields(server.url, "stall")] == [(None, 3.0)] * 2
+    finally:
+        await link.aclose()
+        server.stop()
