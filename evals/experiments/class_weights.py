@@ -30,11 +30,10 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from folds import dev_set, five_runs, print_summary
+from folds import dev_set, five_runs, folded, print_summary
 
 from tiergate.engine.graph import compile_graph
 from tiergate.evals.metrics import TierTable, output_tokens
-from tiergate.learned import train as T
 from tiergate.learned.fit import fit_logistic, predict_logistic
 
 
@@ -63,29 +62,15 @@ def question_weights(spec: str, gold: np.ndarray, costs: dict[str, np.ndarray]) 
 def cv_two_weights(ws: np.ndarray, wo: np.ndarray):
     """``train.cross_validated`` (concat) with one weight vector per question; ``w`` is ignored."""
 
-    def cv(
-        X: Sequence[np.ndarray],
-        gold: np.ndarray,
-        w: np.ndarray,
-        inner: np.ndarray,
-        l2: float,
-        folds: int,
-        combine: str = "concat",
-        seed: int = 0,
-        groups: Sequence[str] | None = None,
-    ) -> np.ndarray:
-        held_out = T.held_out_folds(inner, folds, seed, groups)
+    def predict(
+        X: Sequence[np.ndarray], gold: np.ndarray, w: np.ndarray, l2: float, train: np.ndarray, held: np.ndarray
+    ):
         x = np.hstack(list(X))
-        out = np.zeros((len(gold), 2))
-        for held in held_out:
-            train = np.setdiff1d(np.arange(len(gold)), held)
-            sonnet = fit_logistic(x[train], (gold[train] >= 1).astype(np.float64), ws[train], l2=l2)
-            opus = fit_logistic(x[train], (gold[train] == 2).astype(np.float64), wo[train], l2=l2)
-            ps, po = predict_logistic(sonnet, x[held]), predict_logistic(opus, x[held])
-            out[held, 0], out[held, 1] = np.maximum(ps, po), po
-        return out[inner]
+        sonnet = fit_logistic(x[train], (gold[train] >= 1).astype(np.float64), ws[train], l2=l2)
+        opus = fit_logistic(x[train], (gold[train] == 2).astype(np.float64), wo[train], l2=l2)
+        return predict_logistic(sonnet, x[held]), predict_logistic(opus, x[held])
 
-    return cv
+    return folded(predict)
 
 
 def main(variants: list[str]) -> None:

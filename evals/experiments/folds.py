@@ -25,6 +25,36 @@ ROOT = Path(__file__).resolve().parents[2]
 #: The shipped head's members.
 MEMBERS = ["static", "transformer", "static:prose"]
 Run = tuple[str, float, float, float, float]
+#: ``predict(X, gold, w, l2, train, held)``: fitted on the ``train`` rows, P(>= sonnet) and P(opus) of the
+#: ``held`` rows; ``X`` the members' vectors.
+Predict = Callable[
+    [Sequence[np.ndarray], np.ndarray, np.ndarray, float, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
+]
+
+
+def folded(predict: Predict) -> Callable[..., np.ndarray]:
+    """A ``cv`` for :func:`five_runs`: ``train.cross_validated``'s folds, each held-out fold scored by
+    ``predict``, P(>= sonnet) raised to P(opus) as the head does."""
+
+    def cv(
+        X: Sequence[np.ndarray],
+        gold: np.ndarray,
+        w: np.ndarray,
+        inner: np.ndarray,
+        l2: float,
+        folds: int,
+        combine: str = "concat",
+        seed: int = 0,
+        groups: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        out = np.zeros((len(gold), 2))
+        for held in T.held_out_folds(inner, folds, seed, groups):
+            train = np.setdiff1d(np.arange(len(gold)), held)
+            ps, po = predict(X, gold, w, l2, train, held)
+            out[held, 0], out[held, 1] = np.maximum(ps, po), po
+        return out[inner]
+
+    return cv
 
 
 @dataclass

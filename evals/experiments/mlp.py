@@ -23,9 +23,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from folds import dev_set, five_runs, print_summary
-
-from tiergate.learned import train as T
+from folds import dev_set, five_runs, folded, print_summary
 
 STEPS = 300
 RATE = 0.01
@@ -73,34 +71,20 @@ def cv_mlp(spec: str):
     hidden = int(size)
     penalty = float(strength[0]) if strength else None
 
-    def cv(
-        X: Sequence[np.ndarray],
-        gold: np.ndarray,
-        w: np.ndarray,
-        inner: np.ndarray,
-        l2: float,
-        folds: int,
-        combine: str = "concat",
-        seed: int = 0,
-        groups: Sequence[str] | None = None,
-    ) -> np.ndarray:
-        held_out = T.held_out_folds(inner, folds, seed, groups)
+    def predict(
+        X: Sequence[np.ndarray], gold: np.ndarray, w: np.ndarray, l2: float, train: np.ndarray, held: np.ndarray
+    ):
         l2 = penalty if penalty is not None else l2
         x = np.hstack(list(X))
         y = np.stack([(gold >= 1), (gold == 2)], axis=1).astype(np.float64)
-        out = np.zeros((len(gold), 2))
-        for held in held_out:
-            train = np.setdiff1d(np.arange(len(gold)), held)
-            if kind == "mlp":
-                p = predict_mlp(fit_mlp(x[train], y[train], w[train], hidden, l2), x[held])
-                ps, po = p[:, 0], p[:, 1]
-            else:
-                ps = predict_mlp(fit_mlp(x[train], y[train, :1], w[train], hidden, l2), x[held])[:, 0]
-                po = predict_mlp(fit_mlp(x[train], y[train, 1:], w[train], hidden, l2), x[held])[:, 0]
-            out[held, 0], out[held, 1] = np.maximum(ps, po), po
-        return out[inner]
+        if kind == "mlp":
+            p = predict_mlp(fit_mlp(x[train], y[train], w[train], hidden, l2), x[held])
+            return p[:, 0], p[:, 1]
+        ps = predict_mlp(fit_mlp(x[train], y[train, :1], w[train], hidden, l2), x[held])[:, 0]
+        po = predict_mlp(fit_mlp(x[train], y[train, 1:], w[train], hidden, l2), x[held])[:, 0]
+        return ps, po
 
-    return cv
+    return folded(predict)
 
 
 def main(variants: list[str]) -> None:

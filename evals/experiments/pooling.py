@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from folds import dev_set, five_runs, print_summary
+from folds import dev_set, five_runs, folded, print_summary
 
 from tiergate.learned import train as T
 from tiergate.learned.encoder import MAX_TOKENS
@@ -94,30 +94,16 @@ def idf_pooled(states: States, fitted_on: np.ndarray) -> np.ndarray:
 def cv_member(others: Sequence[np.ndarray], slot: int, member: Callable[[np.ndarray], np.ndarray]):
     """``train.cross_validated`` (concat), the member at ``slot`` rebuilt for each fold from its training rows."""
 
-    def cv(
-        X: Sequence[np.ndarray],
-        gold: np.ndarray,
-        w: np.ndarray,
-        inner: np.ndarray,
-        l2: float,
-        folds: int,
-        combine: str = "concat",
-        seed: int = 0,
-        groups: Sequence[str] | None = None,
-    ) -> np.ndarray:
-        held_out = T.held_out_folds(inner, folds, seed, groups)
-        out = np.zeros((len(gold), 2))
-        for held in held_out:
-            train = np.setdiff1d(np.arange(len(gold)), held)
-            blocks = list(others)
-            blocks[slot] = member(train)
-            x = np.hstack(blocks)
-            sonnet, opus = fit_ordinal(x[train], gold[train], w[train], l2=l2)
-            ps, po = predict_logistic(sonnet, x[held]), predict_logistic(opus, x[held])
-            out[held, 0], out[held, 1] = np.maximum(ps, po), po
-        return out[inner]
+    def predict(
+        X: Sequence[np.ndarray], gold: np.ndarray, w: np.ndarray, l2: float, train: np.ndarray, held: np.ndarray
+    ):
+        blocks = list(others)
+        blocks[slot] = member(train)
+        x = np.hstack(blocks)
+        sonnet, opus = fit_ordinal(x[train], gold[train], w[train], l2=l2)
+        return predict_logistic(sonnet, x[held]), predict_logistic(opus, x[held])
 
-    return cv
+    return folded(predict)
 
 
 def main(variants: list[str]) -> None:

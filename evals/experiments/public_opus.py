@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
-from folds import MEMBERS, ROOT, dev_set, five_runs, print_summary
+from folds import MEMBERS, ROOT, dev_set, five_runs, folded, print_summary
 
 from tiergate.engine.graph import compile_graph
 from tiergate.learned import train as T
@@ -37,31 +37,18 @@ PUBLIC = ROOT.parent / "shared/data/public-outcomes.jsonl"
 def cv_public_opus(public_x: np.ndarray, public_gold: np.ndarray, weight: float):
     """``train.cross_validated`` (concat) with the public rows added to each fold's P(opus) fit."""
 
-    def cv(
-        X: Sequence[np.ndarray],
-        gold: np.ndarray,
-        w: np.ndarray,
-        inner: np.ndarray,
-        l2: float,
-        folds: int,
-        combine: str = "concat",
-        seed: int = 0,
-        groups: Sequence[str] | None = None,
-    ) -> np.ndarray:
+    def predict(
+        X: Sequence[np.ndarray], gold: np.ndarray, w: np.ndarray, l2: float, train: np.ndarray, held: np.ndarray
+    ):
         x = np.hstack(list(X))
-        out = np.zeros((len(gold), 2))
-        for held in T.held_out_folds(inner, folds, seed, groups):
-            train = np.setdiff1d(np.arange(len(gold)), held)
-            sonnet = fit_logistic(x[train], (gold[train] >= 1).astype(np.float64), w[train], l2=l2)
-            xo = np.vstack([x[train], public_x])
-            yo = np.concatenate([gold[train] == 2, public_gold == 2]).astype(np.float64)
-            wo = np.concatenate([w[train], np.full(len(public_gold), weight)])
-            opus = fit_logistic(xo, yo, wo, l2=l2)
-            ps, po = predict_logistic(sonnet, x[held]), predict_logistic(opus, x[held])
-            out[held, 0], out[held, 1] = np.maximum(ps, po), po
-        return out[inner]
+        sonnet = fit_logistic(x[train], (gold[train] >= 1).astype(np.float64), w[train], l2=l2)
+        xo = np.vstack([x[train], public_x])
+        yo = np.concatenate([gold[train] == 2, public_gold == 2]).astype(np.float64)
+        wo = np.concatenate([w[train], np.full(len(public_gold), weight)])
+        opus = fit_logistic(xo, yo, wo, l2=l2)
+        return predict_logistic(sonnet, x[held]), predict_logistic(opus, x[held])
 
-    return cv
+    return folded(predict)
 
 
 def main(variants: list[str]) -> None:
