@@ -176,6 +176,26 @@ def bind_address(host: str, port: int) -> socket.socket:
     return sock
 
 
+#: Each address this process's supervisor claimed, by its guard (:func:`guard`): kept open while it lives.
+_GUARDS: dict[tuple[str, int], socket.socket] = {}
+
+
+def guard(host: str, port: int) -> socket.socket | None:
+    """A Unix socket bound in the abstract namespace under ``host:port``: one process at a time can hold
+    it, the kernel lets it go when that process ends, and it is scoped to the network namespace, as the
+    port is. Raises ``OSError`` (EADDRINUSE) when another process holds it; None where the platform has no
+    abstract namespace (not Linux)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(f"\0tiergate-serve {host} {port}")
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise
+        return None
+    return sock
+
+
 def claim(host: str, port: int) -> socket.socket:
     """Make ``host:port`` the supervisor's before any worker starts (port 0 gets its number here).
 
@@ -185,21 +205,26 @@ def claim(host: str, port: int) -> socket.socket:
     1. a probe binds without ``SO_REUSEPORT`` (``bind_address``). That fails while any other socket
        listens there, including another ``serve --workers`` whose ``SO_REUSEPORT`` sockets would
        otherwise let ours join them. The probe is closed at once;
-    2. the hold binds with ``SO_REUSEPORT`` and *without* ``SO_REUSEADDR``. Until our first worker
+    2. the :func:`guard` of the address: another supervisor that probed in the same instant (two started
+       at once) holds it, or takes it after us and is refused here. It is held for the process's life;
+    3. the hold binds with ``SO_REUSEPORT`` and *without* ``SO_REUSEADDR``. Until our first worker
        listens (seconds: workers import tiergate and probe the backends first) nothing of ours is
        listening, and a socket with ``SO_REUSEADDR`` that is not listening does not stop another
        ``SO_REUSEADDR`` bind; a hold without it does, so a second ``serve`` started meanwhile (with
        workers or not) is refused too.
 
-    What remains is the instant between closing the probe and binding the hold: only a process that
-    binds with ``SO_REUSEPORT`` as the same user (in practice another tiergate supervisor) and probes
-    in exactly those microseconds could then share the port. If a connection a process without
-    ``SO_REUSEPORT`` left in TIME_WAIT (a single-process gateway stopped a moment ago) blocks the
-    hold, it is bound with ``SO_REUSEADDR`` as well: the workers still start, and the port is guarded
-    from when the first one listens.
+    What remains is the instant between closing the probe and binding the hold for a process that is
+    not a tiergate supervisor (it takes no guard) but binds with ``SO_REUSEPORT`` as the same user and
+    probes in exactly those microseconds. If a connection a process without ``SO_REUSEPORT`` left in
+    TIME_WAIT (a single-process gateway stopped a moment ago) blocks the hold, it is bound with
+    ``SO_REUSEADDR`` as well: the workers still start, and the port is guarded from when the first one
+    listens.
     """
     with bind_address(host, port) as probe:
         port = probe.getsockname()[1]
+    held = guard(host, port)
+    if held is not None:
+        _GUARDS[host, port] = held
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
