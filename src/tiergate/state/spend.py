@@ -52,8 +52,10 @@ its ``in`` fields (raised first to what it knows) to those of the process named 
 hold a field per running process and name, not one per process that ever ran: a gateway restarted every
 day, or scaled up and down, does not grow what each sync reads. A sync of a gone process writes nothing,
 so a late one (a stall, as above) counts nothing twice, and a leave applied twice moves nothing twice. A
-process that dies without stopping (killed, out of memory) keeps its fields until the month's hash
-expires; so do ``was`` fields, written only when a generation begins.
+process that dies without stopping (killed, out of memory) cannot leave: a running peer moves its ``in``
+fields to :data:`GONE`'s once it has not synced for ``silence`` seconds (:mod:`tiergate.state.spend_silent`:
+each sync says when the process was seen, and one that was only paused goes on under a new name). ``was``
+fields, written only when a generation begins, stay until the month's hash expires.
 
     spend = SharedSpend(link)
     signals = Signals(spend=spend); spend.calendar = lambda: signals.calendar
@@ -71,6 +73,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tiergate.state.link import Down, RedisLink, text_of
+from tiergate.state.spend_silent import SILENCE_SECONDS, SilentPeers
 from tiergate.telemetry.spend import PERIODS, Calendar, LocalSpend, Period, SpendKey, SpendLedger
 
 log = logging.getLogger("tiergate.budgets")
@@ -85,36 +88,48 @@ GONE = "gone"
 ROUNDS = 3
 
 #: A sync, in one script so Redis applies it whole: names the month's generation ``ARGV[1]`` if it has none
-#: (``SET NX``, as :func:`claim`), raises each field given to its value if the generation is ``ARGV[2]`` and
-#: the process has not left, and reads the hashes. KEYS the marker, then the current periods' hashes, then
-#: the process's left marker. ARGV the generation's new name, the one expected, the marker's expiry, then
-#: each hash's expiry, then (hash's index in KEYS, field, value) per field to raise. Returns whether this
-#: sync named the generation, its name, then the hashes.
+#: (``SET NX``, as :func:`claim`); unless the process has left, writes its time into the month's ``seen`` hash
+#: (:mod:`tiergate.state.spend_silent`) and, if the generation is ``ARGV[2]``, raises each field given to its
+#: value; reads the hashes. KEYS the marker, then the current periods' hashes, then the ``seen`` hash, then the
+#: process's left marker. ARGV the generation's new name, the one expected, the marker's expiry, the process's
+#: name, its time, then each hash's expiry, then (hash's index in KEYS, field, value) per field to raise.
+#: Returns whether this sync named the generation, its name, 0 if the process has not left (else what a peer
+#: moved of its spend as it was silent, or nothing if it left itself), then the hashes.
 SYNC = """
 local claimed = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3])
 local gen = redis.call('GET', KEYS[1])
-if gen == ARGV[2] and redis.call('EXISTS', KEYS[#KEYS]) == 0 then
-  for i = 2 + #KEYS, #ARGV, 3 do
-    local hash, field, value = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
-    if tonumber(value) > tonumber(redis.call('HGET', hash, field) or '0') then
-      redis.call('HSET', hash, field, value)
-      redis.call('EXPIRE', hash, ARGV[2 + tonumber(ARGV[i])])
+local left = 0
+if redis.call('EXISTS', KEYS[#KEYS]) == 1 then
+  left = {}
+  if redis.call('TYPE', KEYS[#KEYS]).ok == 'hash' then left = redis.call('HGETALL', KEYS[#KEYS]) end
+else
+  redis.call('HSET', KEYS[#KEYS - 1], ARGV[4], ARGV[5])
+  redis.call('EXPIRE', KEYS[#KEYS - 1], ARGV[3])
+  if gen == ARGV[2] then
+    for i = 3 + #KEYS, #ARGV, 3 do
+      local hash, field, value = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
+      if tonumber(value) > tonumber(redis.call('HGET', hash, field) or '0') then
+        redis.call('HSET', hash, field, value)
+        redis.call('EXPIRE', hash, ARGV[4 + tonumber(ARGV[i])])
+      end
     end
   end
 end
-local out = {claimed and 1 or 0, gen}
-for at = 2, #KEYS - 1 do out[#out + 1] = redis.call('HGETALL', KEYS[at]) end
+local out = {claimed and 1 or 0, gen, left}
+for at = 2, #KEYS - 2 do out[#out + 1] = redis.call('HGETALL', KEYS[at]) end
 return out
 """
 
 #: A process leaving, in one script: if the generation is ``ARGV[1]`` and the process has not left yet, marks
-#: it left and adds each of its ``in`` fields given (raised first to the value given) to :data:`GONE`'s.
-#: KEYS the marker, then the current periods' hashes, then the process's left marker. ARGV the generation,
-#: the left marker's expiry, then each hash's expiry, then (hash's index in KEYS, its ``in`` field,
-#: :data:`GONE`'s, value) per field. Returns 1 if it left now.
+#: it left, takes it out of the month's ``seen`` hash and adds each of its ``in`` fields given (raised first to
+#: the value given) to :data:`GONE`'s. KEYS the marker, then the current periods' hashes, then the ``seen``
+#: hash, then the process's left marker. ARGV the generation, the left marker's expiry, the process's name, then
+#: each hash's expiry, then (hash's index in KEYS, its ``in`` field, :data:`GONE`'s, value) per field. Returns 1
+#: if it left now.
 LEAVE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('EXISTS', KEYS[#KEYS]) == 1 then return 0 end
 redis.call('SET', KEYS[#KEYS], '1', 'EX', ARGV[2])
+redis.call('HDEL', KEYS[#KEYS - 1], ARGV[3])
 for i = 1 + #KEYS, #ARGV, 4 do
   local at = tonumber(ARGV[i])
   local hash, spent, gone = KEYS[at], ARGV[i + 1], ARGV[i + 2]
@@ -122,7 +137,7 @@ for i = 1 + #KEYS, #ARGV, 4 do
   redis.call('HDEL', hash, spent)
   if usd > 0 then
     redis.call('HINCRBYFLOAT', hash, gone, usd)
-    redis.call('EXPIRE', hash, ARGV[1 + at])
+    redis.call('EXPIRE', hash, ARGV[2 + at])
   end
 end
 return 1
@@ -161,10 +176,19 @@ def totals(fields: Iterable[tuple[str, float]]) -> dict[tuple[str, str], float]:
 class SharedSpend:
     """A :class:`~tiergate.telemetry.spend.SpendLedger` whose totals live in Redis."""
 
-    def __init__(self, link: RedisLink, *, interval: float = 0.5, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        link: RedisLink,
+        *,
+        interval: float = 0.5,
+        clock: Callable[[], float] = time.time,
+        silence: float = SILENCE_SECONDS,
+    ) -> None:
         self.link = link
         self.interval = interval
         self.clock = clock
+        #: How long a process may go without syncing before this one moves its spend to ``gone``.
+        self.silence = silence
         self.calendar: Callable[[], Calendar] = Calendar
         self.local = LocalSpend()
         #: This process's name in the hashes' fields.
@@ -172,6 +196,8 @@ class SharedSpend:
         #: What this process spent, and how much of it before the generation it syncs with began.
         self._mine: dict[SpendKey, float] = {}
         self._before: dict[SpendKey, float] = {}
+        #: What a peer moved to ``gone`` of this process's ``in`` fields while it was silent (under former names).
+        self._moved: dict[SpendKey, float] = {}
         #: The generation the mirror was read from, and the last one this process claimed.
         self._seen: str | None = None
         self._claimed: str | None = None
@@ -185,8 +211,12 @@ class SharedSpend:
         self._owed_gen: str | None = None
         self._task: asyncio.Task[None] | None = None
         self.syncs = 0
+        #: Since when every sync was answered (None: the last one was not), and when to look for silent peers.
+        self._steady_since: float | None = None
+        self._next_fold = 0.0
         self._sync = link.client.register_script(SYNC)
         self._leave = link.client.register_script(LEAVE)
+        self._silent = SilentPeers(link, separator=SEP, left=self._left_marker)
 
     # --- SpendLedger ---------------------------------------------------------------------------
 
@@ -210,20 +240,29 @@ class SharedSpend:
         calendar, now = self.calendar(), self.clock()
         return [(period, calendar.label(period, now)) for period in PERIODS]
 
+    def _left_marker(self, process: str) -> str:
+        return self.link.key("spend", "left", process)
+
     def _keys(self, current: list[Pair]) -> list[str]:
-        """A script's KEYS: the month's marker, the current periods' hashes, this process's left marker."""
-        marker = self.link.key("spend", "restored", dict(current)["monthly"])
-        return [marker, *(self._hash(*pair) for pair in current), self.link.key("spend", "left", self.process)]
+        """A script's KEYS: the month's marker, the current periods' hashes, the month's ``seen`` hash, this
+        process's left marker."""
+        month = dict(current)["monthly"]
+        marker = self.link.key("spend", "restored", month)
+        hashes = (self._hash(*pair) for pair in current)
+        return [marker, *hashes, self.link.key("spend", "seen", month), self._left_marker(self.process)]
 
     async def sync(self) -> bool:
         """Raise this process's fields, read the current periods back; False when Redis did not answer."""
         for _ in range(ROUNDS):
             got = await self._exchange()
             if got is None:
+                self._steady_since = None
                 return False
             if got:
                 break
         self.syncs += 1
+        if self._steady_since is None:
+            self._steady_since = self.clock()
         return True
 
     async def _exchange(self) -> bool | None:
@@ -239,34 +278,39 @@ class SharedSpend:
         # back with older data than it had.
         known = self._known(current)
         sending = {(pair, name): usd for (pair, name), usd in known.items() if usd > self._read_of(pair, name)}
-        args: list[Any] = [token, self._seen or "", KEEP_SECONDS["monthly"], *(KEEP_SECONDS[p] for p, _ in current)]
+        args: list[Any] = [token, self._seen or "", KEEP_SECONDS["monthly"], self.process, repr(self.clock())]
+        args += [KEEP_SECONDS[p] for p, _ in current]
         for (pair, name), usd in sending.items():
             args += [where[pair], name, repr(usd)]
 
         async def send(client: Any) -> list[Any]:
             got = await self._sync(keys=keys, args=args)
-            return [*got[:2], *(zip(fields[::2], fields[1::2], strict=True) for fields in got[2:])]
+            return [*got[:3], *(zip(fields[::2], fields[1::2], strict=True) for fields in got[3:])]
 
         async def receive(client: Any) -> list[Any]:  # nothing to send: the claim and the reads, as a transaction
             pipe = client.pipeline(transaction=True)
             claim(pipe, marker, token)
-            for name in keys[1:-1]:
+            for name in keys[1:-2]:
                 pipe.hgetall(name)
             got = await pipe.execute()
-            return [*got[:2], *(fields.items() for fields in got[2:])]
+            return [*got[:2], 0, *(fields.items() for fields in got[2:])]
 
-        # Written only into the generation this process read last: the script writes nothing into another.
-        got = await self.link.run(send if self._seen is not None and sending else receive)
+        # Written only into the generation this process read last: the script writes nothing into another. The
+        # script also says when this process is seen, so it runs whenever there is a generation to write into.
+        got = await self.link.run(send if self._seen is not None else receive)
         if isinstance(got, Down):
             return None
         gen = text_of(got[1])
         if got[0]:
             self._claimed = gen
+        if got[2]:  # a peer moved this process's spend to gone while it was silent: go on as another process
+            self._rejoin(got[2], current)
+            return False
         if gen != self._seen:
             self._begin(gen, current)
         self._read = {
             pair: {text_of(name): float(usd) for name, usd in fields}
-            for pair, fields in zip(current, got[2:], strict=True)
+            for pair, fields in zip(current, got[3:], strict=True)
         }
         known = self._known(current)  # what Redis is yet to hold counts in the mirror all the same
         for pair in current:
@@ -299,6 +343,7 @@ class SharedSpend:
                 carried[slot] = max(usd, carried.get(slot, 0.0))
             self._carried = carried
             self._before = dict(self._mine)
+            self._moved = {}
         else:
             self._carried = {}
         lost = self._seen is not None or self._owed_gen == gen or claimed_while_down
@@ -313,7 +358,7 @@ class SharedSpend:
             if pair not in current:
                 continue
             before = self._before.get(key, 0.0)
-            known[pair, field("in", key[0], key[1], self.process)] = usd - before
+            known[pair, field("in", key[0], key[1], self.process)] = usd - before - self._moved.get(key, 0.0)
             if before > 0:
                 known[pair, field("was", key[0], key[1], self.process)] = before
         if self._owed_gen is not None and self._owed_gen in ("", self._seen):
@@ -328,19 +373,67 @@ class SharedSpend:
 
     def _forget(self, current: list[Pair]) -> None:
         """Drop what this process keeps of periods that ended."""
-        for table in (self._mine, self._before, self._owed):
+        for table in (self._mine, self._before, self._moved, self._owed):
             for key in [key for key in table if (key[2], key[3]) not in current]:
                 del table[key]
         for slot in [slot for slot in self._carried if slot[0] not in current]:
             del self._carried[slot]
 
+    def _rejoin(self, moved: list[Any], current: list[Pair]) -> None:
+        """A peer moved this process's ``in`` fields to :data:`GONE`'s (``moved``: the flat hash its left marker
+        holds): count what was moved as gone, and go on under a new name."""
+        hashes = {self._hash(*pair): pair for pair in current}
+        for name, usd in zip(moved[::2], moved[1::2], strict=True):
+            parts = text_of(name).split(SEP)
+            pair = hashes.get(parts[0])
+            if len(parts) == 3 and pair is not None:
+                key: SpendKey = (parts[1], parts[2], *pair)
+                self._moved[key] = self._moved.get(key, 0.0) + float(usd)
+        former, self.process = self.process, secrets.token_hex(8)
+        log.warning(
+            "budgets: this process did not sync for longer than a peer allows (%s s) and the peer moved its "
+            "spend to %r; it goes on as %s (was %s)",
+            f"{self.silence:g}",
+            GONE,
+            self.process,
+            former,
+        )
+
+    async def fold_silent(self) -> list[str]:
+        """Move the spend of every process silent for longer than :attr:`silence` to :data:`GONE`'s
+        (:mod:`tiergate.state.spend_silent`): the names moved. Nothing moves unless this process has synced
+        without a miss for that long itself."""
+        now = self.clock()
+        if self._seen is None or self._steady_since is None or now - self._steady_since < self.silence:
+            return []
+        current = self._current()
+        keys = self._keys(current)
+        moved = await self._silent.fold(
+            marker=keys[0],
+            hashes=keys[1:-2],
+            seen=keys[-2],
+            generation=self._seen,
+            me=self.process,
+            silent_before=now - self.silence,
+            keep=KEEP_SECONDS["monthly"],
+            expiries=[KEEP_SECONDS[p] for p, _ in current],
+        )
+        for name in moved or ():
+            silence = f"{self.silence:g}"
+            log.info("budgets: process %s did not sync for %s s; its spend moved to %r", name, silence, GONE)
+        return moved or []
+
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
             if not self.link.up:  # the link's probe brings it back; until then the spend waits here
+                self._steady_since = None
                 continue
             try:
                 await self.sync()
+                if self.clock() >= self._next_fold:
+                    self._next_fold = self.clock() + self.silence / 10
+                    await self.fold_silent()
             except Exception:  # a bug here must not stop the syncing
                 log.exception("budgets: syncing spend with Redis failed")
 
@@ -366,12 +459,12 @@ class SharedSpend:
             return False
         current = self._current()
         where = {pair: at for at, pair in enumerate(current, start=2)}
-        args: list[Any] = [self._seen, KEEP_SECONDS["monthly"], *(KEEP_SECONDS[p] for p, _ in current)]
+        args: list[Any] = [self._seen, KEEP_SECONDS["monthly"], self.process, *(KEEP_SECONDS[p] for p, _ in current)]
         for (pair, name), usd in self._known(current).items():
             kind, *rest = name.split(SEP)
             if kind == "in" and rest[0] == self.process:
                 args += [where[pair], name, field("in", rest[1], rest[2], GONE), repr(usd)]
-        if len(args) == 2 + len(current):  # nothing spent in this generation: nothing to move or guard
+        if len(args) == 3 + len(current):  # nothing spent in this generation: nothing to move or guard
             return False
         keys = self._keys(current)
 

@@ -1,0 +1,297 @@
+"""A process that dies without leaving the shared spend (killed, out of memory) is moved to ``gone`` by a running
+peer once it has been silent for ``silence`` seconds, on a real Redis. The totals do not change, a process
+that was only paused goes on under a new name and counts what it spent since exactly once, and nobody is moved
+by a peer that has not itself been syncing that long.
+
+    one spends $1, two $2 → two is killed → 601 s later one moves two's $2 to gone: one's $1 + gone's $2
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import redis
+
+from tiergate.state.link import RedisLink, text_of
+from tiergate.state.spend import KEEP_SECONDS, SEP, SharedSpend, totals
+from tiergate.telemetry.spend import Calendar
+
+NOW = 1_764_763_200.0  # 2025-12-03 12:00 UTC
+CAL = Calendar()
+OPUS_DAY = ("tier", "opus", "daily", "2025-12-03")
+HASHES = ("spend:daily:2025-12-03", "spend:monthly:2025-12")
+SEEN = "spend:seen:2025-12"
+SILENCE = 600.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def spend(on: SharedSpend, usd: float, client: str = "ci") -> None:
+    on.add(CAL.keys(NOW, "opus", client), usd)
+
+
+def in_field(process: str, scope: str, name: str) -> str:
+    return SEP.join(("in", process, scope, name))
+
+
+def held(redis_url: str, key: str) -> dict[str, str]:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return {text_of(name): text_of(value) for name, value in client.hgetall(key).items()}
+    finally:
+        client.close()
+
+
+def fields(redis_url: str, prefix: str) -> list[dict[str, float]]:
+    """The day's and the month's hashes as Redis holds them."""
+    return [{name: float(usd) for name, usd in held(redis_url, f"{prefix}:{key}").items()} for key in HASHES]
+
+
+@pytest_asyncio.fixture
+async def link(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisLink]:
+    own = RedisLink(redis_url, prefix=redis_prefix)
+    await own.start()
+    yield own
+    await own.aclose()
+
+
+async def started(redis_url: str, redis_prefix: str, clock: Clock) -> SharedSpend:
+    """A process of its own (its own link)."""
+    own = RedisLink(redis_url, prefix=redis_prefix)
+    await own.start()
+    return SharedSpend(own, clock=clock, silence=SILENCE)
+
+
+@pytest.mark.asyncio
+async def test_a_process_silent_past_the_limit_is_moved_to_gone(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    spend(one, 1.0)
+    spend(two, 2.0, client="dev")
+    assert await one.sync() and await two.sync()
+    await two.link.aclose()  # killed: it never leaves
+    assert held(redis_url, f"{redis_prefix}:{SEEN}") == {one.process: repr(NOW), two.process: repr(NOW)}
+
+    clock.now = NOW + SILENCE - 1  # not silent long enough yet
+    assert await one.sync()
+    assert await one.fold_silent() == []
+    clock.now = NOW + SILENCE + 1
+    assert await one.sync()
+    assert await one.fold_silent() == [two.process]
+
+    for hash_ in fields(redis_url, redis_prefix):
+        assert hash_ == {
+            in_field(one.process, "tier", "opus"): 1.0,
+            in_field(one.process, "client", "ci"): 1.0,
+            in_field("gone", "tier", "opus"): 2.0,
+            in_field("gone", "client", "dev"): 2.0,
+        }
+        assert totals(hash_.items()) == {("tier", "opus"): 3.0, ("client", "ci"): 1.0, ("client", "dev"): 2.0}
+    assert held(redis_url, f"{redis_prefix}:{SEEN}") == {one.process: repr(NOW + SILENCE + 1)}
+    daily, monthly = (f"{redis_prefix}:{key}" for key in HASHES)
+    assert held(redis_url, f"{redis_prefix}:spend:left:{two.process}") == {
+        "by": one.process,
+        SEP.join((daily, "tier", "opus")): "2.0",
+        SEP.join((daily, "client", "dev")): "2.0",
+        SEP.join((monthly, "tier", "opus")): "2.0",
+        SEP.join((monthly, "client", "dev")): "2.0",
+    }
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert 40 * 86_400 < client.ttl(f"{redis_prefix}:spend:left:{two.process}") <= KEEP_SECONDS["monthly"]
+    finally:
+        client.close()
+    assert await one.sync()
+    assert one.get(OPUS_DAY) == pytest.approx(3.0)
+    assert await one.fold_silent() == []  # moved once
+
+
+@pytest.mark.asyncio
+async def test_a_paused_process_that_was_moved_goes_on_under_a_new_name_and_counts_once(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    spend(one, 1.0)
+    spend(two, 2.0)
+    assert await one.sync() and await two.sync()
+    spend(two, 0.5)  # spent while paused, never sent before the move
+    former = two.process
+    try:
+        clock.now = NOW + SILENCE + 1
+        assert await one.sync()
+        assert await one.fold_silent() == [former]
+        clock.now = NOW + SILENCE + 2
+        assert await two.sync()  # refused, told what was moved, sent again under a new name
+        assert two.process != former
+        spend(two, 0.25)
+        assert await two.sync()
+        for hash_ in fields(redis_url, redis_prefix):
+            assert hash_ == {
+                in_field(one.process, "tier", "opus"): 1.0,
+                in_field(one.process, "client", "ci"): 1.0,
+                in_field("gone", "tier", "opus"): 2.0,
+                in_field("gone", "client", "ci"): 2.0,
+                in_field(two.process, "tier", "opus"): 0.75,
+                in_field(two.process, "client", "ci"): 0.75,
+            }
+        assert await one.sync()
+        assert one.get(OPUS_DAY) == pytest.approx(3.75)
+        assert two.get(OPUS_DAY) == pytest.approx(3.75)
+        await two.aclose()  # and it can still leave cleanly, under its new name
+    finally:
+        await two.link.aclose()
+    for hash_ in fields(redis_url, redis_prefix):
+        assert hash_ == {
+            in_field(one.process, "tier", "opus"): 1.0,
+            in_field(one.process, "client", "ci"): 1.0,
+            in_field("gone", "tier", "opus"): 2.75,
+            in_field("gone", "client", "ci"): 2.75,
+        }
+    assert held(redis_url, f"{redis_prefix}:{SEEN}") == {one.process: repr(NOW + SILENCE + 2)}
+
+
+@pytest.mark.asyncio
+async def test_a_process_that_keeps_syncing_without_spending_is_never_moved(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    try:
+        spend(two, 2.0)
+        assert await one.sync() and await two.sync()
+        for step in range(1, 4):
+            clock.now = NOW + step * SILENCE
+            assert await two.sync()  # idle, but seen
+            assert await one.sync()
+            assert await one.fold_silent() == []
+        assert fields(redis_url, redis_prefix)[0] == {
+            in_field(two.process, "tier", "opus"): 2.0,
+            in_field(two.process, "client", "ci"): 2.0,
+        }
+    finally:
+        await two.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_peer_that_has_not_synced_that_long_itself_moves_nothing(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    """After an outage (or at start-up) every process is as silent as the dead one: wait before judging."""
+    clock = Clock()
+    two = await started(redis_url, redis_prefix, clock)
+    spend(two, 2.0)
+    assert await two.sync()
+    await two.link.aclose()
+    clock.now = NOW + 3 * SILENCE
+    late = SharedSpend(link, clock=clock, silence=SILENCE)
+    assert await late.sync()
+    assert await late.fold_silent() == []
+    clock.now += SILENCE - 1
+    assert await late.sync()
+    assert await late.fold_silent() == []
+    clock.now += 1
+    assert await late.sync()
+    assert await late.fold_silent() == [two.process]
+
+
+@pytest.mark.asyncio
+async def test_the_move_checks_again_that_the_process_is_still_silent(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    """A process seen between a peer's read of ``seen`` and its move is not moved (the script's own check)."""
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    try:
+        spend(two, 2.0)
+        assert await one.sync() and await two.sync()
+        current = one._current()
+        keys = one._keys(current)
+        expiries = [KEEP_SECONDS[period] for period, _ in current]
+        moved = await one._silent.fold(
+            marker=keys[0],
+            hashes=keys[1:-2],
+            seen=keys[-2],
+            generation="another",
+            me=one.process,
+            silent_before=NOW + 1,
+            keep=60,
+            expiries=expiries,
+        )
+        assert moved == []  # Redis holds another generation
+        # The script itself, as if the read of ``seen`` had found two silent before NOW - 1: it was seen at NOW.
+        left = f"{redis_prefix}:spend:left:{two.process}"
+        args = [one._seen, two.process, repr(NOW - 1), 60, one.process, SEP, *expiries]
+        assert await one._silent._fold(keys=[*keys[:-1], left], args=args) == 0
+        assert fields(redis_url, redis_prefix)[1] == {
+            in_field(two.process, "tier", "opus"): 2.0,
+            in_field(two.process, "client", "ci"): 2.0,
+        }
+    finally:
+        await two.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_process_that_never_said_when_it_was_seen_is_not_moved(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    """Fields of a process of an earlier release (no time in ``seen``) stay where they are."""
+    clock = Clock()
+    one = SharedSpend(link, clock=clock, silence=SILENCE)
+    assert await one.sync()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in HASHES:
+            client.hset(f"{redis_prefix}:{key}", in_field("0123456789abcdef", "tier", "opus"), "4")
+    finally:
+        client.close()
+    clock.now = NOW + 2 * SILENCE
+    assert await one.sync()
+    assert await one.fold_silent() == []
+    assert one.get(OPUS_DAY) == pytest.approx(4.0)
+
+
+@pytest.mark.asyncio
+async def test_a_running_gateway_moves_a_killed_peer_on_its_own(redis_url: str, redis_prefix: str) -> None:
+    """The background sync looks for silent peers: real time, a short silence."""
+    links = [RedisLink(redis_url, prefix=redis_prefix) for _ in range(2)]
+    for own in links:
+        await own.start()
+    start = time.monotonic()
+
+    def clock() -> float:
+        return NOW + time.monotonic() - start
+
+    one = SharedSpend(links[0], interval=0.02, clock=clock, silence=0.5)
+    two = SharedSpend(links[1], interval=0.02, clock=clock, silence=0.5)
+    try:
+        spend(one, 1.0)
+        spend(two, 2.0)
+        assert await two.sync()
+        await links[1].aclose()  # killed
+        one.start()
+        for _ in range(300):
+            await asyncio.sleep(0.02)
+            if in_field("gone", "tier", "opus") in fields(redis_url, redis_prefix)[0]:
+                break
+        assert fields(redis_url, redis_prefix)[0] == {
+            in_field(one.process, "tier", "opus"): 1.0,
+            in_field(one.process, "client", "ci"): 1.0,
+            in_field("gone", "tier", "opus"): 2.0,
+            in_field("gone", "client", "ci"): 2.0,
+        }
+    finally:
+        await one.aclose()
+        await links[0].aclose()
