@@ -20,7 +20,10 @@ from tests.fakes.scripts import Text
 from tests.fakes.server import serve
 from tests.helpers import THREE_BACKENDS
 
-ROUTES = THREE_BACKENDS + "tiers:\n  local: {targets: [{backend: vllm, model: qwen-coder}]}\nrouting: {mode: fixed, fixed_tier: local}\n"
+ROUTES = (
+    THREE_BACKENDS
+    + "tiers:\n  local: {targets: [{backend: vllm, model: qwen-coder}]}\nrouting: {mode: fixed, fixed_tier: local}\n"
+)
 ASK: Any = [{"role": "user", "content": "list three colours, one per line"}]
 
 
