@@ -31,6 +31,7 @@ from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan
 from tiergate.api.gateway import Gateway
 from tiergate.config.loader import load_file
+from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError
 from tiergate.dispatch.switch import Switchboard, SwitchCollector
 from tiergate.engine.adaptive import Signals, restore_spend_lifespan
@@ -171,6 +172,19 @@ def report_backends(rules: Rules) -> Any:
     return lifespan
 
 
+def warn_budgets_per_worker(config: RoutesConfig, workers: int) -> None:
+    """Without ``state.redis_url`` each worker counts spend on its own: say so when the file declares caps."""
+    budgets = config.budgets
+    if config.state.redis_url or not (budgets.tiers or budgets.clients):
+        return
+    log.warning(
+        "budgets: %d workers without state.redis_url count spend each on its own, so a cap can be passed up to "
+        "%d times over (set state.redis_url to share spend between workers)",
+        workers,
+        workers,
+    )
+
+
 def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: bool = True, workers: int = 1) -> int:
     """Serve until SIGINT or SIGTERM. 0 when stopped, 1 when ``host:port`` cannot be listened on (one
     JSON log line says why), 2 when the rules are broken, 3 when the app failed to start.
@@ -180,10 +194,11 @@ def run(config: Path, host: str, port: int, *, log_level: str = "info", watch: b
     configure_logging(log_level)
     if workers > 1:
         try:
-            compile_file(config, os.environ)  # once, here: a broken file stops serve before any worker starts
+            loaded, _ = compile_file(config, os.environ)  # once: a broken file stops serve before any worker starts
         except ConfigError as exc:
             _refuse(config, exc)
             return 2
+        warn_budgets_per_worker(loaded.config, workers)
         return serve_workers(config, host, port, workers, log_level=log_level, watch=watch)
     try:  # bound first, before the app is built (seconds, with the encoders): a taken port stops serve at once
         sock = bind_address(host, port)

@@ -145,11 +145,23 @@ def test_a_burst_of_keep_alive_clients_is_spread_over_both_workers(
 def test_a_port_another_program_holds_stops_serve_with_a_clear_error(
     tmp_path: Path, upstream_env: dict[str, str]
 ) -> None:
-    import socket
-
     routes = tmp_path / "routes.yaml"
     routes.write_text(ROUTES)
-    with socket.socket() as busy:  # listening without SO_REUSEPORT: no worker socket may join it
+    port, lines = busy_port_output(routes, upstream_env)
+    assert len(lines) == 1, lines
+    assert (lines[0]["level"], lines[0]["logger"]) == ("error", "tiergate.server")
+    assert lines[0]["msg"] == (
+        f"cannot listen on 127.0.0.1:{port}: address already in use (another process listens there, or is "
+        "starting to; stop it or choose another --port)"
+    )
+
+
+def busy_port_output(routes: Path, env: dict[str, str]) -> tuple[int, list[dict[str, Any]]]:
+    """``serve --workers 2`` on a port another socket holds (listening without SO_REUSEPORT: no worker socket
+    may join it): it stops there; the port, and the JSON lines it wrote."""
+    import socket
+
+    with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
@@ -160,15 +172,32 @@ def test_a_port_another_program_holds_stops_serve_with_a_clear_error(
             ],
             capture_output=True,
             text=True,
-            env={**upstream_env, "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+            env={**env, "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
             timeout=60,
             check=False,
         )
     assert done.returncode == 1, done.stderr
-    assert refusal(done.stderr) == (
-        f"cannot listen on 127.0.0.1:{port}: address already in use (another process listens there, or is "
-        "starting to; stop it or choose another --port)"
+    return port, [json.loads(line) for line in done.stderr.strip().splitlines()]
+
+
+BUDGETS = "budgets: {tiers: {sonnet: {monthly_usd: 100}}}\n"
+
+
+def test_workers_without_redis_warn_that_budgets_hold_per_worker(tmp_path: Path, upstream_env: dict[str, str]) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES + BUDGETS)
+    _, (warning, refused) = busy_port_output(routes, upstream_env)
+    assert (warning["level"], warning["logger"]) == ("warning", "tiergate.server")
+    assert warning["msg"] == (
+        "budgets: 2 workers without state.redis_url count spend each on its own, so a cap can be passed up to "
+        "2 times over (set state.redis_url to share spend between workers)"
     )
+    assert refused["level"] == "error"
+    # With shared state, or with no caps, nothing to warn of.
+    routes.write_text(ROUTES + BUDGETS + 'state: {redis_url: "redis://127.0.0.1:1/0"}\n')
+    assert [entry["level"] for entry in busy_port_output(routes, upstream_env)[1]] == ["error"]
+    routes.write_text(ROUTES)
+    assert [entry["level"] for entry in busy_port_output(routes, upstream_env)[1]] == ["error"]
 
 
 def refusal(output: str) -> str:
