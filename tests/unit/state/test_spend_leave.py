@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import redis
 
 from tests.engines import RedisServer
@@ -40,14 +38,6 @@ def fields(redis_url: str, prefix: str) -> list[dict[str, float]]:
         ]
     finally:
         client.close()
-
-
-@pytest_asyncio.fixture
-async def link(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisLink]:
-    own = RedisLink(redis_url, prefix=redis_prefix)
-    await own.start()
-    yield own
-    await own.aclose()
 
 
 async def started(redis_url: str, redis_prefix: str) -> SharedSpend:

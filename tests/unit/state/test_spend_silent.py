@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 import redis
 
 from tiergate.state.link import RedisLink, text_of
@@ -55,14 +53,6 @@ def held(redis_url: str, key: str) -> dict[str, str]:
 def fields(redis_url: str, prefix: str) -> list[dict[str, float]]:
     """The day's and the month's hashes as Redis holds them."""
     return [{name: float(usd) for name, usd in held(redis_url, f"{prefix}:{key}").items()} for key in HASHES]
-
-
-@pytest_asyncio.fixture
-async def link(redis_url: str, redis_prefix: str) -> AsyncIterator[RedisLink]:
-    own = RedisLink(redis_url, prefix=redis_prefix)
-    await own.start()
-    yield own
-    await own.aclose()
 
 
 async def started(redis_url: str, redis_prefix: str, clock: Clock) -> SharedSpend:
