@@ -14,7 +14,7 @@ import time
 import pytest
 import redis
 
-from tiergate.state.link import RedisLink, text_of
+from tiergate.state.link import DOWN, RedisLink, text_of
 from tiergate.state.spend import KEEP_SECONDS, SEP, SharedSpend, totals
 from tiergate.telemetry.spend import Calendar
 
@@ -195,6 +195,29 @@ async def test_a_peer_that_has_not_synced_that_long_itself_moves_nothing(
     clock.now += 1
     assert await late.sync()
     assert await late.fold_silent() == [two.process]
+
+
+@pytest.mark.asyncio
+async def test_a_sync_redis_did_not_answer_restarts_the_wait(
+    link: RedisLink, redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Peers silent through an outage of Redis were not dead: a process that missed a sync waits ``silence``
+    again before it moves anyone."""
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    spend(two, 2.0)
+    assert await one.sync() and await two.sync()
+    await two.link.aclose()
+    clock.now = NOW + SILENCE / 2
+    with monkeypatch.context() as patched:
+        patched.setattr(link, "run", lambda op: asyncio.sleep(0, result=DOWN))  # Redis does not answer
+        assert not await one.sync()
+    clock.now = NOW + 2 * SILENCE
+    assert await one.sync()
+    assert await one.fold_silent() == []  # two has been silent for long, but so might one have been
+    clock.now = NOW + 3 * SILENCE
+    assert await one.sync()
+    assert await one.fold_silent() == [two.process]
 
 
 @pytest.mark.asyncio
