@@ -196,8 +196,10 @@ class SharedSpend:
         #: What this process spent, and how much of it before the generation it syncs with began.
         self._mine: dict[SpendKey, float] = {}
         self._before: dict[SpendKey, float] = {}
-        #: What a peer moved to ``gone`` of this process's ``in`` fields while it was silent (under former names).
+        #: What a peer moved to ``gone`` of this process's ``in`` fields while it was silent, and what the ``was``
+        #: fields of its former names hold (:meth:`_rejoin`): counted there, so not again under its name.
         self._moved: dict[SpendKey, float] = {}
+        self._elsewhere: dict[SpendKey, float] = {}
         #: The generation the mirror was read from, and the last one this process claimed.
         self._seen: str | None = None
         self._claimed: str | None = None
@@ -211,8 +213,10 @@ class SharedSpend:
         self._owed_gen: str | None = None
         self._task: asyncio.Task[None] | None = None
         self.syncs = 0
-        #: Since when every sync was answered (None: the last one was not), and when to look for silent peers.
+        #: Since when every sync was answered without a long gap (None: the last one was not), when the last
+        #: one was, and when to look for silent peers.
         self._steady_since: float | None = None
+        self._answered = 0.0
         self._next_fold = 0.0
         self._sync = link.client.register_script(SYNC)
         self._leave = link.client.register_script(LEAVE)
@@ -261,8 +265,11 @@ class SharedSpend:
             if got:
                 break
         self.syncs += 1
-        if self._steady_since is None:
-            self._steady_since = self.clock()
+        now = self.clock()
+        # A long gap since the last answer (this process was paused, or tried no sync) restarts the wait too.
+        if self._steady_since is None or now - self._answered > self.silence / 4:
+            self._steady_since = now
+        self._answered = now
         return True
 
     async def _exchange(self) -> bool | None:
@@ -342,8 +349,8 @@ class SharedSpend:
             for slot, usd in self._carried.items():  # carried over before, not confirmed since: still owed
                 carried[slot] = max(usd, carried.get(slot, 0.0))
             self._carried = carried
-            self._before = dict(self._mine)
-            self._moved = {}
+            # What was moved to gone goes on being counted there (carried as gone's ``was``), not as this one's.
+            self._before = {key: usd - self._moved.get(key, 0.0) for key, usd in self._mine.items()}
         else:
             self._carried = {}
         lost = self._seen is not None or self._owed_gen == gen or claimed_while_down
@@ -359,8 +366,9 @@ class SharedSpend:
                 continue
             before = self._before.get(key, 0.0)
             known[pair, field("in", key[0], key[1], self.process)] = usd - before - self._moved.get(key, 0.0)
-            if before > 0:
-                known[pair, field("was", key[0], key[1], self.process)] = before
+            was = before - self._elsewhere.get(key, 0.0)
+            if was > 1e-9:
+                known[pair, field("was", key[0], key[1], self.process)] = was
         if self._owed_gen is not None and self._owed_gen in ("", self._seen):
             for (scope, name, period, label), usd in self._owed.items():
                 slot: Slot = ((period, label), field("all", scope, name))  # type: ignore[assignment]
@@ -373,7 +381,7 @@ class SharedSpend:
 
     def _forget(self, current: list[Pair]) -> None:
         """Drop what this process keeps of periods that ended."""
-        for table in (self._mine, self._before, self._moved, self._owed):
+        for table in (self._mine, self._before, self._moved, self._elsewhere, self._owed):
             for key in [key for key in table if (key[2], key[3]) not in current]:
                 del table[key]
         for slot in [slot for slot in self._carried if slot[0] not in current]:
@@ -381,7 +389,9 @@ class SharedSpend:
 
     def _rejoin(self, moved: list[Any], current: list[Pair]) -> None:
         """A peer moved this process's ``in`` fields to :data:`GONE`'s (``moved``: the flat hash its left marker
-        holds): count what was moved as gone, and go on under a new name."""
+        holds): count what was moved as gone, and go on under a new name. The move leaves ``was`` fields where they
+        are (others may carry them), so what this process's ``was`` fields hold stays counted under the former
+        name."""
         hashes = {self._hash(*pair): pair for pair in current}
         for name, usd in zip(moved[::2], moved[1::2], strict=True):
             parts = text_of(name).split(SEP)
@@ -389,6 +399,7 @@ class SharedSpend:
             if len(parts) == 3 and pair is not None:
                 key: SpendKey = (parts[1], parts[2], *pair)
                 self._moved[key] = self._moved.get(key, 0.0) + float(usd)
+        self._elsewhere = dict(self._before)
         former, self.process = self.process, secrets.token_hex(8)
         log.warning(
             "budgets: this process did not sync for longer than a peer allows (%s s) and the peer moved its "

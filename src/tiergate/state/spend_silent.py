@@ -13,9 +13,18 @@ container, a laptop asleep, a network cut longer than ``silence``), its next syn
 hash back: it then goes on under a new name, and its new fields hold what it spent beyond what was moved. So
 no dollar is lost or counted twice, whichever of the two came first.
 
-A peer that has not synced for ``silence`` seconds itself (it started recently, or Redis was down) moves
-nothing: after an outage every process has had that long to be seen again before anyone is judged silent.
-A process of a release that writes no time into ``seen`` is never moved.
+The ``was`` fields the move leaves where they are (others may carry them over into a new generation), so the
+process counts its ``was`` under its former name, and after Redis loses its data it leaves what was moved to
+``gone``'s ``was`` and writes only the rest as its own.
+
+A peer that has not synced for ``silence`` seconds itself moves nothing: it started recently, Redis was down,
+or it was paused too (a gap between two answered syncs longer than a quarter of ``silence`` restarts its
+wait). So after an outage or a machine's sleep every process has had that long to be seen again before
+anyone is judged silent. A process of a release that writes no time into ``seen`` is never moved.
+
+Each process writes its own clock into ``seen``: hosts whose clocks differ by more than ``silence`` move each
+other's processes, which then rejoin (churn, not a miscount). A Redis brought back from a snapshot taken
+before a move loses what the move had moved since the snapshot, as it would after a clean leave.
 """
 
 from __future__ import annotations

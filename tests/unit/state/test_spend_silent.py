@@ -1,7 +1,7 @@
 """A process that dies without leaving the shared spend (killed, out of memory) is moved to ``gone`` by a running
 peer once it has been silent for ``silence`` seconds, on a real Redis. The totals do not change, a process
-that was only paused goes on under a new name and counts what it spent since exactly once, and nobody is moved
-by a peer that has not itself been syncing that long.
+that was only paused goes on under a new name and counts what it spent since exactly once (also when Redis
+loses its data before or after), and nobody is moved by a peer that has not itself been syncing that long.
 
     one spends $1, two $2 → two is killed → 601 s later one moves two's $2 to gone: one's $1 + gone's $2
 """
@@ -55,6 +55,29 @@ def fields(redis_url: str, prefix: str) -> list[dict[str, float]]:
     return [{name: float(usd) for name, usd in held(redis_url, f"{prefix}:{key}").items()} for key in HASHES]
 
 
+def opus_totals(redis_url: str, prefix: str) -> list[float]:
+    """The day's and the month's totals for the opus tier, as every process reads them."""
+    return [totals(hash_.items()).get(("tier", "opus"), 0.0) for hash_ in fields(redis_url, prefix)]
+
+
+def lose_data(redis_url: str, prefix: str) -> None:
+    """Redis loses this test's keys, as a restart without persistence or a flush would."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+async def keep_syncing(clock: Clock, *processes: SharedSpend, to: float, step: float = 60.0) -> None:
+    """Time passes until ``to``, each process syncing every ``step`` seconds as its background task would."""
+    while clock.now < to:
+        clock.now = min(to, clock.now + step)
+        for process in processes:
+            assert await process.sync()
+
+
 async def started(redis_url: str, redis_prefix: str, clock: Clock) -> SharedSpend:
     """A process of its own (its own link)."""
     own = RedisLink(redis_url, prefix=redis_prefix)
@@ -74,11 +97,9 @@ async def test_a_process_silent_past_the_limit_is_moved_to_gone(
     await two.link.aclose()  # killed: it never leaves
     assert held(redis_url, f"{redis_prefix}:{SEEN}") == {one.process: repr(NOW), two.process: repr(NOW)}
 
-    clock.now = NOW + SILENCE - 1  # not silent long enough yet
-    assert await one.sync()
+    await keep_syncing(clock, one, to=NOW + SILENCE - 1)  # not silent long enough yet
     assert await one.fold_silent() == []
-    clock.now = NOW + SILENCE + 1
-    assert await one.sync()
+    await keep_syncing(clock, one, to=NOW + SILENCE + 1)
     assert await one.fold_silent() == [two.process]
 
     for hash_ in fields(redis_url, redis_prefix):
@@ -120,8 +141,7 @@ async def test_a_paused_process_that_was_moved_goes_on_under_a_new_name_and_coun
     spend(two, 0.5)  # spent while paused, never sent before the move
     former = two.process
     try:
-        clock.now = NOW + SILENCE + 1
-        assert await one.sync()
+        await keep_syncing(clock, one, to=NOW + SILENCE + 1)
         assert await one.fold_silent() == [former]
         clock.now = NOW + SILENCE + 2
         assert await two.sync()  # refused, told what was moved, sent again under a new name
@@ -162,10 +182,8 @@ async def test_a_process_that_keeps_syncing_without_spending_is_never_moved(
     try:
         spend(two, 2.0)
         assert await one.sync() and await two.sync()
-        for step in range(1, 4):
-            clock.now = NOW + step * SILENCE
-            assert await two.sync()  # idle, but seen
-            assert await one.sync()
+        while clock.now < NOW + 3 * SILENCE:
+            await keep_syncing(clock, two, one, to=clock.now + 60)  # two idle, but seen
             assert await one.fold_silent() == []
         assert fields(redis_url, redis_prefix)[0] == {
             in_field(two.process, "tier", "opus"): 2.0,
@@ -189,11 +207,9 @@ async def test_a_peer_that_has_not_synced_that_long_itself_moves_nothing(
     late = SharedSpend(link, clock=clock, silence=SILENCE)
     assert await late.sync()
     assert await late.fold_silent() == []
-    clock.now += SILENCE - 1
-    assert await late.sync()
+    await keep_syncing(clock, late, to=NOW + 4 * SILENCE - 1)
     assert await late.fold_silent() == []
-    clock.now += 1
-    assert await late.sync()
+    await keep_syncing(clock, late, to=NOW + 4 * SILENCE)
     assert await late.fold_silent() == [two.process]
 
 
@@ -208,16 +224,93 @@ async def test_a_sync_redis_did_not_answer_restarts_the_wait(
     spend(two, 2.0)
     assert await one.sync() and await two.sync()
     await two.link.aclose()
-    clock.now = NOW + SILENCE / 2
+    await keep_syncing(clock, one, to=NOW + SILENCE - 60)
     with monkeypatch.context() as patched:
+        clock.now = NOW + SILENCE - 30
         patched.setattr(link, "run", lambda op: asyncio.sleep(0, result=DOWN))  # Redis does not answer
         assert not await one.sync()
-    clock.now = NOW + 2 * SILENCE
-    assert await one.sync()
-    assert await one.fold_silent() == []  # two has been silent for long, but so might one have been
-    clock.now = NOW + 3 * SILENCE
-    assert await one.sync()
+    await keep_syncing(clock, one, to=NOW + 2 * SILENCE - 31)  # answered again from NOW + SILENCE - 30 + 60
+    assert await one.fold_silent() == []  # two has been silent for long, but one may have been too
+    await keep_syncing(clock, one, to=NOW + 2 * SILENCE + 30)
     assert await one.fold_silent() == [two.process]
+
+
+@pytest.mark.asyncio
+async def test_a_process_that_was_paused_itself_waits_before_moving_anyone(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    """A machine asleep with Redis and its workers on it: the first to wake was as silent as the others."""
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    try:
+        spend(two, 2.0)
+        await keep_syncing(clock, one, two, to=NOW + 2 * SILENCE)
+        clock.now += SILENCE + 100  # all asleep; one wakes first
+        assert await one.sync()
+        assert await one.fold_silent() == []
+        await keep_syncing(clock, one, two, to=clock.now + 2 * SILENCE)  # two woke too
+        assert await one.fold_silent() == []
+        assert opus_totals(redis_url, redis_prefix) == [2.0, 2.0]
+        assert in_field(two.process, "tier", "opus") in fields(redis_url, redis_prefix)[0]
+    finally:
+        await two.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_paused_process_that_rejoins_after_redis_lost_its_data_counts_its_was_once(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    """two's spend before Redis lost its data is a ``was`` field, which the move leaves where it is."""
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    try:
+        spend(one, 1.0)
+        spend(two, 2.0)
+        assert await one.sync() and await two.sync()
+        lose_data(redis_url, redis_prefix)
+        assert await one.sync() and await two.sync() and await one.sync()
+        assert opus_totals(redis_url, redis_prefix) == [3.0, 3.0]
+        spend(two, 0.5)
+        assert await two.sync()
+        former = two.process
+        await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
+        assert await one.fold_silent() == [former]
+        assert await two.sync()  # rejoins under a new name
+        spend(two, 0.25)
+        assert await two.sync() and await one.sync()
+        assert two.process != former
+        assert opus_totals(redis_url, redis_prefix) == [3.75, 3.75]
+        assert one.get(OPUS_DAY) == pytest.approx(3.75) and two.get(OPUS_DAY) == pytest.approx(3.75)
+    finally:
+        await two.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_redis_losing_its_data_after_a_rejoin_counts_the_moved_spend_once(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    """What was moved is carried over as gone's; the process that rejoined counts only the rest as its own."""
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    try:
+        spend(one, 1.0)
+        spend(two, 2.0)
+        assert await one.sync() and await two.sync()
+        await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
+        assert await one.fold_silent() == [two.process]
+        assert await two.sync()  # rejoins
+        spend(two, 0.5)
+        assert await two.sync() and await one.sync()
+        assert opus_totals(redis_url, redis_prefix) == [3.5, 3.5]
+        lose_data(redis_url, redis_prefix)
+        assert await one.sync() and await two.sync() and await one.sync()
+        assert opus_totals(redis_url, redis_prefix) == [3.5, 3.5]
+        spend(two, 0.25)
+        assert await two.sync() and await one.sync()
+        assert opus_totals(redis_url, redis_prefix) == [3.75, 3.75]
+        assert one.get(OPUS_DAY) == pytest.approx(3.75) and two.get(OPUS_DAY) == pytest.approx(3.75)
+    finally:
+        await two.link.aclose()
 
 
 @pytest.mark.asyncio
@@ -270,8 +363,7 @@ async def test_a_process_that_never_said_when_it_was_seen_is_not_moved(
             client.hset(f"{redis_prefix}:{key}", in_field("0123456789abcdef", "tier", "opus"), "4")
     finally:
         client.close()
-    clock.now = NOW + 2 * SILENCE
-    assert await one.sync()
+    await keep_syncing(clock, one, to=NOW + 2 * SILENCE)
     assert await one.fold_silent() == []
     assert one.get(OPUS_DAY) == pytest.approx(4.0)
 
