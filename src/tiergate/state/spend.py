@@ -40,7 +40,10 @@ add the log's month on top of what they sent. A restore made while Redis was dow
 process claims the month as Redis returns; one made by a process started after Redis lost its data meets
 what the running ones carry over in ``all`` (a maximum, not a sum). Counting errs the safe way: it can
 count twice only spend that ended, on a running process, between a newcomer's claim and the start of its
-restore (the log has it, and so does that process's ``in``).
+restore (the log has it, and so does that process's ``in``), and, when Redis loses its data, spend that had
+just moved to :data:`GONE` (below): a process whose last read came before the move carries it under the
+process's name and one whose read came after carries it as gone's, and a paused process that was moved
+and wakes after the loss (its left marker lost too) counts it as its own. Caps then hold early, never late.
 
 Only the current periods are synced: spend of a day or month that has ended is dropped from the mirror
 once the next sync reads the new one, as caps no longer read it.
@@ -84,6 +87,9 @@ KEEP_SECONDS: dict[str, int] = {"daily": 3 * 86_400, "monthly": 41 * 86_400}
 SEP = "\x1f"
 #: The process whose ``in`` fields hold what stopped processes spent (:data:`LEAVE`).
 GONE = "gone"
+#: Dollars below this in a process's own fields are float residue of ``mine - before - moved``, not spend:
+#: never written (a field of 1e-17 would be a field for nothing, and a leave would add it to gone's).
+RESIDUE = 1e-9
 #: Syncs in one call of :meth:`SharedSpend.sync` at most: the first contact, or a new generation, takes two.
 ROUNDS = 3
 
@@ -365,9 +371,10 @@ class SharedSpend:
             if pair not in current:
                 continue
             before = self._before.get(key, 0.0)
-            known[pair, field("in", key[0], key[1], self.process)] = usd - before - self._moved.get(key, 0.0)
+            spent = usd - before - self._moved.get(key, 0.0)
+            known[pair, field("in", key[0], key[1], self.process)] = spent if spent > RESIDUE else 0.0
             was = before - self._elsewhere.get(key, 0.0)
-            if was > 1e-9:
+            if was > RESIDUE:
                 known[pair, field("was", key[0], key[1], self.process)] = was
         if self._owed_gen is not None and self._owed_gen in ("", self._seen):
             for (scope, name, period, label), usd in self._owed.items():
@@ -415,7 +422,8 @@ class SharedSpend:
         (:mod:`tiergate.state.spend_silent`): the names moved. Nothing moves unless this process has synced
         without a miss for that long itself."""
         now = self.clock()
-        if self._seen is None or self._steady_since is None or now - self._steady_since < self.silence:
+        steady = self._steady_since is not None and now - self._steady_since >= self.silence
+        if self._seen is None or not steady or now - self._answered > self.silence / 4:  # (paused since)
             return []
         current = self._current()
         keys = self._keys(current)

@@ -314,6 +314,47 @@ async def test_redis_losing_its_data_after_a_rejoin_counts_the_moved_spend_once(
 
 
 @pytest.mark.asyncio
+async def test_a_process_paused_between_its_sync_and_its_look_for_silent_peers_moves_nobody(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    try:
+        spend(two, 2.0)
+        await keep_syncing(clock, one, two, to=NOW + 2 * SILENCE)
+        clock.now += SILENCE + 100  # all asleep right after one's sync; its look runs first on waking
+        assert await one.fold_silent() == []
+    finally:
+        await two.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_no_field_holds_float_residue_after_a_rejoin_and_a_loss_of_data(
+    link: RedisLink, redis_url: str, redis_prefix: str
+) -> None:
+    """``mine - (mine - moved) - moved`` is not always 0.0 in floats: such a sum is not written, nor left to gone."""
+    clock = Clock()
+    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    try:
+        spend(two, 0.1)
+        assert await one.sync() and await two.sync()
+        await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
+        assert await one.fold_silent() == [two.process]
+        assert await two.sync()  # rejoins
+        spend(two, 0.1)
+        spend(two, 1.1)
+        assert await two.sync() and await one.sync()
+        lose_data(redis_url, redis_prefix)
+        assert await one.sync() and await two.sync() and await one.sync()
+        assert [usd for hash_ in fields(redis_url, redis_prefix) for usd in hash_.values() if usd < 1e-6] == []
+        await two.aclose()
+        assert [usd for hash_ in fields(redis_url, redis_prefix) for usd in hash_.values() if usd < 1e-6] == []
+        assert opus_totals(redis_url, redis_prefix) == [pytest.approx(1.3), pytest.approx(1.3)]
+    finally:
+        await two.link.aclose()
+
+
+@pytest.mark.asyncio
 async def test_the_move_checks_again_that_the_process_is_still_silent(
     link: RedisLink, redis_url: str, redis_prefix: str
 ) -> None:
