@@ -300,17 +300,22 @@ class SharedSpend:
             got = await self._sync(keys=keys, args=args)
             return [*got[:3], *(zip(fields[::2], fields[1::2], strict=True) for fields in got[3:])]
 
-        async def receive(client: Any) -> list[Any]:  # nothing to send: the claim and the reads, as a transaction
+        async def receive(client: Any) -> list[Any]:
+            """Nothing to send: the claim, the reads and when this process was seen, as a transaction (no script
+            on an idle process's syncs). Whether a peer moved this process is not read: if one did, this read
+            lacks its fields, and the next round sends them through the script, which says so."""
             pipe = client.pipeline(transaction=True)
             claim(pipe, marker, token)
-            for name in keys[1:-2]:
+            hashes = keys[1:-2]
+            for name in hashes:
                 pipe.hgetall(name)
+            pipe.hset(keys[-2], self.process, repr(self.clock()))
+            pipe.expire(keys[-2], KEEP_SECONDS["monthly"])
             got = await pipe.execute()
-            return [*got[:2], 0, *(fields.items() for fields in got[2:])]
+            return [*got[:2], 0, *(fields.items() for fields in got[2 : 2 + len(hashes)])]
 
-        # Written only into the generation this process read last: the script writes nothing into another. The
-        # script also says when this process is seen, so it runs whenever there is a generation to write into.
-        got = await self.link.run(send if self._seen is not None else receive)
+        # Written only into the generation this process read last: the script writes nothing into another.
+        got = await self.link.run(send if self._seen is not None and sending else receive)
         if isinstance(got, Down):
             return None
         gen = text_of(got[1])
