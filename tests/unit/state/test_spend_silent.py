@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 import redis
 
 from tiergate.state.link import DOWN, RedisLink, text_of
@@ -85,12 +87,22 @@ async def started(redis_url: str, redis_prefix: str, clock: Clock) -> SharedSpen
     return SharedSpend(own, clock=clock, silence=SILENCE)
 
 
-@pytest.mark.asyncio
-async def test_a_process_silent_past_the_limit_is_moved_to_gone(
-    link: RedisLink, redis_url: str, redis_prefix: str
-) -> None:
+Pair = tuple[Clock, SharedSpend, SharedSpend]
+
+
+@pytest_asyncio.fixture
+async def pair(link: RedisLink, redis_url: str, redis_prefix: str) -> AsyncIterator[Pair]:
+    """A clock, and two processes on it: ``one`` on the test's link, ``two`` on a link of its own (close it to
+    kill the process)."""
     clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    two = await started(redis_url, redis_prefix, clock)
+    yield clock, SharedSpend(link, clock=clock, silence=SILENCE), two
+    await two.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_process_silent_past_the_limit_is_moved_to_gone(pair: Pair, redis_url: str, redis_prefix: str) -> None:
+    clock, one, two = pair
     spend(one, 1.0)
     spend(two, 2.0, client="dev")
     assert await one.sync() and await two.sync()
@@ -131,38 +143,34 @@ async def test_a_process_silent_past_the_limit_is_moved_to_gone(
 
 @pytest.mark.asyncio
 async def test_a_paused_process_that_was_moved_goes_on_under_a_new_name_and_counts_once(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    clock, one, two = pair
     spend(one, 1.0)
     spend(two, 2.0)
     assert await one.sync() and await two.sync()
     spend(two, 0.5)  # spent while paused, never sent before the move
     former = two.process
-    try:
-        await keep_syncing(clock, one, to=NOW + SILENCE + 1)
-        assert await one.fold_silent() == [former]
-        clock.now = NOW + SILENCE + 2
-        assert await two.sync()  # refused, told what was moved, sent again under a new name
-        assert two.process != former
-        spend(two, 0.25)
-        assert await two.sync()
-        for hash_ in fields(redis_url, redis_prefix):
-            assert hash_ == {
-                in_field(one.process, "tier", "opus"): 1.0,
-                in_field(one.process, "client", "ci"): 1.0,
-                in_field("gone", "tier", "opus"): 2.0,
-                in_field("gone", "client", "ci"): 2.0,
-                in_field(two.process, "tier", "opus"): 0.75,
-                in_field(two.process, "client", "ci"): 0.75,
-            }
-        assert await one.sync()
-        assert one.get(OPUS_DAY) == pytest.approx(3.75)
-        assert two.get(OPUS_DAY) == pytest.approx(3.75)
-        await two.aclose()  # and it can still leave cleanly, under its new name
-    finally:
-        await two.link.aclose()
+    await keep_syncing(clock, one, to=NOW + SILENCE + 1)
+    assert await one.fold_silent() == [former]
+    clock.now = NOW + SILENCE + 2
+    assert await two.sync()  # refused, told what was moved, sent again under a new name
+    assert two.process != former
+    spend(two, 0.25)
+    assert await two.sync()
+    for hash_ in fields(redis_url, redis_prefix):
+        assert hash_ == {
+            in_field(one.process, "tier", "opus"): 1.0,
+            in_field(one.process, "client", "ci"): 1.0,
+            in_field("gone", "tier", "opus"): 2.0,
+            in_field("gone", "client", "ci"): 2.0,
+            in_field(two.process, "tier", "opus"): 0.75,
+            in_field(two.process, "client", "ci"): 0.75,
+        }
+    assert await one.sync()
+    assert one.get(OPUS_DAY) == pytest.approx(3.75)
+    assert two.get(OPUS_DAY) == pytest.approx(3.75)
+    await two.aclose()  # and it can still leave cleanly, under its new name
     for hash_ in fields(redis_url, redis_prefix):
         assert hash_ == {
             in_field(one.process, "tier", "opus"): 1.0,
@@ -175,22 +183,18 @@ async def test_a_paused_process_that_was_moved_goes_on_under_a_new_name_and_coun
 
 @pytest.mark.asyncio
 async def test_a_process_that_keeps_syncing_without_spending_is_never_moved(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
-    try:
-        spend(two, 2.0)
-        assert await one.sync() and await two.sync()
-        while clock.now < NOW + 3 * SILENCE:
-            await keep_syncing(clock, two, one, to=clock.now + 60)  # two idle, but seen
-            assert await one.fold_silent() == []
-        assert fields(redis_url, redis_prefix)[0] == {
-            in_field(two.process, "tier", "opus"): 2.0,
-            in_field(two.process, "client", "ci"): 2.0,
-        }
-    finally:
-        await two.link.aclose()
+    clock, one, two = pair
+    spend(two, 2.0)
+    assert await one.sync() and await two.sync()
+    while clock.now < NOW + 3 * SILENCE:
+        await keep_syncing(clock, two, one, to=clock.now + 60)  # two idle, but seen
+        assert await one.fold_silent() == []
+    assert fields(redis_url, redis_prefix)[0] == {
+        in_field(two.process, "tier", "opus"): 2.0,
+        in_field(two.process, "client", "ci"): 2.0,
+    }
 
 
 @pytest.mark.asyncio
@@ -215,19 +219,18 @@ async def test_a_peer_that_has_not_synced_that_long_itself_moves_nothing(
 
 @pytest.mark.asyncio
 async def test_a_sync_redis_did_not_answer_restarts_the_wait(
-    link: RedisLink, redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+    pair: Pair, redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Peers silent through an outage of Redis were not dead: a process that missed a sync waits ``silence``
     again before it moves anyone."""
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
+    clock, one, two = pair
     spend(two, 2.0)
     assert await one.sync() and await two.sync()
     await two.link.aclose()
     await keep_syncing(clock, one, to=NOW + SILENCE - 60)
     with monkeypatch.context() as patched:
         clock.now = NOW + SILENCE - 30
-        patched.setattr(link, "run", lambda op: asyncio.sleep(0, result=DOWN))  # Redis does not answer
+        patched.setattr(one.link, "run", lambda op: asyncio.sleep(0, result=DOWN))  # Redis does not answer
         assert not await one.sync()
     await keep_syncing(clock, one, to=NOW + 2 * SILENCE - 31)  # answered again from NOW + SILENCE - 30 + 60
     assert await one.fold_silent() == []  # two has been silent for long, but one may have been too
@@ -237,157 +240,133 @@ async def test_a_sync_redis_did_not_answer_restarts_the_wait(
 
 @pytest.mark.asyncio
 async def test_a_process_that_was_paused_itself_waits_before_moving_anyone(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
     """A machine asleep with Redis and its workers on it: the first to wake was as silent as the others."""
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
-    try:
-        spend(two, 2.0)
-        await keep_syncing(clock, one, two, to=NOW + 2 * SILENCE)
-        clock.now += SILENCE + 100  # all asleep; one wakes first
-        assert await one.sync()
-        assert await one.fold_silent() == []
-        await keep_syncing(clock, one, two, to=clock.now + 2 * SILENCE)  # two woke too
-        assert await one.fold_silent() == []
-        assert opus_totals(redis_url, redis_prefix) == [2.0, 2.0]
-        assert in_field(two.process, "tier", "opus") in fields(redis_url, redis_prefix)[0]
-    finally:
-        await two.link.aclose()
+    clock, one, two = pair
+    spend(two, 2.0)
+    await keep_syncing(clock, one, two, to=NOW + 2 * SILENCE)
+    clock.now += SILENCE + 100  # all asleep; one wakes first
+    assert await one.sync()
+    assert await one.fold_silent() == []
+    await keep_syncing(clock, one, two, to=clock.now + 2 * SILENCE)  # two woke too
+    assert await one.fold_silent() == []
+    assert opus_totals(redis_url, redis_prefix) == [2.0, 2.0]
+    assert in_field(two.process, "tier", "opus") in fields(redis_url, redis_prefix)[0]
 
 
 @pytest.mark.asyncio
 async def test_a_paused_process_that_rejoins_after_redis_lost_its_data_counts_its_was_once(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
     """two's spend before Redis lost its data is a ``was`` field, which the move leaves where it is."""
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
-    try:
-        spend(one, 1.0)
-        spend(two, 2.0)
-        assert await one.sync() and await two.sync()
-        lose_data(redis_url, redis_prefix)
-        assert await one.sync() and await two.sync() and await one.sync()
-        assert opus_totals(redis_url, redis_prefix) == [3.0, 3.0]
-        spend(two, 0.5)
-        assert await two.sync()
-        former = two.process
-        await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
-        assert await one.fold_silent() == [former]
-        assert await two.sync()  # rejoins under a new name
-        spend(two, 0.25)
-        assert await two.sync() and await one.sync()
-        assert two.process != former
-        assert opus_totals(redis_url, redis_prefix) == [3.75, 3.75]
-        assert one.get(OPUS_DAY) == pytest.approx(3.75) and two.get(OPUS_DAY) == pytest.approx(3.75)
-    finally:
-        await two.link.aclose()
+    clock, one, two = pair
+    spend(one, 1.0)
+    spend(two, 2.0)
+    assert await one.sync() and await two.sync()
+    lose_data(redis_url, redis_prefix)
+    assert await one.sync() and await two.sync() and await one.sync()
+    assert opus_totals(redis_url, redis_prefix) == [3.0, 3.0]
+    spend(two, 0.5)
+    assert await two.sync()
+    former = two.process
+    await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
+    assert await one.fold_silent() == [former]
+    assert await two.sync()  # rejoins under a new name
+    spend(two, 0.25)
+    assert await two.sync() and await one.sync()
+    assert two.process != former
+    assert opus_totals(redis_url, redis_prefix) == [3.75, 3.75]
+    assert one.get(OPUS_DAY) == pytest.approx(3.75) and two.get(OPUS_DAY) == pytest.approx(3.75)
 
 
 @pytest.mark.asyncio
 async def test_redis_losing_its_data_after_a_rejoin_counts_the_moved_spend_once(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
     """What was moved is carried over as gone's; the process that rejoined counts only the rest as its own."""
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
-    try:
-        spend(one, 1.0)
-        spend(two, 2.0)
-        assert await one.sync() and await two.sync()
-        await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
-        assert await one.fold_silent() == [two.process]
-        assert await two.sync()  # rejoins
-        spend(two, 0.5)
-        assert await two.sync() and await one.sync()
-        assert opus_totals(redis_url, redis_prefix) == [3.5, 3.5]
-        lose_data(redis_url, redis_prefix)
-        assert await one.sync() and await two.sync() and await one.sync()
-        assert opus_totals(redis_url, redis_prefix) == [3.5, 3.5]
-        spend(two, 0.25)
-        assert await two.sync() and await one.sync()
-        assert opus_totals(redis_url, redis_prefix) == [3.75, 3.75]
-        assert one.get(OPUS_DAY) == pytest.approx(3.75) and two.get(OPUS_DAY) == pytest.approx(3.75)
-    finally:
-        await two.link.aclose()
+    clock, one, two = pair
+    spend(one, 1.0)
+    spend(two, 2.0)
+    assert await one.sync() and await two.sync()
+    await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
+    assert await one.fold_silent() == [two.process]
+    assert await two.sync()  # rejoins
+    spend(two, 0.5)
+    assert await two.sync() and await one.sync()
+    assert opus_totals(redis_url, redis_prefix) == [3.5, 3.5]
+    lose_data(redis_url, redis_prefix)
+    assert await one.sync() and await two.sync() and await one.sync()
+    assert opus_totals(redis_url, redis_prefix) == [3.5, 3.5]
+    spend(two, 0.25)
+    assert await two.sync() and await one.sync()
+    assert opus_totals(redis_url, redis_prefix) == [3.75, 3.75]
+    assert one.get(OPUS_DAY) == pytest.approx(3.75) and two.get(OPUS_DAY) == pytest.approx(3.75)
 
 
 @pytest.mark.asyncio
 async def test_a_process_paused_between_its_sync_and_its_look_for_silent_peers_moves_nobody(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
-    try:
-        spend(two, 2.0)
-        await keep_syncing(clock, one, two, to=NOW + 2 * SILENCE)
-        clock.now += SILENCE + 100  # all asleep right after one's sync; its look runs first on waking
-        assert await one.fold_silent() == []
-    finally:
-        await two.link.aclose()
+    clock, one, two = pair
+    spend(two, 2.0)
+    await keep_syncing(clock, one, two, to=NOW + 2 * SILENCE)
+    clock.now += SILENCE + 100  # all asleep right after one's sync; its look runs first on waking
+    assert await one.fold_silent() == []
 
 
 @pytest.mark.asyncio
 async def test_no_field_holds_float_residue_after_a_rejoin_and_a_loss_of_data(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
     """``mine - (mine - moved) - moved`` is not always 0.0 in floats: such a sum is not written, nor left to gone."""
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
-    try:
-        spend(two, 0.1)
-        assert await one.sync() and await two.sync()
-        await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
-        assert await one.fold_silent() == [two.process]
-        assert await two.sync()  # rejoins
-        spend(two, 0.1)
-        spend(two, 1.1)
-        assert await two.sync() and await one.sync()
-        lose_data(redis_url, redis_prefix)
-        assert await one.sync() and await two.sync() and await one.sync()
-        assert [usd for hash_ in fields(redis_url, redis_prefix) for usd in hash_.values() if usd < 1e-6] == []
-        await two.aclose()
-        assert [usd for hash_ in fields(redis_url, redis_prefix) for usd in hash_.values() if usd < 1e-6] == []
-        assert opus_totals(redis_url, redis_prefix) == [pytest.approx(1.3), pytest.approx(1.3)]
-    finally:
-        await two.link.aclose()
+    clock, one, two = pair
+    spend(two, 0.1)
+    assert await one.sync() and await two.sync()
+    await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
+    assert await one.fold_silent() == [two.process]
+    assert await two.sync()  # rejoins
+    spend(two, 0.1)
+    spend(two, 1.1)
+    assert await two.sync() and await one.sync()
+    lose_data(redis_url, redis_prefix)
+    assert await one.sync() and await two.sync() and await one.sync()
+    assert [usd for hash_ in fields(redis_url, redis_prefix) for usd in hash_.values() if usd < 1e-6] == []
+    await two.aclose()
+    assert [usd for hash_ in fields(redis_url, redis_prefix) for usd in hash_.values() if usd < 1e-6] == []
+    assert opus_totals(redis_url, redis_prefix) == [pytest.approx(1.3), pytest.approx(1.3)]
 
 
 @pytest.mark.asyncio
 async def test_the_move_checks_again_that_the_process_is_still_silent(
-    link: RedisLink, redis_url: str, redis_prefix: str
+    pair: Pair, redis_url: str, redis_prefix: str
 ) -> None:
     """A process seen between a peer's read of ``seen`` and its move is not moved (the script's own check)."""
-    clock = Clock()
-    one, two = SharedSpend(link, clock=clock, silence=SILENCE), await started(redis_url, redis_prefix, clock)
-    try:
-        spend(two, 2.0)
-        assert await one.sync() and await two.sync()
-        current = one._current()
-        keys = one._keys(current)
-        expiries = [KEEP_SECONDS[period] for period, _ in current]
-        moved = await one._silent.fold(
-            marker=keys[0],
-            hashes=keys[1:-2],
-            seen=keys[-2],
-            generation="another",
-            me=one.process,
-            silent_before=NOW + 1,
-            keep=60,
-            expiries=expiries,
-        )
-        assert moved == []  # Redis holds another generation
-        # The script itself, as if the read of ``seen`` had found two silent before NOW - 1: it was seen at NOW.
-        left = f"{redis_prefix}:spend:left:{two.process}"
-        args = [one._seen, two.process, repr(NOW - 1), 60, one.process, SEP, *expiries]
-        assert await one._silent._fold(keys=[*keys[:-1], left], args=args) == 0
-        assert fields(redis_url, redis_prefix)[1] == {
-            in_field(two.process, "tier", "opus"): 2.0,
-            in_field(two.process, "client", "ci"): 2.0,
-        }
-    finally:
-        await two.link.aclose()
+    _, one, two = pair
+    spend(two, 2.0)
+    assert await one.sync() and await two.sync()
+    current = one._current()
+    keys = one._keys(current)
+    expiries = [KEEP_SECONDS[period] for period, _ in current]
+    moved = await one._silent.fold(
+        marker=keys[0],
+        hashes=keys[1:-2],
+        seen=keys[-2],
+        generation="another",
+        me=one.process,
+        silent_before=NOW + 1,
+        keep=60,
+        expiries=expiries,
+    )
+    assert moved == []  # Redis holds another generation
+    # The script itself, as if the read of ``seen`` had found two silent before NOW - 1: it was seen at NOW.
+    left = f"{redis_prefix}:spend:left:{two.process}"
+    args = [one._seen, two.process, repr(NOW - 1), 60, one.process, SEP, *expiries]
+    assert await one._silent._fold(keys=[*keys[:-1], left], args=args) == 0
+    assert fields(redis_url, redis_prefix)[1] == {
+        in_field(two.process, "tier", "opus"): 2.0,
+        in_field(two.process, "client", "ci"): 2.0,
+    }
 
 
 @pytest.mark.asyncio
