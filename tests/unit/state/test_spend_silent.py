@@ -80,6 +80,17 @@ async def keep_syncing(clock: Clock, *processes: SharedSpend, to: float, step: f
             assert await process.sync()
 
 
+async def moved_while_paused(clock: Clock, one: SharedSpend, two: SharedSpend) -> str:
+    """``two`` is paused while ``one`` syncs on past the silence and moves it; ``two`` wakes, finds it was moved
+    and rejoins under a new name. Its former name."""
+    former = two.process
+    await keep_syncing(clock, one, to=clock.now + SILENCE + 1)
+    assert await one.fold_silent() == [former]
+    assert await two.sync()
+    assert two.process != former
+    return former
+
+
 async def started(redis_url: str, redis_prefix: str, clock: Clock) -> SharedSpend:
     """A process of its own (its own link)."""
     own = RedisLink(redis_url, prefix=redis_prefix)
@@ -269,13 +280,9 @@ async def test_a_paused_process_that_rejoins_after_redis_lost_its_data_counts_it
     assert opus_totals(redis_url, redis_prefix) == [3.0, 3.0]
     spend(two, 0.5)
     assert await two.sync()
-    former = two.process
-    await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
-    assert await one.fold_silent() == [former]
-    assert await two.sync()  # rejoins under a new name
+    await moved_while_paused(clock, one, two)
     spend(two, 0.25)
     assert await two.sync() and await one.sync()
-    assert two.process != former
     assert opus_totals(redis_url, redis_prefix) == [3.75, 3.75]
     assert one.get(OPUS_DAY) == pytest.approx(3.75) and two.get(OPUS_DAY) == pytest.approx(3.75)
 
@@ -289,9 +296,7 @@ async def test_redis_losing_its_data_after_a_rejoin_counts_the_moved_spend_once(
     spend(one, 1.0)
     spend(two, 2.0)
     assert await one.sync() and await two.sync()
-    await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
-    assert await one.fold_silent() == [two.process]
-    assert await two.sync()  # rejoins
+    await moved_while_paused(clock, one, two)
     spend(two, 0.5)
     assert await two.sync() and await one.sync()
     assert opus_totals(redis_url, redis_prefix) == [3.5, 3.5]
@@ -323,9 +328,7 @@ async def test_no_field_holds_float_residue_after_a_rejoin_and_a_loss_of_data(
     clock, one, two = pair
     spend(two, 0.1)
     assert await one.sync() and await two.sync()
-    await keep_syncing(clock, one, to=NOW + SILENCE + 1)  # two paused
-    assert await one.fold_silent() == [two.process]
-    assert await two.sync()  # rejoins
+    await moved_while_paused(clock, one, two)
     spend(two, 0.1)
     spend(two, 1.1)
     assert await two.sync() and await one.sync()
