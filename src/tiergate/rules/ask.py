@@ -6,7 +6,8 @@ every turn and its tool results as user text (``[read_file for 'x'] Result:``), 
 and attached files, aider and Continue whole files pasted before the question, OpenHands its workspace
 context and codecompanion the buffer as user messages after the question, Copilot Chat its reminders
 around a ``<userRequest>``, Void its ``SELECTIONS`` after the question and its text tool results
-(``<read_file_result>``), gptel its ``Request context:`` before it. Routing on all of that would judge the
+(``<read_file_result>``), gptel its ``Request context:`` before it, avante.nvim each message in ``<task>`` and
+its project's instructions file as a last user message after it. Routing on all of that would judge the
 client, not the task, so the learned scorer and the keyword rules read ``ask_text``:
 
 - the last user message that is not a tool result (a role ``tool`` message, or a user message that is
@@ -14,6 +15,8 @@ client, not the task, so the learned scorer and the keyword rules read ``ask_tex
   was given rather than by the last file it read; inside such a tool result, only the person's reply
   (Cline's ``<feedback>``, per ``routing.ask.ask_tags``) is an ask, and in a role ``tool`` message only a
   reply the result opens with (Roo Code's and Kilo Code's native tool calls);
+- when a user message is one ``routing.ask.task_tags`` block, whole (avante's ``<task>``), the last such
+  message's content, and the user messages after it that are not tool results are the client's own;
 - in a message holding one of ``routing.ask.request_tags`` (Copilot Chat's ``<userRequest>``), that
   content alone;
 - otherwise with the blocks of ``routing.ask.blocks`` and of ``routing.ask.drop_tags``
@@ -70,6 +73,8 @@ DEFAULT_TOOL_RESULTS = [
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
 DEFAULT_REQUEST_TAGS = ["userRequest"]  # Copilot Chat: the person's words among its own blocks
+# avante.nvim: each message the person sends, in agentic mode (`<question>`: its legacy XML prompt)
+DEFAULT_TASK_TAGS = ["task", "question"]
 DEFAULT_BLOCKS: list[dict[str, Any]] = [
     # opencode: a message sent while the agent works, relayed inside a reminder (kept: the person's words)
     {
@@ -141,6 +146,11 @@ class AskConfig(Strict, frozen=True):
     request_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_REQUEST_TAGS))
     """Tags a client wraps the person's words in, among blocks of its own (Copilot Chat's `<userRequest>`): a
     user message holding one is read as that content alone."""
+    task_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TASK_TAGS))
+    """Tags a client wraps each message a person sends in, whole (avante.nvim's `<task>`): the ask is the
+    content of the last user message that is one such block, and the user messages after it that are not
+    tool results are the client's own (avante's instructions file, sent after the question without a
+    marker). A message with more than the block (Cline's `<task>` beside its environment) is read as usual."""
     blocks: list[BlockMarker] = msgspec.field(
         default_factory=lambda: [msgspec.convert(b, BlockMarker) for b in DEFAULT_BLOCKS]
     )
@@ -225,6 +235,7 @@ class AskReader:
     file_dumps: tuple[re.Pattern[str], ...]
     attached_file_chars: int
     requests: Blocks | None = None
+    tasks: re.Pattern[str] | None = None
     blocks: tuple[tuple[re.Pattern[str], re.Pattern[str], bool], ...] = ()
     results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
 
@@ -237,9 +248,23 @@ class AskReader:
             tuple(re.compile(p) for p in cfg.file_dump_patterns),
             cfg.attached_file_chars,
             Blocks.of(cfg.request_tags),
+            _opening(cfg.task_tags),
             tuple((re.compile(b.start), re.compile(b.end), b.keep) for b in cfg.blocks),
             tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.tool_result),
         )
+
+    def task(self, text: str) -> str | None:
+        """The content of a message that is one ``task_tags`` block, whole (blank space around it aside)."""
+        m = self.tasks.match(text) if self.tasks is not None else None
+        if m is None:
+            return None
+        end = len(text)
+        while end and text[end - 1].isspace():  # no copy of a long message, as rstrip() would make
+            end -= 1
+        closing = f"</{m.group(1)}>"
+        if end - len(closing) < m.end() or text[end - len(closing) : end].lower() != closing.lower():
+            return None
+        return text[m.end() : end - len(closing)]
 
     def is_injected(self, text: str) -> bool:
         """A user message that is a tool result or a file dump, not something a person asked."""
@@ -320,6 +345,13 @@ class AskReader:
         return "".join(parts)
 
 
+def _opening(tags: list[str]) -> re.Pattern[str] | None:
+    """``<tag>`` of any of ``tags`` at a message's start, after blank space."""
+    if not tags:
+        return None
+    return re.compile(r"\s*<(" + "|".join(re.escape(t) for t in tags) + r")>", re.IGNORECASE)
+
+
 def _cut(text: str, start: re.Pattern[str], end: re.Pattern[str], keep: bool) -> str:
     """``text`` without each block from a match of ``start`` to the first match of ``end`` after it (with
     ``keep``, the text between them stays). One pass: a start with no end after it ends the scan, since no
@@ -350,20 +382,37 @@ def ask_index(f: Features) -> int | None:
     if "_ask_index" not in memo:
         reader, texts = reader_of(f), raw_texts(f)
         found = None
+        task_at, task = _last_task(f, reader, texts)
         for i in range(len(f.messages) - 1, -1, -1):
             text, role = texts[i], f.messages[i].role
             if role in ("tool", "function"):
                 read = reader.replied(text)
             elif role != "user":
                 continue
+            elif reader.is_injected(text):
+                read = reader.said(text)
+            elif i == task_at:
+                read = reader.clean(task)
+            elif task_at is not None and i > task_at:
+                continue  # the client's own message after the person's (avante's instructions file)
             else:
-                read = reader.said(text) if reader.is_injected(text) else reader.read(text)
+                read = reader.read(text)
             if read:
                 found = i
                 memo["_ask_read"] = read
                 break
         memo["_ask_index"] = found
     return memo["_ask_index"]  # type: ignore[no-any-return]
+
+
+def _last_task(f: Features, reader: AskReader, texts: list[str]) -> tuple[int | None, str]:
+    """The last user message that is one ``task_tags`` block, and its content."""
+    if reader.tasks is None:
+        return None, ""
+    for i in range(len(texts) - 1, -1, -1):
+        if f.messages[i].role == "user" and (body := reader.task(texts[i])) is not None:
+            return i, body
+    return None, ""
 
 
 @feature("text", "The user's actual ask: the last message a person wrote, without client-injected blocks.")

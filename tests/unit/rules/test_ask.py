@@ -426,3 +426,60 @@ def test_gptel_context_in_the_prompt_is_left_out_and_its_turns_read_as_they_are(
         user("cap the retries at 5"),
     ]
     assert ask_of(*rewrite) == "cap the retries at 5"
+
+
+AVANTE_MD = (
+    "\n### Your Role\n\nYou are an expert senior engineer on the billing service. Prioritise security and "
+    "correctness: payments, ledgers and refunds must never double count.\n\n### Conventions\n- pytest, no mocks"
+)
+
+
+def test_avante_task_is_the_ask_and_its_instructions_file_after_it_is_not() -> None:
+    """avante.nvim in agentic mode (lua/avante/llm.lua, ``generate_prompts``): its selected files, code,
+    diagnostics and memory are user messages of their own, then the history, where each message the person
+    sent is ``<task>...</task>``, then the project's ``avante.md`` as the last user message, with no marker
+    (``"\\n" .. instructions``). On the OpenAI wire an assistant ``Ok, I understand.`` sits between two user
+    messages; agent steps are native tool calls."""
+    selected = user(
+        f'<selected_files>\n<file path="src/orders.py" language="python">\n{FILE}\n</file>\n</selected_files>'
+    )
+    understood = {"role": "assistant", "content": "Ok, I understand."}
+    task = user(f"<task>{ASK}</task>")
+    instructions = user(AVANTE_MD)
+    # Anthropic wire: the messages one for one
+    assert ask_of(selected, task, instructions) == ASK
+    # OpenAI wire, after a tool step, and with the `<todos>` message some versions add last
+    call = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "view", "arguments": '{"path": "src/orders.py"}'}}
+        ],
+    }
+    result = {"role": "tool", "tool_call_id": "c1", "content": FILE}
+    todos = user("<todos>\n1. [ ] read orders.py\n</todos>")
+    assert ask_of(selected, understood, task, call, result, instructions, understood, todos) == ASK
+    # the person's next message is the next task
+    assert (
+        ask_of(task, {"role": "assistant", "content": "done"}, user("<task>now cap it at 5 tries</task>"), instructions)
+        == "now cap it at 5 tries"
+    )
+    # its legacy XML prompt: the question is the last message, in `<question>`
+    assert ask_of(selected, understood, user(f"<question>{ASK}</question>")) == ASK
+
+
+def test_a_task_tag_beside_other_text_is_read_as_usual() -> None:
+    """Only a message that is one task block, whole, makes the messages after it the client's own: Cline's
+    first message holds its `<task>` beside its environment, and its replies come as tool results; a person
+    who writes a `<task>` tag inside a message is not a client that wraps them."""
+    cline = user(f"<task>\n{ASK}\n</task>", "<environment_details>\n# Current Time\n11/3/2025\n</environment_details>")
+    assert ask_of(cline) == f"<task>\n{ASK}\n</task>"
+    later = "and log each attempt"
+    assert ask_of(cline, {"role": "assistant", "content": "ok"}, user(later)) == later
+    quoted = f"what does <task>{ASK}</task> mean here?"
+    assert ask_of(user(quoted), {"role": "assistant", "content": "?"}, user(later)) == later
+    # the tags come from routes.yaml: none, and the last message is read as it is
+    reader = AskReader.compile(AskConfig(task_tags=[]))
+    assert ask_of(user(f"<task>{ASK}</task>"), user(AVANTE_MD), reader=reader) == AVANTE_MD.strip()
+    # an unclosed tag is not a block
+    assert ask_of(user(f"<task>{ASK}"), user(later)) == later
