@@ -17,8 +17,8 @@ client, not the task, so the learned scorer and the keyword rules read ``ask_tex
   reply the result opens with (Roo Code's and Kilo Code's native tool calls);
 - when a user message is one ``routing.ask.task_tags`` block, whole (avante's ``<task>``), the last such
   message's content, and the user messages after it that are not tool results are the client's own;
-- in a message holding one of ``routing.ask.request_tags`` (Copilot Chat's ``<userRequest>``), that
-  content alone;
+- in a message holding one of ``routing.ask.request_tags`` (Copilot Chat's ``<userRequest>``, Cursor's
+  ``<user_query>``, Cline's ``<task>``), that content alone;
 - otherwise with the blocks of ``routing.ask.blocks`` and of ``routing.ask.drop_tags``
   removed, and each attached file (a fenced block named after a path, longer than
   ``attached_file_chars``) replaced by ``[file <path>]``.
@@ -72,7 +72,9 @@ DEFAULT_TOOL_RESULTS = [
     r"^\[TASK RESUMPTION\]",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
-DEFAULT_REQUEST_TAGS = ["userRequest"]  # Copilot Chat: the person's words among its own blocks
+# The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>), Cline's
+# and Roo Code's task (beside its environment and the files an @-mention reads in)
+DEFAULT_REQUEST_TAGS = ["userRequest", "user_query", "task"]
 # avante.nvim: each message the person sends, in agentic mode (`<question>`: its legacy XML prompt)
 DEFAULT_TASK_TAGS = ["task", "question"]
 DEFAULT_BLOCKS: list[dict[str, Any]] = [

@@ -60,14 +60,30 @@ def test_cursor_user_info_and_attached_files_are_left_out() -> None:
     assert got == ASK
 
 
+def test_cursor_user_query_is_the_ask_among_its_additional_data() -> None:
+    """Cursor's agent: `<additional_data>` (the open file, the cursor, a selection the person added) beside the
+    person's words in `<user_query>`; whatever the client puts in the data, only the query is read."""
+    turn = (
+        "<additional_data>\nBelow are some potentially helpful/relevant pieces of information for figuring out to "
+        "respond\n<current_file>\nPath: src/orders.py\nLine: 4\n</current_file>\n<manually_added_selection>\n"
+        f"```python:src/orders.py\n{FILE}```\n</manually_added_selection>\n</additional_data>\n\n"
+        f"<user_query>\n{ASK}\n</user_query>"
+    )
+    assert ask_of(user(turn)) == ASK
+
+
+def test_cline_mentioned_files_after_its_task_are_left_out() -> None:
+    """Cline reads each file an @-mention names into the first message, after the `<task>` block."""
+    mentioned = "Fix @/src/orders.py"
+    turn = f'<task>\n{mentioned}\n</task>\n\n<file_content path="src/orders.py">\n{FILE}\n</file_content>'
+    assert ask_of(user(turn, "<environment_details>\n# Current Time\n11/3/2025\n</environment_details>")) == mentioned
+
+
 def test_cline_tool_results_in_text_are_skipped_and_feedback_is_the_ask() -> None:
     env = "<environment_details>\n# VSCode Visible Files\nsrc/orders.py\n</environment_details>"
     task = user(f"<task>\n{ASK}\n</task>", env)
     result = user("[read_file for 'src/orders.py'] Result:", FILE, env)
-    assert (
-        ask_of(task, {"role": "assistant", "content": "<read_file>...</read_file>"}, result)
-        == f"<task>\n{ASK}\n</task>"
-    )
+    assert ask_of(task, {"role": "assistant", "content": "<read_file>...</read_file>"}, result) == ASK
     feedback = user(
         "[attempt_completion] Result:",
         "The user has provided feedback.\n<feedback>\nno, keep the backoff but cap it at 5 tries\n</feedback>",
@@ -245,7 +261,7 @@ def test_roo_code_native_tool_results_carry_the_reply() -> None:
     answer = {"role": "tool", "tool_call_id": "t1", "content": "<user_message>\npostgres\n</user_message>"}
     assert ask_of(task, done, answer, user(env)) == "postgres"
     read = {"role": "tool", "tool_call_id": "t1", "content": FILE + "<Feedback>\nrendered\n</Feedback>"}
-    assert ask_of(task, done, read, user(env)) == f"<task>\n{ASK}\n</task>"
+    assert ask_of(task, done, read, user(env)) == ASK
 
 
 def test_cline_family_loop_messages_are_not_the_ask() -> None:
@@ -258,12 +274,12 @@ def test_cline_family_loop_messages_are_not_the_ask() -> None:
         "[ERROR] You did not use a tool in your previous response! Please retry with a tool use.\n\n"
         "# Reminder: Instructions for Tool Use\n..."
     )
-    assert ask_of(task, said, user(no_tool, env)) == f"<task>\n{ASK}\n</task>"
+    assert ask_of(task, said, user(no_tool, env)) == ASK
     resumed = (
         "[TASK RESUMPTION] This task was interrupted 2 hours ago. It may or may not be complete, so please reassess "
         "the task context."
     )
-    assert ask_of(task, said, user(resumed, env)) == f"<task>\n{ASK}\n</task>"
+    assert ask_of(task, said, user(resumed, env)) == ASK
     more = f"{resumed}\n\nNew instructions for task continuation:\n<user_message>\nalso log each retry\n</user_message>"
     assert ask_of(task, said, user(more, env)) == "also log each retry"
 
@@ -473,7 +489,7 @@ def test_a_task_tag_beside_other_text_is_read_as_usual() -> None:
     first message holds its `<task>` beside its environment, and its replies come as tool results; a person
     who writes a `<task>` tag inside a message is not a client that wraps them."""
     cline = user(f"<task>\n{ASK}\n</task>", "<environment_details>\n# Current Time\n11/3/2025\n</environment_details>")
-    assert ask_of(cline) == f"<task>\n{ASK}\n</task>"
+    assert ask_of(cline) == ASK
     later = "and log each attempt"
     assert ask_of(cline, {"role": "assistant", "content": "ok"}, user(later)) == later
     quoted = f"what does <task>{ASK}</task> mean here?"
