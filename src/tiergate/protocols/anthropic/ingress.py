@@ -12,6 +12,7 @@ import msgspec
 
 from tiergate.errors import RequestError
 from tiergate.protocols.anthropic.common import ANSWER_TOOL, ANY_OBJECT, DIALECT, PROTOCOL_HEADERS, encode_json
+from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.stops import is_blank
 from tiergate.wire import (
     ChatRequest,
@@ -123,7 +124,7 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
 
         request = decode(await http_request.body(), http_request.headers)
     """
-    return _request_of(_object(body), headers, counting=False)
+    return _request_of(decode_object(body), headers, counting=False)
 
 
 def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting: bool) -> ChatRequest:
@@ -153,16 +154,6 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
         reasoning_effort="medium" if req.thinking and req.thinking.type in ("enabled", "adaptive") else None,
         native=Native(dialect=DIALECT, body=parsed, headers=_protocol_headers(headers)),
     )
-
-
-def _object(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise RequestError(f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(parsed, dict):
-        raise RequestError("the request body must be a JSON object")
-    return parsed
 
 
 def _invalid(exc: msgspec.ValidationError) -> RequestError:
@@ -420,7 +411,7 @@ def count_tokens(body: bytes) -> dict[str, int]:
 
         count_tokens(b'{"model": "m", "messages": [{"role": "user", "content": "abcd"}]}')   # {"input_tokens": 1}
     """
-    parsed = _object(body)
+    parsed = decode_object(body)
     request = _request_of(parsed, {}, counting=True)
     tools = parsed.get("tools")
     chars = _chars(parsed.get("system")) + _chars(parsed.get("messages"))

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from tiergate.errors import RequestError
+from tiergate.protocols.json_body import check_not_empty, not_json
 from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message, only_allowed
 
 T = TypeVar("T")
@@ -24,8 +25,7 @@ _PARTS = ("text", "image_url", "file")
 
 def decode_json(body: bytes, type_: type[T]) -> T:
     """``body`` as ``type_``, or a 400 naming the field that is wrong."""
-    if not body.strip():
-        raise RequestError("the request body is empty; send a JSON object", code="invalid_json")
+    check_not_empty(body)
     try:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
@@ -34,7 +34,7 @@ def decode_json(body: bytes, type_: type[T]) -> T:
         where = f" at `{param}`" if param else ""
         raise RequestError(f"invalid request: {message}{where}", param=param or None, code="invalid_request") from None
     except msgspec.DecodeError as exc:
-        raise RequestError(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+        raise not_json(body, exc) from None
 
 
 def decode_chat(body: bytes) -> ChatRequest:
@@ -42,6 +42,12 @@ def decode_chat(body: bytes) -> ChatRequest:
     if not request.messages:
         raise RequestError("`messages` must hold at least one message", param="messages", code="invalid_request")
     for i, m in enumerate(request.messages):
+        if m.content is None and m.role in ("system", "developer", "user", "tool"):
+            raise RequestError(
+                f"`messages[{i}].content` is missing: a `{m.role}` message needs content",
+                param=f"messages[{i}].content",
+                code="invalid_value",
+            )
         if m.role == "tool" and not m.tool_call_id:
             raise RequestError(
                 f"messages[{i}] has role `tool` but no `tool_call_id`", param=f"messages[{i}].tool_call_id"

@@ -6,9 +6,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
-
 from tiergate.errors import RequestError
+from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.openai.request import undeclared_tool
 from tiergate.protocols.responses.common import CUSTOM_INPUT_SCHEMA, DIALECT, ROLES, STATELESS, encode_json
 from tiergate.protocols.responses.reasoning import unseal
@@ -32,7 +31,7 @@ from tiergate.wire import (
 
 def decode(body: bytes) -> ChatRequest:
     """A Responses request as a chat request; a 400 naming the field (``input[3].call_id``) otherwise."""
-    obj = _json(body)
+    obj = decode_object(body)
     _refuse_state(obj)
     stream = _opt(obj, "stream", bool, "a boolean") or False
     max_tokens = _opt(obj, "max_output_tokens", int, "an integer")
@@ -72,18 +71,6 @@ def decode(body: bytes) -> ChatRequest:
     return request
 
 
-def _json(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        raise RequestError("the request body is empty; send a JSON object", code="invalid_json")
-    try:
-        obj = msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise RequestError(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
-    if not isinstance(obj, dict):
-        raise RequestError("the request body must be a JSON object", code="invalid_json")
-    return obj
-
-
 def _refuse_state(obj: dict[str, Any]) -> None:
     """Fields that need what tiergate does not keep, or that it cannot honour, are refused by name."""
     for name, what in (
@@ -120,7 +107,8 @@ def _number(obj: dict[str, Any], name: str) -> float | None:
 
 
 def _kind(value: Any) -> str:
-    return {bool: "a boolean", str: "a string", list: "an array", dict: "an object"}.get(type(value), "a number")
+    kinds = {bool: "a boolean", str: "a string", list: "an array", dict: "an object", type(None): "null"}
+    return kinds.get(type(value), "a number")
 
 
 def _string(obj: dict[str, Any], name: str, where: str, *, empty_ok: bool = False) -> str:

@@ -1,0 +1,46 @@
+"""A request body's JSON, refused the same way on every ingress: an empty body, JSON that does not parse,
+and a body that is not an object each get a 400 that says which.
+
+    obj = decode_object(body)                  # a dict, or RequestError
+    raise not_json(body, exc) from None        # after msgspec.DecodeError, decoding to a type
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import RequestError
+
+EMPTY = "the request body is empty; send a JSON object"
+#: A high surrogate escape with no low one after it. msgspec calls such a string "truncated", which points
+#: the person at the wrong end of their body.
+_UNPAIRED = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+
+
+def check_not_empty(body: bytes) -> None:
+    if not body.strip():
+        raise RequestError(EMPTY, code="invalid_json")
+
+
+def not_json(body: bytes, exc: msgspec.DecodeError) -> RequestError:
+    """The 400 for a body msgspec could not parse, with the real cause where msgspec's message misleads."""
+    reason = str(exc)
+    if reason == "Input data was truncated" and (m := _UNPAIRED.search(body)) is not None:
+        escape = m.group().decode("ascii")
+        reason = f"an unpaired UTF-16 surrogate escape ({escape}) at byte {m.start()}; strings must be valid Unicode"
+    return RequestError(f"the request body is not valid JSON: {reason}", code="invalid_json")
+
+
+def decode_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 saying why not."""
+    check_not_empty(body)
+    try:
+        parsed = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise not_json(body, exc) from None
+    if not isinstance(parsed, dict):
+        raise RequestError("the request body must be a JSON object", code="invalid_json")
+    return parsed

@@ -1,0 +1,73 @@
+"""Every ingress refuses a body that is not a JSON object with the same 400s, and says what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import pytest
+
+from tiergate.errors import RequestError
+from tiergate.protocols.anthropic import ingress as anthropic
+from tiergate.protocols.openai.request import decode_chat
+from tiergate.protocols.responses.request import decode as decode_responses
+
+DECODERS: list[Callable[[bytes], Any]] = [
+    decode_chat,
+    decode_responses,
+    lambda body: anthropic.decode(body, {}),
+    anthropic.count_tokens,
+]
+
+
+@pytest.mark.parametrize("decode", DECODERS)
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "the request body is empty; send a JSON object"),
+        (b"  \n", "the request body is empty; send a JSON object"),
+        (b'{"model": "auto", ', "the request body is not valid JSON: Input data was truncated"),
+        # msgspec calls a high surrogate escape just before the closing quote "truncated"
+        (
+            b'{"model": "auto", "x": "\\ud800"}',
+            "the request body is not valid JSON: an unpaired UTF-16 surrogate escape (\\ud800) at byte 24; "
+            "strings must be valid Unicode",
+        ),
+        (
+            b'{"model": "auto", "x": "\\uDBFF"}',
+            "the request body is not valid JSON: an unpaired UTF-16 surrogate escape (\\uDBFF) at byte 24",
+        ),
+    ],
+)
+def test_empty_and_unparsable_bodies(decode: Callable[[bytes], Any], raw: bytes, message: str) -> None:
+    with pytest.raises(RequestError) as info:
+        decode(raw)
+    assert info.value.status == 400 and info.value.code == "invalid_json"
+    assert info.value.message.startswith(message)
+
+
+def test_a_paired_surrogate_escape_is_text() -> None:
+    request = decode_chat(b'{"messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}')
+    assert request.messages[0].text() == "\U0001f600"
+
+
+@pytest.mark.parametrize("decode", DECODERS)
+def test_a_body_that_is_not_an_object(decode: Callable[[bytes], Any]) -> None:
+    with pytest.raises(RequestError) as info:
+        decode(b"[1, 2]")
+    assert info.value.status == 400
+    assert "object" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("input", [None], "`input[0]` must be an object, got null"),
+        ("tools", [None], "`tools[0]` must be an object, got null"),
+    ],
+)
+def test_responses_name_a_null_as_null(field: str, value: Any, message: str) -> None:
+    with pytest.raises(RequestError) as info:
+        decode_responses(msgspec.json.encode({"model": "auto", "input": "hi", field: value}))
+    assert info.value.message == message
