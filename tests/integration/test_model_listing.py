@@ -72,3 +72,25 @@ def test_a_name_a_pattern_routes_can_be_looked_up(gateway: str) -> None:
     assert "claude-sonnet-4-5" not in ids and "claude-opus-4-1" in ids
     r = httpx.get(gateway + "/v1/models/claude-haiku-4-5", headers={"anthropic-version": "2023-06-01"})
     assert r.status_code == 200 and r.json()["display_name"] == "claude-haiku-4-5"
+
+
+def test_an_unknown_model_is_a_404_in_the_callers_shape(gateway: str) -> None:
+    """The anthropic SDK (it sends ``anthropic-version``) gets Anthropic's error body and its NotFoundError;
+    the openai SDK, OpenAI's."""
+    claude = anthropic.Anthropic(base_url=gateway, api_key="unused", max_retries=0)
+    with claude, pytest.raises(anthropic.NotFoundError) as caught:
+        claude.models.retrieve("gpt-nine")
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "not_found_error", "message": "no model 'gpt-nine' here: GET /v1/models lists them"},
+    }
+    r = httpx.get(gateway + "/v1/models/gpt-nine")
+    assert r.status_code == 404
+    assert r.json() == {
+        "error": {
+            "message": "no model 'gpt-nine' here: GET /v1/models lists them",
+            "type": "invalid_request_error",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }

@@ -51,7 +51,7 @@ def error_body_for(path: str, status: int, message: str, code: str | None = None
 def _respond(
     request: Request[Any, Any, Any], exc: TiergateError, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
-    body = dialect_for_path(request.url.path).error_body(exc)
+    body = dialect_for_path(request.url.path, request.headers).error_body(exc)
     request_id = (headers or {}).get("x-request-id") or "req_" + secrets.token_hex(10)
     ids = {"x-request-id": request_id, "request-id": request_id}
     return Response(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from typing import Any
 
 from tiergate.api.dialects.base import Dialect, Writer
@@ -26,13 +27,16 @@ EXTRA_HANDLERS: list[Any] = [h for module in _modules for h in getattr(module, "
 DEFAULT = DIALECTS["openai"]
 
 
-def dialect_for_path(path: str) -> Dialect:
-    """The dialect whose clients call ``path``: the longest matching ``Dialect.path``; OpenAI otherwise."""
+def dialect_for_path(path: str, headers: Mapping[str, str] | None = None) -> Dialect:
+    """The dialect whose clients call ``path``: the longest matching ``Dialect.path``; on a path no dialect
+    owns, the one whose ``client_header`` the request sends; OpenAI otherwise."""
     best: Dialect | None = None
     for dialect in DIALECTS.values():
         under = path == dialect.path or path.startswith(dialect.path + "/")
         if under and (best is None or len(dialect.path) > len(best.path)):
             best = dialect
+    if best is None and headers is not None:
+        best = next((d for d in DIALECTS.values() if d.client_header and d.client_header in headers), None)
     return best or DEFAULT
 
 

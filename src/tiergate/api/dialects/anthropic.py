@@ -28,6 +28,7 @@ class AnthropicMessages:
     name = anthropic.DIALECT
     endpoint = "messages"
     path = "/v1/messages"
+    client_header = "anthropic-version"
     id_prefix = "msg_"
     prompt_only = False
     label = "Anthropic Messages (/v1/messages)"

@@ -49,6 +49,9 @@ class Dialect(Protocol):
     """The request record's and the metrics' ``endpoint`` label."""
     path: str
     """Where it is served; every path under it answers errors in this dialect's shape."""
+    client_header: str | None
+    """A header this dialect's SDKs send on every call (``anthropic-version``): on a path no dialect owns
+    (``/v1/models``), a client that sends it gets its errors in this dialect's shape."""
     id_prefix: str
     """Starts every answer id (``chatcmpl-``, ``msg_``, ...)."""
     prompt_only: bool

@@ -18,6 +18,7 @@ class Completions:
     name = "completions"
     endpoint = "completions"
     path = "/v1/completions"
+    client_header = None
     id_prefix = "cmpl-"
     prompt_only = True
     label = "OpenAI legacy completions (/v1/completions)"

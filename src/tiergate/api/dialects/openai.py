@@ -17,6 +17,7 @@ class OpenAIChat:
     name = "openai"
     endpoint = "chat"
     path = "/v1/chat/completions"
+    client_header = None
     id_prefix = "chatcmpl-"
     prompt_only = False
     label = "OpenAI chat (/v1/chat/completions)"

@@ -15,6 +15,7 @@ class Responses:
     name = responses.DIALECT
     endpoint = "responses"
     path = "/v1/responses"
+    client_header = None
     id_prefix = "resp_"
     prompt_only = False
     label = "OpenAI Responses (/v1/responses)"
