@@ -225,7 +225,8 @@ class Router:
             needs.add("documents")
         if request.suffix:  # an empty suffix is a plain completion, which every target can do
             needs.add("fill_in_the_middle")
-        tokens = int(f["approx_tokens"]) + int(f["max_tokens"])
+        output = int(f["max_tokens"])
+        tokens = int(f["approx_tokens"]) + output
         chain = graph.chains.for_tier(p1.tier, first)
         required = frozenset(needs)
         states: list[TargetState] = []
@@ -234,7 +235,7 @@ class Router:
         loaded: dict[str, bool] = {}
         for target in chain:
             breaker = self.breaker_state(target)
-            lack = target.lacks(required, tokens)
+            lack = target.lacks(required, tokens, output)
             skipped = lack or (self._open(target) if breaker == "open" else None) or closed.get(target.tier)
             states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
             if skipped is None:

@@ -58,8 +58,9 @@ class Target:
     def label(self) -> str:
         return f"{self.tier}/{self.model}"
 
-    def lacks(self, needs: frozenset[str], tokens: int) -> str | None:
-        """Why this target cannot serve a request, or None."""
+    def lacks(self, needs: frozenset[str], tokens: int, output: int = 0) -> str | None:
+        """Why this target cannot serve a request, or None. ``tokens``: the prompt's estimate plus the
+        ``output`` limit the request asks for."""
         caps = self.capabilities
         if "tools" in needs and not caps.tools:
             return "no tool support"
@@ -70,6 +71,11 @@ class Target:
         if "fill_in_the_middle" in needs and not self.fill_in_the_middle:
             return "cannot take `suffix` (fill-in-the-middle needs an ollama backend)"
         if tokens > caps.context_window:
+            if output:
+                return (
+                    f"context window {caps.context_window} < ~{tokens} tokens "
+                    f"(prompt ~{tokens - output} + max_tokens {output})"
+                )
             return f"context window {caps.context_window} < ~{tokens} tokens"
         return None
 

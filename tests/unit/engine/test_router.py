@@ -126,6 +126,9 @@ async def test_capabilities_skip_targets() -> None:
     assert d.requires == ["vision"]
     long = await decide(request(model="local", messages=[{"role": "user", "content": "y" * 8000}]))
     assert long.decision.targets[0].skipped == "context window 1000 < ~2000 tokens"
+    # an output limit over the window is named as such, not as a long prompt
+    asked = await decide(request(model="local", messages=[{"role": "user", "content": "y" * 400}], max_tokens=5000))
+    assert asked.decision.targets[0].skipped == "context window 1000 < ~5100 tokens (prompt ~100 + max_tokens 5000)"
 
 
 @pytest.mark.asyncio
