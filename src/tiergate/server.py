@@ -163,8 +163,10 @@ def report_backends(rules: Rules) -> Any:
         results = await asyncio.gather(*(b.probe() for b in rt.backends.values()), return_exceptions=True)
         for (name, backend), result in zip(rt.backends.items(), results, strict=True):
             url = redact_url(backend.url)
-            if result is None:
+            if result is None and backend.probe_reaches:
                 log.info("backend '%s' at %s is ready", name, url)
+            elif result is None:
+                log.info("backend '%s' at %s is configured (not contacted: the first request will reach it)", name, url)
             else:
                 log.warning("backend '%s' at %s is not usable yet: %s", name, url, rt.redact(str(result)))
         yield

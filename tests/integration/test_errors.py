@@ -191,3 +191,18 @@ def test_offline_route_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     req.write_text('{"messages": []}')
     assert main(["route", "--config", str(ROOT / "routes.yaml"), str(req)]) == 2
     assert "`messages` must hold at least one message" in capsys.readouterr().err
+
+
+def test_start_up_says_which_backends_it_reached(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ollama is probed (``/api/version``); Anthropic has no free health check, so its backend is said to be
+    configured, not ready, whether or not anything listens at its URL."""
+    caplog.set_level(logging.INFO, logger="tiergate.server")
+    environ = {**upstream_env, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
+    gateway_for(ROOT / "routes.yaml", environ)
+    said = [r.getMessage() for r in caplog.records if r.name == "tiergate.server" and "backend '" in r.getMessage()]
+    assert said == [
+        f"backend 'ollama' at {upstream_env['OLLAMA_HOST']} is ready",
+        "backend 'anthropic' at http://127.0.0.1:9 is configured (not contacted: the first request will reach it)",
+    ]

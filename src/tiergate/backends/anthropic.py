@@ -75,6 +75,8 @@ class _Outgoing(NamedTuple):
 
 
 class AnthropicBackend:
+    probe_reaches = False
+
     def __init__(
         self,
         name: str,

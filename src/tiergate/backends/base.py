@@ -76,6 +76,8 @@ class Call(msgspec.Struct, frozen=True):
 class Backend(Protocol):
     name: str
     url: str
+    #: Whether :meth:`probe` reaches the server (False: it checks the configuration only).
+    probe_reaches: bool
 
     def missing(self) -> str | None:
         """What this backend lacks to be called at all (e.g. an unset key variable), or None."""

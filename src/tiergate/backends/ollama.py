@@ -93,6 +93,8 @@ def ollama_host_url(host: str) -> str:
 
 
 class OllamaBackend:
+    probe_reaches = True
+
     def __init__(self, name: str, cfg: OllamaBackendConfig, *, client: HttpClient | None = None) -> None:
         self.name = name
         self.url = cfg.base_url.rstrip("/")

@@ -44,6 +44,8 @@ class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
 class OpenAIBackend:
     """One upstream speaking ``POST {base_url}/chat/completions``; ``base_url`` includes ``/v1``."""
 
+    probe_reaches = True
+
     def __init__(
         self,
         name: str,

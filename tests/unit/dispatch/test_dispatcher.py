@@ -29,6 +29,8 @@ FAST = "timeouts: {first_token: 0.05, idle: 0.05, total: 5}\n"
 class ScriptedBackend:
     """Answers from a list of behaviours, one per call: an exception, a Completion, or a list of events."""
 
+    probe_reaches = True
+
     def __init__(self, name: str, script: list[object]) -> None:
         self.name, self.url, self.script, self.calls = name, f"http://{name}.test", script, 0
 

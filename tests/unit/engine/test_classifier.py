@@ -99,6 +99,8 @@ class ScriptedBackend:
     until it is set. ``closed`` counts streams whose generator has ended (its ``finally`` ran), ``left`` those
     closed by their reader before they ended."""
 
+    probe_reaches = True
+
     name = "tiny"
     url = URL
 
