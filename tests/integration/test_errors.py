@@ -38,6 +38,15 @@ def error_of(r: httpx.Response) -> dict[str, object]:
             "invalid request: Expected `float | null`, got `str` at `temperature`",
         ),
         (b"[1, 2]", 400, None, "Expected `object`, got `array`"),
+        (
+            b'{"messages": [{"role": "user", "content": "\\ud800"}]}',
+            400,
+            None,
+            "the request body is not valid JSON: an unpaired UTF-16 surrogate escape (\\ud800) at byte 43; "
+            "strings must be valid Unicode",
+        ),
+        (b'{"messages": [{"role": "user", "content": null}]}', 400, "messages[0].content", "is missing"),
+        (b'{"messages": [{"role": "user"}]}', 400, "messages[0].content", "a `user` message needs content"),
     ],
 )
 def test_malformed_requests(gateway: str, content: bytes, status: int, param: str | None, message: str) -> None:
