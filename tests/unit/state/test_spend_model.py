@@ -49,11 +49,13 @@ class Run:
         self.moved_since_sync = False  # a move or a leave not yet read by every live process
 
     async def start(self) -> Process:
-        link = RedisLink(self.redis_url, prefix=self.prefix)
+        # a run makes thousands of calls: the request path's 0.25 s timeout would fail one on a stall of the
+        # machine (a sync that gets no answer returns False), which is not what this test is about
+        link = RedisLink(self.redis_url, prefix=self.prefix, timeout=5.0)
         await link.start()
         process = Process(SharedSpend(link, clock=self.clock, silence=SILENCE), f"p{len(self.processes)}")
         self.processes.append(process)
-        assert await process.spend.sync()
+        assert await process.spend.sync(), process.spend.link.last_error
         return process
 
     def live(self) -> list[Process]:
@@ -70,7 +72,7 @@ class Run:
         """A minute: every live process syncs, then looks for silent peers."""
         self.clock.now += 60
         for process in self.live():
-            assert await process.spend.sync()
+            assert await process.spend.sync(), process.spend.link.last_error
         self.moved_since_sync = False
         for process in self.live():
             for name in await process.spend.fold_silent():
@@ -81,7 +83,7 @@ class Run:
         for _ in range(2):
             self.clock.now += 1
             for process in self.live():
-                assert await process.spend.sync()
+                assert await process.spend.sync(), process.spend.link.last_error
         for period in ("daily", "monthly"):
             label = CAL.label(period, self.clock.now)
             fields = {k: float(v) for k, v in held(self.redis_url, f"{self.prefix}:spend:{period}:{label}").items()}
@@ -121,7 +123,7 @@ class Run:
             self.trace.append("Redis loses its data")
         elif roll < 0.77 and len(live) > 1:
             process = self.rng.choice(live)
-            assert await process.spend.sync()
+            assert await process.spend.sync(), process.spend.link.last_error
             await process.spend.link.aclose()
             process.state = "dead"
             self.moved_since_sync = True
