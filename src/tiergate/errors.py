@@ -199,8 +199,16 @@ class UpstreamUnavailable(UpstreamError):
         return not self.started and self.kind in ("connect", "timeout", "unavailable")
 
 
+#: Upstream statuses that refuse tiergate's own credentials for that upstream (its configured key), not the
+#: client's: the client gets 502, so a client that reads 401 as "your key is wrong" (Claude Code asks for a
+#: new login) is not misled.
+CREDENTIALS_REFUSED = frozenset({401, 403})
+
+
 class UpstreamStatusError(UpstreamError):
-    """The upstream answered with an error status; ``status`` is passed on to the client."""
+    """The upstream answered with an error status; ``status`` is passed on to the client, except a refusal
+    of tiergate's own credentials (``CREDENTIALS_REFUSED``), which the client gets as 502. ``upstream_status``
+    is what the upstream said; retries, fallbacks and breakers go by it."""
 
     kind = "status"
 
@@ -216,25 +224,33 @@ class UpstreamStatusError(UpstreamError):
         started: bool = False,
         code: str | None = None,
     ) -> None:
+        self.upstream_status = status
+        if status in CREDENTIALS_REFUSED:
+            detail = f"refused tiergate's credentials for this backend (HTTP {status}; check its API key): {detail}"
+            status = 502
         super().__init__(backend, url, detail, status=status, retry_after=retry_after, started=started)
         self.upstream_type = upstream_type
         if code is not None:  # an OpenAI-compatible upstream's own ``error.code`` (context_length_exceeded)
             self.code = code
+        elif self.upstream_status in CREDENTIALS_REFUSED:
+            self.code = "upstream_credentials_refused"
         self.type = _openai_type(status)
-        self.kind = f"http_{status}"
+        self.kind = f"http_{self.upstream_status}"
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]
-        return not self.started and (self.status in (408, 429, 529) or self.status >= 500)
+        said = self.upstream_status
+        return not self.started and (said in (408, 429, 529) or said >= 500)
 
     @property
     def fallback_ok(self) -> bool:  # type: ignore[override]
         # The request itself is at fault: another model would refuse it too.
-        return self.status not in (400, 413, 422)
+        return self.upstream_status not in (400, 413, 422)
 
     @property
     def trips_breaker(self) -> bool:
-        return self.status in (408, 429) or self.status >= 500
+        said = self.upstream_status
+        return said in (408, 429) or said >= 500
 
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:

@@ -159,12 +159,21 @@ def test_fresh_machine_names_what_is_missing(gateway_for: GatewayFactory, closed
 def test_upstream_auth_error_never_echoes_the_key(
     client: openai.OpenAI, fake_anthropic: FakeAnthropic, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Anthropic refusing tiergate's key is a 502 naming the backend, not a 401 that tells the client its own
+    key is wrong."""
     fake_anthropic.replies.extend([Status(401, f"invalid x-api-key {TEST_KEY}")] * 2)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(openai.APIStatusError) as info:
         client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "x"}])
-    assert info.value.status_code == 401
-    assert TEST_KEY not in str(info.value.body)
+    assert info.value.status_code == 502
+    url = fake_anthropic.url  # type: ignore[attr-defined]
+    assert info.value.body == {
+        "message": f"backend 'anthropic' at {url}: refused tiergate's credentials for this backend (HTTP 401; "
+        "check its API key): invalid x-api-key ***",
+        "type": "upstream_error",
+        "param": None,
+        "code": "upstream_credentials_refused",
+    }
     assert TEST_KEY not in caplog.text
 
 

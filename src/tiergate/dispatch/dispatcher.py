@@ -36,7 +36,14 @@ from tiergate.dispatch.streams import bounded
 from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.router import BREAKER_OPEN, Routed
 from tiergate.engine.targets import Target
-from tiergate.errors import NoTargetError, RateLimited, TiergateError, UpstreamError, UpstreamUnavailable
+from tiergate.errors import (
+    NoTargetError,
+    RateLimited,
+    TiergateError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamUnavailable,
+)
 from tiergate.telemetry.usage import Meter
 from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent, TextDelta, Usage
 
@@ -278,7 +285,7 @@ class Dispatcher:
                 if hold is not None:  # a stream keeps its model's room until it ends
                     hold.push_async_exit(room.pop_all())
         except (UpstreamError, RateLimited) as exc:
-            status = exc.status
+            status = exc.upstream_status if isinstance(exc, UpstreamStatusError) else exc.status  # what it said
             outcome = exc.kind if isinstance(exc, UpstreamError) else "rate_limited"
             elapsed = (self.clock() - start) * 1000
             attempts.append(Attempt(target, outcome, elapsed, exc.message, status, exc, billed.usage))

@@ -514,25 +514,34 @@ async def test_retry_after_ms_is_preferred(fake: FakeAnthropic, backend: Anthrop
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
-    ("status", "upstream_type", "retryable", "fallback_ok"),
+    ("status", "upstream_type", "retryable", "fallback_ok", "client_status"),
     [
-        (529, "overloaded_error", True, True),
-        (500, "api_error", True, True),
-        (400, "invalid_request_error", False, False),
-        (413, "request_too_large", False, False),
-        (401, "authentication_error", False, True),
+        (529, "overloaded_error", True, True, 529),
+        (500, "api_error", True, True, 500),
+        (400, "invalid_request_error", False, False, 400),
+        (413, "request_too_large", False, False, 413),
+        # tiergate's own key refused: not the client's fault, and not for the client to re-authenticate
+        (401, "authentication_error", False, True, 502),
+        (403, "permission_error", False, True, 502),
     ],
 )
 async def test_error_statuses(
-    fake: FakeAnthropic, backend: AnthropicBackend, status: int, upstream_type: str, retryable: bool, fallback_ok: bool
+    fake: FakeAnthropic,
+    backend: AnthropicBackend,
+    status: int,
+    upstream_type: str,
+    retryable: bool,
+    fallback_ok: bool,
+    client_status: int,
 ) -> None:
     fake.replies.append(Status(status, "nope"))
 
     error = await failure(backend, hello(), stream=False)
 
     assert isinstance(error, UpstreamStatusError)
-    assert (error.status, error.upstream_type, error.detail) == (status, upstream_type, "nope")
-    assert (error.retryable, error.fallback_ok) == (retryable, fallback_ok)
+    assert (error.status, error.upstream_status, error.upstream_type) == (client_status, status, upstream_type)
+    assert error.detail.endswith("nope") and error.kind == f"http_{status}"
+    assert (error.retryable, error.fallback_ok, error.trips_breaker) == (retryable, fallback_ok, status >= 500)
     assert error.retry_after is None
 
 
@@ -540,9 +549,9 @@ async def test_error_statuses(
 async def test_the_upstream_message_is_kept_word_for_word_for_dispatch_to_scrub(
     fake: FakeAnthropic, backend: AnthropicBackend
 ) -> None:
-    fake.replies.append(Status(401, "invalid x-api-key sk-ant-shown"))
+    fake.replies.append(Status(429, "rate limited: invalid x-api-key sk-ant-shown"))
     error = await failure(backend, hello(), stream=True)
-    assert error.detail == "invalid x-api-key sk-ant-shown"
+    assert error.detail == "rate limited: invalid x-api-key sk-ant-shown"
 
 
 @pytest.mark.asyncio

@@ -420,7 +420,7 @@ async def test_a_foreign_exception_never_escapes(h: Harness) -> None:
 async def test_errors_are_scrubbed_of_secrets(h: Harness) -> None:
     secret = "sk-upstream-SECRET-0a1b2c3d"
     h.redact = Redactor([secret])
-    h.backend.script.extend([UpstreamStatusError("tiny", URL, f"bad key {secret}", status=401), RuntimeError(secret)])
+    h.backend.script.extend([UpstreamStatusError("tiny", URL, f"bad key {secret}", status=400), RuntimeError(secret)])
     classifier = h.build()
     assert (await classify(classifier, features("one")))[2] == f"backend 'tiny' at {URL}: bad key ***"
     assert (await classify(classifier, features("two")))[2] == f"backend 'tiny' at {URL}: RuntimeError: ***"
