@@ -15,8 +15,9 @@ client, not the task, so the learned scorer and the keyword rules read ``ask_tex
   was given rather than by the last file it read; inside such a tool result, only the person's reply
   (Cline's ``<feedback>``, per ``routing.ask.ask_tags``) is an ask, and in a role ``tool`` message only a
   reply the result opens with (Roo Code's and Kilo Code's native tool calls);
-- when a user message is one ``routing.ask.task_tags`` block, whole (avante's ``<task>``), the last such
-  message's content, and the user messages after it that are not tool results are the client's own;
+- in a message that opens with a ``routing.ask.task_tags`` block (avante's and Cline's ``<task>``), that
+  content; after the last such message, a user message that begins with a line break is the client's own
+  (avante's instructions file);
 - in a message holding one of ``routing.ask.request_tags`` (Copilot Chat's ``<userRequest>``, Cursor's
   ``<user_query>``, Cline's ``<task>``), that content alone;
 - otherwise with the blocks of ``routing.ask.blocks`` and of ``routing.ask.drop_tags``
@@ -31,7 +32,7 @@ The markers live in routes.yaml (``routing.ask``); the defaults cover the client
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -60,6 +61,7 @@ DEFAULT_TAGS = [
     "CONVERSATION_INSTRUCTIONS",
     "EXTRA_INFO",
     "SYSTEM_MESSAGE",  # Void: its system prompt, for a model without one, before the first message's words
+    "todos",  # avante.nvim: its todo list, a user message of its own after the question
 ]
 DEFAULT_TOOL_RESULTS = [
     # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not).
@@ -72,11 +74,11 @@ DEFAULT_TOOL_RESULTS = [
     r"^\[TASK RESUMPTION\]",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
-# The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>), Cline's
-# and Roo Code's task (beside its environment and the files an @-mention reads in)
-DEFAULT_REQUEST_TAGS = ["userRequest", "user_query", "task"]
-# avante.nvim: each message the person sends, in agentic mode (`<question>`: its legacy XML prompt)
-DEFAULT_TASK_TAGS = ["task", "question"]
+# The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
+DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]
+# The task a message opens with: avante.nvim's (each message the person sends, in agentic mode), Cline's, Roo
+# Code's and Kilo Code's (before their environment and the files an @-mention reads in)
+DEFAULT_TASK_TAGS = ["task"]
 DEFAULT_BLOCKS: list[dict[str, Any]] = [
     # opencode: a message sent while the agent works, relayed inside a reminder (kept: the person's words)
     {
@@ -149,10 +151,10 @@ class AskConfig(Strict, frozen=True):
     """Tags a client wraps the person's words in, among blocks of its own (Copilot Chat's `<userRequest>`): a
     user message holding one is read as that content alone."""
     task_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TASK_TAGS))
-    """Tags a client wraps each message a person sends in, whole (avante.nvim's `<task>`): the ask is the
-    content of the last user message that is one such block, and the user messages after it that are not
-    tool results are the client's own (avante's instructions file, sent after the question without a
-    marker). A message with more than the block (Cline's `<task>` beside its environment) is read as usual."""
+    """Tags a client opens a person's message with (avante.nvim's and Cline's `<task>`): a user message that
+    opens with such a block is read as its content (what follows, the client's environment and files, is left
+    out). After the last such message, a user message that begins with a line break is the client's own
+    (avante's instructions file, sent after the question without a marker); any other is read as usual."""
     blocks: list[BlockMarker] = msgspec.field(
         default_factory=lambda: [msgspec.convert(b, BlockMarker) for b in DEFAULT_BLOCKS]
     )
@@ -238,6 +240,7 @@ class AskReader:
     attached_file_chars: int
     requests: Blocks | None = None
     tasks: re.Pattern[str] | None = None
+    task_ends: dict[str, re.Pattern[str]] = field(default_factory=dict)
     blocks: tuple[tuple[re.Pattern[str], re.Pattern[str], bool], ...] = ()
     results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
 
@@ -251,22 +254,18 @@ class AskReader:
             cfg.attached_file_chars,
             Blocks.of(cfg.request_tags),
             _opening(cfg.task_tags),
+            {t.lower(): re.compile(rf"</{re.escape(t)}\s*>", re.IGNORECASE) for t in cfg.task_tags},
             tuple((re.compile(b.start), re.compile(b.end), b.keep) for b in cfg.blocks),
             tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.tool_result),
         )
 
     def task(self, text: str) -> str | None:
-        """The content of a message that is one ``task_tags`` block, whole (blank space around it aside)."""
+        """The content of the ``task_tags`` block a message opens with (after blank space), if it closes."""
         m = self.tasks.match(text) if self.tasks is not None else None
         if m is None:
             return None
-        end = len(text)
-        while end and text[end - 1].isspace():  # no copy of a long message, as rstrip() would make
-            end -= 1
-        closing = f"</{m.group(1)}>"
-        if end - len(closing) < m.end() or text[end - len(closing) : end].lower() != closing.lower():
-            return None
-        return text[m.end() : end - len(closing)]
+        end = self.task_ends[m.group(1).lower()].search(text, m.end())
+        return text[m.end() : end.start()] if end is not None else None
 
     def is_injected(self, text: str) -> bool:
         """A user message that is a tool result or a file dump, not something a person asked."""
@@ -303,7 +302,7 @@ class AskReader:
         """A message a person sent, as the ask: the content of its request tag when it holds one, else
         the message without injected blocks."""
         found = self.requests.bodies(text) if self.requests is not None else []
-        words = "\n".join(body.strip() for body in found).strip()
+        words = "\n".join(self.clean(body) for body in found).strip()
         return words or self.clean(text)
 
     def clean(self, text: str) -> str:
@@ -395,7 +394,7 @@ def ask_index(f: Features) -> int | None:
                 read = reader.said(text)
             elif i == task_at:
                 read = reader.clean(task)
-            elif task_at is not None and i > task_at:
+            elif task_at is not None and i > task_at and text.startswith("\n"):
                 continue  # the client's own message after the person's (avante's instructions file)
             else:
                 read = reader.read(text)
@@ -408,7 +407,7 @@ def ask_index(f: Features) -> int | None:
 
 
 def _last_task(f: Features, reader: AskReader, texts: list[str]) -> tuple[int | None, str]:
-    """The last user message that is one ``task_tags`` block, and its content."""
+    """The last user message that opens with a ``task_tags`` block, and the block's content."""
     if reader.tasks is None:
         return None, ""
     for i in range(len(texts) - 1, -1, -1):

@@ -480,20 +480,30 @@ def test_avante_task_is_the_ask_and_its_instructions_file_after_it_is_not() -> N
         ask_of(task, {"role": "assistant", "content": "done"}, user("<task>now cap it at 5 tries</task>"), instructions)
         == "now cap it at 5 tries"
     )
-    # its legacy XML prompt: the question is the last message, in `<question>`
-    assert ask_of(selected, understood, user(f"<question>{ASK}</question>")) == ASK
+    # its legacy XML prompt: the question is the last message, read as it is, with its `<question>` tags
+    assert ask_of(selected, understood, user(f"<question>{ASK}</question>")) == f"<question>{ASK}</question>"
 
 
-def test_a_task_tag_beside_other_text_is_read_as_usual() -> None:
-    """Only a message that is one task block, whole, makes the messages after it the client's own: Cline's
-    first message holds its `<task>` beside its environment, and its replies come as tool results; a person
-    who writes a `<task>` tag inside a message is not a client that wraps them."""
-    cline = user(f"<task>\n{ASK}\n</task>", "<environment_details>\n# Current Time\n11/3/2025\n</environment_details>")
+def test_a_task_block_is_read_only_where_a_client_puts_it() -> None:
+    """A `<task>` block is the ask only when it opens the message (Cline's first message: the task, then its
+    environment and the files an @-mention reads in), and after it only a message that begins with a line
+    break (avante's instructions file) is the client's: a person's follow-up, or a `<task>` tag inside their
+    text or a pasted file, is read as usual."""
+    files = f'\n\n<file_content path="src/orders.py">\n{FILE}\n</file_content>'
+    env = "<environment_details>\n# Current Time\n11/3/2025\n</environment_details>"
+    cline = user(f"<task>\n{ASK}\n</task>{files}", env)
     assert ask_of(cline) == ASK
     later = "and log each attempt"
     assert ask_of(cline, {"role": "assistant", "content": "ok"}, user(later)) == later
+    # a prompt written with XML tags, then a plain follow-up
+    assert (
+        ask_of(user("<task>Summarise this repo</task>"), {"role": "assistant", "content": "..."}, user(later)) == later
+    )
     quoted = f"what does <task>{ASK}</task> mean here?"
+    assert ask_of(user(quoted)) == quoted
     assert ask_of(user(quoted), {"role": "assistant", "content": "?"}, user(later)) == later
+    pasted = "```md prompts/review.md\n<task>Review the diff</task>\n```\nwhy does this prompt fail?"
+    assert ask_of(user(pasted)) == pasted
     # the tags come from routes.yaml: none, and the last message is read as it is
     reader = AskReader.compile(AskConfig(task_tags=[]))
     assert ask_of(user(f"<task>{ASK}</task>"), user(AVANTE_MD), reader=reader) == AVANTE_MD.strip()
