@@ -136,16 +136,22 @@ class NoTargetError(TiergateError):
     type = "service_unavailable"
     code = "no_target_available"
 
-    def __init__(self, message: str, *, status: int = 503, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 503, retry_after: float | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
-        if status == 429:
+        if code is not None:  # the failures' own, when they all had it
+            self.code = code
+        elif status == 429:
             self.type, self.code = "rate_limit_error", "rate_limit_exceeded"
         elif status != 503:  # the type follows the status: a request no target can take is the client's to fix
             self.type = _openai_type(status)
 
     def headers(self) -> dict[str, str]:
+        if self.code == "upstream_credentials_refused":
+            return {"x-should-retry": "false"}
         if self.retry_after is None:
             return {}
         return {"retry-after": str(max(1, round(self.retry_after)))}
@@ -199,9 +205,10 @@ class UpstreamUnavailable(UpstreamError):
         return not self.started and self.kind in ("connect", "timeout", "unavailable")
 
 
-#: Upstream statuses that refuse tiergate's own credentials for that upstream (its configured key), not the
-#: client's: the client gets 502, so a client that reads 401 as "your key is wrong" (Claude Code asks for a
-#: new login) is not misled.
+#: Upstream statuses that refuse what tiergate sent with its own credentials for that upstream (its key, its
+#: account), not the client's: the client gets 502, so a client that reads 401 as "your key is wrong"
+#: (Claude Code asks for a new login) is not misled. ``x-should-retry: false`` tells the SDKs that honour it
+#: not to send the same request again.
 CREDENTIALS_REFUSED = frozenset({401, 403})
 
 
@@ -226,14 +233,13 @@ class UpstreamStatusError(UpstreamError):
     ) -> None:
         self.upstream_status = status
         if status in CREDENTIALS_REFUSED:
-            detail = f"refused tiergate's credentials for this backend (HTTP {status}; check its API key): {detail}"
-            status = 502
+            said = f"HTTP {status}, {code}" if code else f"HTTP {status}"
+            detail = f"refused tiergate's key or account for this backend ({said}): {detail}"
+            status, code = 502, "upstream_credentials_refused"
         super().__init__(backend, url, detail, status=status, retry_after=retry_after, started=started)
         self.upstream_type = upstream_type
         if code is not None:  # an OpenAI-compatible upstream's own ``error.code`` (context_length_exceeded)
             self.code = code
-        elif self.upstream_status in CREDENTIALS_REFUSED:
-            self.code = "upstream_credentials_refused"
         self.type = _openai_type(status)
         self.kind = f"http_{self.upstream_status}"
 
@@ -253,6 +259,8 @@ class UpstreamStatusError(UpstreamError):
         return said in (408, 429) or said >= 500
 
     def headers(self) -> dict[str, str]:
+        if self.upstream_status in CREDENTIALS_REFUSED:
+            return {"x-should-retry": "false"}
         if self.retry_after is None:
             return {}
         return {"retry-after": str(max(1, round(self.retry_after)))}

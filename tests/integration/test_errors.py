@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -37,7 +38,7 @@ def error_of(r: httpx.Response) -> dict[str, object]:
             "temperature",
             "invalid request: Expected `float | null`, got `str` at `temperature`",
         ),
-        (b"[1, 2]", 400, None, "Expected `object`, got `array`"),
+        (b"[1, 2]", 400, None, "the request body must be a JSON object"),
         (
             b'{"messages": [{"role": "user", "content": "\\ud800"}]}',
             400,
@@ -168,8 +169,8 @@ def test_upstream_auth_error_never_echoes_the_key(
     assert info.value.status_code == 502
     url = fake_anthropic.url  # type: ignore[attr-defined]
     assert info.value.body == {
-        "message": f"backend 'anthropic' at {url}: refused tiergate's credentials for this backend (HTTP 401; "
-        "check its API key): invalid x-api-key ***",
+        "message": f"backend 'anthropic' at {url}: refused tiergate's key or account for this backend (HTTP 401): "
+        "invalid x-api-key ***",
         "type": "upstream_error",
         "param": None,
         "code": "upstream_credentials_refused",
@@ -224,3 +225,27 @@ def test_start_up_says_which_backends_it_reached(
         f"backend 'ollama' at {upstream_env['OLLAMA_HOST']} is ready",
         "backend 'anthropic' at http://127.0.0.1:9 is configured (not contacted: the first request will reach it)",
     ]
+
+
+def test_every_target_refusing_tiergates_key_is_one_502_the_sdk_does_not_retry(
+    gateway: str, fake_anthropic: FakeAnthropic
+) -> None:
+    """opus, then its fallback sonnet, both on the Anthropic backend whose key is refused: one 502 in the
+    client's shape, `x-should-retry: false`, and the anthropic SDK (two retries allowed) sends it once."""
+    fake_anthropic.replies.extend([Status(401, "invalid x-api-key")] * 6)
+    claude = anthropic.Anthropic(base_url=gateway, api_key="unused", max_retries=2)
+    with claude, pytest.raises(anthropic.APIStatusError) as caught:
+        claude.messages.create(model="opus", max_tokens=16, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 502
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    url = fake_anthropic.url  # type: ignore[attr-defined]
+    refused = "refused tiergate's key or account for this backend (HTTP 401): invalid x-api-key"
+    assert caught.value.body == {
+        "type": "error",
+        "error": {
+            "type": "api_error",
+            "message": f"all 2 targets failed: opus/claude-opus-4-1: backend 'anthropic' at {url}: {refused}; "
+            f"sonnet/claude-sonnet-4-5: backend 'anthropic' at {url}: {refused}",
+        },
+    }
+    assert [r.body["model"] for r in fake_anthropic.requests] == ["claude-opus-4-1", "claude-sonnet-4-5"]

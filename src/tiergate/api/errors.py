@@ -1,6 +1,7 @@
 """Every error leaves in the shape of the dialect its path belongs to (tiergate.api.dialects): OpenAI's
 ``{"error": {...}}`` for the OpenAI paths, Anthropic's ``{"type": "error", "error": {...}}`` under
-``/v1/messages``.
+``/v1/messages``. On a path no dialect owns (``/v1/models``, an unknown path), a request carrying a
+dialect's ``client_header`` (the anthropic SDK's ``anthropic-version``) gets that dialect's shape.
 
 Litestar's own errors (unknown path, wrong method, body too large) are mapped too, so a client
 never has to parse a second error format. Unexpected exceptions are logged with their traceback

@@ -322,7 +322,9 @@ class Dispatcher:
             exc.attempts = attempts
             if not opened or exc.status < 500:
                 return exc
-        statuses = {a.status for a in attempts}
+        # the status each failure would have left with on its own (an upstream's 401 refusing tiergate's key
+        # is a 502 to the client, though the attempt records the 401)
+        statuses = {a.exc.status if a.exc is not None else a.status for a in attempts}
         same = statuses.pop() if len(statuses) == 1 else None
         status = same if same is not None else 503
         detail = "; ".join([*opened, *(f"{a.target.label}: {a.error}" for a in attempts)])
@@ -331,7 +333,9 @@ class Dispatcher:
             waits: list[float] = [w for a in attempts if (w := getattr(a.exc, "retry_after", None))]
             retry_after = min(waits) if waits else 1.0
         what = f"all {len(attempts)} targets failed" if not opened else "no target could serve this request"
-        error = NoTargetError(f"{what}: {detail}", status=status, retry_after=retry_after)
+        codes = {a.exc.code if a.exc is not None else None for a in attempts}
+        code = "upstream_credentials_refused" if codes == {"upstream_credentials_refused"} else None
+        error = NoTargetError(f"{what}: {detail}", status=status, retry_after=retry_after, code=code)
         error.attempts = attempts
         return error
 

@@ -15,9 +15,9 @@ import msgspec
 from tiergate.errors import RequestError
 
 EMPTY = "the request body is empty; send a JSON object"
-#: A high surrogate escape with no low one after it. msgspec calls such a string "truncated", which points
-#: the person at the wrong end of their body.
-_UNPAIRED = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+#: A high surrogate escape with no low one after it, msgspec's "truncated" (which points the person at the
+#: wrong end of their body). Only an odd run of backslashes makes an escape: after an even one, "u" is text.
+_UNPAIRED = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2})(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
 
 
 def check_not_empty(body: bytes) -> None:
@@ -29,8 +29,8 @@ def not_json(body: bytes, exc: msgspec.DecodeError) -> RequestError:
     """The 400 for a body msgspec could not parse, with the real cause where msgspec's message misleads."""
     reason = str(exc)
     if reason == "Input data was truncated" and (m := _UNPAIRED.search(body)) is not None:
-        escape = m.group().decode("ascii")
-        reason = f"an unpaired UTF-16 surrogate escape ({escape}) at byte {m.start()}; strings must be valid Unicode"
+        escape = m.group(1).decode("ascii")
+        reason = f"an unpaired UTF-16 surrogate escape ({escape}) at byte {m.start(1)}; strings must be valid Unicode"
     return RequestError(f"the request body is not valid JSON: {reason}", code="invalid_json")
 
 

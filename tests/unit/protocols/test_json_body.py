@@ -13,7 +13,7 @@ from tiergate.protocols.anthropic import ingress as anthropic
 from tiergate.protocols.openai.request import decode_chat
 from tiergate.protocols.responses.request import decode as decode_responses
 
-DECODERS: list[Callable[[bytes], Any]] = [
+DECODERS: list[Callable[[bytes], Any]] = [  # chat, Responses, Messages, count_tokens
     decode_chat,
     decode_responses,
     lambda body: anthropic.decode(body, {}),
@@ -47,17 +47,28 @@ def test_empty_and_unparsable_bodies(decode: Callable[[bytes], Any], raw: bytes,
     assert info.value.message.startswith(message)
 
 
+def test_an_escaped_backslash_before_u_is_not_an_escape() -> None:
+    """``\\\\ud800`` is a backslash and the text "ud800": a body cut short after it is truncated, nothing more."""
+    with pytest.raises(RequestError) as info:
+        decode_chat(b'{"messages": [{"role": "user", "content": "\\\\ud800 is a surrogate')
+    assert info.value.message == "the request body is not valid JSON: Input data was truncated"
+    with pytest.raises(RequestError) as info:
+        decode_chat(b'{"messages": [{"role": "user", "content": "a\\\\\\ud800"}]}')
+    assert "an unpaired UTF-16 surrogate escape (\\ud800) at byte 46" in info.value.message
+
+
 def test_a_paired_surrogate_escape_is_text() -> None:
     request = decode_chat(b'{"messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}')
     assert request.messages[0].text() == "\U0001f600"
 
 
 @pytest.mark.parametrize("decode", DECODERS)
-def test_a_body_that_is_not_an_object(decode: Callable[[bytes], Any]) -> None:
+@pytest.mark.parametrize("raw", [b"[1, 2]", b"null", b' "hi"', b"3"])
+def test_a_body_that_is_not_an_object(decode: Callable[[bytes], Any], raw: bytes) -> None:
     with pytest.raises(RequestError) as info:
-        decode(b"[1, 2]")
-    assert info.value.status == 400
-    assert "object" in info.value.message
+        decode(raw)
+    assert (info.value.status, info.value.code) == (400, "invalid_json")
+    assert info.value.message == "the request body must be a JSON object"
 
 
 @pytest.mark.parametrize(

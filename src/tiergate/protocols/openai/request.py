@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from tiergate.errors import RequestError
-from tiergate.protocols.json_body import check_not_empty, not_json
+from tiergate.protocols.json_body import check_not_empty, decode_object, not_json
 from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message, only_allowed
 
 T = TypeVar("T")
@@ -26,6 +26,8 @@ _PARTS = ("text", "image_url", "file")
 def decode_json(body: bytes, type_: type[T]) -> T:
     """``body`` as ``type_``, or a 400 naming the field that is wrong."""
     check_not_empty(body)
+    if body.lstrip()[:1] != b"{":
+        decode_object(body)  # raises: not JSON, or not an object, said as every ingress says it
     try:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
@@ -42,7 +44,7 @@ def decode_chat(body: bytes) -> ChatRequest:
     if not request.messages:
         raise RequestError("`messages` must hold at least one message", param="messages", code="invalid_request")
     for i, m in enumerate(request.messages):
-        if m.content is None and m.role in ("system", "developer", "user", "tool"):
+        if m.content is None and m.role in ("system", "developer", "user"):
             raise RequestError(
                 f"`messages[{i}].content` is missing: a `{m.role}` message needs content",
                 param=f"messages[{i}].content",
