@@ -15,11 +15,11 @@ client, not the task, so the learned scorer and the keyword rules read ``ask_tex
   was given rather than by the last file it read; inside such a tool result, only the person's reply
   (Cline's ``<feedback>``, per ``routing.ask.ask_tags``) is an ask, and in a role ``tool`` message only a
   reply the result opens with (Roo Code's and Kilo Code's native tool calls);
-- in a message that opens with a ``routing.ask.task_tags`` block (avante's and Cline's ``<task>``), that
-  content; after the last such message, a user message that begins with a line break is the client's own
-  (avante's instructions file);
+- in a message that opens with a ``routing.ask.task_tags`` block (avante's and Cline's ``<task>``), the
+  message without the block's tags; after the last such message, a user message that begins with a line
+  break and comes straight after the task or a tool result (avante's instructions file) is the client's own;
 - in a message holding one of ``routing.ask.request_tags`` (Copilot Chat's ``<userRequest>``, Cursor's
-  ``<user_query>``, Cline's ``<task>``), that content alone;
+  ``<user_query>``), that content alone;
 - otherwise with the blocks of ``routing.ask.blocks`` and of ``routing.ask.drop_tags``
   removed, and each attached file (a fenced block named after a path, longer than
   ``attached_file_chars``) replaced by ``[file <path>]``.
@@ -62,7 +62,15 @@ DEFAULT_TAGS = [
     "EXTRA_INFO",
     "SYSTEM_MESSAGE",  # Void: its system prompt, for a model without one, before the first message's words
     "todos",  # avante.nvim: its todo list, a user message of its own after the question
+    # Cline: what an @-mention reads into the first message, after its <task>
+    "file_content",
+    "folder_content",
+    "url_content",
+    "workspace_diagnostics",
+    "terminal_output",
 ]
+#: avante.nvim's filler between two user messages on the OpenAI wire
+FILLER = "Ok, I understand."
 DEFAULT_TOOL_RESULTS = [
     # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not).
     # The name up to its first "_" takes no "_", so a "[a____..." head is read once: "[\w.:-]*_[\w.:-]*" tried
@@ -152,9 +160,10 @@ class AskConfig(Strict, frozen=True):
     user message holding one is read as that content alone."""
     task_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TASK_TAGS))
     """Tags a client opens a person's message with (avante.nvim's and Cline's `<task>`): a user message that
-    opens with such a block is read as its content (what follows, the client's environment and files, is left
-    out). After the last such message, a user message that begins with a line break is the client's own
-    (avante's instructions file, sent after the question without a marker); any other is read as usual."""
+    opens with such a block is read without the block's tags (the client's blocks after it are dropped as
+    in any message). After the last such message, a user message that begins with a line break and comes
+    straight after the task or a tool result is the client's own (avante's instructions file, sent after
+    the question without a marker); any other is read as usual."""
     blocks: list[BlockMarker] = msgspec.field(
         default_factory=lambda: [msgspec.convert(b, BlockMarker) for b in DEFAULT_BLOCKS]
     )
@@ -260,12 +269,12 @@ class AskReader:
         )
 
     def task(self, text: str) -> str | None:
-        """The content of the ``task_tags`` block a message opens with (after blank space), if it closes."""
+        """The message without the ``task_tags`` block's tags it opens with (after blank space), if it closes."""
         m = self.tasks.match(text) if self.tasks is not None else None
         if m is None:
             return None
         end = self.task_ends[m.group(1).lower()].search(text, m.end())
-        return text[m.end() : end.start()] if end is not None else None
+        return text[m.end() : end.start()] + "\n" + text[end.end() :] if end is not None else None
 
     def is_injected(self, text: str) -> bool:
         """A user message that is a tool result or a file dump, not something a person asked."""
@@ -302,7 +311,7 @@ class AskReader:
         """A message a person sent, as the ask: the content of its request tag when it holds one, else
         the message without injected blocks."""
         found = self.requests.bodies(text) if self.requests is not None else []
-        words = "\n".join(self.clean(body) for body in found).strip()
+        words = self.clean("\n".join(found)) if found else ""
         return words or self.clean(text)
 
     def clean(self, text: str) -> str:
@@ -394,7 +403,7 @@ def ask_index(f: Features) -> int | None:
                 read = reader.said(text)
             elif i == task_at:
                 read = reader.clean(task)
-            elif task_at is not None and i > task_at and text.startswith("\n"):
+            elif task_at is not None and i > task_at and text.startswith("\n") and _after_step(f, i, task_at):
                 continue  # the client's own message after the person's (avante's instructions file)
             else:
                 read = reader.read(text)
@@ -404,6 +413,14 @@ def ask_index(f: Features) -> int | None:
                 break
         memo["_ask_index"] = found
     return memo["_ask_index"]  # type: ignore[no-any-return]
+
+
+def _after_step(f: Features, i: int, task_at: int) -> bool:
+    """Message ``i`` comes straight after the task or a tool result (avante's filler between aside)."""
+    j = i - 1
+    if j > task_at and f.messages[j].role == "assistant" and raw_texts(f)[j].strip() == FILLER:
+        j -= 1
+    return j == task_at or f.messages[j].role in ("tool", "function")
 
 
 def _last_task(f: Features, reader: AskReader, texts: list[str]) -> tuple[int | None, str]:

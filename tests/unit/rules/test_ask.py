@@ -504,6 +504,12 @@ def test_a_task_block_is_read_only_where_a_client_puts_it() -> None:
     assert ask_of(user(quoted), {"role": "assistant", "content": "?"}, user(later)) == later
     pasted = "```md prompts/review.md\n<task>Review the diff</task>\n```\nwhy does this prompt fail?"
     assert ask_of(user(pasted)) == pasted
+    # what a person writes after the block stays; a follow-up that begins with a line break, after a reply,
+    # is a person's (a Python triple-quoted string), not avante's instructions file
+    xml = "<task>Summarise the log</task>\n<log>\nE: timeout\n</log>\nFocus on the retry part."
+    assert ask_of(user(xml)) == "Summarise the log\n\n<log>\nE: timeout\n</log>\nFocus on the retry part."
+    typed = '\n"""\nWhy does this docstring break the parser?\n"""'
+    assert ask_of(user(xml), {"role": "assistant", "content": "It retries twice."}, user(typed)) == typed.strip()
     # the tags come from routes.yaml: none, and the last message is read as it is
     reader = AskReader.compile(AskConfig(task_tags=[]))
     assert ask_of(user(f"<task>{ASK}</task>"), user(AVANTE_MD), reader=reader) == AVANTE_MD.strip()
