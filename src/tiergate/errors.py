@@ -143,7 +143,7 @@ class NoTargetError(TiergateError):
         self.status = status
         self.retry_after = retry_after
         if code is not None:  # the failures' own, when they all had it
-            self.code = code
+            self.code, self.type = code, _openai_type(status)
         elif status == 429:
             self.type, self.code = "rate_limit_error", "rate_limit_exceeded"
         elif status != 503:  # the type follows the status: a request no target can take is the client's to fix

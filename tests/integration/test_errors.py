@@ -249,3 +249,13 @@ def test_every_target_refusing_tiergates_key_is_one_502_the_sdk_does_not_retry(
         },
     }
     assert [r.body["model"] for r in fake_anthropic.requests] == ["claude-opus-4-1", "claude-sonnet-4-5"]
+    # the OpenAI shape: the same type and code as when one target is refused
+    r = httpx.post(
+        gateway + "/v1/chat/completions", json={"model": "opus", "messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert r.status_code == 502 and r.headers["x-should-retry"] == "false"
+    assert {k: v for k, v in r.json()["error"].items() if k != "message"} == {
+        "type": "upstream_error",
+        "param": None,
+        "code": "upstream_credentials_refused",
+    }

@@ -333,8 +333,9 @@ class Dispatcher:
             waits: list[float] = [w for a in attempts if (w := getattr(a.exc, "retry_after", None))]
             retry_after = min(waits) if waits else 1.0
         what = f"all {len(attempts)} targets failed" if not opened else "no target could serve this request"
+        # every target tried refused tiergate's key: no retry will help (a skipped target's breaker may close)
         codes = {a.exc.code if a.exc is not None else None for a in attempts}
-        code = "upstream_credentials_refused" if codes == {"upstream_credentials_refused"} else None
+        code = "upstream_credentials_refused" if codes == {"upstream_credentials_refused"} and not opened else None
         error = NoTargetError(f"{what}: {detail}", status=status, retry_after=retry_after, code=code)
         error.attempts = attempts
         return error

@@ -15,9 +15,24 @@ import msgspec
 from tiergate.errors import RequestError
 
 EMPTY = "the request body is empty; send a JSON object"
-#: A high surrogate escape with no low one after it, msgspec's "truncated" (which points the person at the
-#: wrong end of their body). Only an odd run of backslashes makes an escape: after an even one, "u" is text.
-_UNPAIRED = re.compile(rb"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2})(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+#: A high surrogate escape with no low one after it: msgspec's "truncated" (which points the person at the
+#: wrong end of their body). Searched for as literal text (a leading look-behind would be tried at every
+#: byte); only after an odd run of backslashes is it an escape.
+_UNPAIRED = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+
+
+def _unpaired(body: bytes, looked_at: int = 1000) -> re.Match[bytes] | None:
+    """The first unpaired high surrogate escape among the first ``looked_at`` candidates (a hint for the
+    message only: a body of nothing but escaped backslashes must not cost a loop per candidate)."""
+    for n, m in enumerate(_UNPAIRED.finditer(body)):
+        if n == looked_at:
+            break
+        k = m.start()
+        while k and body[k - 1] == 0x5C:  # the backslashes before this one
+            k -= 1
+        if (m.start() - k) % 2 == 0:
+            return m
+    return None
 
 
 def check_not_empty(body: bytes) -> None:
@@ -28,9 +43,9 @@ def check_not_empty(body: bytes) -> None:
 def not_json(body: bytes, exc: msgspec.DecodeError) -> RequestError:
     """The 400 for a body msgspec could not parse, with the real cause where msgspec's message misleads."""
     reason = str(exc)
-    if reason == "Input data was truncated" and (m := _UNPAIRED.search(body)) is not None:
-        escape = m.group(1).decode("ascii")
-        reason = f"an unpaired UTF-16 surrogate escape ({escape}) at byte {m.start(1)}; strings must be valid Unicode"
+    if reason == "Input data was truncated" and (m := _unpaired(body)) is not None:
+        escape = m.group().decode("ascii")
+        reason = f"an unpaired UTF-16 surrogate escape ({escape}) at byte {m.start()}; strings must be valid Unicode"
     return RequestError(f"the request body is not valid JSON: {reason}", code="invalid_json")
 
 

@@ -145,6 +145,27 @@ async def test_empty_stream_falls_back() -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("sonnet", "status", "code", "headers"),
+    [
+        (403, 502, "upstream_credentials_refused", {"x-should-retry": "false"}),
+        (500, 503, "no_target_available", {}),
+    ],
+)
+async def test_targets_refusing_tiergates_key(sonnet: int, status: int, code: str, headers: dict[str, str]) -> None:
+    """Every target refusing tiergate's key (401, 403) is one 502 that says not to retry; a refusal beside
+    another failure is the usual 503. The attempts keep what each upstream said."""
+    d, routed, _ = await setup(
+        [UpstreamStatusError("ollama", "u", "no", status=401)],
+        [UpstreamStatusError("anthropic", "v", "no", status=sonnet)],
+    )
+    with pytest.raises(NoTargetError) as info:
+        await d.complete(routed, chat("hi"))
+    assert (info.value.status, info.value.code, info.value.headers()) == (status, code, headers)
+    assert [a.status for a in info.value.attempts] == [401, sonnet]
+
+
+@pytest.mark.asyncio
 async def test_no_usable_target_explains_skips() -> None:
     g = graph(
         base="""
