@@ -69,8 +69,7 @@ DEFAULT_TAGS = [
     "workspace_diagnostics",
     "terminal_output",
 ]
-#: avante.nvim's filler between two user messages on the OpenAI wire
-FILLER = "Ok, I understand."
+DEFAULT_FILLERS = ["Ok, I understand."]  # avante.nvim, between two user messages on the OpenAI wire
 DEFAULT_TOOL_RESULTS = [
     # Cline: [read_file for 'src/a.py'] Result: (its tools are snake_case; a person's "[build] Result:" is not).
     # The name up to its first "_" takes no "_", so a "[a____..." head is read once: "[\w.:-]*_[\w.:-]*" tried
@@ -164,6 +163,9 @@ class AskConfig(Strict, frozen=True):
     in any message). After the last such message, a user message that begins with a line break and comes
     straight after the task or a tool result is the client's own (avante's instructions file, sent after
     the question without a marker); any other is read as usual."""
+    fillers: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_FILLERS))
+    """Assistant messages a client inserts between two of its user messages (avante.nvim's `Ok, I
+    understand.`), matched whole: they do not separate a task from the client's message after it."""
     blocks: list[BlockMarker] = msgspec.field(
         default_factory=lambda: [msgspec.convert(b, BlockMarker) for b in DEFAULT_BLOCKS]
     )
@@ -250,6 +252,7 @@ class AskReader:
     requests: Blocks | None = None
     tasks: re.Pattern[str] | None = None
     task_ends: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    fillers: frozenset[str] = frozenset()
     blocks: tuple[tuple[re.Pattern[str], re.Pattern[str], bool], ...] = ()
     results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
 
@@ -264,6 +267,7 @@ class AskReader:
             Blocks.of(cfg.request_tags),
             _opening(cfg.task_tags),
             {t.lower(): re.compile(rf"</{re.escape(t)}\s*>", re.IGNORECASE) for t in cfg.task_tags},
+            frozenset(f.strip() for f in cfg.fillers),
             tuple((re.compile(b.start), re.compile(b.end), b.keep) for b in cfg.blocks),
             tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.tool_result),
         )
@@ -403,7 +407,7 @@ def ask_index(f: Features) -> int | None:
                 read = reader.said(text)
             elif i == task_at:
                 read = reader.clean(task)
-            elif task_at is not None and i > task_at and text.startswith("\n") and _after_step(f, i, task_at):
+            elif task_at is not None and i > task_at and text.startswith("\n") and _after_step(f, reader, i, task_at):
                 continue  # the client's own message after the person's (avante's instructions file)
             else:
                 read = reader.read(text)
@@ -415,10 +419,10 @@ def ask_index(f: Features) -> int | None:
     return memo["_ask_index"]  # type: ignore[no-any-return]
 
 
-def _after_step(f: Features, i: int, task_at: int) -> bool:
-    """Message ``i`` comes straight after the task or a tool result (avante's filler between aside)."""
+def _after_step(f: Features, reader: AskReader, i: int, task_at: int) -> bool:
+    """Message ``i`` comes straight after the task or a tool result (a client's filler between aside)."""
     j = i - 1
-    if j > task_at and f.messages[j].role == "assistant" and raw_texts(f)[j].strip() == FILLER:
+    if j > task_at and f.messages[j].role == "assistant" and raw_texts(f)[j].strip() in reader.fillers:
         j -= 1
     return j == task_at or f.messages[j].role in ("tool", "function")
 

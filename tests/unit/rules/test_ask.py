@@ -475,6 +475,10 @@ def test_avante_task_is_the_ask_and_its_instructions_file_after_it_is_not() -> N
     result = {"role": "tool", "tool_call_id": "c1", "content": FILE}
     todos = user("<todos>\n1. [ ] read orders.py\n</todos>")
     assert ask_of(selected, understood, task, call, result, instructions, understood, todos) == ASK
+    # the filler between the task and the instructions file, with no tool step: a marker from routes.yaml
+    assert ask_of(selected, understood, task, understood, instructions) == ASK
+    unfilled = AskReader.compile(AskConfig(fillers=[]))
+    assert ask_of(selected, understood, task, understood, instructions, reader=unfilled) == AVANTE_MD.strip()
     # the person's next message is the next task
     assert (
         ask_of(task, {"role": "assistant", "content": "done"}, user("<task>now cap it at 5 tries</task>"), instructions)
