@@ -428,7 +428,7 @@ def _after_step(f: Features, reader: AskReader, i: int, task_at: int) -> bool:
 
 
 def _last_task(f: Features, reader: AskReader, texts: list[str]) -> tuple[int | None, str]:
-    """The last user message that opens with a ``task_tags`` block, and the block's content."""
+    """The last user message that opens with a ``task_tags`` block, and that message without the block's tags."""
     if reader.tasks is None:
         return None, ""
     for i in range(len(texts) - 1, -1, -1):
