@@ -35,9 +35,18 @@ def _unpaired(body: bytes, looked_at: int = 1000) -> re.Match[bytes] | None:
     return None
 
 
+#: Matched at a body's start: no copy of the body, as ``strip()`` would make on every request.
+_BLANK = re.compile(rb"\s*\Z")
+_OBJECT = re.compile(rb"\s*\{")
+
+
 def check_not_empty(body: bytes) -> None:
-    if not body.strip():
+    if _BLANK.match(body):
         raise RequestError(EMPTY, code="invalid_json")
+
+
+def opens_an_object(body: bytes) -> bool:
+    return _OBJECT.match(body) is not None
 
 
 def not_json(body: bytes, exc: msgspec.DecodeError) -> RequestError:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from tiergate.errors import RequestError
-from tiergate.protocols.json_body import check_not_empty, decode_object, not_json
+from tiergate.protocols.json_body import check_not_empty, decode_object, not_json, opens_an_object
 from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message, only_allowed
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ _PARTS = ("text", "image_url", "file")
 def decode_json(body: bytes, type_: type[T]) -> T:
     """``body`` as ``type_``, or a 400 naming the field that is wrong."""
     check_not_empty(body)
-    if body.lstrip()[:1] != b"{":
+    if not opens_an_object(body):
         decode_object(body)  # raises: not JSON, or not an object, said as every ingress says it
     try:
         return msgspec.json.decode(body, type=type_)
