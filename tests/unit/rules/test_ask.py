@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from tiergate.rules.ask import AskConfig, AskReader, BlockMarker, prose_of
+from tiergate.rules.ask import AskConfig, AskReader, BlockMarker, names_pattern, prose_of
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
 
@@ -519,3 +519,26 @@ def test_a_task_block_is_read_only_where_a_client_puts_it() -> None:
     assert ask_of(user(f"<task>{ASK}</task>"), user(AVANTE_MD), reader=reader) == AVANTE_MD.strip()
     # an unclosed tag is not a block
     assert ask_of(user(f"<task>{ASK}"), user(later)) == later
+
+
+def test_names_pattern_matches_each_name_in_any_case_and_nothing_else() -> None:
+    names = ["env", "environment_context", "environment_details", "Todos", "system-reminder", "env-x"]
+    pattern = re.compile(names_pattern(names), re.IGNORECASE)
+    for name in names:
+        assert pattern.fullmatch(name) and pattern.fullmatch(name.upper()) and pattern.fullmatch(name.lower())
+    for other in ["en", "environment", "environment_", "todo", "system-", "environment_contexts", ""]:
+        assert pattern.fullmatch(other) is None, other
+    # a longer name that goes on from a shorter one is the one taken
+    opening = re.compile(rf"<({names_pattern(names)})\b[^<>]*>", re.IGNORECASE)
+    assert [m.group(1) for m in opening.finditer("<env-x a=1> <ENV> <environment_details>")] == [
+        "env-x",
+        "ENV",
+        "environment_details",
+    ]
+
+
+def test_a_message_of_angle_brackets_reads_as_itself() -> None:
+    reader = AskReader.compile(AskConfig())
+    for text in ["<" * 50_000, "<t" * 25_000, "<todos" * 10_000]:
+        assert reader.read(text) == text
+    assert reader.read("<" * 1000 + "<todos>plan</todos>fix it") == "<" * 1000 + "fix it"
