@@ -82,7 +82,7 @@ def encode(
     ``num_ctx`` is the target's context window (``options.num_ctx``: the same for every request to the
     model, since Ollama reloads a model whose ``num_ctx`` changes). With ``thinking`` (the target's
     ``capabilities.thinking``), ``reasoning_effort`` becomes ``think``: ``false`` for ``none`` and
-    ``minimal``, ``true`` for ``low``, ``medium`` and ``high`` (level strings are taken by some models
+    ``minimal``, ``true`` for any other level (level strings are taken by some models
     only, so the boolean is sent)."""
     body: dict[str, Any] = {"model": model, "stream": stream}
     if request.suffix is not None:
@@ -95,8 +95,8 @@ def encode(
             body["tools"] = tools
     if (fmt := output_format(request.response_format)) is not None:
         body["format"] = fmt
-    if thinking and (think := _THINK.get(request.reasoning_effort or "")) is not None:
-        body["think"] = think
+    if thinking and request.reasoning_effort is not None:
+        body["think"] = request.reasoning_effort not in _NO_THINK
     if options := _options(request, num_ctx):
         body["options"] = options
     if keep_alive is not None:
@@ -230,8 +230,9 @@ def missing_tool_call(backend: str, url: str) -> UpstreamCapabilityError:
     return UpstreamCapabilityError(backend, url, detail, status=502, code=MISSING_TOOL_CALL)
 
 
-#: ``reasoning_effort`` → ``think``, on a target with ``capabilities.thinking``.
-_THINK = {"none": False, "minimal": False, "low": True, "medium": True, "high": True}
+#: The ``reasoning_effort`` levels sent as ``think: false`` (on a target with ``capabilities.thinking``); any
+#: other level, including those above ``high`` (Codex's ``xhigh``, ``max``, ``ultra``), is ``think: true``.
+_NO_THINK = frozenset({"none", "minimal"})
 
 
 def _options(request: ChatRequest, num_ctx: int | None = None) -> dict[str, Any]:

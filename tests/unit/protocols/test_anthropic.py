@@ -640,6 +640,21 @@ def test_reasoning_effort_turns_thinking_on_where_the_target_has_it(effort: str,
 
 
 @pytest.mark.parametrize(
+    ("effort", "budget"),
+    [("high", 16384), ("xhigh", 32768), ("max", 32768), ("ultra", 32768), ("a-new-level", 4096), ("none", None)],
+)
+def test_every_effort_but_none_thinks_and_the_levels_above_high_think_most(effort: str, budget: int | None) -> None:
+    """Codex sends ``xhigh``, ``max`` and ``ultra``: they once turned thinking off, as no level was known."""
+    sent = to_messages_body(chat(reasoning_effort=effort), "claude-x", default_max_tokens=4096, thinking_supported=True)
+
+    if budget is None:
+        assert "thinking" not in sent and sent["max_tokens"] == 4096
+    else:
+        assert sent["thinking"] == {"type": "enabled", "budget_tokens": budget}
+        assert sent["max_tokens"] == budget + 1024
+
+
+@pytest.mark.parametrize(
     ("limit", "default", "thinking", "max_tokens"),
     [
         (300, 4096, None, 300),  # under the API's minimum budget once cut: no thinking rather than a raise

@@ -47,7 +47,17 @@ def test_ollama_gets_the_targets_context_window_as_num_ctx() -> None:
 
 
 @pytest.mark.parametrize(
-    ("effort", "think"), [("none", False), ("minimal", False), ("low", True), ("medium", True), ("high", True)]
+    ("effort", "think"),
+    [
+        ("none", False),
+        ("minimal", False),
+        ("low", True),
+        ("medium", True),
+        ("high", True),
+        ("xhigh", True),
+        ("max", True),
+        ("a-new-level", True),
+    ],
 )
 def test_reasoning_effort_is_ollamas_think_on_a_thinking_target(effort: str, think: bool) -> None:
     assert ollama_body(chat(reasoning_effort=effort), thinking=True)["think"] is think

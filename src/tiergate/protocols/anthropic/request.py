@@ -17,6 +17,7 @@ from tiergate.protocols.anthropic.common import (
     PROTOCOL_HEADERS,
     SIGNATURE_PREFIX,
     THINKING_BUDGETS,
+    UNKNOWN_EFFORT_BUDGET,
     Block,
     tool_use_id,
 )
@@ -139,7 +140,8 @@ def _thinking_budget(request: ChatRequest, limit: int | None) -> int | None:
     API demands that its last assistant message begin with the thinking Claude wrote for it: a client
     that carried it back, such as Codex through Responses' ``encrypted_content``, keeps thinking on for
     the whole loop; one that did not, or whose calls another model made, loses it until the loop ends)."""
-    budget = THINKING_BUDGETS.get(request.reasoning_effort or "")
+    effort = request.reasoning_effort
+    budget = None if effort is None else THINKING_BUDGETS.get(effort, UNKNOWN_EFFORT_BUDGET)
     if budget is not None and limit is not None:
         budget = min(budget, limit - 1)
     if budget is None or budget < MIN_THINKING_BUDGET or answer_tool_of(request) is not None:
