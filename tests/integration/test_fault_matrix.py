@@ -347,6 +347,8 @@ def _messages_stream(frames: list[tuple[str | None, Any]]) -> tuple[bool, str, d
     deltas = [d["delta"] for n, d in frames if n == "content_block_delta" and d["delta"]["type"] == "text_delta"]
     stops = [d["delta"]["stop_reason"] for n, d in frames if n == "message_delta"]
     complete = names[-1:] == ["message_stop"] and stops == ["end_turn"]
+    # README: a cut answer ends in `event: error` and no `message_stop` (Claude Code reads one as the end)
+    assert not {"error", "message_stop"} <= set(names), names
     error = frames[-1][1]["error"] if names[-1:] == ["error"] else None
     if error is not None:
         assert set(error) == {"type", "message"}, error

@@ -134,19 +134,22 @@ class AnthropicBackend:
                 async for chunk in response.chunks():
                     for frame in frames.feed(chunk):
                         name, data = sse_fields(frame)
+                        # read before the frame is passed on: a frame the translator refuses (a
+                        # message_stop without a stop_reason) must not reach a pass-through client
+                        events = translator.feed(name, data) if data else []
                         if out.native and name != "error":
                             yield Raw(DIALECT, frame)
-                        if data:
-                            for event in translator.feed(name, data):
-                                yield event
+                        for event in events:
+                            yield event
                         if translator.done:
                             await response.drain()
                             return
                 if rest := frames.rest().strip():  # a last event the upstream did not end with a blank line
                     name, data = sse_fields(rest)
+                    events = translator.feed(name, data) if data else []
                     if out.native and name != "error":
                         yield Raw(DIALECT, rest + b"\n\n")
-                    for event in translator.feed(name, data) if data else ():
+                    for event in events:
                         yield event
             if not translator.done:
                 raise UpstreamProtocolError(self.name, self.url, "stream ended before message_stop", started=True)
