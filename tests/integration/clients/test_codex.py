@@ -165,3 +165,23 @@ def test_another_version_fails_with_the_command_that_installs_the_pinned_one(tmp
     assert str(
         caught.value
     ) == f"@openai/codex 0.1.0 is installed in {tmp_path}, the tests pin {pin}: " + install_command(tmp_path)
+
+
+def test_a_catalogue_model_names_tools_reach_claude(
+    client_gateway: Gateway,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    tmp_path: Path,
+    home: Path,
+) -> None:
+    """With a model name in its own catalogue Codex sends no top-level ``tools``: they come in an
+    ``additional_tools`` input item, which tiergate once dropped, leaving Claude an agent without tools."""
+    fake_anthropic.replies.append(Text(FINAL, chunks=2))
+    run = codex(client_gateway, tmp_path, home, model="gpt-6.2-sol")
+
+    assert run.returncode == 0, run.describe()
+    assert run.stdout == FINAL + "\n", run.describe()
+    (sent,) = fake_anthropic.requests
+    names = [tool["name"] for tool in sent.body["tools"]]
+    assert "exec" in names and len(names) >= 3, names
+    assert not fake_ollama.requests

@@ -525,6 +525,21 @@ def test_text_formats() -> None:
             "tools[0].tools[0].name",
             "got missing",
         ),
+        (
+            {"input": [{"type": "additional_tools", "role": "developer", "tools": {"type": "custom"}}]},
+            "input[0].tools",
+            "must be an array",
+        ),
+        (
+            {
+                "input": [
+                    {"role": "user", "content": "hi"},
+                    {"type": "additional_tools", "tools": [{"type": "function"}]},
+                ]
+            },
+            "input[1].tools[0].name",
+            "got missing",
+        ),
         ({"tool_choice": "always"}, "tool_choice", "auto, none, required"),
         ({"tool_choice": {"type": "function"}}, "tool_choice.name", "got missing"),
         ({"text": "json"}, "text", "must be an object"),
@@ -735,6 +750,65 @@ def test_whole_calls_to_custom_and_namespaced_tools_go_back_in_their_own_kind() 
         },
     ]
     Response.model_validate(payload)
+
+
+def catalogue_request() -> ChatRequest:
+    """Codex with a model name in its own catalogue: no top-level tools, its tools in an input item."""
+    declared = [
+        {"type": "custom", "name": "exec", "description": "Run JavaScript", "format": {"type": "text"}},
+        EXEC,
+    ]
+    return request(
+        input=[
+            {
+                "type": "additional_tools",
+                "id": "at_1",
+                "role": "developer",
+                "tools": [
+                    {"type": "namespace", "name": "functions", "description": "", "tools": declared},
+                    {"type": "namespace", "name": "clock", "description": "", "tools": [EXEC | {"name": "now"}]},
+                    {"type": "web_search"},
+                ],
+            },
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        ],
+        tool_choice="auto",
+    )
+
+
+def test_an_additional_tools_item_declares_tools_as_the_top_level_does() -> None:
+    """Once dropped: the model got no tools while Codex waited for calls."""
+    decoded = catalogue_request()
+    assert [t.function.name for t in decoded.tools or ()] == ["exec", "exec_command", "now"]
+    assert decoded.tool_choice == "auto"
+    assert [m.role for m in decoded.messages] == ["user"]
+    completion = Completion(
+        content=None,
+        tool_calls=[
+            ToolCall(id="call_1", function=FunctionCall("exec", json.dumps({"input": "await tools.now()"}))),
+            ToolCall(id="call_2", function=FunctionCall("now", "{}")),
+        ],
+        finish_reason="tool_calls",
+    )
+    payload = whole(completion, id="resp_9", created=1, model="m", request=decoded)
+    assert [(i["type"], i["name"], i.get("namespace"), i.get("input")) for i in payload["output"]] == [
+        ("custom_tool_call", "exec", "functions", "await tools.now()"),
+        ("function_call", "now", "clock", None),
+    ]
+
+
+def test_both_places_together_keep_a_names_first_declaration() -> None:
+    decoded = request(
+        tools=[EXEC | {"description": "top"}],
+        input=[
+            {"type": "additional_tools", "tools": [EXEC | {"description": "item"}, EXEC | {"name": "more"}]},
+            {"role": "user", "content": "hi"},
+        ],
+    )
+    assert [(t.function.name, t.function.description) for t in decoded.tools or ()] == [
+        ("exec_command", "top"),
+        ("more", None),
+    ]
 
 
 def test_item_ids_come_from_the_response_id() -> None:

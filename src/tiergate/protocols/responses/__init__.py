@@ -14,6 +14,8 @@ The request becomes a chat request (:mod:`tiergate.wire`) that any backend can s
 - Tools that only OpenAI can run (``web_search``, ``file_search``, ``tool_search``, ``mcp``, ...) are
   dropped. ``namespace`` tools are flattened into their functions under their bare names. A ``custom``
   (freeform) tool, such as Codex's ``apply_patch``, becomes a function taking ``{"input": <text>}``.
+  An ``additional_tools`` input item declares tools as the top-level ``tools`` does (Codex puts them
+  there for a model name in its own catalogue).
 - ``reasoning`` items are dropped: their ``encrypted_content`` can be read only by the model that wrote it.
   The exception is tiergate's own (:mod:`.reasoning`): asked for ``reasoning.encrypted_content``, tiergate
   writes Claude's signed thinking there, and reads it back onto the assistant message it came with, so a

@@ -20,7 +20,7 @@ from tiergate.errors import TiergateError
 from tiergate.protocols.estimate import estimated_usage
 from tiergate.protocols.openai.reply import CONTEXT
 from tiergate.protocols.openai.reply import error_body as openai_error_body
-from tiergate.protocols.responses.common import DIALECT
+from tiergate.protocols.responses.common import DIALECT, tool_lists
 from tiergate.protocols.responses.reasoning import seal, wants_sealed
 from tiergate.wire import (
     ChatRequest,
@@ -64,8 +64,7 @@ def _native(request: ChatRequest) -> dict[str, Any]:
 
 
 def _native_tools(request: ChatRequest) -> list[Any]:
-    tools = _native(request).get("tools")
-    return tools if isinstance(tools, list) else []
+    return [t for _, tools in tool_lists(_native(request)) if isinstance(tools, list) for t in tools]
 
 
 def _custom_input(arguments: str) -> str:

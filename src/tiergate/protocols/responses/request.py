@@ -9,7 +9,14 @@ from urllib.parse import urlsplit
 from tiergate.errors import RequestError
 from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.openai.request import undeclared_tool
-from tiergate.protocols.responses.common import CUSTOM_INPUT_SCHEMA, DIALECT, ROLES, STATELESS, encode_json
+from tiergate.protocols.responses.common import (
+    CUSTOM_INPUT_SCHEMA,
+    DIALECT,
+    ROLES,
+    STATELESS,
+    encode_json,
+    tool_lists,
+)
 from tiergate.protocols.responses.reasoning import unseal
 from tiergate.wire import (
     PDF_DATA_URL,
@@ -40,7 +47,7 @@ def decode(body: bytes) -> ChatRequest:
             f"`max_output_tokens` must be at least 1, got {max_tokens}", param="max_output_tokens", code="invalid_value"
         )
     reasoning = _opt(obj, "reasoning", dict, "an object") or {}
-    tools = _tools(obj.get("tools"))
+    tools = _tools(tool_lists(obj))
     declared = [tool.function.name for tool in tools or ()]
     choice = _tool_choice(obj.get("tool_choice"), declared)
     if (allowed := _allowed_names(obj.get("tool_choice"), declared)) is not None:
@@ -182,7 +189,8 @@ def _item(
         messages.append(Message(role="tool", content=_output(item, where), tool_call_id=call_id))
     elif kind == "item_reference":
         raise RequestError(f"`{where}` is an item_reference: {STATELESS}", param=where, code="unsupported_parameter")
-    # Anything else (additional_tools, hosted tools' calls, types newer than this code), and reasoning
+    # additional_tools items declare tools (read with the top-level ones: tool_lists). Anything else (hosted
+    # tools' calls, types newer than this code), and reasoning
     # that is not tiergate's (another provider's encrypted_content), is dropped: another model cannot use
     # it, and refusing it would break the client's whole session.
 
@@ -425,22 +433,23 @@ def _output(item: dict[str, Any], where: str) -> str | list[ContentPart]:
 # --- tools and options ---
 
 
-def _tools(tools: Any) -> list[Tool] | None:
-    if tools is None:
-        return None
-    if not isinstance(tools, list):
-        raise RequestError(f"`tools` must be an array, got {_kind(tools)}", param="tools", code="invalid_type")
+def _tools(lists: list[tuple[str, Any]]) -> list[Tool] | None:
+    """The function and custom tools of every list the request declares (:func:`tool_lists`), namespaces
+    flattened; a name declared twice keeps its first declaration."""
     out: list[Tool] = []
-    for i, tool in enumerate(tools):
-        where = f"tools[{i}]"
-        if isinstance(tool, dict) and tool.get("type") == "namespace":
-            inner = tool.get("tools")
-            if not isinstance(inner, list):
-                raise RequestError(f"`{where}.tools` must be an array", param=f"{where}.tools", code="invalid_type")
-            out.extend(t for j, raw in enumerate(inner) if (t := _tool(raw, f"{where}.tools[{j}]")) is not None)
-        elif (converted := _tool(tool, where)) is not None:
-            out.append(converted)
-    unique = {t.function.name: t for t in reversed(out)}  # a name declared twice: the first one wins
+    for field, tools in lists:
+        if not isinstance(tools, list):
+            raise RequestError(f"`{field}` must be an array, got {_kind(tools)}", param=field, code="invalid_type")
+        for i, tool in enumerate(tools):
+            where = f"{field}[{i}]"
+            if isinstance(tool, dict) and tool.get("type") == "namespace":
+                inner = tool.get("tools")
+                if not isinstance(inner, list):
+                    raise RequestError(f"`{where}.tools` must be an array", param=f"{where}.tools", code="invalid_type")
+                out.extend(t for j, raw in enumerate(inner) if (t := _tool(raw, f"{where}.tools[{j}]")) is not None)
+            elif (converted := _tool(tool, where)) is not None:
+                out.append(converted)
+    unique = {t.function.name: t for t in reversed(out)}
     return [t for t in out if unique[t.function.name] is t] or None
 
 
