@@ -669,3 +669,15 @@ async def test_leaving_a_stream_early_releases_the_connection(served: tuple[Fake
         assert (await backend.complete(hello(), Call(model=MODEL, total_timeout=2.0))).content
     finally:
         await backend.aclose()
+
+
+def test_the_structured_outputs_betas_output_format_reads_as_output_config() -> None:
+    """A body with the beta's top-level ``output_format`` once reached a local model with no format at all."""
+    base = {"model": "x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    fmt = {"type": "json_schema", "schema": SCHEMA}
+    beta = decode(json.dumps(base | {"output_format": fmt}).encode(), {})
+    current = decode(json.dumps(base | {"output_config": {"format": fmt}}).encode(), {})
+
+    assert beta.response_format is not None
+    assert beta.response_format == current.response_format
+    assert decode(json.dumps(base).encode(), {}).response_format is None

@@ -105,6 +105,8 @@ class _InRequest(msgspec.Struct):
     stream: bool = False
     thinking: _InThinking | None = None
     output_config: _InOutputConfig | None = None
+    #: The structured-outputs beta's spelling of ``output_config.format``, which the API still takes.
+    output_format: _InFormat | None = None
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -134,7 +136,7 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
     _check(req, counting=counting)
-    fmt = req.output_config.format if req.output_config else None
+    fmt = (req.output_config.format if req.output_config else None) or req.output_format
     tools = _tools_of(req.tools or [])
     choice, parallel = _choice_of(req.tool_choice)
     return ChatRequest(
