@@ -94,3 +94,43 @@ def test_an_unknown_model_is_a_404_in_the_callers_shape(gateway: str) -> None:
             "code": "model_not_found",
         }
     }
+
+
+def test_the_anthropic_list_pages_as_anthropics_does(gateway: str) -> None:
+    """``limit``, ``after_id`` and ``before_id`` were ignored: every page was the whole list."""
+    claude = anthropic.Anthropic(base_url=gateway, api_key="unused", max_retries=0)
+    with claude:
+        page = claude.models.list(limit=3)
+        assert [m.id for m in page.data] == ["auto", "local", "sonnet"]
+        assert (page.has_more, page.first_id, page.last_id) == (True, "auto", "sonnet")
+        # the SDK follows last_id as after_id until has_more is false
+        assert [m.id for m in claude.models.list(limit=3)] == [
+            "auto", "local", "sonnet", "opus", "qwen2.5-coder:7b", "coder", "strong", "claude-opus-4-1",
+        ]  # fmt: skip
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            claude.models.list(after_id="gpt-nine")
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "invalid_request_error", "message": "after_id: no model 'gpt-nine' in the list"},
+    }
+    headers = {"anthropic-version": "2023-06-01"}
+    last = httpx.get(gateway + "/v1/models", params={"limit": 3, "after_id": "coder"}, headers=headers).json()
+    assert last == {
+        "data": [
+            {"type": "model", "id": "strong", "display_name": "strong", "created_at": last["data"][0]["created_at"]},
+            {
+                "type": "model",
+                "id": "claude-opus-4-1",
+                "display_name": "claude-opus-4-1",
+                "created_at": last["data"][0]["created_at"],
+            },
+        ],
+        "has_more": False,
+        "first_id": "strong",
+        "last_id": "claude-opus-4-1",
+    }
+    before = httpx.get(gateway + "/v1/models", params={"limit": 2, "before_id": "opus"}, headers=headers).json()
+    assert ([m["id"] for m in before["data"]], before["has_more"]) == (["local", "sonnet"], True)
+    for bad in ("0", "1001", "x"):
+        r = httpx.get(gateway + "/v1/models", params={"limit": bad}, headers=headers)
+        assert (r.status_code, r.json()["error"]["type"]) == (400, "invalid_request_error")

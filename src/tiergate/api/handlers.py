@@ -22,6 +22,7 @@ tiergate.api.input_limits, against the live ``server.input_limits``.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -58,10 +59,28 @@ def _limits(request: Request[Any, Any, Any]) -> InputLimits:
 async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
     listed = _models(request)
     if _anthropic_client(request):
-        data = [_anthropic_model(m) for m in listed]
+        data, more = _page([_anthropic_model(m) for m in listed], request.query_params)
         first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
-        return _json({"data": data, "has_more": False, "first_id": first, "last_id": last})
+        return _json({"data": data, "has_more": more, "first_id": first, "last_id": last})
     return _json({"object": "list", "data": listed})
+
+
+def _page(data: list[dict[str, Any]], query: Mapping[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    """Anthropic's paging of a list: ``limit`` items (1 to 1000, default 20) after ``after_id`` or before
+    ``before_id``, and whether more lie that way."""
+    raw = query.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise RequestError(f"limit: must be an integer from 1 to 1000, got {raw!r}", param="limit")
+    limit = int(raw)
+    ids = [item["id"] for item in data]
+    for name in ("after_id", "before_id"):
+        if (cursor := query.get(name)) is not None and cursor not in ids:
+            raise RequestError(f"{name}: no model '{cursor}' in the list", param=name)
+    if (before := query.get("before_id")) is not None:
+        end = ids.index(before)
+        return data[max(0, end - limit) : end], end > limit
+    start = ids.index(query["after_id"]) + 1 if "after_id" in query else 0
+    return data[start : start + limit], start + limit < len(data)
 
 
 @get("/v1/models/{model_id:path}", opt=ACCESS_CLIENT)
