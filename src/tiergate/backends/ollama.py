@@ -40,9 +40,9 @@ LOAD_TIMEOUT = 600.0
 class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
     """An Ollama server (`/api/chat`, and `/api/generate` for autocomplete with a suffix)."""
 
-    keep_alive: str | None = None
+    keep_alive: str | int | None = None
     """How long Ollama keeps the model loaded after a request (`10m`, `1h`, `-1` for ever), passed as
-    `keep_alive` (a bare number as seconds). A target's `pinned` sends `-1` instead. Default: Ollama's
+    `keep_alive` (a number, bare or quoted, as seconds). A target's `pinned` sends `-1` instead. Default: Ollama's
     own (5m)."""
     max_loaded: PositiveInt | None = None
     """Most models this server may hold in memory at once. Before a call to a model that is not loaded,

@@ -65,10 +65,7 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
     source = YamlSource.parse(text, file, os.environ if environ is None else environ)
     if not isinstance(source.data, dict):
         raise ConfigError([source.problem((), "the rule file must be a mapping with `backends` and `tiers`")])
-    try:
-        config = msgspec.convert(source.data, RoutesConfig)
-    except msgspec.ValidationError as exc:
-        raise ConfigError([_problem_from_validation(str(exc), source)]) from None
+    config = _convert(source)
     problems = check(config, source)
     config, profiles = apply_profiles(config, source, problems)
     errors = [p for p in problems if p.severity == "error"]
@@ -76,6 +73,42 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
         raise ConfigError(problems)
     version = _version(text, config, file)
     return LoadedConfig(config, source, version, tuple(p for p in problems if p.severity != "error"), profiles)
+
+
+#: msgspec's refusal of a number or a switch where the field takes text (``str``, ``str | null``, ...).
+_WANTS_TEXT = re.compile(r"Expected `[^`]*\bstr\b[^`]*`, got `(?:int|float|bool)`")
+
+
+def _convert(source: YamlSource) -> RoutesConfig:
+    """The file's tree as the config. An unquoted ``${...}`` that read as a number or a switch, where the
+    field takes text, is given its text back (msgspec names one bad field at a time: one retry each)."""
+    for _ in range(len(source.coerced) + 1):
+        try:
+            return msgspec.convert(source.data, RoutesConfig)
+        except msgspec.ValidationError as exc:
+            error = str(exc)
+            m = _AT.match(error)
+            assert m is not None
+            path = parse_path(m.group("path") or "$")
+            if ANY_KEY in path:
+                path = _resolve_keys(path, source.data, error)
+            text = source.coerced.get(path)
+            if m.group("key") or text is None or not _WANTS_TEXT.fullmatch(m.group("msg")):
+                raise ConfigError([_problem_from_validation(error, source)]) from None
+            source.data = _replaced(source.data, path, text)
+    raise AssertionError("unreachable: each retry gives one coerced value its text back")
+
+
+def _replaced(data: Any, path: Path, value: Any) -> Any:
+    """A copy of ``data`` with ``value`` at ``path``."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        return {**data, head: _replaced(data[head], rest, value)}
+    copy = list(data)
+    copy[head] = _replaced(data[head], rest, value)  # type: ignore[index]
+    return copy
 
 
 def _version(text: str, config: RoutesConfig, file: str) -> str:

@@ -19,10 +19,11 @@ nest into more than :data:`MAX_VALUES` values (a "billion laughs") is refused be
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -124,6 +125,9 @@ class YamlSource:
     text: str
     root: yaml.Node | None
     data: Any
+    #: Where an unquoted ``${...}`` read as a number or a switch, and the text it read: a field that takes
+    #: text gets the text (``headers: {x-org: ${ORG_ID}}`` with ORG_ID=12345).
+    coerced: dict[Path, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str, file: str, environ: Mapping[str, str]) -> YamlSource:
@@ -203,7 +207,16 @@ class YamlSource:
                 )
                 return value
             expanded = _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
-            return _scalar(expanded) if _ENV.fullmatch(value) and not self._quoted(path) else expanded
+            if not _ENV.fullmatch(value) or self._quoted(path):
+                return expanded
+            read = _scalar(expanded)
+            if isinstance(read, str):
+                return read
+            self.coerced[path] = expanded  # the text, should the field take text (see loader.load_text)
+            value = read
+        if isinstance(value, float) and not math.isfinite(value):
+            # .inf passes every `ge`/`gt` bound: an infinite weight made every score NaN, a timeout overflowed
+            problems.append(self.problem(path, f"must be a finite number, got {value}"))
         if isinstance(value, dict):
             return {k: self._expand(v, (*path, k), environ, problems) for k, v in value.items()}
         if isinstance(value, list):

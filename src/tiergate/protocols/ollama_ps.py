@@ -71,11 +71,11 @@ def unload(model: str) -> tuple[str, bytes]:
     return GENERATE, _encode({"model": model, "keep_alive": NOW, "stream": False})
 
 
-def keep_alive(value: str | None) -> str | int | float | None:
-    """A configured ``keep_alive`` as Ollama reads it: a bare number (``"-1"``, ``"300"``) as a JSON
-    number of seconds, a duration (``"10m"``, ``"1h"``) as it is."""
-    if value is None:
-        return None
+def keep_alive(value: str | int | None) -> str | int | float | None:
+    """A configured ``keep_alive`` as Ollama reads it: a number (``-1``, ``"300"``) as a JSON number of
+    seconds, a duration (``"10m"``, ``"1h"``) as it is."""
+    if value is None or isinstance(value, int):
+        return value
     try:
         number = float(value)
     except ValueError:

@@ -496,6 +496,48 @@ def test_an_ollama_host_that_cannot_be_read_is_an_error_at_its_value(tmp_path: P
     ]
 
 
+@pytest.mark.parametrize("written", [".inf", "-.inf", "1.0e+999", ".nan"])
+def test_a_number_that_is_not_finite_is_an_error_at_its_value(tmp_path: Path, written: str) -> None:
+    """.inf passed every bound: as a scorer's weight it made every score NaN (all local), as a timeout it
+    failed every request with a 500."""
+    path = write(tmp_path, VALID + f"timeouts: {{connect: 5, total: {written}}}\n")
+    value = float(written.replace(".inf", "inf").replace(".nan", "nan"))
+    assert problems(path) == [f"{at(path, written)}: must be a finite number, got {value}"]
+
+
+def test_an_environment_value_that_is_not_finite_is_an_error_at_its_reference(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "timeouts:\n  total: ${TIERGATE_TEST_TOTAL:-600}\n")
+    assert load_file(path, {}).config.timeouts.total == 600
+    assert problems(path, {"TIERGATE_TEST_TOTAL": "1.0e+999"}) == [
+        f"{at(path, '${TIERGATE_TEST_TOTAL')}: must be a finite number, got inf"
+    ]
+
+
+def test_a_reference_that_reads_as_a_number_stays_text_where_the_field_takes_text(tmp_path: Path) -> None:
+    """``${ORG_ID}`` with ORG_ID=12345 was refused as "Expected str, got int"; a number field still reads
+    a number from the same kind of reference."""
+    text = VALID.replace(
+        "    base_url: http://127.0.0.1:11434",
+        "    base_url: http://127.0.0.1:11434\n"
+        "    headers:\n      x-org-id: ${ORG_ID:-12345}\n      x-flag: ${FLAG}\n"
+        "    keep_alive: ${OLLAMA_KEEP_ALIVE:-10m}",
+    )
+    text = text.replace("model: qwen2.5-coder:7b", "model: ${LOCAL_MODEL:-1.5}")
+    path = write(tmp_path, text + "timeouts:\n  total: ${TIERGATE_TEST_TOTAL:-30}\n")
+    loaded = load_file(path, {"FLAG": "true", "OLLAMA_KEEP_ALIVE": "-1"})
+    ollama = loaded.config.backends["ollama"]
+    assert ollama.headers == {"x-org-id": "12345", "x-flag": "true"}
+    assert ollama.keep_alive == -1  # a number where the field takes one
+    assert loaded.config.tiers["local"].targets[0].model == "1.5"
+    assert loaded.config.timeouts.total == 30
+
+
+def test_keep_alive_takes_a_bare_number_as_its_docs_write_it(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("base_url: http://127.0.0.1:11434", "base_url: http://127.0.0.1:11434\n"
+        "    keep_alive: -1"))  # fmt: skip
+    assert load_file(path, {}).config.backends["ollama"].keep_alive == -1
+
+
 # --- warnings ---------------------------------------------------------------------------------
 
 
