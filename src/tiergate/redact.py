@@ -66,15 +66,19 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
 class Redactor:
     """Replaces every known secret in a text with ``***``: the one scrubber every error path uses.
 
-    A secret is also found URL-encoded and JSON-escaped, the two ways upstreams most often quote it.
-    Longer secrets are tried first, so a key that contains another key is removed whole.
+    A secret is also found URL-encoded and JSON-escaped, the two ways upstreams most often quote it, and
+    cut short: an upstream's error body is quoted up to a length, and a key it echoed may straddle the
+    cut. A run of at least half a secret's characters (and at least ``MIN_SECRET_CHARS``) from its
+    start is replaced as the whole would be, so the part shown never holds most of a key. Where several
+    secrets start at a place, the longest run is removed.
     """
 
-    __slots__ = ("_pattern",)
+    __slots__ = ("_heads", "_pattern")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         forms = {form for s in secrets if len(s) >= MIN_SECRET_CHARS for form in _forms(s)}
-        ordered = sorted(forms, key=len, reverse=True)
+        self._heads = {form: form[: max(MIN_SECRET_CHARS, len(form) // 2)] for form in forms}
+        ordered = sorted(set(self._heads.values()), key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     @classmethod
@@ -84,10 +88,32 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
-        return self._pattern.sub(REDACTED, text)
+        parts: list[str] = []
+        done = 0
+        while (m := self._pattern.search(text, done)) is not None:
+            start = m.start()
+            end = max(
+                start + _shared(text, start, form) for form, head in self._heads.items() if text.startswith(head, start)
+            )
+            parts += [text[done:start], REDACTED]
+            done = end
+        if not parts:
+            return text
+        parts.append(text[done:])
+        return "".join(parts)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
+
+
+def _shared(text: str, start: int, form: str) -> int:
+    """How many characters of ``form`` ``text`` holds from ``start`` on."""
+    n = 0
+    for a, b in zip(text[start : start + len(form)], form, strict=False):
+        if a != b:
+            break
+        n += 1
+    return n
 
 
 def _forms(secret: str) -> set[str]:

@@ -136,7 +136,7 @@ class FakeAnthropic:
 
 async def _answer(reply: Reply, shape: Shape, *, stream: bool) -> Response[Any]:
     if isinstance(reply, Status):
-        return _error(reply.status, reply.message, reply.headers)
+        return reply.page() if reply.html else _error(reply.status, reply.message, reply.headers)
     if isinstance(reply, Hang) and (reply.after_events is None or not stream):
         await asyncio.sleep(reply.seconds)
         reply = Text()

@@ -293,6 +293,8 @@ def _generated(line: dict[str, Any]) -> dict[str, Any]:
 
 
 def _status(reply: Status, model: str) -> Response[Any]:
+    if reply.html:
+        return reply.page()
     message = reply.message
     if reply.status == 404 and message == Status(404).message:
         message = f"model '{model}' not found"

@@ -19,6 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from litestar import Response
+
 DEFAULT_TEXT = "Hello from the fake upstream."
 #: What an answer cut off mid-generation holds (``Incomplete`` read whole).
 PARTIAL = DEFAULT_TEXT[: len(DEFAULT_TEXT) // 2]
@@ -73,6 +75,12 @@ class Status:
     status: int
     message: str = "upstream failure"
     headers: dict[str, str] = field(default_factory=dict)
+    #: The message as an HTML page (a proxy's error page), not in the upstream's JSON error shape.
+    html: bool = False
+
+    def page(self) -> Response[Any]:
+        text = f"<html><body>{self.message}</body></html>"
+        return Response(text.encode(), status_code=self.status, headers=self.headers, media_type="text/html")
 
 
 @dataclass

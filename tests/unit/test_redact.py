@@ -68,3 +68,15 @@ routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
     assert secret_values(g.config, {}) == {"Bearer proxy-token-123", "proxy-token-123", "org-secret-9"}
     scrub = Redactor.of(g.config, {})
     assert scrub("bad token proxy-token-123 for org org-secret-9 (v 1)") == "bad token *** for org *** (v 1)"
+
+
+def test_a_key_cut_short_where_an_excerpt_ends_is_removed_too() -> None:
+    """An upstream's error body is quoted up to 200 characters: a key it echoed across the cut showed all
+    but its last characters."""
+    scrub = Redactor([KEY])
+    assert scrub(f"<html>x-api-key: {KEY[:-3]}") == "<html>x-api-key: ***"
+    assert scrub(f"x-api-key: {KEY[:13]}|{KEY[:12]}") == "x-api-key: ***|***"  # half a key, or more
+    assert scrub(f"x-api-key: {KEY[:11]}") == f"x-api-key: {KEY[:11]}"  # less than half: no key in it
+    assert scrub(f"keys {KEY}{KEY[:-1]} end") == "keys ****** end"
+    url_form = "p%40ss%2Fw0rd%2B-more-of-the-key"
+    assert Redactor(["p@ss/w0rd+-more-of-the-key"])(f"token={url_form[:-4]}") == "token=***"
