@@ -17,6 +17,7 @@ from tiergate.config.model import OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
+from tiergate.learned.head import Head, HeadError
 from tiergate.redact import redact_url
 
 #: What to do about a default band tier naming a tier the file lacks (one with only a `local` tier, say).
@@ -113,7 +114,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_base_urls(config, source))
     problems.extend(_model_names(config, source))
     problems.extend(_unreachable(config, source))
-    problems.extend(_missing_head(config, source))
+    problems.extend(_unusable_head(config, source))
     problems.extend(_patterns(config, source))
     problems.extend(_short_retention(config, source))
     problems.extend(_positional_clients(config, source))
@@ -184,13 +185,21 @@ def _short_retention(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     return [source.problem(("server", "decision_log", "max_age_days"), short, severity="warning")]
 
 
-def _missing_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
-    """A warning, not an error: without its head file the gateway still starts, minus the learned scorer."""
+def _unusable_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A warning, not an error: without a head it can use the gateway still starts, minus the learned scorer."""
     learned = config.routing.learned
     if learned is None:
         return []
     where = FsPath(source.file).resolve().parent / learned.head  # as the scorer reads it
     if where.is_file():
+        try:
+            Head.load(where)  # what the scorer reads first: a file that is no head fails here as it would there
+        except HeadError as exc:
+            unusable = (
+                f"{exc}: the gateway would start without the learned scorer, and one serving with a head "
+                "would refuse this file on reload"
+            )
+            return [source.problem(("routing", "learned", "head"), unusable, severity="warning")]
         return []
     missing = (
         f"learned head '{learned.head}' is not a file ({where}): the gateway would run without the learned "

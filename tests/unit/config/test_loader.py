@@ -113,7 +113,7 @@ def test_an_unclosed_bracket_names_where_the_sequence_starts(tmp_path: Path) -> 
     ]
 
 
-def test_a_learned_head_that_is_not_there_is_a_warning(tmp_path: Path) -> None:
+def test_a_learned_head_that_is_not_there_or_no_head_is_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "routing:\n  learned: {head: heads/nope.json}\n")
     assert problems(path) == [
         f"{at(path, 'heads/nope.json')}: warning: learned head 'heads/nope.json' is not a file "
@@ -121,7 +121,14 @@ def test_a_learned_head_that_is_not_there_is_a_warning(tmp_path: Path) -> None:
         "train one with `tiergate train --write`"
     ]
     (tmp_path / "heads").mkdir()
-    (tmp_path / "heads/nope.json").write_text("{}")  # read relative to the rule file, as the scorer reads it
+    head = tmp_path / "heads/nope.json"  # read relative to the rule file, as the scorer reads it
+    head.write_text('{"not": "a head"}')
+    assert problems(path) == [
+        f"{at(path, 'heads/nope.json')}: warning: learned head {head}: not a head file (Object missing required "
+        "field `format`): the gateway would start without the learned scorer, and one serving with a head would "
+        "refuse this file on reload"
+    ]
+    head.write_bytes((ROOT / "heads/default.json").read_bytes())
     assert problems(path) == []
 
 
