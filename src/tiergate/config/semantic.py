@@ -19,6 +19,7 @@ from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
 from tiergate.learned.head import Head, HeadError
 from tiergate.redact import redact_url
+from tiergate.rules import regex_risk
 
 #: What to do about a default band tier naming a tier the file lacks (one with only a `local` tier, say).
 BAND_TIERS_FIX = "; set routing.band_tiers, or routing.mode: fixed with fixed_tier"
@@ -225,6 +226,9 @@ def _patterns(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             re.compile(pattern)
         except re.error as exc:
             problems.append(source.problem(path, f"not a regular expression: {exc}"))
+            continue
+        if regex_risk.nested_repeat(pattern):
+            problems.append(source.problem(path, regex_risk.WARNING, severity="warning"))
     return problems
 
 

@@ -10,6 +10,7 @@ file:line. Keyword lists are compiled once per load and shared by every rule tha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,9 @@ class CompileContext:
 
     def report(self, path: Path, message: str) -> None:
         self.problems.append(self.problem(path, message))
+
+    def warn(self, path: Path, message: str) -> None:
+        self.problems.append(dataclasses.replace(self.problem(path, message), severity="warning"))
 
 
 class Predicate:

@@ -25,6 +25,7 @@ from msgspec import Meta
 
 from tiergate.config.base import PositiveInt, Strict, given
 from tiergate.config.problems import Path, did_you_mean
+from tiergate.rules import regex_risk
 from tiergate.rules.context import NEVER, CompileContext, Predicate
 from tiergate.rules.features import FAMILIES, FEATURES, Features, kind_of, value_kind
 
@@ -120,6 +121,8 @@ def _matches(name: str, operand: Any, cond: Condition, ctx: CompileContext, path
     except re.error as exc:
         ctx.report(path, f"invalid regular expression: {exc}")
         return NEVER
+    if regex_risk.nested_repeat(operand):
+        ctx.warn(path, regex_risk.WARNING)
     return Predicate(lambda f: rx.search(str(f[name])) is not None, [(name, lambda f: bool(rx.search(str(f[name]))))])
 
 

@@ -17,6 +17,7 @@ from tiergate.cli import main
 from tiergate.config.loader import load_file
 from tiergate.config.problems import ConfigError
 from tiergate.engine.graph import compile_graph
+from tiergate.rules import regex_risk
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -261,6 +262,20 @@ def test_invalid_regex_in_matches(tmp_path: Path) -> None:
     path = write(tmp_path, RULE.replace("WHEN", "{feature: last_user_text, matches: '(unclosed'}"))
     where = at(path, "'(unclosed'")
     assert problems(path) == [f"{where}: invalid regular expression: missing ), unterminated subpattern at position 0"]
+
+
+def test_a_regex_that_can_take_exponential_time_is_a_warning_at_it(tmp_path: Path) -> None:
+    """``^(a+)+$`` on 27 ``a`` and a ``b`` held the event loop for 4 s: a client chooses the text."""
+    path = write(tmp_path, RULE.replace("WHEN", "{feature: last_user_text, matches: '^(a+)+$'}"))
+    agent = "  agent:\n    failure_patterns: ['(?:\\s*x)+ failed']\n"
+    path.write_text(path.read_text().replace("routing:\n", "routing:\n" + agent, 1))
+    rule, failure = "'^(a+)+$'", "'(?:"
+    assert problems(path) == [
+        f"{at(path, rule)}: warning: {regex_risk.WARNING}",
+        f"{at(path, failure)}: warning: {regex_risk.WARNING}",
+    ]
+    safe = write(tmp_path, RULE.replace("WHEN", "{feature: last_user_text, matches: '^(?:\\s+[\\w-]+){0,3}$'}"))
+    assert problems(safe) == []
 
 
 def test_unknown_keyword_list_suggests_the_close_name(tmp_path: Path) -> None:
