@@ -194,7 +194,9 @@ class Router:
                     p1.reasons.append(f"classifier {outcome.outcome}: using phase 1's guess {p1.tier}")
                 else:
                     why = "classifier skipped" if outcome else "no classifier configured"
-                    p1.reasons.append(f"ambiguous; {why}: band_tiers.ambiguous sends it to {p1.tier}")
+                    band = graph.config.routing.band_tiers.ambiguous
+                    source = "band_tiers.ambiguous" if p1.tier == band else "the escalation above"
+                    p1.reasons.append(f"ambiguous; {why}: {source} sends it to {p1.tier}")
         # An explicit choice or a side request (a rule's `sticky: false`) stays out of its conversation's
         # session: no stickiness, no escalation, and no session for its failures and ratings to count on.
         # Its conversation's key is still logged (``conversation``), so `tiergate train` can join an explicit
