@@ -226,6 +226,44 @@ def test_done_without_a_finish_reason_is_cut_short() -> None:
         reader.close()
 
 
+def test_an_events_json_over_several_data_lines_is_joined_as_sse_joins_it() -> None:
+    """SSE joins an event's ``data:`` lines with line breaks; each line alone was read, and the first half
+    of the value failed the stream as invalid JSON."""
+    reader = StreamReader("vllm", URL)
+    lines = [
+        b'data: {"choices":[{"delta":',
+        b'data: {"content":"Hel"}}]}',
+        b"",
+        b'data: {"choices":[{"delta":{"content":"lo"},',
+        b'data:  "finish_reason":"stop"}]}',
+        b"",
+        b"data: [DONE]",
+    ]
+    events = [event for line in lines for event in reader.feed(line)]
+    assert events == [TextDelta("Hel"), TextDelta("lo")]
+    assert reader.close() == [Finish("stop")]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b'data: {"choices":[{"delta":', b""],  # the event ended with its value cut short
+        [b'data: {"choices":[{"delta":'],  # the stream did
+    ],
+)
+def test_an_event_whose_data_never_makes_a_value_is_invalid_json(lines: list[bytes]) -> None:
+    reader = StreamReader("vllm", URL)
+    with pytest.raises(UpstreamProtocolError, match="invalid JSON in stream event: Input data was truncated"):
+        for line in lines:
+            reader.feed(line)
+        reader.close()
+
+
+def test_a_value_that_is_wrong_not_cut_short_fails_at_once() -> None:
+    with pytest.raises(UpstreamProtocolError, match="invalid JSON in stream event"):
+        StreamReader("vllm", URL).feed(b"data: {bad json}")
+
+
 def test_tool_arguments_before_their_call_is_a_protocol_error() -> None:
     with pytest.raises(UpstreamProtocolError, match="before the call's id and name"):
         StreamReader("vllm", URL).feed(

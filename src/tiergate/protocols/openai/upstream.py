@@ -58,6 +58,8 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "content_filter": "content_filter",
 }
 _ERROR_PREVIEW = 200
+#: The most one stream event's ``data:`` lines may hold before their JSON is whole.
+MAX_EVENT_BYTES = 8 * 1024 * 1024
 _encode = msgspec.json.Encoder().encode
 
 
@@ -268,8 +270,13 @@ def _whole_tool_call(tc: _ToolCall, backend: str, url: str) -> ToolCall:
 
 
 class StreamReader:
-    """Reads a chat stream line by line (``data:`` lines; comments, ``event:`` lines and blank lines are
-    skipped) into stream events, numbering tool calls in the order they open.
+    """Reads a chat stream line by line (``data:`` lines; comments and ``event:`` lines are skipped) into
+    stream events, numbering tool calls in the order they open.
+
+    An event's JSON is read as soon as its ``data:`` lines make a whole value, so a server that leaves out
+    the blank line between events is read too. SSE lets one event's data run over several ``data:``
+    lines (joined with line breaks): a value cut short waits for the next line, up to the event's end (a
+    blank line) or :data:`MAX_EVENT_BYTES`.
 
     Upstream tool-call indexes are mapped, not trusted: some servers number every parallel call 0, so a new
     ``id`` under a known index opens a new call. Finish (and UsageReport) are held back until :meth:`close`,
@@ -286,15 +293,39 @@ class StreamReader:
         self._usage: Usage | None = None
         #: True after ``data: [DONE]``: nothing after it is read.
         self.done = False
+        #: The ``data:`` lines of an event whose JSON is not whole yet.
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def feed(self, line: bytes) -> list[StreamEvent]:
-        if not line.startswith(b"data:") or self.done:
+        if self.done:
+            return []
+        if not line.startswith(b"data:"):
+            if self._pending and not line.strip():  # the event ended, its value still cut short
+                self._decode_pending()
             return []
         data = line[5:].strip()
-        if data == b"[DONE]":
+        if not self._pending and data == b"[DONE]":
             self.done = True
             return []
-        payload = _decoded(self._backend, self._url, data, "stream event")
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        whole = self._pending[0] if len(self._pending) == 1 else b"\n".join(self._pending)
+        try:
+            payload = _decode_payload(whole)
+        except msgspec.DecodeError as exc:
+            if "truncated" not in str(exc) or self._pending_bytes > MAX_EVENT_BYTES:
+                raise _protocol(self._backend, self._url, f"invalid JSON in stream event: {exc}") from exc
+            return []
+        self._pending, self._pending_bytes = [], 0
+        return self._read(_decoded(self._backend, self._url, whole, "stream event") if payload.error else payload)
+
+    def _decode_pending(self) -> None:
+        whole = b"\n".join(self._pending)
+        self._pending, self._pending_bytes = [], 0
+        _decoded(self._backend, self._url, whole, "stream event")  # raises: it is cut short
+
+    def _read(self, payload: _Payload) -> list[StreamEvent]:
         if payload.usage is not None:
             self._usage = _usage(payload.usage)
         events: list[StreamEvent] = []
@@ -314,6 +345,8 @@ class StreamReader:
     def close(self) -> list[StreamEvent]:
         """The answer is whole only with a ``finish_reason``; ``[DONE]`` without one ends an answer cut short
         (as a whole answer whose choice has none)."""
+        if self._pending:
+            self._decode_pending()
         if self._finish is None:
             ended = "was closed (data: DONE) without a finish_reason" if self.done else "ended before finish"
             raise _protocol(self._backend, self._url, f"stream {ended}: the answer is incomplete")
