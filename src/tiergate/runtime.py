@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -89,7 +90,26 @@ def validate_file(path: Path, environ: Mapping[str, str]) -> list[Problem]:
         loaded, _ = compile_file(path, environ)
     except ConfigError as exc:
         return exc.problems
-    return list(loaded.warnings)
+    return [*loaded.warnings, *_shadow_problems(path, loaded, environ)]
+
+
+def _shadow_problems(path: Path, loaded: LoadedConfig, environ: Mapping[str, str]) -> list[Problem]:
+    """The candidate rules ``shadow`` names, checked as the gateway will load them: each of their problems
+    is a warning here (the live rules serve whatever they hold), at the candidate's own file and line."""
+    settings = loaded.config.shadow_settings
+    if settings is None:
+        return []
+    where = (path.parent / settings.file).resolve()
+    if not where.is_file():
+        message = f"shadow rule file '{settings.file}' is not a file ({where}): no candidate decisions until it is"
+        return [loaded.source.problem(("shadow",), message, severity="warning")]
+    if where == path.resolve():
+        return []
+    try:
+        shadowed = compile_file(where, environ)[0]
+    except ConfigError as exc:
+        return [dataclasses.replace(p, severity="warning", message=f"shadow: {p.message}") for p in exc.problems]
+    return [dataclasses.replace(p, message=f"shadow: {p.message}") for p in shadowed.warnings]
 
 
 def file_stat(path: Path) -> tuple[int, int, int] | None:

@@ -583,6 +583,26 @@ def test_validate_prints_each_problem_and_fails(tmp_path: Path, capsys: pytest.C
     assert out == f"{at(path, 'olama')}: unknown backend 'olama'; did you mean 'ollama'?\n"
 
 
+def test_validate_checks_the_shadow_rules_the_file_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """validate said ok while the candidate file was missing or broken (the console said so only later)."""
+    path = write(tmp_path, VALID + "shadow: next.yaml\n")
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out == (
+        f"{at(path, 'next.yaml')}: warning: shadow rule file 'next.yaml' is not a file ({tmp_path / 'next.yaml'}): "
+        f"no candidate decisions until it is\n{path}: ok (1 warning(s))\n"
+    )
+    shadow = tmp_path / "next.yaml"
+    shadow.write_text(VALID.replace("backend: ollama", "backend: olama"))
+    assert main(["validate", str(path)]) == 0  # the live rules are good; the candidate waits to be fixed
+    assert capsys.readouterr().out == (
+        f"{at(shadow, 'olama')}: warning: shadow: unknown backend 'olama'; did you mean 'ollama'?\n"
+        f"{path}: ok (1 warning(s))\n"
+    )
+    shadow.write_text(VALID)
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: ok\n"
+
+
 def test_validate_passes_the_shipped_routes_file(capsys: pytest.CaptureFixture[str]) -> None:
     path = ROOT / "routes.yaml"
     assert main(["validate", str(path)]) == 0
