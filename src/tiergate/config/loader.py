@@ -75,6 +75,10 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
     return LoadedConfig(config, source, version, tuple(p for p in problems if p.severity != "error"), profiles)
 
 
+#: What YAML 1.1 read as a switch or a number and YAML 1.2 reads as text: `yes`, `off`, `10:00`, `1_000`.
+_YAML11 = re.compile(
+    r"(?i:y|n|yes|no|on|off)|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?_[0-9_]*"
+)
 #: msgspec's refusal of a number or a switch where the field takes text (``str``, ``str | null``, ...).
 _WANTS_TEXT = re.compile(r"Expected `[^`]*\bstr\b[^`]*`, got `(?:int|float|bool)`")
 
@@ -218,6 +222,11 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         return source.problem(path, f"{message} at {_where(path)}{_choices(enum.group(1), path, source.data)}")
     if message.endswith("got `str`") and source.quoted_reference(path):
         message += " (a quoted ${...} stays text: write it without quotes to read a number or a switch)"
+    elif message.endswith("got `str`") and _YAML11.fullmatch(value := str(_get(source.data, list(path)))):
+        message += (
+            f" ('{value}' is text: routes.yaml is read as YAML 1.2, as JSON Schema tools read it, where a "
+            "number is written as in JSON and a switch is true or false)"
+        )
     return source.problem(path, f"{message} at {_where(path)}")
 
 

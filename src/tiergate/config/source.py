@@ -50,10 +50,31 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+#: Scalars read as YAML 1.2's core schema reads them, as JSON Schema tools (check-jsonschema, editors) do:
+#: YAML 1.1's `yes`/`no`/`on`/`off` switches, `0755` octals and `10:00` base-60 numbers (600) stay text,
+#: and `1e5` is a number (1.1 wants `1.0e+5`). Dates stay text (the timestamp resolver is left out).
+_CORE = {
+    "tag:yaml.org,2002:bool": re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    "tag:yaml.org,2002:int": re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    "tag:yaml.org,2002:float": re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+}
 _Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    ch: [(tag, rx) for tag, rx in resolvers if tag not in _CORE and tag != "tag:yaml.org,2002:timestamp"]
     for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+for _tag, _rx in _CORE.items():
+    _Loader.add_implicit_resolver(_tag, _rx, list("-+0123456789.tTfF"))
+
+
+def _core_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """``0x1f`` and ``0o17`` by their base, any other as decimal: ``0755`` is 755 (YAML 1.1 read 493)."""
+    value = str(loader.construct_scalar(node))
+    return int(value, 0) if value[1:2] in ("x", "o") else int(value, 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
 
 
 #: The most values (mappings, sequences, keys and scalars) a file may expand to once its aliases are copied.

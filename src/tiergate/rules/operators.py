@@ -224,7 +224,8 @@ OPERATORS: dict[str, Operator] = {
             "matches",
             str,
             ANY_KIND,
-            "a Python regular expression, searched in the feature's text (`(?i)` ignores case)",
+            "a Python regular expression, searched in the feature's text (`(?i)` ignores case); one that "
+            "repeats a repeat (`(a+)+`), which can take exponential time on a text a client picks, is a warning",
             _matches,
         ),
         Operator(

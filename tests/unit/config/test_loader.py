@@ -560,6 +560,34 @@ def test_keep_alive_takes_a_bare_number_as_its_docs_write_it(tmp_path: Path) -> 
     assert load_file(path, {}).config.backends["ollama"].keep_alive == -1
 
 
+@pytest.mark.parametrize(("written", "read"), [("1e5", 100000.0), ("6.0e+1", 60.0), ("0o17", 15), ("0017", 17)])
+def test_numbers_read_as_yaml_1_2_reads_them(tmp_path: Path, written: str, read: float) -> None:
+    """As JSON Schema tools read the file: YAML 1.1 read `1e5` as text and `0017` as octal."""
+    path = write(tmp_path, VALID + f"timeouts: {{total: {written}}}\n")
+    assert load_file(path, {}).config.timeouts.total == read
+
+
+@pytest.mark.parametrize(
+    ("line", "written", "expected"),
+    [
+        ("timeouts: {total: 10:00}", "10:00", "float"),  # YAML 1.1: 600, silently
+        ("server: {metrics: yes}", "yes", "bool"),
+        ("server: {metrics: off}", "off", "bool"),
+        ("retries: {attempts: 1_000}", "1_000", "int"),
+    ],
+)
+def test_yaml_1_1_numbers_and_switches_are_text_and_the_error_says_why(
+    tmp_path: Path, line: str, written: str, expected: str
+) -> None:
+    path = write(tmp_path, VALID + line + "\n")
+    where = ".".join(["$", line.split(":")[0], line.split("{")[1].split(":")[0]])
+    assert problems(path) == [
+        f"{at(path, written)}: Expected `{expected}`, got `str` ('{written}' is text: routes.yaml is read as YAML "
+        "1.2, as JSON Schema tools read it, where a number is written as in JSON and a switch is true or false) "
+        f"at {where}"
+    ]
+
+
 # --- warnings ---------------------------------------------------------------------------------
 
 
