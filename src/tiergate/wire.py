@@ -242,6 +242,14 @@ class ChatRequest(Lenient):
     #: Set by an ingress codec, never read from an OpenAI body (its decoder clears it).
     native: Native | None = None
 
+    def effort(self) -> str | None:
+        """``reasoning_effort`` as the backends read it: lower case, None when unset or blank, and ``none``
+        for the ways of saying off (``off``, ``disabled``, ``false``)."""
+        effort = (self.reasoning_effort or "").strip().lower()
+        if not effort:
+            return None
+        return "none" if effort in ("off", "disabled", "false") else effort
+
     def output_limit(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
 

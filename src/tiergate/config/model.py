@@ -163,7 +163,7 @@ class Capabilities(Strict):
     model's memory for it). Default: 8192."""
     thinking: bool = False
     """The model has extended thinking (Claude Sonnet and Opus 4 and later): a request's `reasoning_effort`
-    turns it on, with a budget of 1024 (`minimal`, `low`), 4096 (`medium`), 16384 (`high`) or 32768 (`xhigh`,
+    turns it on, with a budget of 1024 (`minimal`, `low`), 4096 (`medium`), 16384 (`high`) or 30720 (`xhigh`,
     `max`, `ultra`) tokens, and 4096 for a level it does not know; `none` leaves it off. On an
     `ollama` backend (a thinking model: Qwen 3, DeepSeek-R1) it is sent as `think`: false for `none` and
     `minimal`, true otherwise. Without it, `reasoning_effort` is not sent. Default: false."""

@@ -95,8 +95,8 @@ def encode(
             body["tools"] = tools
     if (fmt := output_format(request.response_format)) is not None:
         body["format"] = fmt
-    if thinking and request.reasoning_effort is not None:
-        body["think"] = request.reasoning_effort not in _NO_THINK
+    if thinking and (effort := request.effort()) is not None:
+        body["think"] = effort not in _NO_THINK
     if options := _options(request, num_ctx):
         body["options"] = options
     if keep_alive is not None:

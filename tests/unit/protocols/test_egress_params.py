@@ -57,10 +57,13 @@ def test_ollama_gets_the_targets_context_window_as_num_ctx() -> None:
         ("xhigh", True),
         ("max", True),
         ("a-new-level", True),
+        ("Max", True),
+        ("off", False),
+        ("", None),
     ],
 )
-def test_reasoning_effort_is_ollamas_think_on_a_thinking_target(effort: str, think: bool) -> None:
-    assert ollama_body(chat(reasoning_effort=effort), thinking=True)["think"] is think
+def test_reasoning_effort_is_ollamas_think_on_a_thinking_target(effort: str, think: bool | None) -> None:
+    assert ollama_body(chat(reasoning_effort=effort), thinking=True).get("think") is think  # "": as if unset
     assert "think" not in ollama_body(chat(reasoning_effort=effort))  # the target does not think
 
 

@@ -71,11 +71,13 @@ STOP_REASON_OF: dict[str, str] = {
     "tool_calls": "tool_use",
     "content_filter": "refusal",
 }
-#: ``reasoning_effort`` → thinking budget; 1024 is the API's smallest budget. Codex's levels above ``high``
-#: (``xhigh``, ``max``, ``ultra``) get the most; a level not listed here, other than ``none``, gets
-#: :data:`UNKNOWN_EFFORT_BUDGET`, since a client that asks for thinking by a new name still wants it.
+#: ``reasoning_effort`` (:meth:`ChatRequest.effort`) → thinking budget; 1024 is the API's smallest budget.
+#: Codex's levels above ``high`` (``xhigh``, ``max``, ``ultra``) get the most that leaves room for an answer
+#: under Claude Opus 4.1's 32,000 output tokens (with no client limit, ``max_tokens`` is the budget plus
+#: ``ANSWER_ROOM``); a level not listed here, other than ``none``, gets :data:`UNKNOWN_EFFORT_BUDGET`, since
+#: a client that asks for thinking by a new name still wants it.
 THINKING_BUDGETS = {"none": None, "minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
-THINKING_BUDGETS |= dict.fromkeys(("xhigh", "max", "ultra"), 32768)
+THINKING_BUDGETS |= dict.fromkeys(("xhigh", "max", "ultra"), 30720)
 UNKNOWN_EFFORT_BUDGET = 4096
 #: The smallest ``budget_tokens`` the API accepts.
 MIN_THINKING_BUDGET = 1024

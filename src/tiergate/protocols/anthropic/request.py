@@ -140,7 +140,7 @@ def _thinking_budget(request: ChatRequest, limit: int | None) -> int | None:
     API demands that its last assistant message begin with the thinking Claude wrote for it: a client
     that carried it back, such as Codex through Responses' ``encrypted_content``, keeps thinking on for
     the whole loop; one that did not, or whose calls another model made, loses it until the loop ends)."""
-    effort = request.reasoning_effort
+    effort = request.effort()
     budget = None if effort is None else THINKING_BUDGETS.get(effort, UNKNOWN_EFFORT_BUDGET)
     if budget is not None and limit is not None:
         budget = min(budget, limit - 1)
