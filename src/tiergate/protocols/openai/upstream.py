@@ -273,10 +273,10 @@ class StreamReader:
     """Reads a chat stream line by line (``data:`` lines; comments and ``event:`` lines are skipped) into
     stream events, numbering tool calls in the order they open.
 
-    An event's JSON is read as soon as its ``data:`` lines make a whole value, so a server that leaves out
-    the blank line between events is read too. SSE lets one event's data run over several ``data:``
-    lines (joined with line breaks): a value cut short waits for the next line, up to the event's end (a
-    blank line) or :data:`MAX_EVENT_BYTES`.
+    An event whose one ``data:`` line holds a whole value is read at once, so a server that leaves out the
+    blank line between events is read too. SSE lets one event's data run over several ``data:`` lines
+    (joined with line breaks): a first line cut short keeps the lines that follow, up to the event's end
+    (a blank line, or the stream's) or :data:`MAX_EVENT_BYTES`, and they are read once, joined.
 
     Upstream tool-call indexes are mapped, not trusted: some servers number every parallel call 0, so a new
     ``id`` under a known index opens a new call. Finish (and UsageReport) are held back until :meth:`close`,
@@ -301,29 +301,36 @@ class StreamReader:
         if self.done:
             return []
         if not line.startswith(b"data:"):
-            if self._pending and not line.strip():  # the event ended, its value still cut short
-                self._decode_pending()
+            if self._pending and not line.strip():  # the event ended: its lines joined are its value
+                return self._decode_pending()
             return []
         data = line[5:].strip()
-        if not self._pending and data == b"[DONE]":
+        if self._pending and data == b"[DONE]":  # the end marker with no blank line before it
+            events = self._decode_pending()
+            self.done = True
+            return events
+        if self._pending:  # the rest of an event whose first line was cut short: read at its end
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            if self._pending_bytes > MAX_EVENT_BYTES:
+                raise _protocol(self._backend, self._url, f"stream event over {MAX_EVENT_BYTES} bytes")
+            return []
+        if data == b"[DONE]":
             self.done = True
             return []
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        whole = self._pending[0] if len(self._pending) == 1 else b"\n".join(self._pending)
         try:
-            payload = _decode_payload(whole)
+            payload = _decode_payload(data)
         except msgspec.DecodeError as exc:
-            if "truncated" not in str(exc) or self._pending_bytes > MAX_EVENT_BYTES:
+            if "truncated" not in str(exc):
                 raise _protocol(self._backend, self._url, f"invalid JSON in stream event: {exc}") from exc
+            self._pending, self._pending_bytes = [data], len(data)
             return []
-        self._pending, self._pending_bytes = [], 0
-        return self._read(_decoded(self._backend, self._url, whole, "stream event") if payload.error else payload)
+        return self._read(_decoded(self._backend, self._url, data, "stream event") if payload.error else payload)
 
-    def _decode_pending(self) -> None:
+    def _decode_pending(self) -> list[StreamEvent]:
         whole = b"\n".join(self._pending)
         self._pending, self._pending_bytes = [], 0
-        _decoded(self._backend, self._url, whole, "stream event")  # raises: it is cut short
+        return self._read(_decoded(self._backend, self._url, whole, "stream event"))
 
     def _read(self, payload: _Payload) -> list[StreamEvent]:
         if payload.usage is not None:
@@ -345,13 +352,12 @@ class StreamReader:
     def close(self) -> list[StreamEvent]:
         """The answer is whole only with a ``finish_reason``; ``[DONE]`` without one ends an answer cut short
         (as a whole answer whose choice has none)."""
-        if self._pending:
-            self._decode_pending()
+        last = self._decode_pending() if self._pending else []  # the stream ended the event
         if self._finish is None:
             ended = "was closed (data: DONE) without a finish_reason" if self.done else "ended before finish"
             raise _protocol(self._backend, self._url, f"stream {ended}: the answer is incomplete")
         finish = _finish_reason(self._finish, has_tool_calls=self._opened > 0)
-        events: list[StreamEvent] = [Finish(finish, self._stop if finish == "stop" else None)]
+        events: list[StreamEvent] = [*last, Finish(finish, self._stop if finish == "stop" else None)]
         if self._usage is not None:
             events.append(UsageReport(self._usage))
         return events
