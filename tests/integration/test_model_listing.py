@@ -131,6 +131,6 @@ def test_the_anthropic_list_pages_as_anthropics_does(gateway: str) -> None:
     }
     before = httpx.get(gateway + "/v1/models", params={"limit": 2, "before_id": "opus"}, headers=headers).json()
     assert ([m["id"] for m in before["data"]], before["has_more"]) == (["local", "sonnet"], True)
-    for bad in ("0", "1001", "x"):
+    for bad in ("0", "1001", "x", "²", "9" * 5000):
         r = httpx.get(gateway + "/v1/models", params={"limit": bad}, headers=headers)
         assert (r.status_code, r.json()["error"]["type"]) == (400, "invalid_request_error")

@@ -21,6 +21,7 @@ tiergate.api.input_limits, against the live ``server.input_limits``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -69,7 +70,7 @@ def _page(data: list[dict[str, Any]], query: Mapping[str, str]) -> tuple[list[di
     """Anthropic's paging of a list: ``limit`` items (1 to 1000, default 20) after ``after_id`` or before
     ``before_id``, and whether more lie that way."""
     raw = query.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= 1000:
         raise RequestError(f"limit: must be an integer from 1 to 1000, got {raw!r}", param="limit")
     limit = int(raw)
     ids = [item["id"] for item in data]
