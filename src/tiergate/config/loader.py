@@ -220,6 +220,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
     enum = re.match(r"Invalid enum value (.+)", message)
     if enum:
         return source.problem(path, f"{message} at {_where(path)}{_choices(enum.group(1), path, source.data)}")
+    if message.endswith("got `str`") and path in source.not_finite:
+        return source.problem(path, f"must be a finite number, got {source.not_finite[path]}")
     if message.endswith("got `str`") and source.quoted_reference(path):
         message += " (a quoted ${...} stays text: write it without quotes to read a number or a switch)"
     elif message.endswith("got `str`") and _YAML11.fullmatch(value := str(_get(source.data, list(path)))):

@@ -49,6 +49,15 @@ class _Loader(yaml.SafeLoader):
             first[key.value] = key.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A tag's constructor that refuses its text (``!!float abc``, ``!!bool maybe``) is a problem at the
+        value, not a traceback."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, KeyError, TypeError):
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise ConstructorError(None, None, f"'{node.value}' cannot be read as {kind}", node.start_mark) from None
+
 
 #: Scalars read as YAML 1.2's core schema reads them, as JSON Schema tools (check-jsonschema, editors) do:
 #: YAML 1.1's `yes`/`no`/`on`/`off` switches, `0755` octals and `10:00` base-60 numbers (600) stay text,
@@ -69,9 +78,15 @@ for _tag, _rx in _CORE.items():
 
 
 def _core_int(loader: _Loader, node: yaml.ScalarNode) -> int:
-    """``0x1f`` and ``0o17`` by their base, any other as decimal: ``0755`` is 755 (YAML 1.1 read 493)."""
-    value = str(loader.construct_scalar(node))
-    return int(value, 0) if value[1:2] in ("x", "o") else int(value, 10)
+    """Decimal first: ``0755`` is 755 (YAML 1.1 read 493); then by its prefix (``0x1f``, ``0o17``, and
+    ``0b1010`` under an explicit ``!!int``)."""
+    value = str(loader.construct_scalar(node)).replace("_", "")
+    for base in (10, 0):
+        try:
+            return int(value, base)
+        except ValueError:
+            continue
+    raise ConstructorError(None, None, f"'{value}' is not an integer", node.start_mark)
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
@@ -149,6 +164,8 @@ class YamlSource:
     #: Where an unquoted ``${...}`` read as a number or a switch, and the text it read: a field that takes
     #: text gets the text (``headers: {x-org: ${ORG_ID}}`` with ORG_ID=12345).
     coerced: dict[Path, str] = field(default_factory=dict)
+    #: Where an unquoted ``${...}`` read as a number that is not finite: kept as text, as it may be text.
+    not_finite: dict[Path, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str, file: str, environ: Mapping[str, str]) -> YamlSource:
@@ -233,6 +250,9 @@ class YamlSource:
             read = _scalar(expanded)
             if isinstance(read, str):
                 return read
+            if isinstance(read, float) and not math.isfinite(read):  # `1e52077`: a commit hash, or too big
+                self.not_finite[path] = expanded  # text; a field that wants a number says so (loader)
+                return expanded
             self.coerced[path] = expanded  # the text, should the field take text (see loader.load_text)
             value = read
         if isinstance(value, float) and not math.isfinite(value):

@@ -531,8 +531,13 @@ def test_an_environment_value_that_is_not_finite_is_an_error_at_its_reference(tm
     path = write(tmp_path, VALID + "timeouts:\n  total: ${TIERGATE_TEST_TOTAL:-600}\n")
     assert load_file(path, {}).config.timeouts.total == 600
     assert problems(path, {"TIERGATE_TEST_TOTAL": "1.0e+999"}) == [
-        f"{at(path, '${TIERGATE_TEST_TOTAL')}: must be a finite number, got inf"
+        f"{at(path, '${TIERGATE_TEST_TOTAL')}: must be a finite number, got 1.0e+999"
     ]
+    # where the field takes text, such a value is text: a commit hash reads as a float too big to hold
+    text = VALID.replace("    base_url: http://127.0.0.1:11434", "    base_url: http://127.0.0.1:11434\n"
+        "    headers:\n      x-build: ${BUILD}")  # fmt: skip
+    built = load_file(write(tmp_path, text), {"BUILD": "1e52077"}).config.backends["ollama"]
+    assert built.headers == {"x-build": "1e52077"}
 
 
 def test_a_reference_that_reads_as_a_number_stays_text_where_the_field_takes_text(tmp_path: Path) -> None:
@@ -565,6 +570,15 @@ def test_numbers_read_as_yaml_1_2_reads_them(tmp_path: Path, written: str, read:
     """As JSON Schema tools read the file: YAML 1.1 read `1e5` as text and `0017` as octal."""
     path = write(tmp_path, VALID + f"timeouts: {{total: {written}}}\n")
     assert load_file(path, {}).config.timeouts.total == read
+
+
+def test_an_explicit_tag_reads_its_value_or_is_an_error_at_it(tmp_path: Path) -> None:
+    """``!!int 0b1010`` was a ValueError traceback once the loader read YAML 1.2; ``!!float abc`` always was."""
+    assert load_file(write(tmp_path, VALID + "timeouts: {total: !!int 0b1010}\n"), {}).config.timeouts.total == 10
+    for tagged in ("!!float abc", "!!bool maybe"):
+        path = write(tmp_path, VALID + f"timeouts: {{total: {tagged}}}\n")
+        value, kind = tagged.split()[1], tagged.split()[0].removeprefix("!!")
+        assert problems(path) == [f"{at(path, tagged)}: invalid YAML: '{value}' cannot be read as {kind}"]
 
 
 @pytest.mark.parametrize(
