@@ -537,6 +537,13 @@ def test_names_pattern_matches_each_name_in_any_case_and_nothing_else() -> None:
     ]
 
 
+def test_a_tag_name_too_long_for_the_tree_still_makes_a_pattern() -> None:
+    """The tree is built by recursion: a 1,000-character name was a RecursionError at load."""
+    names = ["a" * 1000, "env"]
+    reader = AskReader.compile(AskConfig(drop_tags=names))
+    assert reader.read(f"<{'a' * 1000}>x</{'a' * 1000}>keep <ENV>y</env>") == "keep"
+
+
 def test_a_message_of_angle_brackets_reads_as_itself() -> None:
     reader = AskReader.compile(AskConfig())
     for text in ["<" * 50_000, "<t" * 25_000, "<todos" * 10_000]:
