@@ -69,8 +69,9 @@ class Redactor:
     A secret is also found URL-encoded and JSON-escaped, the two ways upstreams most often quote it, and
     cut short: an upstream's error body is quoted up to a length, and a key it echoed may straddle the
     cut. A run of at least half a secret's characters (and at least ``MIN_SECRET_CHARS``) from its
-    start is replaced as the whole would be, so the part shown never holds most of a key. Where several
-    secrets start at a place, the longest run is removed.
+    start that ends the text is replaced as the whole would be, so the part shown never holds most of a
+    key; elsewhere only a whole secret is (a header value's first half, such as a site's address, may
+    begin other words). Where several secrets start at a place, the longest run is removed.
     """
 
     __slots__ = ("_heads", "_pattern")
@@ -89,14 +90,19 @@ class Redactor:
         if self._pattern is None or not text:
             return text
         parts: list[str] = []
-        done = 0
-        while (m := self._pattern.search(text, done)) is not None:
+        done = at = 0
+        while (m := self._pattern.search(text, at)) is not None:
             start = m.start()
-            end = max(
-                start + _shared(text, start, form) for form, head in self._heads.items() if text.startswith(head, start)
-            )
-            parts += [text[done:start], REDACTED]
-            done = end
+            at = start + 1
+            ends = [
+                start + n
+                for form, head in self._heads.items()
+                if text.startswith(head, start)
+                and ((n := _shared(text, start, form)) == len(form) or start + n == len(text))
+            ]
+            if ends:  # a whole secret, or one cut short by the text's end
+                parts += [text[done:start], REDACTED]
+                done = at = max(ends)
         if not parts:
             return text
         parts.append(text[done:])
