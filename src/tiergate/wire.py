@@ -232,6 +232,8 @@ class ChatRequest(Lenient):
     provider: str | None = None
     n: int | None = None
     reasoning_effort: str | None = None
+    #: Sample from the ``top_k`` likeliest tokens: Anthropic's, Ollama's and most local servers' (not OpenAI's).
+    top_k: int | None = None
     #: Read only to be refused (tiergate returns no log probabilities, and a bias is per tokenizer):
     #: see ``check_chat``.
     logprobs: bool | None = None

@@ -239,6 +239,7 @@ def _options(request: ChatRequest, num_ctx: int | None = None) -> dict[str, Any]
     chosen = {
         "temperature": request.temperature,
         "top_p": request.top_p,
+        "top_k": request.top_k,
         "presence_penalty": request.presence_penalty,
         "frequency_penalty": request.frequency_penalty,
         "num_predict": request.output_limit(),

@@ -12,7 +12,8 @@ import pytest
 
 from tiergate.errors import RequestError, UpstreamCapabilityError, UpstreamStatusError
 from tiergate.protocols import ollama
-from tiergate.protocols.anthropic import StreamTranslator
+from tiergate.protocols.anthropic import StreamTranslator, to_messages_body
+from tiergate.protocols.anthropic import decode as decode_messages
 from tiergate.protocols.anthropic.answer import status_error as anthropic_status_error
 from tiergate.protocols.openai.request import check_chat
 from tiergate.protocols.openai.upstream import chat_body
@@ -81,6 +82,25 @@ def test_a_named_tool_choice_offers_ollama_only_that_tool() -> None:
 def test_penalties_are_ollama_options() -> None:
     body = ollama_body(chat(presence_penalty=0.5, frequency_penalty=0.3))
     assert body["options"] == {"presence_penalty": 0.5, "frequency_penalty": 0.3}
+
+
+def test_top_k_reaches_every_backend_that_samples_by_it() -> None:
+    """A Messages client's top_k was dropped on its way to a local model; it now rides every egress but
+    a thinking Claude's, which refuses it."""
+    messages = decode_messages(
+        json.dumps(
+            {"model": "m", "max_tokens": 64, "top_k": 5, "messages": [{"role": "user", "content": "hi"}]}
+        ).encode(),
+        {},
+    )
+    assert messages.top_k == 5
+    assert ollama_body(messages)["options"] == {"top_k": 5, "num_predict": 64}
+    assert json.loads(chat_body(chat(top_k=7), "m", stream=False))["top_k"] == 7
+    assert "top_k" not in json.loads(chat_body(chat(), "m", stream=False))
+    sent = to_messages_body(chat(top_k=7, temperature=0.2), "claude-x", default_max_tokens=4096)
+    assert (sent["top_k"], sent["temperature"]) == (7, 0.2)
+    thinking = chat(top_k=7, reasoning_effort="high")
+    assert "top_k" not in to_messages_body(thinking, "claude-x", default_max_tokens=4096, thinking_supported=True)
 
 
 def test_an_image_url_is_refused_as_a_capability_not_a_bad_request() -> None:

@@ -101,6 +101,7 @@ class _InRequest(msgspec.Struct):
     stop_sequences: list[str] | None = None
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None
     metadata: _InMetadata | None = None
     stream: bool = False
     thinking: _InThinking | None = None
@@ -149,6 +150,7 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
         parallel_tool_calls=parallel if tools else None,
         temperature=req.temperature,
         top_p=req.top_p,
+        top_k=req.top_k,
         max_tokens=req.max_tokens,
         stop=list(req.stop_sequences) if req.stop_sequences else None,
         response_format=_response_format(fmt),

@@ -299,12 +299,14 @@ def _tool_choice(request: ChatRequest) -> Block | None:
 
 
 def _sampling(request: ChatRequest) -> Block:
-    """Recent models refuse ``temperature`` and ``top_p`` together; temperature is the one clients mean."""
+    """Recent models refuse ``temperature`` and ``top_p`` together; temperature is the one clients mean.
+    ``top_k`` goes beside either (thinking refuses all three: :func:`_thinking`)."""
+    found: Block = {"top_k": request.top_k} if request.top_k is not None else {}
     if request.temperature is not None:
-        return {"temperature": request.temperature}
+        return {"temperature": request.temperature, **found}
     if request.top_p is not None:
-        return {"top_p": request.top_p}
-    return {}
+        return {"top_p": request.top_p, **found}
+    return found
 
 
 # === egress: a Messages client's own body, passed through ========================================
