@@ -116,6 +116,8 @@ def ask_of(graph: EvaluationGraph, request: ChatRequest) -> str:
     return str(f["ask_text"] or f["last_user_text"])
 
 
+#: How long before an explicit retry a routed request of its conversation is read as the one retried.
+RETRY_WINDOW_S = 3600.0
 _LOGGED = "SELECT decision_id, ts, tier, phase, session, ask FROM decisions ORDER BY ts, decision_id"
 #: Each rated decision's latest rating: a rating corrected later (the console's rating box) replaces the first.
 _RATED = (
@@ -162,17 +164,21 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> Log
             labels[decision_id] = min(rank[tier] + 1, top)
         elif rating >= 4:
             labels[decision_id] = rank[tier]
-    # A conversation sent again explicitly to a higher tier: its earlier routed requests needed that tier.
-    routed_by_session: dict[str, list[tuple[str, int]]] = {}
-    for decision_id, _, tier, phase, session, _ in decisions:
+    # A conversation sent again explicitly to a higher tier: its earlier routed requests of the last
+    # RETRY_WINDOW_S needed that tier. A session is the client and the first message, so two chats that open
+    # alike ("hi") share one: the window keeps a retry from labelling last month's, and a rating of 4 or 5
+    # (the person's own word that the answer was enough) is not overruled.
+    routed_by_session: dict[str, list[tuple[str, int, float]]] = {}
+    for decision_id, ts, tier, phase, session, _ in decisions:
         if not session or tier not in rank:
             continue
         if phase == "explicit":
-            for earlier_id, earlier_rank in routed_by_session.get(session, []):
-                if rank[tier] > earlier_rank:
+            for earlier_id, earlier_rank, earlier_ts in routed_by_session.get(session, []):
+                late = float(ts) - earlier_ts > RETRY_WINDOW_S
+                if rank[tier] > earlier_rank and not late and ratings.get(earlier_id, 0) < 4:
                     labels[earlier_id] = max(labels.get(earlier_id, 0), rank[tier])
         else:
-            routed_by_session.setdefault(session, []).append((decision_id, rank[tier]))
+            routed_by_session.setdefault(session, []).append((decision_id, rank[tier], float(ts)))
     rows = [
         Row(decision_id, ask, labels[decision_id], weight, source)
         for decision_id, _, _, _, _, ask in decisions

@@ -131,7 +131,19 @@ def rated_log(db: Path) -> None:
     row("unrated", 5, "local", "heuristic", "s4", "rename x")
     row("no-ask", 6, "local", "heuristic", "s5", None)
     row("corrected", 7, "local", "heuristic", "s6", "add a docstring")
-    ratings = (("bad-local", 1), ("good-sonnet", 5), ("no-ask", 1), ("corrected", 1), ("corrected", 5))
+    # another chat that opened alike ("hi": the same session): rated enough, then an old one, then an opus call
+    row("hi-rated", 8, "local", "heuristic", "s7", "what keyword defines a function")
+    row("hi-old", 9, "local", "heuristic", "s8", "rename this")
+    row("hi-opus", 9 + 3601, "opus", "explicit", "s8", "design a consensus protocol")
+    row("hi-opus-2", 20, "opus", "explicit", "s7", "design a consensus protocol")
+    ratings = (
+        ("bad-local", 1),
+        ("good-sonnet", 5),
+        ("no-ask", 1),
+        ("corrected", 1),
+        ("corrected", 5),
+        ("hi-rated", 5),
+    )
     for decision_id, rating in ratings:
         conn.execute("INSERT INTO feedback (decision_id, ts, rating) VALUES (?, 0, ?)", (decision_id, rating))
     conn.close()
@@ -141,7 +153,9 @@ LABELS = [
     ("bad-local", 1, 0.5),  # a low rating on local: sonnet was needed
     ("corrected", 0, 0.5),  # rated 1, then corrected to 5: the latest rating counts, as the console shows it
     ("good-sonnet", 1, 0.5),  # a high rating: the tier that answered was enough
+    ("hi-rated", 0, 0.5),  # rated enough: an explicit opus call in its session later does not overrule it
     ("retried", 2, 0.5),  # sent again explicitly to opus
+    # hi-old: its session's explicit opus call came over an hour later, and it was not rated: no label
 ]
 
 
@@ -304,5 +318,5 @@ def test_the_summary_counts_rated_decisions_without_an_ask(tmp_path: Path, capsy
     args = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--log", log]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "rows: 34 (labelled.jsonl: 30, log.db: 4)" in out
+    assert "rows: 35 (labelled.jsonl: 30, log.db: 5)" in out
     assert "log.db: 1 labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)" in out
