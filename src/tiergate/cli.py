@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +288,14 @@ def _train(args: argparse.Namespace) -> int:
         if kinds is None and head_path.exists():
             kinds = Head.load(head_path).inputs
         data = [_weighted(spec) for spec in (args.data or ["evals/dev.jsonl"])]
+        if data[0][1] <= 0:
+            raise ValueError(
+                f"the first --data file ({data[0][0]}) is the one fitted and cross-validated on: "
+                "its weight must be above 0"
+            )
+        test = load_dataset(args.test) if args.test is not None else None
+        if test is not None:
+            _check_labelled(test, TierTable.of(graph.config).order, args.test)
         options = Options(
             data=data,
             log=args.log,
@@ -303,8 +312,7 @@ def _train(args: argparse.Namespace) -> int:
         try:
             result = train(loaded, graph, options, embedders)
             print("\n".join(summarize(result)))
-            if args.test is not None:
-                test = load_dataset(args.test)
+            if test is not None:
                 trained = compile_graph_with(loaded, result)
                 outcomes = asyncio.run(route_all(trained, test, learned=scorer_for(result, embedders)))
                 from tiergate.evals.metrics import score_labelled
@@ -319,14 +327,24 @@ def _train(args: argparse.Namespace) -> int:
     except (ConfigError, OperatorError, ValueError) as exc:
         print(f"tiergate train: {exc}", file=sys.stderr)
         return 2
+    short = _short_of_limits(result.cv, args.sufficiency)
+    if short is not None:
+        print(
+            f"\ntiergate train: no cut-offs meet the limits on cross-validated {data[0][0]}: {short}; the ones "
+            "shown are the most exact. Nothing written: ask for less (--sufficiency) or label more cases.",
+            file=sys.stderr,
+        )
+        return 1
     if args.write:
+        config = args.config.resolve()  # through a link: the file it names gets the cut-offs, beside its head
         try:  # the rule file's new text first: if it cannot be written, nothing is
-            updated = write_cutoffs(args.config, result.cutoffs, result.bands)
-        except ValueError as exc:
+            updated = write_cutoffs(config, result.cutoffs, result.bands)
+            head_path.parent.mkdir(parents=True, exist_ok=True)
+            version = write_head(head_path, result.head)
+        except (ValueError, OSError) as exc:
             print(f"tiergate train: nothing written: {exc}", file=sys.stderr)
             return 2
-        version = write_head(head_path, result.head)
-        _replace(args.config, updated)
+        _replace(config, updated)
         print(f"\nwrote {head_path} (version {version}) and the cut-offs and bands into {args.config}")
     else:
         print("\nnothing written (--write writes the head file and the cut-offs)")
@@ -347,10 +365,39 @@ def _replace(path: Path, text: str) -> None:
 
 
 def _weighted(spec: str) -> tuple[Path, float]:
+    """``FILE`` or ``FILE:WEIGHT``; a weight that is not a number at least 0 is an error, not part of the name."""
     path, _, weight = spec.rpartition(":")
-    if path and weight.replace(".", "", 1).isdigit():
-        return Path(path), float(weight)
-    return Path(spec), 1.0
+    if not path or Path(spec).exists():
+        return Path(spec), 1.0
+    try:
+        value = float(weight)
+    except ValueError:
+        return Path(spec), 1.0  # a colon in the file's own name
+    if not (value >= 0 and value != float("inf")):
+        raise ValueError(f"--data {spec}: a weight is a number at least 0, got {weight}")
+    return Path(path), value
+
+
+def _short_of_limits(cv: dict[str, Any], sufficiency: float) -> str | None:
+    """How the chosen cut-offs' cross-validated figures miss train's limits, or None when they meet them."""
+    missed = []
+    if cv["severe_under"] > 0:
+        missed.append(f"severe under-routing {cv['severe_under']:.1%} (must be 0%)")
+    if cv["sufficiency"] < sufficiency:
+        missed.append(f"sufficiency {cv['sufficiency']:.1%} (--sufficiency {sufficiency:g})")
+    return ", ".join(missed) or None
+
+
+def _check_labelled(test: Any, tiers: Sequence[str], path: Path) -> None:
+    """A --test set must be labelled with this config's tiers, as `tiergate eval` demands: checked before
+    the training it would otherwise fail after."""
+    if test.kind != "labelled":
+        raise ValueError(f"--test {path} is a {test.kind} set; train reports on a labelled one (gold tiers)")
+    for case in test.cases:
+        if case.gold not in tiers:
+            raise ValueError(
+                f"--test {path}: case '{case.id}' has gold '{case.gold}', which is not a tier of the config"
+            )
 
 
 def _tune(args: argparse.Namespace) -> int:

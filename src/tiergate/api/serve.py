@@ -102,7 +102,7 @@ async def serve(
         routed = await runtime.router.decide(chat, headers, client=client)
         decision, side = routed.decision, routed.spent
         keep = runtime.graph.config.server.decision_log
-        ask = routed.ask[: keep.ask_chars] if keep.store_ask else None
+        ask = stored_ask(routed.ask, keep.ask_chars) if keep.store_ask else None
         response_id = dialect.id_prefix + secrets.token_hex(12)
         created = int(time.time())
         if chat.stream:
@@ -295,3 +295,13 @@ def _log_request(record: RequestRecord) -> None:
             }
         },
     )
+
+
+def stored_ask(ask: str, chars: int) -> str:
+    """The ask as the decision log keeps it: whole up to ``chars``, else its head and its tail, half each.
+    The encoders read a long text's head and tail, so `tiergate train --log` embeds what routing embedded
+    (the head alone lost the question, which usually comes last)."""
+    if len(ask) <= chars:
+        return ask
+    half = chars // 2
+    return ask[:half] + "\n" + ask[len(ask) - (chars - half) :]

@@ -566,7 +566,8 @@ class DecisionLog(Strict):
     """Keep each request's ask (the user's own words, as routing read them) in the log, so `tiergate train
     --log` can learn from rated traffic. Off by default: it stores what users wrote."""
     ask_chars: PositiveInt = 4000
-    """With `store_ask`: the most characters of an ask kept."""
+    """With `store_ask`: the most characters of an ask kept; a longer one keeps its first and last halves
+    (the encoders read a long ask's head and tail). Default: 4000."""
 
 
 Origin = Annotated[str, Meta(pattern=r"^https?://[^/\s*]+$")]

@@ -103,10 +103,12 @@ class Result:
 
 def rows_from_dataset(path: Path, weight: float, graph: EvaluationGraph) -> list[Row]:
     data = load_dataset(path)
+    if data.kind != "labelled":
+        raise ValueError(f"{path} is a {data.kind} set; train fits on labelled ones (gold tiers)")
     rows = []
     for case in data.cases:
-        if case.gold is None or case.gold not in RANKS:
-            continue
+        if case.gold not in RANKS:
+            raise ValueError(f"{path}: case '{case.id}' has gold '{case.gold}', not one of {', '.join(RANKS)}")
         rows.append(Row(case.id, ask_of(graph, case.request), RANKS[case.gold], weight, path.name, case))
     return rows
 
@@ -390,25 +392,29 @@ def _band_width(p_sonnet: F64, share: float) -> float:
 
 def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedders: Sequence[Embedder]) -> Result:
     rows: list[Row] = []
-    inner_ids: set[str] = set()
+    first = 0  # the first file's rows come first: those are fitted and cross-validated on
     sources: dict[str, int] = {}
     skipped: dict[str, int] = {}
+    names = [path.name for path, _ in options.data]
+    if len(set(names)) < len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise ValueError(f"two --data files are named {twice}: the head records each source by its name; rename one")
     for i, (path, weight) in enumerate(options.data):
         found = rows_from_dataset(path, weight, graph)
         rows += found
         if i == 0:
-            inner_ids = {r.id for r in found}
+            first = len(found)
     if options.log is not None:
         logged = rows_from_log(options.log, options.log_weight, TierTable.of(graph.config).order)
         rows += logged.rows
         if logged.no_ask:
             skipped[logged.source] = logged.no_ask
-    if not inner_ids:
+    if not first:
         raise ValueError("the first --data file has no labelled cases to fit and cross-validate on")
     gold = np.array([r.gold for r in rows])
     w = np.array([r.weight for r in rows], dtype=np.float64)
     X = embed_all(embedders, [r.text for r in rows], inputs=options.encoders)
-    inner = np.array([i for i, r in enumerate(rows) if r.id in inner_ids and r.case is not None])
+    inner = np.arange(first)
     groups = [group_of(r) for r in rows] if options.folds_by == "group" else None
     if groups is not None and len({groups[i] for i in inner}) < 2:
         raise ValueError("--folds-by group needs at least two groups (a case's first tag) in the first --data file")

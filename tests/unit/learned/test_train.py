@@ -6,6 +6,7 @@ import json
 import sqlite3
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -320,3 +321,94 @@ def test_the_summary_counts_rated_decisions_without_an_ask(tmp_path: Path, capsy
     out = capsys.readouterr().out
     assert "rows: 35 (labelled.jsonl: 30, log.db: 5)" in out
     assert "log.db: 1 labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)" in out
+
+
+def test_cutoffs_that_miss_the_limits_are_not_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When no cut-offs met severe 0% and --sufficiency, the most exact were written anyway, exit 0."""
+    import tiergate.learned.train as training
+
+    fitted = training.train
+
+    def short(*args: Any, **kwargs: Any) -> Any:
+        result = fitted(*args, **kwargs)
+        result.cv.update(severe_under=0.034, sufficiency=0.845)
+        return result
+
+    monkeypatch.setattr(training, "train", short)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 1
+    err = capsys.readouterr().err
+    assert f"no cut-offs meet the limits on cross-validated {data}: severe under-routing 3.4% (must be 0%), " in err
+    assert "sufficiency 84.5% (--sufficiency 0.97)" in err and "Nothing written" in err
+    assert routes.read_text() == textwrap.dedent(ROUTES) and not (tmp_path / "head.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (":-1", "a weight is a number at least 0, got -1"),
+        (":0", "its weight must be above 0"),
+    ],
+)
+def test_a_first_files_weight_must_be_a_number_above_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: str, message: str
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", f"{data}{spec}", "--encoders", "static"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_weight_in_exponent_form_is_a_weight_not_a_file_name() -> None:
+    from tiergate.cli import _weighted
+
+    assert _weighted("more.jsonl:1e-1") == (Path("more.jsonl"), 0.1)
+    assert _weighted("more.jsonl") == (Path("more.jsonl"), 1.0)
+
+
+def test_sets_train_cannot_read_are_refused_before_it_fits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scored --test set failed with `tuple.index(x): x not in tuple` after training; a gold that is no
+    tier dropped a --data file's cases without a word; two files of one name were one source."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    scored = tmp_path / "scored.jsonl"
+    scored.write_text(
+        json.dumps({"messages": [{"role": "user", "content": "hi"}], "strong_score": 1, "weak_score": 0}) + "\n"
+    )
+    base = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static"]
+    assert main([*base, "--test", str(scored)]) == 2
+    assert f"--test {scored} is a scored set; train reports on a labelled one" in capsys.readouterr().err
+    capital = tmp_path / "capital.jsonl"
+    capital.write_text(data.read_text().replace('"gold": "opus"', '"gold": "Opus"'))
+    assert main([*base, "--data", f"{capital}:0.5"]) == 2
+    assert f"{capital}: case 'opus-0' has gold 'Opus', not one of local, sonnet, opus" in capsys.readouterr().err
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "labelled.jsonl").write_text(data.read_text())
+    assert main([*base, "--data", f"{tmp_path / 'team' / 'labelled.jsonl'}:0.5"]) == 2
+    assert "two --data files are named labelled.jsonl" in capsys.readouterr().err
+
+
+def test_write_goes_through_a_linked_rule_file_and_makes_the_heads_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A linked routes.yaml was replaced by a plain file while the head went beside the file it named; a
+    head in a folder not made yet was a FileNotFoundError traceback."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "routes.yaml").write_text(textwrap.dedent(ROUTES).replace("head: head.json", "head: heads/new.json"))
+    link = tmp_path / "routes.yaml"
+    link.symlink_to(conf / "routes.yaml")
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(link), "--data", str(data), "--encoders", "static", "--write"]) == 0
+    assert link.is_symlink() and "cutoffs: {sonnet: 0.5, opus: 0.5}" not in (conf / "routes.yaml").read_text()
+    assert Head.load(conf / "heads" / "new.json").file.trained.cases == 30
