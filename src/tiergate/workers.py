@@ -36,6 +36,8 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -136,11 +138,35 @@ class WorkerBoard:
 
 
 def reload_everywhere() -> Callable[[], None] | None:
-    """In a worker: what ``/admin/reload`` calls after reloading itself (SIGHUP to the supervisor)."""
+    """In a worker: what ``/admin/reload`` calls after reloading itself (SIGHUP to the supervisor, while it
+    is this worker's parent: a pid that is not may be another process's by now)."""
     pid = os.environ.get(ENV_SUPERVISOR)
     if not pid:
         return None
-    return lambda: os.kill(int(pid), signal.SIGHUP)
+
+    def fanout() -> None:
+        if os.getppid() == int(pid):
+            os.kill(int(pid), signal.SIGHUP)
+        else:
+            log.warning("the supervisor (pid %s) is gone: only this worker reloaded", pid)
+
+    return fanout
+
+
+def watch_parent(parent: int, every: float = 1.0) -> threading.Thread:
+    """In a worker: stop it (SIGTERM to itself, uvicorn's graceful stop) once ``parent``, the supervisor,
+    is gone. A supervisor killed outright left its workers serving the port, unsupervised, and a new
+    ``tiergate serve`` could not bind it."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        log.warning("tiergate worker %d: the supervisor (pid %d) is gone; stopping", os.getpid(), parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="tiergate-parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -301,27 +327,60 @@ class Announce:
 
 class Supervisor(Multiprocess):
     """uvicorn's supervisor, but each worker it starts gets a socket of its own on the port (``sockets`` is
-    read once per worker start), and SIGHUP reloads the workers' rules instead of restarting them."""
+    read once per worker start), and SIGHUP reloads the workers' rules instead of restarting them.
+
+    The supervisor keeps its copy of each worker's socket while that worker lives, and closes it once the
+    worker is gone: the worker made it listen, so a copy left open stays in the port's group with nobody
+    accepting, and the kernel kept handing it a share of new connections, which hung."""
 
     def __init__(self, config: uvicorn.Config, host: str, port: int, *, hold: socket.socket | None = None) -> None:
         self._address = (host, port)
-        self._given: list[socket.socket] = [hold] if hold is not None else []
+        self._hold = hold
+        #: Sockets made for workers not started yet (``sockets`` is read just before a worker is made).
+        self._fresh: list[socket.socket] = []
+        self._owned: dict[Any, socket.socket] = {}  # by uvicorn's Process object, held so ids stay unique
         super().__init__(config, sockets=[])
 
     @property
     def sockets(self) -> list[socket.socket]:
         sock = reuseport_socket(*self._address)
-        self._given.append(sock)  # the worker holds its own copy; these close when the supervisor ends
+        self._fresh.append(sock)
         return [sock]
 
     @sockets.setter
     def sockets(self, value: list[socket.socket]) -> None:
         """uvicorn's constructor sets the shared list; each worker gets a fresh socket instead."""
 
+    def init_processes(self) -> None:
+        super().init_processes()
+        self._settle()
+
+    def keep_subprocess_alive(self) -> None:
+        before = set(self._owned)
+        super().keep_subprocess_alive()
+        self._settle()
+        for gone in before - set(self._owned):
+            log.warning("tiergate worker %s stopped (exit code %s); a new one takes its place", gone.pid, gone.exitcode)
+
+    def handle_signals(self) -> None:
+        super().handle_signals()
+        self._settle()
+
+    def _settle(self) -> None:
+        """Give each new worker the socket made for it, and close the sockets of workers no longer running."""
+        new = [p for p in self.processes if p not in self._owned]
+        for process, sock in zip(new, self._fresh, strict=False):
+            self._owned[process] = sock
+        self._fresh = self._fresh[len(new) :]
+        running = set(self.processes)
+        for process in [p for p in self._owned if p not in running]:
+            self._owned.pop(process).close()
+
     def close(self) -> None:
-        for sock in self._given:
+        for sock in [*self._owned.values(), *self._fresh, *([self._hold] if self._hold is not None else [])]:
             sock.close()
-        self._given.clear()
+        self._owned.clear()
+        self._fresh.clear()
 
     def handle_hup(self) -> None:
         for process in self.processes:
@@ -366,6 +425,8 @@ def worker_app() -> Any:
 
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the app's lifespan takes SIGHUP as "reload"
     configure_logging(os.environ.get(ENV_LOG_LEVEL, "info"))
+    if supervisor := os.environ.get(ENV_SUPERVISOR):
+        watch_parent(int(supervisor))
     board = WorkerBoard(Path(os.environ[ENV_BOARD]))
     app = build(
         Path(os.environ[ENV_CONFIG]),

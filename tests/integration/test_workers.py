@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -305,3 +306,48 @@ def stop(proc: subprocess.Popen[str]) -> None:
 def parent(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+def answered(url: str, tries: int) -> tuple[set[int], int]:
+    """The workers that answered ``tries`` fresh connections, and how many connections got no answer."""
+
+    def one(_: int) -> int | None:
+        try:
+            with httpx.Client(timeout=3) as fresh:  # a new connection each time: the kernel picks a socket
+                return int(fresh.get(url + "/health").json()["workers"]["serving"])
+        except httpx.TimeoutException:
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(one, range(tries)))
+    return {pid for pid in seen if pid is not None}, seen.count(None)
+
+
+def test_a_worker_killed_outright_is_replaced_and_no_connection_waits_for_it(
+    tmp_path: Path, upstream_env: dict[str, str]
+) -> None:
+    """The supervisor kept its copy of the dead worker's listening socket: about one new connection in
+    three waited on it for ever, and nothing in the log said a worker had died."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    with Replica.start(routes, upstream_env, tmp_path / "gw.log", "--workers", "2", "--no-watch") as gw:
+        first = wait_until(lambda: both_on(gw), timeout=60, what="two workers on one version")
+        victim, survivor = (int(pid) for pid in first["workers"])
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: len(answered(gw.url, 20)[0] - {victim, survivor}) == 1, timeout=60, what="a new worker")
+        pids, unanswered = answered(gw.url, 90)
+        assert unanswered == 0, f"{unanswered} of 90 connections got no answer"
+        assert survivor in pids and victim not in pids and len(pids) == 2
+    assert f"tiergate worker {victim} stopped (exit code -9); a new one takes its place" in gw.output()
+
+
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, upstream_env: dict[str, str]) -> None:
+    """Killed outright, the supervisor left its workers serving the port with nobody to restart them, and
+    a new `tiergate serve` there could not bind it."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    with Replica.start(routes, upstream_env, tmp_path / "gw.log", "--workers", "2", "--no-watch") as gw:
+        workers = [int(pid) for pid in wait_until(lambda: both_on(gw), timeout=60, what="two workers")["workers"]]
+        gw.proc.kill()
+        gw.proc.wait(timeout=10)
+        wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=30, what="workers gone")
