@@ -30,7 +30,15 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import (
+    ClusterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 
 from tiergate.redact import redact_url
 from tiergate.state.resp import Arg, RespClient, Script
@@ -201,7 +209,7 @@ class RedisLink:
     def _settled(self, reply: Any) -> None:
         if self._closed:
             return
-        if isinstance(reply, ResponseError):
+        if isinstance(reply, ResponseError) and not unavailable(reply):
             log.error("shared state: Redis refused a command: %s", reply)
             self.fallbacks += 1
         elif isinstance(reply, RedisError | OSError | TimeoutError):
@@ -221,8 +229,11 @@ class RedisLink:
         try:
             async with asyncio.timeout(self.timeout):
                 return await call()
-        except ResponseError as exc:  # Redis answered, with an error: a bug of ours, not an outage
-            log.error("shared state: Redis refused a command: %s", exc)
+        except ResponseError as exc:  # Redis answered, with an error: a bug of ours, not an outage...
+            if unavailable(exc):  # ...unless it says it cannot take writes now: that is one
+                self.failed(exc)
+            else:
+                log.error("shared state: Redis refused a command: %s", exc)
             self.fallbacks += 1
             return DOWN
         except (RedisError, OSError, TimeoutError) as exc:
@@ -267,9 +278,11 @@ class RedisLink:
                 await self._recover(first=False)
 
     async def _ping(self) -> bool:
+        """Whether Redis takes writes again: a small key written, since a replica after a failover or a full
+        server answers PING while it refuses every write."""
         try:
             async with asyncio.timeout(self.timeout * 4):
-                await self.client.ping()
+                await self.client.set(self.key("probe"), b"1", ex=60)
         except (RedisError, OSError, TimeoutError) as exc:
             self._last_exc = exc
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -324,6 +337,17 @@ class RedisLink:
             self.fast.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
+
+
+#: Refusals of a Redis that cannot serve writes now: a replica after a failover (READONLY), a full one
+#: (OOM), one whose snapshots fail (MISCONF), a cluster or primary that is down, a busy script.
+_UNAVAILABLE = (ReadOnlyError, OutOfMemoryError, ClusterDownError, TryAgainError)
+_UNAVAILABLE_CODES = ("MISCONF", "NOREPLICAS", "BUSY ", "MASTERDOWN", "READONLY", "OOM")
+
+
+def unavailable(exc: ResponseError) -> bool:
+    """Whether a refusal is Redis saying it cannot serve now (an outage), not that a command is wrong."""
+    return isinstance(exc, _UNAVAILABLE) or str(exc).startswith(_UNAVAILABLE_CODES)
 
 
 def _fast_client(url: str, timeout: float) -> RespClient | None:

@@ -84,6 +84,38 @@ async def test_a_killed_redis_falls_back_at_once_and_is_used_again_when_it_retur
 
 
 @pytest.mark.asyncio
+async def test_a_redis_that_answers_but_refuses_writes_is_an_outage_until_it_takes_them(
+    caplog: pytest.LogCaptureFixture, closed_port: int
+) -> None:
+    """A primary demoted by a failover answers PING and reads, and refuses every write (READONLY): it was
+    a logged error per request while /health said ok, and shared limits stopped being shared."""
+    server = RedisServer().start()
+    link = RedisLink(server.url, retry_interval=0.05)
+    admin = RedisLink(server.url)
+    try:
+        with caplog.at_level(logging.INFO, logger="tiergate.state"):
+            await link.start()
+            await admin.start()
+            assert await link.run(lambda r: r.set("k", 1)) is True
+            assert await admin.run(lambda r: r.replicaof("127.0.0.1", closed_port)) is not DOWN  # read-only now
+            assert await link.run(lambda r: r.set("k", 2)) is DOWN
+            assert link.status()["status"] == "down" and "read only" in link.status()["last_error"]
+            assert await link.run(lambda r: r.set("k", 3)) is DOWN  # no call waits on it meanwhile
+            await asyncio.sleep(0.3)
+            assert not link.up, "PING answers, but the probe writes: still down"
+            assert await admin.run(lambda r: r.replicaof("NO", "ONE")) is not DOWN  # promoted again
+            await wait_for(lambda: link.up)
+            assert await link.run(lambda r: r.set("k", 4)) is True
+        messages = [r.getMessage() for r in caplog.records]
+        assert len([m for m in messages if "is unreachable" in m]) == 1
+        assert not [m for m in messages if "refused a command" in m]
+    finally:
+        await link.aclose()
+        await admin.aclose()
+        server.stop()
+
+
+@pytest.mark.asyncio
 async def test_a_resync_that_fails_right_after_redis_returns_is_the_same_outage(redis_url: str) -> None:
     link = RedisLink(redis_url, retry_interval=0.05)
     calls = 0
