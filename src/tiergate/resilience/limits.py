@@ -119,7 +119,12 @@ class Limiters:
 
     async def _shared(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> bool:
         """Take the target's limits in Redis: True when taken, False when Redis is down (count here
-        instead); raises like the in-process modes when the shared budget is spent."""
+        instead); raises like the in-process modes when the shared budget is spent.
+
+        A concurrency slot taken in Redis takes one of this process's own too, so the process's count is
+        whole when Redis goes away mid-call (its calls in flight still count), and calls taken here while
+        Redis was away still count when it returns (Redis does not know them): one process never has more
+        than ``concurrency`` in flight."""
         assert self.shared is not None
         shared = self.shared
         waiting = target.limits.on_limit == "wait"
@@ -129,9 +134,16 @@ class Limiters:
             if taken is DOWN:
                 return False
             assert isinstance(taken, Taken)
-            if taken.ok:
+            if taken.ok and slots.inflight is not None and slots.inflight.locked():
+                if taken.lease is not None:  # this process's own calls fill its slots: give the shared one back
+                    shared.release(target.key, taken.lease)
+                taken = Taken(False, "concurrency", SHARED_POLL)
+            elif taken.ok:
                 if taken.lease is not None:
                     held.callback(shared.release, target.key, taken.lease)
+                if slots.inflight is not None:
+                    await slots.inflight.acquire()  # free: checked just above, with no await between
+                    held.callback(slots.inflight.release)
                 return True
             assert taken.limit is not None
             left = deadline - time.monotonic()

@@ -4,9 +4,11 @@ while Redis is unreachable each counts for itself."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
+from tests.engines import RedisServer
 from tiergate.config.model import Breaker, Capabilities, Limits, Price, Retries, Timeouts
 from tiergate.engine.targets import Target
 from tiergate.errors import LimitRejected, RateLimited
@@ -263,3 +265,36 @@ async def test_without_the_pipelined_client_every_take_waits(redis_url: str, red
         assert (link.waits, shared.taken_ahead) == (3, 0)
     finally:
         await link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_one_process_never_has_more_than_concurrency_in_flight_as_redis_goes_and_returns() -> None:
+    """Slots taken in Redis were not counted here when Redis went away mid-call, nor those taken here while
+    it was away once it came back: `concurrency: 2` had four calls in flight."""
+    server = RedisServer().start()
+    link = RedisLink(server.url, retry_interval=0.05)
+    await link.start()
+    limiters = Limiters(shared=SharedLimits(link))
+    t = target(concurrency=2, on_limit="reject")
+    try:
+        async with contextlib.AsyncExitStack() as calls:
+            for _ in range(2):  # two calls in flight, their slots in Redis
+                await calls.enter_async_context(limiters.acquire(t))
+            server.kill()
+            with pytest.raises(LimitRejected, match="concurrency limit"):
+                await take(limiters, t)
+            assert not link.up
+        async with contextlib.AsyncExitStack() as calls:
+            for _ in range(2):  # two calls in flight taken here while Redis is away
+                await calls.enter_async_context(limiters.acquire(t))
+            server.start()
+            deadline = asyncio.get_running_loop().time() + 10
+            while not link.up:
+                assert asyncio.get_running_loop().time() < deadline, "Redis did not come back"
+                await asyncio.sleep(0.02)
+            with pytest.raises(LimitRejected, match="concurrency limit"):
+                await take(limiters, t)
+        await take(limiters, t)  # the calls ended: slots free everywhere
+    finally:
+        await link.aclose()
+        server.stop()
