@@ -28,8 +28,11 @@ class Problem:
     col: int = 0
 
     def render(self) -> str:
+        """``file:line:col: message``; ``file: message`` for a problem of the whole file (line 0: it cannot
+        be read, say), which has no place in it to point at."""
         prefix = "" if self.severity == "error" else f"{self.severity}: "
-        return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message}"
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        return f"{where}: {prefix}{self.message}"
 
     def to_dict(self) -> dict[str, object]:
         return {

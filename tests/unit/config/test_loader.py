@@ -645,6 +645,15 @@ def test_validate_checks_the_shadow_rules_the_file_names(tmp_path: Path, capsys:
     assert capsys.readouterr().out == f"{path}: ok\n"
 
 
+def test_a_rule_file_that_cannot_be_read_is_named_without_a_place_in_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It read `routes.yaml:0:0: cannot read rule file`, a line and column the file does not have."""
+    missing = tmp_path / "routes.yaml"
+    assert main(["validate", str(missing)]) == 1
+    assert capsys.readouterr().out == f"{missing}: cannot read rule file: No such file or directory\n"
+
+
 def test_validate_passes_the_shipped_routes_file(capsys: pytest.CaptureFixture[str]) -> None:
     path = ROOT / "routes.yaml"
     assert main(["validate", str(path)]) == 0
