@@ -309,13 +309,14 @@ def parent(pid: int) -> int:
 
 
 def answered(url: str, tries: int) -> tuple[set[int], int]:
-    """The workers that answered ``tries`` fresh connections, and how many connections got no answer."""
+    """The workers that answered ``tries`` fresh connections, and how many connections got no answer (none
+    in time, or reset: those that reached a dead worker's socket before the supervisor closed it)."""
 
     def one(_: int) -> int | None:
         try:
             with httpx.Client(timeout=3) as fresh:  # a new connection each time: the kernel picks a socket
                 return int(fresh.get(url + "/health").json()["workers"]["serving"])
-        except httpx.TimeoutException:
+        except httpx.TransportError:
             return None
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:

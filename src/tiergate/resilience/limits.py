@@ -15,7 +15,9 @@ What happens at a limit is ``limits.on_limit``:
 
 With ``shared`` (a :class:`~tiergate.state.limits.SharedLimits`, when ``state.redis_url`` is set) the
 counting happens in Redis, so every worker and replica spends one budget; while Redis is unreachable
-each call falls back to this process's own limiters.
+each call falls back to this process's own limiters. A call takes one of this process's own concurrency
+slots first in every case, so the process never has more than ``concurrency`` in flight, whichever of
+Redis or itself counted the calls it has in flight.
 
 The concurrency slot is held for the whole ``async with``. For a stream that is until the stream
 ends, which outlives the call that opened it: see ``ResilienceGuard.run(hold=...)``.
@@ -84,15 +86,20 @@ class Limiters:
 
     @contextlib.asynccontextmanager
     async def acquire(self, target: Target) -> AsyncIterator[None]:
-        """Take one request of ``target``'s rpm and hold one concurrency slot until the block ends."""
+        """Take one request of ``target``'s rpm and hold one concurrency slot until the block ends.
+
+        This process's own slot comes first, shared state or not: its count of calls in flight stays whole
+        as Redis goes and returns (one process never has more than ``concurrency`` in flight), and no rpm
+        is spent, here or in Redis, for a call whose slot never comes."""
         slots = self._targets.get(target.key) or self._refresh(target)
+        waiting = target.limits.on_limit == "wait"
+        deadline = time.monotonic() + target.limits.max_wait if waiting else None
         async with contextlib.AsyncExitStack() as held:
-            if (slots.rpm or slots.concurrency) and self.shared is not None and await self._shared(slots, target, held):
-                pass
-            elif target.limits.on_limit == "wait":
-                await self._wait(slots, target, held)
-            else:
-                await self._take_now(slots, target, held)
+            if slots.inflight is not None:
+                await self._slot(slots, target, held, deadline)
+            shared = (slots.rpm or slots.concurrency) and self.shared is not None
+            if not (shared and await self._shared(slots, target, held)) and slots.rate is not None:
+                await self._rate(slots, target, deadline)
             yield
 
     async def client(self, key: str, rpm: int) -> None:
@@ -119,12 +126,7 @@ class Limiters:
 
     async def _shared(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> bool:
         """Take the target's limits in Redis: True when taken, False when Redis is down (count here
-        instead); raises like the in-process modes when the shared budget is spent.
-
-        A concurrency slot taken in Redis takes one of this process's own too, so the process's count is
-        whole when Redis goes away mid-call (its calls in flight still count), and calls taken here while
-        Redis was away still count when it returns (Redis does not know them): one process never has more
-        than ``concurrency`` in flight."""
+        instead); raises like the in-process modes when the shared budget is spent."""
         assert self.shared is not None
         shared = self.shared
         waiting = target.limits.on_limit == "wait"
@@ -134,16 +136,9 @@ class Limiters:
             if taken is DOWN:
                 return False
             assert isinstance(taken, Taken)
-            if taken.ok and slots.inflight is not None and slots.inflight.locked():
-                if taken.lease is not None:  # this process's own calls fill its slots: give the shared one back
-                    shared.release(target.key, taken.lease)
-                taken = Taken(False, "concurrency", SHARED_POLL)
-            elif taken.ok:
+            if taken.ok:
                 if taken.lease is not None:
                     held.callback(shared.release, target.key, taken.lease)
-                if slots.inflight is not None:
-                    await slots.inflight.acquire()  # free: checked just above, with no await between
-                    held.callback(slots.inflight.release)
                 return True
             assert taken.limit is not None
             left = deadline - time.monotonic()
@@ -155,41 +150,42 @@ class Limiters:
                 raise error(detail, retry_after=taken.retry_after)
             await asyncio.sleep(min(taken.retry_after or SHARED_POLL, left))
 
-    # --- the three modes ----------------------------------------------------------------------
+    # --- in this process: ``fallback`` and ``reject`` take only what is free now; ``wait`` queues ------
 
-    async def _take_now(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> None:
-        """``fallback`` and ``reject``: take capacity only if it is there now."""
-        error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
-        if slots.inflight is not None and slots.inflight.locked():
-            raise error(self._reached("concurrency", slots, target))
-        if slots.rate is not None and not slots.rate.has_capacity():
-            raise error(self._reached("rate", slots, target), retry_after=self._retry_after(slots))
-        # Neither await below suspends: both were just checked, so no other task can take them first.
-        if slots.inflight is not None:
-            await slots.inflight.acquire()
-            held.callback(slots.inflight.release)
-        if slots.rate is not None:
-            await slots.rate.acquire()
-
-    async def _wait(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> None:
-        """``wait``: queue for a slot, then for rate capacity, for at most ``max_wait`` in all.
-
-        The slot comes first because a rate token cannot be given back if the slot never comes.
-        """
-        waiting_for = "concurrency"
-        try:
-            async with asyncio.timeout(target.limits.max_wait):
-                if slots.inflight is not None:
+    async def _slot(
+        self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack, deadline: float | None
+    ) -> None:
+        """One of this process's concurrency slots, held until the block ends."""
+        assert slots.inflight is not None
+        if deadline is None:
+            if slots.inflight.locked():
+                error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
+                raise error(self._reached("concurrency", slots, target))
+            await slots.inflight.acquire()  # does not suspend: it was just free
+        else:
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
                     await slots.inflight.acquire()
-                    held.callback(slots.inflight.release)
-                waiting_for = "rate"
-                if slots.rate is not None:
-                    await slots.rate.acquire()
+            except TimeoutError:
+                detail = f"{self._reached('concurrency', slots, target)}; none free within {target.limits.max_wait:g}s"
+                raise RateLimited(f"{detail} (limits.max_wait)") from None
+        held.callback(slots.inflight.release)
+
+    async def _rate(self, slots: _Slots, target: Target, deadline: float | None) -> None:
+        """One request of this process's rpm (taken after the slot: a token cannot be given back)."""
+        assert slots.rate is not None
+        if deadline is None:
+            if not slots.rate.has_capacity():
+                error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
+                raise error(self._reached("rate", slots, target), retry_after=self._retry_after(slots))
+            await slots.rate.acquire()
+            return
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                await slots.rate.acquire()
         except TimeoutError:
-            detail = f"{self._reached(waiting_for, slots, target)}; none free within {target.limits.max_wait:g}s"
-            raise RateLimited(
-                f"{detail} (limits.max_wait)", retry_after=self._retry_after(slots) if waiting_for == "rate" else None
-            ) from None
+            detail = f"{self._reached('rate', slots, target)}; none free within {target.limits.max_wait:g}s"
+            raise RateLimited(f"{detail} (limits.max_wait)", retry_after=self._retry_after(slots)) from None
 
     def _reached(self, limit: str, slots: _Slots, target: Target) -> str:
         if limit == "concurrency":

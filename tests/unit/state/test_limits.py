@@ -283,10 +283,10 @@ async def test_one_process_never_has_more_than_concurrency_in_flight_as_redis_go
             server.kill()
             with pytest.raises(LimitRejected, match="concurrency limit"):
                 await take(limiters, t)
-            assert not link.up
         async with contextlib.AsyncExitStack() as calls:
             for _ in range(2):  # two calls in flight taken here while Redis is away
                 await calls.enter_async_context(limiters.acquire(t))
+            assert not link.up
             server.start()
             deadline = asyncio.get_running_loop().time() + 10
             while not link.up:
@@ -298,3 +298,22 @@ async def test_one_process_never_has_more_than_concurrency_in_flight_as_redis_go
     finally:
         await link.aclose()
         server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_call_this_process_has_no_slot_for_spends_no_shared_rpm(links: tuple[RedisLink, RedisLink]) -> None:
+    """The shared take came first: a call refused for want of a local slot had spent a request of the
+    rpm every worker shares (and a waiting one spent one every 50 ms)."""
+    one, two = Limiters(shared=SharedLimits(links[0])), Limiters(shared=SharedLimits(links[1]))
+    t = target(rpm=10, concurrency=2, on_limit="reject")
+    async with contextlib.AsyncExitStack() as calls:
+        for _ in range(2):
+            await calls.enter_async_context(one.acquire(t))
+        await links[0].run(lambda r: r.flushdb())  # Redis lost the leases (a restart): this process still counts
+        for _ in range(5):
+            with pytest.raises(LimitRejected, match="concurrency limit"):
+                await take(one, t)
+    for _ in range(10):  # the whole shared rpm is left for the other process
+        await take(two, t)
+    with pytest.raises(LimitRejected, match="rate limit"):
+        await take(two, t)
