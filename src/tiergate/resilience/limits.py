@@ -98,7 +98,7 @@ class Limiters:
             if slots.inflight is not None:
                 await self._slot(slots, target, held, deadline)
             shared = (slots.rpm or slots.concurrency) and self.shared is not None
-            if not (shared and await self._shared(slots, target, held)) and slots.rate is not None:
+            if not (shared and await self._shared(slots, target, held, deadline)) and slots.rate is not None:
                 await self._rate(slots, target, deadline)
             yield
 
@@ -124,13 +124,15 @@ class Limiters:
 
     # --- shared in Redis -----------------------------------------------------------------------
 
-    async def _shared(self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack) -> bool:
+    async def _shared(
+        self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack, deadline: float | None
+    ) -> bool:
         """Take the target's limits in Redis: True when taken, False when Redis is down (count here
-        instead); raises like the in-process modes when the shared budget is spent."""
+        instead); raises like the in-process modes when the shared budget is spent. ``deadline``: where
+        ``wait`` stops waiting (None: the other modes, which do not)."""
         assert self.shared is not None
         shared = self.shared
-        waiting = target.limits.on_limit == "wait"
-        deadline = time.monotonic() + target.limits.max_wait
+        waiting = deadline is not None
         while True:
             taken = await shared.take(target.key, rpm=slots.rpm, concurrency=slots.concurrency, period=self._period)
             if taken is DOWN:
@@ -141,7 +143,7 @@ class Limiters:
                     held.callback(shared.release, target.key, taken.lease)
                 return True
             assert taken.limit is not None
-            left = deadline - time.monotonic()
+            left = deadline - time.monotonic() if deadline is not None else 0.0
             if not waiting or left <= 0:
                 detail = self._reached(taken.limit, slots, target)
                 if waiting:
