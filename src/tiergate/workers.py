@@ -367,11 +367,21 @@ class Supervisor(Multiprocess):
         self._settle()
 
     def _settle(self) -> None:
-        """Give each new worker the socket made for it, and close the sockets of workers no longer running."""
-        new = [p for p in self.processes if p not in self._owned]
-        for process, sock in zip(new, self._fresh, strict=False):
-            self._owned[process] = sock
-        self._fresh = self._fresh[len(new) :]
+        """Note each new worker's socket (the one it was started with), and close the sockets of workers no
+        longer running, and of workers made and let go before this look (SIGTTIN then SIGTTOU)."""
+        for process in self.processes:
+            if process not in self._owned:
+                sock = _socket_of(process)
+                if sock is None and self._fresh:  # uvicorn keeps it elsewhere: the oldest socket made
+                    sock = self._fresh[0]
+                if sock is not None:
+                    self._owned[process] = sock
+                    self._fresh = [s for s in self._fresh if s is not sock]
+        held = {id(sock) for sock in self._owned.values()}
+        for sock in self._fresh:
+            if id(sock) not in held:
+                sock.close()
+        self._fresh.clear()
         running = set(self.processes)
         for process in [p for p in self._owned if p not in running]:
             self._owned.pop(process).close()
@@ -387,6 +397,14 @@ class Supervisor(Multiprocess):
             if process.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGHUP)
+
+
+def _socket_of(process: Any) -> socket.socket | None:
+    """The socket uvicorn started ``process`` (its ``Process``) with: its ``multiprocessing`` process's
+    ``sockets`` argument."""
+    started = getattr(getattr(process, "process", None), "_kwargs", None) or {}
+    given = started.get("sockets") or []
+    return given[0] if given and isinstance(given[0], socket.socket) else None
 
 
 def serve_workers(config: Path, host: str, port: int, workers: int, *, log_level: str, watch: bool) -> int:
