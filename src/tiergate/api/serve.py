@@ -298,10 +298,12 @@ def _log_request(record: RequestRecord) -> None:
 
 
 def stored_ask(ask: str, chars: int) -> str:
-    """The ask as the decision log keeps it: whole up to ``chars``, else its head and its tail, half each.
-    The encoders read a long text's head and tail, so `tiergate train --log` embeds what routing embedded
-    (the head alone lost the question, which usually comes last)."""
+    """The ask as the decision log keeps it: whole up to ``chars``, else its head and its tail (about half
+    each, joined by a line break), ``chars`` in all. The static and transformer encoders read a long
+    text's head and tail, so for them `tiergate train --log` embeds what routing embedded (the head alone
+    lost the question, which usually comes last); the prose member reads the words of what was kept, so a
+    question between two long pastes is lost to it."""
     if len(ask) <= chars:
         return ask
-    half = chars // 2
-    return ask[:half] + "\n" + ask[len(ask) - (chars - half) :]
+    head = (chars - 1) // 2
+    return ask[:head] + "\n" + ask[len(ask) - (chars - 1 - head) :]

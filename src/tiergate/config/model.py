@@ -567,7 +567,7 @@ class DecisionLog(Strict):
     --log` can learn from rated traffic. Off by default: it stores what users wrote."""
     ask_chars: PositiveInt = 4000
     """With `store_ask`: the most characters of an ask kept; a longer one keeps its first and last halves
-    (the encoders read a long ask's head and tail). Default: 4000."""
+    (the encoders read a long ask's head and tail; words between two long pastes are lost). Default: 4000."""
 
 
 Origin = Annotated[str, Meta(pattern=r"^https?://[^/\s*]+$")]

@@ -116,6 +116,27 @@ async def test_a_redis_that_answers_but_refuses_writes_is_an_outage_until_it_tak
 
 
 @pytest.mark.asyncio
+async def test_a_user_whose_acl_names_other_keys_than_the_probes_still_connects() -> None:
+    """The watcher's probe writes a key: a user allowed tiergate's limit keys only read as unreachable."""
+    server = RedisServer().start()
+    admin = RedisLink(server.url)
+    await admin.start()
+    try:
+        setup = ["ACL", "SETUSER", "gateway", "on", ">s3cret-pw", "~tiergate:limit:*", "+@all"]
+        assert await admin.run(lambda r: r.execute_command(*setup)) is not DOWN
+        link = RedisLink(server.url.replace("redis://", "redis://gateway:s3cret-pw@"))
+        await link.start()
+        try:
+            assert link.up and link.status()["status"] == "ok"
+            assert await link.run(lambda r: r.set(link.key("limit", "x"), 1)) is True
+        finally:
+            await link.aclose()
+    finally:
+        await admin.aclose()
+        server.stop()
+
+
+@pytest.mark.asyncio
 async def test_a_resync_that_fails_right_after_redis_returns_is_the_same_outage(redis_url: str) -> None:
     link = RedisLink(redis_url, retry_interval=0.05)
     calls = 0
