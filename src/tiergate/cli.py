@@ -393,11 +393,7 @@ def _check_labelled(test: Any, tiers: Sequence[str], path: Path) -> None:
     the training it would otherwise fail after."""
     if test.kind != "labelled":
         raise ValueError(f"--test {path} is a {test.kind} set; train reports on a labelled one (gold tiers)")
-    for case in test.cases:
-        if case.gold not in tiers:
-            raise ValueError(
-                f"--test {path}: case '{case.id}' has gold '{case.gold}', which is not a tier of the config"
-            )
+    test.check_tiers(tiers)
 
 
 def _tune(args: argparse.Namespace) -> int:

@@ -181,14 +181,7 @@ def _get(data: Any, path: list[str | int]) -> Any:
 
 def _narrowed(data: Any, path: list[str | int], key: str) -> Any:
     """A copy of ``data`` where the mapping at ``path`` holds only ``key``."""
-    if not path:
-        return {key: data[key]}
-    head, rest = path[0], path[1:]
-    if isinstance(data, dict):
-        return {**data, head: _narrowed(data[head], rest, key)}
-    copy = list(data)
-    copy[head] = _narrowed(data[head], rest, key)  # type: ignore[index]
-    return copy
+    return _replaced(data, tuple(path), {key: _get(data, path)[key]})
 
 
 def _problem_from_validation(text: str, source: YamlSource) -> Problem:

@@ -389,6 +389,8 @@ def test_sets_train_cannot_read_are_refused_before_it_fits(tmp_path: Path, capsy
     assert f"--test {scored} is a scored set; train reports on a labelled one" in capsys.readouterr().err
     capital = tmp_path / "capital.jsonl"
     capital.write_text(data.read_text().replace('"gold": "opus"', '"gold": "Opus"'))
+    assert main([*base, "--test", str(capital)]) == 2
+    assert "case 'opus-0' has gold 'Opus', which is not a tier of the config" in capsys.readouterr().err
     assert main([*base, "--data", f"{capital}:0.5"]) == 2
     assert f"{capital}: case 'opus-0' has gold 'Opus', not one of local, sonnet, opus" in capsys.readouterr().err
     (tmp_path / "team").mkdir()
