@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import signal
@@ -351,4 +352,9 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path, upstream_e
         workers = [int(pid) for pid in wait_until(lambda: both_on(gw), timeout=60, what="two workers")["workers"]]
         gw.proc.kill()
         gw.proc.wait(timeout=10)
-        wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=30, what="workers gone")
+        try:
+            wait_until(lambda: not any(Path(f"/proc/{p}").exists() for p in workers), timeout=30, what="workers gone")
+        finally:  # a failure here must not leave them serving the port
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
