@@ -327,7 +327,7 @@ def _train(args: argparse.Namespace) -> int:
     except (ConfigError, OperatorError, ValueError) as exc:
         print(f"tiergate train: {exc}", file=sys.stderr)
         return 2
-    short = _short_of_limits(result.cv, args.sufficiency)
+    short = _short_of_limits(result.report, args.sufficiency)
     if short is not None:
         print(
             f"\ntiergate train: no cut-offs meet the limits on cross-validated {data[0][0]}: {short}; the ones "
@@ -378,14 +378,24 @@ def _weighted(spec: str) -> tuple[Path, float]:
     return Path(path), value
 
 
-def _short_of_limits(cv: dict[str, Any], sufficiency: float) -> str | None:
-    """How the chosen cut-offs' cross-validated figures miss train's limits, or None when they meet them."""
+def _short_of_limits(report: Any, sufficiency: float) -> str | None:
+    """How the chosen cut-offs' cross-validated figures miss train's limits, or None when they meet them.
+    Read unrounded: a sufficiency of 0.96996 misses 0.97 (shown as 97.0% below it, with more digits)."""
     missed = []
-    if cv["severe_under"] > 0:
-        missed.append(f"severe under-routing {cv['severe_under']:.1%} (must be 0%)")
-    if cv["sufficiency"] < sufficiency:
-        missed.append(f"sufficiency {cv['sufficiency']:.1%} (--sufficiency {sufficiency:g})")
+    if report.severe_under > 0:
+        missed.append(f"severe under-routing {_percent(report.severe_under, 0.0)} (must be 0%)")
+    if report.sufficiency < sufficiency:
+        missed.append(f"sufficiency {_percent(report.sufficiency, sufficiency)} (--sufficiency {sufficiency:g})")
     return ", ".join(missed) or None
+
+
+def _percent(value: float, limit: float) -> str:
+    """``value`` as a percentage with enough digits that it does not read as ``limit`` (or as 0%)."""
+    for digits in range(1, 6):
+        text = f"{value:.{digits}%}"
+        if text != f"{limit:.{digits}%}":
+            return text
+    return f"{value:.6%}"
 
 
 def _check_labelled(test: Any, tiers: Sequence[str], path: Path) -> None:

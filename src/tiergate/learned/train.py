@@ -94,6 +94,9 @@ class Result:
     cv: dict[str, Any]
     rows: int
     sources: dict[str, int]
+    #: The chosen cut-offs' cross-validated report, unrounded (``cv`` is rounded for the head file): the
+    #: limits are checked on this one, so 0.96996 is not read as 0.97.
+    report: Report
     #: Per decision log: labelled decisions left out because no ask was stored.
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -442,7 +445,7 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
         Training(training_hash(rows), len(rows), weights, options.l2, cv),
         combine=options.combine,
     )
-    return Result(head, cutoffs, bands, cv, len(rows), sources, skipped)
+    return Result(head, cutoffs, bands, cv, len(rows), sources, report, skipped)
 
 
 def scorer_for(result: Result, embedders: Sequence[Embedder]) -> LearnedScorer:

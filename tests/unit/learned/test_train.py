@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import textwrap
@@ -333,7 +334,7 @@ def test_cutoffs_that_miss_the_limits_are_not_written(
 
     def short(*args: Any, **kwargs: Any) -> Any:
         result = fitted(*args, **kwargs)
-        result.cv.update(severe_under=0.034, sufficiency=0.845)
+        result.report = dataclasses.replace(result.report, severe_under=0.034, sufficiency=0.845)
         return result
 
     monkeypatch.setattr(training, "train", short)
@@ -345,6 +346,32 @@ def test_cutoffs_that_miss_the_limits_are_not_written(
     err = capsys.readouterr().err
     assert f"no cut-offs meet the limits on cross-validated {data}: severe under-routing 3.4% (must be 0%), " in err
     assert "sufficiency 84.5% (--sufficiency 0.97)" in err and "Nothing written" in err
+    assert routes.read_text() == textwrap.dedent(ROUTES) and not (tmp_path / "head.json").exists()
+
+
+def test_a_sufficiency_just_under_the_limit_is_short_of_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limits were compared on the figures rounded to 4 digits for the head file: 0.96996 read as 0.97
+    and the cut-offs were written though they missed --sufficiency 0.97."""
+    import tiergate.learned.train as training
+
+    fitted = training.train
+
+    def just_under(*args: Any, **kwargs: Any) -> Any:
+        result = fitted(*args, **kwargs)
+        result.report = dataclasses.replace(result.report, severe_under=0.0, sufficiency=0.96996)
+        result.cv.update(severe_under=0.0, sufficiency=round(0.96996, 4))
+        return result
+
+    monkeypatch.setattr(training, "train", just_under)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 1
+    err = capsys.readouterr().err
+    assert "sufficiency 96.996% (--sufficiency 0.97)" in err and "severe under-routing" not in err
     assert routes.read_text() == textwrap.dedent(ROUTES) and not (tmp_path / "head.json").exists()
 
 
