@@ -128,6 +128,9 @@ def _usage(usage: Usage | None, request: ChatRequest, chars: int | None) -> dict
     return usage_body(estimated_usage(request, chars), estimated=True)
 
 
+#: A refusal ends ``incomplete`` with reason ``content_filter``, as OpenAI's own filter does, and its text stays
+#: in an ``output_text`` part. Not a ``refusal`` content part: the Codex CLI's message content items are
+#: input_text, input_image and output_text with no catch-all, so a part of another type fails its parse.
 ENDINGS: dict[str | None, tuple[str, dict[str, str] | None]] = {
     "length": ("incomplete", {"reason": "max_output_tokens"}),
     "content_filter": ("incomplete", {"reason": "content_filter"}),
