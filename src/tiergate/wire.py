@@ -98,6 +98,8 @@ def _pdf_pages(file_data: str) -> int:
 class ContentPart(Lenient):
     type: str
     text: str | None = None
+    #: An assistant ``refusal`` part's text (OpenAI chat): the chat ingress reads it as text.
+    refusal: str | None = None
     image_url: ImageURL | None = None
     file: FileData | None = None
 
@@ -148,6 +150,8 @@ class Message(Lenient):
     name: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
+    #: Legacy function calling's assistant call, read only to be refused (``check_chat``).
+    function_call: Any = None
     #: An assistant message's signed thinking, in the order Claude wrote it: set by an ingress that
     #: carried it back (the Responses ``reasoning`` items tiergate wrote); only the Anthropic backend sends it.
     #: Named apart on the wire, so that a chat client's own ``thinking`` (Ollama-style text) stays ignored.
@@ -196,7 +200,11 @@ def only_allowed(tools: list[Tool] | None, names: Collection[str]) -> list[Tool]
 
 
 class StreamOptions(Lenient):
-    include_usage: bool = False
+    include_usage: bool | None = False
+
+    def __post_init__(self) -> None:
+        if self.include_usage is None:  # null is the SDK's "not set"
+            self.include_usage = False
 
 
 class Native(msgspec.Struct, frozen=True):
@@ -213,7 +221,8 @@ class Native(msgspec.Struct, frozen=True):
 class ChatRequest(Lenient):
     messages: list[Message]
     model: str | None = None
-    stream: bool = False
+    #: ``null`` reads as false, as the openai SDK types it (``Optional[Literal[False]]``).
+    stream: bool | None = False
     stream_options: StreamOptions | None = None
     tools: list[Tool] | None = None
     tool_choice: str | dict[str, Any] | None = None
@@ -239,10 +248,23 @@ class ChatRequest(Lenient):
     logprobs: bool | None = None
     top_logprobs: int | None = None
     logit_bias: dict[str, float] | None = None
+    #: Read only to be refused: tiergate answers in text (``check_chat``).
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    #: Legacy function calling, read only to be refused with a pointer to ``tools`` (``check_chat``).
+    functions: list[Any] | None = None
+    function_call: str | dict[str, Any] | None = None
     #: Fill-in-the-middle: the text after the cursor (legacy completions' ``suffix``).
     suffix: str | None = None
+    #: A legacy completion: the prompt is text to continue, not a chat turn to answer (Ollama's raw
+    #: ``/api/generate``). Set by the completions decoder only; the chat decoder clears it.
+    continuation: bool = msgspec.field(default=False, name="tiergate_continuation")
     #: Set by an ingress codec, never read from an OpenAI body (its decoder clears it).
     native: Native | None = None
+
+    def __post_init__(self) -> None:
+        if self.stream is None:
+            self.stream = False
 
     def effort(self) -> str | None:
         """``reasoning_effort`` as the backends read it: lower case, None when unset or blank, and ``none``
@@ -261,7 +283,7 @@ class ChatRequest(Lenient):
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
     def wants_usage(self) -> bool:
-        return self.stream_options is not None and self.stream_options.include_usage
+        return self.stream_options is not None and bool(self.stream_options.include_usage)
 
     def estimated_tokens(self) -> int:
         """Input tokens before an upstream has counted them: characters / 4 of the messages' text and the
@@ -293,7 +315,7 @@ class CompletionRequest(Lenient):
     prompt: str | list[str]
     n: int | None = None
     model: str | None = None
-    stream: bool = False
+    stream: bool | None = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = None
     temperature: float | None = None
@@ -307,6 +329,10 @@ class CompletionRequest(Lenient):
     echo: bool | None = None
     logprobs: int | None = None
     best_of: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.stream is None:
+            self.stream = False
 
 
 # --- what backends produce ------------------------------------------------------------------

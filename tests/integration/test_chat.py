@@ -282,9 +282,21 @@ def test_legacy_completions(gateway: str, fake_ollama: FakeOllama) -> None:
     assert done.object == "text_completion"
     assert done.choices[0].text == "return a + b"
     assert fake_ollama.requests[0].body["options"]["num_predict"] == 16
+    # text to continue, not a chat turn: no chat template around an editor's own fill-in-the-middle prompt
+    assert (fake_ollama.requests[0].path, fake_ollama.requests[0].body["raw"]) == ("/api/generate", True)
     fake_ollama.replies.append(Text("xy", chunks=2))
     pieces = [c.choices[0].text for c in legacy.completions.create(model="local", prompt="p", stream=True) if c.choices]
     assert "".join(pieces) == "xy"
+    fake_ollama.replies.append(Text("z", chunks=1))
+    assert legacy.completions.create(model="local", prompt="p", stream=None).choices[0].text == "z"
+
+
+def test_a_null_stream_is_no_stream(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
+    """The SDK types ``stream`` as ``Optional[Literal[False]]``; ``stream=None`` went as null and was a 400."""
+    fake_ollama.replies.append(Text("hello", chunks=1))
+    done = client.chat.completions.create(model="local", messages=[{"role": "user", "content": "hi"}], stream=None)
+    assert done.choices[0].message.content == "hello"
+    assert fake_ollama.requests[0].body["stream"] is False
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -402,7 +414,9 @@ def test_a_legacy_completion_of_one_prompt_in_a_list(gateway: str, fake_ollama: 
     fake_ollama.replies.append(Text("return a + b", chunks=1))
     r = httpx.post(gateway + "/v1/completions", json={"model": "local", "prompt": ["def add(a, b):"], "best_of": 1})
     assert r.status_code == 200 and [c["text"] for c in r.json()["choices"]] == ["return a + b"]
-    assert fake_ollama.requests[0].body["messages"] == [{"role": "user", "content": "def add(a, b):"}]
+    sent = fake_ollama.requests[0]
+    assert (sent.path, sent.body["prompt"], sent.body["raw"]) == ("/api/generate", "def add(a, b):", True)
+    assert "messages" not in sent.body and "suffix" not in sent.body
 
 
 # --- fill-in-the-middle only where the suffix is used ---------------------------------------------------

@@ -14,6 +14,9 @@ stream holds what it says until its first call, so a refused answer leaves nothi
 
 A legacy completion with a ``suffix`` (an editor's autocomplete: the text before and after the cursor) goes
 to ``/api/generate`` with ``prompt`` and ``suffix``, so the model's own fill-in-the-middle template is used.
+One without a suffix is text to continue (an editor that put the cursor's surroundings in its own
+fill-in-the-middle template, as Continue does): ``/api/generate`` with ``raw: true``, so no chat template
+wraps it.
 
     path, body = encode(request, "qwen2.5-coder:7b", stream=True, keep_alive="10m")
     reader = StreamReader("ollama", url, tool_required=tool_call_required(request))
@@ -85,9 +88,11 @@ def encode(
     ``minimal``, ``true`` for any other level (level strings are taken by some models
     only, so the boolean is sent)."""
     body: dict[str, Any] = {"model": model, "stream": stream}
-    if request.suffix is not None:
+    if request.suffix is not None or request.continuation:
         path = GENERATE
         body.update(_generate_fields(request))
+        if request.suffix is None:
+            body["raw"] = True
     else:
         path = CHAT
         body["messages"] = messages(request.messages)
@@ -105,9 +110,11 @@ def encode(
 
 
 def _generate_fields(request: ChatRequest) -> dict[str, Any]:
-    """``prompt`` (the text before the cursor: the last user turn), ``suffix``, and ``system`` if any."""
+    """``prompt`` (the text before the cursor: the last user turn), ``suffix`` if any, and ``system`` if any."""
     prompt = next((m.text() for m in reversed(request.messages) if m.role == "user"), "")
-    fields: dict[str, Any] = {"prompt": prompt, "suffix": request.suffix}
+    fields: dict[str, Any] = {"prompt": prompt}
+    if request.suffix is not None:
+        fields["suffix"] = request.suffix
     system = "\n\n".join(t for m in request.messages if m.role in ("system", "developer") and (t := m.text()))
     if system:
         fields["system"] = system
@@ -213,7 +220,7 @@ def tool_call_required(request: ChatRequest) -> bool:
 
         if tool_call_required(request) and not completion.tool_calls: raise missing_tool_call(...)
     """
-    if request.suffix is not None or not _tools(request):
+    if request.suffix is not None or request.continuation or not _tools(request):
         return False
     return request.tool_choice == "required" or _named(request.tool_choice) is not None
 

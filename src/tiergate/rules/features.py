@@ -303,7 +303,7 @@ def document_count(f: Features) -> int:
 
 @feature("bool", "The client asked for a stream.")
 def stream(f: Features) -> bool:
-    return f.request.stream
+    return bool(f.request.stream)
 
 
 @feature("bool", "Fill-in-the-middle: a legacy completion with a `suffix` (an editor's autocomplete).")

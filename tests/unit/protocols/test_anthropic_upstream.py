@@ -453,3 +453,43 @@ def test_status_error_reads_the_envelope(body: bytes, detail: str, upstream_type
     assert isinstance(error, UpstreamStatusError)
     assert (error.status, error.detail, error.upstream_type, error.retry_after) == (529, detail, upstream_type, 2.0)
     assert not error.started
+
+
+def test_a_temperature_above_anthropics_range_is_sent_as_its_top() -> None:
+    """OpenAI's temperature runs 0-2, Anthropic's 0-1: 1.5 went as it was, and Claude refused a request the
+    local tier took."""
+    assert to_messages_body(hello(temperature=1.5), MODEL, default_max_tokens=10)["temperature"] == 1.0
+    assert to_messages_body(hello(temperature=0.3), MODEL, default_max_tokens=10)["temperature"] == 0.3
+
+
+def test_a_history_of_tool_calls_without_tools_declares_them_and_calls_none() -> None:
+    """A summary of an agent's conversation sends its tool calls and results with no ``tools``, which OpenAI
+    takes and Anthropic refuses ("Requests which include tool_use or tool_result blocks must define tools")."""
+    call = {"id": "call_1", "function": {"name": "read_file", "arguments": '{"path": "a.py"}'}}
+    request = chat(
+        messages=[
+            {"role": "user", "content": "read a.py"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "print(1)"},
+            {"role": "user", "content": "summarize the conversation"},
+        ]
+    )
+    body = to_messages_body(request, MODEL, default_max_tokens=10)
+    assert body["tools"] == [
+        {
+            "name": "read_file",
+            "description": "Called earlier in this conversation; not offered in this request.",
+            "input_schema": {"type": "object", "properties": {}},
+        }
+    ]
+    assert body["tool_choice"] == {"type": "none"}
+    assert [b["type"] for t in body["messages"] for b in t["content"]] == ["text", "tool_use", "tool_result", "text"]
+    assert "tools" not in to_messages_body(hello(), MODEL, default_max_tokens=10)
+
+
+def test_messages_that_are_all_empty_are_refused_before_the_call() -> None:
+    """``content: ""`` alone went as ``messages: []``, which Anthropic refuses with its own 400."""
+    with pytest.raises(RequestError) as info:
+        to_messages_body(chat(messages=[{"role": "user", "content": ""}]), MODEL, default_max_tokens=10)
+    assert (info.value.status, info.value.param) == (400, "messages")
+    assert "every user and assistant message is empty" in info.value.message

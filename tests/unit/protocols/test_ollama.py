@@ -73,6 +73,20 @@ def test_an_empty_suffix_is_still_fill_in_the_middle() -> None:
     assert (path, body["prompt"], body["suffix"]) == ("/api/generate", "hi", "")
 
 
+def test_a_legacy_completion_without_a_suffix_is_continued_raw() -> None:
+    """Continue's autocomplete puts the cursor's surroundings in its own fill-in-the-middle template and
+    sends it as a prompt without a suffix: it went to /api/chat as a user turn, wrapped in the model's chat
+    template. It is text to continue, as OpenAI's completions endpoint reads a prompt."""
+    prompt = "<fim_prefix>def add(a, b):\n    <fim_suffix>\n<fim_middle>"
+    request = chat(messages=[{"role": "user", "content": prompt}], tiergate_continuation=True, stop=["\n\n"])
+    assert encoded(request) == (
+        "/api/generate",
+        {"model": "qwen", "stream": False, "prompt": prompt, "raw": True, "options": {"stop": ["\n\n"]}},
+    )
+    path, body = encoded(chat(messages=[{"role": "user", "content": "def f("}], tiergate_continuation=True, suffix=""))
+    assert (path, "raw" in body, body["suffix"]) == ("/api/generate", False, "")  # a suffix: the model's template
+
+
 @pytest.mark.parametrize(
     ("arguments", "sent"),
     [

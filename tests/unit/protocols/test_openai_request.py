@@ -164,3 +164,106 @@ def test_legacy_fields_at_their_defaults_are_fine() -> None:
     fields = {"prompt": ["def add(a, b):"], "echo": False, "logprobs": None, "best_of": 1}
     _, chat = decode_completion(json.dumps(fields).encode())
     assert chat.messages[0].content == "def add(a, b):"
+
+
+LEGACY = "legacy function calling is not carried: send `tools`, `tool_choice`, `tool_calls` and `tool` messages"
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "message"),
+    [
+        (
+            {"messages": [USER], "functions": [{"name": "get_weather"}]},
+            "functions",
+            f"`functions` is set: {LEGACY}",
+        ),
+        ({"messages": [USER], "function_call": "auto"}, "function_call", f"`function_call` is set: {LEGACY}"),
+        (
+            {
+                "messages": [
+                    USER,
+                    {"role": "assistant", "content": None, "function_call": {"name": "f", "arguments": "{}"}},
+                    {"role": "function", "name": "f", "content": "sunny"},
+                ]
+            },
+            "messages[1].function_call",
+            f"`messages[1].function_call`: {LEGACY}",
+        ),
+        (
+            {"messages": [USER, {"role": "function", "name": "f", "content": "sunny"}]},
+            "messages[1].role",
+            f"`messages[1].role`: {LEGACY}",
+        ),
+        (
+            {"messages": [USER], "modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}},
+            "audio",
+            '`audio`: tiergate answers in text only; leave out `audio` and send `modalities: ["text"]`',
+        ),
+        (
+            {"messages": [USER], "modalities": ["audio"]},
+            "modalities",
+            '`modalities`: tiergate answers in text only; leave out `audio` and send `modalities: ["text"]`',
+        ),
+        (
+            {"messages": [USER], "tools": [WEATHER], "tool_choice": "bogus"},
+            "tool_choice",
+            "`tool_choice` must be none, auto, required or an object naming a tool, got 'bogus'",
+        ),
+        (
+            {"messages": [USER], "tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "nope"}}},
+            "tool_choice",
+            "`tool_choice` names `nope`, which `tools` does not declare (it declares get_weather)",
+        ),
+        (
+            {"messages": [USER], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}},
+            "tool_choice",
+            "`tool_choice` names `get_weather`, which `tools` does not declare (the request has no `tools`)",
+        ),
+    ],
+)
+def test_what_would_be_lost_or_refused_upstream_is_a_400(body: dict[str, Any], param: str, message: str) -> None:
+    """Legacy functions were dropped (the answer came back without a call, 200), audio output ignored, and
+    a tool choice naming no declared tool went to each backend differently (Ollama: the tools removed)."""
+    error = refused(body)
+    assert (error.param, error.message) == (param, message)
+
+
+def test_null_stream_and_include_usage_read_as_unset() -> None:
+    """The openai SDK types ``stream`` as ``Optional[Literal[False]]`` and sends ``null``; it was a 400."""
+    request = decode_chat(
+        json.dumps({"messages": [USER], "stream": None, "stream_options": {"include_usage": None}}).encode()
+    )
+    assert request.stream is False and request.wants_usage() is False
+    legacy, chat = decode_completion(json.dumps({"prompt": "def f(", "stream": None}).encode())
+    assert legacy.stream is False and chat.stream is False
+
+
+def test_a_named_declared_tool_and_text_modalities_pass() -> None:
+    choice = {"type": "function", "function": {"name": "get_weather"}}
+    body = {"messages": [USER], "tools": [WEATHER], "tool_choice": choice, "modalities": ["text"]}
+    request = decode_chat(json.dumps(body).encode())
+    assert request.tool_choice == choice and request.modalities == ["text"]
+
+
+def test_an_assistants_refusal_part_is_read_as_its_text() -> None:
+    """The SDK's assistant content may hold ``refusal`` parts (sent back in the history); they were a 400."""
+    body = {
+        "messages": [
+            USER,
+            {"role": "assistant", "content": [{"type": "refusal", "refusal": "I can't help with that."}]},
+            {"role": "user", "content": "then explain why"},
+        ]
+    }
+    request = decode_chat(json.dumps(body).encode())
+    assert request.messages[1].text() == "I can't help with that."
+    user_refusal = {"messages": [{"role": "user", "content": [{"type": "refusal", "refusal": "x"}]}]}
+    assert refused(user_refusal).param == "messages[0].content[0].type"
+
+
+def test_only_a_legacy_completion_is_a_continuation() -> None:
+    """The flag that sends a prompt to Ollama raw is the completions decoder's: a chat body cannot set it."""
+    _, chat = decode_completion(json.dumps({"prompt": "def f("}).encode())
+    assert chat.continuation is True
+    smuggled = decode_chat(json.dumps({"messages": [USER], "tiergate_continuation": True}).encode())
+    assert smuggled.continuation is False

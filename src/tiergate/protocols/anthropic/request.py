@@ -57,6 +57,11 @@ def to_messages_body(
         "max_tokens": default_max_tokens if limit is None else limit,
         "messages": _turns(request.messages, thinking=budget is not None),
     }
+    if not body["messages"]:
+        raise RequestError(
+            "messages: every user and assistant message is empty, and Claude needs at least one with content",
+            param="messages",
+        )
     system = _system(request.messages)
     if system:
         body["system"] = system
@@ -100,12 +105,32 @@ def _tools(request: ChatRequest) -> Block:
             fields["output_config"] = {"format": {"type": "json_schema", "schema": structured[1]}}
         return fields
     if structured is None:
-        return {}
+        return _tools_of_history(request.messages)
     name, schema = structured
     return {
         "tools": [{"name": name, "description": ANSWER_DESCRIPTION, "input_schema": schema}],
         "tool_choice": {"type": "tool", "name": name},
     }
+
+
+def _tools_of_history(messages: list[Message]) -> Block:
+    """A request with no tools whose history holds tool calls (a summary or compaction of an agent's
+    conversation, which OpenAI's API takes): Anthropic refuses ``tool_use`` and ``tool_result`` blocks in a
+    request that defines no tools, so the tools the history called are declared, each taking any object,
+    and ``tool_choice: none`` keeps the model from calling them, as a request without tools cannot."""
+    names = list(dict.fromkeys(call.function.name for m in messages for call in m.tool_calls or ()))
+    if not names and not any(m.role in ("tool", "function") for m in messages):
+        return {}
+    names = names or [HISTORY_TOOL]
+    return {
+        "tools": [{"name": name, "description": HISTORY_DESCRIPTION, "input_schema": EMPTY_SCHEMA} for name in names],
+        "tool_choice": {"type": "none"},
+    }
+
+
+#: The tool declared for a history with tool results but no calls (another client's, cut off).
+HISTORY_TOOL = "tool"
+HISTORY_DESCRIPTION = "Called earlier in this conversation; not offered in this request."
 
 
 def _structured(request: ChatRequest) -> tuple[str, dict[str, Any]] | None:
@@ -300,10 +325,12 @@ def _tool_choice(request: ChatRequest) -> Block | None:
 
 def _sampling(request: ChatRequest) -> Block:
     """Recent models refuse ``temperature`` and ``top_p`` together; temperature is the one clients mean.
-    ``top_k`` goes beside either (thinking refuses all three: :func:`_thinking`)."""
+    ``top_k`` goes beside either (thinking refuses all three: :func:`_thinking`). OpenAI's temperature runs
+    0-2 and Anthropic's 0-1: above 1 is sent as 1, the most random Claude goes, rather than refused there
+    for a request another tier would have taken."""
     found: Block = {"top_k": request.top_k} if request.top_k is not None else {}
     if request.temperature is not None:
-        return {"temperature": request.temperature, **found}
+        return {"temperature": min(request.temperature, 1.0), **found}
     if request.top_p is not None:
         return {"top_p": request.top_p, **found}
     return found

@@ -41,6 +41,7 @@ def decode_json(body: bytes, type_: type[T]) -> T:
 
 def decode_chat(body: bytes) -> ChatRequest:
     request = decode_json(body, ChatRequest)
+    request.continuation = False  # the completions decoder's, never a chat body's
     if not request.messages:
         raise RequestError("`messages` must hold at least one message", param="messages", code="invalid_request")
     for i, m in enumerate(request.messages):
@@ -54,9 +55,21 @@ def decode_chat(body: bytes) -> ChatRequest:
             raise RequestError(
                 f"messages[{i}] has role `tool` but no `tool_call_id`", param=f"messages[{i}].tool_call_id"
             )
+    _refusals_as_text(request.messages)
     check_chat(request)
     _plain_tool_choice(request)
     return request
+
+
+def _refusals_as_text(messages: list[Message]) -> None:
+    """An assistant message's ``refusal`` parts (the SDK's ``ChatCompletionContentPartRefusalParam``, sent
+    back in the history) are what the model said: read as its text."""
+    for message in messages:
+        if message.role != "assistant" or not isinstance(message.content, list):
+            continue
+        for part in message.content:
+            if part.type == "refusal":
+                part.type, part.text, part.refusal = "text", part.refusal or "", None
 
 
 def check_chat(request: ChatRequest) -> None:
@@ -83,6 +96,7 @@ def check_chat(request: ChatRequest) -> None:
     for name, asked, why in refused:
         if asked:
             raise RequestError(f"`{name}` is set: {why}; leave it out", param=name, code="unsupported_value")
+    _refuse_audio_and_functions(request)
     for name in ("max_tokens", "max_completion_tokens"):
         value = getattr(request, name)
         if value is not None and value < 1:
@@ -114,6 +128,28 @@ def check_chat(request: ChatRequest) -> None:
                     )
 
 
+def _refuse_audio_and_functions(request: ChatRequest) -> None:
+    """Audio output, and legacy function calling (``functions``, ``function_call``, an assistant's
+    ``function_call``, a ``function`` message), are 400s naming the field: tiergate answers in text and
+    carries tools as ``tools`` / ``tool_calls`` / ``tool`` messages, and an answer that silently lacks
+    what was asked for is worse than a refusal."""
+    if any(kind != "text" for kind in request.modalities or ()) or request.audio is not None:
+        param = "audio" if request.audio is not None else "modalities"
+        raise RequestError(
+            f'`{param}`: tiergate answers in text only; leave out `audio` and send `modalities: ["text"]`',
+            param=param,
+            code="unsupported_value",
+        )
+    legacy = "legacy function calling is not carried: send `tools`, `tool_choice`, `tool_calls` and `tool` messages"
+    for name in ("functions", "function_call"):
+        if getattr(request, name) is not None:
+            raise RequestError(f"`{name}` is set: {legacy}", param=name, code="unsupported_value")
+    for i, message in enumerate(request.messages):
+        if message.role == "function" or message.function_call is not None:
+            param = f"messages[{i}].role" if message.role == "function" else f"messages[{i}].function_call"
+            raise RequestError(f"`{param}`: {legacy}", param=param, code="unsupported_value")
+
+
 def _plain_tool_choice(request: ChatRequest) -> None:
     """An ``allowed_tools`` or ``custom`` tool choice made the plain one every backend reads, once, here: an
     ``allowed_tools`` choice keeps only the tools it lists (as the Responses ingress does) and becomes its
@@ -126,9 +162,20 @@ def _plain_tool_choice(request: ChatRequest) -> None:
                                     # → {"type": "function", "function": {"name": "get_weather"}}
     """
     choice = request.tool_choice
+    declared = [tool.function.name for tool in request.tools or ()]
+    if isinstance(choice, str):
+        if choice not in ("none", "auto", "required"):
+            raise RequestError(
+                f"`tool_choice` must be none, auto, required or an object naming a tool, got {choice!r}",
+                param="tool_choice",
+                code="invalid_value",
+            )
+        return
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        _named_tool(choice, "tool_choice", declared)
+        return
     if not isinstance(choice, dict) or choice.get("type") not in ("allowed_tools", "custom"):
         return
-    declared = [tool.function.name for tool in request.tools or ()]
     if choice["type"] == "custom":
         name = _named_tool(choice, "tool_choice", declared)
         request.tool_choice = {"type": "function", "function": {"name": name}}
@@ -279,6 +326,7 @@ def decode_completion(body: bytes) -> tuple[CompletionRequest, ChatRequest]:
         seed=legacy.seed,
         n=legacy.n,
         suffix=legacy.suffix,
+        continuation=True,
         metadata=legacy.metadata,
         provider=legacy.provider,
     )

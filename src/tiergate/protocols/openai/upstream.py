@@ -47,9 +47,9 @@ from tiergate.wire import (
 )
 
 #: Fields of the internal request that are tiergate's own, never an upstream's.
-_TIERGATE_FIELDS = ("provider", "metadata", "native", "suffix", "max_completion_tokens")
+_TIERGATE_FIELDS = ("provider", "metadata", "native", "suffix", "max_completion_tokens", "tiergate_continuation")
 #: Fields refused at the edge when set (``check_chat``); their unset spellings (``logprobs: false``) stay here.
-_REFUSED_FIELDS = ("logprobs", "top_logprobs", "logit_bias")
+_REFUSED_FIELDS = ("logprobs", "top_logprobs", "logit_bias", "modalities", "audio", "functions", "function_call")
 _FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
