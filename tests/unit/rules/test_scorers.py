@@ -52,3 +52,33 @@ def test_bands_from_score(text: str, band: str) -> None:
     assert result.band == band
     assert result.tier == {"LOCAL": "local", "AMBIGUOUS": "sonnet", "CLAUDE": "sonnet"}[band]
     assert 0.0 <= result.confidence <= 1.0
+
+
+PRIORITY = """
+routing:
+  scorers:
+    - {name: size, feature: total_chars, transform: {kind: ramp, from: 0, to: 100}, weight: 3}
+    - {name: prio, feature: header.x-priority, transform: {kind: ramp, from: 0, to: 10}, weight: 1}
+    - {name: huge, feature: max_tokens, transform: {kind: threshold, at: 20000000}, weight: 0}
+  bands: {local: 0.3, claude: 0.6}
+"""
+
+
+@pytest.mark.parametrize("sent", ["nan", "NaN", "inf", "-inf", "1e999"])
+def test_a_client_value_that_is_no_finite_number_scores_0(sent: str) -> None:
+    """``x-priority: nan`` made the whole score NaN, which the bands read as LOCAL (score 0.0) while the
+    trace still showed the size scorer's share."""
+    g = graph(PRIORITY)
+    f = Features.of(chat("x" * 300), {"x-priority": sent})
+    values, _, raw = g.scorers.evaluate(f)
+    assert (raw[1], values[1]) == (0.0, 0.0)
+    result = g.phase1(f)
+    assert (result.band, result.score) == ("CLAUDE", pytest.approx(0.75))
+
+
+@pytest.mark.parametrize(("limit", "value"), [(20_000_000, 1.0), (19_999_999, 0.0)])
+def test_a_threshold_at_a_large_value_is_still_a_step(limit: int, value: float) -> None:
+    """``at - 1e-9`` is ``at`` from about 1e7, so a value exactly at it divided 0 by 0 (a NaN score)."""
+    g = graph(PRIORITY)
+    values, _, _ = g.scorers.evaluate(Features.of(chat("x", max_tokens=limit)))
+    assert values[2] == value

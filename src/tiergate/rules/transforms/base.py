@@ -11,6 +11,7 @@ Struct (its ``kind`` and settings) whose ``scale`` compiles it; the package find
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +44,16 @@ def numeric(feature: str, ctx: CompileContext, path: Path) -> Callable[[Features
 
 
 def as_float(value: Any) -> float:
+    """``value`` as a finite number, else 0: a header or metadata value of ``nan`` or ``inf`` (a client's
+    text) is no number, and a NaN would make the whole score NaN, which the bands read as LOCAL."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def just_below(at: float) -> float:
+    """The low end of a step at ``at``: ``at - STEP``, or the float just below ``at`` where ``STEP`` is lost
+    in rounding (from about 1e7), so that ``x >= at`` still scores exactly 1 and a lower value 0."""
+    return min(at - STEP, math.nextafter(at, -math.inf))

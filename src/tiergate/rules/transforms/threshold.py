@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tiergate.config.problems import Path
 from tiergate.rules.context import CompileContext
-from tiergate.rules.transforms.base import STEP, Scale, TransformBase, numeric
+from tiergate.rules.transforms.base import Scale, TransformBase, just_below, numeric
 
 
 class Threshold(TransformBase, tag="threshold", frozen=True):
@@ -15,4 +15,4 @@ class Threshold(TransformBase, tag="threshold", frozen=True):
 
     def scale(self, feature: str, ctx: CompileContext, path: Path) -> Scale | None:
         number = numeric(feature, ctx, path)
-        return None if number is None else (number, self.at - STEP, self.at)
+        return None if number is None else (number, just_below(self.at), self.at)
