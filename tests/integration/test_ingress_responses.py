@@ -487,7 +487,12 @@ def test_allowed_tools_and_hosted_tools_on_an_openai_compatible_server(
     client.responses.create(model="local", input="hi", tools=[WEATHER, TIME], tool_choice=ONLY_TIME)  # type: ignore[list-item, arg-type]
     sent = fake_openai.requests[-1].body
     assert ([t["function"]["name"] for t in sent["tools"]], sent["tool_choice"]) == (["get_time"], "required")
-    # Only hosted tools (dropped: they run at OpenAI): no tools, so no tool_choice, which servers refuse alone.
-    client.responses.create(model="local", input="hi", tools=[{"type": "web_search"}], tool_choice="required")
+    # Only hosted tools (left out: they run at OpenAI): no tools, so no tool_choice, which servers refuse alone.
+    client.responses.create(model="local", input="hi", tools=[{"type": "web_search"}], tool_choice="auto")
     sent = fake_openai.requests[-1].body
     assert "tools" not in sent and "tool_choice" not in sent
+    # ... and a call that must be made with none to make is a 400, not a plain answer
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="local", input="hi", tools=[{"type": "web_search"}], tool_choice="required")
+    assert caught.value.body["param"] == "tool_choice"  # type: ignore[index]
+    assert len(fake_openai.requests) == 2

@@ -314,7 +314,6 @@ def test_tools_of_every_kind() -> None:
         ({"type": "function", "name": "f"}, {"type": "function", "function": {"name": "f"}}),
         ({"type": "custom", "name": "apply_patch"}, {"type": "function", "function": {"name": "apply_patch"}}),
         ({"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "f"}]}, "required"),
-        ({"type": "web_search"}, None),
     ],
 )
 def test_tool_choice(choice: Any, expected: Any) -> None:
@@ -337,17 +336,63 @@ def test_tool_choice(choice: Any, expected: Any) -> None:
         ),
         (
             [{"type": "function", "name": "f"}, {"type": "web_search"}],
-            {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]},
-            None,  # only a hosted tool allowed, and hosted tools are dropped: no tools, no choice
+            {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "web_search"}]},
+            None,  # only a hosted tool allowed, and hosted tools are left out: no tools, no choice
             None,
         ),
-        ([{"type": "web_search"}], "required", None, None),  # a choice without function tools is not sent
         (None, "auto", None, None),
     ],
 )
 def test_allowed_tools_restrict_the_tools(tools: Any, choice: Any, names: list[str] | None, expected: Any) -> None:
     r = request(tools=tools, tool_choice=choice)
     assert ([t.function.name for t in r.tools] if r.tools else None, r.tool_choice) == (names, expected)
+
+
+REQUIRED_NONE = (
+    "`tool_choice` requires a tool call, but the request has no function or custom `tools` to call (hosted tools"
+    " run only at OpenAI, and tiergate leaves them out)"
+)
+
+
+@pytest.mark.parametrize(
+    ("tools", "choice", "message"),
+    [
+        (
+            [{"type": "function", "name": "f"}, {"type": "web_search"}],
+            {"type": "web_search"},
+            "`tool_choice` forces the hosted tool `web_search`, which runs only at OpenAI: tiergate leaves hosted"
+            " tools out (an answer without the forced call would look like it)",
+        ),
+        (
+            [{"type": "function", "name": "f"}, {"type": "web_search"}],
+            {"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]},
+            REQUIRED_NONE,
+        ),
+        ([{"type": "web_search"}], "required", REQUIRED_NONE),
+        (None, "required", REQUIRED_NONE),
+    ],
+)
+def test_a_call_that_cannot_be_made_is_a_400(tools: Any, choice: Any, message: str) -> None:
+    """A forced hosted tool, or a required call with only hosted tools (or none), came back 200 as a plain
+    answer whose echoed ``tool_choice`` said the choice was honoured."""
+    with pytest.raises(RequestError) as caught:
+        request(tools=tools, tool_choice=choice)
+    assert (caught.value.param, str(caught.value)) == ("tool_choice", message)
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [({"top_logprobs": 5}, "top_logprobs"), ({"include": ["message.output_text.logprobs"]}, "include")],
+)
+def test_log_probabilities_are_refused_as_on_chat(fields: dict[str, Any], param: str) -> None:
+    """They came back as an empty list (chat refuses them with a 400)."""
+    with pytest.raises(RequestError) as caught:
+        request(**fields)
+    assert (caught.value.param, str(caught.value)) == (
+        param,
+        f"`{param}` asks for log probabilities: tiergate does not return them; leave it out",
+    )
+    assert request(top_logprobs=0, include=["reasoning.encrypted_content"]).tools is None
 
 
 def test_allowed_tools_needs_a_list() -> None:

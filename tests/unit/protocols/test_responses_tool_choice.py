@@ -147,9 +147,8 @@ def test_a_choice_naming_an_undeclared_tool_is_a_400_naming_it(
             ["apply_patch"],
             "required",
         ),
-        ({"type": "code_interpreter"}, ["get_weather", "apply_patch"], None),  # a hosted choice: the model chooses
     ],
-    ids=["function", "custom", "allowed-hosted", "hosted-choice"],
+    ids=["function", "custom", "allowed-hosted"],
 )
 def test_a_choice_naming_declared_or_hosted_tools_goes_on(choice: Any, names: list[str], expected: Any) -> None:
     request = decoded(choice)

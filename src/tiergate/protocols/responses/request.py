@@ -52,6 +52,13 @@ def decode(body: bytes) -> ChatRequest:
     choice = _tool_choice(obj.get("tool_choice"), declared)
     if (allowed := _allowed_names(obj.get("tool_choice"), declared)) is not None:
         tools = only_allowed(tools, allowed)
+    if choice == "required" and not tools:
+        raise RequestError(
+            "`tool_choice` requires a tool call, but the request has no function or custom `tools` to call"
+            " (hosted tools run only at OpenAI, and tiergate leaves them out)",
+            param="tool_choice",
+            code="invalid_value",
+        )
     request = ChatRequest(
         messages=_messages(obj),
         model=_opt(obj, "model", str, "a string"),
@@ -95,6 +102,20 @@ def _refuse_state(obj: dict[str, Any]) -> None:
         )
     if obj.get("n") not in (None, 1):
         raise RequestError("`n` other than 1 is not supported: send one request per answer", param="n")
+    include = obj.get("include")
+    if (isinstance(obj.get("top_logprobs"), int) and obj["top_logprobs"] > 0) or (
+        isinstance(include, list) and LOGPROBS in include
+    ):
+        param = "include" if isinstance(include, list) and LOGPROBS in include else "top_logprobs"
+        raise RequestError(
+            f"`{param}` asks for log probabilities: tiergate does not return them; leave it out",
+            param=param,
+            code="unsupported_value",
+        )
+
+
+#: The ``include`` value that asks for the answer's log probabilities.
+LOGPROBS = "message.output_text.logprobs"
 
 
 def _opt(obj: dict[str, Any], name: str, type_: type[Any], what: str, *, where: str = "") -> Any:
@@ -487,7 +508,13 @@ def _tool_choice(choice: Any, declared: list[str]) -> str | dict[str, Any] | Non
             return {"type": "function", "function": {"name": _declared(choice, kind, "tool_choice", declared)}}
         if kind == "allowed_tools" and isinstance(mode, str) and mode in modes:
             return mode  # the tools it lists are applied to the request's tools (_allowed_names)
-        return None  # a hosted tool, which was dropped: let the model choose
+        shown = f"the hosted tool `{kind}`" if isinstance(kind, str) and kind else "a tool without a `type`"
+        raise RequestError(
+            f"`tool_choice` forces {shown}, which runs only at OpenAI: tiergate leaves hosted tools out"
+            " (an answer without the forced call would look like it)",
+            param="tool_choice",
+            code="unsupported_value",
+        )
     raise RequestError(
         f"`tool_choice` must be auto, none, required or a tool object, got {choice!r}", param="tool_choice"
     )
