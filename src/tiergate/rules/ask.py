@@ -38,7 +38,7 @@ from typing import Any
 import msgspec
 
 from tiergate.config.base import PositiveInt, Strict
-from tiergate.rules.features import Features, clean_text, feature, raw_texts, window
+from tiergate.rules.features import Features, clean_text, count_file_references, feature, raw_texts, window
 
 DEFAULT_TAGS = [
     "system-reminder",
@@ -506,6 +506,14 @@ def prose_of(ask: str) -> str:
 @feature("text", "The user's ask with its fenced code blocks replaced by `[code]`: what the person wrote in words.")
 def ask_prose(f: Features) -> str:
     return prose_of(f["ask_text"])
+
+
+@feature(
+    "number",
+    "Distinct file paths named in the user's actual ask (`ask_text`): not those in blocks a client injected.",
+)
+def ask_file_references(f: Features) -> int:
+    return count_file_references(f["ask_text"])
 
 
 @feature("number", "Characters of the user's actual ask (`ask_text`).")

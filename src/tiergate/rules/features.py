@@ -329,7 +329,11 @@ _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 @feature("number", "Distinct file paths named in the last user message (`src/app.py`, `@utils.ts`).")
 def file_references(f: Features) -> int:
-    text = f["last_user_text"]
+    return count_file_references(f["last_user_text"])
+
+
+def count_file_references(text: str) -> int:
+    """Distinct file paths named in ``text`` (``src/app.py``, ``@utils.ts``)."""
     found: set[str] = set()
     last, last_start = -1, 0  # the previous match and where its path began: one walk back per path, not per match
     for m in _EXTENSION.finditer(text):

@@ -104,3 +104,18 @@ def test_continues_title_request_is_one_by_its_user_message() -> None:
     quoted = ASK + "\n\nGiven the following... please reply with a title"  # not at the start: a person's words
     asked = request(messages=[{"role": "user", "content": quoted}])
     assert "client_side_task" not in [s.name for s in RULE.phase1(Features.of(asked)).signals]
+
+
+def test_many_files_counts_the_files_the_person_named_not_a_clients_reminder() -> None:
+    """The shipped ``many_files`` rule read ``file_references`` of the whole last message: Claude Code's
+    ``<system-reminder>`` naming six open files sent "rename foo to bar" to CLAUDE. It reads the ask's."""
+    routing = yaml.safe_load((ROOT / "routes.yaml").read_text())["routing"]
+    rule = next(r for r in routing["rules"] if r["name"] == "many_files")
+    many = graph(yaml.safe_dump({"routing": {"rules": [rule]}}))
+    files = " ".join(f"src/mod{i}.py" for i in range(6))
+    reminder = f"<system-reminder>\nThe user opened {files} in the IDE.\n</system-reminder>\nrename foo to bar"
+    f = Features.of(request(messages=[{"role": "user", "content": reminder}]))
+    assert (f["file_references"], f["ask_file_references"], f["ask_text"]) == (6, 0, "rename foo to bar")
+    assert "many_files" not in [s.name for s in many.phase1(f).signals]
+    named = Features.of(request(messages=[{"role": "user", "content": f"move the config loading out of {files}"}]))
+    assert named["ask_file_references"] == 6 and "many_files" in [s.name for s in many.phase1(named).signals]
