@@ -214,7 +214,7 @@ class YamlSource:
             return self.locate(path)
         parent = self._node(path[:-1])
         if isinstance(parent, yaml.MappingNode):
-            for key, _ in parent.value:
+            for key, _ in reversed(parent.value):  # the last: see _child
                 if isinstance(key, yaml.ScalarNode) and key.value == path[-1]:
                     return (key.start_mark.line + 1, key.start_mark.column + 1)
         return self.locate(path)
@@ -398,8 +398,10 @@ def _scalar(text: str) -> Any:
 
 
 def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
+    """The value node at ``part``. A mapping's last pair of that key is the one its data holds: a merge key
+    (``<<: *defaults``) puts the merged pairs first and the mapping's own after them, which override them."""
     if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
+        for key, value in reversed(node.value):
             if isinstance(key, yaml.ScalarNode) and key.value == str(part):
                 return value  # type: ignore[no-any-return]
         return None

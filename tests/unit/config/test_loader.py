@@ -867,3 +867,32 @@ def test_a_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path)
         f"{at(path, dangling)}: not a regular expression: unterminated character set at position 0",
         f"{at(path, star)}: not a regular expression: nothing to repeat at position 0",
     ]
+
+
+MERGED = (
+    BACKENDS
+    + """\
+tiers:
+  local:
+    targets:
+      - &qwen
+        backend: ollama
+        model: qwen2.5-coder:7b
+        timeouts: {first_token: 5}
+  sonnet:
+    targets:
+      - <<: *qwen
+        backend: olama
+        timeouts: {frist_token: 5}
+"""
+)
+
+
+def test_a_problem_in_a_merge_keys_override_is_at_the_override(tmp_path: Path) -> None:
+    """A merge key puts the merged pairs first: the loader's locator took the first match, the anchor's
+    correctly spelled line, so ``backend: olama`` was reported at ``backend: ollama``."""
+    path = write(tmp_path, MERGED)
+    assert [p.split(": ", 1)[0] for p in problems(path)] == [at(path, "frist_token")]
+    path = write(tmp_path, MERGED.replace("frist_token", "first_token"))
+    errors = [p for p in problems(path) if ": warning: " not in p]
+    assert [p.split(": ", 1)[0] for p in errors] == [at(path, "olama")]
