@@ -63,6 +63,9 @@ def render_path(path: Path) -> str:
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`` ; did you mean 'x'?`` or an empty string; appended to an "unknown ..." message."""
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    """`` ; did you mean 'x'?`` or an empty string; appended to an "unknown ..." message. A choice that
+    differs only in case comes first (``band: claude`` for ``CLAUDE``: difflib alone sees no likeness)."""
+    options = list(choices)
+    same = [c for c in options if c.lower() == name.lower() and c != name]
+    close = same or difflib.get_close_matches(name, options, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""

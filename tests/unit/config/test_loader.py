@@ -896,3 +896,15 @@ def test_a_problem_in_a_merge_keys_override_is_at_the_override(tmp_path: Path) -
     path = write(tmp_path, MERGED.replace("frist_token", "first_token"))
     errors = [p for p in problems(path) if ": warning: " not in p]
     assert [p.split(": ", 1)[0] for p in errors] == [at(path, "olama")]
+
+
+def test_a_value_that_differs_only_in_case_gets_a_did_you_mean(tmp_path: Path) -> None:
+    rule = (
+        "routing:\n  rules:\n    - name: r\n      when: {feature: tools_present, eq: true}\n"
+        "      then: {band: claude}\n"
+    )
+    path = write(tmp_path, VALID + rule)
+    assert problems(path) == [
+        f"{at(path, 'claude}')}: Invalid enum value 'claude' at $.routing.rules[0].then.band (one of AMBIGUOUS,"
+        " CLAUDE, LOCAL); did you mean 'CLAUDE'?"
+    ]
