@@ -20,6 +20,8 @@ from msgspec import Meta
 Unit = Annotated[float, Meta(ge=0, le=1)]
 Seconds = Annotated[float, Meta(gt=0)]
 PositiveInt = Annotated[int, Meta(ge=1)]
+#: A keyword list: at least one keyword, none blank (a list with none, or an empty keyword, never matches).
+Keywords = Annotated[list[Annotated[str, Meta(pattern=r"\S")]], Meta(min_length=1)]
 Band = Literal["LOCAL", "AMBIGUOUS", "CLAUDE"]
 Capability = Literal["tools", "vision", "documents"]
 

@@ -213,6 +213,10 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
     enum = re.match(r"Invalid enum value (.+)", message)
     if enum:
         return source.problem(path, f"{message} at {_where(path)}{_choices(enum.group(1), path, source.data)}")
+    if message == "Expected `array` of length >= 1":
+        return source.problem(path, f"{_where(path)} is an empty list: it needs at least one item")
+    if message.startswith("Expected `str` matching regex '\\\\S'"):
+        return source.problem(path, f"{_where(path)} is blank: a keyword needs at least one character besides spaces")
     if message.endswith("got `str`") and path in source.not_finite:
         return source.problem(path, f"must be a finite number, got {source.not_finite[path]}")
     if message.endswith("got `str`") and source.quoted_reference(path):

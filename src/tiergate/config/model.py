@@ -25,7 +25,7 @@ from tiergate.backends.ollama import OllamaBackendConfig
 from tiergate.backends.openai import OpenAIBackendConfig
 from tiergate.backends.registry import BackendConfig
 from tiergate.config.adaptive import Budgets, LatencyConfig, QualityConfig, SessionEscalation
-from tiergate.config.base import Band, Capability, PositiveInt, Seconds, Strict, Unit, given
+from tiergate.config.base import Band, Capability, Keywords, PositiveInt, Seconds, Strict, Unit, given
 from tiergate.learned.scorer import LearnedConfig
 from tiergate.rules.agent_steps import AgentConfig
 from tiergate.rules.ask import AskConfig
@@ -361,7 +361,7 @@ class KeywordRoute(Strict):
 
     tier: str
     """Tier chosen when a keyword appears. Required."""
-    keywords: str | list[str]
+    keywords: str | Keywords
     """The name of a list under `routing.keywords`, or the keywords themselves. Required."""
 
 
@@ -438,7 +438,7 @@ class RoutingConfig(Strict):
     scan_chars: Annotated[int, Meta(ge=1000)] = 16000
     """Text features (keywords, regexes) of a long message read only its first and last `scan_chars / 2` characters;
     lengths and counts always see the whole request. At least 1000. Default: 16000."""
-    keywords: dict[str, list[str]] = {}
+    keywords: dict[str, Keywords] = {}
     """Named keyword lists, used by `contains_any`, `keywords` transforms and keyword routes. Default: none."""
     rules: list[Rule] = []
     """Rules, checked in order. Default: none."""

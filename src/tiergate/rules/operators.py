@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import msgspec
 from msgspec import Meta
 
-from tiergate.config.base import PositiveInt, Strict, given
+from tiergate.config.base import Keywords, PositiveInt, Strict, given
 from tiergate.config.problems import Path, did_you_mean
 from tiergate.rules import regex_risk
 from tiergate.rules.context import NEVER, CompileContext, Predicate
@@ -230,7 +230,7 @@ OPERATORS: dict[str, Operator] = {
         ),
         Operator(
             "contains_any",
-            str | NonEmpty[list[str]],
+            str | Keywords,
             _TEXT,
             "at least `min_count` distinct keywords of a named list under `routing.keywords` or an inline "
             "list, as whole words, case-insensitive",

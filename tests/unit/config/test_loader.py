@@ -314,7 +314,9 @@ def test_a_credential_header_in_a_rule_is_an_error(tmp_path: Path) -> None:
 
 def test_an_empty_all_is_an_error_at_the_list(tmp_path: Path) -> None:
     path = write(tmp_path, RULE.replace("WHEN", "{all: []}"))
-    assert problems(path) == [f"{at(path, '[]')}: Expected `array` of length >= 1 at $.routing.rules[0].when.all"]
+    assert problems(path) == [
+        f"{at(path, '[]')}: $.routing.rules[0].when.all is an empty list: it needs at least one item"
+    ]
 
 
 # --- names a client may put in `model` --------------------------------------------------------
@@ -908,3 +910,27 @@ def test_a_value_that_differs_only_in_case_gets_a_did_you_mean(tmp_path: Path) -
         f"{at(path, 'claude}')}: Invalid enum value 'claude' at $.routing.rules[0].then.band (one of AMBIGUOUS,"
         " CLAUDE, LOCAL); did you mean 'CLAUDE'?"
     ]
+
+
+@pytest.mark.parametrize(
+    ("lists", "needle", "message"),
+    [
+        ("  keywords:\n    hard: []\n", "[]", "$.routing.keywords.hard is an empty list: it needs at least one item"),
+        (
+            '  keywords:\n    hard: [race, "  "]\n',
+            '"  "',
+            "$.routing.keywords.hard[1] is blank: a keyword needs at least one character besides spaces",
+        ),
+        (
+            '  rules:\n    - name: r\n      when: {feature: ask_text, contains_any: [""]}\n'
+            "      then: {band: CLAUDE}\n",
+            '""',
+            "$.routing.rules[0].when.contains_any[0] is blank: a keyword needs at least one character besides spaces",
+        ),
+    ],
+)
+def test_a_keyword_list_that_can_never_match_is_refused(tmp_path: Path, lists: str, needle: str, message: str) -> None:
+    """An empty named list and a blank keyword validated and never matched (the README says empty lists are
+    checked)."""
+    path = write(tmp_path, VALID + "routing:\n" + lists)
+    assert problems(path) == [f"{at(path, needle)}: {message}"]

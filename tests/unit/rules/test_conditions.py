@@ -64,13 +64,16 @@ def test_explain_records_leaf_values() -> None:
         ("{feature: last_user_text, gt: 1}", "`gt` compares numbers, but 'last_user_text' is text"),
         ("{feature: total_chars, contains_any: [x]}", "`contains_any` searches text, but 'total_chars' is a number"),
         # an empty list is always true (`all`, `not_in`) or never (`any`, `in`, `contains_any`)
-        ("{all: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.all"),
-        ("{any: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.any"),
-        ("{feature: header.x-team, in: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.in"),
-        ("{feature: header.x-team, not_in: []}", "Expected `array` of length >= 1 at $.routing.rules[0].when.not_in"),
+        ("{all: []}", "$.routing.rules[0].when.all is an empty list: it needs at least one item"),
+        ("{any: []}", "$.routing.rules[0].when.any is an empty list: it needs at least one item"),
+        ("{feature: header.x-team, in: []}", "$.routing.rules[0].when.in is an empty list: it needs at least one item"),
+        (
+            "{feature: header.x-team, not_in: []}",
+            "$.routing.rules[0].when.not_in is an empty list: it needs at least one item",
+        ),
         (
             "{feature: last_user_text, contains_any: []}",
-            "Expected `array` of length >= 1 at $.routing.rules[0].when.contains_any",
+            "$.routing.rules[0].when.contains_any is an empty list: it needs at least one item",
         ),
         # a value of another type than the feature's can never be equal to it
         (

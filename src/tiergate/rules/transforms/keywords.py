@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tiergate.config.base import PositiveInt
+from tiergate.config.base import Keywords, PositiveInt
 from tiergate.config.problems import Path, did_you_mean
 from tiergate.rules.context import CompileContext
 from tiergate.rules.features import kind_of
@@ -12,7 +12,7 @@ from tiergate.rules.transforms.base import Scale, TransformBase
 class KeywordDensity(TransformBase, tag="keywords", frozen=True):
     """Distinct keyword hits in a text feature, divided by `saturate` and capped at 1."""
 
-    keywords: str | list[str]
+    keywords: str | Keywords
     """The name of a list under `routing.keywords`, or the keywords themselves."""
     saturate: PositiveInt = 3
     """Distinct hits that score 1."""
