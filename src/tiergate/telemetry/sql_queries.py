@@ -143,6 +143,11 @@ _ROW_WIDTH = 12
 _ERROR = "CASE WHEN d.status >= 400 AND d.disconnected = 0 THEN 1 ELSE 0 END"
 _IN_WINDOW = "d.ts >= ? AND d.ts < ?"
 _SHADOWED = "shadow_decisions s JOIN decisions d ON d.decision_id = s.decision_id"
+#: The live rows in the window, found from the shadow table's own time index: a candidate is decided after
+#: its live request ended, so its ``s.ts`` is never before ``d.ts``. The ``+`` keeps SQLite from walking the
+#: decisions' time index instead (every live row of the window for a handful of shadowed ones: 3 s on 30 days
+#: of 300,000 rows), and changes nothing in PostgreSQL.
+_SHADOW_WINDOW = "s.ts >= ? AND +d.ts >= ? AND +d.ts < ?"
 _CANDIDATE = "s.file, s.rules_version, s.tier, s.model, s.decided_by, s.cost_usd, s.decision_json"
 
 
@@ -289,27 +294,27 @@ class SqlQueries:
         )
 
     async def shadow(self, since: float, until: float, examples: int) -> ShadowReport:
-        span = (since, until)
+        span = (since, since, until)
         differ = "d.decided_tier <> s.tier"
         pairs, cost, ratings, found, versions = await self._run(
-            (f"SELECT d.decided_tier, s.tier, COUNT(*) FROM {_SHADOWED} WHERE {_IN_WINDOW} GROUP BY 1, 2", span),
+            (f"SELECT d.decided_tier, s.tier, COUNT(*) FROM {_SHADOWED} WHERE {_SHADOW_WINDOW} GROUP BY 1, 2", span),
             (
                 "SELECT COUNT(*), COALESCE(SUM(d.cost_usd), 0), COALESCE(SUM(s.cost_usd), 0) "
-                f"FROM {_SHADOWED} WHERE {_IN_WINDOW} AND s.cost_usd IS NOT NULL",
+                f"FROM {_SHADOWED} WHERE {_SHADOW_WINDOW} AND s.cost_usd IS NOT NULL",
                 span,
             ),
             (
                 "SELECT f.rating, COUNT(*) FROM feedback f JOIN shadow_decisions s ON s.decision_id = f.decision_id "
-                f"JOIN decisions d ON d.decision_id = s.decision_id WHERE {_IN_WINDOW} AND {differ} GROUP BY 1",
+                f"JOIN decisions d ON d.decision_id = s.decision_id WHERE {_SHADOW_WINDOW} AND {differ} GROUP BY 1",
                 span,
             ),
             (
-                f"SELECT {_ROW}, d.decision_json, {_CANDIDATE} FROM {_SHADOWED} WHERE {_IN_WINDOW} AND {differ} "
+                f"SELECT {_ROW}, d.decision_json, {_CANDIDATE} FROM {_SHADOWED} WHERE {_SHADOW_WINDOW} AND {differ} "
                 "ORDER BY d.ts DESC, d.decision_id LIMIT ?",
                 (*span, examples),
             ),
             (
-                f"SELECT s.rules_version, MAX(s.ts) FROM {_SHADOWED} WHERE {_IN_WINDOW} GROUP BY 1 ORDER BY 2 DESC",
+                f"SELECT s.rules_version, MAX(s.ts) FROM {_SHADOWED} WHERE {_SHADOW_WINDOW} GROUP BY 1 ORDER BY 2 DESC",
                 span,
             ),
         )
