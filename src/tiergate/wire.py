@@ -353,10 +353,13 @@ class Usage(msgspec.Struct):
     cached_tokens: int = 0
     #: Prompt tokens written to the upstream's prompt cache (part of ``prompt_tokens``).
     cache_write_tokens: int = 0
+    #: Completion tokens the model spent reasoning (part of ``completion_tokens``), where the upstream counts
+    #: them apart (an OpenAI-compatible server's ``completion_tokens_details``); 0 where it does not.
+    reasoning_tokens: int = 0
 
     @classmethod
-    def of(cls, prompt: int, completion: int, *, cached: int = 0, cache_write: int = 0) -> Usage:
-        return cls(prompt, completion, prompt + completion, cached, cache_write)
+    def of(cls, prompt: int, completion: int, *, cached: int = 0, cache_write: int = 0, reasoning: int = 0) -> Usage:
+        return cls(prompt, completion, prompt + completion, cached, cache_write, reasoning)
 
     @property
     def uncached_prompt_tokens(self) -> int:

@@ -159,3 +159,33 @@ def test_messages_answers_from_other_upstreams_split_the_cache_out_of_input_toke
     plain.event(UsageReport(Usage.of(5, 2)))
     frames = [f for f in plain.end().split(b"\n\n") if f.startswith(b"event: message_delta")]
     assert json.loads(frames[0].split(b"data: ", 1)[1])["usage"] == {"input_tokens": 5, "output_tokens": 2}
+
+
+def test_reasoning_tokens_an_upstream_counted_are_reported() -> None:
+    """An OpenAI-compatible server's ``completion_tokens_details.reasoning_tokens`` was dropped: a Responses
+    answer said 0 and a chat answer had no details."""
+
+    def answer(usage: dict[str, Any]) -> bytes:
+        choice = {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        return json.dumps({"choices": [choice], "usage": usage}).encode()
+
+    counted = {"prompt_tokens": 5, "completion_tokens": 40, "completion_tokens_details": {"reasoning_tokens": 30}}
+    usage = whole_answer("vllm", "http://u", answer(counted)).usage
+    assert usage == Usage.of(5, 40, reasoning=30)
+    unknown = {"prompt_tokens": 5, "completion_tokens": 40, "completion_tokens_details": {"reasoning_tokens": None}}
+    assert whole_answer("vllm", "http://u", answer(unknown)).usage == Usage.of(5, 40)
+    assert usage is not None
+    chat_usage = chat_completion(Completion("ok", usage=usage), id="c", created=1, model="m")["usage"]
+    assert chat_usage["completion_tokens_details"] == {"reasoning_tokens": 30}
+    request = decode_responses(json.dumps({"model": "m", "input": "hi"}).encode())
+    payload = responses_whole(Completion("ok", usage=usage), id="resp_1", created=1, model="m", request=request)
+    assert payload["usage"]["output_tokens_details"] == {"reasoning_tokens": 30}
+
+    reader = StreamReader("vllm", "http://u")
+    reader.feed(b'data: {"choices":[{"delta":{"content":"ok"},"finish_reason":"stop"}]}')
+    reader.feed(
+        b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":40,'
+        b'"completion_tokens_details":{"reasoning_tokens":30}}}'
+    )
+    reader.feed(b"data: [DONE]")
+    assert reader.close() == [Finish("stop"), UsageReport(Usage.of(5, 40, reasoning=30))]

@@ -33,7 +33,8 @@ def error_code(exc: TiergateError) -> str | None:
 
 def usage_body(usage: Usage, *, estimated: bool = False) -> dict[str, Any]:
     """OpenAI's ``usage`` object; ``prompt_tokens_details.cached_tokens`` only when some prompt tokens came
-    from a prompt cache (cache writes have no OpenAI field: they are plain prompt tokens there), and
+    from a prompt cache (cache writes have no OpenAI field: they are plain prompt tokens there),
+    ``completion_tokens_details.reasoning_tokens`` only when the upstream counted some, and
     ``estimated: true`` (tiergate's, not OpenAI's) when no upstream counted them.
 
         usage_body(Usage.of(3, 4))   # {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
@@ -45,6 +46,8 @@ def usage_body(usage: Usage, *, estimated: bool = False) -> dict[str, Any]:
     }
     if usage.cached_tokens > 0:
         body["prompt_tokens_details"] = {"cached_tokens": usage.cached_tokens}
+    if usage.reasoning_tokens > 0:
+        body["completion_tokens_details"] = {"reasoning_tokens": usage.reasoning_tokens}
     if estimated:
         body["estimated"] = True
     return body

@@ -193,12 +193,18 @@ class _PromptDetails(msgspec.Struct):
     cached_tokens: int | None = None
 
 
+class _CompletionDetails(msgspec.Struct):
+    reasoning_tokens: int | None = None
+
+
 class _Usage(msgspec.Struct):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     #: OpenAI's prompt-cache reads, which ``prompt_tokens`` includes; servers without a cache omit it or
     #: send ``null``.
     prompt_tokens_details: _PromptDetails | None = None
+    #: The reasoning tokens among ``completion_tokens``, where the server counts them apart.
+    completion_tokens_details: _CompletionDetails | None = None
 
 
 class _ErrorDetail(msgspec.Struct):
@@ -474,7 +480,10 @@ def _usage(raw: _Usage | None) -> Usage | None:
     prompt = raw.prompt_tokens or 0
     details = raw.prompt_tokens_details
     cached = min(prompt, (details.cached_tokens or 0) if details is not None else 0)
-    return Usage.of(prompt, raw.completion_tokens or 0, cached=max(0, cached))
+    completion = raw.completion_tokens or 0
+    spent = raw.completion_tokens_details
+    reasoning = min(completion, (spent.reasoning_tokens or 0) if spent is not None else 0)
+    return Usage.of(prompt, completion, cached=max(0, cached), reasoning=max(0, reasoning))
 
 
 def _new_call_id() -> str:
