@@ -312,6 +312,15 @@ def test_the_fakes_take_response_format_as_the_real_servers_do(
         pytest.param("opus", "sonnet", 0.9, "sonnet", "sonnet", None, id="confident-one-below-opus"),
         pytest.param("local", "opus", 0.2, "opus", "local", None, id="up-needs-no-confidence"),
         pytest.param(None, "local", 0.9, "local", "local", None, id="no-reading-anchors-on-phase-1"),
+        pytest.param(
+            None,
+            "local",
+            0.5,
+            "sonnet",
+            "sonnet",
+            "held at sonnet (confidence under 0.7: not below sonnet, phase 1's tier: no learned scorer read)",
+            id="no-reading-is-held-at-phase-1-and-says-so",
+        ),
     ],
 )
 async def test_the_router_lets_the_classifier_go_at_most_one_tier_below_the_learned_tier(

@@ -334,7 +334,8 @@ class Router:
         why = (
             "one tier below" if sure else f"confidence under {cfg.min_confidence:g}: not below" if cfg else "not below"
         )
-        p1.reasons.append(f"{said}; held at {floor} ({why} {anchor}, the learned scorer's tier)")
+        source = "the learned scorer's tier" if learned in order else "phase 1's tier: no learned scorer read"
+        p1.reasons.append(f"{said}; held at {floor} ({why} {anchor}, {source})")
         return floor
 
     async def _phase2(self, f: Features, p1: Phase1, classify: bool) -> ClassifierOutcome | None:

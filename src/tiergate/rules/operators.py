@@ -123,7 +123,17 @@ def _matches(name: str, operand: Any, cond: Condition, ctx: CompileContext, path
         return NEVER
     if regex_risk.nested_repeat(operand):
         ctx.warn(path, regex_risk.WARNING)
-    return Predicate(lambda f: rx.search(str(f[name])) is not None, [(name, lambda f: bool(rx.search(str(f[name]))))])
+    return Predicate(
+        lambda f: rx.search(_text_of(f[name])) is not None, [(name, lambda f: bool(rx.search(_text_of(f[name]))))]
+    )
+
+
+def _text_of(value: Any) -> str:
+    """A feature's value as ``matches`` searches it: a switch as ``true``/``false``, as routes.yaml writes it
+    (Python's ``True`` never matched ``^true$``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _contains_any(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:

@@ -174,3 +174,10 @@ def test_the_readme_operator_table_is_the_operator_table() -> None:
 
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     assert operator_table() in readme, "README.md's operator table differs from rules/operators.py's OPERATORS"
+
+
+def test_matches_reads_a_switch_as_routes_yaml_writes_it() -> None:
+    """A bool feature was searched as Python's ``True``/``False``: ``matches: '^false$'`` never fired."""
+    rule = "routing:\n  rules:\n    - name: r\n      when: {feature: tools_present, matches: '^false$'}\n"
+    g = graph(rule + "      then: {band: CLAUDE}\n")
+    assert [s.name for s in g.phase1(Features.of(chat("hi"))).signals] == ["r"]
