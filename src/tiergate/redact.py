@@ -52,14 +52,58 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     names = {getattr(b, "api_key_env", None) for b in config.backends.values()}
     auth = config.server.auth
     names |= {*auth.keys_env, auth.admin_key_env}
+    headers = [raw for backend in config.backends.values() for raw in backend.headers.values()]
+    return _values(names, headers, environ)
+
+
+def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
+    """:func:`secret_values` for a rule file's tree as written (``${VAR}`` expanded), which may not load.
+
+    A problem in such a file may quote any value of it, a key that landed in a typed field included
+    (``mode: ${ANTHROPIC_API_KEY}``), so its messages are scrubbed with these before anyone reads them.
+    The names are read where they are written, and the defaults (``ANTHROPIC_API_KEY`` for an anthropic
+    backend, ``TIERGATE_ADMIN_KEY``) apply where they are not; a "name" that is not a variable's name is
+    a key written in its place, and is a secret itself.
+    """
+    root = data if isinstance(data, dict) else {}
+    backends = root.get("backends")
+    names: set[object] = set()
+    headers: list[str] = []
+    for backend in backends.values() if isinstance(backends, dict) else ():
+        if not isinstance(backend, dict):
+            continue
+        default = DEFAULT_ANTHROPIC_KEY_ENV if backend.get("kind") == "anthropic" else None
+        names.add(backend.get("api_key_env", default))
+        written = backend.get("headers")
+        headers += [v for v in written.values() if isinstance(v, str)] if isinstance(written, dict) else []
+    server = root.get("server")
+    auth = server.get("auth") if isinstance(server, dict) else None
+    auth = auth if isinstance(auth, dict) else {}
+    keys_env = auth.get("keys_env")
+    names |= set(keys_env) if isinstance(keys_env, list) else {keys_env}
+    names.add(auth.get("admin_key_env", DEFAULT_ADMIN_KEY_ENV))
+    strings = {name for name in names if isinstance(name, str)}
+    variables = {name for name in strings if ENV_NAME.fullmatch(name)}
+    not_names = {name for name in strings - variables if len(name) >= MIN_SECRET_CHARS}
+    return _values(variables, headers, environ) | not_names
+
+
+#: What a ``*_env`` field holds: an environment variable's name (the key is in the variable, never here).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: The defaults of ``backends.*.api_key_env`` (anthropic) and ``server.auth.admin_key_env``, which the
+#: config models take from here.
+DEFAULT_ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY"
+DEFAULT_ADMIN_KEY_ENV = "TIERGATE_ADMIN_KEY"
+
+
+def _values(names: Iterable[str | None], headers: Iterable[str], environ: Mapping[str, str]) -> set[str]:
     values: set[str] = set()
     for name in names:
         raw = environ.get(name, "") if name else ""
         values |= {part.strip() for part in [raw, *raw.split(",")] if len(part.strip()) >= MIN_SECRET_CHARS}
-    for backend in config.backends.values():
-        for raw in backend.headers.values():
-            words = raw.split()
-            values |= {part for part in [raw.strip(), *words[-1:]] if len(part) >= MIN_SECRET_CHARS}
+    for raw in headers:
+        words = raw.split()
+        values |= {part for part in [raw.strip(), *words[-1:]] if len(part) >= MIN_SECRET_CHARS}
     return values
 
 

@@ -217,7 +217,8 @@ class Rules:
                 return self._reject(exc.problems)
             except Exception as exc:  # a bug in loading must not end reloads: reject the file like any other
                 log.debug("reload failed", exc_info=True)
-                problem = Problem((), f"cannot load the rule file: {type(exc).__name__}: {exc}", file=str(self.path))
+                why = self.current.redact(f"{type(exc).__name__}: {exc}")  # shown by /health: no key in it
+                problem = Problem((), f"cannot load the rule file: {why}", file=str(self.path))
                 return self._reject([problem])
             if loaded.version == self.current.version:
                 self.last_error, self._refused_head = [], None

@@ -295,3 +295,78 @@ state: {redis_url: "redis://:${REDIS_PW}@127.0.0.1:6379/0"}
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_a_key_written_in_a_rule_field_is_never_quoted_by_a_refused_reload(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``mode: ${ANTHROPIC_API_KEY}`` is refused, and the refusal (the reload's 422, /health's last_error, the
+    console's status, the shadow candidate's problems and the log line) says why without the key."""
+    secrets = {"TIERGATE_KEYS": CLIENT_KEY, "TIERGATE_ADMIN_KEY": ADMIN_KEY, "ORG_TOKEN": ORG_TOKEN}
+    routes = keyed_routes(tmp_path)
+    good = routes.read_text()
+    (tmp_path / "next.yaml").write_text(good.replace("routing: {", 'routing: {mode: "${ORG_TOKEN}", '))
+    routes.write_text(good + "shadow: next.yaml\n")
+    base = gateway_for(routes, {**upstream_env, **secrets})
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    routes.write_text(good.replace("routing: {", 'routing: {mode: "${ANTHROPIC_API_KEY}", '))
+    refused = httpx.post(base + "/admin/reload", headers=admin)
+    why = "Invalid enum value '***' at $.routing.mode (one of fixed, keyword, local_first)"
+    assert refused.status_code == 422
+    assert [p["message"] for p in refused.json()["problems"]] == [why]
+    health = httpx.get(base + "/health").json()
+    assert [p["message"] for p in health["rules"]["last_error"]] == [why]
+    status = httpx.get(base + "/console/api/status", headers=admin).json()
+    assert [p["message"] for p in status["rules"]["last_error"]] == [why]
+    shadow = httpx.get(base + "/console/api/shadow", headers=admin).json()
+    assert shadow["status"]["problems"] == [f"{tmp_path / 'next.yaml'}:14:17: {why}"]
+    assert_no_secret(refused)
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
+@pytest.mark.parametrize(
+    ("variable", "written", "at", "field", "example"),
+    [
+        (
+            "api_key_env: ANTHROPIC_API_KEY",
+            'api_key_env: "${ANTHROPIC_API_KEY}"',
+            "7:18",
+            "api_key_env",
+            "ANTHROPIC_API_KEY",
+        ),
+        ("api_key_env: ANTHROPIC_API_KEY", f"api_key_env: {TEST_KEY}", "7:18", "api_key_env", "ANTHROPIC_API_KEY"),
+        ("[TIERGATE_KEYS]", "[TIERGATE_KEYS, '${TIERGATE_KEYS}']", "15:43", "keys_env", "TIERGATE_KEYS"),
+        (
+            "[TIERGATE_KEYS]",
+            '[TIERGATE_KEYS], admin_key_env: "${TIERGATE_ADMIN_KEY}"',
+            "15:59",
+            "admin_key_env",
+            "TIERGATE_ADMIN_KEY",
+        ),
+    ],
+)
+def test_a_key_written_where_its_variable_name_belongs_is_refused_without_quoting_it(
+    variable: str,
+    written: str,
+    at: str,
+    field: str,
+    example: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A ``*_env`` field names a variable: the key itself there was accepted, and "environment variable
+    sk-ant-... is not set" went to /health, every 503 and /admin/config. Now validate (and serve) refuse it,
+    at the field, without quoting it."""
+    from tiergate.cli import main
+
+    path = tmp_path / "routes.yaml"
+    path.write_text(KEYED_ROUTES.replace(variable, written))
+    secrets = {"ANTHROPIC_API_KEY": TEST_KEY, "TIERGATE_KEYS": CLIENT_KEY, "TIERGATE_ADMIN_KEY": ADMIN_KEY}
+    for name, value in {**secrets, "ORG_TOKEN": ORG_TOKEN, "OLLAMA_HOST": "x", "ANTHROPIC_BASE_URL": "x"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().out == (
+        f"{path}:{at}: {field} names an environment variable (letters, digits, _); this value is not a name "
+        f"(not shown: it may be a key) — write the variable's name, e.g. {example}, not its value or ${{{example}}}\n"
+    )

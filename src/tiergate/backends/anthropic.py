@@ -31,7 +31,7 @@ import msgspec
 from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_from_env
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
-from tiergate.config.base import PositiveInt
+from tiergate.config.base import EnvName, PositiveInt
 from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamProtocolError, UpstreamUnavailable
 from tiergate.protocols.anthropic import (
     DIALECT,
@@ -46,6 +46,7 @@ from tiergate.protocols.anthropic import (
 )
 from tiergate.protocols.framing import SseEvents, sse_fields
 from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated, unemulable
+from tiergate.redact import DEFAULT_ANTHROPIC_KEY_ENV
 from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent
 
 _encode = msgspec.json.Encoder().encode
@@ -54,7 +55,7 @@ _encode = msgspec.json.Encoder().encode
 class AnthropicBackendConfig(BackendConfigBase, tag="anthropic", frozen=True):
     """The Anthropic Messages API (`POST {base_url}/v1/messages`)."""
 
-    api_key_env: str = "ANTHROPIC_API_KEY"
+    api_key_env: EnvName = DEFAULT_ANTHROPIC_KEY_ENV
     """Name of the environment variable holding the API key (the key itself never goes in this file)."""
     anthropic_version: str = "2023-06-01"
     """The `anthropic-version` header sent with every call; quote it, or YAML reads 2023-06-01 as a date."""

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_from_env
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
+from tiergate.config.base import EnvName
 from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.protocols.framing import Lines
 from tiergate.protocols.openai.upstream import (
@@ -33,7 +34,7 @@ class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
     """An OpenAI-compatible server (llama.cpp server, LM Studio, vLLM, OpenAI): `POST
     {base_url}/chat/completions`, so `base_url` includes `/v1`."""
 
-    api_key_env: str | None = None
+    api_key_env: EnvName | None = None
     """Name of the environment variable holding a bearer token, sent as `Authorization: Bearer ...`.
     Default: none (no Authorization header)."""
 

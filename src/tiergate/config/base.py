@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from tiergate.redact import ENV_NAME
+
 Unit = Annotated[float, Meta(ge=0, le=1)]
 Seconds = Annotated[float, Meta(gt=0)]
 PositiveInt = Annotated[int, Meta(ge=1)]
@@ -24,6 +26,9 @@ PositiveInt = Annotated[int, Meta(ge=1)]
 Keywords = Annotated[list[Annotated[str, Meta(pattern=r"\S")]], Meta(min_length=1)]
 Band = Literal["LOCAL", "AMBIGUOUS", "CLAUDE"]
 Capability = Literal["tools", "vision", "documents"]
+#: What a ``*_env`` field holds: the name of an environment variable. A key written in its place (its
+#: value, or ``${VAR}``) is refused at load, and the refusal never quotes it (tiergate.config.loader).
+EnvName = Annotated[str, Meta(pattern=f"^{ENV_NAME.pattern}$")]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):

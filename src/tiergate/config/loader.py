@@ -26,6 +26,7 @@ from tiergate.config.profiles import apply_profiles
 from tiergate.config.semantic import check
 from tiergate.config.source import YamlSource, line_col
 from tiergate.profile.file import Profile
+from tiergate.redact import DEFAULT_ADMIN_KEY_ENV, DEFAULT_ANTHROPIC_KEY_ENV, ENV_NAME
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         return source.problem(
             (*path, name), f"unknown key '{name}' at {_where(path)}{did_you_mean(name, fields)}", key=True
         )
+    if message == _NOT_A_NAME and path:
+        return source.problem(path, _env_name_problem(path, source.data))
     missing = re.match(r"Object missing required field `(.+)`", message)
     if missing:
         return source.problem(path, f"missing required key '{missing.group(1)}' at {_where(path)}")
@@ -227,6 +230,24 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
             "number is written as in JSON and a switch is true or false)"
         )
     return source.problem(path, f"{message} at {_where(path)}")
+
+
+#: msgspec's refusal of a ``*_env`` field that holds no variable's name (tiergate.config.base.EnvName).
+_NOT_A_NAME = f"Expected `str` matching regex '^{ENV_NAME.pattern}$'"
+#: A variable to name as the example, by field.
+_EXAMPLE_NAMES = {"admin_key_env": DEFAULT_ADMIN_KEY_ENV, "keys_env": "TIERGATE_KEYS"}
+
+
+def _env_name_problem(path: Path, data: Any) -> str:
+    """Why a ``*_env`` value is refused, without the value: it is most likely the key itself."""
+    field = next(part for part in reversed(path) if isinstance(part, str))
+    backend = _get(data, list(path[:-1]))
+    kind = backend.get("kind") if isinstance(backend, dict) else None
+    example = _EXAMPLE_NAMES.get(field, DEFAULT_ANTHROPIC_KEY_ENV if kind == "anthropic" else "OPENAI_API_KEY")
+    return (
+        f"{field} names an environment variable (letters, digits, _); this value is not a name (not shown: "
+        f"it may be a key) — write the variable's name, e.g. {example}, not its value or ${{{example}}}"
+    )
 
 
 def _choices(given: str, path: Path, data: Any) -> str:
@@ -263,7 +284,7 @@ def _key_problem(message: str, path: Path, source: YamlSource) -> Problem:
         text = f"keys under {where} must be strings{written}"
     else:
         text = f"{message} for a key at {_where(path)}"
-    return Problem(path, text, file=source.file, line=line, col=col)
+    return Problem(path, source.scrub(text), file=source.file, line=line, col=col)
 
 
 def _where(path: Path) -> str:

@@ -25,8 +25,9 @@ from tiergate.backends.ollama import OllamaBackendConfig
 from tiergate.backends.openai import OpenAIBackendConfig
 from tiergate.backends.registry import BackendConfig
 from tiergate.config.adaptive import Budgets, LatencyConfig, QualityConfig, SessionEscalation
-from tiergate.config.base import Band, Capability, Keywords, PositiveInt, Seconds, Strict, Unit, given
+from tiergate.config.base import Band, Capability, EnvName, Keywords, PositiveInt, Seconds, Strict, Unit, given
 from tiergate.learned.scorer import LearnedConfig
+from tiergate.redact import DEFAULT_ADMIN_KEY_ENV
 from tiergate.rules.agent_steps import AgentConfig
 from tiergate.rules.ask import AskConfig
 from tiergate.rules.features import FEATURES
@@ -524,11 +525,11 @@ class ClientKey(Strict):
 class Auth(Strict):
     """Client keys. With none configured the gateway serves loopback clients only."""
 
-    keys_env: list[str] = []
+    keys_env: list[EnvName] = []
     """Names of environment variables that each hold one client key (or several, comma-separated). Default: none."""
     keys: list[ClientKey] = []
     """Client keys stored hashed in this file. Default: none."""
-    admin_key_env: str = "TIERGATE_ADMIN_KEY"
+    admin_key_env: EnvName = DEFAULT_ADMIN_KEY_ENV
     """Environment variable holding the admin key that guards `/admin/*`. Default: `TIERGATE_ADMIN_KEY`."""
     client_rpm: PositiveInt | None = None
     """Requests per minute allowed to each client key. Default: no limit."""

@@ -15,10 +15,16 @@ nest into more than :data:`MAX_VALUES` values (a "billion laughs") is refused be
     source = YamlSource.parse(text, "routes.yaml", os.environ)
     source.data            # plain Python objects, env-expanded
     source.locate(("tiers", "local"))   # (line, col), 1-based
+
+Every problem made here (:meth:`YamlSource.problem`: the loader's, the cross-reference checks', the graph
+compiler's) is scrubbed of the keys the file names (tiergate.redact.written_secret_values): a message may
+quote a value, and a key that landed in a typed field (``mode: ${ANTHROPIC_API_KEY}``) would otherwise be
+shown by /health, the console and the reload log line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -31,6 +37,7 @@ from yaml.constructor import ConstructorError
 from yaml.reader import ReaderError
 
 from tiergate.config.problems import ConfigError, Path, Problem, render_path
+from tiergate.redact import Redactor, written_secret_values
 
 
 class _Loader(yaml.SafeLoader):
@@ -166,6 +173,8 @@ class YamlSource:
     coerced: dict[Path, str] = field(default_factory=dict)
     #: Where an unquoted ``${...}`` read as a number that is not finite: kept as text, as it may be text.
     not_finite: dict[Path, str] = field(default_factory=dict)
+    #: Takes the keys the file names out of every problem's message (see the module's docstring).
+    scrub: Redactor = field(default_factory=Redactor)
 
     @classmethod
     def parse(cls, text: str, file: str, environ: Mapping[str, str]) -> YamlSource:
@@ -191,8 +200,9 @@ class YamlSource:
         source = cls(file=file, text=text, root=root, data=None)
         problems: list[Problem] = []
         source.data = source._expand(data, (), environ, problems)
+        source.scrub = Redactor(written_secret_values(source.data, environ))
         if problems:
-            raise ConfigError(problems)
+            raise ConfigError([dataclasses.replace(p, message=source.scrub(p.message)) for p in problems])
         return source
 
     def locate(self, path: Path) -> tuple[int, int]:
@@ -226,7 +236,7 @@ class YamlSource:
         line, col = self.locate_key(path) if key else self.locate(path)
         if path and self._node(path) is None and not key:
             message += f" (at {render_path(path)}, not written in the file: its default applies)" + unwritten
-        return Problem(path, message, severity=severity, file=self.file, line=line, col=col)
+        return Problem(path, self.scrub(message), severity=severity, file=self.file, line=line, col=col)
 
     def _node(self, path: Path) -> yaml.Node | None:
         node = self.root
