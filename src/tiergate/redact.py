@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 if TYPE_CHECKING:
     from tiergate.config.model import RoutesConfig
@@ -28,17 +28,72 @@ MIN_SECRET_CHARS = 6
 
 
 def redact_url(url: str) -> str:
-    """``https://user:pw@host/p?key=v`` -> ``https://***@host/p?key=***``; other URLs unchanged."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = REDACTED + "@" + netloc.rpartition("@")[2]
-    query = parts.query
-    if query:
-        query = urlencode([(k, REDACTED) for k, _ in parse_qsl(query, keep_blank_values=True)], safe="*")
-    if (netloc, query) == (parts.netloc, parts.query):
+    """``https://user:pw@host/p?key=v`` -> ``https://***@host/p?key=***``; other URLs unchanged.
+
+    The credentials run to the *last* ``@``: libpq and redis-py take a password with ``#``, ``?`` or
+    ``/`` in it unencoded (``postgresql://tg:pa#ss@db/x``), where a URL parser ends the host at the
+    ``#`` and would show the password as the host. A URL with an ``@`` in its path loses that much of
+    it from view, which is the safe way to be wrong. Never raises: a URL no parser reads is shown too.
+    """
+    head, credentials, rest = _split_credentials(url)
+    query_at = rest.find("?")
+    if not credentials and query_at < 0:
         return url
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    shown = head + (REDACTED + "@" if credentials else "") + rest
+    if query_at >= 0:
+        base, _, query = rest.partition("?")
+        query, hash_mark, fragment = query.partition("#")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, REDACTED) for k, _ in pairs], safe="*") if pairs else query
+        shown = head + (REDACTED + "@" if credentials else "") + base + "?" + query + hash_mark + fragment
+    return shown
+
+
+def _split_credentials(url: str) -> tuple[str, str, str]:
+    """``scheme://``, what stands before the last ``@`` of the rest (empty without one), the rest after it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", "", url
+    credentials, at, after = rest.rpartition("@")
+    return scheme + sep, credentials if at else "", after if at else rest
+
+
+def redact_url_error(url: str, text: str) -> str:
+    """A URL reader's complaint about ``url`` (libpq's, psycopg's, redis-py's) with no part of its
+    credentials or query values in it.
+
+    Such messages quote the part they could not read, which is often the password itself
+    (``invalid percent-encoded token: "Xy%zzS3cret"``, ``unexpected spaces found in "my pass"``, ``Port
+    could not be cast to integer value as 'pa'``) or the whole URL. So the URL is replaced by what
+    :func:`redact_url` shows, the credentials and the longer of their parts and query values are taken out
+    wherever they appear (a password may hold a quote mark), and then each quoted part of the message that
+    comes from the URL is kept only when :func:`redact_url` shows it too and it is no piece of a secret.
+
+        redact_url_error("postgresql://u:p%zz@h/d", 'invalid percent-encoded token: "p%zz"')
+        -> 'invalid percent-encoded token: "***"'
+    """
+    shown = redact_url(url)
+    _, credentials, rest = _split_credentials(url)
+    query = rest.partition("?")[2].partition("#")[0]
+    parts = {*credentials.split(":", 1), *(v for _, v in parse_qsl(query, keep_blank_values=True))}
+    secrets = {s for s in {credentials, *parts, *map(unquote, parts)} if s}
+    text = text.replace(url, shown) if url else text
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret == credentials or len(secret) >= _WHOLE_SECRET_CHARS:  # a short one would garble the text
+            text = text.replace(secret, REDACTED)
+
+    def quoted(m: re.Match[str]) -> str:
+        part = m.group(0)[1:-1]
+        private = part in url and (part not in shown or any(part in s for s in secrets))
+        return m.group(0)[0] + REDACTED + m.group(0)[-1] if private and part else m.group(0)
+
+    return _QUOTED.sub(quoted, text)
+
+
+#: A part of a URL's credentials this long is taken out of a message wherever it appears, quoted or not.
+_WHOLE_SECRET_CHARS = 4
+#: A quoted part of a message: libpq and psycopg quote with "...", Python's repr with '...'.
+_QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 
 
 def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:

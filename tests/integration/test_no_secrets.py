@@ -291,6 +291,11 @@ state: {redis_url: "redis://:${REDIS_PW}@127.0.0.1:6379/0"}
         ("https://api.anthropic.com", "https://api.anthropic.com"),
         ("https://user:pw@host:8443/v1", "https://***@host:8443/v1"),
         ("https://host/v1?api-key=k&x=", "https://host/v1?api-key=***&x=***"),
+        # libpq takes these unencoded: a URL parser ended the host at the # or ? and showed the password
+        ("postgresql://tg:pa#ss@db:5432/x", "postgresql://***@db:5432/x"),
+        ("postgresql://tg:pa?ss@db:5432/x?sslmode=require", "postgresql://***@db:5432/x?sslmode=***"),
+        ("redis://:pa/ss@127.0.0.1:6379/0", "redis://***@127.0.0.1:6379/0"),
+        ("postgresql://tg:pw@[::1/x", "postgresql://***@[::1/x"),  # no parser reads it: shown, not raised
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:

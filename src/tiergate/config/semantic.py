@@ -18,7 +18,7 @@ from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
 from tiergate.learned.head import Head, HeadError
-from tiergate.redact import redact_url
+from tiergate.redact import redact_url, redact_url_error
 from tiergate.rules import regex_risk
 
 #: What to do about a default band tier naming a tier the file lacks (one with only a `local` tier, say).
@@ -113,6 +113,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         problems.append(source.problem((*rpath, "scorers"), "every scorer has weight 0: the score would always be 0"))
 
     problems.extend(_base_urls(config, source))
+    problems.extend(_redis_url(config, source))
     problems.extend(_model_names(config, source))
     problems.extend(_unreachable(config, source))
     problems.extend(_unusable_head(config, source))
@@ -142,6 +143,25 @@ def _base_urls(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         problem = f"backend '{name}' base_url '{shown}' is not an http:// or https:// URL: {fix}"
         problems.append(source.problem(("backends", name, "base_url"), problem))
     return problems
+
+
+def _redis_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A ``state.redis_url`` redis-py cannot read stopped start-up with a traceback quoting the part it could
+    not read (``Port could not be cast to integer value as 'pa'``: a password with ``/`` in it); it is a
+    problem in the file now, and says what it could not read without any piece of the credentials."""
+    url = config.state.redis_url
+    if not url:
+        return []
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        why = redact_url_error(url, str(exc))
+        shown = redact_url(url)
+        fix = "; percent-encode the password's special characters (/ as %2F, # as %23, @ as %40)" if "@" in url else ""
+        return [source.problem(("state", "redis_url"), f"state.redis_url '{shown}' cannot be read: {why}{fix}")]
+    return []
 
 
 def _positional_clients(config: RoutesConfig, source: YamlSource) -> list[Problem]:

@@ -48,7 +48,7 @@ from tiergate.learned.encoder import build_encoder
 from tiergate.learned.fit import F64, fit_ordinal, predict_logistic
 from tiergate.learned.head import FORMAT, TEXTS, Head, HeadFile, Logistic, Member, Training
 from tiergate.learned.scorer import Cutoffs, LearnedConfig, LearnedScorer
-from tiergate.redact import redact_url
+from tiergate.redact import redact_url, redact_url_error
 from tiergate.rules.ask import prose_of
 from tiergate.rules.features import Features
 from tiergate.rules.learned import MEMO_KEY, Reading
@@ -142,7 +142,8 @@ def _read_log(where: Path | str) -> tuple[list[tuple[Any, ...]], dict[str, int],
         with sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True) as conn:
             return conn.execute(_LOGGED).fetchall(), dict(conn.execute(_RATED).fetchall()), db.name
     except (sqlite3.Error, psycopg.Error) as exc:
-        raise OperatorError(f"cannot read the decision log {shown} (--log): {exc}") from None
+        why = redact_url_error(where, str(exc).strip()) if is_postgres(where) else str(exc)
+        raise OperatorError(f"cannot read the decision log {shown} (--log): {why}") from None
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from tiergate.redact import redact_url
+from tiergate.redact import redact_url, redact_url_error
 from tiergate.telemetry.decisions import _COLUMNS, _SHADOW_COLUMNS, DecisionLog, DecisionLogError
 from tiergate.telemetry.queries import DecisionQueries
 from tiergate.telemetry.sql_queries import PsycopgRunner, SqlQueries
@@ -187,14 +187,21 @@ class PostgresDecisionLog(DecisionLog):
 
     @classmethod
     def _check(cls, path: str | Any) -> None:
-        """A URL no retry can fix (an unknown parameter, a port that is not a number) fails at once."""
+        """A URL no retry can fix (an unknown parameter, a port that is not a number) fails at once.
+
+        libpq's complaint quotes what it could not read, often the password (``invalid percent-encoded
+        token: "..."``), and a port read from a password with ``/`` in it is a piece of it: both are shown
+        through :func:`redact_url_error`."""
         url = str(path)
         try:
             ports = str(conninfo_to_dict(url).get("port") or "5432")
         except psycopg.Error as exc:
-            raise DecisionLogError(f"decision log {redact_url(url)}: {exc}") from None
+            raise DecisionLogError(
+                f"decision log {redact_url(url)}: {redact_url_error(url, str(exc).strip())}"
+            ) from None
         if not all(p.isdigit() and 0 < int(p) < 65536 for p in ports.split(",") if p):
-            raise DecisionLogError(f"decision log {redact_url(url)}: the port {ports!r} is not a port number")
+            why = redact_url_error(url, f"the port {ports!r} is not a port number")
+            raise DecisionLogError(f"decision log {redact_url(url)}: {why}")
 
     def _is_outage(self, exc: BaseException) -> bool:
         """The server is away, restarting, out of disk or refusing connections: try again later.

@@ -38,7 +38,7 @@ from urllib.parse import quote
 
 import psycopg
 
-from tiergate.redact import redact_url
+from tiergate.redact import redact_url, redact_url_error
 from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs, cost_usd
 from tiergate.telemetry.record import RequestRecord
 from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, is_postgres
@@ -271,11 +271,13 @@ def _postgres_rows(url: str, span: tuple[float, float]) -> Rows | None:
             rows = conn.execute(sql, (*span, ATTEMPT_COST)).fetchall()
             return rows, conn.execute(POSTGRES_PYFORMAT.render(_SPLIT_QUERY), (*span, ATTEMPT_COST)).fetchall()
     except psycopg.OperationalError as exc:  # as the decision log's writer, an outage: it answers later
-        log.debug("budgets: the decision log %s cannot be read now: %s", redact_url(url), exc)
+        log.debug(
+            "budgets: the decision log %s cannot be read now: %s", redact_url(url), redact_url_error(url, str(exc))
+        )
         return None
     except psycopg.errors.UndefinedTable:  # a new database: the log creates its tables next, and nothing was spent
         return [], []
     except psycopg.Error as exc:
-        shown = redact_url(url)
-        log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", shown, exc)
+        shown, why = redact_url(url), redact_url_error(url, str(exc).strip())  # a URL libpq cannot read is quoted
+        log.error("budgets: cannot read spend from the decision log %s (%s); spend starts at zero", shown, why)
         return [], []

@@ -115,13 +115,13 @@ def compute(db_path: Path | str, since: float | None = None) -> Stats:
 def _compute_postgres(url: str, since: float | None) -> Stats:
     import psycopg
 
-    from tiergate.redact import redact_url
+    from tiergate.redact import redact_url, redact_url_error
 
     shown = redact_url(url)
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    except psycopg.Error as exc:
-        raise StatsError(f"cannot open the decision log {shown}: {exc}") from None
+    except psycopg.Error as exc:  # libpq quotes a URL it cannot read, password and all
+        raise StatsError(f"cannot open the decision log {shown}: {redact_url_error(url, str(exc).strip())}") from None
     try:
         return _compute(_Pg(conn), shown, since)
     except psycopg.Error as exc:

@@ -143,6 +143,19 @@ def test_a_log_kept_shorter_than_a_budget_month_is_a_warning(tmp_path: Path) -> 
     assert problems(write(tmp_path, VALID + budgets)) == []  # the default keeps 32 days
 
 
+def test_a_redis_url_redis_cannot_read_is_an_error_that_shows_no_piece_of_its_password(tmp_path: Path) -> None:
+    """A password with ``/`` in it, unencoded: redis-py read its first half as the port and start-up ended
+    with a traceback quoting it ("Port could not be cast to integer value as 'S3c'")."""
+    path = write(tmp_path, VALID + 'state: {redis_url: "redis://:${REDIS_PW}@127.0.0.1:6379/0"}\n')
+    where = at(path, '"redis://')
+    assert problems(path, {"REDIS_PW": "S3c/ret-PW"}) == [
+        f"{where}: state.redis_url 'redis://***@127.0.0.1:6379/0' cannot be read: Port could not "
+        "be cast to integer value as '***'; percent-encode the password's special characters (/ as %2F, # as "
+        "%23, @ as %40)"
+    ]
+    assert problems(path, {"REDIS_PW": "S3c%2Fret-PW"}) == []
+
+
 def test_a_budget_for_a_key_named_by_its_place_in_the_list_is_an_error(tmp_path: Path) -> None:
     """Clients of TIERGATE_KEYS were once TIERGATE_KEYS#1, #2...; such a cap would now apply to no one."""
     auth = "server: {auth: {keys_env: [TIERGATE_KEYS]}}\n"

@@ -254,6 +254,34 @@ def test_an_unreachable_server_is_a_decision_log_error_without_the_password(clos
     assert "hunter2" not in message
 
 
+@pytest.mark.parametrize(
+    ("password", "why", "spend"),
+    [
+        ("Xy%zzS3cretPW", 'invalid percent-encoded token: "***"', "cannot read spend from"),
+        ("my S3cret PW", 'unexpected spaces found in "***", use percent-encoded spaces (%20) instead', "cannot read"),
+        # libpq reads host "tg", port "S3c": a lookup that fails, which budgets take for an outage
+        ("S3c/retPW", "the port '***' is not a port number", "the decision log"),
+    ],
+)
+def test_a_url_libpq_cannot_read_is_refused_without_any_piece_of_the_password(
+    password: str, why: str, spend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """libpq quotes what it cannot read, the password itself here; the decision log's refusal (shown by
+    /console/api/status and the start-up log) and budgets' reading of the same log show neither it nor a
+    piece of it. No server is needed: the URL is refused before any connection."""
+    caplog.set_level(logging.DEBUG, logger="tiergate.budgets")
+    url = f"postgresql://tg:{password}@127.0.0.1:5/tiergate"
+    with pytest.raises(DecisionLogError) as raised:
+        PostgresDecisionLog.open(url)
+    assert str(raised.value) == f"decision log postgresql://***@127.0.0.1:5/tiergate: {why}"
+    restore(LocalSpend(), url, Calendar(), SUNDAY)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "tiergate.budgets"]
+    assert line.startswith(f"budgets: {spend}")
+    assert "postgresql://***@127.0.0.1:5/tiergate" in line
+    pieces = {password, *password.split("/"), *password.split("%"), *password.split()}
+    assert [piece for piece in pieces if piece in line] == []
+
+
 def test_the_writer_reconnects_after_the_server_drops_it_and_keeps_the_batch(
     pg: PostgresDecisionLog, postgres_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
