@@ -83,12 +83,14 @@ class AuthError(TiergateError):
     type = "authentication_error"
     code = "invalid_api_key"
 
-    def __init__(self, message: str, *, status: int = 401) -> None:
+    def __init__(self, message: str, *, status: int = 401, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         if status == 403:
             self.type = "permission_error"
             self.code = "forbidden"
+        if code is not None:
+            self.code = code
 
 
 class RateLimited(TiergateError):

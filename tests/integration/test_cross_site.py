@@ -204,6 +204,55 @@ def test_with_client_keys_and_no_admin_key_a_rebound_name_reaches_no_admin_actio
     assert httpx.get(base + "/admin/config", headers={"host": f"localhost:{port}"}).status_code == 200
 
 
+def test_without_client_keys_open_endpoints_and_the_admin_key_serve_any_host(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    tmp_path: Path,
+    upstreams: list[FakeOllama | FakeAnthropic],
+) -> None:
+    """`tiergate serve --host 0.0.0.0` without client keys, asked by its LAN address: /health, /ready and
+    /metrics are open to everyone and the admin key is good from any client, as the docs say; they were
+    refused (403 host_not_allowed) because the Host was no loopback name. Only what a loopback peer gets
+    without a key still needs one."""
+    admin_key = "tg-admin-key-0123456789"
+    base = gateway_for(write(tmp_path), {**upstream_env, "TIERGATE_ADMIN_KEY": admin_key})
+    port = base.rsplit(":", 1)[1]
+    lan = {"host": f"192.0.2.10:{port}", "x-forwarded-for": "192.0.2.77"}  # a remote peer, by the LAN address
+    rebound = {"host": f"rebound.example:{port}", "origin": f"http://rebound.example:{port}"}  # a loopback peer
+    for headers in (lan, rebound):
+        assert [httpx.get(base + path, headers=headers).status_code for path in ("/health", "/ready", "/metrics")] == [
+            200,
+            200,
+            200,
+        ]
+        admin = {**headers, "authorization": f"Bearer {admin_key}"}
+        assert [
+            httpx.get(base + path, headers=admin).status_code for path in ("/admin/config", "/console/api/status")
+        ] == [
+            200,
+            200,
+        ]
+        assert httpx.get(base + "/console/api/status", headers=headers).status_code == 401  # the key is still needed
+    remote = httpx.post(
+        base + "/v1/chat/completions", content=BODY, headers={**lan, "content-type": "application/json"}
+    )
+    assert (remote.status_code, remote.json()["error"]["code"]) == (403, "forbidden")
+    assert remote.json()["error"]["message"].startswith("no client keys are configured")
+    page = httpx.post(
+        base + "/v1/chat/completions", content=BODY, headers={**rebound, "content-type": "application/json"}
+    )
+    assert page.status_code == 403
+    assert page.json()["error"] == {
+        "message": f"tiergate serves loopback clients without a key only when they address it by a loopback name "
+        f"(localhost, 127.0.0.1, [::1]), not rebound.example:{port} (a web page on a name pointed at 127.0.0.1 "
+        "would be one): address it as localhost, or configure keys",
+        "type": "permission_error",
+        "param": None,
+        "code": "host_not_allowed",
+    }
+    assert calls(upstreams) == 0
+
+
 def test_with_client_keys_any_host_may_be_named(
     gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -56,12 +56,9 @@ def create_app(
     auth = Authenticator(limiters or Limiters(), on_rate_limited=metrics.client_rate_limited)
     state = {"gateway": gateway, "auth": auth, "metrics": metrics, "readiness": readiness or Readiness()}
 
-    def keyless() -> bool:
-        return auth.ring(gateway.rules).open
-
     return Litestar(
         route_handlers=[*HANDLERS, *CONSOLE_HANDLERS],
-        middleware=[DefineMiddleware(OriginGuard, rules=gateway.rules, keyless=keyless)],
+        middleware=[DefineMiddleware(OriginGuard, rules=gateway.rules)],
         before_request=auth,
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -19,6 +19,11 @@ cost more than the whole key check.)
 - With no client keys configured, only loopback peers are served; others get 403.
 - /admin/* needs the key in the variable ``server.auth.admin_key_env``; while it is unset, only loopback
   peers may use /admin/*.
+- A request admitted without a key because its peer is loopback must also be addressed to a loopback
+  name (``Host: localhost``, ``127.0.0.1``, ``[::1]``): a web page on a name a DNS rebinding points at
+  127.0.0.1 is a loopback peer too (403 ``host_not_allowed``). Nothing else looks at the Host: an open
+  endpoint is open to whoever reaches the port, and a key proves who sent the request wherever it was
+  addressed.
 - After authentication, ``metered`` endpoints spend one request of the client's rpm budget (the key's
   ``rpm``, else ``server.auth.client_rpm``) and answer 429 with ``retry-after`` when it is spent.
 
@@ -166,9 +171,7 @@ class Authenticator:
             return
         ring = self.ring(connection.app.state.gateway.rules)
         presented = credentials(connection.headers)
-        # admitted without a key only from loopback, and addressed by a loopback name (not a DNS-rebound one)
-        host = connection.headers.get("host")
-        local = is_local_peer(connection.scope.get("client")) and (host is None or loopback_host(host))
+        local = Locality.of(connection)
         try:
             if access == "admin":
                 _admit_admin(ring, presented, local)
@@ -188,12 +191,38 @@ class Authenticator:
                 raise
 
 
-def _admit_admin(ring: KeyRing, presented: list[str], local: bool) -> None:
+@dataclass(frozen=True)
+class Locality:
+    """Whether a request may be trusted as the machine's own: a loopback peer (or a unix socket), addressed
+    by a loopback name. The name is what keeps a DNS-rebound web page out: its requests come from the
+    browser, a loopback peer, but are addressed to the page's own name."""
+
+    peer: bool
+    host: str | None
+
+    @classmethod
+    def of(cls, connection: ASGIConnection[Any, Any, Any, Any]) -> Locality:
+        return cls(is_local_peer(connection.scope.get("client")), connection.headers.get("host"))
+
+    def admit(self, refusal: str) -> None:
+        """Raise 403 unless the request is local: ``refusal`` for a remote peer, ``host_not_allowed`` for a
+        loopback peer addressed to another name."""
+        if not self.peer:
+            raise AuthError(refusal, status=403)
+        if self.host is not None and not loopback_host(self.host):
+            raise AuthError(REBOUND.format(host=self.host), status=403, code="host_not_allowed")
+
+
+REBOUND = (
+    "tiergate serves loopback clients without a key only when they address it by a loopback name "
+    "(localhost, 127.0.0.1, [::1]), not {host} (a web page on a name pointed at 127.0.0.1 would be one): "
+    "address it as localhost, or configure keys"
+)
+
+
+def _admit_admin(ring: KeyRing, presented: list[str], local: Locality) -> None:
     if ring.admin is None:
-        if not local:
-            raise AuthError(
-                f"/admin/* is served to loopback clients only while {ring.admin_env} is not set", status=403
-            )
+        local.admit(f"/admin/* is served to loopback clients only while {ring.admin_env} is not set")
         return
     if not presented:
         raise AuthError(f"missing admin key: {KEY_HINT}")
@@ -201,14 +230,12 @@ def _admit_admin(ring: KeyRing, presented: list[str], local: bool) -> None:
         raise AuthError("this key is not the admin key", status=403)
 
 
-def _admit_client(ring: KeyRing, presented: list[str], local: bool) -> Client:
+def _admit_client(ring: KeyRing, presented: list[str], local: Locality) -> Client:
     if ring.open:
-        if not local:
-            raise AuthError(
-                "no client keys are configured, so tiergate serves loopback clients only "
-                "(set server.auth.keys_env or server.auth.keys in routes.yaml)",
-                status=403,
-            )
+        local.admit(
+            "no client keys are configured, so tiergate serves loopback clients only "
+            "(set server.auth.keys_env or server.auth.keys in routes.yaml)"
+        )
         return Client(ANONYMOUS)
     if not presented:
         raise AuthError(f"missing API key: {KEY_HINT}")

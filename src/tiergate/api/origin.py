@@ -10,14 +10,17 @@ which needs no preflight) and spend money, or ``POST /admin/reload``. So, before
   content types a page may send without a preflight (``text/plain``, forms) are refused whatever
   their origin;
 - a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``) is answered for allowed
-  origins only; allowed origins get ``Access-Control-Allow-Origin`` on every answer;
-- without client keys, a request must be addressed to a loopback name (``Host: localhost``,
-  ``127.0.0.1``, ``[::1]``), so a page on a DNS-rebound name cannot reach the keyless gateway either.
+  origins only; allowed origins get ``Access-Control-Allow-Origin`` on every answer.
+
+A page on a DNS-rebound name is the same origin as that name, so it passes here; what it could use is
+what a loopback peer gets without a key, and auth (tiergate.api.auth.Locality) admits that only to
+requests addressed to a loopback name. (The Host was checked here once, before auth, for every
+endpoint: /health and /metrics, open to everyone, and requests with the admin key were refused too.)
 
 The settings are read from the live rules on each request, so a reload applies at once. Refusals use
 the error shape of the endpoint's dialect.
 
-    Litestar(..., middleware=[DefineMiddleware(OriginGuard, rules=rules, keyless=keyless)])
+    Litestar(..., middleware=[DefineMiddleware(OriginGuard, rules=rules)])
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from typing import Any
 
 import msgspec
 
-from tiergate.api.auth import loopback_host
 from tiergate.api.errors import error_body_for
 from tiergate.runtime import Rules
 
@@ -41,10 +43,9 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class OriginGuard:
-    def __init__(self, app: ASGIApp, *, rules: Rules, keyless: Callable[[], bool]) -> None:
+    def __init__(self, app: ASGIApp, *, rules: Rules) -> None:
         self.app = app
         self.rules = rules
-        self.keyless = keyless
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -66,9 +67,6 @@ class OriginGuard:
             elif name == b"transfer-encoding":
                 has_body = True
         path, method = scope["path"], scope["method"]
-        if host is not None and _over_network(scope) and self.keyless() and not loopback_host(host):
-            await _refuse(send, path, 403, _REBOUND.format(host=host), "host_not_allowed")
-            return
         allowed = origin is None or _same_origin(origin, host) or origin in self._allow_origins()
         if not allowed:
             await _refuse(send, path, 403, _FOREIGN.format(origin=origin), "origin_not_allowed")
@@ -109,10 +107,6 @@ _FOREIGN = (
     "listed in server.cors.allow_origins"
 )
 _NOT_JSON = "the request body must be JSON (Content-Type: application/json), not {shown}"
-_REBOUND = (
-    "tiergate has no client keys, so it answers only requests addressed to a loopback name "
-    "(localhost, 127.0.0.1, [::1]), not {host}; configure client keys to serve other names"
-)
 
 
 def _with_cors(send: Callable[..., Any], origin: str) -> Callable[..., Any]:
@@ -150,9 +144,3 @@ def _same_origin(origin: str, host: str | None) -> bool:
         return False
     scheme, _, rest = origin.partition("://")
     return scheme in ("http", "https") and rest.lower() == host.lower()
-
-
-def _over_network(scope: dict[str, Any]) -> bool:
-    """The peer has an address: an IP, or a name (uvicorn puts a forwarded ``X-Forwarded-For`` value in its
-    place, whatever it holds). Only a unix socket has none."""
-    return bool(scope.get("client"))
