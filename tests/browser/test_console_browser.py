@@ -479,3 +479,65 @@ def test_an_empty_log_on_a_fresh_keyless_gateway(
         no_errors(browser)
     finally:
         server.stop()
+
+
+class HostRewrite:
+    """What the gateway sees behind a reverse proxy that rewrites the Host (nginx's default,
+    ``proxy_set_header Host $proxy_host``): every request addressed to ``host``, whatever the browser asked."""
+
+    def __init__(self, app: Any, host: str) -> None:
+        self.app, self.host = app, host.encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = [(n, v) for n, v in scope["headers"] if n != b"host"]
+            scope = {**scope, "headers": [*headers, (b"host", self.host)]}
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        # the page's POSTs carry its own origin, which is not the rewritten Host: refused as another site's
+        ("127.0.0.1:8080", "origin"),
+        # with no client keys, a console addressed to another name is refused before it shows anything
+        ("gateway.internal:8080", "host"),
+    ],
+)
+def test_a_refusal_for_the_page_s_address_is_shown_not_answered_with_the_sign_in_form(
+    browser: WebDriver, tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama, host: str, shown: str
+) -> None:
+    """Behind a proxy that rewrites the Host, the console took the 403 for a missing key and asked for the
+    admin key again and again; no key lifts these refusals, so the page says what does."""
+    from tiergate.server import build
+
+    tmp = tmp_path_factory.mktemp("proxied")
+    routes = tmp / "routes.yaml"
+    routes.write_text(default_routes(decision_log=f"{{path: '{tmp / 'decisions.db'}'}}"))
+    app = build(routes, environ={"OLLAMA_HOST": _ollama.url}, watch=False)  # type: ignore[attr-defined]
+    server = ThreadedServer(HostRewrite(app, host))
+    url = server.start()
+    try:
+        if shown == "origin":
+            browser.get(url + "/console#dryrun")
+            WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "tab-dryrun").is_displayed())
+            browser.find_element(By.CSS_SELECTOR, "#dryrun-form button[type=submit]").click()
+            assert text_of(browser, "#dryrun-result [data-test=dryrun-error]") == (
+                f"requests from the web page origin {url} are refused: tiergate serves browsers only from origins "
+                f"listed in server.cors.allow_origins. This page's origin, {url}, is not the address the gateway "
+                f"was sent (a reverse proxy that rewrites the Host header does this): add {url} to "
+                "server.cors.allow_origins in routes.yaml, or have the proxy pass the Host on (nginx: "
+                "proxy_set_header Host $host)."
+            )
+        else:
+            browser.get(url + "/console")
+            assert text_of(browser, "#error") == (
+                "tiergate serves loopback clients without a key only when they address it by a loopback name "
+                f"(localhost, 127.0.0.1, [::1]), not {host} (a web page on a name pointed at 127.0.0.1 would be "
+                "one): address it as localhost, or configure keys."
+            )
+        assert not browser.find_element(By.ID, "login").is_displayed()
+        shot(browser, f"09-refused-{shown}")
+        browser.get_log("browser")  # the 403 is logged by the browser as a failed load
+    finally:
+        server.stop()

@@ -60,6 +60,14 @@ function pill(text, cls) { return h("span", { class: "pill " + (cls || "") }, te
 
 class AuthNeeded extends Error {}
 
+// What to do about a refusal no admin key can lift (tiergate.api.origin and tiergate.api.auth say why).
+const REFUSED_SITE = {
+  origin_not_allowed: "This page's origin, " + location.origin + ", is not the address the gateway was sent " +
+    "(a reverse proxy that rewrites the Host header does this): add " + location.origin + " to " +
+    "server.cors.allow_origins in routes.yaml, or have the proxy pass the Host on (nginx: proxy_set_header Host $host).",
+  host_not_allowed: "", // the gateway's own message says what to do
+};
+
 async function api(path, options = {}) {
   const headers = { accept: "application/json" };
   if (options.body !== undefined) headers["content-type"] = "application/json";
@@ -70,6 +78,13 @@ async function api(path, options = {}) {
   let data = null;
   try { data = await r.json(); } catch (_) { data = null; }
   const err = data && data.error ? data.error : null;
+  if (r.status === 403 && err && Object.hasOwn(REFUSED_SITE, err.code || "")) {
+    // refused for where the page is or how it is addressed, not for its key: a key would not help
+    const said = /[.!?]$/.test(err.message) ? err.message : err.message + ".";
+    const e = new Error([said, REFUSED_SITE[err.code]].filter(Boolean).join(" "));
+    e.status = r.status; e.code = err.code;
+    throw e;
+  }
   if (r.status === 401 || (r.status === 403 && err && (err.code === "forbidden" || err.type === "permission_error"))) {
     showLogin(err ? err.message : "The console needs the admin key.");
     throw new AuthNeeded();
