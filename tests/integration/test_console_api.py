@@ -253,3 +253,47 @@ def test_with_the_log_off_the_console_says_why(
         "param": None,
         "code": "decision_log_off",
     }
+
+
+BEFORE = "`before` must be a finite number: the `ts` of the last request shown (seconds since the epoch)"
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "message"),
+    [
+        ("/console/api/requests?limit=abc", "limit", "`limit` must be 1 to 500"),
+        ("/console/api/requests?limit=0", "limit", "`limit` must be 1 to 500"),
+        ("/console/api/requests?limit=1.5", "limit", "`limit` must be 1 to 500"),
+        *(
+            (f"/console/api/requests?before={before}", "before", BEFORE)
+            for before in ("abc", "1e400", "nan", "inf", "-Infinity")
+        ),
+        ("/console/api/savings?window=2d", "window", "unknown window `2d`: use one of 1h, 24h, 7d, 30d"),
+    ],
+)
+def test_a_bad_query_parameter_is_a_400_naming_it(keyed: str, query: str, param: str, message: str) -> None:
+    """They were Litestar's "Validation failed for GET ..." with no param or code; `before=nan` was an
+    empty page (no row's ts compares with NaN)."""
+    r = get(keyed, query)
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        {"message": message, "type": "invalid_request_error", "param": param, "code": "invalid_value"},
+    )
+
+
+def test_the_dry_run_s_classify_is_true_or_false(keyed: str) -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    refused = post(keyed, "/console/api/route?classify=maybe", body)
+    assert (refused.status_code, refused.json()["error"]) == (
+        400,
+        {
+            "message": "`classify` must be true or false",
+            "type": "invalid_request_error",
+            "param": "classify",
+            "code": "invalid_value",
+        },
+    )
+    for word in ("false", "0", "FALSE"):
+        decided = post(keyed, f"/console/api/route?classify={word}", body)
+        assert decided.status_code == 200 and decided.json()["decision"]["phase"] == "heuristic", word
+    assert get(keyed, "/console/api/requests?limit=2&before=1e12").status_code == 200

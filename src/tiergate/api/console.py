@@ -20,6 +20,7 @@ any loopback process while clients need keys): set the admin key to use it.
 
 from __future__ import annotations
 
+import math
 import time
 from importlib import resources
 from typing import Any
@@ -46,6 +47,7 @@ _encode = msgspec.json.Encoder().encode
 #: Who rated a decision from the console (``feedback.client`` in the log).
 CONSOLE_CLIENT = "console"
 MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
 SHADOW_EXAMPLES = 20
 
 _PAGE_HEADERS = {
@@ -104,6 +106,47 @@ def _window(name: str) -> tuple[float, float, float]:
     span, bucket = WINDOWS[name]
     until = time.time()
     return until - span, until, bucket
+
+
+# Query parameters are taken as text and read here: Litestar's own reading refused `?limit=abc` with
+# "Validation failed for GET ..." naming no parameter and no code, and took `?before=nan` (every row
+# compares false with NaN: an empty page, not an error).
+
+
+def _limit(given: str | None) -> int:
+    if given is None:
+        return DEFAULT_LIMIT
+    text = given.strip()
+    limit = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= limit <= MAX_LIMIT:
+        raise RequestError(f"`limit` must be 1 to {MAX_LIMIT}", param="limit", code="invalid_value")
+    return limit
+
+
+def _before(given: str | None) -> float | None:
+    if given is None:
+        return None
+    try:
+        before = float(given)
+    except ValueError:
+        before = math.nan
+    if not math.isfinite(before):
+        raise RequestError(
+            "`before` must be a finite number: the `ts` of the last request shown (seconds since the epoch)",
+            param="before",
+            code="invalid_value",
+        )
+    return before
+
+
+def _flag(given: str | None, name: str, default: bool) -> bool:
+    """``true``/``false`` (or ``1``/``0``, any case), as Litestar read them."""
+    word = given.strip().lower() if given is not None else None
+    if word is None:
+        return default
+    if word in ("true", "1", "false", "0"):
+        return word in ("true", "1")
+    raise RequestError(f"`{name}` must be true or false", param=name, code="invalid_value")
 
 
 @get("/console", opt=ACCESS_OPEN, include_in_schema=False)
@@ -178,11 +221,10 @@ async def console_savings(request: Request[Any, Any, Any], window: FromQuery[str
 
 @get("/console/api/requests", opt=CONSOLE_API, guards=[console_guard])
 async def console_requests(
-    request: Request[Any, Any, Any], limit: FromQuery[int] = 50, before: FromQuery[float | None] = None
+    request: Request[Any, Any, Any], limit: FromQuery[str | None] = None, before: FromQuery[str | None] = None
 ) -> Response[bytes]:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise RequestError(f"`limit` must be 1 to {MAX_LIMIT}", param="limit", code="invalid_value")
-    return _json({"requests": await _queries(request).recent(limit, before)})
+    rows, after = _limit(limit), _before(before)
+    return _json({"requests": await _queries(request).recent(rows, after)})
 
 
 @get("/console/api/requests/{decision_id:str}", opt=CONSOLE_API, guards=[console_guard])
@@ -210,9 +252,10 @@ async def console_feedback(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @post("/console/api/route", status_code=200, opt=CONSOLE_API, guards=[console_guard])
 async def console_route(
-    request: Request[Any, Any, Any], dialect: FromQuery[str] = DEFAULT.name, classify: FromQuery[bool] = True
+    request: Request[Any, Any, Any], dialect: FromQuery[str] = DEFAULT.name, classify: FromQuery[str | None] = None
 ) -> Response[bytes]:
     """The dry run from the console: decode as ``dialect``, decide, call no model (bar the classifier)."""
+    ask = _flag(classify, "classify", default=True)
     chosen = DIALECTS.get(dialect)
     if chosen is None:
         raise RequestError(
@@ -224,7 +267,7 @@ async def console_route(
     chat = chosen.decode(await read_json(request, limits), headers)
     check_messages(chat, limits, prompt=chosen.prompt_only)
     async with gw.rules.use() as rt:
-        routed = await rt.router.decide(chat, headers, classify=classify, client=CONSOLE_CLIENT, remember=False)
+        routed = await rt.router.decide(chat, headers, classify=ask, client=CONSOLE_CLIENT, remember=False)
     return _json({"dialect": dialect, "decision": routed.decision})
 
 
