@@ -11,7 +11,7 @@ any loopback process while clients need keys): set the admin key to use it.
     GET  /console/assets/{name}                console.js, console.css
     GET  /console/api/status                   rules, reloads, breakers, decision log, shadow, dialects
     GET  /console/api/savings?window=24h       per tier, baselines, tier share over time, decided-by
-    GET  /console/api/requests?limit=&before=  recent requests
+    GET  /console/api/requests?limit=&before=&before_id=  recent requests (the last row's ts and id: the next page)
     GET  /console/api/requests/{decision_id}   one request: row, trace, attempts, ratings, shadow
     POST /console/api/feedback                 a rating, as POST /v1/feedback
     POST /console/api/route?dialect=&classify= the dry run, in any ingress dialect
@@ -221,10 +221,13 @@ async def console_savings(request: Request[Any, Any, Any], window: FromQuery[str
 
 @get("/console/api/requests", opt=CONSOLE_API, guards=[console_guard])
 async def console_requests(
-    request: Request[Any, Any, Any], limit: FromQuery[str | None] = None, before: FromQuery[str | None] = None
+    request: Request[Any, Any, Any],
+    limit: FromQuery[str | None] = None,
+    before: FromQuery[str | None] = None,
+    before_id: FromQuery[str | None] = None,
 ) -> Response[bytes]:
     rows, after = _limit(limit), _before(before)
-    return _json({"requests": await _queries(request).recent(rows, after)})
+    return _json({"requests": await _queries(request).recent(rows, after, before_id or None)})
 
 
 @get("/console/api/requests/{decision_id:str}", opt=CONSOLE_API, guards=[console_guard])

@@ -270,12 +270,14 @@ function drawDecided(box, s) {
 // --- requests -------------------------------------------------------------------------------------
 
 async function loadRequests(more) {
-  const q = "/console/api/requests?limit=50" + (more && state.oldest ? "&before=" + state.oldest : "");
+  const next = more && state.oldest ? "&before=" + state.oldest.ts + "&before_id=" + encodeURIComponent(state.oldest.id) : "";
+  const q = "/console/api/requests?limit=50" + next;
   const data = await api(q);
   const body = $("#requests-table tbody");
   if (!more) clear(body);
   for (const r of data.requests) body.append(requestRow(r));
-  if (data.requests.length) state.oldest = data.requests[data.requests.length - 1].ts;
+  const last = data.requests[data.requests.length - 1];
+  if (last) state.oldest = { ts: last.ts, id: last.decision_id };
   $("#requests-empty").hidden = body.children.length > 0;
   $("#requests-more").hidden = data.requests.length < 50;
 }

@@ -252,8 +252,14 @@ class SqlQueries:
             series=[Bucket(since + i * bucket_s, buckets.get(i, {})) for i in range(n)],
         )
 
-    async def recent(self, limit: int, before: float | None = None) -> list[RecentRow]:
-        where, params = ("WHERE d.ts < ?", [before]) if before is not None else ("", [])
+    async def recent(self, limit: int, before: float | None = None, before_id: str | None = None) -> list[RecentRow]:
+        """The newest ``limit`` requests, or those after the row (``before``, ``before_id``) in the list's
+        order (``ts`` newest first, then ``decision_id``): a page that ends among rows of one ``ts`` goes on
+        with the rest of them (``before`` alone skips them)."""
+        params: list[Any] = [before] if before is not None else []
+        where = "WHERE d.ts < ?" if before is not None else ""
+        if before is not None and before_id is not None:
+            where, params = "WHERE (d.ts < ? OR (d.ts = ? AND d.decision_id > ?))", [before, before, before_id]
         (rows,) = await self._run(
             (f"SELECT {_ROW} FROM decisions d {where} ORDER BY d.ts DESC, d.decision_id LIMIT ?", [*params, limit])
         )

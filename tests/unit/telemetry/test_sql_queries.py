@@ -398,3 +398,22 @@ def test_the_shadow_report_starts_from_the_shadow_tables_time_index(log: Decisio
     steps = [row[-1] for row in plan]
     assert any("shadow_decisions_ts" in step for step in steps), steps
     assert not any("decisions_ts" in step and "shadow" not in step for step in steps), steps
+
+
+def test_the_next_page_goes_on_among_rows_of_one_time(tmp_path: Path) -> None:
+    """Paging by ``ts`` alone skipped the rest of a page's last second: of 120 rows at one ``ts``, the
+    console's "Older" showed 41."""
+    clock = Clock(T)
+    dlog = DecisionLog.open(tmp_path / "p.db", clock=clock, max_rows=None, max_age_days=None)
+    try:
+        for i in range(7):
+            dlog.observe(record(f"dec_{i}", LOCAL))  # one clock reading for all
+        dlog.flush()
+        queries = dlog.queries()
+        first = run(queries.recent(3))
+        second = run(queries.recent(3, first[-1].ts, first[-1].decision_id))
+        third = run(queries.recent(3, second[-1].ts, second[-1].decision_id))
+    finally:
+        dlog.close()
+    pages = [[r.decision_id for r in page] for page in (first, second, third)]
+    assert pages == [["dec_0", "dec_1", "dec_2"], ["dec_3", "dec_4", "dec_5"], ["dec_6"]]
