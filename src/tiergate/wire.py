@@ -216,6 +216,10 @@ class Native(msgspec.Struct, frozen=True):
     dialect: str
     body: dict[str, Any]
     headers: dict[str, str] = {}
+    #: What in the body only a backend speaking ``dialect`` can serve, each as (where, why): an Anthropic
+    #: server tool, a Files API reference. Routing sends such a request only to a target of that dialect
+    #: (:attr:`tiergate.engine.targets.Target.native`); the internal form leaves it out.
+    exclusive: tuple[tuple[str, str], ...] = ()
 
 
 class ChatRequest(Lenient):

@@ -45,7 +45,7 @@ from tiergate.engine.sticky import session_key
 from tiergate.engine.targets import Target
 from tiergate.errors import RequestError, TiergateError
 from tiergate.rules.features import Features
-from tiergate.wire import ChatRequest, Usage
+from tiergate.wire import ChatRequest, Native, Usage
 
 
 class Phase2(Protocol):
@@ -227,6 +227,9 @@ class Router:
             needs.add("documents")
         if request.suffix:  # an empty suffix is a plain completion, which every target can do
             needs.add("fill_in_the_middle")
+        native = request.native if request.native is not None and request.native.exclusive else None
+        if native is not None:
+            needs.add(native.dialect)
         output = int(f["max_tokens"])
         tokens = int(f["approx_tokens"]) + output
         chain = graph.chains.for_tier(p1.tier, first)
@@ -237,7 +240,7 @@ class Router:
         loaded: dict[str, bool] = {}
         for target in chain:
             breaker = self.breaker_state(target)
-            lack = target.lacks(required, tokens, output)
+            lack = target.lacks(required, tokens, output) or (_not_native(target, native) if native else None)
             skipped = lack or (self._open(target) if breaker == "open" else None) or closed.get(target.tier)
             states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
             if skipped is None:
@@ -374,6 +377,15 @@ def _unread_document(request: ChatRequest, chain: list[Target]) -> RequestError 
         param=at,
         code="unsupported_content",
     )
+
+
+def _not_native(target: Target, native: Native) -> str | None:
+    """Why ``target`` cannot serve what only a backend of the client's own dialect serves (an Anthropic
+    server tool, a Files API reference): the first such thing, where it is and why."""
+    if target.native == native.dialect:
+        return None
+    where, why = native.exclusive[0]
+    return f"not {native.dialect.capitalize()}, which {where} needs ({why})"
 
 
 def _shown(name: str, limit: int = 120) -> str:

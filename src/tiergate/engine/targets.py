@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import msgspec
 
+from tiergate.backends.anthropic import AnthropicBackendConfig
 from tiergate.backends.ollama import OllamaBackendConfig
 from tiergate.config.model import (
     Breaker,
@@ -26,6 +27,7 @@ from tiergate.config.model import (
     TargetConfig,
     Timeouts,
 )
+from tiergate.protocols.anthropic import DIALECT as ANTHROPIC
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Target:
     num_ctx: int | None = None
     """The context window an Ollama server runs the model with (``options.num_ctx``): the tier target's
     ``capabilities.context_window``; None sends none (the server's own)."""
+    native: str | None = None
+    """The client dialect its backend takes natively (``anthropic``: an Anthropic backend gets a Messages
+    client's own body), which alone serves what a request's ``native.exclusive`` holds."""
 
     @property
     def key(self) -> str:
@@ -105,6 +110,7 @@ def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
         pinned=cfg.pinned,
         fill_in_the_middle=isinstance(config.backends.get(cfg.backend), OllamaBackendConfig),
         num_ctx=cfg.capabilities.context_window if cfg.capabilities is not None else None,
+        native=ANTHROPIC if isinstance(config.backends.get(cfg.backend), AnthropicBackendConfig) else None,
     )
 
 

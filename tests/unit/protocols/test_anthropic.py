@@ -40,6 +40,7 @@ from tiergate.protocols.anthropic import (
     whole,
     whole_answer,
 )
+from tiergate.protocols.anthropic.tools import function_of
 from tiergate.rules.agent_steps import DEFAULT_MARKERS
 from tiergate.wire import (
     ChatRequest,
@@ -358,8 +359,14 @@ def test_tools_choice_stops_sampling_metadata_and_thinking() -> None:
 
     assert [(t.function.name, t.function.description, t.function.parameters) for t in request.tools or []] == [
         ("Bash", "Run a command", {"type": "object"}),
+        ("web_search", "Anthropic's web_search_20250305", {"type": "object"}),
+        ("bash", function_of("bash_20250124", "bash").description, function_of("bash_20250124", "bash").parameters),  # type: ignore[union-attr]
         ("Read", None, {"type": "object"}),
     ]
+    assert request.native is not None
+    assert request.native.exclusive == (
+        ("tools[1]", "'web_search_20250305' is a server tool, which Anthropic runs itself"),
+    )
     assert request.tool_choice == {"type": "function", "function": {"name": "Bash"}}
     assert request.parallel_tool_calls is False
     assert request.stop == ["END", "\n\nHuman:"]
@@ -367,12 +374,19 @@ def test_tools_choice_stops_sampling_metadata_and_thinking() -> None:
     assert request.reasoning_effort is None and request.stream is False and request.stream_options is None
 
 
-def test_with_only_server_tools_there_is_nothing_to_choose() -> None:
+def test_a_server_tool_is_declared_for_routing_and_only_anthropic_serves_it() -> None:
+    """Routing sees the tool (``tools_present``), and the request goes only to an Anthropic target, which
+    gets the client's own ``tools``; no other model is ever sent the stand-in."""
     request = asked(
         tools=[{"type": "web_search_20250305", "name": "web_search"}],
         tool_choice={"type": "tool", "name": "web_search", "disable_parallel_tool_use": True},
     )
-    assert (request.tools, request.tool_choice, request.parallel_tool_calls) == (None, None, None)
+    assert [t.function.name for t in request.tools or []] == ["web_search"]
+    assert (request.tool_choice, request.parallel_tool_calls) == (
+        {"type": "function", "function": {"name": "web_search"}},
+        False,
+    )
+    assert request.native is not None and [where for where, _ in request.native.exclusive] == ["tools[0]"]
 
 
 @pytest.mark.parametrize(
@@ -406,7 +420,8 @@ def test_tool_choice_kinds(choice: dict[str, Any], expected: str) -> None:
             {"messages": [user(image(type="url", url="data:text/html;base64,PGI+"))]},
             "messages[0].content[0].source.url",
         ),
-        ({"messages": [user(image(type="file", file_id="f1"))]}, "messages[0].content[0].source.type"),
+        ({"messages": [user(image(type="file"))]}, "messages[0].content[0].source.file_id"),
+        ({"messages": [user(image(type="bytes", data="aGk="))]}, "messages[0].content[0].source.type"),
         (
             {"messages": [user({"type": "tool_use", "id": "t", "name": "x", "input": {}})]},
             "messages[0].content[0].type",
@@ -423,12 +438,12 @@ def test_tool_choice_kinds(choice: dict[str, Any], expected: str) -> None:
                         {
                             "type": "tool_result",
                             "tool_use_id": "t",
-                            "content": [{"type": "text", "text": "x"}, image(type="file", file_id="f1")],
+                            "content": [{"type": "text", "text": "x"}, image(type="file")],
                         }
                     )
                 ]
             },
-            "messages[0].content[0].content[1].source.type",
+            "messages[0].content[0].content[1].source.file_id",
         ),
         (
             {"messages": [user({"type": "document", "source": {"type": "base64", "media_type": "text/plain"}})]},
@@ -440,7 +455,11 @@ def test_tool_choice_kinds(choice: dict[str, Any], expected: str) -> None:
         ),
         ({"messages": [user({"type": "document", "source": {"type": "url"}})]}, "messages[0].content[0].source.url"),
         (
-            {"messages": [user({"type": "document", "source": {"type": "file", "file_id": "f1"}})]},
+            {"messages": [user({"type": "document", "source": {"type": "file"}})]},
+            "messages[0].content[0].source.file_id",
+        ),
+        (
+            {"messages": [user({"type": "document", "source": {"type": "zip", "data": "aGk="}})]},
             "messages[0].content[0].source.type",
         ),
         ({"messages": [user({"type": "document", "title": "a.pdf"})]}, "messages[0].content[0].source"),

@@ -1,7 +1,8 @@
 """The Anthropic Messages wire format (``POST /v1/messages``), both directions, without I/O.
 
 One module per concern: :mod:`.common` (constants, error types, signatures), :mod:`.request` and
-:mod:`.answer` (egress), :mod:`.ingress` and :mod:`.reply` (ingress).
+:mod:`.answer` (egress), :mod:`.ingress`, :mod:`.tools` (Anthropic's own tool types) and :mod:`.reply`
+(ingress).
 
 Egress, tiergate → an Anthropic upstream: :func:`to_messages_body` turns the internal
 :class:`~tiergate.wire.ChatRequest` into a Messages body (or :func:`native_body` passes a Messages

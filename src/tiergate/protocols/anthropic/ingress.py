@@ -12,6 +12,7 @@ import msgspec
 
 from tiergate.errors import RequestError
 from tiergate.protocols.anthropic.common import ANSWER_TOOL, ANY_OBJECT, DIALECT, PROTOCOL_HEADERS, encode_json
+from tiergate.protocols.anthropic.tools import anthropic_only, function_of
 from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.stops import is_blank
 from tiergate.wire import (
@@ -36,6 +37,7 @@ class _InSource(msgspec.Struct):
     media_type: str | None = None
     data: str | None = None
     url: str | None = None
+    file_id: str | None = None  # a Files API reference's
     content: str | list[_InBlock] | None = None  # a custom-content document's
 
 
@@ -52,6 +54,7 @@ class _InBlock(msgspec.Struct):
     content: str | list[_InBlock] | dict[str, Any] | None = None
     is_error: bool | None = None
     title: str | None = None
+    file_id: str | None = None  # a container_upload's
 
 
 class _InMessage(msgspec.Struct):
@@ -123,7 +126,8 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
     message; a ``system`` turn inside ``messages`` stays a system message in its place. A PDF ``document``
     (base64 or by URL) becomes a ``file`` part, which routing sends only to a target that reads documents;
     a plain-text or custom-content one is read as text. A document in an assistant turn is a 400, as the
-    API answers it.
+    API answers it. Anthropic's own tool types and Files API references are read as :mod:`.tools` says:
+    what only Anthropic serves rides in ``native.exclusive``, and routing sends it only to Anthropic.
 
         request = decode(await http_request.body(), http_request.headers)
     """
@@ -146,7 +150,7 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
         stream=req.stream,
         stream_options=StreamOptions(include_usage=True) if req.stream else None,
         tools=tools or None,
-        tool_choice=choice if tools else None,  # no tool the client runs is left to choose
+        tool_choice=choice if tools else None,
         parallel_tool_calls=parallel if tools else None,
         temperature=req.temperature,
         top_p=req.top_p,
@@ -156,7 +160,7 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
         response_format=_response_format(fmt),
         user=req.metadata.user_id if req.metadata else None,
         reasoning_effort="medium" if req.thinking and req.thinking.type in ("enabled", "adaptive") else None,
-        native=Native(dialect=DIALECT, body=parsed, headers=_protocol_headers(headers)),
+        native=Native(dialect=DIALECT, body=parsed, headers=_protocol_headers(headers), exclusive=_exclusive(req)),
     )
 
 
@@ -191,16 +195,50 @@ def _check(req: _InRequest, *, counting: bool) -> None:
 
 
 def _custom(tool: _InTool) -> bool:
-    """A tool the client runs; server tools (``web_search_20250305``, ``bash_20250124``...) are Anthropic's."""
+    """A function tool of the client's own; the typed ones are Anthropic's (:mod:`.tools`)."""
     return tool.type in (None, "custom")
 
 
 def _tools_of(tools: list[_InTool]) -> list[Tool]:
-    return [
-        Tool(function=FunctionDef(name=t.name, description=t.description, parameters=t.input_schema))
-        for t in tools
-        if _custom(t)
+    """Every tool, so routing sees them all: the client's function tools as they are, Anthropic's client
+    tools (``bash_20250124``...) as functions of their published schema, and those only Anthropic serves
+    (``web_search_20250305``...) by name alone; a request carrying one of those goes only to an Anthropic
+    target (:func:`_exclusive`), which gets the client's own ``tools``."""
+    return [Tool(function=_function_of(t)) for t in tools]
+
+
+def _function_of(tool: _InTool) -> FunctionDef:
+    if _custom(tool):
+        return FunctionDef(name=tool.name, description=tool.description, parameters=tool.input_schema)
+    kind = tool.type or ""
+    name = tool.name or kind
+    return function_of(kind, name) or FunctionDef(name=name, description=f"Anthropic's {kind}", parameters=ANY_OBJECT)
+
+
+def _exclusive(req: _InRequest) -> tuple[tuple[str, str], ...]:
+    """What in the request only Anthropic serves, each as (where, why): a tool type with no translation
+    for other models (a server tool, computer use), a Files API reference (its file lives in Anthropic's
+    storage), a ``container_upload``."""
+    found = [
+        (f"tools[{i}]", anthropic_only(t.type or ""))
+        for i, t in enumerate(req.tools or [])
+        if not _custom(t) and function_of(t.type or "", t.name) is None
     ]
+    for i, turn in enumerate(req.messages):
+        for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
+            found.extend(_files_in(block, f"messages[{i}].content[{j}]"))
+    return tuple(found)
+
+
+def _files_in(block: _InBlock, where: str) -> list[tuple[str, str]]:
+    source = block.source
+    if block.type in ("image", "document") and isinstance(source, _InSource) and source.type == "file":
+        return [(where, f"{block.type} '{source.file_id}' from the Files API, which only Anthropic can read")]
+    if block.type == "container_upload":
+        return [(where, f"a container_upload of '{block.file_id}', which only Anthropic's code execution reads")]
+    if block.type == "tool_result" and isinstance(block.content, list):
+        return [found for k, b in enumerate(block.content) for found in _files_in(b, f"{where}.content[{k}]")]
+    return []
 
 
 def _choice_of(choice: _InToolChoice | None) -> tuple[str | dict[str, Any] | None, bool | None]:
@@ -347,7 +385,11 @@ def _tool_result_of(block: _InBlock, where: str) -> Message:
 
 
 def _attachment(block: _InBlock, where: str) -> ContentPart | None:
-    """An image or a PDF document as the part that carries it; None for a block that is read as text."""
+    """An image or a PDF document as the part that carries it; None for a block that is read as text, and
+    for a Files API reference (``source.type: file``), which only an Anthropic target reads, from the
+    client's own body (:func:`_exclusive`)."""
+    if _file_reference(block, where):
+        return None
     if block.type == "image":
         return ContentPart(type="image_url", image_url=ImageURL(url=_image_url(block, where)))
     if block.type == "document":
@@ -355,10 +397,21 @@ def _attachment(block: _InBlock, where: str) -> ContentPart | None:
     return None
 
 
+def _file_reference(block: _InBlock, where: str) -> bool:
+    """Whether an image or document block refers to a Files API file (``file_id``)."""
+    source = block.source
+    if block.type not in ("image", "document") or not isinstance(source, _InSource) or source.type != "file":
+        return False
+    if not source.file_id:
+        param = f"{where}.source.file_id"
+        raise RequestError(f"{param}: a file source names the file_id of an uploaded file", param=param)
+    return True
+
+
 def _document(block: _InBlock, where: str) -> ContentPart | None:
     """A PDF, base64 or by URL, as a ``file`` part that remembers ``where`` it was (for the 400 that names it
     when no target reads documents); None for a plain-text or custom-content document, read as text
-    (:func:`_text_of`). Sources the API has no such document for, or Anthropic's own (files), are a 400."""
+    (:func:`_text_of`). Sources the API has no such document for are a 400."""
     source = block.source
     if not isinstance(source, _InSource):
         raise RequestError(f"{where}.source: a document block needs a source", param=f"{where}.source")
@@ -378,13 +431,13 @@ def _document(block: _InBlock, where: str) -> ContentPart | None:
         file = FileData(file_url=source.url, filename=block.title, at=where)
     else:
         param = f"{where}.source.type"
-        expected = "'base64', 'url', 'text' or 'content'"
+        expected = "'base64', 'url', 'text', 'content' or 'file'"
         raise RequestError(f"{param}: a document source must be {expected}, got '{source.type}'", param=param)
     return ContentPart(type="file", file=file)
 
 
 def _image_url(block: _InBlock, where: str) -> str:
-    """A base64 source as a data URL, a url source as it is; other sources (files) are Anthropic's own."""
+    """A base64 source as a data URL, a url source as it is."""
     source = block.source
     if not isinstance(source, _InSource):
         raise RequestError(f"{where}.source: an image block needs a source", param=f"{where}.source")
@@ -402,7 +455,7 @@ def _image_url(block: _InBlock, where: str) -> str:
             raise RequestError(f"{param}: a data URL in an image block must hold an image", param=param)
         return source.url
     param = f"{where}.source.type"
-    raise RequestError(f"{param}: an image source must be 'base64' or 'url', got '{source.type}'", param=param)
+    raise RequestError(f"{param}: an image source must be 'base64', 'url' or 'file', got '{source.type}'", param=param)
 
 
 def count_tokens(body: bytes) -> dict[str, int]:
