@@ -469,3 +469,36 @@ def test_a_tool_result_image_goes_to_claude_natively_unchanged(
     assert raw.headers["x-tiergate-tier"] == "sonnet"
     assert fake_anthropic.requests[0].body["messages"] == READ_A_PNG
     assert not fake_ollama.requests
+
+
+@pytest.mark.parametrize(
+    ("tools", "declared"),
+    [([WEATHER], "it declares get_weather"), ([], "the request has no `tools`")],
+    ids=["other-tool", "no-tools"],
+)
+@pytest.mark.parametrize("model", ["local", "sonnet"])
+def test_a_tool_choice_of_an_undeclared_tool_is_a_400_naming_it(
+    claude: anthropic.Anthropic,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    model: str,
+    tools: list[Any],
+    declared: str,
+) -> None:
+    """As on chat: the local model would answer as if no tool had been asked for."""
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(
+            model=model,
+            max_tokens=64,
+            messages=[{"role": "user", "content": "weather in Paris?"}],
+            tools=tools,
+            tool_choice={"type": "tool", "name": "get_forecast"},
+        )
+    assert caught.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": f"`tool_choice` names `get_forecast`, which `tools` does not declare ({declared})",
+        },
+    }
+    assert not fake_ollama.requests and not fake_anthropic.requests

@@ -14,6 +14,7 @@ from tiergate.errors import RequestError
 from tiergate.protocols.anthropic.common import ANSWER_TOOL, ANY_OBJECT, DIALECT, PROTOCOL_HEADERS, encode_json
 from tiergate.protocols.anthropic.tools import anthropic_only, function_of
 from tiergate.protocols.json_body import decode_object
+from tiergate.protocols.openai.request import undeclared_tool
 from tiergate.protocols.stops import is_blank
 from tiergate.wire import (
     ChatRequest,
@@ -143,7 +144,7 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
     _check(req, counting=counting)
     fmt = (req.output_config.format if req.output_config else None) or req.output_format
     tools = _tools_of(req.tools or [])
-    choice, parallel = _choice_of(req.tool_choice)
+    choice, parallel = _choice_of(req.tool_choice, [t.function.name for t in tools])
     return ChatRequest(
         messages=_messages_of(req),
         model=req.model,
@@ -241,8 +242,10 @@ def _files_in(block: _InBlock, where: str) -> list[tuple[str, str]]:
     return []
 
 
-def _choice_of(choice: _InToolChoice | None) -> tuple[str | dict[str, Any] | None, bool | None]:
-    """(OpenAI ``tool_choice``, ``parallel_tool_calls``)."""
+def _choice_of(choice: _InToolChoice | None, declared: list[str]) -> tuple[str | dict[str, Any] | None, bool | None]:
+    """(OpenAI ``tool_choice``, ``parallel_tool_calls``). A choice of a tool the request does not declare is
+    a 400 naming it, as on chat: a model cannot be made to call it, and some servers answer as if no tool
+    had been asked for."""
     if choice is None:
         return None, None
     parallel = False if choice.disable_parallel_tool_use else None
@@ -255,6 +258,8 @@ def _choice_of(choice: _InToolChoice | None) -> tuple[str | dict[str, Any] | Non
         raise RequestError(f"tool_choice.type: expected {expected}, got '{choice.type}'", param="tool_choice.type")
     if not choice.name:
         raise RequestError("tool_choice.name: a tool choice of type 'tool' names the tool", param="tool_choice.name")
+    if choice.name not in declared:
+        raise undeclared_tool("tool_choice", f"`{choice.name}`, which `tools` does not declare", declared)
     return {"type": "function", "function": {"name": choice.name}}, parallel
 
 
