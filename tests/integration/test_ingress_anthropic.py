@@ -502,3 +502,21 @@ def test_a_tool_choice_of_an_undeclared_tool_is_a_400_naming_it(
         },
     }
     assert not fake_ollama.requests and not fake_anthropic.requests
+
+
+@pytest.mark.parametrize("model", ["local", "sonnet"])
+def test_an_empty_user_turn_is_anthropics_400_on_every_tier(
+    claude: anthropic.Anthropic, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, model: str
+) -> None:
+    """Ollama would get no message at all and answer with nothing."""
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model=model, max_tokens=64, messages=[{"role": "user", "content": []}])
+    assert caught.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "messages.0: all messages must have non-empty content except for the optional final"
+            " assistant message",
+        },
+    }
+    assert not fake_ollama.requests and not fake_anthropic.requests

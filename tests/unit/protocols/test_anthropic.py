@@ -93,6 +93,9 @@ def chat(**fields: Any) -> ChatRequest:
     return msgspec.convert({"messages": [{"role": "user", "content": "hi"}], **fields}, ChatRequest)
 
 
+TEXT = {"type": "text", "text": "hi"}
+
+
 def user(*blocks: dict[str, Any]) -> dict[str, Any]:
     return {"role": "user", "content": list(blocks)}
 
@@ -427,7 +430,12 @@ def test_tool_choice_kinds(choice: dict[str, Any], expected: str) -> None:
             "messages[0].content[0].type",
         ),
         (
-            {"messages": [user(), {"role": "assistant", "content": [{"type": "tool_use", "name": "x", "input": {}}]}]},
+            {
+                "messages": [
+                    user(TEXT),
+                    {"role": "assistant", "content": [{"type": "tool_use", "name": "x", "input": {}}]},
+                ]
+            },
             "messages[1].content[0].id",
         ),
         ({"messages": [user({"type": "tool_result", "content": "x"})]}, "messages[0].content[0].tool_use_id"),
@@ -474,6 +482,37 @@ def test_what_the_api_refuses_is_a_400_naming_the_field(fields: dict[str, Any], 
 
     assert (caught.value.status, caught.value.param) == (400, param)
     assert caught.value.message.startswith(f"{param}: ")
+
+
+EMPTY_TURN = "all messages must have non-empty content except for the optional final assistant message"
+EMPTY_TEXT = "text content blocks must be non-empty"
+
+
+@pytest.mark.parametrize(
+    ("messages", "message"),
+    [
+        ([user()], f"messages.0: {EMPTY_TURN}"),
+        ([{"role": "user", "content": ""}], f"messages.0: {EMPTY_TURN}"),
+        ([user(TEXT), {"role": "assistant", "content": []}, user(TEXT)], f"messages.1: {EMPTY_TURN}"),
+        ([user({"type": "text", "text": ""})], f"messages[0].content[0].text: {EMPTY_TEXT}"),
+        (
+            [user(TEXT, {"type": "text", "text": "", "cache_control": {"type": "ephemeral"}})],
+            f"messages[0].content[1].text: {EMPTY_TEXT}",
+        ),
+    ],
+    ids=["no-blocks", "empty-string", "empty-assistant", "empty-text", "empty-text-after-text"],
+)
+def test_an_empty_turn_or_text_block_is_refused_as_the_api_refuses_it(messages: list[Any], message: str) -> None:
+    """A translated request would lose the turn: an empty user turn left Ollama with no message at all."""
+    raw = json.dumps({"model": "m", "max_tokens": 8, "messages": messages}).encode()
+    with pytest.raises(RequestError) as caught:
+        decode(raw, {})
+    assert (caught.value.status, caught.value.message) == (400, message)
+
+
+def test_the_final_assistant_turn_may_be_empty() -> None:
+    request = asked(user(TEXT), {"role": "assistant", "content": ""})
+    assert [m.role for m in request.messages] == ["user"]
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])

@@ -184,6 +184,7 @@ def _check(req: _InRequest, *, counting: bool) -> None:
         if turn.role not in ("user", "assistant", "system"):
             param = f"messages[{i}].role"
             raise RequestError(f"{param}: expected 'user', 'assistant' or 'system', got '{turn.role}'", param=param)
+    _check_empty(req.messages)
     if not any(m.role == "user" for m in req.messages):
         raise RequestError("messages: a conversation needs at least one user turn", param="messages")
     for i, stop in enumerate(req.stop_sequences or []):
@@ -193,6 +194,24 @@ def _check(req: _InRequest, *, counting: bool) -> None:
     for i, tool in enumerate(req.tools or []):
         if _custom(tool) and not tool.name:
             raise RequestError(f"tools[{i}].name: a tool needs a name", param=f"tools[{i}].name")
+
+
+def _check_empty(turns: list[_InMessage]) -> None:
+    """Empty turns and empty text blocks, refused as the API refuses them: a translated request would
+    otherwise lose the turn (an empty user turn left Ollama with no message at all)."""
+    for i, turn in enumerate(turns):
+        if turn.role == "system":
+            continue
+        if not turn.content and not (turn.role == "assistant" and i == len(turns) - 1):
+            raise RequestError(
+                f"messages.{i}: all messages must have non-empty content except for the optional final"
+                " assistant message",
+                param=f"messages[{i}].content",
+            )
+        for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
+            if block.type == "text" and not block.text:
+                param = f"messages[{i}].content[{j}].text"
+                raise RequestError(f"{param}: text content blocks must be non-empty", param=param)
 
 
 def _custom(tool: _InTool) -> bool:
