@@ -18,7 +18,7 @@ from tests.fakes.anthropic import SIGNATURE, FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status, Text, ToolCalls
-from tests.helpers import PNG, VISION_ROUTES
+from tests.helpers import PNG, THREE_BACKENDS, VISION_ROUTES
 from tiergate.protocols.anthropic import count_tokens, signature
 
 EASY = "add type hints to def add(a, b)"
@@ -520,3 +520,72 @@ def test_an_empty_user_turn_is_anthropics_400_on_every_tier(
         },
     }
     assert not fake_ollama.requests and not fake_anthropic.requests
+
+
+# --- thinking turned off, or asked for without its text, on a local thinking model -------------------------
+
+THINKING_LOCAL = THREE_BACKENDS + (
+    "tiers:\n  local: {targets: [{backend: ollama, model: qwen3-test, capabilities: {tools: true, thinking: true}}]}\n"
+    "routing: {mode: fixed, fixed_tier: local}\n"
+)
+
+
+@pytest.fixture
+def thinking_local(tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str]) -> str:
+    routes = tmp_path / "thinking.yaml"
+    routes.write_text(THINKING_LOCAL)
+    return gateway_for(routes, {**upstream_env, "VLLM_URL": "http://127.0.0.1:9"})
+
+
+@pytest.mark.parametrize(
+    ("thinking", "think"),
+    [({"type": "disabled"}, False), ({"type": "enabled", "budget_tokens": 2048}, True), (None, None)],
+    ids=["disabled", "enabled", "unset"],
+)
+def test_thinking_turned_off_is_think_false_on_ollama(
+    thinking_local: str, fake_ollama: FakeOllama, thinking: dict[str, Any] | None, think: bool | None
+) -> None:
+    """A thinking model on Ollama thinks by default: turned off, it is told so."""
+    body: dict[str, Any] = {"model": "auto", "max_tokens": 4096, "messages": [{"role": "user", "content": EASY}]}
+    if thinking is not None:
+        body["thinking"] = thinking
+    assert httpx.post(thinking_local + "/v1/messages", json=body).status_code == 200
+    assert fake_ollama.requests[0].body.get("think") is think
+
+
+OMITTED = {"type": "adaptive", "display": "omitted"}
+
+
+def test_omitted_thinking_comes_back_empty_but_signed(thinking_local: str, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("Renamed.", chunks=1, thinking="x is used twice."))
+    body = {"model": "auto", "max_tokens": 4096, "thinking": OMITTED, "messages": [{"role": "user", "content": EASY}]}
+    content = httpx.post(thinking_local + "/v1/messages", json=body).json()["content"]
+    assert content == [
+        {"type": "thinking", "thinking": "", "signature": signature("x is used twice.")},
+        {"type": "text", "text": "Renamed."},
+    ]
+
+
+def test_omitted_thinking_streams_as_a_signed_block_without_its_text(
+    thinking_local: str, fake_ollama: FakeOllama
+) -> None:
+    fake_ollama.replies.append(Text("Renamed.", chunks=1, thinking="x is used twice."))
+    body = {"model": "auto", "max_tokens": 4096, "stream": True, "thinking": OMITTED}
+    body["messages"] = [{"role": "user", "content": EASY}]
+    with httpx.stream("POST", thinking_local + "/v1/messages", json=body) as r:
+        frames = [f for f in r.read().decode().split("\n\n") if f]
+    events = [json.loads(f.split("\n", 1)[1].removeprefix("data: ")) for f in frames]
+    thinking = [e for e in events if e.get("index") == 0]
+    assert thinking == [
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "signature_delta", "signature": signature("x is used twice.")},
+        },
+        {"type": "content_block_stop", "index": 0},
+    ]

@@ -374,7 +374,8 @@ def test_tools_choice_stops_sampling_metadata_and_thinking() -> None:
     assert request.parallel_tool_calls is False
     assert request.stop == ["END", "\n\nHuman:"]
     assert (request.temperature, request.top_p, request.user) == (0.5, 0.9, '{"device_id":"d1"}')
-    assert request.reasoning_effort is None and request.stream is False and request.stream_options is None
+    assert request.reasoning_effort == "none"  # thinking disabled: a thinking model on Ollama gets think: false
+    assert request.stream is False and request.stream_options is None
 
 
 def test_a_server_tool_is_declared_for_routing_and_only_anthropic_serves_it() -> None:

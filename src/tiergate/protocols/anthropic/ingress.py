@@ -82,6 +82,7 @@ class _InMetadata(msgspec.Struct):
 
 class _InThinking(msgspec.Struct):
     type: str
+    display: str | None = None  # "omitted": thinking blocks come back empty but signed (reply.py reads it)
 
 
 class _InFormat(msgspec.Struct):
@@ -160,7 +161,7 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
         stop=list(req.stop_sequences) if req.stop_sequences else None,
         response_format=_response_format(fmt),
         user=req.metadata.user_id if req.metadata else None,
-        reasoning_effort="medium" if req.thinking and req.thinking.type in ("enabled", "adaptive") else None,
+        reasoning_effort=_effort(req.thinking),
         native=Native(dialect=DIALECT, body=parsed, headers=_protocol_headers(headers), exclusive=_exclusive(req)),
     )
 
@@ -280,6 +281,16 @@ def _choice_of(choice: _InToolChoice | None, declared: list[str]) -> tuple[str |
     if choice.name not in declared:
         raise undeclared_tool("tool_choice", f"`{choice.name}`, which `tools` does not declare", declared)
     return {"type": "function", "function": {"name": choice.name}}, parallel
+
+
+def _effort(thinking: _InThinking | None) -> str | None:
+    """Thinking on is ``medium``; ``disabled`` is ``none``, so a thinking model on Ollama is sent
+    ``think: false`` rather than left to think by default."""
+    if thinking is None:
+        return None
+    if thinking.type == "disabled":
+        return "none"
+    return "medium" if thinking.type in ("enabled", "adaptive") else None
 
 
 def _response_format(fmt: _InFormat | None) -> dict[str, Any] | None:

@@ -54,7 +54,8 @@ def whole(completion: Completion, *, id: str, model: str, request: ChatRequest |
     content: list[Block] = []
     if completion.reasoning:
         thinking = completion.reasoning
-        content.append({"type": "thinking", "thinking": thinking, "signature": signature(thinking)})
+        shown = "" if thinking_omitted(request) else thinking
+        content.append({"type": "thinking", "thinking": shown, "signature": signature(thinking)})
     if completion.content:
         content.append({"type": "text", "text": completion.content})
     content.extend(
@@ -75,6 +76,14 @@ def whole(completion: Completion, *, id: str, model: str, request: ChatRequest |
         **stop_fields(completion.finish_reason, completion.stop_sequence, request),
         "usage": usage_body(completion.usage or estimated_usage(request, completion.chars())),
     }
+
+
+def thinking_omitted(request: ChatRequest | None) -> bool:
+    """Whether the Messages client asked for ``thinking.display: omitted``: its thinking blocks come back
+    with empty ``thinking`` and only the signature, as Anthropic answers it."""
+    native = request.native if request is not None else None
+    thinking = native.body.get("thinking") if native is not None and native.dialect == DIALECT else None
+    return isinstance(thinking, dict) and thinking.get("display") == "omitted"
 
 
 def stop_fields(finish: FinishReason, sequence: str | None, request: ChatRequest | None) -> dict[str, str | None]:
@@ -138,7 +147,8 @@ class StreamWriter:
 
     Content blocks are numbered 0, 1, ... and strictly sequential: each one's start, deltas and stop come
     before the next one starts (Claude Code assembles a tool call only at its ``content_block_stop``). Text
-    and thinking stream as they come; a thinking block closes with tiergate's signature. Tool calls are held
+    and thinking stream as they come; a thinking block closes with tiergate's signature (with
+    ``thinking.display: omitted``, the block has no ``thinking_delta``, only its signature). Tool calls are held
     until the stream ends and then written as whole blocks, one ``input_json_delta`` each: an
     OpenAI-compatible upstream may interleave the argument pieces of parallel calls, and only whole
     arguments can be checked, so arguments that are not a JSON object arrive as ``{"arguments": "<raw>"}``
@@ -173,6 +183,7 @@ class StreamWriter:
         self._written_chars = 0
         self._raw_usage = UsageTotals()
         self._quiet = quiet or Quiet()
+        self._omitted = thinking_omitted(request)
 
     def start(self) -> bytes:
         if self.native:
@@ -222,6 +233,10 @@ class StreamWriter:
             self._thinking.append(event.text)
             self._written_chars += len(event.text)
             block = {"type": "thinking", "thinking": "", "signature": ""}
+            if self._omitted:  # the block opens and closes signed, without its text; a ping while it runs
+                if self._open != "thinking":
+                    return self._open_block("thinking", block)
+                return PING if self._quiet.due() else None
             return self._delta("thinking", block, {"type": "thinking_delta", "thinking": event.text})
         if isinstance(event, ToolCallStart):
             self._calls[event.index] = _ToolCall(event.id, event.name)
