@@ -5,7 +5,8 @@ Each attempt goes through the same layers, outermost first (httpx-style, one job
     _attempt          -> records the outcome as an Attempt
     switch.hold       -> room for the model on its server (max_loaded; tiergate.dispatch.switch)
     guard.run         -> rate limit, circuit breaker, retries (tiergate.resilience; a no-op guard by default)
-    _call             -> the backend call, bounded by the target's timeouts
+    _call             -> the backend call, bounded by the target's timeouts, with at most one tool call
+                         where the client asked for no parallel calls (tiergate.dispatch.one_call)
 
 A stream counts as answered once its first event has arrived: until then any failure moves on to
 the next target, invisibly to the client. After that the stream belongs to the client.
@@ -32,6 +33,7 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 from tiergate.backends.base import Backend, Billed, Call
+from tiergate.dispatch.one_call import first_call_only, first_call_stream, one_call
 from tiergate.dispatch.streams import bounded
 from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.router import BREAKER_OPEN, Routed
@@ -150,7 +152,8 @@ class Dispatcher:
             async def call(target: Target = target, backend: Backend = backend, billed: Billed = billed) -> Completion:
                 async with asyncio.timeout(target.timeouts.total):
                     try:
-                        return await backend.complete(request, _call_of(target, billed))
+                        completion = await backend.complete(request, _call_of(target, billed))
+                        return first_call_only(completion) if one_call(request) else completion
                     except UpstreamError as exc:
                         exc.scrub(self.redact)
                         raise
@@ -184,8 +187,9 @@ class Dispatcher:
             ) -> tuple[tuple[Raw, ...], StreamEvent, AsyncIterator[StreamEvent]]:
                 """The first translated event, and the native frames before it: a stream has begun (and
                 may no longer fall back) only when it has something to say."""
+                upstream = backend.stream(request, _call_of(target, billed))
                 events = bounded(
-                    backend.stream(request, _call_of(target, billed)),
+                    first_call_stream(upstream) if one_call(request) else upstream,
                     target,
                     backend,
                     clock=self.clock,
