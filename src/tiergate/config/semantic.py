@@ -13,7 +13,7 @@ import re
 from pathlib import Path as FsPath
 
 from tiergate.backends.ollama import ollama_host_url
-from tiergate.config.model import OllamaBackendConfig, RoutesConfig
+from tiergate.config.model import Limits, OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
@@ -115,6 +115,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_base_urls(config, source))
     problems.extend(_redis_url(config, source))
     problems.extend(_model_names(config, source))
+    problems.extend(_shared_limits(config, source))
     problems.extend(_unreachable(config, source))
     problems.extend(_unusable_head(config, source))
     problems.extend(_patterns(config, source))
@@ -328,6 +329,37 @@ def _model_names(config: RoutesConfig, source: YamlSource) -> list[Problem]:
                     continue
                 problems.append(source.problem(apath, f"alias '{alias}' {dead}, never to this target"))
     return problems
+
+
+def _shared_limits(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A warning for a backend/model listed again with another `rpm` or `concurrency`: one backend/model has one
+    bucket and one set of slots (``Limiters``), sized by its first listing, so the later numbers do nothing.
+    (`on_limit` and `max_wait` may differ: each listing keeps its own.)"""
+    problems: list[Problem] = []
+    first: dict[str, tuple[str, Limits, Path]] = {}
+    for tier_name, tier in config.tiers.items():
+        for i, target in enumerate(tier.targets):
+            tpath: Path = ("tiers", tier_name, "targets", i)
+            limits = target.limits if target.limits is not None else config.limits
+            key = f"{target.backend}/{target.model}"
+            seen = first.setdefault(key, (tier_name, limits, tpath))
+            if seen[2] == tpath or (seen[1].rpm, seen[1].concurrency) == (limits.rpm, limits.concurrency):
+                continue
+            line = source.locate((*seen[2], "model"))[0]
+            other = (
+                f"{key} is also a target of tier '{seen[0]}' (line {line}) with {_sizes(seen[1])}: one backend/model "
+                f"has one rpm bucket and one set of concurrency slots, sized by its first listing, so this listing's "
+                f"{_sizes(limits)} is not used (its on_limit and max_wait are); give both the same rpm and concurrency"
+            )
+            where = (*tpath, "limits") if target.limits is not None else (*tpath, "model")
+            problems.append(source.problem(where, other, severity="warning"))
+    return problems
+
+
+def _sizes(limits: Limits) -> str:
+    rpm = limits.rpm if limits.rpm is not None else "none"
+    concurrency = limits.concurrency if limits.concurrency is not None else "none"
+    return f"(rpm: {rpm}, concurrency: {concurrency})"
 
 
 def _cycles(config: RoutesConfig, source: YamlSource) -> list[Problem]:

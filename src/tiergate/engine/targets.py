@@ -4,6 +4,10 @@ Overrides are merged with the file's defaults once, at compile time, so dispatch
 
     chain = TargetChains.compile(config)
     chain.for_tier("local")   # local's targets, then each fallback tier's, depth-first, no repeats
+
+A chain holds each backend/model (``Target.key``) once, where it first comes: two tiers that list the same
+model share its breaker and limits, and a request that tried it in the first tier must not call (and pay)
+it again in the second.
 """
 
 from __future__ import annotations
@@ -159,15 +163,20 @@ class TargetChains:
         targets = compiled[0] if compiled is not None else ()
         if first is None:
             return list(targets)
-        return [first, *(t for t in targets if t is not first)]
+        return [first, *(t for t in targets if t.key != first.key)]
 
     @cached_property
     def _chains(self) -> dict[str, tuple[tuple[Target, ...], tuple[str, ...]]]:
-        """Per tier: the ordered targets of it and its fallbacks, and the tier order itself."""
+        """Per tier: the ordered targets of it and its fallbacks, each backend/model once (its first
+        listing), and the tier order itself."""
         out = {}
         for tier in self.tiers:
             order = tuple(self._order(tier))
-            out[tier] = (tuple(t for name in order for t in self.tiers[name]), order)
+            targets: dict[str, Target] = {}
+            for name in order:
+                for target in self.tiers[name]:
+                    targets.setdefault(target.key, target)
+            out[tier] = (tuple(targets.values()), order)
         return out
 
     def all_targets(self) -> list[Target]:

@@ -947,3 +947,21 @@ def test_a_keyword_list_that_can_never_match_is_refused(tmp_path: Path, lists: s
     checked)."""
     path = write(tmp_path, VALID + "routing:\n" + lists)
     assert problems(path) == [f"{at(path, needle)}: {message}"]
+
+
+def test_one_model_listed_again_with_other_limits_is_a_warning(tmp_path: Path) -> None:
+    """One backend/model has one rpm bucket and one set of slots: the second listing's numbers do nothing."""
+    first = "        model: qwen2.5-coder:7b\n      - backend: anthropic\n        model: claude-sonnet-4-5\n"
+    text = VALID.replace("        model: qwen2.5-coder:7b\n", first + "        limits: {concurrency: 2}\n")
+    path = write(tmp_path, text)
+    assert problems(path) == [
+        f"{at(path, 'claude-sonnet-4-5', 2)}: warning: model 'claude-sonnet-4-5' is also a target of tier 'local' "
+        f"(anthropic/claude-sonnet-4-5, line {line_of(path, 'claude-sonnet-4-5')}), which comes first: a request "
+        "for model 'claude-sonnet-4-5' goes to tier 'local'",
+        f"{at(path, 'claude-sonnet-4-5', 2)}: warning: anthropic/claude-sonnet-4-5 is also a target of tier 'local' "
+        f"(line {line_of(path, 'claude-sonnet-4-5')}) with (rpm: none, concurrency: 2): one backend/model has one "
+        "rpm bucket and one set of concurrency slots, sized by its first listing, so this listing's (rpm: none, "
+        "concurrency: none) is not used (its on_limit and max_wait are); give both the same rpm and concurrency",
+    ]
+    same = text + "        limits: {concurrency: 2, on_limit: reject}\n"  # the same numbers, its own on_limit
+    assert problems(write(tmp_path, same))[1:] == []

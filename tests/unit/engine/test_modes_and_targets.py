@@ -77,6 +77,27 @@ tiers:
     assert [t.model for t in g.chains.for_tier("local")] == ["a", "b", "c", "d"]
 
 
+def test_a_chain_holds_each_backend_model_once_where_it_first_comes() -> None:
+    """Called (and paid) once per request, however many tiers of the chain list it."""
+    g = graph(
+        "fallbacks: {local: [sonnet]}",
+        base="""
+backends:
+  o: {kind: ollama, base_url: "http://127.0.0.1:1"}
+  p: {kind: ollama, base_url: "http://127.0.0.1:2"}
+tiers:
+  local: {targets: [{backend: o, model: a}, {backend: o, model: b}]}
+  sonnet: {targets: [{backend: o, model: b}, {backend: p, model: b}, {backend: o, model: c}]}
+""",
+    )
+    chain = g.chains.for_tier("local")
+    expected = [("local", "o/a"), ("local", "o/b"), ("sonnet", "p/b"), ("sonnet", "o/c")]
+    assert [(t.tier, t.key) for t in chain] == expected
+    sonnet_b = g.chains.tiers["sonnet"][0]
+    assert [t.key for t in g.chains.for_tier("sonnet", sonnet_b)] == ["o/b", "p/b", "o/c"]
+    assert [t.key for t in g.chains.for_tier("local", sonnet_b)] == ["o/b", "o/a", "p/b", "o/c"]
+
+
 def test_only_ollama_targets_take_a_suffix() -> None:
     g = graph(
         "routing: {band_tiers: {local: local, claude: local, ambiguous: local}}",
