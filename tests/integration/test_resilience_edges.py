@@ -6,6 +6,8 @@ Each case has its own gateway (breakers and limiters keep state) in front of the
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,8 @@ import pytest
 from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
-from tests.fakes.scripts import Status, Text, Truncated
+from tests.fakes.scripts import Hang, Status, Text, Truncated
+from tests.helpers import wait_for_record
 
 BACKENDS = """
 version: 1
@@ -67,3 +70,62 @@ def test_a_model_two_tiers_of_a_chain_list_is_called_once(
     assert r.status_code == 503
     assert r.headers["x-tiergate-attempts"] == "local/qwen-test:http_500, local/claude-sonnet:protocol"
     assert len(fake_anthropic.requests) == 1
+
+
+# --- a half-open breaker whose trial is a stream ----------------------------------------------------
+
+TRIAL = """
+tiers:
+  local:
+    targets:
+      - {backend: ollama, model: qwen-test, breaker: {fail_max: 1, reset_timeout: 0.3}}
+  cloud:
+    targets:
+      - {backend: anthropic, model: claude-rescue}
+fallbacks: {local: [cloud]}
+retries: {attempts: 0}
+"""
+
+
+def attempts(base: str, *, stream: bool = False) -> str:
+    body = {"model": "auto", "messages": HI, "stream": stream}
+    r = httpx.post(base + "/v1/chat/completions", json=body, timeout=30)
+    assert r.status_code == 200
+    return r.headers["x-tiergate-attempts"]
+
+
+def wait_for_breaker(base: str, key: str, state: str) -> None:
+    deadline = time.monotonic() + 5
+    while httpx.get(base + "/health").json()["breakers"][key] != state:
+        assert time.monotonic() < deadline, f"the breaker of {key} never read {state}"
+        time.sleep(0.02)
+
+
+def test_a_streaming_trial_refuses_others_until_it_ends(
+    tmp_path: Path,
+    gateway_for: GatewayFactory,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its first token is not its outcome: requests that come while it streams fall back. Its client leaving
+    settles nothing, but ends the trial: the next request is the next trial."""
+    caplog.set_level(logging.INFO, logger="tiergate.requests")
+    base = serve(tmp_path, gateway_for, fake_ollama, fake_anthropic, TRIAL)
+    fake_ollama.replies.append(Status(500, "model crashed"))
+    assert attempts(base) == "local/qwen-test:http_500, cloud/claude-rescue:ok"
+    wait_for_breaker(base, "ollama/qwen-test", "half-open")
+    fake_ollama.replies.append(Hang(seconds=10, after_events=2))  # the trial: its first token, then a pause
+    body = {"model": "auto", "messages": HI, "stream": True}
+    with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=30) as r:
+        assert r.headers["x-tiergate-attempts"] == "local/qwen-test:ok"
+        decision_id = r.headers["x-tiergate-decision-id"]
+        lines = r.iter_lines()  # kept: a dropped iterator closes the response, and the client has left
+        next(line for line in lines if '"content":"Hello' in line)
+        for stream in (False, True):
+            assert attempts(base, stream=stream) == "local/qwen-test:breaker_open, cloud/claude-rescue:ok"
+        assert len(fake_ollama.requests) == 2
+    assert wait_for_record(caplog, decision_id)["status"] == 499  # written once the trial's stream was closed
+    assert httpx.get(base + "/health").json()["breakers"]["ollama/qwen-test"] == "half-open"
+    assert attempts(base, stream=True) == "local/qwen-test:ok"
+    assert httpx.get(base + "/health").json()["breakers"]["ollama/qwen-test"] == "closed"

@@ -33,6 +33,7 @@ replicas sharing a storage agree on when the breaker opened.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -152,11 +153,21 @@ class LogStateChanges(CircuitBreakerListener):
         log.log(level, "circuit breaker for %s is now %s (was %s)", cb.name, new_state.name, old)
 
 
+@dataclass(eq=False)
+class _Trial:
+    """One half-open trial call. ``until``: when it is over whatever became of it (on the breakers' clock),
+    its target's ``timeouts.total`` after it began: a stream whose end was never reported (its response
+    never sent) cannot hold the breaker half-open past that."""
+
+    until: float
+
+
 @dataclass
 class _Entry:
     breaker: CircuitBreaker
     storage: ClockedStorage
-    trial: bool = False  # a half-open trial call is in flight: let no other call through until it ends
+    #: A half-open trial call is in flight (its token): let no other call through until it ends.
+    trial: _Trial | None = None
     key: str = ""
     last_failure: str | None = None  # the text of the last error that counted as a failure (already scrubbed)
 
@@ -203,25 +214,36 @@ class Breakers:
         return state
 
     async def call(
-        self, target: Target, call: Callable[[], Awaitable[T]], *, url: str = "-", settle_later: bool = False
+        self,
+        target: Target,
+        call: Callable[[], Awaitable[T]],
+        *,
+        url: str = "-",
+        hold: contextlib.AsyncExitStack | None = None,
     ) -> T:
         """Run ``call`` unless the breaker is open, and record its outcome.
 
         Raises ``UpstreamUnavailable(kind="breaker_open")`` without calling when the breaker is open.
-        With ``settle_later`` (a stream, whose first event is not yet its outcome) a success is not
-        recorded here: ``settle`` records the outcome when the stream ends.
+        With ``hold`` (a stream, whose first event is not yet its outcome) a success is not recorded here:
+        ``settle`` records the outcome when the stream ends. A half-open trial stays in flight until then,
+        refusing every other call: it ends when ``hold`` is closed (the stream's end, however it ends:
+        a client that leaves settles nothing, and the next call is the trial).
         """
         entry = self._entry(target)
         trial = self._admit(entry, target, url)
+        kept = False
         try:
             result = await call()
+            if hold is not None and trial is not None:
+                hold.callback(self._end_trial, entry, trial)
+                kept = True
         except UpstreamError as exc:
             self.settle(target, exc)
             raise
         finally:
-            if trial:
-                entry.trial = False
-        if not settle_later:
+            if trial is not None and not kept:
+                self._end_trial(entry, trial)
+        if hold is None:
             self._succeeded(entry)
         return result
 
@@ -244,7 +266,7 @@ class Breakers:
             return
         log.info("circuit breaker for %s reset: %s", target.key, why)
         entry.last_failure = None
-        entry.trial = False
+        entry.trial = None
         if entry.breaker.current_state != STATE_CLOSED:
             entry.breaker.close()
             if self.mirror is not None:
@@ -280,20 +302,27 @@ class Breakers:
 
     # --- state machine ------------------------------------------------------------------------
 
-    def _admit(self, entry: _Entry, target: Target, url: str) -> bool:
-        """Let a call through or raise; True when the call is the half-open trial."""
+    def _admit(self, entry: _Entry, target: Target, url: str) -> _Trial | None:
+        """Let a call through or raise; the trial's token when the call is the half-open trial."""
         state = entry.breaker.current_state
         if state == STATE_CLOSED:
-            return False
+            return None
         if state == STATE_OPEN:
             remaining = self._remaining(entry)
             if remaining > 0:
                 raise _open_error(target, url, f"retry in {math.ceil(remaining)}s", remaining)
             entry.breaker.half_open()
-        if entry.trial:
+        now = self._clock()
+        if entry.trial is not None and now < entry.trial.until:
             raise _open_error(target, url, "a trial call is in flight", None)
-        entry.trial = True
-        return True
+        entry.trial = _Trial(until=now + target.timeouts.total)
+        return entry.trial
+
+    @staticmethod
+    def _end_trial(entry: _Entry, trial: _Trial) -> None:
+        """The trial's call (or stream) is over; a later trial, if one began since, is left alone."""
+        if entry.trial is trial:
+            entry.trial = None
 
     def _succeeded(self, entry: _Entry) -> None:
         if entry.breaker.current_state == STATE_HALF_OPEN:

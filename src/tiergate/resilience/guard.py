@@ -64,12 +64,13 @@ class ResilienceGuard:
         The concurrency slot is released when ``run`` returns, unless ``hold`` is given: then a successful
         run hands the slot to ``hold``, and it stays taken until the caller closes that stack (at the end of
         a stream). A failed run always releases it. With ``hold`` the breaker records a failure at once but
-        a success only when the caller reports how the stream ended (``stream_ended``).
+        a success only when the caller reports how the stream ended (``stream_ended``), and a half-open trial
+        stays in flight until ``hold`` is closed.
         """
         async with contextlib.AsyncExitStack() as local:
             await local.enter_async_context(self.limiters.acquire(target))
             result = await self.breakers.call(
-                target, partial(self._retrying, target, call), url=self._url(target), settle_later=hold is not None
+                target, partial(self._retrying, target, call), url=self._url(target), hold=hold
             )
             if hold is not None:
                 hold.push_async_exit(local.pop_all())

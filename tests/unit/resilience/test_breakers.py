@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -300,9 +301,10 @@ async def test_a_stream_is_settled_when_it_ends_not_at_its_first_event(breakers:
     t = target(fail_max=2)
     cut = UpstreamProtocolError("ollama", URL, "stream ended before done")
     for _ in range(2):  # two streams that started well and then broke: two failures in a row
-        assert await breakers.call(t, Upstream(), url=URL, settle_later=True) == "ok"
-        assert breakers.state(t) == "closed"
-        breakers.settle(t, cut)
+        async with contextlib.AsyncExitStack() as hold:
+            assert await breakers.call(t, Upstream(), url=URL, hold=hold) == "ok"
+            assert breakers.state(t) == "closed"
+            breakers.settle(t, cut)
     assert breakers.state(t) == "open"
 
 
@@ -311,9 +313,54 @@ async def test_a_whole_stream_closes_a_half_open_breaker_when_it_ends(breakers: 
     t = target(fail_max=1, reset_timeout=30)
     await fail(breakers, t, status(503))
     clock.advance(31)
-    assert await breakers.call(t, Upstream(), url=URL, settle_later=True) == "ok"  # the trial's first event
+    async with contextlib.AsyncExitStack() as hold:
+        assert await breakers.call(t, Upstream(), url=URL, hold=hold) == "ok"  # the trial's first event
+        assert breakers.state(t) == "half-open"
+        breakers.settle(t, None)
+    assert breakers.state(t) == "closed"
+
+
+@pytest.mark.asyncio
+async def test_a_streaming_trial_is_in_flight_until_its_stream_ends(breakers: Breakers, clock: Clock) -> None:
+    """Its first event is not its outcome: every other call is refused until the stream ends."""
+    t = target(fail_max=1, reset_timeout=30)
+    await fail(breakers, t, status(503))
+    clock.advance(31)
+    async with contextlib.AsyncExitStack() as hold:
+        assert await breakers.call(t, Upstream(), url=URL, hold=hold) == "ok"
+        upstream = Upstream()
+        with pytest.raises(UpstreamUnavailable, match="a trial call is in flight"):
+            await breakers.call(t, upstream, url=URL)
+        assert upstream.calls == 0
+        breakers.settle(t, UpstreamProtocolError("ollama", URL, "stream ended before done"))
+    assert breakers.state(t) == "open"
+
+
+@pytest.mark.asyncio
+async def test_a_streaming_trial_its_client_left_frees_the_way_for_the_next(breakers: Breakers, clock: Clock) -> None:
+    """No outcome (the client left), but the trial is over: the breaker stays half-open for the next one."""
+    t = target(fail_max=1, reset_timeout=30)
+    await fail(breakers, t, status(503))
+    clock.advance(31)
+    async with contextlib.AsyncExitStack() as hold:
+        assert await breakers.call(t, Upstream(), url=URL, hold=hold) == "ok"
     assert breakers.state(t) == "half-open"
-    breakers.settle(t, None)
+    assert await breakers.call(t, Upstream(), url=URL) == "ok"
+    assert breakers.state(t) == "closed"
+
+
+@pytest.mark.asyncio
+async def test_a_trial_whose_end_never_came_is_over_after_its_total_budget(breakers: Breakers, clock: Clock) -> None:
+    """A stream whose response was never sent never reports its end: it cannot outlast its timeouts.total."""
+    t = target(fail_max=1, reset_timeout=30)
+    await fail(breakers, t, status(503))
+    clock.advance(31)
+    assert await breakers.call(t, Upstream(), url=URL, hold=contextlib.AsyncExitStack()) == "ok"  # never closed
+    clock.advance(t.timeouts.total - 1)
+    with pytest.raises(UpstreamUnavailable, match="a trial call is in flight"):
+        await breakers.call(t, Upstream(), url=URL)
+    clock.advance(1)
+    assert await breakers.call(t, Upstream(), url=URL) == "ok"
     assert breakers.state(t) == "closed"
 
 
@@ -322,7 +369,7 @@ async def test_a_stream_that_fails_before_its_first_event_counts_at_once(breaker
     t = target(fail_max=1)
     refused = UpstreamUnavailable("ollama", URL, "refused", kind="connect")
     with pytest.raises(UpstreamUnavailable):
-        await breakers.call(t, Upstream(refused), url=URL, settle_later=True)
+        await breakers.call(t, Upstream(refused), url=URL, hold=contextlib.AsyncExitStack())
     assert breakers.state(t) == "open"
 
 
