@@ -129,3 +129,37 @@ def test_a_streaming_trial_refuses_others_until_it_ends(
     assert httpx.get(base + "/health").json()["breakers"]["ollama/qwen-test"] == "half-open"
     assert attempts(base, stream=True) == "local/qwen-test:ok"
     assert httpx.get(base + "/health").json()["breakers"]["ollama/qwen-test"] == "closed"
+
+
+# --- a stream's budget across its retries ----------------------------------------------------------
+
+BUDGET = """
+tiers:
+  local:
+    targets:
+      - backend: ollama
+        model: qwen-test
+        timeouts: {first_token: 5, idle: 5, total: 1}
+        retries: {attempts: 1, backoff_base: 0.01, backoff_max: 0.01}
+"""
+
+
+def test_a_stream_after_a_retry_has_what_is_left_of_the_targets_total(
+    tmp_path: Path, gateway_for: GatewayFactory, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    """total is the target's whole budget: the 0.6 s wait the 429 asked for is spent, so a stream that then
+    pauses 0.8 s is cut at 1 s, not given a second budget of its own."""
+    base = serve(tmp_path, gateway_for, fake_ollama, fake_anthropic, BUDGET)
+    fake_ollama.replies.extend([Status(429, "slow down", {"retry-after-ms": "600"}), Hang(seconds=0.8, after_events=2)])
+    body = {"model": "auto", "messages": HI, "stream": True}
+    with httpx.stream("POST", base + "/v1/chat/completions", json=body, timeout=30) as r:
+        assert r.status_code == 200 and r.headers["x-tiergate-attempts"] == "local/qwen-test:ok"
+        events = [line for line in r.iter_lines() if line]
+    assert (
+        events[-1]
+        == (
+            'data: {"error":{"message":"backend \'ollama\' at ' + fake_ollama.url + ": the whole answer took longer "  # type: ignore[attr-defined]
+            'than 1s, retries included (timeouts.total)","type":"upstream_error","param":null,"code":null}}'
+        )
+    )
+    assert "data: [DONE]" not in events and len(fake_ollama.requests) == 2

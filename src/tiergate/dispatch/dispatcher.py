@@ -129,6 +129,24 @@ def _unchanged(text: str) -> str:
 
 
 @dataclass
+class _Budget:
+    """One target's ``timeouts.total`` for one request: every retry, every backoff wait and the whole answer.
+    It starts at the target's first attempt; a retry gets what is left, not a new budget."""
+
+    total: float
+    clock: Callable[[], float]
+    ends: float | None = None
+
+    def deadline(self) -> float:
+        if self.ends is None:
+            self.ends = self.clock() + self.total
+        return self.ends
+
+    def left(self) -> float:
+        return max(self.deadline() - self.clock(), 0.0)
+
+
+@dataclass
 class Dispatcher:
     """``redact`` (the rules' tiergate.redact.Redactor) scrubs every upstream error as it leaves its
     backend, before a retry log line, a breaker, the client or the decision log can see its text."""
@@ -148,9 +166,12 @@ class Dispatcher:
         for target in routed.targets:
             backend = self.backends[target.backend]
             billed = Billed()
+            budget = _Budget(target.timeouts.total, self.clock)
 
-            async def call(target: Target = target, backend: Backend = backend, billed: Billed = billed) -> Completion:
-                async with asyncio.timeout(target.timeouts.total):
+            async def call(
+                target: Target = target, backend: Backend = backend, billed: Billed = billed, budget: _Budget = budget
+            ) -> Completion:
+                async with asyncio.timeout(budget.left()):
                     try:
                         completion = await backend.complete(request, _call_of(target, billed))
                         return first_call_only(completion) if one_call(request) else completion
@@ -161,7 +182,7 @@ class Dispatcher:
                         raise UpstreamUnavailable(
                             backend.name,
                             backend.url,
-                            f"no answer within {target.timeouts.total:g}s (timeouts.total)",
+                            f"no answer within {target.timeouts.total:g}s, retries included (timeouts.total)",
                             kind="timeout",
                             status=504,
                         ) from None
@@ -181,9 +202,10 @@ class Dispatcher:
         for target in routed.targets:
             backend = self.backends[target.backend]
             billed = Billed()
+            budget = _Budget(target.timeouts.total, self.clock)
 
             async def first_event(
-                target: Target = target, backend: Backend = backend, billed: Billed = billed
+                target: Target = target, backend: Backend = backend, billed: Billed = billed, budget: _Budget = budget
             ) -> tuple[tuple[Raw, ...], StreamEvent, AsyncIterator[StreamEvent]]:
                 """The first translated event, and the native frames before it: a stream has begun (and
                 may no longer fall back) only when it has something to say."""
@@ -194,6 +216,7 @@ class Dispatcher:
                     backend,
                     clock=self.clock,
                     redact=self.redact,
+                    deadline=budget.deadline(),
                 )
                 prelude: list[Raw] = []
                 try:

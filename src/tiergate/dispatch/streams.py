@@ -2,9 +2,11 @@
 
 ``bounded`` enforces three of the four timeouts (the connect timeout belongs to the transport):
 the first event must come within ``first_token``, each later one within ``idle`` of the previous,
-and the whole stream within ``total``; running out raises :class:`StreamTimeout`, which dispatch does
-not retry on the same target but falls back from at once. It also refuses to let a stream end
-without its Finish event: a stream cut short raises, so it can never pass for a complete answer.
+and the whole stream within what is left of the target's ``total`` (its whole budget, counted from its
+first attempt: a stream that follows retries has only what they left); running out raises
+:class:`StreamTimeout`, which dispatch does not retry on the same target but falls back from at once.
+It also refuses to let a stream end without its Finish event: a stream cut short raises, so it can
+never pass for a complete answer.
 Every upstream error passes through ``redact`` (the rules' Redactor) on its way out.
 
     events = bounded(backend.stream(request, call), target, backend, clock=time.monotonic)
@@ -29,10 +31,12 @@ async def bounded(
     *,
     clock: Callable[[], float] = time.monotonic,
     redact: Callable[[str], str] = str,
+    deadline: float | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
+    """``deadline`` (on ``clock``'s scale): where the target's whole budget ends; None: ``total`` from now."""
     t = target.timeouts
     now = clock()
-    deadline = now + t.total
+    deadline = now + t.total if deadline is None else deadline
     first_by = now + t.first_token  # native frames (Raw) before the first token do not move it
     first = True
     finished = False
@@ -51,7 +55,7 @@ async def bounded(
                 raise
             except TimeoutError:
                 if remaining <= limit:
-                    detail = f"the whole answer took longer than {t.total:g}s (timeouts.total)"
+                    detail = f"the whole answer took longer than {t.total:g}s, retries included (timeouts.total)"
                 elif first:
                     detail = f"no first token within {t.first_token:g}s (timeouts.first_token)"
                 else:
