@@ -7,6 +7,7 @@ Each case has its own gateway (breakers and limiters keep state) in front of the
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -163,3 +164,66 @@ def test_a_stream_after_a_retry_has_what_is_left_of_the_targets_total(
         )
     )
     assert "data: [DONE]" not in events and len(fake_ollama.requests) == 2
+
+
+# --- every 429 says when to come back ------------------------------------------------------------------
+
+LIMITED = """
+tiers:
+  local:
+    targets:
+      - {backend: ollama, model: qwen-test, limits: LIMITS}
+retries: {attempts: 0}
+"""
+
+
+@pytest.mark.parametrize(
+    "limits", ["{concurrency: 1, on_limit: reject}", "{concurrency: 1, on_limit: wait, max_wait: 0.05}"]
+)
+def test_a_concurrency_limit_answers_429_with_retry_after(
+    tmp_path: Path, gateway_for: GatewayFactory, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, limits: str
+) -> None:
+    """When a slot frees cannot be foreseen: the 429 says the shortest wait, as an rpm limit says its own."""
+    base = serve(tmp_path, gateway_for, fake_ollama, fake_anthropic, LIMITED.replace("LIMITS", limits))
+    fake_ollama.replies.append(Hang(seconds=1))  # holds the only slot, then answers
+    held: list[int] = []
+    holder = threading.Thread(target=lambda: held.append(chat(base).status_code))
+    holder.start()
+    wait_for_requests(fake_ollama, 1)
+    detail = "concurrency limit for ollama/qwen-test reached (limits.concurrency: 1 in flight)"
+    if "wait" in limits:
+        detail += "; none free within 0.05s (limits.max_wait)"
+    r = chat(base)
+    assert (r.status_code, r.headers["retry-after"]) == (429, "1")
+    assert r.headers["x-tiergate-attempts"] == "local/qwen-test:rate_limited"
+    assert r.json() == {
+        "error": {"message": detail, "type": "rate_limit_error", "param": None, "code": "rate_limit_exceeded"}
+    }
+    body = {"model": "auto", "max_tokens": 10, "messages": HI}
+    r = httpx.post(base + "/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"}, timeout=30)
+    assert (r.status_code, r.headers["retry-after"]) == (429, "1")
+    assert r.json() == {"type": "error", "error": {"type": "rate_limit_error", "message": detail}}
+    holder.join(timeout=10)
+    assert held == [200] and len(fake_ollama.requests) == 1
+
+
+def test_an_upstream_429_without_retry_after_gets_one(
+    tmp_path: Path, gateway_for: GatewayFactory, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    """As when several targets all answered 429: the client is told when to come back."""
+    base = serve(tmp_path, gateway_for, fake_ollama, fake_anthropic, LIMITED.replace("LIMITS", "{}"))
+    fake_ollama.replies.append(Status(429, "slow down"))
+    r = chat(base)
+    assert (r.status_code, r.headers["retry-after"]) == (429, "1")
+    assert r.headers["x-tiergate-attempts"] == "local/qwen-test:http_429"
+
+
+def chat(base: str) -> httpx.Response:
+    return httpx.post(base + "/v1/chat/completions", json={"model": "auto", "messages": HI}, timeout=30)
+
+
+def wait_for_requests(fake: FakeOllama, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(fake.requests) < count:
+        assert time.monotonic() < deadline, f"the fake never saw request {count}"
+        time.sleep(0.005)

@@ -347,6 +347,8 @@ class Dispatcher:
         if len(attempts) == 1 and attempts[0].exc is not None:
             exc = attempts[0].exc
             exc.attempts = attempts
+            if isinstance(exc, UpstreamError | RateLimited) and exc.status == 429 and exc.retry_after is None:
+                exc.retry_after = 1.0  # a 429 always says when to come back, as when several targets answered it
             if not opened or exc.status < 500:
                 return exc
         # the status each failure would have left with on its own (an upstream's 401 refusing tiergate's key

@@ -48,6 +48,10 @@ from tiergate.state.link import DOWN
 #: How often a ``wait`` for shared capacity asks Redis again when it gave no better time.
 SHARED_POLL = 0.05
 
+#: The ``retry-after`` (seconds) of a concurrency limit: a slot frees when a request in flight ends, which
+#: cannot be foreseen, so the client is told the shortest wait a header can say.
+CONCURRENCY_RETRY_AFTER = 1.0
+
 log = logging.getLogger("tiergate.limits")
 
 
@@ -149,7 +153,10 @@ class Limiters:
                 if waiting:
                     detail += f"; none free within {target.limits.max_wait:g}s (limits.max_wait)"
                 error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
-                raise error(detail, retry_after=taken.retry_after)
+                retry_after = taken.retry_after
+                if retry_after is None:
+                    retry_after = self._retry_after(slots) if taken.limit == "rate" else CONCURRENCY_RETRY_AFTER
+                raise error(detail, retry_after=retry_after)
             await asyncio.sleep(min(taken.retry_after or SHARED_POLL, left))
 
     # --- in this process: ``fallback`` and ``reject`` take only what is free now; ``wait`` queues ------
@@ -162,7 +169,7 @@ class Limiters:
         if deadline is None:
             if slots.inflight.locked():
                 error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
-                raise error(self._reached("concurrency", slots, target))
+                raise error(self._reached("concurrency", slots, target), retry_after=CONCURRENCY_RETRY_AFTER)
             await slots.inflight.acquire()  # does not suspend: it was just free
         else:
             try:
@@ -170,7 +177,7 @@ class Limiters:
                     await slots.inflight.acquire()
             except TimeoutError:
                 detail = f"{self._reached('concurrency', slots, target)}; none free within {target.limits.max_wait:g}s"
-                raise RateLimited(f"{detail} (limits.max_wait)") from None
+                raise RateLimited(f"{detail} (limits.max_wait)", retry_after=CONCURRENCY_RETRY_AFTER) from None
         held.callback(slots.inflight.release)
 
     async def _rate(self, slots: _Slots, target: Target, deadline: float | None) -> None:

@@ -66,8 +66,9 @@ async def test_concurrency_is_one_pool_of_slots_released_after_use(links: tuple[
     one, two = Limiters(shared=SharedLimits(links[0])), Limiters(shared=SharedLimits(links[1]))
     t = target(concurrency=2)
     async with one.acquire(t), two.acquire(t):
-        with pytest.raises(RateLimited, match=r"concurrency limit for anthropic/claude reached"):
+        with pytest.raises(RateLimited, match=r"concurrency limit for anthropic/claude reached") as raised:
             await take(one, t)
+        assert raised.value.retry_after == 1.0
     await asyncio.sleep(0.05)  # releases go out after the block, in the background
     async with one.acquire(t), two.acquire(t):
         pass
