@@ -439,10 +439,17 @@ class UsageReport(msgspec.Struct, tag="usage"):
 class Raw(msgspec.Struct, tag="raw"):
     """One event of the upstream's own stream, as it came (``frame``: the bytes of one SSE event), when the
     request went out natively. The ingress of the same dialect writes it as it came; every other writer
-    skips it, reading the translated events that follow it instead."""
+    skips it, reading the translated events that follow it instead.
+
+    ``answering``: the answer has begun by this frame (a content block has started: Anthropic's
+    ``content_block_*``, ``message_delta``), though it may translate to nothing (a thinking block whose
+    text is hidden, a server tool's block). Such a frame is the stream's first token: it stops the
+    ``first_token`` clock and commits the request to its upstream. The frames before it (``message_start``,
+    a keep-alive ``ping``) are neither: an upstream that only pings has not begun to answer."""
 
     dialect: str
     frame: bytes
+    answering: bool = False
 
 
 StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallArgs | Finish | UsageReport | Raw

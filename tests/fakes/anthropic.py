@@ -249,6 +249,8 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
         error = {"type": "error", "error": {"type": "overloaded_error", "message": reply.message}}
         return [*chunks[: reply.after_events], _sse(("error", error))]
     assert isinstance(reply, Hang) and reply.after_events is not None
+    if reply.then is not None:
+        chunks = [_sse(e) for e in _events(reply.then, model, shape)]
     return [*chunks[: reply.after_events], reply.seconds, *chunks[reply.after_events :]]
 
 

@@ -89,6 +89,9 @@ class Hang:
 
     seconds: float = 30.0
     after_events: int | None = None
+    #: The Anthropic fake's stream around the pause, shaped by the request as a ``Text`` reply is (its
+    #: thinking, a web search); None: ``Text()``'s events, unshaped.
+    then: Text | None = None
 
 
 @dataclass

@@ -227,3 +227,90 @@ def wait_for_requests(fake: FakeOllama, count: int) -> None:
     while len(fake.requests) < count:
         assert time.monotonic() < deadline, f"the fake never saw request {count}"
         time.sleep(0.005)
+
+
+# --- a Claude stream's first token, passed through to a Messages client -------------------------------
+
+CLAUDE = """
+tiers:
+  local:
+    targets:
+      - backend: anthropic
+        model: claude-test
+        capabilities: {thinking: true}
+        timeouts: {first_token: 0.5, idle: 5, total: 10}
+  edge:
+    targets:
+      - {backend: ollama, model: qwen-rescue}
+fallbacks: {local: [edge]}
+retries: {attempts: 0}
+"""
+MESSAGES = {"anthropic-version": "2023-06-01"}
+SEARCH = [{"type": "web_search_20250305", "name": "web_search"}]
+
+
+def messages_stream(base: str, **extra: object) -> tuple[httpx.Headers, list[str]]:
+    """The response's headers and its events' names, read from the raw bytes."""
+    body = {"model": "auto", "max_tokens": 4000, "stream": True, "messages": HI, **extra}
+    with httpx.stream("POST", base + "/v1/messages", json=body, headers=MESSAGES, timeout=30) as r:
+        assert r.status_code == 200, r.read()
+        names = [line.removeprefix("event: ") for line in r.iter_lines() if line.startswith("event: ")]
+    return r.headers, names
+
+
+START, DELTA, STOP = "content_block_start", "content_block_delta", "content_block_stop"
+TEXT_BLOCK = [START, DELTA, DELTA, DELTA, STOP]
+END = ["message_delta", "message_stop"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "then", "pause_after", "events"),
+    [
+        # the empty thinking block's start and a ping, then (the pause) its signature when the thinking ends
+        (
+            {"thinking": {"type": "adaptive", "display": "omitted"}},
+            Text("The answer."),
+            3,
+            ["message_start", START, "ping", DELTA, STOP, *TEXT_BLOCK, *END],
+        ),
+        # server_tool_use's start, a ping, its input and stop, the result's start and stop: then the search runs
+        (
+            {"tools": SEARCH},
+            Text("The answer.", web_search="tiergate"),
+            7,
+            ["message_start", START, "ping", DELTA, STOP, START, STOP, *TEXT_BLOCK, *END],
+        ),
+    ],
+    ids=["omitted-thinking", "web-search"],
+)
+def test_a_claude_stream_whose_answer_began_without_text_is_not_cut_by_first_token(
+    tmp_path: Path,
+    gateway_for: GatewayFactory,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    extra: dict[str, object],
+    then: Text,
+    pause_after: int,
+    events: list[str],
+) -> None:
+    """A content block has started, hidden thinking or a server tool's: the answer has begun, so the pause
+    that follows (past first_token, within idle) is Claude at work, and the client has had its first bytes."""
+    base = serve(tmp_path, gateway_for, fake_ollama, fake_anthropic, CLAUDE)
+    fake_anthropic.replies.append(Hang(seconds=1.0, after_events=pause_after, then=then))
+    headers, names = messages_stream(base, **extra)
+    assert headers["x-tiergate-attempts"] == "local/claude-test:ok"
+    assert names == events
+    assert not fake_ollama.requests
+
+
+def test_a_claude_stream_that_only_says_hello_and_pings_falls_back(
+    tmp_path: Path, gateway_for: GatewayFactory, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
+) -> None:
+    """message_start and keep-alive pings are no answer: first_token still cuts such a stream, before the
+    client got a byte, and the next target answers."""
+    base = serve(tmp_path, gateway_for, fake_ollama, fake_anthropic, CLAUDE)
+    fake_anthropic.replies.append(Hang(seconds=3, after_events=1))
+    headers, names = messages_stream(base)
+    assert headers["x-tiergate-attempts"] == "local/claude-test:timeout, edge/qwen-rescue:ok"
+    assert names[-2:] == ["message_delta", "message_stop"] and "error" not in names
+    assert len(fake_anthropic.requests) == 1 and len(fake_ollama.requests) == 1

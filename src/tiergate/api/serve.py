@@ -29,7 +29,7 @@ from tiergate.engine.targets import Target
 from tiergate.errors import TiergateError
 from tiergate.telemetry.record import RequestRecord
 from tiergate.telemetry.usage import Meter
-from tiergate.wire import ChatRequest, Usage
+from tiergate.wire import ChatRequest, Raw, Usage
 
 log = logging.getLogger("tiergate.requests")
 _encode = msgspec.json.Encoder().encode
@@ -107,7 +107,8 @@ async def serve(
         created = int(time.time())
         if chat.stream:
             opened = await runtime.dispatcher.open_stream(routed, chat, tried)
-            native = any(frame.dialect == dialect.name for frame in opened.prelude)
+            frames = (*opened.prelude, opened.first)
+            native = any(isinstance(frame, Raw) and frame.dialect == dialect.name for frame in frames)
             model = opened.target.model
             writer = dialect.writer(id=response_id, created=created, model=model, request=chat, native=native)
             out_headers = routing_headers(decision, opened.target, opened.attempts)

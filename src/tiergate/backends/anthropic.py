@@ -9,10 +9,12 @@ one HTTP client. Two ways out:
 - native: a request that came in as a Messages body (``request.native``, dialect ``anthropic``) goes out as
   that body, only ``model`` changed (:func:`~tiergate.protocols.anthropic.native_body`), with the client's
   ``anthropic-version`` and ``anthropic-beta``. Each upstream stream event is passed on as it came, as a
-  :class:`~tiergate.wire.Raw` event before the translated events of that frame; a whole answer carries the
-  upstream's body as ``Completion.native``. Dispatch's checks and usage read the translated events either way.
-  An ``error`` event is the one frame never passed on as it came: it is raised as an error, which dispatch
-  scrubs of secrets (an upstream may echo the key) before the ingress writes it in its own shape.
+  :class:`~tiergate.wire.Raw` event before the translated events of that frame (``answering`` once a content
+  block has started: the stream's first token, even when it translates to nothing, as a thinking block whose
+  text is hidden does); a whole answer carries the upstream's body as ``Completion.native``. Dispatch's
+  checks and usage read the translated events either way. An ``error`` event is the one frame never passed
+  on as it came: it is raised as an error, which dispatch scrubs of secrets (an upstream may echo the key)
+  before the ingress writes it in its own shape.
 
 The API key is read once, from the environment variable the config names; a missing key is reported by
 :meth:`AnthropicBackend.missing` and fails each call before any byte goes on the wire.
@@ -139,7 +141,7 @@ class AnthropicBackend:
                         # message_stop without a stop_reason) must not reach a pass-through client
                         events = translator.feed(name, data) if data else []
                         if out.native and name != "error":
-                            yield Raw(DIALECT, frame)
+                            yield Raw(DIALECT, frame, translator.answering)
                         for event in events:
                             yield event
                         if translator.done:
@@ -149,7 +151,7 @@ class AnthropicBackend:
                     name, data = sse_fields(rest)
                     events = translator.feed(name, data) if data else []
                     if out.native and name != "error":
-                        yield Raw(DIALECT, rest + b"\n\n")
+                        yield Raw(DIALECT, rest + b"\n\n", translator.answering)
                     for event in events:
                         yield event
             if not translator.done:

@@ -8,10 +8,11 @@ Each attempt goes through the same layers, outermost first (httpx-style, one job
     _call             -> the backend call, bounded by the target's timeouts, with at most one tool call
                          where the client asked for no parallel calls (tiergate.dispatch.one_call)
 
-A stream counts as answered once its first event has arrived: until then any failure moves on to
-the next target, invisibly to the client. After that the stream belongs to the client.
+A stream counts as answered once its first token has arrived (the first event by which the answer has
+begun: ``streams.answering``): until then any failure moves on to the next target, invisibly to the client.
+After that the stream belongs to the client.
 
-An attempt that failed after its upstream's 200 (a stream broken or timed out before its first event, a
+An attempt that failed after its upstream's 200 (a stream broken or timed out before its first token, a
 whole answer cut short) may have been billed: the tokens the upstream had counted by then are its
 ``charged`` usage, which spend adds at that target's price. An attempt that never got a 200 has none, and
 neither has one whose upstream had counted nothing yet: nothing reached the client, so nothing is estimated.
@@ -34,7 +35,7 @@ from typing import Protocol, TypeVar
 
 from tiergate.backends.base import Backend, Billed, Call
 from tiergate.dispatch.one_call import first_call_only, first_call_stream, one_call
-from tiergate.dispatch.streams import bounded
+from tiergate.dispatch.streams import answering, bounded
 from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.router import BREAKER_OPEN, Routed
 from tiergate.engine.targets import Target
@@ -207,8 +208,9 @@ class Dispatcher:
             async def first_event(
                 target: Target = target, backend: Backend = backend, billed: Billed = billed, budget: _Budget = budget
             ) -> tuple[tuple[Raw, ...], StreamEvent, AsyncIterator[StreamEvent]]:
-                """The first translated event, and the native frames before it: a stream has begun (and
-                may no longer fall back) only when it has something to say."""
+                """The first token (a translated event, or a native frame by which the answer has begun: a
+                content block that translates to nothing, as hidden thinking), and the native frames before
+                it: a stream has begun (and may no longer fall back) only when it answers."""
                 upstream = backend.stream(request, _call_of(target, billed))
                 events = bounded(
                     first_call_stream(upstream) if one_call(request) else upstream,
@@ -220,7 +222,8 @@ class Dispatcher:
                 )
                 prelude: list[Raw] = []
                 try:
-                    while isinstance(event := await anext(events), Raw):
+                    while not answering(event := await anext(events)):
+                        assert isinstance(event, Raw)
                         prelude.append(event)
                     return tuple(prelude), event, events
                 except BaseException:

@@ -37,7 +37,7 @@ async def bounded(
     t = target.timeouts
     now = clock()
     deadline = now + t.total if deadline is None else deadline
-    first_by = now + t.first_token  # native frames (Raw) before the first token do not move it
+    first_by = now + t.first_token  # native frames before the answer begins (Raw.answering) do not move it
     first = True
     finished = False
     try:
@@ -61,7 +61,7 @@ async def bounded(
                 else:
                     detail = f"no data for {t.idle:g}s mid-stream (timeouts.idle)"
                 raise StreamTimeout(backend.name, backend.url, detail, kind="timeout", status=504) from None
-            first = first and isinstance(event, Raw)  # a native frame is not yet a token
+            first = first and not answering(event)
             if isinstance(event, Finish):
                 finished = True
             yield event
@@ -72,3 +72,9 @@ async def bounded(
     if not finished:
         detail = "the stream ended before the answer was complete"
         raise UpstreamProtocolError(backend.name, backend.url, detail, started=True)
+
+
+def answering(event: StreamEvent) -> bool:
+    """Whether ``event`` is a first token: any translated event, or a native frame by which the answer has
+    begun (a message's hello and its keep-alive pings are not; see :class:`~tiergate.wire.Raw`)."""
+    return not isinstance(event, Raw) or event.answering

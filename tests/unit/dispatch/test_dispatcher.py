@@ -21,7 +21,7 @@ from tiergate.errors import (
     UpstreamUnavailable,
 )
 from tiergate.redact import Redactor
-from tiergate.wire import ChatRequest, Completion, Finish, StreamEvent, TextDelta
+from tiergate.wire import ChatRequest, Completion, Finish, Raw, StreamEvent, TextDelta
 
 FAST = "timeouts: {first_token: 0.05, idle: 0.05, total: 5}\n"
 
@@ -62,6 +62,8 @@ class ScriptedBackend:
         for item in step:
             if item == "hang":
                 await asyncio.Event().wait()
+            elif isinstance(item, float):  # a pause, in seconds
+                await asyncio.sleep(item)
             elif isinstance(item, BaseException):
                 raise item
             else:
@@ -115,6 +117,32 @@ async def test_stream_first_token_timeout_falls_back() -> None:
     assert [a.render() for a in opened.attempts] == ["local/small-model:timeout", "sonnet/mid-model:ok"]
     assert "no first token within 0.05s (timeouts.first_token)" in (opened.attempts[0].error or "")
     assert [e async for e in opened.rest] == [Finish("stop")]
+
+
+HELLO = Raw("anthropic", b"event: message_start\ndata: {}\n\n")
+PING = Raw("anthropic", b"event: ping\ndata: {}\n\n")
+HIDDEN = Raw("anthropic", b"event: content_block_start\ndata: {}\n\n", answering=True)  # empty thinking
+
+
+@pytest.mark.asyncio
+async def test_a_native_frame_by_which_the_answer_began_is_the_first_token() -> None:
+    """It translates to nothing (hidden thinking), but the upstream is answering: the pause after it is
+    bounded by idle, not first_token, and the stream is committed to its target from there."""
+    slow = "timeouts: {first_token: 0.05, idle: 5, total: 5}\n"
+    d, routed, b = await setup([[HELLO, HIDDEN, PING, 0.2, TextDelta("a"), Finish("stop")]], [], routing=slow)
+    opened = await d.open_stream(routed, chat("hi", stream=True))
+    assert (opened.target.tier, opened.prelude, opened.first) == ("local", (HELLO,), HIDDEN)
+    assert [a.render() for a in opened.attempts] == ["local/small-model:ok"]
+    assert [e async for e in opened.rest] == [PING, TextDelta("a"), Finish("stop")]
+    assert b["anthropic"].calls == 0
+
+
+@pytest.mark.asyncio
+async def test_a_stream_that_only_says_hello_and_pings_has_no_first_token() -> None:
+    d, routed, _ = await setup([[HELLO, PING, PING, "hang"]], [[TextDelta("b"), Finish("stop")]])
+    opened = await d.open_stream(routed, chat("hi", stream=True))
+    assert [a.render() for a in opened.attempts] == ["local/small-model:timeout", "sonnet/mid-model:ok"]
+    assert "no first token within 0.05s (timeouts.first_token)" in (opened.attempts[0].error or "")
 
 
 @pytest.mark.asyncio

@@ -685,6 +685,18 @@ def test_the_stream_translator_still_reads_tool_calls_and_errors() -> None:
     assert (caught.value.status, caught.value.started) == (529, True)
 
 
+def test_the_answer_has_begun_once_a_content_block_starts_even_one_that_translates_to_nothing() -> None:
+    """Hidden thinking (``display: omitted``) starts an empty block: nothing to translate, but Claude is
+    answering. message_start and ping are not an answer."""
+    translator = StreamTranslator("claude", "https://api.test")
+    hidden = {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}
+    seen = []
+    for name, data in [("message_start", {"message": {}}), ("ping", {}), ("content_block_start", hidden)]:
+        assert translator.feed(name, json.dumps(data)) == []
+        seen.append(translator.answering)
+    assert seen == [False, False, True]
+
+
 @pytest.mark.parametrize(("effort", "budget"), [("minimal", 1024), ("low", 1024), ("medium", 4096), ("high", 16384)])
 def test_reasoning_effort_turns_thinking_on_where_the_target_has_it(effort: str, budget: int) -> None:
     request = chat(reasoning_effort=effort, temperature=0.3, top_p=0.9, max_tokens=2000)

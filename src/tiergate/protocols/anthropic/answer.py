@@ -234,6 +234,12 @@ class UpstreamEvent(msgspec.Struct):
     error: _ErrorDetail | None = None
 
 
+#: The stream events that show the answer has begun (:attr:`StreamTranslator.answering`).
+ANSWERING = frozenset(
+    {"content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"}
+)
+
+
 class StreamTranslator:
     """Feeds on Anthropic stream events, one at a time, and answers with tiergate's.
 
@@ -262,6 +268,9 @@ class StreamTranslator:
         self._stop_reason: str | None = None
         self._usage = UsageTotals()
         self.done = False
+        #: The answer has begun: an event past ``message_start`` and the keep-alive ``ping`` came (a content
+        #: block, even one that translates to nothing, or the message's end).
+        self.answering = False
 
     def feed(self, name: str, data: bytes | str) -> list[StreamEvent]:
         """The events for one upstream event (its SSE ``event:`` name, which may be empty, and its data)."""
@@ -270,6 +279,7 @@ class StreamTranslator:
         except msgspec.DecodeError as exc:
             raise self._protocol(f"unreadable '{name or 'unnamed'}' stream event ({exc})") from exc
         kind = name or event.type
+        self.answering = self.answering or kind in ANSWERING
         if kind == "message_start":
             self._usage.add(event.message.usage if event.message else None)
         elif kind == "content_block_start":
