@@ -121,6 +121,7 @@ def test_the_classifiers_call_is_charged_to_its_request_under_its_own_name(
         "total_tokens": 25,
         "cached_tokens": 0,
         "cache_write_tokens": 0,
+        "reasoning_tokens": 0,
     }
     assert cost_again == pytest.approx(SONNET) and len(json.loads(attempts_again)) == 1
     assert json.loads(decision_again)["classifier"]["outcome"] == "cache_hit"

@@ -538,6 +538,7 @@ async def test_the_dry_run_endpoint_classifies_unless_classify_is_false(upstream
             "total_tokens": 18,
             "cached_tokens": 0,
             "cache_write_tokens": 0,
+            "reasoning_tokens": 0,
         },
     }
     assert len(upstreams.ollama.requests) == 1
