@@ -40,18 +40,20 @@ def redact_url(url: str) -> str:
     if not credentials and query_at < 0:
         return url
     shown = head + (REDACTED + "@" if credentials else "") + rest
-    if query_at >= 0:
+    if query_at >= 0:  # a '#' after it is part of a value to libpq (``?password=ab#cd``), so it is hidden too
         base, _, query = rest.partition("?")
-        query, hash_mark, fragment = query.partition("#")
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, REDACTED) for k, _ in pairs], safe="*") if pairs else query
-        shown = head + (REDACTED + "@" if credentials else "") + base + "?" + query + hash_mark + fragment
+        shown = head + (REDACTED + "@" if credentials else "") + base + "?" + query
     return shown
 
 
 def _split_credentials(url: str) -> tuple[str, str, str]:
-    """``scheme://``, what stands before the last ``@`` of the rest (empty without one), the rest after it."""
+    """``scheme://`` (or a leading ``//``: a host without a scheme), what stands before the last ``@`` of the
+    rest (empty without one), the rest after it."""
     scheme, sep, rest = url.partition("://")
+    if not sep and url.startswith("//"):
+        scheme, sep, rest = "", "//", url[2:]
     if not sep:
         return "", "", url
     credentials, at, after = rest.rpartition("@")
@@ -74,8 +76,11 @@ def redact_url_error(url: str, text: str) -> str:
     """
     shown = redact_url(url)
     _, credentials, rest = _split_credentials(url)
-    query = rest.partition("?")[2].partition("#")[0]
-    parts = {*credentials.split(":", 1), *(v for _, v in parse_qsl(query, keep_blank_values=True))}
+    query = rest.partition("?")[2]
+    # the password and query values wherever they appear; the user name only where quoted (below): a common
+    # one ("postgres") would take words of the message with it
+    password = credentials.partition(":")[2]
+    parts = {password, *(v for _, v in parse_qsl(query, keep_blank_values=True))}
     secrets = {s for s in {credentials, *parts, *map(unquote, parts)} if s}
     text = text.replace(url, shown) if url else text
     for secret in sorted(secrets, key=len, reverse=True):

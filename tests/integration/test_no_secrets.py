@@ -32,7 +32,8 @@ from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.scripts import Status
 from tiergate.api.admin import redacted_config
-from tiergate.config.loader import load_text
+from tiergate.config.loader import load_file, load_text
+from tiergate.config.problems import ConfigError
 from tiergate.redact import redact_url
 from tiergate.telemetry.logs import JsonFormatter
 
@@ -296,6 +297,10 @@ state: {redis_url: "redis://:${REDIS_PW}@127.0.0.1:6379/0"}
         ("postgresql://tg:pa?ss@db:5432/x?sslmode=require", "postgresql://***@db:5432/x?sslmode=***"),
         ("redis://:pa/ss@127.0.0.1:6379/0", "redis://***@127.0.0.1:6379/0"),
         ("postgresql://tg:pw@[::1/x", "postgresql://***@[::1/x"),  # no parser reads it: shown, not raised
+        # a '#' in a query value is part of it to libpq: the value's tail was shown as a fragment
+        ("postgresql://db/x?password=ab#cdefgh&user=zz", "postgresql://db/x?password=***&user=***"),
+        # a base_url without a scheme, shown as config/semantic shows it: the password was shown whole
+        ("//tg:hunter2secret@proxy.corp:8443", "//***@proxy.corp:8443"),
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:
@@ -375,3 +380,16 @@ def test_a_key_written_where_its_variable_name_belongs_is_refused_without_quotin
         f"{path}:{at}: {field} names an environment variable (letters, digits, _); this value is not a name "
         f"(not shown: it may be a key) — write the variable's name, e.g. {example}, not its value or ${{{example}}}\n"
     )
+
+
+def test_a_base_url_without_a_scheme_is_refused_without_its_password(tmp_path: Path) -> None:
+    """The refusal quoted ``tg:hunter2secret@proxy.corp:8443`` whole, in the reload's 422 and /health."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "backends:\n  a: {kind: anthropic, base_url: '${PROXY_URL}'}\n"
+        "tiers:\n  sonnet: {targets: [{backend: a, model: claude-sonnet-4-5}]}\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_file(routes, {"PROXY_URL": "tg:hunter2secret@proxy.corp:8443"})
+    assert "hunter2" not in str(raised.value)
+    assert "'***@proxy.corp:8443' is not an http:// or https:// URL" in str(raised.value)
