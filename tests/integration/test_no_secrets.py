@@ -393,3 +393,14 @@ def test_a_base_url_without_a_scheme_is_refused_without_its_password(tmp_path: P
         load_file(routes, {"PROXY_URL": "tg:hunter2secret@proxy.corp:8443"})
     assert "hunter2" not in str(raised.value)
     assert "'***@proxy.corp:8443' is not an http:// or https:// URL" in str(raised.value)
+
+
+def test_a_url_error_keeps_words_that_hold_the_user_name() -> None:
+    """The user name was taken out of every word: ``is the ***ql server up``."""
+    from tiergate.redact import redact_url_error
+
+    shown = redact_url_error(
+        "postgresql://postgres:pa%zzword@h/d",
+        'failed for user "postgres": invalid percent-encoded token: "pa%zzword"; is the postgresql server up',
+    )
+    assert shown == 'failed for user "***": invalid percent-encoded token: "***"; is the postgresql server up'
