@@ -211,15 +211,16 @@ class Dispatcher:
                 """The first token (a translated event, or a native frame by which the answer has begun: a
                 content block that translates to nothing, as hidden thinking), and the native frames before
                 it: a stream has begun (and may no longer fall back) only when it answers."""
-                upstream = backend.stream(request, _call_of(target, billed))
                 events = bounded(
-                    first_call_stream(upstream) if one_call(request) else upstream,
+                    backend.stream(request, _call_of(target, billed)),
                     target,
                     backend,
                     clock=self.clock,
                     redact=self.redact,
                     deadline=budget.deadline(),
                 )
+                if one_call(request):  # outside the bounds: a dropped call's events still show the upstream alive
+                    events = first_call_stream(events)
                 prelude: list[Raw] = []
                 try:
                     while not answering(event := await anext(events)):

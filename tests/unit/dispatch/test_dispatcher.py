@@ -249,3 +249,19 @@ async def test_without_secrets_nothing_is_rewritten() -> None:
     d, routed, _ = await setup([echoing(500)], [Completion("ok")])
     answer = await d.complete(routed, chat("hi"))
     assert KEY in (answer.attempts[0].error or "")
+
+
+@pytest.mark.asyncio
+async def test_a_dropped_second_call_still_shows_the_upstream_alive() -> None:
+    """With one call at a time, the second call's events were dropped before the idle bound saw them: an
+    upstream streaming a long second call was cut mid-stream for want of data it was sending."""
+    from tiergate.wire import ToolCallArgs, ToolCallStart
+
+    slow = "timeouts: {first_token: 5, idle: 0.3, total: 30}\n"
+    second = [item for _ in range(8) for item in (0.1, ToolCallArgs(1, "x"))]
+    script = [ToolCallStart(0, "a", "f"), ToolCallArgs(0, "{}"), ToolCallStart(1, "b", "f"), *second, Finish("stop")]
+    d, routed, _ = await setup([script], [], routing=slow)
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    opened = await d.open_stream(routed, chat("hi", stream=True, tools=tools, parallel_tool_calls=False))
+    assert opened.first == ToolCallStart(0, "a", "f")
+    assert [e async for e in opened.rest] == [ToolCallArgs(0, "{}"), Finish("stop")]
