@@ -64,7 +64,11 @@ def test_a_model_two_tiers_of_a_chain_list_is_called_once(
     """Its answer was cut after its 200 (it may be billed): it is never called again for the request."""
     base = serve(tmp_path, gateway_for, fake_ollama, fake_anthropic, SHARED_MODEL)
     dry = httpx.post(base + "/v1/route", json={"messages": HI}).json()
-    assert [(t["tier"], t["model"]) for t in dry["targets"]] == [("local", "qwen-test"), ("local", "claude-sonnet")]
+    assert [(t["tier"], t["model"], t.get("skipped")) for t in dry["targets"]] == [
+        ("local", "qwen-test", None),
+        ("local", "claude-sonnet", None),
+        ("sonnet", "claude-sonnet", "the same backend and model as local/claude-sonnet, tried first"),
+    ]
     fake_ollama.replies.append(Status(500, "model crashed"))
     fake_anthropic.replies.extend([Truncated(after_events=2), Text("A second, paid answer.")])
     r = httpx.post(base + "/v1/chat/completions", json={"model": "auto", "messages": HI, "stream": stream}, timeout=30)

@@ -238,10 +238,15 @@ class Router:
         usable: list[Target] = []
         latency: dict[str, LatencyStats] = {}
         loaded: dict[str, bool] = {}
+        taken: dict[str, Target] = {}
         for target in chain:
             breaker = self.breaker_state(target)
             lack = target.lacks(required, tokens, output) or (_not_native(target, native) if native else None)
             skipped = lack or (self._open(target) if breaker == "open" else None) or closed.get(target.tier)
+            if skipped is None and (earlier := taken.get(target.key)) is not None:
+                skipped = f"the same backend and model as {earlier.label}, tried first"
+            if skipped is None:
+                taken[target.key] = target
             states.append(TargetState(target.tier, target.backend, target.model, breaker, skipped))
             if skipped is None:
                 usable.append(target)

@@ -5,9 +5,11 @@ Overrides are merged with the file's defaults once, at compile time, so dispatch
     chain = TargetChains.compile(config)
     chain.for_tier("local")   # local's targets, then each fallback tier's, depth-first, no repeats
 
-A chain holds each backend/model (``Target.key``) once, where it first comes: two tiers that list the same
-model share its breaker and limits, and a request that tried it in the first tier must not call (and pay)
-it again in the second.
+A chain holds every listing, in order; the router tries each backend/model (``Target.key``) once, at its
+first listing this request can use: two tiers that list the same model share its breaker and limits, and
+a request that tried it in the first tier must not call (and pay) it again in the second. A later listing
+with what the first lacks for the request (a larger context window, vision) or in a tier a budget left
+open is still tried.
 """
 
 from __future__ import annotations
@@ -163,20 +165,16 @@ class TargetChains:
         targets = compiled[0] if compiled is not None else ()
         if first is None:
             return list(targets)
-        return [first, *(t for t in targets if t.key != first.key)]
+        return [first, *(t for t in targets if t is not first)]
 
     @cached_property
     def _chains(self) -> dict[str, tuple[tuple[Target, ...], tuple[str, ...]]]:
-        """Per tier: the ordered targets of it and its fallbacks, each backend/model once (its first
-        listing), and the tier order itself."""
+        """Per tier: the ordered targets of it and its fallbacks (each listing: the router tries a
+        backend/model once, at its first usable listing), and the tier order itself."""
         out = {}
         for tier in self.tiers:
             order = tuple(self._order(tier))
-            targets: dict[str, Target] = {}
-            for name in order:
-                for target in self.tiers[name]:
-                    targets.setdefault(target.key, target)
-            out[tier] = (tuple(targets.values()), order)
+            out[tier] = (tuple(t for name in order for t in self.tiers[name]), order)
         return out
 
     def all_targets(self) -> list[Target]:

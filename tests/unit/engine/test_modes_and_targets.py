@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.helpers import chat, graph
+from tiergate.engine.router import Router
 from tiergate.rules.features import Features
 
 
@@ -91,11 +94,35 @@ tiers:
 """,
     )
     chain = g.chains.for_tier("local")
-    expected = [("local", "o/a"), ("local", "o/b"), ("sonnet", "p/b"), ("sonnet", "o/c")]
-    assert [(t.tier, t.key) for t in chain] == expected
+    expected = [("local", "o/a"), ("local", "o/b"), ("sonnet", "o/b"), ("sonnet", "p/b"), ("sonnet", "o/c")]
+    assert [(t.tier, t.key) for t in chain] == expected  # every listing: the router tries each key once
+    routed = asyncio.run(Router(g).decide(chat("hi", model="local")))
+    assert [(t.tier, t.key) for t in routed.targets] == [
+        ("local", "o/a"),
+        ("local", "o/b"),
+        ("sonnet", "p/b"),
+        ("sonnet", "o/c"),
+    ]
+    assert routed.decision.targets[2].skipped == "the same backend and model as local/b, tried first"
     sonnet_b = g.chains.tiers["sonnet"][0]
     assert [t.key for t in g.chains.for_tier("sonnet", sonnet_b)] == ["o/b", "p/b", "o/c"]
-    assert [t.key for t in g.chains.for_tier("local", sonnet_b)] == ["o/b", "o/a", "p/b", "o/c"]
+
+
+def test_a_later_listing_with_what_the_first_lacks_is_still_tried() -> None:
+    """The first listing's 8k window cannot hold the request; the fallback tier lists the same model with
+    64k. Keeping only the first listing of each model left no target (a 400)."""
+    g = graph(
+        "fallbacks: {local: [sonnet]}",
+        base="""
+backends:
+  o: {kind: ollama, base_url: "http://127.0.0.1:1"}
+tiers:
+  local: {targets: [{backend: o, model: qwen3, capabilities: {context_window: 8192}}]}
+  sonnet: {targets: [{backend: o, model: qwen3, capabilities: {context_window: 65536}}]}
+""",
+    )
+    routed = asyncio.run(Router(g).decide(chat("x " * 40_000, model="local")))
+    assert [(t.tier, t.key) for t in routed.targets] == [("sonnet", "o/qwen3")]
 
 
 def test_only_ollama_targets_take_a_suffix() -> None:
