@@ -131,7 +131,7 @@ class OpenAIBackend:
         it lacks: the next target (Claude fetches URLs) may take it."""
         if (why := unsendable_document(request)) is not None:
             raise UpstreamCapabilityError(self.name, self.url, why)
-        return chat_body(request, call.model, stream=stream)
+        return chat_body(request, call.model, stream=stream, thinking=call.thinking)
 
     def _request(self, body: bytes, accept: str, call: Call) -> Request:
         """Fails before any network call when the key is missing: the call would only earn a 401."""

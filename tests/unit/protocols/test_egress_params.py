@@ -219,3 +219,11 @@ def test_a_streamed_tool_call_always_has_arguments(deltas: tuple[str, ...], argu
     assert events[0] == ToolCallStart(0, "toolu_1", "now")
     assert "".join(e.arguments for e in events if isinstance(e, ToolCallArgs)) == arguments
     assert Finish("tool_calls") in events
+
+
+def test_reasoning_effort_goes_to_an_openai_compatible_target_only_with_thinking() -> None:
+    """It went to every such server, whatever ``capabilities.thinking`` said (the docs say it is not sent
+    without it); a Messages client's ``thinking: disabled`` (``none``) then reached servers that refuse it."""
+    request = chat(reasoning_effort="none")
+    assert "reasoning_effort" not in json.loads(chat_body(request, "m", stream=False))
+    assert json.loads(chat_body(request, "m", stream=False, thinking=True))["reasoning_effort"] == "none"

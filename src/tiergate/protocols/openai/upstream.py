@@ -66,7 +66,7 @@ _encode = msgspec.json.Encoder().encode
 # --- the request ----------------------------------------------------------------------------------
 
 
-def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
+def chat_body(request: ChatRequest, model: str, *, stream: bool, thinking: bool = False) -> bytes:
     """The client's request as-is, minus tiergate's own fields, with the portable spellings.
 
     ``developer`` and ``max_completion_tokens`` are newer than several local servers' chat templates, so
@@ -74,11 +74,15 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool) -> bytes:
     images and documents (``file`` parts), which a chat tool message cannot carry, follow it in a ``user``
     message. A document goes as OpenAI's ``file`` part, ``{"file_data", "filename"}``: a backend sends one
     only after :func:`unsendable_document` found none it cannot send. A stream always asks for usage (the
-    gateway reports it whether or not the client asked).
+    gateway reports it whether or not the client asked). ``reasoning_effort`` goes only to a target with
+    ``capabilities.thinking`` (``thinking``), as documented: a server without reasoning may refuse it (and
+    ``none``, what a Messages client's ``thinking: disabled`` becomes, is not every server's value).
     """
     body: dict[str, Any] = msgspec.to_builtins(request)
     for name in (*_TIERGATE_FIELDS, *_REFUSED_FIELDS):
         body.pop(name, None)
+    if not thinking:
+        body.pop("reasoning_effort", None)
     if (limit := request.output_limit()) is not None:
         body["max_tokens"] = limit
     for message in body["messages"]:
