@@ -235,3 +235,16 @@ def test_a_file_source_names_its_file(local_only: str) -> None:
         400,
         "messages[0].content[0].source.file_id: a file source names the file_id of an uploaded file",
     )
+
+
+def test_the_mcp_connector_is_served_only_by_anthropic(claude: anthropic.Anthropic, fake_ollama: FakeOllama) -> None:
+    """``mcp_servers`` (with no ``tools``, as the connector's first beta takes them) went to the local model,
+    which answered without the servers' tools."""
+    servers = [{"type": "url", "url": "https://mcp.example/sse", "name": "docs"}]
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model="auto", max_tokens=64, messages=ASK, extra_body={"mcp_servers": servers})
+    assert caught.value.body["error"]["message"] == (  # type: ignore[index]
+        "no target can serve this request: local/qwen-test: not Anthropic, which mcp_servers needs (the MCP"
+        " connector's servers, which Anthropic calls for the model)"
+    )
+    assert not fake_ollama.requests

@@ -113,6 +113,8 @@ class _InRequest(msgspec.Struct):
     output_config: _InOutputConfig | None = None
     #: The structured-outputs beta's spelling of ``output_config.format``, which the API still takes.
     output_format: _InFormat | None = None
+    #: The MCP connector's servers, which Anthropic calls on the model's behalf: read only to route to it.
+    mcp_servers: list[Any] | None = None
 
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -239,12 +241,14 @@ def _function_of(tool: _InTool) -> FunctionDef:
 def _exclusive(req: _InRequest) -> tuple[tuple[str, str], ...]:
     """What in the request only Anthropic serves, each as (where, why): a tool type with no translation
     for other models (a server tool, computer use), a Files API reference (its file lives in Anthropic's
-    storage), a ``container_upload``."""
+    storage), a ``container_upload``, the MCP connector's ``mcp_servers`` (Anthropic calls them)."""
     found = [
         (f"tools[{i}]", anthropic_only(t.type or ""))
         for i, t in enumerate(req.tools or [])
         if not _custom(t) and function_of(t.type or "", t.name) is None
     ]
+    if req.mcp_servers:
+        found.append(("mcp_servers", "the MCP connector's servers, which Anthropic calls for the model"))
     for i, turn in enumerate(req.messages):
         for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
             found.extend(_files_in(block, f"messages[{i}].content[{j}]"))
