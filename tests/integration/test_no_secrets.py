@@ -376,10 +376,30 @@ def test_a_key_written_where_its_variable_name_belongs_is_refused_without_quotin
     for name, value in {**secrets, "ORG_TOKEN": ORG_TOKEN, "OLLAMA_HOST": "x", "ANTHROPIC_BASE_URL": "x"}.items():
         monkeypatch.setenv(name, value)
     assert main(["validate", str(path)]) == 1
-    assert capsys.readouterr().out == (
-        f"{path}:{at}: {field} names an environment variable (letters, digits, _); this value is not a name "
-        f"(not shown: it may be a key) — write the variable's name, e.g. {example}, not its value or ${{{example}}}\n"
-    )
+    if "${" in written:  # refused as written, before the key is read in
+        why = (
+            f"{field} names an environment variable: write the variable's name itself, not a ${{...}} reference,"
+            " which puts its value (it may be a key) where the name belongs"
+        )
+    else:
+        why = (
+            f"{field} names an environment variable (letters, digits, _); this value is not a name (not shown: it"
+            f" may be a key) — write the variable's name, e.g. {example}, not its value or ${{{example}}}"
+        )
+    assert capsys.readouterr().out == f"{path}:{at}: {why}\n"
+
+
+def test_a_reference_in_a_name_field_is_refused_even_when_the_key_looks_like_a_name(tmp_path: Path) -> None:
+    """A key of letters, digits and _ passed the name check, and "environment variable <the key> is not
+    set" reached /health and the log."""
+    key = "tgSecretToken0123456789abcdef"
+    path = tmp_path / "routes.yaml"
+    path.write_text(KEYED_ROUTES.replace("api_key_env: ANTHROPIC_API_KEY", 'api_key_env: "${VLLM_TOKEN}"'))
+    environ = {"VLLM_TOKEN": key, "ORG_TOKEN": ORG_TOKEN, "OLLAMA_HOST": "x", "ANTHROPIC_BASE_URL": "x"}
+    with pytest.raises(ConfigError) as raised:
+        load_file(path, environ)
+    assert key not in str(raised.value)
+    assert "api_key_env names an environment variable: write the variable's name itself" in str(raised.value)
 
 
 def test_a_base_url_without_a_scheme_is_refused_without_its_password(tmp_path: Path) -> None:

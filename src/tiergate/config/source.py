@@ -254,6 +254,15 @@ class YamlSource:
                     self.problem(path, f"malformed environment reference '{bad}': use ${{NAME}} or ${{NAME:-default}}")
                 )
                 return value
+            if _ENV.search(value) and (field := _env_name_field(path)) is not None:
+                problems.append(
+                    self.problem(
+                        path,
+                        f"{field} names an environment variable: write the variable's name itself, not a ${{...}}"
+                        " reference, which puts its value (it may be a key) where the name belongs",
+                    )
+                )
+                return value
             expanded = _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
             if not _ENV.fullmatch(value) or self._quoted(path):
                 return expanded
@@ -405,6 +414,15 @@ def _scalar(text: str) -> Any:
     except yaml.YAMLError:
         return text
     return value if isinstance(value, bool | int | float) else text
+
+
+def _env_name_field(path: Path) -> str | None:
+    """The ``*_env`` field (``api_key_env``, ``keys_env``, ``admin_key_env``) that ``path`` is, or is an item
+    of: it holds a variable's name, never a value."""
+    for part in path[-2:]:
+        if isinstance(part, str) and part.endswith("_env"):
+            return part
+    return None
 
 
 def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
