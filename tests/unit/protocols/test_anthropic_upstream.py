@@ -18,7 +18,7 @@ from tiergate.protocols.anthropic import (
     status_error,
     to_messages_body,
 )
-from tiergate.wire import ChatRequest, Completion, Finish, ReasoningDelta, Thinking, Usage, UsageReport
+from tiergate.wire import ChatRequest, Completion, Finish, ReasoningDelta, TextDelta, Thinking, Usage, UsageReport
 
 MODEL = "claude-test-1"
 PNG = "iVBORw0KGgoAAAANSUhEUg=="
@@ -493,3 +493,49 @@ def test_messages_that_are_all_empty_are_refused_before_the_call() -> None:
         to_messages_body(chat(messages=[{"role": "user", "content": ""}]), MODEL, default_max_tokens=10)
     assert (info.value.status, info.value.param) == (400, "messages")
     assert "every user and assistant message is empty" in info.value.message
+
+
+REFUSED = "I can't help with that."
+
+
+def test_a_structured_answer_that_claude_refused_keeps_its_words() -> None:
+    """With a forced answer tool (``response_format``), only that tool's input was read: a refusal, which
+    calls no tool, came back with no content at all, whole and streamed."""
+    refusal = msgspec.json.decode(
+        json.dumps(
+            {
+                "content": [{"type": "text", "text": REFUSED}],
+                "stop_reason": "refusal",
+                "usage": {"input_tokens": 10, "output_tokens": 5},
+            }
+        ),
+        type=AnthropicMessage,
+    )
+    done = from_message(refusal, answer_tool="json_answer")
+    assert (done.content, done.finish_reason) == (REFUSED, "content_filter")
+
+    translator = StreamTranslator("claude", "http://upstream", answer_tool="json_answer")
+    start = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": REFUSED}}
+    assert translator.feed("content_block_start", json.dumps(start)) == []
+    assert translator.feed("content_block_delta", json.dumps(delta)) == []  # held: it may sit beside the tool
+    translator.feed("content_block_stop", '{"type": "content_block_stop", "index": 0}')
+    translator.feed("message_delta", '{"type": "message_delta", "delta": {"stop_reason": "refusal"}}')
+    assert translator.feed("message_stop", '{"type": "message_stop"}')[:2] == [
+        TextDelta(REFUSED),
+        Finish("content_filter"),
+    ]
+
+
+def test_text_beside_the_answer_tools_call_stays_out_of_the_json() -> None:
+    translator = StreamTranslator("claude", "http://upstream", answer_tool="json_answer")
+    text = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "Sure."}}
+    call = {
+        "type": "content_block_start",
+        "index": 1,
+        "content_block": {"type": "tool_use", "id": "t", "name": "json_answer", "input": {"a": 1}},
+    }
+    assert translator.feed("content_block_start", json.dumps(text)) == []
+    assert translator.feed("content_block_start", json.dumps(call)) == [TextDelta('{"a": 1}')]
+    translator.feed("message_delta", '{"type": "message_delta", "delta": {"stop_reason": "tool_use"}}')
+    assert translator.feed("message_stop", '{"type": "message_stop"}')[0] == Finish("stop")

@@ -81,17 +81,17 @@ def from_message(message: AnthropicMessage, *, answer_tool: str | None = None) -
     signed = [t for b in message.content if (t := _signed(b.type, b.thinking, b.signature, b.data)) is not None]
     totals = UsageTotals()
     totals.add(message.usage)
-    if answer_tool is not None:
+    text = "".join(b.text or "" for b in message.content if b.type == "text")
+    if answer_tool is not None:  # without the tool's call (a refusal), Claude's text is what it said
         answer = next((b for b in message.content if b.type == "tool_use" and b.name == answer_tool), None)
         stop = message.stop_reason
         return Completion(
-            content=json.dumps(answer.input or {}) if answer is not None else None,
+            content=json.dumps(answer.input or {}) if answer is not None else text or None,
             finish_reason="stop" if stop == "tool_use" and answer is not None else finish_reason(stop),
             usage=totals.usage(),
             reasoning=thinking or None,
             thinking=signed,
         )
-    text = "".join(b.text or "" for b in message.content if b.type == "text")
     calls = [
         ToolCall(id=b.id or "", function=FunctionCall(name=b.name or "", arguments=json.dumps(b.input or {})))
         for b in message.content
@@ -257,6 +257,9 @@ class StreamTranslator:
         self._url = url
         self._answer_tool = answer_tool
         self._answer_index: int | None = None
+        #: Text beside a forced answer tool, held: the answer is the tool's JSON, and text is Claude's only
+        #: when no such call came (a refusal), when it is sent at the end.
+        self._held_text: list[str] = []
         self._tool_index: dict[int, int] = {}
         #: Tool calls whose arguments have begun (a no-argument call gets ``{}`` when its block stops).
         self._tool_args: set[int] = set()
@@ -295,7 +298,8 @@ class StreamTranslator:
             if self._stop_reason is None:  # as a whole message without one: cut off mid-generation
                 raise self._protocol("message_stop without a stop_reason: the answer is incomplete")
             self.done = True
-            return [Finish(self._finish()), UsageReport(self._usage.usage())]
+            said = [TextDelta("".join(self._held_text))] if self._held_text and self._answer_index is None else []
+            return [*said, Finish(self._finish()), UsageReport(self._usage.usage())]
         elif kind == "error":
             raise error_in_answer(self._backend, self._url, event.error or _ErrorDetail())
         return []
@@ -310,12 +314,18 @@ class StreamTranslator:
             return "stop"
         return finish_reason(self._stop_reason)
 
+    def _text(self, text: str) -> list[StreamEvent]:
+        if self._answer_tool is None:
+            return [TextDelta(text)]
+        self._held_text.append(text)
+        return []
+
     def _block_start(self, event: UpstreamEvent) -> list[StreamEvent]:
         block, index = event.content_block, event.index
         if block is None or index is None:
             raise self._protocol("content_block_start without its block or index")
-        if block.type == "text" and block.text and self._answer_tool is None:
-            return [TextDelta(block.text)]
+        if block.type == "text" and block.text:
+            return self._text(block.text)
         if block.type in ("thinking", "redacted_thinking"):
             sealed = block.signature if block.type == "thinking" else block.data
             self._thinking[index] = (block.type, [block.thinking or ""], [sealed or ""])
@@ -337,8 +347,8 @@ class StreamTranslator:
         delta = event.delta
         if delta is None:
             raise self._protocol("content_block_delta without its delta")
-        if delta.type == "text_delta" and delta.text and self._answer_tool is None:
-            return [TextDelta(delta.text)]
+        if delta.type == "text_delta" and delta.text:
+            return self._text(delta.text)
         if delta.type == "thinking_delta" and delta.thinking:
             if (open_block := self._thinking.get(event.index or 0)) is not None:
                 open_block[1].append(delta.thinking)
