@@ -324,26 +324,34 @@ def test_the_summary_counts_rated_decisions_without_an_ask(tmp_path: Path, capsy
     assert "log.db: 1 labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)" in out
 
 
-def test_cutoffs_that_miss_the_limits_are_not_written(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """When no cut-offs met severe 0% and --sufficiency, the most exact were written anyway, exit 0."""
+def train_reporting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, **report: float
+) -> tuple[Path, Path, str]:
+    """``tiergate train --write`` whose cross-validated report reads ``report``: (routes, data, stderr)."""
     import tiergate.learned.train as training
 
     fitted = training.train
 
-    def short(*args: Any, **kwargs: Any) -> Any:
+    def reporting(*args: Any, **kwargs: Any) -> Any:
         result = fitted(*args, **kwargs)
-        result.report = dataclasses.replace(result.report, severe_under=0.034, sufficiency=0.845)
+        result.report = dataclasses.replace(result.report, **report)
+        result.cv.update({name: round(value, 4) for name, value in report.items()})  # as the head file has them
         return result
 
-    monkeypatch.setattr(training, "train", short)
+    monkeypatch.setattr(training, "train", reporting)
     routes = tmp_path / "routes.yaml"
     routes.write_text(textwrap.dedent(ROUTES))
     data = tmp_path / "labelled.jsonl"
     write_set(data)
     assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 1
-    err = capsys.readouterr().err
+    return routes, data, capsys.readouterr().err
+
+
+def test_cutoffs_that_miss_the_limits_are_not_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When no cut-offs met severe 0% and --sufficiency, the most exact were written anyway, exit 0."""
+    routes, data, err = train_reporting(tmp_path, capsys, monkeypatch, severe_under=0.034, sufficiency=0.845)
     assert f"no cut-offs meet the limits on cross-validated {data}: severe under-routing 3.4% (must be 0%), " in err
     assert "sufficiency 84.5% (--sufficiency 0.97)" in err and "Nothing written" in err
     assert routes.read_text() == textwrap.dedent(ROUTES) and not (tmp_path / "head.json").exists()
@@ -354,23 +362,7 @@ def test_a_sufficiency_just_under_the_limit_is_short_of_it(
 ) -> None:
     """The limits were compared on the figures rounded to 4 digits for the head file: 0.96996 read as 0.97
     and the cut-offs were written though they missed --sufficiency 0.97."""
-    import tiergate.learned.train as training
-
-    fitted = training.train
-
-    def just_under(*args: Any, **kwargs: Any) -> Any:
-        result = fitted(*args, **kwargs)
-        result.report = dataclasses.replace(result.report, severe_under=0.0, sufficiency=0.96996)
-        result.cv.update(severe_under=0.0, sufficiency=round(0.96996, 4))
-        return result
-
-    monkeypatch.setattr(training, "train", just_under)
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(textwrap.dedent(ROUTES))
-    data = tmp_path / "labelled.jsonl"
-    write_set(data)
-    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 1
-    err = capsys.readouterr().err
+    routes, _, err = train_reporting(tmp_path, capsys, monkeypatch, severe_under=0.0, sufficiency=0.96996)
     assert "sufficiency 96.996% (--sufficiency 0.97)" in err and "severe under-routing" not in err
     assert routes.read_text() == textwrap.dedent(ROUTES) and not (tmp_path / "head.json").exists()
 
