@@ -5,11 +5,13 @@ An agent loop's first request may go to opus because the task is hard; a later t
 that see its history differently. With stickiness on (``routing.stickiness``, the default), each
 routed decision raises the tier to the highest one this session has been routed to.
 
-- **Session** — the SHA-256 of the client's name and the conversation's first user message, all of
-  it: its text, and its images (a digest of each URL, data URLs included) and other parts in order:
-  stable across every turn of one conversation, different between clients. Two conversations of one
-  client that open with the same message share a session (a short opener like "hi" can lift a later,
-  unrelated conversation for ``ttl`` seconds); two that open with different images do not.
+- **Session** — the SHA-256 of the client's name and the conversation's id where the client sends one
+  (Codex's ``prompt_cache_key``, the ``session_id`` in Claude Code's ``metadata.user_id``), else its first
+  user message, all of it: its text, and its images (a digest of each URL, data URLs included) and other
+  parts in order: stable across every turn of one conversation, different between clients. Two
+  conversations of one client that open with the same message and send no id share a session (a short
+  opener like "hi" can lift a later, unrelated conversation for ``ttl`` seconds); two that open with
+  different images do not.
 - **What is remembered** — the highest tier *routed* (phase 1, phase 2, then stickiness), by name. A
   capability or breaker fallback to another tier does not change it; a tier that a reload removes is
   forgotten. Ranks come from the tier prices, cheapest first, as everywhere else.
@@ -52,11 +54,36 @@ Clock = Callable[[], float]
 
 def session_key(f: Features, client: str) -> bytes | None:
     """The session of a request, or None when it has no user message. Length-prefixed (JSON) material, so
-    no (client, message) pair can collide with another by concatenation."""
+    no (client, message) pair can collide with another by concatenation. A conversation id the client
+    sends (:func:`client_session`) comes first: Codex's first user message is its environment block, the
+    same for every conversation in one directory on one day."""
+    if (given := client_session(f)) is not None:
+        return hashlib.sha256(msgspec.json.encode([client, "id", given])).digest()
     for message in f.messages:
         if message.role == "user":
             return hashlib.sha256(msgspec.json.encode([client, _opening(message)])).digest()
     return None
+
+
+def client_session(f: Features) -> str | None:
+    """The conversation's own id, where the client sends one in its body: a Responses ``prompt_cache_key``
+    (Codex sends its conversation's id, kept when a conversation is resumed), the ``session_id`` in the
+    JSON of a Messages ``metadata.user_id`` (Claude Code's)."""
+    native = f.request.native
+    body = native.body if native is not None else {}
+    if native is not None and native.dialect == "responses":
+        key = body.get("prompt_cache_key")
+        return key if isinstance(key, str) and key.strip() else None
+    metadata = body.get("metadata")
+    user = metadata.get("user_id") if native is not None and isinstance(metadata, dict) else None
+    if not isinstance(user, str) or not user.startswith("{"):
+        return None
+    try:
+        found = msgspec.json.decode(user)
+    except msgspec.DecodeError:
+        return None
+    session = found.get("session_id") if isinstance(found, dict) else None
+    return session if isinstance(session, str) and session.strip() else None
 
 
 def _opening(message: Message) -> str | list[Any]:
@@ -106,12 +133,18 @@ class Sessions:
         rank = self.ranks.get(p1.tier)
         if key is None or rank is None:
             return False
-        previous = self.cache.get(key)
+        local = previous = self.cache.get(key)
         if self.shared is not None:
             above = [tier for tier, r in self.ranks.items() if r > rank]
             got = await self.shared.hold(key, p1.tier, above=above, ttl=self.ttl, remember=remember)
             if got is not DOWN:
-                previous = got if isinstance(got, str) else None
+                remote = got if isinstance(got, str) else None
+                previous = remote if self.ranks.get(remote or "", -1) >= self.ranks.get(local or "", -1) else local
+                if remember and previous is not None and previous == local and remote != local:
+                    # Redis lost what this process saw (restarted without persistence, flushed, evicted):
+                    # the higher tier holds, and goes back into Redis for the other replicas
+                    higher = [tier for tier, r in self.ranks.items() if r > self.ranks[previous]]
+                    await self.shared.hold(key, previous, above=higher, ttl=self.ttl, remember=True)
         raised = previous is not None and self.ranks.get(previous, -1) > rank
         if raised:
             assert previous is not None

@@ -251,3 +251,32 @@ async def test_explicit_and_side_requests_log_their_conversation_but_stay_out_of
     side = (await r.decide(request(messages=[TITLE, *first]))).decision
     assert (retry.phase, retry.session, retry.conversation) == ("explicit", None, routed.session)
     assert (side.tier, side.sticky, side.session, side.conversation) == ("local", False, None, routed.session)
+
+
+ENVIRONMENT = "<environment_context>\n  <cwd>/home/dev/shop</cwd>\n  <shell>bash</shell>\n</environment_context>"
+
+
+def keyed(dialect: str, body: dict[str, Any], *texts: str) -> bytes | None:
+    from tiergate.wire import Native
+
+    req = request(messages=turns(*texts))
+    req.native = Native(dialect=dialect, body=body)
+    return session_key(Features.of(req), "team-a")
+
+
+def test_a_conversation_id_the_client_sends_is_its_session() -> None:
+    """Codex opens every conversation with its environment block (one directory, one day: the same text),
+    so all of a repository's Codex conversations were one session: one opus task held them all on opus."""
+    one, other = {"prompt_cache_key": "01a23c8b-305e"}, {"prompt_cache_key": "01a23c89-f833"}
+    assert keyed("responses", one, ENVIRONMENT, "design a lock service") != keyed(
+        "responses", other, ENVIRONMENT, "fix the README typo"
+    )
+    assert keyed("responses", one, ENVIRONMENT, "design a lock service") == keyed(
+        "responses", one, ENVIRONMENT, "design a lock service", "now run the tests"
+    )
+    claude_code = '{"device_id":"6cd7","account_uuid":"","session_id":"%s"}'
+    first, second = ({"metadata": {"user_id": claude_code % s}} for s in ("94deda48", "5b0c1f22"))
+    assert keyed("anthropic", first, "hi") != keyed("anthropic", second, "hi")
+    # no id, or one that is no JSON with a session: the first user message, as before
+    plain = keyed("anthropic", {"metadata": {"user_id": "alice"}}, "hi")
+    assert plain == session_key(Features.of(request(messages=turns("hi"))), "team-a")

@@ -60,6 +60,26 @@ async def test_without_redis_the_process_keeps_its_own_sessions(closed_port: int
         await link.aclose()
 
 
+@pytest.mark.asyncio
+async def test_a_session_holds_when_redis_comes_back_empty(
+    links: tuple[RedisLink, RedisLink], redis_url: str, redis_prefix: str
+) -> None:
+    """Redis restarted without persistence (or flushed, or evicted the key): its empty answer replaced what
+    this process had seen, and the conversation dropped from opus to local. The higher tier holds, and goes
+    back into Redis for the other replicas."""
+    one, two = router(links[0]), router(links[1])
+    assert (await tier_of(one, turns("prove the queue is linearizable")))[0] == "opus"
+    stored = redis.Redis.from_url(redis_url)
+    lost = stored.keys(f"{redis_prefix}:session:*")
+    assert lost and stored.delete(*lost) == len(lost)
+    stored.close()
+    assert (await tier_of(one, turns("prove the queue is linearizable", "rename q")))[:2] == ("opus", True)
+    assert (await tier_of(two, turns("prove the queue is linearizable", "rename q", "rename r")))[:2] == (
+        "opus",
+        True,
+    )
+
+
 # --- the copy of the sessions a process served ---------------------------------------------------
 
 UP = ["sonnet", "opus"]  # the tiers above local, cheapest first
