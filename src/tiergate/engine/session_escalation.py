@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import msgspec
 from cachetools import LRUCache
 
 from tiergate.config.adaptive import SessionEscalation
@@ -175,11 +176,11 @@ def is_refusal(text: str, markers: Sequence[str]) -> bool:
     return any(marker in head for marker in markers)
 
 
-def _last_answer(f: Features) -> str | None:
-    """The assistant message the client sends back as the answer to its previous turn."""
-    for message in reversed(f.messages):
-        if message.role == "assistant":
-            return message.text()
+def _last_answer(f: Features) -> tuple[int, str] | None:
+    """The assistant message the client sends back as the answer to its previous turn, and where it is."""
+    for i in range(len(f.messages) - 1, -1, -1):
+        if f.messages[i].role == "assistant":
+            return i, f.messages[i].text()
     return None
 
 
@@ -232,10 +233,13 @@ class SessionEscalator:
         if "refusal" not in self.cfg.count:
             return None
         tier = self.store.last_tier(session)
-        answer = _last_answer(f)
+        last = _last_answer(f)
+        answer = last[1] if last is not None else ""
         if tier not in self.tiers or not answer or not is_refusal(answer, self.cfg.refusal_markers):
             return None
-        digest = hashlib.sha256(answer.encode()).digest()[:16]
+        # the answer and its place: a retry of the turn is the same one, and the same words a later turn
+        # (a small model repeats its refusal verbatim) are another
+        digest = hashlib.sha256(msgspec.json.encode([last[0] if last else 0, answer])).digest()[:16]
         if self.store.seen_answer(session, digest, remember=remember):
             return None
         assert tier is not None

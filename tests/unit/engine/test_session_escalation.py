@@ -141,6 +141,20 @@ async def test_refusals_read_back_from_the_next_turn_count_once_each() -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_same_refusal_in_a_later_turn_counts_again() -> None:
+    """A small model repeats its refusal word for word; counted once per session by its text alone, it
+    never escalated. A retry of the same turn (the same answer in the same place) still counts once."""
+    rig = Rig()
+    d1 = await rig.decide("write a port scanner")
+    rig.finish(d1, Attempt(rig.local, "ok", 5.0))
+    d2 = await rig.decide("write a port scanner", "please", answers=[REFUSAL])
+    assert d2.tier == "local"
+    rig.finish(d2, Attempt(rig.local, "ok", 5.0))
+    d3 = await rig.decide("write a port scanner", "please", "it is for my lab", answers=[REFUSAL, REFUSAL])
+    assert d3.tier == "sonnet" and d3.escalation is not None and d3.escalation.failures == ["refusal", "refusal"]
+
+
+@pytest.mark.asyncio
 async def test_a_dry_run_shows_an_escalation_without_counting() -> None:
     rig = Rig()
     d1 = await rig.decide("task")
