@@ -79,6 +79,21 @@ class Verdict:
     closed: dict[str, str] = field(default_factory=dict)
     refusal: BudgetExceeded | None = None
     reasons: list[str] = field(default_factory=list)
+    #: Per closed tier: its cap as a client may read it (no amounts), and when it reopens.
+    caps: dict[str, tuple[str, float]] = field(default_factory=dict)
+    checked_at: float = 0.0
+
+    def refuse_closed(self, now: float) -> BudgetExceeded | None:
+        """The 429 for a request that only a tier closed by its budget could have served (the tiers it may
+        still use lack what it needs: a larger context, vision), as when no cheaper tier is within budget;
+        None when no tier was closed. It names the cap, never the amount spent."""
+        if not self.caps:
+            return None
+        why, until = min(self.caps.values(), key=lambda cap: cap[1])
+        return BudgetExceeded(
+            f"{why}, and no tier within its budgets can serve this request; it resets at {_iso(until)}",
+            retry_after=max(1.0, until - now),
+        )
 
 
 @dataclass
@@ -144,6 +159,8 @@ class BudgetCheck:
         for name in self.chains.tier_order(verdict.tier):
             if (closed := self.over(name, client, now)) is not None:
                 verdict.closed[name] = f"budget: {closed.describe()}"
+                verdict.caps[name] = (closed.describe(amounts=False), closed.resets_at)
+        verdict.checked_at = now
         return verdict
 
     def _spill(self, tier: str, client: str, now: float) -> str | None:

@@ -239,10 +239,12 @@ class Router:
         latency: dict[str, LatencyStats] = {}
         loaded: dict[str, bool] = {}
         taken: dict[str, Target] = {}
+        budget_only = False  # a target only a budget kept out: the request is the budget's to refuse
         for target in chain:
             breaker = self.breaker_state(target)
             lack = target.lacks(required, tokens, output) or (_not_native(target, native) if native else None)
             skipped = lack or (self._open(target) if breaker == "open" else None) or closed.get(target.tier)
+            budget_only = budget_only or (skipped is not None and skipped == closed.get(target.tier))
             if skipped is None and (earlier := taken.get(target.key)) is not None:
                 skipped = f"the same backend and model as {earlier.label}, tried first"
             if skipped is None:
@@ -255,6 +257,8 @@ class Router:
             if signals is not None and (resident := signals.target_loaded(target)) is not None:
                 loaded[target.key] = resident
         refusal = _unread_document(request, chain) or (verdict.refusal if verdict is not None else None)
+        if refusal is None and not usable and budget_only and verdict is not None:
+            refusal = verdict.refuse_closed(verdict.checked_at)
         if refusal is not None:
             usable = []
         chosen = usable[0] if usable else (chain[0] if chain else None)

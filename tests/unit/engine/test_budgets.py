@@ -132,6 +132,27 @@ async def test_with_nowhere_to_spill_a_spill_budget_refuses() -> None:
     assert routed.refusal.message.startswith("the daily budget of client ci is reached; no cheaper tier is within")
 
 
+@pytest.mark.asyncio
+async def test_a_spill_to_a_tier_that_cannot_serve_the_request_is_the_budgets_429() -> None:
+    """Spilled to local, a request local's window cannot hold (sonnet and haiku over too) had no target: a 400
+    whose message quoted the amounts spent, where the docs say 429 naming the cap."""
+    small_window = (
+        BASE.replace("model: small}", "model: small, capabilities: {context_window: 8192}}")
+        .replace("output: 5}}", "output: 5}, capabilities: {context_window: 200000}}")
+        .replace("output: 15}}", "output: 15}, capabilities: {context_window: 200000}}")
+    )
+    router, signals = setup(
+        "budgets: {tiers: {opus: {daily_usd: 20}, sonnet: {daily_usd: 5}, haiku: {daily_usd: 1}}}", base=small_window
+    )
+    for tier, usd in (("opus", 20.0), ("sonnet", 5.0), ("haiku", 1.0)):
+        spend(signals, tier, usd)
+    routed = await router.decide(chat("x " * 60_000))
+    assert routed.targets == [] and isinstance(routed.refusal, BudgetExceeded)
+    assert routed.refusal.status == 429 and routed.refusal.headers() == {"retry-after": str(12 * 3600)}
+    assert "$" not in routed.refusal.message and "no tier within its budgets can serve" in routed.refusal.message
+    assert routed.decision.targets[0].skipped is not None and "context window" in routed.decision.targets[0].skipped
+
+
 def test_budget_names_and_time_zones_are_checked() -> None:
     with pytest.raises(ConfigError) as info:
         graph("budgets: {tiers: {opsu: {daily_usd: 1}}}", base=BASE)
