@@ -36,6 +36,11 @@ class LatencyConfig(Strict, frozen=True):
     window: Annotated[int, Meta(ge=8, le=4096)] = 256
     """Most recent samples per target that the percentiles (p50, p95, p99) are computed over, 8 to 4096.
     Default: 256."""
+    max_age: Annotated[float, Meta(gt=0)] = 900.0
+    """Seconds a sample counts for. A rule that routes away from a slow tier leaves it without new
+    samples, so without this one slow answer would keep it away until a restart; once its samples are
+    older than this, the tier has no figures and is tried again. Profile seeds age the same way. Default:
+    900 (15 minutes)."""
 
 
 class QualityConfig(Strict, frozen=True):

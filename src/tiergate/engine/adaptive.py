@@ -144,7 +144,7 @@ class Signals:
     def build(self, graph: EvaluationGraph) -> SignalStep:
         config = graph.config
         cfg = config.routing.latency
-        self.latency.configure(cfg.alpha, cfg.window)
+        self.latency.configure(cfg.alpha, cfg.window, cfg.max_age)
         for key, profile in graph.profiles.items():
             self.latency.seed(key, ttft_ms=profile.ttft_ms.samples, total_ms=profile.total_ms.samples)
         if self.calendar.timezone != config.budgets.timezone:

@@ -13,6 +13,9 @@ Per target (``backend/model``) the store keeps an exponential moving average (``
 and the last ``window`` samples, and recomputes the p50/p95/p99 snapshot when a sample arrives, after the
 response has gone out; readers (the ``target.*`` features, ``/health``, ``/metrics``, the dry run) get
 the last snapshot with one dict lookup. A ``tiergate profile`` file seeds a target that has no samples.
+Samples older than ``max_age`` seconds are forgotten (the snapshot is recomputed when a reader comes after
+the oldest one expired): a tier a latency rule routes away from gets no new samples, and would otherwise
+stay away for good after one slow answer.
 
 The store is in process; :class:`LatencyStore` is the seam for a shared one (Redis) across replicas.
 
@@ -24,8 +27,9 @@ The store is in process; :class:`LatencyStore` is the seam for a shared one (Red
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,12 +38,13 @@ from tiergate.telemetry.record import RequestRecord
 
 DEFAULT_ALPHA = 0.3
 DEFAULT_WINDOW = 256
+DEFAULT_MAX_AGE = 900.0
 
 
 class LatencyStore(Protocol):
     """Where latency samples go and their summaries come from; one per process (or shared)."""
 
-    def configure(self, alpha: float, window: int) -> None:
+    def configure(self, alpha: float, window: int, max_age: float = DEFAULT_MAX_AGE) -> None:
         """Apply ``routing.latency`` (on every load; a changed window keeps the newest samples)."""
         ...
 
@@ -62,21 +67,31 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 
 @dataclass
 class _Series:
-    window: deque[float]
+    #: (when, value), oldest first
+    window: deque[tuple[float, float]]
     ema: float | None = None
 
-    def add(self, value: float, alpha: float) -> None:
-        self.window.append(value)
+    def add(self, value: float, alpha: float, now: float) -> None:
+        self.window.append((now, value))
         self.ema = value if self.ema is None else alpha * value + (1 - alpha) * self.ema
 
     def resize(self, size: int) -> None:
         if self.window.maxlen != size:
             self.window = deque(self.window, maxlen=size)
 
+    def forget_before(self, when: float) -> None:
+        while self.window and self.window[0][0] < when:
+            self.window.popleft()
+        if not self.window:
+            self.ema = None  # nothing left it averages
+
+    def oldest(self) -> float:
+        return self.window[0][0] if self.window else math.inf
+
     def summary(self) -> tuple[float | None, float | None, float | None, float | None]:
         if not self.window:
             return None, None, None, None
-        ordered = sorted(self.window)
+        ordered = sorted(value for _, value in self.window)
         return (
             round(self.ema, 3) if self.ema is not None else None,
             round(percentile(ordered, 0.50), 3),
@@ -91,6 +106,14 @@ class _Target:
     total: _Series
     observed: int = 0
     stats: LatencyStats = field(default_factory=lambda: LatencyStats(samples=0, observed=0))
+    #: When the oldest sample expires: a reader after it recomputes the snapshot.
+    expires: float = math.inf
+
+    def age(self, now: float, max_age: float) -> None:
+        self.ttft.forget_before(now - max_age)
+        self.total.forget_before(now - max_age)
+        self.expires = min(self.ttft.oldest(), self.total.oldest()) + max_age
+        self.refresh()
 
     def refresh(self) -> None:
         t_ema, t50, t95, t99 = self.ttft.summary()
@@ -112,13 +135,26 @@ class _Target:
 class LocalLatency:
     """The in-process store: bounded windows, snapshots recomputed per sample (O(window log window))."""
 
-    def __init__(self, alpha: float = DEFAULT_ALPHA, window: int = DEFAULT_WINDOW) -> None:
+    def __init__(
+        self,
+        alpha: float = DEFAULT_ALPHA,
+        window: int = DEFAULT_WINDOW,
+        max_age: float = DEFAULT_MAX_AGE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.alpha = alpha
         self.window = window
+        self.max_age = max_age
+        self._clock = clock
         self._targets: dict[str, _Target] = {}
 
-    def configure(self, alpha: float, window: int) -> None:
+    def configure(self, alpha: float, window: int, max_age: float = DEFAULT_MAX_AGE) -> None:
         self.alpha = alpha
+        if max_age != self.max_age:
+            self.max_age = max_age
+            now = self._clock()
+            for target in self._targets.values():
+                target.age(now, max_age)
         if window != self.window:
             self.window = window
             for target in self._targets.values():
@@ -136,29 +172,39 @@ class LocalLatency:
         if ttft_ms is None and total_ms is None:
             return
         target = self._target(key)
+        now = self._clock()
         if ttft_ms is not None:
-            target.ttft.add(ttft_ms, self.alpha)
+            target.ttft.add(ttft_ms, self.alpha, now)
         if total_ms is not None:
-            target.total.add(total_ms, self.alpha)
+            target.total.add(total_ms, self.alpha, now)
         target.observed += 1
-        target.refresh()
+        target.age(now, self.max_age)
 
     def seed(self, key: str, *, ttft_ms: Sequence[float], total_ms: Sequence[float]) -> None:
         target = self._target(key)
         if target.observed or target.ttft.window or target.total.window:
             return
+        now = self._clock()
         for series, values in ((target.ttft, ttft_ms), (target.total, total_ms)):
             for value in values:
-                series.window.append(value)
+                series.window.append((now, value))
             if values:
                 series.ema = sorted(values)[len(values) // 2]  # start the average at the median, not the last
-        target.refresh()
+        target.age(now, self.max_age)
 
     def stats(self, key: str) -> LatencyStats | None:
         found = self._targets.get(key)
-        return found.stats if found is not None and found.stats.samples else None
+        if found is None:
+            return None
+        if found.expires <= (now := self._clock()):
+            found.age(now, self.max_age)
+        return found.stats if found.stats.samples else None
 
     def snapshot(self) -> dict[str, LatencyStats]:
+        now = self._clock()
+        for target in self._targets.values():
+            if target.expires <= now:
+                target.age(now, self.max_age)
         return {key: t.stats for key, t in sorted(self._targets.items()) if t.stats.samples}
 
 

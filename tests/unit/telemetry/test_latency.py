@@ -126,3 +126,24 @@ def test_the_observer_fills_the_store() -> None:
         observer.observe(record([Attempt(LOCAL, "ok", elapsed)]))
     stats = store.stats(LOCAL.key)
     assert stats is not None and stats.total_p50_ms == 100.0 and stats.total_ema_ms == 160.0
+
+
+def test_samples_older_than_max_age_are_forgotten() -> None:
+    """A rule routing away from a slow tier leaves it without new samples: one slow answer kept
+    ``ttft_p95_ms`` high, and the tier unused, until a restart."""
+    from tests.doubles import Clock
+
+    clock = Clock(1000.0)
+    store = LocalLatency(window=16, max_age=60.0, clock=clock)
+    for ms in (100.0, 120.0, 110.0):
+        store.add("ollama/q", ttft_ms=ms)
+    clock.now += 30
+    store.add("ollama/q", ttft_ms=1500.0)  # the one slow answer
+    assert (found := store.stats("ollama/q")) is not None and found.ttft_p95_ms == 1500.0
+    clock.now += 31  # the three fast ones are 61 s old
+    assert (found := store.stats("ollama/q")) is not None
+    assert (found.samples, found.ttft_p50_ms, found.observed) == (1, 1500.0, 4)
+    clock.now += 30
+    assert store.stats("ollama/q") is None and store.snapshot() == {}
+    store.add("ollama/q", ttft_ms=90.0)  # the tier tried again
+    assert (found := store.stats("ollama/q")) is not None and (found.ttft_p95_ms, found.ttft_ema_ms) == (90.0, 90.0)
