@@ -22,6 +22,7 @@ import msgspec
 from msgspec import Meta
 
 from tiergate.config.base import PositiveInt, Seconds, Strict, Unit
+from tiergate.config.problems import did_you_mean
 
 Usd = Annotated[float, Meta(ge=0)]
 
@@ -146,4 +147,5 @@ class Budgets(Strict, frozen=True):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             zone = self.timezone
             hint = "an IANA name such as UTC or Europe/Paris; without a system zone database, pip install tzdata"
-            raise ValueError(f"unknown time zone '{zone}' ({hint})") from None
+            close = did_you_mean(zone, zoneinfo.available_timezones())
+            raise ValueError(f"unknown time zone '{zone}' ({hint}){close}") from None

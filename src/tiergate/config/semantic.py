@@ -121,6 +121,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_patterns(config, source))
     problems.extend(_short_retention(config, source))
     problems.extend(_positional_clients(config, source))
+    problems.extend(_unknown_clients(config, source))
     return problems
 
 
@@ -181,6 +182,34 @@ def _positional_clients(config: RoutesConfig, source: YamlSource) -> list[Proble
                 "sha256sum | cut -c1-8), as the start-up log lists them"
             )
             problems.append(source.problem(("budgets", "clients", name), stale, key=True))
+    return problems
+
+
+#: The client without keys (tiergate.api.auth.ANONYMOUS).
+ANONYMOUS = "anonymous"
+#: A client of an env list of keys: the variable, ``:``, the first 8 hex digits of the key's SHA-256.
+_ENV_CLIENT = re.compile(r"(?P<env>[A-Za-z_][A-Za-z0-9_]*):[0-9a-f]{8}")
+
+
+def _unknown_clients(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A warning for a client budget whose name no client of this file can have: it caps no one (a typo of
+    a key's name, or a name for a key list this file does not read)."""
+    auth = config.server.auth
+    named = [k.name for k in auth.keys]
+    problems = []
+    for name in config.budgets.clients:
+        if name in ("*", ANONYMOUS) or name in named or "#" in name:  # '#': _positional_clients says why
+            continue
+        listed = _ENV_CLIENT.fullmatch(name)
+        if listed is not None and listed["env"] in auth.keys_env:
+            continue
+        choices = [*named, "*"] + ([ANONYMOUS] if not named and not auth.keys_env else [])
+        unknown = (
+            f"client '{name}' is no client of this file (its clients: {', '.join(choices)}; a key from"
+            f" an env list is '<VARIABLE>:' + the first 8 hex digits of its SHA-256): its budget caps no one"
+            f"{did_you_mean(name, choices)}"
+        )
+        problems.append(source.problem(("budgets", "clients", name), unknown, severity="warning", key=True))
     return problems
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.doubles import Clock
 from tests.helpers import chat, graph
+from tiergate.config.loader import load_text
 from tiergate.config.problems import ConfigError
 from tiergate.engine.adaptive import Signals
 from tiergate.engine.router import Router
@@ -163,3 +164,20 @@ def test_budget_names_and_time_zones_are_checked() -> None:
     with pytest.raises(ConfigError) as info:
         graph("budgets: {tiers: {opus: {on_exceed: reject}}}", base=BASE)
     assert "a budget needs `daily_usd`, `monthly_usd` or both" in info.value.problems[0].message
+
+
+def test_a_misspelt_time_zone_and_a_client_no_key_names_are_told() -> None:
+    """``Europe/Pari`` had no did-you-mean; a budget for a client this file cannot have validated silently
+    and capped no one."""
+    with pytest.raises(ConfigError) as info:
+        graph("budgets: {timezone: Europe/Pari}", base=BASE)
+    assert info.value.problems[0].message.startswith("unknown time zone 'Europe/Pari'")
+    assert "; did you mean 'Europe/Paris'?" in info.value.problems[0].message
+    keyed = BASE + "server: {auth: {keys: [{name: ci, sha256: '" + "a" * 64 + "'}], keys_env: [TEAM_KEYS]}}\n"
+    clients = "budgets: {clients: {cj: {daily_usd: 1}, 'TEAM_KEYS:0a1b2c3d': {daily_usd: 1}, ci: {daily_usd: 1}}}"
+    loaded = load_text(keyed + clients, "test.yaml", {})
+    warned = [w.message for w in loaded.warnings if "budget caps no one" in w.message]
+    assert warned == [
+        "client 'cj' is no client of this file (its clients: ci, *; a key from an env list is '<VARIABLE>:' + the"
+        " first 8 hex digits of its SHA-256): its budget caps no one"
+    ]
