@@ -198,8 +198,8 @@ def _unknown_clients(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     named = [k.name for k in auth.keys]
     problems = []
     for name in config.budgets.clients:
-        if name in ("*", ANONYMOUS) or name in named or "#" in name:  # '#': _positional_clients says why
-            continue
+        if name in ("*", ANONYMOUS) or name in named or name.rpartition("#")[0] in auth.keys_env:
+            continue  # (a '#' of a key list this file reads: _positional_clients says why)
         listed = _ENV_CLIENT.fullmatch(name)
         if listed is not None and listed["env"] in auth.keys_env:
             continue

@@ -167,8 +167,12 @@ def test_a_budget_for_a_key_named_by_its_place_in_the_list_is_an_error(tmp_path:
         "which no client is called any more: a key from TIERGATE_KEYS is the client 'TIERGATE_KEYS:' + the first "
         '8 hex digits of its SHA-256 (printf %s "$KEY" | sha256sum | cut -c1-8), as the start-up log lists them'
     ]
-    # without keys_env naming the variable, the name is an ordinary client name
-    assert problems(write(tmp_path, VALID + budgets)) == []
+    # without keys_env naming the variable, neither name is a client this file can have
+    path = write(tmp_path, VALID + budgets)
+    assert [p.split(": ", 1)[1].split(" is no client")[0] for p in problems(path)] == [
+        "warning: client 'TIERGATE_KEYS#1'",
+        "warning: client 'TIERGATE_KEYS:1a2b3c4d'",
+    ]
 
 
 def test_unknown_key_in_routing_points_at_the_key(tmp_path: Path) -> None:
