@@ -101,3 +101,24 @@ def test_a_client_that_leaves_during_the_fallback_still_pays_the_attempt_before_
     metrics = httpx.get(base + "/metrics").text
     assert f'tiergate_spend_usd{{name="opus",period="daily",scope="tier"}} {float(charged)}' in metrics
     assert f'tiergate_spend_usd{{name="anonymous",period="daily",scope="client"}} {float(charged)}' in metrics
+
+
+def test_a_client_that_leaves_before_the_first_token_pays_what_the_upstream_had_counted(
+    tmp_path: Path, fake_anthropic: FakeAnthropic, fake_openai: FakeOpenAI, gateway_for: GatewayFactory
+) -> None:
+    """Past its 200 and message_start (a long prefill, hidden thinking), the answer had not begun when the
+    client hung up: no attempt was recorded, so a request cancelled then escaped spend and budgets."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES.format(anthropic=fake_anthropic.url, openai=fake_openai.url))  # type: ignore[attr-defined]
+    base = gateway_for(routes, {"ANTHROPIC_API_KEY": TEST_KEY})
+    fake_anthropic.replies.append(Hang(seconds=3, after_events=1))  # message_start, then nothing
+    client = openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0, timeout=1)
+    with client, pytest.raises(openai.APITimeoutError):
+        list(client.chat.completions.create(model="opus", messages=HI, stream=True))
+    status, cost, tried = logged(tmp_path / "tiergate-decisions.db")
+    charged = 11 * 1 + 1 * 2  # message_start's count, at $1/$2 a token
+    assert (status, cost) == (499, pytest.approx(charged))
+    assert [(a["tier"], a["outcome"], a.get("cost_usd")) for a in tried] == [("opus", "disconnected", charged)]
+    assert tier_spend(base) == ({"opus": charged}, charged)
+    assert not fake_openai.requests  # no fallback for a client that left
+    assert 'kind="disconnected"' not in httpx.get(base + "/metrics").text  # a client leaving is no upstream error

@@ -53,6 +53,10 @@ from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent, TextDelta, 
 T = TypeVar("T")
 
 
+#: The outcome of an attempt the client left before it answered: no failure of the target's.
+DISCONNECTED = "disconnected"
+
+
 @dataclass
 class Attempt:
     target: Target
@@ -328,6 +332,13 @@ class Dispatcher:
             elapsed = (self.clock() - start) * 1000
             attempts.append(Attempt(target, "empty_stream", elapsed, "empty stream", 502, charged=billed.usage))
             return None
+        except asyncio.CancelledError:
+            # the client left while the upstream, past its 200, was still before its first token (a long
+            # prefill, hidden thinking): what it had counted is charged, as for any attempt cut short
+            if billed.usage is not None:
+                elapsed = (self.clock() - start) * 1000
+                attempts.append(Attempt(target, DISCONNECTED, elapsed, "client disconnected", charged=billed.usage))
+            raise
         attempts.append(Attempt(target, "ok", (self.clock() - start) * 1000))
         return result
 

@@ -50,6 +50,8 @@ from tiergate.telemetry.record import RequestRecord
 Clock = Callable[[], float]
 #: Statuses that are the request's fault: another model would refuse it too.
 CLIENT_FAULTS = frozenset({400, 401, 403, 404, 413, 422})
+#: Attempt outcomes that say nothing against the tier: an answer, a rate limit, a client that left.
+NOT_FAILURES = frozenset({"ok", "rate_limited", "disconnected"})
 REFUSAL_SCAN = 300
 
 
@@ -275,7 +277,7 @@ class FailureObserver:
         now = self.clock()
         for attempt in record.attempts:
             tier = attempt.target.tier
-            if tier not in tiers or attempt.outcome in ("ok", "rate_limited") or attempt.status in CLIENT_FAULTS:
+            if tier not in tiers or attempt.outcome in NOT_FAILURES or attempt.status in CLIENT_FAULTS:
                 continue
             kind = "timeout" if attempt.outcome == "timeout" else "error"
             if kind in cfg.count:

@@ -102,7 +102,7 @@ class Metrics:
         for attempt in record.attempts:
             if attempt.outcome == "rate_limited":
                 self.rate_limited.labels("target").inc()
-            elif attempt.outcome != "ok":
+            elif attempt.outcome not in ("ok", "disconnected"):  # a client leaving is no upstream's error
                 self.upstream_errors.labels(attempt.target.backend, attempt.outcome).inc()
         if record.stream and target is not None and record.error_kind is not None:
             self.upstream_errors.labels(target.backend, record.error_kind).inc()  # failed after it started

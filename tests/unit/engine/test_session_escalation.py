@@ -155,6 +155,15 @@ async def test_the_same_refusal_in_a_later_turn_counts_again() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_client_that_left_is_no_failure_of_the_tier() -> None:
+    rig = Rig()
+    for turn in ("a", "b"):
+        d = await rig.decide("write a port scanner", turn)
+        rig.finish(d, Attempt(rig.local, "disconnected", 5.0, "client disconnected"), status=499)
+    assert (await rig.decide("write a port scanner", "c")).tier == "local"
+
+
+@pytest.mark.asyncio
 async def test_a_dry_run_shows_an_escalation_without_counting() -> None:
     rig = Rig()
     d1 = await rig.decide("task")
