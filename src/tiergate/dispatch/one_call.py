@@ -32,7 +32,10 @@ def first_call_only(completion: Completion) -> Completion:
 
 
 async def first_call_stream(events: AsyncIterator[StreamEvent]) -> AsyncGenerator[StreamEvent, None]:
-    """``events`` without the start and arguments of any tool call after the first one opened."""
+    """``events`` without the start and arguments of any tool call after the first one opened. Each
+    dropped event becomes an empty piece of the kept call's arguments: the writers send their keep-alive
+    on a piece when the client has heard nothing for a while, and a long dropped call must not leave the
+    client in silence (a proxy's idle timeout would close the stream)."""
     kept: int | None = None
     try:
         async for event in events:
@@ -40,8 +43,10 @@ async def first_call_stream(events: AsyncIterator[StreamEvent]) -> AsyncGenerato
                 if kept is None:
                     kept = event.index
                 elif event.index != kept:
+                    yield ToolCallArgs(kept, "")
                     continue
             elif isinstance(event, ToolCallArgs) and kept is not None and event.index != kept:
+                yield ToolCallArgs(kept, "")
                 continue
             yield event
     finally:

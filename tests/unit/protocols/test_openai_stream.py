@@ -78,3 +78,20 @@ def test_legacy_text_chunks() -> None:
         {"text": "ab", "index": 0, "logprobs": None, "finish_reason": None}
     ]
     assert decode(w.event(Finish("length")) or b"")["choices"][0]["finish_reason"] == "length"  # type: ignore[index]
+
+
+def test_an_empty_piece_of_arguments_is_a_keep_alive_when_one_is_due() -> None:
+    """With one tool call at a time, a dropped second call's events reach the writer as empty pieces of the
+    first: after ten quiet seconds one goes out as an empty-arguments chunk, so a long call is not silence."""
+    from tiergate.protocols.quiet import Quiet
+
+    now = [0.0]
+    writer = ChunkWriter("c", 1, "m", include_usage=False, quiet=Quiet(every=10, clock=lambda: now[0]))
+    writer.start()
+    writer.event(ToolCallStart(0, "call_1", "f"))
+    assert writer.event(ToolCallArgs(0, "")) is None
+    now[0] = 11.0
+    sent = writer.event(ToolCallArgs(0, ""))
+    assert sent is not None
+    assert json.loads(sent[6:])["choices"][0]["delta"] == {"tool_calls": [{"index": 0, "function": {"arguments": ""}}]}
+    assert writer.event(ToolCallArgs(0, "")) is None  # just written

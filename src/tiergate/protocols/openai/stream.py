@@ -22,6 +22,7 @@ import msgspec
 from tiergate.errors import TiergateError
 from tiergate.protocols.estimate import answer_chars, estimated_usage
 from tiergate.protocols.openai.reply import error_body, usage_body
+from tiergate.protocols.quiet import Quiet
 from tiergate.wire import (
     ChatRequest,
     Finish,
@@ -44,7 +45,14 @@ def sse(obj: Any) -> bytes:
 
 class ChunkWriter:
     def __init__(
-        self, id: str, created: int, model: str, *, include_usage: bool, request: ChatRequest | None = None
+        self,
+        id: str,
+        created: int,
+        model: str,
+        *,
+        include_usage: bool,
+        request: ChatRequest | None = None,
+        quiet: Quiet | None = None,
     ) -> None:
         self.id = id
         self.created = created
@@ -54,12 +62,14 @@ class ChunkWriter:
         self.finish: str | None = None
         self._request = request
         self._chars = 0  # of the answer, for the estimate when the upstream counts nothing
+        self._quiet = quiet or Quiet()  # an empty piece of arguments is a keep-alive when one is due
         # Every chunk shares its envelope: encode it once and splice each choice in.
         head = _encode(self._envelope())[:-1]
         self._head = b"data: " + head + b',"choices":['
         self._tail = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        self._quiet.wrote()
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return self._head + _encode(choice) + self._tail
 
@@ -85,7 +95,7 @@ class ChunkWriter:
                 }
             )
         if isinstance(event, ToolCallArgs):
-            if not event.arguments:
+            if not event.arguments and not self._quiet.due():  # an empty piece: a keep-alive when one is due
                 return None
             return self._chunk({"tool_calls": [{"index": event.index, "function": {"arguments": event.arguments}}]})
         if isinstance(event, ReasoningDelta):
