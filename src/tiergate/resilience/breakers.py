@@ -153,6 +153,12 @@ class LogStateChanges(CircuitBreakerListener):
         log.log(level, "circuit breaker for %s is now %s (was %s)", cb.name, new_state.name, old)
 
 
+def _trial_wait(left: float) -> float:
+    """The retry-after of a call refused while a trial is in flight: a trial that is a stream may run for
+    minutes, so a few seconds at most, when the trial may well have ended."""
+    return max(1.0, min(5.0, left))
+
+
 @dataclass(eq=False)
 class _Trial:
     """One half-open trial call. ``until``: when it is over whatever became of it (on the breakers' clock),
@@ -302,6 +308,18 @@ class Breakers:
 
     # --- state machine ------------------------------------------------------------------------
 
+    def check(self, target: Target, url: str = "-") -> None:
+        """Raise as :meth:`call` would refuse now, changing nothing: the guard asks before it takes a rate
+        limit's token, so a call refused for an open breaker or a trial in flight spends none."""
+        entry = self._entry(target)
+        state = entry.breaker.current_state
+        if state == STATE_CLOSED:
+            return
+        if state == STATE_OPEN and (remaining := self._remaining(entry)) > 0:
+            raise _open_error(target, url, f"retry in {math.ceil(remaining)}s", remaining)
+        if entry.trial is not None and (left := entry.trial.until - self._clock()) > 0:
+            raise _open_error(target, url, "a trial call is in flight", _trial_wait(left))
+
     def _admit(self, entry: _Entry, target: Target, url: str) -> _Trial | None:
         """Let a call through or raise; the trial's token when the call is the half-open trial."""
         state = entry.breaker.current_state
@@ -314,7 +332,7 @@ class Breakers:
             entry.breaker.half_open()
         now = self._clock()
         if entry.trial is not None and now < entry.trial.until:
-            raise _open_error(target, url, "a trial call is in flight", None)
+            raise _open_error(target, url, "a trial call is in flight", _trial_wait(entry.trial.until - now))
         entry.trial = _Trial(until=now + target.timeouts.total)
         return entry.trial
 

@@ -2,8 +2,10 @@
 
 The layers, outermost first (each one job, httpx-style):
 
+    breaker   an open breaker, or a half-open one whose trial is in flight, refuses first: such a call is
+              never made, so it takes no rate limit's token
     limits    a limited target is refused (RateLimited) before it costs anything
-    breaker   an open breaker refuses without calling; one outcome per call, counted after retries
+    breaker   admits the call (the half-open trial, or closed); one outcome per call, counted after retries
     retries   transient errors tried again while the target's deadline (timeouts.total) allows
     deadline  each attempt also bounded by what is left of that deadline
 
@@ -67,6 +69,7 @@ class ResilienceGuard:
         a success only when the caller reports how the stream ended (``stream_ended``), and a half-open trial
         stays in flight until ``hold`` is closed.
         """
+        self.breakers.check(target, self._url(target))  # refused now: no rate limit's token spent on it
         async with contextlib.AsyncExitStack() as local:
             await local.enter_async_context(self.limiters.acquire(target))
             result = await self.breakers.call(

@@ -105,13 +105,15 @@ async def test_the_breaker_counts_a_call_once_after_its_retries(guard: Resilienc
 
 
 @pytest.mark.asyncio
-async def test_the_rate_limit_is_checked_before_the_breaker(guard: ResilienceGuard) -> None:
+async def test_an_open_breaker_refuses_before_the_rate_limit(guard: ResilienceGuard) -> None:
+    """A call an open breaker refuses is not made: it takes no rate limit's token (and says breaker_open,
+    not 429: the target is down, not busy)."""
     t = target(attempts=0, fail_max=1, rpm=1)
     upstream = Upstream(forever=status(500))
     with pytest.raises(UpstreamStatusError):
         await guard.run(t, upstream)
     assert guard.breakers.state(t) == "open"
-    with pytest.raises(RateLimited):
+    with pytest.raises(UpstreamUnavailable, match="circuit breaker open"):
         await guard.run(t, upstream)
     assert upstream.calls == 1
 
@@ -282,3 +284,24 @@ async def test_a_load_that_moves_a_backend_closes_its_breakers(clock: Clock, cap
         caplog.messages
     )
     assert await guard.run(small(fixed), Upstream()) == "ok"
+
+
+@pytest.mark.asyncio
+async def test_a_call_refused_during_a_streamed_trial_spends_no_rate_limit_token(
+    guard: ResilienceGuard, clock: Clock
+) -> None:
+    """The guard took an rpm token before the breaker refused the call: every request that came while a
+    streamed trial ran spent one, and after the trial the target was rate limited though barely called."""
+    t = target(attempts=0, fail_max=1, rpm=3)
+    with pytest.raises(UpstreamStatusError):
+        await guard.run(t, Upstream(status(500)))  # token 1; the breaker opens
+    clock.advance(31)
+    async with contextlib.AsyncExitStack() as hold:
+        assert await guard.run(t, Upstream(), hold=hold) == "ok"  # token 2: the trial, a stream
+        for _ in range(3):
+            with pytest.raises(UpstreamUnavailable, match="a trial call is in flight") as refused:
+                await guard.run(t, Upstream())
+            assert refused.value.retry_after == 5.0  # refused with when to come back, for the client's 503
+        guard.stream_ended(t, None)
+    assert guard.breakers.state(t) == "closed"
+    assert await guard.run(t, Upstream()) == "ok"  # token 3, still there
