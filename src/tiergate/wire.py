@@ -452,4 +452,10 @@ class Raw(msgspec.Struct, tag="raw"):
     answering: bool = False
 
 
+#: The dialect of a :class:`Raw` that only says the upstream is alive (an Anthropic ``ping``, or another frame
+#: that translates to nothing, on a translated stream): no writer writes it, but the stream's ``idle`` bound
+#: sees it, as it sees a passed-through frame. It is never a first token (``answering`` false).
+ALIVE = "alive"
+
+
 StreamEvent = TextDelta | ReasoningDelta | ToolCallStart | ToolCallArgs | Finish | UsageReport | Raw

@@ -49,7 +49,7 @@ from tiergate.protocols.anthropic import (
 from tiergate.protocols.framing import SseEvents, sse_fields
 from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated, unemulable
 from tiergate.redact import DEFAULT_ANTHROPIC_KEY_ENV
-from tiergate.wire import ChatRequest, Completion, Raw, StreamEvent
+from tiergate.wire import ALIVE, ChatRequest, Completion, Raw, StreamEvent
 
 _encode = msgspec.json.Encoder().encode
 
@@ -142,6 +142,8 @@ class AnthropicBackend:
                         events = translator.feed(name, data) if data else []
                         if out.native and name != "error":
                             yield Raw(DIALECT, frame, translator.answering)
+                        elif not events:  # a ping, a block's start: not silence, for the idle bound (and
+                            yield Raw(ALIVE, b"")  # no first token: a translated stream's is its first event)
                         for event in events:
                             yield event
                         if translator.done:

@@ -30,6 +30,7 @@ from tiergate.errors import (
 )
 from tiergate.protocols.anthropic import decode
 from tiergate.wire import (
+    ALIVE,
     ChatRequest,
     Completion,
     Finish,
@@ -64,8 +65,9 @@ def config(url: str = URL, **fields: Any) -> AnthropicBackendConfig:
     return AnthropicBackendConfig(base_url=url + "/", **fields)
 
 
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
-    return [event async for event in events]
+async def collect(events: AsyncIterator[StreamEvent], *, alive: bool = False) -> list[StreamEvent]:
+    """The stream's events; the signs of life of a translated stream (``ALIVE``) only with ``alive``."""
+    return [event async for event in events if alive or not (isinstance(event, Raw) and event.dialect == ALIVE)]
 
 
 async def failure(backend: AnthropicBackend, request: ChatRequest, *, stream: bool, call: Call = CALL) -> UpstreamError:
@@ -331,6 +333,38 @@ async def test_a_native_stream_passes_every_upstream_frame_before_its_translatio
 
 
 @pytest.mark.asyncio
+async def test_a_translated_stream_shows_each_frame_that_translates_to_nothing_as_a_sign_of_life() -> None:
+    """Claude's pings (while it thinks) kept a passed-through stream within ``idle`` but not a translated one,
+    which was cut as silent: each such frame is now an ALIVE Raw, which no writer writes."""
+    wire = [
+        b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3}}}\n\n',
+        b'event: ping\ndata: {"type": "ping"}\n\n',
+        b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+        b'"content_block":{"type":"text","text":""}}\n\n',
+        b'event: ping\ndata: {"type": "ping"}\n\n',
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        b'"delta":{"type":"text_delta","text":"Hi"}}\n\n',
+        b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+        b'"usage":{"output_tokens":1}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n',
+    ]
+    client = MockClient(lambda request: Reply(200, {"content-type": "text/event-stream"}, wire))
+    backend = AnthropicBackend("claude", config(), {"ANTHROPIC_API_KEY": KEY}, client=client)
+
+    events = await collect(backend.stream(hello(), CALL), alive=True)
+
+    assert events == [
+        Raw(ALIVE, b""),  # message_start
+        Raw(ALIVE, b""),  # ping
+        Raw(ALIVE, b""),  # the text block's start (not a first token: a translated stream's is its first event)
+        Raw(ALIVE, b""),  # ping
+        TextDelta("Hi"),
+        Raw(ALIVE, b""),  # message_delta
+        Finish("stop"),
+        UsageReport(Usage.of(3, 1)),
+    ]
+
+
+@pytest.mark.asyncio
 async def test_the_exact_bytes_of_each_upstream_event_are_passed_on() -> None:
     wire = [
         b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3}}}\n\n',
@@ -575,7 +609,7 @@ async def test_error_event_mid_stream(fake: FakeAnthropic, backend: AnthropicBac
         async for event in backend.stream(hello(), CALL):
             seen.append(event)
 
-    assert seen == [TextDelta("Hello from")]
+    assert [e for e in seen if not isinstance(e, Raw)] == [TextDelta("Hello from")]
     assert (caught.value.status, caught.value.upstream_type, caught.value.started) == (529, "overloaded_error", True)
 
 
@@ -664,7 +698,9 @@ async def test_leaving_a_stream_early_releases_the_connection(served: tuple[Fake
     try:
         served[0].replies.append(Hang(seconds=3.0, after_events=4))
         stream = backend.stream(hello(), Call(model=MODEL, total_timeout=2.0))
-        assert isinstance(await anext(stream), TextDelta)
+        while isinstance(first := await anext(stream), Raw):  # message_start, the block's start: signs of life
+            pass
+        assert isinstance(first, TextDelta)
         await stream.aclose()  # type: ignore[attr-defined]
         assert (await backend.complete(hello(), Call(model=MODEL, total_timeout=2.0))).content
     finally:

@@ -26,6 +26,7 @@ from tiergate.protocols.quiet import Quiet
 from tiergate.wire import (
     ChatRequest,
     Finish,
+    Raw,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -106,6 +107,8 @@ class ChunkWriter:
         if isinstance(event, UsageReport):
             self.usage = event.usage
             return None
+        if isinstance(event, Raw):
+            return None  # another dialect's own bytes, or a sign of life (ALIVE)
         raise TypeError(f"unknown stream event {event!r}")
 
     def _envelope(self) -> dict[str, Any]:
