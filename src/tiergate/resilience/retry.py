@@ -5,8 +5,9 @@ Only errors whose ``retryable`` is true are tried again (connection refused, tim
 first-token or idle timeout (``StreamTimeout``) goes straight to the fallback. The wait before
 retry ``n`` (0-based) is ``rng() * min(backoff_max, backoff_base * 2**n)`` ("full jitter", so
 clients that failed together do not come back together), but never less than the upstream's own
-``retry-after``. A wait that would end past ``deadline`` is not started: the last error is raised at
-once, so dispatch can fall back to the next target while there is still time.
+``retry-after``. A wait that would end past ``deadline``, or leave less than a tenth of the time there was at
+the start (a retry cut off at once would pay for a call and lose the upstream's own answer), is not started:
+the last error is raised at once, so dispatch can fall back to the next target while there is still time.
 
     answer = await with_retries(call, target.retries, deadline=time.monotonic() + 600,
                                 clock=time.monotonic, sleep=asyncio.sleep, rng=random.random)
@@ -41,12 +42,13 @@ async def with_retries(
 ) -> T:
     """Await ``call()`` up to ``1 + policy.attempts`` times; ``deadline`` is on ``clock``'s scale."""
     retry = 0
+    room = (deadline - clock()) / 10  # what a retry needs left after its wait to be worth making
     while True:
         try:
             return await call()
         except UpstreamError as exc:
             wait = next_wait(exc, policy, retry, rng)
-            if wait is None or clock() + wait > deadline:
+            if wait is None or clock() + wait > deadline - room:
                 raise
             if on_retry is not None:
                 on_retry(retry + 1, wait, exc)

@@ -194,3 +194,15 @@ async def test_a_later_error_does_not_chain_the_earlier_one(clock: Clock, sleepe
         await run(Upstream(status(503), status(400)), Retries(attempts=2), clock, sleeper)
     assert raised.value.status == 400
     assert raised.value.__context__ is None
+
+
+@pytest.mark.asyncio
+async def test_a_wait_that_leaves_too_little_for_the_retry_is_not_started(clock: Clock, sleeper: Sleeper) -> None:
+    """A 429 asking for 2 s with 2.1 s of budget left: the retry went out and was cut 0.1 s later, paid for,
+    and the client got a 504 instead of the upstream's 429 with its retry-after."""
+    error = status(429, retry_after=2.0)
+    upstream = Upstream(error)
+    with pytest.raises(UpstreamStatusError) as raised:
+        await run(upstream, Retries(attempts=3), clock, sleeper, deadline=2.1)
+    assert raised.value is error and raised.value.retry_after == 2.0
+    assert (upstream.calls, sleeper.waits) == (1, [])
