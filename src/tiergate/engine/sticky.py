@@ -140,11 +140,11 @@ class Sessions:
             if got is not DOWN:
                 remote = got if isinstance(got, str) else None
                 previous = remote if self.ranks.get(remote or "", -1) >= self.ranks.get(local or "", -1) else local
-                if remember and previous is not None and previous == local and remote != local:
+                if remember and local is not None and previous == local != remote and self.ranks.get(local, -1) > rank:
                     # Redis lost what this process saw (restarted without persistence, flushed, evicted):
                     # the higher tier holds, and goes back into Redis for the other replicas
-                    higher = [tier for tier, r in self.ranks.items() if r > self.ranks[previous]]
-                    await self.shared.hold(key, previous, above=higher, ttl=self.ttl, remember=True)
+                    higher = [tier for tier, r in self.ranks.items() if r > self.ranks[local]]
+                    await self.shared.hold(key, local, above=higher, ttl=self.ttl, remember=True)
         raised = previous is not None and self.ranks.get(previous, -1) > rank
         if raised:
             assert previous is not None
