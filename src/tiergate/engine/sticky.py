@@ -56,7 +56,15 @@ def session_key(f: Features, client: str) -> bytes | None:
     """The session of a request, or None when it has no user message. Length-prefixed (JSON) material, so
     no (client, message) pair can collide with another by concatenation. A conversation id the client
     sends (:func:`client_session`) comes first: Codex's first user message is its environment block, the
-    same for every conversation in one directory on one day."""
+    same for every conversation in one directory on one day. Kept with the request's features: escalation
+    and stickiness both ask for it."""
+    memo = ("_session", client)
+    if memo not in f._memo:
+        f._memo[memo] = _session_key(f, client)
+    return f._memo[memo]  # type: ignore[no-any-return]
+
+
+def _session_key(f: Features, client: str) -> bytes | None:
     if (given := client_session(f)) is not None:
         return hashlib.sha256(msgspec.json.encode([client, "id", given])).digest()
     for message in f.messages:
