@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,15 @@ def test_count_tokens_is_an_estimate(claude: anthropic.Anthropic, gateway: str) 
         gateway + "/v1/messages/count_tokens?beta=true", content=body, headers={"content-type": "application/json"}
     )
     assert r.headers["x-tiergate-estimate"] == "true"
+
+
+def test_every_answer_names_its_request(claude: anthropic.Anthropic) -> None:
+    """The SDKs expose ``request-id`` for bug reports; the answers that are not chat carry one too."""
+    counted = claude.messages.count_tokens(model="auto", messages=[{"role": "user", "content": "abcd"}])
+    listed = claude.models.with_raw_response.list()
+    ids = [counted._request_id, listed.headers["request-id"], listed.headers["x-request-id"]]
+    assert all(re.fullmatch("req_[0-9a-f]{20}", str(i)) for i in ids), ids
+    assert ids[0] != ids[1] == ids[2]
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,11 @@ prober; all live in ``app.state``.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Response
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
@@ -60,6 +61,7 @@ def create_app(
         route_handlers=[*HANDLERS, *CONSOLE_HANDLERS],
         middleware=[DefineMiddleware(OriginGuard, rules=gateway.rules)],
         before_request=auth,
+        after_request=_request_ids,
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[close_rules, *lifespans],
@@ -67,3 +69,14 @@ def create_app(
         openapi_config=None,
         logging_config=None,
     )
+
+
+async def _request_ids(response: Response) -> Response:  # type: ignore[type-arg]
+    """Every answer names its request, as Anthropic's (``request-id``) and OpenAI's (``x-request-id``) do:
+    the SDKs expose it (``_request_id``) for a user's bug report. Chat answers carry their decision's id
+    and errors their own; the rest (models, ``count_tokens``, health) get a fresh one here."""
+    if "request-id" not in response.headers:
+        request_id = "req_" + secrets.token_hex(10)
+        response.headers.setdefault("x-request-id", request_id)
+        response.headers["request-id"] = response.headers["x-request-id"]
+    return response
