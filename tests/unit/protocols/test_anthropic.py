@@ -254,8 +254,17 @@ def test_user_blocks_images_documents_and_tool_results() -> None:
                 {"type": "text", "text": "Look:"},
                 {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
                 {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
-                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Doc text."}},
-                {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}},
+                {
+                    "type": "document",
+                    "source": {"type": "text", "media_type": "text/plain", "data": "Doc text."},
+                    "title": "notes.txt",
+                    "context": "the design review's minutes",
+                },
+                {
+                    "type": "document",
+                    "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"},
+                    "context": "signed copy",
+                },
                 {
                     "type": "search_result",
                     "source": "https://example.com",
@@ -290,12 +299,13 @@ def test_user_blocks_images_documents_and_tool_results() -> None:
                 ContentPart(type="text", text="Look:"),
                 ContentPart(type="image_url", image_url=ImageURL(url=f"data:image/png;base64,{PNG}")),
                 ContentPart(type="image_url", image_url=ImageURL(url="https://example.com/cat.jpg")),
-                ContentPart(type="text", text="Doc text."),
+                ContentPart(type="text", text="Title: notes.txt\nContext: the design review's minutes\n\nDoc text."),
                 ContentPart(
                     type="file",
                     file=FileData(file_data="data:application/pdf;base64,JVBE", at="messages[1].content[4]"),
                 ),
-                ContentPart(type="text", text="Found it."),
+                ContentPart(type="text", text="Context: signed copy"),
+                ContentPart(type="text", text="Title: Result\nSource: https://example.com\n\nFound it."),
             ],
         ),
     ]

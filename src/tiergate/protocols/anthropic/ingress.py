@@ -55,6 +55,7 @@ class _InBlock(msgspec.Struct):
     content: str | list[_InBlock] | dict[str, Any] | None = None
     is_error: bool | None = None
     title: str | None = None
+    context: str | None = None  # a document's note about itself
     file_id: str | None = None  # a container_upload's
 
 
@@ -331,19 +332,34 @@ def _joined(content: str | list[_InBlock] | None) -> str:
 
 def _text_of(block: _InBlock) -> str:
     """The readable text of a block that is not an image or a PDF: its ``text``, a plain-text document's
-    data, a custom-content document's text, or a search result's text blocks. Anything else has none."""
+    data, a custom-content document's text, or a search result's text blocks. Anything else has none.
+    A document's ``title`` and ``context`` and a search result's ``title`` and ``source`` head the text,
+    so a model reading it translated learns what Claude would (which file, where it came from)."""
     if block.text:
         return block.text
     source = block.source
+    body = ""
     if isinstance(source, _InSource) and source.type == "text" and source.data:
-        return source.data
-    if isinstance(source, _InSource) and source.type == "content" and source.content:
+        body = source.data
+    elif isinstance(source, _InSource) and source.type == "content" and source.content:
         if isinstance(source.content, str):
-            return source.content
-        return "\n".join(t for b in source.content if b.type == "text" and (t := b.text))
-    if isinstance(block.content, list):
-        return "\n".join(t for b in block.content if b.type == "text" and (t := b.text))
-    return ""
+            body = source.content
+        else:
+            body = "\n".join(t for b in source.content if b.type == "text" and (t := b.text))
+    elif isinstance(block.content, list):
+        body = "\n".join(t for b in block.content if b.type == "text" and (t := b.text))
+    return _headed(block, body) if body else ""
+
+
+def _headed(block: _InBlock, body: str) -> str:
+    """``body`` under its block's title, origin and context, one line each, when it has them."""
+    origin = block.source if isinstance(block.source, str) else None
+    head = [
+        line
+        for label, value in (("Title", block.title), ("Source", origin), ("Context", block.context))
+        if value and (line := f"{label}: {value}")
+    ]
+    return "\n".join([*head, "", body]) if head else body
 
 
 def _user(content: str | list[_InBlock], i: int) -> list[Message]:
@@ -359,6 +375,8 @@ def _user(content: str | list[_InBlock], i: int) -> list[Message]:
             results.append(_tool_result_of(block, where))
         elif (attached := _attachment(block, where)) is not None:
             parts.append(attached)
+            if block.type == "document" and block.context:  # a PDF's title travels as its filename
+                parts.append(ContentPart(type="text", text=f"Context: {block.context}"))
         elif block.type in ("tool_use", "thinking", "redacted_thinking"):
             raise RequestError(f"{where}.type: '{block.type}' belongs in an assistant turn", param=f"{where}.type")
         elif text := _text_of(block):
