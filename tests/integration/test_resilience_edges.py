@@ -127,8 +127,14 @@ def test_a_streaming_trial_refuses_others_until_it_ends(
         decision_id = r.headers["x-tiergate-decision-id"]
         lines = r.iter_lines()  # kept: a dropped iterator closes the response, and the client has left
         next(line for line in lines if '"content":"Hello' in line)
-        for stream in (False, True):
-            assert attempts(base, stream=stream) == "local/qwen-test:breaker_open, cloud/claude-rescue:ok"
+        for stream in (False, True):  # skipped, as the dry run says: the trial refuses them
+            assert attempts(base, stream=stream) == "cloud/claude-rescue:ok"
+        dry = httpx.post(base + "/v1/route", json={"model": "auto", "messages": HI}).json()
+        assert [(t["tier"], t["breaker"], t["skipped"]) for t in dry["targets"]] == [
+            ("local", "open", f"breaker open (last failure: backend 'ollama' at {fake_ollama.url}: model crashed)"),
+            ("cloud", "closed", None),
+        ]
+        assert httpx.get(base + "/health").json()["breakers"]["ollama/qwen-test"] == "open"
         assert len(fake_ollama.requests) == 2
     assert wait_for_record(caplog, decision_id)["status"] == 499  # written once the trial's stream was closed
     assert httpx.get(base + "/health").json()["breakers"]["ollama/qwen-test"] == "half-open"

@@ -7,7 +7,8 @@ its chain (its own targets, then its fallback tiers'). A target is available whe
 - its backend is configured (``missing()``: e.g. the key variable is set),
 - its backend is reachable (``probe()``: Ollama's model list, an OpenAI-compatible ``/models``;
   Anthropic has no free health endpoint, so its probe only checks configuration), and
-- its circuit breaker is not open (half-open counts as available: the next call is the trial).
+- its circuit breaker is not open (half-open counts as available: the next call is the trial; while that
+  trial is in flight it reads open).
 
 Probe results are cached for ``ttl`` seconds and concurrent /ready calls share one round of probes,
 so /ready stays cheap when scraped often; each probe is bounded by the backend's own short timeout.

@@ -212,11 +212,15 @@ class Breakers:
                 _apply_settings(entry.breaker, target)
 
     def state(self, target: Target) -> str:
-        """What /health, the dry run and the router see; an open breaker whose time is up reads "half-open"."""
+        """What /health, the dry run and the router see; an open breaker whose time is up reads "half-open",
+        and a half-open one whose trial call is in flight reads "open": it refuses every other call until
+        the trial ends, so the router skips it (the dry run says so) and /ready does not count it."""
         entry = self._entry(target)
         state = entry.breaker.current_state
         if state == STATE_OPEN and self._remaining(entry) <= 0:
-            return STATE_HALF_OPEN
+            state = STATE_HALF_OPEN
+        if state == STATE_HALF_OPEN and entry.trial is not None and entry.trial.until > self._clock():
+            return STATE_OPEN
         return state
 
     async def call(

@@ -201,6 +201,7 @@ async def test_half_open_lets_one_trial_through_at_a_time(breakers: Breakers, cl
 
     trial = asyncio.create_task(breakers.call(t, slow, url=URL))
     await asyncio.sleep(0)
+    assert breakers.state(t) == "open", "the router and the dry run skip it while the trial runs"
     upstream = Upstream()
     with pytest.raises(UpstreamUnavailable, match="a trial call is in flight") as raised:
         await breakers.call(t, upstream, url=URL)
@@ -315,7 +316,7 @@ async def test_a_whole_stream_closes_a_half_open_breaker_when_it_ends(breakers: 
     clock.advance(31)
     async with contextlib.AsyncExitStack() as hold:
         assert await breakers.call(t, Upstream(), url=URL, hold=hold) == "ok"  # the trial's first event
-        assert breakers.state(t) == "half-open"
+        assert breakers.state(t) == "open", "the trial is in flight: every other call is refused"
         breakers.settle(t, None)
     assert breakers.state(t) == "closed"
 
@@ -357,9 +358,11 @@ async def test_a_trial_whose_end_never_came_is_over_after_its_total_budget(break
     clock.advance(31)
     assert await breakers.call(t, Upstream(), url=URL, hold=contextlib.AsyncExitStack()) == "ok"  # never closed
     clock.advance(t.timeouts.total - 1)
+    assert breakers.state(t) == "open"
     with pytest.raises(UpstreamUnavailable, match="a trial call is in flight"):
         await breakers.call(t, Upstream(), url=URL)
     clock.advance(1)
+    assert breakers.state(t) == "half-open"
     assert await breakers.call(t, Upstream(), url=URL) == "ok"
     assert breakers.state(t) == "closed"
 
