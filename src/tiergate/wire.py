@@ -156,6 +156,14 @@ class Message(Lenient):
     #: carried it back (the Responses ``reasoning`` items tiergate wrote); only the Anthropic backend sends it.
     #: Named apart on the wire, so that a chat client's own ``thinking`` (Ollama-style text) stays ignored.
     thinking: list[Thinking] | None = msgspec.field(default=None, name="tiergate_thinking")
+    #: Where the client's body holds this message's content (``input[3].content``, ``system``), set by an
+    #: ingress whose messages are not the body's ``messages[i]`` one for one, for the errors that name it;
+    #: never sent upstream.
+    at: str | None = msgspec.field(default=None, name="tiergate_at")
+
+    def where(self, i: int) -> str:
+        """The client's name for this message's content, the ``i``-th of the request's messages."""
+        return self.at or f"messages[{i}].content"
 
     def text(self) -> str:
         """The message's text parts joined; images, documents and other parts are left out."""

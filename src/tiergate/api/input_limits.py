@@ -92,7 +92,8 @@ def check_messages(chat: ChatRequest, limits: InputLimits, *, prompt: bool = Fal
     for i, message in enumerate(chat.messages):
         chars = message_chars(message)
         if chars > limits.max_message_chars:
-            where, param = ("the prompt", "prompt") if prompt else (f"messages[{i}]", f"messages[{i}].content")
+            param = "prompt" if prompt else message.where(i)
+            where = "the prompt" if prompt else param.removesuffix(".content")
             raise RequestError(
                 f"{where} has {chars} characters; the limit is {limits.max_message_chars} per message "
                 "(server.input_limits.max_message_chars)",

@@ -138,7 +138,7 @@ def messages(history: Sequence[Message]) -> list[dict[str, Any]]:
         translated.append(_message(message, i, tool_names))
         if tool and (images := message.images()):
             call = message.tool_call_id or message.name or ""
-            encoded = [image_base64(url, f"messages[{i}].content") for url in images]
+            encoded = [image_base64(url, message.where(i)) for url in images]
             held.append({"role": "user", "content": f"Images from tool call {call}:", "images": encoded})
         tool_names.update({c.id: c.function.name for c in message.tool_calls or []})
     translated.extend(held)
@@ -155,7 +155,7 @@ def _message(message: Message, i: int, tool_names: Mapping[str, str]) -> dict[st
         return result
     translated: dict[str, Any] = {"role": message.role, "content": message.text()}
     if images := message.images():
-        translated["images"] = [image_base64(url, f"messages[{i}].content") for url in images]
+        translated["images"] = [image_base64(url, message.where(i)) for url in images]
     if message.tool_calls:
         if not translated["content"]:
             del translated["content"]  # a turn of only tool calls, as Ollama writes it

@@ -206,3 +206,62 @@ async def test_legacy_completions_name_the_prompt(client: httpx.AsyncClient) -> 
     assert error_of(r)["message"] == (
         "the prompt has 101 characters; the limit is 100 per message (server.input_limits.max_message_chars)"
     )
+
+
+LONG = "p" * 101
+TOOL_USE = {"type": "tool_use", "id": "t1", "name": "Read", "input": {}}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        (
+            "/v1/responses",
+            {  # the instructions are the first message tiergate reads; the item is the body's second
+                "model": "auto",
+                "instructions": "x",
+                "input": [{"role": "user", "content": "a"}, {"role": "user", "content": LONG}],
+            },
+            "input[1].content",
+        ),
+        (
+            "/v1/responses",
+            {"model": "auto", "input": [{"type": "function_call_output", "call_id": "c", "output": LONG}]},
+            "input[0].output",
+        ),
+        ("/v1/responses", {"model": "auto", "instructions": LONG, "input": "hi"}, "instructions"),
+        (
+            "/v1/messages",
+            {"model": "auto", "max_tokens": 9, "system": "s", "messages": [{"role": "user", "content": LONG}]},
+            "messages[0].content",
+        ),
+        (
+            "/v1/messages",
+            {
+                "model": "auto",
+                "max_tokens": 9,
+                "messages": [
+                    {"role": "user", "content": "read it"},
+                    {"role": "assistant", "content": [TOOL_USE]},
+                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": LONG}]},
+                ],
+            },
+            "messages[2].content[0].content",
+        ),
+    ],
+)
+async def test_each_dialect_names_the_too_long_message_where_its_body_holds_it(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], param: str
+) -> None:
+    """Responses and Messages bodies are not ``messages[i]`` one for one (instructions, a system prompt and
+    tool results become messages of their own): the error names the client's own field."""
+    r = await client.post(path, json=body)
+    assert r.status_code == 400, r.text
+    message = r.json()["error"]["message"]
+    assert message == (
+        f"{param.removesuffix('.content')} has 101 characters; the limit is 100 per message "
+        "(server.input_limits.max_message_chars)"
+    )
+    if path == "/v1/responses":
+        assert r.json()["error"]["param"] == param

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from tiergate.errors import RequestError, UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError
-from tiergate.protocols import ollama
+from tiergate.protocols import ollama, responses
 from tiergate.wire import (
     ChatRequest,
     Finish,
@@ -162,6 +162,18 @@ def test_a_tool_result_image_ollama_cannot_take_is_a_request_error() -> None:
         ollama.encode(request, "qwen", stream=True)
     assert caught.value.message == "messages[2].content: " + IMAGE_URL
     assert isinstance(caught.value, ollama.ImageURLRefused)  # the backend makes it a capability error
+
+
+def test_an_image_url_from_a_responses_body_is_named_where_that_body_holds_it() -> None:
+    """The instructions are the first message tiergate reads, the image's item the body's ``input[1]``."""
+    cat = {"type": "input_image", "image_url": "https://example.com/cat.png"}
+    body = {
+        "instructions": "be brief",
+        "input": [{"role": "user", "content": "hi"}, {"role": "user", "content": [cat]}],
+    }
+    with pytest.raises(RequestError) as caught:
+        ollama.encode(responses.decode(json.dumps(body).encode()), "qwen", stream=True)
+    assert (caught.value.message, caught.value.param) == ("input[1].content: " + IMAGE_URL, "input[1].content")
 
 
 @pytest.mark.parametrize(

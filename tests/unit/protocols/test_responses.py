@@ -49,6 +49,13 @@ STREAM_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 EXEC = {"type": "function", "name": "exec_command", "parameters": {"type": "object"}}
 
 
+def unplaced(found: Any) -> Any:
+    """Messages without where the client's body held them (``Message.at``), asserted on its own."""
+    if isinstance(found, list):
+        return [unplaced(m) for m in found]
+    return msgspec.structs.replace(found, at=None)
+
+
 def body(**fields: Any) -> bytes:
     return json.dumps({"model": "auto", "input": "hi", **fields}).encode()
 
@@ -91,7 +98,7 @@ def test_codex_tool_turn_with_reasoning_echoed_back() -> None:
             ToolCall(id="call_078fc89b68244a06b8cf035b", function=FunctionCall("exec_command", '{"cmd": "echo hi"}'))
         ],
     )
-    assert r.messages[5] == Message(
+    assert unplaced(r.messages[5]) == Message(
         role="tool",
         content="Chunk ID: 04048a\nWall time: 0.0000 seconds\nProcess exited with code 0\n"
         "Original token count: 1\nOutput:\nhi\n",
@@ -158,7 +165,7 @@ def test_codex_second_turn_keeps_the_earlier_answer() -> None:
 
 def test_string_input_and_instructions() -> None:
     r = request(instructions="Be brief.", input="hello")
-    assert r.messages == [Message(role="system", content="Be brief."), Message(role="user", content="hello")]
+    assert unplaced(r.messages) == [Message(role="system", content="Be brief."), Message(role="user", content="hello")]
     assert not r.stream and r.stream_options is None
 
 
@@ -186,7 +193,7 @@ def test_message_items_and_parts() -> None:
             },
         ]
     )
-    assert r.messages == [
+    assert unplaced(r.messages) == [
         Message(role="system", content="s"),
         Message(role="developer", content="d"),
         Message(role="user", content="a\nb"),
@@ -220,7 +227,7 @@ def test_consecutive_assistant_items_merge_and_outputs_follow() -> None:
             {"type": "message", "role": "assistant", "content": "Done."},
         ]
     )
-    assert r.messages == [
+    assert unplaced(r.messages) == [
         Message(role="user", content="go"),
         Message(
             role="assistant",
@@ -259,7 +266,7 @@ def test_images_in_a_function_call_output_are_kept_as_parts() -> None:
             },
         ]
     )
-    assert r.messages[2:] == [
+    assert unplaced(r.messages[2:]) == [
         Message(
             role="tool",
             content=[ContentPart(type="image_url", image_url=ImageURL(png, "high"))],

@@ -312,14 +312,17 @@ def _protocol_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def _messages_of(req: _InRequest) -> list[Message]:
     messages: list[Message] = []
     if system := _joined(req.system):
-        messages.append(Message(role="system", content=system))
+        messages.append(Message(role="system", content=system, at="system"))
     for i, turn in enumerate(req.messages):
+        count = len(messages)
         if turn.role == "user":
             messages.extend(_user(turn.content, i))
         elif turn.role == "assistant":
             messages.extend(_assistant(turn.content, i))
         elif text := _joined(turn.content):  # a mid-conversation system turn (Claude Code): kept in its place
             messages.append(Message(role="system", content=text))
+        for message in messages[count:]:  # a tool result's own place is set where it is read
+            message.at = message.at or f"messages[{i}].content"
     return messages
 
 
@@ -435,10 +438,11 @@ def _tool_result_of(block: _InBlock, where: str) -> Message:
         text = content if isinstance(content, str) else ""
     if block.is_error:
         text = f"error: {text}"
+    at = f"{where}.content"
     if not attached:
-        return Message(role="tool", tool_call_id=block.tool_use_id, content=text)
+        return Message(role="tool", tool_call_id=block.tool_use_id, content=text, at=at)
     parts = [ContentPart(type="text", text=text), *attached] if text else attached
-    return Message(role="tool", tool_call_id=block.tool_use_id, content=parts)
+    return Message(role="tool", tool_call_id=block.tool_use_id, content=parts, at=at)
 
 
 def _attachment(block: _InBlock, where: str) -> ContentPart | None:

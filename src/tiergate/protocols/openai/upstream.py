@@ -89,6 +89,7 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool, thinking: bool 
         if message.get("role") == "developer":
             message["role"] = "system"
         message.pop("tiergate_thinking", None)  # Claude's signed thinking: only Anthropic reads it
+        message.pop("tiergate_at", None)  # tiergate's own
         for part in message["content"] if isinstance(message.get("content"), list) else ():
             if isinstance(file := part.get("file"), dict):
                 file.pop("at", None)  # tiergate's own

@@ -157,10 +157,10 @@ def _messages(obj: dict[str, Any]) -> list[Message]:
     messages: list[Message] = []
     instructions = _opt(obj, "instructions", str, "a string")
     if instructions:
-        messages.append(Message(role="system", content=instructions))
+        messages.append(Message(role="system", content=instructions, at="instructions"))
     items = obj.get("input")
     if isinstance(items, str):
-        messages.append(Message(role="user", content=items))
+        messages.append(Message(role="user", content=items, at="input"))
         return messages
     if not isinstance(items, list):
         shown = "missing" if items is None else _kind(items)
@@ -207,7 +207,7 @@ def _item(
             target.tool_calls.append(call)
     elif kind in ("function_call_output", "custom_tool_call_output"):
         call_id = _string(item, "call_id", where)
-        messages.append(Message(role="tool", content=_output(item, where), tool_call_id=call_id))
+        messages.append(Message(role="tool", content=_output(item, where), tool_call_id=call_id, at=f"{where}.output"))
     elif kind == "item_reference":
         raise RequestError(f"`{where}` is an item_reference: {STATELESS}", param=where, code="unsupported_parameter")
     # additional_tools items declare tools (read with the top-level ones: tool_lists). Anything else (hosted
@@ -236,10 +236,11 @@ def _message(
             code="unsupported_content",
         )
     if role != "assistant":
-        messages.append(Message(role=role, content=content))
+        messages.append(Message(role=role, content=content, at=f"{where}.content"))
         return
     text = content if isinstance(content, str) else "\n".join(p.text or "" for p in content)
     target = _assistant(messages, thinking)
+    target.at = target.at or f"{where}.content"
     texts.setdefault(id(target), (target, []))[1].append(text)
 
 
