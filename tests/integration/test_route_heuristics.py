@@ -38,6 +38,15 @@ def tool_turn(call_id: str, command: str, output: str) -> list[dict[str, Any]]:
 FAILING = "F\nFAILED tests/test_pool.py::test_drain - AssertionError\n1 failed in 0.3s"
 GREEN = "........\n8 passed in 0.4s"
 HARD = "Prove that this lock-free queue is linearizable under the C++ memory model, and find the ABA race"
+# A redesign the head reads as local work in the language it was not trained on (the English reads opus).
+GERMAN = (
+    "Der Dienst blockiert unter Last, wenn zwei Worker die Konto- und Hauptbuchsperren in umgekehrter "
+    "Reihenfolge erwerben; gestalte das Sperren so um, dass Überweisungen atomar sind und nie blockieren."
+)
+JAPANESE = (
+    "負荷がかかると、二つのワーカーが口座と台帳のロックを逆順に取得してデッドロックします。"
+    "送金がアトミックになり、決してデッドロックしないようにロック設計を見直してください。"
+)
 AIDER_COMMIT = (
     "You are an expert software engineer that generates concise, one-line Git commit messages based on the "
     "provided diffs.\nReview the provided context and diffs which are about to be committed to a git repo."
@@ -94,6 +103,8 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         "local",
     ),
     ("learned: a subtle proof", {"messages": [user(HARD)]}, "escalation", "CLAUDE", "opus"),
+    ("an ask in German", {"messages": [user(GERMAN)]}, "unfamiliar_language", "AMBIGUOUS", "sonnet"),
+    ("an ask in Japanese", {"messages": [user(JAPANESE)]}, "unfamiliar_language", "AMBIGUOUS", "sonnet"),
     (
         "a client's side request: aider's commit message for a diff of hard code",
         {"messages": [{"role": "system", "content": AIDER_COMMIT}, user(f"diff --git a/lockfree.cc\n+// {HARD}")]},
@@ -168,6 +179,7 @@ def test_the_decision_shows_the_learned_reading(gateway: str) -> None:
     head = json.loads((ROOT / "heads" / "default.json").read_text())
     assert learned["encoders"] == [m["encoder"] for m in head["members"]]
     assert learned["p_opus"] <= learned["p_sonnet"] and learned["tier"] == "opus"
+    assert 0 <= learned["unfamiliar"] < 0.3
     assert {"name": "learned", "kind": "scorer"}.items() <= next(
         s for s in d["signals"] if s["name"] == "learned"
     ).items()

@@ -75,6 +75,8 @@ class LearnedOutcome(msgspec.Struct, omit_defaults=True):
     p_sonnet: float | None = None
     p_opus: float | None = None
     tier: str | None = None
+    #: ``learned.unfamiliar``: how much of the ask the encoder's vocabulary lacks.
+    unfamiliar: float | None = None
     cache_hit: bool = False
     latency_us: int = 0
     reason: str | None = None

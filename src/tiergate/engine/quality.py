@@ -23,6 +23,7 @@ decision says so). A header that is not a number from 0 to 1 is a 400.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ class Dial:
         if self.cutoffs is None or not isinstance(reading, Reading):
             return None
         tier = self.cutoffs.tier(reading.p_sonnet, reading.p_opus)
-        f._memo[MEMO_KEY] = Reading(reading.p_sonnet, reading.p_opus, tier)
+        f._memo[MEMO_KEY] = dataclasses.replace(reading, tier=tier)
         return tier
 
     def outcome(self, base: QualityOutcome) -> QualityOutcome:

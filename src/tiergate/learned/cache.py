@@ -36,6 +36,7 @@ class CachedEncoder:
             raise ValueError(f"cache_size must be at least 1, not {size}")
         self.inner = inner
         self._rows: LRUCache[bytes, F32] = LRUCache(maxsize=size)
+        self._unfamiliar: LRUCache[str, float] = LRUCache(maxsize=256)  # an agent loop resends its ask
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -51,6 +52,14 @@ class CachedEncoder:
     @property
     def inline(self) -> bool:
         return self.inner.inline
+
+    def unfamiliar(self, text: str) -> float:
+        """``learned.unfamiliar`` of ``text`` by this encoder's vocabulary (0 for an encoder without one)."""
+        found = self._unfamiliar.get(text)
+        if found is None:
+            tokenizer = getattr(self.inner, "tokenizer", None)
+            found = self._unfamiliar[text] = tokenizer.vocabulary.unfamiliar(text) if tokenizer is not None else 0.0
+        return found
 
     @property
     def size(self) -> int:

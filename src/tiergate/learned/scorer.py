@@ -109,7 +109,8 @@ class LearnedScorer:
             return self._failed(exc)
         self.failure = None
         tier = self.cutoffs.tier(p_sonnet, p_opus)
-        f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier)
+        unfamiliar = self.embedders[0].encoder.unfamiliar(str(f["ask_prose"])) if self.embedders else 0.0
+        f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier, unfamiliar)
         return LearnedOutcome(
             head=self.head.version,
             encoders=self.encoder_ids,
@@ -117,6 +118,7 @@ class LearnedScorer:
             p_sonnet=round(p_sonnet, 4),
             p_opus=round(p_opus, 4),
             tier=tier,
+            unfamiliar=round(unfamiliar, 4),
             cache_hit=all(hit for _, hit in found),
             latency_us=(self.perf() - start) // 1000,
         )

@@ -11,11 +11,14 @@ megabyte paste costs no more than one that just fills ``max_tokens``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import tokenizers
+
+from tiergate.learned.vocabulary import Vocabulary
 
 #: Characters kept per token of budget before tokenizing. English and code run 3-5 a token, so this cuts
 #: only what the token bound would drop anyway; tokenizing costs ~0.5 µs a character, so it bounds that.
@@ -45,6 +48,11 @@ class Tokenizer:
         if cls_id is None or sep_id is None:
             raise ValueError("tokenizer.json: no [CLS] or [SEP] token")
         return cls(inner, max_tokens, cls_id, sep_id, inner.get_vocab_size())
+
+    @functools.cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Its whole words, to tell how much of a text it knows (``learned.unfamiliar``); built once."""
+        return Vocabulary.of(self.inner)
 
     @property
     def label(self) -> str:

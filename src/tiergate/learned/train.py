@@ -325,10 +325,15 @@ def with_cutoffs(loaded: LoadedConfig, cutoffs: Cutoffs, bands: Bands) -> Evalua
 
 
 def route_with(
-    graph: EvaluationGraph, rows: Sequence[Row], probs: F64, features: list[Features] | None = None
+    graph: EvaluationGraph,
+    rows: Sequence[Row],
+    probs: F64,
+    features: list[Features] | None = None,
+    unfamiliar: Sequence[float] | None = None,
 ) -> list[Outcome]:
     """Each row routed by ``graph`` with the given probabilities as its learned reading. ``features``
-    (one per row, from an earlier call) spares reading the requests again; their learned values are reset."""
+    (one per row, from an earlier call) spares reading the requests again; their learned values are reset.
+    ``unfamiliar``: each row's ``learned.unfamiliar`` (0 without)."""
     cutoffs = graph.config.routing.learned.cutoffs  # type: ignore[union-attr]
     outcomes = []
     for i, (row, (ps, po)) in enumerate(zip(rows, probs, strict=True)):
@@ -337,14 +342,18 @@ def route_with(
         for key in [k for k in f._memo if isinstance(k, str) and k.startswith("learned.")]:
             del f._memo[key]
         tier = "opus" if po >= cutoffs.opus else "sonnet" if ps >= cutoffs.sonnet else "local"
-        f._memo[MEMO_KEY] = Reading(float(ps), float(po), tier)
+        f._memo[MEMO_KEY] = Reading(float(ps), float(po), tier, unfamiliar[i] if unfamiliar is not None else 0.0)
         p1 = graph.phase1(f)
         outcomes.append(Outcome(row.id, p1.tier, p1.band, "heuristic", int(f["approx_tokens"]), gold=row.case.gold))
     return outcomes
 
 
 def choose_cutoffs(
-    loaded: LoadedConfig, rows: Sequence[Row], probs: F64, options: Options
+    loaded: LoadedConfig,
+    rows: Sequence[Row],
+    probs: F64,
+    options: Options,
+    unfamiliar: Sequence[float] | None = None,
 ) -> tuple[Cutoffs, Bands, Report]:
     table = TierTable.of(loaded.config)
     ambiguous_width = _band_width(probs[:, 0], options.ambiguous)
@@ -360,7 +369,8 @@ def choose_cutoffs(
         for ts, to in candidates:
             cutoffs = Cutoffs(sonnet=ts, opus=to)
             bands = Bands(local=ts, claude=min(1.0, ts + ambiguous_width))
-            report = score_labelled(route_with(with_cutoffs(loaded, cutoffs, bands), rows, probs, read), table)
+            routed = route_with(with_cutoffs(loaded, cutoffs, bands), rows, probs, read, unfamiliar)
+            report = score_labelled(routed, table)
             if best is None or key(report) > best[0]:
                 best = (key(report), cutoffs, bands, report)
     assert best is not None
@@ -423,7 +433,12 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
     if groups is not None and len({groups[i] for i in inner}) < 2:
         raise ValueError("--folds-by group needs at least two groups (a case's first tag) in the first --data file")
     probs = cross_validated(X, gold, w, inner, options.l2, options.folds, options.combine, options.seed, groups)
-    cutoffs, bands, report = choose_cutoffs(loaded, [rows[i] for i in inner], probs, options)
+    chosen = [rows[i] for i in inner]  # each with its case (rows_from_dataset): route_with reads them
+    unfamiliar = [
+        embedders[0].encoder.unfamiliar(str(graph.features(r.case.request)["ask_prose"])) if r.case else 0.0
+        for r in chosen
+    ]
+    cutoffs, bands, report = choose_cutoffs(loaded, chosen, probs, options, unfamiliar)
     weights: dict[str, float] = {}
     for r in rows:
         sources[r.source] = sources.get(r.source, 0) + 1

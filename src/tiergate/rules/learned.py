@@ -9,6 +9,7 @@ requests somewhere safe, and nothing passes for a prediction.
     {feature: learned.p_sonnet, gte: 0.4}
     {feature: learned.tier, eq: opus}
     {feature: learned.available, eq: false}
+    {feature: learned.unfamiliar, gte: 0.75}
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Reading:
     p_sonnet: float
     p_opus: float
     tier: str
+    #: The share of the ask's words its encoder's vocabulary lacks (:mod:`tiergate.learned.vocabulary`).
+    unfamiliar: float = 0.0
 
 
 def reading(f: Features) -> Reading | None:
@@ -59,6 +62,17 @@ def p_sonnet(f: Features) -> float:
 def p_opus(f: Features) -> float:
     r = reading(f)
     return r.p_opus if r else 0.0
+
+
+@feature(
+    "number",
+    "The share of the ask's word letters (`ask_prose`) in words the encoder's vocabulary lacks: near 1 for an ask "
+    "in a language the encoder was not trained on, when its probabilities are a guess (0 when unavailable).",
+    name="learned.unfamiliar",
+)
+def unfamiliar(f: Features) -> float:
+    r = reading(f)
+    return r.unfamiliar if r else 0.0
 
 
 @feature(

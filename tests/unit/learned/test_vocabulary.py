@@ -1,0 +1,48 @@
+"""``learned.unfamiliar`` on the shipped encoder's vocabulary: English reads familiar, other languages not."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiergate.learned.tokens import Tokenizer
+from tiergate.learned.vocabulary import MIN_LETTERS, Vocabulary
+from tiergate.learned.weights import Weights
+
+ASKS = {
+    "en": "The service deadlocks under load when two workers take the account and ledger locks in opposite order; "
+    "redesign the locking so transfers are atomic.",
+    "de": "Der Dienst blockiert unter Last, wenn zwei Worker die Konto- und Hauptbuchsperren in umgekehrter "
+    "Reihenfolge erwerben; gestalte das Sperren so um, dass Überweisungen atomar sind.",
+    "es": "El servicio se bloquea bajo carga cuando dos trabajadores adquieren los bloqueos de cuenta y libro mayor "
+    "en orden opuesto; rediseña el bloqueo para que las transferencias sean atómicas.",
+    "ru": "Сервис зависает под нагрузкой, когда два воркера захватывают блокировки счета и журнала в "
+    "противоположном порядке; переработай блокировки, чтобы переводы были атомарными.",
+    "zh": "在负载下，两个工作线程以相反顺序获取账户锁和账本锁时服务会死锁；"  # noqa: RUF001 (Chinese punctuation)
+    "请重新设计加锁方式，使转账是原子的且不会死锁。",  # noqa: RUF001
+}
+
+
+@pytest.fixture(scope="module")
+def vocabulary(weights: Weights) -> Vocabulary:
+    return Tokenizer.parse(weights.tokenizer_json, max_tokens=128).vocabulary
+
+
+def test_english_reads_familiar_and_other_languages_do_not(vocabulary: Vocabulary) -> None:
+    read = {language: round(vocabulary.unfamiliar(text), 2) for language, text in ASKS.items()}
+    assert read["en"] < 0.2
+    assert all(read[language] >= 0.75 for language in ("de", "es", "ru", "zh")), read
+
+
+def test_code_words_and_short_texts_do_not_count(vocabulary: Vocabulary) -> None:
+    """Identifiers and inline code are unfamiliar in every language; a terse ask is too little to tell."""
+    code = "rename `getUserById` and `fetchAccountLedgerRows` in handleSubmitForm, then update useAuthContext"
+    assert vocabulary.unfamiliar(code) == pytest.approx(0.0, abs=0.15)
+    assert vocabulary.unfamiliar("nullish coalescing pls") == 0.0, f"fewer than {MIN_LETTERS} letters"
+    assert vocabulary.unfamiliar("") == 0.0
+
+
+def test_accents_are_read_as_the_encoder_reads_them(vocabulary: Vocabulary) -> None:
+    """The encoder strips accents: an English word written with one is still a word it knows."""
+    plain = "the cafe serves a naive resume of the facade and the role of the cooperative regime today"
+    accented = "the café serves a naïve résumé of the façade and the rôle of the coöperative régime today"
+    assert vocabulary.unfamiliar(accented) == vocabulary.unfamiliar(plain) < 0.2
