@@ -276,7 +276,9 @@ def output_format(requested: Mapping[str, Any] | None) -> str | dict[str, Any] |
 
 class _Function(msgspec.Struct):
     name: str = ""
-    arguments: dict[str, Any] = {}
+    #: An object from Ollama itself; some servers that imitate its protocol send the JSON as a string,
+    #: passed on as it came (as the OpenAI-compatible backend passes malformed arguments on).
+    arguments: dict[str, Any] | str = {}
 
 
 class _ToolCall(msgspec.Struct):
@@ -392,7 +394,8 @@ def _part(backend: str, url: str, data: bytes) -> _Part:
 
 
 def _openai_call(upstream: _ToolCall) -> ToolCall:
-    arguments = json.dumps(upstream.function.arguments, ensure_ascii=False)
+    given = upstream.function.arguments
+    arguments = given if isinstance(given, str) else json.dumps(given, ensure_ascii=False)
     return ToolCall(id=f"call_{secrets.token_hex(12)}", function=FunctionCall(upstream.function.name, arguments))
 
 

@@ -232,6 +232,20 @@ def test_stream_lines_of_chat_and_of_generate() -> None:
     assert reader.done
 
 
+def test_arguments_sent_as_a_string_are_passed_on_as_they_came() -> None:
+    """A server imitating Ollama's protocol may send the arguments' JSON as a string: the call still comes
+    through (an agent then reads a malformed call as its own tool's error), not the whole turn."""
+    body = (
+        b'{"message": {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", '
+        b'"arguments": "{\\"a\\": 1}"}}, {"function": {"name": "g", "arguments": "not json"}}]}, '
+        b'"done": true, "done_reason": "stop"}'
+    )
+    completion = ollama.whole_answer("ollama", URL, body)
+    calls = [(c.function.name, c.function.arguments) for c in completion.tool_calls or ()]
+    assert calls == [("f", '{"a": 1}'), ("g", "not json")]
+    assert completion.finish_reason == "tool_calls"
+
+
 @pytest.mark.parametrize(
     ("body", "error", "detail"),
     [
