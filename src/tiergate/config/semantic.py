@@ -114,6 +114,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
 
     problems.extend(_base_urls(config, source))
     problems.extend(_redis_url(config, source))
+    problems.extend(_log_url(config, source))
     problems.extend(_model_names(config, source))
     problems.extend(_shared_limits(config, source))
     problems.extend(_unreachable(config, source))
@@ -164,6 +165,18 @@ def _redis_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         fix = "; percent-encode the password's special characters (/ as %2F, # as %23, @ as %40)" if "@" in url else ""
         return [source.problem(("state", "redis_url"), f"state.redis_url '{shown}' cannot be read: {why}{fix}")]
     return []
+
+
+def _log_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """``server.decision_log.url`` takes only a PostgreSQL URL; anything else (``sqlite:///x.db``) was
+    ignored, and the log went to ``path`` while the operator looked for it elsewhere."""
+    url = config.server.decision_log.url
+    if not url or url.startswith(("postgresql://", "postgres://")):
+        return []
+    hint = "; a SQLite log is set by server.decision_log.path" if url.lower().startswith("sqlite") else ""
+    shown = redact_url(url if "://" in url else "//" + url).removeprefix("//")
+    problem = f"server.decision_log.url '{shown}' is not a postgresql:// URL{hint}"
+    return [source.problem(("server", "decision_log", "url"), problem)]
 
 
 def _positional_clients(config: RoutesConfig, source: YamlSource) -> list[Problem]:

@@ -156,6 +156,18 @@ def test_a_redis_url_redis_cannot_read_is_an_error_that_shows_no_piece_of_its_pa
     assert problems(path, {"REDIS_PW": "S3c%2Fret-PW"}) == []
 
 
+def test_a_decision_log_url_that_is_not_postgresql_is_an_error(tmp_path: Path) -> None:
+    """It was ignored: the log went to ``path`` while the operator looked for it at the URL."""
+    path = write(tmp_path, VALID + 'server:\n  decision_log: {url: "sqlite:///var/log/tiergate.db"}\n')
+    where = at(path, '"sqlite')
+    assert problems(path) == [
+        f"{where}: server.decision_log.url 'sqlite:///var/log/tiergate.db' is not a postgresql:// "
+        "URL; a SQLite log is set by server.decision_log.path"
+    ]
+    good = write(tmp_path, VALID + 'server:\n  decision_log: {url: "postgresql://tiergate@db:5432/tiergate"}\n')
+    assert problems(good) == []
+
+
 def test_a_budget_for_a_key_named_by_its_place_in_the_list_is_an_error(tmp_path: Path) -> None:
     """Clients of TIERGATE_KEYS were once TIERGATE_KEYS#1, #2...; such a cap would now apply to no one."""
     auth = "server: {auth: {keys_env: [TIERGATE_KEYS]}}\n"
