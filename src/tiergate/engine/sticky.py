@@ -35,6 +35,7 @@ routed decision raises the tier to the highest one this session has been routed 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -73,6 +74,10 @@ def _session_key(f: Features, client: str) -> bytes | None:
     return None
 
 
+#: Claude Code's earlier ``metadata.user_id``: ``user_<hash>_account_<uuid>_session_<uuid>``.
+_SESSION_SUFFIX = re.compile(r"_session_([0-9a-fA-F-]{8,64})$")
+
+
 def client_session(f: Features) -> str | None:
     """The conversation's own id, where the client sends one in its body: a Responses ``prompt_cache_key``
     (Codex sends its conversation's id, kept when a conversation is resumed), the ``session_id`` in the
@@ -84,7 +89,11 @@ def client_session(f: Features) -> str | None:
         return key if isinstance(key, str) and key.strip() else None
     metadata = body.get("metadata")
     user = metadata.get("user_id") if native is not None and isinstance(metadata, dict) else None
-    if not isinstance(user, str) or not user.startswith("{"):
+    if not isinstance(user, str):
+        return None
+    if (earlier := _SESSION_SUFFIX.search(user)) is not None:  # Claude Code before its JSON user_id
+        return earlier.group(1)
+    if not user.startswith("{"):
         return None
     try:
         found = msgspec.json.decode(user)

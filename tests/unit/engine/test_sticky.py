@@ -277,6 +277,13 @@ def test_a_conversation_id_the_client_sends_is_its_session() -> None:
     claude_code = '{"device_id":"6cd7","account_uuid":"","session_id":"%s"}'
     first, second = ({"metadata": {"user_id": claude_code % s}} for s in ("94deda48", "5b0c1f22"))
     assert keyed("anthropic", first, "hi") != keyed("anthropic", second, "hi")
+    earlier = "user_9f2c41_account_0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6_session_%s"
+    one_id, two_ids = (
+        {"metadata": {"user_id": earlier % s}}
+        for s in ("94deda48-1111-2222-3333-444455556666", "5b0c1f22-1111-2222-3333-444455556666")
+    )
+    assert keyed("anthropic", one_id, "hi") != keyed("anthropic", two_ids, "hi")
+    assert keyed("anthropic", one_id, "hi") == keyed("anthropic", one_id, "hi", "and then?")
     # no id, or one that is no JSON with a session: the first user message, as before
     plain = keyed("anthropic", {"metadata": {"user_id": "alice"}}, "hi")
     assert plain == session_key(Features.of(request(messages=turns("hi"))), "team-a")
