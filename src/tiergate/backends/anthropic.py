@@ -181,7 +181,9 @@ class AnthropicBackend:
             for name, value in native_headers(native).items():
                 headers[name] = _merged_betas(headers.get(name), value) if name == "anthropic-beta" else value
             body = native_body(native, call.model, stream=stream)
-            sent = Request("POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout)
+            sent = Request(
+                "POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout, stream
+            )
             return _Outgoing(sent, True, None, [])
         body = to_messages_body(
             request,
@@ -190,7 +192,7 @@ class AnthropicBackend:
             stream=stream,
             thinking_supported=call.thinking,
         )
-        sent = Request("POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout)
+        sent = Request("POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout, stream)
         emulated = split_stops(request.stop_list(), refuses=is_blank)[1]
         if (why := unemulable(emulated)) is not None:  # another target may take them as they are
             raise UpstreamCapabilityError(self.name, self.url, why)

@@ -7,7 +7,8 @@ subclasses: the client's exceptions are translated by :mod:`tiergate.backends.fa
 it catches foreign errors.
 
 Backends do not enforce first-token or idle timeouts, retries or breakers: dispatch wraps every
-backend the same way. They do use ``call.connect_timeout`` and bound a call by ``call.total_timeout``.
+backend the same way. They do use ``call.connect_timeout`` and bound a whole call by ``call.total_timeout``
+(a stream's body is bounded by its reader, which leaves out the time its client takes to read).
 
     backend = build_backend("ollama", config.backends["ollama"], os.environ)
     completion = await backend.complete(request, Call(model="qwen2.5-coder:7b"))

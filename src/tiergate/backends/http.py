@@ -12,8 +12,9 @@ handler answering in memory in tests (``tests/fakes/mock_http.py``, as httpx's `
 
 What it keeps from a careful HTTP client, and what it leaves out:
 
-- ``total_timeout`` bounds the whole exchange, body included; ``connect_timeout`` the TCP (and TLS)
-  connect; a free connection is waited for up to ``total_timeout`` (:class:`PoolTimeout`);
+- ``total_timeout`` bounds the whole exchange, body included (a ``stream``'s body is its reader's to
+  bound); ``connect_timeout`` the TCP (and TLS) connect; a free connection is waited for up to
+  ``total_timeout`` (:class:`PoolTimeout`);
 - the proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) are read once, when the
   client is made, and resolved once per host (aiohttp's ``trust_env`` re-reads them, and ``~/.netrc``, on
   every request); TLS uses the system's trust store (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` apply);
@@ -97,6 +98,10 @@ class Request(NamedTuple):
     body: bytes | None = None
     connect_timeout: float = 5.0
     total_timeout: float = 600.0
+    #: A stream's body is bounded by its reader (dispatch's ``first_token``, ``idle`` and ``total``, which
+    #: leave out the time a client takes to read what it was sent); ``total_timeout`` then bounds only the
+    #: wait for a free connection, so a client that reads slowly never reads as a slow upstream.
+    stream: bool = False
 
 
 class Response:
@@ -263,7 +268,7 @@ class _AiohttpExchange:
                     allow_redirects=False,
                     proxy=proxy.url,
                     proxy_headers=proxy.headers if url.scheme == "https" else None,
-                    timeout=_timeout(request.total_timeout, request.connect_timeout),
+                    timeout=_timeout(None if request.stream else request.total_timeout, request.connect_timeout),
                 )
             except ValueError as exc:
                 if isinstance(exc, aiohttp.ClientError):
@@ -321,7 +326,7 @@ def _url(url: str) -> yarl.URL:
 
 
 @functools.lru_cache(maxsize=64)
-def _timeout(total: float, connect: float) -> aiohttp.ClientTimeout:
+def _timeout(total: float | None, connect: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total, sock_connect=connect)
 
 

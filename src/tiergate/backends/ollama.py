@@ -217,7 +217,7 @@ class OllamaBackend:
             )
         except ollama.ImageURLRefused as exc:
             raise UpstreamCapabilityError(self.name, self.url, exc.message, param=exc.param) from exc
-        return Request("POST", self.url + path, self._headers, body, call.connect_timeout, call.total_timeout)
+        return Request("POST", self.url + path, self._headers, body, call.connect_timeout, call.total_timeout, stream)
 
     async def _raise_for_status(self, response: Response, model: str | None) -> None:
         if response.ok:

@@ -138,7 +138,8 @@ class OpenAIBackend:
         if (reason := self.missing()) is not None:
             raise UpstreamUnavailable(self.name, self.url, reason, kind="config")
         headers = self._accepting[accept]
-        return Request("POST", f"{self.url}/chat/completions", headers, body, call.connect_timeout, call.total_timeout)
+        url, stream = f"{self.url}/chat/completions", accept == "text/event-stream"
+        return Request("POST", url, headers, body, call.connect_timeout, call.total_timeout, stream)
 
     async def _raise_for_status(self, response: Response) -> None:
         if response.ok:

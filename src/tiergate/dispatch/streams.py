@@ -3,7 +3,8 @@
 ``bounded`` enforces three of the four timeouts (the connect timeout belongs to the transport):
 the first event must come within ``first_token``, each later one within ``idle`` of the previous,
 and the whole stream within what is left of the target's ``total`` (its whole budget, counted from its
-first attempt: a stream that follows retries has only what they left); running out raises
+first attempt: a stream that follows retries has only what they left; the time the consumer holds an event,
+a client reading slowly, is not counted, since the upstream is not what is slow then); running out raises
 :class:`StreamTimeout`, which dispatch does not retry on the same target but falls back from at once.
 It also refuses to let a stream end without its Finish event: a stream cut short raises, so it can
 never pass for a complete answer.
@@ -64,7 +65,9 @@ async def bounded(
             first = first and not answering(event)
             if isinstance(event, Finish):
                 finished = True
+            held = clock()
             yield event
+            deadline += clock() - held  # the client's reading is not the upstream's time
     finally:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:

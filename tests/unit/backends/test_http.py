@@ -408,6 +408,27 @@ async def test_a_body_that_stalls_is_a_timeout_after_the_head() -> None:
     assert (error.kind, error.started, error.retryable) == ("timeout", True, False)
 
 
+@pytest.mark.asyncio
+async def test_a_streams_body_is_its_readers_to_bound() -> None:
+    """A stream read slowly (its client slow to take what it was sent) outlasts ``total_timeout``: the
+    reader (dispatch's bounds) decides, and counts only the upstream's time. A whole body is still bounded."""
+
+    async def two_pieces(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(CHUNKED_HEAD + chunk(b"first"))
+        await asyncio.sleep(SHORT * 3)
+        await peer.send(chunk(b"second") + LAST_CHUNK)
+
+    async with RawServer(two_pieces) as server:
+        http = client()
+        streamed = request(server.url, total=SHORT)._replace(stream=True)
+        async with http.send(streamed) as got:
+            assert await asyncio.wait_for(got.read(), WAIT) == b"firstsecond"
+        with pytest.raises(BodyError):
+            await fetch(http, request(server.url, total=SHORT))
+        await http.aclose()
+
+
 CUT_SHORT = {
     "content-length": response(headers=[("Content-Length", "100")]) + b"only ten b",
     "chunked": CHUNKED_HEAD + chunk(b"first") + b"a\r\nonly",

@@ -413,21 +413,38 @@ async def test_malformed_json_is_a_protocol_error(backend: OllamaBackend, fake: 
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("streaming", [False, True])
-async def test_slow_upstream_times_out(server: tuple[FakeOllama, str], streaming: bool) -> None:
+async def test_slow_upstream_times_out(server: tuple[FakeOllama, str]) -> None:
     fake, url = server
     fake.queue.reset()
-    fake.replies.append(Hang(seconds=3, after_events=1 if streaming else None))
+    fake.replies.append(Hang(seconds=3))
     call = Call(model=MODEL, total_timeout=0.3)
     backend = OllamaBackend("local", OllamaBackendConfig(base_url=url))
 
     try:
         with pytest.raises(UpstreamUnavailable) as info:
-            await (collect(backend, chat(), call) if streaming else backend.complete(chat(), call))
+            await backend.complete(chat(), call)
     finally:
         await backend.aclose()
 
-    assert (info.value.kind, info.value.status, info.value.started) == ("timeout", 504, streaming)
+    assert (info.value.kind, info.value.status, info.value.started) == ("timeout", 504, False)
+
+
+@pytest.mark.asyncio
+async def test_a_stream_is_bounded_by_its_reader_not_by_the_total_timeout(server: tuple[FakeOllama, str]) -> None:
+    """Dispatch bounds a stream (``first_token``, ``idle``, ``total``) leaving out the time its client takes to
+    read; the backend's own ``total_timeout`` would count that time against the upstream."""
+    fake, url = server
+    fake.queue.reset()
+    fake.replies.append(Hang(seconds=0.6, after_events=1))
+    call = Call(model=MODEL, total_timeout=0.3)
+    backend = OllamaBackend("local", OllamaBackendConfig(base_url=url))
+
+    try:
+        events = await collect(backend, chat(), call)
+    finally:
+        await backend.aclose()
+
+    assert any(isinstance(e, Finish) for e in events)
 
 
 @pytest.mark.asyncio

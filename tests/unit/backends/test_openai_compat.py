@@ -268,21 +268,20 @@ async def test_error_object_mid_stream_is_a_status_error(fake: FakeOpenAI, backe
 
 
 @pytest.mark.asyncio
-async def test_stream_hang_is_cut_by_the_total_timeout(fake_server: tuple[FakeOpenAI, str]) -> None:
+async def test_a_stream_is_bounded_by_its_reader_not_by_the_total_timeout(fake_server: tuple[FakeOpenAI, str]) -> None:
+    """Dispatch bounds a stream (``first_token``, ``idle``, ``total``) leaving out the time its client takes to
+    read; the backend's own ``total_timeout`` would count that time against the upstream."""
     fake_server[0].queue.reset()
-    fake_server[0].replies.append(Hang(seconds=1, after_events=1))
+    fake_server[0].replies.append(Hang(seconds=0.6, after_events=1))
     impatient = Call(model="upstream-model", connect_timeout=1.0, total_timeout=0.2)
     backend = _backend(fake_server[1] + "/v1", {KEY_ENV: KEY})
 
     try:
-        with pytest.raises(UpstreamUnavailable) as error:
-            async for _ in backend.stream(_request(stream=True), impatient):
-                pass
+        events = [event async for event in backend.stream(_request(stream=True), impatient)]
     finally:
         await backend.aclose()
 
-    assert (error.value.kind, error.value.status, error.value.started) == ("timeout", 504, True)
-    assert error.value.detail == "no more of the answer within 0.2s"
+    assert any(isinstance(event, Finish) for event in events)
 
 
 # --- status errors --------------------------------------------------------------------------

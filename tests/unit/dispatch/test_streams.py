@@ -1,0 +1,68 @@
+"""``bounded``: a stream's time limits count the upstream's time, not the time its client takes to read."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.doubles import Clock
+from tiergate.config.model import Breaker, Capabilities, Limits, Price, Retries, Timeouts
+from tiergate.dispatch.streams import bounded
+from tiergate.engine.targets import Target
+from tiergate.errors import StreamTimeout
+from tiergate.wire import Finish, StreamEvent, TextDelta
+
+URL = "http://127.0.0.1:11434"
+
+
+class _Backend:
+    name = "ollama"
+    url = URL
+
+
+def target(total: float) -> Target:
+    return Target(
+        tier="local",
+        backend="ollama",
+        model="qwen",
+        capabilities=Capabilities(),
+        price=Price(),
+        timeouts=Timeouts(first_token=5, idle=5, total=total),
+        retries=Retries(),
+        breaker=Breaker(),
+        limits=Limits(),
+    )
+
+
+async def upstream(clock: Clock, pieces: int, each: float) -> AsyncIterator[StreamEvent]:
+    """An upstream that takes ``each`` seconds (on ``clock``) per piece."""
+    for i in range(pieces):
+        clock.advance(each)
+        await asyncio.sleep(0)  # a real upstream's read: where an expired limit is noticed
+        yield TextDelta(f"{i} ")
+    yield Finish("stop")
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_reads_slowly_does_not_run_out_the_upstreams_total() -> None:
+    """Each event held 0.6 s by the client, three of them: 1.8 s in all against a total of 1 s, of which the
+    upstream took 0.3 s. A slow reader used to end the stream with a 504 blamed on the upstream (and its
+    breaker)."""
+    clock = Clock()
+    events = bounded(upstream(clock, 3, 0.1), target(1.0), _Backend(), clock=clock)  # type: ignore[arg-type]
+    seen = []
+    async for event in events:
+        seen.append(event)
+        clock.advance(0.6)  # the client reading
+    assert seen == [TextDelta("0 "), TextDelta("1 "), TextDelta("2 "), Finish("stop")]
+
+
+@pytest.mark.asyncio
+async def test_an_upstream_that_runs_out_its_total_still_does() -> None:
+    clock = Clock()
+    events = bounded(upstream(clock, 3, 0.6), target(1.0), _Backend(), clock=clock)  # type: ignore[arg-type]
+    with pytest.raises(StreamTimeout, match=r"took longer than 1s, retries included \(timeouts.total\)"):
+        async for _ in events:
+            pass
