@@ -169,9 +169,28 @@ def report_backends(rules: Rules) -> Any:
                 log.info("backend '%s' at %s is configured (not contacted: the first request will reach it)", name, url)
             else:
                 log.warning("backend '%s' at %s is not usable yet: %s", name, url, rt.redact(str(result)))
+        await warn_missing_models(rt)
         yield
 
     return lifespan
+
+
+async def warn_missing_models(rt: Any) -> None:
+    """A target whose model its Ollama server has not pulled: each request for it would fall back to the next
+    target (a paid one, often) with only the attempts header to show why."""
+    for name, backend in rt.backends.items():
+        check = getattr(backend, "missing_models", None)
+        if check is None:
+            continue
+        models = [t.model for t in rt.graph.dispatch_targets() if t.backend == name]
+        for model in await check(models) if models else []:
+            log.warning(
+                "backend '%s' has not pulled model '%s': pull it with `ollama pull %s`, or every call to it answers "
+                "404 and falls back",
+                name,
+                model,
+                model,
+            )
 
 
 def warn_budgets_per_worker(config: RoutesConfig, workers: int) -> None:

@@ -173,6 +173,8 @@ class FakeOllama:
     def __init__(self) -> None:
         self.memory = Memory()
         self.ps_calls = 0
+        #: The models ``GET /api/tags`` lists as pulled (none, as a fresh Ollama has).
+        self.tags: list[str] = []
         #: An HTTP status every ``/api/ps`` answers with instead of the list (None: the list).
         self.ps_status: int | None = None
         self.queue = _Queue(self)
@@ -198,7 +200,7 @@ class FakeOllama:
 
         @get("/api/tags")
         async def tags() -> dict[str, list[Any]]:
-            return {"models": []}
+            return {"models": [{"name": name, "model": name, "size": 1} for name in self.tags]}
 
         @get("/api/ps")
         async def ps() -> Response[Any]:

@@ -213,17 +213,39 @@ def test_offline_route_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_start_up_says_which_backends_it_reached(
-    gateway_for: GatewayFactory, upstream_env: dict[str, str], caplog: pytest.LogCaptureFixture
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    fake_ollama: FakeOllama,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Ollama is probed (``/api/version``); Anthropic has no free health check, so its backend is said to be
     configured, not ready, whether or not anything listens at its URL."""
     caplog.set_level(logging.INFO, logger="tiergate.server")
+    fake_ollama.tags = ["qwen2.5-coder:7b", "qwen2.5:1.5b"]
     environ = {**upstream_env, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}
     gateway_for(ROOT / "routes.yaml", environ)
     said = [r.getMessage() for r in caplog.records if r.name == "tiergate.server" and "backend '" in r.getMessage()]
     assert said == [
         f"backend 'ollama' at {upstream_env['OLLAMA_HOST']} is ready",
         "backend 'anthropic' at http://127.0.0.1:9 is configured (not contacted: the first request will reach it)",
+    ]
+
+
+def test_start_up_warns_of_a_model_ollama_has_not_pulled(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    fake_ollama: FakeOllama,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each request for it would answer 404 and fall back to sonnet, paid, with only the attempts header to
+    show it."""
+    caplog.set_level(logging.INFO, logger="tiergate.server")
+    fake_ollama.tags = ["llama3.2:latest", "qwen2.5:1.5b"]  # the classifier's model, not the local tier's
+    gateway_for(ROOT / "routes.yaml", upstream_env)
+    warned = [r.getMessage() for r in caplog.records if r.name == "tiergate.server" and r.levelno == logging.WARNING]
+    assert warned == [
+        "backend 'ollama' has not pulled model 'qwen2.5-coder:7b': pull it with `ollama pull qwen2.5-coder:7b`, or "
+        "every call to it answers 404 and falls back"
     ]
 
 

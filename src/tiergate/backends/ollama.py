@@ -14,7 +14,7 @@ server is not there at all.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from msgspec.structs import force_setattr
@@ -164,6 +164,24 @@ class OllamaBackend:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def missing_models(self, models: Iterable[str]) -> list[str]:
+        """Which of ``models`` the server has not pulled (``GET /api/tags``); none when it cannot tell. A
+        request for one answers 404 and falls back to a paid tier, every time, with nothing else to show it."""
+        tags = Request("GET", self.url + "/api/tags", self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
+        try:
+            async with self._client.send(tags) as response:
+                if not response.ok:
+                    return []
+                body = await response.read()
+        except TRANSPORT_ERRORS:
+            return []
+        try:
+            listed = ollama_ps.decode_ps(self.name, self.url, body)  # /api/tags lists models as /api/ps does
+        except UpstreamError:
+            return []
+        pulled = {ollama_ps.tagged(entry.name) for entry in listed}
+        return [model for model in dict.fromkeys(models) if ollama_ps.tagged(model) not in pulled]
 
     async def residents(self) -> list[Resident]:
         """The models in the server's memory now (``GET /api/ps``); raises an UpstreamError."""

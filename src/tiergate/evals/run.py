@@ -100,12 +100,12 @@ def classifier_failures(outcomes: Sequence[Outcome]) -> tuple[int, int, str | No
 
 
 def render_classifier(outcomes: Sequence[Outcome]) -> list[str]:
-    """``classifier failed on N of M AMBIGUOUS cases (first error: ...)``: its failures are routed as with it off."""
+    """``classifier failed on N of M AMBIGUOUS cases (first failure: ...)``: its failures are routed as with it off."""
     failed, ambiguous, first = classifier_failures(outcomes)
     if not failed:
         return [f"classifier failed on 0 of {ambiguous} AMBIGUOUS cases"]
     return [
-        f"classifier failed on {failed} of {ambiguous} AMBIGUOUS cases (first error: {first}); "
+        f"classifier failed on {failed} of {ambiguous} AMBIGUOUS cases (first failure: {first}); "
         "those went to band_tiers.ambiguous as with the classifier off"
     ]
 

@@ -508,3 +508,20 @@ def test_a_host_with_a_port_that_is_not_one_is_left_as_written() -> None:
     with pytest.raises(ValueError, match="Port out of range"):
         ollama_host_url("gpu-box:99999")
     assert OllamaBackendConfig(base_url="gpu-box:99999").base_url == "gpu-box:99999"  # validate reports it
+
+
+@pytest.mark.asyncio
+async def test_the_models_the_server_has_not_pulled(server: tuple[FakeOllama, str]) -> None:
+    """A model without a tag is Ollama's ``:latest``; a server it cannot ask names none."""
+    fake, url = server
+    fake.tags = ["qwen2.5-coder:7b", "llava:latest"]
+    backend = OllamaBackend("local", OllamaBackendConfig(base_url=url))
+    dead = OllamaBackend("gone", OllamaBackendConfig(base_url="http://127.0.0.1:9"))
+    try:
+        wanted = ["qwen2.5-coder:7b", "llava", "qwen2.5-coder:14b", "qwen2.5:1.5b", "qwen2.5-coder:14b"]
+        assert await backend.missing_models(wanted) == ["qwen2.5-coder:14b", "qwen2.5:1.5b"]
+        assert await dead.missing_models(wanted) == []
+    finally:
+        fake.tags = []
+        await backend.aclose()
+        await dead.aclose()

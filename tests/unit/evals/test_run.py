@@ -163,12 +163,12 @@ def test_a_classifier_that_cannot_be_reached_is_reported(
     assert main(["eval", "--config", str(config), "--classify", str(data)]) == 0
     head, failed = capsys.readouterr().out.splitlines()[:2]
     assert head.endswith("7 labelled cases, classifier on")
-    assert failed.startswith("classifier failed on 2 of 2 AMBIGUOUS cases (first error: ")
+    assert failed.startswith("classifier failed on 2 of 2 AMBIGUOUS cases (first failure: ")
     assert "127.0.0.1:1" in failed
     assert main(["eval", "--config", str(config), "--classify", "--json", str(data)]) == 0
     body = json.loads(capsys.readouterr().out)
     assert (body["classifier_failures"]["failed"], body["classifier_failures"]["ambiguous"]) == (2, 2)
-    assert body["classifier_failures"]["first_error"] == failed.split("(first error: ", 1)[1].split("); ")[0]
+    assert body["classifier_failures"]["first_error"] == failed.split("(first failure: ", 1)[1].split("); ")[0]
 
 
 def test_the_curve_over_the_dial_trades_cost_for_sufficiency(
