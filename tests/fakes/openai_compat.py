@@ -24,7 +24,12 @@ A refused request is recorded but takes no reply from the queue (the server refu
 ``fake.judge(recorded.body)`` tells what the server made of a request. llama-cpp-python's streams never
 carry ``usage``. vLLM's choices name the stop string an answer ended on (``stop_reason``, from
 ``Text.stop_sequence``). ``hung_up`` is set when a client leaves in the middle of a streamed body (the stream
-generator is cancelled or closed), which is what stops a real server's work:
+generator is cancelled or closed), which is what stops a real server's work.
+
+``calls`` is how tool calls are written: ``openai`` (ids ``call_fake0``, ``call_fake1``; a stream names a call
+in its first piece only) or ``tgi``, as text-generation-inference 3.x writes them: a whole answer numbers its
+calls ``"0"``, ``"1"``, and a stream sends ``"id": ""`` with every piece of a call and ``"name": null`` after
+the first:
 
     fake = FakeOpenAI("llama-cpp-python")
     ...
@@ -74,6 +79,7 @@ SSE_HEADERS = {"cache-control": "no-cache"}
 
 Personality = Literal["openai", "llama-cpp-python", "llama-server", "vllm"]
 PERSONALITIES: tuple[Personality, ...] = ("openai", "llama-cpp-python", "llama-server", "vllm")
+CallShape = Literal["openai", "tgi"]
 
 
 @dataclass(frozen=True)
@@ -108,8 +114,9 @@ class WatchedQueue(ReplyQueue):
 
 
 class FakeOpenAI:
-    def __init__(self, personality: Personality = "openai") -> None:
+    def __init__(self, personality: Personality = "openai", calls: CallShape = "openai") -> None:
         self.personality = personality
+        self.calls = calls
         self.queue = WatchedQueue()
         self._ids = itertools.count(1)
         self.app = Litestar(route_handlers=[self._models_handler(), self._chat_handler()])
@@ -157,7 +164,11 @@ class FakeOpenAI:
         if isinstance(reply, Hang) and (reply.after_events is None or not body.get("stream")):
             await asyncio.sleep(reply.seconds)
         frame = _Frame(
-            f"chatcmpl-fake{next(self._ids)}", int(time.time()), str(body.get("model", "")), self.personality == "vllm"
+            f"chatcmpl-fake{next(self._ids)}",
+            int(time.time()),
+            str(body.get("model", "")),
+            self.personality == "vllm",
+            tgi=self.calls == "tgi",
         )
         if body.get("stream"):
             llama_cpp_python = self.personality == "llama-cpp-python"  # it ignores stream_options
@@ -287,10 +298,14 @@ def _stops_after(reply: Reply) -> int | None:
 class _Frame:
     """The id, created and model every object of one answer shares."""
 
-    def __init__(self, completion_id: str, created: int, model: str, stop_reason: bool = False) -> None:
+    def __init__(
+        self, completion_id: str, created: int, model: str, stop_reason: bool = False, *, tgi: bool = False
+    ) -> None:
         self.id, self.created, self.model = completion_id, created, model
         #: vLLM's ``stop_reason`` in the finishing choice: the stop string, or null.
         self.stop_reason = stop_reason
+        #: Tool calls as TGI writes them (``FakeOpenAI.calls``).
+        self.tgi = tgi
 
     def _finishing(self, choice: dict[str, Any], reply: Reply) -> dict[str, Any]:
         if self.stop_reason:
@@ -301,7 +316,7 @@ class _Frame:
         message: dict[str, Any] = {"role": "assistant", "content": None}
         if isinstance(reply, ToolCalls):
             message["content"] = reply.text
-            message["tool_calls"] = [_whole_call(i, name, args) for i, (name, args) in enumerate(reply.calls)]
+            message["tool_calls"] = [_whole_call(i, name, args, self.tgi) for i, (name, args) in enumerate(reply.calls)]
             finish = "tool_calls"
         else:
             text = reply if isinstance(reply, Text) else Text()
@@ -323,7 +338,7 @@ class _Frame:
         if isinstance(reply, ToolCalls):
             deltas += [{"content": piece} for piece in _pieces(reply.text or "", 2)]
             for i, (name, args) in enumerate(reply.calls):
-                deltas += _call_deltas(i, name, args)
+                deltas += _call_deltas(i, name, args, self.tgi)
             finish = "tool_calls"
         else:
             text = reply if isinstance(reply, Text) else Text()
@@ -349,19 +364,26 @@ class _Frame:
         )
 
 
-def _whole_call(index: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    return {"id": f"call_fake{index}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+def _whole_call(index: int, name: str, args: dict[str, Any], tgi: bool = False) -> dict[str, Any]:
+    call_id = str(index) if tgi else f"call_fake{index}"
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
 
 
-def _call_deltas(index: int, name: str, args: dict[str, Any]) -> list[dict[str, Any]]:
-    """OpenAI's order: the opening fragment names the call with empty arguments, then argument pieces."""
+def _call_deltas(index: int, name: str, args: dict[str, Any], tgi: bool = False) -> list[dict[str, Any]]:
+    """OpenAI's order: the opening fragment names the call with empty arguments, then argument pieces. TGI's:
+    every fragment has ``"id": ""``, ``type`` and a ``name``, null after the first."""
     opening = {
         "index": index,
-        "id": f"call_fake{index}",
+        "id": "" if tgi else f"call_fake{index}",
         "type": "function",
         "function": {"name": name, "arguments": ""},
     }
-    pieces = [{"index": index, "function": {"arguments": piece}} for piece in _pieces(json.dumps(args), 3)]
+    pieces: list[dict[str, Any]] = [
+        {"index": index, "id": "", "type": "function", "function": {"name": None, "arguments": piece}}
+        if tgi
+        else {"index": index, "function": {"arguments": piece}}
+        for piece in _pieces(json.dumps(args), 3)
+    ]
     return [{"tool_calls": [opening]}] + [{"tool_calls": [piece]} for piece in pieces]
 
 

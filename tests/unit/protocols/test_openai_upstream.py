@@ -285,6 +285,26 @@ def test_a_value_that_is_wrong_not_cut_short_fails_at_once() -> None:
         StreamReader("vllm", URL).feed(b"data: {bad json}")
 
 
+def test_an_empty_id_on_every_piece_of_a_streamed_call_is_one_call() -> None:
+    """TGI 3.x sends ``"id": ""`` with every piece of a call, and its name only in the first: an empty id read
+    as a new one opened a nameless call for each piece of the arguments."""
+    reader = StreamReader("tgi", URL)
+    pieces = [('"get_weather"', "null"), ("null", '"{\\"city\\""'), ("null", '": \\"Paris\\"}"')]
+    lines = [
+        b'data: {"choices":[{"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"","type":"function",'
+        b'"function":{"name":%s,"arguments":%s}}]},"finish_reason":null}]}' % (name.encode(), arguments.encode())
+        for name, arguments in pieces
+    ]
+    lines.append(b'data: {"choices":[{"delta":{},"finish_reason":"tool_calls"}]}')
+
+    events = [event for line in lines for event in reader.feed(line)]
+
+    assert len(events) == 3 and isinstance(start := events[0], ToolCallStart)
+    assert (start.index, start.name, start.id.startswith("call_"), len(start.id)) == (0, "get_weather", True, 29)
+    assert events[1:] == [ToolCallArgs(0, '{"city"'), ToolCallArgs(0, ': "Paris"}')]
+    assert reader.close() == [Finish("tool_calls")]
+
+
 def test_tool_arguments_before_their_call_is_a_protocol_error() -> None:
     with pytest.raises(UpstreamProtocolError, match="before the call's id and name"):
         StreamReader("vllm", URL).feed(

@@ -290,14 +290,15 @@ class StreamReader:
     (a blank line, or the stream's) or :data:`MAX_EVENT_BYTES`, and they are read once, joined.
 
     Upstream tool-call indexes are mapped, not trusted: some servers number every parallel call 0, so a new
-    ``id`` under a known index opens a new call. Finish (and UsageReport) are held back until :meth:`close`,
-    because OpenAI sends usage in a chunk after the one that carries ``finish_reason``.
+    ``id`` under a known index opens a new call (an empty one is no id: TGI sends ``""`` with every piece of a
+    call). Finish (and UsageReport) are held back until :meth:`close`, because OpenAI sends usage in a chunk
+    after the one that carries ``finish_reason``.
     """
 
     def __init__(self, backend: str, url: str) -> None:
         self._backend = backend
         self._url = url
-        self._calls: dict[int | None, tuple[int, str]] = {}
+        self._calls: dict[int | None, tuple[int, str | None]] = {}
         self._opened = 0
         self._finish: str | None = None
         self._stop: str | None = None
@@ -383,14 +384,16 @@ class StreamReader:
 
     def _tool_call(self, tc: _ToolCall, events: list[StreamEvent]) -> None:
         function = tc.function or _Function()
+        server_id = tc.id or None  # TGI sends `"id": ""` with every piece of a call: that is no id, not a new one
         known = self._calls.get(tc.index)
-        opens = (tc.id is not None and (known is None or known[1] != tc.id)) or (known is None and bool(function.name))
+        opens = (server_id is not None and (known is None or known[1] != server_id)) or (
+            known is None and bool(function.name)
+        )
         if opens:
             own = self._opened
             self._opened += 1
-            call_id = tc.id or _new_call_id()
-            self._calls[tc.index] = (own, call_id)
-            events.append(ToolCallStart(index=own, id=call_id, name=function.name or ""))
+            self._calls[tc.index] = (own, server_id)
+            events.append(ToolCallStart(index=own, id=server_id or _new_call_id(), name=function.name or ""))
         elif known is None:
             raise _protocol(self._backend, self._url, "tool call arguments before the call's id and name")
         own = self._calls[tc.index][0]

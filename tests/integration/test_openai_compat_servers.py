@@ -1,0 +1,100 @@
+"""A local tier on OpenAI-compatible servers other than OpenAI (TGI, vLLM, llama-server, SGLang), as they really
+answer: TGI's tool calls, over every ingress. The official openai and anthropic SDKs → the real gateway → the
+fake OpenAI-compatible upstream (a Claude tier behind it for fallbacks), over real sockets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from tests.conftest import GatewayFactory
+from tests.fakes.openai_compat import FakeOpenAI
+from tests.fakes.scripts import ToolCalls
+from tests.helpers import THREE_BACKENDS
+
+ROUTES = (
+    THREE_BACKENDS
+    + """tiers:
+  local:
+    targets: [{backend: vllm, model: small, capabilities: {tools: true, thinking: true, context_window: 8192}}]
+  sonnet:
+    targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {tools: true, context_window: 200000}}]
+fallbacks: {local: [sonnet]}
+"""
+)
+WEATHER: Any = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+}
+CLAUDE_WEATHER: Any = {"name": "get_weather", "input_schema": WEATHER["function"]["parameters"]}
+RESPONSES_WEATHER: Any = {"type": "function", "name": "get_weather", "parameters": WEATHER["function"]["parameters"]}
+ASK: Any = [{"role": "user", "content": "weather in Paris?"}]
+PARIS = ("get_weather", {"city": "Paris"})
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_openai: FakeOpenAI) -> str:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    return gateway_for(routes, {**upstream_env, "VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def client(gateway: str) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=gateway + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+def claude(gateway: str) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(base_url=gateway, api_key="sk-ant-client-unused", max_retries=0, timeout=30) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+def tgi(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAI:
+    monkeypatch.setattr(fake_openai, "calls", "tgi")
+    return fake_openai
+
+
+# --- TGI's streamed tool call: "id": "" on every piece ------------------------------------------------------
+
+
+def test_a_tgi_streamed_tool_call_is_one_call_on_chat(client: openai.OpenAI, tgi: FakeOpenAI) -> None:
+    tgi.replies.append(ToolCalls([PARIS]))
+    calls: dict[int, dict[str, str]] = {}
+    finish = None
+    for chunk in client.chat.completions.create(model="local", messages=ASK, tools=[WEATHER], stream=True):
+        for choice in chunk.choices:
+            finish = choice.finish_reason or finish
+            for piece in choice.delta.tool_calls or []:
+                call = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+                call["id"] += piece.id or ""
+                call["name"] += (piece.function.name or "") if piece.function else ""
+                call["arguments"] += (piece.function.arguments or "") if piece.function else ""
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls.values()] == [PARIS]
+    assert calls[0]["id"].startswith("call_") and finish == "tool_calls"
+
+
+def test_a_tgi_streamed_tool_call_is_one_call_on_messages(claude: anthropic.Anthropic, tgi: FakeOpenAI) -> None:
+    tgi.replies.append(ToolCalls([PARIS]))
+    with claude.messages.stream(model="local", max_tokens=256, messages=ASK, tools=[CLAUDE_WEATHER]) as stream:
+        message = stream.get_final_message()
+    assert [(b.type, getattr(b, "name", None), getattr(b, "input", None)) for b in message.content] == [
+        ("tool_use", *PARIS)
+    ]
+    assert message.stop_reason == "tool_use"
+
+
+def test_a_tgi_streamed_tool_call_is_one_call_on_responses(client: openai.OpenAI, tgi: FakeOpenAI) -> None:
+    tgi.replies.append(ToolCalls([PARIS]))
+    with client.responses.stream(model="local", input="weather in Paris?", tools=[RESPONSES_WEATHER]) as stream:
+        final = stream.get_final_response()
+    assert [(item.type, getattr(item, "name", None)) for item in final.output] == [("function_call", "get_weather")]
+    assert json.loads(final.output[0].arguments) == PARIS[1]  # type: ignore[union-attr]
