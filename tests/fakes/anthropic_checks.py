@@ -13,7 +13,8 @@ combinations (its documentation on extended thinking, and the errors its users r
 - ``context_management`` without the ``context-management-2025-06-27`` beta;
 - a ``thinking`` block in an assistant turn whose signature the API did not write (here: anything but
   ``SIGNATURE``, the one this fake signs with): "Invalid `signature` in `thinking` block".
-- a tool call id outside ``^[a-zA-Z0-9_-]+$`` in ``tool_use.id`` or ``tool_result.tool_use_id``;
+- a tool call id outside ``^[a-zA-Z0-9_-]+$`` in ``tool_use.id`` or ``tool_result.tool_use_id``, or a
+  ``tool_use.id`` an earlier block of the conversation has: "`tool_use` ids must be unique";
 - thinking ``enabled`` (not ``adaptive``) while the last assistant turn calls a tool and does not begin
   with a thinking block;
 - an ``output_config`` with an unknown ``effort`` or a ``format`` that is not ``{type: json_schema, schema}``.
@@ -111,6 +112,7 @@ _TOOL_ID = re.compile(r"[a-zA-Z0-9_-]+")
 
 
 def _tool_ids(messages: list[Any]) -> str | None:
+    used: set[str] = set()
     for i, turn in enumerate(messages):
         content = turn.get("content")
         for j, block in enumerate(content if isinstance(content, list) else []):
@@ -118,6 +120,10 @@ def _tool_ids(messages: list[Any]) -> str | None:
             if key and not _TOOL_ID.fullmatch(str(block.get(key))):
                 kind = block["type"]
                 return f"messages.{i}.content.{j}.{kind}.{key}: String should match pattern '^[a-zA-Z0-9_-]+$'"
+            if key == "id":
+                if block[key] in used:
+                    return f"messages.{i}.content.{j}: `tool_use` ids must be unique"
+                used.add(block[key])
     return None
 
 

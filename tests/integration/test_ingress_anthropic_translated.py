@@ -141,8 +141,8 @@ def test_interleaved_parallel_tool_calls_are_whole_blocks_one_after_another(
     # llama.cpp-style: both calls open, then their argument pieces alternate.
     scripted.deltas = [
         {"role": "assistant", "content": "Both."},
-        call(0, opens=("call_a", "f")),
-        call(1, opens=("call_b", "g")),
+        call(0, opens=("call_a1b2c3", "f")),
+        call(1, opens=("call_d4e5f6", "g")),
         call(0, arguments='{"x":'),
         call(1, arguments='{"y":'),
         call(0, arguments="1}"),
@@ -153,8 +153,8 @@ def test_interleaved_parallel_tool_calls_are_whole_blocks_one_after_another(
     events = events_of(gateway, {"model": "local", "max_tokens": 64, "stream": True, "tools": TOOLS, "messages": HI})
 
     text = {"type": "text", "text": ""}
-    call_a = {"type": "tool_use", "id": "call_a", "name": "f", "input": {}}
-    call_b = {"type": "tool_use", "id": "call_b", "name": "g", "input": {}}
+    call_a = {"type": "tool_use", "id": "call_a1b2c3", "name": "f", "input": {}}
+    call_b = {"type": "tool_use", "id": "call_d4e5f6", "name": "g", "input": {}}
     message_delta = {
         "type": "message_delta",
         "delta": {"stop_reason": "tool_use", "stop_sequence": None},
@@ -177,8 +177,8 @@ def test_interleaved_parallel_tool_calls_are_whole_blocks_one_after_another(
         final = stream.get_final_message()
     assert stopped == [(1, {"x": 1}), (2, {"y": 2})]  # whole at each block's stop, where Claude Code reads it
     assert [(b.id, b.input) for b in final.content if b.type == "tool_use"] == [
-        ("call_a", {"x": 1}),
-        ("call_b", {"y": 2}),
+        ("call_a1b2c3", {"x": 1}),
+        ("call_d4e5f6", {"y": 2}),
     ]
 
 
@@ -186,7 +186,7 @@ def test_interleaved_parallel_tool_calls_are_whole_blocks_one_after_another(
 def test_streamed_arguments_that_are_no_json_object_are_kept_under_arguments(
     gateway: str, claude: anthropic.Anthropic, scripted: Scripted, arguments: str
 ) -> None:
-    scripted.deltas = [{"role": "assistant"}, call(0, opens=("call_a", "f"), arguments=arguments)]
+    scripted.deltas = [{"role": "assistant"}, call(0, opens=("call_a1b2c3", "f"), arguments=arguments)]
     scripted.finish = "tool_calls"
 
     with claude.messages.stream(model="local", max_tokens=64, tools=TOOLS, messages=HI) as stream:

@@ -159,8 +159,8 @@ def _call(index: int, **fields: Any) -> bytes:
 
 #: vLLM's and OpenAI's way with parallel calls: both headers first, then the argument pieces alternating.
 INTERLEAVED = [
-    _call(0, id="call_a", name="get_weather"),
-    _call(1, id="call_b", name="get_weather"),
+    _call(0, id="call_a1b2c3", name="get_weather"),
+    _call(1, id="call_d4e5f6", name="get_weather"),
     _call(0, arguments='{"city":'),
     _call(1, arguments='{"city":'),
     _call(0, arguments='"Oslo"}'),
@@ -209,16 +209,16 @@ def test_interleaved_parallel_calls_are_each_done_whole(tmp_path: Path, gateway_
     assert [e.sequence_number for e in events] == list(range(len(events)))
     done = [e.item for e in events if e.type == "response.output_item.done"]
     assert [(i.type, i.call_id, i.arguments) for i in done] == [  # type: ignore[union-attr]
-        ("function_call", "call_a", '{"city":"Oslo"}'),
-        ("function_call", "call_b", '{"city":"Rome"}'),
+        ("function_call", "call_a1b2c3", '{"city":"Oslo"}'),
+        ("function_call", "call_d4e5f6", '{"city":"Rome"}'),
     ]
     assert [e.arguments for e in events if e.type == "response.function_call_arguments.done"] == [
         '{"city":"Oslo"}',
         '{"city":"Rome"}',
     ]
     assert [(i.call_id, i.arguments) for i in final.output] == [  # type: ignore[union-attr]
-        ("call_a", '{"city":"Oslo"}'),
-        ("call_b", '{"city":"Rome"}'),
+        ("call_a1b2c3", '{"city":"Oslo"}'),
+        ("call_d4e5f6", '{"city":"Rome"}'),
     ]
 
 

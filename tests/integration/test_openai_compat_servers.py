@@ -1,6 +1,7 @@
-"""A local tier on OpenAI-compatible servers other than OpenAI (TGI, vLLM, llama-server, SGLang), as they really
-answer: TGI's tool calls, over every ingress. The official openai and anthropic SDKs → the real gateway → the
-fake OpenAI-compatible upstream (a Claude tier behind it for fallbacks), over real sockets."""
+"""A local tier on OpenAI-compatible servers other than OpenAI (TGI, vLLM, llama-server, SGLang), as they
+really answer: TGI's tool calls over every ingress, and their ids in a conversation that moves to Claude. The
+official openai and anthropic SDKs → the real gateway → the fake OpenAI-compatible upstream (a Claude tier
+behind it for fallbacks), over real sockets."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import openai
 import pytest
 
 from tests.conftest import GatewayFactory
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai_compat import FakeOpenAI
-from tests.fakes.scripts import ToolCalls
+from tests.fakes.scripts import Text, ToolCalls
 from tests.helpers import THREE_BACKENDS
 
 ROUTES = (
@@ -98,3 +100,34 @@ def test_a_tgi_streamed_tool_call_is_one_call_on_responses(client: openai.OpenAI
         final = stream.get_final_response()
     assert [(item.type, getattr(item, "name", None)) for item in final.output] == [("function_call", "get_weather")]
     assert json.loads(final.output[0].arguments) == PARIS[1]  # type: ignore[union-attr]
+
+
+# --- tool-call ids a server numbers per answer ---------------------------------------------------------------
+
+
+def test_tgi_tool_call_ids_are_unique_and_claude_takes_the_conversation(
+    claude: anthropic.Anthropic, tgi: FakeOpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    """TGI calls its first call "0" in every answer: passed on, two turns' calls had the same id, and Anthropic
+    refused the history once the conversation went to a Claude tier."""
+    tgi.replies.extend([ToolCalls([PARIS]), ToolCalls([("get_weather", {"city": "Rome"})])])
+    fake_anthropic.replies.append(Text("Sunny in both."))
+    history: list[Any] = [{"role": "user", "content": "weather in Paris, then Rome?"}]
+    ids = []
+    for _ in range(2):
+        (call,) = claude.messages.create(
+            model="local", max_tokens=256, messages=history, tools=[CLAUDE_WEATHER]
+        ).content
+        assert call.type == "tool_use"
+        ids.append(call.id)
+        history += [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": call.id, "name": call.name, "input": call.input}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}]},
+        ]
+    assert [t.body["messages"][-2]["tool_calls"][0]["id"] for t in tgi.requests[1:]] == ids[:1]
+    answer = claude.messages.create(model="sonnet", max_tokens=256, messages=history, tools=[CLAUDE_WEATHER])
+    assert answer.content[0].type == "text" and answer.content[0].text == "Sunny in both."
+    assert len(set(ids)) == 2 and all(i.startswith("call_") and len(i) == 29 for i in ids)

@@ -438,19 +438,19 @@ async def test_parallel_calls_that_all_claim_index_0_are_numbered_apart() -> Non
         return _delta({"tool_calls": [{"index": 0, **fields}]})
 
     events = await _replay(
-        call(id="a", function={"name": "first", "arguments": '{"x":'}),
+        call(id="call_abc123", function={"name": "first", "arguments": '{"x":'}),
         call(function={"arguments": " 1}"}),
-        call(id="b", function={"name": "second", "arguments": ""}),
+        call(id="call_def456", function={"name": "second", "arguments": ""}),
         call(function={"arguments": "{}"}),
         _delta({}, finish="stop"),
         "data: [DONE]\n\n",
     )
 
     assert events == [
-        ToolCallStart(0, "a", "first"),
+        ToolCallStart(0, "call_abc123", "first"),
         ToolCallArgs(0, '{"x":'),
         ToolCallArgs(0, " 1}"),
-        ToolCallStart(1, "b", "second"),
+        ToolCallStart(1, "call_def456", "second"),
         ToolCallArgs(1, "{}"),
         Finish("tool_calls"),
     ]

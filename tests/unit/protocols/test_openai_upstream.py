@@ -105,7 +105,7 @@ def test_a_whole_answer_with_reasoning_tool_calls_and_usage() -> None:
             "content": None,
             "reasoning_content": "think",
             "tool_calls": [
-                {"id": "call_1", "function": {"name": "a", "arguments": '{"x": 1}'}},
+                {"id": "call_abc123", "function": {"name": "a", "arguments": '{"x": 1}'}},
                 {"function": {"name": "b", "arguments": {"y": 2}}},  # some servers send an object, and no id
             ],
         },
@@ -120,7 +120,7 @@ def test_a_whole_answer_with_reasoning_tool_calls_and_usage() -> None:
         ("a", {"x": 1}),
         ("b", {"y": 2}),
     ]
-    assert completion.tool_calls[0].id == "call_1" and completion.tool_calls[1].id.startswith("call_")
+    assert completion.tool_calls[0].id == "call_abc123" and completion.tool_calls[1].id.startswith("call_")
     assert completion.usage == Usage(5, 3, 8)
 
 
@@ -162,7 +162,8 @@ def test_the_stream_reader_holds_the_finish_until_the_end_and_reads_nothing_afte
         b": comment",
         b"event: message",
         b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}',
-        b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":""}}]}}]}',
+        b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_abc123",'
+        b'"function":{"name":"f","arguments":""}}]}}]}',
         b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},'
         b'"finish_reason":"tool_calls"}]}',
         b'data: {"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1}}',
@@ -172,7 +173,7 @@ def test_the_stream_reader_holds_the_finish_until_the_end_and_reads_nothing_afte
 
     events = [event for line in lines for event in reader.feed(line)]
 
-    assert events == [ToolCallStart(0, "c1", "f"), ToolCallArgs(0, "{}")]
+    assert events == [ToolCallStart(0, "call_abc123", "f"), ToolCallArgs(0, "{}")]
     assert reader.done
     assert reader.close() == [Finish("tool_calls"), UsageReport(Usage(2, 1, 3))]
 
@@ -303,6 +304,37 @@ def test_an_empty_id_on_every_piece_of_a_streamed_call_is_one_call() -> None:
     assert (start.index, start.name, start.id.startswith("call_"), len(start.id)) == (0, "get_weather", True, 29)
     assert events[1:] == [ToolCallArgs(0, '{"city"'), ToolCallArgs(0, ': "Paris"}')]
     assert reader.close() == [Finish("tool_calls")]
+
+
+#: (a server's tool-call id, kept): ids that may repeat in the next answer are replaced.
+SERVER_IDS = [
+    ("chatcmpl-tool-8c1b2f3e4d5a4b6c9d0e1f2a3b4c5d6e", True),  # vLLM
+    ("call_abc123", True),
+    ("call_k2x9q0mz", True),  # Ollama's /v1
+    ("a1B2c3D4e", True),  # Mistral's 9 characters
+    ("0", False),  # TGI numbers its calls per answer
+    ("call_0", False),
+    ("", False),
+    (None, False),
+]
+
+
+@pytest.mark.parametrize(("server_id", "kept"), SERVER_IDS)
+def test_a_server_tool_call_id_is_kept_only_when_it_is_long_enough_to_be_unique(
+    server_id: str | None, kept: bool
+) -> None:
+    """TGI's ``"0"`` came back in every turn; once the conversation reached a Claude tier, Anthropic refused
+    the history ("tool_use ids must be unique")."""
+    call: dict[str, Any] = {"function": {"name": "f", "arguments": "{}"}}
+    if server_id is not None:
+        call["id"] = server_id
+    whole = whole_answer("tgi", URL, answer({"tool_calls": [call]}, finish="tool_calls")).tool_calls[0].id
+    reader = StreamReader("tgi", URL)
+    (streamed, _) = reader.feed(b'data: {"choices":[{"delta":{"tool_calls":[%s]}}]}' % json.dumps(call).encode())
+    assert isinstance(streamed, ToolCallStart)
+    for given in (whole, streamed.id):
+        assert given == server_id if kept else (given.startswith("call_") and len(given) == 29)
+    assert kept or whole != streamed.id
 
 
 def test_tool_arguments_before_their_call_is_a_protocol_error() -> None:

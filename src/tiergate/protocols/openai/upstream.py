@@ -274,7 +274,7 @@ def _whole_tool_call(tc: _ToolCall, backend: str, url: str) -> ToolCall:
     arguments = tc.function.arguments
     if not isinstance(arguments, str):
         arguments = _encode(arguments or {}).decode()
-    return ToolCall(id=tc.id or _new_call_id(), function=FunctionCall(name=tc.function.name, arguments=arguments))
+    return ToolCall(id=_call_id(tc.id), function=FunctionCall(name=tc.function.name, arguments=arguments))
 
 
 # --- streams ----------------------------------------------------------------------------------------
@@ -393,7 +393,7 @@ class StreamReader:
             own = self._opened
             self._opened += 1
             self._calls[tc.index] = (own, server_id)
-            events.append(ToolCallStart(index=own, id=server_id or _new_call_id(), name=function.name or ""))
+            events.append(ToolCallStart(index=own, id=_call_id(server_id), name=function.name or ""))
         elif known is None:
             raise _protocol(self._backend, self._url, "tool call arguments before the call's id and name")
         own = self._calls[tc.index][0]
@@ -492,6 +492,18 @@ def _usage(raw: _Usage | None) -> Usage | None:
     spent = raw.completion_tokens_details
     reasoning = min(completion, (spent.reasoning_tokens or 0) if spent is not None else 0)
     return Usage.of(prompt, completion, cached=max(0, cached), reasoning=max(0, reasoning))
+
+
+#: The shortest server tool-call id kept: ids this long are random (vLLM's ``chatcmpl-tool-<hex>``, OpenAI's
+#: ``call_<24>``, llama.cpp's 32 characters, Ollama's ``call_<8>``, the 9 a Mistral chat template requires).
+_UNIQUE_ID = 8
+
+
+def _call_id(server_id: str | None) -> str:
+    """The id a tool call gets: the server's when it is long enough to be unique, else a new one. A server that
+    numbers its calls per answer (TGI's ``"0"``) gives the same id in every turn, and once the conversation
+    reaches a Claude tier Anthropic refuses its history ("tool_use ids must be unique")."""
+    return server_id if server_id is not None and len(server_id) >= _UNIQUE_ID else _new_call_id()
 
 
 def _new_call_id() -> str:
