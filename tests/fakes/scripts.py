@@ -34,7 +34,9 @@ class Text:
     chunks: int = 3
     prompt_tokens: int = 11
     completion_tokens: int = 7
-    stop: str = "stop"  # tiergate's finish_reason vocabulary: stop | length | content_filter
+    #: tiergate's finish_reason vocabulary: stop | length | content_filter. The fake OpenAI server sends any
+    #: other value as it is (``tool_calls`` after text only: a server whose tool parser failed).
+    stop: str = "stop"
     #: The stop string the answer ended on: the fake vLLM reports it as the choice's ``stop_reason``.
     stop_sequence: str | None = None
     thinking: str | None = None  # reasoning before the text (Ollama's message.thinking), where a fake has it

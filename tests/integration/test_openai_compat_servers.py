@@ -131,3 +131,39 @@ def test_tgi_tool_call_ids_are_unique_and_claude_takes_the_conversation(
     answer = claude.messages.create(model="sonnet", max_tokens=256, messages=history, tools=[CLAUDE_WEATHER])
     assert answer.content[0].type == "text" and answer.content[0].text == "Sunny in both."
     assert len(set(ids)) == 2 and all(i.startswith("call_") and len(i) == 29 for i in ids)
+
+
+# --- finish_reason tool_calls with no tool call (the server's tool parser failed) --------------------------------
+
+FAILED_CALL = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}</tool_call>'
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_calls_without_a_call_end_a_chat_answer_as_stop(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, stream: bool
+) -> None:
+    fake_openai.replies.append(Text(FAILED_CALL, stop="tool_calls"))
+    if stream:
+        chunks = list(client.chat.completions.create(model="local", messages=ASK, tools=[WEATHER], stream=True))
+        finishes = [c.finish_reason for chunk in chunks for c in chunk.choices if c.finish_reason]
+        text = "".join(c.delta.content or "" for chunk in chunks for c in chunk.choices)
+        assert (finishes, text) == (["stop"], FAILED_CALL)
+        assert not any(c.delta.tool_calls for chunk in chunks for c in chunk.choices)
+    else:
+        choice = client.chat.completions.create(model="local", messages=ASK, tools=[WEATHER]).choices[0]
+        assert (choice.finish_reason, choice.message.content, choice.message.tool_calls) == ("stop", FAILED_CALL, None)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_calls_without_a_call_end_a_messages_answer_as_end_turn(
+    claude: anthropic.Anthropic, fake_openai: FakeOpenAI, stream: bool
+) -> None:
+    fake_openai.replies.append(Text(FAILED_CALL, stop="tool_calls"))
+    ask: Any = {"model": "local", "max_tokens": 256, "messages": ASK, "tools": [CLAUDE_WEATHER]}
+    if stream:
+        with claude.messages.stream(**ask) as events:
+            message = events.get_final_message()
+    else:
+        message = claude.messages.create(**ask)
+    assert [(b.type, getattr(b, "text", None)) for b in message.content] == [("text", FAILED_CALL)]
+    assert message.stop_reason == "end_turn"

@@ -211,6 +211,18 @@ def test_a_stop_string_is_not_kept_when_the_answer_ended_otherwise() -> None:
     assert (completion.finish_reason, completion.stop_sequence) == ("tool_calls", None)
 
 
+@pytest.mark.parametrize("raw", ["tool_calls", "function_call"])
+def test_a_tool_calls_finish_without_a_tool_call_is_a_stop(raw: str) -> None:
+    """A server whose tool parser failed leaves the call in the text and still says ``tool_calls``: chat
+    clients got that finish with no ``tool_calls``, Messages clients ``tool_use`` with only a text block."""
+    text = '<tool_call>{"name": "get_weather"</tool_call>'
+    assert whole_answer("vllm", URL, answer({"content": text}, finish=raw)).finish_reason == "stop"
+    reader = StreamReader("vllm", URL)
+    reader.feed(b'data: {"choices":[{"delta":{"content":%s},"finish_reason":null}]}' % json.dumps(text).encode())
+    reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"%s"}]}' % raw.encode())
+    assert reader.close() == [Finish("stop")]
+
+
 def test_a_stream_without_finish_or_done_is_cut_short() -> None:
     reader = StreamReader("vllm", URL)
     assert reader.feed(b'data: {"choices":[{"delta":{"content":"Hi"}}]}') == [TextDelta("Hi")]

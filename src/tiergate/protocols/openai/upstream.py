@@ -477,9 +477,13 @@ def _error_message(body: bytes) -> tuple[str, str | None, str | None]:
 
 
 def _finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
-    """Unknown reasons read as ``stop``; a server that says ``stop`` after tool calls meant ``tool_calls``."""
+    """Unknown reasons read as ``stop``; a server that says ``stop`` after tool calls meant ``tool_calls``, and
+    one that says ``tool_calls`` without any (its tool parser failed, and the call stayed in the text) ended a
+    text answer: ``stop``, so no client waits for a call that never came."""
     reason = _FINISH_REASONS.get(raw or "", "stop")
-    return "tool_calls" if has_tool_calls and reason == "stop" else reason
+    if reason == "stop" and has_tool_calls:
+        return "tool_calls"
+    return "stop" if reason == "tool_calls" and not has_tool_calls else reason
 
 
 def _usage(raw: _Usage | None) -> Usage | None:
