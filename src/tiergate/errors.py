@@ -373,10 +373,14 @@ class WeightsBroken(WeightsError):
 
 
 #: How upstreams say a prompt is over the model's context window (Anthropic's "prompt is too long",
-#: vLLM's and OpenAI's "maximum context length", llama.cpp's ``exceed_context_size_error`` "the request
-#: exceeds the available context size").
+#: vLLM's and OpenAI's "maximum context length", vLLM's "is longer than the maximum model length", SGLang's
+#: "longer than the model's context length", llama.cpp's ``exceed_context_size_error`` "the request exceeds
+#: the available context size", TGI's 422 "`inputs` tokens + `max_new_tokens` must be <= 8192" and "`inputs`
+#: must have less than 8192 tokens").
 CONTEXT = re.compile(
-    r"context[ _-]?(?:length|window|size)|prompt is too long|maximum context|exceed_context_size", re.I
+    r"context[ _-]?(?:length|window|size)|prompt is too long|maximum context|exceed_context_size"
+    r"|maximum model length|`inputs` tokens \+ `max_new_tokens` must be <=|`inputs` must have less than \d+ tokens",
+    re.I,
 )
 
 

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai_compat import FakeOpenAI
-from tests.fakes.scripts import Text, ToolCalls
+from tests.fakes.scripts import Status, Text, ToolCalls
 from tests.helpers import THREE_BACKENDS
 
 ROUTES = (
@@ -167,3 +167,25 @@ def test_tool_calls_without_a_call_end_a_messages_answer_as_end_turn(
         message = claude.messages.create(**ask)
     assert [(b.type, getattr(b, "text", None)) for b in message.content] == [("text", FAILED_CALL)]
     assert message.stop_reason == "end_turn"
+
+
+# --- a prompt over the local model's context window falls back to the bigger one ---------------------------------
+
+TOO_LONG = [
+    (422, "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 9000 `inputs` tokens"),
+    (422, "Input validation error: `inputs` must have less than 8192 tokens. Given: 9000"),  # TGI
+    (400, "The decoder prompt (length 9000) is longer than the maximum model length of 8192."),  # vLLM
+    (400, "The input (9000 tokens) is longer than the model's context length (8192 tokens)."),  # SGLang
+]
+
+
+@pytest.mark.parametrize(("status", "message"), TOO_LONG)
+def test_a_context_window_refusal_falls_back_to_the_bigger_window(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, fake_anthropic: FakeAnthropic, status: int, message: str
+) -> None:
+    fake_openai.replies.append(Status(status, message))
+    fake_anthropic.replies.append(Text("rescued"))
+    raw = client.chat.completions.with_raw_response.create(model="local", messages=ASK)
+    assert raw.parse().choices[0].message.content == "rescued"
+    assert raw.headers["x-tiergate-attempts"] == "local/small:capability, sonnet/claude-sonnet-4-5:ok"
+    assert len(fake_openai.requests) == 1

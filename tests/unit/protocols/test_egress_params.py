@@ -167,17 +167,54 @@ LLAMA_CPP_TOO_LONG = (
 )
 
 
-@pytest.mark.parametrize("body", [VLLM_TOO_LONG, LLAMA_CPP_TOO_LONG])
-def test_a_context_window_refusal_falls_back(body: bytes) -> None:
-    error = openai_status_error("vllm", URL, 400, body)
+#: (status, body) of context-window refusals worded otherwise, which fell through as final 400s and 422s.
+TOO_LONG_ELSEWHERE = [
+    (
+        422,
+        b'{"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 9000'
+        b' `inputs` tokens and 1000 `max_new_tokens`","error_type":"validation"}',
+    ),  # TGI
+    (
+        422,
+        b'{"error":"Input validation error: `inputs` must have less than 8192 tokens. Given: 9000",'
+        b'"error_type":"validation"}',
+    ),  # TGI
+    (
+        400,
+        b'{"error":{"message":"The decoder prompt (length 9000) is longer than the maximum model length of 8192.'
+        b' Make sure that `max_model_len` is no smaller than the number of text tokens.","type":"BadRequestError",'
+        b'"param":null,"code":400}}',
+    ),  # vLLM
+]
+
+
+@pytest.mark.parametrize(("status", "body"), [(400, VLLM_TOO_LONG), (400, LLAMA_CPP_TOO_LONG), *TOO_LONG_ELSEWHERE])
+def test_a_context_window_refusal_falls_back(status: int, body: bytes) -> None:
+    error = openai_status_error("vllm", URL, status, body)
     assert isinstance(error, UpstreamCapabilityError)
-    assert (error.fallback_ok, error.retryable, error.trips_breaker, error.status) == (True, False, False, 400)
-    assert "context" in error.detail
+    assert (error.fallback_ok, error.retryable, error.trips_breaker, error.status) == (True, False, False, status)
+    assert error.detail.startswith(f"HTTP {status}: ")
 
 
-def test_other_400s_stay_final() -> None:
-    body = b'{"error":{"message":"messages: role must be user","type":"invalid_request_error"}}'
-    error = openai_status_error("vllm", URL, 400, body)
+#: Ordinary refusals, some in the same servers' words: another model would refuse them too.
+FINAL = [
+    (400, b'{"error":{"message":"messages: role must be user","type":"invalid_request_error"}}'),
+    (422, b'{"error":"Input validation error: `max_new_tokens` must be strictly positive","error_type":"validation"}'),
+    (422, b'{"error":"Input validation error: `inputs` cannot be empty","error_type":"validation"}'),
+    (
+        422,
+        b'{"error":"Input validation error: `truncate` must be strictly positive and less than 8192. Given: 9000",'
+        b'"error_type":"validation"}',
+    ),
+    (422, b'{"error":"Input validation error: `top_n_tokens` must be >= 0 and <= 5","error_type":"validation"}'),
+    (400, b'{"object":"error","message":"temperature must be non-negative, got -1.0.","type":"BadRequestError"}'),
+    (400, b'{"object":"error","message":"The model `m` does not exist.","type":"NotFoundError","code":404}'),
+]
+
+
+@pytest.mark.parametrize(("status", "body"), FINAL)
+def test_other_400s_stay_final(status: int, body: bytes) -> None:
+    error = openai_status_error("vllm", URL, status, body)
     assert type(error) is UpstreamStatusError and not error.fallback_ok
 
 
