@@ -384,10 +384,22 @@ CONTEXT = re.compile(
 )
 
 
+#: The names upstreams give a context overflow outright (llama.cpp's error type, OpenAI's error code), which
+#: say so on a 500 too: llama.cpp's server answered an overflow with a 500 for a while (after its PR #15780).
+CONTEXT_NAMED = re.compile(r"exceed_context_size_error|context_length_exceeded", re.I)
+
+
 def exceeds_context(status: int, message: str) -> bool:
     """An upstream's refusal of a prompt longer than its model's context window: this model cannot take the
-    request, a model with a bigger window may (tiergate's own check is an estimate), so it falls back."""
-    return status in (400, 413, 422) and CONTEXT.search(message) is not None
+    request, a model with a bigger window may (tiergate's own check is an estimate), so it falls back.
+
+    ``message`` is the upstream's message with its error type and code. A 500 is one only when it names the
+    overflow (:data:`CONTEXT_NAMED`), not when its message merely mentions a context: retried, it would fail
+    the same way every time, and count against a healthy server's breaker.
+    """
+    if status in (400, 413, 422):
+        return CONTEXT.search(message) is not None
+    return status == 500 and CONTEXT_NAMED.search(message) is not None
 
 
 def refuses_format(status: int, message: str) -> bool:

@@ -258,7 +258,7 @@ def _compact(body: dict[str, Any]) -> bytes:
 def _error_response(reply: Status) -> Response[Any]:
     if reply.html:
         return reply.page()
-    kind = "server_error" if reply.status >= 500 else "invalid_request_error"
+    kind = reply.upstream_type or ("server_error" if reply.status >= 500 else "invalid_request_error")
     body = {"error": {"message": reply.message, "type": kind, "param": None, "code": None}}
     return Response(body, status_code=reply.status, headers=reply.headers, media_type="application/json")
 

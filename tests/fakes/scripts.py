@@ -79,6 +79,9 @@ class Status:
     headers: dict[str, str] = field(default_factory=dict)
     #: The message as an HTML page (a proxy's error page), not in the upstream's JSON error shape.
     html: bool = False
+    #: The fake OpenAI server's ``error.type`` (by default ``server_error`` for a 5xx, else
+    #: ``invalid_request_error``): llama.cpp's ``exceed_context_size_error``.
+    upstream_type: str | None = None
 
     def page(self) -> Response[Any]:
         text = f"<html><body>{self.message}</body></html>"

@@ -27,6 +27,7 @@ ROUTES = (
     targets: [{backend: vllm, model: small, capabilities: {tools: true, thinking: true, context_window: 8192}}]
   sonnet:
     targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {tools: true, context_window: 200000}}]
+  solo: {targets: [{backend: vllm, model: solo, capabilities: {context_window: 8192}}]}
 fallbacks: {local: [sonnet]}
 """
 )
@@ -188,4 +189,36 @@ def test_a_context_window_refusal_falls_back_to_the_bigger_window(
     raw = client.chat.completions.with_raw_response.create(model="local", messages=ASK)
     assert raw.parse().choices[0].message.content == "rescued"
     assert raw.headers["x-tiergate-attempts"] == "local/small:capability, sonnet/claude-sonnet-4-5:ok"
+    assert len(fake_openai.requests) == 1
+
+
+LLAMA_500 = "the request exceeds the available context size. try increasing the context size or enable context shift"
+
+
+def test_llama_cpps_500_naming_the_overflow_falls_back_without_a_retry(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    """llama.cpp's server answered an overflow with a 500 for a while: it was retried, counted against the
+    breaker, and the client got the 500 after the retries instead of the bigger window's answer."""
+    fake_openai.replies.extend([Status(500, LLAMA_500, upstream_type="exceed_context_size_error")] * 4)
+    fake_anthropic.replies.append(Text("rescued"))
+    raw = client.chat.completions.with_raw_response.create(model="local", messages=ASK)
+    assert raw.parse().choices[0].message.content == "rescued"
+    assert raw.headers["x-tiergate-attempts"] == "local/small:capability, sonnet/claude-sonnet-4-5:ok"
+    assert len(fake_openai.requests) == 1
+
+
+def test_with_no_bigger_window_the_client_gets_llama_cpps_overflow_as_a_400(
+    client: openai.OpenAI, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.replies.extend([Status(500, LLAMA_500, upstream_type="exceed_context_size_error")] * 4)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="solo", messages=ASK)
+    url = fake_openai.url  # type: ignore[attr-defined]
+    assert caught.value.body == {
+        "message": f"backend 'vllm' at {url}/v1: HTTP 500: {LLAMA_500}",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "context_length_exceeded",
+    }
     assert len(fake_openai.requests) == 1

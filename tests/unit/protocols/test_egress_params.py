@@ -196,6 +196,34 @@ def test_a_context_window_refusal_falls_back(status: int, body: bytes) -> None:
     assert error.detail.startswith(f"HTTP {status}: ")
 
 
+def test_llama_cpps_500_naming_a_context_overflow_falls_back_and_tells_the_client_400() -> None:
+    """llama.cpp's server answered an overflow with a 500 for a while: retried three times (the same prompt
+    fails the same way), counted against the server's breaker, and never the bigger window's to take."""
+    body = (
+        b'{"error":{"code":500,"message":"the request exceeds the available context size. try increasing the'
+        b' context size or enable context shift","type":"exceed_context_size_error","n_prompt_tokens":1407,'
+        b'"n_ctx":256}}'
+    )
+    error = openai_status_error("llama", URL, 500, body)
+    assert isinstance(error, UpstreamCapabilityError)
+    assert (error.fallback_ok, error.retryable, error.trips_breaker) == (True, False, False)
+    assert (error.status, error.type, error.upstream_status) == (400, "invalid_request_error", 500)
+    assert error.detail.startswith("HTTP 500: the request exceeds the available context size")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"error":{"code":500,"message":"failed to allocate the context size buffer","type":"server_error"}}',
+        b'{"error":"Model crashed: context window state lost"}',
+    ],
+)
+def test_a_500_that_only_mentions_a_context_stays_a_server_error(body: bytes) -> None:
+    error = openai_status_error("llama", URL, 500, body)
+    assert type(error) is UpstreamStatusError
+    assert (error.status, error.retryable, error.trips_breaker) == (500, True, True)
+
+
 #: Ordinary refusals, some in the same servers' words: another model would refuse them too.
 FINAL = [
     (400, b'{"error":{"message":"messages: role must be user","type":"invalid_request_error"}}'),

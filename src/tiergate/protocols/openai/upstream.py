@@ -415,15 +415,20 @@ def status_error(
     llama-cpp-python answers a ``json_schema`` response_format with a 500 naming it: the server is healthy,
     it just does not take that format, so that is an :class:`UpstreamCapabilityError` (another target, or
     ``json_object``, may do). So is a prompt over the model's context window (vLLM's "maximum context
-    length", llama.cpp's ``exceed_context_size_error``): a target with a bigger window may take it.
+    length", llama.cpp's ``exceed_context_size_error``): a target with a bigger window may take it. llama.cpp
+    answered that with a 500 for a while; with no target left, the client is told 400, as for the others (a
+    client told 500 retries the same prompt; Codex reads a 400's ``context_length_exceeded`` as a full window).
     """
     message, upstream_type, code = _error_message(body)
     if refuses_format(status, message):
         return UpstreamCapabilityError(backend, url, f"HTTP {status}: {message}", status=status)
     if exceeds_context(status, f"{message} {upstream_type or ''} {code or ''}"):
-        return UpstreamCapabilityError(
+        error = UpstreamCapabilityError(
             backend, url, f"HTTP {status}: {message}", status=status, upstream_type=upstream_type, code=code
         )
+        if status >= 500:  # the upstream's status stays in upstream_status and the message
+            error.status, error.type = 400, "invalid_request_error"
+        return error
     return UpstreamStatusError(
         backend,
         url,
