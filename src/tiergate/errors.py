@@ -285,8 +285,9 @@ class UpstreamCapabilityError(UpstreamStatusError):
         upstream_type: str | None = None,
         code: str | None = None,
         param: str | None = None,
+        started: bool = False,
     ) -> None:
-        super().__init__(backend, url, detail, status=status, upstream_type=upstream_type, code=code)
+        super().__init__(backend, url, detail, status=status, upstream_type=upstream_type, code=code, started=started)
         self.kind = "capability"
         if param is not None:  # the part of the request this target cannot take (an image by URL)
             self.param = param

@@ -286,7 +286,10 @@ async def _sse(chunks: list[str], reply: Reply) -> AsyncIterator[str]:
             return
         yield f"data: {data}\n\n"
     if isinstance(reply, StreamError):
-        yield "data: " + json.dumps({"error": {"message": reply.message, "type": "server_error"}}) + "\n\n"
+        error: dict[str, Any] = {"message": reply.message, "type": reply.upstream_type}
+        if reply.code is not None:
+            error["code"] = reply.code
+        yield "data: " + json.dumps({"error": error}) + "\n\n"
     elif not isinstance(reply, Truncated):
         yield "data: [DONE]\n\n"
 

@@ -118,6 +118,10 @@ class StreamError:
 
     after_events: int = 2
     message: str = "Overloaded"
+    #: The fake OpenAI server's ``error.type`` and ``error.code`` (llama-server's context overflow before the
+    #: first token: ``exceed_context_size_error``, 400).
+    upstream_type: str = "server_error"
+    code: int | None = None
 
 
 @dataclass

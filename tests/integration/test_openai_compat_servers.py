@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai_compat import FakeOpenAI
-from tests.fakes.scripts import Status, Text, ToolCalls
+from tests.fakes.scripts import Status, StreamError, Text, ToolCalls
 from tests.helpers import THREE_BACKENDS
 
 ROUTES = (
@@ -222,3 +222,26 @@ def test_with_no_bigger_window_the_client_gets_llama_cpps_overflow_as_a_400(
         "code": "context_length_exceeded",
     }
     assert len(fake_openai.requests) == 1
+
+
+#: A context overflow in a 200 stream's first event: llama-server before its PR #16486, SGLang.
+IN_STREAM = [
+    StreamError(
+        0, "request (9000 tokens) exceeds the available context size (8192 tokens)", "exceed_context_size_error", 400
+    ),
+    StreamError(
+        0, "The input (9000 tokens) is longer than the model's context length (8192 tokens).", "BadRequestError", 400
+    ),
+]
+
+
+@pytest.mark.parametrize("reply", IN_STREAM)
+def test_a_context_overflow_in_the_stream_falls_back_to_the_bigger_window(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, fake_anthropic: FakeAnthropic, reply: StreamError
+) -> None:
+    fake_openai.replies.append(reply)
+    fake_anthropic.replies.append(Text("rescued"))
+    with client.chat.completions.with_streaming_response.create(model="local", messages=ASK, stream=True) as raw:
+        attempts = raw.headers["x-tiergate-attempts"]
+        text = "".join(c.delta.content or "" for chunk in raw.parse() for c in chunk.choices)
+    assert (text, attempts) == ("rescued", "local/small:capability, sonnet/claude-sonnet-4-5:ok")

@@ -156,6 +156,33 @@ def test_an_error_in_a_200_is_that_error_and_started(body: bytes, status: int, d
         StreamReader("vllm", URL).feed(b"data: " + body)
 
 
+IN_ANSWER_TOO_LONG = [
+    (  # llama-server before its PR #16486: the stream's first event
+        b'{"error":{"code":400,"message":"request (9000 tokens) exceeds the available context size (8192 tokens),'
+        b' try increasing it","type":"exceed_context_size_error","n_prompt_tokens":9000,"n_ctx":8192}}'
+    ),
+    (  # SGLang
+        b'{"error": {"object": "error", "message": "The input (9000 tokens) is longer than the model\'s context'
+        b' length (8192 tokens).", "type": "BadRequestError", "param": null, "code": 400}}'
+    ),
+    (  # llama-server builds that answered it with a 500
+        b'{"error":{"code":500,"message":"the request exceeds the available context size. try increasing the'
+        b' context size or enable context shift","type":"exceed_context_size_error"}}'
+    ),
+]
+
+
+@pytest.mark.parametrize("body", IN_ANSWER_TOO_LONG)
+def test_a_context_overflow_reported_in_a_200_falls_back(body: bytes) -> None:
+    """It was a final 400 (or a 500 after no retry): the bigger window of the next tier was never tried."""
+    for read in (lambda: whole_answer("llama", URL, body), lambda: StreamReader("llama", URL).feed(b"data: " + body)):
+        with pytest.raises(UpstreamCapabilityError) as caught:
+            read()
+        error = caught.value
+        assert (error.fallback_ok, error.retryable, error.trips_breaker, error.started) == (True, False, False, True)
+        assert (error.status, error.detail.startswith("error in answer: ")) == (400, True)
+
+
 def test_the_stream_reader_holds_the_finish_until_the_end_and_reads_nothing_after_done() -> None:
     reader = StreamReader("vllm", URL)
     lines = [

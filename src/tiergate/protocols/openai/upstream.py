@@ -423,12 +423,7 @@ def status_error(
     if refuses_format(status, message):
         return UpstreamCapabilityError(backend, url, f"HTTP {status}: {message}", status=status)
     if exceeds_context(status, f"{message} {upstream_type or ''} {code or ''}"):
-        error = UpstreamCapabilityError(
-            backend, url, f"HTTP {status}: {message}", status=status, upstream_type=upstream_type, code=code
-        )
-        if status >= 500:  # the upstream's status stays in upstream_status and the message
-            error.status, error.type = 400, "invalid_request_error"
-        return error
+        return _too_long(backend, url, f"HTTP {status}: {message}", status, upstream_type, code)
     return UpstreamStatusError(
         backend,
         url,
@@ -442,7 +437,9 @@ def status_error(
 
 def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
     """The payload, or the error it carries inside a 200 (mid-stream, or a server that never sets a status):
-    after the 200 the call may be generated already, so that error is ``started``."""
+    after the 200 the call may be generated already, so that error is ``started``. A prompt over the context
+    window reported there (llama-server before its PR #16486, SGLang: the stream's first event) falls back as
+    the same refusal does as a status (:func:`status_error`)."""
     try:
         payload = _decode_payload(data)
     except msgspec.DecodeError as exc:
@@ -455,15 +452,33 @@ def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
     else:
         message, code, upstream_type = error.message or "unknown error", error.code, error.type
     status = code if isinstance(code, int) and 400 <= code <= 599 else 502
+    text_code = code if isinstance(code, str) and code else None
+    detail = f"error in answer: {message}"
+    if exceeds_context(status, f"{message} {upstream_type or ''} {text_code or ''}"):
+        raise _too_long(backend, url, detail, status, upstream_type, text_code, started=True)
     raise UpstreamStatusError(
-        backend,
-        url,
-        f"error in answer: {message}",
-        status=status,
-        upstream_type=upstream_type,
-        started=True,
-        code=code if isinstance(code, str) and code else None,
+        backend, url, detail, status=status, upstream_type=upstream_type, started=True, code=text_code
     )
+
+
+def _too_long(
+    backend: str,
+    url: str,
+    detail: str,
+    status: int,
+    upstream_type: str | None,
+    code: str | None,
+    *,
+    started: bool = False,
+) -> UpstreamCapabilityError:
+    """A prompt over the context window: a 400 to the client even where the upstream said 500 (which stays in
+    ``upstream_status`` and the detail)."""
+    error = UpstreamCapabilityError(
+        backend, url, detail, status=status, upstream_type=upstream_type, code=code, started=started
+    )
+    if status >= 500:
+        error.status, error.type = 400, "invalid_request_error"
+    return error
 
 
 def _error_message(body: bytes) -> tuple[str, str | None, str | None]:
