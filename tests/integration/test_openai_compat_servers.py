@@ -245,3 +245,16 @@ def test_a_context_overflow_in_the_stream_falls_back_to_the_bigger_window(
         attempts = raw.headers["x-tiergate-attempts"]
         text = "".join(c.delta.content or "" for chunk in raw.parse() for c in chunk.choices)
     assert (text, attempts) == ("rescued", "local/small:capability, sonnet/claude-sonnet-4-5:ok")
+
+
+# --- a Messages client's thinking, on a thinking target ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("thinking", "effort"), [({"type": "disabled"}, None), ({"type": "adaptive"}, "medium")])
+def test_messages_thinking_on_an_openai_compatible_server(
+    claude: anthropic.Anthropic, fake_openai: FakeOpenAI, thinking: Any, effort: str | None
+) -> None:
+    """``thinking: disabled`` went as ``reasoning_effort: "none"``, which vLLM refuses with a 400."""
+    fake_openai.replies.append(Text("Hi."))
+    claude.messages.create(model="local", max_tokens=256, messages=ASK, thinking=thinking)
+    assert fake_openai.requests[0].body.get("reasoning_effort") == effort

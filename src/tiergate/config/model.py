@@ -167,7 +167,8 @@ class Capabilities(Strict):
     turns it on, with a budget of 1024 (`minimal`, `low`), 4096 (`medium`), 16384 (`high`) or 30720 (`xhigh`,
     `max`, `ultra`) tokens, and 4096 for a level it does not know; `none` leaves it off. On an
     `ollama` backend (a thinking model: Qwen 3, DeepSeek-R1) it is sent as `think`: false for `none` and
-    `minimal`, true otherwise. Without it, `reasoning_effort` is not sent. Default: false."""
+    `minimal`, true otherwise. On an `openai` backend it is sent as given, except `none`, which is left out
+    (vLLM refuses it). Without it, `reasoning_effort` is not sent. Default: false."""
 
 
 class Price(Strict):

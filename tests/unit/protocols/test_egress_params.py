@@ -289,6 +289,14 @@ def test_a_streamed_tool_call_always_has_arguments(deltas: tuple[str, ...], argu
 def test_reasoning_effort_goes_to_an_openai_compatible_target_only_with_thinking() -> None:
     """It went to every such server, whatever ``capabilities.thinking`` said (the docs say it is not sent
     without it); a Messages client's ``thinking: disabled`` (``none``) then reached servers that refuse it."""
-    request = chat(reasoning_effort="none")
+    request = chat(reasoning_effort="high")
     assert "reasoning_effort" not in json.loads(chat_body(request, "m", stream=False))
-    assert json.loads(chat_body(request, "m", stream=False, thinking=True))["reasoning_effort"] == "none"
+    assert json.loads(chat_body(request, "m", stream=False, thinking=True))["reasoning_effort"] == "high"
+
+
+@pytest.mark.parametrize("effort", ["none", "off", "None", "disabled"])
+def test_reasoning_effort_none_goes_to_no_openai_compatible_target(effort: str) -> None:
+    """vLLM refuses ``none`` (it takes low, medium and high); it went to every target with thinking."""
+    assert "reasoning_effort" not in json.loads(
+        chat_body(chat(reasoning_effort=effort), "m", stream=False, thinking=True)
+    )

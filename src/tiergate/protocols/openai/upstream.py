@@ -75,13 +75,14 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool, thinking: bool 
     message. A document goes as OpenAI's ``file`` part, ``{"file_data", "filename"}``: a backend sends one
     only after :func:`unsendable_document` found none it cannot send. A stream always asks for usage (the
     gateway reports it whether or not the client asked). ``reasoning_effort`` goes only to a target with
-    ``capabilities.thinking`` (``thinking``), as documented: a server without reasoning may refuse it (and
-    ``none``, what a Messages client's ``thinking: disabled`` becomes, is not every server's value).
+    ``capabilities.thinking`` (``thinking``), as documented: a server without reasoning may refuse it. ``none``
+    (and ``off``, ``disabled``, ``false``; what a Messages client's ``thinking: disabled`` becomes) is sent to
+    no server: vLLM refuses it (it takes low, medium and high); without it a server thinks as by default.
     """
     body: dict[str, Any] = msgspec.to_builtins(request)
     for name in (*_TIERGATE_FIELDS, *_REFUSED_FIELDS):
         body.pop(name, None)
-    if not thinking:
+    if not thinking or request.effort() == "none":
         body.pop("reasoning_effort", None)
     if (limit := request.output_limit()) is not None:
         body["max_tokens"] = limit
