@@ -24,7 +24,7 @@ from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem, did_you_mean
 from tiergate.config.profiles import apply_profiles
 from tiergate.config.semantic import check
-from tiergate.config.source import YamlSource, line_col
+from tiergate.config.source import FLOW_REFERENCE, YamlSource, line_col
 from tiergate.profile.file import Profile
 from tiergate.redact import DEFAULT_ADMIN_KEY_ENV, DEFAULT_ANTHROPIC_KEY_ENV, ENV_NAME
 
@@ -222,7 +222,9 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         return source.problem(path, f"{_where(path)} is blank: a keyword needs at least one character besides spaces")
     if message.endswith("got `str`") and path in source.not_finite:
         return source.problem(path, f"must be a finite number, got {source.not_finite[path]}")
-    if message.endswith("got `str`") and source.quoted_reference(path):
+    if message.endswith("got `str`") and source.quoted_reference(path) and source.in_flow(path):
+        message += f" ({FLOW_REFERENCE})"
+    elif message.endswith("got `str`") and source.quoted_reference(path):
         message += " (a quoted ${...} stays text: write it without quotes to read a number or a switch)"
     elif message.endswith("got `str`") and _YAML11.fullmatch(value := str(_get(source.data, list(path)))):
         message += (

@@ -142,7 +142,18 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
     within = exc.context_mark
     if exc.problem and exc.context and within is not None and within.line + 1 != line:
         reason += f" ({exc.context} that starts at line {within.line + 1}, column {within.column + 1})"
+    if mark is not None and "flow" in (exc.context or "") and text[max(mark.index - 1, 0) : mark.index + 1] == "${":
+        reason += f"; {FLOW_REFERENCE}"
     return Problem((), f"invalid YAML: {reason}", file=file, line=line, col=col)
+
+
+#: Why ``{fail_max: ${N:-2}}`` cannot be read, and what works: a flow collection's plain values may not hold
+#: braces, and a quoted reference stays text.
+FLOW_REFERENCE = (
+    "an unquoted ${...} cannot stand inside a flow mapping or list ({...}, [...]), and a quoted one stays text: "
+    "to read a number or a switch from the environment, write that mapping in block style, one `key: ${...}` "
+    "per line"
+)
 
 
 def _runaway_quote(text: str, stopped: int) -> tuple[yaml.Mark, int] | None:
@@ -287,6 +298,11 @@ class YamlSource:
         """Whether the value at ``path`` is written in quotes: ``"${TEAM_ID}"`` stays a string."""
         node = self._node(path)
         return isinstance(node, yaml.ScalarNode) and node.style in ('"', "'")
+
+    def in_flow(self, path: Path) -> bool:
+        """Whether the value at ``path`` is written inside a flow mapping or list (``{...}``, ``[...]``)."""
+        parent = self._node(path[:-1]) if path else None
+        return isinstance(parent, yaml.CollectionNode) and bool(parent.flow_style)
 
     def quoted_reference(self, path: Path) -> bool:
         """Whether the value at ``path`` is one quoted reference (``"${TIMEOUT:-8}"``), which stays text."""

@@ -880,6 +880,46 @@ def test_a_quoted_reference_where_a_number_belongs_says_to_drop_the_quotes(tmp_p
     ]
 
 
+FLOW_HINT = (
+    "an unquoted ${...} cannot stand inside a flow mapping or list ({...}, [...]), and a quoted one stays text: "
+    "to read a number or a switch from the environment, write that mapping in block style, one `key: ${...}` "
+    "per line"
+)
+
+
+def test_a_quoted_reference_in_a_flow_mapping_says_to_write_the_mapping_in_block_style(tmp_path: Path) -> None:
+    """Dropping the quotes, as the block-style hint says, is not YAML inside ``{...}``: the hint says what works."""
+    path = write(tmp_path, VALID + 'breakers: {fail_max: "${FAIL_MAX:-2}", reset_timeout: 60}\n')
+    assert problems(path) == [
+        at(path, '"${FAIL_MAX') + f": Expected `int`, got `str` ({FLOW_HINT}) at $.breakers.fail_max"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "reference", "closing"),
+    [
+        ("breakers: {fail_max: ${FAIL_MAX:-2}, reset_timeout: 60}", "{FAIL_MAX", "}"),
+        ("routing:\n  keywords:\n    big: [large, ${BIG_WORD:-huge}]", "{BIG_WORD", "]"),
+    ],
+    ids=["mapping", "list"],
+)
+def test_an_unquoted_reference_in_a_flow_collection_says_to_write_it_in_block_style(
+    tmp_path: Path, written: str, reference: str, closing: str
+) -> None:
+    path = write(tmp_path, VALID + written + "\n")
+    assert problems(path) == [
+        at(path, reference) + f": invalid YAML: expected ',' or '{closing}', but got '{{'; {FLOW_HINT}"
+    ]
+
+
+def test_a_reference_in_a_block_mapping_reads_as_a_number(tmp_path: Path) -> None:
+    """What the hints lead to: the same mapping in block style."""
+    path = write(tmp_path, VALID + "breakers:\n  fail_max: ${FAIL_MAX:-2}\n  reset_timeout: 60\n")
+    assert problems(path) == []
+    assert load_file(path, {}).config.breakers.fail_max == 2
+    assert load_file(path, {"FAIL_MAX": "7"}).config.breakers.fail_max == 7
+
+
 def test_a_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path) -> None:
     """The ask reader's and the agent markers' patterns are compiled when the graph is built: a bad one was a
     traceback from `tiergate validate` (and a reload error without a line)."""
