@@ -11,7 +11,8 @@ never anything a client sent, so the number of series stays bounded.
     tiergate_decision_seconds                             histogram: time spent deciding (incl. phase 2)
     tiergate_upstream_errors_total{backend,kind}          failed attempts (connect, timeout, http_503, ...)
     tiergate_rate_limit_rejections_total{scope}           client: a key's rpm; target: a target's limits
-    tiergate_classifier_cache_hits_total / _misses_total  phase-2 lookups answered from cache / not
+    tiergate_classifier_cache_hits_total / _misses_total  phase-2 lookups answered from cache / by the model
+    tiergate_classifier_outcomes_total{outcome}           phase-2 outcomes: ok, cache_hit, timeout, ...
     tiergate_breaker_state{target}                        0 closed, 1 half-open, 2 open (read at scrape)
     tiergate_rules_reloads_total                          successful reloads that changed the rules
     tiergate_rules_last_reload_ok                         0 while the last reload attempt was rejected
@@ -36,6 +37,9 @@ from tiergate.telemetry.record import RequestRecord
 #: The text format 0.0.4 (the web framework adds ``; charset=utf-8``).
 CONTENT_TYPE = "text/plain; version=0.0.4"
 BREAKER_VALUES = {"closed": 0.0, "half-open": 1.0, "open": 2.0}
+#: The classifier outcomes of a lookup that missed the cache and went to the model (or joined a call to it);
+#: an open breaker and a skip asked nothing.
+ASKED_THE_MODEL = frozenset({"ok", "timeout", "error", "invalid"})
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -87,6 +91,12 @@ class Metrics:
         self.cache_misses = Counter(
             "tiergate_classifier_cache_misses", "Phase-2 classifications that had to ask the model.", registry=r
         )
+        self.classifier_outcomes = Counter(
+            "tiergate_classifier_outcomes",
+            "Phase-2 outcomes of routed requests: ok, cache_hit, timeout, error, invalid, breaker_open, skipped.",
+            ["outcome"],
+            registry=r,
+        )
         r.register(RulesCollector(rules))
 
     def observe(self, record: RequestRecord) -> None:
@@ -106,11 +116,13 @@ class Metrics:
                 self.upstream_errors.labels(attempt.target.backend, attempt.outcome).inc()
         if record.stream and target is not None and record.error_kind is not None:
             self.upstream_errors.labels(target.backend, record.error_kind).inc()  # failed after it started
-        outcome = decision.classifier.outcome if decision.classifier is not None else "skipped"
-        if outcome == "cache_hit":
-            self.cache_hits.inc()
-        elif outcome != "skipped":
-            self.cache_misses.inc()
+        if decision.classifier is not None:
+            outcome = decision.classifier.outcome
+            self.classifier_outcomes.labels(outcome).inc()
+            if outcome == "cache_hit":
+                self.cache_hits.inc()
+            elif outcome in ASKED_THE_MODEL:
+                self.cache_misses.inc()
 
     def client_rate_limited(self) -> None:
         """A client key was over its rpm: refused before routing, so no RequestRecord tells of it."""

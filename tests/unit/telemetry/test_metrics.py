@@ -107,13 +107,27 @@ def test_a_stream_failing_after_it_started_counts_as_an_upstream_error(rules: Ru
 
 def test_classifier_cache_hits_and_misses(rules: Rules) -> None:
     metrics = Metrics(rules)
-    for outcome in ("cache_hit", "cache_hit", "ok", "timeout", "skipped"):
+    for outcome in ("cache_hit", "cache_hit", "ok", "timeout", "skipped", "breaker_open", "invalid", "error"):
         classified = decision(phase="llm_classifier", classifier=ClassifierOutcome("tiny", outcome))  # type: ignore[arg-type]
         metrics.observe(record(classified, None, []))
     metrics.observe(record(decision(), None, []))  # no classifier at all
     got = samples(metrics)
     assert got[("tiergate_classifier_cache_hits_total", ())] == 2
-    assert got[("tiergate_classifier_cache_misses_total", ())] == 2
+    # a miss asked the model: an open breaker (no call) and a skip are not misses
+    assert got[("tiergate_classifier_cache_misses_total", ())] == 4
+
+
+def test_classifier_outcomes_are_counted_by_outcome(rules: Rules) -> None:
+    metrics = Metrics(rules)
+    for outcome in ("ok", "ok", "cache_hit", "breaker_open", "skipped", "timeout"):
+        classified = decision(phase="fallback", classifier=ClassifierOutcome("tiny", outcome))  # type: ignore[arg-type]
+        metrics.observe(record(classified, None, []))
+    metrics.observe(record(decision(), None, []))  # not AMBIGUOUS, or no classifier: no outcome
+    got = samples(metrics)
+    counted = {
+        dict(labels)["outcome"]: v for (name, labels), v in got.items() if name == "tiergate_classifier_outcomes_total"
+    }
+    assert counted == {"ok": 2, "cache_hit": 1, "breaker_open": 1, "skipped": 1, "timeout": 1}
 
 
 def test_breaker_states_and_reloads_are_read_at_scrape_time(rules: Rules) -> None:
