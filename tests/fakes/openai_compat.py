@@ -170,6 +170,8 @@ class FakeOpenAI:
             self.personality == "vllm",
             tgi=self.calls == "tgi",
         )
+        if isinstance(reply, Hang) and reply.then is not None and reply.after_events is None:
+            reply = reply.then  # the pause is over: the answer it held back
         if body.get("stream"):
             llama_cpp_python = self.personality == "llama-cpp-python"  # it ignores stream_options
             include_usage = not llama_cpp_python and bool((body.get("stream_options") or {}).get("include_usage"))
@@ -322,7 +324,7 @@ class _Frame:
             message["tool_calls"] = [_whole_call(i, name, args, self.tgi) for i, (name, args) in enumerate(reply.calls)]
             finish = "tool_calls"
         else:
-            text = reply if isinstance(reply, Text) else Text()
+            text = _text(reply)
             message["content"] = text.text
             finish = text.stop
         return {
@@ -344,7 +346,7 @@ class _Frame:
                 deltas += _call_deltas(i, name, args, self.tgi)
             finish = "tool_calls"
         else:
-            text = reply if isinstance(reply, Text) else Text()
+            text = _text(reply)
             deltas += [{"content": piece} for piece in _pieces(text.text, text.chunks)]
             finish = text.stop
         chunks = [self._chunk([{"index": 0, "delta": d, "logprobs": None, "finish_reason": None}]) for d in deltas]
@@ -397,8 +399,15 @@ def _pieces(text: str, count: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
+def _text(reply: Reply) -> Text:
+    """The answer a reply streams: a Text's own, a Hang's ``then`` around its pause, else the default."""
+    if isinstance(reply, Hang) and reply.then is not None:
+        return reply.then
+    return reply if isinstance(reply, Text) else Text()
+
+
 def _usage(reply: Reply) -> dict[str, int]:
-    counts = reply if isinstance(reply, Text | ToolCalls) else Text()
+    counts = reply if isinstance(reply, ToolCalls) else _text(reply)
     return {
         "prompt_tokens": counts.prompt_tokens,
         "completion_tokens": counts.completion_tokens,

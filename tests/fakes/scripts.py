@@ -95,7 +95,8 @@ class Hang:
     seconds: float = 30.0
     after_events: int | None = None
     #: The Anthropic fake's stream around the pause, shaped by the request as a ``Text`` reply is (its
-    #: thinking, a web search); None: ``Text()``'s events, unshaped.
+    #: thinking, a web search), and the OpenAI-compatible fake's answer after it (streamed around a pause
+    #: after ``after_events`` events, or whole after a pause before the status line); None: ``Text()``'s.
     then: Text | None = None
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -19,7 +21,7 @@ import pytest
 from tests.conftest import GatewayFactory
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
-from tests.fakes.scripts import DEFAULT_TEXT, Text
+from tests.fakes.scripts import DEFAULT_TEXT, Hang, Text
 from tests.integration.test_spend_tiers import stats_when_logged
 from tiergate.telemetry.stats import render
 
@@ -130,3 +132,108 @@ def test_the_classifiers_call_is_charged_to_its_request_under_its_own_name(
     detail = httpx.get(f"{base}/console/api/requests/{paid}", timeout=30).json()
     assert [a["outcome"] for a in detail["attempts"]] == ["ok"]  # the classifier's call is not an attempt
     assert detail["decision"]["classifier"]["usage"]["prompt_tokens"] == 20
+
+
+def serve_routes(tmp_path: Path, upstreams: dict[str, str], gateway_for: GatewayFactory, extra: str = "") -> str:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES.format(**upstreams, log=tmp_path / "decisions.db") + extra)
+    return gateway_for(routes, {})
+
+
+def spend_of(base: str) -> dict[str, Any]:
+    spend: dict[str, Any] = httpx.get(base + "/health", timeout=30).json()["spend"]
+    return spend
+
+
+def test_a_dry_run_that_asks_a_paid_classifier_is_charged_to_its_client(
+    tmp_path: Path, fake_ollama: FakeOllama, fake_openai: FakeOpenAI, judge: FakeOpenAI, gateway_for: GatewayFactory
+) -> None:
+    """The dry run calls no model but the classifier, and that call is paid for like a real request's: by the
+    client that asked (the console's dry run: by `console`)."""
+    urls = {"ollama": fake_ollama.url, "openai": fake_openai.url, "judge": judge.url}  # type: ignore[attr-defined]
+    base = serve_routes(tmp_path, urls, gateway_for)
+    judge.replies.extend([verdict("sonnet"), verdict("sonnet")])
+
+    dry = httpx.post(base + "/v1/route", json={"model": "auto", "messages": ASK}, timeout=30).json()
+    console = httpx.post(
+        base + "/console/api/route", json={"messages": [{"role": "user", "content": "Is this one racy?"}]}, timeout=30
+    ).json()["decision"]
+    assert [d["classifier"]["outcome"] for d in (dry, console)] == ["ok", "ok"]
+    assert dry["classifier"]["usage"]["prompt_tokens"] == 20 and len(judge.requests) == 2
+    assert fake_openai.requests == [] and fake_ollama.requests == []  # no other model was called
+
+    spend = spend_of(base)
+    assert spend["tiers"]["classifier"]["daily_usd"] == 2 * CLASSIFIER
+    assert spend["clients"]["anonymous"]["daily_usd"] == CLASSIFIER
+    assert spend["clients"]["console"]["daily_usd"] == CLASSIFIER
+
+
+def test_a_client_that_leaves_while_the_paid_classifier_answers_still_pays_for_the_call(
+    tmp_path: Path, fake_ollama: FakeOllama, fake_openai: FakeOpenAI, judge: FakeOpenAI, gateway_for: GatewayFactory
+) -> None:
+    """The call goes on (its answer is cached for the next identical request), so it is charged, once, to the
+    client that made it, though that request ended without a decision."""
+    urls = {"ollama": fake_ollama.url, "openai": fake_openai.url, "judge": judge.url}  # type: ignore[attr-defined]
+    base = serve_routes(tmp_path, urls, gateway_for)
+    judge.replies.append(Hang(seconds=2, after_events=1, then=verdict("sonnet")))  # the answer pauses 2 s
+    body = {"model": "auto", "messages": ASK}
+
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up after 0.5 s, while the classifier answers
+        httpx.post(base + "/v1/chat/completions", json=body, timeout=0.5)
+    deadline = time.monotonic() + 15
+    while "classifier" not in spend_of(base)["tiers"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    spend = spend_of(base)
+    assert spend["tiers"]["classifier"]["daily_usd"] == CLASSIFIER
+    assert spend["clients"]["anonymous"]["daily_usd"] == CLASSIFIER
+    assert len(judge.requests) == 1 and not judge.hung_up.is_set()  # read to its end, not abandoned
+    assert fake_openai.requests == []  # the request never got past routing
+
+    again = httpx.post(base + "/v1/chat/completions", json=body, timeout=30)
+    assert again.status_code == 200 and again.headers["x-tiergate-phase"] == "llm_classifier"
+    assert len(judge.requests) == 1  # the answer the leaver paid for, from the cache
+    spend = spend_of(base)
+    assert spend["tiers"]["classifier"]["daily_usd"] == CLASSIFIER
+    assert spend["clients"]["anonymous"]["daily_usd"] == CLASSIFIER + SONNET
+
+
+@pytest.mark.parametrize(("on_exceed", "status", "tier"), [("reject", 429, None), ("spill", 200, "local")])
+def test_a_client_at_its_cap_is_not_shown_to_a_paid_classifier(
+    tmp_path: Path,
+    fake_ollama: FakeOllama,
+    fake_openai: FakeOpenAI,
+    judge: FakeOpenAI,
+    gateway_for: GatewayFactory,
+    on_exceed: str,
+    status: int,
+    tier: str | None,
+) -> None:
+    """A client over its cap keeps only tiers without a price: the priced classifier is skipped (the decision
+    says why), phase 1's tier stands, and the budget then refuses the request or spills it to the free tier."""
+    urls = {"ollama": fake_ollama.url, "openai": fake_openai.url, "judge": judge.url}  # type: ignore[attr-defined]
+    cap = f'budgets: {{clients: {{"*": {{daily_usd: 50, on_exceed: {on_exceed}}}}}}}\n'
+    base = serve_routes(tmp_path, urls, gateway_for, cap)
+    judge.replies.append(verdict("sonnet"))
+    first = httpx.post(base + "/v1/chat/completions", json={"model": "auto", "messages": ASK}, timeout=30)
+    assert first.status_code == 200  # under the cap when it started: served whole, and now over it
+    assert spend_of(base)["clients"]["anonymous"]["daily_usd"] == CLASSIFIER + SONNET
+
+    over = f"budget: client anonymous's daily budget $50 is reached (${CLASSIFIER + SONNET:.4f} spent)"
+    other = {"model": "auto", "messages": [{"role": "user", "content": "Is this one racy?"}]}
+    dry = httpx.post(base + "/v1/route", json=other, timeout=30).json()
+    assert dry["classifier"] == {
+        "model": "judge-model",
+        "outcome": "skipped",
+        "reason": f"{over}; the classifier has a price",
+    }
+    assert dry["phase"] == "heuristic"
+    assert (
+        f"ambiguous; classifier skipped ({over}; the classifier has a price): band_tiers.ambiguous sends it to sonnet"
+        in dry["reasons"]
+    )
+    second = httpx.post(base + "/v1/chat/completions", json=other, timeout=30)
+    assert second.status_code == status
+    if tier is not None:
+        assert second.headers["x-tiergate-tier"] == tier
+    assert len(judge.requests) == 1  # only the first request's call
+    assert spend_of(base)["clients"]["anonymous"]["daily_usd"] == CLASSIFIER + SONNET

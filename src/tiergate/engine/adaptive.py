@@ -10,7 +10,9 @@ Per load it builds a :class:`SignalStep` for the router, which
    (``target.<tier>.*``, ``target.<tier>.loaded``);
 2. after stickiness, moves a failing session up a tier (``routing.session_escalation``);
 3. last, applies the spend caps (``budgets``): spill to a cheaper tier, or refuse with 429;
-4. shows each target's latency, and whether each Ollama target is loaded, in the decision.
+4. shows each target's latency, and whether each Ollama target is loaded, in the decision;
+5. counts what routing spends (a priced classifier's call) in the client's spend as it is spent, and tells
+   the router when a client at its cap may not spend on the classifier at all.
 
 Each store sits behind a Protocol with an in-process implementation; a shared one (Redis) can replace it
 without touching the route. ``/health`` (``report``) and ``/metrics`` (``collector``) read the same stores.
@@ -57,6 +59,7 @@ from tiergate.telemetry.spend import (
     restore,
     restore_later,
 )
+from tiergate.wire import Usage
 
 log = logging.getLogger("tiergate.signals")
 Clock = Callable[[], float]
@@ -71,6 +74,8 @@ class SignalStep:
     budgets: BudgetCheck
     escalator: SessionEscalator | None
     residency: Residency | None = None
+    #: Counts routing's own spend (``charge``); None counts nothing.
+    spend: SpendObserver | None = None
 
     def prepare(self, f: Features) -> None:
         f._memo[observed.MEMO_KEY] = self
@@ -104,6 +109,16 @@ class SignalStep:
 
     def budget(self, tier: str, client: str) -> Verdict:
         return self.budgets.route(tier, client)
+
+    def client_over(self, client: str) -> str | None:
+        over = self.budgets.client_over(client, self.budgets.clock())
+        return f"budget: {over.describe()}" if over is not None else None
+
+    def charge(self, client: str, target: Target, usage: Usage) -> None:
+        """The classifier's call, counted when it ends: a request whose client left by then (or a dry run)
+        leaves no record for the observer to count it from."""
+        if self.spend is not None:
+            self.spend.charge(client, [(target, usage)])
 
 
 class Signals:
@@ -162,7 +177,7 @@ class Signals:
             self._escalation = None
         self._graph = graph
         budgets = BudgetCheck(config, graph.chains, self.spend, self.calendar, self.clock)
-        return SignalStep(graph, self.latency, budgets, escalator, self.residency)
+        return SignalStep(graph, self.latency, budgets, escalator, self.residency, self._spend_observer)
 
     # --- the observer ---------------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ At the cap, ``on_exceed`` of the cap reached decides:
 - ``reject`` — 429 in the client's dialect (``BudgetExceeded``), ``retry-after`` until the period ends.
 
 Whichever tier serves, targets of tiers that are over are left out of its fallback chain (``skipped``:
-``budget``). Explicit choices (``model: opus``) are capped too: a budget is a limit on money, not a
-routing preference. The decision's ``budget`` and ``reasons`` say what happened.
+``budget``). A client at its own cap is not shown to a classifier with a price either (the router skips
+it). Explicit choices (``model: opus``) are capped too: a budget is a limit on money, not a routing
+preference. The decision's ``budget`` and ``reasons`` say what happened.
 
     check = BudgetCheck(config, chains, ledger, calendar, clock)
     verdict = check.route("opus", "ci")     # verdict.tier, verdict.outcome, verdict.closed, verdict.refusal
@@ -121,10 +122,14 @@ class BudgetCheck:
         own = budgets.tiers.get(tier)
         if own is not None and (found := self._reached("tier", tier, own, now)) is not None:
             return found
+        return self.client_over(client, now) if self.priced.get(tier, False) else None
+
+    def client_over(self, client: str, now: float) -> Over | None:
+        """The client's own cap, when reached: the client then keeps only what has no price (tiers, and the
+        classifier, which the router does not ask for it)."""
+        budgets = self.config.budgets
         theirs = budgets.clients.get(client) or budgets.clients.get("*")
-        if theirs is not None and self.priced.get(tier, False):
-            return self._reached("client", client, theirs, now)
-        return None
+        return self._reached("client", client, theirs, now) if theirs is not None else None
 
     def _reached(self, scope: Scope, name: str, budget: Budget, now: float) -> Over | None:
         for period in PERIODS:

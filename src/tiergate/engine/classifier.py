@@ -10,6 +10,9 @@ scorer's tier, and only with the confidence it reports). Every call is:
   (:mod:`tiergate.state.cache`) before the model, and every answer is stored there too;
 - **single flight**: concurrent identical requests join one in-flight call (single flight). Followers get the
   leader's answer as outcome ``ok`` (not ``cache_hit``: they waited for the model) with their own latency;
+- **charged once, as it is spent**: the call's usage goes to the ``charge`` of the request that launched it
+  (the router's: that client's spend and budgets) when the call ends, from the call's own task, so a leader
+  whose client left (or a dry run, which records no request) still pays, and its followers never do;
 - **dispatched**: through dispatch, like any target: its limits, its circuit breaker (keyed by
   ``backend/model``; an unusable answer counts as a failure, like an error), its time bounds;
 - **streamed and capped**: the answer is streamed (at most ``max_tokens``) and the stream closed on
@@ -22,7 +25,7 @@ Failures come back as an outcome (``timeout``, ``error``, ``invalid``, ``breaker
 keeps phase 1's guess.
 
     classifier = ClassifierPool().build(graph, dispatcher)        # None when routing.classifier is absent
-    outcome = await classifier.classify(features, phase1, graph)  # ClassifierOutcome, never raises
+    outcome = await classifier.classify(features, phase1, graph, charge)  # ClassifierOutcome, never raises
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from tiergate.config.model import ClassifierConfig, RoutesConfig
 from tiergate.dispatch.dispatcher import Dispatcher
 from tiergate.engine.decision import ClassifierOutcome
 from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
-from tiergate.engine.router import Phase2
+from tiergate.engine.router import Charge, Phase2
 from tiergate.engine.targets import Target, classifier_target
 from tiergate.errors import RateLimited, UpstreamError, UpstreamProtocolError, UpstreamStatusError, refuses_format
 from tiergate.rules.features import Features
@@ -103,7 +106,7 @@ class Verdict:
     answer: RouteAnswer | None = None
     failure: Failure | None = None
     error: str | None = None
-    #: What the calls were charged (the leader's to pay: it made them).
+    #: What the calls were charged (the leader's to pay: it made them; its ``charge`` got it as the call ended).
     usage: Usage | None = None
 
 
@@ -274,7 +277,10 @@ class LLMClassifier:
     shared: Shared
     perf: PerfClock = time.perf_counter_ns
 
-    async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome:
+    async def classify(
+        self, f: Features, phase1: Phase1, graph: EvaluationGraph, charge: Charge | None = None
+    ) -> ClassifierOutcome:
+        """``charge`` gets what a call this request launches is charged, when the call ends (see the module)."""
         start = self.perf()
         seen = transcript(f.messages, self.prompt.max_chars)
         key = transcript_key(seen, self.rules_version)
@@ -288,9 +294,9 @@ class LLMClassifier:
         flight = self.shared.inflight.get(key)
         leader = flight is None
         if flight is None:
-            flight = self._launch(key, seen)
+            flight = self._launch(key, seen, charge)
         verdict = await asyncio.shield(flight)
-        usage = verdict.usage if leader else None  # followers waited for the call; the leader made it
+        usage = verdict.usage if leader else None  # followers waited for the call; the leader made it (and paid)
         if verdict.answer is not None:
             return self._answered("ok", verdict.answer, start, usage)
         assert verdict.failure is not None
@@ -298,16 +304,22 @@ class LLMClassifier:
             self.cfg.model, verdict.failure, latency_us=self._since(start), error=verdict.error, usage=usage
         )
 
-    def _launch(self, key: bytes, seen: str) -> asyncio.Task[Verdict]:
-        """The call runs as its own task so a leader's cancellation (client gone) does not fail followers."""
-        flight = asyncio.get_running_loop().create_task(self._fly(key, seen))
+    def _launch(self, key: bytes, seen: str, charge: Charge | None) -> asyncio.Task[Verdict]:
+        """The call runs as its own task so a leader's cancellation (client gone) does not fail followers, nor
+        leave the call unpaid."""
+        flight = asyncio.get_running_loop().create_task(self._fly(key, seen, charge))
         inflight = self.shared.inflight
         inflight[key] = flight
         flight.add_done_callback(lambda _: inflight.pop(key, None))
         return flight
 
-    async def _fly(self, key: bytes, seen: str) -> Verdict:
+    async def _fly(self, key: bytes, seen: str, charge: Charge | None) -> Verdict:
         verdict = await self._ask(seen)
+        if verdict.usage is not None and charge is not None:
+            try:
+                charge(self.target, verdict.usage)
+            except Exception:  # a spend store's failure must not fail the requests waiting for the answer
+                log.exception("classifier: could not charge the call's usage")
         if verdict.answer is not None:
             self.shared.cache[key] = verdict.answer
             if self.shared.remote is not None:

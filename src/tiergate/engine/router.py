@@ -4,7 +4,8 @@ The steps, in order, each adding to the decision's reasons:
 
 1. explicit — ``model`` names a tier, model id or alias, or ``provider`` names a mapped provider;
 2. phase 1 — the compiled graph's rules and scorers give a band (or the fixed/keyword modes a tier);
-3. phase 2 — only for AMBIGUOUS, the classifier (when configured) picks the tier;
+3. phase 2 — only for AMBIGUOUS, the classifier (when configured) picks the tier; a classifier with a price
+   is not asked for a client at its spend cap (which keeps only tiers without a price);
 4. stickiness — a routed (not explicit) conversation never moves down a tier within its session;
 5. session escalation — a session whose tier keeps failing moves up a tier for a while (not remembered
    by stickiness);
@@ -26,6 +27,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from tiergate.engine.budgets import Verdict
@@ -47,6 +49,9 @@ from tiergate.errors import RequestError, TiergateError
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest, Native, Usage
 
+Charge = Callable[[Target, Usage], None]
+"""Where what routing spends at a target goes as it is spent: the requesting client's spend (budgets)."""
+
 
 class Phase2(Protocol):
     """The second opinion for AMBIGUOUS requests. Never raises: failures come back as an outcome."""
@@ -56,7 +61,12 @@ class Phase2(Protocol):
         """The classifier model as a target: its price is what an outcome's ``usage`` is charged at (None:
         one that calls no model)."""
 
-    async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome: ...
+    async def classify(
+        self, f: Features, phase1: Phase1, graph: EvaluationGraph, charge: Charge | None = None
+    ) -> ClassifierOutcome:
+        """``charge`` gets the usage of each model call this request makes, once, when the call ends: also when
+        the request was cancelled meanwhile (its client left), since the call goes on for others."""
+        ...
 
 
 class Learned(Protocol):
@@ -75,6 +85,14 @@ class Observed(Protocol):
     def escalate(self, f: Features, session: str | None, p1: Phase1, remember: bool) -> EscalationOutcome | None: ...
 
     def budget(self, tier: str, client: str) -> Verdict: ...
+
+    def client_over(self, client: str) -> str | None:
+        """Why ``client`` may spend nothing more on priced models (its own cap is reached), or None."""
+        ...
+
+    def charge(self, client: str, target: Target, usage: Usage) -> None:
+        """Count what routing spent at ``target`` (the classifier's call) in ``client``'s spend, now."""
+        ...
 
     def target_latency(self, target: Target) -> LatencyStats | None: ...
 
@@ -98,7 +116,8 @@ class Routed:
     #: Raised by dispatch instead of calling any target (a budget at its cap with nowhere to spill, a
     #: document no target reads).
     refusal: TiergateError | None = None
-    #: What routing itself spent, at which target: the classifier's call this request made.
+    #: What routing itself spent, at which target: the classifier's call this request made. Already counted
+    #: in spend and budgets (``Observed.charge``, as the call ended); kept for the decision log's ``cost_usd``.
     spent: list[tuple[Target, Usage]] = field(default_factory=list)
 
 
@@ -184,7 +203,7 @@ class Router:
                 why = f"matches '{named[0]}'" if named else "is not configured here"
                 p1.reasons.insert(0, f"model '{_shown(request.model)}' {why}; routed as auto")
             if p1.band == "AMBIGUOUS":
-                outcome = await self._phase2(f, p1, classify)
+                outcome = await self._phase2(f, p1, classify, client)
                 if outcome is not None and outcome.outcome in ("ok", "cache_hit") and outcome.tier:
                     p1.tier = self._floored(outcome, f, p1)
                     phase = "llm_classifier"
@@ -194,6 +213,8 @@ class Router:
                     p1.reasons.append(f"classifier {outcome.outcome}: using phase 1's guess {p1.tier}")
                 else:
                     why = "classifier skipped" if outcome else "no classifier configured"
+                    if outcome is not None and outcome.reason:
+                        why += f" ({outcome.reason})"
                     band = graph.config.routing.band_tiers.ambiguous
                     source = "band_tiers.ambiguous" if p1.tier == band else "the escalation above"
                     p1.reasons.append(f"ambiguous; {why}: {source} sends it to {p1.tier}")
@@ -350,13 +371,20 @@ class Router:
         p1.reasons.append(f"{said}; held at {floor} ({why} {anchor}, {source})")
         return floor
 
-    async def _phase2(self, f: Features, p1: Phase1, classify: bool) -> ClassifierOutcome | None:
-        if self.classifier is None:
+    async def _phase2(self, f: Features, p1: Phase1, classify: bool, client: str) -> ClassifierOutcome | None:
+        classifier = self.classifier
+        if classifier is None:
             return None
         cfg = self.graph.config.routing.classifier
         if not classify or cfg is None or not cfg.enabled:
             return ClassifierOutcome(model=cfg.model if cfg else "", outcome="skipped")
-        return await self.classifier.classify(f, p1, self.graph)
+        signals = self.signals
+        paid = classifier.target is not None and bool(classifier.target.price.input or classifier.target.price.output)
+        over = signals.client_over(client) if signals is not None and paid else None
+        if over is not None:  # a client at its cap keeps only tiers without a price: the classifier has one
+            return ClassifierOutcome(model=cfg.model, outcome="skipped", reason=f"{over}; the classifier has a price")
+        charge = partial(signals.charge, client) if signals is not None else None
+        return await classifier.classify(f, p1, self.graph, charge)
 
     def _open(self, target: Target) -> str:
         """The reason a target is skipped for its open breaker: ``breaker open``, and what failed last."""

@@ -51,12 +51,12 @@ class RequestRecord:
         if self.charged is None:
             self.charged = self.usage
 
-    def spent(self) -> list[tuple[Target, Usage]]:
+    def spent(self, *, side: bool = True) -> list[tuple[Target, Usage]]:
         """Each target the request spent tokens at, with the usage charged there: every attempt that failed
         after its upstream's 200 with tokens counted (its ``charged``; the upstream billed them), then the
-        serving target's ``charged``, after what routing spent (``side``). Spend and the decision log's
-        ``cost_usd`` price each at its target."""
-        spent = list(self.side)
+        serving target's ``charged``, after what routing spent (``side``; left out with ``side=False``: spend
+        counted it as it was spent). Spend and the decision log's ``cost_usd`` price each at its target."""
+        spent = list(self.side) if side else []
         spent += [(a.target, a.charged) for a in self.attempts if getattr(a, "charged", None) is not None]
         if self.target is not None and self.charged is not None:
             spent.append((self.target, self.charged))

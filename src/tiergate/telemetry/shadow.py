@@ -35,7 +35,7 @@ from tiergate.config.model import Shadow
 from tiergate.config.problems import ConfigError
 from tiergate.engine.decision import ClassifierOutcome
 from tiergate.engine.graph import EvaluationGraph, Phase1
-from tiergate.engine.router import Learned, Router
+from tiergate.engine.router import Charge, Learned, Router
 from tiergate.rules.features import Features
 from tiergate.runtime import Rules, compile_file
 from tiergate.telemetry.cost import cost_usd
@@ -71,7 +71,9 @@ class _Replay:
     def __init__(self, live: ClassifierOutcome | None) -> None:
         self._live = live
 
-    async def classify(self, f: Features, phase1: Phase1, graph: EvaluationGraph) -> ClassifierOutcome:
+    async def classify(
+        self, f: Features, phase1: Phase1, graph: EvaluationGraph, charge: Charge | None = None
+    ) -> ClassifierOutcome:
         live = self._live
         if live is None or live.outcome not in ("ok", "cache_hit"):
             model = graph.config.routing.classifier.model if graph.config.routing.classifier else ""

@@ -38,10 +38,12 @@ from urllib.parse import quote
 
 import psycopg
 
+from tiergate.engine.targets import Target
 from tiergate.redact import redact_url, redact_url_error
 from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs, cost_usd
 from tiergate.telemetry.record import RequestRecord
 from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, is_postgres
+from tiergate.wire import Usage
 
 log = logging.getLogger("tiergate.budgets")
 
@@ -157,7 +159,9 @@ class LocalSpend:
 class SpendObserver:
     """Adds each finished request's cost to the ledger: its charged usage (the upstream's count, or an
     estimate where there was none; :mod:`tiergate.telemetry.usage`) at the serving target, and what failed
-    attempts had been counted at theirs (``RequestRecord.spent``)."""
+    attempts had been counted at theirs (``RequestRecord.spent``). What routing spent (the classifier's call)
+    is not taken from the record: it was charged as the call ended (``charge``, by the router), which also
+    counts a call whose request left no record (its client left during routing, or a dry run)."""
 
     def __init__(self, ledger: SpendLedger, calendar: Callable[[], Calendar], clock: Callable[[], float]) -> None:
         self.ledger = ledger
@@ -165,10 +169,14 @@ class SpendObserver:
         self.clock = clock
 
     def observe(self, record: RequestRecord) -> None:
-        for target, usage in record.spent():
+        self.charge(record.client, record.spent(side=False))
+
+    def charge(self, client: str, spent: Sequence[tuple[Target, Usage]]) -> None:
+        """Add what ``client`` spent at each target, at its price, to its tier and to the client."""
+        for target, usage in spent:
             usd = cost_usd(target.price, usage)
             if usd > 0:
-                self.ledger.add(self.calendar().keys(self.clock(), target.tier, record.client), usd)
+                self.ledger.add(self.calendar().keys(self.clock(), target.tier, client), usd)
 
 
 def restore(

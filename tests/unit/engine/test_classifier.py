@@ -30,13 +30,15 @@ from tiergate.engine.classifier import (
     transcript,
 )
 from tiergate.engine.graph import EvaluationGraph, Phase1, compile_graph
+from tiergate.engine.router import Charge
+from tiergate.engine.targets import Target
 from tiergate.errors import UpstreamCapabilityError, UpstreamStatusError, UpstreamUnavailable, refuses_format
 from tiergate.redact import Redactor
 from tiergate.resilience.breakers import Breakers
 from tiergate.resilience.guard import guard_factory
 from tiergate.resilience.limits import Limiters
 from tiergate.rules.features import Features
-from tiergate.wire import ChatRequest, Completion, Finish, Message, StreamEvent, TextDelta
+from tiergate.wire import ChatRequest, Completion, Finish, Message, StreamEvent, TextDelta, Usage
 
 URL = "http://127.0.0.1:9"
 ROUTES = """
@@ -638,6 +640,35 @@ async def test_a_cancelled_leader_does_not_fail_its_followers(h: Harness) -> Non
     h.backend.gate.set()
     assert await follower == ("ok", "opus", None)
     assert leader.cancelled() and h.backend.left == 0
+
+
+@pytest.mark.asyncio
+async def test_a_call_is_charged_once_to_the_request_that_made_it_even_after_it_left(h: Harness) -> None:
+    """The leader's client leaves while the call runs on for a follower: the call's usage still reaches the
+    leader's charge, once, as the call ends; the follower (and a later cache hit) is charged nothing."""
+    h.backend.gate = asyncio.Event()
+    classifier = h.build()
+    charged: dict[str, list[tuple[Target, Usage]]] = {"leader": [], "follower": [], "later": []}
+
+    def charge(who: str) -> Charge:
+        return lambda target, usage: charged[who].append((target, usage))
+
+    leader = asyncio.create_task(classifier.classify(features(), PHASE1, GRAPH, charge("leader")))
+    await h.backend.entered.wait()
+    follower = asyncio.create_task(classifier.classify(features(), PHASE1, GRAPH, charge("follower")))
+    await asyncio.sleep(0)  # the follower joins the flight
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    assert charged["leader"] == []  # the call has not ended yet
+    h.backend.gate.set()
+    shared = await follower
+    assert (shared.outcome, shared.usage) == ("ok", None)
+    hit = await classifier.classify(features(), PHASE1, GRAPH, charge("later"))
+    assert hit.outcome == "cache_hit"
+    ((target, usage),) = charged["leader"]
+    assert target is classifier.target and usage.completion_tokens > 0
+    assert (charged["follower"], charged["later"]) == ([], [])
 
 
 # --- pieces ---------------------------------------------------------------------------------
