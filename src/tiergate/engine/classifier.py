@@ -19,7 +19,8 @@ scorer's tier, and only with the confidence it reports). Every call is:
   timeout, which stops the model server's work (an abandoned non-stream call keeps it busy);
 - **reason first**: ``{"reason", "tier", "confidence"}``, so the model argues before it commits;
 - **portable**: ``response_format`` ``json_schema`` first; a server that refuses it (llama-cpp-python
-  answers 500) gets ``{"type": "json_object", "schema": ...}`` from then on.
+  answers 500) gets ``{"type": "json_object", "schema": ...}`` from then on (each call refused for the
+  ``json_schema`` it sent asks once more, also one that was already in flight when the first refusal came).
 
 Failures come back as an outcome (``timeout``, ``error``, ``invalid``, ``breaker_open``) and the router
 keeps phase 1's guess.
@@ -349,20 +350,22 @@ class LLMClassifier:
         return dataclasses.replace(verdict, usage=total(spent)) if spent else verdict
 
     async def _verdict(self, seen: str, spent: list[Usage]) -> Verdict:
+        sent = self.shared.format  # what this call asks with: calls in flight when a refusal comes sent it too
         try:
             try:
-                return Verdict(answer=await self._call(seen, self.shared.format, spent))
+                return Verdict(answer=await self._call(seen, sent, spent))
             except UpstreamStatusError as exc:
                 auto = self.cfg.response_format == "auto"
-                if not auto or self.shared.format != "json_schema" or not refused_format(exc):
+                if not auto or sent != "json_schema" or not refused_format(exc):
                     raise
-                log.info(
-                    "classifier: backend '%s' refused response_format json_schema (%s); using json_object with "
-                    "a schema from now on",
-                    self.target.backend,
-                    excerpt(exc.detail),
-                )
-                self.shared.format = "json_object"
+                if self.shared.format == "json_schema":  # the first refusal: said once
+                    log.info(
+                        "classifier: backend '%s' refused response_format json_schema (%s); using json_object "
+                        "with a schema from now on",
+                        self.target.backend,
+                        excerpt(exc.detail),
+                    )
+                    self.shared.format = "json_object"
                 return Verdict(answer=await self._call(seen, "json_object", spent))
         except UpstreamError as exc:
             return Verdict(failure=_failure(exc), error=exc.message)

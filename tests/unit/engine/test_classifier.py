@@ -325,6 +325,23 @@ async def test_a_refused_json_schema_is_asked_again_as_json_object_and_remembere
 
 
 @pytest.mark.asyncio
+async def test_calls_in_flight_when_the_first_refusal_comes_each_ask_again_as_json_object(h: Harness) -> None:
+    """Four different questions sent json_schema before any refusal came back; each is refused, and each asks
+    once more with json_object (they all failed while only the first was let retry)."""
+    h.backend.gate = asyncio.Event()
+    h.backend.script.extend(refusal() for _ in range(4))
+    classifier = h.build()
+    tasks = [asyncio.create_task(classify(classifier, features(f"question {i}"))) for i in range(4)]
+    while len(h.backend.calls) < 4:  # every call sent (json_schema) and held at the gate
+        h.backend.entered.clear()
+        await h.backend.entered.wait()
+    h.backend.gate.set()
+    assert await asyncio.gather(*tasks) == [("ok", "opus", None)] * 4
+    assert h.backend.formats() == ["json_schema"] * 4 + ["json_object"] * 4
+    assert classifier.shared.format == "json_object"
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("status", "message"),
     [
