@@ -410,6 +410,30 @@ async def test_a_classifier_that_hangs_is_cut_off_at_its_timeout_and_the_server_
 @pytest.mark.asyncio
 @pytest.mark.parametrize("kind", ["ollama", "openai"])
 @pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(Hang(seconds=30), id="before-the-status-line"),
+        pytest.param(Hang(seconds=30, after_events=0), id="before-the-first-token"),
+        pytest.param(Hang(seconds=30, after_events=2), id="mid-stream"),
+    ],
+)
+async def test_a_classifier_timeout_names_routing_classifier_timeout(
+    upstreams: Upstreams, wire: Callable[[str], Wired], kind: str, reply: Hang
+) -> None:
+    """Every bound of the classifier's call is its own `timeout`: the error names that setting, not the file's
+    `timeouts.total` (which the classifier does not use, and which has retries the classifier does not make)."""
+    upstreams.fake(kind).replies.append(reply)
+    out = await wire(upstreams.routes(kind, timeout=0.5)).classify()
+    url = upstreams.urls[kind] + ("" if kind == "ollama" else "/v1")
+    assert (out.outcome, out.error) == (
+        "timeout",
+        f"backend 'judge' at {url}: no answer within 0.5s (routing.classifier.timeout)",
+    )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["ollama", "openai"])
+@pytest.mark.parametrize(
     ("reply", "outcome", "why"),
     [
         pytest.param(Text("Sure! I would pick opus."), "invalid", "is not", id="prose"),

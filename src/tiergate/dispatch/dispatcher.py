@@ -187,7 +187,7 @@ class Dispatcher:
                         raise UpstreamUnavailable(
                             backend.name,
                             backend.url,
-                            f"no answer within {target.timeouts.total:g}s, retries included (timeouts.total)",
+                            target.total_timeout(),
                             kind="timeout",
                             status=504,
                         ) from None
@@ -290,8 +290,9 @@ class Dispatcher:
                             pieces.append(event.text)
                 whole = True
             except TimeoutError:  # the server was too slow for what was left: its failure, for the breaker
+                named = target.timeout_named("total")
                 raise UpstreamUnavailable(
-                    backend.name, backend.url, f"no answer within {within:g}s", kind="timeout", status=504
+                    backend.name, backend.url, f"no answer within {within:g}s ({named})", kind="timeout", status=504
                 ) from None
             finally:
                 await events.aclose()

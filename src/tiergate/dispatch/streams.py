@@ -56,11 +56,11 @@ async def bounded(
                 raise
             except TimeoutError:
                 if remaining <= limit:
-                    detail = f"the whole answer took longer than {t.total:g}s, retries included (timeouts.total)"
+                    detail = target.total_timeout("the whole answer took longer than")
                 elif first:
-                    detail = f"no first token within {t.first_token:g}s (timeouts.first_token)"
+                    detail = f"no first token within {t.first_token:g}s ({target.timeout_named('first_token')})"
                 else:
-                    detail = f"no data for {t.idle:g}s mid-stream (timeouts.idle)"
+                    detail = f"no data for {t.idle:g}s mid-stream ({target.timeout_named('idle')})"
                 raise StreamTimeout(backend.name, backend.url, detail, kind="timeout", status=504) from None
             first = first and not answering(event)
             if isinstance(event, Finish):

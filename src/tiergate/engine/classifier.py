@@ -370,7 +370,9 @@ class LLMClassifier:
         except UpstreamError as exc:
             return Verdict(failure=_failure(exc), error=exc.message)
         except TimeoutError:  # the backstop below: e.g. a `limits` wait longer than the timeout
-            return Verdict(failure="timeout", error=f"no answer within {self.cfg.timeout:g}s (timeout)")
+            return Verdict(
+                failure="timeout", error=f"no answer within {self.cfg.timeout:g}s (routing.classifier.timeout)"
+            )
         except RateLimited as exc:  # `limits` with on_limit: reject
             return Verdict(failure="error", error=exc.message)
         except Exception as exc:  # the classifier must never fail the request

@@ -59,6 +59,20 @@ class Target:
     native: str | None = None
     """The client dialect its backend takes natively (``anthropic``: an Anthropic backend gets a Messages
     client's own body), which alone serves what a request's ``native.exclusive`` holds."""
+    timeout_setting: str | None = None
+    """The one setting behind every time bound of this target, named by its timeout errors instead of
+    ``timeouts.*`` (the classifier's ``routing.classifier.timeout``)."""
+
+    def timeout_named(self, which: str) -> str:
+        """The setting a timeout of kind ``which`` (``total``, ``first_token``, ``idle``) comes from."""
+        return self.timeout_setting or f"timeouts.{which}"
+
+    def total_timeout(self, took: str = "no answer within") -> str:
+        """What a target that ran out of its whole time says: the file's ``timeouts.total`` is shared by the
+        retries; the classifier's timeout bounds its one call."""
+        if self.timeout_setting is not None:
+            return f"{took} {self.timeouts.total:g}s ({self.timeout_setting})"
+        return f"{took} {self.timeouts.total:g}s, retries included (timeouts.total)"
 
     @property
     def key(self) -> str:
@@ -211,6 +225,7 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
         cfg.limits or Limits(),
         scope="classifier:",
         num_ctx=num_ctx,
+        timeout_setting="routing.classifier.timeout",
     )
 
 

@@ -103,7 +103,7 @@ class ResilienceGuard:
             raise UpstreamUnavailable(
                 target.backend,
                 self._url(target),
-                f"no answer within {target.timeouts.total:g}s, retries included (timeouts.total)",
+                target.total_timeout(),
                 kind="timeout",
                 status=504,
             ) from None

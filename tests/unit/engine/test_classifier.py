@@ -785,4 +785,4 @@ async def test_a_limit_wait_longer_than_the_timeout_is_a_timeout(h: Harness) -> 
     classifier = h.build(graph_of(timeout=0.1, extra="limits: {rpm: 1, on_limit: wait, max_wait: 30}"))
     assert (await classify(classifier, features("one")))[0] == "ok"
     outcome, _, error = await classify(classifier, features("two"))  # no rate capacity for a minute
-    assert outcome == "timeout" and error == "no answer within 0.1s (timeout)"
+    assert outcome == "timeout" and error == "no answer within 0.1s (routing.classifier.timeout)"
