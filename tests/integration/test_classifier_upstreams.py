@@ -180,6 +180,7 @@ async def test_each_server_ends_with_a_valid_answer(
         (body,) = bodies
         assert body["format"] == SCHEMA and list(body["format"]["properties"]) == ["reason", "tier", "confidence"]
         assert body["stream"] is True and body["options"] == {"temperature": 0, "num_predict": 96}
+        assert body["think"] is False  # a thinking model would spend the timeout thinking
     elif kind == "llama-cpp-python":  # json_schema refused, then json_object with the schema
         refused, accepted = bodies
         assert refused["response_format"] == response_format(TIERS)
@@ -192,6 +193,7 @@ async def test_each_server_ends_with_a_valid_answer(
         assert fake.judge(body) == Judgement(200, SCHEMA)
     if isinstance(fake, FakeOpenAI):
         assert all(b["stream"] is True and b["max_tokens"] == 96 and b["temperature"] == 0 for b in bodies)
+        assert not any("reasoning_effort" in b for b in bodies)  # not every server takes "none"
     assert QUESTION in bodies[-1]["messages"][1]["content"] and bodies[-1]["model"] == "judge-model"
     assert not fake.hung_up.is_set()  # read to its end: nobody left early
 

@@ -20,7 +20,10 @@ scorer's tier, and only with the confidence it reports). Every call is:
 - **reason first**: ``{"reason", "tier", "confidence"}``, so the model argues before it commits;
 - **portable**: ``response_format`` ``json_schema`` first; a server that refuses it (llama-cpp-python
   answers 500) gets ``{"type": "json_object", "schema": ...}`` from then on (each call refused for the
-  ``json_schema`` it sent asks once more, also one that was already in flight when the first refusal came).
+  ``json_schema`` it sent asks once more, also one that was already in flight when the first refusal came);
+  an Ollama backend gets ``think: false`` (a thinking model would spend the timeout thinking);
+- **forgiving of wrapping**: the one JSON object of an answer is read out of a Markdown fence (any case), a
+  ``<think>`` block or a sentence around it; an answer with no object, or two, is invalid.
 
 Failures come back as an outcome (``timeout``, ``error``, ``invalid``, ``breaker_open``) and the router
 keeps phase 1's guess.
@@ -34,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -140,6 +145,9 @@ class Prompt:
             max_tokens=self.max_tokens,
             response_format=response_format(self.tiers, kind),
             stream=True,
+            # Ollama's `think: false` (the classifier target of an Ollama backend takes it; see classifier_target):
+            # a thinking model would otherwise spend the classifier's timeout thinking before its answer
+            reasoning_effort="none",
         )
 
 
@@ -221,8 +229,13 @@ def decode_answer(content: str | None, tiers: Sequence[str]) -> RouteAnswer | st
     """The answer, or why it is invalid. A tier that is not configured is invalid."""
     if not content or not content.strip():
         return "empty answer"
+    found = the_object(content)
+    if isinstance(found, int):
+        return f"answer holds {found} JSON objects, not one: {excerpt(content)}"
+    if not found:
+        return f"empty answer besides its reasoning: {excerpt(content)}"
     try:
-        answer = msgspec.json.decode(unfenced(content), type=RouteAnswer)
+        answer = msgspec.json.decode(found, type=RouteAnswer)
     except msgspec.DecodeError as exc:
         return f'answer is not {{"reason", "tier", "confidence"}} JSON ({exc}): {excerpt(content)}'
     if answer.tier not in tiers:
@@ -230,14 +243,32 @@ def decode_answer(content: str | None, tiers: Sequence[str]) -> RouteAnswer | st
     return answer
 
 
-def unfenced(content: str) -> str:
-    """Some models wrap JSON in a Markdown fence even when a schema is set."""
-    text = content.strip()
-    if text.startswith("```") and text.endswith("```"):
-        text = text[3:-3].strip()
-        if text.startswith("json"):
-            text = text[4:]
-    return text
+#: A reasoning block some models write before the answer even when asked for JSON (``<think>…</think>``);
+#: one left open (cut at ``max_tokens``) runs to the end: the model never answered.
+_THINKING = re.compile(r"<(think|thinking|reasoning)>.*?(?:</\1>|\Z)", re.IGNORECASE | re.DOTALL)
+_OBJECTS = json.JSONDecoder()
+
+
+def the_object(content: str) -> str | int:
+    """The one JSON object in an answer, as text: the whole answer when it is one, else the object a model
+    wrapped in a Markdown fence (```JSON), a ``<think>`` block or a sentence ("Sure! {...}"). With none the
+    answer itself (the decoder then says what is wrong with it); with more than one, how many: which of two
+    tiers the model meant is not for the gateway to guess."""
+    text = _THINKING.sub("", content).strip()
+    objects: list[str] = []
+    at = text.find("{")
+    while at != -1:
+        try:
+            value, end = _OBJECTS.raw_decode(text, at)
+        except ValueError:
+            at = text.find("{", at + 1)
+            continue
+        if isinstance(value, dict):
+            objects.append(text[at:end])
+        at = text.find("{", end)
+    if len(objects) > 1:
+        return len(objects)
+    return objects[0] if objects else text
 
 
 def excerpt(text: str) -> str:

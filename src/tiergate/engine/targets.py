@@ -200,6 +200,11 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
     is not made faster by asking twice), its own breaker and limits."""
     tier = next(iter(config.tiers))
     caps = config.tiers[tier].targets[0].capabilities or Capabilities()
+    # `thinking` lets the request's reasoning_effort "none" out as Ollama's `think: false` (which a model
+    # without thinking takes too: Ollama refuses only `think: true`); an OpenAI-compatible server is sent
+    # no reasoning_effort, since not every one takes "none".
+    ollama = isinstance(config.backends.get(cfg.backend), OllamaBackendConfig)
+    caps = msgspec.structs.replace(caps, thinking=ollama)
     breaker = Breaker(
         fail_max=cfg.breaker.fail_max if cfg.breaker and cfg.breaker.fail_max else DEFAULT_FAIL_MAX,
         reset_timeout=cfg.breaker.reset_timeout if cfg.breaker and cfg.breaker.reset_timeout else DEFAULT_RESET_TIMEOUT,

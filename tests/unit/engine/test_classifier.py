@@ -237,8 +237,11 @@ async def test_the_call_is_streamed_capped_and_schema_bound_at_temperature_zero(
     await classify(h.build(graph_of(timeout=0.5)))
     ((request, call),) = h.backend.calls
     assert call.billed is not None  # what the upstream counted before a cut: charged to the request
-    assert msgspec.structs.replace(call, billed=None) == Call(model="judge", connect_timeout=0.5, total_timeout=0.5)
+    # thinking: the Ollama backend sends reasoning_effort "none" as `think: false` (the backend's own tests)
+    expected = Call(model="judge", connect_timeout=0.5, total_timeout=0.5, thinking=True)
+    assert msgspec.structs.replace(call, billed=None) == expected
     assert request.stream is True and request.max_tokens == 96 and request.temperature == 0.0
+    assert request.reasoning_effort == "none"
     assert request.response_format == {
         "type": "json_schema",
         "json_schema": {"name": "route", "strict": True, "schema": answer_schema(TIERS)},
@@ -296,6 +299,39 @@ async def test_unreadable_or_unknown_answers_are_invalid(h: Harness, reply: str,
     outcome, tier, error = await classify(h.build())
     assert (outcome, tier) == ("invalid", None)
     assert error is not None and why in error and "model 'judge'" in error and URL in error
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(f"```JSON\n{OPUS}\n```", id="upper-case-fence"),
+        pytest.param(f"```\n{OPUS}\n```", id="bare-fence"),
+        pytest.param(f"Sure! Here is my answer: {OPUS}", id="preamble"),
+        pytest.param(f"{OPUS}\nHope that helps.", id="afterword"),
+        pytest.param(f"<think>Is {{this}} hard? A proof, so yes.</think>\n{OPUS}", id="think-block"),
+        pytest.param(f"<THINK>\nhmm\n</THINK>```json\n{OPUS}\n```", id="think-then-fence"),
+        pytest.param(answer(reason="the {lock} and the } are subtle"), id="braces-inside-the-reason"),
+    ],
+)
+def test_the_one_json_object_of_a_wrapped_answer_is_read(reply: str) -> None:
+    decoded = decode_answer(reply, TIERS)
+    assert not isinstance(decoded, str), decoded
+    assert (decoded.tier, decoded.confidence) == ("opus", 0.9)
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        pytest.param(f"{answer('local')} or maybe {OPUS}", "answer holds 2 JSON objects, not one", id="two-objects"),
+        pytest.param(f"[{answer('local')}, {OPUS}]", "answer holds 2 JSON objects, not one", id="a-list-of-two"),
+        pytest.param("Sure! I would pick {opus}.", "answer is not", id="braces-but-no-json"),
+        pytest.param(f"<think>cut off while thinking: {OPUS}", "empty answer", id="unclosed-think-block"),
+        pytest.param("<think>only thoughts</think>", "empty answer", id="thoughts-and-no-answer"),
+    ],
+)
+def test_an_answer_without_exactly_one_json_object_is_invalid(reply: str, why: str) -> None:
+    decoded = decode_answer(reply, TIERS)
+    assert isinstance(decoded, str) and decoded.startswith(why), decoded
 
 
 def test_a_fenced_answer_is_read_and_a_missing_confidence_is_none_not_made_up() -> None:
