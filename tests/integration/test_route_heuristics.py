@@ -403,3 +403,15 @@ def test_route_rejects_bad_bodies_in_openai_shape(gateway: str) -> None:
     assert r.status_code == 400
     err = r.json()["error"]
     assert err["type"] == "invalid_request_error" and err["param"] == "messages[0].content"
+
+
+def test_classify_that_is_not_true_or_false_is_a_400_naming_it(gateway: str) -> None:
+    """As the console's dry run says it; Litestar's own answer was "Validation failed" with no param."""
+    refused = httpx.post(gateway + "/v1/route?classify=maybe", json={"messages": [user("rename x to y")]})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "message": "`classify` must be true or false",
+        "type": "invalid_request_error",
+        "param": "classify",
+        "code": "invalid_value",
+    }

@@ -35,7 +35,7 @@ from tiergate.api.auth import ACCESS_ADMIN, ACCESS_OPEN, Authenticator
 from tiergate.api.dialects import DEFAULT, DIALECTS
 from tiergate.api.feedback import MAX_BODY_BYTES, STATE_KEY, STATE_REASON_KEY, feedback_body, rate
 from tiergate.api.gateway import gateway_of
-from tiergate.api.ingress import feature_headers
+from tiergate.api.ingress import feature_headers, query_flag
 from tiergate.api.input_limits import check_messages, read_json
 from tiergate.errors import AuthError, RequestError
 from tiergate.telemetry.queries import WINDOWS, DecisionQueries
@@ -137,16 +137,6 @@ def _before(given: str | None) -> float | None:
             code="invalid_value",
         )
     return before
-
-
-def _flag(given: str | None, name: str, default: bool) -> bool:
-    """``true``/``false`` (or ``1``/``0``, any case), as Litestar read them."""
-    word = given.strip().lower() if given is not None else None
-    if word is None:
-        return default
-    if word in ("true", "1", "false", "0"):
-        return word in ("true", "1")
-    raise RequestError(f"`{name}` must be true or false", param=name, code="invalid_value")
 
 
 @get("/console", opt=ACCESS_OPEN, include_in_schema=False)
@@ -258,7 +248,7 @@ async def console_route(
     request: Request[Any, Any, Any], dialect: FromQuery[str] = DEFAULT.name, classify: FromQuery[str | None] = None
 ) -> Response[bytes]:
     """The dry run from the console: decode as ``dialect``, decide, call no model (bar the classifier)."""
-    ask = _flag(classify, "classify", default=True)
+    ask = query_flag(classify, "classify", default=True)
     chosen = DIALECTS.get(dialect)
     if chosen is None:
         raise RequestError(

@@ -36,7 +36,7 @@ from tiergate.api.auth import ACCESS_CLIENT, ACCESS_CLIENT_METERED, ACCESS_OPEN
 from tiergate.api.dialects import DEFAULT, DIALECTS, EXTRA_HANDLERS
 from tiergate.api.feedback import FEEDBACK_HANDLERS
 from tiergate.api.gateway import client_of, gateway_of
-from tiergate.api.ingress import feature_headers, route_for
+from tiergate.api.ingress import feature_headers, query_flag, route_for
 from tiergate.api.input_limits import check_messages, read_json
 from tiergate.api.readiness import Readiness
 from tiergate.config.model import InputLimits
@@ -145,8 +145,9 @@ def _matched(request: Request[Any, Any, Any], wanted: str) -> dict[str, Any] | N
 
 @post("/v1/route", status_code=200, opt=ACCESS_CLIENT_METERED)
 async def route(
-    request: Request[Any, Any, Any], classify: FromQuery[bool] = True, dialect: FromQuery[str] = DEFAULT.name
+    request: Request[Any, Any, Any], classify: FromQuery[str | None] = None, dialect: FromQuery[str] = DEFAULT.name
 ) -> Response[bytes]:
+    ask = query_flag(classify, "classify", default=True)
     limits = _limits(request)
     reader = DIALECTS.get(dialect)
     if reader is None:
@@ -156,7 +157,7 @@ async def route(
     check_messages(chat, limits, prompt=reader.prompt_only)
     async with gateway_of(request).rules.use() as rt:
         routed = await rt.router.decide(
-            chat, feature_headers(request), classify=classify, client=client_of(request), remember=False
+            chat, feature_headers(request), classify=ask, client=client_of(request), remember=False
         )
     return _json(routed.decision)
 

@@ -17,6 +17,7 @@ from tiergate.api.dialects import Dialect
 from tiergate.api.gateway import client_of, gateway_of
 from tiergate.api.input_limits import check_messages, read_json
 from tiergate.api.serve import serve, until_disconnected
+from tiergate.errors import RequestError
 
 #: Credentials never become routing features (``header.authorization`` reads as empty).
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization", "cookie"})
@@ -38,3 +39,13 @@ def route_for(dialect: Dialect) -> HTTPRouteHandler:
 
     handle.__name__ = handle.__qualname__ = f"serve_{dialect.name}"
     return post(dialect.path, status_code=200, opt=ACCESS_CLIENT_METERED, name=dialect.name)(handle)
+
+
+def query_flag(given: str | None, name: str, default: bool) -> bool:
+    """``true``/``false`` (or ``1``/``0``, any case), as Litestar read them."""
+    word = given.strip().lower() if given is not None else None
+    if word is None:
+        return default
+    if word in ("true", "1", "false", "0"):
+        return word in ("true", "1")
+    raise RequestError(f"`{name}` must be true or false", param=name, code="invalid_value")
