@@ -7,9 +7,14 @@ messages, and text tool results: Cline's user messages, Void's ``<name_result>``
 mode, per ``routing.ask``) against the markers in ``routing.agent``:
 
 - ``agent.steps``: tool results since the user's last ask;
-- ``agent.failures_in_row``: failed tool results at the end of the conversation, in a row;
+- ``agent.failures_in_row``: failed tool results at the end of the conversation, in a row, since that ask;
 - ``agent.repeated_failure``: the most times one tool call (same name and arguments) has failed;
-- ``agent.tests_green``: the last tool result is a clean test run (a pass marker, no failure marker).
+- ``agent.tests_green``: the last tool result since that ask is a clean test run (a pass marker, no
+  failure marker).
+
+The last two read only the steps since the ask: a loop's state is that of the task the person gave last.
+A green run before a new question does not make the new question a report to write, and failures before
+"never mind, just add a docstring" do not make the docstring a stuck loop.
 
     {feature: agent.failures_in_row, gte: 2}    # stuck: score up
 """
@@ -146,16 +151,25 @@ def _xml_call(tool: str, said: str) -> str:
     return said[opened:].strip() if opened >= 0 else tool
 
 
+def since_ask(f: Features) -> list[Step]:
+    """The tool results after the user's last ask (all of them when no message reads as one)."""
+    ask = ask_index(f)
+    return [step for step in steps(f) if ask is None or step.at > ask]
+
+
 @feature("number", "Tool results since the user's last ask.", name="agent.steps")
 def agent_steps(f: Features) -> int:
-    ask = ask_index(f)
-    return sum(1 for step in steps(f) if ask is None or step.at > ask)
+    return len(since_ask(f))
 
 
-@feature("number", "Failed tool results at the end of the conversation, in a row.", name="agent.failures_in_row")
+@feature(
+    "number",
+    "Failed tool results at the end of the conversation, in a row, since the user's last ask.",
+    name="agent.failures_in_row",
+)
 def failures_in_row(f: Features) -> int:
     count = 0
-    for step in reversed(steps(f)):
+    for step in reversed(since_ask(f)):
         if not step.failed:
             break
         count += 1
@@ -171,7 +185,11 @@ def repeated_failure(f: Features) -> int:
     return max(counts.values(), default=0)
 
 
-@feature("bool", "The last tool result is a clean test run: only the report is left.", name="agent.tests_green")
+@feature(
+    "bool",
+    "The last tool result since the user's last ask is a clean test run: only the report is left.",
+    name="agent.tests_green",
+)
 def tests_green(f: Features) -> bool:
-    found = steps(f)
+    found = since_ask(f)
     return bool(found) and found[-1].green

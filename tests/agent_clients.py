@@ -1,0 +1,138 @@
+"""Claude Code's and Codex's request bodies, as their own ingress decodes them: the shapes routing reads.
+
+    loop = ClaudeCode().user(ASK).bash("pytest -q", "Exit code 1\\n...", error=True)
+    loop.features()["agent.failures_in_row"]
+
+Claude Code (2.1) sends `/v1/messages`: each user turn a list of blocks (its reminders, the person's words,
+the tool results of the turn before), a failed tool's result marked ``is_error``, a Bash failure's output
+opening with ``Exit code N``, a Read's as ``cat -n`` lines. Codex (0.171) sends `/v1/responses`: input
+items, ``exec_command`` calls whose output opens with its header (``Exit code: N`` / ``Wall time:`` /
+``Output:``, or the newer ``Chunk ID:`` / ``Process exited with code N``), and ``apply_patch`` as a custom
+tool call.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tiergate.api.dialects import DIALECTS
+from tiergate.rules.features import Features
+
+CLAUDE_CODE_SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude."
+CODEX_INSTRUCTIONS = "You are Codex, a coding agent based on GPT-5."
+
+
+def text(t: str) -> dict[str, Any]:
+    return {"type": "text", "text": t}
+
+
+class ClaudeCode:
+    """One Claude Code conversation, turn by turn."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.n = 0
+
+    def user(self, *blocks: str | dict[str, Any]) -> ClaudeCode:
+        """A user turn: its text blocks (and any block given whole) in order."""
+        self.messages.append({"role": "user", "content": [text(b) if isinstance(b, str) else b for b in blocks]})
+        return self
+
+    def said(self, words: str) -> ClaudeCode:
+        self.messages.append({"role": "assistant", "content": [text(words)]})
+        return self
+
+    def call(self, tool: str, arguments: dict[str, Any], output: str, *after: str, error: bool = False) -> ClaudeCode:
+        """The assistant's tool call, and the user turn answering it (with any text blocks after the result)."""
+        self.n += 1
+        use = f"toolu_{self.n:024d}"
+        made = {"type": "tool_use", "id": use, "name": tool, "input": arguments}
+        self.messages.append({"role": "assistant", "content": [made]})
+        result = {"type": "tool_result", "tool_use_id": use, "content": output, "is_error": error}
+        return self.user(result, *after)
+
+    def bash(self, command: str, output: str, *after: str, error: bool = False) -> ClaudeCode:
+        return self.call("Bash", {"command": command}, output, *after, error=error)
+
+    def read(self, path: str, lines: list[str]) -> ClaudeCode:
+        """A Read of a file: its lines numbered as ``cat -n`` numbers them."""
+        listing = "\n".join(f"{i:>6}\t{line}" for i, line in enumerate(lines, 1))
+        return self.call("Read", {"file_path": path}, listing)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 32000,
+            "stream": True,
+            "system": [text(CLAUDE_CODE_SYSTEM)],
+            "tools": [
+                {"name": "Bash", "description": "Run a command", "input_schema": {"type": "object"}},
+                {"name": "Read", "description": "Read a file", "input_schema": {"type": "object"}},
+            ],
+            "messages": self.messages,
+        }
+
+    def features(self) -> Features:
+        chat = DIALECTS["anthropic"].decode(json.dumps(self.body()).encode(), {})
+        return Features.of(chat)
+
+
+class Codex:
+    """One Codex conversation, as its input items."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.n = 0
+        self.user("<environment_context>\n  <cwd>/repo</cwd>\n</environment_context>")
+
+    def user(self, words: str) -> Codex:
+        self.items.append({"type": "message", "role": "user", "content": [{"type": "input_text", "text": words}]})
+        return self
+
+    def said(self, words: str) -> Codex:
+        self.items.append({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": words}]})
+        return self
+
+    def exec(self, cmd: str, output: str) -> Codex:
+        self.n += 1
+        arguments = json.dumps({"cmd": cmd, "workdir": "/repo"})
+        self.items += [
+            {"type": "function_call", "name": "exec_command", "arguments": arguments, "call_id": f"call_{self.n}"},
+            {"type": "function_call_output", "call_id": f"call_{self.n}", "output": output},
+        ]
+        return self
+
+    def patch(self, patch: str, output: str) -> Codex:
+        self.n += 1
+        self.items += [
+            {"type": "custom_tool_call", "call_id": f"ctc_{self.n}", "name": "apply_patch", "input": patch},
+            {"type": "custom_tool_call_output", "call_id": f"ctc_{self.n}", "output": output},
+        ]
+        return self
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "model": "gpt-5-codex",
+            "instructions": CODEX_INSTRUCTIONS,
+            "input": self.items,
+            "tools": [
+                {"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
+                {"type": "custom", "name": "apply_patch", "description": "Edit files."},
+            ],
+            "stream": True,
+        }
+
+    def features(self) -> Features:
+        chat = DIALECTS["responses"].decode(json.dumps(self.body()).encode(), {})
+        return Features.of(chat)
+
+
+def codex_output(exit_code: int, output: str, *, newer: bool = False) -> str:
+    """An ``exec_command`` result as Codex words it: the older header, or the newer one (0.171)."""
+    if newer:
+        head = f"Chunk ID: 04048a\nWall time: 1.2034 seconds\nProcess exited with code {exit_code}\n"
+        head += "Original token count: 120"
+    else:
+        head = f"Exit code: {exit_code}\nWall time: 1.2 seconds"
+    return f"{head}\nOutput:\n{output}"

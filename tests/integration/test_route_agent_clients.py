@@ -1,0 +1,44 @@
+"""The dry run (``POST /v1/route``) on Claude Code's and Codex's own bodies, through their own dialects, with
+the repository's routes.yaml and its learned head: what routing reads of an agent loop moves the tier.
+
+No upstream is called by a dry run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.agent_clients import ClaudeCode, Codex, codex_output
+
+HARD = (
+    "Our websocket server deadlocks under load when two clients reconnect at the same time; the lock ordering "
+    "between SessionManager and the broadcast queue looks wrong. Find the root cause and propose a redesign of "
+    "the locking that avoids it without losing message ordering guarantees."
+)
+REMINDER = "<system-reminder>\nThis is a reminder that your todo list is currently empty.\n</system-reminder>"
+GREEN = "collected 42 items\n\ntests/test_manager.py ..........          [100%]\n\n===== 42 passed in 3.02s ====="
+
+
+def dry_run(gateway: str, dialect: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = httpx.post(f"{gateway}/v1/route?dialect={dialect}&classify=false", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def fired(d: dict[str, Any]) -> list[str]:
+    return [s["name"] for s in d["signals"] if s["kind"] in ("rule", "escalation")]
+
+
+def test_a_new_hard_ask_after_a_green_run_goes_to_opus(gateway: str) -> None:
+    """The green run finished the last task; the person's new question is judged as a question."""
+    loop = ClaudeCode().user(REMINDER, "rename the helper").bash("python -m pytest -q", GREEN)
+    finished = dry_run(gateway, "anthropic", loop.body())
+    loop.said("All 42 tests pass.").user(f"Thanks. Now: {HARD}", REMINDER)
+    d = dry_run(gateway, "anthropic", loop.body())
+    assert (finished["tier"], d["tier"]) == ("sonnet", "opus"), d["reasons"]
+    assert "escalation" in fired(d)
+    codex = Codex().user("rename the helper").exec("pytest -q", codex_output(0, GREEN))
+    codex.said("All tests pass.").user(f"ok now {HARD}")
+    assert dry_run(gateway, "responses", codex.body())["tier"] == "opus"
