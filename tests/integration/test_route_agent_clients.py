@@ -42,3 +42,19 @@ def test_a_new_hard_ask_after_a_green_run_goes_to_opus(gateway: str) -> None:
     codex = Codex().user("rename the helper").exec("pytest -q", codex_output(0, GREEN))
     codex.said("All tests pass.").user(f"ok now {HARD}")
     assert dry_run(gateway, "responses", codex.body())["tier"] == "opus"
+
+
+def test_a_codex_loop_refused_three_times_is_stuck_and_a_claude_code_read_is_not(gateway: str) -> None:
+    """Codex's ``Exit code: 1`` header marks each refused patch; files Claude Code read are not failures."""
+    patch = "*** Begin Patch\n*** Update File: src/a.ts\n@@\n-const tmp = 1\n+const result = 1\n*** End Patch\n"
+    refused = codex_output(1, "apply_patch verification failed: Failed to find expected lines in /repo/src/a.ts")
+    codex = Codex().user("rename tmp to result in src/a.ts")
+    for _ in range(3):
+        codex.patch(patch, refused)
+    d = dry_run(gateway, "responses", codex.body())
+    assert "agent_stuck" in fired(d), d["reasons"]
+    source = ["def load(path):", '    print(f"error: could not parse {path}")', "    raise"]
+    loop = ClaudeCode().user("rename tmp to result in src/loader.py")
+    loop.read("/app/src/loader.py", source).read("/app/src/other.py", source)
+    d = dry_run(gateway, "anthropic", loop.body())
+    assert "agent_stuck" not in fired(d), d["reasons"]

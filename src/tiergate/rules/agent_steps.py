@@ -31,13 +31,30 @@ from tiergate.config.base import Strict
 from tiergate.rules.ask import ask_index, reader_of
 from tiergate.rules.features import Features, feature, raw_texts
 
+# Structure rather than words: a failure reads as a client's status line, a runner's summary or a tool's own
+# error line, at the start of a line where the tool puts it, so a file a tool read (a `print(f"error: ...")`
+# in it, a commit "handle 2 failed retries" in a log) is not a failed command.
 DEFAULT_FAILURE = [
-    r"\bTraceback \(most recent call last\)",
-    r"\b(?:exit(?:ed)?(?: with)? (?:code|status)|exit_code\"?:) ?[1-9]\d*",
-    r"\b[1-9]\d* (?:failed|errors?)\b",
-    r"\bFAILED\b",
-    r"^error(?:\[E\d+\])?:",
-    r"\berror: ",
+    # a non-zero exit as clients word it: Claude Code's "Exit code 1", Codex's "Exit code: 1" and "Process
+    # exited with code 1", Void's "(exit code 1)", Go's "exit status 1", a JSON "exit_code": 1
+    r"(?i:\bexit(?:ed)?(?: with)? (?:code|status):? ?[1-9]\d*)",
+    r"\bexit_code\"?: ?[1-9]\d*",
+    # a tool's own error line: a refused tool call (the Anthropic ingress words `is_error` as "error: "),
+    # rustc's "error[E0425]:", git's "fatal:"
+    r"^(?:error|fatal)(?:\[E\d+\])?:",
+    # a compiler's or linter's diagnostic, path:line:col: message (Go's "a.go:42:9: undefined: x", gcc's
+    # and clang's "error:", eslint's unix format; not a warning or a note), mypy's path:line: error, tsc's
+    r"^[^\s:]+:\d+:\d+: (?!warning\b|note\b|info\b)\S",
+    r"^[^\s:]+:\d+: (?:fatal )?error\b",
+    r"^[^\s(]+\(\d+,\d+\): error\b",
+    r"^Traceback \(most recent call last\)",
+    # test runners: a count in a summary ("1 failed, 41 passed in 3.21s", "Found 3 errors in 2 files", cargo's
+    # "2 failed;"), pytest's and unittest's FAILED lines, Go's "--- FAIL:" and "FAIL\tpkg", Jest's "FAIL a.test.ts"
+    r"\b[1-9]\d* (?:failed|errors?)\b(?=[,.;)]| in\b|\s*=|$)",
+    r"^(?:--- )?FAIL(?:ED)?\b",
+    r"\bFAILED(?= *\[| *$)",
+    r"\btest result: FAILED\b",
+    r"\bTests?:\s+\d+ failed",
     r"\bcommand not found\b",
     r"\bNo such file or directory\b",
     r"\bold_string (?:not found|was not found)\b",
@@ -46,7 +63,6 @@ DEFAULT_FAILURE = [
     r"\bSegmentation fault\b",
     r"\bBUILD FAILURE\b",
     r"\bnpm ERR!",
-    r"\bTests?:\s+\d+ failed",
 ]
 DEFAULT_PASS = [
     r"\b\d+ passed\b",
@@ -64,7 +80,10 @@ class AgentConfig(Strict, frozen=True):
     """How tool results read: a failure, or a clean test run. The `agent.*` features count them."""
 
     failure_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_FAILURE))
-    """Regular expressions (multi-line): a tool result matching one is a failed step."""
+    """Regular expressions (multi-line: `^` is a line's start): a tool result matching one is a failed step.
+    A result is read at its first 2,000 and last 8,000 characters (a client's status line opens it, a
+    runner's summary ends it); a file's lines as a reading tool numbers them (Claude Code's Read) are not
+    read. Anchor a marker to where a tool prints it, so a file or log that mentions an error is not one."""
     pass_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PASS))
     """Regular expressions (multi-line): a tool result matching one, and no failure pattern, is a clean
     test run."""
@@ -82,17 +101,29 @@ class AgentMarkers:
         return cls(_any_of(cfg.failure_patterns), _any_of(cfg.pass_patterns))
 
     def read(self, text: str) -> tuple[bool, bool]:
-        """(failed, green) of one tool result, from its last 8,000 characters: the failure patterns are
-        searched once (they cost about 1 µs a character), the pass patterns only when none matched."""
-        tail = text[-8000:]
-        failed = self.failure is not None and self.failure.search(tail) is not None
-        return failed, not failed and self.passed is not None and self.passed.search(tail) is not None
+        """(failed, green) of one tool result, from its first 2,000 and last 8,000 characters: a client's
+        status line opens a result (Claude Code's ``Exit code 1``, Codex's header, the ``error: `` a refused
+        call's ``is_error`` becomes), a runner's summary ends it. The failure patterns are searched once (they
+        cost about 1 µs a character), the pass patterns only when none matched. A file's contents as a
+        reading tool numbers them (Claude Code's Read, ``cat -n``) are neither."""
+        if _LISTING.match(text) is not None:
+            return False, False
+        read = text if len(text) <= HEAD + TAIL else text[:HEAD] + "\n" + text[-TAIL:]
+        failed = self.failure is not None and self.failure.search(read) is not None
+        return failed, not failed and self.passed is not None and self.passed.search(read) is not None
 
     def failed(self, text: str) -> bool:
         return self.read(text)[0]
 
     def green(self, text: str) -> bool:
         return self.read(text)[1]
+
+
+#: Characters of a tool result read for its status (at its start) and its summary (at its end).
+HEAD, TAIL = 2000, 8000
+#: A file's lines as a reading tool numbers them: Claude Code's Read ("     1\tdef f():", or "1→"), ``cat -n``,
+#: OpenHands' view; two such lines open the result (one line might be a command's own output).
+_LISTING = re.compile(r" *\d+(?:\t|→)[^\n]*\n *\d+(?:\t|→)")
 
 
 def _any_of(patterns: list[str]) -> re.Pattern[str] | None:

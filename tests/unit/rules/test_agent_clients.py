@@ -58,3 +58,89 @@ def test_the_steps_since_the_ask_still_end_green() -> None:
     loop.said("Fixing.").user("try again").bash("python -m pytest", PYTEST_RED, error=True)
     loop.bash("python -m pytest", PYTEST_GREEN)
     assert agent(loop) == (2, 0, 2, True)
+
+
+# --- what reads as a failed step ------------------------------------------------------------------------
+
+PATCH = "*** Begin Patch\n*** Update File: src/utils/format.ts\n@@\n-const tmp = 1\n+const result = 1\n*** End Patch\n"
+PATCH_REFUSED = "apply_patch verification failed: Failed to find expected lines in /repo/src/utils/format.ts"
+GO_TEST = (
+    "--- FAIL: TestReconnectOrdering (0.01s)\n    manager_test.go:88: got [1 3 2], want [1 2 3]\n"
+    "FAIL\nFAIL\tgithub.com/dev/chat-server/session\t0.014s\nFAIL"
+)
+GO_BUILD = (
+    "# github.com/dev/chat-server/session\nsession/manager.go:42:9: undefined: lockOrder\n"
+    "session/manager.go:57:2: too many return values"
+)
+
+
+def test_codex_exit_code_header_marks_a_failed_step() -> None:
+    """Codex's older header, ``Exit code: 1`` (apply_patch's and exec_command's), with nothing else to tell."""
+    loop = Codex().user("rename tmp to result in src/utils/format.ts")
+    for _ in range(3):
+        loop.patch(PATCH, codex_output(1, PATCH_REFUSED))
+    assert agent(loop) == (3, 3, 3, False)
+    ok = Codex().user("rename tmp").patch(PATCH, codex_output(0, "Success. Updated the following files:\nM a.ts"))
+    assert agent(ok) == (1, 0, 0, False)
+
+
+def test_go_test_and_build_failures_are_failed_steps_by_their_own_lines() -> None:
+    """Without any client's exit status: Go's FAIL lines, and a compiler's path:line:col: diagnostics."""
+    for output in (GO_TEST, GO_BUILD):
+        loop = Codex().user("make the session tests pass")
+        for _ in range(3):
+            loop.exec("go test ./session/...", output)
+        assert agent(loop) == (3, 3, 3, False), output
+    warned = Codex().user("build it").exec("go vet ./...", "session/manager.go:42:9: warning: unused result")
+    assert agent(warned) == (1, 0, 0, False)
+
+
+def test_claude_code_exit_code_line_marks_a_failed_step() -> None:
+    """Claude Code's Bash output opens with ``Exit code 1`` (and the result is ``is_error``)."""
+    loop = ClaudeCode().user("run the app").bash("python -m app.main", "Exit code 1\nboom", error=False)
+    assert agent(loop) == (1, 1, 1, False)
+
+
+def test_a_long_failed_result_keeps_its_is_error_flag() -> None:
+    """A result marked ``is_error`` reads "error: ..." at its start; a traceback longer than the tail read
+    must not lose it (three such results are a stuck loop)."""
+    frames = "".join(f'  File "/app/src/mod{i}.py", line {i}, in f{i}\n    return f{i + 1}(x)\n' for i in range(200))
+    traceback = frames + "RecursionError: maximum recursion depth exceeded"
+    assert len(traceback) > 12000
+    loop = ClaudeCode().user("rename tmp to result")
+    for _ in range(3):
+        loop.bash("python -m app.main", traceback, error=True)
+    assert agent(loop) == (3, 3, 3, False)
+
+
+def test_a_file_read_or_a_log_that_mentions_errors_is_not_a_failed_step() -> None:
+    """Claude Code's Read of a source file that prints "error: ...", a grep for it, a git log line about
+    failed retries, and the same file through Codex's shell: ordinary output, not failures."""
+    source = ["def load(path):", "    try:", "        return parse(path)", "    except ValueError as e:"]
+    source += ['        print(f"error: could not parse {path}: {e}")', "        raise"]
+    loop = ClaudeCode().user("rename tmp to result").read("/app/src/loader0.py", source)
+    loop.read("/app/src/loader1.py", source)
+    assert agent(loop) == (2, 0, 0, False)
+    grep = "src/a.py:3: log('error: bad input')\nsrc/b.py:9: raise SystemExit('error: no config')"
+    loop = ClaudeCode().user("rename tmp to result").bash("grep -rn 'error:' src/", grep)
+    loop.bash("git log --oneline -3", "a1b2c3d fix: handle 2 failed retries\n9f8e7d6 docs")
+    assert agent(loop) == (2, 0, 0, False)
+    codex = Codex().user("rename tmp").exec("cat src/loader0.py", codex_output(0, "\n".join(source)))
+    assert agent(codex) == (1, 0, 0, False)
+
+
+def test_runner_summaries_still_read_as_failed_or_green() -> None:
+    outputs = {
+        "===== 1 failed, 41 passed in 3.21s =====": (1, 1, 1, False),
+        "tests/test_a.py::test_x FAILED                    [ 50%]": (1, 1, 1, False),
+        "test result: FAILED. 3 passed; 1 failed; 0 ignored": (1, 1, 1, False),
+        "FAIL src/a.test.ts\nTests:       1 failed, 4 passed, 5 total": (1, 1, 1, False),
+        "Found 3 errors in 2 files (checked 10 source files)": (1, 1, 1, False),
+        "src/a.ts(3,5): error TS2304: Cannot find name 'x'.": (1, 1, 1, False),
+        "src/a.py:12: error: Name 'x' is not defined  [name-defined]": (1, 1, 1, False),
+        "error[E0425]: cannot find value `x` in this scope": (1, 1, 1, False),
+        "===== 42 passed in 3.02s =====": (1, 0, 0, True),
+        "test result: ok. 12 passed; 0 failed": (1, 0, 0, True),
+    }
+    for output, expected in outputs.items():
+        assert agent(ClaudeCode().user("run the tests").bash("make test", output)) == expected, output
