@@ -58,3 +58,24 @@ def test_a_codex_loop_refused_three_times_is_stuck_and_a_claude_code_read_is_not
     loop.read("/app/src/loader.py", source).read("/app/src/other.py", source)
     d = dry_run(gateway, "anthropic", loop.body())
     assert "agent_stuck" not in fired(d), d["reasons"]
+
+
+def test_claude_codes_own_blocks_around_a_trivial_ask_do_not_lift_it(gateway: str) -> None:
+    """A hook's project context after the ask, or a bash-mode run naming forty test files before it: the
+    ask is a docstring, so neither opus nor the many-files rule."""
+    hook = (
+        "<user-prompt-submit-hook>Project context (auto-injected): this repo implements a distributed lock "
+        "service with Raft consensus; all changes must preserve linearizability across the cluster and be "
+        "checked against the TLA+ spec in spec/Lock.tla, spec/Raft.tla and spec/Session.tla."
+        "</user-prompt-submit-hook>"
+    )
+    d = dry_run(gateway, "anthropic", ClaudeCode().user("add a docstring to format_date", hook).body())
+    assert d["tier"] == "sonnet" and "escalation" not in fired(d), d["reasons"]
+    passed = "".join(f"tests/test_mod{i}.py::test_case PASSED\n" for i in range(41)) + "==== 41 passed in 12.0s ===="
+    bash_mode = ClaudeCode().user(
+        "<bash-input>pytest -v</bash-input>",
+        f"<bash-stdout>{passed}</bash-stdout><bash-stderr></bash-stderr>",
+        "add a docstring to format_date",
+    )
+    d = dry_run(gateway, "anthropic", bash_mode.body())
+    assert "many_files" not in fired(d), d["reasons"]
