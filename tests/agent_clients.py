@@ -1,4 +1,4 @@
-"""Claude Code's and Codex's request bodies, as their own ingress decodes them: the shapes routing reads.
+"""Claude Code's, Codex's and aider's request bodies, as their own ingress decodes them: the shapes routing reads.
 
     loop = ClaudeCode().user(ASK).bash("pytest -q", "Exit code 1\\n...", error=True)
     loop.features()["agent.failures_in_row"]
@@ -8,7 +8,7 @@ the tool results of the turn before), a failed tool's result marked ``is_error``
 opening with ``Exit code N``, a Read's as ``cat -n`` lines. Codex (0.171) sends `/v1/responses`: input
 items, ``exec_command`` calls whose output opens with its header (``Exit code: N`` / ``Wall time:`` /
 ``Output:``, or the newer ``Chunk ID:`` / ``Process exited with code N``), and ``apply_patch`` as a custom
-tool call.
+tool call. aider sends OpenAI chat messages: its repo map and the files in the chat come first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,24 @@ from typing import Any
 from tiergate.api.dialects import DIALECTS
 from tiergate.rules.features import Features
 
+#: aider's messages, as its coders send them on the OpenAI wire (aider/coders/base_prompts.py, prompts.py,
+#: editblock_prompts.py, linter.py, editblock_coder.py): the repo map and the files in the chat first.
+AIDER_SYSTEM = "Act as an expert software developer.\nAlways use best practices when coding.\n"
+AIDER_CONTEXT: list[dict[str, Any]] = [
+    {"role": "system", "content": AIDER_SYSTEM},
+    {
+        "role": "user",
+        "content": "Here are summaries of some files present in my git repository.\nDo not propose changes to these "
+        "files, treat them as *read-only*.\n\nsrc/mod0.py:\n⋮\n│def f0(x):\n⋮",
+    },
+    {"role": "assistant", "content": "Ok, I won't try and edit those files without asking first."},
+    {
+        "role": "user",
+        "content": "I have *added these files to the chat* so you can go ahead and edit them.\n\nsrc/utils/format.ts\n"
+        "```\nexport function helper0(x: number): number {\n  const tmp = x * 0;\n  return tmp + 1;\n}\n```",
+    },
+    {"role": "assistant", "content": "Ok, any changes I propose will be to those files."},
+]
 CLAUDE_CODE_SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude."
 CODEX_INSTRUCTIONS = "You are Codex, a coding agent based on GPT-5."
 

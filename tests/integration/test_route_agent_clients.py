@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.agent_clients import ClaudeCode, Codex, codex_output
+from tests.agent_clients import AIDER_CONTEXT, ClaudeCode, Codex, codex_output
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; the lock ordering "
@@ -79,3 +79,17 @@ def test_claude_codes_own_blocks_around_a_trivial_ask_do_not_lift_it(gateway: st
     )
     d = dry_run(gateway, "anthropic", bash_mode.body())
     assert "many_files" not in fired(d), d["reasons"]
+
+
+def test_aider_hard_ask_is_read_past_its_files_added_message(gateway: str) -> None:
+    """aider's own "I added these files to the chat" after the person's hard question is not the question."""
+    added = "I added these files to the chat: src/session/manager.py, src/broadcast/queue.py\n"
+    added += "Let me know if there are others we should add."
+    messages = [
+        *AIDER_CONTEXT,
+        {"role": "user", "content": HARD},
+        {"role": "assistant", "content": "I need src/session/manager.py and src/broadcast/queue.py. Please add them."},
+        {"role": "user", "content": added},
+    ]
+    d = dry_run(gateway, "openai", {"model": "auto", "messages": messages})
+    assert d["tier"] == "opus", d["reasons"]

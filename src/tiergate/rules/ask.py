@@ -96,6 +96,11 @@ DEFAULT_TOOL_RESULTS = [
     # Cline, Roo Code, Kilo Code: their own messages in the loop (new instructions come in <user_message>)
     r"^\[ERROR\] You did not use a tool in your previous response!",
     r"^\[TASK RESUMPTION\]",
+    # aider: what it sends back to the model after an edit (coders/base_coder.py, linter.py, editblock_coder.py,
+    # prompts.py): a lint run's errors, SEARCH/REPLACE blocks that failed to apply, a test or /run's output
+    r"^# Fix any errors below, if possible\.",
+    r"^# \d+ SEARCH/REPLACE blocks? failed to match!",
+    r"^I ran this command:\n",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
@@ -140,9 +145,15 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
     # follows its "`:\n") not followed by another "In file"/"In buffer" (possessive "\n++": a backtracking "\n+"
     # retried the look-ahead over every split of a run of line breaks, quadratic in its length)
     {"start": r"Request context:\n\nIn (?:file|buffer) `", "end": r"(?<!`:\n)\n```(?:\n++|\Z)(?!In (?:file|buffer) `)"},
+    # aider with a model that takes its reminder in the user message (reminder: user): its edit format's rules
+    # after the person's words, to the message's end (editblock, udiff and whole-file formats)
+    {"start": r"# \*SEARCH/REPLACE block\* Rules:\n", "end": r"\Z"},
+    {"start": r"# File editing rules:\n\nReturn edits similar to unified diffs", "end": r"\Z"},
+    {"start": r"To suggest changes to a file you MUST return the entire content of the updated file\.\n", "end": r"\Z"},
 ]
 DEFAULT_FILE_DUMPS = [
     r"^I have \*added these files to the chat\*",  # aider
+    r"^I added these files to the chat: ",  # aider, after the model named files it needs (prompts.added_files)
     r"^Here are summaries of some files present in my git repository",  # aider's repo map
 ]
 

@@ -10,7 +10,13 @@ slash command's ``command-name``, ``command-message`` and ``command-args``, ``ta
 
 from __future__ import annotations
 
-from tests.agent_clients import ClaudeCode
+from typing import Any
+
+import msgspec
+
+from tests.agent_clients import AIDER_CONTEXT, ClaudeCode
+from tiergate.rules.features import Features
+from tiergate.wire import ChatRequest
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; find the root "
@@ -100,3 +106,73 @@ def test_a_local_commands_record_alone_is_not_an_ask() -> None:
         .user(record, "<local-command-stdout>Total cost: $0.12</local-command-stdout>")
     )
     assert read(loop) == (HARD, 0)
+
+
+# --- aider ----------------------------------------------------------------------------------------------
+
+RENAME = "rename the local variable tmp to result in src/utils/format.ts"
+EDIT_RULES = (
+    "# *SEARCH/REPLACE block* Rules:\n\nEvery *SEARCH/REPLACE block* must use this format:\n1. The *FULL* file "
+    "path alone on a line, verbatim.\n2. The opening fence and code language, eg: ```python\n3. The start of "
+    "search block: <<<<<<< SEARCH\n...\nONLY EVER RETURN CODE IN A *SEARCH/REPLACE BLOCK*!\n"
+)
+UDIFF_RULES = (
+    "# File editing rules:\n\nReturn edits similar to unified diffs that `diff -U0` would produce.\n\nMake sure "
+    "you include the first 2 lines with the file paths.\n"
+)
+EDIT = "src/utils/format.ts\n```ts\n<<<<<<< SEARCH\nconst tmp\n=======\nconst result\n>>>>>>> REPLACE\n```"
+
+
+def aider(*messages: dict[str, Any]) -> Features:
+    request = msgspec.convert({"messages": [*AIDER_CONTEXT, *messages]}, ChatRequest)
+    return Features.of(request)
+
+
+def test_aiders_files_added_message_is_not_the_ask() -> None:
+    """The model asked for two files; aider added them and says so as the user. The ask is the question."""
+    f = aider(
+        {"role": "user", "content": HARD},
+        {"role": "assistant", "content": "I need src/session/manager.py and src/broadcast/queue.py. Please add them."},
+        {
+            "role": "user",
+            "content": "I added these files to the chat: src/session/manager.py, src/broadcast/queue.py\n"
+            "Let me know if there are others we should add.",
+        },
+    )
+    assert f["ask_text"] == HARD
+
+
+def test_aiders_lint_and_edit_reflections_are_failed_steps_not_the_ask() -> None:
+    """After an edit aider sends the lint run's errors (or the blocks that failed to apply) back as the user:
+    a step of its loop, failed, not something the person asked."""
+    lint = (
+        "# Fix any errors below, if possible.\n\n## Running: npx eslint src/utils/format.ts\n\n"
+        "src/utils/format.ts:12:9: 'result' is assigned a value but never used.\n\n"
+        "## See relevant line below marked with █.\n\nsrc/utils/format.ts:\n⋮\n 12│  █const result = x * 3;\n⋮"
+    )
+    f = aider(
+        {"role": "user", "content": RENAME}, {"role": "assistant", "content": EDIT}, {"role": "user", "content": lint}
+    )
+    assert (f["ask_text"], f["agent.steps"], f["agent.failures_in_row"]) == (RENAME, 1, 1)
+    unmatched = (
+        "# 1 SEARCH/REPLACE block failed to match!\n\n## SearchReplaceNoExactMatch: This SEARCH block failed to "
+        "exactly match lines in src/utils/format.ts\n<<<<<<< SEARCH\nconst tmp\n=======\nconst result\n>>>>>>> REPLACE"
+    )
+    f = aider(
+        {"role": "user", "content": RENAME},
+        {"role": "assistant", "content": EDIT},
+        {"role": "user", "content": unmatched},
+    )
+    assert (f["ask_text"], f["agent.steps"]) == (RENAME, 1)
+    ran = "I ran this command:\n\npytest -q\n\nAnd got this output:\n\n1 failed, 4 passed in 0.3s\n"
+    f = aider(
+        {"role": "user", "content": RENAME}, {"role": "assistant", "content": EDIT}, {"role": "user", "content": ran}
+    )
+    assert (f["ask_text"], f["agent.steps"], f["agent.failures_in_row"]) == (RENAME, 1, 1)
+
+
+def test_aiders_edit_rules_appended_to_the_ask_are_not_the_ask() -> None:
+    """With a model that takes aider's reminder in the user message, the edit format's rules follow the words."""
+    for rules in (EDIT_RULES, UDIFF_RULES):
+        f = aider({"role": "user", "content": f"{RENAME}\n\n{rules}"})
+        assert f["ask_text"] == RENAME
