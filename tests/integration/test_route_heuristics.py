@@ -248,6 +248,19 @@ def test_an_editors_autocomplete_goes_local_whatever_the_code(gateway: str) -> N
     assert "autocomplete" not in [s["name"] for s in d["signals"]] and d["tier"] != "local", d["reasons"]
 
 
+def test_an_autocomplete_in_a_fim_template_goes_local_however_long(gateway: str) -> None:
+    """Continue's autocomplete for a model without a `suffix` field writes its template into the prompt: over
+    30,000 characters of file before the cursor is still a keystroke's completion, not a long context."""
+    prefix = "".join(f"def handler_{i}(req):\n    return process(req, {i})\n" for i in range(700))
+    codellama = f"<PRE> {prefix} <SUF>\n    return x\n <MID>"
+    qwen = f"<|fim_prefix|>{prefix}<|fim_suffix|><|fim_middle|>"
+    for prompt in (codellama, qwen):
+        body = {"model": "auto", "prompt": prompt, "max_tokens": 64, "stream": True}
+        d = httpx.post(gateway + "/v1/route?dialect=completions&classify=false", json=body).json()
+        assert (d["band"], d["tier"], d["sticky"]) == ("LOCAL", "local", False), d["reasons"]
+        assert {"autocomplete", "long_context"} <= {s["name"] for s in d["signals"]}
+
+
 def test_a_long_agent_prompt_that_mentions_commit_messages_is_not_a_side_request(gateway: str) -> None:
     prompt = "You are an interactive CLI tool. When the user asks, write clear commit messages. " + "Be concise. " * 200
     body = {"messages": [{"role": "system", "content": prompt}, user(HARD)]}

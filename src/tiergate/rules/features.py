@@ -306,9 +306,30 @@ def stream(f: Features) -> bool:
     return bool(f.request.stream)
 
 
-@feature("bool", "Fill-in-the-middle: a legacy completion with a `suffix` (an editor's autocomplete).")
+# A fill-in-the-middle template in a completion's prompt, as an editor's autocomplete writes it for a model
+# without a `suffix` field (Continue's templates): the prompt ends where the model writes the middle, after
+# the prefix's marker, in CodeLlama's (<PRE> <SUF> <MID>), StarCoder's and Qwen's (<fim_prefix>,
+# <|fim_prefix|> ... <|fim_middle|>) or DeepSeek's tokens (fim_begin ... fim_end, in full-width bars); or it
+# opens with Codestral's [SUFFIX] and holds its [PREFIX].
+_FIM_PREFIX = re.compile(r"<PRE>|<\|?fim_prefix\|?>|<[\uff5c|]fim\u2581begin[\uff5c|]>")
+_FIM_MIDDLE = re.compile(r"(?:<MID>|<\|?fim_middle\|?>|<[\uff5c|]fim\u2581end[\uff5c|]>)\s*\Z")
+
+
+@feature(
+    "bool",
+    "Fill-in-the-middle: a legacy completion with a `suffix`, or whose prompt is a fill-in-the-middle template"
+    " (an editor's autocomplete).",
+)
 def fill_in_the_middle(f: Features) -> bool:
-    return f.request.suffix is not None
+    if f.request.suffix is not None:
+        return True
+    if not f.request.continuation or not f.messages:
+        return False
+    prompt = raw_texts(f)[-1]
+    if prompt.startswith("[SUFFIX]"):
+        return "[PREFIX]" in prompt
+    ends = _FIM_MIDDLE.search(prompt, max(0, len(prompt) - 64)) is not None
+    return ends and _FIM_PREFIX.search(prompt) is not None
 
 
 # --- content --------------------------------------------------------------------------------

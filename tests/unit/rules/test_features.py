@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.helpers import request
+from tiergate.api.dialects import DIALECTS
 from tiergate.rules.features import FEATURES, Features, is_known
 
 
@@ -85,6 +88,40 @@ def test_fill_in_the_middle_is_a_completion_with_a_suffix() -> None:
     f = features(messages=[{"role": "user", "content": "def add(a, b):\n    "}], suffix="\n\nprint(add(1, 2))")
     assert f["fill_in_the_middle"] is True
     assert features(messages=[{"role": "user", "content": "x"}], suffix="")["fill_in_the_middle"] is True
+
+
+def completion(prompt: str) -> Features:
+    """A legacy completion through the completions dialect, as Continue's autocomplete sends one."""
+    body = json.dumps({"model": "auto", "prompt": prompt, "max_tokens": 64, "stream": True}).encode()
+    return Features.of(DIALECTS["completions"].decode(body, {}))
+
+
+PREFIX, SUFFIX = "def handler(req):\n    return process(req)\n" * 3, "\n    return x\n"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        f"<PRE> {PREFIX} <SUF>{SUFFIX} <MID>",  # CodeLlama
+        f"<|fim_prefix|>{PREFIX}<|fim_suffix|>{SUFFIX}<|fim_middle|>",  # Qwen, CodeGemma
+        f"<fim_prefix>{PREFIX}<fim_suffix>{SUFFIX}<fim_middle>",  # StarCoder
+        f"<|repo_name|>app\n<|file_sep|>a.py\nx = 1\n<|fim_prefix|>{PREFIX}<|fim_suffix|>{SUFFIX}<|fim_middle|>",
+        # DeepSeek: fim▁begin, fim▁hole, fim▁end between full-width bars
+        f"<\uff5cfim\u2581begin\uff5c>{PREFIX}<\uff5cfim\u2581hole\uff5c>{SUFFIX}<\uff5cfim\u2581end\uff5c>",
+        f"[SUFFIX]{SUFFIX}[PREFIX]{PREFIX}",  # Codestral
+    ],
+)
+def test_fill_in_the_middle_is_also_a_prompt_in_a_fim_template(prompt: str) -> None:
+    """Continue's autocomplete with a model that has no `suffix` field writes the template into the prompt."""
+    assert completion(prompt)["fill_in_the_middle"] is True
+
+
+def test_a_completion_that_only_mentions_fim_tokens_is_not_fill_in_the_middle() -> None:
+    assert (
+        completion(f"Explain what <PRE> and <MID> mean in CodeLlama's prompt:\n{PREFIX}")["fill_in_the_middle"] is False
+    )
+    chat = features(messages=[{"role": "user", "content": f"<PRE> {PREFIX} <SUF>{SUFFIX} <MID>"}])
+    assert chat["fill_in_the_middle"] is False  # a chat message is answered, not continued
 
 
 def test_control_characters_are_removed_from_routing_text_only() -> None:
