@@ -231,10 +231,10 @@ def _route(config: Path, source: str) -> int:
     pool = LearnedPool()
     try:
         router = Router(graph, classifier=classifier, learned=pool.build(graph))
-        routed = asyncio.run(router.decide(request, classify=False))
+        routed = asyncio.run(router.decide(request, classify=False, read=True))
     finally:
         pool.close()
-    sys.stdout.write(msgspec.json.format(msgspec.json.encode(routed.decision), indent=2).decode() + "\n")
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(routed.shown()), indent=2).decode() + "\n")
     return 0
 
 

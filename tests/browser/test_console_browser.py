@@ -349,6 +349,9 @@ def test_the_dry_run_decides_without_calling_a_model(browser: WebDriver, site: S
     text_of(browser, "#dryrun-result [data-field=tier]", decided.json()["tier"])
     signals = text_of(browser, "#dryrun-result [data-test=signals]")
     assert "tools_present" in signals and "band=CLAUDE require=tools" in signals
+    text_of(browser, "#dryrun-result [data-test=read] [data-field=ask]", "read the config")
+    agent = "steps 0 · failures in a row 0 · most repeated failure 0 · tests green no"
+    text_of(browser, "#dryrun-result [data-test=read] [data-field=agent]", agent)
     shot(browser, "05-dry-run")
 
     Select(browser.find_element(By.ID, "dryrun-dialect")).select_by_value("anthropic")

@@ -93,3 +93,15 @@ def test_aider_hard_ask_is_read_past_its_files_added_message(gateway: str) -> No
     ]
     d = dry_run(gateway, "openai", {"model": "auto", "messages": messages})
     assert d["tier"] == "opus", d["reasons"]
+
+
+def test_the_dry_run_shows_the_ask_and_the_agent_steps_the_rules_read(gateway: str) -> None:
+    """An operator sees why: the ask routing read (not Claude Code's reminder around it) and the loop's state.
+    A long ask shows its first and last 200 characters."""
+    loop = ClaudeCode().user(REMINDER, "rename the helper").bash("python -m pytest -q", GREEN)
+    read = dry_run(gateway, "anthropic", loop.body())["read"]
+    agent = {"steps": 1, "failures_in_row": 0, "repeated_failure": 0, "tests_green": True}
+    assert read == {"ask": "rename the helper", "ask_chars": 17, "agent": agent}
+    long = "why " + "x" * 600 + " now?"
+    read = dry_run(gateway, "openai", {"messages": [{"role": "user", "content": long}]})["read"]
+    assert read["ask"] == long[:200] + " … " + long[-200:] and read["ask_chars"] == len(long)

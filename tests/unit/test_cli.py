@@ -118,6 +118,8 @@ def test_route_says_the_configured_classifier_was_not_called(
     assert (decision["band"], decision["tier"], decision["phase"]) == ("AMBIGUOUS", "sonnet", "heuristic")
     assert decision["classifier"] == {"model": "tiny-router", "outcome": "skipped"}
     assert "ambiguous; classifier skipped: band_tiers.ambiguous sends it to sonnet" in decision["reasons"]
+    agent = {"steps": 0, "failures_in_row": 0, "repeated_failure": 0, "tests_green": False}
+    assert decision["read"] == {"ask": "x" * 200 + " … " + "x" * 200, "ask_chars": 500, "agent": agent}
 
 
 def test_profile_suggests_the_tier_meant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

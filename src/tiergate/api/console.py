@@ -260,8 +260,8 @@ async def console_route(
     chat = chosen.decode(await read_json(request, limits), headers)
     check_messages(chat, limits, prompt=chosen.prompt_only)
     async with gw.rules.use() as rt:
-        routed = await rt.router.decide(chat, headers, classify=ask, client=CONSOLE_CLIENT, remember=False)
-    return _json({"dialect": dialect, "decision": routed.decision})
+        routed = await rt.router.decide(chat, headers, classify=ask, client=CONSOLE_CLIENT, remember=False, read=True)
+    return _json({"dialect": dialect, "decision": routed.shown()})
 
 
 @get("/console/api/shadow", opt=CONSOLE_API, guards=[console_guard])

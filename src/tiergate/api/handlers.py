@@ -157,9 +157,9 @@ async def route(
     check_messages(chat, limits, prompt=reader.prompt_only)
     async with gateway_of(request).rules.use() as rt:
         routed = await rt.router.decide(
-            chat, feature_headers(request), classify=ask, client=client_of(request), remember=False
+            chat, feature_headers(request), classify=ask, client=client_of(request), remember=False, read=True
         )
-    return _json(routed.decision)
+    return _json(routed.shown())
 
 
 @get("/health", opt=ACCESS_OPEN)

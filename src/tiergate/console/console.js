@@ -368,6 +368,7 @@ function trace(d, opts = {}) {
           s.contribution ? h("span", { class: "meter", style: "width:60px" }, h("i", { style: `width:${(60 * Math.abs(s.contribution)) / max}px` })) : null),
         h("td", {}, s.action || ""))))));
   }
+  if (d.read) box.append(readBlock(d.read));
   if (d.learned) box.append(learnedBlock(d.learned));
   if (d.classifier) box.append(classifierBlock(d.classifier));
   if (d.targets && d.targets.length) {
@@ -393,6 +394,16 @@ function trace(d, opts = {}) {
 function meter(p, cut) {
   return h("span", { class: "meter" }, h("i", { style: `width:${Math.round(120 * p)}px` }),
     cut !== undefined && cut !== null ? h("b", { style: `left:${Math.round(120 * cut)}px`, title: "cut-off" }) : null);
+}
+
+// What the rules read of the conversation (the dry run only): the ask and where an agent loop stands.
+function readBlock(r) {
+  const a = r.agent || {};
+  return h("div", { "data-test": "read" }, h("h4", {}, "What the rules read"), h("dl", { class: "facts" },
+    fact("the ask (ask_text)", [h("span", { class: "mono", "data-field": "ask", style: "white-space:pre-wrap" }, r.ask || "(none)"),
+      " (" + r.ask_chars + " characters)"]),
+    fact("agent steps since it", h("span", { "data-field": "agent" }, "steps " + a.steps + " · failures in a row " + a.failures_in_row +
+      " · most repeated failure " + a.repeated_failure + " · tests green " + (a.tests_green ? "yes" : "no")))));
 }
 
 function learnedBlock(l) {

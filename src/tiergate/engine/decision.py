@@ -153,3 +153,22 @@ class RoutingDecision(msgspec.Struct):
     loaded: dict[str, bool] | None = None
     escalation: EscalationOutcome | None = None
     budget: BudgetOutcome | None = None
+
+
+class AskReading(msgspec.Struct):
+    """What the rules read of the conversation: the user's ask (``ask_text``) and where an agent loop stands
+    (the ``agent.*`` features). Shown by the dry run only, never logged: the ask is what a person wrote, which
+    the decision log keeps only with ``server.decision_log.store_ask``."""
+
+    #: The ask as routing read it; a long one as its first and last 200 characters around " … ".
+    ask: str
+    ask_chars: int
+    #: ``agent.steps``, ``agent.failures_in_row``, ``agent.repeated_failure``, ``agent.tests_green``.
+    agent: dict[str, int | bool]
+
+
+class DryRunDecision(RoutingDecision):
+    """The RoutingDecision the dry run (``POST /v1/route``, the console, ``tiergate route``) returns: the same
+    fields, and what the rules read."""
+
+    read: AskReading | None = None

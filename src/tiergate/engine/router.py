@@ -32,7 +32,9 @@ from typing import Protocol
 
 from tiergate.engine.budgets import Verdict
 from tiergate.engine.decision import (
+    AskReading,
     ClassifierOutcome,
+    DryRunDecision,
     EscalationOutcome,
     LatencyStats,
     LearnedOutcome,
@@ -119,6 +121,26 @@ class Routed:
     #: What routing itself spent, at which target: the classifier's call this request made. Already counted
     #: in spend and budgets (``Observed.charge``, as the call ended); kept for the decision log's ``cost_usd``.
     spent: list[tuple[Target, Usage]] = field(default_factory=list)
+    #: What the rules read (the ask, the agent steps), when ``decide`` was asked to keep it (the dry run).
+    reading: AskReading | None = None
+
+    def shown(self) -> DryRunDecision:
+        """The decision as the dry run shows it: with what the rules read."""
+        fields = {name: getattr(self.decision, name) for name in self.decision.__struct_fields__}
+        return DryRunDecision(**fields, read=self.reading)
+
+
+#: Characters of a long ask the dry run shows at each end.
+ASK_SHOWN = 200
+AGENT_FEATURES = ("agent.steps", "agent.failures_in_row", "agent.repeated_failure", "agent.tests_green")
+
+
+def reading_of(f: Features) -> AskReading:
+    """The ask as the rules read it (a long one's first and last ``ASK_SHOWN`` characters) and the agent steps."""
+    ask = str(f["ask_text"])
+    shown = ask if len(ask) <= 2 * ASK_SHOWN + 3 else ask[:ASK_SHOWN] + " … " + ask[-ASK_SHOWN:]
+    agent = {name.removeprefix("agent."): f[name] for name in AGENT_FEATURES}
+    return AskReading(shown, len(ask), agent)
 
 
 #: How a target skipped for its open breaker is reported; the last failure may follow in parentheses.
@@ -157,8 +179,10 @@ class Router:
         client: str = "anonymous",
         remember: bool = True,
         quality: float | None = None,
+        read: bool = False,
     ) -> Routed:
-        """``quality`` sets the cost/quality dial for this request, ahead of the header and the file (eval)."""
+        """``quality`` sets the cost/quality dial for this request, ahead of the header and the file (eval).
+        ``read`` keeps what the rules read of the conversation in ``Routed.reading`` (the dry run shows it)."""
         start = self.clock()
         f = features or self.graph.features(request, headers)
         graph = self.graph
@@ -314,7 +338,7 @@ class Router:
             decision.reasons.append(f"{p1.tier} has no usable target; first usable is {chosen.label}")
         paid = self.classifier.target if self.classifier and outcome and outcome.usage else None
         spent = [(paid, outcome.usage)] if paid is not None and outcome and outcome.usage else []
-        return Routed(decision, usable, str(f["ask_text"]), refusal, spent)
+        return Routed(decision, usable, str(f["ask_text"]), refusal, spent, reading_of(f) if read else None)
 
     def _dial(self, preference: float) -> Dial | None:
         if preference not in self._dials:
