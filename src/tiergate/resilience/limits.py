@@ -1,9 +1,11 @@
 """Requests-per-minute and concurrency limits per target, and rpm limits per client key.
 
-Each ``Target.key`` (backend/model) gets an ``aiolimiter.AsyncLimiter(rpm, 60)`` and an
-``asyncio.Semaphore(concurrency)``, each only when configured. They live in a registry kept across
-reloads, like the breakers; a reload that changes ``rpm`` or ``concurrency`` replaces that limiter
-(the bucket restarts empty; calls holding a slot of the old semaphore release the old one).
+Each ``Target.key`` (backend/model) gets a leaky :class:`~tiergate.resilience.counters.Bucket` of
+``rpm`` requests a minute and a :class:`~tiergate.resilience.counters.Gate` of ``concurrency`` calls in
+flight. They live in a registry kept across reloads, like the breakers; a reload that changes ``rpm`` or
+``concurrency`` resizes them in place: the calls in flight stay counted (after lowering the limit they
+finish, and no new one starts until fewer than the new limit are in flight), waiters get any room a
+raised limit makes, and the requests already spent fill the same share of the new rpm budget.
 
 What happens at a limit is ``limits.on_limit``:
 
@@ -38,10 +40,9 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
-from aiolimiter import AsyncLimiter
-
 from tiergate.engine.targets import Target
 from tiergate.errors import LimitRejected, RateLimited
+from tiergate.resilience.counters import Bucket, Gate
 from tiergate.state.limits import SharedLimits, Taken
 from tiergate.state.link import DOWN
 
@@ -57,12 +58,18 @@ log = logging.getLogger("tiergate.limits")
 
 @dataclass(frozen=True)
 class _Slots:
-    """One key's limiters; replaced whole on a change, so a holder releases the semaphore it took."""
+    """One key's counters, kept for the life of the process and resized when a load changes a limit."""
 
-    rpm: int | None
-    concurrency: int | None
-    rate: AsyncLimiter | None
-    inflight: asyncio.Semaphore | None
+    rate: Bucket
+    inflight: Gate
+
+    @property
+    def rpm(self) -> int | None:
+        return self.rate.rpm
+
+    @property
+    def concurrency(self) -> int | None:
+        return self.inflight.limit
 
 
 class Limiters:
@@ -78,7 +85,7 @@ class Limiters:
         self._period = period
         self.shared = shared
         self._targets: dict[str, _Slots] = {}
-        self._clients: dict[str, AsyncLimiter] = {}
+        self._clients: dict[str, Bucket] = {}
 
     def configure(self, targets: Iterable[Target]) -> None:
         """Apply a load's limits. A key listed twice keeps its first listing's limits."""
@@ -99,10 +106,9 @@ class Limiters:
         waiting = target.limits.on_limit == "wait"
         deadline = time.monotonic() + target.limits.max_wait if waiting else None
         async with contextlib.AsyncExitStack() as held:
-            if slots.inflight is not None:
-                await self._slot(slots, target, held, deadline)
+            await self._slot(slots, target, held, deadline)
             shared = (slots.rpm or slots.concurrency) and self.shared is not None
-            if not (shared and await self._shared(slots, target, held, deadline)) and slots.rate is not None:
+            if not (shared and await self._shared(slots, target, held, deadline)) and slots.rpm is not None:
                 await self._rate(slots, target, deadline)
             yield
 
@@ -117,14 +123,16 @@ class Limiters:
                     message = f"rate limit for this API key reached ({rpm} requests per minute)"
                     raise RateLimited(message, retry_after=taken.retry_after)
                 return
-        limiter = self._clients.get(key)
-        if limiter is None or limiter.max_rate != rpm:
-            limiter = self._clients[key] = AsyncLimiter(rpm, self._period)
-        if not limiter.has_capacity():
+        bucket = self._clients.get(key)
+        if bucket is None:
+            bucket = self._clients[key] = Bucket(rpm, self._period)
+        elif bucket.rpm != rpm:
+            bucket.resize(rpm)  # what the key spent carries over, as it does in Redis
+        if not bucket.free():
             raise RateLimited(
                 f"rate limit for this API key reached ({rpm} requests per minute)", retry_after=self._period / rpm
             )
-        await limiter.acquire()
+        bucket.take_now()
 
     # --- shared in Redis -----------------------------------------------------------------------
 
@@ -164,17 +172,17 @@ class Limiters:
     async def _slot(
         self, slots: _Slots, target: Target, held: contextlib.AsyncExitStack, deadline: float | None
     ) -> None:
-        """One of this process's concurrency slots, held until the block ends."""
-        assert slots.inflight is not None
+        """One of this process's concurrency slots, held until the block ends (counted with no limit too,
+        so a limit a reload sets counts the calls already in flight)."""
         if deadline is None:
-            if slots.inflight.locked():
+            if not slots.inflight.free():
                 error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
                 raise error(self._reached("concurrency", slots, target), retry_after=CONCURRENCY_RETRY_AFTER)
-            await slots.inflight.acquire()  # does not suspend: it was just free
+            slots.inflight.take_now()
         else:
             try:
                 async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
-                    await slots.inflight.acquire()
+                    await slots.inflight.take()
             except TimeoutError:
                 detail = f"{self._reached('concurrency', slots, target)}; none free within {target.limits.max_wait:g}s"
                 raise RateLimited(f"{detail} (limits.max_wait)", retry_after=CONCURRENCY_RETRY_AFTER) from None
@@ -182,16 +190,15 @@ class Limiters:
 
     async def _rate(self, slots: _Slots, target: Target, deadline: float | None) -> None:
         """One request of this process's rpm (taken after the slot: a token cannot be given back)."""
-        assert slots.rate is not None
         if deadline is None:
-            if not slots.rate.has_capacity():
+            if not slots.rate.free():
                 error = LimitRejected if target.limits.on_limit == "reject" else RateLimited
                 raise error(self._reached("rate", slots, target), retry_after=self._retry_after(slots))
-            await slots.rate.acquire()
+            slots.rate.take_now()
             return
         try:
             async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
-                await slots.rate.acquire()
+                await slots.rate.take()
         except TimeoutError:
             detail = f"{self._reached('rate', slots, target)}; none free within {target.limits.max_wait:g}s"
             raise RateLimited(f"{detail} (limits.max_wait)", retry_after=self._retry_after(slots)) from None
@@ -208,26 +215,13 @@ class Limiters:
     # --- registry -----------------------------------------------------------------------------
 
     def _refresh(self, target: Target) -> _Slots:
-        """The key's limiters, rebuilt only where the configured number changed."""
+        """The key's counters, resized where the configured number changed."""
         limits = target.limits
-        old = self._targets.get(target.key)
-        if old is not None and (old.rpm, old.concurrency) == (limits.rpm, limits.concurrency):
-            return old
-        if old is not None:
+        slots = self._targets.get(target.key)
+        if slots is None:
+            slots = self._targets[target.key] = _Slots(Bucket(limits.rpm, self._period), Gate(limits.concurrency))
+        elif (slots.rpm, slots.concurrency) != (limits.rpm, limits.concurrency):
             log.info("limits for %s: rpm %s, concurrency %s", target.key, limits.rpm, limits.concurrency)
-        rate = old.rate if old is not None and old.rpm == limits.rpm else _rate(limits.rpm, self._period)
-        inflight = (
-            old.inflight
-            if old is not None and old.concurrency == limits.concurrency
-            else _semaphore(limits.concurrency)
-        )
-        slots = self._targets[target.key] = _Slots(limits.rpm, limits.concurrency, rate, inflight)
+            slots.rate.resize(limits.rpm)
+            slots.inflight.resize(limits.concurrency)
         return slots
-
-
-def _rate(rpm: int | None, period: float) -> AsyncLimiter | None:
-    return AsyncLimiter(rpm, period) if rpm is not None else None
-
-
-def _semaphore(concurrency: int | None) -> asyncio.Semaphore | None:
-    return asyncio.Semaphore(concurrency) if concurrency is not None else None

@@ -3,8 +3,8 @@
 One Lua call takes both limits of a key atomically, on Redis's own clock:
 
 - **rpm** is a GCRA (the generic cell rate algorithm): one stored number, the theoretical arrival time.
-  Like the in-process ``aiolimiter`` bucket it allows a burst of ``rpm`` and then one request every
-  ``period / rpm`` seconds;
+  Like the in-process leaky bucket (:mod:`tiergate.resilience.counters`) it allows a burst of ``rpm`` and
+  then one request every ``period / rpm`` seconds;
 - **concurrency** is a sorted set of leases, each scored by when it expires. The process renews the
   leases it holds (:mod:`tiergate.state.leases`: every 10 s, for 30 s), so a slot never expires under a
   long call, and a replica that dies holding slots frees them within 30 s.

@@ -167,17 +167,134 @@ async def test_a_reload_with_the_same_limits_keeps_the_bucket() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_reload_that_changes_rpm_applies_the_new_rate() -> None:
-    limiters = Limiters()
+async def test_a_reload_that_raises_rpm_leaks_a_full_bucket_at_the_new_rate() -> None:
+    limiters = Limiters(period=1.2)
     await take(limiters, target(rpm=1))
     with pytest.raises(RateLimited):  # the old rate is spent
         await take(limiters, target(rpm=1))
-    raised = target(rpm=3)
+    raised = target(rpm=3, on_limit="wait", max_wait=5.0)
     limiters.configure([raised])
-    for _ in range(3):  # the new rate's three requests fit at once
-        await take(limiters, raised)
-    with pytest.raises(RateLimited, match=r"limits.rpm: 3\)"):
-        await take(limiters, raised)
+    with pytest.raises(RateLimited, match=r"limits.rpm: 3\)"):  # still full: not a new, empty bucket
+        await take(limiters, target(rpm=3))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await take(limiters, raised)
+    assert 0.3 <= loop.time() - start < 1.0, "one leak of the new rate (0.4 s), not of the old (1.2 s)"
+
+
+@pytest.mark.asyncio
+async def test_reloads_that_raise_and_lower_rpm_never_refill_the_bucket() -> None:
+    limiters, passed = Limiters(), 0
+    for rpm in (3, 4, 3, 4, 3):
+        limiters.configure([target(rpm=rpm, on_limit="reject")])
+        with contextlib.suppress(LimitRejected):
+            for _ in range(5):
+                await take(limiters, target(rpm=rpm, on_limit="reject"))
+                passed += 1
+    assert passed == 3
+
+
+@pytest.mark.asyncio
+async def test_a_lowered_rpm_holds_a_full_bucket_back_one_leak_of_the_new_rate() -> None:
+    limiters = Limiters(period=0.2)
+    for _ in range(4):
+        await take(limiters, target(rpm=4))
+    lowered = target(rpm=1, on_limit="wait", max_wait=5.0)
+    limiters.configure([lowered])
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await take(limiters, lowered)
+    assert 0.15 <= loop.time() - start < 0.6, "a full bucket of 1 leaks in 0.2 s, not 4 x 0.2 s"
+
+
+@pytest.mark.asyncio
+async def test_a_raised_concurrency_counts_the_calls_in_flight_and_lets_in_its_waiters_in_turn() -> None:
+    limiters, t = Limiters(), target(concurrency=1, on_limit="wait", max_wait=30.0)
+    limiters.configure([t])
+    inside: list[int] = []
+    done = asyncio.Event()
+    most = 0
+
+    async def call(n: int) -> None:
+        nonlocal most
+        async with limiters.acquire(t):
+            inside.append(n)
+            most = max(most, len(inside))
+            await done.wait()
+            inside.remove(n)
+
+    tasks = [asyncio.create_task(call(n)) for n in range(6)]
+    await asyncio.sleep(0.01)
+    assert inside == [0]
+    limiters.configure([target(concurrency=2, on_limit="wait", max_wait=30.0)])
+    await asyncio.sleep(0.01)
+    assert inside == [0, 1], "room for one more, the longest waiter first"
+    limiters.configure([t])
+    done.set()
+    await asyncio.gather(*tasks)
+    assert most == 2
+
+
+@pytest.mark.asyncio
+async def test_a_lowered_concurrency_lets_calls_in_flight_finish_and_admits_none_until_below_it() -> None:
+    limiters = Limiters()
+    wide, narrow = target(concurrency=3), target(concurrency=1)
+    limiters.configure([wide])
+    async with contextlib.AsyncExitStack() as first, contextlib.AsyncExitStack() as second:
+        await first.enter_async_context(limiters.acquire(wide))
+        await second.enter_async_context(limiters.acquire(wide))
+        limiters.configure([narrow])
+        with pytest.raises(RateLimited, match=r"limits.concurrency: 1 in flight"):
+            await take(limiters, narrow)
+        await first.aclose()
+        with pytest.raises(RateLimited, match=r"limits.concurrency: 1 in flight"):
+            await take(limiters, narrow)  # one still in flight: the new limit is reached
+    await take(limiters, narrow)
+
+
+@pytest.mark.asyncio
+async def test_a_concurrency_limit_set_by_a_reload_counts_the_calls_already_in_flight() -> None:
+    limiters = Limiters()
+    limiters.configure([target()])
+    async with limiters.acquire(target()):
+        limiters.configure([target(concurrency=1)])
+        with pytest.raises(RateLimited, match="concurrency limit"):
+            await take(limiters, target(concurrency=1))
+    await take(limiters, target(concurrency=1))
+
+
+@pytest.mark.asyncio
+async def test_a_reload_that_removes_the_concurrency_limit_lets_its_waiters_in() -> None:
+    limiters, t = Limiters(), target(concurrency=1, on_limit="wait", max_wait=30.0)
+    limiters.configure([t])
+    async with limiters.acquire(t):
+        waiter = asyncio.create_task(take(limiters, t))
+        await asyncio.sleep(0.01)
+        assert not waiter.done()
+        limiters.configure([target(on_limit="wait", max_wait=30.0)])
+        await asyncio.wait_for(waiter, 1.0)
+
+
+@pytest.mark.asyncio
+async def test_a_waiter_that_gives_up_leaves_the_queue_and_takes_nothing() -> None:
+    limiters, t = Limiters(), target(concurrency=1, on_limit="wait", max_wait=30.0)
+    order: list[str] = []
+
+    async def call(name: str) -> None:
+        async with limiters.acquire(t):
+            order.append(name)
+
+    async with limiters.acquire(t):
+        leaving = asyncio.create_task(call("leaving"))
+        staying = asyncio.create_task(call("staying"))
+        await asyncio.sleep(0.01)
+        leaving.cancel()
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(staying, 1.0)
+    assert order == ["staying"]
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    await take(limiters, target(concurrency=1))  # nothing held: the slot is free
 
 
 @pytest.mark.asyncio
@@ -202,9 +319,12 @@ async def test_client_keys_have_their_own_budget_and_are_never_named() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_client_keys_new_rpm_applies() -> None:
+async def test_a_client_keys_new_rpm_counts_what_it_already_sent() -> None:
     limiters = Limiters()
-    await limiters.client("k", 1)
-    with pytest.raises(RateLimited):
-        await limiters.client("k", 1)
-    await limiters.client("k", 5)
+    await limiters.client("k", 2)  # half of two
+    for _ in range(2):  # half of four: two more
+        await limiters.client("k", 4)
+    with pytest.raises(RateLimited, match=r"\(4 requests per minute\)"):
+        await limiters.client("k", 4)
+    with pytest.raises(RateLimited, match=r"\(2 requests per minute\)"):  # back to two: nothing refilled
+        await limiters.client("k", 2)
