@@ -35,4 +35,9 @@ SECONDS = ranged(float, lambda v: 0 < v < math.inf, "a number of seconds above 0
 COUNT = ranged(int, lambda v: v >= 0, "0 or more")
 POSITIVE = ranged(int, lambda v: v >= 1, "a whole number 1 or more")
 GRADE = ranged(int, lambda v: 1 <= v <= 5, "a grade from 1 to 5")
+#: ``tiergate eval --sweep``: RouteLLM's APGR needs at least one threshold; a sweep of more than 1000 quantile
+#: edges draws no finer a curve than the scores of the set allow, and only takes longer.
+SWEEP = ranged(int, lambda v: 1 <= v <= 1000, "a whole number from 1 to 1000")
+#: ``tiergate eval --curve``: each point routes the whole set again; 101 is every 0.01 of the dial.
+CURVE = ranged(int, lambda v: 0 <= v <= 101, "a whole number from 0 to 101 (0: no curve)")
 PORT = ranged(int, lambda v: 0 <= v <= 65535, "a port from 0 to 65535 (0: any free one)")

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from tiergate.arguments import AT_LEAST_ZERO, COUNT, PORT, SHARE
+from tiergate.arguments import AT_LEAST_ZERO, COUNT, CURVE, PORT, SHARE, SWEEP
 from tiergate.config.problems import ConfigError
 from tiergate.learned.cli import register as register_encoder
 from tiergate.profile.cli import register as register_profile
@@ -69,15 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="routes.yaml", type=Path)
     p.add_argument("dataset", type=Path, help="JSONL: {id, gold, why, request} or {messages, strong_score, weak_score}")
     p.add_argument("--classify", action="store_true", help="ask the configured classifier for AMBIGUOUS requests")
-    p.add_argument("--output-tokens", type=int, default=None, help="fixed output tokens per case for the cost estimate")
-    p.add_argument("--sweep", type=int, default=10, help="thresholds in the APGR sweep (scored sets)")
+    p.add_argument(
+        "--output-tokens", type=COUNT, default=None, help="fixed output tokens per case for the cost estimate"
+    )
+    p.add_argument("--sweep", type=SWEEP, default=10, help="thresholds in the APGR sweep, 1 to 1000 (scored sets)")
     p.add_argument("--misses", action="store_true", help="list every misrouted case, not only under-routed ones")
     p.add_argument("--json", action="store_true", help="print the report and every case's outcome as JSON")
     p.add_argument(
         "--curve",
-        type=int,
+        type=CURVE,
         default=11,
-        help="points of the cost/quality curve over routing.quality_preference, 0 to 1 (labelled sets; 0: none)",
+        help="points of the cost/quality curve over routing.quality_preference, 0 to 1: 0 (none) to 101 "
+        "(every 0.01); each routes the labelled set again",
     )
 
     p = sub.add_parser("train", help="fit the learned head on labelled requests; report held-out metrics")
@@ -249,7 +252,7 @@ def _eval(args: argparse.Namespace) -> int:
         graph = compile_graph(load_file(args.config))
         data = load_dataset(args.dataset)
         options = EvalOptions(
-            classify=args.classify, output_tokens=args.output_tokens, sweep=args.sweep, curve=max(0, args.curve)
+            classify=args.classify, output_tokens=args.output_tokens, sweep=args.sweep, curve=args.curve
         )
         outcomes, curve = asyncio.run(evaluate_with_curve(graph, data, options))
     except ConfigError as exc:

@@ -127,3 +127,34 @@ def test_profile_suggests_the_tier_meant(tmp_path: Path, capsys: pytest.CaptureF
     config.write_text(AMBIGUOUS)
     assert main(["profile", "--config", str(config), "--tier", "sonet"]) == 1
     assert capsys.readouterr().err == "tiergate profile: no tier 'sonet' in the rule file; did you mean 'sonnet'?\n"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "what"),
+    [
+        ("--sweep", "-3", "a whole number from 1 to 1000"),
+        ("--sweep", "0", "a whole number from 1 to 1000"),  # no threshold: APGR would read "no gap"
+        ("--sweep", "1001", "a whole number from 1 to 1000"),
+        ("--output-tokens", "-5", "0 or more"),  # a negative cost, and a saving over 100%
+        ("--curve", "-1", "a whole number from 0 to 101 (0: no curve)"),
+        ("--curve", "1000000", "a whole number from 0 to 101 (0: no curve)"),  # routed the set for ever
+    ],
+)
+def test_eval_refuses_a_count_out_of_range(
+    capsys: pytest.CaptureFixture[str], flag: str, value: str, what: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["eval", "--config", str(ROOT / "routes.yaml"), flag, value, str(ROOT / "evals" / "dev.jsonl")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(f"tiergate eval: error: argument {flag}: must be {what}, got {value}\n")
+
+
+def test_eval_takes_the_ends_of_its_ranges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scored = tmp_path / "scored.jsonl"
+    rows = [("hi", 0.9, 0.9), ("refactor the whole service layer " * 40, 0.9, 0.2)]
+    lines = [{"messages": [{"role": "user", "content": c}], "strong_score": s, "weak_score": w} for c, s, w in rows]
+    scored.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    config = ["eval", "--config", str(ROOT / "routes.yaml"), "--json"]
+    assert main([*config, "--sweep", "1", "--output-tokens", "0", "--curve", "0", str(scored)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["apgr"]["apgr"] == pytest.approx(0.5)  # one threshold: all strong, or none
