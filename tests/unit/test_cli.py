@@ -158,3 +158,13 @@ def test_eval_takes_the_ends_of_its_ranges(tmp_path: Path, capsys: pytest.Captur
     assert main([*config, "--sweep", "1", "--output-tokens", "0", "--curve", "0", str(scored)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["apgr"]["apgr"] == pytest.approx(0.5)  # one threshold: all strong, or none
+
+
+def test_profile_refuses_prompts_without_a_judge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"id": "p1", "prompt": "rename x to y"}) + "\n")
+    assert main(["profile", "--config", str(ROOT / "routes.yaml"), "--prompts", str(prompts)]) == 2
+    assert capsys.readouterr().err == (
+        "tiergate profile: --prompts is the prompt set --judge grades: add --judge TIER (e.g. --judge sonnet) "
+        "or leave --prompts out\n"
+    )

@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--timeout", type=SECONDS, default=120.0, help="seconds allowed for each request")
     p.add_argument("--no-probes", action="store_true", help="skip the tools, vision and JSON-mode probes")
     p.add_argument("--judge", default=None, help="a stronger tier to grade a small prompt set (e.g. sonnet)")
-    p.add_argument("--prompts", type=Path, default=None, help="JSONL {id, prompt, reference?} for --judge")
+    p.add_argument("--prompts", type=Path, default=None, help="JSONL {id, prompt, reference?} for --judge to grade")
     p.add_argument("--pass-at", type=GRADE, default=4, help="a grade at or above this passes (1 to 5)")
     p.add_argument(
         "--context-window", type=POSITIVE, default=None, help="the server's context window in tokens, to record"

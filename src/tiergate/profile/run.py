@@ -187,6 +187,14 @@ def run(args: argparse.Namespace) -> int:
     from tiergate.config.problems import ConfigError
     from tiergate.engine.graph import compile_graph
 
+    if args.prompts is not None and args.judge is None:
+        # Without a judge nothing reads them: running on would measure the target and say nothing of them.
+        print(
+            "tiergate profile: --prompts is the prompt set --judge grades: add --judge TIER (e.g. --judge sonnet) "
+            "or leave --prompts out",
+            file=sys.stderr,
+        )
+        return 2
     try:
         graph = compile_graph(load_file(args.config))
         prompts = tuple(load_prompts(args.prompts)) if args.prompts is not None else PROMPTS
