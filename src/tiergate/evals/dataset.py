@@ -15,6 +15,7 @@ A file mixing the kinds, or a line that does not decode, fails with ``file:line:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from tiergate.config.problems import did_you_mean
 from tiergate.errors import OperatorError
 from tiergate.wire import ChatRequest
 
@@ -42,6 +44,8 @@ class Case:
     tags: tuple[str, ...] = ()
     strong_score: float | None = None
     weak_score: float | None = None
+    line: int = 0
+    """Where the case is in its file (1-based; 0 for a case not read from one), for messages about it."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,14 @@ class Dataset:
     cases: tuple[Case, ...] = field(default_factory=tuple)
 
     def check_tiers(self, tiers: Iterable[str]) -> None:
-        """Every gold label must name a configured tier."""
+        """Every gold label must name a configured tier; the message says where, and the likely tier meant."""
         known = set(tiers)
         for case in self.cases:
             if case.gold is not None and case.gold not in known:
+                where = f"{self.path}:{case.line}" if case.line else self.path
                 raise DatasetError(
-                    f"{self.path}: case '{case.id}' has gold '{case.gold}', which is not a tier of the config "
-                    f"({', '.join(sorted(known))})"
+                    f"{where}: case '{case.id}' has gold '{case.gold}', which is not a tier of the config "
+                    f"({', '.join(sorted(known))}){did_you_mean(case.gold, sorted(known))}"
                 )
 
 
@@ -88,6 +93,7 @@ def parse_dataset(text: str, name: str = "<dataset>") -> Dataset:
             raise DatasetError(f"{where}: a {this} case in a {kind} file; use one format per file")
         kind = this
         case = _scored(row, where, len(cases)) if this == "scored" else _labelled(row, where)
+        case = dataclasses.replace(case, line=lineno)
         if case.id in ids:
             raise DatasetError(f"{where}: duplicate id '{case.id}'")
         ids.add(case.id)

@@ -80,8 +80,24 @@ def test_problems_name_the_file_and_line(text: str, message: str) -> None:
 
 def test_gold_must_name_a_configured_tier() -> None:
     data = parse_dataset(lines({"id": "a", "gold": "haiku", "request": {"messages": MSG}}), "d.jsonl")
-    with pytest.raises(DatasetError, match="case 'a' has gold 'haiku', which is not a tier"):
+    with pytest.raises(DatasetError) as err:
         data.check_tiers(["local", "sonnet", "opus"])
+    assert (
+        str(err.value)
+        == "d.jsonl:1: case 'a' has gold 'haiku', which is not a tier of the config (local, opus, sonnet)"
+    )
+
+
+def test_a_misspelt_gold_is_named_at_its_line_with_the_tier_meant() -> None:
+    """It named neither the line nor the tier, unlike every other problem in a set."""
+    good = {"id": "a", "gold": "local", "request": {"messages": MSG}}
+    data = parse_dataset(lines(good) + "\n" + lines({**good, "id": "b", "gold": "sonet"}), "d.jsonl")
+    with pytest.raises(DatasetError) as err:
+        data.check_tiers(["local", "sonnet", "opus"])
+    assert str(err.value) == (
+        "d.jsonl:3: case 'b' has gold 'sonet', which is not a tier of the config (local, opus, sonnet); "
+        "did you mean 'sonnet'?"
+    )
 
 
 def test_missing_file() -> None:
