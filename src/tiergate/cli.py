@@ -491,6 +491,8 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
     import time
 
     from tiergate.config.loader import load_file
+    from tiergate.engine.graph import compile_graph
+    from tiergate.telemetry.cost import reference_label
     from tiergate.telemetry.sql_queries import is_postgres
     from tiergate.telemetry.stats import StatsError, compute, parse_window, render
 
@@ -500,17 +502,20 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
         print(f"tiergate stats: --since: {exc}", file=sys.stderr)
         return 2
     where: Path | str
+    reference = None  # --db: no rules to say which tier the reference is
     if db is None:
         try:
-            cfg = load_file(config).config.server.decision_log
+            graph = compile_graph(load_file(config))
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             return 2
+        cfg = graph.config.server.decision_log
         where = cfg.url if cfg.url else Path(cfg.path)
+        reference = reference_label(graph.chains.tiers)
     else:
         where = db if is_postgres(db) else Path(db)
     try:
-        sys.stdout.write(render(compute(where, since=cutoff)))
+        sys.stdout.write(render(compute(where, since=cutoff), reference))
     except StatsError as exc:
         print(f"tiergate stats: {exc}", file=sys.stderr)
         return 1

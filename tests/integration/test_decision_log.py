@@ -116,8 +116,11 @@ def test_requests_are_logged_rated_and_summarised(
     sonnet_row, local_row = out[3].split(), out[4].split()
     assert sonnet_row[:3] == ["sonnet", "2", "66.7%"] and sonnet_row[5:] == ["0.0105", "1", "0", "1", "2.00"]
     assert local_row[:3] == ["local", "1", "33.3%"] and local_row[5:] == ["0.0000", "0", "0", "1", "5.00"]
-    assert out[5:7] == ["", "cost:      $0.0105 vs $0.0532 always-opus (saving 80.3%)"]
+    # --db alone has no rules to say which tier the reference price was (the log does not record it)
+    assert out[5:7] == ["", "cost:      $0.0105 vs $0.0532 at the reference price (saving 80.3%)"]
     assert out[7:] == ["fallbacks: 33.3% (1 of 3)", "errors:    0.0% (0 of 3)", "ratings:   2, mean 3.50"]
+    assert main(["stats", "--config", str(served.db.parent / "routes.yaml")]) == 0
+    assert "cost:      $0.0105 vs $0.0532 always-opus (saving 80.3%)" in capsys.readouterr().out.splitlines()
 
 
 def test_feedback_errors_are_in_the_openai_shape(served: Served, fake_ollama: FakeOllama) -> None:

@@ -5,7 +5,8 @@ dollars per million tokens); a target without a price (a local model) costs noth
 from or written to a prompt cache cost ``cache_read`` and ``cache_write``, or the input price when those
 are not given (so a count errs high, never low). The reference answers "what if
 every request had gone to the strongest model": the first target of the tier named ``opus`` when
-the file declares one, else the most expensive target of any tier.
+the file declares one, else the most expensive target of any tier (reports call it ``always-<its tier>``:
+:func:`reference_label`).
 
 A decision-log row's ``cost_usd`` is the whole request's; an attempt it fell back from after the upstream's
 200 has its own part in ``attempts_json``, which belongs to that attempt's tier (:func:`attempt_costs`):
@@ -49,19 +50,32 @@ def cost_usd(price: Price, usage: Usage) -> float:
     return (prompt + usage.completion_tokens * price.output) / _PER
 
 
-def reference_price(tiers: Mapping[str, Sequence[Target]]) -> Price:
-    """The always-Opus price: tier ``opus``'s first target, else the priciest target anywhere.
+def reference_target(tiers: Mapping[str, Sequence[Target]]) -> Target | None:
+    """The always-Opus target: tier ``opus``'s first target, else the priciest target anywhere (the first
+    listed of equals); None without targets.
 
-    "Priciest" compares input + output price, then output price; a file with no prices at all
-    yields a zero price, so the saving is reported as nothing rather than invented.
-    """
+    "Priciest" compares input + output price, then output price."""
     preferred = tiers.get(REFERENCE_TIER)
     if preferred:
-        return preferred[0].price
+        return preferred[0]
     targets = [t for targets in tiers.values() for t in targets]
     if not targets:
-        return Price()
-    return max((t.price for t in targets), key=lambda p: (p.input + p.output, p.output))
+        return None
+    return max(targets, key=lambda t: (t.price.input + t.price.output, t.price.output))
+
+
+def reference_price(tiers: Mapping[str, Sequence[Target]]) -> Price:
+    """The reference target's price; a file with no prices at all yields a zero price, so the saving is
+    reported as nothing rather than invented."""
+    target = reference_target(tiers)
+    return target.price if target is not None else Price()
+
+
+def reference_label(tiers: Mapping[str, Sequence[Target]]) -> str | None:
+    """``always-<tier>`` of the reference target's tier (``always-opus`` when the file has that tier): what
+    a report calls the reference, so a file without an ``opus`` tier is not said to be priced at one."""
+    target = reference_target(tiers)
+    return f"always-{target.tier}" if target is not None else None
 
 
 def attempt_costs(attempts_json: str) -> list[tuple[str, float]]:

@@ -71,7 +71,7 @@ class Stats:
 
     @property
     def saving(self) -> float | None:
-        """The share of the always-Opus cost that routing saved; None when nothing was priced."""
+        """The share of the reference (always-Opus) cost that routing saved; None when nothing was priced."""
         return 1 - self.cost_usd / self.opus_cost_usd if self.opus_cost_usd > 0 else None
 
     @property
@@ -207,8 +207,14 @@ def _percentiles(conn: Any, cutoff: float, tier: str) -> tuple[float | None, flo
     return float(p50), float(p95)
 
 
-def render(stats: Stats) -> str:
-    """The report ``tiergate stats`` prints: a header, one line per tier, then totals."""
+#: What the reference is called without the rules that chose it (``tiergate stats --db``).
+UNNAMED_REFERENCE = "at the reference price"
+
+
+def render(stats: Stats, reference: str | None = None) -> str:
+    """The report ``tiergate stats`` prints: a header, one line per tier, then totals. ``reference`` names
+    the price ``opus_cost_usd`` was taken at (:func:`tiergate.telemetry.cost.reference_label`); without the
+    rules it is unnamed, since a log does not record which tier it was."""
     since = _when(stats.since)
     if not stats.requests:
         return f"{stats.path}: no requests logged" + (f" since {since}" if stats.since is not None else "") + "\n"
@@ -236,7 +242,7 @@ def render(stats: Stats) -> str:
         "",
         *_table([header, *rows]),
         "",
-        f"cost:      ${stats.cost_usd:.4f} vs ${stats.opus_cost_usd:.4f} always-opus ({saving})",
+        f"cost:      ${stats.cost_usd:.4f} vs ${stats.opus_cost_usd:.4f} {reference or UNNAMED_REFERENCE} ({saving})",
         f"fallbacks: {stats.fallback_rate:.1%} ({stats.fallbacks} of {stats.requests})",
         f"errors:    {stats.error_rate:.1%} ({stats.errors} of {stats.requests})",
         f"ratings:   {stats.ratings}" + (f", mean {stats.rating_mean:.2f}" if stats.rating_mean is not None else ""),

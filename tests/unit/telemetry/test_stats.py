@@ -92,7 +92,7 @@ def test_without_a_window_every_row_counts(db: Path) -> None:
 
 
 def test_render_prints_one_line_per_tier_and_the_totals(db: Path) -> None:
-    text = render(compute(db, since=T0 - 60))
+    text = render(compute(db, since=T0 - 60), "always-opus")
     assert text.splitlines() == [
         f"{db}: 9 requests from 2023-11-14 22:13:20 UTC to 2023-11-14 23:13:20 UTC (since 2023-11-14 22:12:20 UTC)",
         "",
@@ -149,3 +149,20 @@ def test_the_command_reports_problems_on_stderr(tmp_path: Path, capsys: pytest.C
     assert "tiergate stats: no decision log at" in capsys.readouterr().err
     assert main(["stats", "--db", str(tmp_path / "nope.db"), "--since", "yesterday"]) == 2
     assert "--since: not a time window" in capsys.readouterr().err
+
+
+def test_the_reference_is_named_by_the_tier_it_prices(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file without an opus tier was still said to compare with always-opus, at its dearest target's price."""
+    no_opus = MINIMAL.replace(
+        "  opus: {targets: [{backend: anthropic, model: big-model",
+        "  top: {targets: [{backend: anthropic, model: big-model, price: {input: 5, output: 25}",
+    )
+    no_opus = no_opus.replace("opus: [sonnet]", "top: [sonnet]")
+    config = tmp_path / "routes.yaml"
+    for rules, label in ((MINIMAL, "always-opus"), (no_opus, "always-top")):
+        config.write_text(rules + f"server:\n  decision_log: {{path: '{db}'}}\n")
+        assert main(["stats", "--config", str(config)]) == 0
+        assert "cost:      $0.0900 vs $1.2900 " + label + " (saving 93.0%)" in capsys.readouterr().out.splitlines()
+    assert render(compute(db)).splitlines()[-4] == "cost:      $0.0900 vs $1.2900 at the reference price (saving 93.0%)"
