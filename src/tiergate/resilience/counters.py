@@ -1,7 +1,7 @@
 """The two counters behind a target's limits, each resizable in place so a reload keeps what they count.
 
 - :class:`Gate` counts calls in flight against ``limits.concurrency``;
-- :class:`Bucket` is a leaky bucket of requests against ``limits.rpm`` (and a client key's rpm).
+- :class:`Bucket` is a leaky bucket of requests against ``limits.rpm`` (and a client key's rpm), aiolimiter's.
 
 A reload that changes a number resizes the one counter the key has had since it was first used, rather
 than starting a new one beside it: a new counter would not count the calls already in flight or the
@@ -9,10 +9,10 @@ requests already spent, and the calls holding or queued on the old one would go 
 (a concurrency of 1 raised to 2 had 3 in flight). A limit of ``None`` is no limit: the counter still
 counts, so a limit configured later counts what is already in flight.
 
-Both queue their waiters first come, first served: capacity that appears is handed to the longest waiter,
-and a call that asks without waiting (``free()``, then ``take_now()``) gets nothing while anyone waits. A
-waiter cancelled (by its timeout, or its client leaving) leaves the queue, and gives back what it was
-handed if the cancellation came after the hand-over.
+Both queue their waiters first come, first served: capacity that appears goes to the longest waiter, and a
+call that asks without waiting (``free()``, then ``take_now()``) gets nothing while anyone waits. A waiter
+cancelled (by its timeout, or its client leaving) leaves the queue, and a gate's gives back a slot it was
+handed after the hand-over (a bucket's waiter takes its request only once it runs).
 
     gate = Gate(2)
     await gate.take()          # waits its turn for a slot
@@ -26,9 +26,9 @@ handed if the cancellation came after the hand-over.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
-from collections.abc import Callable
+
+from aiolimiter import AsyncLimiter
 
 
 class Gate:
@@ -79,77 +79,69 @@ class Gate:
             waiter.set_result(None)
 
 
+class _Limiter(AsyncLimiter):
+    """aiolimiter's leaky bucket, with a rate that can change in place (its own state, read and set here)."""
+
+    __slots__ = ()
+
+    def waiting(self) -> bool:
+        return any(not future.done() for _, _, future in self._waiters)
+
+    def spend(self) -> None:
+        """One request, taken when ``has_capacity()`` just said it fits (as ``acquire`` would, without awaiting)."""
+        self._leak()
+        self._level += 1
+
+    def resize(self, max_rate: float) -> None:
+        """The new rate; the level keeps its share of the bucket, and waiters get any room that makes."""
+        self._leak()
+        self._level = self._level * max_rate / self.max_rate
+        self.max_rate = max_rate
+        self._rate_per_sec = max_rate / self.time_period
+        self._wake_next()
+
+
+#: What a limit that was removed releases its waiters with: room for every one of them at once.
+_UNBOUNDED = 1e18
+
+
 class Bucket:
-    """A leaky bucket of ``rpm`` requests per ``period`` seconds (``None``: no limit).
+    """A leaky bucket of ``rpm`` requests per ``period`` seconds (``None``: no limit): aiolimiter's
+    ``AsyncLimiter``, a burst of ``rpm`` and then one request every ``period / rpm`` seconds, like the GCRA
+    that counts a limit in Redis (:mod:`tiergate.state.limits`). Its waiters are served in the order they
+    came (aiolimiter's queue), and one cancelled while it waits has taken nothing."""
 
-    It holds ``rpm`` requests and leaks one every ``period / rpm`` seconds, so a burst of ``rpm`` fits and
-    then one request per leak, like the GCRA that counts a limit in Redis (:mod:`tiergate.state.limits`).
-    ``clock`` measures the leak (tests pass their own); the timer that wakes a waiter runs on the loop's."""
-
-    def __init__(self, rpm: int | None, period: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rpm: int | None, period: float) -> None:
         self.rpm = rpm
         self.period = period
-        self._clock = clock
-        self._level = 0.0
-        self._at = clock()
-        self._queue: deque[asyncio.Future[None]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
+        self._limiter = _Limiter(rpm, period) if rpm is not None else None
 
     def free(self) -> bool:
         """A request fits now, ahead of nobody."""
-        return not self._queue and self._fits()
+        limiter = self._limiter
+        return limiter is None or (not limiter.waiting() and limiter.has_capacity())
 
     def take_now(self) -> None:
         """Spend a request that ``free()`` just said fits."""
-        self._level += 1
+        if self._limiter is not None:
+            self._limiter.spend()
 
     async def take(self) -> None:
         """Spend a request, waiting in line until one fits; cancel the wait to leave the line."""
-        if self.free():
-            self._level += 1
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._queue.append(waiter)
-        self._serve()
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.cancelled():
-                self._queue.remove(waiter)
-            else:
-                self._level = max(self._level - 1, 0.0)  # handed a request it will not send
-            self._serve()
-            raise
+        if self._limiter is not None:
+            await self._limiter.acquire()
 
     def resize(self, rpm: int | None) -> None:
         """The new rate. The requests spent fill the same share of the new budget, so the bucket empties
         when it would have, as in Redis: raising and lowering the rate never refills it, and a lowered
-        rate never holds requests back for longer than a period. A bucket that had no limit starts empty."""
-        self._leak()
-        self._level = 0.0 if rpm is None or self.rpm is None else self._level * rpm / self.rpm
+        rate never holds requests back for longer than a period. A bucket that had no limit starts empty;
+        one whose limit is removed lets its waiters go."""
+        if rpm is None:
+            if self._limiter is not None:
+                self._limiter.resize(_UNBOUNDED)
+            self._limiter = None
+        elif self._limiter is None:
+            self._limiter = _Limiter(rpm, self.period)
+        else:
+            self._limiter.resize(rpm)
         self.rpm = rpm
-        self._serve()
-
-    def _leak(self) -> None:
-        now = self._clock()
-        if self.rpm is not None:
-            self._level = max(self._level - (now - self._at) * self.rpm / self.period, 0.0)
-        self._at = now
-
-    def _fits(self) -> bool:
-        self._leak()
-        return self.rpm is None or self._level + 1 <= self.rpm
-
-    def _serve(self) -> None:
-        """Hand what fits to the waiters in turn, and set a timer for the next one's request to leak."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        while self._queue and self._fits():
-            waiter = self._queue.popleft()
-            if self.rpm is not None:
-                self._level += 1
-            waiter.set_result(None)
-        if self._queue and self.rpm is not None:
-            leaks_in = (self._level + 1 - self.rpm) * self.period / self.rpm
-            self._timer = self._queue[0].get_loop().call_later(leaks_in, self._serve)

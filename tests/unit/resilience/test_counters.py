@@ -58,20 +58,29 @@ async def test_a_lowered_gate_admits_no_one_until_below_its_limit() -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_bucket_waiter_cancelled_after_it_was_handed_a_request_gives_it_back() -> None:
-    now = [0.0]
-    bucket = Bucket(1, period=60.0, clock=lambda: now[0])
+async def test_a_bucket_waiter_cancelled_while_it_waits_takes_nothing() -> None:
+    bucket = Bucket(1, period=0.05)
     bucket.take_now()
     first = asyncio.create_task(bucket.take())
     second = asyncio.create_task(bucket.take())
     await asyncio.sleep(0)
-    now[0] = 60.0  # one request leaked
-    bucket.resize(1)  # serves the queue: the request goes to the first, which has not run yet
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
-    await asyncio.wait_for(second, 1.0)  # the request the first gave back, not the next leak (60 s away)
+    await asyncio.wait_for(second, 1.0)  # the next leak goes to the second, the first took none
     assert not bucket.free()
+
+
+@pytest.mark.asyncio
+async def test_a_bucket_resized_keeps_the_share_it_spent() -> None:
+    """3 of 3 spent is 4 of 4: raising and lowering the rate never refills it."""
+    bucket = Bucket(3, period=60.0)
+    for _ in range(3):
+        assert bucket.free()
+        bucket.take_now()
+    for rpm in (4, 3, 6):
+        bucket.resize(rpm)
+        assert not bucket.free(), rpm
 
 
 @pytest.mark.asyncio
