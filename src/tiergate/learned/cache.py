@@ -21,6 +21,7 @@ import numpy as np
 from cachetools import LRUCache
 
 from tiergate.learned.bert import F32
+from tiergate.learned.vocabulary import READ_CHARS
 
 if TYPE_CHECKING:
     from tiergate.learned.encoder import Encoder
@@ -36,7 +37,7 @@ class CachedEncoder:
             raise ValueError(f"cache_size must be at least 1, not {size}")
         self.inner = inner
         self._rows: LRUCache[bytes, F32] = LRUCache(maxsize=size)
-        self._unfamiliar: LRUCache[str, float] = LRUCache(maxsize=256)  # an agent loop resends its ask
+        self._unfamiliar: LRUCache[str, float] = LRUCache(maxsize=size)  # as many asks as their vectors
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -55,6 +56,7 @@ class CachedEncoder:
 
     def unfamiliar(self, text: str) -> float:
         """``learned.unfamiliar`` of ``text`` by this encoder's vocabulary (0 for an encoder without one)."""
+        text = text[:READ_CHARS]  # all it reads: the key holds no more
         found = self._unfamiliar.get(text)
         if found is None:
             tokenizer = getattr(self.inner, "tokenizer", None)
@@ -77,6 +79,7 @@ class CachedEncoder:
             for key in list(self._rows):
                 rows[key] = self._rows[key]
             self._rows = rows
+            self._unfamiliar = LRUCache(maxsize=size)
 
     def cached(self, text: str, key: bytes | None = None) -> F32 | None:
         """The row for ``text`` if it is here (``key``: its :func:`text_key`, when the caller has it)."""

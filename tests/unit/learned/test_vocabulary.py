@@ -41,8 +41,21 @@ def test_code_words_and_short_texts_do_not_count(vocabulary: Vocabulary) -> None
     assert vocabulary.unfamiliar("") == 0.0
 
 
+@pytest.mark.parametrize(
+    "ask",
+    [
+        "Add docstrings to the pydantic validators and dataclasses",
+        "Prettify the tsconfig and eslintrc jsons, sort keys alphabetically and keep the comments",
+        "Dockerize the FastAPI microservice; memoize the websocket middleware's auth lookups",
+    ],
+)
+def test_english_full_of_tool_names_reads_familiar(vocabulary: Vocabulary, ask: str) -> None:
+    """Its tool and library names are not in the vocabulary, its function words say what language it is."""
+    assert vocabulary.unfamiliar(ask) == 0.0
+
+
 def test_accents_are_read_as_the_encoder_reads_them(vocabulary: Vocabulary) -> None:
     """The encoder strips accents: an English word written with one is still a word it knows."""
-    plain = "the cafe serves a naive resume of the facade and the role of the cooperative regime today"
-    accented = "the café serves a naïve résumé of the façade and the rôle of the coöperative régime today"
+    plain = "cafe naive resume facade role cooperative regime"
+    accented = "café naïve résumé façade rôle coöperative régime"
     assert vocabulary.unfamiliar(accented) == vocabulary.unfamiliar(plain) < 0.2
