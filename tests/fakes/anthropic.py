@@ -117,7 +117,7 @@ class FakeAnthropic:
         async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
             headers = {k.lower(): v for k, v in request.headers.items()}
             body = json.loads(await request.body())
-            self.queue.record(request.url.path, headers, body)
+            self.queue.record(request.url.path, headers, body, request.url.query)
             if not headers.get("x-api-key"):
                 return _error(401, "x-api-key header is required")
             if not headers.get("anthropic-version"):

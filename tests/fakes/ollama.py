@@ -213,7 +213,8 @@ class FakeOllama:
         @post("/api/chat", status_code=200)
         async def chat(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
-            self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            self.queue.record(request.url.path, headers, body, request.url.query)
             if (refused := self._memory(body, bool(body.get("messages")))) is not None:
                 return refused
             return await self._answer(resolved(self.queue.next()), body)
@@ -221,7 +222,8 @@ class FakeOllama:
         @post("/api/generate", status_code=200)
         async def generate(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
-            self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            self.queue.record(request.url.path, headers, body, request.url.query)
             if (refused := self._memory(body, bool(body.get("prompt")))) is not None:
                 return refused
             return await self._answer(resolved(self.queue.next()), body, generate=True)

@@ -149,7 +149,8 @@ class FakeOpenAI:
         @post("/v1/chat/completions", status_code=200)
         async def chat(request: Request[Any, Any, Any]) -> Response[Any]:
             body = await request.json()
-            self.queue.record(request.url.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            self.queue.record(request.url.path, headers, body, request.url.query)
             judgement = self.judge(body)
             if judgement.refusal is not None:  # refused before generating: the queued reply is left for the next
                 return Response(judgement.refusal, status_code=judgement.status, media_type="application/json")

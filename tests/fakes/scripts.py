@@ -172,6 +172,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    #: The query string the request was sent with ("" without one).
+    query: str = ""
 
 
 class ReplyQueue:
@@ -187,9 +189,9 @@ class ReplyQueue:
         with self._lock:
             return self.replies.popleft() if self.replies else self.default
 
-    def record(self, path: str, headers: dict[str, str], body: Any) -> None:
+    def record(self, path: str, headers: dict[str, str], body: Any, query: str = "") -> None:
         with self._lock:
-            self.requests.append(Recorded(path, headers, body))
+            self.requests.append(Recorded(path, headers, body, query))
 
     def reset(self) -> None:
         with self._lock:

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_from_env
+from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import EnvName, PositiveInt
@@ -200,7 +200,7 @@ class AnthropicBackend:
 
     @property
     def _messages(self) -> str:
-        return f"{self.url}/v1/messages"
+        return endpoint(self.url, "/v1/messages")
 
     async def _raise_for_status(self, response: Response) -> None:
         if response.ok:

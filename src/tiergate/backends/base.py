@@ -17,11 +17,13 @@ backend the same way. They do use ``call.connect_timeout`` and bound a whole cal
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
 import msgspec
+import yarl
 
 from tiergate.config.base import PositiveInt, Strict
 from tiergate.wire import ChatRequest, Completion, StreamEvent, Usage
@@ -107,7 +109,9 @@ class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     base_url: str
     """Where the backend listens, e.g. `http://127.0.0.1:11434`: an `http://` or `https://` URL. An
     `ollama` backend also takes a value as `OLLAMA_HOST` does (`0.0.0.0:11434` is `http://127.0.0.1:11434`,
-    `gpu-box` is `http://gpu-box:11434`). `${VAR}` and `${VAR:-default}` expand from the environment."""
+    `gpu-box` is `http://gpu-box:11434`). `${VAR}` and `${VAR:-default}` expand from the environment. A query
+    (`?api-version=2024-10-21`) is sent with every call, after the endpoint's path; credentials
+    (`http://user:${PW}@host`) go as HTTP Basic auth."""
     headers: dict[str, str] = {}
     """Extra HTTP headers sent with every request to this backend (values may use `${VAR}`)."""
     max_connections: PositiveInt = 100
@@ -140,3 +144,23 @@ def secret_from_env(env_name: str | None, environ: Mapping[str, str]) -> str | N
         return None
     value = environ.get(env_name, "").strip()
     return value or None
+
+
+@functools.lru_cache(maxsize=256)
+def endpoint(base_url: str, path: str) -> str:
+    """The URL of ``path`` (``/chat/completions``) on the server at ``base_url``: ``path`` added to the end of
+    ``base_url``'s path, and its query kept.
+
+    A base URL may carry a query every call must send (Azure's ``?api-version=2024-10-21``, a proxy's
+    ``?token=...``); added to the end of the whole string, the path landed in the query
+    (``/v1?token=t/chat/completions``) and every call went to ``/v1``. A URL yarl cannot read is joined as
+    text: the call fails as it would have, in the HTTP client, where its failure is reported.
+
+        endpoint("https://h/openai/v1/?api-version=2024-10-21", "/chat/completions")
+        # "https://h/openai/v1/chat/completions?api-version=2024-10-21"
+    """
+    try:
+        url = yarl.URL(base_url)
+        return str(url.with_path(url.raw_path.rstrip("/") + path, encoded=True, keep_query=True))
+    except (ValueError, TypeError):
+        return base_url.rstrip("/") + path

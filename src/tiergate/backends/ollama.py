@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from msgspec.structs import force_setattr
 
-from tiergate.backends.base import BackendConfigBase, Call, retry_after
+from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import PositiveInt, Seconds
@@ -151,7 +151,7 @@ class OllamaBackend:
             raise UpstreamProtocolError(self.name, self.url, "stream ended before done", started=True)
 
     async def probe(self) -> str | None:
-        probe = Request("GET", f"{self.url}/api/version", self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
+        probe = Request("GET", endpoint(self.url, "/api/version"), self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
         try:
             async with self._client.send(probe) as response:
                 if not response.ok:
@@ -185,7 +185,7 @@ class OllamaBackend:
 
     async def residents(self) -> list[Resident]:
         """The models in the server's memory now (``GET /api/ps``); raises an UpstreamError."""
-        ps = Request("GET", self.url + ollama_ps.PS, self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
+        ps = Request("GET", endpoint(self.url, ollama_ps.PS), self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
         try:
             async with self._client.send(ps) as response:
                 await self._raise_for_status(response, None)
@@ -204,7 +204,7 @@ class OllamaBackend:
         await self._memory(model, *ollama_ps.load(model, num_ctx), LOAD_TIMEOUT)
 
     async def _memory(self, model: str, path: str, body: bytes, seconds: float) -> None:
-        sent = Request("POST", self.url + path, self._headers, body, PROBE_TIMEOUT, seconds)
+        sent = Request("POST", endpoint(self.url, path), self._headers, body, PROBE_TIMEOUT, seconds)
         try:
             async with self._client.send(sent) as response:
                 await self._raise_for_status(response, model)
@@ -235,7 +235,8 @@ class OllamaBackend:
             )
         except ollama.ImageURLRefused as exc:
             raise UpstreamCapabilityError(self.name, self.url, exc.message, param=exc.param) from exc
-        return Request("POST", self.url + path, self._headers, body, call.connect_timeout, call.total_timeout, stream)
+        url = endpoint(self.url, path)
+        return Request("POST", url, self._headers, body, call.connect_timeout, call.total_timeout, stream)
 
     async def _raise_for_status(self, response: Response, model: str | None) -> None:
         if response.ok:

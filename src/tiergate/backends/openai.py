@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 
-from tiergate.backends.base import BackendConfigBase, Call, retry_after, secret_from_env
+from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import EnvName
@@ -115,7 +115,7 @@ class OpenAIBackend:
     async def probe(self) -> str | None:
         if (reason := self.missing()) is not None:
             return reason
-        probe = Request("GET", f"{self.url}/models", self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
+        probe = Request("GET", endpoint(self.url, "/models"), self._headers, None, PROBE_TIMEOUT, PROBE_TIMEOUT)
         try:
             async with self._client.send(probe) as response:
                 status = response.status
@@ -138,7 +138,7 @@ class OpenAIBackend:
         if (reason := self.missing()) is not None:
             raise UpstreamUnavailable(self.name, self.url, reason, kind="config")
         headers = self._accepting[accept]
-        url, stream = f"{self.url}/chat/completions", accept == "text/event-stream"
+        url, stream = endpoint(self.url, "/chat/completions"), accept == "text/event-stream"
         return Request("POST", url, headers, body, call.connect_timeout, call.total_timeout, stream)
 
     async def _raise_for_status(self, response: Response) -> None:
