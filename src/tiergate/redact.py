@@ -14,10 +14,13 @@ line or the decision log.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+import yarl
 
 if TYPE_CHECKING:
     from tiergate.config.model import RoutesConfig
@@ -102,8 +105,8 @@ _QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 
 
 def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
-    """The values of every key variable the rules name (backend keys, client keys, the admin key) and of
-    every header a backend sends.
+    """The values of every key variable the rules name (backend keys, client keys, the admin key), of
+    every header a backend sends, and what a backend's ``base_url`` holds (:func:`url_secret_values`).
 
     A variable may hold several comma-separated keys; each is a secret, and so is the whole value. A
     header's value is a secret whole, and so is its last word: the token of ``Bearer <token>``, which an
@@ -113,7 +116,36 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     auth = config.server.auth
     names |= {*auth.keys_env, auth.admin_key_env}
     headers = [raw for backend in config.backends.values() for raw in backend.headers.values()]
-    return _values(names, headers, environ)
+    urls = {value for backend in config.backends.values() for value in url_secret_values(backend.base_url)}
+    return _values(names, headers, environ) | urls
+
+
+def url_secret_values(url: str) -> set[str]:
+    """What a backend URL sends that an upstream may quote back: the password, each query value, and the
+    HTTP Basic credentials made of the user and password (``base64(user:password)``, as aiohttp sends them).
+
+    :func:`redact_url` hides these where tiergate shows the URL; an upstream that quotes the URL it was
+    asked for (``no route for POST /v1/chat/completions?token=...``) or the Authorization header it got
+    quotes them in its error, which reaches the client's error body and the log. The user name alone is
+    not a secret here: a common one (``admin``) would take words of every message with it.
+
+        url_secret_values("http://bob:pw-123456@h/v1?token=tok-abcdef")
+        # {"pw-123456", "tok-abcdef", "Ym9iOnB3LTEyMzQ1Ng=="}
+    """
+    _, credentials, rest = _split_credentials(url)
+    raw_password = credentials.partition(":")[2]
+    query = rest.partition("?")[2].partition("#")[0]
+    raw_values = [pair.partition("=")[2] for pair in query.split("&")]
+    values = {raw_password, unquote(raw_password), *raw_values, *(v for _, v in parse_qsl(query))}
+    if credentials:
+        try:
+            parsed = yarl.URL(url)
+            basic = f"{parsed.user or ''}:{parsed.password or ''}".encode("latin-1")
+        except (ValueError, TypeError, UnicodeError):  # aiohttp cannot send it either
+            pass
+        else:
+            values.add(base64.b64encode(basic).decode("ascii"))
+    return {value for value in values if len(value) >= MIN_SECRET_CHARS}
 
 
 def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
@@ -129,11 +161,14 @@ def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
     backends = root.get("backends")
     names: set[object] = set()
     headers: list[str] = []
+    urls: set[str] = set()
     for backend in backends.values() if isinstance(backends, dict) else ():
         if not isinstance(backend, dict):
             continue
         default = DEFAULT_ANTHROPIC_KEY_ENV if backend.get("kind") == "anthropic" else None
         names.add(backend.get("api_key_env", default))
+        base_url = backend.get("base_url")
+        urls |= url_secret_values(base_url) if isinstance(base_url, str) else set()
         written = backend.get("headers")
         headers += [v for v in written.values() if isinstance(v, str)] if isinstance(written, dict) else []
     server = root.get("server")
@@ -145,7 +180,7 @@ def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
     strings = {name for name in names if isinstance(name, str)}
     variables = {name for name in strings if ENV_NAME.fullmatch(name)}
     not_names = {name for name in strings - variables if len(name) >= MIN_SECRET_CHARS}
-    return _values(variables, headers, environ) | not_names
+    return _values(variables, headers, environ) | not_names | urls
 
 
 #: What a ``*_env`` field holds: an environment variable's name (the key is in the variable, never here).

@@ -17,6 +17,7 @@ module being collected.)
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import re
@@ -30,6 +31,7 @@ import pytest
 
 from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.openai_compat import FakeOpenAI
 from tests.fakes.scripts import Status
 from tiergate.api.admin import redacted_config
 from tiergate.config.loader import load_file, load_text
@@ -50,6 +52,8 @@ class LogSecretWatch(logging.Handler):
         super().__init__(logging.NOTSET)
         self.seen = 0
         self.leaks: list[str] = []
+        #: More secrets to look for, in forms the pattern does not find (a base64 form of one).
+        self.also: set[str] = set()
         self._previous = logging.getLogRecordFactory()
         self._format = JsonFormatter()
 
@@ -73,7 +77,7 @@ class LogSecretWatch(logging.Handler):
 
     def _check(self, record: logging.LogRecord, text: str) -> None:
         self.seen += 1
-        if SECRET.search(text) or TEST_KEY in text:
+        if SECRET.search(text) or TEST_KEY in text or any(secret in text for secret in self.also):
             self.leaks.append(f"{record.name}: {text[:400]}")
 
 
@@ -205,6 +209,48 @@ def test_credentials_in_a_backend_url_stay_out_of_errors_and_logs(
     assert f"at http://***@127.0.0.1:{closed_port}" in message
     for shown in (httpx.get(base + "/health"), httpx.get(base + "/ready"), r):
         assert password not in shown.text
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
+def test_an_upstream_quoting_a_base_urls_query_or_basic_credentials_shows_them_to_no_one(
+    gateway_for: GatewayFactory, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    """The upstream quoted the URL it was asked for (``no route for POST /v1?token=tok-...``) and the
+    Authorization header aiohttp made of the URL's user and password (``Basic base64(user:password)``): both
+    reached the client's error body and the request's log line whole."""
+    password, token = "pw-SECRET-0badc0de", "tok-SECRET-feedf00d"
+    basic = base64.b64encode(f"ops:{password}".encode()).decode()
+    WATCH.also.add(basic)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        """
+backends:
+  vllm: {kind: openai, base_url: "http://ops:${VLLM_PW}@${VLLM_AT}/v1?token=${VLLM_TOKEN}"}
+tiers:
+  local: {targets: [{backend: vllm, model: m}]}
+  sonnet: {targets: [{backend: vllm, model: m}]}
+  opus: {targets: [{backend: vllm, model: m}]}
+routing: {bands: {local: 0.2, claude: 0.7}}
+"""
+    )
+    at = fake_openai.url.removeprefix("http://")  # type: ignore[attr-defined]
+    base = gateway_for(routes, {"VLLM_PW": password, "VLLM_AT": at, "VLLM_TOKEN": token})
+    chat = {"model": "local", "messages": [{"role": "user", "content": "hi"}]}
+    fake_openai.replies.extend(
+        [
+            Status(404, f"no route for POST /v1/chat/completions?token={token}"),
+            Status(400, f"bad request with authorization Basic {basic}"),
+        ]
+    )
+
+    quoted_url = httpx.post(base + "/v1/chat/completions", json=chat)
+    quoted_auth = httpx.post(base + "/v1/chat/completions", json=chat)
+
+    assert fake_openai.requests[0].headers["authorization"] == f"Basic {basic}"  # what aiohttp sent
+    assert [quoted_url.json()["error"]["message"], quoted_auth.json()["error"]["message"]] == [
+        f"backend 'vllm' at http://***@{at}/v1?token=***: HTTP 404: no route for POST /v1/chat/completions?token=***",
+        f"backend 'vllm' at http://***@{at}/v1?token=***: HTTP 400: bad request with authorization Basic ***",
+    ]
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 

@@ -88,3 +88,23 @@ def test_a_secrets_beginning_inside_a_text_is_not_taken_for_it() -> None:
     scrub = Redactor([referer, KEY])
     assert scrub("model not found; see https://openrouter.ai/docs") == "model not found; see https://openrouter.ai/docs"
     assert scrub(f"from {referer} with {KEY[:20]} and more") == f"from *** with {KEY[:20]} and more"
+
+
+def test_a_backend_urls_password_query_values_and_basic_credentials_are_secrets() -> None:
+    """An upstream quoting the URL it was asked for, or the Authorization header aiohttp made of the URL's
+    user and password, showed them: only the keys and header values were scrubbed."""
+    g = graph(
+        base="""
+backends:
+  vllm: {kind: openai, base_url: "http://bob:pw%40secret-1@127.0.0.1:1/v1?token=tok%26secret-2&v=1"}
+tiers:
+  sonnet: {targets: [{backend: vllm, model: m}]}
+routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
+"""
+    )
+    basic = "Ym9iOnB3QHNlY3JldC0x"  # base64("bob:pw@secret-1"), as aiohttp sends it
+    assert secret_values(g.config, {}) == {"pw%40secret-1", "pw@secret-1", "tok%26secret-2", "tok&secret-2", basic}
+    scrub = Redactor.of(g.config, {})
+    assert scrub(f"no route for /v1?token=tok%26secret-2 (Basic {basic}, pw@secret-1)") == (
+        "no route for /v1?token=*** (Basic ***, ***)"
+    )
