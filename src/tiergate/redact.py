@@ -205,20 +205,33 @@ def _values(names: Iterable[str | None], headers: Iterable[str], environ: Mappin
 class Redactor:
     """Replaces every known secret in a text with ``***``: the one scrubber every error path uses.
 
-    A secret is also found URL-encoded and JSON-escaped, the two ways upstreams most often quote it, and
-    cut short: an upstream's error body is quoted up to a length, and a key it echoed may straddle the
-    cut. A run of at least half a secret's characters (and at least ``MIN_SECRET_CHARS``) from its
-    start that ends the text is replaced as the whole would be, so the part shown never holds most of a
-    key; elsewhere only a whole secret is (a header value's first half, such as a site's address, may
-    begin other words). Where several secrets start at a place, the longest run is removed.
+    A secret is found in any letter case (an upstream may quote a key upper-cased), URL-encoded and
+    JSON-escaped, the ways upstreams most often quote it, and cut short:
+
+    - where the text ends, a run of at least half a secret's characters (and at least ``MIN_SECRET_CHARS``)
+      from its start: an upstream's error body is quoted up to a length, and a key it echoed may straddle
+      the cut;
+    - anywhere else, a run of at least half its characters and at least ``MIN_CUT_CHARS`` from its start
+      that ends where a key could not go on (before ``...``, a space, a quote or other punctuation):
+      upstreams shorten the key they echo (``invalid x-api-key sk-ant-api03-AbCd...``). A run followed by a
+      letter, a digit, ``-`` or ``_`` is another word that begins alike (a header value such as a site's
+      address begins other links), and is left alone.
+
+    Either way the part shown never holds most of a secret. Where several secrets start at a place, the
+    longest run is removed. One compiled pattern of the secrets' first halves finds every place a secret
+    may start, so a text without one costs a single scan.
     """
 
-    __slots__ = ("_heads", "_pattern")
+    __slots__ = ("_forms", "_pattern")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        forms = {form for s in secrets if len(s) >= MIN_SECRET_CHARS for form in _forms(s)}
-        self._heads = {form: form[: max(MIN_SECRET_CHARS, len(form) // 2)] for form in forms}
-        ordered = sorted(set(self._heads.values()), key=len, reverse=True)
+        forms = {_lower(form) for s in secrets if len(s) >= MIN_SECRET_CHARS for form in _forms(s)}
+        #: form -> (its first half, which the pattern finds; the shortest run taken for it inside a text)
+        self._forms = {
+            form: (form[: max(MIN_SECRET_CHARS, len(form) // 2)], max(MIN_CUT_CHARS, (len(form) + 1) // 2))
+            for form in forms
+        }
+        ordered = sorted({head for head, _ in self._forms.values()}, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     @classmethod
@@ -228,18 +241,18 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
+        low = _lower(text)  # the same length as text: an index in one is the same place in the other
         parts: list[str] = []
         done = at = 0
-        while (m := self._pattern.search(text, at)) is not None:
+        while (m := self._pattern.search(low, at)) is not None:
             start = m.start()
             at = start + 1
             ends = [
-                start + n
-                for form, head in self._heads.items()
-                if text.startswith(head, start)
-                and ((n := _shared(text, start, form)) == len(form) or start + n == len(text))
+                end
+                for form, (head, cut) in self._forms.items()
+                if low.startswith(head, start) and (end := _taken(low, start, form, cut))
             ]
-            if ends:  # a whole secret, or one cut short by the text's end
+            if ends:
                 parts += [text[done:start], REDACTED]
                 done = at = max(ends)
         if not parts:
@@ -249,6 +262,28 @@ class Redactor:
 
     def __bool__(self) -> bool:
         return self._pattern is not None
+
+
+#: The shortest run of a secret's first characters taken for it inside a text (see Redactor): no word of a
+#: message is this long and begins like a key.
+MIN_CUT_CHARS = 12
+#: What may go on a key after a place it was cut: a run followed by one of these is a different word.
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _lower(text: str) -> str:
+    """ASCII letters in lower case, nothing else changed: ``str.lower`` may lengthen other letters (İ)."""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+
+
+def _taken(text: str, start: int, form: str, cut: int) -> int:
+    """Where the run of ``form`` at ``start`` ends if it is taken for it (the whole of it, one cut short by the
+    text's end, or one of at least ``cut`` characters that ends where a key could not go on); 0 if not."""
+    n = _shared(text, start, form)
+    end = start + n
+    taken = n == len(form) or end == len(text) or (n >= cut and text[end] not in _KEY_CHARS)
+    return end if taken else 0
 
 
 def _shared(text: str, start: int, form: str) -> int:

@@ -195,6 +195,32 @@ def test_error_paths_with_keys_set_leak_nothing(
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 
+def test_an_upstream_echoing_the_key_shortened_or_upper_cased_shows_none_of_it(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    """``invalid x-api-key sk-ant-test-SECRET-4...`` (the key's first 20 characters and an ellipsis) and the
+    key upper-cased reached the client's error body and the log line: only a whole key, or one cut short
+    by the end of the text, was scrubbed."""
+    secrets = {"TIERGATE_KEYS": CLIENT_KEY, "TIERGATE_ADMIN_KEY": ADMIN_KEY, "ORG_TOKEN": ORG_TOKEN}
+    base = gateway_for(keyed_routes(tmp_path), {**upstream_env, **secrets})
+    client = {"authorization": f"Bearer {CLIENT_KEY}"}
+    chat = {"model": "sonnet", "messages": [{"role": "user", "content": "hi"}]}
+    fake_anthropic.replies.extend(
+        [Status(401, f"invalid x-api-key {TEST_KEY[:20]}..."), Status(400, f"no key {TEST_KEY.upper()} here")]
+    )
+
+    shortened = httpx.post(base + "/v1/chat/completions", json=chat, headers=client)
+    upper = httpx.post(base + "/v1/chat/completions", json=chat, headers=client)
+
+    at = upstream_env["ANTHROPIC_BASE_URL"]
+    assert [shortened.json()["error"]["message"], upper.json()["error"]["message"]] == [
+        f"backend 'anthropic' at {at}: refused tiergate's key or account for this backend (HTTP 401): "
+        "invalid x-api-key ***...",
+        f"backend 'anthropic' at {at}: no key *** here",
+    ]
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
 def test_credentials_in_a_backend_url_stay_out_of_errors_and_logs(
     gateway_for: GatewayFactory, closed_port: int, tmp_path: Path
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from tests.helpers import graph
 from tiergate.redact import REDACTED, Redactor, secret_values
 
@@ -82,12 +84,49 @@ def test_a_key_cut_short_where_an_excerpt_ends_is_removed_too() -> None:
     assert Redactor(["p@ss/w0rd+-more-of-the-key"])(f"token={url_form[:-4]}") == "token=***"
 
 
-def test_a_secrets_beginning_inside_a_text_is_not_taken_for_it() -> None:
+def test_a_secrets_beginning_that_goes_on_as_another_word_is_not_taken_for_it() -> None:
     """Every header value is a secret; one that is a site's address began the links in its errors."""
     referer = "https://openrouter.ai/tiergate"
     scrub = Redactor([referer, KEY])
     assert scrub("model not found; see https://openrouter.ai/docs") == "model not found; see https://openrouter.ai/docs"
-    assert scrub(f"from {referer} with {KEY[:20]} and more") == f"from *** with {KEY[:20]} and more"
+    assert scrub(f"token {KEY[:20]}x3 and more") == f"token {KEY[:20]}x3 and more"  # another token, begun alike
+
+
+def test_a_key_shortened_or_upper_cased_anywhere_in_a_text_is_removed() -> None:
+    """An upstream echoing ``invalid x-api-key sk-ant-test-SECRETUP...`` (20 of 28 characters, then an
+    ellipsis) or the key upper-cased showed it: a key cut short was taken only where the text ended. (This
+    file's earlier test kept ``{KEY[:20]} and more``: a key's first 20 characters followed by a space.)"""
+    key = "sk-ant-test-SECRETUPSTREAM42"
+    scrub = Redactor([key])
+    assert scrub(f"invalid x-api-key {key[:20]}... (check it)") == "invalid x-api-key ***... (check it)"
+    assert scrub(f"invalid x-api-key {key[:14]}\u2026 and {key[:20]} and '{key[:16]}'") == (
+        "invalid x-api-key ***\u2026 and *** and '***'"
+    )
+    assert scrub(f"key {key.upper()} and {key[:20].upper()}...") == "key *** and ***..."
+    assert scrub(f"key {key[:13]}... and {key[:12]}...") == f"key {key[:13]}... and {key[:12]}..."  # under half
+    short = Redactor(["sk-tg-0123456789ab"])  # 18 characters: a cut needs 12 of them, not just half
+    assert short("key sk-tg-012345... and sk-tg-0123... or SK-TG-0123456789AB") == (
+        "key ***... and sk-tg-0123... or ***"
+    )
+
+
+def test_a_key_used_as_a_base_urls_password_is_removed_in_its_basic_form_too() -> None:
+    """A key in a base_url's password goes upstream as ``Basic base64(user:key)``, which an upstream quoting
+    its Authorization header showed."""
+    key = "sk-ant-test-SECRETUPSTREAM42"
+    g = graph(
+        base="""
+backends:
+  proxy: {kind: openai, base_url: "http://user:${PROXY_KEY}@127.0.0.1:1/v1"}
+tiers:
+  sonnet: {targets: [{backend: proxy, model: m}]}
+routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
+""",
+        environ={"PROXY_KEY": key},
+    )
+    basic = base64.b64encode(f"user:{key}".encode()).decode()
+    scrub = Redactor.of(g.config, {})
+    assert scrub(f"auth Basic {basic} refused; auth {basic[:24]}...") == "auth Basic *** refused; auth ***..."
 
 
 def test_a_backend_urls_password_query_values_and_basic_credentials_are_secrets() -> None:
