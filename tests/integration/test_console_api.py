@@ -297,3 +297,42 @@ def test_the_dry_run_s_classify_is_true_or_false(keyed: str) -> None:
         decided = post(keyed, f"/console/api/route?classify={word}", body)
         assert decided.status_code == 200 and decided.json()["decision"]["phase"] == "heuristic", word
     assert get(keyed, "/console/api/requests?limit=2&before=1e12").status_code == 200
+
+
+def test_another_clients_rating_is_listed_but_overrules_neither_the_owners_nor_the_admins(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Client B (who may rate any decision it knows the id of) rated 1 after the owner's 5 and the admin's
+    5, and the console listed the request with B's 1: the latest rating, whoever gave it."""
+    other_key = "tg-other-SECRET-a9f3"
+    other_name = "TIERGATE_KEYS:" + hashlib.sha256(other_key.encode()).hexdigest()[:8]
+    env = {**upstream_env, "TIERGATE_KEYS": f"{CLIENT_KEY},{other_key}", "TIERGATE_ADMIN_KEY": ADMIN_KEY}
+    base = gateway_for(write_routes(tmp_path), env)
+    chat = {"model": "local", "messages": [{"role": "user", "content": "rename x to count"}]}
+    answered = post(base, "/v1/chat/completions", chat, key=CLIENT_KEY)
+    decision_id = answered.headers["x-tiergate-decision-id"]
+
+    def rate(key: str, rating: int, path: str = "/v1/feedback") -> None:
+        assert post(base, path, {"decision_id": decision_id, "rating": rating}, key=key).status_code == 200
+
+    def listed() -> int | None:
+        rows = get(base, "/console/api/requests?limit=10").json()["requests"]
+        return next(r["rating"] for r in rows if r["decision_id"] == decision_id)  # type: ignore[no-any-return]
+
+    rate(CLIENT_KEY, 4)
+    rate(other_key, 1)
+    owner_over_other = listed()
+    rate(ADMIN_KEY, 5, "/console/api/feedback")
+    rate(CLIENT_KEY, 2)  # the admin's rating wins over the owner's, even a later one
+    rate(other_key, 1)
+    admin_over_both = listed()
+
+    assert (answered.status_code, owner_over_other, admin_over_both) == (200, 4, 5)
+    detail = get(base, f"/console/api/requests/{decision_id}").json()
+    assert [(r["rating"], r["client"]) for r in detail["ratings"]] == [
+        (4, CLIENT_NAME),
+        (1, other_name),
+        (5, "console"),
+        (2, CLIENT_NAME),
+        (1, other_name),
+    ]

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from tests.doubles import Clock
-from tests.unit.telemetry.test_sql_queries import T, seed
+from tests.unit.telemetry.test_sql_queries import RATED_BY_SEVERAL, T, rate_as_several_raters, seed
 from tiergate.errors import LogUnavailable
 from tiergate.telemetry.decisions import DecisionLog
 from tiergate.telemetry.postgres import PostgresDecisionLog
@@ -82,6 +82,17 @@ def test_every_query_answers_the_same_on_postgres(logs: tuple[DecisionLog, Postg
     assert on_postgres[-2].shadowed == 3 and on_postgres[4].fallback is True
     for sqlite_answer, postgres_answer in zip(on_sqlite, on_postgres, strict=True):
         assert _plain(postgres_answer) == _plain(sqlite_answer)
+
+
+def test_the_listed_rating_is_the_admins_or_the_owners_on_postgres_too(
+    logs: tuple[DecisionLog, PostgresDecisionLog],
+) -> None:
+    lite, pg = logs
+    rate_as_several_raters(lite)
+    rate_as_several_raters(pg)
+    on_sqlite, on_postgres = asyncio.run(lite.queries().recent(10)), asyncio.run(pg.queries().recent(10))
+    assert [(r.decision_id, r.rating) for r in on_postgres] == RATED_BY_SEVERAL
+    assert _plain(on_postgres) == _plain(on_sqlite)
 
 
 def test_the_psycopg_runner_reads_one_read_only_snapshot(logs: tuple[DecisionLog, PostgresDecisionLog]) -> None:

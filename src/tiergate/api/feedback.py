@@ -5,8 +5,10 @@ A rating is an integer from 1 (wrong model, bad answer) to 5 (right call); thumb
 handler waits on the log's writer through a future, so the event loop never touches SQLite.
 
 Any client may rate any decision it knows the id of, and the rating is stored under the rater's name.
-Session escalation (``routing.session_escalation``) counts a rating only when it comes from the client
-that made the request, or from the admin console: another client cannot move someone else's session.
+Session escalation (``routing.session_escalation``), the rating the console lists a request with and the
+labels ``tiergate train`` learns count a rating only when it comes from the client that made the request,
+or from the admin console (whose rating wins over the client's): another client cannot move someone
+else's session, nor overrule its rating (tiergate.telemetry.sql_queries.COUNTED_RATING).
 
     POST /v1/feedback {"decision_id": "dec_…", "rating": 5, "comment": "local was enough"}
     → 200 {"ok": true, "decision_id": "dec_…"}; 400 for a bad body; 404 for an unknown decision
@@ -35,7 +37,7 @@ from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
 from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
 from tiergate.telemetry.postgres import PostgresDecisionLog
-from tiergate.telemetry.sql_queries import is_postgres
+from tiergate.telemetry.sql_queries import ADMIN_RATER, is_postgres
 
 log = logging.getLogger("tiergate.api")
 _encode = msgspec.json.Encoder().encode
@@ -48,8 +50,9 @@ MAX_BODY_BYTES = 64 * 1024
 WRITE_TIMEOUT = 30.0
 #: Where the lifespan leaves the open DecisionLog (None when off) and why it is off.
 STATE_KEY, STATE_REASON_KEY = "decision_log", "decision_log_off"
-#: The admin console's name as a rater (``tiergate.api.console.CONSOLE_CLIENT``, which imports this module).
-CONSOLE_RATER = "console"
+#: The admin console's name as a rater (``tiergate.api.console.CONSOLE_CLIENT``, which imports this module):
+#: its ratings are the ones the console shows and ``tiergate train`` learns from, over the client's own.
+CONSOLE_RATER = ADMIN_RATER
 
 
 class FeedbackBody(msgspec.Struct):

@@ -52,7 +52,7 @@ from tiergate.redact import redact_url, redact_url_error
 from tiergate.rules.ask import prose_of
 from tiergate.rules.features import Features
 from tiergate.rules.learned import MEMO_KEY, Reading
-from tiergate.telemetry.sql_queries import is_postgres
+from tiergate.telemetry.sql_queries import COUNTED_RATING, is_postgres
 from tiergate.wire import ChatRequest
 
 RANKS = {"local": 0, "sonnet": 1, "opus": 2}
@@ -124,10 +124,11 @@ def ask_of(graph: EvaluationGraph, request: ChatRequest) -> str:
 #: How long before an explicit retry a routed request of its conversation is read as the one retried.
 RETRY_WINDOW_S = 3600.0
 _LOGGED = "SELECT decision_id, ts, tier, phase, session, ask FROM decisions ORDER BY ts, decision_id"
-#: Each rated decision's latest rating: a rating corrected later (the console's rating box) replaces the first.
+#: Each rated decision's rating as the console shows it (sql_queries.COUNTED_RATING): the admin's latest, else
+#: its client's latest (a rating corrected later replaces the first); another client's rating is not used.
 _RATED = (
-    "SELECT f.decision_id, f.rating FROM feedback f "
-    "WHERE f.id = (SELECT MAX(g.id) FROM feedback g WHERE g.decision_id = f.decision_id)"
+    f"SELECT d.decision_id, {COUNTED_RATING} FROM decisions d "
+    "WHERE d.decision_id IN (SELECT f.decision_id FROM feedback f)"
 )
 
 
@@ -137,13 +138,18 @@ def _read_log(where: Path | str) -> tuple[list[tuple[Any, ...]], dict[str, int],
     try:
         if is_postgres(where):
             with psycopg.connect(where, connect_timeout=10) as pg:
-                return pg.execute(_LOGGED).fetchall(), dict(pg.execute(_RATED).fetchall()), shown
+                return pg.execute(_LOGGED).fetchall(), _rated(pg.execute(_RATED).fetchall()), shown
         db = Path(where)
         with sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True) as conn:
-            return conn.execute(_LOGGED).fetchall(), dict(conn.execute(_RATED).fetchall()), db.name
+            return conn.execute(_LOGGED).fetchall(), _rated(conn.execute(_RATED).fetchall()), db.name
     except (sqlite3.Error, psycopg.Error) as exc:
         why = redact_url_error(where, str(exc).strip()) if is_postgres(where) else str(exc)
         raise OperatorError(f"cannot read the decision log {shown} (--log): {why}") from None
+
+
+def _rated(rows: list[Any]) -> dict[str, int]:
+    """Decision id -> its counted rating; a decision rated only by other clients has none."""
+    return {decision_id: rating for decision_id, rating in rows if rating is not None}
 
 
 @dataclass

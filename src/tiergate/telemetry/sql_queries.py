@@ -135,9 +135,21 @@ class PsycopgRunner:
                 return out
 
 
+#: The admin console's name as a rater (``tiergate.api.feedback.CONSOLE_RATER`` is this).
+ADMIN_RATER = "console"
+#: The rating a decision ``d`` is shown (the console's list) and trained with (``tiergate train``): the admin
+#: console's latest, else the latest of the client that made the request. Any client may rate any decision it
+#: knows the id of, and each rating is kept (a request's detail lists them with their raters), but another
+#: client's rating is not this one: it overrode the owner's and the admin's, in the list and in training. A
+#: rating stored without a rater (none of tiergate's endpoints writes one) counts as the owner's.
+COUNTED_RATING = (
+    "(SELECT f.rating FROM feedback f WHERE f.decision_id = d.decision_id "
+    f"AND (f.client IS NULL OR f.client = d.client OR f.client = '{ADMIN_RATER}') "
+    f"ORDER BY CASE WHEN f.client = '{ADMIN_RATER}' THEN 0 ELSE 1 END, f.id DESC LIMIT 1)"
+)
 _ROW = (
     "d.decision_id, d.ts, d.client, d.tier, d.model, d.phase, d.decided_by, d.status, d.cost_usd, d.latency_ms, "
-    "d.ttft_ms, (SELECT f.rating FROM feedback f WHERE f.decision_id = d.decision_id ORDER BY f.id DESC LIMIT 1)"
+    f"d.ttft_ms, {COUNTED_RATING}"
 )
 _ROW_WIDTH = 12
 _ERROR = "CASE WHEN d.status >= 400 AND d.disconnected = 0 THEN 1 ELSE 0 END"

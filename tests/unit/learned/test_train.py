@@ -138,26 +138,41 @@ def rated_log(db: Path) -> None:
     row("hi-old", 9, "local", "heuristic", "s8", "rename this")
     row("hi-opus", 9 + 3601, "opus", "explicit", "s8", "design a consensus protocol")
     row("hi-opus-2", 20, "opus", "explicit", "s7", "design a consensus protocol")
+    row("owner-vs-other", 21, "local", "heuristic", "s9", "fix the typo")
+    row("admin-vs-owner", 22, "local", "heuristic", "s10", "make the cache thread-safe")
+    row("other-only", 23, "local", "heuristic", "s11", "sort the imports")
     ratings = (
-        ("bad-local", 1),
-        ("good-sonnet", 5),
-        ("no-ask", 1),
-        ("corrected", 1),
-        ("corrected", 5),
-        ("hi-rated", 5),
+        ("bad-local", 1, None),
+        ("good-sonnet", 5, None),
+        ("no-ask", 1, None),
+        ("corrected", 1, None),
+        ("corrected", 5, None),
+        ("hi-rated", 5, None),
+        # another client's rating ('mallory') is kept but is no label; the admin console's wins over the owner's
+        ("owner-vs-other", 5, "c"),
+        ("owner-vs-other", 1, "mallory"),
+        ("admin-vs-owner", 1, "console"),
+        ("admin-vs-owner", 5, "c"),
+        ("admin-vs-owner", 5, "mallory"),
+        ("other-only", 1, "mallory"),
     )
-    for decision_id, rating in ratings:
-        conn.execute("INSERT INTO feedback (decision_id, ts, rating) VALUES (?, 0, ?)", (decision_id, rating))
+    for decision_id, rating, client in ratings:
+        conn.execute(
+            "INSERT INTO feedback (decision_id, ts, client, rating) VALUES (?, 0, ?, ?)", (decision_id, client, rating)
+        )
     conn.close()
 
 
 LABELS = [
+    ("admin-vs-owner", 1, 0.5),  # the admin's 1, though its client rated 5 later
     ("bad-local", 1, 0.5),  # a low rating on local: sonnet was needed
     ("corrected", 0, 0.5),  # rated 1, then corrected to 5: the latest rating counts, as the console shows it
     ("good-sonnet", 1, 0.5),  # a high rating: the tier that answered was enough
     ("hi-rated", 0, 0.5),  # rated enough: an explicit opus call in its session later does not overrule it
+    ("owner-vs-other", 0, 0.5),  # its client's 5; another client's later 1 is not its rating
     ("retried", 2, 0.5),  # sent again explicitly to opus
     # hi-old: its session's explicit opus call came over an hour later, and it was not rated: no label
+    # other-only: rated by another client only: no label
 ]
 
 
@@ -320,7 +335,7 @@ def test_the_summary_counts_rated_decisions_without_an_ask(tmp_path: Path, capsy
     args = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--log", log]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "rows: 35 (labelled.jsonl: 30, log.db: 5)" in out
+    assert "rows: 37 (labelled.jsonl: 30, log.db: 7)" in out
     assert "log.db: 1 labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)" in out
 
 

@@ -417,3 +417,29 @@ def test_the_next_page_goes_on_among_rows_of_one_time(tmp_path: Path) -> None:
         dlog.close()
     pages = [[r.decision_id for r in page] for page in (first, second, third)]
     assert pages == [["dec_0", "dec_1", "dec_2"], ["dec_3", "dec_4", "dec_5"], ["dec_6"]]
+
+
+def rate_as_several_raters(dlog: DecisionLog) -> None:
+    """dec_c (alice's): alice 4, then bob 1; dec_e: the console 2, then alice 5 and bob 1; dec_f: bob's 1 only."""
+    for decision_id, rating, client in (
+        ("dec_c", 4, "alice"),
+        ("dec_c", 1, "bob"),
+        ("dec_e", 2, "console"),
+        ("dec_e", 5, "alice"),
+        ("dec_e", 1, "bob"),
+        ("dec_f", 1, "bob"),
+    ):
+        assert dlog.add_feedback(decision_id, rating, client=client)
+
+
+#: What the list shows after rate_as_several_raters: the admin's latest, else the owner's; never bob's.
+RATED_BY_SEVERAL = [("dec_f", None), ("dec_d", None), ("dec_c", 4), ("dec_b", 2), ("dec_a", 5), ("dec_e", 2)]
+
+
+def test_the_listed_rating_is_the_admins_or_the_owners_never_another_clients(log: DecisionLog) -> None:
+    """Any client may rate any decision; bob's later 1 was listed over alice's own rating and the admin's."""
+    rate_as_several_raters(log)
+    rows = run(log.queries().recent(10))
+    assert [(r.decision_id, r.rating) for r in rows] == RATED_BY_SEVERAL
+    detail = run(log.queries().detail("dec_e"))
+    assert [(r.rating, r.client) for r in detail.ratings] == [(2, "console"), (5, "alice"), (1, "bob")]
