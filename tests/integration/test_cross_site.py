@@ -278,3 +278,23 @@ def test_allowed_origins_follow_a_reload(
     assert httpx.post(base + "/admin/reload").json()["ok"] is True
     after = httpx.post(base + "/v1/route", content=BODY, headers=headers)
     assert after.status_code == 200 and after.headers["access-control-allow-origin"] == FRIEND
+
+
+def test_allowed_origins_are_read_as_browsers_send_them(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``http://LOCALHOST:3000``, ``https://a.example:443`` and ``http://b.example:80`` were accepted and
+    matched no page: a browser sends its origin in lower case, without the scheme's default port."""
+    written = "['http://LOCALHOST:3000', 'https://a.example:443', 'http://B.Example:80']"
+    base = gateway_for(write(tmp_path, f"server: {{cors: {{allow_origins: {written}}}}}"), upstream_env)
+    ask = {"access-control-request-method": "POST", "access-control-request-headers": "content-type"}
+    answered = {}
+    for origin in ("http://localhost:3000", "https://a.example", "http://b.example", "http://b.example:8080"):
+        r = httpx.options(base + "/v1/chat/completions", headers={"origin": origin, **ask})
+        answered[origin] = (r.status_code, r.headers.get("access-control-allow-origin"))
+    assert answered == {
+        "http://localhost:3000": (204, "http://localhost:3000"),
+        "https://a.example": (204, "https://a.example"),
+        "http://b.example": (204, "http://b.example"),
+        "http://b.example:8080": (403, None),
+    }

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
+from msgspec.structs import force_setattr
 
 from tiergate.backends.anthropic import AnthropicBackendConfig
 from tiergate.backends.ollama import OllamaBackendConfig
@@ -573,6 +574,24 @@ class DecisionLog(Strict):
 
 
 Origin = Annotated[str, Meta(pattern=r"^https?://[^/\s*]+$")]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def web_origin(origin: str) -> str:
+    """``origin`` as a browser writes it in an ``Origin`` header: the scheme and host in lower case, the port
+    without leading zeros and left out when it is the scheme's default.
+
+    The origin guard compares origins exactly, and no browser sends ``http://LOCALHOST:3000`` or
+    ``https://a.example:443``: written so in ``allow_origins``, an entry matched no page.
+
+        web_origin("https://App.Example:443")   # "https://app.example"
+    """
+    scheme, _, host = origin.partition("://")
+    scheme, host = scheme.lower(), host.lower()
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and (name.endswith("]") or "[" not in name):  # not a colon inside [v6]
+        host = name if int(port) == _DEFAULT_PORTS.get(scheme) else f"{name}:{int(port)}"
+    return f"{scheme}://{host}"
 
 
 class Cors(Strict):
@@ -580,9 +599,13 @@ class Cors(Strict):
 
     allow_origins: list[Origin] = []
     """Exact origins (`scheme://host[:port]`, no path, no wildcard) whose pages may call the gateway; preflights are
-    answered for these only. Default: []."""
+    answered for these only. Each is read as browsers send it: `http://LOCALHOST:3000` is
+    `http://localhost:3000`, `https://a.example:443` is `https://a.example`. Default: []."""
     max_age: Annotated[int, Meta(ge=0)] = 600
     """Seconds a browser may cache a preflight answer. Default: 600."""
+
+    def __post_init__(self) -> None:
+        force_setattr(self, "allow_origins", list(dict.fromkeys(map(web_origin, self.allow_origins))))
 
 
 class ServerConfig(Strict):
