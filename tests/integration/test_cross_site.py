@@ -298,3 +298,44 @@ def test_allowed_origins_are_read_as_browsers_send_them(
         "http://b.example": (204, "http://b.example"),
         "http://b.example:8080": (403, None),
     }
+
+
+def test_refusals_take_the_anthropic_shape_for_its_clients_and_reach_an_allowed_page(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A refusal of the guard on a path no dialect owns took OpenAI's shape even for a client sending
+    ``anthropic-version`` (auth's own 401s take Anthropic's), and a 415 to an allowed origin carried no
+    ``Access-Control-Allow-Origin``, so the page could not read why."""
+    base = gateway_for(write(tmp_path, f"server: {{cors: {{allow_origins: ['{FRIEND}']}}}}"), upstream_env)
+    anthropic = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
+    foreign = httpx.post(base + "/v1/feedback", content=BODY, headers={**anthropic, "origin": EVIL})
+    plain = {"origin": FRIEND, "content-type": "text/plain"}
+    not_json = httpx.post(base + "/v1/feedback", content=BODY, headers={**plain, "anthropic-version": "2023-06-01"})
+    openai_page = httpx.post(base + "/v1/chat/completions", content=BODY, headers=plain)
+
+    assert (foreign.status_code, foreign.json()) == (
+        403,
+        {
+            "type": "error",
+            "error": {
+                "type": "permission_error",
+                "message": f"requests from the web page origin {EVIL} are refused: tiergate serves browsers only "
+                "from origins listed in server.cors.allow_origins",
+            },
+        },
+    )
+    assert "access-control-allow-origin" not in foreign.headers
+    assert (not_json.status_code, not_json.json()) == (
+        415,
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "message": "the request body must be JSON (Content-Type: application/json), not text/plain",
+            },
+        },
+    )
+    for refused in (not_json, openai_page):
+        assert refused.headers["access-control-allow-origin"] == FRIEND
+        assert refused.headers["vary"] == "origin"
+    assert openai_page.status_code == 415 and openai_page.json()["error"]["code"] == "unsupported_media_type"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -44,9 +45,12 @@ class Refusal(TiergateError):
         self.type = _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
 
 
-def error_body_for(path: str, status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """The error body for a refusal made before any handler ran (tiergate.api.origin)."""
-    return dialect_for_path(path).error_body(Refusal(status, message, code))
+def error_body_for(
+    path: str, status: int, message: str, code: str | None = None, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The error body for a refusal made before any handler ran (tiergate.api.origin), in the shape
+    :func:`_respond` gives: ``headers`` (lower-case names) choose the dialect on a path none owns."""
+    return dialect_for_path(path, headers).error_body(Refusal(status, message, code))
 
 
 def _respond(

@@ -18,7 +18,8 @@ requests addressed to a loopback name. (The Host was checked here once, before a
 endpoint: /health and /metrics, open to everyone, and requests with the admin key were refused too.)
 
 The settings are read from the live rules on each request, so a reload applies at once. Refusals use
-the error shape of the endpoint's dialect.
+the error shape auth's do (the endpoint's dialect, or the one whose client header the request sends), and
+a refusal to an allowed origin carries ``Access-Control-Allow-Origin``, so the page can read why.
 
     Litestar(..., middleware=[DefineMiddleware(OriginGuard, rules=rules)])
 """
@@ -66,22 +67,20 @@ class OriginGuard:
                 has_body = has_body or value.strip() not in (b"", b"0")
             elif name == b"transfer-encoding":
                 has_body = True
-        path, method = scope["path"], scope["method"]
+        method = scope["method"]
         allowed = origin is None or _same_origin(origin, host) or origin in self._allow_origins()
         if not allowed:
-            await _refuse(send, path, 403, _FOREIGN.format(origin=origin), "origin_not_allowed")
+            await _refuse(scope, send, 403, _FOREIGN.format(origin=origin), "origin_not_allowed")
             return
         if method == "OPTIONS" and preflight is not None and origin is not None:
             await self._preflight(scope, send, origin)
             return
+        replying = send if origin is None else _with_cors(send, origin)  # an allowed page may read every answer
         if method in _BODY_METHODS and (content_type is not None or has_body) and not _is_json(content_type):
             shown = content_type or "no Content-Type"
-            await _refuse(send, path, 415, _NOT_JSON.format(shown=shown), "unsupported_media_type")
+            await _refuse(scope, replying, 415, _NOT_JSON.format(shown=shown), "unsupported_media_type")
             return
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, _with_cors(send, origin))
+        await self.app(scope, receive, replying)
 
     def _allow_origins(self) -> list[str]:
         return self.rules.current.graph.config.server.cors.allow_origins
@@ -124,8 +123,11 @@ def _with_cors(send: Callable[..., Any], origin: str) -> Callable[..., Any]:
     return sending
 
 
-async def _refuse(send: Callable[..., Any], path: str, status: int, message: str, code: str) -> None:
-    body = _encode(error_body_for(path, status, message, code))
+async def _refuse(scope: Any, send: Callable[..., Any], status: int, message: str, code: str) -> None:
+    """An error in the shape auth's own refusals take: the path's dialect, or on a path no dialect owns
+    (``/v1/feedback``, ``/v1/models``), the one whose client header (``anthropic-version``) the request sends."""
+    sent = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    body = _encode(error_body_for(scope["path"], status, message, code, sent))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
