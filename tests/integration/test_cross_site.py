@@ -7,6 +7,8 @@ and the rules unreloaded, over a real socket (the Host check needs a network pee
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -339,3 +341,71 @@ def test_refusals_take_the_anthropic_shape_for_its_clients_and_reach_an_allowed_
         assert refused.headers["access-control-allow-origin"] == FRIEND
         assert refused.headers["vary"] == "origin"
     assert openai_page.status_code == 415 and openai_page.json()["error"]["code"] == "unsupported_media_type"
+
+
+def raw_post(base: str, path: str, headers: list[tuple[str, str]]) -> tuple[int, dict[str, object]]:
+    """POST ``BODY`` with exactly these header lines, in this order (an HTTP client would merge repeats)."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    lines = [f"POST {path} HTTP/1.1", *(f"{name}: {value}" for name, value in headers)]
+    lines += [f"Content-Length: {len(BODY)}", "Connection: close"]
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n" + BODY).encode("latin-1"))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+def test_a_request_with_two_origin_host_or_content_type_headers_is_refused(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    tmp_path: Path,
+    upstreams: list[FakeOllama | FakeAnthropic],
+) -> None:
+    """The guard read the last of repeated headers and auth and Litestar the first: a foreign Origin followed
+    by the gateway's own passed as the gateway's own (200), and a loopback Host followed by a rebound name
+    passed the guard as the page's own origin and auth as a loopback name."""
+    base = gateway_for(write(tmp_path), upstream_env)
+    port = base.rsplit(":", 1)[1]
+    json_body = ("Content-Type", "application/json")
+    sent = {
+        "Origin": [("Host", f"127.0.0.1:{port}"), ("Origin", EVIL), ("Origin", base), json_body],
+        "Host": [
+            ("Host", f"localhost:{port}"),
+            ("Host", f"rebound.example:{port}"),
+            ("Origin", f"http://rebound.example:{port}"),
+            json_body,
+        ],
+        "Content-Type": [("Host", f"127.0.0.1:{port}"), ("Content-Type", "text/plain"), json_body],
+    }
+    answers = {name: raw_post(base, "/v1/chat/completions", headers) for name, headers in sent.items()}
+    anthropic = raw_post(base, "/v1/messages", sent["Origin"])
+
+    assert answers == {
+        name: (
+            400,
+            {
+                "error": {
+                    "message": f"the request carries more than one {name} header; send it once",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "duplicate_header",
+                }
+            },
+        )
+        for name in sent
+    }
+    assert anthropic == (
+        400,
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "message": "the request carries more than one Origin header; send it once",
+            },
+        },
+    )
+    assert calls(upstreams) == 0
+    one_each = [("Host", f"localhost:{port}"), ("Origin", base.replace("127.0.0.1", "localhost")), json_body]
+    assert raw_post(base, "/v1/chat/completions", one_each)[0] == 200

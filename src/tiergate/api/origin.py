@@ -10,7 +10,9 @@ which needs no preflight) and spend money, or ``POST /admin/reload``. So, before
   content types a page may send without a preflight (``text/plain``, forms) are refused whatever
   their origin;
 - a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``) is answered for allowed
-  origins only; allowed origins get ``Access-Control-Allow-Origin`` on every answer.
+  origins only; allowed origins get ``Access-Control-Allow-Origin`` on every answer;
+- a request with more than one ``Origin``, ``Host`` or ``Content-Type`` header is refused (400): what
+  this guard, auth and the handlers read of it could differ.
 
 A page on a DNS-rebound name is the same origin as that name, so it passes here; what it could use is
 what a loopback peer gets without a key, and auth (tiergate.api.auth.Locality) admits that only to
@@ -54,7 +56,12 @@ class OriginGuard:
             return
         origin = content_type = host = preflight = None
         has_body = False
+        seen: set[bytes] = set()
+        twice: bytes | None = None
         for name, value in scope["headers"]:
+            if name in _ONCE:
+                twice = name if name in seen else twice
+                seen.add(name)
             if name == b"origin":
                 origin = value.decode("latin-1")
             elif name == b"content-type":
@@ -67,6 +74,9 @@ class OriginGuard:
                 has_body = has_body or value.strip() not in (b"", b"0")
             elif name == b"transfer-encoding":
                 has_body = True
+        if twice is not None:
+            await _refuse(scope, send, 400, _TWICE.format(name=_ONCE[twice]), "duplicate_header")
+            return
         method = scope["method"]
         allowed = origin is None or _same_origin(origin, host) or origin in self._allow_origins()
         if not allowed:
@@ -106,6 +116,12 @@ _FOREIGN = (
     "listed in server.cors.allow_origins"
 )
 _NOT_JSON = "the request body must be JSON (Content-Type: application/json), not {shown}"
+#: Headers a request may carry once. This guard read the last of several and auth and Litestar the first, so
+#: ``Origin: <a foreign page>`` then ``Origin: <the gateway's own>`` passed here as the gateway's own, and two
+#: Host headers, a loopback name first, passed auth's check for a loopback name. Refused rather than read one
+#: way everywhere: no client sends them twice, and a request that does may be read differently further on.
+_ONCE = {b"origin": "Origin", b"content-type": "Content-Type", b"host": "Host"}
+_TWICE = "the request carries more than one {name} header; send it once"
 
 
 def _with_cors(send: Callable[..., Any], origin: str) -> Callable[..., Any]:
