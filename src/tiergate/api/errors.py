@@ -81,8 +81,10 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _respond(request, Refusal(500, f"internal error in tiergate: {type(exc).__name__}"))
+    request_id = "req_" + secrets.token_hex(10)  # in the log line and the answer: what a bug report quotes
+    log.exception("unhandled error on %s %s (request-id %s)", request.method, request.url.path, request_id)
+    refusal = Refusal(500, f"internal error in tiergate: {type(exc).__name__}")
+    return _respond(request, refusal, {"x-request-id": request_id})
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

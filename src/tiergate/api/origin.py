@@ -28,6 +28,7 @@ a refusal to an allowed origin carries ``Access-Control-Allow-Origin``, so the p
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +41,8 @@ ASGIApp = Callable[..., Any]
 _encode = msgspec.json.Encoder().encode
 ALLOWED_METHODS = b"GET, POST, OPTIONS"
 EXPOSED_HEADERS = (
-    b"x-tiergate-decision-id, x-tiergate-tier, x-tiergate-model, x-tiergate-phase, x-tiergate-attempts, retry-after"
+    b"x-tiergate-decision-id, x-tiergate-tier, x-tiergate-model, x-tiergate-phase, x-tiergate-attempts, retry-after, "
+    b"x-request-id, request-id"
 )
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -87,7 +89,7 @@ class OriginGuard:
             return
         replying = send if origin is None else _with_cors(send, origin)  # an allowed page may read every answer
         if method in _BODY_METHODS and (content_type is not None or has_body) and not _is_json(content_type):
-            shown = content_type or "no Content-Type"
+            shown = content_type if content_type is not None else "a body without one"
             await _refuse(scope, replying, 415, _NOT_JSON.format(shown=shown), "unsupported_media_type")
             return
         await self.app(scope, receive, replying)
@@ -144,7 +146,13 @@ async def _refuse(scope: Any, send: Callable[..., Any], status: int, message: st
     (``/v1/feedback``, ``/v1/models``), the one whose client header (``anthropic-version``) the request sends."""
     sent = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
     body = _encode(error_body_for(scope["path"], status, message, code, sent))
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    request_id = ("req_" + secrets.token_hex(10)).encode()  # as every other answer has (tiergate.api.app)
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id),
+        (b"request-id", request_id),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
