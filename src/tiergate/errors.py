@@ -14,6 +14,7 @@
     │   └── UpstreamError            a backend failed; raised only by backends (translated at that boundary)
     │       ├── UpstreamUnavailable      502/503/504: refused, timed out, not configured (e.g. a missing key)
     │       │   └── StreamTimeout            504: a stream's first-token, idle or total bound ran out; never retried
+    │       │       └── SlowReader               504: the client, not the upstream, took the time: no breaker count
     │       ├── UpstreamStatusError      the upstream's own error status (or an error body/event after a 200)
     │       │   └── UpstreamCapabilityError  the model refused a feature the request uses: the next target may not
     │       └── UpstreamProtocolError    502: bytes that are not the protocol (bad JSON, cut short, no end marker)
@@ -318,6 +319,12 @@ class StreamTimeout(UpstreamUnavailable):
         return False
 
 
+class SlowReader(StreamTimeout):
+    """The stream ran out of its target's ``total`` and of as much again for the client to read it in: the
+    client, holding each event it was sent (a slow link, a stalled terminal), took the time. The stream ends
+    as a timeout, but the upstream's breaker does not count it."""
+
+
 class UpstreamProtocolError(UpstreamError):
     """The upstream's bytes were not the protocol we speak (bad JSON, a body or stream cut short, an
     answer without its completion marker). Never retried: the upstream had begun to answer."""
@@ -411,7 +418,10 @@ def refuses_format(status: int, message: str) -> bool:
 
 
 def trips_breaker(exc: BaseException) -> bool:
-    """Client mistakes (4xx other than 408/429) say nothing about the upstream's health."""
+    """Client mistakes (4xx other than 408/429) and a client too slow to read say nothing about the upstream's
+    health."""
+    if isinstance(exc, SlowReader):
+        return False
     if isinstance(exc, UpstreamStatusError):
         return exc.trips_breaker
     return isinstance(exc, UpstreamError)

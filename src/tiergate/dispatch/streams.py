@@ -4,7 +4,9 @@
 the first event must come within ``first_token``, each later one within ``idle`` of the previous,
 and the whole stream within what is left of the target's ``total`` (its whole budget, counted from its
 first attempt: a stream that follows retries has only what they left; the time the consumer holds an event,
-a client reading slowly, is not counted, since the upstream is not what is slow then); running out raises
+a client reading slowly, is not counted, since the upstream is not what is slow then, up to ``total`` more:
+a reader slower than that ends the stream with :class:`~tiergate.errors.SlowReader`, which no breaker
+counts); running out raises
 :class:`StreamTimeout`, which dispatch does not retry on the same target but falls back from at once.
 It also refuses to let a stream end without its Finish event: a stream cut short raises, so it can
 never pass for a complete answer.
@@ -21,7 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from tiergate.backends.base import Backend
 from tiergate.engine.targets import Target
-from tiergate.errors import StreamTimeout, UpstreamError, UpstreamProtocolError
+from tiergate.errors import SlowReader, StreamTimeout, UpstreamError, UpstreamProtocolError
 from tiergate.wire import Finish, Raw, StreamEvent
 
 
@@ -39,6 +41,7 @@ async def bounded(
     now = clock()
     deadline = now + t.total if deadline is None else deadline
     first_by = now + t.first_token  # native frames before the answer begins (Raw.answering) do not move it
+    allowance = t.total  # the most a slow reader may add to the deadline: the stream ends after 2 x total at most
     first = True
     finished = False
     try:
@@ -55,6 +58,9 @@ async def bounded(
                 exc.scrub(redact)
                 raise
             except TimeoutError:
+                if remaining <= limit and allowance <= 0:
+                    detail = f"the client took over {t.total:g}s to read the answer (timeouts.total, as much again)"
+                    raise SlowReader(backend.name, backend.url, detail, kind="timeout", status=504) from None
                 if remaining <= limit:
                     detail = target.total_timeout("the whole answer took longer than")
                 elif first:
@@ -67,7 +73,9 @@ async def bounded(
                 finished = True
             held = clock()
             yield event
-            deadline += clock() - held  # the client's reading is not the upstream's time
+            credit = min(clock() - held, allowance)  # the client's reading is not the upstream's time
+            allowance -= credit
+            deadline += credit
     finally:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:

@@ -11,7 +11,7 @@ from tests.doubles import Clock
 from tiergate.config.model import Breaker, Capabilities, Limits, Price, Retries, Timeouts
 from tiergate.dispatch.streams import bounded
 from tiergate.engine.targets import Target
-from tiergate.errors import StreamTimeout
+from tiergate.errors import SlowReader, StreamTimeout, trips_breaker
 from tiergate.wire import Finish, StreamEvent, TextDelta
 
 URL = "http://127.0.0.1:11434"
@@ -66,3 +66,19 @@ async def test_an_upstream_that_runs_out_its_total_still_does() -> None:
     with pytest.raises(StreamTimeout, match=r"took longer than 1s, retries included \(timeouts.total\)"):
         async for _ in events:
             pass
+
+
+@pytest.mark.asyncio
+async def test_a_reader_slower_than_the_total_again_ends_the_stream_without_blaming_the_upstream() -> None:
+    """The connection, the target's concurrency slot and an Ollama slot are held while a client reads: a
+    reader may add at most ``total`` to the upstream's own, then the stream ends, and no breaker counts it."""
+    clock = Clock()
+    events = bounded(upstream(clock, 5, 0.1), target(1.0), _Backend(), clock=clock)  # type: ignore[arg-type]
+    seen = []
+    slow = r"the client took over 1s to read the answer \(timeouts.total, as much again\)"
+    with pytest.raises(SlowReader, match=slow) as ended:
+        async for event in events:
+            seen.append(event)
+            clock.advance(0.6)  # 0.6 s a piece: the allowance of 1 s is spent after the second
+    assert len(seen) == 3
+    assert not trips_breaker(ended.value)
