@@ -169,6 +169,9 @@ IN_ANSWER_TOO_LONG = [
         b'{"error":{"code":500,"message":"the request exceeds the available context size. try increasing the'
         b' context size or enable context shift","type":"exceed_context_size_error"}}'
     ),
+    (  # no numeric code: the type names it all the same
+        b'{"error":{"message":"the request exceeds the available context size","type":"exceed_context_size_error"}}'
+    ),
 ]
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import (
+    CONTEXT_NAMED,
     UpstreamCapabilityError,
     UpstreamProtocolError,
     UpstreamStatusError,
@@ -455,7 +456,8 @@ def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
     status = code if isinstance(code, int) and 400 <= code <= 599 else 502
     text_code = code if isinstance(code, str) and code else None
     detail = f"error in answer: {message}"
-    if exceeds_context(status, f"{message} {upstream_type or ''} {text_code or ''}"):
+    said = f"{message} {upstream_type or ''} {text_code or ''}"
+    if exceeds_context(status, said) or CONTEXT_NAMED.search(said):  # named outright: whatever the code says
         raise _too_long(backend, url, detail, status, upstream_type, text_code, started=True)
     raise UpstreamStatusError(
         backend, url, detail, status=status, upstream_type=upstream_type, started=True, code=text_code
