@@ -594,6 +594,37 @@ def test_mid_conversation_system_goes_to_the_top_level_system_in_order() -> None
     }
 
 
+def test_tool_ids_a_server_repeated_across_turns_are_made_unique_with_their_results() -> None:
+    """A server numbering its calls per answer (``functions.Bash:0``) writes the same id every turn; Anthropic
+    refuses such a history ("tool_use ids must be unique")."""
+
+    def step(call_id: str, command: str) -> list[dict[str, Any]]:
+        call = {"id": call_id, "type": "function", "function": {"name": "Bash", "arguments": f'{{"c": "{command}"}}'}}
+        return [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call_id, "content": f"ran {command}"},
+        ]
+
+    request = chat(
+        messages=[{"role": "user", "content": "go"}, *step("t0", "ls"), *step("t0", "pwd"), *step("t0_2", "id")]
+    )
+    turns = to_messages_body(request, "claude-x", default_max_tokens=64)["messages"]
+    pairs = [
+        (block.get("id") or block.get("tool_use_id"), block["type"])
+        for turn in turns
+        for block in turn["content"]
+        if block["type"] in ("tool_use", "tool_result")
+    ]
+    assert pairs == [
+        ("t0", "tool_use"),
+        ("t0", "tool_result"),
+        ("t0_3", "tool_use"),  # t0_2 is a call of its own, later on
+        ("t0_3", "tool_result"),
+        ("t0_2", "tool_use"),
+        ("t0_2", "tool_result"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("response_format", "name", "schema"),
     [

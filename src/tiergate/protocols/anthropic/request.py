@@ -210,7 +210,30 @@ def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
     for turn in turns:
         if turn["role"] == "user":
             turn["content"].sort(key=lambda block: block["type"] != "tool_result")
+    _unique_tool_ids(turns)
     return turns
+
+
+def _unique_tool_ids(turns: list[Block]) -> None:
+    """Anthropic refuses a history whose ``tool_use`` ids repeat ("tool_use ids must be unique"); a server that
+    numbers its calls per answer (``functions.Bash:0``, ``tool_call_0``) repeats them on every turn. Each
+    repeat gets its own id (``_2``, ``_3``...), and the results after it that answer it follow it."""
+    seen: dict[str, int] = {}
+    latest: dict[str, str] = {}  # an id as written -> the id of its latest call
+    taken = {block["id"] for turn in turns for block in turn["content"] if block["type"] == "tool_use"}
+    for turn in turns:
+        for block in turn["content"]:
+            if block["type"] == "tool_use":
+                written = block["id"]
+                seen[written] = count = seen.get(written, 0) + 1
+                if count > 1:
+                    while (renamed := f"{written}_{count}") in taken:
+                        count += 1
+                    taken.add(renamed)
+                    block["id"] = renamed
+                latest[written] = block["id"]
+            elif block["type"] == "tool_result":
+                block["tool_use_id"] = latest.get(block["tool_use_id"], block["tool_use_id"])
 
 
 def _turn_of(message: Message, i: int) -> tuple[Literal["user", "assistant"], list[Block]]:
