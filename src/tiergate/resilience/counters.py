@@ -26,6 +26,7 @@ handed after the hand-over (a bucket's waiter takes its request only once it run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 
 from aiolimiter import AsyncLimiter
@@ -58,7 +59,8 @@ class Gate:
             await waiter
         except asyncio.CancelledError:
             if waiter.cancelled():
-                self._queue.remove(waiter)
+                with contextlib.suppress(ValueError):  # already passed over by _serve
+                    self._queue.remove(waiter)
             else:
                 self.release()  # handed a slot it will not use
             raise
@@ -75,6 +77,8 @@ class Gate:
     def _serve(self) -> None:
         while self._queue and (self.limit is None or self.inflight < self.limit):
             waiter = self._queue.popleft()
+            if waiter.done():  # cancelled in this loop step, before its task ran: it takes no slot
+                continue
             self.inflight += 1
             waiter.set_result(None)
 

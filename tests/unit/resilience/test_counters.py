@@ -109,3 +109,18 @@ async def test_a_bucket_without_a_limit_lets_its_waiters_go() -> None:
     bucket.resize(None)
     await asyncio.wait_for(waiter, 1.0)
     assert bucket.free()
+
+
+@pytest.mark.asyncio
+async def test_a_gate_waiter_cancelled_in_the_step_a_slot_frees_takes_none() -> None:
+    """Its timeout (or its client leaving) cancels it, and a call ends, in one loop step: the slot goes to
+    the next waiter or stays free, never to the cancelled one (it was lost for good at concurrency 1)."""
+    gate = Gate(1)
+    await gate.take()
+    cancelled = asyncio.create_task(gate.take())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    gate.release()  # the same step: the cancelled waiter's task has not run yet
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert (gate.inflight, gate.free()) == (0, True)
