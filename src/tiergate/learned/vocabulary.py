@@ -26,64 +26,18 @@ import tokenizers
 MIN_LETTERS = 40
 #: Characters read: the head of a long ask says what language it is written in.
 READ_CHARS = 4000
-#: English words no other common language writes (not "a", "in", "so", "de", "die", "que"): two of them, and
-#: at least ``ENGLISH_SHARE`` of the words, and the text is English whatever jargon it holds.
+#: English words that no other common language writes as words of its own: not "a", "in", "so" or "to"
+#: (Polish), "do" (Portuguese), "was" and "will" (German), "is" and "we" (Dutch), "on" and "or" (French),
+#: "for" (Danish), "my" (Polish). Two of them, and at least ``ENGLISH_SHARE`` of the words, and the text is
+#: English whatever jargon it holds.
 FUNCTION_WORDS = frozenset(
     [
-        "the",
-        "to",
-        "of",
-        "and",
-        "with",
-        "is",
-        "are",
-        "this",
-        "that",
-        "it",
-        "its",
-        "for",
-        "on",
-        "be",
-        "should",
-        "can",
-        "could",
-        "would",
-        "how",
-        "what",
-        "why",
-        "when",
-        "which",
-        "not",
-        "from",
-        "my",
-        "our",
-        "your",
-        "you",
-        "we",
-        "they",
-        "them",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "was",
-        "were",
-        "will",
-        "there",
-        "here",
-        "than",
-        "then",
-        "into",
-        "about",
-        "after",
-        "before",
-        "because",
-        "if",
-        "or",
-        "but",
+        "the", "and", "with", "of", "this", "that", "these", "those", "should", "would", "could", "which",
+        "what", "why", "how", "when", "where", "you", "your", "our", "they", "them", "their", "it", "its",
+        "from", "into", "about", "because", "there", "than", "but", "not", "does", "doesn", "are", "isn",
+        "have", "has", "been", "any", "every", "after", "before", "then", "if",
     ]
-)
+)  # fmt: skip
 ENGLISH_SHARE = 0.08
 _WORD = re.compile(r"[^\W\d_]+")
 _INLINE_CODE = re.compile(r"`[^`\n]*`")

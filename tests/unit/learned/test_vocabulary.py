@@ -54,6 +54,21 @@ def test_english_full_of_tool_names_reads_familiar(vocabulary: Vocabulary, ask: 
     assert vocabulary.unfamiliar(ask) == 0.0
 
 
+@pytest.mark.parametrize(
+    "ask",
+    [  # each with a word English writes too: "do", "was", "will", "is", "on"
+        "Refatore a função do módulo de autenticação para usar o padrão do repositório e adicione testes.",
+        "Was passiert hier, wenn der Dienst unter Last blockiert? Ich will die Sperren so umgestalten, dass "
+        "Überweisungen atomar sind.",
+        "On doit refactoriser le module d'authentification; on veut que les erreurs soient gérées partout.",
+        "De service loopt vast onder belasting. Wat is hier het probleem en hoe kan ik dit oplossen? Het was "
+        "eerder sneller.",
+    ],
+)
+def test_words_other_languages_share_with_english_do_not_make_them_english(vocabulary: Vocabulary, ask: str) -> None:
+    assert vocabulary.unfamiliar(ask) >= 0.6
+
+
 def test_accents_are_read_as_the_encoder_reads_them(vocabulary: Vocabulary) -> None:
     """The encoder strips accents: an English word written with one is still a word it knows."""
     plain = "cafe naive resume facade role cooperative regime"
