@@ -59,8 +59,7 @@ async def bounded(
                 raise
             except TimeoutError:
                 if remaining <= limit and allowance <= 0:
-                    detail = f"the client took over {t.total:g}s to read the answer (timeouts.total, as much again)"
-                    raise SlowReader(backend.name, backend.url, detail, kind="timeout", status=504) from None
+                    raise _slow_reader(target, backend) from None
                 if remaining <= limit:
                     detail = target.total_timeout("the whole answer took longer than")
                 elif first:
@@ -76,6 +75,8 @@ async def bounded(
             credit = min(clock() - held, allowance)  # the client's reading is not the upstream's time
             allowance -= credit
             deadline += credit
+            if allowance <= 0 and clock() >= deadline:  # checked here: a buffered next event never waits
+                raise _slow_reader(target, backend)
     finally:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
@@ -83,6 +84,12 @@ async def bounded(
     if not finished:
         detail = "the stream ended before the answer was complete"
         raise UpstreamProtocolError(backend.name, backend.url, detail, started=True)
+
+
+def _slow_reader(target: Target, backend: Backend) -> SlowReader:
+    total = target.timeouts.total
+    detail = f"the client took over {total:g}s to read the answer (timeouts.total, as much again)"
+    return SlowReader(backend.name, backend.url, detail, kind="timeout", status=504)
 
 
 def answering(event: StreamEvent) -> bool:

@@ -47,7 +47,7 @@ async def upstream(clock: Clock, pieces: int, each: float) -> AsyncIterator[Stre
 
 @pytest.mark.asyncio
 async def test_a_client_that_reads_slowly_does_not_run_out_the_upstreams_total() -> None:
-    """Each event held 0.6 s by the client, three of them: 1.8 s in all against a total of 1 s, of which the
+    """Each event held 0.3 s by the client, three of them: 1.2 s in all against a total of 1 s, of which the
     upstream took 0.3 s. A slow reader used to end the stream with a 504 blamed on the upstream (and its
     breaker)."""
     clock = Clock()
@@ -55,7 +55,7 @@ async def test_a_client_that_reads_slowly_does_not_run_out_the_upstreams_total()
     seen = []
     async for event in events:
         seen.append(event)
-        clock.advance(0.6)  # the client reading
+        clock.advance(0.3)  # the client reading
     assert seen == [TextDelta("0 "), TextDelta("1 "), TextDelta("2 "), Finish("stop")]
 
 
@@ -82,3 +82,23 @@ async def test_a_reader_slower_than_the_total_again_ends_the_stream_without_blam
             clock.advance(0.6)  # 0.6 s a piece: the allowance of 1 s is spent after the second
     assert len(seen) == 3
     assert not trips_breaker(ended.value)
+
+
+async def buffered(count: int) -> AsyncIterator[StreamEvent]:
+    """An upstream whose events are all in the buffer already: reading the next one never waits."""
+    for i in range(count):
+        yield TextDelta(f"{i} ")
+    yield Finish("stop")
+
+
+@pytest.mark.asyncio
+async def test_a_slow_reader_of_a_fast_upstream_is_stopped_too() -> None:
+    """With every event already buffered, no wait ever runs out: the bound is checked as the reader returns."""
+    clock = Clock()
+    events = bounded(buffered(20), target(1.0), _Backend(), clock=clock)  # type: ignore[arg-type]
+    seen = []
+    with pytest.raises(SlowReader):
+        async for event in events:
+            seen.append(event)
+            clock.advance(0.3)
+    assert len(seen) == 7  # 1 s of its own total and 1 s more for the reader, 0.3 s an event
