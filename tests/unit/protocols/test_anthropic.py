@@ -851,6 +851,26 @@ def test_native_body_changes_only_the_model_and_keeps_every_unknown_field() -> N
     }
 
 
+def test_native_body_makes_repeated_tool_ids_unique_and_leaves_the_clients_body_alone() -> None:
+    """Claude Code sends back the ids a local model's answers gave it: a server's per-answer counter
+    (functions.Bash:0) repeats, and Anthropic refuses the history."""
+
+    def step(command: str) -> list[dict[str, Any]]:
+        call = {"type": "tool_use", "id": "functions_Bash_0_a97d1507", "name": "Bash", "input": {"c": command}}
+        result = {"type": "tool_result", "tool_use_id": "functions_Bash_0_a97d1507", "content": "ok"}
+        return [{"role": "assistant", "content": [call]}, {"role": "user", "content": [result]}]
+
+    messages = [{"role": "user", "content": "go"}, *step("ls"), *step("pwd")]
+    native = Native("anthropic", {"model": "auto", "max_tokens": 10, "messages": messages})
+    before = json.dumps(native.body)
+
+    sent = native_body(native, "claude-x", stream=False)
+
+    ids = [block.get("id") or block.get("tool_use_id") for turn in sent["messages"][1:] for block in turn["content"]]
+    assert ids == ["functions_Bash_0_a97d1507"] * 2 + ["functions_Bash_0_a97d1507_2"] * 2
+    assert json.dumps(native.body) == before
+
+
 def test_native_body_drops_thinking_anthropic_cannot_verify() -> None:
     ours = {"type": "thinking", "thinking": "local reasoning", "signature": signature("local reasoning")}
     theirs = {"type": "thinking", "thinking": "Claude's reasoning", "signature": "EqQBCgIYAhIM"}

@@ -210,30 +210,54 @@ def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
     for turn in turns:
         if turn["role"] == "user":
             turn["content"].sort(key=lambda block: block["type"] != "tool_result")
-    _unique_tool_ids(turns)
-    return turns
+    return _unique_tool_ids(turns)
 
 
-def _unique_tool_ids(turns: list[Block]) -> None:
+def _unique_tool_ids(turns: list[Any]) -> list[Any]:
     """Anthropic refuses a history whose ``tool_use`` ids repeat ("tool_use ids must be unique"); a server that
-    numbers its calls per answer (``functions.Bash:0``, ``tool_call_0``) repeats them on every turn. Each
-    repeat gets its own id (``_2``, ``_3``...), and the results after it that answer it follow it."""
+    numbers its calls per answer (``functions.Bash:0``, ``tool_call_0``) repeats them on every turn, and a
+    client (Claude Code) sends them back as it got them. Each repeat gets its own id (``_2``, ``_3``...), and the
+    results after it that answer it follow it. Turns and blocks it changes are copies: a client's own body is
+    never changed."""
     seen: dict[str, int] = {}
     latest: dict[str, str] = {}  # an id as written -> the id of its latest call
-    taken = {block["id"] for turn in turns for block in turn["content"] if block["type"] == "tool_use"}
+    taken = {block.get("id") for block in _blocks(turns) if block.get("type") == "tool_use"}
+    unique: list[Any] = []
     for turn in turns:
-        for block in turn["content"]:
-            if block["type"] == "tool_use":
-                written = block["id"]
+        content = turn.get("content") if isinstance(turn, dict) else None
+        if not isinstance(content, list):
+            unique.append(turn)
+            continue
+        blocks: list[Any] = []
+        for block in content:
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "tool_use" and isinstance(written := block.get("id"), str):
                 seen[written] = count = seen.get(written, 0) + 1
+                renamed = written
                 if count > 1:
                     while (renamed := f"{written}_{count}") in taken:
                         count += 1
                     taken.add(renamed)
-                    block["id"] = renamed
-                latest[written] = block["id"]
-            elif block["type"] == "tool_result":
-                block["tool_use_id"] = latest.get(block["tool_use_id"], block["tool_use_id"])
+                    block = {**block, "id": renamed}
+                latest[written] = renamed
+            elif kind == "tool_result" and latest.get(block.get("tool_use_id"), block.get("tool_use_id")) != (
+                answered := block.get("tool_use_id")
+            ):
+                block = {**block, "tool_use_id": latest[answered]}
+            blocks.append(block)
+        changed = any(new is not old for new, old in zip(blocks, content, strict=True))
+        unique.append({**turn, "content": blocks} if changed else turn)
+    return unique
+
+
+def _blocks(turns: list[Any]) -> list[dict[str, Any]]:
+    return [
+        block
+        for turn in turns
+        if isinstance(turn, dict) and isinstance(turn.get("content"), list)
+        for block in turn["content"]
+        if isinstance(block, dict)
+    ]
 
 
 def _turn_of(message: Message, i: int) -> tuple[Literal["user", "assistant"], list[Block]]:
@@ -375,7 +399,8 @@ def native_body(native: Native, model: str, *, stream: bool) -> Block:
     wants the last assistant turn of a tool loop to begin with its thinking. When that turn came from
     another model (a local tier made the tool call), thinking is off for this request rather than
     refused. Tool call ids other servers made are rewritten as Anthropic accepts them
-    (:func:`tool_use_id`), the same way in ``tool_use`` and ``tool_result``.
+    (:func:`tool_use_id`), the same way in ``tool_use`` and ``tool_result``, and made unique where they
+    repeat (:func:`_unique_tool_ids`).
     ``native.body`` itself is not changed.
 
         body = native_body(request.native, call.model, stream=True)
@@ -384,7 +409,7 @@ def native_body(native: Native, model: str, *, stream: bool) -> Block:
     body["model"] = model
     body["stream"] = stream
     if isinstance(messages := body.get("messages"), list):
-        body["messages"] = turns = _verifiable_turns(messages)
+        body["messages"] = turns = _unique_tool_ids(_verifiable_turns(messages))
         thinking = body.get("thinking")
         if isinstance(thinking, dict) and thinking.get("type") == "enabled" and _loop_without_thinking(turns):
             del body["thinking"]
