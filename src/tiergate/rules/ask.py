@@ -100,7 +100,8 @@ DEFAULT_TOOL_RESULTS = [
     # prompts.py): a lint run's errors, SEARCH/REPLACE blocks that failed to apply, a test or /run's output
     r"^# Fix any errors below, if possible\.",
     r"^# \d+ SEARCH/REPLACE blocks? failed to match!",
-    r"^I ran this command:\n",
+    # its whole template ("...And got this output:"), so a person's own "I ran this command: ..." stays the ask
+    r"^I ran this command:\n\n[^\n]*\n\nAnd got this output:",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
@@ -153,7 +154,9 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
 ]
 DEFAULT_FILE_DUMPS = [
     r"^I have \*added these files to the chat\*",  # aider
-    r"^I added these files to the chat: ",  # aider, after the model named files it needs (prompts.added_files)
+    # aider, after the model named files it needs (prompts.added_files): its whole template, so a person's own
+    # "I added these files to the chat: ..., redesign ..." stays the ask
+    r"^I added these files to the chat: [^\n]*\n(?:Let me know if there are others we should add|If you need to)",
     r"^Here are summaries of some files present in my git repository",  # aider's repo map
 ]
 

@@ -176,3 +176,17 @@ def test_aiders_edit_rules_appended_to_the_ask_are_not_the_ask() -> None:
     for rules in (EDIT_RULES, UDIFF_RULES):
         f = aider({"role": "user", "content": f"{RENAME}\n\n{rules}"})
         assert f["ask_text"] == RENAME
+
+
+def test_a_persons_own_words_in_aiders_phrasing_stay_the_ask() -> None:
+    """Only aider's whole templates are aider's: a person may write "I ran this command:" themselves."""
+    for own in (
+        "I ran this command:\n\n  cargo build --release\n\nand it fails with E0502 in the borrow checker, why?",
+        "I added these files to the chat: src/parser.py, src/lexer.py. Redesign the tokenizer to stream tokens.",
+    ):
+        f = aider(
+            {"role": "user", "content": "write a haiku about autumn"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": own},
+        )
+        assert f["ask_text"] == own
