@@ -120,8 +120,14 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     return _values(names, headers, environ) | urls
 
 
+#: A query parameter whose value is a credential (``token``, ``api_key``, ``sig`` of a SAS URL...); others
+#: (``api-version=2024-10-21``, ``region=westeurope``) are words an upstream's errors need, left readable.
+_CREDENTIAL_NAME = re.compile(r"(?i)token|key|secret|sig|pass|pwd|auth|credential|session|code")
+
+
 def url_secret_values(url: str) -> set[str]:
-    """What a backend URL sends that an upstream may quote back: the password, each query value, and the
+    """What a backend URL sends that an upstream may quote back: the password, each query value whose name
+    says it is a credential, and the
     HTTP Basic credentials made of the user and password (``base64(user:password)``, as aiohttp sends them).
 
     :func:`redact_url` hides these where tiergate shows the URL; an upstream that quotes the URL it was
@@ -135,8 +141,10 @@ def url_secret_values(url: str) -> set[str]:
     _, credentials, rest = _split_credentials(url)
     raw_password = credentials.partition(":")[2]
     query = rest.partition("?")[2].partition("#")[0]
-    raw_values = [pair.partition("=")[2] for pair in query.split("&")]
-    values = {raw_password, unquote(raw_password), *raw_values, *(v for _, v in parse_qsl(query))}
+    pairs = [pair.partition("=") for pair in query.split("&")]
+    raw_values = [value for name, _, value in pairs if _CREDENTIAL_NAME.search(unquote(name))]
+    parsed_values = [value for name, value in parse_qsl(query) if _CREDENTIAL_NAME.search(name)]
+    values = {raw_password, unquote(raw_password), *raw_values, *parsed_values}
     if credentials:
         try:
             parsed = yarl.URL(url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from tests.helpers import graph
-from tiergate.redact import REDACTED, Redactor, secret_values
+from tiergate.redact import REDACTED, Redactor, secret_values, url_secret_values
 
 KEY = "sk-ant-SECRET-0a1b2c3d4e"
 
@@ -147,3 +147,12 @@ routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
     assert scrub(f"no route for /v1?token=tok%26secret-2 (Basic {basic}, pw@secret-1)") == (
         "no route for /v1?token=*** (Basic ***, ***)"
     )
+
+
+def test_a_query_value_that_is_not_a_credential_stays_readable() -> None:
+    """``api-version=2024-10-21`` is the word an upstream's refusal needs ("api-version 2024-10-21 does not
+    support..."); scrubbing it turned "gpt-4o-2024-10-21" into "gpt-4o-***" too."""
+    url = (
+        "https://ai.example/openai/v1?api-version=2024-10-21&region=westeurope&sig=Zm9vYmFyYmF6cXV4&api_key=k3y-123456"
+    )
+    assert url_secret_values(url) == {"Zm9vYmFyYmF6cXV4", "k3y-123456"}
