@@ -123,6 +123,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_patterns(config, source))
     problems.extend(_short_retention(config, source))
     problems.extend(_positional_clients(config, source))
+    problems.extend(_reserved_client_names(config, source))
     problems.extend(_unknown_clients(config, source))
     return problems
 
@@ -178,6 +179,25 @@ def _log_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     shown = redact_url(url if "://" in url else "//" + url).removeprefix("//")
     problem = f"server.decision_log.url '{shown}' is not a postgresql:// URL{hint}"
     return [source.problem(("server", "decision_log", "url"), problem)]
+
+
+#: Client names tiergate gives its own callers: the admin console rates and dry-runs as ``console``, and a
+#: console rating counts over the requesting client's (``tiergate.telemetry.sql_queries.ADMIN_RATER``).
+RESERVED_CLIENTS = ("console", "anonymous")
+
+
+def _reserved_client_names(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A key named ``console`` would rate as the admin: its ratings would overrule every request's own client
+    in the console and in training labels."""
+    return [
+        source.problem(
+            ("server", "auth", "keys", i, "name"),
+            f"client key name '{key.name}' is tiergate's own (the admin console's or the keyless client's); "
+            "name the key otherwise",
+        )
+        for i, key in enumerate(config.server.auth.keys)
+        if key.name in RESERVED_CLIENTS
+    ]
 
 
 def _positional_clients(config: RoutesConfig, source: YamlSource) -> list[Problem]:

@@ -156,6 +156,16 @@ def test_a_redis_url_redis_cannot_read_is_an_error_that_shows_no_piece_of_its_pa
     assert problems(path, {"REDIS_PW": "S3c%2Fret-PW"}) == []
 
 
+def test_a_client_key_named_as_tiergates_own_callers_is_an_error(tmp_path: Path) -> None:
+    """A key named console would rate as the admin, over every request's own client, in training labels too."""
+    digest = "0" * 64
+    path = write(tmp_path, VALID + f"server:\n  auth:\n    keys: [{{name: console, sha256: '{digest}'}}]\n")
+    assert problems(path) == [
+        f"{at(path, 'console')}: client key name 'console' is tiergate's own (the admin console's or the keyless "
+        "client's); name the key otherwise"
+    ]
+
+
 def test_a_decision_log_url_that_is_not_postgresql_is_an_error(tmp_path: Path) -> None:
     """It was ignored: the log went to ``path`` while the operator looked for it at the URL."""
     path = write(tmp_path, VALID + 'server:\n  decision_log: {url: "sqlite:///var/log/tiergate.db"}\n')
