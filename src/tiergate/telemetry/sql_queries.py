@@ -147,6 +147,8 @@ COUNTED_RATING = (
     f"AND (f.client IS NULL OR f.client = d.client OR f.client = '{ADMIN_RATER}') "
     f"ORDER BY CASE WHEN f.client = '{ADMIN_RATER}' THEN 0 ELSE 1 END, f.id DESC LIMIT 1)"
 )
+#: Decisions with any rating: the counted rating is looked up for those only (not each of a window's rows).
+_RATED = "d.decision_id IN (SELECT decision_id FROM feedback)"
 _ROW = (
     "d.decision_id, d.ts, d.client, d.tier, d.model, d.phase, d.decided_by, d.status, d.cost_usd, d.latency_ms, "
     f"d.ttft_ms, {COUNTED_RATING}"
@@ -195,8 +197,8 @@ class SqlQueries:
             ),
             (f"SELECT d.tier, d.latency_ms, d.ttft_ms FROM decisions d WHERE {_IN_WINDOW} AND d.status < 400", span),
             (
-                "SELECT d.tier, COUNT(*), AVG(f.rating) FROM feedback f "
-                f"JOIN decisions d ON d.decision_id = f.decision_id WHERE {_IN_WINDOW} GROUP BY d.tier",
+                f"SELECT tier, COUNT(*), AVG(r) FROM (SELECT d.tier AS tier, {COUNTED_RATING} AS r FROM decisions d "
+                f"WHERE {_IN_WINDOW} AND {_RATED}) rated WHERE r IS NOT NULL GROUP BY tier",
                 span,
             ),
             (
@@ -322,8 +324,9 @@ class SqlQueries:
                 span,
             ),
             (
-                "SELECT f.rating, COUNT(*) FROM feedback f JOIN shadow_decisions s ON s.decision_id = f.decision_id "
-                f"JOIN decisions d ON d.decision_id = s.decision_id WHERE {_SHADOW_WINDOW} AND {differ} GROUP BY 1",
+                f"SELECT r, COUNT(*) FROM (SELECT {COUNTED_RATING} AS r FROM shadow_decisions s "
+                f"JOIN decisions d ON d.decision_id = s.decision_id WHERE {_SHADOW_WINDOW} AND {differ} AND {_RATED}) "
+                "rated WHERE r IS NOT NULL GROUP BY r",
                 span,
             ),
             (

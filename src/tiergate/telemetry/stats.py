@@ -28,7 +28,7 @@ import numpy as np
 
 from tiergate.errors import OperatorError
 from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs
-from tiergate.telemetry.sql_queries import is_postgres
+from tiergate.telemetry.sql_queries import COUNTED_RATING, is_postgres
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -151,8 +151,9 @@ def _compute(conn: Any, path: Path | str, since: float | None) -> Stats:
     ratings = {
         tier: (count, float(mean))
         for tier, count, mean in conn.execute(
-            """SELECT d.tier, COUNT(*), AVG(f.rating) FROM feedback f JOIN decisions d USING (decision_id)
-               WHERE d.ts >= ? GROUP BY d.tier""",
+            f"""SELECT tier, COUNT(*), AVG(r) FROM (SELECT d.tier AS tier, {COUNTED_RATING} AS r FROM decisions d
+               WHERE d.ts >= ? AND d.decision_id IN (SELECT decision_id FROM feedback)) rated
+               WHERE r IS NOT NULL GROUP BY tier""",
             (cutoff,),
         )
     }

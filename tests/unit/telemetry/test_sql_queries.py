@@ -136,7 +136,7 @@ def test_the_window_counts_costs_rates_and_times_each_tier(log: DecisionLog) -> 
     assert (sonnet.prompt_tokens, sonnet.completion_tokens, sonnet.fallbacks, sonnet.errors) == (3000, 200, 1, 0)
     assert (sonnet.latency_p50_ms, sonnet.latency_p95_ms) == (400.0, pytest.approx(490.0))
     assert (sonnet.ttft_p50_ms, sonnet.ttft_p95_ms) == (50.0, 50.0)
-    assert (sonnet.ratings, sonnet.rating_mean) == (2, 3.0)
+    assert (sonnet.ratings, sonnet.rating_mean) == (1, 2.0), "dec_b counted once: its client's latest rating"
     assert window.decided_by == {"rules": 3, "explicit": 1, "classifier": 1}
     assert window.series == [
         Bucket(T - 3600, {}),
@@ -443,3 +443,18 @@ def test_the_listed_rating_is_the_admins_or_the_owners_never_another_clients(log
     assert [(r.decision_id, r.rating) for r in rows] == RATED_BY_SEVERAL
     detail = run(log.queries().detail("dec_e"))
     assert [(r.rating, r.client) for r in detail.ratings] == [(2, "console"), (5, "alice"), (1, "bob")]
+
+
+def test_the_overview_averages_the_ratings_the_list_shows(log: DecisionLog) -> None:
+    """bob's ratings of decisions not his moved each tier's mean; now the mean is over the listed ratings, one
+    per rated decision."""
+    rate_as_several_raters(log)
+    rows = run(log.queries().recent(10))
+    window: Window = run(log.queries().window(T - 3600, T, 600))
+    listed: dict[str, list[int]] = {}
+    for row in rows:
+        if row.rating is not None and row.ts >= T - 3600:
+            listed.setdefault(row.tier, []).append(row.rating)
+    shown = {t.tier: (t.ratings, t.rating_mean) for t in window.tiers if t.ratings}
+    assert shown == {tier: (len(r), pytest.approx(sum(r) / len(r))) for tier, r in listed.items()}
+    assert sum(n for n, _ in shown.values()) == 3  # dec_a 5, dec_b 2, dec_c 4 in the window; dec_f bob's only
