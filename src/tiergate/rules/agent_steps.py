@@ -50,7 +50,8 @@ DEFAULT_FAILURE = [
     r"^Traceback \(most recent call last\)",
     # test runners: a count in a summary ("1 failed, 41 passed in 3.21s", "Found 3 errors in 2 files", cargo's
     # "2 failed;"), pytest's and unittest's FAILED lines, Go's "--- FAIL:" and "FAIL\tpkg", Jest's "FAIL a.test.ts"
-    r"\b[1-9]\d* (?:failed|errors?)\b(?=[,.;)]| in\b|\s*=|$)",
+    # ("in" then a time or a count: a commit "fix 3 errors in the parser" in a git log is no summary)
+    r"\b[1-9]\d* (?:failed|errors?)\b(?=[,.;)]| in (?:\d|the same file)|\s*=|$)",
     r"^(?:--- )?FAIL(?:ED)?\b",
     r"\bFAILED(?= *\[| *$)",
     r"\btest result: FAILED\b",

@@ -123,7 +123,7 @@ def test_a_file_read_or_a_log_that_mentions_errors_is_not_a_failed_step() -> Non
     assert agent(loop) == (2, 0, 0, False)
     grep = "src/a.py:3: log('error: bad input')\nsrc/b.py:9: raise SystemExit('error: no config')"
     loop = ClaudeCode().user("rename tmp to result").bash("grep -rn 'error:' src/", grep)
-    loop.bash("git log --oneline -3", "a1b2c3d fix: handle 2 failed retries\n9f8e7d6 docs")
+    loop.bash("git log --oneline -3", "a1b2c3d fix: handle 2 failed retries\n9f8e7d6 fix 3 errors in the parser")
     assert agent(loop) == (2, 0, 0, False)
     codex = Codex().user("rename tmp").exec("cat src/loader0.py", codex_output(0, "\n".join(source)))
     assert agent(codex) == (1, 0, 0, False)
@@ -136,6 +136,7 @@ def test_runner_summaries_still_read_as_failed_or_green() -> None:
         "test result: FAILED. 3 passed; 1 failed; 0 ignored": (1, 1, 1, False),
         "FAIL src/a.test.ts\nTests:       1 failed, 4 passed, 5 total": (1, 1, 1, False),
         "Found 3 errors in 2 files (checked 10 source files)": (1, 1, 1, False),
+        "Found 2 errors in the same file, starting at: src/a.ts:3": (1, 1, 1, False),
         "src/a.ts(3,5): error TS2304: Cannot find name 'x'.": (1, 1, 1, False),
         "src/a.py:12: error: Name 'x' is not defined  [name-defined]": (1, 1, 1, False),
         "error[E0425]: cannot find value `x` in this scope": (1, 1, 1, False),
