@@ -134,10 +134,10 @@ async def _seed(db: Path, routes: Path, now: float, count: int, candidate: Path 
                 cost = cost_usd(first.price, usage) if usage is not None and first is not None else None
                 dlog.observe_shadow(ShadowRecord(decision.decision_id, candidate.name, shadowed.decision, cost))  # type: ignore[union-attr]
         clock.now = now - 60
-        for decision_id in ids[1::5]:
+        for i in range(1, len(ids), 5):  # each by the client that made the request, as the console counts them
             rating = rng.randint(1, 5)
-            ratings[decision_id] = rating
-            dlog.add_feedback(decision_id, rating, "seeded", client=CLIENTS[0])
+            ratings[ids[i]] = rating
+            dlog.add_feedback(ids[i], rating, "seeded", client=CLIENTS[i % 3])
         dlog.flush()
     finally:
         dlog.close()
