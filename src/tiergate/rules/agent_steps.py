@@ -21,11 +21,14 @@ A green run before a new question does not make the new question a report to wri
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from cachetools import LRUCache
 
 from tiergate.config.base import Strict
 from tiergate.rules.ask import ask_index, reader_of
@@ -96,6 +99,14 @@ class AgentMarkers:
 
     failure: re.Pattern[str] | None
     passed: re.Pattern[str] | None
+    #: (failed, green) by a digest of the part of a result read. An agent loop resends every earlier result
+    #: with each step, and reading one costs about 0.3 µs a character (3 ms for a 10,000-character log): a
+    #: loop at its 40th step would pay 120 ms a request for results it read before. One per load, so a
+    #: reload with new markers reads afresh.
+    _read: LRUCache[bytes, tuple[bool, bool]] = field(
+        default_factory=lambda: LRUCache(READ_CACHE), compare=False, hash=False, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, hash=False, repr=False)
 
     @classmethod
     def compile(cls, cfg: AgentConfig) -> AgentMarkers:
@@ -105,11 +116,24 @@ class AgentMarkers:
         """(failed, green) of one tool result, from its first 2,000 and last 8,000 characters: a client's
         status line opens a result (Claude Code's ``Exit code 1``, Codex's header, the ``error: `` a refused
         call's ``is_error`` becomes), a runner's summary ends it. The failure patterns are searched once (they
-        cost about 1 µs a character), the pass patterns only when none matched. A file's contents as a
+        cost about 0.3 µs a character), the pass patterns only when none matched, and a long result's
+        reading is remembered (an agent loop resends it with every later step). A file's contents as a
         reading tool numbers them (Claude Code's Read, ``cat -n``) are neither."""
         if _LISTING.match(text) is not None:
             return False, False
         read = text if len(text) <= HEAD + TAIL else text[:HEAD] + "\n" + text[-TAIL:]
+        if len(read) < CACHED_FROM:
+            return self._search(read)
+        key = hashlib.blake2b(read.encode(errors="surrogatepass"), digest_size=16).digest()
+        with self._lock:
+            known = self._read.get(key)
+        if known is None:
+            known = self._search(read)
+            with self._lock:
+                self._read[key] = known
+        return known
+
+    def _search(self, read: str) -> tuple[bool, bool]:
         failed = self.failure is not None and self.failure.search(read) is not None
         return failed, not failed and self.passed is not None and self.passed.search(read) is not None
 
@@ -122,6 +146,10 @@ class AgentMarkers:
 
 #: Characters of a tool result read for its status (at its start) and its summary (at its end).
 HEAD, TAIL = 2000, 8000
+#: Tool results remembered per load, and the length from which a result's reading is remembered (a shorter
+#: one is read faster than its digest is made).
+READ_CACHE: int = 4096
+CACHED_FROM: int = 256
 #: A file's lines as a reading tool numbers them: Claude Code's Read ("     1\tdef f():", or "1→"), ``cat -n``,
 #: OpenHands' view; two such lines open the result (one line might be a command's own output).
 _LISTING = re.compile(r" *\d+(?:\t|→)[^\n]*\n *\d+(?:\t|→)")

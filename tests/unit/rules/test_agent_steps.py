@@ -102,6 +102,25 @@ def test_each_tool_result_is_searched_for_failures_once() -> None:
     assert (failure.searches, passed.searches) == (3, 2)
 
 
+def test_a_long_result_an_agent_loop_resends_is_read_once_per_load() -> None:
+    """Every step of a loop resends the results before it: a long one (a build log) is read once, and each
+    later request takes its reading from the cache; markers compiled by another load read it afresh."""
+    log = "building module\n" * 600
+    failing, green = log + PYTEST_FAIL, log + PYTEST_GREEN
+    failure, passed = Counting(DEFAULT_MARKERS.failure), Counting(DEFAULT_MARKERS.passed)
+    markers: Any = AgentMarkers(failure, passed)  # type: ignore[arg-type]
+    first = Loop().step("pytest -q", failing)
+    second = Loop().step("pytest -q", failing).step("pytest -q", green)
+    for loop, expected in ((first, (1, 1, False)), (second, (0, 1, True)), (second, (0, 1, True))):
+        request = msgspec.convert({"messages": loop.messages}, ChatRequest)
+        f = Features.of(request, settings={"agent": markers})
+        assert (f["agent.failures_in_row"], f["agent.repeated_failure"], f["agent.tests_green"]) == expected
+    # two distinct results, each searched once for failures; the pass patterns only for the green one
+    assert (failure.searches, passed.searches) == (2, 1)
+    reloaded = AgentMarkers(Counting(DEFAULT_MARKERS.failure), Counting(DEFAULT_MARKERS.passed))  # type: ignore[arg-type]
+    assert reloaded.read(failing) == (True, False) and reloaded.failure.searches == 1  # type: ignore[union-attr]
+
+
 def test_steps_count_from_the_last_ask_tool_results_in_text_too() -> None:
     """Cline's tool results are user text; a new ask restarts the count."""
     result = "[execute_command for 'pytest'] Result:\n" + PYTEST_FAIL
