@@ -548,10 +548,17 @@ def ask_prose(f: Features) -> str:
 
 @feature(
     "number",
-    "Distinct file paths named in the user's actual ask (`ask_text`): not those in blocks a client injected.",
+    "Distinct file paths named in the user's actual ask: in its words (`ask_prose`) and its code blocks' opening "
+    "lines (```python src/app.py), not inside pasted code or blocks a client injected.",
 )
 def ask_file_references(f: Features) -> int:
-    return count_file_references(f["ask_text"])
+    # inside pasted code, `r.json`, `self.c` and `#include "net.h"` read as paths: six of them made a rename
+    # of six variables a many-files change
+    fences = "\n".join(_FENCE_LINE.findall(f["ask_text"]))
+    return count_file_references(f["ask_prose"] + "\n" + fences)
+
+
+_FENCE_LINE = re.compile(r"^```[^\n]*", re.MULTILINE)
 
 
 @feature("number", "Characters of the user's actual ask (`ask_text`).")

@@ -69,6 +69,14 @@ CODING_PROMPTS = {
     "unique per author when you change the models.",
     "a commit message convention": "You are a helpful coding assistant. Follow the repository's conventions and "
     "write clear commit messages.",
+    # a commit message asked as part of an answer, not as the task
+    "a team's prompt asking for one with each change": "You are the platform team's assistant. Be concise. When you "
+    "suggest code changes, include a commit message for the changes in conventional-commit form.",
+    "a person's rule in Continue": "<important_rules>\n  You are in chat mode.\n</important_rules>\n\n<rules>\nAlways "
+    "end with a one-line commit message describing the changes.\n</rules>",
+    # titles of something else than the conversation
+    "titles of pages": "You are DocsBot for the platform handbook. Keep answers short. Use sentence-case titles for "
+    "session pages and link to the runbook when relevant.",
 }
 
 
@@ -98,6 +106,36 @@ CONTINUE_TITLE = (
 )
 
 
+#: Side requests whose task is the user message itself, with no system prompt.
+USER_SIDE_REQUESTS = {
+    "Zed, title": "Generate a concise 3-7 word title for this conversation, omitting punctuation. Go straight to "
+    "the title, without any preamble and prefix like `Here's a concise suggestion:...` or `Title:`\n\n" + ASK,
+    "Open WebUI, title": "### Task:\nGenerate a concise, 3-5 word title with an emoji summarizing the chat "
+    "history.\n### Guidelines:\n- Keep it short.\n### Chat History:\n<chat_history>\nUSER: "
+    + ASK
+    + "\n</chat_history>",
+    "Open WebUI, tags": "### Task:\nGenerate 1-3 broad tags categorizing the main themes of the chat history.\n"
+    '### Output:\nJSON format: { "tags": ["tag1"] }\n### Chat History:\n<chat_history>\nUSER: '
+    + ASK
+    + "\n</chat_history>",
+}
+
+
+@pytest.mark.parametrize("text", USER_SIDE_REQUESTS.values(), ids=USER_SIDE_REQUESTS.keys())
+def test_a_side_request_in_the_user_message_is_one(text: str) -> None:
+    req = request(messages=[{"role": "user", "content": text}])
+    assert "client_side_task" in [s.name for s in RULE.phase1(Features.of(req)).signals]
+
+
+def test_a_person_asking_about_titles_in_their_own_words_is_not_a_side_request() -> None:
+    for text in (
+        ASK + "\n\nGenerate a title for the chat page component too.",  # not at the start
+        "### Task: fix the race\nThe chat history screen drops messages when two arrive at once.",  # no history quoted
+    ):
+        req = request(messages=[{"role": "user", "content": text}])
+        assert "client_side_task" not in [s.name for s in RULE.phase1(Features.of(req)).signals], text
+
+
 def test_continues_title_request_is_one_by_its_user_message() -> None:
     titled = request(messages=[{"role": "user", "content": CONTINUE_TITLE + ASK}])
     assert "client_side_task" in [s.name for s in RULE.phase1(Features.of(titled)).signals]
@@ -119,3 +157,57 @@ def test_many_files_counts_the_files_the_person_named_not_a_clients_reminder() -
     assert "many_files" not in [s.name for s in many.phase1(f).signals]
     named = Features.of(request(messages=[{"role": "user", "content": f"move the config loading out of {files}"}]))
     assert named["ask_file_references"] == 6 and "many_files" in [s.name for s in many.phase1(named).signals]
+
+
+def shipped_rule(name: str, *keywords: str) -> Any:
+    routing = yaml.safe_load((ROOT / "routes.yaml").read_text())["routing"]
+    rule = next(r for r in routing["rules"] if r["name"] == name)
+    only = {"keywords": {k: routing["keywords"][k] for k in keywords}, "rules": [rule]}
+    return graph(yaml.safe_dump({"routing": only}))
+
+
+def test_many_files_does_not_count_method_calls_or_pasted_code_as_files() -> None:
+    """Six ``r.json()`` calls in a pasted snippet made "rename these variables" a many-files change; paths
+    named in words or on a code block's opening line still count."""
+    many = shipped_rule("many_files")
+    calls = "\n".join(f"const d{i} = await r{i}.json();" for i in range(6))
+    for ask in (
+        f"rename the variables:\n{calls}",
+        "add braces:\n```c\n" + "".join(f'#include "m{i}.h"\n' for i in range(6)) + "```",
+    ):
+        f = Features.of(request(messages=[{"role": "user", "content": ask}]))
+        assert f["ask_file_references"] == 0, ask
+        assert "many_files" not in [s.name for s in many.phase1(f).signals]
+    blocks = "".join(f"```python src/m{i}.py\nx = {i}\n```\n" for i in range(6))
+    named = Features.of(
+        request(messages=[{"role": "user", "content": blocks + "move the logging setup into one module"}])
+    )
+    assert named["ask_file_references"] == 6 and "many_files" in [s.name for s in many.phase1(named).signals]
+
+
+def test_multi_file_change_reads_the_persons_words_not_the_code_they_pasted() -> None:
+    rule = shipped_rule("multi_file_change", "multi_file")
+    pasted = "add type hints:\n```python\ndef walk(root):\n    # walk every file under root\n    ...\n```"
+    f = Features.of(request(messages=[{"role": "user", "content": pasted}]))
+    assert "multi_file_change" not in [s.name for s in rule.phase1(f).signals]
+    said = Features.of(request(messages=[{"role": "user", "content": "rename the loader in every file"}]))
+    assert "multi_file_change" in [s.name for s in rule.phase1(said).signals]
+
+
+#: Continue's chat-mode system message (core/llm/defaultSystemMessages.ts) names Agent Mode only to point the
+#: person at it; its agent-mode message says the mode it is in.
+CONTINUE_CHAT = (
+    "<important_rules>\n  You are in chat mode.\n\n  If the user asks to make changes to files offer that they can "
+    "use the Apply Button on the code block, or switch to Agent Mode to make the suggested updates automatically."
+    "\n</important_rules>"
+)
+
+
+def test_continues_chat_mode_is_not_an_agentic_system_prompt_its_agent_mode_is() -> None:
+    rule = shipped_rule("agentic_system_prompt", "agentic_markers")
+    for system, agentic in (
+        (CONTINUE_CHAT, False),
+        ("<important_rules>\n  You are in agent mode.\n</important_rules>", True),
+    ):
+        req = request(messages=[{"role": "system", "content": system}, {"role": "user", "content": "format this"}])
+        assert ("agentic_system_prompt" in [s.name for s in rule.phase1(Features.of(req)).signals]) is agentic
