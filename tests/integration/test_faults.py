@@ -597,10 +597,17 @@ def test_a_target_lacking_a_capability_is_skipped(
 
 
 def test_a_request_no_target_can_take_is_a_400_of_the_clients_type(shared: str, side: Side, fakes: Fakes) -> None:
+    """Every target too small for the prompt and the output it asks for: OpenAI's code for a full window,
+    and the words Anthropic's API uses for it, naming the largest window."""
     body = {"model": side.tier, "messages": HI, "max_tokens": 10_000_000}
     r = httpx.post(shared + "/v1/chat/completions", json=body, timeout=30)
     assert r.status_code == 400
     error = r.json()["error"]
-    assert (error["type"], error["code"]) == ("invalid_request_error", "no_target_available")
-    assert error["message"].startswith(f"no target can serve this request: {side.label}: context window ")
+    assert (error["type"], error["code"]) == ("invalid_request_error", "context_length_exceeded")
+    assert error["message"] == (
+        "input length and `max_tokens` exceed context limit: ~0 + 10000000 > 200000, decrease input length or"
+        " `max_tokens` and try again (no target can serve this request:"
+        f" {side.label}: context window 8192 < ~10000000 tokens (prompt ~0 + max_tokens 10000000);"
+        f" {side.rescue_label}: context window 200000 < ~10000000 tokens (prompt ~0 + max_tokens 10000000))"
+    )
     assert not fakes.primary.requests and not fakes.rescue.requests

@@ -291,6 +291,26 @@ def test_an_upstream_refusal_is_an_anthropic_error(claude: anthropic.Anthropic, 
     assert len(fake_anthropic.requests) == 1  # a 400 is neither retried nor sent elsewhere
 
 
+def test_a_prompt_no_target_can_hold_is_anthropics_prompt_too_long(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic
+) -> None:
+    """tiergate's own refusal, before any call, in the words of Anthropic's: Claude Code reads "prompt is too
+    long" in an error's message as a full context window, and compacts."""
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(
+            model="sonnet", max_tokens=1024, messages=[{"role": "user", "content": "word " * 200_000}]
+        )
+    assert caught.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "prompt is too long: ~250000 tokens > 200000 maximum (no target can serve this request:"
+            " sonnet/claude-sonnet-4-5: context window 200000 < ~251024 tokens (prompt ~250000 + max_tokens 1024))",
+        },
+    }
+    assert not fake_anthropic.requests
+
+
 def test_a_wrong_key_is_an_anthropic_authentication_error(
     gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
 ) -> None:

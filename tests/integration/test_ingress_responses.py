@@ -404,6 +404,25 @@ def test_a_context_length_refusal_carries_openais_code(gateway: str, fake_anthro
     )
 
 
+def test_a_prompt_no_target_can_hold_is_context_length_exceeded(gateway: str, fake_anthropic: FakeAnthropic) -> None:
+    """tiergate's own refusal, before any call, carries the code an upstream's overflow does: Codex prints
+    raw JSON for any other."""
+    r = httpx.post(gateway + "/v1/responses", json={"model": "sonnet", "input": "word " * 200_000, "stream": True})
+    assert (r.status_code, r.json()) == (
+        400,
+        {
+            "error": {
+                "message": "prompt is too long: ~250000 tokens > 200000 maximum (no target can serve this request:"
+                " sonnet/claude-sonnet-4-5: context window 200000 < ~250000 tokens)",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "context_length_exceeded",
+            }
+        },
+    )
+    assert not fake_anthropic.requests
+
+
 async def coded_refusal(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
     """An OpenAI-compatible server refusing with OpenAI's own error body, code and all."""
     if await handled_before_chat(scope, receive, send):

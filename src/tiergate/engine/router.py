@@ -47,7 +47,7 @@ from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.engine.quality import Dial, preference
 from tiergate.engine.sticky import session_key
 from tiergate.engine.targets import Target
-from tiergate.errors import RequestError, TiergateError
+from tiergate.errors import NoTargetError, RequestError, TiergateError
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest, Native, Usage
 
@@ -301,7 +301,11 @@ class Router:
                 latency[target.key] = seen
             if signals is not None and (resident := signals.target_loaded(target)) is not None:
                 loaded[target.key] = resident
-        refusal = _unread_document(request, chain) or (verdict.refusal if verdict is not None else None)
+        refusal = (
+            _unread_document(request, chain)
+            or _too_long(chain, states, tokens, output)
+            or (verdict.refusal if verdict is not None else None)
+        )
         if refusal is None and not usable and budget_only and verdict is not None:
             refusal = verdict.refuse_closed(verdict.checked_at)
         if refusal is not None:
@@ -437,6 +441,30 @@ def _unread_document(request: ChatRequest, chain: list[Target]) -> RequestError 
         f" targets does ({targets}); send the document's text instead",
         param=at,
         code="unsupported_content",
+    )
+
+
+def _too_long(chain: list[Target], states: list[TargetState], tokens: int, output: int) -> NoTargetError | None:
+    """A 400 ``context_length_exceeded`` when every target of the chain was skipped for its context window
+    alone: the code OpenAI's clients read as a full window (Codex then reports one), and the message
+    in the words of Anthropic's own refusal, which Claude Code reads the same way ("prompt is too long", or
+    when the prompt alone would fit, "input length and `max_tokens` exceed context limit"). ``states`` are
+    the chain's targets' states, in its order."""
+    pairs = list(zip(chain, states, strict=True))
+    if not pairs or any(s.skipped is None or s.skipped != t.too_small(tokens, output) for t, s in pairs):
+        return None
+    window = max(t.capabilities.context_window for t in chain)
+    prompt = tokens - output
+    if prompt > window:
+        said = f"prompt is too long: ~{prompt} tokens > {window} maximum"
+    else:
+        said = (
+            f"input length and `max_tokens` exceed context limit: ~{prompt} + {output} > {window},"
+            " decrease input length or `max_tokens` and try again"
+        )
+    skipped = "; ".join(f"{t.label}: {s.skipped}" for t, s in pairs)
+    return NoTargetError(
+        f"{said} (no target can serve this request: {skipped})", status=400, code="context_length_exceeded"
     )
 
 

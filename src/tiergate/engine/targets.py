@@ -95,14 +95,17 @@ class Target:
             return "no document support"
         if "fill_in_the_middle" in needs and not self.fill_in_the_middle:
             return "cannot take `suffix` (fill-in-the-middle needs an ollama backend)"
-        if tokens > caps.context_window:
-            if output:
-                return (
-                    f"context window {caps.context_window} < ~{tokens} tokens "
-                    f"(prompt ~{tokens - output} + max_tokens {output})"
-                )
-            return f"context window {caps.context_window} < ~{tokens} tokens"
-        return None
+        return self.too_small(tokens, output)
+
+    def too_small(self, tokens: int, output: int = 0) -> str | None:
+        """Why this target's context window cannot hold ``tokens`` (of which ``output`` is the limit the
+        request asks for), or None: the reason :meth:`lacks` gives when the window is all it lacks."""
+        window = self.capabilities.context_window
+        if tokens <= window:
+            return None
+        if output:
+            return f"context window {window} < ~{tokens} tokens (prompt ~{tokens - output} + max_tokens {output})"
+        return f"context window {window} < ~{tokens} tokens"
 
 
 S = TypeVar("S", Timeouts, Retries, Breaker)

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import PARTIAL, Status, StreamError, Text, ToolCalls
-from tests.integration.clients.conftest import Gateway, tool_results
+from tests.integration.clients.conftest import CLIENT_KEY, Gateway, client_routes, tool_results
 from tests.integration.clients.runners import CODEX, PINS, Run, codex_home, install_command, locate, run_codex
 
 PROMPT = "Write the proof file"
@@ -129,6 +130,27 @@ def test_an_overloaded_upstream_is_an_error_naming_the_backend(
     assert run.stdout == ""
     backend = f"backend 'anthropic' at {fake_anthropic.url}"  # type: ignore[attr-defined]
     assert errors(run)[-1].startswith(f"unexpected status 529 <unknown status code>: {backend}: Overloaded, url: ")
+
+
+def test_a_prompt_no_target_can_hold_is_a_full_context_window(
+    tmp_path: Path, home: Path, gateway_for: GatewayFactory, upstream_env: dict[str, str], fake_ollama: FakeOllama
+) -> None:
+    """tiergate's own refusal before any call (Codex's first turn, about 10k tokens of instructions and tool
+    schemas, against a local window of 4096 with nowhere to fall back) reads as a full context window."""
+    routes = client_routes(tmp_path / "decisions.db")
+    routes["tiers"]["local"]["targets"][0]["capabilities"]["context_window"] = 4096
+    routes["fallbacks"] = {}
+    path = tmp_path / "routes.yaml"
+    path.write_text(yaml.safe_dump(routes, sort_keys=False))
+    gateway = Gateway(gateway_for(path, {**upstream_env, "TIERGATE_KEYS": CLIENT_KEY}), CLIENT_KEY, routes)
+    run = codex(gateway, tmp_path, home, model="local")
+    assert run.returncode == 1, run.describe()
+    assert run.stdout == ""
+    assert errors(run)[-1] == (
+        "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before"
+        " retrying."
+    ), run.describe()
+    assert not fake_ollama.requests
 
 
 def test_an_upstream_failing_mid_answer_is_an_error_not_a_short_answer(

@@ -213,6 +213,33 @@ routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
     assert info.value.message == "no target can serve this request: local/small-model: no vision support"
 
 
+@pytest.mark.asyncio
+async def test_a_target_lacking_more_than_its_window_keeps_the_request_from_reading_as_too_long() -> None:
+    """Only when every target's window is all it lacks is the request too long: a shorter prompt would
+    still find no target with tools."""
+    g = graph(
+        base="""
+backends:
+  ollama: {kind: ollama, base_url: "http://127.0.0.1:1"}
+tiers:
+  local: {targets: [{backend: ollama, model: small-model, capabilities: {tools: false, context_window: 8}}]}
+  big: {targets: [{backend: ollama, model: big-model, capabilities: {tools: true, context_window: 16}}]}
+fallbacks: {local: [big]}
+routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
+"""
+    )
+    tool = {"type": "function", "function": {"name": "noop", "parameters": {"type": "object"}}}
+    body = {"messages": [{"role": "user", "content": "x" * 400}], "tools": [tool]}
+    routed = await Router(g).decide(msgspec.convert(body, ChatRequest))
+    with pytest.raises(TiergateError) as info:
+        await Dispatcher({}).complete(routed, chat("x"))
+    assert (info.value.status, info.value.code) == (400, "no_target_available")
+    assert info.value.message == (
+        "no target can serve this request: local/small-model: no tool support;"
+        " big/big-model: context window 16 < ~105 tokens"
+    )
+
+
 # --- every upstream error is scrubbed as it leaves its backend --------------------------------
 
 KEY = "sk-upstream-SECRET-0a1b2c3d"
