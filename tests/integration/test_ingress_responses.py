@@ -379,6 +379,28 @@ def test_a_file_in_a_tool_output_that_is_no_pdf_is_refused_by_name(
     assert not fake_ollama.requests
 
 
+@pytest.mark.parametrize("given", ["", [{"role": "user", "content": []}]], ids=["string", "no-parts"])
+def test_an_empty_input_on_a_claude_tier_is_a_400_naming_input(
+    gateway: str, fake_anthropic: FakeAnthropic, given: Any
+) -> None:
+    """Claude refuses a conversation with no content, so tiergate does before the call, naming the field the
+    client sent (``messages`` is the chat body's). OpenAI answers an empty input, and so does a local tier."""
+    r = httpx.post(gateway + "/v1/responses", json={"model": "sonnet", "input": given})
+    assert (r.status_code, r.json()) == (
+        400,
+        {
+            "error": {
+                "message": "input: every user and assistant message is empty, and Claude needs at least one with"
+                " content",
+                "type": "invalid_request_error",
+                "param": "input",
+                "code": None,
+            }
+        },
+    )
+    assert not fake_anthropic.requests
+
+
 # --- errors before the stream starts --------------------------------------------------------------------
 
 CONTEXT_REFUSAL = "prompt is too long: 250000 tokens > 200000 maximum"

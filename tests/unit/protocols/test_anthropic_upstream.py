@@ -18,7 +18,17 @@ from tiergate.protocols.anthropic import (
     status_error,
     to_messages_body,
 )
-from tiergate.wire import ChatRequest, Completion, Finish, ReasoningDelta, TextDelta, Thinking, Usage, UsageReport
+from tiergate.wire import (
+    ChatRequest,
+    Completion,
+    Finish,
+    Message,
+    ReasoningDelta,
+    TextDelta,
+    Thinking,
+    Usage,
+    UsageReport,
+)
 
 MODEL = "claude-test-1"
 PNG = "iVBORw0KGgoAAAANSUhEUg=="
@@ -493,6 +503,18 @@ def test_messages_that_are_all_empty_are_refused_before_the_call() -> None:
         to_messages_body(chat(messages=[{"role": "user", "content": ""}]), MODEL, default_max_tokens=10)
     assert (info.value.status, info.value.param) == (400, "messages")
     assert "every user and assistant message is empty" in info.value.message
+
+
+def test_messages_that_are_all_empty_are_named_by_the_clients_field() -> None:
+    """A Responses body's conversation is its ``input``: the error names it, not the chat body's ``messages``."""
+    request = chat(messages=[{"role": "system", "content": "be brief", "tiergate_at": "instructions"}])
+    request.messages.append(Message(role="user", content=[], at="input[0].content"))
+    with pytest.raises(RequestError) as info:
+        to_messages_body(request, MODEL, default_max_tokens=10)
+    assert (info.value.param, info.value.message) == (
+        "input",
+        "input: every user and assistant message is empty, and Claude needs at least one with content",
+    )
 
 
 REFUSED = "I can't help with that."

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from tiergate.errors import RequestError
@@ -58,9 +59,10 @@ def to_messages_body(
         "messages": _turns(request.messages, thinking=budget is not None),
     }
     if not body["messages"]:
+        field = _conversation_field(request.messages)
         raise RequestError(
-            "messages: every user and assistant message is empty, and Claude needs at least one with content",
-            param="messages",
+            f"{field}: every user and assistant message is empty, and Claude needs at least one with content",
+            param=field,
         )
     system = _system(request.messages)
     if system:
@@ -75,6 +77,15 @@ def to_messages_body(
     if stream:
         body["stream"] = True
     return body
+
+
+def _conversation_field(messages: list[Message]) -> str:
+    """The client's own name for the body's conversation: ``input`` for a Responses body (its messages say
+    where they came from, ``input[2].content``), ``messages`` for a chat or Messages body."""
+    for i, message in enumerate(messages):
+        if message.role not in ("system", "developer"):
+            return re.split(r"[.\[]", message.where(i), maxsplit=1)[0]
+    return "messages"
 
 
 def answer_tool_of(request: ChatRequest) -> str | None:
