@@ -744,6 +744,21 @@ def test_whole_cut_short_is_incomplete(finish: Any, reason: str) -> None:
     assert Response.model_validate(payload).incomplete_details is not None
 
 
+def test_text_then_a_call_cut_by_the_limit_reads_the_same_streamed_and_whole() -> None:
+    """The message was whole before the call began (the stream closes it then, ``completed``); the call was
+    being written when the limit hit. A whole answer marked both incomplete."""
+    call = ToolCall(id="c0", function=FunctionCall("exec_command", '{"cm'))
+    completion = Completion(content="Let me", tool_calls=[call], finish_reason="length")
+    payload = whole(completion, id="resp_1", created=1, model="m", request=request(tools=[EXEC]))
+    writer = StreamWriter("resp_1", 1, "m", request=request(tools=[EXEC]))
+    events = [TextDelta("Let me"), ToolCallStart(0, "c0", "exec_command"), ToolCallArgs(0, '{"cm'), Finish("length")]
+    streamed = frames(run(writer, events))[-1][1]["response"]
+    expected = [("message", "msg_1_0", "completed"), ("function_call", "fc_1_1", "incomplete")]
+    assert [(i["type"], i["id"], i["status"]) for i in payload["output"]] == expected
+    assert payload["output"] == streamed["output"]
+    assert (payload["status"], streamed["status"]) == ("incomplete", "incomplete")
+
+
 def codex_request() -> ChatRequest:
     return request(
         tools=[
@@ -1117,20 +1132,29 @@ def test_stream_parallel_calls_with_interleaved_arguments_come_whole_one_after_a
         STREAM_EVENT.validate_python(data)
 
 
-def test_stream_failure_lists_the_held_calls_as_incomplete() -> None:
+def test_stream_failure_announces_the_held_calls_and_lists_them_as_incomplete() -> None:
+    """``response.failed`` lists no item the stream never announced: a held call is added, with its argument
+    pieces so far, as the open message was, before the failure."""
     writer = StreamWriter("resp_1", 1, "m", request=request(tools=[EXEC]))
     writer.start()
     writer.event(ToolCallStart(0, "c0", "exec_command"))
     writer.event(ToolCallArgs(0, '{"a":'))
     writer.event(TextDelta("x"))
-    (kind, data), *rest = frames(writer.error(TiergateError("cut")))
-    assert kind == "response.failed" and not rest
+    got = frames(writer.error(TiergateError("cut")))
+    seen = [(kind, data.get("output_index"), data.get("item", {}).get("id"), data.get("delta")) for kind, data in got]
+    assert seen == [
+        ("response.output_item.added", 1, "fc_1_1", None),
+        ("response.function_call_arguments.delta", 1, None, '{"a":'),
+        ("response.failed", None, None, None),
+    ]
+    data = got[-1][1]
     assert [(i["type"], i["id"], i["status"]) for i in data["response"]["output"]] == [
         ("message", "msg_1_0", "incomplete"),
         ("function_call", "fc_1_1", "incomplete"),
     ]
     assert data["response"]["output"][1]["arguments"] == '{"a":'
-    STREAM_EVENT.validate_python(data)
+    for _, event in got:
+        STREAM_EVENT.validate_python(event)
 
 
 @pytest.mark.parametrize(

@@ -222,16 +222,21 @@ def _function_tool(tool: Tool) -> dict[str, Any]:
 
 def whole(completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> dict[str, Any]:
     """The Response object of a non-streamed answer: reasoning, then the message, then one item per call.
-    Signed thinking goes in the reasoning item's ``encrypted_content`` when the client asked for it."""
+    Signed thinking goes in the reasoning item's ``encrypted_content`` when the client asked for it.
+
+    An answer the output limit (or a filter) cut marks incomplete the items it was writing when it stopped:
+    the calls, which come last, or the message when there are none. A message before calls was whole, and
+    is ``completed``, as the stream marks it when the first call begins (:mod:`.stream`)."""
     status, incomplete = ENDINGS.get(completion.finish_reason, ("completed", None))
     item_status = "incomplete" if incomplete else "completed"
+    message_status = "completed" if completion.tool_calls else item_status
     origins = tool_origins(request)
     output: list[dict[str, Any]] = []
     sealed = completion.thinking if wants_sealed(request) else []
     if completion.reasoning or sealed:
         output.append(reasoning_item(item_id(id, "rs", len(output)), completion.reasoning, sealed))
     if completion.content:
-        output.append(message_item(item_id(id, "msg", len(output)), completion.content, item_status))
+        output.append(message_item(item_id(id, "msg", len(output)), completion.content, message_status))
     for call in completion.tool_calls:
         name, arguments = call.function.name, call.function.arguments
         origin = origins.get(name, Origin(False, None))

@@ -138,13 +138,18 @@ class StreamWriter:
 
     def error(self, exc: TiergateError) -> bytes:
         """``response.failed``: the output so far (the unfinished item and the held calls marked incomplete)
-        and the error."""
+        and the error. The held calls are announced first (``output_item.added`` and their argument pieces,
+        as the open item was), so the failed output lists no item the stream never named."""
         output = [*self._output, *([self._snapshot(self._open, "incomplete")] if self._open else [])]
+        announced: list[bytes] = []
         for call in self._calls.values():
-            output.append(self._snapshot(self._numbered(call, len(output)), "incomplete"))
+            announced.append(self._added(self._numbered(call, len(output))))
+            announced.extend(self._argument_deltas(call))
+            output.append(self._snapshot(call, "incomplete"))
+        self._calls.clear()
         failed = {"code": failure_code(exc), "message": exc.message}
         response = self._envelope.response("failed", output, self.usage, error=failed)
-        return self._frame("response.failed", {"response": response})
+        return b"".join(announced) + self._frame("response.failed", {"response": response})
 
     # --- items ---
 
@@ -222,14 +227,17 @@ class StreamWriter:
             out.append(self._added(self._numbered(call, len(self._output))))
             if not call.origin.custom and not "".join(call.parts).strip():
                 call.parts = ["{}"]  # a call without arguments: Codex parses them as JSON, and "" is none
-            if not call.origin.custom:
-                for piece in call.parts:
-                    out.append(
-                        self._frame("response.function_call_arguments.delta", {**self._at(call), "delta": piece})
-                    )
+            out.extend(self._argument_deltas(call))
             out.append(self._done(call))
         self._calls.clear()
         return b"".join(out)
+
+    def _argument_deltas(self, call: _Open) -> list[bytes]:
+        """A function call's argument pieces as deltas; a freeform call's input goes whole at its done."""
+        if call.origin.custom:
+            return []
+        at = self._at(call)
+        return [self._frame("response.function_call_arguments.delta", {**at, "delta": piece}) for piece in call.parts]
 
     def _numbered(self, call: _Open, index: int) -> _Open:
         call.index, call.id = index, item_id(self.id, "ctc" if call.origin.custom else "fc", index)
