@@ -197,7 +197,7 @@ class Envelope:
             "tool_choice": s["tool_choice"],
             "tools": s["tools"],
             "top_p": s["top_p"],
-            "truncation": "disabled",
+            "truncation": "disabled",  # what tiergate does whatever was asked: it never drops input items
             "usage": _usage(usage, self._request, chars),
             "user": s["user"],
             "metadata": s["metadata"],
