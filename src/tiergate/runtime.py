@@ -63,6 +63,7 @@ class ReloadOutcome:
     ok: bool
     version: str
     changed: bool
+    #: Why a reload was refused (errors); on success, the warnings of the rules now serving.
     problems: list[Problem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,10 +88,10 @@ def validate_file(path: Path, environ: Mapping[str, str]) -> list[Problem]:
     for p in validate_file(Path("routes.yaml"), os.environ): print(p.render())
     """
     try:
-        loaded, _ = compile_file(path, environ)
+        loaded, graph = compile_file(path, environ)
     except ConfigError as exc:
         return exc.problems
-    return [*loaded.warnings, *_shadow_problems(path, loaded, environ)]
+    return [*graph.warnings, *_shadow_problems(path, loaded, environ)]
 
 
 def _shadow_problems(path: Path, loaded: LoadedConfig, environ: Mapping[str, str]) -> list[Problem]:
@@ -106,7 +107,7 @@ def _shadow_problems(path: Path, loaded: LoadedConfig, environ: Mapping[str, str
     if where == path.resolve():
         return []
     try:
-        shadowed = compile_file(where, environ)[0]
+        shadowed = compile_file(where, environ)[1]
     except ConfigError as exc:
         return [dataclasses.replace(p, severity="warning", message=f"shadow: {p.message}") for p in exc.problems]
     return [dataclasses.replace(p, message=f"shadow: {p.message}") for p in shadowed.warnings]
@@ -222,7 +223,7 @@ class Rules:
                 return self._reject([problem])
             if loaded.version == self.current.version:
                 self.last_error, self._refused_head = [], None
-                return ReloadOutcome(True, loaded.version, False)
+                return ReloadOutcome(True, loaded.version, False, list(graph.warnings))
             old = self.current
             learned, refused = self._learned_for(loaded, graph, old)
             if refused is not None:
@@ -234,7 +235,7 @@ class Rules:
             log.info("rules reloaded: version %s -> %s", old.version, loaded.version)
             if old.inflight == 0:
                 await self._close_retired()
-            return ReloadOutcome(True, loaded.version, True)
+            return ReloadOutcome(True, loaded.version, True, list(graph.warnings))
 
     def _learned_for(
         self, loaded: LoadedConfig, graph: EvaluationGraph, old: Runtime
@@ -286,7 +287,7 @@ class Rules:
         )
         self._current = Runtime(loaded, graph, router, dispatcher, backends, redact)
         self.loaded_at = time.time()
-        for w in loaded.warnings:
+        for w in graph.warnings:
             log.warning("%s", w.render())
 
     async def _close_retired(self) -> None:

@@ -238,3 +238,33 @@ def test_the_watcher_outlives_a_reload_that_raises(
     fixed = rules_file.read_text().replace("keep_alive: 11m", "keep_alive: 12m")
     rules_file.write_text(fixed)
     wait_for_version(base, version_of(fixed))
+
+
+#: A rule whose regex draws only a warning: it repeats a repeat, which can take exponential time.
+RISKY_RULE = (
+    "  rules:\n    - name: risky\n      when: {feature: last_user_text, matches: '^(a+)+$'}\n      then: {tier: opus}\n"
+)
+
+
+def test_a_file_with_only_warnings_starts_and_reloads(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path
+) -> None:
+    """A warning is what `tiergate validate` passes with: start and reload serve the file and say the warning
+    (both refused it, 422 with problems that were all warnings)."""
+    risky = rules_file.read_text().replace("  rules:\n", RISKY_RULE, 1)
+    rules_file.write_text(risky)
+    base = gateway_for(rules_file, upstream_env, watch=False)
+    d = httpx.post(base + "/v1/route", json={"messages": [{"role": "user", "content": "rename x"}]}).json()
+    assert d["rules_version"] == version_of(risky)
+    edited = risky.replace("keep_alive: 10m", "keep_alive: 12m")
+    rules_file.write_text(edited)
+    r = httpx.post(base + "/admin/reload")
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["ok"], body["changed"], body["version"]) == (True, True, version_of(edited))
+    line = next(i + 1 for i, text in enumerate(edited.splitlines()) if "'^(a+)+$'" in text)
+    assert [(p["severity"], p["line"], p["path"]) for p in body["problems"]] == [
+        ("warning", line, "$.routing.rules[0].when.matches")
+    ]
+    health = httpx.get(base + "/health").json()["rules"]
+    assert (health["status"], health["version"], health["last_error"]) == ("ok", version_of(edited), [])

@@ -11,6 +11,7 @@ import pytest
 
 import tiergate.server
 from tiergate.cli import main
+from tiergate.rules import regex_risk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,3 +169,23 @@ def test_profile_refuses_prompts_without_a_judge(tmp_path: Path, capsys: pytest.
         "tiergate profile: --prompts is the prompt set --judge grades: add --judge TIER (e.g. --judge sonnet) "
         "or leave --prompts out\n"
     )
+
+
+def test_validate_and_route_agree_on_a_file_with_only_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A regex that repeats a repeat is a warning: validate passes the file, and route serves it (it said
+    the file had errors and exited 2)."""
+    config = tmp_path / "routes.yaml"
+    rule = "  rules:\n    - {name: risky, when: {feature: last_user_text, matches: '^(a+)+$'}, then: {tier: sonnet}}\n"
+    config.write_text(AMBIGUOUS.replace("  scorers:\n", rule + "  scorers:\n"))
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"messages": [{"role": "user", "content": "aaa"}]}))
+    assert main(["validate", str(config)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{config}:10:62: warning: {regex_risk.WARNING}",
+        f"{config}: ok (1 warning(s))",
+    ]
+    assert main(["route", "--config", str(config), str(request)]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["tier"] == "sonnet"

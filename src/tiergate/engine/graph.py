@@ -1,7 +1,8 @@
 """The evaluation graph: routes.yaml compiled once per load, evaluated per request.
 
 Compiling resolves every name, compiles every regex and keyword list, and builds the scorer
-vectors; any problem is raised as a ConfigError citing file:line. The graph is immutable, so a
+vectors; any error is raised as a ConfigError citing file:line, and warnings are kept on the graph
+(``graph.warnings``), as the file is served with them. The graph is immutable, so a
 reload builds a new one and swaps a single reference.
 
     graph = compile_graph(load_file("routes.yaml"))
@@ -93,6 +94,9 @@ class EvaluationGraph:
     model_names: ModelNames = field(default_factory=ModelNames)
     #: The ``tiergate profile`` files targets name, by target key (``backend/model``).
     profiles: Mapping[str, Profile] = field(default_factory=dict)
+    #: What the file draws that does not stop it being served (the rules' own, such as a regex that can take
+    #: exponential time, then the loader's): ``tiergate validate`` shows them, the gateway logs them.
+    warnings: tuple[Problem, ...] = ()
 
     def features(self, request: ChatRequest, headers: Mapping[str, str] | None = None) -> Features:
         """A request's features as this graph reads them."""
@@ -259,7 +263,7 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
     keyword_routes: tuple[tuple[str, KeywordMatcher], ...] = ()
     if config.routing.keyword_mode is not None:
         keyword_routes = tuple((r.tier, ctx.matcher(r.keywords)) for r in config.routing.keyword_mode.routes)
-    if problems:
+    if any(p.severity == "error" for p in problems):  # a warning alone does not stop the file being served
         raise ConfigError([*problems, *loaded.warnings])
     settings = {"ask": AskReader.compile(config.routing.ask), "agent": AgentMarkers.compile(config.routing.agent)}
     chains = TargetChains.compile(config)
@@ -275,4 +279,5 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         FsPath(loaded.source.file).resolve().parent,
         ModelNames.compile(config.routing.explicit.models),
         {chains.tiers[tier][i].key: p for (tier, i), p in loaded.profiles.items()},
+        (*problems, *loaded.warnings),
     )

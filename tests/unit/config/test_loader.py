@@ -66,11 +66,10 @@ def at(path: Path, needle: str, nth: int = 1) -> str:
 def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
     """Every problem of load + compile, rendered; [] when the file is good."""
     try:
-        loaded = load_file(path, {} if environ is None else environ)
-        compile_graph(loaded)
+        graph = compile_graph(load_file(path, {} if environ is None else environ))
     except ConfigError as exc:
         return [p.render() for p in exc.problems]
-    return [p.render() for p in loaded.warnings]
+    return [p.render() for p in graph.warnings]
 
 
 def test_the_valid_base_file_has_no_problems(tmp_path: Path) -> None:
