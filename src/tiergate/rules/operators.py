@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import msgspec
 from msgspec import Meta
 
-from tiergate.config.base import Keywords, PositiveInt, Strict, given
+from tiergate.config.base import Keywords, Strict, given
 from tiergate.config.problems import Path, did_you_mean
 from tiergate.rules import regex_risk
 from tiergate.rules.context import NEVER, CompileContext, Predicate
@@ -40,12 +40,21 @@ ANY_KIND = frozenset({"number", "bool", "text", "str"})
 
 @dataclass(frozen=True)
 class Extra:
-    """A field that only modifies an operator (``min_count`` of ``contains_any``)."""
+    """A field that only modifies an operator (``min_count`` of ``contains_any``). The Struct holds it as
+    UNSET when it is not written, so that one written beside another operator (or a combinator), where it
+    would be ignored, is refused rather than taken silently."""
 
     name: str
     type: Any
     default: Any
     doc: str
+    #: What it does, for the message that refuses it elsewhere.
+    what: str = ""
+
+    def value(self, condition: Any) -> Any:
+        """The value written, or the default."""
+        written = getattr(condition, self.name)
+        return self.default if written is msgspec.UNSET else written
 
 
 @dataclass(frozen=True)
@@ -141,13 +150,31 @@ def _contains_any(name: str, operand: Any, cond: Condition, ctx: CompileContext,
         ctx.report(path, f"unknown keyword list '{operand}'{did_you_mean(operand, list(ctx.keyword_lists))}")
         return NEVER
     matcher = ctx.matcher(operand)
-    need = cond.min_count
+    need = _MIN_COUNT.value(cond)
+    if need > len(matcher.words):
+        have = len(matcher.words)
+        listed = ", ".join(matcher.words)
+        ctx.report(
+            (*path[:-1], "min_count"),
+            f"min_count {need} can never be met: the list has {have} distinct keyword{'s' if have != 1 else ''} "
+            f"({listed}), so this condition never matches; lower min_count or add keywords",
+        )
+        return NEVER
     label = operand if isinstance(operand, str) else "keywords"
     return Predicate(
         lambda f: len(f.keyword_hits(matcher, name)) >= need,
         [(f"{name}:{label}", lambda f: list(f.keyword_hits(matcher, name)))],
     )
 
+
+#: ``contains_any``'s ``min_count``.
+_MIN_COUNT = Extra(
+    "min_count",
+    Annotated[int, Meta(ge=1, extra_json_schema={"default": 1})] | msgspec.UnsetType,
+    1,
+    "With `contains_any` only: distinct keywords that must appear (default 1).",
+    "how many distinct keywords must appear",
+)
 
 #: Per kind of feature: what its values are, and what a comparison with them has to be given.
 _VALUES: dict[str, tuple[str, str, Callable[[Any], bool]]] = {
@@ -246,7 +273,7 @@ OPERATORS: dict[str, Operator] = {
             "list, as whole words, case-insensitive",
             _contains_any,
             takes="searches text",
-            extras=(Extra("min_count", PositiveInt, 1, "With `contains_any`: distinct keywords that must appear."),),
+            extras=(_MIN_COUNT,),
         ),
     )
 }
@@ -321,6 +348,7 @@ def _check_condition(self: Any) -> None:
     if combinators:
         if self.feature is not None or given:
             raise ValueError("a condition is either a combinator or a `feature` comparison")
+        _check_extras(self, f"the combinator `{combinators[0]}`")
         return
     if self.feature is None:
         raise ValueError("a condition needs `feature` (with an operator) or `all`/`any`/`not`")
@@ -328,6 +356,16 @@ def _check_condition(self: Any) -> None:
         names = " ".join(OPERATORS)
         got = f" (got {', '.join(given)})" if given else ""
         raise ValueError(f"a feature comparison takes exactly one operator of {names}{got}")
+    _check_extras(self, f"this `{given[0]}`")
+
+
+def _check_extras(self: Any, used: str) -> None:
+    """An operator's extra (``min_count``) written beside another operator or a combinator: it would be
+    ignored (``{feature: last_user_text, matches: x, min_count: 3}`` fired on one match)."""
+    for op in OPERATORS.values():
+        for extra in op.extras:
+            if getattr(self, extra.name) is not msgspec.UNSET and not op.given(self):
+                raise ValueError(f"`{extra.name}` applies only to `{op.name}` ({extra.what}): remove it from {used}")
 
 
 def _fields() -> list[tuple[str, Any, Any]]:
@@ -341,7 +379,7 @@ def _fields() -> list[tuple[str, Any, Any]]:
         operand = op.operand if op.absent is msgspec.UNSET else op.operand | None
         default = op.absent if op.attr == op.name else msgspec.field(default=op.absent, name=op.name)
         fields.append((op.attr, operand, default))
-        fields.extend((extra.name, extra.type, extra.default) for extra in op.extras)
+        fields.extend((extra.name, extra.type, msgspec.UNSET) for extra in op.extras)
     return fields
 
 
@@ -353,7 +391,9 @@ def _schema_extra() -> dict[str, Any]:
         "oneOf": [
             {"title": "combinator", "oneOf": combinators, "not": {"anyOf": [given("feature"), *operators]}},
             {"title": "comparison", "allOf": [given("feature")], "oneOf": operators, "not": {"anyOf": combinators}},
-        ]
+        ],
+        # an operator's extra (min_count) only beside its operator
+        "dependentRequired": {extra.name: [op.name] for op in OPERATORS.values() for extra in op.extras},
     }
 
 
@@ -364,7 +404,7 @@ if TYPE_CHECKING:
         any: list[Condition] | None
         not_: Condition | None
         feature: str | None
-        min_count: int
+        min_count: int | msgspec.UnsetType
 
 else:
     Condition = msgspec.defstruct(

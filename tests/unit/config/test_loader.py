@@ -316,6 +316,45 @@ def test_a_regex_that_can_take_exponential_time_is_a_warning_at_it(tmp_path: Pat
     assert problems(safe) == []
 
 
+@pytest.mark.parametrize(
+    ("when", "used", "where"),
+    [
+        ("{feature: last_user_text, matches: '(?i)opus', min_count: 3}", "this `matches`", ""),
+        (
+            "{any: [{feature: last_user_text, matches: opus}, {feature: total_chars, gt: 5000}], min_count: 2}",
+            "the combinator `any`",
+            "",
+        ),
+        ("{not: {feature: total_chars, gt: 10, min_count: 2}}", "this `gt`", ".not"),
+    ],
+)
+def test_min_count_beside_anything_but_contains_any_is_refused(
+    tmp_path: Path, when: str, used: str, where: str
+) -> None:
+    """It was taken and ignored: ``matches`` with ``min_count: 3`` fired on one match, ``any`` on one branch."""
+    path = write(tmp_path, RULE.replace("WHEN", when))
+    node = "{not: " if where else "{"
+    inner = at(path, "{feature: total_chars") if where else at(path, node)
+    assert problems(path) == [
+        f"{inner}: `min_count` applies only to `contains_any` (how many distinct keywords must appear): "
+        f"remove it from {used} at $.routing.rules[0].when{where}"
+    ]
+
+
+def test_min_count_above_the_lists_keywords_can_never_match(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, RULE.replace("WHEN", "{feature: last_user_text, contains_any: [opus, Sonnet, OPUS], min_count: 3}")
+    )
+    assert problems(path) == [
+        f"{at(path, '3}')}: min_count 3 can never be met: the list has 2 distinct keywords (opus, sonnet), so this "
+        "condition never matches; lower min_count or add keywords"
+    ]
+    named = write(
+        tmp_path, RULE.replace("WHEN", "{feature: last_user_text, contains_any: deep_reasoning, min_count: 2}")
+    )
+    assert problems(named) == []
+
+
 def test_unknown_keyword_list_suggests_the_close_name(tmp_path: Path) -> None:
     path = write(tmp_path, RULE.replace("WHEN", "{feature: last_user_text, contains_any: deep_reasonin}"))
     assert problems(path) == [
