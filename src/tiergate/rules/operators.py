@@ -109,7 +109,8 @@ def _equals(negate: bool) -> Compile:
     def compile_(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
         if not _comparable(name, operand, ctx, path):
             return NEVER
-        return Predicate(lambda f: (f[name] == operand) != negate, [(name, _getter(name))])
+        want = _json_key(operand)
+        return Predicate(lambda f: (_json_key(f[name]) == want) != negate, [(name, _getter(name))])
 
     return compile_
 
@@ -118,8 +119,8 @@ def _member(negate: bool) -> Compile:
     def compile_(name: str, operand: Any, cond: Condition, ctx: CompileContext, path: Path) -> Predicate:
         if not all([_comparable(name, v, ctx, (*path, i)) for i, v in enumerate(operand)]):  # report every one
             return NEVER
-        values = frozenset(_hashable(v) for v in operand)
-        return Predicate(lambda f: (_hashable(f[name]) in values) != negate, [(name, _getter(name))])
+        values = frozenset(_json_key(v) for v in operand)
+        return Predicate(lambda f: (_json_key(f[name]) in values) != negate, [(name, _getter(name))])
 
     return compile_
 
@@ -218,12 +219,19 @@ def _described(value: Any) -> str:
     return _yaml(value)
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(value)
+def _json_key(value: Any) -> Any:
+    """A value as JSON compares it, hashable: a boolean is not a number (Python's ``True == 1`` made
+    ``{feature: metadata.priority, eq: 1}`` fire on ``"priority": true``), while ``1`` and ``1.0`` are the
+    same number; lists and objects compare item by item, an object's keys in any order."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, int | float):
+        return ("number", value)  # 1 == 1.0 and hash(1) == hash(1.0)
+    if isinstance(value, list | tuple):
+        return ("array", tuple(_json_key(v) for v in value))
     if isinstance(value, dict):
-        return msgspec.json.encode(value)
-    return value
+        return ("object", frozenset((k, _json_key(v)) for k, v in value.items()))
+    return value  # a string, or null
 
 
 # --- the table ----------------------------------------------------------------------------------
@@ -239,7 +247,8 @@ OPERATORS: dict[str, Operator] = {
             "eq",
             Any,
             ANY_KIND,
-            "equality with a value of the feature's kind (`metadata.*`: any JSON value, null included)",
+            "equality with a value of the feature's kind (`metadata.*`: any JSON value, null included, "
+            "compared as JSON: `true` is not `1`, `1.0` is `1`)",
             _equals(False),
             msgspec.UNSET,
         ),
@@ -247,7 +256,8 @@ OPERATORS: dict[str, Operator] = {
             "ne",
             Any,
             ANY_KIND,
-            "inequality with a value of the feature's kind (`metadata.*`: any JSON value, null included)",
+            "inequality with a value of the feature's kind (`metadata.*`: any JSON value, null included, "
+            "compared as JSON)",
             _equals(True),
             msgspec.UNSET,
         ),

@@ -143,6 +143,41 @@ routing:
     assert names == ["c", "d"]
 
 
+METADATA_RULES = """
+routing:
+  rules:
+    - {name: eq_one, when: {feature: metadata.p, eq: 1}, then: {score: 0.0}}
+    - {name: eq_true, when: {feature: metadata.p, eq: true}, then: {score: 0.0}}
+    - {name: in_zero_one, when: {feature: metadata.p, in: [0, 1]}, then: {score: 0.0}}
+    - {name: in_false, when: {feature: metadata.p, in: [false]}, then: {score: 0.0}}
+    - {name: ne_one, when: {feature: metadata.p, ne: 1}, then: {score: 0.0}}
+    - {name: not_in_one, when: {feature: metadata.p, not_in: [1]}, then: {score: 0.0}}
+    - {name: eq_list, when: {feature: metadata.p, eq: [1, true]}, then: {score: 0.0}}
+    - {name: eq_object, when: {feature: metadata.p, eq: {a: 1, b: [false]}}, then: {score: 0.0}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "fired"),
+    [
+        (True, ["eq_true", "ne_one", "not_in_one"]),  # true was 1: eq_one and in_zero_one fired, ne_one did not
+        (False, ["in_false", "ne_one", "not_in_one"]),  # false was 0: in_zero_one fired
+        (1, ["eq_one", "in_zero_one"]),
+        (1.0, ["eq_one", "in_zero_one"]),  # one number, however it is written
+        (0, ["in_zero_one", "ne_one", "not_in_one"]),
+        ("1", ["ne_one", "not_in_one"]),
+        ([1.0, True], ["ne_one", "not_in_one", "eq_list"]),
+        ([True, 1], ["ne_one", "not_in_one"]),  # was equal to [1, true]
+        ({"b": [False], "a": 1.0}, ["ne_one", "not_in_one", "eq_object"]),
+        ({"a": True, "b": [0]}, ["ne_one", "not_in_one"]),  # was equal to {a: 1, b: [false]}
+    ],
+)
+def test_metadata_compares_as_json_a_boolean_is_not_a_number(value: object, fired: list[str]) -> None:
+    g = graph(METADATA_RULES)
+    result = g.phase1(Features.of(chat("x", metadata={"p": value})))
+    assert [s.name for s in result.signals if s.kind == "rule"] == fired
+
+
 def test_every_bad_value_of_a_list_is_reported() -> None:
     routing = """
 routing:
