@@ -66,6 +66,9 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
     source = YamlSource.parse(text, file, os.environ if environ is None else environ)
     if not isinstance(source.data, dict):
         raise ConfigError([source.problem((), "the rule file must be a mapping with `backends` and `tiers`")])
+    referenced = _referenced_tags(source)
+    if referenced:
+        raise ConfigError(referenced)
     config = _convert(source)
     problems = check(config, source)
     config, profiles = apply_profiles(config, source, problems)
@@ -84,10 +87,19 @@ _YAML11 = re.compile(
 _WANTS_TEXT = re.compile(r"Expected `[^`]*\bstr\b[^`]*`, got `(?:int|float|bool)`")
 
 
+#: msgspec's refusal of a number written with a point or an exponent where the field takes a whole number.
+_WANTS_INT = re.compile(r"Expected `[^`]*\bint\b[^`]*`, got `float`")
+
+
 def _convert(source: YamlSource) -> RoutesConfig:
-    """The file's tree as the config. An unquoted ``${...}`` that read as a number or a switch, where the
-    field takes text, is given its text back (msgspec names one bad field at a time: one retry each)."""
-    for _ in range(len(source.coerced) + 1):
+    """The file's tree as the config. msgspec names one bad field at a time, so each of these is one retry:
+
+    - an unquoted ``${...}`` that read as a number or a switch, where the field takes text, is given its
+      text back;
+    - a whole number written as a float (``fail_max: 5.0``, ``max_body_bytes: 1e6``), where the field takes
+      an integer, is that integer, as JSON Schema's ``integer`` (and so an editor) reads it."""
+    fixed: set[Path] = set()
+    while True:
         try:
             return msgspec.convert(source.data, RoutesConfig)
         except msgspec.ValidationError as exc:
@@ -97,11 +109,46 @@ def _convert(source: YamlSource) -> RoutesConfig:
             path = parse_path(m.group("path") or "$")
             if ANY_KEY in path:
                 path = _resolve_keys(path, source.data, error)
-            text = source.coerced.get(path)
-            if m.group("key") or text is None or not _WANTS_TEXT.fullmatch(m.group("msg")):
+            value = _whole(path, source, m.group("msg")) if not m.group("key") and path not in fixed else None
+            if value is None:
                 raise ConfigError([_problem_from_validation(error, source)]) from None
-            source.data = _replaced(source.data, path, text)
-    raise AssertionError("unreachable: each retry gives one coerced value its text back")
+            fixed.add(path)
+            source.data = _replaced(source.data, path, value)
+
+
+def _whole(path: Path, source: YamlSource, message: str) -> str | int | None:
+    """What the value at ``path`` is read as instead, on msgspec's ``message``: a coerced reference's text,
+    an integral float's integer; None when the refusal stands."""
+    text = source.coerced.get(path)
+    if text is not None and _WANTS_TEXT.fullmatch(message):
+        return text
+    value = _get(source.data, list(path))
+    if isinstance(value, float) and value.is_integer() and _WANTS_INT.fullmatch(message):
+        return int(value)
+    return None
+
+
+def _referenced_tags(source: YamlSource) -> list[Problem]:
+    """A variant's ``kind`` (a backend's, a transform's) written as ``${...}``: the JSON Schema and editors
+    pick the variant's fields by its literal name, so the loader takes only that too."""
+    problems = []
+    for path in source.references:
+        if not path or not isinstance(path[-1], str):
+            continue
+        found = _info_at(path[:-1], source.data)
+        info = found[0] if found is not None else None
+        members = info.types if isinstance(info, mi.UnionType) else (info,)
+        tags = [t.tag for t in members if isinstance(t, mi.StructType) and t.tag_field == path[-1]]
+        if tags:
+            choices = ", ".join(sorted(str(t) for t in tags))
+            problems.append(
+                source.problem(
+                    path,
+                    f"`{path[-1]}` selects the variant and is written literally (one of {choices}): "
+                    "a ${...} reference is not accepted here",
+                )
+            )
+    return problems
 
 
 def _replaced(data: Any, path: Path, value: Any) -> Any:
@@ -220,6 +267,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         return source.problem(path, f"{_where(path)} is an empty list: it needs at least one item")
     if message.startswith("Expected `str` matching regex '\\\\S'"):
         return source.problem(path, f"{_where(path)} is blank: a keyword needs at least one character besides spaces")
+    if _WANTS_INT.fullmatch(message) and isinstance(value := _get(source.data, list(path)), float):
+        return source.problem(path, f"{message} at {_where(path)} ({value:g} is not a whole number)")
     if message.endswith("got `str`") and path in source.not_finite:
         return source.problem(path, f"must be a finite number, got {source.not_finite[path]}")
     if message.endswith("got `str`") and source.quoted_reference(path) and source.in_flow(path):

@@ -8,6 +8,7 @@ Structs it describes:
   ``__field_docs__`` when the Struct is built from a table, like ``Condition``);
 - the tagged unions (backend kinds, transforms) as one definition each, whose ``kind`` offers every tag
   to an editor's completion;
+- every number finite, as the loader requires (JSON has no NaN or infinity, YAML has ``.nan``, ``.inf``);
 - ``${VAR}`` / ``${VAR:-default}`` where a number, a switch or a fixed choice is expected, since the
   loader expands them before the value is checked (``kind`` tags excepted: they must be literal);
 - a Struct's ``__schema_extra__`` (cross-field rules such as "exactly one operator"), merged into its
@@ -38,6 +39,21 @@ ENV_REF = {
     "type": "string",
     "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$",
 }
+#: The largest finite float: a bound that ``.inf`` and ``-.inf`` exceed.
+_FLOAT_MAX = 1.7976931348623157e308
+#: What every number field also is: finite, as the loader requires (``must be a finite number``). NaN passes
+#: every bound (each comparison with it is false), so it is refused by failing the three ``not``/``const``
+#: branches that together hold every other number.
+FINITE = {
+    "description": "A finite number: YAML's `.nan`, `.inf` and `-.inf` are refused, by the loader too.",
+    "minimum": -_FLOAT_MAX,
+    "maximum": _FLOAT_MAX,
+    "anyOf": [
+        {"description": "Below zero.", "not": {"minimum": 0}},
+        {"description": "Above zero.", "not": {"maximum": 0}},
+        {"description": "Zero.", "const": 0},
+    ],
+}
 #: Each tagged union of the file: its definition's name and description.
 UNIONS: dict[Any, tuple[str, str]] = {
     BackendConfig: ("Backend", "A named connection to a model server; `kind` selects which of the variants applies."),
@@ -64,7 +80,12 @@ def routes_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "tiergate routes.yaml",
         **root,
-        "$defs": {**dict(sorted(defs.items())), **{n: u for n, u in sorted(unions.items())}, "EnvRef": ENV_REF},
+        "$defs": {
+            **dict(sorted(defs.items())),
+            **{n: u for n, u in sorted(unions.items())},
+            "EnvRef": ENV_REF,
+            "Finite": FINITE,
+        },
     }
 
 
@@ -180,6 +201,9 @@ def _property(prop: dict[str, Any], unions: dict[str, Any]) -> dict[str, Any]:
     prop = _rewrite(prop, unions)
     if "const" in prop or "$ref" in prop:
         return prop
+    for node in [prop, *prop.get("anyOf", [])]:
+        if node.get("type") == "number":
+            node["$ref"] = "#/$defs/Finite"
     typed = prop.get("type") in ("number", "integer", "boolean") or "enum" in prop
     if typed:
         meta: dict[str, Any] = {k: prop.pop(k) for k in ("description", "default", "examples") if k in prop}

@@ -184,6 +184,8 @@ class YamlSource:
     coerced: dict[Path, str] = field(default_factory=dict)
     #: Where an unquoted ``${...}`` read as a number that is not finite: kept as text, as it may be text.
     not_finite: dict[Path, str] = field(default_factory=dict)
+    #: Where a value held a ``${...}`` reference, in file order: a variant's ``kind`` must not (loader).
+    references: list[Path] = field(default_factory=list)
     #: Takes the keys the file names out of every problem's message (see the module's docstring).
     scrub: Redactor = field(default_factory=Redactor)
 
@@ -275,6 +277,8 @@ class YamlSource:
                 )
                 return value
             expanded = _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
+            if _ENV.search(value):
+                self.references.append(path)
             if not _ENV.fullmatch(value) or self._quoted(path):
                 return expanded
             read = _scalar(expanded)

@@ -606,6 +606,41 @@ def test_a_number_that_is_not_finite_is_an_error_at_its_value(tmp_path: Path, wr
     assert problems(path) == [f"{at(path, written)}: must be a finite number, got {value}"]
 
 
+def test_a_whole_number_written_as_a_float_is_an_integer(tmp_path: Path) -> None:
+    """JSON Schema's ``integer`` (and so an editor) takes ``5.0`` and ``1e6``; the loader refused them with
+    "Expected `int`, got `float`"."""
+    text = VALID.replace("model: qwen2.5-coder:7b", "model: qwen2.5-coder:7b\n        limits: {rpm: 60.0}", 1)
+    text = "version: 1.0\n" + text + "breakers: {fail_max: 5.0}\nserver:\n  input_limits: {max_body_bytes: 1e6}\n"
+    text += "routing:\n  scan_chars: ${SCAN:-2e4}\n"
+    config = load_file(write(tmp_path, text), {}).config
+    assert (config.version, config.breakers.fail_max, config.server.input_limits.max_body_bytes) == (1, 5, 1000000)
+    assert (config.tiers["local"].targets[0].limits.rpm, config.routing.scan_chars) == (60, 20000)  # type: ignore[union-attr]
+    assert isinstance(config.server.input_limits.max_body_bytes, int)
+    path = write(tmp_path, VALID + "breakers: {fail_max: 5.5}\n")
+    assert problems(path) == [
+        f"{at(path, '5.5')}: Expected `int`, got `float` at $.breakers.fail_max (5.5 is not a whole number)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("where", "written"),
+    [
+        ("    kind: ollama\n", "    kind: ${KIND:-ollama}\n"),
+        ("  rules:", "  scorers:\n    - name: size\n      feature: total_chars\n      transform:\n"
+         "        kind: ${RAMP:-ramp}\n        from: 0\n        to: 10\n  rules:"),
+    ],
+)  # fmt: skip
+def test_a_variant_s_kind_from_the_environment_is_refused(tmp_path: Path, where: str, written: str) -> None:
+    """The schema says a ``kind`` is written literally (its fields depend on it); the loader took ``${...}``."""
+    text = RULE.replace("WHEN", "{feature: total_chars, gt: 1}").replace(where, written, 1)
+    path = write(tmp_path, text)
+    choices = "anthropic, ollama, openai" if "KIND" in written else "boolean, keywords, ramp, threshold"
+    assert problems(path) == [
+        f"{at(path, '${')}: `kind` selects the variant and is written literally (one of {choices}): a ${{...}} "
+        "reference is not accepted here"
+    ]
+
+
 def test_an_environment_value_that_is_not_finite_is_an_error_at_its_reference(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "timeouts:\n  total: ${TIERGATE_TEST_TOTAL:-600}\n")
     assert load_file(path, {}).config.timeouts.total == 600

@@ -173,6 +173,39 @@ def test_numbers_and_choices_may_come_from_the_environment() -> None:
     assert list(validator().iter_errors(doc))
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("bands", {"local": float("nan"), "claude": 0.6}), ("scan_chars", float("inf")), ("scan_chars", float("nan"))],
+)
+def test_a_number_that_is_not_finite_fails_both(key: str, value: Any) -> None:
+    """YAML's .nan and .inf: the loader refused them, the schema took them (NaN passes every bound)."""
+    text = VALID_FILES[-1].read_text()
+    doc = yaml.safe_load(text)
+    doc["routing"][key] = value
+    assert list(validator().iter_errors(doc)), "the schema accepts a number that is not finite"
+    timeouts = {**doc["timeouts"], "total": float("inf")}
+    assert list(validator().iter_errors({**yaml.safe_load(text), "timeouts": timeouts}))
+    written = {float("inf"): ".inf"}.get(value, ".nan") if key == "scan_chars" else "{local: .nan, claude: 0.6}"
+    with pytest.raises(ConfigError, match="must be a finite number"):
+        load_text(re.sub(rf"(?m)^  {key}: .*$", f"  {key}: {written}", text, count=1), environ={})
+
+
+def test_every_finite_number_passes_the_schema_s_finite_check() -> None:
+    finite = sub_validator(resolve("#/$defs/Finite"))
+    for number in (0, 0.0, -0.0, 1, -1, 0.5, -1e-300, 1e308, -1.7976931348623157e308):
+        assert finite.is_valid(number), number
+    for number in (float("nan"), float("inf"), float("-inf")):
+        assert not finite.is_valid(number), number
+
+
+def test_a_whole_number_written_as_a_float_passes_both() -> None:
+    """JSON Schema's integer takes 5.0 and 1e6; the loader refused them ("Expected `int`, got `float`")."""
+    text = VALID_FILES[-1].read_text().replace("version: 1", "version: 1.0", 1)
+    text = re.sub(r"(?m)^  scan_chars: .*$", "  scan_chars: 2.0e+4", text, count=1)  # 1.1 and 1.2 read it alike
+    assert [e.message for e in validator().iter_errors(yaml.safe_load(text))] == []
+    assert load_text(text, environ={}).config.routing.scan_chars == 20000
+
+
 def test_a_number_from_the_environment_is_the_whole_value() -> None:
     """The loader reads a number from a value that is one reference and nothing else; so does the schema."""
     env_ref = sub_validator(resolve("#/$defs/EnvRef"))
