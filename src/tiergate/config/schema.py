@@ -4,6 +4,8 @@
 docstring as its description. This module adds what msgspec cannot know, all of it kept beside the
 Structs it describes:
 
+- a field's default built by a factory (the built-in markers of ``routing.ask`` and ``routing.agent``), so
+  an editor shows what a list written there replaces;
 - each field's description, from the docstring written under the field (or a Struct's
   ``__field_docs__`` when the Struct is built from a table, like ``Condition``);
 - the tagged unions (backend kinds, transforms) as one definition each, whose ``kind`` offers every tag
@@ -101,7 +103,10 @@ def _describe_fields(node: dict[str, Any], cls: type) -> None:
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
     tag_field = info.tag_field
+    built = {f.encode_name: f.default_factory() for f in info.fields if f.default_factory is not msgspec.NODEFAULT}
     for name, prop in node.get("properties", {}).items():
+        if built.get(name):  # msgspec leaves a factory's default out: the built-in lists (routing.ask) are shown
+            prop["default"] = msgspec.to_builtins(built[name])
         if name == tag_field:
             prop["description"] = (
                 f"Selects this variant: `{info.tag}`. Write it literally; `${{VAR}}` is not accepted here."

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path as FsPath
 
+import msgspec
+
 from tiergate.backends.ollama import ollama_host_url
 from tiergate.config.model import Limits, OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
@@ -121,6 +123,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     problems.extend(_unusable_head(config, source))
     problems.extend(_missing_weights(config, source))
     problems.extend(_patterns(config, source))
+    problems.extend(_replaced_builtins(config, source))
     problems.extend(_short_retention(config, source))
     problems.extend(_positional_clients(config, source))
     problems.extend(_reserved_client_names(config, source))
@@ -330,6 +333,31 @@ def _patterns(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             continue
         if regex_risk.nested_repeat(pattern):
             problems.append(source.problem(path, regex_risk.WARNING, severity="warning"))
+    return problems
+
+
+def _replaced_builtins(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """A list under ``routing.ask`` or ``routing.agent`` that holds none of its built-in entries: a list written
+    there is the whole list, so ``drop_tags: [myctx]`` made Claude Code's ``<system-reminder>`` part of the ask
+    without a word. A list that keeps some of them is an edit of the built-ins, and says nothing."""
+    problems = []
+    for key in ("ask", "agent"):
+        section = getattr(config.routing, key)
+        for f in msgspec.structs.fields(type(section)):
+            path: Path = ("routing", key, f.encode_name)
+            if f.default_factory is msgspec.NODEFAULT or source._node(path) is None:
+                continue
+            built = msgspec.to_builtins(f.default_factory())
+            written = msgspec.to_builtins(getattr(section, f.name))
+            if not built or any(entry in built for entry in written):
+                continue
+            shown = ", ".join(str(b) for b in built[:3]) + (", ..." if len(built) > 3 else "")
+            message = (
+                f"routing.{key}.{f.encode_name} replaces its {len(built)} built-in entries ({shown}) and keeps none: "
+                "a list written here is the whole list. To add to them, write them in it too (the JSON schema's "
+                "default for this key lists them; GET /admin/config shows the list in use)"
+            )
+            problems.append(source.problem(path, message, severity="warning"))
     return problems
 
 

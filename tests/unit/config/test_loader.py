@@ -305,7 +305,7 @@ def test_invalid_regex_in_matches(tmp_path: Path) -> None:
 def test_a_regex_that_can_take_exponential_time_is_a_warning_at_it(tmp_path: Path) -> None:
     """``^(a+)+$`` on 27 ``a`` and a ``b`` held the event loop for 4 s: a client chooses the text."""
     path = write(tmp_path, RULE.replace("WHEN", "{feature: last_user_text, matches: '^(a+)+$'}"))
-    agent = "  agent:\n    failure_patterns: ['(?:\\s*x)+ failed']\n"
+    agent = "  agent:\n    failure_patterns: ['(?:\\s*x)+ failed', '\\bnpm ERR!']\n"  # a built-in kept
     path.write_text(path.read_text().replace("routing:\n", "routing:\n" + agent, 1))
     rule, failure = "'^(a+)+$'", "'(?:"
     assert problems(path) == [
@@ -353,6 +353,26 @@ def test_min_count_above_the_lists_keywords_can_never_match(tmp_path: Path) -> N
         tmp_path, RULE.replace("WHEN", "{feature: last_user_text, contains_any: deep_reasoning, min_count: 2}")
     )
     assert problems(named) == []
+
+
+def test_a_routing_ask_or_agent_list_that_keeps_no_built_in_entry_is_a_warning(tmp_path: Path) -> None:
+    """``drop_tags: [myctx]`` replaced every built-in tag without a word: Claude Code's ``<system-reminder>``
+    became part of the ask."""
+    lists = "  ask:\n    drop_tags: [myctx]\n  agent:\n    pass_patterns: ['^PASSED$']\n"
+    path = write(tmp_path, VALID + "routing:\n" + lists)
+    passed = "['^PASSED"
+    hint = (
+        "and keeps none: a list written here is the whole list. To add to them, write them in it too (the JSON "
+        "schema's default for this key lists them; GET /admin/config shows the list in use)"
+    )
+    assert problems(path) == [
+        f"{at(path, '[myctx]')}: warning: routing.ask.drop_tags replaces its 37 built-in entries (system-reminder, "
+        f"user-prompt-submit-hook, local-command-caveat, ...) {hint}",
+        f"{at(path, passed)}: warning: routing.agent.pass_patterns replaces its 8 built-in entries "
+        f"(\\b\\d+ passed\\b, \\bAll tests passed\\b, \\btest result: ok\\b, ...) {hint}",
+    ]
+    kept = write(tmp_path, VALID + "routing:\n  ask:\n    drop_tags: [system-reminder, myctx]\n")
+    assert problems(kept) == []
 
 
 def test_unknown_keyword_list_suggests_the_close_name(tmp_path: Path) -> None:
@@ -1027,10 +1047,11 @@ def test_a_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path)
     routing = (
         "routing:\n"
         "  ask:\n"
-        '    tool_result_patterns: ["^ok", "(unclosed"]\n'
-        '    blocks: [{start: "<x>", end: "[a-"}]\n'
+        # each list keeps a built-in entry: one that keeps none is a warning of its own
+        '    tool_result_patterns: [\'^<tool_result\\b\', "^ok", "(unclosed"]\n'
+        "    blocks: [{start: '\\[Request interrupted by user', end: '\\]'}, {start: \"<x>\", end: \"[a-\"}]\n"
         "  agent:\n"
-        '    failure_patterns: ["*"]\n'
+        "    failure_patterns: ['^(?:error|fatal)(?:\\[E\\d+\\])?:', \"*\"]\n"
     )
     path = write(tmp_path, VALID + routing)
     unclosed, dangling, star = '"(unclosed"', '"[a-"', '"*"'

@@ -241,3 +241,18 @@ def _undescribed(node: Any, where: str) -> Iterator[str]:
 def test_every_property_and_definition_has_a_description() -> None:
     assert list(_undescribed(schema(), "#")) == []
     assert [name for name, node in schema()["$defs"].items() if not node.get("description", "").strip()] == []
+
+
+def test_the_built_in_markers_are_the_schema_s_defaults() -> None:
+    """A list under routing.ask replaces the built-in one; an editor shows what it replaces (the schema gave
+    no default for a list built by a factory)."""
+    from tiergate.rules.agent_steps import DEFAULT_FAILURE
+    from tiergate.rules.ask import DEFAULT_BLOCKS, DEFAULT_TAGS
+
+    ask = schema()["$defs"]["AskConfig"]["properties"]
+    assert ask["drop_tags"]["default"] == DEFAULT_TAGS
+    assert ask["blocks"]["default"] == [{"keep": False, "tool_result": False, **b} for b in DEFAULT_BLOCKS]
+    assert schema()["$defs"]["AgentConfig"]["properties"]["failure_patterns"]["default"] == DEFAULT_FAILURE
+    assert validator().is_valid({**yaml.safe_load(VALID_FILES[-1].read_text()), "routing": {"ask": {
+        key: prop["default"] for key, prop in ask.items()
+    }}})  # fmt: skip
