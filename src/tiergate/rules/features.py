@@ -28,6 +28,9 @@ class FeatureSpec:
     kind: str  # "number" | "bool" | "text" | "str"
     doc: str
     fn: FeatureFn
+    #: Every value the feature can have, when that is a fixed set (``learned.tier``): a comparison with any
+    #: other never matches, so it is reported.
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,15 @@ FEATURES: dict[str, FeatureSpec] = {}
 FAMILIES: dict[str, FamilySpec] = {}
 
 
-def feature(kind: str, doc: str, name: str | None = None) -> Callable[[FeatureFn], FeatureFn]:
-    """Register a feature under the function's name (or ``name``, e.g. ``agent.steps``)."""
+def feature(
+    kind: str, doc: str, name: str | None = None, values: tuple[str, ...] = ()
+) -> Callable[[FeatureFn], FeatureFn]:
+    """Register a feature under the function's name (or ``name``, e.g. ``agent.steps``); ``values``: all it
+    can be, when that is a fixed set."""
 
     def register(fn: FeatureFn) -> FeatureFn:
         key = name or fn.__name__
-        FEATURES[key] = FeatureSpec(key, kind, doc, fn)
+        FEATURES[key] = FeatureSpec(key, kind, doc, fn, values)
         return fn
 
     return register

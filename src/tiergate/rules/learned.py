@@ -79,6 +79,7 @@ def unfamiliar(f: Features) -> float:
     "str",
     "The tier the learned head's cut-offs give (`routing.learned.cutoffs`); empty when unavailable.",
     name="learned.tier",
+    values=("local", "sonnet", "opus", ""),  # Cutoffs.tier, or unavailable
 )
 def tier(f: Features) -> str:
     r = reading(f)

@@ -195,11 +195,23 @@ def _comparable(name: str, value: Any, ctx: CompileContext, path: Path) -> bool:
         return True
     what, use, fits = _VALUES[kind]
     if fits(value):
-        return True
+        return _one_of_its_values(name, value, ctx, path)
     hint = ""
     if kind in _TEXT and isinstance(value, bool | int | float):
         hint = f" (quote it: '{_yaml(value)}')"
     ctx.report(path, f"feature '{name}' is {what}: compare with {use}, not {_described(value)}{hint}")
+    return False
+
+
+def _one_of_its_values(name: str, value: Any, ctx: CompileContext, path: Path) -> bool:
+    """Whether ``value`` is one a feature of a fixed set of values (``learned.tier``) can have: ``eq: opsu``
+    never matched, without a word."""
+    spec = FEATURES.get(name)
+    if spec is None or not spec.values or value in spec.values:
+        return True
+    shown = ", ".join(f"'{v}'" for v in spec.values)
+    hint = did_you_mean(value, [v for v in spec.values if v])
+    ctx.report(path, f"feature '{name}' is one of {shown}: '{value}' never matches{hint}")
     return False
 
 

