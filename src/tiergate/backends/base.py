@@ -64,6 +64,9 @@ class Call(msgspec.Struct, frozen=True):
     model: str
     connect_timeout: float = 5.0
     total_timeout: float = 600.0
+    #: The target's ``timeouts.idle``, which dispatch holds a stream to: a backend that waits on its own for the
+    #: end of a stream whose answer is whole waits less than this.
+    idle_timeout: float = 60.0
     #: The target's ``capabilities.thinking``: ``reasoning_effort`` may turn the model's thinking on.
     thinking: bool = False
     #: The target's ``pinned``: an Ollama backend keeps the model loaded (``keep_alive: -1``).

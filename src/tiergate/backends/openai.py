@@ -3,12 +3,19 @@
 The binding: the URL, the bearer key, the codec (:mod:`tiergate.protocols.openai.upstream`) and the one
 HTTP client. Failures of the client are translated by :mod:`tiergate.backends.failures`.
 
+A stream's answer is whole at the chunk with its ``finish_reason``; all that may follow is the usage chunk
+(``stream_options.include_usage``) and ``data: [DONE]``, which servers send at once. They are waited for
+:data:`AFTER_FINISH` seconds at most (half the target's ``idle`` when that is shorter), and a stall or a
+broken connection in that time ends the stream as the whole answer it is: without the upstream's count, the
+gateway's estimate is reported, marked so (``"estimated": true``), as for a server that counts nothing.
+
     backend = OpenAIBackend("vllm", cfg, os.environ)
     async for event in backend.stream(request, Call(model=target.model)): ...
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 
 from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env
@@ -25,9 +32,12 @@ from tiergate.protocols.openai.upstream import (
     unsendable_document,
     whole_answer,
 )
-from tiergate.wire import ChatRequest, Completion, StreamEvent
+from tiergate.wire import ALIVE, ChatRequest, Completion, Raw, StreamEvent
 
 PROBE_TIMEOUT = 2.0
+#: The most seconds the rest of a stream (its usage chunk, ``[DONE]``) is waited for once its finish chunk came.
+#: Read at each wait, so a test may lower it.
+AFTER_FINISH = 2.0
 
 
 class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
@@ -88,22 +98,17 @@ class OpenAIBackend:
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         sent = self._request(self._body(request, call, stream=True), "text/event-stream", call)
         reader = StreamReader(self.name, self.url)
-        lines = Lines()
         ended = False
         try:
             async with self._client.send(sent) as response:
                 await self._raise_for_status(response)
-                async for chunk in response.chunks():
-                    for line in lines.feed(chunk):
-                        for event in reader.feed(line):
-                            yield event
-                    if reader.done:
-                        await response.drain()
-                        break
-                else:
-                    for event in reader.feed(lines.rest()):
+                cut = False
+                async for event in self._read(response, reader, call):
+                    if event is None:
+                        cut = True
+                    else:
                         yield event
-            closing, ended = reader.close(), True
+            closing, ended = reader.close(cut=cut), True
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
         finally:
@@ -111,6 +116,39 @@ class OpenAIBackend:
                 call.billed.add(reader.counted)
         for event in closing:
             yield event
+
+    async def _read(self, response: Response, reader: StreamReader, call: Call) -> AsyncIterator[StreamEvent | None]:
+        """The events of the body's lines; None last when the body's end failed after the finish chunk (a stall
+        past the wait for it, a broken connection, a unit past the cap): the answer is whole all the same."""
+        lines = Lines()
+        chunks = aiter(response.chunks())
+        until: float | None = None  # on the loop's clock: when the wait for what follows the finish ends
+        while True:
+            if until is None and reader.finished:
+                yield Raw(ALIVE, b"")  # the finish chunk was heard: the stream's idle bound starts again here
+                until = asyncio.get_running_loop().time() + min(AFTER_FINISH, call.idle_timeout / 2)
+            try:
+                if until is None:
+                    chunk = await anext(chunks)
+                else:
+                    async with asyncio.timeout_at(until):
+                        chunk = await anext(chunks)
+                pieces = lines.feed(chunk)
+            except StopAsyncIteration:
+                for event in reader.feed(lines.rest()):
+                    yield event
+                return
+            except TRANSPORT_ERRORS:
+                if until is None:
+                    raise
+                yield None
+                return
+            for line in pieces:
+                for event in reader.feed(line):
+                    yield event
+            if reader.done:
+                await response.drain()
+                return
 
     async def probe(self) -> str | None:
         if (reason := self.missing()) is not None:

@@ -418,6 +418,7 @@ def _call_of(target: Target, billed: Billed | None = None) -> Call:
         model=target.model,
         connect_timeout=target.timeouts.connect,
         total_timeout=target.timeouts.total,
+        idle_timeout=target.timeouts.idle,
         thinking=target.capabilities.thinking,
         pinned=target.pinned,
         context_window=target.num_ctx,

@@ -20,10 +20,12 @@ from tiergate.backends.openai import OpenAIBackend
 from tiergate.config.model import OpenAIBackendConfig
 from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.wire import (
+    ALIVE,
     ChatRequest,
     Finish,
     Message,
     Native,
+    Raw,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -84,8 +86,13 @@ def _request(*, stream: bool = False) -> ChatRequest:
     )
 
 
-async def _collect(backend: OpenAIBackend, request: ChatRequest | None = None) -> list[StreamEvent]:
-    return [event async for event in backend.stream(request or _request(stream=True), CALL)]
+async def _collect(
+    backend: OpenAIBackend, request: ChatRequest | None = None, *, alive: bool = False
+) -> list[StreamEvent]:
+    """The stream's events; the sign of life after a finish chunk that came without ``[DONE]`` (``ALIVE``)
+    only with ``alive``."""
+    events = backend.stream(request or _request(stream=True), CALL)
+    return [event async for event in events if alive or not (isinstance(event, Raw) and event.dialect == ALIVE)]
 
 
 def _text(events: list[StreamEvent]) -> str:

@@ -131,6 +131,8 @@ def test_a_whole_answer_with_reasoning_tool_calls_and_usage() -> None:
         (b'{"choices": []}', "answer has no choices[0].message"),
         (answer({"content": "Hel"}, finish=None), "the answer has no finish_reason: it is incomplete"),
         (answer({"tool_calls": [{"function": {"arguments": "{}"}}]}), "tool call without a function name"),
+        (answer({"content": "Hel"}, finish="error"), "the server ended the answer with finish_reason 'error'"),
+        (answer({"content": "Hel"}, finish="abort"), "the server ended the answer with finish_reason 'abort'"),
     ],
 )
 def test_what_is_not_a_whole_answer_is_a_protocol_error(body: bytes, detail: str) -> None:
@@ -146,6 +148,12 @@ def test_what_is_not_a_whole_answer_is_a_protocol_error(body: bytes, detail: str
         (b'{"error": {"message": "busy", "code": 429}}', 429, "error in answer: busy"),
         (b'{"error": "out of memory"}', 502, "error in answer: out of memory"),
         (b'{"error": {"message": "odd", "code": "E42"}}', 502, "error in answer: odd"),
+        (  # vLLM's older error shape, whole or as a stream event
+            b'{"object": "error", "message": "CUDA out of memory", "type": "InternalServerError", "param": null, '
+            b'"code": 500}',
+            500,
+            "error in answer: CUDA out of memory",
+        ),
     ],
 )
 def test_an_error_in_a_200_is_that_error_and_started(body: bytes, status: int, detail: str) -> None:
@@ -251,6 +259,30 @@ def test_a_tool_calls_finish_without_a_tool_call_is_a_stop(raw: str) -> None:
     reader.feed(b'data: {"choices":[{"delta":{"content":%s},"finish_reason":null}]}' % json.dumps(text).encode())
     reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"%s"}]}' % raw.encode())
     assert reader.close() == [Finish("stop")]
+
+
+@pytest.mark.parametrize("raw", ["error", "abort"])
+def test_a_finish_that_says_the_generation_failed_is_no_whole_answer(raw: str) -> None:
+    """vLLM ends a failed generation with ``error``, vLLM and SGLang an aborted one with ``abort``; both read as
+    ``stop`` (unknown reasons do), and a broken answer passed for a whole one."""
+    reader = StreamReader("vllm", URL)
+    reader.feed(b'data: {"choices":[{"delta":{"content":"Hel"},"finish_reason":null}]}')
+    reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"%s"}]}' % raw.encode())
+    reader.feed(b'data: {"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1}}')
+    assert reader.finished and reader.feed(b"data: [DONE]") == []
+    with pytest.raises(UpstreamProtocolError) as caught:
+        reader.close()
+    assert caught.value.detail == (
+        f"the server ended the answer with finish_reason '{raw}': its generation failed, the answer is incomplete"
+    )
+    assert reader.counted == Usage(2, 1, 3), "what the upstream counted is still charged"
+
+
+@pytest.mark.parametrize(("raw", "finish"), [("repetition", "stop"), ("eos_token", "stop"), ("length", "length")])
+def test_a_finish_that_is_not_a_failure_ends_a_whole_answer(raw: str, finish: str) -> None:
+    """vLLM's ``repetition`` (a model caught looping) is all the answer there will be: a stop. So is a reason no
+    server documents (older TGI's ``eos_token``)."""
+    assert whole_answer("vllm", URL, answer({"content": "a"}, finish=raw)).finish_reason == finish
 
 
 def test_a_stream_without_finish_or_done_is_cut_short() -> None:

@@ -31,6 +31,7 @@ from tiergate.errors import (
     exceeds_context,
     refuses_format,
 )
+from tiergate.protocols import framing
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -57,10 +58,15 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "tool_calls": "tool_calls",
     "function_call": "tool_calls",
     "content_filter": "content_filter",
+    # vLLM's repetition detection ended a model that was looping: the answer is all it will write (a degenerate
+    # one), not cut short by a limit a client could raise, and asking again would loop and be billed again.
+    "repetition": "stop",
 }
+#: Finish reasons that say the generation failed, not that it ended: vLLM's ``error`` (the engine failed the
+#: request) and ``abort`` (vLLM and SGLang: the request was aborted, by the server or its scheduler). What
+#: came before them is a broken answer, never a whole one.
+_FAILED_FINISHES = frozenset({"error", "abort"})
 _ERROR_PREVIEW = 200
-#: The most one stream event's ``data:`` lines may hold before their JSON is whole.
-MAX_EVENT_BYTES = 8 * 1024 * 1024
 _encode = msgspec.json.Encoder().encode
 
 
@@ -223,15 +229,21 @@ class _ErrorDetail(msgspec.Struct):
 class _Payload(msgspec.Struct):
     """A ``chat.completion``, a ``chat.completion.chunk`` or an error body: one shape reads all three.
 
-    vLLM's older error bodies put ``message`` and ``code`` at the top level; LM Studio sometimes sends
-    ``{"error": "text"}``.
+    vLLM's older error bodies put ``message``, ``type`` and ``code`` at the top level, as ``"object": "error"``
+    (also as a stream event, before its ``[DONE]``); LM Studio sometimes sends ``{"error": "text"}``.
     """
 
     choices: list[_Choice] = []
     usage: _Usage | None = None
     error: _ErrorDetail | str | None = None
+    object: str | None = None
     message: str | None = None
+    type: str | None = None
     code: int | str | None = None
+
+    def failed(self) -> bool:
+        """The payload is an error, not an answer or a piece of one."""
+        return self.error is not None or self.object == "error"
 
 
 _decode_payload = msgspec.json.Decoder(_Payload).decode
@@ -250,6 +262,8 @@ def whole_answer(backend: str, url: str, body: bytes) -> Completion:
         raise _protocol(backend, url, "answer has no choices[0].message")
     if choice.finish_reason is None:  # a short answer must never pass for a whole one
         raise _protocol(backend, url, "the answer has no finish_reason: it is incomplete")
+    if choice.finish_reason in _FAILED_FINISHES:
+        raise _protocol(backend, url, _failed_finish(choice.finish_reason))
     tool_calls = [_whole_tool_call(tc, backend, url) for tc in message.tool_calls or []]
     finish = _finish_reason(choice.finish_reason, has_tool_calls=bool(tool_calls))
     return Completion(
@@ -289,12 +303,15 @@ class StreamReader:
     An event whose one ``data:`` line holds a whole value is read at once, so a server that leaves out the
     blank line between events is read too. SSE lets one event's data run over several ``data:`` lines
     (joined with line breaks): a first line cut short keeps the lines that follow, up to the event's end
-    (a blank line, or the stream's) or :data:`MAX_EVENT_BYTES`, and they are read once, joined.
+    (a blank line, or the stream's), and they are read once, joined. Those lines together hold at most
+    :data:`~tiergate.protocols.framing.MAX_UNIT_BYTES`, the cap of one line: an event is capped the same
+    however it is framed, and one past it raises :class:`~tiergate.protocols.framing.TooLong`, as a line
+    past it does.
 
     Upstream tool-call indexes are mapped, not trusted: some servers number every parallel call 0, so a new
     ``id`` under a known index opens a new call (an empty one is no id: TGI sends ``""`` with every piece of a
     call). Finish (and UsageReport) are held back until :meth:`close`, because OpenAI sends usage in a chunk
-    after the one that carries ``finish_reason``.
+    after the one that carries ``finish_reason``; ``finished`` tells that it came.
     """
 
     def __init__(self, backend: str, url: str) -> None:
@@ -310,6 +327,7 @@ class StreamReader:
         #: The ``data:`` lines of an event whose JSON is not whole yet.
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        self._limit = framing.MAX_UNIT_BYTES  # read here, so a test may lower it
 
     def feed(self, line: bytes) -> list[StreamEvent]:
         if self.done:
@@ -326,8 +344,9 @@ class StreamReader:
         if self._pending:  # the rest of an event whose first line was cut short: read at its end
             self._pending.append(data)
             self._pending_bytes += len(data)
-            if self._pending_bytes > MAX_EVENT_BYTES:
-                raise _protocol(self._backend, self._url, f"stream event over {MAX_EVENT_BYTES} bytes")
+            if self._pending_bytes > self._limit:
+                self._pending, self._pending_bytes = [], 0
+                raise framing.TooLong("event", self._limit)
             return []
         if data == b"[DONE]":
             self.done = True
@@ -339,7 +358,7 @@ class StreamReader:
                 raise _protocol(self._backend, self._url, f"invalid JSON in stream event: {exc}") from exc
             self._pending, self._pending_bytes = [data], len(data)
             return []
-        return self._read(_decoded(self._backend, self._url, data, "stream event") if payload.error else payload)
+        return self._read(_decoded(self._backend, self._url, data, "stream event") if payload.failed() else payload)
 
     def _decode_pending(self) -> list[StreamEvent]:
         whole = b"\n".join(self._pending)
@@ -359,17 +378,29 @@ class StreamReader:
         return events
 
     @property
+    def finished(self) -> bool:
+        """The chunk with the ``finish_reason`` came: all that may follow is the usage chunk and ``[DONE]``."""
+        return self._finish is not None
+
+    @property
     def counted(self) -> Usage | None:
         """The upstream's last count, None before any (most servers send it last, after the finish)."""
         return self._usage
 
-    def close(self) -> list[StreamEvent]:
-        """The answer is whole only with a ``finish_reason``; ``[DONE]`` without one ends an answer cut short
-        (as a whole answer whose choice has none)."""
+    def close(self, *, cut: bool = False) -> list[StreamEvent]:
+        """The answer is whole only with a ``finish_reason``, and one that is not a failure (``error``,
+        ``abort``); ``[DONE]`` without one ends an answer cut short (as a whole answer whose choice has none).
+
+        ``cut``: the body stopped coming after the finish (a stall, a broken connection), so an event it left
+        unfinished is dropped, not read."""
+        if cut:
+            self._pending, self._pending_bytes = [], 0
         last = self._decode_pending() if self._pending else []  # the stream ended the event
         if self._finish is None:
             ended = "was closed (data: DONE) without a finish_reason" if self.done else "ended before finish"
             raise _protocol(self._backend, self._url, f"stream {ended}: the answer is incomplete")
+        if self._finish in _FAILED_FINISHES:
+            raise _protocol(self._backend, self._url, _failed_finish(self._finish))
         finish = _finish_reason(self._finish, has_tool_calls=self._opened > 0)
         events: list[StreamEvent] = [*last, Finish(finish, self._stop if finish == "stop" else None)]
         if self._usage is not None:
@@ -446,11 +477,13 @@ def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
         payload = _decode_payload(data)
     except msgspec.DecodeError as exc:
         raise _protocol(backend, url, f"invalid JSON in {what}: {exc}") from exc
-    if payload.error is None:
+    if not payload.failed():
         return payload
     error = payload.error
     if isinstance(error, str):
         message, code, upstream_type = error, payload.code, None
+    elif error is None:  # vLLM's older shape: {"object": "error", "message": ..., "code": 500}
+        message, code, upstream_type = payload.message or "unknown error", payload.code, payload.type
     else:
         message, code, upstream_type = error.message or "unknown error", error.code, error.type
     status = code if isinstance(code, int) and 400 <= code <= 599 else 502
@@ -499,10 +532,16 @@ def _error_message(body: bytes) -> tuple[str, str | None, str | None]:
     return payload.message or "no error message", None, None
 
 
+def _failed_finish(raw: str) -> str:
+    return f"the server ended the answer with finish_reason '{raw}': its generation failed, the answer is incomplete"
+
+
 def _finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
-    """Unknown reasons read as ``stop``; a server that says ``stop`` after tool calls meant ``tool_calls``, and
-    one that says ``tool_calls`` without any (its tool parser failed, and the call stayed in the text) ended a
-    text answer: ``stop``, so no client waits for a call that never came."""
+    """Unknown reasons read as ``stop``: servers name their own ways to end an answer (older TGI's ``eos_token``),
+    and the ones known to mean a failure (:data:`_FAILED_FINISHES`) never get here. A server that says
+    ``stop`` after tool calls meant ``tool_calls``, and one that says ``tool_calls`` without any (its tool
+    parser failed, and the call stayed in the text) ended a text answer: ``stop``, so no client waits for a
+    call that never came."""
     reason = _FINISH_REASONS.get(raw or "", "stop")
     if reason == "stop" and has_tool_calls:
         return "tool_calls"

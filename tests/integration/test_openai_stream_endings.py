@@ -1,0 +1,298 @@
+"""How an OpenAI-compatible server's answer ends, behind the real gateway: the finish reasons that say the
+generation failed (vLLM's ``error``, vLLM's and SGLang's ``abort``), vLLM's older error event, and an answer
+whose finish chunk came before the server stalled or broke the connection.
+
+The upstream is a tiny ASGI app sending the exact bytes a test gives it, then ending its body as told: closed,
+left open (a stall, until the gateway hangs up) or cut (the connection breaks before the chunked body's end).
+Tier ``local`` falls back to an Ollama tier, ``rescue``; ``idle`` is 1 s, so the wait for what follows a
+finish chunk (half of it) is 0.5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pytest
+
+from tests.conftest import GatewayFactory
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Text
+from tests.fakes.server import Disconnect, handled_before_chat, serve
+
+ROUTES = """
+version: 1
+backends:
+  vllm: {kind: openai, base_url: "${VLLM_URL}/v1"}
+  ollama: {kind: ollama, base_url: "${OLLAMA_HOST}"}
+tiers:
+  local: {targets: [{backend: vllm, model: vllm-model}]}
+  rescue: {targets: [{backend: ollama, model: qwen-rescue}]}
+fallbacks: {local: [rescue]}
+routing: {mode: fixed, fixed_tier: local, stickiness: {enabled: false}}
+timeouts: {connect: 2, first_token: 3, idle: 1, total: 10}
+retries: {attempts: 0}
+"""
+RESCUED = "Rescued by the fallback."
+ANSWER = "The answer is: first half of the code, and then"
+USAGE = {"prompt_tokens": 9, "completion_tokens": 12, "total_tokens": 21}
+Ending = Literal["close", "stall", "cut"]
+
+
+def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> bytes:
+    """One ``data:`` event of a chat stream; ``choices`` is empty without a delta and a finish (the usage chunk)."""
+    choices = [{"index": 0, "delta": delta or {}, "finish_reason": finish}] if delta is not None or finish else []
+    body = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices, **extra}
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+START = chunk({"role": "assistant", "content": ""})
+TEXT = chunk({"content": ANSWER})
+DONE = b"data: [DONE]\n\n"
+
+
+@dataclass
+class Scripted:
+    """An upstream answering every chat request with ``pieces`` (a stream) or ``whole`` (a JSON body), then
+    ending the body as ``ending`` says. ``hung_up`` is set when the gateway closes a connection left open."""
+
+    pieces: list[bytes] = field(default_factory=list)
+    whole: dict[str, Any] | None = None
+    ending: Ending = "close"
+    calls: int = 0
+    hung_up: threading.Event = field(default_factory=threading.Event)
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if await handled_before_chat(scope, receive, send):
+            return
+        self.calls += 1
+        if self.whole is not None:
+            head = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": head})
+            await send({"type": "http.response.body", "body": json.dumps(self.whole).encode()})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        for piece in self.pieces:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        if self.ending == "cut":
+            raise Disconnect("the upstream breaks the connection after its finish chunk")
+        if self.ending == "stall":
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            self.hung_up.set()
+            return
+        await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.fixture
+def upstream() -> Iterator[tuple[Scripted, str]]:
+    fake = Scripted()
+    with serve(fake) as url:
+        yield fake, url
+
+
+@pytest.fixture
+def rescue(fake_ollama: FakeOllama) -> FakeOllama:
+    fake_ollama.queue.default = Text(RESCUED, chunks=2)
+    return fake_ollama
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, gateway_for: GatewayFactory, upstream: tuple[Scripted, str], rescue: FakeOllama) -> str:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES)
+    return gateway_for(routes, {"VLLM_URL": upstream[1], "OLLAMA_HOST": rescue.url})  # type: ignore[attr-defined]
+
+
+def chat(base: str, *, stream: bool) -> tuple[httpx.Response, float]:
+    body = {"model": "local", "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    began = time.monotonic()
+    r = httpx.post(base + "/v1/chat/completions", json=body, timeout=30)
+    return r, time.monotonic() - began
+
+
+def frames(raw: str) -> list[Any]:
+    return [block if block == "data: [DONE]" else json.loads(block[6:]) for block in raw.strip().split("\n\n")]
+
+
+def said(got: list[Any]) -> str:
+    return "".join(
+        f["choices"][0]["delta"].get("content") or "" for f in got if isinstance(f, dict) and f.get("choices")
+    )
+
+
+def finishes(got: list[Any]) -> list[str]:
+    """The finish reasons the stream's chunks carried."""
+    reasons = [f["choices"][0]["finish_reason"] for f in got if isinstance(f, dict) and f.get("choices")]
+    return [reason for reason in reasons if reason is not None]
+
+
+def logged_failure(tmp_path: Path) -> str | None:
+    """The decision log's ``error_kind`` of the one request (None: it succeeded), once written (after the answer)."""
+    deadline = time.monotonic() + 5
+    while True:
+        with sqlite3.connect(tmp_path / "tiergate-decisions.db") as conn:
+            rows = conn.execute("SELECT error_kind FROM decisions").fetchall()
+        if rows or time.monotonic() > deadline:
+            assert len(rows) == 1, rows
+            return None if rows[0][0] is None else str(rows[0][0])
+        time.sleep(0.02)
+
+
+def failed_finish(url: str, reason: str) -> str:
+    why = f"the server ended the answer with finish_reason '{reason}': its generation failed, the answer is incomplete"
+    return f"backend 'vllm' at {url}/v1: {why}"
+
+
+# --- finish reasons that say the generation failed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason", ["error", "abort"])
+def test_a_failed_finish_after_the_first_token_ends_the_stream_in_an_error(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, reason: str
+) -> None:
+    fake, url = upstream
+    fake.pieces = [START, TEXT, chunk({}, reason), chunk(usage=USAGE), DONE]
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert r.status_code == 200
+    assert said(got) == ANSWER
+    assert finishes(got) == [], "no finish chunk: the answer is not whole"
+    assert got[-1] == {
+        "error": {"message": failed_finish(url, reason), "type": "upstream_error", "param": None, "code": None}
+    }
+    assert logged_failure(tmp_path) == "protocol"
+    assert not rescue.requests
+
+
+@pytest.mark.parametrize("reason", ["error", "abort"])
+def test_a_failed_finish_before_the_first_token_falls_back(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, reason: str
+) -> None:
+    fake, _ = upstream
+    fake.pieces = [START, chunk({}, reason), chunk(usage=USAGE), DONE]
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert r.headers["x-tiergate-attempts"] == "local/vllm-model:protocol, rescue/qwen-rescue:ok"
+    assert (said(got), finishes(got)[-1], got[-1]) == (RESCUED, "stop", "data: [DONE]")
+
+
+@pytest.mark.parametrize("reason", ["error", "abort"])
+def test_a_whole_answer_with_a_failed_finish_falls_back(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, reason: str
+) -> None:
+    fake, _ = upstream
+    message = {"role": "assistant", "content": ANSWER}
+    fake.whole = {"object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": reason}]}
+    r, _ = chat(gateway, stream=False)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-tiergate-attempts"] == "local/vllm-model:protocol, rescue/qwen-rescue:ok"
+    assert r.json()["choices"][0]["message"]["content"] == RESCUED
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_repetition_finish_is_a_whole_answer_that_stopped(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, stream: bool
+) -> None:
+    """vLLM ends a model caught looping with ``repetition``: all it will say, a stop, not a failure to retry."""
+    fake, _ = upstream
+    fake.pieces = [START, TEXT, chunk({}, "repetition"), chunk(usage=USAGE), DONE]
+    message = {"role": "assistant", "content": ANSWER}
+    fake.whole = None if stream else {"choices": [{"index": 0, "message": message, "finish_reason": "repetition"}]}
+    r, _ = chat(gateway, stream=stream)
+    assert r.headers["x-tiergate-attempts"] == "local/vllm-model:ok"
+    if stream:
+        got = frames(r.text)
+        assert (said(got), finishes(got)[-1], got[-1]) == (ANSWER, "stop", "data: [DONE]")
+    else:
+        choice = r.json()["choices"][0]
+        assert (choice["message"]["content"], choice["finish_reason"]) == (ANSWER, "stop")
+    assert not rescue.requests
+
+
+# --- vLLM's older error event: {"object": "error", ...} ------------------------------------------------------------
+
+VLLM_ERROR = (
+    b'data: {"object": "error", "message": "CUDA out of memory", "type": "InternalServerError", "param": null, '
+    b'"code": 500}\n\n'
+)
+
+
+def test_vllms_older_error_event_after_the_first_token_is_that_error(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    fake, url = upstream
+    fake.pieces = [START, TEXT, VLLM_ERROR, DONE]
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert said(got) == ANSWER
+    message = f"backend 'vllm' at {url}/v1: error in answer: CUDA out of memory"
+    assert got[-1] == {"error": {"message": message, "type": "upstream_error", "param": None, "code": None}}
+    assert not rescue.requests
+
+
+def test_vllms_older_error_event_before_the_first_token_falls_back(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    fake, _ = upstream
+    fake.pieces = [START, VLLM_ERROR, DONE]
+    r, _ = chat(gateway, stream=True)
+    assert r.headers["x-tiergate-attempts"] == "local/vllm-model:http_500, rescue/qwen-rescue:ok"
+    assert said(frames(r.text)) == RESCUED
+
+
+# --- after the finish chunk: a stall or a broken connection ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", ["stall", "cut"])
+def test_an_answer_whose_finish_came_is_whole_when_the_stream_then_stalls_or_breaks(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, ending: Ending
+) -> None:
+    """The finish chunk and the usage chunk came, then no ``[DONE]``: the server stalled (the idle bound failed
+    the answer) or broke the connection ("the answer was cut short"), and the client paid for a whole answer it
+    was told had failed."""
+    fake, _ = upstream
+    fake.pieces, fake.ending = [START, TEXT, chunk({}, "stop"), chunk(usage=USAGE)], ending
+    r, took = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert (said(got), finishes(got), got[-1]) == (ANSWER, ["stop"], "data: [DONE]")
+    assert got[-2]["usage"] == USAGE, "the upstream's own count"
+    assert logged_failure(tmp_path) is None
+    assert took < 1.0, f"waited {took:.2f}s for what follows the finish (0.5 s at most, half of idle)"
+    assert fake.calls == 1 and not rescue.requests
+    if ending == "stall":
+        assert fake.hung_up.wait(5), "the stalled connection is dropped"
+
+
+def test_an_answer_whose_usage_never_came_reports_the_estimate(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    fake, _ = upstream
+    fake.pieces, fake.ending = [START, TEXT, chunk({}, "length")], "stall"
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert (said(got), finishes(got), got[-1]) == (ANSWER, ["length"], "data: [DONE]")
+    usage = got[-2]["usage"]
+    assert usage["estimated"] is True, usage
+    assert usage["completion_tokens"] == -(-len(ANSWER) // 4)
+
+
+def test_a_stream_that_stalls_before_its_finish_still_fails(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    fake, url = upstream
+    fake.pieces, fake.ending = [START, TEXT], "stall"
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert said(got) == ANSWER and "data: [DONE]" not in got
+    message = f"backend 'vllm' at {url}/v1: no data for 1s mid-stream (timeouts.idle)"
+    assert got[-1]["error"]["message"] == message
