@@ -323,7 +323,7 @@ def _whole(reply: Reply, model: str) -> Response[Any] | Stream:
         return Response(b'{"model": "' + model.encode() + b'", "message": {"role": ', media_type="application/json")
     if isinstance(reply, ToolCalls):
         message = {"role": "assistant", "content": reply.text or "", "tool_calls": _tool_calls(reply)}
-        return Response(_done(model, message, "stop", reply.prompt_tokens, reply.completion_tokens))
+        return Response(_done(model, message, reply.stop or "stop", reply.prompt_tokens, reply.completion_tokens))
     text = reply if isinstance(reply, Text) else Text()
     message = {"role": "assistant", "content": text.text}
     if text.thinking is not None:
@@ -387,12 +387,12 @@ def _text_lines(text: Text, model: str) -> list[dict[str, Any]]:
 
 
 def _tool_lines(reply: ToolCalls, model: str) -> list[dict[str, Any]]:
-    """Optional text pieces, then every call in one line, then ``done_reason: "stop"`` (sic)."""
+    """Optional text pieces, then every call in one line, then ``done_reason: "stop"`` (sic; or the reply's)."""
     lines = [_piece(model, piece) for piece in _split(reply.text or "", 2)]
     calls = {"role": "assistant", "content": "", "tool_calls": _tool_calls(reply)}
     lines.append({"model": model, "created_at": CREATED_AT, "message": calls, "done": False})
     done_message = {"role": "assistant", "content": ""}
-    return [*lines, _done(model, done_message, "stop", reply.prompt_tokens, reply.completion_tokens)]
+    return [*lines, _done(model, done_message, reply.stop or "stop", reply.prompt_tokens, reply.completion_tokens)]
 
 
 def _piece(model: str, content: str) -> dict[str, Any]:

@@ -323,7 +323,7 @@ class _Frame:
         if isinstance(reply, ToolCalls):
             message["content"] = reply.text
             message["tool_calls"] = [_whole_call(i, name, args, self.tgi) for i, (name, args) in enumerate(reply.calls)]
-            finish = "tool_calls"
+            finish = reply.stop or "tool_calls"
         else:
             text = _text(reply)
             message["content"] = text.text
@@ -345,7 +345,7 @@ class _Frame:
             deltas += [{"content": piece} for piece in _pieces(reply.text or "", 2)]
             for i, (name, args) in enumerate(reply.calls):
                 deltas += _call_deltas(i, name, args, self.tgi)
-            finish = "tool_calls"
+            finish = reply.stop or "tool_calls"
         else:
             text = _text(reply)
             deltas += [{"content": piece} for piece in _pieces(text.text, text.chunks)]

@@ -58,6 +58,9 @@ class ToolCalls:
     text: str | None = None
     prompt_tokens: int = 13
     completion_tokens: int = 9
+    #: The reason the answer ended, as the upstream says it: None for each fake's own after tool calls (Ollama's
+    #: ``done_reason: "stop"``, OpenAI's ``tool_calls``); ``length``: the output limit came after the calls.
+    stop: str | None = None
 
 
 @dataclass

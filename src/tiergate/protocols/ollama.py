@@ -400,10 +400,13 @@ def _openai_call(upstream: _ToolCall) -> ToolCall:
 
 
 def _finish_reason(done_reason: str | None, any_tool_calls: bool) -> FinishReason:
-    """Ollama says ``stop`` after tool calls; OpenAI clients wait for ``tool_calls`` to run them."""
-    if any_tool_calls:
-        return "tool_calls"
-    return "length" if done_reason == "length" else "stop"
+    """Ollama says ``stop`` after tool calls; OpenAI clients wait for ``tool_calls`` to run them. ``length``
+    comes first, tool calls or not, as from an OpenAI-compatible server: an answer the output limit ended is
+    cut short (more calls, or more of the last one's arguments, may have been coming), and a client told
+    ``tool_calls`` (Messages: ``tool_use``; Responses: ``completed``) runs it without knowing."""
+    if done_reason == "length":
+        return "length"
+    return "tool_calls" if any_tool_calls else "stop"
 
 
 def reported_usage(body: bytes) -> Usage | None:
