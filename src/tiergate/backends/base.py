@@ -114,7 +114,8 @@ class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     `ollama` backend also takes a value as `OLLAMA_HOST` does (`0.0.0.0:11434` is `http://127.0.0.1:11434`,
     `gpu-box` is `http://gpu-box:11434`). `${VAR}` and `${VAR:-default}` expand from the environment. A query
     (`?api-version=2024-10-21`) is sent with every call, after the endpoint's path; credentials
-    (`http://user:${PW}@host`) go as HTTP Basic auth."""
+    (`http://user:${PW}@host`) go as HTTP Basic auth, in the Authorization header, so not beside `api_key_env`
+    (`openai`) or an `Authorization` in `headers` (the file is refused)."""
     headers: dict[str, str] = {}
     """Extra HTTP headers sent with every request to this backend (values may use `${VAR}`)."""
     max_connections: PositiveInt = 100

@@ -13,9 +13,10 @@ import re
 from pathlib import Path as FsPath
 
 import msgspec
+import yarl
 
 from tiergate.backends.ollama import ollama_host_url
-from tiergate.config.model import Limits, OllamaBackendConfig, RoutesConfig
+from tiergate.config.model import Limits, OllamaBackendConfig, OpenAIBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
@@ -25,6 +26,11 @@ from tiergate.rules import regex_risk
 
 #: What to do about a default band tier naming a tier the file lacks (one with only a `local` tier, say).
 BAND_TIERS_FIX = "; set routing.band_tiers, or routing.mode: fixed with fixed_tier"
+#: The same for the `local` band tier, which every mode reads (fixed mode's too, so it is no way out).
+LOCAL_TIER_FIX = (
+    "; band_tiers.local names the local tier in every mode, fixed and keyword too (the LOCAL band of decisions"
+    " and metrics, session_escalation's default tiers): set routing.band_tiers.local to one of the file's tiers"
+)
 
 
 def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
@@ -73,7 +79,8 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     if routing.fixed_tier is not None:
         need_tier(routing.fixed_tier, (*rpath, "fixed_tier"))
     # Only local_first reads the CLAUDE and AMBIGUOUS band tiers; `local` names the cheap tier in every mode.
-    for key in ("local", "claude", "ambiguous") if routing.mode == "local_first" else ("local",):
+    need_tier(routing.band_tiers.local, (*rpath, "band_tiers", "local"), unwritten=LOCAL_TIER_FIX)
+    for key in ("claude", "ambiguous") if routing.mode == "local_first" else ():
         need_tier(getattr(routing.band_tiers, key), (*rpath, "band_tiers", key), unwritten=BAND_TIERS_FIX)
     if routing.escalation is not None:
         need_tier(routing.escalation.tier, (*rpath, "escalation", "tier"))
@@ -115,6 +122,7 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         problems.append(source.problem((*rpath, "scorers"), "every scorer has weight 0: the score would always be 0"))
 
     problems.extend(_base_urls(config, source))
+    problems.extend(_url_credentials(config, source))
     problems.extend(_redis_url(config, source))
     problems.extend(_log_url(config, source))
     problems.extend(_model_names(config, source))
@@ -150,6 +158,34 @@ def _base_urls(config: RoutesConfig, source: YamlSource) -> list[Problem]:
                     fix = f"{exc}; {fix}"
         problem = f"backend '{name}' base_url '{shown}' is not an http:// or https:// URL: {fix}"
         problems.append(source.problem(("backends", name, "base_url"), problem))
+    return problems
+
+
+def _url_credentials(config: RoutesConfig, source: YamlSource) -> list[Problem]:
+    """Credentials in a base_url (``http://user:pw@host``) go as HTTP Basic auth, in the Authorization header; a
+    backend that sets that header another way too (an OpenAI-compatible backend's ``api_key_env``, a header of
+    its own) passed validation, and the HTTP client refused every call to it ("Cannot combine AUTHORIZATION
+    header with credentials encoded in URL")."""
+    problems = []
+    for name, backend in config.backends.items():
+        try:
+            url = yarl.URL(backend.base_url)
+        except (ValueError, TypeError):
+            continue  # _base_urls says what is wrong with it
+        if url.raw_user is None and url.raw_password is None:
+            continue
+        if isinstance(backend, OpenAIBackendConfig) and backend.api_key_env:
+            other = f"api_key_env ({backend.api_key_env}) sends it as a bearer token"
+        elif named := next((h for h in backend.headers if h.lower() == "authorization"), None):
+            other = f"headers.{named} sets it too"
+        else:
+            continue
+        why = (
+            f"backend '{name}' base_url carries credentials (user:password@), which go as HTTP Basic auth in the"
+            f" Authorization header, and {other}: a request carries one Authorization header, so every call would"
+            " fail; keep one of the two"
+        )
+        problems.append(source.problem(("backends", name, "base_url"), why))
     return problems
 
 

@@ -268,6 +268,25 @@ def test_a_default_band_tier_naming_a_missing_tier_says_it_is_the_default(tmp_pa
     ]
 
 
+KEYWORD_CODER = "routing:\n  mode: keyword\n  keyword_mode: {default_tier: coder, routes: []}\n"
+
+
+@pytest.mark.parametrize("mode", ["routing:\n  mode: fixed\n  fixed_tier: coder\n", KEYWORD_CODER])
+def test_a_missing_local_band_tier_says_to_set_it_in_every_mode(tmp_path: Path, mode: str) -> None:
+    """Fixed and keyword modes read band_tiers.local too; the message told a file already in fixed mode to set
+    fixed mode."""
+    path = write(tmp_path, BACKENDS + TIERS.split("  sonnet:")[0].replace("  local:", "  coder:") + mode)
+    note = "not written in the file: its default applies"
+    fix = (
+        "band_tiers.local names the local tier in every mode, fixed and keyword too (the LOCAL band of decisions and"
+        " metrics, session_escalation's default tiers): set routing.band_tiers.local to one of the file's tiers"
+    )
+    unknown = f"unknown tier 'local' (at $.routing.band_tiers.local, {note}); {fix}"
+    assert problems(path) == [f"{at(path, 'mode:')}: {unknown}"]
+    fixed = path.read_text().replace("routing:\n", "routing:\n  band_tiers: {local: coder}\n")
+    assert problems(write(tmp_path, fixed)) == []
+
+
 def test_a_band_tier_written_in_the_file_gets_no_default_hint(tmp_path: Path) -> None:
     path = write(tmp_path, VALID + "routing:\n  band_tiers: {claude: sonet}\n")
     assert problems(path) == [f"{at(path, 'sonet')}: unknown tier 'sonet'; did you mean 'sonnet'?"]
@@ -615,6 +634,39 @@ def test_an_ollama_host_that_cannot_be_read_is_an_error_at_its_value(tmp_path: P
         f"{at(path, '${OLLAMA_HOST}')}: backend 'ollama' base_url 'gpu-box:99999' is not an http:// or https:// "
         "URL: Port out of range 0-65535; write http://… or https://… (or host:port, as OLLAMA_HOST takes it)"
     ]
+
+
+VLLM_WITH = """\
+  vllm:
+    kind: openai
+    base_url: http://user:${VLLM_PW}@gpu-box:8000/v1
+"""
+BASIC_AND = (
+    "backend 'vllm' base_url carries credentials (user:password@), which go as HTTP Basic auth in the Authorization"
+    " header, and {other}: a request carries one Authorization header, so every call would fail; keep one of the two"
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "other"),
+    [
+        ("    api_key_env: VLLM_KEY\n", "api_key_env (VLLM_KEY) sends it as a bearer token"),
+        ('    headers: {Authorization: "Bearer ${VLLM_KEY}"}\n', "headers.Authorization sets it too"),
+    ],
+)
+def test_credentials_in_a_base_url_and_an_authorization_header_are_an_error_at_the_url(
+    tmp_path: Path, extra: str, other: str
+) -> None:
+    """Both passed validation, and the HTTP client refused every call ("Cannot combine AUTHORIZATION header with
+    credentials encoded in URL")."""
+    path = write(tmp_path, BACKENDS + VLLM_WITH + extra + TIERS)
+    environ = {"VLLM_PW": "s3cret", "VLLM_KEY": "sk-1"}
+    assert problems(path, environ) == [f"{at(path, 'http://user')}: {BASIC_AND.format(other=other)}"]
+
+
+def test_credentials_in_a_base_url_alone_go_as_basic_auth(tmp_path: Path) -> None:
+    path = write(tmp_path, BACKENDS + VLLM_WITH + TIERS)
+    assert problems(path, {"VLLM_PW": "s3cret"}) == []
 
 
 @pytest.mark.parametrize("written", [".inf", "-.inf", "1.0e+999", ".nan"])
