@@ -11,11 +11,21 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import RequestError
+from tiergate.protocols.anthropic.body import (
+    InBlock,
+    InFormat,
+    InRequest,
+    InSource,
+    InThinking,
+    InTool,
+    InToolChoice,
+    check,
+    custom,
+)
 from tiergate.protocols.anthropic.common import ANSWER_TOOL, ANY_OBJECT, DIALECT, PROTOCOL_HEADERS, encode_json
 from tiergate.protocols.anthropic.tools import anthropic_only, function_of
 from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.openai.request import undeclared_tool
-from tiergate.protocols.stops import is_blank
 from tiergate.wire import (
     ChatRequest,
     ContentPart,
@@ -31,92 +41,6 @@ from tiergate.wire import (
     attachment_tokens,
     tokens_in,
 )
-
-
-class _InSource(msgspec.Struct):
-    type: str = ""
-    media_type: str | None = None
-    data: str | None = None
-    url: str | None = None
-    file_id: str | None = None  # a Files API reference's
-    content: str | list[_InBlock] | None = None  # a custom-content document's
-
-
-class _InBlock(msgspec.Struct):
-    """One content block as a client sends it; fields of kinds tiergate does not read are ignored."""
-
-    type: str
-    text: str | None = None
-    source: _InSource | str | None = None  # a search_result's source is a string
-    id: str | None = None
-    name: str | None = None
-    input: Any = None
-    tool_use_id: str | None = None
-    content: str | list[_InBlock] | dict[str, Any] | None = None
-    is_error: bool | None = None
-    title: str | None = None
-    context: str | None = None  # a document's note about itself
-    file_id: str | None = None  # a container_upload's
-
-
-class _InMessage(msgspec.Struct):
-    role: str
-    content: str | list[_InBlock]
-
-
-class _InTool(msgspec.Struct):
-    name: str = ""
-    description: str | None = None
-    input_schema: dict[str, Any] | None = None
-    type: str | None = None
-
-
-class _InToolChoice(msgspec.Struct):
-    type: str
-    name: str | None = None
-    disable_parallel_tool_use: bool | None = None
-
-
-class _InMetadata(msgspec.Struct):
-    user_id: str | None = None
-
-
-class _InThinking(msgspec.Struct):
-    type: str
-    display: str | None = None  # "omitted": thinking blocks come back empty but signed (reply.py reads it)
-
-
-class _InFormat(msgspec.Struct):
-    type: str
-    schema: dict[str, Any] | None = None
-
-
-class _InOutputConfig(msgspec.Struct):
-    format: _InFormat | None = None
-
-
-class _InRequest(msgspec.Struct):
-    """The fields of a Messages body tiergate reads; the rest stays in ``native`` for a passthrough."""
-
-    model: str
-    messages: list[_InMessage]
-    max_tokens: int | None = None
-    system: str | list[_InBlock] | None = None
-    tools: list[_InTool] | None = None
-    tool_choice: _InToolChoice | None = None
-    stop_sequences: list[str] | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    metadata: _InMetadata | None = None
-    stream: bool = False
-    thinking: _InThinking | None = None
-    output_config: _InOutputConfig | None = None
-    #: The structured-outputs beta's spelling of ``output_config.format``, which the API still takes.
-    output_format: _InFormat | None = None
-    #: The MCP connector's servers, which Anthropic calls on the model's behalf: read only to route to it.
-    mcp_servers: list[Any] | None = None
-
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
@@ -142,10 +66,10 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
 def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting: bool) -> ChatRequest:
     """:func:`decode` of a parsed body; ``counting`` (``count_tokens``) does not ask for ``max_tokens``."""
     try:
-        req = msgspec.convert(parsed, _InRequest)
+        req = msgspec.convert(parsed, InRequest)
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
-    _check(req, counting=counting)
+    check(req, counting=counting)
     fmt = (req.output_config.format if req.output_config else None) or req.output_format
     tools = _tools_of(req.tools or [])
     choice, parallel = _choice_of(req.tool_choice, [t.function.name for t in tools])
@@ -178,52 +102,7 @@ def _invalid(exc: msgspec.ValidationError) -> RequestError:
     return RequestError(f"{path}: {what}" if path else what, param=path or None)
 
 
-def _check(req: _InRequest, *, counting: bool) -> None:
-    """What the Messages API refuses before generating, refused here the same way."""
-    if req.max_tokens is None and not counting:
-        raise RequestError("max_tokens: Field required", param="max_tokens")
-    if req.max_tokens is not None and req.max_tokens < 1:
-        raise RequestError(f"max_tokens: must be at least 1, got {req.max_tokens}", param="max_tokens")
-    for i, turn in enumerate(req.messages):
-        if turn.role not in ("user", "assistant", "system"):
-            param = f"messages[{i}].role"
-            raise RequestError(f"{param}: expected 'user', 'assistant' or 'system', got '{turn.role}'", param=param)
-    _check_empty(req.messages)
-    if not any(m.role == "user" for m in req.messages):
-        raise RequestError("messages: a conversation needs at least one user turn", param="messages")
-    for i, stop in enumerate(req.stop_sequences or []):
-        if is_blank(stop):
-            param = f"stop_sequences[{i}]"
-            raise RequestError(f"{param}: a stop sequence must contain non-whitespace characters", param=param)
-    for i, tool in enumerate(req.tools or []):
-        if _custom(tool) and not tool.name:
-            raise RequestError(f"tools[{i}].name: a tool needs a name", param=f"tools[{i}].name")
-
-
-def _check_empty(turns: list[_InMessage]) -> None:
-    """Empty turns and empty text blocks, refused as the API refuses them: a translated request would
-    otherwise lose the turn (an empty user turn left Ollama with no message at all)."""
-    for i, turn in enumerate(turns):
-        if turn.role == "system":
-            continue
-        if not turn.content and not (turn.role == "assistant" and i == len(turns) - 1):
-            raise RequestError(
-                f"messages.{i}: all messages must have non-empty content except for the optional final"
-                " assistant message",
-                param=f"messages[{i}].content",
-            )
-        for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
-            if block.type == "text" and not block.text:
-                param = f"messages[{i}].content[{j}].text"
-                raise RequestError(f"{param}: text content blocks must be non-empty", param=param)
-
-
-def _custom(tool: _InTool) -> bool:
-    """A function tool of the client's own; the typed ones are Anthropic's (:mod:`.tools`)."""
-    return tool.type in (None, "custom")
-
-
-def _tools_of(tools: list[_InTool]) -> list[Tool]:
+def _tools_of(tools: list[InTool]) -> list[Tool]:
     """Every tool, so routing sees them all: the client's function tools as they are, Anthropic's client
     tools (``bash_20250124``...) as functions of their published schema, and those only Anthropic serves
     (``web_search_20250305``...) by name alone; a request carrying one of those goes only to an Anthropic
@@ -231,22 +110,22 @@ def _tools_of(tools: list[_InTool]) -> list[Tool]:
     return [Tool(function=_function_of(t)) for t in tools]
 
 
-def _function_of(tool: _InTool) -> FunctionDef:
-    if _custom(tool):
+def _function_of(tool: InTool) -> FunctionDef:
+    if custom(tool):
         return FunctionDef(name=tool.name, description=tool.description, parameters=tool.input_schema)
     kind = tool.type or ""
     name = tool.name or kind
     return function_of(kind, name) or FunctionDef(name=name, description=f"Anthropic's {kind}", parameters=ANY_OBJECT)
 
 
-def _exclusive(req: _InRequest) -> tuple[tuple[str, str], ...]:
+def _exclusive(req: InRequest) -> tuple[tuple[str, str], ...]:
     """What in the request only Anthropic serves, each as (where, why): a tool type with no translation
     for other models (a server tool, computer use), a Files API reference (its file lives in Anthropic's
     storage), a ``container_upload``, the MCP connector's ``mcp_servers`` (Anthropic calls them)."""
     found = [
         (f"tools[{i}]", anthropic_only(t.type or ""))
         for i, t in enumerate(req.tools or [])
-        if not _custom(t) and function_of(t.type or "", t.name) is None
+        if not custom(t) and function_of(t.type or "", t.name) is None
     ]
     if req.mcp_servers:
         found.append(("mcp_servers", "the MCP connector's servers, which Anthropic calls for the model"))
@@ -256,9 +135,9 @@ def _exclusive(req: _InRequest) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _files_in(block: _InBlock, where: str) -> list[tuple[str, str]]:
+def _files_in(block: InBlock, where: str) -> list[tuple[str, str]]:
     source = block.source
-    if block.type in ("image", "document") and isinstance(source, _InSource) and source.type == "file":
+    if block.type in ("image", "document") and isinstance(source, InSource) and source.type == "file":
         return [(where, f"{block.type} '{source.file_id}' from the Files API, which only Anthropic can read")]
     if block.type == "container_upload":
         return [(where, f"a container_upload of '{block.file_id}', which only Anthropic's code execution reads")]
@@ -267,7 +146,7 @@ def _files_in(block: _InBlock, where: str) -> list[tuple[str, str]]:
     return []
 
 
-def _choice_of(choice: _InToolChoice | None, declared: list[str]) -> tuple[str | dict[str, Any] | None, bool | None]:
+def _choice_of(choice: InToolChoice | None, declared: list[str]) -> tuple[str | dict[str, Any] | None, bool | None]:
     """(OpenAI ``tool_choice``, ``parallel_tool_calls``). A choice of a tool the request does not declare is
     a 400 naming it, as on chat: a model cannot be made to call it, and some servers answer as if no tool
     had been asked for."""
@@ -288,7 +167,7 @@ def _choice_of(choice: _InToolChoice | None, declared: list[str]) -> tuple[str |
     return {"type": "function", "function": {"name": choice.name}}, parallel
 
 
-def _effort(thinking: _InThinking | None) -> str | None:
+def _effort(thinking: InThinking | None) -> str | None:
     """Thinking on is ``medium``; ``disabled`` is ``none``, so a thinking model on Ollama is sent
     ``think: false`` rather than left to think by default."""
     if thinking is None:
@@ -298,7 +177,7 @@ def _effort(thinking: _InThinking | None) -> str | None:
     return "medium" if thinking.type in ("enabled", "adaptive") else None
 
 
-def _response_format(fmt: _InFormat | None) -> dict[str, Any] | None:
+def _response_format(fmt: InFormat | None) -> dict[str, Any] | None:
     if fmt is None or fmt.type != "json_schema":
         return None
     schema = fmt.schema or dict(ANY_OBJECT)
@@ -309,7 +188,7 @@ def _protocol_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items() if name.lower() in PROTOCOL_HEADERS}
 
 
-def _messages_of(req: _InRequest) -> list[Message]:
+def _messages_of(req: InRequest) -> list[Message]:
     messages: list[Message] = []
     if system := _joined(req.system):
         messages.append(Message(role="system", content=system, at="system"))
@@ -326,14 +205,14 @@ def _messages_of(req: _InRequest) -> list[Message]:
     return messages
 
 
-def _joined(content: str | list[_InBlock] | None) -> str:
+def _joined(content: str | list[InBlock] | None) -> str:
     """The text of a string or of blocks (``cache_control`` and other block fields ignored)."""
     if content is None or isinstance(content, str):
         return content or ""
     return "\n".join(text for block in content if (text := _text_of(block)))
 
 
-def _text_of(block: _InBlock) -> str:
+def _text_of(block: InBlock) -> str:
     """The readable text of a block that is not an image or a PDF: its ``text``, a plain-text document's
     data, a custom-content document's text, or a search result's text blocks. Anything else has none.
     A document's ``title`` and ``context`` and a search result's ``title`` and ``source`` head the text,
@@ -342,9 +221,9 @@ def _text_of(block: _InBlock) -> str:
         return block.text
     source = block.source
     body = ""
-    if isinstance(source, _InSource) and source.type == "text" and source.data:
+    if isinstance(source, InSource) and source.type == "text" and source.data:
         body = source.data
-    elif isinstance(source, _InSource) and source.type == "content" and source.content:
+    elif isinstance(source, InSource) and source.type == "content" and source.content:
         if isinstance(source.content, str):
             body = source.content
         else:
@@ -354,7 +233,7 @@ def _text_of(block: _InBlock) -> str:
     return _headed(block, body) if body else ""
 
 
-def _headed(block: _InBlock, body: str) -> str:
+def _headed(block: InBlock, body: str) -> str:
     """``body`` under its block's title, origin and context, one line each, when it has them."""
     origin = block.source if isinstance(block.source, str) else None
     head = [
@@ -365,7 +244,7 @@ def _headed(block: _InBlock, body: str) -> str:
     return "\n".join([*head, "", body]) if head else body
 
 
-def _user(content: str | list[_InBlock], i: int) -> list[Message]:
+def _user(content: str | list[InBlock], i: int) -> list[Message]:
     """Tool results first, as role ``tool`` messages (OpenAI wants them right after the calls), then the
     user's own text, images and PDF documents."""
     if isinstance(content, str):
@@ -387,7 +266,7 @@ def _user(content: str | list[_InBlock], i: int) -> list[Message]:
     return results + ([Message(role="user", content=parts)] if parts else [])
 
 
-def _assistant(content: str | list[_InBlock], i: int) -> list[Message]:
+def _assistant(content: str | list[InBlock], i: int) -> list[Message]:
     """Text and tool calls; thinking is dropped (only the model that wrote it can use it). A document or an
     image is a 400, as the API itself answers it, on every path: no model wrote one, and a translated turn
     would lose it."""
@@ -414,7 +293,7 @@ def _assistant(content: str | list[_InBlock], i: int) -> list[Message]:
     return [Message(role="assistant", content="\n".join(texts) if texts else None, tool_calls=calls or None)]
 
 
-def _tool_call_of(block: _InBlock, where: str) -> ToolCall:
+def _tool_call_of(block: InBlock, where: str) -> ToolCall:
     if not block.id or not block.name:
         field = "id" if not block.id else "name"
         raise RequestError(f"{where}.{field}: a tool_use block needs an id and a name", param=f"{where}.{field}")
@@ -422,7 +301,7 @@ def _tool_call_of(block: _InBlock, where: str) -> ToolCall:
     return ToolCall(id=block.id, function=FunctionCall(name=block.name, arguments=arguments))
 
 
-def _tool_result_of(block: _InBlock, where: str) -> Message:
+def _tool_result_of(block: InBlock, where: str) -> Message:
     """Its text, then its images (Claude Code's Read of a PNG) and PDF documents (its Read of a PDF) as parts
     after the text, in their order. A failed result says so in words, ``error: ...``, which the agent-step
     markers (``routing.agent.failure_patterns``) read as a failure."""
@@ -445,7 +324,7 @@ def _tool_result_of(block: _InBlock, where: str) -> Message:
     return Message(role="tool", tool_call_id=block.tool_use_id, content=parts, at=at)
 
 
-def _attachment(block: _InBlock, where: str) -> ContentPart | None:
+def _attachment(block: InBlock, where: str) -> ContentPart | None:
     """An image or a PDF document as the part that carries it; None for a block that is read as text, and
     for a Files API reference (``source.type: file``), which only an Anthropic target reads, from the
     client's own body (:func:`_exclusive`)."""
@@ -458,10 +337,10 @@ def _attachment(block: _InBlock, where: str) -> ContentPart | None:
     return None
 
 
-def _file_reference(block: _InBlock, where: str) -> bool:
+def _file_reference(block: InBlock, where: str) -> bool:
     """Whether an image or document block refers to a Files API file (``file_id``)."""
     source = block.source
-    if block.type not in ("image", "document") or not isinstance(source, _InSource) or source.type != "file":
+    if block.type not in ("image", "document") or not isinstance(source, InSource) or source.type != "file":
         return False
     if not source.file_id:
         param = f"{where}.source.file_id"
@@ -469,12 +348,12 @@ def _file_reference(block: _InBlock, where: str) -> bool:
     return True
 
 
-def _document(block: _InBlock, where: str) -> ContentPart | None:
+def _document(block: InBlock, where: str) -> ContentPart | None:
     """A PDF, base64 or by URL, as a ``file`` part that remembers ``where`` it was (for the 400 that names it
     when no target reads documents); None for a plain-text or custom-content document, read as text
     (:func:`_text_of`). Sources the API has no such document for are a 400."""
     source = block.source
-    if not isinstance(source, _InSource):
+    if not isinstance(source, InSource):
         raise RequestError(f"{where}.source: a document block needs a source", param=f"{where}.source")
     if source.type in ("text", "content"):
         return None
@@ -497,10 +376,10 @@ def _document(block: _InBlock, where: str) -> ContentPart | None:
     return ContentPart(type="file", file=file)
 
 
-def _image_url(block: _InBlock, where: str) -> str:
+def _image_url(block: InBlock, where: str) -> str:
     """A base64 source as a data URL, a url source as it is."""
     source = block.source
-    if not isinstance(source, _InSource):
+    if not isinstance(source, InSource):
         raise RequestError(f"{where}.source: an image block needs a source", param=f"{where}.source")
     if source.type == "base64":
         media = source.media_type or ""

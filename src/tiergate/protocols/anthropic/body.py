@@ -1,0 +1,142 @@
+"""A Messages body as a client sends it (the fields tiergate reads), and what the Messages API refuses in it
+before generating, refused by :func:`check` the same way on every tier: a translated request would
+otherwise be answered where Claude would refuse it, or lose what the API would have refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tiergate.errors import RequestError
+from tiergate.protocols.stops import is_blank
+
+
+class InSource(msgspec.Struct):
+    type: str = ""
+    media_type: str | None = None
+    data: str | None = None
+    url: str | None = None
+    file_id: str | None = None  # a Files API reference's
+    content: str | list[InBlock] | None = None  # a custom-content document's
+
+
+class InBlock(msgspec.Struct):
+    """One content block as a client sends it; fields of kinds tiergate does not read are ignored."""
+
+    type: str
+    text: str | None = None
+    source: InSource | str | None = None  # a search_result's source is a string
+    id: str | None = None
+    name: str | None = None
+    input: Any = None
+    tool_use_id: str | None = None
+    content: str | list[InBlock] | dict[str, Any] | None = None
+    is_error: bool | None = None
+    title: str | None = None
+    context: str | None = None  # a document's note about itself
+    file_id: str | None = None  # a container_upload's
+
+
+class InMessage(msgspec.Struct):
+    role: str
+    content: str | list[InBlock]
+
+
+class InTool(msgspec.Struct):
+    name: str = ""
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None
+    type: str | None = None
+
+
+class InToolChoice(msgspec.Struct):
+    type: str
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
+class InMetadata(msgspec.Struct):
+    user_id: str | None = None
+
+
+class InThinking(msgspec.Struct):
+    type: str
+    display: str | None = None  # "omitted": thinking blocks come back empty but signed (reply.py reads it)
+
+
+class InFormat(msgspec.Struct):
+    type: str
+    schema: dict[str, Any] | None = None
+
+
+class InOutputConfig(msgspec.Struct):
+    format: InFormat | None = None
+
+
+class InRequest(msgspec.Struct):
+    """The fields of a Messages body tiergate reads; the rest stays in ``native`` for a passthrough."""
+
+    model: str
+    messages: list[InMessage]
+    max_tokens: int | None = None
+    system: str | list[InBlock] | None = None
+    tools: list[InTool] | None = None
+    tool_choice: InToolChoice | None = None
+    stop_sequences: list[str] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    metadata: InMetadata | None = None
+    stream: bool = False
+    thinking: InThinking | None = None
+    output_config: InOutputConfig | None = None
+    #: The structured-outputs beta's spelling of ``output_config.format``, which the API still takes.
+    output_format: InFormat | None = None
+    #: The MCP connector's servers, which Anthropic calls on the model's behalf: read only to route to it.
+    mcp_servers: list[Any] | None = None
+
+
+def check(req: InRequest, *, counting: bool) -> None:
+    """What the Messages API refuses before generating, refused here the same way."""
+    if req.max_tokens is None and not counting:
+        raise RequestError("max_tokens: Field required", param="max_tokens")
+    if req.max_tokens is not None and req.max_tokens < 1:
+        raise RequestError(f"max_tokens: must be at least 1, got {req.max_tokens}", param="max_tokens")
+    for i, turn in enumerate(req.messages):
+        if turn.role not in ("user", "assistant", "system"):
+            param = f"messages[{i}].role"
+            raise RequestError(f"{param}: expected 'user', 'assistant' or 'system', got '{turn.role}'", param=param)
+    _check_empty(req.messages)
+    if not any(m.role == "user" for m in req.messages):
+        raise RequestError("messages: a conversation needs at least one user turn", param="messages")
+    for i, stop in enumerate(req.stop_sequences or []):
+        if is_blank(stop):
+            param = f"stop_sequences[{i}]"
+            raise RequestError(f"{param}: a stop sequence must contain non-whitespace characters", param=param)
+    for i, tool in enumerate(req.tools or []):
+        if custom(tool) and not tool.name:
+            raise RequestError(f"tools[{i}].name: a tool needs a name", param=f"tools[{i}].name")
+
+
+def _check_empty(turns: list[InMessage]) -> None:
+    """Empty turns and empty text blocks, refused as the API refuses them: a translated request would
+    otherwise lose the turn (an empty user turn left Ollama with no message at all)."""
+    for i, turn in enumerate(turns):
+        if turn.role == "system":
+            continue
+        if not turn.content and not (turn.role == "assistant" and i == len(turns) - 1):
+            raise RequestError(
+                f"messages.{i}: all messages must have non-empty content except for the optional final"
+                " assistant message",
+                param=f"messages[{i}].content",
+            )
+        for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
+            if block.type == "text" and not block.text:
+                param = f"messages[{i}].content[{j}].text"
+                raise RequestError(f"{param}: text content blocks must be non-empty", param=param)
+
+
+def custom(tool: InTool) -> bool:
+    """A function tool of the client's own; the typed ones are Anthropic's (:mod:`.tools`)."""
+    return tool.type in (None, "custom")
