@@ -552,6 +552,23 @@ def test_an_empty_user_turn_is_anthropics_400_on_every_tier(
     assert not fake_ollama.requests and not fake_anthropic.requests
 
 
+@pytest.mark.parametrize("model", ["local", "sonnet"])
+def test_a_user_turn_of_whitespace_is_anthropics_400_on_every_tier(
+    claude: anthropic.Anthropic, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, model: str
+) -> None:
+    """A local model would answer it, and the same conversation would fail once it reached Claude."""
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model=model, max_tokens=64, messages=[{"role": "user", "content": " \n "}])
+    assert caught.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "messages[0].content: text content blocks must contain non-whitespace text",
+        },
+    }
+    assert not fake_ollama.requests and not fake_anthropic.requests
+
+
 # --- thinking turned off, or asked for without its text, on a local thinking model -------------------------
 
 THINKING_LOCAL = THREE_BACKENDS + (

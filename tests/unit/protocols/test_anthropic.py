@@ -101,6 +101,7 @@ def chat(**fields: Any) -> ChatRequest:
 
 
 TEXT = {"type": "text", "text": "hi"}
+TOOL_USE = {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}}
 
 
 def user(*blocks: dict[str, Any]) -> dict[str, Any]:
@@ -526,6 +527,83 @@ def test_an_empty_turn_or_text_block_is_refused_as_the_api_refuses_it(messages: 
     with pytest.raises(RequestError) as caught:
         decode(raw, {})
     assert (caught.value.status, caught.value.message) == (400, message)
+
+
+BLANK = "text content blocks must contain non-whitespace text"
+TRAILING = "final assistant content cannot end with trailing whitespace"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"messages": [{"role": "user", "content": "   "}]}, f"messages[0].content: {BLANK}"),
+        ({"messages": [user({"type": "text", "text": "\n\n"})]}, f"messages[0].content: {BLANK}"),
+        (
+            {"messages": [user({"type": "text", "text": " "}, {"type": "text", "text": "\t"})]},
+            f"messages[0].content: {BLANK}",
+        ),
+        (
+            {"messages": [user(TEXT), {"role": "assistant", "content": " "}, user(TEXT)]},
+            f"messages[1].content: {BLANK}",
+        ),
+        ({"messages": [user(TEXT), {"role": "assistant", "content": "\n"}]}, f"messages[1].content: {BLANK}"),
+        ({"messages": [user(TEXT), {"role": "assistant", "content": "Sure: "}]}, f"messages[1].content: {TRAILING}"),
+        (
+            {"messages": [user(TEXT), {"role": "assistant", "content": [{"type": "text", "text": "{\n"}]}]},
+            f"messages[1].content: {TRAILING}",
+        ),
+        ({"system": "  "}, f"system: {BLANK}"),
+        (
+            {"system": [{"type": "text", "text": "You code."}, {"type": "text", "text": ""}]},
+            f"system[1].text: {EMPTY_TEXT}",
+        ),
+    ],
+    ids=[
+        "spaces",
+        "newlines-block",
+        "blank-blocks",
+        "blank-assistant",
+        "blank-prefill",
+        "prefill-ending-in-a-space",
+        "prefill-block-ending-in-a-newline",
+        "blank-system",
+        "empty-system-block",
+    ],
+)
+def test_whitespace_alone_and_a_prefill_ending_in_it_are_refused_as_the_api_refuses_them(
+    fields: dict[str, Any], message: str
+) -> None:
+    """A local model would answer them, and the same conversation would be refused once it reached Claude."""
+    raw = json.dumps({"model": "m", "max_tokens": 8, "messages": [user(TEXT)], **fields}).encode()
+    with pytest.raises(RequestError) as caught:
+        decode(raw, {})
+    assert (caught.value.status, caught.value.message) == (400, message)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"messages": [user(TEXT, {"type": "text", "text": " "})]},
+        {"messages": [user({"type": "text", "text": "\n"}, image(type="base64", media_type="image/png", data=PNG))]},
+        {"messages": [user(TEXT), {"role": "assistant", "content": [{"type": "text", "text": "\n\n"}, TOOL_USE]}]},
+        {"messages": [user(TEXT), {"role": "assistant", "content": "Sure:"}]},
+        {"messages": [user(TEXT), {"role": "assistant", "content": "a  b"}, user(TEXT)]},
+        {"system": ""},
+        {"messages": [user({"type": "tool_result", "tool_use_id": "t", "content": " "})]},
+    ],
+    ids=[
+        "beside-text",
+        "beside-an-image",
+        "beside-a-tool-call",
+        "prefill",
+        "inner-spaces",
+        "empty-system",
+        "tool-result",
+    ],
+)
+def test_whitespace_beside_other_content_is_taken(fields: dict[str, Any]) -> None:
+    raw = json.dumps({"model": "m", "max_tokens": 8, "tools": [BASH], "messages": [user(TEXT)], **fields}).encode()
+    assert decode(raw, {}).messages
 
 
 def test_the_final_assistant_turn_may_be_empty() -> None:

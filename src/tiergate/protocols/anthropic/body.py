@@ -107,6 +107,7 @@ def check(req: InRequest, *, counting: bool) -> None:
         if turn.role not in ("user", "assistant", "system"):
             param = f"messages[{i}].role"
             raise RequestError(f"{param}: expected 'user', 'assistant' or 'system', got '{turn.role}'", param=param)
+    _check_text(req.system, "system")
     _check_empty(req.messages)
     if not any(m.role == "user" for m in req.messages):
         raise RequestError("messages: a conversation needs at least one user turn", param="messages")
@@ -120,21 +121,47 @@ def check(req: InRequest, *, counting: bool) -> None:
 
 
 def _check_empty(turns: list[InMessage]) -> None:
-    """Empty turns and empty text blocks, refused as the API refuses them: a translated request would
-    otherwise lose the turn (an empty user turn left Ollama with no message at all)."""
+    """Empty turns, empty text blocks and turns of whitespace alone, refused as the API refuses them: a
+    translated request would otherwise lose the turn (an empty user turn left Ollama with no message at
+    all), or be answered on a local tier and refused once the conversation reaches Claude. A final
+    assistant turn (a prefill) may be empty, but its text may not end in whitespace."""
+    last = len(turns) - 1
     for i, turn in enumerate(turns):
         if turn.role == "system":
             continue
-        if not turn.content and not (turn.role == "assistant" and i == len(turns) - 1):
+        prefill = turn.role == "assistant" and i == last
+        if not turn.content and not prefill:
             raise RequestError(
                 f"messages.{i}: all messages must have non-empty content except for the optional final"
                 " assistant message",
                 param=f"messages[{i}].content",
             )
-        for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
-            if block.type == "text" and not block.text:
-                param = f"messages[{i}].content[{j}].text"
-                raise RequestError(f"{param}: text content blocks must be non-empty", param=param)
+        _check_text(turn.content, f"messages[{i}].content")
+        if prefill and _ends_in_whitespace(turn.content):
+            param = f"messages[{i}].content"
+            raise RequestError(f"{param}: final assistant content cannot end with trailing whitespace", param=param)
+
+
+def _check_text(content: str | list[InBlock] | None, where: str) -> None:
+    """A text block must hold text, and content (a turn's, ``system``) of nothing but whitespace text is
+    refused; whitespace beside other content is not (the API takes ``[text "hi", text " "]``)."""
+    if isinstance(content, str):
+        if content and not content.strip():
+            raise RequestError(f"{where}: text content blocks must contain non-whitespace text", param=where)
+        return
+    for j, block in enumerate(content or ()):
+        if block.type == "text" and not block.text:
+            param = f"{where}[{j}].text"
+            raise RequestError(f"{param}: text content blocks must be non-empty", param=param)
+    if content and all(block.type == "text" and not (block.text or "").strip() for block in content):
+        raise RequestError(f"{where}: text content blocks must contain non-whitespace text", param=where)
+
+
+def _ends_in_whitespace(content: str | list[InBlock]) -> bool:
+    """Whether a prefill's text ends in whitespace: the API refuses it (the model would continue after it)."""
+    if isinstance(content, list):
+        content = (content[-1].text or "") if content and content[-1].type == "text" else ""
+    return content != content.rstrip()
 
 
 def custom(tool: InTool) -> bool:
