@@ -569,6 +569,36 @@ def test_a_user_turn_of_whitespace_is_anthropics_400_on_every_tier(
     assert not fake_ollama.requests and not fake_anthropic.requests
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"thinking": {"type": "enabled", "budget_tokens": 4096}},
+            "`max_tokens` must be greater than `thinking.budget_tokens`.",
+        ),
+        ({"tools": [{"name": "get_weather"}]}, "tools[0].input_schema: Field required"),
+    ],
+    ids=["budget-over-max_tokens", "tool-without-schema"],
+)
+@pytest.mark.parametrize("model", ["local", "sonnet"])
+def test_what_claude_refuses_is_refused_on_every_tier(
+    gateway: str,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    model: str,
+    fields: dict[str, Any],
+    message: str,
+) -> None:
+    """A request's validity does not depend on where it is routed: a local tier answered these."""
+    body = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": EASY}], **fields}
+    r = httpx.post(gateway + "/v1/messages", json=body)
+    assert (r.status_code, r.json()) == (
+        400,
+        {"type": "error", "error": {"type": "invalid_request_error", "message": message}},
+    )
+    assert not fake_ollama.requests and not fake_anthropic.requests
+
+
 # --- thinking turned off, or asked for without its text, on a local thinking model -------------------------
 
 THINKING_LOCAL = THREE_BACKENDS + (

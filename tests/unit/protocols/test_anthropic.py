@@ -503,6 +503,62 @@ def test_what_the_api_refuses_is_a_400_naming_the_field(fields: dict[str, Any], 
     assert caught.value.message.startswith(f"{param}: ")
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"tools": [BASH, {"name": "now"}]}, "tools[1].input_schema: Field required"),
+        ({"tool_choice": {"type": "any"}}, "tool_choice: tool_choice may only be specified while providing tools"),
+        (
+            {"tools": [], "tool_choice": {"type": "auto"}},
+            "tool_choice: tool_choice may only be specified while providing tools",
+        ),
+        ({"thinking": {"type": "enabled"}}, "thinking.enabled.budget_tokens: Field required"),
+        (
+            {"max_tokens": 4000, "thinking": {"type": "enabled", "budget_tokens": 1023}},
+            "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+        ),
+        (
+            {"max_tokens": 2048, "thinking": {"type": "enabled", "budget_tokens": 2048}},
+            "`max_tokens` must be greater than `thinking.budget_tokens`.",
+        ),
+    ],
+    ids=[
+        "tool-without-schema",
+        "any-without-tools",
+        "auto-with-no-tools",
+        "no-budget",
+        "small-budget",
+        "budget-at-max",
+    ],
+)
+def test_tools_and_thinking_the_api_refuses_are_refused_on_every_tier(fields: dict[str, Any], message: str) -> None:
+    """A local tier answered them and Claude refused them: whether a request was valid depended on routing."""
+    with pytest.raises(RequestError) as caught:
+        decode(body(messages=[user(TEXT)], **fields), {})
+    assert (caught.value.status, caught.value.message) == (400, message)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"tool_choice": {"type": "none"}},
+        {"tools": [{"type": "bash_20250124", "name": "bash"}, {"type": "web_search_20250305", "name": "web_search"}]},
+        {"max_tokens": 1025, "thinking": {"type": "enabled", "budget_tokens": 1024}},
+        {"thinking": {"type": "adaptive", "display": "omitted"}},
+        {"thinking": {"type": "disabled"}},
+    ],
+    ids=["none-without-tools", "anthropics-own-tools", "smallest-budget", "adaptive", "disabled"],
+)
+def test_tools_and_thinking_the_api_takes_are_taken(fields: dict[str, Any]) -> None:
+    assert decode(body(messages=[user(TEXT)], **fields), {}).messages
+
+
+def test_count_tokens_takes_a_thinking_budget_without_max_tokens() -> None:
+    thinking = {"type": "enabled", "budget_tokens": 4096}
+    counted = count_tokens(json.dumps({"model": "m", "thinking": thinking, "messages": [user(TEXT)]}).encode())
+    assert counted == {"input_tokens": 1}
+
+
 EMPTY_TURN = "all messages must have non-empty content except for the optional final assistant message"
 EMPTY_TEXT = "text content blocks must be non-empty"
 

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import RequestError
+from tiergate.protocols.anthropic.common import MIN_THINKING_BUDGET
 from tiergate.protocols.stops import is_blank
 
 
@@ -62,6 +63,7 @@ class InMetadata(msgspec.Struct):
 
 class InThinking(msgspec.Struct):
     type: str
+    budget_tokens: int | None = None  # ``enabled``'s
     display: str | None = None  # "omitted": thinking blocks come back empty but signed (reply.py reads it)
 
 
@@ -115,9 +117,39 @@ def check(req: InRequest, *, counting: bool) -> None:
         if is_blank(stop):
             param = f"stop_sequences[{i}]"
             raise RequestError(f"{param}: a stop sequence must contain non-whitespace characters", param=param)
+    _check_tools(req)
+    _check_thinking(req.thinking, req.max_tokens)
+
+
+def _check_tools(req: InRequest) -> None:
+    """A function tool needs a name and an ``input_schema``; a ``tool_choice`` of ``auto`` or ``any`` needs
+    tools (one of ``tool`` names its tool, checked where it is read; ``none`` is taken)."""
     for i, tool in enumerate(req.tools or []):
         if custom(tool) and not tool.name:
             raise RequestError(f"tools[{i}].name: a tool needs a name", param=f"tools[{i}].name")
+        if custom(tool) and tool.input_schema is None:
+            raise RequestError(f"tools[{i}].input_schema: Field required", param=f"tools[{i}].input_schema")
+    if req.tool_choice is not None and req.tool_choice.type in ("auto", "any") and not req.tools:
+        message = "tool_choice may only be specified while providing tools"
+        raise RequestError(f"tool_choice: {message}", param="tool_choice")
+
+
+def _check_thinking(thinking: InThinking | None, max_tokens: int | None) -> None:
+    """Thinking ``enabled`` needs a ``budget_tokens`` of at least 1024, below ``max_tokens``
+    (``count_tokens`` has no ``max_tokens`` to compare it with). The client's budget is its own: tiergate
+    cuts only the budgets it chooses itself (a ``reasoning_effort`` sent to Claude)."""
+    if thinking is None or thinking.type != "enabled":
+        return
+    budget = thinking.budget_tokens
+    if budget is None:
+        raise RequestError("thinking.enabled.budget_tokens: Field required", param="thinking.budget_tokens")
+    if budget < MIN_THINKING_BUDGET:
+        raise RequestError(
+            f"thinking.enabled.budget_tokens: Input should be greater than or equal to {MIN_THINKING_BUDGET}",
+            param="thinking.budget_tokens",
+        )
+    if max_tokens is not None and budget >= max_tokens:
+        raise RequestError("`max_tokens` must be greater than `thinking.budget_tokens`.", param="max_tokens")
 
 
 def _check_empty(turns: list[InMessage]) -> None:
