@@ -553,6 +553,31 @@ def test_an_empty_user_turn_is_anthropics_400_on_every_tier(
 
 
 @pytest.mark.parametrize("model", ["local", "sonnet"])
+def test_a_user_turn_with_nothing_to_read_is_a_400_naming_it_on_every_tier(
+    claude: anthropic.Anthropic, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, model: str
+) -> None:
+    """A plain-text document with no text was dropped, so Ollama got a conversation ending on the assistant
+    (a prefill to continue) and answered a turn it never saw."""
+    empty = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": ""}}
+    messages: list[Any] = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Hello."},
+        {"role": "user", "content": [empty]},
+    ]
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model=model, max_tokens=64, messages=messages)
+    assert caught.value.body == {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "message": "messages.2: user messages must have non-empty content; this turn's blocks ('document')"
+            " hold no text, image or PDF",
+        },
+    }
+    assert not fake_ollama.requests and not fake_anthropic.requests
+
+
+@pytest.mark.parametrize("model", ["local", "sonnet"])
 def test_a_user_turn_of_whitespace_is_anthropics_400_on_every_tier(
     claude: anthropic.Anthropic, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, model: str
 ) -> None:

@@ -227,6 +227,58 @@ def test_a_files_api_reference_is_a_400_where_no_target_is_anthropic(
     assert not fake_ollama.requests
 
 
+AUDIO = {"type": "audio", "source": {"type": "base64", "media_type": "audio/wav", "data": "UklGRg=="}}
+UNTRANSLATED = "is a content block type tiergate has no translation of for other models"
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "kind"),
+    [
+        ([AUDIO], "messages[0].content[0]", "audio"),
+        ([{"type": "text", "text": "transcribe this"}, AUDIO], "messages[0].content[1]", "audio"),
+        (
+            [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_1",
+                    "content": [{"type": "tool_reference", "tool_name": "x"}],
+                }
+            ],
+            "messages[2].content[0].content[0]",
+            "tool_reference",
+        ),
+    ],
+    ids=["alone", "beside-text", "in-a-tool-result"],
+)
+def test_a_block_tiergate_cannot_translate_is_a_400_where_no_target_is_anthropic(
+    local_only: str, fake_ollama: FakeOllama, content: list[Any], where: str, kind: str
+) -> None:
+    """It was dropped: a turn of it alone reached Ollama as no message at all, and the model answered."""
+    messages: list[Any] = [{"role": "user", "content": content}]
+    if content[0]["type"] == "tool_result":
+        call = {"type": "tool_use", "id": "toolu_1", "name": "find_tools", "input": {}}
+        messages = [{"role": "user", "content": "look"}, {"role": "assistant", "content": [call]}, *messages]
+    r = httpx.post(local_only + "/v1/messages", json={"model": "auto", "max_tokens": 64, "messages": messages})
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == (
+        f"no target can serve this request: local/qwen-test: not Anthropic, which {where} needs"
+        f" ('{kind}' {UNTRANSLATED})"
+    )
+    assert not fake_ollama.requests
+
+
+def test_a_block_tiergate_cannot_translate_goes_to_claude_as_it_came(
+    falling_back: str, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama
+) -> None:
+    """The API judges a block type tiergate does not know (one added since, say), not tiergate."""
+    content = [{"type": "text", "text": "transcribe this"}, AUDIO]
+    body = {"model": "auto", "max_tokens": 64, "messages": [{"role": "user", "content": content}]}
+    r = httpx.post(falling_back + "/v1/messages", json=body)
+    assert r.status_code == 200 and r.headers["x-tiergate-tier"] == "sonnet"
+    assert fake_anthropic.requests[0].body["messages"] == [{"role": "user", "content": content}]
+    assert not fake_ollama.requests
+
+
 def test_a_file_source_names_its_file(local_only: str) -> None:
     block = {"type": "image", "source": {"type": "file"}}
     body = {"model": "auto", "max_tokens": 64, "messages": [{"role": "user", "content": [block]}]}

@@ -411,6 +411,23 @@ def test_a_server_tool_is_declared_for_routing_and_only_anthropic_serves_it() ->
     assert request.native is not None and [where for where, _ in request.native.exclusive] == ["tools[0]"]
 
 
+def test_a_user_block_tiergate_does_not_read_is_only_anthropics_to_serve() -> None:
+    """An assistant turn's blocks from Claude's server tools stay as they were: dropped for other models."""
+    searched = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []}
+    request = asked(
+        user({"type": "audio", "source": {}}, TEXT),
+        {"role": "assistant", "content": [TEXT, searched]},
+        user({"type": "tool_result", "tool_use_id": "t", "content": [TEXT, {"type": "tool_reference"}]}),
+    )
+    assert request.native is not None and request.native.exclusive == (
+        ("messages[0].content[0]", "'audio' is a content block type tiergate has no translation of for other models"),
+        (
+            "messages[2].content[0].content[1]",
+            "'tool_reference' is a content block type tiergate has no translation of for other models",
+        ),
+    )
+
+
 @pytest.mark.parametrize(
     ("choice", "expected"),
     [({"type": "auto"}, "auto"), ({"type": "any"}, "required"), ({"type": "none"}, "none")],

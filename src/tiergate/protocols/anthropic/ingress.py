@@ -121,7 +121,8 @@ def _function_of(tool: InTool) -> FunctionDef:
 def _exclusive(req: InRequest) -> tuple[tuple[str, str], ...]:
     """What in the request only Anthropic serves, each as (where, why): a tool type with no translation
     for other models (a server tool, computer use), a Files API reference (its file lives in Anthropic's
-    storage), a ``container_upload``, the MCP connector's ``mcp_servers`` (Anthropic calls them)."""
+    storage), a ``container_upload``, the MCP connector's ``mcp_servers`` (Anthropic calls them), and a
+    block of a type tiergate does not read in a user turn or a tool result (:func:`_anthropics_in`)."""
     found = [
         (f"tools[{i}]", anthropic_only(t.type or ""))
         for i, t in enumerate(req.tools or [])
@@ -130,19 +131,39 @@ def _exclusive(req: InRequest) -> tuple[tuple[str, str], ...]:
     if req.mcp_servers:
         found.append(("mcp_servers", "the MCP connector's servers, which Anthropic calls for the model"))
     for i, turn in enumerate(req.messages):
+        known = _USER_BLOCKS if turn.role == "user" else None
         for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
-            found.extend(_files_in(block, f"messages[{i}].content[{j}]"))
+            found.extend(_anthropics_in(block, f"messages[{i}].content[{j}]", known))
     return tuple(found)
 
 
-def _files_in(block: InBlock, where: str) -> list[tuple[str, str]]:
+#: The block types a user turn holds that tiergate reads, or refuses there by name.
+_USER_BLOCKS = frozenset(
+    {"text", "image", "document", "search_result", "tool_result", "container_upload"}
+    | {"tool_use", "thinking", "redacted_thinking"}
+)
+#: The block types a tool result's content holds that tiergate reads.
+_RESULT_BLOCKS = frozenset({"text", "image", "document", "search_result"})
+
+
+def _anthropics_in(block: InBlock, where: str, known: frozenset[str] | None) -> list[tuple[str, str]]:
+    """What in a block only Anthropic reads: a Files API reference, a ``container_upload``, and, where
+    ``known`` lists the types tiergate reads (a user turn, a tool result), a block of another type (``audio``,
+    one the API added since): a translated request would lose it, and a model that never saw it would
+    answer. An Anthropic target gets it in the client's own body, and the API judges it."""
     source = block.source
     if block.type in ("image", "document") and isinstance(source, InSource) and source.type == "file":
         return [(where, f"{block.type} '{source.file_id}' from the Files API, which only Anthropic can read")]
     if block.type == "container_upload":
         return [(where, f"a container_upload of '{block.file_id}', which only Anthropic's code execution reads")]
+    if known is not None and block.type not in known:
+        return [(where, f"'{block.type}' is a content block type tiergate has no translation of for other models")]
     if block.type == "tool_result" and isinstance(block.content, list):
-        return [found for k, b in enumerate(block.content) for found in _files_in(b, f"{where}.content[{k}]")]
+        return [
+            found
+            for k, b in enumerate(block.content)
+            for found in _anthropics_in(b, f"{where}.content[{k}]", _RESULT_BLOCKS)
+        ]
     return []
 
 
@@ -246,7 +267,9 @@ def _headed(block: InBlock, body: str) -> str:
 
 def _user(content: str | list[InBlock], i: int) -> list[Message]:
     """Tool results first, as role ``tool`` messages (OpenAI wants them right after the calls), then the
-    user's own text, images and PDF documents."""
+    user's own text, images and PDF documents. A turn with none of those, and nothing only Anthropic reads
+    (:func:`_anthropics_in`), is a 400 naming it: a plain-text document with no text, say. Left out, the
+    upstream would get no message at all, or a conversation ending on the assistant, taken for a prefill."""
     if isinstance(content, str):
         return [Message(role="user", content=content)]
     results: list[Message] = []
@@ -263,7 +286,19 @@ def _user(content: str | list[InBlock], i: int) -> list[Message]:
             raise RequestError(f"{where}.type: '{block.type}' belongs in an assistant turn", param=f"{where}.type")
         elif text := _text_of(block):
             parts.append(ContentPart(type="text", text=text))
+    if not results and not parts and not _anthropics(content, i):
+        kinds = ", ".join(sorted({f"'{block.type}'" for block in content}))
+        raise RequestError(
+            f"messages.{i}: user messages must have non-empty content; this turn's blocks ({kinds}) hold no text,"
+            " image or PDF",
+            param=f"messages[{i}].content",
+        )
     return results + ([Message(role="user", content=parts)] if parts else [])
+
+
+def _anthropics(content: list[InBlock], i: int) -> bool:
+    """Whether a user turn holds a block only Anthropic reads."""
+    return any(_anthropics_in(block, f"messages[{i}].content[{j}]", _USER_BLOCKS) for j, block in enumerate(content))
 
 
 def _assistant(content: str | list[InBlock], i: int) -> list[Message]:
