@@ -1282,6 +1282,24 @@ def test_a_native_stream_passes_the_upstream_frames_and_still_learns_usage() -> 
     assert (writer.finish, writer.usage) == ("length", Usage.of(50, 12, cached=4))
 
 
+@pytest.mark.parametrize(
+    ("frame", "written"),
+    [
+        (b'data: {"type": "ping"}\n\n', b'event: ping\ndata: {"type": "ping"}\n\n'),
+        (
+            b'id: 7\r\ndata: {"type": "message_stop"}\r\n\r\n',
+            b'event: message_stop\nid: 7\r\ndata: {"type": "message_stop"}\r\n\r\n',
+        ),
+        (b': hi\nevent: ping\ndata: {"type": "ping"}\n\n', b': hi\nevent: ping\ndata: {"type": "ping"}\n\n'),
+        (b"data: {not json\n\n", b"data: {not json\n\n"),
+    ],
+    ids=["data-only", "data-only-crlf", "named-after-a-comment", "not-json"],
+)
+def test_a_native_frame_without_an_event_line_is_named_by_its_type(frame: bytes, written: bytes) -> None:
+    writer = StreamWriter("msg_local", "claude-x", request=chat(), native=True)
+    assert writer.event(Raw("anthropic", frame)) == written
+
+
 def test_a_translated_stream_skips_raw_frames() -> None:
     writer = StreamWriter("msg_1", "qwen", request=chat())
     assert writer.event(Raw("anthropic", b'event: ping\ndata: {"type": "ping"}\n\n')) is None

@@ -207,8 +207,10 @@ class StreamWriter:
         return sse("message_start", {"type": "message_start", "message": message})
 
     def ping(self) -> bytes:
-        """A keep-alive for a slow local prefill (Claude Code waits, proxies may not); send it after
-        :meth:`start`. A native stream carries the upstream's own pings."""
+        """The ``ping`` event. Nothing sends one before the first token: a stream's status and
+        :meth:`start` wait for the upstream's first event (``timeouts.first_token`` bounds that wait).
+        Once it runs, the writer pings on its own while it holds tool calls or omitted thinking
+        (:class:`~tiergate.protocols.quiet.Quiet`); a native stream carries the upstream's own pings."""
         return PING
 
     def event(self, event: StreamEvent) -> bytes | None:
@@ -325,12 +327,17 @@ class StreamWriter:
         return out + sse("content_block_stop", {"type": "content_block_stop", "index": self._index})
 
     def _raw(self, event: Raw) -> bytes:
-        """The upstream's own frame, as it came; its usage and stop are noted for the request record."""
+        """The upstream's own frame, as it came; its usage and stop are noted for the request record. A frame
+        without an ``event:`` line (an Anthropic-compatible server that sends only ``data:``, which tiergate
+        reads by the data's ``type``) gets ``event: <type>`` first: the anthropic SDK dispatches on it, and
+        failed on such a stream with a bare AssertionError."""
         data = b"\n".join(line[5:].lstrip() for line in event.frame.split(b"\n") if line.startswith(b"data:"))
         try:
             frame = msgspec.json.decode(data, type=UpstreamEvent)
         except msgspec.DecodeError:
             return event.frame  # not ours to judge: the client reads the upstream's stream
+        named = event.frame.startswith(b"event:") or b"\nevent:" in event.frame  # JSON holds no raw newline
+        out = event.frame if named or not frame.type else b"event: %s\n%s" % (frame.type.encode(), event.frame)
         if frame.type == "message_start" and frame.message is not None:
             self._raw_usage.add(frame.message.usage)
             self.usage = self._raw_usage.usage()
@@ -339,4 +346,4 @@ class StreamWriter:
             self.usage = self._raw_usage.usage()
             if frame.delta is not None and frame.delta.stop_reason is not None:
                 self.finish = finish_reason(frame.delta.stop_reason)
-        return event.frame
+        return out
