@@ -69,7 +69,17 @@ class Predicate:
         return self.test(f)
 
     def explain(self, f: Features) -> dict[str, Any]:
-        return {name: get(f) for name, get in self.leaves}
+        """Each leaf's value by its feature's name; a feature a condition reads again is numbered (``system_text
+        #2``), so two patterns on one text each show theirs (one overwrote the other, and a rule forced LOCAL
+        showed only a false)."""
+        shown: dict[str, Any] = {}
+        for name, get in self.leaves:
+            key, n = name, 1
+            while key in shown:
+                n += 1
+                key = f"{name} #{n}"
+            shown[key] = get(f)
+        return shown
 
 
 NEVER = Predicate(lambda f: False, [])

@@ -238,7 +238,8 @@ async def test_the_call_is_streamed_capped_and_schema_bound_at_temperature_zero(
     ((request, call),) = h.backend.calls
     assert call.billed is not None  # what the upstream counted before a cut: charged to the request
     # thinking: the Ollama backend sends reasoning_effort "none" as `think: false` (the backend's own tests)
-    expected = Call(model="judge", connect_timeout=0.5, total_timeout=0.5, thinking=True)
+    # every timeout of the classifier's call is its own `timeout`, the idle one too
+    expected = Call(model="judge", connect_timeout=0.5, total_timeout=0.5, idle_timeout=0.5, thinking=True)
     assert msgspec.structs.replace(call, billed=None) == expected
     assert request.stream is True and request.max_tokens == 96 and request.temperature == 0.0
     assert request.reasoning_effort == "none"

@@ -57,6 +57,24 @@ def test_explain_records_leaf_values() -> None:
     assert by_name["two_hard"].value == {"last_user_text:hard": ["proof", "deadlock"]}
 
 
+def test_two_patterns_on_one_text_each_show_what_they_matched() -> None:
+    """A rule whose second pattern fired showed only the first's false: the trace of a rule that forced a
+    request LOCAL did not say why."""
+    rules = """
+routing:
+  rules:
+    - name: side
+      when:
+        any:
+          - {feature: last_user_text, matches: "(?i)a title for the chat"}
+          - {feature: last_user_text, matches: "(?i)commit messages? for the (?:diff|changes)"}
+      then: {score: 0.0}
+"""
+    result = graph(rules).phase1(Features.of(chat("Write a commit message for the diff below")))
+    (side,) = [s for s in result.signals if s.name == "side"]
+    assert side.value == {"last_user_text": False, "last_user_text #2": "commit message for the diff"}
+
+
 @pytest.mark.parametrize(
     ("when", "message"),
     [
