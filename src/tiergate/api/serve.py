@@ -250,8 +250,11 @@ async def _stream_body(
             await opened.aclose()
             await stack.aclose()
         finally:
-            record.usage = writer.usage
-            record.charged, record.estimated = meter.charged(writer.usage, whole=whole)
+            # a translated stream cut short has no report of its own: the upstream's count from its start
+            # (Anthropic's message_start, cache reads apart) is charged and logged, as a native stream's is
+            counted = opened.billed.usage
+            record.usage = writer.usage or counted
+            record.charged, record.estimated = meter.charged(writer.usage, whole=whole, counted=counted)
             record.latency_ms = _ms(started)
             _finish(gw, record)
 

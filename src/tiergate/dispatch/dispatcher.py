@@ -118,6 +118,9 @@ class OpenStream:
     hold: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
     #: The upstream's own frames that came before ``first`` (a native stream's ``message_start``).
     prelude: tuple[Raw, ...] = ()
+    #: What the upstream had counted if its stream ends cut short (filled as the backend's call closes): the
+    #: count a translated stream charges when no usage report reached its client.
+    billed: Billed = field(default_factory=Billed)
 
     async def aclose(self) -> None:
         """End the stream and give back what it held (its target's concurrency slot); safe to call twice."""
@@ -241,7 +244,7 @@ class Dispatcher:
             if result is not None:
                 prelude, first, rest = result
                 rest = _releasing(rest, hold, partial(self.guard.stream_ended, target))
-                return OpenStream(target, first, rest, attempts, hold, prelude)
+                return OpenStream(target, first, rest, attempts, hold, prelude, billed)
         raise self._exhausted(routed, attempts)
 
     async def ask(
@@ -297,7 +300,7 @@ class Dispatcher:
             finally:
                 await events.aclose()
                 if spent is not None and (meter.seen or billed.usage is not None):  # its 200 came: billed
-                    spent.append(meter.charged(meter.reported or billed.usage, whole=whole)[0])
+                    spent.append(meter.charged(whole=whole, counted=billed.usage)[0])
             return read("".join(pieces))
 
         async with self.switch.hold(target):

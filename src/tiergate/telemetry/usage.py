@@ -52,12 +52,20 @@ class Meter:
         self._chars += completion.chars()
         self.reported = completion.usage
 
-    def charged(self, reported: Usage | None = None, *, whole: bool) -> tuple[Usage, bool]:
+    def charged(
+        self, reported: Usage | None = None, *, whole: bool, counted: Usage | None = None
+    ) -> tuple[Usage, bool]:
         """(the usage to charge, whether any of it is estimated). ``reported``: the writer's count, when it
         keeps one of its own (a native stream's frames); else the upstream's last report. ``whole``: the
         answer ended as the upstream meant it to; a stream cut short is charged at least the estimate of
-        what it had sent, because a count from its start (Anthropic's message_start) leaves that out."""
+        what it had sent, because a count from its start (Anthropic's message_start) leaves that out.
+        ``counted``: what the upstream had counted when its call was cut short, before any report reached
+        the answer (:class:`~tiergate.backends.base.Billed`: a translated stream's ``message_start``, a usage
+        chunk held for the end); used when no report came, as a count from the start, whatever ``whole``
+        says (a stream ended at an emulated stop closed its upstream before the output was counted)."""
         usage = reported if reported is not None else self.reported
+        if usage is None and counted is not None:
+            usage, whole = counted, False
         output = tokens_in(self._chars)
         if usage is None:
             return Usage.of(self._request.estimated_tokens(), output), True

@@ -60,6 +60,17 @@ def test_a_stream_cut_short_after_its_final_count_is_charged_that_count() -> Non
     assert meter.charged(whole=False) == (Usage.of(12, 30), False)
 
 
+def test_a_count_from_a_call_cut_short_is_topped_up_with_what_was_sent_even_when_the_stream_ended_whole() -> None:
+    """A stream that ended at an emulated stop closed its upstream before the output was counted: the count
+    the backend had read (message_start's) is the input, the output is at least what was sent."""
+    meter = Meter(REQUEST)
+    meter.see(TextDelta("y" * 80))
+    counted = Usage.of(10_000, 1, cached=9_800)
+    assert meter.charged(whole=True, counted=counted) == (Usage.of(10_000, 20, cached=9_800), True)
+    meter.see(UsageReport(Usage.of(10_000, 30, cached=9_800)))  # a report that came wins
+    assert meter.charged(whole=True, counted=counted) == (Usage.of(10_000, 30, cached=9_800), False)
+
+
 def test_a_whole_answer_without_usage_is_estimated_from_its_content() -> None:
     call = ToolCall(id="c1", function=FunctionCall(name="ls", arguments="{}"))  # 4 characters
     meter = Meter(REQUEST)
