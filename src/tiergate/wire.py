@@ -173,6 +173,11 @@ class Message(Lenient):
             return ""
         return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
 
+    def call_chars(self) -> int:
+        """Characters of the message's tool calls, names and arguments: an agent's earlier calls (a file written
+        whole) are input its next request sends again, which :meth:`text` leaves out."""
+        return sum(len(call.function.name) + len(call.function.arguments) for call in self.tool_calls or ())
+
     def images(self) -> list[str]:
         if not isinstance(self.content, list):
             return []
@@ -298,10 +303,10 @@ class ChatRequest(Lenient):
         return self.stream_options is not None and bool(self.stream_options.include_usage)
 
     def estimated_tokens(self) -> int:
-        """Input tokens before an upstream has counted them: characters / 4 of the messages' text and the
-        tool definitions, each PDF document's pages (:meth:`FileData.estimated_tokens`) and each image
-        (:data:`IMAGE_TOKENS`)."""
-        chars = sum(len(m.text()) for m in self.messages)
+        """Input tokens before an upstream has counted them: characters / 4 of the messages' text, their tool
+        calls (:meth:`Message.call_chars`) and the tool definitions, each PDF document's pages
+        (:meth:`FileData.estimated_tokens`) and each image (:data:`IMAGE_TOKENS`)."""
+        chars = sum(len(m.text()) + m.call_chars() for m in self.messages)
         chars += sum(len(msgspec.json.encode(tool)) for tool in self.tools or [])
         return tokens_in(chars) + attachment_tokens(self.messages)
 

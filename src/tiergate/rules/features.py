@@ -235,7 +235,11 @@ def assistant_turns(f: Features) -> int:
     return sum(1 for m in f.messages if m.role == "assistant")
 
 
-@feature("number", "Characters of text across all messages (images and documents not counted).")
+@feature(
+    "number",
+    "Characters of text across all messages (images, documents and assistant tool calls not counted: see"
+    " `approx_tokens`).",
+)
 def total_chars(f: Features) -> int:
     return sum(len(t) for t in raw_texts(f))
 
@@ -253,11 +257,11 @@ def system_chars(f: Features) -> int:
 
 @feature(
     "number",
-    "Approximate prompt tokens: characters of messages and tool schemas divided by 4, plus 3,000 per PDF page"
-    " and 1,600 per image.",
+    "Approximate prompt tokens: characters of messages, their tool calls (names and arguments) and tool schemas"
+    " divided by 4, plus 3,000 per PDF page and 1,600 per image.",
 )
 def approx_tokens(f: Features) -> int:
-    tool_chars = 0
+    tool_chars = sum(m.call_chars() for m in f.messages)  # an agent's earlier calls: a file written whole
     for tool in f.request.tools or ():
         fn = tool.function
         tool_chars += len(fn.name) + len(fn.description or "") + len(str(fn.parameters or ""))

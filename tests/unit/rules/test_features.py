@@ -73,6 +73,24 @@ def test_tools_and_tool_results() -> None:
     assert f["approx_tokens"] > f["total_chars"] // 4
 
 
+def test_earlier_tool_calls_count_toward_approx_tokens_but_not_total_chars() -> None:
+    """A file an agent wrote whole is input its next request sends again."""
+    arguments = '{"path": "a.py", "content": "' + "x" * 4000 + '"}'
+    f = features(
+        messages=[
+            {"role": "user", "content": "write a.py"},
+            {
+                "role": "assistant",
+                "content": "writing",
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "write", "arguments": arguments}}],
+            },
+        ]
+    )
+    assert f["total_chars"] == len("write a.py") + len("writing")
+    assert f["approx_tokens"] == (f["total_chars"] + len("write") + len(arguments)) // 4
+    assert f.request.estimated_tokens() == (f["total_chars"] + len("write") + len(arguments) + 3) // 4
+
+
 def test_families_and_defaults() -> None:
     f = features(messages=[{"role": "user", "content": "x"}], metadata={"project": "apollo"})
     assert f["header.x-team"] == "payments"
