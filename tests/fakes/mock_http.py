@@ -71,6 +71,8 @@ class _Exchange:
         if self._client.closed:
             raise RuntimeError("the HTTP client is closed")
         self._client.requests.append(self._request)
+        if self._request.sent is not None:  # as aiohttp's hook says the request's head went out
+            self._request.sent()
         reply = self._client.handler(self._request)
         if inspect.isawaitable(reply):
             reply = await reply

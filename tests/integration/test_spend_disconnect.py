@@ -9,6 +9,10 @@ log all the same. The chain:
 
     opus   (anthropic claude-opus,  $1/$2 a token)   → 200, then broken: its count is charged
     answer (openai    llama-answer, $3/$4 a token)   → says nothing for 3 s; the client gives up after 1 s
+
+A whole answer's fallback had its request sent when the client left: its upstream goes on generating, so it
+is charged the estimate of its prompt (``hi``: 1 token) as well; a stream's is closed with the client, and
+had counted nothing.
 """
 
 from __future__ import annotations
@@ -46,10 +50,11 @@ budgets: {{clients: {{"*": {{daily_usd: 100000, on_exceed: reject}}}}}}
 """
 
 HI = [{"role": "user", "content": "hi"}]
-#: (stream, the broken reply, what it had counted: tokens in and out, at $1/$2)
-CASES: dict[str, tuple[bool, Reply, int, int]] = {
-    "stream": (True, StreamError(after_events=2, message="Overloaded"), 11, 1),  # message_start's count
-    "whole": (False, Incomplete(), 11, 7),  # the whole answer's usage, without its stop_reason
+#: (stream, the broken reply, what it had counted: tokens in and out, at $1/$2; what the fallback abandoned
+#: when the client left is charged, at $3/$4)
+CASES: dict[str, tuple[bool, Reply, int, int, float]] = {
+    "stream": (True, StreamError(after_events=2, message="Overloaded"), 11, 1, 0.0),  # message_start's count
+    "whole": (False, Incomplete(), 11, 7, 3.0),  # the whole answer's usage, without its stop_reason; "hi" at $3
 }
 
 
@@ -77,7 +82,7 @@ def tier_spend(base: str) -> tuple[dict[str, float], float]:
 def test_a_client_that_leaves_during_the_fallback_still_pays_the_attempt_before_it(
     tmp_path: Path, fake_anthropic: FakeAnthropic, fake_openai: FakeOpenAI, gateway_for: GatewayFactory, case: str
 ) -> None:
-    stream, broken, prompt, completion = CASES[case]
+    stream, broken, prompt, completion, abandoned = CASES[case]
     charged = prompt * 1 + completion * 2
     routes = tmp_path / "routes.yaml"
     routes.write_text(ROUTES.format(anthropic=fake_anthropic.url, openai=fake_openai.url))  # type: ignore[attr-defined]
@@ -93,14 +98,17 @@ def test_a_client_that_leaves_during_the_fallback_still_pays_the_attempt_before_
 
     status, cost, tried = logged(tmp_path / "tiergate-decisions.db")
     assert status == 499
-    assert cost == pytest.approx(charged)
+    assert cost == pytest.approx(charged + abandoned)
+    left = [("answer", 1, 0, abandoned)] if abandoned else []
     assert [(a["tier"], a.get("prompt_tokens"), a.get("completion_tokens"), a.get("cost_usd")) for a in tried] == [
-        ("opus", prompt, completion, charged)
+        ("opus", prompt, completion, charged),
+        *left,
     ]
-    assert tier_spend(base) == ({"opus": charged}, charged)
+    assert tier_spend(base) == ({"opus": charged, **({"answer": abandoned} if abandoned else {})}, charged + abandoned)
     metrics = httpx.get(base + "/metrics").text
     assert f'tiergate_spend_usd{{name="opus",period="daily",scope="tier"}} {float(charged)}' in metrics
-    assert f'tiergate_spend_usd{{name="anonymous",period="daily",scope="client"}} {float(charged)}' in metrics
+    total = float(charged + abandoned)
+    assert f'tiergate_spend_usd{{name="anonymous",period="daily",scope="client"}} {total}' in metrics
 
 
 def test_a_client_that_leaves_before_the_first_token_pays_what_the_upstream_had_counted(

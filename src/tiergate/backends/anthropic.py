@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env
+from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import EnvName, PositiveInt
@@ -182,7 +182,14 @@ class AnthropicBackend:
                 headers[name] = _merged_betas(headers.get(name), value) if name == "anthropic-beta" else value
             body = native_body(native, call.model, stream=stream)
             sent = Request(
-                "POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout, stream
+                "POST",
+                self._messages,
+                headers,
+                _encode(body),
+                call.connect_timeout,
+                call.total_timeout,
+                stream,
+                sent_hook(call, stream=stream),
             )
             return _Outgoing(sent, True, None, [])
         body = to_messages_body(
@@ -192,7 +199,16 @@ class AnthropicBackend:
             stream=stream,
             thinking_supported=call.thinking,
         )
-        sent = Request("POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout, stream)
+        sent = Request(
+            "POST",
+            self._messages,
+            headers,
+            _encode(body),
+            call.connect_timeout,
+            call.total_timeout,
+            stream,
+            sent_hook(call, stream=stream),
+        )
         emulated = split_stops(request.stop_list(), refuses=is_blank)[1]
         if (why := unemulable(emulated)) is not None:  # another target may take them as they are
             raise UpstreamCapabilityError(self.name, self.url, why)

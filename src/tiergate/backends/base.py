@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
 import msgspec
@@ -33,17 +33,38 @@ class Billed:
     """What the upstream counted for calls that ended without a whole answer after its success status: a stream
     broken, cut or timed out before its finish, an answer that could not be read. The upstream may have billed
     those tokens, so dispatch charges them to the attempt it falls back from. Backends add the count they had
-    read (Anthropic's ``message_start``, a usage chunk) as such a call ends; a call that never got a 200 adds
+    read (Anthropic's ``message_start``, a usage chunk) as such a call ends; a stream that never got a 200 adds
     nothing.
+
+    A whole (non-stream) answer is different: its upstream sends nothing until it has generated the answer,
+    and goes on generating (and billing) when tiergate stops waiting, at a timeout or when the client leaves.
+    Its request tells :meth:`sent` when its head goes out; dispatch then charges such a call the estimate
+    of its prompt (:meth:`abandon`, marked ``estimated``), as a stream cut before its count is charged.
 
         billed = Billed()
         await backend.complete(request, Call(model=target.model, billed=billed))   # raises; billed.usage
     """
 
-    __slots__ = ("usage",)
+    __slots__ = ("estimated", "sends", "usage")
 
     def __init__(self) -> None:
         self.usage: Usage | None = None
+        #: Some of ``usage`` is an estimate (:meth:`abandon`).
+        self.estimated = False
+        #: Requests whose head went out (whole answers only: see :func:`sent_hook`).
+        self.sends = 0
+
+    def sent(self) -> None:
+        """A whole answer's request went out: its upstream is at work on it from now on."""
+        self.sends += 1
+
+    def abandon(self, since: int, estimate: Callable[[], Usage]) -> None:
+        """A whole answer's call was given up (timed out, or its client left) with no count read: when a request
+        went out since ``sends`` was ``since``, its upstream bills an answer nobody reads, and ``estimate`` (the
+        prompt's) is charged for it, marked estimated. A call that never got its request out adds nothing."""
+        if self.sends > since:
+            self.add(estimate())
+            self.estimated = True
 
     def add(self, usage: Usage | None) -> None:
         if usage is None or not (usage.prompt_tokens or usage.completion_tokens):
@@ -126,6 +147,12 @@ class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     def build(self, name: str, environ: Mapping[str, str]) -> Backend:
         """The backend this config describes; keys are read from ``environ`` here and nowhere else."""
         raise NotImplementedError
+
+
+def sent_hook(call: Call, *, stream: bool) -> Callable[[], None] | None:
+    """What a backend's request calls when its head goes out (``Request.sent``): a whole answer's
+    ``call.billed`` (:meth:`Billed.sent`). A stream's upstream stops when tiergate closes it, so it has none."""
+    return call.billed.sent if call.billed is not None and not stream else None
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -44,7 +44,7 @@ import functools
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib.metadata import version
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import NamedTuple, Protocol
 
 import aiohttp
@@ -102,6 +102,10 @@ class Request(NamedTuple):
     #: leave out the time a client takes to read what it was sent); ``total_timeout`` then bounds only the
     #: wait for a free connection, so a client that reads slowly never reads as a slow upstream.
     stream: bool = False
+    #: Called once the request's head has gone out: from then on the upstream may be at work on it (a whole
+    #: answer's goes on generating, and billing, when tiergate stops waiting), which a failure to connect
+    #: or a wait for a free connection never reaches (:meth:`tiergate.backends.base.Billed.sent`).
+    sent: Callable[[], None] | None = None
 
 
 class Response:
@@ -219,6 +223,7 @@ class AiohttpClient:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"user-agent": USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=None),
+                trace_configs=[_SENT],
             )
         return self._session
 
@@ -269,6 +274,7 @@ class _AiohttpExchange:
                     proxy=proxy.url,
                     proxy_headers=proxy.headers if url.scheme == "https" else None,
                     timeout=_timeout(None if request.stream else request.total_timeout, request.connect_timeout),
+                    trace_request_ctx=request.sent,
                 )
             except ValueError as exc:
                 if isinstance(exc, aiohttp.ClientError):
@@ -288,6 +294,17 @@ class _AiohttpExchange:
             return
         response.release()  # back to the pool after a whole body; closed otherwise
         self._client._slots.release()
+
+
+async def _head_sent(_session: object, context: SimpleNamespace, _params: object) -> None:
+    """aiohttp's hook for a request whose head went out: calls the request's ``sent``, when it has one."""
+    if (sent := context.trace_request_ctx) is not None:
+        sent()
+
+
+#: The hooks every session runs: only :func:`_head_sent`.
+_SENT = aiohttp.TraceConfig()
+_SENT.on_request_headers_sent.append(_head_sent)
 
 
 class _Proxy(NamedTuple):

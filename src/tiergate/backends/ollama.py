@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from msgspec.structs import force_setattr
 
-from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after
+from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import PositiveInt, Seconds
@@ -236,7 +236,8 @@ class OllamaBackend:
         except ollama.ImageURLRefused as exc:
             raise UpstreamCapabilityError(self.name, self.url, exc.message, param=exc.param) from exc
         url = endpoint(self.url, path)
-        return Request("POST", url, self._headers, body, call.connect_timeout, call.total_timeout, stream)
+        sent = sent_hook(call, stream=stream)
+        return Request("POST", url, self._headers, body, call.connect_timeout, call.total_timeout, stream, sent)
 
     async def _raise_for_status(self, response: Response, model: str | None) -> None:
         if response.ok:

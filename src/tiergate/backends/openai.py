@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 
-from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env
+from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import EnvName
@@ -177,7 +177,8 @@ class OpenAIBackend:
             raise UpstreamUnavailable(self.name, self.url, reason, kind="config")
         headers = self._accepting[accept]
         url, stream = endpoint(self.url, "/chat/completions"), accept == "text/event-stream"
-        return Request("POST", url, headers, body, call.connect_timeout, call.total_timeout, stream)
+        sent = sent_hook(call, stream=stream)
+        return Request("POST", url, headers, body, call.connect_timeout, call.total_timeout, stream, sent)
 
     async def _raise_for_status(self, response: Response) -> None:
         if response.ok:

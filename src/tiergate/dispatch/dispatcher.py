@@ -14,8 +14,11 @@ After that the stream belongs to the client.
 
 An attempt that failed after its upstream's 200 (a stream broken or timed out before its first token, a
 whole answer cut short) may have been billed: the tokens the upstream had counted by then are its
-``charged`` usage, which spend adds at that target's price. An attempt that never got a 200 has none, and
+``charged`` usage, which spend adds at that target's price. A stream that never got a 200 has none, and
 neither has one whose upstream had counted nothing yet: nothing reached the client, so nothing is estimated.
+A whole answer sends nothing before it has been generated, and its upstream goes on generating when
+tiergate gives up on it: one given up after its request went out (its timeout, or the client leaving) is
+charged the estimate of its prompt, marked ``estimated``.
 Each attempt goes on the caller's ``attempts`` list as it ends, so a client that leaves during a fallback
 (the call is cancelled) leaves the attempts that ended before, and their charges, with the caller.
 
@@ -65,8 +68,12 @@ class Attempt:
     error: str | None = None
     status: int | None = None
     exc: TiergateError | None = None
-    #: What the upstream had counted when a failed attempt ended after its 200: charged to this target.
+    #: What the upstream had counted when a failed attempt ended after its 200: charged to this target. A whole
+    #: answer given up after its request went out (a timeout, a client that left) is charged its prompt's
+    #: estimate (:meth:`~tiergate.backends.base.Billed.abandon`), as is one retried after such a try.
     charged: Usage | None = None
+    #: ``charged`` is (partly) an estimate.
+    estimated: bool = False
 
     def render(self) -> str:
         return f"{self.target.label}:{self.outcome}"
@@ -179,21 +186,30 @@ class Dispatcher:
             async def call(
                 target: Target = target, backend: Backend = backend, billed: Billed = billed, budget: _Budget = budget
             ) -> Completion:
-                async with asyncio.timeout(budget.left()):
-                    try:
-                        completion = await backend.complete(request, _call_of(target, billed))
-                        return first_call_only(completion) if one_call(request) else completion
-                    except UpstreamError as exc:
-                        exc.scrub(self.redact)
-                        raise
-                    except TimeoutError:
-                        raise UpstreamUnavailable(
-                            backend.name,
-                            backend.url,
-                            target.total_timeout(),
-                            kind="timeout",
-                            status=504,
-                        ) from None
+                asked = billed.sends
+                try:
+                    async with asyncio.timeout(budget.left()):
+                        try:
+                            completion = await backend.complete(request, _call_of(target, billed))
+                            return first_call_only(completion) if one_call(request) else completion
+                        except UpstreamError as exc:
+                            exc.scrub(self.redact)
+                            raise
+                        except TimeoutError:
+                            raise UpstreamUnavailable(
+                                backend.name,
+                                backend.url,
+                                target.total_timeout(),
+                                kind="timeout",
+                                status=504,
+                            ) from None
+                except (TimeoutError, asyncio.CancelledError):  # out of time (a bound outside), or the client left
+                    billed.abandon(asked, partial(_prompt_estimate, request))
+                    raise
+                except UpstreamError as exc:
+                    if exc.kind == "timeout":  # the upstream generates on: what it was asked is billed
+                        billed.abandon(asked, partial(_prompt_estimate, request))
+                    raise
 
             result = await self._attempt(target, attempts, call, billed=billed)
             if result is not None:
@@ -327,7 +343,7 @@ class Dispatcher:
             status = exc.upstream_status if isinstance(exc, UpstreamStatusError) else exc.status  # what it said
             outcome = exc.kind if isinstance(exc, UpstreamError) else "rate_limited"
             elapsed = (self.clock() - start) * 1000
-            attempts.append(Attempt(target, outcome, elapsed, exc.message, status, exc, billed.usage))
+            attempts.append(Attempt(target, outcome, elapsed, exc.message, status, exc, billed.usage, billed.estimated))
             if not exc.fallback_ok:  # a 400 fails everywhere; a limit in `reject` mode forbids other targets
                 exc.attempts = attempts
                 raise
@@ -341,9 +357,21 @@ class Dispatcher:
             # prefill, hidden thinking): what it had counted is charged, as for any attempt cut short
             if billed.usage is not None:
                 elapsed = (self.clock() - start) * 1000
-                attempts.append(Attempt(target, DISCONNECTED, elapsed, "client disconnected", charged=billed.usage))
+                attempts.append(
+                    Attempt(
+                        target,
+                        DISCONNECTED,
+                        elapsed,
+                        "client disconnected",
+                        charged=billed.usage,
+                        estimated=billed.estimated,
+                    )
+                )
             raise
-        attempts.append(Attempt(target, "ok", (self.clock() - start) * 1000))
+        # a whole answer retried after a timeout: the try given up was billed all the same
+        attempts.append(
+            Attempt(target, "ok", (self.clock() - start) * 1000, charged=billed.usage, estimated=billed.estimated)
+        )
         return result
 
     def _exhausted(self, routed: Routed, attempts: list[Attempt]) -> TiergateError:
@@ -414,6 +442,12 @@ async def _releasing(
                 await aclose()
         finally:
             await hold.aclose()
+
+
+def _prompt_estimate(request: ChatRequest) -> Usage:
+    """What a whole answer given up after it was sent is charged: the estimate of its prompt, no output (how
+    much the upstream went on to write is unknown)."""
+    return Usage.of(request.estimated_tokens(), 0)
 
 
 def _call_of(target: Target, billed: Billed | None = None) -> Call:

@@ -732,15 +732,17 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _attempt_charged(attempt: Any) -> dict[str, Any]:
-    """A failed attempt's tokens its upstream had counted (after its 200), and their cost at its target."""
+    """A failed attempt's tokens its upstream had counted (after its 200), and their cost at its target;
+    ``estimated`` where they are an estimate (a whole answer given up after it was sent)."""
     usage = getattr(attempt, "charged", None)
     if usage is None:
         return {}
-    return {
+    charged = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "cost_usd": cost_usd(attempt.target.price, usage),
     }
+    return {**charged, "estimated": True} if getattr(attempt, "estimated", False) else charged
 
 
 def _side_charged(target: Target, usage: Usage) -> dict[str, Any]:
