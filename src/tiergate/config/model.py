@@ -561,7 +561,8 @@ class DecisionLog(Strict):
     """A team's shared log: `postgresql://user@host:5432/db` writes the same rows to PostgreSQL instead of the
     SQLite `path` (every replica and worker into one database). Empty or unset: SQLite. Default: unset."""
     max_rows: PositiveInt | None = 1_000_000
-    """Rows kept; the oldest are deleted beyond this. Default: 1000000."""
+    """Rows kept; the oldest are deleted beyond this, but not those of the last 32 days, since budgets' monthly
+    spend is rebuilt from them at start-up (a busy month keeps more rows until they age). Default: 1000000."""
     max_age_days: Annotated[float, Meta(gt=0)] | None = 32.0
     """Days a row is kept: at least a month, since budgets' monthly spend is rebuilt from the log at start-up.
     Default: 32."""

@@ -64,6 +64,9 @@ log = logging.getLogger("tiergate.decisions")
 T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 _DAY = 86_400.0
+#: Days of rows ``max_rows`` never deletes: the current month's first instant is at most 31 days (and a
+#: daylight-saving hour) back in any zone, and budgets rebuild the month's spend (and the day's) from its rows.
+SPEND_DAYS = 32
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -580,16 +583,17 @@ class DecisionLog:
         """One candidate decision (``_SHADOW_COLUMNS`` then the decision id again), kept only beside its live row."""
         conn.execute(_INSERT_SHADOW, row)
 
-    def _delete_old(self, conn: Any, before: float, max_rows: int | None) -> int:
+    def _delete_old(self, conn: Any, before: float, max_rows: int | None, spend_since: float) -> int:
+        """Rows older than ``before``, then those past the newest ``max_rows`` that are older than ``spend_since``."""
         deleted = 0
         if before > float("-inf"):
             deleted += conn.execute("DELETE FROM decisions WHERE ts < ?", (before,)).rowcount
         if max_rows is not None:
             # rowids grow with insertion order, so the cut-off row is the (max_rows + 1)-th newest
             deleted += conn.execute(
-                "DELETE FROM decisions WHERE rowid <= "
+                "DELETE FROM decisions WHERE ts < ? AND rowid <= "
                 "(SELECT rowid FROM decisions ORDER BY rowid DESC LIMIT 1 OFFSET ?)",
-                (max_rows,),
+                (spend_since, max_rows),
             ).rowcount
         return int(deleted)
 
@@ -694,10 +698,12 @@ class DecisionLog:
         return self._since_prune >= self._prune_every_rows or self._clock() - self._last_prune >= self._prune_interval
 
     def _prune(self, conn: Any) -> int:
-        """Delete decisions older than ``max_age_days``, then all but the newest ``max_rows``."""
+        """Delete decisions older than ``max_age_days``, then all but the newest ``max_rows``, except the rows of
+        the last :data:`SPEND_DAYS`: budgets rebuild this month's spend from them at start-up, and a busy
+        month's rows past ``max_rows`` deleted would reopen its caps at the next restart."""
         now = self._clock()
         before = now - self.max_age_days * _DAY if self.max_age_days is not None else float("-inf")
-        deleted = self._delete_old(conn, before, self.max_rows)
+        deleted = self._delete_old(conn, before, self.max_rows, now - SPEND_DAYS * _DAY)
         self._last_prune, self._since_prune = now, 0
         if deleted:
             log.info("decision log %s: retention removed %d decision(s)", self.path, deleted)

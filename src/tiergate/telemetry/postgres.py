@@ -249,15 +249,15 @@ class PostgresDecisionLog(DecisionLog):
     def _insert_shadow(self, conn: Any, row: tuple[Any, ...]) -> None:
         conn.conn.execute(_INSERT_SHADOW, row)
 
-    def _delete_old(self, conn: Any, before: float, max_rows: int | None) -> int:
+    def _delete_old(self, conn: Any, before: float, max_rows: int | None, spend_since: float) -> int:
         pg = conn.conn
         deleted = 0
         if before > float("-inf"):
             deleted += pg.execute("DELETE FROM decisions WHERE ts < %s", (before,)).rowcount
         if max_rows is not None:
             deleted += pg.execute(
-                "DELETE FROM decisions WHERE decision_id IN "
+                "DELETE FROM decisions WHERE ts < %s AND decision_id IN "
                 "(SELECT decision_id FROM decisions ORDER BY ts DESC, decision_id DESC OFFSET %s)",
-                (max_rows,),
+                (spend_since, max_rows),
             ).rowcount
         return deleted

@@ -202,15 +202,31 @@ def test_the_file_is_in_wal_mode(open_log: OpenLog) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_retention_keeps_the_newest_max_rows_and_their_feedback(open_log: OpenLog) -> None:
+def test_retention_keeps_the_newest_max_rows_and_their_feedback(open_log: OpenLog, clock: Clock) -> None:
     dlog = open_log(max_rows=3)
     for i in range(5):
         dlog.observe(record(f"dec_{i}"))
     assert dlog.add_feedback("dec_0", 1) and dlog.add_feedback("dec_4", 5)
+    clock.now += 33 * DAY  # past any month whose spend budgets rebuild from the log
 
     assert dlog.prune() == 2
     assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_2", "dec_3", "dec_4"]
     assert [tuple(r) for r in rows(dlog.path, "SELECT decision_id, rating FROM feedback")] == [("dec_4", 5)]
+
+
+def test_max_rows_never_deletes_the_rows_of_the_spend_a_restart_rebuilds(open_log: OpenLog, clock: Clock) -> None:
+    """Budgets rebuild the month's spend from the log at start-up: a busy month's rows past ``max_rows``,
+    deleted, reopened its caps at the next restart. They stay until they are 32 days old (no month starts
+    further back, in any zone)."""
+    dlog = open_log(max_rows=2, prune_interval=1e9)
+    for i in range(4):
+        dlog.observe(record(f"dec_{i}"))
+    clock.now += 31 * DAY + 3600  # the end of a 31-day month that began with dec_0, a daylight-saving hour on
+    assert dlog.prune() == 0
+    assert len(rows(dlog.path)) == 4
+    clock.now += DAY
+    assert dlog.prune() == 2
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_2", "dec_3"]
 
 
 def test_retention_drops_decisions_older_than_max_age(open_log: OpenLog, clock: Clock) -> None:
@@ -227,9 +243,11 @@ def test_retention_drops_decisions_older_than_max_age(open_log: OpenLog, clock: 
 
 def test_retention_runs_by_itself_every_n_rows_and_every_interval(open_log: OpenLog, clock: Clock) -> None:
     dlog = open_log(max_rows=2, prune_every_rows=4, prune_interval=60)
+    clock.now -= 40 * DAY  # rows from before the month whose spend max_rows keeps
     for i in range(3):
         dlog.observe(record(f"dec_{i}"))
     dlog.flush()
+    clock.now += 40 * DAY
     assert len(rows(dlog.path)) == 3  # neither 4 rows nor 60 s yet
 
     dlog.observe(record("dec_3"))
@@ -251,7 +269,7 @@ def test_an_idle_writer_wakes_to_apply_retention(open_log: OpenLog, clock: Clock
     dlog.flush()
     time.sleep(0.05)  # a few idle wake-ups with nothing due (the test clock stands still)
     assert len(rows(dlog.path)) == 2
-    clock.now += 1  # now due: the next idle wake-up prunes without any new request
+    clock.now += 33 * DAY  # now due (both rows past the month max_rows keeps): the next idle wake-up prunes
     deadline = time.monotonic() + 5
     while len(rows(dlog.path)) > 1 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -89,6 +89,8 @@ def test_retention_keeps_the_newest_rows_their_feedback_and_shadows(postgres_url
         assert dlog.add_feedback("dec_0", 1) and dlog.add_feedback("dec_4", 5)
         for kept in ("dec_0", "dec_4"):
             dlog.observe_shadow(ShadowRecord(kept, "next.yaml", decision(kept, "opus"), None))
+        dlog.flush()
+        clock.advance(33 * 86_400)  # past any month whose spend budgets rebuild from the log
         assert dlog.prune() == 2
     finally:
         dlog.close()
@@ -299,3 +301,25 @@ def test_the_writer_reconnects_after_the_server_drops_it_and_keeps_the_batch(
     assert [r["decision_id"] for r in pg_rows(postgres_url)] == ["dec_after", "dec_before", "dec_kept"]
     assert not pg.unreachable and pg.dropped == 0
     assert [r for r in caplog.records if r.name == "tiergate.decisions" and r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_max_rows_leaves_the_month_a_restart_rebuilds_spend_from(postgres_url: str, tmp_path: Path, store: str) -> None:
+    """A month's rows past ``max_rows``, deleted, took their spend with them: the next start rebuilt less than
+    was spent, and monthly caps reopened. The month's rows stay; last month's go."""
+    clock = Clock(SUNDAY - 40 * 86_400)  # last month: max_rows may take it
+    where = postgres_url if store == "postgres" else str(tmp_path / "d.db")
+    kind = PostgresDecisionLog if store == "postgres" else DecisionLog
+    dlog = kind.open(where, clock=clock, max_rows=2, max_age_days=None, prune_interval=1e9)
+    try:
+        dlog.observe(spend_record(SPEND_SONNET, Usage.of(1_000_000, 0), decision_id="old"))
+        clock.now = SUNDAY - 86_400
+        for i in range(3):
+            dlog.observe(spend_record(SPEND_SONNET, Usage.of(1_000_000, 0), decision_id=f"this_month_{i}"))
+        clock.now = SUNDAY
+        assert dlog.prune() == 1  # "old" alone: 3 rows of this month stay, though max_rows is 2
+    finally:
+        dlog.close()
+    ledger = LocalSpend()
+    assert restore(ledger, where, Calendar("Europe/Paris"), SUNDAY + 60) == 3
+    assert ledger.get(("tier", "sonnet", "monthly", "2025-03")) == 3 * 3.0
