@@ -9,6 +9,8 @@ The writer's retry delays are made short through its constructor.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import signal
 import subprocess
 import time
@@ -204,6 +206,34 @@ def test_closing_while_postgres_is_down_says_how_many_rows_are_not_written(
     [line] = lines(caplog, "closing while")
     assert line.endswith("4 row(s) not written")
     assert not any("hunter2" in r.getMessage() for r in caplog.records)
+
+
+def test_a_password_with_an_unencoded_at_sign_stays_out_of_the_writers_and_the_consoles_lines(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """libpq reads the host from the last part of the password (``Tail99@127.0.0.1``) and quotes it in its
+    complaint: every line that shows a connection error shows that part as ``***``."""
+    url = f"postgresql://tiergate:hunter2@TopSecretTail99@127.0.0.1:{closed_port}/db"
+    dlog = PostgresDecisionLog.open(url, connect_later=True, retry_min=30.0)
+    dlog.observe(record("dec_0"))  # type: ignore[arg-type]
+    dlog.close()
+    with pytest.raises(LogUnavailable):
+        asyncio.run(dlog.queries().window(0.0, 1.0, 60.0))
+    # the resolver's own words differ between hosts (no DNS: "Temporary failure in name resolution")
+    shown = [
+        re.sub(r"\[Errno -?\d+\] [^);]*", "[Errno -2] Name or service not known", r.getMessage())
+        for r in caplog.records
+    ]
+    assert shown == [
+        f"decision log postgresql://***@127.0.0.1:{closed_port}/db cannot be written (OperationalError: failed to "
+        "resolve host '***': [Errno -2] Name or service not known); keeping up to 100000 row(s) and retrying "
+        "every 30s to 30s",
+        f"decision log postgresql://***@127.0.0.1:{closed_port}/db: closing while it cannot be written; 1 row(s) "
+        "not written",
+        "console: the decision log cannot be read: OperationalError: failed to resolve host '***': [Errno -2] Name "
+        "or service not known",
+    ]
+    assert not [r.getMessage() for r in caplog.records if "TopSecretTail99" in r.getMessage()]
 
 
 def test_a_row_postgresql_refuses_is_dropped_alone(server: RestartablePostgres) -> None:

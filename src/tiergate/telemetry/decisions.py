@@ -457,7 +457,7 @@ class DecisionLog:
             conn = self._connect()
         except Exception as exc:
             if not self._is_outage(exc):
-                log.error("decision log %s: cannot connect: %s", self.path, exc)
+                log.error("decision log %s: cannot connect: %s", self.path, self._error_text(exc))
             self._went_down(exc)
             return None
         self._last_prune = self._clock()
@@ -468,6 +468,11 @@ class DecisionLog:
         code = getattr(exc, "sqlite_errorcode", None)
         return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in _SQLITE_TRANSIENT
 
+    def _error_text(self, exc: BaseException) -> str:
+        """What a log line shows of ``exc``: its first line (a store with credentials in its URL shows no
+        piece of them: :class:`~tiergate.telemetry.postgres.PostgresDecisionLog`)."""
+        return _first_line(exc)
+
     def _went_down(self, exc: BaseException) -> None:
         if self._down_since is None:
             self._down_since = time.monotonic()
@@ -477,7 +482,7 @@ class DecisionLog:
                 "decision log %s cannot be written (%s: %s); keeping up to %d row(s) and retrying every %gs to %gs",
                 self.path,
                 type(exc).__name__,
-                _first_line(exc),
+                self._error_text(exc),
                 self._max_pending,
                 self._retry_min,
                 self._retry_max,
@@ -639,7 +644,7 @@ class DecisionLog:
                     self.path,
                     len(batch),
                     type(exc).__name__,
-                    _first_line(exc),
+                    self._error_text(exc),
                 )
                 for at, item in enumerate(batch):
                     if self._write(conn, [item]):
@@ -656,7 +661,7 @@ class DecisionLog:
                     "the shadow decision of" if isinstance(item, _Shadow) else "the row of",
                     item.row[0],
                     type(exc).__name__,
-                    _first_line(exc),
+                    self._error_text(exc),
                 )
             return []
         for future, result in done:

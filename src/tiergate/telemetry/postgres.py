@@ -214,6 +214,11 @@ class PostgresDecisionLog(DecisionLog):
         self.url = str(path)
         self.path = redact_url(self.url)  # what messages show
 
+    def _error_text(self, exc: BaseException) -> str:
+        """libpq quotes the host it could not resolve, which is a piece of the password when the password
+        holds an unencoded ``@`` (``failed to resolve host 'Tail@db'``): shown through :func:`redact_url_error`."""
+        return redact_url_error(self.url, super()._error_text(exc))
+
     def queries(self) -> DecisionQueries:
         """The console's read side: the same statements as on SQLite, on a read-only snapshot of the server."""
         return SqlQueries(PsycopgRunner(self.url))

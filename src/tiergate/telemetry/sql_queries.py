@@ -31,6 +31,7 @@ import numpy as np
 import psycopg
 
 from tiergate.errors import LogUnavailable
+from tiergate.redact import redact_url_error
 from tiergate.telemetry.cost import ATTEMPT_COST, ROUTING, attempt_costs
 from tiergate.telemetry.queries import (
     Bucket,
@@ -177,6 +178,9 @@ class SqlQueries:
             return await self._runner.run([(dialect.render(sql), params) for sql, params in statements])
         except (sqlite3.Error, psycopg.Error, OSError) as exc:
             shown = _CREDENTIALS.sub("://***@", str(exc)).strip()  # a driver may quote the URL it was given
+            url = getattr(self._runner, "url", None)
+            if url is not None:  # or a piece of it: the host libpq read from a password with '@' in it
+                shown = redact_url_error(url, shown)
             log.warning("console: the decision log cannot be read: %s: %s", type(exc).__name__, shown)
             raise LogUnavailable(
                 f"the decision log cannot be read right now ({type(exc).__name__}); the gateway keeps serving"
