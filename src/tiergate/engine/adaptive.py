@@ -342,6 +342,13 @@ def restore_spend_lifespan(
                 )
             elif counted:
                 log.info("budgets: spend of %d request(s) this month restored from %s", counted, shown)
+        reconcile = getattr(signals.spend, "reconcile_with", None)  # shared spend: kept up to the log's
+        if enabled and reconcile is not None:
+            reader = partial(signals.restore_spend, where)
+            if later is None:
+                reconcile(reader, now=into is None)  # at once unless this process just restored the month
+            else:  # not before the month's restore has reached the mirror: it would be owed twice
+                later.add_done_callback(lambda task: task.cancelled() or reconcile(reader, now=False))
         try:
             yield
         finally:

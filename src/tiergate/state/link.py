@@ -104,6 +104,7 @@ class RedisLink:
         self._watcher: asyncio.Task[None] | None = None
         self._on_up: list[Callable[[], Awaitable[None]]] = []
         self._background: set[asyncio.Task[Any]] = set()
+        self._last_try: aioredis.Redis | None = None
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -152,6 +153,25 @@ class RedisLink:
             return await self.client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
             return await self.client.eval(script.text, len(keys), *keys, *args)
+
+    async def attempt(self, op: Callable[[aioredis.Redis], Awaitable[T]], *, within: float) -> T | Down:
+        """``op(client)`` once, even while the link is down, on a client of its own that waits up to ``within``
+        seconds (longer than ``timeout``): for what a stopping process can only send now (its spend). Leaves
+        the link's state alone: a failure is no new outage, and a success does not bring the link back."""
+        if self._last_try is None:
+            self._last_try = aioredis.Redis.from_url(
+                self.url,
+                socket_timeout=within,
+                socket_connect_timeout=within,
+                retry=Retry(NoBackoff(), 0),
+                health_check_interval=0,
+            )
+        try:
+            async with asyncio.timeout(within):
+                return await op(self._last_try)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return DOWN
 
     def later(self, *args: Arg, within: float = 0.0) -> None:
         """Send a command without waiting for it: with the next awaited call, or ``within`` seconds from now
@@ -342,6 +362,9 @@ class RedisLink:
             self.fast.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
+        if self._last_try is not None:
+            with contextlib.suppress(Exception):
+                await self._last_try.aclose()
 
 
 #: Refusals of a Redis that cannot serve writes now: a replica after a failover (READONLY), a full one

@@ -45,6 +45,15 @@ just moved to :data:`GONE` (below): a process whose last read came before the mo
 process's name and one whose read came after carries it as gone's, and a paused process that was moved
 and wakes after the loss (its left marker lost too) counts it as its own. Caps then hold early, never late.
 
+Spend that no running process will send (a process counted it while Redis was unreachable to it and
+stopped before Redis returned, or was killed within a sync of its last requests) is brought back from the
+decision log, which holds every process's rows: a process that starts without restoring the month, and one
+process every ``reconcile_every`` seconds, compares the log's month with Redis's totals
+(:meth:`SharedSpend.reconcile`) and, if the log holds more, begins a new generation (:data:`RESET`) whose
+``all`` is the log's: the running processes carry over what they know, as after Redis lost its data, so what a
+process only cut off from Redis sends later is counted once. A stopping process tries Redis once more first,
+even while its link is down (:meth:`SharedSpend.aclose`), and logs what it could not send.
+
 Only the current periods are synced: spend of a day or month that has ended is dropped from the mirror
 once the next sync reads the new one, as caps no longer read it.
 
@@ -149,6 +158,27 @@ end
 return 1
 """
 
+#: Starts a new generation whose floor is to be the decision log's (:meth:`SharedSpend.reconcile`): if the month's
+#: marker still names ``ARGV[1]``, deletes the current periods' hashes and names the generation ``ARGV[2]``, as if
+#: Redis had lost its data. KEYS the marker, then the hashes. ARGV the generation read, the new one, the
+#: marker's expiry. Returns 1 if it did.
+RESET = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+#: Seconds a stopping process gives each call of its last try to share its spend (also while the link is down),
+#: and all of them together.
+CLOSING_SECONDS = 2.0
+CLOSING_TOTAL = 6.0
+#: Dollars by which the decision log's sum must exceed the shared total for :meth:`SharedSpend.reconcile` to act
+#: (float noise between a database's sum and Redis's sums is far smaller).
+SHORT_USD = 1e-6
+#: Seconds before a reconciliation whose log could not be read tries again.
+RECONCILE_RETRY = 30.0
+
 Pair = tuple[Period, str]
 #: A field of one current period's hash.
 Slot = tuple[Pair, str]
@@ -224,7 +254,16 @@ class SharedSpend:
         self._steady_since: float | None = None
         self._answered = 0.0
         self._next_fold = 0.0
+        #: Reads the decision log's month into a ledger (None while its server is away): set when the gateway
+        #: has a decision log, to bring the shared totals up to it (:meth:`reconcile`) at start and every
+        #: ``reconcile_every`` seconds (by one process per interval).
+        self.log_reader: Callable[[SpendLedger], int | None] | None = None
+        self.reconcile_every = silence
+        self._next_reconcile: float | None = None
+        self._reconcile_leased = False
+        self._reconciling: asyncio.Task[Any] | None = None
         self._sync = link.client.register_script(SYNC)
+        self._reset = link.client.register_script(RESET)
         self._leave = link.client.register_script(LEAVE)
         self._silent = SilentPeers(link, separator=SEP, left=self._left_marker)
 
@@ -261,10 +300,11 @@ class SharedSpend:
         hashes = (self._hash(*pair) for pair in current)
         return [marker, *hashes, self.link.key("spend", "seen", month), self._left_marker(self.process)]
 
-    async def sync(self) -> bool:
-        """Raise this process's fields, read the current periods back; False when Redis did not answer."""
+    async def sync(self, *, within: float | None = None) -> bool:
+        """Raise this process's fields, read the current periods back; False when Redis did not answer.
+        ``within``: try even while the link is down, waiting that long for each answer (a process stopping)."""
         for _ in range(ROUNDS):
-            got = await self._exchange()
+            got = await self._exchange(within)
             if got is None:
                 self._steady_since = None
                 return False
@@ -278,7 +318,10 @@ class SharedSpend:
         self._answered = now
         return True
 
-    async def _exchange(self) -> bool | None:
+    async def _call(self, op: Callable[[Any], Any], within: float | None) -> Any:
+        return await (self.link.run(op) if within is None else self.link.attempt(op, within=within))
+
+    async def _exchange(self, within: float | None = None) -> bool | None:
         """One round of :data:`SYNC`: None when Redis did not answer, False when Redis still lacks what this
         process knows and the fields are to be sent again (it had not read the generation Redis holds, or
         Redis came back with older sums than it had read)."""
@@ -297,7 +340,7 @@ class SharedSpend:
             args += [where[pair], name, repr(usd)]
 
         async def send(client: Any) -> list[Any]:
-            got = await self._sync(keys=keys, args=args)
+            got = await self._sync(keys=keys, args=args, client=client)
             return [*got[:3], *(zip(fields[::2], fields[1::2], strict=True) for fields in got[3:])]
 
         async def receive(client: Any) -> list[Any]:
@@ -315,7 +358,7 @@ class SharedSpend:
             return [*got[:2], 0, *(fields.items() for fields in got[2 : 2 + len(hashes)])]
 
         # Written only into the generation this process read last: the script writes nothing into another.
-        got = await self.link.run(send if self._seen is not None and sending else receive)
+        got = await self._call(send if self._seen is not None and sending else receive, within)
         if isinstance(got, Down):
             return None
         gen = text_of(got[1])
@@ -454,29 +497,177 @@ class SharedSpend:
                 self._steady_since = None
                 continue
             try:
-                await self.sync()
+                synced = await self.sync()
+                due = self._next_reconcile
+                if synced and due is not None and self.clock() >= due and self._reconciling is None:
+                    self._next_reconcile = None
+                    self._reconciling = asyncio.get_running_loop().create_task(self._reconcile_now())
                 if self.clock() >= self._next_fold:
                     self._next_fold = self.clock() + self.silence / 10
                     await self.fold_silent()
             except Exception:  # a bug here must not stop the syncing
                 log.exception("budgets: syncing spend with Redis failed")
 
+    def reconcile_with(self, read: Callable[[SpendLedger], int | None], *, now: bool) -> None:
+        """Bring the shared totals up to the decision log's from now on (``read``: the month's spend into a
+        ledger, None while the log's server is away): after the next sync if ``now`` (a process that did not
+        restore the month itself at start), then every :attr:`reconcile_every` seconds, by whichever process
+        takes the month's turn in Redis."""
+        self.log_reader = read
+        self._reconcile_leased = not now
+        self._next_reconcile = self.clock() + (0.0 if now else self.reconcile_every)
+
+    async def _reconcile_now(self) -> None:
+        """A turn of :meth:`reconcile`, and the next one planned."""
+        retry = True
+        try:
+            if self._reconcile_leased and not await self._take_turn():
+                retry = False
+                return
+            retry = await self.reconcile() is None
+        except Exception:  # a bug here must not stop the reconciling
+            log.exception("budgets: reconciling the shared spend with the decision log failed")
+        finally:
+            self._reconcile_leased = True
+            self._next_reconcile = self.clock() + (RECONCILE_RETRY if retry else self.reconcile_every)
+            self._reconciling = None
+
+    async def _take_turn(self) -> bool:
+        """Whether this process reconciles this interval: the month's turn key, taken with ``SET NX``."""
+        month = dict(self._current())["monthly"]
+        turn, every = self.link.key("spend", "reconciled", month), max(1, int(self.reconcile_every))
+
+        async def op(client: Any) -> Any:
+            return await client.set(turn, self.process, nx=True, ex=every)
+
+        got = await self.link.run(op)
+        return not isinstance(got, Down) and bool(got)
+
+    async def reconcile(self) -> dict[SpendKey, tuple[float, float]] | None:
+        """Make the shared totals of the current periods at least the decision log's.
+
+        The log holds every request any process served, so a total short of it misses spend that no running
+        process will send: a process that counted it while Redis was unreachable to it and stopped before
+        Redis returned, or one killed within a sync of its last requests. Adding the difference could count
+        twice what a process cut off from Redis still holds and sends when it returns; so, as when Redis loses
+        its data, a new generation begins: the hashes are emptied, this process raises ``all`` to the log's
+        sums (as the month's first process does at start-up), and each running process puts back, once, what
+        it had counted (its own spend as ``was``, its total as ``all``). The total is then ``max(log, what
+        the processes carried) + what each spends from then on``: at least the log's, and no dollar twice.
+
+        Returns the sums that were short, ``key -> (shared, logged)`` (empty: none was); None when the log or
+        Redis could not be read, or this process has not synced yet."""
+        read = self.log_reader
+        if read is None or self._seen is None or self._owed_gen == "":
+            return None
+        found = LocalSpend()
+        if await asyncio.to_thread(read, found) is None:
+            return None
+        # spend whose row the log just showed reaches Redis with its process's next sync: wait for that
+        await asyncio.sleep(2 * self.interval)
+        current = self._current()
+        keys = self._keys(current)
+        marker, hashes = keys[0], keys[1:-2]
+
+        async def op(client: Any) -> list[Any]:
+            pipe = client.pipeline(transaction=True)
+            pipe.get(marker)
+            for name in hashes:
+                pipe.hgetall(name)
+            return list(await pipe.execute())
+
+        got = await self.link.run(op)
+        if isinstance(got, Down) or got[0] is None:
+            return None
+        gen, logged = text_of(got[0]), found.snapshot()
+        short: dict[SpendKey, tuple[float, float]] = {}
+        for pair, fields in zip(current, got[1:], strict=True):
+            held = totals((text_of(name), float(usd)) for name, usd in fields.items())
+            for key, usd in logged.items():
+                shared = held.get((key[0], key[1]), 0.0)
+                if (key[2], key[3]) == pair and usd - shared > SHORT_USD:
+                    short[key] = (shared, usd)
+        if not short:
+            return {}
+        token = secrets.token_hex(8)
+
+        async def reset(client: Any) -> Any:
+            return await self._reset(keys=[marker, *hashes], args=[gen, token, KEEP_SECONDS["monthly"]], client=client)
+
+        done = await self.link.run(reset)
+        if isinstance(done, Down):
+            return None
+        if not int(done):  # another process began a generation meanwhile: its restore or its reconciliation
+            return {}
+        # No await from here to the end: the next sync finds the new generation with this restore owed to it.
+        self._owed = {key: usd for key, usd in logged.items() if (key[2], key[3]) in current}
+        self._owed_gen = self._claimed = token
+        log.warning(
+            "budgets: this month's shared spend was short of the decision log's (%s): spend that a process counted and "
+            "could not share (Redis was unreachable to it as it stopped, or it was killed); the shared totals "
+            "start again from the decision log's, and each running process adds what it counted, once",
+            ", ".join(
+                f"{scope} {name!r} ${shared:.4f} shared, ${usd:.4f} logged"
+                for (scope, name, period, _), (shared, usd) in sorted(short.items())
+                if period == "monthly"
+            )
+            or "today's only",
+        )
+        return short
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def aclose(self) -> None:
-        """Stop syncing; send what is still waiting, if Redis answers."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if (self._mine or self._owed) and not await self.sync():
+        """Stop syncing; send what is still waiting. While the link is down (or its last sync fails) one more
+        try goes to Redis, each call with :data:`CLOSING_SECONDS` to answer: spend this process counted while Redis was
+        away is shared by no one else. If Redis does not answer, say how much stays unshared."""
+        for task in (self._task, self._reconciling):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._reconciling = None
+        if not (self._mine or self._owed):
             return
-        await self.leave()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSING_TOTAL):
+                if await self.sync() or await self.sync(within=CLOSING_SECONDS):
+                    await self.leave(within=None if self.link.up else CLOSING_SECONDS)
+                    return
+        self._unshared_at_close()
 
-    async def leave(self) -> bool:
+    def _unshared_at_close(self) -> None:
+        """Log what this process counted this month that Redis does not hold (it did not answer at shutdown)."""
+        current = self._current()
+        month = [pair for pair in current if pair[0] == "monthly"]
+        unsent: dict[tuple[str, str], float] = {}
+        for (pair, name), usd in self._known(current).items():
+            kind, *rest = name.split(SEP)
+            if pair in month and kind in ("in", "was") and rest[0] == self.process:
+                gap = usd - self._read_of(pair, name)
+                if gap > RESIDUE:
+                    unsent[rest[1], rest[2]] = unsent.get((rest[1], rest[2]), 0.0) + gap
+        tiers = {name: usd for (scope, name), usd in sorted(unsent.items()) if scope == "tier"}
+        if not tiers:
+            return
+        where = (
+            f"a running process adds it from the decision log within {self.reconcile_every:g} s, or a process "
+            "that starts does"
+            if self.log_reader is not None
+            else "without a decision log to restore it from, the shared caps miss it until the month ends"
+        )
+        log.warning(
+            "budgets: Redis at %s did not answer as this process stopped: $%.4f of spend it counted this month "
+            "(%s) is not in the shared budgets; %s",
+            self.link.shown_url,
+            sum(tiers.values()),
+            ", ".join(f"tier {name!r} ${usd:.4f}" for name, usd in tiers.items()),
+            where,
+        )
+
+    async def leave(self, *, within: float | None = None) -> bool:
         """Move this process's ``in`` fields to :data:`GONE`'s (:data:`LEAVE`) as it stops: True if it left now.
         Nothing moves if Redis does not answer, or holds another generation than this process synced with."""
         if self._seen is None:
@@ -493,9 +684,9 @@ class SharedSpend:
         keys = self._keys(current)
 
         async def op(client: Any) -> Any:
-            return await self._leave(keys=keys, args=args)
+            return await self._leave(keys=keys, args=args, client=client)
 
-        got = await self.link.run(op)
+        got = await self._call(op, within)
         return not isinstance(got, Down) and int(got) == 1
 
     # --- restoring from the decision log ---------------------------------------------------------
