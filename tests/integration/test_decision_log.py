@@ -6,7 +6,9 @@ lifespan, the feedback handler), with the log's file in the test's tmp_path.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,3 +229,32 @@ def test_an_explicit_retry_in_the_real_log_labels_the_routed_request_before_it(
     assert rows[0][2] is not None and rows[0][2] == rows[1][2]
     logged = rows_from_log(db, 1.0, ("local", "sonnet", "opus"))
     assert [(r.id, r.gold) for r in logged.rows] == [(rows[0][0], 2)]
+
+
+def test_a_decision_is_rated_and_shown_through_another_worker_before_its_writer_wrote_it(
+    tmp_path: Path, upstream_env: dict[str, str], fake_ollama: FakeOllama
+) -> None:
+    """Two workers (or replicas) on one log, each with its own writer: a's batches its rows (here for 0.5 s), so
+    b is asked about a decision whose row is not written yet. b waits for it, as the decision is fresh; an
+    unknown id of the same shape, made long ago, is answered at once."""
+    settings = f"{{path: '{tmp_path / 'decisions.db'}'}}"
+    a, b = serve_with_log(tmp_path, upstream_env, settings), serve_with_log(tmp_path, upstream_env, settings)
+    try:
+        a.app.state["decision_log"]._linger = 0.5
+        for _ in range(2):
+            fake_ollama.replies.append(Text("ok", chunks=1))
+        rated = chat(a, "local", "hi").headers["x-tiergate-decision-id"]
+        shown = chat(a, "local", "hi again").headers["x-tiergate-decision-id"]
+        assert re.fullmatch("dec_[0-9a-f]{20}", rated)
+        ok = b.post("/v1/feedback", {"decision_id": rated, "rating": 5})
+        assert (ok.status_code, ok.json()) == (200, {"ok": True, "decision_id": rated})
+        detail = httpx.get(f"{b.url}/console/api/requests/{shown}", timeout=30)
+        assert (detail.status_code, [a["tier"] for a in detail.json()["attempts"]]) == (200, ["local"])
+        started = time.monotonic()
+        old = b.post("/v1/feedback", {"decision_id": "dec_00000001" + "0" * 12, "rating": 5})
+        assert old.status_code == 404 and time.monotonic() - started < 0.5
+    finally:
+        a.server.stop()
+        b.server.stop()
+    with sqlite3.connect(tmp_path / "decisions.db") as conn:
+        assert conn.execute("SELECT decision_id, rating FROM feedback").fetchall() == [(rated, 5)]

@@ -33,7 +33,7 @@ from litestar.params import FromPath, FromQuery
 
 from tiergate.api.auth import ACCESS_ADMIN, ACCESS_OPEN, Authenticator
 from tiergate.api.dialects import DEFAULT, DIALECTS
-from tiergate.api.feedback import MAX_BODY_BYTES, STATE_KEY, STATE_REASON_KEY, feedback_body, rate
+from tiergate.api.feedback import MAX_BODY_BYTES, STATE_KEY, STATE_REASON_KEY, feedback_body, rate, written
 from tiergate.api.gateway import gateway_of
 from tiergate.api.ingress import feature_headers, query_flag
 from tiergate.api.input_limits import check_messages, read_json
@@ -222,7 +222,8 @@ async def console_requests(
 
 @get("/console/api/requests/{decision_id:str}", opt=CONSOLE_API, guards=[console_guard])
 async def console_request(request: Request[Any, Any, Any], decision_id: FromPath[str]) -> Response[bytes]:
-    found = await _queries(request).detail(decision_id)
+    queries = _queries(request)
+    found = await written(decision_id, lambda: queries.detail(decision_id))
     if found is None:
         raise RequestError(
             f"no decision `{decision_id}` in the decision log (unknown, or removed by retention)",

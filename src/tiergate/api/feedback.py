@@ -13,6 +13,10 @@ else's session, nor overrule its rating (tiergate.telemetry.sql_queries.COUNTED_
     POST /v1/feedback {"decision_id": "dec_…", "rating": 5, "comment": "local was enough"}
     → 200 {"ok": true, "decision_id": "dec_…"}; 400 for a bad body; 404 for an unknown decision
 
+A decision made in the last seconds may not be written yet: every worker and replica has its own writer,
+which batches rows. Its id says when it was made, so a rating of a fresh one that finds no row waits up to a
+second for it (:func:`written`) rather than answer 404; the console's request detail does the same.
+
     app = create_app(gateway, lifespans=[decision_log_lifespan(gateway), ...])   # + FEEDBACK_HANDLERS
 """
 
@@ -21,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Litestar, Request, Response, post
@@ -32,6 +36,7 @@ from msgspec import Meta
 from tiergate.api.auth import ACCESS_CLIENT
 from tiergate.api.gateway import Gateway, client_of
 from tiergate.api.input_limits import check_depth
+from tiergate.engine.decision import decision_made_at
 from tiergate.errors import RequestError
 from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
@@ -40,6 +45,7 @@ from tiergate.telemetry.postgres import PostgresDecisionLog
 from tiergate.telemetry.sql_queries import ADMIN_RATER, is_postgres
 
 log = logging.getLogger("tiergate.api")
+T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 
 RATING_MIN, RATING_MAX = 1, 5
@@ -48,6 +54,9 @@ MAX_COMMENT_CHARS = 4000
 MAX_BODY_BYTES = 64 * 1024
 #: How long the handler waits for the writer (which itself gives up on a locked file after 10 s).
 WRITE_TIMEOUT = 30.0
+#: How long a rating or the console waits for the row of a decision made in the last ``FRESH_SECONDS`` (clocks
+#: of replicas apart by a few seconds included) before it answers that there is none.
+WRITTEN_WITHIN, FRESH_SECONDS = 1.0, 10.0
 #: Where the lifespan leaves the open DecisionLog (None when off) and why it is off.
 STATE_KEY, STATE_REASON_KEY = "decision_log", "decision_log_off"
 #: The admin console's name as a rater (``tiergate.api.console.CONSOLE_CLIENT``, which imports this module):
@@ -89,9 +98,13 @@ async def rate(state: Any, body: FeedbackBody, client: str, *, admin: bool | Non
         else:
             message += " (the gateway's log and /console say why)"
         raise RequestError(message, code="decision_log_off", status=404)
-    pending = dlog.submit_feedback(body.decision_id, body.rating, body.comment, client=client)
-    found = await asyncio.wait_for(asyncio.wrap_future(pending), WRITE_TIMEOUT)
-    if not found:
+
+    async def submit(into: DecisionLog = dlog) -> bool:
+        pending = into.submit_feedback(body.decision_id, body.rating, body.comment, client=client)
+        found = await asyncio.wait_for(asyncio.wrap_future(pending), WRITE_TIMEOUT)
+        return found
+
+    if not await written(body.decision_id, submit):
         raise RequestError(
             f"no decision `{body.decision_id}` in the decision log (unknown, or removed by retention)",
             param="decision_id",
@@ -105,6 +118,23 @@ async def rate(state: Any, body: FeedbackBody, client: str, *, admin: bool | Non
 
 
 FEEDBACK_HANDLERS = [feedback]
+
+
+async def written(decision_id: str, look: Callable[[], Awaitable[T]], *, clock: Callable[[], float] = time.time) -> T:
+    """``look()``, and again while it finds nothing and ``decision_id`` was made in the last
+    :data:`FRESH_SECONDS` (:func:`~tiergate.engine.decision.decision_made_at`), for up to :data:`WRITTEN_WITHIN`
+    seconds: the row may still wait in another worker's or replica's writer, which batches rows (50 ms, longer
+    under load). An unknown or older id is answered at once."""
+    found = await look()
+    made = decision_made_at(decision_id)
+    if found or made is None or abs(clock() - made) > FRESH_SECONDS:
+        return found
+    deadline, delay = time.monotonic() + WRITTEN_WITHIN, 0.05
+    while not found and (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 2, 0.25)
+        found = await look()
+    return found
 
 
 def decision_log_lifespan(

@@ -6,6 +6,9 @@ msgspec.json.encode(decision)
 
 from __future__ import annotations
 
+import re
+import secrets
+import time
 from typing import Any, Literal
 
 import msgspec
@@ -13,6 +16,22 @@ import msgspec
 from tiergate.wire import Usage
 
 Phase = Literal["explicit", "heuristic", "llm_classifier", "fallback"]
+
+_DECISION_ID = re.compile(r"dec_([0-9a-f]{8})[0-9a-f]{12}")
+
+
+def new_decision_id(now: float | None = None) -> str:
+    """``dec_`` and 20 hex digits: the second it was made (8), then 48 random bits. The time lets a reader of the
+    decision log tell an id too new to be written yet (another worker's or replica's writer batches its rows)
+    from one that is unknown (:func:`decision_made_at`)."""
+    return f"dec_{int(time.time() if now is None else now) & 0xFFFFFFFF:08x}{secrets.token_hex(6)}"
+
+
+def decision_made_at(decision_id: str) -> float | None:
+    """When a decision id of :func:`new_decision_id`'s shape says it was made (unix seconds); None for any other
+    text. An id of an earlier release (20 random digits) reads as a random time, almost always far from now."""
+    found = _DECISION_ID.fullmatch(decision_id)
+    return None if found is None else float(int(found.group(1), 16))
 
 
 class Signal(msgspec.Struct, omit_defaults=True):

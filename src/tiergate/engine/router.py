@@ -23,7 +23,6 @@ the features (``target.<tier>.*``).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from tiergate.engine.decision import (
     RoutingDecision,
     Signal,
     TargetState,
+    new_decision_id,
 )
 from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.engine.quality import Dial, preference
@@ -312,7 +312,7 @@ class Router:
             usable = []
         chosen = usable[0] if usable else (chain[0] if chain else None)
         decision = RoutingDecision(
-            decision_id="dec_" + secrets.token_hex(10),
+            decision_id=new_decision_id(),
             tier=chosen.tier if chosen else p1.tier,
             provider=self._provider(chosen),
             model=chosen.model if chosen else "",
