@@ -39,6 +39,7 @@ from tiergate.engine.targets import Target
 from tiergate.learned.scorer import Unavailable, scores
 from tiergate.learned.scorer import health as learned_health
 from tiergate.redact import Redactor
+from tiergate.restart_only import pending_restart
 
 log = logging.getLogger("tiergate.rules")
 
@@ -164,6 +165,10 @@ class Rules:
         #: rules' head, so fixing or creating it reloads.
         self._refused_head: Path | None = None
         self._lock = asyncio.Lock()
+        #: The rules as loaded at start-up (what the settings read only then hold), and the settings whose value
+        #: in the current rules differs from it (:mod:`tiergate.restart_only`).
+        self.started: LoadedConfig | None = None
+        self.pending_restart: list[str] = []
 
     @classmethod
     def load(cls, path: Path, environ: Mapping[str, str], extensions: Extensions | None = None) -> Rules:
@@ -172,6 +177,7 @@ class Rules:
         before = file_stat(path)
         loaded, graph = compile_file(path, environ)
         rules._install(loaded, graph, rules.extensions.learned(graph))
+        rules.started = loaded
         rules.loaded_stat = (before, *rules.signature()[1:])
         return rules
 
@@ -233,9 +239,27 @@ class Rules:
             self._retired.append(old)
             self.reloads += 1
             log.info("rules reloaded: version %s -> %s", old.version, loaded.version)
+            self._note_restart_only(loaded)
             if old.inflight == 0:
                 await self._close_retired()
             return ReloadOutcome(True, loaded.version, True, list(graph.warnings))
+
+    def _note_restart_only(self, loaded: LoadedConfig) -> None:
+        """Warn when the reloaded file changes settings read only at start-up: the gateway goes on with the
+        values it started with."""
+        if self.started is None:
+            return
+        pending = pending_restart(self.started.config, loaded.config)
+        if pending and pending != self.pending_restart:
+            log.warning(
+                "%s: %s changed; %s read only at start-up: the gateway goes on with the value%s it started "
+                "with until it is restarted (the rest of the file is in effect)",
+                self.path,
+                ", ".join(pending),
+                "it is" if len(pending) == 1 else "they are",
+                "" if len(pending) == 1 else "s",
+            )
+        self.pending_restart = pending
 
     def _learned_for(
         self, loaded: LoadedConfig, graph: EvaluationGraph, old: Runtime

@@ -268,3 +268,37 @@ def test_a_file_with_only_warnings_starts_and_reloads(
     ]
     health = httpx.get(base + "/health").json()["rules"]
     assert (health["status"], health["version"], health["last_error"]) == ("ok", version_of(edited), [])
+
+
+def test_a_reload_that_changes_settings_read_at_start_says_they_wait_for_a_restart(
+    gateway_for: GatewayFactory,
+    upstream_env: dict[str, str],
+    rules_file: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The Redis URL and the decision log's location are read once, at start: a reload installs the rest of the
+    file, warns, and /health and /admin/config tell the running values from the file's."""
+    base = gateway_for(rules_file, {**upstream_env, "TIERGATE_DECISION_LOG_URL": ""})
+    text = rules_file.read_text()
+    assert 'redis_url: "${TIERGATE_REDIS_URL:-}"' in text and '{url: "${TIERGATE_DECISION_LOG_URL:-}"}' in text
+    rules_file.write_text(
+        text.replace('redis_url: "${TIERGATE_REDIS_URL:-}"', 'redis_url: "redis://:pw-123456@new-redis:6379/0"')
+        .replace('{url: "${TIERGATE_DECISION_LOG_URL:-}"}', '{url: "postgresql://tg:pw-123456@new-db/tiergate"}')
+        .replace("stickiness: {enabled: true", "stickiness: {enabled: false")
+    )
+    assert httpx.post(base + "/admin/reload").json()["ok"] is True
+    [line] = [r.getMessage() for r in caplog.records if "read only at start-up" in r.getMessage()]
+    assert line == (
+        f"{rules_file}: state.redis_url, server.decision_log.url changed; they are read only at start-up: the "
+        "gateway goes on with the values it started with until it is restarted (the rest of the file is in effect)"
+    )
+    health = httpx.get(base + "/health").json()
+    assert health["rules"]["pending_restart"] == ["state.redis_url", "server.decision_log.url"]
+    assert health["state"] == {"backend": "memory", "status": "ok"}
+    admin = httpx.get(base + "/admin/config").json()
+    assert admin["pending_restart"] == {
+        "state.redis_url": {"running": "", "file": "redis://***@new-redis:6379/0"},
+        "server.decision_log.url": {"running": "", "file": "postgresql://***@new-db/tiergate"},
+    }
+    assert admin["config"]["routing"]["stickiness"]["enabled"] is False  # the rest is in effect

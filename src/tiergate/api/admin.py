@@ -10,7 +10,11 @@ secret taken out:
 - and as a last net, any string holding the value of a key variable the rules name becomes ``***``.
 
     POST /admin/reload   -> 200 {"ok": true, "version": ...} or 422 with the problems
-    GET  /admin/config   -> {"path", "version", "config": {...}}
+    GET  /admin/config   -> {"path", "version", "config": {...}, "pending_restart": {...}}
+
+``config`` is the file as loaded; ``pending_restart`` names each setting read only at start-up
+(:mod:`tiergate.restart_only`: ``state.*``, the decision log's location and retention) whose value there is
+not the one the gateway runs with, with both values: such a change waits for a restart.
 """
 
 from __future__ import annotations
@@ -45,8 +49,28 @@ async def admin_config(request: Request[Any, Any, Any]) -> Response[bytes]:
     rules = gateway_of(request).rules
     runtime = rules.current
     config = redacted_config(runtime.graph.config, rules.environ)
-    body = {"path": str(rules.path), "version": runtime.version, "config": config}
+    body = {
+        "path": str(rules.path),
+        "version": runtime.version,
+        "config": config,
+        "pending_restart": pending_restart_shown(rules.started.config if rules.started else None, config, rules),
+    }
     return Response(_encode(body), media_type="application/json")
+
+
+def pending_restart_shown(started: RoutesConfig | None, shown: dict[str, Any], rules: Any) -> dict[str, Any]:
+    """Each setting read only at start-up whose value in the file (``config`` shows it) is not the one running:
+    ``{"state.redis_url": {"running": "redis://…", "file": "redis://…"}}``, redacted as the config is."""
+    if started is None or not rules.pending_restart:
+        return {}
+    running = redacted_config(started, rules.environ)
+    out: dict[str, Any] = {}
+    for setting in rules.pending_restart:
+        was, now = running, shown
+        for part in setting.split("."):
+            was, now = was[part], now[part]
+        out[setting] = {"running": was, "file": now}
+    return out
 
 
 def redacted_config(config: RoutesConfig, environ: Mapping[str, str]) -> dict[str, Any]:

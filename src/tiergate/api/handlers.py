@@ -185,6 +185,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "loaded_at": rules.loaded_at,
                 "reloads": rules.reloads,
                 "last_error": [p.to_dict() for p in rules.last_error],
+                "pending_restart": rules.pending_restart,  # changed in the file, read only at start-up
             },
             "backends": backends,
             "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.dispatch_targets()},
