@@ -205,6 +205,11 @@ def _redis_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         shown = redact_url(url)
         fix = "; percent-encode the password's special characters (/ as %2F, # as %23, @ as %40)" if "@" in url else ""
         return [source.problem(("state", "redis_url"), f"state.redis_url '{shown}' cannot be read: {why}{fix}")]
+    scheme, _, after = url.partition("://")
+    db = after.rpartition("@")[2].split("?", 1)[0].partition("/")[2]  # redis-py ignores a db that is no number
+    if scheme in ("redis", "rediss") and db and not db.isdigit():
+        problem = f"state.redis_url '{redact_url(url)}': the database '{db}' is not a number (redis://host:6379/0)"
+        return [source.problem(("state", "redis_url"), problem)]
     return []
 
 

@@ -155,6 +155,18 @@ def test_a_redis_url_redis_cannot_read_is_an_error_that_shows_no_piece_of_its_pa
     assert problems(path, {"REDIS_PW": "S3c%2Fret-PW"}) == []
 
 
+def test_a_redis_url_whose_database_is_no_number_is_an_error(tmp_path: Path) -> None:
+    """redis-py drops a database index it cannot read (``/5x``) and uses database 0 without a word."""
+    path = write(tmp_path, VALID + 'state: {redis_url: "redis://:pw@127.0.0.1:6379/5x"}\n')
+    where = at(path, '"redis://')
+    assert problems(path) == [
+        f"{where}: state.redis_url 'redis://***@127.0.0.1:6379/5x': the database '5x' is not a "
+        "number (redis://host:6379/0)"
+    ]
+    assert problems(write(tmp_path, VALID + 'state: {redis_url: "redis://127.0.0.1:6379/5"}\n')) == []
+    assert problems(write(tmp_path, VALID + 'state: {redis_url: "redis://127.0.0.1:6379"}\n')) == []
+
+
 def test_a_client_key_named_as_tiergates_own_callers_is_an_error(tmp_path: Path) -> None:
     """A key named console would rate as the admin, over every request's own client, in training labels too."""
     digest = "0" * 64
