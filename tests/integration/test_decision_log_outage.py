@@ -258,6 +258,22 @@ def test_a_malformed_url_is_an_error_at_once_even_when_connecting_later(url: str
         PostgresDecisionLog.open(url, connect_later=True)
 
 
+def test_a_malformed_url_turns_the_log_off_and_budgets_say_the_same(
+    gateway_for: Any, upstream_env: dict[str, str], tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Budgets said the log 'cannot be read yet; its spend is added when it can' while the API said it serves
+    without it: no retry makes such a URL readable."""
+    config = tmp_path / "routes.yaml"
+    config.write_text(default_routes(decision_log="{url: 'postgresql://tg:pw-123456@127.0.0.1:notaport/db'}"))
+    gateway_for(config, upstream_env)
+    said = [r.getMessage() for r in caplog.records if "decision log postgresql" in r.getMessage()]
+    why = "decision log postgresql://***@127.0.0.1:notaport/db: the port 'notaport' is not a port number"
+    assert said == [
+        f"budgets: cannot read spend from {why}; spend starts at zero",
+        f"{why}; serving without the decision log",
+    ]
+
+
 def test_a_gateway_started_before_postgres_writes_its_rows_once_it_is_up(
     server: RestartablePostgres, upstream_env: dict[str, str], fake_ollama: FakeOllama, tmp_path: Any
 ) -> None:

@@ -274,6 +274,14 @@ def _sqlite_rows(path: Path, span: tuple[float, float]) -> Rows:
 def _postgres_rows(url: str, span: tuple[float, float]) -> Rows | None:
     """The rows, or None when the server cannot be reached (not up yet, restarting): it is read again later."""
     sql = POSTGRES_PYFORMAT.render(_spend_query(POSTGRES_PYFORMAT.floor))
+    from tiergate.telemetry.decisions import DecisionLogError  # (through the dispatcher, it imports budgets: this)
+    from tiergate.telemetry.postgres import PostgresDecisionLog
+
+    try:  # a URL no retry can fix (a port that is no number) is no outage: the decision log is off, as it says
+        PostgresDecisionLog._check(url)
+    except DecisionLogError as exc:
+        log.error("budgets: cannot read spend from %s; spend starts at zero", exc)
+        return [], []
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             rows = conn.execute(sql, (*span, ATTEMPT_COST)).fetchall()
