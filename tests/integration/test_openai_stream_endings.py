@@ -10,6 +10,7 @@ finish chunk (half of it) is 0.5 s.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -63,7 +64,7 @@ class Scripted:
     """An upstream answering every chat request with ``pieces`` (a stream) or ``whole`` (a JSON body), then
     ending the body as ``ending`` says. ``hung_up`` is set when the gateway closes a connection left open."""
 
-    pieces: list[bytes] = field(default_factory=list)
+    pieces: list[bytes | float] = field(default_factory=list)  # a number: seconds to wait before the next piece
     whole: dict[str, Any] | None = None
     ending: Ending = "close"
     calls: int = 0
@@ -80,6 +81,9 @@ class Scripted:
             return
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
         for piece in self.pieces:
+            if isinstance(piece, float):
+                await asyncio.sleep(piece)
+                continue
             await send({"type": "http.response.body", "body": piece, "more_body": True})
         if self.ending == "cut":
             raise Disconnect("the upstream breaks the connection after its finish chunk")
@@ -271,6 +275,25 @@ def test_an_answer_whose_finish_came_is_whole_when_the_stream_then_stalls_or_bre
     assert fake.calls == 1 and not rescue.requests
     if ending == "stall":
         assert fake.hung_up.wait(5), "the stalled connection is dropped"
+
+
+def test_a_finish_reason_before_the_end_of_the_answer_does_not_cut_it(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    """Open WebUI sets a finish_reason on its reasoning chunks; the answer that follows, in pieces 0.3 s apart,
+    outlasts the 0.5 s wait for what follows a finish. Reading that first finish as the end cut the answer after
+    its first pieces and sent it as whole."""
+    fake, _ = upstream
+    parts = [chunk({"content": f"part{i} "}) for i in range(4)]
+    fake.pieces = [START, chunk({"reasoning_content": "thinking..."}, "stop")]
+    for part in parts:
+        fake.pieces += [0.3, part]
+    fake.pieces += [chunk({}, "stop"), chunk(usage=USAGE), DONE]
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert (said(got), finishes(got), got[-1]) == ("part0 part1 part2 part3 ", ["stop"], "data: [DONE]")
+    assert got[-2]["usage"] == USAGE
+    assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
 
 
 def test_an_answer_whose_usage_never_came_reports_the_estimate(

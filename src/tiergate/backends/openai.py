@@ -124,6 +124,8 @@ class OpenAIBackend:
         chunks = aiter(response.chunks())
         until: float | None = None  # on the loop's clock: when the wait for what follows the finish ends
         while True:
+            if until is not None and not reader.finished:
+                until = None  # more of the answer came after a finish_reason: wait for it as for any event
             if until is None and reader.finished:
                 yield Raw(ALIVE, b"")  # the finish chunk was heard: the stream's idle bound starts again here
                 until = asyncio.get_running_loop().time() + min(AFTER_FINISH, call.idle_timeout / 2)

@@ -372,6 +372,10 @@ class StreamReader:
         for choice in payload.choices[:1]:
             if choice.delta is not None:
                 self._delta(choice.delta, events)
+            if events and choice.finish_reason is None:
+                # more of the answer after a finish_reason: that one was not the end (Open WebUI sets one on
+                # its reasoning chunks, older proxies on every chunk); the answer ends at the last one
+                self._finish = self._stop = None
             if choice.finish_reason:
                 self._finish = choice.finish_reason
                 self._stop = choice.stop_sequence()
@@ -379,7 +383,8 @@ class StreamReader:
 
     @property
     def finished(self) -> bool:
-        """The chunk with the ``finish_reason`` came: all that may follow is the usage chunk and ``[DONE]``."""
+        """The chunk with the ``finish_reason`` came, and no more of the answer since: all that should follow is
+        the usage chunk and ``[DONE]``."""
         return self._finish is not None
 
     @property
