@@ -57,9 +57,9 @@ def test_explain_records_leaf_values() -> None:
     assert by_name["two_hard"].value == {"last_user_text:hard": ["proof", "deadlock"]}
 
 
-def test_two_patterns_on_one_text_each_show_what_they_matched() -> None:
+def test_two_patterns_on_one_text_each_show_whether_they_matched() -> None:
     """A rule whose second pattern fired showed only the first's false: the trace of a rule that forced a
-    request LOCAL did not say why."""
+    request LOCAL did not say why. Each pattern now shows its own result."""
     rules = """
 routing:
   rules:
@@ -72,7 +72,8 @@ routing:
 """
     result = graph(rules).phase1(Features.of(chat("Write a commit message for the diff below")))
     (side,) = [s for s in result.signals if s.name == "side"]
-    assert side.value == {"last_user_text": False, "last_user_text #2": "commit message for the diff"}
+    # whether each matched, not what: the matched text is the person's, which the decision log keeps out
+    assert side.value == {"last_user_text": False, "last_user_text #2": True}
 
 
 @pytest.mark.parametrize(
