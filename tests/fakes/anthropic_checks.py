@@ -90,7 +90,7 @@ def refusal(body: Any, headers: dict[str, str]) -> str | None:
         _signatures(body["messages"])
         or _tool_ids(body["messages"])
         or _thinking_loop(body)
-        or _thinking(body)
+        or _thinking(body, headers)
         or _sampling(body)
         or _output_config(body.get("output_config"), "output_config")
         or _context_management(body, headers)
@@ -167,7 +167,8 @@ def thinking_on(body: dict[str, Any]) -> bool:
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
 
-def _thinking(body: dict[str, Any]) -> str | None:
+def _thinking(body: dict[str, Any], headers: dict[str, str]) -> str | None:
+    """Under the interleaved-thinking beta the budget spans a turn's tool calls, and may pass ``max_tokens``."""
     thinking = body.get("thinking")
     if thinking is None:
         return None
@@ -179,7 +180,7 @@ def _thinking(body: dict[str, Any]) -> str | None:
             return "thinking.enabled.budget_tokens: Field required"
         if budget < MIN_BUDGET:
             return f"thinking.enabled.budget_tokens: Input should be greater than or equal to {MIN_BUDGET}"
-        if budget >= body["max_tokens"]:
+        if budget >= body["max_tokens"] and "interleaved-thinking" not in headers.get("anthropic-beta", ""):
             return "`max_tokens` must be greater than `thinking.budget_tokens`"
     if not thinking_on(body):
         return None

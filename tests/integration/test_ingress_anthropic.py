@@ -624,6 +624,23 @@ def test_what_claude_refuses_is_refused_on_every_tier(
     assert not fake_ollama.requests and not fake_anthropic.requests
 
 
+@pytest.mark.parametrize("model", ["local", "sonnet"])
+def test_a_thinking_budget_over_max_tokens_is_taken_under_interleaved_thinking(
+    claude: anthropic.Anthropic, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, model: str
+) -> None:
+    """Claude Code sends the interleaved-thinking beta, under which Claude takes a budget above ``max_tokens``
+    (it spans the turn's tool calls): refusing it refused Claude Code's own requests."""
+    answer = claude.messages.create(
+        model=model,
+        max_tokens=16000,
+        thinking={"type": "enabled", "budget_tokens": 32000},
+        messages=[{"role": "user", "content": EASY}],
+        extra_headers={"anthropic-beta": "interleaved-thinking-2025-05-14"},
+    )
+    assert answer.stop_reason == "end_turn"
+    assert len(fake_ollama.requests) + len(fake_anthropic.requests) == 1
+
+
 # --- thinking turned off, or asked for without its text, on a local thinking model -------------------------
 
 THINKING_LOCAL = THREE_BACKENDS + (

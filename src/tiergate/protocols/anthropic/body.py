@@ -99,8 +99,9 @@ class InRequest(msgspec.Struct):
     mcp_servers: list[Any] | None = None
 
 
-def check(req: InRequest, *, counting: bool) -> None:
-    """What the Messages API refuses before generating, refused here the same way."""
+def check(req: InRequest, *, counting: bool, interleaved: bool = False) -> None:
+    """What the Messages API refuses before generating, refused here the same way. ``interleaved``: the
+    request is under the interleaved-thinking beta, where a thinking budget may pass ``max_tokens``."""
     if req.max_tokens is None and not counting:
         raise RequestError("max_tokens: Field required", param="max_tokens")
     if req.max_tokens is not None and req.max_tokens < 1:
@@ -118,7 +119,7 @@ def check(req: InRequest, *, counting: bool) -> None:
             param = f"stop_sequences[{i}]"
             raise RequestError(f"{param}: a stop sequence must contain non-whitespace characters", param=param)
     _check_tools(req)
-    _check_thinking(req.thinking, req.max_tokens)
+    _check_thinking(req.thinking, None if interleaved else req.max_tokens)
 
 
 def _check_tools(req: InRequest) -> None:
@@ -135,8 +136,9 @@ def _check_tools(req: InRequest) -> None:
 
 
 def _check_thinking(thinking: InThinking | None, max_tokens: int | None) -> None:
-    """Thinking ``enabled`` needs a ``budget_tokens`` of at least 1024, below ``max_tokens``
-    (``count_tokens`` has no ``max_tokens`` to compare it with). The client's budget is its own: tiergate
+    """Thinking ``enabled`` needs a ``budget_tokens`` of at least 1024, below ``max_tokens`` (None: nothing to
+    compare it with, as in ``count_tokens`` or under the interleaved-thinking beta, where the budget spans
+    the turn's tool calls and may pass ``max_tokens``). The client's budget is its own: tiergate
     cuts only the budgets it chooses itself (a ``reasoning_effort`` sent to Claude)."""
     if thinking is None or thinking.type != "enabled":
         return

@@ -63,13 +63,18 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
     return _request_of(decode_object(body), headers, counting=False)
 
 
+#: The beta under which a thinking budget may pass ``max_tokens`` (it spans the whole turn's tool calls); Claude
+#: Code sends it with every request.
+INTERLEAVED = "interleaved-thinking"
+
+
 def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting: bool) -> ChatRequest:
     """:func:`decode` of a parsed body; ``counting`` (``count_tokens``) does not ask for ``max_tokens``."""
     try:
         req = msgspec.convert(parsed, InRequest)
     except msgspec.ValidationError as exc:
         raise _invalid(exc) from None
-    check(req, counting=counting)
+    check(req, counting=counting, interleaved=INTERLEAVED in headers.get("anthropic-beta", ""))
     fmt = (req.output_config.format if req.output_config else None) or req.output_format
     tools = _tools_of(req.tools or [])
     choice, parallel = _choice_of(req.tool_choice, [t.function.name for t in tools])
