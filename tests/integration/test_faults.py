@@ -605,8 +605,8 @@ def test_a_request_no_target_can_take_is_a_400_of_the_clients_type(shared: str, 
     error = r.json()["error"]
     assert (error["type"], error["code"]) == ("invalid_request_error", "context_length_exceeded")
     assert error["message"] == (
-        "input length and `max_tokens` exceed context limit: ~0 + 10000000 > 200000, decrease input length or"
-        " `max_tokens` and try again (no target can serve this request:"
+        "input length and `max_tokens` exceed context limit: 0 + 10000000 > 200000, decrease input length or"
+        " `max_tokens` and try again (the prompt's tokens estimated; no target can serve this request:"
         f" {side.label}: context window 8192 < ~10000000 tokens (prompt ~0 + max_tokens 10000000);"
         f" {side.rescue_label}: context window 200000 < ~10000000 tokens (prompt ~0 + max_tokens 10000000))"
     )

@@ -304,7 +304,8 @@ def test_a_prompt_no_target_can_hold_is_anthropics_prompt_too_long(
         "type": "error",
         "error": {
             "type": "invalid_request_error",
-            "message": "prompt is too long: ~250000 tokens > 200000 maximum (no target can serve this request:"
+            "message": "prompt is too long: 250000 tokens > 200000 maximum (the prompt's tokens estimated;"
+            " no target can serve this request:"
             " sonnet/claude-sonnet-4-5: context window 200000 < ~251024 tokens (prompt ~250000 + max_tokens 1024))",
         },
     }

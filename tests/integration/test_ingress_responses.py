@@ -434,7 +434,8 @@ def test_a_prompt_no_target_can_hold_is_context_length_exceeded(gateway: str, fa
         400,
         {
             "error": {
-                "message": "prompt is too long: ~250000 tokens > 200000 maximum (no target can serve this request:"
+                "message": "prompt is too long: 250000 tokens > 200000 maximum (the prompt's tokens estimated;"
+                " no target can serve this request:"
                 " sonnet/claude-sonnet-4-5: context window 200000 < ~250000 tokens)",
                 "type": "invalid_request_error",
                 "param": None,
