@@ -353,7 +353,7 @@ def code_blocks(f: Features) -> int:
 # Anchored on ".ext" so the scan jumps from dot to dot instead of trying every position.
 _EXTENSION = re.compile(
     r"\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|kt|kts|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|sql|sh|yaml|yml|toml"
-    r"|json|md|html|css|scss|vue|svelte|lua|ex|exs|erl|hs|ml|tf|proto|gradle|dart|zig|r)(?![\w-]|\()"
+    r"|json|md|html|css|scss|vue|svelte|lua|ex|exs|erl|hs|ml|tf|proto|gradle|dart|zig|r)(?![\w-]|\((?!\d))"
 )
 _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./@")
 
@@ -365,7 +365,7 @@ def file_references(f: Features) -> int:
 
 def count_file_references(text: str) -> int:
     """Distinct file paths named in ``text`` (``src/app.py``, ``@utils.ts``); not a method called in code
-    (``r.json()``, ``df.to_sql(...)`` end in a ``(``)."""
+    (``r.json()``, ``df.to_sql(...)`` end in a ``(``; a traceback's ``main.py(12)`` is a file and its line)."""
     found: set[str] = set()
     last, last_start = -1, 0  # the previous match and where its path began: one walk back per path, not per match
     for m in _EXTENSION.finditer(text):

@@ -28,8 +28,16 @@ def side_task_rule() -> str:
 RULE = graph(side_task_rule())
 
 
-def fires(system: str, **extra: Any) -> bool:
-    req = request(messages=[{"role": "system", "content": system}, {"role": "user", "content": ASK}], **extra)
+#: What a client's commit-message request sends as the user message: the diff (aider's "# Diffs:" then git's).
+DIFF = (
+    "# Diffs:\ndiff --git a/src/queue.cpp b/src/queue.cpp\n--- a/src/queue.cpp\n+++ b/src/queue.cpp\n"
+    "@@ -10,3 +10,3 @@\n-  head.store(next, std::memory_order_relaxed);\n"
+    "+  head.store(next, std::memory_order_release);\n"
+)
+
+
+def fires(system: str, user: str = ASK, **extra: Any) -> bool:
+    req = request(messages=[{"role": "system", "content": system}, {"role": "user", "content": user}], **extra)
     return "client_side_task" in [s.name for s in RULE.phase1(Features.of(req)).signals]
 
 
@@ -77,12 +85,34 @@ CODING_PROMPTS = {
     # titles of something else than the conversation
     "titles of pages": "You are DocsBot for the platform handbook. Keep answers short. Use sentence-case titles for "
     "session pages and link to the runbook when relevant.",
+    "titles of sessions in a handbook": "You are DocsBot. Use sentence-case titles for sessions in the handbook.",
+    "a commit message at the end of a fix": "When you propose a fix, write a short commit message for the changes at "
+    "the end.",
+    "diffs, then a commit message": "Show changes as unified diffs and add a commit message after them.",
 }
 
 
-@pytest.mark.parametrize("system", SIDE_REQUESTS.values(), ids=SIDE_REQUESTS.keys())
-def test_each_clients_side_request_is_one(system: str) -> None:
-    assert fires(system)
+#: With a diff pasted under it, a prompt asking for "a short commit message for the changes" reads as a
+#: client's commit-message request: a limit of the rule, left out here.
+REVIEWS = {name: prompt for name, prompt in CODING_PROMPTS.items() if name != "a commit message at the end of a fix"}
+
+
+@pytest.mark.parametrize("system", REVIEWS.values(), ids=REVIEWS.keys())
+def test_a_coding_prompt_is_not_one_when_the_person_pastes_a_diff_either(system: str) -> None:
+    """A diff pasted for review under a team's prompt is no commit-message request."""
+    assert not fires(system, DIFF + "\nis this release ordering right?")
+
+
+@pytest.mark.parametrize(("name", "system"), SIDE_REQUESTS.items(), ids=SIDE_REQUESTS.keys())
+def test_each_clients_side_request_is_one(name: str, system: str) -> None:
+    assert fires(system, DIFF if "commit" in name else ASK)
+
+
+@pytest.mark.parametrize("system", [p for n, p in SIDE_REQUESTS.items() if "commit" in n])
+def test_a_commit_message_prompt_without_a_diff_to_describe_is_not_one(system: str) -> None:
+    """A client's commit-message request sends the diff; a prompt asking for commit messages over a question
+    is a team's or a person's instruction for answers."""
+    assert not fires(system)
 
 
 @pytest.mark.parametrize("system", CODING_PROMPTS.values(), ids=CODING_PROMPTS.keys())
@@ -131,6 +161,9 @@ def test_a_person_asking_about_titles_in_their_own_words_is_not_a_side_request()
     for text in (
         ASK + "\n\nGenerate a title for the chat page component too.",  # not at the start
         "### Task: fix the race\nThe chat history screen drops messages when two arrive at once.",  # no history quoted
+        "Write a function that sets the title of the chat window when a new message arrives",
+        "Create a React component that renders the title bar for the chat app",
+        "Generate a migration that adds a title column to the chat sessions table",
     ):
         req = request(messages=[{"role": "user", "content": text}])
         assert "client_side_task" not in [s.name for s in RULE.phase1(Features.of(req)).signals], text
@@ -178,6 +211,8 @@ def test_many_files_does_not_count_method_calls_or_pasted_code_as_files() -> Non
         f = Features.of(request(messages=[{"role": "user", "content": ask}]))
         assert f["ask_file_references"] == 0, ask
         assert "many_files" not in [s.name for s in many.phase1(f).signals]
+    traceback = Features.of(request(messages=[{"role": "user", "content": "it fails at main.py(12), utils.py(3)"}]))
+    assert traceback["ask_file_references"] == 2  # a file and its line, as tracebacks and compilers write them
     blocks = "".join(f"```python src/m{i}.py\nx = {i}\n```\n" for i in range(6))
     named = Features.of(
         request(messages=[{"role": "user", "content": blocks + "move the logging setup into one module"}])
