@@ -4,6 +4,7 @@ message."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from tests.helpers import graph, request
+from tiergate.protocols.anthropic.ingress import decode
 from tiergate.rules.features import Features
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -246,3 +248,29 @@ def test_continues_chat_mode_is_not_an_agentic_system_prompt_its_agent_mode_is()
     ):
         req = request(messages=[{"role": "system", "content": system}, {"role": "user", "content": "format this"}])
         assert ("agentic_system_prompt" in [s.name for s in rule.phase1(Features.of(req)).signals]) is agentic
+
+
+FIXTURES = ROOT / "tests" / "unit" / "protocols" / "fixtures"
+
+
+def test_claude_codes_session_title_is_one_under_its_long_system_prompt() -> None:
+    """Claude Code asks for a session's title with its own system prompt (about 3,300 characters, "You are
+    Claude Code" among them, trimmed in the captured fixture) and the session's opening inside ``<session>``:
+    the system prompt's length kept it from the rule, and it went to sonnet as an agentic prompt."""
+    captured = json.loads((FIXTURES / "anthropic-claude-code-2.1.332-title.json").read_text())
+    body = captured["body"]
+    body["system"][2]["text"] += " Keep it short." * 180  # the length it has as Claude Code sends it
+    req = decode(json.dumps(body).encode(), {})
+    f = Features.of(req)
+    assert f["system_chars"] > 2000 and f["tools_present"] is False
+    assert "client_side_task" in [s.name for s in RULE.phase1(f).signals]
+    # a person's message that quotes the template's tag is not one
+    quoted = request(messages=[{"role": "user", "content": "what does <session> mean in this template?"}])
+    assert "client_side_task" not in [s.name for s in RULE.phase1(Features.of(quoted)).signals]
+
+
+def test_a_clients_template_in_the_user_message_is_one_whatever_the_system_prompt() -> None:
+    long_system = "You are a helpful assistant for the platform team. " * 60
+    text = USER_SIDE_REQUESTS["Zed, title"]
+    req = request(messages=[{"role": "system", "content": long_system}, {"role": "user", "content": text}])
+    assert "client_side_task" in [s.name for s in RULE.phase1(Features.of(req)).signals]
