@@ -5,7 +5,7 @@
    was needed, 4 or 5 that the tier that answered was enough, and a conversation the client sent again
    explicitly to a higher tier labels its earlier routed requests with that tier. Only logged rows with
    their ask stored (``server.decision_log.store_ask``) can be learned from. The log is the SQLite file
-   or a team's ``postgresql://`` URL.
+   or a team's ``postgresql://`` URL. The first file needs MIN_PER_TIER cases of each tier.
 2. **Text.** What the routes.yaml's ask reader makes of each request (``ask_text``), embedded by every
    encoder of the head (``--encoders``).
 3. **Fit.** Two L2 logistic regressions (tier >= sonnet, tier = opus) with per-row weights: over every
@@ -57,6 +57,10 @@ from tiergate.wire import ChatRequest
 
 RANKS = {"local": 0, "sonnet": 1, "opus": 2}
 Kind = Literal["static", "transformer", "transformer-int8"]
+#: Labelled cases of each tier the first --data file needs: below it the regressions see too few examples of
+#: a tier to tell it apart (none: a head that reads every request as the tiers it saw, with cross-validated
+#: figures that cannot show it), and the shuffled folds hold out too few for the cut-offs to mean anything.
+MIN_PER_TIER = 5
 
 
 @dataclass
@@ -199,6 +203,21 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> Log
     return LogRows(rows, source, len(labels) - len(rows))
 
 
+def _check_coverage(path: Path, rows: Sequence[Row], folds: int) -> None:
+    """Refuse a first file the head and its cut-offs cannot be fitted and cross-validated on: one with fewer
+    than MIN_PER_TIER cases of a tier (all local: a head whose every reading is local, cut-offs that send
+    everything there, and a perfect cross-validated report), or fewer cases than folds (empty folds)."""
+    counts = {tier: sum(1 for r in rows if r.gold == rank) for tier, rank in RANKS.items()}
+    if min(counts.values()) < MIN_PER_TIER:
+        found = ", ".join(f"{tier} {n}" for tier, n in counts.items())
+        raise ValueError(
+            f"the first --data file ({path}) is fitted and cross-validated on: every tier needs at least "
+            f"{MIN_PER_TIER} labelled cases in it; it has {found}. Label more cases of the tiers short of it"
+        )
+    if len(rows) < folds:
+        raise ValueError(f"the first --data file ({path}) has fewer cases ({len(rows)}) than folds ({folds})")
+
+
 def group_of(row: Row) -> str:
     """A row's group for ``--folds-by group``: its case's first tag (``evals/``: the round and kind it came from)."""
     return row.case.tags[0] if row.case is not None and row.case.tags else "(no tag)"
@@ -283,6 +302,8 @@ def held_out_folds(
     """The ``inner`` rows cut into ``folds`` shuffled folds, or with ``groups`` (one per row) one fold per
     group of the inner rows."""
     if groups is None:
+        if len(inner) < folds:  # an empty fold: a head fitted without its rows scores nothing
+            raise ValueError(f"{len(inner)} case(s) cannot be cut into {folds} folds: fewer cases than folds")
         return np.array_split(np.random.default_rng(seed).permutation(inner), folds)
     names = sorted({groups[i] for i in inner})
     return [np.array([i for i in inner if groups[i] == name]) for name in names]
@@ -424,13 +445,12 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
         rows += found
         if i == 0:
             first = len(found)
+            _check_coverage(path, found, options.folds)
     if options.log is not None:
         logged = rows_from_log(options.log, options.log_weight, TierTable.of(graph.config).order)
         rows += logged.rows
         if logged.no_ask:
             skipped[logged.source] = logged.no_ask
-    if not first:
-        raise ValueError("the first --data file has no labelled cases to fit and cross-validate on")
     gold = np.array([r.gold for r in rows])
     w = np.array([r.weight for r in rows], dtype=np.float64)
     X = embed_all(embedders, [r.text for r in rows], inputs=options.encoders)

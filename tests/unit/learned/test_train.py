@@ -448,3 +448,41 @@ def test_write_goes_through_a_linked_rule_file_and_makes_the_heads_folder(
     assert main(["train", "--config", str(link), "--data", str(data), "--encoders", "static", "--write"]) == 0
     assert link.is_symlink() and "cutoffs: {sonnet: 0.5, opus: 0.5}" not in (conf / "routes.yaml").read_text()
     assert Head.load(conf / "heads" / "new.json").file.trained.cases == 30
+
+
+@pytest.mark.parametrize(
+    ("golds", "found"),
+    [
+        ({"local": 10}, "local 10, sonnet 0, opus 0"),  # one class: a head that reads everything as local
+        ({"opus": 1}, "local 0, sonnet 0, opus 1"),  # one case: each fold's head fitted on nothing
+        ({"local": 10, "sonnet": 10, "opus": 4}, "local 10, sonnet 10, opus 4"),
+    ],
+)
+def test_a_first_file_short_of_a_tier_is_refused_and_nothing_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], golds: dict[str, int], found: str
+) -> None:
+    """A first file of one tier gave a cross-validated 100% and wrote cut-offs that send every request to it;
+    one of a single case fitted each fold's head on no rows and wrote that too."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    kept = [r for r in rows if int(r["id"].split("-")[1]) < golds.get(r["gold"], 0)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 2
+    assert capsys.readouterr().err == (
+        f"tiergate train: the first --data file ({data}) is fitted and cross-validated on: every tier needs at "
+        f"least 5 labelled cases in it; it has {found}. Label more cases of the tiers short of it\n"
+    )
+    assert routes.read_text() == textwrap.dedent(ROUTES) and not (tmp_path / "head.json").exists()
+
+
+def test_shuffled_folds_refuse_fewer_cases_than_folds() -> None:
+    import numpy as np
+
+    from tiergate.learned.train import held_out_folds
+
+    with pytest.raises(ValueError, match=r"^3 case\(s\) cannot be cut into 5 folds: fewer cases than folds$"):
+        held_out_folds(np.arange(3), 5)
+    assert [len(fold) for fold in held_out_folds(np.arange(5), 5)] == [1, 1, 1, 1, 1]
