@@ -206,27 +206,32 @@ def test_an_explicit_retry_in_the_real_log_labels_the_routed_request_before_it(
 ) -> None:
     """docs/evals.md step 2: a conversation sent again explicitly to a higher tier labels its earlier routed
     request with that tier. The log comes from the gateway itself, so the explicit row must carry the
-    conversation's session for ``rows_from_log`` to join the two."""
+    conversation's session for ``rows_from_log`` to join the two. The chat's title, which the client asked for
+    in between (client_side_task: local, out of the session), was labelled opus by the retry as well: its row
+    holds the conversation's key too."""
     from tiergate.learned.train import rows_from_log
 
     db = tmp_path / "decisions.db"
     s = serve_with_log(tmp_path, upstream_env, f"{{path: '{db}', store_ask: true}}")
     try:
         messages = [{"role": "user", "content": "add a docstring to def add(a, b)"}]
-        for _ in range(2):
+        title = {"role": "system", "content": "Write a short title for the chat (3-7 words). Reply with the title."}
+        for _ in range(3):
             fake_ollama.replies.append(Text("ok", chunks=1))
             fake_anthropic.replies.append(Text("ok", chunks=1))
         routed = s.post("/v1/chat/completions", {"model": "auto", "messages": messages})
+        side = s.post("/v1/chat/completions", {"model": "auto", "messages": [title, *messages]})
         retry = s.post("/v1/chat/completions", {"model": "opus", "messages": messages})
-        assert (routed.status_code, retry.status_code) == (200, 200)
+        assert (routed.status_code, side.status_code, retry.status_code) == (200, 200, 200)
         assert routed.headers["x-tiergate-tier"] != "opus" and retry.headers["x-tiergate-tier"] == "opus"
+        assert side.headers["x-tiergate-tier"] == "local"
         s.app.state.decision_log.flush()
     finally:
         s.server.stop()
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT decision_id, phase, session FROM decisions ORDER BY ts").fetchall()
-    assert [phase for _, phase, _ in rows] == ["heuristic", "explicit"]
-    assert rows[0][2] is not None and rows[0][2] == rows[1][2]
+    assert [phase for _, phase, _ in rows] == ["heuristic", "heuristic", "explicit"]
+    assert rows[0][2] is not None and rows[0][2] == rows[1][2] == rows[2][2]
     logged = rows_from_log(db, 1.0, ("local", "sonnet", "opus"))
     assert [(r.id, r.gold) for r in logged.rows] == [(rows[0][0], 2)]
 

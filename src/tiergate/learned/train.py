@@ -3,9 +3,9 @@
 1. **Rows.** Labelled JSONL in the ``evals/`` format, each file with a weight (``--data FILE[:WEIGHT]``), and
    the decision log joined with feedback (``--log``): a rating of 1 or 2 on an answer says the next tier up
    was needed, 4 or 5 that the tier that answered was enough, and a conversation the client sent again
-   explicitly to a higher tier labels its earlier routed requests with that tier. Only logged rows with
-   their ask stored (``server.decision_log.store_ask``) can be learned from. The log is the SQLite file
-   or a team's ``postgresql://`` URL. The first file needs MIN_PER_TIER cases of each tier.
+   explicitly to a higher tier labels its earlier routed requests (not its side requests) with that tier.
+   Only logged rows with their ask stored (``server.decision_log.store_ask``) can be learned from. The log
+   is the SQLite file or a team's ``postgresql://`` URL. The first file needs MIN_PER_TIER cases of each tier.
 2. **Text.** What the routes.yaml's ask reader makes of each request (``ask_text``), embedded by every
    encoder of the head (``--encoders``).
 3. **Fit.** Two L2 logistic regressions (tier >= sonnet, tier = opus) with per-row weights: over every
@@ -56,11 +56,11 @@ from tiergate.telemetry.sql_queries import COUNTED_RATING, is_postgres
 from tiergate.wire import ChatRequest
 
 RANKS = {"local": 0, "sonnet": 1, "opus": 2}
-Kind = Literal["static", "transformer", "transformer-int8"]
 #: Labelled cases of each tier the first --data file needs: below it the regressions see too few examples of
 #: a tier to tell it apart (none: a head that reads every request as the tiers it saw, with cross-validated
 #: figures that cannot show it), and the shuffled folds hold out too few for the cut-offs to mean anything.
 MIN_PER_TIER = 5
+Kind = Literal["static", "transformer", "transformer-int8"]
 
 
 @dataclass
@@ -103,6 +103,8 @@ class Result:
     report: Report
     #: Per decision log: labelled decisions left out because no ask was stored.
     skipped: dict[str, int] = field(default_factory=dict)
+    #: The decision logs whose schema predates stored asks (no ``ask`` column): every labelled one is skipped.
+    before_asks: set[str] = field(default_factory=set)
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -127,7 +129,6 @@ def ask_of(graph: EvaluationGraph, request: ChatRequest) -> str:
 
 #: How long before an explicit retry a routed request of its conversation is read as the one retried.
 RETRY_WINDOW_S = 3600.0
-_LOGGED = "SELECT decision_id, ts, tier, phase, session, ask FROM decisions ORDER BY ts, decision_id"
 #: Each rated decision's rating as the console shows it (sql_queries.COUNTED_RATING): the admin's latest, else
 #: its client's latest (a rating corrected later replaces the first); another client's rating is not used.
 _RATED = (
@@ -136,16 +137,44 @@ _RATED = (
 )
 
 
-def _read_log(where: Path | str) -> tuple[list[tuple[Any, ...]], dict[str, int], str]:
-    """The decisions, each one's latest rating, and the log's name for ``trained.sources`` (no credentials)."""
+def _logged(columns: set[str], postgres: bool) -> str:
+    """The decisions' rows as (id, ts, tier, phase, session, ask, side). A log from before stored asks (SQLite
+    schema step 1: no ``session`` or ``ask`` column) reads as one with neither stored. ``side`` is 1 for a
+    routed request kept out of its conversation's session (a side request: a rule's ``sticky: false``): the
+    ``session`` column holds its conversation's key, as an explicit request's does, but its decision carries
+    that key as ``conversation`` (``session`` null), and no retry of the conversation labels it."""
+    session = "session" if "session" in columns else "NULL"
+    ask = "ask" if "ask" in columns else "NULL"
+    kept_out = (
+        "(decision_json::json ->> 'conversation')" if postgres else "json_extract(decision_json, '$.conversation')"
+    )
+    side = f"CASE WHEN phase = 'explicit' OR {session} IS NULL OR {kept_out} IS NULL THEN 0 ELSE 1 END"
+    return f"SELECT decision_id, ts, tier, phase, {session}, {ask}, {side} FROM decisions ORDER BY ts, decision_id"
+
+
+@dataclass
+class _Log:
+    decisions: list[tuple[Any, ...]]
+    ratings: dict[str, int]
+    source: str  # the log's name for ``trained.sources`` (no credentials)
+    asks_stored: bool  # False: the log's schema predates the ``ask`` column
+
+
+def _read_log(where: Path | str) -> _Log:
+    """The decisions, each one's latest rating, and the log's name."""
     shown = redact_url(where) if is_postgres(where) else str(where)
+    columns = "SELECT * FROM decisions LIMIT 0"
     try:
         if is_postgres(where):
             with psycopg.connect(where, connect_timeout=10) as pg:
-                return pg.execute(_LOGGED).fetchall(), _rated(pg.execute(_RATED).fetchall()), shown
+                have = {c.name for c in pg.execute(columns).description or ()}
+                rows = pg.execute(_logged(have, True)).fetchall()
+                return _Log(rows, _rated(pg.execute(_RATED).fetchall()), shown, "ask" in have)
         db = Path(where)
         with sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True) as conn:
-            return conn.execute(_LOGGED).fetchall(), _rated(conn.execute(_RATED).fetchall()), db.name
+            have = {c[0] for c in conn.execute(columns).description}
+            rows = conn.execute(_logged(have, False)).fetchall()
+            return _Log(rows, _rated(conn.execute(_RATED).fetchall()), db.name, "ask" in have)
     except (sqlite3.Error, psycopg.Error) as exc:
         why = redact_url_error(where, str(exc).strip()) if is_postgres(where) else str(exc)
         raise OperatorError(f"cannot read the decision log {shown} (--log): {why}") from None
@@ -159,20 +188,23 @@ def _rated(rows: list[Any]) -> dict[str, int]:
 @dataclass
 class LogRows:
     """What a decision log gives ``tiergate train``: the labelled rows, the log's name, and how many labelled
-    decisions had no stored ask to learn from (``server.decision_log.store_ask`` was off)."""
+    decisions had no stored ask to learn from (``server.decision_log.store_ask`` was off, or the log predates
+    stored asks: ``asks_stored`` is False)."""
 
     rows: list[Row]
     source: str
     no_ask: int
+    asks_stored: bool = True
 
 
 def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> LogRows:
     """Labels from ratings and explicit retries; decisions without a stored ask are counted, not used."""
     rank = {tier: i for i, tier in enumerate(order)}
     top = len(order) - 1
-    decisions, ratings, source = _read_log(where)
+    log = _read_log(where)
+    decisions, ratings = log.decisions, log.ratings
     labels: dict[str, int] = {}
-    for decision_id, _, tier, _, _, _ in decisions:
+    for decision_id, _, tier, _, _, _, _ in decisions:
         rating = ratings.get(decision_id)
         if rating is None or tier not in rank:
             continue
@@ -183,9 +215,10 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> Log
     # A conversation sent again explicitly to a higher tier: its earlier routed requests of the last
     # RETRY_WINDOW_S needed that tier. A session is the client and the first message, so two chats that open
     # alike ("hi") share one: the window keeps a retry from labelling last month's, and a rating of 4 or 5
-    # (the person's own word that the answer was enough) is not overruled.
+    # (the person's own word that the answer was enough) is not overruled. Its side requests (a title, a
+    # commit message: forced by a `sticky: false` rule, not a turn of it) were not what was retried.
     routed_by_session: dict[str, list[tuple[str, int, float]]] = {}
-    for decision_id, ts, tier, phase, session, _ in decisions:
+    for decision_id, ts, tier, phase, session, _, side in decisions:
         if not session or tier not in rank:
             continue
         if phase == "explicit":
@@ -193,14 +226,14 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> Log
                 late = float(ts) - earlier_ts > RETRY_WINDOW_S
                 if rank[tier] > earlier_rank and not late and ratings.get(earlier_id, 0) < 4:
                     labels[earlier_id] = max(labels.get(earlier_id, 0), rank[tier])
-        else:
+        elif not side:
             routed_by_session.setdefault(session, []).append((decision_id, rank[tier], float(ts)))
     rows = [
-        Row(decision_id, ask, labels[decision_id], weight, source)
-        for decision_id, _, _, _, _, ask in decisions
+        Row(decision_id, ask, labels[decision_id], weight, log.source)
+        for decision_id, _, _, _, _, ask, _ in decisions
         if decision_id in labels and ask
     ]
-    return LogRows(rows, source, len(labels) - len(rows))
+    return LogRows(rows, log.source, len(labels) - len(rows), log.asks_stored)
 
 
 def _check_coverage(path: Path, rows: Sequence[Row], folds: int) -> None:
@@ -436,6 +469,7 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
     first = 0  # the first file's rows come first: those are fitted and cross-validated on
     sources: dict[str, int] = {}
     skipped: dict[str, int] = {}
+    before_asks: set[str] = set()
     names = [path.name for path, _ in options.data]
     if len(set(names)) < len(names):
         twice = next(name for name in names if names.count(name) > 1)
@@ -451,6 +485,8 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
         rows += logged.rows
         if logged.no_ask:
             skipped[logged.source] = logged.no_ask
+        if not logged.asks_stored:
+            before_asks.add(logged.source)
     gold = np.array([r.gold for r in rows])
     w = np.array([r.weight for r in rows], dtype=np.float64)
     X = embed_all(embedders, [r.text for r in rows], inputs=options.encoders)
@@ -487,7 +523,7 @@ def train(loaded: LoadedConfig, graph: EvaluationGraph, options: Options, embedd
         Training(training_hash(rows), len(rows), weights, options.l2, cv),
         combine=options.combine,
     )
-    return Result(head, cutoffs, bands, cv, len(rows), sources, report, skipped)
+    return Result(head, cutoffs, bands, cv, len(rows), sources, report, skipped, before_asks)
 
 
 def scorer_for(result: Result, embedders: Sequence[Embedder]) -> LearnedScorer:
@@ -541,7 +577,7 @@ def summarize(result: Result) -> list[str]:
     lines = [
         f"rows: {result.rows} ({', '.join(f'{k}: {v}' for k, v in result.sources.items())})",
         *(
-            f"{source}: {n} labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)"
+            f"{source}: {n} labelled decision(s) skipped, no ask stored ({_why(source, result)})"
             for source, n in result.skipped.items()
         ),
         f"cross-validated on the first data file ({_folds(result.cv)}): exact {result.cv['exact']:.1%}, "
@@ -551,6 +587,15 @@ def summarize(result: Result) -> list[str]:
         f"bands: local {result.bands.local:g}, claude {round(result.bands.claude, 3):g}",
     ]
     return lines
+
+
+def _why(source: str, result: Result) -> str:
+    if source in result.before_asks:
+        return (
+            "the log predates stored asks: start the gateway on it once to add the column, "
+            "with server.decision_log.store_ask: true"
+        )
+    return "set server.decision_log.store_ask: true"
 
 
 def _folds(cv: dict[str, Any]) -> str:

@@ -117,18 +117,26 @@ def rated_log(db: Path) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
     migrate(conn)
 
-    def row(decision_id: str, ts: float, tier: str, phase: str, session: str, ask: str | None) -> None:
+    def row(
+        decision_id: str, ts: float, tier: str, phase: str, session: str, ask: str | None, side: bool = False
+    ) -> None:
+        # as the gateway logs them: a request kept out of its session (explicit, or a side request) carries the
+        # conversation's key as `conversation`, and the log's session column holds it either way
+        kept_out = phase == "explicit" or side
+        decision = {"session": None if kept_out else session, "conversation": session if kept_out else None}
         conn.execute(
             "INSERT INTO decisions (decision_id, ts, client, endpoint, tier, decided_tier, model, band, phase, score, "
             "confidence, stream, status, attempts, attempts_json, attempt_count, latency_ms, fallback, disconnected, "
             "rules_version, decision_json, session, ask) VALUES (?, ?, 'c', 'chat', ?, ?, 'm', 'LOCAL', ?, 0, 1, 0, "
-            "200, '', '[]', 1, 1.0, 0, 0, 'v', '{}', ?, ?)",
-            (decision_id, ts, tier, tier, phase, session, ask),
+            "200, '', '[]', 1, 1.0, 0, 0, 'v', ?, ?, ?)",
+            (decision_id, ts, tier, tier, phase, json.dumps(decision), session, ask),
         )
 
     row("bad-local", 1, "local", "heuristic", "s1", "why does this deadlock")
     row("good-sonnet", 2, "sonnet", "heuristic", "s2", "design the api")
     row("retried", 3, "local", "heuristic", "s3", "is this lock-free stack safe")
+    # the chat's title, asked by its client (a `sticky: false` rule keeps it local and out of the session)
+    row("retried-title", 3.5, "local", "heuristic", "s3", "Write a short title for the chat", side=True)
     row("retry", 4, "opus", "explicit", "s3", "is this lock-free stack safe")
     row("unrated", 5, "local", "heuristic", "s4", "rename x")
     row("no-ask", 6, "local", "heuristic", "s5", None)
@@ -171,6 +179,7 @@ LABELS = [
     ("hi-rated", 0, 0.5),  # rated enough: an explicit opus call in its session later does not overrule it
     ("owner-vs-other", 0, 0.5),  # its client's 5; another client's later 1 is not its rating
     ("retried", 2, 0.5),  # sent again explicitly to opus
+    # retried-title: a side request of the retried conversation (its title): the retry is not about it, no label
     # hi-old: its session's explicit opus call came over an hour later, and it was not rated: no label
     # other-only: rated by another client only: no label
 ]
@@ -486,3 +495,39 @@ def test_shuffled_folds_refuse_fewer_cases_than_folds() -> None:
     with pytest.raises(ValueError, match=r"^3 case\(s\) cannot be cut into 5 folds: fewer cases than folds$"):
         held_out_folds(np.arange(3), 5)
     assert [len(fold) for fold in held_out_folds(np.arange(5), 5)] == [1, 1, 1, 1, 1]
+
+
+def test_a_log_from_before_stored_asks_counts_its_rated_decisions_as_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A log at schema step 1 (no session or ask column) stopped train with `no such column: session`; its
+    rated decisions are counted as skipped, with what to do."""
+    from tiergate.telemetry.decisions import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    conn.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    for i, (tier, rating) in enumerate((("local", 1), ("sonnet", 5), ("local", 3))):
+        conn.execute(
+            "INSERT INTO decisions (decision_id, ts, client, endpoint, tier, decided_tier, model, band, phase, score, "
+            "confidence, stream, status, attempts, attempts_json, attempt_count, latency_ms, fallback, disconnected, "
+            "rules_version, decision_json) VALUES (?, ?, 'c', 'chat', ?, ?, 'm', 'LOCAL', 'heuristic', 0, 1, 0, "
+            "200, '', '[]', 1, 1.0, 0, 0, 'v', '{}')",
+            (f"d{i}", i, tier, tier),
+        )
+        conn.execute("INSERT INTO feedback (decision_id, ts, client, rating) VALUES (?, 0, 'c', ?)", (f"d{i}", rating))
+    conn.close()
+    logged = rows_from_log(tmp_path / "old.db", 0.5, ("local", "sonnet", "opus"))
+    assert (logged.rows, logged.no_ask, logged.asks_stored) == ([], 2, False)
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    log = str(tmp_path / "old.db")
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--log", log]) == 0
+    out = capsys.readouterr().out
+    assert "rows: 30 (labelled.jsonl: 30, old.db: 0)\n" in out
+    assert (
+        "\nold.db: 2 labelled decision(s) skipped, no ask stored (the log predates stored asks: start the gateway on "
+        "it once to add the column, with server.decision_log.store_ask: true)\n"
+    ) in out
