@@ -276,7 +276,8 @@ def _train(args: argparse.Namespace) -> int:
     from tiergate.evals.dataset import load_dataset
     from tiergate.evals.metrics import TierTable
     from tiergate.evals.run import EvalOptions, render_misses, render_report, route_all
-    from tiergate.learned.head import Head, write_head
+    from tiergate.learned.head import Head, head_text
+    from tiergate.learned.publish import publish
     from tiergate.learned.train import Options, build_embedders, scorer_for, summarize, train, write_cutoffs
 
     try:
@@ -340,14 +341,16 @@ def _train(args: argparse.Namespace) -> int:
         return 1
     if args.write:
         config = args.config.resolve()  # through a link: the file it names gets the cut-offs, beside its head
-        try:  # the rule file's new text first: if it cannot be written, nothing is
-            updated = write_cutoffs(config, result.cutoffs, result.bands)
-            head_path.parent.mkdir(parents=True, exist_ok=True)
-            version = write_head(head_path, result.head)
+        try:  # both files or neither (tiergate.learned.publish)
+            version = publish(
+                head_path, head_text(result.head), config, lambda: write_cutoffs(config, result.cutoffs, result.bands)
+            )
         except (ValueError, OSError) as exc:
             print(f"tiergate train: nothing written: {exc}", file=sys.stderr)
             return 2
-        _replace(config, updated)
+        except OperatorError as exc:
+            print(f"tiergate train: {exc}", file=sys.stderr)
+            return 2
         print(f"\nwrote {head_path} (version {version}) and the cut-offs and bands into {args.config}")
     else:
         print("\nnothing written (--write writes the head file and the cut-offs)")
@@ -358,13 +361,6 @@ def compile_graph_with(loaded: Any, result: Any) -> Any:
     from tiergate.learned.train import with_cutoffs
 
     return with_cutoffs(loaded, result.cutoffs, result.bands)
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole: a running gateway's watcher never reads half a file."""
-    part = path.with_name(f".{path.name}.tiergate-train")
-    part.write_text(text)
-    os.replace(part, path)
 
 
 def _weighted(spec: str) -> tuple[Path, float]:

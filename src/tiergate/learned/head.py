@@ -185,16 +185,25 @@ def _unusable(member: Member) -> str | None:
     return None
 
 
-def write_head(path: Path, file: HeadFile) -> str:
-    """Write ``file`` as indented JSON (weights rounded to 6 digits, so diffs stay readable); its version.
-    Written whole (a temporary file in the same folder, then renamed over ``path``): a running gateway's
-    head watcher never reads half a file."""
+def head_text(file: HeadFile) -> str:
+    """``file`` as indented JSON, weights rounded to 6 digits so diffs stay readable."""
     data = msgspec.to_builtins(file)
     for member in data["members"]:
         for part in ("sonnet", "opus"):
             member[part]["weights"] = [round(w, 6) for w in member[part]["weights"]]
             member[part]["bias"] = round(member[part]["bias"], 6)
-    text = json.dumps(data, indent=1) + "\n"
+    return json.dumps(data, indent=1) + "\n"
+
+
+def head_version(text: str) -> str:
+    """The version of a head file with this text (as :meth:`Head.load` computes it)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def write_head(path: Path, file: HeadFile) -> str:
+    """Write ``file`` (:func:`head_text`); its version. Written whole (a temporary file in the same folder, then
+    renamed over ``path``): a running gateway's head watcher never reads half a file."""
+    text = head_text(file)
     fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -204,4 +213,4 @@ def write_head(path: Path, file: HeadFile) -> str:
     except BaseException:
         Path(part).unlink(missing_ok=True)
         raise
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return head_version(text)

@@ -531,3 +531,88 @@ def test_a_log_from_before_stored_asks_counts_its_rated_decisions_as_skipped(
         "\nold.db: 2 labelled decision(s) skipped, no ask stored (the log predates stored asks: start the gateway on "
         "it once to add the column, with server.decision_log.store_ask: true)\n"
     ) in out
+
+
+def test_write_never_leaves_a_new_head_with_the_old_cutoffs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The head was replaced before routes.yaml was written, outside the error handling: a rule file that could
+    not be replaced (here: renaming over it fails, as over a bind-mounted file) left the new head with the old
+    cut-offs and a traceback. Now the head goes first, routes.yaml last, and the old head is put back."""
+    import os
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    args = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]
+    assert main(args) == 0
+    capsys.readouterr()
+    head, rules = (tmp_path / "head.json").read_bytes(), routes.read_text()
+    renamed: list[str] = []
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        renamed.append(Path(dst).name)
+        if Path(dst) == routes:
+            raise OSError(16, "Device or resource busy", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert main([*args, "--l2", "3"]) == 2  # another head
+    assert capsys.readouterr().err == (
+        f"tiergate train: nothing written: [Errno 16] Device or resource busy: '{routes}'\n"
+    )
+    assert renamed == ["head.json", "routes.yaml", "head.json"]  # the new head, the rule file, the old head back
+    assert (tmp_path / "head.json").read_bytes() == head and routes.read_text() == rules
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["head.json", "labelled.jsonl", "routes.yaml"]
+
+
+def test_write_stages_under_names_of_its_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """routes.yaml went through one fixed temporary name: a second run's file of that name (here a folder
+    standing in for it) made the write fail with a traceback after the head was replaced."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    (tmp_path / ".routes.yaml.tiergate-train").mkdir()
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]) == 0
+    assert "cutoffs: {sonnet: 0.5, opus: 0.5}" not in routes.read_text()
+    assert Head.load(tmp_path / "head.json").file.trained.cases == 30
+
+
+def test_write_says_so_when_the_old_head_cannot_be_put_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one state --write cannot undo (routes.yaml not replaced, and renaming the old head back fails too)
+    is said as it is, without a traceback."""
+    import os
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    args = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--write"]
+    assert main(args) == 0
+    capsys.readouterr()
+    head = tmp_path / "head.json"
+    renamed: list[str] = []
+    real = os.replace
+
+    def replace(src: Any, dst: Any) -> None:
+        renamed.append(Path(dst).name)
+        if Path(dst) == routes:
+            raise OSError(16, "Device or resource busy", str(dst))
+        if len(renamed) > 1:
+            raise OSError(5, "Input/output error", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert main([*args, "--l2", "3"]) == 2
+    assert capsys.readouterr().err == (
+        f"tiergate train: {routes} could not be replaced ([Errno 16] Device or resource busy: '{routes}'), and the "
+        f"old head could not be put back ([Errno 5] Input/output error: '{head}'): {head} is the new head with the "
+        "old cut-offs; run tiergate train --write again, or restore the head\n"
+    )
+    assert renamed == ["head.json", "routes.yaml", "head.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["head.json", "labelled.jsonl", "routes.yaml"]
