@@ -276,9 +276,17 @@ def _train(args: argparse.Namespace) -> int:
     from tiergate.evals.dataset import load_dataset
     from tiergate.evals.metrics import TierTable
     from tiergate.evals.run import EvalOptions, render_misses, render_report, route_all
-    from tiergate.learned.head import Head, head_text
+    from tiergate.learned.head import head_text
     from tiergate.learned.publish import publish
-    from tiergate.learned.train import Options, build_embedders, scorer_for, summarize, train, write_cutoffs
+    from tiergate.learned.train import (
+        DEFAULT_ENCODERS,
+        Options,
+        build_embedders,
+        scorer_for,
+        summarize,
+        train,
+        write_cutoffs,
+    )
 
     try:
         loaded = load_file(args.config)
@@ -290,7 +298,7 @@ def _train(args: argparse.Namespace) -> int:
         head_path = (graph.source_dir or Path(".")) / cfg.head
         kinds = args.encoders.split(",") if args.encoders else None
         if kinds is None and head_path.exists():
-            kinds = Head.load(head_path).inputs
+            kinds = _head_inputs(head_path)
         data = [_weighted(spec) for spec in (args.data or ["evals/dev.jsonl"])]
         if data[0][1] <= 0:
             raise ValueError(
@@ -304,7 +312,7 @@ def _train(args: argparse.Namespace) -> int:
             data=data,
             log=args.log,
             log_weight=args.log_weight,
-            encoders=kinds or ["static", "transformer", "static:prose"],
+            encoders=kinds or list(DEFAULT_ENCODERS),
             l2=args.l2,
             combine=args.combine,
             seed=args.cv_seed,
@@ -361,6 +369,24 @@ def compile_graph_with(loaded: Any, result: Any) -> Any:
     from tiergate.learned.train import with_cutoffs
 
     return with_cutoffs(loaded, result.cutoffs, result.bands)
+
+
+def _head_inputs(path: Path) -> list[str] | None:
+    """The encoders of the head train replaces (the default for --encoders), or None (the shipped ones) with a
+    warning when it cannot be read: a broken head is what the gateway asks to retrain, so it must not stop it."""
+    from tiergate.learned.head import Head, HeadError
+    from tiergate.learned.train import DEFAULT_ENCODERS
+
+    try:
+        return Head.load(path).inputs
+    except HeadError as exc:
+        shipped = ",".join(DEFAULT_ENCODERS)
+        print(
+            f"tiergate train: warning: {exc}; training with the default encoders ({shipped}; --encoders "
+            "chooses others)",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _weighted(spec: str) -> tuple[Path, float]:

@@ -61,6 +61,8 @@ RANKS = {"local": 0, "sonnet": 1, "opus": 2}
 #: figures that cannot show it), and the shuffled folds hold out too few for the cut-offs to mean anything.
 MIN_PER_TIER = 5
 Kind = Literal["static", "transformer", "transformer-int8"]
+#: The shipped head's encoders: what train fits when no --encoders is given and there is no head to read them from.
+DEFAULT_ENCODERS = ("static", "transformer", "static:prose")
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Options:
     log: Path | str | None = None  # a SQLite file or a postgresql:// URL
     log_weight: float = 1.0
     #: Each member's input, ``kind`` or ``kind:text`` (``static:prose`` embeds the ask's words without its code).
-    encoders: list[str] = field(default_factory=lambda: ["static", "transformer", "static:prose"])
+    encoders: list[str] = field(default_factory=lambda: list(DEFAULT_ENCODERS))
     l2: float = 0.3
     combine: Literal["mean", "concat"] = "concat"
     sufficiency: float = 0.97

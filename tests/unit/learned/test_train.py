@@ -616,3 +616,23 @@ def test_write_says_so_when_the_old_head_cannot_be_put_back(
     )
     assert renamed == ["head.json", "routes.yaml", "head.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["head.json", "labelled.jsonl", "routes.yaml"]
+
+
+def test_a_head_that_cannot_be_read_does_not_block_retraining(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train read the old head for its default encoders and exited 2 'not a head file', while the gateway says
+    to retrain such a head. Now it warns and trains with the shipped encoders."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    broken = tmp_path / "head.json"
+    broken.write_text('{"format": 1, "members": [')
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", str(data), "--write"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"tiergate train: warning: learned head {broken}: not a head file (")
+    assert err.endswith(
+        "); training with the default encoders (static,transformer,static:prose; --encoders chooses others)\n"
+    )
+    assert Head.load(broken).inputs == ["static", "transformer", "static:prose"]
