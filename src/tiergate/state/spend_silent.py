@@ -42,7 +42,9 @@ SILENCE_SECONDS = 600.0
 #: time in ``seen`` is not after ``ARGV[3]`` and it has not left. KEYS the month's marker, the current periods'
 #: hashes, the ``seen`` hash, the process's left marker. ARGV the generation, the process's name, the latest
 #: time that counts as silent, the left marker's expiry, the mover's name, the field separator, then each
-#: hash's expiry. Returns 1 if it moved the process now.
+#: hash's expiry. Returns 1 if it moved the process now. A process with no ``in`` field in these hashes (silent
+#: since before a new generation began, which carried what it had shared) is only forgotten in ``seen``, not
+#: marked left: marked, it came back under a new name and counted what the generation carried a second time.
 FOLD = """
 local seen, left = KEYS[#KEYS - 1], KEYS[#KEYS]
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -67,6 +69,7 @@ for at = 2, #KEYS - 2 do
     end
   end
 end
+if #moved == 2 then return 0 end
 redis.call('HSET', left, unpack(moved))
 redis.call('EXPIRE', left, ARGV[4])
 return 1

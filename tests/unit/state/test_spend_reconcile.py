@@ -183,3 +183,39 @@ async def test_a_process_reconciles_once_it_has_synced_and_then_every_interval_b
         for on in (x, y):
             await on.aclose()
             await on.link.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_process_cut_off_past_silence_across_a_reconciliation_is_counted_once(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """x shares $1, is cut off and spends $2; y reconciles ($3, a new generation, x's $1 carried over), then
+    finds x silent for longer than ``silence``. x has nothing in the new generation to move: marking it moved
+    made it rejoin under a new name and count its $1 a second time ($4) when it came back."""
+    now = [NOW]
+
+    async def timed() -> SharedSpend:
+        own = RedisLink(redis_url, prefix=redis_prefix, retry_interval=60.0)
+        await own.start()
+        return SharedSpend(own, clock=lambda: now[0], interval=0.05, silence=10.0)
+
+    x, y = await timed(), await timed()
+    y.log_reader = the_log(lambda: 3.0)
+    try:
+        spend(x, 1.0)
+        assert await x.sync() and await y.sync()
+        cut_off(x)
+        spend(x, 2.0)
+        assert await y.reconcile()
+        assert await y.sync() and y.get(OPUS_MONTH) == pytest.approx(3.0)
+        for _ in range(8):  # y syncs for 16 s; x stays silent
+            now[0] += 2.0
+            assert await y.sync()
+        await y.fold_silent()
+        x.link.up = True
+        assert await x.sync() and await y.sync()
+        assert (x.get(OPUS_MONTH), y.get(OPUS_MONTH)) == (pytest.approx(3.0), pytest.approx(3.0))
+    finally:
+        for on in (x, y):
+            await on.aclose()
+            await on.link.aclose()
