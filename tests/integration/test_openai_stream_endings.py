@@ -296,6 +296,23 @@ def test_a_finish_reason_before_the_end_of_the_answer_does_not_cut_it(
     assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
 
 
+def test_a_finish_reason_on_every_chunk_does_not_cut_the_answer(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    """Older proxies set a finish_reason on every chunk, each with its piece of the answer: the wait for what
+    follows a finish starts again at each piece, so the answer is read to its end."""
+    fake, _ = upstream
+    fake.pieces = [START]
+    for i in range(4):
+        fake.pieces += [0.3, chunk({"content": f"part{i} "}, "stop")]
+    fake.pieces += [chunk(usage=USAGE), DONE]
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert (said(got), finishes(got), got[-1]) == ("part0 part1 part2 part3 ", ["stop"], "data: [DONE]")
+    assert got[-2]["usage"] == USAGE
+    assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
+
+
 def test_an_answer_whose_usage_never_came_reports_the_estimate(
     gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
 ) -> None:

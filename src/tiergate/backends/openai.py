@@ -124,8 +124,6 @@ class OpenAIBackend:
         chunks = aiter(response.chunks())
         until: float | None = None  # on the loop's clock: when the wait for what follows the finish ends
         while True:
-            if until is not None and not reader.finished:
-                until = None  # more of the answer came after a finish_reason: wait for it as for any event
             if until is None and reader.finished:
                 yield Raw(ALIVE, b"")  # the finish chunk was heard: the stream's idle bound starts again here
                 until = asyncio.get_running_loop().time() + min(AFTER_FINISH, call.idle_timeout / 2)
@@ -145,9 +143,15 @@ class OpenAIBackend:
                     raise
                 yield None
                 return
+            more = False
             for line in pieces:
                 for event in reader.feed(line):
+                    more = True
                     yield event
+            if more:
+                # more of the answer after a finish_reason: that one was not the end (Open WebUI sets one on its
+                # reasoning chunks, older proxies on every chunk), so the wait starts again after this
+                until = None
             if reader.done:
                 await response.drain()
                 return
