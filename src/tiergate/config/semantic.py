@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path as FsPath
+from urllib.parse import unquote
 
 import msgspec
 import yarl
@@ -206,7 +207,9 @@ def _redis_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         fix = "; percent-encode the password's special characters (/ as %2F, # as %23, @ as %40)" if "@" in url else ""
         return [source.problem(("state", "redis_url"), f"state.redis_url '{shown}' cannot be read: {why}{fix}")]
     scheme, _, after = url.partition("://")
-    db = after.rpartition("@")[2].split("?", 1)[0].partition("/")[2]  # redis-py ignores a db that is no number
+    # redis-py reads the path percent-decoded, its slashes left out ("/0/" is 0, "/%33" is 3), and ignores a
+    # database that is then no number
+    db = unquote(after.rpartition("@")[2].split("?", 1)[0].partition("/")[2]).replace("/", "")
     if scheme in ("redis", "rediss") and db and not db.isdigit():
         problem = f"state.redis_url '{redact_url(url)}': the database '{db}' is not a number (redis://host:6379/0)"
         return [source.problem(("state", "redis_url"), problem)]

@@ -165,6 +165,9 @@ def test_a_redis_url_whose_database_is_no_number_is_an_error(tmp_path: Path) -> 
     ]
     assert problems(write(tmp_path, VALID + 'state: {redis_url: "redis://127.0.0.1:6379/5"}\n')) == []
     assert problems(write(tmp_path, VALID + 'state: {redis_url: "redis://127.0.0.1:6379"}\n')) == []
+    # redis-py reads these as databases 0 and 3: so does the check
+    for url in ("redis://127.0.0.1:6379/0/", "redis://127.0.0.1:6379/%33"):
+        assert problems(write(tmp_path, VALID + f'state: {{redis_url: "{url}"}}\n')) == [], url
 
 
 def test_a_client_key_named_as_tiergates_own_callers_is_an_error(tmp_path: Path) -> None:
