@@ -83,6 +83,12 @@ class Operator:
 # --- compile functions --------------------------------------------------------------------------
 
 
+def _shown(name: str, test: Callable[[Features], bool]) -> Callable[[Features], Any]:
+    """What a comparison's leaf shows in the trace: the feature's value, or for the conversation's text (a
+    ``text`` feature: the person's words, which the decision log keeps out) only the comparison's result."""
+    return test if kind_of(name) == "text" else _getter(name)
+
+
 def _getter(name: str) -> Callable[[Features], Any]:
     def get(f: Features) -> Any:
         return f[name]
@@ -110,7 +116,11 @@ def _equals(negate: bool) -> Compile:
         if not _comparable(name, operand, ctx, path):
             return NEVER
         want = _json_key(operand)
-        return Predicate(lambda f: (_json_key(f[name]) == want) != negate, [(name, _getter(name))])
+
+        def test(f: Features) -> bool:
+            return bool((_json_key(f[name]) == want) != negate)
+
+        return Predicate(test, [(name, _shown(name, test))])
 
     return compile_
 
@@ -120,7 +130,11 @@ def _member(negate: bool) -> Compile:
         if not all([_comparable(name, v, ctx, (*path, i)) for i, v in enumerate(operand)]):  # report every one
             return NEVER
         values = frozenset(_json_key(v) for v in operand)
-        return Predicate(lambda f: (_json_key(f[name]) in values) != negate, [(name, _getter(name))])
+
+        def test(f: Features) -> bool:
+            return (_json_key(f[name]) in values) != negate
+
+        return Predicate(test, [(name, _shown(name, test))])
 
     return compile_
 

@@ -76,6 +76,25 @@ routing:
     assert side.value == {"last_user_text": False, "last_user_text #2": True}
 
 
+def test_a_comparison_on_the_conversations_text_shows_its_result_not_the_text() -> None:
+    """``eq``/``in`` on a text feature wrote the person's whole message into the trace (and so the decision
+    log, which keeps the ask out unless told to); other features still show their value."""
+    rules = """
+routing:
+  rules:
+    - name: exact
+      when:
+        all:
+          - {feature: last_user_text, in: ["deploy key AKIAIOSFODNN7EXAMPLE", "x"]}
+          - {feature: requested_model, eq: auto}
+          - {not: {feature: system_text, eq: "secret prompt"}}
+      then: {score: 0.0}
+"""
+    result = graph(rules).phase1(Features.of(chat("deploy key AKIAIOSFODNN7EXAMPLE")))
+    (exact,) = [s for s in result.signals if s.name == "exact"]
+    assert exact.value == {"last_user_text": True, "requested_model": "auto", "system_text": False}
+
+
 @pytest.mark.parametrize(
     ("when", "message"),
     [
