@@ -264,6 +264,13 @@ def test_claude_codes_session_title_is_one_under_its_long_system_prompt() -> Non
     f = Features.of(req)
     assert f["system_chars"] > 2000 and f["tools_present"] is False
     assert "client_side_task" in [s.name for s in RULE.phase1(f).signals]
+    # with Claude Code's `language` setting, the instruction names the language
+    said = body["messages"][0]["content"][0]
+    said["text"] = said["text"].split("Write the title")[0] + (
+        "Write the title in Japanese. Keep technical terms and code identifiers in their original form."
+    )
+    in_japanese = Features.of(decode(json.dumps(body).encode(), {}))
+    assert "client_side_task" in [s.name for s in RULE.phase1(in_japanese).signals]
     # a person's message that quotes the template's tag is not one
     quoted = request(messages=[{"role": "user", "content": "what does <session> mean in this template?"}])
     assert "client_side_task" not in [s.name for s in RULE.phase1(Features.of(quoted)).signals]
