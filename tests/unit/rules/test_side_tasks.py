@@ -64,6 +64,8 @@ SIDE_REQUESTS = {
     "Cursor, commit message": "You are an expert at writing Git commit messages. Generate a concise commit message "
     "for the staged changes below. Use the conventional commits format.",
     "opencode, title": "You are a title generator. You output ONLY a thread title. Nothing else.",
+    "Claude Code, tool-call label": "Write a short summary label describing what these tool calls accomplished. "
+    "Reply with the label only.",
     "chat UI, title": "Given the following chat, reply with a title for the chat that is 3-4 words in length.",
     "chat UI, titles": "You write short titles for chat conversations, eight words or fewer. Reply with the title "
     "only.",
