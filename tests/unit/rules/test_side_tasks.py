@@ -90,18 +90,11 @@ CODING_PROMPTS = {
     "titles of pages": "You are DocsBot for the platform handbook. Keep answers short. Use sentence-case titles for "
     "session pages and link to the runbook when relevant.",
     "titles of sessions in a handbook": "You are DocsBot. Use sentence-case titles for sessions in the handbook.",
-    "a commit message at the end of a fix": "When you propose a fix, write a short commit message for the changes at "
-    "the end.",
     "diffs, then a commit message": "Show changes as unified diffs and add a commit message after them.",
 }
 
 
-#: With a diff pasted under it, a prompt asking for "a short commit message for the changes" reads as a
-#: client's commit-message request: a limit of the rule, left out here.
-REVIEWS = {name: prompt for name, prompt in CODING_PROMPTS.items() if name != "a commit message at the end of a fix"}
-
-
-@pytest.mark.parametrize("system", REVIEWS.values(), ids=REVIEWS.keys())
+@pytest.mark.parametrize("system", CODING_PROMPTS.values(), ids=CODING_PROMPTS.keys())
 def test_a_coding_prompt_is_not_one_when_the_person_pastes_a_diff_either(system: str) -> None:
     """A diff pasted for review under a team's prompt is no commit-message request."""
     assert not fires(system, DIFF + "\nis this release ordering right?")
@@ -110,13 +103,6 @@ def test_a_coding_prompt_is_not_one_when_the_person_pastes_a_diff_either(system:
 @pytest.mark.parametrize(("name", "system"), SIDE_REQUESTS.items(), ids=SIDE_REQUESTS.keys())
 def test_each_clients_side_request_is_one(name: str, system: str) -> None:
     assert fires(system, DIFF if "commit" in name else ASK)
-
-
-@pytest.mark.parametrize("system", [p for n, p in SIDE_REQUESTS.items() if "commit" in n])
-def test_a_commit_message_prompt_without_a_diff_to_describe_is_not_one(system: str) -> None:
-    """A client's commit-message request sends the diff; a prompt asking for commit messages over a question
-    is a team's or a person's instruction for answers."""
-    assert not fires(system)
 
 
 @pytest.mark.parametrize("system", CODING_PROMPTS.values(), ids=CODING_PROMPTS.keys())
