@@ -26,7 +26,7 @@ The API key is read once, from the environment variable the config names; a miss
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -176,22 +176,18 @@ class AnthropicBackend:
             "content-type": "application/json",
             "accept": "text/event-stream" if stream else "application/json",
         }
+
+        def post(body: Any) -> Request:
+            hook = sent_hook(call, stream=stream)
+            return Request(
+                "POST", self._messages, headers, _encode(body), call.connect_timeout, call.total_timeout, stream, hook
+            )
+
         native = request.native if request.native is not None and request.native.dialect == DIALECT else None
         if native is not None:
             for name, value in native_headers(native).items():
                 headers[name] = _merged_betas(headers.get(name), value) if name == "anthropic-beta" else value
-            body = native_body(native, call.model, stream=stream)
-            sent = Request(
-                "POST",
-                self._messages,
-                headers,
-                _encode(body),
-                call.connect_timeout,
-                call.total_timeout,
-                stream,
-                sent_hook(call, stream=stream),
-            )
-            return _Outgoing(sent, True, None, [])
+            return _Outgoing(post(native_body(native, call.model, stream=stream)), True, None, [])
         body = to_messages_body(
             request,
             call.model,
@@ -199,16 +195,7 @@ class AnthropicBackend:
             stream=stream,
             thinking_supported=call.thinking,
         )
-        sent = Request(
-            "POST",
-            self._messages,
-            headers,
-            _encode(body),
-            call.connect_timeout,
-            call.total_timeout,
-            stream,
-            sent_hook(call, stream=stream),
-        )
+        sent = post(body)
         emulated = split_stops(request.stop_list(), refuses=is_blank)[1]
         if (why := unemulable(emulated)) is not None:  # another target may take them as they are
             raise UpstreamCapabilityError(self.name, self.url, why)
