@@ -134,6 +134,118 @@ def test_tgi_tool_call_ids_are_unique_and_claude_takes_the_conversation(
     assert len(set(ids)) == 2 and all(i.startswith("call_") and len(i) == 29 for i in ids)
 
 
+# --- a server that gives the same id in every answer (call_fake0, vLLM's functions.get_weather:0) ---------------
+# Handed on as it came, the second turn's call had the id of the first's, which the client already held:
+# Claude Code read it as the old call and looped. Each test: two turns of one call each, both "call_fake0"
+# from the server; the client's third turn sends both results back and gets the answer.
+
+ROME = ("get_weather", {"city": "Rome"})
+TWO_CITIES = "weather in Paris, then Rome?"
+
+
+def _repeating(fake: FakeOpenAI) -> None:
+    fake.replies.extend([ToolCalls([PARIS]), ToolCalls([ROME]), Text("Sunny in both.")])
+
+
+def _assert_fresh_second_id(ids: list[str], fake: FakeOpenAI) -> None:
+    assert ids[0] == "call_fake0"  # not in the conversation yet: kept
+    assert ids[1] != "call_fake0" and ids[1].startswith("call_") and len(ids[1]) == 29
+    sent = fake.requests[2].body["messages"]
+    assert [m["tool_calls"][0]["id"] for m in sent if m.get("tool_calls")] == ids
+    assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == ids
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_repeated_server_id_is_replaced_on_messages(
+    claude: anthropic.Anthropic, fake_openai: FakeOpenAI, stream: bool
+) -> None:
+    _repeating(fake_openai)
+    history: list[Any] = [{"role": "user", "content": TWO_CITIES}]
+    ids = []
+    for city in ("Paris", "Rome"):
+        ask: Any = {"model": "local", "max_tokens": 256, "messages": history, "tools": [CLAUDE_WEATHER]}
+        if stream:
+            with claude.messages.stream(**ask) as events:
+                (call,) = events.get_final_message().content
+        else:
+            (call,) = claude.messages.create(**ask).content
+        assert call.type == "tool_use" and call.input == {"city": city}
+        ids.append(call.id)
+        history += [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": call.id, "name": call.name, "input": call.input}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}]},
+        ]
+    answer = claude.messages.create(model="local", max_tokens=256, messages=history, tools=[CLAUDE_WEATHER])
+    assert [(b.type, getattr(b, "text", None)) for b in answer.content] == [("text", "Sunny in both.")]
+    _assert_fresh_second_id(ids, fake_openai)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_repeated_server_id_is_replaced_on_chat(client: openai.OpenAI, fake_openai: FakeOpenAI, stream: bool) -> None:
+    _repeating(fake_openai)
+    history: list[Any] = [{"role": "user", "content": TWO_CITIES}]
+    ids = []
+    for city in ("Paris", "Rome"):
+        if stream:
+            pieces: dict[int, dict[str, str]] = {}
+            for chunk in client.chat.completions.create(model="local", messages=history, tools=[WEATHER], stream=True):
+                for piece in (p for choice in chunk.choices for p in choice.delta.tool_calls or []):
+                    call = pieces.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+                    call["id"] += piece.id or ""
+                    call["name"] += (piece.function.name or "") if piece.function else ""
+                    call["arguments"] += (piece.function.arguments or "") if piece.function else ""
+            (got,) = pieces.values()
+            id, name, arguments = got["id"], got["name"], got["arguments"]
+        else:
+            (whole,) = (
+                client.chat.completions.create(model="local", messages=history, tools=[WEATHER])
+                .choices[0]
+                .message.tool_calls
+                or []
+            )
+            assert whole.type == "function"
+            id, name, arguments = whole.id, whole.function.name, whole.function.arguments
+        assert (name, json.loads(arguments)) == ("get_weather", {"city": city})
+        ids.append(id)
+        history += [
+            {
+                "role": "assistant",
+                "tool_calls": [{"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}],
+            },
+            {"role": "tool", "tool_call_id": id, "content": "sunny"},
+        ]
+    answer = client.chat.completions.create(model="local", messages=history, tools=[WEATHER])
+    assert answer.choices[0].message.content == "Sunny in both."
+    _assert_fresh_second_id(ids, fake_openai)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_repeated_server_id_is_replaced_on_responses(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, stream: bool
+) -> None:
+    _repeating(fake_openai)
+    items: list[Any] = [{"role": "user", "content": TWO_CITIES}]
+    ids = []
+    for city in ("Paris", "Rome"):
+        if stream:
+            with client.responses.stream(model="local", input=items, tools=[RESPONSES_WEATHER]) as events:
+                (call,) = events.get_final_response().output
+        else:
+            (call,) = client.responses.create(model="local", input=items, tools=[RESPONSES_WEATHER]).output
+        assert call.type == "function_call" and json.loads(call.arguments) == {"city": city}
+        ids.append(call.call_id)
+        items += [
+            call.model_dump(exclude_none=True),
+            {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
+        ]
+    answer = client.responses.create(model="local", input=items, tools=[RESPONSES_WEATHER])
+    assert answer.output_text == "Sunny in both."
+    _assert_fresh_second_id(ids, fake_openai)
+
+
 # --- finish_reason tool_calls with no tool call (the server's tool parser failed) --------------------------------
 
 FAILED_CALL = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}</tool_call>'

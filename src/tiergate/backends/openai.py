@@ -24,6 +24,7 @@ from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import EnvName
 from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.protocols.framing import Lines
+from tiergate.protocols.openai.call_ids import conversation_ids
 from tiergate.protocols.openai.upstream import (
     StreamReader,
     chat_body,
@@ -89,7 +90,7 @@ class OpenAIBackend:
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
         try:
-            return whole_answer(self.name, self.url, body)
+            return whole_answer(self.name, self.url, body, taken=conversation_ids(request))
         except UpstreamError:
             if call.billed is not None:
                 call.billed.add(reported_usage(body))
@@ -97,7 +98,7 @@ class OpenAIBackend:
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         sent = self._request(self._body(request, call, stream=True), "text/event-stream", call)
-        reader = StreamReader(self.name, self.url)
+        reader = StreamReader(self.name, self.url, taken=conversation_ids(request))
         ended = False
         try:
             async with self._client.send(sent) as response:

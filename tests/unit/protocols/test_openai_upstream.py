@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from tiergate.errors import UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError
+from tiergate.protocols.openai.call_ids import conversation_ids
 from tiergate.protocols.openai.upstream import StreamReader, chat_body, status_error, whole_answer
 from tiergate.wire import ChatRequest, Finish, Native, TextDelta, ToolCallArgs, ToolCallStart, Usage, UsageReport
 
@@ -409,6 +410,33 @@ def test_a_server_tool_call_id_is_kept_only_when_it_is_long_enough_to_be_unique(
     for given in (whole, streamed.id):
         assert given == server_id if kept else (given.startswith("call_") and len(given) == 29)
     assert kept or whole != streamed.id
+
+
+def test_an_id_the_conversation_holds_or_the_answer_repeats_is_replaced() -> None:
+    """vLLM's index-based parsers answer ``functions.get_weather:0`` in every turn, and may give two calls of
+    one answer the same id: a client holding the earlier call read the new one as it, and Claude Code looped."""
+    request = chat(
+        messages=[
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "tool_calls": [{"id": "functions.get_weather:0", "function": {"name": "w"}}]},
+            {"role": "tool", "tool_call_id": "functions.get_weather:0", "content": "sunny"},
+            {"role": "tool", "tool_call_id": "result_without_its_call", "content": "rain"},
+        ]
+    )
+    taken = conversation_ids(request)
+    assert taken == {"functions.get_weather:0", "result_without_its_call"}
+    ids = ["functions.get_weather:0", "result_without_its_call", "functions.get_weather:1", "functions.get_weather:1"]
+    calls = [{"index": i, "id": id, "function": {"name": "w", "arguments": "{}"}} for i, id in enumerate(ids)]
+    whole = [
+        c.id for c in whole_answer("vllm", URL, answer({"tool_calls": calls}, "tool_calls"), taken=taken).tool_calls
+    ]
+    reader = StreamReader("vllm", URL, taken=taken)
+    line = b'data: {"choices":[{"delta":{"tool_calls":%s}}]}' % json.dumps(calls).encode()
+    streamed = [e.id for e in reader.feed(line) if isinstance(e, ToolCallStart)]
+    for given in (whole, streamed):
+        assert given[2] == "functions.get_weather:1"  # new to the conversation: kept
+        assert all(id.startswith("call_") and len(id) == 29 for id in given[:2] + given[3:])
+        assert len(set(given) | taken) == 6
 
 
 def test_tool_arguments_before_their_call_is_a_protocol_error() -> None:

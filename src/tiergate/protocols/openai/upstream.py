@@ -8,17 +8,17 @@ finish), strict where a client would otherwise take a broken answer for a whole 
 cut before its finish).
 
     body = chat_body(request, "qwen2.5-coder:7b", stream=True)
-    reader = StreamReader("vllm", url)
+    reader = StreamReader("vllm", url, taken=conversation_ids(request))   # ids no answer's call may keep
     for line in lines.feed(chunk):
         events = reader.feed(line)            # reader.done after ``data: [DONE]``
     events = reader.close()                   # Finish (and UsageReport), or a protocol error if cut short
-    completion = whole_answer("vllm", url, body)
+    completion = whole_answer("vllm", url, body, taken=conversation_ids(request))
     error = status_error("vllm", url, 429, body, retry_after=7.0)
 """
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Collection
 from typing import Any
 
 import msgspec
@@ -32,6 +32,7 @@ from tiergate.errors import (
     refuses_format,
 )
 from tiergate.protocols import framing
+from tiergate.protocols.openai.call_ids import CallIds
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -252,9 +253,10 @@ _decode_payload = msgspec.json.Decoder(_Payload).decode
 # --- whole answers --------------------------------------------------------------------------------
 
 
-def whole_answer(backend: str, url: str, body: bytes) -> Completion:
+def whole_answer(backend: str, url: str, body: bytes, *, taken: Collection[str] = frozenset()) -> Completion:
     """A non-stream answer's body, read strictly: an error object in it is that error, and an answer without
-    its ``finish_reason`` (cut off mid-generation) is a protocol error."""
+    its ``finish_reason`` (cut off mid-generation) is a protocol error. ``taken``: the tool-call ids the
+    conversation holds, which no call of the answer keeps (:mod:`~tiergate.protocols.openai.call_ids`)."""
     payload = _decoded(backend, url, body, "response body")
     choice = payload.choices[0] if payload.choices else None
     message = choice.message if choice is not None else None
@@ -264,7 +266,8 @@ def whole_answer(backend: str, url: str, body: bytes) -> Completion:
         raise _protocol(backend, url, "the answer has no finish_reason: it is incomplete")
     if choice.finish_reason in _FAILED_FINISHES:
         raise _protocol(backend, url, _failed_finish(choice.finish_reason))
-    tool_calls = [_whole_tool_call(tc, backend, url) for tc in message.tool_calls or []]
+    ids = CallIds(taken)
+    tool_calls = [_whole_tool_call(tc, ids, backend, url) for tc in message.tool_calls or []]
     finish = _finish_reason(choice.finish_reason, has_tool_calls=bool(tool_calls))
     return Completion(
         content=message.content,
@@ -284,13 +287,13 @@ def reported_usage(body: bytes) -> Usage | None:
         return None
 
 
-def _whole_tool_call(tc: _ToolCall, backend: str, url: str) -> ToolCall:
+def _whole_tool_call(tc: _ToolCall, ids: CallIds, backend: str, url: str) -> ToolCall:
     if tc.function is None or not tc.function.name:
         raise _protocol(backend, url, "tool call without a function name")
     arguments = tc.function.arguments
     if not isinstance(arguments, str):
         arguments = _encode(arguments or {}).decode()
-    return ToolCall(id=_call_id(tc.id), function=FunctionCall(name=tc.function.name, arguments=arguments))
+    return ToolCall(id=ids.of(tc.id), function=FunctionCall(name=tc.function.name, arguments=arguments))
 
 
 # --- streams ----------------------------------------------------------------------------------------
@@ -314,9 +317,10 @@ class StreamReader:
     after the one that carries ``finish_reason``; ``finished`` tells that it came.
     """
 
-    def __init__(self, backend: str, url: str) -> None:
+    def __init__(self, backend: str, url: str, *, taken: Collection[str] = frozenset()) -> None:
         self._backend = backend
         self._url = url
+        self._ids = CallIds(taken)  # the conversation's tool-call ids are not given to a call again
         self._calls: dict[int | None, tuple[int, str | None]] = {}
         self._opened = 0
         self._finish: str | None = None
@@ -431,7 +435,7 @@ class StreamReader:
             own = self._opened
             self._opened += 1
             self._calls[tc.index] = (own, server_id)
-            events.append(ToolCallStart(index=own, id=_call_id(server_id), name=function.name or ""))
+            events.append(ToolCallStart(index=own, id=self._ids.of(server_id), name=function.name or ""))
         elif known is None:
             raise _protocol(self._backend, self._url, "tool call arguments before the call's id and name")
         own = self._calls[tc.index][0]
@@ -563,22 +567,6 @@ def _usage(raw: _Usage | None) -> Usage | None:
     spent = raw.completion_tokens_details
     reasoning = min(completion, (spent.reasoning_tokens or 0) if spent is not None else 0)
     return Usage.of(prompt, completion, cached=max(0, cached), reasoning=max(0, reasoning))
-
-
-#: The shortest server tool-call id kept: ids this long are random (vLLM's ``chatcmpl-tool-<hex>``, OpenAI's
-#: ``call_<24>``, llama.cpp's 32 characters, Ollama's ``call_<8>``, the 9 a Mistral chat template requires).
-_UNIQUE_ID = 8
-
-
-def _call_id(server_id: str | None) -> str:
-    """The id a tool call gets: the server's when it is long enough to be unique, else a new one. A server that
-    numbers its calls per answer (TGI's ``"0"``) gives the same id in every turn, and once the conversation
-    reaches a Claude tier Anthropic refuses its history ("tool_use ids must be unique")."""
-    return server_id if server_id is not None and len(server_id) >= _UNIQUE_ID else _new_call_id()
-
-
-def _new_call_id() -> str:
-    return f"call_{secrets.token_hex(12)}"
 
 
 def _protocol(backend: str, url: str, detail: str) -> UpstreamProtocolError:
