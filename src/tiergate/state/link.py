@@ -156,8 +156,10 @@ class RedisLink:
 
     async def attempt(self, op: Callable[[aioredis.Redis], Awaitable[T]], *, within: float) -> T | Down:
         """``op(client)`` once, even while the link is down, on a client of its own that waits up to ``within``
-        seconds (longer than ``timeout``): for what a stopping process can only send now (its spend). Leaves
-        the link's state alone: a failure is no new outage, and a success does not bring the link back."""
+        seconds (longer than ``timeout``) for each answer: for what a stopping process can only send now (its
+        spend). ``within`` bounds each call, not the whole: connecting and sending the script take several
+        round trips, which on a slow link passed ``within`` together (the caller bounds the whole). Leaves the
+        link's state alone: a failure is no new outage, and a success does not bring the link back."""
         if self._last_try is None:
             self._last_try = aioredis.Redis.from_url(
                 self.url,
@@ -167,8 +169,7 @@ class RedisLink:
                 health_check_interval=0,
             )
         try:
-            async with asyncio.timeout(within):
-                return await op(self._last_try)
+            return await op(self._last_try)
         except (RedisError, OSError, TimeoutError) as exc:
             self.last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             return DOWN
