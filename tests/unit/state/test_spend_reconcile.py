@@ -42,10 +42,12 @@ def the_log(usd: Callable[[], float]) -> Callable[[SpendLedger], int | None]:
     return read
 
 
-async def process(redis_url: str, redis_prefix: str) -> SharedSpend:
+async def process(
+    redis_url: str, redis_prefix: str, clock: Callable[[], float] = lambda: NOW, **settings: float
+) -> SharedSpend:
     own = RedisLink(redis_url, prefix=redis_prefix, retry_interval=60.0)  # no probe brings it back in a test
     await own.start()
-    return SharedSpend(own, clock=lambda: NOW, interval=0.05)
+    return SharedSpend(own, clock=clock, interval=0.05, **settings)
 
 
 def cut_off(on: SharedSpend) -> None:
@@ -194,12 +196,7 @@ async def test_a_process_cut_off_past_silence_across_a_reconciliation_is_counted
     made it rejoin under a new name and count its $1 a second time ($4) when it came back."""
     now = [NOW]
 
-    async def timed() -> SharedSpend:
-        own = RedisLink(redis_url, prefix=redis_prefix, retry_interval=60.0)
-        await own.start()
-        return SharedSpend(own, clock=lambda: now[0], interval=0.05, silence=10.0)
-
-    x, y = await timed(), await timed()
+    x, y = [await process(redis_url, redis_prefix, lambda: now[0], silence=10.0) for _ in range(2)]
     y.log_reader = the_log(lambda: 3.0)
     try:
         spend(x, 1.0)
