@@ -49,6 +49,7 @@ from tests.fakes.scripts import (
     Text,
     ToolCalls,
     Truncated,
+    Unended,
     resolved,
 )
 from tests.fakes.server import cut_after
@@ -222,6 +223,9 @@ def _stream(reply: Reply, shape: Shape) -> Response[Any]:
     if isinstance(reply, Cut):
         chunks = [_sse(e) for e in _events(Text(), model)][: reply.after_events]
         return Stream(cut_after(chunks), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    if isinstance(reply, Unended) and reply.ending == "cut":
+        chunks = _unended(reply, shape)
+        return Stream(cut_after(chunks), media_type="text/event-stream", headers={"cache-control": "no-cache"})
     return Stream(
         _play(_plan(reply, shape)),
         status_code=200,
@@ -243,6 +247,8 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
         # no message_delta (stop_reason), and no message_stop unless the reply keeps the end marker
         body = chunks[:1] if reply.empty else chunks[:-2]  # message_start alone, or every piece
         return [*body, chunks[-1]] if reply.end_marker else body
+    if isinstance(reply, Unended):  # closed, or left open until the client hangs up (Stream's disconnect)
+        return [*_unended(reply, shape), *([STALL] if reply.ending == "stall" else [])]
     if isinstance(reply, ErrorBody):
         reply = StreamError(after_events=0, message=reply.message)
     if isinstance(reply, StreamError):
@@ -252,6 +258,16 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
     if reply.then is not None:
         chunks = [_sse(e) for e in _events(reply.then, model, shape)]
     return [*chunks[: reply.after_events], reply.seconds, *chunks[reply.after_events :]]
+
+
+#: Longer than any test waits: a stall lasts until the client hangs up.
+STALL = 60.0
+
+
+def _unended(reply: Unended, shape: Shape) -> list[bytes]:
+    """The stream without its message_stop (and without its message_delta too, ``before_stop``)."""
+    chunks = [_sse(e) for e in _events(reply.answer, shape.model, shape)]
+    return chunks[: -2 if reply.before_stop else -1]
 
 
 async def _play(plan: Plan) -> AsyncIterator[bytes]:

@@ -17,7 +17,7 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from litestar import Response
 
@@ -158,7 +158,33 @@ class ErrorBody:
     message: str = "Overloaded"
 
 
-Reply = Text | ToolCalls | Json | Status | Hang | Malformed | Truncated | StreamError | Incomplete | Cut | ErrorBody
+@dataclass
+class Unended:
+    """A stream whose answer came whole, through its stop reason and final usage (Anthropic's ``message_delta``),
+    and whose end marker (``message_stop``) never comes. ``ending``: the upstream then stalls (sends nothing more,
+    until its client hangs up), closes the body, or cuts the connection. ``before_stop``: it ends that way one
+    event earlier, before the stop reason, so the answer is not whole. The Anthropic fake's only: the
+    OpenAI-compatible case has its own scripted upstream (``tests/integration/test_openai_stream_endings.py``)."""
+
+    answer: Text | ToolCalls = field(default_factory=Text)
+    ending: Literal["stall", "close", "cut"] = "stall"
+    before_stop: bool = False
+
+
+Reply = (
+    Text
+    | ToolCalls
+    | Json
+    | Status
+    | Hang
+    | Malformed
+    | Truncated
+    | StreamError
+    | Incomplete
+    | Cut
+    | ErrorBody
+    | Unended
+)
 
 
 def resolved(reply: Reply, forced_tool: str | None = None) -> Reply:

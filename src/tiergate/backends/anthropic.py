@@ -16,6 +16,13 @@ one HTTP client. Two ways out:
   on as it came: it is raised as an error, which dispatch scrubs of secrets (an upstream may echo the key)
   before the ingress writes it in its own shape.
 
+A stream's answer is whole at ``message_delta``, which says why it stopped and holds the final usage; all that
+follows is ``message_stop``, which Anthropic sends at once. It is waited for :data:`AFTER_STOP` seconds at most
+(half the target's ``idle`` when that is shorter), and a stall, the body's end or a broken connection in that
+time ends the stream as the whole answer it is: the backend makes the ``message_stop`` itself (a pass-through
+client gets it as a frame like the upstream's), and the usage is ``message_delta``'s. Before ``message_delta``,
+each of them is an error as ever: the answer may have been cut mid-generation.
+
 The API key is read once, from the environment variable the config names; a missing key is reported by
 :meth:`AnthropicBackend.missing` and fails each call before any byte goes on the wire.
 
@@ -25,7 +32,9 @@ The API key is read once, from the environment variable the config names; a miss
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, NamedTuple
 
 import msgspec
@@ -37,6 +46,7 @@ from tiergate.config.base import EnvName, PositiveInt
 from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamProtocolError, UpstreamUnavailable
 from tiergate.protocols.anthropic import (
     DIALECT,
+    MESSAGE_STOP,
     StreamTranslator,
     answer_tool_of,
     native_body,
@@ -52,6 +62,9 @@ from tiergate.redact import DEFAULT_ANTHROPIC_KEY_ENV
 from tiergate.wire import ALIVE, ChatRequest, Completion, Raw, StreamEvent
 
 _encode = msgspec.json.Encoder().encode
+#: The most seconds ``message_stop`` is waited for once ``message_delta`` said why the answer stopped. Read at
+#: each wait, so a test may lower it.
+AFTER_STOP = 2.0
 
 
 class AnthropicBackendConfig(BackendConfigBase, tag="anthropic", frozen=True):
@@ -130,12 +143,11 @@ class AnthropicBackend:
 
     async def _events(self, out: _Outgoing, call: Call) -> AsyncIterator[StreamEvent]:
         translator = StreamTranslator(self.name, self.url, answer_tool=out.answer_tool)
-        frames = SseEvents()
         try:
             async with self._client.send(out.request) as response:
                 await self._raise_for_status(response)
-                async for chunk in response.chunks():
-                    for frame in frames.feed(chunk):
+                async with contextlib.aclosing(self._frames(response, translator, call)) as frames:
+                    async for frame in frames:
                         name, data = sse_fields(frame)
                         # read before the frame is passed on: a frame the translator refuses (a
                         # message_stop without a stop_reason) must not reach a pass-through client
@@ -146,16 +158,6 @@ class AnthropicBackend:
                             yield Raw(ALIVE, b"")  # no first token: a translated stream's is its first event)
                         for event in events:
                             yield event
-                        if translator.done:
-                            await response.drain()
-                            return
-                if rest := frames.rest().strip():  # a last event the upstream did not end with a blank line
-                    name, data = sse_fields(rest)
-                    events = translator.feed(name, data) if data else []
-                    if out.native and name != "error":
-                        yield Raw(DIALECT, rest + b"\n\n", translator.answering)
-                    for event in events:
-                        yield event
             if not translator.done:
                 raise UpstreamProtocolError(self.name, self.url, "stream ended before message_stop", started=True)
         except TRANSPORT_ERRORS as exc:
@@ -163,6 +165,46 @@ class AnthropicBackend:
         finally:
             if not translator.done and call.billed is not None:  # broken, cut short, timed out or closed
                 call.billed.add(translator.counted)
+
+    async def _frames(
+        self, response: Response, translator: StreamTranslator, call: Call
+    ) -> AsyncGenerator[bytes, None]:
+        """The body's stream events, each through the blank line that ends it, until the one that makes
+        ``translator`` done. Once the answer is whole (:attr:`~StreamTranslator.stopped`: ``message_delta`` came),
+        ``message_stop`` is waited for :data:`AFTER_STOP` seconds at most (half the call's ``idle_timeout`` when
+        that is shorter); a stall past that, the body's end or a broken connection before it is answered with
+        :data:`~tiergate.protocols.anthropic.MESSAGE_STOP`, made here."""
+        sse = SseEvents()
+        chunks = aiter(response.chunks())
+        until: float | None = None  # on the loop's clock: when the wait for message_stop ends
+        while True:
+            if not translator.stopped:
+                until = None
+            elif until is None:
+                until = asyncio.get_running_loop().time() + min(AFTER_STOP, call.idle_timeout / 2)
+            try:
+                if until is None:
+                    chunk = await anext(chunks)
+                else:
+                    async with asyncio.timeout_at(until):
+                        chunk = await anext(chunks)
+                frames = sse.feed(chunk)
+            except StopAsyncIteration:
+                if rest := sse.rest().strip():  # a last event the upstream did not end with a blank line
+                    yield rest + b"\n\n"
+                if translator.stopped:
+                    yield MESSAGE_STOP
+                return
+            except TRANSPORT_ERRORS:
+                if until is None:
+                    raise
+                yield MESSAGE_STOP
+                return
+            for frame in frames:
+                yield frame
+                if translator.done:
+                    await response.drain()
+                    return
 
     def _outgoing(self, request: ChatRequest, call: Call, *, stream: bool) -> _Outgoing:
         """The request to send and how to read its answer; nothing touches the network here."""

@@ -441,6 +441,27 @@ def test_message_stop_without_a_stop_reason_is_cut_short() -> None:
     assert not translator.done
 
 
+def test_the_answer_is_whole_once_message_delta_came_with_no_block_open() -> None:
+    """``stopped``: a backend may then end the stream with its own message_stop when the upstream sends none. A
+    stop reason while a block is still open (out of Anthropic's order) is not the end: the block may be cut."""
+    translator = StreamTranslator("claude", "http://upstream")
+    start = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+    delta = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 4}}
+    seen = []
+    for name, data in [
+        ("message_start", {"type": "message_start", "message": {"content": [], "usage": {"input_tokens": 7}}}),
+        ("content_block_start", start),
+        ("message_delta", delta),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ]:
+        translator.feed(name, json.dumps(data))
+        seen.append(translator.stopped)
+    assert seen == [False, False, False, True]
+    events = translator.feed("message_stop", '{"type": "message_stop"}')
+    assert events == [Finish("stop"), UsageReport(Usage.of(7, 4))]
+    assert translator.done and not translator.stopped
+
+
 # --- error envelopes --------------------------------------------------------------------------------
 
 

@@ -244,7 +244,9 @@ class StreamTranslator:
     """Feeds on Anthropic stream events, one at a time, and answers with tiergate's.
 
     OpenAI numbers tool calls 0, 1, ...; Anthropic numbers every content block, so the translator
-    keeps the map from block index to tool-call index. ``done`` turns true at ``message_stop``. With
+    keeps the map from block index to tool-call index. ``done`` turns true at ``message_stop``; ``stopped`` before
+    it, once ``message_delta`` brought the stop reason with every content block stopped: the answer is whole, and
+    a backend may feed it :data:`~.common.MESSAGE_STOP` itself when the upstream never sends one. With
     ``answer_tool`` (:func:`answer_tool_of`), that tool's input streams as the answer's text instead.
     A thinking block's text streams as it comes; when the block stops, a ``ReasoningDelta`` without text
     carries it whole with its signature (``sealed``), and a ``redacted_thinking`` block's data likewise.
@@ -269,6 +271,8 @@ class StreamTranslator:
         #: Open thinking blocks by index: (kind, text pieces, signature or redacted data).
         self._thinking: dict[int, tuple[str, list[str], list[str]]] = {}
         self._stop_reason: str | None = None
+        #: Content blocks started and not yet stopped, by index.
+        self._open: set[int] = set()
         self._usage = UsageTotals()
         self.done = False
         #: The answer has begun: an event past ``message_start`` and the keep-alive ``ping`` came (a content
@@ -283,6 +287,10 @@ class StreamTranslator:
             raise self._protocol(f"unreadable '{name or 'unnamed'}' stream event ({exc})") from exc
         kind = name or event.type
         self.answering = self.answering or kind in ANSWERING
+        if kind == "content_block_start" and event.index is not None:
+            self._open.add(event.index)
+        elif kind == "content_block_stop" and event.index is not None:
+            self._open.discard(event.index)
         if kind == "message_start":
             self._usage.add(event.message.usage if event.message else None)
         elif kind == "content_block_start":
@@ -303,6 +311,12 @@ class StreamTranslator:
         elif kind == "error":
             raise error_in_answer(self._backend, self._url, event.error or _ErrorDetail())
         return []
+
+    @property
+    def stopped(self) -> bool:
+        """``message_delta`` said why the answer stopped and no content block is open, and ``message_stop`` has not
+        come: the answer is whole, its final usage read. Anthropic sends ``message_stop`` right after."""
+        return self._stop_reason is not None and not self._open and not self.done
 
     @property
     def counted(self) -> Usage | None:

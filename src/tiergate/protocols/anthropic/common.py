@@ -116,3 +116,6 @@ def sse(name: str, obj: Any) -> bytes:
 
 
 PING = sse("ping", {"type": "ping"})
+#: The stream's last event, as Anthropic sends it; tiergate writes it for an upstream that said why the answer
+#: stopped (``message_delta``) and then never sent it (:attr:`~.answer.StreamTranslator.stopped`).
+MESSAGE_STOP = sse("message_stop", {"type": "message_stop"})
