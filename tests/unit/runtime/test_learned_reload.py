@@ -62,7 +62,7 @@ def encoder() -> Embedder:
 
 def load(path: Path, embedder: Embedder) -> Rules:
     pool = LearnedPool()
-    pool._embedders[("static", "A")] = embedder  # as loading the weights in A would
+    pool._embedders[("static", str(path.parent.resolve() / "A"))] = embedder  # as loading the weights in A would
     return Rules.load(path, {}, Extensions(learned=pool.build))
 
 
