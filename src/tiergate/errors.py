@@ -41,15 +41,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tiergate.redact import redact_url
+
+#: OpenAI's code for a prompt over the model's context window. Every upstream's refusal of one leaves tiergate
+#: with it, whatever the upstream called it (:func:`tiergate.protocols.overflow.too_long`): it is how an
+#: error says "the window is full" to each ingress's client (Codex's code; Anthropic's words are written
+#: from it, :func:`tiergate.protocols.anthropic.reply.error_body`).
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """What an upstream counted when it refused a prompt over its window: the tokens the request needed,
+    and the window (``tokens > window``)."""
+
+    tokens: int
+    window: int
 
 
 class TiergateError(Exception):
     status: int = 500
     type: str = "server_error"
     code: str | None = None
+    #: The figures of a context overflow (``code`` :data:`CONTEXT_LENGTH_EXCEEDED`), when the upstream said them.
+    overflow: Overflow | None = None
     #: Set by dispatch and the API on the way out: what was tried, and the routing headers.
     attempts: list[Any] = []
     extra_headers: dict[str, str] = {}

@@ -262,7 +262,7 @@ def _error_response(reply: Status) -> Response[Any]:
     if reply.html:
         return reply.page()
     kind = reply.upstream_type or ("server_error" if reply.status >= 500 else "invalid_request_error")
-    body = {"error": {"message": reply.message, "type": kind, "param": None, "code": None}}
+    body = {"error": {"message": reply.message, "type": kind, "param": None, "code": None, **reply.fields}}
     return Response(body, status_code=reply.status, headers=reply.headers, media_type="application/json")
 
 

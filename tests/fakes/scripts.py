@@ -85,6 +85,9 @@ class Status:
     #: The fake OpenAI server's ``error.type`` (by default ``server_error`` for a 5xx, else
     #: ``invalid_request_error``): llama.cpp's ``exceed_context_size_error``.
     upstream_type: str | None = None
+    #: More fields of the fake OpenAI server's ``error`` object, over its defaults: a ``code`` (OpenAI's
+    #: ``context_length_exceeded``, LiteLLM's ``"400"``), llama.cpp's ``n_prompt_tokens`` and ``n_ctx``.
+    fields: dict[str, Any] = field(default_factory=dict)
 
     def page(self) -> Response[Any]:
         text = f"<html><body>{self.message}</body></html>"

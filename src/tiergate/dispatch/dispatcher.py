@@ -43,6 +43,7 @@ from tiergate.dispatch.switch import NoSwitch, Switch
 from tiergate.engine.router import BREAKER_OPEN, Routed
 from tiergate.engine.targets import Target
 from tiergate.errors import (
+    CONTEXT_LENGTH_EXCEEDED,
     NoTargetError,
     RateLimited,
     TiergateError,
@@ -412,7 +413,12 @@ class Dispatcher:
         # every target tried refused tiergate's key: no retry will help (a skipped target's breaker may close)
         codes = {a.exc.code if a.exc is not None else None for a in attempts}
         code = "upstream_credentials_refused" if codes == {"upstream_credentials_refused"} and not opened else None
+        if codes == {CONTEXT_LENGTH_EXCEEDED}:  # each target's own refusal of the window, not words in the message
+            code, status = CONTEXT_LENGTH_EXCEEDED, 400
         error = NoTargetError(f"{what}: {detail}", status=status, retry_after=retry_after, code=code)
+        if code == CONTEXT_LENGTH_EXCEEDED:  # the figures of the largest window that gave them
+            said = [a.exc.overflow for a in attempts if a.exc is not None and a.exc.overflow is not None]
+            error.overflow = max(said, key=lambda o: o.window, default=None)
         error.attempts = attempts
         return error
 

@@ -44,6 +44,7 @@ from tiergate.errors import (
     UpstreamStatusError,
     exceeds_context,
 )
+from tiergate.protocols.overflow import too_long
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -448,7 +449,7 @@ def status_error(
         hint = f"{detail} (declare it in this target's capabilities so tiergate skips it without a call)"
         return UpstreamCapabilityError(backend, url, hint)
     if exceeds_context(status, detail):  # a bigger window elsewhere may take it
-        return UpstreamCapabilityError(backend, url, detail, status=status)
+        return too_long(backend, url, detail, status=status)
     if status == 404 and model and "model" in detail.lower():
         detail = f"model '{model}' not found on Ollama; pull it with `ollama pull {model}`"
     elif status == 404:

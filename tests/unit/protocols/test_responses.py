@@ -12,7 +12,8 @@ from openai._models import construct_type
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from tiergate.errors import RateLimited, RequestError, TiergateError, UpstreamStatusError
+from tiergate.errors import CONTEXT_LENGTH_EXCEEDED, RateLimited, RequestError, TiergateError, UpstreamStatusError
+from tiergate.protocols.overflow import too_long
 from tiergate.protocols.responses import (
     CUSTOM_INPUT_SCHEMA,
     StreamWriter,
@@ -1196,9 +1197,10 @@ def test_stream_failure_codes_codex_acts_on(exc: TiergateError, code: str) -> No
     ],
 )
 def test_stream_context_overflow_stops_codex(message: str) -> None:
+    """The code follows the backend's own classing of its refusal (:func:`too_long`), not words in a message."""
     writer = StreamWriter("resp_1", 1, "m", request=request())
     writer.start()
-    exc = UpstreamStatusError("local", "http://h", message, status=400)
+    exc = too_long("local", "http://h", message, status=400)
     (_, data), *_ = frames(writer.error(exc))
     assert data["response"]["error"]["code"] == "context_length_exceeded"
     # The SDK's ResponseError.code Literal lacks this code (Codex maps it), so strict validation refuses it;
@@ -1222,10 +1224,7 @@ def test_error_body_is_openais_envelope() -> None:
 @pytest.mark.parametrize(
     ("exc", "code"),
     [
-        (
-            UpstreamStatusError("anthropic", "http://h", "prompt is too long: 210000 > 200000", status=400),
-            "context_length_exceeded",
-        ),
+        (too_long("anthropic", "http://h", "prompt is too long: 210000 > 200000", status=400), CONTEXT_LENGTH_EXCEEDED),
         (
             UpstreamStatusError("vllm", "http://h", "too long", status=400, code="context_length_exceeded"),
             "context_length_exceeded",

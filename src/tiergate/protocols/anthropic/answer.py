@@ -8,8 +8,9 @@ from typing import Any
 
 import msgspec
 
-from tiergate.errors import UpstreamCapabilityError, UpstreamProtocolError, UpstreamStatusError, exceeds_context
+from tiergate.errors import UpstreamProtocolError, UpstreamStatusError, exceeds_context
 from tiergate.protocols.anthropic.common import ERROR_STATUS, finish_reason
+from tiergate.protocols.overflow import too_long
 from tiergate.wire import (
     Completion,
     Finish,
@@ -169,7 +170,7 @@ def status_error(
     except msgspec.DecodeError:
         message = body[:_ERROR_PREVIEW].decode("utf-8", "replace").strip()
     if exceeds_context(status, message):  # "prompt is too long": a model with a bigger window may take it
-        return UpstreamCapabilityError(backend, url, message, status=status, upstream_type=upstream_type)
+        return too_long(backend, url, message, status=status, upstream_type=upstream_type)
     return UpstreamStatusError(
         backend,
         url,

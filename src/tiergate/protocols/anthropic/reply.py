@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import msgspec
 
-from tiergate.errors import TiergateError
+from tiergate.errors import CONTEXT_LENGTH_EXCEEDED, TiergateError
 from tiergate.protocols.anthropic.answer import UpstreamEvent, UsageTotals
 from tiergate.protocols.anthropic.common import (
     DIALECT,
@@ -122,12 +123,30 @@ def _input_of(arguments: str) -> Any:
     return parsed if isinstance(parsed, dict) else {"arguments": arguments}
 
 
+#: How Anthropic's API words a prompt over the window (tiergate's own refusal before any call says it so).
+_ANTHROPIC_OVERFLOW = re.compile(r"prompt is too long|input length and `max_tokens` exceed context limit")
+
+
 def error_body(exc: TiergateError) -> dict[str, Any]:
     """Anthropic's error envelope; clients choose retries by ``error.type`` (529 overloaded: a few, fast).
 
     error_body(RequestError("max_tokens: Field required"))   # {"type": "error", "error": {...}}
     """
-    return {"type": "error", "error": {"type": error_type(exc.status), "message": exc.message}}
+    return {"type": "error", "error": {"type": error_type(exc.status), "message": _message(exc)}}
+
+
+def _message(exc: TiergateError) -> str:
+    """A refusal of the context window opens in Anthropic's words whichever upstream made it: Claude Code
+    compacts its conversation only on "prompt is too long", and reads "N tokens > M maximum" after it to
+    know how much to drop (the upstream's figures, when it gave them). The upstream's own words follow.
+
+        prompt is too long: 40000 tokens > 32768 maximum (backend 'vllm' at ...: HTTP 400: This model's ...)
+    """
+    if exc.code != CONTEXT_LENGTH_EXCEEDED or _ANTHROPIC_OVERFLOW.match(exc.message):
+        return exc.message
+    said = exc.overflow
+    opening = f"prompt is too long: {said.tokens} tokens > {said.window} maximum" if said else "prompt is too long"
+    return f"{opening} ({exc.message})"
 
 
 _BlockKind = Literal["text", "thinking", "tool_use"]

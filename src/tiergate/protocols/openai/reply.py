@@ -12,23 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from tiergate.errors import CONTEXT as CONTEXT  # re-exported: it lives beside exceeds_context
 from tiergate.errors import TiergateError
 from tiergate.protocols.estimate import estimated_usage
 from tiergate.wire import ChatRequest, Completion, Usage
 
 
 def error_body(exc: TiergateError) -> dict[str, Any]:
-    """``{"error": {"message", "type", "param", "code"}}``, the code as :func:`error_code` gives it."""
-    return {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": error_code(exc)}}
-
-
-def error_code(exc: TiergateError) -> str | None:
-    """The error's own code; an uncoded context-window refusal (Anthropic's, Ollama's, a server that sends
-    no code) is OpenAI's ``context_length_exceeded``, the code Codex reads to report a full context window."""
-    if exc.code is None and CONTEXT.search(exc.message):
-        return "context_length_exceeded"
-    return exc.code
+    """``{"error": {"message", "type", "param", "code"}}``. A refusal of the context window, whichever upstream
+    made it (Anthropic's, Ollama's, a server that sends no code or its own), has OpenAI's code
+    ``context_length_exceeded`` (:mod:`tiergate.protocols.overflow`), the one Codex reads as a full window."""
+    return {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}}
 
 
 def usage_body(usage: Usage, *, estimated: bool = False) -> dict[str, Any]:

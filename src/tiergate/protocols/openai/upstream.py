@@ -33,6 +33,7 @@ from tiergate.errors import (
 )
 from tiergate.protocols import framing
 from tiergate.protocols.openai.call_ids import CallIds
+from tiergate.protocols.overflow import too_long
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -225,6 +226,9 @@ class _ErrorDetail(msgspec.Struct):
     message: str | None = None
     type: str | None = None
     code: int | str | None = None
+    #: llama.cpp's figures beside its ``exceed_context_size_error``: the prompt's tokens and the window.
+    n_prompt_tokens: int | None = None
+    n_ctx: int | None = None
 
 
 class _Payload(msgspec.Struct):
@@ -465,7 +469,9 @@ def status_error(
     if refuses_format(status, message):
         return UpstreamCapabilityError(backend, url, f"HTTP {status}: {message}", status=status)
     if exceeds_context(status, f"{message} {upstream_type or ''} {code or ''}"):
-        return _too_long(backend, url, f"HTTP {status}: {message}", status, upstream_type, code)
+        tokens, window = _figures(body)
+        detail = f"HTTP {status}: {message}"
+        return too_long(backend, url, detail, status=status, upstream_type=upstream_type, tokens=tokens, window=window)
     return UpstreamStatusError(
         backend,
         url,
@@ -500,30 +506,25 @@ def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
     detail = f"error in answer: {message}"
     said = f"{message} {upstream_type or ''} {text_code or ''}"
     if exceeds_context(status, said) or CONTEXT_NAMED.search(said):  # named outright: whatever the code says
-        raise _too_long(backend, url, detail, status, upstream_type, text_code, started=True)
+        tokens, window = _counted(error)
+        raise too_long(
+            backend, url, detail, status=status, upstream_type=upstream_type, started=True, tokens=tokens, window=window
+        )
     raise UpstreamStatusError(
         backend, url, detail, status=status, upstream_type=upstream_type, started=True, code=text_code
     )
 
 
-def _too_long(
-    backend: str,
-    url: str,
-    detail: str,
-    status: int,
-    upstream_type: str | None,
-    code: str | None,
-    *,
-    started: bool = False,
-) -> UpstreamCapabilityError:
-    """A prompt over the context window: a 400 to the client even where the upstream said 500 (which stays in
-    ``upstream_status`` and the detail)."""
-    error = UpstreamCapabilityError(
-        backend, url, detail, status=status, upstream_type=upstream_type, code=code, started=started
-    )
-    if status >= 500:
-        error.status, error.type = 400, "invalid_request_error"
-    return error
+def _figures(body: bytes) -> tuple[int | None, int | None]:
+    """llama.cpp's ``n_prompt_tokens`` and ``n_ctx`` in an error body (its older message names neither)."""
+    try:
+        return _counted(_decode_payload(body).error)
+    except msgspec.DecodeError:
+        return None, None
+
+
+def _counted(error: _ErrorDetail | str | None) -> tuple[int | None, int | None]:
+    return (error.n_prompt_tokens, error.n_ctx) if isinstance(error, _ErrorDetail) else (None, None)
 
 
 def _error_message(body: bytes) -> tuple[str, str | None, str | None]:

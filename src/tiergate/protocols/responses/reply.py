@@ -16,9 +16,8 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from tiergate.errors import TiergateError
+from tiergate.errors import CONTEXT_LENGTH_EXCEEDED, TiergateError
 from tiergate.protocols.estimate import estimated_usage
-from tiergate.protocols.openai.reply import CONTEXT
 from tiergate.protocols.openai.reply import error_body as openai_error_body
 from tiergate.protocols.responses.common import DIALECT, tool_lists
 from tiergate.protocols.responses.reasoning import seal, wants_sealed
@@ -254,9 +253,11 @@ def error_body(exc: TiergateError) -> dict[str, Any]:
 
 def failure_code(exc: TiergateError) -> str:
     """The ``error.code`` of a ``response.failed``: Codex retries ``server_error`` and
-    ``rate_limit_exceeded``, and stops (showing the message) on the others."""
-    if exc.code == "context_length_exceeded" or CONTEXT.search(exc.message):
-        return "context_length_exceeded"
+    ``rate_limit_exceeded``, reports a full window on ``context_length_exceeded`` (an upstream's refusal of
+    the window, as its backend classed it: not a message that merely names a context), and stops (showing
+    the message) on the others."""
+    if exc.code == CONTEXT_LENGTH_EXCEEDED:
+        return CONTEXT_LENGTH_EXCEEDED
     if exc.status == 429:
         return "rate_limit_exceeded"
     if exc.status in (400, 413, 422):
