@@ -42,6 +42,7 @@ def decode_json(body: bytes, type_: type[T]) -> T:
 def decode_chat(body: bytes) -> ChatRequest:
     request = decode_json(body, ChatRequest)
     request.continuation = False  # the completions decoder's, never a chat body's
+    request.native = None  # an ingress codec's (a Messages body's own), never a chat body's
     if not request.messages:
         raise RequestError("`messages` must hold at least one message", param="messages", code="invalid_request")
     for i, m in enumerate(request.messages):
