@@ -2,7 +2,8 @@
 
 Requests are decoded once at the edge into :class:`ChatRequest`; every backend translates from it and
 back into :class:`Completion` (non-stream) or a sequence of :mod:`stream events <tiergate.wire>`.
-Unknown request fields are ignored, as OpenAI clients expect.
+Unknown request fields are ignored by the structs; the chat decoder keeps those of a chat body in
+``ChatRequest.extra``, for the backends that take them (:mod:`tiergate.protocols.extras`).
 
     request = msgspec.json.decode(body, type=ChatRequest)
 """
@@ -278,6 +279,9 @@ class ChatRequest(Lenient):
     continuation: bool = msgspec.field(default=False, name="tiergate_continuation")
     #: Set by an ingress codec, never read from an OpenAI body (its decoder clears it).
     native: Native | None = None
+    #: The chat body's parameters tiergate does not model (``min_p``, ``store``), as sent: what each backend
+    #: takes of them is :mod:`tiergate.protocols.extras`. Set by the chat decoder only, never read from a body.
+    extra: dict[str, Any] | None = msgspec.field(default=None, name="tiergate_extra")
 
     def __post_init__(self) -> None:
         if self.stream is None:

@@ -41,8 +41,8 @@ ASGIApp = Callable[..., Any]
 _encode = msgspec.json.Encoder().encode
 ALLOWED_METHODS = b"GET, POST, OPTIONS"
 EXPOSED_HEADERS = (
-    b"x-tiergate-decision-id, x-tiergate-tier, x-tiergate-model, x-tiergate-phase, x-tiergate-attempts, retry-after, "
-    b"x-request-id, request-id"
+    b"x-tiergate-decision-id, x-tiergate-tier, x-tiergate-model, x-tiergate-phase, x-tiergate-attempts, "
+    b"x-tiergate-dropped-params, retry-after, x-request-id, request-id"
 )
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 

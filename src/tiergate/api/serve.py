@@ -27,6 +27,7 @@ from tiergate.dispatch.dispatcher import Attempt, OpenStream, render_attempts
 from tiergate.engine.decision import RoutingDecision
 from tiergate.engine.targets import Target
 from tiergate.errors import TiergateError
+from tiergate.protocols import extras
 from tiergate.telemetry.record import RequestRecord
 from tiergate.telemetry.usage import Meter
 from tiergate.wire import ChatRequest, Raw, Usage
@@ -35,7 +36,11 @@ log = logging.getLogger("tiergate.requests")
 _encode = msgspec.json.Encoder().encode
 
 
-def routing_headers(decision: RoutingDecision, target: Target | None, attempts: list[Attempt]) -> dict[str, str]:
+def routing_headers(
+    decision: RoutingDecision, target: Target | None, attempts: list[Attempt], request: ChatRequest | None = None
+) -> dict[str, str]:
+    """The routing headers; with the ``target`` that answered, the chat ``request``'s parameters it was not
+    sent (:data:`~tiergate.protocols.extras.HEADER`), when there are any."""
     headers = {
         "x-tiergate-decision-id": decision.decision_id,
         "x-tiergate-tier": target.tier if target else decision.tier,
@@ -47,6 +52,8 @@ def routing_headers(decision: RoutingDecision, target: Target | None, attempts: 
     }
     if attempts:
         headers["x-tiergate-attempts"] = render_attempts(attempts)
+    if target is not None and request is not None and (dropped := extras.dropped(request.extra, target.kind)):
+        headers[extras.HEADER] = ", ".join(dropped)
     return headers
 
 
@@ -111,7 +118,7 @@ async def serve(
             native = any(isinstance(frame, Raw) and frame.dialect == dialect.name for frame in frames)
             model = opened.target.model
             writer = dialect.writer(id=response_id, created=created, model=model, request=chat, native=native)
-            out_headers = routing_headers(decision, opened.target, opened.attempts)
+            out_headers = routing_headers(decision, opened.target, opened.attempts, chat)
             out_headers["cache-control"] = "no-cache"
             record = RequestRecord(
                 decision,
@@ -160,7 +167,7 @@ async def serve(
         return Response(
             _encode(payload),
             media_type="application/json",
-            headers=routing_headers(decision, answer.target, answer.attempts),
+            headers=routing_headers(decision, answer.target, answer.attempts, chat),
         )
     except asyncio.CancelledError:
         if decision is not None:
@@ -295,10 +302,19 @@ def _log_request(record: RequestRecord) -> None:
                 "prompt_tokens": record.usage.prompt_tokens if record.usage else None,
                 "completion_tokens": record.usage.completion_tokens if record.usage else None,
                 "usage_estimated": record.estimated,
+                "dropped_params": _dropped(record),
                 "error": record.error,
             }
         },
     )
+
+
+def _dropped(record: RequestRecord) -> list[str] | None:
+    """The chat parameters the target that answered was not sent, as its ``x-tiergate-dropped-params``
+    header said; None when it was sent them all (or none answered)."""
+    if record.target is None or record.request is None:
+        return None
+    return extras.dropped(record.request.extra, record.target.kind) or None
 
 
 def stored_ask(ask: str, chars: int) -> str:

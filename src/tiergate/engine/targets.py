@@ -62,6 +62,9 @@ class Target:
     timeout_setting: str | None = None
     """The one setting behind every time bound of this target, named by its timeout errors instead of
     ``timeouts.*`` (the classifier's ``routing.classifier.timeout``)."""
+    kind: str = "openai"
+    """Its backend's ``kind`` (``openai``, ``ollama``, ``anthropic``): which of a chat body's parameters that
+    tiergate does not model it is sent (:func:`tiergate.protocols.extras.dropped`)."""
 
     def timeout_named(self, which: str) -> str:
         """The setting a timeout of kind ``which`` (``total``, ``first_token``, ``idle``) comes from."""
@@ -134,7 +137,15 @@ def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
         fill_in_the_middle=isinstance(config.backends.get(cfg.backend), OllamaBackendConfig),
         num_ctx=cfg.capabilities.context_window if cfg.capabilities is not None else None,
         native=ANTHROPIC if isinstance(config.backends.get(cfg.backend), AnthropicBackendConfig) else None,
+        kind=backend_kind(config, cfg.backend),
     )
+
+
+def backend_kind(config: RoutesConfig, backend: str) -> str:
+    """The ``kind`` of the backend named ``backend`` (``openai`` for one the file does not define, which the
+    config check has refused already)."""
+    cfg = config.backends.get(backend)
+    return str(type(cfg).__struct_config__.tag) if cfg is not None else "openai"
 
 
 @dataclass(frozen=True)
@@ -234,6 +245,7 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
         scope="classifier:",
         num_ctx=num_ctx,
         timeout_setting="routing.classifier.timeout",
+        kind=backend_kind(config, cfg.backend),
     )
 
 

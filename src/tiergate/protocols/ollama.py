@@ -44,6 +44,7 @@ from tiergate.errors import (
     UpstreamStatusError,
     exceeds_context,
 )
+from tiergate.protocols import extras
 from tiergate.protocols.overflow import too_long
 from tiergate.wire import (
     ChatRequest,
@@ -244,6 +245,9 @@ _NO_THINK = frozenset({"none", "minimal"})
 
 
 def _options(request: ChatRequest, num_ctx: int | None = None) -> dict[str, Any]:
+    """The request's ``options``: the fields tiergate models, then those of the body's other parameters that
+    Ollama has (:func:`~tiergate.protocols.extras.for_ollama`: ``min_p``, ``repetition_penalty`` as
+    ``repeat_penalty``)."""
     chosen = {
         "temperature": request.temperature,
         "top_p": request.top_p,
@@ -255,7 +259,8 @@ def _options(request: ChatRequest, num_ctx: int | None = None) -> dict[str, Any]
         "stop": request.stop_list() or None,
         "seed": request.seed,
     }
-    return {key: value for key, value in chosen.items() if value is not None}
+    options = {key: value for key, value in chosen.items() if value is not None}
+    return {**options, **extras.for_ollama(request.extra)}
 
 
 def output_format(requested: Mapping[str, Any] | None) -> str | dict[str, Any] | None:

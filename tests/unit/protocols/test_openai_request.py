@@ -267,3 +267,26 @@ def test_only_a_legacy_completion_is_a_continuation() -> None:
     assert chat.continuation is True
     smuggled = decode_chat(json.dumps({"messages": [USER], "tiergate_continuation": True}).encode())
     assert smuggled.continuation is False
+
+
+@pytest.mark.parametrize(
+    ("fields", "extra"),
+    [
+        ({}, None),
+        ({"tiergate_extra": {"min_p": 0.5}}, None),  # tiergate's own name: never a body's to set
+        ({"min_p": 0.05, "tiergate_extra": {"min_p": 0.5}}, {"min_p": 0.05}),
+        ({"store": True, "temperature": 0.2, "service_tier": None}, {"store": True, "service_tier": None}),
+    ],
+)
+def test_the_fields_tiergate_does_not_model_are_kept_as_sent(fields: dict[str, Any], extra: Any) -> None:
+    request = decode_chat(json.dumps({"messages": [USER], **fields}).encode())
+    assert request.extra == extra
+
+
+def test_a_bad_field_is_named_whether_or_not_an_unknown_one_comes_first() -> None:
+    """A body with a field tiergate does not model is read twice; the 400 is the one a single read gives."""
+    for body in ({"min_p": 0.05, "messages": "hi"}, {"messages": "hi", "min_p": 0.05}):
+        assert (refused(body).message, refused(body).param) == (
+            "invalid request: Expected `array`, got `str` at `messages`",
+            "messages",
+        )

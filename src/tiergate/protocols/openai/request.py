@@ -39,8 +39,28 @@ def decode_json(body: bytes, type_: type[T]) -> T:
         raise not_json(body, exc) from None
 
 
+class _Modelled(ChatRequest, forbid_unknown_fields=True):
+    """A chat body with only the fields tiergate models, the common one: decoded in one pass. A body with any
+    other field stops at it (``Object contains unknown field``) and is read again by :func:`_with_extras`,
+    so only such a body pays for a second pass."""
+
+
+#: The body's names for the fields tiergate models; every other is an extra (``min_p``).
+_MODELLED = frozenset(ChatRequest.__struct_encode_fields__)
+_UNKNOWN = "Object contains unknown field"
+_top_level = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
 def decode_chat(body: bytes) -> ChatRequest:
-    request = decode_json(body, ChatRequest)
+    """A chat body as the internal request, its parameters tiergate does not model kept as they came
+    (``extra``, for the backends that take them: :mod:`tiergate.protocols.extras`)."""
+    try:
+        request: ChatRequest = decode_json(body, _Modelled)
+        request.extra = None  # a body's own `tiergate_extra` is never taken
+    except RequestError as exc:
+        if not exc.message.startswith(f"invalid request: {_UNKNOWN}") or exc.param is not None:
+            raise
+        request = _with_extras(body)
     request.continuation = False  # the completions decoder's, never a chat body's
     request.native = None  # an ingress codec's (a Messages body's own), never a chat body's
     if not request.messages:
@@ -59,6 +79,14 @@ def decode_chat(body: bytes) -> ChatRequest:
     _refusals_as_text(request.messages)
     check_chat(request)
     _plain_tool_choice(request)
+    return request
+
+
+def _with_extras(body: bytes) -> ChatRequest:
+    """A body holding fields tiergate does not model: the request, and those fields (``extra``)."""
+    request = decode_json(body, ChatRequest)
+    fields = _top_level.decode(body)  # an object (decode_json said so): each field's value unread
+    request.extra = {name: msgspec.json.decode(value) for name, value in fields.items() if name not in _MODELLED}
     return request
 
 

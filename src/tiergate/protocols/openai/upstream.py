@@ -31,7 +31,7 @@ from tiergate.errors import (
     exceeds_context,
     refuses_format,
 )
-from tiergate.protocols import framing
+from tiergate.protocols import extras, framing
 from tiergate.protocols.openai.call_ids import CallIds
 from tiergate.protocols.overflow import too_long
 from tiergate.wire import (
@@ -50,8 +50,17 @@ from tiergate.wire import (
     UsageReport,
 )
 
-#: Fields of the internal request that are tiergate's own, never an upstream's.
-_TIERGATE_FIELDS = ("provider", "metadata", "native", "suffix", "max_completion_tokens", "tiergate_continuation")
+#: Fields of the internal request that are tiergate's own, never an upstream's (``tiergate_extra``: the body's
+#: parameters tiergate does not model, which go as :func:`~tiergate.protocols.extras.for_openai` says).
+_TIERGATE_FIELDS = (
+    "provider",
+    "metadata",
+    "native",
+    "suffix",
+    "max_completion_tokens",
+    "tiergate_continuation",
+    "tiergate_extra",
+)
 #: Fields refused at the edge when set (``check_chat``); their unset spellings (``logprobs: false``) stay here.
 _REFUSED_FIELDS = ("logprobs", "top_logprobs", "logit_bias", "modalities", "audio", "functions", "function_call")
 _FINISH_REASONS: dict[str, FinishReason] = {
@@ -87,10 +96,13 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool, thinking: bool 
     ``capabilities.thinking`` (``thinking``), as documented: a server without reasoning may refuse it. ``none``
     (and ``off``, ``disabled``, ``false``; what a Messages client's ``thinking: disabled`` becomes) is sent to
     no server: vLLM refuses it (it takes low, medium and high); without it a server thinks as by default.
+    The body's parameters tiergate does not model (``min_p``, ``repetition_penalty``) go as sent, but for a
+    few (:func:`~tiergate.protocols.extras.for_openai`).
     """
     body: dict[str, Any] = msgspec.to_builtins(request)
     for name in (*_TIERGATE_FIELDS, *_REFUSED_FIELDS):
         body.pop(name, None)
+    body.update(extras.for_openai(request.extra))
     if not thinking or request.effort() == "none":
         body.pop("reasoning_effort", None)
     if (limit := request.output_limit()) is not None:
