@@ -214,6 +214,8 @@ def _route(config: Path, source: str) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    for warning in graph.warnings:  # as `validate` prints them; stdout holds only the decision
+        print(warning.render(), file=sys.stderr)
     try:
         body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:

@@ -175,7 +175,7 @@ def test_validate_and_route_agree_on_a_file_with_only_warnings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A regex that repeats a repeat is a warning: validate passes the file, and route serves it (it said
-    the file had errors and exited 2)."""
+    the file had errors and exited 2), with the warning on stderr as validate prints it (it printed none)."""
     config = tmp_path / "routes.yaml"
     rule = "  rules:\n    - {name: risky, when: {feature: last_user_text, matches: '^(a+)+$'}, then: {tier: sonnet}}\n"
     config.write_text(AMBIGUOUS.replace("  scorers:\n", rule + "  scorers:\n"))
@@ -189,6 +189,7 @@ def test_validate_and_route_agree_on_a_file_with_only_warnings(
     assert main(["route", "--config", str(config), str(request)]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["tier"] == "sonnet"
+    assert out.err == f"{config}:10:62: warning: {regex_risk.WARNING}\n"
 
 
 def test_the_shipped_rule_file_validates_without_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
