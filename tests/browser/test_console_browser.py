@@ -374,7 +374,7 @@ def test_the_dry_run_decides_without_calling_a_model(browser: WebDriver, site: S
     browser.get_log("browser")  # the 400 of the last dry run is logged by the browser as a failed load
 
 
-def test_the_rules_tab_shows_version_reload_error_and_breakers(browser: WebDriver, site: Site) -> None:
+def test_the_rules_tab_shows_version_reload_error_warnings_and_breakers(browser: WebDriver, site: Site) -> None:
     health = httpx.get(site.url + "/health").json()
     open_tab(browser, site, "rules")
     text_of(browser, "#rules-badge", "rules " + health["rules"]["version"])
@@ -398,6 +398,26 @@ def test_the_rules_tab_shows_version_reload_error_and_breakers(browser: WebDrive
         assert httpx.post(site.url + "/admin/reload", headers=admin).status_code == 200
     browser.refresh()
     text_of(browser, "#rules-error", "No reload error.")
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-test=rules-warnings]") == []
+
+    spare = "tiers:\n  spare: {targets: [{backend: anthropic, model: claude-opus-4-1}]}\n"
+    try:  # a file with a warning (opus's model is now first a target of tier spare) is served, and listed
+        site.routes.write_text(good.replace("tiers:\n", spare, 1))
+        assert httpx.post(site.url + "/admin/reload", headers=admin).status_code == 200
+        browser.refresh()
+        warned = text_of(browser, "[data-test=rules-warnings]")
+        [warning] = httpx.get(site.url + "/health").json()["rules"]["warnings"]
+        assert "model 'claude-opus-4-1' is also a target of tier 'spare'" in warning["message"]
+        assert warned.splitlines() == [
+            "The rules serving have warnings (tiergate validate lists them too):",
+            f"{site.routes}:{warning['line']}:{warning['col']}: {warning['message']}",
+        ]
+    finally:
+        site.routes.write_text(good)
+        assert httpx.post(site.url + "/admin/reload", headers=admin).status_code == 200
+    browser.refresh()
+    text_of(browser, "#rules-error", "No reload error.")
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-test=rules-warnings]") == []
     no_errors(browser)
 
 

@@ -196,6 +196,58 @@ def test_metrics_can_be_switched_off(gateway_for: GatewayFactory, upstream_env: 
 # --- health and readiness --------------------------------------------------------------------
 
 
+def test_health_the_console_and_admin_config_list_the_serving_rules_warnings(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A file with warnings is served; only `tiergate validate` and the log said so, and /health, the console
+    and /admin/config showed nothing of them. A warning that quotes a key (one written as a model id) shows it
+    as ***, and a reload shows the new rules' warnings."""
+    routes = routes_with(tmp_path)  # tier 'opus' is never chosen: one warning
+    plain = routes.read_text()
+    opus = "  opus: {targets: [{backend: anthropic, model: claude-opus-4-1}]}\n"
+    keyed = (
+        '  opus: {targets: [{backend: anthropic, model: claude-opus-4-1}, {backend: anthropic, model: "${KEY}"}]}\n'
+        '  spare: {targets: [{backend: anthropic, model: "${KEY}"}]}\n'
+    ).replace("KEY", "ANTHROPIC_API_KEY")
+    routes.write_text(plain.replace(opus, keyed))
+    base = gateway_for(routes, upstream_env)
+    never = "is never chosen by routing or fallbacks (clients can still name it as model)"
+    opus_never = {
+        "file": str(routes),
+        "line": 8,
+        "col": 3,
+        "path": "$.tiers.opus",
+        "severity": "warning",
+        "message": f"tier 'opus' {never}",
+    }
+    twice = "model '***' is also a target of tier 'opus' (anthropic/***, line 8), which comes first: a request for"
+    expected = [
+        {
+            "file": str(routes),
+            "line": 9,
+            "col": 49,
+            "path": "$.tiers.spare.targets[0].model",
+            "severity": "warning",
+            "message": f"{twice} model '***' goes to tier 'opus'",
+        },
+        opus_never,
+        {**opus_never, "line": 9, "path": "$.tiers.spare", "message": f"tier 'spare' {never}"},
+    ]
+    health = httpx.get(base + "/health")
+    status = httpx.get(base + "/console/api/status")
+    config = httpx.get(base + "/admin/config")
+    assert health.json()["rules"]["warnings"] == expected
+    assert status.json()["rules"]["warnings"] == expected
+    assert config.json()["warnings"] == expected  # the key each quotes is *** in all three
+
+    routes.write_text(plain)
+    reloaded = httpx.post(base + "/admin/reload")
+    assert reloaded.status_code == 200 and reloaded.json()["problems"] == [opus_never]
+    assert httpx.get(base + "/health").json()["rules"]["warnings"] == [opus_never]
+    assert httpx.get(base + "/console/api/status").json()["rules"]["warnings"] == [opus_never]
+    assert httpx.get(base + "/admin/config").json()["warnings"] == [opus_never]
+
+
 def test_ready_with_the_upstreams_up(gateway: str) -> None:
     r = httpx.get(gateway + "/ready")
     assert r.status_code == 200

@@ -10,9 +10,11 @@ secret taken out:
 - and as a last net, any string holding the value of a key variable the rules name becomes ``***``.
 
     POST /admin/reload   -> 200 {"ok": true, "version": ...} or 422 with the problems
-    GET  /admin/config   -> {"path", "version", "config": {...}, "pending_restart": {...}}
+    GET  /admin/config   -> {"path", "version", "warnings": [...], "config": {...}, "pending_restart": {...}}
 
-``config`` is the file as loaded; ``pending_restart`` names each setting read only at start-up
+``warnings`` are the loaded file's, as ``tiergate validate`` lists them (each problem's file, line, column
+and message, scrubbed of the keys the file names where it was made: tiergate.config.source); ``config`` is
+the file as loaded; ``pending_restart`` names each setting read only at start-up
 (:mod:`tiergate.restart_only`: ``state.*``, the decision log's location and retention) whose value there is
 not the one the gateway runs with, with both values: such a change waits for a restart.
 """
@@ -52,6 +54,7 @@ async def admin_config(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = {
         "path": str(rules.path),
         "version": runtime.version,
+        "warnings": [p.to_dict() for p in runtime.graph.warnings],
         "config": config,
         "pending_restart": pending_restart_shown(rules.started.config if rules.started else None, config, rules),
     }

@@ -182,6 +182,7 @@ async def console_status(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "loaded_at": rules.loaded_at,
                 "reloads": rules.reloads,
                 "last_error": [p.to_dict() for p in rules.last_error],
+                "warnings": [p.to_dict() for p in rt.graph.warnings],
                 "tiers": list(rt.graph.config.tiers),
             },
             "breakers": breakers,

@@ -185,6 +185,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "loaded_at": rules.loaded_at,
                 "reloads": rules.reloads,
                 "last_error": [p.to_dict() for p in rules.last_error],
+                "warnings": [p.to_dict() for p in rt.graph.warnings],  # the serving rules', as validate lists them
                 "pending_restart": rules.pending_restart,  # changed in the file, read only at start-up
             },
             "backends": backends,

@@ -471,6 +471,11 @@ async function loadRules() {
   } else {
     err.append(h("p", { class: "muted" }, "No reload error."));
   }
+  const warned = clear($("#rules-warnings"));
+  if (s.rules.warnings.length) {
+    warned.append(h("div", { class: "warning", "data-test": "rules-warnings" }, h("b", {}, "The rules serving have warnings (tiergate validate lists them too):"),
+      h("ul", {}, s.rules.warnings.map((p) => h("li", { class: "mono" }, p.file + (p.line ? ":" + p.line + ":" + p.col : "") + ": " + p.message)))));
+  }
   const body = clear($("#breakers tbody"));
   for (const b of s.breakers) {
     body.append(h("tr", { "data-target": b.target }, h("td", { class: "mono" }, b.backend + " / " + b.model), h("td", {}, b.tier),
