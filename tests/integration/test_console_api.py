@@ -242,8 +242,13 @@ def test_with_the_log_off_the_console_says_why(
     status = get(base, "/console/api/status", key=None).json()
     assert status["decision_log"] == {
         "on": False,
+        "status": "off",
         "where": None,
         "reason": "server.decision_log.enabled is false in routes.yaml",
+        "down_since": None,
+        "pending": 0,
+        "dropped": 0,
+        "outages": 0,
     }
     assert status["shadow"]["configured"] is False
     off = get(base, "/console/api/savings", key=None)

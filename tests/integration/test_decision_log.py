@@ -158,15 +158,45 @@ def test_feedback_errors_are_in_the_openai_shape(served: Served, fake_ollama: Fa
     assert deep.status_code == 400 and deep.json()["error"]["code"] == "json_too_deep"
 
 
+def log_samples(base: str) -> dict[str, float]:
+    """The decision log's samples in /metrics, as its text lines give them."""
+    lines = httpx.get(base + "/metrics", timeout=30).text.splitlines()
+    return {
+        n: float(v) for n, _, v in (line.partition(" ") for line in lines) if n.startswith("tiergate_decision_log_")
+    }
+
+
+def test_health_and_metrics_show_the_log_written(served: Served, fake_ollama: FakeOllama) -> None:
+    fake_ollama.replies.append(Text("ok", chunks=1))
+    chat(served, "local", "hi")
+    served.app.state["decision_log"].flush()
+    health = httpx.get(served.url + "/health", timeout=30).json()
+    assert health["decision_log"] == {
+        "status": "ok",
+        "where": str(served.db),
+        "reason": None,
+        "down_since": None,
+        "pending": 0,
+        "dropped": 0,
+        "outages": 0,
+    }
+    assert log_samples(served.url) == {
+        "tiergate_decision_log_up": 1.0,
+        "tiergate_decision_log_pending_rows": 0.0,
+        "tiergate_decision_log_dropped_rows_total": 0.0,
+        "tiergate_decision_log_outages_total": 0.0,
+    }
+
+
 @pytest.mark.parametrize(
-    ("settings", "reason"),
+    ("settings", "reason", "state"),
     [
-        ("{{enabled: false, path: '{db}'}}", "server.decision_log.enabled is false"),
-        ("{{path: '{blocked}/decisions.db'}}", "decision log {blocked}/decisions.db: "),
+        ("{{enabled: false, path: '{db}'}}", "server.decision_log.enabled is false", "off"),
+        ("{{path: '{blocked}/decisions.db'}}", "decision log {blocked}/decisions.db: ", "error"),
     ],
 )
 def test_without_a_log_the_gateway_serves_and_feedback_says_where_to_look(
-    tmp_path: Path, upstream_env: dict[str, str], fake_ollama: FakeOllama, settings: str, reason: str
+    tmp_path: Path, upstream_env: dict[str, str], fake_ollama: FakeOllama, settings: str, reason: str, state: str
 ) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
@@ -177,6 +207,8 @@ def test_without_a_log_the_gateway_serves_and_feedback_says_where_to_look(
         decision_id = chat(s, "local", "hi").headers["x-tiergate-decision-id"]
         r = s.post("/v1/feedback", {"decision_id": decision_id, "rating": 5})
         status = httpx.get(s.url + "/console/api/status", timeout=30).json()
+        health = httpx.get(s.url + "/health", timeout=30).json()["decision_log"]
+        samples = log_samples(s.url)
     finally:
         s.server.stop()
     assert r.status_code == 404 and r.json()["error"]["code"] == "decision_log_off"
@@ -184,6 +216,26 @@ def test_without_a_log_the_gateway_serves_and_feedback_says_where_to_look(
     message = "feedback needs the decision log, which is off (the gateway's log and /console say why)"
     assert r.json()["error"]["message"] == message
     assert reason.format(**where) in status["decision_log"]["reason"]
+    # /health says it too, and /metrics has the log down only when one is configured (enabled: false is no outage)
+    assert health == {
+        "status": state,
+        "where": None,
+        "reason": status["decision_log"]["reason"],
+        "down_since": None,
+        "pending": 0,
+        "dropped": 0,
+        "outages": 0,
+    }
+    assert status["decision_log"] == {"on": False, **health}
+    if state == "off":
+        assert samples == {}
+    else:
+        assert samples == {
+            "tiergate_decision_log_up": 0.0,
+            "tiergate_decision_log_pending_rows": 0.0,
+            "tiergate_decision_log_dropped_rows_total": 0.0,
+            "tiergate_decision_log_outages_total": 0.0,
+        }
     assert not s.db.exists()
 
 

@@ -26,6 +26,7 @@ from tests.engines import PostgresServer, _pg_bin, _stop, _wait_port
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.scripts import Text
 from tests.fakes.server import ThreadedServer
+from tests.integration.test_decision_log import log_samples
 from tests.unit.telemetry.test_decisions import OPUS, record
 from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan, feedback
@@ -153,6 +154,8 @@ def test_an_outage_keeps_the_newest_max_pending_rows(
         for i in range(1, 25):
             dlog.observe(record(f"dec_{i:02}"))  # type: ignore[arg-type]
             time.sleep(0.005)  # the writer takes each off the queue: it sheds the oldest, not the newest
+        wait_for(lambda: dlog.dropped == 15, "the writer sheds the oldest")
+        assert (dlog.health()["status"], dlog.pending) == ("down", 10)  # a row shed no longer waits
         server.resume()
         wait_for(lambda: not dlog.unreachable and ids(url), "writing resumes")
         dlog.flush()
@@ -160,6 +163,15 @@ def test_an_outage_keeps_the_newest_max_pending_rows(
         dlog.close()
     assert ids(url) == [f"dec_{i:02}" for i in range(15, 25)]
     assert dlog.dropped == 15
+    assert dlog.health() == {
+        "status": "ok",
+        "where": url.replace("tiergate@", "***@"),  # the user name too: what redact_url shows
+        "reason": None,
+        "down_since": None,
+        "pending": 0,
+        "dropped": 15,
+        "outages": 1,
+    }
     [back] = lines(caplog, "is written again")
     assert "10 row(s) kept through the outage, 15 dropped" in back
 
@@ -307,3 +319,77 @@ def test_a_gateway_started_before_postgres_writes_its_rows_once_it_is_up(
     finally:
         http.stop()
     assert ids(url) == sorted(served)
+
+
+def test_health_and_metrics_say_the_decision_log_is_down_and_back(
+    server: RestartablePostgres, upstream_env: dict[str, str], fake_ollama: FakeOllama, tmp_path: Any
+) -> None:
+    """While its database could not be written, only the log lines said so: /health read as if all were well
+    and /metrics had no series for it. Neither /health's status nor /ready changes: the gateway serves."""
+    url = server.database().replace("tiergate@", "tiergate:hunter2-pw@")  # trust auth: the password is unused
+    shown = url.replace("tiergate:hunter2-pw@", "***@")
+    port = url.split(":")[3].split("/")[0]
+    server.halt()
+    config = tmp_path / "routes.yaml"
+    config.write_text(default_routes(decision_log=f"{{url: '{url}'}}"))
+    gateway = Gateway(Rules.load(config, upstream_env, Extensions(learned=LearnedPool().build)))
+    app = create_app(gateway, lifespans=[decision_log_lifespan(gateway, **FAST)])
+    http = ThreadedServer(app)
+    base = http.start()
+    try:
+        for i in range(3):
+            fake_ollama.replies.append(Text("ok", chunks=1))
+            body = {"model": "local", "messages": [{"role": "user", "content": f"hi {i}"}]}
+            assert httpx.post(base + "/v1/chat/completions", json=body, timeout=30).status_code == 200
+        started = time.time()
+        health = httpx.get(base + "/health").json()
+        down = health["decision_log"]
+        refused = (
+            f'OperationalError: connection failed: connection to server at "127.0.0.1", port {port} failed: '
+            "Connection refused"
+        )
+        assert down == {
+            "status": "down",
+            "where": shown,
+            "reason": refused,
+            "down_since": down["down_since"],
+            "pending": 3,
+            "dropped": 0,
+            "outages": 1,
+        }
+        assert started - 30 < down["down_since"] < started
+        assert health["status"] == "ok"
+        assert httpx.get(base + "/ready").status_code == 200  # the log is no target: it does not make it unready
+        assert log_samples(base) == {
+            "tiergate_decision_log_up": 0.0,
+            "tiergate_decision_log_pending_rows": 3.0,
+            "tiergate_decision_log_dropped_rows_total": 0.0,
+            "tiergate_decision_log_outages_total": 1.0,
+        }
+        status = httpx.get(base + "/console/api/status").json()["decision_log"]
+        assert status == {"on": True, **down}
+
+        server.resume()
+        wait_for(lambda: len(ids(url)) == 3, "the rows kept through the outage arrive")
+        back = wait_for(
+            lambda: (h := httpx.get(base + "/health").json()["decision_log"])["pending"] == 0 and h, "pending is 0"
+        )
+        assert back == {
+            "status": "ok",
+            "where": shown,
+            "reason": None,
+            "down_since": None,
+            "pending": 0,
+            "dropped": 0,
+            "outages": 1,
+        }
+        assert log_samples(base) == {
+            "tiergate_decision_log_up": 1.0,
+            "tiergate_decision_log_pending_rows": 0.0,
+            "tiergate_decision_log_dropped_rows_total": 0.0,
+            "tiergate_decision_log_outages_total": 1.0,
+        }
+        everything = httpx.get(base + "/health").text + httpx.get(base + "/metrics").text
+        assert "hunter2" not in everything
+    finally:
+        http.stop()

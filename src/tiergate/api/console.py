@@ -33,7 +33,17 @@ from litestar.params import FromPath, FromQuery
 
 from tiergate.api.auth import ACCESS_ADMIN, ACCESS_OPEN, Authenticator
 from tiergate.api.dialects import DEFAULT, DIALECTS
-from tiergate.api.feedback import MAX_BODY_BYTES, STATE_KEY, STATE_REASON_KEY, feedback_body, rate, written
+from tiergate.api.feedback import (
+    DISABLED,
+    MAX_BODY_BYTES,
+    STATE_KEY,
+    STATE_REASON_KEY,
+    decision_log_health,
+    feedback_body,
+    log_off,
+    rate,
+    written,
+)
 from tiergate.api.gateway import gateway_of
 from tiergate.api.ingress import feature_headers, query_flag
 from tiergate.api.input_limits import check_messages, read_json
@@ -94,7 +104,7 @@ def _queries(request: Request[Any, Any, Any]) -> DecisionQueries:
 
 
 def _log_off_reason(state: Any) -> str:
-    return str(state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml")
+    return str(state.get(STATE_REASON_KEY) or DISABLED)
 
 
 def _window(name: str) -> tuple[float, float, float]:
@@ -186,11 +196,7 @@ async def console_status(request: Request[Any, Any, Any]) -> Response[bytes]:
                 "tiers": list(rt.graph.config.tiers),
             },
             "breakers": breakers,
-            "decision_log": {
-                "on": dlog is not None,
-                "where": str(getattr(dlog, "path", "")) or None,
-                "reason": None if dlog is not None else _log_off_reason(state),
-            },
+            "decision_log": {"on": dlog is not None, **(decision_log_health(state) or log_off(state))},
             "shadow": shadow.status() if shadow is not None else {"configured": False},
             "dialects": [
                 {"name": d.name, "label": d.label, "example": d.example}

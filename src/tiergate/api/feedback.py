@@ -23,6 +23,7 @@ second for it (:func:`written`) rather than answer 404; the console's request de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +42,7 @@ from tiergate.errors import RequestError
 from tiergate.protocols.openai.request import decode_json
 from tiergate.telemetry.cost import reference_price
 from tiergate.telemetry.decisions import DecisionLog, DecisionLogError
+from tiergate.telemetry.metrics import DecisionLogCollector
 from tiergate.telemetry.postgres import PostgresDecisionLog
 from tiergate.telemetry.sql_queries import ADMIN_RATER, is_postgres
 
@@ -59,6 +61,8 @@ WRITE_TIMEOUT = 30.0
 WRITTEN_WITHIN, FRESH_SECONDS = 1.0, 10.0
 #: Where the lifespan leaves the open DecisionLog (None when off) and why it is off.
 STATE_KEY, STATE_REASON_KEY = "decision_log", "decision_log_off"
+#: Why the log is off when no error turned it off.
+DISABLED = "server.decision_log.enabled is false in routes.yaml"
 #: The admin console's name as a rater (``tiergate.api.console.CONSOLE_CLIENT``, which imports this module):
 #: its ratings are the ones the console shows and ``tiergate train`` learns from, over the client's own.
 CONSOLE_RATER = ADMIN_RATER
@@ -93,7 +97,7 @@ async def rate(state: Any, body: FeedbackBody, client: str, *, admin: bool | Non
     if dlog is None:
         message = "feedback needs the decision log, which is off"
         if admin:  # why (a path, a database host) is the operator's to read, not every client's
-            reason = state.get(STATE_REASON_KEY) or "server.decision_log.enabled is false in routes.yaml"
+            reason = state.get(STATE_REASON_KEY) or DISABLED
             message += f": {reason}"
         else:
             message += " (the gateway's log and /console say why)"
@@ -137,6 +141,31 @@ async def written(decision_id: str, look: Callable[[], Awaitable[T]], *, clock: 
     return found
 
 
+def decision_log_health(state: Any) -> dict[str, Any] | None:
+    """The /health section ``decision_log``: the open log's :meth:`~DecisionLog.health` (``ok`` or ``down``),
+    ``off`` (``enabled: false``) or ``error`` (it could not be opened at start-up: a path that cannot be
+    created, a malformed URL; a restart is what retries it), with the reason. None when the app runs without
+    :func:`decision_log_lifespan`."""
+    if STATE_KEY not in state:
+        return None
+    dlog: DecisionLog | None = state.get(STATE_KEY)
+    return dlog.health() if dlog is not None else log_off(state)
+
+
+def log_off(state: Any) -> dict[str, Any]:
+    """The ``decision_log`` section of an app without a log: ``off``, or ``error`` when opening it failed."""
+    failed = state.get(STATE_REASON_KEY)
+    return {
+        "status": "error" if failed else "off",
+        "where": None,
+        "reason": failed or DISABLED,
+        "down_since": None,
+        "pending": 0,
+        "dropped": 0,
+        "outages": 0,
+    }
+
+
 def decision_log_lifespan(
     gateway: Gateway,
     *,
@@ -152,6 +181,8 @@ def decision_log_lifespan(
     does without Ollama). A PostgreSQL server that does not answer yet (the gateway started first) is no
     such error: the log's writer connects and creates its tables when it answers, retrying every
     ``retry_min`` seconds doubling to ``retry_max``, and keeps the rows of the requests served meanwhile.
+    Its state is in /health (:func:`decision_log_health`) and, while it is enabled, in /metrics
+    (:class:`~tiergate.telemetry.metrics.DecisionLogCollector`).
     """
 
     @asynccontextmanager
@@ -161,34 +192,52 @@ def decision_log_lifespan(
         if not cfg.enabled:
             yield
             return
-        kind, where = (PostgresDecisionLog, cfg.url) if is_postgres(cfg.url) else (DecisionLog, cfg.path)
+        metrics = app.state.get("metrics")
+        collector = DecisionLogCollector(lambda: decision_log_health(app.state))
+        if metrics is not None:
+            metrics.registry.register(collector)
         try:
-            dlog = await asyncio.to_thread(
-                kind.open,
-                where,
-                max_rows=cfg.max_rows,
-                max_age_days=cfg.max_age_days,
-                reference=lambda: reference_price(gateway.rules.current.graph.chains.tiers),
-                clock=clock,
-                retry_min=retry_min,
-                retry_max=retry_max,
-                connect_later=True,
-            )
-        except DecisionLogError as exc:
-            log.error("%s; serving without the decision log", exc)
-            app.state[STATE_REASON_KEY] = str(exc)
-            yield
-            return
-        if dlog.unreachable:
-            log.warning("decision log: %s (not reachable yet: rows are kept until it answers)", dlog.path)
-        else:
-            log.info("decision log: %s", dlog.path)
-        gateway.observers.append(dlog)
-        app.state[STATE_KEY] = dlog
-        try:
-            yield
+            async with _opened(gateway, app, cfg, clock=clock, retry_min=retry_min, retry_max=retry_max):
+                yield
         finally:
-            gateway.observers.remove(dlog)
-            await asyncio.to_thread(dlog.close)
+            if metrics is not None:
+                with contextlib.suppress(KeyError):
+                    metrics.registry.unregister(collector)
 
     return lifespan
+
+
+@asynccontextmanager
+async def _opened(
+    gateway: Gateway, app: Litestar, cfg: Any, *, clock: Callable[[], float], retry_min: float, retry_max: float
+) -> AsyncIterator[None]:
+    """The log ``cfg`` names, open and observing every request while the app runs (see decision_log_lifespan)."""
+    kind, where = (PostgresDecisionLog, cfg.url) if is_postgres(cfg.url) else (DecisionLog, cfg.path)
+    try:
+        dlog = await asyncio.to_thread(
+            kind.open,
+            where,
+            max_rows=cfg.max_rows,
+            max_age_days=cfg.max_age_days,
+            reference=lambda: reference_price(gateway.rules.current.graph.chains.tiers),
+            clock=clock,
+            retry_min=retry_min,
+            retry_max=retry_max,
+            connect_later=True,
+        )
+    except DecisionLogError as exc:
+        log.error("%s; serving without the decision log", exc)
+        app.state[STATE_REASON_KEY] = str(exc)
+        yield
+        return
+    if dlog.unreachable:
+        log.warning("decision log: %s (not reachable yet: rows are kept until it answers)", dlog.path)
+    else:
+        log.info("decision log: %s", dlog.path)
+    gateway.observers.append(dlog)
+    app.state[STATE_KEY] = dlog
+    try:
+        yield
+    finally:
+        gateway.observers.remove(dlog)
+        await asyncio.to_thread(dlog.close)

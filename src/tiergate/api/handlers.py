@@ -34,7 +34,7 @@ from litestar.params import FromPath, FromQuery
 from tiergate.api import admin
 from tiergate.api.auth import ACCESS_CLIENT, ACCESS_CLIENT_METERED, ACCESS_OPEN
 from tiergate.api.dialects import DEFAULT, DIALECTS, EXTRA_HANDLERS
-from tiergate.api.feedback import FEEDBACK_HANDLERS
+from tiergate.api.feedback import FEEDBACK_HANDLERS, decision_log_health
 from tiergate.api.gateway import client_of, gateway_of
 from tiergate.api.ingress import feature_headers, query_flag, route_for
 from tiergate.api.input_limits import check_messages, read_json
@@ -175,6 +175,8 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
         }
         for name, cfg in rt.graph.config.backends.items()
     }
+    # the decision log's state says nothing of liveness (nor readiness): the gateway serves while it is down
+    logged = decision_log_health(request.app.state)
     return _json(
         {
             "status": "ok",
@@ -191,6 +193,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
             "backends": backends,
             "breakers": {t.key: rt.router.breaker_state(t) for t in rt.graph.dispatch_targets()},
             "learned": learned_health(rt.router.learned),
+            **({"decision_log": logged} if logged is not None else {}),
             **{key: value for report in gw.reports for key, value in report().items()},
             # shared state and worker processes (tiergate.server): {"state": {...}, "workers": {...}}
             **{name: section() for name, section in (request.app.state.get("health_sections") or {}).items()},

@@ -482,7 +482,10 @@ async function loadRules() {
       h("td", {}, pill(b.state, b.state))));
   }
   const log = clear($("#log-info"));
-  log.append(...fact("state", s.decision_log.on ? "on" : "off"), ...(s.decision_log.on ? fact("where", s.decision_log.where) : fact("why", s.decision_log.reason)));
+  const dl = s.decision_log;
+  const logState = !dl.on ? "off" : dl.status === "down" ? "down since " + when(dl.down_since) + ": rows are kept until it can be written" : "on";
+  log.append(...fact("state", logState), ...(dl.on ? fact("where", dl.where) : []), ...(dl.reason ? fact("why", dl.reason) : []),
+    ...(dl.on ? fact("waiting / dropped", dl.pending + " / " + dl.dropped) : []));
 }
 
 // --- shadow ---------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ When the store cannot be reached (a PostgreSQL server restarting or not up yet, 
 or a full disk: ``_is_outage``), a batch is not lost: the writer keeps its rows at the head of the
 queue and tries again after ``retry_min`` seconds, doubling up to ``retry_max``, with at most
 ``max_pending`` rows kept (the oldest are dropped beyond it, counted in ``dropped``). It logs one line
-when the outage starts and one when writing resumes. Feedback and ``flush`` fail at once with
+when the outage starts and one when writing resumes; ``health()`` says the same to ``/health``, the console
+and ``/metrics`` (down since when, why, the rows waiting and dropped). Feedback and ``flush`` fail at once with
 :class:`~tiergate.errors.LogUnavailable` meanwhile. A batch the store refuses for its data (a bad row)
 is written again row by row, so only the bad row is dropped. ``open(connect_later=True)`` starts the
 writer even when the store cannot be reached yet: it connects (and migrates) in its thread.
@@ -219,6 +220,11 @@ class DecisionLog:
         self.max_age_days = max_age_days
         self.dropped = 0
         self.writes = 0  # transactions committed: how well rows are batched
+        self.outages = 0  # times the store became unreachable
+        # rows put on the queue (counted on the event loop) and, of those, rows written or dropped (counted by
+        # the writer): each counter has one thread that adds to it, so their difference is what waits
+        self._queued_rows = 0
+        self._done_rows = 0
         self._reference = reference
         self._clock = clock
         self._batch_size = batch_size
@@ -237,6 +243,8 @@ class DecisionLog:
         # the writer's own: items taken from the queue and not written yet (a batch kept through an outage)
         self._held: deque[Any] = deque()
         self._down_since: float | None = None  # monotonic time the store became unreachable; None: it answers
+        self._down_at: float | None = None  # the same instant in seconds since the epoch, for /health
+        self._last_error: str | None = None  # why the store could not be written at the last try
         self._delay = retry_min
         self._dropped_before_outage = 0
         self._thread = threading.Thread(target=self._run, name="tiergate-decision-log", daemon=True)
@@ -288,7 +296,7 @@ class DecisionLog:
             dlog._ready.result()
         except cls.CONNECT_ERRORS as exc:
             dlog._thread.join()
-            raise DecisionLogError(f"decision log {dlog.path}: {exc}") from None
+            raise DecisionLogError(f"decision log {dlog.path}: {dlog._error_text(exc)}") from None  # shown by /health
         return dlog
 
     @staticmethod
@@ -304,6 +312,27 @@ class DecisionLog:
         """Whether the writer is waiting for the store to answer again (rows are kept meanwhile)."""
         return self._down_since is not None
 
+    @property
+    def pending(self) -> int:
+        """Rows observed and not written yet: queued, or kept through an outage."""
+        return max(0, self._queued_rows - self._done_rows)
+
+    def health(self) -> dict[str, Any]:
+        """The /health section ``decision_log`` (and the console's): ``status`` ``ok``, or ``down`` while the
+        store cannot be written (``reason``: its last error, in the words the log line uses, with no piece of
+        a URL's credentials; ``down_since``: seconds since the epoch), where the rows go (a URL redacted), and
+        the rows waiting, dropped (``max_pending`` passed, or a row the store refused) and outages so far."""
+        down = self._down_since is not None
+        return {
+            "status": "down" if down else "ok",
+            "where": str(self.path),
+            "reason": self._last_error if down else None,
+            "down_since": self._down_at if down else None,
+            "pending": self.pending,
+            "dropped": self.dropped,
+            "outages": self.outages,
+        }
+
     # --- the event loop's side: never blocks ---------------------------------------------------
 
     def observe(self, record: RequestRecord) -> None:
@@ -313,6 +342,7 @@ class DecisionLog:
             self._count_drop()
             return
         self._queue.put(_Observed(_row(self._clock(), record, self._reference())))
+        self._queued_rows += 1
 
     def observe_shadow(self, shadow: ShadowRecord) -> None:
         """Keep what the candidate rules decided for a logged request (the console compares the two)."""
@@ -474,15 +504,17 @@ class DecisionLog:
         return _first_line(exc)
 
     def _went_down(self, exc: BaseException) -> None:
+        self._last_error = f"{type(exc).__name__}: {self._error_text(exc)}"  # before the state /health reads
         if self._down_since is None:
+            self._down_at = time.time()
+            self.outages += 1
             self._down_since = time.monotonic()
             self._delay = self._retry_min
             self._dropped_before_outage = self.dropped
             log.warning(
-                "decision log %s cannot be written (%s: %s); keeping up to %d row(s) and retrying every %gs to %gs",
+                "decision log %s cannot be written (%s); keeping up to %d row(s) and retrying every %gs to %gs",
                 self.path,
-                type(exc).__name__,
-                self._error_text(exc),
+                self._last_error,
                 self._max_pending,
                 self._retry_min,
                 self._retry_max,
@@ -530,6 +562,7 @@ class DecisionLog:
         """Drop the oldest held rows beyond ``max_pending`` (while the store is away, only rows are held)."""
         while len(self._held) > self._max_pending and isinstance(self._held[0], _Observed):
             if not isinstance(self._held.popleft(), _Shadow):
+                self._done_rows += 1
                 self._count_drop()
 
     def _give_up(self) -> None:
@@ -539,6 +572,7 @@ class DecisionLog:
         rows = _rows(self._held)
         log.error("decision log %s: closing while it cannot be written; %d row(s) not written", self.path, rows)
         self.dropped += rows
+        self._done_rows += rows
 
     def _count_drop(self) -> None:
         self.dropped += 1
@@ -655,6 +689,7 @@ class DecisionLog:
                 item.future.set_exception(exc)
             else:
                 self.dropped += not isinstance(item, _Shadow)
+                self._done_rows += not isinstance(item, _Shadow)
                 log.error(
                     "decision log %s: %s %s was not written: %s: %s",
                     self.path,
@@ -664,6 +699,7 @@ class DecisionLog:
                     self._error_text(exc),
                 )
             return []
+        self._done_rows += _rows(batch)
         for future, result in done:
             future.set_result(result)
         return []

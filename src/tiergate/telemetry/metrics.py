@@ -16,6 +16,10 @@ never anything a client sent, so the number of series stays bounded.
     tiergate_breaker_state{target}                        0 closed, 1 half-open, 2 open (read at scrape)
     tiergate_rules_reloads_total                          successful reloads that changed the rules
     tiergate_rules_last_reload_ok                         0 while the last reload attempt was rejected
+    tiergate_decision_log_up                              1 while the decision log is written, 0 while it is not
+    tiergate_decision_log_pending_rows                    rows waiting to be written (queued, or kept in an outage)
+    tiergate_decision_log_dropped_rows_total              rows never written (max_pending passed, a row refused)
+    tiergate_decision_log_outages_total                   times its store became unreachable
 
     metrics = Metrics(rules)
     gateway.observers.append(metrics)
@@ -24,7 +28,8 @@ never anything a client sent, so the number of series stays bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -153,4 +158,38 @@ class RulesCollector(Collector):
         yield CounterMetricFamily("tiergate_rules_reloads", "Reloads that changed the rules.", value=rules.reloads)
         yield GaugeMetricFamily(
             "tiergate_rules_last_reload_ok", "0 while the last reload was rejected.", value=float(rules.status == "ok")
+        )
+
+
+class DecisionLogCollector(Collector):
+    """The decision log's state, read at scrape time from its /health section (``health``: None or ``off``
+    when it is not enabled, which adds no series). A log that could not be opened reads as down."""
+
+    def __init__(self, health: Callable[[], dict[str, Any] | None]) -> None:
+        self._health = health
+
+    def collect(self) -> Iterator[Metric]:
+        health = self._health()
+        if health is None or health["status"] == "off":
+            return
+        yield GaugeMetricFamily(
+            "tiergate_decision_log_up",
+            "1 while the decision log is written, 0 while its store cannot be written (rows are kept) or it "
+            "could not be opened.",
+            value=float(health["status"] == "ok"),
+        )
+        yield GaugeMetricFamily(
+            "tiergate_decision_log_pending_rows",
+            "Rows observed and not written yet: queued, or kept through an outage.",
+            value=health["pending"],
+        )
+        yield CounterMetricFamily(
+            "tiergate_decision_log_dropped_rows",
+            "Rows never written: the oldest beyond max_pending in an outage, a row the store refused.",
+            value=health["dropped"],
+        )
+        yield CounterMetricFamily(
+            "tiergate_decision_log_outages",
+            "Times the decision log's store became unreachable.",
+            value=health["outages"],
         )
