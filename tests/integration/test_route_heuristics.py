@@ -269,6 +269,36 @@ def test_a_long_agent_prompt_that_mentions_commit_messages_is_not_a_side_request
     assert d["tier"] == "opus", d["reasons"]
 
 
+TEAM_COMMIT = (
+    "You are the platform team's assistant. Be concise. When you finish, write a short commit message for the changes."
+)
+DESIGN = (
+    "Our ledger service runs in two regions and both accept transfers. Design how we keep account balances from "
+    "going negative without a cross-region lock on every transfer, and say what we give up when the regions partition."
+)
+#: The user message of aider's commit request (under its prompt, AIDER_COMMIT): "# Diffs:", then `git diff`.
+AIDER_DIFFS = (
+    "# Diffs:\ndiff --git a/ledger/transfer.py b/ledger/transfer.py\nindex 3c1d2e4..9a8b7f6 100644\n"
+    "--- a/ledger/transfer.py\n+++ b/ledger/transfer.py\n@@ -41,7 +41,7 @@ def transfer(src, dst, amount):\n"
+    "     with db.transaction():\n-        src.balance -= amount\n+        src.debit(amount)\n"
+    "         dst.balance += amount\n"
+)
+
+
+def test_a_team_prompt_asking_for_a_commit_message_leaves_a_design_question_to_the_head(gateway: str) -> None:
+    """The team's prompt asks for a commit message in a client's words; without the changes a client sends with
+    its commit request, the question under it is the team's work (it went LOCAL as a side request)."""
+    body = {"messages": [{"role": "system", "content": TEAM_COMMIT}, user(DESIGN)]}
+    d = httpx.post(gateway + "/v1/route?classify=false", json=body).json()
+    assert "client_side_task" not in [s["name"] for s in d["signals"]]
+    assert (d["band"], d["tier"]) == ("CLAUDE", "opus"), d["reasons"]
+    aider = {"messages": [{"role": "system", "content": AIDER_COMMIT}, user(AIDER_DIFFS)]}
+    d = httpx.post(gateway + "/v1/route?classify=false", json=aider).json()
+    assert (d["band"], d["tier"], d["sticky"]) == ("LOCAL", "local", False), d["reasons"]
+    assert "client_side_task" in [s["name"] for s in d["signals"]]
+    assert d["reasons"][-1] == "rule 'client_side_task' keeps it out of the conversation's session"
+
+
 def test_the_ask_not_the_clients_wrapping_is_read(gateway: str) -> None:
     """Claude Code-style reminders around a trivial ask do not make it look hard."""
     reminder = (

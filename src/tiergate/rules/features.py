@@ -383,6 +383,28 @@ def count_file_references(text: str) -> int:
     return len(found)
 
 
+# A unified diff's lines as git and `diff -u` write them: a file's header, or a hunk's (`@@ -12,3 +12,4 @@`,
+# which `git diff --no-prefix` and `diff -u` write too). Found from line start to line start, so the scan jumps
+# from newline to newline: a long message costs a pass of the search, not a try at each character.
+_DIFF_LINE = r"(?:diff --git |--- a/|\+\+\+ b/|@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@)"
+_DIFF_AT_START = re.compile(_DIFF_LINE)
+_DIFF_AFTER_NEWLINE = re.compile("\n" + _DIFF_LINE)
+
+
+@feature(
+    "bool",
+    "The last user message carries a unified diff: a line opening with `diff --git `, `--- a/`, `+++ b/` or a hunk"
+    " header (`@@ -12,3 +12,4 @@`), anywhere in the message (not only its scan window). What a client's commit-message"
+    " request sends.",
+)
+def last_user_diff(f: Features) -> bool:
+    i = _last_user(f)
+    if i is None:
+        return False
+    text = raw_texts(f)[i]
+    return _DIFF_AT_START.match(text) is not None or _DIFF_AFTER_NEWLINE.search(text) is not None
+
+
 @feature("text", "The last user message's text.")
 def last_user_text(f: Features) -> str:
     i = _last_user(f)

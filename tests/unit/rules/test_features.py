@@ -142,6 +142,39 @@ def test_a_completion_that_only_mentions_fim_tokens_is_not_fill_in_the_middle() 
     assert chat["fill_in_the_middle"] is False  # a chat message is answered, not continued
 
 
+HUNK = "--- a/src/app.py\n+++ b/src/app.py\n@@ -3,2 +3,2 @@\n-x = 1\n+x = 2\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Diffs:\ndiff --git a/src/app.py b/src/app.py\n" + HUNK,  # aider
+        "diff --git a/src/app.py b/src/app.py\nnew file mode 100644\n--- /dev/null\n+++ b/src/app.py\n",
+        "# CODE CHANGES:\n```diff\n" + HUNK + "```",  # Copilot Chat, fenced
+        "--- src/app.py\n+++ src/app.py\n@@ -3 +3 @@\n-x = 1\n+x = 2\n",  # git diff --no-prefix
+        "Staged:\r\n" + HUNK.replace("\n", "\r\n"),
+        "context " * 5000 + "\n" + HUNK + "notes " * 5000,  # past the scan window's halves
+    ],
+    ids=["aider", "new file", "fenced", "no prefix", "crlf", "mid-message"],
+)
+def test_last_user_diff_is_a_unified_diffs_header_or_hunk(text: str) -> None:
+    assert features(messages=[{"role": "user", "content": text}])["last_user_diff"] is True
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [{"role": "user", "content": "how do I read `diff --git a/x b/x` output? and what is @@ -3,2 +3,2 @@?"}],
+        [{"role": "user", "content": "Notes\n---\nabove the rule\n@@ -x\n@@ -3,2 +3,2"}],
+        [{"role": "user", "content": HUNK}, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "why"}],
+        [{"role": "system", "content": HUNK}],
+    ],
+    ids=["named in prose", "not a header", "an earlier message", "no user message"],
+)
+def test_last_user_diff_is_not_a_diff_named_or_sent_earlier(messages: list[dict[str, str]]) -> None:
+    assert features(messages=messages)["last_user_diff"] is False
+
+
 def test_control_characters_are_removed_from_routing_text_only() -> None:
     req = request(messages=[{"role": "user", "content": "sec\x00urity\x1b audit\tnow\n"}])
     f = Features.of(req)

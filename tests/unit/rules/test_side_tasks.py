@@ -94,9 +94,53 @@ CODING_PROMPTS = {
 }
 
 
+#: A team's or a person's prompt asking, in a client's words, for a commit message with each answer. Only the
+#: request tells it from a client's: a client asking for a commit message sends the changes, as a diff.
+TEAM_COMMIT_PROMPTS = {
+    "a team's prompt, when the work is done": "You are the platform team's assistant. Be concise. When you finish, "
+    "write a short commit message for the changes.",
+    "a fix, then its commit message": "When you propose a fix, write a short commit message for the changes at the "
+    "end.",
+}
+CLIENT_COMMIT_PROMPTS = {name: prompt for name, prompt in SIDE_REQUESTS.items() if "commit" in name}
+
+
+@pytest.mark.parametrize(
+    "system",
+    [*TEAM_COMMIT_PROMPTS.values(), *CLIENT_COMMIT_PROMPTS.values()],
+    ids=[*TEAM_COMMIT_PROMPTS, *CLIENT_COMMIT_PROMPTS],
+)
+def test_a_commit_message_prompt_without_a_diff_to_describe_is_not_one(system: str) -> None:
+    """A hard question under a team's "write a short commit message for the changes" went LOCAL as a client's
+    commit request; a client's sends the diff, a question asked under the same words does not. (With a diff
+    pasted under a team's prompt, the words and the diff are a client's: that request still reads as one.)"""
+    assert not fires(system)
+
+
+#: How clients frame the changes they send for a commit message.
+DIFF_FRAMES = {
+    "aider": DIFF,
+    # Copilot Chat (prompts/node/git/gitCommitMessagePrompt.tsx): the file with line numbers, then its diff in a
+    # fenced block, then a reminder
+    "Copilot Chat": "# ORIGINAL CODE:\n```cpp\n// src/queue.cpp\n10 head.store(next, std::memory_order_relaxed);\n```"
+    "\n# CODE CHANGES:\n```diff\n" + DIFF.removeprefix("# Diffs:\n") + "```\nNow generate a commit messages that "
+    "describe the CODE CHANGES.",
+    "git diff --no-prefix": "--- src/queue.cpp\n+++ src/queue.cpp\n@@ -10 +10 @@\n-  head.store(next);\n"
+    "+  head.store(next, std::memory_order_release);\n",
+}
+
+
+@pytest.mark.parametrize("user", DIFF_FRAMES.values(), ids=DIFF_FRAMES.keys())
+@pytest.mark.parametrize("system", CLIENT_COMMIT_PROMPTS.values(), ids=CLIENT_COMMIT_PROMPTS.keys())
+def test_a_clients_commit_request_is_one_however_it_frames_the_diff(system: str, user: str) -> None:
+    assert fires(system, user)
+
+
 @pytest.mark.parametrize("system", CODING_PROMPTS.values(), ids=CODING_PROMPTS.keys())
 def test_a_coding_prompt_is_not_one_when_the_person_pastes_a_diff_either(system: str) -> None:
-    """A diff pasted for review under a team's prompt is no commit-message request."""
+    """A diff pasted for review under a team's prompt is no commit-message request: the diff alone does not make
+    one, so the prompt still has to ask for the commit message as its task ("Show changes as unified diffs and
+    add a commit message after them" asks for one with each answer)."""
     assert not fires(system, DIFF + "\nis this release ordering right?")
 
 
