@@ -90,6 +90,9 @@ CODING_PROMPTS = {
     "titles of pages": "You are DocsBot for the platform handbook. Keep answers short. Use sentence-case titles for "
     "session pages and link to the runbook when relevant.",
     "titles of sessions in a handbook": "You are DocsBot. Use sentence-case titles for sessions in the handbook.",
+    # a title the bot may be asked for, with why ("so it can ..."): not the prompt's own task
+    "a thread's title for a FAQ": "You are DevBot, our Slack assistant. Engineers may ask you to suggest a title for "
+    "the thread so it can go in the FAQ.",
     "diffs, then a commit message": "Show changes as unified diffs and add a commit message after them.",
 }
 
