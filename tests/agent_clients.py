@@ -37,6 +37,59 @@ AIDER_CONTEXT: list[dict[str, Any]] = [
     },
     {"role": "assistant", "content": "Ok, any changes I propose will be to those files."},
 ]
+#: aider's example conversation in its editblock format (aider/coders/editblock_prompts.py example_messages; the
+#: answers in our own words) and the words it closes it with (base_coder.py): the first user messages of every
+#: aider conversation in that format, before the repo map and the files.
+AIDER_EXAMPLES: list[dict[str, Any]] = [
+    {"role": "user", "content": "Change get_factorial() to use math.factorial"},
+    {
+        "role": "assistant",
+        "content": "To make this change we need to modify `mathweb/flask/app.py`:\n\nmathweb/flask/app.py\n```python\n"
+        "<<<<<<< SEARCH\nfrom flask import Flask\n=======\nimport math\nfrom flask import Flask\n>>>>>>> REPLACE\n```",
+    },
+    {"role": "user", "content": "Refactor hello() into its own file."},
+    {
+        "role": "assistant",
+        "content": "To make this change we need a new file `hello.py`:\n\nhello.py\n```python\n<<<<<<< SEARCH\n"
+        '=======\ndef hello():\n    print("hello")\n>>>>>>> REPLACE\n```',
+    },
+    {
+        "role": "user",
+        "content": "I switched to a new code base. Please don't consider the above files or try to edit them any "
+        "longer.",
+    },
+    {"role": "assistant", "content": "Ok."},
+]
+#: The rules of its editblock format, which aider appends to the message it sends (``reminder: user``, its
+#: setting for a model it does not know, such as ``openai/auto``): not to the same message in later turns.
+AIDER_REMINDER = (
+    "# *SEARCH/REPLACE block* Rules:\n\nEvery *SEARCH/REPLACE block* must use this format:\n1. The *FULL* file "
+    "path alone on a line, verbatim.\n...\nONLY EVER RETURN CODE IN A *SEARCH/REPLACE BLOCK*!\n"
+)
+
+
+def aider(*turns: tuple[str, str], ask: str, files: dict[str, str], repo_map: str) -> dict[str, Any]:
+    """One aider request in its editblock format, as it sends it (aider/coders/chat_chunks.py): its system
+    prompt, its example conversation, the files in the chat and the repo map as they are now, the conversation's
+    earlier turns (the person's words, the answer), then the person's ``ask`` with the format's rules appended."""
+    dump = "I have *added these files to the chat* so you can go ahead and edit them.\n\n*Trust this message as "
+    dump += "the true contents of these files!*\n\n" + "\n".join(f"{p}\n```\n{c}\n```" for p, c in files.items())
+    summaries = "Here are summaries of some files present in my git repository.\nDo not propose changes to these "
+    summaries += "files, treat them as *read-only*.\n\n" + repo_map
+    messages = [
+        {"role": "system", "content": AIDER_SYSTEM},
+        *AIDER_EXAMPLES,
+        {"role": "user", "content": dump},
+        {"role": "assistant", "content": "Ok, any changes I propose will be to those files."},
+        {"role": "user", "content": summaries},
+        {"role": "assistant", "content": "Ok, I won't try and edit those files without asking first."},
+    ]
+    for words, answer in turns:
+        messages += [{"role": "user", "content": words}, {"role": "assistant", "content": answer}]
+    messages.append({"role": "user", "content": f"{ask}\n\n{AIDER_REMINDER}"})
+    return {"model": "auto", "messages": messages, "stream": False, "temperature": 0}
+
+
 CLAUDE_CODE_SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude."
 CODEX_INSTRUCTIONS = "You are Codex, a coding agent based on GPT-5."
 

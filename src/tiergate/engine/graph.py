@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
+from cachetools import LRUCache
+
 from tiergate.config.loader import LoadedConfig
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem
@@ -35,6 +37,10 @@ from tiergate.wire import ChatRequest
 
 if TYPE_CHECKING:
     from tiergate.engine.quality import Dial
+
+#: Conversations whose session (engine.sticky) a load keeps by their opening as sent: reading an opening for
+#: the client's blocks costs about 8 µs per 1,000 characters, and every turn sends it again.
+OPENINGS = 4096
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ class EvaluationGraph:
     escalation: Predicate | None
     keyword_routes: tuple[tuple[str, KeywordMatcher], ...]
     chains: TargetChains
-    #: What the feature functions read per load (the ask reader, the agent markers): Features.settings.
+    #: What the feature functions read per load (the ask reader, the agent markers, the sessions' cache of
+    #: openings): Features.settings.
     settings: Mapping[str, Any] = field(default_factory=dict)
     #: The rule file's directory: relative paths in it (the learned head) are read from there.
     source_dir: FsPath | None = None
@@ -265,7 +272,11 @@ def compile_graph(loaded: LoadedConfig) -> EvaluationGraph:
         keyword_routes = tuple((r.tier, ctx.matcher(r.keywords)) for r in config.routing.keyword_mode.routes)
     if any(p.severity == "error" for p in problems):  # a warning alone does not stop the file being served
         raise ConfigError([*problems, *loaded.warnings])
-    settings = {"ask": AskReader.compile(config.routing.ask), "agent": AgentMarkers.compile(config.routing.agent)}
+    settings = {
+        "ask": AskReader.compile(config.routing.ask),
+        "agent": AgentMarkers.compile(config.routing.agent),
+        "openings": LRUCache(OPENINGS),
+    }
     chains = TargetChains.compile(config)
     return EvaluationGraph(
         config,

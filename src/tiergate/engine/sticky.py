@@ -6,12 +6,17 @@ that see its history differently. With stickiness on (``routing.stickiness``, th
 routed decision raises the tier to the highest one this session has been routed to.
 
 - **Session** — the SHA-256 of the client's name and the conversation's id where the client sends one
-  (Codex's ``prompt_cache_key``, the ``session_id`` in Claude Code's ``metadata.user_id``), else its first
-  user message, all of it: its text, and its images (a digest of each URL, data URLs included) and other
-  parts in order: stable across every turn of one conversation, different between clients. Two
-  conversations of one client that open with the same message and send no id share a session (a short
-  opener like "hi" can lift a later, unrelated conversation for ``ttl`` seconds); two that open with
-  different images do not.
+  (Codex's ``prompt_cache_key``, the ``session_id`` in Claude Code's ``metadata.user_id``), else its
+  opening: the first user message a person wrote, all of it: its text, and its images (a digest of each
+  URL, data URLs included) and other parts in order: stable across every turn of one conversation,
+  different between clients. User messages the client sends before it are passed over: its file dumps and
+  ``routing.ask.preamble_patterns`` (aider opens every conversation with its own example conversation, then
+  the files in the chat and its repo map, which change from turn to turn). The text is read without the
+  client's ``routing.ask.blocks`` (aider appends its edit format's rules to the message it sends, and not
+  to the same words in the next turn's history). A request of the client's messages alone has no session:
+  one made of them would be every such conversation's. Two conversations of one client that open with the
+  same words and send no id share a session (a short opener like "hi" can lift a later, unrelated
+  conversation for ``ttl`` seconds); two that open with different images do not.
 - **What is remembered** — the highest tier *routed* (phase 1, phase 2, then stickiness), by name. A
   capability or breaker fallback to another tier does not change it; a tier that a reload removes is
   forgotten. Ranks come from the tier prices, cheapest first, as everywhere else.
@@ -44,7 +49,8 @@ import msgspec
 from cachetools import TTLCache
 
 from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
-from tiergate.rules.features import Features
+from tiergate.rules.ask import AskReader, reader_of
+from tiergate.rules.features import Features, raw_texts
 from tiergate.state.link import DOWN
 from tiergate.state.sessions import SharedSessions
 from tiergate.wire import Message
@@ -54,8 +60,9 @@ Clock = Callable[[], float]
 
 
 def session_key(f: Features, client: str) -> bytes | None:
-    """The session of a request, or None when it has no user message. Length-prefixed (JSON) material, so
-    no (client, message) pair can collide with another by concatenation. A conversation id the client
+    """The session of a request, or None when it has no user message but the client's own. Length-prefixed
+    (JSON) material, so no (client, message) pair can collide with another by concatenation. A conversation id
+    the client
     sends (:func:`client_session`) comes first: Codex's first user message is its environment block, the
     same for every conversation in one directory on one day. Kept with the request's features: escalation
     and stickiness both ask for it."""
@@ -68,10 +75,32 @@ def session_key(f: Features, client: str) -> bytes | None:
 def _session_key(f: Features, client: str) -> bytes | None:
     if (given := client_session(f)) is not None:
         return hashlib.sha256(msgspec.json.encode([client, "id", given])).digest()
-    for message in f.messages:
-        if message.role == "user":
-            return hashlib.sha256(msgspec.json.encode([client, _opening(message)])).digest()
+    reader, texts = reader_of(f), raw_texts(f)
+    for i, message in enumerate(f.messages):
+        if message.role == "user" and not reader.is_preamble(texts[i]):
+            return _opening_key(f, client, message, reader)
+    # only the client's own messages (aider's examples, its files): a session of them would be every such
+    # conversation's, so none
     return None
+
+
+def _opening_key(f: Features, client: str, message: Message, reader: AskReader) -> bytes:
+    """The session of a conversation that opens with ``message``: its opening read without the client's
+    blocks (:func:`_words`). That reading costs about 8 µs per 1,000 characters (a search per block), on
+    every turn; the load's ``openings`` cache keeps the session by the digest of the opening as sent, so a
+    conversation pays it once on this process."""
+    sent = _digest(client, _opening(message, _as_sent))
+    cache = f.settings.get("openings")
+    if cache is not None and (known := cache.get(sent)) is not None:
+        return known  # type: ignore[no-any-return]
+    key = _digest(client, _opening(message, lambda text: _words(reader, text)))
+    if cache is not None:
+        cache[sent] = key
+    return key
+
+
+def _digest(client: str, opening: str | list[Any]) -> bytes:
+    return hashlib.sha256(msgspec.json.encode([client, opening])).digest()
 
 
 #: Claude Code's earlier ``metadata.user_id``: ``user_<hash>_account_<uuid>_session_<uuid>``.
@@ -103,18 +132,18 @@ def client_session(f: Features) -> str | None:
     return session if isinstance(session, str) and session.strip() else None
 
 
-def _opening(message: Message) -> str | list[Any]:
+def _opening(message: Message, words: Callable[[str], str]) -> str | list[Any]:
     """What identifies a first user message: its text when that is all it holds (so a plain string and
     the same text in parts are one opening), else every part in order — text, a digest of each image's
     URL and each document's data or URL (a data URL can be megabytes), the type of any other part — and its
-    tool calls."""
+    tool calls. Its text is read by ``words``."""
     content = message.content if isinstance(message.content, list) else []
     if all(p.type == "text" for p in content) and not message.tool_calls and not message.tool_call_id:
-        return message.text()
-    parts: list[Any] = [["text", message.content]] if isinstance(message.content, str) else []
+        return words(message.text())
+    parts: list[Any] = [["text", words(message.content)]] if isinstance(message.content, str) else []
     for part in content:
         if part.type == "text":
-            parts.append(["text", part.text or ""])
+            parts.append(["text", words(part.text or "")])
         elif part.image_url is not None:
             parts.append(["image", hashlib.sha256(part.image_url.url.encode()).hexdigest()])
         elif part.file is not None:
@@ -124,6 +153,17 @@ def _opening(message: Message) -> str | list[Any]:
             parts.append([part.type, part.text or ""])
     calls = [[c.id, c.function.name, c.function.arguments] for c in message.tool_calls or []]
     return [parts, calls, message.tool_call_id or ""]
+
+
+def _as_sent(text: str) -> str:
+    return text
+
+
+def _words(reader: AskReader, text: str) -> str:
+    """The message without the blocks a client adds to it (else all of it), stripped: aider appends its edit
+    format's rules to the person's message in the request that carries it, not in the turns after, where
+    it is history. Its first turn and the rest are one session."""
+    return reader.without_blocks(text) or text.strip()
 
 
 class Sessions:

@@ -159,6 +159,27 @@ DEFAULT_FILE_DUMPS = [
     r"^I added these files to the chat: [^\n]*\n(?:Let me know if there are others we should add|If you need to)",
     r"^Here are summaries of some files present in my git repository",  # aider's repo map
 ]
+# The user messages a client sends before the person's first, alike in every conversation (so not its opening,
+# which its session is keyed on). aider: the example conversation of its edit format (coders/*_prompts.py
+# example_messages: editblock and patch, whole, udiff), each matched whole, and the words that close it
+# (base_coder.py); then what it says of the files it shares: the read-only ones, none in the chat yet (code,
+# ask and help modes), the repo map in ask, architect and context modes, the files in context and help modes,
+# and its images and PDFs
+DEFAULT_PREAMBLES = [
+    r"^Change get_factorial\(\) to use math\.factorial\s*\Z",
+    r"^Refactor hello\(\) into its own file\.\s*\Z",
+    r"^Change the greeting to be more casual\s*\Z",
+    r"^Replace is_prime with a call to sympy\.\s*\Z",
+    r"^I switched to a new code base\. Please don't consider the above files or try to edit them any longer\.",
+    r"^Here are some READ ONLY files, provided for your reference\.\nDo not edit these files!",
+    r"^I am not sharing (?:any files that you can edit yet|the full contents of any files with you yet"
+    r"|any files with you)\.\s*\Z",
+    r"^Don't try and edit any existing code without asking me to add the files to the chat!\n",
+    r"^I am working with you on code in a git repository\.\nHere are summaries of some files present in my git",
+    r"^These files have been \*added these files to the chat\*",
+    r"^These are some files we have been discussing that we may want to edit after you answer my questions:",
+    r"^(?:Image|PDF) file: ",
+]
 
 
 class BlockMarker(Strict, frozen=True):
@@ -215,6 +236,11 @@ class AskConfig(Strict, frozen=True):
     attached_file_chars: PositiveInt = 800
     """A fenced code block named after a file path (```python src/app.py) and longer than this is an
     attached file: it is replaced by `[file <path>]`."""
+    preamble_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PREAMBLES))
+    """Regular expressions: a user message whose text starts with a match is one a client sends before the
+    person's first in every conversation (aider's example conversation). Neither it nor a file dump is the
+    conversation's opening, which its session (stickiness, escalation) is keyed on: the first user message
+    that is neither is."""
 
 
 _TICKS = "```"
@@ -292,6 +318,7 @@ class AskReader:
     fillers: frozenset[str] = frozenset()
     blocks: tuple[tuple[re.Pattern[str], re.Pattern[str], bool], ...] = ()
     results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
+    preambles: tuple[re.Pattern[str], ...] = ()  # file_dump_patterns and preamble_patterns, as one where they can
 
     @classmethod
     def compile(cls, cfg: AskConfig) -> AskReader:
@@ -307,6 +334,7 @@ class AskReader:
             frozenset(f.strip() for f in cfg.fillers),
             tuple((re.compile(b.start), re.compile(b.end), b.keep) for b in cfg.blocks),
             tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.tool_result),
+            preambles=_any_of([*cfg.file_dump_patterns, *cfg.preamble_patterns]),
         )
 
     def task(self, text: str) -> str | None:
@@ -321,6 +349,20 @@ class AskReader:
         """A user message that is a tool result or a file dump, not something a person asked."""
         head = text.lstrip()[:400]
         return any(p.search(head) for p in (*self.tool_results, *self.file_dumps))
+
+    def is_preamble(self, text: str) -> bool:
+        """A user message the client sends before the person's first (``preamble_patterns``) or a file dump: not
+        the opening of a conversation."""
+        head = text.lstrip()[:400]
+        return any(p.search(head) for p in self.preambles)
+
+    def without_blocks(self, text: str) -> str:
+        """``text`` without the ``blocks`` (a kept block's words in its place), stripped: a message as the
+        person wrote it, whether or not the client added its blocks this time (aider appends its edit format's
+        rules to the message it sends, not to the same message in the next turn's history)."""
+        for start, end, keep in self.blocks:
+            text = _cut(text, start, end, keep)
+        return text.strip()
 
     def result_block(self, text: str) -> tuple[str, str] | None:
         """(tool, output) of the tool result block a user message opens with (``blocks`` marked
@@ -445,6 +487,19 @@ def _cut(text: str, start: re.Pattern[str], end: re.Pattern[str], keep: bool) ->
         return text
     parts.append(text[done:])
     return "".join(parts)
+
+
+def _any_of(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+    """``patterns`` as one regex: one search of a message rather than one per pattern (aider opens with six
+    messages of its own, and 15 searches of each cost 9 µs a request). Each apart where one has a group or a
+    flag of its own, which would clash in one."""
+    compiled = tuple(re.compile(p) for p in patterns)
+    if not compiled or any(p.groups for p in compiled):
+        return compiled
+    try:
+        return (re.compile("|".join(f"(?:{p})" for p in patterns)),)
+    except re.error:  # a global flag, "(?i)...", is allowed only at the start of the whole
+        return compiled
 
 
 DEFAULT_READER = AskReader.compile(AskConfig())

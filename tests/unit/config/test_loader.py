@@ -1134,14 +1134,16 @@ def test_a_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path)
         "  ask:\n"
         # each list keeps a built-in entry: one that keeps none is a warning of its own
         '    tool_result_patterns: [\'^<tool_result\\b\', "^ok", "(unclosed"]\n'
+        "    preamble_patterns: ['^Refactor hello\\(\\) into its own file\\.\\s*\\Z', \"(?<word\"]\n"
         "    blocks: [{start: '\\[Request interrupted by user', end: '\\]'}, {start: \"<x>\", end: \"[a-\"}]\n"
         "  agent:\n"
         "    failure_patterns: ['^(?:error|fatal)(?:\\[E\\d+\\])?:', \"*\"]\n"
     )
     path = write(tmp_path, VALID + routing)
-    unclosed, dangling, star = '"(unclosed"', '"[a-"', '"*"'
+    unclosed, named, dangling, star = '"(unclosed"', '"(?<word"', '"[a-"', '"*"'
     assert problems(path) == [
         f"{at(path, unclosed)}: not a regular expression: missing ), unterminated subpattern at position 0",
+        f"{at(path, named)}: not a regular expression: unknown extension ?<w at position 1",
         f"{at(path, dangling)}: not a regular expression: unterminated character set at position 0",
         f"{at(path, star)}: not a regular expression: nothing to repeat at position 0",
     ]

@@ -4,10 +4,12 @@ from typing import Any
 
 import pytest
 
+from tests.agent_clients import AIDER_EXAMPLES
 from tests.doubles import Clock
 from tests.helpers import MINIMAL, graph, request
 from tiergate.engine.router import Router
 from tiergate.engine.sticky import SessionPool, Sessions, session_key, sessions_factory
+from tiergate.rules.ask import AskConfig, AskReader
 from tiergate.rules.features import Features
 
 # "prove" forces opus; "rename" is LOCAL; anything else is AMBIGUOUS (-> sonnet).
@@ -287,3 +289,75 @@ def test_a_conversation_id_the_client_sends_is_its_session() -> None:
     # no id, or one that is no JSON with a session: the first user message, as before
     plain = keyed("anthropic", {"metadata": {"user_id": "alice"}}, "hi")
     assert plain == session_key(Features.of(request(messages=turns("hi"))), "team-a")
+
+
+def aider_key(*messages: dict[str, Any], reader: AskReader | None = None) -> bytes | None:
+    settings = {"ask": reader} if reader is not None else None
+    return session_key(Features.of(request(messages=list(messages)), settings=settings), "team-a")
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
+OK = {"role": "assistant", "content": "Ok."}
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAA"}}
+
+
+def test_the_session_opens_at_the_persons_first_words_not_the_clients() -> None:
+    """aider opens every conversation with the example conversation of its edit format, then what it says of the
+    files it shares (read-only files, the repo map, the files in the chat, or that there are none yet): the same
+    messages in every conversation of a repository, which made them all one session."""
+    person = user("why does pop() lose items under load?")
+    plain = aider_key(person)
+    assert plain is not None
+    for example in (  # editblock and patch; whole; udiff
+        "Change get_factorial() to use math.factorial",
+        "Refactor hello() into its own file.",
+        "Change the greeting to be more casual",
+        "Replace is_prime with a call to sympy.",
+    ):
+        assert aider_key(user(example), OK, person) == plain, example
+    notes = [
+        user("Here are some READ ONLY files, provided for your reference.\nDo not edit these files!\n\nCONVENTIONS.md"),
+        user("I am working with you on code in a git repository.\nHere are summaries of some files present in my git"),
+        user("Don't try and edit any existing code without asking me to add the files to the chat!\nTell me which"),
+        user("I am not sharing any files that you can edit yet."),
+        user("Here are summaries of some files present in my git repository.\n\nsrc/queue.py:\n│class Queue:"),
+        user("I have *added these files to the chat* so you can go ahead and edit them.\n\nsrc/queue.py\n```\n```"),
+        {"role": "user", "content": [{"type": "text", "text": "Image file: ui.png"}, IMAGE]},
+    ]
+    assert aider_key(*AIDER_EXAMPLES, *[m for note in notes for m in (note, OK)], person) == plain
+    # only the client's messages: no session, rather than one every such conversation would share
+    assert aider_key(*AIDER_EXAMPLES, *notes) is None
+    # a person's own words that begin as an example does are theirs
+    own = aider_key(user("Change get_factorial() to use math.factorial, and cache it"), OK, person)
+    assert own is not None and own != plain
+
+
+def test_the_session_reads_the_persons_words_without_the_clients_blocks() -> None:
+    """aider appends its edit format's rules to the message it sends, and the same words come back without them
+    as history in the next turn: one session, as is an opening only a client's block makes up. A load keeps
+    each session by its opening as sent, so a conversation's first message is read for blocks once."""
+    rules = "# *SEARCH/REPLACE block* Rules:\n\nEvery *SEARCH/REPLACE block* must use this format:\n..."
+    g = graph(RULES, base=PRICED)
+
+    def key(*messages: dict[str, Any], client: str = "team-a") -> bytes | None:
+        return session_key(g.features(request(messages=list(messages))), client)
+
+    first = key(user(f"add a --verbose flag\n\n{rules}"))
+    assert first is not None and first == key(user("add a --verbose flag"), OK, user("thanks"))
+    assert first == aider_key(user(f"add a --verbose flag\n\n{rules}"))  # as without the load's cache
+    assert len(g.settings["openings"]) == 2  # the opening as sent in the first turn, and in the second
+    assert key(user("add a --verbose flag"), OK, user("thanks"), OK, user("and the tests")) == first
+    assert key(user("add a --verbose flag"), client="other") not in (None, first)
+    assert len(g.settings["openings"]) == 3
+    assert aider_key(user(rules)) == aider_key(user(rules), OK, user("and the tests")) != aider_key(user("x"))
+
+
+def test_the_clients_own_openings_come_from_routes_yaml() -> None:
+    reader = AskReader.compile(AskConfig(preamble_patterns=[r"^<intro>"]))
+    person = user("fix the bug")
+    assert aider_key(user("<intro>this IDE's notes</intro>"), OK, person, reader=reader) == aider_key(person)
+    # the list written is the whole list: aider's examples are openings again
+    assert aider_key(user("Refactor hello() into its own file."), OK, person, reader=reader) != aider_key(person)
