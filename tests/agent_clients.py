@@ -8,7 +8,11 @@ the tool results of the turn before), a failed tool's result marked ``is_error``
 opening with ``Exit code N``, a Read's as ``cat -n`` lines. Codex (0.171) sends `/v1/responses`: input
 items, ``exec_command`` calls whose output opens with its header (``Exit code: N`` / ``Wall time:`` /
 ``Output:``, or the newer ``Chunk ID:`` / ``Process exited with code N``), and ``apply_patch`` as a custom
-tool call. aider sends OpenAI chat messages: its repo map and the files in the chat come first.
+tool call. aider sends OpenAI chat messages: its repo map and the files in the chat come first. Cline (3.x, on
+an OpenAI-compatible provider) sends OpenAI chat messages with its own XML tool protocol: its task in
+``<task>``, ``<environment_details>`` after each turn's text, each tool call as the assistant's XML and its
+result as the next user message (``[replace_in_file for 'a.ts'] Result:``, a refused call's error wrapped in
+``The tool execution failed with the following error:``).
 """
 
 from __future__ import annotations
@@ -197,6 +201,52 @@ class Codex:
     def features(self) -> Features:
         chat = DIALECTS["responses"].decode(json.dumps(self.body()).encode(), {})
         return Features.of(chat)
+
+
+CLINE_SYSTEM = (
+    "You are Cline, a highly skilled software engineer with extensive knowledge in many programming languages.\n\n"
+    "====\n\nTOOL USE\n\nYou have access to a set of tools that are executed upon the user's approval.\n\n"
+    "# Tools\n\n## execute_command\n## read_file\n## replace_in_file\n## attempt_completion\n\n"
+    "# Tool Use Guidelines\n\n1. In <thinking> tags, assess what information you already have."
+)
+CLINE_ENV = (
+    "<environment_details>\n# VSCode Visible Files\nsrc/index.ts\n\n# VSCode Open Tabs\nsrc/index.ts\n\n"
+    "# Current Time\n12/5/2026, 10:41:07 AM (Europe/Berlin, UTC+1:00)\n\n# Current Mode\nACT MODE\n"
+    "</environment_details>"
+)
+
+
+class Cline:
+    """One Cline conversation on the OpenAI wire: text parts, XML tool calls, tool results as user messages."""
+
+    def __init__(self, task: str) -> None:
+        self.messages: list[dict[str, Any]] = [
+            {"role": "system", "content": CLINE_SYSTEM},
+            {"role": "user", "content": [text(f"<task>\n{task}\n</task>"), text(CLINE_ENV)]},
+        ]
+
+    def user(self, *parts: str) -> Cline:
+        self.messages.append({"role": "user", "content": [text(p) for p in parts]})
+        return self
+
+    def call(self, tool: str, params: dict[str, str], output: str) -> Cline:
+        """The assistant's XML tool call, and the user message with its result (and the environment after)."""
+        xml = "".join(f"<{k}>{v}</{k}>\n" for k, v in params.items())
+        self.messages.append({"role": "assistant", "content": f"<{tool}>\n{xml}</{tool}>"})
+        about = f" for '{params['path']}'" if "path" in params else f" for '{params.get('command', '')}'"
+        return self.user(f"[{tool}{about}] Result:", output, CLINE_ENV)
+
+    def body(self) -> dict[str, Any]:
+        return {"model": "auto", "stream": True, "messages": self.messages}
+
+    def features(self) -> Features:
+        chat = DIALECTS["openai"].decode(json.dumps(self.body()).encode(), {})
+        return Features.of(chat)
+
+
+def cline_error(error: str) -> str:
+    """A refused tool call's result as Cline words it (src/core/prompts/responses.ts, formatResponse.toolError)."""
+    return f"The tool execution failed with the following error:\n<error>\n{error}\n</error>"
 
 
 def codex_output(exit_code: int, output: str, *, newer: bool = False) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.agent_clients import AIDER_CONTEXT, ClaudeCode, Codex, codex_output
+from tests.agent_clients import AIDER_CONTEXT, ClaudeCode, Cline, Codex, cline_error, codex_output
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; the lock ordering "
@@ -58,6 +58,19 @@ def test_a_codex_loop_refused_three_times_is_stuck_and_a_claude_code_read_is_not
     loop.read("/app/src/loader.py", source).read("/app/src/other.py", source)
     d = dry_run(gateway, "anthropic", loop.body())
     assert "agent_stuck" not in fired(d), d["reasons"]
+
+
+def test_a_cline_loop_refused_three_times_is_stuck(gateway: str) -> None:
+    """Cline's refused replace_in_file, its error wrapped in "The tool execution failed with the following
+    error:", three times over: the loop is stuck."""
+    search = "------- SEARCH\n    const retries = 3;\n=======\n    const retries = opts.retries ?? 3;\n+++++++ REPLACE"
+    refused = cline_error("The SEARCH block:\n    const retries = 3;\n...does not match anything in the file.")
+    loop = Cline("make the retry count in fetchJson configurable via an options arg")
+    for _ in range(3):
+        loop.call("replace_in_file", {"path": "src/net/fetch.ts", "diff": search}, refused)
+    d = dry_run(gateway, "openai", loop.body())
+    assert "agent_stuck" in fired(d), d["reasons"]
+    assert d["read"]["agent"] == {"steps": 3, "failures_in_row": 3, "repeated_failure": 3, "tests_green": False}
 
 
 def test_claude_codes_own_blocks_around_a_trivial_ask_do_not_lift_it(gateway: str) -> None:

@@ -63,6 +63,15 @@ DEFAULT_FAILURE = [
     r"\bNo such file or directory\b",
     r"\bold_string (?:not found|was not found)\b",
     r"\bString to replace not found\b",
+    # Cline's refused tool call (formatResponse.toolError, a refused replace_in_file's "...does not match
+    # anything in the file" inside it), worded the same by Roo Code and Kilo Code in their XML tool mode and as
+    # JSON in their native one; Roo's and Kilo's refused apply_diff, sent without that wrapper; a call missing
+    # a parameter (all three)
+    r"^The tool execution failed with the following error:",
+    r'^\{"status":"error","message":"The tool execution failed"',
+    r"^Unable to apply diff to file: ",
+    r"^No sufficiently similar match found\b",
+    r"^Missing value for required parameter '",
     r"\bpanicked at\b",
     r"\bSegmentation fault\b",
     r"\bBUILD FAILURE\b",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.agent_clients import ClaudeCode, Codex, codex_output
+from tests.agent_clients import ClaudeCode, Cline, Codex, cline_error, codex_output
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; find the root "
@@ -18,7 +18,7 @@ PYTEST_RED = (
 AGENT = ("agent.steps", "agent.failures_in_row", "agent.repeated_failure", "agent.tests_green")
 
 
-def agent(loop: ClaudeCode | Codex) -> tuple[object, ...]:
+def agent(loop: ClaudeCode | Codex | Cline) -> tuple[object, ...]:
     f = loop.features()
     return tuple(f[name] for name in AGENT)
 
@@ -145,3 +145,50 @@ def test_runner_summaries_still_read_as_failed_or_green() -> None:
     }
     for output, expected in outputs.items():
         assert agent(ClaudeCode().user("run the tests").bash("make test", output)) == expected, output
+
+
+SEARCH = "------- SEARCH\n    const retries = 3;\n=======\n    const retries = opts.retries ?? 3;\n+++++++ REPLACE"
+NO_MATCH = (
+    "The SEARCH block:\n    const retries = 3;\n...does not match anything in the file.\n\nThis is likely because "
+    "the SEARCH block content doesn't match exactly with what's in the file, or if you used multiple SEARCH/REPLACE "
+    "blocks they may not have been in the order they appear in the file.\n\nThe file was reverted to its original "
+    'state:\n\n<file_content path="src/net/fetch.ts">\nexport async function fetchJson(url: string) {\n'
+    "\tconst retries = 3;\n</file_content>"
+)
+
+
+def test_cline_refusing_the_same_edit_three_times_is_stuck() -> None:
+    """Cline's refused replace_in_file (its SEARCH block matches nothing: tabs, not spaces) comes back as a user
+    message wrapped in "The tool execution failed with the following error:": three are a stuck loop."""
+    loop = Cline("make the retry count in fetchJson configurable via an options arg")
+    for _ in range(3):
+        loop.call("replace_in_file", {"path": "src/net/fetch.ts", "diff": SEARCH}, cline_error(NO_MATCH))
+    assert agent(loop) == (3, 3, 3, False)
+    missing = "Missing value for required parameter 'diff'. Please retry with complete response."
+    assert agent(Cline("rename tmp").call("replace_in_file", {"path": "a.ts"}, missing)) == (1, 1, 1, False)
+    # a file read that holds the words, and an edit Cline saved, are not failures
+    read = "export const msg = 'The tool execution failed with the following error:'\n"
+    saved = "The content was successfully saved to src/net/fetch.ts."
+    ok = Cline("rename tmp").call("read_file", {"path": "src/msg.ts"}, read)
+    assert agent(ok.call("replace_in_file", {"path": "src/net/fetch.ts", "diff": SEARCH}, saved)) == (2, 0, 0, False)
+
+
+def test_roo_codes_refused_edits_are_failed_steps_in_both_its_tool_modes() -> None:
+    """Roo Code (and Kilo Code): a refused apply_diff's own result in its XML mode, and a refused call's JSON in
+    its native tool calls (a role ``tool`` message)."""
+    unable = "Unable to apply diff to file: /w/src/a.ts\n\n<error_details>\nNo sufficiently similar match found"
+    fuzzy = "<error_details>\nNo sufficiently similar match found at line: 3 (88% similar, needs 100%)"
+    for output in (unable, fuzzy):
+        loop = Cline("rename tmp to result in src/a.ts")
+        for _ in range(3):
+            loop.call("apply_diff", {"path": "src/a.ts", "diff": SEARCH}, output)
+        assert agent(loop) == (3, 3, 3, False), output
+    refused = '{"status":"error","message":"The tool execution failed","error":"Search block not found"}'
+    loop = Cline("rename tmp to result in src/a.ts")
+    for n in range(2):
+        call = {"id": f"call_{n}", "type": "function", "function": {"name": "apply_diff", "arguments": "{}"}}
+        loop.messages += [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": f"call_{n}", "content": refused},
+        ]
+    assert agent(loop) == (2, 2, 2, False)
