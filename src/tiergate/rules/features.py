@@ -358,14 +358,19 @@ _EXTENSION = re.compile(
 _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./@")
 
 
-@feature("number", "Distinct file paths named in the last user message (`src/app.py`, `@utils.ts`).")
+@feature(
+    "number",
+    "Distinct file paths named in the last user message (`src/app.py`, `@utils.ts`), not those a test runner's "
+    "report lines name.",
+)
 def file_references(f: Features) -> int:
     return count_file_references(f["last_user_text"])
 
 
 def count_file_references(text: str) -> int:
     """Distinct file paths named in ``text`` (``src/app.py``, ``@utils.ts``); not a method called in code
-    (``r.json()``, ``df.to_sql(...)`` end in a ``(``; a traceback's ``main.py(12)`` is a file and its line)."""
+    (``r.json()``, ``df.to_sql(...)`` end in a ``(``; a traceback's ``main.py(12)`` is a file and its line),
+    nor a file a test runner's report line names (:func:`_in_test_report`)."""
     found: set[str] = set()
     last, last_start = -1, 0  # the previous match and where its path began: one walk back per path, not per match
     for m in _EXTENSION.finditer(text):
@@ -378,7 +383,9 @@ def count_file_references(text: str) -> int:
         if m.end() - start > 1024:  # no file's path is this long (and copying each would cost a pass apiece)
             continue
         name = text[start : m.end()].lstrip("@./")
-        if name and not name.startswith(".") and name[0] not in "-" and "." in name and name.split("/")[-1][0] != ".":
+        if name in found or not name or name.startswith(".") or name[0] == "-" or "." not in name:
+            continue
+        if name.split("/")[-1][0] != "." and not _in_test_report(text, start, m.end()):
             found.add(name)
     return len(found)
 
@@ -403,6 +410,42 @@ def last_user_diff(f: Features) -> bool:
         return False
     text = raw_texts(f)[i]
     return _DIFF_AT_START.match(text) is not None or _DIFF_AFTER_NEWLINE.search(text) is not None
+
+
+# A test runner's report line names a file it ran, not one to change: a status column and the file (Jest's
+# "FAIL src/a.test.ts (5.2 s)", Vitest's "✓ src/a.test.ts (3 tests) 12ms", pytest's short summary "FAILED
+# tests/a.py::test_x - assert ..."), a pytest node id and its outcome ("tests/a.py::test_x PASSED [ 10%]"), or
+# pytest's progress line (the file, a dot or letter per test, the percentage). A person naming node ids to fix
+# ("make tests/a.py::test_x pass") writes no outcome after them, and their files still count. Vitest's marks:
+# check marks, crosses, its pointer and its skipped arrow.
+_REPORT_STATUS = re.compile(
+    r"[ \t]*(?:PASS(?:ED)?|FAIL(?:ED)?|ERROR|SKIPPED|XFAIL|XPASS|[\u2713\u2714\u2717\u2718\u00d7\u276f\u2193])[ \t]+"
+)
+_REPORT_TAIL = re.compile(r"::|(?:[ \t]+\([^()\n]{0,80}\)(?:[ \t]+[\d.]+ ?m?s)?| > [^\n]*)?[ \t]*(?:\n|\Z)")
+# (a node id's name and parameters are bounded and possessive: "a.py::a.py::..." scanned to the end from every
+# path, then backed off it char by char)
+_NODE_OUTCOME = re.compile(
+    r"::[^\s\[]{0,300}+(?:\[[^\]\n]{0,300}+\])?[ \t]+(?:PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b"
+)
+_PROGRESS = re.compile(r"[ \t]+[.FEsxX]+[ \t]*\[ *\d{1,3}%\][ \t]*(?:\n|\Z)")
+#: The longest status column before a report line's file.
+_STATUS_WIDTH = 12
+
+
+def _in_test_report(text: str, start: int, end: int) -> bool:
+    """The path at ``text[start:end]`` is where a test runner's report line names a file. Looked at around the
+    path only (its line's start, at most :data:`_STATUS_WIDTH` characters back, and what follows it), so a
+    long text costs no more per path; asked once per distinct path not yet counted."""
+    low = max(0, start - _STATUS_WIDTH)
+    newline = text.rfind("\n", low, start)
+    line = newline + 1 if newline >= 0 else 0 if low == 0 else -1
+    if line < 0:  # mid-line, past any status column: only a node id and its outcome
+        return text.startswith("::", end) and _NODE_OUTCOME.match(text, end) is not None
+    if line < start and _REPORT_STATUS.fullmatch(text, line, start) is not None:
+        return _REPORT_TAIL.match(text, end) is not None
+    if text.startswith("::", end):
+        return _NODE_OUTCOME.match(text, end) is not None
+    return line == start and _PROGRESS.match(text, end) is not None
 
 
 @feature("text", "The last user message's text.")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.agent_clients import ClaudeCode
 from tests.helpers import graph, request
 from tiergate.protocols.anthropic.ingress import decode
 from tiergate.rules.features import Features
@@ -255,6 +256,40 @@ def test_many_files_does_not_count_method_calls_or_pasted_code_as_files() -> Non
         request(messages=[{"role": "user", "content": blocks + "move the logging setup into one module"}])
     )
     assert named["ask_file_references"] == 6 and "many_files" in [s.name for s in many.phase1(named).signals]
+
+
+PYTEST_V = "".join(f"tests/test_{c}.py::test_ok PASSED\n" for c in "abcdef") + "tests/test_g.py::test_x FAILED\n"
+
+
+def test_many_files_does_not_count_the_files_a_pasted_test_report_ran() -> None:
+    """Seven unfenced pytest -v lines and "which test failed?" made a many-files change (CLAUDE): a runner's
+    report line names a file it ran. pytest's outcomes, short summary and progress lines, Jest's and Vitest's
+    file lines, through Claude Code's body and a plain chat one; a person naming node ids to fix still names
+    their files."""
+    many = shipped_rule("many_files")
+    reports = [
+        PYTEST_V,
+        "".join(f"tests/test_{c}.py::test_ok[1-2] PASSED          [ {i}%]\n" for i, c in enumerate("abcdefg")),
+        "".join(f"FAILED tests/test_{c}.py::test_x - AssertionError: assert 1 == 2\n" for c in "abcdefg"),
+        "".join(f"tests/test_{c}.py ..F.                 [ {i * 10}%]\n" for i, c in enumerate("abcdefg")),
+        "".join(f"PASS src/{c}.test.ts\n FAIL  src/{c}/cache.test.ts (5.2 s)\n" for c in "abcdefg"),
+        "".join(
+            f" \u2713 src/{c}.test.ts (3 tests) 12ms\n   \u00d7 src/{c}.test.ts > cache > expires 5ms\n"
+            for c in "abcdefg"
+        ),
+    ]
+    for report in reports:
+        for f in (
+            Features.of(request(messages=[{"role": "user", "content": report + "\nwhich test failed?"}])),
+            ClaudeCode().user(report + "\nwhich test failed?").features(),
+        ):
+            assert (f["ask_file_references"], f["file_references"]) == (0, 0), report
+            assert "many_files" not in [s.name for s in many.phase1(f).signals]
+    named = "make these pass: " + ", ".join(f"tests/test_{c}.py::test_x" for c in "abcdef")
+    f = Features.of(request(messages=[{"role": "user", "content": named}]))
+    assert f["ask_file_references"] == 6 and "many_files" in [s.name for s in many.phase1(f).signals]
+    listed = "".join(f"PASS src/{c}.ts to the logger\n" for c in "abcdef")  # a status word, then the person's words
+    assert Features.of(request(messages=[{"role": "user", "content": listed}]))["ask_file_references"] == 6
 
 
 def test_multi_file_change_reads_the_persons_words_not_the_code_they_pasted() -> None:
