@@ -24,7 +24,8 @@ read ``ask_text``:
   ``<user_query>``), that content alone;
 - otherwise with the blocks of ``routing.ask.blocks`` and of ``routing.ask.drop_tags``
   removed, and each attached file (a fenced block named after a path, longer than
-  ``attached_file_chars``) replaced by ``[file <path>]``.
+  ``attached_file_chars``) replaced by ``[file <path>]``; a shorter one (a selection, a small file) is the
+  code the ask is about, and stays.
 
 The markers live in routes.yaml (``routing.ask``); the defaults cover the clients above.
 
@@ -234,8 +235,11 @@ class AskConfig(Strict, frozen=True):
     file_dump_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_FILE_DUMPS))
     """Regular expressions: a user message whose text starts with a match is files pasted by the client."""
     attached_file_chars: PositiveInt = 800
-    """A fenced code block named after a file path (```python src/app.py) and longer than this is an
-    attached file: it is replaced by `[file <path>]`."""
+    """A fenced code block named after a file path (```python src/app.py; Continue's attached file, ```src/app.py,
+    and its selection, ```py src/app.py (3-9)) and longer than this is an attached file: it is replaced by
+    `[file <path>]`. A shorter one stays in the ask: a selection or a small file is the code a terse ask is about
+    ("look ok?" over an upload handler), and the work it asks for is judged by that code; a whole file would
+    take most of what the encoder reads of the ask (its first and last tokens)."""
     preamble_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PREAMBLES))
     """Regular expressions: a user message whose text starts with a match is one a client sends before the
     person's first in every conversation (aider's example conversation). Neither it nor a file dump is the

@@ -110,6 +110,11 @@ def test_continue_attached_file_is_named_and_a_short_snippet_kept() -> None:
     short_block = "```python\nwhile True:\n    retry()\n```"
     got = ask_of(user(f"{long_block}\n\n{short_block}\n\n{ASK}"))
     assert got == f"[file src/orders.py]\n\n{short_block}\n\n{ASK}"
+    # Continue's own shapes: an @-mentioned file (its path alone after the fence) before the words, a selection
+    # (language, path, lines) where the person put it; a short selection is the code asked about, and stays
+    selection = "```py src/orders.py (3-5)\n    while True:\n        retry()\n```"
+    got = ask_of(user(f"```src/orders.py\n{FILE}\n```\n\n{ASK}\n\n{selection}\n"))
+    assert got == f"[file src/orders.py]\n\n{ASK}\n\n{selection}"
 
 
 def test_the_markers_come_from_routes_yaml() -> None:
