@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.agent_clients import ClaudeCode, Cline, Codex, cline_error, codex_output
+from tests.agent_clients import CLINE_ENV, ClaudeCode, Cline, Codex, cline_error, codex_output
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; find the root "
@@ -192,3 +192,26 @@ def test_roo_codes_refused_edits_are_failed_steps_in_both_its_tool_modes() -> No
             {"role": "tool", "tool_call_id": f"call_{n}", "content": refused},
         ]
     assert agent(loop) == (2, 2, 2, False)
+
+
+ACT_MODE = "[The user has switched to ACT MODE, so you may now proceed with the task.]"
+PLAN = "<plan_mode_respond>\n<response>\nPublish tail_ with release.\n</response>\n</plan_mode_respond>"
+
+
+def test_clines_switch_to_act_mode_is_a_tool_result_and_only_the_persons_message_is_the_ask() -> None:
+    """Cline answers its plan_mode_respond with the switch notice (PlanModeRespondHandler): without words the
+    task is still the ask, with words only they are (its <user_message>), in its XML mode and its native one."""
+    task = "consumers of our SPSC ring sometimes read garbage on the ARM build"
+    words = "\n\nThe user also provided the following message when switching to ACT MODE:\n"
+    words += "<user_message>\ngo ahead\n</user_message>"
+    for result, ask in ((ACT_MODE, task), (ACT_MODE + words, "go ahead")):
+        loop = Cline(task)
+        loop.messages.append({"role": "assistant", "content": PLAN})
+        assert loop.user("[plan_mode_respond] Result:", result, CLINE_ENV).features()["ask_text"] == ask
+        native = Cline(task)
+        call = {"id": "call_1", "type": "function", "function": {"name": "plan_mode_respond", "arguments": "{}"}}
+        native.messages += [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": result},
+        ]
+        assert native.user(CLINE_ENV).features()["ask_text"] == ask
