@@ -166,11 +166,12 @@ def _replaced(data: Any, path: Path, value: Any) -> Any:
 
 def _weights_from_rule_file(config: RoutesConfig, file: str) -> RoutesConfig:
     """``routing.learned.weights_dir`` as an absolute path, read like ``head``: from the rule file's directory
-    (``~`` expanded), so the gateway finds the same weights whatever directory it was started from."""
+    (``~`` expanded), so the gateway finds the same weights whatever directory it was started from. An empty
+    value (``${TIERGATE_WEIGHTS:-}`` with the variable unset) is no directory: the default places are searched."""
     learned = config.routing.learned
     if learned is None or learned.weights_dir is None:
         return config
-    where = str(learned_weights_path(file, learned.weights_dir))
+    where = str(learned_weights_path(file, learned.weights_dir)) if learned.weights_dir.strip() else None
     routing = msgspec.structs.replace(config.routing, learned=msgspec.structs.replace(learned, weights_dir=where))
     return msgspec.structs.replace(config, routing=routing)
 

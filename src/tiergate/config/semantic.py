@@ -349,7 +349,7 @@ def _missing_weights(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     """A warning, like an unusable head: the gateway starts without the learned scorer rather than read other
     weights than the ones named (a reload while the scorer serves is refused: tiergate.runtime)."""
     learned = config.routing.learned
-    if learned is None or learned.weights_dir is None:
+    if learned is None or not (learned.weights_dir or "").strip():  # empty: the default places
         return []
     where = learned_weights_path(source.file, learned.weights_dir)  # as the scorer reads it
     if where.exists():

@@ -891,6 +891,20 @@ def test_a_relative_learned_weights_dir_is_read_from_the_rule_file_s_directory(
     assert loaded.config.routing.learned.weights_dir == str(conf / "minilm")
 
 
+def test_an_empty_learned_weights_dir_is_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`${VAR:-}` with the variable unset, as the shipped file writes optional settings: the default places are
+    searched. Read from the rule file's directory, the empty path was that directory itself, which holds no
+    weights, and the gateway ran without the learned scorer while `validate` said ok."""
+    learned = (
+        f"routing:\n  learned:\n    head: {ROOT / 'heads' / 'default.json'}\n"
+        '    weights_dir: "${TIERGATE_TEST_WEIGHTS:-}"\n'
+    )
+    path = write(tmp_path, VALID + learned)
+    loaded = load_file(path, environ={})
+    assert loaded.config.routing.learned is not None and loaded.config.routing.learned.weights_dir is None
+    assert loaded.warnings == ()
+
+
 def test_validate_passes_the_shipped_routes_file(capsys: pytest.CaptureFixture[str]) -> None:
     path = ROOT / "routes.yaml"
     assert main(["validate", str(path)]) == 0
