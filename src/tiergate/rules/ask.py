@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -240,6 +240,10 @@ class AskConfig(Strict, frozen=True):
     `[file <path>]`. A shorter one stays in the ask: a selection or a small file is the code a terse ask is about
     ("look ok?" over an upload handler), and the work it asks for is judged by that code; a whole file would
     take most of what the encoder reads of the ask (its first and last tokens)."""
+    reply_chars: Annotated[int, msgspec.Meta(ge=0)] = 80
+    """A person's short answer to a question the assistant ended its message with ("Want me to make the
+    change?" "go ahead"), at most this many characters and without code, is read with the ask before it: the
+    work it agrees to is that ask's, not its own few words. 0 reads the answer alone."""
     preamble_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PREAMBLES))
     """Regular expressions: a user message whose text starts with a match is one a client sends before the
     person's first in every conversation (aider's example conversation). Neither it nor a file dump is the
@@ -323,6 +327,7 @@ class AskReader:
     blocks: tuple[tuple[re.Pattern[str], re.Pattern[str], bool], ...] = ()
     results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
     preambles: tuple[re.Pattern[str], ...] = ()  # file_dump_patterns and preamble_patterns, as one where they can
+    reply_chars: int = 80
 
     @classmethod
     def compile(cls, cfg: AskConfig) -> AskReader:
@@ -339,6 +344,7 @@ class AskReader:
             tuple((re.compile(b.start), re.compile(b.end), b.keep) for b in cfg.blocks),
             tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.tool_result),
             preambles=_any_of([*cfg.file_dump_patterns, *cfg.preamble_patterns]),
+            reply_chars=cfg.reply_chars,
         )
 
     def task(self, text: str) -> str | None:
@@ -520,28 +526,52 @@ def ask_index(f: Features) -> int | None:
     memo = f._memo
     if "_ask_index" not in memo:
         reader, texts = reader_of(f), raw_texts(f)
-        found = None
-        task_at, task = _last_task(f, reader, texts)
-        for i in range(len(f.messages) - 1, -1, -1):
-            text, role = texts[i], f.messages[i].role
-            if role in ("tool", "function"):
-                read = reader.replied(text)
-            elif role != "user":
-                continue
-            elif reader.is_injected(text):
-                read = reader.said(text)
-            elif i == task_at:
-                read = reader.clean(task)
-            elif task_at is not None and i > task_at and text.startswith("\n") and _after_step(f, reader, i, task_at):
-                continue  # the client's own message after the person's (avante's instructions file)
-            else:
-                read = reader.read(text)
-            if read:
-                found = i
-                memo["_ask_read"] = read
-                break
+        task = _last_task(f, reader, texts)
+        found, read = _ask_before(f, reader, texts, task, len(f.messages))
+        # the work a short "go ahead" agrees to is the ask before the question it answers
+        if (
+            found is not None
+            and read is not None
+            and _answers_a_question(f, reader, texts, found, read)
+            and (earlier := _ask_before(f, reader, texts, task, found - 1)[1]) is not None
+        ):
+            read = earlier + "\n\n" + read
         memo["_ask_index"] = found
+        memo["_ask_read"] = read
     return memo["_ask_index"]  # type: ignore[no-any-return]
+
+
+def _ask_before(
+    f: Features, reader: AskReader, texts: list[str], task: tuple[int | None, str], end: int
+) -> tuple[int | None, str | None]:
+    """The last message before ``end`` a person's ask is read from, and the ask as read."""
+    task_at, body = task
+    for i in range(end - 1, -1, -1):
+        text, role = texts[i], f.messages[i].role
+        if role in ("tool", "function"):
+            read = reader.replied(text)
+        elif role != "user":
+            continue
+        elif reader.is_injected(text):
+            read = reader.said(text)
+        elif i == task_at:
+            read = reader.clean(body)
+        elif task_at is not None and i > task_at and text.startswith("\n") and _after_step(f, reader, i, task_at):
+            continue  # the client's own message after the person's (avante's instructions file)
+        else:
+            read = reader.read(text)
+        if read:
+            return i, read
+    return None, None
+
+
+def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int, read: str) -> bool:
+    """Message ``i``, read as ``read``, is a person's short answer (``reply_chars``, no code) to the assistant's
+    message just before it, which ends with a question and calls no tool."""
+    if len(read.strip()) > reader.reply_chars or _TICKS in read or i == 0 or f.messages[i].role != "user":
+        return False
+    before = f.messages[i - 1]
+    return before.role == "assistant" and not before.tool_calls and texts[i - 1].rstrip().endswith(("?", "\uff1f"))
 
 
 def _after_step(f: Features, reader: AskReader, i: int, task_at: int) -> bool:

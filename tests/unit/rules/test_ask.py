@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 import msgspec
+import pytest
 
+from tests.agent_clients import ClaudeCode, aider
 from tiergate.rules.ask import AskConfig, AskReader, BlockMarker, names_pattern, prose_of
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
@@ -239,12 +241,12 @@ def test_ask_tags_are_a_persons_reply_only_inside_a_tool_result() -> None:
         assert Features.of(request)["ask_text"] == said
     pasted = "[build] Result: FAILED\nerror[E0502]: cannot borrow `self.cache` as mutable"
     request = msgspec.convert(
-        {"messages": [user("hi"), {"role": "assistant", "content": "?"}, user(pasted)]}, ChatRequest
+        {"messages": [user("hi"), {"role": "assistant", "content": "ok."}, user(pasted)]}, ChatRequest
     )
     assert Features.of(request)["ask_text"] == pasted  # a person's pasted log, not a Cline tool result
     reply = "[ask_followup_question for 'which db?'] Result:\n<answer>\npostgres, and keep it fast\n</answer>"
     request = msgspec.convert(
-        {"messages": [user(ASK), {"role": "assistant", "content": "?"}, user(reply)]}, ChatRequest
+        {"messages": [user(ASK), {"role": "assistant", "content": "ok."}, user(reply)]}, ChatRequest
     )
     assert Features.of(request)["ask_text"] == "postgres, and keep it fast"
 
@@ -371,7 +373,7 @@ def test_void_selections_tool_results_and_system_prompt_are_left_out() -> None:
     )
     assert ask_of(user(f"{ASK}\n---\nSELECTIONS\n{selections}")) == ASK
     assert ask_of(user(f"{ASK}\n---\nSELECTIONS\n/w/src/orders.py\n/w/src/retry.py (lines 3:9)")) == ASK
-    assert ask_of(user(ASK), {"role": "assistant", "content": "?"}, user(f"---\nSELECTIONS\n{selections}")) == ASK
+    assert ask_of(user(ASK), {"role": "assistant", "content": "ok."}, user(f"---\nSELECTIONS\n{selections}")) == ASK
     # Only a "---" that opens a line: one inside a line is the person's own text
     assert ask_of(user(f"{ASK} ---\nSELECTIONS\nstays")) == f"{ASK} ---\nSELECTIONS\nstays"
     system = (
@@ -510,7 +512,7 @@ def test_a_task_block_is_read_only_where_a_client_puts_it() -> None:
     )
     quoted = f"what does <task>{ASK}</task> mean here?"
     assert ask_of(user(quoted)) == quoted
-    assert ask_of(user(quoted), {"role": "assistant", "content": "?"}, user(later)) == later
+    assert ask_of(user(quoted), {"role": "assistant", "content": "ok."}, user(later)) == later
     pasted = "```md prompts/review.md\n<task>Review the diff</task>\n```\nwhy does this prompt fail?"
     assert ask_of(user(pasted)) == pasted
     # what a person writes after the block stays; a follow-up that begins with a line break, after a reply,
@@ -554,3 +556,48 @@ def test_a_message_of_angle_brackets_reads_as_itself() -> None:
     for text in ["<" * 50_000, "<t" * 25_000, "<todos" * 10_000]:
         assert reader.read(text) == text
     assert reader.read("<" * 1000 + "<todos>plan</todos>fix it") == "<" * 1000 + "fix it"
+
+
+# --- a short answer to the assistant's question: the work is the ask before it -----------------------
+
+HARD = "our upload handler joins the archive's member names onto the target directory: is that exploitable?"
+OFFER = "Yes: a member named ../../etc/cron.d/x escapes it (zip slip). Want me to make the change?"
+
+
+def test_a_short_answer_to_the_assistants_question_is_read_with_the_ask_before_it() -> None:
+    """ "go ahead" alone reads as trivial work; what it agrees to is the ask the question followed."""
+    got = ask_of(user(HARD), {"role": "assistant", "content": OFFER}, user("go ahead"))
+    assert got == HARD + "\n\ngo ahead"
+    fullwidth = ask_of(user(HARD), {"role": "assistant", "content": "要我修改吗\uff1f"}, user("好的"))
+    assert fullwidth == HARD + "\n\n好的"
+
+
+def test_claude_codes_and_aiders_short_answers_are_read_with_the_task() -> None:
+    """As each client sends them: Claude Code's text blocks (a reminder beside the answer), aider's answer with its
+    edit format's rules appended and its own messages before the conversation."""
+    reminder = "<system-reminder>todo list is empty</system-reminder>"
+    claude = ClaudeCode().user(HARD).said(OFFER).user(reminder, "ok do it")
+    assert claude.features()["ask_text"] == HARD + "\n\nok do it"
+    body = aider((HARD, OFFER), ask="go ahead", files={"app/upload.py": "def save(z): ..."}, repo_map="app/x.py")
+    assert ask_of(*body["messages"]) == HARD + "\n\ngo ahead"
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("Done: the member names are checked against the target directory now.", "go ahead"),  # no question
+        (OFFER, "go ahead, and also log every rejected member name with the archive's id and the user who sent it"),
+        (OFFER, "like this?\n```py\nos.path.commonpath([t, p]) == t\n```"),  # code of its own
+    ],
+)
+def test_other_follow_ups_are_read_alone(said: str, answer: str) -> None:
+    assert ask_of(user(HARD), {"role": "assistant", "content": said}, user(answer)) == answer.strip()
+
+
+def test_an_answer_after_a_tool_call_or_with_reply_chars_0_is_read_alone() -> None:
+    call = {"id": "t1", "function": {"name": "Read", "arguments": '{"p":"a.py"}'}}
+    asked = {"role": "assistant", "content": "Shall I read it?", "tool_calls": [call]}
+    tool = {"role": "tool", "tool_call_id": "t1", "content": FILE}
+    assert ask_of(user(HARD), asked, tool, user("go ahead")) == "go ahead"
+    off = AskReader.compile(AskConfig(reply_chars=0))
+    assert ask_of(user(HARD), {"role": "assistant", "content": OFFER}, user("go ahead"), reader=off) == "go ahead"
