@@ -1,7 +1,9 @@
 """Chat body fields tiergate does not model, through the real gateway with the openai SDK's ``extra_body``
 and fake upstreams recording what they were sent: a local server's sampling extras reach the servers that
-take them (as sent, or as Ollama's ``options``), what a target is not sent is named in
-``x-tiergate-dropped-params`` and the request's log line, and none is taken for one of tiergate's own."""
+take them (as sent, or as Ollama's ``options``), and nothing else does unless the backend's ``pass_params``
+names it (a parameter a proxy or server reads as which model answers, or what it costs, would undo tiergate's
+decision); what a target is not sent is named in ``x-tiergate-dropped-params`` and the request's log line,
+and none is taken for one of tiergate's own."""
 
 from __future__ import annotations
 
@@ -22,16 +24,47 @@ from tests.helpers import THREE_BACKENDS, wait_for_record
 
 ROUTES = (
     THREE_BACKENDS
-    + """tiers:
+    + """  tuned: {kind: openai, base_url: "${VLLM_URL}/v1", pass_params: [ignore_eos, store, n_predict]}
+tiers:
   local: {targets: [{backend: ollama, model: qwen, capabilities: {context_window: 32768}}]}
   sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {context_window: 200000}}]}
   vllm: {targets: [{backend: vllm, model: m3, capabilities: {context_window: 32768}}]}
-fallbacks: {vllm: [local]}
+  own: {targets: [{backend: tuned, model: m3-tuned, capabilities: {context_window: 32768}}]}
+fallbacks: {vllm: [local], own: [vllm]}
 """
 )
 HI: list[Any] = [{"role": "user", "content": "hi"}]
 #: What a vLLM or llama.cpp user sends with ``extra_body``, and OpenAI's newer parameters.
 SAMPLING = {"top_k": 20, "min_p": 0.05, "repetition_penalty": 1.1, "typical_p": 0.9, "repeat_last_n": 64}
+#: Constrained decoding, the answer's text and the chat template: vLLM's, llama.cpp's, SGLang's.
+DECODING = {
+    "guided_json": {"type": "object"},
+    "structured_outputs": {"regex": "[a-z]+"},
+    "grammar": 'root ::= "ok"',
+    "dry_multiplier": 0.8,
+    "dry_sequence_breakers": ["\n"],
+    "xtc_probability": 0.5,
+    "mirostat": 2,
+    "skip_special_tokens": False,
+    "include_stop_str_in_output": True,
+    "chat_template_kwargs": {"enable_thinking": False},
+}
+#: What a proxy or a server behind an OpenAI-compatible backend reads as which model answers, how many tokens
+#: it writes, what it costs or how it is queued: LiteLLM's, OpenRouter's, llama.cpp's, vLLM's.
+STEERING = {
+    "fallbacks": ["gpt-5-pro"],
+    "mock_testing_fallbacks": True,
+    "models": ["openai/o3-pro"],
+    "route": "fallback",
+    "plugins": [{"id": "web"}],
+    "n_predict": 100000,
+    "ignore_eos": True,
+    "min_tokens": 4000,
+    "lora": [{"id": 0, "scale": 1.0}],
+    "id_slot": 0,
+    "priority": -100,
+    "request_id": "victim-id",
+}
 OPENAI_ONLY = {
     "store": True,
     "prediction": {"type": "content", "content": "hi"},
@@ -69,21 +102,22 @@ def test_a_chat_bodys_native_field_is_not_sent_to_claude_in_place_of_its_message
     }
 
 
-# --- an OpenAI-compatible server: as sent, but for two that tiergate could not honour -------------------------
+# --- an OpenAI-compatible server: the sampling parameters as sent, and no other -----------------------------
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_an_openai_compatible_server_gets_the_extras_as_sent(
+def test_an_openai_compatible_server_gets_the_sampling_extras_as_sent_and_no_other(
     client: openai.OpenAI, fake_openai: FakeOpenAI, stream: bool
 ) -> None:
+    """OpenAI's own (``store``, ``prediction``) went to every OpenAI-compatible server, as did everything else
+    but two; now only the open servers' sampling and decoding parameters do."""
     fake_openai.replies.append(Text("ok"))
-    template = {"chat_template_kwargs": {"enable_thinking": False}}
     raw = client.chat.completions.with_raw_response.create(
-        model="vllm", messages=HI, stream=stream, extra_body={**SAMPLING, **OPENAI_ONLY, **template}
+        model="vllm", messages=HI, stream=stream, extra_body={**SAMPLING, **OPENAI_ONLY, **DECODING}
     )
     if stream:
         list(raw.parse())  # type: ignore[call-overload]
-    assert raw.headers[DROPPED] == "service_tier, web_search_options"
+    assert raw.headers[DROPPED] == "store, prediction, service_tier, web_search_options"
     assert fake_openai.requests[0].body == {
         "messages": HI,
         "top_k": 20,
@@ -91,13 +125,58 @@ def test_an_openai_compatible_server_gets_the_extras_as_sent(
         "repetition_penalty": 1.1,
         "typical_p": 0.9,
         "repeat_last_n": 64,
-        "store": True,
-        "prediction": {"type": "content", "content": "hi"},
-        "chat_template_kwargs": {"enable_thinking": False},
+        **DECODING,
         "model": "m3",
         "stream": stream,
         **({"stream_options": {"include_usage": True}} if stream else {}),
     }
+
+
+def test_what_steers_the_model_or_its_cost_is_not_sent_and_is_named(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Passed through, each of these let a client undo the tier decision behind it: a fallback to a dearer
+    model group, an output limit read before ``max_tokens``, a queue position, while spend was charged at the
+    cheap target's price and the decision logged as its tier, and the header named none of them."""
+    caplog.set_level(logging.INFO, logger="tiergate.requests")
+    fake_openai.replies.append(Text("ok"))
+    raw = client.chat.completions.with_raw_response.create(
+        model="vllm", messages=HI, max_tokens=16, extra_body={"min_p": 0.05, **STEERING}
+    )
+    assert raw.headers[DROPPED] == ", ".join(STEERING)
+    assert fake_openai.requests[0].body == {
+        "messages": HI,
+        "max_tokens": 16,
+        "min_p": 0.05,
+        "model": "m3",
+        "stream": False,
+    }
+    assert wait_for_record(caplog, raw.headers["x-tiergate-decision-id"])["dropped_params"] == list(STEERING)
+
+
+def test_a_backends_pass_params_are_sent_to_its_server_alone(client: openai.OpenAI, fake_openai: FakeOpenAI) -> None:
+    """``own``'s backend names ``ignore_eos``, ``store`` and ``n_predict``: its server gets them as sent; when
+    it cannot take the prompt, the plain ``vllm`` backend that answers is not sent them, and they are named."""
+    fake_openai.replies.append(Text("ok"))
+    extra = {"min_p": 0.05, "ignore_eos": True, "store": False, "n_predict": 64, "fallbacks": ["gpt-5-pro"]}
+    raw = client.chat.completions.with_raw_response.create(model="own", messages=HI, extra_body=extra)
+    assert raw.headers[DROPPED] == "fallbacks"
+    assert fake_openai.requests[0].body == {
+        "messages": HI,
+        "min_p": 0.05,
+        "ignore_eos": True,
+        "store": False,
+        "n_predict": 64,
+        "model": "m3-tuned",
+        "stream": False,
+    }
+
+    fake_openai.replies.extend([Status(400, "This model's maximum context length is 8192 tokens."), Text("ok")])
+    raw = client.chat.completions.with_raw_response.create(model="own", messages=HI, extra_body=extra)
+    assert raw.headers["x-tiergate-attempts"] == "own/m3-tuned:capability, vllm/m3:ok"
+    assert raw.headers[DROPPED] == "ignore_eos, store, n_predict, fallbacks"
+    assert fake_openai.requests[1].body["n_predict"] == 64
+    assert fake_openai.requests[2].body == {"messages": HI, "min_p": 0.05, "model": "m3", "stream": False}
 
 
 def test_with_nothing_left_out_there_is_no_header(client: openai.OpenAI, fake_openai: FakeOpenAI) -> None:
@@ -170,13 +249,13 @@ def test_claude_gets_top_k_and_the_log_line_names_the_rest(
 def test_the_header_speaks_of_the_target_that_answered(
     client: openai.OpenAI, fake_openai: FakeOpenAI, fake_ollama: FakeOllama
 ) -> None:
-    """vLLM is sent ``store`` but cannot take the prompt; Ollama, which answers, is not sent it."""
+    """vLLM is sent ``dry_multiplier`` but cannot take the prompt; Ollama, which answers, is not sent it."""
     fake_openai.replies.append(Status(400, "This model's maximum context length is 8192 tokens."))
     fake_ollama.replies.append(Text("rescued", chunks=1))
     raw = client.chat.completions.with_raw_response.create(
-        model="vllm", messages=HI, extra_body={"min_p": 0.05, "store": True}
+        model="vllm", messages=HI, extra_body={"min_p": 0.05, "dry_multiplier": 0.8}
     )
     assert raw.headers["x-tiergate-attempts"] == "vllm/m3:capability, local/qwen:ok"
-    assert raw.headers[DROPPED] == "store"
-    assert (fake_openai.requests[0].body["min_p"], fake_openai.requests[0].body["store"]) == (0.05, True)
+    assert raw.headers[DROPPED] == "dry_multiplier"
+    assert (fake_openai.requests[0].body["min_p"], fake_openai.requests[0].body["dry_multiplier"]) == (0.05, 0.8)
     assert fake_ollama.requests[0].body["options"] == {"num_ctx": 32768, "min_p": 0.05}

@@ -52,7 +52,8 @@ def routing_headers(
     }
     if attempts:
         headers["x-tiergate-attempts"] = render_attempts(attempts)
-    if target is not None and request is not None and (dropped := extras.dropped(request.extra, target.kind)):
+    dropped = extras.dropped(request.extra, target.kind, target.pass_params) if target and request else None
+    if dropped:
         headers[extras.HEADER] = ", ".join(dropped)
     return headers
 
@@ -314,7 +315,7 @@ def _dropped(record: RequestRecord) -> list[str] | None:
     header said; None when it was sent them all (or none answered)."""
     if record.target is None or record.request is None:
         return None
-    return extras.dropped(record.request.extra, record.target.kind) or None
+    return extras.dropped(record.request.extra, record.target.kind, record.target.pass_params) or None
 
 
 def stored_ask(ask: str, chars: int) -> str:

@@ -16,13 +16,18 @@ gateway's estimate is reported, marked so (``"estimated": true``), as for a serv
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Mapping
+from typing import Annotated
+
+from msgspec import Meta
 
 from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import EnvName
 from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamStatusError, UpstreamUnavailable
+from tiergate.protocols import extras
 from tiergate.protocols.framing import Lines
 from tiergate.protocols.openai.call_ids import conversation_ids
 from tiergate.protocols.openai.upstream import (
@@ -34,6 +39,14 @@ from tiergate.protocols.openai.upstream import (
     whole_answer,
 )
 from tiergate.wire import ALIVE, ChatRequest, Completion, Raw, StreamEvent
+
+#: A chat body's parameter, by its name (``ignore_eos``): letters, digits and underscores, not a digit first.
+#: Checked by :meth:`OpenAIBackendConfig.__post_init__`, whose refusal says what the field holds (msgspec's
+#: own would quote the pattern); the schema states it for editors.
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ParamName = Annotated[str, Meta(extra_json_schema={"pattern": f"^{_PARAM_NAME.pattern}$"})]
+#: The body's names for the fields tiergate reads itself: never an extra to pass on.
+_MODELLED = frozenset(ChatRequest.__struct_encode_fields__)
 
 PROBE_TIMEOUT = 2.0
 #: The most seconds the rest of a stream (its usage chunk, ``[DONE]``) is waited for once its finish chunk came.
@@ -48,6 +61,29 @@ class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
     api_key_env: EnvName | None = None
     """Name of the environment variable holding a bearer token, sent as `Authorization: Bearer ...`.
     Default: none (no Authorization header)."""
+    pass_params: list[ParamName] = []
+    """Chat parameters tiergate does not model that this server is sent as the client sent them (with the
+    openai SDK's `extra_body`), besides the open servers' sampling parameters it always gets (`min_p`,
+    `repetition_penalty`, `chat_template_kwargs`; the list is in the README): your server's own sampling
+    parameters (`[top_n_sigma]`), or OpenAI's `store` and `verbosity`. Every other is not sent, and is named in
+    the answer's `x-tiergate-dropped-params` header. Name only parameters that change nothing of what
+    tiergate decided: which model answers, how many tokens it may write, what it costs. A parameter
+    tiergate reads itself (`max_tokens`, `metadata`) or its own (`tiergate_*`) is refused. Default: none."""
+
+    def __post_init__(self) -> None:
+        for name in self.pass_params:
+            if not _PARAM_NAME.fullmatch(name):
+                raise ValueError(
+                    f"pass_params holds {name!r}, which is not a parameter's name (letters, digits and _, as the "
+                    "chat body spells it: `ignore_eos`): write the name alone, its value comes from the client"
+                )
+            if name.startswith(extras.OWN_PREFIX):
+                raise ValueError(f"`{name}` in pass_params is tiergate's own, never sent upstream: remove it")
+            if name in _MODELLED:
+                raise ValueError(
+                    f"`{name}` in pass_params is a parameter tiergate reads itself and sends as each backend "
+                    "takes it, not one to pass on as sent: remove it"
+                )
 
     def build(self, name: str, environ: Mapping[str, str]) -> OpenAIBackend:
         return OpenAIBackend(name, self, environ)
@@ -75,6 +111,7 @@ class OpenAIBackend:
             accept: {**self._headers, "accept": accept} for accept in ("application/json", "text/event-stream")
         }
         self._client = client or AiohttpClient(cfg.max_connections)
+        self._pass_params = frozenset(cfg.pass_params)
 
     def missing(self) -> str | None:
         if self._key_env and self._key is None:
@@ -176,7 +213,7 @@ class OpenAIBackend:
         it lacks: the next target (Claude fetches URLs) may take it."""
         if (why := unsendable_document(request)) is not None:
             raise UpstreamCapabilityError(self.name, self.url, why)
-        return chat_body(request, call.model, stream=stream, thinking=call.thinking)
+        return chat_body(request, call.model, stream=stream, thinking=call.thinking, pass_params=self._pass_params)
 
     def _request(self, body: bytes, accept: str, call: Call) -> Request:
         """Fails before any network call when the key is missing: the call would only earn a 401."""

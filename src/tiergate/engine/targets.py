@@ -22,6 +22,7 @@ import msgspec
 
 from tiergate.backends.anthropic import AnthropicBackendConfig
 from tiergate.backends.ollama import OllamaBackendConfig
+from tiergate.backends.openai import OpenAIBackendConfig
 from tiergate.config.model import (
     Breaker,
     Capabilities,
@@ -65,6 +66,9 @@ class Target:
     kind: str = "openai"
     """Its backend's ``kind`` (``openai``, ``ollama``, ``anthropic``): which of a chat body's parameters that
     tiergate does not model it is sent (:func:`tiergate.protocols.extras.dropped`)."""
+    pass_params: frozenset[str] = frozenset()
+    """Its ``openai`` backend's ``pass_params``: the parameters it is sent beyond the sampling ones, which the
+    answer's ``x-tiergate-dropped-params`` leaves out (:func:`tiergate.protocols.extras.dropped`)."""
 
     def timeout_named(self, which: str) -> str:
         """The setting a timeout of kind ``which`` (``total``, ``first_token``, ``idle``) comes from."""
@@ -138,7 +142,14 @@ def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
         num_ctx=cfg.capabilities.context_window if cfg.capabilities is not None else None,
         native=ANTHROPIC if isinstance(config.backends.get(cfg.backend), AnthropicBackendConfig) else None,
         kind=backend_kind(config, cfg.backend),
+        pass_params=backend_pass_params(config, cfg.backend),
     )
+
+
+def backend_pass_params(config: RoutesConfig, backend: str) -> frozenset[str]:
+    """The ``pass_params`` of the backend named ``backend`` (none but an ``openai`` backend has them)."""
+    cfg = config.backends.get(backend)
+    return frozenset(cfg.pass_params) if isinstance(cfg, OpenAIBackendConfig) else frozenset()
 
 
 def backend_kind(config: RoutesConfig, backend: str) -> str:
@@ -246,6 +257,7 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
         num_ctx=num_ctx,
         timeout_setting="routing.classifier.timeout",
         kind=backend_kind(config, cfg.backend),
+        pass_params=backend_pass_params(config, cfg.backend),
     )
 
 

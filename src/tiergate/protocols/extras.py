@@ -2,39 +2,100 @@
 
 A chat body may carry parameters beyond those :class:`~tiergate.wire.ChatRequest` reads: a local server's
 sampling extras (vLLM's and llama.cpp's ``min_p``, ``repetition_penalty``, ``typical_p``, which the openai
-SDK sends with ``extra_body``), or OpenAI's own newer ones (``store``, ``prediction``, ``verbosity``). The
-chat decoder keeps them as they came (``ChatRequest.extra``), and each backend takes what it can:
+SDK sends with ``extra_body``), or anything else a client's server or proxy reads. The chat decoder keeps
+them as they came (``ChatRequest.extra``), and each backend takes what it can:
 
-- an OpenAI-compatible server gets them in its body as sent, as vLLM and llama.cpp read their extras (each
-  ignores what it does not know), except the few in :data:`WITHHELD`;
+- an OpenAI-compatible server gets those of :data:`OPENAI_PARAMS` (the open servers' sampling and decoding
+  parameters) as sent, and those its backend's ``pass_params`` names; nothing else. A server or proxy
+  behind it may read a parameter as a choice tiergate made already: which model answers (LiteLLM's
+  ``fallbacks``, OpenRouter's ``models`` and ``route``, a LoRA adapter), how many tokens it may write past
+  ``max_tokens`` (llama.cpp's ``n_predict``), what is billed (OpenAI's ``service_tier``, a paid ``plugins``
+  search), or where it is queued (vLLM's ``priority``). Spend would be charged, and the decision logged, as
+  the tier tiergate chose; so only parameters known to change nothing of that are sent;
 - Ollama gets the sampling parameters it has, as ``options`` (:data:`OLLAMA_OPTIONS`);
 - Claude gets none: the Messages API has no other sampling parameter (``top_k`` is modelled, and goes).
 
 What a target did not get is :func:`dropped`: the client is told in ``x-tiergate-dropped-params`` and the
 request's log line, never left to guess. A parameter sent as ``null`` asks for nothing and is never listed.
 
-    for_openai({"min_p": 0.05, "service_tier": "flex"})            # {"min_p": 0.05}
-    for_ollama({"repetition_penalty": 1.1, "store": True})         # {"repeat_penalty": 1.1}
-    dropped({"repetition_penalty": 1.1, "store": True}, "ollama")  # ["store"]
+    for_openai({"min_p": 0.05, "fallbacks": ["gpt-5"]})               # {"min_p": 0.05}
+    for_openai({"ignore_eos": True}, also={"ignore_eos"})            # {"ignore_eos": True}
+    for_ollama({"repetition_penalty": 1.1, "store": True})           # {"repeat_penalty": 1.1}
+    dropped({"repetition_penalty": 1.1, "store": True}, "ollama")    # ["store"]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 #: Header naming, for the target that answered, the parameters of the client's body it did not get.
 HEADER = "x-tiergate-dropped-params"
 
-#: Parameters an OpenAI-compatible target is never sent, and why. Everything else not modelled goes as sent.
-WITHHELD = {
-    # OpenAI's processing tier sets the price (flex is cheaper, priority dearer); tiergate charges spend and
-    # budgets at the target's configured `price`, which would then be wrong.
-    "service_tier": "it changes the price per token, and spend is charged at the target's configured price",
-    # OpenAI's search models answer with url_citation annotations, which tiergate does not carry back, and
-    # bill each search apart, which tiergate does not count.
-    "web_search_options": "a search answer's citations would be lost, and its searches not counted",
-}
+#: What an OpenAI-compatible server is sent of the parameters tiergate does not model, as the client sent
+#: them: the sampling and decoding parameters of vLLM, llama.cpp's server, SGLang, LM Studio and LocalAI
+#: (each server ignores or refuses those it does not have). Each changes only how the model that serves picks
+#: its tokens, or the shape of its text: never which model serves, how many tokens it may write (``max_tokens``
+#: still bounds them), what it costs, nor how the server queues or caches the request. An operator adds a
+#: server's own (``pass_params`` on its backend). Left out, among those servers' own, and why:
+#:
+#: - an output limit of its own, read before ``max_tokens`` (llama.cpp's ``n_predict``, SGLang's
+#:   ``max_new_tokens``), or a floor that makes the server write past the model's own end of its answer, up to
+#:   the server's limit when the client sent no ``max_tokens`` (``min_tokens``, ``min_new_tokens``,
+#:   ``ignore_eos``);
+#: - more sequences computed than one answer (``best_of``, ``use_beam_search``, llama.cpp's ``n_cmpl``);
+#: - another model's weights (``lora``, ``lora_path``, LM Studio's ``draft_model``), or a model's lifetime on
+#:   the server (LM Studio's ``ttl``);
+#: - the server's queue and cache, shared by every client (``priority``, ``request_id``, ``id_slot``,
+#:   ``cache_prompt``, ``cache_salt``, ``n_cache_reuse``);
+#: - token ids, which differ between the models a tier holds (``stop_token_ids``, ``allowed_token_ids``, as
+#:   ``logit_bias`` is refused), and log probabilities, which tiergate does not return (``n_probs``,
+#:   ``prompt_logprobs``);
+#: - a rewritten prompt or a changed answer shape (``chat_template``, ``continue_final_message``, ``echo``,
+#:   ``reasoning_format``, ``response_fields``, ``return_tokens``).
+OPENAI_PARAMS = frozenset(
+    {
+        # samplers: vLLM, SGLang, llama.cpp, LM Studio, LocalAI
+        "min_p",
+        "typical_p",
+        "tfs_z",
+        "repetition_penalty",
+        "repeat_penalty",
+        "repeat_last_n",
+        "dynatemp_range",
+        "dynatemp_exponent",
+        "mirostat",
+        "mirostat_tau",
+        "mirostat_eta",
+        "dry_multiplier",
+        "dry_base",
+        "dry_allowed_length",
+        "dry_penalty_last_n",
+        "dry_sequence_breakers",
+        "xtc_probability",
+        "xtc_threshold",
+        "min_keep",
+        "samplers",
+        "bad_words",
+        # constrained decoding: vLLM's (guided_* before 0.12, structured_outputs since), llama.cpp's, SGLang's
+        "guided_json",
+        "guided_regex",
+        "guided_choice",
+        "guided_grammar",
+        "structured_outputs",
+        "grammar",
+        "json_schema",
+        "regex",
+        "ebnf",
+        # the answer's text: special tokens, and the stop string kept (vLLM's, SGLang's spelling)
+        "skip_special_tokens",
+        "spaces_between_special_tokens",
+        "include_stop_str_in_output",
+        "no_stop_trim",
+        # the chat template's own switches (vLLM, llama.cpp, SGLang): `{"enable_thinking": false}`
+        "chat_template_kwargs",
+    }
+)
 #: Names beginning so are tiergate's own (``tiergate_continuation``), never a client's to send upstream.
 OWN_PREFIX = "tiergate_"
 
@@ -51,9 +112,10 @@ OLLAMA_OPTIONS = {
 }
 
 
-def for_openai(extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The parameters an OpenAI-compatible server is sent, as the client sent them."""
-    return {name: value for name, value in (extra or {}).items() if _forwarded(name)}
+def for_openai(extra: Mapping[str, Any] | None, also: Collection[str] = ()) -> dict[str, Any]:
+    """The parameters an OpenAI-compatible server is sent, as the client sent them: those of
+    :data:`OPENAI_PARAMS`, and those its backend's ``pass_params`` names (``also``)."""
+    return {name: value for name, value in (extra or {}).items() if _forwarded(name, also)}
 
 
 def for_ollama(extra: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -61,9 +123,9 @@ def for_ollama(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     return {option: value for option, (_, value) in _ollama(extra or {}).items()}
 
 
-def dropped(extra: Mapping[str, Any] | None, kind: str) -> list[str]:
+def dropped(extra: Mapping[str, Any] | None, kind: str, also: Collection[str] = ()) -> list[str]:
     """The parameters of ``extra`` a target of backend ``kind`` (``openai``, ``ollama``, ``anthropic``) is
-    not sent, in the body's order."""
+    not sent, in the body's order; ``also``: an ``openai`` backend's ``pass_params``."""
     if not extra:
         return []
     if kind == "ollama":
@@ -72,12 +134,12 @@ def dropped(extra: Mapping[str, Any] | None, kind: str) -> list[str]:
     elif kind == "anthropic":
         kept = []
     else:
-        kept = [name for name in extra if _forwarded(name)]
+        kept = [name for name in extra if _forwarded(name, also)]
     return [name for name, value in extra.items() if value is not None and name not in kept]
 
 
-def _forwarded(name: str) -> bool:
-    return name not in WITHHELD and not name.startswith(OWN_PREFIX)
+def _forwarded(name: str, also: Collection[str]) -> bool:
+    return (name in OPENAI_PARAMS or name in also) and not name.startswith(OWN_PREFIX)
 
 
 def _ollama(extra: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tiergate.protocols.extras import dropped, for_ollama, for_openai
+from tiergate.protocols.extras import OPENAI_PARAMS, dropped, for_ollama, for_openai
+
+ROOT = Path(__file__).resolve().parents[3]
 
 EXTRA: dict[str, Any] = {
     "min_p": 0.05,
@@ -29,8 +32,29 @@ def test_what_is_left_out_is_named_in_the_bodys_order_but_a_null(kind: str, left
     assert dropped(EXTRA, kind) == left_out
 
 
-def test_an_openai_compatible_server_gets_the_rest_as_sent_nulls_included() -> None:
-    assert for_openai(EXTRA) == {"min_p": 0.05, "repetition_penalty": 1.1, "store": None}
+def test_an_openai_compatible_server_gets_the_sampling_ones_as_sent_nulls_included() -> None:
+    """``store`` went too, as everything but a short list did, until that let a client steer the model."""
+    assert for_openai(EXTRA) == {"min_p": 0.05, "repetition_penalty": 1.1}
+    assert for_openai({"min_p": None, "store": None}) == {"min_p": None}
+
+
+def test_what_a_proxy_or_server_reads_as_a_routing_choice_is_not_passed() -> None:
+    steering = {"fallbacks": ["gpt-5"], "models": ["o3"], "route": "fallback", "n_predict": 9, "priority": -1}
+    assert for_openai(steering) == {}
+    assert dropped(steering, "openai") == list(steering)
+
+
+def test_a_backends_pass_params_go_too_but_never_tiergates_own() -> None:
+    extra = {"ignore_eos": True, "n_predict": 9, "tiergate_route": "x", "min_p": 0.1}
+    also = {"ignore_eos", "tiergate_route"}
+    assert for_openai(extra, also) == {"ignore_eos": True, "min_p": 0.1}
+    assert dropped(extra, "openai", also) == ["n_predict", "tiergate_route"]
+    assert dropped(extra, "ollama", also) == ["ignore_eos", "n_predict", "tiergate_route"]
+
+
+def test_the_readme_lists_every_parameter_passed() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert [name for name in sorted(OPENAI_PARAMS) if f"`{name}`" not in readme] == []
 
 
 def test_ollama_gets_its_own_names_and_no_nulls() -> None:

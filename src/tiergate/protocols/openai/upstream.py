@@ -84,7 +84,9 @@ _encode = msgspec.json.Encoder().encode
 # --- the request ----------------------------------------------------------------------------------
 
 
-def chat_body(request: ChatRequest, model: str, *, stream: bool, thinking: bool = False) -> bytes:
+def chat_body(
+    request: ChatRequest, model: str, *, stream: bool, thinking: bool = False, pass_params: Collection[str] = ()
+) -> bytes:
     """The client's request as-is, minus tiergate's own fields, with the portable spellings.
 
     ``developer`` and ``max_completion_tokens`` are newer than several local servers' chat templates, so
@@ -96,13 +98,14 @@ def chat_body(request: ChatRequest, model: str, *, stream: bool, thinking: bool 
     ``capabilities.thinking`` (``thinking``), as documented: a server without reasoning may refuse it. ``none``
     (and ``off``, ``disabled``, ``false``; what a Messages client's ``thinking: disabled`` becomes) is sent to
     no server: vLLM refuses it (it takes low, medium and high); without it a server thinks as by default.
-    The body's parameters tiergate does not model (``min_p``, ``repetition_penalty``) go as sent, but for a
-    few (:func:`~tiergate.protocols.extras.for_openai`).
+    Of the body's parameters tiergate does not model, the open servers' sampling parameters (``min_p``,
+    ``repetition_penalty``) and those the backend's ``pass_params`` names go as sent, and no other
+    (:func:`~tiergate.protocols.extras.for_openai`).
     """
     body: dict[str, Any] = msgspec.to_builtins(request)
     for name in (*_TIERGATE_FIELDS, *_REFUSED_FIELDS):
         body.pop(name, None)
-    body.update(extras.for_openai(request.extra))
+    body.update(extras.for_openai(request.extra, pass_params))
     if not thinking or request.effort() == "none":
         body.pop("reasoning_effort", None)
     if (limit := request.output_limit()) is not None:
