@@ -55,11 +55,29 @@ CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
 
 @dataclass(frozen=True)
 class Overflow:
-    """What an upstream counted when it refused a prompt over its window: the tokens the request needed,
-    and the window (``tokens > window``)."""
+    """What was counted when a request was refused as over a model's window: the prompt's tokens, the output
+    tokens set aside for the answer (``max_tokens``; 0 when not counted), and the window. Either the prompt
+    alone passes the window, or the prompt and the output together do (:func:`tiergate.protocols.overflow.figures`
+    builds none that does neither)."""
 
-    tokens: int
+    prompt: int
     window: int
+    output: int = 0
+
+    def words(self) -> str:
+        """Anthropic's words for it, which Claude Code acts on: "prompt is too long: P tokens > M maximum" only
+        when the prompt alone passes the window (it compacts the conversation), else "input length and
+        `max_tokens` exceed context limit: P + O > M, ..." (it asks again with a ``max_tokens`` that fits, and
+        keeps a conversation that does). The figures are bare numbers, as Claude Code parses them.
+
+            Overflow(15000, 32768, 20000).words()   # "input length and `max_tokens` ...: 15000 + 20000 > 32768, ..."
+        """
+        if self.prompt > self.window:
+            return f"prompt is too long: {self.prompt} tokens > {self.window} maximum"
+        return (
+            f"input length and `max_tokens` exceed context limit: {self.prompt} + {self.output} > {self.window},"
+            " decrease input length or `max_tokens` and try again"
+        )
 
 
 class TiergateError(Exception):
@@ -398,13 +416,14 @@ class WeightsBroken(WeightsError):
         self.searched = searched
 
 
-#: How upstreams say a prompt is over the model's context window (Anthropic's "prompt is too long",
-#: vLLM's and OpenAI's "maximum context length", vLLM's "is longer than the maximum model length", SGLang's
-#: "longer than the model's context length", llama.cpp's ``exceed_context_size_error`` "the request exceeds
-#: the available context size", TGI's 422 "`inputs` tokens + `max_new_tokens` must be <= 8192" and "`inputs`
-#: must have less than 8192 tokens").
+#: How upstreams say a prompt is over the model's context window (Anthropic's "prompt is too long" and, when
+#: the prompt fits but not with ``max_tokens``, "input length and `max_tokens` exceed context limit", vLLM's
+#: and OpenAI's "maximum context length", vLLM's "is longer than the maximum model length", SGLang's "longer
+#: than the model's context length", llama.cpp's ``exceed_context_size_error`` "the request exceeds the
+#: available context size", TGI's 422 "`inputs` tokens + `max_new_tokens` must be <= 8192" and "`inputs` must
+#: have less than 8192 tokens").
 CONTEXT = re.compile(
-    r"context[ _-]?(?:length|window|size)|prompt is too long|maximum context|exceed_context_size"
+    r"context[ _-]?(?:length|window|size)|prompt is too long|exceed context limit|maximum context|exceed_context_size"
     r"|maximum model length|`inputs` tokens \+ `max_new_tokens` must be <=|`inputs` must have less than \d+ tokens",
     re.I,
 )

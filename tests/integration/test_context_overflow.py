@@ -28,17 +28,21 @@ ROUTES = (
   sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {context_window: 200000}}]}
   solo: {targets: [{backend: vllm, model: solo, capabilities: {context_window: 32768}}]}
   qwen: {targets: [{backend: ollama, model: qwen, capabilities: {context_window: 32768}}]}
-fallbacks: {local: [sonnet]}
+  claude: {targets: [{backend: anthropic, model: claude-opus-4-1, capabilities: {context_window: 200000}}]}
+  long: {targets: [{backend: vllm, model: long, capabilities: {context_window: 1000000}}]}
+fallbacks: {local: [sonnet], claude: [long]}
 """
 )
 ASK: Any = [{"role": "user", "content": "summarise the log"}]
 
-VLLM = "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion."  # noqa: E501
+VLLM = "This model's maximum context length is 32768 tokens. However, you requested 41000 tokens (40000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion."  # noqa: E501
+VLLM_018 = "This model's maximum context length is 32768 tokens. However, you requested 1000 output tokens and your prompt contains at least 40000 input tokens, for a total of at least 41000 tokens. Please reduce the length of the input prompt or the number of requested output tokens. (parameter=input_tokens, value=40000)"  # noqa: E501
 OPENAI = "This model's maximum context length is 32768 tokens. However, your messages resulted in 40000 tokens. Please reduce the length of the messages."  # noqa: E501
 LLAMA = "request (40000 tokens) exceeds the available context size (32768 tokens), try increasing it"
 LLAMA_OLD = "the request exceeds the available context size, try increasing it"
 OLLAMA = "the input length exceeds the context length"
 CLAUDE = "prompt is too long: 250000 tokens > 200000 maximum"
+CLAUDE_MAX_TOKENS = "input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length or `max_tokens` and try again"  # noqa: E501
 
 #: Each server's own refusal of the same 40,000-token prompt on a 32,768-token window.
 REFUSALS = {
@@ -50,6 +54,45 @@ REFUSALS = {
         LLAMA_OLD,
         upstream_type="exceed_context_size_error",
         fields={"code": 400, "n_prompt_tokens": 40000, "n_ctx": 32768},
+    ),
+    # the output named beside the prompt: the prompt's own figure, not the total, is the one over the window
+    "vllm 0.18": Status(400, VLLM_018, upstream_type="BadRequestError", fields={"code": 400, "param": "input_tokens"}),
+    "tgi": Status(422, "Input validation error: `inputs` must have less than 32768 tokens. Given: 40000"),
+}
+#: Each server's own refusal of a 15,000-token prompt that fits a 32,768-token window, asked for 20,000 tokens out.
+OUTPUT_REFUSALS = {
+    "vllm": Status(
+        400,
+        "'max_tokens' or 'max_completion_tokens' is too large: 20000. This model's maximum context length is 32768"
+        " tokens and your request has 15000 input tokens (20000 > 32768 - 15000).",
+        upstream_type="BadRequestError",
+        fields={"code": 400},
+    ),
+    "vllm 0.19": Status(
+        400,
+        "This model's maximum context length is 32768 tokens. However, you requested 20000 output tokens and your"
+        " prompt contains 15000 input tokens, for a total of 35000 tokens (15000 + 20000 = 35000 > 32768). Please"
+        " reduce the length of the input prompt or the number of requested output tokens.",
+        upstream_type="BadRequestError",
+        fields={"code": 400},
+    ),
+    "sglang": Status(
+        400,
+        "Requested token count exceeds the model's maximum context length of 32768 tokens. You requested a total of"
+        " 35000 tokens: 15000 tokens from the input messages and 20000 tokens for the completion. Please reduce the"
+        " number of tokens in the input messages or the completion to fit within the limit.",
+        upstream_type="BadRequest",
+        fields={"code": 400},
+    ),
+    "tgi": Status(
+        422,
+        "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 32768. Given: 15000 `inputs` tokens"
+        " and 20000 `max_new_tokens`",
+    ),
+    "a total alone": Status(
+        400,
+        "This model's maximum context length is 32768 tokens. However, you requested 35000 tokens. Please reduce"
+        " the length of the messages or completion.",
     ),
 }
 
@@ -93,10 +136,32 @@ def test_a_local_servers_overflow_reaches_a_messages_client_as_prompt_is_too_lon
     with pytest.raises(anthropic.BadRequestError) as caught:
         claude.messages.create(model="solo", max_tokens=1000, messages=ASK, stream=stream)
     url = fake_openai.url  # type: ignore[attr-defined]
-    said = f"backend 'vllm' at {url}/v1: HTTP 400: {refusal.message}"
+    said = f"backend 'vllm' at {url}/v1: HTTP {refusal.status}: {refusal.message}"
     assert caught.value.status_code == 400
     assert caught.value.body == claude_error(f"prompt is too long: 40000 tokens > 32768 maximum ({said})")
     assert len(fake_openai.requests) == 1
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("server", list(OUTPUT_REFUSALS))
+def test_a_prompt_that_fits_without_its_max_tokens_reaches_a_messages_client_as_anthropic_words_it(
+    claude: anthropic.Anthropic, fake_openai: FakeOpenAI, server: str, stream: bool
+) -> None:
+    """The total (prompt and output) was read as the prompt: Claude Code was told "prompt is too long: 35000
+    tokens > 32768 maximum" and compacted a conversation that fits, where Anthropic's own words for this make
+    it ask again with a smaller ``max_tokens``. A server that names only the total counts the request's
+    ``max_tokens`` in it."""
+    refusal = OUTPUT_REFUSALS[server]
+    fake_openai.replies.append(refusal)
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model="solo", max_tokens=20000, messages=ASK, stream=stream)
+    url = fake_openai.url  # type: ignore[attr-defined]
+    said = f"backend 'vllm' at {url}/v1: HTTP {refusal.status}: {refusal.message}"
+    assert caught.value.status_code == 400
+    assert caught.value.body == claude_error(
+        "input length and `max_tokens` exceed context limit: 15000 + 20000 > 32768, decrease input length or"
+        f" `max_tokens` and try again ({said})"
+    )
 
 
 def test_ollamas_overflow_without_figures_is_prompt_is_too_long(
@@ -131,6 +196,40 @@ def test_when_every_window_refused_the_largest_ones_figures_are_said(
         f"{CLAUDE} (all 2 targets failed: local/small: backend 'vllm' at {vllm}/v1: HTTP 400: {VLLM};"
         f" sonnet/claude-sonnet-4-5: backend 'anthropic' at {claude_url}: {CLAUDE})"
     )
+
+
+def test_claudes_refusal_of_max_tokens_falls_back_to_a_bigger_window(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_openai: FakeOpenAI
+) -> None:
+    """Anthropic's "input length and `max_tokens` exceed context limit" was no overflow to tiergate: a 400 that
+    ended the request, where a model with a bigger window takes the prompt and all the output asked for."""
+    fake_anthropic.replies.append(Status(400, CLAUDE_MAX_TOKENS))
+    fake_openai.replies.append(Text("rescued"))
+    raw = claude.messages.with_raw_response.create(model="claude", max_tokens=21333, messages=ASK)
+    assert raw.parse().content[0].text == "rescued"  # type: ignore[union-attr]
+    assert raw.headers["x-tiergate-attempts"] == "claude/claude-opus-4-1:capability, long/long:ok"
+
+
+def test_claudes_refusal_of_max_tokens_with_no_bigger_window_left_keeps_its_words(
+    claude: anthropic.Anthropic, codex: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    """Its figures are read as the prompt's and the output's, so a Messages client is told Anthropic's words
+    again, not "prompt is too long" (Claude Code would compact a conversation that fits); Codex gets the code
+    of a full window, which it did not."""
+    fake_anthropic.replies.extend([Status(400, CLAUDE_MAX_TOKENS)] * 2)
+    with pytest.raises(anthropic.BadRequestError) as worded:
+        claude.messages.create(model="sonnet", max_tokens=21333, messages=ASK)
+    url = fake_anthropic.url  # type: ignore[attr-defined]
+    said = f"backend 'anthropic' at {url}: {CLAUDE_MAX_TOKENS}"
+    assert worded.value.body == claude_error(f"{CLAUDE_MAX_TOKENS} ({said})")
+    with pytest.raises(openai.BadRequestError) as coded:
+        codex.responses.create(model="sonnet", input="summarise the log", max_output_tokens=21333)
+    assert coded.value.body == {
+        "message": said,
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "context_length_exceeded",
+    }
 
 
 # --- the Responses ingress: OpenAI's context_length_exceeded ----------------------------------------------------

@@ -122,7 +122,7 @@ class OpenAIBackend:
         sent = self._request(self._body(request, call, stream=False), "application/json", call)
         try:
             async with self._client.send(sent) as response:
-                await self._raise_for_status(response)
+                await self._raise_for_status(response, request)
                 body = await response.read()
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
@@ -139,7 +139,7 @@ class OpenAIBackend:
         ended = False
         try:
             async with self._client.send(sent) as response:
-                await self._raise_for_status(response)
+                await self._raise_for_status(response, request)
                 cut = False
                 async for event in self._read(response, reader, call):
                     if event is None:
@@ -224,15 +224,17 @@ class OpenAIBackend:
         sent = sent_hook(call, stream=stream)
         return Request("POST", url, headers, body, call.connect_timeout, call.total_timeout, stream, sent)
 
-    async def _raise_for_status(self, response: Response) -> None:
+    async def _raise_for_status(self, response: Response, request: ChatRequest) -> None:
         if response.ok:
             return
         body = await response.read()
-        raise self._status_error(response, body)
+        raise self._status_error(response, body, request)
 
-    def _status_error(self, response: Response, body: bytes) -> UpstreamStatusError:
+    def _status_error(self, response: Response, body: bytes, request: ChatRequest) -> UpstreamStatusError:
+        """``request``'s ``max_tokens``, as sent, reads a refusal of the window that names only a total."""
         wait = retry_after(response.headers)
-        return status_error(self.name, self.url, response.status, body, retry_after=wait)
+        asked = request.output_limit()
+        return status_error(self.name, self.url, response.status, body, retry_after=wait, asked=asked)
 
     def _where(self, call: Call) -> Where:
         return Where(self.name, self.url, call.connect_timeout, call.total_timeout)

@@ -47,7 +47,7 @@ from tiergate.engine.graph import EvaluationGraph, Phase1, cheapest_first
 from tiergate.engine.quality import Dial, preference
 from tiergate.engine.sticky import session_key
 from tiergate.engine.targets import Target
-from tiergate.errors import NoTargetError, RequestError, TiergateError
+from tiergate.errors import NoTargetError, Overflow, RequestError, TiergateError
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest, Native, Usage
 
@@ -448,21 +448,15 @@ def _too_long(chain: list[Target], states: list[TargetState], tokens: int, outpu
     """A 400 ``context_length_exceeded`` when every target of the chain was skipped for its context window
     alone: the code OpenAI's clients read as a full window (Codex then reports one), and the message
     in the words of Anthropic's own refusal, which Claude Code reads the same way ("prompt is too long", or
-    when the prompt alone would fit, "input length and `max_tokens` exceed context limit"), its figures bare
+    when the prompt alone would fit, "input length and `max_tokens` exceed context limit":
+    :meth:`~tiergate.errors.Overflow.words`, as an upstream's refusal is worded too), its figures bare
     numbers, as Claude Code parses them to retry with a smaller ``max_tokens`` (the prompt's is tiergate's
     estimate, said after them). ``states`` are the chain's targets' states, in its order."""
     pairs = list(zip(chain, states, strict=True))
     if not pairs or any(s.skipped is None or s.skipped != t.too_small(tokens, output) for t, s in pairs):
         return None
     window = max(t.capabilities.context_window for t in chain)
-    prompt = tokens - output
-    if prompt > window:
-        said = f"prompt is too long: {prompt} tokens > {window} maximum"
-    else:
-        said = (
-            f"input length and `max_tokens` exceed context limit: {prompt} + {output} > {window},"
-            " decrease input length or `max_tokens` and try again"
-        )
+    said = Overflow(tokens - output, window, output).words()
     skipped = "; ".join(f"{t.label}: {s.skipped}" for t, s in pairs)
     return NoTargetError(
         f"{said} (the prompt's tokens estimated; no target can serve this request: {skipped})",

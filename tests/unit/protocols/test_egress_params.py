@@ -190,9 +190,12 @@ TOO_LONG_ELSEWHERE = [
 
 @pytest.mark.parametrize(("status", "body"), [(400, VLLM_TOO_LONG), (400, LLAMA_CPP_TOO_LONG), *TOO_LONG_ELSEWHERE])
 def test_a_context_window_refusal_falls_back(status: int, body: bytes) -> None:
+    """With no target left the client is told 400, as Anthropic and OpenAI say an overflow (TGI's 422 stays in
+    ``upstream_status``): Claude Code asks again with a smaller ``max_tokens`` only on a 400."""
     error = openai_status_error("vllm", URL, status, body)
     assert isinstance(error, UpstreamCapabilityError)
-    assert (error.fallback_ok, error.retryable, error.trips_breaker, error.status) == (True, False, False, status)
+    assert (error.fallback_ok, error.retryable, error.trips_breaker) == (True, False, False)
+    assert (error.status, error.upstream_status) == (400, status)
     assert error.detail.startswith(f"HTTP {status}: ")
 
 

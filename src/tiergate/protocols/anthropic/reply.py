@@ -136,16 +136,19 @@ def error_body(exc: TiergateError) -> dict[str, Any]:
 
 
 def _message(exc: TiergateError) -> str:
-    """A refusal of the context window opens in Anthropic's words whichever upstream made it: Claude Code
-    compacts its conversation only on "prompt is too long", and reads "N tokens > M maximum" after it to
-    know how much to drop (the upstream's figures, when it gave them). The upstream's own words follow.
+    """A refusal of the context window opens in Anthropic's words whichever upstream made it, with the
+    upstream's figures when it gave them (:meth:`~tiergate.errors.Overflow.words`): "prompt is too long: P
+    tokens > M maximum" when the prompt alone passes the window, which Claude Code compacts its conversation
+    on (and reads the figures to know how much to drop); "input length and `max_tokens` exceed context limit:
+    P + O > M, ..." when the prompt fits but not with the output asked for, on which it asks again with a
+    ``max_tokens`` that fits, keeping the conversation. Without figures, "prompt is too long". The upstream's
+    own words follow.
 
         prompt is too long: 40000 tokens > 32768 maximum (backend 'vllm' at ...: HTTP 400: This model's ...)
     """
     if exc.code != CONTEXT_LENGTH_EXCEEDED or _ANTHROPIC_OVERFLOW.match(exc.message):
         return exc.message
-    said = exc.overflow
-    opening = f"prompt is too long: {said.tokens} tokens > {said.window} maximum" if said else "prompt is too long"
+    opening = exc.overflow.words() if exc.overflow is not None else "prompt is too long"
     return f"{opening} ({exc.message})"
 
 

@@ -469,7 +469,7 @@ class StreamReader:
 
 
 def status_error(
-    backend: str, url: str, status: int, body: bytes, *, retry_after: float | None = None
+    backend: str, url: str, status: int, body: bytes, *, retry_after: float | None = None, asked: int | None = None
 ) -> UpstreamStatusError:
     """The error for an error status, with the message from an OpenAI-shaped error body (else an excerpt).
 
@@ -479,14 +479,18 @@ def status_error(
     length", llama.cpp's ``exceed_context_size_error``): a target with a bigger window may take it. llama.cpp
     answered that with a 500 for a while; with no target left, the client is told 400, as for the others (a
     client told 500 retries the same prompt; Codex reads a 400's ``context_length_exceeded`` as a full window).
+    ``asked``: the ``max_tokens`` the request sent, which splits a refusal's total into prompt and output
+    (:func:`tiergate.protocols.overflow.figures`).
     """
     message, upstream_type, code = _error_message(body)
     if refuses_format(status, message):
         return UpstreamCapabilityError(backend, url, f"HTTP {status}: {message}", status=status)
     if exceeds_context(status, f"{message} {upstream_type or ''} {code or ''}"):
-        tokens, window = _figures(body)
+        prompt, window = _figures(body)
         detail = f"HTTP {status}: {message}"
-        return too_long(backend, url, detail, status=status, upstream_type=upstream_type, tokens=tokens, window=window)
+        return too_long(
+            backend, url, detail, status=status, upstream_type=upstream_type, prompt=prompt, window=window, asked=asked
+        )
     return UpstreamStatusError(
         backend,
         url,
@@ -521,9 +525,9 @@ def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
     detail = f"error in answer: {message}"
     said = f"{message} {upstream_type or ''} {text_code or ''}"
     if exceeds_context(status, said) or CONTEXT_NAMED.search(said):  # named outright: whatever the code says
-        tokens, window = _counted(error)
+        prompt, window = _counted(error)
         raise too_long(
-            backend, url, detail, status=status, upstream_type=upstream_type, started=True, tokens=tokens, window=window
+            backend, url, detail, status=status, upstream_type=upstream_type, started=True, prompt=prompt, window=window
         )
     raise UpstreamStatusError(
         backend, url, detail, status=status, upstream_type=upstream_type, started=True, code=text_code
