@@ -29,7 +29,7 @@ from psycopg.conninfo import conninfo_to_dict
 from tiergate.redact import redact_url, redact_url_error
 from tiergate.telemetry.decisions import _COLUMNS, _SHADOW_COLUMNS, DecisionLog, DecisionLogError
 from tiergate.telemetry.queries import DecisionQueries
-from tiergate.telemetry.sql_queries import PsycopgRunner, SqlQueries
+from tiergate.telemetry.sql_queries import PsycopgRunner, SqlQueries, unless_given
 
 log = logging.getLogger("tiergate.decisions")
 
@@ -121,8 +121,9 @@ _INSERT_SHADOW = (
 )
 
 
-def connect(url: str, *, timeout: float = 10.0) -> psycopg.Connection[Any]:
-    return psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
+def connect(url: str) -> psycopg.Connection[Any]:
+    """The writer's connection; a try gives up after 10 s (psycopg counts it whole) unless the URL says."""
+    return psycopg.connect(url, autocommit=True, **unless_given(url, {"connect_timeout": 10}))
 
 
 def migrate(conn: psycopg.Connection[Any]) -> int:

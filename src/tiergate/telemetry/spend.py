@@ -42,7 +42,7 @@ from tiergate.engine.targets import Target
 from tiergate.redact import redact_url, redact_url_error
 from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs, cost_usd
 from tiergate.telemetry.record import RequestRecord
-from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, is_postgres
+from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, is_postgres, unless_given
 from tiergate.wire import Usage
 
 log = logging.getLogger("tiergate.budgets")
@@ -283,7 +283,7 @@ def _postgres_rows(url: str, span: tuple[float, float]) -> Rows | None:
         log.error("budgets: cannot read spend from %s; spend starts at zero", exc)
         return [], []
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(url, autocommit=True, **unless_given(url, {"connect_timeout": 10})) as conn:
             rows = conn.execute(sql, (*span, ATTEMPT_COST)).fetchall()
             return rows, conn.execute(POSTGRES_PYFORMAT.render(_SPLIT_QUERY), (*span, ATTEMPT_COST)).fetchall()
     except psycopg.OperationalError as exc:  # as the decision log's writer, an outage: it answers later

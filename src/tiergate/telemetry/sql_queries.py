@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections import defaultdict
@@ -29,6 +30,8 @@ from urllib.parse import quote
 import msgspec
 import numpy as np
 import psycopg
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict
 
 from tiergate.errors import LogUnavailable
 from tiergate.redact import redact_url_error
@@ -79,6 +82,18 @@ def is_postgres(where: object) -> TypeGuard[str]:
     return isinstance(where, str) and where.startswith(("postgresql://", "postgres://"))
 
 
+def unless_given(url: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The connection ``settings`` (psycopg keywords) the operator did not give: a keyword overrides the
+    URL's own value (``?connect_timeout=3``) and libpq's variable (``PGCONNECT_TIMEOUT``), so only the others
+    are passed. A URL psycopg cannot read is passed all of them: connecting reports what is wrong with it."""
+    try:
+        given = set(conninfo_to_dict(url))
+    except psycopg.Error:
+        given = set()
+    variables = {d.keyword.decode(): d.envvar.decode() for d in pq.Conninfo.get_defaults() if d.envvar}
+    return {k: v for k, v in settings.items() if k not in given and not os.environ.get(variables.get(k, ""), "")}
+
+
 class Runner(Protocol):
     dialect: SqlDialect
 
@@ -121,10 +136,10 @@ class PsycopgRunner:
 
     def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
         self.url = url
-        self._connect_timeout = max(1, int(connect_timeout))
+        self._settings = unless_given(url, {"connect_timeout": max(1, int(connect_timeout))})
 
     async def run(self, statements: Sequence[Statement]) -> list[Rows]:
-        conn = await psycopg.AsyncConnection.connect(self.url, connect_timeout=self._connect_timeout)
+        conn = await psycopg.AsyncConnection.connect(self.url, **self._settings)
         async with conn:
             await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
             await conn.set_read_only(True)

@@ -19,7 +19,14 @@ from tiergate.telemetry.decisions import DecisionLog
 from tiergate.telemetry.queries import Bucket, Pair, Window
 from tiergate.telemetry.record import RequestRecord, ShadowRecord
 from tiergate.telemetry.savings import price_baselines
-from tiergate.telemetry.sql_queries import POSTGRES_PYFORMAT, SQLITE, SqliteRunner, SqlQueries, is_postgres
+from tiergate.telemetry.sql_queries import (
+    POSTGRES_PYFORMAT,
+    SQLITE,
+    SqliteRunner,
+    SqlQueries,
+    is_postgres,
+    unless_given,
+)
 from tiergate.wire import Usage
 
 PRICED = MINIMAL.replace("model: mid-model,", "model: mid-model, price: {input: 3, output: 15},").replace(
@@ -458,3 +465,14 @@ def test_the_overview_averages_the_ratings_the_list_shows(log: DecisionLog) -> N
     shown = {t.tier: (t.ratings, t.rating_mean) for t in window.tiers if t.ratings}
     assert shown == {tier: (len(r), pytest.approx(sum(r) / len(r))) for tier, r in listed.items()}
     assert sum(n for n, _ in shown.values()) == 3  # dec_a 5, dec_b 2, dec_c 4 in the window; dec_f bob's only
+
+
+def test_a_connection_setting_the_operator_gives_is_not_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg's keyword wins over the URL's value and libpq's variable: only the settings neither gives are passed."""
+    settings = {"connect_timeout": 10, "keepalives_idle": 30}
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    assert unless_given("postgresql://tg@db/tiergate", settings) == settings
+    assert unless_given("postgresql://tg@db/tiergate?connect_timeout=3", settings) == {"keepalives_idle": 30}
+    assert unless_given("postgresql://tg@db/tiergate?keepalives_idle=5", settings) == {"connect_timeout": 10}
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "4")
+    assert unless_given("postgresql://tg@db/tiergate", settings) == {"keepalives_idle": 30}
