@@ -1,24 +1,160 @@
-"""The PostgreSQL decision log's connections against a server that takes the connection and never answers.
+"""The PostgreSQL decision log when its writes hang rather than fail: a real server, the real app.
 
-A ``connect_timeout`` the URL gives is the one kept: the writer, the budgets' read and the console's read
-passed their own beside it, and psycopg's keyword wins over the URL.
+Another session's table lock held on ``decisions`` (``LOCK TABLE``, as an ``ALTER TABLE`` or a ``VACUUM
+FULL`` takes) made the writer's INSERT wait with nothing raised: /health read ``ok`` and ``/metrics``
+``tiergate_decision_log_up 1`` while the rows piled up. Now a write waits for a lock ``lock_wait`` seconds
+and fails into the outage path (rows kept and retried), and a write (or a try to connect) that has not
+finished after ``stall_after`` seconds reads as down while it lasts. A server that takes the connection and
+never answers no longer holds the gateway's start-up, and a ``connect_timeout`` in the URL is kept. The
+bounds are made short through the lifespan.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
-from tiergate.telemetry.postgres import connect
+from tests.conftest import default_routes
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.scripts import Text
+from tests.fakes.server import ThreadedServer
+from tests.integration.test_decision_log import log_samples
+from tests.integration.test_decision_log_outage import ids, wait_for
+from tiergate.api.app import create_app
+from tiergate.api.feedback import decision_log_lifespan
+from tiergate.api.gateway import Gateway
+from tiergate.learned.scorer import LearnedPool
+from tiergate.runtime import Extensions, Rules
+from tiergate.telemetry.decisions import DecisionLog
+from tiergate.telemetry.postgres import WRITER_SETTINGS, _Session, connect
 from tiergate.telemetry.spend import _postgres_rows
 from tiergate.telemetry.sql_queries import PsycopgRunner
+
+FAST = {"retry_min": 0.05, "retry_max": 0.2}
+
+
+def serve(url: str, tmp_path: Path, upstream_env: dict[str, str], **bounds: float) -> ThreadedServer:
+    config = tmp_path / "routes.yaml"
+    config.write_text(default_routes(decision_log=f"{{url: '{url}'}}"))
+    gateway = Gateway(Rules.load(config, upstream_env, Extensions(learned=LearnedPool().build)))
+    return ThreadedServer(create_app(gateway, lifespans=[decision_log_lifespan(gateway, **FAST, **bounds)]))
+
+
+def chatter(base: str, fake_ollama: FakeOllama) -> Callable[[str], str]:
+    def chat(text: str) -> str:
+        fake_ollama.replies.append(Text("ok", chunks=1))
+        body = {"model": "local", "messages": [{"role": "user", "content": text}]}
+        r = httpx.post(base + "/v1/chat/completions", json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        return str(r.headers["x-tiergate-decision-id"])
+
+    return chat
+
+
+def decision_log(base: str) -> dict[str, Any]:
+    return dict(httpx.get(base + "/health", timeout=30).json()["decision_log"])
+
+
+def locked(url: str) -> psycopg.Connection[Any]:
+    """Another session holding the decisions table, as a schema change or VACUUM FULL does."""
+    holder = psycopg.connect(url)
+    holder.execute("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE")
+    return holder
+
+
+def test_a_write_held_by_a_table_lock_fails_after_lock_wait_and_its_rows_are_written_after_it(
+    postgres_url: str, upstream_env: dict[str, str], fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    http = serve(postgres_url, tmp_path, upstream_env, lock_wait=0.3, stall_after=60.0)
+    base = http.start()
+    shown = postgres_url.replace("tiergate@", "***@")
+    try:
+        chat = chatter(base, fake_ollama)
+        served = [chat("before")]
+        wait_for(lambda: ids(postgres_url) == served, "the first row is written")
+        holder = locked(postgres_url)
+        try:
+            started = time.time()
+            served += [chat(f"held {i}") for i in range(3)]
+            down = wait_for(lambda: (h := decision_log(base))["status"] == "down" and h, "the log reads as down")
+            assert time.time() - started < 5  # lock_wait, the writer's linger and a retry: not the 15 s waited for
+            assert down == {
+                "status": "down",
+                "where": shown,
+                "reason": "LockNotAvailable: canceling statement due to lock timeout",
+                "down_since": down["down_since"],
+                "pending": 3,
+                "dropped": 0,
+                "outages": 1,
+            }
+            assert started < down["down_since"] < time.time()
+            assert log_samples(base)["tiergate_decision_log_up"] == 0.0
+        finally:
+            holder.rollback()
+            holder.close()
+        back = wait_for(lambda: (h := decision_log(base))["pending"] == 0 and h, "the rows kept are written")
+        assert back == {
+            "status": "ok",
+            "where": shown,
+            "reason": None,
+            "down_since": None,
+            "pending": 0,
+            "dropped": 0,
+            "outages": 1,
+        }
+        assert log_samples(base)["tiergate_decision_log_up"] == 1.0
+    finally:
+        http.stop()
+    assert ids(postgres_url) == sorted(served)
+
+
+def test_a_write_that_does_not_finish_reads_as_down_after_stall_after_and_ok_once_it_does(
+    postgres_url: str, upstream_env: dict[str, str], fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """What no bound on the write cuts (here a lock waited for longer than the test runs; a server that takes
+    the statement and never answers the same) still shows: the write has not finished, the rows wait."""
+    http = serve(postgres_url, tmp_path, upstream_env, lock_wait=60.0, stall_after=0.5)
+    base = http.start()
+    try:
+        chat = chatter(base, fake_ollama)
+        served = [chat("before")]
+        wait_for(lambda: ids(postgres_url) == served, "the first row is written")
+        holder = locked(postgres_url)
+        try:
+            started = time.time()
+            served += [chat(f"held {i}") for i in range(2)]
+            down = wait_for(lambda: (h := decision_log(base))["status"] == "down" and h, "the log reads as down")
+            assert re.fullmatch(r"a write has not finished for \d+s; rows are kept meanwhile", down["reason"])
+            assert down == {
+                "status": "down",
+                "where": postgres_url.replace("tiergate@", "***@"),
+                "reason": down["reason"],
+                "down_since": down["down_since"],  # when the write started
+                "pending": 2,
+                "dropped": 0,
+                "outages": 0,  # nothing failed
+            }
+            assert started < down["down_since"] < time.time() - 0.5
+            assert log_samples(base)["tiergate_decision_log_up"] == 0.0
+        finally:
+            holder.rollback()
+            holder.close()
+        back = wait_for(lambda: (h := decision_log(base))["pending"] == 0 and h, "the held write finishes")
+        assert (back["status"], back["reason"], back["down_since"], back["outages"]) == ("ok", None, None, 0)
+    finally:
+        http.stop()
+    assert ids(postgres_url) == sorted(served)
 
 
 @pytest.fixture
@@ -50,6 +186,32 @@ def silent_server() -> Iterator[tuple[int, Callable[[], None]]]:
     stop()
 
 
+def test_the_gateway_serves_at_once_while_its_postgresql_never_answers(
+    silent_server: tuple[int, Callable[[], None]],
+    upstream_env: dict[str, str],
+    fake_ollama: FakeOllama,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Start-up waited for the writer's first try to connect, which lasts the whole ``connect_timeout``
+    against such a server (10 s by default: with the budgets' read, past a container's start-up probe)."""
+    port, stop = silent_server
+    monkeypatch.setattr(DecisionLog, "CONNECT_WAIT", 0.2)
+    url = f"postgresql://tiergate@127.0.0.1:{port}/db?connect_timeout=6"
+    http = serve(url, tmp_path, upstream_env, stall_after=0.5)
+    started = time.monotonic()
+    base = http.start()
+    try:
+        assert time.monotonic() - started < 3  # not the 6 s the first try waits
+        chatter(base, fake_ollama)("hi")
+        down = wait_for(lambda: (h := decision_log(base))["status"] == "down" and h, "the log reads as down")
+        assert re.fullmatch(r"connecting has not finished for \d+s; rows are kept meanwhile", down["reason"])
+        assert (down["pending"], down["outages"]) == (1, 0)
+    finally:
+        stop()  # the writer's tries fail at once: closing the log does not wait for their connect_timeout
+        http.stop()
+
+
 def spend_read(url: str) -> object:
     return _postgres_rows(url, (0.0, 1.0))
 
@@ -69,3 +231,31 @@ def test_a_connect_timeout_the_url_gives_is_the_one_kept(
     with contextlib.suppress(psycopg.OperationalError):  # the budgets' read says None: it reads again later
         read(f"postgresql://tiergate@127.0.0.1:{port}/db?connect_timeout=2")
     assert 1.5 < time.monotonic() - started < 6
+
+
+def test_the_writers_connection_has_keepalives_and_a_lock_timeout_unless_its_url_says_otherwise(
+    postgres_url: str,
+) -> None:
+    """A server whose host went away silently left the writer waiting for an answer with nothing to end it."""
+    session = _Session(postgres_url, lock_wait=0.25)
+    try:
+        shown = session.conn.info.get_parameters()
+        given = {k: shown.get(k) for k in WRITER_SETTINGS}
+        assert given == {
+            "connect_timeout": "10",
+            "keepalives": "1",
+            "keepalives_idle": "30",
+            "keepalives_interval": "10",
+            "keepalives_count": "3",
+            "tcp_user_timeout": "60000",
+        }
+        assert session.conn.execute("SHOW lock_timeout").fetchone() == ("250ms",)
+    finally:
+        session.close()
+    session = _Session(postgres_url + "?keepalives_idle=5&connect_timeout=4", lock_wait=10.0)
+    try:
+        shown = session.conn.info.get_parameters()
+        assert (shown["keepalives_idle"], shown["connect_timeout"], shown["keepalives_count"]) == ("5", "4", "3")
+        assert session.conn.execute("SHOW lock_timeout").fetchone() == ("10s",)
+    finally:
+        session.close()

@@ -172,6 +172,8 @@ def decision_log_lifespan(
     clock: Callable[[], float] = time.time,
     retry_min: float = 0.5,
     retry_max: float = 30.0,
+    lock_wait: float = 10.0,
+    stall_after: float = 30.0,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Open the log from ``server.decision_log`` at start-up, observe every request, close it at shutdown.
 
@@ -180,13 +182,23 @@ def decision_log_lifespan(
     file that cannot be opened, or a malformed URL, is logged and the gateway serves without the log (as it
     does without Ollama). A PostgreSQL server that does not answer yet (the gateway started first) is no
     such error: the log's writer connects and creates its tables when it answers, retrying every
-    ``retry_min`` seconds doubling to ``retry_max``, and keeps the rows of the requests served meanwhile.
+    ``retry_min`` seconds doubling to ``retry_max``, and keeps the rows of the requests served meanwhile;
+    start-up does not wait for a server that takes the connection and does not answer. A write waiting
+    ``lock_wait`` seconds for a lock fails into the same outage, and one (or a try to connect) that has not
+    finished after ``stall_after`` seconds shows as ``down`` while it lasts (:meth:`DecisionLog.health`).
     Its state is in /health (:func:`decision_log_health`) and, while it is enabled, in /metrics
     (:class:`~tiergate.telemetry.metrics.DecisionLogCollector`).
     """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        tuning = {
+            "clock": clock,
+            "retry_min": retry_min,
+            "retry_max": retry_max,
+            "lock_wait": lock_wait,
+            "stall_after": stall_after,
+        }
         cfg = gateway.rules.current.graph.config.server.decision_log
         app.state[STATE_KEY] = None
         if not cfg.enabled:
@@ -197,7 +209,7 @@ def decision_log_lifespan(
         if metrics is not None:
             metrics.registry.register(collector)
         try:
-            async with _opened(gateway, app, cfg, clock=clock, retry_min=retry_min, retry_max=retry_max):
+            async with _opened(gateway, app, cfg, tuning):
                 yield
         finally:
             if metrics is not None:
@@ -208,10 +220,9 @@ def decision_log_lifespan(
 
 
 @asynccontextmanager
-async def _opened(
-    gateway: Gateway, app: Litestar, cfg: Any, *, clock: Callable[[], float], retry_min: float, retry_max: float
-) -> AsyncIterator[None]:
-    """The log ``cfg`` names, open and observing every request while the app runs (see decision_log_lifespan)."""
+async def _opened(gateway: Gateway, app: Litestar, cfg: Any, tuning: dict[str, Any]) -> AsyncIterator[None]:
+    """The log ``cfg`` names, open and observing every request while the app runs (see decision_log_lifespan);
+    ``tuning``: the clock, retry delays and bounds ``DecisionLog.open`` takes."""
     kind, where = (PostgresDecisionLog, cfg.url) if is_postgres(cfg.url) else (DecisionLog, cfg.path)
     try:
         dlog = await asyncio.to_thread(
@@ -220,17 +231,15 @@ async def _opened(
             max_rows=cfg.max_rows,
             max_age_days=cfg.max_age_days,
             reference=lambda: reference_price(gateway.rules.current.graph.chains.tiers),
-            clock=clock,
-            retry_min=retry_min,
-            retry_max=retry_max,
             connect_later=True,
+            **tuning,
         )
     except DecisionLogError as exc:
         log.error("%s; serving without the decision log", exc)
         app.state[STATE_REASON_KEY] = str(exc)
         yield
         return
-    if dlog.unreachable:
+    if dlog.unreachable or dlog.still_connecting:
         log.warning("decision log: %s (not reachable yet: rows are kept until it answers)", dlog.path)
     else:
         log.info("decision log: %s", dlog.path)

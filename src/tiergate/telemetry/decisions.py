@@ -17,7 +17,14 @@ when the outage starts and one when writing resumes; ``health()`` says the same 
 and ``/metrics`` (down since when, why, the rows waiting and dropped). Feedback and ``flush`` fail at once with
 :class:`~tiergate.errors.LogUnavailable` meanwhile. A batch the store refuses for its data (a bad row)
 is written again row by row, so only the bad row is dropped. ``open(connect_later=True)`` starts the
-writer even when the store cannot be reached yet: it connects (and migrates) in its thread.
+writer even when the store cannot be reached yet: it connects (and migrates) in its thread, and ``open``
+waits at most ``CONNECT_WAIT`` seconds for its first try (a server that takes the connection and never
+answers would hold the gateway's start-up for its whole ``connect_timeout``).
+
+A write that waits on a lock another connection holds (a reader of the SQLite file, another session's
+``LOCK TABLE`` in PostgreSQL) fails after ``lock_wait`` seconds and takes the outage path. A write, or a
+try to connect, that has not finished after ``stall_after`` seconds makes ``health()`` say ``down`` while it
+lasts, whatever holds it: a store that takes a statement and never answers raises nothing to tell.
 
 Feedback goes through the same queue, behind every record observed before it: a client that got a
 decision id and rates it at once finds its row written. ``submit_feedback`` answers with a
@@ -42,8 +49,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -197,6 +204,10 @@ class DecisionLog:
 
     #: What ``open`` reports as DecisionLogError when the writer cannot connect.
     CONNECT_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, OSError)
+    #: Seconds ``open(connect_later=True)`` waits for the writer's first try to connect: enough for a store that
+    #: answers (connected and migrated before the gateway serves, an unusable path reported at once), not for a
+    #: server that takes the connection and never answers to hold up start-up until its ``connect_timeout``.
+    CONNECT_WAIT = 2.0
 
     def __init__(
         self,
@@ -214,6 +225,8 @@ class DecisionLog:
         retry_min: float = 0.5,
         retry_max: float = 30.0,
         connect_later: bool = False,
+        lock_wait: float = 10.0,
+        stall_after: float = 30.0,
     ) -> None:
         self.path = path
         self.max_rows = max_rows
@@ -234,6 +247,10 @@ class DecisionLog:
         self._linger = linger
         self._retry_min, self._retry_max = retry_min, max(retry_min, retry_max)
         self._connect_later = connect_later
+        self._lock_wait, self._stall_after = lock_wait, stall_after
+        # what the writer is doing with the store ("a write", "connecting") since when (monotonic, epoch): None
+        # between tries. Set and cleared by the writer, read whole by health() on the event loop
+        self._busy: tuple[str, float, float] | None = None
         self._urgent = threading.Event()
         self._queue: queue.SimpleQueue[_Observed | _Command | object] = queue.SimpleQueue()
         self._closed = False
@@ -266,6 +283,8 @@ class DecisionLog:
         retry_min: float = 0.5,
         retry_max: float = 30.0,
         connect_later: bool = False,
+        lock_wait: float = 10.0,
+        stall_after: float = 30.0,
     ) -> DecisionLog:
         """Create the file (and its folder) if needed, set WAL mode and the schema, start the writer.
 
@@ -273,7 +292,10 @@ class DecisionLog:
         the moment a request ends (rules can reload between requests). Raises DecisionLogError. With
         ``connect_later``, a store that cannot be reached yet (``_is_outage``: a PostgreSQL server not up)
         is no error: the writer connects and migrates in its thread, retrying every ``retry_min`` seconds
-        doubling to ``retry_max``, and keeps up to ``max_pending`` rows meanwhile.
+        doubling to ``retry_max``, and keeps up to ``max_pending`` rows meanwhile; ``open`` waits for its first
+        try at most ``CONNECT_WAIT`` seconds, and a try still running then is the writer's to finish (an error
+        that is no outage is then logged, and retried as one). ``lock_wait`` bounds a write's wait for a lock,
+        ``stall_after`` how long a write or a try to connect runs before ``health()`` says ``down``.
         """
         cls._check(path)
         dlog = cls(
@@ -290,10 +312,17 @@ class DecisionLog:
             retry_min=retry_min,
             retry_max=retry_max,
             connect_later=connect_later,
+            lock_wait=lock_wait,
+            stall_after=stall_after,
         )
         dlog._thread.start()
         try:
-            dlog._ready.result()
+            try:
+                dlog._ready.result(cls.CONNECT_WAIT if connect_later else None)
+            except TimeoutError:
+                if dlog._ready.cancel():  # the writer goes on trying; what it meets is its own to report
+                    return dlog
+                dlog._ready.result()  # it answered in between
         except cls.CONNECT_ERRORS as exc:
             dlog._thread.join()
             raise DecisionLogError(f"decision log {dlog.path}: {dlog._error_text(exc)}") from None  # shown by /health
@@ -313,6 +342,12 @@ class DecisionLog:
         return self._down_since is not None
 
     @property
+    def still_connecting(self) -> bool:
+        """Whether ``open`` returned before the writer's first try to connect had finished (``CONNECT_WAIT``
+        passed): read right after ``open``, the store has not answered yet."""
+        return self._ready.cancelled()
+
+    @property
     def pending(self) -> int:
         """Rows observed and not written yet: queued, or kept through an outage."""
         return max(0, self._queued_rows - self._done_rows)
@@ -321,13 +356,22 @@ class DecisionLog:
         """The /health section ``decision_log`` (and the console's): ``status`` ``ok``, or ``down`` while the
         store cannot be written (``reason``: its last error, in the words the log line uses, with no piece of
         a URL's credentials; ``down_since``: seconds since the epoch), where the rows go (a URL redacted), and
-        the rows waiting, dropped (``max_pending`` passed, or a row the store refused) and outages so far."""
-        down = self._down_since is not None
+        the rows waiting, dropped (``max_pending`` passed, or a row the store refused) and outages so far.
+
+        A write or a try to connect that has run ``stall_after`` seconds is ``down`` too, while it lasts (``reason``
+        says what has not finished and for how long; ``down_since``: when it started, unless an outage began
+        before): a store that holds a statement without answering raises nothing for the outage to start."""
+        down, reason, since = self._down_since is not None, self._last_error, self._down_at
+        busy = self._busy
+        if busy is not None and (took := time.monotonic() - busy[1]) >= self._stall_after:
+            reason = f"{busy[0]} has not finished for {took:.0f}s; rows are kept meanwhile"
+            since = since if down else busy[2]
+            down = True
         return {
             "status": "down" if down else "ok",
             "where": str(self.path),
-            "reason": self._last_error if down else None,
-            "down_since": self._down_at if down else None,
+            "reason": reason if down else None,
+            "down_since": since if down else None,
             "pending": self.pending,
             "dropped": self.dropped,
             "outages": self.outages,
@@ -431,16 +475,18 @@ class DecisionLog:
     def _run(self) -> None:
         conn: Any = None
         try:
-            conn = self._connect()
+            with self._busy_with("connecting"):
+                conn = self._connect()
         except Exception as exc:
-            if not (self._connect_later and self._is_outage(exc)):
-                self._ready.set_exception(exc)
+            if not (self._connect_later and self._is_outage(exc)) and self._settle(exc):
                 return
+            if not self._is_outage(exc):  # open() stopped waiting: as a later try's, logged and retried
+                log.error("decision log %s: cannot connect: %s", self.path, self._error_text(exc))
             self._went_down(exc)  # the writer connects when the store answers; rows wait meanwhile
         except BaseException as exc:
-            self._ready.set_exception(exc)
+            self._settle(exc)
             return
-        self._ready.set_result(None)
+        self._settle(None)
         try:
             self._last_prune, self._since_prune = self._clock(), 0
             if conn is not None:
@@ -471,6 +517,27 @@ class DecisionLog:
                 with contextlib.suppress(Exception):
                     conn.close()
 
+    def _settle(self, exc: BaseException | None) -> bool:
+        """Tell ``open`` how the first try went; False when it no longer waits (``CONNECT_WAIT`` passed)."""
+        try:
+            if exc is None:
+                self._ready.set_result(None)
+            else:
+                self._ready.set_exception(exc)
+        except InvalidStateError:  # cancelled by open()
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def _busy_with(self, what: str) -> Iterator[None]:
+        """Mark the writer as waiting for the store (``what``) for ``health()``, which says ``down`` after
+        ``stall_after`` seconds of it."""
+        self._busy = (what, time.monotonic(), time.time())
+        try:
+            yield
+        finally:
+            self._busy = None
+
     def _next_batch(self) -> tuple[list[Any], bool]:
         """Up to ``batch_size`` held items (rows kept through an outage first); whether close came next."""
         batch: list[Any] = []
@@ -484,7 +551,8 @@ class DecisionLog:
     def _try_connect(self) -> Any:
         """The connection the writer could not open before (``connect_later``); None while the store is away."""
         try:
-            conn = self._connect()
+            with self._busy_with("connecting"):
+                conn = self._connect()
         except Exception as exc:
             if not self._is_outage(exc):
                 log.error("decision log %s: cannot connect: %s", self.path, self._error_text(exc))
@@ -492,6 +560,11 @@ class DecisionLog:
             return None
         self._last_prune = self._clock()
         return conn
+
+    def _stale(self, conn: Any) -> bool:
+        """Whether a write that met an outage may have met a stale connection, which a fresh one would not
+        (SQLite cannot tell: it tries once more)."""
+        return True
 
     def _is_outage(self, exc: BaseException) -> bool:
         """Whether ``exc`` says the store cannot be reached right now (try again later), not that the data is bad."""
@@ -585,7 +658,8 @@ class DecisionLog:
         assert isinstance(self.path, Path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None)  # transactions are explicit, one per batch
-        conn.execute("PRAGMA busy_timeout = 10000")  # a reader holding a lock delays the writer, never the loop
+        # a reader holding a lock delays the writer, never the loop; for longer, it is an outage (rows kept)
+        conn.execute(f"PRAGMA busy_timeout = {max(1, round(self._lock_wait * 1000))}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":  # e.g. a network file system; the log still works, readers may wait
             log.warning("decision log %s: journal mode is %s, not wal", self.path, mode)
@@ -663,7 +737,7 @@ class DecisionLog:
             try:
                 done = self._transact(conn, batch)
             except Exception as exc:
-                if not self._is_outage(exc) or self._down_since is not None:
+                if not self._is_outage(exc) or self._down_since is not None or not self._stale(conn):
                     raise
                 self._abort(conn)
                 done = self._transact(conn, batch)  # a stale connection: the seams connect again
@@ -705,6 +779,10 @@ class DecisionLog:
         return []
 
     def _transact(self, conn: Any, batch: list[Any]) -> list[tuple[Future[Any], Any]]:
+        with self._busy_with("a write"):
+            return self._transact_batch(conn, batch)
+
+    def _transact_batch(self, conn: Any, batch: list[Any]) -> list[tuple[Future[Any], Any]]:
         rows: list[tuple[Any, ...]] = []
         done: list[tuple[Future[Any], Any]] = []
         self._begin(conn)

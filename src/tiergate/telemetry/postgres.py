@@ -9,6 +9,16 @@ outage handling), logging once when the outage starts and once when writing resu
 ``connect_later`` (as the gateway does), a server not up yet is no error: the writer connects and
 migrates when it answers. A malformed URL is a DecisionLogError at once.
 
+A write never hangs unseen. Its connection has TCP keepalives (a server whose host or network went away
+silently is a broken connection within about a minute) and a ``lock_timeout`` of ``lock_wait`` seconds
+(another session's ``LOCK TABLE``, ``ALTER TABLE`` or ``VACUUM FULL`` on the log's tables): either fails the
+write into the outage path, its rows kept and retried. Neither cuts a write that is slow, only one that
+waits: keepalives are answered by the server's kernel however long a statement runs, and ``lock_timeout``
+counts only time spent waiting for a lock, never the time a big retention delete takes on a slow disk
+(retention waits for locks without a bound: two replicas pruning the same old rows wait for each other).
+What still holds a write (a server that takes it and never answers) shows in ``health()`` after
+``stall_after`` seconds. A setting the URL gives (``connect_timeout``, ``keepalives_idle``…) is kept.
+
 Schema changes are versioned as in SQLite: ``MIGRATIONS`` is applied in order at start, each step in its
 own transaction, under an advisory lock so replicas starting together migrate once; the table
 ``tiergate_schema`` records the version reached.
@@ -121,9 +131,22 @@ _INSERT_SHADOW = (
 )
 
 
+#: The writer's connection settings, each unless the URL sets it: a connection attempt gives up after 10 s
+#: (psycopg counts it whole), and a peer silent for 30 s is probed every 10 s and given up after 3 probes
+#: unanswered, or after 60 s with data sent and not acknowledged.
+WRITER_SETTINGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+
+
 def connect(url: str) -> psycopg.Connection[Any]:
-    """The writer's connection; a try gives up after 10 s (psycopg counts it whole) unless the URL says."""
-    return psycopg.connect(url, autocommit=True, **unless_given(url, {"connect_timeout": 10}))
+    """The writer's connection, with :data:`WRITER_SETTINGS` where the URL gives none."""
+    return psycopg.connect(url, autocommit=True, **unless_given(url, WRITER_SETTINGS))
 
 
 def migrate(conn: psycopg.Connection[Any]) -> int:
@@ -151,27 +174,28 @@ def migrate(conn: psycopg.Connection[Any]) -> int:
 class _Session:
     """The writer's connection, opened again when the server went away."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.conn = connect(url)
+    def __init__(self, url: str, *, lock_wait: float) -> None:
+        self.url, self.lock_wait = url, lock_wait
+        self.conn = self._open()
+
+    def _open(self) -> psycopg.Connection[Any]:
+        """Connected, migrated (the database may be a new one), then writes bounded in their waits for a lock:
+        not the migration's, whose advisory lock waits for another replica's migration however long it takes."""
+        conn = connect(self.url)
         try:
-            migrate(self.conn)
+            migrate(conn)
+            conn.execute(f"SET lock_timeout = {max(1, round(self.lock_wait * 1000))}")
         except BaseException:
-            self.conn.close()
+            conn.close()
             raise
+        return conn
 
     def fresh(self) -> psycopg.Connection[Any]:
-        """The connection, opened (and the schema checked: the database may be a new one) again if it broke."""
+        """The connection, opened again if it broke."""
         if self.conn.closed or self.conn.broken:
             with contextlib.suppress(Exception):
                 self.conn.close()
-            conn = connect(self.url)
-            try:
-                migrate(conn)
-            except BaseException:
-                conn.close()
-                raise
-            self.conn = conn
+            self.conn = self._open()
             log.debug("decision log %s: connected again", redact_url(self.url))
         return self.conn
 
@@ -215,6 +239,10 @@ class PostgresDecisionLog(DecisionLog):
         self.url = str(path)
         self.path = redact_url(self.url)  # what messages show
 
+    def _stale(self, conn: Any) -> bool:
+        """Only a connection that broke: a write cut by ``lock_timeout`` would wait as long again at once."""
+        return bool(conn.conn.closed or conn.conn.broken)
+
     def _error_text(self, exc: BaseException) -> str:
         """libpq quotes the host it could not resolve, which is a piece of the password when the password
         holds an unencoded ``@`` (``failed to resolve host 'Tail@db'``): shown through :func:`redact_url_error`."""
@@ -225,7 +253,7 @@ class PostgresDecisionLog(DecisionLog):
         return SqlQueries(PsycopgRunner(self.url))
 
     def _connect(self) -> Any:
-        return _Session(self.url)
+        return _Session(self.url, lock_wait=self._lock_wait)
 
     def _begin(self, conn: Any) -> None:
         conn.fresh().execute("BEGIN")
@@ -257,6 +285,7 @@ class PostgresDecisionLog(DecisionLog):
 
     def _delete_old(self, conn: Any, before: float, max_rows: int | None, spend_since: float) -> int:
         pg = conn.conn
+        pg.execute("SET LOCAL lock_timeout = 0")  # another replica deleting the same rows: wait for it (see above)
         deleted = 0
         if before > float("-inf"):
             deleted += pg.execute("DELETE FROM decisions WHERE ts < %s", (before,)).rowcount

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -303,6 +305,55 @@ def test_observe_returns_at_once_while_the_writer_waits_on_a_locked_file(open_lo
     assert elapsed < 0.5  # the writer is stuck until COMMIT; observe never waited for it
     dlog.flush()
     assert len(rows(dlog.path)) == 200
+
+
+def until(check: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + 5
+    while not (value := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+    return value
+
+
+def test_a_write_held_by_a_lock_reads_as_down_after_stall_after_and_ok_once_it_is_written(open_log: OpenLog) -> None:
+    dlog = open_log(stall_after=0.2, lock_wait=30.0)
+    locker = sqlite3.connect(dlog.path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # the writer's transaction waits for this one, raising nothing meanwhile
+    try:
+        started = time.time()
+        dlog.observe(record("dec_1"))
+        down = until(lambda: (h := dlog.health())["status"] == "down" and h, "the held write reads as down")
+        assert re.fullmatch(r"a write has not finished for \d+s; rows are kept meanwhile", down["reason"])
+        assert down == {**down, "pending": 1, "dropped": 0, "outages": 0}
+        assert started < down["down_since"] < time.time() - 0.2
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    dlog.flush()
+    assert dlog.health() == {
+        "status": "ok",
+        "where": str(dlog.path),
+        "reason": None,
+        "down_since": None,
+        "pending": 0,
+        "dropped": 0,
+        "outages": 0,
+    }
+
+
+def test_a_write_waits_lock_wait_for_a_lock_then_its_rows_are_kept_as_through_an_outage(open_log: OpenLog) -> None:
+    dlog = open_log(lock_wait=0.1, retry_min=0.02, retry_max=0.05)
+    locker = sqlite3.connect(dlog.path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        dlog.observe(record("dec_1"))
+        down = until(lambda: (h := dlog.health())["status"] == "down" and h, "the write gives up")
+        assert (down["reason"], down["pending"], down["outages"]) == ("OperationalError: database is locked", 1, 1)
+    finally:
+        locker.execute("COMMIT")
+        locker.close()
+    until(lambda: dlog.health()["pending"] == 0, "the row kept is written")
+    assert [r["decision_id"] for r in rows(dlog.path)] == ["dec_1"]
 
 
 def test_a_stuck_writer_sheds_rows_instead_of_memory(open_log: OpenLog) -> None:
