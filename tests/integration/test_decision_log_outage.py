@@ -220,6 +220,22 @@ def test_closing_while_postgres_is_down_says_how_many_rows_are_not_written(
     assert not any("hunter2" in r.getMessage() for r in caplog.records)
 
 
+def test_closing_while_postgres_is_down_with_no_row_waiting_is_no_error(
+    closed_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ERROR line saying "0 row(s) not written" sent an operator looking for lost rows there were none of."""
+    dlog = PostgresDecisionLog.open(
+        f"postgresql://tiergate:hunter2@127.0.0.1:{closed_port}/db", connect_later=True, retry_min=30.0
+    )
+    dlog.close()
+    [line] = [r for r in caplog.records if "closing while" in r.getMessage()]
+    assert (line.levelname, line.getMessage()) == (
+        "WARNING",
+        f"decision log postgresql://***@127.0.0.1:{closed_port}/db: closing while it cannot be written; no row was "
+        "waiting",
+    )
+
+
 def test_a_password_with_an_unencoded_at_sign_stays_out_of_the_writers_and_the_consoles_lines(
     closed_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:

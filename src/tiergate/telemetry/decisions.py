@@ -643,7 +643,10 @@ class DecisionLog:
             while True:
                 self._held.append(self._queue.get_nowait())
         rows = _rows(self._held)
-        log.error("decision log %s: closing while it cannot be written; %d row(s) not written", self.path, rows)
+        if rows:
+            log.error("decision log %s: closing while it cannot be written; %d row(s) not written", self.path, rows)
+        else:  # nothing lost: not an error an operator must look into
+            log.warning("decision log %s: closing while it cannot be written; no row was waiting", self.path)
         self.dropped += rows
         self._done_rows += rows
 
