@@ -601,3 +601,60 @@ def test_an_answer_after_a_tool_call_or_with_reply_chars_0_is_read_alone() -> No
     assert ask_of(user(HARD), asked, tool, user("go ahead")) == "go ahead"
     off = AskReader.compile(AskConfig(reply_chars=0))
     assert ask_of(user(HARD), {"role": "assistant", "content": OFFER}, user("go ahead"), reader=off) == "go ahead"
+
+
+# --- Claude Code's summary after compacting: not the person's ask ------------------------------------
+
+#: As Claude Code 2.1.332 opens the first user message after compacting (its own text block), the summary cut.
+COMPACTED = (
+    "This session is being continued from a previous conversation that ran out of context. The summary below "
+    "covers the earlier portion of the conversation.\n\n<system-reminder>\n<tools-used-before-summary>"
+    "</tools-used-before-summary>\n</system-reminder>\nSummary:\n1. Primary Request: rename slugify to make_slug in "
+    "utils/strings.py. 2. Pending: none.\n\nIf you need specific details from before compaction (like exact code "
+    "snippets, error messages, or content you generated), read the full transcript at: /home/dev/.claude/projects/"
+    "-srv-app/b00dd86a.jsonl\n\nContinue the conversation from where it left off without asking the user any "
+    "further questions. Resume directly — do not acknowledge the summary, do not recap what was happening, do not "
+    'preface with "I\'ll continue" or similar. Pick up the last task as if the break never happened.\n\nThe '
+    "messages after this summary are the most recent messages from before compaction, kept verbatim. The summary "
+    "was written without seeing them, so something it says has not happened yet may already have happened in "
+    "them.\n"
+)
+#: Earlier versions: the summary, then the instruction to go on, as a message of its own.
+COMPACTED_EARLIER = (
+    "This session is being continued from a previous conversation that ran out of context. The conversation is "
+    "summarized below:\nAnalysis:\nThe user asked for a lock-free ring buffer; I wrote it and its tests.\n\nPlease "
+    "continue the conversation from where we left it off without asking the user any further questions. Continue "
+    "with the last task that you were asked to work on."
+)
+
+
+def test_claude_codes_summary_after_compacting_is_not_the_ask() -> None:
+    """Read as the ask, the summary of a long session judged a "thanks" after it as the session's hardest work
+    (opus), and stickiness then held the compacted session there."""
+    reminder = (
+        "<system-reminder>\nAttribution for git commits: end them with a Co-Authored-By line.\n</system-reminder>"
+    )
+    assert ClaudeCode().user(reminder, COMPACTED, "now also update the README mention").features()["ask_text"] == (
+        "now also update the README mention"
+    )
+    earlier = ClaudeCode().user(COMPACTED_EARLIER).said("Continuing.").user("thanks")
+    assert earlier.features()["ask_text"] == "thanks"
+
+
+def test_claude_codes_summary_alone_is_the_task_it_goes_on_with() -> None:
+    """After compacting on its own, Claude Code goes on with the task unasked: the summary is that task (read
+    as no ask, a lease split-brain fix in progress fell to the tool floor)."""
+    summary = (
+        "The conversation is summarized below:\nAnalysis:\nThe user asked for a lock-free ring buffer; I wrote it "
+        "and its tests."
+    )
+    assert ClaudeCode().user(COMPACTED_EARLIER).features()["ask_text"] == (
+        summary + "\n\nPlease continue the conversation from where we left it off without asking the user any further "
+        "questions."
+    )
+    reminder = "<system-reminder>todo list is empty</system-reminder>"
+    unmarked = COMPACTED_EARLIER.split("\n\nPlease continue")[0]
+    assert ClaudeCode().user(reminder, unmarked).features()["ask_text"] == summary
+    # a summary of no known ending runs to the message's end: the words after it are read with it, not lost
+    asked = ClaudeCode().user(unmarked, "why does it drop items?").features()["ask_text"]
+    assert asked == summary + "\nwhy does it drop items?"
