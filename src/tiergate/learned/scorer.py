@@ -38,6 +38,7 @@ from tiergate.errors import WeightsError
 from tiergate.learned.embedder import Embedder
 from tiergate.learned.encoder import build_encoder
 from tiergate.learned.head import Head, HeadError
+from tiergate.rules.ask import alone_texts
 from tiergate.rules.features import Features
 from tiergate.rules.learned import MEMO_KEY, Reading
 from tiergate.state.cache import RemoteCache
@@ -107,6 +108,11 @@ class LearnedScorer:
             found = [await e.lookup(t) for e, t in zip(self.embedders, texts, strict=True)]
             vectors = [np.asarray(row, dtype=np.float64) for row, _ in found]
             p_sonnet, p_opus = self.head.predict(vectors)
+            if (alone := alone_texts(f)) is not None:  # a short answer read with the ask before it
+                members = zip(self.embedders, self.head.file.members, strict=True)
+                own = [await e.lookup(alone[m.feature]) for e, m in members]
+                s, o = self.head.predict([np.asarray(row, dtype=np.float64) for row, _ in own])
+                p_sonnet, p_opus = max(p_sonnet, s), max(p_opus, o)
         except Exception as exc:  # never a 500: the request reads as unavailable, and says why
             return self._failed(exc)
         self.failure = None

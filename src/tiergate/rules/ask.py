@@ -255,8 +255,9 @@ class AskConfig(Strict, frozen=True):
     take most of what the encoder reads of the ask (its first and last tokens)."""
     reply_chars: Annotated[int, msgspec.Meta(ge=0)] = 80
     """A person's short answer to a question the assistant ended its message with ("Want me to make the
-    change?" "go ahead"), at most this many characters and without code, is read with the ask before it: the
-    work it agrees to is that ask's, not its own few words. 0 reads the answer alone."""
+    change?" "go ahead"), at most this many characters (and eight words), without code and not a question
+    itself, is read with the ask before it: the work it agrees to is that ask's, not its own few words. The
+    learned scorer keeps the higher of that reading and the answer's alone. 0 reads the answer alone."""
     preamble_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PREAMBLES))
     """Regular expressions: a user message whose text starts with a match is one a client sends before the
     person's first in every conversation (aider's example conversation). Neither it nor a file dump is the
@@ -553,6 +554,7 @@ def ask_index(f: Features) -> int | None:
             and _answers_a_question(f, reader, texts, found, read)
             and (earlier := _ask_before(f, reader, texts, task, found - 1)[1]) is not None
         ):
+            memo["_ask_alone"] = read
             read = earlier + "\n\n" + read
         memo["_ask_index"] = found
         memo["_ask_read"] = read
@@ -583,10 +585,36 @@ def _ask_before(
     return None, None
 
 
+#: The most words a short answer has ("yes please, both", "ok, write it in Go"); a longer one is an ask of its own.
+REPLY_WORDS = 8
+
+
+def alone_texts(f: Features) -> dict[str, str] | None:
+    """When the ask is a short answer read with the ask before it, the answer read alone, as the features that
+    hold the ask (``ask_text``, ``ask_prose``) would read it: the learned scorer takes whichever reading asks
+    more, so the earlier ask can raise a "go ahead", never lower a short new ask."""
+    ask_index(f)
+    alone = f._memo.get("_ask_alone")
+    if alone is None:
+        return None
+    text = clean_text(window(alone, f.scan_chars))
+    return {"ask_text": text, "ask_prose": prose_of(text)}
+
+
 def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int, read: str) -> bool:
-    """Message ``i``, read as ``read``, is a person's short answer (``reply_chars``, no code) to the assistant's
-    message just before it, which ends with a question and calls no tool."""
-    if len(read.strip()) > reader.reply_chars or _TICKS in read or i == 0 or f.messages[i].role != "user":
+    """Message ``i``, read as ``read``, is a person's short answer (``reply_chars``, at most :data:`REPLY_WORDS`
+    words, no code, not a question of its own) to the assistant's message just before it, which ends with a
+    question and calls no tool. "is our JWT check open to algorithm confusion?" after "Anything else?" is a new
+    ask, read alone."""
+    words = read.strip()
+    if (
+        len(words) > reader.reply_chars
+        or len(words.split()) > REPLY_WORDS
+        or _TICKS in words
+        or words.endswith(("?", "\uff1f"))
+        or i == 0
+        or f.messages[i].role != "user"
+    ):
         return False
     before = f.messages[i - 1]
     return before.role == "assistant" and not before.tool_calls and texts[i - 1].rstrip().endswith(("?", "\uff1f"))

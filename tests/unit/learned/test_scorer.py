@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from tiergate.learned.cache import CachedEncoder
 from tiergate.learned.embedder import Embedder
 from tiergate.learned.head import FORMAT, Head, HeadError, HeadFile, Logistic, Member, Training, write_head
 from tiergate.learned.scorer import Cutoffs, LearnedPool, LearnedScorer
+from tiergate.wire import ChatRequest
 
 ROUTING = """
 routing:
@@ -255,3 +258,33 @@ def test_the_same_failure_after_a_recovery_is_warned_again(tmp_path: Path, caplo
         "Unavailable",
     ]
     assert len([r for r in caplog.records if r.name == "tiergate.learned"]) == 2
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("per_char", "read"), [(-1.0, "the answer alone"), (1.0, "with the ask before it")])
+async def test_a_short_answer_read_with_the_ask_before_it_never_reads_below_itself_alone(
+    per_char: float, read: str
+) -> None:
+    """ "go ahead" after "Want me to make the change?" is read with the ask before it; a short new ask after an
+    easy exchange ("Anything else?") must not be read down to that ask's tier. The fixed encoder's vector is the
+    text's length: a negative weight reads the short answer higher, a positive one the longer joint reading."""
+    m = Member("test/fixed@0", "static", Logistic([per_char, 10.0], 0.0), Logistic([per_char, 10.0], 0.0))
+    head = Head(HeadFile(FORMAT, "ask", [m], Training("h", 1)), "v1", "<test>")
+    s = LearnedScorer(head, [Embedder(CachedEncoder(FixedEncoder()))], Cutoffs(sonnet=0.5, opus=0.5))
+    g = graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y"))
+    hard = "why does the lease let two leaders write after a partition heals?"
+    request = msgspec.convert(
+        {
+            "messages": [
+                {"role": "user", "content": hard},
+                {"role": "assistant", "content": "The renewal is local only. Want me to make the change?"},
+                {"role": "user", "content": "go ahead"},
+            ]
+        },
+        ChatRequest,
+    )
+    learned = (await Router(g, learned=s).decide(request)).decision.learned
+    assert learned is not None
+    joint, alone = len(hard + "\n\ngo ahead"), len("go ahead")
+    chars = alone if read == "the answer alone" else joint
+    assert learned.p_sonnet == round(1.0 / (1.0 + math.exp(-(per_char * chars + 10.0))), 4)

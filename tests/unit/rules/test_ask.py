@@ -588,6 +588,8 @@ def test_claude_codes_and_aiders_short_answers_are_read_with_the_task() -> None:
         ("Done: the member names are checked against the target directory now.", "go ahead"),  # no question
         (OFFER, "go ahead, and also log every rejected member name with the archive's id and the user who sent it"),
         (OFFER, "like this?\n```py\nos.path.commonpath([t, p]) == t\n```"),  # code of its own
+        ("Anything else?", "is our JWT check open to algorithm confusion?"),  # a question of its own
+        ("Anything else?", "find the race in our epoll reactor that drops wakeups"),  # more than a few words
     ],
 )
 def test_other_follow_ups_are_read_alone(said: str, answer: str) -> None:
