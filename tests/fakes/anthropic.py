@@ -9,7 +9,7 @@ content_block_stop, message_delta, message_stop). Each stream event is its own b
     fake.replies.append(ToolCalls([("get_weather", {"city": "Paris"})]))
     with serve(fake.app) as base_url:
         ...
-    assert fake.requests[0].body["max_tokens"] == 4096
+    assert fake.requests[0].body["max_tokens"] == 32000
 
 Replies that only make sense as a stream have a whole-answer reading too: ``Truncated`` cuts the JSON
 body in half and ``StreamError`` becomes a 529 ``overloaded_error``.

@@ -97,7 +97,7 @@ def test_a_chat_bodys_native_field_is_not_sent_to_claude_in_place_of_its_message
     )
     assert fake_anthropic.requests[0].body == {
         "model": "claude-sonnet-4-5",
-        "max_tokens": 4096,
+        "max_tokens": 32000,
         "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
     }
 
@@ -239,7 +239,7 @@ def test_claude_gets_top_k_and_the_log_line_names_the_rest(
     assert raw.headers[DROPPED] == ", ".join(dropped)
     assert fake_anthropic.requests[0].body == {
         "model": "claude-sonnet-4-5",
-        "max_tokens": 4096,
+        "max_tokens": 32000,
         "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
         "top_k": 20,
     }

@@ -304,6 +304,7 @@ def test_admin_config_is_the_effective_config_redacted(
         "vision": False,
         "documents": False,  # an ollama backend
         "context_window": 8192,
+        "max_output": None,
         "thinking": False,
     }
     assert config["routing"]["bands"] == {"local": 0.2, "claude": 0.7}

@@ -5,7 +5,8 @@ one HTTP client. Two ways out:
 
 - translated: the internal request becomes a Messages body (:func:`~tiergate.protocols.anthropic.to_messages_body`;
   a structured answer rides on a forced tool, ``reasoning_effort`` turns thinking on where the target has
-  it), and the answer is read back into the internal form;
+  it, and a request without an output limit gets the largest ``max_tokens`` that fits: :func:`fitted_max_tokens`),
+  and the answer is read back into the internal form;
 - native: a request that came in as a Messages body (``request.native``, dialect ``anthropic``) goes out as
   that body, only ``model`` changed (:func:`~tiergate.protocols.anthropic.native_body`), with the client's
   ``anthropic-version`` and ``anthropic-beta``. Each upstream stream event is passed on as it came, as a
@@ -56,12 +57,16 @@ from tiergate.protocols.anthropic import (
     to_messages_body,
     whole_answer,
 )
+from tiergate.protocols.estimate import output_room
 from tiergate.protocols.framing import SseEvents, sse_fields
 from tiergate.protocols.stops import cut_completion, is_blank, split_stops, stop_emulated, unemulable
 from tiergate.redact import DEFAULT_ANTHROPIC_KEY_ENV
 from tiergate.wire import ALIVE, ChatRequest, Completion, Raw, StreamEvent
 
 _encode = msgspec.json.Encoder().encode
+#: The least ``max_tokens`` sent for a client that gave no output limit (the former fixed default): less would
+#: cut most answers short; a prompt that leaves less room in its window is the upstream's to refuse.
+MIN_FITTED_MAX_TOKENS = 4096
 #: The most seconds ``message_stop`` is waited for once ``message_delta`` said why the answer stopped. Read at
 #: each wait, so a test may lower it.
 AFTER_STOP = 2.0
@@ -74,8 +79,15 @@ class AnthropicBackendConfig(BackendConfigBase, tag="anthropic", frozen=True):
     """Name of the environment variable holding the API key (the key itself never goes in this file)."""
     anthropic_version: str = "2023-06-01"
     """The `anthropic-version` header sent with every call; quote it, or YAML reads 2023-06-01 as a date."""
-    default_max_tokens: PositiveInt = 4096
-    """`max_tokens` sent when the client gives no output limit (the Messages API requires one)."""
+    default_max_tokens: PositiveInt = 32000
+    """The most `max_tokens` sent when the client gives no output limit (the Messages API requires one; Codex
+    and many chat clients send none). What is sent is the largest limit that fits: this, or the target's
+    `capabilities.max_output` when that is smaller, cut to the room the target's `context_window` leaves
+    beside the prompt's estimated tokens (with a third of them again, and 1024, for the estimate's error),
+    and never below 4096 (or this, when smaller): a prompt that leaves less gets that, and a window that
+    cannot hold both is the API's to refuse. Default: 32000, which every Claude model from Sonnet 3.7 on
+    writes; set `max_output` on a target whose model writes less (Claude 3.5 Haiku: 8192), and raise this
+    for longer answers from a model that writes more (Sonnet 4.5: 64000)."""
 
     def build(self, name: str, environ: Mapping[str, str]) -> AnthropicBackend:
         return AnthropicBackend(name, self, environ)
@@ -230,10 +242,13 @@ class AnthropicBackend:
             for name, value in native_headers(native).items():
                 headers[name] = _merged_betas(headers.get(name), value) if name == "anthropic-beta" else value
             return _Outgoing(post(native_body(native, call.model, stream=stream)), True, None, [])
+        default = self._cfg.default_max_tokens  # the client's own limit goes out where it gave one
+        if request.output_limit() is None:
+            default = fitted_max_tokens(request, call, default)
         body = to_messages_body(
             request,
             call.model,
-            default_max_tokens=self._cfg.default_max_tokens,
+            default_max_tokens=default,
             stream=stream,
             thinking_supported=call.thinking,
         )
@@ -256,6 +271,22 @@ class AnthropicBackend:
 
     def _where(self, call: Call) -> Where:
         return Where(self.name, self.url, call.connect_timeout, call.total_timeout)
+
+
+def fitted_max_tokens(request: ChatRequest, call: Call, configured: int) -> int:
+    """The ``max_tokens`` for ``request``, whose client gave no output limit: ``configured`` (the backend's
+    ``default_max_tokens``) or the target's ``max_output`` when smaller, cut to the room the target's context
+    window leaves the answer (:func:`~tiergate.protocols.estimate.output_room`), but not below
+    :data:`MIN_FITTED_MAX_TOKENS` (nor the cap, when that is smaller): less would cut most answers short, and
+    a window that cannot hold the prompt and that much is the upstream's to refuse (the overflow path: a
+    bigger window, else the client's "context length exceeded"). Without a known window, the cap.
+
+        fitted_max_tokens(request, Call(model=m, context_window=200_000, max_output=64_000), 32_000)
+    """
+    cap = configured if call.max_output is None else min(configured, call.max_output)
+    if call.context_window is None:
+        return cap
+    return min(cap, max(MIN_FITTED_MAX_TOKENS, output_room(request, call.context_window)))
 
 
 def _merged_betas(configured: str | None, client: str) -> str:

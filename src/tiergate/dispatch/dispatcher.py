@@ -465,5 +465,6 @@ def _call_of(target: Target, billed: Billed | None = None) -> Call:
         thinking=target.capabilities.thinking,
         pinned=target.pinned,
         context_window=target.num_ctx,
+        max_output=target.capabilities.max_output,
         billed=billed,
     )

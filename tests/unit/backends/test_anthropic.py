@@ -121,7 +121,7 @@ async def test_a_translated_request_and_its_answer(fake: FakeAnthropic, backend:
     assert recorded.path == "/v1/messages"
     assert recorded.body == {
         "model": MODEL,
-        "max_tokens": 4096,
+        "max_tokens": 32000,  # the backend's default_max_tokens: the call knows no window to fit it in
         "system": "Be brief.",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}],
         "stop_sequences": ["END"],
@@ -252,7 +252,7 @@ async def test_reasoning_effort_turns_thinking_on_for_a_target_with_thinking(
     assert (reasoning, text) == (THINKING, "Done.")
     sent = fake.requests[0].body
     assert sent["thinking"] == {"type": "enabled", "budget_tokens": 4096}
-    assert sent["max_tokens"] == 4096 + 1024  # the default raised above the budget, as the API demands
+    assert sent["max_tokens"] == 32000  # the default, above the budget as the API demands
     assert "temperature" not in sent  # the API refuses it with thinking on
 
 

@@ -43,7 +43,8 @@ def to_messages_body(
 ) -> Block:
     """The Messages request for ``request``; raises RequestError for what no Anthropic model could accept.
 
-    ``max_tokens`` is mandatory upstream, so the config's default stands in when the client sent none.
+    ``max_tokens`` is mandatory upstream, so ``default_max_tokens`` stands in when the client sent none (the
+    backend's, fitted to the target's window: :func:`tiergate.backends.anthropic.fitted_max_tokens`).
     ``response_format`` becomes a forced answer tool (:func:`answer_tool_of`), or Anthropic's own
     ``output_config.format`` when the request brings tools of its own. ``reasoning_effort`` turns thinking
     on only where the binding says the target has it (``thinking_supported``); then an assistant message's
