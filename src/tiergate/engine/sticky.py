@@ -85,9 +85,9 @@ def _session_key(f: Features, client: str) -> bytes | None:
 
 
 def _opening_key(f: Features, client: str, message: Message, reader: AskReader) -> bytes:
-    """The session of a conversation that opens with ``message``: its opening read without the client's
-    blocks (:func:`_words`). That reading costs about 8 µs per 1,000 characters (a search per block), on
-    every turn; the load's ``openings`` cache keeps the session by the digest of the opening as sent, so a
+    """The session of a conversation that opens with ``message``: its opening read without the blocks a client
+    appends to the message it sends only (:func:`_words`). That reading costs a search per such block, on every
+    turn; the load's ``openings`` cache keeps the session by the digest of the opening as sent, so a
     conversation pays it once on this process."""
     sent = _digest(client, _opening(message, _as_sent))
     cache = f.settings.get("openings")
@@ -160,10 +160,11 @@ def _as_sent(text: str) -> str:
 
 
 def _words(reader: AskReader, text: str) -> str:
-    """The message without the blocks a client adds to it (else all of it), stripped: aider appends its edit
-    format's rules to the person's message in the request that carries it, not in the turns after, where
-    it is history. Its first turn and the rest are one session."""
-    return reader.without_blocks(text) or text.strip()
+    """The message without the blocks a client adds to it in the request that carries it only (else all of it),
+    stripped: aider appends its edit format's rules to the person's message then, not in the turns after, where
+    it is history. Its first turn and the rest are one session. Blocks that attach something (Zed's context,
+    Void's selections) stay: two conversations opening "explain this" over two files are two sessions."""
+    return reader.without_appended(text) or text.strip()
 
 
 class Sessions:

@@ -159,9 +159,14 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
     {"start": r"Request context:\n\nIn (?:file|buffer) `", "end": r"(?<!`:\n)\n```(?:\n++|\Z)(?!In (?:file|buffer) `)"},
     # aider with a model that takes its reminder in the user message (reminder: user): its edit format's rules
     # after the person's words, to the message's end (editblock, udiff and whole-file formats)
-    {"start": r"# \*SEARCH/REPLACE block\* Rules:\n", "end": r"\Z"},
-    {"start": r"# File editing rules:\n\nReturn edits similar to unified diffs", "end": r"\Z"},
-    {"start": r"To suggest changes to a file you MUST return the entire content of the updated file\.\n", "end": r"\Z"},
+    # (only the message being sent carries them: the same message in a later turn's history does not)
+    {"start": r"# \*SEARCH/REPLACE block\* Rules:\n", "end": r"\Z", "last_only": True},
+    {"start": r"# File editing rules:\n\nReturn edits similar to unified diffs", "end": r"\Z", "last_only": True},
+    {
+        "start": r"To suggest changes to a file you MUST return the entire content of the updated file\.\n",
+        "end": r"\Z",
+        "last_only": True,
+    },
 ]
 DEFAULT_FILE_DUMPS = [
     r"^I have \*added these files to the chat\*",  # aider
@@ -204,6 +209,10 @@ class BlockMarker(Strict, frozen=True):
     any later one are left as they are."""
     keep: bool = False
     """Keep the text between start and end (stripped) in place of the block."""
+    last_only: bool = False
+    """The client adds the block to the message it sends only, not to the same message in the history of later
+    turns (aider's edit-format rules): a conversation's opening, which its session is keyed on, is read without
+    it. Other blocks stay in the opening: what they attach (a file, a selection) tells conversations apart."""
     alone: bool = False
     """A message that holds nothing else a person wrote is read as the block's text, not as no ask (Claude
     Code's summary after compacting, when it goes on with the task unasked: the summary is that task)."""
@@ -342,6 +351,7 @@ class AskReader:
     results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
     preambles: tuple[re.Pattern[str], ...] = ()  # file_dump_patterns and preamble_patterns, as one where they can
     reply_chars: int = 80
+    appended: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()  # the last_only blocks
 
     @classmethod
     def compile(cls, cfg: AskConfig) -> AskReader:
@@ -358,6 +368,7 @@ class AskReader:
             tuple((re.compile(b.start), re.compile(b.end), b.keep, b.alone) for b in cfg.blocks),
             tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.tool_result),
             preambles=_any_of([*cfg.file_dump_patterns, *cfg.preamble_patterns]),
+            appended=tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.last_only),
             reply_chars=cfg.reply_chars,
         )
 
@@ -380,12 +391,12 @@ class AskReader:
         head = text.lstrip()[:400]
         return any(p.search(head) for p in self.preambles)
 
-    def without_blocks(self, text: str) -> str:
-        """``text`` without the ``blocks`` (a kept block's words in its place), stripped: a message as the
-        person wrote it, whether or not the client added its blocks this time (aider appends its edit format's
-        rules to the message it sends, not to the same message in the next turn's history)."""
-        for start, end, keep, _ in self.blocks:
-            text = _cut(text, start, end, keep)
+    def without_appended(self, text: str) -> str:
+        """``text`` without the ``last_only`` blocks, stripped: a message as it reads in every turn, whether or
+        not the client added them this time (aider appends its edit format's rules to the message it sends, not
+        to the same message in the next turn's history)."""
+        for start, end in self.appended:
+            text = _cut(text, start, end, False)
         return text.strip()
 
     def result_block(self, text: str) -> tuple[str, str] | None:

@@ -252,7 +252,7 @@ def test_the_built_in_markers_are_the_schema_s_defaults() -> None:
     ask = schema()["$defs"]["AskConfig"]["properties"]
     assert ask["drop_tags"]["default"] == DEFAULT_TAGS
     assert ask["blocks"]["default"] == [
-        {"keep": False, "alone": False, "tool_result": False, **b} for b in DEFAULT_BLOCKS
+        {"keep": False, "last_only": False, "alone": False, "tool_result": False, **b} for b in DEFAULT_BLOCKS
     ]
     assert schema()["$defs"]["AgentConfig"]["properties"]["failure_patterns"]["default"] == DEFAULT_FAILURE
     assert validator().is_valid({**yaml.safe_load(VALID_FILES[-1].read_text()), "routing": {"ask": {

@@ -355,6 +355,18 @@ def test_the_session_reads_the_persons_words_without_the_clients_blocks() -> Non
     assert aider_key(user(rules)) == aider_key(user(rules), OK, user("and the tests")) != aider_key(user("x"))
 
 
+def test_two_openings_that_attach_different_files_are_two_sessions() -> None:
+    """Read without every client block, gptel's "review this" over a.py and over b.py were one session, and
+    one conversation's opus turn held the other on opus: only the blocks a client appends to the message it
+    sends (aider's rules) are left out of the opening."""
+
+    def gptel(path: str) -> dict[str, Any]:
+        return user(f"Request context:\n\nIn file `{path}`:\n\n```\ndef f(): ...\n```\n\nreview this")
+
+    assert aider_key(gptel("a.py")) != aider_key(gptel("b.py"))
+    assert aider_key(gptel("a.py")) == aider_key(gptel("a.py"), OK, user("and the tests"))
+
+
 def test_the_clients_own_openings_come_from_routes_yaml() -> None:
     reader = AskReader.compile(AskConfig(preamble_patterns=[r"^<intro>"]))
     person = user("fix the bug")
