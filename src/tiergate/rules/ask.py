@@ -628,7 +628,13 @@ def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int
     ):
         return False
     before = f.messages[i - 1]
-    return before.role == "assistant" and not before.tool_calls and texts[i - 1].rstrip().endswith(("?", "\uff1f"))
+    # the question may close inside markdown emphasis or quotes: "**Want me to make the change?**"
+    asked = texts[i - 1].rstrip().rstrip(_CLOSERS)
+    return before.role == "assistant" and not before.tool_calls and asked.endswith(("?", "\uff1f"))
+
+
+#: What may close a sentence after its question mark: emphasis, code, quotes, brackets, spaces.
+_CLOSERS = "*_~`\"'\u201d\u2019)] \t\n"
 
 
 def _after_step(f: Features, reader: AskReader, i: int, task_at: int) -> bool:

@@ -568,6 +568,8 @@ def test_a_short_answer_to_the_assistants_question_is_read_with_the_ask_before_i
     """ "go ahead" alone reads as trivial work; what it agrees to is the ask the question followed."""
     got = ask_of(user(HARD), {"role": "assistant", "content": OFFER}, user("go ahead"))
     assert got == HARD + "\n\ngo ahead"
+    bold = ask_of(user(HARD), {"role": "assistant", "content": "Yes. **Want me to make the change?**"}, user("yes"))
+    assert bold == HARD + "\n\nyes"
     fullwidth = ask_of(user(HARD), {"role": "assistant", "content": "要我修改吗\uff1f"}, user("好的"))
     assert fullwidth == HARD + "\n\n好的"
 
