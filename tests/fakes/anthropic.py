@@ -248,7 +248,9 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
         body = chunks[:1] if reply.empty else chunks[:-2]  # message_start alone, or every piece
         return [*body, chunks[-1]] if reply.end_marker else body
     if isinstance(reply, Unended):  # closed, or left open until the client hangs up (Stream's disconnect)
-        return [*_unended(reply, shape), *([STALL] if reply.ending == "stall" else [])]
+        overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+        after = {"stall": [STALL], "error": [_sse(("error", overloaded))]}.get(reply.ending, [])
+        return [*_unended(reply, shape), *after]
     if isinstance(reply, ErrorBody):
         reply = StreamError(after_events=0, message=reply.message)
     if isinstance(reply, StreamError):

@@ -39,8 +39,10 @@ timeouts: {connect: 2, first_token: 3, idle: 1, total: 10}
 retries: {attempts: 0}
 """
 ANSWER = "The whole answer, every word of it."
-Ending = Literal["stall", "close", "cut"]
+Ending = Literal["stall", "close", "cut", "error"]
 ENDINGS: list[Ending] = ["stall", "close", "cut"]
+#: After message_delta, an error event in place of message_stop ends a whole answer too (Codex re-asked, and paid)
+WHOLE_ENDINGS: list[Ending] = [*ENDINGS, "error"]
 WEATHER = {"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
 
 
@@ -93,7 +95,7 @@ def messages_stream(claude: anthropic.Anthropic, **extra: Any) -> tuple[list[str
 # --- Messages ingress: the upstream's own frames, passed through ------------------------------------------------
 
 
-@pytest.mark.parametrize("ending", ENDINGS)
+@pytest.mark.parametrize("ending", WHOLE_ENDINGS)
 def test_a_messages_stream_whose_message_delta_came_ends_whole(
     tmp_path: Path, claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama, ending: Ending
 ) -> None:
@@ -188,7 +190,7 @@ def chat_stream(gpt: openai.OpenAI, **extra: Any) -> list[Any]:
     return [*said, (usage.prompt_tokens, usage.completion_tokens)]
 
 
-@pytest.mark.parametrize("ending", ENDINGS)
+@pytest.mark.parametrize("ending", WHOLE_ENDINGS)
 def test_a_chat_stream_whose_message_delta_came_ends_whole(
     tmp_path: Path, gpt: openai.OpenAI, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama, ending: Ending
 ) -> None:
@@ -226,7 +228,7 @@ def test_a_chat_stream_that_stalls_before_its_message_delta_fails(
     assert logged(tmp_path)[3] == "timeout" and not fake_ollama.requests
 
 
-@pytest.mark.parametrize("ending", ENDINGS)
+@pytest.mark.parametrize("ending", WHOLE_ENDINGS)
 def test_a_responses_stream_whose_message_delta_came_ends_completed(
     tmp_path: Path, gpt: openai.OpenAI, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama, ending: Ending
 ) -> None:

@@ -203,7 +203,7 @@ class AnthropicBackend:
                 frames = sse.feed(chunk)
             except StopAsyncIteration:
                 if rest := sse.rest().strip():  # a last event the upstream did not end with a blank line
-                    yield rest + b"\n\n"
+                    yield MESSAGE_STOP if _error_after_answer(translator, rest) else rest + b"\n\n"
                 if translator.stopped:
                     yield MESSAGE_STOP
                 return
@@ -213,6 +213,9 @@ class AnthropicBackend:
                 yield MESSAGE_STOP
                 return
             for frame in frames:
+                if _error_after_answer(translator, frame):  # the answer is whole: an error now cuts nothing
+                    yield MESSAGE_STOP
+                    return
                 yield frame
                 if translator.done:
                     await response.drain()
@@ -293,3 +296,10 @@ def _merged_betas(configured: str | None, client: str) -> str:
     """The configured ``anthropic-beta`` flags and the client's, each once, configured first."""
     flags = [f.strip() for f in f"{configured or ''},{client}".split(",") if f.strip()]
     return ",".join(dict.fromkeys(flags))
+
+
+def _error_after_answer(translator: StreamTranslator, frame: bytes) -> bool:
+    """An ``error`` event once ``message_delta`` made the answer whole (an ``overloaded_error`` in place of
+    ``message_stop``): the answer ends as the whole answer it is, as a stall there does, rather than failing
+    the client (Codex re-asks, and pays again) and counting against the target's breaker."""
+    return translator.stopped and sse_fields(frame)[0] == "error"
