@@ -37,7 +37,7 @@ from tiergate.api.gateway import Gateway
 from tiergate.learned.scorer import LearnedPool
 from tiergate.runtime import Extensions, Rules
 from tiergate.telemetry.decisions import DecisionLog
-from tiergate.telemetry.postgres import WRITER_SETTINGS, _Session, connect
+from tiergate.telemetry.postgres import WRITER_SETTINGS, PostgresDecisionLog, _Session, connect
 from tiergate.telemetry.spend import _postgres_rows
 from tiergate.telemetry.sql_queries import PsycopgRunner
 
@@ -233,9 +233,7 @@ def test_a_connect_timeout_the_url_gives_is_the_one_kept(
     assert 1.5 < time.monotonic() - started < 6
 
 
-def test_the_writers_connection_has_keepalives_and_a_lock_timeout_unless_its_url_says_otherwise(
-    postgres_url: str,
-) -> None:
+def test_the_writers_connection_has_keepalives_unless_its_url_says_otherwise(postgres_url: str) -> None:
     """A server whose host went away silently left the writer waiting for an answer with nothing to end it."""
     session = _Session(postgres_url, lock_wait=0.25)
     try:
@@ -249,13 +247,58 @@ def test_the_writers_connection_has_keepalives_and_a_lock_timeout_unless_its_url
             "keepalives_count": "3",
             "tcp_user_timeout": "60000",
         }
-        assert session.conn.execute("SHOW lock_timeout").fetchone() == ("250ms",)
     finally:
         session.close()
     session = _Session(postgres_url + "?keepalives_idle=5&connect_timeout=4", lock_wait=10.0)
     try:
         shown = session.conn.info.get_parameters()
         assert (shown["keepalives_idle"], shown["connect_timeout"], shown["keepalives_count"]) == ("5", "4", "3")
-        assert session.conn.execute("SHOW lock_timeout").fetchone() == ("10s",)
     finally:
         session.close()
+
+
+class Watched(PostgresDecisionLog):
+    """The real writer, saying what ``lock_timeout`` its write transaction had, and its connection after it."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.seen: list[tuple[str, str]] = []
+
+    def _feedback(self, conn: Any, *args: Any) -> bool:
+        self.seen.append(("in the write", conn.conn.execute("SHOW lock_timeout").fetchone()[0]))
+        return super()._feedback(conn, *args)
+
+    def _commit(self, conn: Any) -> None:
+        super()._commit(conn)
+        shown = conn.conn.execute("SELECT setting, source FROM pg_settings WHERE name = 'lock_timeout'").fetchone()
+        self.seen.append(("after it", f"{shown[0]} ({shown[1]})"))
+
+
+def alter_database(url: str, setting: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET {setting}")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "setting", "seen"),
+    [
+        ("", None, [("in the write", "250ms"), ("after it", "0 (default)")]),
+        ("?options=-c%20lock_timeout%3D2000", None, [("in the write", "2s"), ("after it", "2000 (client)")]),
+        ("", "lock_timeout = '3s'", [("in the write", "3s"), ("after it", "3000 (database)")]),
+    ],
+    ids=["lock_wait", "the URL's options", "ALTER DATABASE"],
+)
+def test_each_write_has_lock_wait_as_its_lock_timeout_unless_the_operator_set_one_and_the_session_keeps_none(
+    postgres_url: str, suffix: str, setting: str | None, seen: list[tuple[str, str]]
+) -> None:
+    """The writer ran a session-level ``SET lock_timeout``: behind PgBouncer in transaction pooling it stayed on
+    a server connection other clients got next and was missing from the writer's own later transactions, and
+    it replaced a ``lock_timeout`` the operator had set (the URL's ``options``, ``ALTER ROLE``/``DATABASE``)."""
+    if setting:
+        alter_database(postgres_url, setting)
+    dlog = Watched.open(postgres_url + suffix, lock_wait=0.25)
+    try:
+        assert dlog.submit_feedback("dec_none", 5).result(timeout=10) is False
+        assert dlog.seen[-2:] == seen  # after retention's first run, at start
+    finally:
+        dlog.close()

@@ -10,9 +10,14 @@ outage handling), logging once when the outage starts and once when writing resu
 migrates when it answers. A malformed URL is a DecisionLogError at once.
 
 A write never hangs unseen. Its connection has TCP keepalives (a server whose host or network went away
-silently is a broken connection within about a minute) and a ``lock_timeout`` of ``lock_wait`` seconds
-(another session's ``LOCK TABLE``, ``ALTER TABLE`` or ``VACUUM FULL`` on the log's tables): either fails the
-write into the outage path, its rows kept and retried. Neither cuts a write that is slow, only one that
+silently is a broken connection within about a minute) and each write transaction a ``lock_timeout`` of
+``lock_wait`` seconds (another session's ``LOCK TABLE``, ``ALTER TABLE`` or ``VACUUM FULL`` on the log's
+tables): either fails the write into the outage path, its rows kept and retried. The ``lock_timeout`` is
+``SET LOCAL`` in each transaction, never on the session: behind PgBouncer in transaction pooling a session
+setting would stay on a server connection other clients get next, and would be missing from the server
+connection the next transaction gets. An operator's own ``lock_timeout`` (``options=-c lock_timeout=…``
+in the URL, ``PGOPTIONS``, ``ALTER ROLE``/``ALTER DATABASE … SET``, ``postgresql.conf``: any source but
+the server's default) is kept: none is set then. Neither cuts a write that is slow, only one that
 waits: keepalives are answered by the server's kernel however long a statement runs, and ``lock_timeout``
 counts only time spent waiting for a lock, never the time a big retention delete takes on a slow disk
 (retention waits for locks without a bound: two replicas pruning the same old rows wait for each other).
@@ -171,24 +176,42 @@ def migrate(conn: psycopg.Connection[Any]) -> int:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
+def operators_lock_timeout(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the connection's ``lock_timeout`` comes from anything but the server's default: the URL's
+    ``options``, ``PGOPTIONS``, ``ALTER ROLE``/``ALTER DATABASE … SET`` or ``postgresql.conf``."""
+    row = conn.execute("SELECT source FROM pg_settings WHERE name = 'lock_timeout'").fetchone()
+    return row is not None and row[0] != "default"
+
+
 class _Session:
     """The writer's connection, opened again when the server went away."""
 
     def __init__(self, url: str, *, lock_wait: float) -> None:
         self.url, self.lock_wait = url, lock_wait
+        self.bound: str | None = None  # the statement that bounds a write's lock waits, unless the operator's
         self.conn = self._open()
 
     def _open(self) -> psycopg.Connection[Any]:
-        """Connected, migrated (the database may be a new one), then writes bounded in their waits for a lock:
-        not the migration's, whose advisory lock waits for another replica's migration however long it takes."""
+        """Connected and migrated (the database may be a new one; the migration's advisory lock waits for
+        another replica's migration however long it takes), then asked once whether the operator bounds lock
+        waits already: if not, each write transaction is bounded (:meth:`begin`)."""
         conn = connect(self.url)
         try:
             migrate(conn)
-            conn.execute(f"SET lock_timeout = {max(1, round(self.lock_wait * 1000))}")
+            kept = operators_lock_timeout(conn)
         except BaseException:
             conn.close()
             raise
+        self.bound = None if kept else f"SET LOCAL lock_timeout = {max(1, round(self.lock_wait * 1000))}"
         return conn
+
+    def begin(self) -> None:
+        """A write transaction on a working connection, its waits for a lock bounded by ``lock_wait`` (only
+        this transaction's: ``SET LOCAL``) unless the operator's ``lock_timeout`` applies."""
+        conn = self.fresh()
+        conn.execute("BEGIN")
+        if self.bound is not None:
+            conn.execute(self.bound)
 
     def fresh(self) -> psycopg.Connection[Any]:
         """The connection, opened again if it broke."""
@@ -256,7 +279,7 @@ class PostgresDecisionLog(DecisionLog):
         return _Session(self.url, lock_wait=self._lock_wait)
 
     def _begin(self, conn: Any) -> None:
-        conn.fresh().execute("BEGIN")
+        conn.begin()
 
     def _rollback(self, conn: Any) -> None:
         conn.conn.execute("ROLLBACK")
