@@ -233,6 +233,23 @@ def test_a_connect_timeout_the_url_gives_is_the_one_kept(
     assert 1.5 < time.monotonic() - started < 6
 
 
+@pytest.mark.parametrize("read", [connect, spend_read, console_read])
+def test_a_connect_timeout_the_urls_service_gives_is_the_one_kept(
+    read: Callable[[str], object],
+    silent_server: tuple[int, Callable[[], None]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ``?service=`` whose pg_service.conf says ``connect_timeout=2`` waited the 10 s default."""
+    port, _ = silent_server
+    (tmp_path / "pg_service.conf").write_text(f"[team]\nhost=127.0.0.1\nport={port}\nconnect_timeout=2\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(tmp_path / "pg_service.conf"))
+    started = time.monotonic()
+    with contextlib.suppress(psycopg.OperationalError):
+        read("postgresql://tiergate@/db?service=team")
+    assert 1.5 < time.monotonic() - started < 6
+
+
 def test_the_writers_connection_has_keepalives_unless_its_url_says_otherwise(postgres_url: str) -> None:
     """A server whose host went away silently left the writer waiting for an answer with nothing to end it."""
     session = _Session(postgres_url, lock_wait=0.25)

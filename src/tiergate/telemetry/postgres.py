@@ -22,7 +22,7 @@ waits: keepalives are answered by the server's kernel however long a statement r
 counts only time spent waiting for a lock, never the time a big retention delete takes on a slow disk
 (retention waits for locks without a bound: two replicas pruning the same old rows wait for each other).
 What still holds a write (a server that takes it and never answers) shows in ``health()`` after
-``stall_after`` seconds. A setting the URL gives (``connect_timeout``, ``keepalives_idle``…) is kept.
+``stall_after`` seconds. A setting the URL or its ``service`` gives (``connect_timeout``, ``keepalives_idle``…) is kept.
 
 Schema changes are versioned as in SQLite: ``MIGRATIONS`` is applied in order at start, each step in its
 own transaction, under an advisory lock so replicas starting together migrate once; the table

@@ -36,6 +36,7 @@ from psycopg.conninfo import conninfo_to_dict
 from tiergate.errors import LogUnavailable
 from tiergate.redact import redact_url_error
 from tiergate.telemetry.cost import ATTEMPT_COST, ROUTING, attempt_costs
+from tiergate.telemetry.pg_service import service_settings
 from tiergate.telemetry.queries import (
     Bucket,
     Candidate,
@@ -83,15 +84,28 @@ def is_postgres(where: object) -> TypeGuard[str]:
 
 
 def unless_given(url: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """The connection ``settings`` (psycopg keywords) the operator did not give: a keyword overrides the
-    URL's own value (``?connect_timeout=3``) and libpq's variable (``PGCONNECT_TIMEOUT``), so only the others
-    are passed. A URL psycopg cannot read is passed all of them: connecting reports what is wrong with it."""
+    """The connection ``settings`` (psycopg keywords) to pass so that the operator's own are kept: a keyword
+    overrides the URL's value (``?connect_timeout=3``), its service's (``?service=team``, see
+    :mod:`~tiergate.telemetry.pg_service`) and libpq's variable (``PGCONNECT_TIMEOUT``). One the URL or a
+    variable gives is not passed; one the service gives is passed with the service's value (libpq's own
+    order puts the service before the variables, and psycopg, which reads no service file, counts the
+    connect timeout from what it is passed). A URL psycopg cannot read is passed all of them: connecting
+    reports what is wrong with it."""
     try:
-        given = set(conninfo_to_dict(url))
+        given = conninfo_to_dict(url)
     except psycopg.Error:
-        given = set()
+        given = {}
+    service = service_settings({k: str(v) for k, v in given.items()})
     variables = {d.keyword.decode(): d.envvar.decode() for d in pq.Conninfo.get_defaults() if d.envvar}
-    return {k: v for k, v in settings.items() if k not in given and not os.environ.get(variables.get(k, ""), "")}
+    passed: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key in given:
+            continue
+        if key in service:
+            passed[key] = service[key]
+        elif not os.environ.get(variables.get(key, ""), ""):
+            passed[key] = value
+    return passed
 
 
 class Runner(Protocol):

@@ -471,8 +471,36 @@ def test_a_connection_setting_the_operator_gives_is_not_overridden(monkeypatch: 
     """psycopg's keyword wins over the URL's value and libpq's variable: only the settings neither gives are passed."""
     settings = {"connect_timeout": 10, "keepalives_idle": 30}
     monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    monkeypatch.delenv("PGSERVICE", raising=False)
     assert unless_given("postgresql://tg@db/tiergate", settings) == settings
     assert unless_given("postgresql://tg@db/tiergate?connect_timeout=3", settings) == {"keepalives_idle": 30}
     assert unless_given("postgresql://tg@db/tiergate?keepalives_idle=5", settings) == {"connect_timeout": 10}
     monkeypatch.setenv("PGCONNECT_TIMEOUT", "4")
     assert unless_given("postgresql://tg@db/tiergate", settings) == {"keepalives_idle": 30}
+
+
+def test_a_connection_setting_the_urls_service_gives_is_the_one_passed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A ``?service=`` (pg_service.conf) was not looked into: its ``connect_timeout`` was overridden by the
+    default, and psycopg, which reads no service file, would not count it even when not overridden."""
+    user, system = tmp_path / "user.conf", tmp_path / "etc"
+    user.write_text(
+        "# team\n[other]\nconnect_timeout=9\n\n[team]\nhost=db\nconnect_timeout=3\nconnect_timeout=8\n[x]\n"
+    )
+    system.mkdir()
+    (system / "pg_service.conf").write_text("[ops]\n  keepalives_idle=5\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(user))
+    monkeypatch.setenv("PGSYSCONFDIR", str(system))
+    monkeypatch.delenv("PGSERVICE", raising=False)
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "4")  # libpq reads the service before the variables
+    settings = {"connect_timeout": 10, "keepalives_idle": 30}
+    assert unless_given("postgresql://tg@db/x?service=team", settings) == {
+        "connect_timeout": "3",
+        "keepalives_idle": 30,
+    }
+    assert unless_given("postgresql://tg@db/x?service=team&connect_timeout=2", settings) == {"keepalives_idle": 30}
+    assert unless_given("postgresql://tg@db/x?service=ops", settings) == {"keepalives_idle": "5"}  # the system file
+    assert unless_given("postgresql://tg@db/x?service=nowhere", settings) == {"keepalives_idle": 30}
+    monkeypatch.setenv("PGSERVICE", "team")
+    assert unless_given("postgresql://tg@db/x", settings) == {"connect_timeout": "3", "keepalives_idle": 30}
