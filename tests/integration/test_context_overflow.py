@@ -89,6 +89,14 @@ OUTPUT_REFUSALS = {
         "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 32768. Given: 15000 `inputs` tokens"
         " and 20000 `max_new_tokens`",
     ),
+    # the messages named are a part of the prompt: read as the prompt, 12000 + 20000 fit the window
+    "openai, with functions": Status(
+        400,
+        "This model's maximum context length is 32768 tokens. However, you requested 35000 tokens (12000 in the"
+        " messages, 3000 in the functions, and 20000 in the completion). Please reduce the length of the messages,"
+        " functions, or completion.",
+        fields={"param": "messages", "code": "context_length_exceeded"},
+    ),
     "a total alone": Status(
         400,
         "This model's maximum context length is 32768 tokens. However, you requested 35000 tokens. Please reduce"

@@ -93,6 +93,9 @@ def figures(
     The prompt and the output are read apart wherever the upstream names them: Claude Code compacts a
     conversation on "prompt is too long" and only asks again with a smaller ``max_tokens`` when told the
     prompt fits (:meth:`~tiergate.errors.Overflow.words`), so a total must not pass for the prompt. Where the
+    upstream names a total and the output, the prompt is the total less the output: a prompt figure named
+    beside them may be a part of it (OpenAI's "you requested 9000 tokens (6000 in the messages, 1000 in the
+    functions, and 2000 in the completion)" is a prompt of 7000, which fits a window of 8192). Where the
     upstream names only a total, that total counts the output it set aside, which is the ``max_tokens`` it
     was sent: ``asked``, so the prompt is the total less ``asked``. Without ``asked`` (the request set no
     bound; servers then reserve none, or only the room left) the total is the prompt's.
@@ -102,8 +105,10 @@ def figures(
         # Overflow(prompt=15000, window=32768, output=20000)
     """
     window = window if window is not None else _first(_WINDOW, message)
-    prompt = prompt if prompt is not None else _first(_PROMPT, message)
     output, total = _first(_OUTPUT, message), _first(_TOTAL, message)
+    if prompt is None and total is not None and output is not None:
+        prompt = total - output  # the whole prompt: the one named beside may be a part ("6000 in the messages")
+    prompt = prompt if prompt is not None else _first(_PROMPT, message)
     if prompt is None and total is not None:
         output = output if output is not None else asked or 0
         prompt = total - output

@@ -91,6 +91,34 @@ def test_a_total_said_alone_counts_the_max_tokens_the_request_asked_for() -> Non
 
 
 @pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        (  # OpenAI with functions: the messages are a part of the prompt; 7000 + 2000 fits no more than 8192
+            "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens (6000 in the"
+            " messages, 1000 in the functions, and 2000 in the completion). Please reduce the length of the"
+            " messages, functions, or completion.",
+            Overflow(7000, 8192, 2000),
+        ),
+        (  # the same, the prompt alone over the window with its functions, not with its messages alone
+            "This model's maximum context length is 8192 tokens. However, you requested 8300 tokens (8000 in the"
+            " messages, 200 in the functions, and 100 in the completion). Please reduce the length of the"
+            " messages, functions, or completion.",
+            Overflow(8200, 8192, 100),
+        ),
+        (  # OpenRouter, text and images
+            "This endpoint's maximum context length is 131072 tokens. However, you requested about 135000 tokens"
+            " (125000 of text input, 4000 of image input, 6000 in the output). Please reduce the length of either one.",
+            Overflow(129000, 131072, 6000),
+        ),
+    ],
+)
+def test_a_total_and_an_output_said_make_the_prompt_whatever_part_of_it_is_named(message: str, said: Overflow) -> None:
+    """The prompt named beside a total may be one part of it (OpenAI's messages without their functions): read as
+    the prompt, 6000 + 2000 fit the window, so no figures, and Claude Code compacted a conversation that fits."""
+    assert figures(message, asked=said.output) == said
+
+
+@pytest.mark.parametrize(
     ("overflow", "words"),
     [
         (Overflow(40000, 32768, 1000), "prompt is too long: 40000 tokens > 32768 maximum"),
