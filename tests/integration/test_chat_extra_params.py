@@ -24,7 +24,8 @@ from tests.helpers import THREE_BACKENDS, wait_for_record
 
 ROUTES = (
     THREE_BACKENDS
-    + """  tuned: {kind: openai, base_url: "${VLLM_URL}/v1", pass_params: [ignore_eos, store, n_predict]}
+    + """  tuned:
+    {kind: openai, base_url: "${VLLM_URL}/v1", pass_params: [ignore_eos, store, n_predict, chat_template_kwargs]}
 tiers:
   local: {targets: [{backend: ollama, model: qwen, capabilities: {context_window: 32768}}]}
   sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {context_window: 200000}}]}
@@ -177,6 +178,51 @@ def test_a_backends_pass_params_are_sent_to_its_server_alone(client: openai.Open
     assert raw.headers[DROPPED] == "ignore_eos, store, n_predict, fallbacks"
     assert fake_openai.requests[1].body["n_predict"] == 64
     assert fake_openai.requests[2].body == {"messages": HI, "min_p": 0.05, "model": "m3", "stream": False}
+
+
+def test_chat_template_kwargs_reaches_the_server_with_the_templates_switches_alone(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Passed whole, a nested ``chat_template`` replaced the server's template (SGLang renders with it; Jinja
+    run on the server), and ``messages`` or ``tools`` what llama.cpp's template renders in place of the
+    conversation tiergate routed on. A backend whose ``pass_params`` names it still gets it whole."""
+    caplog.set_level(logging.INFO, logger="tiergate.requests")
+    kwargs = {
+        "chat_template": "{{ 'anything' }}",
+        "enable_thinking": False,
+        "messages": [{"role": "user", "content": "something else"}],
+        "tools": [{"type": "function", "function": {"name": "shell"}}],
+        "reasoning_effort": "high",
+    }
+    fake_openai.replies.extend([Text("ok"), Text("ok")])
+    raw = client.chat.completions.with_raw_response.create(
+        model="vllm", messages=HI, extra_body={"chat_template_kwargs": kwargs, "chat_template": "{{ 'x' }}"}
+    )
+    dropped = [
+        "chat_template_kwargs.chat_template",
+        "chat_template_kwargs.messages",
+        "chat_template_kwargs.tools",
+        "chat_template",
+    ]
+    assert raw.headers[DROPPED] == ", ".join(dropped)
+    assert fake_openai.requests[0].body == {
+        "messages": HI,
+        "chat_template_kwargs": {"enable_thinking": False, "reasoning_effort": "high"},
+        "model": "m3",
+        "stream": False,
+    }
+    assert wait_for_record(caplog, raw.headers["x-tiergate-decision-id"])["dropped_params"] == dropped
+
+    raw = client.chat.completions.with_raw_response.create(
+        model="own", messages=HI, extra_body={"chat_template_kwargs": kwargs}
+    )
+    assert DROPPED not in raw.headers
+    assert fake_openai.requests[1].body == {
+        "messages": HI,
+        "chat_template_kwargs": kwargs,
+        "model": "m3-tuned",
+        "stream": False,
+    }
 
 
 def test_with_nothing_left_out_there_is_no_header(client: openai.OpenAI, fake_openai: FakeOpenAI) -> None:

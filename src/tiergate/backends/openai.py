@@ -64,8 +64,9 @@ class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
     pass_params: list[ParamName] = []
     """Chat parameters tiergate does not model that this server is sent as the client sent them (with the
     openai SDK's `extra_body`), besides the open servers' sampling parameters it always gets (`min_p`,
-    `repetition_penalty`, `chat_template_kwargs`; the list is in the README): your server's own sampling
-    parameters (`[top_n_sigma]`), or OpenAI's `store` and `verbosity`. Every other is not sent, and is named in
+    `repetition_penalty`, `chat_template_kwargs` with only its thinking switches; the list is in the README):
+    your server's own sampling parameters (`[top_n_sigma]`), OpenAI's `store` and `verbosity`, or
+    `chat_template_kwargs` to send all of its keys. Every other is not sent, and is named in
     the answer's `x-tiergate-dropped-params` header. Name only parameters that change nothing of what
     tiergate decided: which model answers, how many tokens it may write, what it costs. A parameter
     tiergate reads itself (`max_tokens`, `metadata`) or its own (`tiergate_*`) is refused. Default: none."""

@@ -6,8 +6,9 @@ SDK sends with ``extra_body``), or anything else a client's server or proxy read
 them as they came (``ChatRequest.extra``), and each backend takes what it can:
 
 - an OpenAI-compatible server gets those of :data:`OPENAI_PARAMS` (the open servers' sampling and decoding
-  parameters) as sent, and those its backend's ``pass_params`` names; nothing else. A server or proxy
-  behind it may read a parameter as a choice tiergate made already: which model answers (LiteLLM's
+  parameters) as sent, ``chat_template_kwargs`` with only the template's switches (:data:`TEMPLATE_SWITCHES`),
+  and those its backend's ``pass_params`` names (``chat_template_kwargs`` there: all of it); nothing else.
+  A server or proxy behind it may read a parameter as a choice tiergate made already: which model answers (LiteLLM's
   ``fallbacks``, OpenRouter's ``models`` and ``route``, a LoRA adapter), how many tokens it may write past
   ``max_tokens`` (llama.cpp's ``n_predict``), what is billed (OpenAI's ``service_tier``, a paid ``plugins``
   search), or where it is queued (vLLM's ``priority``). Spend would be charged, and the decision logged, as
@@ -16,12 +17,15 @@ them as they came (``ChatRequest.extra``), and each backend takes what it can:
 - Claude gets none: the Messages API has no other sampling parameter (``top_k`` is modelled, and goes).
 
 What a target did not get is :func:`dropped`: the client is told in ``x-tiergate-dropped-params`` and the
-request's log line, never left to guess. A parameter sent as ``null`` asks for nothing and is never listed.
+request's log line, never left to guess; a key of ``chat_template_kwargs`` as ``chat_template_kwargs.<key>``.
+A parameter (or key) sent as ``null`` asks for nothing and is never listed.
 
     for_openai({"min_p": 0.05, "fallbacks": ["gpt-5"]})               # {"min_p": 0.05}
     for_openai({"ignore_eos": True}, also={"ignore_eos"})            # {"ignore_eos": True}
     for_ollama({"repetition_penalty": 1.1, "store": True})           # {"repeat_penalty": 1.1}
     dropped({"repetition_penalty": 1.1, "store": True}, "ollama")    # ["store"]
+    for_openai({"chat_template_kwargs": {"enable_thinking": False, "chat_template": "{{ ... }}"}})
+    # {"chat_template_kwargs": {"enable_thinking": False}}; dropped: ["chat_template_kwargs.chat_template"]
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ HEADER = "x-tiergate-dropped-params"
 #:   ``logit_bias`` is refused), and log probabilities, which tiergate does not return (``n_probs``,
 #:   ``prompt_logprobs``);
 #: - a rewritten prompt or a changed answer shape (``chat_template``, ``continue_final_message``, ``echo``,
-#:   ``reasoning_format``, ``response_fields``, ``return_tokens``).
+#:   ``reasoning_format``, ``response_fields``, ``return_tokens``), also as keys of ``chat_template_kwargs``
+#:   (:data:`TEMPLATE_SWITCHES`).
 OPENAI_PARAMS = frozenset(
     {
         # samplers: vLLM, SGLang, llama.cpp, LM Studio, LocalAI
@@ -92,9 +97,26 @@ OPENAI_PARAMS = frozenset(
         "spaces_between_special_tokens",
         "include_stop_str_in_output",
         "no_stop_trim",
-        # the chat template's own switches (vLLM, llama.cpp, SGLang): `{"enable_thinking": false}`
+        # the chat template's own switches (vLLM, llama.cpp, SGLang): `{"enable_thinking": false}`, only
+        # those of TEMPLATE_SWITCHES
         "chat_template_kwargs",
     }
+)
+TEMPLATE_KWARGS = "chat_template_kwargs"
+#: The keys of ``chat_template_kwargs`` an OpenAI-compatible server is sent: switches that chat templates read
+#: to change their own rendering of the same messages, all about thinking (Qwen3's, GLM's, SmolLM3's and
+#: Gemma's ``enable_thinking``, DeepSeek V3.1's and Granite's ``thinking``, gpt-oss's ``reasoning_effort``,
+#: Qwen3.6's ``preserve_thinking``, GLM-4.7's ``clear_thinking``, Seed-OSS's ``thinking_budget``). Every other
+#: key is dropped: the servers hand the object to ``apply_chat_template`` or the template's context whole, so
+#: a key may replace what tiergate sent and routed on or the server's own template: ``chat_template`` (a
+#: template of the client's, Jinja run on the server: vLLM refuses it since its GHSA-6fvq-23cw-5628 fix,
+#: SGLang renders with it), ``messages``, ``tools``, ``documents`` (llama.cpp's template context takes
+#: them over the request's), ``add_generation_prompt``, ``continue_final_message``, ``tokenize``,
+#: ``bos_token`` and the other special tokens, and the prompt text some templates take as a variable
+#: (Llama 3's ``date_string``, ``custom_tools`` and ``builtin_tools``, gpt-oss's ``model_identity``).
+#: A backend whose ``pass_params`` names ``chat_template_kwargs`` gets it whole.
+TEMPLATE_SWITCHES = frozenset(
+    {"enable_thinking", "thinking", "reasoning_effort", "preserve_thinking", "clear_thinking", "thinking_budget"}
 )
 #: Names beginning so are tiergate's own (``tiergate_continuation``), never a client's to send upstream.
 OWN_PREFIX = "tiergate_"
@@ -114,8 +136,16 @@ OLLAMA_OPTIONS = {
 
 def for_openai(extra: Mapping[str, Any] | None, also: Collection[str] = ()) -> dict[str, Any]:
     """The parameters an OpenAI-compatible server is sent, as the client sent them: those of
-    :data:`OPENAI_PARAMS`, and those its backend's ``pass_params`` names (``also``)."""
-    return {name: value for name, value in (extra or {}).items() if _forwarded(name, also)}
+    :data:`OPENAI_PARAMS` (of ``chat_template_kwargs``, its :data:`TEMPLATE_SWITCHES`), and those its backend's
+    ``pass_params`` names (``also``)."""
+    sent: dict[str, Any] = {}
+    for name, value in (extra or {}).items():
+        if _forwarded(name, also):
+            if name == TEMPLATE_KWARGS and name not in also:
+                value = _switches(value)
+            if value is not _NOTHING:
+                sent[name] = value
+    return sent
 
 
 def for_ollama(extra: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -135,7 +165,35 @@ def dropped(extra: Mapping[str, Any] | None, kind: str, also: Collection[str] = 
         kept = []
     else:
         kept = [name for name in extra if _forwarded(name, also)]
-    return [name for name, value in extra.items() if value is not None and name not in kept]
+    out: list[str] = []
+    for name, value in extra.items():
+        if value is None:
+            continue
+        if name not in kept:
+            out.append(name)
+        elif name == TEMPLATE_KWARGS and name not in also:
+            out += _unswitched(value)
+    return out
+
+
+_NOTHING = object()
+
+
+def _switches(kwargs: Any) -> Any:
+    """Of a client's ``chat_template_kwargs``, what an OpenAI-compatible server is sent: its switches, or
+    ``_NOTHING`` when it holds none but other keys (or is no object, which no server reads)."""
+    if not isinstance(kwargs, dict):
+        return _NOTHING
+    switches = {key: value for key, value in kwargs.items() if key in TEMPLATE_SWITCHES}
+    return switches if switches or not kwargs else _NOTHING
+
+
+def _unswitched(kwargs: Any) -> list[str]:
+    """What :func:`_switches` leaves out, as ``x-tiergate-dropped-params`` names it: each key as
+    ``chat_template_kwargs.<key>``, or ``chat_template_kwargs`` when it is no object."""
+    if not isinstance(kwargs, dict):
+        return [TEMPLATE_KWARGS]
+    return [f"{TEMPLATE_KWARGS}.{key}" for key, v in kwargs.items() if v is not None and key not in TEMPLATE_SWITCHES]
 
 
 def _forwarded(name: str, also: Collection[str]) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tiergate.protocols.extras import OPENAI_PARAMS, dropped, for_ollama, for_openai
+from tiergate.protocols.extras import OPENAI_PARAMS, TEMPLATE_SWITCHES, dropped, for_ollama, for_openai
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -52,9 +52,50 @@ def test_a_backends_pass_params_go_too_but_never_tiergates_own() -> None:
     assert dropped(extra, "ollama", also) == ["ignore_eos", "n_predict", "tiergate_route"]
 
 
+def test_chat_template_kwargs_keeps_the_templates_switches_alone() -> None:
+    """Passed whole, its ``chat_template`` replaced the server's template (Jinja run on the server) and its
+    ``messages`` or ``tools`` what the template renders in place of what tiergate sent and routed on."""
+    kwargs = {
+        "chat_template": "{{ 'anything' }}",
+        "enable_thinking": False,
+        "messages": [{"role": "user", "content": "something else"}],
+        "reasoning_effort": "high",
+        "tools": [{"type": "function"}],
+        "add_generation_prompt": None,
+    }
+    extra = {"min_p": 0.1, "chat_template_kwargs": kwargs}
+    assert for_openai(extra) == {
+        "min_p": 0.1,
+        "chat_template_kwargs": {"enable_thinking": False, "reasoning_effort": "high"},
+    }
+    assert dropped(extra, "openai") == [
+        "chat_template_kwargs.chat_template",
+        "chat_template_kwargs.messages",
+        "chat_template_kwargs.tools",
+    ]
+    assert dropped(extra, "ollama") == ["chat_template_kwargs"]  # Ollama has none of it: named whole
+
+
+def test_chat_template_kwargs_with_no_switch_is_not_sent() -> None:
+    extra = {"chat_template_kwargs": {"chat_template": "{{ 'x' }}"}}
+    assert (for_openai(extra), dropped(extra, "openai")) == ({}, ["chat_template_kwargs.chat_template"])
+    extra = {"chat_template_kwargs": "enable_thinking=false"}  # no object: no server reads it
+    assert (for_openai(extra), dropped(extra, "openai")) == ({}, ["chat_template_kwargs"])
+    assert (for_openai({"chat_template_kwargs": {}}), dropped({"chat_template_kwargs": {}}, "openai")) == (
+        {"chat_template_kwargs": {}},
+        [],
+    )
+
+
+def test_a_backends_pass_params_naming_chat_template_kwargs_sends_it_whole() -> None:
+    extra = {"chat_template_kwargs": {"enable_thinking": True, "custom_tools": []}}
+    assert for_openai(extra, {"chat_template_kwargs"}) == extra
+    assert dropped(extra, "openai", {"chat_template_kwargs"}) == []
+
+
 def test_the_readme_lists_every_parameter_passed() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert [name for name in sorted(OPENAI_PARAMS) if f"`{name}`" not in readme] == []
+    assert [name for name in sorted(OPENAI_PARAMS | TEMPLATE_SWITCHES) if f"`{name}`" not in readme] == []
 
 
 def test_ollama_gets_its_own_names_and_no_nulls() -> None:
