@@ -18,7 +18,7 @@ from tests.conftest import GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
-from tests.fakes.scripts import Status, Text
+from tests.fakes.scripts import Status, StreamError, Text
 from tests.helpers import THREE_BACKENDS
 
 ROUTES = (
@@ -299,3 +299,19 @@ def test_one_refused_window_among_other_failures_is_not_an_overflow(
     assert worded.value.status_code == 503
     assert isinstance(worded.value.body, dict)
     assert worded.value.body["error"]["message"].startswith("all 2 targets failed: local/small: backend 'vllm'")
+
+
+def test_a_total_said_inside_a_200_stream_counts_the_max_tokens_sent(
+    claude: anthropic.Anthropic, fake_openai: FakeOpenAI
+) -> None:
+    """The same total as a status splits into prompt and output; said as the stream's first event (a server or
+    proxy that reports there), it was read as the prompt, and Claude Code compacted a conversation that fits."""
+    message = "This model's maximum context length is 32768 tokens. However, you requested 36192 tokens. Please reduce"
+    fake_openai.replies.append(StreamError(0, message, upstream_type="invalid_request_error", code=400))
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(model="solo", max_tokens=8192, messages=ASK, stream=True)
+    url = fake_openai.url  # type: ignore[attr-defined]
+    assert caught.value.body == claude_error(
+        "input length and `max_tokens` exceed context limit: 28000 + 8192 > 32768, decrease input length or"
+        f" `max_tokens` and try again (backend 'vllm' at {url}/v1: error in answer: {message})"
+    )

@@ -128,7 +128,9 @@ class OpenAIBackend:
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
         try:
-            return whole_answer(self.name, self.url, body, taken=conversation_ids(request))
+            return whole_answer(
+                self.name, self.url, body, taken=conversation_ids(request), asked=request.output_limit()
+            )
         except UpstreamError:
             if call.billed is not None:
                 call.billed.add(reported_usage(body))
@@ -136,7 +138,7 @@ class OpenAIBackend:
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         sent = self._request(self._body(request, call, stream=True), "text/event-stream", call)
-        reader = StreamReader(self.name, self.url, taken=conversation_ids(request))
+        reader = StreamReader(self.name, self.url, taken=conversation_ids(request), asked=request.output_limit())
         ended = False
         try:
             async with self._client.send(sent) as response:

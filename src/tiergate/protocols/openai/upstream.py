@@ -272,11 +272,14 @@ _decode_payload = msgspec.json.Decoder(_Payload).decode
 # --- whole answers --------------------------------------------------------------------------------
 
 
-def whole_answer(backend: str, url: str, body: bytes, *, taken: Collection[str] = frozenset()) -> Completion:
+def whole_answer(
+    backend: str, url: str, body: bytes, *, taken: Collection[str] = frozenset(), asked: int | None = None
+) -> Completion:
     """A non-stream answer's body, read strictly: an error object in it is that error, and an answer without
     its ``finish_reason`` (cut off mid-generation) is a protocol error. ``taken``: the tool-call ids the
-    conversation holds, which no call of the answer keeps (:mod:`~tiergate.protocols.openai.call_ids`)."""
-    payload = _decoded(backend, url, body, "response body")
+    conversation holds, which no call of the answer keeps (:mod:`~tiergate.protocols.openai.call_ids`);
+    ``asked``: the request's ``max_tokens``, as :func:`status_error` takes it."""
+    payload = _decoded(backend, url, body, "response body", asked)
     choice = payload.choices[0] if payload.choices else None
     message = choice.message if choice is not None else None
     if choice is None or message is None:
@@ -336,9 +339,12 @@ class StreamReader:
     after the one that carries ``finish_reason``; ``finished`` tells that it came.
     """
 
-    def __init__(self, backend: str, url: str, *, taken: Collection[str] = frozenset()) -> None:
+    def __init__(
+        self, backend: str, url: str, *, taken: Collection[str] = frozenset(), asked: int | None = None
+    ) -> None:
         self._backend = backend
         self._url = url
+        self._asked = asked  # the request's max_tokens: splits an overflow's total (status_error's ``asked``)
         self._ids = CallIds(taken)  # the conversation's tool-call ids are not given to a call again
         self._calls: dict[int | None, tuple[int, str | None]] = {}
         self._opened = 0
@@ -381,12 +387,13 @@ class StreamReader:
                 raise _protocol(self._backend, self._url, f"invalid JSON in stream event: {exc}") from exc
             self._pending, self._pending_bytes = [data], len(data)
             return []
-        return self._read(_decoded(self._backend, self._url, data, "stream event") if payload.failed() else payload)
+        failed = payload.failed()
+        return self._read(_decoded(self._backend, self._url, data, "stream event", self._asked) if failed else payload)
 
     def _decode_pending(self) -> list[StreamEvent]:
         whole = b"\n".join(self._pending)
         self._pending, self._pending_bytes = [], 0
-        return self._read(_decoded(self._backend, self._url, whole, "stream event"))
+        return self._read(_decoded(self._backend, self._url, whole, "stream event", self._asked))
 
     def _read(self, payload: _Payload) -> list[StreamEvent]:
         if payload.usage is not None:
@@ -502,7 +509,7 @@ def status_error(
     )
 
 
-def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
+def _decoded(backend: str, url: str, data: bytes, what: str, asked: int | None = None) -> _Payload:
     """The payload, or the error it carries inside a 200 (mid-stream, or a server that never sets a status):
     after the 200 the call may be generated already, so that error is ``started``. A prompt over the context
     window reported there (llama-server before its PR #16486, SGLang: the stream's first event) falls back as
@@ -527,7 +534,15 @@ def _decoded(backend: str, url: str, data: bytes, what: str) -> _Payload:
     if exceeds_context(status, said) or CONTEXT_NAMED.search(said):  # named outright: whatever the code says
         prompt, window = _counted(error)
         raise too_long(
-            backend, url, detail, status=status, upstream_type=upstream_type, started=True, prompt=prompt, window=window
+            backend,
+            url,
+            detail,
+            status=status,
+            upstream_type=upstream_type,
+            started=True,
+            prompt=prompt,
+            window=window,
+            asked=asked,
         )
     raise UpstreamStatusError(
         backend, url, detail, status=status, upstream_type=upstream_type, started=True, code=text_code
