@@ -291,6 +291,31 @@ class Watched(PostgresDecisionLog):
         self.seen.append(("after it", f"{shown[0]} ({shown[1]})"))
 
 
+def test_a_writer_that_may_not_read_pg_settings_bounds_each_write(postgres_url: str) -> None:
+    """A site that revokes pg_settings from its roles lost the decision log: asking whether the operator set a
+    lock_timeout was refused, and the log would not open."""
+    base, database = postgres_url.rsplit("/", 1)
+    role = f"hardened_{database}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT ALL ON DATABASE {database} TO {role}")
+        conn.execute(f"GRANT ALL ON SCHEMA public TO {role}")
+        conn.execute("REVOKE SELECT ON pg_settings FROM PUBLIC")
+    at = base.split("//", 1)[1]
+    url = f"postgresql://{role}@{at.split('@', 1)[-1]}/{database}"
+
+    class Hardened(Watched):
+        def _commit(self, conn: Any) -> None:  # the role may not read pg_settings: the write's own SHOW only
+            PostgresDecisionLog._commit(self, conn)
+
+    dlog = Hardened.open(url, lock_wait=0.25)
+    try:
+        assert dlog.submit_feedback("dec_none", 5).result(timeout=10) is False
+        assert dlog.seen == [("in the write", "250ms")]
+    finally:
+        dlog.close()
+
+
 def alter_database(url: str, setting: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET {setting}")
