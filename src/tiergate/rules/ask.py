@@ -633,8 +633,10 @@ def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int
     return before.role == "assistant" and not before.tool_calls and asked.endswith(("?", "\uff1f"))
 
 
-#: What may close a sentence after its question mark: emphasis, code, quotes, brackets, spaces.
-_CLOSERS = "*_~`\"'\u201d\u2019)] \t\n"
+#: What may close a prose sentence after its question mark: emphasis, double quotes, spaces. Not a backtick, a
+#: bracket or a single quote: a code block or inline code that ends in "?" (SQL's placeholder, a regex) asks
+#: nothing.
+_CLOSERS = '*_~"\u201d\u2019 \t\n'
 
 
 def _after_step(f: Features, reader: AskReader, i: int, task_at: int) -> bool:

@@ -592,6 +592,9 @@ def test_claude_codes_and_aiders_short_answers_are_read_with_the_task() -> None:
         (OFFER, "like this?\n```py\nos.path.commonpath([t, p]) == t\n```"),  # code of its own
         ("Anything else?", "is our JWT check open to algorithm confusion?"),  # a question of its own
         ("Anything else?", "find the race in our epoll reactor that drops wakeups"),  # more than a few words
+        ("Run it as:\n```sql\nSELECT id FROM users WHERE name = ?\n```", "thanks"),  # code ends in "?"
+        ("The pattern is `(:\\d+)?`", "thanks"),
+        ("Call it as `input('Continue?')`", "thanks"),
     ],
 )
 def test_other_follow_ups_are_read_alone(said: str, answer: str) -> None:
