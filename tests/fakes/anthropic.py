@@ -249,7 +249,8 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
         return [*body, chunks[-1]] if reply.end_marker else body
     if isinstance(reply, Unended):  # closed, or left open until the client hangs up (Stream's disconnect)
         overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-        after = {"stall": [STALL], "error": [_sse(("error", overloaded))]}.get(reply.ending, [])
+        bare = b"data: " + json.dumps(overloaded).encode() + b"\n\n"
+        after = {"stall": [STALL], "error": [_sse(("error", overloaded))], "bare error": [bare]}.get(reply.ending, [])
         return [*_unended(reply, shape), *after]
     if isinstance(reply, ErrorBody):
         reply = StreamError(after_events=0, message=reply.message)

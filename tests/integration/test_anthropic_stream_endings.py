@@ -39,10 +39,10 @@ timeouts: {connect: 2, first_token: 3, idle: 1, total: 10}
 retries: {attempts: 0}
 """
 ANSWER = "The whole answer, every word of it."
-Ending = Literal["stall", "close", "cut", "error"]
+Ending = Literal["stall", "close", "cut", "error", "bare error"]
 ENDINGS: list[Ending] = ["stall", "close", "cut"]
 #: After message_delta, an error event in place of message_stop ends a whole answer too (Codex re-asked, and paid)
-WHOLE_ENDINGS: list[Ending] = [*ENDINGS, "error"]
+WHOLE_ENDINGS: list[Ending] = [*ENDINGS, "error", "bare error"]
 WEATHER = {"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
 
 
@@ -253,3 +253,16 @@ def test_a_responses_stream_whose_message_delta_came_ends_completed(
     assert (response.usage.input_tokens, response.usage.output_tokens) == (21, 9)
     assert logged(tmp_path) == ("sonnet/claude-test:ok", 21, 9, None)
     assert not fake_ollama.requests
+
+
+def test_an_error_after_the_whole_answer_is_logged_by_its_type_alone(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ended whole, the upstream's error was in no log line; its message is left out (an upstream may echo the
+    key, and only dispatch holds the redactor)."""
+    caplog.set_level("WARNING", logger="tiergate.backends")
+    fake_anthropic.replies.append(Unended(Text(ANSWER, completion_tokens=9), ending="error"))
+    messages_stream(claude)
+    assert [r.getMessage() for r in caplog.records if r.name == "tiergate.backends"] == [
+        "an error event (overloaded_error) came after the whole answer (its message_delta): the answer ends whole"
+    ]

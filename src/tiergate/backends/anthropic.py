@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, NamedTuple
 
@@ -64,6 +65,7 @@ from tiergate.redact import DEFAULT_ANTHROPIC_KEY_ENV
 from tiergate.wire import ALIVE, ChatRequest, Completion, Raw, StreamEvent
 
 _encode = msgspec.json.Encoder().encode
+log = logging.getLogger("tiergate.backends")
 #: The least ``max_tokens`` sent for a client that gave no output limit (the former fixed default): less would
 #: cut most answers short; a prompt that leaves less room in its window is the upstream's to refuse.
 MIN_FITTED_MAX_TOKENS = 4096
@@ -300,6 +302,23 @@ def _merged_betas(configured: str | None, client: str) -> str:
 
 def _error_after_answer(translator: StreamTranslator, frame: bytes) -> bool:
     """An ``error`` event once ``message_delta`` made the answer whole (an ``overloaded_error`` in place of
-    ``message_stop``): the answer ends as the whole answer it is, as a stall there does, rather than failing
-    the client (Codex re-asks, and pays again) and counting against the target's breaker."""
-    return translator.stopped and sse_fields(frame)[0] == "error"
+    ``message_stop``), named or not (a proxy may send ``data: {"type": "error", ...}`` alone): the answer ends as
+    the whole answer it is, as a stall there does, rather than failing the client (Codex re-asks, and pays
+    again) and counting against the target's breaker. Logged with the error's type, so an operator sees it
+    (not its message: an upstream may echo the key, and only dispatch holds the redactor)."""
+    if not translator.stopped:
+        return False
+    name, data = sse_fields(frame)
+    try:
+        said = msgspec.json.decode(data) if data else None
+    except msgspec.DecodeError:
+        said = None
+    if name != "error" and not (isinstance(said, dict) and said.get("type") == "error"):
+        return False
+    error = said.get("error") if isinstance(said, dict) else None
+    kind = error.get("type") if isinstance(error, dict) else None
+    log.warning(
+        "an error event (%s) came after the whole answer (its message_delta): the answer ends whole",
+        kind if isinstance(kind, str) and kind.isidentifier() else "of no type",
+    )
+    return True
