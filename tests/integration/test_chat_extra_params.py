@@ -225,6 +225,25 @@ def test_chat_template_kwargs_reaches_the_server_with_the_templates_switches_alo
     }
 
 
+def test_many_names_or_names_no_header_can_carry_are_counted_not_listed(
+    client: openai.OpenAI, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """20,000 unknown keys made a 900 KB header the client refused after the answer was paid for, and a key
+    with a line break in it made the server refuse the whole response: the first 20 names, then a count."""
+    caplog.set_level(logging.INFO, logger="tiergate.requests")
+    fake_openai.replies.append(Text("ok"))
+    many = {f"k{i}": 1 for i in range(2000)}
+    raw = client.chat.completions.with_raw_response.create(
+        model="vllm", messages=HI, max_tokens=16, extra_body={"bad\r\nx-injected: 1": 1, **many}
+    )
+    listed = [f"k{i}" for i in range(20)]
+    assert raw.headers[DROPPED] == ", ".join([*listed, "+1981 more"])
+    assert "x-injected" not in raw.headers
+    assert raw.parse().choices[0].message.content == "ok"
+    logged = wait_for_record(caplog, raw.headers["x-tiergate-decision-id"])["dropped_params"]
+    assert logged == [*listed, "+1981 more"]
+
+
 def test_with_nothing_left_out_there_is_no_header(client: openai.OpenAI, fake_openai: FakeOpenAI) -> None:
     fake_openai.replies.append(Text("ok"))
     raw = client.chat.completions.with_raw_response.create(model="vllm", messages=HI, extra_body={"min_p": 0.05})

@@ -54,7 +54,7 @@ def routing_headers(
         headers["x-tiergate-attempts"] = render_attempts(attempts)
     dropped = extras.dropped(request.extra, target.kind, target.pass_params) if target and request else None
     if dropped:
-        headers[extras.HEADER] = ", ".join(dropped)
+        headers[extras.HEADER] = ", ".join(extras.shown(dropped))
     return headers
 
 
@@ -315,7 +315,7 @@ def _dropped(record: RequestRecord) -> list[str] | None:
     header said; None when it was sent them all (or none answered)."""
     if record.target is None or record.request is None:
         return None
-    return extras.dropped(record.request.extra, record.target.kind, record.target.pass_params) or None
+    return extras.shown(extras.dropped(record.request.extra, record.target.kind, record.target.pass_params)) or None
 
 
 def stored_ask(ask: str, chars: int) -> str:

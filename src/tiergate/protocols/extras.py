@@ -30,6 +30,7 @@ A parameter (or key) sent as ``null`` asks for nothing and is never listed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -151,6 +152,22 @@ def for_openai(extra: Mapping[str, Any] | None, also: Collection[str] = ()) -> d
 def for_ollama(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     """The ``options`` an Ollama server is sent for ``extra``."""
     return {option: value for option, (_, value) in _ollama(extra or {}).items()}
+
+
+#: The most names :func:`shown` lists; the rest are counted.
+SHOWN = 20
+#: A name as the header and the log line show it: a parameter's spelling, not arbitrary text (a CR or LF in a
+#: header value makes the server refuse the whole response).
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def shown(names: list[str]) -> list[str]:
+    """``names`` as the header and the log line list them: the first :data:`SHOWN` that read as parameter names,
+    then ``+N more`` for the rest (a body of 20,000 unknown keys made a 900 KB header the client refused after
+    the answer was paid for)."""
+    listed = [name for name in names if _NAME.fullmatch(name)][:SHOWN]
+    more = len(names) - len(listed)
+    return [*listed, f"+{more} more"] if more else listed
 
 
 def dropped(extra: Mapping[str, Any] | None, kind: str, also: Collection[str] = ()) -> list[str]:
