@@ -5,7 +5,8 @@ one HTTP client. Two ways out:
 
 - translated: the internal request becomes a Messages body (:func:`~tiergate.protocols.anthropic.to_messages_body`;
   a structured answer rides on a forced tool, ``reasoning_effort`` turns thinking on where the target has
-  it, and a request without an output limit gets the largest ``max_tokens`` that fits: :func:`fitted_max_tokens`),
+  it, and a request without an output limit gets the largest ``max_tokens`` that fits: :func:`fitted_max_tokens`,
+  asked once more with the room the API names when it refuses that as over the window: :func:`refitted_max_tokens`),
   and the answer is read back into the internal form;
 - native: a request that came in as a Messages body (``request.native``, dialect ``anthropic``) goes out as
   that body, only ``model`` changed (:func:`~tiergate.protocols.anthropic.native_body`), with the client's
@@ -36,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, NamedTuple
 
 import msgspec
@@ -45,7 +46,13 @@ from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_afte
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
 from tiergate.config.base import EnvName, PositiveInt
-from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamProtocolError, UpstreamUnavailable
+from tiergate.errors import (
+    CONTEXT_LENGTH_EXCEEDED,
+    UpstreamCapabilityError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamUnavailable,
+)
 from tiergate.protocols.anthropic import (
     DIALECT,
     MESSAGE_STOP,
@@ -69,6 +76,11 @@ log = logging.getLogger("tiergate.backends")
 #: The least ``max_tokens`` sent for a client that gave no output limit (the former fixed default): less would
 #: cut most answers short; a prompt that leaves less room in its window is the upstream's to refuse.
 MIN_FITTED_MAX_TOKENS = 4096
+#: Tokens kept back from the room a refusal names when the request is asked again (:func:`refitted_max_tokens`):
+#: the count is the API's own, of the same prompt, so a little suffices.
+REFIT_MARGIN = 256
+#: The least ``max_tokens`` a refused request is asked again with: less room is the overflow it was.
+MIN_REFITTED_MAX_TOKENS = 1024
 #: The most seconds ``message_stop`` is waited for once ``message_delta`` said why the answer stopped. Read at
 #: each wait, so a test may lower it.
 AFTER_STOP = 2.0
@@ -86,10 +98,12 @@ class AnthropicBackendConfig(BackendConfigBase, tag="anthropic", frozen=True):
     and many chat clients send none). What is sent is the largest limit that fits: this, or the target's
     `capabilities.max_output` when that is smaller, cut to the room the target's `context_window` leaves
     beside the prompt's estimated tokens (with a third of them again, and 1024, for the estimate's error),
-    and never below 4096 (or this, when smaller): a prompt that leaves less gets that, and a window that
-    cannot hold both is the API's to refuse. Default: 32000, which every Claude model from Sonnet 3.7 on
-    writes; set `max_output` on a target whose model writes less (Claude 3.5 Haiku: 8192), and raise this
-    for longer answers from a model that writes more (Sonnet 4.5: 64000)."""
+    and never below 4096 (or this, when smaller): a prompt that leaves less gets that. A window that cannot
+    hold both is the API's to refuse, and a refusal that names room for at least 1024 beside the prompt as
+    Claude counted it (dense text counts higher than the estimate) is asked once more with that room, less
+    256. A thinking budget is cut to fit under what is sent, never the reverse. Default: 32000, which every
+    Claude model from Sonnet 3.7 on writes; set `max_output` on a target whose model writes less (Claude 3.5
+    Haiku: 8192), and raise this for longer answers from a model that writes more (Sonnet 4.5: 64000)."""
 
     def build(self, name: str, environ: Mapping[str, str]) -> AnthropicBackend:
         return AnthropicBackend(name, self, environ)
@@ -102,6 +116,9 @@ class _Outgoing(NamedTuple):
     native: bool
     answer_tool: str | None
     emulated_stops: list[str]
+    #: The request again with another ``max_tokens`` in place of the one tiergate chose (the client gave no
+    #: limit); None where the client's own limit, or its own Messages body, went out.
+    refit: Callable[[int], Request] | None = None
 
 
 class AnthropicBackend:
@@ -135,8 +152,7 @@ class AnthropicBackend:
     async def complete(self, request: ChatRequest, call: Call) -> Completion:
         out = self._outgoing(request, call, stream=False)
         try:
-            async with self._client.send(out.request) as response:
-                await self._raise_for_status(response)
+            async with self._answered(out) as response:
                 body = await response.read()
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
@@ -158,20 +174,21 @@ class AnthropicBackend:
     async def _events(self, out: _Outgoing, call: Call) -> AsyncIterator[StreamEvent]:
         translator = StreamTranslator(self.name, self.url, answer_tool=out.answer_tool)
         try:
-            async with self._client.send(out.request) as response:
-                await self._raise_for_status(response)
-                async with contextlib.aclosing(self._frames(response, translator, call)) as frames:
-                    async for frame in frames:
-                        name, data = sse_fields(frame)
-                        # read before the frame is passed on: a frame the translator refuses (a
-                        # message_stop without a stop_reason) must not reach a pass-through client
-                        events = translator.feed(name, data) if data else []
-                        if out.native and name != "error":
-                            yield Raw(DIALECT, frame, translator.answering)
-                        elif not events:  # a ping, a block's start: not silence, for the idle bound (and
-                            yield Raw(ALIVE, b"")  # no first token: a translated stream's is its first event)
-                        for event in events:
-                            yield event
+            async with (
+                self._answered(out) as response,
+                contextlib.aclosing(self._frames(response, translator, call)) as frames,
+            ):
+                async for frame in frames:
+                    name, data = sse_fields(frame)
+                    # read before the frame is passed on: a frame the translator refuses (a
+                    # message_stop without a stop_reason) must not reach a pass-through client
+                    events = translator.feed(name, data) if data else []
+                    if out.native and name != "error":
+                        yield Raw(DIALECT, frame, translator.answering)
+                    elif not events:  # a ping, a block's start: not silence, for the idle bound (and
+                        yield Raw(ALIVE, b"")  # no first token: a translated stream's is its first event)
+                    for event in events:
+                        yield event
             if not translator.done:
                 raise UpstreamProtocolError(self.name, self.url, "stream ended before message_stop", started=True)
         except TRANSPORT_ERRORS as exc:
@@ -179,6 +196,35 @@ class AnthropicBackend:
         finally:
             if not translator.done and call.billed is not None:  # broken, cut short, timed out or closed
                 call.billed.add(translator.counted)
+
+    @contextlib.asynccontextmanager
+    async def _answered(self, out: _Outgoing) -> AsyncIterator[Response]:
+        """The response to ``out``, once its status says it answers. The API's refusal of the ``max_tokens``
+        tiergate chose as passing the window beside the prompt is asked once more, with what the refusal says
+        fits (:func:`refitted_max_tokens`): the prompt's estimate, which chose it, counts 4 characters a token,
+        and dense text (Chinese, base64, minified code) runs nearer one. The client sent no limit, so it has
+        none to lower, and the same request answered under the former fixed 4096. The refused request cost
+        nothing, and the one call is what dispatch (its breaker, its bill) sees."""
+        async with self._client.send(out.request) as response:
+            again = await self._refused(response, out)
+            if again is None:
+                yield response
+                return
+        async with self._client.send(again) as response:
+            await self._raise_for_status(response)
+            yield response
+
+    async def _refused(self, response: Response, out: _Outgoing) -> Request | None:
+        """None for an answer; the request to send again for a refusal :meth:`_answered` asks again; else
+        the status's error, raised."""
+        try:
+            await self._raise_for_status(response)
+        except UpstreamCapabilityError as exc:
+            room = refitted_max_tokens(exc)
+            if out.refit is None or room is None:
+                raise
+            return out.refit(room)
+        return None
 
     async def _frames(
         self, response: Response, translator: StreamTranslator, call: Call
@@ -247,21 +293,22 @@ class AnthropicBackend:
             for name, value in native_headers(native).items():
                 headers[name] = _merged_betas(headers.get(name), value) if name == "anthropic-beta" else value
             return _Outgoing(post(native_body(native, call.model, stream=stream)), True, None, [])
+
+        def translated(max_tokens: int) -> Request:
+            body = to_messages_body(
+                request, call.model, default_max_tokens=max_tokens, stream=stream, thinking_supported=call.thinking
+            )
+            return post(body)
+
         default = self._cfg.default_max_tokens  # the client's own limit goes out where it gave one
-        if request.output_limit() is None:
+        chosen = request.output_limit() is None
+        if chosen:
             default = fitted_max_tokens(request, call, default)
-        body = to_messages_body(
-            request,
-            call.model,
-            default_max_tokens=default,
-            stream=stream,
-            thinking_supported=call.thinking,
-        )
-        sent = post(body)
+        sent = translated(default)
         emulated = split_stops(request.stop_list(), refuses=is_blank)[1]
         if (why := unemulable(emulated)) is not None:  # another target may take them as they are
             raise UpstreamCapabilityError(self.name, self.url, why)
-        return _Outgoing(sent, False, answer_tool_of(request), emulated)
+        return _Outgoing(sent, False, answer_tool_of(request), emulated, translated if chosen else None)
 
     @property
     def _messages(self) -> str:
@@ -283,8 +330,9 @@ def fitted_max_tokens(request: ChatRequest, call: Call, configured: int) -> int:
     ``default_max_tokens``) or the target's ``max_output`` when smaller, cut to the room the target's context
     window leaves the answer (:func:`~tiergate.protocols.estimate.output_room`), but not below
     :data:`MIN_FITTED_MAX_TOKENS` (nor the cap, when that is smaller): less would cut most answers short, and
-    a window that cannot hold the prompt and that much is the upstream's to refuse (the overflow path: a
-    bigger window, else the client's "context length exceeded"). Without a known window, the cap.
+    a window that cannot hold the prompt and that much is the upstream's to refuse (asked again where the
+    refusal names room: :func:`refitted_max_tokens`; else the overflow path: a bigger window, else the
+    client's "context length exceeded"). Without a known window, the cap.
 
         fitted_max_tokens(request, Call(model=m, context_window=200_000, max_output=64_000), 32_000)
     """
@@ -292,6 +340,23 @@ def fitted_max_tokens(request: ChatRequest, call: Call, configured: int) -> int:
     if call.context_window is None:
         return cap
     return min(cap, max(MIN_FITTED_MAX_TOKENS, output_room(request, call.context_window)))
+
+
+def refitted_max_tokens(refusal: UpstreamCapabilityError) -> int | None:
+    """The ``max_tokens`` to ask again with after the API refused the one tiergate chose as over the window
+    beside the prompt ("input length and `max_tokens` exceed context limit: P + O > M"): the window less the
+    prompt, as the API counted them, less :data:`REFIT_MARGIN`. None for any other refusal (a prompt that
+    alone passes the window: "prompt is too long"), or where that leaves less than
+    :data:`MIN_REFITTED_MAX_TOKENS`: the refusal then stands, and takes the overflow's way (a bigger window,
+    else the client's "context length exceeded").
+
+        refitted_max_tokens(refusal)   # 200000 - 176015 - 256 = 23729 for "176015 + 32000 > 200000"
+    """
+    over = refusal.overflow
+    if refusal.code != CONTEXT_LENGTH_EXCEEDED or over is None or over.prompt > over.window:
+        return None
+    room = over.window - over.prompt - REFIT_MARGIN
+    return room if room >= MIN_REFITTED_MAX_TOKENS else None
 
 
 def _merged_betas(configured: str | None, client: str) -> str:

@@ -924,14 +924,16 @@ def test_reasoning_effort_turns_thinking_on_where_the_target_has_it(effort: str,
     ],
 )
 def test_every_effort_but_none_thinks_and_the_levels_above_high_think_most(effort: str, budget: int | None) -> None:
-    """Codex sends ``xhigh``, ``max`` and ``ultra``: they once turned thinking off, as no level was known."""
-    sent = to_messages_body(chat(reasoning_effort=effort), "claude-x", default_max_tokens=4096, thinking_supported=True)
+    """Codex sends ``xhigh``, ``max`` and ``ultra``: they once turned thinking off, as no level was known. Each
+    budget leaves an answer room under the backend's default, Claude Opus 4.1's most output tokens."""
+    request = chat(reasoning_effort=effort)
+    sent = to_messages_body(request, "claude-x", default_max_tokens=32000, thinking_supported=True)
 
+    assert sent["max_tokens"] == 32000
     if budget is None:
-        assert "thinking" not in sent and sent["max_tokens"] == 4096
+        assert "thinking" not in sent
     else:
-        assert sent["thinking"] == {"type": "enabled", "budget_tokens": budget}
-        assert sent["max_tokens"] == budget + 1024 <= 32000  # Claude Opus 4.1's most output tokens
+        assert sent["thinking"] == {"type": "enabled", "budget_tokens": budget} and budget + 1024 <= 32000
 
 
 @pytest.mark.parametrize(
@@ -941,13 +943,18 @@ def test_every_effort_but_none_thinks_and_the_levels_above_high_think_most(effor
         (1024, 4096, None, 1024),
         (1025, 4096, 1024, 1025),
         (20000, 4096, 16384, 20000),
-        (None, 4096, 16384, 16384 + 1024),  # no client limit: tiergate's default may be raised
+        # no client limit: tiergate's (fitted to the window) is no more raised, and leaves the answer 1024
+        (None, 4096, 3072, 4096),
+        (None, 2048, 1024, 2048),
+        (None, 2047, None, 2047),
         (None, 32000, 16384, 32000),
     ],
 )
-def test_thinking_never_raises_the_clients_limit(
+def test_thinking_never_raises_the_limit_the_clients_or_tiergates(
     limit: int | None, default: int, thinking: int | None, max_tokens: int
 ) -> None:
+    """tiergate's limit was raised to the budget and 1024: past the room the window leaves beside the prompt,
+    which the API refused."""
     request = chat(reasoning_effort="high", temperature=0.3, max_completion_tokens=limit)
 
     sent = to_messages_body(request, "claude-x", default_max_tokens=default, thinking_supported=True)

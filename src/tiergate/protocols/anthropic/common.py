@@ -72,16 +72,17 @@ STOP_REASON_OF: dict[str, str] = {
     "content_filter": "refusal",
 }
 #: ``reasoning_effort`` (:meth:`ChatRequest.effort`) → thinking budget; 1024 is the API's smallest budget.
-#: Codex's levels above ``high`` (``xhigh``, ``max``, ``ultra``) get the most that leaves room for an answer
-#: under Claude Opus 4.1's 32,000 output tokens (with no client limit, ``max_tokens`` is the budget plus
-#: ``ANSWER_ROOM``); a level not listed here, other than ``none``, gets :data:`UNKNOWN_EFFORT_BUDGET`, since
-#: a client that asks for thinking by a new name still wants it.
+#: Codex's levels above ``high`` (``xhigh``, ``max``, ``ultra``) get the most that leaves ``ANSWER_ROOM`` for an
+#: answer under Claude Opus 4.1's 32,000 output tokens (the ``max_tokens`` sent when the client sets no limit
+#: and the window has room; less room cuts the budget, not the reverse); a level not listed here, other than
+#: ``none``, gets :data:`UNKNOWN_EFFORT_BUDGET`, since a client that asks for thinking by a new name still wants
+#: it.
 THINKING_BUDGETS = {"none": None, "minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 THINKING_BUDGETS |= dict.fromkeys(("xhigh", "max", "ultra"), 30720)
 UNKNOWN_EFFORT_BUDGET = 4096
 #: The smallest ``budget_tokens`` the API accepts.
 MIN_THINKING_BUDGET = 1024
-#: Room left for the answer when the client set no limit and the default is not above the thinking budget.
+#: Room the thinking budget leaves for the answer under the ``max_tokens`` tiergate chose (the client set none).
 ANSWER_ROOM = 1024
 DATA_URL = re.compile(r"data:(?P<media>[^;,]+);base64,(?P<data>.*)", re.DOTALL)
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}

@@ -44,7 +44,9 @@ def to_messages_body(
     """The Messages request for ``request``; raises RequestError for what no Anthropic model could accept.
 
     ``max_tokens`` is mandatory upstream, so ``default_max_tokens`` stands in when the client sent none (the
-    backend's, fitted to the target's window: :func:`tiergate.backends.anthropic.fitted_max_tokens`).
+    backend's, fitted to the target's window: :func:`tiergate.backends.anthropic.fitted_max_tokens`). Thinking
+    never raises either: its budget is cut to fit under the client's limit, or to leave
+    :data:`~tiergate.protocols.anthropic.common.ANSWER_ROOM` under tiergate's (:func:`_thinking_budget`).
     ``response_format`` becomes a forced answer tool (:func:`answer_tool_of`), or Anthropic's own
     ``output_config.format`` when the request brings tools of its own. ``reasoning_effort`` turns thinking
     on only where the binding says the target has it (``thinking_supported``); then an assistant message's
@@ -53,10 +55,11 @@ def to_messages_body(
         body = to_messages_body(request, call.model, default_max_tokens=4096)
     """
     limit = request.output_limit()
-    budget = _thinking_budget(request, limit) if thinking_supported else None
+    max_tokens = default_max_tokens if limit is None else limit
+    budget = _thinking_budget(request, max_tokens, chosen=limit is None) if thinking_supported else None
     body: Block = {
         "model": model,
-        "max_tokens": default_max_tokens if limit is None else limit,
+        "max_tokens": max_tokens,
         "messages": _turns(request.messages, thinking=budget is not None),
     }
     if not body["messages"]:
@@ -72,7 +75,7 @@ def to_messages_body(
     if sent:
         body["stop_sequences"] = sent
     body.update(_tools(request))
-    body.update(_sampling(request) if budget is None else _thinking(budget, body["max_tokens"]))
+    body.update(_sampling(request) if budget is None else _thinking(budget))
     if request.user:
         body["metadata"] = {"user_id": request.user}
     if stream:
@@ -161,26 +164,28 @@ def _structured(request: ChatRequest) -> tuple[str, dict[str, Any]] | None:
     return name, schema
 
 
-def _thinking(budget: int, max_tokens: int) -> Block:
-    """Thinking on; the API refuses temperature/top_p with it and wants max_tokens above the budget. Only
-    the config's default (the client set no limit) is ever raised: :func:`_thinking_budget` keeps the
-    budget under a client's own limit."""
-    room = max_tokens if max_tokens > budget else budget + ANSWER_ROOM
-    return {"thinking": {"type": "enabled", "budget_tokens": budget}, "max_tokens": room}
+def _thinking(budget: int) -> Block:
+    """Thinking on; the API refuses temperature/top_p with it (and wants max_tokens above the budget, which
+    :func:`_thinking_budget` keeps it)."""
+    return {"thinking": {"type": "enabled", "budget_tokens": budget}}
 
 
-def _thinking_budget(request: ChatRequest, limit: int | None) -> int | None:
-    """The thinking budget ``reasoning_effort`` asks for, cut to fit under the client's output ``limit``
-    (which is never raised); None where that leaves less than the API's minimum, or where the API would
-    refuse thinking: a forced tool (the client's, or the structured-answer tool), or a tool loop already
-    under way whose assistant message carries no signed thinking (a loop is one assistant turn, and the
-    API demands that its last assistant message begin with the thinking Claude wrote for it: a client
-    that carried it back, such as Codex through Responses' ``encrypted_content``, keeps thinking on for
+def _thinking_budget(request: ChatRequest, max_tokens: int, *, chosen: bool) -> int | None:
+    """The thinking budget ``reasoning_effort`` asks for, cut to fit under ``max_tokens``, which is never
+    raised: the client's own limit (the budget may take all but a token of it: the client asked for that much
+    in all), or, ``chosen``, the one tiergate chose for a client that gave none, under which the budget leaves
+    :data:`ANSWER_ROOM` for the answer. That one is the most the target's window holds beside the prompt
+    (:func:`tiergate.backends.anthropic.fitted_max_tokens`) or its model writes: raised past it to hold the
+    budget, the API refused a request that fits. None where the cut leaves less than the API's minimum, or
+    where the API would refuse thinking: a forced tool (the client's, or the structured-answer tool), or a
+    tool loop already under way whose assistant message carries no signed thinking (a loop is one assistant
+    turn, and the API demands that its last assistant message begin with the thinking Claude wrote for it: a
+    client that carried it back, such as Codex through Responses' ``encrypted_content``, keeps thinking on for
     the whole loop; one that did not, or whose calls another model made, loses it until the loop ends)."""
     effort = request.effort()
     budget = None if effort is None else THINKING_BUDGETS.get(effort, UNKNOWN_EFFORT_BUDGET)
-    if budget is not None and limit is not None:
-        budget = min(budget, limit - 1)
+    if budget is not None:
+        budget = min(budget, max_tokens - ANSWER_ROOM if chosen else max_tokens - 1)
     if budget is None or budget < MIN_THINKING_BUDGET or answer_tool_of(request) is not None:
         return None
     if request.tools and (request.tool_choice == "required" or isinstance(request.tool_choice, dict)):
