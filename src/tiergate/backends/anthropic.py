@@ -44,7 +44,7 @@ import msgspec
 
 from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
-from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
+from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response, next_chunk
 from tiergate.config.base import EnvName, PositiveInt
 from tiergate.errors import (
     CONTEXT_LENGTH_EXCEEDED,
@@ -243,12 +243,7 @@ class AnthropicBackend:
             elif until is None:
                 until = asyncio.get_running_loop().time() + min(AFTER_STOP, call.idle_timeout / 2)
             try:
-                if until is None:
-                    chunk = await anext(chunks)
-                else:
-                    async with asyncio.timeout_at(until):
-                        chunk = await anext(chunks)
-                frames = sse.feed(chunk)
+                frames = sse.feed(await next_chunk(chunks, until))
             except StopAsyncIteration:
                 if rest := sse.rest().strip():  # a last event the upstream did not end with a blank line
                     yield MESSAGE_STOP if _error_after_answer(translator, rest) else rest + b"\n\n"

@@ -296,6 +296,15 @@ class _AiohttpExchange:
         self._client._slots.release()
 
 
+async def next_chunk(chunks: AsyncIterator[bytes], until: float | None) -> bytes:
+    """The body's next chunk, by ``until`` (on the loop's clock) when one is set: ``TimeoutError`` past it. A
+    stream whose answer is whole waits this long for its end marker (``StopAsyncIteration``: the body ended)."""
+    if until is None:
+        return await anext(chunks)
+    async with asyncio.timeout_at(until):
+        return await anext(chunks)
+
+
 async def _head_sent(_session: object, context: SimpleNamespace, _params: object) -> None:
     """aiohttp's hook for a request whose head went out: calls the request's ``sent``, when it has one."""
     if (sent := context.trace_request_ctx) is not None:

@@ -24,7 +24,7 @@ from msgspec import Meta
 
 from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
-from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response
+from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response, next_chunk
 from tiergate.config.base import EnvName
 from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.protocols import extras
@@ -169,12 +169,7 @@ class OpenAIBackend:
                 yield Raw(ALIVE, b"")  # the finish chunk was heard: the stream's idle bound starts again here
                 until = asyncio.get_running_loop().time() + min(AFTER_FINISH, call.idle_timeout / 2)
             try:
-                if until is None:
-                    chunk = await anext(chunks)
-                else:
-                    async with asyncio.timeout_at(until):
-                        chunk = await anext(chunks)
-                pieces = lines.feed(chunk)
+                pieces = lines.feed(await next_chunk(chunks, until))
             except StopAsyncIteration:
                 for event in reader.feed(lines.rest()):
                     yield event
