@@ -262,10 +262,11 @@ def test_a_tool_calls_finish_without_a_tool_call_is_a_stop(raw: str) -> None:
     assert reader.close() == [Finish("stop")]
 
 
-@pytest.mark.parametrize("raw", ["error", "abort"])
+@pytest.mark.parametrize("raw", ["error", "abort", "insufficient_system_resource"])
 def test_a_finish_that_says_the_generation_failed_is_no_whole_answer(raw: str) -> None:
-    """vLLM ends a failed generation with ``error``, vLLM and SGLang an aborted one with ``abort``; both read as
-    ``stop`` (unknown reasons do), and a broken answer passed for a whole one."""
+    """vLLM ends a failed generation with ``error``, vLLM and SGLang an aborted one with ``abort``, DeepSeek one
+    it interrupted for want of capacity with ``insufficient_system_resource``; each read as ``stop`` once, and a
+    broken answer passed for a whole one."""
     reader = StreamReader("vllm", URL)
     reader.feed(b'data: {"choices":[{"delta":{"content":"Hel"},"finish_reason":null}]}')
     reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"%s"}]}' % raw.encode())
@@ -277,13 +278,40 @@ def test_a_finish_that_says_the_generation_failed_is_no_whole_answer(raw: str) -
         f"the server ended the answer with finish_reason '{raw}': its generation failed, the answer is incomplete"
     )
     assert reader.counted == Usage(2, 1, 3), "what the upstream counted is still charged"
+    with pytest.raises(UpstreamProtocolError) as caught:
+        whole_answer("deepseek", URL, answer({"content": "Hel"}, finish=raw))
+    assert caught.value.detail.startswith(f"the server ended the answer with finish_reason '{raw}'")
 
 
-@pytest.mark.parametrize(("raw", "finish"), [("repetition", "stop"), ("eos_token", "stop"), ("length", "length")])
-def test_a_finish_that_is_not_a_failure_ends_a_whole_answer(raw: str, finish: str) -> None:
-    """vLLM's ``repetition`` (a model caught looping) is all the answer there will be: a stop. So is a reason no
-    server documents (older TGI's ``eos_token``)."""
+FINISHES = [
+    ("stop", "stop"),
+    ("length", "length"),
+    ("content_filter", "content_filter"),
+    ("repetition", "stop"),  # vLLM: a model caught looping; all it will write, not a limit to raise
+    ("eos_token", "stop"),  # TGI
+    ("stop_sequence", "stop"),  # TGI
+    ("eos", "stop"),  # Together
+    ("model_length", "length"),  # Mistral: the model's context window ended the answer
+    ("time_limit", "length"),  # a reason tiergate does not know: not a clean end
+]
+
+
+@pytest.mark.parametrize(("raw", "finish"), FINISHES)
+def test_a_finish_that_is_not_a_failure_ends_an_answer_as_it_says(raw: str, finish: str) -> None:
+    """A reason the table does not know reads as ``length``: an answer cut short must not pass for a whole one,
+    as Mistral's ``model_length`` did when every unknown reason read as ``stop``."""
     assert whole_answer("vllm", URL, answer({"content": "a"}, finish=raw)).finish_reason == finish
+    reader = StreamReader("vllm", URL)
+    reader.feed(b'data: {"choices":[{"delta":{"content":"a"},"finish_reason":null}]}')
+    reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"%s"}]}' % raw.encode())
+    assert reader.close() == [Finish(finish)]
+
+
+@pytest.mark.parametrize(("raw", "finish"), [("eos_token", "tool_calls"), ("model_length", "length")])
+def test_a_finish_after_tool_calls_keeps_what_it_says(raw: str, finish: str) -> None:
+    """A clean end after calls is ``tool_calls``; a cut one stays a cut (the calls' arguments may be half)."""
+    call = {"tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}]}
+    assert whole_answer("vllm", URL, answer(call, finish=raw)).finish_reason == finish
 
 
 def test_a_stream_without_finish_or_done_is_cut_short() -> None:

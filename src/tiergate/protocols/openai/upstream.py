@@ -63,6 +63,8 @@ _TIERGATE_FIELDS = (
 )
 #: Fields refused at the edge when set (``check_chat``); their unset spellings (``logprobs: false``) stay here.
 _REFUSED_FIELDS = ("logprobs", "top_logprobs", "logit_bias", "modalities", "audio", "functions", "function_call")
+#: The finish reasons tiergate knows, each read as the end it means; a reason not here, and not a failure
+#: (:data:`_FAILED_FINISHES`), reads as ``length`` (:func:`_finish_reason`).
 _FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
@@ -72,11 +74,19 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     # vLLM's repetition detection ended a model that was looping: the answer is all it will write (a degenerate
     # one), not cut short by a limit a client could raise, and asking again would loop and be billed again.
     "repetition": "stop",
+    # TGI's own names for a stop (the end-of-sequence token, a stop string), and Together's.
+    "eos_token": "stop",
+    "stop_sequence": "stop",
+    "eos": "stop",
+    # Mistral's: the model's context window ended the answer, a length cut like Anthropic's
+    # ``model_context_window_exceeded``.
+    "model_length": "length",
 }
 #: Finish reasons that say the generation failed, not that it ended: vLLM's ``error`` (the engine failed the
-#: request) and ``abort`` (vLLM and SGLang: the request was aborted, by the server or its scheduler). What
-#: came before them is a broken answer, never a whole one.
-_FAILED_FINISHES = frozenset({"error", "abort"})
+#: request; Mistral's says the same), ``abort`` (vLLM and SGLang: the request was aborted, by the server or its
+#: scheduler) and DeepSeek's ``insufficient_system_resource`` (the request was interrupted for want of
+#: capacity). What came before them is a broken answer, never a whole one.
+_FAILED_FINISHES = frozenset({"error", "abort", "insufficient_system_resource"})
 _ERROR_PREVIEW = 200
 _encode = msgspec.json.Encoder().encode
 
@@ -581,12 +591,19 @@ def _failed_finish(raw: str) -> str:
 
 
 def _finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
-    """Unknown reasons read as ``stop``: servers name their own ways to end an answer (older TGI's ``eos_token``),
-    and the ones known to mean a failure (:data:`_FAILED_FINISHES`) never get here. A server that says
-    ``stop`` after tool calls meant ``tool_calls``, and one that says ``tool_calls`` without any (its tool
-    parser failed, and the call stayed in the text) ended a text answer: ``stop``, so no client waits for a
-    call that never came."""
-    reason = _FINISH_REASONS.get(raw or "", "stop")
+    """The end ``raw`` means (:data:`_FINISH_REASONS`); the failures (:data:`_FAILED_FINISHES`) never get here.
+
+    A reason tiergate does not know reads as ``length``: the answer is all the server sent, but nothing says it
+    ended cleanly, and ``length`` is the one end every client reads as "stopped before it was done" (chat's
+    ``length``, Messages' ``max_tokens``, Responses' ``incomplete``). ``stop`` would pass an answer a server
+    cut short for a whole one; a failure would throw away answers a server merely names its own way to end.
+    The upstream's own word is not passed on: chat clients that parse the reason into OpenAI's names fail on
+    another, and the rest take a name they do not know for a clean end.
+
+    A server that says ``stop`` after tool calls meant ``tool_calls``, and one that says ``tool_calls`` without
+    any (its tool parser failed, and the call stayed in the text) ended a text answer: ``stop``, so no client
+    waits for a call that never came."""
+    reason = _FINISH_REASONS.get(raw or "", "length")
     if reason == "stop" and has_tool_calls:
         return "tool_calls"
     return "stop" if reason == "tool_calls" and not has_tool_calls else reason
