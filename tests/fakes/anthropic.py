@@ -250,7 +250,13 @@ def _plan(reply: Reply, shape: Shape) -> Plan:
     if isinstance(reply, Unended):  # closed, or left open until the client hangs up (Stream's disconnect)
         overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
         bare = b"data: " + json.dumps(overloaded).encode() + b"\n\n"
-        after = {"stall": [STALL], "error": [_sse(("error", overloaded))], "bare error": [bare]}.get(reply.ending, [])
+        after = {
+            "stall": [STALL],
+            "error": [_sse(("error", overloaded))],
+            "bare error": [bare],
+            "half stop": [_sse(("message_stop", {"type": "message_stop"}))[:-10]],
+            "garbled stop": [b"event: message_stop\ndata: {message_stop\n\n"],
+        }.get(reply.ending, [])
         return [*_unended(reply, shape), *after]
     if isinstance(reply, ErrorBody):
         reply = StreamError(after_events=0, message=reply.message)

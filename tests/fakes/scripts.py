@@ -165,14 +165,15 @@ class ErrorBody:
 class Unended:
     """A stream whose answer came whole, through its stop reason and final usage (Anthropic's ``message_delta``),
     and whose end marker (``message_stop``) never comes. ``ending``: the upstream then stalls (sends nothing more,
-    until its client hangs up), closes the body, cuts the connection, or sends an ``error`` event (an
+    until its client hangs up), closes the body, cuts the connection, sends an ``error`` event (an
     ``overloaded_error``) in its place and closes (``bare error``: its data line alone, as a proxy may send
-    it). ``before_stop``: it ends that way one event earlier, before the stop reason, so the answer is not
-    whole. The Anthropic fake's only: the
+    it), or sends a ``message_stop`` that is no event and closes: its first part alone (``half stop``: the body
+    cut short mid-event) or with data that is not JSON (``garbled stop``). ``before_stop``: it ends that way one
+    event earlier, before the stop reason, so the answer is not whole. The Anthropic fake's only: the
     OpenAI-compatible case has its own scripted upstream (``tests/integration/test_openai_stream_endings.py``)."""
 
     answer: Text | ToolCalls = field(default_factory=Text)
-    ending: Literal["stall", "close", "cut", "error", "bare error"] = "stall"
+    ending: Literal["stall", "close", "cut", "error", "bare error", "half stop", "garbled stop"] = "stall"
     before_stop: bool = False
 
 

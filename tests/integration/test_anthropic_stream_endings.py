@@ -1,6 +1,7 @@
 """How an Anthropic stream ends when ``message_stop`` never comes, behind the real gateway, through each ingress
 with its official SDK: an answer whose ``message_delta`` (its stop reason and final usage) came is whole, and
-ends as one when the upstream then stalls, closes the body or breaks the connection; before that, it is an error.
+ends as one when the upstream then stalls, closes the body, breaks the connection, or sends an error event or a
+broken ``message_stop`` in its place; before that, it is an error.
 
 Anthropic sends ``message_stop`` right after ``message_delta``: all the client needs has come by then. The
 tier's ``idle`` is 1 s, so the wait for ``message_stop`` (half of it) is 0.5 s; tier ``sonnet`` falls back to an
@@ -39,10 +40,11 @@ timeouts: {connect: 2, first_token: 3, idle: 1, total: 10}
 retries: {attempts: 0}
 """
 ANSWER = "The whole answer, every word of it."
-Ending = Literal["stall", "close", "cut", "error", "bare error"]
+Ending = Literal["stall", "close", "cut", "error", "bare error", "half stop", "garbled stop"]
 ENDINGS: list[Ending] = ["stall", "close", "cut"]
-#: After message_delta, an error event in place of message_stop ends a whole answer too (Codex re-asked, and paid)
-WHOLE_ENDINGS: list[Ending] = [*ENDINGS, "error", "bare error"]
+#: After message_delta, an error event or a broken message_stop in its place ends a whole answer too (Codex
+#: re-asked, and paid, and the target's breaker counted a good answer as a failure)
+WHOLE_ENDINGS: list[Ending] = [*ENDINGS, "error", "bare error", "half stop", "garbled stop"]
 WEATHER = {"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
 
 
@@ -255,14 +257,27 @@ def test_a_responses_stream_whose_message_delta_came_ends_completed(
     assert not fake_ollama.requests
 
 
-def test_an_error_after_the_whole_answer_is_logged_by_its_type_alone(
-    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("ending", "kind"),
+    [
+        ("error", "an error event (overloaded_error)"),
+        ("bare error", "an error event (overloaded_error)"),
+        ("half stop", "a malformed event"),
+        ("garbled stop", "a malformed event"),
+    ],
+)
+def test_what_came_after_the_whole_answer_is_logged_by_its_kind_alone(
+    claude: anthropic.Anthropic,
+    fake_anthropic: FakeAnthropic,
+    caplog: pytest.LogCaptureFixture,
+    ending: Ending,
+    kind: str,
 ) -> None:
-    """Ended whole, the upstream's error was in no log line; its message is left out (an upstream may echo the
-    key, and only dispatch holds the redactor)."""
+    """Ended whole, what the upstream sent in place of message_stop was in no log line; an error's message is
+    left out (an upstream may echo the key, and only dispatch holds the redactor)."""
     caplog.set_level("WARNING", logger="tiergate.backends")
-    fake_anthropic.replies.append(Unended(Text(ANSWER, completion_tokens=9), ending="error"))
+    fake_anthropic.replies.append(Unended(Text(ANSWER, completion_tokens=9), ending=ending))
     messages_stream(claude)
     assert [r.getMessage() for r in caplog.records if r.name == "tiergate.backends"] == [
-        "an error event (overloaded_error) came after the whole answer (its message_delta): the answer ends whole"
+        f"{kind} came after the whole answer (its message_delta): the answer ends whole"
     ]

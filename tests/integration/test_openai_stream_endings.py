@@ -277,6 +277,95 @@ def test_an_answer_whose_finish_came_is_whole_when_the_stream_then_stalls_or_bre
         assert fake.hung_up.wait(5), "the stalled connection is dropped"
 
 
+LATE_ERROR = b'data: {"error": {"message": "late boom", "type": "server_error"}}\n\n'
+#: What a server sent after its finish chunk, in place of the usage chunk and ``[DONE]`` or in their midst: the
+#: usage the client is told (the upstream's own; None: it never came whole, so the gateway's estimate) and the
+#: kind the log names it by.
+AFTER_FINISH: dict[str, tuple[list[bytes], dict[str, int] | None, str]] = {
+    "an error event": ([LATE_ERROR, DONE], None, "an error event (server_error)"),
+    "half the usage chunk, then the end": ([chunk(usage=USAGE)[:-30]], None, "a malformed event"),
+    "half the [DONE], then the end": ([chunk(usage=USAGE), b"data: [DON"], USAGE, "a malformed event"),
+    "an event that is not JSON": ([chunk(usage=USAGE), b"data: {oops}\n\n", DONE], USAGE, "a malformed event"),
+}
+
+
+@pytest.mark.parametrize("after", AFTER_FINISH)
+def test_an_answer_whose_finish_came_is_whole_whatever_event_follows(
+    tmp_path: Path,
+    gateway: str,
+    upstream: tuple[Scripted, str],
+    rescue: FakeOllama,
+    caplog: pytest.LogCaptureFixture,
+    after: str,
+) -> None:
+    """The client got the whole answer and then an error (which Codex asks again for, and pays again), and the
+    target's breaker counted a good answer as a failure. What came is logged by its kind, never its message."""
+    fake, _ = upstream
+    pieces, usage, kind = AFTER_FINISH[after]
+    fake.pieces = [START, TEXT, chunk({}, "stop"), *pieces]
+    caplog.set_level("WARNING", logger="tiergate.backends")
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert (said(got), finishes(got), got[-1]) == (ANSWER, ["stop"], "data: [DONE]")
+    if usage is None:
+        assert got[-2]["usage"]["estimated"] is True, "the usage chunk never came whole: the gateway's estimate"
+    else:
+        assert got[-2]["usage"] == usage, "the upstream's own count"
+    assert logged_failure(tmp_path) is None
+    assert fake.calls == 1 and not rescue.requests
+    assert [r.getMessage() for r in caplog.records if r.name == "tiergate.backends"] == [
+        f"{kind} came after the whole answer (its finish_reason): the answer ends whole"
+    ]
+
+
+@pytest.mark.parametrize("after", AFTER_FINISH)
+def test_a_responses_stream_whose_finish_came_completes_whatever_event_follows(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, after: str
+) -> None:
+    """Codex's ingress: ``response.failed`` with a ``server_error``, which it retries, for an answer it had."""
+    fake, _ = upstream
+    fake.pieces = [START, TEXT, chunk({}, "stop"), *AFTER_FINISH[after][0]]
+    body = {"model": "local", "input": "hi", "stream": True}
+    r = httpx.post(gateway + "/v1/responses", json=body, timeout=30)
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    final = events[-1]
+    assert final["type"] == "response.completed", final
+    assert final["response"]["status"] == "completed"
+    texts = [part["text"] for item in final["response"]["output"] for part in item.get("content") or []]
+    assert texts == [ANSWER]
+    assert fake.calls == 1 and not rescue.requests
+
+
+def test_an_error_event_after_a_failed_finish_is_still_an_error(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``abort`` says the generation failed: no answer is whole there, so nothing after it is waved through."""
+    fake, _ = upstream
+    fake.pieces = [START, TEXT, chunk({}, "abort"), LATE_ERROR, DONE]
+    caplog.set_level("WARNING", logger="tiergate.backends")
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert said(got) == ANSWER and finishes(got) == [] and "error" in got[-1]
+    assert logged_failure(tmp_path) is not None
+    assert not [r for r in caplog.records if r.name == "tiergate.backends"]
+
+
+def test_answers_whose_finish_came_open_no_breaker_when_an_error_follows(
+    tmp_path: Path, gateway_for: GatewayFactory, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    """Two whole answers, each with an error event after its finish, opened a breaker that opens at two failures."""
+    fake, url = upstream
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES + "breakers: {fail_max: 2, reset_timeout: 600}\n")
+    gateway = gateway_for(routes, {"VLLM_URL": url, "OLLAMA_HOST": rescue.url})  # type: ignore[attr-defined]
+    fake.pieces = [START, TEXT, chunk({}, "stop"), LATE_ERROR, DONE]
+    for _ in range(3):
+        r, _ = chat(gateway, stream=True)
+        assert said(frames(r.text)) == ANSWER
+    assert fake.calls == 3 and not rescue.requests
+    assert httpx.get(gateway + "/health", timeout=5).json()["breakers"]["vllm/vllm-model"] == "closed"
+
+
 def test_a_finish_reason_before_the_end_of_the_answer_does_not_cut_it(
     tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
 ) -> None:

@@ -22,8 +22,10 @@ A stream's answer is whole at ``message_delta``, which says why it stopped and h
 follows is ``message_stop``, which Anthropic sends at once. It is waited for :data:`AFTER_STOP` seconds at most
 (half the target's ``idle`` when that is shorter), and a stall, the body's end or a broken connection in that
 time ends the stream as the whole answer it is: the backend makes the ``message_stop`` itself (a pass-through
-client gets it as a frame like the upstream's), and the usage is ``message_delta``'s. Before ``message_delta``,
-each of them is an error as ever: the answer may have been cut mid-generation.
+client gets it as a frame like the upstream's), and the usage is ``message_delta``'s. So does an event there
+that the translator refuses (an ``error`` event in place of ``message_stop``, a ``message_stop`` cut short or
+not JSON), logged by its kind (:mod:`tiergate.backends.after_answer`). Before ``message_delta``, each of them
+is an error as ever: the answer may have been cut mid-generation.
 
 The API key is read once, from the environment variable the config names; a missing key is reported by
 :meth:`AnthropicBackend.missing` and fails each call before any byte goes on the wire.
@@ -36,12 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, NamedTuple
 
 import msgspec
 
+from tiergate.backends.after_answer import ended_whole
 from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response, next_chunk
@@ -72,7 +74,6 @@ from tiergate.redact import DEFAULT_ANTHROPIC_KEY_ENV
 from tiergate.wire import ALIVE, ChatRequest, Completion, Raw, StreamEvent
 
 _encode = msgspec.json.Encoder().encode
-log = logging.getLogger("tiergate.backends")
 #: The least ``max_tokens`` sent for a client that gave no output limit (the former fixed default): less would
 #: cut most answers short; a prompt that leaves less room in its window is the upstream's to refuse.
 MIN_FITTED_MAX_TOKENS = 4096
@@ -179,10 +180,11 @@ class AnthropicBackend:
                 contextlib.aclosing(self._frames(response, translator, call)) as frames,
             ):
                 async for frame in frames:
-                    name, data = sse_fields(frame)
                     # read before the frame is passed on: a frame the translator refuses (a
                     # message_stop without a stop_reason) must not reach a pass-through client
-                    events = translator.feed(name, data) if data else []
+                    name, events = _translated(translator, frame)
+                    if name is None:  # refused after the whole answer: its own message_stop ends it
+                        name, frame = "message_stop", MESSAGE_STOP
                     if out.native and name != "error":
                         yield Raw(DIALECT, frame, translator.answering)
                     elif not events:  # a ping, a block's start: not silence, for the idle bound (and
@@ -245,8 +247,8 @@ class AnthropicBackend:
             try:
                 frames = sse.feed(await next_chunk(chunks, until))
             except StopAsyncIteration:
-                if rest := sse.rest().strip():  # a last event the upstream did not end with a blank line
-                    yield MESSAGE_STOP if _error_after_answer(translator, rest) else rest + b"\n\n"
+                if rest := sse.rest().strip():  # a last event the upstream did not end, or one the end cut short
+                    yield rest + b"\n\n"
                 if translator.stopped:
                     yield MESSAGE_STOP
                 return
@@ -256,9 +258,6 @@ class AnthropicBackend:
                 yield MESSAGE_STOP
                 return
             for frame in frames:
-                if _error_after_answer(translator, frame):  # the answer is whole: an error now cuts nothing
-                    yield MESSAGE_STOP
-                    return
                 yield frame
                 if translator.done:
                     await response.drain()
@@ -360,25 +359,17 @@ def _merged_betas(configured: str | None, client: str) -> str:
     return ",".join(dict.fromkeys(flags))
 
 
-def _error_after_answer(translator: StreamTranslator, frame: bytes) -> bool:
-    """An ``error`` event once ``message_delta`` made the answer whole (an ``overloaded_error`` in place of
-    ``message_stop``), named or not (a proxy may send ``data: {"type": "error", ...}`` alone): the answer ends as
-    the whole answer it is, as a stall there does, rather than failing the client (Codex re-asks, and pays
-    again) and counting against the target's breaker. Logged with the error's type, so an operator sees it
-    (not its message: an upstream may echo the key, and only dispatch holds the redactor)."""
-    if not translator.stopped:
-        return False
+def _translated(translator: StreamTranslator, frame: bytes) -> tuple[str | None, list[StreamEvent]]:
+    """The frame's event name and the events it translates to. A frame the translator refuses once
+    ``message_delta`` made the answer whole (an ``error`` event in place of ``message_stop``, named or a bare
+    ``data:`` line as a proxy may send it; a ``message_stop`` the body's end cut short, or one that is not JSON)
+    cuts nothing of it: None for its name, and the answer ends whole (:mod:`~tiergate.backends.after_answer`)."""
     name, data = sse_fields(frame)
+    whole = translator.stopped
     try:
-        said = msgspec.json.decode(data) if data else None
-    except msgspec.DecodeError:
-        said = None
-    if name != "error" and not (isinstance(said, dict) and said.get("type") == "error"):
-        return False
-    error = said.get("error") if isinstance(said, dict) else None
-    kind = error.get("type") if isinstance(error, dict) else None
-    log.warning(
-        "an error event (%s) came after the whole answer (its message_delta): the answer ends whole",
-        kind if isinstance(kind, str) and kind.isidentifier() else "of no type",
-    )
-    return True
+        return name, translator.feed(name, data) if data else []
+    except UpstreamError as failure:
+        if not whole:
+            raise
+        ended_whole(failure, "message_delta")
+        return None, translator.feed(*sse_fields(MESSAGE_STOP))

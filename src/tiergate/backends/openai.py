@@ -6,8 +6,12 @@ HTTP client. Failures of the client are translated by :mod:`tiergate.backends.fa
 A stream's answer is whole at the chunk with its ``finish_reason``; all that may follow is the usage chunk
 (``stream_options.include_usage``) and ``data: [DONE]``, which servers send at once. They are waited for
 :data:`AFTER_FINISH` seconds at most (half the target's ``idle`` when that is shorter), and a stall or a
-broken connection in that time ends the stream as the whole answer it is: without the upstream's count, the
-gateway's estimate is reported, marked so (``"estimated": true``), as for a server that counts nothing.
+broken connection in that time ends the stream as the whole answer it is; so does an event there that is
+no part of an answer (an error, one the body's end cut short, one that is not JSON), logged by its kind
+(:mod:`tiergate.backends.after_answer`). The usage is the upstream's last count; without one (its usage chunk
+is what broke), the gateway's estimate is reported, marked so (``"estimated": true``), as for a server that
+counts nothing. A ``finish_reason`` that says the generation failed (``error``, ``abort``) makes no answer
+whole: what follows it changes nothing of that failure.
 
     backend = OpenAIBackend("vllm", cfg, os.environ)
     async for event in backend.stream(request, Call(model=target.model)): ...
@@ -22,13 +26,14 @@ from typing import Annotated
 
 from msgspec import Meta
 
+from tiergate.backends.after_answer import ended_whole
 from tiergate.backends.base import BackendConfigBase, Call, endpoint, retry_after, secret_from_env, sent_hook
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import AiohttpClient, HttpClient, Request, Response, next_chunk
 from tiergate.config.base import EnvName
 from tiergate.errors import UpstreamCapabilityError, UpstreamError, UpstreamStatusError, UpstreamUnavailable
 from tiergate.protocols import extras
-from tiergate.protocols.framing import Lines
+from tiergate.protocols.framing import Lines, TooLong
 from tiergate.protocols.openai.call_ids import conversation_ids
 from tiergate.protocols.openai.upstream import (
     StreamReader,
@@ -159,8 +164,10 @@ class OpenAIBackend:
             yield event
 
     async def _read(self, response: Response, reader: StreamReader, call: Call) -> AsyncIterator[StreamEvent | None]:
-        """The events of the body's lines; None last when the body's end failed after the finish chunk (a stall
-        past the wait for it, a broken connection, a unit past the cap): the answer is whole all the same."""
+        """The events of the body's lines; None last when the body failed after the finish chunk: a stall past the
+        wait for its end, a broken connection, a unit past the cap, or an event in place of the usage chunk and
+        ``[DONE]`` that is no part of an answer (an error, one cut short by the body's end, one that is not
+        JSON; :mod:`~tiergate.backends.after_answer`). The answer is whole all the same."""
         lines = Lines()
         chunks = aiter(response.chunks())
         until: float | None = None  # on the loop's clock: when the wait for what follows the finish ends
@@ -168,12 +175,11 @@ class OpenAIBackend:
             if until is None and reader.finished:
                 yield Raw(ALIVE, b"")  # the finish chunk was heard: the stream's idle bound starts again here
                 until = asyncio.get_running_loop().time() + min(AFTER_FINISH, call.idle_timeout / 2)
+            ended = False
             try:
                 pieces = lines.feed(await next_chunk(chunks, until))
-            except StopAsyncIteration:
-                for event in reader.feed(lines.rest()):
-                    yield event
-                return
+            except StopAsyncIteration:  # the body's end ends the line, and the event, it left unfinished
+                pieces, ended = [lines.rest(), b""], True
             except TRANSPORT_ERRORS:
                 if until is None:
                     raise
@@ -181,9 +187,15 @@ class OpenAIBackend:
                 return
             more = False
             for line in pieces:
-                for event in reader.feed(line):
+                events = _fed(reader, line)
+                if events is None:
+                    yield None
+                    return
+                for event in events:
                     more = True
                     yield event
+            if ended:
+                return
             if more:
                 # more of the answer after a finish_reason: that one was not the end (Open WebUI sets one on its
                 # reasoning chunks, older proxies on every chunk), so the wait starts again after this
@@ -236,6 +248,18 @@ class OpenAIBackend:
 
     def _where(self, call: Call) -> Where:
         return Where(self.name, self.url, call.connect_timeout, call.total_timeout)
+
+
+def _fed(reader: StreamReader, line: bytes) -> list[StreamEvent] | None:
+    """The events of ``line``; None for a line the reader refuses once the answer is whole."""
+    whole = reader.whole
+    try:
+        return reader.feed(line)
+    except (UpstreamError, TooLong) as failure:
+        if not whole:
+            raise
+        ended_whole(failure, "finish_reason")
+        return None
 
 
 def _headers(configured: Mapping[str, str], key: str | None) -> dict[str, str]:

@@ -428,6 +428,12 @@ class StreamReader:
         return self._finish is not None
 
     @property
+    def whole(self) -> bool:
+        """:attr:`finished`, with a ``finish_reason`` that ends the answer, not one that says its generation failed
+        (:data:`_FAILED_FINISHES`): the answer is whole, whatever the rest of the stream does."""
+        return self._finish is not None and self._finish not in _FAILED_FINISHES
+
+    @property
     def counted(self) -> Usage | None:
         """The upstream's last count, None before any (most servers send it last, after the finish)."""
         return self._usage
