@@ -18,12 +18,17 @@ English ask (pydantic, tsconfig, memoize) are unfamiliar too. German, Spanish an
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import tokenizers
 
 #: Fewer letters than this: too little text to tell (a terse ask of jargon reads unfamiliar in English).
 MIN_LETTERS = 40
+#: ...unless this many of them are in another script than the Latin one (Cyrillic, CJK, Hangul, Arabic...): no
+#: English jargon is written so, and a short question in those scripts is short in letters ("이 코드 안전한가요?",
+#: eight; "ロックなしで大丈夫", eight), so the minimum for Latin text would leave every one of them read as a guess.
+MIN_SCRIPT_LETTERS = 4
 #: Characters read: the head of a long ask says what language it is written in.
 READ_CHARS = 4000
 #: English words that no other common language writes as words of its own: not "a", "in", "so" or "to"
@@ -40,7 +45,10 @@ FUNCTION_WORDS = frozenset(
 )  # fmt: skip
 ENGLISH_SHARE = 0.08
 _WORD = re.compile(r"[^\W\d_]+")
-_INLINE_CODE = re.compile(r"`[^`\n]*`")
+#: Inline code, and the markers the ask's reading puts in place of a fenced block (``[code]``, ``ask_prose``) or
+#: an attached file (``[file src/app.py]``): words of no language, which would read a short question in another
+#: language as a third English.
+_INLINE_CODE = re.compile(r"`[^`\n]*`|\[code\]|\[file [^\]\n]*\]")
 _IDENTIFIER = re.compile(r"[a-z][A-Z]")
 
 
@@ -60,7 +68,7 @@ class Vocabulary:
         for text that reads as English by its function words (jargon is unfamiliar in every language: "add
         docstrings to the pydantic validators and dataclasses" is English all the same)."""
         text = _INLINE_CODE.sub(" ", text[:READ_CHARS])
-        letters = unknown = function = words = 0
+        letters = unknown = function = words = script = 0
         for match in _WORD.finditer(text):
             word = match.group()
             if _IDENTIFIER.search(word):
@@ -68,10 +76,13 @@ class Vocabulary:
             words += 1
             letters += len(word)
             normal = word.lower() if word.isascii() else self._normal(word)
+            if not word.isascii() and not _latin(word):
+                script += len(word)
             function += normal in FUNCTION_WORDS
             if normal not in self.words:
                 unknown += len(word)
-        if letters < MIN_LETTERS or (function >= 2 and function >= ENGLISH_SHARE * words):
+        too_little = letters < MIN_LETTERS and script < MIN_SCRIPT_LETTERS
+        if too_little or (function >= 2 and function >= ENGLISH_SHARE * words):
             return 0.0
         return unknown / letters
 
@@ -79,3 +90,8 @@ class Vocabulary:
         """As the encoder reads a word: lower case, accents stripped (its normaliser, for non-ASCII words only:
         it costs a call into the tokenizer, and lower-casing is all it does to ASCII)."""
         return self.normalizer.normalize_str(word) if self.normalizer is not None else word.lower()
+
+
+def _latin(word: str) -> bool:
+    """Every letter of ``word`` is in the Latin script (accented or not: "déjà", "Straße")."""
+    return all(ch.isascii() or unicodedata.name(ch, "").startswith("LATIN") for ch in word)

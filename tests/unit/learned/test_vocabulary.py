@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tiergate.learned.tokens import Tokenizer
-from tiergate.learned.vocabulary import MIN_LETTERS, Vocabulary
+from tiergate.learned.vocabulary import MIN_LETTERS, MIN_SCRIPT_LETTERS, Vocabulary
 from tiergate.learned.weights import Weights
 
 ASKS = {
@@ -39,6 +39,19 @@ def test_code_words_and_short_texts_do_not_count(vocabulary: Vocabulary) -> None
     assert vocabulary.unfamiliar(code) == pytest.approx(0.0, abs=0.15)
     assert vocabulary.unfamiliar("nullish coalescing pls") == 0.0, f"fewer than {MIN_LETTERS} letters"
     assert vocabulary.unfamiliar("") == 0.0
+
+
+def test_a_short_question_in_another_script_is_read_unfamiliar(vocabulary: Vocabulary) -> None:
+    """Fewer than ``MIN_LETTERS`` letters in Hangul, kana or Cyrillic is still another language: no English
+    jargon is written in them, and a short question in them is short in letters. A Latin-script word with an
+    accent ("café") or a lone Greek letter in an English ask is not."""
+    for ask in ("이 코드 안전한가요?", "ロックなしで大丈夫？", "Так можно без мьютекса?", "这样线程安全吗"):  # noqa: RUF001
+        assert vocabulary.unfamiliar(ask) >= 0.75, ask
+    # the prose of an ask over pasted code or an attached file: the markers are no language's words
+    assert vocabulary.unfamiliar("ロックなしで大丈夫？\n\n [code] ") == 1.0  # noqa: RUF001
+    assert vocabulary.unfamiliar("Так можно без мьютекса? [file src/worker.cpp]") == 1.0
+    assert vocabulary.unfamiliar("rename café to cafe") == 0.0
+    assert vocabulary.unfamiliar("why is σ so big") == 0.0, f"one letter, fewer than {MIN_SCRIPT_LETTERS}"  # noqa: RUF001
 
 
 @pytest.mark.parametrize(
