@@ -320,11 +320,17 @@ def test_the_ask_not_the_clients_wrapping_is_read(gateway: str) -> None:
 # --- without the learned scorer, and the AMBIGUOUS band --------------------------------------------
 
 
-def routes_variant(tmp_path: Path, *, head: str | None = None, ambiguous_word: str | None = None) -> Path:
-    """The default routes.yaml, with another head file or a rule that puts a marker word in AMBIGUOUS."""
+def routes_variant(
+    tmp_path: Path, *, head: str | None = None, ambiguous_word: str | None = None, opus_cutoff: float | None = None
+) -> Path:
+    """The default routes.yaml, with another head file, a rule that puts a marker word in AMBIGUOUS, or another
+    opus cut-off."""
     text = default_routes()
     if head is not None:
         text = text.replace(f"head: {ROOT / 'heads' / 'default.json'}", f"head: {head}")
+    if opus_cutoff is not None:
+        assert "cutoffs: {sonnet: 0.19, opus: 0.15}" in text
+        text = text.replace("cutoffs: {sonnet: 0.19, opus: 0.15}", f"cutoffs: {{sonnet: 0.19, opus: {opus_cutoff}}}")
     if ambiguous_word is not None:
         when = f"{{feature: ask_text, contains_any: [{ambiguous_word}]}}"
         rule = f"    - name: marker\n      when: {when}\n      then: {{band: AMBIGUOUS}}\n"
@@ -347,6 +353,20 @@ def test_without_a_usable_head_requests_go_to_the_classifier_or_sonnet_and_say_w
     assert any("learned scorer unavailable" in r for r in d["reasons"])
     assert "learned_unavailable" in [s["name"] for s in d["signals"]]
     assert httpx.get(base + "/health").json()["status"] == "ok"
+
+
+def test_the_heads_opus_reading_is_never_local_under_the_band_edge(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], tmp_path: Path
+) -> None:
+    """An opus cut-off under the local band's edge: an ask whose P(opus) reaches it while its P(>= sonnet) stays
+    under the edge is the head's opus, and goes there, not to the local band its score alone would give."""
+    base = gateway_for(routes_variant(tmp_path, opus_cutoff=0.001), upstream_env)
+    d = httpx.post(
+        base + "/v1/route?classify=false", json={"messages": [user("add a docstring to def f(x): return x * 2")]}
+    ).json()
+    assert d["learned"]["p_sonnet"] < 0.19 and d["learned"]["p_opus"] >= 0.001, d["learned"]
+    assert (d["band"], d["tier"]) == ("CLAUDE", "opus"), d["reasons"]
+    assert "learned_opus" in [s["name"] for s in d["signals"]]
 
 
 def test_ambiguous_without_classifier_says_where_it_went(
