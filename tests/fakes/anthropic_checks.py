@@ -17,7 +17,9 @@ combinations (its documentation on extended thinking, and the errors its users r
   ``tool_use.id`` an earlier block of the conversation has: "`tool_use` ids must be unique";
 - thinking ``enabled`` (not ``adaptive``) while the last assistant turn calls a tool and does not begin
   with a thinking block;
-- an ``output_config`` with an unknown ``effort`` or a ``format`` that is not ``{type: json_schema, schema}``.
+- an ``output_config`` with an unknown ``effort`` or a ``format`` that is not ``{type: json_schema, schema}``;
+- an empty turn (bar a final assistant one), an empty text block, a turn or ``system`` of nothing but
+  whitespace text, and a final assistant turn whose text ends in whitespace (:func:`_empty_text`).
 
     problem = refusal(body, headers)      # None, or the 400's message
 """
@@ -87,7 +89,8 @@ def refusal(body: Any, headers: dict[str, str]) -> str | None:
             if key not in TURN:
                 return f"messages.{i}.{key}: Extra inputs are not permitted"
     return (
-        _signatures(body["messages"])
+        _empty_text(body)
+        or _signatures(body["messages"])
         or _tool_ids(body["messages"])
         or _thinking_loop(body)
         or _thinking(body, headers)
@@ -95,6 +98,36 @@ def refusal(body: Any, headers: dict[str, str]) -> str | None:
         or _output_config(body.get("output_config"), "output_config")
         or _context_management(body, headers)
     )
+
+
+def _empty_text(body: dict[str, Any]) -> str | None:
+    """The API's words for empty and whitespace-only content; whitespace beside other content is taken
+    (``[text "hi", text " "]``), and so is an empty final assistant turn (a prefill of nothing)."""
+    if (problem := _blank(body.get("system"), "system")) is not None:
+        return problem
+    turns = body["messages"]
+    empty = "all messages must have non-empty content except for the optional final assistant message"
+    for i, turn in enumerate(turns):
+        content = turn.get("content")
+        final = turn.get("role") == "assistant" and i == len(turns) - 1
+        if not content and not final:
+            return f"messages.{i}: {empty}"
+        if (problem := _blank(content, f"messages.{i}.content")) is not None:
+            return problem
+        last = content[-1] if isinstance(content, list) and content else {"type": "text", "text": content or ""}
+        if final and last.get("type") == "text" and last["text"] != last["text"].rstrip():
+            return "messages: final assistant content cannot end with trailing whitespace"
+    return None
+
+
+def _blank(content: Any, where: str) -> str | None:
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) and content else content or []
+    for j, block in enumerate(blocks):
+        if block.get("type") == "text" and not block.get("text"):
+            return f"{where}.{j}.text: text content blocks must be non-empty"
+    if blocks and all(block.get("type") == "text" and not block["text"].strip() for block in blocks):
+        return f"{where}: text content blocks must contain non-whitespace text"
+    return None
 
 
 def _signatures(messages: list[Any]) -> str | None:

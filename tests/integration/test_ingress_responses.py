@@ -390,8 +390,8 @@ def test_an_empty_input_on_a_claude_tier_is_a_400_naming_input(
         400,
         {
             "error": {
-                "message": "input: every user and assistant message is empty, and Claude needs at least one with"
-                " content",
+                "message": "input: every user and assistant message is empty or only whitespace, and Claude needs at"
+                " least one with content",
                 "type": "invalid_request_error",
                 "param": "input",
                 "code": None,

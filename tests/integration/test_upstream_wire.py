@@ -127,6 +127,61 @@ def test_reasoning_effort_thinks_on_a_claude_tier(client: openai.OpenAI, fake_an
     assert "temperature" not in sent and sent["max_tokens"] > 1024
 
 
+# --- whitespace the Anthropic API refuses, in requests OpenAI's API takes ---------------------------------
+
+
+def test_blank_chat_messages_and_a_prefills_trailing_space_reach_a_claude_tier_as_it_takes_them(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    """A system and an assistant turn of whitespace alone, and a prefill ending in a space, went to Claude as
+    sent, and the fake refused them as the API does: only a request routed to Claude failed."""
+    fake_anthropic.replies.append(Text("to help."))
+
+    completion = client.chat.completions.create(
+        model="sonnet",
+        messages=[
+            {"role": "system", "content": "  \n"},
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": " \n"},
+            {"role": "user", "content": "b"},
+            {"role": "assistant", "content": "Sure, "},
+        ],
+    )
+
+    assert completion.choices[0].message.content == "to help."
+    sent = fake_anthropic.requests[0].body
+    assert "system" not in sent
+    assert sent["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Sure,"}]},
+    ]
+
+
+def test_blank_responses_instructions_and_input_reach_a_claude_tier_as_it_takes_them(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.replies.append(Text("Done."))
+
+    response = client.responses.create(
+        model="sonnet",
+        instructions="  ",
+        input=[
+            {"role": "user", "content": "a"},
+            {"role": "user", "content": [{"type": "input_text", "text": "\t"}]},
+            {"role": "assistant", "content": "\n"},
+            {"role": "user", "content": "b"},
+        ],
+        stream=False,
+    )
+
+    assert response.output_text == "Done."
+    sent = fake_anthropic.requests[0].body
+    assert "system" not in sent
+    assert sent["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
+    ]
+
+
 # --- each backend on its real client, against its loopback fake -----------------------------------------
 
 

@@ -534,8 +534,100 @@ def test_messages_that_are_all_empty_are_named_by_the_clients_field() -> None:
         to_messages_body(request, MODEL, default_max_tokens=10)
     assert (info.value.param, info.value.message) == (
         "input",
-        "input: every user and assistant message is empty, and Claude needs at least one with content",
+        "input: every user and assistant message is empty or only whitespace, and Claude needs at least one with"
+        " content",
     )
+
+
+def text_of(turn: dict[str, Any]) -> list[str]:
+    return [block["text"] for block in turn["content"]]
+
+
+@pytest.mark.parametrize("blank", ["", "  \n", [{"type": "text", "text": " "}, {"type": "text", "text": "\t"}]])
+def test_a_blank_system_is_not_sent(blank: Any) -> None:
+    """The API refuses a ``system`` of whitespace alone ("text content blocks must contain non-whitespace text"),
+    which OpenAI's takes: it went as sent, and only a request routed to Claude failed."""
+    request = chat(
+        messages=[
+            {"role": "system", "content": blank},
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+        ]
+    )
+    assert to_messages_body(request, MODEL, default_max_tokens=10)["system"] == "Be brief."
+    request.messages.pop(1)
+    assert "system" not in to_messages_body(request, MODEL, default_max_tokens=10)
+
+
+@pytest.mark.parametrize("blank", ["", " \n", [{"type": "text", "text": "  "}]], ids=["empty", "string", "part"])
+@pytest.mark.parametrize("role", ["assistant", "user"])
+def test_a_blank_turn_is_left_out_as_an_empty_one_is(role: str, blank: Any) -> None:
+    """Its neighbours, of the other role, merge into one turn, so turns still alternate."""
+    other = "user" if role == "assistant" else "assistant"
+    request = chat(
+        messages=[
+            {"role": other, "content": "a"},
+            {"role": role, "content": blank},
+            {"role": other, "content": "b"},
+            {"role": role, "content": "c"},
+        ]
+    )
+    turns = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert [(t["role"], text_of(t)) for t in turns] == [(other, ["a", "b"]), (role, ["c"])]
+
+
+def test_blank_text_beside_other_content_is_left_out() -> None:
+    """Only the blank part goes: the image beside it stays."""
+    image = {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}
+    request = chat(messages=[{"role": "user", "content": [{"type": "text", "text": " \n"}, image]}])
+    [turn] = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert [block["type"] for block in turn["content"]] == ["image"]
+
+
+def test_a_conversation_of_blank_messages_is_refused_as_an_empty_one() -> None:
+    request = chat(messages=[{"role": "user", "content": " "}, {"role": "assistant", "content": "\n"}])
+    with pytest.raises(RequestError) as info:
+        to_messages_body(request, MODEL, default_max_tokens=10)
+    assert info.value.param == "messages" and "empty or only whitespace" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("prefill", "sent"),
+    [
+        ("Sure, ", ["Sure,"]),
+        ("{\n  ", ["{"]),
+        ([{"type": "text", "text": "One "}, {"type": "text", "text": "two\n"}], ["One ", "two"]),
+        ([{"type": "text", "text": "One"}, {"type": "text", "text": "\n"}], ["One"]),
+        ("  Sure", ["  Sure"]),
+    ],
+)
+def test_a_prefill_loses_the_whitespace_it_ends_in(prefill: Any, sent: list[str]) -> None:
+    """The API refuses "final assistant content cannot end with trailing whitespace"; the model goes on from
+    the text's end. Only the last turn's last block changes: earlier turns keep theirs."""
+    request = chat(
+        messages=[
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "b \n"},
+            {"role": "user", "content": "c"},
+            {"role": "assistant", "content": prefill},
+        ]
+    )
+    turns = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert [text_of(t) for t in turns] == [["a"], ["b \n"], ["c"], sent]
+
+
+def test_a_prefill_of_two_messages_is_trimmed_at_the_end_of_their_text() -> None:
+    """Two final assistant messages are one turn; the whitespace goes from the end of the last one's text,
+    and a blank last one leaves the first's text to be trimmed."""
+    request = chat(
+        messages=[
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": "Sure, "},
+            {"role": "assistant", "content": "  "},
+        ]
+    )
+    turns = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert [text_of(t) for t in turns] == [["a"], ["Sure,"]]
 
 
 REFUSED = "I can't help with that."

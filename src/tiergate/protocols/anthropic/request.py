@@ -65,7 +65,8 @@ def to_messages_body(
     if not body["messages"]:
         field = _conversation_field(request.messages)
         raise RequestError(
-            f"{field}: every user and assistant message is empty, and Claude needs at least one with content",
+            f"{field}: every user and assistant message is empty or only whitespace, and Claude needs at least one"
+            " with content",
             param=field,
         )
     system = _system(request.messages)
@@ -203,14 +204,17 @@ def _signed_loop(messages: list[Message]) -> bool:
 
 
 def _system(messages: list[Message]) -> str:
-    """System and developer messages, wherever they appear, become the one top-level ``system``."""
-    return "\n\n".join(t for m in messages if m.role in ("system", "developer") and (t := m.text()))
+    """System and developer messages, wherever they appear, become the one top-level ``system``; blank ones
+    (:func:`_has_text`) are left out."""
+    return "\n\n".join(t for m in messages if m.role in ("system", "developer") and _has_text(t := m.text()))
 
 
 def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
-    """Alternating user/assistant turns: consecutive same-role messages merge, empty ones vanish. With
-    ``thinking`` on, assistant messages begin with their signed thinking; with it off, the API refuses
-    thinking in a final assistant message, and needs none elsewhere, so none is sent."""
+    """Alternating user/assistant turns: consecutive same-role messages merge, empty ones (and blank ones:
+    :func:`_has_text`) vanish, and a final assistant turn (a prefill) loses the whitespace its text ends in,
+    which the API refuses (:func:`_without_trailing_whitespace`). With ``thinking`` on, assistant messages
+    begin with their signed thinking; with it off, the API refuses thinking in a final assistant message, and
+    needs none elsewhere, so none is sent."""
     turns: list[Block] = []
     for i, message in enumerate(messages):
         if message.role in ("system", "developer"):
@@ -227,7 +231,24 @@ def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
     for turn in turns:
         if turn["role"] == "user":
             turn["content"].sort(key=lambda block: block["type"] != "tool_result")
+    if turns and turns[-1]["role"] == "assistant":
+        _without_trailing_whitespace(turns[-1]["content"])
     return _unique_tool_ids(turns)
+
+
+def _has_text(text: str | None) -> bool:
+    """Whether ``text`` is more than whitespace. The API refuses a text block, a turn and a ``system`` of
+    nothing but whitespace ("text content blocks must contain non-whitespace text") as it refuses empty ones,
+    which OpenAI's API takes: both are left out of what Claude is sent."""
+    return text is not None and not is_blank(text)
+
+
+def _without_trailing_whitespace(blocks: list[Block]) -> None:
+    """A prefill's last text block without the whitespace it ends in: the API refuses "final assistant content
+    cannot end with trailing whitespace" (the model goes on from where the text stops, and writes the space
+    itself). The block is never left empty: a blank one is not sent (:func:`_has_text`)."""
+    if blocks and blocks[-1]["type"] == "text":
+        blocks[-1]["text"] = blocks[-1]["text"].rstrip()
 
 
 def _unique_tool_ids(turns: list[Any]) -> list[Any]:
@@ -287,12 +308,13 @@ def _turn_of(message: Message, i: int) -> tuple[Literal["user", "assistant"], li
 
 
 def _content_blocks(message: Message, i: int) -> list[Block]:
-    """Text, image and file (PDF document) parts; the ingresses refuse every other part type."""
+    """Text, image and file (PDF document) parts; the ingresses refuse every other part type. Blank text
+    (:func:`_has_text`) is left out, as the API takes no empty text block."""
     if isinstance(message.content, str):
-        return [{"type": "text", "text": message.content}] if message.content else []
+        return [{"type": "text", "text": message.content}] if _has_text(message.content) else []
     blocks: list[Block] = []
     for j, part in enumerate(message.content or []):
-        if part.type == "text" and part.text:
+        if part.type == "text" and _has_text(part.text):
             blocks.append({"type": "text", "text": part.text})
         elif part.type == "image_url" and part.image_url is not None:
             blocks.append(_image(part, f"messages[{i}].content[{j}].image_url"))
