@@ -234,6 +234,10 @@ class Native(msgspec.Struct, frozen=True):
     #: server tool, a Files API reference. Routing sends such a request only to a target of that dialect
     #: (:attr:`tiergate.engine.targets.Target.native`); the internal form leaves it out.
     exclusive: tuple[tuple[str, str], ...] = ()
+    #: What of the body the internal form leaves out for every target that does not speak ``dialect``, each
+    #: named as ``x-tiergate-dropped-params`` names it: a Responses body's hosted tools (``tools[web_search]``),
+    #: which only OpenAI runs.
+    unsent: tuple[str, ...] = ()
 
 
 class ChatRequest(Lenient):

@@ -29,6 +29,11 @@ ROUTES = (
 tiers:
   local: {targets: [{backend: ollama, model: qwen, capabilities: {context_window: 32768}}]}
   sonnet: {targets: [{backend: anthropic, model: claude-sonnet-4-5, capabilities: {context_window: 200000}}]}
+  thinks:
+    targets:
+      - backend: anthropic
+        model: claude-sonnet-4-5
+        capabilities: {tools: true, thinking: true, context_window: 200000}
   vllm: {targets: [{backend: vllm, model: m3, capabilities: {context_window: 32768}}]}
   own: {targets: [{backend: tuned, model: m3-tuned, capabilities: {context_window: 32768}}]}
 fallbacks: {vllm: [local], own: [vllm]}
@@ -289,7 +294,7 @@ def test_ollamas_own_spelling_wins_over_repetition_penalty(client: openai.OpenAI
     assert fake_ollama.requests[0].body["options"] == {"num_ctx": 32768, "repeat_penalty": 1.3}
 
 
-# --- Claude: top_k alone --------------------------------------------------------------------------------------
+# --- Claude: top_k, and the sampling parameters it cannot take named --------------------------------------------
 
 
 def test_claude_gets_top_k_and_the_log_line_names_the_rest(
@@ -309,6 +314,60 @@ def test_claude_gets_top_k_and_the_log_line_names_the_rest(
         "top_k": 20,
     }
     assert wait_for_record(caplog, raw.headers["x-tiergate-decision-id"])["dropped_params"] == dropped
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_claude_is_sent_temperature_and_top_p_beside_it_is_named(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, caplog: pytest.LogCaptureFixture, stream: bool
+) -> None:
+    """Claude refuses ``temperature`` and ``top_p`` together, so ``top_p`` is left out: the header named only
+    ``min_p``, as if Claude had been sent ``top_p``."""
+    caplog.set_level(logging.INFO, logger="tiergate.requests")
+    fake_anthropic.replies.append(Text("ok"))
+    raw = client.chat.completions.with_raw_response.create(
+        model="sonnet", messages=HI, temperature=0.5, top_p=0.3, stream=stream, extra_body={"min_p": 0.05}
+    )
+    if stream:
+        list(raw.parse())  # type: ignore[call-overload]
+    assert raw.headers[DROPPED] == "top_p, min_p"
+    sent = fake_anthropic.requests[0].body
+    assert sent["temperature"] == 0.5 and "top_p" not in sent
+    assert wait_for_record(caplog, raw.headers["x-tiergate-decision-id"])["dropped_params"] == ["top_p", "min_p"]
+
+
+def test_with_thinking_on_claude_is_sent_no_sampling_parameter_and_each_is_named(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    """Thinking refuses ``temperature``, ``top_p`` and ``top_k``; where thinking cannot be on (a forced tool
+    call), ``temperature`` and ``top_k`` go, and only ``top_p`` is named."""
+    fake_anthropic.replies.extend([Text("ok"), Text("ok")])
+    sampling: dict[str, Any] = {"temperature": 0.5, "top_p": 0.3, "reasoning_effort": "high"}
+    raw = client.chat.completions.with_raw_response.create(
+        model="thinks", messages=HI, **sampling, extra_body={"top_k": 5}
+    )
+    assert raw.headers[DROPPED] == "temperature, top_p, top_k"
+    sent = fake_anthropic.requests[0].body
+    assert sent["thinking"]["type"] == "enabled" and not {"temperature", "top_p", "top_k"} & set(sent)
+
+    tool: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    forced: Any = {"type": "function", "function": {"name": "f"}}
+    raw = client.chat.completions.with_raw_response.create(
+        model="thinks", messages=HI, **sampling, tools=[tool], tool_choice=forced, extra_body={"top_k": 5}
+    )
+    assert raw.headers[DROPPED] == "top_p"
+    sent = fake_anthropic.requests[1].body
+    assert "thinking" not in sent and (sent["temperature"], sent["top_k"]) == (0.5, 5) and "top_p" not in sent
+
+
+def test_claude_has_no_seed_nor_penalties_and_each_is_named(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.replies.append(Text("ok"))
+    raw = client.chat.completions.with_raw_response.create(
+        model="sonnet", messages=HI, seed=7, presence_penalty=0.5, frequency_penalty=0.5
+    )
+    assert raw.headers[DROPPED] == "seed, presence_penalty, frequency_penalty"
+    assert not {"seed", "presence_penalty", "frequency_penalty"} & set(fake_anthropic.requests[0].body)
 
 
 def test_the_header_speaks_of_the_target_that_answered(

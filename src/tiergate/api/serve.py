@@ -13,7 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -37,10 +37,14 @@ _encode = msgspec.json.Encoder().encode
 
 
 def routing_headers(
-    decision: RoutingDecision, target: Target | None, attempts: list[Attempt], request: ChatRequest | None = None
+    decision: RoutingDecision,
+    target: Target | None,
+    attempts: list[Attempt],
+    request: ChatRequest | None = None,
+    left_out: Sequence[str] = (),
 ) -> dict[str, str]:
-    """The routing headers; with the ``target`` that answered, the chat ``request``'s parameters it was not
-    sent (:data:`~tiergate.protocols.extras.HEADER`), when there are any."""
+    """The routing headers; with the ``target`` that answered, what of the ``request`` it was not sent
+    (:data:`~tiergate.protocols.extras.HEADER`, :func:`dropped_params`), when there is any."""
     headers = {
         "x-tiergate-decision-id": decision.decision_id,
         "x-tiergate-tier": target.tier if target else decision.tier,
@@ -52,10 +56,26 @@ def routing_headers(
     }
     if attempts:
         headers["x-tiergate-attempts"] = render_attempts(attempts)
-    dropped = extras.dropped(request.extra, target.kind, target.pass_params) if target and request else None
-    if dropped:
-        headers[extras.HEADER] = ", ".join(extras.shown(dropped))
+    if dropped := dropped_params(request, target, left_out):
+        headers[extras.HEADER] = ", ".join(dropped)
     return headers
+
+
+def dropped_params(request: ChatRequest | None, target: Target | None, left_out: Sequence[str] = ()) -> list[str]:
+    """What of the client's body ``target``, which answered, was not sent, as the header and the log line list it
+    (:func:`~tiergate.protocols.extras.shown`): nothing when its backend took the client's own body (a Messages
+    body on Claude); else what the ingress leaves out for every target (``native.unsent``: a Responses body's
+    hosted tools), what the backend's body left out of the parameters tiergate models (``left_out``: Claude's
+    ``top_p`` beside ``temperature``), and the parameters tiergate does not model that the target was not sent
+    (:func:`~tiergate.protocols.extras.dropped`)."""
+    if target is None or request is None:
+        return []
+    native = request.native
+    if native is not None and target.native == native.dialect:
+        return []
+    unsent = native.unsent if native is not None else ()
+    not_modelled = extras.dropped(request.extra, target.kind, target.pass_params)
+    return extras.shown([*unsent, *left_out, *not_modelled])
 
 
 async def until_disconnected(
@@ -119,7 +139,7 @@ async def serve(
             native = any(isinstance(frame, Raw) and frame.dialect == dialect.name for frame in frames)
             model = opened.target.model
             writer = dialect.writer(id=response_id, created=created, model=model, request=chat, native=native)
-            out_headers = routing_headers(decision, opened.target, opened.attempts, chat)
+            out_headers = routing_headers(decision, opened.target, opened.attempts, chat, opened.left_out)
             out_headers["cache-control"] = "no-cache"
             record = RequestRecord(
                 decision,
@@ -134,6 +154,7 @@ async def serve(
                 request=chat,
                 headers=headers,
                 side=side,
+                left_out=opened.left_out,
             )
             body = _stream_body(gw, writer, opened, stack, record, started, Meter(chat))
             stack = contextlib.AsyncExitStack()  # ownership passed to the stream body
@@ -161,6 +182,7 @@ async def serve(
             charged=charged,
             estimated=estimated,
             side=side,
+            left_out=answer.left_out,
         )
         # Logged and observed once this task has handed the response to the server (the next turn of
         # the loop): the log line, metrics and decision-log row are not the client's wait.
@@ -168,7 +190,7 @@ async def serve(
         return Response(
             _encode(payload),
             media_type="application/json",
-            headers=routing_headers(decision, answer.target, answer.attempts, chat),
+            headers=routing_headers(decision, answer.target, answer.attempts, chat, answer.left_out),
         )
     except asyncio.CancelledError:
         if decision is not None:
@@ -311,11 +333,9 @@ def _log_request(record: RequestRecord) -> None:
 
 
 def _dropped(record: RequestRecord) -> list[str] | None:
-    """The chat parameters the target that answered was not sent, as its ``x-tiergate-dropped-params``
-    header said; None when it was sent them all (or none answered)."""
-    if record.target is None or record.request is None:
-        return None
-    return extras.shown(extras.dropped(record.request.extra, record.target.kind, record.target.pass_params)) or None
+    """What of the client's body the target that answered was not sent, as its ``x-tiergate-dropped-params``
+    header said; None when it was sent it all (or none answered)."""
+    return dropped_params(record.request, record.target, record.left_out) or None
 
 
 def stored_ask(ask: str, chars: int) -> str:

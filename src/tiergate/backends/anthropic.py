@@ -6,8 +6,9 @@ one HTTP client. Two ways out:
 - translated: the internal request becomes a Messages body (:func:`~tiergate.protocols.anthropic.to_messages_body`;
   a structured answer rides on a forced tool, ``reasoning_effort`` turns thinking on where the target has
   it, and a request without an output limit gets the largest ``max_tokens`` that fits: :func:`fitted_max_tokens`,
-  asked once more with the room the API names when it refuses that as over the window: :func:`refitted_max_tokens`),
-  and the answer is read back into the internal form;
+  asked once more with the room the API names when it refuses that as over the window: :func:`refitted_max_tokens`;
+  the sampling parameters the body cannot carry are named on ``call.left_out``), and the answer is read back into
+  the internal form;
 - native: a request that came in as a Messages body (``request.native``, dialect ``anthropic``) goes out as
   that body, only ``model`` changed (:func:`~tiergate.protocols.anthropic.native_body`), with the client's
   ``anthropic-version`` and ``anthropic-beta``. Each upstream stream event is passed on as it came, as a
@@ -60,6 +61,7 @@ from tiergate.protocols.anthropic import (
     MESSAGE_STOP,
     StreamTranslator,
     answer_tool_of,
+    left_out,
     native_body,
     native_headers,
     reported_usage,
@@ -292,6 +294,8 @@ class AnthropicBackend:
             body = to_messages_body(
                 request, call.model, default_max_tokens=max_tokens, stream=stream, thinking_supported=call.thinking
             )
+            if call.left_out is not None:
+                call.left_out[:] = left_out(request, body)
             return post(body)
 
         default = self._cfg.default_max_tokens  # the client's own limit goes out where it gave one

@@ -102,6 +102,10 @@ class Call(msgspec.Struct, frozen=True):
     #: Where the backend reports the upstream's count when the call ends without a whole answer (dispatch's
     #: calls only).
     billed: Billed | None = None
+    #: Where the backend names the parameters of the request that tiergate models and its body leaves out, as
+    #: ``x-tiergate-dropped-params`` names them (an Anthropic body's ``top_p`` beside ``temperature``): replaced
+    #: by each body it builds, so the one last sent counts (dispatch's calls only).
+    left_out: list[str] | None = None
 
 
 class Backend(Protocol):

@@ -115,6 +115,8 @@ class Answer:
     target: Target
     completion: Completion
     attempts: list[Attempt]
+    #: What the target's backend left out of the parameters tiergate models (``Call.left_out``).
+    left_out: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -129,6 +131,8 @@ class OpenStream:
     #: What the upstream had counted if its stream ends cut short (filled as the backend's call closes): the
     #: count a translated stream charges when no usage report reached its client.
     billed: Billed = field(default_factory=Billed)
+    #: What the target's backend left out of the parameters tiergate models (``Call.left_out``).
+    left_out: list[str] = field(default_factory=list)
 
     async def aclose(self) -> None:
         """End the stream and give back what it held (its target's concurrency slot); safe to call twice."""
@@ -183,15 +187,20 @@ class Dispatcher:
             backend = self.backends[target.backend]
             billed = Billed()
             budget = _Budget(target.timeouts.total, self.clock)
+            left_out: list[str] = []
 
             async def call(
-                target: Target = target, backend: Backend = backend, billed: Billed = billed, budget: _Budget = budget
+                target: Target = target,
+                backend: Backend = backend,
+                billed: Billed = billed,
+                budget: _Budget = budget,
+                left_out: list[str] = left_out,
             ) -> Completion:
                 asked = billed.sends
                 try:
                     async with asyncio.timeout(budget.left()):
                         try:
-                            completion = await backend.complete(request, _call_of(target, billed))
+                            completion = await backend.complete(request, _call_of(target, billed, left_out))
                             return first_call_only(completion) if one_call(request) else completion
                         except UpstreamError as exc:
                             exc.scrub(self.redact)
@@ -214,7 +223,7 @@ class Dispatcher:
 
             result = await self._attempt(target, attempts, call, billed=billed)
             if result is not None:
-                return Answer(target, result, attempts)
+                return Answer(target, result, attempts, left_out)
         raise self._exhausted(routed, attempts)
 
     async def open_stream(
@@ -228,15 +237,20 @@ class Dispatcher:
             backend = self.backends[target.backend]
             billed = Billed()
             budget = _Budget(target.timeouts.total, self.clock)
+            left_out: list[str] = []
 
             async def first_event(
-                target: Target = target, backend: Backend = backend, billed: Billed = billed, budget: _Budget = budget
+                target: Target = target,
+                backend: Backend = backend,
+                billed: Billed = billed,
+                budget: _Budget = budget,
+                left_out: list[str] = left_out,
             ) -> tuple[tuple[Raw, ...], StreamEvent, AsyncIterator[StreamEvent]]:
                 """The first token (a translated event, or a native frame by which the answer has begun: a
                 content block that translates to nothing, as hidden thinking), and the native frames before
                 it: a stream has begun (and may no longer fall back) only when it answers."""
                 events = bounded(
-                    backend.stream(request, _call_of(target, billed)),
+                    backend.stream(request, _call_of(target, billed, left_out)),
                     target,
                     backend,
                     clock=self.clock,
@@ -261,7 +275,7 @@ class Dispatcher:
             if result is not None:
                 prelude, first, rest = result
                 rest = _releasing(rest, hold, partial(self.guard.stream_ended, target))
-                return OpenStream(target, first, rest, attempts, hold, prelude, billed)
+                return OpenStream(target, first, rest, attempts, hold, prelude, billed, left_out)
         raise self._exhausted(routed, attempts)
 
     async def ask(
@@ -456,7 +470,7 @@ def _prompt_estimate(request: ChatRequest) -> Usage:
     return Usage.of(request.estimated_tokens(), 0)
 
 
-def _call_of(target: Target, billed: Billed | None = None) -> Call:
+def _call_of(target: Target, billed: Billed | None = None, left_out: list[str] | None = None) -> Call:
     return Call(
         model=target.model,
         connect_timeout=target.timeouts.connect,
@@ -467,4 +481,5 @@ def _call_of(target: Target, billed: Billed | None = None) -> Call:
         context_window=target.num_ctx,
         max_output=target.capabilities.max_output,
         billed=billed,
+        left_out=left_out,
     )

@@ -1,9 +1,10 @@
-"""Chat parameters tiergate does not model, and what each kind of backend gets of them.
+"""Parameters tiergate does not model, and what each kind of backend gets of them.
 
-A chat body may carry parameters beyond those :class:`~tiergate.wire.ChatRequest` reads: a local server's
+A chat, Responses or Messages body may carry parameters beyond those its ingress reads: a local server's
 sampling extras (vLLM's and llama.cpp's ``min_p``, ``repetition_penalty``, ``typical_p``, which the openai
-SDK sends with ``extra_body``), or anything else a client's server or proxy reads. The chat decoder keeps
-them as they came (``ChatRequest.extra``), and each backend takes what it can:
+SDK sends with ``extra_body``), or anything else a client's server or proxy reads. Each ingress keeps them as
+they came (``ChatRequest.extra``, :func:`unmodelled`), and each backend takes what it can, whatever the
+ingress:
 
 - an OpenAI-compatible server gets those of :data:`OPENAI_PARAMS` (the open servers' sampling and decoding
   parameters) as sent, ``chat_template_kwargs`` with only the template's switches (:data:`TEMPLATE_SWITCHES`),
@@ -18,12 +19,16 @@ them as they came (``ChatRequest.extra``), and each backend takes what it can:
 
 What a target did not get is :func:`dropped`: the client is told in ``x-tiergate-dropped-params`` and the
 request's log line, never left to guess; a key of ``chat_template_kwargs`` as ``chat_template_kwargs.<key>``.
-A parameter (or key) sent as ``null`` asks for nothing and is never listed.
+A parameter (or key) sent as ``null`` asks for nothing and is never listed. The header lists beside them what
+else the target was not sent of the body: what an ingress leaves out for every target (a Responses body's
+hosted tools, ``tools[web_search]``) and what a backend's translation leaves out (Claude's ``top_p`` beside
+``temperature``).
 
     for_openai({"min_p": 0.05, "fallbacks": ["gpt-5"]})               # {"min_p": 0.05}
     for_openai({"ignore_eos": True}, also={"ignore_eos"})            # {"ignore_eos": True}
     for_ollama({"repetition_penalty": 1.1, "store": True})           # {"repeat_penalty": 1.1}
     dropped({"repetition_penalty": 1.1, "store": True}, "ollama")    # ["store"]
+    unmodelled({"model": "m", "min_p": 0.05}, {"model"})              # {"min_p": 0.05}
     for_openai({"chat_template_kwargs": {"enable_thinking": False, "chat_template": "{{ ... }}"}})
     # {"chat_template_kwargs": {"enable_thinking": False}}; dropped: ["chat_template_kwargs.chat_template"]
 """
@@ -135,6 +140,12 @@ OLLAMA_OPTIONS = {
 }
 
 
+def unmodelled(body: Mapping[str, Any], modelled: Collection[str]) -> dict[str, Any] | None:
+    """The fields of a client's ``body`` that its ingress does not read (``modelled``: the names it reads), as
+    sent: the request's ``extra``, or None when there are none."""
+    return {name: value for name, value in body.items() if name not in modelled} or None
+
+
 def for_openai(extra: Mapping[str, Any] | None, also: Collection[str] = ()) -> dict[str, Any]:
     """The parameters an OpenAI-compatible server is sent, as the client sent them: those of
     :data:`OPENAI_PARAMS` (of ``chat_template_kwargs``, its :data:`TEMPLATE_SWITCHES`), and those its backend's
@@ -156,9 +167,9 @@ def for_ollama(extra: Mapping[str, Any] | None) -> dict[str, Any]:
 
 #: The most names :func:`shown` lists; the rest are counted.
 SHOWN = 20
-#: A name as the header and the log line show it: a parameter's spelling, not arbitrary text (a CR or LF in a
-#: header value makes the server refuse the whole response).
-_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+#: A name as the header and the log line show it: a parameter's spelling or a path to it (``tools[mcp]``), not
+#: arbitrary text (a CR or LF in a header value makes the server refuse the whole response).
+_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
 
 
 def shown(names: list[str]) -> list[str]:

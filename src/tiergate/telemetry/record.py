@@ -46,6 +46,9 @@ class RequestRecord:
     estimated: bool = False
     #: What routing itself spent, at which target (the classifier's call): charged like an attempt.
     side: list[tuple[Target, Usage]] = field(default_factory=list)
+    #: What the serving target's backend left out of the parameters tiergate models (Claude's ``top_p`` beside
+    #: ``temperature``): the log line's ``dropped_params`` names them.
+    left_out: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.charged is None:

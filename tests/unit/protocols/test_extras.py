@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from tiergate.protocols.extras import OPENAI_PARAMS, TEMPLATE_SWITCHES, dropped, for_ollama, for_openai
+from tiergate.protocols.extras import (
+    OPENAI_PARAMS,
+    TEMPLATE_SWITCHES,
+    dropped,
+    for_ollama,
+    for_openai,
+    shown,
+    unmodelled,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -105,3 +113,16 @@ def test_ollama_gets_its_own_names_and_no_nulls() -> None:
 
 def test_nothing_extra_is_nothing_dropped() -> None:
     assert (dropped(None, "anthropic"), for_openai(None), for_ollama(None)) == ([], {}, {})
+
+
+def test_an_ingress_keeps_the_fields_it_does_not_read_as_sent() -> None:
+    assert unmodelled({"model": "m", "min_p": 0.05, "store": None}, {"model"}) == {"min_p": 0.05, "store": None}
+    assert unmodelled({"model": "m"}, {"model"}) is None
+
+
+def test_a_path_to_a_parameter_is_shown_but_not_arbitrary_text() -> None:
+    assert shown(["tools[web_search]", "input[2].tools[mcp]", "bad\r\nx: 1"]) == [
+        "tools[web_search]",
+        "input[2].tools[mcp]",
+        "+1 more",
+    ]

@@ -121,6 +121,8 @@ def test_codex_tool_turn_with_reasoning_echoed_back() -> None:
         "update_goal",
     ]
     assert r.native is not None and r.native.dialect == "responses" and r.native.body == json.loads(raw)
+    # What no target is offered is named; Codex's other fields ask nothing of the model, and name nothing.
+    assert (r.native.unsent, r.extra) == (("tools[web_search]",), None)
 
 
 def test_codex_apply_patch_turn_becomes_a_function_with_input() -> None:
@@ -128,6 +130,7 @@ def test_codex_apply_patch_turn_becomes_a_function_with_input() -> None:
     assert (r.model, r.reasoning_effort, r.response_format) == ("gpt-5.5", "medium", None)  # text.verbosity only
     names = [t.function.name for t in r.tools or []]
     assert "tool_search" not in names and names.count("apply_patch") == 1
+    assert r.native is not None and r.native.unsent == ("tools[tool_search]", "tools[web_search]")
     patch = next(t.function for t in r.tools or [] if t.function.name == "apply_patch")
     assert patch.parameters == CUSTOM_INPUT_SCHEMA
     assert patch.description is not None

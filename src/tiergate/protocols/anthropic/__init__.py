@@ -5,10 +5,10 @@ One module per concern: :mod:`.common` (constants, error types, signatures), :mo
 (ingress).
 
 Egress, tiergate → an Anthropic upstream: :func:`to_messages_body` turns the internal
-:class:`~tiergate.wire.ChatRequest` into a Messages body (or :func:`native_body` passes a Messages
-client's own body on, only the model changed); :func:`whole_answer` / :func:`from_message` and
-:class:`StreamTranslator` read the answer back into a ``Completion`` or stream events, and
-:func:`status_error` an error status's envelope.
+:class:`~tiergate.wire.ChatRequest` into a Messages body (:func:`left_out` names the sampling parameters it
+could not carry), or :func:`native_body` passes a Messages client's own body on, only the model changed;
+:func:`whole_answer` / :func:`from_message` and :class:`StreamTranslator` read the answer back into a
+``Completion`` or stream events, and :func:`status_error` an error status's envelope.
 
 Ingress, a Messages client → tiergate: :func:`decode` reads the client's body into the internal form
 (keeping the body itself as ``native``); :func:`whole`, :class:`StreamWriter` and :func:`error_body` write
@@ -64,6 +64,7 @@ from tiergate.protocols.anthropic.reply import (
 )
 from tiergate.protocols.anthropic.request import (
     answer_tool_of,
+    left_out,
     native_body,
     native_headers,
     to_messages_body,
@@ -95,6 +96,7 @@ __all__ = [
     "error_type",
     "finish_reason",
     "from_message",
+    "left_out",
     "native_body",
     "native_headers",
     "reported_usage",

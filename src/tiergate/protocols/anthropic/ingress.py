@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import RequestError
+from tiergate.protocols import extras
 from tiergate.protocols.anthropic.body import (
     InBlock,
     InFormat,
@@ -95,7 +96,16 @@ def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting:
         user=req.metadata.user_id if req.metadata else None,
         reasoning_effort=_effort(req.thinking),
         native=Native(dialect=DIALECT, body=parsed, headers=_protocol_headers(headers), exclusive=_exclusive(req)),
+        extra=extras.unmodelled(parsed, FIELDS),
     )
+
+
+#: The fields of a Messages body tiergate reads. Every other (``min_p`` from a client that knows its local
+#: server; ``context_management`` and the other Anthropic fields it does not translate) goes on in the client's
+#: own body to an Anthropic target, and is the request's ``extra`` for the rest: each backend takes it as it
+#: takes a chat body's (:mod:`tiergate.protocols.extras`), and ``x-tiergate-dropped-params`` names what a
+#: target is not sent.
+FIELDS = frozenset(InRequest.__struct_encode_fields__)
 
 
 def _invalid(exc: msgspec.ValidationError) -> RequestError:

@@ -422,6 +422,24 @@ def _sampling(request: ChatRequest) -> Block:
     return found
 
 
+def left_out(request: ChatRequest, body: Block) -> list[str]:
+    """The sampling parameters of ``request`` that ``body`` (its :func:`to_messages_body`) does not carry, as
+    ``x-tiergate-dropped-params`` names them: ``top_p`` beside ``temperature`` (:func:`_sampling`), all three
+    with thinking on (:func:`_thinking`), and those the Messages API has no field for (``seed``, the penalties).
+
+        left_out(request, body)   # temperature, top_p and seed asked, thinking off: ["top_p", "seed"]
+    """
+    asked = {
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "top_k": request.top_k,
+        "seed": request.seed,
+        "presence_penalty": request.presence_penalty,
+        "frequency_penalty": request.frequency_penalty,
+    }
+    return [name for name, value in asked.items() if value is not None and name not in body]
+
+
 # === egress: a Messages client's own body, passed through ========================================
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from tiergate.errors import RequestError
+from tiergate.protocols import extras
 from tiergate.protocols.json_body import check_not_empty, decode_object, not_json, opens_an_object
 from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message, only_allowed
 
@@ -86,7 +87,8 @@ def _with_extras(body: bytes) -> ChatRequest:
     """A body holding fields tiergate does not model: the request, and those fields (``extra``)."""
     request = decode_json(body, ChatRequest)
     fields = _top_level.decode(body)  # an object (decode_json said so): each field's value unread
-    request.extra = {name: msgspec.json.decode(value) for name, value in fields.items() if name not in _MODELLED}
+    unread = extras.unmodelled(fields, _MODELLED) or {}
+    request.extra = {name: msgspec.json.decode(value) for name, value in unread.items()}
     return request
 
 

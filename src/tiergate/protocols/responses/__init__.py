@@ -12,10 +12,13 @@ The request becomes a chat request (:mod:`tiergate.wire`) that any backend can s
 - Consecutive assistant items (a message, function calls) merge into one assistant message with
   ``tool_calls``, as the chat format expects. Text after a call in the same run moves before it.
 - Tools that only OpenAI can run (``web_search``, ``file_search``, ``tool_search``, ``mcp``, ...) are
-  dropped. ``namespace`` tools are flattened into their functions under their bare names. A ``custom``
-  (freeform) tool, such as Codex's ``apply_patch``, becomes a function taking ``{"input": <text>}``.
-  An ``additional_tools`` input item declares tools as the top-level ``tools`` does (Codex puts them
-  there for a model name in its own catalogue).
+  dropped, and named (``native.unsent``) for ``x-tiergate-dropped-params``; the Response's ``tools`` still
+  echoes the request's, as OpenAI's does. ``namespace`` tools are flattened into their functions under their
+  bare names. A ``custom`` (freeform) tool, such as Codex's ``apply_patch``, becomes a function taking
+  ``{"input": <text>}``. An ``additional_tools`` input item declares tools as the top-level ``tools`` does
+  (Codex puts them there for a model name in its own catalogue).
+- Fields the decoder does not read (:data:`~.request.FIELDS`), such as a local server's ``min_p``, are the
+  request's ``extra``, taken by each backend as a chat body's are (:mod:`tiergate.protocols.extras`).
 - ``reasoning`` items are dropped: their ``encrypted_content`` can be read only by the model that wrote it.
   The exception is tiergate's own (:mod:`.reasoning`): asked for ``reasoning.encrypted_content``, tiergate
   writes Claude's signed thinking there, and reads it back onto the assistant message it came with, so a

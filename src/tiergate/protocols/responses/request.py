@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tiergate.errors import RequestError
+from tiergate.protocols import extras
 from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.openai.request import undeclared_tool
 from tiergate.protocols.responses.common import (
@@ -47,7 +48,7 @@ def decode(body: bytes) -> ChatRequest:
             f"`max_output_tokens` must be at least 1, got {max_tokens}", param="max_output_tokens", code="invalid_value"
         )
     reasoning = _opt(obj, "reasoning", dict, "an object") or {}
-    tools = _tools(tool_lists(obj))
+    tools, hosted = _tools(tool_lists(obj))
     declared = [tool.function.name for tool in tools or ()]
     choice = _tool_choice(obj.get("tool_choice"), declared)
     if (allowed := _allowed_names(obj.get("tool_choice"), declared)) is not None:
@@ -74,7 +75,8 @@ def decode(body: bytes) -> ChatRequest:
         user=_opt(obj, "user", str, "a string") or _opt(obj, "safety_identifier", str, "a string"),
         metadata=_opt(obj, "metadata", dict, "an object"),
         reasoning_effort=_opt(reasoning, "effort", str, "a string", where="reasoning."),
-        native=Native(dialect=DIALECT, body=obj),
+        native=Native(dialect=DIALECT, body=obj, unsent=hosted),
+        extra=extras.unmodelled(obj, FIELDS),
     )
     if not any(m.role in ("user", "tool") for m in request.messages):
         raise RequestError(
@@ -83,6 +85,24 @@ def decode(body: bytes) -> ChatRequest:
             code="invalid_request",
         )
     return request
+
+
+#: The fields of a Responses body tiergate reads: into the chat request, to refuse them (server-side state, log
+#: probabilities), or for itself (``store``: nothing is stored; ``include``; ``truncation``: never, so the answer
+#: says ``disabled``; ``prompt_cache_key``: the conversation's id, which keeps it on its target;
+#: ``stream_options``: the stream's own framing); and Codex's ``client_metadata``, its session's and turn's ids for
+#: OpenAI's records, which ask nothing of the model (as ``metadata``, sent to no upstream). Every other is the
+#: request's ``extra``, which each backend takes as it takes a chat body's (:mod:`tiergate.protocols.extras`:
+#: ``min_p`` to a local server, as sent or as Ollama's ``options``), and ``x-tiergate-dropped-params`` names where
+#: a target is not sent it.
+FIELDS = frozenset(
+    {
+        *("model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "max_output_tokens"),
+        *("temperature", "top_p", "text", "reasoning", "user", "safety_identifier", "metadata", "stream"),
+        *("previous_response_id", "conversation", "prompt", "background", "n", "top_logprobs"),
+        *("store", "include", "truncation", "prompt_cache_key", "stream_options", "client_metadata"),
+    }
+)
 
 
 def _refuse_state(obj: dict[str, Any]) -> None:
@@ -455,10 +475,13 @@ def _output(item: dict[str, Any], where: str) -> str | list[ContentPart]:
 # --- tools and options ---
 
 
-def _tools(lists: list[tuple[str, Any]]) -> list[Tool] | None:
+def _tools(lists: list[tuple[str, Any]]) -> tuple[list[Tool] | None, tuple[str, ...]]:
     """The function and custom tools of every list the request declares (:func:`tool_lists`), namespaces
-    flattened; a name declared twice keeps its first declaration."""
+    flattened; a name declared twice keeps its first declaration. And the hosted tools left out, each named by
+    its list and its type (``tools[web_search]``, ``input[2].tools[mcp]``), once: only OpenAI runs them, so the
+    model is not offered them, and ``x-tiergate-dropped-params`` says so (Codex sends ``web_search`` always)."""
     out: list[Tool] = []
+    hosted: list[str] = []
     for field, tools in lists:
         if not isinstance(tools, list):
             raise RequestError(f"`{field}` must be an array, got {_kind(tools)}", param=field, code="invalid_type")
@@ -468,11 +491,21 @@ def _tools(lists: list[tuple[str, Any]]) -> list[Tool] | None:
                 inner = tool.get("tools")
                 if not isinstance(inner, list):
                     raise RequestError(f"`{where}.tools` must be an array", param=f"{where}.tools", code="invalid_type")
-                out.extend(t for j, raw in enumerate(inner) if (t := _tool(raw, f"{where}.tools[{j}]")) is not None)
-            elif (converted := _tool(tool, where)) is not None:
-                out.append(converted)
+                for j, raw in enumerate(inner):
+                    _add_tool(out, hosted, raw, f"{where}.tools", j)
+            else:
+                _add_tool(out, hosted, tool, field, i)
     unique = {t.function.name: t for t in reversed(out)}
-    return [t for t in out if unique[t.function.name] is t] or None
+    return [t for t in out if unique[t.function.name] is t] or None, tuple(dict.fromkeys(hosted))
+
+
+def _add_tool(out: list[Tool], hosted: list[str], tool: Any, field: str, i: int) -> None:
+    """``tool``, the ``i``-th of the list at ``field``, onto ``out`` as a function, or its name onto ``hosted``."""
+    if (converted := _tool(tool, f"{field}[{i}]")) is not None:
+        out.append(converted)
+    else:
+        kind = tool.get("type")
+        hosted.append(f"{field}[{kind if isinstance(kind, str) and kind else i}]")
 
 
 def _tool(tool: Any, where: str) -> Tool | None:
