@@ -15,6 +15,7 @@ import msgspec
 from tiergate.errors import RequestError
 from tiergate.protocols import extras
 from tiergate.protocols.json_body import check_not_empty, decode_object, not_json, opens_an_object
+from tiergate.protocols.response_format import format_type, json_schema
 from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message, only_allowed
 
 T = TypeVar("T")
@@ -107,11 +108,11 @@ def check_chat(request: ChatRequest) -> None:
     """Refuse at the edge what every upstream would refuse, before any upstream call: 400 naming the field.
 
     One choice (``n`` 1 or absent); no ``logprobs``, ``top_logprobs`` or ``logit_bias`` (tiergate cannot
-    honour them); a positive output limit; at least one user (or tool) turn; named tools and tool calls;
-    content parts that are ``text``, ``image_url`` or ``file`` (tiergate forwards no other kind, and
-    never drops one silently); images that are images; files that are PDFs in ``file_data`` (each is told
-    where it is, for the 400 routing gives when no target reads documents). (Whitespace-only stop sequences
-    are valid here: the Anthropic backend emulates them.)
+    honour them); a positive output limit; a ``response_format`` OpenAI takes; at least one user (or tool)
+    turn; named tools and tool calls; content parts that are ``text``, ``image_url`` or ``file`` (tiergate
+    forwards no other kind, and never drops one silently); images that are images; files that are PDFs in
+    ``file_data`` (each is told where it is, for the 400 routing gives when no target reads documents).
+    (Whitespace-only stop sequences are valid here: the Anthropic backend emulates them.)
     """
     if request.n is not None and request.n != 1:
         raise RequestError(
@@ -128,6 +129,7 @@ def check_chat(request: ChatRequest) -> None:
         if asked:
             raise RequestError(f"`{name}` is set: {why}; leave it out", param=name, code="unsupported_value")
     _refuse_audio_and_functions(request)
+    _check_response_format(request.response_format)
     for name in ("max_tokens", "max_completion_tokens"):
         value = getattr(request, name)
         if value is not None and value < 1:
@@ -179,6 +181,16 @@ def _refuse_audio_and_functions(request: ChatRequest) -> None:
         if message.role == "function" or message.function_call is not None:
             param = f"messages[{i}].role" if message.role == "function" else f"messages[{i}].function_call"
             raise RequestError(f"`{param}`: {legacy}", param=param, code="unsupported_value")
+
+
+def _check_response_format(fmt: dict[str, Any] | None) -> None:
+    """A ``response_format`` of a type OpenAI knows, and a ``json_schema`` one with its ``json_schema`` (named; a
+    schema, if any, an object), checked as the Responses ingress checks ``text.format``. It goes on as sent.
+
+        {"type": "json_schema"}   # → 400: `response_format.json_schema` is missing: it must be an object
+    """
+    if fmt is not None and format_type(fmt.get("type"), "response_format.type") == "json_schema":
+        json_schema(fmt.get("json_schema"), "response_format.json_schema")
 
 
 def _plain_tool_choice(request: ChatRequest) -> None:

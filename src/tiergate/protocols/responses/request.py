@@ -10,6 +10,7 @@ from tiergate.errors import RequestError
 from tiergate.protocols import extras
 from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.openai.request import undeclared_tool
+from tiergate.protocols.response_format import format_type, json_schema
 from tiergate.protocols.responses.common import (
     CUSTOM_INPUT_SCHEMA,
     DIALECT,
@@ -589,27 +590,18 @@ def _declared(entry: dict[str, Any], kind: str, where: str, declared: list[str])
 
 
 def _response_format(text: Any) -> dict[str, Any] | None:
+    """``text.format`` as the internal ``response_format``, checked as chat's is
+    (:mod:`tiergate.protocols.response_format`);
+    a format with no type is text, and one with no name is named ``response``."""
     if text is None:
         return None
     if not isinstance(text, dict):
         raise RequestError(f"`text` must be an object, got {_kind(text)}", param="text", code="invalid_type")
     fmt = _opt(text, "format", dict, "an object", where="text.")
-    kind = None if fmt is None else fmt.get("type")
-    if fmt is None or kind in (None, "text"):
+    if fmt is None or fmt.get("type") is None:
         return None
-    if kind == "json_object":
-        return {"type": "json_object"}
+    kind = format_type(fmt["type"], "text.format.type")
     if kind != "json_schema":
-        raise RequestError(
-            f"`text.format.type` must be text, json_schema or json_object, got {kind!r}", param="text.format.type"
-        )
-    schema = fmt.get("schema")
-    if not isinstance(schema, dict):
-        raise RequestError("`text.format.schema` must be a JSON Schema object", param="text.format.schema")
-    spec: dict[str, Any] = {"name": _opt(fmt, "name", str, "a string", where="text.format.") or "response"}
-    if isinstance(fmt.get("description"), str):
-        spec["description"] = fmt["description"]
-    spec["schema"] = schema
-    if isinstance(fmt.get("strict"), bool):
-        spec["strict"] = fmt["strict"]
+        return None if kind == "text" else {"type": kind}
+    spec = json_schema(fmt, "text.format", default_name="response", schema_required=True)
     return {"type": "json_schema", "json_schema": spec}
