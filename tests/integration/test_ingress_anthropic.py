@@ -595,6 +595,21 @@ def test_a_user_turn_of_whitespace_is_anthropics_400_on_every_tier(
     assert not fake_ollama.requests and not fake_anthropic.requests
 
 
+def weather_called_with(arguments: Any) -> dict[str, Any]:
+    """A conversation whose assistant turn called ``get_weather`` with ``arguments`` as its ``input`` (None: no
+    ``input`` at all), and the call's result."""
+    call = {"type": "tool_use", "id": "toolu_1", "name": "get_weather"}
+    result = {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}
+    return {
+        "tools": [WEATHER],
+        "messages": [
+            {"role": "user", "content": "weather in Paris?"},
+            {"role": "assistant", "content": [call if arguments is None else {**call, "input": arguments}]},
+            {"role": "user", "content": [result]},
+        ],
+    }
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -603,8 +618,29 @@ def test_a_user_turn_of_whitespace_is_anthropics_400_on_every_tier(
             "`max_tokens` must be greater than `thinking.budget_tokens`.",
         ),
         ({"tools": [{"name": "get_weather"}]}, "tools[0].input_schema: Field required"),
+        ({"temperature": 5}, "temperature: range: 0..1"),
+        ({"temperature": -0.5}, "temperature: range: 0..1"),
+        ({"top_p": 7}, "top_p: range: 0..1"),
+        ({"top_k": -3}, "top_k: Input should be greater than or equal to 0"),
+        (
+            weather_called_with("Paris"),
+            "messages.1.content.0.tool_use.input: Input should be a valid dictionary",
+        ),
+        (
+            weather_called_with(None),
+            "messages.1.content.0.tool_use.input: Field required",
+        ),
     ],
-    ids=["budget-over-max_tokens", "tool-without-schema"],
+    ids=[
+        "budget-over-max_tokens",
+        "tool-without-schema",
+        "temperature-over-1",
+        "temperature-below-0",
+        "top_p-over-1",
+        "negative-top_k",
+        "tool_use-input-a-string",
+        "tool_use-without-input",
+    ],
 )
 @pytest.mark.parametrize("model", ["local", "sonnet"])
 def test_what_claude_refuses_is_refused_on_every_tier(
@@ -623,6 +659,23 @@ def test_what_claude_refuses_is_refused_on_every_tier(
         {"type": "error", "error": {"type": "invalid_request_error", "message": message}},
     )
     assert not fake_ollama.requests and not fake_anthropic.requests
+
+
+@pytest.mark.parametrize("model", ["local", "sonnet"])
+def test_sampling_at_the_ends_of_its_ranges_is_taken_on_every_tier(
+    gateway: str, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, model: str
+) -> None:
+    """The range checks refuse only what the API refuses: 0 and 1 are in range, and a ``top_k`` of 0 is."""
+    for fields in ({"temperature": 1, "top_k": 0}, {"top_p": 0}, {"temperature": 0}, {"top_p": 1}):
+        fake_ollama.replies.append(Text("ok"))
+        fake_anthropic.replies.append(Text("ok"))
+        body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": EASY}], **fields}
+        r = httpx.post(gateway + "/v1/messages", json=body)
+        assert r.status_code == 200, (fields, r.text)
+    if model == "local":
+        assert [r.body["options"].get("temperature") for r in fake_ollama.requests] == [1, None, 0, None]
+    else:
+        assert [r.body.get("top_p") for r in fake_anthropic.requests] == [None, 0, None, 1]
 
 
 @pytest.mark.parametrize("model", ["local", "sonnet"])

@@ -119,7 +119,30 @@ def check(req: InRequest, *, counting: bool, interleaved: bool = False) -> None:
             param = f"stop_sequences[{i}]"
             raise RequestError(f"{param}: a stop sequence must contain non-whitespace characters", param=param)
     _check_tools(req)
+    _check_tool_inputs(req.messages)
+    _check_sampling(req)
     _check_thinking(req.thinking, None if interleaved else req.max_tokens)
+
+
+def _check_sampling(req: InRequest) -> None:
+    """``temperature`` and ``top_p`` from 0 to 1, ``top_k`` from 0, as the API takes them: out of range, a local
+    tier was sent them as they came (Ollama samples with a temperature of 5) and Claude refused them."""
+    for name, value in (("temperature", req.temperature), ("top_p", req.top_p)):
+        if value is not None and not 0 <= value <= 1:
+            raise RequestError(f"{name}: range: 0..1", param=name)
+    if req.top_k is not None and req.top_k < 0:
+        raise RequestError("top_k: Input should be greater than or equal to 0", param="top_k")
+
+
+def _check_tool_inputs(turns: list[InMessage]) -> None:
+    """A ``tool_use`` block's ``input`` is the call's arguments, an object: another value (a string) was
+    wrapped into one for a local tier, and refused by Claude."""
+    for i, turn in enumerate(turns):
+        for j, block in enumerate(turn.content if isinstance(turn.content, list) else ()):
+            if block.type == "tool_use" and not isinstance(block.input, dict):
+                what = "Field required" if block.input is None else "Input should be a valid dictionary"
+                param = f"messages[{i}].content[{j}].input"
+                raise RequestError(f"messages.{i}.content.{j}.tool_use.input: {what}", param=param)
 
 
 def _check_tools(req: InRequest) -> None:
