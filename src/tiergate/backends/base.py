@@ -144,7 +144,9 @@ class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     `gpu-box` is `http://gpu-box:11434`). `${VAR}` and `${VAR:-default}` expand from the environment. A query
     (`?api-version=2024-10-21`) is sent with every call, after the endpoint's path; credentials
     (`http://user:${PW}@host`) go as HTTP Basic auth, in the Authorization header, so not beside `api_key_env`
-    (`openai`) or an `Authorization` in `headers` (the file is refused)."""
+    (`openai`) or an `Authorization` in `headers` (the file is refused). A `#`, `/`, `?` or `@` in them is
+    percent-encoded (`%23`, `%2F`, `%3F`, `%40`): unencoded, it ends the host part, and the file is refused
+    (or, where what is left still reads as a URL, warned about)."""
     headers: dict[str, str] = {}
     """Extra HTTP headers sent with every request to this backend (values may use `${VAR}`)."""
     max_connections: PositiveInt = 100

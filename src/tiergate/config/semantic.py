@@ -141,12 +141,14 @@ def check(config: RoutesConfig, source: YamlSource) -> list[Problem]:
 
 
 def _base_urls(config: RoutesConfig, source: YamlSource) -> list[Problem]:
-    """A base_url every request could be sent to: ``http://`` or ``https://``. An Ollama backend's has been
-    read as ``OLLAMA_HOST`` is (``0.0.0.0:11434`` is ``http://127.0.0.1:11434``) when it can be."""
+    """A base_url every request could be sent to: an ``http://`` or ``https://`` URL the HTTP client reads. An
+    Ollama backend's has been read as ``OLLAMA_HOST`` is (``0.0.0.0:11434`` is ``http://127.0.0.1:11434``)
+    when it can be."""
     problems = []
     for name, backend in config.backends.items():
         url = backend.base_url
         if url.lower().startswith(("http://", "https://")):
+            problems.extend(_http_url(name, url, source))
             continue
         shown = redact_url(url if "://" in url else "//" + url).removeprefix("//")
         fix = "write http://… or https://…"
@@ -156,10 +158,48 @@ def _base_urls(config: RoutesConfig, source: YamlSource) -> list[Problem]:
                 try:
                     ollama_host_url(url)
                 except ValueError as exc:
-                    fix = f"{exc}; {fix}"
+                    fix = f"{redact_url_error('//' + url, str(exc))}{_encode_hint(url)}; {fix}"
         problem = f"backend '{name}' base_url '{shown}' is not an http:// or https:// URL: {fix}"
         problems.append(source.problem(("backends", name, "base_url"), problem))
     return problems
+
+
+#: What to do about a password (or user name) that ends the URL's host part early.
+_ENCODE_CREDENTIALS = (
+    " (a '#', '/', '?' or '@' in the user name or password must be percent-encoded: # as %23, / as %2F,"
+    " ? as %3F, @ as %40)"
+)
+
+
+def _encode_hint(url: str) -> str:
+    """:data:`_ENCODE_CREDENTIALS` when what stands before the URL's last ``@`` holds one of those characters."""
+    before_at = url.partition("://")[2 if "://" in url else 0].rpartition("@")[0]
+    return _ENCODE_CREDENTIALS if any(c in before_at for c in "#/?@") else ""
+
+
+def _http_url(name: str, url: str, source: YamlSource) -> list[Problem]:
+    """An ``http(s)://`` base_url the HTTP client cannot read is refused. It was read on the first request,
+    and every request failed with a 500 whose logged traceback quoted the password up to its first ``#``,
+    ``/`` or ``?`` (which end a URL's host part): ``invalid literal for int(): 's3cr3tPart'``."""
+    where = ("backends", name, "base_url")
+    try:
+        parsed = yarl.URL(url)
+    except (ValueError, TypeError) as exc:
+        why = redact_url_error(url, str(exc)) + _encode_hint(url)
+        return [source.problem(where, f"backend '{name}' base_url '{redact_url(url)}' cannot be read: {why}")]
+    if not parsed.host:
+        return [source.problem(where, f"backend '{name}' base_url '{redact_url(url)}' names no host")]
+    if "@" in url and parsed.raw_user is None and parsed.raw_password is None:
+        # ``http://u:1234#x@h/v1`` reads as host u, port 1234 (the password's '#' ended the host part); but
+        # ``http://h/v1?owner=a@b`` is as it should be, so this is only a warning. The host is not quoted: in
+        # the first case it is the user name, or a token written before the '@'.
+        late = (
+            f"backend '{name}' base_url '{redact_url(url)}': its '@' comes after the host part ends, so nothing"
+            f" before it is sent as a user name or password{_encode_hint(url)}; an '@' meant for the path or"
+            " query can be written %40"
+        )
+        return [source.problem(where, late, severity="warning")]
+    return []
 
 
 def _url_credentials(config: RoutesConfig, source: YamlSource) -> list[Problem]:

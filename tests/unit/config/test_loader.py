@@ -8,6 +8,7 @@ message that loses its suggestion or points at the wrong line fails here.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -648,6 +649,83 @@ def test_an_ollama_host_that_cannot_be_read_is_an_error_at_its_value(tmp_path: P
     assert problems(path, {"OLLAMA_HOST": "gpu-box:99999"}) == [
         f"{at(path, '${OLLAMA_HOST}')}: backend 'ollama' base_url 'gpu-box:99999' is not an http:// or https:// "
         "URL: Port out of range 0-65535; write http://… or https://… (or host:port, as OLLAMA_HOST takes it)"
+    ]
+
+
+ENCODE = (
+    " (a '#', '/', '?' or '@' in the user name or password must be percent-encoded: # as %23, / as %2F, ? as %3F,"
+    " @ as %40)"
+)
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("s3cr3tPart#rest", "Invalid URL: port can't be converted to integer" + ENCODE),
+        ("s3cr3t/Part", "Invalid URL: port can't be converted to integer" + ENCODE),
+        ("s3cr3t?Part", "Invalid URL: port can't be converted to integer" + ENCODE),
+    ],
+)
+def test_a_base_url_password_that_ends_the_host_part_is_an_error_without_the_password(
+    tmp_path: Path, password: str, why: str
+) -> None:
+    """Validation passed, start-up only warned "not usable yet", and every request was a 500 whose logged
+    traceback quoted the password up to its '#' (``invalid literal for int() with base 10: 's3cr3tPart'``)."""
+    path = write(tmp_path, BACKENDS + VLLM_WITH + TIERS)
+    found = problems(path, {"VLLM_PW": password})
+    shown = "http://***@gpu-box:8000/v1"
+    assert found == [f"{at(path, 'http://user')}: backend 'vllm' base_url '{shown}' cannot be read: {why}"]
+    assert re.split("[#/?]", password)[0] not in found[0]
+
+
+def test_a_base_url_whose_at_comes_after_the_host_part_is_a_warning(tmp_path: Path) -> None:
+    """``http://user:4321#Part@gpu-box:8000/v1`` reads as host 'user', port 4321: the call would go there. An
+    '@' in a query (``?owner=a@b``) is read the same way, so this is a warning, not a refusal."""
+    path = write(tmp_path, BACKENDS + VLLM_WITH + TIERS)
+    found = problems(path, {"VLLM_PW": "4321#Part"})
+    assert found == [
+        f"{at(path, 'http://user')}: warning: backend 'vllm' base_url 'http://***@gpu-box:8000/v1': its '@' comes"
+        f" after the host part ends, so nothing before it is sent as a user name or password{ENCODE}; an '@' meant"
+        " for the path or query can be written %40"
+    ]
+    assert "4321" not in found[0]
+
+
+def test_a_percent_encoded_password_is_a_readable_base_url(tmp_path: Path) -> None:
+    path = write(tmp_path, BACKENDS + VLLM_WITH + TIERS)
+    assert problems(path, {"VLLM_PW": "s3cr3tPart%23rest"}) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:99999/v1", "Port out of range 0-65535"),
+        ("http://u:pw@[::1/v1", "Invalid IPv6 URL"),
+    ],
+)
+def test_a_base_url_the_http_client_cannot_read_is_an_error_at_its_value(tmp_path: Path, url: str, why: str) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "${OLLAMA_HOST}"))
+    shown = url.replace("u:pw@", "***@")
+    assert problems(path, {"OLLAMA_HOST": url}) == [
+        f"{at(path, '${OLLAMA_HOST}')}: backend 'ollama' base_url '{shown}' cannot be read: {why}"
+    ]
+
+
+def test_a_base_url_without_a_host_is_an_error_at_its_value(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "${OLLAMA_HOST}"))
+    assert problems(path, {"OLLAMA_HOST": "http:///v1"}) == [
+        f"{at(path, '${OLLAMA_HOST}')}: backend 'ollama' base_url 'http:///v1' names no host"
+    ]
+
+
+def test_an_ollama_host_whose_password_ends_the_host_part_is_an_error_without_the_password(tmp_path: Path) -> None:
+    """The problem quoted what the URL parser could not read: ``Port could not be cast to integer value as
+    'pass'``."""
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", "${OLLAMA_HOST}"))
+    assert problems(path, {"OLLAMA_HOST": "admin:pass/xyz@gpu-box:11434"}) == [
+        f"{at(path, '${OLLAMA_HOST}')}: backend 'ollama' base_url '***@gpu-box:11434' is not an http:// or https://"
+        f" URL: Port could not be cast to integer value as '***'{ENCODE}; write http://… or https://… (or host:port,"
+        " as OLLAMA_HOST takes it)"
     ]
 
 
