@@ -59,6 +59,18 @@ def test_malformed_requests(gateway: str, content: bytes, status: int, param: st
     assert message in str(err["message"])
 
 
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route", "/v1/completions"])
+def test_invalid_utf8_in_an_unknown_field_is_a_400(gateway: str, path: str) -> None:
+    """It was a 500 (chat, the dry run), or a 200 that dropped the field unseen (a legacy completion)."""
+    body = b'{"model": "auto", "prompt": "hi", "messages": [{"role": "user", "content": "hi"}], "x": "\xc3\x28"}'
+    r = httpx.post(gateway + path, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    err = error_of(r)
+    assert (err["type"], err["code"]) == ("invalid_request_error", "invalid_json")
+    at = body.index(b"\xc3")
+    assert err["message"] == f"the request body is not valid JSON: invalid UTF-8 at byte {at}; send the body as UTF-8"
+
+
 @pytest.mark.parametrize("model", ["local", "sonnet"])
 @pytest.mark.parametrize(
     ("extra", "param"),

@@ -10,7 +10,7 @@ import pytest
 
 from tiergate.errors import RequestError
 from tiergate.protocols.anthropic import ingress as anthropic
-from tiergate.protocols.openai.request import decode_chat
+from tiergate.protocols.openai.request import decode_chat, decode_completion
 from tiergate.protocols.responses.request import decode as decode_responses
 
 DECODERS: list[Callable[[bytes], Any]] = [  # chat, Responses, Messages, count_tokens
@@ -60,6 +60,41 @@ def test_an_escaped_backslash_before_u_is_not_an_escape() -> None:
 def test_a_paired_surrogate_escape_is_text() -> None:
     request = decode_chat(b'{"messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}')
     assert request.messages[0].text() == "\U0001f600"
+
+
+#: Every field each decoder needs: the only thing wrong with these bodies is the invalid UTF-8.
+WHOLE = b'"model": "auto", "max_tokens": 5, "prompt": "hi", "input": "hi", '
+
+
+@pytest.mark.parametrize("decode", [*DECODERS, decode_completion])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{" + WHOLE + b'"messages": [{"role": "user", "content": "hi"}], "x": "\xc3\x28"}',
+        b"{" + WHOLE + b'"messages": [{"role": "user", "content": "hi", "x": "\xc3\x28"}]}',
+        b"{" + WHOLE + b'"messages": [{"role": "user", "content": "hi"}], "x": {"y": ["\xff"]}}',
+    ],
+)
+def test_invalid_utf8_in_a_field_tiergate_does_not_read(decode: Callable[[bytes], Any], raw: bytes) -> None:
+    """Decoding to a type skips an unknown field unread: invalid UTF-8 in one at the top of a chat body was a
+    500 (a DecodeError on the way to ``extra``); deeper, or in a legacy completion, it passed unseen."""
+    with pytest.raises(RequestError) as info:
+        decode(raw)
+    assert (info.value.status, info.value.code) == (400, "invalid_json")
+    assert info.value.message.startswith("the request body is not valid JSON: ")
+
+
+def test_a_number_out_of_range_in_an_unknown_chat_field_is_a_400() -> None:
+    """Read only when it went to ``extra``: a 500."""
+    with pytest.raises(RequestError) as info:
+        decode_chat(b'{"model": "auto", "messages": [{"role": "user", "content": "hi"}], "x": 1e999}')
+    assert (info.value.status, info.value.code) == (400, "invalid_json")
+    assert info.value.message == "the request body is not valid JSON: Number out of range"
+
+
+def test_utf8_text_in_an_unknown_field_is_kept() -> None:
+    request = decode_chat('{"messages": [{"role": "user", "content": "é"}], "x": "ü"}'.encode())
+    assert request.extra == {"x": "ü"}
 
 
 @pytest.mark.parametrize("decode", DECODERS)

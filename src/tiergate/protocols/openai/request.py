@@ -14,7 +14,7 @@ import msgspec
 
 from tiergate.errors import RequestError
 from tiergate.protocols import extras
-from tiergate.protocols.json_body import check_not_empty, decode_object, not_json, opens_an_object
+from tiergate.protocols.json_body import check_not_empty, check_utf8, decode_object, not_json, opens_an_object
 from tiergate.protocols.response_format import format_type, json_schema
 from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentPart, Message, only_allowed
 
@@ -31,7 +31,7 @@ def decode_json(body: bytes, type_: type[T]) -> T:
     if not opens_an_object(body):
         decode_object(body)  # raises: not JSON, or not an object, said as every ingress says it
     try:
-        return msgspec.json.decode(body, type=type_)
+        decoded = msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
         m = _AT.match(str(exc))
         message, param = (m.group(1), m.group(2)) if m else (str(exc), None)
@@ -39,6 +39,8 @@ def decode_json(body: bytes, type_: type[T]) -> T:
         raise RequestError(f"invalid request: {message}{where}", param=param or None, code="invalid_request") from None
     except msgspec.DecodeError as exc:
         raise not_json(body, exc) from None
+    check_utf8(body)
+    return decoded
 
 
 class _Modelled(ChatRequest, forbid_unknown_fields=True):
@@ -89,7 +91,10 @@ def _with_extras(body: bytes) -> ChatRequest:
     request = decode_json(body, ChatRequest)
     fields = _top_level.decode(body)  # an object (decode_json said so): each field's value unread
     unread = extras.unmodelled(fields, _MODELLED) or {}
-    request.extra = {name: msgspec.json.decode(value) for name, value in unread.items()}
+    try:  # read now, and only now: a number out of range (1e999) was a 500
+        request.extra = {name: msgspec.json.decode(value) for name, value in unread.items()}
+    except msgspec.DecodeError as exc:
+        raise not_json(body, exc) from None
     return request
 
 
