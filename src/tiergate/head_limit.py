@@ -1,4 +1,4 @@
-"""A bound on a request's head: past it, ``431 Request Header Fields Too Large`` and the connection ends.
+"""Bounds on a request's head, in size and in time: past either, the connection ends.
 
 httptools (llhttp) hands uvicorn a request's URL and header lines whatever their size, so a peer that sends
 one header of hundreds of megabytes costs that much memory before anything of tiergate (auth included)
@@ -16,7 +16,14 @@ that counts the head as it is parsed and refuses it once it passes the limit:
   request reads the answer instead of a reset.
 
 The limit is uvicorn's ``h11_max_incomplete_event_size``, the bound h11 puts on the same head, so the two
-implementations agree whichever uvicorn runs (``tiergate.workers.server_config`` sets it):
+implementations agree whichever uvicorn runs (``tiergate.workers.server_config`` sets it).
+
+uvicorn's ``timeout_keep_alive`` closes a connection idle after a response, but its timer starts only
+there, and any byte stops it: a connection that never sent a request, or stopped within its head, stayed
+open for good (an open file each, and no key needed). Here the same number of seconds bounds the wait for a
+whole head, from the connection's opening and from each response's end (never while a request is served):
+a connection that sent nothing by then is closed, one within a head is answered ``408`` and closed as
+after a 431. A head that comes whole in time is served as before.
 
     uvicorn.Config(app, http="tiergate.head_limit:HeadLimitProtocol", h11_max_incomplete_event_size=65536)
 """
@@ -38,12 +45,22 @@ log = logging.getLogger("tiergate.server")
 
 #: What this protocol overrides or calls of uvicorn's: checked before it is used (:func:`fits`), because
 #: uvicorn is not pinned and these are its internals.
-_USES = ("data_received", "on_message_begin", "on_url", "on_header", "on_headers_complete", "send_400_response")
+_USES = (
+    "connection_made",
+    "connection_lost",
+    "data_received",
+    "on_message_begin",
+    "on_url",
+    "on_header",
+    "on_headers_complete",
+    "on_response_complete",
+    "send_400_response",
+)
 
 
 def fits() -> bool:
     """Whether the installed uvicorn still has what this protocol builds on."""
-    return all(callable(getattr(HttpToolsProtocol, name, None)) for name in _USES) and 431 in STATUS_LINE
+    return all(callable(getattr(HttpToolsProtocol, name, None)) for name in _USES) and {408, 431} <= STATUS_LINE.keys()
 
 
 class _HeadTooLarge(Exception):
@@ -53,7 +70,8 @@ class _HeadTooLarge(Exception):
 
 
 class HeadLimitProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with each request's head counted and bounded (see above)."""
+    """uvicorn's httptools protocol, with each request's head counted and bounded, and waited for a bounded time
+    (see above)."""
 
     def __init__(self, config: Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
@@ -63,6 +81,16 @@ class HeadLimitProtocol(HttpToolsProtocol):
         self._began = False  # a request began during this feed
         self._in_head = False
         self._refused = False
+        self._wait: float = config.timeout_keep_alive
+        self._waiting: asyncio.TimerHandle | None = None  # the bound on the wait for a head, while it runs
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -96,7 +124,34 @@ class HeadLimitProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._stop_waiting()
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        idle = not self.pipeline  # else the next request, whose head is in, is served now
+        super().on_response_complete()
+        if idle and not self.transport.is_closing():
+            self._await_head()
+
+    def _await_head(self) -> None:
+        self._stop_waiting()
+        self._waiting = self.loop.call_later(self._wait, self._head_late)
+
+    def _stop_waiting(self) -> None:
+        if self._waiting is not None:
+            self._waiting.cancel()
+            self._waiting = None
+
+    def _head_late(self) -> None:
+        self._waiting = None
+        if self.transport.is_closing() or self._refused:
+            return
+        if not self._in_head:  # nothing of a request came: closed as uvicorn closes an idle keep-alive connection
+            self.transport.close()
+            return
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        log.info("request head from %s not complete within %g s: answered 408 and closed", client, self._wait)
+        self._answer_and_close(408, f"request timeout: the request head did not arrive within {self._wait:g} s\n")
 
     def send_400_response(self, msg: str) -> None:
         if self._head > self._limit:
@@ -105,14 +160,22 @@ class HeadLimitProtocol(HttpToolsProtocol):
             super().send_400_response(msg)
 
     def _refuse(self) -> None:
-        self._refused = True
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         log.warning("request head from %s is over %d bytes: answered 431 and closed", client, self._limit)
         if self.cycle is not None and not self.cycle.response_complete:
+            self._refused = True
             self.transport.close()  # a pipelined request: no answer can go ahead of the one being sent
             return
-        body = f"request header fields too large: the URL and headers are over {self._limit} bytes\n".encode()
-        content = [STATUS_LINE[431]]
+        too_large = f"request header fields too large: the URL and headers are over {self._limit} bytes\n"
+        self._answer_and_close(431, too_large)
+
+    def _answer_and_close(self, status: int, text: str) -> None:
+        """``status`` with ``text``, ``connection: close``; then the writing side is shut, and what the peer still
+        sends is dropped until it stops or ``LINGER`` runs out."""
+        self._refused = True
+        self._stop_waiting()
+        body = text.encode()
+        content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
         content.extend(

@@ -1,6 +1,7 @@
 """A request's URL and headers are bounded (tiergate.head_limit): past ``HEAD_LIMIT`` the answer is 431 and
 the connection ends, before the rest of the head is read; a head under the limit is served, and each request
-on a keep-alive connection is counted anew.
+on a keep-alive connection is counted anew. A head that does not come whole within ``timeout_keep_alive`` of
+the connection's opening (or of the previous response) ends the connection too.
 
 The server is uvicorn on ``server_config``, as ``tiergate serve`` runs it, in front of a tiny app that answers
 every request with its path; the client is a raw socket, so the head is exactly what each test writes.
@@ -8,6 +9,7 @@ every request with its path; the client is a raw socket, so the head is exactly 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import socket
@@ -23,6 +25,9 @@ from tiergate import workers
 from tiergate.workers import HEAD_LIMIT, server_config
 
 MB = 1024 * 1024
+#: Seconds ``/slow`` takes to answer: longer than ``WAIT``, the bound on the wait for a head in these tests.
+SLOW = 1.5
+WAIT = 1
 
 
 async def echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -32,14 +37,16 @@ async def echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "lifespan.shutdown.complete"})
         return
     body = scope["path"].encode()
+    if body == b"/slow":
+        await asyncio.sleep(SLOW)
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
     await send({"type": "http.response.body", "body": body})
 
 
 @contextlib.contextmanager
-def serving() -> Iterator[tuple[str, int]]:
-    """``(host, port)`` of uvicorn serving ``echo_path`` with tiergate's settings."""
-    server = uvicorn.Server(server_config(echo_path, "127.0.0.1", 0, "listening"))
+def serving(**more: Any) -> Iterator[tuple[str, int]]:
+    """``(host, port)`` of uvicorn serving ``echo_path`` with tiergate's settings (and ``more``)."""
+    server = uvicorn.Server(server_config(echo_path, "127.0.0.1", 0, "listening", **more))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -139,6 +146,66 @@ def test_each_request_on_a_connection_is_counted_anew(served: tuple[str, int]) -
         for path in (b"/one", b"/two", b"/three"):
             trickle(sock, request(path, big))
             assert answer(sock) == (200, path)
+
+
+@pytest.fixture
+def impatient() -> Iterator[tuple[str, int]]:
+    """A server that waits ``WAIT`` seconds for a head (uvicorn's default ``timeout_keep_alive`` is 5)."""
+    with serving(timeout_keep_alive=WAIT) as address:
+        yield address
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bytes:
+    """What the server sends before it closes ``sock``, which it must do within ``seconds``."""
+    start, data = time.monotonic(), b""
+    sock.settimeout(seconds + 5)
+    while got := sock.recv(65536):
+        data += got
+    assert time.monotonic() - start < seconds, f"closed after {time.monotonic() - start:.1f} s"
+    return data
+
+
+def test_a_connection_that_sends_nothing_is_closed(impatient: tuple[str, int]) -> None:
+    """uvicorn arms its keep-alive timer only after a response: such a connection stayed open for good."""
+    with socket.create_connection(impatient, timeout=10) as sock:
+        assert closed_within(sock, WAIT + 1) == b""
+    healthy(impatient)
+
+
+LATE = b"HTTP/1.1 408 Request Timeout"
+
+
+def test_half_a_head_is_answered_408_and_closed(impatient: tuple[str, int]) -> None:
+    """uvicorn stops its keep-alive timer at any byte: a head that never ended held the connection for good."""
+    with socket.create_connection(impatient, timeout=10) as sock:
+        sock.sendall(request(b"/health", b"x-a: b", end=False))
+        data = closed_within(sock, WAIT + 1)
+    assert data.startswith(LATE + b"\r\n") and b"connection: close\r\n" in data
+    assert data.endswith(b"request timeout: the request head did not arrive within 1 s\n")
+    healthy(impatient)
+
+
+def test_half_a_head_after_a_response_is_answered_408_and_closed(impatient: tuple[str, int]) -> None:
+    with socket.create_connection(impatient, timeout=10) as sock:
+        sock.sendall(request(b"/one"))
+        assert answer(sock) == (200, b"/one")
+        sock.sendall(b"GET /two HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+        assert closed_within(sock, WAIT + 1).startswith(LATE)
+
+
+def test_a_head_in_pieces_within_the_wait_and_a_request_served_longer_are_answered(
+    impatient: tuple[str, int],
+) -> None:
+    """The wait is for the head: a request being served (longer than the wait) is not cut, and the next head on
+    the connection gets the whole wait again."""
+    head = request(b"/slow")
+    with socket.create_connection(impatient, timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(head[:10])
+            time.sleep(WAIT / 5)
+            sock.sendall(head[10:])
+            assert answer(sock) == (200, b"/slow")
+            time.sleep(WAIT / 5)
 
 
 def test_h11_takes_the_same_limit_where_httptools_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
