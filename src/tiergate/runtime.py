@@ -144,7 +144,10 @@ class Extensions:
     sessions: Callable[[EvaluationGraph], SessionHold | None] = lambda graph: None
     learned: LearnedFactory = _no_learned
     signals: Callable[[EvaluationGraph], Observed | None] = lambda graph: None
-    switch: Callable[[EvaluationGraph, Mapping[str, Backend]], Switch] = lambda graph, backends: NoSwitch()
+    #: The load's graph, backends and Redactor: what the switch logs or /health shows of a failure is scrubbed.
+    switch: Callable[[EvaluationGraph, Mapping[str, Backend], Redactor], Switch] = lambda graph, backends, redact: (
+        NoSwitch()
+    )
 
 
 class Rules:
@@ -299,7 +302,8 @@ class Rules:
                 self._pool[name] = (cfg, backends[name])
         ext = self.extensions
         redact = Redactor.of(loaded.config, self.environ)
-        dispatcher = Dispatcher(backends, guard=ext.guard(graph), redact=redact, switch=ext.switch(graph, backends))
+        switch = ext.switch(graph, backends, redact)
+        dispatcher = Dispatcher(backends, guard=ext.guard(graph), redact=redact, switch=switch)
         router = Router(
             graph,
             classifier=ext.classifier(graph, dispatcher),

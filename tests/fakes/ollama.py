@@ -20,7 +20,8 @@ for ``keep_alive`` (a number of seconds or a Go duration; negative: for ever; 0:
 answer; absent: 5 minutes; the string ``"-1"`` is refused, as Ollama refuses it); a request with no
 prompt (or no messages) only loads the model, or unloads it with ``keep_alive: 0``, and takes no reply
 from the queue. ``GET /api/ps`` lists what is loaded; ``fake.memory.peak`` is the most models held at
-once, ``fake.ps_calls`` counts the lists asked for, and ``fake.ps_status`` makes them fail:
+once, ``fake.ps_calls`` counts the lists asked for, and ``fake.ps_status`` makes them fail (quoting the
+Authorization header they got with ``fake.ps_quotes_auth``, as a proxy in front of Ollama may):
 
     fake.memory.load("other:7b")
     ...
@@ -138,6 +139,7 @@ class _Queue(WatchedQueue):
         self._fake.memory.reset()
         self._fake.ps_calls = 0
         self._fake.ps_status = None
+        self._fake.ps_quotes_auth = False
 
 
 def keep_alive_seconds(value: Any) -> float | None:
@@ -177,6 +179,8 @@ class FakeOllama:
         self.tags: list[str] = []
         #: An HTTP status every ``/api/ps`` answers with instead of the list (None: the list).
         self.ps_status: int | None = None
+        #: The failing ``/api/ps`` quotes the Authorization header it got (a proxy's "invalid token ...").
+        self.ps_quotes_auth = False
         self.queue = _Queue(self)
         self.app = Litestar(route_handlers=self._handlers())
 
@@ -203,10 +207,12 @@ class FakeOllama:
             return {"models": [{"name": name, "model": name, "size": 1} for name in self.tags]}
 
         @get("/api/ps")
-        async def ps() -> Response[Any]:
+        async def ps(request: Request[Any, Any, Any]) -> Response[Any]:
             self.ps_calls += 1
             if self.ps_status is not None:
-                return Response({"error": "ps failed"}, status_code=self.ps_status)
+                auth = request.headers.get("authorization")
+                quoted = f": invalid authorization {auth}" if self.ps_quotes_auth else ""
+                return Response({"error": "ps failed" + quoted}, status_code=self.ps_status)
             models = [_listed(model, until) for model, until in sorted(self.memory.loaded().items())]
             return Response({"models": models})
 

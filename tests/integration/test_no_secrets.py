@@ -31,8 +31,9 @@ import pytest
 
 from tests.conftest import TEST_KEY, GatewayFactory
 from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai_compat import FakeOpenAI
-from tests.fakes.scripts import Status
+from tests.fakes.scripts import Status, Text
 from tiergate.api.admin import redacted_config
 from tiergate.config.loader import load_file, load_text
 from tiergate.config.problems import ConfigError
@@ -277,6 +278,42 @@ routing: {bands: {local: 0.2, claude: 0.7}}
         f"backend 'vllm' at http://***@{at}/v1?token=***: HTTP 404: no route for POST /v1/chat/completions?token=***",
         f"backend 'vllm' at http://***@{at}/v1?token=***: HTTP 400: bad request with authorization Basic ***",
     ]
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
+def test_an_ollama_ps_refusal_quoting_the_header_shows_it_neither_in_health_nor_the_log(
+    gateway_for: GatewayFactory, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """``/api/ps`` behind a proxy answered 401 quoting the Authorization header: /health (open to anyone)
+    showed the token in ``loaded.ollama.error``, and so did the residency's warning and the switch's debug
+    line, which kept the upstream's text without the Redactor."""
+    token = "oll-SECRET-5e6f7a8b9c"
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        """
+backends:
+  ollama:
+    kind: ollama
+    base_url: "${OLLAMA_HOST}"
+    max_loaded: 1
+    headers: {Authorization: "Bearer ${OLLAMA_TOKEN}"}
+tiers:
+  local: {targets: [{backend: ollama, model: qwen-fake}]}
+routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
+"""
+    )
+    base = gateway_for(routes, {"OLLAMA_HOST": fake_ollama.url, "OLLAMA_TOKEN": token})  # type: ignore[attr-defined]
+    fake_ollama.ps_status, fake_ollama.ps_quotes_auth = 401, True
+    fake_ollama.replies.append(Text("hi"))
+
+    hi = {"model": "local", "messages": [{"role": "user", "content": "hi"}]}
+    chat = httpx.post(base + "/v1/chat/completions", json=hi)
+    health = httpx.get(base + "/health")
+
+    assert chat.status_code == 200  # a failing /api/ps never fails a call
+    error = health.json()["loaded"]["ollama"]["error"]
+    assert error.endswith("ps failed: invalid authorization ***")  # asked afresh by the switch, scrubbed
+    assert token not in health.text
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 

@@ -16,9 +16,11 @@ is answering with, and while Redis is down each process counts its own calls, as
 The wait is bounded by the target's ``timeouts.first_token``; past it the attempt fails as a timeout
 and dispatch moves on to the next target. A failing ``/api/ps`` or unload never fails a call: it is
 logged (``/api/ps`` once, when it starts failing) and the call goes on (Ollama then evicts by its own rules).
+What such a failure logs has passed through the load's Redactor (tiergate.redact): an Ollama server behind
+a proxy may quote the Authorization header it refused.
 
-    board = Switchboard(residency)                  # one per process: its state outlives reloads
-    switch = board.build(graph, runtime_backends)   # per load: which models are pinned, the limits
+    board = Switchboard(residency)                          # one per process: its state outlives reloads
+    switch = board.build(graph, runtime_backends, redact)   # per load: the pinned models, the limits, the secrets
     async with switch.hold(target): ...             # around one call; a stream holds it until it ends
 """
 
@@ -28,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -104,12 +106,15 @@ class Switchboard:
     #: Calls in flight counted across processes (``state.redis_url``); None: this process's alone.
     shared: SharedSwitch | None = None
 
-    def build(self, graph: EvaluationGraph, backends: Mapping[str, object]) -> Switch:
+    def build(
+        self, graph: EvaluationGraph, backends: Mapping[str, object], redact: Callable[[str], str] = str
+    ) -> Switch:
         """The switch for one load: its pinned models and the backends that have ``max_loaded``. The load's
         backends are attached to the residency here too, so ``/api/ps`` is asked of the current ones, and the
-        pinned models this load names are loaded in the background."""
-        self.residency.attach(backends)
-        self.pinner.build(graph, backends)
+        pinned models this load names are loaded in the background. ``redact`` (the load's Redactor) scrubs
+        what the residency, the pinner and the switch log or show of a failure."""
+        self.residency.attach(backends, redact)
+        self.pinner.build(graph, backends, redact)
         limited: dict[str, tuple[Unloader, _Room]] = {}
         for name, backend in backends.items():
             limit = getattr(backend, "max_loaded", None)
@@ -126,7 +131,7 @@ class Switchboard:
         for target in graph.chains.all_targets():
             if target.pinned:
                 pinned[target.backend] = pinned.get(target.backend, frozenset()) | {target.model}
-        return LoadSwitch(self, limited, pinned)
+        return LoadSwitch(self, limited, pinned, redact)
 
 
 @dataclass
@@ -134,6 +139,7 @@ class LoadSwitch:
     board: Switchboard
     limited: dict[str, tuple[Unloader, _Room]]
     pinned: dict[str, frozenset[str]]
+    redact: Callable[[str], str] = str
 
     @contextlib.asynccontextmanager
     async def hold(self, target: Target) -> AsyncIterator[None]:
@@ -224,8 +230,8 @@ class LoadSwitch:
         """What the server holds, asked afresh; None when ``/api/ps`` fails (the call goes without a switch)."""
         try:
             return await self.board.residency.fresh(backend)
-        except Exception as exc:
-            why = exc.detail if isinstance(exc, UpstreamError) else str(exc)
+        except Exception as exc:  # the residency scrubbed an UpstreamError already
+            why = exc.detail if isinstance(exc, UpstreamError) else self.redact(str(exc))
             # the residency warns once when /api/ps starts failing; each call says it here
             log.debug("backend '%s': /api/ps failed; %s goes without a switch: %s", backend, model, why)
             return None
@@ -241,6 +247,7 @@ class LoadSwitch:
         try:
             await backend.unload(model)
         except UpstreamError as exc:
+            exc.scrub(self.redact)
             log.warning("backend '%s': unloading %s failed: %s", backend.name, model, exc.detail)
             return
         log.info("backend '%s': unloaded %s (max_loaded %s)", backend.name, model, backend.max_loaded)

@@ -7,8 +7,12 @@ in the background, so the next request sees the new answer. Unknown (never asked
 failed) reads as not loaded: a rule that prefers a loaded model does not fire on no evidence. The model
 switch (:mod:`tiergate.dispatch.switch`) asks afresh (``fresh``) and says what it unloaded (``dropped``).
 
+A failed ``/api/ps`` is shown by ``/health`` (open to anyone) and the log, and an upstream's refusal may quote
+the Authorization header it was sent: its text passes through the load's Redactor (tiergate.redact), and the
+error ``fresh`` raises is scrubbed by it too.
+
     residency = Residency()
-    residency.attach(runtime.backends)
+    residency.attach(runtime.backends, runtime.redact)
     residency.loaded("ollama", "qwen2.5-coder:7b")   # True / False; None: not an Ollama backend
     residency.report()                                # /health's "loaded"
 """
@@ -57,9 +61,13 @@ class Residency:
     _sources: dict[str, ResidentSource] = field(default_factory=dict)
     _seen: dict[str, _Seen] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: The current load's Redactor: what ``/api/ps`` failures show passes through it.
+    _redact: Callable[[str], str] = str
 
-    def attach(self, backends: Mapping[str, object]) -> None:
-        """The backends of a new load; a backend rebuilt (its config changed) starts from unknown."""
+    def attach(self, backends: Mapping[str, object], redact: Callable[[str], str] = str) -> None:
+        """The backends of a new load and its Redactor; a backend rebuilt (its config changed) starts from
+        unknown."""
+        self._redact = redact
         sources: dict[str, ResidentSource] = {
             name: backend  # type: ignore[misc]
             for name, backend in backends.items()
@@ -130,7 +138,11 @@ class Residency:
         try:
             models = await source.residents()
         except Exception as exc:  # an UpstreamError; anything else (a closed client) must not kill the task
-            detail = exc.detail if isinstance(exc, UpstreamError) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, UpstreamError):
+                exc.scrub(self._redact)  # raised on to the switch scrubbed too
+                detail = exc.detail
+            else:
+                detail = self._redact(f"{type(exc).__name__}: {exc}")
             if seen.error is None:
                 log.warning("backend '%s': /api/ps failed, loaded models unknown: %s", backend, detail)
             seen.models, seen.error, seen.at = None, detail, self.clock()

@@ -12,16 +12,17 @@ import pytest
 
 from tiergate.dispatch.pinning import Pinner
 from tiergate.errors import UpstreamUnavailable
+from tiergate.redact import Redactor
 
 
 class Server:
-    def __init__(self, name: str, fail: bool = False) -> None:
-        self.name, self.fail, self.asked = name, fail, []  # type: list[str]
+    def __init__(self, name: str, fail: bool = False, said: str = "connection refused; is Ollama running?") -> None:
+        self.name, self.fail, self.said, self.asked = name, fail, said, []  # type: list[str]
 
     async def pin(self, model: str, num_ctx: int | None = None) -> None:
         self.asked.append(model)
         if self.fail:
-            raise UpstreamUnavailable(self.name, "http://127.0.0.1:1", "connection refused; is Ollama running?")
+            raise UpstreamUnavailable(self.name, "http://127.0.0.1:1", self.said)
 
 
 def graph(*targets: tuple[str, str, bool]) -> Any:
@@ -68,4 +69,17 @@ async def test_a_server_that_cannot_load_is_logged_not_raised(caplog: pytest.Log
     assert [r.getMessage() for r in caplog.records] == [
         "pinned model a not loaded ahead of its first request: backend 'ollama' at http://127.0.0.1:1: "
         "connection refused; is Ollama running?"
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_refusal_quoting_a_key_is_logged_through_the_loads_redactor(caplog: pytest.LogCaptureFixture) -> None:
+    token = "oll-tok-5e6f7a8b9c"
+    pinner, ollama = Pinner(), Server("ollama", fail=True, said=f"invalid authorization Bearer {token}")
+    with caplog.at_level(logging.WARNING, logger="tiergate.switch"):
+        pinner.build(graph(("ollama", "a", True)), {"ollama": ollama}, Redactor([token]))
+        await asyncio.sleep(0.01)
+    assert [r.getMessage() for r in caplog.records] == [
+        "pinned model a not loaded ahead of its first request: backend 'ollama' at http://127.0.0.1:1: "
+        "invalid authorization Bearer ***"
     ]

@@ -15,6 +15,7 @@ from tiergate.dispatch.switch import LoadSwitch, NoSwitch, Plan, Switchboard, ma
 from tiergate.engine.targets import Target
 from tiergate.errors import UpstreamStatusError, UpstreamUnavailable
 from tiergate.protocols.ollama_ps import Resident, same_model
+from tiergate.redact import Redactor
 from tiergate.telemetry.residency import Residency
 
 
@@ -73,17 +74,19 @@ class Server:
         self.log: list[str] = []
         self.ps_fails = False
         self.unload_fails = False
+        #: What a failing /api/ps or unload says (a proxy's refusal may quote the header it got).
+        self.said = ""
 
     async def residents(self) -> list[Resident]:
         self.log.append("ps")
         if self.ps_fails:
-            raise UpstreamStatusError(self.name, self.url, "ps failed", status=500)
+            raise UpstreamStatusError(self.name, self.url, "ps failed" + self.said, status=500)
         return [Resident(m, f"2025-01-01T00:0{i}:00Z") for i, m in enumerate(self.memory)]
 
     async def unload(self, model: str) -> None:
         self.log.append(f"unload {model}")
         if self.unload_fails:
-            raise UpstreamStatusError(self.name, self.url, "unload failed", status=500)
+            raise UpstreamStatusError(self.name, self.url, "unload failed" + self.said, status=500)
         self.memory = [m for m in self.memory if not same_model(model, m)]
 
     def serve(self, model: str) -> None:
@@ -98,10 +101,12 @@ def target(model: str, first_token: float = 5.0, backend: str = "ollama") -> Tar
     return Target("local", backend, model, Capabilities(), Price(), timeouts, Retries(), Breaker(), Limits())
 
 
-def switch_for(server: Server, pinned: frozenset[str] = frozenset()) -> tuple[LoadSwitch, Switchboard]:
+def switch_for(
+    server: Server, pinned: frozenset[str] = frozenset(), redact: Redactor | None = None
+) -> tuple[LoadSwitch, Switchboard]:
     residency = Residency()
     board = Switchboard(residency)
-    switch = board.build(graph(), {"ollama": server})
+    switch = board.build(graph(), {"ollama": server}, redact or Redactor())
     assert isinstance(switch, LoadSwitch)
     switch.pinned["ollama"] = pinned
     return switch, board
@@ -217,6 +222,30 @@ async def test_a_failing_ps_or_unload_lets_the_call_through(caplog: pytest.LogCa
         "backend 'ollama': /api/ps failed, loaded models unknown: ps failed",
         "backend 'ollama': /api/ps answers again",
         "backend 'ollama': unloading a:1b failed: unload failed",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_what_a_failing_ps_or_unload_logs_passes_through_the_loads_redactor(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The switch's debug line and the unload warning kept the upstream's text as it came, a header it quoted
+    included."""
+    token = "oll-tok-5e6f7a8b9c"
+    server = Server()
+    switch, _ = switch_for(server, redact=Redactor([token]))
+    server.said, server.ps_fails = f": invalid authorization Bearer {token}", True
+    with caplog.at_level(logging.DEBUG, "tiergate"):
+        await call(switch, server, "b:1b")
+        server.ps_fails, server.unload_fails = False, True
+        server.memory = ["a:1b"]
+        await call(switch, server, "c:1b")
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "backend 'ollama': /api/ps failed, loaded models unknown: ps failed: invalid authorization Bearer ***",
+        "backend 'ollama': /api/ps failed; b:1b goes without a switch: ps failed: invalid authorization Bearer ***",
+        "backend 'ollama': /api/ps answers again",
+        "backend 'ollama': unloading a:1b failed: unload failed: invalid authorization Bearer ***",
     ]
 
 

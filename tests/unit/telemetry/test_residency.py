@@ -12,6 +12,7 @@ import pytest
 from tests.doubles import Clock
 from tiergate.errors import UpstreamStatusError
 from tiergate.protocols.ollama_ps import Resident
+from tiergate.redact import Redactor
 from tiergate.telemetry.residency import Residency
 
 
@@ -24,6 +25,7 @@ class Source:
         self.models: list[str] = []
         self.calls = 0
         self.fail: int | None = None
+        self.said = "ps failed"
         self.gate: asyncio.Event | None = None
 
     async def residents(self) -> list[Resident]:
@@ -31,7 +33,7 @@ class Source:
         if self.gate is not None:
             await self.gate.wait()
         if self.fail is not None:
-            raise UpstreamStatusError(self.name, "http://127.0.0.1:11434", "ps failed", status=self.fail)
+            raise UpstreamStatusError(self.name, "http://127.0.0.1:11434", self.said, status=self.fail)
         return [Resident(m, "2025-01-01T00:00:00Z") for m in self.models]
 
 
@@ -147,6 +149,31 @@ async def test_fresh_asks_now_and_raises_and_dropped_forgets_a_model() -> None:
     with pytest.raises(UpstreamStatusError):
         await residency.fresh("ollama")
     assert residency.loaded("ollama", "b:1b") is False
+
+
+@pytest.mark.asyncio
+async def test_a_refusal_quoting_a_key_is_shown_logged_and_raised_through_the_loads_redactor(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """/health (open to anyone), the warning and the error the switch logs showed an Ollama proxy's refusal
+    whole, the Authorization header it quoted included."""
+    token = "oll-tok-5e6f7a8b9c"
+    source = Source()
+    source.fail, source.said = 403, f"invalid authorization Bearer {token}"
+    residency = Residency(Clock())
+    residency.attach({"ollama": source}, Redactor([token]))
+
+    with caplog.at_level(logging.WARNING, "tiergate.residency"):
+        residency.loaded("ollama", "a:1b")
+        await settle()
+        with pytest.raises(UpstreamStatusError) as raised:
+            await residency.fresh("ollama")
+
+    shown = "refused tiergate's key or account for this backend (HTTP 403): invalid authorization Bearer ***"
+    assert residency.report()["ollama"]["error"] == shown
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == [f"backend 'ollama': /api/ps failed, loaded models unknown: {shown}"]
+    assert token not in str(raised.value) and token not in raised.value.detail
 
 
 @pytest.mark.asyncio
