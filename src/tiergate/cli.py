@@ -517,7 +517,6 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
     from tiergate.config.loader import load_file
     from tiergate.engine.graph import compile_graph
     from tiergate.telemetry.cost import reference_label
-    from tiergate.telemetry.sql_queries import is_postgres
     from tiergate.telemetry.stats import StatsError, compute, parse_window, render
 
     try:
@@ -537,7 +536,7 @@ def _stats(db: str | None, config: Path, since: str | None) -> int:
         where = cfg.url if cfg.url else Path(cfg.path)
         reference = reference_label(graph.chains.tiers)
     else:
-        where = db if is_postgres(db) else Path(db)
+        where = db  # as given: compute reads a file's name, and shows what was given without a password
     try:
         sys.stdout.write(render(compute(where, since=cutoff), reference))
     except StatsError as exc:

@@ -1,13 +1,15 @@
 """Secrets out of everything a person can read: URLs, error messages, log lines, stored rows.
 
 Two jobs, one module. ``redact_url`` takes credentials out of a URL wherever one is shown (/health,
-/admin/config, start-up logs, error messages). ``Redactor`` takes the *values* of every key the rules
-name (backend API keys, client keys, the admin key) and of every header a backend sends out of any
-text; it is built once per rules load and applied where upstream text enters tiergate (dispatch), so an
-upstream that echoes a key back ("invalid x-api-key sk-...") cannot carry it into an error body, a log
-line or the decision log.
+/admin/config, start-up logs, error messages), and ``redact_dsn`` out of a database or Redis location as
+written (a URL without its scheme, a libpq ``key=value`` string). ``Redactor`` takes the *values* of every
+key the rules name (backend API keys, client keys, the admin key), of every header a backend sends and the
+passwords of the URLs the rules hold out of any text; it is built once per rules load and applied where
+upstream text enters tiergate (dispatch), so an upstream that echoes a key back ("invalid x-api-key
+sk-...") cannot carry it into an error body, a log line or the decision log.
 
     redact_url("https://user:pw@host/v1?key=abc")  ->  "https://***@host/v1?key=***"
+    redact_dsn("host=db password=pw dbname=tg")     ->  "host=db password=*** dbname=tg"
     scrub = Redactor.of(config, os.environ)
     scrub("invalid x-api-key sk-ant-123456")        ->  "invalid x-api-key ***"
 """
@@ -51,6 +53,22 @@ def redact_url(url: str) -> str:
     return shown
 
 
+def redact_dsn(text: str) -> str:
+    """A decision log's or Redis's location as written (a rule file's ``server.decision_log.url`` or
+    ``state.redis_url``, ``tiergate stats --db``), shown without its credentials whatever its form: a URL
+    (:func:`redact_url`, any scheme: ``postgresql+psycopg://``, ``POSTGRESQL://``), one without its scheme
+    (``default:pw@redis:6379/0`` -> ``***@redis:6379/0``) or a libpq ``key=value`` string, whose credential
+    values are hidden (``host=db password=pw`` -> ``host=db password=***``). Never raises.
+    """
+    if "://" in text:
+        return redact_url(text)
+    if _CONNINFO.match(text):
+        return _CONNINFO_PAIR.sub(
+            lambda m: m.group(1) + m.group(2) + REDACTED if _is_credential(m) else m.group(0), text
+        )
+    return redact_url("//" + text).removeprefix("//") if _schemeless(text) else text
+
+
 def _split_credentials(url: str) -> tuple[str, str, str]:
     """``scheme://`` (or a leading ``//``: a host without a scheme), what stands before the last ``@`` of the
     rest (empty without one), the rest after it."""
@@ -77,13 +95,13 @@ def redact_url_error(url: str, text: str) -> str:
         redact_url_error("postgresql://u:p%zz@h/d", 'invalid percent-encoded token: "p%zz"')
         -> 'invalid percent-encoded token: "***"'
     """
-    shown = redact_url(url)
-    _, credentials, rest = _split_credentials(url)
+    shown = redact_dsn(url)
+    _, credentials, rest = _split_credentials(url if "://" in url else "//" + url)
     query = rest.partition("?")[2]
     # the password and query values wherever they appear; the user name only where quoted (below): a common
     # one ("postgres") would take words of the message with it
     password = credentials.partition(":")[2]
-    parts = {password, *(v for _, v in parse_qsl(query, keep_blank_values=True))}
+    parts = {password, *(v for _, v in parse_qsl(query, keep_blank_values=True)), *_conninfo_secrets(url)}
     secrets = {s for s in {credentials, *parts, *map(unquote, parts)} if s}
     text = text.replace(url, shown) if url else text
     for secret in sorted(secrets, key=len, reverse=True):
@@ -106,7 +124,8 @@ _QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 
 def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     """The values of every key variable the rules name (backend keys, client keys, the admin key), of
-    every header a backend sends, and what a backend's ``base_url`` holds (:func:`url_secret_values`).
+    every header a backend sends, what a backend's ``base_url`` holds (:func:`url_secret_values`) and the
+    passwords of ``state.redis_url`` and ``server.decision_log.url`` (:func:`credential_values`).
 
     A variable may hold several comma-separated keys; each is a secret, and so is the whole value. A
     header's value is a secret whole, and so is its last word: the token of ``Bearer <token>``, which an
@@ -117,7 +136,8 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     names |= {*auth.keys_env, auth.admin_key_env}
     headers = [raw for backend in config.backends.values() for raw in backend.headers.values()]
     urls = {value for backend in config.backends.values() for value in url_secret_values(backend.base_url)}
-    return _values(names, headers, environ) | urls
+    stores = credential_values(config.state.redis_url or "") | credential_values(config.server.decision_log.url or "")
+    return _values(names, headers, environ) | urls | stores
 
 
 #: A query parameter whose value is a credential (``token``, ``api_key``, ``sig`` of a SAS URL...); others
@@ -156,14 +176,17 @@ def url_secret_values(url: str) -> set[str]:
     return {value for value in values if len(value) >= MIN_SECRET_CHARS}
 
 
-def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
-    """:func:`secret_values` for a rule file's tree as written (``${VAR}`` expanded), which may not load.
+def written_secret_values(data: object, environ: Mapping[str, str], expanded: Iterable[str] = ()) -> set[str]:
+    """:func:`secret_values` for a rule file's tree as written (``${VAR}`` expanded), which may not load, and
+    the passwords (:func:`credential_values`) of what its ``${VAR}`` references ``expanded`` to.
 
     A problem in such a file may quote any value of it, a key that landed in a typed field included
     (``mode: ${ANTHROPIC_API_KEY}``), so its messages are scrubbed with these before anyone reads them.
     The names are read where they are written, and the defaults (``ANTHROPIC_API_KEY`` for an anthropic
     backend, ``TIERGATE_ADMIN_KEY``) apply where they are not; a "name" that is not a variable's name is
-    a key written in its place, and is a secret itself.
+    a key written in its place, and is a secret itself. A variable no field names as a key may still hold
+    a password, in a URL or a ``key=value`` string (``mode: ${TIERGATE_REDIS_URL}``): that password is a
+    secret wherever the variable is expanded.
     """
     root = data if isinstance(data, dict) else {}
     backends = root.get("backends")
@@ -182,6 +205,13 @@ def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
     server = root.get("server")
     auth = server.get("auth") if isinstance(server, dict) else None
     auth = auth if isinstance(auth, dict) else {}
+    log = server.get("decision_log") if isinstance(server, dict) else None
+    state = root.get("state")
+    stores = [
+        log.get("url") if isinstance(log, dict) else None,
+        state.get("redis_url") if isinstance(state, dict) else None,
+    ]
+    urls |= {value for text in [*stores, *expanded] if isinstance(text, str) for value in credential_values(text)}
     keys_env = auth.get("keys_env")
     names |= set(keys_env) if isinstance(keys_env, list) else {keys_env}
     names.add(auth.get("admin_key_env", DEFAULT_ADMIN_KEY_ENV))
@@ -189,6 +219,52 @@ def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
     variables = {name for name in strings if ENV_NAME.fullmatch(name)}
     not_names = {name for name in strings - variables if len(name) >= MIN_SECRET_CHARS}
     return _values(variables, headers, environ) | not_names | urls
+
+
+def credential_values(text: str) -> set[str]:
+    """The secrets a database's or server's location carries, for the Redactor: what :func:`url_secret_values`
+    finds in a URL (its password, credential query values) or in one written without its scheme
+    (``default:pw@redis:6379/0``), or the credential values of a libpq ``key=value`` string
+    (``host=db password=pw`` -> ``{"pw"}``). Text that is none of these has none.
+
+        credential_values("redis://:S3cretRedisPw@redis:6379/0")   # {"S3cretRedisPw", ...}
+    """
+    if "://" in text:
+        return url_secret_values(text)
+    if _CONNINFO.match(text):
+        return {value for value in _conninfo_secrets(text) if len(value) >= MIN_SECRET_CHARS}
+    if _schemeless(text) and not any(c.isspace() for c in text):  # not words with an address in them
+        return url_secret_values("//" + text)
+    return set()
+
+
+def _schemeless(text: str) -> bool:
+    """Whether ``text`` may be a URL written without its scheme, credentials and all (``user:pw@host``): it
+    holds an ``@`` and is no file's path (``/var/lib/a@b/decisions.db`` keeps its name)."""
+    return "@" in text and not text.startswith(("/", ".", "~"))
+
+
+#: A libpq ``key=value`` connection string begins with a keyword and ``=``.
+_CONNINFO = re.compile(r"\s*\w+\s*=")
+#: One of its pairs: the keyword, the ``=`` with the spaces around it, and the value (quoted, or up to a space).
+_CONNINFO_PAIR = re.compile(r"(?<!\S)(\w+)(\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:\\.|[^\s\\])*)")
+
+
+def _is_credential(pair: re.Match[str]) -> bool:
+    return _CREDENTIAL_NAME.search(pair.group(1)) is not None
+
+
+def _conninfo_secrets(text: str) -> set[str]:
+    """The credential values of a libpq ``key=value`` string, as written and as libpq reads them (unquoted,
+    unescaped); none for any other text."""
+    if "://" in text or not _CONNINFO.match(text):
+        return set()
+    values: set[str] = set()
+    for pair in _CONNINFO_PAIR.finditer(text):
+        if _is_credential(pair) and (raw := pair.group(3)):
+            read = raw[1:-1] if len(raw) > 1 and raw[0] == raw[-1] == "'" else raw
+            values |= {raw, re.sub(r"\\(.)", r"\1", read)}
+    return values
 
 
 #: What a ``*_env`` field holds: an environment variable's name (the key is in the variable, never here).

@@ -534,3 +534,55 @@ def test_a_url_error_keeps_words_that_hold_the_user_name() -> None:
         'failed for user "postgres": invalid percent-encoded token: "pa%zzword"; is the postgresql server up',
     )
     assert shown == 'failed for user "***": invalid percent-encoded token: "***"; is the postgresql server up'
+
+
+STORES = """
+backends:
+  a: {kind: anthropic, base_url: "http://127.0.0.1:1"}
+tiers:
+  sonnet: {targets: [{backend: a, model: claude-sonnet-4-5}]}
+routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "environ", "shown"),
+    [
+        # redis-py refuses it without its scheme; it was quoted whole
+        (
+            'state: {redis_url: "${REDIS_URL}"}',
+            {"REDIS_URL": "default:S3cretRedisPw@redis:6379/0"},
+            "state.redis_url '***@redis:6379/0' cannot be read",
+        ),
+        # a libpq key=value string is no postgresql:// URL; it was quoted whole
+        (
+            'server: {decision_log: {url: "${PG_DSN}"}}',
+            {"PG_DSN": "host=db user=tg password=S3cretPgPw dbname=tg"},
+            "server.decision_log.url 'host=db user=tg password=*** dbname=tg' is not a postgresql:// URL",
+        ),
+        # a variable no key field names, holding a URL with a password, expanded into a typed field
+        (
+            "routing: {mode: '${SOME_URL}', band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}",
+            {"SOME_URL": "redis://:S3cretRedisPw@redis:6379/0"},
+            "Invalid enum value 'redis://:***@redis:6379/0' at $.routing.mode",
+        ),
+        (
+            "routing: {mode: '${SOME_DSN}', band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}",
+            {"SOME_DSN": "host=db password='S3cret PgPw' dbname=tg"},
+            'Invalid enum value "host=db password=*** dbname=tg" at $.routing.mode',
+        ),
+    ],
+)
+def test_a_rule_file_problem_shows_no_redis_or_postgresql_password(
+    written: str, environ: dict[str, str], shown: str, tmp_path: Path
+) -> None:
+    """validate, the log, /health's rules.last_error and the reload's 422 show these messages."""
+    routes = tmp_path / "routes.yaml"
+    text = STORES + written + "\n"
+    if written.startswith("routing:"):
+        text = text.replace("routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}\n", "")
+    routes.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_file(routes, environ)
+    assert shown in str(raised.value)
+    assert "S3cret" not in str(raised.value)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from tests.helpers import graph
-from tiergate.redact import REDACTED, Redactor, secret_values, url_secret_values
+from tiergate.redact import (
+    REDACTED,
+    Redactor,
+    credential_values,
+    redact_dsn,
+    redact_url_error,
+    secret_values,
+    url_secret_values,
+)
 
 KEY = "sk-ant-SECRET-0a1b2c3d4e"
 
@@ -156,3 +166,58 @@ def test_a_query_value_that_is_not_a_credential_stays_readable() -> None:
         "https://ai.example/openai/v1?api-version=2024-10-21&region=westeurope&sig=Zm9vYmFyYmF6cXV4&api_key=k3y-123456"
     )
     assert url_secret_values(url) == {"Zm9vYmFyYmF6cXV4", "k3y-123456"}
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("postgresql://tg:S3cretPgPw@db:5432/tg", "postgresql://***@db:5432/tg"),
+        # schemes psycopg reads that are not taken for PostgreSQL (read as a file's name, shown as given)
+        ("postgresql+psycopg://tg:S3cretPgPw@db:5432/tg", "postgresql+psycopg://***@db:5432/tg"),
+        ("POSTGRESQL://tg:S3cretPgPw@db/tg", "POSTGRESQL://***@db/tg"),
+        # a Redis URL without its scheme: it was shown whole
+        ("default:S3cretRedisPw@redis:6379/0", "***@redis:6379/0"),
+        # libpq's key=value form: it was shown whole
+        ("host=db user=tg password=S3cretPgPw dbname=tg", "host=db user=tg password=*** dbname=tg"),
+        ("host = db password = 'S3cret \\' PgPw' sslpassword=kEy-S3cret", "host = db password = *** sslpassword=***"),
+        # what holds no credentials is shown as it is: a file's name, with an @ in it too
+        ("tiergate-decisions.db", "tiergate-decisions.db"),
+        ("/var/lib/ops@tg/decisions.db", "/var/lib/ops@tg/decisions.db"),
+    ],
+)
+def test_a_store_location_is_shown_without_its_password_in_any_form(written: str, shown: str) -> None:
+    assert redact_dsn(written) == shown
+
+
+def test_the_password_a_store_location_carries_is_a_secret() -> None:
+    assert {"S3cretRedisPw"} <= credential_values("redis://:S3cretRedisPw@redis:6379/0")
+    assert {"S3cretRedisPw"} <= credential_values("default:S3cretRedisPw@redis:6379/0")
+    assert credential_values("host=db user=tg password='S3cret \\' PgPw' dbname=tg") == {
+        "'S3cret \\' PgPw'",  # as written
+        "S3cret ' PgPw",  # as libpq reads it
+    }
+    # words, a name, a path: no password
+    assert credential_values("owner: ops@example.com") == credential_values("local_first") == set()
+    assert credential_values("/var/lib/ops@tg/decisions.db") == set()
+
+
+def test_the_redis_and_postgresql_passwords_of_the_rules_are_secrets() -> None:
+    g = graph(
+        base="""
+backends:
+  anthropic: {kind: anthropic, base_url: "http://127.0.0.1:1"}
+tiers:
+  sonnet: {targets: [{backend: anthropic, model: m}]}
+routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
+server: {decision_log: {url: "postgresql://tg:S3cretPgPw@db:5432/tg"}}
+state: {redis_url: "redis://:S3cretRedisPw@redis:6379/0"}
+"""
+    )
+    scrub = Redactor.of(g.config, {})
+    assert scrub("auth failed for S3cretPgPw and S3cretRedisPw") == "auth failed for *** and ***"
+
+
+def test_a_url_error_about_a_url_without_its_scheme_shows_no_piece_of_its_password() -> None:
+    url = "default:S3cretRedisPw@redis:6379/0"
+    shown = redact_url_error(url, f"cannot read {url}: 'S3cretRedisPw' is not a port")
+    assert shown == "cannot read ***@redis:6379/0: '***' is not a port"

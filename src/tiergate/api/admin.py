@@ -92,12 +92,12 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 
 def _scrub(value: Any, secrets: set[str]) -> Any:
-    """Known secrets hide the whole string; any URL (a backend, ``state.redis_url``, the decision log's
-    PostgreSQL DSN) loses its user, password and query values."""
+    """Any URL (a backend, ``state.redis_url``, the decision log's PostgreSQL DSN) loses its user, password
+    and query values; a known secret in what is left (the passwords of those URLs are secrets too) hides
+    the whole string."""
     if isinstance(value, str):
-        if any(secret in value for secret in secrets):
-            return REDACTED
-        return redact_url(value) if _URL.fullmatch(value) else value
+        shown = redact_url(value) if _URL.fullmatch(value) else value
+        return REDACTED if any(secret in shown for secret in secrets) else shown
     if isinstance(value, dict):
         return {k: _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, list):

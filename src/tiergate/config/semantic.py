@@ -22,7 +22,7 @@ from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
 from tiergate.learned.head import Head, HeadError
-from tiergate.redact import redact_url, redact_url_error
+from tiergate.redact import redact_dsn, redact_url, redact_url_error
 from tiergate.rules import regex_risk
 
 #: What to do about a default band tier naming a tier the file lacks (one with only a `local` tier, say).
@@ -243,7 +243,7 @@ def _redis_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         parse_url(url)
     except ValueError as exc:
         why = redact_url_error(url, str(exc))
-        shown = redact_url(url)
+        shown = redact_dsn(url)  # redis-py refuses one without its scheme (``default:pw@redis:6379/0``)
         fix = "; percent-encode the password's special characters (/ as %2F, # as %23, @ as %40)" if "@" in url else ""
         return [source.problem(("state", "redis_url"), f"state.redis_url '{shown}' cannot be read: {why}{fix}")]
     scheme, _, after = url.partition("://")
@@ -251,7 +251,7 @@ def _redis_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     # database that is then no number
     db = unquote(after.rpartition("@")[2].split("?", 1)[0].partition("/")[2]).replace("/", "")
     if scheme in ("redis", "rediss") and db and not db.isdigit():
-        problem = f"state.redis_url '{redact_url(url)}': the database '{db}' is not a number (redis://host:6379/0)"
+        problem = f"state.redis_url '{redact_dsn(url)}': the database '{db}' is not a number (redis://host:6379/0)"
         return [source.problem(("state", "redis_url"), problem)]
     return []
 
@@ -263,7 +263,7 @@ def _log_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     if not url or url.startswith(("postgresql://", "postgres://")):
         return []
     hint = "; a SQLite log is set by server.decision_log.path" if url.lower().startswith("sqlite") else ""
-    shown = redact_url(url if "://" in url else "//" + url).removeprefix("//")
+    shown = redact_dsn(url)  # a libpq key=value string too (``host=db password=...``): its password hidden
     problem = f"server.decision_log.url '{shown}' is not a postgresql:// URL{hint}"
     return [source.problem(("server", "decision_log", "url"), problem)]
 

@@ -19,7 +19,8 @@ nest into more than :data:`MAX_VALUES` values (a "billion laughs") is refused be
 Every problem made here (:meth:`YamlSource.problem`: the loader's, the cross-reference checks', the graph
 compiler's) is scrubbed of the keys the file names (tiergate.redact.written_secret_values): a message may
 quote a value, and a key that landed in a typed field (``mode: ${ANTHROPIC_API_KEY}``) would otherwise be
-shown by /health, the console and the reload log line.
+shown by /health, the console and the reload log line. So is the password of any URL or libpq ``key=value``
+string a reference expanded to (``mode: ${TIERGATE_REDIS_URL}``), whichever variable held it.
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ class YamlSource:
     not_finite: dict[Path, str] = field(default_factory=dict)
     #: Where a value held a ``${...}`` reference, in file order: a variant's ``kind`` must not (loader).
     references: list[Path] = field(default_factory=list)
+    #: What each ``${...}`` read from the environment, and each value holding one expanded to: a password in
+    #: one (a URL's, a ``key=value`` string's) is scrubbed from every problem, whatever field it landed in.
+    expanded: list[str] = field(default_factory=list)
     #: Takes the keys the file names out of every problem's message (see the module's docstring).
     scrub: Redactor = field(default_factory=Redactor)
 
@@ -213,7 +217,7 @@ class YamlSource:
         source = cls(file=file, text=text, root=root, data=None)
         problems: list[Problem] = []
         source.data = source._expand(data, (), environ, problems)
-        source.scrub = Redactor(written_secret_values(source.data, environ))
+        source.scrub = Redactor(written_secret_values(source.data, environ, source.expanded))
         if problems:
             raise ConfigError([dataclasses.replace(p, message=source.scrub(p.message)) for p in problems])
         return source
@@ -279,6 +283,7 @@ class YamlSource:
             expanded = _ENV.sub(lambda m: self._env(m, path, environ, problems), value)
             if _ENV.search(value):
                 self.references.append(path)
+                self.expanded.append(expanded)
             if not _ENV.fullmatch(value) or self._quoted(path):
                 return expanded
             read = _scalar(expanded)
@@ -317,6 +322,7 @@ class YamlSource:
         name, default = match.group(1), match.group(2)
         found = environ.get(name)
         if found:
+            self.expanded.append(found)
             return found
         if default is not None:
             return default

@@ -48,7 +48,7 @@ from tiergate.learned.encoder import build_encoder
 from tiergate.learned.fit import F64, fit_ordinal, predict_logistic
 from tiergate.learned.head import FORMAT, TEXTS, Head, HeadFile, Logistic, Member, Training
 from tiergate.learned.scorer import Cutoffs, LearnedConfig, LearnedScorer
-from tiergate.redact import redact_url, redact_url_error
+from tiergate.redact import redact_dsn, redact_url_error
 from tiergate.rules.ask import prose_of
 from tiergate.rules.features import Features
 from tiergate.rules.learned import MEMO_KEY, Reading
@@ -164,7 +164,7 @@ class _Log:
 
 def _read_log(where: Path | str) -> _Log:
     """The decisions, each one's latest rating, and the log's name."""
-    shown = redact_url(where) if is_postgres(where) else str(where)
+    shown = redact_dsn(str(where))  # a URL this does not take for PostgreSQL is read as a file's, password and all
     columns = "SELECT * FROM decisions LIMIT 0"
     try:
         if is_postgres(where):

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import numpy as np
 
 from tiergate.errors import OperatorError
+from tiergate.redact import redact_dsn
 from tiergate.telemetry.cost import ATTEMPT_COST, attempt_costs
 from tiergate.telemetry.sql_queries import COUNTED_RATING, is_postgres
 
@@ -97,17 +98,23 @@ def compute(db_path: Path | str, since: float | None = None) -> Stats:
     ``db_path`` is the SQLite file, or a ``postgresql://`` URL."""
     if is_postgres(db_path):
         return _compute_postgres(db_path, since)
+    # what was given, as given: a URL psycopg reads but this does not take for PostgreSQL (``POSTGRESQL://``,
+    # ``postgresql+psycopg://``, ``host=db password=...``) is read as a file's name, and may hold a password
+    shown = redact_dsn(str(db_path))
     db_path = Path(db_path)
     if not db_path.is_file():
-        raise StatsError(f"no decision log at {db_path} (see server.decision_log.path in routes.yaml)")
+        hint = "see server.decision_log.path in routes.yaml"
+        if "://" in shown or "=" in shown:
+            hint = "a decision log is a SQLite file or a postgresql:// URL"
+        raise StatsError(f"no decision log at {shown} ({hint})")
     try:
         conn = sqlite3.connect(f"file:{quote(str(db_path.resolve()))}?mode=ro", uri=True)
     except sqlite3.Error as exc:
-        raise StatsError(f"cannot open the decision log {db_path}: {exc}") from None
+        raise StatsError(f"cannot open the decision log {shown}: {exc}") from None
     try:
         return _compute(conn, db_path, since)
     except sqlite3.Error as exc:
-        raise StatsError(f"cannot read the decision log {db_path}: {exc}") from None
+        raise StatsError(f"cannot read the decision log {shown}: {exc}") from None
     finally:
         conn.close()
 

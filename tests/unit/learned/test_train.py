@@ -216,6 +216,10 @@ def test_an_unreadable_log_is_an_operator_error_naming_it(tmp_path: Path, closed
         rows_from_log(f"postgresql://u:hunter2@127.0.0.1:{closed_port}/db", 1.0, ("local", "sonnet"))
     assert str(raised.value).startswith(f"cannot read the decision log postgresql://***@127.0.0.1:{closed_port}/db")
     assert "hunter2" not in str(raised.value)
+    with pytest.raises(OperatorError) as raised:  # psycopg reads it; tiergate reads it as a file's name
+        rows_from_log(f"postgresql+psycopg://u:hunter2@127.0.0.1:{closed_port}/db", 1.0, ("local", "sonnet"))
+    shown = f"postgresql+psycopg://***@127.0.0.1:{closed_port}/db"
+    assert str(raised.value).startswith(f"cannot read the decision log {shown} (--log)")
 
 
 def test_concat_members_reproduce_the_joined_regression() -> None:

@@ -166,3 +166,21 @@ def test_the_reference_is_named_by_the_tier_it_prices(
         assert main(["stats", "--config", str(config)]) == 0
         assert "cost:      $0.0900 vs $1.2900 " + label + " (saving 93.0%)" in capsys.readouterr().out.splitlines()
     assert render(compute(db)).splitlines()[-4] == "cost:      $0.0900 vs $1.2900 at the reference price (saving 93.0%)"
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("postgresql+psycopg://tg:S3cretPgPw@127.0.0.1:5439/tg", "postgresql+psycopg://***@127.0.0.1:5439/tg"),
+        ("POSTGRESQL://tg:S3cretPgPw@127.0.0.1:5439/tg", "POSTGRESQL://***@127.0.0.1:5439/tg"),
+        ("host=127.0.0.1 user=tg password=S3cretPgPw", "host=127.0.0.1 user=tg password=***"),
+    ],
+)
+def test_a_location_not_taken_for_postgresql_is_named_without_its_password(
+    given: str, shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read as a file's name, it was printed whole: ``no decision log at postgresql+psycopg:/tg:S3cretPgPw@...``."""
+    assert main(["stats", "--db", given]) == 1
+    assert capsys.readouterr().err == (
+        f"tiergate stats: no decision log at {shown} (a decision log is a SQLite file or a postgresql:// URL)\n"
+    )
