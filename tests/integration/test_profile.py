@@ -289,3 +289,61 @@ def test_the_probe_image_is_a_valid_red_png() -> None:
     length = int.from_bytes(png[idat - 4 : idat], "big")
     rows = zlib.decompress(png[idat + 4 : idat + 4 + length])
     assert rows == (b"\x00" + b"\xff\x00\x00" * 4) * 4
+
+
+KEYED = """
+backends:
+  llama: {{kind: openai, base_url: "{openai}/v1", api_key_env: LLAMA_KEY}}
+tiers:
+  local: {{targets: [{{backend: llama, model: fake-model}}]}}
+routing: {{band_tiers: {{local: local, claude: local, ambiguous: local}}}}
+"""
+LLAMA_KEY = "sk-llama-SECRET-0a1b2c3d"
+
+
+def test_what_a_server_refuses_with_is_printed_and_written_without_the_key(
+    tmp_path: Path,
+    fake_openai: FakeOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The profile called its backends without the Redactor: a server that quoted the key back put it in the
+    probe's ``refused: ...``, the warm run's note (both in the file) and the printed summary."""
+    monkeypatch.setenv("LLAMA_KEY", LLAMA_KEY)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(KEYED.format(openai=fake_openai.url))  # type: ignore[attr-defined]
+    fake_openai.replies.extend(
+        [
+            Text(),  # cold
+            Status(500, f"overloaded; key {LLAMA_KEY}"),  # the first warm run
+            Text(),
+            Status(400, f"tools are not supported for key {LLAMA_KEY}"),
+            Text("Red."),
+            Text('{"name": "Ada", "age": 36}'),
+        ]
+    )
+
+    assert main(["profile", "--config", str(routes), "--runs", "2", "--out", str(tmp_path / "p")]) == 0
+
+    out = capsys.readouterr().out
+    path = tmp_path / "p" / "local-llama-fake-model.json"
+    profile = load_profile(path)
+    assert profile.probes["tools"].detail.endswith("tools are not supported for key ***")
+    assert profile.notes == [f"warm run failed: backend 'llama' at {fake_openai.url}/v1: HTTP 500: overloaded; key ***"]  # type: ignore[attr-defined]
+    assert "tools: no (refused: backend 'llama'" in out and "for key ***" in out
+    assert LLAMA_KEY not in out + path.read_text()
+
+
+def test_a_target_that_refuses_the_key_quoting_it_fails_without_showing_it(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LLAMA_KEY", LLAMA_KEY)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(KEYED.format(openai=fake_openai.url))  # type: ignore[attr-defined]
+    fake_openai.replies.append(Status(401, f"invalid api key {LLAMA_KEY}"))
+
+    assert main(["profile", "--config", str(routes), "--runs", "1"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("tiergate profile: cannot profile local/fake-model on backend 'llama': ")
+    assert err.rstrip().endswith("invalid api key ***") and LLAMA_KEY not in err

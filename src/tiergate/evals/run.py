@@ -30,6 +30,7 @@ from tiergate.engine.router import Learned, Phase2, Router
 from tiergate.evals.dataset import Dataset
 from tiergate.evals.metrics import OUTPUT_TOKENS, ApgrReport, Outcome, Report, TierTable, apgr, score_labelled
 from tiergate.learned.scorer import LearnedPool
+from tiergate.redact import Redactor
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,8 @@ async def evaluate_with_curve(
             raise ValueError("--classify: the config has no routing.classifier section")
         environ = os.environ if environ is None else environ
         backend = build_backend(cfg.backend, graph.config.backends[cfg.backend], environ)
-        dispatcher = Dispatcher({cfg.backend: backend})
+        # the report quotes the classifier's first failure: scrubbed as the gateway's dispatch scrubs it
+        dispatcher = Dispatcher({cfg.backend: backend}, redact=Redactor.of(graph.config, environ))
         try:
             classifier = ClassifierPool().build(graph, dispatcher)
             return await route_all(graph, data, classifier=classifier, learned=learned), curve

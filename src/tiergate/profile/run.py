@@ -3,7 +3,8 @@
 For each target: time it (tiergate.profile.measure), probe tools, vision and JSON mode
 (tiergate.profile.probes), and, with ``--judge``, grade a small prompt set by a stronger tier
 (tiergate.profile.judge). The file goes to ``profiles/<tier>-<backend>-<model>.json`` beside routes.yaml
-(or ``--out``); the command prints the line that makes a target use it.
+(or ``--out``); the command prints the line that makes a target use it. What a backend refuses with is
+printed and written there only through the rules' Redactor (tiergate.profile.scrubbed), as dispatch shows it.
 
     tiergate profile --config routes.yaml                          # every target of band_tiers.local
     tiergate profile --config routes.yaml --judge sonnet --runs 10
@@ -34,7 +35,8 @@ from tiergate.profile.file import Profile, ProfileCapabilities, write_profile
 from tiergate.profile.judge import PROMPTS, Prompt, judge_set, load_prompts
 from tiergate.profile.measure import series, time_runs
 from tiergate.profile.probes import run_probes
-from tiergate.redact import redact_url
+from tiergate.profile.scrubbed import Scrubbed
+from tiergate.redact import Redactor, redact_url
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,10 @@ async def profile_tier(
     names = {t.backend for t in targets}
     if options.judge is not None and options.judge in graph.chains.tiers:
         names.add(graph.chains.tiers[options.judge][0].backend)
-    backends = {name: build_backend(name, graph.config.backends[name], environ) for name in names}
+    redact = Redactor.of(graph.config, environ)  # what a backend refuses with is printed and written to the file
+    backends: dict[str, Backend] = {
+        name: Scrubbed(build_backend(name, graph.config.backends[name], environ), redact) for name in names
+    }
     written: list[tuple[Path, Profile]] = []
     try:
         for target in targets:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.ollama import FakeOllama
-from tests.fakes.scripts import Text
+from tests.fakes.scripts import Status, Text
 from tiergate.cli import main
 
 CONFIG = """
@@ -169,6 +169,31 @@ def test_a_classifier_that_cannot_be_reached_is_reported(
     body = json.loads(capsys.readouterr().out)
     assert (body["classifier_failures"]["failed"], body["classifier_failures"]["ambiguous"]) == (2, 2)
     assert body["classifier_failures"]["first_error"] == failed.split("(first failure: ", 1)[1].split("); ")[0]
+
+
+def test_a_classifier_failure_quoting_a_key_is_reported_without_it(
+    tmp_path: Path, fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run's dispatcher had no Redactor: a classifier server that quoted the header it refused put the
+    token in the report's "first failure"."""
+    token = "oll-tok-5e6f7a8b9c"
+    monkeypatch.setenv("OLL_TOKEN", token)
+    config = tmp_path / "routes.yaml"
+    url = fake_ollama.url  # type: ignore[attr-defined]
+    backend = f'"{url}", headers: {{Authorization: "Bearer ${{OLL_TOKEN}}"}}}}\n  anthropic'
+    config.write_text(
+        CONFIG.replace('"http://127.0.0.1:1"}\n  anthropic', backend, 1)
+        + "  classifier: {backend: ollama, model: tiny-router, timeout: 5}\n"
+    )
+    data = tmp_path / "set.jsonl"
+    data.write_text(json.dumps(case("two", "local", 500)) + "\n")  # AMBIGUOUS: the classifier decides
+    fake_ollama.replies.extend([Status(401, f"invalid authorization Bearer {token}")] * 4)
+
+    assert main(["eval", "--config", str(config), "--classify", str(data)]) == 0
+
+    out = capsys.readouterr().out
+    assert "(first failure: " in out and "invalid authorization ***" in out
+    assert token not in out
 
 
 def test_the_curve_over_the_dial_trades_cost_for_sufficiency(
