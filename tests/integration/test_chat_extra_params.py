@@ -370,6 +370,16 @@ def test_claude_has_no_seed_nor_penalties_and_each_is_named(
     assert not {"seed", "presence_penalty", "frequency_penalty"} & set(fake_anthropic.requests[0].body)
 
 
+def test_values_that_ask_for_nothing_are_not_named(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
+    """A client's defaults (no penalty, the whole distribution beside a temperature) change nothing left out."""
+    fake_anthropic.replies.append(Text("ok"))
+    raw = client.chat.completions.with_raw_response.create(
+        model="sonnet", messages=HI, temperature=0.2, top_p=1, presence_penalty=0, frequency_penalty=0.0, seed=3
+    )
+    assert raw.headers[DROPPED] == "seed"
+    assert fake_anthropic.requests[0].body["temperature"] == 0.2
+
+
 def test_the_header_speaks_of_the_target_that_answered(
     client: openai.OpenAI, fake_openai: FakeOpenAI, fake_ollama: FakeOllama
 ) -> None:

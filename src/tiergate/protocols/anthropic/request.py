@@ -437,7 +437,15 @@ def left_out(request: ChatRequest, body: Block) -> list[str]:
         "presence_penalty": request.presence_penalty,
         "frequency_penalty": request.frequency_penalty,
     }
-    return [name for name, value in asked.items() if value is not None and name not in body]
+    return [
+        name for name, value in asked.items() if value is not None and name not in body and value != _NEUTRAL.get(name)
+    ]
+
+
+#: Values that ask for nothing, so leaving them out changes nothing: no penalty, the whole distribution, and
+#: Claude's own default temperature (the one thinking runs at). Clients send them as defaults on every request
+#: (``presence_penalty: 0``, ``top_p: 1``); naming them would name something on every request.
+_NEUTRAL: dict[str, float] = {"presence_penalty": 0, "frequency_penalty": 0, "top_p": 1, "temperature": 1}
 
 
 # === egress: a Messages client's own body, passed through ========================================
