@@ -128,6 +128,10 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
         r"|Continue with the last task that you were asked to work on\.|\Z",
         "alone": True,  # a continuation with no new words: the summary is the task it goes on with
     },
+    # Claude Code's check of a Bash command before it runs (its prefix, or command injection), as it sends it: the
+    # policy spec and the instructions in the user message, then the command ("Command: ..."), which is the ask,
+    # as it is when a client puts the spec in the system prompt
+    {"start": r"<policy_spec>\n", "end": r"\n(?=Command: )"},
     # opencode: a message sent while the agent works, relayed inside a reminder (kept: the person's words)
     {
         "start": r"<system-reminder>\s*The user sent the following message:\n",
