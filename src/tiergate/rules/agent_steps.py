@@ -3,8 +3,8 @@
 A loop that keeps failing (the same command, the same error, edit after edit refused) needs a
 stronger model than the task's words suggest; a loop whose last step was a clean test run only has a
 summary left to write. These features read the conversation's tool calls and results (role ``tool``
-messages, and text tool results: Cline's user messages, Void's ``<name_result>`` blocks in its XML tool
-mode, per ``routing.ask``) against the markers in ``routing.agent``:
+messages, and text tool results: Cline's user messages, aider's lint and test reports, Void's
+``<name_result>`` blocks in its XML tool mode, per ``routing.ask``) against the markers in ``routing.agent``:
 
 - ``agent.steps``: tool results since the user's last ask;
 - ``agent.failures_in_row``: failed tool results at the end of the conversation, in a row, since that ask;

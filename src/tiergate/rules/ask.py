@@ -27,6 +27,10 @@ read ``ask_text``:
   ``attached_file_chars``) replaced by ``[file <path>]``; a shorter one (a selection, a small file) is the
   code the ask is about, and stays.
 
+After that message, a client may report a command it ran on its own for the model to fix (aider's failing lint
+and test runs, ``routing.ask.report_patterns``): the last such report is read in its place, as the output it
+shows, since the fix that failure needs is the work now.
+
 The markers live in routes.yaml (``routing.ask``); the defaults cover the clients above.
 
     f["ask_text"]    # "why does this deadlock under load?"
@@ -97,12 +101,15 @@ DEFAULT_TOOL_RESULTS = [
     # Cline, Roo Code, Kilo Code: their own messages in the loop (new instructions come in <user_message>)
     r"^\[ERROR\] You did not use a tool in your previous response!",
     r"^\[TASK RESUMPTION\]",
-    # aider: what it sends back to the model after an edit (coders/base_coder.py, linter.py, editblock_coder.py,
-    # prompts.py): a lint run's errors, SEARCH/REPLACE blocks that failed to apply, a test or /run's output
-    r"^# Fix any errors below, if possible\.",
+    # aider: SEARCH/REPLACE blocks of the model's edit that failed to apply (editblock_coder.py)
     r"^# \d+ SEARCH/REPLACE blocks? failed to match!",
-    # its whole template ("...And got this output:"), so a person's own "I ran this command: ..." stays the ask
-    r"^I ran this command:\n\n[^\n]*\n\nAnd got this output:",
+]
+# aider: what it sends on its own after an edit, for the model to fix (base_coder.py, linter.py, prompts.py): a lint
+# run's errors, and a failing test run's output (auto-test, /test; the run_output template, whole, so a person's own
+# "I ran this command: ..." stays the ask)
+DEFAULT_REPORTS = [
+    r"^# Fix any errors below, if possible\.",
+    r"^I ran this command:\n\n([^\n]*)\n\nAnd got this output:",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
@@ -237,6 +244,13 @@ class AskConfig(Strict, frozen=True):
     tool_result_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TOOL_RESULTS))
     """Regular expressions: a user message whose text starts with a match is a tool result in text form,
     not an ask."""
+    report_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_REPORTS))
+    """Regular expressions: a user message whose text starts with a match is a client's report of a command it
+    ran on its own after an edit, for the model to fix (aider's lint errors and failing test output). It is an
+    agent step, read for failures like a tool result, and the last one after the person's last ask is the ask:
+    the work now is the fix the failure needs, not the edit asked before it (a docstring whose tests then show a
+    race). It is read without the words the pattern matches, which are the client's, but for what its first
+    group matches (the command it ran). The steps since the person's ask still count (`agent.*`)."""
     ask_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ASK_TAGS))
     """Tags whose content is the person's own words inside a tool result (Cline's `<feedback>`): the ask is
     that content. In a message a person wrote, these tags are text like any other."""
@@ -355,6 +369,7 @@ class AskReader:
     results: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
     preambles: tuple[re.Pattern[str], ...] = ()  # file_dump_patterns and preamble_patterns, as one where they can
     reply_chars: int = 80
+    reports: tuple[re.Pattern[str], ...] = ()
     appended: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()  # the last_only blocks
 
     @classmethod
@@ -374,6 +389,7 @@ class AskReader:
             preambles=_any_of([*cfg.file_dump_patterns, *cfg.preamble_patterns]),
             appended=tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.last_only),
             reply_chars=cfg.reply_chars,
+            reports=_any_of(cfg.report_patterns),
         )
 
     def task(self, text: str) -> str | None:
@@ -385,9 +401,22 @@ class AskReader:
         return text[m.end() : end.start()] + "\n" + text[end.end() :] if end is not None else None
 
     def is_injected(self, text: str) -> bool:
-        """A user message that is a tool result or a file dump, not something a person asked."""
+        """A user message that is a tool result, a client's report or a file dump, not something a person asked."""
         head = text.lstrip()[:400]
-        return any(p.search(head) for p in (*self.tool_results, *self.file_dumps))
+        return any(p.search(head) for p in (*self.tool_results, *self.reports, *self.file_dumps))
+
+    def report(self, text: str) -> str | None:
+        """A client's report of a command it ran for the model to fix (``report_patterns``), as the ask: the
+        message without the client's words the pattern matched ("I ran this command: ... And got this output:")
+        but for its first group's (the command), so what is read is the command and what it printed, as a lint
+        run's report reads. None when the message is no report."""
+        body = text.lstrip()
+        head = body[:400]
+        for p in self.reports:
+            if (m := p.search(head)) is not None:
+                ran = (m.group(1) or "").strip() if p.groups else ""
+                return self.clean("\n\n".join(part for part in (ran, body[m.end() :].strip()) if part))
+        return None
 
     def is_preamble(self, text: str) -> bool:
         """A user message the client sends before the person's first (``preamble_patterns``) or a file dump: not
@@ -555,15 +584,18 @@ def reader_of(f: Features) -> AskReader:
 
 
 def ask_index(f: Features) -> int | None:
-    """The index of the message the ask is read from: the last user message a person wrote (or the tool
-    result that carries their reply)."""
+    """The index of the last user message a person wrote (or the tool result that carries their reply), which
+    the ask is read from, and the agent's steps are counted after. A client's report after it (aider's failing
+    test run, ``report_patterns``) is read as the ask in its place."""
     memo = f._memo
     if "_ask_index" not in memo:
         reader, texts = reader_of(f), raw_texts(f)
         task = _last_task(f, reader, texts)
         found, read = _ask_before(f, reader, texts, task, len(f.messages))
+        if (reported := _last_report(f, reader, texts, found)) is not None:
+            read = reported  # a failure the client reports after the ask is the work now; the steps count from the ask
         # the work a short "go ahead" agrees to is the ask before the question it answers
-        if (
+        elif (
             found is not None
             and read is not None
             and _answers_a_question(f, reader, texts, found, read)
@@ -598,6 +630,17 @@ def _ask_before(
         if read:
             return i, read
     return None, None
+
+
+def _last_report(f: Features, reader: AskReader, texts: list[str], ask: int | None) -> str | None:
+    """The last of the client's reports (``report_patterns``) after message ``ask``, as read: aider's failing test
+    run after the edit the person asked for."""
+    if not reader.reports:
+        return None
+    for i in range(len(texts) - 1, -1 if ask is None else ask, -1):
+        if f.messages[i].role == "user" and (reported := reader.report(texts[i])) is not None:
+            return reported or None
+    return None
 
 
 #: The most words a short answer has ("yes please, both", "ok, write it in Go"); a longer one is an ask of its own.
@@ -667,7 +710,8 @@ def ask_text(f: Features) -> str:
     if "_ask" not in memo:
         # the window is taken of the ask as read (blocks already left out), never of the raw message: a
         # window of that could cut an injected block's tags apart, or keep only the blocks around the ask
-        read = memo["_ask_read"] if ask_index(f) is not None else ""
+        ask_index(f)
+        read = memo["_ask_read"] or ""
         memo["_ask"] = clean_text(window(read, f.scan_chars))
     return memo["_ask"]  # type: ignore[no-any-return]
 

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from tests.agent_clients import AIDER_CONTEXT, ClaudeCode
+from tests.agent_clients import aider as aider_request
 from tiergate.rules.features import Features
 from tiergate.wire import ChatRequest
 
@@ -142,18 +143,21 @@ def test_aiders_files_added_message_is_not_the_ask() -> None:
     assert f["ask_text"] == HARD
 
 
-def test_aiders_lint_and_edit_reflections_are_failed_steps_not_the_ask() -> None:
-    """After an edit aider sends the lint run's errors (or the blocks that failed to apply) back as the user:
-    a step of its loop, failed, not something the person asked."""
-    lint = (
-        "# Fix any errors below, if possible.\n\n## Running: npx eslint src/utils/format.ts\n\n"
+def test_aiders_lint_and_test_reports_are_failed_steps_and_the_work_now() -> None:
+    """After an edit aider lints the file and runs the tests on its own, and sends what failed back as the user,
+    for the model to fix: a failed step of its loop, and the ask, without aider's own words around the output
+    (the failure is the work now, not the rename asked before it). The blocks that failed to apply are a step
+    only: the work is still the rename."""
+    output = (
+        "## Running: npx eslint src/utils/format.ts\n\n"
         "src/utils/format.ts:12:9: 'result' is assigned a value but never used.\n\n"
         "## See relevant line below marked with █.\n\nsrc/utils/format.ts:\n⋮\n 12│  █const result = x * 3;\n⋮"
     )
+    lint = f"# Fix any errors below, if possible.\n\n{output}"
     f = aider(
         {"role": "user", "content": RENAME}, {"role": "assistant", "content": EDIT}, {"role": "user", "content": lint}
     )
-    assert (f["ask_text"], f["agent.steps"], f["agent.failures_in_row"]) == (RENAME, 1, 1)
+    assert (f["ask_text"], f["agent.steps"], f["agent.failures_in_row"]) == (output, 1, 1)
     unmatched = (
         "# 1 SEARCH/REPLACE block failed to match!\n\n## SearchReplaceNoExactMatch: This SEARCH block failed to "
         "exactly match lines in src/utils/format.ts\n<<<<<<< SEARCH\nconst tmp\n=======\nconst result\n>>>>>>> REPLACE"
@@ -168,7 +172,69 @@ def test_aiders_lint_and_edit_reflections_are_failed_steps_not_the_ask() -> None
     f = aider(
         {"role": "user", "content": RENAME}, {"role": "assistant", "content": EDIT}, {"role": "user", "content": ran}
     )
-    assert (f["ask_text"], f["agent.steps"], f["agent.failures_in_row"]) == (RENAME, 1, 1)
+    assert (f["ask_text"], f["agent.steps"], f["agent.failures_in_row"]) == (
+        "pytest -q\n\n1 failed, 4 passed in 0.3s",
+        1,
+        1,
+    )
+
+
+#: A failing test run aider's auto-test sends after the edit the person asked for (prompts.run_output).
+RACE = (
+    "============================= test session starts ==============================\ncollected 3 items\n\n"
+    "tests/test_ledger.py ..F\n\n=================================== FAILURES ===================================\n"
+    ">       assert household_total(pg, 'hh_1') >= 0\nE       assert -150 >= 0\n\n"
+    "tests/test_ledger.py:41: AssertionError\n"
+    "FAILED tests/test_ledger.py::test_household_never_negative - assert -150 >= 0\n1 failed, 2 passed in 6.02s"
+)
+TEST_RUN = f"I ran this command:\n\npytest -q tests/test_ledger.py\n\nAnd got this output:\n\n{RACE}\n"
+DOCSTRING = "add a docstring to withdraw_joint"
+DOCSTRING_EDIT = (
+    "ledger/joint.py\n```python\n<<<<<<< SEARCH\ndef withdraw_joint(c):\n=======\ndef withdraw_joint(c):\n"
+    '    """Withdraw."""\n>>>>>>> REPLACE\n```'
+)
+
+
+def aider_turn(*turns: tuple[str, str], sent: str) -> Features:
+    """aider's request as it sends it (its examples, files and repo map, the turns, then ``sent`` with the rules of
+    its edit format appended), through the OpenAI ingress."""
+    body = aider_request(*turns, ask=sent, files={"ledger/joint.py": "def withdraw_joint(c): ..."}, repo_map="x.py")
+    return Features.of(msgspec.convert(body, ChatRequest))
+
+
+def test_aiders_test_run_after_an_easy_ask_is_read_as_the_failure_it_shows() -> None:
+    """The person asked for a docstring; aider's auto-test then shows a write skew. That run is what the model is
+    asked to fix now: the ask reads like the same output a person pasted (the command, then what it printed), and
+    the run is a failed step since the person's ask. A second failing run after another edit is the ask in turn,
+    and the steps keep counting from the person's ask."""
+    f = aider_turn((DOCSTRING, DOCSTRING_EDIT), sent=TEST_RUN)
+    assert (f["ask_text"], f["agent.steps"], f["agent.failures_in_row"]) == (
+        f"pytest -q tests/test_ledger.py\n\n{RACE}",
+        1,
+        1,
+    )
+    pasted = Features.of(
+        msgspec.convert(
+            {"messages": [{"role": "user", "content": f"pytest -q tests/test_ledger.py\n\n{RACE}"}]}, ChatRequest
+        )
+    )
+    assert f["ask_text"] == pasted["ask_text"]
+    flake8 = "## Running: flake8 ledger/joint.py\n\nledger/joint.py:3:1: F821 undefined name 'Overdraft'"
+    lint = f"# Fix any errors below, if possible.\n\n{flake8}"
+    again = aider_turn((DOCSTRING, DOCSTRING_EDIT), (TEST_RUN, DOCSTRING_EDIT), sent=lint)
+    assert (
+        again["ask_text"]
+        == "## Running: flake8 ledger/joint.py\n\nledger/joint.py:3:1: F821 undefined name 'Overdraft'"
+    )
+    assert (again["agent.steps"], again["agent.failures_in_row"]) == (2, 2)
+
+
+def test_a_persons_words_after_aiders_report_are_the_ask() -> None:
+    """A report before the person's next words is history: their words are the ask, and no step counts since."""
+    f = aider_turn(
+        (DOCSTRING, DOCSTRING_EDIT), (TEST_RUN, "I made the check and the update one statement."), sent=TRIVIAL
+    )
+    assert (f["ask_text"], f["agent.steps"]) == (TRIVIAL, 0)
 
 
 def test_aiders_edit_rules_appended_to_the_ask_are_not_the_ask() -> None:
