@@ -21,7 +21,8 @@ read ``ask_text``:
   message without the block's tags; after the last such message, a user message that begins with a line
   break and comes straight after the task or a tool result (avante's instructions file) is the client's own;
 - in a message holding one of ``routing.ask.request_tags`` (Copilot Chat's ``<userRequest>``, Cursor's
-  ``<user_query>``), that content alone;
+  ``<user_query>``), that content, with the files and selections attached beside it
+  (``routing.ask.attachment_tags``) as their code, or ``[file <path>]`` when long;
 - otherwise with the blocks of ``routing.ask.blocks`` and of ``routing.ask.drop_tags``
   removed, and each attached file (a fenced block named after a path, longer than
   ``attached_file_chars``) replaced by ``[file <path>]``; a shorter one (a selection, a small file) is the
@@ -114,6 +115,9 @@ DEFAULT_REPORTS = [
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
 DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]
+# The files and selections a person attached, beside their words in a request tag: Copilot Chat's <attachment> (the
+# active selection, a #file), Cursor's @-mentioned file and added selection
+DEFAULT_ATTACHMENT_TAGS = ["attachment", "file_contents", "manually_added_selection"]
 # The task a message opens with: avante.nvim's (each message the person sends, in agentic mode), Cline's, Roo
 # Code's and Kilo Code's (before their environment and the files an @-mention reads in)
 DEFAULT_TASK_TAGS = ["task"]
@@ -256,7 +260,14 @@ class AskConfig(Strict, frozen=True):
     that content. In a message a person wrote, these tags are text like any other."""
     request_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_REQUEST_TAGS))
     """Tags a client wraps the person's words in, among blocks of its own (Copilot Chat's `<userRequest>`): a
-    user message holding one is read as that content alone."""
+    user message holding one is read as that content, with the files and selections attached to it
+    (`attachment_tags`), and nothing else of the client's."""
+    attachment_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ATTACHMENT_TAGS))
+    """Tags a client wraps a file or a selection in that the person attached to the words of a `request_tags` block
+    (Copilot Chat's `<attachment>`, Cursor's `<file_contents>` and `<manually_added_selection>`): each is read with
+    the words, in the message's order, as its code (fenced), or as `[file <path>]` when that is longer than
+    `attached_file_chars`, as any attached file is. "is this safe?" over a selection asks for the work that code
+    needs. The client's own words in the block ("User's active selection:") are not read."""
     task_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TASK_TAGS))
     """Tags a client opens a person's message with (avante.nvim's and Cline's `<task>`): a user message that
     opens with such a block is read without the block's tags (the client's blocks after it are dropped as
@@ -294,6 +305,11 @@ class AskConfig(Strict, frozen=True):
 
 _TICKS = "```"
 _PATHISH = re.compile(r"[\w.-]*[/\\][\w./\\-]+|[\w-]+\.[A-Za-z]{1,6}\b")
+#: An attribute's value in a client's tag (``filePath="/w/src/a.py"``), read for the path it may name.
+_ATTRIBUTE = re.compile(r"\b\w+=\"([^\"]*)\"")
+#: What separates the words of a fence's info string, for the path in it (```python:src/a.py,
+#: ```path=src/a.ts, lines=1-9).
+_INFO_SPLIT = re.compile(r"[\s,:=]+")
 
 
 @dataclass(frozen=True)
@@ -320,11 +336,16 @@ class Blocks:
         return cls(opening, closing)
 
     def spans(self, text: str) -> list[tuple[int, int, int, int]]:
-        """(start, body start, body end, end) of each block, left to right, none inside another."""
+        """(start, body start, body end, end) of each block, left to right, none inside another; a self-closing
+        tag is a block with an empty body."""
         found: list[tuple[int, int, int, int]] = []
         unclosed: set[str] = set()
         at = 0
         while (m := self.opening.search(text, at)) is not None:
+            if text.endswith("/>", 0, m.end()):  # <attachment filePath="a.py" />: a block with no body
+                found.append((m.start(), m.end(), m.end(), m.end()))
+                at = m.end()
+                continue
             name = m.group(1).lower()
             end = None if name in unclosed else self.closing[name].search(text, m.end())
             if end is None:
@@ -362,6 +383,7 @@ class AskReader:
     file_dumps: tuple[re.Pattern[str], ...]
     attached_file_chars: int
     requests: Blocks | None = None
+    attachments: Blocks | None = None
     tasks: re.Pattern[str] | None = None
     task_ends: dict[str, re.Pattern[str]] = field(default_factory=dict)
     fillers: frozenset[str] = frozenset()
@@ -381,6 +403,7 @@ class AskReader:
             tuple(re.compile(p) for p in cfg.file_dump_patterns),
             cfg.attached_file_chars,
             Blocks.of(cfg.request_tags),
+            Blocks.of(cfg.attachment_tags),
             _opening(cfg.task_tags),
             {t.lower(): re.compile(rf"</{re.escape(t)}\s*>", re.IGNORECASE) for t in cfg.task_tags},
             frozenset(f.strip() for f in cfg.fillers),
@@ -459,11 +482,38 @@ class AskReader:
         return self.said(text)
 
     def read(self, text: str) -> str:
-        """A message a person sent, as the ask: the content of its request tag when it holds one, else
-        the message without injected blocks."""
-        found = self.requests.bodies(text) if self.requests is not None else []
-        words = self.clean("\n".join(found)) if found else ""
-        return words or self.clean(text)
+        """A message a person sent, as the ask: the content of its request tag, with what the person attached to it,
+        when it holds one, else the message without injected blocks."""
+        found = self.requests.spans(text) if self.requests is not None else []
+        words = self.clean("\n".join(text[body:end] for _, body, end, _ in found)) if found else ""
+        if not words:
+            return self.clean(text)
+        attached = self.attachments.spans(text) if self.attachments is not None else []
+        if not attached:
+            return words
+        parts = [(at, self._attachment(text[at:body], text[body:end])) for at, body, end, _ in attached]
+        parts.append((found[0][0], words))
+        return "\n\n".join(part for _, part in sorted(parts) if part)
+
+    def _attachment(self, opening: str, body: str) -> str:
+        """A file or selection attached beside a request tag, as the ask reads it: its code, fenced (the fenced
+        blocks it holds, or its text in a fence of its own), without the client's words around it; or
+        ``[file <path>]`` when the code is longer than ``attached_file_chars``, the path from the tag's attributes
+        (``filePath="..."``) or the fence's info string (```` ```path=src/a.ts, lines=1-9 ````)."""
+        first = body.find(_TICKS)
+        if first >= 0:
+            last = body.rfind("\n" + _TICKS)
+            close = body.find("\n", last + 1 + len(_TICKS)) if last > first else -1
+            code = body[first : close if close >= 0 else len(body)].strip()
+        else:
+            code = f"{_TICKS}\n{body.strip()}\n{_TICKS}" if body.strip() else ""
+        if code and len(code) <= self.attached_file_chars:
+            return code
+        info = body[first + len(_TICKS) : body.find("\n", first)] if first >= 0 else ""
+        named = [*_ATTRIBUTE.findall(opening), *_INFO_SPLIT.split(info)]
+        paths = [w for w in named if _PATHISH.fullmatch(w)]  # a path with its folders before a bare name (`id`)
+        path = next((w for w in paths if "/" in w or "\\" in w), paths[0] if paths else None)
+        return f"[file {path}]" if path is not None else ("[file]" if code else "")
 
     def clean(self, text: str, alone: bool = False) -> str:
         """``text`` without the client's blocks; with ``alone``, the ``alone`` blocks' text kept."""

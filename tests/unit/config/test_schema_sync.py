@@ -247,11 +247,12 @@ def test_the_built_in_markers_are_the_schema_s_defaults() -> None:
     """A list under routing.ask replaces the built-in one; an editor shows what it replaces (the schema gave
     no default for a list built by a factory)."""
     from tiergate.rules.agent_steps import DEFAULT_FAILURE
-    from tiergate.rules.ask import DEFAULT_BLOCKS, DEFAULT_REPORTS, DEFAULT_TAGS
+    from tiergate.rules.ask import DEFAULT_ATTACHMENT_TAGS, DEFAULT_BLOCKS, DEFAULT_REPORTS, DEFAULT_TAGS
 
     ask = schema()["$defs"]["AskConfig"]["properties"]
     assert ask["drop_tags"]["default"] == DEFAULT_TAGS
     assert ask["report_patterns"]["default"] == DEFAULT_REPORTS
+    assert ask["attachment_tags"]["default"] == DEFAULT_ATTACHMENT_TAGS
     assert ask["blocks"]["default"] == [
         {"keep": False, "last_only": False, "alone": False, "tool_result": False, **b} for b in DEFAULT_BLOCKS
     ]

@@ -64,14 +64,16 @@ def test_cursor_user_info_and_attached_files_are_left_out() -> None:
 
 def test_cursor_user_query_is_the_ask_among_its_additional_data() -> None:
     """Cursor's agent: `<additional_data>` (the open file, the cursor, a selection the person added) beside the
-    person's words in `<user_query>`; whatever the client puts in the data, only the query is read."""
+    person's words in `<user_query>`; of the client's data, only what the person attached is read with the query:
+    a long selection as the file it is from."""
     turn = (
         "<additional_data>\nBelow are some potentially helpful/relevant pieces of information for figuring out to "
         "respond\n<current_file>\nPath: src/orders.py\nLine: 4\n</current_file>\n<manually_added_selection>\n"
         f"```python:src/orders.py\n{FILE}```\n</manually_added_selection>\n</additional_data>\n\n"
         f"<user_query>\n{ASK}\n</user_query>"
     )
-    assert ask_of(user(turn)) == ASK
+    assert ask_of(user(turn)) == f"[file src/orders.py]\n\n{ASK}"
+    assert ask_of(user(turn.replace("<manually_added_selection>", "<other_data>"))) == ASK
 
 
 def test_cline_mentioned_files_after_its_task_are_left_out() -> None:
@@ -304,7 +306,60 @@ def test_copilot_user_request_is_the_ask() -> None:
     )
     workspace = user("<environment_info>\nThe user's current OS is: Linux\n</environment_info>")
     system = {"role": "system", "content": "You are an expert AI programming assistant"}
-    assert ask_of(system, workspace, user(turn)) == ASK
+    assert ask_of(system, workspace, user(turn)) == f"[file /w/src/orders.py]\n\n{ASK}"
+
+
+#: A selection as Copilot Chat attaches it (its ``CodeSelection``: the reference's description, the excerpt's
+#: place, the code fenced with the file's path as a comment) and a whole file in agent mode (``filePath``).
+SELECTION = "def retry(call):\n    while True:\n        if call().status != 503:\n            return\n"
+
+
+def copilot(attached: str, words: str, path: str = "/w/src/orders.py") -> dict[str, Any]:
+    return user(
+        f'<attachments>\n<attachment id="orders.py" filePath="{path}">\n{attached}\n</attachment>\n</attachments>\n'
+        "<context>\nThe current date is November 3, 2025.\n</context>\n<reminderInstructions>\nWhen using the "
+        "insert_edit_into_file tool, avoid repeating existing code.\n</reminderInstructions>\n"
+        f"<userRequest>\n{words}\n</userRequest>"
+    )
+
+
+def test_copilots_attached_selection_is_read_with_the_request() -> None:
+    """Copilot Chat's "User's active selection" (or a #selection) is the code a terse request is about: "is this
+    safe?" over two snippets is two asks. The client's words around the code are not the ask; a whole file is
+    read as the file it is, as Continue's is."""
+    selected = (
+        "User's active selection:\nExcerpt from orders.py, lines 3 to 6:\n```python\n# filepath: /w/src/orders.py\n"
+        f"{SELECTION}```"
+    )
+    code = f"```python\n# filepath: /w/src/orders.py\n{SELECTION}```"
+    assert ask_of(copilot(selected, "is this safe?")) == f"{code}\n\nis this safe?"
+    other = selected.replace("!= 503", "== 200")
+    assert ask_of(copilot(other, "is this safe?")) != ask_of(copilot(selected, "is this safe?"))
+    whole = f"```python\n{FILE}\n```"
+    assert ask_of(copilot(whole, "/explain")) == "[file /w/src/orders.py]\n\n/explain"
+    # in agent mode a file may be attached by its path alone
+    named = user(
+        f'<attachments>\n<attachment id="a.py" filePath="/w/a.py" />\n</attachments>\n<userRequest>{ASK}</userRequest>'
+    )
+    assert ask_of(named) == f"[file /w/a.py]\n\n{ASK}"
+
+
+def test_cursors_attached_file_is_read_with_the_query() -> None:
+    """Cursor's @-mentioned file (``<file_contents>``, fenced or not) beside its ``<user_query>``: a small one is
+    the code asked about, a large one the file named."""
+    small = "export const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));"
+    turn = (
+        "<additional_data>\nBelow are some potentially helpful/relevant pieces of information\n<attached_files>\n"
+        f"<file_contents>\n```path=src/util/clamp.ts, lines=1-1\n{small}\n```\n</file_contents>\n</attached_files>\n"
+        "</additional_data>\n\n<user_query>\nis this ok?\n</user_query>"
+    )
+    assert ask_of(user(turn)) == f"```path=src/util/clamp.ts, lines=1-1\n{small}\n```\n\nis this ok?"
+    unfenced = (
+        f'<attached_files>\n<file_contents path="crawler/ratelimit.py">\n{FILE}</file_contents>\n</attached_files>'
+    )
+    assert ask_of(user(f"{unfenced}\n<user_query>\n{ASK}\n</user_query>")) == f"[file crawler/ratelimit.py]\n\n{ASK}"
+    unfenced_small = unfenced.replace(FILE, small)
+    assert ask_of(user(f"{unfenced_small}\n<user_query>\n{ASK}\n</user_query>")) == f"```\n{small}\n```\n\n{ASK}"
 
 
 def test_context_sent_after_the_ask_is_left_out() -> None:
