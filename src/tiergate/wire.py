@@ -302,6 +302,18 @@ class ChatRequest(Lenient):
     def output_limit(self) -> int | None:
         return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
 
+    def output_capped(self, most: int | None) -> ChatRequest:
+        """This request with its output limit lowered to ``most`` (the most a target's model writes) where it
+        asks for more; itself otherwise. The client's limit is an upper bound, and the model stops at its
+        own anyway, so a model that writes less serves it rather than refusing it.
+
+            request.output_capped(call.max_output)   # max_tokens 100000 -> 64000 on Claude Sonnet 4.5
+        """
+        limit = self.output_limit()
+        if most is None or limit is None or limit <= most:
+            return self
+        return msgspec.structs.replace(self, max_tokens=most, max_completion_tokens=None)
+
     def stop_list(self) -> list[str]:
         if self.stop is None:
             return []

@@ -148,14 +148,17 @@ def test_a_prompt_that_leaves_no_room_still_gets_the_floor(
 @pytest.mark.parametrize(
     ("ingress", "limit"), [("responses", {"max_output_tokens": 50000}), ("chat", {"max_tokens": 50000})]
 )
-def test_a_clients_own_limit_is_sent_as_given(
+def test_a_clients_own_limit_is_sent_as_given_up_to_max_output(
     sdk: openai.OpenAI, fake_anthropic: FakeAnthropic, ingress: str, limit: dict[str, int]
 ) -> None:
-    """Neither the backend's default nor the target's ``max_output`` changes what the client asked for."""
-    fake_anthropic.replies.extend([Text("done"), Text("done")])
-    ASKS[ingress](sdk, "opus", "write the whole module in one patch", stream=False, **limit)
+    """The backend's default and the prompt's room do not change what the client asked for; the target's
+    ``max_output`` bounds it (Opus 4.1 writes at most 32000, and the API refuses more:
+    tests/integration/test_max_output.py)."""
+    fake_anthropic.replies.extend([Text("done"), Text("done"), Text("done")])
+    ASKS[ingress](sdk, "sonnet", "write the whole module in one patch", stream=False, **limit)
     ASKS[ingress](sdk, "local", LONG, stream=False, **limit)
-    assert [r.body["max_tokens"] for r in fake_anthropic.requests] == [50000, 50000]
+    ASKS[ingress](sdk, "opus", "write the whole module in one patch", stream=False, **limit)
+    assert [r.body["max_tokens"] for r in fake_anthropic.requests] == [50000, 50000, 32000]
 
 
 # --- thinking fits under the limit tiergate chose -----------------------------------------------------------

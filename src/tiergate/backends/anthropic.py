@@ -288,7 +288,10 @@ class AnthropicBackend:
         if native is not None:
             for name, value in native_headers(native).items():
                 headers[name] = _merged_betas(headers.get(name), value) if name == "anthropic-beta" else value
-            return _Outgoing(post(native_body(native, call.model, stream=stream)), True, None, [])
+            body = native_body(native, call.model, stream=stream, max_output=call.max_output)
+            return _Outgoing(post(body), True, None, [])
+
+        request = request.output_capped(call.max_output)  # a client's limit above what the model writes
 
         def translated(max_tokens: int) -> Request:
             body = to_messages_body(

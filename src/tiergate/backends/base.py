@@ -96,8 +96,8 @@ class Call(msgspec.Struct, frozen=True):
     #: (``options.num_ctx``), one value per target so Ollama never reloads the model between requests; an
     #: Anthropic backend fits the ``max_tokens`` it sends for a client that gave none in it, beside the prompt.
     context_window: int | None = None
-    #: The target's ``capabilities.max_output``: the most an Anthropic backend sends as ``max_tokens`` for a
-    #: client that gave no output limit.
+    #: The target's ``capabilities.max_output``: the most an Anthropic backend sends as ``max_tokens``, for a
+    #: client that gave no output limit or one that gave more.
     max_output: int | None = None
     #: Where the backend reports the upstream's count when the call ends without a whole answer (dispatch's
     #: calls only).

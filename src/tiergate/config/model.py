@@ -166,8 +166,10 @@ class Capabilities(Strict):
     max_output: PositiveInt | None = None
     """The most tokens the model writes in one answer (Claude Sonnet 4.5: 64000; Opus 4.1: 32000; Claude
     3.5 Haiku: 8192). On an `anthropic` backend, the `max_tokens` sent for a client that gives no output
-    limit never passes it (nor the backend's `default_max_tokens`); a client's own limit is sent as given.
-    Other backends do not read it. Default: unset (the backend's `default_max_tokens` alone)."""
+    limit never passes it (nor the backend's `default_max_tokens`), and a client's own limit above it (the API
+    refuses one) is lowered to it, in a Messages client's own body too; routing counts that lowered limit
+    against the `context_window`. Other backends do not read it. Default: unset (the backend's
+    `default_max_tokens` alone, and a client's own limit sent as given)."""
     thinking: bool = False
     """The model has extended thinking (Claude Sonnet and Opus 4 and later): a request's `reasoning_effort`
     turns it on, with a budget of 1024 (`minimal`, `low`), 4096 (`medium`), 16384 (`high`) or 30720 (`xhigh`,

@@ -106,13 +106,23 @@ class Target:
 
     def too_small(self, tokens: int, output: int = 0) -> str | None:
         """Why this target's context window cannot hold ``tokens`` (of which ``output`` is the limit the
-        request asks for), or None: the reason :meth:`lacks` gives when the window is all it lacks."""
+        request asks for), or None: the reason :meth:`lacks` gives when the window is all it lacks. The output
+        counted is the limit the target is sent (:meth:`sent_output`)."""
+        sent = self.sent_output(output)
+        tokens, output = tokens - output + sent, sent
         window = self.capabilities.context_window
         if tokens <= window:
             return None
         if output:
             return f"context window {window} < ~{tokens} tokens (prompt ~{tokens - output} + max_tokens {output})"
         return f"context window {window} < ~{tokens} tokens"
+
+    def sent_output(self, output: int) -> int:
+        """The output limit this target is sent for a request that asks for ``output``: an ``anthropic``
+        backend lowers one above the model's ``capabilities.max_output`` to it (the API refuses more), so a
+        window that holds the prompt and that much takes the request."""
+        most = self.capabilities.max_output
+        return min(output, most) if self.kind == ANTHROPIC and most is not None else output
 
 
 S = TypeVar("S", Timeouts, Retries, Breaker)

@@ -23,6 +23,9 @@ ANSWER_TOOL = "json_answer"
 ANSWER_DESCRIPTION = "Answer with JSON matching this schema."
 #: Protocol headers a Messages client sends that an Anthropic upstream should see too.
 PROTOCOL_HEADERS = ("anthropic-version", "anthropic-beta")
+#: The beta under which a thinking budget may pass ``max_tokens`` (it spans the whole turn's tool calls); Claude
+#: Code sends it with every request.
+INTERLEAVED = "interleaved-thinking"
 
 #: Anthropic's error types and the HTTP status each goes with (docs: "HTTP errors"); other 4xx statuses
 #: are ``invalid_request_error``, other 5xx ones ``api_error`` (:func:`error_type`).

@@ -23,7 +23,14 @@ from tiergate.protocols.anthropic.body import (
     check,
     custom,
 )
-from tiergate.protocols.anthropic.common import ANSWER_TOOL, ANY_OBJECT, DIALECT, PROTOCOL_HEADERS, encode_json
+from tiergate.protocols.anthropic.common import (
+    ANSWER_TOOL,
+    ANY_OBJECT,
+    DIALECT,
+    INTERLEAVED,
+    PROTOCOL_HEADERS,
+    encode_json,
+)
 from tiergate.protocols.anthropic.tools import anthropic_only, function_of
 from tiergate.protocols.json_body import decode_object
 from tiergate.protocols.openai.request import undeclared_tool
@@ -62,11 +69,6 @@ def decode(body: bytes, headers: Mapping[str, str]) -> ChatRequest:
         request = decode(await http_request.body(), http_request.headers)
     """
     return _request_of(decode_object(body), headers, counting=False)
-
-
-#: The beta under which a thinking budget may pass ``max_tokens`` (it spans the whole turn's tool calls); Claude
-#: Code sends it with every request.
-INTERLEAVED = "interleaved-thinking"
 
 
 def _request_of(parsed: dict[str, Any], headers: Mapping[str, str], *, counting: bool) -> ChatRequest:

@@ -14,6 +14,7 @@ from tiergate.protocols.anthropic.common import (
     ANY_OBJECT,
     DATA_URL,
     EMPTY_SCHEMA,
+    INTERLEAVED,
     MIN_THINKING_BUDGET,
     PROTOCOL_HEADERS,
     SIGNATURE_PREFIX,
@@ -451,10 +452,11 @@ _NEUTRAL: dict[str, float] = {"presence_penalty": 0, "frequency_penalty": 0, "to
 # === egress: a Messages client's own body, passed through ========================================
 
 
-def native_body(native: Native, model: str, *, stream: bool) -> Block:
+def native_body(native: Native, model: str, *, stream: bool, max_output: int | None = None) -> Block:
     """The client's own Messages body for an Anthropic upstream: only ``model`` (and ``stream``) change,
     so every field tiergate does not know (``context_management``, ``output_config``, ``thinking``,
-    ``safeguards``, ``defer_loading`` on tools...) goes on as sent.
+    ``safeguards``, ``defer_loading`` on tools...) goes on as sent. A ``max_tokens`` above ``max_output``
+    (the target's ``capabilities.max_output``: the most its model writes) is lowered to it (:func:`_capped`).
 
     Thinking blocks that Anthropic did not sign (tiergate's own, or unsigned) are removed from assistant
     turns: the API refuses a signature it cannot verify. An assistant turn left empty is removed too (the
@@ -478,6 +480,27 @@ def native_body(native: Native, model: str, *, stream: bool) -> Block:
         thinking = body.get("thinking")
         if isinstance(thinking, dict) and thinking.get("type") == "enabled" and _loop_without_thinking(turns):
             del body["thinking"]
+    return _capped(body, max_output, interleaved=INTERLEAVED in native.headers.get("anthropic-beta", ""))
+
+
+def _capped(body: Block, max_output: int | None, *, interleaved: bool) -> Block:
+    """``body`` with its ``max_tokens`` lowered to ``max_output`` where it asks for more: the client's limit is
+    an upper bound the model never reaches, and the API refuses a limit above what the model writes (with
+    ``model: auto`` the client cannot know which model that is). A thinking budget the lower limit no longer
+    holds (the API wants it below ``max_tokens``, except under the interleaved-thinking beta) is cut to leave
+    :data:`ANSWER_ROOM` for the answer, as under a limit tiergate chose; with less than the API's minimum
+    left, thinking is off."""
+    limit = body.get("max_tokens")
+    if max_output is None or not isinstance(limit, int) or limit <= max_output:
+        return body
+    body["max_tokens"] = max_output
+    thinking = body.get("thinking")
+    budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+    if isinstance(thinking, dict) and isinstance(budget, int) and budget >= max_output and not interleaved:
+        if max_output - ANSWER_ROOM < MIN_THINKING_BUDGET:
+            del body["thinking"]
+        else:
+            body["thinking"] = {**thinking, "budget_tokens": max_output - ANSWER_ROOM}
     return body
 
 
