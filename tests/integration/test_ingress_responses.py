@@ -526,6 +526,7 @@ def test_allowed_tools_and_hosted_tools_on_an_openai_compatible_server(
     routes.write_text(VLLM_ROUTES)
     base = gateway_for(routes, {"VLLM_URL": fake_openai.url})  # type: ignore[attr-defined]
     client = openai.OpenAI(base_url=base + "/v1", api_key="sk-client-unused", max_retries=0, timeout=30)
+    fake_openai.replies.append(ToolCalls([("get_time", {})]))  # the call the required choice asks for
     client.responses.create(model="local", input="hi", tools=[WEATHER, TIME], tool_choice=ONLY_TIME)  # type: ignore[list-item, arg-type]
     sent = fake_openai.requests[-1].body
     assert ([t["function"]["name"] for t in sent["tools"]], sent["tool_choice"]) == (["get_time"], "required")

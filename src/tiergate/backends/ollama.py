@@ -108,7 +108,8 @@ class OllamaBackend:
         return None
 
     async def complete(self, request: ChatRequest, call: Call) -> Completion:
-        """The whole answer; one without the tool call the request requires is refused (it falls back)."""
+        """The whole answer; one without the tool call the request requires, or with a call it does not allow
+        (another tool than the one named, one it does not declare), is refused (it falls back)."""
         sent = self._request(request, call, stream=False)
         try:
             async with self._client.send(sent) as response:
@@ -117,7 +118,7 @@ class OllamaBackend:
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call.connect_timeout, call.total_timeout)) from exc
         try:
-            return ollama.whole_answer(self.name, self.url, body, tool_required=ollama.tool_call_required(request))
+            return ollama.whole_answer(self.name, self.url, body, calls=ollama.call_rule(request))
         except UpstreamError:
             if call.billed is not None:
                 call.billed.add(ollama.reported_usage(body))
@@ -126,9 +127,10 @@ class OllamaBackend:
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         """The answer's events. When the request requires a tool call, nothing comes out before the model's
         first call (then what it said before comes with it), and a stream without one is refused; the wait
-        for that first call counts toward ``timeouts.first_token``, since the client has no byte yet."""
+        for that first call counts toward ``timeouts.first_token``, since the client has no byte yet. A call
+        the request does not allow is refused as it comes."""
         sent = self._request(request, call, stream=True)
-        reader = ollama.StreamReader(self.name, self.url, tool_required=ollama.tool_call_required(request))
+        reader = ollama.StreamReader(self.name, self.url, calls=ollama.call_rule(request))
         lines = Lines()
         try:
             async with self._client.send(sent) as response:

@@ -1,7 +1,9 @@
 """OpenAI-compatible upstreams (llama.cpp server, LM Studio, vLLM, OpenAI itself): ``POST {base_url}/chat/completions``.
 
 The binding: the URL, the bearer key, the codec (:mod:`tiergate.protocols.openai.upstream`) and the one
-HTTP client. Failures of the client are translated by :mod:`tiergate.backends.failures`.
+HTTP client. Failures of the client are translated by :mod:`tiergate.backends.failures`. The server is sent
+``tool_choice`` but may not keep to it, so the answer's tool calls are checked against it
+(:func:`~tiergate.protocols.openai.upstream.call_rule`), as an Ollama backend's are.
 
 A stream's answer is whole at the chunk with its ``finish_reason``; all that may follow is the usage chunk
 (``stream_options.include_usage``) and ``data: [DONE]``, which servers send at once. They are waited for
@@ -37,6 +39,7 @@ from tiergate.protocols.framing import Lines, TooLong
 from tiergate.protocols.openai.call_ids import conversation_ids
 from tiergate.protocols.openai.upstream import (
     StreamReader,
+    call_rule,
     chat_body,
     reported_usage,
     status_error,
@@ -134,7 +137,12 @@ class OpenAIBackend:
             raise transport_failure(exc, self._where(call)) from exc
         try:
             return whole_answer(
-                self.name, self.url, body, taken=conversation_ids(request), asked=request.output_limit()
+                self.name,
+                self.url,
+                body,
+                taken=conversation_ids(request),
+                asked=request.output_limit(),
+                calls=call_rule(request),
             )
         except UpstreamError:
             if call.billed is not None:
@@ -143,7 +151,9 @@ class OpenAIBackend:
 
     async def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         sent = self._request(self._body(request, call, stream=True), "text/event-stream", call)
-        reader = StreamReader(self.name, self.url, taken=conversation_ids(request), asked=request.output_limit())
+        reader = StreamReader(
+            self.name, self.url, taken=conversation_ids(request), asked=request.output_limit(), calls=call_rule(request)
+        )
         ended = False
         try:
             async with self._client.send(sent) as response:

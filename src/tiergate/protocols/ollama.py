@@ -8,9 +8,10 @@ rather than the call (looked up from the assistant's earlier calls); images trav
 data-URL prefix, and only data URLs can be sent (Ollama cannot fetch a URL).
 
 Ollama has no ``tool_choice`` either. A required call (``"required"``, a named function) cannot be forced,
-so the answer is checked for one instead (:func:`tool_call_required`): a whole answer without a call, or a
-stream that ends without one, is refused with :func:`missing_tool_call` (the request falls back), and a
-stream holds what it says until its first call, so a refused answer leaves nothing behind.
+so the answer is checked instead (:func:`call_rule`, :mod:`tiergate.protocols.tool_choice`): a whole answer
+without a call, or a stream that ends without one, is refused (the request falls back), and a stream holds
+what it says until its first call, so a refused answer leaves nothing behind. So is a call to another tool
+than the one named, or to one the request does not declare, as soon as it comes.
 
 A legacy completion with a ``suffix`` (an editor's autocomplete: the text before and after the cursor) goes
 to ``/api/generate`` with ``prompt`` and ``suffix``, so the model's own fill-in-the-middle template is used.
@@ -19,9 +20,9 @@ fill-in-the-middle template, as Continue does): ``/api/generate`` with ``raw: tr
 wraps it.
 
     path, body = encode(request, "qwen2.5-coder:7b", stream=True, keep_alive="10m")
-    reader = StreamReader("ollama", url, tool_required=tool_call_required(request))
+    reader = StreamReader("ollama", url, calls=call_rule(request))
     events = reader.feed(line)                    # one NDJSON line; reader.done after the done line
-    completion = whole_answer("ollama", url, body, tool_required=tool_call_required(request))
+    completion = whole_answer("ollama", url, body, calls=call_rule(request))
     error = status_error("ollama", url, 404, body, model="qwen2.5-coder:7b")
 """
 
@@ -46,6 +47,7 @@ from tiergate.errors import (
 )
 from tiergate.protocols import extras
 from tiergate.protocols.overflow import too_long
+from tiergate.protocols.tool_choice import CallRule, named_tool
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -198,45 +200,32 @@ def _tool_call(call: ToolCall) -> dict[str, Any]:
 def _tools(request: ChatRequest) -> list[dict[str, Any]]:
     """OpenAI's function tools are Ollama's shape already. Ollama has no ``tool_choice``: ``"none"`` is
     honoured by not offering the tools at all, a named function by offering only that tool. Neither that nor
-    ``"required"`` makes the model call one: :func:`tool_call_required` says when the answer must be checked."""
+    ``"required"`` makes the model call one: :func:`call_rule` says what the answer is checked for."""
     if not request.tools or request.tool_choice == "none":
         return []
     tools = request.tools
-    if (name := _named(request.tool_choice)) is not None:
+    if (name := named_tool(request.tool_choice)) is not None:
         tools = [tool for tool in tools if tool.function.name == name]
     return [{"type": "function", "function": msgspec.to_builtins(tool.function)} for tool in tools]
 
 
-def _named(choice: str | dict[str, Any] | None) -> str | None:
-    """The function a ``tool_choice`` names (``{"type": "function", "function": {"name": ...}}``), or None."""
-    if isinstance(choice, dict) and isinstance(named := choice.get("function"), dict):
-        name = named.get("name")
-        return name if isinstance(name, str) else None
-    return None
+def call_rule(request: ChatRequest) -> CallRule | None:
+    """What the answer's tool calls are checked for (Ollama cannot force ``tool_choice``): a call where the
+    client demanded one (``"required"``, which Anthropic's ``any`` and Responses' ``required`` are too, or a
+    named function, which Anthropic's ``{type: tool}`` is), only to the named tool, and only to tools the
+    request declares. None for ``/api/generate``, which has no tools.
+
+        reader = StreamReader("ollama", url, calls=call_rule(request))
+    """
+    if request.suffix is not None or request.continuation:
+        return None
+    return CallRule.of(request, why="Ollama cannot force one")
 
 
 def tool_call_required(request: ChatRequest) -> bool:
-    """Whether the answer must call a tool: the client demanded one (``tool_choice: "required"``, which
-    Anthropic's ``any`` and Responses' ``required`` are too, or a named function, which Anthropic's
-    ``{type: tool}`` is) of tools this request offers Ollama, which cannot force it.
-
-        if tool_call_required(request) and not completion.tool_calls: raise missing_tool_call(...)
-    """
-    if request.suffix is not None or request.continuation or not _tools(request):
-        return False
-    return request.tool_choice == "required" or _named(request.tool_choice) is not None
-
-
-#: The ``code`` of :func:`missing_tool_call`'s error.
-MISSING_TOOL_CALL = "tool_call_missing"
-
-
-def missing_tool_call(backend: str, url: str) -> UpstreamCapabilityError:
-    """An answer without the tool call the request demands: this model did not make one, another may, so it
-    falls back like a capability the target lacks (no retry, no breaker count); with no target left, the
-    client gets a 502 that says so."""
-    detail = "the model answered without a tool call, which tool_choice requires (Ollama cannot force one)"
-    return UpstreamCapabilityError(backend, url, detail, status=502, code=MISSING_TOOL_CALL)
+    """Whether the answer must call a tool (:func:`call_rule`)."""
+    rule = call_rule(request)
+    return rule is not None and rule.required
 
 
 #: The ``reasoning_effort`` levels sent as ``think: false`` (on a target with ``capabilities.thinking``); any
@@ -320,21 +309,24 @@ class _Part(msgspec.Struct):
 _decode_part = msgspec.json.Decoder(_Part).decode
 
 
-def whole_answer(backend: str, url: str, body: bytes, *, tool_required: bool = False) -> Completion:
+def whole_answer(backend: str, url: str, body: bytes, *, calls: CallRule | None = None) -> Completion:
     """A non-stream answer, read strictly: an error object in a 200 is a failed generation, an answer
-    that is not ``done`` was cut off (a short answer must never pass for a whole one), and with
-    ``tool_required`` one without a tool call did not do what the client demanded."""
+    that is not ``done`` was cut off (a short answer must never pass for a whole one), and one whose tool
+    calls ``calls`` does not allow did not do what the client demanded."""
     part = _part(backend, url, body)
     if not part.done:
         raise UpstreamProtocolError(backend, url, "the answer is incomplete (done: false)", started=True)
-    calls = [_openai_call(c) for c in (part.message.tool_calls if part.message else None) or []]
-    if tool_required and not calls:
-        raise missing_tool_call(backend, url)
+    made = [_openai_call(c) for c in (part.message.tool_calls if part.message else None) or []]
+    if calls is not None:
+        for call in made:
+            calls.check(call.function.name, backend, url)
+        if calls.required and not made:
+            raise calls.missing(backend, url)
     text = part.text()
     return Completion(
-        content=None if calls and not text else text,
-        tool_calls=calls,
-        finish_reason=_finish_reason(part.done_reason, bool(calls)),
+        content=None if made and not text else text,
+        tool_calls=made,
+        finish_reason=_finish_reason(part.done_reason, bool(made)),
         usage=_usage(part),
         reasoning=part.reasoning() or None,
     )
@@ -344,16 +336,18 @@ class StreamReader:
     """Turns NDJSON lines into stream events, numbering tool calls across lines. ``done`` turns true at
     the line that says so (its Finish and UsageReport are among its events).
 
-    With ``tool_required``, what the model says before its first tool call (text, thinking) is held, not
-    returned: it comes out with that call, and a stream that ends without one raises
-    :func:`missing_tool_call` with nothing said, so the request can fall back. ``counted`` is the done
-    line's usage then, which the upstream counted although no answer came of it."""
+    With ``calls``, a tool call it does not allow raises as it comes; where it requires one, what the
+    model says before its first tool call (text, thinking) is held, not returned: it comes out with that
+    call, and a stream that ends without one raises :meth:`~CallRule.missing` with nothing said, so the
+    request can fall back. ``counted`` is the done line's usage then, which the upstream counted although no
+    answer came of it."""
 
-    def __init__(self, backend: str, url: str, *, tool_required: bool = False) -> None:
+    def __init__(self, backend: str, url: str, *, calls: CallRule | None = None) -> None:
         self._backend = backend
         self._url = url
+        self._rule = calls
         self._tool_calls = 0
-        self._held: list[StreamEvent] | None = [] if tool_required else None
+        self._held: list[StreamEvent] | None = [] if calls is not None and calls.required else None
         self.done = False
         self.counted: Usage | None = None
 
@@ -368,14 +362,16 @@ class StreamReader:
             events.append(TextDelta(text))
         for upstream in (part.message.tool_calls if part.message else None) or []:
             call = _openai_call(upstream)
+            if self._rule is not None:
+                self._rule.check(call.function.name, self._backend, self._url)
             index, self._tool_calls = self._tool_calls, self._tool_calls + 1
             events += [ToolCallStart(index, call.id, call.function.name), ToolCallArgs(index, call.function.arguments)]
         usage = _usage(part) if part.done else None
-        if self._held is not None:
+        if self._held is not None and self._rule is not None:
             if not self._tool_calls:
                 if part.done:
                     self.counted = usage
-                    raise missing_tool_call(self._backend, self._url)
+                    raise self._rule.missing(self._backend, self._url)
                 self._held += events
                 return []
             events, self._held = self._held + events, None

@@ -291,7 +291,8 @@ async def test_stream_reports_length(backend: OllamaBackend, fake: FakeOllama) -
 async def test_complete_tool_calls(backend: OllamaBackend, fake: FakeOllama) -> None:
     fake.replies.append(ToolCalls([("get_weather", {"city": "Paris"}), ("get_time", {})]))
 
-    completion = await backend.complete(chat(tools=[WEATHER_TOOL]), CALL)
+    time_tool = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
+    completion = await backend.complete(chat(tools=[WEATHER_TOOL, time_tool]), CALL)
 
     assert completion.finish_reason == "tool_calls"
     assert completion.content is None

@@ -1,5 +1,6 @@
 """The Ollama codec's check of a required tool call (Ollama has no ``tool_choice``): which requests require one,
-a whole answer without one refused, a stream held until its first call and refused when it ends without one."""
+a whole answer without one refused, a stream held until its first call and refused when it ends without one or
+calls a tool the request does not allow."""
 
 from __future__ import annotations
 
@@ -25,12 +26,16 @@ from tiergate.wire import (
 URL = "http://ollama.test:11434"
 DETAIL = "the model answered without a tool call, which tool_choice requires (Ollama cannot force one)"
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+TIME = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}
 NAMED = {"type": "function", "function": {"name": "get_weather"}}
 
 
 def chat(**fields: Any) -> ChatRequest:
     fields.setdefault("messages", [{"role": "user", "content": "hi"}])
     return msgspec.convert(fields, ChatRequest)
+
+
+REQUIRED = ollama.call_rule(chat(tools=[WEATHER], tool_choice="required"))
 
 
 def line(
@@ -67,7 +72,7 @@ def test_which_requests_require_a_tool_call(fields: dict[str, Any], required: bo
 def test_a_whole_answer_without_a_call_is_refused_and_one_with_a_call_passes() -> None:
     body = line("It is sunny.", done=True)
     with pytest.raises(UpstreamCapabilityError) as caught:
-        ollama.whole_answer("local", URL, body, tool_required=True)
+        ollama.whole_answer("local", URL, body, calls=REQUIRED)
     error = caught.value
     assert (error.message, error.status, error.code, error.kind) == (
         f"backend 'local' at {URL}: {DETAIL}",
@@ -78,12 +83,12 @@ def test_a_whole_answer_without_a_call_is_refused_and_one_with_a_call_passes() -
     assert (error.fallback_ok, error.retryable, error.trips_breaker) == (True, False, False)
     assert ollama.reported_usage(body) == Usage.of(11, 7)
     assert ollama.whole_answer("local", URL, body).content == "It is sunny."  # not required: as it was
-    called = ollama.whole_answer("local", URL, line("ok", calls=["get_weather"], done=True), tool_required=True)
+    called = ollama.whole_answer("local", URL, line("ok", calls=["get_weather"], done=True), calls=REQUIRED)
     assert [c.function.name for c in called.tool_calls] == ["get_weather"] and called.content == "ok"
 
 
 def test_a_stream_is_held_until_its_first_call_then_flows() -> None:
-    reader = ollama.StreamReader("local", URL, tool_required=True)
+    reader = ollama.StreamReader("local", URL, calls=REQUIRED)
     assert reader.feed(line(thinking="hmm")) == []
     assert reader.feed(line("Let me ")) == []
     assert reader.feed(line("check.")) == []
@@ -96,7 +101,7 @@ def test_a_stream_is_held_until_its_first_call_then_flows() -> None:
 
 
 def test_a_stream_that_ends_without_a_call_is_refused_with_what_it_counted() -> None:
-    reader = ollama.StreamReader("local", URL, tool_required=True)
+    reader = ollama.StreamReader("local", URL, calls=REQUIRED)
     assert reader.feed(line("It is ")) == [] and reader.feed(line("sunny.")) == []
     with pytest.raises(UpstreamCapabilityError) as caught:
         reader.feed(line(done=True))
@@ -105,7 +110,23 @@ def test_a_stream_that_ends_without_a_call_is_refused_with_what_it_counted() -> 
 
 
 def test_a_stream_whose_done_line_carries_the_call_passes() -> None:
-    reader = ollama.StreamReader("local", URL, tool_required=True)
+    reader = ollama.StreamReader("local", URL, calls=REQUIRED)
     assert reader.feed(line("ok")) == []
     events = reader.feed(line(calls=["get_weather"], done=True))
     assert events[0] == TextDelta("ok") and events[-2:] == [Finish("tool_calls"), UsageReport(Usage.of(11, 7))]
+
+
+def test_a_stream_whose_first_call_is_another_tool_than_the_named_one_is_refused_with_nothing_said() -> None:
+    reader = ollama.StreamReader("local", URL, calls=ollama.call_rule(chat(tools=[WEATHER, TIME], tool_choice=NAMED)))
+    assert reader.feed(line("Let me check.")) == []
+    with pytest.raises(UpstreamCapabilityError) as caught:
+        reader.feed(line(calls=["get_time"]))
+    assert caught.value.code == "tool_call_missing" and not reader.done
+
+
+def test_a_whole_answer_calling_an_undeclared_tool_is_refused_whatever_the_choice() -> None:
+    body = line(calls=["get_weather", "run_shell"], done=True)
+    for choice in ("auto", "required"):
+        with pytest.raises(UpstreamCapabilityError) as caught:
+            ollama.whole_answer("local", URL, body, calls=ollama.call_rule(chat(tools=[WEATHER], tool_choice=choice)))
+        assert caught.value.code == "tool_call_undeclared"

@@ -5,7 +5,7 @@ tiergate's internal form already is the OpenAI chat format, so the request needs
 upstream's model id. The work is in reading back: tolerant where these servers differ harmlessly
 (``reasoning`` vs ``reasoning_content``, parallel tool calls that all claim index 0, no ``[DONE]`` after a
 finish), strict where a client would otherwise take a broken answer for a whole one (bad JSON, a stream
-cut before its finish).
+cut before its finish, a tool call ``tool_choice`` does not allow: :func:`call_rule`).
 
     body = chat_body(request, "qwen2.5-coder:7b", stream=True)
     reader = StreamReader("vllm", url, taken=conversation_ids(request))   # ids no answer's call may keep
@@ -34,6 +34,7 @@ from tiergate.errors import (
 from tiergate.protocols import extras, framing
 from tiergate.protocols.openai.call_ids import CallIds
 from tiergate.protocols.overflow import too_long
+from tiergate.protocols.tool_choice import CallRule
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -282,13 +283,27 @@ _decode_payload = msgspec.json.Decoder(_Payload).decode
 # --- whole answers --------------------------------------------------------------------------------
 
 
+def call_rule(request: ChatRequest) -> CallRule:
+    """What the answer's tool calls are checked for: the server is sent ``tool_choice``, but not every one
+    keeps to it (Ollama's ``/v1`` ignores it, a model without a tool grammar calls what it writes), so a
+    call the request requires must be there, and each call be to the named tool, and to a declared one."""
+    return CallRule.of(request, why="the server did not keep to it")
+
+
 def whole_answer(
-    backend: str, url: str, body: bytes, *, taken: Collection[str] = frozenset(), asked: int | None = None
+    backend: str,
+    url: str,
+    body: bytes,
+    *,
+    taken: Collection[str] = frozenset(),
+    asked: int | None = None,
+    calls: CallRule | None = None,
 ) -> Completion:
     """A non-stream answer's body, read strictly: an error object in it is that error, and an answer without
     its ``finish_reason`` (cut off mid-generation) is a protocol error. ``taken``: the tool-call ids the
     conversation holds, which no call of the answer keeps (:mod:`~tiergate.protocols.openai.call_ids`);
-    ``asked``: the request's ``max_tokens``, as :func:`status_error` takes it."""
+    ``asked``: the request's ``max_tokens``, as :func:`status_error` takes it; ``calls``: what the answer's
+    tool calls must be (:func:`call_rule`), refused as a capability the target lacks."""
     payload = _decoded(backend, url, body, "response body", asked)
     choice = payload.choices[0] if payload.choices else None
     message = choice.message if choice is not None else None
@@ -300,6 +315,11 @@ def whole_answer(
         raise _protocol(backend, url, _failed_finish(choice.finish_reason))
     ids = CallIds(taken)
     tool_calls = [_whole_tool_call(tc, ids, backend, url) for tc in message.tool_calls or []]
+    if calls is not None:
+        for call in tool_calls:
+            calls.check(call.function.name, backend, url)
+        if calls.required and not tool_calls:
+            raise calls.missing(backend, url)
     finish = _finish_reason(choice.finish_reason, has_tool_calls=bool(tool_calls))
     return Completion(
         content=message.content,
@@ -347,13 +367,25 @@ class StreamReader:
     ``id`` under a known index opens a new call (an empty one is no id: TGI sends ``""`` with every piece of a
     call). Finish (and UsageReport) are held back until :meth:`close`, because OpenAI sends usage in a chunk
     after the one that carries ``finish_reason``; ``finished`` tells that it came.
+
+    With ``calls`` (:func:`call_rule`), a tool call it does not allow raises as it opens; where it requires
+    one, what comes before the first call is held and comes out with it, and :meth:`close` raises for an
+    answer without one, with nothing said: the request falls back.
     """
 
     def __init__(
-        self, backend: str, url: str, *, taken: Collection[str] = frozenset(), asked: int | None = None
+        self,
+        backend: str,
+        url: str,
+        *,
+        taken: Collection[str] = frozenset(),
+        asked: int | None = None,
+        calls: CallRule | None = None,
     ) -> None:
         self._backend = backend
         self._url = url
+        self._rule = calls
+        self._held: list[StreamEvent] | None = [] if calls is not None and calls.required else None
         self._asked = asked  # the request's max_tokens: splits an overflow's total (status_error's ``asked``)
         self._ids = CallIds(taken)  # the conversation's tool-call ids are not given to a call again
         self._calls: dict[int | None, tuple[int, str | None]] = {}
@@ -419,6 +451,11 @@ class StreamReader:
             if choice.finish_reason:
                 self._finish = choice.finish_reason
                 self._stop = choice.stop_sequence()
+        if self._held is not None:  # a call is required: nothing before the first one comes out alone
+            if not self._opened:
+                self._held += events
+                return []
+            events, self._held = self._held + events, None
         return events
 
     @property
@@ -452,6 +489,8 @@ class StreamReader:
             raise _protocol(self._backend, self._url, f"stream {ended}: the answer is incomplete")
         if self._finish in _FAILED_FINISHES:
             raise _protocol(self._backend, self._url, _failed_finish(self._finish))
+        if self._held is not None and self._rule is not None:  # the required call never came
+            raise self._rule.missing(self._backend, self._url)
         finish = _finish_reason(self._finish, has_tool_calls=self._opened > 0)
         events: list[StreamEvent] = [*last, Finish(finish, self._stop if finish == "stop" else None)]
         if self._usage is not None:
@@ -474,6 +513,8 @@ class StreamReader:
             known is None and bool(function.name)
         )
         if opens:
+            if self._rule is not None and function.name:  # a name that comes later is not read anyway
+                self._rule.check(function.name, self._backend, self._url)
             own = self._opened
             self._opened += 1
             self._calls[tc.index] = (own, server_id)
