@@ -262,11 +262,12 @@ def test_a_tool_calls_finish_without_a_tool_call_is_a_stop(raw: str) -> None:
     assert reader.close() == [Finish("stop")]
 
 
-@pytest.mark.parametrize("raw", ["error", "abort", "insufficient_system_resource"])
+@pytest.mark.parametrize("raw", ["error", "abort", "insufficient_system_resource", "Abort", "server_error"])
 def test_a_finish_that_says_the_generation_failed_is_no_whole_answer(raw: str) -> None:
     """vLLM ends a failed generation with ``error``, vLLM and SGLang an aborted one with ``abort``, DeepSeek one
     it interrupted for want of capacity with ``insufficient_system_resource``; each read as ``stop`` once, and a
-    broken answer passed for a whole one."""
+    broken answer passed for a whole one. So does a reason in another case, or one tiergate does not know that
+    names a failure."""
     reader = StreamReader("vllm", URL)
     reader.feed(b'data: {"choices":[{"delta":{"content":"Hel"},"finish_reason":null}]}')
     reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"%s"}]}' % raw.encode())
@@ -289,17 +290,29 @@ FINISHES = [
     ("content_filter", "content_filter"),
     ("repetition", "stop"),  # vLLM: a model caught looping; all it will write, not a limit to raise
     ("eos_token", "stop"),  # TGI
-    ("stop_sequence", "stop"),  # TGI
+    ("stop_sequence", "stop"),  # TGI, Anthropic's through a gateway
     ("eos", "stop"),  # Together
+    ("end_turn", "stop"),  # Anthropic's, through a Bedrock gateway
+    ("end", "stop"),  # some gateways'
+    ("STOP", "stop"),  # a Gemini gateway's
+    ("MAX_TOKENS", "length"),  # a Gemini gateway's
+    ("max_tokens", "length"),  # Anthropic's
+    ("max_output_tokens", "length"),  # Responses'
     ("model_length", "length"),  # Mistral: the model's context window ended the answer
-    ("time_limit", "length"),  # a reason tiergate does not know: not a clean end
+    ("tool_use", "stop"),  # Anthropic's tool_calls, with no call in the answer: a text answer
+    # reasons tiergate does not know, read by what they say
+    ("max_length_reached", "length"),
+    ("context_window_exceeded", "length"),
+    ("output_truncated", "length"),
+    ("end_of_text", "stop"),
+    ("time_limit", "stop"),  # names no limit tiergate knows: nothing says the answer was cut
 ]
 
 
 @pytest.mark.parametrize(("raw", "finish"), FINISHES)
 def test_a_finish_that_is_not_a_failure_ends_an_answer_as_it_says(raw: str, finish: str) -> None:
-    """A reason the table does not know reads as ``length``: an answer cut short must not pass for a whole one,
-    as Mistral's ``model_length`` did when every unknown reason read as ``stop``."""
+    """Known names in any case, and the rest by what they say: every unknown reason read as ``length`` once, and
+    a gateway's ``end_turn`` reached Codex as an incomplete response, which it retries (and pays for) again."""
     assert whole_answer("vllm", URL, answer({"content": "a"}, finish=raw)).finish_reason == finish
     reader = StreamReader("vllm", URL)
     reader.feed(b'data: {"choices":[{"delta":{"content":"a"},"finish_reason":null}]}')
@@ -307,11 +320,53 @@ def test_a_finish_that_is_not_a_failure_ends_an_answer_as_it_says(raw: str, fini
     assert reader.close() == [Finish(finish)]
 
 
-@pytest.mark.parametrize(("raw", "finish"), [("eos_token", "tool_calls"), ("model_length", "length")])
+@pytest.mark.parametrize(
+    ("raw", "finish"),
+    [
+        ("tool_calls", "tool_calls"),
+        ("tool_use", "tool_calls"),
+        ("function_call", "tool_calls"),
+        ("end_turn", "tool_calls"),
+        ("end", "tool_calls"),
+        ("STOP", "tool_calls"),
+        ("eos_token", "tool_calls"),
+        ("done", "tool_calls"),  # unknown, and no word of a cut or a failure: a clean end
+        ("model_length", "length"),
+        ("MAX_TOKENS", "length"),
+    ],
+)
 def test_a_finish_after_tool_calls_keeps_what_it_says(raw: str, finish: str) -> None:
     """A clean end after calls is ``tool_calls``; a cut one stays a cut (the calls' arguments may be half)."""
-    call = {"tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}]}
-    assert whole_answer("vllm", URL, answer(call, finish=raw)).finish_reason == finish
+    call = {"id": "c1", "function": {"name": "f", "arguments": "{}"}}
+    assert whole_answer("vllm", URL, answer({"tool_calls": [call]}, finish=raw)).finish_reason == finish
+    reader = StreamReader("vllm", URL)
+    reader.feed(b'data: {"choices":[{"delta":{"tool_calls":[%s]},"finish_reason":null}]}' % json.dumps(call).encode())
+    reader.feed(b'data: {"choices":[{"delta":{},"finish_reason":"%s"}]}' % raw.encode())
+    assert reader.close()[-1] == Finish(finish)
+
+
+def test_a_reason_tiergate_does_not_know_is_logged_once_per_backend(caplog: pytest.LogCaptureFixture) -> None:
+    """An operator sees the reasons tiergate guessed at, and how it read them; a known one, in any case, is no
+    news, and neither is an unknown one again from the same backend."""
+    caplog.set_level("WARNING", logger="tiergate.backends")
+    for backend, raw in [("gw-a", "END_TURN"), ("gw-a", "done"), ("gw-a", "done"), ("gw-b", "done")]:
+        whole_answer(backend, URL, answer({"content": "a"}, finish=raw))
+    reader = StreamReader("gw-a", URL)
+    reader.feed(b'data: {"choices":[{"delta":{"content":"a"},"finish_reason":"cut_at_max_length"}]}')
+    reader.close()
+    with pytest.raises(UpstreamProtocolError):
+        whole_answer("gw-a", URL, answer({"content": "a"}, finish="upstream_failure"))
+    whole_answer("gw-a", URL, answer({"content": "a"}, finish="sk-echoed key\nforged line"))
+    said = "backend '%s' ended an answer with a finish_reason %s, which tiergate does not know: read as %s"
+    assert [r.getMessage() for r in caplog.records] == [
+        said % ("gw-a", "'done'", "a clean end"),
+        said % ("gw-b", "'done'", "a clean end"),
+        said % ("gw-a", "'cut_at_max_length'", "a length cut"),
+        said % ("gw-a", "'upstream_failure'", "a failed generation"),
+        said % ("gw-a", "of 25 characters that is no name", "a clean end"),
+    ]
+    assert all(r.levelname == "WARNING" for r in caplog.records)
+    assert not any("sk-" in r.getMessage() for r in caplog.records), "a text, not a name, is never quoted"
 
 
 def test_a_stream_without_finish_or_done_is_cut_short() -> None:

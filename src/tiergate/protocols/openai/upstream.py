@@ -32,6 +32,7 @@ from tiergate.errors import (
     refuses_format,
 )
 from tiergate.protocols import extras, framing
+from tiergate.protocols.openai import finishes
 from tiergate.protocols.openai.call_ids import CallIds
 from tiergate.protocols.overflow import too_long
 from tiergate.protocols.tool_choice import CallRule
@@ -64,30 +65,9 @@ _TIERGATE_FIELDS = (
 )
 #: Fields refused at the edge when set (``check_chat``); their unset spellings (``logprobs: false``) stay here.
 _REFUSED_FIELDS = ("logprobs", "top_logprobs", "logit_bias", "modalities", "audio", "functions", "function_call")
-#: The finish reasons tiergate knows, each read as the end it means; a reason not here, and not a failure
-#: (:data:`_FAILED_FINISHES`), reads as ``length`` (:func:`_finish_reason`).
-_FINISH_REASONS: dict[str, FinishReason] = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-    "content_filter": "content_filter",
-    # vLLM's repetition detection ended a model that was looping: the answer is all it will write (a degenerate
-    # one), not cut short by a limit a client could raise, and asking again would loop and be billed again.
-    "repetition": "stop",
-    # TGI's own names for a stop (the end-of-sequence token, a stop string), and Together's.
-    "eos_token": "stop",
-    "stop_sequence": "stop",
-    "eos": "stop",
-    # Mistral's: the model's context window ended the answer, a length cut like Anthropic's
-    # ``model_context_window_exceeded``.
-    "model_length": "length",
-}
-#: Finish reasons that say the generation failed, not that it ended: vLLM's ``error`` (the engine failed the
-#: request; Mistral's says the same), ``abort`` (vLLM and SGLang: the request was aborted, by the server or its
-#: scheduler) and DeepSeek's ``insufficient_system_resource`` (the request was interrupted for want of
-#: capacity). What came before them is a broken answer, never a whole one.
-_FAILED_FINISHES = frozenset({"error", "abort", "insufficient_system_resource"})
+#: The known finish reasons that say the generation failed, which :attr:`StreamReader.whole` checks; every reason is
+#: read, whatever its case and whether known or not, by :func:`~tiergate.protocols.openai.finishes.read`.
+_FAILED_FINISHES = finishes.FAILED
 _ERROR_PREVIEW = 200
 _encode = msgspec.json.Encoder().encode
 
@@ -311,7 +291,8 @@ def whole_answer(
         raise _protocol(backend, url, "answer has no choices[0].message")
     if choice.finish_reason is None:  # a short answer must never pass for a whole one
         raise _protocol(backend, url, "the answer has no finish_reason: it is incomplete")
-    if choice.finish_reason in _FAILED_FINISHES:
+    reading = finishes.read(backend, choice.finish_reason)
+    if reading == "failed":
         raise _protocol(backend, url, _failed_finish(choice.finish_reason))
     ids = CallIds(taken)
     tool_calls = [_whole_tool_call(tc, ids, backend, url) for tc in message.tool_calls or []]
@@ -320,7 +301,7 @@ def whole_answer(
             calls.check(call.function.name, backend, url)
         if calls.required and not tool_calls:
             raise calls.missing(backend, url)
-    finish = _finish_reason(choice.finish_reason, has_tool_calls=bool(tool_calls))
+    finish = _finish_reason(reading, has_tool_calls=bool(tool_calls))
     return Completion(
         content=message.content,
         tool_calls=tool_calls,
@@ -476,8 +457,9 @@ class StreamReader:
         return self._usage
 
     def close(self, *, cut: bool = False) -> list[StreamEvent]:
-        """The answer is whole only with a ``finish_reason``, and one that is not a failure (``error``,
-        ``abort``); ``[DONE]`` without one ends an answer cut short (as a whole answer whose choice has none).
+        """The answer is whole only with a ``finish_reason``, and one that is not a failure (``error``, ``abort``,
+        any that names one: :mod:`~tiergate.protocols.openai.finishes`); ``[DONE]`` without one ends an answer cut
+        short (as a whole answer whose choice has none).
 
         ``cut``: the body stopped coming after the finish (a stall, a broken connection), so an event it left
         unfinished is dropped, not read."""
@@ -487,11 +469,12 @@ class StreamReader:
         if self._finish is None:
             ended = "was closed (data: DONE) without a finish_reason" if self.done else "ended before finish"
             raise _protocol(self._backend, self._url, f"stream {ended}: the answer is incomplete")
-        if self._finish in _FAILED_FINISHES:
+        reading = finishes.read(self._backend, self._finish)
+        if reading == "failed":
             raise _protocol(self._backend, self._url, _failed_finish(self._finish))
         if self._held is not None and self._rule is not None:  # the required call never came
             raise self._rule.missing(self._backend, self._url)
-        finish = _finish_reason(self._finish, has_tool_calls=self._opened > 0)
+        finish = _finish_reason(reading, has_tool_calls=self._opened > 0)
         events: list[StreamEvent] = [*last, Finish(finish, self._stop if finish == "stop" else None)]
         if self._usage is not None:
             events.append(UsageReport(self._usage))
@@ -637,23 +620,14 @@ def _failed_finish(raw: str) -> str:
     return f"the server ended the answer with finish_reason '{raw}': its generation failed, the answer is incomplete"
 
 
-def _finish_reason(raw: str | None, *, has_tool_calls: bool) -> FinishReason:
-    """The end ``raw`` means (:data:`_FINISH_REASONS`); the failures (:data:`_FAILED_FINISHES`) never get here.
-
-    A reason tiergate does not know reads as ``length``: the answer is all the server sent, but nothing says it
-    ended cleanly, and ``length`` is the one end every client reads as "stopped before it was done" (chat's
-    ``length``, Messages' ``max_tokens``, Responses' ``incomplete``). ``stop`` would pass an answer a server
-    cut short for a whole one; a failure would throw away answers a server merely names its own way to end.
-    The upstream's own word is not passed on: chat clients that parse the reason into OpenAI's names fail on
-    another, and the rest take a name they do not know for a clean end.
-
-    A server that says ``stop`` after tool calls meant ``tool_calls``, and one that says ``tool_calls`` without
-    any (its tool parser failed, and the call stayed in the text) ended a text answer: ``stop``, so no client
-    waits for a call that never came."""
-    reason = _FINISH_REASONS.get(raw or "", "length")
-    if reason == "stop" and has_tool_calls:
+def _finish_reason(reading: FinishReason, *, has_tool_calls: bool) -> FinishReason:
+    """The end the answer gets: what the server's reason means (:func:`~tiergate.protocols.openai.finishes.read`),
+    its calls considered. A server that says ``stop`` (or any clean end) after tool calls meant ``tool_calls``,
+    and one that says ``tool_calls`` without any (its tool parser failed, and the call stayed in the text) ended
+    a text answer: ``stop``, so no client waits for a call that never came."""
+    if reading == "stop" and has_tool_calls:
         return "tool_calls"
-    return "stop" if reason == "tool_calls" and not has_tool_calls else reason
+    return "stop" if reading == "tool_calls" and not has_tool_calls else reading
 
 
 def _usage(raw: _Usage | None) -> Usage | None:
