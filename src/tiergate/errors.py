@@ -3,7 +3,8 @@
     Exception
     ├── TiergateError                what a client sees: an HTTP status and an error body in its dialect's shape
     │   ├── RequestError             400/413/415: the request is malformed, too large, or what no upstream accepts
-    │   │   └── ImageURLRefused          (tiergate.protocols.ollama) an image URL Ollama cannot fetch: falls back
+    │   │   ├── ImageURLRefused          (tiergate.protocols.ollama) an image URL Ollama cannot fetch: falls back
+    │   │   └── BlankLastMessage         (tiergate.protocols.anthropic) a blank last user message: falls back
     │   ├── AuthError                401/403: a missing or wrong key, or a peer that must not be served
     │   ├── RateLimited              429 with retry-after: a client's rpm, or a target's limit (then fallback)
     │   │   ├── LimitRejected            a target's limit in `reject` mode: no other target is tried

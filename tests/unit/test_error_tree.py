@@ -11,13 +11,23 @@ from tiergate.config.problems import ConfigError
 from tiergate.errors import OperatorError, TiergateError
 from tiergate.evals.dataset import DatasetError
 from tiergate.learned.head import HeadError
+from tiergate.protocols.anthropic import BlankLastMessage
 from tiergate.protocols.ollama import ImageURLRefused
 from tiergate.telemetry.decisions import DecisionLogError
 from tiergate.telemetry.stats import StatsError
 
 ELSEWHERE = {
     cls.__name__: cls
-    for cls in (ConfigError, DatasetError, DecisionLogError, HeadError, ImageURLRefused, Refusal, StatsError)
+    for cls in (
+        BlankLastMessage,
+        ConfigError,
+        DatasetError,
+        DecisionLogError,
+        HeadError,
+        ImageURLRefused,
+        Refusal,
+        StatsError,
+    )
 }
 
 

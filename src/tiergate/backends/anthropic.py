@@ -59,6 +59,7 @@ from tiergate.errors import (
 from tiergate.protocols.anthropic import (
     DIALECT,
     MESSAGE_STOP,
+    BlankLastMessage,
     StreamTranslator,
     answer_tool_of,
     left_out,
@@ -305,7 +306,10 @@ class AnthropicBackend:
         chosen = request.output_limit() is None
         if chosen:
             default = fitted_max_tokens(request, call, default)
-        sent = translated(default)
+        try:
+            sent = translated(default)
+        except BlankLastMessage as exc:  # another target answers it as the client means: no call here
+            raise UpstreamCapabilityError(self.name, self.url, exc.message, param=exc.param) from exc
         emulated = split_stops(request.stop_list(), refuses=is_blank)[1]
         if (why := unemulable(emulated)) is not None:  # another target may take them as they are
             raise UpstreamCapabilityError(self.name, self.url, why)

@@ -12,6 +12,7 @@ import pytest
 from tiergate.errors import RequestError, UpstreamProtocolError, UpstreamStatusError
 from tiergate.protocols.anthropic import (
     AnthropicMessage,
+    BlankLastMessage,
     StreamTranslator,
     finish_reason,
     from_message,
@@ -628,6 +629,98 @@ def test_a_prefill_of_two_messages_is_trimmed_at_the_end_of_their_text() -> None
     )
     turns = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
     assert [text_of(t) for t in turns] == [["a"], ["Sure,"]]
+
+
+HAIKU = "Write a haiku about rain."
+BLANK_LAST = (
+    ": the conversation ends in a user message that is empty or only whitespace, which Claude does not take;"
+    " without it Claude would go on with the assistant message before it instead of answering"
+)
+
+
+@pytest.mark.parametrize("blank", ["", " \n", [{"type": "text", "text": "  "}]], ids=["empty", "string", "part"])
+def test_a_blank_last_user_message_is_refused_rather_than_made_a_prefill(blank: Any) -> None:
+    """Left out as a blank message elsewhere is, it left the assistant message before it last: a prefill, which
+    Claude continued, and the client got the rest of its previous answer as the new one. OpenAI's API answers
+    the new, empty turn; another target may, so the refusal is one the backend falls back from."""
+    request = chat(
+        messages=[
+            {"role": "user", "content": HAIKU},
+            {"role": "assistant", "content": "Soft rain on the roof \n"},
+            {"role": "user", "content": blank},
+        ]
+    )
+    with pytest.raises(BlankLastMessage) as info:
+        to_messages_body(request, MODEL, default_max_tokens=10)
+    assert (info.value.status, info.value.param, info.value.message) == (
+        400,
+        "messages[2].content",
+        "messages[2].content" + BLANK_LAST,
+    )
+
+
+def test_a_blank_last_user_message_is_refused_whatever_blank_messages_follow_it() -> None:
+    """Several blank user messages, and a blank final assistant one (a prefill of nothing), still leave the
+    assistant message before them last: the last blank user message is named, by the client's own field."""
+    request = chat(
+        messages=[
+            {"role": "user", "content": HAIKU},
+            {"role": "assistant", "content": "Soft rain"},
+            {"role": "user", "content": ""},
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "\t"},
+            {"role": "assistant", "content": " "},
+        ]
+    )
+    request.messages[4].at = "input[3].content"
+    with pytest.raises(BlankLastMessage) as info:
+        to_messages_body(request, MODEL, default_max_tokens=10)
+    assert (info.value.param, info.value.message) == ("input[3].content", "input[3].content" + BLANK_LAST)
+
+
+@pytest.mark.parametrize(
+    ("messages", "sent"),
+    [
+        # the client's own prefill, after a blank user message: Claude continues it, as it did
+        (
+            [("user", "a"), ("assistant", "b"), ("user", " "), ("assistant", "Sure, ")],
+            [("user", ["a"]), ("assistant", ["b", "Sure,"])],
+        ),
+        # a blank user message after one with text: the conversation still ends in a user turn
+        (
+            [("user", "a"), ("assistant", "b"), ("user", "c"), ("user", "\n")],
+            [("user", ["a"]), ("assistant", ["b"]), ("user", ["c"])],
+        ),
+        # a blank user message in the middle: its neighbours join, as before
+        (
+            [("user", "a"), ("assistant", "b"), ("user", ""), ("assistant", "c"), ("user", "d")],
+            [("user", ["a"]), ("assistant", ["b", "c"]), ("user", ["d"])],
+        ),
+    ],
+    ids=["prefill", "after-text", "middle"],
+)
+def test_blank_user_messages_that_leave_the_clients_own_ending_are_left_out(
+    messages: list[tuple[str, str]], sent: list[tuple[str, list[str]]]
+) -> None:
+    request = chat(messages=[{"role": role, "content": text} for role, text in messages])
+    turns = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert [(t["role"], text_of(t)) for t in turns] == sent
+
+
+def test_a_blank_last_tool_result_is_sent_as_a_result_without_content() -> None:
+    """A tool message is always a ``tool_result`` block: a blank one never leaves the call before it last."""
+    call = {"id": "call_1", "type": "function", "function": {"name": "sh", "arguments": "{}"}}
+    request = chat(
+        messages=[
+            {"role": "user", "content": "run it"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": " \n"},
+        ],
+        tools=[{"type": "function", "function": {"name": "sh", "parameters": {"type": "object"}}}],
+    )
+    turns = to_messages_body(request, MODEL, default_max_tokens=10)["messages"]
+    assert turns[-1]["role"] == "user"
+    assert turns[-1]["content"][0]["type"] == "tool_result"
 
 
 REFUSED = "I can't help with that."

@@ -63,6 +63,7 @@ from tiergate.protocols.anthropic.reply import (
     whole,
 )
 from tiergate.protocols.anthropic.request import (
+    BlankLastMessage,
     answer_tool_of,
     left_out,
     native_body,
@@ -83,6 +84,7 @@ __all__ = [
     "SIGNATURE_PREFIX",
     "THINKING_BUDGETS",
     "AnthropicMessage",
+    "BlankLastMessage",
     "Block",
     "StreamTranslator",
     "StreamWriter",

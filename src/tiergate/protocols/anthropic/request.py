@@ -42,7 +42,9 @@ def to_messages_body(
     stream: bool = False,
     thinking_supported: bool = False,
 ) -> Block:
-    """The Messages request for ``request``; raises RequestError for what no Anthropic model could accept.
+    """The Messages request for ``request``; raises RequestError for what no Anthropic model could accept, and
+    :class:`BlankLastMessage` for a conversation that ends in a blank user message, which another target may
+    answer.
 
     ``max_tokens`` is mandatory upstream, so ``default_max_tokens`` stands in when the client sent none (the
     backend's, fitted to the target's window: :func:`tiergate.backends.anthropic.fitted_max_tokens`). Thinking
@@ -210,13 +212,26 @@ def _system(messages: list[Message]) -> str:
     return "\n\n".join(t for m in messages if m.role in ("system", "developer") and _has_text(t := m.text()))
 
 
+class BlankLastMessage(RequestError):
+    """A conversation that ends in a user message that is empty or only whitespace (``"content": "  "``),
+    which OpenAI's API answers as a new turn. The Messages API refuses such a message, and left out (as a blank
+    message elsewhere is), it leaves an assistant turn last: a prefill, which Claude continues, so the client
+    would get the rest of its previous answer as a new one. A blank final assistant message after it changes
+    nothing: the turn Claude would continue is still not one the client ended on. The request is fine (a local
+    tier answers it as OpenAI's API does), so the backend raises it as an
+    :class:`~tiergate.errors.UpstreamCapabilityError`, which falls back to the next target, and is the client's
+    400 when none is left."""
+
+
 def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
     """Alternating user/assistant turns: consecutive same-role messages merge, empty ones (and blank ones:
     :func:`_has_text`) vanish, and a final assistant turn (a prefill) loses the whitespace its text ends in,
-    which the API refuses (:func:`_without_trailing_whitespace`). With ``thinking`` on, assistant messages
-    begin with their signed thinking; with it off, the API refuses thinking in a final assistant message, and
-    needs none elsewhere, so none is sent."""
+    which the API refuses (:func:`_without_trailing_whitespace`). A blank user message after the last message
+    sent is :class:`BlankLastMessage`: without it, an assistant turn would end what Claude is sent, a prefill
+    the client did not write. With ``thinking`` on, assistant messages begin with their signed thinking; with it
+    off, the API refuses thinking in a final assistant message, and needs none elsewhere, so none is sent."""
     turns: list[Block] = []
+    blank: int | None = None  # the last user message left out since the last message sent
     for i, message in enumerate(messages):
         if message.role in ("system", "developer"):
             continue
@@ -224,7 +239,9 @@ def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
         if thinking and role == "assistant" and blocks:
             blocks = _thinking_blocks(message) + blocks
         if not blocks:
+            blank = i if role == "user" else blank
             continue
+        blank = None
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)
         else:
@@ -233,6 +250,14 @@ def _turns(messages: list[Message], *, thinking: bool) -> list[Block]:
         if turn["role"] == "user":
             turn["content"].sort(key=lambda block: block["type"] != "tool_result")
     if turns and turns[-1]["role"] == "assistant":
+        if blank is not None:
+            where = messages[blank].where(blank)
+            raise BlankLastMessage(
+                f"{where}: the conversation ends in a user message that is empty or only whitespace, which Claude"
+                " does not take; without it Claude would go on with the assistant message before it instead of"
+                " answering",
+                param=where,
+            )
         _without_trailing_whitespace(turns[-1]["content"])
     return _unique_tool_ids(turns)
 
