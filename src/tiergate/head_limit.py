@@ -21,9 +21,11 @@ implementations agree whichever uvicorn runs (``tiergate.workers.server_config``
 uvicorn's ``timeout_keep_alive`` closes a connection idle after a response, but its timer starts only
 there, and any byte stops it: a connection that never sent a request, or stopped within its head, stayed
 open for good (an open file each, and no key needed). Here the same number of seconds bounds the wait for a
-whole head, from the connection's opening and from each response's end (never while a request is served):
-a connection that sent nothing by then is closed, one within a head is answered ``408`` and closed as
-after a 431. A head that comes whole in time is served as before.
+whole head, from the connection's opening and from each request's end, once both its response is sent and
+its body is in (never while a request is served, nor while the body of one answered early, a 401 or a 413
+before the body was read, is still arriving: that client reads its answer once its upload ends): a
+connection that sent nothing by then is closed, one within a head is answered ``408`` and closed as after
+a 431. A head that comes whole in time is served as before. A body that stops is not bounded here.
 
     uvicorn.Config(app, http="tiergate.head_limit:HeadLimitProtocol", h11_max_incomplete_event_size=65536)
 """
@@ -53,6 +55,7 @@ _USES = (
     "on_url",
     "on_header",
     "on_headers_complete",
+    "on_message_complete",
     "on_response_complete",
     "send_400_response",
 )
@@ -80,6 +83,7 @@ class HeadLimitProtocol(HttpToolsProtocol):
         self._unreported = 0  # bytes fed since the parser last reported any, while it reads a head
         self._began = False  # a request began during this feed
         self._in_head = False
+        self._in_body = False  # the head of the last request came, and its body has not ended
         self._refused = False
         self._wait: float = config.timeout_keep_alive
         self._waiting: asyncio.TimerHandle | None = None  # the bound on the wait for a head, while it runs
@@ -124,13 +128,20 @@ class HeadLimitProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._in_body = True
         self._stop_waiting()
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        super().on_message_complete()
+        if self.cycle.response_complete and not self.transport.is_closing():
+            self._await_head()  # answered before its body was read: the next head is awaited from the body's end
 
     def on_response_complete(self) -> None:
         idle = not self.pipeline  # else the next request, whose head is in, is served now
         super().on_response_complete()
-        if idle and not self.transport.is_closing():
+        if idle and not self._in_body and not self.transport.is_closing():
             self._await_head()
 
     def _await_head(self) -> None:

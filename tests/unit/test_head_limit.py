@@ -208,6 +208,26 @@ def test_a_head_in_pieces_within_the_wait_and_a_request_served_longer_are_answer
             time.sleep(WAIT / 5)
 
 
+def test_a_body_still_arriving_after_an_early_answer_is_not_cut(impatient: tuple[str, int]) -> None:
+    """``echo_path`` answers without reading the body, as a 401 or a 413 does: the client, still uploading, must
+    be able to finish and read the answer, however long past the wait the upload takes. The wait for the next
+    head runs from the body's end."""
+    body = b"x" * 40
+    head = b"POST /early HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: %d\r\n\r\n" % len(body)
+    with socket.create_connection(impatient, timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(head)
+        start = time.monotonic()
+        for at in range(0, len(body), 4):  # 10 pieces, WAIT / 4 apart: the upload takes 2.5 times the wait
+            time.sleep(WAIT / 4)
+            sock.sendall(body[at : at + 4])
+        assert time.monotonic() - start > 2 * WAIT
+        assert answer(sock) == (200, b"/early")
+        sock.sendall(request(b"/next"))
+        assert answer(sock) == (200, b"/next")
+        assert closed_within(sock, WAIT + 1) == b""
+
+
 def test_h11_takes_the_same_limit_where_httptools_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     """uvicorn's h11 refuses a head that passes ``h11_max_incomplete_event_size`` before it ends (with a 400);
     its own default, 16 KiB, would refuse heads that httptools serves."""
