@@ -1,6 +1,8 @@
 """How an OpenAI-compatible server's answer ends, behind the real gateway: the finish reasons that say the
-generation failed (vLLM's ``error``, vLLM's and SGLang's ``abort``), vLLM's older error event, and an answer
-whose finish chunk came before the server stalled or broke the connection.
+generation failed (vLLM's ``error``, vLLM's and SGLang's ``abort``), vLLM's older error event, an answer
+whose finish chunk came before the server stalled or broke the connection, what follows it (whole once the usage
+chunk came after the finish), and the servers that set a finish before their answer's end, whose answer a failure
+after a finish may have cut.
 
 The upstream is a tiny ASGI app sending the exact bytes a test gives it, then ending its body as told: closed,
 left open (a stall, until the gateway hangs up) or cut (the connection breaks before the chunked body's end).
@@ -122,6 +124,13 @@ def chat(base: str, *, stream: bool) -> tuple[httpx.Response, float]:
     began = time.monotonic()
     r = httpx.post(base + "/v1/chat/completions", json=body, timeout=30)
     return r, time.monotonic() - began
+
+
+def responses(base: str, **fields: Any) -> list[dict[str, Any]]:
+    """The events of a Responses stream (Codex's ingress) for ``input: hi``."""
+    body = {"model": "local", "input": "hi", "stream": True, **fields}
+    r = httpx.post(base + "/v1/responses", json=body, timeout=30)
+    return [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
 
 
 def frames(raw: str) -> list[Any]:
@@ -257,15 +266,16 @@ def test_vllms_older_error_event_before_the_first_token_falls_back(
 # --- after the finish chunk: a stall or a broken connection ---------------------------------------------------------
 
 
+@pytest.mark.parametrize("left", [b"", b"data: [DON"], ids=["at an event's end", "midway through [DONE]"])
 @pytest.mark.parametrize("ending", ["stall", "cut"])
 def test_an_answer_whose_finish_came_is_whole_when_the_stream_then_stalls_or_breaks(
-    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, ending: Ending
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, ending: Ending, left: bytes
 ) -> None:
-    """The finish chunk and the usage chunk came, then no ``[DONE]``: the server stalled (the idle bound failed
-    the answer) or broke the connection ("the answer was cut short"), and the client paid for a whole answer it
-    was told had failed."""
+    """The finish chunk and the usage chunk came, then no ``[DONE]`` (or half of it): the server stalled (the idle
+    bound failed the answer) or broke the connection ("the answer was cut short"), and the client paid for a
+    whole answer it was told had failed."""
     fake, _ = upstream
-    fake.pieces, fake.ending = [START, TEXT, chunk({}, "stop"), chunk(usage=USAGE)], ending
+    fake.pieces, fake.ending = [START, TEXT, chunk({}, "stop"), chunk(usage=USAGE), left], ending
     r, took = chat(gateway, stream=True)
     got = frames(r.text)
     assert (said(got), finishes(got), got[-1]) == (ANSWER, ["stop"], "data: [DONE]")
@@ -278,14 +288,14 @@ def test_an_answer_whose_finish_came_is_whole_when_the_stream_then_stalls_or_bre
 
 
 LATE_ERROR = b'data: {"error": {"message": "late boom", "type": "server_error"}}\n\n'
-#: What a server sent after its finish chunk, in place of the usage chunk and ``[DONE]`` or in their midst: the
-#: usage the client is told (the upstream's own; None: it never came whole, so the gateway's estimate) and the
-#: kind the log names it by.
-AFTER_FINISH: dict[str, tuple[list[bytes], dict[str, int] | None, str]] = {
-    "an error event": ([LATE_ERROR, DONE], None, "an error event (server_error)"),
-    "half the usage chunk, then the end": ([chunk(usage=USAGE)[:-30]], None, "a malformed event"),
-    "half the [DONE], then the end": ([chunk(usage=USAGE), b"data: [DON"], USAGE, "a malformed event"),
-    "an event that is not JSON": ([chunk(usage=USAGE), b"data: {oops}\n\n", DONE], USAGE, "a malformed event"),
+#: What a server sent after its finish chunk and its usage chunk, in place of ``[DONE]``: the kind the log names
+#: it by. The usage chunk, which servers send last, says the answer ended; a finish alone does not (see
+#: ``CUT_AFTER_A_FINISH``).
+AFTER_FINISH: dict[str, tuple[list[bytes], str]] = {
+    "an error event": ([LATE_ERROR, DONE], "an error event (server_error)"),
+    "half a second usage chunk, then the end": ([chunk(usage=USAGE)[:-30]], "a malformed event"),
+    "half the [DONE], then the end": ([b"data: [DON"], "a malformed event"),
+    "an event that is not JSON": ([b"data: {oops}\n\n", DONE], "a malformed event"),
 }
 
 
@@ -301,20 +311,17 @@ def test_an_answer_whose_finish_came_is_whole_whatever_event_follows(
     """The client got the whole answer and then an error (which Codex asks again for, and pays again), and the
     target's breaker counted a good answer as a failure. What came is logged by its kind, never its message."""
     fake, _ = upstream
-    pieces, usage, kind = AFTER_FINISH[after]
-    fake.pieces = [START, TEXT, chunk({}, "stop"), *pieces]
+    pieces, kind = AFTER_FINISH[after]
+    fake.pieces = [START, TEXT, chunk({}, "stop"), chunk(usage=USAGE), *pieces]
     caplog.set_level("WARNING", logger="tiergate.backends")
     r, _ = chat(gateway, stream=True)
     got = frames(r.text)
     assert (said(got), finishes(got), got[-1]) == (ANSWER, ["stop"], "data: [DONE]")
-    if usage is None:
-        assert got[-2]["usage"]["estimated"] is True, "the usage chunk never came whole: the gateway's estimate"
-    else:
-        assert got[-2]["usage"] == usage, "the upstream's own count"
+    assert got[-2]["usage"] == USAGE, "the upstream's own count"
     assert logged_failure(tmp_path) is None
     assert fake.calls == 1 and not rescue.requests
     assert [r.getMessage() for r in caplog.records if r.name == "tiergate.backends"] == [
-        f"{kind} came after the whole answer (its finish_reason): the answer ends whole"
+        f"{kind} came after the whole answer (its usage chunk): the answer ends whole"
     ]
 
 
@@ -324,11 +331,8 @@ def test_a_responses_stream_whose_finish_came_completes_whatever_event_follows(
 ) -> None:
     """Codex's ingress: ``response.failed`` with a ``server_error``, which it retries, for an answer it had."""
     fake, _ = upstream
-    fake.pieces = [START, TEXT, chunk({}, "stop"), *AFTER_FINISH[after][0]]
-    body = {"model": "local", "input": "hi", "stream": True}
-    r = httpx.post(gateway + "/v1/responses", json=body, timeout=30)
-    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
-    final = events[-1]
+    fake.pieces = [START, TEXT, chunk({}, "stop"), chunk(usage=USAGE), *AFTER_FINISH[after][0]]
+    final = responses(gateway)[-1]
     assert final["type"] == "response.completed", final
     assert final["response"]["status"] == "completed"
     texts = [part["text"] for item in final["response"]["output"] for part in item.get("content") or []]
@@ -358,7 +362,7 @@ def test_answers_whose_finish_came_open_no_breaker_when_an_error_follows(
     routes = tmp_path / "routes.yaml"
     routes.write_text(ROUTES + "breakers: {fail_max: 2, reset_timeout: 600}\n")
     gateway = gateway_for(routes, {"VLLM_URL": url, "OLLAMA_HOST": rescue.url})  # type: ignore[attr-defined]
-    fake.pieces = [START, TEXT, chunk({}, "stop"), LATE_ERROR, DONE]
+    fake.pieces = [START, TEXT, chunk({}, "stop"), chunk(usage=USAGE), LATE_ERROR, DONE]
     for _ in range(3):
         r, _ = chat(gateway, stream=True)
         assert said(frames(r.text)) == ANSWER
@@ -400,6 +404,109 @@ def test_a_finish_reason_on_every_chunk_does_not_cut_the_answer(
     assert (said(got), finishes(got), got[-1]) == ("part0 part1 part2 part3 ", ["stop"], "data: [DONE]")
     assert got[-2]["usage"] == USAGE
     assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
+
+
+def test_a_finish_reason_on_every_chunk_does_not_cut_the_answer_at_a_pause(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama
+) -> None:
+    """Once a server has set a finish_reason on a chunk before its answer's end, its finish is no end: a pause
+    longer than the wait for what follows a finish (0.5 s) is one within the answer, bounded by ``idle`` (1 s).
+    The short wait cut the answer at the pause, and sent its first two pieces as whole."""
+    fake, _ = upstream
+    fake.pieces = [START, chunk({"content": "part0 "}, "stop"), 0.1, chunk({"content": "part1 "}, "stop"), 0.8]
+    fake.pieces += [chunk({"content": "part2 "}, "stop"), chunk(usage=USAGE), DONE]
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert (said(got), finishes(got), got[-1]) == ("part0 part1 part2 ", ["stop"], "data: [DONE]")
+    assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
+
+
+def test_an_answer_whose_server_sets_a_finish_early_is_whole_once_its_usage_chunk_came(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The usage chunk, which servers send last, says the answer ended even where a finish does not."""
+    fake, _ = upstream
+    fake.pieces = [START, chunk({"content": "part0 "}, "stop"), chunk({"content": "part1 "}, "stop")]
+    fake.pieces += [chunk(usage=USAGE), LATE_ERROR, DONE]
+    caplog.set_level("WARNING", logger="tiergate.backends")
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert (said(got), finishes(got), got[-1]) == ("part0 part1 ", ["stop"], "data: [DONE]")
+    assert got[-2]["usage"] == USAGE
+    assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
+    assert [r.getMessage() for r in caplog.records if r.name == "tiergate.backends"] == [
+        "an error event (server_error) came after the whole answer (its usage chunk): the answer ends whole"
+    ]
+
+
+STEP = "Step 1 of 3 done. "
+#: A tool call's first piece, with its id and name (ChatMock sets ``tool_calls`` on it), and its arguments.
+CALL = {"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "write_file", "arguments": ""}}]}
+ARGS = {"tool_calls": [{"index": 0, "function": {"arguments": '{"path": "a.py", "content": "print(1)"}'}}]}
+CALL_FINISHED = chunk(CALL, "tool_calls")
+EVERY_CHUNK = [chunk({"content": "part0 "}, "stop"), chunk({"content": "part1 "}, "stop")]
+#: Answers a finish_reason came in, and that failed, or were cut, before the usage chunk that says the answer
+#: ended: what came after the stream's START, how the body then ends, and the text the client got. Some servers
+#: set a finish before the answer's end (on every chunk: older proxies, LiteLLM on Gemini; on a call's first
+#: piece: ChatMock): what failed may be the rest of the answer, so the client is told it failed, as before the
+#: finish, never given a cut answer as whole (an agent would run a tool with half its arguments).
+CUT_AFTER_A_FINISH: dict[str, tuple[list[bytes | float], Ending, str]] = {
+    "an error event after the finish chunk": ([TEXT, chunk({}, "stop"), LATE_ERROR, DONE], "close", ANSWER),
+    "half the usage chunk, then the end": ([TEXT, chunk({}, "stop"), chunk(usage=USAGE)[:-30]], "close", ANSWER),
+    "an error event after a text chunk's finish": ([chunk({"content": STEP}, "stop"), LATE_ERROR, DONE], "close", STEP),
+    "the next text chunk cut by the body's end": (
+        [chunk({"content": STEP}, "stop"), chunk({"content": "and the rest of it"})[:-25]],
+        "close",
+        STEP,
+    ),
+    "a call's arguments cut by the body's end": ([CALL_FINISHED, chunk(ARGS)[:-30]], "close", ""),
+    "a call's arguments cut by a stall": ([CALL_FINISHED, chunk(ARGS)[:-30]], "stall", ""),
+    "a call's arguments cut by a broken connection": ([CALL_FINISHED, chunk(ARGS)[:-30]], "cut", ""),
+    "an error event after a finish on every chunk": (
+        [CALL_FINISHED, chunk(ARGS, "tool_calls"), LATE_ERROR, DONE],
+        "close",
+        "",
+    ),
+    "the end after a finish on every chunk": (EVERY_CHUNK, "close", "part0 part1 "),
+    "a stall after a finish on every chunk": (EVERY_CHUNK, "stall", "part0 part1 "),
+    "a broken connection after a finish on every chunk": (EVERY_CHUNK, "cut", "part0 part1 "),
+}
+
+
+@pytest.mark.parametrize("case", CUT_AFTER_A_FINISH)
+def test_an_answer_a_finish_came_in_still_fails_when_it_fails_before_its_usage_chunk(
+    tmp_path: Path,
+    gateway: str,
+    upstream: tuple[Scripted, str],
+    rescue: FakeOllama,
+    caplog: pytest.LogCaptureFixture,
+    case: str,
+) -> None:
+    fake, _ = upstream
+    pieces, fake.ending, text = CUT_AFTER_A_FINISH[case]
+    fake.pieces = [START, *pieces]
+    caplog.set_level("WARNING", logger="tiergate.backends")
+    r, _ = chat(gateway, stream=True)
+    got = frames(r.text)
+    assert said(got) == text
+    assert finishes(got) == [] and "data: [DONE]" not in got, "no finish: the answer is not whole"
+    assert set(got[-1]) == {"error"}, got[-1]
+    assert logged_failure(tmp_path) is not None
+    assert not [r for r in caplog.records if r.name == "tiergate.backends"], "nothing ended whole"
+
+
+@pytest.mark.parametrize("case", CUT_AFTER_A_FINISH)
+def test_a_responses_stream_a_finish_came_in_still_fails_when_it_fails_before_its_usage_chunk(
+    gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, case: str
+) -> None:
+    """Codex ran ``write_file`` with the arguments ``{}`` (the call's arguments never came) or half of them,
+    from a ``response.completed``."""
+    fake, _ = upstream
+    pieces, fake.ending, _ = CUT_AFTER_A_FINISH[case]
+    fake.pieces = [START, *pieces]
+    events = responses(gateway, tools=[{"type": "function", "name": "write_file", "parameters": {"type": "object"}}])
+    names = [event["type"] for event in events]
+    assert names[-1] == "response.failed" and "response.completed" not in names, names
 
 
 def test_an_answer_whose_usage_never_came_reports_the_estimate(

@@ -1,20 +1,22 @@
 """What an upstream sends after a stream's whole answer, where it cuts nothing: logged, never the client's error.
 
-A stream's answer is whole at its completion marker: the OpenAI-compatible chunk with its ``finish_reason``,
-Anthropic's ``message_delta``. All that should follow is the end marker (``[DONE]``, ``message_stop``; and
-OpenAI's usage chunk), which servers send at once. Whatever comes instead (a stall, the body's end, a broken
-connection, an ``error`` event, an event that cannot be read, or one the body's end cut short) ends the
-stream as the whole answer it is: failing it would have the client ask again for an answer it got and paid
-for (Codex retries ``server_error``) and count a good answer against the target's breaker. A backend that
-reads such an event calls :func:`ended_whole`, so an operator sees what the upstream did there.
+A stream's answer is whole once what says so came: Anthropic's ``message_delta``, which is sent once, at the end;
+an OpenAI-compatible stream's usage chunk after the chunk with its ``finish_reason`` (a finish alone is not
+enough: some servers set one on chunks before the end of the answer; see the OpenAI codec's ``StreamReader``).
+All that should follow is the end marker (``[DONE]``, ``message_stop``), which servers send at
+once. Whatever comes instead (a stall, the body's end, a broken connection, an ``error`` event, an event that
+cannot be read, or one the body's end cut short) ends the stream as the whole answer it is: failing it would
+have the client ask again for an answer it got and paid for (Codex retries ``server_error``) and count a good
+answer against the target's breaker. A backend that reads such an event calls :func:`ended_whole`, so an
+operator sees what the upstream did there.
 
-    finished = reader.whole
+    whole = reader.whole
     try:
         events = reader.feed(line)
     except UpstreamError as failure:
-        if not finished:
+        if not whole:
             raise
-        ended_whole(failure, "finish_reason")   # and end the stream as whole
+        ended_whole(failure, "usage chunk")   # and end the stream as whole
 """
 
 from __future__ import annotations

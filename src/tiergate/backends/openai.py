@@ -5,15 +5,19 @@ HTTP client. Failures of the client are translated by :mod:`tiergate.backends.fa
 ``tool_choice`` but may not keep to it, so the answer's tool calls are checked against it
 (:func:`~tiergate.protocols.openai.upstream.call_rule`), as an Ollama backend's are.
 
-A stream's answer is whole at the chunk with its ``finish_reason``; all that may follow is the usage chunk
+A stream's answer ends at the chunk with its ``finish_reason``; all that may follow is the usage chunk
 (``stream_options.include_usage``) and ``data: [DONE]``, which servers send at once. They are waited for
 :data:`AFTER_FINISH` seconds at most (half the target's ``idle`` when that is shorter), and a stall or a
-broken connection in that time ends the stream as the whole answer it is; so does an event there that is
-no part of an answer (an error, one the body's end cut short, one that is not JSON), logged by its kind
-(:mod:`tiergate.backends.after_answer`). The usage is the upstream's last count; without one (its usage chunk
-is what broke), the gateway's estimate is reported, marked so (``"estimated": true``), as for a server that
-counts nothing. A ``finish_reason`` that says the generation failed (``error``, ``abort``) makes no answer
-whole: what follows it changes nothing of that failure.
+broken connection in that time, at an event's end, ends the stream as the whole answer it is. Not for a
+server that has set a ``finish_reason`` before the end of its answer (older proxies on every chunk): its
+finish is no end, so nothing shortens the wait after it, and a close before its usage chunk or ``[DONE]``
+fails (:attr:`StreamReader.may_end`). Once the usage chunk came after the finish, the answer is whole
+whatever follows: an event that is no part of an answer (an error, one the body's end or a stall cut short,
+one that is not JSON) ends it, logged by its kind (:mod:`tiergate.backends.after_answer`). Before it, such an
+event may be the rest of an answer a server cut short after a finish it sets early, and fails the stream as
+ever. The usage is the upstream's last count; without one, the gateway's estimate is reported, marked so
+(``"estimated": true``), as for a server that counts nothing. A ``finish_reason`` that says the generation
+failed (``error``, ``abort``) makes no answer whole: what follows it changes nothing of that failure.
 
     backend = OpenAIBackend("vllm", cfg, os.environ)
     async for event in backend.stream(request, Call(model=target.model)): ...
@@ -158,13 +162,9 @@ class OpenAIBackend:
         try:
             async with self._client.send(sent) as response:
                 await self._raise_for_status(response, request)
-                cut = False
                 async for event in self._read(response, reader, call):
-                    if event is None:
-                        cut = True
-                    else:
-                        yield event
-            closing, ended = reader.close(cut=cut), True
+                    yield event
+            closing, ended = reader.close(), True
         except TRANSPORT_ERRORS as exc:
             raise transport_failure(exc, self._where(call)) from exc
         finally:
@@ -173,17 +173,18 @@ class OpenAIBackend:
         for event in closing:
             yield event
 
-    async def _read(self, response: Response, reader: StreamReader, call: Call) -> AsyncIterator[StreamEvent | None]:
-        """The events of the body's lines; None last when the body failed after the finish chunk: a stall past the
-        wait for its end, a broken connection, a unit past the cap, or an event in place of the usage chunk and
-        ``[DONE]`` that is no part of an answer (an error, one cut short by the body's end, one that is not
-        JSON; :mod:`~tiergate.backends.after_answer`). The answer is whole all the same."""
+    async def _read(self, response: Response, reader: StreamReader, call: Call) -> AsyncIterator[StreamEvent]:
+        """The events of the body's lines. Once the stream :attr:`~StreamReader.may_end`, a stall past the wait for
+        its end, a broken connection or a unit past the cap stops the reading (:meth:`StreamReader.stopped`); so
+        does, once the answer is :attr:`~StreamReader.whole`, an event in place of ``[DONE]`` that is no part of an
+        answer (an error, one cut short by the body's end, one that is not JSON;
+        :mod:`~tiergate.backends.after_answer`). :meth:`StreamReader.close` says whether the answer is whole."""
         lines = Lines()
         chunks = aiter(response.chunks())
         until: float | None = None  # on the loop's clock: when the wait for what follows the finish ends
         while True:
-            if until is None and reader.finished:
-                yield Raw(ALIVE, b"")  # the finish chunk was heard: the stream's idle bound starts again here
+            if until is None and reader.may_end:
+                yield Raw(ALIVE, b"")  # the answer may end here: the stream's idle bound starts again here
                 until = asyncio.get_running_loop().time() + min(AFTER_FINISH, call.idle_timeout / 2)
             ended = False
             try:
@@ -193,13 +194,13 @@ class OpenAIBackend:
             except TRANSPORT_ERRORS:
                 if until is None:
                     raise
-                yield None
+                reader.stopped(midway=_midway(lines))
                 return
             more = False
             for line in pieces:
                 events = _fed(reader, line)
                 if events is None:
-                    yield None
+                    reader.stopped(midway=True)
                     return
                 for event in events:
                     more = True
@@ -261,15 +262,25 @@ class OpenAIBackend:
 
 
 def _fed(reader: StreamReader, line: bytes) -> list[StreamEvent] | None:
-    """The events of ``line``; None for a line the reader refuses once the answer is whole."""
+    """The events of ``line``; None for a line the reader refuses once the answer is whole (its usage chunk came
+    after its finish): before that, the line may be the rest of an answer a server cut short after a finish it
+    set too early, and what it raised is the stream's failure."""
     whole = reader.whole
     try:
         return reader.feed(line)
     except (UpstreamError, TooLong) as failure:
         if not whole:
             raise
-        ended_whole(failure, "finish_reason")
+        ended_whole(failure, "usage chunk")
         return None
+
+
+def _midway(lines: Lines) -> bool:
+    """The body stopped partway through a line (one past the cap counts: it never ended)."""
+    try:
+        return bool(lines.rest().strip())
+    except TooLong:
+        return True
 
 
 def _headers(configured: Mapping[str, str], key: str | None) -> dict[str, str]:

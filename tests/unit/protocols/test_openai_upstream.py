@@ -385,6 +385,71 @@ def test_done_without_a_finish_reason_is_cut_short() -> None:
         reader.close()
 
 
+TEXT = b'data: {"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}'
+FINISH = b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}'
+FINISHED_TEXT = b'data: {"choices":[{"delta":{"content":"Hi"},"finish_reason":"stop"}]}'
+COUNT = b'data: {"choices":[],"usage":{"prompt_tokens":2,"completion_tokens":1}}'
+
+
+def read(*lines: bytes) -> StreamReader:
+    reader = StreamReader("proxy", URL)
+    for line in lines:
+        reader.feed(line)
+    return reader
+
+
+@pytest.mark.parametrize(
+    ("lines", "whole", "may_end"),
+    [
+        ([TEXT, FINISH], False, True),  # a finish: the answer may end here, but it is not proved whole
+        ([TEXT, FINISH, COUNT], True, True),  # the usage chunk after it: servers send it last
+        ([TEXT, FINISH, b"data: [DONE]"], True, True),
+        ([FINISHED_TEXT, FINISHED_TEXT], False, False),  # a finish before the answer's end: no end on its own
+        ([FINISHED_TEXT, FINISHED_TEXT, COUNT], True, True),
+        ([FINISHED_TEXT, TEXT, FINISH], False, False),  # Open WebUI's finish on its reasoning
+        ([TEXT, FINISH, COUNT, TEXT, FINISH], False, False),  # more answer after the count: not its last
+        ([TEXT, b'data: {"choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":2}}'], False, True),
+        ([TEXT, b'data: {"choices":[{"delta":{},"finish_reason":"abort"}]}', COUNT], False, False),
+    ],
+)
+def test_an_answer_is_whole_once_the_usage_chunk_or_done_follows_its_finish(
+    lines: list[bytes], whole: bool, may_end: bool
+) -> None:
+    """Some servers set a finish_reason on chunks before the end of the answer (older proxies and LiteLLM on every
+    chunk, ChatMock on a tool call's first): after a finish alone, what fails may be the rest of the answer."""
+    reader = read(*lines)
+    assert (reader.whole, reader.may_end) == (whole, may_end)
+
+
+def test_a_server_that_set_a_finish_early_is_no_whole_answer_at_the_end_of_its_body() -> None:
+    """A body that ends after its last finish, without the usage chunk or ``[DONE]``, from a server whose finish
+    came before its answer's end: it may have been cut there."""
+    with pytest.raises(UpstreamProtocolError, match="its server set a finish_reason before the end of the answer"):
+        read(FINISHED_TEXT, FINISHED_TEXT).close()
+    assert read(FINISHED_TEXT, FINISHED_TEXT, COUNT).close() == [Finish("stop"), UsageReport(Usage(2, 1, 3))]
+    assert read(FINISHED_TEXT, FINISHED_TEXT, b"data: [DONE]").close() == [Finish("stop")]
+    assert read(TEXT, FINISH).close() == [Finish("stop")], "one finish, at the end: a server that sends no [DONE]"
+
+
+@pytest.mark.parametrize("midway", [True, False])
+def test_a_body_that_stopped_midway_through_an_event_needs_the_usage_chunk(midway: bool) -> None:
+    """The event the body left unfinished may be more of the answer; after the usage chunk, it is not."""
+    reader = read(TEXT, FINISH)
+    reader.stopped(midway=midway)
+    if midway:
+        with pytest.raises(UpstreamProtocolError, match="stopped midway through an event after a finish_reason"):
+            reader.close()
+    else:
+        assert reader.close() == [Finish("stop")]
+    reader = read(TEXT, FINISH, b'data: {"choices":[{"delta":{"content":"more')  # an event's first line
+    reader.stopped(midway=False)
+    with pytest.raises(UpstreamProtocolError, match="stopped midway"):
+        reader.close()
+    reader = read(TEXT, FINISH, COUNT)
+    reader.stopped(midway=midway)
+    assert reader.close() == [Finish("stop"), UsageReport(Usage(2, 1, 3))]
+
+
 def test_an_events_json_over_several_data_lines_is_joined_as_sse_joins_it() -> None:
     """SSE joins an event's ``data:`` lines with line breaks; each line alone was read, and the first half
     of the value failed the stream as invalid JSON."""

@@ -65,9 +65,8 @@ _TIERGATE_FIELDS = (
 )
 #: Fields refused at the edge when set (``check_chat``); their unset spellings (``logprobs: false``) stay here.
 _REFUSED_FIELDS = ("logprobs", "top_logprobs", "logit_bias", "modalities", "audio", "functions", "function_call")
-#: The known finish reasons that say the generation failed, which :attr:`StreamReader.whole` checks; every reason is
-#: read, whatever its case and whether known or not, by :func:`~tiergate.protocols.openai.finishes.read`.
-_FAILED_FINISHES = finishes.FAILED
+#: Every finish reason is read, whatever its case and whether known or not, by
+#: :func:`~tiergate.protocols.openai.finishes.read`.
 _ERROR_PREVIEW = 200
 _encode = msgspec.json.Encoder().encode
 
@@ -352,6 +351,13 @@ class StreamReader:
     With ``calls`` (:func:`call_rule`), a tool call it does not allow raises as it opens; where it requires
     one, what comes before the first call is held and comes out with it, and :meth:`close` raises for an
     answer without one, with nothing said: the request falls back.
+
+    How sure that the answer ended: a ``finish_reason`` is its end for most servers, but some set one on chunks
+    before the end (older proxies and LiteLLM on every chunk, Open WebUI on its reasoning, ChatMock on a tool
+    call's first chunk, before its arguments). The usage chunk, which servers send last (tiergate always asks
+    for it), or ``[DONE]`` says the answer is :attr:`whole`, whatever the rest of the stream does; a finish alone
+    lets the stream end there (:attr:`may_end`: a stall or a close at an event's end) only while no more of the
+    answer has come after a finish (:attr:`early`).
     """
 
     def __init__(
@@ -374,6 +380,12 @@ class StreamReader:
         self._finish: str | None = None
         self._stop: str | None = None
         self._usage: Usage | None = None
+        #: A chunk with usage and no piece of the answer came after the finish: the server's last word.
+        self._counted_after = False
+        #: More of the answer came after a finish_reason: this server sets one before its answer's end.
+        self.early = False
+        #: The body stopped coming partway through a line or an event (:meth:`stopped`).
+        self._midway = False
         #: True after ``data: [DONE]``: nothing after it is read.
         self.done = False
         #: The ``data:`` lines of an event whose JSON is not whole yet.
@@ -419,6 +431,7 @@ class StreamReader:
         return self._read(_decoded(self._backend, self._url, whole, "stream event", self._asked))
 
     def _read(self, payload: _Payload) -> list[StreamEvent]:
+        finished = self._finish is not None
         if payload.usage is not None:
             self._usage = _usage(payload.usage)
         events: list[StreamEvent] = []
@@ -432,6 +445,11 @@ class StreamReader:
             if choice.finish_reason:
                 self._finish = choice.finish_reason
                 self._stop = choice.stop_sequence()
+        if events:  # the answer goes on: a finish before this one was not its end, nor a count its last
+            self.early = self.early or finished
+            self._counted_after = False
+        elif finished and payload.usage is not None:
+            self._counted_after = True
         if self._held is not None:  # a call is required: nothing before the first one comes out alone
             if not self._opened:
                 self._held += events
@@ -447,24 +465,44 @@ class StreamReader:
 
     @property
     def whole(self) -> bool:
-        """:attr:`finished`, with a ``finish_reason`` that ends the answer, not one that says its generation failed
-        (:data:`_FAILED_FINISHES`): the answer is whole, whatever the rest of the stream does."""
-        return self._finish is not None and self._finish not in _FAILED_FINISHES
+        """The answer is whole, whatever the rest of the stream does (an error, a line that is not JSON, an event
+        cut short): a ``finish_reason`` that ends it, not one that says its generation failed
+        (:mod:`~tiergate.protocols.openai.finishes`), then the usage chunk, which servers send last, or ``[DONE]``.
+        A finish alone is not enough: a server that sets one before its answer's end may be cut, or fail,
+        mid-answer after it."""
+        return self._ends_well() and (self._counted_after or self.done)
+
+    @property
+    def may_end(self) -> bool:
+        """The stream may end here (stop coming, or close, at an event's end) with its answer whole: it is
+        :attr:`whole`, or its finish came and this server has set none before the end of an answer (:attr:`early`;
+        one that has may have more of it to send)."""
+        return self.whole or (self._ends_well() and not self.early)
+
+    def _ends_well(self) -> bool:
+        return self._finish is not None and finishes.meaning(self._finish) != "failed"
+
+    def stopped(self, *, midway: bool) -> None:
+        """The rest of the body is not read: it stopped coming after the finish (a stall past the wait for its
+        end, a broken connection), ``midway`` through a line or an event when ``midway``, or the line read last is
+        refused after the whole answer. What was left unfinished is dropped; :meth:`close` says whether the answer
+        is whole without it."""
+        self._midway = midway or bool(self._pending)
+        self._pending, self._pending_bytes = [], 0
 
     @property
     def counted(self) -> Usage | None:
         """The upstream's last count, None before any (most servers send it last, after the finish)."""
         return self._usage
 
-    def close(self, *, cut: bool = False) -> list[StreamEvent]:
+    def close(self) -> list[StreamEvent]:
         """The answer is whole only with a ``finish_reason``, and one that is not a failure (``error``, ``abort``,
         any that names one: :mod:`~tiergate.protocols.openai.finishes`); ``[DONE]`` without one ends an answer cut
         short (as a whole answer whose choice has none).
 
-        ``cut``: the body stopped coming after the finish (a stall, a broken connection), so an event it left
-        unfinished is dropped, not read."""
-        if cut:
-            self._pending, self._pending_bytes = [], 0
+        Without ``[DONE]`` (the body ended, or :meth:`stopped` coming), a finish is enough only while the stream
+        :attr:`may_end`; and a body that stopped midway through an event needs the answer :attr:`whole`: that
+        event may be more of it."""
         last = self._decode_pending() if self._pending else []  # the stream ended the event
         if self._finish is None:
             ended = "was closed (data: DONE) without a finish_reason" if self.done else "ended before finish"
@@ -472,6 +510,15 @@ class StreamReader:
         reading = finishes.read(self._backend, self._finish)
         if reading == "failed":
             raise _protocol(self._backend, self._url, _failed_finish(self._finish))
+        if self._midway and not self.whole:
+            why = "stopped midway through an event after a finish_reason, before the usage chunk that follows it"
+            raise _protocol(self._backend, self._url, f"stream {why}: the answer may be incomplete")
+        if not self.may_end:
+            why = (
+                "ended after a finish_reason without the usage chunk or [DONE], and its server set a finish_reason "
+                "before the end of the answer"
+            )
+            raise _protocol(self._backend, self._url, f"stream {why}: the answer may be incomplete")
         if self._held is not None and self._rule is not None:  # the required call never came
             raise self._rule.missing(self._backend, self._url)
         finish = _finish_reason(reading, has_tool_calls=self._opened > 0)
