@@ -6,12 +6,15 @@ written (a URL without its scheme, a libpq ``key=value`` string). ``Redactor`` t
 key the rules name (backend API keys, client keys, the admin key), of every header a backend sends and the
 passwords of the URLs the rules hold out of any text; it is built once per rules load and applied where
 upstream text enters tiergate (dispatch), so an upstream that echoes a key back ("invalid x-api-key
-sk-...") cannot carry it into an error body, a log line or the decision log.
+sk-...") cannot carry it into an error body, a log line or the decision log. The passwords of the Redis and
+PostgreSQL locations are secrets only when they are no ordinary word (:func:`credential_values`), and are
+taken only where they stand as a whole token: ``postgres`` as a password would blank "postgres_box".
 
     redact_url("https://user:pw@host/v1?key=abc")  ->  "https://***@host/v1?key=***"
     redact_dsn("host=db password=pw dbname=tg")     ->  "host=db password=*** dbname=tg"
     scrub = Redactor.of(config, os.environ)
     scrub("invalid x-api-key sk-ant-123456")        ->  "invalid x-api-key ***"
+    Redactor(passwords=["S3cretRedisPw"])("S3cretRedisPw, xS3cretRedisPw")  ->  "***, xS3cretRedisPw"
 """
 
 from __future__ import annotations
@@ -124,8 +127,8 @@ _QUOTED = re.compile(r""""[^"]*"|'[^']*'""")
 
 def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     """The values of every key variable the rules name (backend keys, client keys, the admin key), of
-    every header a backend sends, what a backend's ``base_url`` holds (:func:`url_secret_values`) and the
-    passwords of ``state.redis_url`` and ``server.decision_log.url`` (:func:`credential_values`).
+    every header a backend sends and what a backend's ``base_url`` holds (:func:`url_secret_values`);
+    the passwords of ``state.redis_url`` and ``server.decision_log.url`` are :func:`password_values`.
 
     A variable may hold several comma-separated keys; each is a secret, and so is the whole value. A
     header's value is a secret whole, and so is its last word: the token of ``Bearer <token>``, which an
@@ -136,8 +139,13 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     names |= {*auth.keys_env, auth.admin_key_env}
     headers = [raw for backend in config.backends.values() for raw in backend.headers.values()]
     urls = {value for backend in config.backends.values() for value in url_secret_values(backend.base_url)}
-    stores = credential_values(config.state.redis_url or "") | credential_values(config.server.decision_log.url or "")
-    return _values(names, headers, environ) | urls | stores
+    return _values(names, headers, environ) | urls
+
+
+def password_values(config: RoutesConfig) -> set[str]:
+    """The passwords of ``state.redis_url`` and ``server.decision_log.url`` (:func:`credential_values`),
+    which the Redactor takes only where they stand as a whole token."""
+    return credential_values(config.state.redis_url or "") | credential_values(config.server.decision_log.url or "")
 
 
 #: A query parameter whose value is a credential (``token``, ``api_key``, ``sig`` of a SAS URL...); others
@@ -176,17 +184,14 @@ def url_secret_values(url: str) -> set[str]:
     return {value for value in values if len(value) >= MIN_SECRET_CHARS}
 
 
-def written_secret_values(data: object, environ: Mapping[str, str], expanded: Iterable[str] = ()) -> set[str]:
-    """:func:`secret_values` for a rule file's tree as written (``${VAR}`` expanded), which may not load, and
-    the passwords (:func:`credential_values`) of what its ``${VAR}`` references ``expanded`` to.
+def written_secret_values(data: object, environ: Mapping[str, str]) -> set[str]:
+    """:func:`secret_values` for a rule file's tree as written (``${VAR}`` expanded), which may not load.
 
     A problem in such a file may quote any value of it, a key that landed in a typed field included
     (``mode: ${ANTHROPIC_API_KEY}``), so its messages are scrubbed with these before anyone reads them.
     The names are read where they are written, and the defaults (``ANTHROPIC_API_KEY`` for an anthropic
     backend, ``TIERGATE_ADMIN_KEY``) apply where they are not; a "name" that is not a variable's name is
-    a key written in its place, and is a secret itself. A variable no field names as a key may still hold
-    a password, in a URL or a ``key=value`` string (``mode: ${TIERGATE_REDIS_URL}``): that password is a
-    secret wherever the variable is expanded.
+    a key written in its place, and is a secret itself.
     """
     root = data if isinstance(data, dict) else {}
     backends = root.get("backends")
@@ -205,13 +210,6 @@ def written_secret_values(data: object, environ: Mapping[str, str], expanded: It
     server = root.get("server")
     auth = server.get("auth") if isinstance(server, dict) else None
     auth = auth if isinstance(auth, dict) else {}
-    log = server.get("decision_log") if isinstance(server, dict) else None
-    state = root.get("state")
-    stores = [
-        log.get("url") if isinstance(log, dict) else None,
-        state.get("redis_url") if isinstance(state, dict) else None,
-    ]
-    urls |= {value for text in [*stores, *expanded] if isinstance(text, str) for value in credential_values(text)}
     keys_env = auth.get("keys_env")
     names |= set(keys_env) if isinstance(keys_env, list) else {keys_env}
     names.add(auth.get("admin_key_env", DEFAULT_ADMIN_KEY_ENV))
@@ -221,21 +219,51 @@ def written_secret_values(data: object, environ: Mapping[str, str], expanded: It
     return _values(variables, headers, environ) | not_names | urls
 
 
+def written_password_values(data: object, expanded: Iterable[str] = ()) -> set[str]:
+    """:func:`password_values` for a rule file's tree as written, and the passwords of what its ``${VAR}``
+    references ``expanded`` to: a variable no field names as a key may still hold a password, in a URL or a
+    ``key=value`` string (``mode: ${TIERGATE_REDIS_URL}``), and that password is a secret wherever the
+    variable is expanded."""
+    root = data if isinstance(data, dict) else {}
+    server = root.get("server")
+    log = server.get("decision_log") if isinstance(server, dict) else None
+    state = root.get("state")
+    stores = [
+        log.get("url") if isinstance(log, dict) else None,
+        state.get("redis_url") if isinstance(state, dict) else None,
+    ]
+    return {value for text in [*stores, *expanded] if isinstance(text, str) for value in credential_values(text)}
+
+
 def credential_values(text: str) -> set[str]:
     """The secrets a database's or server's location carries, for the Redactor: what :func:`url_secret_values`
     finds in a URL (its password, credential query values) or in one written without its scheme
     (``default:pw@redis:6379/0``), or the credential values of a libpq ``key=value`` string
-    (``host=db password=pw`` -> ``{"pw"}``). Text that is none of these has none.
+    (``host=db password=secret-pw`` -> ``{"secret-pw"}``). Text that is none of these has none.
+
+    A password that is an ordinary word is none: one of letters alone shorter than ``WORD_CHARS``
+    (``postgres``, ``password``, ``tiergate``), or one that is part of what the location shows besides
+    its credentials or of its user (``postgresql://tg-dev-1:tg-dev-1@db/tg-dev-1``). Dev setups use such
+    passwords, and messages name the word for its own sake ("unknown backend 'postgres_box'", "model
+    tiergate not found"); :func:`redact_dsn` still hides it wherever the location itself is shown.
 
         credential_values("redis://:S3cretRedisPw@redis:6379/0")   # {"S3cretRedisPw", ...}
+        credential_values("postgresql://postgres:postgres@db/tg")   # only base64("postgres:postgres")
     """
-    if "://" in text:
-        return url_secret_values(text)
-    if _CONNINFO.match(text):
-        return {value for value in _conninfo_secrets(text) if len(value) >= MIN_SECRET_CHARS}
-    if _schemeless(text) and not any(c.isspace() for c in text):  # not words with an address in them
-        return url_secret_values("//" + text)
-    return set()
+    if _CONNINFO.match(text) and "://" not in text:
+        values, user = {value for value in _conninfo_secrets(text) if len(value) >= MIN_SECRET_CHARS}, ""
+    elif "://" in text or (_schemeless(text) and not any(c.isspace() for c in text)):  # not words with an @
+        url = text if "://" in text else "//" + text
+        values, user = url_secret_values(url), _split_credentials(url)[1].partition(":")[0]
+    else:
+        return set()
+    around = _lower(f"{redact_dsn(text)} {user}")  # the user name shows in a key=value string's location
+    return {value for value in values if not _WORD.fullmatch(value) and _lower(value) not in around}
+
+
+#: A password of letters alone shorter than this is a word, not a secret (see credential_values).
+WORD_CHARS = 12
+_WORD = re.compile(rf"[A-Za-z]{{1,{WORD_CHARS - 1}}}")
 
 
 def _schemeless(text: str) -> bool:
@@ -304,23 +332,33 @@ class Redactor:
     Either way the part shown never holds most of a secret. Where several secrets start at a place, the
     longest run is removed. One compiled pattern of the secrets' first halves finds every place a secret
     may start, so a text without one costs a single scan.
+
+    ``passwords`` (those of the Redis and PostgreSQL locations, :func:`password_values`) are taken the same
+    ways, but only where they stand as a whole token, not inside a longer word (``S3cretPw`` is no part of
+    ``xS3cretPw_2``): a person's password may be a word, or begin one, that messages hold for its own sake.
     """
 
     __slots__ = ("_forms", "_pattern")
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        forms = {_lower(form) for s in secrets if len(s) >= MIN_SECRET_CHARS for form in _forms(s)}
-        #: form -> (its first half, which the pattern finds; the shortest run taken for it inside a text)
+    def __init__(self, secrets: Iterable[str] = (), passwords: Iterable[str] = ()) -> None:
+        keys = {_lower(form) for s in secrets if len(s) >= MIN_SECRET_CHARS for form in _forms(s)}
+        tokens = {_lower(form) for s in passwords if len(s) >= MIN_SECRET_CHARS for form in _forms(s)} - keys
+        #: form -> (its first half, which the pattern finds; the shortest run taken for it inside a text;
+        #: whether it is taken only as a whole token)
         self._forms = {
-            form: (form[: max(MIN_SECRET_CHARS, len(form) // 2)], max(MIN_CUT_CHARS, (len(form) + 1) // 2))
-            for form in forms
+            form: (
+                form[: max(MIN_SECRET_CHARS, len(form) // 2)],
+                max(MIN_CUT_CHARS, (len(form) + 1) // 2),
+                form in tokens,
+            )
+            for form in keys | tokens
         }
-        ordered = sorted({head for head, _ in self._forms.values()}, key=len, reverse=True)
+        ordered = sorted({head for head, _, _ in self._forms.values()}, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     @classmethod
     def of(cls, config: RoutesConfig, environ: Mapping[str, str]) -> Redactor:
-        return cls(secret_values(config, environ))
+        return cls(secret_values(config, environ), password_values(config))
 
     def __call__(self, text: str) -> str:
         if self._pattern is None or not text:
@@ -333,8 +371,8 @@ class Redactor:
             at = start + 1
             ends = [
                 end
-                for form, (head, cut) in self._forms.items()
-                if low.startswith(head, start) and (end := _taken(low, start, form, cut))
+                for form, (head, cut, token) in self._forms.items()
+                if low.startswith(head, start) and (end := _taken(low, start, form, cut, token))
             ]
             if ends:
                 parts += [text[done:start], REDACTED]
@@ -361,13 +399,21 @@ def _lower(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
-def _taken(text: str, start: int, form: str, cut: int) -> int:
+def _taken(text: str, start: int, form: str, cut: int, token: bool) -> int:
     """Where the run of ``form`` at ``start`` ends if it is taken for it (the whole of it, one cut short by the
-    text's end, or one of at least ``cut`` characters that ends where a key could not go on); 0 if not."""
+    text's end, or one of at least ``cut`` characters that ends where a key could not go on); 0 if not. A
+    ``token`` is not taken where the run goes on a word on either side (``postgres_box``, ``xpostgres``)."""
     n = _shared(text, start, form)
     end = start + n
+    if token and (_joins(text, start - 1, start) or (end < len(text) and _joins(text, end - 1, end))):
+        return 0
     taken = n == len(form) or end == len(text) or (n >= cut and text[end] not in _KEY_CHARS)
     return end if taken else 0
+
+
+def _joins(text: str, before: int, after: int) -> bool:
+    """Whether the characters at ``before`` and ``after`` are of one word (both may go on a key)."""
+    return before >= 0 and text[before] in _KEY_CHARS and text[after] in _KEY_CHARS
 
 
 def _shared(text: str, start: int, form: str) -> int:

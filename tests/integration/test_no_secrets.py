@@ -586,3 +586,29 @@ def test_a_rule_file_problem_shows_no_redis_or_postgresql_password(
         load_file(routes, environ)
     assert shown in str(raised.value)
     assert "S3cret" not in str(raised.value)
+
+
+def test_a_common_store_password_leaves_a_rule_file_problem_and_the_config_readable(tmp_path: Path) -> None:
+    """With ``postgres:postgres`` as a dev setup writes it, validate said ``unknown backend '***_box'`` and
+    /admin/config showed the decision log's URL, and a path with the word in it, as ``***``."""
+    url = "postgresql://postgres:postgres@db:5432/tiergate"
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        STORES.replace("backend: a,", "backend: postgres_box,") + 'server: {decision_log: {url: "${PG_URL}"}}\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_file(routes, {"PG_URL": url})
+    assert "unknown backend 'postgres_box'" in str(raised.value)
+    text = STORES.replace("kind: anthropic,", "kind: anthropic, description: /var/lib/postgres/x.db,")
+    loaded = load_text(text + 'server: {decision_log: {url: "${PG_URL}"}}\n', "t.yaml", {"PG_URL": url})
+    data = redacted_config(loaded.config, {})
+    assert data["server"]["decision_log"]["url"] == "postgresql://***@db:5432/tiergate"
+    assert data["backends"]["a"]["description"] == "/var/lib/postgres/x.db"
+
+
+def test_a_strong_store_password_is_still_hidden_from_a_rule_file_problem(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(STORES.replace("backend: a,", "backend: S3cretPgPw,") + 'state: {redis_url: "${REDIS_URL}"}\n')
+    with pytest.raises(ConfigError) as raised:
+        load_file(routes, {"REDIS_URL": "redis://:S3cretPgPw@redis:6379/0"})
+    assert "unknown backend '***'" in str(raised.value)

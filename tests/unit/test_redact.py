@@ -221,3 +221,54 @@ def test_a_url_error_about_a_url_without_its_scheme_shows_no_piece_of_its_passwo
     url = "default:S3cretRedisPw@redis:6379/0"
     shown = redact_url_error(url, f"cannot read {url}: 'S3cretRedisPw' is not a port")
     assert shown == "cannot read ***@redis:6379/0: '***' is not a port"
+
+
+COMMON_PASSWORDS = """
+backends:
+  anthropic: {kind: anthropic, base_url: "http://127.0.0.1:1"}
+tiers:
+  sonnet: {targets: [{backend: anthropic, model: m}]}
+routing: {band_tiers: {local: sonnet, claude: sonnet, ambiguous: sonnet}}
+server: {decision_log: {url: "DECISION_LOG"}}
+state: {redis_url: "redis://:password@redis:6379/0"}
+"""
+DEV_POSTGRES = "postgresql://postgres:postgres@db:5432/tiergate"
+
+
+@pytest.mark.parametrize(
+    ("decision_log", "message"),
+    [
+        (DEV_POSTGRES, "unknown backend 'postgres_box'"),
+        (DEV_POSTGRES, "PostgreSQL error: is the postgres server running?"),
+        (DEV_POSTGRES, "no file /var/lib/postgres/x.db"),
+        (DEV_POSTGRES, "the password of the tier's key"),  # the Redis password
+        ("postgresql://tg:tiergate@db:5432/tg", "model tiergate not found"),
+    ],
+)
+def test_a_common_store_password_leaves_the_words_of_a_message(decision_log: str, message: str) -> None:
+    """A dev setup's ``postgres:postgres`` (the password also its user, its scheme's word), a ``tiergate``
+    password and a Redis password ``password`` blanked them: ``unknown backend '***_box'``, ``***QL error``,
+    ``model *** not found``."""
+    g = graph(base=COMMON_PASSWORDS.replace("DECISION_LOG", decision_log))
+    assert Redactor.of(g.config, {})(message) == message
+
+
+def test_a_store_password_that_is_a_word_or_part_of_its_location_is_no_secret() -> None:
+    assert "postgres" not in credential_values("postgresql://postgres:postgres@db:5432/tiergate")
+    assert "tiergate" not in credential_values("postgresql://tg:tiergate@db:5432/tg")
+    assert "password" not in credential_values("redis://:password@redis:6379/0")
+    assert credential_values("host=db user=tg-dev-1 password=tg-dev-1 dbname=tg") == set()  # the user's
+    assert credential_values("postgresql://tg:tg-dev-01@db/tg-dev-01") & {"tg-dev-01"} == set()  # the database's
+    assert {"S3cretPgPw", "Postgresqlish"} <= credential_values("postgresql://a:S3cretPgPw@db/tg") | credential_values(
+        "postgresql://a:Postgresqlish@db/tg"
+    )  # a digit, or 12 letters or more
+
+
+def test_a_store_password_is_taken_only_as_a_whole_token() -> None:
+    """A strong password is still taken out of any message, whole, cut short or upper-cased, but not out of a
+    longer word that holds it."""
+    g = graph(base=COMMON_PASSWORDS.replace(":password@", ":S3cretRedisPw@").replace("DECISION_LOG", DEV_POSTGRES))
+    scrub = Redactor.of(g.config, {})
+    assert scrub("NOAUTH S3cretRedisPw, 'S3CRETREDISPW' and S3cretRedisPw") == "NOAUTH ***, '***' and ***"
+    assert scrub("auth S3cretRedisPw_old and xS3cretRedisPw kept") == "auth S3cretRedisPw_old and xS3cretRedisPw kept"
+    assert Redactor(["S3cretRedisPw"])("auth S3cretRedisPw_old") == "auth ***_old"  # a key: anywhere, as before

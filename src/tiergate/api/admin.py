@@ -31,7 +31,7 @@ from litestar import Request, Response, get, post
 from tiergate.api.auth import ACCESS_ADMIN
 from tiergate.api.gateway import gateway_of
 from tiergate.config.model import RoutesConfig
-from tiergate.redact import REDACTED, redact_url, secret_values
+from tiergate.redact import REDACTED, Redactor, redact_url
 
 DIGEST_SHOWN = 12
 _encode = msgspec.json.Encoder().encode
@@ -84,24 +84,24 @@ def redacted_config(config: RoutesConfig, environ: Mapping[str, str]) -> dict[st
         backend["base_url"] = redact_url(backend["base_url"])
     for key in data["server"]["auth"]["keys"]:
         key["sha256"] = key["sha256"][:DIGEST_SHOWN] + "…"
-    return _scrub(data, secret_values(config, environ))  # type: ignore[no-any-return]
+    return _scrub(data, Redactor.of(config, environ))  # type: ignore[no-any-return]
 
 
 #: A whole value that is one URL (a scheme, ``://``, no spaces): not a regex that mentions ``https?://``.
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 
-def _scrub(value: Any, secrets: set[str]) -> Any:
+def _scrub(value: Any, scrub: Redactor) -> Any:
     """Any URL (a backend, ``state.redis_url``, the decision log's PostgreSQL DSN) loses its user, password
-    and query values; a known secret in what is left (the passwords of those URLs are secrets too) hides
-    the whole string."""
+    and query values; a known secret in what is left, as the Redactor finds them (the passwords of those
+    URLs too, as whole tokens), hides the whole string."""
     if isinstance(value, str):
         shown = redact_url(value) if _URL.fullmatch(value) else value
-        return REDACTED if any(secret in shown for secret in secrets) else shown
+        return REDACTED if scrub(shown) != shown else shown
     if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
+        return {k: _scrub(v, scrub) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v, secrets) for v in value]
+        return [_scrub(v, scrub) for v in value]
     return value
 
 

@@ -20,7 +20,8 @@ Every problem made here (:meth:`YamlSource.problem`: the loader's, the cross-ref
 compiler's) is scrubbed of the keys the file names (tiergate.redact.written_secret_values): a message may
 quote a value, and a key that landed in a typed field (``mode: ${ANTHROPIC_API_KEY}``) would otherwise be
 shown by /health, the console and the reload log line. So is the password of any URL or libpq ``key=value``
-string a reference expanded to (``mode: ${TIERGATE_REDIS_URL}``), whichever variable held it.
+string a reference expanded to (``mode: ${TIERGATE_REDIS_URL}``), whichever variable held it
+(written_password_values: one that is an ordinary word is left, and one is taken only as a whole token).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from yaml.constructor import ConstructorError
 from yaml.reader import ReaderError
 
 from tiergate.config.problems import ConfigError, Path, Problem, render_path
-from tiergate.redact import Redactor, written_secret_values
+from tiergate.redact import Redactor, written_password_values, written_secret_values
 
 
 class _Loader(yaml.SafeLoader):
@@ -217,7 +218,8 @@ class YamlSource:
         source = cls(file=file, text=text, root=root, data=None)
         problems: list[Problem] = []
         source.data = source._expand(data, (), environ, problems)
-        source.scrub = Redactor(written_secret_values(source.data, environ, source.expanded))
+        passwords = written_password_values(source.data, source.expanded)
+        source.scrub = Redactor(written_secret_values(source.data, environ), passwords)
         if problems:
             raise ConfigError([dataclasses.replace(p, message=source.scrub(p.message)) for p in problems])
         return source
