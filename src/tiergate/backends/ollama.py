@@ -108,8 +108,8 @@ class OllamaBackend:
         return None
 
     async def complete(self, request: ChatRequest, call: Call) -> Completion:
-        """The whole answer; one without the tool call the request requires, or with a call it does not allow
-        (another tool than the one named, one it does not declare), is refused (it falls back)."""
+        """The whole answer; one without the tool call the request requires, or with a call to another tool
+        than the one ``tool_choice`` names, is refused (it falls back)."""
         sent = self._request(request, call, stream=False)
         try:
             async with self._client.send(sent) as response:
@@ -128,7 +128,7 @@ class OllamaBackend:
         """The answer's events. When the request requires a tool call, nothing comes out before the model's
         first call (then what it said before comes with it), and a stream without one is refused; the wait
         for that first call counts toward ``timeouts.first_token``, since the client has no byte yet. A call
-        the request does not allow is refused as it comes."""
+        to another tool than the one named is refused as it comes."""
         sent = self._request(request, call, stream=True)
         reader = ollama.StreamReader(self.name, self.url, calls=ollama.call_rule(request))
         lines = Lines()

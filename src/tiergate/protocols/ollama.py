@@ -11,7 +11,8 @@ Ollama has no ``tool_choice`` either. A required call (``"required"``, a named f
 so the answer is checked instead (:func:`call_rule`, :mod:`tiergate.protocols.tool_choice`): a whole answer
 without a call, or a stream that ends without one, is refused (the request falls back), and a stream holds
 what it says until its first call, so a refused answer leaves nothing behind. So is a call to another tool
-than the one named, or to one the request does not declare, as soon as it comes.
+than the one named, as soon as it comes; a call to a tool the request does not declare is the client's to
+answer, as any client answers a tool it does not have.
 
 A legacy completion with a ``suffix`` (an editor's autocomplete: the text before and after the cursor) goes
 to ``/api/generate`` with ``prompt`` and ``suffix``, so the model's own fill-in-the-middle template is used.
@@ -212,8 +213,8 @@ def _tools(request: ChatRequest) -> list[dict[str, Any]]:
 def call_rule(request: ChatRequest) -> CallRule | None:
     """What the answer's tool calls are checked for (Ollama cannot force ``tool_choice``): a call where the
     client demanded one (``"required"``, which Anthropic's ``any`` and Responses' ``required`` are too, or a
-    named function, which Anthropic's ``{type: tool}`` is), only to the named tool, and only to tools the
-    request declares. None for ``/api/generate``, which has no tools.
+    named function, which Anthropic's ``{type: tool}`` is), and only to the named tool. None for
+    ``/api/generate``, which has no tools.
 
         reader = StreamReader("ollama", url, calls=call_rule(request))
     """

@@ -1,22 +1,22 @@
 """The tool calls a request's ``tool_choice`` lets an answer make, checked where the upstream may not keep to
 it: Ollama has no ``tool_choice`` at all, and an OpenAI-compatible server is sent it but need not honour it
 (Ollama's own ``/v1`` ignores it; a server without a tool grammar lets the model write any name). Claude and
-OpenAI constrain their models: a call is always to a tool the request declares, to the one ``tool_choice``
-names where it names one, and there where it requires one. Clients count on that (none can run a tool it
-does not have), so an answer that breaks it is refused as a capability the target lacks: the request falls
-back to the next target (no retry, no breaker count), and with none left the client gets a 502 saying why:
+OpenAI make the call a ``tool_choice`` requires (``required``, or a named tool) and call only the named one.
+A client that forced a call counts on it, so an answer without it is refused as a capability the target
+lacks: the request falls back to the next target (no retry, no breaker count), and with none left the
+client gets a 502 saying why (``tool_call_missing``, :data:`MISSING`): the answer makes no call, or calls a
+tool other than the one named.
 
-- ``tool_call_missing`` (:data:`MISSING`): ``tool_choice`` requires a call (``required``, or a named tool)
-  and the answer makes none, or calls a tool other than the one named;
-- ``tool_call_undeclared`` (:data:`UNDECLARED`): the answer calls a tool the request does not declare,
-  whatever ``tool_choice`` says. (A request without tools is not checked: a server parses no tool calls
-  without them, and the answer is as it was.)
+A call to a tool the request does not declare is not refused, under ``auto`` or ``required``: it reaches
+the client as the upstream sent it, and an agent client answers it as a tool it does not have (Claude
+Code's "No such tool available"), from which the model recovers on its next turn; refusing it would end
+an answer whose other calls the client could run. Under a named tool it is one of the other tools.
 
 Pure: the codecs check each call's name as it opens (:meth:`CallRule.check`) and, where a call is required,
 raise :meth:`CallRule.missing` for an answer that ends without one.
 
     rule = CallRule.of(request, why="Ollama cannot force one")
-    rule.check("get_weather", "ollama", url)          # raises for a call the request does not allow
+    rule.check("get_time", "ollama", url)             # raises for a call other than the named tool
     if rule.required and not calls: raise rule.missing("ollama", url)
 """
 
@@ -30,8 +30,6 @@ from tiergate.wire import ChatRequest
 
 #: The code of a refused answer that lacks the call ``tool_choice`` requires (or calls another tool).
 MISSING = "tool_call_missing"
-#: The code of a refused answer that calls a tool the request does not declare.
-UNDECLARED = "tool_call_undeclared"
 #: The most characters of a name the model wrote that an error quotes.
 _SHOWN = 120
 
@@ -47,11 +45,9 @@ def named_tool(choice: str | dict[str, Any] | None) -> str | None:
 
 @dataclass(frozen=True)
 class CallRule:
-    """What an answer's tool calls must be: each to one of ``declared`` (when there are any), each to ``named``
-    when set, and at least one when ``required``. ``why`` says why the upstream needs checking, in each
-    refusal."""
+    """What an answer's tool calls must be: each to ``named`` when set, and at least one when ``required``.
+    ``why`` says why the upstream needs checking, in each refusal."""
 
-    declared: frozenset[str]
     named: str | None
     required: bool
     why: str
@@ -64,16 +60,13 @@ class CallRule:
         named = named_tool(request.tool_choice)
         named = named if named in declared else None  # an undeclared one is the ingress's 400
         required = bool(declared) and (request.tool_choice == "required" or named is not None)
-        return cls(declared, named, required, why)
+        return cls(named, required, why)
 
     def check(self, name: str, backend: str, url: str) -> None:
-        """Raise for a call to ``name`` that this rule does not allow."""
+        """Raise for a call to ``name`` where ``tool_choice`` names another tool: the forced call is missing."""
         if self.named is not None and name != self.named:
             detail = f"the model called `{_shown(name)}`, not `{self.named}`, which tool_choice names ({self.why})"
             raise UpstreamCapabilityError(backend, url, detail, status=502, code=MISSING)
-        if self.declared and name not in self.declared:
-            detail = f"the model called `{_shown(name)}`, a tool this request does not declare ({self.why})"
-            raise UpstreamCapabilityError(backend, url, detail, status=502, code=UNDECLARED)
 
     def missing(self, backend: str, url: str) -> UpstreamCapabilityError:
         """An answer without the tool call the request requires: this model did not make one, another may."""

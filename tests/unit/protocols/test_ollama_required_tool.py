@@ -1,6 +1,6 @@
 """The Ollama codec's check of a required tool call (Ollama has no ``tool_choice``): which requests require one,
 a whole answer without one refused, a stream held until its first call and refused when it ends without one or
-calls a tool the request does not allow."""
+calls another tool than the one named; a call to a tool the request does not declare passes."""
 
 from __future__ import annotations
 
@@ -124,9 +124,15 @@ def test_a_stream_whose_first_call_is_another_tool_than_the_named_one_is_refused
     assert caught.value.code == "tool_call_missing" and not reader.done
 
 
-def test_a_whole_answer_calling_an_undeclared_tool_is_refused_whatever_the_choice() -> None:
-    body = line(calls=["get_weather", "run_shell"], done=True)
-    for choice in ("auto", "required"):
-        with pytest.raises(UpstreamCapabilityError) as caught:
-            ollama.whole_answer("local", URL, body, calls=ollama.call_rule(chat(tools=[WEATHER], tool_choice=choice)))
-        assert caught.value.code == "tool_call_undeclared"
+@pytest.mark.parametrize("choice", ["auto", "required"])
+def test_a_call_to_an_undeclared_tool_passes_as_it_came(choice: str) -> None:
+    """The client answers it as a tool it does not have: whole and streamed, beside the declared call."""
+    rule = ollama.call_rule(chat(tools=[WEATHER], tool_choice=choice))
+    body = line("Let me check.", calls=["get_weather", "run_shell"], done=True)
+    completion = ollama.whole_answer("local", URL, body, calls=rule)
+    assert [c.function.name for c in completion.tool_calls] == ["get_weather", "run_shell"]
+    assert (completion.content, completion.finish_reason) == ("Let me check.", "tool_calls")
+    reader = ollama.StreamReader("local", URL, calls=rule)
+    events = reader.feed(line("Let me check.")) + reader.feed(line(calls=["get_weather", "run_shell"], done=True))
+    said = [e.text if isinstance(e, TextDelta) else e.name for e in events if isinstance(e, TextDelta | ToolCallStart)]
+    assert said == ["Let me check.", "get_weather", "run_shell"] and reader.done

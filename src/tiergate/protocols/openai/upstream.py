@@ -265,7 +265,7 @@ _decode_payload = msgspec.json.Decoder(_Payload).decode
 def call_rule(request: ChatRequest) -> CallRule:
     """What the answer's tool calls are checked for: the server is sent ``tool_choice``, but not every one
     keeps to it (Ollama's ``/v1`` ignores it, a model without a tool grammar calls what it writes), so a
-    call the request requires must be there, and each call be to the named tool, and to a declared one."""
+    call the request requires must be there, and each call be to the named tool."""
     return CallRule.of(request, why="the server did not keep to it")
 
 
