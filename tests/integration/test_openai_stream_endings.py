@@ -421,6 +421,31 @@ def test_a_finish_reason_on_every_chunk_does_not_cut_the_answer_at_a_pause(
     assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
 
 
+@pytest.mark.parametrize("every_chunk", [False, True], ids=["on its reasoning", "on every chunk"])
+def test_a_finish_set_early_does_not_cut_an_answer_held_for_its_forced_tool_call(
+    tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, every_chunk: bool
+) -> None:
+    """What comes before a forced tool call is held until the call (it comes out with it), so no event reaches
+    the stream's reader while the model reasons: a finish set on its reasoning must still not start the short
+    wait that ends an answer, or a pause in the reasoning cut the answer before its call."""
+    fake, _ = upstream
+    fake.pieces = [START, chunk({"reasoning_content": "thinking"}, "stop")]
+    for i in range(4):
+        fake.pieces += [0.3, chunk({"reasoning_content": f" step{i}"}, "stop" if every_chunk else None)]
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}
+    fake.pieces += [chunk({"tool_calls": [call]}), chunk({}, "tool_calls"), chunk(usage=USAGE), DONE]
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    body = {"model": "local", "stream": True, "messages": [{"role": "user", "content": "weather?"}]}
+    r = httpx.post(
+        gateway + "/v1/chat/completions", json={**body, "tools": [tool], "tool_choice": "required"}, timeout=30
+    )
+    got = frames(r.text)
+    deltas = [f["choices"][0]["delta"] for f in got[:-1] if f["choices"]]
+    names = [c["function"]["name"] for d in deltas for c in d.get("tool_calls") or [] if c["function"].get("name")]
+    assert (r.status_code, names, finishes(got), got[-1]) == (200, ["get_weather"], ["tool_calls"], "data: [DONE]")
+    assert logged_failure(tmp_path) is None and fake.calls == 1 and not rescue.requests
+
+
 def test_an_answer_whose_server_sets_a_finish_early_is_whole_once_its_usage_chunk_came(
     tmp_path: Path, gateway: str, upstream: tuple[Scripted, str], rescue: FakeOllama, caplog: pytest.LogCaptureFixture
 ) -> None:

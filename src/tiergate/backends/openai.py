@@ -207,9 +207,10 @@ class OpenAIBackend:
                     yield event
             if ended:
                 return
-            if more:
+            if more or not reader.may_end:
                 # more of the answer after a finish_reason: that one was not the end (Open WebUI sets one on its
-                # reasoning chunks, older proxies on every chunk), so the wait starts again after this
+                # reasoning chunks, older proxies on every chunk), so the wait starts again after this; the reader
+                # says so even when it holds what came (what comes before a forced tool call comes out with it)
                 until = None
             if reader.done:
                 await response.drain()
