@@ -306,6 +306,12 @@ FINISHES = [
     ("output_truncated", "length"),
     ("end_of_text", "stop"),
     ("time_limit", "stop"),  # names no limit tiergate knows: nothing says the answer was cut
+    ("stop_token", "stop"),  # a token that stops: no limit
+    ("eos_token_id", "stop"),
+    ("max_new_tokens_reached", "length"),
+    ("SAFETY", "content_filter"),  # a Gemini gateway's
+    ("RECITATION", "content_filter"),
+    ("refusal", "content_filter"),
 ]
 
 

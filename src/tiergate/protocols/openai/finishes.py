@@ -49,11 +49,19 @@ _KNOWN: dict[str, Reading] = {
 FAILED = frozenset(name for name, reading in _KNOWN.items() if reading == "failed")
 #: An unknown reason's words, in order: the first it contains says what it means; with none, it is a clean end.
 #: A failure comes first, so a reason that names both (``context_length_error``) is no answer at all.
+#: A limit's words, not a bare ``token``: ``stop_token`` and ``eos_token_id`` name a clean end. A filter's words
+#: (Gemini's ``SAFETY``, ``RECITATION``, ``PROHIBITED_CONTENT``, ``SPII``; a ``refusal``) are a content filter's end.
 _WORDS: tuple[tuple[tuple[str, ...], Reading], ...] = (
     (("error", "abort", "fail", "interrupt"), "failed"),
-    (("length", "token", "truncat", "context"), "length"),
+    (("length", "max_", "truncat", "context"), "length"),
+    (("safety", "recitation", "refusal", "filter", "blocklist", "prohibited", "spii"), "content_filter"),
 )
-_SAID = {"stop": "a clean end", "length": "a length cut", "failed": "a failed generation"}
+_SAID = {
+    "stop": "a clean end",
+    "length": "a length cut",
+    "content_filter": "a content filter's end",
+    "failed": "a failed generation",
+}
 #: How a reason is quoted in the log: a name, never a long text an upstream could fill.
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
