@@ -41,6 +41,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 #: Seconds a refused connection still reads (and drops) what its peer sends before it is closed.
 LINGER = 2.0
+#: Seconds a request's body may go without a byte while the server reads it (nginx's ``client_body_timeout``).
+BODY_WAIT = 60.0
 
 log = logging.getLogger("tiergate.server")
 
@@ -86,7 +88,8 @@ class HeadLimitProtocol(HttpToolsProtocol):
         self._in_body = False  # the head of the last request came, and its body has not ended
         self._refused = False
         self._wait: float = config.timeout_keep_alive
-        self._waiting: asyncio.TimerHandle | None = None  # the bound on the wait for a head, while it runs
+        self._waiting: asyncio.TimerHandle | None = None  # the bound on the wait for a head or a body, while it runs
+        self._heard = 0.0  # loop time of the last bytes read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -99,6 +102,7 @@ class HeadLimitProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # dropped: the answer is sent, and the connection ends when the peer stops or LINGER runs out
+        self._heard = self.loop.time()
         head, self._began = self._head, False
         super().data_received(data)
         if self._refused or not self._in_head or self.transport.is_closing():
@@ -131,9 +135,11 @@ class HeadLimitProtocol(HttpToolsProtocol):
         self._in_body = True
         self._stop_waiting()
         super().on_headers_complete()
+        self._await_body()  # stopped at once when the request has no body (on_message_complete, same read)
 
     def on_message_complete(self) -> None:
         self._in_body = False
+        self._stop_waiting()  # the body's bound
         super().on_message_complete()
         if self.cycle.response_complete and not self.transport.is_closing():
             self._await_head()  # answered before its body was read: the next head is awaited from the body's end
@@ -147,6 +153,10 @@ class HeadLimitProtocol(HttpToolsProtocol):
     def _await_head(self) -> None:
         self._stop_waiting()
         self._waiting = self.loop.call_later(self._wait, self._head_late)
+
+    def _await_body(self, wait: float | None = None) -> None:
+        self._stop_waiting()
+        self._waiting = self.loop.call_later(BODY_WAIT if wait is None else wait, self._body_late)
 
     def _stop_waiting(self) -> None:
         if self._waiting is not None:
@@ -163,6 +173,28 @@ class HeadLimitProtocol(HttpToolsProtocol):
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         log.info("request head from %s not complete within %g s: answered 408 and closed", client, self._wait)
         self._answer_and_close(408, f"request timeout: the request head did not arrive within {self._wait:g} s\n")
+
+    def _body_late(self) -> None:
+        self._waiting = None
+        if self.transport.is_closing() or self._refused or not self._in_body:
+            return
+        now, cycle = self.loop.time(), self.cycle
+        sending = cycle is not None and cycle.response_started and not cycle.response_complete
+        if getattr(self.flow, "read_paused", False) or sending:
+            self._heard = now  # the server is not reading: the peer is not waited for
+        if (quiet := now - self._heard) < BODY_WAIT:
+            self._await_body(BODY_WAIT - quiet)
+            return
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
+        if cycle is not None and cycle.response_complete:  # answered early: no second answer, the rest is dropped
+            log.info("request body from %s stopped for %g s after its answer: closed", client, BODY_WAIT)
+            self.transport.close()
+            return
+        log.info("request body from %s stopped for %g s: answered 408 and closed", client, BODY_WAIT)
+        if cycle is not None:  # the app reading the body hears the client is gone, and what it sends is dropped
+            cycle.disconnected = True
+            cycle.message_event.set()
+        self._answer_and_close(408, f"request timeout: the request body stopped arriving for {BODY_WAIT:g} s\n")
 
     def send_400_response(self, msg: str) -> None:
         if self._head > self._limit:

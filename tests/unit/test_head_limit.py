@@ -21,13 +21,15 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tiergate import workers
+from tiergate import head_limit, workers
 from tiergate.workers import HEAD_LIMIT, server_config
 
 MB = 1024 * 1024
 #: Seconds ``/slow`` takes to answer: longer than ``WAIT``, the bound on the wait for a head in these tests.
 SLOW = 1.5
 WAIT = 1
+#: What ``echo_path`` heard of a client that went away while it read a body.
+HEARD: list[str] = []
 
 
 async def echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -39,6 +41,17 @@ async def echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
     body = scope["path"].encode()
     if body == b"/slow":
         await asyncio.sleep(SLOW)
+    if body in (b"/read", b"/read-late"):  # answers with the length of the body it read
+        if body == b"/read-late":
+            await asyncio.sleep(SLOW)
+        size, message = 0, {"more_body": True}
+        while message.get("more_body"):
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                HEARD.append("disconnect")
+                return
+            size += len(message.get("body", b""))
+        body = b"%d" % size
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
     await send({"type": "http.response.body", "body": body})
 
@@ -225,6 +238,66 @@ def test_a_body_still_arriving_after_an_early_answer_is_not_cut(impatient: tuple
         assert answer(sock) == (200, b"/early")
         sock.sendall(request(b"/next"))
         assert answer(sock) == (200, b"/next")
+        assert closed_within(sock, WAIT + 1) == b""
+
+
+@pytest.fixture
+def body_bound(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+    """A server that waits ``WAIT`` seconds for the next bytes of a body (tiergate's is ``BODY_WAIT``, 60)."""
+    monkeypatch.setattr(head_limit, "BODY_WAIT", WAIT)
+    HEARD.clear()
+    with serving() as address:
+        yield address
+
+
+def post(path: bytes, size: int) -> bytes:
+    return b"POST %s HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: %d\r\n\r\n" % (path, size)
+
+
+def test_a_body_that_stops_is_answered_408_and_closed(body_bound: tuple[str, int]) -> None:
+    """Neither uvicorn nor the app bounded a body that stopped: such a request held its connection, and the app's
+    task reading it, for good. The app is told the client went away."""
+    with socket.create_connection(body_bound, timeout=10) as sock:
+        sock.sendall(post(b"/read", 40) + b"x" * 10)
+        data = closed_within(sock, WAIT + 1)
+    assert data.startswith(LATE + b"\r\n") and b"connection: close\r\n" in data
+    assert data.endswith(b"request timeout: the request body stopped arriving for 1 s\n")
+    deadline = time.monotonic() + 5
+    while not HEARD and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert HEARD == ["disconnect"]
+    healthy(body_bound)
+
+
+def test_a_body_in_pieces_each_within_the_wait_is_read_whole(body_bound: tuple[str, int]) -> None:
+    """The bound is on the quiet between two pieces, not on the whole upload: one taking 2.5 times the wait is
+    read."""
+    with socket.create_connection(body_bound, timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(post(b"/read", 40))
+        start = time.monotonic()
+        for _ in range(10):
+            time.sleep(WAIT / 4)
+            sock.sendall(b"y" * 4)
+        assert time.monotonic() - start > 2 * WAIT
+        assert answer(sock) == (200, b"40")
+
+
+def test_a_body_the_server_has_yet_to_read_is_not_timed(body_bound: tuple[str, int]) -> None:
+    """A body past uvicorn's buffer (64 KiB) pauses reading until the app reads it: the app here starts
+    ``SLOW`` seconds (past the wait) after the client sent everything, and the body is read whole."""
+    size = 1024 * 1024
+    with socket.create_connection(body_bound, timeout=10) as sock:
+        sock.sendall(post(b"/read-late", size) + b"z" * size)
+        assert answer(sock) == (200, b"%d" % size)
+
+
+def test_a_body_that_stops_after_an_early_answer_ends_the_connection_without_a_second_answer(
+    body_bound: tuple[str, int],
+) -> None:
+    with socket.create_connection(body_bound, timeout=10) as sock:
+        sock.sendall(post(b"/early", 40) + b"x" * 10)
+        assert answer(sock) == (200, b"/early")
         assert closed_within(sock, WAIT + 1) == b""
 
 
