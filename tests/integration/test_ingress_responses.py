@@ -356,6 +356,26 @@ def test_a_tool_output_image_reaches_an_openai_compatible_server_in_a_user_messa
     ]
 
 
+def test_codexs_instructions_and_developer_message_reach_an_openai_compatible_server_as_one_system_message(
+    vision_client: openai.OpenAI, fake_openai: FakeOpenAI
+) -> None:
+    """Two system messages made Gemma's and Mistral's chat templates on llama.cpp and vLLM refuse every Codex
+    request ("Conversation roles must alternate")."""
+    fake_openai.replies.append(Text("Done.", chunks=1))
+    developer = {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Sandbox: ro."}]}
+    ask = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "list the files"}]}
+    answer = vision_client.responses.create(
+        model="opus",
+        instructions="You are Codex, a coding agent.",
+        input=[developer, ask],  # type: ignore[list-item]
+    )
+    assert answer.output_text == "Done."
+    assert fake_openai.requests[0].body["messages"] == [
+        {"role": "system", "content": "You are Codex, a coding agent.\n\nSandbox: ro."},
+        {"role": "user", "content": "list the files"},
+    ]
+
+
 def test_a_tool_output_image_moves_the_request_off_a_target_without_vision(
     client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic
 ) -> None:

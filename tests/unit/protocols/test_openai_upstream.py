@@ -64,6 +64,34 @@ def test_the_body_is_the_request_with_portable_spellings_and_without_tiergates_f
     assert (streamed["stream"], streamed["stream_options"]) == (True, {"include_usage": True})
 
 
+def test_the_system_messages_a_conversation_opens_with_go_as_one_and_later_ones_stay() -> None:
+    """Codex's ``instructions`` and ``developer`` message arrived as two system messages, which Gemma's and
+    Mistral's chat templates on llama.cpp and vLLM refuse."""
+    request = chat(
+        messages=[
+            {"role": "system", "content": "You are Codex."},
+            {"role": "developer", "content": [{"type": "text", "text": "Sandbox: "}, {"type": "text", "text": "ro"}]},
+            {"role": "system", "content": ""},
+            {"role": "user", "content": "hi"},
+            {"role": "developer", "content": "Approvals are now on-request."},
+            {"role": "user", "content": "go on"},
+        ]
+    )
+
+    assert json.loads(chat_body(request, "gemma", stream=False))["messages"] == [
+        {"role": "system", "content": "You are Codex.\n\nSandbox: ro"},
+        {"role": "user", "content": "hi"},
+        {"role": "system", "content": "Approvals are now on-request."},
+        {"role": "user", "content": "go on"},
+    ]
+    brief = {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    one = chat(messages=[brief, {"role": "user", "content": "hi"}])
+    assert json.loads(chat_body(one, "gemma", stream=False))["messages"][0] == {
+        "role": "system",
+        "content": [{"type": "text", "text": "Be brief."}],
+    }
+
+
 def test_images_in_tool_messages_follow_the_run_of_tool_messages_in_a_user_message() -> None:
     """A chat tool message carries only text: its images go right after the tool messages, each call's
     images introduced by a text part naming the call."""

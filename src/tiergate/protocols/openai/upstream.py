@@ -80,7 +80,8 @@ def chat_body(
     """The client's request as-is, minus tiergate's own fields, with the portable spellings.
 
     ``developer`` and ``max_completion_tokens`` are newer than several local servers' chat templates, so
-    they go out as ``system`` and ``max_tokens``, which every compatible server accepts. A tool message's
+    they go out as ``system`` and ``max_tokens``, which every compatible server accepts; the system messages
+    the conversation opens with go as one (:func:`_one_system`). A tool message's
     images and documents (``file`` parts), which a chat tool message cannot carry, follow it in a ``user``
     message. A document goes as OpenAI's ``file`` part, ``{"file_data", "filename"}``: a backend sends one
     only after :func:`unsendable_document` found none it cannot send. A stream always asks for usage (the
@@ -113,7 +114,7 @@ def chat_body(
             function = call["function"]  # `arguments` is required too (llama.cpp, vLLM): "{}" for none
             if not function.get("arguments", "").strip():
                 function["arguments"] = "{}"
-    body["messages"] = _tool_images_apart(body["messages"])
+    body["messages"] = _tool_images_apart(_one_system(body["messages"]))
     for tool in body.get("tools") or ():
         tool.setdefault("type", "function")
     body["model"] = model
@@ -123,6 +124,32 @@ def chat_body(
     else:
         body.pop("stream_options", None)
     return _encode(body)
+
+
+def _one_system(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with the system messages they open with as one, their texts joined by a blank line.
+
+    A Responses client's ``instructions`` and its ``developer`` message (Codex sends both) arrive as two; the
+    chat templates of Gemma and Mistral on llama.cpp and vLLM take a system message only as the first and
+    refuse a second ("Conversation roles must alternate"). OpenAI reads them in the same order either way. A
+    system message later in the conversation stays where it is: its place means something.
+    """
+    lead = 0
+    while lead < len(messages) and messages[lead].get("role") == "system":
+        lead += 1
+    texts = [_text(m.get("content")) for m in messages[:lead]]
+    if lead < 2 or any(text is None for text in texts):
+        return messages
+    return [{"role": "system", "content": "\n\n".join(t for t in texts if t)}, *messages[lead:]]
+
+
+def _text(content: Any) -> str | None:
+    """A system message's text, or None when it holds anything but text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        return "".join(str(p.get("text", "")) for p in content)
+    return None
 
 
 def unsendable_document(request: ChatRequest) -> str | None:
