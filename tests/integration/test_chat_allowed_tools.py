@@ -192,3 +192,24 @@ def test_a_bad_choice_is_a_400_before_any_upstream_call(
         "error": {"message": message, "type": "invalid_request_error", "param": param, "code": "invalid_value"}
     }
     assert not fake_ollama.requests and not fake_anthropic.requests
+
+
+@pytest.mark.parametrize("tools", [None, []], ids=["no-tools", "empty-tools"])
+def test_a_required_call_with_no_tools_is_a_400_before_any_upstream_call(
+    client: openai.OpenAI, fake_ollama: FakeOllama, fake_anthropic: FakeAnthropic, tools: list[Any] | None
+) -> None:
+    """Every tier answered it 200 in plain text: the client that required a call got none, and no error."""
+    more: dict[str, Any] = {} if tools is None else {"tools": tools}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="local", messages=[{"role": "user", "content": "x"}], tool_choice="required", **more
+        )
+    assert caught.value.response.json() == {
+        "error": {
+            "message": "`tool_choice` requires a tool call, but the request has no `tools` to call",
+            "type": "invalid_request_error",
+            "param": "tool_choice",
+            "code": "invalid_value",
+        }
+    }
+    assert not fake_ollama.requests and not fake_anthropic.requests

@@ -202,7 +202,8 @@ def _plain_tool_choice(request: ChatRequest) -> None:
     """An ``allowed_tools`` or ``custom`` tool choice made the plain one every backend reads, once, here: an
     ``allowed_tools`` choice keeps only the tools it lists (as the Responses ingress does) and becomes its
     mode, ``auto`` or ``required``; a ``custom`` one names the function tool of that name, since chat's
-    ``tools`` are function tools only. A choice naming a tool ``tools`` does not declare is a 400 naming it.
+    ``tools`` are function tools only. A choice naming a tool ``tools`` does not declare is a 400 naming it, and
+    so is ``required`` with no ``tools`` (every backend answered it in plain text).
 
         {"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [{"type": "function",
          "function": {"name": "get_weather"}}]}}       # → tools [get_weather], tool_choice "required"
@@ -215,6 +216,12 @@ def _plain_tool_choice(request: ChatRequest) -> None:
         if choice not in ("none", "auto", "required"):
             raise RequestError(
                 f"`tool_choice` must be none, auto, required or an object naming a tool, got {choice!r}",
+                param="tool_choice",
+                code="invalid_value",
+            )
+        if choice == "required" and not declared:  # no call could be made: the answer would be plain text
+            raise RequestError(
+                "`tool_choice` requires a tool call, but the request has no `tools` to call",
                 param="tool_choice",
                 code="invalid_value",
             )
