@@ -164,6 +164,34 @@ def test_a_claude_tier_answers_through_anthropic(
     assert not fake_ollama.requests
 
 
+ATTRIBUTION = "x-anthropic-billing-header: cc_version=2.1.88.1a1; cc_entrypoint=cli; cch=7f3a2;"
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        [{"type": "text", "text": ATTRIBUTION}, {"type": "text", "text": "You are Claude Code.", "cache_control": {}}],
+        f"{ATTRIBUTION}\nYou are Claude Code.",
+    ],
+    ids=["blocks", "string"],
+)
+def test_claude_codes_attribution_line_reaches_claude_but_no_local_model(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama, system: Any
+) -> None:
+    """Claude Code opens its system prompt with a billing line whose hash changes per session and request: a
+    local model read it, and its prompt cache missed from the first byte of a 12k-token prompt."""
+    if isinstance(system, list):
+        system[1]["cache_control"] = {"type": "ephemeral"}
+    fake_ollama.replies.append(Text("ok"))
+    fake_anthropic.replies.append(Text("ok"))
+    for model in ("local", "sonnet"):
+        claude.messages.create(
+            model=model, max_tokens=64, system=system, messages=[{"role": "user", "content": "list the files"}]
+        )
+    assert fake_ollama.requests[0].body["messages"][0] == {"role": "system", "content": "You are Claude Code."}
+    assert fake_anthropic.requests[0].body["system"] == system
+
+
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
 def test_a_web_search_claude_runs_itself_comes_through_whole(
     claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, stream: bool

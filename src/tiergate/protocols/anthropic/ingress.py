@@ -226,9 +226,26 @@ def _protocol_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items() if name.lower() in PROTOCOL_HEADERS}
 
 
+#: How Claude Code's attribution line opens: ``x-anthropic-billing-header: cc_version=2.1.88.1a1;
+#: cc_entrypoint=cli; cch=…;``, the first system block. Only Anthropic's API reads it (a Claude target gets the
+#: client's own body, line included); its hash changes from session to session, and from request to request,
+#: so a local model would read it, and its prompt cache would miss from the first byte on.
+BILLING = "x-anthropic-billing-header:"
+
+
+def _system_of(system: str | list[InBlock] | None) -> str:
+    """The system prompt a translated target reads: the client's, without Claude Code's attribution line
+    (:data:`BILLING`), a block of its own or the first line of a string."""
+    if isinstance(system, list):
+        return _joined([block for block in system if not (block.text or "").lstrip().startswith(BILLING)])
+    if system and system.lstrip().startswith(BILLING):
+        return system.lstrip().partition("\n")[2]
+    return system or ""
+
+
 def _messages_of(req: InRequest) -> list[Message]:
     messages: list[Message] = []
-    if system := _joined(req.system):
+    if system := _system_of(req.system):
         messages.append(Message(role="system", content=system, at="system"))
     for i, turn in enumerate(req.messages):
         count = len(messages)
