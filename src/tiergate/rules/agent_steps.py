@@ -130,6 +130,10 @@ class AgentMarkers:
         reading tool numbers them (Claude Code's Read, ``cat -n``) are neither."""
         if _LISTING.match(text) is not None:
             return False, False
+        if (structured := _structured(text)) is not None:
+            output, exit_code = structured
+            failed, green = self.read(output)
+            return failed or bool(exit_code), green and not exit_code
         read = text if len(text) <= HEAD + TAIL else text[:HEAD] + "\n" + text[-TAIL:]
         if len(read) < CACHED_FROM:
             return self._search(read)
@@ -162,6 +166,29 @@ CACHED_FROM: int = 256
 #: A file's lines as a reading tool numbers them: Claude Code's Read ("     1\tdef f():", or "1→"), ``cat -n``,
 #: OpenHands' view; two such lines open the result (one line might be a command's own output).
 _LISTING = re.compile(r" *\d+(?:\t|→)[^\n]*\n *\d+(?:\t|→)")
+
+
+#: Codex's structured shell result: ``{"output": "...", "metadata": {"exit_code": 0, "duration_seconds": 1.2}}``.
+#: Inside the JSON a line break is the two characters ``\n``, so a marker anchored to a line's start (Go's
+#: ``ok  pkg  0.2s``) or after a word's end (``\n24 passed``) would never match: the output is read decoded.
+_STRUCTURED = re.compile(r'\s*\{\s*"(?:output|metadata)"\s*:')
+_decode_structured = msgspec.json.Decoder()
+
+
+def _structured(text: str) -> tuple[str, int | None] | None:
+    """A Codex structured shell result's output and exit code (None when it gives none), or None when
+    ``text`` is no such result."""
+    if _STRUCTURED.match(text) is None:
+        return None
+    try:
+        value = _decode_structured.decode(text)
+    except msgspec.DecodeError:
+        return None  # cut, or not JSON after all: read as text
+    if not isinstance(value, dict) or not isinstance(output := value.get("output"), str):
+        return None
+    metadata = value.get("metadata")
+    code = metadata.get("exit_code") if isinstance(metadata, dict) else None
+    return output, code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _any_of(patterns: list[str]) -> re.Pattern[str] | None:

@@ -68,6 +68,31 @@ def test_a_failure_marker_beats_a_pass_marker() -> None:
     assert f["agent.tests_green"] is False and f["agent.failures_in_row"] == 1
 
 
+def codex(output: str, exit_code: int | None, **more: Any) -> str:
+    """A shell result as Codex sends it (structured): the output JSON-encoded, its line breaks as ``\\n``."""
+    metadata = {} if exit_code is None else {"exit_code": exit_code, "duration_seconds": 0.4}
+    return json.dumps({"output": output, "metadata": metadata, **more})
+
+
+def test_codexs_structured_shell_results_are_read_as_their_output_and_exit_code() -> None:
+    """Inside the JSON, ``ok  pkg  0.2s`` was no line of its own and ``\\n24 passed`` no word: a green run read
+    as nothing, and the report step of a finished task went a tier up."""
+    go = "ok  \tgithub.com/acme/ledger\t0.214s\nok  \tgithub.com/acme/ledger/store\t0.031s"
+    assert DEFAULT_MARKERS.read(codex(go, 0)) == (False, True)
+    assert DEFAULT_MARKERS.read(codex("collected 24 items\n\n24 passed in 3.10s", 0)) == (False, True)
+    assert DEFAULT_MARKERS.read(codex("24 passed in 3.10s", None)) == (False, True)  # no exit code given
+    assert DEFAULT_MARKERS.read(codex("--- FAIL: TestTransfer (0.00s)\nFAIL\tgithub.com/acme/ledger", 1)) == (
+        True,
+        False,
+    )
+    assert DEFAULT_MARKERS.read(codex("24 passed in 3.10s", 2)) == (True, False)  # the exit code says it failed
+    assert DEFAULT_MARKERS.read(codex("", 0)) == (False, False)
+    assert DEFAULT_MARKERS.read('{"output": "24 passed in 3.1') == (False, True)  # cut JSON: read as text
+    assert DEFAULT_MARKERS.read('{"answer": "\\n24 passed"}') == (False, False)  # other JSON: as before
+    f = Loop("fix the overdraft check").step("go test ./...", codex(go, 0)).features()
+    assert f["agent.tests_green"] is True and f["agent.failures_in_row"] == 0
+
+
 def test_no_tools_no_steps() -> None:
     f = Loop().features()
     assert (f["agent.steps"], f["agent.failures_in_row"], f["agent.repeated_failure"], f["agent.tests_green"]) == (
