@@ -63,6 +63,10 @@ class Cutoffs(Strict, frozen=True):
         """The tier these cut-offs give the head's probabilities (`learned.tier`)."""
         return "opus" if p_opus >= self.opus else "sonnet" if p_sonnet >= self.sonnet else "local"
 
+    def opus_alone(self, p_sonnet: float, p_opus: float) -> bool:
+        """Whether P(opus) reaches its cut-off while P(>= sonnet) stays under its own (`learned.opus_alone`)."""
+        return bool(p_opus >= self.opus and p_sonnet < self.sonnet)
+
 
 class LearnedConfig(Strict, frozen=True):
     """The learned scorer: a head trained on labelled traffic (`tiergate train`) over sentence embeddings of
@@ -118,7 +122,8 @@ class LearnedScorer:
         self.failure = None
         tier = self.cutoffs.tier(p_sonnet, p_opus)
         unfamiliar = self.embedders[0].encoder.unfamiliar(str(f["ask_prose"])) if self.embedders else 0.0
-        f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier, unfamiliar)
+        alone = self.cutoffs.opus_alone(p_sonnet, p_opus)
+        f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier, unfamiliar, alone)
         return LearnedOutcome(
             head=self.head.version,
             encoders=self.encoder_ids,

@@ -403,8 +403,8 @@ def route_with(
         f = features[i] if features is not None else graph.features(row.case.request)
         for key in [k for k in f._memo if isinstance(k, str) and k.startswith("learned.")]:
             del f._memo[key]
-        tier = "opus" if po >= cutoffs.opus else "sonnet" if ps >= cutoffs.sonnet else "local"
-        f._memo[MEMO_KEY] = Reading(float(ps), float(po), tier, unfamiliar[i] if unfamiliar is not None else 0.0)
+        tier, alone = cutoffs.tier(ps, po), cutoffs.opus_alone(ps, po)
+        f._memo[MEMO_KEY] = Reading(float(ps), float(po), tier, unfamiliar[i] if unfamiliar is not None else 0.0, alone)
         p1 = graph.phase1(f)
         outcomes.append(Outcome(row.id, p1.tier, p1.band, "heuristic", int(f["approx_tokens"]), gold=row.case.gold))
     return outcomes

@@ -10,6 +10,7 @@ requests somewhere safe, and nothing passes for a prediction.
     {feature: learned.tier, eq: opus}
     {feature: learned.available, eq: false}
     {feature: learned.unfamiliar, gte: 0.75}
+    {feature: learned.opus_alone, eq: true}
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class Reading:
     tier: str
     #: The share of the ask's words its encoder's vocabulary lacks (:mod:`tiergate.learned.vocabulary`).
     unfamiliar: float = 0.0
+    #: P(opus) reached its cut-off while P(>= sonnet) stayed under its own (`learned.opus_alone`).
+    opus_alone: bool = False
 
 
 def reading(f: Features) -> Reading | None:
@@ -84,3 +87,15 @@ def unfamiliar(f: Features) -> float:
 def tier(f: Features) -> str:
     r = reading(f)
     return r.tier if r else ""
+
+
+@feature(
+    "bool",
+    "The head's P(opus) reached its cut-off while its P(>= sonnet) stayed under its own: its tier is opus, though "
+    "P(>= sonnet) alone reads local (both cut-offs are `routing.learned.cutoffs`, which `tiergate train --write` "
+    "sets; false when unavailable).",
+    name="learned.opus_alone",
+)
+def opus_alone(f: Features) -> bool:
+    r = reading(f)
+    return r.opus_alone if r else False

@@ -9,13 +9,18 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 
 from tiergate.cli import main
+from tiergate.config.loader import load_file
+from tiergate.config.model import Bands
 from tiergate.errors import OperatorError
+from tiergate.evals.dataset import parse_dataset
 from tiergate.learned.head import Head
-from tiergate.learned.train import rows_from_log
+from tiergate.learned.scorer import Cutoffs
+from tiergate.learned.train import Row, route_with, rows_from_log, with_cutoffs
 from tiergate.telemetry.decisions import migrate
 from tiergate.telemetry.postgres import migrate as postgres_migrate
 
@@ -640,3 +645,21 @@ def test_a_head_that_cannot_be_read_does_not_block_retraining(
         "); training with the default encoders (static,transformer,static:prose; --encoders chooses others)\n"
     )
     assert Head.load(broken).inputs == ["static", "transformer", "static:prose"]
+
+
+def test_the_heads_lone_opus_reading_follows_the_cutoffs_train_writes() -> None:
+    """The default rule ``learned_opus`` compared P(>= sonnet) with a number (0.19, the shipped local edge):
+    after ``train --write`` moved the sonnet cut-off and the bands to 0.7, an ask the head read as opus with a
+    P(>= sonnet) of 0.68 went local, in routing and in train's own search for cut-offs."""
+    loaded = load_file(Path(__file__).parents[3] / "routes.yaml")
+    graph = with_cutoffs(loaded, Cutoffs(sonnet=0.7, opus=0.19), Bands(local=0.7, claude=0.735))
+    ask = "is this hand-over between the two threads safe without a fence?"
+    case = parse_dataset(
+        json.dumps({"id": "x", "gold": "opus", "why": "", "request": {"messages": [{"role": "user", "content": ask}]}})
+    ).cases[0]
+    row = Row("x", ask, 2, 1.0, "labelled", case)
+    [opus_alone, local] = [
+        route_with(graph, [row], np.array([probs], dtype=np.float64))[0] for probs in ((0.68, 0.46), (0.68, 0.1))
+    ]
+    assert (opus_alone.band, opus_alone.predicted) == ("CLAUDE", "opus")
+    assert (local.band, local.predicted) == ("LOCAL", "local")
