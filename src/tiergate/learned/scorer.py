@@ -122,8 +122,8 @@ class LearnedScorer:
         self.failure = None
         tier = self.cutoffs.tier(p_sonnet, p_opus)
         unfamiliar = self.embedders[0].encoder.unfamiliar(str(f["ask_prose"])) if self.embedders else 0.0
-        alone = self.cutoffs.opus_alone(p_sonnet, p_opus)
-        f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier, unfamiliar, alone)
+        lone_opus = self.cutoffs.opus_alone(p_sonnet, p_opus)
+        f._memo[MEMO_KEY] = Reading(p_sonnet, p_opus, tier, unfamiliar, lone_opus)
         return LearnedOutcome(
             head=self.head.version,
             encoders=self.encoder_ids,
