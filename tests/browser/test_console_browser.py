@@ -499,6 +499,20 @@ def test_an_empty_log_on_a_fresh_keyless_gateway(
         text_of(browser, "#requests-empty", "No requests logged yet.")
         browser.get(url + "/console#shadow")
         assert text_of(browser, "[data-test=shadow-off]").startswith("No shadow rules.")
+
+        # then one request: without shadow rules, its detail has no shadow part (it read "null")
+        _ollama.replies.append(Text("Renamed."))
+        decision = chat(url, "rename foo to bar", model="local").headers["x-tiergate-decision-id"]
+        until(
+            lambda: query(tmp / "decisions.db", "SELECT COUNT(*) FROM decisions WHERE decision_id = ?", decision)[0][0]
+        )
+        browser.get(url + "/console#requests")
+        row = f"#requests-table tr[data-decision-id='{decision}']"
+        text_of(browser, row + " td[data-col=tier]", "local")
+        browser.find_element(By.CSS_SELECTOR, row).click()
+        text_of(browser, "#detail h2 code", decision)
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#detail [data-test=trace]")) == 1
+        assert "null" not in text_of(browser, "#detail").split("\n")
         no_errors(browser)
     finally:
         server.stop()

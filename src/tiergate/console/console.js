@@ -311,7 +311,7 @@ async function openRequest(id) {
       fact("cost", usd(r.cost_usd)), fact("latency", ms(r.latency_ms) + (r.ttft_ms !== null ? " (first token " + ms(r.ttft_ms) + ")" : ""))),
     trace(d.decision, { attempts: d.attempts, title: "Why this tier" }),
     d.shadow ? h("div", {}, h("h3", {}, "The shadow rules would have chosen ", h("b", {}, d.shadow.tier), " (", d.shadow.file, ")"),
-      trace(d.shadow.decision, { title: "Candidate rules " + d.shadow.rules_version })) : null,
+      trace(d.shadow.decision, { title: "Candidate rules " + d.shadow.rules_version })) : "",  // append() writes null as "null"
     ratingBox(r.decision_id, d.ratings),
   );
   box.scrollIntoView({ block: "start" });
