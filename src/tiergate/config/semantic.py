@@ -260,11 +260,35 @@ def _log_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     """``server.decision_log.url`` takes only a PostgreSQL URL; anything else (``sqlite:///x.db``) was
     ignored, and the log went to ``path`` while the operator looked for it elsewhere."""
     url = config.server.decision_log.url
-    if not url or url.startswith(("postgresql://", "postgres://")):
+    if not url:
         return []
+    if url.startswith(("postgresql://", "postgres://")):
+        return _postgresql_url(url, source)
     hint = "; a SQLite log is set by server.decision_log.path" if url.lower().startswith("sqlite") else ""
     shown = redact_dsn(url)  # a libpq key=value string too (``host=db password=...``): its password hidden
     problem = f"server.decision_log.url '{shown}' is not a postgresql:// URL{hint}"
+    return [source.problem(("server", "decision_log", "url"), problem)]
+
+
+def _postgresql_url(url: str, source: YamlSource) -> list[Problem]:
+    """A decision-log URL libpq would read otherwise than written: ``serve`` started, the log unusable until a
+    restart, and /health said only "failed to resolve host '***'" (a password holding ``@`` made the rest of it
+    the host, which is redacted as the password's). Said at file:line, without any piece of the password."""
+    rest = url.partition("://")[2]
+    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
+    if "@" in rest and "@" not in authority:  # libpq ends the host part at the first / or ?
+        why = "the user or password holds a / or ?, which ends the host part before the @"
+    elif authority.count("@") > 1:  # libpq ends the user and password at the first @
+        why = "it holds more than one @, and what follows the first would be read as the host"
+    else:
+        hosts = [h.rpartition("]")[2] for h in authority.rpartition("@")[2].split(",")]  # h1:5432,[::1]:5433
+        ports = [h.rpartition(":")[2] for h in hosts if ":" in h]
+        bad = next((p for p in ports if not (p.isdigit() and 0 < int(p) < 65536)), None)
+        if bad is None:
+            return []
+        why = f"the port '{bad}' is not a port number (1 to 65535)"  # after the @: no piece of a password
+    fix = "; percent-encode the password's special characters (@ as %40, / as %2F, ? as %3F)" if "@" in rest else ""
+    problem = f"server.decision_log.url '{redact_dsn(url)}' cannot be read: {why}{fix}"
     return [source.problem(("server", "decision_log", "url"), problem)]
 
 

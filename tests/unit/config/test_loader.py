@@ -193,6 +193,36 @@ def test_a_decision_log_url_that_is_not_postgresql_is_an_error(tmp_path: Path) -
     assert problems(good) == []
 
 
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        (
+            "postgresql://tg:S3c@ret@127.0.0.1:5432/tiergate",
+            "it holds more than one @, and what follows the first would be read as the host; percent-encode",
+        ),
+        (
+            "postgresql://tg:S3c/ret@127.0.0.1:5432/tiergate",
+            "the user or password holds a / or ?, which ends the host part before the @; percent-encode",
+        ),
+        ("postgresql://tg:S3cret@127.0.0.1:99999/tiergate", "the port '99999' is not a port number (1 to 65535)"),
+        ("postgresql://db1:5432,db2:54x/tiergate", "the port '54x' is not a port number (1 to 65535)"),
+    ],
+    ids=["two-at", "slash", "port-range", "port-of-second-host"],
+)
+def test_a_decision_log_url_libpq_would_misread_is_an_error_that_shows_no_piece_of_its_password(
+    tmp_path: Path, url: str, why: str
+) -> None:
+    """validate said ok; serve then ran without its log until restarted, and /health said only "failed to
+    resolve host '***'" (the password's second half read as the host, redacted with it)."""
+    path = write(tmp_path, VALID + 'server:\n  decision_log: {url: "${PG_URL}"}\n')
+    [problem] = problems(path, {"PG_URL": url})
+    where = at(path, '"${PG_URL}')
+    assert problem.startswith(f"{where}: server.decision_log.url 'postgresql://"), problem
+    assert why in problem and "S3c" not in problem and "ret" not in problem.replace("(1 to", ""), problem
+    for good in ("postgresql://tg:S3c%40ret@127.0.0.1:5432/tiergate", "postgresql://[::1],db2:5433/tiergate"):
+        assert problems(path, {"PG_URL": good}) == [], good
+
+
 def test_a_budget_for_a_key_named_by_its_place_in_the_list_is_an_error(tmp_path: Path) -> None:
     """Clients of TIERGATE_KEYS were once TIERGATE_KEYS#1, #2...; such a cap would now apply to no one."""
     auth = "server: {auth: {keys_env: [TIERGATE_KEYS]}}\n"
