@@ -66,6 +66,9 @@ class ReloadOutcome:
     changed: bool
     #: Why a reload was refused (errors); on success, the warnings of the rules now serving.
     problems: list[Problem] = field(default_factory=list)
+    #: The settings read only at start-up whose value in the file is not the one the gateway runs with: they
+    #: wait for a restart (``tiergate.restart_only``).
+    pending_restart: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,7 @@ class ReloadOutcome:
             "version": self.version,
             "changed": self.changed,
             "problems": [p.to_dict() for p in self.problems],
+            "pending_restart": self.pending_restart,
         }
 
 
@@ -232,7 +236,7 @@ class Rules:
                 return self._reject([problem])
             if loaded.version == self.current.version:
                 self.last_error, self._refused_head = [], None
-                return ReloadOutcome(True, loaded.version, False, list(graph.warnings))
+                return ReloadOutcome(True, loaded.version, False, list(graph.warnings), list(self.pending_restart))
             old = self.current
             learned, refused = self._learned_for(loaded, graph, old)
             if refused is not None:
@@ -245,7 +249,7 @@ class Rules:
             self._note_restart_only(loaded)
             if old.inflight == 0:
                 await self._close_retired()
-            return ReloadOutcome(True, loaded.version, True, list(graph.warnings))
+            return ReloadOutcome(True, loaded.version, True, list(graph.warnings), list(self.pending_restart))
 
     def _note_restart_only(self, loaded: LoadedConfig) -> None:
         """Warn when the reloaded file changes settings read only at start-up: the gateway goes on with the
@@ -289,7 +293,7 @@ class Rules:
         self.last_error = problems
         for p in problems:
             log.error("reload rejected: %s", p.render())
-        return ReloadOutcome(False, self.current.version, False, problems)
+        return ReloadOutcome(False, self.current.version, False, problems, list(self.pending_restart))
 
     def _install(self, loaded: LoadedConfig, graph: EvaluationGraph, learned: Learned | None) -> None:
         backends: dict[str, Backend] = {}

@@ -81,7 +81,7 @@ def test_an_admin_reload_to_a_missing_head_is_refused_and_the_old_head_keeps_sco
         "message": f"learned head 'heads/gone.json' cannot be used: learned head {heads.resolve() / 'gone.json'}: "
         f"cannot read it (No such file or directory); the last good rules keep serving with head {head}",
     }
-    assert r.json() == {"ok": False, "version": good, "changed": False, "problems": [problem]}
+    assert r.json() == {"ok": False, "version": good, "changed": False, "problems": [problem], "pending_restart": []}
     after = learned(base)
     assert after["available"] is True and after["head"] == head and after["p_sonnet"] is not None
     status = health(base)
@@ -145,6 +145,7 @@ def test_started_on_a_missing_head_a_reload_takes_another_broken_head_then_a_goo
         "version": version_of(short, short_head()),
         "changed": True,
         "problems": [],
+        "pending_restart": [],
     }
     status = health(base)
     assert status["rules"]["status"] == "ok" and status["learned"]["available"] is False

@@ -9,7 +9,8 @@ secret taken out:
 - client key digests (``server.auth.keys[].sha256``) are cut to their first 12 hex digits;
 - and as a last net, any string holding the value of a key variable the rules name becomes ``***``.
 
-    POST /admin/reload   -> 200 {"ok": true, "version": ...} or 422 with the problems
+    POST /admin/reload   -> 200 {"ok": true, "version", "changed", "problems": [...], "pending_restart": [...]}
+                            or 422 with the problems
     GET  /admin/config   -> {"path", "version", "warnings": [...], "config": {...}, "pending_restart": {...}}
 
 ``warnings`` are the loaded file's, as ``tiergate validate`` lists them (each problem's file, line, column

@@ -104,6 +104,7 @@ async def test_a_reload_to_a_missing_head_is_refused_and_the_old_head_keeps_scor
                 f"the last good rules keep serving with head {good}",
             }
         ],
+        "pending_restart": [],
     }
     assert rules.current is serving and rules.status == "error" and rules.last_error == outcome.problems
     assert await learned_of(rules) == (True, good)
