@@ -17,8 +17,11 @@ backend the same way. They do use ``call.connect_timeout`` and bound a whole cal
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import functools
 import math
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
@@ -165,19 +168,31 @@ def sent_hook(call: Call, *, stream: bool) -> Callable[[], None] | None:
     return call.billed.sent if call.billed is not None and not stream else None
 
 
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds an upstream asked us to wait: ``retry-after-ms`` (finer) wins over ``retry-after``.
-
-    HTTP-date values, negatives and non-finite numbers are ignored (reading a date would need a clock).
+def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
+    """Seconds an upstream asked us to wait: ``retry-after-ms`` (finer) wins over ``retry-after``, which is a
+    number of seconds or an HTTP-date (RFC 9110: ``Wed, 21 Oct 2026 07:28:00 GMT``), read against ``now``; a
+    date already past asks for no wait. Negatives, non-finite numbers and what is neither are ignored.
     """
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name, "")
         try:
-            seconds = float(headers.get(name, "")) * scale
+            seconds = float(value) * scale
         except ValueError:
-            continue
+            seconds = _until(value, now) if name == "retry-after" else math.nan
         if math.isfinite(seconds) and seconds >= 0:
             return seconds
     return None
+
+
+def _until(date: str, now: Callable[[], float]) -> float:
+    """Seconds from ``now`` to an HTTP-date (0 when past), or NaN when ``date`` is none."""
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError, IndexError):
+        return math.nan
+    if when.tzinfo is None:  # an asctime date, which RFC 9110 reads as UTC
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - now())
 
 
 def secret_from_env(env_name: str | None, environ: Mapping[str, str]) -> str | None:

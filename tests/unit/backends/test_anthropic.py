@@ -5,7 +5,9 @@ a connection given back) runs over loopback. The codec itself: tests/unit/protoc
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from tests.fakes.mock_http import MockClient, Reply, asgi
 from tests.fakes.scripts import Hang, Json, Malformed, Status, StreamError, Text, ToolCalls, Truncated
 from tests.fakes.server import serve
 from tiergate.backends.anthropic import AnthropicBackend
-from tiergate.backends.base import Call
+from tiergate.backends.base import Call, retry_after
 from tiergate.config.model import AnthropicBackendConfig
 from tiergate.errors import (
     UpstreamCapabilityError,
@@ -538,6 +540,30 @@ async def test_rate_limit_carries_retry_after(fake: FakeAnthropic, backend: Anth
     assert error.retryable and error.fallback_ok
     assert error.detail == "Number of request tokens has exceeded your rate limit"
     assert error.message.startswith(f"backend 'claude' at {backend.url}: ")
+
+
+@pytest.mark.asyncio
+async def test_a_retry_after_given_as_a_date_is_the_wait_until_it(
+    fake: FakeAnthropic, backend: AnthropicBackend
+) -> None:
+    """RFC 9110 allows an HTTP-date: it was ignored, so tiergate retried at once an upstream that asked for a
+    pause, and told its client a shorter wait than the upstream's."""
+    fake.replies.append(Status(429, "slow down", {"retry-after": email.utils.formatdate(time.time() + 4, usegmt=True)}))
+    wait = (await failure(backend, hello(), stream=False)).retry_after
+    assert wait is not None and 2.5 < wait <= 4, wait  # the date is in whole seconds
+
+
+def test_retry_after_reads_seconds_dates_and_nothing_else() -> None:
+    now = email.utils.parsedate_to_datetime("Sun, 06 Dec 2026 06:00:00 GMT").timestamp()
+    clock = lambda: now  # noqa: E731
+    assert retry_after({"retry-after": "Sun, 06 Dec 2026 06:00:30 GMT"}, clock) == 30.0
+    assert retry_after({"retry-after": "Sunday, 06-Dec-26 06:00:30 GMT"}, clock) == 30.0  # RFC 850
+    assert retry_after({"retry-after": "Sun Dec  6 06:00:30 2026"}, clock) == 30.0  # asctime, read as UTC
+    assert retry_after({"retry-after": "Sun, 06 Dec 2026 05:59:00 GMT"}, clock) == 0.0  # past: no wait
+    assert retry_after({"retry-after": "12"}, clock) == 12.0
+    for junk in ("soon", "", "-3", "inf", "Sun, 99 Dec 2026 06:00:30 GMT"):
+        assert retry_after({"retry-after": junk}, clock) is None, junk
+    assert retry_after({"retry-after-ms": "Sun, 06 Dec 2026 06:00:30 GMT", "retry-after": "2"}, clock) == 2.0
 
 
 @pytest.mark.asyncio
