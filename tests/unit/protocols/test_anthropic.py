@@ -1346,3 +1346,13 @@ def test_errors_in_anthropics_shape(exc: TiergateError, kind: str) -> None:
     assert StreamWriter("msg_1", "m", request=chat()).error(exc) == (
         b"event: error\ndata: " + msgspec.json.encode(envelope) + b"\n\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("budget", "effort"),
+    [(1024, "low"), (4095, "low"), (4096, "medium"), (10000, "medium"), (16384, "high"), (63999, "high")],
+)
+def test_a_thinking_budget_is_the_effort_a_local_model_is_asked(budget: int, effort: str) -> None:
+    """Every budget was ``medium``: a client asking Claude for 1,024 tokens of thinking and one asking for
+    60,000 asked a local thinking model (gpt-oss on Ollama, a vLLM reasoning model) for the same effort."""
+    assert asked(thinking={"type": "enabled", "budget_tokens": budget}, max_tokens=64000).reasoning_effort == effort

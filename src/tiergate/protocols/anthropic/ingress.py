@@ -29,6 +29,7 @@ from tiergate.protocols.anthropic.common import (
     DIALECT,
     INTERLEAVED,
     PROTOCOL_HEADERS,
+    THINKING_BUDGETS,
     encode_json,
 )
 from tiergate.protocols.anthropic.tools import anthropic_only, function_of
@@ -206,12 +207,17 @@ def _choice_of(choice: InToolChoice | None, declared: list[str]) -> tuple[str | 
 
 
 def _effort(thinking: InThinking | None) -> str | None:
-    """Thinking on is ``medium``; ``disabled`` is ``none``, so a thinking model on Ollama is sent
+    """The effort a thinking request asks of a local model: ``enabled`` by its ``budget_tokens``, the level
+    whose budget it reaches (:data:`THINKING_BUDGETS`: under 4,096 ``low``, under 16,384 ``medium``, else
+    ``high``), ``adaptive`` ``medium``; ``disabled`` is ``none``, so a thinking model on Ollama is sent
     ``think: false`` rather than left to think by default."""
     if thinking is None:
         return None
     if thinking.type == "disabled":
         return "none"
+    if thinking.type == "enabled" and thinking.budget_tokens is not None:
+        budget, medium, high = thinking.budget_tokens, THINKING_BUDGETS["medium"], THINKING_BUDGETS["high"]
+        return "low" if budget < (medium or 0) else "medium" if budget < (high or 0) else "high"
     return "medium" if thinking.type in ("enabled", "adaptive") else None
 
 
