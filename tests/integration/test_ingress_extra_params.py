@@ -136,6 +136,26 @@ def test_hosted_tools_no_target_is_offered_are_named_and_the_response_echoes_the
     assert [tool.type for tool in raw.parse().tools] == echoed
 
 
+@pytest.mark.parametrize(("tier", "named"), [("local", True), ("sonnet", True), ("vllm", False)])
+def test_a_strict_tool_is_named_where_the_target_is_sent_it_without_strict(
+    client: openai.OpenAI,
+    fake_ollama: FakeOllama,
+    fake_anthropic: FakeAnthropic,
+    fake_openai: FakeOpenAI,
+    tier: str,
+    named: bool,
+) -> None:
+    """``strict: true`` asks for arguments that match the schema exactly: Claude translated and Ollama are sent
+    the tool without it, which was named nowhere; an OpenAI-compatible server gets it as sent."""
+    for fake in (fake_ollama, fake_anthropic, fake_openai):
+        fake.replies.append(Text("ok", chunks=1))
+    strict = {**WEATHER, "strict": True}
+    raw = client.responses.with_raw_response.create(model=tier, input="hi", tools=[strict])  # type: ignore[list-item]
+    assert raw.headers.get(DROPPED) == ("tools[].strict" if named else None)
+    if tier == "vllm":
+        assert fake_openai.requests[0].body["tools"][0]["function"]["strict"] is True
+
+
 def test_function_tools_alone_name_nothing(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
     fake_ollama.replies.append(Text("ok", chunks=1))
     raw = client.responses.with_raw_response.create(model="local", input="hi", tools=[WEATHER])  # type: ignore[list-item]
