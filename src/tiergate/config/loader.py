@@ -288,6 +288,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         message += f" ({FLOW_REFERENCE})"
     elif message.endswith("got `str`") and source.quoted_reference(path):
         message += " (a quoted ${...} stays text: write it without quotes to read a number or a switch)"
+    elif message.endswith("got `str`") and (written := source.whole_reference(path)):
+        message += f" (what {written} expands to, from the environment; not shown)"
     elif message.endswith("got `str`") and _YAML11.fullmatch(value := str(_get(source.data, list(path)))):
         message += (
             f" ('{value}' is text: routes.yaml is read as YAML 1.2, as JSON Schema tools read it, where a "

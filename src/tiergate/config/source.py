@@ -315,6 +315,12 @@ class YamlSource:
         parent = self._node(path[:-1]) if path else None
         return isinstance(parent, yaml.CollectionNode) and bool(parent.flow_style)
 
+    def whole_reference(self, path: Path) -> str | None:
+        """The ``${...}`` written unquoted as the whole value at ``path`` (``${TIMEOUT:-8}``), or None."""
+        node = self._node(path)
+        whole = isinstance(node, yaml.ScalarNode) and not self._quoted(path) and _ENV.fullmatch(node.value)
+        return node.value if whole and isinstance(node, yaml.ScalarNode) else None
+
     def quoted_reference(self, path: Path) -> bool:
         """Whether the value at ``path`` is one quoted reference (``"${TIMEOUT:-8}"``), which stays text."""
         node = self._node(path)

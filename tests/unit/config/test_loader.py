@@ -1208,6 +1208,17 @@ def test_a_quoted_reference_where_a_number_belongs_says_to_drop_the_quotes(tmp_p
     ]
 
 
+def test_a_reference_whose_variable_holds_no_number_names_the_reference_not_the_value(tmp_path: Path) -> None:
+    """``TIERGATE_CLASSIFIER_TIMEOUT=abc`` read "Expected `float`, got `str`" at a line that shows a ``${...}``
+    with a number for default: nothing said the value came from the environment."""
+    path = write(tmp_path, VALID + "timeouts:\n  total: ${TOTAL:-8}\n")
+    assert problems(path, {"TOTAL": "sk-not-a-number"}) == [
+        at(path, "${TOTAL") + ": Expected `float`, got `str` (what ${TOTAL:-8} expands to, from the environment;"
+        " not shown) at $.timeouts.total"
+    ]
+    assert problems(path, {"TOTAL": "30"}) == []
+
+
 FLOW_HINT = (
     "an unquoted ${...} cannot stand inside a flow mapping or list ({...}, [...]), and a quoted one stays text: "
     "to read a number or a switch from the environment, write that mapping in block style, one `key: ${...}` "
