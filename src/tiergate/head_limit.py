@@ -25,7 +25,14 @@ whole head, from the connection's opening and from each request's end, once both
 its body is in (never while a request is served, nor while the body of one answered early, a 401 or a 413
 before the body was read, is still arriving: that client reads its answer once its upload ends): a
 connection that sent nothing by then is closed, one within a head is answered ``408`` and closed as after
-a 431. A head that comes whole in time is served as before. A body that stops is not bounded here.
+a 431. A head that comes whole in time is served as before.
+
+A body that stops arriving is bounded too: ``BODY_WAIT`` seconds (nginx's ``client_body_timeout``) without a
+byte of it, while the server is reading it, answers ``408`` and closes the connection, and the app reading the
+body is told the client went away. Time the server does not read is not counted: its buffer is full until the
+app reads it, a response is being sent, or the request waits behind an earlier one of the connection still
+being answered (a pipelined one, whose answer may only follow that one's). A body still arriving after its
+request was answered is dropped with the connection, without a second answer.
 
     uvicorn.Config(app, http="tiergate.head_limit:HeadLimitProtocol", h11_max_incomplete_event_size=65536)
 """
@@ -141,7 +148,7 @@ class HeadLimitProtocol(HttpToolsProtocol):
         self._in_body = False
         self._stop_waiting()  # the body's bound
         super().on_message_complete()
-        if self.cycle.response_complete and not self.transport.is_closing():
+        if self.cycle is not None and self.cycle.response_complete and not self.transport.is_closing():
             self._await_head()  # answered before its body was read: the next head is awaited from the body's end
 
     def on_response_complete(self) -> None:
@@ -180,7 +187,10 @@ class HeadLimitProtocol(HttpToolsProtocol):
             return
         now, cycle = self.loop.time(), self.cycle
         sending = cycle is not None and cycle.response_started and not cycle.response_complete
-        if getattr(self.flow, "read_paused", False) or sending:
+        # a request pipelined behind one still answered waits its turn (``pipeline``): its answer, a 408 too, may
+        # go only after that one; and its body is not being read, though an app listening for a disconnect
+        # while it answers the first resumes reading
+        if getattr(self.flow, "read_paused", False) or sending or self.pipeline:
             self._heard = now  # the server is not reading: the peer is not waited for
         if (quiet := now - self._heard) < BODY_WAIT:
             self._await_body(BODY_WAIT - quiet)

@@ -41,6 +41,10 @@ async def echo_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
     body = scope["path"].encode()
     if body == b"/slow":
         await asyncio.sleep(SLOW)
+    if body == b"/listening":  # as tiergate's handlers do: listens for a disconnect while it answers
+        listener = asyncio.ensure_future(receive())
+        await asyncio.sleep(SLOW)
+        listener.cancel()
     if body in (b"/read", b"/read-late"):  # answers with the length of the body it read
         if body == b"/read-late":
             await asyncio.sleep(SLOW)
@@ -290,6 +294,16 @@ def test_a_body_the_server_has_yet_to_read_is_not_timed(body_bound: tuple[str, i
     with socket.create_connection(body_bound, timeout=10) as sock:
         sock.sendall(post(b"/read-late", size) + b"z" * size)
         assert answer(sock) == (200, b"%d" % size)
+
+
+def test_a_pipelined_body_that_stops_is_answered_only_after_the_request_before_it(body_bound: tuple[str, int]) -> None:
+    """A request pipelined behind one being answered (``SLOW``, past the wait) stopped within its body: its 408 went
+    out before the first one's answer, which the client read as that answer, while the first was still served."""
+    with socket.create_connection(body_bound, timeout=10) as sock:
+        sock.sendall(b"GET /listening HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n" + post(b"/read", 40) + b"x" * 10)
+        assert answer(sock) == (200, b"/listening")
+        data = closed_within(sock, WAIT + 1)
+    assert data.startswith(LATE + b"\r\n") and data.endswith(b"the request body stopped arriving for 1 s\n")
 
 
 def test_a_body_that_stops_after_an_early_answer_ends_the_connection_without_a_second_answer(
