@@ -41,7 +41,9 @@ def redact_url(url: str) -> str:
     The credentials run to the *last* ``@``: libpq and redis-py take a password with ``#``, ``?`` or
     ``/`` in it unencoded (``postgresql://tg:pa#ss@db/x``), where a URL parser ends the host at the
     ``#`` and would show the password as the host. A URL with an ``@`` in its path loses that much of
-    it from view, which is the safe way to be wrong. Never raises: a URL no parser reads is shown too.
+    it from view, which is the safe way to be wrong; one in a query's value (``?password=S3cr@t``) is not
+    the credentials' end, and the query's values are hidden by key. Never raises: a URL no parser reads is
+    shown too.
     """
     head, credentials, rest = _split_credentials(url)
     query_at = rest.find("?")
@@ -72,6 +74,12 @@ def redact_dsn(text: str) -> str:
     return redact_url("//" + text).removeprefix("//") if _schemeless(text) else text
 
 
+#: A query whose first parameter's value holds an ``@`` (``?password=S3cr@t``, Azure's ``?user=app@server``): the
+#: credentials end before it, and the query's values are hidden by key. A password holding ``?`` and then ``name=``
+#: before its ``@`` would be read so too, and shown in part: a risk judged smaller than a query's password shown.
+_QUERY_VALUE_AT = re.compile(r"\?[A-Za-z_][\w.-]*=[^@]*@")
+
+
 def _split_credentials(url: str) -> tuple[str, str, str]:
     """``scheme://`` (or a leading ``//``: a host without a scheme), what stands before the last ``@`` of the
     rest (empty without one), the rest after it."""
@@ -80,6 +88,9 @@ def _split_credentials(url: str) -> tuple[str, str, str]:
         scheme, sep, rest = "", "//", url[2:]
     if not sep:
         return "", "", url
+    if (query := _QUERY_VALUE_AT.search(rest)) is not None:  # ``?password=S3cr@t``: an @ in a query's value
+        credentials, at, after = rest[: query.start()].rpartition("@")
+        return scheme + sep, credentials if at else "", (after if at else rest[: query.start()]) + rest[query.start() :]
     credentials, at, after = rest.rpartition("@")
     return scheme + sep, credentials if at else "", after if at else rest
 

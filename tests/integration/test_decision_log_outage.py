@@ -31,6 +31,7 @@ from tests.unit.telemetry.test_decisions import OPUS, record
 from tiergate.api.app import create_app
 from tiergate.api.feedback import decision_log_lifespan, feedback
 from tiergate.api.gateway import Gateway
+from tiergate.config.problems import ConfigError
 from tiergate.errors import LogUnavailable
 from tiergate.learned.scorer import LearnedPool
 from tiergate.runtime import Extensions, Rules
@@ -286,20 +287,26 @@ def test_a_malformed_url_is_an_error_at_once_even_when_connecting_later(url: str
         PostgresDecisionLog.open(url, connect_later=True)
 
 
-def test_a_malformed_url_turns_the_log_off_and_budgets_say_the_same(
-    gateway_for: Any, upstream_env: dict[str, str], tmp_path: Any, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("written", "why"),
+    [
+        ("postgresql://tg:pw-123456@127.0.0.1:notaport/db", "a port is not a port number (1 to 65535)"),
+        ("postgresql://127.0.0.1/db?bogus=1", "libpq cannot read it as a URL"),
+    ],
+)
+def test_a_malformed_url_is_refused_with_the_rule_file_not_found_at_run_time(
+    gateway_for: Any, upstream_env: dict[str, str], tmp_path: Any, written: str, why: str
 ) -> None:
-    """Budgets said the log 'cannot be read yet; its spend is added when it can' while the API said it serves
-    without it: no retry makes such a URL readable."""
+    """Such a URL passed the rule file's checks; the gateway then served without its log (and budgets without
+    their spend) until restarted with a readable one. It is the rule file's error now, at its line."""
     config = tmp_path / "routes.yaml"
-    config.write_text(default_routes(decision_log="{url: 'postgresql://tg:pw-123456@127.0.0.1:notaport/db'}"))
-    gateway_for(config, upstream_env)
-    said = [r.getMessage() for r in caplog.records if "decision log postgresql" in r.getMessage()]
-    why = "decision log postgresql://***@127.0.0.1:notaport/db: the port 'notaport' is not a port number"
-    assert said == [
-        f"budgets: cannot read spend from {why}; spend starts at zero",
-        f"{why}; serving without the decision log",
-    ]
+    config.write_text(default_routes(decision_log=f"{{url: '{written}'}}"))
+    with pytest.raises(ConfigError) as caught:
+        gateway_for(config, upstream_env)
+    [problem] = caught.value.problems
+    line = next(n for n, text in enumerate(config.read_text().split("\n"), 1) if written in text)
+    assert (problem.file, problem.line) == (str(config), line)
+    assert f"cannot be read: {why}" in problem.message and "pw-123456" not in problem.message
 
 
 def test_a_gateway_started_before_postgres_writes_its_rows_once_it_is_up(

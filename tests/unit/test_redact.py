@@ -183,6 +183,12 @@ def test_a_query_value_that_is_not_a_credential_stays_readable() -> None:
         # what holds no credentials is shown as it is: a file's name, with an @ in it too
         ("tiergate-decisions.db", "tiergate-decisions.db"),
         ("/var/lib/ops@tg/decisions.db", "/var/lib/ops@tg/decisions.db"),
+        # an @ in a query's value is no end of credentials: the password's end was shown as the host
+        ("postgresql://db/tg?password=S3cr@tPassw0rd", "postgresql://db/tg?password=***"),
+        ("postgresql://tg:S3cretPgPw@db/tg?user=app@tenant", "postgresql://***@db/tg?user=***"),
+        # a password holding ? or / unencoded (libpq and redis-py read them so): hidden whole
+        ("postgresql://tg:S3c?retPgPw@db:5432/tg", "postgresql://***@db:5432/tg"),
+        ("redis://:S3c/retRedisPw@redis:6379/0", "redis://***@redis:6379/0"),
     ],
 )
 def test_a_store_location_is_shown_without_its_password_in_any_form(written: str, shown: str) -> None:

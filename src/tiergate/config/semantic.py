@@ -271,23 +271,29 @@ def _log_url(config: RoutesConfig, source: YamlSource) -> list[Problem]:
 
 
 def _postgresql_url(url: str, source: YamlSource) -> list[Problem]:
-    """A decision-log URL libpq would read otherwise than written: ``serve`` started, the log unusable until a
+    """A decision-log URL libpq reads otherwise than written: ``serve`` started, the log unusable until a
     restart, and /health said only "failed to resolve host '***'" (a password holding ``@`` made the rest of it
-    the host, which is redacted as the password's). Said at file:line, without any piece of the password."""
-    rest = url.partition("://")[2]
-    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
-    if "@" in rest and "@" not in authority:  # libpq ends the host part at the first / or ?
-        why = "the user or password holds a / or ?, which ends the host part before the @"
-    elif authority.count("@") > 1:  # libpq ends the user and password at the first @
-        why = "it holds more than one @, and what follows the first would be read as the host"
+    the host, which is redacted as the password's). Read by libpq's own parser, and said at file:line without
+    any piece of what it read: a misread host, port or database may be a piece of the password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        read = conninfo_to_dict(url)
+    except Exception:  # its message quotes what it could not read
+        why = "libpq cannot read it as a URL"
     else:
-        hosts = [h.rpartition("]")[2] for h in authority.rpartition("@")[2].split(",")]  # h1:5432,[::1]:5433
-        ports = [h.rpartition(":")[2] for h in hosts if ":" in h]
-        bad = next((p for p in ports if not (p.isdigit() and 0 < int(p) < 65536)), None)
-        if bad is None:
-            return []
-        why = f"the port '{bad}' is not a port number (1 to 65535)"  # after the @: no piece of a password
-    fix = "; percent-encode the password's special characters (@ as %40, / as %2F, ? as %3F)" if "@" in rest else ""
+        hosts, ports = str(read.get("host", "")).split(","), str(read.get("port", "")).split(",")
+        dbname = str(read.get("dbname", ""))
+        why = ""
+        if any("@" in host for host in hosts):  # libpq ends the user and password at the first @
+            why = "it holds more than one @ before the first /, and what follows the first would be read as the host"
+        elif "@" in dbname or "/" in dbname:  # a password holding a /: libpq ends the host part there
+            why = "the part libpq reads as the database name holds an @ or a /: a / in a password ends the host part"
+        elif any(port and not (port.isdigit() and 0 < int(port) < 65536) for port in ports):
+            why = "a port is not a port number (1 to 65535)"
+    if not why:
+        return []
+    fix = "; percent-encode the password's special characters (@ as %40, / as %2F)" if "@" in url else ""
     problem = f"server.decision_log.url '{redact_dsn(url)}' cannot be read: {why}{fix}"
     return [source.problem(("server", "decision_log", "url"), problem)]
 
