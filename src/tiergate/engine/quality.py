@@ -74,12 +74,14 @@ class Dial:
         return cls(preference, bands, cutoffs, at_least)
 
     def retier(self, f: Features) -> str | None:
-        """Give the learned reading on ``f`` the tier of the moved cut-offs; the new tier, or None."""
+        """Give the learned reading on ``f`` the tier (and ``learned.opus_alone``) of the moved cut-offs; the
+        new tier, or None."""
         reading = f._memo.get(MEMO_KEY)
         if self.cutoffs is None or not isinstance(reading, Reading):
             return None
         tier = self.cutoffs.tier(reading.p_sonnet, reading.p_opus)
-        f._memo[MEMO_KEY] = dataclasses.replace(reading, tier=tier)
+        alone = self.cutoffs.opus_alone(reading.p_sonnet, reading.p_opus)
+        f._memo[MEMO_KEY] = dataclasses.replace(reading, tier=tier, opus_alone=alone)
         return tier
 
     def outcome(self, base: QualityOutcome) -> QualityOutcome:

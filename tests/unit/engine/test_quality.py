@@ -36,7 +36,8 @@ class FixedLearned:
 
     async def prepare(self, f: Features) -> LearnedOutcome:
         tier = self.cutoffs.tier(self.p_sonnet, self.p_opus)
-        f._memo[MEMO_KEY] = Reading(self.p_sonnet, self.p_opus, tier)
+        alone = self.cutoffs.opus_alone(self.p_sonnet, self.p_opus)
+        f._memo[MEMO_KEY] = Reading(self.p_sonnet, self.p_opus, tier, opus_alone=alone)
         return LearnedOutcome(
             head="h", encoders=[], available=True, p_sonnet=self.p_sonnet, p_opus=self.p_opus, tier=tier
         )
@@ -112,6 +113,27 @@ async def test_the_learned_tier_follows_the_dial_and_so_does_the_escalation() ->
     high = (await router(0.9, p_sonnet=0.6, p_opus=0.15).decide(chat("x"))).decision
     assert low.tier == "sonnet" and low.learned is not None and low.learned.tier == "sonnet"
     assert high.tier == "opus" and high.learned is not None and high.learned.tier == "opus"
+
+
+@pytest.mark.asyncio
+async def test_the_lone_opus_reading_follows_the_dial_as_the_learned_tier_does() -> None:
+    """``learned.opus_alone`` kept the file's cut-offs under a dial that moved them: turned down, a request the
+    dialled head read as local went to sonnet; turned up, an opus reading lost its CLAUDE band."""
+    rule = "  rules:\n    - {{name: lone, when: {{feature: learned.opus_alone, eq: true}}, then: {{band: CLAUDE}}}}\n"
+    rules = RULES.replace("  scorers:\n", rule + "  scorers:\n", 1)
+
+    async def decided(pref: float, p_sonnet: float, p_opus: float) -> tuple[str, str, str | None]:
+        g = graph(rules.format(pref=pref))
+        assert g.config.routing.learned is not None
+        r = Router(g, learned=FixedLearned(p_sonnet, p_opus, g.config.routing.learned.cutoffs))
+        d = (await r.decide(chat("x"))).decision
+        return d.tier, d.band, d.learned.tier if d.learned is not None else None
+
+    # p_opus 0.15 is under the file's opus cut-off (0.2), over the dialled one at 0.9: alone, CLAUDE, opus
+    assert await decided(0.9, p_sonnet=0.05, p_opus=0.15) == ("opus", "CLAUDE", "opus")
+    # p_opus 0.25 is over the file's opus cut-off, under the dialled one at 0.1: local, as the dial reads it
+    assert await decided(0.1, p_sonnet=0.05, p_opus=0.25) == ("local", "LOCAL", "local")
+    assert await decided(0.5, p_sonnet=0.05, p_opus=0.25) == ("opus", "CLAUDE", "opus")
 
 
 @pytest.mark.asyncio
