@@ -172,8 +172,10 @@ ATTRIBUTION = "x-anthropic-billing-header: cc_version=2.1.88.1a1; cc_entrypoint=
     [
         [{"type": "text", "text": ATTRIBUTION}, {"type": "text", "text": "You are Claude Code.", "cache_control": {}}],
         f"{ATTRIBUTION}\nYou are Claude Code.",
+        # a proxy that merges the system blocks into one: the prompt in the attribution's block stays
+        [{"type": "text", "text": f"{ATTRIBUTION}\nYou are Claude Code.", "cache_control": {}}],
     ],
-    ids=["blocks", "string"],
+    ids=["blocks", "string", "merged-block"],
 )
 def test_claude_codes_attribution_line_reaches_claude_but_no_local_model(
     claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_ollama: FakeOllama, system: Any
@@ -181,7 +183,7 @@ def test_claude_codes_attribution_line_reaches_claude_but_no_local_model(
     """Claude Code opens its system prompt with a billing line whose hash changes per session and request: a
     local model read it, and its prompt cache missed from the first byte of a 12k-token prompt."""
     if isinstance(system, list):
-        system[1]["cache_control"] = {"type": "ephemeral"}
+        system[-1]["cache_control"] = {"type": "ephemeral"}
     fake_ollama.replies.append(Text("ok"))
     fake_anthropic.replies.append(Text("ok"))
     for model in ("local", "sonnet"):

@@ -182,8 +182,8 @@ def _structured(text: str) -> tuple[str, int | None] | None:
         return None
     try:
         value = _decode_structured.decode(text)
-    except msgspec.DecodeError:
-        return None  # cut, or not JSON after all: read as text
+    except (msgspec.DecodeError, RecursionError):
+        return None  # cut, not JSON after all, or nested past what a decoder follows: read as text
     if not isinstance(value, dict) or not isinstance(output := value.get("output"), str):
         return None
     metadata = value.get("metadata")

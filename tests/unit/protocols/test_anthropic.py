@@ -157,7 +157,6 @@ def test_claude_code_tool_turn_decodes_to_the_internal_form() -> None:
     system, ask, environment, call, result = request.messages
     # Claude Code's attribution line (its first system block) is for Anthropic's API only: a translated target
     # reads the prompt from the block after it
-    assert json.loads(raw)["system"][0]["text"].startswith("x-anthropic-billing-header: cc_version=2.1.332.e8f;")
     assert system.text().startswith("You are a Claude agent, built on Anthropic's Claude Agent SDK.\n")
     assert isinstance(ask.content, list) and ask.content[-1] == ContentPart(type="text", text="Run echo hi")
     assert ask.content[0].text is not None and ask.content[0].text.startswith("<system-reminder>")

@@ -70,7 +70,10 @@ def test_the_system_messages_a_conversation_opens_with_go_as_one_and_later_ones_
     request = chat(
         messages=[
             {"role": "system", "content": "You are Codex."},
-            {"role": "developer", "content": [{"type": "text", "text": "Sandbox: "}, {"type": "text", "text": "ro"}]},
+            {
+                "role": "developer",
+                "content": [{"type": "text", "text": "Sandbox: ro."}, {"type": "text", "text": "No rm."}],
+            },
             {"role": "system", "content": ""},
             {"role": "user", "content": "hi"},
             {"role": "developer", "content": "Approvals are now on-request."},
@@ -79,7 +82,7 @@ def test_the_system_messages_a_conversation_opens_with_go_as_one_and_later_ones_
     )
 
     assert json.loads(chat_body(request, "gemma", stream=False))["messages"] == [
-        {"role": "system", "content": "You are Codex.\n\nSandbox: ro"},
+        {"role": "system", "content": "You are Codex.\n\nSandbox: ro.\nNo rm."},  # parts on lines of their own
         {"role": "user", "content": "hi"},
         {"role": "system", "content": "Approvals are now on-request."},
         {"role": "user", "content": "go on"},

@@ -89,6 +89,8 @@ def test_codexs_structured_shell_results_are_read_as_their_output_and_exit_code(
     assert DEFAULT_MARKERS.read(codex("", 0)) == (False, False)
     assert DEFAULT_MARKERS.read('{"output": "24 passed in 3.1') == (False, True)  # cut JSON: read as text
     assert DEFAULT_MARKERS.read('{"answer": "\\n24 passed"}') == (False, False)  # other JSON: as before
+    deep = '{"output": "24 passed", "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert DEFAULT_MARKERS.read(deep) == (False, True)  # nested past a decoder's depth: read as text, no 500
     f = Loop("fix the overdraft check").step("go test ./...", codex(go, 0)).features()
     assert f["agent.tests_green"] is True and f["agent.failures_in_row"] == 0
 

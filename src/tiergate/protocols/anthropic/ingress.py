@@ -241,12 +241,23 @@ BILLING = "x-anthropic-billing-header:"
 
 def _system_of(system: str | list[InBlock] | None) -> str:
     """The system prompt a translated target reads: the client's, without Claude Code's attribution line
-    (:data:`BILLING`), a block of its own or the first line of a string."""
+    (:data:`BILLING`), the first line of a string or of a block (a block of its own, or one a proxy merged
+    with the prompt)."""
     if isinstance(system, list):
-        return _joined([block for block in system if not (block.text or "").lstrip().startswith(BILLING)])
-    if system and system.lstrip().startswith(BILLING):
-        return system.lstrip().partition("\n")[2]
-    return system or ""
+        blocks = []
+        for block in system:
+            text = _unattributed(block.text) if block.text else block.text
+            if text == block.text:
+                blocks.append(block)
+            elif text and text.strip():  # the prompt a proxy merged into the attribution's block
+                blocks.append(msgspec.structs.replace(block, text=text))
+        return _joined(blocks)
+    return _unattributed(system or "")
+
+
+def _unattributed(text: str) -> str:
+    """``text`` without its first line when that line is Claude Code's attribution (:data:`BILLING`)."""
+    return text.lstrip().partition("\n")[2] if text.lstrip().startswith(BILLING) else text
 
 
 def _messages_of(req: InRequest) -> list[Message]:
