@@ -80,6 +80,20 @@ class Overflow:
             " decrease input length or `max_tokens` and try again"
         )
 
+    def openai_words(self) -> str:
+        """OpenAI's words for it, which clients built on LiteLLM (aider) read as a full window: they tell a full
+        window by these words, not by the code.
+
+            Overflow(40000, 32768).openai_words()   # "This model's maximum context length is 32768 tokens. ..."
+        """
+        said = f"This model's maximum context length is {self.window} tokens. However, "
+        if self.prompt > self.window:
+            return said + f"your messages resulted in {self.prompt} tokens. Please reduce the length of the messages."
+        return said + (
+            f"you requested {self.prompt + self.output} tokens ({self.prompt} in the messages, {self.output} in the"
+            " completion). Please reduce the length of the messages or completion."
+        )
+
 
 class TiergateError(Exception):
     status: int = 500

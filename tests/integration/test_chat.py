@@ -384,13 +384,16 @@ def test_one_model_is_described_and_an_unknown_one_is_a_404(client: openai.OpenA
 
 def test_a_context_length_refusal_carries_openais_code(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
     """Anthropic's refusal has no code of OpenAI's; clients read ``context_length_exceeded`` to tell a full
-    context window from any other 400."""
+    context window from any other 400, and those built on LiteLLM (aider) OpenAI's words, which open the
+    message."""
     fake_anthropic.replies.append(Status(400, "prompt is too long: 250000 tokens > 200000 maximum"))
     with pytest.raises(openai.BadRequestError) as caught:
         client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "x"}])
     url = fake_anthropic.url  # type: ignore[attr-defined]
     assert caught.value.body == {
-        "message": f"backend 'anthropic' at {url}: prompt is too long: 250000 tokens > 200000 maximum",
+        "message": "This model's maximum context length is 200000 tokens. However, your messages resulted in 250000"
+        f" tokens. Please reduce the length of the messages. (backend 'anthropic' at {url}: prompt is too long:"
+        " 250000 tokens > 200000 maximum)",
         "type": "invalid_request_error",
         "param": None,
         "code": "context_length_exceeded",

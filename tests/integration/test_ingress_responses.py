@@ -424,6 +424,11 @@ def test_an_empty_input_on_a_claude_tier_is_a_400_naming_input(
 # --- errors before the stream starts --------------------------------------------------------------------
 
 CONTEXT_REFUSAL = "prompt is too long: 250000 tokens > 200000 maximum"
+#: What opens a full window's message in an OpenAI dialect: the words LiteLLM (aider) reads as one.
+OPENAI_WORDS = (
+    "This model's maximum context length is 200000 tokens. However, your messages resulted in 250000 tokens."
+    " Please reduce the length of the messages."
+)
 
 
 def test_a_context_length_refusal_carries_openais_code(gateway: str, fake_anthropic: FakeAnthropic) -> None:
@@ -437,7 +442,7 @@ def test_a_context_length_refusal_carries_openais_code(gateway: str, fake_anthro
         400,
         {
             "error": {
-                "message": f"backend 'anthropic' at {url}: {CONTEXT_REFUSAL}",
+                "message": f"{OPENAI_WORDS} (backend 'anthropic' at {url}: {CONTEXT_REFUSAL})",
                 "type": "invalid_request_error",
                 "param": None,
                 "code": "context_length_exceeded",
@@ -454,9 +459,9 @@ def test_a_prompt_no_target_can_hold_is_context_length_exceeded(gateway: str, fa
         400,
         {
             "error": {
-                "message": "prompt is too long: 250000 tokens > 200000 maximum (the prompt's tokens estimated;"
-                " no target can serve this request:"
-                " sonnet/claude-sonnet-4-5: context window 200000 < ~250000 tokens)",
+                "message": f"{OPENAI_WORDS} (prompt is too long: 250000 tokens > 200000 maximum (the prompt's"
+                " tokens estimated; no target can serve this request:"
+                " sonnet/claude-sonnet-4-5: context window 200000 < ~250000 tokens))",
                 "type": "invalid_request_error",
                 "param": None,
                 "code": "context_length_exceeded",
@@ -489,7 +494,9 @@ def test_an_openai_upstreams_own_code_is_kept(tmp_path: Path, gateway_for: Gatew
         with pytest.raises(openai.BadRequestError) as caught:
             client.responses.create(model="local", input="hi")
     assert caught.value.body == {
-        "message": f"backend 'vllm' at {url}/v1: HTTP 400: too long",
+        # no figures said: OpenAI's words without them
+        "message": "This model's maximum context length is less than the tokens of this request."
+        f" (backend 'vllm' at {url}/v1: HTTP 400: too long)",
         "type": "invalid_request_error",
         "param": None,
         "code": "context_length_exceeded",

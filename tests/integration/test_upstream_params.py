@@ -141,7 +141,9 @@ def test_with_no_fallback_left_the_client_gets_the_upstreams_400(
         client.chat.completions.create(model="solo", messages=HI)
     url = fake_openai.url  # type: ignore[attr-defined]
     assert caught.value.body == {
-        "message": f"backend 'vllm' at {url}/v1: HTTP 400: {LLAMA_CPP_TOO_LONG}",
+        # llama.cpp says no figures: OpenAI's words without them open the message, as LiteLLM (aider) reads them
+        "message": "This model's maximum context length is less than the tokens of this request."
+        f" (backend 'vllm' at {url}/v1: HTTP 400: {LLAMA_CPP_TOO_LONG})",
         "type": "invalid_request_error",
         "param": None,
         "code": "context_length_exceeded",

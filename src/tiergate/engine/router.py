@@ -456,13 +456,15 @@ def _too_long(chain: list[Target], states: list[TargetState], tokens: int, outpu
     if not pairs or any(s.skipped is None or s.skipped != t.too_small(tokens, output) for t, s in pairs):
         return None
     window = max(t.capabilities.context_window for t in chain)
-    said = Overflow(tokens - output, window, output).words()
+    overflow = Overflow(tokens - output, window, output)
     skipped = "; ".join(f"{t.label}: {s.skipped}" for t, s in pairs)
-    return NoTargetError(
-        f"{said} (the prompt's tokens estimated; no target can serve this request: {skipped})",
+    error = NoTargetError(
+        f"{overflow.words()} (the prompt's tokens estimated; no target can serve this request: {skipped})",
         status=400,
         code="context_length_exceeded",
     )
+    error.overflow = overflow  # an OpenAI dialect's message opens in OpenAI's words with these figures
+    return error
 
 
 def _not_native(target: Target, native: Native) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tiergate.errors import CONTEXT_LENGTH_EXCEEDED, Overflow, exceeds_context
+from tiergate.protocols.openai.reply import overflow_message
 from tiergate.protocols.overflow import figures, too_long
 
 
@@ -145,3 +146,28 @@ def test_llama_cpps_fields_give_the_figures_its_message_lacks() -> None:
         400,
         500,
     )
+
+
+@pytest.mark.parametrize(
+    ("said", "opening"),
+    [
+        (
+            Overflow(40000, 32768),
+            "This model's maximum context length is 32768 tokens. However, your messages resulted in 40000 tokens."
+            " Please reduce the length of the messages.",
+        ),
+        (
+            Overflow(15000, 32768, 20000),
+            "This model's maximum context length is 32768 tokens. However, you requested 35000 tokens (15000 in the"
+            " messages, 20000 in the completion). Please reduce the length of the messages or completion.",
+        ),
+    ],
+)
+def test_an_openai_dialects_full_window_opens_in_openais_words(said: Overflow, opening: str) -> None:
+    """LiteLLM, which aider is built on, tells a full window by OpenAI's words ("This model's maximum context
+    length is"), not by the code: tiergate's "prompt is too long" reached aider as a plain 400."""
+    refused = too_long("anthropic", "http://h", "prompt is too long: 40000 tokens > 32768 maximum", status=400)
+    refused.overflow = said
+    assert overflow_message(refused) == f"{opening} ({refused.message})"
+    vllm = too_long("vllm", "http://h", "This model's maximum context length is 8192 tokens. However, ...", status=400)
+    assert overflow_message(vllm) == vllm.message  # already in the words such clients read

@@ -10,9 +10,10 @@ request and of the answer, :mod:`tiergate.protocols.estimate`), marked ``"estima
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from tiergate.errors import TiergateError
+from tiergate.errors import CONTEXT_LENGTH_EXCEEDED, TiergateError
 from tiergate.protocols.estimate import estimated_usage
 from tiergate.wire import ChatRequest, Completion, Usage
 
@@ -20,8 +21,32 @@ from tiergate.wire import ChatRequest, Completion, Usage
 def error_body(exc: TiergateError) -> dict[str, Any]:
     """``{"error": {"message", "type", "param", "code"}}``. A refusal of the context window, whichever upstream
     made it (Anthropic's, Ollama's, a server that sends no code or its own), has OpenAI's code
-    ``context_length_exceeded`` (:mod:`tiergate.protocols.overflow`), the one Codex reads as a full window."""
-    return {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}}
+    ``context_length_exceeded`` (:mod:`tiergate.protocols.overflow`), the one Codex reads as a full window, and
+    a message that opens in OpenAI's words (:func:`overflow_message`)."""
+    return {"error": {"message": overflow_message(exc), "type": exc.type, "param": exc.param, "code": exc.code}}
+
+
+#: What clients built on LiteLLM (aider) read as a full window, whatever the code: OpenAI's words, and those of
+#: Anthropic's refusal when the output does not fit.
+_READ_AS_FULL = re.compile(r"this model's maximum context length is|exceed context limit", re.IGNORECASE)
+
+
+def overflow_message(exc: TiergateError) -> str:
+    """``exc``'s message; a refusal of the context window opens in OpenAI's words, with the figures counted
+    (:meth:`~tiergate.errors.Overflow.openai_words`), unless it has words such clients read already. LiteLLM, which
+    aider is built on, tells a full window by its message alone; "prompt is too long" (Anthropic's, and
+    tiergate's own) it reads as any other 400.
+
+        This model's maximum context length is 32768 tokens. However, your messages resulted in 40000 tokens.
+        Please reduce the length of the messages. (prompt is too long: 40000 tokens > 32768 maximum (...))
+    """
+    if exc.code != CONTEXT_LENGTH_EXCEEDED or _READ_AS_FULL.search(exc.message):
+        return exc.message
+    opening = exc.overflow.openai_words() if exc.overflow is not None else _UNCOUNTED
+    return f"{opening} ({exc.message})"
+
+
+_UNCOUNTED = "This model's maximum context length is less than the tokens of this request."
 
 
 def usage_body(usage: Usage, *, estimated: bool = False) -> dict[str, Any]:
