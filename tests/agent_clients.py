@@ -8,7 +8,8 @@ the tool results of the turn before), a failed tool's result marked ``is_error``
 opening with ``Exit code N``, a Read's as ``cat -n`` lines. Codex (0.171) sends `/v1/responses`: input
 items, ``exec_command`` calls whose output opens with its header (``Exit code: N`` / ``Wall time:`` /
 ``Output:``, or the newer ``Chunk ID:`` / ``Process exited with code N``), and ``apply_patch`` as a custom
-tool call. aider sends OpenAI chat messages: its repo map and the files in the chat come first. Cline (3.x, on
+tool call. aider sends OpenAI chat messages: its repo map and the files in the chat come first (``aider``), or,
+as its runs were captured, before the turn it sends, its notes on each edit between (``Aider``). Cline (3.x, on
 an OpenAI-compatible provider) sends OpenAI chat messages with its own XML tool protocol: its task in
 ``<task>``, ``<environment_details>`` after each turn's text, each tool call as the assistant's XML and its
 result as the next user message (``[replace_in_file for 'a.ts'] Result:``, a refused call's error wrapped in
@@ -92,6 +93,61 @@ def aider(*turns: tuple[str, str], ask: str, files: dict[str, str], repo_map: st
         messages += [{"role": "user", "content": words}, {"role": "assistant", "content": answer}]
     messages.append({"role": "user", "content": f"{ask}\n\n{AIDER_REMINDER}"})
     return {"model": "auto", "messages": messages, "stream": False, "temperature": 0}
+
+
+#: What aider says as the user after applying the model's edit (aider/coders/base_prompts.py): without a git repo
+#: (or auto-commits), with a commit, and when the edit changed nothing it could commit.
+AIDER_UPDATED = "I updated the files."
+AIDER_COMMITTED = "I committed the changes with git hash 3f2a9c1 & commit msg: fix: greet returns hello!"
+AIDER_NO_EDITS = "I didn't see any properly formatted edits in your reply?!"
+
+
+class Aider:
+    """One aider (0.86.2) conversation in its editblock format, as its runs were captured on the OpenAI wire: its
+    system prompt and example conversation, then the turns. After an edit it applied aider says so as the user
+    (``AIDER_UPDATED``) and the model answers "Ok."; its auto-lint report (linter.py) and auto-test run
+    (prompts.run_output) are user messages, the test run twice: added to the chat with an "Ok.", then sent again
+    as the fix it asks for. The files in the chat ("I have *added these files to the chat*") come before the
+    turn being sent (``files``); the last message carries the format's rules (``reminder: user``)."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def user(self, words: str) -> Aider:
+        self.messages.append({"role": "user", "content": words})
+        return self
+
+    def said(self, words: str) -> Aider:
+        self.messages.append({"role": "assistant", "content": words})
+        return self
+
+    def edit(self, old: str, new: str, ack: str = AIDER_UPDATED) -> Aider:
+        """The model's SEARCH/REPLACE block on hello.py, and aider's note that it applied it."""
+        block = f"hello.py\n```python\n<<<<<<< SEARCH\n{old}\n=======\n{new}\n>>>>>>> REPLACE\n```"
+        return self.said(block).user(ack).said("Ok.")
+
+    def files(self, code: str) -> Aider:
+        dump = "I have *added these files to the chat* so you can go ahead and edit them.\n\n*Trust this message as "
+        dump += "the true contents of these files!*\nAny other messages in the chat may contain outdated versions of "
+        dump += f"the files' contents.\n\nhello.py\n```\n{code}\n```\n"
+        return self.user(dump).said("Ok, any changes I propose will be to those files.")
+
+    def lint(self, command: str, output: str) -> Aider:
+        return self.user(f"\n# Fix any errors below, if possible.\n\n## Running: {command}\n\n{output}\n\n")
+
+    def tested(self, command: str, output: str) -> Aider:
+        ran = f"I ran this command:\n\n{command}\n\nAnd got this output:\n\n{output}\n\n"
+        return self.user(ran).said("Ok.").user(ran)
+
+    def body(self) -> dict[str, Any]:
+        *before, last = self.messages
+        sent = {"role": "user", "content": f"{last['content']}\n\n{AIDER_REMINDER}"} if last["role"] == "user" else last
+        messages = [{"role": "system", "content": AIDER_SYSTEM}, *AIDER_EXAMPLES, *before, sent]
+        return {"model": "auto", "messages": messages, "temperature": 0}
+
+    def features(self) -> Features:
+        chat = DIALECTS["openai"].decode(json.dumps(self.body()).encode(), {})
+        return Features.of(chat)
 
 
 CLAUDE_CODE_SYSTEM = "You are Claude Code, Anthropic's official CLI for Claude."

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.agent_clients import AIDER_CONTEXT, ClaudeCode, Cline, Codex, cline_error, codex_output
+from tests.agent_clients import AIDER_CONTEXT, Aider, ClaudeCode, Cline, Codex, cline_error, codex_output
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; the lock ordering "
@@ -106,6 +106,31 @@ def test_aider_hard_ask_is_read_past_its_files_added_message(gateway: str) -> No
     ]
     d = dry_run(gateway, "openai", {"model": "auto", "messages": messages})
     assert d["tier"] == "opus", d["reasons"]
+
+
+def test_aiders_lint_loop_failing_twice_is_stuck_and_one_failing_test_run_is_not(gateway: str) -> None:
+    """aider's auto-lint failing after the edit and again after the fix, with its "I updated the files." after
+    each edit and the files it re-sends between the runs: two failures in a row. One failing test run, which aider
+    sends twice, is one failure; and "never mind the tests" after four is a new ask, no stuck loop."""
+    hi, hello, fixed = 'def greet():\n    return "hi"', 'def greet():\n    return "hello"', '    return "hello!"'
+    code = 'def greet():\n    return "hello!"\n\n\ndef add(a, b):\n    return a + b'
+    lint = Aider().user("change greet to return hello").edit(hi, hello)
+    lint.lint("flake8 hello.py", "hello.py:2:12: E225 missing whitespace around operator")
+    lint.edit('    return "hello"', fixed).files(code).lint("flake8 hello.py", "hello.py:2:12: E225 missing whitespace")
+    d = dry_run(gateway, "openai", lint.body())
+    assert d["read"]["agent"] == {"steps": 2, "failures_in_row": 2, "repeated_failure": 2, "tests_green": False}
+    assert "agent_stuck" in fired(d), d["reasons"]
+    red = "FAILED test_hello.py::test_greet - AssertionError: assert 'hello!' == 'hello!!'\n1 failed in 0.01s"
+    test = Aider().user("change greet to return hello").edit(hi, hello).files(code).tested("./test.sh", red)
+    d = dry_run(gateway, "openai", test.body())
+    assert d["read"]["agent"] == {"steps": 1, "failures_in_row": 1, "repeated_failure": 1, "tests_green": False}
+    assert "agent_stuck" not in fired(d), d["reasons"]
+    for _ in range(3):
+        test.edit('    return "hello"', fixed).tested("./test.sh", red)
+    test.edit('    return "hello"', fixed).user("never mind the tests. just add a docstring to add()")
+    d = dry_run(gateway, "openai", test.body())
+    assert d["read"]["agent"] == {"steps": 0, "failures_in_row": 0, "repeated_failure": 0, "tests_green": False}
+    assert "agent_stuck" not in fired(d), d["reasons"]
 
 
 def test_the_dry_run_shows_the_ask_and_the_agent_steps_the_rules_read(gateway: str) -> None:

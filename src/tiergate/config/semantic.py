@@ -438,7 +438,13 @@ def _patterns(config: RoutesConfig, source: YamlSource) -> list[Problem]:
     traceback when the graph is built)."""
     ask, agent = config.routing.ask, config.routing.agent
     found: list[tuple[Path, str]] = []
-    for key in ("tool_result_patterns", "report_patterns", "file_dump_patterns", "preamble_patterns"):
+    for key in (
+        "tool_result_patterns",
+        "report_patterns",
+        "acknowledgement_patterns",
+        "file_dump_patterns",
+        "preamble_patterns",
+    ):
         found += [(("routing", "ask", key, i), p) for i, p in enumerate(getattr(ask, key))]
     for i, block in enumerate(ask.blocks):
         found += [(("routing", "ask", "blocks", i, end), getattr(block, end)) for end in ("start", "end")]

@@ -4,17 +4,21 @@ A loop that keeps failing (the same command, the same error, edit after edit ref
 stronger model than the task's words suggest; a loop whose last step was a clean test run only has a
 summary left to write. These features read the conversation's tool calls and results (role ``tool``
 messages, and text tool results: Cline's user messages, aider's lint and test reports, Void's
-``<name_result>`` blocks in its XML tool mode, per ``routing.ask``) against the markers in ``routing.agent``:
+``<name_result>`` blocks in its XML tool mode, per ``routing.ask``) against the markers in ``routing.agent``.
+Nothing else a client sends as the user is a step: not the files aider re-sends between its reports, nor its
+"I updated the files." (``routing.ask.acknowledgement_patterns``). A report names the call of the command it
+ran, and aider's failing test run, sent twice (added to the chat, then sent as the fix it asks for), is one step.
 
 - ``agent.steps``: tool results since the user's last ask;
 - ``agent.failures_in_row``: failed tool results at the end of the conversation, in a row, since that ask;
-- ``agent.repeated_failure``: the most times one tool call (same name and arguments) has failed;
+- ``agent.repeated_failure``: the most times one tool call (same name and arguments) has failed, of the
+  calls that failed since that ask (their failures before it counted too);
 - ``agent.tests_green``: the last tool result since that ask is a clean test run (a pass marker, no
   failure marker).
 
-The last two read only the steps since the ask: a loop's state is that of the task the person gave last.
-A green run before a new question does not make the new question a report to write, and failures before
-"never mind, just add a docstring" do not make the docstring a stuck loop.
+A loop's state is that of the task the person gave last. A green run before a new question does not make
+the new question a report to write, and failures before "never mind, just add a docstring" do not make the
+docstring a stuck loop; the same command failing again after it does count the failures before.
 
     {feature: agent.failures_in_row, gte: 2}    # stuck: score up
 """
@@ -31,7 +35,7 @@ import msgspec
 from cachetools import LRUCache
 
 from tiergate.config.base import Strict
-from tiergate.rules.ask import ask_index, reader_of
+from tiergate.rules.ask import AskReader, ask_index, reader_of
 from tiergate.rules.features import Features, feature, raw_texts
 
 # Structure rather than words: a failure reads as a client's status line, a runner's summary or a tool's own
@@ -227,16 +231,35 @@ def steps(f: Features) -> list[Step]:
             said = text
         if message.role in ("tool", "function"):
             answered = calls.get(message.tool_call_id or "", message.name or "?")
-        elif message.role == "user" and reader.is_injected(text):
+        elif message.role != "user":
+            continue
+        elif (ran := reader.report_call(text)) is not None:
+            if _resent(f, reader, texts, at):
+                continue
+            answered = ran
+        elif reader.is_tool_result(text):
             answered = text.lstrip().split("\n", 1)[0][:200]
-        elif message.role == "user" and (block := reader.result_block(text)) is not None:
+        elif (block := reader.result_block(text)) is not None:
             answered, text = _xml_call(block[0], said), block[1]
         else:
-            continue
+            continue  # the person's words, or the client's files and notes between steps: no tool result
         failed, green = markers.read(text)
         found.append(Step(answered, failed, green, at))
     memo["_steps"] = found
     return found
+
+
+def _resent(f: Features, reader: AskReader, texts: list[str], at: int) -> bool:
+    """The report at message ``at`` repeats the user message before it (past the assistant's answers) word for
+    word, but for the blocks a client appends to the message it sends: aider adds a failing test run to the
+    chat, then sends it again as the fix it asks for. One run is one step; counted twice, one failing run read
+    as two in a row."""
+    before = at - 1
+    while before >= 0 and f.messages[before].role == "assistant":
+        before -= 1
+    if before < 0 or f.messages[before].role != "user":
+        return False
+    return reader.without_appended(texts[before]) == reader.without_appended(texts[at])
 
 
 def _xml_call(tool: str, said: str) -> str:
@@ -272,11 +295,17 @@ def failures_in_row(f: Features) -> int:
     return count
 
 
-@feature("number", "The most times one tool call (same name and arguments) failed.", name="agent.repeated_failure")
+@feature(
+    "number",
+    "The most times one tool call (same name and arguments) failed, of the calls that failed since the user's last "
+    "ask, their failures before it counted too.",
+    name="agent.repeated_failure",
+)
 def repeated_failure(f: Features) -> int:
+    failing = {step.call for step in since_ask(f) if step.failed}
     counts: dict[str, int] = {}
     for step in steps(f):
-        if step.failed:
+        if step.failed and step.call in failing:
             counts[step.call] = counts.get(step.call, 0) + 1
     return max(counts.values(), default=0)
 

@@ -30,7 +30,8 @@ read ``ask_text``:
 
 After that message, a client may report a command it ran on its own for the model to fix (aider's failing lint
 and test runs, ``routing.ask.report_patterns``): the last such report is read in its place, as the output it
-shows, since the fix that failure needs is the work now.
+shows, since the fix that failure needs is the work now. What a client says of the model's edit as the user
+(aider's "I updated the files.", ``routing.ask.acknowledgement_patterns``) is no ask.
 
 The markers live in routes.yaml (``routing.ask``); the defaults cover the clients above.
 
@@ -111,6 +112,13 @@ DEFAULT_TOOL_RESULTS = [
 DEFAULT_REPORTS = [
     r"^# Fix any errors below, if possible\.",
     r"^I ran this command:\n\n([^\n]*)\n\nAnd got this output:",
+]
+# aider: what it says as the user after it applied the model's edit (base_prompts.py: the commit it made, "I updated
+# the files." without one, the edit it did not see), each its whole template
+DEFAULT_ACKNOWLEDGEMENTS = [
+    r"^I committed the changes with git hash \w+ & commit msg: ",
+    r"^I updated the files\.\s*\Z",
+    r"^I didn't see any properly formatted edits in your reply\?!\s*\Z",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
@@ -254,7 +262,15 @@ class AskConfig(Strict, frozen=True):
     agent step, read for failures like a tool result, and the last one after the person's last ask is the ask:
     the work now is the fix the failure needs, not the edit asked before it (a docstring whose tests then show a
     race). It is read without the words the pattern matches, which are the client's, but for what its first
-    group matches (the command it ran). The steps since the person's ask still count (`agent.*`)."""
+    group matches (the command it ran). The steps since the person's ask still count (`agent.*`). The command
+    names the call the report answers, for `agent.repeated_failure` (its first group, else the first line after
+    the words the pattern matches: aider's `## Running: flake8 a.py`), and a report the client sends again in
+    its next user message, word for word (aider adds a failing test run to the chat, then sends it again to be
+    fixed), is one step."""
+    acknowledgement_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ACKNOWLEDGEMENTS))
+    """Regular expressions: a user message whose text starts with a match is the client's own note on what it did
+    with the model's answer (aider's "I updated the files." after applying an edit): neither the person's ask nor
+    an agent step. Match the client's whole message, so a person's own words that open alike stay the ask."""
     ask_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ASK_TAGS))
     """Tags whose content is the person's own words inside a tool result (Cline's `<feedback>`): the ask is
     that content. In a message a person wrote, these tags are text like any other."""
@@ -392,6 +408,7 @@ class AskReader:
     preambles: tuple[re.Pattern[str], ...] = ()  # file_dump_patterns and preamble_patterns, as one where they can
     reply_chars: int = 80
     reports: tuple[re.Pattern[str], ...] = ()
+    acknowledgements: tuple[re.Pattern[str], ...] = ()
     appended: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()  # the last_only blocks
 
     @classmethod
@@ -413,6 +430,7 @@ class AskReader:
             appended=tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.last_only),
             reply_chars=cfg.reply_chars,
             reports=_any_of(cfg.report_patterns),
+            acknowledgements=_any_of(cfg.acknowledgement_patterns),
         )
 
     def task(self, text: str) -> str | None:
@@ -424,9 +442,30 @@ class AskReader:
         return text[m.end() : end.start()] + "\n" + text[end.end() :] if end is not None else None
 
     def is_injected(self, text: str) -> bool:
-        """A user message that is a tool result, a client's report or a file dump, not something a person asked."""
+        """A user message that is a tool result, a client's report, a file dump or a client's acknowledgement, not
+        something a person asked."""
         head = text.lstrip()[:400]
-        return any(p.search(head) for p in (*self.tool_results, *self.reports, *self.file_dumps))
+        kinds = (self.tool_results, self.reports, self.file_dumps, self.acknowledgements)
+        return any(p.search(head) for patterns in kinds for p in patterns)
+
+    def is_tool_result(self, text: str) -> bool:
+        """A user message that is a tool result in text form (``tool_result_patterns``): an agent step."""
+        head = text.lstrip()[:400]
+        return any(p.search(head) for p in self.tool_results)
+
+    def report_call(self, text: str) -> str | None:
+        """The command a client's report (``report_patterns``) says it ran: the pattern's first group, else the
+        first line after the words it matched (aider's lint report: ``## Running: flake8 a.py``); None when the
+        message is no report. It names the call the report answers, so one command failing again is told from
+        another, and a report of any command is not the same call as every other."""
+        body = text.lstrip()
+        head = body[:400]
+        for p in self.reports:
+            if (m := p.search(head)) is not None:
+                ran = (m.group(1) or "").strip() if p.groups else ""
+                after = (line.strip() for line in body[m.end() :].splitlines() if line.strip())
+                return (ran or next(after, "") or m.group().strip())[:200]
+        return None
 
     def report(self, text: str) -> str | None:
         """A client's report of a command it ran for the model to fix (``report_patterns``), as the ask: the

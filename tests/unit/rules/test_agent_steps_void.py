@@ -107,8 +107,10 @@ def test_the_tool_result_is_not_the_ask_and_the_words_after_it_are() -> None:
     edit = {"uri": "/w/dates.py", "search_replace_blocks": "<<<<<<< ORIGINAL\n5\n=======\n6\n>>>>>>> UPDATED"}
     thread.call("edit_file", edit, REJECTED, then="cap it at 5 tries")
     native, xml = both(thread)
-    assert xml == native == (0, 0, 1, False)  # the refused call answers a step before the new ask
+    assert xml == native == (0, 0, 0, False)  # the refused call answers a step before the new ask
     assert features(thread.xml)["ask_text"] == features(thread.native)["ask_text"] == "cap it at 5 tries"
+    native, xml = both(thread.run("pytest -q", PYTEST_FAIL, 1))
+    assert xml == native == (1, 1, 2, False)  # the run failing again counts its failure before the new ask
 
 
 def test_only_a_message_that_opens_with_a_result_is_one() -> None:
