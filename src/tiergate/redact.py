@@ -75,9 +75,14 @@ def redact_dsn(text: str) -> str:
 
 
 #: A query whose first parameter's value holds an ``@`` (``?password=S3cr@t``, Azure's ``?user=app@server``): the
-#: credentials end before it, and the query's values are hidden by key. A password holding ``?`` and then ``name=``
-#: before its ``@`` would be read so too, and shown in part: a risk judged smaller than a query's password shown.
+#: credentials end before it, and the query's values are hidden by key, when what stands before its ``?`` (past
+#: any ``@``) is a host part and a path (:data:`_HOSTS_AND_PATH`), as libpq reads them. Otherwise the ``?`` is a
+#: password's (``tg:S3cret?x=1@db``, which libpq takes whole): the credentials run to the last ``@``.
 _QUERY_VALUE_AT = re.compile(r"\?[A-Za-z_][\w.-]*=[^@]*@")
+#: Hosts (``db``, ``[::1]``), each with a port of digits, comma-separated, then a path: libpq's host part.
+_HOSTS_AND_PATH = re.compile(
+    r"(?:\[[^\]@/?]*\]|[^@/?:,\[]*)(?::\d*)?(?:,(?:\[[^\]@/?]*\]|[^@/?:,\[]*)(?::\d*)?)*(?:/[^@?]*)?"
+)
 
 
 def _split_credentials(url: str) -> tuple[str, str, str]:
@@ -88,7 +93,9 @@ def _split_credentials(url: str) -> tuple[str, str, str]:
         scheme, sep, rest = "", "//", url[2:]
     if not sep:
         return "", "", url
-    if (query := _QUERY_VALUE_AT.search(rest)) is not None:  # ``?password=S3cr@t``: an @ in a query's value
+    query = _QUERY_VALUE_AT.search(rest)
+    if query is not None and _HOSTS_AND_PATH.fullmatch(rest[: query.start()].rpartition("@")[2]):
+        # ``?password=S3cr@t``: an @ in the value of a query that follows a host part and a path
         credentials, at, after = rest[: query.start()].rpartition("@")
         return scheme + sep, credentials if at else "", (after if at else rest[: query.start()]) + rest[query.start() :]
     credentials, at, after = rest.rpartition("@")

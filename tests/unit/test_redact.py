@@ -188,6 +188,9 @@ def test_a_query_value_that_is_not_a_credential_stays_readable() -> None:
         ("postgresql://tg:S3cretPgPw@db/tg?user=app@tenant", "postgresql://***@db/tg?user=***"),
         # a password holding ? or / unencoded (libpq and redis-py read them so): hidden whole
         ("postgresql://tg:S3c?retPgPw@db:5432/tg", "postgresql://***@db:5432/tg"),
+        # ... and one holding ? then name= before its @, which libpq takes whole: not a query
+        ("postgresql://tg:MyS3cretPassw0rd?x=1@127.0.0.1:5432/tg", "postgresql://***@127.0.0.1:5432/tg"),
+        ("redis://:S3cretRedis?x=1@redis:6379/0", "redis://***@redis:6379/0"),
         ("redis://:S3c/retRedisPw@redis:6379/0", "redis://***@redis:6379/0"),
     ],
 )

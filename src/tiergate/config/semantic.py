@@ -283,12 +283,15 @@ def _postgresql_url(url: str, source: YamlSource) -> list[Problem]:
         why = "libpq cannot read it as a URL"
     else:
         hosts, ports = str(read.get("host", "")).split(","), str(read.get("port", "")).split(",")
-        dbname = str(read.get("dbname", ""))
+        rest = url.partition("://")[2]
+        path = rest.partition("/")[2].partition("?")[0] if "/" in rest.partition("?")[0] else ""  # as written
         why = ""
         if any("@" in host for host in hosts):  # libpq ends the user and password at the first @
             why = "it holds more than one @ before the first /, and what follows the first would be read as the host"
-        elif "@" in dbname or "/" in dbname:  # a password holding a /: libpq ends the host part there
-            why = "the part libpq reads as the database name holds an @ or a /: a / in a password ends the host part"
+        elif "@" in path:  # a password holding a /: libpq ended the host part there, the rest is the database
+            why = "an @ stands after the first /: a / in a password ends the host part before it"
+        elif "?" in str(read.get("user", "")):  # ``db?password=a@b``: the @ ended a user libpq read up to it
+            why = "an @ in a query value with no / before the ? is read as the end of a user and password"
         elif any(port and not (port.isdigit() and 0 < int(port) < 65536) for port in ports):
             why = "a port is not a port number (1 to 65535)"
     if not why:

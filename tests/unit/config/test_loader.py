@@ -202,13 +202,17 @@ def test_a_decision_log_url_that_is_not_postgresql_is_an_error(tmp_path: Path) -
         ),
         (
             "postgresql://tg:S3c/ret@127.0.0.1:5432/tiergate",
-            "the part libpq reads as the database name holds an @ or a /: a / in a password ends the host part",
+            "an @ stands after the first /: a / in a password ends the host part before it",
         ),
-        ("postgresql://tg:a@b/c@db/tiergate", "the part libpq reads as the database name holds an @ or a /"),
+        ("postgresql://tg:a@b/c@db/tiergate", "an @ stands after the first /"),
+        (
+            "postgresql://127.0.0.1?password=S3c@ret",  # libpq: user '127.0.0.1?password=S3c', host 'ret'
+            "an @ in a query value with no / before the ? is read as the end of a user and password",
+        ),
         ("postgresql://tg:S3cret@127.0.0.1:99999/tiergate", "a port is not a port number (1 to 65535)"),
         ("postgresql://db1:5432,db2:54x/tiergate", "a port is not a port number (1 to 65535)"),
     ],
-    ids=["two-at", "slash", "at-and-slash", "port-range", "port-of-second-host"],
+    ids=["two-at", "slash", "at-and-slash", "query-without-path", "port-range", "port-of-second-host"],
 )
 def test_a_decision_log_url_libpq_would_misread_is_an_error_that_shows_no_piece_of_its_password(
     tmp_path: Path, url: str, why: str
@@ -233,6 +237,9 @@ def test_a_decision_log_url_libpq_would_misread_is_an_error_that_shows_no_piece_
         "postgresql://db.example/tiergate?user=app@tenant&sslmode=require",  # Azure's user@server
         "postgresql://db/tiergate?sslrootcert=/etc/ssl/ca@2024.pem",
         "postgresql://db:/tiergate",  # no port: libpq's default
+        "postgresql://db/my%2Fdb",  # a / and an @ in a database name, encoded
+        "postgresql://db/tg%40x",
+        "postgresql://db/tiergate?password=S3c@ret",  # an @ in a query value after the path
     ],
 )
 def test_a_decision_log_url_libpq_reads_as_written_is_taken(tmp_path: Path, url: str) -> None:
