@@ -117,7 +117,7 @@ class FunctionCall(Lenient):
             return {}
         try:
             parsed = json.loads(self.arguments)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             parsed = None
         return parsed if isinstance(parsed, dict) else {"arguments": self.arguments}
 

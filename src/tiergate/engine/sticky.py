@@ -126,7 +126,7 @@ def client_session(f: Features) -> str | None:
         return None
     try:
         found = msgspec.json.decode(user)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     session = found.get("session_id") if isinstance(found, dict) else None
     return session if isinstance(session, str) and session.strip() else None

@@ -118,7 +118,7 @@ def _input_of(arguments: str) -> Any:
         return {}
     try:
         parsed = json.loads(arguments)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         parsed = None
     return parsed if isinstance(parsed, dict) else {"arguments": arguments}
 
@@ -356,7 +356,7 @@ class StreamWriter:
         data = b"\n".join(line[5:].lstrip() for line in event.frame.split(b"\n") if line.startswith(b"data:"))
         try:
             frame = msgspec.json.decode(data, type=UpstreamEvent)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return event.frame  # not ours to judge: the client reads the upstream's stream
         named = event.frame.startswith(b"event:") or b"\nevent:" in event.frame  # JSON holds no raw newline
         out = event.frame if named or not frame.type else b"event: %s\n%s" % (frame.type.encode(), event.frame)

@@ -70,7 +70,7 @@ def _custom_input(arguments: str) -> str:
     """The text a freeform tool gets: ``input`` from the arguments, or the arguments as they came."""
     try:
         parsed = msgspec.json.decode(arguments)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return arguments
     return parsed["input"] if isinstance(parsed, dict) and isinstance(parsed.get("input"), str) else arguments
 
