@@ -156,6 +156,9 @@ class HeadLimitProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if idle and not self._in_body and not self.transport.is_closing():
             self._await_head()
+        elif not idle and self._in_body and not self.transport.is_closing():
+            self._heard = self.loop.time()  # a pipelined request's turn: its body is read from now, for a whole wait
+            self._await_body()
 
     def _await_head(self) -> None:
         self._stop_waiting()

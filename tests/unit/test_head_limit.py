@@ -302,8 +302,11 @@ def test_a_pipelined_body_that_stops_is_answered_only_after_the_request_before_i
     with socket.create_connection(body_bound, timeout=10) as sock:
         sock.sendall(b"GET /listening HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n" + post(b"/read", 40) + b"x" * 10)
         assert answer(sock) == (200, b"/listening")
+        turn = time.monotonic()
         data = closed_within(sock, WAIT + 1)
+        waited = time.monotonic() - turn
     assert data.startswith(LATE + b"\r\n") and data.endswith(b"the request body stopped arriving for 1 s\n")
+    assert waited >= 0.9 * WAIT, f"its body was waited for {waited:.2f} s from its turn"  # a whole wait, from then
 
 
 def test_a_body_that_stops_after_an_early_answer_ends_the_connection_without_a_second_answer(
