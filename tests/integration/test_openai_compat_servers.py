@@ -328,7 +328,9 @@ def test_with_no_bigger_window_the_client_gets_llama_cpps_overflow_as_a_400(
         client.chat.completions.create(model="solo", messages=ASK)
     url = fake_openai.url  # type: ignore[attr-defined]
     assert caught.value.body == {
-        "message": f"backend 'vllm' at {url}/v1: HTTP 500: {LLAMA_500}",
+        # no figures in it: OpenAI's words without them open it, which clients built on LiteLLM read as a full window
+        "message": "This model's maximum context length is less than the tokens of this request."
+        f" (backend 'vllm' at {url}/v1: HTTP 500: {LLAMA_500})",
         "type": "invalid_request_error",
         "param": None,
         "code": "context_length_exceeded",
