@@ -156,6 +156,21 @@ def test_a_strict_tool_is_named_where_the_target_is_sent_it_without_strict(
         assert fake_openai.requests[0].body["tools"][0]["function"]["strict"] is True
 
 
+def test_a_messages_strict_tool_is_named_where_a_local_model_answers(
+    messages: anthropic.Anthropic, fake_ollama: FakeOllama
+) -> None:
+    """A Messages tool's ``strict`` was not read at all: a local model got the tool without it, named nowhere."""
+    fake_ollama.replies.append(Text("ok", chunks=1))
+    tool = {"name": "get_weather", "input_schema": {"type": "object", "properties": {}}, "strict": True}
+    raw = messages.messages.with_raw_response.create(
+        model="local",
+        max_tokens=64,
+        messages=[{"role": "user", "content": "hi"}],
+        tools=[tool],  # type: ignore[list-item]
+    )
+    assert raw.headers[DROPPED] == "tools[].strict"
+
+
 def test_function_tools_alone_name_nothing(client: openai.OpenAI, fake_ollama: FakeOllama) -> None:
     fake_ollama.replies.append(Text("ok", chunks=1))
     raw = client.responses.with_raw_response.create(model="local", input="hi", tools=[WEATHER])  # type: ignore[list-item]

@@ -49,6 +49,7 @@ class InTool(msgspec.Struct):
     description: str | None = None
     input_schema: dict[str, Any] | None = None
     type: str | None = None
+    strict: bool | None = None  # structured outputs: the call's input matches the schema exactly
 
 
 class InToolChoice(msgspec.Struct):

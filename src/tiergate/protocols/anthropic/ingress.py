@@ -130,7 +130,9 @@ def _tools_of(tools: list[InTool]) -> list[Tool]:
 
 def _function_of(tool: InTool) -> FunctionDef:
     if custom(tool):
-        return FunctionDef(name=tool.name, description=tool.description, parameters=tool.input_schema)
+        return FunctionDef(
+            name=tool.name, description=tool.description, parameters=tool.input_schema, strict=tool.strict
+        )
     kind = tool.type or ""
     name = tool.name or kind
     return function_of(kind, name) or FunctionDef(name=name, description=f"Anthropic's {kind}", parameters=ANY_OBJECT)
