@@ -1206,6 +1206,8 @@ def test_stream_context_overflow_stops_codex(message: str) -> None:
     exc = too_long("local", "http://h", message, status=400)
     (_, data), *_ = frames(writer.error(exc))
     assert data["response"]["error"]["code"] == "context_length_exceeded"
+    said = data["response"]["error"]["message"]  # in OpenAI's words, as the error body before the stream says it
+    assert "This model's maximum context length is" in said and message in said  # the words LiteLLM reads
     # The SDK's ResponseError.code Literal lacks this code (Codex maps it), so strict validation refuses it;
     # the SDK itself parses stream events without validation (construct_type), as here.
     event: Any = construct_type(type_=ResponseStreamEvent, value=data)

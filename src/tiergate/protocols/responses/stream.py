@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from tiergate.errors import TiergateError
 from tiergate.protocols.estimate import answer_chars
+from tiergate.protocols.openai.reply import overflow_message
 from tiergate.protocols.quiet import Quiet
 from tiergate.protocols.responses.common import encode_json
 from tiergate.protocols.responses.reasoning import wants_sealed
@@ -147,7 +148,7 @@ class StreamWriter:
             announced.extend(self._argument_deltas(call))
             output.append(self._snapshot(call, "incomplete"))
         self._calls.clear()
-        failed = {"code": failure_code(exc), "message": exc.message}
+        failed = {"code": failure_code(exc), "message": overflow_message(exc)}  # a full window in OpenAI's words
         response = self._envelope.response("failed", output, self.usage, error=failed)
         return b"".join(announced) + self._frame("response.failed", {"response": response})
 
