@@ -274,6 +274,9 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
                 path, f"unknown {path[-1]} '{invalid.group(1)}' (one of {', '.join(sorted(tags))}){hint}"
             )
     enum = re.match(r"Invalid enum value (.+)", message)
+    if enum and (written := source.whole_reference(path)):  # the value may be a secret in the wrong variable
+        said = f"Invalid enum value (what {written} expands to, from the environment; not shown)"
+        return source.problem(path, f"{said} at {_where(path)}{_choices('', path, source.data)}")
     if enum:
         return source.problem(path, f"{message} at {_where(path)}{_choices(enum.group(1), path, source.data)}")
     if message == "Expected `array` of length >= 1":

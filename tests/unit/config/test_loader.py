@@ -1243,6 +1243,17 @@ def test_a_reference_whose_variable_holds_no_number_names_the_reference_not_the_
     assert problems(path, {"TOTAL": "30"}) == []
 
 
+def test_a_reference_whose_variable_holds_no_choice_names_the_reference_not_the_value(tmp_path: Path) -> None:
+    """A key set in the wrong variable was quoted whole: "Invalid enum value 'sk-...' at $.routing.mode"."""
+    path = write(tmp_path, VALID + "routing:\n  mode: ${ROUTING_MODE}\n")
+    [problem] = problems(path, {"ROUTING_MODE": "xK9-Sup3rSecretValue"})
+    assert problem.startswith(
+        at(path, "${ROUTING") + ": Invalid enum value (what ${ROUTING_MODE} expands to, from the environment; not"
+        " shown) at $.routing.mode (one of "
+    ), problem
+    assert "Sup3r" not in problem
+
+
 FLOW_HINT = (
     "an unquoted ${...} cannot stand inside a flow mapping or list ({...}, [...]), and a quoted one stays text: "
     "to read a number or a switch from the environment, write that mapping in block style, one `key: ${...}` "
