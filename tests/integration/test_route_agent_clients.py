@@ -60,6 +60,20 @@ def test_a_codex_loop_refused_three_times_is_stuck_and_a_claude_code_read_is_not
     assert "agent_stuck" not in fired(d), d["reasons"]
 
 
+def test_codexs_refused_apply_patch_as_its_custom_tools_output_is_a_stuck_loop(gateway: str) -> None:
+    """Codex sends a refused patch as the custom tool's output alone, "apply_patch verification failed: ...", with no
+    exit code around it: three of them in a row are a stuck loop."""
+    patch = "*** Begin Patch\n*** Update File: cmd/serve.go\n@@\n-\tport := 8080\n+\tport := 9090\n*** End Patch"
+    refused = "apply_patch verification failed: Failed to find expected lines in /home/dev/svc/cmd/serve.go:\n"
+    refused += "\tport := 8080"
+    codex = Codex().user("change the default port in cmd/serve.go from 8080 to 9090")
+    for _ in range(3):
+        codex.patch(patch, refused)
+    d = dry_run(gateway, "responses", codex.body())
+    assert d["read"]["agent"] == {"steps": 3, "failures_in_row": 3, "repeated_failure": 3, "tests_green": False}
+    assert "agent_stuck" in fired(d), d["reasons"]
+
+
 def test_a_cline_loop_refused_three_times_is_stuck(gateway: str) -> None:
     """Cline's refused replace_in_file, its error wrapped in "The tool execution failed with the following
     error:", three times over: the loop is stuck."""

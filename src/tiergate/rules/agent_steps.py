@@ -59,7 +59,16 @@ DEFAULT_FAILURE = [
     # "2 failed;"), pytest's and unittest's FAILED lines, Go's "--- FAIL:" and "FAIL\tpkg", Jest's "FAIL a.test.ts"
     # ("in" then a time or a count: a commit "fix 3 errors in the parser" in a git log is no summary)
     r"\b[1-9]\d* (?:failed|errors?)\b(?=[,.;)]| in (?:\d|the same file)|\s*=|$)",
-    r"^(?:--- )?FAIL(?:ED)?\b",
+    # vitest's summary lines, "Test Files  1 failed (1)" and "Tests  1 failed | 6 passed (7)", and its " FAIL  path >
+    # test" lines (a space before; Go's subtests indent "--- FAIL:")
+    r"^ *Test(?:s| Files)  +[1-9]\d* failed\b",
+    r"^(?: | *--- )?FAIL(?:ED)?\b",
+    # mocha's "  1 failing", rspec's "3 examples, 1 failure", minitest's "3 runs, 5 assertions, 1 failures", dotnet
+    # test's "Failed!  - Failed:     1, Passed:     6"
+    r"^ *[1-9]\d* failing$",
+    r"^\d+ examples?, [1-9]\d* failures?\b",
+    r"^\d+ runs, \d+ assertions, [1-9]\d* failures\b",
+    r"^Failed! +- Failed: +[1-9]",
     r"\bFAILED(?= *\[| *$)",
     r"\btest result: FAILED\b",
     r"\bTests?:\s+\d+ failed",
@@ -67,6 +76,8 @@ DEFAULT_FAILURE = [
     r"\bNo such file or directory\b",
     r"\bold_string (?:not found|was not found)\b",
     r"\bString to replace not found\b",
+    # Codex's refused apply_patch, as its custom tool's output (no exit code around it)
+    r"^apply_patch verification failed: ",
     # Cline's refused tool call (formatResponse.toolError, a refused replace_in_file's "...does not match
     # anything in the file" inside it), worded the same by Roo Code and Kilo Code in their XML tool mode and as
     # JSON in their native one; Roo's and Kilo's refused apply_diff, sent without that wrapper; a call missing

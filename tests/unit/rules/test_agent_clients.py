@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.agent_clients import CLINE_ENV, ClaudeCode, Cline, Codex, cline_error, codex_output
+from tiergate.rules.agent_steps import DEFAULT_MARKERS
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; find the root "
@@ -146,6 +147,56 @@ def test_runner_summaries_still_read_as_failed_or_green() -> None:
     }
     for output, expected in outputs.items():
         assert agent(ClaudeCode().user("run the tests").bash("make test", output)) == expected, output
+
+
+VITEST_RED = (
+    " RUN  v2.1.4 /home/dev/web\n\n \u00d7 src/webhook.test.ts > concurrent duplicate deliveries credit once 31ms\n"
+    " \u2713 src/webhook.test.ts > credits once\n\n Test Files  1 failed (1)\n      Tests  1 failed | 6 passed (7)\n"
+    "   Duration  640ms"
+)
+VITEST_FAIL_LINE = (
+    " FAIL  src/booking/reserve.test.ts > reserve > concurrent bookings never strand a seat\n"
+    "AssertionError: expected [ 'A1', 'A3' ] to not include 'A1'"
+)
+MOCHA_RED = (
+    "Command executed.\nOutput:\n\n  pagination\n    \u2713 returns the first page\n    1) returns the last page\n\n"
+    "  1 passing (12ms)\n  1 failing\n\n  1) pagination\n       returns the last page:\n"
+    "     AssertionError: expected 4 to equal 5"
+)
+RSPEC_RED = "..F\n\nFailures:\n\n  1) Cart totals with discounts\n\nFinished in 0.04 seconds\n3 examples, 1 failure"
+MINITEST_RED = "Finished in 0.01s\n3 runs, 5 assertions, 1 failures, 0 errors, 0 skips"
+DOTNET_RED = (
+    "  Failed Web.Tests.CartTests.Totals [12 ms]\n\n"
+    "Failed!  - Failed:     1, Passed:     6, Skipped:     0, Total:     7, Duration: 1 s - Web.Tests.dll (net8.0)"
+)
+
+
+def test_vitest_mocha_rspec_minitest_dotnet_and_codexs_refused_patch_read_as_failures() -> None:
+    """vitest's "Tests  1 failed | 6 passed (7)" read green on its "6 passed"; its " FAIL  path > test" line, mocha's
+    "1 failing", rspec's "1 failure", minitest's "1 failures", dotnet's "Failed!" and Codex's refused apply_patch (its
+    custom tool's output, no exit code) read as nothing."""
+    for output in (VITEST_RED, VITEST_FAIL_LINE, MOCHA_RED, RSPEC_RED, MINITEST_RED, DOTNET_RED, PATCH_REFUSED):
+        assert DEFAULT_MARKERS.read(output) == (True, False), output
+    loop = Codex().user("change the default port in cmd/serve.go from 8080 to 9090")
+    for _ in range(3):
+        loop.patch(PATCH, PATCH_REFUSED)
+    assert agent(loop) == (3, 3, 3, False)
+
+
+def test_files_and_logs_that_name_the_new_summaries_are_not_failed_steps() -> None:
+    """The new markers stay where the runners print them: a line that quotes them mid-sentence, a source file with
+    an indented FAIL constant, or a summary with none failed is no failed step."""
+    for output in (
+        "docs/ci.md:12: when vitest prints Tests  1 failed | 6 passed the job stops",
+        "    FAIL = 'fail'\n    PASS = 'pass'",
+        "a1b2c3d fix: mocha reported 2 failing on CI\n9f8e7d6 rspec: 3 examples, 1 failure was flaky",
+        " Test Files  2 passed (2)\n      Tests  7 passed (7)",
+        "3 examples, 0 failures",
+        "  7 passing (20ms)",
+        "Passed!  - Failed:     0, Passed:     7, Skipped:     0, Total:     7",
+        "note: apply_patch verification failed: is what Codex prints",
+    ):
+        assert DEFAULT_MARKERS.read(output)[0] is False, output
 
 
 SEARCH = "------- SEARCH\n    const retries = 3;\n=======\n    const retries = opts.retries ?? 3;\n+++++++ REPLACE"
