@@ -150,9 +150,11 @@ def test_aiders_lint_loop_failing_twice_is_stuck_and_one_failing_test_run_is_not
 def test_the_dry_run_shows_the_ask_and_the_agent_steps_the_rules_read(gateway: str) -> None:
     """An operator sees why: the ask routing read (not Claude Code's reminder around it) and the loop's state.
     A long ask shows its first and last 200 characters."""
-    loop = ClaudeCode().user(REMINDER, "rename the helper").bash("python -m pytest -q", GREEN)
+    edit = {"file_path": "/app/src/helpers.py", "old_string": "tmp", "new_string": "result"}
+    loop = ClaudeCode().user(REMINDER, "rename the helper").call("Edit", edit, "The file has been updated.")
+    loop.bash("python -m pytest -q", GREEN)
     read = dry_run(gateway, "anthropic", loop.body())["read"]
-    agent = {"steps": 1, "failures_in_row": 0, "repeated_failure": 0, "tests_green": True}
+    agent = {"steps": 2, "failures_in_row": 0, "repeated_failure": 0, "tests_green": True}
     assert read == {"ask": "rename the helper", "ask_chars": 17, "agent": agent}
     long = "why " + "x" * 600 + " now?"
     read = dry_run(gateway, "openai", {"messages": [{"role": "user", "content": long}]})["read"]

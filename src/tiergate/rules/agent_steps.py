@@ -14,7 +14,8 @@ ran, and aider's failing test run, sent twice (added to the chat, then sent as t
 - ``agent.repeated_failure``: the most times one tool call (same name and arguments) has failed, of the
   calls that failed since that ask (their failures before it counted too);
 - ``agent.tests_green``: the last tool result since that ask is a clean test run (a pass marker, no
-  failure marker).
+  failure marker), and an earlier step since that ask was another call (an edit, another command): a green
+  run as the loop's first step, or after only the same command, is a baseline before any change.
 
 A loop's state is that of the task the person gave last. A green run before a new question does not make
 the new question a report to write, and failures before "never mind, just add a docstring" do not make the
@@ -323,9 +324,15 @@ def repeated_failure(f: Features) -> int:
 
 @feature(
     "bool",
-    "The last tool result since the user's last ask is a clean test run: only the report is left.",
+    "The last tool result since the user's last ask is a clean test run, after a step of another call since that "
+    "ask (an edit, another command): only the report is left.",
     name="agent.tests_green",
 )
 def tests_green(f: Features) -> bool:
+    # a green run as the loop's first step, or after only the same command, is a baseline before any change (or an old
+    # CI log read back): the work is still ahead, and the task's words judge it
     found = since_ask(f)
-    return bool(found) and found[-1].green
+    if not found or not found[-1].green:
+        return False
+    last = found[-1].call
+    return any(step.call != last for step in found[:-1])

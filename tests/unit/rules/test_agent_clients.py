@@ -16,7 +16,12 @@ PYTEST_RED = (
     "FAILED tests/test_manager.py::test_reconnect_ordering - assert [1, 3, 2] == [1, 2, 3]\n"
     "===== 1 failed, 41 passed in 3.21s ====="
 )
+EDIT = {"file_path": "/app/src/manager.py", "old_string": "tmp", "new_string": "result"}
+EDITED = "The file /app/src/manager.py has been updated."
 AGENT = ("agent.steps", "agent.failures_in_row", "agent.repeated_failure", "agent.tests_green")
+
+
+PATCHED = "Success. Updated the following files:\nM src/helpers.py"
 
 
 def agent(loop: ClaudeCode | Codex | Cline) -> tuple[object, ...]:
@@ -27,8 +32,9 @@ def agent(loop: ClaudeCode | Codex | Cline) -> tuple[object, ...]:
 def test_a_green_run_before_a_new_ask_does_not_make_the_new_ask_a_report() -> None:
     """Claude Code: tests pass, the agent reports, and the person asks something new (with the reminder Claude
     Code adds to the turn). The new ask has no steps yet: only the report of the old one was left."""
-    loop = ClaudeCode().user(REMINDER, "rename the helper").bash("python -m pytest -q", PYTEST_GREEN)
-    assert agent(loop) == (1, 0, 0, True)
+    loop = ClaudeCode().user(REMINDER, "rename the helper").call("Edit", EDIT, EDITED)
+    loop.bash("python -m pytest -q", PYTEST_GREEN)
+    assert agent(loop) == (2, 0, 0, True)
     loop.said("All 42 tests pass.").user(f"Thanks. Now: {HARD}", REMINDER)
     f = loop.features()
     assert f["ask_text"] == f"Thanks. Now: {HARD}"
@@ -36,8 +42,9 @@ def test_a_green_run_before_a_new_ask_does_not_make_the_new_ask_a_report() -> No
 
 
 def test_codex_a_green_run_before_a_new_ask_is_not_this_asks_report() -> None:
-    loop = Codex().user("rename the helper").exec("pytest -q", codex_output(0, PYTEST_GREEN))
-    assert agent(loop) == (1, 0, 0, True)
+    loop = Codex().user("rename the helper").patch(PATCH, codex_output(0, PATCHED))
+    loop.exec("pytest -q", codex_output(0, PYTEST_GREEN))
+    assert agent(loop) == (2, 0, 0, True)
     loop.said("All tests pass.").user(f"ok now {HARD}")
     assert agent(loop) == (0, 0, 0, False)
 
@@ -58,8 +65,29 @@ def test_failures_before_a_new_ask_are_not_this_asks_failures() -> None:
 def test_the_steps_since_the_ask_still_end_green() -> None:
     loop = ClaudeCode().user(HARD).bash("python -m pytest", PYTEST_RED, error=True)
     loop.said("Fixing.").user("try again").bash("python -m pytest", PYTEST_RED, error=True)
-    loop.bash("python -m pytest", PYTEST_GREEN)
-    assert agent(loop) == (2, 0, 2, True)
+    loop.call("Edit", EDIT, EDITED).bash("python -m pytest", PYTEST_GREEN)
+    assert agent(loop) == (3, 0, 2, True)
+
+
+LEASE = (
+    "two workers sometimes both process the same job after one of them has a long GC pause. our lease is in "
+    "internal/lease/lease.go on top of etcd. make it safe"
+)
+GO_GREEN = "ok  \tgithub.com/acme/jobs/internal/lease\t0.412s"
+
+
+def test_a_green_run_before_any_change_is_a_baseline_not_a_report() -> None:
+    """The loop's first step a green run (the tests before any edit, or an old CI log read back), or the same command
+    again: the work is still ahead. After an edit, the same green run leaves only the report."""
+    baseline = ClaudeCode().user(LEASE).bash("go test ./internal/lease/...", GO_GREEN)
+    assert agent(baseline) == (1, 0, 0, False)
+    ci_log = "--- PASS: TestRecoverAfterCrash (0.02s)\nPASS\nok  \tgithub.com/acme/txn\t0.311s"
+    read_back = Codex().user(LEASE).exec("cat ci/last-main-run.log | tail -5", codex_output(0, ci_log))
+    assert agent(read_back) == (1, 0, 0, False)
+    baseline.bash("go test ./internal/lease/...", GO_GREEN)
+    assert agent(baseline) == (2, 0, 0, False)
+    baseline.call("Edit", EDIT, EDITED).bash("go test ./internal/lease/...", GO_GREEN)
+    assert agent(baseline) == (4, 0, 0, True)
 
 
 # --- what reads as a failed step ------------------------------------------------------------------------
@@ -146,7 +174,9 @@ def test_runner_summaries_still_read_as_failed_or_green() -> None:
         "test result: ok. 12 passed; 0 failed": (1, 0, 0, True),
     }
     for output, expected in outputs.items():
-        assert agent(ClaudeCode().user("run the tests").bash("make test", output)) == expected, output
+        loop = ClaudeCode().user("run the tests").call("Edit", EDIT, EDITED).bash("make test", output)
+        steps, in_row, repeated, green = expected
+        assert agent(loop) == (steps + 1, in_row, repeated, green), output
 
 
 VITEST_RED = (

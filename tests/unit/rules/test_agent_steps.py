@@ -57,10 +57,16 @@ def test_consecutive_edit_errors_count_in_a_row() -> None:
 
 
 def test_a_clean_test_run_last_means_only_the_report_is_left() -> None:
-    f = Loop().step("pytest -q", PYTEST_FAIL).step("pytest -q", PYTEST_GREEN).features()
+    f = (
+        Loop()
+        .step("pytest -q", PYTEST_FAIL)
+        .step("sed -i s/5/6/ app.py", "")
+        .step("pytest -q", PYTEST_GREEN)
+        .features()
+    )
     assert f["agent.tests_green"] is True and f["agent.failures_in_row"] == 0
-    cargo = Loop().step("cargo test", "test result: ok. 12 passed; 0 failed").features()
-    assert cargo["agent.tests_green"] is True
+    cargo = Loop().step("sed -i s/5/6/ src/lib.rs", "").step("cargo test", "test result: ok. 12 passed; 0 failed")
+    assert cargo.features()["agent.tests_green"] is True
 
 
 def test_a_failure_marker_beats_a_pass_marker() -> None:
@@ -91,7 +97,12 @@ def test_codexs_structured_shell_results_are_read_as_their_output_and_exit_code(
     assert DEFAULT_MARKERS.read('{"answer": "\\n24 passed"}') == (False, False)  # other JSON: as before
     deep = '{"output": "24 passed", "metadata": ' + "[" * 100_000 + "]" * 100_000 + "}"
     assert DEFAULT_MARKERS.read(deep) == (False, True)  # nested past a decoder's depth: read as text, no 500
-    f = Loop("fix the overdraft check").step("go test ./...", codex(go, 0)).features()
+    f = (
+        Loop("fix the overdraft check")
+        .step("apply_patch", codex("Done!", 0))
+        .step("go test ./...", codex(go, 0))
+        .features()
+    )
     assert f["agent.tests_green"] is True and f["agent.failures_in_row"] == 0
 
 
@@ -137,13 +148,14 @@ def test_a_long_result_an_agent_loop_resends_is_read_once_per_load() -> None:
     failure, passed = Counting(DEFAULT_MARKERS.failure), Counting(DEFAULT_MARKERS.passed)
     markers: Any = AgentMarkers(failure, passed)  # type: ignore[arg-type]
     first = Loop().step("pytest -q", failing)
-    second = Loop().step("pytest -q", failing).step("pytest -q", green)
+    second = Loop().step("pytest -q", failing).step("sed -i s/5/6/ app.py", "").step("pytest -q", green)
     for loop, expected in ((first, (1, 1, False)), (second, (0, 1, True)), (second, (0, 1, True))):
         request = msgspec.convert({"messages": loop.messages}, ChatRequest)
         f = Features.of(request, settings={"agent": markers})
         assert (f["agent.failures_in_row"], f["agent.repeated_failure"], f["agent.tests_green"]) == expected
-    # two distinct results, each searched once for failures; the pass patterns only for the green one
-    assert (failure.searches, passed.searches) == (2, 1)
+    # two distinct long results, each searched once for failures, the pass patterns only for the green one; the edit's
+    # short result, not remembered, is read with each of the two requests that hold it
+    assert (failure.searches, passed.searches) == (2 + 2, 1 + 2)
     reloaded = AgentMarkers(Counting(DEFAULT_MARKERS.failure), Counting(DEFAULT_MARKERS.passed))  # type: ignore[arg-type]
     assert reloaded.read(failing) == (True, False) and reloaded.failure.searches == 1  # type: ignore[union-attr]
 

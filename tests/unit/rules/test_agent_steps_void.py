@@ -96,9 +96,10 @@ def test_different_commands_failing_in_a_row_are_not_one_repeated_failure() -> N
 
 
 def test_a_clean_test_run_last_leaves_only_the_report_in_text_mode_too() -> None:
-    thread = Thread().run("pytest -q", PYTEST_FAIL, 1).run("pytest -q", PYTEST_GREEN, 0)
+    thread = Thread().run("pytest -q", PYTEST_FAIL, 1).run("sed -i s/5/6/ dates.py", "", 0)
+    thread.run("pytest -q", PYTEST_GREEN, 0)
     native, xml = both(thread)
-    assert xml == native == (2, 0, 1, True)
+    assert xml == native == (3, 0, 1, True)
 
 
 def test_the_tool_result_is_not_the_ask_and_the_words_after_it_are() -> None:
