@@ -121,6 +121,9 @@ DEFAULT_ACKNOWLEDGEMENTS = [
     r"^I didn't see any properly formatted edits in your reply\?!\s*\Z",
 ]
 DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the user's reply in a tool result
+# The tools an agent asks the person a question with: Cline's, Roo Code's and Kilo Code's (the answer comes back in
+# the tool's result, in <answer>)
+DEFAULT_QUESTION_TOOLS = ["ask_followup_question"]
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
 DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]
 # The files and selections a person attached, beside their words in a request tag: Copilot Chat's <attachment> (the
@@ -312,6 +315,11 @@ class AskConfig(Strict, frozen=True):
     change?" "go ahead"), at most this many characters (and eight words), without code and not a question
     itself, is read with the ask before it: the work it agrees to is that ask's, not its own few words. The
     learned scorer keeps the higher of that reading and the answer's alone. 0 reads the answer alone."""
+    question_tools: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_QUESTION_TOOLS))
+    """Tools an agent asks the person a question with (Cline's and Roo Code's `ask_followup_question`): the short
+    answer in such a call's result (`ask_tags`, its `<answer>`), a role `tool` message or a client's text result
+    (`[ask_followup_question for '...'] Result:`), is read with the ask before it, as an answer to a question the
+    assistant asked in words is (`reply_chars`)."""
     preamble_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PREAMBLES))
     """Regular expressions: a user message whose text starts with a match is one a client sends before the
     person's first in every conversation (aider's example conversation). Neither it nor a file dump is the
@@ -409,6 +417,7 @@ class AskReader:
     reply_chars: int = 80
     reports: tuple[re.Pattern[str], ...] = ()
     acknowledgements: tuple[re.Pattern[str], ...] = ()
+    question_tools: frozenset[str] = frozenset()
     appended: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()  # the last_only blocks
 
     @classmethod
@@ -429,6 +438,7 @@ class AskReader:
             preambles=_any_of([*cfg.file_dump_patterns, *cfg.preamble_patterns]),
             appended=tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.last_only),
             reply_chars=cfg.reply_chars,
+            question_tools=frozenset(cfg.question_tools),
             reports=_any_of(cfg.report_patterns),
             acknowledgements=_any_of(cfg.acknowledgement_patterns),
         )
@@ -751,8 +761,9 @@ def alone_texts(f: Features) -> dict[str, str] | None:
 def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int, read: str) -> bool:
     """Message ``i``, read as ``read``, is a person's short answer (``reply_chars``, at most :data:`REPLY_WORDS`
     words, no code, not a question of its own) to the assistant's message just before it, which ends with a
-    question and calls no tool. "is our JWT check open to algorithm confusion?" after "Anything else?" is a new
-    ask, read alone."""
+    question and calls no tool, or to a question the assistant asked with one of ``question_tools`` (the answer in
+    that call's result). "is our JWT check open to algorithm confusion?" after "Anything else?" is a new ask, read
+    alone."""
     words = read.strip()
     if (
         len(words) > reader.reply_chars
@@ -760,13 +771,33 @@ def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int
         or _TICKS in words
         or words.endswith(("?", "\uff1f"))
         or i == 0
-        or f.messages[i].role != "user"
     ):
         return False
+    message = f.messages[i]
+    if message.role in ("tool", "function"):  # Roo Code's native ask_followup_question
+        return _tool_called(f, i, message.tool_call_id) in reader.question_tools
+    if message.role != "user":
+        return False
+    if (named := _TEXT_RESULT.match(texts[i])) is not None:  # Cline's "[ask_followup_question for '...'] Result:"
+        return named.group(1) in reader.question_tools
     before = f.messages[i - 1]
     # the question may close inside markdown emphasis or quotes: "**Want me to make the change?**"
     asked = texts[i - 1].rstrip().rstrip(_CLOSERS)
     return before.role == "assistant" and not before.tool_calls and asked.endswith(("?", "\uff1f"))
+
+
+#: The tool a client's text tool result names: Cline's ``[ask_followup_question for '...'] Result:``.
+_TEXT_RESULT = re.compile(r"\s*\[([\w.:-]+)(?: for [^\]\n]*)?\] Result:")
+
+
+def _tool_called(f: Features, i: int, call_id: str | None) -> str | None:
+    """The name of the tool call a role ``tool`` message ``i`` answers: the call of that id in the assistant's message
+    before it (after any other results of the same message's calls)."""
+    for j in range(i - 1, -1, -1):
+        message = f.messages[j]
+        if message.role == "assistant":
+            return next((made.function.name for made in message.tool_calls or () if made.id == call_id), None)
+    return None
 
 
 #: What may close a prose sentence after its question mark: emphasis, double quotes, spaces. Not a backtick, a

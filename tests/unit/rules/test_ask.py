@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from typing import Any
@@ -250,7 +251,8 @@ def test_ask_tags_are_a_persons_reply_only_inside_a_tool_result() -> None:
     request = msgspec.convert(
         {"messages": [user(ASK), {"role": "assistant", "content": "ok."}, user(reply)]}, ChatRequest
     )
-    assert Features.of(request)["ask_text"] == "postgres, and keep it fast"
+    # the person's short answer to the agent's question, read with the ask it was asked about
+    assert Features.of(request)["ask_text"] == f"{ASK}\n\npostgres, and keep it fast"
 
 
 def test_roo_code_native_tool_results_carry_the_reply() -> None:
@@ -663,6 +665,54 @@ def test_an_answer_after_a_tool_call_or_with_reply_chars_0_is_read_alone() -> No
     assert ask_of(user(HARD), asked, tool, user("go ahead")) == "go ahead"
     off = AskReader.compile(AskConfig(reply_chars=0))
     assert ask_of(user(HARD), {"role": "assistant", "content": OFFER}, user("go ahead"), reader=off) == "go ahead"
+
+
+EXACTLY_ONCE = (
+    "our order events are sometimes applied twice by the inventory service after a consumer crash. make the pipeline "
+    "exactly-once from order placement to stock decrement"
+)
+BROKER = "Which message broker does the inventory service consume from?"
+
+
+def test_a_short_answer_to_a_question_asked_as_a_tool_call_is_read_with_the_task() -> None:
+    """Cline's ask_followup_question in its XML mode (the answer in a text tool result), and Roo Code's native one
+    (a role tool message): "Kafka" alone replaced the exactly-once redesign as the ask."""
+    cline = ask_of(
+        {"role": "system", "content": "You are Cline, a highly skilled software engineer."},
+        user(f"<task>\n{EXACTLY_ONCE}\n</task>"),
+        {
+            "role": "assistant",
+            "content": f"<ask_followup_question>\n<question>{BROKER}</question>\n</ask_followup_question>",
+        },
+        user(f"[ask_followup_question for '{BROKER}'] Result:\n<answer>\nKafka\n</answer>"),
+    )
+    assert cline == EXACTLY_ONCE + "\n\nKafka"
+    call = {"id": "q1", "function": {"name": "ask_followup_question", "arguments": json.dumps({"question": BROKER})}}
+    roo = ask_of(
+        user(f"<task>\n{EXACTLY_ONCE}\n</task>"),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "q1", "content": "<answer>\nKafka\n</answer>"},
+    )
+    assert roo == EXACTLY_ONCE + "\n\nKafka"
+
+
+def test_an_answer_in_another_tools_result_or_a_long_one_is_read_alone() -> None:
+    """Feedback after attempt_completion is new work of its own; a long answer is an ask of its own; a tool not in
+    question_tools asks nothing."""
+    done = (
+        "[attempt_completion] Result:\nThe user has provided feedback on the results.\n<feedback>\nuse Go\n</feedback>"
+    )
+    assert ask_of(user(f"<task>\n{EXACTLY_ONCE}\n</task>"), {"role": "assistant", "content": "Done."}, user(done)) == (
+        "use Go"
+    )
+    long = "Kafka, but also make the stock service's consumer idempotent on the order id and add a dedupe table"
+    answer = f"[ask_followup_question for '{BROKER}'] Result:\n<answer>\n{long}\n</answer>"
+    assert ask_of(user(f"<task>\n{EXACTLY_ONCE}\n</task>"), {"role": "assistant", "content": "?"}, user(answer)) == long
+    off = AskReader.compile(AskConfig(question_tools=[]))
+    kafka = f"[ask_followup_question for '{BROKER}'] Result:\n<answer>\nKafka\n</answer>"
+    assert ask_of(
+        user(f"<task>\n{EXACTLY_ONCE}\n</task>"), {"role": "assistant", "content": "?"}, user(kafka), reader=off
+    ) == ("Kafka")
 
 
 # --- Claude Code's summary after compacting: not the person's ask ------------------------------------
