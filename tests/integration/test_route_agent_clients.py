@@ -74,6 +74,31 @@ def test_codexs_refused_apply_patch_as_its_custom_tools_output_is_a_stuck_loop(g
     assert "agent_stuck" in fired(d), d["reasons"]
 
 
+def test_codexs_summary_and_sub_agent_report_and_claude_codes_opened_file_are_not_the_ask(gateway: str) -> None:
+    """Through their own dialects: Codex's summary after compacting and a sub-agent's report, user messages after the
+    person's, and Claude Code's note of the file open in the IDE, a text block before the person's words."""
+    ask = "doctors can both go off call at the same time. fix the bug in oncall/service.py (postgres, repeatable read)"
+    summary = (
+        "Another language model started to solve this problem and produced a summary of its thinking process. You also "
+        "have access to the state of the tools that were used by that language model. Use this to build on the work "
+        "that has already been done and avoid duplicating work. Here is the summary produced by the other language "
+        "model, use the information in this summary to assist with your own analysis:\nRead service.py. No edits."
+    )
+    codex = Codex().user(ask).user(summary).exec("sed -n 1,40p oncall/service.py", codex_output(0, "def f(): ..."))
+    assert dry_run(gateway, "responses", codex.body())["read"]["ask"] == ask
+    report = '{"agent_id":"019a-explorer","status":"completed","message":"Found 3 producers of outbox rows."}'
+    codex = Codex().user(ask).exec("rg -n outbox", codex_output(0, "relay/relay.go:12:func Run()"))
+    codex.user(f"<subagent_notification>\n{report}\n</subagent_notification>")
+    assert dry_run(gateway, "responses", codex.body())["read"]["ask"] == ask
+    opened = (
+        "<ide_opened_file>The user opened the file /home/dev/proj/src/consensus/raft_log.go in the IDE. This may or "
+        "may not be related to the current task.</ide_opened_file>"
+    )
+    comment = "add a comment above the struct saying what it is"
+    d = dry_run(gateway, "anthropic", ClaudeCode().user(opened, comment).body())
+    assert d["read"]["ask"] == comment and d["tier"] != "opus", d["reasons"]
+
+
 def test_a_cline_loop_refused_three_times_is_stuck(gateway: str) -> None:
     """Cline's refused replace_in_file, its error wrapped in "The tool execution failed with the following
     error:", three times over: the loop is stuck."""

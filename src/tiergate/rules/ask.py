@@ -66,8 +66,17 @@ DEFAULT_TAGS = [
     "command-message",
     "command-args",
     "task-notification",
+    # Claude Code in an IDE: the file open in the editor, and its diagnostics (a selection is the person's: `blocks`)
+    "ide_opened_file",
+    "ide_diagnostics",
     "env",
     "environment_context",
+    # Codex: a sub-agent's report, the record of an interrupted turn, a skill's instructions and a hook's prompt, each
+    # a user message of its own (a command the person ran with `!`, <user_shell_command>, is theirs and stays)
+    "subagent_notification",
+    "turn_aborted",
+    "skill",
+    "hook_prompt",
     "environment_details",
     "user_info",
     "attached_files",
@@ -149,6 +158,23 @@ DEFAULT_BLOCKS: list[dict[str, Any]] = [
         r"(?:\s*The messages after this summary[^\n]*)?"
         r"|Continue with the last task that you were asked to work on\.|\Z",
         "alone": True,  # a continuation with no new words: the summary is the task it goes on with
+    },
+    # Codex after compacting: the summary, a user message of its own after the person's messages it keeps
+    {
+        "start": r"Another language model started to solve this problem and produced a summary of its thinking",
+        "end": r"\Z",
+    },
+    # OpenHands without a person to answer (headless, evaluation): its own reply whenever the agent stops to ask
+    {
+        "start": r"Please continue working on the task on whatever approach you think is suitable\.\n",
+        "end": r"YOU SHOULD NEVER ASK FOR HUMAN HELP\.|\Z",
+    },
+    # Claude Code in an IDE: the lines the person selected, read with their words as the code they are about (the
+    # client's words around them are not)
+    {
+        "start": r"<ide_selection>The user selected the lines \d+ to \d+ from [^\n]*?:\n",
+        "end": r"(?:\n\nThis may or may not be related to the current task\.)?\s*</ide_selection>",
+        "keep": True,
     },
     # Claude Code's check of a Bash command before it runs (its prefix, or command injection), as it sends it: the
     # policy spec and the instructions in the user message, then the command ("Command: ..."), which is the ask,

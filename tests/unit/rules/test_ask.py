@@ -715,6 +715,66 @@ def test_an_answer_in_another_tools_result_or_a_long_one_is_read_alone() -> None
     ) == ("Kafka")
 
 
+RESERVE = "Fix the inventory reservation so the sum across warehouses never exceeds the global cap. Postgres."
+#: OpenHands' reply when the agent stops to ask and no person is there (fake_user_response_fn)
+OPENHANDS_CONTINUE = (
+    "Please continue working on the task on whatever approach you think is suitable.\nIf you think you have solved "
+    "the task, please first send your answer to user through message and then finish the interaction.\nIMPORTANT: YOU "
+    "SHOULD NEVER ASK FOR HUMAN HELP.\n"
+)
+#: Codex's summary after compacting (its summary prefix, then the summary)
+CODEX_SUMMARY = (
+    "Another language model started to solve this problem and produced a summary of its thinking process. You also "
+    "have access to the state of the tools that were used by that language model. Use this to build on the work that "
+    "has already been done and avoid duplicating work. Here is the summary produced by the other language model, use "
+    "the information in this summary to assist with your own analysis:\nRead oncall/service.py and tests. No edits "
+    "yet. Next: pick a fix and run the tests."
+)
+
+
+def test_openhands_auto_continue_and_codexs_summary_are_not_the_ask() -> None:
+    asked = {"role": "assistant", "content": "Should I use SERIALIZABLE or a lock row per SKU?"}
+    assert ask_of(user(RESERVE), asked, user(OPENHANDS_CONTINUE)) == RESERVE
+    assert ask_of(user(RESERVE), user(CODEX_SUMMARY)) == RESERVE
+    # a person's own "please continue" is theirs: their answer to the question, read with the task
+    assert (
+        ask_of(user(RESERVE), asked, user("Please continue, use a lock row"))
+        == f"{RESERVE}\n\nPlease continue, use a lock row"
+    )
+
+
+def test_codexs_and_claude_codes_injected_blocks_are_not_the_ask() -> None:
+    """Codex's sub-agent report, interrupted turn, skill and hook prompt; Claude Code's opened-file note and
+    diagnostics: the client's. A command the person ran in Codex (`!`) is theirs; a selection in Claude Code's IDE
+    is the code the ask is about."""
+    report = '{"agent_id":"019a","status":"completed","message":"Found 3."}'
+    notified = f"<subagent_notification>\n{report}\n</subagent_notification>"
+    for injected in (
+        notified,
+        "<turn_aborted>\nThe user interrupted the previous turn.\n</turn_aborted>",
+        "<skill>\n<name>pdf</name>\n<path>/home/dev/.codex/skills/pdf/SKILL.md</path>\nUse pdftotext.\n</skill>",
+        "<hook_prompt>\nRun the linter before you finish.\n</hook_prompt>",
+    ):
+        assert ask_of(user(RESERVE), {"role": "assistant", "content": "Looking."}, user(injected)) == RESERVE, injected
+    shell = "<user_shell_command>\n<command>\npytest -q\n</command>\n</user_shell_command>"
+    assert ask_of(user(RESERVE), {"role": "assistant", "content": "Looking."}, user(shell)) == shell
+    opened = (
+        "<ide_opened_file>The user opened the file /home/dev/proj/src/consensus/raft_log.go in the IDE. This may or "
+        "may not be related to the current task.</ide_opened_file>"
+    )
+    comment = "add a comment above the struct saying what it is"
+    assert ClaudeCode().user(opened, comment).features()["ask_text"] == comment
+    diagnostics = "<ide_diagnostics>raft_log.go:12:2: unused variable</ide_diagnostics>"
+    assert ClaudeCode().user(diagnostics, comment).features()["ask_text"] == comment
+    selected = (
+        "<ide_selection>The user selected the lines 3 to 4 from /home/dev/proj/src/log.go:\ntype Log struct {\n\t"
+        "entries []Entry\n\nThis may or may not be related to the current task.</ide_selection>"
+    )
+    assert ClaudeCode().user(selected, comment).features()["ask_text"] == (
+        f"type Log struct {{\n\tentries []Entry\n{comment}"
+    )
+
+
 # --- Claude Code's summary after compacting: not the person's ask ------------------------------------
 
 #: As Claude Code 2.1.332 opens the first user message after compacting (its own text block), the summary cut.
