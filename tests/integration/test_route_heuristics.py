@@ -186,8 +186,10 @@ def test_the_decision_shows_the_learned_reading(gateway: str) -> None:
 
 
 def test_a_clean_test_run_keeps_a_finished_loop_off_opus(gateway: str) -> None:
-    """The same hard task, once its tests pass and only the report is left, goes to sonnet, not opus."""
-    loop = [user(HARD), *tool_turn("c1", "cargo test", FAILING), *tool_turn("c2", "cargo test", GREEN)]
+    """The same hard task, once its tests pass after a fix and only the report is left, goes to sonnet, not
+    opus."""
+    fix = tool_turn("c2", "sed -i 's/Relaxed/Acquire/' src/lib.rs", "")
+    loop = [user(HARD), *tool_turn("c1", "cargo test", FAILING), *fix, *tool_turn("c3", "cargo test", GREEN)]
     body = {"messages": loop, "tools": [TOOL]}
     d = httpx.post(gateway + "/v1/route?classify=false", json=body).json()
     assert (d["band"], d["tier"]) == ("CLAUDE", "sonnet"), d["reasons"]
