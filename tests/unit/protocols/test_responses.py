@@ -697,11 +697,38 @@ def test_whole_answer_with_reasoning_text_and_a_call() -> None:
         usage=Usage.of(10, 5),
         reasoning="Think.",
     )
-    payload = whole(completion, id="resp_1", created=1700000000, model="m", request=request(tools=[EXEC]))
+    asked = request(tools=[EXEC], reasoning={"summary": "auto"})
+    payload = whole(completion, id="resp_1", created=1700000000, model="m", request=asked)
     reasoning = {"type": "reasoning", "id": "rs_1_0", "summary": [{"type": "summary_text", "text": "Think."}]}
-    assert payload == envelope("completed", [reasoning, MESSAGE, CALL], USAGE)
+    settings = {"effort": None, "summary": "auto"}
+    assert payload == envelope("completed", [reasoning, MESSAGE, CALL], USAGE, reasoning=settings)
     parsed = Response.model_validate(payload)
     assert parsed.output_text == "Hello" and parsed.usage is not None and parsed.usage.total_tokens == 15
+
+
+def test_whole_answer_shows_no_reasoning_text_the_client_did_not_ask_to_see() -> None:
+    """Without ``reasoning.summary`` OpenAI's reasoning is not shown; the thinking is not either."""
+    completion = Completion(content="Hello", finish_reason="stop", usage=Usage.of(10, 5), reasoning="Think.")
+    payload = whole(completion, id="resp_1", created=1700000000, model="m", request=request(tools=[EXEC]))
+    message = {**MESSAGE, "id": "msg_1_0"}
+    assert payload == envelope("completed", [message], USAGE)
+
+
+def test_stream_shows_no_reasoning_text_the_client_did_not_ask_to_see() -> None:
+    writer = StreamWriter("resp_1", 1, "m", request=request(stream=True))
+    got = frames(run(writer, [ReasoningDelta("Plan"), TextDelta("Hi"), Finish("stop"), UsageReport(Usage.of(3, 2))]))
+    assert [t for t, _ in got] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert [i["id"] for i in got[-1][1]["response"]["output"]] == ["msg_1_0"]
 
 
 def test_whole_echoes_the_request_settings() -> None:
@@ -974,7 +1001,7 @@ def compact(obj: Any) -> str:
 
 
 def test_stream_reasoning_then_text_and_every_event_parses() -> None:
-    writer = StreamWriter("resp_1", 1, "m", request=request(stream=True))
+    writer = StreamWriter("resp_1", 1, "m", request=request(stream=True, reasoning={"summary": "detailed"}))
     stream = run(
         writer,
         [ReasoningDelta("Plan"), ReasoningDelta("ning"), TextDelta("Hi"), Finish("stop"), UsageReport(Usage.of(3, 2))],
@@ -1270,7 +1297,8 @@ def test_the_openai_sdk_client_reads_both_answers() -> None:
     client = openai.OpenAI(api_key="sk-test", base_url="http://tiergate.test/v1", http_client=http)
     assert client.responses.create(model="auto", input="hi").output_text == "Hi"
     tools: Any = [EXEC | {"strict": False}]
-    with client.responses.stream(model="auto", input="hi", tools=tools) as stream:
+    asked: Any = {"summary": "auto"}
+    with client.responses.stream(model="auto", input="hi", tools=tools, reasoning=asked) as stream:
         kinds = [event.type for event in stream]
         final = stream.get_final_response()
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed"

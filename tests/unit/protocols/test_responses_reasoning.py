@@ -73,7 +73,7 @@ def test_redacted_thinking_alone_is_a_reasoning_item_without_a_summary() -> None
 
 
 def test_without_include_the_writer_and_whole_hand_out_no_thinking() -> None:
-    request = decode(json.dumps({"model": "sonnet", "input": "hi"}).encode())
+    request = decode(json.dumps({"model": "sonnet", "input": "hi", "reasoning": {"summary": "auto"}}).encode())
     writer = StreamWriter("resp_1", 1, "claude", request=request)
     assert writer.event(ReasoningDelta("", sealed=SIGNED)) is None
     payload = whole(

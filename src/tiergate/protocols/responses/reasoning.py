@@ -47,6 +47,17 @@ def wants_sealed(request: ChatRequest) -> bool:
     return isinstance(include, list) and INCLUDE in include
 
 
+def wants_summary(request: ChatRequest) -> bool:
+    """Whether the reasoning's text is shown as its item's summary: a Responses client asks for one with
+    ``reasoning.summary`` (``auto``, ``concise`` or ``detailed``), and without it OpenAI's reasoning items
+    carry an empty summary. Requests of another dialect written out as a Response show it."""
+    native = request.native
+    if native is None or native.dialect != DIALECT:
+        return True
+    reasoning = native.body.get("reasoning")
+    return isinstance(reasoning, dict) and isinstance(reasoning.get("summary"), str) and bool(reasoning["summary"])
+
+
 def seal(blocks: Sequence[Thinking]) -> str:
     """The ``encrypted_content`` that carries ``blocks``."""
     return PREFIX + base64.urlsafe_b64encode(encode_json(list(blocks))).decode()

@@ -20,7 +20,7 @@ from tiergate.errors import CONTEXT_LENGTH_EXCEEDED, TiergateError
 from tiergate.protocols.estimate import estimated_usage
 from tiergate.protocols.openai.reply import error_body as openai_error_body
 from tiergate.protocols.responses.common import DIALECT, tool_lists
-from tiergate.protocols.responses.reasoning import seal, wants_sealed
+from tiergate.protocols.responses.reasoning import seal, wants_sealed, wants_summary
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -221,7 +221,8 @@ def _function_tool(tool: Tool) -> dict[str, Any]:
 
 def whole(completion: Completion, *, id: str, created: int, model: str, request: ChatRequest) -> dict[str, Any]:
     """The Response object of a non-streamed answer: reasoning, then the message, then one item per call.
-    Signed thinking goes in the reasoning item's ``encrypted_content`` when the client asked for it.
+    The reasoning's text is its summary, and signed thinking its ``encrypted_content``, each when the client
+    asked for it (:mod:`.reasoning`).
 
     An answer the output limit (or a filter) cut marks incomplete the items it was writing when it stopped:
     the calls, which come last, or the message when there are none. A message before calls was whole, and
@@ -232,8 +233,9 @@ def whole(completion: Completion, *, id: str, created: int, model: str, request:
     origins = tool_origins(request)
     output: list[dict[str, Any]] = []
     sealed = completion.thinking if wants_sealed(request) else []
-    if completion.reasoning or sealed:
-        output.append(reasoning_item(item_id(id, "rs", len(output)), completion.reasoning, sealed))
+    summary = completion.reasoning if wants_summary(request) else None
+    if summary or sealed:
+        output.append(reasoning_item(item_id(id, "rs", len(output)), summary, sealed))
     if completion.content:
         output.append(message_item(item_id(id, "msg", len(output)), completion.content, message_status))
     for call in completion.tool_calls:

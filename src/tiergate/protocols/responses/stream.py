@@ -9,7 +9,7 @@ from tiergate.protocols.estimate import answer_chars
 from tiergate.protocols.openai.reply import overflow_message
 from tiergate.protocols.quiet import Quiet
 from tiergate.protocols.responses.common import encode_json
-from tiergate.protocols.responses.reasoning import wants_sealed
+from tiergate.protocols.responses.reasoning import wants_sealed, wants_summary
 from tiergate.protocols.responses.reply import (
     ENDINGS,
     Envelope,
@@ -57,12 +57,12 @@ class StreamWriter:
     """Stream events -> the Responses SSE stream, in the order the API sends it (one writer per answer).
 
     ``response.created`` and ``response.in_progress``; then each output item in turn: reasoning as a
-    summary (and, when the client asked for ``reasoning.encrypted_content``, Claude's signed thinking as
-    the done item's ``encrypted_content``: :mod:`.reasoning`), text as one ``output_text`` part, each
-    tool call with its argument deltas, every item closed by ``response.output_item.done`` (without
-    which Codex prints nothing) before the next opens; then ``response.completed``, or
-    ``response.incomplete`` when the output limit or a filter cut it. Every event has its ``event:``
-    line and a ``sequence_number``. No ``[DONE]``.
+    summary when the client asked for one (``reasoning.summary``), and Claude's signed thinking as the done
+    item's ``encrypted_content`` when it asked for ``reasoning.encrypted_content`` (:mod:`.reasoning`);
+    text as one ``output_text`` part; each tool call with its argument deltas; every item closed by
+    ``response.output_item.done`` (without which Codex prints nothing) before the next opens; then
+    ``response.completed``, or ``response.incomplete`` when the output limit or a filter cut it. Every event
+    has its ``event:`` line and a ``sequence_number``. No ``[DONE]``.
 
     The ``usage`` of ``response.completed`` (or ``.incomplete``) is the upstream's count; where it sent none,
     the estimate of the request and of what was written, marked ``"estimated": true`` (:mod:`.reply`).
@@ -91,6 +91,7 @@ class StreamWriter:
         self._calls: dict[int, _Open] = {}  # tool index -> its call, held (unnumbered) until the finish
         self._quiet = quiet or Quiet()  # while calls are held, an event every ten quiet seconds
         self._sealing = wants_sealed(request)
+        self._summarising = wants_summary(request)
         self._chars = 0  # of the answer, for the estimate when the upstream counts nothing
 
     def _frame(self, type: str, fields: dict[str, Any]) -> bytes:
@@ -110,7 +111,7 @@ class StreamWriter:
         if isinstance(event, TextDelta):
             return self._text(event.text) if event.text else None
         if isinstance(event, ReasoningDelta):
-            out = self._reasoning(event.text) if event.text else None
+            out = self._reasoning(event.text) if event.text and self._summarising else None
             if event.sealed is not None and self._sealing:
                 out = (out or b"") + self._seal(event.sealed) or None
             return out
