@@ -23,9 +23,12 @@ from typing import Any
 import msgspec
 
 from tiergate.arguments import AT_LEAST_ZERO, COUNT, CURVE, PORT, SHARE, SWEEP
-from tiergate.config.problems import ConfigError
+from tiergate.config.problems import ConfigError, Problem
 from tiergate.learned.cli import register as register_encoder
 from tiergate.profile.cli import register as register_profile
+
+#: What ``--config`` names, for every command that reads one.
+CONFIG_HELP = "the rule file (default routes.yaml)"
 
 #: The levels ``--log-level`` and ``TIERGATE_LOG_LEVEL`` take, in any case.
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -36,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the gateway")
-    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument("--config", default="routes.yaml", type=Path, help=CONFIG_HELP)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", default=8080, type=PORT)
     p.add_argument(
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="worker processes serving the port (default 1)")
 
     p = sub.add_parser("route", help="print the RoutingDecision for a request, calling no model")
-    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument("--config", default="routes.yaml", type=Path, help=CONFIG_HELP)
     p.add_argument("request", help="a chat request JSON file, or - for stdin")
 
     p = sub.add_parser("validate", help="check rule files; prints file:line:col: message per problem")
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--since", help="only requests in this window, e.g. 30m, 24h, 7d")
 
     p = sub.add_parser("eval", help="route a labelled (or scored) JSONL set and report routing quality")
-    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument("--config", default="routes.yaml", type=Path, help=CONFIG_HELP)
     p.add_argument("dataset", type=Path, help="JSONL: {id, gold, why, request} or {messages, strong_score, weak_score}")
     p.add_argument("--classify", action="store_true", help="ask the configured classifier for AMBIGUOUS requests")
     p.add_argument(
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     p = sub.add_parser("train", help="fit the learned head on labelled requests; report held-out metrics")
-    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument("--config", default="routes.yaml", type=Path, help=CONFIG_HELP)
     p.add_argument(
         "--data",
         action="append",
@@ -126,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write", action="store_true", help="write the head file and the cut-offs into --config")
 
     p = sub.add_parser("tune", help="fit scorer weights and bands on a labelled dev set; print a routes.yaml diff")
-    p.add_argument("--config", default="routes.yaml", type=Path)
+    p.add_argument("--config", default="routes.yaml", type=Path, help=CONFIG_HELP)
     p.add_argument("dataset", type=Path, help="the labelled dev set to fit on (JSONL: {id, gold, why, request})")
     p.add_argument("--test", type=Path, default=None, help="held-out set to report on (default: test.jsonl beside it)")
     p.add_argument("--max-severe", type=SHARE, default=0.01, help="severe under-routing allowed on dev (share, 0 to 1)")
@@ -202,6 +205,13 @@ def _schema(target: Path | None) -> int:
     return 0
 
 
+def _warn(warnings: Sequence[Problem]) -> None:
+    """The rule file's warnings on stderr, as ``validate`` prints them: a command that reads the file says
+    what the gateway serving it would log."""
+    for warning in warnings:
+        print(warning.render(), file=sys.stderr)
+
+
 def _route(config: Path, source: str) -> int:
     from tiergate.config.loader import load_file
     from tiergate.engine.graph import compile_graph
@@ -214,8 +224,7 @@ def _route(config: Path, source: str) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    for warning in graph.warnings:  # as `validate` prints them; stdout holds only the decision
-        print(warning.render(), file=sys.stderr)
+    _warn(graph.warnings)  # stdout holds only the decision
     try:
         body = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
@@ -252,6 +261,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     try:
         graph = compile_graph(load_file(args.config))
+        _warn(graph.warnings)
         data = load_dataset(args.dataset)
         options = EvalOptions(
             classify=args.classify, output_tokens=args.output_tokens, sweep=args.sweep, curve=args.curve
@@ -293,6 +303,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         loaded = load_file(args.config)
         graph = compile_graph(loaded)
+        _warn(graph.warnings)
         cfg = graph.config.routing.learned
         if cfg is None:
             print(f"tiergate train: {args.config} has no routing.learned section to train for", file=sys.stderr)
@@ -435,6 +446,7 @@ def _check_labelled(test: Any, tiers: Sequence[str], path: Path) -> None:
 
 def _tune(args: argparse.Namespace) -> int:
     from tiergate.config.loader import load_file
+    from tiergate.engine.graph import compile_graph
     from tiergate.evals.dataset import DatasetError, load_dataset
     from tiergate.evals.tune import TuneOptions, tune
 
@@ -456,6 +468,7 @@ def _tune(args: argparse.Namespace) -> int:
     )
     try:
         loaded = load_file(args.config)
+        _warn(compile_graph(loaded).warnings)
         dev = load_dataset(args.dataset)
         test = load_dataset(test_path) if test_path is not None else None
         result = asyncio.run(tune(loaded, args.config, dev, test, options))

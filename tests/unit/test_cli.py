@@ -192,6 +192,24 @@ def test_validate_and_route_agree_on_a_file_with_only_warnings(
     assert out.err == f"{config}:10:62: warning: {regex_risk.WARNING}\n"
 
 
+def test_eval_train_and_tune_say_the_rule_files_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each reads the file the gateway would serve, and says on stderr what the gateway would log about it."""
+    config = tmp_path / "routes.yaml"
+    rule = "  rules:\n    - {name: risky, when: {feature: last_user_text, matches: '^(a+)+$'}, then: {tier: sonnet}}\n"
+    config.write_text(AMBIGUOUS.replace("  scorers:\n", rule + "  scorers:\n"))
+    cases = tmp_path / "dev.jsonl"
+    case = {"id": "c1", "gold": "sonnet", "why": "-", "request": {"messages": [{"role": "user", "content": "aaa"}]}}
+    cases.write_text(json.dumps(case) + "\n")
+    warning = f"{config}:10:62: warning: {regex_risk.WARNING}\n"
+    assert main(["eval", "--config", str(config), "--curve", "0", str(cases)]) == 0
+    assert capsys.readouterr().err == warning
+    assert main(["train", "--config", str(config), "--data", str(cases)]) == 2  # nothing to train for
+    refused = f"tiergate train: {config} has no routing.learned section to train for\n"
+    assert capsys.readouterr().err == warning + refused
+    main(["tune", "--config", str(config), "--test", str(cases), str(cases)])
+    assert capsys.readouterr().err.startswith(warning)
+
+
 def test_the_shipped_rule_file_validates_without_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
     """Every gateway started on it would log its warnings: a pattern the ReDoS check flags is mended, not
     shipped."""
