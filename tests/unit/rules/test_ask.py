@@ -830,3 +830,21 @@ def test_claude_codes_summary_alone_is_the_task_it_goes_on_with() -> None:
     # a summary of no known ending runs to the message's end: the words after it are read with it, not lost
     asked = ClaudeCode().user(unmarked, "why does it drop items?").features()["ask_text"]
     assert asked == summary + "\nwhy does it drop items?"
+
+
+def test_blocks_are_found_by_one_search_where_their_starts_join_and_by_each_where_they_cannot() -> None:
+    """A message in which no block starts is read by one search of every start at once. A start that refers
+    to its own group (or sets a global flag) cannot join the others, and each block is then searched alone:
+    the blocks cut are the same either way."""
+    joined = [BlockMarker("<noise>", "</noise>"), BlockMarker(r"\[said ", r"\]", keep=True)]
+    backref = [BlockMarker(r"<(\w+)>(?=.*</\1>)", r"</\w+>"), BlockMarker(r"\[said ", r"\]", keep=True)]
+    flagged = [BlockMarker("(?i)<noise>", "</noise>"), BlockMarker(r"\[said ", r"\]", keep=True)]
+    readers = [AskReader.compile(AskConfig(blocks=b)) for b in (joined, backref, flagged)]
+    starts = [r.block_starts.pattern if r.block_starts is not None else None for r in readers]
+    assert starts == [r"(?:<noise>)|(?:\[said )", None, None]
+    for text in (f"<noise>x\ny</noise>{ASK} [said now]", f"<NOISE>x</NOISE>{ASK}", ASK, f"{ASK} <b>y</a>"):
+        want = "".join(re.split(r"<noise>.*?</noise>", text, flags=re.S)).replace("[said now]", "now").strip()
+        assert readers[0].clean(text) == want
+    assert readers[1].clean(f"<noise>x</noise>{ASK} [said now]") == f"{ASK} now"
+    assert readers[1].clean(f"{ASK} <b>y</a> [said it]") == f"{ASK} <b>y</a> it"
+    assert readers[2].clean(f"<NOISE>x</noise>{ASK} [said now]") == f"{ASK} now"
