@@ -87,6 +87,7 @@ DEFAULT_TAGS = [
     "linter_errors",
     "git_status",
     "attachment",  # codecompanion: the buffer or file, as a user message after the question
+    "attachments",  # Copilot Chat: around its <attachment>s (each read with the words: attachment_tags)
     # OpenHands: workspace context and triggered knowledge, a user message after the question
     "REPOSITORY_INFO",
     "REPOSITORY_INSTRUCTIONS",
@@ -310,8 +311,9 @@ class AskConfig(Strict, frozen=True):
     attachment_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ATTACHMENT_TAGS))
     """Tags a client wraps a file or a selection in that the person attached to the words of a `request_tags` block
     (Copilot Chat's `<attachment>`, Cursor's `<file_contents>` and `<manually_added_selection>`): each is read with
-    the words, in the message's order, as its code (fenced), or as `[file <path>]` when that is longer than
-    `attached_file_chars`, as any attached file is. "is this safe?" over a selection asks for the work that code
+    the words, in the message's order (before the words, in a message with no request tag), as its code
+    (fenced), or as `[file <path>]` when that is longer than `attached_file_chars`, as any attached file is.
+    "is this safe?" over a selection asks for the work that code
     needs. The client's own words in the block ("User's active selection:") are not read."""
     task_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TASK_TAGS))
     """Tags a client opens a person's message with (avante.nvim's and Cline's `<task>`): a user message that
@@ -560,16 +562,19 @@ class AskReader:
 
     def read(self, text: str) -> str:
         """A message a person sent, as the ask: the content of its request tag, with what the person attached to it,
-        when it holds one, else the message without injected blocks."""
+        when it holds one, else the message without injected blocks, after what the person attached to it (a
+        client that sends its attachments without a request tag: the words are the rest of the message). A
+        message of attachments alone is no ask: it has no words."""
         found = self.requests.spans(text) if self.requests is not None else []
         words = self.clean("\n".join(text[body:end] for _, body, end, _ in found)) if found else ""
-        if not words:
-            return self.clean(text)
+        at = found[0][0] if words else len(text)
+        if not words and not (words := self.clean(text)):
+            return words
         attached = self.attachments.spans(text) if self.attachments is not None else []
         if not attached:
             return words
-        parts = [(at, self._attachment(text[at:body], text[body:end])) for at, body, end, _ in attached]
-        parts.append((found[0][0], words))
+        parts = [(start, self._attachment(text[start:body], text[body:end])) for start, body, end, _ in attached]
+        parts.append((at, words))
         return "\n\n".join(part for _, part in sorted(parts) if part)
 
     def _attachment(self, opening: str, body: str) -> str:

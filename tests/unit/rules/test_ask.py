@@ -52,7 +52,9 @@ def test_codex_environment_context_is_left_out() -> None:
     assert got == ASK
 
 
-def test_cursor_user_info_and_attached_files_are_left_out() -> None:
+def test_cursor_user_info_is_left_out_and_its_attached_file_read_with_the_ask() -> None:
+    """Cursor's chat without `<user_query>`: the file the person attached is read as any attachment is (a long
+    one as the file it is), before their words; the client's note of the OS is not read."""
     got = ask_of(
         user(
             "<user_info>\nThe user's OS version is linux.\n</user_info>",
@@ -60,7 +62,7 @@ def test_cursor_user_info_and_attached_files_are_left_out() -> None:
             ASK,
         )
     )
-    assert got == ASK
+    assert got == f"[file src/orders.py]\n\n{ASK}"
 
 
 def test_cursor_user_query_is_the_ask_among_its_additional_data() -> None:
@@ -344,6 +346,22 @@ def test_copilots_attached_selection_is_read_with_the_request() -> None:
         f'<attachments>\n<attachment id="a.py" filePath="/w/a.py" />\n</attachments>\n<userRequest>{ASK}</userRequest>'
     )
     assert ask_of(named) == f"[file /w/a.py]\n\n{ASK}"
+
+
+def test_attachments_without_a_request_tag_are_read_before_the_words() -> None:
+    """Copilot Chat without `<userRequest>` (the person's words after its attachments): the selection is the
+    code "is this safe?" is about, read as it is with the tag, and no empty `<attachments>` is left in the
+    ask. A message of attachments alone (codecompanion's buffer after the question) has no words: the
+    question before it is the ask."""
+    selected = f"```python\n{SELECTION}```"
+    tagged = copilot(selected, "is this safe?")
+    untagged = user(
+        f'<attachments>\n<attachment id="orders.py" filePath="/w/src/orders.py">\n{selected}\n</attachment>\n'
+        "</attachments>\nis this safe?"
+    )
+    assert ask_of(untagged) == ask_of(tagged) == f"{selected}\n\nis this safe?"
+    buffer = user(f'<attachment filepath="/w/src/orders.py">\n{selected}\n</attachment>')
+    assert ask_of(user(ASK), buffer) == ASK
 
 
 def test_cursors_attached_file_is_read_with_the_query() -> None:
