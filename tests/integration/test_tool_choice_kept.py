@@ -187,6 +187,39 @@ def test_another_tool_called_after_the_named_one_reached_the_client_ends_the_str
     assert not fake_anthropic.requests
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+@pytest.mark.parametrize("tier", ["local", "llama"])
+def test_one_call_at_a_time_keeps_the_named_first_call_and_drops_the_others_unchecked(
+    client: openai.OpenAI,
+    claude: anthropic.Anthropic,
+    fake_ollama: FakeOllama,
+    fake_openai: FakeOpenAI,
+    fake_anthropic: FakeAnthropic,
+    tier: str,
+    stream: bool,
+) -> None:
+    """With one call at a time the answer is its first call, the others dropped: a named first call is the
+    answer the client asked for, whatever the server called after it (it was refused as a call to another
+    tool, and fell back to Claude)."""
+    server = upstream(tier, fake_ollama, fake_openai)
+    server.replies.append(ToolCalls([PARIS, ("get_time", {})], text="Let me check."))
+    model = {"local": "qwen", "llama": "llama"}[tier]
+    got = answer(client, tier, stream, tool_choice=NAMED, parallel_tool_calls=False)
+    assert got == ("Let me check.", [PARIS], model)
+    server.replies.append(ToolCalls([PARIS, ("get_time", {})]))
+    fields: Any = {"tool_choice": {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True}}
+    request: Any = {"model": tier, "max_tokens": 64, "messages": ASK, "tools": MESSAGES_TOOLS, **fields}
+    if stream:
+        with claude.messages.stream(**request) as events:
+            message = events.get_final_message()
+    else:
+        message = claude.messages.create(**request)
+    assert [(b.type, getattr(b, "name", None), getattr(b, "input", None)) for b in message.content] == [
+        ("tool_use", "get_weather", {"city": "Paris"})
+    ]
+    assert message.model == model and not fake_anthropic.requests
+
+
 # --- a call to a tool the request never declared: the client's to answer, under auto and required --------------
 
 

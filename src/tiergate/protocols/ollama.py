@@ -319,8 +319,8 @@ def whole_answer(backend: str, url: str, body: bytes, *, calls: CallRule | None 
         raise UpstreamProtocolError(backend, url, "the answer is incomplete (done: false)", started=True)
     made = [_openai_call(c) for c in (part.message.tool_calls if part.message else None) or []]
     if calls is not None:
-        for call in made:
-            calls.check(call.function.name, backend, url)
+        for index, call in enumerate(made):
+            calls.check(call.function.name, backend, url, index)
         if calls.required and not made:
             raise calls.missing(backend, url)
     text = part.text()
@@ -364,7 +364,7 @@ class StreamReader:
         for upstream in (part.message.tool_calls if part.message else None) or []:
             call = _openai_call(upstream)
             if self._rule is not None:
-                self._rule.check(call.function.name, self._backend, self._url)
+                self._rule.check(call.function.name, self._backend, self._url, self._tool_calls)
             index, self._tool_calls = self._tool_calls, self._tool_calls + 1
             events += [ToolCallStart(index, call.id, call.function.name), ToolCallArgs(index, call.function.arguments)]
         usage = _usage(part) if part.done else None

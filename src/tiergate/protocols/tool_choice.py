@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tiergate.dispatch.one_call import one_call
 from tiergate.errors import UpstreamCapabilityError
 from tiergate.wire import ChatRequest
 
@@ -46,11 +47,14 @@ def named_tool(choice: str | dict[str, Any] | None) -> str | None:
 @dataclass(frozen=True)
 class CallRule:
     """What an answer's tool calls must be: each to ``named`` when set, and at least one when ``required``.
-    ``why`` says why the upstream needs checking, in each refusal."""
+    ``why`` says why the upstream needs checking, in each refusal. With ``first_only`` (one call at a time:
+    ``parallel_tool_calls: false``) only the first call is checked: dispatch drops the others
+    (:mod:`tiergate.dispatch.one_call`), so a named first call is the answer the client asked for."""
 
     named: str | None
     required: bool
     why: str
+    first_only: bool = False
 
     @classmethod
     def of(cls, request: ChatRequest, *, why: str) -> CallRule:
@@ -60,10 +64,14 @@ class CallRule:
         named = named_tool(request.tool_choice)
         named = named if named in declared else None  # an undeclared one is the ingress's 400
         required = bool(declared) and (request.tool_choice == "required" or named is not None)
-        return cls(named, required, why)
+        return cls(named, required, why, one_call(request))
 
-    def check(self, name: str, backend: str, url: str) -> None:
-        """Raise for a call to ``name`` where ``tool_choice`` names another tool: the forced call is missing."""
+    def check(self, name: str, backend: str, url: str, index: int = 0) -> None:
+        """Raise for a call to ``name`` (the answer's call number ``index``, from 0) where ``tool_choice`` names
+        another tool: the forced call is missing. A call after the first is not checked when only the first
+        is kept."""
+        if index > 0 and self.first_only:
+            return
         if self.named is not None and name != self.named:
             detail = f"the model called `{_shown(name)}`, not `{self.named}`, which tool_choice names ({self.why})"
             raise UpstreamCapabilityError(backend, url, detail, status=502, code=MISSING)

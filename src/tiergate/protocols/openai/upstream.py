@@ -323,8 +323,8 @@ def whole_answer(
     ids = CallIds(taken)
     tool_calls = [_whole_tool_call(tc, ids, backend, url) for tc in message.tool_calls or []]
     if calls is not None:
-        for call in tool_calls:
-            calls.check(call.function.name, backend, url)
+        for index, call in enumerate(tool_calls):
+            calls.check(call.function.name, backend, url, index)
         if calls.required and not tool_calls:
             raise calls.missing(backend, url)
     finish = _finish_reason(reading, has_tool_calls=bool(tool_calls))
@@ -571,7 +571,7 @@ class StreamReader:
         )
         if opens:
             if self._rule is not None and function.name:  # a name that comes later is not read anyway
-                self._rule.check(function.name, self._backend, self._url)
+                self._rule.check(function.name, self._backend, self._url, self._opened)
             own = self._opened
             self._opened += 1
             self._calls[tc.index] = (own, server_id)
