@@ -30,6 +30,9 @@ from tiergate.profile.cli import register as register_profile
 #: What ``--config`` names, for every command that reads one.
 CONFIG_HELP = "the rule file (default routes.yaml)"
 
+#: Where routes.yaml names the learned head, which ``train`` writes (and warns of itself when it cannot be read).
+HEAD_KEY = ("routing", "learned", "head")
+
 #: The levels ``--log-level`` and ``TIERGATE_LOG_LEVEL`` take, in any case.
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -303,7 +306,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         loaded = load_file(args.config)
         graph = compile_graph(loaded)
-        _warn(graph.warnings)
+        _warn([w for w in graph.warnings if w.path != HEAD_KEY])  # the head is what train makes: said below
         cfg = graph.config.routing.learned
         if cfg is None:
             print(f"tiergate train: {args.config} has no routing.learned section to train for", file=sys.stderr)
