@@ -140,18 +140,47 @@ _RATED = (
 
 
 def _logged(columns: set[str], postgres: bool) -> str:
-    """The decisions' rows as (id, ts, tier, phase, session, ask, side). A log from before stored asks (SQLite
-    schema step 1: no ``session`` or ``ask`` column) reads as one with neither stored. ``side`` is 1 for a
-    routed request kept out of its conversation's session (a side request: a rule's ``sticky: false``): the
-    ``session`` column holds its conversation's key, as an explicit request's does, but its decision carries
-    that key as ``conversation`` (``session`` null), and no retry of the conversation labels it."""
+    """The decisions' rows as (id, ts, tier, phase, session, ask, side, status, asked). A log from before stored
+    asks (SQLite schema step 1: no ``session`` or ``ask`` column) reads as one with neither stored. ``side`` is
+    1 for a routed request kept out of its conversation's session (a side request: a rule's ``sticky: false``):
+    the ``session`` column holds its conversation's key, as an explicit request's does, but its decision carries
+    that key as ``conversation`` (``session`` null), and no retry of the conversation labels it. ``asked`` is
+    an explicit request's own choice (its ``explicit`` signal's ``tier=...``): the logged tier is the one left
+    after a budget's spill or an open breaker, which is not what the person asked for."""
     session = "session" if "session" in columns else "NULL"
     ask = "ask" if "ask" in columns else "NULL"
-    kept_out = (
-        "(decision_json::json ->> 'conversation')" if postgres else "json_extract(decision_json, '$.conversation')"
-    )
+    if postgres:
+        kept_out = "(decision_json::json ->> 'conversation')"
+        choice = (
+            "(SELECT s ->> 'action' FROM json_array_elements(CASE WHEN json_typeof(decision_json::json -> 'signals') "
+            "= 'array' THEN decision_json::json -> 'signals' END) AS s WHERE s ->> 'kind' = 'explicit' LIMIT 1)"
+        )
+    else:
+        kept_out = "json_extract(decision_json, '$.conversation')"
+        choice = (
+            "(SELECT json_extract(s.value, '$.action') FROM json_each(decision_json, '$.signals') AS s "
+            "WHERE json_extract(s.value, '$.kind') = 'explicit' LIMIT 1)"
+        )
     side = f"CASE WHEN phase = 'explicit' OR {session} IS NULL OR {kept_out} IS NULL THEN 0 ELSE 1 END"
-    return f"SELECT decision_id, ts, tier, phase, {session}, {ask}, {side} FROM decisions ORDER BY ts, decision_id"
+    asked = f"CASE WHEN phase = 'explicit' THEN {choice} END"
+    return (
+        f"SELECT decision_id, ts, tier, phase, {session}, {ask}, {side}, status, {asked} FROM decisions "
+        "ORDER BY ts, decision_id"
+    )
+
+
+def _asked(tier: str, action: Any) -> str:
+    """The tier an explicit request asked for: its signal's ``tier=...``, else (a log from before it) the
+    logged tier."""
+    if isinstance(action, str) and action.startswith("tier="):
+        return action[len("tier=") :]
+    return tier
+
+
+def _answered(status: Any) -> bool:
+    """Whether the client was given an answer: a rating or a retry of a failed request (a 503 with no target
+    up, a 499 the client left) says nothing of whether its tier could do the work."""
+    return isinstance(status, int) and 200 <= status < 300
 
 
 @dataclass
@@ -200,15 +229,16 @@ class LogRows:
 
 
 def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> LogRows:
-    """Labels from ratings and explicit retries; decisions without a stored ask are counted, not used."""
+    """Labels from ratings and explicit retries of answered requests; decisions without a stored ask are counted,
+    not used."""
     rank = {tier: i for i, tier in enumerate(order)}
     top = len(order) - 1
     log = _read_log(where)
     decisions, ratings = log.decisions, log.ratings
     labels: dict[str, int] = {}
-    for decision_id, _, tier, _, _, _, _ in decisions:
+    for decision_id, _, tier, _, _, _, _, status, _ in decisions:
         rating = ratings.get(decision_id)
-        if rating is None or tier not in rank:
+        if rating is None or tier not in rank or not _answered(status):
             continue
         if rating <= 2:
             labels[decision_id] = min(rank[tier] + 1, top)
@@ -220,7 +250,8 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> Log
     # (the person's own word that the answer was enough) is not overruled. Its side requests (a title, a
     # commit message: forced by a `sticky: false` rule, not a turn of it) were not what was retried.
     routed_by_session: dict[str, list[tuple[str, int, float]]] = {}
-    for decision_id, ts, tier, phase, session, _, side in decisions:
+    for decision_id, ts, tier, phase, session, _, side, status, asked in decisions:
+        tier = _asked(tier, asked) if phase == "explicit" else tier
         if not session or tier not in rank:
             continue
         if phase == "explicit":
@@ -228,11 +259,11 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> Log
                 late = float(ts) - earlier_ts > RETRY_WINDOW_S
                 if rank[tier] > earlier_rank and not late and ratings.get(earlier_id, 0) < 4:
                     labels[earlier_id] = max(labels.get(earlier_id, 0), rank[tier])
-        elif not side:
+        elif not side and _answered(status):
             routed_by_session.setdefault(session, []).append((decision_id, rank[tier], float(ts)))
     rows = [
         Row(decision_id, ask, labels[decision_id], weight, log.source)
-        for decision_id, _, _, _, _, ask, _ in decisions
+        for decision_id, _, _, _, _, ask, *_ in decisions
         if decision_id in labels and ask
     ]
     return LogRows(rows, log.source, len(labels) - len(rows), log.asks_stored)

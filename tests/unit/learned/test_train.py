@@ -123,18 +123,33 @@ def rated_log(db: Path) -> None:
     migrate(conn)
 
     def row(
-        decision_id: str, ts: float, tier: str, phase: str, session: str, ask: str | None, side: bool = False
+        decision_id: str,
+        ts: float,
+        tier: str,
+        phase: str,
+        session: str,
+        ask: str | None,
+        side: bool = False,
+        status: int = 200,
+        asked: str | None = None,
     ) -> None:
         # as the gateway logs them: a request kept out of its session (explicit, or a side request) carries the
-        # conversation's key as `conversation`, and the log's session column holds it either way
+        # conversation's key as `conversation`, and the log's session column holds it either way; an explicit
+        # one's signal names the tier asked for, which a budget or an open breaker may have moved it from
         kept_out = phase == "explicit" or side
-        decision = {"session": None if kept_out else session, "conversation": session if kept_out else None}
+        decision: dict[str, Any] = {
+            "session": None if kept_out else session,
+            "conversation": session if kept_out else None,
+        }
+        if phase == "explicit":
+            signal = {"name": "explicit", "kind": "explicit", "value": "model", "action": f"tier={asked or tier}"}
+            decision["signals"] = [{"name": "budget", "kind": "budget", "action": "spill"}, signal]
         conn.execute(
             "INSERT INTO decisions (decision_id, ts, client, endpoint, tier, decided_tier, model, band, phase, score, "
             "confidence, stream, status, attempts, attempts_json, attempt_count, latency_ms, fallback, disconnected, "
             "rules_version, decision_json, session, ask) VALUES (?, ?, 'c', 'chat', ?, ?, 'm', 'LOCAL', ?, 0, 1, 0, "
-            "200, '', '[]', 1, 1.0, 0, 0, 'v', ?, ?, ?)",
-            (decision_id, ts, tier, tier, phase, json.dumps(decision), session, ask),
+            "?, '', '[]', 1, 1.0, 0, 0, 'v', ?, ?, ?)",
+            (decision_id, ts, tier, tier, phase, status, json.dumps(decision), session, ask),
         )
 
     row("bad-local", 1, "local", "heuristic", "s1", "why does this deadlock")
@@ -154,6 +169,17 @@ def rated_log(db: Path) -> None:
     row("owner-vs-other", 21, "local", "heuristic", "s9", "fix the typo")
     row("admin-vs-owner", 22, "local", "heuristic", "s10", "make the cache thread-safe")
     row("other-only", 23, "local", "heuristic", "s11", "sort the imports")
+    # an explicit opus retry the opus budget spilled to sonnet: the person asked for opus
+    row("spilled", 24, "local", "heuristic", "s12", "prove the queue linearizable")
+    row("spilled-retry", 25, "sonnet", "explicit", "s12", "prove the queue linearizable", asked="opus")
+    # a routed request that failed (no target up), sent again naming its own tier, which an open breaker moved
+    row("failed", 26, "local", "heuristic", "s13", "sort this list", status=503)
+    row("failed-retry", 27, "sonnet", "explicit", "s13", "sort this list", status=503, asked="local")
+    # a routed request that failed, retried on a higher tier: the failure, not the tier, was why
+    row("failed-2", 28, "local", "heuristic", "s14", "add type hints", status=503)
+    row("failed-2-retry", 29, "opus", "explicit", "s14", "add type hints")
+    # a request the client left mid-stream, rated low: the rating is of no answer
+    row("left", 30, "local", "heuristic", "s15", "explain this regex", status=499)
     ratings = (
         ("bad-local", 1, None),
         ("good-sonnet", 5, None),
@@ -168,6 +194,8 @@ def rated_log(db: Path) -> None:
         ("admin-vs-owner", 5, "c"),
         ("admin-vs-owner", 5, "mallory"),
         ("other-only", 1, "mallory"),
+        ("left", 1, None),
+        ("failed", 1, None),
     )
     for decision_id, rating, client in ratings:
         conn.execute(
@@ -184,9 +212,11 @@ LABELS = [
     ("hi-rated", 0, 0.5),  # rated enough: an explicit opus call in its session later does not overrule it
     ("owner-vs-other", 0, 0.5),  # its client's 5; another client's later 1 is not its rating
     ("retried", 2, 0.5),  # sent again explicitly to opus
+    ("spilled", 2, 0.5),  # sent again to opus, which the budget spilled to sonnet: opus was asked for
     # retried-title: a side request of the retried conversation (its title): the retry is not about it, no label
     # hi-old: its session's explicit opus call came over an hour later, and it was not rated: no label
     # other-only: rated by another client only: no label
+    # failed, failed-2, left: no answer was given (503, 499): neither a rating nor a retry says what tier it needed
 ]
 
 
