@@ -274,6 +274,9 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
                 path, f"unknown {path[-1]} '{invalid.group(1)}' (one of {', '.join(sorted(tags))}){hint}"
             )
     enum = re.match(r"Invalid enum value (.+)", message)
+    if enum and (written := source.whole_reference(path)) and path in source.defaulted:
+        said = f"Invalid enum value '{source.defaulted[path]}' (the default of {written}, its variable unset or empty)"
+        return source.problem(path, f"{said} at {_where(path)}{_choices('', path, source.data)}")
     if enum and (written := source.whole_reference(path)):  # the value may be a secret in the wrong variable
         said = f"Invalid enum value (what {written} expands to, from the environment; not shown)"
         return source.problem(path, f"{said} at {_where(path)}{_choices('', path, source.data)}")
@@ -291,6 +294,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         message += f" ({FLOW_REFERENCE})"
     elif message.endswith("got `str`") and source.quoted_reference(path):
         message += " (a quoted ${...} stays text: write it without quotes to read a number or a switch)"
+    elif message.endswith("got `str`") and (written := source.whole_reference(path)) and path in source.defaulted:
+        message += f" ('{source.defaulted[path]}': the default of {written}, its variable unset or empty)"
     elif message.endswith("got `str`") and (written := source.whole_reference(path)):
         message += f" (what {written} expands to, from the environment; not shown)"
     elif message.endswith("got `str`") and _YAML11.fullmatch(value := str(_get(source.data, list(path)))):

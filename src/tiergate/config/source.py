@@ -191,6 +191,8 @@ class YamlSource:
     #: What each ``${...}`` read from the environment, and each value holding one expanded to: a password in
     #: one (a URL's, a ``key=value`` string's) is scrubbed from every problem, whatever field it landed in.
     expanded: list[str] = field(default_factory=list)
+    #: Where a ``${NAME:-default}`` read its default, NAME being unset: the file's own text, which a problem may show.
+    defaulted: dict[Path, str] = field(default_factory=dict)
     #: Takes the keys the file names out of every problem's message (see the module's docstring).
     scrub: Redactor = field(default_factory=Redactor)
 
@@ -333,6 +335,7 @@ class YamlSource:
             self.expanded.append(found)
             return found
         if default is not None:
+            self.defaulted[path] = default
             return default
         problems.append(
             self.problem(path, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)")

@@ -1243,6 +1243,23 @@ def test_a_reference_whose_variable_holds_no_number_names_the_reference_not_the_
     assert problems(path, {"TOTAL": "30"}) == []
 
 
+def test_a_references_default_that_is_no_number_or_choice_is_said_to_be_the_default(tmp_path: Path) -> None:
+    """``${FAIL_MAX:-five}`` with FAIL_MAX unset was said to be a value "from the environment; not shown": it is
+    the file's own default, shown as written."""
+    path = write(tmp_path, VALID + "timeouts:\n  total: ${TOTAL:-eight}\n")
+    assert problems(path, {}) == [
+        at(path, "${TOTAL") + ": Expected `float`, got `str` ('eight': the default of ${TOTAL:-eight}, its variable "
+        "unset or empty) at $.timeouts.total"
+    ]
+    path = write(tmp_path, VALID + "routing:\n  mode: ${MODE:-fast}\n")
+    found = problems(path, {})
+    assert len(found) == 1 and found[0].startswith(
+        at(path, "${MODE")
+        + ": Invalid enum value 'fast' (the default of ${MODE:-fast}, its variable unset or empty) at "
+        "$.routing.mode (one of "
+    ), found[1]
+
+
 def test_a_reference_whose_variable_holds_no_choice_names_the_reference_not_the_value(tmp_path: Path) -> None:
     """A key set in the wrong variable was quoted whole: "Invalid enum value 'sk-...' at $.routing.mode"."""
     path = write(tmp_path, VALID + "routing:\n  mode: ${ROUTING_MODE}\n")
