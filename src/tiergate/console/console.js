@@ -60,6 +60,9 @@ function pill(text, cls) { return h("span", { class: "pill " + (cls || "") }, te
 
 class AuthNeeded extends Error {}
 
+// Why the sign-in form is shown when no key has been given yet (the page's own text).
+const LOGIN_WHY = "This gateway has keys configured: the console needs the admin key.";
+
 // What to do about a refusal no admin key can lift (tiergate.api.origin and tiergate.api.auth say why).
 const REFUSED_SITE = {
   origin_not_allowed: "This page's origin, " + location.origin + ", is not the address the gateway was sent " +
@@ -86,7 +89,8 @@ async function api(path, options = {}) {
     throw e;
   }
   if (r.status === 401 || (r.status === 403 && err && (err.code === "forbidden" || err.type === "permission_error"))) {
-    showLogin(err ? err.message : "The console needs the admin key.");
+    // before any key is given, the page's own words: the API's say which header to send, which the form does
+    showLogin(key && err ? err.message : LOGIN_WHY);
     throw new AuthNeeded();
   }
   if (!r.ok) {
