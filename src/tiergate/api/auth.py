@@ -184,7 +184,8 @@ class Authenticator:
         rpm = client.rpm or ring.client_rpm
         if rpm is not None and handler.opt.get("metered", False):
             try:
-                await self._limiters.client(client.name, rpm)
+                who = "keyless loopback clients" if client.name == ANONYMOUS else "this API key"
+                await self._limiters.client(client.name, rpm, who)
             except RateLimited:
                 if self._on_rate_limited is not None:
                     self._on_rate_limited()

@@ -112,15 +112,16 @@ class Limiters:
                 await self._rate(slots, target, deadline)
             yield
 
-    async def client(self, key: str, rpm: int) -> None:
-        """Spend one request of client ``key``'s budget or raise ``RateLimited``; never names the key."""
+    async def client(self, key: str, rpm: int, who: str = "this API key") -> None:
+        """Spend one request of client ``key``'s budget or raise ``RateLimited`` saying whose budget it is
+        (``who``); never names the key."""
         if self.shared is not None:
             name = "client:" + hashlib.sha256(key.encode()).hexdigest()[:32]
             taken = await self.shared.take(name, rpm=rpm, concurrency=None, period=self._period)
             if taken is not DOWN:
                 assert isinstance(taken, Taken)
                 if not taken.ok:
-                    message = f"rate limit for this API key reached ({rpm} requests per minute)"
+                    message = f"rate limit for {who} reached ({rpm} requests per minute)"
                     raise RateLimited(message, retry_after=taken.retry_after)
                 return
         bucket = self._clients.get(key)
@@ -130,7 +131,7 @@ class Limiters:
             bucket.resize(rpm)  # what the key spent carries over, as it does in Redis
         if not bucket.free():
             raise RateLimited(
-                f"rate limit for this API key reached ({rpm} requests per minute)", retry_after=self._period / rpm
+                f"rate limit for {who} reached ({rpm} requests per minute)", retry_after=self._period / rpm
             )
         bucket.take_now()
 

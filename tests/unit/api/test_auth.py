@@ -305,6 +305,16 @@ async def test_client_rpm_default_applies_to_every_key(app_client: Client) -> No
 
 
 @pytest.mark.asyncio
+async def test_keyless_loopback_clients_over_client_rpm_are_not_told_of_an_api_key(app_client: Client) -> None:
+    """With no client keys the loopback clients share one budget: the 429 says whose, not "this API key"."""
+    client = app_client(server="server: {auth: {client_rpm: 1}}")
+    assert (await client.post("/v1/route", json=BODY)).status_code == 200
+    limited = await client.post("/v1/route", json=BODY)
+    assert limited.status_code == 429
+    assert error_of(limited)["message"] == "rate limit for keyless loopback clients reached (1 requests per minute)"
+
+
+@pytest.mark.asyncio
 async def test_reordering_the_key_list_keeps_each_clients_rpm_across_a_reload(
     app_client: Client, rules_file: Path
 ) -> None:
