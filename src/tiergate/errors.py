@@ -116,9 +116,14 @@ class TiergateError(Exception):
         return {}
 
     def scrub(self, redact: Callable[[str], str]) -> None:
-        """Pass every text this error shows through ``redact`` (tiergate.redact.Redactor)."""
+        """Pass every text this error shows through ``redact`` (tiergate.redact.Redactor): the message, and the
+        code and param, which an upstream's error may have set (an OpenAI-compatible server's own ``code``)."""
         self.message = redact(self.message)
         self.args = (self.message,)
+        if self.code is not None:
+            self.code = redact(self.code)
+        if self.param is not None:
+            self.param = redact(self.param)
 
 
 class RequestError(TiergateError):

@@ -612,3 +612,37 @@ def test_a_strong_store_password_is_still_hidden_from_a_rule_file_problem(tmp_pa
     with pytest.raises(ConfigError) as raised:
         load_file(routes, {"REDIS_URL": "redis://:S3cretPgPw@redis:6379/0"})
     assert "unknown backend '***'" in str(raised.value)
+
+
+VLLM_KEY = "sk-vllm-SECRET-0a1b2c3d4e"
+
+
+def test_an_openai_compatible_servers_error_code_and_param_show_no_key(
+    gateway_for: GatewayFactory, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    """An OpenAI-compatible server's own ``code`` (and ``param``) reach the client's error object: one that
+    echoed the key tiergate sent it carried the key there, past the scrubbed message."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        'backends:\n  vllm: {kind: openai, base_url: "${OPENAI_URL}/v1", api_key_env: VLLM_API_KEY}\n'
+        "tiers:\n  local: {targets: [{backend: vllm, model: qwen}]}\n"
+        "routing: {mode: fixed, fixed_tier: local}\nretries: {attempts: 0}\n"
+    )
+    base = gateway_for(routes, {"OPENAI_URL": fake_openai.url, "VLLM_API_KEY": VLLM_KEY})  # type: ignore[attr-defined]
+    echoed = Status(500, f"see code {VLLM_KEY}", fields={"code": f"c_Bearer {VLLM_KEY}", "param": f"p_{VLLM_KEY}"})
+    fake_openai.replies.extend([echoed, echoed])
+    chat = httpx.post(
+        base + "/v1/chat/completions", json={"model": "local", "messages": [{"role": "user", "content": "hi"}]}
+    )
+    responses = httpx.post(base + "/v1/responses", json={"model": "local", "input": "hi"})
+    url = fake_openai.url + "/v1"  # type: ignore[attr-defined]
+    assert chat.status_code == 500 and chat.json()["error"] == {
+        "message": f"backend 'vllm' at {url}: HTTP 500: see code ***",
+        "type": "upstream_error",
+        "param": None,
+        "code": "c_Bearer ***",
+    }
+    assert responses.status_code == 500 and responses.json()["error"]["code"] == "c_Bearer ***"
+    for shown in (chat, responses):
+        assert VLLM_KEY not in shown.text
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
