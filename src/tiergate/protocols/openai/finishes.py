@@ -62,8 +62,10 @@ _SAID = {
     "content_filter": "a content filter's end",
     "failed": "a failed generation",
 }
-#: How a reason is quoted in the log: a name, never a long text an upstream could fill.
-_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+#: How a reason is quoted in the log: a name of letters and underscores (as every server's reasons are), never a
+#: long text an upstream could fill, nor one with digits or dashes, which an echoed key has (``sk-...``): the log
+#: is written here, where no redactor is at hand.
+_NAME = re.compile(r"[A-Za-z][A-Za-z_]{0,63}")
 
 
 def meaning(raw: str) -> Reading:
