@@ -170,7 +170,19 @@ def _union_defs(structs: dict[str, type]) -> dict[str, Any]:
             "properties": {
                 tag_field: {"description": f"The variant: {', '.join(f'`{t}`' for t in tags)}.", "enum": tags}
             },
-            "oneOf": [{"$ref": f"#/$defs/{m.cls.__name__}"} for m in members],  # type: ignore[attr-defined]
+            # the variant its tag names, picked by the tag: with a oneOf, an error in a variant was reported
+            # from whichever variant a validator found the best match (check-jsonschema named `api_key_env`
+            # as unexpected in an anthropic backend, against the ollama variant)
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {tag_field: {"const": m.tag, "description": f"The `{m.tag}` variant."}},  # type: ignore[attr-defined]
+                        "required": [tag_field],
+                    },
+                    "then": {"$ref": f"#/$defs/{m.cls.__name__}"},  # type: ignore[attr-defined]
+                }
+                for m in members
+            ],
         }
     return unions
 
@@ -200,7 +212,7 @@ def _property(prop: dict[str, Any], unions: dict[str, Any]) -> dict[str, Any]:
     if "discriminator" in prop:
         refs = {ref["$ref"] for ref in prop["anyOf"] if "$ref" in ref}
         for name, union in unions.items():
-            if refs == {ref["$ref"] for ref in union["oneOf"]}:
+            if refs == {branch["then"]["$ref"] for branch in union["allOf"]}:
                 kept = {k: v for k, v in prop.items() if k not in ("anyOf", "discriminator")}
                 return {**kept, "$ref": f"#/$defs/{name}"}
     prop = _rewrite(prop, unions)

@@ -260,3 +260,31 @@ def test_the_built_in_markers_are_the_schema_s_defaults() -> None:
     assert validator().is_valid({**yaml.safe_load(VALID_FILES[-1].read_text()), "routing": {"ask": {
         key: prop["default"] for key, prop in ask.items()
     }}})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("backend", "path", "said"),
+    [
+        # an anthropic backend's key named as a reference, not as the variable: its own variant says so
+        (
+            {"kind": "anthropic", "base_url": "https://api.anthropic.com", "api_key_env": "${ANTHROPIC_API_KEY}"},
+            "$.backends.claude.api_key_env",
+            "does not match",
+        ),
+        (
+            {"kind": "ollama", "base_url": "http://127.0.0.1:11434", "api_key_env": "OLLAMA_KEY"},
+            "$.backends.claude",
+            "'api_key_env' was unexpected",
+        ),
+        ({"kind": "olama", "base_url": "http://127.0.0.1:11434"}, "$.backends.claude.kind", "is not one of"),
+    ],
+)
+def test_a_backend_is_checked_against_the_variant_its_kind_names(backend: dict[str, Any], path: str, said: str) -> None:
+    """The best match a validator reports (check-jsonschema's, an editor's) is from the backend's own kind: with the
+    variants as a oneOf it named `api_key_env` as unexpected in an anthropic backend, from the ollama variant."""
+    from jsonschema.exceptions import best_match
+
+    doc = yaml.safe_load((ROOT / "routes.yaml").read_text())
+    doc["backends"]["claude"] = backend
+    found = best_match(validator().iter_errors(doc))
+    assert found is not None and found.json_path == path and said in found.message, (found.json_path, found.message)
