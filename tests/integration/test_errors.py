@@ -28,7 +28,7 @@ def error_of(r: httpx.Response) -> dict[str, object]:
     [
         (b'{"messages": [', 400, None, "the request body is not valid JSON"),
         (b"", 400, None, "the request body is empty"),
-        (b'{"model": "auto"}', 400, None, "Object missing required field `messages`"),
+        (b'{"model": "auto"}', 400, "messages", "Object missing required field `messages`"),
         (b'{"messages": []}', 400, "messages", "`messages` must hold at least one message"),
         (b'{"messages": "hi"}', 400, "messages", "Expected `array`, got `str`"),
         (b'{"messages": [{"role": "wizard", "content": "x"}]}', 400, "messages[0].role", "Invalid enum value 'wizard'"),

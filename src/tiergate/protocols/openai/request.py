@@ -20,6 +20,8 @@ from tiergate.wire import PDF_DATA_URL, ChatRequest, CompletionRequest, ContentP
 
 T = TypeVar("T")
 _AT = re.compile(r"^(.*?)(?: - at `\$\.?([^`]*)`)?$", re.S)
+#: msgspec's words for a required field left out; its name is the error's ``param``.
+_MISSING = re.compile(r"Object missing required field `([^`]+)`")
 #: The content parts tiergate carries (a ``file`` only to a target that reads documents): the rest
 #: (``input_audio``, ...) would be lost on the way.
 _PARTS = ("text", "image_url", "file")
@@ -36,6 +38,8 @@ def decode_json(body: bytes, type_: type[T]) -> T:
         m = _AT.match(str(exc))
         message, param = (m.group(1), m.group(2)) if m else (str(exc), None)
         where = f" at `{param}`" if param else ""
+        if (missing := _MISSING.fullmatch(message)) is not None:  # the param is the field that is missing
+            param = f"{param}.{missing.group(1)}" if param else missing.group(1)
         raise RequestError(f"invalid request: {message}{where}", param=param or None, code="invalid_request") from None
     except msgspec.DecodeError as exc:
         raise not_json(body, exc) from None
