@@ -370,6 +370,19 @@ def test_claude_has_no_seed_nor_penalties_and_each_is_named(
     assert not {"seed", "presence_penalty", "frequency_penalty"} & set(fake_anthropic.requests[0].body)
 
 
+def test_safety_identifier_is_the_end_user_claude_is_told_of(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    """OpenAI's successor to ``user``: read as ``user`` (as the Responses ingress reads it), not dropped and named;
+    ``user`` wins where both are sent."""
+    fake_anthropic.replies.extend([Text("ok"), Text("ok")])
+    raw = client.chat.completions.with_raw_response.create(model="sonnet", messages=HI, safety_identifier="u-hash-1")
+    assert DROPPED not in raw.headers
+    assert fake_anthropic.requests[0].body["metadata"] == {"user_id": "u-hash-1"}
+    client.chat.completions.create(model="sonnet", messages=HI, safety_identifier="u-hash-1", user="u-2")
+    assert fake_anthropic.requests[1].body["metadata"] == {"user_id": "u-2"}
+
+
 def test_values_that_ask_for_nothing_are_not_named(client: openai.OpenAI, fake_anthropic: FakeAnthropic) -> None:
     """A client's defaults (no penalty, the whole distribution beside a temperature) change nothing left out."""
     fake_anthropic.replies.append(Text("ok"))

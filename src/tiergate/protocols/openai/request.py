@@ -99,6 +99,11 @@ def _with_extras(body: bytes) -> ChatRequest:
         request.extra = {name: msgspec.json.decode(value) for name, value in unread.items()}
     except msgspec.DecodeError as exc:
         raise not_json(body, exc) from None
+    # OpenAI's successor to `user` (the end user, for abuse monitoring): read as `user`, as the Responses
+    # ingress reads it, so each backend is sent it where it takes one (Claude's metadata.user_id)
+    if isinstance(safety := request.extra.get("safety_identifier"), str):
+        del request.extra["safety_identifier"]
+        request.user = request.user or safety
     return request
 
 
