@@ -9,7 +9,9 @@ received, a body cut short, a status line that is not one, a server that never a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -138,6 +140,26 @@ class RawServer:
             self._errors.append(exc)
         finally:
             writer.close()
+
+
+@contextlib.contextmanager
+def serve_raw(handler: Handler) -> Iterator[RawServer]:
+    """A :class:`RawServer` on an event loop of its own in a background thread, for tests that drive the real
+    gateway (served in another thread) from synchronous code."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = RawServer(handler)
+    try:
+        asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
+        try:
+            yield server
+        finally:
+            asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
 
 
 def response(body: bytes = b"", *, status: str = "200 OK", headers: Sequence[tuple[str, str]] = ()) -> bytes:

@@ -4,9 +4,15 @@ Every backend sends its transport failures here, so the same failure reads the s
 and the one distinction resilience depends on is made in one place: did the upstream begin to answer?
 
 - before a response head (refused, reset, a connect timeout, a kept-alive connection that closed
-  unanswered, every connection busy): ``UpstreamUnavailable`` with ``kind`` ``connect`` or ``timeout``:
-  retried, then fallback;
-- after it (:class:`~tiergate.backends.http.BodyError`: the body was cut, or stalled past the time
+  unanswered, every connection busy, an answer whose status line is not HTTP's): ``UpstreamUnavailable``
+  with ``kind`` ``connect`` or ``timeout``: retried, then fallback;
+- after a status line that was HTTP's, bytes that break HTTP (a bad header, a chunk size that is no
+  number, an invalid Content-Length), even when aiohttp read them together with that status line and
+  failed before it returned the response: ``protocol`` and ``started``, never retried (the upstream may
+  already be generating the answer, and another try may pay twice). aiohttp's types draw no other line:
+  its C parser raises the same ``BadHttpMessage`` for a bad header and a bad chunk size, so only a
+  ``BadStatusLine`` proves the upstream never began an HTTP answer;
+- after the head (:class:`~tiergate.backends.http.BodyError`: the body was cut, or stalled past the time
   limit): the call may already be generated and billed, so the error is ``started`` and never retried on
   the same target; a cut body is ``protocol``. So is a stream line or event past the framing's cap
   (:class:`~tiergate.protocols.framing.TooLong`, raised while the body is read): an upstream that never
@@ -27,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
+from aiohttp.http_exceptions import BadStatusLine, HttpProcessingError
 
 from tiergate.backends.http import BodyError, HttpError, PoolTimeout, TooLarge, Unsendable
 from tiergate.errors import UpstreamError, UpstreamProtocolError, UpstreamUnavailable
@@ -75,7 +82,9 @@ def transport_failure(exc: BaseException, where: Where) -> UpstreamError:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         # No head came: the request never got an answer, so another try cannot pay twice.
         return UpstreamUnavailable(name, url, f"the connection closed unanswered ({_reason(exc)})", kind="connect")
-    if isinstance(exc, aiohttp.ClientResponseError):  # a response head that is not HTTP
+    if isinstance(exc, aiohttp.ClientResponseError):  # aiohttp could not parse the answer
+        if _after_status_line(exc):
+            return UpstreamProtocolError(name, url, _broke_http(exc), started=True)
         return UpstreamUnavailable(name, url, f"the answer is not HTTP ({_reason(exc)})", kind="connect")
     if isinstance(exc, Unsendable | aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return UpstreamUnavailable(name, url, f"the request cannot be sent ({_reason(exc)})", kind="config")
@@ -88,6 +97,8 @@ def _after_head(cause: BaseException, where: Where) -> UpstreamError:
         return _timeout(where, f"no more of the answer within {where.total_timeout:g}s", started=True)
     if _undecodable(cause):
         return UpstreamProtocolError(name, url, f"undecodable body ({_reason(cause)})", started=True)
+    if isinstance(cause, HttpProcessingError):  # aiohttp's parser, reading the body, as it raised it
+        return UpstreamProtocolError(name, url, _broke_http(cause), started=True)
     return UpstreamProtocolError(name, url, f"the answer was cut short ({_reason(cause)})", started=True)
 
 
@@ -107,12 +118,35 @@ def _refused(exc: BaseException | None) -> bool:
     return False
 
 
+def _after_status_line(exc: BaseException) -> bool:
+    """aiohttp's parser failed on an answer whose status line it had read as HTTP.
+
+    aiohttp wraps the parser's error twice (``ClientResponseError`` from a plain ``HttpProcessingError`` from
+    the parser's own); the innermost says where it failed. Only ``BadStatusLine`` is raised before a status
+    line was read, by both of aiohttp's parsers (the C one and the Python one, ``AIOHTTP_NO_EXTENSIONS``).
+    """
+    parsed: BaseException | None = None
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 8:
+        if isinstance(cause, HttpProcessingError):
+            parsed = cause
+        cause, seen = cause.__cause__, seen + 1
+    return parsed is not None and not isinstance(parsed, BadStatusLine)
+
+
+def _broke_http(exc: BaseException) -> str:
+    return f"the answer broke HTTP after its status line ({_reason(exc)})"
+
+
 def _undecodable(exc: BaseException) -> bool:
     """aiohttp reports a body it cannot decompress as a payload error that names the content-encoding."""
     return isinstance(exc, aiohttp.ClientPayloadError) and "content-encoding" in str(exc).lower()
 
 
 def _reason(exc: BaseException) -> str:
-    """The first line of what ``exc`` says (a response error's own message: its ``str`` adds the URL)."""
-    text = (exc.message if isinstance(exc, aiohttp.ClientResponseError) else str(exc)).strip()
+    """The first line of what ``exc`` says (a response or parser error's own message: their ``str`` adds the
+    URL, or the status aiohttp's parser would answer with)."""
+    said = exc.message if isinstance(exc, aiohttp.ClientResponseError | HttpProcessingError) else str(exc)
+    text = said.strip()
     return text.splitlines()[0] if text else type(exc).__name__

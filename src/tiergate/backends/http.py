@@ -49,6 +49,7 @@ from typing import NamedTuple, Protocol
 
 import aiohttp
 import yarl
+from aiohttp.http_exceptions import HttpProcessingError
 
 #: Sent with every request unless the backend sets its own.
 USER_AGENT = f"tiergate/{version('tiergate')}"
@@ -62,8 +63,10 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 #: hundred bytes, a few KB at most) or else the body's first 200 characters. 64 KiB holds any real envelope
 #: whole; past it the body is cut there, unread (its connection is dropped), and the status decides as ever.
 ERROR_BODY_BYTES = 64 * 1024
-#: Errors that reading a body may raise; each becomes a BodyError.
-_BODY_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
+#: Errors that reading a body may raise; each becomes a BodyError. aiohttp's Python parser
+#: (``AIOHTTP_NO_EXTENSIONS``) hands the body's reader its own parse error as it raised it (a
+#: ``TransferEncodingError`` for a chunk size that is no number), which is no ``ClientError``.
+_BODY_ERRORS = (aiohttp.ClientError, HttpProcessingError, OSError, TimeoutError)
 
 
 class HttpError(Exception):

@@ -1,4 +1,5 @@
-"""The one translation table: a failure before the response head may be retried, one after it never.
+"""The one translation table: a failure before the response head may be retried, one after it never, nor one
+after a status line that was HTTP's.
 
 The exceptions are built as aiohttp raises them; tests/unit/backends/test_http.py shows which one each real
 failure on a socket raises."""
@@ -8,6 +9,13 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
+from aiohttp.http_exceptions import (
+    BadHttpMessage,
+    BadStatusLine,
+    HttpProcessingError,
+    InvalidHeader,
+    TransferEncodingError,
+)
 
 from tiergate.backends.failures import TRANSPORT_ERRORS, Where, transport_failure
 from tiergate.backends.http import BodyError, PoolTimeout, Unsendable
@@ -23,6 +31,15 @@ def after_head(cause: BaseException) -> BodyError:
         raise BodyError(str(cause)) from cause
     except BodyError as exc:
         return exc
+
+
+def unparsed(parser_error: HttpProcessingError) -> aiohttp.ClientResponseError:
+    """aiohttp's parser failing before the response was returned, wrapped twice as aiohttp wraps it."""
+    copied = HttpProcessingError(code=parser_error.code, message=parser_error.message)
+    copied.__cause__ = parser_error
+    failed = aiohttp.ClientResponseError(None, (), status=copied.code, message=copied.message)  # type: ignore[arg-type]
+    failed.__cause__ = copied
+    return failed
 
 
 @pytest.mark.parametrize(
@@ -68,6 +85,36 @@ def after_head(cause: BaseException) -> BodyError:
             "the answer is not HTTP (Invalid status line)",
         ),
         (
+            unparsed(BadStatusLine(error="Bad status line:\n  Expected HTTP/, RTSP/ or ICE/:\n\n  b'SSH-2.0'")),
+            "connect",
+            True,
+            "the answer is not HTTP (Bad status line:)",
+        ),
+        (  # the C parser: a chunk size that is no number, read with the status line
+            unparsed(BadHttpMessage("Invalid character in chunk size:\n\n  b'ZZZZ'\n    ^")),
+            "protocol",
+            False,
+            "the answer broke HTTP after its status line (Invalid character in chunk size:)",
+        ),
+        (  # the Python parser: the same bytes
+            unparsed(TransferEncodingError("ZZZZ\r")),
+            "protocol",
+            False,
+            "the answer broke HTTP after its status line (ZZZZ)",
+        ),
+        (
+            unparsed(InvalidHeader(b"not a header")),
+            "protocol",
+            False,
+            "the answer broke HTTP after its status line (Invalid HTTP header: b'not a header')",
+        ),
+        (  # the Python parser, the same bytes after the head came
+            after_head(TransferEncodingError("ZZZZ\r")),
+            "protocol",
+            False,
+            "the answer broke HTTP after its status line (ZZZZ)",
+        ),
+        (
             Unsendable("Newline or carriage return detected in headers"),
             "config",
             False,
@@ -96,7 +143,7 @@ def test_the_table(exc: Exception, kind: str, retryable: bool, detail: str) -> N
 
     assert (error.kind, error.retryable, error.detail) == (kind, retryable, detail)
     assert error.message == f"backend 'up' at http://up.test: {detail}"
-    assert error.started == isinstance(exc, BodyError)
+    assert error.started == (isinstance(exc, BodyError) or kind == "protocol")
     assert isinstance(error, UpstreamProtocolError if kind == "protocol" else UpstreamUnavailable)
     assert error.status == {"timeout": 504, "protocol": 502}.get(kind, 503)
 

@@ -462,15 +462,78 @@ async def test_a_body_cut_short_is_a_protocol_error_after_the_head(framing: str)
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     "answer",
-    [b"garbage\r\n\r\n", b"HTTP/1.1 2000 Nope\r\n\r\n", b"HTTP/1.1 200 OK\r\nnot a header\r\n\r\n"],
-    ids=["no-status-line", "bad-status-code", "bad-header-line"],
+    [b"garbage\r\n\r\n", b"HTTP/1.1 2000 Nope\r\n\r\n"],
+    ids=["no-status-line", "bad-status-code"],
 )
 async def test_an_answer_that_is_not_http_fails_before_the_head(answer: bytes) -> None:
     async with RawServer(sends_then_closes(answer)) as server:
         http = client()
         error = await failure(http, request(server.url))
         await http.aclose()
-    assert (error.kind, error.started) == ("connect", False)
+    assert (error.kind, error.started, error.retryable) == ("connect", False, True)
+    assert error.detail.startswith("the answer is not HTTP (")
+
+
+#: Answers whose status line is HTTP's, and whose next bytes break HTTP; each written at once, so aiohttp
+#: reads them with the status line and fails before it returns the response.
+BROKEN_AFTER_STATUS = {
+    "bad-header-line": b"HTTP/1.1 200 OK\r\nnot a header\r\n\r\n",
+    "bad-content-length": b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n0123456789",
+    "bad-chunk-size": CHUNKED_HEAD + chunk(b'{"whole": "answer"}') + b"ZZZZ\r\ngarbage\r\n",
+    "no-crlf-after-chunk": CHUNKED_HEAD + b"2\r\nokXX\r\n",
+}
+
+
+@pytest.fixture(params=["c", "python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """aiohttp's response parser: its C one, or the Python one it falls back to (``AIOHTTP_NO_EXTENSIONS``).
+    They raise different errors for the same bytes."""
+    if request.param == "python":
+        monkeypatch.setattr(aiohttp.client_proto, "HttpResponseParser", aiohttp.http_parser.HttpResponseParserPy)
+    return str(request.param)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("answer", BROKEN_AFTER_STATUS.values(), ids=BROKEN_AFTER_STATUS.keys())
+async def test_an_answer_that_breaks_http_after_its_status_line_had_begun(answer: bytes, parser: str) -> None:
+    """The upstream began to answer: another try may pay twice (aiohttp's C parser raises the same error for a
+    bad header line as for a bad chunk size, so neither is taken for an answer that is not HTTP)."""
+    async with RawServer(sends_then_closes(answer)) as server:
+        http = client()
+        error = await failure(http, request(server.url))
+        await http.aclose()
+    assert (error.kind, error.started, error.retryable) == ("protocol", True, False)
+    assert error.detail.startswith("the answer broke HTTP after its status line (")
+
+
+@pytest.mark.asyncio
+async def test_a_bad_chunk_size_after_the_head_is_a_protocol_error_of_the_body() -> None:
+    """The Python parser hands the body's reader its own ``TransferEncodingError``, no ``ClientError``. (The C
+    parser never tells the reader: the body waits for a timeout, aiohttp's own failing.)"""
+    wrote = asyncio.Event()
+
+    async def head_then_bad_chunk(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(CHUNKED_HEAD + chunk(b"first"))
+        await wrote.wait()
+        await peer.send(b"ZZZZ\r\ngarbage\r\n")
+        await peer.until_closed_by_client()
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(aiohttp.client_proto, "HttpResponseParser", aiohttp.http_parser.HttpResponseParserPy)
+        async with RawServer(head_then_bad_chunk) as server:
+            http = client()
+            async with http.send(request(server.url)) as got:
+                chunks = got.chunks()
+                assert await asyncio.wait_for(take(chunks, 5), WAIT) == b"first"
+                wrote.set()
+                with pytest.raises(BodyError) as raised:
+                    await asyncio.wait_for(anext(chunks), WAIT)
+            await http.aclose()
+
+    error = transport_failure(raised.value, Where("up", server.url, WAIT, WAIT))
+    assert (error.kind, error.started, error.retryable) == ("protocol", True, False)
+    assert error.detail == "the answer broke HTTP after its status line (ZZZZ)"
 
 
 @pytest.mark.asyncio
