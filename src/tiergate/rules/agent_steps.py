@@ -59,7 +59,8 @@ DEFAULT_FAILURE = [
     # test runners: a count in a summary ("1 failed, 41 passed in 3.21s", "Found 3 errors in 2 files", cargo's
     # "2 failed;"), pytest's and unittest's FAILED lines, Go's "--- FAIL:" and "FAIL\tpkg", Jest's "FAIL a.test.ts"
     # ("in" then a time or a count: a commit "fix 3 errors in the parser" in a git log is no summary)
-    r"\b[1-9]\d* (?:failed|errors?)\b(?=[,.;)]| in (?:\d|the same file)|\s*=|$)",
+    # (a count that is a key's value, "passed=7 failed=0", is no summary: the 7 is passed's)
+    r"(?<!=)\b[1-9]\d* (?:failed|errors?)\b(?=[,.;)]| in (?:\d|the same file)|\s+=|$)",
     # vitest's summary lines, "Test Files  1 failed (1)" and "Tests  1 failed | 6 passed (7)", and its " FAIL  path >
     # test" lines (a space before; Go's subtests indent "--- FAIL:")
     r"^ *Test(?:s| Files)  +[1-9]\d* failed\b",
@@ -70,6 +71,8 @@ DEFAULT_FAILURE = [
     r"^\d+ examples?, [1-9]\d* failures?\b",
     r"^\d+ runs, \d+ assertions, [1-9]\d* failures\b",
     r"^Failed! +- Failed: +[1-9]",
+    # aider's report of edits it could not apply ("# 1 SEARCH/REPLACE block failed to match!")
+    r"^# [1-9]\d* SEARCH/REPLACE blocks? failed to match!",
     r"\bFAILED(?= *\[| *$)",
     r"\btest result: FAILED\b",
     r"\bTests?:\s+\d+ failed",
@@ -98,7 +101,15 @@ DEFAULT_PASS = [
     r"\bAll tests passed\b",
     r"\btest result: ok\b",
     r"^ok\s+\S+\s+[\d.]+s$",
-    r"\bOK \(\d+ tests?\)",
+    # unittest's (and Django's) "Ran 52 tests in 0.598s", then "OK" or "OK (skipped=3)"; PHPUnit's "OK (12 tests,
+    # 30 assertions)"
+    r"^Ran [1-9]\d* tests? in [\d.]+s\n+OK(?: \([^)\n]*\))?$",
+    r"\bOK \(\d+ tests?(?:, \d+ assertions?)?\)",
+    # rspec's "5 examples, 0 failures", dotnet test's "Passed!  - Failed:     0, Passed:     6", CTest's "100% tests
+    # passed, 0 tests failed out of 3"
+    r"^\d+ examples?, 0 failures\b",
+    r"^Passed! +- Failed: +0\b",
+    r"\b100% tests passed\b",
     r"\bTests:\s+\d+ passed",
     r"\bBUILD SUCCESS\b",
     r"\b0 failed\b",

@@ -134,6 +134,13 @@ DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the use
 # The tools an agent asks the person a question with: Cline's, Roo Code's and Kilo Code's (the answer comes back in
 # the tool's result, in <answer>)
 DEFAULT_QUESTION_TOOLS = ["ask_followup_question"]
+# What opens a tool result that carries the person's words after it: Claude Code's refused tool call, when the
+# person typed how to go on instead (not its AskUserQuestion's "clarify" choice, whose words are its own); sent as
+# an error result, which the Messages ingress opens with "error: "
+DEFAULT_REPLIES = [
+    r"(?:error: )?The user doesn't want to proceed with this tool use\. The tool use was rejected\b[^\n]*?"
+    r" To tell you how to proceed, the user said:\n(?!The user wants to clarify these questions)",
+]
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
 DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]
 # The files and selections a person attached, beside their words in a request tag: Copilot Chat's <attachment> (the
@@ -343,6 +350,10 @@ class AskConfig(Strict, frozen=True):
     change?" "go ahead"), at most this many characters (and eight words), without code and not a question
     itself, is read with the ask before it: the work it agrees to is that ask's, not its own few words. The
     learned scorer keeps the higher of that reading and the answer's alone. 0 reads the answer alone."""
+    reply_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_REPLIES))
+    """Regular expressions: a tool result that opens with a match carries the person's own words after it (Claude
+    Code's refused tool call: "... To tell you how to proceed, the user said:" and what the person typed). Those
+    words are the ask, as a `<feedback>` (`ask_tags`) in a tool result is."""
     question_tools: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_QUESTION_TOOLS))
     """Tools an agent asks the person a question with (Cline's and Roo Code's `ask_followup_question`): the short
     answer in such a call's result (`ask_tags`, its `<answer>`), a role `tool` message or a client's text result
@@ -446,6 +457,7 @@ class AskReader:
     reports: tuple[re.Pattern[str], ...] = ()
     acknowledgements: tuple[re.Pattern[str], ...] = ()
     question_tools: frozenset[str] = frozenset()
+    replies: tuple[re.Pattern[str], ...] = ()
     appended: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()  # the last_only blocks
     block_starts: re.Pattern[str] | None = None  # every block's start as one, where they join: see clean
 
@@ -468,6 +480,7 @@ class AskReader:
             appended=tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.last_only),
             reply_chars=cfg.reply_chars,
             question_tools=frozenset(cfg.question_tools),
+            replies=tuple(re.compile(p) for p in cfg.reply_patterns),
             reports=_any_of(cfg.report_patterns),
             acknowledgements=_any_of(cfg.acknowledgement_patterns),
             block_starts=_joined([b.start for b in cfg.blocks]),
@@ -553,8 +566,13 @@ class AskReader:
 
     def replied(self, text: str) -> str | None:
         """The person's reply in a tool result of a native tool call (Roo Code's ``<feedback>`` after
-        ``attempt_completion``, its ``<user_message>`` answer to ``ask_followup_question``): only a reply the
-        result opens with, within its first 400 characters, so a file read that holds such a tag is not one."""
+        ``attempt_completion``, its ``<user_message>`` answer to ``ask_followup_question``; the words after a
+        ``reply_patterns`` opening, Claude Code's refused call): only a reply the result opens with, within its
+        first 400 characters, so a file read that holds such a tag is not one."""
+        at = len(text) - len(text.lstrip())
+        for reply in self.replies:
+            if (m := reply.match(text, at)) is not None:
+                return text[m.end() :].strip() or None
         opened = self.asks.opening.search(text) if self.asks is not None else None
         if opened is None or opened.start() - (len(text) - len(text.lstrip())) > 400:
             return None

@@ -297,3 +297,32 @@ def test_clines_switch_to_act_mode_is_a_tool_result_and_only_the_persons_message
             {"role": "tool", "tool_call_id": "call_1", "content": result},
         ]
         assert native.user(CLINE_ENV).features()["ask_text"] == ask
+
+
+def test_unittest_phpunit_rspec_dotnet_and_ctest_green_runs_are_clean_and_a_key_value_count_no_failure() -> None:
+    """The green summaries of more runners read as clean test runs (a hard task's loop read as unfinished when its
+    runner was not pytest, go, jest, vitest, cargo or maven); "passed=7 failed=0" read as a failure on "7 failed"."""
+    for output in (
+        "......\n----------------------------------------------------------------------\nRan 52 tests in 0.598s\n\nOK",
+        "Ran 52 tests in 0.598s\n\nOK (skipped=3)",
+        "PHPUnit 10.5.2 by Sebastian Bergmann and contributors.\n\n............  12 / 12 (100%)\n\n"
+        "OK (12 tests, 30 assertions)",
+        "Finished in 0.42 seconds (files took 1.1 seconds to load)\n5 examples, 0 failures",
+        "Passed!  - Failed:     0, Passed:     6, Skipped:     0, Total:     6, Duration: 1 s - Web.Tests.dll (net8.0)",
+        "1/3 Test #1: parse ....   Passed    0.01 sec\n\n100% tests passed, 0 tests failed out of 3",
+        "<summary passed=7 failed=0 />\n7 passed",
+    ):
+        assert DEFAULT_MARKERS.read(output) == (False, True), output
+    for output in ("Ran 2 tests in 0.01s\n\nFAILED (failures=1)", "print('OK')\nOK", "OK (skipped=3)"):
+        assert DEFAULT_MARKERS.read(output)[1] is False, output
+
+
+def test_aiders_search_replace_blocks_that_failed_to_match_are_failed_steps() -> None:
+    """aider's report of an edit it could not apply is a step; sent twice, a stuck loop."""
+    failed = (
+        "# 1 SEARCH/REPLACE block failed to match!\n\n## SearchReplaceNoExactMatch: This SEARCH block failed to "
+        "exactly match lines in src/orders.py\n<<<<<<< SEARCH\n    retries = 3\n=======\n    retries = 5\n"
+        ">>>>>>> REPLACE"
+    )
+    assert DEFAULT_MARKERS.read(failed) == (True, False)
+    assert DEFAULT_MARKERS.read("docs: # 1 SEARCH/REPLACE block failed to match! is what aider prints")[0] is False

@@ -277,6 +277,32 @@ def test_roo_code_native_tool_results_carry_the_reply() -> None:
     assert ask_of(task, done, read, user(env)) == ASK
 
 
+REFUSED = (
+    "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the "
+    "new_string was NOT written to the file)."
+)
+
+
+def test_claude_codes_refused_call_carries_the_words_the_person_typed() -> None:
+    """The person refuses an edit and types how to go on: Claude Code sends their words in the refused call's
+    result (an error result, which the Messages ingress opens with "error: "). A refusal without words, or its
+    question tool's "clarify" choice, has none: the task stays the ask."""
+    edit = {"id": "t1", "function": {"name": "Edit", "arguments": "{}"}}
+    called = {"role": "assistant", "tool_calls": [edit]}
+    words = "no, fix the overdraft race in withdraw() instead"
+    said = f"{REFUSED} To tell you how to proceed, the user said:\n{words}"
+    for result in (said, f"error: {said}"):
+        assert ask_of(user(ASK), called, {"role": "tool", "tool_call_id": "t1", "content": result}) == words
+    stop = f"error: {REFUSED} STOP what you are doing and wait for the user to tell you how to proceed."
+    clarify = (
+        f"error: {REFUSED} To tell you how to proceed, the user said:\nThe user wants to clarify these questions.\n"
+        "    This means they may have additional information, context or questions for you."
+    )
+    quoted = f"     1\tdocs = (\n     2\t{said}\n     3\t)"  # a file that quotes it is no reply
+    for result in (stop, clarify, quoted):
+        assert ask_of(user(ASK), called, {"role": "tool", "tool_call_id": "t1", "content": result}) == ASK
+
+
 def test_cline_family_loop_messages_are_not_the_ask() -> None:
     """Cline, Roo Code, Kilo Code: the no-tool-use error and the task-resumption notice are the client's; only
     the new instructions a resumption carries (`<user_message>`) are the person's."""
