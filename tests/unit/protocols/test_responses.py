@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 
 from tiergate.errors import CONTEXT_LENGTH_EXCEEDED, RateLimited, RequestError, TiergateError, UpstreamStatusError
 from tiergate.protocols.overflow import too_long
+from tiergate.protocols.quiet import Quiet
 from tiergate.protocols.responses import (
     CUSTOM_INPUT_SCHEMA,
     StreamWriter,
@@ -712,6 +713,23 @@ def test_whole_answer_shows_no_reasoning_text_the_client_did_not_ask_to_see() ->
     payload = whole(completion, id="resp_1", created=1700000000, model="m", request=request(tools=[EXEC]))
     message = {**MESSAGE, "id": "msg_1_0"}
     assert payload == envelope("completed", [message], USAGE)
+
+
+def test_thinking_the_client_did_not_ask_to_see_still_keeps_the_stream_alive() -> None:
+    """Thinking not shown for minutes was minutes of silence (a proxy's idle timeout, Codex's): the writer sends
+    ``response.in_progress`` after ten quiet seconds, as it does while tool calls are held."""
+    now = [0.0]
+    writer = StreamWriter(
+        "resp_1", 1, "m", request=request(stream=True, reasoning={"effort": "high"}), quiet=Quiet(clock=lambda: now[0])
+    )
+    writer.start()
+    sent = []
+    for second in range(31):
+        now[0] = float(second)
+        sent.append(writer.event(ReasoningDelta("hmm ")))
+    alive = [frames(s) for s in sent if s is not None]
+    assert [second for second, s in enumerate(sent) if s is not None] == [10, 20, 30]
+    assert all(f == [("response.in_progress", f[0][1])] and f[0][1]["response"]["output"] == [] for f in alive)
 
 
 def test_stream_shows_no_reasoning_text_the_client_did_not_ask_to_see() -> None:

@@ -114,6 +114,8 @@ class StreamWriter:
             out = self._reasoning(event.text) if event.text and self._summarising else None
             if event.sealed is not None and self._sealing:
                 out = (out or b"") + self._seal(event.sealed) or None
+            if out is None and self._quiet.due():  # thinking not shown: the client still hears from the stream
+                out = self._keep_alive()
             return out
         if isinstance(event, ToolCallStart):
             return self._tool_start(event)
