@@ -146,6 +146,8 @@ DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]
 # The files and selections a person attached, beside their words in a request tag: Copilot Chat's <attachment> (the
 # active selection, a #file), Cursor's @-mentioned file and added selection
 DEFAULT_ATTACHMENT_TAGS = ["attachment", "file_contents", "manually_added_selection"]
+# What a client wraps those attachments in: Copilot Chat's <attachments>, Cursor's <attached_files>
+DEFAULT_ATTACHMENT_WRAPPERS = ["attachments", "attached_files"]
 # The task a message opens with: avante.nvim's (each message the person sends, in agentic mode), Cline's, Roo
 # Code's and Kilo Code's (before their environment and the files an @-mention reads in)
 DEFAULT_TASK_TAGS = ["task"]
@@ -322,6 +324,10 @@ class AskConfig(Strict, frozen=True):
     (fenced), or as `[file <path>]` when that is longer than `attached_file_chars`, as any attached file is.
     "is this safe?" over a selection asks for the work that code
     needs. The client's own words in the block ("User's active selection:") are not read."""
+    attachment_wrappers: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_ATTACHMENT_WRAPPERS))
+    """Tags a client wraps the `attachment_tags` blocks in (Copilot Chat's `<attachments>`): in a message with no
+    request tag, the attachments inside one are read, and those inside any other block the ask drops (a reminder,
+    environment details) are not."""
     task_tags: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_TASK_TAGS))
     """Tags a client opens a person's message with (avante.nvim's and Cline's `<task>`): a user message that
     opens with such a block is read without the block's tags (the client's blocks after it are dropped as
@@ -447,6 +453,8 @@ class AskReader:
     attached_file_chars: int
     requests: Blocks | None = None
     attachments: Blocks | None = None
+    #: attachment_tags and attachment_wrappers, lower-cased: the dropped blocks attachments are read from
+    holders: frozenset[str] = frozenset()
     tasks: re.Pattern[str] | None = None
     task_ends: dict[str, re.Pattern[str]] = field(default_factory=dict)
     fillers: frozenset[str] = frozenset()
@@ -471,6 +479,7 @@ class AskReader:
             cfg.attached_file_chars,
             Blocks.of(cfg.request_tags),
             Blocks.of(cfg.attachment_tags),
+            frozenset(t.lower() for t in (*cfg.attachment_tags, *cfg.attachment_wrappers)),
             _opening(cfg.task_tags),
             {t.lower(): re.compile(rf"</{re.escape(t)}\s*>", re.IGNORECASE) for t in cfg.task_tags},
             frozenset(f.strip() for f in cfg.fillers),
@@ -585,15 +594,51 @@ class AskReader:
         message of attachments alone is no ask: it has no words."""
         found = self.requests.spans(text) if self.requests is not None else []
         words = self.clean("\n".join(text[body:end] for _, body, end, _ in found)) if found else ""
-        at = found[0][0] if words else len(text)
-        if not words and not (words := self.clean(text)):
-            return words
-        attached = self.attachments.spans(text) if self.attachments is not None else []
+        if words:
+            attached = self.attachments.spans(text) if self.attachments is not None else []
+            at = found[0][0]
+        else:
+            attached = self._loose_attachments(text)
+            rest = "".join(text[done:start] for done, start in _gaps(attached, len(text)))
+            words, at = self.clean(rest), len(text)
+            if not words:
+                return words
         if not attached:
             return words
         parts = [(start, self._attachment(text[start:body], text[body:end])) for start, body, end, _ in attached]
         parts.append((at, words))
         return "\n\n".join(part for _, part in sorted(parts) if part)
+
+    def _loose_attachments(self, text: str) -> list[tuple[int, int, int, int]]:
+        """The attachments of a message without a request tag that the message itself holds: not those inside a
+        block the ask drops (a reminder, environment details, a client's ``blocks``) other than an attachment's own
+        or its wrapper's (``attachment_wrappers``)."""
+        attached = self.attachments.spans(text) if self.attachments is not None else []
+        if not attached or self.tags is None:
+            return attached
+        dropped = self.tags.spans(text)
+        walls = [(start, end) for start, _, _, end in dropped if self._tag_at(text, start) not in self.holders]
+        walls += self._block_spans(text)
+        return [a for a in attached if not any(start <= a[0] and a[3] <= end for start, end in walls)]
+
+    def _tag_at(self, text: str, at: int) -> str:
+        """The name of the dropped tag that opens at ``at``, lower-cased."""
+        m = self.tags.opening.match(text, at) if self.tags is not None else None
+        return m.group(1).lower() if m is not None else ""
+
+    def _block_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where each of the ``blocks`` is in ``text``, from its start's match to its end's."""
+        if self.block_starts is not None and self.block_starts.search(text) is None:
+            return []
+        spans: list[tuple[int, int]] = []
+        for start, end, _, _ in self.blocks:
+            at = 0
+            while (m := start.search(text, at)) is not None and (e := end.search(text, m.end())) is not None:
+                spans.append((m.start(), e.end()))
+                at = e.end() if e.end() > m.start() else m.start() + 1
+                if at > len(text):
+                    break
+        return spans
 
     def _attachment(self, opening: str, body: str) -> str:
         """A file or selection attached beside a request tag, as the ask reads it: its code, fenced (the fenced
@@ -696,6 +741,16 @@ def _opening(tags: list[str]) -> re.Pattern[str] | None:
     if not tags:
         return None
     return re.compile(rf"\s*<({names_pattern(tags)})>", re.IGNORECASE)
+
+
+def _gaps(spans: list[tuple[int, int, int, int]], stop: int, begin: int = 0) -> list[tuple[int, int]]:
+    """The stretches of a text from ``begin`` to ``stop`` outside ``spans`` (left to right, none inside another)."""
+    gaps, done = [], begin
+    for start, _, _, end in spans:
+        gaps.append((done, start))
+        done = end
+    gaps.append((done, stop))
+    return gaps
 
 
 def _cut(text: str, start: re.Pattern[str], end: re.Pattern[str], keep: bool) -> str:

@@ -388,6 +388,20 @@ def test_attachments_without_a_request_tag_are_read_before_the_words() -> None:
     assert ask_of(untagged) == ask_of(tagged) == f"{selected}\n\nis this safe?"
     buffer = user(f'<attachment filepath="/w/src/orders.py">\n{selected}\n</attachment>')
     assert ask_of(user(ASK), buffer) == ASK
+    # a selection whose tag is no dropped tag is read once, as its code
+    cursor = user(f'<manually_added_selection path="a.py">\n{SELECTION}</manually_added_selection>\nis this safe?')
+    assert ask_of(cursor) == f"```\n{SELECTION}```\n\nis this safe?"
+
+
+def test_attachments_inside_a_block_the_ask_drops_stay_out_of_it() -> None:
+    """An attachment a reminder or the environment details carry, or one inside a client's ``blocks``, is the
+    client's: only those the message holds itself, or in their wrapper, are read with the words."""
+    for text in (
+        f'<system-reminder>In mail.xml:\n<attachment name="a.pdf">JVBERi0x</attachment>\n</system-reminder>\n{ASK}',
+        f"{ASK}\n<environment_details>\n<file_contents>\nBLOB\n</file_contents>\n</environment_details>",
+        f"{ASK}\n<context>\nThe following items were attached by the user.\n<attachment>BLOB</attachment>\n</context>",
+    ):
+        assert ask_of(user(text)) == ASK, text
 
 
 def test_cursors_attached_file_is_read_with_the_query() -> None:
