@@ -758,10 +758,11 @@ def _cut(text: str, start: re.Pattern[str], end: re.Pattern[str], keep: bool) ->
     ``keep``, the text between them stays). One pass: a start with no end after it ends the scan, since no
     later start has one either."""
     parts: list[str] = []
-    done = 0
-    while (m := start.search(text, done)) is not None and (e := end.search(text, m.end())) is not None:
+    done = at = 0
+    while at <= len(text) and (m := start.search(text, at)) is not None and (e := end.search(text, m.end())):
         parts += [text[done : m.start()], text[m.end() : e.start()].strip() if keep else ""]
         done = e.end()
+        at = done if done > m.start() else done + 1  # a block that matched nothing: the next may start after it
     if not parts:
         return text
     parts.append(text[done:])

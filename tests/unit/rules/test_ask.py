@@ -906,3 +906,14 @@ def test_blocks_are_found_by_one_search_where_their_starts_join_and_by_each_wher
     assert readers[1].clean(f"<noise>x</noise>{ASK} [said now]") == f"{ASK} now"
     assert readers[1].clean(f"{ASK} <b>y</a> [said it]") == f"{ASK} <b>y</a> it"
     assert readers[2].clean(f"<NOISE>x</noise>{ASK} [said now]") == f"{ASK} now"
+
+
+def test_a_block_whose_start_and_end_match_nothing_ends_the_read() -> None:
+    """A block whose start and end may both match an empty text at one place read that place again forever,
+    every request hanging its worker and growing without bound."""
+    # the whole message is one block; then every stretch up to a word's letter is one (the spaces, "<", ">")
+    for start, end, read in ((r"(?:<ctx>)?", r"$", ""), (r"(?:<x>)?", r"(?=\w)|$", "fixthebugxnow")):
+        reader = AskReader.compile(AskConfig(blocks=[BlockMarker(start, end)]))
+        assert reader.clean("fix the bug <x>now") == read
+    kept = AskReader.compile(AskConfig(blocks=[BlockMarker(r"\[?", r"\]?", keep=True)]))
+    assert kept.clean("[said now] and more") == "said now and more"
