@@ -518,6 +518,40 @@ def test_an_empty_log_on_a_fresh_keyless_gateway(
         server.stop()
 
 
+class RemotePeer:
+    """What the gateway sees of a browser on another machine: every request from ``peer``."""
+
+    def __init__(self, app: Any, peer: str) -> None:
+        self.app, self.peer = app, peer
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "client": (self.peer, 50000)}
+        await self.app(scope, receive, send)
+
+
+def test_a_remote_page_on_a_gateway_without_an_admin_key_is_told_why_no_key_will_do(
+    browser: WebDriver, tmp_path_factory: pytest.TempPathFactory, _ollama: FakeOllama
+) -> None:
+    """With client keys and no admin key set, the console's API serves no page from another machine: it is told
+    to set the admin key, not asked for one (no key the form takes would let it in)."""
+    from tiergate.server import build
+
+    tmp = tmp_path_factory.mktemp("remote")
+    routes = tmp / "routes.yaml"
+    routes.write_text(default_routes(decision_log=f"{{path: '{tmp / 'decisions.db'}'}}"))
+    app = build(routes, environ={"OLLAMA_HOST": _ollama.url, "TIERGATE_KEYS": CLIENT_KEY}, watch=False)  # type: ignore[attr-defined]
+    server = ThreadedServer(RemotePeer(app, "10.0.0.5"))
+    url = server.start()
+    try:
+        browser.get(url + "/console")
+        said = "the console needs the admin key while client keys are configured: set TIERGATE_ADMIN_KEY"
+        text_of(browser, "#login-why", said)
+        browser.get_log("browser")  # the 403 is logged by the browser as a failed load
+    finally:
+        server.stop()
+
+
 class HostRewrite:
     """What the gateway sees behind a reverse proxy that rewrites the Host (nginx's default,
     ``proxy_set_header Host $proxy_host``): every request addressed to ``host``, whatever the browser asked."""

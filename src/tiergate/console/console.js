@@ -89,8 +89,9 @@ async function api(path, options = {}) {
     throw e;
   }
   if (r.status === 401 || (r.status === 403 && err && (err.code === "forbidden" || err.type === "permission_error"))) {
-    // before any key is given, the page's own words: the API's say which header to send, which the form does
-    showLogin(key && err ? err.message : LOGIN_WHY);
+    // a key asked for and none given: the page's own words (the API's say which header to send, which the form
+    // does); any other refusal in the API's, which say why (a wrong key; no admin key set, for a remote page)
+    showLogin(r.status === 401 && !key ? LOGIN_WHY : err ? err.message : LOGIN_WHY);
     throw new AuthNeeded();
   }
   if (!r.ok) {
