@@ -157,9 +157,10 @@ def _logged(columns: set[str], postgres: bool) -> str:
         )
     else:
         kept_out = "json_extract(decision_json, '$.conversation')"
-        choice = (
-            "(SELECT json_extract(s.value, '$.action') FROM json_each(decision_json, '$.signals') AS s "
-            "WHERE json_extract(s.value, '$.kind') = 'explicit' LIMIT 1)"
+        choice = (  # read as PostgreSQL reads it: signals that are no list, or no objects, hold no choice
+            "(SELECT json_extract(s.value, '$.action') FROM json_each(CASE WHEN json_type(decision_json, "
+            "'$.signals') = 'array' THEN json_extract(decision_json, '$.signals') ELSE '[]' END) AS s "
+            "WHERE s.type = 'object' AND json_extract(s.value, '$.kind') = 'explicit' LIMIT 1)"
         )
     side = f"CASE WHEN phase = 'explicit' OR {session} IS NULL OR {kept_out} IS NULL THEN 0 ELSE 1 END"
     asked = f"CASE WHEN phase = 'explicit' THEN {choice} END"
@@ -250,9 +251,16 @@ def rows_from_log(where: Path | str, weight: float, order: Sequence[str]) -> Log
     # (the person's own word that the answer was enough) is not overruled. Its side requests (a title, a
     # commit message: forced by a `sticky: false` rule, not a turn of it) were not what was retried.
     routed_by_session: dict[str, list[tuple[str, int, float]]] = {}
+    failed_last: set[str] = set()  # sessions whose last routed request failed: a retry is of the failure
     for decision_id, ts, tier, phase, session, _, side, status, asked in decisions:
         tier = _asked(tier, asked) if phase == "explicit" else tier
         if not session or tier not in rank:
+            continue
+        if phase != "explicit" and not side and _answered(status):
+            failed_last.discard(session)
+        elif phase != "explicit" and not side:
+            failed_last.add(session)
+        if phase == "explicit" and session in failed_last:
             continue
         if phase == "explicit":
             for earlier_id, earlier_rank, earlier_ts in routed_by_session.get(session, []):

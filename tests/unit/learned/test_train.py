@@ -132,6 +132,7 @@ def rated_log(db: Path) -> None:
         side: bool = False,
         status: int = 200,
         asked: str | None = None,
+        signals: Any = None,
     ) -> None:
         # as the gateway logs them: a request kept out of its session (explicit, or a side request) carries the
         # conversation's key as `conversation`, and the log's session column holds it either way; an explicit
@@ -144,6 +145,8 @@ def rated_log(db: Path) -> None:
         if phase == "explicit":
             signal = {"name": "explicit", "kind": "explicit", "value": "model", "action": f"tier={asked or tier}"}
             decision["signals"] = [{"name": "budget", "kind": "budget", "action": "spill"}, signal]
+            if signals is not None:
+                decision["signals"] = signals
         conn.execute(
             "INSERT INTO decisions (decision_id, ts, client, endpoint, tier, decided_tier, model, band, phase, score, "
             "confidence, stream, status, attempts, attempts_json, attempt_count, latency_ms, fallback, disconnected, "
@@ -180,6 +183,16 @@ def rated_log(db: Path) -> None:
     row("failed-2-retry", 29, "opus", "explicit", "s14", "add type hints")
     # a request the client left mid-stream, rated low: the rating is of no answer
     row("left", 30, "local", "heuristic", "s15", "explain this regex", status=499)
+    # an answered turn, then one that failed and was sent again to opus: the retry is of the failure, and labels
+    # neither turn
+    row("turn-1", 31, "local", "heuristic", "s16", "rename foo")
+    row("turn-2", 32, "local", "heuristic", "s16", "now add a docstring", status=503)
+    row("turn-2-retry", 33, "opus", "explicit", "s16", "now add a docstring")
+    # an explicit retry whose signals a foreign log wrote as no list (or a list of no objects): the logged tier
+    row("odd", 34, "local", "heuristic", "s17", "sort the imports")
+    row("odd-retry", 35, "sonnet", "explicit", "s17", "sort the imports", signals={"kind": "explicit"})
+    row("odd-2", 36, "local", "heuristic", "s18", "add a test")
+    row("odd-2-retry", 37, "sonnet", "explicit", "s18", "add a test", signals=["explicit", 3])
     ratings = (
         ("bad-local", 1, None),
         ("good-sonnet", 5, None),
@@ -210,6 +223,8 @@ LABELS = [
     ("corrected", 0, 0.5),  # rated 1, then corrected to 5: the latest rating counts, as the console shows it
     ("good-sonnet", 1, 0.5),  # a high rating: the tier that answered was enough
     ("hi-rated", 0, 0.5),  # rated enough: an explicit opus call in its session later does not overrule it
+    ("odd", 1, 0.5),  # its retry's signals are no list: the logged tier, sonnet
+    ("odd-2", 1, 0.5),  # its retry's signals hold no object: the logged tier
     ("owner-vs-other", 0, 0.5),  # its client's 5; another client's later 1 is not its rating
     ("retried", 2, 0.5),  # sent again explicitly to opus
     ("spilled", 2, 0.5),  # sent again to opus, which the budget spilled to sonnet: opus was asked for
@@ -217,6 +232,7 @@ LABELS = [
     # hi-old: its session's explicit opus call came over an hour later, and it was not rated: no label
     # other-only: rated by another client only: no label
     # failed, failed-2, left: no answer was given (503, 499): neither a rating nor a retry says what tier it needed
+    # turn-1, turn-2: the retry followed a failure
 ]
 
 
