@@ -306,7 +306,8 @@ def _train(args: argparse.Namespace) -> int:
     try:
         loaded = load_file(args.config)
         graph = compile_graph(loaded)
-        _warn([w for w in graph.warnings if w.path != HEAD_KEY])  # the head is what train makes: said below
+        # the head is what train makes: without --encoders it reads the head's, and says so when it cannot
+        _warn([w for w in graph.warnings if w.path != HEAD_KEY or args.encoders is not None])
         cfg = graph.config.routing.learned
         if cfg is None:
             print(f"tiergate train: {args.config} has no routing.learned section to train for", file=sys.stderr)

@@ -693,6 +693,22 @@ def test_a_head_that_cannot_be_read_does_not_block_retraining(
     assert Head.load(broken).inputs == ["static", "transformer", "static:prose"]
 
 
+def test_with_encoders_chosen_a_head_that_cannot_be_read_is_still_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train reads the old head only for its default encoders, and says so then; with --encoders it reads none,
+    and the rule file's own warning is the one that names the broken head."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent(ROUTES))
+    broken = tmp_path / "head.json"
+    broken.write_text('{"format": 1, "members": [')
+    data = tmp_path / "labelled.jsonl"
+    write_set(data)
+    assert main(["train", "--config", str(routes), "--data", str(data), "--encoders", "static"]) == 0
+    [warning] = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warning.startswith(f"{routes}:") and f"warning: learned head {broken}: not a head file (" in warning
+
+
 def test_the_heads_lone_opus_reading_follows_the_cutoffs_train_writes() -> None:
     """The default rule ``learned_opus`` compared P(>= sonnet) with a number (0.19, the shipped local edge):
     after ``train --write`` moved the sonnet cut-off and the bands to 0.7, an ask the head read as opus with a
