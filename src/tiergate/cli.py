@@ -306,9 +306,13 @@ def _train(args: argparse.Namespace) -> int:
     try:
         loaded = load_file(args.config)
         graph = compile_graph(loaded)
-        # the head is what train makes: without --encoders it reads the head's, and says so when it cannot
-        _warn([w for w in graph.warnings if w.path != HEAD_KEY or args.encoders is not None])
         cfg = graph.config.routing.learned
+        # the head is what train makes: none yet is no news; a broken one train names itself when it reads it
+        # for its encoders (without --encoders), and the rule file's warning names it otherwise
+        broken = (
+            cfg is not None and args.encoders is not None and ((graph.source_dir or Path(".")) / cfg.head).is_file()
+        )
+        _warn([w for w in graph.warnings if w.path != HEAD_KEY or broken])
         if cfg is None:
             print(f"tiergate train: {args.config} has no routing.learned section to train for", file=sys.stderr)
             return 2

@@ -399,7 +399,7 @@ def test_the_summary_counts_rated_decisions_without_an_ask(tmp_path: Path, capsy
     args = ["train", "--config", str(routes), "--data", str(data), "--encoders", "static", "--log", log]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "rows: 37 (labelled.jsonl: 30, log.db: 7)" in out
+    assert "rows: 40 (labelled.jsonl: 30, log.db: 10)" in out
     assert "log.db: 1 labelled decision(s) skipped, no ask stored (set server.decision_log.store_ask: true)" in out
 
 
