@@ -619,7 +619,7 @@ class AskReader:
         dropped = self.tags.spans(text)
         walls = [(start, end) for start, _, _, end in dropped if self._tag_at(text, start) not in self.holders]
         walls += self._block_spans(text)
-        return [a for a in attached if not any(start <= a[0] and a[3] <= end for start, end in walls)]
+        return _outside(attached, walls)
 
     def _tag_at(self, text: str, at: int) -> str:
         """The name of the dropped tag that opens at ``at``, lower-cased."""
@@ -741,6 +741,25 @@ def _opening(tags: list[str]) -> re.Pattern[str] | None:
     if not tags:
         return None
     return re.compile(rf"\s*<({names_pattern(tags)})>", re.IGNORECASE)
+
+
+def _outside(spans: list[tuple[int, int, int, int]], walls: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """``spans`` (left to right) but those inside ``walls``, in one pass over both: the walls as the stretches they
+    cover together (a span across two walls that overlap is inside them), then each span against the stretch it
+    starts in. A check of every span against every wall took 90 s on a 2 MB message of 54,000 of each."""
+    covered: list[list[int]] = []
+    for start, end in sorted(walls):
+        if covered and start <= covered[-1][1]:
+            covered[-1][1] = max(covered[-1][1], end)
+        else:
+            covered.append([start, end])
+    kept, i = [], 0
+    for span in spans:
+        while i < len(covered) and covered[i][1] < span[0]:  # stretches that end before it: none holds a later one
+            i += 1
+        if not (i < len(covered) and covered[i][0] <= span[0] and span[3] <= covered[i][1]):
+            kept.append(span)
+    return kept
 
 
 def _gaps(spans: list[tuple[int, int, int, int]], stop: int, begin: int = 0) -> list[tuple[int, int]]:

@@ -917,3 +917,24 @@ def test_a_block_whose_start_and_end_match_nothing_ends_the_read() -> None:
         assert reader.clean("fix the bug <x>now") == read
     kept = AskReader.compile(AskConfig(blocks=[BlockMarker(r"\[?", r"\]?", keep=True)]))
     assert kept.clean("[said now] and more") == "said now and more"
+
+
+def test_attachments_are_told_from_walls_in_one_pass_as_each_against_every_wall_told_them() -> None:
+    """The attachments outside every dropped block, found in one pass over both (a check of each against every
+    block took 90 s on a 2 MB message): the same as that check, for random layouts, where blocks that overlap
+    count as the one stretch they cover together."""
+    from tiergate.rules.ask import _outside
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        cuts = sorted(rng.sample(range(200), 2 * rng.randint(0, 8)))
+        spans = [(a, a + 1, b - 1, b) for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
+        walls = [(a, a + rng.randint(0, 60)) for a in (rng.randrange(200) for _ in range(rng.randint(0, 6)))]
+        stretches: list[tuple[int, int]] = []
+        for start, end in sorted(walls):
+            if stretches and start <= stretches[-1][1]:
+                stretches[-1] = (stretches[-1][0], max(stretches[-1][1], end))
+            else:
+                stretches.append((start, end))
+        each = [span for span in spans if not any(s <= span[0] and span[3] <= e for s, e in stretches)]
+        assert _outside(spans, walls) == each, (spans, walls)
