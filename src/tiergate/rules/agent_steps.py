@@ -71,6 +71,13 @@ DEFAULT_FAILURE = [
     r"^\d+ examples?, [1-9]\d* failures?\b",
     r"^\d+ runs, \d+ assertions, [1-9]\d* failures\b",
     r"^Failed! +- Failed: +[1-9]",
+    # a count of failures written as a key's value ("passed=9 failed=1"); PHPUnit's "FAILURES!" and "ERRORS!"
+    # lines; CTest's "67% tests passed, 1 tests failed out of 3"
+    r"\b(?:failed|failures|errors)=[1-9]",
+    r"^(?:FAILURES|ERRORS)!$",
+    r"^\d+% tests passed, [1-9]\d* tests? failed\b",
+    # make's own line when a recipe failed ("make: *** [Makefile:12: check] Error 2"), after a runner's green summary
+    r"^make(?:\[\d+\])?: \*\*\* .*\bError [1-9]\d*$",
     # aider's report of edits it could not apply ("# 1 SEARCH/REPLACE block failed to match!")
     r"^# [1-9]\d* SEARCH/REPLACE blocks? failed to match!",
     r"\bFAILED(?= *\[| *$)",
@@ -97,7 +104,7 @@ DEFAULT_FAILURE = [
     r"\bnpm ERR!",
 ]
 DEFAULT_PASS = [
-    r"\b\d+ passed\b",
+    r"(?<!=)\b\d+ passed\b",
     r"\bAll tests passed\b",
     r"\btest result: ok\b",
     r"^ok\s+\S+\s+[\d.]+s$",
@@ -109,7 +116,7 @@ DEFAULT_PASS = [
     # passed, 0 tests failed out of 3"
     r"^\d+ examples?, 0 failures\b",
     r"^Passed! +- Failed: +0\b",
-    r"\b100% tests passed\b",
+    r"^100% tests passed, 0 tests failed\b",
     r"\bTests:\s+\d+ passed",
     r"\bBUILD SUCCESS\b",
     r"\b0 failed\b",

@@ -315,6 +315,16 @@ def test_unittest_phpunit_rspec_dotnet_and_ctest_green_runs_are_clean_and_a_key_
         assert DEFAULT_MARKERS.read(output) == (False, True), output
     for output in ("Ran 2 tests in 0.01s\n\nFAILED (failures=1)", "print('OK')\nOK", "OK (skipped=3)"):
         assert DEFAULT_MARKERS.read(output)[1] is False, output
+    # their red runs, and a count written as a key's value, are failures; a log line quoting a summary is neither
+    for output in (
+        "<summary passed=6 failed=1 />\n6 passed",
+        "Results: tests=10 passed=9 failed=1",
+        "Tests: 12, Assertions: 30, Failures: 1.\n\nFAILURES!",
+        "67% tests passed, 1 tests failed out of 3",
+        "100% tests passed, 0 tests failed out of 3\n\nmake: *** [Makefile:12: check] Error 2",
+    ):
+        assert DEFAULT_MARKERS.read(output) == (True, False), output
+    assert DEFAULT_MARKERS.read("a1b2c3d ci: 100% tests passed on linux") == (False, False)
 
 
 def test_aiders_search_replace_blocks_that_failed_to_match_are_failed_steps() -> None:
