@@ -447,6 +447,7 @@ def _patterns(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         "acknowledgement_patterns",
         "file_dump_patterns",
         "preamble_patterns",
+        "reply_patterns",
     ):
         found += [(("routing", "ask", key, i), p) for i, p in enumerate(getattr(ask, key))]
     for i, block in enumerate(ask.blocks):

@@ -136,10 +136,12 @@ DEFAULT_ASK_TAGS = ["feedback", "answer", "user_message"]  # Cline wraps the use
 DEFAULT_QUESTION_TOOLS = ["ask_followup_question"]
 # What opens a tool result that carries the person's words after it: Claude Code's refused tool call, when the
 # person typed how to go on instead (not its AskUserQuestion's "clarify" choice, whose words are its own); sent as
-# an error result, which the Messages ingress opens with "error: "
+# an error result, which the Messages ingress opens with "error: ". Its words end where its note for its memory
+# begins, when that is on
 DEFAULT_REPLIES = [
     r"(?:error: )?The user doesn't want to proceed with this tool use\. The tool use was rejected\b[^\n]*?"
-    r" To tell you how to proceed, the user said:\n(?!The user wants to clarify these questions)",
+    r" To tell you how to proceed, the user said:\n(?!The user wants to clarify these questions)"
+    r"(?P<words>(?s:.*?))(?:\n\nNote: The user's next message may contain a correction or preference\.|\Z)",
 ]
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
 DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]
@@ -357,9 +359,10 @@ class AskConfig(Strict, frozen=True):
     itself, is read with the ask before it: the work it agrees to is that ask's, not its own few words. The
     learned scorer keeps the higher of that reading and the answer's alone. 0 reads the answer alone."""
     reply_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_REPLIES))
-    """Regular expressions: a tool result that opens with a match carries the person's own words after it (Claude
-    Code's refused tool call: "... To tell you how to proceed, the user said:" and what the person typed). Those
-    words are the ask, as a `<feedback>` (`ask_tags`) in a tool result is."""
+    """Regular expressions: a tool result that opens with a match carries the person's own words (Claude Code's
+    refused tool call: "... To tell you how to proceed, the user said:" and what the person typed): the match's
+    `words` group, or without one all that follows the match. Those words are the ask, as a `<feedback>`
+    (`ask_tags`) in a tool result is, read as a message is (a reminder in them dropped)."""
     question_tools: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_QUESTION_TOOLS))
     """Tools an agent asks the person a question with (Cline's and Roo Code's `ask_followup_question`): the short
     answer in such a call's result (`ask_tags`, its `<answer>`), a role `tool` message or a client's text result
@@ -581,7 +584,8 @@ class AskReader:
         at = len(text) - len(text.lstrip())
         for reply in self.replies:
             if (m := reply.match(text, at)) is not None:
-                return text[m.end() :].strip() or None
+                words = m.group("words") if "words" in reply.groupindex else text[m.end() :]
+                return self.clean(words) or None
         opened = self.asks.opening.search(text) if self.asks is not None else None
         if opened is None or opened.start() - (len(text) - len(text.lstrip())) > 400:
             return None

@@ -1334,6 +1334,17 @@ def test_a_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path)
     ]
 
 
+def test_a_reply_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path) -> None:
+    """`routing.ask.reply_patterns` was not checked: a bad one was a traceback from `tiergate validate`."""
+    path = write(tmp_path, VALID + "routing:\n  ask:\n    reply_patterns: ['(unclosed']\n")
+    found, bad = problems(path), "'(unclosed'"
+    said = "not a regular expression: missing ), unterminated subpattern at position 0"
+    assert found[0] == f"{at(path, bad)}: {said}"
+    assert [p.split(": warning: ")[1].split(" (")[0] for p in found[1:]] == [
+        "routing.ask.reply_patterns replaces its 1 built-in entries"
+    ]
+
+
 MERGED = (
     BACKENDS
     + """\

@@ -291,7 +291,12 @@ def test_claude_codes_refused_call_carries_the_words_the_person_typed() -> None:
     called = {"role": "assistant", "tool_calls": [edit]}
     words = "no, fix the overdraft race in withdraw() instead"
     said = f"{REFUSED} To tell you how to proceed, the user said:\n{words}"
-    for result in (said, f"error: {said}"):
+    note = (
+        "\n\nNote: The user's next message may contain a correction or preference. Pay close attention — if they "
+        "explain what went wrong or how they'd prefer you to work, consider saving that to memory for future sessions."
+    )
+    reminder = "\n<system-reminder>\nThe user opened src/bank.py in the IDE.\n</system-reminder>"
+    for result in (said, f"error: {said}", f"error: {said}{note}", f"{said}{reminder}"):
         assert ask_of(user(ASK), called, {"role": "tool", "tool_call_id": "t1", "content": result}) == words
     stop = f"error: {REFUSED} STOP what you are doing and wait for the user to tell you how to proceed."
     clarify = (
