@@ -175,7 +175,8 @@ def _union_defs(structs: dict[str, type]) -> dict[str, Any]:
             # as unexpected in an anthropic backend, against the ollama variant)
             "allOf": [
                 {
-                    "if": {
+                    "if": {  # an object, or every variant would claim a value that is none (and say so)
+                        "type": "object",
                         "properties": {tag_field: {"const": m.tag, "description": f"The `{m.tag}` variant."}},  # type: ignore[attr-defined]
                         "required": [tag_field],
                     },

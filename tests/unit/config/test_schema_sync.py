@@ -288,3 +288,11 @@ def test_a_backend_is_checked_against_the_variant_its_kind_names(backend: dict[s
     doc["backends"]["claude"] = backend
     found = best_match(validator().iter_errors(doc))
     assert found is not None and found.json_path == path and said in found.message, (found.json_path, found.message)
+
+
+def test_a_backend_that_is_no_object_is_said_once() -> None:
+    """Every variant's condition held for a value that is no object, and each said it was none."""
+    doc = yaml.safe_load((ROOT / "routes.yaml").read_text())
+    doc["backends"]["claude"] = "anthropic"
+    said = [e.message for e in validator().iter_errors(doc)]
+    assert said == ["'anthropic' is not of type 'object'"]
