@@ -71,13 +71,15 @@ DEFAULT_FAILURE = [
     r"^\d+ examples?, [1-9]\d* failures?\b",
     r"^\d+ runs, \d+ assertions, [1-9]\d* failures\b",
     r"^Failed! +- Failed: +[1-9]",
-    # a count of failures written as a key's value ("passed=9 failed=1"); PHPUnit's "FAILURES!" and "ERRORS!"
-    # lines; CTest's "67% tests passed, 1 tests failed out of 3"
-    r"\b(?:failed|failures|errors)=[1-9]",
+    # a count of failures after another count, each a key's value ("passed=9 failed=1", Ansible's recap: not
+    # code's "|| failed=1" nor "Summary(passed=3, failed=1)"); PHPUnit's "FAILURES!" and "ERRORS!" lines; CTest's
+    # "67% tests passed, 1 tests failed out of 3"
+    r"\b[a-z]+=\d+ +(?:failed|failures|errors)=[1-9]\d*\b",
     r"^(?:FAILURES|ERRORS)!$",
     r"^\d+% tests passed, [1-9]\d* tests? failed\b",
-    # make's own line when a recipe failed ("make: *** [Makefile:12: check] Error 2"), after a runner's green summary
-    r"^make(?:\[\d+\])?: \*\*\* .*\bError [1-9]\d*$",
+    # make's own line when a recipe failed ("make: *** [Makefile:12: check] Error 2"), after a runner's green summary,
+    # or when it has no rule for a target (GNU make as make, gmake or mingw32-make)
+    r"^(?:g|mingw32-)?make(?:\[\d+\])?: \*\*\* (?:.*\bError [1-9]\d*|No rule to make target\b.*)\r?$",
     # aider's report of edits it could not apply ("# 1 SEARCH/REPLACE block failed to match!")
     r"^# [1-9]\d* SEARCH/REPLACE blocks? failed to match!",
     r"\bFAILED(?= *\[| *$)",

@@ -584,7 +584,8 @@ class AskReader:
         at = len(text) - len(text.lstrip())
         for reply in self.replies:
             if (m := reply.match(text, at)) is not None:
-                words = m.group("words") if "words" in reply.groupindex else text[m.end() :]
+                words = m.group("words") if "words" in reply.groupindex else None
+                words = text[m.end() :] if words is None else words  # a group that took no part: all after it
                 return self.clean(words) or None
         opened = self.asks.opening.search(text) if self.asks is not None else None
         if opened is None or opened.start() - (len(text) - len(text.lstrip())) > 400:

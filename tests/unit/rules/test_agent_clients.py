@@ -325,6 +325,29 @@ def test_unittest_phpunit_rspec_dotnet_and_ctest_green_runs_are_clean_and_a_key_
     ):
         assert DEFAULT_MARKERS.read(output) == (True, False), output
     assert DEFAULT_MARKERS.read("a1b2c3d ci: 100% tests passed on linux") == (False, False)
+    # make's failed recipe and missing rule, as make, gmake or mingw32-make, with Windows line ends too
+    for output in (
+        "make: *** No rule to make target 'tset'.  Stop.",
+        "make[1]: *** No rule to make target 'lib.o', needed by 'all'.  Stop.",
+        "5 passed in 0.2s\ngmake: *** [Makefile:12: check] Error 2",
+        "5 passed in 0.2s\r\nmake: *** [Makefile:12: check] Error 2\r\n",
+        "web01 : ok=3    changed=0    unreachable=0    failed=1    skipped=0",
+    ):
+        assert DEFAULT_MARKERS.read(output) == (True, False), output
+
+
+def test_code_and_logs_that_set_a_failed_count_are_no_failed_step() -> None:
+    """A count of failures is read as a key's value only in a line of such counts, as runners print them: code that
+    sets one, a diff, a grep hit or a parametrized test's id is no failed step."""
+    for output in (
+        'for t in tests/*.sh; do\n  sh "$t" || failed=1\ndone\nexit $failed',
+        "@@ -3,3 +3,4 @@\n+  sh $t || failed=1",
+        "src/report.py:41:        return Result(errors=2, warnings=0)",
+        "assert Summary(passed=3, failed=1).ok is False",
+        '{"note": "retry policy: failed=1 then back off"}',
+    ):
+        assert DEFAULT_MARKERS.read(output) == (False, False), output
+    assert DEFAULT_MARKERS.read("test_retry[failed=1] PASSED\n===== 4 passed in 0.1s =====") == (False, True)
 
 
 def test_aiders_search_replace_blocks_that_failed_to_match_are_failed_steps() -> None:

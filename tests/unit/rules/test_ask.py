@@ -308,6 +308,16 @@ def test_claude_codes_refused_call_carries_the_words_the_person_typed() -> None:
         assert ask_of(user(ASK), called, {"role": "tool", "tool_call_id": "t1", "content": result}) == ASK
 
 
+def test_a_reply_patterns_words_group_that_took_no_part_reads_all_after_the_match() -> None:
+    """A `words` group in one branch of a pattern, the other branch matching: the group is None, which the
+    reader took for text (a TypeError on every request with such a tool result)."""
+    reader = AskReader.compile(AskConfig(reply_patterns=[r"(?:Rejected:(?P<words>.*)|Cancelled\.)"]))
+    called = {"role": "assistant", "tool_calls": [{"id": "t1", "function": {"name": "Edit", "arguments": "{}"}}]}
+    for result, words in (("Cancelled. use pathlib instead", "use pathlib instead"), ("Rejected: no", "no")):
+        got = ask_of(user(ASK), called, {"role": "tool", "tool_call_id": "t1", "content": result}, reader=reader)
+        assert got == words
+
+
 def test_cline_family_loop_messages_are_not_the_ask() -> None:
     """Cline, Roo Code, Kilo Code: the no-tool-use error and the task-resumption notice are the client's; only
     the new instructions a resumption carries (`<user_message>`) are the person's."""
