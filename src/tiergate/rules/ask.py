@@ -41,6 +41,7 @@ The markers live in routes.yaml (``routing.ask``); the defaults cover the client
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -635,15 +636,7 @@ class AskReader:
         """Where each of the ``blocks`` is in ``text``, from its start's match to its end's."""
         if self.block_starts is not None and self.block_starts.search(text) is None:
             return []
-        spans: list[tuple[int, int]] = []
-        for start, end, _, _ in self.blocks:
-            at = 0
-            while (m := start.search(text, at)) is not None and (e := end.search(text, m.end())) is not None:
-                spans.append((m.start(), e.end()))
-                at = e.end() if e.end() > m.start() else m.start() + 1
-                if at > len(text):
-                    break
-        return spans
+        return [(m.start(), e.end()) for start, end, _, _ in self.blocks for m, e in _found(text, start, end)]
 
     def _attachment(self, opening: str, body: str) -> str:
         """A file or selection attached beside a request tag, as the ask reads it: its code, fenced (the fenced
@@ -777,16 +770,24 @@ def _gaps(spans: list[tuple[int, int, int, int]], stop: int, begin: int = 0) -> 
     return gaps
 
 
+def _found(text: str, start: re.Pattern[str], end: re.Pattern[str]) -> Iterator[tuple[re.Match[str], re.Match[str]]]:
+    """Each block in ``text``, left to right, as the matches of its start and of the first end after it. A start
+    with no end after it ends the scan, since no later start has one either; a block that matched nothing (start
+    and end both empty at one place) is passed, so the next may start after it."""
+    at = 0
+    while at <= len(text) and (m := start.search(text, at)) is not None and (e := end.search(text, m.end())):
+        yield m, e
+        at = e.end() if e.end() > m.start() else e.end() + 1
+
+
 def _cut(text: str, start: re.Pattern[str], end: re.Pattern[str], keep: bool) -> str:
     """``text`` without each block from a match of ``start`` to the first match of ``end`` after it (with
-    ``keep``, the text between them stays). One pass: a start with no end after it ends the scan, since no
-    later start has one either."""
+    ``keep``, the text between them stays), in one pass (:func:`_found`)."""
     parts: list[str] = []
-    done = at = 0
-    while at <= len(text) and (m := start.search(text, at)) is not None and (e := end.search(text, m.end())):
+    done = 0
+    for m, e in _found(text, start, end):
         parts += [text[done : m.start()], text[m.end() : e.start()].strip() if keep else ""]
         done = e.end()
-        at = done if done > m.start() else done + 1  # a block that matched nothing: the next may start after it
     if not parts:
         return text
     parts.append(text[done:])
