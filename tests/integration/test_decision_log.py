@@ -144,7 +144,7 @@ def test_feedback_errors_are_in_the_openai_shape(served: Served, fake_ollama: Fa
         ({"decision_id": decision_id, "rating": 4.5}, "rating"),
         ({"decision_id": decision_id, "rating": 4, "comment": "x" * 4001}, "comment"),
         ({"decision_id": "", "rating": 4}, "decision_id"),
-        ({"rating": 4}, None),
+        ({"rating": 4}, "decision_id"),
     ]:
         r = served.post("/v1/feedback", body)
         assert r.status_code == 400, body
