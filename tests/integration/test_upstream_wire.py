@@ -127,6 +127,32 @@ def test_reasoning_effort_thinks_on_a_claude_tier(client: openai.OpenAI, fake_an
     assert "temperature" not in sent and sent["max_tokens"] > 1024
 
 
+def test_a_user_message_after_a_tool_result_leaves_thinking_off_as_the_api_demands(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    """The tool result and the user's next words are one user turn, so the loop is still under way and its
+    assistant turn carries no signed thinking: the fake refuses thinking there, as the API does."""
+    fake_anthropic.replies.append(Text("Rome is sunny too."))
+    call = {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}
+
+    completion = client.chat.completions.create(
+        model="sonnet",
+        reasoning_effort="low",
+        tools=[{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}],
+        messages=[
+            {"role": "user", "content": "weather in Paris?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},  # type: ignore[list-item]
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+            {"role": "user", "content": "thanks, and Rome?"},
+        ],
+    )
+
+    assert completion.choices[0].message.content == "Rome is sunny too."
+    sent = fake_anthropic.requests[0].body
+    assert "thinking" not in sent
+    assert [block["type"] for block in sent["messages"][2]["content"]] == ["tool_result", "text"]
+
+
 # --- whitespace the Anthropic API refuses, in requests OpenAI's API takes ---------------------------------
 
 

@@ -981,6 +981,14 @@ def test_thinking_never_raises_the_limit_the_clients_or_tiergates(
                 {"role": "tool", "tool_call_id": "c1", "content": "noon"},
             ]
         },
+        {  # the user speaks after the tool result: the same user turn, the same loop
+            "messages": [
+                {"role": "user", "content": "what time is it?"},
+                {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"name": "now", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "noon"},
+                {"role": "user", "content": "and in Rome?"},
+            ]
+        },
     ],
 )
 def test_no_thinking_where_the_api_would_refuse_it(fields: dict[str, Any]) -> None:

@@ -185,7 +185,9 @@ def _thinking_budget(request: ChatRequest, max_tokens: int, *, chosen: bool) -> 
     tool loop already under way whose assistant message carries no signed thinking (a loop is one assistant
     turn, and the API demands that its last assistant message begin with the thinking Claude wrote for it: a
     client that carried it back, such as Codex through Responses' ``encrypted_content``, keeps thinking on for
-    the whole loop; one that did not, or whose calls another model made, loses it until the loop ends)."""
+    the whole loop; one that did not, or whose calls another model made, loses it until the loop ends). A user
+    message after the tool results does not end the loop: it joins their user turn, and the API still asks the
+    last assistant message for its thinking)."""
     effort = request.effort()
     budget = None if effort is None else THINKING_BUDGETS.get(effort, UNKNOWN_EFFORT_BUDGET)
     if budget is not None:
@@ -194,16 +196,15 @@ def _thinking_budget(request: ChatRequest, max_tokens: int, *, chosen: bool) -> 
         return None
     if request.tools and (request.tool_choice == "required" or isinstance(request.tool_choice, dict)):
         return None
-    last = next((m for m in reversed(request.messages) if m.role not in ("system", "developer")), None)
-    if last is not None and last.role in ("tool", "function") and not _signed_loop(request.messages):
+    if _loop_without_signed_thinking(request.messages):
         return None
     return budget
 
 
-def _signed_loop(messages: list[Message]) -> bool:
-    """Whether the last assistant message calls tools and carries thinking Anthropic can verify."""
+def _loop_without_signed_thinking(messages: list[Message]) -> bool:
+    """Whether the last assistant message calls tools and carries no thinking Anthropic can verify."""
     caller = next((m for m in reversed(messages) if m.role == "assistant"), None)
-    return caller is not None and bool(caller.tool_calls) and bool(_thinking_blocks(caller))
+    return caller is not None and bool(caller.tool_calls) and not _thinking_blocks(caller)
 
 
 def _system(messages: list[Message]) -> str:
