@@ -379,6 +379,16 @@ class Redactor:
         return cls(secret_values(config, environ), password_values(config))
 
     def __call__(self, text: str) -> str:
+        scrubbed = self._scrub(text)
+        if "\\" not in scrubbed:
+            return scrubbed
+        # an upstream's JSON quoted as raw bytes (a body in no shape tiergate reads) may escape a key's
+        # characters: ``tok\/abc``, ``sk\u002dant``; read as JSON, the key shows, and is taken
+        plain = _JSON_ESCAPE.sub(_unescape, scrubbed)
+        again = self._scrub(plain) if plain != scrubbed else plain
+        return again if again != plain else scrubbed
+
+    def _scrub(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
         low = _lower(text)  # the same length as text: an index in one is the same place in the other
@@ -402,6 +412,16 @@ class Redactor:
 
     def __bool__(self) -> bool:
         return self._pattern is not None
+
+
+#: A JSON escape of a printable ASCII character other than ``"`` and ``\\`` (whose escaped forms are a
+#: secret's :func:`_forms`): ``\\/`` and ``\\u00XX``.
+_JSON_ESCAPE = re.compile(r"\\(?:/|u00(2[013-9a-fA-F]|[3-4][0-9a-fA-F]|5[0-9abd-fABD-F]|6[0-9a-fA-F]|7[0-9a-eA-E]))")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    code = m.group(1)
+    return "/" if code is None else chr(int(code, 16))
 
 
 #: The shortest run of a secret's first characters taken for it inside a text (see Redactor): no word of a

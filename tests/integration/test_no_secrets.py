@@ -222,6 +222,40 @@ def test_an_upstream_echoing_the_key_shortened_or_upper_cased_shows_none_of_it(
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 
+def test_a_proxys_error_page_quoting_a_header_json_escaped_shows_it_to_no_one(
+    gateway_for: GatewayFactory, fake_ollama: FakeOllama, tmp_path: Path
+) -> None:
+    """A proxy before Ollama answered in a shape Ollama's backend does not read, so its bytes were quoted as
+    they came, with the token's ``/`` and ``-`` JSON-escaped: the client's error body and the log showed it."""
+    token = "oll/SECRET-5e6f7a8b9c-more"
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        """
+backends:
+  ollama:
+    kind: ollama
+    base_url: "${OLLAMA_HOST}"
+    headers: {X-Ollama-Token: "${OLLAMA_TOKEN}"}
+tiers:
+  local: {targets: [{backend: ollama, model: qwen-fake}]}
+routing: {band_tiers: {local: local, claude: local, ambiguous: local}}
+"""
+    )
+    base = gateway_for(routes, {"OLLAMA_HOST": fake_ollama.url, "OLLAMA_TOKEN": token})  # type: ignore[attr-defined]
+    escaped = token.replace("/", "\\/").replace("-", "\\u002d")
+    WATCH.also.add(escaped)
+    fake_ollama.replies.extend([Status(400, f"bad key {escaped}", html=True) for _ in range(3)])
+
+    chat = httpx.post(
+        base + "/v1/chat/completions", json={"model": "local", "messages": [{"role": "user", "content": "hi"}]}
+    )
+
+    assert chat.status_code == 400
+    at = fake_ollama.url  # type: ignore[attr-defined]
+    assert chat.json()["error"]["message"] == f"backend 'ollama' at {at}: <html><body>bad key ***</body></html>"
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
 def test_credentials_in_a_backend_url_stay_out_of_errors_and_logs(
     gateway_for: GatewayFactory, closed_port: int, tmp_path: Path
 ) -> None:

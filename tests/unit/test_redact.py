@@ -94,6 +94,17 @@ def test_a_key_cut_short_where_an_excerpt_ends_is_removed_too() -> None:
     assert Redactor(["p@ss/w0rd+-more-of-the-key"])(f"token={url_form[:-4]}") == "token=***"
 
 
+def test_a_key_whose_characters_an_upstreams_json_escaped_is_removed() -> None:
+    """A body in no shape the backend reads is quoted as its raw bytes: a JSON encoder that escapes ``/``
+    (PHP's, Java's) or writes ``-`` as ``\\u002d`` showed the key, whose forms were only the plain, URL-encoded
+    and ``\\``/``"``-escaped ones. Text without a key keeps its escapes."""
+    scrub = Redactor(["tok/FAKE-secret-0123456789abcdef"])
+    assert scrub('{"message": "bad key tok\\/FAKE-secret-0123456789abcdef"}') == '{"message": "bad key ***"}'
+    assert scrub("key tok\\/FAKE\\u002dsecret\\u002D0123456789abcdef, \\u0041") == "key ***, A"
+    assert scrub('tok\\/FAKE\\u002dsecret\\u002d0123456789ab"') == '***"'  # cut short where the text ends
+    assert scrub('no key: \\/ \\u002d \\"') == 'no key: \\/ \\u002d \\"'
+
+
 def test_a_secrets_beginning_that_goes_on_as_another_word_is_not_taken_for_it() -> None:
     """Every header value is a secret; one that is a site's address began the links in its errors."""
     referer = "https://openrouter.ai/tiergate"
