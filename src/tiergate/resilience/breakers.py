@@ -230,8 +230,11 @@ class Breakers:
         *,
         url: str = "-",
         hold: contextlib.AsyncExitStack | None = None,
+        trial_call: Callable[[], Awaitable[T]] | None = None,
     ) -> T:
-        """Run ``call`` unless the breaker is open, and record its outcome.
+        """Run ``call`` unless the breaker is open, and record its outcome; the half-open trial runs
+        ``trial_call`` instead where one is given (the call without its retries: one call decides, and a
+        client whose trial fails falls back at once instead of waiting out the backoffs).
 
         Raises ``UpstreamUnavailable(kind="breaker_open")`` without calling when the breaker is open.
         With ``hold`` (a stream, whose first event is not yet its outcome) a success is not recorded here:
@@ -243,7 +246,7 @@ class Breakers:
         trial = self._admit(entry, target, url)
         kept = False
         try:
-            result = await call()
+            result = await (trial_call if trial is not None and trial_call is not None else call)()
             if hold is not None and trial is not None:
                 hold.callback(self._end_trial, entry, trial)
                 kept = True

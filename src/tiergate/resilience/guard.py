@@ -6,7 +6,8 @@ The layers, outermost first (each one job, httpx-style):
               never made, so it takes no rate limit's token
     limits    a limited target is refused (RateLimited) before it costs anything
     breaker   admits the call (the half-open trial, or closed); one outcome per call, counted after retries
-    retries   transient errors tried again while the target's deadline (timeouts.total) allows
+    retries   transient errors tried again while the target's deadline (timeouts.total) allows; never the
+              half-open trial, which one call decides
     deadline  each attempt also bounded by what is left of that deadline
 
 Breakers and limiters outlive a load; the guard built for each load only adds that load's backend URLs
@@ -73,7 +74,11 @@ class ResilienceGuard:
         async with contextlib.AsyncExitStack() as local:
             await local.enter_async_context(self.limiters.acquire(target))
             result = await self.breakers.call(
-                target, partial(self._retrying, target, call), url=self._url(target), hold=hold
+                target,
+                partial(self._retrying, target, call),
+                url=self._url(target),
+                hold=hold,
+                trial_call=partial(self._within, self.clock() + target.timeouts.total, target, call),
             )
             if hold is not None:
                 hold.push_async_exit(local.pop_all())

@@ -306,3 +306,25 @@ async def test_a_call_refused_during_a_streamed_trial_spends_no_rate_limit_token
         guard.stream_ended(t, None)
     assert guard.breakers.state(t) == "closed"
     assert await guard.run(t, Upstream()) == "ok"  # token 3, still there
+
+
+@pytest.mark.asyncio
+async def test_a_half_open_trial_is_one_call_without_retries(guard: ResilienceGuard, clock: Clock) -> None:
+    """The trial was retried like any call: three calls to an upstream that had just failed, and the client
+    waited out the backoffs before falling back."""
+    t = target(attempts=2, fail_max=1)
+    first = Upstream(forever=status(500))
+    with pytest.raises(UpstreamStatusError):
+        await guard.run(t, first)
+    assert first.calls == 3 and guard.breakers.state(t) == "open"
+    clock.advance(31)
+
+    trial = Upstream(forever=status(503))
+    with pytest.raises(UpstreamStatusError):
+        await guard.run(t, trial)
+
+    assert trial.calls == 1 and guard.breakers.state(t) == "open"
+    clock.advance(31)
+    assert await guard.run(t, Upstream()) == "ok" and guard.breakers.state(t) == "closed"
+    closed = Upstream(status(500))
+    assert await guard.run(t, closed) == "ok" and closed.calls == 2  # closed again: retried as before
