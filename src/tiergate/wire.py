@@ -466,7 +466,17 @@ class Finish(msgspec.Struct, tag="finish"):
 
 
 class UsageReport(msgspec.Struct, tag="usage"):
+    """The upstream's count of the answer, after its finish.
+
+    ``partial``: the count the upstream had made when tiergate closed its stream at an emulated stop
+    (:mod:`tiergate.protocols.stops`), from the stream's start (Claude's ``message_start``): the prompt and its
+    cache reads and writes are counted, the output is not yet (Claude says 1). Writers show the prompt as
+    counted and at least the estimate of what they wrote as output, marked estimated
+    (:func:`~tiergate.protocols.estimate.topped_up`); it is not the upstream's final count, which a record keeps.
+    """
+
     usage: Usage
+    partial: bool = False
 
 
 class Raw(msgspec.Struct, tag="raw"):

@@ -319,6 +319,42 @@ def test_blank_stop_sequences_are_emulated_on_anthropic(
     assert fake_anthropic.requests[0].body["stop_sequences"] == ["END"]
 
 
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_stream_cut_at_an_emulated_stop_reports_the_prompt_claude_counted(
+    client: openai.OpenAI, fake_anthropic: FakeAnthropic, legacy: bool
+) -> None:
+    """The stream is closed at the stop, before Claude's final count: the usage chunk is message_start's prompt
+    (cache reads apart) and, for the output Claude never counted, the estimate of what was sent (24 characters:
+    6 tokens), marked estimated; not the estimate of the whole request, prompt and all. The same stop not
+    reached reports Claude's own final count."""
+    for text, usage in [
+        (
+            "first line of the answer\n\nsecond line",
+            '{"prompt_tokens":150,"completion_tokens":6,"total_tokens":156,'
+            '"prompt_tokens_details":{"cached_tokens":50},"estimated":true}',
+        ),
+        (
+            "one line",
+            '{"prompt_tokens":150,"completion_tokens":7,"total_tokens":157,"prompt_tokens_details":{"cached_tokens":50}}',
+        ),
+    ]:
+        fake_anthropic.replies.append(Text(text, chunks=4, prompt_tokens=100, cache_read_tokens=50))
+        stop, include = ["\n\n"], {"include_usage": True}
+        if legacy:
+            raw = client.completions.with_raw_response.create(
+                model="sonnet", prompt="def f(", stop=stop, stream=True, stream_options=include
+            )
+        else:
+            messages = [{"role": "user", "content": "complete"}]
+            raw = client.chat.completions.with_raw_response.create(
+                model="sonnet", messages=messages, stop=stop, stream=True, stream_options=include
+            )  # type: ignore[call-overload]
+        events = raw.http_response.read().decode().split("\n\n")
+        assert events[-3:] == [events[-3], "data: [DONE]", ""]
+        assert events[-3].endswith(f'"usage":{usage}}}'), events[-3]
+        assert fake_anthropic.requests[-1].body.get("stop_sequences") is None
+
+
 def test_with_an_emulated_stop_the_text_still_comes_before_the_tool_call(
     gateway: str, fake_anthropic: FakeAnthropic
 ) -> None:

@@ -172,11 +172,13 @@ class AnthropicBackend:
 
     def stream(self, request: ChatRequest, call: Call) -> AsyncIterator[StreamEvent]:
         out = self._outgoing(request, call, stream=True)
-        events = self._events(out, call)
-        return events if out.native else stop_emulated(events, out.emulated_stops)
-
-    async def _events(self, out: _Outgoing, call: Call) -> AsyncIterator[StreamEvent]:
         translator = StreamTranslator(self.name, self.url, answer_tool=out.answer_tool)
+        events = self._events(out, call, translator)
+        if out.native:
+            return events
+        return stop_emulated(events, out.emulated_stops, counted=lambda: translator.counted)
+
+    async def _events(self, out: _Outgoing, call: Call, translator: StreamTranslator) -> AsyncIterator[StreamEvent]:
         try:
             async with (
                 self._answered(out) as response,

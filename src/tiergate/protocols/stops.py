@@ -3,7 +3,8 @@
 Anthropic's API rejects stop sequences made only of whitespace (``"\\n\\n"``, ``" "``) with a 400, while
 OpenAI clients send them routinely (Continue's single-line autocomplete stops at ``"\\n"``). Such
 sequences are not sent; tiergate cuts the answer at the first one instead, ends it with
-``finish_reason: "stop"`` exactly as the upstream would have, and stops reading the stream there.
+``finish_reason: "stop"`` exactly as the upstream would have, and stops reading the stream there. A stream cut
+so reports the prompt the upstream had counted, and an estimate of its output.
 
     sent, emulated = split_stops(["\\n\\n", "END"], refuses=is_blank)     # (["END"], ["\\n\\n"])
     text = cut_at_stop("a\\n\\nb", emulated)                             # "a"
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import msgspec
 
-from tiergate.wire import Completion, Finish, StreamEvent, TextDelta, UsageReport
+from tiergate.wire import Completion, Finish, StreamEvent, TextDelta, Usage, UsageReport
 
 #: Most distinct stop sequences tiergate emulates, and their longest: each text piece of the answer is searched
 #: for every one (and up to the longest, less one, is held back), so 80,000 of them cost 12 s on a 2,000-piece
@@ -99,11 +100,16 @@ def cut_completion(completion: Completion, stops: Sequence[str]) -> Completion:
     return msgspec.structs.replace(completion, content=cut, tool_calls=[], finish_reason="stop")
 
 
-async def stop_emulated(events: AsyncIterator[StreamEvent], stops: Sequence[str]) -> AsyncIterator[StreamEvent]:
-    """A stream cut at its first emulated stop: the text before it, then ``Finish("stop")``; the rest of
-    the upstream's stream is not read (closing this closes it). Without a stop every event keeps its
-    place: text held back while a stop could still begin comes out before the next event that is not
-    text (a tool call, the finish); only the usage report waits, to go last."""
+async def stop_emulated(
+    events: AsyncIterator[StreamEvent], stops: Sequence[str], counted: Callable[[], Usage | None] = lambda: None
+) -> AsyncIterator[StreamEvent]:
+    """A stream cut at its first emulated stop: the text before it, then ``Finish("stop")`` and the usage: the
+    upstream's report if one came, else what ``counted`` says it had counted by then (Claude's ``message_start``:
+    the prompt, cache reads apart) as a partial report, which writers top up with the estimate of the output
+    (:class:`~tiergate.wire.UsageReport`). The rest of the upstream's stream is not read (closing this closes
+    it): the output it would count is the part tiergate cut. Without a stop every event keeps its place: text
+    held back while a stop could still begin comes out before the next event that is not text (a tool call,
+    the finish); only the usage report waits, to go last."""
     if not stops:
         async for event in events:
             yield event
@@ -118,6 +124,8 @@ async def stop_emulated(events: AsyncIterator[StreamEvent], stops: Sequence[str]
                     yield TextDelta(text)
                 if stopped:
                     yield Finish("stop")
+                    if usage is None and (so_far := counted()) is not None:
+                        usage = UsageReport(so_far, partial=True)
                     if usage is not None:
                         yield usage
                     return

@@ -18,9 +18,7 @@ charged (``charged``), so the decision log's token columns stay the upstream's o
 
 from __future__ import annotations
 
-import msgspec
-
-from tiergate.protocols.estimate import answer_chars
+from tiergate.protocols.estimate import answer_chars, topped_up
 from tiergate.wire import (
     ChatRequest,
     Completion,
@@ -45,7 +43,7 @@ class Meter:
     def see(self, event: StreamEvent) -> None:
         self.seen = True
         self._chars += answer_chars(event)
-        if isinstance(event, UsageReport):
+        if isinstance(event, UsageReport) and not event.partial:  # a partial count is the call's, in ``counted``
             self.reported = event.usage
 
     def see_whole(self, completion: Completion) -> None:
@@ -66,15 +64,8 @@ class Meter:
         usage = reported if reported is not None else self.reported
         if usage is None and counted is not None:
             usage, whole = counted, False
-        output = tokens_in(self._chars)
         if usage is None:
-            return Usage.of(self._request.estimated_tokens(), output), True
+            return Usage.of(self._request.estimated_tokens(), tokens_in(self._chars)), True
         if whole:
             return usage, False
-        prompt = usage.prompt_tokens or self._request.estimated_tokens()
-        completion = max(usage.completion_tokens, output)
-        if (prompt, completion) == (usage.prompt_tokens, usage.completion_tokens):
-            return usage, False
-        return msgspec.structs.replace(
-            usage, prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-        ), True
+        return topped_up(usage, self._request, self._chars)

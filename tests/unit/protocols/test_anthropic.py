@@ -1244,6 +1244,22 @@ def test_stream_of_reasoning_then_text_exact_bytes() -> None:
         STREAM_EVENT.validate_python(data)
 
 
+def test_a_partial_count_ends_with_its_input_and_at_least_the_output_written() -> None:
+    """A count the upstream made before tiergate cut its stream (an emulated stop): its input and cache reads, and
+    for the output it never counted, what was written ((15 characters + 3) // 4)."""
+    writer = StreamWriter("msg_3", "claude", request=chat())
+    partial = UsageReport(Usage.of(150, 1, cached=50), partial=True)
+    stream = written(writer, TextDelta("fifteen chars.."), Finish("stop"), partial)
+    delta = dict(frames(stream))["message_delta"]
+    assert delta["usage"] == {
+        "input_tokens": 100,
+        "output_tokens": 4,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 50,
+    }
+    assert writer.usage is None
+
+
 def test_the_sdk_assembles_the_stream_into_the_message() -> None:
     stream = written(
         StreamWriter("msg_3", "qwen", request=chat()),

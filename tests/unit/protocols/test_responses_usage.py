@@ -93,6 +93,17 @@ def test_a_stream_with_a_count_completes_with_it_unmarked() -> None:
     assert writer.usage == Usage.of(3, 4)
 
 
+def test_a_partial_count_completes_with_its_input_and_the_output_estimate_marked() -> None:
+    """A count the upstream made before tiergate cut its stream (an emulated stop) has its input, not its output."""
+    writer = StreamWriter("resp_1", 1, "m", request=REQUEST)
+    for event in [*EVENTS, UsageReport(Usage.of(150, 1, cached=50), partial=True)]:
+        writer.event(event)
+    sent = frames(writer.end())["response.completed"]["usage"]
+    cached = {"cached_tokens": 50, "cache_write_tokens": 0}
+    assert sent == {**usage(150, 6, estimated=True), "input_tokens_details": cached}
+    assert writer.usage is None  # no final count: the record keeps the call's own (dispatch's)
+
+
 def test_a_failed_stream_claims_no_count() -> None:
     writer = StreamWriter("resp_1", 1, "m", request=REQUEST)
     writer.start()

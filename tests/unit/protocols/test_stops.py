@@ -67,6 +67,17 @@ async def test_a_stream_ends_at_the_stop_and_reads_no_further() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_stream_cut_before_its_report_ends_with_the_count_so_far_as_a_partial_report() -> None:
+    """Claude reports its usage after the last text: at the cut, what it had counted (message_start's) goes."""
+    so_far = Usage.of(150, 1, cached=50)
+    upstream = events(TextDelta("a\n"), TextDelta("\nb"), Finish("stop"), UsageReport(Usage.of(150, 9, cached=50)))
+    out = [e async for e in stop_emulated(upstream, ["\n\n"], counted=lambda: so_far)]
+    assert out == [TextDelta("a"), Finish("stop"), UsageReport(so_far, partial=True)]
+    nothing_yet = [e async for e in stop_emulated(events(TextDelta("a\n\n")), ["\n\n"], counted=lambda: None)]
+    assert nothing_yet == [TextDelta("a"), Finish("stop")]
+
+
+@pytest.mark.asyncio
 async def test_without_a_stop_the_held_back_text_comes_before_the_finish() -> None:
     out = [e async for e in stop_emulated(events(TextDelta("ab"), TextDelta("c\n"), Finish("length")), ["\n\n"])]
     assert "".join(e.text for e in out if isinstance(e, TextDelta)) == "abc\n"

@@ -71,6 +71,17 @@ def test_a_count_from_a_call_cut_short_is_topped_up_with_what_was_sent_even_when
     assert meter.charged(whole=True, counted=counted) == (Usage.of(10_000, 30, cached=9_800), False)
 
 
+def test_a_partial_report_is_no_final_count() -> None:
+    """A stream ended at an emulated stop reports message_start's count as partial: the charge is still that
+    count topped up with what was sent, as when no report came."""
+    meter = Meter(REQUEST)
+    meter.see(TextDelta("y" * 80))
+    counted = Usage.of(10_000, 1, cached=9_800)
+    meter.see(UsageReport(counted, partial=True))
+    assert meter.reported is None
+    assert meter.charged(whole=True, counted=counted) == (Usage.of(10_000, 20, cached=9_800), True)
+
+
 def test_a_whole_answer_without_usage_is_estimated_from_its_content() -> None:
     call = ToolCall(id="c1", function=FunctionCall(name="ls", arguments="{}"))  # 4 characters
     meter = Meter(REQUEST)

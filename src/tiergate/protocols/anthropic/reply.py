@@ -23,7 +23,7 @@ from tiergate.protocols.anthropic.common import (
     sse,
     tool_use_id,
 )
-from tiergate.protocols.estimate import estimated_usage
+from tiergate.protocols.estimate import estimated_usage, reported_or_estimated
 from tiergate.protocols.quiet import Quiet
 from tiergate.wire import (
     ChatRequest,
@@ -204,6 +204,7 @@ class StreamWriter:
         self._calls: dict[int, _ToolCall] = {}
         self._written_chars = 0
         self._raw_usage = UsageTotals()
+        self._report: UsageReport | None = None
         self._quiet = quiet or Quiet()
         self._omitted = thinking_omitted(request)
 
@@ -273,7 +274,8 @@ class StreamWriter:
             self.finish, self._stop_sequence = event.reason, event.stop_sequence
             return None
         if isinstance(event, UsageReport):
-            self.usage = event.usage
+            self._report = event
+            self.usage = None if event.partial else event.usage
             return None
         raise TypeError(f"unknown stream event {event!r}")
 
@@ -318,11 +320,12 @@ class StreamWriter:
         return b"".join(out)
 
     def _final_usage(self) -> dict[str, int]:
-        """The upstream's counts; without them an estimate of the output alone (the input estimate went
-        in message_start, and a client keeps it when message_delta has no ``input_tokens``)."""
-        if self.usage is None:
+        """The upstream's counts (a partial count with at least the estimate of what was written as output);
+        without them an estimate of the output alone (the input estimate went in message_start, and a client
+        keeps it when message_delta has no ``input_tokens``)."""
+        if self._report is None:
             return {"output_tokens": tokens_in(self._written_chars)}
-        usage = self.usage
+        usage, _ = reported_or_estimated(self._report, self._request, self._written_chars)
         final = {"input_tokens": usage.uncached_prompt_tokens, "output_tokens": usage.completion_tokens}
         if usage.cached_tokens or usage.cache_write_tokens:
             final["cache_creation_input_tokens"] = usage.cache_write_tokens

@@ -7,7 +7,9 @@ stream started is one ``data: {"error": ...}`` event and no ``[DONE]``. No comme
 
 The usage chunk carries the upstream's count; where it sent none, the estimate spend charges (characters / 4
 of ``request`` and of what was written), marked ``"estimated": true``, as a whole answer's
-(:mod:`tiergate.protocols.openai.reply`). ``usage`` stays the upstream's own, for the request record.
+(:mod:`tiergate.protocols.openai.reply`); where it counted only the prompt before an emulated stop cut it, that
+count with the estimate of what was written as its output, marked the same. ``usage`` stays the upstream's own
+final count, for the request record.
 
     writer = ChunkWriter("chatcmpl-1", 1700000000, "qwen2.5-coder:7b", include_usage=True, request=chat)
     writer.start(); writer.event(TextDelta("Hi")); writer.end()
@@ -20,7 +22,7 @@ from typing import Any
 import msgspec
 
 from tiergate.errors import TiergateError
-from tiergate.protocols.estimate import answer_chars, estimated_usage
+from tiergate.protocols.estimate import answer_chars, reported_or_estimated
 from tiergate.protocols.openai.reply import error_body, usage_body
 from tiergate.protocols.quiet import Quiet
 from tiergate.wire import (
@@ -61,6 +63,7 @@ class ChunkWriter:
         self.include_usage = include_usage
         self.usage: Usage | None = None
         self.finish: str | None = None
+        self._report: UsageReport | None = None
         self._request = request
         self._chars = 0  # of the answer, for the estimate when the upstream counts nothing
         self._quiet = quiet or Quiet()  # an empty piece of arguments is a keep-alive when one is due
@@ -105,7 +108,7 @@ class ChunkWriter:
             self.finish = event.reason
             return self._chunk({}, event.reason)
         if isinstance(event, UsageReport):
-            self.usage = event.usage
+            self._reported(event)
             return None
         if isinstance(event, Raw):
             return None  # another dialect's own bytes, or a sign of life (ALIVE)
@@ -120,15 +123,17 @@ class ChunkWriter:
             "system_fingerprint": None,
         }
 
+    def _reported(self, report: UsageReport) -> None:
+        self._report = report
+        if not report.partial:
+            self.usage = report.usage
+
     def end(self) -> bytes:
         """The usage chunk (``choices: []``) when asked for, then ``[DONE]``."""
         if not self.include_usage:
             return DONE
-        if self.usage is not None:
-            usage = usage_body(self.usage)
-        else:
-            usage = usage_body(estimated_usage(self._request, self._chars), estimated=True)
-        return sse({**self._envelope(), "choices": [], "usage": usage}) + DONE
+        usage, estimated = reported_or_estimated(self._report, self._request, self._chars)
+        return sse({**self._envelope(), "choices": [], "usage": usage_body(usage, estimated=estimated)}) + DONE
 
     def error(self, exc: TiergateError) -> bytes:
         return sse(error_body(exc))
@@ -158,7 +163,7 @@ class TextChunkWriter(ChunkWriter):
             self.finish = event.reason
             return self._text("", event.reason)
         if isinstance(event, UsageReport):
-            self.usage = event.usage
+            self._reported(event)
         return None
 
     def _envelope(self) -> dict[str, Any]:

@@ -119,9 +119,9 @@ def usage_body(usage: Usage, *, estimated: bool = False) -> dict[str, Any]:
     return body
 
 
-def _usage(usage: Usage | None, request: ChatRequest, chars: int | None) -> dict[str, Any] | None:
+def _usage(usage: Usage | None, request: ChatRequest, chars: int | None, estimated: bool) -> dict[str, Any] | None:
     if usage is not None:
-        return usage_body(usage)
+        return usage_body(usage, estimated=estimated)
     if chars is None:
         return None
     return usage_body(estimated_usage(request, chars), estimated=True)
@@ -169,11 +169,13 @@ class Envelope:
         usage: Usage | None,
         *,
         chars: int | None = None,
+        estimated: bool = False,
         incomplete: dict[str, str] | None = None,
         error: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """``usage``: the upstream's count; where it sent none, the estimate for a finished answer of
-        ``chars`` characters, and ``null`` for an answer still going or failed (``chars`` None)."""
+        """``usage``: the upstream's count (``estimated``: some of it is tiergate's estimate); where it sent none,
+        the estimate for a finished answer of ``chars`` characters, and ``null`` for an answer still going or
+        failed (``chars`` None)."""
         s = self._settings
         return {
             "id": self.id,
@@ -197,7 +199,7 @@ class Envelope:
             "tools": s["tools"],
             "top_p": s["top_p"],
             "truncation": "disabled",  # what tiergate does whatever was asked: it never drops input items
-            "usage": _usage(usage, self._request, chars),
+            "usage": _usage(usage, self._request, chars, estimated),
             "user": s["user"],
             "metadata": s["metadata"],
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from tiergate.errors import TiergateError
-from tiergate.protocols.estimate import answer_chars
+from tiergate.protocols.estimate import answer_chars, reported_or_estimated
 from tiergate.protocols.openai.reply import overflow_message
 from tiergate.protocols.quiet import Quiet
 from tiergate.protocols.responses.common import encode_json
@@ -65,8 +65,9 @@ class StreamWriter:
     has its ``event:`` line and a ``sequence_number``. No ``[DONE]``.
 
     The ``usage`` of ``response.completed`` (or ``.incomplete``) is the upstream's count; where it sent none,
-    the estimate of the request and of what was written, marked ``"estimated": true`` (:mod:`.reply`).
-    ``usage`` stays the upstream's own, for the request record.
+    the estimate of the request and of what was written, marked ``"estimated": true`` (:mod:`.reply`); where it
+    counted only the prompt (a partial report), that count with the estimate of what was written as its output,
+    marked the same. ``usage`` stays the upstream's own final count, for the request record.
 
     Reasoning and text stream as they come. Tool calls are held until the answer's finish and then sent
     one after another, each whole: an OpenAI-compatible upstream may interleave the argument pieces of
@@ -83,6 +84,8 @@ class StreamWriter:
         self.id = id
         self.usage: Usage | None = None
         self.finish: str | None = None
+        self._report: UsageReport | None = None
+        self._request = request
         self._envelope = Envelope(id, created, model, request)
         self.origins = tool_origins(request)
         self._seq = 0
@@ -126,7 +129,8 @@ class StreamWriter:
             self.finish = event.reason
             return self._close() + self._release_calls() or None
         if isinstance(event, UsageReport):
-            self.usage = event.usage
+            self._report = event
+            self.usage = None if event.partial else event.usage
             return None
         if isinstance(event, Raw):
             return None  # another dialect's own bytes; the translated events follow
@@ -137,7 +141,8 @@ class StreamWriter:
         with the whole output."""
         closing = self._close() + self._release_calls()
         status, incomplete = ENDINGS.get(self.finish, ("completed", None))
-        response = self._envelope.response(status, self._output, self.usage, chars=self._chars, incomplete=incomplete)
+        usage, estimated = reported_or_estimated(self._report, self._request, self._chars)
+        response = self._envelope.response(status, self._output, usage, estimated=estimated, incomplete=incomplete)
         return closing + self._frame(f"response.{status}", {"response": response})
 
     def error(self, exc: TiergateError) -> bytes:
