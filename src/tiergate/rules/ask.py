@@ -1020,8 +1020,8 @@ def ask_prose(f: Features) -> str:
 @feature(
     "number",
     "Distinct file paths named in the user's actual ask: in its words (`ask_prose`) and its code blocks' opening "
-    "lines (```python src/app.py), not inside pasted code, blocks a client injected or a test runner's report lines "
-    "(`tests/a.py::test_x PASSED`, `FAIL src/a.test.ts`).",
+    "lines (```python src/app.py), not inside pasted code, blocks a client injected, a test runner's report lines "
+    '(`tests/a.py::test_x PASSED`, `FAIL src/a.test.ts`) or other pasted tool output (`File "a.py", line 3`).',
 )
 def ask_file_references(f: Features) -> int:
     # inside pasted code, `r.json`, `self.c` and `#include "net.h"` read as paths: six of them made a rename

@@ -361,7 +361,7 @@ _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 @feature(
     "number",
     "Distinct file paths named in the last user message (`src/app.py`, `@utils.ts`), not those a test runner's "
-    "report lines name.",
+    "report lines or other pasted tool output name (a traceback's frames, compiler diagnostics, `git diff --stat`).",
 )
 def file_references(f: Features) -> int:
     return count_file_references(f["last_user_text"])
@@ -370,7 +370,8 @@ def file_references(f: Features) -> int:
 def count_file_references(text: str) -> int:
     """Distinct file paths named in ``text`` (``src/app.py``, ``@utils.ts``); not a method called in code
     (``r.json()``, ``df.to_sql(...)`` end in a ``(``; a traceback's ``main.py(12)`` is a file and its line),
-    nor a file a test runner's report line names (:func:`_in_test_report`)."""
+    nor a file a test runner's report line or another tool's output names (:func:`_in_test_report`,
+    :func:`_in_tool_output`)."""
     found: set[str] = set()
     last, last_start = -1, 0  # the previous match and where its path began: one walk back per path, not per match
     for m in _EXTENSION.finditer(text):
@@ -385,7 +386,9 @@ def count_file_references(text: str) -> int:
         name = text[start : m.end()].lstrip("@./")
         if name in found or not name or name.startswith(".") or name[0] == "-" or "." not in name:
             continue
-        if name.split("/")[-1][0] != "." and not _in_test_report(text, start, m.end()):
+        if name.split("/")[-1][0] == "." or _in_test_report(text, start, m.end()):
+            continue
+        if not _in_tool_output(text, start, m.end()):
             found.add(name)
     return len(found)
 
@@ -446,6 +449,36 @@ def _in_test_report(text: str, start: int, end: int) -> bool:
     if text.startswith("::", end):
         return _NODE_OUTCOME.match(text, end) is not None
     return line == start and _PROGRESS.match(text, end) is not None
+
+
+# Where a tool's output names a file it reports on, not one to change: a line that opens with the file (or a
+# traceback's `File "`, rustc's `-->`, a stack frame's `at ...(`) and goes on with its position (`:12`, `(3,5)`,
+# `", line 12`) or a diffstat's bar (`| 12 ++--`), as compilers, linters, `grep -n`, tracebacks and `git diff
+# --stat` write them; or a line that is a status label aligned to a column then the file alone (`git status`:
+# "\tmodified:   a.py", "?? a.py"). A person's "it fails at main.py(12)" is not at a line's start, and a person's
+# list of files ("- a.py") has no position after the file nor a label aligned before it: both still count.
+_TOOL_HEAD = re.compile(r'[ \t]*(?:File "|--> |at (?:[^\n(]{0,200}\()?)?')
+_TOOL_TAIL = re.compile(r'"?,? line \d|:\d|\(\d+(?:,\d+)?\)|[ \t]+\|[ \t]+(?:\d|Bin\b)')
+_STATUS_HEAD = re.compile(
+    r"[ \t]*[a-z]+(?: [a-z]+)?:(?: {2,}|\t)[ \t]*(?:\S+ -> )?|[MADRCU?!][ MADRCU?!] |[ ][MADRCU?!] "
+)
+_STATUS_TAIL = re.compile(r"(?: -> \S+)?[ \t]*(?:\n|\Z)")
+#: The most characters a tool's output puts before the file on its line (a Java frame's class and method).
+_TOOL_HEAD_WIDTH = 240
+
+
+def _in_tool_output(text: str, start: int, end: int) -> bool:
+    """The path at ``text[start:end]`` is where a tool's output line names a file (see :data:`_TOOL_HEAD`). Looked
+    at around the path only (its line's start, at most :data:`_TOOL_HEAD_WIDTH` characters back, and what follows
+    it), so a long text costs no more per path."""
+    low = max(0, start - _TOOL_HEAD_WIDTH)
+    newline = text.rfind("\n", low, start)
+    line = newline + 1 if newline >= 0 else 0 if low == 0 else -1
+    if line < 0:
+        return False
+    if _TOOL_HEAD.fullmatch(text, line, start) is not None and _TOOL_TAIL.match(text, end) is not None:
+        return True
+    return _STATUS_HEAD.fullmatch(text, line, start) is not None and _STATUS_TAIL.match(text, end) is not None
 
 
 @feature("text", "The last user message's text.")

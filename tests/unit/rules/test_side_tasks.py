@@ -292,6 +292,64 @@ def test_many_files_does_not_count_the_files_a_pasted_test_report_ran() -> None:
     assert Features.of(request(messages=[{"role": "user", "content": listed}]))["ask_file_references"] == 6
 
 
+DIFFSTAT = (
+    " catalog/api.py                 | 12 +++++---\n catalog/export.py              | 41 ++++++++++++++++++++\n"
+    " catalog/templates/export.html  | 18 +++++++++\n tests/test_export.py           | 27 +++++++++++++\n"
+    " README.md                      |  4 ++\n pyproject.toml                 |  1 +\n"
+    " docs/export.md                 | 22 +++++++++++\n 7 files changed, 121 insertions(+), 4 deletions(-)"
+)
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    + "".join(f'  File "/srv/app/shop/m{i}.py", line {i + 10}, in run\n    step_{i}()\n' for i in range(7))
+    + "KeyError: 'SKU-1182'"
+)
+GIT_STATUS = (
+    'On branch feat/csv-export\nChanges to be committed:\n  (use "git restore --staged <file>..." to unstage)\n'
+    "\tmodified:   catalog/api.py\n\tmodified:   catalog/export.py\n\tnew file:   catalog/templates/export.html\n"
+    "\trenamed:    tests/old.py -> tests/test_export.py\n\tmodified:   README.md\n\tdeleted:    setup.py\n"
+    "\tnew file:   docs/export.md"
+)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        DIFFSTAT,
+        TRACEBACK,
+        GIT_STATUS,
+        "".join(f" M src/m{i}.py\n" for i in range(4)) + "?? notes.md\nA  docs/x.md\n",  # git status --short
+        "".join(f"src/m{i}.c:12:5: error: 'x' undeclared\n" for i in range(7)),  # gcc, clang, go vet, mypy, ruff
+        "".join(f"error[E0308]: mismatched types\n  --> src/m{i}.rs:3:5\n" for i in range(7)),  # rustc
+        "".join(f"src/m{i}.ts(3,5): error TS2322: not assignable\n" for i in range(7)),  # tsc
+        "".join(f"\tat com.acme.M{i}.run(M{i}.java:12)\n" for i in range(7)),  # a JVM stack trace
+        "".join(f"    at handler (/srv/app/m{i}.js:12:5)\n" for i in range(7)),  # Node's
+    ],
+)
+def test_many_files_does_not_count_the_files_pasted_tool_output_names(output: str) -> None:
+    """ "sort these lines by the number of changed lines" over an unfenced `git diff --stat` of seven files was a
+    many-files change (CLAUDE) though the head read it local: the files a tool's output reports on are not files
+    the person named. Unfenced, in a plain chat and in Claude Code's body."""
+    many = shipped_rule("many_files")
+    for f in (
+        Features.of(request(messages=[{"role": "user", "content": "sort these lines by size\n\n" + output}])),
+        ClaudeCode().user("write a one line commit message for this\n" + output).features(),
+    ):
+        assert (f["ask_file_references"], f["file_references"]) == (0, 0), output
+        assert "many_files" not in [s.name for s in many.phase1(f).signals]
+
+
+def test_many_files_still_counts_the_files_a_person_lists_or_names_with_a_line() -> None:
+    many = shipped_rule("many_files")
+    for said in (
+        "move the logging setup out of these:\n" + "".join(f"- src/m{i}.py\n" for i in range(6)),
+        "move the logging setup out of these:\n" + "".join(f"  src/m{i}.py\n" for i in range(6)),
+        "the bug is in src/a.py:12, src/b.py:30, c.py:4, d.py:5, e.py:6 and f.py:7",
+        DIFFSTAT + "\n\nnow split catalog/export.py, catalog/api.py, tests/a.py, b.py, c.py and docs/d.md",
+    ):
+        f = Features.of(request(messages=[{"role": "user", "content": said}]))
+        assert f["ask_file_references"] == 6 and "many_files" in [s.name for s in many.phase1(f).signals], said
+
+
 def test_multi_file_change_reads_the_persons_words_not_the_code_they_pasted() -> None:
     rule = shipped_rule("multi_file_change", "multi_file")
     pasted = "add type hints:\n```python\ndef walk(root):\n    # walk every file under root\n    ...\n```"
