@@ -448,6 +448,8 @@ def _patterns(config: RoutesConfig, source: YamlSource) -> list[Problem]:
         "file_dump_patterns",
         "preamble_patterns",
         "reply_patterns",
+        "offer_patterns",
+        "decline_patterns",
     ):
         found += [(("routing", "ask", key, i), p) for i, p in enumerate(getattr(ask, key))]
     for i, block in enumerate(ask.blocks):

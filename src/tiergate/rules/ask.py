@@ -144,6 +144,18 @@ DEFAULT_REPLIES = [
     r" To tell you how to proceed, the user said:\n(?!The user wants to clarify these questions)"
     r"(?P<words>(?s:.*?))(?:\n\nNote: The user's next message may contain a correction or preference\.|\Z)",
 ]
+# What asks the person whether the assistant should do something, in the question its message closes with: an offer
+# ("Want me to rewrite push()?", "Would you like me to add tests?", "Shall I apply it?"), not a question for facts
+# ("Is it behind a load balancer?"), whose "no, ..." answer is still the earlier ask's
+DEFAULT_OFFERS = [r"(?i)\b(?:want|like|need) me to\b", r"(?i)^(?:shall|should) I\b"]
+# What declines that offer in a person's short answer, for something of their own or nothing ("no, just fix the
+# typo", "nah i'll do that. rename buf_", "no thanks", "don't, ...", "rename it instead"); not "no problem, go
+# ahead", nor "yes, but with a mutex instead"
+DEFAULT_DECLINES = [
+    r"(?i)^\W*(?:no|nope|nah)\b(?!\W+(?:problem|worries)\b)",
+    r"(?i)^\W*(?:not now|not yet|never ?mind|skip (?:it|that)|don'?t(?:\s*[,.;!]|\s+bother)|do not\s*[,.;!])",
+    r"(?i)^(?!\W*(?:y(?:es|eah|ep)|sure|ok(?:ay)?)\b)[^\n]*\binstead\b",
+]
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
 DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]
 # The files and selections a person attached, beside their words in a request tag: Copilot Chat's <attachment> (the
@@ -364,6 +376,14 @@ class AskConfig(Strict, frozen=True):
     refused tool call: "... To tell you how to proceed, the user said:" and what the person typed): the match's
     `words` group, or without one all that follows the match. Those words are the ask, as a `<feedback>`
     (`ask_tags`) in a tool result is, read as a message is (a reminder in them dropped)."""
+    offer_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_OFFERS))
+    """Regular expressions searched in the last sentence of the question an assistant's message ends with: a match
+    makes it an offer of work ("Want me to rewrite push() and pop()?"), which a short answer may decline
+    (`decline_patterns`)."""
+    decline_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_DECLINES))
+    """Regular expressions searched in a person's short answer to an offer (`offer_patterns`): a match declines it
+    ("no, just fix the typo in the comment"), and the answer is read alone, not with the ask before it: the work
+    offered is not wanted, and what the answer asks, if anything, is its own."""
     question_tools: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_QUESTION_TOOLS))
     """Tools an agent asks the person a question with (Cline's and Roo Code's `ask_followup_question`): the short
     answer in such a call's result (`ask_tags`, its `<answer>`), a role `tool` message or a client's text result
@@ -469,6 +489,8 @@ class AskReader:
     reports: tuple[re.Pattern[str], ...] = ()
     acknowledgements: tuple[re.Pattern[str], ...] = ()
     question_tools: frozenset[str] = frozenset()
+    offers: tuple[re.Pattern[str], ...] = ()
+    declines: tuple[re.Pattern[str], ...] = ()
     replies: tuple[re.Pattern[str], ...] = ()
     appended: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()  # the last_only blocks
     block_starts: re.Pattern[str] | None = None  # every block's start as one, where they join: see clean
@@ -493,6 +515,8 @@ class AskReader:
             appended=tuple((re.compile(b.start), re.compile(b.end)) for b in cfg.blocks if b.last_only),
             reply_chars=cfg.reply_chars,
             question_tools=frozenset(cfg.question_tools),
+            offers=tuple(re.compile(p) for p in cfg.offer_patterns),
+            declines=tuple(re.compile(p) for p in cfg.decline_patterns),
             replies=tuple(re.compile(p) for p in cfg.reply_patterns),
             reports=_any_of(cfg.report_patterns),
             acknowledgements=_any_of(cfg.acknowledgement_patterns),
@@ -912,7 +936,7 @@ def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int
     words, no code, not a question of its own) to the assistant's message just before it, which ends with a
     question and calls no tool, or to a question the assistant asked with one of ``question_tools`` (the answer in
     that call's result). "is our JWT check open to algorithm confusion?" after "Anything else?" is a new ask, read
-    alone."""
+    alone; so is an answer that declines the assistant's offer (:func:`_declines`)."""
     words = read.strip()
     if (
         len(words) > reader.reply_chars
@@ -932,7 +956,28 @@ def _answers_a_question(f: Features, reader: AskReader, texts: list[str], i: int
     before = f.messages[i - 1]
     # the question may close inside markdown emphasis or quotes: "**Want me to make the change?**"
     asked = texts[i - 1].rstrip().rstrip(_CLOSERS)
-    return before.role == "assistant" and not before.tool_calls and asked.endswith(("?", "\uff1f"))
+    if before.role != "assistant" or before.tool_calls or not asked.endswith(("?", "\uff1f")):
+        return False
+    return not _declines(reader, asked, words)
+
+
+#: Where the question an assistant's message closes with begins: after the sentence or line before it.
+_SENTENCE_END = re.compile(r"[.!?\n]\s+(?=\S)")
+#: The most characters of the assistant's message looked at for that question.
+_QUESTION_CHARS = 400
+
+
+def _declines(reader: AskReader, asked: str, answer: str) -> bool:
+    """``answer`` declines the offer the assistant's message ``asked`` closes with: a question that offers work
+    (``offer_patterns``: "Want me to rewrite push() and pop()?") answered "no, just fix the typo in the comment"
+    (``decline_patterns``). The offered work is not the ask; the answer is, alone. "no, it runs on ECS" after "Is it
+    on Kubernetes?" answers a question for facts, and is read with the ask before it."""
+    if not reader.offers or not reader.declines:
+        return False
+    tail = asked[-_QUESTION_CHARS:-1]
+    ends = [m.end() for m in _SENTENCE_END.finditer(tail)]
+    question = tail[ends[-1] if ends else 0 :].lstrip(_CLOSERS + "#>-")
+    return any(p.search(question) for p in reader.offers) and any(p.search(answer) for p in reader.declines)
 
 
 #: The tool a client's text tool result names: Cline's ``[ask_followup_question for '...'] Result:``.

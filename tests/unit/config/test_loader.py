@@ -1345,6 +1345,13 @@ def test_a_reply_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path:
     ]
 
 
+@pytest.mark.parametrize("key", ["offer_patterns", "decline_patterns"])
+def test_an_offer_or_decline_pattern_that_is_not_a_regular_expression_points_at_it(tmp_path: Path, key: str) -> None:
+    path = write(tmp_path, VALID + f"routing:\n  ask:\n    {key}: ['(unclosed']\n")
+    found, bad = problems(path), "'(unclosed'"
+    assert found[0] == f"{at(path, bad)}: not a regular expression: missing ), unterminated subpattern at position 0"
+
+
 MERGED = (
     BACKENDS
     + """\

@@ -288,3 +288,34 @@ async def test_a_short_answer_read_with_the_ask_before_it_never_reads_below_itse
     joint, alone = len(hard + "\n\ngo ahead"), len("go ahead")
     chars = alone if read == "the answer alone" else joint
     assert learned.p_sonnet == round(1.0 / (1.0 + math.exp(-(per_char * chars + 10.0))), 4)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("answer", "read"), [("go ahead", "with the ask before it"), ("no, just fix the typo", "alone")]
+)
+async def test_an_answer_that_declines_the_offer_is_routed_on_its_own_words(answer: str, read: str) -> None:
+    """ "no, just fix the typo in the comment" after "Want me to rewrite push() and pop()...?" was routed as the
+    memory-ordering question before it (opus); declined, the offered work is not asked, and the answer is routed on
+    its own. The fixed encoder's vector is the text's length, and a positive weight reads the longer text higher."""
+    m = Member("test/fixed@0", "static", Logistic([1.0, 10.0], -60.0), Logistic([1.0, 10.0], -60.0))
+    head = Head(HeadFile(FORMAT, "ask", [m], Training("h", 1)), "v1", "<test>")
+    s = LearnedScorer(head, [Embedder(CachedEncoder(FixedEncoder()))], Cutoffs(sonnet=0.5, opus=0.5))
+    g = graph(ROUTING.replace("HEAD", "x").replace("WEIGHTS", "y"))
+    hard = "why does the lease let two leaders write after a partition heals?"
+    said = "The renewal is local only. Want me to make the change?"
+    request = msgspec.convert(
+        {
+            "messages": [
+                {"role": "user", "content": hard},
+                {"role": "assistant", "content": said},
+                {"role": "user", "content": answer},
+            ]
+        },
+        ChatRequest,
+    )
+    learned = (await Router(g, learned=s).decide(request)).decision.learned
+    assert learned is not None
+    chars = len(answer) if read == "alone" else len(hard + "\n\n" + answer)
+    assert learned.p_sonnet == round(1.0 / (1.0 + math.exp(-(chars + 10.0 - 60.0))), 4)
+    assert learned.tier == ("local" if read == "alone" else "opus")

@@ -731,6 +731,70 @@ def test_other_follow_ups_are_read_alone(said: str, answer: str) -> None:
     assert ask_of(user(HARD), {"role": "assistant", "content": said}, user(answer)) == answer.strip()
 
 
+#: Continue's chat mode, as it sends a conversation: its rules as the system prompt, a question over a pasted block
+CONTINUE_RULES = (
+    "<important_rules>\n  You are in chat mode.\n\n  If the user asks to make changes to files offer that they can use "
+    "the Apply Button on the code block, or switch to Agent Mode to make the suggested updates automatically.\n"
+    "</important_rules>"
+)
+RING = (
+    "is this ring buffer correct on ARM? producer and consumer on different cores\n\n```cpp\nvoid push(T v) {\n"
+    "  auto t = tail_.load(std::memory_order_relaxed);\n  buf_[t % N] = v;  // writte the slot\n"
+    "  tail_.store(t + 1, std::memory_order_relaxed);\n}\n```"
+)
+RING_OFFER = (
+    "No. With relaxed stores the consumer can observe the new `tail_` before the slot's contents on ARM: the store to "
+    "`tail_` must be `memory_order_release` and the consumer's load of it `memory_order_acquire`. Want me to rewrite "
+    "push() and pop() with the correct orderings?"
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "no, just fix the typo in the comment",
+        "nah i'll do that. rename buf_ to slots_",
+        "no thanks. add a doc comment to pop",
+        "nope",
+        "don't, I'll do it myself",
+        "not now",
+        "add a doc comment to pop instead",
+    ],
+)
+def test_an_answer_that_declines_the_assistants_offer_is_read_alone(answer: str) -> None:
+    """ "no, just fix the typo in the comment" after "Want me to rewrite push() and pop()...?" was read with the
+    memory-ordering question before it (opus): the offered work is declined, and the answer asks its own."""
+    offer = {"role": "assistant", "content": RING_OFFER}
+    continue_chat = ask_of({"role": "system", "content": CONTINUE_RULES}, user(RING), offer, user(answer))
+    assert continue_chat == answer
+    reminder = "<system-reminder>todo list is empty</system-reminder>"
+    claude = ClaudeCode().user(RING).said(RING_OFFER).user(reminder, answer)
+    assert claude.features()["ask_text"] == answer
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        (RING_OFFER, "yes please"),
+        (RING_OFFER, "go ahead"),
+        (RING_OFFER, "no problem, go ahead"),
+        (RING_OFFER, "yes, but with seq_cst instead"),  # agrees, and changes how
+        (RING_OFFER.replace("Want me to rewrite", "Should I rewrite"), "ok"),
+        # a question for facts, not an offer: "no" answers it, and the work is still the ask before it
+        ("Which compiler? Is this built with -fno-strict-aliasing?", "no, plain -O2"),
+        ("Depends on the consumer. Is pop() called from more than one thread?", "nope, single consumer"),
+    ],
+)
+def test_an_answer_that_agrees_or_answers_a_question_for_facts_is_read_with_the_ask(said: str, answer: str) -> None:
+    assert ask_of(user(RING), {"role": "assistant", "content": said}, user(answer)) == RING + "\n\n" + answer
+
+
+def test_with_no_offer_patterns_a_decline_is_read_with_the_ask_before_it() -> None:
+    off = AskReader.compile(AskConfig(offer_patterns=[]))
+    declined = ask_of(user(RING), {"role": "assistant", "content": RING_OFFER}, user("nope"), reader=off)
+    assert declined == RING + "\n\nnope"
+
+
 def test_an_answer_after_a_tool_call_or_with_reply_chars_0_is_read_alone() -> None:
     call = {"id": "t1", "function": {"name": "Read", "arguments": '{"p":"a.py"}'}}
     asked = {"role": "assistant", "content": "Shall I read it?", "tool_calls": [call]}
