@@ -74,15 +74,16 @@ def dropped_params(request: ChatRequest | None, target: Target | None, left_out:
     if native is not None and target.native == native.dialect:
         return []
     unsent = native.unsent if native is not None else ()
-    not_modelled = extras.dropped(request.extra, target.kind, target.pass_params)
+    not_modelled = extras.dropped(request.extra, target.unmodelled, target.pass_params)
     return extras.shown([*unsent, *left_out, *_unsent_strict(request, target), *not_modelled])
 
 
 def _unsent_strict(request: ChatRequest, target: Target) -> list[str]:
-    """``tools[].strict`` when a tool asks for arguments that match its schema exactly and the target, Claude
-    translated or Ollama, is sent tools without it: the call's arguments are the model's best, unchecked."""
+    """``tools[].strict`` when a tool asks for arguments that match its schema exactly and the target's backend
+    kind is sent tools without it (Claude translated, Ollama: not ``keeps_strict``): the call's arguments are the
+    model's best, unchecked."""
     strict = any(tool.function.strict for tool in request.tools or ())
-    return ["tools[].strict"] if strict and target.kind != "openai" else []
+    return ["tools[].strict"] if strict and not target.keeps_strict else []
 
 
 async def until_disconnected(

@@ -93,6 +93,10 @@ AFTER_STOP = 2.0
 class AnthropicBackendConfig(BackendConfigBase, tag="anthropic", frozen=True):
     """The Anthropic Messages API (`POST {base_url}/v1/messages`)."""
 
+    native = DIALECT
+    caps_output = True
+    key_env_example = DEFAULT_ANTHROPIC_KEY_ENV
+
     api_key_env: EnvName = DEFAULT_ANTHROPIC_KEY_ENV
     """Name of the environment variable holding the API key (the key itself never goes in this file)."""
     anthropic_version: str = "2023-06-01"

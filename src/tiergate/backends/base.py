@@ -23,7 +23,7 @@ import functools
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Protocol
+from typing import ClassVar, Literal, Protocol
 
 import msgspec
 import yarl
@@ -134,6 +134,10 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
+#: Which of the parameters tiergate does not model a kind of backend is sent (``BackendConfigBase.unmodelled``).
+Unmodelled = Literal["openai", "ollama", "none"]
+
+
 class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     """A named connection to a model server; `kind` selects which of the variants applies.
 
@@ -157,9 +161,35 @@ class BackendConfigBase(Strict, tag_field="kind", frozen=True):
     description: str | None = None
     """Free text for people reading the file."""
 
+    # What the rest of tiergate needs to know of a kind, said by the kind (a new kind sets those that differ).
+    keeps_strict: ClassVar[bool] = False
+    """Sends a tool's ``strict`` as the client wrote it (the OpenAI wire); else ``x-tiergate-dropped-params``
+    names ``tools[].strict``."""
+    unmodelled: ClassVar[Unmodelled] = "none"
+    """Which of the parameters tiergate does not model it is sent (:func:`tiergate.protocols.extras.dropped`):
+    ``openai``, the open servers' sampling ones and ``pass_params``; ``ollama``, Ollama's options; ``none``."""
+    fill_in_the_middle: ClassVar[bool] = False
+    """Takes a legacy completion's ``suffix`` (Ollama's ``/api/generate``); other kinds would drop it."""
+    native: ClassVar[str | None] = None
+    """The client dialect it takes natively (``anthropic``: a Messages client's own body)."""
+    caps_output: ClassVar[bool] = False
+    """Lowers an output limit above the model's ``capabilities.max_output`` to it (the API refuses more)."""
+    key_env_example: ClassVar[str] = "OPENAI_API_KEY"
+    """The variable name a refused ``api_key_env`` value is told to write instead."""
+
     def build(self, name: str, environ: Mapping[str, str]) -> Backend:
         """The backend this config describes; keys are read from ``environ`` here and nowhere else."""
         raise NotImplementedError
+
+    def sent_params(self) -> frozenset[str]:
+        """The parameters it is sent beyond those of :attr:`unmodelled` (an ``openai`` backend's ``pass_params``)."""
+        return frozenset()
+
+    def authorization(self) -> str | None:
+        """What of this config sets the Authorization header, as a refusal of credentials in ``base_url`` names
+        it, or None."""
+        named = next((h for h in self.headers if h.lower() == "authorization"), None)
+        return f"headers.{named} sets it too" if named is not None else None
 
 
 def sent_hook(call: Call, *, stream: bool) -> Callable[[], None] | None:

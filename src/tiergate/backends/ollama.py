@@ -40,6 +40,9 @@ LOAD_TIMEOUT = 600.0
 class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
     """An Ollama server (`/api/chat`, and `/api/generate` for autocomplete with a suffix)."""
 
+    unmodelled = "ollama"
+    fill_in_the_middle = True
+
     keep_alive: str | int | None = None
     """How long Ollama keeps the model loaded after a request (`10m`, `1h`, `-1` for ever), passed as
     `keep_alive` (a number, bare or quoted, as seconds). A target's `pinned` sends `-1` instead. Default: Ollama's

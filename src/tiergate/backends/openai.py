@@ -70,6 +70,9 @@ class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
     """An OpenAI-compatible server (llama.cpp server, LM Studio, vLLM, OpenAI): `POST
     {base_url}/chat/completions`, so `base_url` includes `/v1`."""
 
+    keeps_strict = True
+    unmodelled = "openai"
+
     api_key_env: EnvName | None = None
     """Name of the environment variable holding a bearer token, sent as `Authorization: Bearer ...`.
     Default: none (no Authorization header)."""
@@ -100,6 +103,14 @@ class OpenAIBackendConfig(BackendConfigBase, tag="openai", frozen=True):
 
     def build(self, name: str, environ: Mapping[str, str]) -> OpenAIBackend:
         return OpenAIBackend(name, self, environ)
+
+    def sent_params(self) -> frozenset[str]:
+        return frozenset(self.pass_params)
+
+    def authorization(self) -> str | None:
+        if self.api_key_env:
+            return f"api_key_env ({self.api_key_env}) sends it as a bearer token"
+        return super().authorization()
 
 
 class OpenAIBackend:

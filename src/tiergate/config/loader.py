@@ -20,13 +20,15 @@ import msgspec
 import msgspec.inspect as mi
 import yaml
 
+from tiergate.backends.base import BackendConfigBase
+from tiergate.backends.registry import BACKEND_KINDS
 from tiergate.config.model import RoutesConfig
 from tiergate.config.problems import ConfigError, Path, Problem, did_you_mean
 from tiergate.config.profiles import apply_profiles
 from tiergate.config.semantic import check, learned_weights_path
 from tiergate.config.source import FLOW_REFERENCE, YamlSource, line_col
 from tiergate.profile.file import Profile
-from tiergate.redact import DEFAULT_ADMIN_KEY_ENV, DEFAULT_ANTHROPIC_KEY_ENV, ENV_NAME
+from tiergate.redact import DEFAULT_ADMIN_KEY_ENV, ENV_NAME
 
 
 @dataclass(frozen=True)
@@ -317,7 +319,8 @@ def _env_name_problem(path: Path, data: Any) -> str:
     field = next(part for part in reversed(path) if isinstance(part, str))
     backend = _get(data, list(path[:-1]))
     kind = backend.get("kind") if isinstance(backend, dict) else None
-    example = _EXAMPLE_NAMES.get(field, DEFAULT_ANTHROPIC_KEY_ENV if kind == "anthropic" else "OPENAI_API_KEY")
+    config = next((k for k in BACKEND_KINDS if k.__struct_config__.tag == kind), BackendConfigBase)
+    example = _EXAMPLE_NAMES.get(field, config.key_env_example)
     return (
         f"{field} names an environment variable (letters, digits, _); this value is not a name (not shown: "
         f"it may be a key) — write the variable's name, e.g. {example}, not its value or ${{{example}}}"

@@ -17,7 +17,7 @@ import msgspec
 import yarl
 
 from tiergate.backends.ollama import ollama_host_url
-from tiergate.config.model import Limits, OllamaBackendConfig, OpenAIBackendConfig, RoutesConfig
+from tiergate.config.model import Limits, OllamaBackendConfig, RoutesConfig
 from tiergate.config.problems import Path, Problem, did_you_mean
 from tiergate.config.source import YamlSource
 from tiergate.engine.model_names import ModelNames
@@ -215,11 +215,8 @@ def _url_credentials(config: RoutesConfig, source: YamlSource) -> list[Problem]:
             continue  # _base_urls says what is wrong with it
         if url.raw_user is None and url.raw_password is None:
             continue
-        if isinstance(backend, OpenAIBackendConfig) and backend.api_key_env:
-            other = f"api_key_env ({backend.api_key_env}) sends it as a bearer token"
-        elif named := next((h for h in backend.headers if h.lower() == "authorization"), None):
-            other = f"headers.{named} sets it too"
-        else:
+        other = backend.authorization()
+        if other is None:
             continue
         why = (
             f"backend '{name}' base_url carries credentials (user:password@), which go as HTTP Basic auth in the"

@@ -20,9 +20,8 @@ from typing import TypeVar
 
 import msgspec
 
-from tiergate.backends.anthropic import AnthropicBackendConfig
+from tiergate.backends.base import BackendConfigBase, Unmodelled
 from tiergate.backends.ollama import OllamaBackendConfig
-from tiergate.backends.openai import OpenAIBackendConfig
 from tiergate.config.model import (
     Breaker,
     Capabilities,
@@ -34,7 +33,6 @@ from tiergate.config.model import (
     TargetConfig,
     Timeouts,
 )
-from tiergate.protocols.anthropic import DIALECT as ANTHROPIC
 
 
 @dataclass(frozen=True)
@@ -63,12 +61,17 @@ class Target:
     timeout_setting: str | None = None
     """The one setting behind every time bound of this target, named by its timeout errors instead of
     ``timeouts.*`` (the classifier's ``routing.classifier.timeout``)."""
-    kind: str = "openai"
-    """Its backend's ``kind`` (``openai``, ``ollama``, ``anthropic``): which of a chat body's parameters that
-    tiergate does not model it is sent (:func:`tiergate.protocols.extras.dropped`)."""
+    unmodelled: Unmodelled = "openai"
+    """Which of a chat body's parameters that tiergate does not model its backend's kind is sent
+    (``BackendConfigBase.unmodelled``, :func:`tiergate.protocols.extras.dropped`)."""
     pass_params: frozenset[str] = frozenset()
     """Its ``openai`` backend's ``pass_params``: the parameters it is sent beyond the sampling ones, which the
     answer's ``x-tiergate-dropped-params`` leaves out (:func:`tiergate.protocols.extras.dropped`)."""
+    keeps_strict: bool = True
+    """Its backend's kind sends a tool's ``strict`` as written (``BackendConfigBase.keeps_strict``)."""
+    caps_output: bool = False
+    """Its backend's kind lowers an output limit above ``capabilities.max_output`` to it
+    (``BackendConfigBase.caps_output``)."""
 
     def timeout_named(self, which: str) -> str:
         """The setting a timeout of kind ``which`` (``total``, ``first_token``, ``idle``) comes from."""
@@ -119,10 +122,10 @@ class Target:
 
     def sent_output(self, output: int) -> int:
         """The output limit this target is sent for a request that asks for ``output``: an ``anthropic``
-        backend lowers one above the model's ``capabilities.max_output`` to it (the API refuses more), so a
-        window that holds the prompt and that much takes the request."""
+        backend (``caps_output``) lowers one above the model's ``capabilities.max_output`` to it (the API
+        refuses more), so a window that holds the prompt and that much takes the request."""
         most = self.capabilities.max_output
-        return min(output, most) if self.kind == ANTHROPIC and most is not None else output
+        return min(output, most) if self.caps_output and most is not None else output
 
 
 S = TypeVar("S", Timeouts, Retries, Breaker)
@@ -137,6 +140,7 @@ def _merge(default: S, override: msgspec.Struct | None) -> S:
 
 
 def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
+    kind = _kind(config, cfg.backend)
     return Target(
         tier=tier,
         backend=cfg.backend,
@@ -148,25 +152,28 @@ def build_target(tier: str, cfg: TargetConfig, config: RoutesConfig) -> Target:
         breaker=_merge(config.breakers, cfg.breaker),
         limits=cfg.limits if cfg.limits is not None else config.limits,
         pinned=cfg.pinned,
-        fill_in_the_middle=isinstance(config.backends.get(cfg.backend), OllamaBackendConfig),
+        fill_in_the_middle=kind.fill_in_the_middle,
         num_ctx=cfg.capabilities.context_window if cfg.capabilities is not None else None,
-        native=ANTHROPIC if isinstance(config.backends.get(cfg.backend), AnthropicBackendConfig) else None,
-        kind=backend_kind(config, cfg.backend),
-        pass_params=backend_pass_params(config, cfg.backend),
+        native=kind.native,
+        unmodelled=kind.unmodelled,
+        pass_params=_sent_params(config, cfg.backend),
+        keeps_strict=kind.keeps_strict,
+        caps_output=kind.caps_output,
     )
 
 
-def backend_pass_params(config: RoutesConfig, backend: str) -> frozenset[str]:
-    """The ``pass_params`` of the backend named ``backend`` (none but an ``openai`` backend has them)."""
+def _kind(config: RoutesConfig, backend: str) -> type[BackendConfigBase]:
+    """The config class of the backend named ``backend``: its kind, which says what it is sent and takes
+    (the base's defaults for one the file does not define, which the config check has refused already)."""
     cfg = config.backends.get(backend)
-    return frozenset(cfg.pass_params) if isinstance(cfg, OpenAIBackendConfig) else frozenset()
+    return type(cfg) if cfg is not None else BackendConfigBase
 
 
-def backend_kind(config: RoutesConfig, backend: str) -> str:
-    """The ``kind`` of the backend named ``backend`` (``openai`` for one the file does not define, which the
-    config check has refused already)."""
+def _sent_params(config: RoutesConfig, backend: str) -> frozenset[str]:
+    """The parameters the backend named ``backend`` is sent beyond its kind's (an ``openai`` one's
+    ``pass_params``)."""
     cfg = config.backends.get(backend)
-    return str(type(cfg).__struct_config__.tag) if cfg is not None else "openai"
+    return cfg.sent_params() if cfg is not None else frozenset()
 
 
 @dataclass(frozen=True)
@@ -238,6 +245,7 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
     # `thinking` lets the request's reasoning_effort "none" out as Ollama's `think: false` (which a model
     # without thinking takes too: Ollama refuses only `think: true`); an OpenAI-compatible server is sent
     # no reasoning_effort, since not every one takes "none".
+    kind = _kind(config, cfg.backend)
     ollama = isinstance(config.backends.get(cfg.backend), OllamaBackendConfig)
     caps = msgspec.structs.replace(caps, thinking=ollama)
     breaker = Breaker(
@@ -266,8 +274,10 @@ def classifier_target(cfg: ClassifierConfig, config: RoutesConfig) -> Target:
         scope="classifier:",
         num_ctx=num_ctx,
         timeout_setting="routing.classifier.timeout",
-        kind=backend_kind(config, cfg.backend),
-        pass_params=backend_pass_params(config, cfg.backend),
+        unmodelled=kind.unmodelled,
+        pass_params=_sent_params(config, cfg.backend),
+        keeps_strict=kind.keeps_strict,
+        caps_output=kind.caps_output,
     )
 
 

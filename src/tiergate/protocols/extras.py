@@ -27,7 +27,7 @@ hosted tools, ``tools[web_search]``) and what a backend's translation leaves out
     for_openai({"min_p": 0.05, "fallbacks": ["gpt-5"]})               # {"min_p": 0.05}
     for_openai({"ignore_eos": True}, also={"ignore_eos"})            # {"ignore_eos": True}
     for_ollama({"repetition_penalty": 1.1, "store": True})           # {"repeat_penalty": 1.1}
-    dropped({"repetition_penalty": 1.1, "store": True}, "ollama")    # ["store"]
+    dropped({"repetition_penalty": 1.1, "store": True}, "ollama")    # ["store"]  (what Ollama is sent)
     unmodelled({"model": "m", "min_p": 0.05}, {"model"})              # {"min_p": 0.05}
     for_openai({"chat_template_kwargs": {"enable_thinking": False, "chat_template": "{{ ... }}"}})
     # {"chat_template_kwargs": {"enable_thinking": False}}; dropped: ["chat_template_kwargs.chat_template"]
@@ -181,18 +181,20 @@ def shown(names: list[str]) -> list[str]:
     return [*listed, f"+{more} more"] if more else listed
 
 
-def dropped(extra: Mapping[str, Any] | None, kind: str, also: Collection[str] = ()) -> list[str]:
-    """The parameters of ``extra`` a target of backend ``kind`` (``openai``, ``ollama``, ``anthropic``) is
-    not sent, in the body's order; ``also``: an ``openai`` backend's ``pass_params``."""
+def dropped(extra: Mapping[str, Any] | None, sent: str, also: Collection[str] = ()) -> list[str]:
+    """The parameters of ``extra`` a target is not sent, in the body's order. ``sent``: which of them its
+    backend's kind is sent (``BackendConfigBase.unmodelled``): ``openai``, those of :data:`OPENAI_PARAMS` and
+    ``also`` (an ``openai`` backend's ``pass_params``); ``ollama``, those of :data:`OLLAMA_OPTIONS`; else
+    none (Claude's)."""
     if not extra:
         return []
-    if kind == "ollama":
+    if sent == "openai":
+        kept = [name for name in extra if _forwarded(name, also)]
+    elif sent == "ollama":
         used = {name for name, _ in _ollama(extra).values()}
         kept = [name for name in extra if name in used]
-    elif kind == "anthropic":
-        kept = []
     else:
-        kept = [name for name in extra if _forwarded(name, also)]
+        kept = []
     out: list[str] = []
     for name, value in extra.items():
         if value is None:

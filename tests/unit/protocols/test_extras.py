@@ -29,15 +29,15 @@ EXTRA: dict[str, Any] = {
 
 
 @pytest.mark.parametrize(
-    ("kind", "left_out"),
+    ("sent", "left_out"),
     [
         ("openai", ["service_tier", "tiergate_route"]),
         ("ollama", ["service_tier", "tiergate_route"]),
-        ("anthropic", ["min_p", "repetition_penalty", "service_tier", "tiergate_route"]),
+        ("none", ["min_p", "repetition_penalty", "service_tier", "tiergate_route"]),
     ],
 )
-def test_what_is_left_out_is_named_in_the_bodys_order_but_a_null(kind: str, left_out: list[str]) -> None:
-    assert dropped(EXTRA, kind) == left_out
+def test_what_is_left_out_is_named_in_the_bodys_order_but_a_null(sent: str, left_out: list[str]) -> None:
+    assert dropped(EXTRA, sent) == left_out
 
 
 def test_an_openai_compatible_server_gets_the_sampling_ones_as_sent_nulls_included() -> None:
@@ -112,7 +112,7 @@ def test_ollama_gets_its_own_names_and_no_nulls() -> None:
 
 
 def test_nothing_extra_is_nothing_dropped() -> None:
-    assert (dropped(None, "anthropic"), for_openai(None), for_ollama(None)) == ([], {}, {})
+    assert (dropped(None, "none"), for_openai(None), for_ollama(None)) == ([], {}, {})
 
 
 def test_an_ingress_keeps_the_fields_it_does_not_read_as_sent() -> None:
