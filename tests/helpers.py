@@ -11,9 +11,18 @@ import msgspec
 import numpy as np
 import pytest
 
+from tiergate.backends.registry import BACKEND_KINDS
 from tiergate.config.loader import load_text
 from tiergate.engine.graph import EvaluationGraph, compile_graph
+from tiergate.rules.operators import OPERATORS
+from tiergate.rules.transforms import TRANSFORMS
 from tiergate.wire import ChatRequest
+
+#: What the loader's messages list of each registry, as they list it: a new operator, backend kind or
+#: transform is no edit of a test that quotes such a message.
+OPERATOR_NAMES = " ".join(OPERATORS)
+BACKEND_KIND_NAMES = ", ".join(sorted(str(kind.__struct_config__.tag) for kind in BACKEND_KINDS))
+TRANSFORM_KIND_NAMES = ", ".join(sorted(str(kind.__struct_config__.tag) for kind in TRANSFORMS))
 
 #: The fake Ollama, Anthropic and OpenAI-compatible upstreams as three backends; a test adds its tiers.
 THREE_BACKENDS = """

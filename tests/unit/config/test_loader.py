@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import BACKEND_KIND_NAMES, OPERATOR_NAMES, TRANSFORM_KIND_NAMES
 from tiergate.cli import main
 from tiergate.config.loader import load_file
 from tiergate.config.problems import ConfigError
@@ -475,7 +476,7 @@ def test_comparison_with_two_operators_names_them(tmp_path: Path) -> None:
     path = write(tmp_path, RULE.replace("WHEN", "{feature: total_chars, gt: 10, lt: 20}"))
     assert problems(path) == [
         f"{at(path, '{feature: total_chars')}: a feature comparison takes exactly one operator of "
-        "eq ne gt gte lt lte in not_in matches contains_any (got gt, lt) at $.routing.rules[0].when"
+        f"{OPERATOR_NAMES} (got gt, lt) at $.routing.rules[0].when"
     ]
 
 
@@ -643,13 +644,13 @@ def test_bad_transform_kind_suggests_the_close_kind(tmp_path: Path) -> None:
 def test_bad_backend_kind_suggests_the_close_kind(tmp_path: Path) -> None:
     path = write(tmp_path, VALID.replace("kind: ollama", "kind: olama"))
     [problem] = problems(path)
-    assert ": unknown kind 'olama' (one of anthropic, ollama, openai); did you mean 'ollama'?" in problem
+    assert f": unknown kind 'olama' (one of {BACKEND_KIND_NAMES}); did you mean 'ollama'?" in problem
 
 
 def test_bad_backend_kind_points_at_the_value(tmp_path: Path) -> None:
     path = write(tmp_path, VALID.replace("kind: ollama", "kind: olama"))
     assert problems(path) == [
-        f"{at(path, 'olama')}: unknown kind 'olama' (one of anthropic, ollama, openai); did you mean 'ollama'?"
+        f"{at(path, 'olama')}: unknown kind 'olama' (one of {BACKEND_KIND_NAMES}); did you mean 'ollama'?"
     ]
 
 
@@ -853,7 +854,7 @@ def test_a_variant_s_kind_from_the_environment_is_refused(tmp_path: Path, where:
     """The schema says a ``kind`` is written literally (its fields depend on it); the loader took ``${...}``."""
     text = RULE.replace("WHEN", "{feature: total_chars, gt: 1}").replace(where, written, 1)
     path = write(tmp_path, text)
-    choices = "anthropic, ollama, openai" if "KIND" in written else "boolean, keywords, ramp, threshold"
+    choices = BACKEND_KIND_NAMES if "KIND" in written else TRANSFORM_KIND_NAMES
     assert problems(path) == [
         f"{at(path, '${')}: `kind` selects the variant and is written literally (one of {choices}): a ${{...}} "
         "reference is not accepted here"

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from tests.helpers import BACKEND_KIND_NAMES, OPERATOR_NAMES
 from tiergate.backends.registry import BACKEND_KINDS
 from tiergate.config import model
 from tiergate.config.loader import load_file, load_text
@@ -62,13 +63,14 @@ def resolve(pointer: str) -> dict[str, Any]:
 
 
 def header(path: Path) -> dict[str, str]:
-    """The ``# key: value`` comment lines that open a broken file."""
+    """The ``# key: value`` comment lines that open a broken file; ``{operators}`` and ``{kinds}`` in them stand
+    for every operator and every backend kind as the loader lists them (a new one is no edit of the file)."""
     out = {}
     for line in path.read_text().splitlines():
         m = re.match(r"# (defect|loader|schema-at|fix): (.*)$", line)
         if not m:
             break
-        out[m.group(1)] = m.group(2)
+        out[m.group(1)] = m.group(2).replace("{operators}", OPERATOR_NAMES).replace("{kinds}", BACKEND_KIND_NAMES)
     return out
 
 
