@@ -50,6 +50,8 @@ from tests.fakes.scripts import (
     Truncated,
 )
 from tests.fakes.server import ThreadedServer
+from tiergate.api.dialects import DIALECTS
+from tiergate.backends.registry import BACKEND_KINDS
 from tiergate.server import build
 
 Fake = FakeOllama | FakeAnthropic | FakeOpenAI
@@ -381,6 +383,18 @@ INGRESSES = {
     "messages": Ingress("messages", "/v1/messages", _messages_body, _messages_whole, _messages_stream),
     "responses": Ingress("responses", "/v1/responses", _responses_body, _responses_whole, _responses_stream),
 }
+
+
+def test_the_matrix_drives_every_dialect() -> None:
+    """A dialect added to ``api/dialects/`` is served by itself, but the matrix drives it only through an
+    ``Ingress`` here (its body and the readers of its answers): one left out fails here, not in silence."""
+    assert sorted(ingress.path for ingress in INGRESSES.values()) == sorted(d.path for d in DIALECTS.values())
+
+
+def test_the_matrix_fails_every_backend_kind() -> None:
+    """A backend kind added to ``backends/`` is found by itself, but the matrix fails it only with a ``Side``
+    here (its tiers in ``ROUTES``, a fake in ``Upstreams``): one left out fails here, not in silence."""
+    assert sorted(SIDES) == sorted(str(kind.__struct_config__.tag) for kind in BACKEND_KINDS)
 
 
 def send(base: str, ingress: Ingress, model: str, *, stream: bool, text: str = "hi") -> Seen:
