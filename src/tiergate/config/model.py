@@ -31,7 +31,7 @@ from tiergate.learned.scorer import LearnedConfig
 from tiergate.redact import DEFAULT_ADMIN_KEY_ENV
 from tiergate.rules.agent_steps import AgentConfig
 from tiergate.rules.ask import AskConfig
-from tiergate.rules.features import FEATURES
+from tiergate.rules.features import FEATURE_NAME
 from tiergate.rules.operators import Condition
 from tiergate.rules.transforms import Transform
 from tiergate.rules.transforms.boolean import Boolean
@@ -300,7 +300,7 @@ class Scorer(Strict):
 
     name: str
     """Unique name, reported in decisions. Required."""
-    feature: Annotated[str, Meta(examples=list(FEATURES))]
+    feature: Annotated[str, FEATURE_NAME]
     """The request feature to score (see `condition.feature` for the names). Required."""
     transform: Transform
     """How the feature becomes a number in [0, 1]. Required."""

@@ -32,6 +32,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from tiergate.config.model import BackendConfig, RoutesConfig, Transform
+from tiergate.rules.features import FEATURE_NAME, FEATURES
 
 SCHEMA_ID = "https://tiergate.dev/schemas/routes.schema.json"
 ENV_REF = {
@@ -104,6 +105,7 @@ def _describe_fields(node: dict[str, Any], cls: type) -> None:
     assert isinstance(info, mi.StructType)
     tag_field = info.tag_field
     built = {f.encode_name: f.default_factory() for f in info.fields if f.default_factory is not msgspec.NODEFAULT}
+    features = {f.encode_name for f in info.fields if _names_a_feature(f.type)}
     for name, prop in node.get("properties", {}).items():
         if built.get(name):  # msgspec leaves a factory's default out: the built-in lists (routing.ask) are shown
             prop["default"] = msgspec.to_builtins(built[name])
@@ -116,6 +118,14 @@ def _describe_fields(node: dict[str, Any], cls: type) -> None:
         text = docs.get(name)
         if text:
             prop["description"] = text
+        if name in features:  # first, where msgspec writes a field's own examples
+            node["properties"][name] = {"examples": list(FEATURES), **prop}
+
+
+def _names_a_feature(t: mi.Type) -> bool:
+    """Whether a field is marked ``FEATURE_NAME``: its examples are every feature registered now, when the
+    schema is rendered and every feature module has been imported."""
+    return isinstance(t, mi.Metadata) and t.extra == FEATURE_NAME.extra
 
 
 def field_docs(cls: type) -> dict[str, str]:

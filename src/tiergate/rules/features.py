@@ -15,6 +15,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Meta
+
 from tiergate.rules.keywords import SEPARATORS, KeywordMatcher
 from tiergate.wire import ChatRequest, Message, attachment_tokens
 
@@ -50,6 +52,10 @@ class FamilySpec:
 
 FEATURES: dict[str, FeatureSpec] = {}
 FAMILIES: dict[str, FamilySpec] = {}
+#: Marks a routes.yaml field that names a feature (``Annotated[str, FEATURE_NAME]``): the schema offers every
+#: registered feature there, read when it is rendered (a list taken when the field is defined would hold only
+#: the features registered by then, which depends on which module was imported first).
+FEATURE_NAME = Meta(extra={"examples": "features"})
 
 
 def feature(

@@ -27,7 +27,7 @@ from tiergate.config.base import Keywords, Strict, given
 from tiergate.config.problems import Path, did_you_mean
 from tiergate.rules import regex_risk
 from tiergate.rules.context import NEVER, CompileContext, Predicate
-from tiergate.rules.features import FAMILIES, FEATURES, Features, kind_of, value_kind
+from tiergate.rules.features import FAMILIES, FEATURE_NAME, FEATURES, Features, kind_of, value_kind
 
 T = TypeVar("T")
 
@@ -411,7 +411,7 @@ def _fields() -> list[tuple[str, Any, Any]]:
         ("all", "NonEmpty[list[Condition]] | None", None),
         ("any", "NonEmpty[list[Condition]] | None", None),
         ("not_", "Condition | None", msgspec.field(default=None, name="not")),
-        ("feature", Annotated[str | None, Meta(examples=list(FEATURES))], None),
+        ("feature", Annotated[str | None, FEATURE_NAME], None),
     ]
     for op in OPERATORS.values():
         operand = op.operand if op.absent is msgspec.UNSET else op.operand | None
