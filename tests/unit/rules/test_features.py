@@ -197,3 +197,30 @@ def test_known_names() -> None:
     with pytest.raises(KeyError):
         features(messages=[{"role": "user", "content": "x"}])["nope"]
     assert all(spec.doc for spec in FEATURES.values())
+
+
+def readme_feature_table() -> dict[str, str]:
+    """README's "Request features" table: each feature its first column names (``a`` / ``b`` in one row), with
+    the kind its second column gives it."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme.split("### Request features\n", 1)[1]
+    rows = [line for line in section.split("\n\n", 2)[1].splitlines() if line.startswith("| `")]
+    table: dict[str, str] = {}
+    for row in rows:
+        names, kinds = (cell.strip() for cell in row.split(" | ")[:2])
+        named = [name.strip().strip("`") for name in names.removeprefix("| ").split(" / ")]
+        kind = kinds.split(" / ")
+        table.update(zip(named, kind if len(kind) == len(named) else kind * len(named), strict=True))
+    return table
+
+
+def test_the_readme_feature_table_lists_every_feature_with_its_kind() -> None:
+    """The table was kept by hand: ``ask_prose`` was registered and named nowhere a person reads."""
+    from tiergate.rules.features import FAMILIES
+
+    table = readme_feature_table()
+    single = {name: kind for name, kind in table.items() if "<" not in name}
+    assert single == {name: spec.kind for name, spec in FEATURES.items()}
+    assert {name.split(".", 1)[0] for name in table if "<" in name} == set(FAMILIES)
