@@ -162,7 +162,7 @@ def report_backends(rules: Rules) -> Any:
         log.info("rules loaded from %s (version %s)", rules.path, rt.version)
         results = await asyncio.gather(*(b.probe() for b in rt.backends.values()), return_exceptions=True)
         for (name, backend), result in zip(rt.backends.items(), results, strict=True):
-            url = redact_url(backend.url)
+            url = rt.redact(redact_url(backend.url))  # a key may be referenced in its path
             if result is None and backend.probe_reaches:
                 log.info("backend '%s' at %s is ready", name, url)
             elif result is None:

@@ -273,6 +273,36 @@ def test_credentials_in_a_backend_url_stay_out_of_errors_and_logs(
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 
+def test_a_key_referenced_in_a_backend_urls_path_shows_neither_in_health_nor_the_start_up_log(
+    gateway_for: GatewayFactory, closed_port: int, tmp_path: Path
+) -> None:
+    """``base_url: http://host/${ANTHROPIC_API_KEY}`` (a gateway that takes its key in the path): the error
+    bodies were scrubbed, but /health (open to anyone) and the start-up line about the backend showed the key,
+    which only lost a URL's credentials and query values there."""
+    key = "sk-ant-SECRET-0a1b2c3d4e5f"
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        f"""
+backends:
+  proxy:
+    kind: openai
+    base_url: "http://127.0.0.1:{closed_port}/${{ANTHROPIC_API_KEY}}/v1"
+  anthropic: {{kind: anthropic, base_url: "http://127.0.0.1:{closed_port}"}}
+tiers:
+  local: {{targets: [{{backend: proxy, model: qwen-fake}}]}}
+  sonnet: {{targets: [{{backend: anthropic, model: claude-fake}}]}}
+routing: {{band_tiers: {{local: local, claude: sonnet, ambiguous: local}}}}
+"""
+    )
+    base = gateway_for(routes, {"ANTHROPIC_API_KEY": key})
+
+    health = httpx.get(base + "/health")
+
+    assert health.json()["backends"]["proxy"]["url"] == f"http://127.0.0.1:{closed_port}/***/v1"
+    assert key not in health.text
+    assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
+
+
 def test_an_upstream_quoting_a_base_urls_query_or_basic_credentials_shows_them_to_no_one(
     gateway_for: GatewayFactory, fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:

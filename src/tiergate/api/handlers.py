@@ -170,7 +170,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
     backends = {
         name: {
             "kind": cfg.__struct_config__.tag,
-            "url": redact_url(rt.backends[name].url),
+            "url": rt.redact(redact_url(rt.backends[name].url)),  # a key may be referenced in its path
             "missing": rt.backends[name].missing(),
         }
         for name, cfg in rt.graph.config.backends.items()
