@@ -14,6 +14,7 @@ server is not there at all.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -58,6 +59,11 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
     refreshed in the background, never on a request's path. Default: 5."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.keep_alive, str) and not _KEEP_ALIVE.fullmatch(self.keep_alive.strip()):
+            raise ValueError(
+                f"keep_alive {self.keep_alive!r} is no duration Ollama reads, and it would refuse every request: "
+                "write seconds (300, -1 for ever) or a number with units (10m, 1h, 1h30m)"
+            )
         # `OLLAMA_HOST=0.0.0.0:11434` (how Ollama is told to listen everywhere) is a base_url too; one that
         # cannot be read stays as written, and the config check reports it at its line.
         if "://" not in self.base_url:
@@ -67,6 +73,10 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
     def build(self, name: str, environ: Mapping[str, str]) -> OllamaBackend:
         return OllamaBackend(name, self)
 
+
+#: What Ollama takes as ``keep_alive``: a number of seconds, or Go's duration (``10m``, ``1h30m``, ``-1s``).
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_KEEP_ALIVE = re.compile(rf"[-+]?(?:{_NUMBER}(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+|[-+]?{_NUMBER}")
 
 DEFAULT_PORT = 11434
 #: Addresses a server listens on to mean "every interface"; a client reaches the server at loopback.
