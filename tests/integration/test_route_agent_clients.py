@@ -184,3 +184,43 @@ def test_the_dry_run_shows_the_ask_and_the_agent_steps_the_rules_read(gateway: s
     long = "why " + "x" * 600 + " now?"
     read = dry_run(gateway, "openai", {"messages": [{"role": "user", "content": long}]})["read"]
     assert read["ask"] == long[:200] + " … " + long[-200:] and read["ask_chars"] == len(long)
+
+
+FLAKY = "TestSnapshotConsistent fails maybe 1/50 on the arm64 CI runner, never on amd64. figure out why"
+RACE_GREEN = "ok  \tgithub.com/acme/metricsd/internal/series\t14.022s"
+SERIES = ["func (s *Series) Add(v float64) {", "\ti := s.n", "\t*(*uint64)(unsafe.Pointer(&s.n)) = i + 1", "}"]
+
+
+def test_a_hard_task_whose_race_test_passes_before_any_change_still_goes_to_opus(gateway: str) -> None:
+    """Claude Code read the file, then ran the race test, which passed: nothing is fixed yet, and the task goes to
+    opus as it does with no steps. After the fix, the same green run leaves only the report (sonnet)."""
+    loop = ClaudeCode().user(REMINDER, FLAKY).read("/home/mika/src/metricsd/internal/series/series.go", SERIES)
+    loop.bash("go test -race -count=200 ./internal/series/", RACE_GREEN)
+    d = dry_run(gateway, "anthropic", loop.body())
+    assert d["read"]["agent"] == {"steps": 2, "failures_in_row": 0, "repeated_failure": 0, "tests_green": False}
+    assert (d["tier"], "escalation" in fired(d)) == ("opus", True), d["reasons"]
+    path = "/home/mika/src/metricsd/internal/series/series.go"
+    fix = {"file_path": path, "old_string": "i := s.n", "new_string": "i := s.n.Load()"}
+    loop.call("Edit", fix, "The file has been updated.").bash("go test -race -count=200 ./internal/series/", RACE_GREEN)
+    d = dry_run(gateway, "anthropic", loop.body())
+    assert (d["read"]["agent"]["tests_green"], d["tier"]) == (True, "sonnet"), d["reasons"]
+
+
+def test_a_codex_report_step_after_go_test_cover_passes_is_no_opus_task(gateway: str) -> None:
+    """`go test -cover` prints the coverage after each package's time: the clean run read as nothing, and the report
+    step of a finished fix went to opus."""
+    covered = (
+        "ok  \tgithub.com/acme/bank/internal/ledger\t0.412s\tcoverage: 81.2% of statements\n"
+        "ok  \tgithub.com/acme/bank/internal/api\t1.020s\tcoverage: 64.0% of statements\n"
+    )
+    patch = "*** Begin Patch\n*** Update File: internal/ledger/transfer.go\n@@\n-\tbal, err := s.balance(ctx, from)\n"
+    patch += "+\tbal, err := s.balanceForUpdate(ctx, tx, from)\n*** End Patch\n"
+    codex = Codex().user(
+        "the transfer handler can double-spend under concurrent requests for the same account (we saw it in prod). "
+        "fix it, keep the api the same, add a test that runs 50 concurrent transfers"
+    )
+    codex.patch(patch, "Success. Updated the following files:\nM internal/ledger/transfer.go")
+    codex.exec("go test -cover ./...", codex_output(0, covered))
+    d = dry_run(gateway, "responses", codex.body())
+    assert d["read"]["agent"] == {"steps": 2, "failures_in_row": 0, "repeated_failure": 0, "tests_green": True}
+    assert d["tier"] == "sonnet", d["reasons"]

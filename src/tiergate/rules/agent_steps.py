@@ -14,8 +14,9 @@ ran, and aider's failing test run, sent twice (added to the chat, then sent as t
 - ``agent.repeated_failure``: the most times one tool call (same name and arguments) has failed, of the
   calls that failed since that ask (their failures before it counted too);
 - ``agent.tests_green``: the last tool result since that ask is a clean test run (a pass marker, no
-  failure marker), and an earlier step since that ask was another call (an edit, another command): a green
-  run as the loop's first step, or after only the same command, is a baseline before any change.
+  failure marker), and the loop changed the code since that ask, before it (a call whose arguments carry new
+  content, an edit tool, a shell command that writes files, aider's edit blocks: ``routing.agent.edit_*``): a
+  green run before any change (the loop's first step, or after reads and searches only) is a baseline.
 
 A loop's state is that of the task the person gave last. A green run before a new question does not make
 the new question a report to write, and failures before "never mind, just add a docstring" do not make the
@@ -103,13 +104,15 @@ DEFAULT_FAILURE = [
     r"\bpanicked at\b",
     r"\bSegmentation fault\b",
     r"\bBUILD FAILURE\b",
+    r"^BUILD FAILED\b",
     r"\bnpm ERR!",
 ]
 DEFAULT_PASS = [
     r"(?<!=)\b\d+ passed\b",
     r"\bAll tests passed\b",
     r"\btest result: ok\b",
-    r"^ok\s+\S+\s+[\d.]+s$",
+    # go test's package line: its time or "(cached)", then what -cover adds ("coverage: 81.2% of statements")
+    r"^ok\s+\S+\s+(?:[\d.]+s|\(cached\))(?:\s+coverage: [^\n]*)?$",
     # unittest's (and Django's) "Ran 52 tests in 0.598s", then "OK" or "OK (skipped=3)"; PHPUnit's "OK (12 tests,
     # 30 assertions)"
     r"^Ran [1-9]\d* tests? in [\d.]+s\n+OK(?: \([^)\n]*\))?$",
@@ -120,9 +123,53 @@ DEFAULT_PASS = [
     r"^Passed! +- Failed: +0\b",
     r"^100% tests passed, 0 tests failed\b",
     r"\bTests:\s+\d+ passed",
+    # mocha's "  5 passing (23ms)" (with a failure it prints "  1 failing" too, a failure marker); Maven's "BUILD
+    # SUCCESS", Gradle's "BUILD SUCCESSFUL in 12s" (on a failure "BUILD FAILED in 3s", a failure marker)
+    r"^ *[1-9]\d* passing \([\d.]+ ?\w+\)$",
     r"\bBUILD SUCCESS\b",
+    r"^BUILD SUCCESSFUL in \d",
     r"\b0 failed\b",
 ]
+
+
+# What changes the code the tests then pass on. Structure first: a call whose arguments carry new content (Claude
+# Code's Edit, MultiEdit, Write and NotebookEdit; Cursor's edit_file; Continue's edit_existing_file; Roo Code's
+# apply_diff; an editor's str_replace, create and insert), then a shell command's own words, then the tool's name.
+DEFAULT_EDIT_ARGUMENTS = [
+    "new_string",
+    "new_str",
+    "new_source",
+    "file_text",
+    "insert_text",
+    "content",
+    "contents",
+    "code_edit",
+    "edits",
+    "changes",
+    "diff",
+    "patch",
+]
+# A tool named for a change, whatever its arguments say: Codex's apply_patch (its input the patch itself), Zed's
+# edit_file (the new text streamed apart), Cline's write_to_file and replace_in_file, Void's rewrite_file. The name as
+# words in snake case ("MultiEdit" reads "multi_edit"); a to-do list (Claude Code's TodoWrite) is no change.
+DEFAULT_EDIT_TOOLS = [
+    r"^(?!(?:\w*_)?todos?(?:_|$))(?:\w*_)?(?:edit|write|rewrite|patch|replace|create|delete|insert|move|rename)(?:_|$)",
+]
+# A shell command that changes files, read without its quoted words and heredoc bodies: a patch applied (Codex's
+# apply_patch through its shell), an in-place edit (sed -i, perl -pi), a redirect into a file (not 2>&1 nor
+# /dev/null), files moved, copied or removed, a dependency added, a formatter's or linter's fix
+DEFAULT_EDIT_COMMANDS = [
+    r"\bapply_patch\b",
+    r"\b(?:git\s+apply|patch\s+-p\d)\b",
+    r"\b(?:sed|perl|ruby)(?:\s+[^\s|;&]+){0,6}?\s+-(?:[a-zA-Z]*i|-in-place)\b",
+    r"(?<![<>&\d=-])>>?\s*(?!&|/dev/null\b)[^\s|;&)]",
+    r"(?:^|[;&|(]\s*)(?:mv|cp|rm|touch|mkdir|tee|truncate|ln|chmod)\s",
+    r"\bgit\s+(?:checkout|restore|mv|rm|reset|revert|cherry-pick|stash\s+(?:pop|apply))\b",
+    r"\b(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo|go|gem|bundle|composer)\s+(?:(?:pip\s+)?(?:install|add|remove|uninstall|get)|mod\s+tidy)\b",
+    r"\s--(?:write|fix)\b|\bgofmt\s+-[a-z]*w|\b(?:cargo|go)\s+fmt\b",
+]
+# An assistant's reply that is itself the edit (aider's SEARCH/REPLACE blocks, its unified diffs): its client applies it
+DEFAULT_EDIT_REPLIES = [r"^>>>>>>> REPLACE\s*$", r"^\+\+\+ \S[^\n]*\n@@"]
 
 
 class AgentConfig(Strict, frozen=True):
@@ -136,6 +183,96 @@ class AgentConfig(Strict, frozen=True):
     pass_patterns: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_PASS))
     """Regular expressions (multi-line): a tool result matching one, and no failure pattern, is a clean
     test run."""
+    edit_arguments: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_EDIT_ARGUMENTS))
+    """Names of a tool call's arguments that carry new content: a call with one (that did not fail) changed the
+    code. A clean test run is the loop's finished work (`agent.tests_green`) only after such a change."""
+    edit_tools: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_EDIT_TOOLS))
+    """Regular expressions searched in a tool's name, as lower-case words joined by `_` (`MultiEdit` reads
+    `multi_edit`): a call of such a tool changed the code, whatever its arguments (one that runs a command is read
+    by `edit_commands`)."""
+    edit_commands: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_EDIT_COMMANDS))
+    """Regular expressions searched in a shell command (a call's `command` or `cmd`, Cline's `execute_command`),
+    without its quoted words and heredoc bodies: a command matching one changed the code."""
+    edit_replies: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_EDIT_REPLIES))
+    """Regular expressions (multi-line) searched in the assistant's text: a reply matching one is an edit its
+    client applies (aider's SEARCH/REPLACE blocks)."""
+
+
+@dataclass(frozen=True)
+class Edits:
+    """What reads as a change to the code (``routing.agent.edit_*``): a tool call, a shell command, a reply."""
+
+    arguments: frozenset[str]
+    tools: re.Pattern[str] | None
+    commands: re.Pattern[str] | None
+    replies: re.Pattern[str] | None
+
+    @classmethod
+    def compile(cls, cfg: AgentConfig) -> Edits:
+        return cls(
+            frozenset(cfg.edit_arguments),
+            _any_of(cfg.edit_tools),
+            _any_of(cfg.edit_commands),
+            _any_of(cfg.edit_replies),
+        )
+
+    def call(self, name: str, arguments: str) -> bool:
+        """A tool call, by its name and its arguments as sent, that changes the code: one whose arguments carry
+        new content; else, when it runs a command (``command``, ``cmd``: Claude Code's Bash, Codex's shell and
+        exec_command, Cursor's run_terminal_cmd, an editor's ``view``), the command; else its name."""
+        try:
+            value = _decode_arguments.decode(arguments) if arguments.lstrip().startswith("{") else None
+        except (msgspec.DecodeError, RecursionError):
+            value = None
+        if isinstance(value, dict):
+            if not self.arguments.isdisjoint(value):
+                return True
+            command = value.get("command", value.get("cmd"))
+            if isinstance(command, list) and all(isinstance(word, str) for word in command):
+                # Codex's argv: ["bash", "-lc", "script"] runs the script
+                command = command[-1] if len(command) >= 3 and command[-2] in ("-c", "-lc") else " ".join(command)
+            if isinstance(command, str):
+                return self.command(command)
+        return self.named(name)
+
+    def named(self, name: str) -> bool:
+        words = re.sub(r"\W+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).lower()
+        return self.tools is not None and self.tools.search(words) is not None
+
+    def command(self, command: str) -> bool:
+        if self.commands is None:
+            return False
+        opened = command.find("<<")
+        if opened >= 0 and (body := command.find("\n", opened)) >= 0:
+            command = command[:body]  # a heredoc's body is the file or script it feeds, not the command
+        return self.commands.search(_QUOTED.sub("''", command[:COMMAND_CHARS])) is not None
+
+    def text_call(self, call: str) -> bool:
+        """A tool call in text: Cline's ``[replace_in_file for 'path'] Result:`` (a command in the place of the path
+        for ``execute_command``), or an XML call as the assistant wrote it (Void's ``<edit_file>``, its
+        parameters as elements)."""
+        if (cline := _CLINE_CALL.match(call)) is not None:
+            return self.named(cline[1]) or (cline[2] is not None and self.command(cline[2]))
+        if (xml := _XML_TAG.match(call)) is not None:
+            if not self.arguments.isdisjoint(_XML_TAG.findall(call, xml.end())):
+                return True
+            if (command := _XML_COMMAND.search(call, xml.end())) is not None:
+                return self.command(command[1])
+            return self.named(xml[1])
+        return False
+
+    def reply(self, text: str) -> bool:
+        """An assistant's reply that is an edit its client applies (aider's SEARCH/REPLACE blocks)."""
+        return self.replies is not None and self.replies.search(text) is not None
+
+
+#: Characters of a shell command read for a change: its commands open it (a long one is a script's body).
+COMMAND_CHARS = 4000
+_decode_arguments = msgspec.json.Decoder()
+_QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
+_CLINE_CALL = re.compile(r"\[([\w.:-]+)(?: for '(.*)')?\] Result:")
+_XML_TAG = re.compile(r"<([\w-]+)>")
+_XML_COMMAND = re.compile(r"<command>(.*?)</command>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -144,6 +281,7 @@ class AgentMarkers:
 
     failure: re.Pattern[str] | None
     passed: re.Pattern[str] | None
+    edits: Edits = field(default_factory=lambda: DEFAULT_EDITS)
     #: (failed, green) by a digest of the part of a result read. An agent loop resends every earlier result
     #: with each step, and reading one costs about 0.3 µs a character (3 ms for a 10,000-character log): a
     #: loop at its 40th step would pay 120 ms a request for results it read before. One per load, so a
@@ -155,7 +293,7 @@ class AgentMarkers:
 
     @classmethod
     def compile(cls, cfg: AgentConfig) -> AgentMarkers:
-        return cls(_any_of(cfg.failure_patterns), _any_of(cfg.pass_patterns))
+        return cls(_any_of(cfg.failure_patterns), _any_of(cfg.pass_patterns), Edits.compile(cfg))
 
     def read(self, text: str) -> tuple[bool, bool]:
         """(failed, green) of one tool result, from its first 2,000 and last 8,000 characters: a client's
@@ -231,18 +369,21 @@ def _any_of(patterns: list[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE) if patterns else None
 
 
+DEFAULT_EDITS: Edits = Edits.compile(AgentConfig())
 DEFAULT_MARKERS = AgentMarkers.compile(AgentConfig())
 
 
 @dataclass(frozen=True)
 class Step:
-    """One tool result: which call it answers (name and arguments, when known), whether it failed, and the
-    index of its message."""
+    """One tool result: which call it answers (name and arguments, when known), whether it failed, whether it is
+    a clean test run, whether it changed the code (a call that did, and did not fail), and the index of its
+    message."""
 
     call: str
     failed: bool
     green: bool
     at: int
+    changed: bool = False
 
 
 def steps(f: Features) -> list[Step]:
@@ -252,33 +393,52 @@ def steps(f: Features) -> list[Step]:
         return memo["_steps"]  # type: ignore[no-any-return]
     markers: Any = f.settings.get("agent")
     markers = markers if isinstance(markers, AgentMarkers) else DEFAULT_MARKERS
+    edits: Edits = markers.edits
     reader, texts = reader_of(f), raw_texts(f)
-    calls: dict[str, str] = {}
+    calls: dict[str, tuple[str, bool]] = {}
     found: list[Step] = []
+    edited: list[int] = []
     said = ""
     for at, (message, text) in enumerate(zip(f.messages, texts, strict=True)):
         for made in message.tool_calls or ():
-            calls[made.id] = f"{made.function.name}({made.function.arguments})"
+            name, arguments = made.function.name, made.function.arguments
+            calls[made.id] = f"{name}({arguments})", edits.call(name, arguments)
         if message.role == "assistant":
             said = text
+            if edits.reply(text):
+                edited.append(at)
         if message.role in ("tool", "function"):
-            answered = calls.get(message.tool_call_id or "", message.name or "?")
+            answered, changes = calls.get(message.tool_call_id or "", ("", False))
+            if not answered:
+                answered = message.name or "?"
+                changes = edits.named(answered)
         elif message.role != "user":
             continue
         elif (ran := reader.report_call(text)) is not None:
             if _resent(f, reader, texts, at):
                 continue
-            answered = ran
+            answered, changes = ran, False  # a command the client ran on its own: its tests, its linter
         elif reader.is_tool_result(text):
             answered = text.lstrip().split("\n", 1)[0][:200]
+            changes = edits.text_call(answered)
         elif (block := reader.result_block(text)) is not None:
             answered, text = _xml_call(block[0], said), block[1]
+            changes = edits.text_call(answered)
         else:
             continue  # the person's words, or the client's files and notes between steps: no tool result
         failed, green = markers.read(text)
-        found.append(Step(answered, failed, green, at))
-    memo["_steps"] = found
+        found.append(Step(answered, failed, green, at, changes and not failed))
+        if changes and not failed:
+            edited.append(at)
+    memo["_steps"], memo["_edited"] = found, edited
     return found
+
+
+def edited(f: Features) -> list[int]:
+    """The indices of the messages where the loop changed the code: a tool result of a call that did (and did not
+    fail), an assistant's reply that is an edit its client applies."""
+    steps(f)
+    return f._memo["_edited"]  # type: ignore[no-any-return]
 
 
 def _resent(f: Features, reader: AskReader, texts: list[str], at: int) -> bool:
@@ -344,15 +504,15 @@ def repeated_failure(f: Features) -> int:
 
 @feature(
     "bool",
-    "The last tool result since the user's last ask is a clean test run, after a step of another call since that "
-    "ask (an edit, another command): only the report is left.",
+    "The last tool result since the user's last ask is a clean test run, after a step since that ask changed the "
+    "code (an edit, a patch, a file written): only the report is left.",
     name="agent.tests_green",
 )
 def tests_green(f: Features) -> bool:
-    # a green run as the loop's first step, or after only the same command, is a baseline before any change (or an old
-    # CI log read back): the work is still ahead, and the task's words judge it
+    # a green run before any change (the loop's first step, or after reads, searches and the same command) is a
+    # baseline, or an old CI log read back: the work is still ahead, and the task's words judge it
     found = since_ask(f)
     if not found or not found[-1].green:
         return False
-    last = found[-1].call
-    return any(step.call != last for step in found[:-1])
+    ask, last = ask_index(f), found[-1].at
+    return any((ask is None or ask < at) and at < last for at in edited(f))

@@ -458,7 +458,7 @@ def test_a_routing_ask_or_agent_list_that_keeps_no_built_in_entry_is_a_warning(t
     assert problems(path) == [
         f"{at(path, '[myctx]')}: warning: routing.ask.drop_tags replaces its 44 built-in entries (system-reminder, "
         f"user-prompt-submit-hook, local-command-caveat, ...) {hint}",
-        f"{at(path, passed)}: warning: routing.agent.pass_patterns replaces its 12 built-in entries "
+        f"{at(path, passed)}: warning: routing.agent.pass_patterns replaces its 14 built-in entries "
         f"((?<!=)\\b\\d+ passed\\b, \\bAll tests passed\\b, \\btest result: ok\\b, ...) {hint}",
     ]
     kept = write(tmp_path, VALID + "routing:\n  ask:\n    drop_tags: [system-reminder, myctx]\n")

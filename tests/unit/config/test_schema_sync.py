@@ -248,7 +248,14 @@ def test_every_property_and_definition_has_a_description() -> None:
 def test_the_built_in_markers_are_the_schema_s_defaults() -> None:
     """A list under routing.ask replaces the built-in one; an editor shows what it replaces (the schema gave
     no default for a list built by a factory)."""
-    from tiergate.rules.agent_steps import DEFAULT_FAILURE
+    from tiergate.rules.agent_steps import (
+        DEFAULT_EDIT_ARGUMENTS,
+        DEFAULT_EDIT_COMMANDS,
+        DEFAULT_EDIT_REPLIES,
+        DEFAULT_EDIT_TOOLS,
+        DEFAULT_FAILURE,
+        DEFAULT_PASS,
+    )
     from tiergate.rules.ask import DEFAULT_ATTACHMENT_TAGS, DEFAULT_BLOCKS, DEFAULT_REPORTS, DEFAULT_TAGS
 
     ask = schema()["$defs"]["AskConfig"]["properties"]
@@ -258,7 +265,13 @@ def test_the_built_in_markers_are_the_schema_s_defaults() -> None:
     assert ask["blocks"]["default"] == [
         {"keep": False, "last_only": False, "alone": False, "tool_result": False, **b} for b in DEFAULT_BLOCKS
     ]
-    assert schema()["$defs"]["AgentConfig"]["properties"]["failure_patterns"]["default"] == DEFAULT_FAILURE
+    agent = schema()["$defs"]["AgentConfig"]["properties"]
+    assert agent["failure_patterns"]["default"] == DEFAULT_FAILURE
+    assert agent["pass_patterns"]["default"] == DEFAULT_PASS
+    assert agent["edit_arguments"]["default"] == DEFAULT_EDIT_ARGUMENTS
+    assert agent["edit_tools"]["default"] == DEFAULT_EDIT_TOOLS
+    assert agent["edit_commands"]["default"] == DEFAULT_EDIT_COMMANDS
+    assert agent["edit_replies"]["default"] == DEFAULT_EDIT_REPLIES
     assert validator().is_valid({**yaml.safe_load(VALID_FILES[-1].read_text()), "routing": {"ask": {
         key: prop["default"] for key, prop in ask.items()
     }}})  # fmt: skip

@@ -97,3 +97,11 @@ def test_a_new_ask_after_aiders_failing_runs_is_no_stuck_loop() -> None:
     assert (f["ask_text"], *agent(loop)) == ("never mind the tests. just add a docstring to add()", 0, 0, 0, False)
     loop.edit("def add(a, b):", 'def add(a, b):\n    """Add two numbers."""').tested(TEST, RED)
     assert agent(loop) == (1, 1, 5, False)
+
+
+def test_a_passing_run_is_the_finished_loop_only_after_aiders_edit_blocks() -> None:
+    """aider's edit is the model's SEARCH/REPLACE block, applied by aider: no tool call. A passing run the person
+    adds (``/run``) after one leaves only the report; before any edit it is a baseline."""
+    green = "test_hello.py .\n\n1 passed in 0.01s"
+    assert agent(Aider().user(ASK).tested(TEST, green)) == (1, 0, 0, False)
+    assert agent(Aider().user(ASK).edit(HI, HELLO).tested(TEST, green)) == (1, 0, 0, True)

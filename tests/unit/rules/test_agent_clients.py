@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import msgspec
+
 from tests.agent_clients import CLINE_ENV, ClaudeCode, Cline, Codex, cline_error, codex_output
 from tiergate.rules.agent_steps import DEFAULT_MARKERS
+from tiergate.rules.features import Features
+from tiergate.wire import ChatRequest
 
 HARD = (
     "Our websocket server deadlocks under load when two clients reconnect at the same time; find the root "
@@ -359,3 +365,105 @@ def test_aiders_search_replace_blocks_that_failed_to_match_are_failed_steps() ->
     )
     assert DEFAULT_MARKERS.read(failed) == (True, False)
     assert DEFAULT_MARKERS.read("docs: # 1 SEARCH/REPLACE block failed to match! is what aider prints")[0] is False
+
+
+# --- a green run is the loop's finished work only after a change -------------------------------------------------
+
+FLAKY = "TestSnapshotConsistent fails maybe 1/50 on the arm64 CI runner, never on amd64. figure out why"
+SERIES = ["func (s *Series) Add(v float64) {", "\ti := s.n", "\t*(*uint64)(unsafe.Pointer(&s.n)) = i + 1", "}"]
+RACE_GREEN = "ok  \tgithub.com/acme/metricsd/internal/series\t14.022s"
+SERIES_PATCH = (
+    "*** Begin Patch\n*** Update File: internal/series/series.go\n@@\n-\ti := s.n\n+\ti := s.n.Load()\n*** End Patch\n"
+)
+
+
+def test_a_green_run_after_reads_and_searches_only_is_a_baseline_not_a_report() -> None:
+    """Claude Code read the file (or searched) and ran the race test, which passed: nothing changed yet, so the
+    hard task is still ahead. `agent.tests_green` read it as the finished loop and held the task back from opus."""
+    read = ClaudeCode().user(REMINDER, FLAKY).read("/home/mika/src/metricsd/internal/series/series.go", SERIES)
+    read.bash("go test -race -count=200 ./internal/series/", RACE_GREEN)
+    assert agent(read) == (2, 0, 0, False)
+    grep = ClaudeCode().user(FLAKY).call("Grep", {"pattern": "func \\(s \\*Series\\)"}, "Found 1 file")
+    grep.bash("sed -n '1,45p' internal/series/series.go | cat -A", "func (s *Series) Add(v float64) {$")
+    grep.call("TodoWrite", {"todos": [{"content": "Reproduce", "status": "done", "activeForm": "Reproducing"}]}, "ok")
+    grep.bash("go test -race -count=200 ./internal/series/ 2>&1 | tail -5 > /dev/null; echo done", RACE_GREEN)
+    grep.bash("go test -race -count=200 ./internal/series/", RACE_GREEN)
+    assert agent(grep) == (5, 0, 0, False)
+    # an edit refused is no change either; the edit made, the same run leaves only the report
+    read.call("Edit", EDIT, "<tool_use_error>String to replace not found in file.</tool_use_error>", error=True)
+    read.bash("go test -race -count=200 ./internal/series/", RACE_GREEN)
+    assert agent(read)[3] is False
+    read.call("Edit", EDIT, EDITED).bash("go test -race -count=200 ./internal/series/", RACE_GREEN)
+    assert agent(read) == (6, 0, 1, True)
+    for write in (
+        ClaudeCode().user(FLAKY).call("Write", {"file_path": "/app/a.go", "content": "package a\n"}, EDITED),
+        ClaudeCode().user(FLAKY).bash("sed -i 's/i := s.n/i := s.n.Load()/' internal/series/series.go", ""),
+        ClaudeCode().user(FLAKY).bash("cat > internal/series/fix.go <<'EOF'\npackage series\nEOF", ""),
+    ):
+        assert agent(write.bash("go test ./internal/series/", RACE_GREEN))[3] is True
+
+
+def test_codex_cline_cursor_and_zed_green_runs_count_after_their_own_edits_only() -> None:
+    """Each client's way of changing the code: Codex's apply_patch (its own tool, or through its shell), Cline's
+    replace_in_file, Cursor's edit_file (new content in its arguments), Zed's edit_file (the text streamed apart)."""
+    codex = Codex().user(FLAKY).exec("rg -n 'func (s \\*Series)' internal/series/series.go", codex_output(0, "14:"))
+    codex.exec("sed -n 1,45p internal/series/series.go", codex_output(0, "\n".join(SERIES)))
+    codex.exec("go test -race -count=200 ./internal/series/", codex_output(0, RACE_GREEN))
+    assert agent(codex) == (3, 0, 0, False)
+    codex.patch(SERIES_PATCH, PATCHED).exec("go test -race -count=200 ./internal/series/", codex_output(0, RACE_GREEN))
+    assert agent(codex) == (5, 0, 0, True)
+    shell = Codex().user(FLAKY).exec(f"apply_patch <<'EOF'\n{SERIES_PATCH}EOF", codex_output(0, PATCHED))
+    assert agent(shell.exec("go test ./internal/series/", codex_output(0, RACE_GREEN)))[3] is True
+
+    cline = Cline(FLAKY).call("read_file", {"path": "internal/series/series.go"}, "\n".join(SERIES))
+    cline.call("execute_command", {"command": "go test -race ./internal/series/"}, RACE_GREEN)
+    assert agent(cline)[3] is False
+    diff = "------- SEARCH\n\ti := s.n\n=======\n\ti := s.n.Load()\n+++++++ REPLACE"
+    cline.call("replace_in_file", {"path": "internal/series/series.go", "diff": diff}, "The content was saved.")
+    cline.call("execute_command", {"command": "go test -race ./internal/series/"}, RACE_GREEN)
+    assert agent(cline)[3] is True
+
+    def openai(*calls: tuple[str, dict[str, object], str]) -> tuple[object, ...]:
+        messages: list[dict[str, object]] = [{"role": "user", "content": FLAKY}]
+        for n, (name, arguments, output) in enumerate(calls):
+            call = {"id": f"c{n}", "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+            messages.append({"role": "assistant", "tool_calls": [call]})
+            messages.append({"role": "tool", "tool_call_id": f"c{n}", "content": output})
+        f = Features.of(msgspec.convert({"messages": messages}, ChatRequest))
+        return tuple(f[name] for name in AGENT)
+
+    run = ("run_terminal_cmd", {"command": "go test -race ./internal/series/", "is_background": False}, RACE_GREEN)
+    cursor_read = ("read_file", {"target_file": "internal/series/series.go", "should_read_entire_file": True}, "...")
+    cursor_edit = ("edit_file", {"target_file": "internal/series/series.go", "code_edit": "i := s.n.Load()"}, "ok")
+    zed_edit = ("edit_file", {"path": "metricsd/internal/series/series.go", "mode": "edit"}, "")
+    assert openai(cursor_read, run)[3] is False
+    assert openai(cursor_read, cursor_edit, run)[3] is True
+    assert openai(zed_edit, run)[3] is True
+    view = ("str_replace_based_edit_tool", {"command": "view", "path": "/repo/internal/series/series.go"}, "...")
+    assert openai(view, run)[3] is False  # an editor's view changes nothing
+
+
+def test_go_cover_cached_mocha_and_gradle_clean_runs_are_green_and_their_failures_are_not() -> None:
+    """`go test -cover` puts the coverage after the time, a package tested before reads "(cached)", mocha counts
+    "5 passing", Gradle says "BUILD SUCCESSFUL": none read green, so a finished loop's report step went to opus."""
+    green = [
+        "ok  \tgithub.com/acme/bank/internal/ledger\t0.412s\tcoverage: 81.2% of statements\n",
+        "ok  \tgithub.com/acme/bank/internal/ledger\t(cached)\nok  \tgithub.com/acme/bank/internal/api\t(cached)\n",
+        "?   \tgithub.com/acme/bank/cmd/bankd\t[no test files]\nok  \tgithub.com/acme/bank/internal/api\t(cached)\n",
+        "  formatPrice\n    ✔ rounds half up\n\n  5 passing (23ms)\n",
+        "  5 passing (2s)\n  1 pending\n",
+        "> Task :test\n\nBUILD SUCCESSFUL in 12s\n4 actionable tasks: 2 executed, 2 up-to-date\n",
+    ]
+    for output in green:
+        assert DEFAULT_MARKERS.read(output) == (False, True), output
+    failed = [
+        "ok  \tgithub.com/acme/bank/internal/api\t0.2s\tcoverage: 50.0% of statements\n--- FAIL: TestX (0.00s)\n"
+        "FAIL\tgithub.com/acme/bank/internal/ledger\t0.3s\n",
+        "  5 passing (23ms)\n  1 failing\n\n  1) formatPrice\n       rounds half up:\n     AssertionError\n",
+        "> Task :compileJava\n\nFAILURE: Build failed with an exception.\n\nBUILD FAILED in 3s\n",
+    ]
+    for output in failed:
+        assert DEFAULT_MARKERS.read(output) == (True, False), output
+    # no tests ran, or words in a file: no clean run
+    for output in ("ok  \tgithub.com/acme/x\t0.01s [no tests to run]\n", "the 3 passing grades are B, C and D\n"):
+        assert DEFAULT_MARKERS.read(output) == (False, False), output

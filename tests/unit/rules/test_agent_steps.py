@@ -133,7 +133,7 @@ def test_each_tool_result_is_searched_for_failures_once() -> None:
     patterns only for a result with no failure in it."""
     failure, passed = Counting(DEFAULT_MARKERS.failure), Counting(DEFAULT_MARKERS.passed)
     markers: Any = AgentMarkers(failure, passed)  # type: ignore[arg-type]
-    loop = Loop().step("pytest -q", PYTEST_FAIL).step("cat a.py", "x = 1").step("pytest -q", PYTEST_GREEN)
+    loop = Loop().step("pytest -q", PYTEST_FAIL).step("sed -i s/5/6/ a.py", "").step("pytest -q", PYTEST_GREEN)
     request = msgspec.convert({"messages": loop.messages}, ChatRequest)
     f = Features.of(request, settings={"agent": markers})
     assert (f["agent.failures_in_row"], f["agent.repeated_failure"], f["agent.tests_green"]) == (0, 1, True)
