@@ -379,21 +379,32 @@ class Redactor:
         return cls(secret_values(config, environ), password_values(config))
 
     def __call__(self, text: str) -> str:
-        scrubbed = self._scrub(text)
-        if "\\" not in scrubbed:
-            return scrubbed
-        # an upstream's JSON quoted as raw bytes (a body in no shape tiergate reads) may escape a key's
-        # characters: ``tok\/abc``, ``sk\u002dant``; read as JSON, the key shows, and is taken
-        plain = _JSON_ESCAPE.sub(_unescape, scrubbed)
-        again = self._scrub(plain) if plain != scrubbed else plain
-        return again if again != plain else scrubbed
-
-    def _scrub(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
-        low = _lower(text)  # the same length as text: an index in one is the same place in the other
+        spans = self._spans(text)
+        if "\\" in text:
+            # an upstream's JSON quoted as raw bytes (a body in no shape tiergate reads) may escape a key's
+            # characters: ``tok\/abc``, ``sk\u002dant``; read as JSON, the key shows, and is taken where it was
+            # written, the rest of the text as it came
+            plain, starts = _unescaped(text)
+            if plain != text:
+                spans += [(starts[a], starts[b]) for a, b in self._spans(plain)]
+        if not spans:
+            return text
         parts: list[str] = []
-        done = at = 0
+        done = 0
+        for a, b in _merged(spans):
+            parts += [text[done:a], REDACTED]
+            done = b
+        parts.append(text[done:])
+        return "".join(parts)
+
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """Where secrets stand in ``text``: (start, end) of each, in order, none overlapping."""
+        assert self._pattern is not None
+        low = _lower(text)  # the same length as text: an index in one is the same place in the other
+        spans: list[tuple[int, int]] = []
+        at = 0
         while (m := self._pattern.search(low, at)) is not None:
             start = m.start()
             at = start + 1
@@ -403,25 +414,50 @@ class Redactor:
                 if low.startswith(head, start) and (end := _taken(low, start, form, cut, token))
             ]
             if ends:
-                parts += [text[done:start], REDACTED]
-                done = at = max(ends)
-        if not parts:
-            return text
-        parts.append(text[done:])
-        return "".join(parts)
+                at = max(ends)
+                spans.append((start, at))
+        return spans
 
     def __bool__(self) -> bool:
         return self._pattern is not None
 
 
-#: A JSON escape of a printable ASCII character other than ``"`` and ``\\`` (whose escaped forms are a
-#: secret's :func:`_forms`): ``\\/`` and ``\\u00XX``.
-_JSON_ESCAPE = re.compile(r"\\(?:/|u00(2[013-9a-fA-F]|[3-4][0-9a-fA-F]|5[0-9abd-fABD-F]|6[0-9a-fA-F]|7[0-9a-eA-E]))")
+#: A JSON escape: of a backslash (kept as written: a secret's :func:`_forms` hold ``\\\\``), of ``/``, or of a printable
+#: ASCII character other than ``"`` (whose escaped form ``\\"`` is a form too) and ``\\`` as ``\\u00XX``.
+_JSON_ESCAPE = re.compile(r"\\(?:\\|/|u00(2[013-9a-fA-F]|[3-4][0-9a-fA-F]|5[0-9abd-fABD-F]|6[0-9a-fA-F]|7[0-9a-eA-E]))")
 
 
-def _unescape(m: re.Match[str]) -> str:
-    code = m.group(1)
-    return "/" if code is None else chr(int(code, 16))
+def _unescaped(text: str) -> tuple[str, list[int]]:
+    """``text`` with its JSON escapes of ``/`` and of printable characters read, and where each of its characters
+    begins in ``text``, and then where ``text`` ends: a span of the first is ``(starts[a], starts[b])`` in ``text``."""
+    parts: list[str] = []
+    starts: list[int] = []
+    at = 0
+    for m in _JSON_ESCAPE.finditer(text):
+        parts.append(text[at : m.start()])
+        starts.extend(range(at, m.start()))
+        written = m.group(0)
+        if written == "\\\\":
+            parts.append(written)
+            starts.extend((m.start(), m.start() + 1))
+        else:
+            parts.append("/" if m.group(1) is None else chr(int(m.group(1), 16)))
+            starts.append(m.start())
+        at = m.end()
+    parts.append(text[at:])
+    starts.extend(range(at, len(text) + 1))
+    return "".join(parts), starts
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans in order, those that overlap joined (touching ones stay apart: two keys side by side)."""
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 #: The shortest run of a secret's first characters taken for it inside a text (see Redactor): no word of a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -100,9 +101,21 @@ def test_a_key_whose_characters_an_upstreams_json_escaped_is_removed() -> None:
     and ``\\``/``"``-escaped ones. Text without a key keeps its escapes."""
     scrub = Redactor(["tok/FAKE-secret-0123456789abcdef"])
     assert scrub('{"message": "bad key tok\\/FAKE-secret-0123456789abcdef"}') == '{"message": "bad key ***"}'
-    assert scrub("key tok\\/FAKE\\u002dsecret\\u002D0123456789abcdef, \\u0041") == "key ***, A"
+    assert scrub("key tok\\/FAKE\\u002dsecret\\u002D0123456789abcdef, \\u0041") == "key ***, \\u0041"
     assert scrub('tok\\/FAKE\\u002dsecret\\u002d0123456789ab"') == '***"'  # cut short where the text ends
     assert scrub('no key: \\/ \\u002d \\"') == 'no key: \\/ \\u002d \\"'
+
+
+def test_a_key_escaped_past_its_first_half_is_taken_whole_and_the_text_around_it_left_as_written() -> None:
+    """A key whose first escape came after its first half lost only that half (the part before the ``\\`` read as
+    a key cut short), and the text around a key found escaped came back with its own escapes read (a literal
+    ``\\\\u0041`` as ``\\A``: no longer JSON)."""
+    scrub = Redactor(["AbCdEfGhIjKlMnOpQr/StUvWxYz0123456", "tgk_0123456789abcdefghij-KLMNOPQRSTUVWXYZ"])
+    assert scrub('{"error": "bad key AbCdEfGhIjKlMnOpQr\\/StUvWxYz0123456"}') == '{"error": "bad key ***"}'
+    assert scrub("key tgk_0123456789abcdefghij\\u002dKLMNOPQRSTUVWXYZ.") == "key ***."
+    body = '{"path": "C:\\\\u0041dir", "url": "http:\\/\\/x", "k": "AbCdEfGhIjKlMnOpQr\\/StUvWxYz0123456"}'
+    assert scrub(body) == '{"path": "C:\\\\u0041dir", "url": "http:\\/\\/x", "k": "***"}'
+    assert json.loads(scrub(body))["path"] == "C:\\u0041dir"
 
 
 def test_a_secrets_beginning_that_goes_on_as_another_word_is_not_taken_for_it() -> None:
