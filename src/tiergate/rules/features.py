@@ -469,6 +469,9 @@ _STATUS_HEAD = re.compile(
     r"[ \t]*[a-z]+(?: [a-z]+)?:(?: {2,}|\t)[ \t]*(?:\S+ -> )?|[MADRCU?!][ MADRCU?!] |[ ][MADRCU?!] "
 )
 _STATUS_TAIL = re.compile(r"(?: -> \S+)?[ \t]*(?:\n|\Z)")
+#: The rest of a ``git diff --stat`` line after a file on it, a rename's too (``src/{a.py => b.py} | 4 ++--``,
+#: ``old.py => new.py | 3 +``): its bar ends the line.
+_STAT_TAIL = re.compile(r"[^\n|]{0,240}\|[ \t]+(?:\d+(?:[ \t]+[+-]*)?|Bin\b[^\n]*)[ \t]*(?:\n|\Z)")
 #: The most characters a tool's output puts before the file on its line (a Java frame's class and method).
 _TOOL_HEAD_WIDTH = 240
 
@@ -477,6 +480,8 @@ def _in_tool_output(text: str, start: int, end: int) -> bool:
     """The path at ``text[start:end]`` is where a tool's output line names a file (see :data:`_TOOL_HEAD`). Looked
     at around the path only (its line's start, at most :data:`_TOOL_HEAD_WIDTH` characters back, and what follows
     it), so a long text costs no more per path."""
+    if _STAT_TAIL.match(text, end) is not None:
+        return True
     low = max(0, start - _TOOL_HEAD_WIDTH)
     newline = text.rfind("\n", low, start)
     line = newline + 1 if newline >= 0 else 0 if low == 0 else -1

@@ -315,6 +315,8 @@ GIT_STATUS = (
     "output",
     [
         DIFFSTAT,
+        "".join(f" src/{{m{i}.py => n{i}.py}} | {i + 1} ++--\n" for i in range(4)) + " 4 files changed\n",  # renames
+        "".join(f" old{i}.py => new{i}.py | 3 +\n" for i in range(4)) + " 4 files changed\n",  # renamed at the top
         TRACEBACK,
         GIT_STATUS,
         "".join(f" M src/m{i}.py\n" for i in range(4)) + "?? notes.md\nA  docs/x.md\n",  # git status --short
