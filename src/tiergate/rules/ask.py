@@ -147,14 +147,14 @@ DEFAULT_REPLIES = [
 # What asks the person whether the assistant should do something, in the question its message closes with: an offer
 # ("Want me to rewrite push()?", "Would you like me to add tests?", "Shall I apply it?"), not a question for facts
 # ("Is it behind a load balancer?"), whose "no, ..." answer is still the earlier ask's
-DEFAULT_OFFERS = [r"(?i)\b(?:want|like|need) me to\b", r"(?i)^(?:shall|should) I\b"]
+DEFAULT_OFFERS = [r"(?i)\b(?:want|like|need) me to\b", r"(?i)\b(?:shall|should) I\b"]
 # What declines that offer in a person's short answer, for something of their own or nothing ("no, just fix the
-# typo", "nah i'll do that. rename buf_", "no thanks", "don't, ...", "rename it instead"); not "no problem, go
-# ahead", nor "yes, but with a mutex instead"
+# typo", "nah i'll do that. rename buf_", "no thanks", "don't, ..."); not "no problem, go ahead". An answer that
+# changes how the work is done ("go ahead, but with a mutex instead", "use Redis instead") still wants it done, so
+# "instead" alone declines nothing
 DEFAULT_DECLINES = [
-    r"(?i)^\W*(?:no|nope|nah)\b(?!\W+(?:problem|worries)\b)",
+    r"(?i)^\W*(?:no|nope|nah)\b(?!\W+(?:problem|worries|need to ask)\b)",
     r"(?i)^\W*(?:not now|not yet|never ?mind|skip (?:it|that)|don'?t(?:\s*[,.;!]|\s+bother)|do not\s*[,.;!])",
-    r"(?i)^(?!\W*(?:y(?:es|eah|ep)|sure|ok(?:ay)?)\b)[^\n]*\binstead\b",
 ]
 # The person's words among a client's blocks: Copilot Chat's, Cursor's (beside its <additional_data>)
 DEFAULT_REQUEST_TAGS = ["userRequest", "user_query"]

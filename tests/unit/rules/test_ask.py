@@ -758,7 +758,6 @@ RING_OFFER = (
         "nope",
         "don't, I'll do it myself",
         "not now",
-        "add a doc comment to pop instead",
     ],
 )
 def test_an_answer_that_declines_the_assistants_offer_is_read_alone(answer: str) -> None:
@@ -780,6 +779,11 @@ def test_an_answer_that_declines_the_assistants_offer_is_read_alone(answer: str)
         (RING_OFFER, "no problem, go ahead"),
         (RING_OFFER, "yes, but with seq_cst instead"),  # agrees, and changes how
         (RING_OFFER.replace("Want me to rewrite", "Should I rewrite"), "ok"),
+        # agrees, and changes how: the offered work is still wanted
+        (RING_OFFER, "go ahead, but with seq_cst instead"),
+        (RING_OFFER, "please do, with acq_rel instead of relaxed"),
+        (RING_OFFER, "use a mutex instead"),
+        (RING_OFFER, "no need to ask, just do it"),
         # a question for facts, not an offer: "no" answers it, and the work is still the ask before it
         ("Which compiler? Is this built with -fno-strict-aliasing?", "no, plain -O2"),
         ("Depends on the consumer. Is pop() called from more than one thread?", "nope, single consumer"),
@@ -787,6 +791,20 @@ def test_an_answer_that_declines_the_assistants_offer_is_read_alone(answer: str)
 )
 def test_an_answer_that_agrees_or_answers_a_question_for_facts_is_read_with_the_ask(said: str, answer: str) -> None:
     assert ask_of(user(RING), {"role": "assistant", "content": said}, user(answer)) == RING + "\n\n" + answer
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        RING_OFFER.replace("Want me to rewrite", "Should I rewrite"),
+        RING_OFFER.replace("Want me to rewrite", "Done reviewing, so should I rewrite"),
+        RING_OFFER.replace("Want me to rewrite", "Okay, shall I rewrite"),
+    ],
+)
+def test_a_should_i_or_shall_i_offer_declined_is_read_alone(offer: str) -> None:
+    assert ask_of(user(RING), {"role": "assistant", "content": offer}, user("no, just fix the typo")) == (
+        "no, just fix the typo"
+    )
 
 
 def test_with_no_offer_patterns_a_decline_is_read_with_the_ask_before_it() -> None:
