@@ -333,6 +333,11 @@ def test_a_stream_cut_at_an_emulated_stop_reports_the_prompt_claude_counted(
             '{"prompt_tokens":150,"completion_tokens":6,"total_tokens":156,'
             '"prompt_tokens_details":{"cached_tokens":50},"estimated":true}',
         ),
+        (  # two characters before the stop: no more than Claude's placeholder of 1, and estimated all the same
+            "ab\n\nsecond line",
+            '{"prompt_tokens":150,"completion_tokens":1,"total_tokens":151,'
+            '"prompt_tokens_details":{"cached_tokens":50},"estimated":true}',
+        ),
         (
             "one line",
             '{"prompt_tokens":150,"completion_tokens":7,"total_tokens":157,"prompt_tokens_details":{"cached_tokens":50}}',

@@ -51,12 +51,13 @@ def topped_up(usage: Usage, request: ChatRequest | None, chars: int) -> tuple[Us
 
 def reported_or_estimated(report: UsageReport | None, request: ChatRequest | None, chars: int) -> tuple[Usage, bool]:
     """The usage a writer shows for an answer of ``chars`` characters, and whether it is estimated: the
-    upstream's ``report``; a partial one (:class:`~tiergate.wire.UsageReport`) topped up (:func:`topped_up`);
-    none, the estimate (:func:`estimated_usage`)."""
+    upstream's ``report``; a partial one (:class:`~tiergate.wire.UsageReport`) topped up (:func:`topped_up`), and
+    estimated however short the answer (its output count is the stream's placeholder, not a count of what was
+    written); none, the estimate (:func:`estimated_usage`)."""
     if report is None:
         return estimated_usage(request, chars), True
     if report.partial:
-        return topped_up(report.usage, request, chars)
+        return topped_up(report.usage, request, chars)[0], True
     return report.usage, False
 
 
