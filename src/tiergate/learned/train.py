@@ -203,6 +203,9 @@ def _read_log(where: Path | str) -> _Log:
                 rows = pg.execute(_logged(have, True)).fetchall()
                 return _Log(rows, _rated(pg.execute(_RATED).fetchall()), shown, "ask" in have)
         db = Path(where)
+        if not db.is_file():
+            hint = "a SQLite file or a postgresql:// URL" if "://" in shown or "=" in shown else "no such file"
+            raise OperatorError(f"cannot read the decision log {shown} (--log): {hint}")
         with sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True) as conn:
             have = {c[0] for c in conn.execute(columns).description}
             rows = conn.execute(_logged(have, False)).fetchall()

@@ -103,7 +103,7 @@ def compute(db_path: Path | str, since: float | None = None) -> Stats:
     shown = redact_dsn(str(db_path))
     db_path = Path(db_path)
     if not db_path.is_file():
-        hint = "see server.decision_log.path in routes.yaml"
+        hint = "see server.decision_log.path in routes.yaml, or its url for PostgreSQL; or give --db"
         if "://" in shown or "=" in shown:
             hint = "a decision log is a SQLite file or a postgresql:// URL"
         raise StatsError(f"no decision log at {shown} ({hint})")

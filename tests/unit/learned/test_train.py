@@ -270,7 +270,17 @@ def test_an_unreadable_log_is_an_operator_error_naming_it(tmp_path: Path, closed
     with pytest.raises(OperatorError) as raised:  # psycopg reads it; tiergate reads it as a file's name
         rows_from_log(f"postgresql+psycopg://u:hunter2@127.0.0.1:{closed_port}/db", 1.0, ("local", "sonnet"))
     shown = f"postgresql+psycopg://***@127.0.0.1:{closed_port}/db"
-    assert str(raised.value).startswith(f"cannot read the decision log {shown} (--log)")
+    assert str(raised.value) == f"cannot read the decision log {shown} (--log): a SQLite file or a postgresql:// URL"
+
+
+def test_a_libpq_string_given_as_the_log_is_told_what_a_log_is() -> None:
+    """``--log 'host=db password=...'`` was opened as a SQLite file: "unable to open database file"."""
+    with pytest.raises(OperatorError) as raised:
+        rows_from_log("host=127.0.0.1 dbname=tg password=hunter2pw", 1.0, ("local", "sonnet"))
+    assert str(raised.value) == (
+        "cannot read the decision log host=127.0.0.1 dbname=tg password=*** (--log): a SQLite file or a postgresql://"
+        " URL"
+    )
 
 
 def test_concat_members_reproduce_the_joined_regression() -> None:
