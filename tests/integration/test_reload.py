@@ -117,6 +117,42 @@ def test_broken_file_keeps_last_good_rules(
     assert httpx.get(base + "/health").json()["rules"]["status"] == "ok"
 
 
+def test_a_rejected_reload_lists_every_key_and_type_problem_of_the_file(
+    gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path
+) -> None:
+    """It listed the first only: each fix was met by the next refusal, one reload at a time."""
+    base = gateway_for(rules_file, upstream_env, watch=False)
+    text = rules_file.read_text()
+    text = text.replace("  scan_chars: 16000", "  scan_char: 16000").replace("cache_size: 256", "cache_size: lots")
+    rules_file.write_text(text.replace("timeouts: {connect: 5,", "timeouts: {conect: 5,"))
+    lines = rules_file.read_text().splitlines()
+
+    def problem(needle: str, path: str, message: str) -> dict[str, object]:
+        line = next(i for i, written in enumerate(lines) if needle in written)
+        col = lines[line].index(needle) + 1
+        return {
+            "file": str(rules_file),
+            "line": line + 1,
+            "col": col,
+            "path": path,
+            "severity": "error",
+            "message": message,
+        }
+
+    expected = [
+        problem(
+            "scan_char:", "$.routing.scan_char", "unknown key 'scan_char' at $.routing; did you mean 'scan_chars'?"
+        ),
+        problem(
+            "lots", "$.routing.classifier.cache_size", "Expected `int`, got `str` at $.routing.classifier.cache_size"
+        ),
+        problem("conect", "$.timeouts.conect", "unknown key 'conect' at $.timeouts; did you mean 'connect'?"),
+    ]
+    r = httpx.post(base + "/admin/reload")
+    assert r.status_code == 422 and r.json()["problems"] == expected
+    assert httpx.get(base + "/health").json()["rules"]["last_error"] == expected
+
+
 def test_watcher_reports_broken_edit_and_recovers(
     gateway_for: GatewayFactory, upstream_env: dict[str, str], rules_file: Path
 ) -> None:

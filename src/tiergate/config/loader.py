@@ -23,7 +23,7 @@ import yaml
 from tiergate.backends.base import BackendConfigBase
 from tiergate.backends.registry import BACKEND_KINDS
 from tiergate.config.model import RoutesConfig
-from tiergate.config.problems import ConfigError, Path, Problem, did_you_mean
+from tiergate.config.problems import ConfigError, Path, Problem, closest, did_you_mean
 from tiergate.config.profiles import apply_profiles
 from tiergate.config.semantic import check, learned_weights_path
 from tiergate.config.source import FLOW_REFERENCE, YamlSource, line_col
@@ -68,6 +68,8 @@ def load_text(text: str, file: str = "<routes>", environ: Mapping[str, str] | No
     source = YamlSource.parse(text, file, os.environ if environ is None else environ)
     if not isinstance(source.data, dict):
         raise ConfigError([source.problem((), "the rule file must be a mapping with `backends` and `tiers`")])
+    if source.unset:
+        raise ConfigError(_unset(source))
     referenced = _referenced_tags(source)
     if referenced:
         raise ConfigError(referenced)
@@ -94,29 +96,159 @@ _WANTS_TEXT = re.compile(r"Expected `[^`]*\bstr\b[^`]*`, got `(?:int|float|bool)
 _WANTS_INT = re.compile(r"Expected `[^`]*\bint\b[^`]*`, got `float`")
 
 
+#: The most key and type problems one run reports.
+MAX_PROBLEMS = 50
+#: What a value msgspec refuses is replaced with when it cannot simply be left out (a required field), so the
+#: decode goes on to the fields after it; the first its field takes is used.
+_PLACEHOLDERS: tuple[Any, ...] = ("x", 1, True, None, [], {})
+
+
 def _convert(source: YamlSource) -> RoutesConfig:
     """The file's tree as the config. msgspec names one bad field at a time, so each of these is one retry:
 
     - an unquoted ``${...}`` that read as a number or a switch, where the field takes text, is given its
       text back;
     - a whole number written as a float (``fail_max: 5.0``, ``max_body_bytes: 1e6``), where the field takes
-      an integer, is that integer, as JSON Schema's ``integer`` (and so an editor) reads it."""
+      an integer, is that integer, as JSON Schema's ``integer`` (and so an editor) reads it;
+    - any other refusal is a problem, and what it names is set aside in a copy (:func:`_set_aside`) so the
+      decode goes on: one run reports every key and type problem, in file order, up to :data:`MAX_PROBLEMS`,
+      or up to one that cannot be set aside (the file's ``tiers`` missing). A refusal that may come of a
+      change made to set one aside (a comparison left without its operator once its misspelt ``gtt`` is
+      dropped) is set aside in turn, and not reported: it is not in the file."""
     fixed: set[Path] = set()
-    while True:
+    found: list[Problem] = []
+    #: Where a key was dropped or a value left out or replaced, in the copy the decode reads.
+    changed: list[Path] = []
+    #: The fields unknown keys were taken for (``modle`` for ``model``): the field is not missing too.
+    meant: set[Path] = set()
+    while len(changed) < 4 * MAX_PROBLEMS:
         try:
-            return msgspec.convert(source.data, RoutesConfig)
+            config = msgspec.convert(source.data, RoutesConfig)
         except msgspec.ValidationError as exc:
             error = str(exc)
-            m = _AT.match(error)
-            assert m is not None
-            path = parse_path(m.group("path") or "$")
-            if ANY_KEY in path:
-                path = _resolve_keys(path, source.data, error)
-            value = _whole(path, source, m.group("msg")) if not m.group("key") and path not in fixed else None
-            if value is None:
-                raise ConfigError([_problem_from_validation(error, source)]) from None
-            fixed.add(path)
-            source.data = _replaced(source.data, path, value)
+            message, path, key = _refusal(error, source.data)
+            value = _whole(path, source, message) if not key and path not in fixed else None
+            if value is not None:
+                fixed.add(path)
+                source.data = _replaced(source.data, path, value)
+                continue
+            missing = _MISSING.fullmatch(message)
+            ours = any(_about(message, path, at) for at in changed)  # not the file's: set aside, not reported
+            if not ours and (missing is None or (*path, missing.group(1)) not in meant):
+                found.append(_problem_from_validation(error, source))
+                if len(found) == MAX_PROBLEMS:
+                    break
+            unknown = _UNKNOWN.fullmatch(message)
+            if unknown and (field := closest(unknown.group(1), _fields_at(path, source.data))) is not None:
+                meant.add((*path, field))
+            aside = _set_aside(source.data, message, path, key)
+            if aside is None:
+                break
+            source.data, at = aside
+            changed.append(at)
+        else:
+            if not found:
+                return config
+            break
+    unique = {p.render(): p for p in found}.values()
+    raise ConfigError(sorted(unique, key=lambda p: (p.line, p.col)))
+
+
+#: How the problem of an unknown key starts.
+_UNKNOWN_KEY = "unknown key '"
+_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`")
+_MISSING = re.compile(r"Object missing required field `(.+)`")
+
+
+def _refusal(error: str, data: Any) -> tuple[str, Path, bool]:
+    """msgspec's ``error`` as its message, the path it names (mapping keys found in ``data``), and whether
+    it is about a mapping key rather than a value."""
+    m = _AT.match(error)
+    assert m is not None
+    path = parse_path(m.group("path") or "$")
+    if ANY_KEY in path:
+        path = _resolve_keys(path, data, error)
+    return m.group("msg"), path, bool(m.group("key"))
+
+
+def _about(message: str, path: Path, at: Path) -> bool:
+    """Whether a refusal (``message`` at ``path``) may be of a change at ``at`` (a key dropped, a value left
+    out or replaced): it is at or under ``at``, or at what holds ``at`` (a required field missing, a list left
+    empty, a check of the whole mapping such as "an action needs one of ..."), unless it is of another key
+    there, unknown or missing, which no change at ``at`` makes."""
+    if path[: len(at)] == at:
+        return True
+    if at[: len(path)] != path or _UNKNOWN.fullmatch(message):
+        return False
+    missing = _MISSING.fullmatch(message)
+    return missing is None or (*path, missing.group(1)) == at
+
+
+def _set_aside(data: Any, message: str, path: Path, key: bool) -> tuple[Any, Path] | None:
+    """A copy of ``data`` without what msgspec refused (``message`` at ``path``), and where it changed; None
+    when no change lets the decode go on past it.
+
+    An unknown key, or a key that is not a string, is dropped. A missing field is given a placeholder; a wrong
+    value is left out, or replaced by a placeholder or (in a list) by another item of its list, or else the
+    value holding it is, and so on outwards: a change is kept only if the decode then refuses nothing it may
+    have caused (:func:`_about`)."""
+    here = _get(data, list(path))
+    unknown = _UNKNOWN.fullmatch(message)
+    if unknown and isinstance(here, dict):
+        return _without(data, path, unknown.group(1)), (*path, unknown.group(1))
+    if key and isinstance(here, dict):
+        return _replaced(data, path, {k: v for k, v in here.items() if isinstance(k, str)}), (*path, ANY_KEY)
+    missing = _MISSING.fullmatch(message)
+    starts = [(*path, missing.group(1))] if missing else []
+    starts += [path[:i] for i in range(len(path), 0, -1)]
+    for at in starts:
+        holder = _get(data, list(at[:-1]))
+        if not isinstance(holder, (dict, list)) or ANY_KEY in at:
+            continue
+        candidates = []
+        if isinstance(holder, dict) and at[-1] in holder:
+            candidates.append(_without(data, at[:-1], at[-1]))
+        candidates += [_replaced(data, at, value) for value in _placeholders(at, data)]
+        if isinstance(holder, list):
+            candidates += [_replaced(data, at, item) for i, item in enumerate(holder) if i != at[-1]]
+        for candidate in candidates:
+            try:
+                msgspec.convert(candidate, RoutesConfig)
+            except msgspec.ValidationError as exc:
+                then, where, _ = _refusal(str(exc), candidate)
+                if _about(then, where, at):
+                    continue
+            return candidate, at
+    return None
+
+
+def _without(data: Any, path: Path, key: Any) -> Any:
+    """A copy of ``data`` whose mapping at ``path`` has no ``key``."""
+    mapping = _get(data, list(path))
+    return _replaced(data, path, {k: v for k, v in mapping.items() if k != key})
+
+
+def _placeholders(path: Path, data: Any) -> list[Any]:
+    """Values to try at ``path``: the field's own choices first when it has a fixed set, then any type."""
+    found = _info_at(path, data)
+    info = found[0] if found is not None else None
+    members = info.types if isinstance(info, mi.UnionType) else (info,)
+    choices = [v for t in members if isinstance(t, mi.LiteralType) for v in t.values]
+    return [*choices, *_PLACEHOLDERS]
+
+
+def _unset(source: YamlSource) -> list[Problem]:
+    """The file's unset variables, each at its value; one inside the value of an unknown key is that key's
+    problem instead (``api_key: "${ANTHROPIC_API_KEY}"`` is the key in the wrong field, and setting the
+    variable would not make the file good)."""
+    try:
+        _convert(source)
+        unknown: list[Problem] = []
+    except ConfigError as exc:
+        unknown = [p for p in exc.problems if p.message.startswith(_UNKNOWN_KEY)]
+    found = [next((k for k in unknown if p.path[: len(k.path)] == k.path), p) for p in source.unset]
+    unique = {p.render(): p for p in found}.values()
+    return sorted(unique, key=lambda p: (p.line, p.col))
 
 
 def _whole(path: Path, source: YamlSource, message: str) -> str | int | None:
@@ -155,12 +287,12 @@ def _referenced_tags(source: YamlSource) -> list[Problem]:
 
 
 def _replaced(data: Any, path: Path, value: Any) -> Any:
-    """A copy of ``data`` with ``value`` at ``path``."""
+    """A copy of ``data`` with ``value`` at ``path`` (a mapping's key added when it has none)."""
     if not path:
         return value
     head, rest = path[0], path[1:]
     if isinstance(data, dict):
-        return {**data, head: _replaced(data[head], rest, value)}
+        return {**data, head: _replaced(data[head], rest, value) if rest else value}
     copy = list(data)
     copy[head] = _replaced(data[head], rest, value)  # type: ignore[index]
     return copy
@@ -248,23 +380,19 @@ def _narrowed(data: Any, path: list[str | int], key: str) -> Any:
 
 
 def _problem_from_validation(text: str, source: YamlSource) -> Problem:
-    m = _AT.match(text)
-    assert m is not None
-    message, path = m.group("msg"), parse_path(m.group("path") or "$")
-    if ANY_KEY in path:
-        path = _resolve_keys(path, source.data, text)
-    if m.group("key"):
+    message, path, key = _refusal(text, source.data)
+    if key:
         return _key_problem(message, path, source)
-    unknown = re.match(r"Object contains unknown field `(.+)`", message)
+    unknown = _UNKNOWN.fullmatch(message)
     if unknown:
         name = unknown.group(1)
         fields = _fields_at(path, source.data)
         return source.problem(
-            (*path, name), f"unknown key '{name}' at {_where(path)}{did_you_mean(name, fields)}", key=True
+            (*path, name), f"{_UNKNOWN_KEY}{name}' at {_where(path)}{did_you_mean(name, fields)}", key=True
         )
     if message == _NOT_A_NAME and path:
         return source.problem(path, _env_name_problem(path, source.data))
-    missing = re.match(r"Object missing required field `(.+)`", message)
+    missing = _MISSING.fullmatch(message)
     if missing:
         return source.problem(path, f"missing required key '{missing.group(1)}' at {_where(path)}")
     invalid = re.match(r"Invalid value '(.+)'", message)

@@ -65,7 +65,13 @@ def render_path(path: Path) -> str:
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """`` ; did you mean 'x'?`` or an empty string; appended to an "unknown ..." message. A choice that
     differs only in case comes first (``band: claude`` for ``CLAUDE``: difflib alone sees no likeness)."""
+    close = closest(name, choices)
+    return f"; did you mean '{close}'?" if close is not None else ""
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice :func:`did_you_mean` suggests for ``name``, or None."""
     options = list(choices)
     same = [c for c in options if c.lower() == name.lower() and c != name]
     close = same or difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return close[0] if close else None

@@ -7,7 +7,8 @@ come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the num
 reference stays text, as any quoted YAML value does: ``eq: "${TEAM_ID}"`` compares with the string "42"
 when ``TEAM_ID=42``. Any other
 ``${NAME`` (``${X:=d}``, ``${X-d}``, an unclosed ``${X``, a reference inside a default) is a problem, not
-text; a ``${`` not followed by a name's first character (a regex's ``${[^}]*}``) is text.
+text, as is a reference with spaces inside its braces (``${ X }``); any other ``${`` not followed by a name's
+first character (a regex's ``${[^}]*}``) is text.
 
 Aliases are expanded into copies, so the values they expand to are counted first: a file whose aliases
 nest into more than :data:`MAX_VALUES` values (a "billion laughs") is refused before anything is copied.
@@ -195,6 +196,11 @@ class YamlSource:
     defaulted: dict[Path, str] = field(default_factory=dict)
     #: Takes the keys the file names out of every problem's message (see the module's docstring).
     scrub: Redactor = field(default_factory=Redactor)
+    #: A ``${NAME}`` whose variable is unset, when that is the file's only problem here: the loader reports
+    #: it, unless the key holding it is unknown, which is then the problem (``api_key: ${ANTHROPIC_API_KEY}``
+    #: is a misplaced key, not a variable to set).
+    unset: list[Problem] = field(default_factory=list)
+    _unset_at: set[Path] = field(default_factory=set, repr=False)
 
     @classmethod
     def parse(cls, text: str, file: str, environ: Mapping[str, str]) -> YamlSource:
@@ -222,8 +228,10 @@ class YamlSource:
         source.data = source._expand(data, (), environ, problems)
         passwords = written_password_values(source.data, source.expanded)
         source.scrub = Redactor(written_secret_values(source.data, environ), passwords)
-        if problems:
-            raise ConfigError([dataclasses.replace(p, message=source.scrub(p.message)) for p in problems])
+        problems = [dataclasses.replace(p, message=source.scrub(p.message)) for p in problems]
+        if any(p.path not in source._unset_at for p in problems):
+            raise ConfigError(problems)
+        source.unset = problems
         return source
 
     def locate(self, path: Path) -> tuple[int, int]:
@@ -271,9 +279,7 @@ class YamlSource:
         if isinstance(value, str):
             bad = _malformed(value)
             if bad is not None:
-                problems.append(
-                    self.problem(path, f"malformed environment reference '{bad}': use ${{NAME}} or ${{NAME:-default}}")
-                )
+                problems.append(self.problem(path, f"malformed environment reference '{bad}': {_how(bad)}"))
                 return value
             if _ENV.search(value) and (field := _env_name_field(path)) is not None:
                 problems.append(
@@ -340,12 +346,14 @@ class YamlSource:
         problems.append(
             self.problem(path, f"environment variable {name} is not set (write ${{{name}:-default}} to give a default)")
         )
+        self._unset_at.add(path)
         return ""
 
 
-#: What starts an attempted reference: ``${`` and a name's first character. Any other ``${`` is text (a
-#: regex's ``${[^}]*}`` for a template literal, say).
-_ATTEMPT = re.compile(r"\$\{[A-Za-z_]")
+#: What starts an attempted reference: ``${`` and a name's first character, or a whole reference with
+#: spaces inside its braces (``${ OLLAMA_HOST }``, as templating languages write one). Any other ``${`` is
+#: text (a regex's ``${[^}]*}`` for a template literal, say).
+_ATTEMPT = re.compile(r"\$\{(?:[A-Za-z_]|\s+[A-Za-z_][A-Za-z0-9_]*\s*(?::-[^}]*)?\})")
 
 
 def _malformed(value: str) -> str | None:
@@ -360,6 +368,16 @@ def _malformed(value: str) -> str | None:
         pos = m.end()
     attempt = _ATTEMPT.search(value, pos)
     return _reference_at(value, attempt.start()) if attempt is not None else None
+
+
+def _how(bad: str) -> str:
+    """How to write the reference ``bad`` meant: itself without the spaces around its name and its default,
+    when that is one."""
+    name, colon, default = bad[2:-1].partition(":-")
+    unspaced = "${" + name.strip() + colon + default.strip() + "}"
+    if bad.endswith("}") and unspaced != bad and _ENV.fullmatch(unspaced):
+        return f"no spaces inside the braces: write {unspaced}"
+    return "use ${NAME} or ${NAME:-default}"
 
 
 def _reference_at(value: str, start: int) -> str:

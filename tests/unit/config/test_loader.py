@@ -654,6 +654,54 @@ def test_bad_backend_kind_points_at_the_value(tmp_path: Path) -> None:
     ]
 
 
+# --- every key and type problem in one run ----------------------------------------------------
+
+
+def test_validate_prints_every_key_and_type_problem_of_a_file_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It printed the first only, and each run the next: three typos took three runs."""
+    text = SCORER.replace("weight: 2", "weight: heavy").replace("  scorers:", "  scan_char: 16000\n  scorers:")
+    path = write(tmp_path, text + "timeouts: {conect: 5, idle: 60}\n")
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().out == (
+        f"{at(path, 'scan_char')}: unknown key 'scan_char' at $.routing; did you mean 'scan_chars'?\n"
+        f"{at(path, 'heavy')}: Expected `float`, got `str` at $.routing.scorers[0].weight\n"
+        f"{at(path, 'conect')}: unknown key 'conect' at $.timeouts; did you mean 'connect'?\n"
+    )
+
+
+def test_problems_are_listed_in_file_order_past_a_required_value_of_the_wrong_type(tmp_path: Path) -> None:
+    """A required field's wrong value (msgspec checks it after the keys written after it) is replaced, not
+    left out: the run goes on without also saying the field is missing."""
+    text = VALID.replace("model: claude-sonnet-4-5", "model: [claude-sonnet-4-5]\n        alias: sonnet-4-5")
+    path = write(tmp_path, text.replace("kind: ollama", "kind: ollama\n    keepalive: 10m"))
+    assert problems(path) == [
+        f"{at(path, 'keepalive')}: unknown key 'keepalive' at $.backends.ollama; did you mean 'keep_alive'?",
+        f"{at(path, '[claude')}: Expected `str`, got `array` at $.tiers.sonnet.targets[0].model",
+        f"{at(path, 'alias:')}: unknown key 'alias' at $.tiers.sonnet.targets[0]; did you mean 'aliases'?",
+    ]
+
+
+def test_a_missing_key_is_reported_beside_the_other_key_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("        model: qwen2.5-coder:7b\n", "") + "retries: {atempts: 1}\n")
+    assert problems(path) == [
+        f"{at(path, 'backend: ollama')}: missing required key 'model' at $.tiers.local.targets[0]",
+        f"{at(path, 'atempts')}: unknown key 'atempts' at $.retries; did you mean 'attempts'?",
+    ]
+
+
+def test_names_across_the_file_wait_for_the_keys_and_types(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("backend: ollama", "backend: olama") + "retries: {atempts: 1}\n")
+    assert problems(path) == [f"{at(path, 'atempts')}: unknown key 'atempts' at $.retries; did you mean 'attempts'?"]
+
+
+def test_one_run_reports_at_most_fifty_key_and_type_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "".join(f"extra_{i:02}: 1\n" for i in range(60)))
+    found = problems(path)
+    assert found == [f"{at(path, f'extra_{i:02}')}: unknown key 'extra_{i:02}' at $" for i in range(50)]
+
+
 # --- environment variables --------------------------------------------------------------------
 
 
@@ -662,6 +710,18 @@ def test_unset_variable_without_default_is_an_error_at_its_value(tmp_path: Path)
     assert problems(path) == [
         f"{at(path, '${TIERGATE_TEST_OLLAMA}')}: environment variable TIERGATE_TEST_OLLAMA is not set "
         "(write ${TIERGATE_TEST_OLLAMA:-default} to give a default)"
+    ]
+
+
+def test_a_misplaced_key_with_its_variable_unset_is_the_unknown_key(tmp_path: Path) -> None:
+    """`api_key: "${ANTHROPIC_API_KEY}"` said to give the variable a default: to write the key into the file.
+    The field for it is api_key_env; an unset variable in a known field is still reported beside it."""
+    text = VALID.replace("https://api.anthropic.com", 'https://api.anthropic.com\n    api_key: "${ANTHROPIC_API_KEY}"')
+    path = write(tmp_path, text.replace("http://127.0.0.1:11434", "${TIERGATE_TEST_OLLAMA}"))
+    assert problems(path) == [
+        f"{at(path, '${TIERGATE_TEST_OLLAMA}')}: environment variable TIERGATE_TEST_OLLAMA is not set "
+        "(write ${TIERGATE_TEST_OLLAMA:-default} to give a default)",
+        f"{at(path, 'api_key:')}: unknown key 'api_key' at $.backends.anthropic; did you mean 'api_key_env'?",
     ]
 
 
@@ -1189,6 +1249,27 @@ def test_a_malformed_environment_reference_is_a_problem(tmp_path: Path, written:
     path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", written))
     assert problems(path, {"OLLAMA_HOST": "http://gpu-box:11434"}) == [
         f"{at(path, written)}: malformed environment reference '{reference}': use ${{NAME}} or ${{NAME:-default}}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("${ OLLAMA_HOST }", "${OLLAMA_HOST}"),
+        ("${OLLAMA_HOST }", "${OLLAMA_HOST}"),
+        ("http://${ HOST:-localhost }:11434", "${HOST:-localhost}"),
+    ],
+    ids=["spaces", "space-after", "spaces-around-a-default"],
+)
+def test_a_reference_with_spaces_inside_its_braces_is_refused_with_the_reference_meant(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """`${ OLLAMA_HOST }` was text: the gateway called http://${ ollama_host }:11434, and each request failed."""
+    path = write(tmp_path, VALID.replace("http://127.0.0.1:11434", written))
+    reference = written.removeprefix("http://").removesuffix(":11434")
+    assert problems(path, {"OLLAMA_HOST": "http://gpu-box:11434"}) == [
+        f"{at(path, written)}: malformed environment reference '{reference}': no spaces inside the braces: "
+        f"write {meant}"
     ]
 
 
