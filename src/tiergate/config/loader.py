@@ -430,8 +430,8 @@ def _problem_from_validation(text: str, source: YamlSource) -> Problem:
         message += f" (what {written} expands to, from the environment; not shown)"
     elif message.endswith("got `str`") and _YAML11.fullmatch(value := str(_get(source.data, list(path)))):
         message += (
-            f" ('{value}' is text: routes.yaml is read as YAML 1.2, as JSON Schema tools read it, where a "
-            "number is written as in JSON and a switch is true or false)"
+            f" ('{value}' is text: routes.yaml is read as YAML 1.2, where a number is written as in JSON and a "
+            "switch is true or false)"
         )
     return source.problem(path, f"{message} at {_where(path)}")
 
