@@ -17,6 +17,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,7 @@ def _route(config: Path, source: str) -> int:
     except TiergateError as exc:
         print(f"{source}: {exc.message}", file=sys.stderr)
         return 2
+    from tiergate.backends.registry import build_backend, missing_in
     from tiergate.dispatch.dispatcher import Dispatcher
     from tiergate.engine.classifier import ClassifierPool
     from tiergate.learned.scorer import LearnedPool
@@ -245,9 +247,12 @@ def _route(config: Path, source: str) -> int:
     # The configured classifier, never called (no backend to call it through): an AMBIGUOUS request's
     # decision says the classifier was skipped, as /v1/route?classify=false does, not that there is none.
     classifier = ClassifierPool().build(graph, Dispatcher({}))
+    # The backends as the gateway would build them here, never called (no connection is opened): a target
+    # whose key variable is not set is skipped, as a request would find it.
+    backends = {name: build_backend(name, cfg, os.environ) for name, cfg in graph.config.backends.items()}
     pool = LearnedPool()
     try:
-        router = Router(graph, classifier=classifier, learned=pool.build(graph))
+        router = Router(graph, classifier=classifier, learned=pool.build(graph), missing=partial(missing_in, backends))
         routed = asyncio.run(router.decide(request, classify=False, read=True))
     finally:
         pool.close()

@@ -23,11 +23,12 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from tiergate.backends.base import Backend
-from tiergate.backends.registry import build_backend
+from tiergate.backends.registry import build_backend, missing_in
 from tiergate.config.loader import LoadedConfig, load_file
 from tiergate.config.model import BackendConfig
 from tiergate.config.problems import ConfigError, Problem
@@ -313,6 +314,7 @@ class Rules:
             classifier=ext.classifier(graph, dispatcher),
             breaker_state=ext.breaker_state,
             breaker_failure=ext.breaker_failure,
+            missing=partial(missing_in, backends),
             sessions=ext.sessions(graph),
             learned=learned,
             signals=ext.signals(graph),

@@ -151,9 +151,11 @@ def test_fresh_machine_names_what_is_missing(gateway_for: GatewayFactory, closed
         base + "/v1/chat/completions", json={"model": "opus", "messages": [{"role": "user", "content": "hi"}]}
     )
     assert r.status_code == 503
-    assert "needs the environment variable ANTHROPIC_API_KEY, which is not set" in str(error_of(r)["message"])
-    # A request that was never sent says nothing about the upstream: past the breaker's fail_max (5), every
-    # answer still names the missing key, and the local tier's refusals stay named once its breaker opens.
+    unset = "backend 'anthropic' is not configured: environment variable ANTHROPIC_API_KEY is not set"
+    assert unset in str(error_of(r)["message"])
+    # A target whose key is not set is skipped without a call, so its breaker never opens: past the breaker's
+    # fail_max (5), every answer still names the missing key, and the local tier's refusals stay named once its
+    # breaker opens.
     for n in range(7):
         for model in ("opus", "local"):
             r = httpx.post(
@@ -161,7 +163,7 @@ def test_fresh_machine_names_what_is_missing(gateway_for: GatewayFactory, closed
             )
             message = str(error_of(r)["message"])
             assert r.status_code == 503, (n, model, message)
-            assert "needs the environment variable ANTHROPIC_API_KEY, which is not set" in message, (n, model)
+            assert unset in message, (n, model)
             assert model == "opus" or "connection refused; is Ollama running?" in message, (n, message)
     assert "local/qwen2.5-coder:7b: breaker open (last failure: backend 'ollama'" in message
     assert httpx.get(base + "/health").json()["breakers"]["anthropic/claude-opus-4-1"] == "closed"

@@ -148,7 +148,11 @@ class AnthropicBackend:
         self._client = client or AiohttpClient(cfg.max_connections)
 
     def missing(self) -> str | None:
-        return None if self._key else f"environment variable {self._cfg.api_key_env} is not set"
+        return None if self._key else self._unset()
+
+    def _unset(self) -> str:
+        """What a call without the key fails with: the words ``missing`` reports (and the dry run skips with)."""
+        return f"environment variable {self._cfg.api_key_env} is not set"
 
     async def probe(self) -> str | None:
         """Anthropic has no free health endpoint; a configured key is as far as a cheap check can go."""
@@ -275,8 +279,7 @@ class AnthropicBackend:
     def _outgoing(self, request: ChatRequest, call: Call, *, stream: bool) -> _Outgoing:
         """The request to send and how to read its answer; nothing touches the network here."""
         if self._key is None:
-            detail = f"needs the environment variable {self._cfg.api_key_env}, which is not set"
-            raise UpstreamUnavailable(self.name, self.url, detail, kind="config")
+            raise UpstreamUnavailable(self.name, self.url, self._unset(), kind="config")
         headers = {
             **self._headers,
             "x-api-key": self._key,

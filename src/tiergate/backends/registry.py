@@ -40,3 +40,10 @@ else:
 
 def build_backend(name: str, cfg: BackendConfigBase, environ: Mapping[str, str]) -> Backend:
     return cfg.build(name, environ)
+
+
+def missing_in(backends: Mapping[str, Backend], name: str) -> str | None:
+    """What the backend called ``name`` lacks to be called at all (``Backend.missing``: an unset key
+    variable), or None; None too for a name ``backends`` does not hold."""
+    backend = backends.get(name)
+    return backend.missing() if backend is not None else None

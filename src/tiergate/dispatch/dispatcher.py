@@ -37,10 +37,12 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 from tiergate.backends.base import Backend, Billed, Call
+from tiergate.backends.registry import missing_in
 from tiergate.dispatch.one_call import first_call_only, first_call_stream, one_call
 from tiergate.dispatch.streams import answering, bounded
 from tiergate.dispatch.switch import NoSwitch, Switch
-from tiergate.engine.router import BREAKER_OPEN, Routed
+from tiergate.engine.decision import TargetState
+from tiergate.engine.router import BREAKER_OPEN, Routed, unconfigured
 from tiergate.engine.targets import Target
 from tiergate.errors import (
     CONTEXT_LENGTH_EXCEEDED,
@@ -389,22 +391,30 @@ class Dispatcher:
         )
         return result
 
+    def _unconfigured(self, state: TargetState) -> bool:
+        """Whether routing skipped this target because its backend cannot be called (``Backend.missing``)."""
+        missing = missing_in(self.backends, state.backend)
+        return missing is not None and state.skipped == unconfigured(state.backend, missing)
+
     def _exhausted(self, routed: Routed, attempts: list[Attempt]) -> TiergateError:
         if not attempts:
             skipped = [f"{t.tier}/{t.model}: {t.skipped}" for t in routed.decision.targets if t.skipped]
             detail = "; ".join(skipped) if skipped else "no targets configured for this tier"
-            # Only missing capabilities are the request's fault; an open breaker is ours and passes.
+            # Only missing capabilities are the request's fault; an open breaker (which passes) or a backend
+            # that cannot be called (its key variable unset) is ours.
             breaker = any(t.skipped and t.skipped.startswith(BREAKER_OPEN) for t in routed.decision.targets)
-            status = 400 if skipped and not breaker else 503
+            ours = breaker or any(self._unconfigured(t) for t in routed.decision.targets)
+            status = 400 if skipped and not ours else 503
             return NoTargetError(
                 f"no target can serve this request: {detail}", status=status, retry_after=5.0 if breaker else None
             )
         # Targets skipped for an open breaker are named with what failed there last, so an error about
-        # the fallback's missing key does not hide that the first choice refuses connections.
+        # the fallback's timeout does not hide that the first choice refuses connections; and those skipped
+        # because their backend cannot be called, with what it lacks (an unset key variable).
         opened = [
             f"{t.tier}/{t.model}: {t.skipped}"
             for t in routed.decision.targets
-            if t.skipped is not None and t.skipped.startswith(BREAKER_OPEN)
+            if t.skipped is not None and (t.skipped.startswith(BREAKER_OPEN) or self._unconfigured(t))
         ]
         if len(attempts) == 1 and attempts[0].exc is not None:
             exc = attempts[0].exc

@@ -10,7 +10,8 @@ The steps, in order, each adding to the decision's reasons:
 5. session escalation — a session whose tier keeps failing moves up a tier for a while (not remembered
    by stickiness);
 6. budgets — a tier or client at its spend cap spills to a cheaper tier, or the request is refused (429);
-7. targets — the tier's targets, then its fallback tiers', each checked for capabilities, breaker and budget.
+7. targets — the tier's targets, then its fallback tiers', each checked for capabilities, its backend's
+   configuration (an unset key variable: ``Backend.missing``), breaker and budget.
 
 Before phase 1 the cost/quality dial (``routing.quality_preference``, or the client's
 ``x-tiergate-quality`` header) moves the band thresholds and learned cut-offs (tiergate.engine.quality),
@@ -147,11 +148,21 @@ def reading_of(f: Features) -> AskReading:
 BREAKER_OPEN = "breaker open"
 
 
+def unconfigured(backend: str, missing: str) -> str:
+    """How a target is reported skipped whose backend cannot be called at all (``Backend.missing``: its key
+    variable is not set): in the dry run's ``targets[]`` and in the request's error alike."""
+    return f"backend '{backend}' is not configured: {missing}"
+
+
 def _always_closed(target: Target) -> str:
     return "closed"
 
 
 def _no_failure(target: Target) -> str | None:
+    return None
+
+
+def _nothing_missing(backend: str) -> str | None:
     return None
 
 
@@ -162,6 +173,9 @@ class Router:
     breaker_state: Callable[[Target], str] = _always_closed
     #: What an open breaker's last failure said; named in the reason a target is skipped.
     breaker_failure: Callable[[Target], str | None] = _no_failure
+    #: What the backend of this name lacks to be called at all (``Backend.missing``), or None: its targets are
+    #: skipped without a call, as the request would find them.
+    missing: Callable[[str], str | None] = _nothing_missing
     clock: Callable[[], int] = field(default=time.perf_counter_ns)
     sessions: SessionHold | None = None
     learned: Learned | None = None
@@ -288,7 +302,12 @@ class Router:
         for target in chain:
             breaker = self.breaker_state(target)
             lack = target.lacks(required, tokens, output) or (_not_native(target, native) if native else None)
-            skipped = lack or (self._open(target) if breaker == "open" else None) or closed.get(target.tier)
+            skipped = (
+                lack
+                or self._unconfigured(target)
+                or (self._open(target) if breaker == "open" else None)
+                or closed.get(target.tier)
+            )
             budget_only = budget_only or (skipped is not None and skipped == closed.get(target.tier))
             if skipped is None and (earlier := taken.get(target.key)) is not None:
                 skipped = f"the same backend and model as {earlier.label}, tried first"
@@ -413,6 +432,10 @@ class Router:
             return ClassifierOutcome(model=cfg.model, outcome="skipped", reason=f"{over}; the classifier has a price")
         charge = partial(signals.charge, client) if signals is not None else None
         return await classifier.classify(f, p1, self.graph, charge)
+
+    def _unconfigured(self, target: Target) -> str | None:
+        missing = self.missing(target.backend)
+        return unconfigured(target.backend, missing) if missing is not None else None
 
     def _open(self, target: Target) -> str:
         """The reason a target is skipped for its open breaker: ``breaker open``, and what failed last."""

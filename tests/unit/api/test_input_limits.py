@@ -32,7 +32,7 @@ server:
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     path = tmp_path / "routes.yaml"
     path.write_text(textwrap.dedent(MINIMAL) + textwrap.dedent(LIMITS))
-    rules = Rules.load(path, {})
+    rules = Rules.load(path, {"ANTHROPIC_API_KEY": "sk-ant-test"})  # set: the dry run's sonnet target is usable
     transport = httpx.ASGITransport(app=create_app(Gateway(rules)))
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c

@@ -668,7 +668,7 @@ async def test_missing_key_fails_without_calling_upstream(client: MockClient, st
 
     assert isinstance(error, UpstreamUnavailable)
     assert (error.kind, error.retryable) == ("config", False)
-    assert error.detail == "needs the environment variable ANTHROPIC_API_KEY, which is not set"
+    assert error.detail == "environment variable ANTHROPIC_API_KEY is not set"  # the words the dry run skips it with
     assert client.requests == []
 
 

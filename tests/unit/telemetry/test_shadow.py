@@ -35,7 +35,7 @@ class Sink:
 def rules_with(tmp_path: Path, shadow: str, extra: str = "") -> Rules:
     path = tmp_path / "routes.yaml"
     path.write_text(textwrap.dedent(PRICED) + extra + f"shadow: {shadow}\n")
-    return Rules.load(path, {})
+    return Rules.load(path, {"ANTHROPIC_API_KEY": "sk-ant-test"})  # set: a request routed to sonnet has its target
 
 
 async def live_record(rules: Rules, text: str = "hello", **kw: object) -> RequestRecord:
