@@ -125,7 +125,7 @@ DEFAULT_PASS = [
     r"\bTests:\s+\d+ passed",
     # mocha's "  5 passing (23ms)" (with a failure it prints "  1 failing" too, a failure marker); Maven's "BUILD
     # SUCCESS", Gradle's "BUILD SUCCESSFUL in 12s" (on a failure "BUILD FAILED in 3s", a failure marker)
-    r"^ *[1-9]\d* passing \([\d.]+ ?\w+\)$",
+    r"^ *[1-9]\d* passing \(\d+(?:\.\d+)? ?[a-z]+\)$",
     r"\bBUILD SUCCESS\b",
     r"^BUILD SUCCESSFUL in \d",
     r"\b0 failed\b",
@@ -156,16 +156,18 @@ DEFAULT_EDIT_TOOLS = [
     r"^(?!(?:\w*_)?todos?(?:_|$))(?:\w*_)?(?:edit|write|rewrite|patch|replace|create|delete|insert|move|rename)(?:_|$)",
 ]
 # A shell command that changes files, read without its quoted words and heredoc bodies: a patch applied (Codex's
-# apply_patch through its shell), an in-place edit (sed -i, perl -pi), a redirect into a file (not 2>&1 nor
-# /dev/null), files moved, copied or removed, a dependency added, a formatter's or linter's fix
+# apply_patch through its shell), an in-place edit (sed -i, perl -pi), a redirect into a file (not 2>&1, nor into
+# /dev or /tmp or a log, text, output or patch file: a run's output kept), files moved, copied or removed, a package
+# added or removed by name (not `npm install` or `pip install -e .`, which install what the project declares), a
+# formatter's or linter's fix
 DEFAULT_EDIT_COMMANDS = [
     r"\bapply_patch\b",
     r"\b(?:git\s+apply|patch\s+-p\d)\b",
     r"\b(?:sed|perl|ruby)(?:\s+[^\s|;&]+){0,6}?\s+-(?:[a-zA-Z]*i|-in-place)\b",
-    r"(?<![<>&\d=-])>>?\s*(?!&|/dev/null\b)[^\s|;&)]",
-    r"(?:^|[;&|(]\s*)(?:mv|cp|rm|touch|mkdir|tee|truncate|ln|chmod)\s",
+    r"(?<![<>&\d=-])>>?\s*(?!&|/dev/|/tmp/|[^\s|;&)]{0,200}\.(?:log|txt|out|patch|diff)\b)[^\s|;&)]",
+    r"(?:^|[;&|(]\s*)(?:mv|cp|rm|truncate|ln|chmod)\s",
     r"\bgit\s+(?:checkout|restore|mv|rm|reset|revert|cherry-pick|stash\s+(?:pop|apply))\b",
-    r"\b(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo|go|gem|bundle|composer)\s+(?:(?:pip\s+)?(?:install|add|remove|uninstall|get)|mod\s+tidy)\b",
+    r"\b(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo|go|gem|bundle|composer)\s+(?:(?:pip\s+)?(?:install|add|remove|uninstall|get)\s+[A-Za-z@]|mod\s+tidy\b)",
     r"\s--(?:write|fix)\b|\bgofmt\s+-[a-z]*w|\b(?:cargo|go)\s+fmt\b",
 ]
 # An assistant's reply that is itself the edit (aider's SEARCH/REPLACE blocks, its unified diffs): its client applies it
@@ -225,7 +227,8 @@ class Edits:
         except (msgspec.DecodeError, RecursionError):
             value = None
         if isinstance(value, dict):
-            if not self.arguments.isdisjoint(value):
+            names_a_file = not _PATH_ARGUMENTS.isdisjoint(value)
+            if names_a_file and not self.arguments.isdisjoint(value):
                 return True
             command = value.get("command", value.get("cmd"))
             if isinstance(command, list) and all(isinstance(word, str) for word in command):
@@ -233,7 +236,10 @@ class Edits:
                 command = command[-1] if len(command) >= 3 and command[-2] in ("-c", "-lc") else " ".join(command)
             if isinstance(command, str):
                 return self.command(command)
-        return self.named(name)
+            # a tool named for a change acts on a file it names, or is a patch, which names its files inside (an MCP
+            # server's create_issue or a chat tool's send_message with its `content` changes no code)
+            return (names_a_file or "patch" in name.lower()) and self.named(name)
+        return self.named(name)  # arguments that are no object: Codex's apply_patch takes the patch itself
 
     def named(self, name: str) -> bool:
         words = re.sub(r"\W+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).lower()
@@ -266,6 +272,12 @@ class Edits:
         return self.replies is not None and self.replies.search(text) is not None
 
 
+#: The arguments by which an editing tool names the file it changes (Claude Code's file_path and notebook_path,
+#: Cursor's target_file, Continue's filepath, an editor's and Cline's path): a call with new content and none of
+#: these changes no file.
+_PATH_ARGUMENTS = frozenset(
+    {"path", "file_path", "filepath", "file", "filename", "target_file", "notebook_path", "absolute_path", "uri"}
+)
 #: Characters of a shell command read for a change: its commands open it (a long one is a script's body).
 COMMAND_CHARS = 4000
 _decode_arguments = msgspec.json.Decoder()
@@ -405,7 +417,7 @@ def steps(f: Features) -> list[Step]:
             calls[made.id] = f"{name}({arguments})", edits.call(name, arguments)
         if message.role == "assistant":
             said = text
-            if edits.reply(text):
+            if not f.request.tools and edits.reply(text):  # an agent with tools edits by calls; a diff is prose
                 edited.append(at)
         if message.role in ("tool", "function"):
             answered, changes = calls.get(message.tool_call_id or "", ("", False))

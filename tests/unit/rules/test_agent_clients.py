@@ -403,6 +403,41 @@ def test_a_green_run_after_reads_and_searches_only_is_a_baseline_not_a_report() 
         assert agent(write.bash("go test ./internal/series/", RACE_GREEN))[3] is True
 
 
+def test_a_run_kept_in_a_log_a_project_install_or_a_tool_without_a_file_is_no_change() -> None:
+    """Writing a run's output to a log or /tmp, `npm install` and `pip install -e .` (what the project declares),
+    `mkdir`, an MCP server's create_issue and a chat tool's `content`, and a diff an agent with tools shows in its
+    words read as changes to the code: a green run after them held a hard task back from opus."""
+    for earlier in (
+        "pytest -q 2>&1 | tee test.log",
+        "pytest -q > /tmp/out.txt; tail -3 /tmp/out.txt",
+        "git diff > /tmp/x.patch",
+        "git diff > fix.patch",
+        "git log -p -3 > /dev/stdout",
+        "npm install",
+        "pip install -e .",
+        "pip install -r requirements.txt",
+        "mkdir -p .cache",
+    ):
+        loop = ClaudeCode().user(FLAKY).bash(earlier, "")
+        assert agent(loop.bash("go test ./internal/series/", RACE_GREEN))[3] is False, earlier
+    for tool, arguments in (
+        ("mcp__github__create_issue", {"title": "flaky race", "body": "seen on arm64"}),
+        ("send_message", {"content": "looking at it"}),
+    ):
+        loop = ClaudeCode().user(FLAKY).call(tool, arguments, "ok")
+        assert agent(loop.bash("go test ./internal/series/", RACE_GREEN))[3] is False, tool
+    diff = "--- a/series.go\n+++ b/series.go\n@@ -14 +14 @@\n-\ti := s.n\n+\ti := s.n.Load()"
+    shown = f"Something like:\n```diff\n{diff}\n```"
+    loop = ClaudeCode().user(FLAKY).said(shown).bash("go test ./internal/series/", RACE_GREEN)
+    assert agent(loop)[3] is False
+    # what does change it still counts: a package added by name, a write into the tree, a file tool with content
+    for changed in ("npm install lodash", "pip install requests", "echo 'x = 1' >> internal/series/x.go"):
+        loop = ClaudeCode().user(FLAKY).bash(changed, "")
+        assert agent(loop.bash("go test ./internal/series/", RACE_GREEN))[3] is True, changed
+    loop = ClaudeCode().user(FLAKY).call("write_file", {"path": "internal/series/x.go", "content": "package x"}, "ok")
+    assert agent(loop.bash("go test ./internal/series/", RACE_GREEN))[3] is True
+
+
 def test_codex_cline_cursor_and_zed_green_runs_count_after_their_own_edits_only() -> None:
     """Each client's way of changing the code: Codex's apply_patch (its own tool, or through its shell), Cline's
     replace_in_file, Cursor's edit_file (new content in its arguments), Zed's edit_file (the text streamed apart)."""

@@ -77,3 +77,33 @@ def test_many_messages_that_open_alike_are_read_in_bounded_time(head: str) -> No
     seconds, ask_chars, steps = done.stdout.split()
     assert float(seconds) < 1.0
     assert (int(ask_chars), int(steps)) == (len(head), 0)  # not a tool result: the last message is the ask
+
+
+MOCHA_CHILD = textwrap.dedent(
+    """
+    import time
+    from tiergate.rules.features import Features
+    from tiergate.wire import ChatRequest, Message, ToolCall, FunctionCall
+
+    messages = [Message(role="user", content="why is this flaky?")]
+    for i in range(40):  # each result distinct: none is read from the cache of results read before
+        call = ToolCall(id=f"c{i}", function=FunctionCall(name="Bash", arguments='{"command": "npm test"}'))
+        messages += [
+            Message(role="assistant", tool_calls=[call]),
+            Message(role="tool", tool_call_id=f"c{i}", content=f"run {i}\\n  5 passing (" + "1" * 7950 + "x"),
+        ]
+    f = Features.of(ChatRequest(model="auto", messages=messages))
+    start = time.perf_counter()
+    green = f["agent.tests_green"]
+    print(time.perf_counter() - start, green)
+    """
+)
+
+
+def test_results_that_open_like_mochas_passing_line_are_read_in_bounded_time() -> None:
+    """mocha's pass marker read its duration as `[\\d.]+ ?\\w+`: both take digits, so a line of them cost 0.2 s a
+    result, and a request of 40 such results held the event loop 8 s. Timed in the child: now milliseconds."""
+    done = subprocess.run([sys.executable, "-c", MOCHA_CHILD], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seconds, green = done.stdout.split()
+    assert float(seconds) < 1.0 and green == "False"
