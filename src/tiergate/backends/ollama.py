@@ -14,6 +14,7 @@ server is not there at all.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -59,7 +60,7 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
     refreshed in the background, never on a request's path. Default: 5."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.keep_alive, str) and not _KEEP_ALIVE.fullmatch(self.keep_alive.strip()):
+        if isinstance(self.keep_alive, str) and not _keep_alive_read(self.keep_alive):
             raise ValueError(
                 f"keep_alive {self.keep_alive!r} is no duration Ollama reads, and it would refuse every request: "
                 "write seconds (300, -1 for ever) or a number with units (10m, 1h, 1h30m)"
@@ -75,8 +76,17 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
 
 
 #: What Ollama takes as ``keep_alive``: a number of seconds, or Go's duration (``10m``, ``1h30m``, ``-1s``).
-_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_KEEP_ALIVE = re.compile(rf"[-+]?(?:{_NUMBER}(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+|[-+]?{_NUMBER}")
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_DURATION = re.compile(rf"[-+]?(?:{_NUMBER}(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+")
+
+
+def _keep_alive_read(value: str) -> bool:
+    """Whether Ollama reads ``value`` as it is sent (:func:`tiergate.protocols.ollama_ps.keep_alive`): a number of
+    seconds, bare or quoted (``"300"``, ``"1e3"``), which is sent as a number; or Go's duration, spaces and all."""
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return _DURATION.fullmatch(value) is not None
 
 DEFAULT_PORT = 11434
 #: Addresses a server listens on to mean "every interface"; a client reaches the server at loopback.

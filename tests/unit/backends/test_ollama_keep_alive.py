@@ -4,6 +4,7 @@ fallback, so the loader refuses it at its backend (``file:line:col: message``)."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,10 @@ def load(tmp_path: Path, value: str) -> OllamaBackendConfig:
 
 @pytest.mark.parametrize(
     ("written", "sent"),
-    [("300", 300), ("-1", -1), ('"300"', 300), ('"1.5"', 1.5), ("10m", "10m"), ("1h30m", "1h30m"), ('"-1s"', "-1s")],
+    [
+        *[("300", 300), ("-1", -1), ('"300"', 300), ('"1.5"', 1.5), ('"1e3"', 1000), ('" 300"', 300)],
+        *[("10m", "10m"), ("1h30m", "1h30m"), ('"-1s"', "-1s"), ("1.5h", "1.5h"), ("300ms", "300ms"), ("+5m", "+5m")],
+    ],
 )
 def test_seconds_and_durations_are_taken_and_sent_as_ollama_reads_them(
     tmp_path: Path, written: str, sent: str | int | float
@@ -41,11 +45,13 @@ def test_seconds_and_durations_are_taken_and_sent_as_ollama_reads_them(
     assert ollama_ps.keep_alive(load(tmp_path, written).keep_alive) == sent
 
 
-@pytest.mark.parametrize("written", ["10:00", "abc", "'1 hour'", "10 m", "5min", '""'])
+@pytest.mark.parametrize(
+    "written", ["10:00", "abc", "'1 hour'", "10 m", "5min", '""', '"5m "', '" 5m"', '"\u0663m"', '"nan"']
+)
 def test_what_ollama_cannot_read_is_refused_at_its_backend(tmp_path: Path, written: str) -> None:
     with pytest.raises(ConfigError) as refused:
         load(tmp_path, written)
-    value = written.strip("'\"")
+    value = json.loads(written) if written.startswith('"') else written.strip("'")  # as YAML reads it
     assert [p.render().removeprefix(f"{tmp_path / 'routes.yaml'}:") for p in refused.value.problems] == [
         f"3:11: keep_alive {value!r} is no duration Ollama reads, and it would refuse every request: write seconds"
         " (300, -1 for ever) or a number with units (10m, 1h, 1h30m) at $.backends.ollama"
