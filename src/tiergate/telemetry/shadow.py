@@ -26,11 +26,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 
+from tiergate.backends.registry import missing_in
 from tiergate.config.model import Shadow
 from tiergate.config.problems import ConfigError
 from tiergate.engine.decision import ClassifierOutcome
@@ -154,6 +156,9 @@ class ShadowRules:
             classifier=_Replay(live.classifier),
             breaker_state=self._rules.extensions.breaker_state,
             breaker_failure=self._rules.extensions.breaker_failure,
+            # a backend the live rules cannot call (its key variable unset) is skipped, as the candidate served
+            # live would find it
+            missing=partial(missing_in, self._rules.current.backends),
             learned=candidate.learned,
         )
         routed = await router.decide(record.request, record.headers, client=record.client, remember=False)

@@ -93,6 +93,26 @@ async def test_observe_only_queues_and_the_task_decides_with_the_candidate(tmp_p
     )
 
 
+async def test_a_backend_the_live_rules_cannot_call_is_skipped_by_the_candidate_too(
+    tmp_path: Path, candidate: Path
+) -> None:
+    """With no Anthropic key, a request sent to sonnet live skips it without a call; the candidate's decision
+    named sonnet, at sonnet's price, as if it could be served."""
+    path = tmp_path / "routes.yaml"
+    path.write_text(textwrap.dedent(PRICED) + f"shadow: {candidate.name}\n")
+    rules = Rules.load(path, {})
+    sink = Sink()
+    shadow = ShadowRules(rules, sink=lambda: sink)
+    shadow.observe(await live_record(rules, usage=Usage.of(1000, 100)))
+    await shadow.drain()
+    [got] = sink.got
+    [sonnet, *_] = got.decision.targets
+    assert (sonnet.tier, sonnet.skipped) == (
+        "sonnet",
+        "backend 'anthropic' is not configured: environment variable ANTHROPIC_API_KEY is not set",
+    )
+
+
 async def test_sampling_and_the_queue_bound(tmp_path: Path, candidate: Path) -> None:
     rules = rules_with(tmp_path, f"{{file: {candidate.name}, sample: 0.5, max_pending: 2}}")
     draws = iter([0.7, 0.3, 0.1, 0.2])
