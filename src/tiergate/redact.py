@@ -157,7 +157,19 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     names |= {*auth.keys_env, auth.admin_key_env}
     headers = [raw for backend in config.backends.values() for raw in backend.headers.values()]
     urls = {value for backend in config.backends.values() for value in url_secret_values(backend.base_url)}
-    return _values(names, headers, environ) | urls
+    return _values(names, headers, environ) | urls | _referenced_in_urls(config, environ)
+
+
+def _referenced_in_urls(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
+    """The values of variables named as credentials (``PROXY_TOKEN``, ``GATEWAY_KEY``: :data:`_CREDENTIAL_NAME`)
+    that a backend's ``base_url`` holds: a gateway that takes its token in the path
+    (``http://proxy/${PROXY_TOKEN}/v1``) is sent it in every request's URL, and /health shows the URL."""
+    urls = [backend.base_url for backend in config.backends.values()]
+    return {
+        value
+        for name, value in environ.items()
+        if len(value) >= MIN_SECRET_CHARS and _CREDENTIAL_NAME.search(name) and any(value in url for url in urls)
+    }
 
 
 def password_values(config: RoutesConfig) -> set[str]:

@@ -273,13 +273,16 @@ def test_credentials_in_a_backend_url_stay_out_of_errors_and_logs(
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 
-def test_a_key_referenced_in_a_backend_urls_path_shows_neither_in_health_nor_the_start_up_log(
+def test_a_key_or_token_referenced_in_a_backend_urls_path_shows_neither_in_health_nor_the_start_up_log(
     gateway_for: GatewayFactory, closed_port: int, tmp_path: Path
 ) -> None:
     """``base_url: http://host/${ANTHROPIC_API_KEY}`` (a gateway that takes its key in the path): the error
     bodies were scrubbed, but /health (open to anyone) and the start-up line about the backend showed the key,
-    which only lost a URL's credentials and query values there."""
+    which only lost a URL's credentials and query values there. A variable named as a credential that only a
+    URL's path holds (``${PROXY_TOKEN}``) was no secret at all: error bodies showed it too."""
     key = "sk-ant-SECRET-0a1b2c3d4e5f"
+    token = "tok-SECRET-9f8e7d6c5b"
+    WATCH.also.add(token)
     routes = tmp_path / "routes.yaml"
     routes.write_text(
         f"""
@@ -287,19 +290,28 @@ backends:
   proxy:
     kind: openai
     base_url: "http://127.0.0.1:{closed_port}/${{ANTHROPIC_API_KEY}}/v1"
+  gateway:
+    kind: openai
+    base_url: "http://127.0.0.1:{closed_port}/t/${{PROXY_TOKEN}}/v1"
   anthropic: {{kind: anthropic, base_url: "http://127.0.0.1:{closed_port}"}}
 tiers:
-  local: {{targets: [{{backend: proxy, model: qwen-fake}}]}}
+  local: {{targets: [{{backend: proxy, model: qwen-fake}}, {{backend: gateway, model: qwen-fake}}]}}
   sonnet: {{targets: [{{backend: anthropic, model: claude-fake}}]}}
 routing: {{band_tiers: {{local: local, claude: sonnet, ambiguous: local}}}}
 """
     )
-    base = gateway_for(routes, {"ANTHROPIC_API_KEY": key})
+    base = gateway_for(routes, {"ANTHROPIC_API_KEY": key, "PROXY_TOKEN": token})
 
     health = httpx.get(base + "/health")
+    hi = {"model": "local", "messages": [{"role": "user", "content": "hi"}]}
+    chat = httpx.post(base + "/v1/chat/completions", json=hi)
 
-    assert health.json()["backends"]["proxy"]["url"] == f"http://127.0.0.1:{closed_port}/***/v1"
-    assert key not in health.text
+    backends = health.json()["backends"]
+    assert backends["proxy"]["url"] == f"http://127.0.0.1:{closed_port}/***/v1"
+    assert backends["gateway"]["url"] == f"http://127.0.0.1:{closed_port}/t/***/v1"
+    assert chat.status_code == 503 and f"at http://127.0.0.1:{closed_port}/t/***/v1" in chat.text
+    for shown in (health.text, chat.text):
+        assert key not in shown and token not in shown
     assert not WATCH.leaks, "secrets in log lines:\n" + "\n".join(WATCH.leaks)
 
 
