@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -110,41 +111,47 @@ def _convert(source: YamlSource) -> RoutesConfig:
       text back;
     - a whole number written as a float (``fail_max: 5.0``, ``max_body_bytes: 1e6``), where the field takes
       an integer, is that integer, as JSON Schema's ``integer`` (and so an editor) reads it;
-    - any other refusal is a problem, and what it names is set aside in a copy (:func:`_set_aside`) so the
-      decode goes on: one run reports every key and type problem, in file order, up to :data:`MAX_PROBLEMS`,
-      or up to one that cannot be set aside (the file's ``tiers`` missing). A refusal that may come of a
-      change made to set one aside (a comparison left without its operator once its misspelt ``gtt`` is
-      dropped) is set aside in turn, and not reported: it is not in the file."""
+    - any other refusal is a problem, and what it names is set aside in a working copy (:func:`_set_aside`)
+      so the decode goes on: one run reports every key and type problem, in file order, up to
+      :data:`MAX_PROBLEMS`, or up to one that cannot be set aside (the file's ``tiers`` missing). A refusal
+      that may come of a change made to set one aside (a comparison left without its operator once its
+      misspelt ``gtt`` is dropped) is set aside in turn, and not reported: it is not in the file.
+
+    A list item set aside is taken out of the copy's list, so the items after it move up; ``kept`` maps
+    them back, and every path here but the copy's own is the file's (:func:`_in_file`)."""
+    work = source.data
+    kept: Kept = {}
     fixed: set[Path] = set()
     found: list[Problem] = []
-    #: Where a key was dropped or a value left out or replaced, in the copy the decode reads.
+    #: Where a key was dropped, an item taken out or a value left out or replaced, in the file.
     changed: list[Path] = []
     #: The fields unknown keys were taken for (``modle`` for ``model``): the field is not missing too.
     meant: set[Path] = set()
     while len(changed) < 4 * MAX_PROBLEMS:
         try:
-            config = msgspec.convert(source.data, RoutesConfig)
+            config = msgspec.convert(work, RoutesConfig)
         except msgspec.ValidationError as exc:
-            error = str(exc)
-            message, path, key = _refusal(error, source.data)
+            message, refused, key = _refusal(str(exc), work)
+            path = _in_file(refused, kept)
             value = _whole(path, source, message) if not key and path not in fixed else None
             if value is not None:
                 fixed.add(path)
+                work = _replaced(work, refused, value)
                 source.data = _replaced(source.data, path, value)
                 continue
             missing = _MISSING.fullmatch(message)
             ours = any(_about(message, path, at) for at in changed)  # not the file's: set aside, not reported
             if not ours and (missing is None or (*path, missing.group(1)) not in meant):
-                found.append(_problem_from_validation(error, source))
+                found.append(_problem_from_validation(message, path, key, source))
                 if len(found) == MAX_PROBLEMS:
                     break
             unknown = _UNKNOWN.fullmatch(message)
             if unknown and (field := closest(unknown.group(1), _fields_at(path, source.data))) is not None:
                 meant.add((*path, field))
-            aside = _set_aside(source.data, message, path, key)
+            aside = _set_aside(work, message, refused, key, kept)
             if aside is None:
                 break
-            source.data, at = aside
+            work, at, kept = aside
             changed.append(at)
         else:
             if not found:
@@ -152,6 +159,22 @@ def _convert(source: YamlSource) -> RoutesConfig:
             break
     unique = {p.render(): p for p in found}.values()
     raise ConfigError(sorted(unique, key=lambda p: (p.line, p.col)))
+
+
+#: For each list of the file that items were taken out of in the working copy (by its path in the file), the
+#: file's index of each item the copy's list still holds, in order.
+Kept = Mapping[Path, tuple[int, ...]]
+
+
+def _in_file(path: Path, kept: Kept) -> Path:
+    """``path`` in the working copy as the path of the same value in the file."""
+    parts: list[str | int] = []
+    for part in path:
+        indices = kept.get(tuple(parts))
+        if indices is not None and isinstance(part, int) and 0 <= part < len(indices):
+            part = indices[part]
+        parts.append(part)
+    return tuple(parts)
 
 
 #: How the problem of an unknown key starts.
@@ -184,20 +207,22 @@ def _about(message: str, path: Path, at: Path) -> bool:
     return missing is None or (*path, missing.group(1)) == at
 
 
-def _set_aside(data: Any, message: str, path: Path, key: bool) -> tuple[Any, Path] | None:
-    """A copy of ``data`` without what msgspec refused (``message`` at ``path``), and where it changed; None
-    when no change lets the decode go on past it.
+def _set_aside(data: Any, message: str, path: Path, key: bool, kept: Kept) -> tuple[Any, Path, Kept] | None:
+    """A copy of ``data`` without what msgspec refused (``message`` at ``path``, both of the copy), where it
+    changed in the file, and the copy's ``kept``; None when no change lets the decode go on past it.
 
     An unknown key, or a key that is not a string, is dropped. A missing field is given a placeholder; a wrong
-    value is left out, or replaced by a placeholder or (in a list) by another item of its list, or else the
-    value holding it is, and so on outwards: a change is kept only if the decode then refuses nothing it may
-    have caused (:func:`_about`)."""
+    value is taken out of its list or left out, or replaced by a placeholder or (in a list) by another item of
+    its list, or else the value holding it is, and so on outwards: a change is kept only if the decode then
+    refuses nothing it may have caused (:func:`_about`). The changes are made and tried one at a time, and
+    the first that lets the decode go on is kept."""
     here = _get(data, list(path))
     unknown = _UNKNOWN.fullmatch(message)
     if unknown and isinstance(here, dict):
-        return _without(data, path, unknown.group(1)), (*path, unknown.group(1))
+        return _without(data, path, unknown.group(1)), _in_file((*path, unknown.group(1)), kept), kept
     if key and isinstance(here, dict):
-        return _replaced(data, path, {k: v for k, v in here.items() if isinstance(k, str)}), (*path, ANY_KEY)
+        only_text = {k: v for k, v in here.items() if isinstance(k, str)}
+        return _replaced(data, path, only_text), _in_file((*path, ANY_KEY), kept), kept
     missing = _MISSING.fullmatch(message)
     starts = [(*path, missing.group(1))] if missing else []
     starts += [path[:i] for i in range(len(path), 0, -1)]
@@ -205,21 +230,41 @@ def _set_aside(data: Any, message: str, path: Path, key: bool) -> tuple[Any, Pat
         holder = _get(data, list(at[:-1]))
         if not isinstance(holder, (dict, list)) or ANY_KEY in at:
             continue
-        candidates = []
-        if isinstance(holder, dict) and at[-1] in holder:
-            candidates.append(_without(data, at[:-1], at[-1]))
-        candidates += [_replaced(data, at, value) for value in _placeholders(at, data)]
-        if isinstance(holder, list):
-            candidates += [_replaced(data, at, item) for i, item in enumerate(holder) if i != at[-1]]
-        for candidate in candidates:
+        where = _in_file(at, kept)
+        for candidate, then_kept in _changes(data, at, holder, kept):
             try:
                 msgspec.convert(candidate, RoutesConfig)
             except msgspec.ValidationError as exc:
-                then, where, _ = _refusal(str(exc), candidate)
-                if _about(then, where, at):
+                then, refused, _ = _refusal(str(exc), candidate)
+                if _about(then, _in_file(refused, then_kept), where):
                     continue
-            return candidate, at
+            return candidate, where, then_kept
     return None
+
+
+#: How many other items of its list a list item is replaced by in turn, when taking it out is refused (the
+#: list would be too short): one good item is enough, and trying every item of a long list is quadratic.
+_SIBLINGS = 3
+
+
+def _changes(data: Any, at: Path, holder: Any, kept: Kept) -> Iterator[tuple[Any, Kept]]:
+    """The copies of ``data`` to try, each changed at ``at`` (of the copy; ``holder`` is what holds it), with
+    its ``kept``: made one at a time, as most are never tried."""
+    where = _in_file(at, kept)
+    outside = {k: v for k, v in kept.items() if k[: len(where)] != where}  # of the lists the copy still holds
+    if isinstance(holder, dict) and at[-1] in holder:
+        yield _without(data, at[:-1], at[-1]), outside
+    if isinstance(holder, list) and isinstance(at[-1], int):
+        index, items = at[-1], where[:-1]
+        indices = kept.get(items, tuple(range(len(holder))))
+        rest = {**outside, items: indices[:index] + indices[index + 1 :]}
+        yield _replaced(data, at[:-1], holder[:index] + holder[index + 1 :]), rest
+    for value in _placeholders(at, data):
+        yield _replaced(data, at, value), outside
+    if isinstance(holder, list):
+        others = (item for i, item in enumerate(holder) if i != at[-1])
+        for item in itertools.islice(others, _SIBLINGS):
+            yield _replaced(data, at, item), outside
 
 
 def _without(data: Any, path: Path, key: Any) -> Any:
@@ -238,16 +283,19 @@ def _placeholders(path: Path, data: Any) -> list[Any]:
 
 
 def _unset(source: YamlSource) -> list[Problem]:
-    """The file's unset variables, each at its value; one inside the value of an unknown key is that key's
-    problem instead (``api_key: "${ANTHROPIC_API_KEY}"`` is the key in the wrong field, and setting the
-    variable would not make the file good)."""
+    """The file's unset variables, each at its value, and its key and type problems, in file order. One inside
+    the value of an unknown key is that key's problem instead (``api_key: "${ANTHROPIC_API_KEY}"`` is the key
+    in the wrong field, and setting the variable would not make the file good); a problem of the value an unset
+    variable left empty is not listed, as setting the variable may mend it."""
     try:
         _convert(source)
-        unknown: list[Problem] = []
+        found: list[Problem] = []
     except ConfigError as exc:
-        unknown = [p for p in exc.problems if p.message.startswith(_UNKNOWN_KEY)]
-    found = [next((k for k in unknown if p.path[: len(k.path)] == k.path), p) for p in source.unset]
-    unique = {p.render(): p for p in found}.values()
+        found = list(exc.problems)
+    unknown = [p for p in found if p.message.startswith(_UNKNOWN_KEY)]
+    listed = [next((k for k in unknown if p.path[: len(k.path)] == k.path), p) for p in source.unset]
+    listed += [p for p in found if not any(p.path[: len(u.path)] == u.path for u in source.unset)]
+    unique = {p.render(): p for p in listed}.values()
     return sorted(unique, key=lambda p: (p.line, p.col))
 
 
@@ -379,8 +427,8 @@ def _narrowed(data: Any, path: list[str | int], key: str) -> Any:
     return _replaced(data, tuple(path), {key: _get(data, path)[key]})
 
 
-def _problem_from_validation(text: str, source: YamlSource) -> Problem:
-    message, path, key = _refusal(text, source.data)
+def _problem_from_validation(message: str, path: Path, key: bool, source: YamlSource) -> Problem:
+    """msgspec's refusal (``message`` at ``path`` of the file, about a mapping key if ``key``) as a problem."""
     if key:
         return _key_problem(message, path, source)
     unknown = _UNKNOWN.fullmatch(message)

@@ -7,8 +7,8 @@ come from the environment too: ``timeout: ${CLASSIFIER_TIMEOUT:-30}`` is the num
 reference stays text, as any quoted YAML value does: ``eq: "${TEAM_ID}"`` compares with the string "42"
 when ``TEAM_ID=42``. Any other
 ``${NAME`` (``${X:=d}``, ``${X-d}``, an unclosed ``${X``, a reference inside a default) is a problem, not
-text, as is a reference with spaces inside its braces (``${ X }``); any other ``${`` not followed by a name's
-first character (a regex's ``${[^}]*}``) is text.
+text, as is a reference with spaces inside its braces around a name in capitals (``${ OLLAMA_HOST }``); any
+other ``${`` not followed by a name's first character (a regex's ``${[^}]*}``, ``${ count }``) is text.
 
 Aliases are expanded into copies, so the values they expand to are counted first: a file whose aliases
 nest into more than :data:`MAX_VALUES` values (a "billion laughs") is refused before anything is copied.
@@ -173,7 +173,11 @@ def _runaway_quote(text: str, stopped: int) -> tuple[yaml.Mark, int] | None:
     return None
 
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: A default's text: up to the closing brace, but not past another ``${`` (references do not nest: one
+#: inside a default is malformed). So each ``${`` is read only up to the next one, and a line of many
+#: unclosed ``${A:-`` is read in linear time, not again from each of them to its end.
+_DEFAULT = r"(?:[^}$]|\$(?!\{))*"
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(" + _DEFAULT + r"))?\}")
 
 
 @dataclass
@@ -350,21 +354,21 @@ class YamlSource:
         return ""
 
 
-#: What starts an attempted reference: ``${`` and a name's first character, or a whole reference with
-#: spaces inside its braces (``${ OLLAMA_HOST }``, as templating languages write one). Any other ``${`` is
-#: text (a regex's ``${[^}]*}`` for a template literal, say).
-_ATTEMPT = re.compile(r"\$\{(?:[A-Za-z_]|\s+[A-Za-z_][A-Za-z0-9_]*\s*(?::-[^}]*)?\})")
+#: What starts an attempted reference: ``${`` and a name's first character, or a whole reference with spaces
+#: inside its braces around a name written as environment variables are (capitals, digits, ``_``:
+#: ``${ OLLAMA_HOST }``, as templating languages write one). Any other ``${`` is text: a regex's
+#: ``${[^}]*}`` for a template literal, or ``${ count }`` in a description or a prompt quoting one.
+_ATTEMPT = re.compile(r"\$\{(?:[A-Za-z_]|\s+[A-Z_][A-Z0-9_]*\s*(?::-" + _DEFAULT + r")?\})")
 
 
 def _malformed(value: str) -> str | None:
     """The first attempted ``${NAME...`` in ``value`` that is not ``${NAME}`` or ``${NAME:-default}`` (a
-    default holding another reference included: references do not nest), or None."""
+    default holding another reference included: references do not nest, so ``${A:-${B}}`` is no
+    reference, and its ``${A`` an attempt before the ``${B}``), or None."""
     pos = 0
     for m in _ENV.finditer(value):
         if (attempt := _ATTEMPT.search(value, pos, m.start())) is not None:
             return _reference_at(value, attempt.start())
-        if m.group(2) is not None and _ATTEMPT.search(m.group(2)):
-            return _reference_at(value, m.start())
         pos = m.end()
     attempt = _ATTEMPT.search(value, pos)
     return _reference_at(value, attempt.start()) if attempt is not None else None

@@ -702,6 +702,42 @@ def test_one_run_reports_at_most_fifty_key_and_type_problems(tmp_path: Path) -> 
     assert found == [f"{at(path, f'extra_{i:02}')}: unknown key 'extra_{i:02}' at $" for i in range(50)]
 
 
+def test_every_item_of_a_list_is_checked_when_each_item_has_a_problem(tmp_path: Path) -> None:
+    """Only the first was listed: the other items were tried in its place, all bad, and then the whole list
+    was set aside, and with it the problems of the items after the first."""
+    rules = "".join(
+        f"    - name: r{i}\n      when: {{feature: approx_tokens, {op}: {i}}}\n      then: {{band: {band}}}\n"
+        for i, (op, band) in enumerate([("gtt", "CLAUDE"), ("gtt", "CLAUDE"), ("gt", "CLAUDEE")])
+    )
+    text = VALID.replace("targets:\n      - backend: anthropic\n        model: claude-sonnet-4-5", "targets: [5, 5, 5]")
+    path = write(tmp_path, text + "routing:\n  rules:\n" + rules + "retries: {atempts: 1}\n")
+    assert problems(path) == [
+        f"{at(path, '5, 5, 5]')}: Expected `object`, got `int` at $.tiers.sonnet.targets[0]",
+        f"{at(path, '5, 5]')}: Expected `object`, got `int` at $.tiers.sonnet.targets[1]",
+        f"{at(path, '5]')}: Expected `object`, got `int` at $.tiers.sonnet.targets[2]",
+        f"{at(path, 'gtt')}: unknown key 'gtt' at $.routing.rules[0].when; did you mean 'gt'?",
+        f"{at(path, 'gtt', 2)}: unknown key 'gtt' at $.routing.rules[1].when; did you mean 'gt'?",
+        f"{at(path, 'CLAUDEE')}: Invalid enum value 'CLAUDEE' at $.routing.rules[2].then.band "
+        "(one of AMBIGUOUS, CLAUDE, LOCAL); did you mean 'CLAUDE'?",
+        f"{at(path, 'atempts')}: unknown key 'atempts' at $.retries; did you mean 'attempts'?",
+    ]
+
+
+def test_a_long_list_of_bad_items_is_reported_in_a_moment(tmp_path: Path) -> None:
+    """Each item set aside first had a copy of the file made for every other item of its list: 10,000 bad
+    aliases took a minute and a half and most of a gigabyte; 3,000 took seven seconds."""
+    aliases = "model: qwen2.5-coder:7b\n        aliases:\n" + "          - {a: 1}\n" * 3000
+    path = write(tmp_path, VALID.replace("model: qwen2.5-coder:7b", aliases))
+    started = time.perf_counter()
+    found = problems(path)
+    elapsed = time.perf_counter() - started
+    assert found == [
+        f"{at(path, '{a: 1}', i + 1)}: Expected `str`, got `object` at $.tiers.local.targets[0].aliases[{i}]"
+        for i in range(50)
+    ]
+    assert elapsed < 2, f"{elapsed:.1f}s"
+
+
 # --- environment variables --------------------------------------------------------------------
 
 
@@ -710,6 +746,21 @@ def test_unset_variable_without_default_is_an_error_at_its_value(tmp_path: Path)
     assert problems(path) == [
         f"{at(path, '${TIERGATE_TEST_OLLAMA}')}: environment variable TIERGATE_TEST_OLLAMA is not set "
         "(write ${TIERGATE_TEST_OLLAMA:-default} to give a default)"
+    ]
+
+
+def test_an_unset_variable_is_listed_with_the_other_key_and_type_problems_of_the_file(tmp_path: Path) -> None:
+    """The unset variable alone was listed, and a wrong type elsewhere only once it was set. What the empty
+    value an unset variable leaves is refused for is not listed: setting the variable may mend it."""
+    text = VALID.replace("http://127.0.0.1:11434", "${TIERGATE_TEST_OLLAMA}")
+    text = text.replace("model: claude-sonnet-4-5", "model: [claude-sonnet-4-5]")
+    path = write(tmp_path, text + "retries:\n  attempts: ${TIERGATE_TEST_ATTEMPTS}\n")
+    assert problems(path) == [
+        f"{at(path, '${TIERGATE_TEST_OLLAMA}')}: environment variable TIERGATE_TEST_OLLAMA is not set "
+        "(write ${TIERGATE_TEST_OLLAMA:-default} to give a default)",
+        f"{at(path, '[claude')}: Expected `str`, got `array` at $.tiers.sonnet.targets[0].model",
+        f"{at(path, '${TIERGATE_TEST_ATTEMPTS}')}: environment variable TIERGATE_TEST_ATTEMPTS is not set "
+        "(write ${TIERGATE_TEST_ATTEMPTS:-default} to give a default)",
     ]
 
 
@@ -1257,8 +1308,10 @@ def test_a_malformed_environment_reference_is_a_problem(tmp_path: Path, written:
         ("${ OLLAMA_HOST }", "${OLLAMA_HOST}"),
         ("${OLLAMA_HOST }", "${OLLAMA_HOST}"),
         ("http://${ HOST:-localhost }:11434", "${HOST:-localhost}"),
+        ("${ OLLAMA_HOST:-http://gpu-box:11434 }", "${OLLAMA_HOST:-http://gpu-box:11434}"),
+        ("http://${ API_V2 }:11434", "${API_V2}"),
     ],
-    ids=["spaces", "space-after", "spaces-around-a-default"],
+    ids=["spaces", "space-after", "spaces-around-a-default", "spaces-around-a-url-default", "digits"],
 )
 def test_a_reference_with_spaces_inside_its_braces_is_refused_with_the_reference_meant(
     tmp_path: Path, written: str, meant: str
@@ -1270,6 +1323,39 @@ def test_a_reference_with_spaces_inside_its_braces_is_refused_with_the_reference
         f"{at(path, written)}: malformed environment reference '{reference}': no spaces inside the braces: "
         f"write {meant}"
     ]
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["JS `${ count }` items", "${ x }", "a ${ b:-c } d", "${ Host }", "${ count:-0 } of ${ total }"],
+    ids=["template-literal", "lower-case", "lower-case-default", "mixed-case", "two"],
+)
+def test_spaces_inside_braces_around_a_name_not_in_capitals_are_text(tmp_path: Path, written: str) -> None:
+    """A description, a keyword, a prompt or a pattern quoting a template (`${ count }`) was refused as a
+    malformed reference: only a name written as an environment variable's is taken for one."""
+    path = write(tmp_path, VALID.replace("  local:\n", f"  local:\n    description: '{written}'\n"))
+    assert load_file(path, {}).config.tiers["local"].description == written
+
+
+@pytest.mark.parametrize(
+    ("written", "reference"),
+    [("${ A:-" * 16_000, None), ("${A:-" * 16_000, "${A:-" * 15 + "${...")],
+    ids=["spaces", "no-spaces"],
+)
+def test_a_long_value_of_unclosed_references_is_read_in_a_moment(
+    tmp_path: Path, written: str, reference: str | None
+) -> None:
+    """Each `${` was read on to the end of the value, and the time grew with the square of their number:
+    16,000 unclosed `${ A:-` took six seconds. One with no closing brace is text (no spaced reference);
+    `${A` is the start of a malformed one."""
+    path = write(tmp_path, VALID.replace("  local:\n", f"  local:\n    description: '{written}'\n"))
+    started = time.perf_counter()
+    found = problems(path)
+    elapsed = time.perf_counter() - started
+    value = at(path, "'" + written)
+    malformed = f"{value}: malformed environment reference '{reference}': use ${{NAME}} or ${{NAME:-default}}"
+    assert found == ([] if reference is None else [malformed])
+    assert elapsed < 1, f"{elapsed:.1f}s"
 
 
 def test_a_dollar_brace_before_anything_but_a_name_is_text(tmp_path: Path) -> None:
