@@ -162,13 +162,19 @@ def secret_values(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
 
 def _referenced_in_urls(config: RoutesConfig, environ: Mapping[str, str]) -> set[str]:
     """The values of variables named as credentials (``PROXY_TOKEN``, ``GATEWAY_KEY``: :data:`_CREDENTIAL_NAME`)
-    that a backend's ``base_url`` holds: a gateway that takes its token in the path
-    (``http://proxy/${PROXY_TOKEN}/v1``) is sent it in every request's URL, and /health shows the URL."""
-    urls = [backend.base_url for backend in config.backends.values()]
+    that are a whole part of a backend's ``base_url`` path: a gateway that takes its token in the path
+    (``http://proxy/${PROXY_TOKEN}/v1``) is sent it in every request's URL, and /health shows the URL. Only a part
+    of the path, and one of at least :data:`MIN_CUT_CHARS`: a host (``ollama``, ``127.0.0.1``) or a word that
+    some variable happens to hold (a dummy ``OPENAI_API_KEY=ollama``) stays readable."""
+    parts = {
+        part
+        for backend in config.backends.values()
+        for part in _split_credentials(backend.base_url)[2].partition("?")[0].split("/")[1:]
+    }
     return {
         value
         for name, value in environ.items()
-        if len(value) >= MIN_SECRET_CHARS and _CREDENTIAL_NAME.search(name) and any(value in url for url in urls)
+        if len(value) >= MIN_CUT_CHARS and value in parts and _CREDENTIAL_NAME.search(name)
     }
 
 

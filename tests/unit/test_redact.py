@@ -144,6 +144,26 @@ def test_a_key_shortened_or_upper_cased_anywhere_in_a_text_is_removed() -> None:
     )
 
 
+def test_a_credential_variable_is_a_secret_only_as_a_whole_part_of_a_base_urls_path() -> None:
+    """A token a gateway takes in its path is a secret; a host, or a word some variable named like a credential
+    happens to hold (Ollama's dummy ``OPENAI_API_KEY=ollama``), stays readable: every URL and message lost it."""
+    g = graph(
+        base="""
+backends:
+  ollama: {kind: ollama, base_url: "http://ollama:11434"}
+  gw: {kind: openai, base_url: "http://127.0.0.1:9/t/tok-SECRET-9f8e7d6c5b/v1"}
+tiers:
+  local: {targets: [{backend: ollama, model: q}, {backend: gw, model: q}]}
+routing: {mode: fixed, fixed_tier: local}
+"""
+    )
+    environ = {"OPENAI_API_KEY": "ollama", "PASS_HOST": "127.0.0.1", "PROXY_TOKEN": "tok-SECRET-9f8e7d6c5b"}
+    scrub = Redactor.of(g.config, environ)
+    assert scrub("ollama at http://ollama:11434; gw at http://127.0.0.1:9/t/tok-SECRET-9f8e7d6c5b/v1") == (
+        "ollama at http://ollama:11434; gw at http://127.0.0.1:9/t/***/v1"
+    )
+
+
 def test_a_key_used_as_a_base_urls_password_is_removed_in_its_basic_form_too() -> None:
     """A key in a base_url's password goes upstream as ``Basic base64(user:key)``, which an upstream quoting
     its Authorization header showed."""
