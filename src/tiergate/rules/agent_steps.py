@@ -165,9 +165,15 @@ DEFAULT_EDIT_COMMANDS = [
     r"\b(?:git\s+apply|patch\s+-p\d)\b",
     r"\b(?:sed|perl|ruby)(?:\s+[^\s|;&]+){0,6}?\s+-(?:[a-zA-Z]*i|-in-place)\b",
     r"(?<![<>&\d=-])>>?\s*(?!&|/dev/|/tmp/|[^\s|;&)]{0,200}\.(?:log|txt|out|patch|diff)\b)[^\s|;&)]",
-    r"(?:^|[;&|(]\s*)(?:mv|cp|rm|truncate|ln|chmod)\s",
+    r"(?:^|[;&|(]\s*)(?:mv|cp|rm|touch|truncate|ln|chmod)\s",
+    # a file written from a heredoc, whatever its name; tee into a file of the tree (not a log, /tmp or /dev)
+    r"\bcat\s*>>?\s*[^\s|;&)<]+\s*<<",
+    r"(?:^|[|;&(]\s*)tee\s+(?:-[a-z]+\s+)*(?!/dev/|/tmp/|[^\s|;&)]{0,200}\.(?:log|out)\b)[^\s|;&)-]",
     r"\bgit\s+(?:checkout|restore|mv|rm|reset|revert|cherry-pick|stash\s+(?:pop|apply))\b",
-    r"\b(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo|go|gem|bundle|composer)\s+(?:(?:pip\s+)?(?:install|add|remove|uninstall|get)\s+[A-Za-z@]|mod\s+tidy\b)",
+    # a package named after install/add (its flags first: --save-dev, -D, --upgrade; not -r file, -e path)
+    r"\b(?:npm|pnpm|yarn|bun|pip3?|uv|poetry|cargo|go|gem|bundle|composer)\s+(?:(?:pip\s+)?"
+    r"(?:install|add|remove|uninstall|get)(?:\s+-(?![rec]\b|-(?:requirement|editable|constraint)\b)[-\w=]+)*"
+    r"\s+[A-Za-z@]|mod\s+tidy\b)",
     r"\s--(?:write|fix)\b|\bgofmt\s+-[a-z]*w|\b(?:cargo|go)\s+fmt\b",
 ]
 # An assistant's reply that is itself the edit (aider's SEARCH/REPLACE blocks, its unified diffs): its client applies it
@@ -276,7 +282,8 @@ class Edits:
 #: Cursor's target_file, Continue's filepath, an editor's and Cline's path): a call with new content and none of
 #: these changes no file.
 _PATH_ARGUMENTS = frozenset(
-    {"path", "file_path", "filepath", "file", "filename", "target_file", "notebook_path", "absolute_path", "uri"}
+    {"path", "file_path", "filepath", "filePath", "file", "filename", "target_file", "notebook_path", "absolute_path"}
+    | {"uri"}
 )
 #: Characters of a shell command read for a change: its commands open it (a long one is a script's body).
 COMMAND_CHARS = 4000

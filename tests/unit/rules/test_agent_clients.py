@@ -431,11 +431,27 @@ def test_a_run_kept_in_a_log_a_project_install_or_a_tool_without_a_file_is_no_ch
     loop = ClaudeCode().user(FLAKY).said(shown).bash("go test ./internal/series/", RACE_GREEN)
     assert agent(loop)[3] is False
     # what does change it still counts: a package added by name, a write into the tree, a file tool with content
-    for changed in ("npm install lodash", "pip install requests", "echo 'x = 1' >> internal/series/x.go"):
+    for changed in (
+        "npm install lodash",
+        "pip install requests",
+        "echo 'x = 1' >> internal/series/x.go",
+        "npm install --save-dev jest",
+        "yarn add -D typescript",
+        "pip install --upgrade requests",
+        "echo 'package x' | tee -a internal/series/x.go",
+        "touch internal/series/x.go",
+        "cat > CMakeLists.txt <<'EOF'\nproject(series)\nEOF",
+    ):
         loop = ClaudeCode().user(FLAKY).bash(changed, "")
         assert agent(loop.bash("go test ./internal/series/", RACE_GREEN))[3] is True, changed
-    loop = ClaudeCode().user(FLAKY).call("write_file", {"path": "internal/series/x.go", "content": "package x"}, "ok")
-    assert agent(loop.bash("go test ./internal/series/", RACE_GREEN))[3] is True
+    for tool, arguments in (
+        ("write_file", {"path": "internal/series/x.go", "content": "package x"}),
+        ("edit", {"filePath": "internal/series/x.go", "oldString": "a", "newString": "b"}),  # opencode's
+        ("replace_string_in_file", {"filePath": "internal/series/x.go", "oldString": "a", "newString": "b"}),
+        ("create_file", {"filePath": "internal/series/x.go", "content": "package x"}),  # Copilot's
+    ):
+        loop = ClaudeCode().user(FLAKY).call(tool, arguments, "ok")
+        assert agent(loop.bash("go test ./internal/series/", RACE_GREEN))[3] is True, tool
 
 
 def test_codex_cline_cursor_and_zed_green_runs_count_after_their_own_edits_only() -> None:
