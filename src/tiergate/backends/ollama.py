@@ -47,8 +47,8 @@ class OllamaBackendConfig(BackendConfigBase, tag="ollama", frozen=True):
 
     keep_alive: str | int | None = None
     """How long Ollama keeps the model loaded after a request (`10m`, `1h`, `-1` for ever), passed as
-    `keep_alive` (a number, bare or quoted, as seconds). A target's `pinned` sends `-1` instead. Default: Ollama's
-    own (5m)."""
+    `keep_alive` (a number, bare or quoted, as seconds); empty (`${OLLAMA_KEEP_ALIVE:-}`) sends none. A target's
+    `pinned` sends `-1` instead. Default: Ollama's own (5m)."""
     max_loaded: PositiveInt | None = None
     """Most models this server may hold in memory at once. Before a call to a model that is not loaded,
     tiergate asks `/api/ps` and unloads the least recently used others (never a `pinned` one, nor one
@@ -82,11 +82,15 @@ _DURATION = re.compile(rf"[-+]?(?:{_NUMBER}(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+"
 
 def _keep_alive_read(value: str) -> bool:
     """Whether Ollama reads ``value`` as it is sent (:func:`tiergate.protocols.ollama_ps.keep_alive`): a number of
-    seconds, bare or quoted (``"300"``, ``"1e3"``), which is sent as a number; or Go's duration, spaces and all."""
+    seconds, bare or quoted (``"300"``, ``"1e3"``), which is sent as a number; or Go's duration, spaces and all;
+    or nothing (``""``: none is sent)."""
+    if value == "":
+        return True
     try:
         return math.isfinite(float(value))
     except ValueError:
         return _DURATION.fullmatch(value) is not None
+
 
 DEFAULT_PORT = 11434
 #: Addresses a server listens on to mean "every interface"; a client reaches the server at loopback.

@@ -73,9 +73,12 @@ def unload(model: str) -> tuple[str, bytes]:
 
 def keep_alive(value: str | int | None) -> str | int | float | None:
     """A configured ``keep_alive`` as Ollama reads it: a number (``-1``, ``"300"``) as a JSON number of
-    seconds, a duration (``"10m"``, ``"1h"``) as it is."""
+    seconds, a duration (``"10m"``, ``"1h"``) as it is; empty (``${OLLAMA_KEEP_ALIVE:-}``) as none, Ollama's
+    own default."""
     if value is None or isinstance(value, int):
         return value
+    if value == "":
+        return None
     try:
         number = float(value)
     except ValueError:

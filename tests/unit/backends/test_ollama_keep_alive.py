@@ -35,7 +35,7 @@ def load(tmp_path: Path, value: str) -> OllamaBackendConfig:
 @pytest.mark.parametrize(
     ("written", "sent"),
     [
-        *[("300", 300), ("-1", -1), ('"300"', 300), ('"1.5"', 1.5), ('"1e3"', 1000), ('" 300"', 300)],
+        *[("300", 300), ("-1", -1), ('"300"', 300), ('"1.5"', 1.5), ('"1e3"', 1000), ('" 300"', 300), ('""', None)],
         *[("10m", "10m"), ("1h30m", "1h30m"), ('"-1s"', "-1s"), ("1.5h", "1.5h"), ("300ms", "300ms"), ("+5m", "+5m")],
     ],
 )
@@ -46,7 +46,7 @@ def test_seconds_and_durations_are_taken_and_sent_as_ollama_reads_them(
 
 
 @pytest.mark.parametrize(
-    "written", ["10:00", "abc", "'1 hour'", "10 m", "5min", '""', '"5m "', '" 5m"', '"\u0663m"', '"nan"']
+    "written", ["10:00", "abc", "'1 hour'", "10 m", "5min", '"5m "', '" 5m"', '"\u0663m"', '"nan"']
 )
 def test_what_ollama_cannot_read_is_refused_at_its_backend(tmp_path: Path, written: str) -> None:
     with pytest.raises(ConfigError) as refused:
@@ -56,3 +56,13 @@ def test_what_ollama_cannot_read_is_refused_at_its_backend(tmp_path: Path, writt
         f"3:11: keep_alive {value!r} is no duration Ollama reads, and it would refuse every request: write seconds"
         " (300, -1 for ever) or a number with units (10m, 1h, 1h30m) at $.backends.ollama"
     ]
+
+
+def test_an_unset_variable_with_an_empty_default_sends_ollamas_own_default(tmp_path: Path) -> None:
+    """``keep_alive: ${OLLAMA_KEEP_ALIVE:-}`` with the variable unset: no keep_alive is sent (Ollama's 5m), and
+    the empty value is no problem of its own beside the unset variable."""
+    path = tmp_path / "routes.yaml"
+    path.write_text(ROUTES.replace("VALUE", '"${OLLAMA_KEEP_ALIVE:-}"'))
+    backend = load_file(path, {}).config.backends["ollama"]
+    assert isinstance(backend, OllamaBackendConfig)
+    assert ollama_ps.keep_alive(backend.keep_alive) is None
